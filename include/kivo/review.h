@@ -1,0 +1,142 @@
+/*
+ * review.h - the claim engine: an answer and its sources in, claims with evidence and a verdict out.
+ *
+ * kivo_engine_review() splits the output into claims, finds for each the source span that best
+ * supports it, gives it a status, a support score and (when not supported) a failure category,
+ * counts the unsupported ones and maps strictness x intended use x counts to a gate verdict (the
+ * table is in docs/engine.md). The same packet always gives the same review, byte for byte.
+ *
+ * An engine holds per-thread state (stemmer, stem cache, scratch): make one per thread, before any
+ * parallel region, and reuse it for every record that thread reviews.
+ */
+#ifndef KIVO_REVIEW_H
+#define KIVO_REVIEW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kivo/hash.h"
+#include "kivo/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Name of the engine and its version, reported in claim reports ("kivo-engine.1"). */
+#define KIVO_ENGINE_VERSION "kivo-engine.1"
+
+typedef enum kivo_strictness { KIVO_STRICT = 0, KIVO_STANDARD, KIVO_LENIENT } kivo_strictness;
+typedef enum kivo_intended_use {
+    KIVO_USE_CUSTOMER_FACING = 0,
+    KIVO_USE_INTERNAL,
+    KIVO_USE_EVALUATION
+} kivo_intended_use;
+typedef enum kivo_verdict {
+    KIVO_VERDICT_PASS = 0,
+    KIVO_VERDICT_NEEDS_REVIEW,
+    KIVO_VERDICT_FAIL
+} kivo_verdict;
+typedef enum kivo_claim_status {
+    KIVO_CLAIM_SUPPORTED = 0,
+    KIVO_CLAIM_PARTIALLY_SUPPORTED,
+    KIVO_CLAIM_UNSUPPORTED,
+    KIVO_CLAIM_CONTRADICTED
+} kivo_claim_status;
+typedef enum kivo_category {
+    KIVO_CAT_NONE = 0,
+    KIVO_CAT_UNSUPPORTED_CLAIM,
+    KIVO_CAT_UNSUPPORTED_POLICY_CLAIM,
+    KIVO_CAT_UNSUPPORTED_NUMERIC_CLAIM,
+    KIVO_CAT_UNSUPPORTED_ENTITY_CLAIM,
+    KIVO_CAT_CONTRADICTED_CLAIM,
+    KIVO_CAT_NO_SOURCES,
+    KIVO_CAT_EMPTY_OUTPUT,
+    KIVO_CAT_COUNT
+} kivo_category;
+
+/* Names as they appear in JSON ("customer_facing", "needs_review", "unsupported_numeric_claim").
+ * KIVO_CAT_NONE's name is NULL (JSON null). */
+const char *kivo_strictness_name(kivo_strictness s);
+const char *kivo_intended_use_name(kivo_intended_use u);
+const char *kivo_verdict_name(kivo_verdict v);
+const char *kivo_claim_status_name(kivo_claim_status s);
+const char *kivo_category_name(kivo_category c);
+
+/* Parse a name (s[0..len)); @return KIVO_OK, or KIVO_EINVAL when it is none of the names. */
+kivo_status kivo_strictness_parse(const char *s, size_t len, kivo_strictness *out);
+kivo_status kivo_intended_use_parse(const char *s, size_t len, kivo_intended_use *out);
+kivo_status kivo_verdict_parse(const char *s, size_t len, kivo_verdict *out);
+kivo_status kivo_category_parse(const char *s, size_t len, kivo_category *out);
+
+/* One source document. The engine reads, never keeps, these bytes. Strings need not be
+ * NUL-terminated; text must be valid UTF-8. */
+typedef struct kivo_source {
+    const char *id;
+    size_t id_len;
+    const char *title;     /* may be NULL */
+    size_t title_len;
+    const char *text;
+    size_t text_len;
+} kivo_source;
+
+/* What the engine reviews: one AI output and the sources it was built from. */
+typedef struct kivo_packet {
+    const char *output;    /* valid UTF-8; need not be NUL-terminated */
+    size_t output_len;
+    const kivo_source *sources;
+    size_t n_sources;
+    kivo_strictness strictness;
+    kivo_intended_use intended_use;
+} kivo_packet;
+
+#define KIVO_MAX_EVIDENCE 2
+
+typedef struct kivo_evidence {
+    size_t source;         /* index into the packet's sources */
+    size_t start, end;     /* byte offsets in that source's text */
+} kivo_evidence;
+
+typedef struct kivo_claim {
+    size_t start, end;     /* byte offsets of the claim in the output */
+    kivo_claim_status status;
+    double support_score;  /* in [0, 1], rounded to 4 decimals */
+    kivo_category category;        /* KIVO_CAT_NONE when supported */
+    size_t n_evidence;
+    kivo_evidence evidence[KIVO_MAX_EVIDENCE];   /* best spans first */
+} kivo_claim;
+
+typedef struct kivo_review {
+    const kivo_claim *claims;
+    size_t n_claims;
+    size_t unsupported_count;      /* unsupported + contradicted claims */
+    size_t contradicted_count;
+    size_t partial_count;
+    kivo_verdict gate_verdict;
+    kivo_verdict safe_use_status;
+    uint32_t categories;           /* bit (1u << c) set for each kivo_category c present */
+    char output_hash[KIVO_HASH_TEXT_SIZE];
+    const char (*source_hashes)[KIVO_HASH_TEXT_SIZE];   /* n_sources entries, packet order */
+} kivo_review;
+
+typedef struct kivo_engine kivo_engine;
+
+/* @return KIVO_OK and *out, or KIVO_ENOMEM / KIVO_ECRYPTO. Free with kivo_engine_free(). */
+kivo_status kivo_engine_create(kivo_engine **out);
+void kivo_engine_free(kivo_engine *e);
+
+/*
+ * Reviews one packet. *out points into the engine and stays valid until the next review on the
+ * same engine or its free. Empty output and no sources are reviews, not errors (categories
+ * empty_output and no_sources). @return KIVO_OK, or KIVO_ENOMEM / KIVO_ECRYPTO / KIVO_EINVAL.
+ */
+kivo_status kivo_engine_review(kivo_engine *e, const kivo_packet *packet, const kivo_review **out);
+
+/* The gate verdict and safe-use status for given counts (the table in docs/engine.md). */
+void kivo_verdict_decide(kivo_strictness s, kivo_intended_use u, size_t n_claims,
+                         size_t unsupported, size_t contradicted, size_t partial,
+                         uint32_t categories, kivo_verdict *gate, kivo_verdict *safe_use);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
