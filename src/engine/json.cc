@@ -17,7 +17,7 @@
 
 #include "kivo/json.h"
 
-static_assert(KIVO_JSON_PADDING >= SIMDJSON_PADDING, "KIVO_JSON_PADDING below simdjson's");
+static_assert(KIVO_JSON_PADDING >= simdjson::SIMDJSON_PADDING, "KIVO_JSON_PADDING below simdjson's");
 
 namespace od = simdjson::ondemand;
 
@@ -61,10 +61,8 @@ kivo_status set_simdjson_error(kivo_json_parser *p, simdjson::error_code e, size
 
 size_t offset_of(kivo_json_parser *p, od::value &v)
 {
-    std::string_view raw;
-    if (v.raw_json_token().get(raw) != simdjson::SUCCESS)
-        return 0;
-    return (size_t)(raw.data() - p->base);
+    std::string_view raw = v.raw_json_token();
+    return raw.data() ? (size_t)(raw.data() - p->base) : 0;
 }
 
 kivo_status check_duplicates(kivo_json_parser *p, size_t obj)
@@ -118,9 +116,7 @@ kivo_status walk(kivo_json_parser *p, od::value v, size_t depth, size_t *idx)
         break;
     }
     case od::json_type::number: {
-        std::string_view raw;
-        if ((e = v.raw_json_token().get(raw)))
-            return set_simdjson_error(p, e, at);
+        std::string_view raw = v.raw_json_token();
         while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\t' || raw.back() == '\n' ||
                                 raw.back() == '\r'))
             raw.remove_suffix(1);
@@ -185,15 +181,15 @@ kivo_status walk(kivo_json_parser *p, od::value v, size_t depth, size_t *idx)
             return set_simdjson_error(p, e, at);
         p->nodes[me].type = KIVO_JSON_OBJECT;
         size_t prev = 0, count = 0;
-        for (auto fr : obj) {
-            od::field f;
-            if ((e = fr.get(f)))
-                return set_simdjson_error(p, e, at);
+        for (auto f : obj) {
             std::string_view key;
             if ((e = f.unescaped_key().get(key)))
                 return set_simdjson_error(p, e, at);
+            od::value fv;
+            if ((e = f.value().get(fv)))
+                return set_simdjson_error(p, e, at);
             size_t c;
-            kivo_status st = walk(p, f.value(), depth + 1, &c);
+            kivo_status st = walk(p, fv, depth + 1, &c);
             if (st != KIVO_OK)
                 return st;
             p->nodes[c].key = key.data();
@@ -283,8 +279,10 @@ kivo_status parse(kivo_json_parser *p, const char *buf, size_t len, size_t capac
         }
         }
     }
-    if (!doc.at_end())
-        return set_error(p, KIVO_EJSON, "trailing content after the JSON value", len);
+    const char *rest = nullptr;
+    if (doc.current_location().get(rest) == simdjson::SUCCESS && rest)
+        return set_error(p, KIVO_EJSON, "trailing content after the JSON value",
+                         (size_t)(rest - buf));
 
     for (size_t i = 0; i < p->nodes.size(); i++) {
         p->nodes[i].child = p->first[i] ? &p->nodes[p->first[i]] : nullptr;

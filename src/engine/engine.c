@@ -1,0 +1,157 @@
+/*
+ * engine.c - kivo_engine: one review from packet to claims, counts, categories and verdict.
+ *
+ * The order is fixed so that results never depend on threads or earlier records: hash the bytes,
+ * index the sources, segment and tokenize the output, score each claim in output order, count,
+ * and decide. Every buffer is the engine's own and is reused from record to record.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_int.h"
+
+kivo_status kivo_engine_create(kivo_engine **out)
+{
+    kivo_status st;
+    kivo_engine *e = calloc(1, sizeof *e);
+    if (!e)
+        return KIVO_ENOMEM;
+    if ((st = kv_lexicon_create(&e->lx)) != KIVO_OK ||
+        (st = kivo_hasher_create(&e->hasher)) != KIVO_OK) {
+        kivo_engine_free(e);
+        return st;
+    }
+    *out = e;
+    return KIVO_OK;
+}
+
+void kivo_engine_free(kivo_engine *e)
+{
+    if (!e)
+        return;
+    kv_lexicon_free(e->lx);
+    kivo_hasher_free(e->hasher);
+    kv_tokens_free(&e->out_toks);
+    kv_tokens_free(&e->src_toks);
+    kv_spans_free(&e->out_spans);
+    kv_spans_free(&e->spans);
+    free(e->sents);
+    free(e->post);
+    free(e->cs.terms);
+    free(e->cs.weight);
+    free(e->cs.present);
+    free(e->cs.slot);
+    free(e->cs.touched);
+    free(e->cs.masks);
+    free(e->claims);
+    free(e->hashes);
+    free(e);
+}
+
+static int blank(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
+            return 0;
+    return 1;
+}
+
+static kivo_status hash_all(kivo_engine *e, const kivo_packet *p)
+{
+    kivo_status st;
+    if (p->n_sources > e->cap_hashes) {
+        void *h = realloc(e->hashes, p->n_sources * sizeof *e->hashes);
+        if (!h)
+            return KIVO_ENOMEM;
+        e->hashes = h;
+        e->cap_hashes = p->n_sources;
+    }
+    st = kivo_hasher_sha256_text(e->hasher, p->output_len ? p->output : "", p->output_len,
+                                 e->review.output_hash);
+    for (size_t i = 0; i < p->n_sources && st == KIVO_OK; i++)
+        st = kivo_hasher_sha256_text(e->hasher, p->sources[i].text_len ? p->sources[i].text : "",
+                                     p->sources[i].text_len, e->hashes[i]);
+    return st;
+}
+
+kivo_status kivo_engine_review(kivo_engine *e, const kivo_packet *p, const kivo_review **out)
+{
+    kivo_status st;
+    kivo_review *r = &e->review;
+    *out = NULL;
+    if (!p || (p->n_sources && !p->sources) || (p->output_len && !p->output) ||
+        p->output_len > UINT32_MAX)
+        return KIVO_EINVAL;
+    for (size_t i = 0; i < p->n_sources; i++)
+        if (p->sources[i].text_len > UINT32_MAX)
+            return KIVO_EINVAL;
+
+    memset(r, 0, sizeof *r);
+    if ((st = hash_all(e, p)) != KIVO_OK)
+        return st;
+    r->source_hashes = (const char(*)[KIVO_HASH_TEXT_SIZE])e->hashes;
+
+    if (blank(p->output, p->output_len)) {
+        r->categories = 1u << KIVO_CAT_EMPTY_OUTPUT;
+        goto decide;
+    }
+    if ((st = kv_index_build(e, p)) != KIVO_OK)
+        return st;
+    e->out_spans.n = 0;
+    e->out_toks.n = 0;
+    if ((st = kv_segment(p->output, p->output_len, &e->out_spans)) != KIVO_OK ||
+        (st = kv_tokenize(e->lx, p->output, p->output_len, &e->out_toks)) != KIVO_OK)
+        return st;
+    if (e->out_spans.n > e->cap_claims) {
+        void *c = realloc(e->claims, e->out_spans.n * sizeof *e->claims);
+        if (!c)
+            return KIVO_ENOMEM;
+        e->claims = c;
+        e->cap_claims = e->out_spans.n;
+    }
+
+    size_t t = 0;
+    for (size_t k = 0; k < e->out_spans.n; k++) {
+        const kv_span *sp = &e->out_spans.v[k];
+        while (t < e->out_toks.n && e->out_toks.v[t].start < sp->start)
+            t++;
+        size_t first = t;
+        while (t < e->out_toks.n && e->out_toks.v[t].end <= sp->end)
+            t++;
+        const kv_token *toks = &e->out_toks.v[first];
+        size_t n = t - first;
+        if (!kv_match_is_claim(p->output, sp, toks, n))
+            continue;
+        kivo_claim *c = &e->claims[r->n_claims++];
+        memset(c, 0, sizeof *c);
+        c->start = sp->start;
+        c->end = sp->end;
+        if (p->n_sources == 0) {
+            c->status = KIVO_CLAIM_UNSUPPORTED;
+            c->category = KIVO_CAT_NO_SOURCES;
+            c->support_score = 0;
+        } else if ((st = kv_match_claim(e, p, toks, n, c)) != KIVO_OK) {
+            return st;
+        }
+        if (c->status == KIVO_CLAIM_UNSUPPORTED)
+            r->unsupported_count++;
+        if (c->status == KIVO_CLAIM_CONTRADICTED) {
+            r->unsupported_count++;
+            r->contradicted_count++;
+        }
+        if (c->status == KIVO_CLAIM_PARTIALLY_SUPPORTED)
+            r->partial_count++;
+        if (c->category != KIVO_CAT_NONE)
+            r->categories |= 1u << c->category;
+    }
+    if (p->n_sources == 0)
+        r->categories |= 1u << KIVO_CAT_NO_SOURCES;
+
+decide:
+    r->claims = e->claims;
+    kivo_verdict_decide(p->strictness, p->intended_use, r->n_claims, r->unsupported_count,
+                        r->contradicted_count, r->partial_count, r->categories, &r->gate_verdict,
+                        &r->safe_use_status);
+    *out = r;
+    return KIVO_OK;
+}

@@ -1,0 +1,75 @@
+/*
+ * engine_int.h - the claim engine's state, shared by engine.c (orchestration), index.c (the
+ * per-record source index) and match.c (scoring one claim). Not part of the public API.
+ */
+#ifndef KIVO_ENGINE_INT_H
+#define KIVO_ENGINE_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kivo/hash.h"
+#include "kivo/review.h"
+#include "text_int.h"
+
+/* One (token hash, sentence) pair of the source index; sorted by hash, then sentence. */
+typedef struct kv_posting {
+    uint64_t h;
+    uint32_t sent;
+} kv_posting;
+
+/* A source sentence: its span in its source's text and what it holds. */
+typedef struct kv_sentence {
+    uint32_t source;
+    uint32_t start, end;
+    uint8_t negated;        /* holds a negation cue */
+    uint8_t has_number;
+} kv_sentence;
+
+/* Scratch for one claim: its distinct content tokens and a bit mask per touched sentence. */
+typedef struct kv_claim_scratch {
+    const kv_token **terms; /* distinct content tokens of the claim */
+    double *weight;
+    uint8_t *present;       /* per term: found anywhere in the sources */
+    size_t n_terms, cap_terms;
+    int32_t *slot;          /* per sentence: index into touched, or -1 */
+    size_t cap_slot;
+    uint32_t *touched;      /* sentences holding at least one term */
+    uint64_t *masks;        /* words_per_mask words per touched sentence */
+    size_t n_touched, cap_touched, words;
+} kv_claim_scratch;
+
+struct kivo_engine {
+    kv_lexicon *lx;
+    kivo_hasher *hasher;
+    kv_tokens out_toks;
+    kv_spans out_spans;
+    kv_tokens src_toks;
+    kv_spans spans;         /* scratch for segmenting one source */
+    kv_sentence *sents;
+    size_t n_sents, cap_sents;
+    kv_posting *post;
+    size_t n_post, cap_post;
+    kv_claim_scratch cs;
+    kivo_claim *claims;
+    size_t cap_claims;
+    char (*hashes)[KIVO_HASH_TEXT_SIZE];
+    size_t cap_hashes;
+    kivo_review review;
+};
+
+/* Builds the sentence list and posting index of the packet's sources. */
+kivo_status kv_index_build(kivo_engine *e, const kivo_packet *p);
+
+/* The postings of hash h: *n entries from the returned pointer (NULL when none). */
+const kv_posting *kv_index_find(const kivo_engine *e, uint64_t h, size_t *n);
+
+/* Scores the claim whose tokens are toks[0..n) at output[start, end) into *c. */
+kivo_status kv_match_claim(kivo_engine *e, const kivo_packet *p, const kv_token *toks, size_t n,
+                           kivo_claim *c);
+
+/* 0 when the span with these tokens is not a claim to check: a question, a heading, a greeting,
+ * or a sentence about the sources themselves ("the passages do not mention it"); else 1. */
+int kv_match_is_claim(const char *text, const kv_span *span, const kv_token *toks, size_t n);
+
+#endif

@@ -1,0 +1,439 @@
+/*
+ * lexicon.c - tokens: scanning, Unicode case folding, Snowball stemming behind a per-thread cache,
+ * function words, negation and policy cues, and numbers in digits or words.
+ *
+ * ASCII takes a fast path (a table lookup per byte); other scripts go through utf8proc. The stem
+ * cache is direct-mapped on the hash of the folded word: a miss costs one Snowball call, and a
+ * collision only evicts, so results never depend on what was cached before.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libstemmer.h>
+#include <utf8proc.h>
+#include <xxhash.h>
+
+#include "text_int.h"
+
+#define LEX_SLOTS 2048          /* function-word table, power of two */
+#define CACHE_SLOTS (1u << 15)  /* stem cache, power of two */
+#define WORD_MAX 64             /* longer tokens are hashed, not stemmed */
+#define NUMBER_SEED 0x4b49564fu /* keeps number hashes apart from word hashes */
+
+typedef struct lex_entry {
+    uint64_t key;   /* hash of the folded word, 0 = empty */
+    uint8_t kind;
+    uint8_t flags;
+    double value;
+} lex_entry;
+
+typedef struct cache_entry {
+    uint64_t key;   /* hash of the folded word, 0 = empty */
+    uint64_t stem;  /* hash of its stem */
+    uint8_t flags;  /* KV_TF_POLICY when the stem is policy language */
+} cache_entry;
+
+struct kv_lexicon {
+    struct sb_stemmer *stemmer;
+    lex_entry lex[LEX_SLOTS];
+    uint64_t policy[64];        /* stem hashes of policy words, sorted */
+    size_t n_policy;
+    uint64_t refs[32];          /* stem hashes of words about the sources, sorted */
+    size_t n_refs;
+    cache_entry *cache;
+};
+
+static const char *const stop_words[] = {
+    "a", "an", "the", "and", "or", "but", "if", "then", "than", "so", "as", "at", "by", "for",
+    "from", "in", "into", "of", "on", "onto", "to", "with", "about", "above", "after", "again",
+    "against", "all", "also", "am", "any", "are", "be", "been", "being", "because", "before",
+    "below", "between", "both", "can", "could", "did", "do", "does", "doing", "down", "during",
+    "each", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "herself",
+    "him", "himself", "his", "how", "i", "i'm", "i've", "i'll", "i'd", "it", "its", "itself",
+    "it's", "just", "me", "more", "most", "my", "myself", "now", "off", "once", "only", "other",
+    "our", "ours", "ourselves", "out", "over", "own", "same", "she", "should", "some", "such",
+    "that", "that's", "their", "theirs", "them", "themselves", "there", "there's", "these", "they",
+    "this", "those", "through", "too", "under", "until", "up", "very", "was", "we", "we're",
+    "we've", "we'll", "were", "what", "what's", "when", "where", "which", "while", "who", "whom",
+    "why", "will", "would", "you", "you're", "you've", "you'll", "your", "yours", "yourself",
+    "yourselves", "may", "might", "shall", "us", "let", "etc", "per", "via", "upon", "however",
+    "therefore", "thus", "well", "yes", "one", "ones", "also", "here's", "is", "get", "got",
+    "s", "t", "d", "ll", "re", "ve", "m", "said", "says", "say", "like", "many", "much", "even",
+    "still", "yet", "whether", "either", "across", "along", "around", "among", "toward",
+    "towards", "since", "whose", "every", "another", "something", "anything", "everything",
+    NULL};
+
+static const char *const negation_words[] = {
+    "not", "no", "never", "none", "nobody", "nothing", "neither", "nor", "without", "cannot",
+    "don't", "doesn't", "isn't", "aren't", "wasn't", "weren't", "won't", "can't", "couldn't",
+    "shouldn't", "wouldn't", "hasn't", "haven't", "hadn't", "didn't", "mustn't", "dont", "doesnt",
+    "isnt", "arent", "wasnt", "werent", "wont", "cant", "didnt", "nowhere", "unable", NULL};
+
+/* Function words that also carry policy meaning. */
+static const char *const policy_stop_words[] = {"must", "within", "only", NULL};
+
+static const char *const meta_words[] = {
+    "thanks", "thank", "hope", "hello", "hi", "hey", "dear", "sorry", "apologize", "apologise",
+    "apologies", "glad", "regards", "cheers", "welcome", "please", "sincerely", NULL};
+
+static const char *const policy_words[] = {
+    "refund", "refunds", "return", "returns", "eligible", "eligibility", "warranty", "guarantee",
+    "cancel", "cancellation", "fee", "fees", "charge", "charges", "policy", "entitled", "require",
+    "required", "allow", "allowed", "permit", "prohibited", "exchange", "credit", "reimburse",
+    "reimbursement", "compensation", "penalty", "deadline", "terms", "conditions", "free",
+    "liable", "liability", "mandatory", "obligated", "waive", "waived", "expire", "expires",
+    "deposit", "restocking", NULL};
+
+static const char *const ref_words[] = {
+    "passage", "passages", "context", "document", "documents", "article", "mention", "mentioned",
+    "specify", "specified", "source", "sources", "provided", NULL};
+
+static const struct {
+    const char *word;
+    double value;
+} number_words[] = {
+    {"zero", 0},      {"two", 2},         {"three", 3},      {"four", 4},     {"five", 5},
+    {"six", 6},       {"seven", 7},       {"eight", 8},      {"nine", 9},     {"ten", 10},
+    {"eleven", 11},   {"twelve", 12},     {"thirteen", 13},  {"fourteen", 14}, {"fifteen", 15},
+    {"sixteen", 16},  {"seventeen", 17},  {"eighteen", 18},  {"nineteen", 19}, {"twenty", 20},
+    {"thirty", 30},   {"forty", 40},      {"fifty", 50},     {"sixty", 60},   {"seventy", 70},
+    {"eighty", 80},   {"ninety", 90},     {"hundred", 100},  {"thousand", 1e3}, {"million", 1e6},
+    {"billion", 1e9}, {"dozen", 12},      {"twice", 2},      {"once", 1},     {NULL, 0}};
+
+static uint64_t word_hash(const char *s, size_t len)
+{
+    uint64_t h = XXH3_64bits(s, len);
+    return h ? h : 1;   /* 0 marks an empty slot */
+}
+
+static lex_entry *lex_slot(kv_lexicon *lx, uint64_t key)
+{
+    size_t i = (size_t)key & (LEX_SLOTS - 1);
+    while (lx->lex[i].key && lx->lex[i].key != key)
+        i = (i + 1) & (LEX_SLOTS - 1);
+    return &lx->lex[i];
+}
+
+static void lex_add(kv_lexicon *lx, const char *w, uint8_t kind, uint8_t flags, double value)
+{
+    lex_entry *e = lex_slot(lx, word_hash(w, strlen(w)));
+    if (!e->key) {
+        e->key = word_hash(w, strlen(w));
+        e->kind = kind;
+        e->value = value;
+    }
+    e->flags |= flags;
+}
+
+static uint64_t stem_hash(kv_lexicon *lx, const char *w, size_t len)
+{
+    const sb_symbol *s = sb_stemmer_stem(lx->stemmer, (const sb_symbol *)w, (int)len);
+    if (!s)
+        return word_hash(w, len);
+    return word_hash((const char *)s, (size_t)sb_stemmer_length(lx->stemmer));
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+kivo_status kv_lexicon_create(kv_lexicon **out)
+{
+    kv_lexicon *lx = calloc(1, sizeof *lx);
+    if (!lx)
+        return KIVO_ENOMEM;
+    lx->stemmer = sb_stemmer_new("english", "UTF_8");
+    lx->cache = calloc(CACHE_SLOTS, sizeof *lx->cache);
+    if (!lx->stemmer || !lx->cache) {
+        kv_lexicon_free(lx);
+        return KIVO_ENOMEM;
+    }
+    for (size_t i = 0; stop_words[i]; i++)
+        lex_add(lx, stop_words[i], KV_TOK_STOP, 0, 0);
+    for (size_t i = 0; negation_words[i]; i++)
+        lex_add(lx, negation_words[i], KV_TOK_STOP, KV_TF_NEG, 0);
+    for (size_t i = 0; policy_stop_words[i]; i++)
+        lex_add(lx, policy_stop_words[i], KV_TOK_STOP, KV_TF_POLICY, 0);
+    for (size_t i = 0; meta_words[i]; i++)
+        lex_add(lx, meta_words[i], KV_TOK_STOP, KV_TF_META, 0);
+    for (size_t i = 0; number_words[i].word; i++)
+        lex_add(lx, number_words[i].word, KV_TOK_NUMBER, 0, number_words[i].value);
+    for (size_t i = 0; policy_words[i] && lx->n_policy < 64; i++)
+        lx->policy[lx->n_policy++] = stem_hash(lx, policy_words[i], strlen(policy_words[i]));
+    qsort(lx->policy, lx->n_policy, sizeof lx->policy[0], cmp_u64);
+    for (size_t i = 0; ref_words[i] && lx->n_refs < 32; i++)
+        lx->refs[lx->n_refs++] = stem_hash(lx, ref_words[i], strlen(ref_words[i]));
+    qsort(lx->refs, lx->n_refs, sizeof lx->refs[0], cmp_u64);
+    *out = lx;
+    return KIVO_OK;
+}
+
+void kv_lexicon_free(kv_lexicon *lx)
+{
+    if (!lx)
+        return;
+    if (lx->stemmer)
+        sb_stemmer_delete(lx->stemmer);
+    free(lx->cache);
+    free(lx);
+}
+
+static int in_set(const uint64_t *set, size_t n, uint64_t h)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (set[mid] < h)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && set[lo] == h;
+}
+
+static kivo_status push(kv_tokens *t, const kv_token *tok)
+{
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 256;
+        kv_token *v = realloc(t->v, cap * sizeof *v);
+        if (!v)
+            return KIVO_ENOMEM;
+        t->v = v;
+        t->cap = cap;
+    }
+    t->v[t->n++] = *tok;
+    return KIVO_OK;
+}
+
+void kv_tokens_free(kv_tokens *t)
+{
+    free(t->v);
+    t->v = NULL;
+    t->n = t->cap = 0;
+}
+
+static inline int ascii_alnum(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+}
+
+static inline int ascii_digit(unsigned char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* Decodes the code point at s (len bytes left); returns its length, *cp = -1 when invalid. */
+static size_t decode(const unsigned char *s, size_t len, int32_t *cp)
+{
+    utf8proc_ssize_t n = utf8proc_iterate(s, (utf8proc_ssize_t)(len > 4 ? 4 : len), cp);
+    if (n <= 0) {
+        *cp = -1;
+        return 1;
+    }
+    return (size_t)n;
+}
+
+static int word_char(int32_t cp)
+{
+    switch (utf8proc_category(cp)) {
+    case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT:
+    case UTF8PROC_CATEGORY_LM: case UTF8PROC_CATEGORY_LO: case UTF8PROC_CATEGORY_ND:
+    case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_NO: case UTF8PROC_CATEGORY_MN:
+    case UTF8PROC_CATEGORY_MC:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Length of the token starting at s[0] (a word character), and what it holds. */
+static size_t scan_token(const unsigned char *s, size_t len, int *ascii, int *digits, int *alpha)
+{
+    size_t j = 0;
+    *ascii = 1;
+    *digits = 0;
+    *alpha = 0;
+    while (j < len) {
+        unsigned char c = s[j];
+        if (c < 0x80) {
+            if (ascii_alnum(c)) {
+                if (ascii_digit(c))
+                    *digits = 1;
+                else
+                    *alpha = 1;
+                j++;
+                continue;
+            }
+            /* 1,000 and 4.5 stay one token; "don't" too. */
+            if ((c == ',' || c == '.') && j > 0 && ascii_digit(s[j - 1]) && j + 1 < len &&
+                ascii_digit(s[j + 1])) {
+                j++;
+                continue;
+            }
+            if (c == '\'' && j > 0 && j + 1 < len && ascii_alnum(s[j + 1]) && !ascii_digit(s[j + 1])) {
+                j++;
+                continue;
+            }
+            break;
+        }
+        int32_t cp;
+        size_t n = decode(s + j, len - j, &cp);
+        if (cp == 0x2019 && j > 0 && j + n < len && s[j + n] < 0x80 && ascii_alnum(s[j + n])) {
+            j += n;     /* typographic apostrophe inside a word */
+            *ascii = 0;
+            continue;
+        }
+        if (cp < 0 || !word_char(cp))
+            break;
+        *ascii = 0;
+        *alpha = 1;
+        j += n;
+    }
+    return j;
+}
+
+/* Parses a numeric token (digits with ',' thousands and '.' decimals, optional ordinal suffix).
+ * Returns 1 and *value when the token is a number. */
+static int parse_number(const char *s, size_t len, double *value)
+{
+    char tmp[64];
+    size_t k = 0, i = 0;
+    if (len >= sizeof tmp)
+        return 0;
+    while (i < len && (ascii_digit((unsigned char)s[i]) || s[i] == ',' || s[i] == '.')) {
+        if (s[i] != ',')
+            tmp[k++] = s[i];
+        i++;
+    }
+    if (i < len) {
+        /* 1st, 2nd, 3rd, 4th */
+        size_t rest = len - i;
+        if (rest != 2)
+            return 0;
+        char a = (char)(s[i] | 0x20), b = (char)(s[i + 1] | 0x20);
+        if (!((a == 's' && b == 't') || (a == 'n' && b == 'd') || (a == 'r' && b == 'd') ||
+              (a == 't' && b == 'h')))
+            return 0;
+    }
+    tmp[k] = '\0';
+    char *end;
+    *value = strtod(tmp, &end);
+    return end != tmp;
+}
+
+static uint64_t number_hash(double v)
+{
+    /* Values equal to 10 significant digits hash alike: 4.50 and 4.5, 1,000 and 1000. */
+    char tmp[40];
+    int n = snprintf(tmp, sizeof tmp, "%.10g", v);
+    uint64_t h = XXH3_64bits_withSeed(tmp, (size_t)n, NUMBER_SEED);
+    return h ? h : 1;
+}
+
+kivo_status kv_tokenize(kv_lexicon *lx, const char *text, size_t len, kv_tokens *out)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    char fold[WORD_MAX];
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = s[i];
+        if (c < 0x80) {
+            if (!ascii_alnum(c)) {
+                i++;
+                continue;
+            }
+        } else {
+            int32_t cp;
+            size_t n = decode(s + i, len - i, &cp);
+            if (cp < 0 || !word_char(cp)) {
+                i += n;
+                continue;
+            }
+        }
+        int ascii, digits, alpha;
+        size_t tl = scan_token(s + i, len - i, &ascii, &digits, &alpha);
+        kv_token tok = {0};
+        tok.start = (uint32_t)i;
+        tok.end = (uint32_t)(i + tl);
+
+        int upper_first = 0, all_upper = alpha;
+        if (ascii) {
+            upper_first = c >= 'A' && c <= 'Z';
+            for (size_t k = 0; k < tl && all_upper; k++)
+                if (s[i + k] >= 'a' && s[i + k] <= 'z')
+                    all_upper = 0;
+        } else {
+            int32_t cp;
+            decode(s + i, tl, &cp);
+            upper_first = cp >= 0 && utf8proc_isupper(cp);
+            all_upper = 0;
+        }
+        if (upper_first)
+            tok.flags |= KV_TF_CAP;
+
+        double v;
+        if (digits && !alpha && parse_number(text + i, tl, &v)) {
+            tok.kind = KV_TOK_NUMBER;
+            tok.value = v;
+            tok.h = number_hash(v);
+        } else if (digits && alpha && parse_number(text + i, tl, &v)) {
+            tok.kind = KV_TOK_NUMBER;      /* ordinals: 3rd */
+            tok.value = v;
+            tok.h = number_hash(v);
+        } else {
+            /* Fold case; ASCII by table, the rest through utf8proc. */
+            size_t fl = 0;
+            uint8_t *mapped = NULL;
+            const char *w = fold;
+            if (ascii && tl <= WORD_MAX) {
+                for (size_t k = 0; k < tl; k++)
+                    fold[k] = (char)((s[i + k] >= 'A' && s[i + k] <= 'Z') ? s[i + k] | 0x20 : s[i + k]);
+                fl = tl;
+            } else {
+                utf8proc_ssize_t r = utf8proc_map(s + i, (utf8proc_ssize_t)tl, &mapped,
+                                                  UTF8PROC_STABLE | UTF8PROC_COMPOSE |
+                                                      UTF8PROC_CASEFOLD);
+                if (r < 0)
+                    return KIVO_ENOMEM;
+                w = (const char *)mapped;
+                fl = (size_t)r;
+            }
+            /* "customer's" and "customer’s" count as "customer". */
+            if (fl > 2 && w[fl - 2] == '\'' && w[fl - 1] == 's')
+                fl -= 2;
+            else if (fl > 4 && (unsigned char)w[fl - 4] == 0xE2 && (unsigned char)w[fl - 3] == 0x80 &&
+                     (unsigned char)w[fl - 2] == 0x99 && w[fl - 1] == 's')
+                fl -= 4;
+            uint64_t key = word_hash(w, fl);
+            lex_entry *le = lex_slot(lx, key);
+            if (le->key) {
+                tok.kind = le->kind;
+                tok.flags |= le->flags;
+                tok.value = le->value;
+                tok.h = le->kind == KV_TOK_NUMBER ? number_hash(le->value) : key;
+            } else {
+                cache_entry *ce = &lx->cache[key & (CACHE_SLOTS - 1)];
+                if (ce->key != key) {
+                    ce->key = key;
+                    ce->stem = fl <= WORD_MAX ? stem_hash(lx, w, fl) : key;
+                    ce->flags = (in_set(lx->policy, lx->n_policy, ce->stem) ? KV_TF_POLICY : 0) |
+                                (in_set(lx->refs, lx->n_refs, ce->stem) ? KV_TF_REF : 0);
+                }
+                tok.kind = KV_TOK_WORD;
+                tok.h = ce->stem;
+                tok.flags |= ce->flags;
+                if ((digits && alpha) || (all_upper && tl >= 2))
+                    tok.flags |= KV_TF_CODE;
+            }
+            free(mapped);
+        }
+        kivo_status st = push(out, &tok);
+        if (st != KIVO_OK)
+            return st;
+        i += tl;
+    }
+    return KIVO_OK;
+}

@@ -1,0 +1,159 @@
+/*
+ * segment.c - splitting text into claim-sized spans: sentences, list items and lines.
+ *
+ * A sentence ends at '.', '!', '?' or ';' followed by white space (or the end), unless the word
+ * before a '.' is a known abbreviation or a lone initial, or the next word starts in lower case
+ * ("approx. five days"). Decimals (4.5) and URLs (example.com/a.b) never end one: no white space
+ * follows their dots. A line break always ends a span; list markers ("- ", "* ", "1. ", "a) ",
+ * "•") are trimmed from the start of a line, so a claim's offsets point at its own words.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "text_int.h"
+
+static const char *const abbreviations[] = {
+    "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "vs", "etc", "e.g", "i.e", "inc", "ltd",
+    "co", "corp", "no", "approx", "dept", "est", "fig", "jan", "feb", "mar", "apr", "jun", "jul",
+    "aug", "sep", "sept", "oct", "nov", "dec", "u.s", "u.k", "a.m", "p.m", "mt", "ft", "vol",
+    "ave", "blvd", "rd", "gen", "gov", "sen", "rep", "cf", "al", "min", "max", "hr", "hrs", "op",
+    "ca", "no", "nos", "pp", "ed", "eds", NULL};
+
+static int is_space(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
+}
+
+static kivo_status push(kv_spans *s, size_t start, size_t end)
+{
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 64;
+        kv_span *v = realloc(s->v, cap * sizeof *v);
+        if (!v)
+            return KIVO_ENOMEM;
+        s->v = v;
+        s->cap = cap;
+    }
+    s->v[s->n].start = (uint32_t)start;
+    s->v[s->n].end = (uint32_t)end;
+    s->n++;
+    return KIVO_OK;
+}
+
+void kv_spans_free(kv_spans *s)
+{
+    free(s->v);
+    s->v = NULL;
+    s->n = s->cap = 0;
+}
+
+/* Length of a list marker at t[i..end), including the white space after it; 0 if none. */
+static size_t list_marker(const unsigned char *t, size_t i, size_t end)
+{
+    size_t j = i;
+    if (j < end && (t[j] == '-' || t[j] == '*' || t[j] == '+' || t[j] == '>'))
+        j++;
+    else if (j + 2 < end && t[j] == 0xE2 && t[j + 1] == 0x80 && (t[j + 2] == 0xA2 || t[j + 2] == 0x93))
+        j += 3;     /* • and – */
+    else if (j + 1 < end && t[j] == 0xC2 && t[j + 1] == 0xB7)
+        j += 2;     /* · */
+    else {
+        size_t k = j;
+        while (k < end && k - j < 3 && t[k] >= '0' && t[k] <= '9')
+            k++;
+        if (k == j && k < end && ((t[k] | 0x20) >= 'a' && (t[k] | 0x20) <= 'z') && k + 1 < end &&
+            t[k + 1] == ')')
+            k++;    /* a) */
+        if (k > j && k < end && (t[k] == '.' || t[k] == ')'))
+            j = k + 1;
+        else
+            return 0;
+    }
+    if (j < end && is_space(t[j])) {
+        while (j < end && is_space(t[j]) && t[j] != '\n')
+            j++;
+        return j - i;
+    }
+    return 0;
+}
+
+/* 1 when the '.' at t[dot] closes an abbreviation or an initial, so it does not end a sentence. */
+static int abbreviation_before(const unsigned char *t, size_t line_start, size_t dot)
+{
+    size_t w = dot;
+    while (w > line_start && !is_space(t[w - 1]) && t[w - 1] != '(' && t[w - 1] != '"')
+        w--;
+    size_t n = dot - w;
+    if (n == 0)
+        return 0;
+    if (n == 1 && ((t[w] | 0x20) >= 'a' && (t[w] | 0x20) <= 'z'))
+        return 1;   /* J. K. Rowling */
+    char lw[8];
+    if (n >= sizeof lw)
+        return 0;
+    for (size_t k = 0; k < n; k++)
+        lw[k] = (char)((t[w + k] >= 'A' && t[w + k] <= 'Z') ? t[w + k] | 0x20 : t[w + k]);
+    lw[n] = '\0';
+    for (size_t k = 0; abbreviations[k]; k++)
+        if (strcmp(lw, abbreviations[k]) == 0)
+            return 1;
+    return 0;
+}
+
+/* Trims [s, e) and, when at a line start, a list marker; pushes what remains. */
+static kivo_status emit(kv_spans *out, const unsigned char *t, size_t s, size_t e, int line_start)
+{
+    while (s < e && is_space(t[s]))
+        s++;
+    if (line_start) {
+        size_t m = list_marker(t, s, e);
+        s += m;
+    }
+    while (e > s && is_space(t[e - 1]))
+        e--;
+    if (e > s)
+        return push(out, s, e);
+    return KIVO_OK;
+}
+
+kivo_status kv_segment(const char *text, size_t len, kv_spans *out)
+{
+    const unsigned char *t = (const unsigned char *)text;
+    size_t start = 0, line_start = 0;
+    int at_line_start = 1;
+    kivo_status st = KIVO_OK;
+    for (size_t i = 0; i < len && st == KIVO_OK; i++) {
+        unsigned char c = t[i];
+        if (c == '\n') {
+            st = emit(out, t, start, i, at_line_start);
+            start = line_start = i + 1;
+            at_line_start = 1;
+            continue;
+        }
+        if (c != '.' && c != '!' && c != '?' && c != ';')
+            continue;
+        /* Closing quotes and brackets stay with their sentence. */
+        size_t e = i + 1;
+        while (e < len && (t[e] == '"' || t[e] == '\'' || t[e] == ')' || t[e] == ']'))
+            e++;
+        if (e < len && !is_space(t[e]))
+            continue;
+        if (c == '.' && abbreviation_before(t, line_start, i))
+            continue;
+        if (c == '.' || c == ';') {
+            /* A lower-case word right after means the sentence goes on (approx. five). */
+            size_t n = e;
+            while (n < len && t[n] == ' ')
+                n++;
+            if (n < len && t[n] >= 'a' && t[n] <= 'z' && c == '.')
+                continue;
+        }
+        st = emit(out, t, start, e, at_line_start);
+        at_line_start = 0;
+        start = e;
+        i = e - 1;
+    }
+    if (st == KIVO_OK && start < len)
+        st = emit(out, t, start, len, at_line_start);
+    return st;
+}

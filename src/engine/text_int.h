@@ -1,0 +1,68 @@
+/*
+ * text_int.h - libkivo's text layer, shared by the engine's own files: tokens and claim spans.
+ *
+ * A token is a run of letters and digits (with inner apostrophes, and inner '.' and ',' between
+ * digits), case-folded (utf8proc), stemmed (Snowball English) and hashed (XXH3) so that matching
+ * compares 64-bit integers only. Numbers, digits or number words alike, hash to their value, so
+ * "four" matches "4" and "1,000" matches "1000".
+ */
+#ifndef KIVO_TEXT_INT_H
+#define KIVO_TEXT_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kivo/status.h"
+
+enum kv_tok_kind {
+    KV_TOK_WORD = 0,   /* a content word */
+    KV_TOK_STOP,       /* a function word: not a claim's content */
+    KV_TOK_NUMBER      /* a quantity: h is the hash of its value */
+};
+
+#define KV_TF_CAP 0x01      /* starts with an upper-case letter */
+#define KV_TF_NEG 0x02      /* a negation cue: not, no, never, n't, without ... */
+#define KV_TF_POLICY 0x04   /* policy language: refund, eligible, must, warranty ... */
+#define KV_TF_CODE 0x08     /* letters and digits mixed (X200, 24h), or all capitals (USB) */
+#define KV_TF_META 0x10     /* words of conversation, not content: thanks, hope, please ... */
+#define KV_TF_REF 0x20      /* words about the sources themselves: passage, context, mention ... */
+
+typedef struct kv_token {
+    uint64_t h;             /* stem hash (words) or value hash (numbers) */
+    uint32_t start, end;    /* byte offsets in the tokenized text */
+    uint8_t kind;           /* enum kv_tok_kind */
+    uint8_t flags;          /* KV_TF_* */
+    double value;           /* numbers only */
+} kv_token;
+
+typedef struct kv_tokens {
+    kv_token *v;
+    size_t n, cap;
+} kv_tokens;
+
+typedef struct kv_span {
+    uint32_t start, end;
+} kv_span;
+
+typedef struct kv_spans {
+    kv_span *v;
+    size_t n, cap;
+} kv_spans;
+
+/* Per-thread word knowledge: the stemmer, a direct-mapped stem cache, the function-word table. */
+typedef struct kv_lexicon kv_lexicon;
+
+kivo_status kv_lexicon_create(kv_lexicon **out);
+void kv_lexicon_free(kv_lexicon *lx);
+
+/* Appends the tokens of text[0..len) to out (offsets relative to text). text is valid UTF-8. */
+kivo_status kv_tokenize(kv_lexicon *lx, const char *text, size_t len, kv_tokens *out);
+
+/* Appends the claim-sized spans of text: sentences, list items and lines, trimmed of white space
+ * and list markers. Abbreviations, initials, decimals and URLs do not end a sentence. */
+kivo_status kv_segment(const char *text, size_t len, kv_spans *out);
+
+void kv_tokens_free(kv_tokens *t);
+void kv_spans_free(kv_spans *s);
+
+#endif
