@@ -1,0 +1,43 @@
+/*
+ * batch.h - `kivo-worker batch`: a whole corpus reviewed on every core, offline.
+ *
+ * Output layout (fixed): DIR/summary.json, DIR/events.jsonl, DIR/rejects.jsonl and
+ * DIR/reports/<workflow_id>/<customer_run_id>/claim_report.json, both ids path-encoded.
+ */
+#ifndef KIVO_WORKER_BATCH_H
+#define KIVO_WORKER_BATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "jobspec.h"
+#include "kivo/review.h"
+
+typedef struct wk_batch_opts {
+    const char *out_dir;        /* overrides report_store.path when not NULL */
+    int threads;                /* 0: all cores */
+    int progress;               /* draw a progress bar on stderr */
+    size_t chunk_bytes;         /* 0: the default */
+} wk_batch_opts;
+
+typedef struct wk_summary {
+    uint64_t files, records_read, records_reviewed, records_rejected, duplicates;
+    uint64_t claims, unsupported_claims, bytes;
+    uint64_t verdicts[3];                   /* by kivo_verdict */
+    uint64_t categories[KIVO_CAT_COUNT];    /* runs with each failure category */
+    double seconds;
+    int threads;
+} wk_summary;
+
+/* Exit codes, one place for the whole program. */
+enum { WK_EXIT_OK = 0, WK_EXIT_IO = 1, WK_EXIT_USAGE = 2, WK_EXIT_REJECTS = 3 };
+
+/* Runs the job; writes the output layout under the out folder. Returns a WK_EXIT_* code; on 1 or
+ * 2, err holds the message. */
+int wk_batch_run(const wk_jobspec *spec, const wk_batch_opts *opts, wk_summary *sum, char *err,
+                 size_t errlen);
+
+/* Renders the summary as JSON (with a newline) into a malloc'd string. */
+char *wk_summary_json(const wk_summary *sum, const wk_jobspec *spec, const char *out_dir);
+
+#endif

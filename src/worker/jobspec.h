@@ -1,0 +1,44 @@
+/*
+ * jobspec.h - the job spec (kivo_worker_job_spec.v1): what to read, how to find each field, where
+ * reports go. Loading validates everything up front so that a bad spec fails before any work.
+ */
+#ifndef KIVO_WORKER_JOBSPEC_H
+#define KIVO_WORKER_JOBSPEC_H
+
+#include <stddef.h>
+
+#include "kivo/record.h"
+#include "kivo/review.h"
+
+#define WK_DEFAULT_MAX_LINE (64u << 20)
+
+typedef struct wk_jobspec {
+    char *dir;                  /* folder of the spec file: inputs are relative to it */
+    char *workflow_id;
+    char *workflow_name;        /* may be NULL */
+    char *policy_version;       /* may be NULL */
+    char *worker_id;
+    kivo_strictness strictness;
+    kivo_intended_use intended_use;
+    char **inputs;
+    size_t n_inputs;
+    char *field[6];             /* run id, output, sources, source id, title, text pointers */
+    kivo_fields fields;         /* views of field[] */
+    char *report_path;          /* resolved against dir */
+    char *report_label;
+    size_t max_line_bytes;
+} wk_jobspec;
+
+/* Loads and validates the spec at path. On failure returns non-zero and writes a message naming
+ * the field into err. Free with wk_jobspec_free(). */
+int wk_jobspec_load(const char *path, wk_jobspec *spec, char *err, size_t errlen);
+void wk_jobspec_free(wk_jobspec *spec);
+
+/* Reads a whole file into a malloc'd buffer with KIVO_JSON_PADDING zero bytes after it.
+ * Returns 0, or -1 with errno set. */
+int wk_read_file(const char *path, char **data, size_t *len);
+
+/* Joins dir and a relative path ("" dir or absolute path: the path itself). malloc'd. */
+char *wk_path_join(const char *dir, const char *path);
+
+#endif

@@ -1,0 +1,20 @@
+/* output.h - the report store on disk: safe path names, folders, and writes that are atomic. */
+#ifndef KIVO_WORKER_OUTPUT_H
+#define KIVO_WORKER_OUTPUT_H
+
+#include <stddef.h>
+
+/* Encodes an id as one safe path component: [A-Za-z0-9_.-] stay (a leading '.' does not), every
+ * other byte becomes %XX; an encoding over 200 bytes is cut and suffixed with '~' and 16 hex
+ * digits of the id's SHA-256, so "../../x" and "a/b" can never leave their folder. out must hold
+ * WK_COMPONENT_MAX bytes. */
+#define WK_COMPONENT_MAX 256
+void wk_path_component(const char *id, size_t len, char out[WK_COMPONENT_MAX]);
+
+/* mkdir -p. Returns 0 or -1 with errno. */
+int wk_mkdirs(const char *path);
+
+/* Writes data to path through path.tmp and rename(2). Returns 0 or -1 with errno. */
+int wk_write_atomic(const char *path, const void *data, size_t len);
+
+#endif
