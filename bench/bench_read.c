@@ -56,6 +56,19 @@ static double now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* The 1-minute load average, or -1: a busy machine explains a noisy figure. */
+static double load_average(void)
+{
+    double l = -1.0;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (fscanf(f, "%lf", &l) != 1)
+            l = -1.0;
+        fclose(f);
+    }
+    return l;
+}
+
 static long peak_rss_kib(void)
 {
     struct rusage ru;
@@ -311,8 +324,8 @@ int main(int argc, char **argv)
     }
     bytes = (double)st.st_size;
 
-    printf("bench_read: %s, %.1f MiB, median of %d runs after 1 warm-up\n", path,
-           bytes / (1 << 20), runs);
+    printf("bench_read: %s, %.1f MiB, median of %d runs after 1 warm-up, load average %.2f\n",
+           path, bytes / (1 << 20), runs, load_average());
     printf("%-34s %9s %9s %10s\n", "method", "MB/s", "ms", "x openssl");
 
     t_ssl = measure(run_openssl, path, &s, runs, &w);

@@ -77,8 +77,8 @@ for _ in 1 2 3; do
 done
 t_ssl=$(median "${times[@]}")
 
-printf 'corpus: %s, %s bytes, %s records (gen-corpus --bytes %s --seed %s)\n' \
-    "$corpus" "$bytes" "$records" "$size" "$seed"
+printf 'corpus: %s, %s bytes, %s records (gen-corpus --bytes %s --seed %s); load average %s\n' \
+    "$corpus" "$bytes" "$records" "$size" "$seed" "$(cut -d' ' -f1 /proc/loadavg)"
 python3 -c "import sys; t=float(sys.argv[1]); print('openssl dgst -sha256: %.3f s, %.1f MB/s (median of 3)' % (t, int(sys.argv[2]) / t / 1e6))" \
     "$t_ssl" "$bytes"
 
