@@ -62,7 +62,7 @@ static const char *const stop_words[] = {
     "s", "t", "d", "ll", "re", "ve", "m", "said", "says", "say", "like", "many", "much", "even",
     "still", "yet", "whether", "either", "across", "along", "around", "among", "toward",
     "towards", "since", "whose", "every", "another", "something", "anything", "everything",
-    NULL};
+    "am", "pm", "a.m", "p.m", NULL};
 
 static const char *const negation_words[] = {
     "not", "no", "never", "none", "nobody", "nothing", "neither", "nor", "without", "cannot",
@@ -75,7 +75,7 @@ static const char *const policy_stop_words[] = {"must", "within", "only", NULL};
 
 static const char *const meta_words[] = {
     "thanks", "thank", "hope", "hello", "hi", "hey", "dear", "sorry", "apologize", "apologise",
-    "apologies", "glad", "regards", "cheers", "welcome", "please", "sincerely", NULL};
+    "apologies", "glad", "regards", "cheers", "welcome", "please", "sincerely", "let", NULL};
 
 static const char *const policy_words[] = {
     "refund", "refunds", "return", "returns", "eligible", "eligibility", "warranty", "guarantee",
@@ -260,6 +260,9 @@ static size_t scan_token(const unsigned char *s, size_t len, int *ascii, int *di
         unsigned char c = s[j];
         if (c < 0x80) {
             if (ascii_alnum(c)) {
+                /* camelCase keys of structured sources ("RestaurantsReservations") are words. */
+                if (j > 0 && c >= 'A' && c <= 'Z' && s[j - 1] >= 'a' && s[j - 1] <= 'z')
+                    break;
                 if (ascii_digit(c))
                     *digits = 1;
                 else
@@ -429,6 +432,24 @@ kivo_status kv_tokenize(kv_lexicon *lx, const char *text, size_t len, kv_tokens 
                     tok.flags |= KV_TF_CODE;
             }
             free(mapped);
+        }
+        if (out->n > 0) {
+            kv_token *prev = &out->v[out->n - 1];
+            /* "passage 2", "source 3": a citation, not a quantity. */
+            if (tok.kind == KV_TOK_NUMBER && (prev->flags & KV_TF_REF))
+                tok.kind = KV_TOK_STOP;
+            /* "2 pm", "2:00 pm": the hour is 14, as opening hours in 24-hour records say. */
+            if (tl == 2 && (s[i] | 0x20) == 'p' && (s[i + 1] | 0x20) == 'm') {
+                kv_token *hour = prev;
+                if (hour->kind == KV_TOK_NUMBER && hour->value == 0 && out->n > 1 &&
+                    out->v[out->n - 2].kind == KV_TOK_NUMBER)
+                    hour = &out->v[out->n - 2];
+                if (hour->kind == KV_TOK_NUMBER && hour->value >= 1 && hour->value < 12 &&
+                    hour->value == (double)(int)hour->value) {
+                    hour->value += 12;
+                    hour->h = number_hash(hour->value);
+                }
+            }
         }
         kivo_status st = push(out, &tok);
         if (st != KIVO_OK)
