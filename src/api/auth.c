@@ -1,0 +1,173 @@
+/*
+ * auth.c - bearer token resolution (see auth.h).
+ *
+ * The token is hashed and looked up by digest; the stored digest is then compared again with
+ * CRYPTO_memcmp, so the decision itself never depends on a variable-time comparison. An API key's
+ * last_used_at is written at most once a minute, keeping reads free of write locks.
+ */
+#include <string.h>
+#include <strings.h>
+
+#include <sqlite3.h>
+
+#include "auth.h"
+#include "scopes.h"
+#include "timefmt.h"
+
+#define TOUCH_INTERVAL_MS 60000
+
+static int unauthenticated(api_error *e, const char *why)
+{
+    api_error_set(e, 401, "unauthenticated", "%s", why);
+    return -1;
+}
+
+static void touch_key(api_store *s, int64_t id, int64_t now)
+{
+    sqlite3_stmt *st;
+
+    if (api_store_begin(s) != SQLITE_OK)
+        return;
+    st = api_store_stmt(s, S_KEY_TOUCH);
+    if (st) {
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_int64(st, 2, now);
+        sqlite3_step(st);
+        sqlite3_reset(st);
+    }
+    api_store_commit(s);
+}
+
+static int resolve_key(api_ctx *ctx, api_auth *a, api_error *e)
+{
+    sqlite3_stmt *st = api_store_stmt(ctx->t->store, S_KEY_BY_HASH);
+    int64_t now = api_now_ms(), last_used = 0;
+    int ret = -1, touch = 0;
+
+    if (!st) {
+        api_error_set(e, 500, "internal", "store unavailable");
+        goto out;
+    }
+    sqlite3_bind_blob(st, 1, a->digest, API_DIGEST_SIZE, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_bytes(st, 1) != API_DIGEST_SIZE ||
+        !api_token_digest_equal(sqlite3_column_blob(st, 1), a->digest)) {
+        unauthenticated(e, "unknown API key");
+        goto out;
+    }
+    if (sqlite3_column_type(st, 4) != SQLITE_NULL) {
+        unauthenticated(e, "this API key was revoked");
+        goto out;
+    }
+    a->key_id = sqlite3_column_int64(st, 0);
+    snprintf(a->project, sizeof a->project, "%s", (const char *)sqlite3_column_text(st, 2));
+    if (api_scopes_parse((const char *)sqlite3_column_text(st, 3), &a->scopes) != 0)
+        a->scopes = 0;
+    last_used = sqlite3_column_int64(st, 5);
+    touch = sqlite3_column_type(st, 5) == SQLITE_NULL || now - last_used > TOUCH_INTERVAL_MS;
+    a->kind = API_TOKEN_KEY;
+    ret = 0;
+out:
+    if (st)
+        sqlite3_reset(st);
+    if (ret == 0 && touch)
+        touch_key(ctx->t->store, a->key_id, now);
+    return ret;
+}
+
+static int resolve_credential(api_ctx *ctx, api_auth *a, api_error *e)
+{
+    sqlite3_stmt *st = api_store_stmt(ctx->t->store, S_PW_BY_CRED);
+    int ret = -1;
+
+    if (!st) {
+        api_error_set(e, 500, "internal", "store unavailable");
+        goto out;
+    }
+    sqlite3_bind_blob(st, 1, a->digest, API_DIGEST_SIZE, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_bytes(st, 3) != API_DIGEST_SIZE ||
+        !api_token_digest_equal(sqlite3_column_blob(st, 3), a->digest)) {
+        unauthenticated(e, "unknown worker credential");
+        goto out;
+    }
+    a->run_row = sqlite3_column_int64(st, 0);
+    snprintf(a->run_id, sizeof a->run_id, "%s", (const char *)sqlite3_column_text(st, 1));
+    snprintf(a->project, sizeof a->project, "%s", (const char *)sqlite3_column_text(st, 2));
+    a->cred_expired = api_now_ms() >= sqlite3_column_int64(st, 4);
+    a->kind = API_TOKEN_CREDENTIAL;
+    ret = 0;
+out:
+    if (st)
+        sqlite3_reset(st);
+    return ret;
+}
+
+int api_auth_resolve(api_ctx *ctx, const char *authorization, api_error *e)
+{
+    api_auth *a = &ctx->r->auth;
+    const char *tok;
+    size_t len;
+    api_token_kind kind;
+    int ret = -1;
+
+    memset(a, 0, sizeof *a);
+    if (!authorization || !*authorization) {
+        unauthenticated(e, "missing Authorization: Bearer token");
+        goto out;
+    }
+    if (strncasecmp(authorization, "Bearer ", 7) != 0) {
+        unauthenticated(e, "Authorization must be \"Bearer <token>\"");
+        goto out;
+    }
+    tok = authorization + 7;
+    while (*tok == ' ')
+        tok++;
+    len = strnlen(tok, API_TOKEN_INPUT_MAX + 1);
+    while (len && tok[len - 1] == ' ')
+        len--;
+    kind = api_token_classify(tok, len);
+    if (kind == API_TOKEN_INVALID) {
+        unauthenticated(e, "malformed bearer token");
+        goto out;
+    }
+    if (api_token_digest(tok, len, a->digest) != 0) {
+        api_error_set(e, 500, "internal", "hashing failed");
+        goto out;
+    }
+    ret = kind == API_TOKEN_KEY ? resolve_key(ctx, a, e) : resolve_credential(ctx, a, e);
+out:
+    return ret;
+}
+
+int api_auth_need_key(const api_auth *a, unsigned scope, api_error *e)
+{
+    if (a->kind != API_TOKEN_KEY) {
+        api_error_set(e, 403, "forbidden",
+                      "this endpoint needs a project API key, not a worker credential");
+        return -1;
+    }
+    if (!(a->scopes & scope)) {
+        api_error_set(e, 403, "forbidden", "this API key lacks the scope %s",
+                      api_scope_name(scope));
+        return -1;
+    }
+    return 0;
+}
+
+int api_auth_need_credential(const api_auth *a, const char *run_id, int allow_expired,
+                             api_error *e)
+{
+    if (a->kind != API_TOKEN_CREDENTIAL) {
+        api_error_set(e, 403, "forbidden",
+                      "this endpoint needs the run's worker credential, not an API key");
+        return -1;
+    }
+    if (a->cred_expired && !allow_expired) {
+        api_error_set(e, 401, "unauthenticated", "this worker credential has expired");
+        return -1;
+    }
+    if (strcmp(a->run_id, run_id) != 0) {
+        api_error_set(e, 403, "forbidden", "this worker credential belongs to another run");
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,691 @@
+/*
+ * serve.c - `kivo-api serve`: libmicrohttpd in epoll thread-pool mode, request admission and the
+ * shutdown sequence.
+ *
+ * Admission happens on the first callback of a request, from the headers alone: route, method,
+ * token, scope, rate limit and Content-Length are all checked before one body byte is read, so an
+ * unauthenticated or oversized upload is refused without being received. Bodies are then counted
+ * as they arrive and dropped once past the route's limit (chunked uploads have no length).
+ *
+ * SIGTERM/SIGINT: stop accepting, let requests in flight finish (up to the grace period), answer
+ * everything meanwhile with "Connection: close", then stop the daemon, free every thread's state
+ * and exit 0.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "auth.h"
+#include "metrics.h"
+#include "migrate.h"
+#include "ratelimit.h"
+#include "scopes.h"
+#include "server.h"
+#include "timefmt.h"
+
+static api_config cfg;
+static api_store_options store_opt;
+static atomic_int in_flight;
+static atomic_int draining;
+static pthread_mutex_t threads_lock = PTHREAD_MUTEX_INITIALIZER;
+static api_thread *threads;
+static pthread_key_t thread_key;
+
+/* ---- per-thread state ------------------------------------------------------------------- */
+
+static api_thread *thread_get(void)
+{
+    api_thread *t = pthread_getspecific(thread_key);
+    char errmsg[256];
+
+    if (t)
+        return t;
+    t = calloc(1, sizeof *t);
+    if (!t)
+        goto fail;
+    if (api_store_open(cfg.db_path, &store_opt, 0, &t->store, errmsg) != SQLITE_OK) {
+        fprintf(stderr, "kivo-api: %s\n", errmsg);
+        goto fail;
+    }
+    if (kivo_json_parser_create(API_JSON_MAX_DEPTH, &t->parser) != KIVO_OK)
+        goto fail;
+    pthread_setspecific(thread_key, t);
+    pthread_mutex_lock(&threads_lock);
+    t->next = threads;
+    threads = t;
+    pthread_mutex_unlock(&threads_lock);
+    return t;
+fail:
+    if (t) {
+        api_store_close(t->store);
+        kivo_json_parser_free(t->parser);
+        free(t);
+    }
+    return NULL;
+}
+
+static void threads_free(void)
+{
+    while (threads) {
+        api_thread *t = threads;
+        threads = t->next;
+        api_store_close(t->store);
+        kivo_json_parser_free(t->parser);
+        kivo_engine_free(t->engine);
+        free(t);
+    }
+}
+
+/* ---- routing ------------------------------------------------------------------------------ */
+
+static int id_valid(const char *s, size_t len)
+{
+    if (len == 0 || len >= API_PATH_ID_MAX)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+/* Matches base, base/{id} and base/{id}/<leaf>. @return 0 none, 1 base, 2 id, 3 id + leaf. */
+static int match_under(const char *url, const char *base, const char *leaf, char *id)
+{
+    size_t blen = strlen(base);
+    const char *rest, *slash;
+
+    if (strncmp(url, base, blen) != 0)
+        return 0;
+    rest = url + blen;
+    if (*rest == '\0')
+        return 1;
+    if (*rest != '/')
+        return 0;
+    rest++;
+    slash = strchr(rest, '/');
+    if (!id_valid(rest, slash ? (size_t)(slash - rest) : strlen(rest)))
+        return 0;
+    memcpy(id, rest, slash ? (size_t)(slash - rest) : strlen(rest));
+    id[slash ? (size_t)(slash - rest) : strlen(rest)] = '\0';
+    if (!slash)
+        return 2;
+    return strcmp(slash + 1, leaf) == 0 ? 3 : 0;
+}
+
+static api_route route_of(const char *url, char *id)
+{
+    int m;
+
+    if (strcmp(url, "/healthz") == 0)
+        return R_HEALTHZ;
+    if (strcmp(url, "/metrics") == 0)
+        return R_METRICS;
+    m = match_under(url, "/v1/private-worker/review-runs", "events", id);
+    if (m)
+        return m == 1 ? R_PW_RUNS : m == 2 ? R_PW_RUN : R_PW_EVENTS;
+    m = match_under(url, "/v1/review-runs", "report", id);
+    if (m)
+        return m == 1 ? R_HR_RUNS : m == 2 ? R_HR_RUN : R_HR_REPORT;
+    id[0] = '\0';
+    return R_UNKNOWN;
+}
+
+static api_method method_of(const char *m)
+{
+    if (strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0)
+        return M_GET;
+    if (strcmp(m, "POST") == 0)
+        return M_POST;
+    if (strcmp(m, "DELETE") == 0)
+        return M_DELETE;
+    return M_OTHER;
+}
+
+/* Which methods each route answers, as a bit per api_method, and its Allow header. */
+static const struct {
+    unsigned methods;
+    const char *allow;
+} route_methods[R_COUNT] = {
+    [R_HEALTHZ] = {1u << M_GET, "GET"},
+    [R_METRICS] = {1u << M_GET, "GET"},
+    [R_PW_RUNS] = {(1u << M_GET) | (1u << M_POST), "GET, POST"},
+    [R_PW_RUN] = {1u << M_GET, "GET"},
+    [R_PW_EVENTS] = {1u << M_POST, "POST"},
+    [R_HR_RUNS] = {(1u << M_GET) | (1u << M_POST), "GET, POST"},
+    [R_HR_RUN] = {(1u << M_GET) | (1u << M_DELETE), "GET, DELETE"},
+    [R_HR_REPORT] = {1u << M_GET, "GET"},
+};
+
+/* ---- answering ----------------------------------------------------------------------------- */
+
+static enum MHD_Result send_reply(struct MHD_Connection *c, api_request *r, api_reply *rep)
+{
+    struct MHD_Response *resp;
+    enum MHD_Result ok;
+    char *text = rep->text;
+    size_t len = rep->text_len;
+    char num[16];
+
+    if (!text && rep->json) {
+        text = json_dumps(rep->json, JSON_COMPACT);
+        len = text ? strlen(text) : 0;
+    }
+    if (!text) {
+        static const char oom[] = "{\"error\":{\"code\":\"internal\",\"message\":\"out of "
+                                  "memory\",\"fields\":[]}}";
+        rep->status = 500;
+        resp = MHD_create_response_from_buffer(sizeof oom - 1, (void *)oom,
+                                               MHD_RESPMEM_PERSISTENT);
+    } else {
+        resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_COPY);
+        free(text);
+    }
+    rep->text = NULL;
+    json_decref(rep->json);
+    rep->json = NULL;
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, "Content-Type",
+                            rep->content_type ? rep->content_type : "application/json");
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    if (rep->retry_after) {
+        snprintf(num, sizeof num, "%u", rep->retry_after);
+        MHD_add_response_header(resp, "Retry-After", num);
+    }
+    if (rep->allow)
+        MHD_add_response_header(resp, "Allow", rep->allow);
+    if (atomic_load(&draining))
+        MHD_add_response_header(resp, "Connection", "close");
+    r->status = rep->status;
+    ok = MHD_queue_response(c, rep->status, resp);
+    MHD_destroy_response(resp);
+    return ok;
+}
+
+static void route_healthz(api_ctx *ctx, api_reply *out)
+{
+    (void)ctx;
+    api_reply_json(out, 200, json_pack("{s:s, s:s, s:i}", "status", "ok", "version",
+                                       KIVO_VERSION_STRING, "schema_version",
+                                       api_migrate_latest()));
+}
+
+static void route_metrics(api_ctx *ctx, api_reply *out)
+{
+    kivo_buf b;
+    api_error e = {0};
+
+    kivo_buf_init(&b, 0);
+    if (api_metrics_render(ctx->t->store, &b) != 0) {
+        kivo_buf_free(&b);
+        api_error_set(&e, 500, "internal", "cannot render metrics");
+        api_reply_error(ctx, out, &e);
+        return;
+    }
+    out->status = 200;
+    out->text = b.data ? b.data : strdup("");
+    out->text_len = b.len;
+    out->content_type = "text/plain; version=0.0.4; charset=utf-8";
+}
+
+/* Checks everything the headers decide. @return 0 to go on reading the body, or -1 with e
+ * filled. */
+static int admit(api_ctx *ctx, struct MHD_Connection *c, api_error *e, api_reply *rep)
+{
+    api_request *r = ctx->r;
+    api_auth *a = &r->auth;
+    const char *len_hdr;
+    uint64_t declared;
+    unsigned retry = 0;
+    int ret = -1;
+
+    if (r->route == R_UNKNOWN) {
+        api_error_set(e, 404, "not_found", "no such endpoint");
+        goto out;
+    }
+    if (!(route_methods[r->route].methods & (1u << r->method))) {
+        api_error_set(e, 405, "method_not_allowed", "this endpoint answers %s",
+                      route_methods[r->route].allow);
+        rep->allow = route_methods[r->route].allow;
+        goto out;
+    }
+    r->limit = r->route == R_HR_RUNS && r->method == M_POST ? cfg.max_hosted_body
+                                                            : cfg.max_worker_body;
+    if (r->route == R_HEALTHZ || r->route == R_METRICS) {
+        ret = 0;
+        goto out;
+    }
+    if (api_auth_resolve(ctx, MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                          MHD_HTTP_HEADER_AUTHORIZATION), e) != 0)
+        goto out;
+    switch (r->route) {
+    case R_PW_RUNS:
+        if (api_auth_need_key(a, r->method == M_POST ? API_SCOPE_PW_WRITE : API_SCOPE_PW_READ,
+                              e) != 0)
+            goto out;
+        break;
+    case R_PW_RUN:
+        if (a->kind == API_TOKEN_CREDENTIAL) {
+            if (api_auth_need_credential(a, r->id, 0, e) != 0)
+                goto out;
+        } else if (api_auth_need_key(a, API_SCOPE_PW_READ, e) != 0) {
+            goto out;
+        }
+        break;
+    case R_PW_EVENTS:
+        /* An expired credential of this run may still replay an accepted event; the route
+         * decides once it has the body. */
+        if (api_auth_need_credential(a, r->id,
+                                     a->kind == API_TOKEN_CREDENTIAL &&
+                                         strcmp(a->run_id, r->id) == 0, e) != 0)
+            goto out;
+        break;
+    case R_HR_RUNS:
+    case R_HR_RUN:
+        if (api_auth_need_key(a, r->method == M_GET ? API_SCOPE_REVIEW_READ
+                                                    : API_SCOPE_REVIEW_WRITE, e) != 0)
+            goto out;
+        break;
+    case R_HR_REPORT:
+        if (api_auth_need_key(a, API_SCOPE_REVIEW_READ, e) != 0)
+            goto out;
+        break;
+    default:
+        break;
+    }
+    if (!api_ratelimit_take(a->kind == API_TOKEN_KEY ? (uint64_t)a->key_id << 1
+                                                     : ((uint64_t)a->run_row << 1) | 1,
+                            api_mono_ns(), &retry)) {
+        api_error_set(e, 429, "rate_limited", "too many requests; retry after %u s", retry);
+        e->retry_after = retry;
+        goto out;
+    }
+    len_hdr = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (len_hdr && (api_cli_parse_u64(len_hdr, 0, &declared) != 0 || declared > r->limit)) {
+        api_error_set(e, 413, "payload_too_large", "body over the limit of %zu bytes", r->limit);
+        goto out;
+    }
+    ret = 0;
+out:
+    return ret;
+}
+
+static void dispatch(api_ctx *ctx, api_reply *rep)
+{
+    api_request *r = ctx->r;
+    api_error e = {0};
+
+    if (r->too_large) {
+        api_error_set(&e, 413, "payload_too_large", "body over the limit of %zu bytes",
+                      r->limit);
+        api_reply_error(ctx, rep, &e);
+        return;
+    }
+    switch (r->route) {
+    case R_HEALTHZ:
+        route_healthz(ctx, rep);
+        break;
+    case R_METRICS:
+        route_metrics(ctx, rep);
+        break;
+    case R_PW_RUNS:
+        if (r->method == M_POST)
+            api_route_pw_create(ctx, rep);
+        else
+            api_route_pw_list(ctx, rep);
+        break;
+    case R_PW_RUN:
+        api_route_pw_get(ctx, rep);
+        break;
+    case R_PW_EVENTS:
+        api_route_pw_event(ctx, rep);
+        break;
+    case R_HR_RUNS:
+        if (r->method == M_POST)
+            api_route_hr_create(ctx, rep);
+        else
+            api_route_hr_list(ctx, rep);
+        break;
+    case R_HR_RUN:
+        if (r->method == M_DELETE)
+            api_route_hr_delete(ctx, rep);
+        else
+            api_route_hr_get(ctx, rep);
+        break;
+    case R_HR_REPORT:
+        api_route_hr_report(ctx, rep);
+        break;
+    default:
+        api_error_set(&e, 404, "not_found", "no such endpoint");
+        api_reply_error(ctx, rep, &e);
+        break;
+    }
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    api_request *r = *con_cls;
+    api_reply rep = {0};
+    api_error e = {0};
+    api_ctx ctx = {&cfg, NULL, r};
+
+    (void)cls;
+    (void)version;
+    if (!r) {
+        r = calloc(1, sizeof *r);
+        if (!r)
+            return MHD_NO;
+        *con_cls = r;
+        atomic_fetch_add(&in_flight, 1);
+        r->t0_ns = api_mono_ns();
+        r->conn = c;
+        r->event_type = -1;
+        r->method = method_of(method);
+        r->route = route_of(url, r->id);
+        ctx.r = r;
+        ctx.t = thread_get();
+        if (!ctx.t) {
+            api_error_set(&e, 503, "unavailable", "the store cannot be opened");
+            api_reply_error(&ctx, &rep, &e);
+            return send_reply(c, r, &rep);
+        }
+        if (admit(&ctx, c, &e, &rep) != 0) {
+            api_reply_error(&ctx, &rep, &e);
+            return send_reply(c, r, &rep);
+        }
+        kivo_buf_init(&r->body, r->limit + KIVO_JSON_PADDING + 1);
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        size_t n = *upload_data_size;
+        r->received = r->received + n < r->received ? SIZE_MAX : r->received + n;
+        if (!r->too_large && (r->received > r->limit ||
+                              kivo_buf_append(&r->body, upload_data, n) != KIVO_OK)) {
+            r->too_large = 1;
+            kivo_buf_free(&r->body);
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    ctx.t = thread_get();
+    if (!ctx.t) {
+        api_error_set(&e, 503, "unavailable", "the store cannot be opened");
+        api_reply_error(&ctx, &rep, &e);
+    } else {
+        dispatch(&ctx, &rep);
+    }
+    return send_reply(c, r, &rep);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    api_request *r = *con_cls;
+    uint64_t ns;
+
+    (void)cls;
+    (void)c;
+    (void)toe;
+    if (!r)
+        return;
+    ns = api_mono_ns() - r->t0_ns;
+    if (r->status) {
+        api_metrics_request(r->route, r->method, r->status, ns);
+        if (r->route == R_PW_EVENTS && r->method == M_POST) {
+            if (r->status == 202)
+                api_metrics_event_accepted(r->event_type);
+            else if (r->status == 200)
+                api_metrics_event_replayed();
+            else
+                api_metrics_event_rejected(r->reason);
+        }
+    }
+    if (!cfg.quiet) {
+        char t[API_TIME_TEXT_MAX];
+        api_time_format(api_now_ms(), t);
+        /* The route pattern and the id only: never the raw URL, headers or body. */
+        fprintf(stderr, "%s %s %s%s%s %u %.3fms\n", t, api_method_name(r->method),
+                api_route_name(r->route), r->id[0] ? " id=" : "", r->id, r->status,
+                (double)ns / 1e6);
+    }
+    kivo_buf_free(&r->body);
+    free(r);
+    *con_cls = NULL;
+    atomic_fetch_sub(&in_flight, 1);
+}
+
+/* ---- the command ---------------------------------------------------------------------------- */
+
+enum {
+    O_LISTEN, O_DB, O_THREADS, O_TTL, O_MAX_WORKER, O_MAX_HOSTED, O_RATE, O_BURST, O_SYNC,
+    O_GRACE, O_QUIET, O_HELP, O_COUNT
+};
+
+static const api_option serve_opts[O_COUNT] = {
+    [O_LISTEN] = {"--listen", "KIVO_API_LISTEN", "HOST:PORT",
+                  "address to listen on (default 127.0.0.1:8787)"},
+    [O_DB] = {"--db", "KIVO_API_DB", "PATH", "SQLite database file (required)"},
+    [O_THREADS] = {"--threads", "KIVO_API_THREADS", "N", "HTTP worker threads (default: CPUs)"},
+    [O_TTL] = {"--credential-ttl", "KIVO_API_CREDENTIAL_TTL", "SECONDS",
+               "worker credential lifetime (default 86400)"},
+    [O_MAX_WORKER] = {"--max-worker-body", "KIVO_API_MAX_WORKER_BODY", "BYTES",
+                      "private-worker body limit (default 64K)"},
+    [O_MAX_HOSTED] = {"--max-hosted-body", "KIVO_API_MAX_HOSTED_BODY", "BYTES",
+                      "hosted packet limit (default 16M)"},
+    [O_RATE] = {"--rate-limit", "KIVO_API_RATE_LIMIT", "N",
+                "requests per second per token, 0 = off (default 1000)"},
+    [O_BURST] = {"--rate-burst", "KIVO_API_RATE_BURST", "N", "burst size (default 2 x rate)"},
+    [O_SYNC] = {"--sync", "KIVO_API_SYNC", "normal|full",
+                "SQLite synchronous mode (default normal: survives process crashes; full: also "
+                "power loss)"},
+    [O_GRACE] = {"--shutdown-grace", "KIVO_API_SHUTDOWN_GRACE", "SECONDS",
+                 "how long SIGTERM waits for requests in flight (default 30)"},
+    [O_QUIET] = {"--quiet", "KIVO_API_QUIET", NULL, "no access log on stderr"},
+    [O_HELP] = {"--help", NULL, NULL, "show this help"},
+};
+
+static void serve_usage(FILE *f)
+{
+    fprintf(f, "usage: kivo-api serve --db PATH [--listen HOST:PORT] [options]\n\noptions:\n");
+    api_cli_print_options(f, serve_opts, O_COUNT);
+}
+
+static int bad_value(const char *flag)
+{
+    fprintf(stderr, "kivo-api: invalid value for %s (see kivo-api serve --help)\n", flag);
+    return -1;
+}
+
+static int load_config(int argc, char **argv, int *help)
+{
+    const char *v[O_COUNT];
+    uint64_t n;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+    *help = 0;
+    if (api_cli_collect(argc, argv, 1, serve_opts, O_COUNT, v) != 0)
+        return -1;
+    if (v[O_HELP]) {
+        *help = 1;
+        return 0;
+    }
+    memset(&cfg, 0, sizeof cfg);
+    strcpy(cfg.host, "127.0.0.1");
+    cfg.port = 8787;
+    cfg.threads = cpus > 2 ? (unsigned)(cpus > 16 ? 16 : cpus) : 2;
+    cfg.credential_ttl_ms = 86400 * 1000LL;
+    cfg.max_worker_body = 64 * 1024;
+    cfg.max_hosted_body = 16 * 1024 * 1024;
+    cfg.rate_limit = 1000;
+    cfg.shutdown_grace_s = 30;
+    if (v[O_LISTEN] && api_cli_parse_listen(v[O_LISTEN], cfg.host, &cfg.port) != 0)
+        return bad_value("--listen");
+    cfg.db_path = v[O_DB];
+    if (!cfg.db_path || !*cfg.db_path) {
+        fprintf(stderr, "kivo-api: serve needs --db PATH (or KIVO_API_DB)\n");
+        return -1;
+    }
+    if (v[O_THREADS]) {
+        if (api_cli_parse_u64(v[O_THREADS], 0, &n) != 0 || n < 1 || n > 256)
+            return bad_value("--threads");
+        cfg.threads = (unsigned)n;
+    }
+    if (v[O_TTL]) {
+        if (api_cli_parse_u64(v[O_TTL], 0, &n) != 0 || n < 1 || n > 366ull * 86400)
+            return bad_value("--credential-ttl");
+        cfg.credential_ttl_ms = (int64_t)n * 1000;
+    }
+    if (v[O_MAX_WORKER]) {
+        if (api_cli_parse_u64(v[O_MAX_WORKER], 1, &n) != 0 || n < 1024 || n > (1ull << 30))
+            return bad_value("--max-worker-body");
+        cfg.max_worker_body = (size_t)n;
+    }
+    if (v[O_MAX_HOSTED]) {
+        if (api_cli_parse_u64(v[O_MAX_HOSTED], 1, &n) != 0 || n < 1024 || n > (1ull << 30))
+            return bad_value("--max-hosted-body");
+        cfg.max_hosted_body = (size_t)n;
+    }
+    if (v[O_RATE]) {
+        if (api_cli_parse_u64(v[O_RATE], 0, &n) != 0 || n > 1000000)
+            return bad_value("--rate-limit");
+        cfg.rate_limit = (double)n;
+    }
+    cfg.rate_burst = 2 * cfg.rate_limit;
+    if (v[O_BURST]) {
+        if (api_cli_parse_u64(v[O_BURST], 0, &n) != 0 || n < 1 || n > 10000000)
+            return bad_value("--rate-burst");
+        cfg.rate_burst = (double)n;
+    }
+    if (v[O_SYNC]) {
+        if (strcmp(v[O_SYNC], "full") == 0)
+            cfg.synchronous_full = 1;
+        else if (strcmp(v[O_SYNC], "normal") != 0)
+            return bad_value("--sync");
+    }
+    if (v[O_GRACE]) {
+        if (api_cli_parse_u64(v[O_GRACE], 0, &n) != 0 || n > 3600)
+            return bad_value("--shutdown-grace");
+        cfg.shutdown_grace_s = (unsigned)n;
+    }
+    cfg.quiet = v[O_QUIET] && strcmp(v[O_QUIET], "0") != 0;
+    return 0;
+}
+
+static int make_addr(struct sockaddr_storage *ss, socklen_t *len)
+{
+    memset(ss, 0, sizeof *ss);
+    if (strchr(cfg.host, ':')) {
+        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)cfg.port);
+        *len = sizeof *a6;
+        return inet_pton(AF_INET6, cfg.host, &a6->sin6_addr) == 1 ? 0 : -1;
+    }
+    struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+    a4->sin_family = AF_INET;
+    a4->sin_port = htons((uint16_t)cfg.port);
+    *len = sizeof *a4;
+    return inet_pton(AF_INET, cfg.host, &a4->sin_addr) == 1 ? 0 : -1;
+}
+
+int api_serve_main(int argc, char **argv)
+{
+    struct sockaddr_storage ss;
+    socklen_t sslen;
+    struct MHD_Daemon *d = NULL;
+    api_store *main_store = NULL;
+    sigset_t sigs;
+    char errmsg[256];
+    int help = 0, sig = 0, code = API_EXIT_USAGE;
+    unsigned flags;
+
+    if (load_config(argc, argv, &help) != 0)
+        goto out;
+    if (help) {
+        serve_usage(stdout);
+        code = API_EXIT_OK;
+        goto out;
+    }
+    if (make_addr(&ss, &sslen) != 0) {
+        fprintf(stderr, "kivo-api: --listen needs a numeric address (127.0.0.1:8787)\n");
+        goto out;
+    }
+    code = API_EXIT_FAILURE;
+    store_opt.synchronous_full = cfg.synchronous_full;
+    store_opt.busy_timeout_ms = 10000;
+    /* Migrate once, here, before any request thread opens its own connection. */
+    if (api_store_open(cfg.db_path, &store_opt, 1, &main_store, errmsg) != SQLITE_OK) {
+        fprintf(stderr, "kivo-api: cannot open the database: %s\n", errmsg);
+        goto out;
+    }
+    api_ratelimit_configure(cfg.rate_limit, cfg.rate_burst);
+    if (pthread_key_create(&thread_key, NULL) != 0)
+        goto out;
+
+    /* Block the signals in every thread (MHD's inherit this mask); main waits for them. */
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    if (ss.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, NULL,
+                         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+                         MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg.threads,
+                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
+                         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)4096,
+                         MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
+                         MHD_OPTION_END);
+    if (!d) {
+        fprintf(stderr, "kivo-api: cannot listen on %s:%u\n", cfg.host, cfg.port);
+        goto out;
+    }
+    (void)sslen;
+    fprintf(stderr, "kivo-api %s: listening on %s:%u, database %s, %u threads\n",
+            KIVO_VERSION_STRING, cfg.host, cfg.port, cfg.db_path, cfg.threads);
+
+    while (sigwait(&sigs, &sig) != 0 || (sig != SIGTERM && sig != SIGINT))
+        ;
+    fprintf(stderr, "kivo-api: signal %d, finishing requests in flight\n", sig);
+    atomic_store(&draining, 1);
+    {
+        MHD_socket ls = MHD_quiesce_daemon(d);
+        if (ls != MHD_INVALID_SOCKET)
+            close(ls);
+    }
+    for (unsigned waited = 0; atomic_load(&in_flight) > 0 && waited < cfg.shutdown_grace_s * 100;
+         waited++) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    MHD_stop_daemon(d);
+    d = NULL;
+    fprintf(stderr, "kivo-api: stopped\n");
+    code = API_EXIT_OK;
+out:
+    if (d)
+        MHD_stop_daemon(d);
+    threads_free();
+    api_store_close(main_store);
+    return code;
+}

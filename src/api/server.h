@@ -1,0 +1,143 @@
+/*
+ * server.h - what the HTTP layer (serve.c) shares with the route handlers and auth.
+ *
+ * serve.c owns libmicrohttpd: it matches the route, authenticates from the headers before any body
+ * is read, counts body bytes against the route's limit, and calls one handler per request with the
+ * whole body. A handler fills an api_reply and never touches MHD. Each pool thread has its own
+ * api_thread (SQLite connection, JSON parser, engine), made on first use.
+ */
+#ifndef KIVO_API_SERVER_H
+#define KIVO_API_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "kivo/buf.h"
+#include "kivo/json.h"
+#include "kivo/review.h"
+
+#include "cli.h"
+#include "errors.h"
+#include "store.h"
+#include "token.h"
+
+#define API_PATH_ID_MAX 80
+#define API_PROJECT_MAX 201
+#define API_JSON_MAX_DEPTH 32
+
+typedef enum api_route {
+    R_UNKNOWN = 0,
+    R_HEALTHZ,
+    R_METRICS,
+    R_PW_RUNS,       /* /v1/private-worker/review-runs */
+    R_PW_RUN,        /* /v1/private-worker/review-runs/{id} */
+    R_PW_EVENTS,     /* /v1/private-worker/review-runs/{id}/events */
+    R_HR_RUNS,       /* /v1/review-runs */
+    R_HR_RUN,        /* /v1/review-runs/{id} */
+    R_HR_REPORT,     /* /v1/review-runs/{id}/report */
+    R_COUNT
+} api_route;
+
+typedef enum api_method { M_GET = 0, M_POST, M_DELETE, M_OTHER, M_COUNT } api_method;
+
+/* Who is calling, resolved from the Authorization header. */
+typedef struct api_auth {
+    api_token_kind kind;                 /* API_TOKEN_INVALID when not authenticated */
+    unsigned char digest[API_DIGEST_SIZE];
+    /* API key */
+    int64_t key_id;
+    char project[API_PROJECT_MAX];
+    unsigned scopes;
+    /* worker credential */
+    int64_t run_row;
+    char run_id[API_RUN_ID_MAX];
+    int cred_expired;
+} api_auth;
+
+typedef struct api_thread {
+    api_store *store;
+    kivo_json_parser *parser;
+    kivo_engine *engine;                 /* NULL until the first hosted review */
+    struct api_thread *next;
+} api_thread;
+
+typedef struct api_request {
+    api_route route;
+    api_method method;
+    char id[API_PATH_ID_MAX];            /* the {id} of the path, "" when none */
+    uint64_t t0_ns;
+    kivo_buf body;
+    size_t limit;
+    size_t received;
+    int too_large;
+    api_auth auth;
+    unsigned status;                     /* what was answered, for metrics and the log */
+    const char *reason;                  /* error code or finer reason, for metrics */
+    int event_type;                      /* R_PW_EVENTS: index of the accepted event type */
+    void *conn;                          /* struct MHD_Connection *, for query arguments */
+} api_request;
+
+typedef struct api_reply {
+    unsigned status;
+    json_t *json;                        /* body, owned; or */
+    char *text;                          /* raw body (malloc), owned, with text_len */
+    size_t text_len;
+    const char *content_type;            /* default application/json */
+    unsigned retry_after;
+    const char *allow;
+} api_reply;
+
+typedef struct api_ctx {
+    const api_config *cfg;
+    api_thread *t;
+    api_request *r;
+} api_ctx;
+
+/* Answers with the error in e (its status, JSON body) and clears e. */
+void api_reply_error(api_ctx *ctx, api_reply *out, api_error *e);
+
+/* Answers status with a JSON body (reference stolen). */
+void api_reply_json(api_reply *out, unsigned status, json_t *body);
+
+/* Parses the request body as one JSON object with the thread's parser. On failure fills e with
+ * 400 invalid_json. @return the root, or NULL. */
+const kivo_json_node *api_parse_body(api_ctx *ctx, api_error *e);
+
+/* The query argument `name` of the request, or NULL. */
+const char *api_query(api_ctx *ctx, const char *name);
+
+/* Checks that the query has only the listed arguments (NULL-terminated); fills e otherwise. */
+void api_query_allow(api_ctx *ctx, const char *const *names, api_error *e);
+
+/* A jansson copy of a kivo_json tree (NULL when out of memory). */
+json_t *api_json_from_node(const kivo_json_node *n);
+
+/* Canonical compact text with sorted keys (malloc) and its SHA-256. @return 0 or -1. */
+int api_json_canonical(const json_t *j, char **text, unsigned char digest[API_DIGEST_SIZE]);
+
+/* Sets key to a string copy of a tree string (or leaves it out when n is NULL). */
+void api_json_set_str(json_t *obj, const char *key, const kivo_json_node *n);
+
+/* Sets key to an RFC 3339 string of ms, or null when ms < 0. */
+void api_json_set_time(json_t *obj, const char *key, int64_t ms);
+
+/* The route handlers (routes_private.c, routes_hosted.c, serve.c). */
+void api_route_pw_create(api_ctx *ctx, api_reply *out);
+void api_route_pw_event(api_ctx *ctx, api_reply *out);
+void api_route_pw_get(api_ctx *ctx, api_reply *out);
+void api_route_pw_list(api_ctx *ctx, api_reply *out);
+void api_route_hr_create(api_ctx *ctx, api_reply *out);
+void api_route_hr_get(api_ctx *ctx, api_reply *out);
+void api_route_hr_report(api_ctx *ctx, api_reply *out);
+void api_route_hr_list(api_ctx *ctx, api_reply *out);
+void api_route_hr_delete(api_ctx *ctx, api_reply *out);
+
+/* Reads limit and cursor of a list request. @return 0, or -1 with e filled (400). */
+int api_list_params(api_ctx *ctx, long *limit, int64_t *before, api_error *e);
+
+/* Runs `serve`. @return an API_EXIT_* code. */
+int api_serve_main(int argc, char **argv);
+
+#endif

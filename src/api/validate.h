@@ -1,0 +1,57 @@
+/*
+ * validate.h - closed-schema checks of request bodies, before anything touches the store.
+ *
+ * Each validator walks a parsed kivo_json tree and fills an api_error with every field it finds
+ * wrong (so a client fixes all of them in one round trip), or leaves it empty. Field paths are
+ * written "customer_storage_pointer.label", "artifact_summaries[0].sha256", "source_hashes[2]".
+ *
+ * Limits (docs/api.md): ids and pointers at most 512 characters, names, titles and labels at most
+ * 200 (Unicode code points), no control characters; required strings must not be empty; hashes
+ * "sha256:" + 64 lowercase hex.
+ */
+#ifndef KIVO_API_VALIDATE_H
+#define KIVO_API_VALIDATE_H
+
+#include <stddef.h>
+
+#include "kivo/json.h"
+
+#include "errors.h"
+
+#define API_ID_MAX 512
+#define API_NAME_MAX 200
+#define API_HOSTED_SOURCES_MAX 200
+#define API_HASHES_MAX 10000
+#define API_ARTIFACTS_MAX 64
+#define API_METADATA_KEYS_MAX 32
+#define API_METADATA_KEY_MAX 64
+
+#define API_SCHEMA_PW_CREATE "kivo_private_worker_review_run_create.v1"
+#define API_SCHEMA_PW_EVENT "kivo_private_worker_review_run_event.v1"
+#define API_SCHEMA_HOSTED_CREATE "kivo_review_run_create.v1"
+
+/*
+ * Finds every rejected raw field (api.md) at any depth of `root`: object keys only, in objects
+ * nested in arrays too. Each goes into `e` as a 422 raw_fields_rejected with its use_instead.
+ * @return how many were found.
+ */
+size_t api_scan_raw_fields(const kivo_json_node *root, api_error *e);
+
+/* The private-worker create body (kivo_private_worker_review_run_create.v1). */
+void api_validate_pw_create(const kivo_json_node *root, api_error *e);
+
+/* A private-worker event body (kivo_private_worker_review_run_event.v1), on its own: types,
+ * ranges, closed schema, fields a completed event must carry. Matching against the stored run is
+ * the route's job. */
+void api_validate_pw_event(const kivo_json_node *root, api_error *e);
+
+/* The hosted create body (kivo_review_run_create.v1), including unique source ids. */
+void api_validate_hosted_create(const kivo_json_node *root, api_error *e);
+
+/* Number of Unicode code points in valid UTF-8 s[0..len). */
+size_t api_utf8_chars(const char *s, size_t len);
+
+/* 1 when the tree node is a string equal to s[0..len). */
+int api_json_str_eq(const kivo_json_node *n, const char *s, size_t len);
+
+#endif
