@@ -4,7 +4,8 @@
 # every byte; issue 6 asks for at most 2.0x its time on 1 thread).
 #
 # Generates the corpus once with scripts/gen-corpus into a cache folder (default
-# /tmp/kivo-bench-cache, reused by later runs), writes a job spec beside it, then runs
+# /tmp/kivo-bench-cache, reused by later runs of the same generator), writes a job spec beside
+# it, then runs
 #   build/kivo-worker batch --job-spec-file SPEC --out DIR --threads T --json
 # for T = 1 and T = nproc under /usr/bin/time -v, and prints MB/s, records/s, claims/s, peak RSS,
 # the speedup of N threads over 1 and the time ratio to openssl. It also checks that events.jsonl
@@ -44,8 +45,10 @@ for tool in python3 openssl /usr/bin/time; do
     command -v "$tool" >/dev/null || { echo "run-worker-bench: $tool not found" >&2; exit 1; }
 done
 mkdir -p "$cache"
-corpus=$cache/corpus-s$seed-$size.jsonl
-spec=$cache/job-spec-s$seed-$size.json
+# The generator's own hash is in the name, so a changed gen-corpus never reuses a stale corpus.
+gen=$(sha256sum "$root/scripts/gen-corpus" | cut -c1-8)
+corpus=$cache/corpus-s$seed-$size-$gen.jsonl
+spec=$cache/job-spec-s$seed-$size-$gen.json
 if [ ! -s "$corpus" ]; then
     echo "run-worker-bench: generating $corpus" >&2
     "$root/scripts/gen-corpus" --bytes "$size" --seed "$seed" --out "$corpus.tmp"
