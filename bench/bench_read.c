@@ -2,17 +2,18 @@
  * bench_read.c - how fast a JSONL corpus comes off the page cache, and through simdjson.
  *
  * The worker must pick a default way to read its input (issue 2), so both candidates are timed
- * here on the same file: a fresh mmap walked once, and pread into one reused 2 MiB buffer. Each is
- * timed finding line ends only (memchr touches every byte) and again with every line parsed by
- * kivo_json_parse(), beside `openssl dgst -sha256` over the same file: a worker that must SHA-256
- * nearly every byte cannot beat that, so it is the yardstick ("x openssl" is time / openssl time).
+ * here on the same file: a fresh mmap walked once, and pread into one reused buffer (2 MiB unless
+ * told otherwise). Each is timed finding line ends only (memchr touches every byte) and again
+ * with every line parsed by kivo_json_parse(), beside `openssl dgst -sha256` over the same file:
+ * a worker that must SHA-256 nearly every byte cannot beat that, so it is the yardstick
+ * ("x openssl" is time / openssl time).
  *
  * Every figure is the median of RUNS timed runs after one warm-up run; the first warm-up also
  * pulls the file into the page cache. ru_maxrss only grows, so the pread runs go first and peak
  * RSS is printed after them and again after the mmap runs: a mapping's touched pages count as
  * resident, a reused buffer's do not grow with the file.
  *
- * Usage: bench_read FILE [RUNS]
+ * Usage: bench_read FILE [RUNS [BUFFER_KIB]]   (RUNS 5, BUFFER_KIB 2048 by default)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,7 +30,7 @@
 
 #include "kivo/json.h"
 
-#define CHUNK_SIZE ((size_t)2 << 20)
+#define DEFAULT_CHUNK_KIB 2048
 #define MAX_RUNS 101
 
 typedef struct walk {
@@ -41,7 +42,7 @@ typedef struct walk {
 /* Scratch one run needs: a parser (NULL to only walk), the reused read buffer, a tail copy. */
 typedef struct scratch {
     kivo_json_parser *parser;
-    char *buf;         /* CHUNK_SIZE + KIVO_JSON_PADDING bytes, grown for longer lines */
+    char *buf;         /* buf_size + KIVO_JSON_PADDING bytes, grown for longer lines */
     size_t buf_size;   /* usable bytes in buf, padding not counted */
     char *tail;        /* padded copy of a line too close to the end of a mapping */
     size_t tail_size;
@@ -162,8 +163,8 @@ static int run_mmap_populate(const char *path, scratch *s, walk *w)
 }
 
 /*
- * Reads the file with pread into the reused buffer, CHUNK_SIZE at a time; the partial line at the
- * end of a chunk moves to the front and the next read appends to it. A line longer than the
+ * Reads the file with pread into the reused buffer, filling it each time; the partial line at the
+ * end of a read moves to the front and the next read appends to it. A line longer than the
  * buffer doubles it, so memory follows the longest line, never the file.
  */
 static int run_pread(const char *path, scratch *s, walk *w)
@@ -290,23 +291,27 @@ static void row(const char *name, double secs, double bytes, double openssl_secs
 int main(int argc, char **argv)
 {
     struct stat st;
-    scratch s = {NULL, NULL, CHUNK_SIZE, NULL, 0};
+    scratch s = {NULL, NULL, 0, NULL, 0};
+    char name[64];
     walk w;
     kivo_json_parser *parser = NULL;
     double bytes, t, t_ssl;
     long rss_pread;
     int rc = 1;
 
-    if (argc < 2 || argc > 3) {
-        fprintf(stderr, "usage: %s FILE [RUNS]\n", argv[0]);
+    if (argc < 2 || argc > 4) {
+        fprintf(stderr, "usage: %s FILE [RUNS [BUFFER_KIB]]\n", argv[0]);
         return 2;
     }
     const char *path = argv[1];
-    const int runs = argc == 3 ? atoi(argv[2]) : 5;
-    if (runs < 1 || runs >= MAX_RUNS) {
-        fprintf(stderr, "bench_read: RUNS must be 1..%d\n", MAX_RUNS - 1);
+    const int runs = argc >= 3 ? atoi(argv[2]) : 5;
+    const long chunk_kib = argc >= 4 ? atol(argv[3]) : DEFAULT_CHUNK_KIB;
+    if (runs < 1 || runs >= MAX_RUNS || chunk_kib < 4 || chunk_kib > (1L << 20)) {
+        fprintf(stderr, "bench_read: RUNS must be 1..%d, BUFFER_KIB 4..%ld\n", MAX_RUNS - 1,
+                1L << 20);
         return 2;
     }
+    s.buf_size = (size_t)chunk_kib << 10;
     if (stat(path, &st) != 0) {
         fprintf(stderr, "bench_read: %s: %s\n", path, strerror(errno));
         return 2;
@@ -317,7 +322,7 @@ int main(int argc, char **argv)
         return 2;
     }
     snprintf(openssl_cmd, sizeof openssl_cmd, "openssl dgst -sha256 %s", quoted);
-    s.buf = malloc(CHUNK_SIZE + KIVO_JSON_PADDING);
+    s.buf = malloc(s.buf_size + KIVO_JSON_PADDING);
     if (!s.buf || kivo_json_parser_create(0, &parser) != KIVO_OK) {
         fprintf(stderr, "bench_read: out of memory\n");
         goto out;
@@ -339,12 +344,14 @@ int main(int argc, char **argv)
     t = measure(run_pread, path, &s, runs, &w);
     if (t < 0)
         goto io_error;
-    row("pread 2 MiB buffer, walk lines", t, bytes, t_ssl, &w, 0);
+    snprintf(name, sizeof name, "pread %ld KiB buffer, walk lines", chunk_kib);
+    row(name, t, bytes, t_ssl, &w, 0);
     s.parser = parser;
     t = measure(run_pread, path, &s, runs, &w);
     if (t < 0)
         goto io_error;
-    row("pread 2 MiB buffer, parse lines", t, bytes, t_ssl, &w, 1);
+    snprintf(name, sizeof name, "pread %ld KiB buffer, parse lines", chunk_kib);
+    row(name, t, bytes, t_ssl, &w, 1);
     rss_pread = peak_rss_kib();
 
     s.parser = NULL;
