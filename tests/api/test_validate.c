@@ -1,0 +1,294 @@
+/*
+ * test_validate.c - closed schemas, length caps, cross-field rules and the raw-field scan of the
+ * private-worker and hosted bodies, on bodies parsed by the real kivo_json parser.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "kivo/json.h"
+
+#include "validate.h"
+
+#define H64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define HASH "\"sha256:" H64 "\""
+
+static kivo_json_parser *parser;
+static char buf[1 << 16];
+
+static const kivo_json_node *parse(const char *text)
+{
+    const kivo_json_node *root = NULL;
+    size_t len = strlen(text);
+
+    assert_true(len + KIVO_JSON_PADDING < sizeof buf);
+    memcpy(buf, text, len);
+    assert_int_equal(kivo_json_parse(parser, buf, len, sizeof buf, KIVO_JSON_REJECT_DUPKEYS,
+                                     &root), KIVO_OK);
+    return root;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    return kivo_json_parser_create(32, &parser) == KIVO_OK ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    kivo_json_parser_free(parser);
+    return 0;
+}
+
+/* The fields list of e as one comma-joined string, for compact assertions. */
+static const char *fields(const api_error *e)
+{
+    static char out[1024];
+    size_t o = 0;
+
+    out[0] = '\0';
+    for (size_t i = 0; e->fields && i < json_array_size(e->fields); i++)
+        o += (size_t)snprintf(out + o, sizeof out - o, "%s%s", i ? "," : "",
+                              json_string_value(json_array_get(e->fields, i)));
+    return out;
+}
+
+#define CREATE_MIN                                                                               \
+    "\"schema_version\":\"kivo_private_worker_review_run_create.v1\",\"customer_run_id\":\"c1\","  \
+    "\"workflow_id\":\"w\",\"worker_id\":\"wk\",\"worker_version\":\"v1\""
+
+static void create_product_page_body_passes(void **state)
+{
+    api_error e = {0};
+
+    (void)state;
+    api_validate_pw_create(parse("{" CREATE_MIN ",\"workflow_name\":\"Support answer review\","
+                                 "\"title\":\"Support answer check\",\"intended_use\":"
+                                 "\"customer_facing\",\"strictness\":\"strict\",\"source_count\":2,"
+                                 "\"source_hashes\":[" HASH "," HASH "],\"output_hash\":" HASH ","
+                                 "\"policy_version\":\"standard-support-v1\","
+                                 "\"customer_storage_pointer\":{\"type\":\"customer_owned\","
+                                 "\"label\":\"Customer report store\",\"opaque_id\":\"reports/x\"}}"),
+                           &e);
+    assert_int_equal(e.http, 0);
+    api_error_clear(&e);
+}
+
+static void create_schema_violations(void **state)
+{
+    api_error e = {0};
+
+    (void)state;
+    api_validate_pw_create(parse("{\"schema_version\":\"kivo_private_worker_review_run_create.v2\","
+                                 "\"workflow_id\":\"\",\"worker_id\":7,\"worker_version\":\"v\","
+                                 "\"surprise\":1,\"intended_use\":\"marketing\"}"), &e);
+    assert_int_equal(e.http, 400);
+    assert_string_equal(e.code, "schema_violation");
+    assert_string_equal(fields(&e), "schema_version,workflow_id,worker_id,surprise,intended_use,"
+                                    "customer_run_id");
+    api_error_clear(&e);
+
+    /* Counts and hash lists must agree; hashes must be lowercase hex. */
+    api_validate_pw_create(parse("{" CREATE_MIN ",\"source_count\":2,\"source_hashes\":[" HASH "]}"),
+                           &e);
+    assert_int_equal(e.http, 400);
+    assert_string_equal(fields(&e), "source_hashes,source_count");
+    api_error_clear(&e);
+    api_validate_pw_create(parse("{" CREATE_MIN ",\"output_hash\":\"sha256:" H64 "0\"}"), &e);
+    assert_string_equal(fields(&e), "output_hash");
+    api_error_clear(&e);
+    api_validate_pw_create(parse("{" CREATE_MIN ",\"output_hash\":\"sha256:ABCDEF" H64 "\"}"), &e);
+    assert_string_equal(fields(&e), "output_hash");
+    api_error_clear(&e);
+    api_validate_pw_create(parse("{" CREATE_MIN ",\"source_count\":-1}"), &e);
+    assert_string_equal(fields(&e), "source_count");
+    api_error_clear(&e);
+    api_validate_pw_create(parse("{" CREATE_MIN ",\"source_count\":1.5}"), &e);
+    assert_string_equal(fields(&e), "source_count");
+    api_error_clear(&e);
+    api_validate_pw_create(parse("{" CREATE_MIN ",\"customer_storage_pointer\":{\"type\":\"s3\","
+                                 "\"opaque_id\":\"x\",\"bucket\":\"b\"}}"), &e);
+    assert_string_equal(fields(&e), "customer_storage_pointer.type,customer_storage_pointer.bucket");
+    api_error_clear(&e);
+    api_validate_pw_create(parse("[1]"), &e);
+    assert_int_equal(e.http, 400);
+    api_error_clear(&e);
+}
+
+static void length_caps(void **state)
+{
+    char body[4096];
+    char title[256], id[600];
+    api_error e = {0};
+
+    (void)state;
+    memset(title, 'x', 200);
+    title[200] = '\0';
+    snprintf(body, sizeof body, "{" CREATE_MIN ",\"title\":\"%s\"}", title);
+    api_validate_pw_create(parse(body), &e);
+    assert_int_equal(e.http, 0);
+    title[200] = 'x';
+    title[201] = '\0';
+    snprintf(body, sizeof body, "{" CREATE_MIN ",\"title\":\"%s\"}", title);
+    api_validate_pw_create(parse(body), &e);
+    assert_string_equal(fields(&e), "title");
+    api_error_clear(&e);
+    /* 200 characters, not bytes: 200 x "é" (400 bytes) fits. */
+    body[0] = '\0';
+    {
+        char t[512] = "";
+        for (int i = 0; i < 200; i++)
+            strcat(t, "\xc3\xa9");
+        snprintf(body, sizeof body, "{" CREATE_MIN ",\"title\":\"%s\"}", t);
+    }
+    api_validate_pw_create(parse(body), &e);
+    assert_int_equal(e.http, 0);
+    memset(id, 'i', 513);
+    id[513] = '\0';
+    snprintf(body, sizeof body, "{" CREATE_MIN ",\"policy_version\":\"%s\"}", id);
+    api_validate_pw_create(parse(body), &e);
+    assert_string_equal(fields(&e), "policy_version");
+    api_error_clear(&e);
+    id[512] = '\0';
+    snprintf(body, sizeof body, "{" CREATE_MIN ",\"policy_version\":\"%s\"}", id);
+    api_validate_pw_create(parse(body), &e);
+    assert_int_equal(e.http, 0);
+    api_validate_pw_create(parse("{" CREATE_MIN ",\"title\":\"two\\nlines\"}"), &e);
+    assert_string_equal(fields(&e), "title");
+    api_error_clear(&e);
+}
+
+#define EVENT_MIN                                                                                \
+    "\"schema_version\":\"kivo_private_worker_review_run_event.v1\",\"event_id\":\"e1\","         \
+    "\"review_run_id\":\"rr_1\",\"customer_run_id\":\"c1\",\"worker_id\":\"wk\",\"sequence\":1"
+
+#define COMPLETED_REST                                                                           \
+    "\"gate_verdict\":\"needs_review\",\"safe_use_status\":\"needs_review\",\"claim_count\":18,"  \
+    "\"unsupported_claim_count\":3,\"source_count\":1,\"source_hashes\":[" HASH "],"              \
+    "\"output_hash\":" HASH ",\"redacted_failure_categories\":[\"unsupported_policy_claim\"],"    \
+    "\"artifact_summaries\":[{\"artifact_name\":\"claim_report\",\"artifact_type\":"             \
+    "\"claim_report\",\"format\":\"json\",\"sha256\":" HASH ",\"file_count\":1,"                  \
+    "\"storage_label\":\"Customer report store\"}]"
+
+static void events(void **state)
+{
+    api_error e = {0};
+
+    (void)state;
+    api_validate_pw_event(parse("{" EVENT_MIN ",\"event_type\":\"started\"}"), &e);
+    assert_int_equal(e.http, 0);
+    api_validate_pw_event(parse("{" EVENT_MIN ",\"event_type\":\"completed\",\"status\":"
+                                "\"completed\"," COMPLETED_REST "}"), &e);
+    assert_int_equal(e.http, 0);
+    /* A completed event must carry its results. */
+    api_validate_pw_event(parse("{" EVENT_MIN ",\"event_type\":\"completed\"}"), &e);
+    assert_int_equal(e.http, 400);
+    assert_string_equal(fields(&e), "gate_verdict,safe_use_status,claim_count,"
+                                    "unsupported_claim_count,source_count,source_hashes,"
+                                    "output_hash,redacted_failure_categories,artifact_summaries");
+    api_error_clear(&e);
+    api_validate_pw_event(parse("{" EVENT_MIN ",\"event_type\":\"done\"}"), &e);
+    assert_string_equal(fields(&e), "event_type");
+    api_error_clear(&e);
+    api_validate_pw_event(parse("{" EVENT_MIN ",\"event_type\":\"started\",\"status\":"
+                                "\"completed\"}"), &e);
+    assert_string_equal(fields(&e), "status");
+    api_error_clear(&e);
+    api_validate_pw_event(parse("{\"schema_version\":\"kivo_private_worker_review_run_event.v1\","
+                                "\"event_id\":\"e\",\"event_type\":\"progress\",\"review_run_id\":"
+                                "\"r\",\"customer_run_id\":\"c\",\"worker_id\":\"w\","
+                                "\"sequence\":0}"), &e);
+    assert_string_equal(fields(&e), "sequence");
+    api_error_clear(&e);
+    api_validate_pw_event(parse("{" EVENT_MIN ",\"event_type\":\"progress\",\"claim_count\":2,"
+                                "\"unsupported_claim_count\":3}"), &e);
+    assert_string_equal(fields(&e), "unsupported_claim_count");
+    api_error_clear(&e);
+    api_validate_pw_event(parse("{" EVENT_MIN ",\"event_type\":\"progress\","
+                                "\"redacted_failure_categories\":[\"made_up\",\"no_sources\","
+                                "\"no_sources\"]}"), &e);
+    assert_string_equal(fields(&e), "redacted_failure_categories[0],"
+                                    "redacted_failure_categories[2]");
+    api_error_clear(&e);
+    api_validate_pw_event(parse("{" EVENT_MIN ",\"event_type\":\"progress\",\"artifact_summaries\":"
+                                "[{\"artifact_name\":\"a\",\"artifact_type\":\"t\",\"format\":\"f\","
+                                "\"sha256\":\"nope\",\"file_count\":1,\"path\":\"/x\"}]}"), &e);
+    assert_string_equal(fields(&e), "artifact_summaries[0].sha256,artifact_summaries[0].path");
+    api_error_clear(&e);
+}
+
+static void raw_fields_at_any_depth(void **state)
+{
+    api_error e = {0};
+    const kivo_json_node *root;
+
+    (void)state;
+    root = parse("{\"prompt\":\"p\",\"a\":{\"b\":[1,{\"source_text\":\"s\"}]},\"tool_calls\":[],"
+                 "\"ok\":{\"messages_count\":1},\"x\":[[{\"embeddings\":null}]]}");
+    assert_int_equal(api_scan_raw_fields(root, &e), 4);
+    assert_int_equal(e.http, 422);
+    assert_string_equal(e.code, "raw_fields_rejected");
+    assert_string_equal(fields(&e), "prompt,a.b[1].source_text,tool_calls,x[0][0].embeddings");
+    assert_int_equal(json_array_size(e.rejected), 4);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(e.rejected, 0),
+                                                          "use_instead")),
+                        "prompt_version or policy_version");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(e.rejected, 1),
+                                                          "use_instead")),
+                        "source_count and source_hashes");
+    api_error_clear(&e);
+    /* Values are not keys: a string "prompt" is fine. */
+    assert_int_equal(api_scan_raw_fields(parse("{\"title\":\"prompt\",\"l\":[\"messages\"]}"), &e),
+                     0);
+    assert_int_equal(e.http, 0);
+}
+
+static void hosted(void **state)
+{
+    api_error e = {0};
+
+    (void)state;
+    api_validate_hosted_create(parse("{\"schema_version\":\"kivo_review_run_create.v1\","
+                                     "\"customer_run_id\":\"h\",\"workflow_id\":\"w\",\"output\":"
+                                     "\"x\",\"sources\":[{\"source_id\":\"s1\",\"title\":\"t\","
+                                     "\"text\":\"y\"}],\"metadata\":{\"team\":\"a\",\"n\":1}}"),
+                               &e);
+    assert_int_equal(e.http, 0);
+    api_validate_hosted_create(parse("{\"schema_version\":\"kivo_review_run_create.v1\","
+                                     "\"customer_run_id\":\"h\",\"workflow_id\":\"w\",\"output\":"
+                                     "\"x\",\"sources\":[]}"), &e);
+    assert_string_equal(fields(&e), "sources");
+    api_error_clear(&e);
+    api_validate_hosted_create(parse("{\"schema_version\":\"kivo_review_run_create.v1\","
+                                     "\"customer_run_id\":\"h\",\"workflow_id\":\"w\",\"output\":"
+                                     "\"x\",\"sources\":[{\"source_id\":\"s\",\"text\":\"a\"},"
+                                     "{\"source_id\":\"s\",\"text\":\"b\"}]}"), &e);
+    assert_string_equal(fields(&e), "sources[0].source_id");
+    api_error_clear(&e);
+    api_validate_hosted_create(parse("{\"schema_version\":\"kivo_review_run_create.v1\","
+                                     "\"customer_run_id\":\"h\",\"workflow_id\":\"w\",\"output\":"
+                                     "1,\"sources\":[{\"source_id\":\"s\"}],\"metadata\":"
+                                     "{\"deep\":{}}}"), &e);
+    assert_string_equal(fields(&e), "output,sources[0].text,metadata.deep");
+    api_error_clear(&e);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(create_product_page_body_passes),
+        cmocka_unit_test(create_schema_violations),
+        cmocka_unit_test(length_caps),
+        cmocka_unit_test(events),
+        cmocka_unit_test(raw_fields_at_any_depth),
+        cmocka_unit_test(hosted),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
