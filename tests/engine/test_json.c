@@ -493,6 +493,34 @@ static void test_streq_and_names(void **state)
     kivo_json_parser_free(NULL);
 }
 
+/*
+ * BUG (src/engine/json.cc, parse(), the root-scalar `case od::json_type::number`): a number at the
+ * root gets only `d`; `str`/`len` (json.h: "NUMBER: the literal as written") and `is_int`/`i` stay
+ * unset, unlike a number inside an array or object (walk()). So kivo_json_flatten() of a root
+ * "4.50" gives "4.5", and a root "7" says is_int 0. Fix: fill the root number as walk() does
+ * (raw_json_token() trimmed, get_number(), is_int64()).
+ */
+static void test_root_number_literal(void **state)
+{
+    (void)state;
+    kivo_json_parser *p = new_parser(64);
+    input in;
+    const kivo_json_node *root;
+    assert_int_equal(parse(p, &in, "7", 0, &root), KIVO_OK);
+    assert_int_equal(root->type, KIVO_JSON_NUMBER);
+    assert_int_equal(root->is_int, 1);
+    assert_int_equal(root->i, 7);
+    assert_non_null(root->str);
+    assert_int_equal(root->len, 1);
+    input_free(&in);
+    assert_int_equal(parse(p, &in, " 4.50 ", 0, &root), KIVO_OK);
+    assert_non_null(root->str);
+    assert_int_equal(root->len, 4);
+    assert_memory_equal(root->str, "4.50", 4);
+    input_free(&in);
+    kivo_json_parser_free(p);
+}
+
 /* One parser, many documents: each tree is right whatever came before (parser reuse). */
 static void test_reuse(void **state)
 {
@@ -537,6 +565,7 @@ int main(void)
         cmocka_unit_test(test_pointer),
         cmocka_unit_test(test_streq_and_names),
         cmocka_unit_test(test_reuse),
+        cmocka_unit_test(test_root_number_literal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

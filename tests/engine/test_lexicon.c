@@ -1,0 +1,292 @@
+/*
+ * test_lexicon.c - the tokenizer (lexicon.c, kv_tokenize): token boundaries and offsets, numbers
+ * in digits and words, Unicode case folding, Snowball stemming behind the per-thread cache, and
+ * the cue flags (negation, policy, names and codes).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "text_int.h"
+
+static int setup(void **state)
+{
+    kv_lexicon *lx = NULL;
+    if (kv_lexicon_create(&lx) != KIVO_OK)
+        return -1;
+    *state = lx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    kv_lexicon_free(*state);
+    return 0;
+}
+
+/* Tokenizes text into t (emptied first). */
+static void tok(kv_lexicon *lx, const char *text, kv_tokens *t)
+{
+    t->n = 0;
+    assert_int_equal(kv_tokenize(lx, text, strlen(text), t), KIVO_OK);
+}
+
+/* The single token of a one-word text. */
+static kv_token one(kv_lexicon *lx, const char *word)
+{
+    kv_tokens t = {0};
+    tok(lx, word, &t);
+    if (t.n != 1)
+        fail_msg("\"%s\" gave %zu tokens, want 1", word, t.n);
+    kv_token r = t.v[0];
+    kv_tokens_free(&t);
+    return r;
+}
+
+static void same(kv_lexicon *lx, const char *a, const char *b)
+{
+    kv_token x = one(lx, a), y = one(lx, b);
+    if (x.h != y.h || x.kind != y.kind)
+        fail_msg("\"%s\" and \"%s\" should match", a, b);
+}
+
+static void differ(kv_lexicon *lx, const char *a, const char *b)
+{
+    if (one(lx, a).h == one(lx, b).h)
+        fail_msg("\"%s\" and \"%s\" should not match", a, b);
+}
+
+static void test_boundaries(void **state)
+{
+    kv_lexicon *lx = *state;
+    kv_tokens t = {0};
+    tok(lx, "", &t);
+    assert_int_equal(t.n, 0);
+    tok(lx, " \n\t.,;!?-", &t);
+    assert_int_equal(t.n, 0);
+    tok(lx, "x", &t);
+    assert_int_equal(t.n, 1);
+    assert_int_equal(t.v[0].start, 0);
+    assert_int_equal(t.v[0].end, 1);
+    /* Offsets in bytes, around multi-byte letters and punctuation. */
+    static const char text[] = "Hi, Zo\xc3\xab! It costs $4.99 (1,000 units), don't it? X200.";
+    static const struct { unsigned start, end; } want[] = {
+        {0, 2}, {4, 8}, {10, 12}, {13, 18}, {20, 24}, {26, 31}, {32, 37}, {40, 45}, {46, 48},
+        {50, 54}};
+    tok(lx, text, &t);
+    assert_int_equal(t.n, sizeof want / sizeof want[0]);
+    for (size_t i = 0; i < t.n; i++) {
+        if (t.v[i].start != want[i].start || t.v[i].end != want[i].end)
+            fail_msg("token %zu: [%u,%u) \"%.*s\", want [%u,%u)", i, t.v[i].start, t.v[i].end,
+                     (int)(t.v[i].end - t.v[i].start), text + t.v[i].start, want[i].start,
+                     want[i].end);
+    }
+    assert_int_equal(t.v[3].kind, KV_TOK_WORD);     /* costs */
+    assert_int_equal(t.v[4].kind, KV_TOK_NUMBER);   /* 4.99 */
+    assert_true(t.v[4].value == 4.99);
+    assert_int_equal(t.v[5].kind, KV_TOK_NUMBER);   /* 1,000 */
+    assert_true(t.v[5].value == 1000.0);
+
+    /* Appending: offsets stay relative to each text. */
+    size_t before = t.n;
+    assert_int_equal(kv_tokenize(lx, "two words", 9, &t), KIVO_OK);
+    assert_int_equal(t.n, before + 2);
+    assert_int_equal(t.v[before].start, 0);
+    assert_int_equal(t.v[before + 1].start, 4);
+    kv_tokens_free(&t);
+    assert_null(t.v);
+}
+
+static void test_numbers(void **state)
+{
+    kv_lexicon *lx = *state;
+    same(lx, "four", "4");
+    same(lx, "Four", "4");
+    same(lx, "twelve", "12");
+    same(lx, "dozen", "12");
+    same(lx, "1,000", "1000");
+    same(lx, "4.5", "4.50");
+    same(lx, "3rd", "3");
+    same(lx, "30th", "30");
+    differ(lx, "4.5", "45");
+    differ(lx, "4", "5");
+    differ(lx, "30", "60");
+    differ(lx, "4.99", "5.99");
+    differ(lx, "four", "for");
+    kv_token n = one(lx, "seven");
+    assert_int_equal(n.kind, KV_TOK_NUMBER);
+    assert_true(n.value == 7.0);
+    n = one(lx, "14,999.50");
+    assert_int_equal(n.kind, KV_TOK_NUMBER);
+    assert_true(n.value == 14999.5);
+    /* A number never hashes like a word: "1" is not the stem of anything. */
+    assert_int_equal(one(lx, "2026").kind, KV_TOK_NUMBER);
+    /* Letters and digits mixed are codes, not numbers. */
+    n = one(lx, "X200");
+    assert_int_equal(n.kind, KV_TOK_WORD);
+    assert_true(n.flags & KV_TF_CODE);
+    n = one(lx, "24h");
+    assert_int_equal(n.kind, KV_TOK_WORD);
+    differ(lx, "A19", "A20");
+}
+
+static void test_case_folding(void **state)
+{
+    kv_lexicon *lx = *state;
+    same(lx, "Refund", "refund");
+    same(lx, "REFUND", "refund");
+    same(lx, "\xc3\x89mile", "\xc3\xa9mile");                /* Émile / émile */
+    same(lx, "\xc3\x89MILE", "\xc3\xa9mile");                /* ÉMILE */
+    same(lx, "Stra\xc3\x9f" "e", "STRASSE");                 /* Straße / STRASSE */
+    same(lx, "stra\xc3\x9f" "e", "strasse");
+    same(lx, "\xce\xa3\xce\x9f\xce\xa6\xce\x99\xce\x91", "\xcf\x83\xce\xbf\xcf\x86\xce\xb9\xce\xb1");
+    /* Composed and decomposed é are one word (NFC). */
+    same(lx, "caf\xc3\xa9", "cafe\xcc\x81");
+    differ(lx, "\xc3\xa9mile", "emile");
+    /* Capitalised words are marked (a name cue), lower-case ones not. */
+    assert_true(one(lx, "\xc3\x89mile").flags & KV_TF_CAP);
+    assert_true(one(lx, "Portland").flags & KV_TF_CAP);
+    assert_false(one(lx, "portland").flags & KV_TF_CAP);
+    assert_false(one(lx, "\xc3\xa9mile").flags & KV_TF_CAP);
+    assert_true(one(lx, "USB").flags & KV_TF_CODE);
+}
+
+static void test_stemming(void **state)
+{
+    kv_lexicon *lx = *state;
+    same(lx, "refunds", "refunded");
+    same(lx, "refund", "refunding");
+    same(lx, "shipping", "shipped");
+    same(lx, "connection", "connections");
+    same(lx, "customer's", "customer");
+    same(lx, "customer\xe2\x80\x99s", "customer");
+    differ(lx, "refund", "return");
+    differ(lx, "ship", "shop");
+    /* A word too long to stem is still a word, and still told apart from its neighbour. */
+    char a[100], b[100];
+    memset(a, 'q', 90);
+    a[90] = '\0';
+    memcpy(b, a, 91);
+    b[89] = 'r';
+    assert_int_equal(one(lx, a).kind, KV_TOK_WORD);
+    differ(lx, a, b);
+}
+
+static void test_flags(void **state)
+{
+    kv_lexicon *lx = *state;
+    assert_int_equal(one(lx, "the").kind, KV_TOK_STOP);
+    assert_int_equal(one(lx, "The").kind, KV_TOK_STOP);
+    assert_int_equal(one(lx, "lamp").kind, KV_TOK_WORD);
+    static const char *const neg[] = {"not", "no", "never", "without", "cannot", "don't",
+                                      "isn't", "Nobody", NULL};
+    for (size_t i = 0; neg[i]; i++)
+        if (!(one(lx, neg[i]).flags & KV_TF_NEG))
+            fail_msg("\"%s\" should be a negation cue", neg[i]);
+    static const char *const policy[] = {"refund", "refunds", "refunded", "eligible", "must",
+                                         "within", "warranty", "Cancellation", "fees", NULL};
+    for (size_t i = 0; policy[i]; i++)
+        if (!(one(lx, policy[i]).flags & KV_TF_POLICY))
+            fail_msg("\"%s\" should be policy language", policy[i]);
+    static const char *const plain[] = {"lamp", "blue", "Portland", "delivery", NULL};
+    for (size_t i = 0; plain[i]; i++)
+        if (one(lx, plain[i]).flags & (KV_TF_NEG | KV_TF_POLICY))
+            fail_msg("\"%s\" should carry no negation or policy cue", plain[i]);
+    assert_true(one(lx, "thanks").flags & KV_TF_META);
+    assert_true(one(lx, "passages").flags & KV_TF_REF);
+    /* One token for a contraction, not "don" and "t". */
+    kv_tokens t = {0};
+    tok(lx, "We don't ship.", &t);
+    assert_int_equal(t.n, 3);
+    assert_int_equal(t.v[1].start, 3);
+    assert_int_equal(t.v[1].end, 8);
+    kv_tokens_free(&t);
+}
+
+/*
+ * BUG (src/engine/lexicon.c, kv_tokenize): the negation list holds ASCII contractions only
+ * ("isn't", "don't"), and a word with the typographic apostrophe U+2019 is looked up as folded,
+ * so "isn’t" / "don’t" / "can’t" (what most chat models and word processors write) carry no
+ * KV_TF_NEG: a negated claim written that way is read as positive. The possessive "’s" is already
+ * handled, so the fix is plain: map U+2019 to '\'' in the folded word before the lexicon lookup.
+ */
+static void test_typographic_negation(void **state)
+{
+    kv_lexicon *lx = *state;
+    assert_true(one(lx, "isn\xe2\x80\x99t").flags & KV_TF_NEG);
+    assert_true(one(lx, "don\xe2\x80\x99t").flags & KV_TF_NEG);
+    assert_true(one(lx, "can\xe2\x80\x99t").flags & KV_TF_NEG);
+}
+
+/* The stem cache only evicts: after thousands of other words, and in a fresh lexicon, a word
+ * hashes as it did at first. */
+static void test_cache_independence(void **state)
+{
+    kv_lexicon *lx = *state;
+    static const char *const words[] = {"refunds", "Shipping", "\xc3\x89mile", "warranty",
+                                        "delivered", "four", "1,000", "Portland", NULL};
+    uint64_t first[16];
+    for (size_t i = 0; words[i]; i++)
+        first[i] = one(lx, words[i]).h;
+    char w[32];
+    kv_tokens t = {0};
+    for (int i = 0; i < 70000; i++) {
+        int n = snprintf(w, sizeof w, "w%xq%dings", i * 2654435761u, i);
+        assert_int_equal(kv_tokenize(lx, w, (size_t)n, &t), KIVO_OK);
+        t.n = 0;
+    }
+    kv_tokens_free(&t);
+    kv_lexicon *fresh = NULL;
+    assert_int_equal(kv_lexicon_create(&fresh), KIVO_OK);
+    for (size_t i = 0; words[i]; i++) {
+        assert_true(one(lx, words[i]).h == first[i]);
+        assert_true(one(fresh, words[i]).h == first[i]);
+    }
+    kv_lexicon_free(fresh);
+    kv_lexicon_free(NULL);
+}
+
+/* Words across lengths and alignments: the ASCII fast path and the utf8proc path agree on where
+ * tokens are, and the same word hashes alike wherever it sits. */
+static void test_lengths_and_alignment(void **state)
+{
+    kv_lexicon *lx = *state;
+    char text[400];
+    uint64_t h = one(lx, "lamps").h, hu = one(lx, "\xc3\xa9mile").h;
+    for (size_t pad = 0; pad < 130; pad++) {
+        memset(text, ' ', pad);
+        size_t k = pad;
+        k += (size_t)snprintf(text + k, sizeof text - k, "lamps \xc3\x89mile");
+        kv_tokens t = {0};
+        assert_int_equal(kv_tokenize(lx, text, k, &t), KIVO_OK);
+        assert_int_equal(t.n, 2);
+        assert_int_equal(t.v[0].start, pad);
+        assert_int_equal(t.v[0].end, pad + 5);
+        assert_true(t.v[0].h == h);
+        assert_int_equal(t.v[1].start, pad + 6);
+        assert_int_equal(t.v[1].end, pad + 12);
+        assert_true(t.v[1].h == hu);
+        kv_tokens_free(&t);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_boundaries, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_numbers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_case_folding, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stemming, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flags, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_typographic_negation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cache_independence, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lengths_and_alignment, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
