@@ -58,8 +58,11 @@ int kv_match_is_claim(const char *text, const kv_span *span, const kv_token *tok
     /* Bare list numbers ("2.") and citations ("This is mentioned in passage 3.") say nothing. */
     if (content == 0 || words == 0)
         return 0;
-    /* "Thanks for reaching out!", "Hope this helps." */
-    if (n > 0 && (toks[0].flags & KV_TF_META) && numbers == 0 && content <= 3)
+    /* "Thanks for reaching out!", "I hope this helps." */
+    size_t lead = 0;
+    while (lead < n && toks[lead].kind == KV_TOK_STOP && !(toks[lead].flags & KV_TF_META))
+        lead++;
+    if (lead < n && (toks[lead].flags & KV_TF_META) && numbers == 0 && content <= 3)
         return 0;
     /* "The passages do not mention the price." */
     if (negated && refs > 0 && numbers == 0)

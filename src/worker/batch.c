@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -423,7 +424,7 @@ int wk_batch_run(const wk_jobspec *spec, const wk_batch_opts *opts, wk_summary *
                     continue;
                 if (report_path(&j, s->text.data + it->text_off, dir, sizeof dir, file,
                                 sizeof file) != 0 ||
-                    wk_mkdirs(dir) != 0 ||
+                    (mkdir(dir, 0755) != 0 && errno != EEXIST && wk_mkdirs(dir) != 0) ||
                     wk_write_atomic(file, s->reports.data + it->report_off, it->report_len) != 0) {
                     __atomic_store_n(&write_errno, errno ? errno : ENAMETOOLONG, __ATOMIC_RELAXED);
                 }
