@@ -255,11 +255,25 @@ kivo_status parse(kivo_json_parser *p, const char *buf, size_t len, size_t capac
             break;
         }
         case od::json_type::number: {
-            double d;
-            if ((e = doc.get_double().get(d)))
+            std::string_view raw;
+            if ((e = doc.raw_json_token().get(raw)))
+                return set_simdjson_error(p, e, 0);
+            while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\t' ||
+                                    raw.back() == '\n' || raw.back() == '\r'))
+                raw.remove_suffix(1);
+            od::number n;
+            if ((e = doc.get_number().get(n)))
                 return set_simdjson_error(p, e, 0);
             nd.type = KIVO_JSON_NUMBER;
-            nd.d = d;
+            nd.str = raw.data();
+            nd.len = raw.size();
+            if (n.is_int64()) {
+                nd.is_int = 1;
+                nd.i = n.get_int64();
+                nd.d = (double)nd.i;
+            } else {
+                nd.d = n.is_uint64() ? (double)n.get_uint64() : n.get_double();
+            }
             break;
         }
         case od::json_type::boolean: {

@@ -403,6 +403,18 @@ kivo_status kv_tokenize(kv_lexicon *lx, const char *text, size_t len, kv_tokens 
                     return KIVO_ENOMEM;
                 w = (const char *)mapped;
                 fl = (size_t)r;
+                /* "isn’t" is "isn't": the typographic apostrophe folds to the ASCII one. */
+                size_t o = 0;
+                for (size_t k = 0; k < fl; k++) {
+                    if (k + 2 < fl && (uint8_t)w[k] == 0xE2 && (uint8_t)w[k + 1] == 0x80 &&
+                        (uint8_t)w[k + 2] == 0x99) {
+                        mapped[o++] = '\'';
+                        k += 2;
+                    } else {
+                        mapped[o++] = (uint8_t)w[k];
+                    }
+                }
+                fl = o;
             }
             /* "customer's" and "customer’s" count as "customer". */
             if (fl > 2 && w[fl - 2] == '\'' && w[fl - 1] == 's')
