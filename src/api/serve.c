@@ -459,9 +459,11 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (!cfg.quiet) {
         char t[API_TIME_TEXT_MAX];
         api_time_format(api_now_ms(), t);
-        /* The route pattern and the id only: never the raw URL, headers or body. */
+        /* The route pattern and a run id only: never the raw URL, headers or body, nor a path
+         * segment that is not a run id (a client could paste a token there). */
+        int show_id = strncmp(r->id, "rr_", 3) == 0;
         fprintf(stderr, "%s %s %s%s%s %u %.3fms\n", t, api_method_name(r->method),
-                api_route_name(r->route), r->id[0] ? " id=" : "", r->id, r->status,
+                api_route_name(r->route), show_id ? " id=" : "", show_id ? r->id : "", r->status,
                 (double)ns / 1e6);
     }
     kivo_buf_free(&r->body);
