@@ -140,34 +140,32 @@ out:
 
 int api_auth_need_key(const api_auth *a, unsigned scope, api_error *e)
 {
-    if (a->kind != API_TOKEN_KEY) {
+    int ret = -1;
+
+    if (a->kind != API_TOKEN_KEY)
         api_error_set(e, 403, "forbidden",
                       "this endpoint needs a project API key, not a worker credential");
-        return -1;
-    }
-    if (!(a->scopes & scope)) {
+    else if (!(a->scopes & scope))
         api_error_set(e, 403, "forbidden", "this API key lacks the scope %s",
                       api_scope_name(scope));
-        return -1;
-    }
-    return 0;
+    else
+        ret = 0;
+    return ret;
 }
 
 int api_auth_need_credential(const api_auth *a, const char *run_id, int allow_expired,
                              api_error *e)
 {
-    if (a->kind != API_TOKEN_CREDENTIAL) {
+    int ret = -1;
+
+    if (a->kind != API_TOKEN_CREDENTIAL)
         api_error_set(e, 403, "forbidden",
                       "this endpoint needs the run's worker credential, not an API key");
-        return -1;
-    }
-    if (a->cred_expired && !allow_expired) {
+    else if (a->cred_expired && !allow_expired)
         api_error_set(e, 401, "unauthenticated", "this worker credential has expired");
-        return -1;
-    }
-    if (strcmp(a->run_id, run_id) != 0) {
+    else if (strcmp(a->run_id, run_id) != 0)
         api_error_set(e, 403, "forbidden", "this worker credential belongs to another run");
-        return -1;
-    }
-    return 0;
+    else
+        ret = 0;
+    return ret;
 }

@@ -159,12 +159,13 @@ int api_migrate(sqlite3 *db, char *errmsg)
         if (rc != SQLITE_OK)
             goto rollback;
     }
-    return SQLITE_OK;
+    goto out;
 
 rollback:
     api_sql_run_script(db, "ROLLBACK");
 fail:
     if (!errmsg[0])
         snprintf(errmsg, 256, "migration failed: %s", sqlite3_errmsg(db));
+out:
     return rc;
 }

@@ -36,7 +36,7 @@ static json_t *hosted_json(sqlite3_stmt *st, int with_claims)
     int deleted = sqlite3_column_type(st, 8) != SQLITE_NULL;
 
     if (!run)
-        return NULL;
+        goto out;
     json_object_set_new(run, "status", json_string((const char *)sqlite3_column_text(st, 3)));
     api_json_set_time(run, "deleted_at", deleted ? sqlite3_column_int64(st, 8) : -1);
     if (with_claims) {
@@ -45,18 +45,21 @@ static json_t *hosted_json(sqlite3_stmt *st, int with_claims)
             claims = json_loads((const char *)sqlite3_column_text(st, 6), 0, NULL);
         json_object_set_new(run, "claims", claims ? claims : json_null());
     }
+out:
     return run;
 }
 
-/* Looks up (project, customer_run_id). @return 0 none, 1 same body (run_id filled), 2 other. */
+/* Looks up (project, customer_run_id). @return 0 none, 1 same body (run_id filled), 2 another
+ * body, -1 when the store failed. */
 static int find_existing(api_store *s, const char *project, const kivo_json_node *customer,
                          const unsigned char *digest, char run_id[API_RUN_ID_MAX])
 {
     sqlite3_stmt *st = api_store_stmt(s, S_HR_BY_CUSTOMER);
-    int found = 0;
+    int found = -1;
 
     if (!st)
-        return -1;
+        goto out;
+    found = 0;
     sqlite3_bind_text(st, 1, project, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, customer->str, (int)customer->len, SQLITE_TRANSIENT);
     if (sqlite3_step(st) == SQLITE_ROW) {
@@ -65,6 +68,7 @@ static int find_existing(api_store *s, const char *project, const kivo_json_node
         snprintf(run_id, API_RUN_ID_MAX, "%s", (const char *)sqlite3_column_text(st, 1));
     }
     sqlite3_reset(st);
+out:
     return found;
 }
 
@@ -149,6 +153,10 @@ void api_route_hr_create(api_ctx *ctx, api_reply *out)
     }
     if (found == 2) {
         conflict(&e);
+        goto fail;
+    }
+    if (found < 0) {
+        internal(&e, s, "lookup");
         goto fail;
     }
 
@@ -253,8 +261,10 @@ void api_route_hr_create(api_ctx *ctx, api_reply *out)
         in_txn = 0;
         if (found == 1)
             answer_existing(ctx, existing, out, &e);
-        else
+        else if (found == 2)
             conflict(&e);
+        else
+            internal(&e, s, "lookup");
         if (e.http)
             goto fail;
         goto out;
@@ -314,18 +324,19 @@ static sqlite3_stmt *load_run(api_ctx *ctx, api_error *e)
 
     if (!st) {
         internal(e, ctx->t->store, "prepare");
-        return NULL;
+        goto out;
     }
     sqlite3_bind_text(st, 1, ctx->r->id, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_ROW) {
+    if (sqlite3_step(st) != SQLITE_ROW)
         api_error_set(e, 404, "not_found", "no such run");
-    } else if (strcmp((const char *)sqlite3_column_text(st, 2), ctx->r->auth.project) != 0) {
+    else if (strcmp((const char *)sqlite3_column_text(st, 2), ctx->r->auth.project) != 0)
         api_error_set(e, 403, "forbidden", "this run belongs to another project");
-    } else {
-        return st;
+    if (e->http) {
+        sqlite3_reset(st);
+        st = NULL;
     }
-    sqlite3_reset(st);
-    return NULL;
+out:
+    return st;
 }
 
 void api_route_hr_get(api_ctx *ctx, api_reply *out)

@@ -43,16 +43,18 @@ static pthread_key_t thread_key;
 
 /* ---- per-thread state ------------------------------------------------------------------- */
 
+/* The calling pool thread's state, made on first use. @return NULL when the store cannot be
+ * opened (the request is then answered 503). */
 static api_thread *thread_get(void)
 {
     api_thread *t = pthread_getspecific(thread_key);
     char errmsg[256];
 
     if (t)
-        return t;
+        goto out;
     t = calloc(1, sizeof *t);
     if (!t)
-        goto fail;
+        goto out;
     if (api_store_open(cfg.db_path, &store_opt, 0, &t->store, errmsg) != SQLITE_OK) {
         fprintf(stderr, "kivo-api: %s\n", errmsg);
         goto fail;
@@ -64,14 +66,14 @@ static api_thread *thread_get(void)
     t->next = threads;
     threads = t;
     pthread_mutex_unlock(&threads_lock);
-    return t;
+    goto out;
 fail:
-    if (t) {
-        api_store_close(t->store);
-        kivo_json_parser_free(t->parser);
-        free(t);
-    }
-    return NULL;
+    api_store_close(t->store);
+    kivo_json_parser_free(t->parser);
+    free(t);
+    t = NULL;
+out:
+    return t;
 }
 
 static void threads_free(void)

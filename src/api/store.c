@@ -111,10 +111,9 @@ int api_store_open(const char *path, const api_store_options *opt, int migrate, 
             goto fail;
     }
     *out = s;
-    return SQLITE_OK;
-
+    s = NULL;
 fail:
-    if (!errmsg[0])
+    if (rc != SQLITE_OK && !errmsg[0])
         snprintf(errmsg, 256, "%s: %s", path,
                  s && s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
     api_store_close(s);
@@ -140,14 +139,13 @@ sqlite3_stmt *api_store_stmt(api_store *s, api_stmt_id id)
 {
     sqlite3_stmt *st = s->stmts[id];
 
-    if (!st) {
-        if (sqlite3_prepare_v3(s->db, sql_text[id], -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) !=
-            SQLITE_OK)
-            return NULL;
+    if (!st && sqlite3_prepare_v3(s->db, sql_text[id], -1, SQLITE_PREPARE_PERSISTENT, &st,
+                                  NULL) == SQLITE_OK)
         s->stmts[id] = st;
+    if (st) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
     }
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
     return st;
 }
 

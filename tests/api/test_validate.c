@@ -12,7 +12,10 @@
 
 #include <cmocka.h>
 
+#include "kivo/hash.h"
 #include "kivo/json.h"
+#include "kivo/report.h"
+#include "kivo/review.h"
 
 #include "validate.h"
 
@@ -280,6 +283,36 @@ static void hosted(void **state)
     api_error_clear(&e);
 }
 
+/* What the worker sends must pass: render a completed event with the engine's own renderer (an
+ * empty storage label included) and validate it. */
+static void engine_rendered_event_passes(void **state)
+{
+    static const kivo_source src[] = {{"s1", 2, "Policy", 6, "Refunds within 30 days.", 23}};
+    kivo_packet packet = {"Refunds are available within 30 days.", 37, src, 1, KIVO_STRICT,
+                          KIVO_USE_CUSTOMER_FACING};
+    kivo_run_meta meta = {"rr_0123", "cust_1", "flow", "worker_1", "kivo-private-worker.1",
+                          "policy-1", NULL, KIVO_STRICT, KIVO_USE_CUSTOMER_FACING};
+    kivo_engine *engine = NULL;
+    kivo_hasher *hasher = NULL;
+    const kivo_review *review = NULL;
+    kivo_buf out;
+    api_error e = {0};
+
+    (void)state;
+    kivo_buf_init(&out, 0);
+    assert_int_equal(kivo_engine_create(&engine), KIVO_OK);
+    assert_int_equal(kivo_hasher_create(&hasher), KIVO_OK);
+    assert_int_equal(kivo_engine_review(engine, &packet, &review), KIVO_OK);
+    assert_int_equal(kivo_event_render_completed(hasher, review, 1, &meta, 3, "sha256:" H64,
+                                                 &out), KIVO_OK);
+    api_validate_pw_event(parse(out.data), &e);
+    assert_int_equal(e.http, 0);
+    assert_int_equal(api_scan_raw_fields(parse(out.data), &e), 0);
+    kivo_buf_free(&out);
+    kivo_hasher_free(hasher);
+    kivo_engine_free(engine);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -289,6 +322,7 @@ int main(void)
         cmocka_unit_test(events),
         cmocka_unit_test(raw_fields_at_any_depth),
         cmocka_unit_test(hosted),
+        cmocka_unit_test(engine_rendered_event_passes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
