@@ -37,8 +37,10 @@ void kivo_engine_free(kivo_engine *e)
     kv_spans_free(&e->spans);
     free(e->sents);
     free(e->post);
+    free(e->terms);
+    free(e->sent_of);
     free(e->cs.terms);
-    free(e->cs.weight);
+    free(e->cs.numbits);
     free(e->cs.present);
     free(e->cs.slot);
     free(e->cs.touched);

@@ -12,11 +12,19 @@
 #include "kivo/review.h"
 #include "text_int.h"
 
-/* One (token hash, sentence) pair of the source index; sorted by hash, then sentence. */
+/* One (token hash, sentence) pair, in text order, before the index groups them by term. */
 typedef struct kv_posting {
     uint64_t h;
     uint32_t sent;
 } kv_posting;
+
+/* A term of the source index: where its ascending sentence list starts, and how long it is. */
+typedef struct kv_term {
+    uint64_t h;             /* 0: empty slot */
+    uint32_t last;          /* last sentence counted, to count each sentence once */
+    uint32_t count;
+    uint32_t off;           /* into kivo_engine.sent_of */
+} kv_term;
 
 /* A source sentence: its span in its source's text and what it holds. */
 typedef struct kv_sentence {
@@ -26,10 +34,11 @@ typedef struct kv_sentence {
     uint8_t has_number;
 } kv_sentence;
 
-/* Scratch for one claim: its distinct content tokens and a bit mask per touched sentence. */
+/* Scratch for one claim: its distinct content terms and a bit mask per touched sentence. */
 typedef struct kv_claim_scratch {
     const kv_token **terms; /* distinct content tokens of the claim */
-    double *weight;
+    uint64_t *numbits;      /* words bits: which terms are numbers */
+    size_t cap_numbits;
     uint8_t *present;       /* per term: found anywhere in the sources */
     size_t n_terms, cap_terms;
     int32_t *slot;          /* per sentence: index into touched, or -1 */
@@ -50,6 +59,11 @@ struct kivo_engine {
     size_t n_sents, cap_sents;
     kv_posting *post;
     size_t n_post, cap_post;
+    kv_term *terms;         /* open addressing, power-of-two capacity */
+    size_t cap_terms;
+    size_t n_terms_cap;     /* slots in use for the current record's table */
+    uint32_t *sent_of;      /* every term's sentences, grouped by term */
+    size_t cap_sent_of;
     kv_claim_scratch cs;
     kivo_claim *claims;
     size_t cap_claims;
@@ -61,8 +75,8 @@ struct kivo_engine {
 /* Builds the sentence list and posting index of the packet's sources. */
 kivo_status kv_index_build(kivo_engine *e, const kivo_packet *p);
 
-/* The postings of hash h: *n entries from the returned pointer (NULL when none). */
-const kv_posting *kv_index_find(const kivo_engine *e, uint64_t h, size_t *n);
+/* The sentences (ascending) that hold term h: *n entries from the returned pointer, or NULL. */
+const uint32_t *kv_index_find(const kivo_engine *e, uint64_t h, size_t *n);
 
 /* Scores the claim whose tokens are toks[0..n) at output[start, end) into *c. */
 kivo_status kv_match_claim(kivo_engine *e, const kivo_packet *p, const kv_token *toks, size_t n,

@@ -1,19 +1,12 @@
 /*
  * index.c - the per-record source index: every source split into sentences, every content token
- * posted as (hash, sentence). Sorting the postings once makes each claim term one binary search.
+ * posted as (hash, sentence), then grouped by term through a hash table (two linear passes: count,
+ * then fill), so each claim term is one probe and its sentences lie side by side.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine_int.h"
-
-static int cmp_posting(const void *a, const void *b)
-{
-    const kv_posting *x = a, *y = b;
-    if (x->h != y->h)
-        return x->h < y->h ? -1 : 1;
-    return x->sent < y->sent ? -1 : x->sent > y->sent;
-}
 
 static kivo_status grow(void **v, size_t *cap, size_t need, size_t elem)
 {
@@ -29,6 +22,8 @@ static kivo_status grow(void **v, size_t *cap, size_t need, size_t elem)
     *cap = c;
     return KIVO_OK;
 }
+
+static kivo_status group_by_term(kivo_engine *e);
 
 kivo_status kv_index_build(kivo_engine *e, const kivo_packet *p)
 {
@@ -77,29 +72,77 @@ kivo_status kv_index_build(kivo_engine *e, const kivo_packet *p)
     }
     if (st != KIVO_OK)
         return st;
-    qsort(e->post, e->n_post, sizeof *e->post, cmp_posting);
-    /* Drop repeats of the same token in one sentence. */
-    size_t w = 0;
-    for (size_t r = 0; r < e->n_post; r++)
-        if (w == 0 || e->post[r].h != e->post[w - 1].h || e->post[r].sent != e->post[w - 1].sent)
-            e->post[w++] = e->post[r];
-    e->n_post = w;
+    return group_by_term(e);
+}
+
+static kv_term *probe(kv_term *tab, size_t cap, uint64_t h)
+{
+    size_t i = (size_t)(h ^ (h >> 29)) & (cap - 1);
+    while (tab[i].h && tab[i].h != h)
+        i = (i + 1) & (cap - 1);
+    return &tab[i];
+}
+
+static kivo_status group_by_term(kivo_engine *e)
+{
+    size_t cap = 64;
+    while (cap < e->n_post * 2)
+        cap *= 2;
+    if (cap > e->cap_terms) {
+        kv_term *t = realloc(e->terms, cap * sizeof *t);
+        if (!t)
+            return KIVO_ENOMEM;
+        e->terms = t;
+        e->cap_terms = cap;
+    }
+    memset(e->terms, 0, cap * sizeof *e->terms);
+    e->n_terms_cap = cap;
+    /* Pass 1: count each term's distinct sentences (postings arrive in sentence order). */
+    size_t total = 0;
+    for (size_t i = 0; i < e->n_post; i++) {
+        kv_term *t = probe(e->terms, cap, e->post[i].h);
+        if (!t->h) {
+            t->h = e->post[i].h;
+            t->last = UINT32_MAX;
+        }
+        if (t->last != e->post[i].sent) {
+            t->last = e->post[i].sent;
+            t->count++;
+            total++;
+        }
+    }
+    kivo_status st = grow((void **)&e->sent_of, &e->cap_sent_of, total ? total : 1,
+                          sizeof *e->sent_of);
+    if (st != KIVO_OK)
+        return st;
+    uint32_t off = 0;
+    for (size_t i = 0; i < cap; i++) {
+        if (!e->terms[i].h)
+            continue;
+        e->terms[i].off = off;
+        off += e->terms[i].count;
+        e->terms[i].count = 0;
+        e->terms[i].last = UINT32_MAX;
+    }
+    /* Pass 2: fill. */
+    for (size_t i = 0; i < e->n_post; i++) {
+        kv_term *t = probe(e->terms, cap, e->post[i].h);
+        if (t->last != e->post[i].sent) {
+            t->last = e->post[i].sent;
+            e->sent_of[t->off + t->count++] = e->post[i].sent;
+        }
+    }
     return KIVO_OK;
 }
 
-const kv_posting *kv_index_find(const kivo_engine *e, uint64_t h, size_t *n)
+const uint32_t *kv_index_find(const kivo_engine *e, uint64_t h, size_t *n)
 {
-    size_t lo = 0, hi = e->n_post;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (e->post[mid].h < h)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    size_t end = lo;
-    while (end < e->n_post && e->post[end].h == h)
-        end++;
-    *n = end - lo;
-    return *n ? &e->post[lo] : NULL;
+    *n = 0;
+    if (!e->n_terms_cap)
+        return NULL;
+    const kv_term *t = probe(e->terms, e->n_terms_cap, h);
+    if (!t->h)
+        return NULL;
+    *n = t->count;
+    return &e->sent_of[t->off];
 }

@@ -6,6 +6,7 @@
  * cache is direct-mapped on the hash of the folded word: a miss costs one Snowball call, and a
  * collision only evicts, so results never depend on what was cached before.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -329,10 +330,20 @@ static int parse_number(const char *s, size_t len, double *value)
 
 static uint64_t number_hash(double v)
 {
-    /* Values equal to 10 significant digits hash alike: 4.50 and 4.5, 1,000 and 1000. */
-    char tmp[40];
-    int n = snprintf(tmp, sizeof tmp, "%.10g", v);
-    uint64_t h = XXH3_64bits_withSeed(tmp, (size_t)n, NUMBER_SEED);
+    /* Equal values hash alike (4.50 and 4.5, 1,000 and 1000): integers by value, other numbers
+     * rounded to millionths. No formatting: this runs for every number of every record. */
+    int64_t key;
+    uint64_t seed = NUMBER_SEED;
+    if (v == (double)(int64_t)v && v > -1e15 && v < 1e15) {
+        key = (int64_t)v;
+    } else if (v > -1e12 && v < 1e12) {
+        key = (int64_t)llround(v * 1e6);
+        seed += 1;
+    } else {
+        memcpy(&key, &v, sizeof key);
+        seed += 2;
+    }
+    uint64_t h = XXH3_64bits_withSeed(&key, sizeof key, seed);
     return h ? h : 1;
 }
 

@@ -3,8 +3,8 @@
  * up to three neighbouring sentences covers it best, and what that says about the claim.
  *
  * Each distinct content term of the claim gets a bit; each source sentence that holds a term gets
- * a mask of those bits. A window's coverage is the weight of the bits its masks OR to, over the
- * claim's total weight. Numbers and names the sources never mention, and negations or numbers
+ * a mask of those bits. A window's coverage is the number of bits its masks OR to, over the
+ * claim's terms. Numbers and names the sources never mention, and negations or numbers
  * that disagree with the best window, decide the failure category.
  */
 #include <math.h>
@@ -70,19 +70,15 @@ int kv_match_is_claim(const char *text, const kv_span *span, const kv_token *tok
     return 1;
 }
 
-/* Collects the claim's distinct content terms and their weights. */
+/* Collects the claim's distinct content terms. */
 static kivo_status collect_terms(kv_claim_scratch *cs, const kv_token *toks, size_t n)
 {
     kivo_status st = KIVO_OK;
     cs->n_terms = 0;
     if ((st = grow((void **)&cs->terms, &cs->cap_terms, n, sizeof *cs->terms)) != KIVO_OK)
         return st;
-    /* weight and present share cap_terms: grow them alongside. */
+    /* present shares cap_terms: grow it alongside. */
     size_t cap = cs->cap_terms;
-    double *w = realloc(cs->weight, cap * sizeof *w);
-    if (!w)
-        return KIVO_ENOMEM;
-    cs->weight = w;
     uint8_t *pr = realloc(cs->present, cap * sizeof *pr);
     if (!pr)
         return KIVO_ENOMEM;
@@ -97,7 +93,6 @@ static kivo_status collect_terms(kv_claim_scratch *cs, const kv_token *toks, siz
         if (k < cs->n_terms)
             continue;
         cs->terms[cs->n_terms] = t;
-        cs->weight[cs->n_terms] = 1.0;
         cs->present[cs->n_terms] = 0;
         cs->n_terms++;
     }
@@ -121,12 +116,23 @@ static kivo_status touch_sentences(kivo_engine *e)
             cs->slot[i] = -1;
     }
     cs->words = (cs->n_terms + 63) / 64;
+    if (cs->words > cs->cap_numbits) {
+        uint64_t *nb = realloc(cs->numbits, cs->words * sizeof *nb);
+        if (!nb)
+            return KIVO_ENOMEM;
+        cs->numbits = nb;
+        cs->cap_numbits = cs->words;
+    }
+    memset(cs->numbits, 0, cs->words * sizeof *cs->numbits);
+    for (size_t k = 0; k < cs->n_terms; k++)
+        if (cs->terms[k]->kind == KV_TOK_NUMBER)
+            cs->numbits[k / 64] |= 1ull << (k % 64);
     for (size_t k = 0; k < cs->n_terms; k++) {
         size_t np;
-        const kv_posting *p = kv_index_find(e, cs->terms[k]->h, &np);
+        const uint32_t *p = kv_index_find(e, cs->terms[k]->h, &np);
         cs->present[k] = np > 0;
         for (size_t j = 0; j < np; j++) {
-            uint32_t s = p[j].sent;
+            uint32_t s = p[j];
             int32_t slot = cs->slot[s];
             if (slot < 0) {
                 if ((st = grow((void **)&cs->touched, &cs->cap_touched, cs->n_touched + 1,
@@ -161,32 +167,41 @@ typedef struct window {
     double score;           /* coverage less the window penalty */
 } window;
 
+/* Valid-bit selector of word w of a claim mask: all terms (numbers < 0), number terms only (1),
+ * or word terms only (0). */
+static uint64_t selector(const kv_claim_scratch *cs, size_t w, int numbers)
+{
+    size_t bits = cs->n_terms - w * 64;
+    uint64_t valid = bits >= 64 ? ~0ull : ((1ull << bits) - 1);
+    if (numbers < 0)
+        return valid;
+    return (numbers ? cs->numbits[w] : ~cs->numbits[w]) & valid;
+}
+
+/* Terms (of the selected kind) that sentences first..last hold between them. Terms weigh the
+ * same, so a window's weight is a population count of its OR-ed masks. */
 static double weight_of(const kivo_engine *e, size_t first, size_t last, int numbers)
 {
     const kv_claim_scratch *cs = &e->cs;
-    double w = 0;
-    for (size_t k = 0; k < cs->n_terms; k++) {
-        int is_num = cs->terms[k]->kind == KV_TOK_NUMBER;
-        if (numbers >= 0 && is_num != numbers)
-            continue;
+    size_t n = 0;
+    for (size_t w = 0; w < cs->words; w++) {
+        uint64_t acc = 0;
         for (size_t s = first; s <= last; s++) {
             const uint64_t *m = mask_of(e, s);
-            if (m && (m[k / 64] >> (k % 64) & 1)) {
-                w += cs->weight[k];
-                break;
-            }
+            if (m)
+                acc |= m[w];
         }
+        n += (size_t)__builtin_popcountll(acc & selector(cs, w, numbers));
     }
-    return w;
+    return (double)n;
 }
 
 static double total_weight(const kv_claim_scratch *cs, int numbers)
 {
-    double w = 0;
-    for (size_t k = 0; k < cs->n_terms; k++)
-        if (numbers < 0 || (cs->terms[k]->kind == KV_TOK_NUMBER) == numbers)
-            w += cs->weight[k];
-    return w;
+    size_t n = 0;
+    for (size_t w = 0; w < cs->words; w++)
+        n += (size_t)__builtin_popcountll(selector(cs, w, numbers));
+    return (double)n;
 }
 
 /* Best window of 1-3 neighbouring sentences of one source around each touched sentence;
@@ -256,8 +271,7 @@ kivo_status kv_match_claim(kivo_engine *e, const kivo_packet *p, const kv_token 
      * fuse facts from sentences far apart, and structured records spread one fact over keys. */
     double anywhere = 0;
     for (size_t k = 0; k < cs->n_terms; k++)
-        if (cs->present[k])
-            anywhere += cs->weight[k];
+        anywhere += cs->present[k];
     anywhere = total > 0 ? anywhere / total : 0;
     double coverage = (1 - ANY_W) * (have ? best.coverage : 0) + ANY_W * anywhere;
 

@@ -93,9 +93,9 @@ static int abbreviation_before(const unsigned char *t, size_t line_start, size_t
         return 0;
     for (size_t k = 0; k < n; k++)
         lw[k] = (char)((t[w + k] >= 'A' && t[w + k] <= 'Z') ? t[w + k] | 0x20 : t[w + k]);
-    lw[n] = '\0';
     for (size_t k = 0; abbreviations[k]; k++)
-        if (strcmp(lw, abbreviations[k]) == 0)
+        if (abbreviations[k][0] == lw[0] && strlen(abbreviations[k]) == n &&
+            memcmp(lw, abbreviations[k], n) == 0)
             return 1;
     return 0;
 }
