@@ -40,6 +40,7 @@ static atomic_int draining;
 static pthread_mutex_t threads_lock = PTHREAD_MUTEX_INITIALIZER;
 static api_thread *threads;
 static pthread_key_t thread_key;
+static char *oom_body;          /* the out-of-memory answer, rendered at start-up */
 
 /* ---- per-thread state ------------------------------------------------------------------- */
 
@@ -186,10 +187,8 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, api_request *r, api_
         len = text ? strlen(text) : 0;
     }
     if (!text) {
-        static const char oom[] = "{\"error\":{\"code\":\"internal\",\"message\":\"out of "
-                                  "memory\",\"fields\":[]}}";
         rep->status = 500;
-        resp = MHD_create_response_from_buffer(sizeof oom - 1, (void *)oom,
+        resp = MHD_create_response_from_buffer(oom_body ? strlen(oom_body) : 0, oom_body,
                                                MHD_RESPMEM_PERSISTENT);
     } else {
         resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_COPY);
@@ -639,6 +638,15 @@ int api_serve_main(int argc, char **argv)
         goto out;
     }
     api_ratelimit_configure(cfg.rate_limit, cfg.rate_burst);
+    {
+        api_error oom = {0};
+        json_t *j;
+        api_error_set(&oom, 500, "internal", "out of memory");
+        j = api_error_json(&oom);
+        oom_body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        json_decref(j);
+        api_error_clear(&oom);
+    }
     if (pthread_key_create(&thread_key, NULL) != 0)
         goto out;
 
@@ -658,7 +666,6 @@ int api_serve_main(int argc, char **argv)
                          MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
                          MHD_OPTION_CONNECTION_LIMIT, (unsigned int)4096,
-                         MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
                          MHD_OPTION_END);
     if (!d) {
         fprintf(stderr, "kivo-api: cannot listen on %s:%u\n", cfg.host, cfg.port);
@@ -691,5 +698,7 @@ out:
         MHD_stop_daemon(d);
     threads_free();
     api_store_close(main_store);
+    free(oom_body);
+    oom_body = NULL;
     return code;
 }

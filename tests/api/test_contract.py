@@ -205,6 +205,31 @@ def bad_bodies(srv, k):
     c.close()
 
 
+def mutations(srv, k):
+    """Seeded random byte mutations of valid bodies: every answer is a 4xx or 2xx, never a crash."""
+    import random
+    rng = random.Random(20261128)
+    c = srv.client()
+    base = json.dumps(t.create_body("mutant")).encode()
+    statuses = {}
+    for i in range(300):
+        b = bytearray(base)
+        for _ in range(rng.randint(1, 6)):
+            op = rng.randint(0, 2)
+            pos = rng.randrange(len(b))
+            if op == 0:
+                b[pos] = rng.randrange(256)
+            elif op == 1:
+                del b[pos]
+            else:
+                b[pos:pos] = bytes([rng.choice(b'{}[]",:\\0e-')])
+        st = c.request("POST", PW, bytes(b), k)[0]
+        statuses[st] = statuses.get(st, 0) + 1
+    check(set(statuses) <= {200, 201, 400, 409, 422}, f"mutation statuses {statuses}")
+    expect(c.request("GET", "/healthz"), 200, what="alive after mutations")
+    c.close()
+
+
 def schema_and_raw(srv, k):
     c = srv.client()
     body = t.create_body("schema_run")
@@ -501,6 +526,10 @@ def limits(d, k_db):
     s.close()
     check(head.startswith("HTTP/1.1 401"), f"401 before the body: {head[:60]!r}")
     c.close()
+
+    # The port is taken: serve says so and exits 1.
+    busy = t.run_cli("serve", "--db", db, "--listen", f"127.0.0.1:{srv.port}", "--quiet")
+    check(busy.returncode == 1, f"serve on a port in use exits 1 (got {busy.returncode})")
     check(srv.stop() == 0, "limits server exits 0")
 
     db = os.path.join(d, "rate.db")
@@ -587,6 +616,7 @@ def main():
     auth_matrix(srv, keys, d)
     expiry(d)
     bad_bodies(srv, keys["all"])
+    mutations(srv, keys["all"])
     schema_and_raw(srv, keys["all"])
     events(srv, keys["all"])
     listing(srv, keys["all"])
