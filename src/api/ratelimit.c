@@ -8,7 +8,8 @@
 #define PROBES 8
 
 typedef struct slot {
-    uint64_t identity;        /* 0: free */
+    uint64_t identity;
+    int used;
     double tokens;
     uint64_t at_ns;
 } slot;
@@ -38,18 +39,18 @@ int api_ratelimit_take(uint64_t identity, uint64_t now_ns, unsigned *retry_after
     int allowed = 1;
 
     if (rate_per_s <= 0)
-        return 1;
-    identity |= 1;    /* never 0, the free marker */
+        goto out;
     pthread_mutex_lock(&lock);
     for (unsigned p = 0; p < PROBES && !s; p++) {
         slot *c = &table[(identity * 0x9E3779B97F4A7C15ull + p) % SLOTS];
-        if (c->identity == identity)
+        if (c->used && c->identity == identity)
             s = c;
     }
     for (unsigned p = 0; p < PROBES && !s; p++) {
         slot *c = &table[(identity * 0x9E3779B97F4A7C15ull + p) % SLOTS];
-        if (c->identity == 0 || refilled(c, now_ns) >= burst_size) {
+        if (!c->used || refilled(c, now_ns) >= burst_size) {
             s = c;
+            s->used = 1;
             s->identity = identity;
             s->tokens = burst_size;
             s->at_ns = now_ns;
@@ -68,5 +69,6 @@ int api_ratelimit_take(uint64_t identity, uint64_t now_ns, unsigned *retry_after
         allowed = 0;
     }
     pthread_mutex_unlock(&lock);
+out:
     return allowed;
 }

@@ -376,6 +376,8 @@ static void dispatch(api_ctx *ctx, api_reply *rep)
     }
 }
 
+/* First call: admit from the headers (answering at once when refused). Calls with upload data:
+ * count and keep the bytes, dropping them past the limit. Last call: run the route. */
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
@@ -385,13 +387,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     api_reply rep = {0};
     api_error e = {0};
     api_ctx ctx = {&cfg, NULL, r};
+    enum MHD_Result ret = MHD_YES;
 
     (void)cls;
     (void)version;
     if (!r) {
         r = calloc(1, sizeof *r);
-        if (!r)
-            return MHD_NO;
+        if (!r) {
+            ret = MHD_NO;
+            goto out;
+        }
         *con_cls = r;
         atomic_fetch_add(&in_flight, 1);
         r->t0_ns = api_mono_ns();
@@ -401,17 +406,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         r->route = route_of(url, r->id);
         ctx.r = r;
         ctx.t = thread_get();
-        if (!ctx.t) {
+        if (!ctx.t)
             api_error_set(&e, 503, "unavailable", "the store cannot be opened");
+        else if (admit(&ctx, c, &e, &rep) == 0)
+            kivo_buf_init(&r->body, r->limit + KIVO_JSON_PADDING + 1);
+        if (e.http) {
             api_reply_error(&ctx, &rep, &e);
-            return send_reply(c, r, &rep);
+            ret = send_reply(c, r, &rep);
         }
-        if (admit(&ctx, c, &e, &rep) != 0) {
-            api_reply_error(&ctx, &rep, &e);
-            return send_reply(c, r, &rep);
-        }
-        kivo_buf_init(&r->body, r->limit + KIVO_JSON_PADDING + 1);
-        return MHD_YES;
+        goto out;
     }
     if (*upload_data_size) {
         size_t n = *upload_data_size;
@@ -422,7 +425,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             kivo_buf_free(&r->body);
         }
         *upload_data_size = 0;
-        return MHD_YES;
+        goto out;
     }
     ctx.t = thread_get();
     if (!ctx.t) {
@@ -431,7 +434,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     } else {
         dispatch(&ctx, &rep);
     }
-    return send_reply(c, r, &rep);
+    ret = send_reply(c, r, &rep);
+out:
+    return ret;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -484,7 +489,7 @@ static const api_option serve_opts[O_COUNT] = {
     [O_LISTEN] = {"--listen", "KIVO_API_LISTEN", "HOST:PORT",
                   "address to listen on (default 127.0.0.1:8787)"},
     [O_DB] = {"--db", "KIVO_API_DB", "PATH", "SQLite database file (required)"},
-    [O_THREADS] = {"--threads", "KIVO_API_THREADS", "N", "HTTP worker threads (default: CPUs)"},
+    [O_THREADS] = {"--threads", "KIVO_API_THREADS", "N", "HTTP worker threads (default: 2 x CPUs, 4..32)"},
     [O_TTL] = {"--credential-ttl", "KIVO_API_CREDENTIAL_TTL", "SECONDS",
                "worker credential lifetime (default 86400)"},
     [O_MAX_WORKER] = {"--max-worker-body", "KIVO_API_MAX_WORKER_BODY", "BYTES",
@@ -531,7 +536,9 @@ static int load_config(int argc, char **argv, int *help)
     memset(&cfg, 0, sizeof cfg);
     strcpy(cfg.host, "127.0.0.1");
     cfg.port = 8787;
-    cfg.threads = cpus > 2 ? (unsigned)(cpus > 16 ? 16 : cpus) : 2;
+    /* Twice the CPUs (4..32): a hosted review holds its pool thread while the engine runs, and
+     * the connections of that thread wait; spare threads keep worker events flowing. */
+    cfg.threads = cpus > 2 ? (unsigned)(cpus > 16 ? 32 : 2 * cpus) : 4;
     cfg.credential_ttl_ms = 86400 * 1000LL;
     cfg.max_worker_body = 64 * 1024;
     cfg.max_hosted_body = 16 * 1024 * 1024;

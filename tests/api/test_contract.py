@@ -547,6 +547,26 @@ def limits(d, k_db):
     check(srv.stop() == 0, "rate server exits 0")
 
 
+def migrations(d):
+    db = os.path.join(d, "future.db")
+    t.make_key(db)
+    con = sqlite3.connect(db)
+    check(con.execute("PRAGMA user_version").fetchone()[0] == 1, "a new database is at version 1")
+    con.execute("PRAGMA user_version = 99")
+    con.commit()
+    con.close()
+    r = t.run_cli("serve", "--db", db, "--listen", f"127.0.0.1:{t.free_port()}", "--quiet")
+    check(r.returncode == 1 and "newer" in r.stderr, f"a newer database is refused: {r.stderr}")
+    db = os.path.join(d, "v0.db")
+    sqlite3.connect(db).close()
+    r = t.run_cli("keys", "list", "--db", db)
+    con = sqlite3.connect(db)
+    tables = {n for (n,) in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    con.close()
+    check(r.returncode == 0 and {"api_keys", "pw_runs", "pw_events", "hosted_runs"} <= tables,
+          "an empty database is migrated forward")
+
+
 def sigterm_in_flight(d):
     db = os.path.join(d, "term.db")
     k = t.make_key(db)
@@ -624,6 +644,7 @@ def main():
     metrics(srv)
     limits(d, db)
     sigterm_in_flight(d)
+    migrations(d)
     check(srv.stop() == 0, "main server exits 0 on SIGTERM")
     log = open(srv.log, encoding="utf-8", errors="replace").read()
     check("kivo_sk_" not in log and "kivo_wc_" not in log, "no token in the server log")
