@@ -1,15 +1,32 @@
 /*
  * main.c - kivo-worker's command line: subcommands, options, and the one place where results
- * become exit codes (0 all reviewed, 3 some records rejected, 2 usage or job spec, 1 fatal I/O).
+ * become exit codes (0 all reviewed, 3 some records rejected, 2 usage or job spec, 1 fatal I/O,
+ * 4 the server refused something, 5 events still pending).
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "batch.h"
 #include "jobspec.h"
+#include "outbox.h"
+#include "output.h"
+#include "run.h"
+#include "secret.h"
+#include "submit.h"
+
+#define SEND_OPTIONS                                                                               \
+    "      --concurrency N       requests in flight at once, over kept-alive connections\n"     \
+    "                            (default 16)\n"                                                 \
+    "      --retry-deadline S    retry no answer / 429 / 5xx with backoff and jitter until S\n"  \
+    "                            seconds pass without a usable answer (default 300); the rest\n" \
+    "                            stays pending for `submit`\n"                                   \
+    "      --request-timeout S   per request (default 30)\n"
 
 static const char usage_main[] =
     "Usage: kivo-worker COMMAND [OPTIONS]\n"
@@ -18,14 +35,23 @@ static const char usage_main[] =
     "metadata events are meant for Kivo.\n"
     "\n"
     "Commands:\n"
-    "  batch     review a whole trace corpus on every core, offline\n"
+    "  batch     review a whole trace corpus on every core, offline (and, with\n"
+    "            --kivo-api-base-url, create its runs and send their events)\n"
+    "  run       review one run created with the private-worker API, report to Kivo\n"
+    "  submit    send what an outbox still holds (after a network failure or a kill)\n"
     "\n"
     "Options:\n"
     "  -h, --help      this text (also: kivo-worker COMMAND --help)\n"
     "  -V, --version   print the worker and engine versions\n"
     "\n"
     "Exit codes: 0 all records reviewed; 3 finished, some records rejected (see rejects.jsonl);\n"
-    "2 usage or job spec error; 1 fatal I/O error.\n";
+    "2 usage or job spec error; 1 fatal I/O error; 4 kivo-api refused a token or events (see\n"
+    "dead-letter.jsonl); 5 events still pending (kivo-api unreachable: run `submit` later).\n"
+    "\n"
+    "Tokens: pass API keys and worker credentials in a file (--api-key-file,\n"
+    "--worker-credential-file) or the environment (KIVO_API_KEY, KIVO_WORKER_CREDENTIAL), not\n"
+    "as an argument: a command line is visible to every user of the machine in `ps` and\n"
+    "/proc/PID/cmdline, and often lands in shell history and CI logs.\n";
 
 static const char usage_batch[] =
     "Usage: kivo-worker batch --job-spec-file FILE [--out DIR] [--threads N] [--json] [--quiet]\n"
@@ -46,7 +72,16 @@ static const char usage_batch[] =
     "  -j, --json                print the summary as JSON on stdout\n"
     "  -q, --quiet               no progress bar (it is drawn only on a terminal anyway)\n"
     "      --chunk-bytes N       bytes read per chunk (default 1 MiB; for benchmarks)\n"
-    "  -h, --help                this text\n";
+    "  -h, --help                this text\n"
+    "\n"
+    "Sending to Kivo (optional; DIR is then also the outbox, see `kivo-worker submit --help`):\n"
+    "      --kivo-api-base-url URL  after the review, create each reviewed run with the project\n"
+    "                            API key (idempotent on customer_run_id) and post its completed\n"
+    "                            event with the run's one-run credential, kept in memory only\n"
+    "      --api-key-file FILE   the project API key (private_worker:write and :read); or the\n"
+    "                            KIVO_API_KEY environment variable. Not on the command line:\n"
+    "                            argv is visible to every user in `ps`\n"
+    SEND_OPTIONS;
 
 static int parse_positive(const char *s, long max, long *out)
 {
@@ -58,13 +93,353 @@ static int parse_positive(const char *s, long max, long *out)
     return 0;
 }
 
+static const char usage_run[] =
+    "Usage: kivo-worker run --job-token local --job-spec-file FILE --kivo-api-base-url URL\n"
+    "                       --review-run-id ID (--worker-credential-file FILE | env\n"
+    "                       KIVO_WORKER_CREDENTIAL | --worker-credential TOKEN) [--outbox DIR]\n"
+    "\n"
+    "Reviews the one run that a private-worker create call made. With the run's own worker\n"
+    "credential it reads the run (to learn its customer_run_id), posts a started event, finds\n"
+    "that record in the job spec's inputs, reviews it, writes its claim report to the report\n"
+    "store (REPORT_STORE/reports/<workflow_id>/<customer_run_id>/claim_report.json) and posts\n"
+    "the completed event; or a failed event with a redacted failure_code (record_not_found,\n"
+    "unreviewable_record) when the record is missing or cannot be reviewed. Only metadata\n"
+    "leaves: ids, counts, hashes, verdicts, categories.\n"
+    "\n"
+    "Options:\n"
+    "      --job-token local          where the job comes from; only `local` (the job spec\n"
+    "                                 file) is supported\n"
+    "  -f, --job-spec-file FILE       the job spec (kivo_worker_job_spec.v1)\n"
+    "      --kivo-api-base-url URL    kivo-api, e.g. https://api.kivo.example\n"
+    "      --review-run-id ID         the review_run_id the create call returned\n"
+    "      --worker-credential-file FILE\n"
+    "                                 the worker_credential the create call returned\n"
+    "      --worker-credential TOKEN  the same, on the command line. Prefer the file or the\n"
+    "                                 KIVO_WORKER_CREDENTIAL environment variable: argv is\n"
+    "                                 visible to every user of the machine in `ps` and\n"
+    "                                 /proc/PID/cmdline, and ends up in shell history and CI\n"
+    "                                 logs; a file (mode 0600) or the environment is not\n"
+    "      --outbox DIR               where the events wait (default\n"
+    "                                 REPORT_STORE/runs/<review_run_id>)\n"
+    "  -j, --json                     print the outcome as JSON on stdout\n"
+    "      --retry-deadline S, --request-timeout S   as for `batch`\n"
+    "  -h, --help                     this text\n"
+    "\n"
+    "Exit codes: 0 completed and reported; 3 record missing or unreviewable (failed event sent);\n"
+    "2 usage or job spec; 4 the server refused the credential or an event; 5 kivo-api could\n"
+    "not be reached in time (events kept in the outbox); 1 fatal I/O.\n";
+
+static const char usage_submit[] =
+    "Usage: kivo-worker submit --outbox DIR --kivo-api-base-url URL\n"
+    "                          (--api-key-file FILE | --worker-credential-file FILE\n"
+    "                           --review-run-id ID) [--json]\n"
+    "\n"
+    "Sends whatever an outbox still holds: a batch's output folder, or a run's outbox. Every\n"
+    "event is in DIR/events.jsonl and its state in DIR/outbox.state (\"event_id state\n"
+    "review_run_id\" lines, fsync'd before any send; state created, sent or dead). An event is\n"
+    "marked sent only once kivo-api acknowledged it (202, or 200 for a replay); sending again\n"
+    "what is already sent sends nothing and creates nothing. No answer, 429 and 5xx are retried\n"
+    "with exponential backoff and jitter (Retry-After honoured); any other 4xx goes to\n"
+    "DIR/dead-letter.jsonl with the server's error. An event holding a raw field (ai_output,\n"
+    "prompt, messages, source_text, ...) at any depth is refused before it is sent.\n"
+    "\n"
+    "Options:\n"
+    "      --outbox DIR               the outbox folder\n"
+    "      --kivo-api-base-url URL    kivo-api\n"
+    "      --api-key-file FILE        project API key (or KIVO_API_KEY): creates the runs of a\n"
+    "                                 batch's events (idempotent on customer_run_id)\n"
+    "      --worker-credential-file FILE, --review-run-id ID\n"
+    "                                 or one run's credential (or KIVO_WORKER_CREDENTIAL), for\n"
+    "                                 a run's outbox. Tokens are never taken on the command\n"
+    "                                 line: argv is visible to every user in `ps`\n"
+    "  -j, --json                     print the counts as JSON on stdout\n"
+    SEND_OPTIONS
+    "  -h, --help                     this text\n"
+    "\n"
+    "Exit codes: 0 nothing left to send; 4 events were refused (dead-letter.jsonl) or the token\n"
+    "was; 5 events still pending; 2 usage; 1 fatal I/O.\n";
+
+enum {
+    OPT_BASE_URL = 256, OPT_API_KEY_FILE, OPT_CONCURRENCY, OPT_DEADLINE, OPT_TIMEOUT, OPT_JOB_TOKEN,
+    OPT_RUN_ID, OPT_CRED, OPT_CRED_FILE, OPT_OUTBOX
+};
+
+/* The send options shared by batch and submit. @return 0, 1 when not one of them, -1 bad. */
+static int send_option(const char *cmd, int c, wk_send_opts *so, const char **api_key_file)
+{
+    long v;
+    char *end;
+    double d;
+    switch (c) {
+    case OPT_BASE_URL: so->base_url = optarg; return 0;
+    case OPT_API_KEY_FILE: *api_key_file = optarg; return 0;
+    case OPT_CONCURRENCY:
+        if (parse_positive(optarg, 256, &v) != 0) {
+            fprintf(stderr, "kivo-worker %s: --concurrency takes 1 to 256\n", cmd);
+            return -1;
+        }
+        so->concurrency = (int)v;
+        return 0;
+    case OPT_DEADLINE:
+    case OPT_TIMEOUT:
+        d = strtod(optarg, &end);
+        if (!*optarg || *end || !(d > 0) || d > 86400 * 7) {
+            fprintf(stderr, "kivo-worker %s: %s takes a number of seconds\n", cmd,
+                    c == OPT_DEADLINE ? "--retry-deadline" : "--request-timeout");
+            return -1;
+        }
+        if (c == OPT_DEADLINE)
+            so->deadline_s = d;
+        else
+            so->timeout_ms = (long)(d * 1000);
+        return 0;
+    }
+    return 1;
+}
+
+/* The API key from --api-key-file or KIVO_API_KEY. */
+static int load_api_key(const char *cmd, const char *file, char key[WK_SECRET_MAX])
+{
+    char err[1024];
+    const char *env = getenv("KIVO_API_KEY");
+    if (file ? wk_secret_read_file(file, key, err, sizeof err)
+             : env ? wk_secret_copy(env, "KIVO_API_KEY", key, err, sizeof err) : -1) {
+        if (!file && !env)
+            snprintf(err, sizeof err, "--api-key-file FILE (or KIVO_API_KEY) is required with "
+                     "--kivo-api-base-url");
+        fprintf(stderr, "kivo-worker %s: %s\n", cmd, err);
+        return -1;
+    }
+    return 0;
+}
+
+static int load_credential(const char *cmd, const char *flag, const char *file,
+                           char cred[WK_SECRET_MAX])
+{
+    char err[1024];
+    const char *env = getenv("KIVO_WORKER_CREDENTIAL");
+    int rc;
+    if (file)
+        rc = wk_secret_read_file(file, cred, err, sizeof err);
+    else if (flag)
+        rc = wk_secret_copy(flag, "--worker-credential", cred, err, sizeof err);
+    else if (env)
+        rc = wk_secret_copy(env, "KIVO_WORKER_CREDENTIAL", cred, err, sizeof err);
+    else {
+        rc = -1;
+        snprintf(err, sizeof err, "a worker credential is required: --worker-credential-file "
+                 "FILE, or KIVO_WORKER_CREDENTIAL in the environment");
+    }
+    if (rc != 0)
+        fprintf(stderr, "kivo-worker %s: %s\n", cmd, err);
+    return rc;
+}
+
+static void stats_json(const wk_send_stats *s, const char *dir)
+{
+    json_t *j = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}",
+                          "outbox", dir, "events", (json_int_t)s->events, "sent",
+                          (json_int_t)s->sent, "replayed", (json_int_t)s->replayed,
+                          "already_sent", (json_int_t)s->already, "runs_created",
+                          (json_int_t)s->runs_created, "runs_reused", (json_int_t)s->runs_reused,
+                          "dead_lettered", (json_int_t)s->dead, "pending",
+                          (json_int_t)s->pending, "requests", (json_int_t)s->requests,
+                          "retries", (json_int_t)s->retries, "seconds", s->seconds);
+    char *t = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    if (t)
+        printf("%s\n", t);
+    free(t);
+    json_decref(j);
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"job-token", required_argument, NULL, OPT_JOB_TOKEN},
+        {"job-spec-file", required_argument, NULL, 'f'},
+        {"kivo-api-base-url", required_argument, NULL, OPT_BASE_URL},
+        {"review-run-id", required_argument, NULL, OPT_RUN_ID},
+        {"worker-credential", required_argument, NULL, OPT_CRED},
+        {"worker-credential-file", required_argument, NULL, OPT_CRED_FILE},
+        {"outbox", required_argument, NULL, OPT_OUTBOX},
+        {"retry-deadline", required_argument, NULL, OPT_DEADLINE},
+        {"request-timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    wk_run_opts ro = {0};
+    wk_send_opts so = {0};
+    const char *job_token = NULL, *cred_flag = NULL, *cred_file = NULL, *unused = NULL;
+    char cred[WK_SECRET_MAX], err[2048];
+    int c, r;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "f:jh", opts, NULL)) != -1) {
+        switch (c) {
+        case OPT_JOB_TOKEN: job_token = optarg; break;
+        case 'f': ro.spec_path = optarg; break;
+        case OPT_RUN_ID: ro.review_run_id = optarg; break;
+        case OPT_CRED: cred_flag = optarg; break;
+        case OPT_CRED_FILE: cred_file = optarg; break;
+        case OPT_OUTBOX: ro.outbox_dir = optarg; break;
+        case 'j': ro.json = 1; break;
+        case 'h': fputs(usage_run, stdout); return WK_EXIT_OK;
+        default:
+            r = send_option("run", c, &so, &unused);
+            if (r == 0 && c != OPT_API_KEY_FILE)
+                break;
+            if (r > 0)
+                fputs(usage_run, stderr);
+            return WK_EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "kivo-worker run: unexpected argument '%s'\n", argv[optind]);
+        return WK_EXIT_USAGE;
+    }
+    if (!job_token) {
+        fprintf(stderr, "kivo-worker run: --job-token is required (only `local` is supported)\n");
+        return WK_EXIT_USAGE;
+    }
+    if (strcmp(job_token, "local") != 0) {
+        fprintf(stderr, "kivo-worker run: --job-token '%s' is not supported: this worker only "
+                "runs local jobs (--job-token local with --job-spec-file)\n", job_token);
+        return WK_EXIT_USAGE;
+    }
+    if (!ro.spec_path || !so.base_url || !ro.review_run_id) {
+        fprintf(stderr, "kivo-worker run: --job-spec-file, --kivo-api-base-url and "
+                "--review-run-id are required\n\n%s", usage_run);
+        return WK_EXIT_USAGE;
+    }
+    if (load_credential("run", cred_flag, cred_file, cred) != 0)
+        return WK_EXIT_USAGE;
+    ro.base_url = so.base_url;
+    ro.credential = cred;
+    ro.deadline_s = so.deadline_s;
+    ro.timeout_ms = so.timeout_ms;
+    r = wk_run(&ro, err, sizeof err);
+    if (r != WK_EXIT_OK)
+        fprintf(stderr, "kivo-worker run: %s\n", err);
+    memset(cred, 0, sizeof cred);
+    return r;
+}
+
+static int cmd_submit(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"outbox", required_argument, NULL, OPT_OUTBOX},
+        {"kivo-api-base-url", required_argument, NULL, OPT_BASE_URL},
+        {"api-key-file", required_argument, NULL, OPT_API_KEY_FILE},
+        {"worker-credential-file", required_argument, NULL, OPT_CRED_FILE},
+        {"review-run-id", required_argument, NULL, OPT_RUN_ID},
+        {"concurrency", required_argument, NULL, OPT_CONCURRENCY},
+        {"retry-deadline", required_argument, NULL, OPT_DEADLINE},
+        {"request-timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"json", no_argument, NULL, 'j'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    wk_send_opts so = {0};
+    wk_send_stats st;
+    const char *outbox = NULL, *key_file = NULL, *cred_file = NULL;
+    char key[WK_SECRET_MAX], cred[WK_SECRET_MAX], err[2048];
+    int c, r, json = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "jqh", opts, NULL)) != -1) {
+        switch (c) {
+        case OPT_OUTBOX: outbox = optarg; break;
+        case OPT_CRED_FILE: cred_file = optarg; break;
+        case OPT_RUN_ID: so.review_run_id = optarg; break;
+        case 'j': json = 1; break;
+        case 'q': so.quiet = 1; break;
+        case 'h': fputs(usage_submit, stdout); return WK_EXIT_OK;
+        default:
+            r = send_option("submit", c, &so, &key_file);
+            if (r == 0)
+                break;
+            if (r > 0)
+                fputs(usage_submit, stderr);
+            return WK_EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "kivo-worker submit: unexpected argument '%s'\n", argv[optind]);
+        return WK_EXIT_USAGE;
+    }
+    if (!outbox || !so.base_url) {
+        fprintf(stderr, "kivo-worker submit: --outbox and --kivo-api-base-url are required\n\n%s",
+                usage_submit);
+        return WK_EXIT_USAGE;
+    }
+    if (so.review_run_id || cred_file) {
+        if (!so.review_run_id || load_credential("submit", NULL, cred_file, cred) != 0) {
+            if (!so.review_run_id)
+                fprintf(stderr, "kivo-worker submit: a worker credential needs --review-run-id\n");
+            return WK_EXIT_USAGE;
+        }
+        so.credential = cred;
+    } else {
+        if (load_api_key("submit", key_file, key) != 0)
+            return WK_EXIT_USAGE;
+        so.api_key = key;
+    }
+    r = wk_send_outbox(outbox, &so, &st, err, sizeof err);
+    wk_send_stats_print(&st, outbox);
+    if (json)
+        stats_json(&st, outbox);
+    if (r != WK_EXIT_OK && r != WK_EXIT_PENDING && err[0])
+        fprintf(stderr, "kivo-worker submit: %s\n", err);
+    memset(key, 0, sizeof key);
+    memset(cred, 0, sizeof cred);
+    return r;
+}
+
+/* After a batch: make its events durable, describe the outbox, send. */
+static int batch_send(const wk_jobspec *spec, const char *out, const wk_send_opts *so_in,
+                      const char *key)
+{
+    wk_send_opts so = *so_in;
+    wk_send_stats st;
+    wk_outbox_meta m = {0};
+    char wf[WK_COMPONENT_MAX], prefix[WK_COMPONENT_MAX + 16], err[2048];
+    int r;
+    wk_path_component(spec->workflow_id, strlen(spec->workflow_id), wf);
+    snprintf(prefix, sizeof prefix, "reports/%s", wf);
+    m.workflow_id = spec->workflow_id;
+    m.workflow_name = spec->workflow_name;
+    m.intended_use = (char *)kivo_intended_use_name(spec->intended_use);
+    m.strictness = (char *)kivo_strictness_name(spec->strictness);
+    m.policy_version = spec->policy_version;
+    m.storage_label = spec->report_label;
+    m.report_prefix = prefix;
+    if (wk_outbox_sync_events(out) != 0 || wk_outbox_meta_write(out, &m) != 0) {
+        fprintf(stderr, "kivo-worker batch: cannot make the outbox in %s durable: %s\n", out,
+                strerror(errno));
+        return WK_EXIT_IO;
+    }
+    so.api_key = key;
+    r = wk_send_outbox(out, &so, &st, err, sizeof err);
+    wk_send_stats_print(&st, out);
+    if (r != WK_EXIT_OK && r != WK_EXIT_PENDING && err[0])
+        fprintf(stderr, "kivo-worker batch: %s\n", err);
+    return r;
+}
+
 static int cmd_batch(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"job-spec-file", required_argument, NULL, 'f'}, {"out", required_argument, NULL, 'o'},
         {"threads", required_argument, NULL, 't'},       {"json", no_argument, NULL, 'j'},
         {"quiet", no_argument, NULL, 'q'},               {"help", no_argument, NULL, 'h'},
-        {"chunk-bytes", required_argument, NULL, 'c'},   {NULL, 0, NULL, 0}};
+        {"chunk-bytes", required_argument, NULL, 'c'},
+        {"kivo-api-base-url", required_argument, NULL, OPT_BASE_URL},
+        {"api-key-file", required_argument, NULL, OPT_API_KEY_FILE},
+        {"concurrency", required_argument, NULL, OPT_CONCURRENCY},
+        {"retry-deadline", required_argument, NULL, OPT_DEADLINE},
+        {"request-timeout", required_argument, NULL, OPT_TIMEOUT},
+        {NULL, 0, NULL, 0}};
+    wk_send_opts so = {0};
+    const char *key_file = NULL;
+    char key[WK_SECRET_MAX];
     const char *spec_path = NULL;
     wk_batch_opts bo = {0};
     int json = 0, quiet = 0, c;
@@ -91,7 +466,14 @@ static int cmd_batch(int argc, char **argv)
         case 'j': json = 1; break;
         case 'q': quiet = 1; break;
         case 'h': fputs(usage_batch, stdout); return WK_EXIT_OK;
-        default: fputs(usage_batch, stderr); return WK_EXIT_USAGE;
+        default: {
+            int r = send_option("batch", c, &so, &key_file);
+            if (r == 0)
+                break;
+            if (r > 0)
+                fputs(usage_batch, stderr);
+            return WK_EXIT_USAGE;
+        }
         }
     }
     if (optind < argc) {
@@ -102,6 +484,12 @@ static int cmd_batch(int argc, char **argv)
         fprintf(stderr, "kivo-worker batch: --job-spec-file is required\n\n%s", usage_batch);
         return WK_EXIT_USAGE;
     }
+    if (!so.base_url && key_file) {
+        fprintf(stderr, "kivo-worker batch: --api-key-file needs --kivo-api-base-url\n");
+        return WK_EXIT_USAGE;
+    }
+    if (so.base_url && load_api_key("batch", key_file, key) != 0)
+        return WK_EXIT_USAGE;
     char err[1024];
     wk_jobspec spec;
     if (wk_jobspec_load(spec_path, &spec, err, sizeof err) != 0) {
@@ -130,9 +518,15 @@ static int cmd_batch(int argc, char **argv)
         if (rc == WK_EXIT_REJECTS)
             fprintf(stderr, "kivo-worker: %llu records rejected: see %s/rejects.jsonl\n",
                     (unsigned long long)sum.records_rejected, out);
+        if (so.base_url) {
+            int sr = batch_send(&spec, out, &so, key);
+            if (sr != WK_EXIT_OK)
+                rc = sr;
+        }
     } else {
         fprintf(stderr, "kivo-worker: %s\n", err);
     }
+    memset(key, 0, sizeof key);
     wk_jobspec_free(&spec);
     return rc;
 }
@@ -154,6 +548,10 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "batch"))
         return cmd_batch(argc - 1, argv + 1);
+    if (!strcmp(cmd, "run"))
+        return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "submit"))
+        return cmd_submit(argc - 1, argv + 1);
     fprintf(stderr, "kivo-worker: unknown command '%s'\n\n%s", cmd, usage_main);
     return WK_EXIT_USAGE;
 }

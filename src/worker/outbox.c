@@ -1,0 +1,526 @@
+/*
+ * outbox.c - the outbox folder: the per-event state log, the dead letters, the job's metadata, and
+ * the raw-field check every event passes before it may leave.
+ *
+ * The state log is append-only text so that a crash can only tear its last line, which loading
+ * skips; the newest line for an event wins. Lines are buffered and made durable in groups
+ * (wk_outbox_sync): the sender syncs before it posts any event whose run it has just created, so
+ * that a review_run_id the server knows is always on disk before the event that would make that
+ * run terminal.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "jobspec.h"
+#include "kivo/buf.h"
+#include "kivo/hash.h"
+#include "kivo/report.h"
+#include "outbox.h"
+#include "output.h"
+
+#define STATE_FILE "outbox.state"
+#define DEAD_FILE "dead-letter.jsonl"
+#define META_FILE "outbox.json"
+#define EVENTS_FILE "events.jsonl"
+#define META_SCHEMA "kivo_worker_outbox.v1"
+
+typedef struct entry {
+    char *id;                   /* NULL: empty slot */
+    char *rr;                   /* may be NULL */
+    int state;
+} entry;
+
+struct wk_outbox {
+    char *dir;
+    int state_fd;
+    entry *tab;
+    size_t cap, n;
+    kivo_buf pending;           /* state lines not yet written */
+    size_t pending_lines;
+};
+
+static const char *const state_names[] = {"none", "created", "sent", "dead"};
+
+int wk_id_safe(const char *s, size_t len)
+{
+    if (len == 0 || len >= WK_ID_MAX)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-' || c == '.' || c == ':'))
+            return 0;
+    }
+    return 1;
+}
+
+static char *path_in(const char *dir, const char *name)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
+
+static entry *find(const wk_outbox *ob, const char *id)
+{
+    if (!ob->cap)
+        return NULL;
+    size_t mask = ob->cap - 1, i = (size_t)kivo_hash_xxh3(id, strlen(id)) & mask;
+    while (ob->tab[i].id) {
+        if (strcmp(ob->tab[i].id, id) == 0)
+            return &ob->tab[i];
+        i = (i + 1) & mask;
+    }
+    return &ob->tab[i];
+}
+
+static int grow(wk_outbox *ob)
+{
+    size_t cap = ob->cap ? ob->cap * 2 : 1024;
+    entry *old = ob->tab;
+    size_t old_cap = ob->cap;
+    ob->tab = calloc(cap, sizeof *ob->tab);
+    if (!ob->tab) {
+        ob->tab = old;
+        return -1;
+    }
+    ob->cap = cap;
+    for (size_t i = 0; i < old_cap; i++)
+        if (old[i].id)
+            *find(ob, old[i].id) = old[i];
+    free(old);
+    return 0;
+}
+
+static int set_state(wk_outbox *ob, const char *id, int state, const char *rr)
+{
+    if ((ob->n + 1) * 2 > ob->cap && grow(ob) != 0)
+        return -1;
+    entry *e = find(ob, id);
+    if (!e->id) {
+        if (!(e->id = strdup(id)))
+            return -1;
+        ob->n++;
+    }
+    e->state = state;
+    if (rr && (!e->rr || strcmp(e->rr, rr) != 0)) {
+        char *copy = strdup(rr);
+        if (!copy)
+            return -1;
+        free(e->rr);
+        e->rr = copy;
+    }
+    return 0;
+}
+
+static int load_state(wk_outbox *ob, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    int rc = 0;
+    if (!f)
+        return errno == ENOENT ? 0 : -1;
+    while ((n = getline(&line, &cap, f)) > 0 && rc == 0) {
+        char id[WK_ID_MAX], st[16], rr[WK_ID_MAX];
+        int state = 0;
+        if (line[n - 1] != '\n')
+            break;      /* torn by a crash: never acknowledged as durable */
+        if (sscanf(line, "%128s %15s %128s", id, st, rr) != 3)
+            continue;
+        for (int s = WK_STATE_CREATED; s <= WK_STATE_DEAD; s++)
+            if (strcmp(st, state_names[s]) == 0)
+                state = s;
+        if (!state || !wk_id_safe(id, strlen(id)))
+            continue;
+        rc = set_state(ob, id, state, strcmp(rr, "-") == 0 ? NULL : rr);
+    }
+    free(line);
+    fclose(f);
+    return rc;
+}
+
+int wk_outbox_open(const char *dir, wk_outbox **out, char *err, size_t errlen)
+{
+    wk_outbox *ob = calloc(1, sizeof *ob);
+    char *path = NULL;
+    *out = NULL;
+    if (!ob)
+        goto nomem;
+    ob->state_fd = -1;
+    kivo_buf_init(&ob->pending, 0);
+    if (!(ob->dir = strdup(dir)) || !(path = path_in(dir, STATE_FILE)))
+        goto nomem;
+    if (wk_mkdirs(dir) != 0) {
+        snprintf(err, errlen, "cannot create outbox %s: %s", dir, strerror(errno));
+        goto fail;
+    }
+    if (load_state(ob, path) != 0) {
+        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        goto fail;
+    }
+    ob->state_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (ob->state_fd < 0) {
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        goto fail;
+    }
+    free(path);
+    *out = ob;
+    return 0;
+nomem:
+    snprintf(err, errlen, "out of memory");
+fail:
+    free(path);
+    wk_outbox_close(ob);
+    return -1;
+}
+
+int wk_outbox_close(wk_outbox *ob)
+{
+    int rc = 0;
+    if (!ob)
+        return 0;
+    if (ob->state_fd >= 0) {
+        rc = wk_outbox_sync(ob);
+        close(ob->state_fd);
+    }
+    for (size_t i = 0; i < ob->cap; i++) {
+        free(ob->tab[i].id);
+        free(ob->tab[i].rr);
+    }
+    free(ob->tab);
+    kivo_buf_free(&ob->pending);
+    free(ob->dir);
+    free(ob);
+    return rc;
+}
+
+const char *wk_outbox_dir(const wk_outbox *ob)
+{
+    return ob->dir;
+}
+
+int wk_outbox_state(const wk_outbox *ob, const char *event_id, const char **review_run_id)
+{
+    const entry *e = find(ob, event_id);
+    if (review_run_id)
+        *review_run_id = e && e->id ? e->rr : NULL;
+    return e && e->id ? e->state : WK_STATE_NONE;
+}
+
+int wk_outbox_note(wk_outbox *ob, const char *event_id, int state, const char *review_run_id)
+{
+    if (!wk_id_safe(event_id, strlen(event_id)) ||
+        (review_run_id && !wk_id_safe(review_run_id, strlen(review_run_id)))) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (set_state(ob, event_id, state, review_run_id) != 0 ||
+        kivo_buf_printf(&ob->pending, "%s %s %s\n", event_id, state_names[state],
+                        review_run_id ? review_run_id : "-") != KIVO_OK)
+        return -1;
+    ob->pending_lines++;
+    return 0;
+}
+
+size_t wk_outbox_unsynced(const wk_outbox *ob)
+{
+    return ob->pending_lines;
+}
+
+static int write_all(int fd, const char *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -1;
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+int wk_outbox_sync(wk_outbox *ob)
+{
+    if (ob->pending.len == 0)
+        return 0;
+    if (write_all(ob->state_fd, ob->pending.data, ob->pending.len) != 0 ||
+        fdatasync(ob->state_fd) != 0)
+        return -1;
+    kivo_buf_reset(&ob->pending);
+    ob->pending_lines = 0;
+    return 0;
+}
+
+static int append_line_synced(const char *path, const char *text, size_t len)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    int rc = -1;
+    if (fd < 0)
+        return -1;
+    if (write_all(fd, text, len) == 0 && write_all(fd, "\n", 1) == 0 && fdatasync(fd) == 0)
+        rc = 0;
+    close(fd);
+    return rc;
+}
+
+int wk_outbox_dead(wk_outbox *ob, const char *event_id, const char *customer_run_id,
+                   const char *review_run_id, long status, json_t *error)
+{
+    char at[32];
+    time_t t = time(NULL);
+    struct tm tm;
+    int rc = -1;
+    char *path = path_in(ob->dir, DEAD_FILE), *text = NULL;
+    json_t *o = json_object();
+    if (!path || !o)
+        goto out;
+    strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+    json_object_set_new(o, "event_id", json_string(event_id));
+    json_object_set_new(o, "customer_run_id",
+                        customer_run_id ? json_string(customer_run_id) : json_null());
+    json_object_set_new(o, "review_run_id", review_run_id ? json_string(review_run_id) : json_null());
+    json_object_set_new(o, "http_status", status ? json_integer(status) : json_null());
+    json_object_set(o, "error", error ? error : json_null());
+    json_object_set_new(o, "at", json_string(at));
+    if (!(text = json_dumps(o, JSON_COMPACT)))
+        goto out;
+    if (append_line_synced(path, text, strlen(text)) != 0)
+        goto out;
+    if (wk_id_safe(event_id, strlen(event_id)) &&
+        wk_outbox_note(ob, event_id, WK_STATE_DEAD, review_run_id) != 0)
+        goto out;
+    rc = 0;
+out:
+    free(text);
+    json_decref(o);
+    free(path);
+    return rc;
+}
+
+static int fsync_path(const char *path, int dir)
+{
+    int fd = open(path, (dir ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
+    int rc;
+    if (fd < 0)
+        return -1;
+    rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+int wk_outbox_sync_events(const char *dir)
+{
+    char *path = path_in(dir, EVENTS_FILE);
+    int rc = path && fsync_path(path, 0) == 0 && fsync_path(dir, 1) == 0 ? 0 : -1;
+    free(path);
+    return rc;
+}
+
+int wk_outbox_append_event(const char *dir, const char *event_id, const char *json, size_t len)
+{
+    char *path = path_in(dir, EVENTS_FILE);
+    FILE *f;
+    int rc = -1, found = 0;
+    if (!path)
+        return -1;
+    if (wk_mkdirs(dir) != 0)
+        goto out;
+    /* A rerun of `run` writes the same events again: keep one copy of each. */
+    if ((f = fopen(path, "r"))) {
+        char *line = NULL, needle[WK_ID_MAX + 16];
+        size_t cap = 0;
+        snprintf(needle, sizeof needle, "\"event_id\":\"%s\"", event_id);
+        while (!found && getline(&line, &cap, f) > 0)
+            found = strstr(line, needle) != NULL;
+        free(line);
+        fclose(f);
+    }
+    rc = found ? 0 : append_line_synced(path, json, len);
+    if (rc == 0 && !found)
+        rc = fsync_path(dir, 1);
+out:
+    free(path);
+    return rc;
+}
+
+int wk_outbox_meta_write(const char *dir, const wk_outbox_meta *m)
+{
+    json_t *o = json_object();
+    char *path = path_in(dir, META_FILE), *text = NULL;
+    int rc = -1;
+    if (!o || !path)
+        goto out;
+    json_object_set_new(o, "schema_version", json_string(META_SCHEMA));
+    json_object_set_new(o, "workflow_id", json_string(m->workflow_id));
+    if (m->workflow_name)
+        json_object_set_new(o, "workflow_name", json_string(m->workflow_name));
+    json_object_set_new(o, "intended_use", json_string(m->intended_use));
+    json_object_set_new(o, "strictness", json_string(m->strictness));
+    if (m->policy_version)
+        json_object_set_new(o, "policy_version", json_string(m->policy_version));
+    json_object_set_new(o, "storage_label", json_string(m->storage_label));
+    json_object_set_new(o, "report_prefix", json_string(m->report_prefix));
+    if (!(text = json_dumps(o, JSON_INDENT(2))))
+        goto out;
+    rc = wk_write_atomic(path, text, strlen(text));
+out:
+    free(text);
+    free(path);
+    json_decref(o);
+    return rc;
+}
+
+static char *meta_str(const kivo_json_node *root, const char *key, int required, int *bad)
+{
+    const kivo_json_node *n = kivo_json_get(root, key);
+    char *s;
+    if (!n || n->type != KIVO_JSON_STRING) {
+        *bad |= required || (n && n->type != KIVO_JSON_NULL);
+        return NULL;
+    }
+    if (!(s = malloc(n->len + 1))) {
+        *bad = 1;
+        return NULL;
+    }
+    memcpy(s, n->str, n->len);
+    s[n->len] = '\0';
+    return s;
+}
+
+int wk_outbox_meta_read(const char *dir, wk_outbox_meta *m, char *err, size_t errlen)
+{
+    char *path = path_in(dir, META_FILE), *data = NULL;
+    size_t len = 0;
+    kivo_json_parser *p = NULL;
+    const kivo_json_node *root;
+    int rc = -1, bad = 0;
+    memset(m, 0, sizeof *m);
+    if (!path || wk_read_file(path, &data, &len) != 0) {
+        snprintf(err, errlen, "cannot read %s/%s: %s (is this a batch's output folder?)", dir,
+                 META_FILE, strerror(errno));
+        goto out;
+    }
+    if (kivo_json_parser_create(8, &p) != KIVO_OK ||
+        kivo_json_parse(p, data, len, len + KIVO_JSON_PADDING, 0, &root) != KIVO_OK ||
+        root->type != KIVO_JSON_OBJECT || !kivo_json_streq(kivo_json_get(root, "schema_version"),
+                                                           META_SCHEMA)) {
+        snprintf(err, errlen, "%s is not a %s document", path, META_SCHEMA);
+        goto out;
+    }
+    m->workflow_id = meta_str(root, "workflow_id", 1, &bad);
+    m->workflow_name = meta_str(root, "workflow_name", 0, &bad);
+    m->intended_use = meta_str(root, "intended_use", 1, &bad);
+    m->strictness = meta_str(root, "strictness", 1, &bad);
+    m->policy_version = meta_str(root, "policy_version", 0, &bad);
+    m->storage_label = meta_str(root, "storage_label", 1, &bad);
+    m->report_prefix = meta_str(root, "report_prefix", 1, &bad);
+    if (bad) {
+        snprintf(err, errlen, "%s: a field is missing or not a string", path);
+        goto out;
+    }
+    rc = 0;
+out:
+    if (rc != 0)
+        wk_outbox_meta_free(m);
+    kivo_json_parser_free(p);
+    free(data);
+    free(path);
+    return rc;
+}
+
+void wk_outbox_meta_free(wk_outbox_meta *m)
+{
+    free(m->workflow_id);
+    free(m->workflow_name);
+    free(m->intended_use);
+    free(m->strictness);
+    free(m->policy_version);
+    free(m->storage_label);
+    free(m->report_prefix);
+    memset(m, 0, sizeof *m);
+}
+
+int wk_event_raw_field(const kivo_json_node *n, const char **field, const char **use_instead)
+{
+    if (!n)
+        return 0;
+    for (const kivo_json_node *c = n->child; c; c = c->next) {
+        if (n->type == KIVO_JSON_OBJECT && kivo_raw_field_check(c->key, c->key_len, use_instead)) {
+            /* Hand back the static name, not the document's bytes. */
+            for (size_t i = 0; kivo_raw_field_names[i]; i++)
+                if (strlen(kivo_raw_field_names[i]) == c->key_len &&
+                    memcmp(kivo_raw_field_names[i], c->key, c->key_len) == 0)
+                    *field = kivo_raw_field_names[i];
+            return 1;
+        }
+        if ((c->type == KIVO_JSON_OBJECT || c->type == KIVO_JSON_ARRAY) &&
+            wk_event_raw_field(c, field, use_instead))
+            return 1;
+    }
+    return 0;
+}
+
+int wk_event_raw_field_text(const char *json, size_t len, const char **field,
+                            const char **use_instead)
+{
+    kivo_json_parser *p = NULL;
+    const kivo_json_node *root;
+    char *copy = malloc(len + KIVO_JSON_PADDING);
+    int rc = -1;
+    if (!copy)
+        return -1;
+    memcpy(copy, json, len);
+    memset(copy + len, 0, KIVO_JSON_PADDING);
+    if (kivo_json_parser_create(1024, &p) == KIVO_OK &&
+        kivo_json_parse(p, copy, len, len + KIVO_JSON_PADDING, 0, &root) == KIVO_OK)
+        rc = wk_event_raw_field(root, field, use_instead);
+    kivo_json_parser_free(p);
+    free(copy);
+    return rc;
+}
+
+json_t *wk_json_from_node(const kivo_json_node *n)
+{
+    json_t *v = NULL;
+    switch (n->type) {
+    case KIVO_JSON_NULL: return json_null();
+    case KIVO_JSON_BOOL: return json_boolean(n->boolean);
+    case KIVO_JSON_NUMBER: return n->is_int ? json_integer((json_int_t)n->i) : json_real(n->d);
+    case KIVO_JSON_STRING: return json_stringn(n->str, n->len);
+    case KIVO_JSON_ARRAY:
+        if (!(v = json_array()))
+            return NULL;
+        for (const kivo_json_node *c = n->child; c; c = c->next) {
+            json_t *x = wk_json_from_node(c);
+            if (!x || json_array_append_new(v, x) != 0) {
+                json_decref(v);
+                return NULL;
+            }
+        }
+        return v;
+    case KIVO_JSON_OBJECT:
+        if (!(v = json_object()))
+            return NULL;
+        for (const kivo_json_node *c = n->child; c; c = c->next) {
+            json_t *x = wk_json_from_node(c);
+            if (!x || json_object_setn_new(v, c->key, c->key_len, x) != 0) {
+                json_decref(v);
+                return NULL;
+            }
+        }
+        return v;
+    }
+    return NULL;
+}

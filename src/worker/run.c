@@ -1,0 +1,476 @@
+/*
+ * run.c - one run, end to end, with its own credential (see run.h).
+ *
+ * The record is found by reading the inputs in order, as `batch` does, and taking the first line
+ * whose customer_run_id is the run's; reading stops there. The review uses only libkivo's public
+ * API, so `run` and `batch` give the same report and the same hashes for the same record.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "batch.h"
+#include "client.h"
+#include "inputs.h"
+#include "jobspec.h"
+#include "kivo/hash.h"
+#include "kivo/json.h"
+#include "kivo/record.h"
+#include "kivo/report.h"
+#include "outbox.h"
+#include "output.h"
+#include "reader.h"
+#include "run.h"
+#include "submit.h"
+
+#define EVENT_SCHEMA "kivo_private_worker_review_run_event.v1"
+#define WORKER_VERSION "kivo-worker." KIVO_VERSION_STRING
+
+typedef struct run_info {
+    char customer_run_id[KIVO_RUN_ID_MAX + 1];
+    char workflow_id[513];
+    char worker_id[513];
+    char status[32];
+} run_info;
+
+/* What became of the record. */
+typedef struct found {
+    int state;                  /* 0 not found, 1 reviewed, 2 found but unreviewable */
+    const char *failure_code;
+    char verdict[32];
+    size_t claims, unsupported;
+    char report_path[4600];
+} found;
+
+static double mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int copy_member(const kivo_json_node *o, const char *key, char *out, size_t len)
+{
+    const kivo_json_node *n = kivo_json_get(o, key);
+    if (!n || n->type != KIVO_JSON_STRING || n->len >= len)
+        return -1;
+    memcpy(out, n->str, n->len);
+    out[n->len] = '\0';
+    return 0;
+}
+
+/* GET the run with its own credential, retrying what is worth retrying. */
+static int get_run(const wk_run_opts *o, wk_client *c, run_info *ri, long *status, char *err,
+                   size_t errlen)
+{
+    wk_request r = {0};
+    kivo_json_parser *p = NULL;
+    const kivo_json_node *root;
+    double t0 = mono(), delay = 0.2;
+    int rc = -1;
+    r.method = "GET";
+    snprintf(r.path, sizeof r.path, "/v1/private-worker/review-runs/%s", o->review_run_id);
+    r.token = o->credential;
+    for (;;) {
+        if (wk_client_do(c, &r) != 0) {
+            snprintf(err, errlen, "cannot start a request (out of memory)");
+            goto out;
+        }
+        if (!wk_http_retryable(&r) || mono() - t0 > (o->deadline_s > 0 ? o->deadline_s : 300))
+            break;
+        usleep((useconds_t)(delay * 1e6));
+        delay = delay * 2 > 5 ? 5 : delay * 2;
+    }
+    *status = r.status;
+    if (r.status != 200) {
+        char msg[600];
+        wk_request_describe(&r, msg, sizeof msg);
+        if (r.status == 403)
+            snprintf(err, errlen, "the server refused this worker credential for review run %s "
+                     "(%s): it is the credential of another run. Use the worker_credential that "
+                     "the create call returned for %s", o->review_run_id, msg, o->review_run_id);
+        else if (r.status == 401)
+            snprintf(err, errlen, "the server did not accept the worker credential for review "
+                     "run %s (%s): it is unknown, expired, replaced by a newer create, or its run "
+                     "has already finished", o->review_run_id, msg);
+        else if (r.status == 404)
+            snprintf(err, errlen, "review run %s does not exist (%s)", o->review_run_id, msg);
+        else
+            snprintf(err, errlen, "cannot read review run %s from %s: %s", o->review_run_id,
+                     o->base_url, msg);
+        goto out;
+    }
+    if (kivo_json_parser_create(32, &p) != KIVO_OK ||
+        kivo_json_parse(p, r.response.data, r.response.len, r.response.cap, 0, &root) != KIVO_OK ||
+        copy_member(root, "customer_run_id", ri->customer_run_id, sizeof ri->customer_run_id) ||
+        copy_member(root, "workflow_id", ri->workflow_id, sizeof ri->workflow_id) ||
+        copy_member(root, "worker_id", ri->worker_id, sizeof ri->worker_id) ||
+        copy_member(root, "status", ri->status, sizeof ri->status)) {
+        snprintf(err, errlen, "the server's answer for review run %s lacks customer_run_id, "
+                 "workflow_id, worker_id or status", o->review_run_id);
+        goto out;
+    }
+    rc = 0;
+out:
+    kivo_json_parser_free(p);
+    wk_request_clear(&r);
+    return rc;
+}
+
+static int blank(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
+            return 0;
+    return 1;
+}
+
+typedef struct ctx {
+    const wk_run_opts *o;
+    const wk_jobspec *spec;
+    const run_info *ri;
+    kivo_json_parser *parser;
+    kivo_record_reader *reader;
+    kivo_engine *engine;
+    kivo_hasher *hasher;
+    kivo_buf report, event;
+    found *f;
+} ctx;
+
+/* Reviews the record in root (its customer_run_id is the run's) and renders report and event. */
+static int review(ctx *x, const kivo_record *rec)
+{
+    const kivo_review *rv;
+    char wf[WK_COMPONENT_MAX], comp[WK_COMPONENT_MAX], dir[4400], hash[KIVO_HASH_TEXT_SIZE];
+    kivo_packet pk = {rec->output, rec->output_len, rec->sources, rec->n_sources,
+                      x->spec->strictness, x->spec->intended_use};
+    kivo_run_meta meta = {x->o->review_run_id, x->ri->customer_run_id, x->spec->workflow_id,
+                          x->spec->worker_id, WORKER_VERSION, x->spec->policy_version,
+                          x->spec->report_label, x->spec->strictness, x->spec->intended_use};
+    if (kivo_engine_review(x->engine, &pk, &rv) != KIVO_OK ||
+        kivo_report_render(&pk, rv, &meta, &x->report) != KIVO_OK ||
+        kivo_hasher_sha256_text(x->hasher, x->report.data, x->report.len, hash) != KIVO_OK ||
+        kivo_event_render_completed(x->hasher, rv, rec->n_sources, &meta, 2, hash, &x->event) !=
+            KIVO_OK)
+        return -1;
+    wk_path_component(x->spec->workflow_id, strlen(x->spec->workflow_id), wf);
+    wk_path_component(x->ri->customer_run_id, strlen(x->ri->customer_run_id), comp);
+    snprintf(dir, sizeof dir, "%s/reports/%s/%s", x->spec->report_path, wf, comp);
+    snprintf(x->f->report_path, sizeof x->f->report_path, "%s/claim_report.json", dir);
+    if (wk_mkdirs(dir) != 0 ||
+        wk_write_atomic(x->f->report_path, x->report.data, x->report.len) != 0)
+        return -2;
+    x->f->state = 1;
+    snprintf(x->f->verdict, sizeof x->f->verdict, "%s", kivo_verdict_name(rv->gate_verdict));
+    x->f->claims = rv->n_claims;
+    x->f->unsupported = rv->unsupported_count;
+    return 0;
+}
+
+/* One line: 1 when it was the run's record (reviewed or not), 0 when another, <0 on failure. */
+static int try_line(ctx *x, const char *line, size_t len, size_t readable)
+{
+    const kivo_json_node *root, *id;
+    kivo_record rec;
+    const char *why;
+    const char *want = x->ri->customer_run_id;
+    if (kivo_json_parse(x->parser, line, len, readable, 0, &root) != KIVO_OK)
+        return 0;   /* whatever it holds cannot be told apart from any other record */
+    kivo_status st = kivo_record_extract(x->reader, root, &rec, &why);
+    if (st == KIVO_OK) {
+        if (strcmp(rec.customer_run_id, want) != 0)
+            return 0;
+        return review(x, &rec) == 0 ? 1 : -1;
+    }
+    id = kivo_json_pointer(root, x->spec->fields.customer_run_id);
+    if (id && id->type == KIVO_JSON_STRING && id->len == strlen(want) &&
+        memcmp(id->str, want, id->len) == 0) {
+        x->f->state = 2;
+        x->f->failure_code = st == KIVO_ESCHEMA ? "unreviewable_record" : "review_error";
+        return 1;
+    }
+    return 0;
+}
+
+static int find_and_review(ctx *x, char *err, size_t errlen)
+{
+    wk_inputs in = {0};
+    wk_reader *rd = NULL;
+    wk_chunk c = {0};
+    int rc = -1, r, hit = 0;
+    if (wk_inputs_expand(x->spec->dir, x->spec->inputs, x->spec->n_inputs, &in, err, errlen) != 0)
+        return -2;
+    if (wk_reader_open(&in, 1u << 20, x->spec->max_line_bytes, &rd) != 0) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    while (!hit && (r = wk_reader_next(rd, &c)) == 1) {
+        if (c.overlong)
+            continue;
+        const char *p = c.buf, *end = c.buf + c.len;
+        while (!hit && p < end) {
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            const char *le = nl ? nl : end;
+            size_t len = (size_t)(le - p);
+            if (len && p[len - 1] == '\r')
+                len--;
+            if (!blank(p, len)) {
+                int t = try_line(x, p, len, (size_t)(c.buf + c.cap + KIVO_JSON_PADDING - p));
+                if (t < 0) {
+                    snprintf(err, errlen, "cannot review or write the report of %s: %s",
+                             x->ri->customer_run_id, strerror(errno));
+                    goto out;
+                }
+                hit = t;
+            }
+            p = le + 1;
+        }
+    }
+    if (!hit && r < 0) {
+        snprintf(err, errlen, "cannot read %s: %s", wk_reader_failed_file(rd), strerror(errno));
+        goto out;
+    }
+    if (!hit) {
+        x->f->state = 0;
+        x->f->failure_code = "record_not_found";
+    }
+    rc = 0;
+out:
+    wk_chunk_free(&c);
+    wk_reader_close(rd);
+    wk_inputs_free(&in);
+    return rc;
+}
+
+/* A started or failed event, rendered through jansson with the run's ids. */
+static char *simple_event(kivo_hasher *h, const wk_run_opts *o, const wk_jobspec *spec,
+                          const run_info *ri, const char *type, int seq, const char *failure_code,
+                          char event_id[64])
+{
+    json_t *e = json_object();
+    char *text = NULL;
+    if (!e)
+        return NULL;
+    kivo_event_id(h, spec->workflow_id, ri->customer_run_id, type, event_id);
+    json_object_set_new(e, "schema_version", json_string(EVENT_SCHEMA));
+    json_object_set_new(e, "event_id", json_string(event_id));
+    json_object_set_new(e, "event_type", json_string(type));
+    json_object_set_new(e, "review_run_id", json_string(o->review_run_id));
+    json_object_set_new(e, "customer_run_id", json_string(ri->customer_run_id));
+    json_object_set_new(e, "worker_id", json_string(spec->worker_id));
+    json_object_set_new(e, "worker_version", json_string(WORKER_VERSION));
+    json_object_set_new(e, "sequence", json_integer(seq));
+    json_object_set_new(e, "status", json_string(failure_code ? "failed" : "running"));
+    if (failure_code) {
+        json_object_set_new(e, "redacted_failure_categories", json_array());
+        json_object_set_new(e, "failure_code", json_string(failure_code));
+    }
+    text = json_dumps(e, JSON_COMPACT);
+    json_decref(e);
+    return text;
+}
+
+static int send_events(const wk_run_opts *o, const char *dir, const char *what, char *err,
+                       size_t errlen)
+{
+    wk_send_opts so = {o->base_url, NULL, o->credential, o->review_run_id, 1, o->deadline_s,
+                       o->timeout_ms, 0};
+    wk_send_stats st;
+    int rc = wk_send_outbox(dir, &so, &st, err, errlen);
+    if (rc == WK_EXIT_REFUSED && !err[0])
+        snprintf(err, errlen, "%s", st.last_error);
+    if (rc == WK_EXIT_REFUSED)
+        snprintf(err + strlen(err), errlen - strlen(err), " (sending the %s event)", what);
+    if (rc == WK_EXIT_PENDING)
+        snprintf(err, errlen, "the %s event could not be delivered (%s); it is kept in %s: send "
+                 "it later with kivo-worker submit --outbox %s --worker-credential-file FILE "
+                 "--review-run-id %s", what, st.last_error, dir, dir, o->review_run_id);
+    return rc;
+}
+
+/* 1 when the outbox dir already holds this run's terminal event, acknowledged by the server: a
+ * rerun after the run finished (its credential has expired by then) has nothing left to do. */
+static int already_reported(const char *dir)
+{
+    char path[4700], err[256];
+    wk_outbox *ob = NULL;
+    kivo_json_parser *p = NULL;
+    kivo_buf b;
+    FILE *f;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    int done = 0;
+    snprintf(path, sizeof path, "%s/events.jsonl", dir);
+    if (access(path, R_OK) != 0 || !(f = fopen(path, "r")))
+        return 0;
+    kivo_buf_init(&b, 0);
+    if (wk_outbox_open(dir, &ob, err, sizeof err) == 0 &&
+        kivo_json_parser_create(64, &p) == KIVO_OK) {
+        while (!done && (n = getline(&line, &cap, f)) > 0) {
+            const kivo_json_node *root, *id, *type;
+            kivo_buf_reset(&b);
+            if (kivo_buf_append(&b, line, (size_t)n) != KIVO_OK ||
+                kivo_buf_reserve(&b, KIVO_JSON_PADDING) != KIVO_OK ||
+                kivo_json_parse(p, b.data, b.len, b.cap, 0, &root) != KIVO_OK)
+                continue;
+            id = kivo_json_get(root, "event_id");
+            type = kivo_json_get(root, "event_type");
+            if (id && id->type == KIVO_JSON_STRING && id->len < WK_ID_MAX &&
+                (kivo_json_streq(type, "completed") || kivo_json_streq(type, "failed"))) {
+                char ev[WK_ID_MAX];
+                memcpy(ev, id->str, id->len);
+                ev[id->len] = '\0';
+                done = wk_outbox_state(ob, ev, NULL) == WK_STATE_SENT;
+            }
+        }
+    }
+    free(line);
+    fclose(f);
+    kivo_buf_free(&b);
+    kivo_json_parser_free(p);
+    wk_outbox_close(ob);
+    return done;
+}
+
+int wk_run(const wk_run_opts *o, char *err, size_t errlen)
+{
+    wk_jobspec spec;
+    wk_client *client = NULL;
+    run_info ri = {0};
+    found f = {0};
+    ctx x = {0};
+    char dir[4600], rrc[WK_COMPONENT_MAX], event_id[64];
+    char *text = NULL;
+    long status = 0;
+    int rc = WK_EXIT_USAGE, spec_loaded = 0;
+
+    err[0] = '\0';
+    if (!wk_id_safe(o->review_run_id, strlen(o->review_run_id))) {
+        snprintf(err, errlen, "--review-run-id must be 1 to 128 characters of [A-Za-z0-9_.:-]");
+        return WK_EXIT_USAGE;
+    }
+    if (wk_jobspec_load(o->spec_path, &spec, err, errlen) != 0)
+        return WK_EXIT_USAGE;
+    spec_loaded = 1;
+    kivo_buf_init(&x.report, 0);
+    kivo_buf_init(&x.event, 0);
+    if (o->outbox_dir) {
+        snprintf(dir, sizeof dir, "%s", o->outbox_dir);
+    } else {
+        wk_path_component(o->review_run_id, strlen(o->review_run_id), rrc);
+        snprintf(dir, sizeof dir, "%s/runs/%s", spec.report_path, rrc);
+    }
+    if (wk_client_create(o->base_url, 1, o->timeout_ms > 0 ? o->timeout_ms : 30000, &client, err,
+                         errlen) != 0)
+        goto out;
+    if (get_run(o, client, &ri, &status, err, errlen) != 0) {
+        if (status == 401 && already_reported(dir)) {
+            fprintf(stderr, "kivo-worker: review run %s was already reviewed and reported (see "
+                    "%s); nothing to send\n", o->review_run_id, dir);
+            err[0] = '\0';
+            rc = WK_EXIT_OK;
+            goto out;
+        }
+        rc = status == 0 ? WK_EXIT_PENDING : (status >= 500 || status == 429) ? WK_EXIT_PENDING
+                                                                           : WK_EXIT_REFUSED;
+        goto out;
+    }
+    if (strcmp(ri.workflow_id, spec.workflow_id) != 0 || strcmp(ri.worker_id, spec.worker_id) != 0) {
+        snprintf(err, errlen, "review run %s was created for workflow_id \"%s\" and worker_id "
+                 "\"%s\", but the job spec says \"%s\" and \"%s\"", o->review_run_id,
+                 ri.workflow_id, ri.worker_id, spec.workflow_id, spec.worker_id);
+        goto out;
+    }
+    rc = WK_EXIT_IO;
+    if (kivo_hasher_create(&x.hasher) != KIVO_OK ||
+        kivo_json_parser_create(128, &x.parser) != KIVO_OK ||
+        kivo_record_reader_create(&spec.fields, &x.reader) != KIVO_OK ||
+        kivo_engine_create(&x.engine) != KIVO_OK) {
+        snprintf(err, errlen, "cannot set up the engine");
+        goto out;
+    }
+
+    /* started: in the outbox first, then sent. */
+    if (!(text = simple_event(x.hasher, o, &spec, &ri, "started", 1, NULL, event_id)) ||
+        wk_outbox_append_event(dir, event_id, text, strlen(text)) != 0) {
+        snprintf(err, errlen, "cannot write the outbox %s: %s", dir, strerror(errno));
+        goto out;
+    }
+    free(text);
+    text = NULL;
+    if ((rc = send_events(o, dir, "started", err, errlen)) != WK_EXIT_OK)
+        goto out;
+
+    x.o = o;
+    x.spec = &spec;
+    x.ri = &ri;
+    x.f = &f;
+    int fr = find_and_review(&x, err, errlen);
+    if (fr != 0) {
+        rc = fr == -2 ? WK_EXIT_USAGE : WK_EXIT_IO;
+        goto out;
+    }
+    if (f.state == 1) {
+        kivo_event_id(x.hasher, spec.workflow_id, ri.customer_run_id, "completed", event_id);
+        /* The rendered event ends with a newline; the outbox adds its own. */
+        if (wk_outbox_append_event(dir, event_id, x.event.data, x.event.len - 1) != 0) {
+            snprintf(err, errlen, "cannot write the outbox %s: %s", dir, strerror(errno));
+            rc = WK_EXIT_IO;
+            goto out;
+        }
+    } else {
+        if (!(text = simple_event(x.hasher, o, &spec, &ri, "failed", 2, f.failure_code,
+                                  event_id)) ||
+            wk_outbox_append_event(dir, event_id, text, strlen(text)) != 0) {
+            snprintf(err, errlen, "cannot write the outbox %s: %s", dir, strerror(errno));
+            rc = WK_EXIT_IO;
+            goto out;
+        }
+    }
+    rc = send_events(o, dir, f.state == 1 ? "completed" : "failed", err, errlen);
+    if (rc != WK_EXIT_OK)
+        goto out;
+    if (f.state == 1) {
+        if (o->json) {
+            json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "review_run_id",
+                                  o->review_run_id, "customer_run_id", ri.customer_run_id,
+                                  "status", "completed", "gate_verdict", f.verdict, "claim_count",
+                                  (json_int_t)f.claims, "unsupported_claim_count",
+                                  (json_int_t)f.unsupported, "report", f.report_path);
+            char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+            if (s)
+                printf("%s\n", s);
+            free(s);
+            json_decref(j);
+        }
+        fprintf(stderr, "kivo-worker: review run %s (customer run %s): %s, %zu claims, %zu "
+                "unsupported; report %s; started and completed events accepted\n",
+                o->review_run_id, ri.customer_run_id, f.verdict, f.claims, f.unsupported,
+                f.report_path);
+        rc = WK_EXIT_OK;
+    } else {
+        snprintf(err, errlen, "customer run %s of review run %s %s in the job's inputs; the "
+                 "failed event (failure_code %s) was accepted", ri.customer_run_id,
+                 o->review_run_id, f.state == 0 ? "was not found" : "could not be reviewed",
+                 f.failure_code);
+        rc = WK_EXIT_REJECTS;
+    }
+out:
+    free(text);
+    kivo_buf_free(&x.report);
+    kivo_buf_free(&x.event);
+    kivo_engine_free(x.engine);
+    kivo_record_reader_free(x.reader);
+    kivo_json_parser_free(x.parser);
+    kivo_hasher_free(x.hasher);
+    wk_client_free(client);
+    if (spec_loaded)
+        wk_jobspec_free(&spec);
+    return rc;
+}

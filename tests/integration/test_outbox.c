@@ -1,0 +1,178 @@
+/*
+ * test_outbox.c - the outbox's local guarantees: no raw field leaves at any depth, the state log
+ * survives reopening and a torn last line, and unsafe ids never reach a state line.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "kivo/report.h"
+#include "outbox.h"
+
+static void expect_raw(const char *json, const char *want)
+{
+    const char *field = NULL, *use = NULL;
+    int r = wk_event_raw_field_text(json, strlen(json), &field, &use);
+    if (want) {
+        assert_int_equal(r, 1);
+        assert_string_equal(field, want);
+        assert_non_null(use);
+    } else {
+        assert_int_equal(r, 0);
+    }
+}
+
+static void test_raw_fields_any_depth(void **state)
+{
+    (void)state;
+    expect_raw("{}", NULL);
+    expect_raw("{\"event_id\":\"evt_1\",\"output_hash\":\"sha256:00\"}", NULL);
+    /* A value that merely says a rejected name is not a field. */
+    expect_raw("{\"note\":\"prompt\",\"a\":[\"messages\"]}", NULL);
+    /* Near misses are allowed names. */
+    expect_raw("{\"prompts\":1,\"Prompt\":2,\"source_tex\":3,\"prompt_version\":\"v1\"}", NULL);
+    expect_raw("{\"ai_output\":\"x\"}", "ai_output");
+    expect_raw("{\"a\":{\"b\":{\"prompt\":\"x\"}}}", "prompt");
+    expect_raw("{\"a\":[1,{\"c\":[{\"source_text\":null}]}]}", "source_text");
+    expect_raw("[{\"system_prompt\":\"\"}]", "system_prompt");
+    expect_raw("{\"artifact_summaries\":[{\"tool_calls\":[]}]}", "tool_calls");
+    expect_raw("{\"x\":{\"retrieved_context\":{}}}", "retrieved_context");
+    for (size_t i = 0; kivo_raw_field_names[i]; i++) {
+        char json[256];
+        snprintf(json, sizeof json, "{\"deep\":[[{\"k\":{\"%s\":0}}]]}", kivo_raw_field_names[i]);
+        expect_raw(json, kivo_raw_field_names[i]);
+    }
+    /* Escaped keys are compared unescaped. */
+    expect_raw("{\"m\\u0065ssages\":[]}", "messages");
+    assert_int_equal(wk_event_raw_field_text("{\"a\":", 5, NULL, NULL), -1);
+}
+
+static char *tmpdir(void)
+{
+    char tmpl[] = "/tmp/kivo-outbox-test.XXXXXX";
+    char *d = mkdtemp(tmpl);
+    assert_non_null(d);
+    return strdup(d);
+}
+
+static void rmrf(const char *dir)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void test_state_roundtrip(void **state)
+{
+    (void)state;
+    char *dir = tmpdir(), err[256], path[512];
+    const char *rr = NULL;
+    wk_outbox *ob;
+    assert_int_equal(wk_outbox_open(dir, &ob, err, sizeof err), 0);
+    assert_int_equal(wk_outbox_state(ob, "evt_a", &rr), WK_STATE_NONE);
+    assert_null(rr);
+    assert_int_equal(wk_outbox_note(ob, "evt_a", WK_STATE_CREATED, "rr_1"), 0);
+    assert_int_equal(wk_outbox_note(ob, "evt_b", WK_STATE_CREATED, "rr_2"), 0);
+    assert_int_equal(wk_outbox_unsynced(ob), 2);
+    assert_int_equal(wk_outbox_sync(ob), 0);
+    assert_int_equal(wk_outbox_unsynced(ob), 0);
+    assert_int_equal(wk_outbox_note(ob, "evt_a", WK_STATE_SENT, "rr_1"), 0);
+    /* Ids that could break a state line or a URL are refused. */
+    assert_int_equal(wk_outbox_note(ob, "evt a", WK_STATE_SENT, NULL), -1);
+    assert_int_equal(wk_outbox_note(ob, "evt_c", WK_STATE_SENT, "rr/../x"), -1);
+    assert_int_equal(wk_outbox_close(ob), 0);
+
+    /* A crash tore the last line: it was never durable, so it does not count. */
+    snprintf(path, sizeof path, "%s/outbox.state", dir);
+    FILE *f = fopen(path, "a");
+    assert_non_null(f);
+    fputs("evt_b sent rr_", f);
+    fclose(f);
+
+    assert_int_equal(wk_outbox_open(dir, &ob, err, sizeof err), 0);
+    assert_int_equal(wk_outbox_state(ob, "evt_a", &rr), WK_STATE_SENT);
+    assert_string_equal(rr, "rr_1");
+    assert_int_equal(wk_outbox_state(ob, "evt_b", &rr), WK_STATE_CREATED);
+    assert_string_equal(rr, "rr_2");
+    assert_int_equal(wk_outbox_state(ob, "evt_c", NULL), WK_STATE_NONE);
+    assert_int_equal(wk_outbox_close(ob), 0);
+    rmrf(dir);
+    free(dir);
+}
+
+static void test_many_states(void **state)
+{
+    (void)state;
+    char *dir = tmpdir(), err[256], id[32], rr[32];
+    wk_outbox *ob;
+    assert_int_equal(wk_outbox_open(dir, &ob, err, sizeof err), 0);
+    for (int i = 0; i < 5000; i++) {
+        snprintf(id, sizeof id, "evt_%d", i);
+        snprintf(rr, sizeof rr, "rr_%d", i);
+        assert_int_equal(wk_outbox_note(ob, id, i % 3 ? WK_STATE_SENT : WK_STATE_CREATED, rr), 0);
+    }
+    assert_int_equal(wk_outbox_close(ob), 0);
+    assert_int_equal(wk_outbox_open(dir, &ob, err, sizeof err), 0);
+    for (int i = 0; i < 5000; i++) {
+        const char *got;
+        snprintf(id, sizeof id, "evt_%d", i);
+        snprintf(rr, sizeof rr, "rr_%d", i);
+        assert_int_equal(wk_outbox_state(ob, id, &got), i % 3 ? WK_STATE_SENT : WK_STATE_CREATED);
+        assert_string_equal(got, rr);
+    }
+    assert_int_equal(wk_outbox_close(ob), 0);
+    rmrf(dir);
+    free(dir);
+}
+
+static void test_dead_letter_and_append(void **state)
+{
+    (void)state;
+    char *dir = tmpdir(), err[256], path[512], line[1024];
+    wk_outbox *ob;
+    json_t *e = json_pack("{s:s, s:s}", "code", "schema_violation", "message", "bad");
+    assert_int_equal(wk_outbox_open(dir, &ob, err, sizeof err), 0);
+    assert_int_equal(wk_outbox_dead(ob, "evt_x", "cust_1", "rr_9", 400, e), 0);
+    assert_int_equal(wk_outbox_state(ob, "evt_x", NULL), WK_STATE_DEAD);
+    assert_int_equal(wk_outbox_close(ob), 0);
+    json_decref(e);
+    snprintf(path, sizeof path, "%s/dead-letter.jsonl", dir);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(line, sizeof line, f));
+    fclose(f);
+    assert_non_null(strstr(line, "\"http_status\":400"));
+    assert_non_null(strstr(line, "\"code\":\"schema_violation\""));
+
+    /* The same event appended twice is kept once. */
+    const char *ev = "{\"event_id\":\"evt_s\",\"sequence\":1}";
+    assert_int_equal(wk_outbox_append_event(dir, "evt_s", ev, strlen(ev)), 0);
+    assert_int_equal(wk_outbox_append_event(dir, "evt_s", ev, strlen(ev)), 0);
+    snprintf(path, sizeof path, "%s/events.jsonl", dir);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    int lines = 0;
+    while (fgets(line, sizeof line, f))
+        lines++;
+    fclose(f);
+    assert_int_equal(lines, 1);
+    rmrf(dir);
+    free(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_raw_fields_any_depth),
+        cmocka_unit_test(test_state_roundtrip),
+        cmocka_unit_test(test_many_states),
+        cmocka_unit_test(test_dead_letter_and_append),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
