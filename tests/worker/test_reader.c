@@ -1,0 +1,292 @@
+/*
+ * test_reader.c - input expansion (inputs.c) and the chunked reader (reader.c): chunks hold whole
+ * lines, put back together they are the files byte for byte, whatever the chunk size; offsets and
+ * file indexes are right; a last line without '\n' is marked; an over-long line is skipped and
+ * reported, and reading goes on after it; the padding after each chunk is readable and zero.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "inputs.h"
+#include "kivo/json.h"
+#include "reader.h"
+
+static char dir[64];
+
+static int setup(void **state)
+{
+    (void)state;
+    strcpy(dir, "/tmp/kivo-test-reader-XXXXXX");
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void write_file(const char *name, const char *data, size_t len)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, len, f), len);
+    fclose(f);
+}
+
+/* A file of n lines of varied lengths; returns its malloc'd bytes. */
+static char *make_lines(size_t n, unsigned seed, int final_newline, size_t *len)
+{
+    size_t cap = n * 400 + 16, k = 0;
+    char *d = malloc(cap);
+    assert_non_null(d);
+    for (size_t i = 0; i < n; i++) {
+        size_t l = 1 + (i * 7919 + seed) % 300;
+        k += (size_t)snprintf(d + k, cap - k, "{\"n\":%zu,\"pad\":\"", i);
+        for (size_t j = 0; j < l; j++)
+            d[k++] = (char)('a' + (i + j) % 26);
+        k += (size_t)snprintf(d + k, cap - k, "\"}");
+        if (i + 1 < n || final_newline)
+            d[k++] = '\n';
+    }
+    *len = k;
+    return d;
+}
+
+static void expand(const char *const *patterns, size_t n, wk_inputs *in)
+{
+    char err[512] = "";
+    if (wk_inputs_expand(dir, (char *const *)patterns, n, in, err, sizeof err) != 0)
+        fail_msg("expand failed: %s", err);
+}
+
+/* Reads everything; checks each chunk; returns the concatenation per file. */
+static void read_all(const wk_inputs *in, size_t chunk, size_t max_line, char **files,
+                     size_t *lens, size_t *n_overlong, uint64_t *overlong_at)
+{
+    wk_reader *r = NULL;
+    wk_chunk c = {0};
+    assert_int_equal(wk_reader_open(in, chunk, max_line, &r), 0);
+    for (size_t i = 0; i < in->n; i++) {
+        files[i] = malloc(in->sizes[i] + 1);
+        assert_non_null(files[i]);
+        lens[i] = 0;
+    }
+    *n_overlong = 0;
+    size_t last_file = 0;
+    int rc;
+    uint64_t total = 0;
+    while ((rc = wk_reader_next(r, &c)) == 1) {
+        assert_true(c.file < in->n);
+        assert_true(c.file >= last_file);
+        last_file = c.file;
+        if (c.overlong) {
+            /* Skipped: where it was and how long, and no bytes handed out. */
+            assert_int_equal(c.len, 0);
+            overlong_at[(*n_overlong)++] = c.offset;
+            lens[c.file] += (size_t)c.overlong;   /* keep offsets lined up */
+            memset(files[c.file] + c.offset, '#', (size_t)c.overlong);
+            total += c.overlong;
+            continue;
+        }
+        assert_true(c.len > 0);
+        assert_int_equal(c.offset, lens[c.file]);
+        /* Whole lines: ends with '\n', unless it is the file's last line without one. */
+        if (c.no_final_newline) {
+            assert_int_not_equal(c.buf[c.len - 1], '\n');
+            assert_int_equal(c.offset + c.len, in->sizes[c.file]);
+        } else {
+            assert_int_equal(c.buf[c.len - 1], '\n');
+        }
+        for (size_t i = 0; i < KIVO_JSON_PADDING; i++)
+            assert_int_equal(c.buf[c.len + i], 0);
+        assert_true(c.cap >= c.len);
+        memcpy(files[c.file] + lens[c.file], c.buf, c.len);
+        lens[c.file] += c.len;
+        total += c.len;
+    }
+    assert_int_equal(rc, 0);
+    assert_int_equal(wk_reader_next(r, &c), 0);     /* stays at the end */
+    assert_int_equal(wk_reader_bytes(r), total);
+    wk_chunk_free(&c);
+    wk_reader_close(r);
+}
+
+static void test_whole_vs_chunked(void **state)
+{
+    (void)state;
+    size_t la, lb, lc;
+    char *a = make_lines(500, 1, 1, &la);
+    char *b = make_lines(77, 5, 0, &lb);            /* no final newline */
+    char *c = make_lines(1, 9, 1, &lc);
+    write_file("a.jsonl", a, la);
+    write_file("b.jsonl", b, lb);
+    write_file("c.jsonl", c, lc);
+    write_file("empty.jsonl", "", 0);
+    const char *pats[] = {"a.jsonl", "empty.jsonl", "b.jsonl", "c.jsonl"};
+    wk_inputs in;
+    expand(pats, 4, &in);
+    assert_int_equal(in.n, 4);
+    assert_int_equal(in.total_bytes, la + lb + lc);
+    const char *want[4] = {a, "", b, c};
+    size_t want_len[4] = {la, 0, lb, lc};
+    static const size_t chunks[] = {4096, 4097, 5000, 65536, 1 << 20};
+    for (size_t k = 0; k < sizeof chunks / sizeof chunks[0]; k++) {
+        char *files[4];
+        size_t lens[4], n_over;
+        uint64_t at[4];
+        read_all(&in, chunks[k], 1 << 20, files, lens, &n_over, at);
+        assert_int_equal(n_over, 0);
+        for (size_t i = 0; i < 4; i++) {
+            assert_int_equal(lens[i], want_len[i]);
+            assert_memory_equal(files[i], want[i], want_len[i]);
+            free(files[i]);
+        }
+    }
+    wk_inputs_free(&in);
+    free(a);
+    free(b);
+    free(c);
+}
+
+static void test_long_and_overlong_lines(void **state)
+{
+    (void)state;
+    /* A 10000-byte line is longer than a 4096-byte chunk but under the limit: the buffer grows.
+     * A 30000-byte line is over a 20000-byte limit: skipped and reported, the rest goes on. */
+    size_t cap = 60000, k = 0;
+    char *d = malloc(cap);
+    assert_non_null(d);
+    k += (size_t)snprintf(d + k, cap - k, "{\"line\":1}\n");
+    size_t long_at = k;
+    d[k++] = '"';
+    memset(d + k, 'L', 9998);
+    k += 9998;
+    d[k++] = '"';
+    d[k++] = '\n';
+    k += (size_t)snprintf(d + k, cap - k, "{\"line\":3}\n");
+    size_t over_at = k;
+    memset(d + k, 'O', 30000);
+    k += 30000;
+    d[k++] = '\n';
+    size_t after = k;
+    k += (size_t)snprintf(d + k, cap - k, "{\"line\":5}\n{\"line\":6}");
+    write_file("long.jsonl", d, k);
+    const char *pats[] = {"long.jsonl"};
+    wk_inputs in;
+    expand(pats, 1, &in);
+    char *files[1];
+    size_t lens[1], n_over;
+    uint64_t at[4];
+    read_all(&in, 4096, 20000, files, lens, &n_over, at);
+    assert_int_equal(n_over, 1);
+    assert_int_equal(at[0], over_at);
+    assert_int_equal(lens[0], k);
+    assert_memory_equal(files[0], d, over_at);                      /* all before it, whole */
+    assert_memory_equal(files[0] + after, d + after, k - after);    /* all after it */
+    assert_memory_equal(files[0] + long_at, d + long_at, 10001);
+    free(files[0]);
+
+    /* An over-long last line without a newline. */
+    write_file("tail.jsonl", d, over_at + 30000);
+    const char *pats2[] = {"tail.jsonl"};
+    wk_inputs_free(&in);
+    expand(pats2, 1, &in);
+    read_all(&in, 4096, 20000, files, lens, &n_over, at);
+    assert_int_equal(n_over, 1);
+    assert_int_equal(at[0], over_at);
+    assert_int_equal(lens[0], over_at + 30000);
+    free(files[0]);
+    wk_inputs_free(&in);
+    free(d);
+}
+
+static void test_expand(void **state)
+{
+    (void)state;
+    char path[256];
+    snprintf(path, sizeof path, "%s/sub", dir);
+    assert_int_equal(mkdir(path, 0755), 0);
+    write_file("sub/b.jsonl", "{}\n", 3);
+    write_file("sub/a.jsonl", "{}\n", 3);
+    write_file("sub/.hidden.jsonl", "{}\n", 3);
+    write_file("sub/notes.txt", "x", 1);
+    write_file("x1.jsonl", "{}\n", 3);
+    write_file("x2.jsonl", "{}\n", 3);
+    wk_inputs in;
+    char err[512];
+
+    /* A folder stands for its *.jsonl files, sorted; a glob sorted; a file named twice once. */
+    const char *pats[] = {"sub", "x*.jsonl", "x1.jsonl", "sub/a.jsonl"};
+    expand(pats, 4, &in);
+    assert_int_equal(in.n, 4);
+    static const char *const names[] = {"sub/a.jsonl", "sub/b.jsonl", "x1.jsonl", "x2.jsonl"};
+    for (size_t i = 0; i < 4; i++) {
+        char want[256];
+        snprintf(want, sizeof want, "%s/%s", dir, names[i]);
+        assert_string_equal(in.paths[i], want);
+        assert_int_equal(in.sizes[i], 3);
+    }
+    assert_int_equal(in.total_bytes, 12);
+    wk_inputs_free(&in);
+
+    /* Absolute paths are taken as they are. */
+    snprintf(path, sizeof path, "%s/x2.jsonl", dir);
+    const char *abs_pat[] = {path};
+    expand(abs_pat, 1, &in);
+    assert_int_equal(in.n, 1);
+    wk_inputs_free(&in);
+
+    /* Errors name the pattern. */
+    const char *none[] = {"nothing-*.jsonl"};
+    assert_int_equal(wk_inputs_expand(dir, (char *const *)none, 1, &in, err, sizeof err), -1);
+    assert_non_null(strstr(err, "nothing-*.jsonl"));
+    assert_non_null(strstr(err, "matches no file"));
+    assert_int_equal(in.n, 0);
+    const char *missing[] = {"x1.jsonl", "missing.jsonl"};
+    assert_int_equal(wk_inputs_expand(dir, (char *const *)missing, 2, &in, err, sizeof err), -1);
+    assert_non_null(strstr(err, "missing.jsonl"));
+    snprintf(path, sizeof path, "%s/emptydir", dir);
+    assert_int_equal(mkdir(path, 0755), 0);
+    const char *emptydir[] = {"emptydir"};
+    assert_int_equal(wk_inputs_expand(dir, (char *const *)emptydir, 1, &in, err, sizeof err), -1);
+    assert_non_null(strstr(err, "no .jsonl file"));
+    /* A dangling symlink cannot be opened. */
+    snprintf(path, sizeof path, "%s/dangling.jsonl", dir);
+    assert_int_equal(symlink("/nonexistent/kivo/target.jsonl", path), 0);
+    const char *dangling[] = {"dangling.jsonl"};
+    assert_int_equal(wk_inputs_expand(dir, (char *const *)dangling, 1, &in, err, sizeof err), -1);
+    assert_non_null(strstr(err, "cannot read input"));
+    assert_non_null(strstr(err, "dangling.jsonl"));
+    /* A folder named like a data file inside a folder input is not a regular file. */
+    snprintf(path, sizeof path, "%s/sub2", dir);
+    assert_int_equal(mkdir(path, 0755), 0);
+    snprintf(path, sizeof path, "%s/sub2/dir.jsonl", dir);
+    assert_int_equal(mkdir(path, 0755), 0);
+    const char *sub2[] = {"sub2"};
+    assert_int_equal(wk_inputs_expand(dir, (char *const *)sub2, 1, &in, err, sizeof err), -1);
+    assert_non_null(strstr(err, "not a regular file"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_whole_vs_chunked),
+        cmocka_unit_test(test_long_and_overlong_lines),
+        cmocka_unit_test(test_expand),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
