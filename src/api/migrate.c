@@ -70,6 +70,9 @@ static const char *const migrations[] = {
     "  deleted_at INTEGER,"
     "  UNIQUE (project, customer_run_id));"
     "CREATE INDEX hosted_runs_by_project ON hosted_runs (project, id);",
+    /* 2: /metrics counts runs by status at every scrape; an index keeps that off the tables. */
+    "CREATE INDEX pw_runs_by_status ON pw_runs (status);"
+    "CREATE INDEX hosted_runs_by_status ON hosted_runs (status);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -551,7 +551,7 @@ def migrations(d):
     db = os.path.join(d, "future.db")
     t.make_key(db)
     con = sqlite3.connect(db)
-    check(con.execute("PRAGMA user_version").fetchone()[0] == 1, "a new database is at version 1")
+    check(con.execute("PRAGMA user_version").fetchone()[0] == 2, "a new database is at version 2")
     con.execute("PRAGMA user_version = 99")
     con.commit()
     con.close()
@@ -565,6 +565,21 @@ def migrations(d):
     con.close()
     check(r.returncode == 0 and {"api_keys", "pw_runs", "pw_events", "hosted_runs"} <= tables,
           "an empty database is migrated forward")
+    # A version-1 database (as the first release left it) gains migration 2 on open.
+    db = os.path.join(d, "v1.db")
+    t.make_key(db)
+    con = sqlite3.connect(db)
+    con.execute("DROP INDEX pw_runs_by_status")
+    con.execute("DROP INDEX hosted_runs_by_status")
+    con.execute("PRAGMA user_version = 1")
+    con.commit()
+    con.close()
+    check(t.run_cli("keys", "list", "--db", db).returncode == 0, "keys list on a v1 database")
+    con = sqlite3.connect(db)
+    idx = {n for (n,) in con.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    ver = con.execute("PRAGMA user_version").fetchone()[0]
+    con.close()
+    check(ver == 2 and "pw_runs_by_status" in idx, "migration 1 -> 2 applied")
 
 
 def sigterm_in_flight(d):
