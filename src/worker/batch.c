@@ -166,7 +166,7 @@ static void review_slot(const job *j, worker *w, slot *s)
     kivo_buf_reset(&s->text);
     kivo_buf_reset(&s->events);
     kivo_buf_reset(&s->reports);
-    if (c->overlong)
+    if (c->overlong || c->corrupt)
         return;
     const char *p = c->buf, *end = c->buf + c->len;
     uint32_t line = 0;
@@ -364,6 +364,16 @@ int wk_batch_run(const wk_jobspec *spec, const wk_batch_opts *opts, wk_summary *
             if (s->chunk.file != cur_file) {
                 cur_file = s->chunk.file;
                 cur_line = 0;
+            }
+            if (s->chunk.corrupt) {
+                sum->records_read++;
+                sum->records_rejected++;
+                if (write_json_line(rejects, reject_json(file, cur_line + 1, s->chunk.offset,
+                                                         "compressed data is corrupt or truncated "
+                                                         "here; the rest of the file is unreadable",
+                                                         NULL)) != 0)
+                    goto write_failed;
+                continue;
             }
             if (s->chunk.overlong) {
                 char reason[128];

@@ -70,7 +70,9 @@ static int add_folder(wk_inputs *in, const char *dir, char *err, size_t errlen)
         return -1;
     }
     for (struct dirent *de; (de = readdir(d)) != NULL;) {
-        if (de->d_name[0] == '.' || !ends_with(de->d_name, ".jsonl"))
+        if (de->d_name[0] == '.' ||
+            !(ends_with(de->d_name, ".jsonl") || ends_with(de->d_name, ".jsonl.gz") ||
+              ends_with(de->d_name, ".jsonl.zst")))
             continue;
         char **nn = realloc(names, (n + 1) * sizeof *nn);
         if (!nn || !(nn[n] = wk_path_join(dir, de->d_name))) {

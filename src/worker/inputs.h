@@ -13,7 +13,7 @@ typedef struct wk_inputs {
 } wk_inputs;
 
 /* Expands each pattern (relative to dir) into readable regular files. A folder stands for its
- * *.jsonl files. A pattern that matches nothing, or a file that cannot be opened, is an error:
+ * *.jsonl, *.jsonl.gz and *.jsonl.zst files. A pattern that matches nothing, or a file that cannot be opened, is an error:
  * returns -1 with a message in err. A file named twice is read once. */
 int wk_inputs_expand(const char *dir, char *const *patterns, size_t n, wk_inputs *out, char *err,
                      size_t errlen);

@@ -5,6 +5,10 @@
  * longer than the chunk makes the buffer grow (up to max_line); a line longer than max_line is
  * skipped by reading on until its end, and handed back as an `overlong` chunk so that it becomes a
  * reject, never a silent loss.
+ *
+ * Compressed inputs (.gz, .zst) cannot be read at an offset: they are decompressed as a stream
+ * into a staging buffer, and chunks are cut from it the same way; their offsets count
+ * decompressed bytes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,12 +18,18 @@
 
 #include "kivo/json.h"
 #include "reader.h"
+#include "stream.h"
 
 struct wk_reader {
     const wk_inputs *in;
     size_t chunk_bytes, max_line;
     size_t file;
     int fd;
+    wk_stream *stream;      /* the current file when it is compressed */
+    char *pend;             /* decompressed bytes not yet handed out */
+    size_t pend_len, pend_cap;
+    int stream_eof;
+    int stream_corrupt;     /* decompression failed: hand out what came before, then say so */
     uint64_t offset;        /* next read position in the current file */
     uint64_t consumed;
 };
@@ -43,6 +53,8 @@ void wk_reader_close(wk_reader *r)
         return;
     if (r->fd >= 0)
         close(r->fd);
+    wk_stream_close(r->stream);
+    free(r->pend);
     free(r);
 }
 
@@ -111,17 +123,132 @@ static int64_t skip_line(wk_reader *r, wk_chunk *c)
     return (int64_t)(pos - start);
 }
 
+/* Decompresses until pend holds `want` bytes or the stream ends. */
+static int fill_pend(wk_reader *r, size_t want)
+{
+    if (want > r->pend_cap) {
+        char *p = realloc(r->pend, want);
+        if (!p)
+            return -1;
+        r->pend = p;
+        r->pend_cap = want;
+    }
+    while (r->pend_len < want && !r->stream_eof) {
+        ssize_t k = wk_stream_read(r->stream, r->pend + r->pend_len, want - r->pend_len);
+        if (k < 0 && errno == EIO) {
+            r->stream_corrupt = 1;
+            r->stream_eof = 1;
+            break;
+        }
+        if (k < 0)
+            return -1;
+        if (k == 0)
+            r->stream_eof = 1;
+        r->pend_len += (size_t)k;
+    }
+    return 0;
+}
+
+static void take_pend(wk_reader *r, size_t n)
+{
+    memmove(r->pend, r->pend + n, r->pend_len - n);
+    r->pend_len -= n;
+    r->offset += n;
+    r->consumed += n;
+}
+
+/* The next chunk of a compressed file: 1 filled, 0 at its end, -1 on error. */
+static int next_from_stream(wk_reader *r, wk_chunk *c)
+{
+    size_t want = r->chunk_bytes;
+    c->file = r->file;
+    c->offset = r->offset;
+    c->no_final_newline = 0;
+    c->overlong = 0;
+    c->corrupt = 0;
+    for (;;) {
+        if (fill_pend(r, want) != 0)
+            return -1;
+        if (r->pend_len == 0 && r->stream_corrupt) {
+            r->stream_corrupt = 0;
+            c->len = 0;
+            c->corrupt = 1;
+            return 1;
+        }
+        if (r->pend_len == 0)
+            return 0;
+        size_t avail = r->pend_len < want ? r->pend_len : want;
+        char *last = memrchr(r->pend, '\n', avail);
+        size_t len;
+        if (last) {
+            len = (size_t)(last - r->pend) + 1;
+        } else if (r->stream_eof && r->pend_len <= want) {
+            len = r->pend_len;          /* the last line, without '\n' */
+            c->no_final_newline = 1;
+        } else if (want < r->max_line + 1) {
+            want = want * 2 > r->max_line + 1 ? r->max_line + 1 : want * 2;
+            continue;
+        } else {
+            /* Over the limit: drop bytes up to and including the next '\n'. */
+            uint64_t skipped = 0;
+            for (;;) {
+                char *nl = memchr(r->pend, '\n', r->pend_len);
+                if (nl) {
+                    size_t n = (size_t)(nl - r->pend) + 1;
+                    skipped += n;
+                    take_pend(r, n);
+                    break;
+                }
+                skipped += r->pend_len;
+                take_pend(r, r->pend_len);
+                if (r->stream_eof)
+                    break;
+                if (fill_pend(r, want) != 0)
+                    return -1;
+            }
+            c->len = 0;
+            c->overlong = skipped;
+            return 1;
+        }
+        if (ensure(c, len > r->chunk_bytes ? len : r->chunk_bytes) != 0)
+            return -1;
+        memcpy(c->buf, r->pend, len);
+        memset(c->buf + len, 0, KIVO_JSON_PADDING);
+        c->len = len;
+        take_pend(r, len);
+        return 1;
+    }
+}
+
 int wk_reader_next(wk_reader *r, wk_chunk *c)
 {
     for (;;) {
         if (r->file >= r->in->n)
             return 0;
-        if (r->fd < 0) {
-            r->fd = open(r->in->paths[r->file], O_RDONLY | O_CLOEXEC);
-            if (r->fd < 0)
-                return -1;
+        if (r->fd < 0 && !r->stream) {
+            const char *path = r->in->paths[r->file];
             r->offset = 0;
-            posix_fadvise(r->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+            if (wk_stream_is_compressed(path)) {
+                if (wk_stream_open(path, &r->stream) != 0)
+                    return -1;
+                r->pend_len = 0;
+                r->stream_eof = 0;
+                r->stream_corrupt = 0;
+            } else {
+                r->fd = open(path, O_RDONLY | O_CLOEXEC);
+                if (r->fd < 0)
+                    return -1;
+                posix_fadvise(r->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+            }
+        }
+        if (r->stream) {
+            int k = next_from_stream(r, c);
+            if (k != 0)
+                return k;
+            wk_stream_close(r->stream);
+            r->stream = NULL;
+            r->file++;
+            continue;
         }
         size_t want = r->chunk_bytes;
         if (ensure(c, want) != 0)
@@ -130,6 +257,7 @@ int wk_reader_next(wk_reader *r, wk_chunk *c)
         c->offset = r->offset;
         c->no_final_newline = 0;
         c->overlong = 0;
+        c->corrupt = 0;
         for (;;) {
             ssize_t n = pread_full(r->fd, c->buf, want, r->offset);
             if (n < 0)

@@ -20,6 +20,7 @@ typedef struct wk_chunk {
     uint64_t offset;        /* offset of buf[0] in the file */
     int no_final_newline;   /* the chunk ends with the file's last line, which has no '\n' */
     uint64_t overlong;      /* > 0: a line of this many bytes was skipped; buf holds nothing */
+    int corrupt;            /* compressed data broke off here; the rest of the file is lost */
 } wk_chunk;
 
 typedef struct wk_reader wk_reader;

@@ -1,0 +1,133 @@
+/*
+ * stream.c - gzip through zlib's gzread, zstd through ZSTD_decompressStream fed by read(2).
+ * Compressed inputs are sharded by file (one stream at a time, in order); their reject offsets
+ * are offsets in the decompressed text.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <zlib.h>
+#include <zstd.h>
+
+#include "stream.h"
+
+#define ZIN_BYTES (1u << 17)
+
+struct wk_stream {
+    gzFile gz;
+    int fd;
+    ZSTD_DStream *zs;
+    ZSTD_inBuffer in;
+    char *inbuf;
+    int eof;
+    size_t pending;     /* ZSTD_decompressStream's hint: 0 once a frame is complete */
+};
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+int wk_stream_is_compressed(const char *path)
+{
+    return ends_with(path, ".gz") || ends_with(path, ".zst");
+}
+
+int wk_stream_open(const char *path, wk_stream **out)
+{
+    wk_stream *s = calloc(1, sizeof *s);
+    if (!s)
+        return -1;
+    s->fd = -1;
+    if (ends_with(path, ".gz")) {
+        s->gz = gzopen(path, "rb");
+        if (!s->gz) {
+            free(s);
+            return -1;
+        }
+        gzbuffer(s->gz, 1u << 17);
+    } else {
+        s->fd = open(path, O_RDONLY | O_CLOEXEC);
+        s->zs = ZSTD_createDStream();
+        s->inbuf = malloc(ZIN_BYTES);
+        if (s->fd < 0 || !s->zs || !s->inbuf) {
+            int e = errno;
+            wk_stream_close(s);
+            errno = e ? e : ENOMEM;
+            return -1;
+        }
+        ZSTD_initDStream(s->zs);
+        s->in.src = s->inbuf;
+    }
+    *out = s;
+    return 0;
+}
+
+static ssize_t zstd_read(wk_stream *s, void *buf, size_t n)
+{
+    ZSTD_outBuffer out = {buf, n, 0};
+    for (;;) {
+        if (s->in.pos == s->in.size && !s->eof) {
+            ssize_t k = read(s->fd, s->inbuf, ZIN_BYTES);
+            if (k < 0 && errno == EINTR)
+                continue;
+            if (k < 0)
+                return -1;
+            if (k == 0)
+                s->eof = 1;
+            s->in.size = (size_t)k;
+            s->in.pos = 0;
+        }
+        size_t before = s->in.pos;
+        size_t r = ZSTD_decompressStream(s->zs, &out, &s->in);
+        if (ZSTD_isError(r)) {
+            errno = EIO;
+            return -1;
+        }
+        /* With no input left, r only hints at the next frame's header: keep the last real one. */
+        if (s->in.pos != before || out.pos > 0)
+            s->pending = r;
+        if (out.pos > 0)
+            return (ssize_t)out.pos;
+        if (s->eof && s->in.pos == s->in.size) {
+            if (s->pending) {   /* the file ends inside a frame: truncated */
+                errno = EIO;
+                return -1;
+            }
+            return 0;
+        }
+    }
+}
+
+ssize_t wk_stream_read(wk_stream *s, void *buf, size_t n)
+{
+    if (s->gz) {
+        int k = gzread(s->gz, buf, n > (1u << 30) ? (1u << 30) : (unsigned)n);
+        int zerr = Z_OK;
+        if (k <= 0)
+            gzerror(s->gz, &zerr);
+        if (k < 0 || (k == 0 && zerr != Z_OK)) {   /* corrupt, or the file ends mid-stream */
+            errno = EIO;
+            return -1;
+        }
+        return k;
+    }
+    return zstd_read(s, buf, n);
+}
+
+void wk_stream_close(wk_stream *s)
+{
+    if (!s)
+        return;
+    if (s->gz)
+        gzclose(s->gz);
+    if (s->fd >= 0)
+        close(s->fd);
+    ZSTD_freeDStream(s->zs);
+    free(s->inbuf);
+    free(s);
+}
