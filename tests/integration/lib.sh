@@ -109,3 +109,68 @@ write_spec() {
  "report_store":{"path":"./out","label":"Customer report store"}}
 JSON
 }
+
+# gen_job N: a generated corpus of N records (seed 1) and its job spec in $T/job.
+gen_job() {
+    mkdir -p "$T/job"
+    "$KIVO_SCRIPTS/gen-corpus" --records "$1" --seed 1 --out "$T/job/corpus.jsonl" --quiet
+    write_spec "$T/job" corpus.jsonl
+}
+
+# check_runs KEYFILE N: the server holds exactly N private-worker runs, all completed, each with
+# exactly one event, whose counts, verdicts and hashes are those of the local claim reports.
+check_runs() {
+    python3 - "$BASE" "$1" "$2" "$T/job/out" <<'PY'
+import glob, hashlib, json, sys, urllib.request
+base, keyfile, want, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+key = open(keyfile).read().strip()
+runs, cursor = [], None
+while True:
+    q = "limit=200" + (f"&cursor={cursor}" if cursor else "")
+    req = urllib.request.Request(f"{base}/v1/private-worker/review-runs?{q}",
+                                 headers={"Authorization": f"Bearer {key}"})
+    page = json.load(urllib.request.urlopen(req))
+    runs += page["runs"]
+    cursor = page.get("next_cursor")
+    if not cursor:
+        break
+local = {}
+for f in glob.glob(out + "/reports/*/*/claim_report.json"):
+    raw = open(f, "rb").read()
+    r = json.loads(raw)
+    local[r["customer_run_id"]] = (r, "sha256:" + hashlib.sha256(raw).hexdigest(), f)
+bad = []
+ids = [r["customer_run_id"] for r in runs]
+if len(runs) != want: bad.append(f"{len(runs)} runs on the server, want {want}")
+if len(set(ids)) != len(ids): bad.append(f"{len(ids) - len(set(ids))} duplicate customer_run_ids")
+if len(local) != want: bad.append(f"{len(local)} local reports, want {want}")
+for run in runs:
+    c = run["customer_run_id"]
+    if run["status"] != "completed": bad.append(f"{c}: status {run['status']}"); continue
+    if run["event_count"] != 1: bad.append(f"{c}: {run['event_count']} events, want 1")
+    if c not in local: bad.append(f"{c}: no local report"); continue
+    rep, sha, path = local[c]
+    for k in ("gate_verdict", "safe_use_status", "claim_count", "unsupported_claim_count",
+              "output_hash", "source_count"):
+        if run.get(k) != rep[k]: bad.append(f"{c}: {k} server {run.get(k)!r} local {rep[k]!r}")
+    if run.get("source_hashes") != [s["sha256"] for s in rep["sources"]]:
+        bad.append(f"{c}: source_hashes differ")
+    if run["artifact_summaries"][0]["sha256"] != sha: bad.append(f"{c}: report sha256 differs")
+    p = run.get("customer_storage_pointer") or {}
+    if not path.endswith("/" + p.get("opaque_id", "?")): bad.append(f"{c}: opaque_id {p.get('opaque_id')!r}")
+if bad:
+    print("FAIL: " + "; ".join(bad[:10]) + (f" (+{len(bad) - 10} more)" if len(bad) > 10 else ""))
+    sys.exit(1)
+print(f"# {len(runs)} runs completed, one event each, counts and hashes match the local reports")
+PY
+}
+
+# wait_lines FILE N [SECONDS]: until FILE has at least N lines.
+wait_lines() {
+    local i
+    for i in $(seq 1 $(( ${3:-30} * 100 ))); do
+        if [ -f "$1" ] && [ "$(wc -l <"$1")" -ge "$2" ]; then return 0; fi
+        sleep 0.01
+    done
+    fail "$1 never reached $2 lines"
+}
