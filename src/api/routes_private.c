@@ -221,9 +221,13 @@ void api_route_pw_event(api_ctx *ctx, api_reply *out)
     int in_txn = 0, type_ix = 0;
 
     root = api_parse_body(ctx, &e);
-    if (!root || api_scan_raw_fields(root, &e))
-        goto fail;
-    api_validate_pw_event(root, &e);
+    if (root && !api_scan_raw_fields(root, &e))
+        api_validate_pw_event(root, &e);
+    if (e.http && r->auth.cred_expired) {
+        /* Only an accepted (hence valid) event may be replayed with an expired credential. */
+        api_error_clear(&e);
+        api_error_set(&e, 401, "unauthenticated", "this worker credential has expired");
+    }
     if (e.http)
         goto fail;
     canon = api_json_from_node(root);

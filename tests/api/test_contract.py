@@ -169,6 +169,9 @@ def expiry(d):
                      a["worker_credential"]), 401, "unauthenticated", what="expired credential")
     expect(c.request("GET", f"{PW}/{a['review_run_id']}", token=a["worker_credential"]), 401,
            "unauthenticated", what="expired credential (get)")
+    expect(c.request("POST", f"{PW}/{a['review_run_id']}/events", b"{not json",
+                     a["worker_credential"]), 401, "unauthenticated",
+           what="expired credential with a broken body")
     # The replay of an accepted event still answers (safe retries).
     expect(c.request("POST", f"{PW}/{a['review_run_id']}/events",
                      t.event_body(body, a["review_run_id"], "started", 1),
