@@ -1,4 +1,5 @@
-/* cursor.c - encoding list cursors (see cursor.h); strict decoding, so junk is a 400, not a scan. */
+/* cursor.c - encoding list cursors (see cursor.h); strict decoding, so junk is a 400, not a scan.
+ */
 #include <string.h>
 
 #include "cursor.h"

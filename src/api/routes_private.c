@@ -163,7 +163,7 @@ out:
     json_decref(canon);
 }
 
-/* ---- POST /v1/private-worker/review-runs/{id}/events ------------------------------------------ */
+/* ---- POST /v1/private-worker/review-runs/{id}/events ---------------------------------------- */
 
 /* Compares the hashes of a completed event with those given at create. */
 static void check_hashes(const char *create_body, const kivo_json_node *ev, api_error *e)
@@ -429,7 +429,8 @@ static json_t *run_json(sqlite3_stmt *st)
     if (!run)
         goto out;
     json_object_del(run, "schema_version");
-    json_object_set_new(run, "review_run_id", json_string((const char *)sqlite3_column_text(st, 1)));
+    json_object_set_new(run, "review_run_id",
+                        json_string((const char *)sqlite3_column_text(st, 1)));
     json_object_set_new(run, "project", json_string((const char *)sqlite3_column_text(st, 2)));
     json_object_set_new(run, "status", json_string((const char *)sqlite3_column_text(st, 6)));
     json_object_set_new(run, "gate_verdict", json_null());

@@ -78,7 +78,8 @@ static void create_product_page_body_passes(void **state)
                                  "\"source_hashes\":[" HASH "," HASH "],\"output_hash\":" HASH ","
                                  "\"policy_version\":\"standard-support-v1\","
                                  "\"customer_storage_pointer\":{\"type\":\"customer_owned\","
-                                 "\"label\":\"Customer report store\",\"opaque_id\":\"reports/x\"}}"),
+                                 "\"label\":\"Customer report store\","
+                                 "\"opaque_id\":\"reports/x\"}}"),
                            &e);
     assert_int_equal(e.http, 0);
     api_error_clear(&e);
@@ -99,8 +100,8 @@ static void create_schema_violations(void **state)
     api_error_clear(&e);
 
     /* Counts and hash lists must agree; hashes must be lowercase hex. */
-    api_validate_pw_create(parse("{" CREATE_MIN ",\"source_count\":2,\"source_hashes\":[" HASH "]}"),
-                           &e);
+    api_validate_pw_create(
+        parse("{" CREATE_MIN ",\"source_count\":2,\"source_hashes\":[" HASH "]}"), &e);
     assert_int_equal(e.http, 400);
     assert_string_equal(fields(&e), "source_hashes,source_count");
     api_error_clear(&e);
@@ -118,7 +119,8 @@ static void create_schema_violations(void **state)
     api_error_clear(&e);
     api_validate_pw_create(parse("{" CREATE_MIN ",\"customer_storage_pointer\":{\"type\":\"s3\","
                                  "\"opaque_id\":\"x\",\"bucket\":\"b\"}}"), &e);
-    assert_string_equal(fields(&e), "customer_storage_pointer.type,customer_storage_pointer.bucket");
+    assert_string_equal(fields(&e),
+                        "customer_storage_pointer.type,customer_storage_pointer.bucket");
     api_error_clear(&e);
     api_validate_pw_create(parse("[1]"), &e);
     assert_int_equal(e.http, 400);
@@ -221,7 +223,8 @@ static void events(void **state)
                                     "redacted_failure_categories[2]");
     api_error_clear(&e);
     api_validate_pw_event(parse("{" EVENT_MIN ",\"event_type\":\"progress\",\"artifact_summaries\":"
-                                "[{\"artifact_name\":\"a\",\"artifact_type\":\"t\",\"format\":\"f\","
+                                "[{\"artifact_name\":\"a\",\"artifact_type\":\"t\","
+                                "\"format\":\"f\","
                                 "\"sha256\":\"nope\",\"file_count\":1,\"path\":\"/x\"}]}"), &e);
     assert_string_equal(fields(&e), "artifact_summaries[0].sha256,artifact_summaries[0].path");
     api_error_clear(&e);
