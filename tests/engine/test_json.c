@@ -494,11 +494,9 @@ static void test_streq_and_names(void **state)
 }
 
 /*
- * BUG (src/engine/json.cc, parse(), the root-scalar `case od::json_type::number`): a number at the
- * root gets only `d`; `str`/`len` (json.h: "NUMBER: the literal as written") and `is_int`/`i` stay
- * unset, unlike a number inside an array or object (walk()). So kivo_json_flatten() of a root
- * "4.50" gives "4.5", and a root "7" says is_int 0. Fix: fill the root number as walk() does
- * (raw_json_token() trimmed, get_number(), is_int64()).
+ * Regression (found by this test, fixed in 2cb3c9b): a number at the root must keep its literal
+ * (json.h: "NUMBER: the literal as written") and its integer value, as numbers inside arrays and
+ * objects do; kivo_json_flatten() of a root "4.50" must stay "4.50".
  */
 static void test_root_number_literal(void **state)
 {

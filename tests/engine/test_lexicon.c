@@ -210,11 +210,9 @@ static void test_flags(void **state)
 }
 
 /*
- * BUG (src/engine/lexicon.c, kv_tokenize): the negation list holds ASCII contractions only
- * ("isn't", "don't"), and a word with the typographic apostrophe U+2019 is looked up as folded,
- * so "isn’t" / "don’t" / "can’t" (what most chat models and word processors write) carry no
- * KV_TF_NEG: a negated claim written that way is read as positive. The possessive "’s" is already
- * handled, so the fix is plain: map U+2019 to '\'' in the folded word before the lexicon lookup.
+ * Regression (found by this test, fixed in 2cb3c9b): contractions written with the typographic
+ * apostrophe U+2019 ("isn’t", "don’t", "can’t", what most chat models write) are negations, like
+ * their ASCII spellings; otherwise a negated claim written that way reads as positive.
  */
 static void test_typographic_negation(void **state)
 {

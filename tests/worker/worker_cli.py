@@ -1,0 +1,629 @@
+#!/usr/bin/env python3
+"""Integration tests of the real kivo-worker binary: one case per ctest.
+
+    worker_cli.py --worker build/kivo-worker --root . CASE
+
+Every case runs the worker into fresh temporary folders and checks its outputs against the
+documents (issue 2, spec/api.md, data/examples/README.md, tests/data/bad_README.md).
+"""
+import argparse
+import glob
+import json
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from kivo_testlib import (ARTIFACT_KEYS, CATEGORIES, EVENT_KEYS, RAW_FIELDS, VERDICTS, Failure,  # noqa: E402
+                          TempDir, check, event_id, read_records, run, sha256_text, tree,
+                          write_spec)
+
+WORKER = ROOT = None
+WORKFLOW = "support_answer_review"
+
+
+def example_spec():
+    return os.path.join(ROOT, "data", "examples", "job-spec.json")
+
+
+def example_inputs():
+    return sorted(glob.glob(os.path.join(ROOT, "data", "examples", "traces", "*.jsonl")))
+
+
+def data(name):
+    return os.path.join(ROOT, "tests", "data", name)
+
+
+def batch(spec, out, *extra):
+    return run(WORKER, "batch", "--job-spec-file", spec, "--out", out, "--quiet", *extra)
+
+
+def read_jsonl(path):
+    with open(path, "rb") as f:
+        text = f.read().decode("utf-8")
+    lines = text.split("\n")
+    check(lines[-1] == "", "%s does not end with a newline" % path)
+    return [json.loads(line) for line in lines[:-1]]
+
+
+def summary(out):
+    with open(os.path.join(out, "summary.json")) as f:
+        return json.load(f)
+
+
+COUNT_FIELDS = ["schema_version", "worker_version", "engine_version", "workflow_id", "files",
+                "records_read", "records_reviewed", "records_rejected", "duplicate_run_ids",
+                "claims", "unsupported_claims", "verdicts", "failure_categories", "bytes_read"]
+
+
+def same_outputs(a, b, what):
+    """events.jsonl, rejects.jsonl and the reports tree byte for byte; summary counts."""
+    for name in ("events.jsonl", "rejects.jsonl"):
+        with open(os.path.join(a, name), "rb") as fa, open(os.path.join(b, name), "rb") as fb:
+            check(fa.read() == fb.read(), "%s: %s differs" % (what, name))
+    ta, tb = tree(os.path.join(a, "reports")), tree(os.path.join(b, "reports"))
+    check(sorted(ta) == sorted(tb), "%s: report files differ: %s" %
+          (what, sorted(set(ta) ^ set(tb))[:5]))
+    for k in ta:
+        check(ta[k] == tb[k], "%s: %s differs" % (what, k))
+    sa, sb = summary(a), summary(b)
+    for k in COUNT_FIELDS:
+        check(sa[k] == sb[k], "%s: summary %s %r != %r" % (what, k, sa[k], sb[k]))
+
+
+# ---------------------------------------------------------------------------------------------
+
+def case_example_determinism():
+    """The example job: exit 0, every record reviewed, the same bytes at 1 and 2 threads and in
+    4 KiB chunks (many chunks per file)."""
+    with TempDir() as tmp:
+        runs = [("t1", ["--threads", "1"]), ("t2", ["--threads", "2"]),
+                ("t2c", ["--threads", "2", "--chunk-bytes", "4096"]),
+                ("t1c", ["--threads", "1", "--chunk-bytes", "4096"])]
+        for name, extra in runs:
+            out = os.path.join(tmp, name)
+            rc, _, err = batch(example_spec(), out, *extra)
+            check(rc == 0, "%s: exit %d, want 0: %s" % (name, rc, err))
+            s = summary(out)
+            check(s["records_read"] == 30 and s["records_reviewed"] == 30 and
+                  s["records_rejected"] == 0, "%s: counts %r" % (name, s))
+            with open(os.path.join(out, "rejects.jsonl"), "rb") as f:
+                check(f.read() == b"", "%s: rejects.jsonl not empty" % name)
+            reports = tree(os.path.join(out, "reports"))
+            check(len(reports) == 30, "%s: %d reports, want 30" % (name, len(reports)))
+            check(all(k.startswith(WORKFLOW + os.sep) and k.endswith("claim_report.json")
+                      for k in reports), "%s: unexpected report paths" % name)
+            check(not any(n.endswith((".tmp", ".partial")) for n in tree(out)),
+                  "%s: temporary files left behind" % name)
+        for name, _ in runs[1:]:
+            same_outputs(os.path.join(tmp, "t1"), os.path.join(tmp, name), "t1 vs " + name)
+        # The events are in input order: the example's files, then their lines.
+        ids = [e["customer_run_id"] for e in read_jsonl(os.path.join(tmp, "t1", "events.jsonl"))]
+        want = [r["id"] for r in read_records(example_inputs())]
+        check(ids == want, "events not in input order: %s" % ids[:5])
+
+
+def case_large_corpus_determinism():
+    """A bigger corpus (three files, ~700 records, bad lines and a duplicate run id among them):
+    the same events, rejects and reports at 1, 2 and 3 threads, in 4 KiB chunks and 1 MiB ones."""
+    good = []
+    for path in example_inputs():
+        with open(path, "rb") as f:
+            good += [l for l in f.read().split(b"\n") if l.strip()]
+    with open(data("bad_mixed.jsonl"), "rb") as f:
+        bad = [l for l in f.read().split(b"\n") if l.strip()]
+    with TempDir() as tmp:
+        inputs = []
+        n = 0
+        for fi in range(3):
+            lines = []
+            for i in range(230):
+                line = good[(i + fi) % len(good)]
+                rid = json.loads(line)["customer_run_id"]
+                lines.append(line.replace(('"%s"' % rid).encode(),
+                                          ('"%s-f%d-%d"' % (rid, fi, i)).encode(), 1))
+                n += 1
+                if i % 37 == 5:
+                    # malformed JSON, bad UTF-8, no output, no run id, cut-off line
+                    lines.append(bad[[1, 3, 5, 7, 12][(i // 37) % 5]])
+                    n += 1
+            lines.append(lines[3])       # a repeated run id: a duplicate reject
+            n += 1
+            path = os.path.join(tmp, "corpus-%d.jsonl" % fi)
+            with open(path, "wb") as f:
+                f.write(b"\n".join(lines) + b"\n")
+            inputs.append(path)
+        spec = write_spec(os.path.join(tmp, "spec.json"), ["corpus-*.jsonl"])
+        outs = []
+        for name, extra in [("a", ["--threads", "1"]), ("b", ["--threads", "2"]),
+                            ("c", ["--threads", "3", "--chunk-bytes", "4096"]),
+                            ("d", ["--threads", "2", "--chunk-bytes", "5000"])]:
+            out = os.path.join(tmp, "out-" + name)
+            rc, _, err = batch(spec, out, *extra)
+            check(rc == 3, "%s: exit %d, want 3 (rejects): %s" % (name, rc, err))
+            outs.append(out)
+        for o in outs[1:]:
+            same_outputs(outs[0], o, "threads/chunks " + os.path.basename(o))
+        s = summary(outs[0])
+        check(s["records_read"] == n, "records_read %d, want %d" % (s["records_read"], n))
+        check(s["records_read"] == s["records_reviewed"] + s["records_rejected"],
+              "read != reviewed + rejected: %r" % s)
+        check(s["duplicate_run_ids"] == 3, "duplicates %d, want 3" % s["duplicate_run_ids"])
+        rejects = read_jsonl(os.path.join(outs[0], "rejects.jsonl"))
+        check(len(rejects) == s["records_rejected"], "rejects.jsonl lines != records_rejected")
+        dups = [r for r in rejects if "duplicate" in r["reason"]]
+        check(len(dups) == 3, "want 3 duplicate rejects, got %d" % len(dups))
+        for d in dups:
+            check(re.search(r"first seen at .*corpus-\d\.jsonl line 4\b", d["reason"]),
+                  "duplicate reason does not say where: %s" % d["reason"])
+        events = read_jsonl(os.path.join(outs[0], "events.jsonl"))
+        check(len(events) == s["records_reviewed"], "events != records_reviewed")
+        check(len({e["customer_run_id"] for e in events}) == len(events), "repeated run ids")
+
+
+# The table of tests/data/bad_README.md: file -> (exit, read, reviewed, [(line, offset, reason)]).
+BAD_TABLE = {
+    "bad_malformed_json.jsonl": (3, 3, 2, [(2, 288, "invalid JSON")]),
+    "bad_invalid_utf8.jsonl": (3, 3, 2, [(2, 288, "UTF-8")]),
+    "bad_missing_output.jsonl": (3, 3, 2, [(2, 288, "output")]),
+    "bad_missing_run_id.jsonl": (3, 3, 2, [(2, 288, "customer_run_id")]),
+    "bad_truncated_last_line.jsonl": (3, 3, 2, [(3, 576, "truncated")]),
+    "bad_no_final_newline.jsonl": (0, 2, 2, []),
+    "bad_run_ids.jsonl": (0, 5, 5, []),
+    "bad_mixed.jsonl": (3, 13, 8, [(2, 289, "invalid JSON"), (4, 716, "UTF-8"),
+                                   (6, 1290, "output"), (8, 1799, "customer_run_id"),
+                                   (13, 3183, "truncated")]),
+}
+
+
+def case_bad_fixtures():
+    """Each bad fixture: the exit code, one reject line per bad record with file, line, offset
+    and reason, every good record reviewed, read = reviewed + rejected; the same with many
+    chunks and threads."""
+    for name, (code, read, reviewed, want) in sorted(BAD_TABLE.items()):
+        path = data(name)
+        with TempDir() as tmp:
+            spec = write_spec(os.path.join(tmp, "spec.json"), [path])
+            for extra in (["--threads", "1"], ["--threads", "2", "--chunk-bytes", "4096"]):
+                out = os.path.join(tmp, "out%s" % extra[1])
+                rc, _, err = batch(spec, out, *extra)
+                check(rc == code, "%s: exit %d, want %d: %s" % (name, rc, code, err))
+                s = summary(out)
+                check((s["records_read"], s["records_reviewed"], s["records_rejected"]) ==
+                      (read, reviewed, read - reviewed),
+                      "%s: read/reviewed/rejected %d/%d/%d, want %d/%d/%d" %
+                      (name, s["records_read"], s["records_reviewed"], s["records_rejected"],
+                       read, reviewed, read - reviewed))
+                rejects = read_jsonl(os.path.join(out, "rejects.jsonl"))
+                check(len(rejects) == len(want), "%s: %d rejects, want %d" %
+                      (name, len(rejects), len(want)))
+                for r, (line, offset, reason) in zip(rejects, want):
+                    for k in ("file", "line", "offset", "reason"):
+                        check(k in r, "%s: reject without %s: %r" % (name, k, r))
+                    check(r["file"] == path, "%s: reject file %r" % (name, r["file"]))
+                    check((r["line"], r["offset"]) == (line, offset),
+                          "%s: reject at line %d offset %d, want %d/%d" %
+                          (name, r["line"], r["offset"], line, offset))
+                    check(reason.lower() in r["reason"].lower(),
+                          "%s line %d: reason %r does not mention %r" %
+                          (name, line, r["reason"], reason))
+                # Every good record has its event and its report.
+                events = read_jsonl(os.path.join(out, "events.jsonl"))
+                check(len(events) == reviewed, "%s: %d events, want %d" %
+                      (name, len(events), reviewed))
+                reports = tree(os.path.join(out, "reports"))
+                check(len(reports) == reviewed, "%s: %d reports, want %d" %
+                      (name, len(reports), reviewed))
+                good_ids = {r["id"] for r in read_records([path])}
+                got_ids = {e["customer_run_id"] for e in events}
+                # The truncated line does not parse, so read_records skips it as well.
+                check(got_ids == good_ids, "%s: reviewed %s, want %s" %
+                      (name, sorted(got_ids), sorted(good_ids)))
+                # A reject quotes no record text.
+                with open(path, "rb") as f:
+                    raw = f.read().decode("utf-8", "replace")
+                for m in re.finditer(r'"output":"([^"]{30,})', raw):
+                    with open(os.path.join(out, "rejects.jsonl")) as f:
+                        check(m.group(1)[:30] not in f.read(),
+                              "%s: rejects.jsonl quotes output text" % name)
+
+
+def case_run_id_paths():
+    """Run ids "../../x", "a/b" and ".." land in one encoded folder each, directly inside
+    reports/<workflow>/, and nothing is written outside the out folder."""
+    for name in ("bad_run_ids.jsonl", "bad_mixed.jsonl"):
+        with TempDir() as tmp:
+            spec = write_spec(os.path.join(tmp, "spec.json"), [data(name)])
+            parent = os.path.join(tmp, "p1", "p2")
+            out = os.path.join(parent, "out")
+            os.makedirs(parent)
+            rc, _, err = batch(spec, out, "--threads", "2")
+            check(rc in (0, 3), "%s: exit %d: %s" % (name, rc, err))
+            base = os.path.realpath(os.path.join(out, "reports", WORKFLOW))
+            seen = {}
+            for d, dirs, files in os.walk(out):
+                for n in files + dirs:
+                    real = os.path.realpath(os.path.join(d, n))
+                    check(real.startswith(os.path.realpath(out) + os.sep),
+                          "%s: %s escapes the out folder" % (name, real))
+                for n in files:
+                    if n != "claim_report.json":
+                        continue
+                    p = os.path.realpath(os.path.join(d, n))
+                    folder = os.path.dirname(p)
+                    check(os.path.dirname(folder) == base,
+                          "%s: report %s is not directly under %s" % (name, p, base))
+                    with open(p) as f:
+                        rid = json.load(f)["customer_run_id"]
+                    check(rid not in seen, "%s: two reports for %r" % (name, rid))
+                    seen[rid] = os.path.basename(folder)
+            for rid in ("../../x", "a/b") + ((("..",) if name == "bad_run_ids.jsonl" else ())):
+                check(rid in seen, "%s: no report for run id %r" % (name, rid))
+                comp = seen[rid]
+                check("/" not in comp and comp not in (".", "..") and not comp.startswith("."),
+                      "%s: run id %r stored as %r" % (name, rid, comp))
+            # Nothing beside the out folder, above it, or at the targets the ids aim at.
+            check(sorted(os.listdir(parent)) == ["out"], "%s: %s" % (name, os.listdir(parent)))
+            check(sorted(os.listdir(os.path.join(tmp, "p1"))) == ["p2"], "%s: wrote into p1" % name)
+            check(not os.path.exists(os.path.join(out, "reports", "x")), "%s: reports/x" % name)
+            check(not os.path.exists(os.path.join(base, "a", "b")), "%s: a/b nested" % name)
+            check(sorted(os.listdir(os.path.join(out, "reports"))) == [WORKFLOW],
+                  "%s: reports/ holds %s" % (name, os.listdir(os.path.join(out, "reports"))))
+
+
+def expect_usage(args, needles, what, out=None):
+    rc, stdout, err = run(WORKER, *args)
+    check(rc == 2, "%s: exit %d, want 2 (stderr: %s)" % (what, rc, err.strip()))
+    for n in needles:
+        check(n.lower() in err.lower(), "%s: stderr does not name %r: %s" % (what, n, err.strip()))
+    if out is not None:
+        check(not os.path.exists(out), "%s: wrote %s for an invalid job" % (what, out))
+
+
+def case_bad_specs():
+    """An invalid spec, or inputs that cannot be read, is exit 2 with a message naming the
+    problem, and nothing is written."""
+    with TempDir() as tmp:
+        traces = os.path.join(ROOT, "data", "examples", "traces")
+        out = os.path.join(tmp, "out")
+
+        def spec(name, text):
+            p = os.path.join(tmp, name)
+            with open(p, "w") as f:
+                f.write(text)
+            return p
+
+        base = json.load(open(example_spec()))
+        base["inputs"] = [os.path.join(traces, "*.jsonl")]
+
+        def variant(name, **changes):
+            s = dict(base)
+            for k, v in changes.items():
+                if v is None:
+                    s.pop(k, None)
+                else:
+                    s[k] = v
+            return spec(name, json.dumps(s))
+
+        cases = [
+            (variant("unknown.json", inptus=["x"]), ["unknown field", "inptus"]),
+            (variant("unknown2.json", fields=dict(base["fields"], outptu="/o")),
+             ["unknown field", "fields.outptu"]),
+            (variant("noinputs.json", inputs=None), ["inputs"]),
+            (variant("emptyinputs.json", inputs=[]), ["inputs"]),
+            (variant("schema.json", schema_version="kivo_worker_job_spec.v0"),
+             ["schema_version"]),
+            (variant("noschema.json", schema_version=None), ["schema_version"]),
+            (variant("noworkflow.json", workflow_id=None), ["workflow_id"]),
+            (variant("strictness.json", strictness="harsh"), ["strictness"]),
+            (variant("pointer.json", fields=dict(base["fields"], output="output")),
+             ["fields.output"]),
+            (variant("limit.json", limits={"max_line_bytes": 10}), ["limits.max_line_bytes"]),
+            (variant("glob.json", inputs=[os.path.join(traces, "*.csv")]),
+             ["*.csv", "matches no file"]),
+            (variant("globdir.json", inputs=["nothing-here/*.jsonl"]),
+             ["nothing-here/*.jsonl"]),
+            (variant("missing.json", inputs=[os.path.join(traces, "2026-01-01-none.jsonl")]),
+             ["2026-01-01-none.jsonl"]),
+            (spec("notjson.json", '{"schema_version": '), ["not valid JSON"]),
+            (spec("dup.json", json.dumps(base)[:-1] + ', "workflow_id": "again"}'),
+             ["duplicate", "workflow_id"]),
+        ]
+        # An input that exists but cannot be read: a dangling symlink, a folder without data.
+        os.symlink("/nonexistent/kivo-target.jsonl", os.path.join(tmp, "dangling.jsonl"))
+        cases.append((variant("dangling.json", inputs=[os.path.join(tmp, "dangling.jsonl")]),
+                      ["cannot read input", "dangling.jsonl"]))
+        os.mkdir(os.path.join(tmp, "nodata"))
+        cases.append((variant("nodata.json", inputs=[os.path.join(tmp, "nodata")]),
+                      ["nodata", "no .jsonl"]))
+        if os.geteuid() != 0:      # root reads mode-000 files anyway
+            locked = os.path.join(tmp, "locked.jsonl")
+            open(locked, "w").close()
+            os.chmod(locked, 0)
+            cases.append((variant("locked.json", inputs=[locked]), ["locked.jsonl"]))
+        for path, needles in cases:
+            expect_usage(["batch", "--job-spec-file", path, "--out", out, "--quiet"], needles,
+                         os.path.basename(path), out)
+        # The spec file itself unreadable: missing, or a folder.
+        expect_usage(["batch", "--job-spec-file", os.path.join(tmp, "none.json"), "--out", out],
+                     ["none.json"], "missing spec", out)
+        expect_usage(["batch", "--job-spec-file", tmp, "--out", out], ["cannot read job spec"],
+                     "spec is a folder", out)
+        # The worker's own example spec still works from this folder (sanity of the variants).
+        rc, _, err = batch(variant("good.json"), out)
+        check(rc == 0, "the unchanged spec failed: exit %d: %s" % (rc, err))
+
+
+def case_fatal_io():
+    """An out folder that cannot be made is a fatal I/O error: exit 1 with a message."""
+    with TempDir() as tmp:
+        blocker = os.path.join(tmp, "file")
+        open(blocker, "w").close()
+        rc, _, err = batch(example_spec(), os.path.join(blocker, "out"))
+        check(rc == 1, "exit %d, want 1: %s" % (rc, err))
+        check("cannot create" in err and "file/out" in err, "message: %s" % err.strip())
+
+
+def make_record(rid, output, text):
+    return json.dumps({"customer_run_id": rid, "output": output,
+                       "sources": [{"id": "kb", "title": "T", "text": text}]})
+
+
+def case_line_limit():
+    """A line over limits.max_line_bytes is a reject (with its line and offset), and the lines
+    around it are reviewed; a line longer than the read chunk but under the limit is fine."""
+    good = "Standard shipping takes 3 to 5 business days and costs $4.99."
+    with TempDir() as tmp:
+        long_text = ("Standard shipping takes 3 to 5 business days. " * 70)[:3200]
+        lines = [make_record("ok-1", good, good),
+                 make_record("too-long", good, long_text),
+                 make_record("ok-3", good, good)]
+        body = "\n".join(lines) + "\n"
+        with open(os.path.join(tmp, "in.jsonl"), "w") as f:
+            f.write(body)
+        offset = len(lines[0]) + 1
+        check(len(lines[1]) > 3000, "test input too short")
+
+        # 1) Limit 1024, line of ~3.3 KB, read in default (1 MiB) and 4 KiB chunks.
+        # BUG (src/worker/batch.c review_slot / src/worker/reader.c wk_reader_next): the limit is
+        # only checked when one line fills a whole read buffer, so a line longer than
+        # max_line_bytes but shorter than the chunk is reviewed instead of rejected. Fix: in
+        # review_slot(), reject a line with len > spec->max_line_bytes with the same reason
+        # ("line of N bytes is over the limit of M bytes") as an over-long chunk.
+        spec = write_spec(os.path.join(tmp, "spec.json"), ["in.jsonl"],
+                          limits={"max_line_bytes": 1024})
+        for extra in ([], ["--chunk-bytes", "4096"]):
+            out = os.path.join(tmp, "out%d" % len(extra))
+            rc, _, err = batch(spec, out, *extra)
+            s = summary(out)
+            rejects = read_jsonl(os.path.join(out, "rejects.jsonl"))
+            events = read_jsonl(os.path.join(out, "events.jsonl"))
+            check([e["customer_run_id"] for e in events] == ["ok-1", "ok-3"],
+                  "chunk %s: reviewed %s, want ok-1 and ok-3 (a %d-byte line passed a 1024-byte "
+                  "limit)" % (extra or "default", [e["customer_run_id"] for e in events],
+                              len(lines[1])))
+            check(rc == 3, "exit %d, want 3: %s" % (rc, err))
+            check(len(rejects) == 1 and rejects[0]["line"] == 2 and
+                  rejects[0]["offset"] == offset and "limit" in rejects[0]["reason"],
+                  "rejects: %r" % rejects)
+            check(s["records_read"] == 3 and s["records_rejected"] == 1, "summary %r" % s)
+
+
+def case_line_limit_over_chunk():
+    """A line longer than the read chunk: over the limit it is a reject and the rest goes on;
+    under the limit the buffer grows and it is reviewed."""
+    good = "Standard shipping takes 3 to 5 business days and costs $4.99."
+    with TempDir() as tmp:
+        long_text = ("Standard shipping takes 3 to 5 business days. " * 250)[:10500]
+        lines = [make_record("ok-1", good, good), make_record("long", good, long_text),
+                 make_record("ok-3", good, good)]
+        with open(os.path.join(tmp, "in.jsonl"), "w") as f:
+            f.write("\n".join(lines))          # and no final newline
+        for limit, want_ids, code in ((1024, ["ok-1", "ok-3"], 3),
+                                      (65536, ["ok-1", "long", "ok-3"], 0)):
+            spec = write_spec(os.path.join(tmp, "spec%d.json" % limit), ["in.jsonl"],
+                              limits={"max_line_bytes": limit})
+            for threads in ("1", "2"):
+                out = os.path.join(tmp, "out-%d-%s" % (limit, threads))
+                rc, _, err = batch(spec, out, "--chunk-bytes", "4096", "--threads", threads)
+                check(rc == code, "limit %d: exit %d, want %d: %s" % (limit, rc, code, err))
+                events = read_jsonl(os.path.join(out, "events.jsonl"))
+                check([e["customer_run_id"] for e in events] == want_ids,
+                      "limit %d: reviewed %s" % (limit, [e["customer_run_id"] for e in events]))
+                rejects = read_jsonl(os.path.join(out, "rejects.jsonl"))
+                if code == 3:
+                    check(len(rejects) == 1, "rejects %r" % rejects)
+                    r = rejects[0]
+                    check((r["line"], r["offset"]) == (2, len(lines[0]) + 1), "reject %r" % r)
+                    check("limit" in r["reason"] and str(limit) in r["reason"], "reason %r" % r)
+                else:
+                    check(rejects == [], "rejects %r" % rejects)
+                s = summary(out)
+                check(s["records_read"] == 3 and
+                      s["records_reviewed"] + s["records_rejected"] == 3, "summary %r" % s)
+
+
+def case_events_scan():
+    """events.jsonl of the example: one JSON object per line with exactly the event schema's
+    keys, no rejected raw field at any depth, no output or source text, and every value checked
+    against the input and the report it points at."""
+    with TempDir() as tmp:
+        out = os.path.join(tmp, "out")
+        rc, _, err = batch(example_spec(), out, "--threads", "2")
+        check(rc == 0, "exit %d: %s" % (rc, err))
+        path = os.path.join(out, "events.jsonl")
+        with open(path, "rb") as f:
+            raw = f.read().decode("utf-8")
+        lines = raw.split("\n")
+        check(lines[-1] == "" and len(lines) == 31, "want 30 newline-ended lines")
+        recs = {r["id"]: r for r in read_records(example_inputs())}
+        spec = json.load(open(example_spec()))
+        strings = []
+        ids = set()
+        for n, line in enumerate(lines[:-1], 1):
+            pairs = json.loads(line, object_pairs_hook=lambda p: p)
+            keys = [k for k, _ in pairs]
+            check(keys == EVENT_KEYS, "line %d keys %s" % (n, keys))
+            e = json.loads(line)
+
+            def walk(v):
+                if isinstance(v, dict):
+                    for k, x in v.items():
+                        check(k not in RAW_FIELDS, "line %d holds raw field %r" % (n, k))
+                        walk(x)
+                elif isinstance(v, list):
+                    for x in v:
+                        walk(x)
+                elif isinstance(v, str):
+                    strings.append(v)
+            walk(e)
+            rid = e["customer_run_id"]
+            check(rid in recs and rid not in ids, "line %d: run id %r" % (n, rid))
+            ids.add(rid)
+            rec = recs[rid]
+            check(e["schema_version"] == "kivo_private_worker_review_run_event.v1", "schema")
+            check(e["event_type"] == "completed" and e["status"] == "completed", "type/status")
+            check(e["event_id"] == event_id(WORKFLOW, rid), "line %d: event_id %s" %
+                  (n, e["event_id"]))
+            check(e["sequence"] == 1, "sequence %r" % e["sequence"])
+            check(e["review_run_id"] is None, "offline events have no review_run_id")
+            check(e["worker_id"] == spec["worker_id"], "worker_id")
+            check(e["worker_version"].startswith("kivo-worker."), "worker_version")
+            check(e["gate_verdict"] in VERDICTS and e["safe_use_status"] in VERDICTS, "verdicts")
+            check(0 <= e["unsupported_claim_count"] <= e["claim_count"], "counts")
+            check(e["output_hash"] == sha256_text(rec["output"]),
+                  "%s: output_hash is not sha256 of the output" % rid)
+            check(e["source_count"] == len(rec["sources"]) == len(e["source_hashes"]),
+                  "%s: source_count" % rid)
+            for (sid, _, text), h in zip(rec["sources"], e["source_hashes"]):
+                check(h == sha256_text(text), "%s: hash of source %s" % (rid, sid))
+            check(all(c in CATEGORIES for c in e["redacted_failure_categories"]), "categories")
+            a = e["artifact_summaries"]
+            check(len(a) == 1 and list(a[0]) == ARTIFACT_KEYS, "artifact keys")
+            a = a[0]
+            check((a["artifact_name"], a["artifact_type"], a["format"], a["file_count"]) ==
+                  ("claim_report", "claim_report", "json", 1), "artifact %r" % a)
+            check(a["storage_label"] == spec["report_store"]["label"], "storage_label")
+            rp = os.path.join(out, "reports", WORKFLOW, rid, "claim_report.json")
+            with open(rp, "rb") as f:
+                report_bytes = f.read()
+            check(a["sha256"] == sha256_text(report_bytes),
+                  "%s: artifact sha256 is not the report file's" % rid)
+            report = json.loads(report_bytes)
+            for k in ("gate_verdict", "safe_use_status", "claim_count",
+                      "unsupported_claim_count", "output_hash", "source_count"):
+                check(report[k] == e[k], "%s: %s differs between event and report" % (rid, k))
+            check(report["failure_categories"] == e["redacted_failure_categories"],
+                  "%s: categories differ" % rid)
+            check(len(report["claims"]) == e["claim_count"], "%s: claim_count" % rid)
+            check([s["sha256"] for s in report["sources"]] == e["source_hashes"],
+                  "%s: source hashes differ" % rid)
+        check(ids == set(recs), "not every run has an event")
+        # No raw text: no 24-byte stretch of any output or source, raw or as decoded strings.
+        blob = raw + "\n" + "\n".join(strings)
+        texts = [r["output"] for r in recs.values()] + \
+                [t for r in recs.values() for (_, _, t) in r["sources"]]
+        windows = 0
+        for t in texts:
+            for i in range(0, max(len(t) - 24, 0) + 1, 8):
+                w = t[i:i + 24]
+                if len(w.strip()) < 16:
+                    continue
+                windows += 1
+                check(w not in blob, "events.jsonl holds input text %r" % w)
+                check(json.dumps(w)[1:-1] not in raw, "events.jsonl holds escaped text %r" % w)
+        check(windows > 1000, "too few windows checked (%d)" % windows)
+
+
+def case_summary():
+    """summary.json adds up against events.jsonl and the input; --json prints the same counts."""
+    with TempDir() as tmp:
+        out = os.path.join(tmp, "out")
+        rc, stdout, err = batch(example_spec(), out, "--threads", "2", "--json")
+        check(rc == 0, "exit %d: %s" % (rc, err))
+        printed = json.loads(stdout)
+        s = summary(out)
+        for k in COUNT_FIELDS + ["threads", "out_dir"]:
+            check(printed[k] == s[k], "--json %s %r != summary.json %r" % (k, printed[k], s[k]))
+        check(s["schema_version"] == "kivo_worker_summary.v1", "schema_version")
+        check(s["workflow_id"] == WORKFLOW and s["threads"] == 2, "workflow/threads")
+        check(s["out_dir"] == out, "out_dir %r" % s["out_dir"])
+        check(s["files"] == 3, "files %r" % s["files"])
+        check(s["bytes_read"] == sum(os.path.getsize(p) for p in example_inputs()), "bytes_read")
+        check((s["records_read"], s["records_reviewed"], s["records_rejected"],
+               s["duplicate_run_ids"]) == (30, 30, 0, 0), "records %r" % s)
+        events = read_jsonl(os.path.join(out, "events.jsonl"))
+        check(sum(s["verdicts"].values()) == 30, "verdicts add up to %d" %
+              sum(s["verdicts"].values()))
+        for v in VERDICTS:
+            check(s["verdicts"][v] == sum(e["gate_verdict"] == v for e in events), "verdict " + v)
+        check(sorted(s["failure_categories"]) == sorted(CATEGORIES), "category keys")
+        for c in CATEGORIES:
+            check(s["failure_categories"][c] ==
+                  sum(c in e["redacted_failure_categories"] for e in events), "category " + c)
+        # data/examples/README.md: exactly one empty output and one run without sources.
+        check(s["failure_categories"]["empty_output"] == 1, "empty_output runs")
+        check(s["failure_categories"]["no_sources"] == 1, "no_sources runs")
+        check(s["claims"] == sum(e["claim_count"] for e in events), "claims")
+        check(s["unsupported_claims"] == sum(e["unsupported_claim_count"] for e in events),
+              "unsupported_claims")
+        for k in ("seconds", "mb_per_s", "records_per_s", "claims_per_s"):
+            check(isinstance(s[k], (int, float)) and s[k] >= 0, k)
+        check(s["peak_rss_bytes"] > 0, "peak_rss_bytes")
+        # Without --json nothing goes to stdout.
+        rc, stdout, err = batch(example_spec(), os.path.join(tmp, "out2"))
+        check(rc == 0 and stdout == "", "stdout without --json: %r" % stdout[:80])
+        check("30 records read" in err, "stderr line: %s" % err.strip())
+
+
+def case_options():
+    """--help and --version exit 0; usage errors exit 2."""
+    for args in (["--help"], ["-h"], ["help"], ["batch", "--help"]):
+        rc, out, err = run(WORKER, *args)
+        check(rc == 0, "%s: exit %d" % (args, rc))
+        check("Usage: kivo-worker" in out, "%s: no usage on stdout" % args)
+    rc, out, _ = run(WORKER, "--version")
+    check(rc == 0 and "kivo-worker" in out and "kivo-engine" in out, "--version: %r" % out)
+    with TempDir() as tmp:
+        out_dir = os.path.join(tmp, "out")
+        spec = example_spec()
+        for args, needle in [
+                ([], "Usage"),
+                (["frobnicate"], "unknown command"),
+                (["batch"], "--job-spec-file"),
+                (["batch", "--bogus"], ""),
+                (["batch", "--job-spec-file"], ""),
+                (["batch", "--job-spec-file", spec, "--threads", "0"], "--threads"),
+                (["batch", "--job-spec-file", spec, "--threads", "two"], "--threads"),
+                (["batch", "--job-spec-file", spec, "--threads", "-1"], "--threads"),
+                (["batch", "--job-spec-file", spec, "--chunk-bytes", "100"], "--chunk-bytes"),
+                (["batch", "--job-spec-file", spec, "extra-arg"], "extra-arg")]:
+            if args[:1] == ["batch"] and args[-1] != "--job-spec-file":
+                args = args + ["--out", out_dir]
+            expect_usage(args, [needle] if needle else [], " ".join(args) or "(no arguments)",
+                         out_dir)
+
+
+CASES = {name[5:]: fn for name, fn in globals().items()
+         if name.startswith("case_") and fn.__doc__}
+
+
+def main():
+    global WORKER, ROOT
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--worker", required=True)
+    ap.add_argument("--root", required=True)
+    ap.add_argument("case", choices=sorted(CASES))
+    a = ap.parse_args()
+    WORKER, ROOT = os.path.abspath(a.worker), os.path.abspath(a.root)
+    try:
+        CASES[a.case]()
+    except Failure as e:
+        print("FAIL %s: %s" % (a.case, e))
+        return 1
+    print("ok %s" % a.case)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
