@@ -74,7 +74,6 @@ static void test_edges_against_evp(void **state)
         for (size_t shift = 0; shift < 8; shift++) {
             unsigned char want[EVP_MAX_MD_SIZE], got[KIVO_SHA256_SIZE];
             unsigned int wn = 0;
-            memmove(buf + shift, buf, 0);   /* keep the bytes; only the start moves */
             assert_int_equal(EVP_Digest(buf + shift, len, want, &wn, EVP_sha256(), NULL), 1);
             assert_int_equal(wn, KIVO_SHA256_SIZE);
             assert_int_equal(kivo_hasher_sha256(h, buf + shift, len, got), KIVO_OK);

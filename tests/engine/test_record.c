@@ -296,6 +296,9 @@ static void test_flatten_exact(void **state)
         "nested.1.a: 1\n"
         "nested.2.1: 2\n"
         "nested.2.2: 3.50\n");
+    /* The example in docs/engine.md, "What is hashed". */
+    assert_string_equal(flatten(f, "{\"hours\":{\"mon\":\"9-17\"},\"rating\":4.5}"),
+                        "hours.mon: 9-17\nrating: 4.5\n");
     /* Members in input order, not sorted; numbers exactly as written, spaces around them not. */
     assert_string_equal(flatten(f, "{ \"z\" : 1e3 , \"a\" : -0.0 }"), "z: 1e3\na: -0.0\n");
     /* Keys and values unescaped. */

@@ -134,6 +134,16 @@ def case_large_corpus_determinism():
                 f.write(b"\n".join(lines) + b"\n")
             inputs.append(path)
         spec = write_spec(os.path.join(tmp, "spec.json"), ["corpus-*.jsonl"])
+        # Where each bad line is, computed here from the bytes written.
+        want_rejects = []
+        for path in inputs:
+            with open(path, "rb") as f:
+                content = f.read()
+            offset = 0
+            for ln, line in enumerate(content.split(b"\n")[:-1], 1):
+                if line in [bad[k] for k in (1, 3, 5, 7, 12)]:
+                    want_rejects.append((path, ln, offset))
+                offset += len(line) + 1
         outs = []
         for name, extra in [("a", ["--threads", "1"]), ("b", ["--threads", "2"]),
                             ("c", ["--threads", "3", "--chunk-bytes", "4096"]),
@@ -151,6 +161,8 @@ def case_large_corpus_determinism():
         check(s["duplicate_run_ids"] == 3, "duplicates %d, want 3" % s["duplicate_run_ids"])
         rejects = read_jsonl(os.path.join(outs[0], "rejects.jsonl"))
         check(len(rejects) == s["records_rejected"], "rejects.jsonl lines != records_rejected")
+        got = [(r["file"], r["line"], r["offset"]) for r in rejects if "duplicate" not in r["reason"]]
+        check(got == want_rejects, "reject positions %s, want %s" % (got[:4], want_rejects[:4]))
         dups = [r for r in rejects if "duplicate" in r["reason"]]
         check(len(dups) == 3, "want 3 duplicate rejects, got %d" % len(dups))
         for d in dups:
@@ -226,6 +238,43 @@ def case_bad_fixtures():
                     with open(os.path.join(out, "rejects.jsonl")) as f:
                         check(m.group(1)[:30] not in f.read(),
                               "%s: rejects.jsonl quotes output text" % name)
+
+
+def case_line_endings():
+    """CRLF line ends, blank and white-space-only lines, and an empty file: blank lines are no
+    records but still count for line numbers; a CR before the LF is not part of the record."""
+    good = "Standard shipping takes 3 to 5 business days and costs $4.99."
+    with TempDir() as tmp:
+        lines = [make_record("crlf-1", good, good), "", "   \t", make_record("crlf-4", good, good),
+                 '{"customer_run_id":"bad-5","output":', make_record("crlf-6", good, good)]
+        body = "\r\n".join(lines) + "\r\n"
+        with open(os.path.join(tmp, "a.jsonl"), "w", newline="") as f:
+            f.write(body)
+        open(os.path.join(tmp, "b.jsonl"), "w").close()
+        spec = write_spec(os.path.join(tmp, "spec.json"), ["a.jsonl", "b.jsonl"])
+        for threads in ("1", "2"):
+            out = os.path.join(tmp, "out" + threads)
+            rc, _, err = batch(spec, out, "--threads", threads, "--chunk-bytes", "4096")
+            check(rc == 3, "exit %d, want 3: %s" % (rc, err))
+            s = summary(out)
+            check((s["files"], s["records_read"], s["records_reviewed"], s["records_rejected"]) ==
+                  (2, 4, 3, 1), "summary %r" % s)
+            rejects = read_jsonl(os.path.join(out, "rejects.jsonl"))
+            offset = sum(len(l) + 2 for l in lines[:4])
+            check(len(rejects) == 1 and (rejects[0]["line"], rejects[0]["offset"]) == (5, offset),
+                  "rejects %r, want line 5 offset %d" % (rejects, offset))
+            events = read_jsonl(os.path.join(out, "events.jsonl"))
+            check([e["customer_run_id"] for e in events] == ["crlf-1", "crlf-4", "crlf-6"],
+                  "events %s" % [e["customer_run_id"] for e in events])
+            check(all(e["output_hash"] == sha256_text(good) for e in events), "output hashes")
+        # Only an empty file: nothing to do, and that is a success.
+        spec = write_spec(os.path.join(tmp, "spec-empty.json"), ["b.jsonl"])
+        out = os.path.join(tmp, "out-empty")
+        rc, _, err = batch(spec, out)
+        check(rc == 0, "empty input: exit %d: %s" % (rc, err))
+        check(summary(out)["records_read"] == 0, "empty input read records")
+        with open(os.path.join(out, "events.jsonl"), "rb") as f:
+            check(f.read() == b"", "events for an empty input")
 
 
 def case_run_id_paths():
