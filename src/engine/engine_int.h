@@ -45,6 +45,7 @@ typedef struct kv_claim_scratch {
     size_t cap_slot;
     uint32_t *touched;      /* sentences holding at least one term */
     uint64_t *masks;        /* words_per_mask words per touched sentence */
+    size_t cap_masks;       /* uint64_t words allocated at masks */
     size_t n_touched, cap_touched, words;
 } kv_claim_scratch;
 

@@ -100,10 +100,57 @@ static kivo_status collect_terms(kv_claim_scratch *cs, const kv_token *toks, siz
 }
 
 /* Sets, for each term, its bit in the mask of every sentence that holds it. */
+/* Big records (more source sentences than this) do not let a term held by more than FREQ_TERM
+ * sentences pick candidate windows: such a term says little about where a claim is, and touching
+ * all its sentences for every claim made review time grow with claims x sentences. Its bit is
+ * still set, by binary search, in every sentence the rarer terms picked. Records below the limit
+ * are scored exhaustively. */
+#define BIG_RECORD_SENTS 4096
+#define FREQ_TERM 64
+
+/* The mask of sentence s, made (zeroed) when s is touched for the first time. */
+static kivo_status slot_for(kv_claim_scratch *cs, uint32_t s, uint64_t **mask)
+{
+    kivo_status st;
+    int32_t slot = cs->slot[s];
+    if (slot < 0) {
+        if ((st = grow((void **)&cs->touched, &cs->cap_touched, cs->n_touched + 1,
+                       sizeof *cs->touched)) != KIVO_OK)
+            return st;
+        if (cs->cap_touched * cs->words > cs->cap_masks) {
+            uint64_t *m = realloc(cs->masks, cs->cap_touched * cs->words * sizeof *m);
+            if (!m)
+                return KIVO_ENOMEM;
+            cs->masks = m;
+            cs->cap_masks = cs->cap_touched * cs->words;
+        }
+        slot = (int32_t)cs->n_touched++;
+        cs->touched[slot] = s;
+        cs->slot[s] = slot;
+        memset(&cs->masks[(size_t)slot * cs->words], 0, cs->words * sizeof *cs->masks);
+    }
+    *mask = &cs->masks[(size_t)slot * cs->words];
+    return KIVO_OK;
+}
+
+static int holds(const uint32_t *p, size_t n, uint32_t s)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (p[mid] < s)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && p[lo] == s;
+}
+
 static kivo_status touch_sentences(kivo_engine *e)
 {
     kv_claim_scratch *cs = &e->cs;
     kivo_status st;
+    uint64_t *m;
     /* slot[] is -1 everywhere but at the sentences the last claim touched: undo those. */
     for (size_t t = 0; t < cs->n_touched; t++)
         cs->slot[cs->touched[t]] = -1;
@@ -127,27 +174,48 @@ static kivo_status touch_sentences(kivo_engine *e)
     for (size_t k = 0; k < cs->n_terms; k++)
         if (cs->terms[k]->kind == KV_TOK_NUMBER)
             cs->numbits[k / 64] |= 1ull << (k % 64);
+
+    int big = e->n_sents > BIG_RECORD_SENTS;
+    size_t rarest = (size_t)-1, rarest_n = (size_t)-1, frequent = 0;
     for (size_t k = 0; k < cs->n_terms; k++) {
         size_t np;
         const uint32_t *p = kv_index_find(e, cs->terms[k]->h, &np);
         cs->present[k] = np > 0;
-        for (size_t j = 0; j < np; j++) {
-            uint32_t s = p[j];
-            int32_t slot = cs->slot[s];
-            if (slot < 0) {
-                if ((st = grow((void **)&cs->touched, &cs->cap_touched, cs->n_touched + 1,
-                               sizeof *cs->touched)) != KIVO_OK)
-                    return st;
-                uint64_t *m = realloc(cs->masks, cs->cap_touched * cs->words * sizeof *m);
-                if (!m)
-                    return KIVO_ENOMEM;
-                cs->masks = m;
-                slot = (int32_t)cs->n_touched++;
-                cs->touched[slot] = s;
-                cs->slot[s] = slot;
-                memset(&cs->masks[(size_t)slot * cs->words], 0, cs->words * sizeof *m);
+        if (big && np > FREQ_TERM) {
+            frequent++;
+            if (np < rarest_n) {
+                rarest = k;
+                rarest_n = np;
             }
-            cs->masks[(size_t)slot * cs->words + k / 64] |= 1ull << (k % 64);
+            continue;
+        }
+        for (size_t j = 0; j < np; j++) {
+            if ((st = slot_for(cs, p[j], &m)) != KIVO_OK)
+                return st;
+            m[k / 64] |= 1ull << (k % 64);
+        }
+    }
+    if (!frequent)
+        return KIVO_OK;
+    /* No rare term picked a sentence: let the rarest frequent one. */
+    int rarest_used = cs->n_touched == 0;
+    if (rarest_used) {
+        size_t np;
+        const uint32_t *p = kv_index_find(e, cs->terms[rarest]->h, &np);
+        for (size_t j = 0; j < np; j++) {
+            if ((st = slot_for(cs, p[j], &m)) != KIVO_OK)
+                return st;
+            m[rarest / 64] |= 1ull << (rarest % 64);
+        }
+    }
+    for (size_t k = 0; k < cs->n_terms; k++) {
+        size_t np;
+        const uint32_t *p = kv_index_find(e, cs->terms[k]->h, &np);
+        if (np <= FREQ_TERM || (rarest_used && k == rarest))
+            continue;
+        for (size_t t = 0; t < cs->n_touched; t++) {
+            if (holds(p, np, cs->touched[t]))
+                cs->masks[(size_t)t * cs->words + k / 64] |= 1ull << (k % 64);
         }
     }
     return KIVO_OK;
