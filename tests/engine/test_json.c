@@ -77,8 +77,9 @@ static void test_nested(void **state)
     kivo_json_parser *p = new_parser(64);
     input in;
     const kivo_json_node *root;
-    assert_int_equal(parse(p, &in, "{\"a\":{\"b\":[1,2,{\"c\":\"d\"}],\"e\":[]},\"f\":{}}", 0, &root),
-                     KIVO_OK);
+    assert_int_equal(
+        parse(p, &in, "{\"a\":{\"b\":[1,2,{\"c\":\"d\"}],\"e\":[]},\"f\":{}}", 0, &root),
+        KIVO_OK);
     assert_int_equal(root->type, KIVO_JSON_OBJECT);
     assert_int_equal(root->len, 2);
     const kivo_json_node *a = kivo_json_get(root, "a");

@@ -361,7 +361,8 @@ static void test_structured_sources(void **state)
 
     /* A structured source that is an array, and one with nothing in it. */
     assert_int_equal(extract(f, "{\"customer_run_id\":\"s\",\"output\":\"o\",\"sources\":["
-                                "{\"id\":\"a\",\"text\":[\"x\",{\"y\":2}]},{\"id\":\"b\",\"text\":{}},"
+                                "{\"id\":\"a\",\"text\":[\"x\",{\"y\":2}]},"
+                                "{\"id\":\"b\",\"text\":{}},"
                                 "{\"id\":\"c\",\"text\":12}]}",
                              &rec, &why),
                      KIVO_OK);
@@ -376,7 +377,8 @@ static void test_reuse(void **state)
     fixture *f = *state;
     kivo_record rec;
     const char *why;
-    assert_int_equal(extract(f, "{\"customer_run_id\":\"long-run-id-1\",\"output\":\"o\",\"sources\":"
+    assert_int_equal(extract(f, "{\"customer_run_id\":\"long-run-id-1\",\"output\":\"o\","
+                                "\"sources\":"
                                 "[\"a\",\"b\",\"c\",{\"text\":{\"k\":\"v\"}}]}",
                              &rec, &why),
                      KIVO_OK);

@@ -67,7 +67,8 @@ typedef struct fixture {
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    if (!f || kivo_engine_create(&f->engine) != KIVO_OK || kivo_hasher_create(&f->hasher) != KIVO_OK)
+    if (!f || kivo_engine_create(&f->engine) != KIVO_OK ||
+        kivo_hasher_create(&f->hasher) != KIVO_OK)
         return -1;
     f->sources[0] = (kivo_source){"kb-refund-policy", 16, "Refund Policy", 13, refund_text,
                                   strlen(refund_text)};

@@ -514,6 +514,68 @@ static void test_large(void **state)
     free(out);
 }
 
+/* Seeded random texts from a vocabulary with numbers, names, negations, bullets, URLs, line
+ * breaks and non-ASCII words: every review keeps the invariants, and a second engine agrees. */
+static uint32_t rng(uint32_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 17;
+    *s ^= *s << 5;
+    return *s;
+}
+
+static size_t random_text(uint32_t *seed, char *out, size_t cap, size_t words)
+{
+    static const char *const vocab[] = {
+        "refund", "refunds", "within", "30", "thirty", "days", "not", "never", "isn\xe2\x80\x99t",
+        "Lumen", "Hub", "costs", "$49.00", "4.5", "1,000", "Dr.", "e.g.", "Zo\xc3\xab",
+        "Stra\xc3\x9f" "e", "gift", "cards", "are", "the", "warranty", "covers", "water", "damage",
+        "https://example.com/a.b", "X200", "shipping", "free", "over", "$50", "3rd", "the",
+        "\xe2\x80\xa2", "-", "1.", "(", ")", "\"", "?", "!", ";", ":", ",", ".", ". ", ".\n",
+        "\n", "\n\n", "\r\n", "  ", "\t", "Thanks", "Hi", "passage", "\xf0\x9f\x98\x80",
+        "\xe6\x97\xa5\xe6\x9c\xac", NULL};
+    size_t nv = 0, k = 0;
+    while (vocab[nv])
+        nv++;
+    for (size_t i = 0; i < words; i++) {
+        const char *w = vocab[rng(seed) % nv];
+        size_t l = strlen(w);
+        if (k + l + 2 >= cap)
+            break;
+        memcpy(out + k, w, l);
+        k += l;
+        if (rng(seed) % 3)
+            out[k++] = ' ';
+    }
+    return k;
+}
+
+static void test_random_texts(void **state)
+{
+    kivo_engine *e = *state, *other = NULL;
+    assert_int_equal(kivo_engine_create(&other), KIVO_OK);
+    uint32_t seed = 0x4b49564f;
+    static char out[4000], texts[3][4000];
+    for (int round = 0; round < 300; round++) {
+        kivo_source s[3];
+        size_t ns = rng(&seed) % 4;
+        for (size_t i = 0; i < ns; i++) {
+            size_t len = random_text(&seed, texts[i], sizeof texts[i], rng(&seed) % 300);
+            s[i] = (kivo_source){"src", 3, NULL, 0, texts[i], len};
+        }
+        size_t olen = random_text(&seed, out, sizeof out, rng(&seed) % 200);
+        kivo_packet p = {out, olen, s, ns, (kivo_strictness)(round % 3),
+                         (kivo_intended_use)((round / 3) % 3)};
+        saved first;
+        save(&first, review(e, &p), ns);
+        const kivo_review *r2 = NULL;
+        assert_int_equal(kivo_engine_review(other, &p, &r2), KIVO_OK);
+        if (!same_review(&first.r, r2, ns))
+            fail_msg("round %d: two engines disagree", round);
+    }
+    kivo_engine_free(other);
+}
+
 static void test_invalid(void **state)
 {
     kivo_engine *e = *state;
@@ -546,6 +608,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_not_claims, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deterministic, setup, teardown),
         cmocka_unit_test_setup_teardown(test_large, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_random_texts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invalid, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -118,7 +118,8 @@ static void test_decimals_and_urls(void **state)
           {0, "Visit https://example.com/a.b?x=1."}, {35, "Then go."});
     CHECK("Mail help@lumen.example.com today. Thanks.",
           {0, "Mail help@lumen.example.com today."}, {35, "Thanks."});
-    CHECK("See www.lumen.example/faq.html for more", {0, "See www.lumen.example/faq.html for more"});
+    CHECK("See www.lumen.example/faq.html for more",
+          {0, "See www.lumen.example/faq.html for more"});
 }
 
 static void test_lists(void **state)

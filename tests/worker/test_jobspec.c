@@ -156,7 +156,8 @@ static void test_bad_specs(void **state)
         N("inputs"));
     bad("{\"schema_version\":\"kivo_worker_job_spec.v1\",\"workflow_id\":\"wf\",\"inputs\":[\"\"]}",
         N("inputs"));
-    bad("{\"schema_version\":\"kivo_worker_job_spec.v2\",\"workflow_id\":\"wf\",\"inputs\":[\"a\"]}",
+    bad("{\"schema_version\":\"kivo_worker_job_spec.v2\",\"workflow_id\":\"wf\","
+        "\"inputs\":[\"a\"]}",
         N("schema_version", "kivo_worker_job_spec.v1"));
     bad("{\"workflow_id\":\"wf\",\"inputs\":[\"a\"]}", N("schema_version"));
     bad("{\"schema_version\":\"kivo_worker_job_spec.v1\",\"inputs\":[\"a\"]}", N("workflow_id"));
@@ -184,8 +185,9 @@ static void test_bad_specs(void **state)
     char big[1200], id[514];
     memset(id, 'w', 513);
     id[513] = '\0';
-    snprintf(big, sizeof big, "{\"schema_version\":\"kivo_worker_job_spec.v1\",\"workflow_id\":\"%s\","
-                              "\"inputs\":[\"a\"]}", id);
+    snprintf(big, sizeof big,
+             "{\"schema_version\":\"kivo_worker_job_spec.v1\",\"workflow_id\":\"%s\","
+             "\"inputs\":[\"a\"]}", id);
     bad(big, N("workflow_id", "512"));
 }
 

@@ -14,9 +14,9 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from kivo_testlib import (ARTIFACT_KEYS, CATEGORIES, EVENT_KEYS, RAW_FIELDS, VERDICTS, Failure,  # noqa: E402
-                          TempDir, check, event_id, read_records, run, sha256_text, tree,
-                          write_spec)
+from kivo_testlib import (  # noqa: E402
+    ARTIFACT_KEYS, CATEGORIES, EVENT_KEYS, RAW_FIELDS, VERDICTS, Failure, TempDir, check,
+    event_id, read_records, run, sha256_text, tree, write_spec)
 
 WORKER = ROOT = None
 WORKFLOW = "support_answer_review"
@@ -161,7 +161,8 @@ def case_large_corpus_determinism():
         check(s["duplicate_run_ids"] == 3, "duplicates %d, want 3" % s["duplicate_run_ids"])
         rejects = read_jsonl(os.path.join(outs[0], "rejects.jsonl"))
         check(len(rejects) == s["records_rejected"], "rejects.jsonl lines != records_rejected")
-        got = [(r["file"], r["line"], r["offset"]) for r in rejects if "duplicate" not in r["reason"]]
+        got = [(r["file"], r["line"], r["offset"]) for r in rejects
+               if "duplicate" not in r["reason"]]
         check(got == want_rejects, "reject positions %s, want %s" % (got[:4], want_rejects[:4]))
         dups = [r for r in rejects if "duplicate" in r["reason"]]
         check(len(dups) == 3, "want 3 duplicate rejects, got %d" % len(dups))
@@ -275,6 +276,62 @@ def case_line_endings():
         check(summary(out)["records_read"] == 0, "empty input read records")
         with open(os.path.join(out, "events.jsonl"), "rb") as f:
             check(f.read() == b"", "events for an empty input")
+
+
+def case_mutations():
+    """Seeded random damage to real records (flipped and dropped bytes, cut lines, invalid UTF-8,
+    deep nesting, odd types where strings belong): the worker never crashes, every non-blank
+    line is either reviewed or rejected with a reason, and 1 and 2 threads agree."""
+    import random
+    rnd = random.Random(20261128)
+    good = []
+    for path in example_inputs():
+        with open(path, "rb") as f:
+            good += [l for l in f.read().split(b"\n") if l.strip()]
+    lines = []
+    for i in range(400):
+        line = bytearray(good[i % len(good)].replace(b'"sup-', b'"m%d-' % i, 1))
+        kind = rnd.randrange(9)
+        if kind == 0:
+            for _ in range(rnd.randrange(1, 4)):
+                line[rnd.randrange(len(line))] = rnd.randrange(256)
+        elif kind == 1:
+            del line[rnd.randrange(len(line)):]
+        elif kind == 2:
+            at = rnd.randrange(len(line))
+            line[at:at] = rnd.choice([b"\xff", b"\xc3\x28", b"\xed\xa0\x80", b"\xe2\x82"])
+        elif kind == 3:
+            line = bytearray(b"[" * 3000 + b"]" * 3000)
+        elif kind == 4:
+            line = line.replace(b'"output":"', b'"output":{"x":"', 1)
+        elif kind == 5:
+            line = line.replace(b'"sources":[', b'"sources":[7,', 1)
+        elif kind == 6:
+            line = line.replace(b'"text":"', b'"text":{"deep":[1,{"k":"', 1)
+        elif kind == 7:
+            line = bytearray(b'{"customer_run_id":"m%d-x","output":"' % i + b"A. " * 3000 + b'"}')
+        line = bytes(line).replace(b"\n", b" ")
+        lines.append(line)
+    with TempDir() as tmp:
+        with open(os.path.join(tmp, "m.jsonl"), "wb") as f:
+            f.write(b"\n".join(lines) + b"\n")
+        spec = write_spec(os.path.join(tmp, "spec.json"), ["m.jsonl"])
+        outs = []
+        for threads in ("1", "2"):
+            out = os.path.join(tmp, "out" + threads)
+            rc, _, err = batch(spec, out, "--threads", threads, "--chunk-bytes", "4096")
+            check(rc in (0, 3), "exit %d (a crash?): %s" % (rc, err[-2000:]))
+            outs.append(out)
+        same_outputs(outs[0], outs[1], "mutations 1 vs 2 threads")
+        s = summary(outs[0])
+        records = sum(1 for l in lines if l.strip(b" \t\r"))
+        check(s["records_read"] == records, "read %d, want %d" % (s["records_read"], records))
+        check(s["records_reviewed"] + s["records_rejected"] == records, "counts %r" % s)
+        rejects = read_jsonl(os.path.join(outs[0], "rejects.jsonl"))
+        check(len(rejects) == s["records_rejected"], "reject lines")
+        check(all(r["reason"] for r in rejects), "a reject without a reason")
+        check(s["records_rejected"] > 50 and s["records_reviewed"] > 50,
+              "mutations too mild or too harsh: %r" % s)
 
 
 def case_run_id_paths():

@@ -22,9 +22,9 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from kivo_testlib import (CATEGORIES, CLAIM_KEYS, EVIDENCE_KEYS, REPORT_KEYS, SOURCE_KEYS,  # noqa: E402
-                          STATUSES, VERDICTS, Failure, TempDir, check, read_records, run,
-                          sha256_text)
+from kivo_testlib import (  # noqa: E402
+    CATEGORIES, CLAIM_KEYS, EVIDENCE_KEYS, REPORT_KEYS, SOURCE_KEYS, STATUSES, VERDICTS, Failure,
+    TempDir, check, read_records, run, sha256_text)
 
 WORKFLOW = "support_answer_review"
 # A structured source (a store record), a plain-string source with a generated id, and a reply
@@ -60,7 +60,8 @@ def check_invariants(report, rec):
           "%s: source ids" % rid)
     check([s["title"] for s in report["sources"]] == [s[1] for s in rec["sources"]],
           "%s: source titles" % rid)
-    check([s["sha256"] for s in report["sources"]] == [sha256_text(t) for _, _, t in rec["sources"]],
+    want = [sha256_text(t) for _, _, t in rec["sources"]]
+    check([s["sha256"] for s in report["sources"]] == want,
           "%s: source hashes are not SHA-256 of the (flattened) texts" % rid)
     check(report["source_count"] == len(rec["sources"]), "%s: source_count" % rid)
     check(report["gate_verdict"] in VERDICTS and report["safe_use_status"] in VERDICTS,
