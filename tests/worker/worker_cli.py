@@ -468,6 +468,17 @@ def case_fatal_io():
         rc, _, err = batch(example_spec(), os.path.join(blocker, "out"))
         check(rc == 1, "exit %d, want 1: %s" % (rc, err))
         check("cannot create" in err and "file/out" in err, "message: %s" % err.strip())
+        # A report that cannot be written mid-run (a file where its folder must go): exit 1, and
+        # no events.jsonl claims runs whose reports are missing; no partial files are left.
+        out = os.path.join(tmp, "out")
+        wf = os.path.join(out, "reports", WORKFLOW)
+        os.makedirs(wf)
+        open(os.path.join(wf, "sup-1125-004"), "w").close()
+        rc, _, err = batch(example_spec(), out, "--threads", "2")
+        check(rc == 1, "blocked report: exit %d, want 1: %s" % (rc, err))
+        check("cannot write reports" in err, "message: %s" % err.strip())
+        left = sorted(os.listdir(out))
+        check(left == ["reports"], "after a fatal error the out folder holds %s" % left)
 
 
 def make_record(rid, output, text):
@@ -525,6 +536,26 @@ def case_line_limit_over_chunk():
                  make_record("ok-3", good, good)]
         with open(os.path.join(tmp, "in.jsonl"), "w") as f:
             f.write("\n".join(lines))          # and no final newline
+        # Exactly at the limit, and one byte over it (line bytes without the '\n').
+        edge = [make_record("at-limit", good, "x" * 4700), make_record("over", good, "x" * 4700)]
+        edge[0] = edge[0].replace('"T"', '"' + "T" * (5000 - len(edge[0]) + 1) + '"')
+        edge[1] = edge[1].replace('"T"', '"' + "T" * (5001 - len(edge[1]) + 1) + '"')
+        check((len(edge[0]), len(edge[1])) == (5000, 5001), "edge lengths %d %d" %
+              (len(edge[0]), len(edge[1])))
+        with open(os.path.join(tmp, "edge.jsonl"), "w") as f:
+            f.write(lines[0] + "\n" + edge[0] + "\n" + edge[1] + "\n" + lines[2] + "\n")
+        spec = write_spec(os.path.join(tmp, "edge.json"), ["edge.jsonl"],
+                          limits={"max_line_bytes": 5000})
+        out = os.path.join(tmp, "out-edge")
+        rc, _, err = batch(spec, out, "--chunk-bytes", "4096")
+        check(rc == 3, "edge: exit %d, want 3: %s" % (rc, err))
+        events = read_jsonl(os.path.join(out, "events.jsonl"))
+        check([e["customer_run_id"] for e in events] == ["ok-1", "at-limit", "ok-3"],
+              "edge: reviewed %s" % [e["customer_run_id"] for e in events])
+        rejects = read_jsonl(os.path.join(out, "rejects.jsonl"))
+        # (The reason counts the '\n' too: "line of 5002 bytes"; only the limit is checked.)
+        check(len(rejects) == 1 and rejects[0]["line"] == 3 and
+              "limit of 5000 bytes" in rejects[0]["reason"], "edge: rejects %r" % rejects)
         for limit, want_ids, code in ((1024, ["ok-1", "ok-3"], 3),
                                       (65536, ["ok-1", "long", "ok-3"], 0)):
             spec = write_spec(os.path.join(tmp, "spec%d.json" % limit), ["in.jsonl"],
