@@ -21,6 +21,7 @@ import json
 import os
 import sys
 
+sys.dont_write_bytecode = True    # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kivo_testlib import (  # noqa: E402
     CATEGORIES, CLAIM_KEYS, EVIDENCE_KEYS, REPORT_KEYS, SOURCE_KEYS, STATUSES, VERDICTS, Failure,
