@@ -173,10 +173,26 @@ static void review_slot(const job *j, worker *w, slot *s)
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *le = nl ? nl : end;
-        size_t len = (size_t)(le - p);
+        size_t len = (size_t)(le - p), raw = len;
         if (len && p[len - 1] == '\r')
             len--;
-        if (!blank(p, len)) {
+        if (raw > j->spec->max_line_bytes) {
+            /* Over the limit but inside one read chunk: the same reject as an over-long chunk. */
+            char reason[128];
+            item *it = new_item(s);
+            if (!it) {
+                s->failed = KIVO_ENOMEM;
+                return;
+            }
+            it->offset = c->offset + (uint64_t)(p - c->buf);
+            it->line = line;
+            snprintf(reason, sizeof reason, "line of %zu bytes is over the limit of %zu bytes",
+                     raw + (nl != NULL), j->spec->max_line_bytes);
+            if (reject(s, it, "", reason) != KIVO_OK) {
+                s->failed = KIVO_ENOMEM;
+                return;
+            }
+        } else if (!blank(p, len)) {
             item *it = new_item(s);
             if (!it) {
                 s->failed = KIVO_ENOMEM;
