@@ -110,17 +110,18 @@ write_spec() {
 JSON
 }
 
-# gen_job N: a generated corpus of N records (seed 1) and its job spec in $T/job.
+# gen_job N [DIR]: a generated corpus of N records (seed 1) and its job spec in DIR ($T/job).
 gen_job() {
-    mkdir -p "$T/job"
-    "$KIVO_SCRIPTS/gen-corpus" --records "$1" --seed 1 --out "$T/job/corpus.jsonl" --quiet
-    write_spec "$T/job" corpus.jsonl
+    local d=${2:-$T/job}
+    mkdir -p "$d"
+    "$KIVO_SCRIPTS/gen-corpus" --records "$1" --seed 1 --out "$d/corpus.jsonl" --quiet
+    write_spec "$d" corpus.jsonl
 }
 
 # check_runs KEYFILE N: the server holds exactly N private-worker runs, all completed, each with
 # exactly one event, whose counts, verdicts and hashes are those of the local claim reports.
 check_runs() {
-    python3 - "$BASE" "$1" "$2" "$T/job/out" <<'PY'
+    python3 - "$BASE" "$1" "$2" "${3:-$T/job/out}" <<'PY'
 import glob, hashlib, json, sys, urllib.request
 base, keyfile, want, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 key = open(keyfile).read().strip()
