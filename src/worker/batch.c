@@ -276,7 +276,7 @@ static int report_path(const job *j, const char *run_id, char *dir, size_t dlen,
     return (n < 0 || (size_t)n >= dlen || m < 0 || (size_t)m >= flen) ? -1 : 0;
 }
 
-int wk_batch_run(const wk_jobspec *spec, const wk_batch_opts *opts, wk_summary *sum, char *err,
+int wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary *sum, char *err,
                  size_t errlen)
 {
     int rc = WK_EXIT_IO;
@@ -295,6 +295,7 @@ int wk_batch_run(const wk_jobspec *spec, const wk_batch_opts *opts, wk_summary *
     double t0 = now();
 
     memset(sum, 0, sizeof *sum);
+    opts->lock_fd = -1;
     sum->threads = threads;
     err[0] = '\0';
     if (wk_inputs_expand(spec->dir, spec->inputs, spec->n_inputs, &in, err, errlen) != 0)
@@ -310,6 +311,16 @@ int wk_batch_run(const wk_jobspec *spec, const wk_batch_opts *opts, wk_summary *
     snprintf(rejects_tmp, sizeof rejects_tmp, "%s.partial", rejects_path);
     if (wk_mkdirs(j.report_root) != 0) {
         snprintf(err, errlen, "cannot create %s: %s", j.report_root, strerror(errno));
+        goto out;
+    }
+    if ((opts->lock_fd = wk_dir_lock(out)) < 0) {
+        if (errno == EWOULDBLOCK) {
+            snprintf(err, errlen, "%s is in use by another kivo-worker process; wait for it to "
+                     "end", out);
+            rc = WK_EXIT_USAGE;
+        } else {
+            snprintf(err, errlen, "cannot lock %s: %s", out, strerror(errno));
+        }
         goto out;
     }
     events = fopen(events_tmp, "w");

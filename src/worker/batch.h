@@ -18,6 +18,8 @@ typedef struct wk_batch_opts {
     int threads;                /* 0: all cores */
     int progress;               /* draw a progress bar on stderr */
     size_t chunk_bytes;         /* 0: the default */
+    int lock_fd;                /* out: the out folder's lock (wk_dir_lock), -1 if not taken;
+                                 * the caller closes it once it is done with the folder */
 } wk_batch_opts;
 
 typedef struct wk_summary {
@@ -34,7 +36,7 @@ enum { WK_EXIT_OK = 0, WK_EXIT_IO = 1, WK_EXIT_USAGE = 2, WK_EXIT_REJECTS = 3 };
 
 /* Runs the job; writes the output layout under the out folder. Returns a WK_EXIT_* code; on 1 or
  * 2, err holds the message. */
-int wk_batch_run(const wk_jobspec *spec, const wk_batch_opts *opts, wk_summary *sum, char *err,
+int wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary *sum, char *err,
                  size_t errlen);
 
 /* Renders the summary as JSON (with a newline) into a malloc'd string. */

@@ -323,6 +323,20 @@ static int cmd_run(int argc, char **argv)
     return r;
 }
 
+/* Takes DIR's lock (made first if missing); on failure says why. @return the lock's fd or -1. */
+static int lock_dir(const char *cmd, const char *dir)
+{
+    int fd = wk_mkdirs(dir) == 0 ? wk_dir_lock(dir) : -1;
+    if (fd < 0) {
+        if (errno == EWOULDBLOCK)
+            fprintf(stderr, "kivo-worker %s: %s is in use by another kivo-worker process (it "
+                    "holds %s/.kivo-worker.lock); wait for it to end\n", cmd, dir, dir);
+        else
+            fprintf(stderr, "kivo-worker %s: cannot lock %s: %s\n", cmd, dir, strerror(errno));
+    }
+    return fd;
+}
+
 static int cmd_submit(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -382,7 +396,14 @@ static int cmd_submit(int argc, char **argv)
             return WK_EXIT_USAGE;
         so.api_key = key;
     }
+    int lock = lock_dir("submit", outbox);
+    if (lock < 0) {
+        memset(key, 0, sizeof key);
+        memset(cred, 0, sizeof cred);
+        return errno == EWOULDBLOCK ? WK_EXIT_USAGE : WK_EXIT_IO;
+    }
     r = wk_send_outbox(outbox, &so, &st, err, sizeof err);
+    close(lock);
     wk_send_stats_print(&st, outbox);
     if (json)
         stats_json(&st, outbox);
@@ -526,6 +547,8 @@ static int cmd_batch(int argc, char **argv)
     } else {
         fprintf(stderr, "kivo-worker: %s\n", err);
     }
+    if (bo.lock_fd >= 0)
+        close(bo.lock_fd);
     memset(key, 0, sizeof key);
     wk_jobspec_free(&spec);
     return rc;

@@ -17,4 +17,10 @@ int wk_mkdirs(const char *path);
 /* Writes data to path through path.tmp and rename(2). Returns 0 or -1 with errno. */
 int wk_write_atomic(const char *path, const void *data, size_t len);
 
+/* Takes the folder's lock (flock(2) on the folder itself, which must exist), so that two
+ * kivo-worker processes never write one report store or outbox at once. The lock lives as long as
+ * the returned descriptor (and dies with the process, even on SIGKILL). Returns the descriptor,
+ * or -1 with errno (EWOULDBLOCK: another process holds it). */
+int wk_dir_lock(const char *dir);
+
 #endif

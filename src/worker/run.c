@@ -348,7 +348,7 @@ int wk_run(const wk_run_opts *o, char *err, size_t errlen)
     char dir[4600], rrc[WK_COMPONENT_MAX], event_id[64];
     char *text = NULL;
     long status = 0;
-    int rc = WK_EXIT_USAGE, spec_loaded = 0;
+    int rc = WK_EXIT_USAGE, spec_loaded = 0, lock = -1;
 
     err[0] = '\0';
     if (!wk_id_safe(o->review_run_id, strlen(o->review_run_id))) {
@@ -393,6 +393,17 @@ int wk_run(const wk_run_opts *o, char *err, size_t errlen)
         kivo_record_reader_create(&spec.fields, &x.reader) != KIVO_OK ||
         kivo_engine_create(&x.engine) != KIVO_OK) {
         snprintf(err, errlen, "cannot set up the engine");
+        goto out;
+    }
+
+    /* One process per run folder: a second `run` of the same run waits for nothing, it stops. */
+    if ((lock = wk_mkdirs(dir) == 0 ? wk_dir_lock(dir) : -1) < 0) {
+        if (errno == EWOULDBLOCK) {
+            snprintf(err, errlen, "%s is in use by another kivo-worker process", dir);
+            rc = WK_EXIT_USAGE;
+        } else {
+            snprintf(err, errlen, "cannot lock %s: %s", dir, strerror(errno));
+        }
         goto out;
     }
 
@@ -462,6 +473,8 @@ int wk_run(const wk_run_opts *o, char *err, size_t errlen)
         rc = WK_EXIT_REJECTS;
     }
 out:
+    if (lock >= 0)
+        close(lock);
     free(text);
     kivo_buf_free(&x.report);
     kivo_buf_free(&x.event);
