@@ -60,21 +60,23 @@ static json_t *source_hashes_json(const kivo_review *r, size_t n)
     return a;
 }
 
+/* json_dump_callback's sink: appends to a kivo_buf (one pass; json_dumpb would need two). */
+static int append_cb(const char *data, size_t size, void *arg)
+{
+    return kivo_buf_append(arg, data, size) == KIVO_OK ? 0 : -1;
+}
+
 static kivo_status dump(json_t *root, int bad, kivo_buf *out)
 {
-    kivo_status st = KIVO_OK;
-    if (bad || !root) {
-        json_decref(root);
-        return KIVO_ENOMEM;
-    }
-    size_t need = json_dumpb(root, NULL, 0, JSON_COMPACT | JSON_REAL_PRECISION(6));
-    if (need == 0) {
-        st = KIVO_ENOMEM;
-    } else if ((st = kivo_buf_reserve(out, need + 1)) == KIVO_OK) {
-        json_dumpb(root, out->data + out->len, need, JSON_COMPACT | JSON_REAL_PRECISION(6));
-        out->len += need;
-        out->data[out->len++] = '\n';
-        out->data[out->len] = '\0';
+    kivo_status st = KIVO_ENOMEM;
+    size_t mark = out->len;
+    if (!bad && root &&
+        json_dump_callback(root, append_cb, out, JSON_COMPACT | JSON_REAL_PRECISION(6)) == 0 &&
+        kivo_buf_append(out, "\n", 1) == KIVO_OK)
+        st = KIVO_OK;
+    if (st != KIVO_OK && out->data) {
+        out->len = mark;
+        out->data[mark] = '\0';
     }
     json_decref(root);
     return st;
