@@ -60,26 +60,38 @@ static json_t *source_hashes_json(const kivo_review *r, size_t n)
     return a;
 }
 
-/* json_dump_callback's sink: appends to a kivo_buf (one pass; json_dumpb would need two). */
+/* json_dump_callback's sink: appends to a kivo_buf (one pass; json_dumpb would need two) and
+ * keeps the first failure, so a report over the buffer's ceiling is KIVO_ETOOBIG, not ENOMEM. */
+typedef struct sink {
+    kivo_buf *out;
+    kivo_status st;
+} sink;
+
 static int append_cb(const char *data, size_t size, void *arg)
 {
-    return kivo_buf_append(arg, data, size) == KIVO_OK ? 0 : -1;
+    sink *k = arg;
+    if (k->st == KIVO_OK)
+        k->st = kivo_buf_append(k->out, data, size);
+    return k->st == KIVO_OK ? 0 : -1;
 }
 
 static kivo_status dump(json_t *root, int bad, kivo_buf *out)
 {
-    kivo_status st = KIVO_ENOMEM;
+    sink k = {out, KIVO_OK};
     size_t mark = out->len;
-    if (!bad && root &&
-        json_dump_callback(root, append_cb, out, JSON_COMPACT | JSON_REAL_PRECISION(6)) == 0 &&
-        kivo_buf_append(out, "\n", 1) == KIVO_OK)
-        st = KIVO_OK;
-    if (st != KIVO_OK && out->data) {
+    if (bad || !root)
+        k.st = KIVO_ENOMEM;
+    else if (json_dump_callback(root, append_cb, &k, JSON_COMPACT | JSON_REAL_PRECISION(6)) != 0 &&
+             k.st == KIVO_OK)
+        k.st = KIVO_ENOMEM;
+    if (k.st == KIVO_OK)
+        k.st = kivo_buf_append(out, "\n", 1);
+    if (k.st != KIVO_OK && out->data) {
         out->len = mark;
         out->data[mark] = '\0';
     }
     json_decref(root);
-    return st;
+    return k.st;
 }
 
 static json_t *claim_json(const kivo_packet *p, const kivo_claim *c, size_t index)
