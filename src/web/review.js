@@ -1,0 +1,673 @@
+/*
+ * review.js - the reviewer's view of Kivo claim reports, with no dependencies.
+ *
+ * One script, three pages, chosen by <body data-kivo="...">:
+ *   run    a worker's claim_report.html: the data embedded in a JSON script element
+ *   index  a worker's index.html: job summary and the runs to review
+ *   app    kivo-api's /app/: an API key in sessionStorage, hosted runs read from the JSON API
+ *
+ * Answers and sources are untrusted text. They only ever reach the page through textContent and
+ * text nodes (never parsed as HTML), links are built from our own path components, and the page's
+ * Content-Security-Policy allows no other script.
+ */
+(function () {
+    'use strict';
+
+    var doc = document;
+    var SEVERITY = {fail: 2, needs_review: 1, pass: 0};
+    var STATUS_WORD = {
+        supported: 'supported', partially_supported: 'partially supported',
+        unsupported: 'unsupported', contradicted: 'contradicted'
+    };
+    var PAGE_ROWS = 50;
+
+    function el(tag, cls, text) {
+        var e = doc.createElement(tag);
+        if (cls)
+            e.className = cls;
+        if (text !== undefined && text !== null)
+            e.textContent = String(text);
+        return e;
+    }
+
+    function add(parent, child) {
+        parent.appendChild(child);
+        return child;
+    }
+
+    function txt(parent, s) {
+        parent.appendChild(doc.createTextNode(String(s)));
+    }
+
+    /* A class-name-safe token of a value we expect to be a plain name. */
+    function token(s) {
+        return String(s).replace(/[^a-z_]/g, '');
+    }
+
+    function num(n, digits) {
+        if (typeof n !== 'number' || !isFinite(n))
+            return '-';
+        return digits === undefined ? n.toLocaleString('en-US')
+            : n.toLocaleString('en-US', {maximumFractionDigits: digits});
+    }
+
+    function badge(verdict) {
+        return el('span', 'badge v-' + token(verdict), verdict);
+    }
+
+    function categories(parent, list) {
+        (list || []).forEach(function (c) { add(parent, el('span', 'cat', c)); });
+    }
+
+    /* Claims and spans are byte offsets into UTF-8 text; JavaScript strings are UTF-16. */
+    function bytesOf(text) {
+        var bytes = new TextEncoder().encode(text || '');
+        var dec = new TextDecoder();
+        return {
+            len: bytes.length,
+            slice: function (a, b) { return dec.decode(bytes.subarray(a, b)); }
+        };
+    }
+
+    function flagged(claim) {
+        return claim.status !== 'supported';
+    }
+
+    /* ---- one run -------------------------------------------------------------------------- */
+
+    var nav = null;     /* the run on screen: its flagged claims and how to select one */
+
+    doc.addEventListener('keydown', function (ev) {
+        var t = ev.target;
+        if (!nav || ev.altKey || ev.ctrlKey || ev.metaKey ||
+            (t && (t.tagName === 'INPUT' || t.tagName === 'SELECT' || t.tagName === 'TEXTAREA')))
+            return;
+        if (ev.key === 'j' || ev.key === 'n') {
+            nav.step(1);
+            ev.preventDefault();
+        } else if (ev.key === 'k' || ev.key === 'p') {
+            nav.step(-1);
+            ev.preventDefault();
+        } else if ((ev.key === 'Enter' || ev.key === ' ') && t && t.dataset &&
+                   t.dataset.claim !== undefined) {
+            nav.select(Number(t.dataset.claim), false);
+            ev.preventDefault();
+        }
+    });
+
+    function findSource(packet, report, id) {
+        var list = (packet && packet.sources) || [];
+        for (var i = 0; i < list.length; i++)
+            if (list[i].source_id === id)
+                return list[i];
+        var meta = report.sources || [];
+        for (var k = 0; k < meta.length; k++)
+            if (meta[k].source_id === id)
+                return {source_id: id, title: meta[k].title, text: null};
+        return {source_id: id, title: null, text: null};
+    }
+
+    function spanLabel(claim, k) {
+        if (claim.status === 'supported')
+            return k === 0 ? 'Supporting span' : 'Also supporting';
+        if (claim.status === 'contradicted')
+            return k === 0 ? 'Contradicting span' : 'Also relevant';
+        return k === 0 ? 'Closest span (does not fully support the claim)' : 'Also relevant';
+    }
+
+    function renderEvidence(box, report, packet, claim) {
+        box.textContent = '';
+        add(box, el('h2', null, 'Claim ' + claim.claim_id));
+        add(box, el('p', 'claim-text', claim.text));
+        var line = add(box, el('p', 'meta'));
+        add(line, el('span', 'claim s-' + token(claim.status),
+                     STATUS_WORD[claim.status] || claim.status));
+        txt(line, 'support score ' + num(claim.support_score, 4));
+        if (claim.failure_category)
+            add(line, el('span', 'cat', claim.failure_category));
+        var words = claim.unsupported_spans || [];
+        if (words.length) {
+            var w = add(box, el('p', null, 'Not in the sources: '));
+            words.forEach(function (u) {
+                add(w, el('mark', 'claim s-' + token(claim.status), u.text));
+                txt(w, ' ');
+            });
+        }
+        var ev = claim.evidence || [];
+        if (!ev.length)
+            add(box, el('p', 'note', 'No source span supports this claim: nothing in the sources ' +
+                                     'says it.'));
+        ev.forEach(function (e, k) {
+            var src = findSource(packet, report, e.source_id);
+            var part = add(box, el('div', 'evidence'));
+            var h = add(part, el('h3', null, spanLabel(claim, k) + ' in '));
+            add(h, el('q', null, src.title || src.source_id));
+            if (src.title)
+                txt(h, ' (' + src.source_id + ')');
+            var body = add(part, el('div', 'source-text'));
+            if (typeof src.text !== 'string') {
+                body.textContent = 'The source text is not available here (bytes ' + e.start +
+                                   '..' + e.end + ' of ' + src.source_id + ').';
+                return;
+            }
+            var b = bytesOf(src.text);
+            var a = Math.min(e.start, b.len), z = Math.min(Math.max(e.end, a), b.len);
+            txt(body, b.slice(0, a));
+            var mark = add(body, el('mark', 'span', b.slice(a, z)));
+            mark.setAttribute('data-evidence', String(k));
+            txt(body, b.slice(z, b.len));
+            /* Scroll the span into the box's view without moving the page. */
+            requestAnimationFrame(function () {
+                body.scrollTop = Math.max(0, mark.offsetTop - body.offsetTop - 60);
+            });
+        });
+    }
+
+    function renderRun(root, report, packet, opts) {
+        opts = opts || {};
+        root.textContent = '';
+        doc.title = 'Kivo: ' + report.customer_run_id + ' (' + report.gate_verdict + ')';
+        if (opts.back) {
+            var back = add(root, el('p'));
+            if (typeof opts.back === 'string') {
+                var a = add(back, el('a', null, opts.backText || 'All runs'));
+                a.href = opts.back;
+            } else {
+                var b = add(back, el('button', null, opts.backText || 'Back'));
+                b.addEventListener('click', opts.back);
+            }
+        }
+        var h1 = add(root, el('h1', null, report.customer_run_id + ' '));
+        add(h1, badge(report.gate_verdict));
+        var meta = add(root, el('div', 'meta'));
+        function item(label, value) {
+            var s = add(meta, el('span', null, label + ' '));
+            add(s, el('b', null, value));
+        }
+        item('workflow', report.workflow_id);
+        if (report.review_run_id)
+            item('run', report.review_run_id);
+        item('safe use', report.safe_use_status);
+        item('claims', report.claim_count);
+        item('unsupported', report.unsupported_claim_count);
+        item('contradicted', report.contradicted_claim_count);
+        item('partial', report.partially_supported_claim_count);
+        item('policy', (report.strictness || '') + ' / ' + (report.intended_use || '') +
+             (report.policy_version ? ' / ' + report.policy_version : ''));
+        item('engine', report.engine_version);
+        var cats = add(root, el('div'));
+        categories(cats, report.failure_categories);
+
+        var legend = add(root, el('div', 'legend'));
+        ['supported', 'partially_supported', 'unsupported', 'contradicted'].forEach(function (s) {
+            add(legend, el('span', 's-' + s, STATUS_WORD[s]));
+        });
+        var keys = add(legend, el('span', 'keys'));
+        add(keys, el('kbd', null, 'j'));
+        txt(keys, ' / ');
+        add(keys, el('kbd', null, 'k'));
+        txt(keys, ' next / previous flagged claim');
+
+        var cols = add(root, el('div', 'cols'));
+        var left = add(cols, el('section'));
+        add(left, el('h2', null, 'Answer'));
+        var answer = add(left, el('div', 'answer'));
+        answer.id = 'answer';
+        var right = add(cols, el('section'));
+        var detail = add(right, el('div'));
+        detail.id = 'evidence';
+
+        var claims = report.claims || [];
+        var marks = [], rows = [];
+        if (packet && typeof packet.output === 'string') {
+            var out = bytesOf(packet.output);
+            var order = claims.map(function (c, i) { return i; });
+            order.sort(function (x, y) { return claims[x].start - claims[y].start || x - y; });
+            var pos = 0;
+            order.forEach(function (i) {
+                var c = claims[i];
+                if (c.start < pos || c.end > out.len || c.end < c.start)
+                    return;     /* overlapping or outside the output: listed below only */
+                if (c.start > pos)
+                    txt(answer, out.slice(pos, c.start));
+                var m = add(answer, el('mark', 'claim s-' + token(c.status),
+                                       out.slice(c.start, c.end)));
+                m.tabIndex = 0;
+                m.dataset.claim = String(i);
+                m.title = (STATUS_WORD[c.status] || c.status) + ', support ' +
+                          num(c.support_score, 4) +
+                          (c.failure_category ? ', ' + c.failure_category : '');
+                marks[i] = m;
+                pos = c.end;
+            });
+            if (pos < out.len)
+                txt(answer, out.slice(pos, out.len));
+            if (!out.len)
+                add(answer, el('span', 'muted', '(empty answer)'));
+        } else {
+            add(answer, el('span', 'muted', 'The answer text is not available (deleted, or not ' +
+                                            'stored with this report). Claims are listed below.'));
+        }
+
+        add(left, el('h2', null, 'Claims'));
+        var table = add(left, el('table'));
+        var hr = add(add(table, el('thead')), el('tr'));
+        ['#', 'status', 'support', 'category', 'claim'].forEach(function (h, k) {
+            add(hr, el('th', k === 2 ? 'num' : null, h));
+        });
+        var tb = add(table, el('tbody'));
+        claims.forEach(function (c, i) {
+            var tr = add(tb, el('tr'));
+            tr.tabIndex = 0;
+            tr.dataset.claim = String(i);
+            add(tr, el('td', null, c.claim_id));
+            add(add(tr, el('td')), el('span', 'claim s-' + token(c.status),
+                                      STATUS_WORD[c.status] || c.status));
+            add(tr, el('td', 'num', num(c.support_score, 4)));
+            add(tr, el('td', null, c.failure_category || ''));
+            add(tr, el('td', null, c.text));
+            rows[i] = tr;
+        });
+        if (!claims.length)
+            add(left, el('p', 'muted', 'No claims: ' +
+                                       ((report.failure_categories || []).join(', ') ||
+                                        'nothing to check') + '.'));
+
+        var flaggedList = [];
+        claims.forEach(function (c, i) { if (flagged(c)) flaggedList.push(i); });
+        var current = -1;
+        function select(i, focus) {
+            if (current >= 0) {
+                if (marks[current]) marks[current].classList.remove('sel');
+                if (rows[current]) rows[current].classList.remove('sel');
+            }
+            current = i;
+            if (marks[i]) marks[i].classList.add('sel');
+            if (rows[i]) rows[i].classList.add('sel');
+            var target = marks[i] || rows[i];
+            if (focus && target) {
+                target.focus({preventScroll: true});
+                target.scrollIntoView({block: 'nearest'});
+            }
+            renderEvidence(detail, report, packet, claims[i]);
+        }
+        function onClick(ev) {
+            var t = ev.target.closest('[data-claim]');
+            if (t)
+                select(Number(t.dataset.claim), false);
+        }
+        answer.addEventListener('click', onClick);
+        tb.addEventListener('click', onClick);
+        nav = {
+            select: select,
+            step: function (dir) {
+                if (!flaggedList.length)
+                    return;
+                var k = flaggedList.indexOf(current);
+                k = k < 0 ? (dir > 0 ? 0 : flaggedList.length - 1)
+                    : (k + dir + flaggedList.length) % flaggedList.length;
+                select(flaggedList[k], true);
+            }
+        };
+        if (flaggedList.length) {
+            select(flaggedList[0], false);
+        } else {
+            add(detail, el('h2', null, 'Evidence'));
+            add(detail, el('p', 'muted', claims.length ? 'No flagged claims. Click a claim to ' +
+                                                         'see its evidence.' : 'Nothing to show.'));
+        }
+    }
+
+    /* ---- a runs table with search and pages ------------------------------------------------ */
+
+    /* rows: [{id, verdict, claims, unsupported, categories}]; opts.open(row) -> the run's link. */
+    function runsTable(parent, rows, opts) {
+        var bar = add(parent, el('div', 'toolbar'));
+        var search = add(bar, el('input'));
+        search.type = 'search';
+        search.placeholder = opts.searchHint || 'search run id or category';
+        search.setAttribute('aria-label', 'search runs');
+        var verdict = add(bar, el('select'));
+        verdict.setAttribute('aria-label', 'verdict');
+        [['', 'fail and needs_review'], ['fail', 'fail'], ['needs_review', 'needs_review']]
+            .forEach(function (o) {
+                var op = add(verdict, el('option', null, o[1]));
+                op.value = o[0];
+            });
+        var count = add(bar, el('span', 'muted'));
+        var table = add(parent, el('table'));
+        var hr = add(add(table, el('thead')), el('tr'));
+        ['verdict', 'run', 'claims', 'unsupported', 'failure categories'].forEach(function (h, k) {
+            add(hr, el('th', k === 2 || k === 3 ? 'num' : null, h));
+        });
+        var tb = add(table, el('tbody'));
+        var pager = add(parent, el('div', 'pager'));
+        var prev = add(pager, el('button', null, 'Previous'));
+        var where = add(pager, el('span', 'muted'));
+        var next = add(pager, el('button', null, 'Next'));
+        var page = 0, shown = rows;
+
+        function draw() {
+            tb.textContent = '';
+            var pages = Math.max(1, Math.ceil(shown.length / PAGE_ROWS));
+            page = Math.min(page, pages - 1);
+            shown.slice(page * PAGE_ROWS, (page + 1) * PAGE_ROWS).forEach(function (r) {
+                var tr = add(tb, el('tr'));
+                add(add(tr, el('td')), badge(r.verdict));
+                add(add(tr, el('td')), opts.open(r));
+                add(tr, el('td', 'num', num(r.claims)));
+                add(tr, el('td', 'num', num(r.unsupported)));
+                categories(add(tr, el('td')), r.categories);
+            });
+            count.textContent = num(shown.length) + (shown.length === 1 ? ' run' : ' runs');
+            where.textContent = 'page ' + (page + 1) + ' of ' + pages;
+            prev.disabled = page === 0;
+            next.disabled = page >= pages - 1;
+        }
+        function filter() {
+            var q = search.value.trim().toLowerCase(), v = verdict.value;
+            shown = rows.filter(function (r) {
+                if (v && r.verdict !== v)
+                    return false;
+                if (!q)
+                    return true;
+                return String(r.id).toLowerCase().indexOf(q) >= 0 ||
+                       (r.categories || []).join(' ').indexOf(q) >= 0;
+            });
+            page = 0;
+            draw();
+        }
+        search.addEventListener('input', filter);
+        verdict.addEventListener('change', filter);
+        prev.addEventListener('click', function () { page--; draw(); });
+        next.addEventListener('click', function () { page++; draw(); });
+        draw();
+    }
+
+    /* ---- the worker's job index ------------------------------------------------------------- */
+
+    function hrefOf(dir, file) {
+        return String(dir).split('/').map(encodeURIComponent).join('/') + '/' + file;
+    }
+
+    function renderIndex(root, data) {
+        var s = data.summary || {};
+        var v = s.verdicts || {};
+        doc.title = 'Kivo batch: ' + s.workflow_id;
+        add(root, el('h1', null, 'Kivo batch: ' + s.workflow_id));
+        add(root, el('div', 'meta', s.worker_version + ' · ' + s.engine_version + ' · ' +
+                                    num(s.files) + ' input files'));
+        var cards = add(root, el('div', 'cards'));
+        function card(n, label, cls) {
+            var c = add(cards, el('div', 'card'));
+            add(c, el('div', 'n' + (cls ? ' ' + cls : ''), n));
+            add(c, el('div', 'l', label));
+            return c;
+        }
+        card(num(s.records_reviewed), 'runs reviewed');
+        card(num(v.fail), 'fail');
+        card(num(v.needs_review), 'needs review');
+        card(num(v.pass), 'pass');
+        card(num(s.records_rejected), 'records rejected');
+        card(num(s.claims), 'claims');
+        card(num(s.unsupported_claims), 'unsupported claims');
+        card(num(s.records_per_s, 0), 'records/s');
+        card(num(s.mb_per_s, 1), 'MB/s');
+        card(num(s.seconds, 2), 'seconds on ' + num(s.threads) + ' threads');
+
+        add(root, el('h2', null, 'Failure categories (runs with each)'));
+        var bars = add(root, el('div', 'bars'));
+        bars.id = 'categories';
+        var fc = s.failure_categories || {};
+        var names = Object.keys(fc);
+        var max = 0;
+        names.forEach(function (k) { max = Math.max(max, fc[k]); });
+        names.forEach(function (k) {
+            add(bars, el('span', null, k));
+            var track = add(bars, el('div'));
+            var b = add(track, el('div', fc[k] ? 'bar' : 'bar zero'));
+            b.style.width = (max ? Math.max(0.5, 100 * fc[k] / max) : 0.5) + '%';
+            b.title = k + ': ' + fc[k];
+            add(bars, el('span', 'num', num(fc[k])));
+        });
+
+        add(root, el('h2', null, 'Rejected records'));
+        if (!s.records_rejected) {
+            add(root, el('p', 'muted', 'None: every record was reviewed.'));
+        } else {
+            var p = add(root, el('p', null, num(s.records_rejected) + ' records were not ' +
+                                            'reviewed (' + num(s.duplicate_run_ids) +
+                                            ' duplicate run ids). All of them, with file, line ' +
+                                            'and reason, are in '));
+            var link = add(p, el('a', null, 'rejects.jsonl'));
+            link.href = 'rejects.jsonl';
+            txt(p, '.');
+            var rej = data.rejects || [];
+            if (rej.length) {
+                var t = add(root, el('table'));
+                var h = add(add(t, el('thead')), el('tr'));
+                ['file', 'line', 'reason'].forEach(function (x) { add(h, el('th', null, x)); });
+                var body = add(t, el('tbody'));
+                rej.forEach(function (r) {
+                    var tr = add(body, el('tr'));
+                    add(tr, el('td', null, r.file));
+                    add(tr, el('td', 'num', num(r.line)));
+                    add(tr, el('td', null, r.reason));
+                });
+                if (rej.length < s.records_rejected)
+                    add(root, el('p', 'muted', 'The first ' + num(rej.length) + ' are shown.'));
+            }
+        }
+
+        var runs = data.runs || [];
+        add(root, el('h2', null, 'Runs to review, most severe first (' +
+                                 num(data.flagged_total) + ')'));
+        if (data.flagged_total > runs.length)
+            add(root, el('p', 'note', 'This page lists the ' + num(runs.length) +
+                                      ' most severe of ' + num(data.flagged_total) +
+                                      ' flagged runs. Every run\'s verdict is in events.jsonl ' +
+                                      'and its report under reports/.'));
+        if (!data.flagged_total) {
+            add(root, el('p', 'muted', 'No run needs review.'));
+            return;
+        }
+        var list = add(root, el('div'));
+        list.id = 'runs';
+        runsTable(list, runs, {
+            open: function (r) {
+                var a = el('a', null, r.id);
+                a.href = hrefOf(r.dir, r.page ? 'claim_report.html' : 'claim_report.json');
+                return a;
+            }
+        });
+    }
+
+    /* ---- kivo-api's /app/ ------------------------------------------------------------------- */
+
+    function renderApp(root) {
+        var KEY = 'kivo_api_key';
+        var store = window.sessionStorage;
+        root.textContent = '';
+        add(root, el('h1', null, 'Kivo review runs'));
+        var keyBar = add(root, el('form', 'toolbar'));
+        keyBar.id = 'key-form';
+        var keyIn = add(keyBar, el('input'));
+        keyIn.type = 'password';
+        keyIn.id = 'api-key';
+        keyIn.autocomplete = 'off';
+        keyIn.placeholder = 'API key (kivo_sk_…, review_runs:read)';
+        keyIn.setAttribute('aria-label', 'API key');
+        add(keyBar, el('button', null, 'Use key')).type = 'submit';
+        var forget = add(keyBar, el('button', null, 'Forget key'));
+        forget.type = 'button';
+        add(keyBar, el('span', 'muted', 'kept in this tab only'));
+
+        var filters = add(root, el('form', 'toolbar'));
+        filters.id = 'filters';
+        var verdict = add(filters, el('select'));
+        verdict.id = 'verdict';
+        verdict.setAttribute('aria-label', 'verdict');
+        [['', 'any verdict'], ['needs_review', 'needs_review'], ['fail', 'fail'], ['pass', 'pass']]
+            .forEach(function (o) {
+                var op = add(verdict, el('option', null, o[1]));
+                op.value = o[0];
+            });
+        var workflow = add(filters, el('input'));
+        workflow.id = 'workflow';
+        workflow.placeholder = 'workflow_id';
+        workflow.setAttribute('aria-label', 'workflow');
+        add(filters, el('button', null, 'Show runs')).type = 'submit';
+        var status = add(root, el('p', 'muted'));
+        status.id = 'status';
+        var listBox = add(root, el('div'));
+        listBox.id = 'runs';
+        var more = add(root, el('button', null, 'More'));
+        more.hidden = true;
+        var detail = add(root, el('div'));
+        detail.id = 'run';
+
+        var cursor = null, table = null;
+
+        function key() {
+            return store.getItem(KEY) || '';
+        }
+        function say(msg, isError) {
+            status.textContent = msg;
+            status.className = isError ? 'error' : 'muted';
+        }
+        function api(path) {
+            return fetch(path, {
+                headers: {Authorization: 'Bearer ' + key(), Accept: 'application/json'},
+                cache: 'no-store', credentials: 'omit', redirect: 'error'
+            }).then(function (r) {
+                return r.json().catch(function () { return {}; }).then(function (j) {
+                    if (!r.ok)
+                        throw new Error(r.status + ' ' +
+                                        ((j.error && j.error.message) || r.statusText));
+                    return j;
+                });
+            });
+        }
+        function row(tb, run) {
+            var tr = add(tb, el('tr'));
+            tr.tabIndex = 0;
+            tr.dataset.run = run.review_run_id;
+            add(tr, el('td', null, (run.created_at || '').replace('T', ' ').slice(0, 19)));
+            add(add(tr, el('td')), badge(run.gate_verdict));
+            var name = add(tr, el('td', null, run.title || run.customer_run_id));
+            if (run.title)
+                add(name, el('div', 'muted', run.customer_run_id));
+            add(tr, el('td', null, run.workflow_id));
+            add(tr, el('td', 'num', num(run.claim_count)));
+            add(tr, el('td', 'num', num(run.unsupported_claim_count)));
+            categories(add(tr, el('td')), run.failure_categories);
+            add(tr, el('td', null, run.status));
+        }
+        function load(reset) {
+            if (!key()) {
+                say('Enter an API key with the review_runs:read scope.', false);
+                return;
+            }
+            var q = ['limit=50'];
+            if (verdict.value)
+                q.push('gate_verdict=' + encodeURIComponent(verdict.value));
+            if (workflow.value.trim())
+                q.push('workflow_id=' + encodeURIComponent(workflow.value.trim()));
+            if (!reset && cursor)
+                q.push('cursor=' + encodeURIComponent(cursor));
+            say('Loading…', false);
+            api('/v1/review-runs?' + q.join('&')).then(function (page) {
+                if (reset || !table) {
+                    listBox.textContent = '';
+                    table = add(listBox, el('table'));
+                    var hr = add(add(table, el('thead')), el('tr'));
+                    ['created', 'verdict', 'run', 'workflow', 'claims', 'unsupported',
+                     'failure categories', 'status'].forEach(function (h, k) {
+                        add(hr, el('th', k === 4 || k === 5 ? 'num' : null, h));
+                    });
+                    add(table, el('tbody'));
+                }
+                var tb = table.tBodies[0];
+                (page.runs || []).forEach(function (r) { row(tb, r); });
+                cursor = page.next_cursor || null;
+                more.hidden = !cursor;
+                say(tb.rows.length ? tb.rows.length + ' runs' + (cursor ? ' (more below)' : '') :
+                    'No runs match.', false);
+            }).catch(function (e) { say(e.message, true); });
+        }
+        function open(id) {
+            say('Loading run…', false);
+            var base = '/v1/review-runs/' + encodeURIComponent(id);
+            Promise.all([api(base + '/report'), api(base + '/packet')]).then(function (res) {
+                listBox.hidden = true;
+                more.hidden = true;
+                filters.hidden = true;
+                say('', false);
+                renderRun(detail, res[0], res[1], {back: close, backText: 'Back to runs'});
+            }).catch(function (e) { say(e.message, true); });
+        }
+        function close() {
+            detail.textContent = '';
+            nav = null;
+            listBox.hidden = false;
+            filters.hidden = false;
+            more.hidden = !cursor;
+            say(table ? table.tBodies[0].rows.length + ' runs' : '', false);
+        }
+        function pick(ev) {
+            var tr = ev.target.closest('tr[data-run]');
+            if (tr && (ev.type === 'click' || ev.key === 'Enter'))
+                open(tr.dataset.run);
+        }
+
+        keyBar.addEventListener('submit', function (ev) {
+            ev.preventDefault();
+            if (keyIn.value.trim())
+                store.setItem(KEY, keyIn.value.trim());
+            keyIn.value = '';
+            load(true);
+        });
+        forget.addEventListener('click', function () {
+            store.removeItem(KEY);
+            listBox.textContent = '';
+            detail.textContent = '';
+            table = null;
+            cursor = null;
+            more.hidden = true;
+            say('Key forgotten.', false);
+        });
+        filters.addEventListener('submit', function (ev) {
+            ev.preventDefault();
+            close();
+            load(true);
+        });
+        more.addEventListener('click', function () { load(false); });
+        listBox.addEventListener('click', pick);
+        listBox.addEventListener('keydown', pick);
+        load(true);
+    }
+
+    /* ---- start ------------------------------------------------------------------------------ */
+
+    function start() {
+        var root = doc.getElementById('kivo');
+        var mode = doc.body.getAttribute('data-kivo');
+        try {
+            if (mode === 'app') {
+                renderApp(root);
+                return;
+            }
+            var data = JSON.parse(doc.getElementById('kivo-data').textContent);
+            if (mode === 'run')
+                renderRun(root, data.report, data.packet,
+                          {back: data.index, backText: 'Job index'});
+            else if (mode === 'index')
+                renderIndex(root, data);
+        } catch (e) {
+            root.textContent = '';
+            add(root, el('p', 'error', 'This page could not be shown: ' + e.message));
+        }
+    }
+
+    start();
+})();
