@@ -21,6 +21,7 @@
 #include <omp.h>
 
 #include "batch.h"
+#include "html.h"
 #include "inputs.h"
 #include "kivo/buf.h"
 #include "kivo/hash.h"
@@ -47,6 +48,7 @@ typedef struct item {
     size_t text_off;            /* the run id, or the reject reason, in slot.text (NUL-ended) */
     size_t event_off, event_len;
     size_t report_off, report_len;
+    size_t page_off, page_len;  /* claim_report.html in slot.pages; 0 bytes when none */
 } item;
 
 typedef struct slot {
@@ -54,7 +56,7 @@ typedef struct slot {
     item *items;
     size_t n_items, cap_items;
     uint32_t lines;
-    kivo_buf text, events, reports;
+    kivo_buf text, events, reports, pages;
     int failed;                 /* KIVO_ENOMEM and such: fatal */
 } slot;
 
@@ -68,6 +70,7 @@ typedef struct worker {
 typedef struct job {
     const wk_jobspec *spec;
     const char *worker_version;
+    wk_html_mode html;
     char report_root[4096];     /* DIR/reports/<workflow> */
 } job;
 
@@ -150,6 +153,13 @@ static kivo_status review_line(const job *j, worker *w, slot *s, item *it, const
                                           &s->events)) != KIVO_OK)
         return st;
     it->event_len = s->events.len - it->event_off;
+    if (wk_html_wanted(j->html, rv->gate_verdict)) {
+        it->page_off = s->pages.len;
+        if ((st = wk_html_render_run(&pk, s->reports.data + it->report_off, it->report_len,
+                                     &s->pages)) != KIVO_OK)
+            return st;
+        it->page_len = s->pages.len - it->page_off;
+    }
     it->verdict = (uint8_t)rv->gate_verdict;
     it->categories = rv->categories;
     it->claims = (uint32_t)rv->n_claims;
@@ -166,6 +176,7 @@ static void review_slot(const job *j, worker *w, slot *s)
     kivo_buf_reset(&s->text);
     kivo_buf_reset(&s->events);
     kivo_buf_reset(&s->reports);
+    kivo_buf_reset(&s->pages);
     if (c->overlong || c->corrupt)
         return;
     const char *p = c->buf, *end = c->buf + c->len;
@@ -288,10 +299,11 @@ int wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary *sum, c
     worker *ws = NULL;
     slot *slots = NULL;
     wk_seen *seen = NULL;
+    wk_html_index *index = NULL;
     FILE *events = NULL, *rejects = NULL;
     char events_tmp[4300], rejects_tmp[4300], events_path[4200], rejects_path[4200];
     wk_progress prog;
-    job j = {spec, "kivo-worker." KIVO_VERSION_STRING, ""};
+    job j = {spec, "kivo-worker." KIVO_VERSION_STRING, opts->html, ""};
     double t0 = now();
 
     memset(sum, 0, sizeof *sum);
@@ -334,7 +346,9 @@ int wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary *sum, c
     slots = calloc(n_slots, sizeof *slots);
     if (!ws || !slots || wk_seen_create(&seen) != 0 ||
         wk_reader_open(&in, opts->chunk_bytes ? opts->chunk_bytes : DEFAULT_CHUNK,
-                       spec->max_line_bytes, &rd) != 0) {
+                       spec->max_line_bytes, &rd) != 0 ||
+        (opts->html != WK_HTML_NONE &&
+         wk_html_index_open(out, spec->workflow_id, 0, &index) != KIVO_OK)) {
         snprintf(err, errlen, "out of memory");
         goto out;
     }
@@ -351,6 +365,7 @@ int wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary *sum, c
         kivo_buf_init(&slots[i].text, 0);
         kivo_buf_init(&slots[i].events, 0);
         kivo_buf_init(&slots[i].reports, 0);
+        kivo_buf_init(&slots[i].pages, 0);
     }
     wk_progress_start(&prog, opts->progress, in.total_bytes);
 
@@ -443,6 +458,12 @@ int wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary *sum, c
                     continue;
                 }
                 count(sum, it);
+                if (index && wk_html_index_add(index, text, (kivo_verdict)it->verdict, it->claims,
+                                               it->unsupported, it->categories,
+                                               it->page_len > 0) != KIVO_OK) {
+                    snprintf(err, errlen, "out of memory");
+                    goto out;
+                }
                 if (fwrite(s->events.data + it->event_off, 1, it->event_len, events) != it->event_len)
                     goto write_failed;
             }
@@ -462,7 +483,12 @@ int wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary *sum, c
                 if (report_path(&j, s->text.data + it->text_off, dir, sizeof dir, file,
                                 sizeof file) != 0 ||
                     (mkdir(dir, 0755) != 0 && errno != EEXIST && wk_mkdirs(dir) != 0) ||
-                    wk_write_atomic(file, s->reports.data + it->report_off, it->report_len) != 0) {
+                    wk_write_atomic(file, s->reports.data + it->report_off, it->report_len) != 0 ||
+                    snprintf(file, sizeof file, "%s/claim_report.html", dir) >= (int)sizeof file ||
+                    (it->page_len ? wk_write_atomic(file, s->pages.data + it->page_off,
+                                                    it->page_len)
+                                  /* A page left by an earlier run with another --html is stale. */
+                                  : unlink(file) != 0 && errno != ENOENT ? -1 : 0) != 0) {
                     __atomic_store_n(&write_errno, errno ? errno : ENAMETOOLONG, __ATOMIC_RELAXED);
                 }
             }
@@ -495,11 +521,18 @@ int wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary *sum, c
         char *js = wk_summary_json(sum, spec, out);
         char path[4200];
         snprintf(path, sizeof path, "%s/summary.json", out);
-        if (!js || wk_write_atomic(path, js, strlen(js)) != 0) {
+        if (!js || wk_write_atomic(path, js, strlen(js)) != 0 ||
+            (index && wk_html_index_write(index, js) != 0)) {
             free(js);
             goto write_failed;
         }
         free(js);
+    }
+    if (!index) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/index.html", out);
+        if (unlink(path) != 0 && errno != ENOENT)
+            goto write_failed;
     }
     rc = sum->records_rejected ? WK_EXIT_REJECTS : WK_EXIT_OK;
     goto out;
@@ -522,6 +555,7 @@ out:
         kivo_buf_free(&slots[i].text);
         kivo_buf_free(&slots[i].events);
         kivo_buf_free(&slots[i].reports);
+        kivo_buf_free(&slots[i].pages);
     }
     free(slots);
     for (int t = 0; ws && t < threads; t++) {
@@ -532,6 +566,7 @@ out:
     }
     free(ws);
     wk_seen_free(seen);
+    wk_html_index_free(index);
     wk_reader_close(rd);
     wk_inputs_free(&in);
     return rc;

@@ -2,7 +2,8 @@
  * batch.h - `kivo-worker batch`: a whole corpus reviewed on every core, offline.
  *
  * Output layout (fixed): DIR/summary.json, DIR/events.jsonl, DIR/rejects.jsonl and
- * DIR/reports/<workflow_id>/<customer_run_id>/claim_report.json, both ids path-encoded.
+ * DIR/reports/<workflow_id>/<customer_run_id>/claim_report.json, both ids path-encoded; unless
+ * --html none, DIR/index.html and a claim_report.html beside the report of each run --html picks.
  */
 #ifndef KIVO_WORKER_BATCH_H
 #define KIVO_WORKER_BATCH_H
@@ -10,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "html.h"
 #include "jobspec.h"
 #include "kivo/review.h"
 
@@ -18,6 +20,7 @@ typedef struct wk_batch_opts {
     int threads;                /* 0: all cores */
     int progress;               /* draw a progress bar on stderr */
     size_t chunk_bytes;         /* 0: the default */
+    wk_html_mode html;          /* which runs get claim_report.html (0: flagged); index.html */
     int lock_fd;                /* out: the out folder's lock (wk_dir_lock), -1 if not taken;
                                  * the caller closes it once it is done with the folder */
 } wk_batch_opts;

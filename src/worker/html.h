@@ -1,40 +1,78 @@
 /*
  * html.h - the reviewer's view in the report store: a self-contained claim_report.html beside each
  * flagged run's claim_report.json, and DIR/index.html for the whole job. Pages need no network:
- * styles and script are inlined, untrusted text is escaped, a strict Content-Security-Policy
- * rides in a meta tag, and they work from file://.
+ * styles and script (src/web/) are inlined, untrusted text travels only inside a JSON data block
+ * escaped for HTML, a strict Content-Security-Policy rides in a meta tag (hash sources, the only
+ * kind a file:// page can use), and they work from file://.
  */
 #ifndef KIVO_WORKER_HTML_H
 #define KIVO_WORKER_HTML_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "kivo/buf.h"
-#include "kivo/report.h"
 #include "kivo/review.h"
+#include "kivo/status.h"
 
-typedef enum wk_html_mode { WK_HTML_NONE = 0, WK_HTML_FLAGGED, WK_HTML_ALL } wk_html_mode;
+/* --html: which runs get a claim_report.html. The zero value is the default (flagged), so a
+ * million-run backfill writes a page per flagged run only. NONE writes no HTML at all, index.html
+ * included. */
+typedef enum wk_html_mode { WK_HTML_FLAGGED = 0, WK_HTML_ALL, WK_HTML_NONE } wk_html_mode;
+
+/* Parses "all", "flagged" or "none". @return 0, or -1 for anything else. */
+int wk_html_mode_parse(const char *s, wk_html_mode *out);
 
 /* 1 when a run with this verdict gets a page under `mode` (flagged = needs_review or fail). */
 int wk_html_wanted(wk_html_mode mode, kivo_verdict verdict);
 
-/* Appends the per-run page (claim_report.html) for one reviewed packet to out. Called on the
- * reviewing thread; must be thread-safe and deterministic. Returns KIVO_OK or an error. */
-kivo_status wk_html_render_run(const kivo_packet *packet, const kivo_review *review,
-                               const kivo_run_meta *meta, kivo_buf *out);
+/* Appends json[0..len) to out so that it can sit inside <script type="application/json">: '<',
+ * '>' and '&' become \u003c, \u003e and \u0026, U+2028 and U+2029 become \u2028 and \u2029. Those
+ * characters occur only inside JSON strings, where the escapes mean the same text, so the result
+ * is the same JSON and can never close the element or open a comment. @return KIVO_OK, KIVO_ENOMEM
+ * or KIVO_ETOOBIG. */
+kivo_status wk_html_json_embed(const char *json, size_t len, kivo_buf *out);
+
+/* The page's Content-Security-Policy (meta tag value): nothing but the inlined script and style,
+ * by their SHA-256. out must hold WK_HTML_CSP_MAX bytes. */
+#define WK_HTML_CSP_MAX 256
+void wk_html_csp(char out[WK_HTML_CSP_MAX]);
+
+/* Appends a whole page to out: doctype, CSP meta, inlined style, <body data-kivo="kind"> (kind is
+ * "run" or "index"), the data block (data_json embedded as above) and the inlined script. */
+kivo_status wk_html_page(const char *kind, const char *data_json, size_t len, kivo_buf *out);
+
+/* Appends the per-run page (claim_report.html) to out: the claim report as rendered by
+ * kivo_report_render (report[0..report_len)) with the packet's output and source texts, so that
+ * each claim can be shown in the answer and its evidence within its source. Deterministic and
+ * thread-safe (no shared state). @return KIVO_OK, KIVO_ENOMEM or KIVO_EINVAL (report not JSON). */
+kivo_status wk_html_render_run(const kivo_packet *packet, const char *report, size_t report_len,
+                               kivo_buf *out);
 
 /* The job index (index.html): fed every reviewed run in input order from the serial merge, then
- * written once at the end. Memory stays bounded for million-run jobs (flagged runs are kept
- * compactly or spilled to a file under the out folder). */
+ * written once at the end. Only flagged runs are kept, and only the max_runs most severe of them
+ * (fail before needs_review, then more unsupported claims, then input order), so memory is bounded
+ * however large the job; the page says how many were left out. */
 typedef struct wk_html_index wk_html_index;
 
-int wk_html_index_open(const char *out_dir, wk_html_index **out);
-/* report_rel: the run's report folder relative to out_dir ("reports/wf/run"). */
-int wk_html_index_add(wk_html_index *x, const char *customer_run_id, const char *report_rel,
-                      kivo_verdict verdict, uint32_t claims, uint32_t unsupported,
-                      uint32_t categories, int has_page);
-/* summary_json: the job's summary.json text. Writes DIR/index.html atomically. */
+#define WK_HTML_INDEX_MAX_RUNS 10000
+
+/* out_dir: the batch's output folder; workflow_id: the job's (path-encoded for links). max_runs 0
+ * means WK_HTML_INDEX_MAX_RUNS. @return KIVO_OK and *out, or KIVO_ENOMEM. */
+kivo_status wk_html_index_open(const char *out_dir, const char *workflow_id, size_t max_runs,
+                               wk_html_index **out);
+
+/* One reviewed run; has_page says whether its claim_report.html was written. Runs that pass are
+ * counted only. @return KIVO_OK or KIVO_ENOMEM. */
+kivo_status wk_html_index_add(wk_html_index *x, const char *customer_run_id, kivo_verdict verdict,
+                              uint32_t claims, uint32_t unsupported, uint32_t categories,
+                              int has_page);
+
+/* Writes DIR/index.html atomically. summary_json: the job's summary.json text; the first
+ * rejects of DIR/rejects.jsonl, when it exists, are listed too. @return 0, or -1 with errno. */
 int wk_html_index_write(wk_html_index *x, const char *summary_json);
+
+/* Frees x; NULL does nothing. */
 void wk_html_index_free(wk_html_index *x);
 
 #endif

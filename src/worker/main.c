@@ -55,6 +55,7 @@ static const char usage_main[] =
 
 static const char usage_batch[] =
     "Usage: kivo-worker batch --job-spec-file FILE [--out DIR] [--threads N] [--json] [--quiet]\n"
+    "                         [--html all|flagged|none]\n"
     "\n"
     "Reviews every record of the job's inputs (JSONL, one AI output with its sources per line)\n"
     "and writes, under DIR (default: the job spec's report_store.path):\n"
@@ -63,6 +64,11 @@ static const char usage_batch[] =
     "  events.jsonl     one metadata-only completed event per reviewed run\n"
     "  rejects.jsonl    one line per rejected record: file, line, byte offset, reason\n"
     "  reports/<workflow_id>/<customer_run_id>/claim_report.json\n"
+    "  index.html       the reviewer's view of the job: verdicts, failure categories, throughput,\n"
+    "                   rejects, and the runs to review, most severe first\n"
+    "  reports/.../claim_report.html   beside the report of each run --html picks: the answer\n"
+    "                   with its claims coloured, each claim's evidence within its source.\n"
+    "                   Self-contained (no network, strict CSP); open them from the file system\n"
     "\n"
     "Options:\n"
     "  -f, --job-spec-file FILE  the job spec (kivo_worker_job_spec.v1); inputs are relative to\n"
@@ -72,6 +78,8 @@ static const char usage_batch[] =
     "  -j, --json                print the summary as JSON on stdout\n"
     "  -q, --quiet               no progress bar (it is drawn only on a terminal anyway)\n"
     "      --chunk-bytes N       bytes read per chunk (default 1 MiB; for benchmarks)\n"
+    "      --html MODE           claim_report.html for: flagged (needs_review and fail; the\n"
+    "                            default), all, or none (no HTML at all, index.html included)\n"
     "  -h, --help                this text\n"
     "\n"
     "Sending to Kivo (optional; DIR is then also the outbox, see `kivo-worker submit --help`):\n"
@@ -161,7 +169,7 @@ static const char usage_submit[] =
 
 enum {
     OPT_BASE_URL = 256, OPT_API_KEY_FILE, OPT_CONCURRENCY, OPT_DEADLINE, OPT_TIMEOUT, OPT_JOB_TOKEN,
-    OPT_RUN_ID, OPT_CRED, OPT_CRED_FILE, OPT_OUTBOX
+    OPT_RUN_ID, OPT_CRED, OPT_CRED_FILE, OPT_OUTBOX, OPT_HTML
 };
 
 /* The send options shared by batch and submit. @return 0, 1 when not one of them, -1 bad. */
@@ -452,6 +460,7 @@ static int cmd_batch(int argc, char **argv)
         {"threads", required_argument, NULL, 't'},       {"json", no_argument, NULL, 'j'},
         {"quiet", no_argument, NULL, 'q'},               {"help", no_argument, NULL, 'h'},
         {"chunk-bytes", required_argument, NULL, 'c'},
+        {"html", required_argument, NULL, OPT_HTML},
         {"kivo-api-base-url", required_argument, NULL, OPT_BASE_URL},
         {"api-key-file", required_argument, NULL, OPT_API_KEY_FILE},
         {"concurrency", required_argument, NULL, OPT_CONCURRENCY},
@@ -483,6 +492,12 @@ static int cmd_batch(int argc, char **argv)
                 return WK_EXIT_USAGE;
             }
             bo.chunk_bytes = (size_t)v;
+            break;
+        case OPT_HTML:
+            if (wk_html_mode_parse(optarg, &bo.html) != 0) {
+                fprintf(stderr, "kivo-worker batch: --html takes all, flagged or none\n");
+                return WK_EXIT_USAGE;
+            }
             break;
         case 'j': json = 1; break;
         case 'q': quiet = 1; break;

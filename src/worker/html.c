@@ -1,0 +1,386 @@
+/*
+ * html.c - claim_report.html for a run and index.html for a job: static skeletons around one
+ * JSON data block, rendered in the browser by the embedded src/web/review.js.
+ *
+ * No untrusted byte is ever written as HTML. Answers, sources, run ids and reject reasons go only
+ * into the data block, as JSON whose '<', '>', '&', U+2028 and U+2029 are \u-escaped, so the
+ * block cannot be closed early; the script shows them with textContent. The page allows no other
+ * script or style (CSP hash sources of the inlined bytes). Rendering a run touches no shared
+ * state, so pages are made on the reviewing threads; the index keeps only the most severe flagged
+ * runs in a bounded heap, whatever the size of the job.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "html.h"
+#include "output.h"
+#include "web.h"
+
+#define INDEX_REJECTS 100
+
+int wk_html_mode_parse(const char *s, wk_html_mode *out)
+{
+    static const struct {
+        const char *name;
+        wk_html_mode mode;
+    } modes[] = {{"flagged", WK_HTML_FLAGGED}, {"all", WK_HTML_ALL}, {"none", WK_HTML_NONE}};
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+        if (strcmp(s, modes[i].name) == 0) {
+            *out = modes[i].mode;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int wk_html_wanted(wk_html_mode mode, kivo_verdict verdict)
+{
+    switch (mode) {
+    case WK_HTML_ALL:
+        return 1;
+    case WK_HTML_FLAGGED:
+        return verdict == KIVO_VERDICT_NEEDS_REVIEW || verdict == KIVO_VERDICT_FAIL;
+    default:
+        return 0;
+    }
+}
+
+kivo_status wk_html_json_embed(const char *json, size_t len, kivo_buf *out)
+{
+    kivo_status st = KIVO_OK;
+    size_t from = 0;
+
+    for (size_t i = 0; i < len && st == KIVO_OK; i++) {
+        const char *esc = NULL;
+        size_t skip = 1;
+        unsigned char c = (unsigned char)json[i];
+        if (c == '<')
+            esc = "\\u003c";
+        else if (c == '>')
+            esc = "\\u003e";
+        else if (c == '&')
+            esc = "\\u0026";
+        else if (c == 0xE2 && i + 2 < len && (unsigned char)json[i + 1] == 0x80 &&
+                 ((unsigned char)json[i + 2] == 0xA8 || (unsigned char)json[i + 2] == 0xA9)) {
+            /* U+2028 / U+2029: valid in JSON strings, line terminators to older JavaScript. */
+            esc = (unsigned char)json[i + 2] == 0xA8 ? "\\u2028" : "\\u2029";
+            skip = 3;
+        }
+        if (!esc)
+            continue;
+        if ((st = kivo_buf_append(out, json + from, i - from)) == KIVO_OK)
+            st = kivo_buf_append(out, esc, 6);
+        i += skip - 1;
+        from = i + 1;
+    }
+    if (st == KIVO_OK)
+        st = kivo_buf_append(out, json + from, len - from);
+    return st;
+}
+
+void wk_html_csp(char out[WK_HTML_CSP_MAX])
+{
+    char js[WEB_CSP_HASH_MAX], css[WEB_CSP_HASH_MAX];
+    web_csp_hash(&web_review_js, js);
+    web_csp_hash(&web_review_css, css);
+    snprintf(out, WK_HTML_CSP_MAX,
+             "default-src 'none'; script-src %s; style-src %s; img-src data:; base-uri 'none'; "
+             "form-action 'none'",
+             js, css);
+}
+
+kivo_status wk_html_page(const char *kind, const char *data_json, size_t len, kivo_buf *out)
+{
+    char csp[WK_HTML_CSP_MAX];
+    kivo_status st;
+
+    wk_html_csp(csp);
+    st = kivo_buf_printf(out,
+                         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+                         "<meta http-equiv=\"Content-Security-Policy\" content=\"%s\">\n"
+                         "<meta name=\"referrer\" content=\"no-referrer\">\n"
+                         "<meta name=\"viewport\" "
+                         "content=\"width=device-width, initial-scale=1\">\n"
+                         "<link rel=\"icon\" href=\"data:,\">\n<title>Kivo</title>\n<style>",
+                         csp);
+    if (st == KIVO_OK)
+        st = kivo_buf_append(out, web_review_css.data, web_review_css.len);
+    if (st == KIVO_OK)
+        st = kivo_buf_printf(out,
+                             "</style>\n</head>\n<body data-kivo=\"%s\">\n"
+                             "<main id=\"kivo\"><noscript>This page needs JavaScript; the same "
+                             "data is in the JSON files beside it.</noscript></main>\n"
+                             "<script type=\"application/json\" id=\"kivo-data\">",
+                             kind);
+    if (st == KIVO_OK)
+        st = wk_html_json_embed(data_json, len, out);
+    if (st == KIVO_OK)
+        st = kivo_buf_append_str(out, "</script>\n<script>");
+    if (st == KIVO_OK)
+        st = kivo_buf_append(out, web_review_js.data, web_review_js.len);
+    if (st == KIVO_OK)
+        st = kivo_buf_append_str(out, "</script>\n</body>\n</html>\n");
+    return st;
+}
+
+kivo_status wk_html_render_run(const kivo_packet *p, const char *report, size_t report_len,
+                               kivo_buf *out)
+{
+    kivo_status st = KIVO_ENOMEM;
+    json_t *pk = json_object(), *sources = json_array();
+    char *pk_text = NULL;
+    kivo_buf data;
+    int bad = !pk || !sources;
+
+    kivo_buf_init(&data, 0);
+    while (report_len && (report[report_len - 1] == '\n' || report[report_len - 1] == ' '))
+        report_len--;
+    if (!report_len || report[0] != '{') {
+        st = KIVO_EINVAL;
+        goto out;
+    }
+    bad |= json_object_set_new(pk, "output", json_stringn(p->output, p->output_len));
+    for (size_t i = 0; !bad && i < p->n_sources; i++) {
+        const kivo_source *s = &p->sources[i];
+        json_t *so = json_object();
+        bad |= !so;
+        bad |= json_object_set_new(so, "source_id", json_stringn(s->id, s->id_len));
+        bad |= json_object_set_new(so, "title", s->title ? json_stringn(s->title, s->title_len)
+                                                         : json_null());
+        bad |= json_object_set_new(so, "text", json_stringn(s->text, s->text_len));
+        bad |= json_array_append_new(sources, so);
+    }
+    bad |= json_object_set(pk, "sources", sources);
+    if (bad || !(pk_text = json_dumps(pk, JSON_COMPACT)))
+        goto out;
+    /* The report is spliced in as rendered: the page shows exactly the bytes of the JSON file. */
+    if ((st = kivo_buf_append_str(&data, "{\"kind\":\"run\",\"index\":\"../../../index.html\","
+                                         "\"packet\":")) != KIVO_OK ||
+        (st = kivo_buf_append_str(&data, pk_text)) != KIVO_OK ||
+        (st = kivo_buf_append_str(&data, ",\"report\":")) != KIVO_OK ||
+        (st = kivo_buf_append(&data, report, report_len)) != KIVO_OK ||
+        (st = kivo_buf_append(&data, "}", 1)) != KIVO_OK)
+        goto out;
+    st = wk_html_page("run", data.data, data.len, out);
+out:
+    kivo_buf_free(&data);
+    free(pk_text);
+    json_decref(sources);
+    json_decref(pk);
+    return st;
+}
+
+/* ---- the job index ------------------------------------------------------------------------ */
+
+typedef struct entry {
+    uint64_t seq;               /* input order among reviewed runs */
+    char *id;
+    uint32_t claims, unsupported, categories;
+    uint8_t verdict, has_page;
+} entry;
+
+struct wk_html_index {
+    char *out_dir;
+    char workflow[WK_COMPONENT_MAX];
+    size_t max;
+    entry *heap;                /* min-heap: heap[0] is the least severe run kept */
+    size_t n;
+    uint64_t seq, flagged;
+};
+
+static int rank(uint8_t verdict)
+{
+    return verdict == KIVO_VERDICT_FAIL ? 2 : verdict == KIVO_VERDICT_NEEDS_REVIEW ? 1 : 0;
+}
+
+/* 1 when a is more severe than b: fail first, then more unsupported claims, then input order. */
+static int more_severe(const entry *a, const entry *b)
+{
+    if (rank(a->verdict) != rank(b->verdict))
+        return rank(a->verdict) > rank(b->verdict);
+    if (a->unsupported != b->unsupported)
+        return a->unsupported > b->unsupported;
+    return a->seq < b->seq;
+}
+
+static void sift_down(entry *h, size_t n, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < n && more_severe(&h[m], &h[l]))
+            m = l;
+        if (r < n && more_severe(&h[m], &h[r]))
+            m = r;
+        if (m == i)
+            return;
+        entry t = h[i];
+        h[i] = h[m];
+        h[m] = t;
+        i = m;
+    }
+}
+
+static void sift_up(entry *h, size_t i)
+{
+    while (i > 0) {
+        size_t parent = (i - 1) / 2;
+        if (!more_severe(&h[parent], &h[i]))
+            return;
+        entry t = h[i];
+        h[i] = h[parent];
+        h[parent] = t;
+        i = parent;
+    }
+}
+
+kivo_status wk_html_index_open(const char *out_dir, const char *workflow_id, size_t max_runs,
+                               wk_html_index **out)
+{
+    wk_html_index *x = calloc(1, sizeof *x);
+    *out = NULL;
+    if (!x)
+        return KIVO_ENOMEM;
+    x->max = max_runs ? max_runs : WK_HTML_INDEX_MAX_RUNS;
+    x->out_dir = strdup(out_dir);
+    x->heap = malloc(x->max * sizeof *x->heap);
+    if (!x->out_dir || !x->heap) {
+        wk_html_index_free(x);
+        return KIVO_ENOMEM;
+    }
+    wk_path_component(workflow_id, strlen(workflow_id), x->workflow);
+    *out = x;
+    return KIVO_OK;
+}
+
+kivo_status wk_html_index_add(wk_html_index *x, const char *customer_run_id, kivo_verdict verdict,
+                              uint32_t claims, uint32_t unsupported, uint32_t categories,
+                              int has_page)
+{
+    entry e = {x->seq++, NULL, claims, unsupported, categories, (uint8_t)verdict, !!has_page};
+
+    if (!rank(e.verdict))
+        return KIVO_OK;
+    x->flagged++;
+    if (x->n == x->max && !more_severe(&e, &x->heap[0]))
+        return KIVO_OK;
+    if (!(e.id = strdup(customer_run_id)))
+        return KIVO_ENOMEM;
+    if (x->n < x->max) {
+        x->heap[x->n] = e;
+        sift_up(x->heap, x->n++);
+    } else {
+        free(x->heap[0].id);
+        x->heap[0] = e;
+        sift_down(x->heap, x->n, 0);
+    }
+    return KIVO_OK;
+}
+
+static int by_severity(const void *a, const void *b)
+{
+    return more_severe(a, b) ? -1 : more_severe(b, a) ? 1 : 0;
+}
+
+static json_t *categories_json(uint32_t cats)
+{
+    json_t *a = json_array();
+    for (int c = KIVO_CAT_NONE + 1; a && c < KIVO_CAT_COUNT; c++)
+        if ((cats >> c) & 1u)
+            json_array_append_new(a, json_string(kivo_category_name((kivo_category)c)));
+    return a;
+}
+
+/* The first INDEX_REJECTS lines of DIR/rejects.jsonl (written by this job, so trusted to be our
+ * JSON; anything unreadable is skipped). */
+static json_t *first_rejects(const char *out_dir)
+{
+    char path[4200], *line = NULL;
+    size_t cap = 0;
+    json_t *a = json_array();
+    FILE *f;
+
+    snprintf(path, sizeof path, "%s/rejects.jsonl", out_dir);
+    f = fopen(path, "r");
+    while (a && f && json_array_size(a) < INDEX_REJECTS && getline(&line, &cap, f) > 0) {
+        json_t *r = json_loads(line, 0, NULL);
+        json_t *o = json_object();
+        if (r && o) {
+            json_object_set(o, "file", json_object_get(r, "file"));
+            json_object_set(o, "line", json_object_get(r, "line"));
+            json_object_set(o, "reason", json_object_get(r, "reason"));
+            json_array_append(a, o);
+        }
+        json_decref(o);
+        json_decref(r);
+    }
+    free(line);
+    if (f)
+        fclose(f);
+    return a;
+}
+
+int wk_html_index_write(wk_html_index *x, const char *summary_json)
+{
+    json_t *root = json_object(), *runs = json_array();
+    char *text = NULL, path[4200];
+    int bad = !root || !runs, rc = -1;
+    kivo_buf page;
+
+    kivo_buf_init(&page, 0);
+    qsort(x->heap, x->n, sizeof *x->heap, by_severity);
+    for (size_t i = 0; !bad && i < x->n; i++) {
+        const entry *e = &x->heap[i];
+        char comp[WK_COMPONENT_MAX], dir[2 * WK_COMPONENT_MAX + 16];
+        json_t *o = json_object();
+        wk_path_component(e->id, strlen(e->id), comp);
+        snprintf(dir, sizeof dir, "reports/%s/%s", x->workflow, comp);
+        bad |= !o;
+        bad |= json_object_set_new(o, "id", json_string(e->id));
+        bad |= json_object_set_new(o, "dir", json_string(dir));
+        bad |= json_object_set_new(o, "verdict",
+                                   json_string(kivo_verdict_name((kivo_verdict)e->verdict)));
+        bad |= json_object_set_new(o, "claims", json_integer(e->claims));
+        bad |= json_object_set_new(o, "unsupported", json_integer(e->unsupported));
+        bad |= json_object_set_new(o, "categories", categories_json(e->categories));
+        bad |= json_object_set_new(o, "page", json_boolean(e->has_page));
+        bad |= json_array_append_new(runs, o);
+    }
+    /* The heap is now a sorted array: a second write would still be correct, adds would not. */
+    bad |= json_object_set_new(root, "kind", json_string("index"));
+    bad |= json_object_set_new(root, "summary", summary_json ? json_loads(summary_json, 0, NULL)
+                                                             : json_null());
+    bad |= json_object_set_new(root, "flagged_total", json_integer((json_int_t)x->flagged));
+    bad |= json_object_set(root, "runs", runs);
+    bad |= json_object_set_new(root, "rejects", first_rejects(x->out_dir));
+    if (bad || !(text = json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(6)))) {
+        errno = ENOMEM;
+        goto out;
+    }
+    if (wk_html_page("index", text, strlen(text), &page) != KIVO_OK) {
+        errno = ENOMEM;
+        goto out;
+    }
+    snprintf(path, sizeof path, "%s/index.html", x->out_dir);
+    rc = wk_write_atomic(path, page.data, page.len);
+out:
+    kivo_buf_free(&page);
+    free(text);
+    json_decref(runs);
+    json_decref(root);
+    return rc;
+}
+
+void wk_html_index_free(wk_html_index *x)
+{
+    if (!x)
+        return;
+    for (size_t i = 0; i < x->n; i++)
+        free(x->heap[i].id);
+    free(x->heap);
+    free(x->out_dir);
+    free(x);
+}
