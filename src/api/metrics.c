@@ -47,6 +47,8 @@ static const char *const route_names[R_COUNT] = {
     [R_HR_RUNS] = "/v1/review-runs",
     [R_HR_RUN] = "/v1/review-runs/{id}",
     [R_HR_REPORT] = "/v1/review-runs/{id}/report",
+    [R_HR_PACKET] = "/v1/review-runs/{id}/packet",
+    [R_APP] = "/app/",
 };
 
 static const char *const method_names[M_COUNT] = {"GET", "POST", "DELETE", "other"};

@@ -136,9 +136,23 @@ static api_route route_of(const char *url, char *id)
         return R_HEALTHZ;
     if (strcmp(url, "/metrics") == 0)
         return R_METRICS;
+    if (strncmp(url, "/app", 4) == 0) {
+        /* The reviewer's page: /app redirects to /app/, which is app.html; then its assets. */
+        static const char *const app[][2] = {
+            {"/app", ""}, {"/app/", "app.html"}, {"/app/review.js", "review.js"},
+            {"/app/review.css", "review.css"}};
+        for (size_t i = 0; i < sizeof app / sizeof app[0]; i++) {
+            if (strcmp(url, app[i][0]) == 0) {
+                strcpy(id, app[i][1]);
+                return R_APP;
+            }
+        }
+    }
     m = match_under(url, "/v1/private-worker/review-runs", "events", id);
     if (m)
         return m == 1 ? R_PW_RUNS : m == 2 ? R_PW_RUN : R_PW_EVENTS;
+    if (match_under(url, "/v1/review-runs", "packet", id) == 3)
+        return R_HR_PACKET;
     m = match_under(url, "/v1/review-runs", "report", id);
     if (m)
         return m == 1 ? R_HR_RUNS : m == 2 ? R_HR_RUN : R_HR_REPORT;
@@ -170,6 +184,8 @@ static const struct {
     [R_HR_RUNS] = {(1u << M_GET) | (1u << M_POST), "GET, POST"},
     [R_HR_RUN] = {(1u << M_GET) | (1u << M_DELETE), "GET, DELETE"},
     [R_HR_REPORT] = {1u << M_GET, "GET"},
+    [R_HR_PACKET] = {1u << M_GET, "GET"},
+    [R_APP] = {1u << M_GET, "GET"},
 };
 
 /* ---- answering ----------------------------------------------------------------------------- */
@@ -208,6 +224,8 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, api_request *r, api_
     }
     if (rep->allow)
         MHD_add_response_header(resp, "Allow", rep->allow);
+    for (size_t i = 0; rep->headers && rep->headers[i]; i += 2)
+        MHD_add_response_header(resp, rep->headers[i], rep->headers[i + 1]);
     if (atomic_load(&draining))
         MHD_add_response_header(resp, "Connection", "close");
     r->status = rep->status;
@@ -265,7 +283,7 @@ static int admit(api_ctx *ctx, struct MHD_Connection *c, api_error *e, api_reply
     }
     r->limit = r->route == R_HR_RUNS && r->method == M_POST ? cfg.max_hosted_body
                                                             : cfg.max_worker_body;
-    if (r->route == R_HEALTHZ || r->route == R_METRICS) {
+    if (r->route == R_HEALTHZ || r->route == R_METRICS || r->route == R_APP) {
         ret = 0;
         goto out;
     }
@@ -301,6 +319,7 @@ static int admit(api_ctx *ctx, struct MHD_Connection *c, api_error *e, api_reply
             goto out;
         break;
     case R_HR_REPORT:
+    case R_HR_PACKET:
         if (api_auth_need_key(a, API_SCOPE_REVIEW_READ, e) != 0)
             goto out;
         break;
@@ -368,6 +387,12 @@ static void dispatch(api_ctx *ctx, api_reply *rep)
         break;
     case R_HR_REPORT:
         api_route_hr_report(ctx, rep);
+        break;
+    case R_HR_PACKET:
+        api_route_hr_packet(ctx, rep);
+        break;
+    case R_APP:
+        api_route_app(ctx, rep);
         break;
     default:
         api_error_set(&e, 404, "not_found", "no such endpoint");

@@ -37,6 +37,8 @@ typedef enum api_route {
     R_HR_RUNS,       /* /v1/review-runs */
     R_HR_RUN,        /* /v1/review-runs/{id} */
     R_HR_REPORT,     /* /v1/review-runs/{id}/report */
+    R_HR_PACKET,     /* /v1/review-runs/{id}/packet */
+    R_APP,           /* /app/ and its assets (id: the asset's name, "" for /app) */
     R_COUNT
 } api_route;
 
@@ -87,6 +89,7 @@ typedef struct api_reply {
     const char *content_type;            /* default application/json */
     unsigned retry_after;
     const char *allow;
+    const char *const *headers;          /* extra headers: name, value, ..., NULL (static) */
 } api_reply;
 
 typedef struct api_ctx {
@@ -133,6 +136,9 @@ void api_route_hr_get(api_ctx *ctx, api_reply *out);
 void api_route_hr_report(api_ctx *ctx, api_reply *out);
 void api_route_hr_list(api_ctx *ctx, api_reply *out);
 void api_route_hr_delete(api_ctx *ctx, api_reply *out);
+/* routes_app.c: the reviewer's page (no auth) and the packet it shows a run with. */
+void api_route_app(api_ctx *ctx, api_reply *out);
+void api_route_hr_packet(api_ctx *ctx, api_reply *out);
 
 /* Reads limit and cursor of a list request. @return 0, or -1 with e filled (400). */
 int api_list_params(api_ctx *ctx, long *limit, int64_t *before, api_error *e);
