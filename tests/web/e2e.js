@@ -1,0 +1,404 @@
+#!/usr/bin/env node
+/*
+ * e2e.js - the reviewer's view in a real browser: Debian's chromium, headless, driven by
+ * playwright-core (installed by scripts/install-browser.sh into tests/web/node_modules).
+ *
+ *   node tests/web/e2e.js --worker build/kivo-worker --api build/kivo-api --root . --out DIR
+ *
+ * 1. The worker's pages from file://: the example job's index.html lists the flagged runs; a
+ *    click opens a run; clicking a flagged claim shows its evidence span; j/k move between
+ *    flagged claims.
+ * 2. The same for tests/web/xss.jsonl (script, "><img onerror> and javascript: text in run ids,
+ *    answers and sources): the text shows literally, no dialog opens, no script of it runs, no
+ *    <img> is made.
+ * 3. kivo-api's /app/ on a free loopback port with a temporary database: a hosted run with the
+ *    same hostile text is listed (filters by verdict and workflow), opened, a flagged claim
+ *    clicked and its evidence shown; the key lives in sessionStorage only; the CSP header is set.
+ *
+ * Every page: no request leaves file:// (or the server's own origin), no CSP violation, no page
+ * error. Screenshots go to DIR. Exits 1 on the first failure, and when the browser cannot be
+ * started (no silent skip).
+ */
+'use strict';
+
+const assert = require('assert');
+const childProcess = require('child_process');
+const fs = require('fs');
+const net = require('net');
+const os = require('os');
+const path = require('path');
+const url = require('url');
+
+const CHROMIUM = process.env.KIVO_CHROMIUM || '/usr/bin/chromium';
+const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
+              '--disable-component-update', '--disable-sync', '--no-first-run'];
+
+function opts() {
+    const o = {};
+    const a = process.argv.slice(2);
+    for (let i = 0; i < a.length; i += 2) {
+        if (!a[i].startsWith('--') || a[i + 1] === undefined)
+            throw new Error('usage: e2e.js --worker W --api A --root R --out DIR');
+        o[a[i].slice(2)] = a[i + 1];
+    }
+    for (const k of ['worker', 'api', 'root', 'out']) {
+        if (!o[k])
+            throw new Error('missing --' + k);
+        o[k] = path.resolve(o[k]);
+    }
+    return o;
+}
+
+function loadPlaywright() {
+    try {
+        return require(path.join(__dirname, 'node_modules', 'playwright-core'));
+    } catch (e) {
+        throw new Error('playwright-core is not installed in tests/web/node_modules: run ' +
+                        'scripts/install-browser.sh (' + e.message + ')');
+    }
+}
+
+let passed = 0;
+const failures = [];
+
+async function step(name, fn) {
+    try {
+        await fn();
+        passed++;
+        console.log('ok - ' + name);
+    } catch (e) {
+        failures.push(name);
+        console.log('not ok - ' + name + '\n  ' + String(e.stack || e).split('\n').join('\n  '));
+    }
+}
+
+function run(bin, args, input) {
+    const p = childProcess.spawnSync(bin, args, {input, encoding: 'utf8', timeout: 120000});
+    if (p.error)
+        throw p.error;
+    return p;
+}
+
+function freePort() {
+    return new Promise((resolve, reject) => {
+        const s = net.createServer();
+        s.on('error', reject);
+        s.listen(0, '127.0.0.1', () => {
+            const port = s.address().port;
+            s.close(() => resolve(port));
+        });
+    });
+}
+
+function sleep(ms) {
+    return new Promise((r) => setTimeout(r, ms));
+}
+
+/* A page with every guard on: dialogs, page errors, CSP violations, requests leaving `origin`. */
+async function guardedPage(browser, origin) {
+    const context = await browser.newContext({viewport: {width: 1280, height: 900}});
+    const page = await context.newPage();
+    const seen = {dialogs: [], errors: [], csp: [], offsite: []};
+    page.on('dialog', (d) => {
+        seen.dialogs.push(d.type() + ': ' + d.message());
+        d.dismiss().catch(() => {});
+    });
+    page.on('pageerror', (e) => seen.errors.push(e.message));
+    page.on('console', (m) => {
+        if (/Content Security Policy/i.test(m.text()))
+            seen.csp.push(m.text());
+    });
+    page.on('request', (r) => {
+        const u = r.url();
+        if (!(u.startsWith(origin) || u.startsWith('data:')))
+            seen.offsite.push(u);
+    });
+    /* A flag any injected script would set; it must stay unset. */
+    await page.addInitScript(() => { window.__pwned = undefined; });
+    return {context, page, seen};
+}
+
+function clean(seen, what) {
+    assert.deepStrictEqual(seen.dialogs, [], what + ': a dialog opened');
+    assert.deepStrictEqual(seen.errors, [], what + ': page errors');
+    assert.deepStrictEqual(seen.csp, [], what + ': CSP violations');
+    assert.deepStrictEqual(seen.offsite, [], what + ': requests left the page\'s origin');
+}
+
+async function noInjection(page, what) {
+    const r = await page.evaluate(() => ({
+        pwned: window.__pwned,
+        imgs: document.querySelectorAll('img').length,
+        scripts: document.querySelectorAll('script:not([type="application/json"])').length,
+        handlers: Array.from(document.querySelectorAll('*')).filter(
+            (e) => Array.from(e.attributes).some((a) => /^on/i.test(a.name))).length,
+        jsLinks: Array.from(document.querySelectorAll('a[href]')).filter(
+            (a) => /^\s*javascript:/i.test(a.getAttribute('href'))).length
+    }));
+    assert.strictEqual(r.pwned, undefined, what + ': injected script ran (window.__pwned)');
+    assert.strictEqual(r.imgs, 0, what + ': an <img> element was made from the text');
+    assert.ok(r.scripts <= 1, what + ': ' + r.scripts + ' executable scripts');
+    assert.strictEqual(r.handlers, 0, what + ': an element has an on* attribute');
+    assert.strictEqual(r.jsLinks, 0, what + ': a javascript: link');
+}
+
+/* Clicks the first flagged claim in the answer that has evidence; checks the span is shown and
+ * is the text at the report's offsets. Returns the claim. */
+async function clickFlaggedClaim(page, report, sources) {
+    const byte = (s, a, b) => Buffer.from(s, 'utf8').subarray(a, b).toString('utf8');
+    const claims = report.claims;
+    const i = claims.findIndex((c) => c.status !== 'supported' && c.evidence.length > 0);
+    assert.ok(i >= 0, 'the run has no flagged claim with evidence');
+    await page.click('#answer mark.claim[data-claim="' + i + '"]');
+    await page.waitForSelector('#evidence mark.span', {state: 'visible', timeout: 5000});
+    const shown = await page.evaluate(() => ({
+        title: document.querySelector('#evidence h2').textContent,
+        span: document.querySelector('#evidence mark.span').textContent,
+        selected: document.querySelector('#answer mark.claim.sel').dataset.claim
+    }));
+    assert.strictEqual(shown.title, 'Claim ' + claims[i].claim_id);
+    assert.strictEqual(shown.selected, String(i));
+    const ev = claims[i].evidence[0];
+    const src = sources.find((s) => s.source_id === ev.source_id);
+    assert.ok(src, 'no source ' + ev.source_id);
+    assert.strictEqual(shown.span, byte(src.text, ev.start, ev.end), 'evidence span text');
+    assert.ok(shown.span.length > 0, 'empty evidence span');
+    return claims[i];
+}
+
+async function workerPages(browser, o, out) {
+    const job = path.join(out, 'example');
+    fs.rmSync(job, {recursive: true, force: true});
+    const p = run(o.worker, ['batch', '--job-spec-file',
+                             path.join(o.root, 'data', 'examples', 'job-spec.json'),
+                             '--out', job, '--quiet']);
+    assert.strictEqual(p.status, 0, 'kivo-worker batch: ' + p.stderr);
+    const summary = JSON.parse(fs.readFileSync(path.join(job, 'summary.json'), 'utf8'));
+    const flagged = summary.verdicts.needs_review + summary.verdicts.fail;
+
+    const {context, page, seen} = await guardedPage(browser, 'file://');
+    await page.goto(url.pathToFileURL(path.join(job, 'index.html')).href);
+    await page.waitForSelector('#runs tbody tr');
+    const rows = await page.$$eval('#runs tbody tr', (trs) => trs.length);
+    assert.strictEqual(rows, Math.min(flagged, 50), 'index rows');
+    const bars = await page.$$eval('#categories .bar', (b) => b.length);
+    assert.strictEqual(bars, Object.keys(summary.failure_categories).length, 'category bars');
+    await page.screenshot({path: path.join(out, 'worker-index.png'), fullPage: true});
+    /* Search narrows the list. */
+    const first = await page.$eval('#runs tbody tr a', (a) => a.textContent);
+    await page.fill('#runs input[type=search]', first);
+    assert.strictEqual(await page.$$eval('#runs tbody tr', (t) => t.length), 1, 'search');
+    await page.fill('#runs input[type=search]', '');
+
+    await Promise.all([page.waitForNavigation(), page.click('#runs tbody tr a')]);
+    assert.ok(page.url().endsWith('/claim_report.html'), 'opened ' + page.url());
+    await page.waitForSelector('#answer mark.claim');
+    const dir = path.dirname(url.fileURLToPath(page.url()));
+    const report = JSON.parse(fs.readFileSync(path.join(dir, 'claim_report.json'), 'utf8'));
+    const data = await page.$eval('#kivo-data', (s) => JSON.parse(s.textContent));
+    const claim = await clickFlaggedClaim(page, report, data.packet.sources);
+    assert.ok(claim);
+    await page.screenshot({path: path.join(out, 'worker-run.png'), fullPage: true});
+
+    /* Keyboard: j and k walk the flagged claims. */
+    const flaggedIdx = report.claims.map((c, i) => (c.status !== 'supported' ? i : -1))
+        .filter((i) => i >= 0);
+    await page.locator('body').focus();
+    const sel = () => page.$eval('.claim.sel, tr.sel', (e) => e.dataset.claim);
+    const start = Number(await sel());
+    await page.keyboard.press('j');
+    const next = Number(await sel());
+    const k = flaggedIdx.indexOf(start);
+    assert.strictEqual(next, flaggedIdx[(k + 1) % flaggedIdx.length], 'j: next flagged claim');
+    await page.keyboard.press('k');
+    assert.strictEqual(Number(await sel()), start, 'k: back');
+    clean(seen, 'worker pages');
+    await noInjection(page, 'worker run page');
+    await context.close();
+}
+
+async function workerXss(browser, o, out) {
+    const job = path.join(out, 'xss');
+    fs.rmSync(job, {recursive: true, force: true});
+    fs.mkdirSync(job, {recursive: true});
+    const fixture = path.join(o.root, 'tests', 'web', 'xss.jsonl');
+    const records = fs.readFileSync(fixture, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const spec = path.join(job, 'spec.json');
+    fs.writeFileSync(spec, JSON.stringify({
+        schema_version: 'kivo_worker_job_spec.v1', workflow_id: 'xss<wf>',
+        intended_use: 'customer_facing', strictness: 'strict', worker_id: 'w1',
+        inputs: [fixture],
+        fields: {customer_run_id: '/customer_run_id', output: '/output', sources: '/sources',
+                 source_id: '/id', source_title: '/title', source_text: '/text'},
+        report_store: {path: './out', label: 'x'}
+    }));
+    const p = run(o.worker, ['batch', '--job-spec-file', spec, '--quiet', '--html', 'all']);
+    assert.strictEqual(p.status, 0, 'kivo-worker batch: ' + p.stderr);
+
+    const {context, page, seen} = await guardedPage(browser, 'file://');
+    await page.goto(url.pathToFileURL(path.join(job, 'out', 'index.html')).href);
+    await page.waitForSelector('#runs tbody tr a');
+    const ids = await page.$$eval('#runs tbody tr a', (as) => as.map((a) => a.textContent));
+    assert.ok(ids.includes(records[0].customer_run_id), 'run id shown literally: ' + ids);
+    await noInjection(page, 'xss index');
+    const link = await page.$$('#runs tbody tr a');
+    await Promise.all([page.waitForNavigation(),
+                       link[ids.indexOf(records[0].customer_run_id)].click()]);
+    await page.waitForSelector('#answer mark.claim');
+    const answer = await page.$eval('#answer', (e) => e.textContent);
+    assert.strictEqual(answer, records[0].output, 'the answer shows literally');
+    const h1 = await page.$eval('h1', (e) => e.firstChild.textContent.trim());
+    assert.strictEqual(h1, records[0].customer_run_id, 'the run id shows literally');
+    const dir = path.dirname(url.fileURLToPath(page.url()));
+    const report = JSON.parse(fs.readFileSync(path.join(dir, 'claim_report.json'), 'utf8'));
+    const sources = records[0].sources.map((s) => ({source_id: s.id, text: s.text}));
+    await clickFlaggedClaim(page, report, sources);
+    const box = await page.$eval('#evidence .source-text', (e) => e.textContent);
+    assert.strictEqual(box, records[0].sources[0].text, 'the source shows literally');
+    const title = await page.$eval('#evidence h3 q', (e) => e.textContent);
+    assert.strictEqual(title, records[0].sources[0].title, 'the source title shows literally');
+    await page.keyboard.press('j');
+    await page.screenshot({path: path.join(out, 'worker-xss-run.png'), fullPage: true});
+    await noInjection(page, 'xss run page');
+    clean(seen, 'xss pages');
+    await context.close();
+}
+
+async function hosted(browser, o, out) {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kivo-web-e2e-'));
+    const db = path.join(tmp, 'kivo.db');
+    let server = null;
+    try {
+        const k = run(o.api, ['keys', 'create', '--db', db, '--project', 'acme', '--scopes',
+                              'review_runs:write,review_runs:read']);
+        assert.strictEqual(k.status, 0, 'keys create: ' + k.stderr);
+        const key = k.stdout.split('\n')[0].trim();
+        assert.ok(key.startsWith('kivo_sk_'), 'keys create printed no key');
+        const port = await freePort();
+        const base = 'http://127.0.0.1:' + port;
+        const log = fs.openSync(path.join(out, 'kivo-api.log'), 'w');
+        server = childProcess.spawn(o.api, ['serve', '--listen', '127.0.0.1:' + port, '--db', db],
+                                    {stdio: ['ignore', log, log]});
+        let up = false;
+        for (let i = 0; i < 200 && !up; i++) {
+            await sleep(50);
+            up = await fetch(base + '/healthz').then((r) => r.ok, () => false);
+        }
+        assert.ok(up, 'kivo-api did not answer /healthz');
+
+        const records = fs.readFileSync(path.join(o.root, 'tests', 'web', 'xss.jsonl'), 'utf8')
+            .trim().split('\n').map((l) => JSON.parse(l));
+        const post = async (rec, workflow) => {
+            const body = {
+                schema_version: 'kivo_review_run_create.v1',
+                customer_run_id: rec.customer_run_id, workflow_id: workflow,
+                title: '<img src=x onerror="window.__pwned=20"> javascript:alert(21)',
+                strictness: 'strict', output: rec.output,
+                sources: rec.sources.map((s) => ({source_id: s.id, title: s.title, text: s.text}))
+            };
+            const r = await fetch(base + '/v1/review-runs', {
+                method: 'POST', body: JSON.stringify(body),
+                headers: {Authorization: 'Bearer ' + key, 'Content-Type': 'application/json'}
+            });
+            const j = await r.json();
+            assert.strictEqual(r.status, 201, 'create: ' + JSON.stringify(j));
+            return j;
+        };
+        const run0 = await post(records[0], 'xss"><script>window.__pwned=22</script>');
+        const run2 = await post(records[2], 'other');
+        assert.notStrictEqual(run0.gate_verdict, 'pass', 'the hostile run should be flagged');
+        assert.notStrictEqual(run2.gate_verdict, run0.gate_verdict, 'two verdicts to filter by');
+
+        const app = await fetch(base + '/app/');
+        const csp = app.headers.get('content-security-policy') || '';
+        assert.ok(/default-src 'none'/.test(csp) && /script-src 'self'/.test(csp) &&
+                  !/unsafe/.test(csp), 'CSP header: ' + csp);
+
+        const {context, page, seen} = await guardedPage(browser, base + '/');
+        await page.goto(base + '/app/');
+        await page.fill('#api-key', key);
+        await page.click('#key-form button[type=submit]');
+        await page.waitForSelector('#runs tr[data-run]');
+        assert.strictEqual(await page.$$eval('#runs tr[data-run]', (t) => t.length), 2, 'listed');
+        const storage = await page.evaluate(() => ({
+            session: sessionStorage.getItem('kivo_api_key'), local: localStorage.length,
+            cookie: document.cookie, field: document.querySelector('#api-key').value
+        }));
+        assert.strictEqual(storage.session, key, 'key in sessionStorage');
+        assert.strictEqual(storage.local, 0, 'nothing in localStorage');
+        assert.strictEqual(storage.cookie, '', 'no cookie');
+        assert.strictEqual(storage.field, '', 'the key is not left in the field');
+        await page.screenshot({path: path.join(out, 'app-list.png'), fullPage: true});
+
+        /* Filters: by verdict, then by workflow. */
+        await page.selectOption('#verdict', run2.gate_verdict);
+        await page.click('#filters button[type=submit]');
+        /* The list is replaced when the answer comes: wait for exactly the run of that verdict. */
+        await page.waitForFunction((id) => {
+            const r = document.querySelectorAll('#runs tr[data-run]');
+            return r.length === 1 && r[0].dataset.run === id;
+        }, run2.review_run_id, {timeout: 5000});
+        await page.selectOption('#verdict', '');
+        await page.fill('#workflow', run0.workflow_id);
+        await page.click('#filters button[type=submit]');
+        await page.waitForFunction((id) => {
+            const r = document.querySelectorAll('#runs tr[data-run]');
+            return r.length === 1 && r[0].dataset.run === id;
+        }, run0.review_run_id, {timeout: 5000});
+        await noInjection(page, 'app list');
+
+        await page.click('#runs tr[data-run]');
+        await page.waitForSelector('#answer mark.claim');
+        const answer = await page.$eval('#answer', (e) => e.textContent);
+        assert.strictEqual(answer, records[0].output, 'hosted answer shows literally');
+        const report = await (await fetch(
+            base + '/v1/review-runs/' + run0.review_run_id + '/report',
+            {headers: {Authorization: 'Bearer ' + key}})).json();
+        const sources = records[0].sources.map((s) => ({source_id: s.id, text: s.text}));
+        await clickFlaggedClaim(page, report, sources);
+        const box = await page.$eval('#evidence .source-text', (e) => e.textContent);
+        assert.strictEqual(box, records[0].sources[0].text, 'hosted source shows literally');
+        await page.screenshot({path: path.join(out, 'app-run.png'), fullPage: true});
+        await noInjection(page, 'app run');
+        clean(seen, 'app');
+
+        /* Back to the list, then forget the key. */
+        await page.click('text=Back to runs');
+        await page.waitForSelector('#runs tr[data-run]');
+        await page.click('text=Forget key');
+        assert.strictEqual(await page.evaluate(() => sessionStorage.getItem('kivo_api_key')), null);
+        await context.close();
+    } finally {
+        if (server) {
+            server.kill('SIGTERM');
+            await new Promise((r) => server.once('exit', r));
+        }
+        fs.rmSync(tmp, {recursive: true, force: true});
+    }
+}
+
+async function main() {
+    const o = opts();
+    fs.mkdirSync(o.out, {recursive: true});
+    if (!fs.existsSync(CHROMIUM))
+        throw new Error(CHROMIUM + ' is missing: run scripts/install-browser.sh');
+    const {chromium} = loadPlaywright();
+    const browser = await chromium.launch({executablePath: CHROMIUM, headless: true, args: ARGS});
+    try {
+        await step('worker index and run pages from file://', () => workerPages(browser, o, o.out));
+        await step('worker pages show hostile text literally', () => workerXss(browser, o, o.out));
+        await step('kivo-api /app/ lists, filters and opens a hosted run',
+                   () => hosted(browser, o, o.out));
+    } finally {
+        await browser.close();
+    }
+    console.log('screenshots in ' + o.out);
+    console.log(passed + ' passed, ' + failures.length + ' failed');
+    process.exitCode = failures.length ? 1 : 0;
+}
+
+main().catch((e) => {
+    console.log('FAIL: ' + (e.stack || e));
+    console.log('0 passed, 1 failed');
+    process.exitCode = 1;
+});
