@@ -48,7 +48,7 @@ typedef struct item {
     size_t text_off;            /* the run id, or the reject reason, in slot.text (NUL-ended) */
     size_t event_off, event_len;
     size_t report_off, report_len;
-    size_t page_off, page_len;  /* claim_report.html in slot.pages; 0 bytes when none */
+    size_t page_off, page_len;  /* claim_report.html's data in slot.pages; 0 bytes: no page */
 } item;
 
 typedef struct slot {
@@ -155,8 +155,8 @@ static kivo_status review_line(const job *j, worker *w, slot *s, item *it, const
     it->event_len = s->events.len - it->event_off;
     if (wk_html_wanted(j->html, rv->gate_verdict)) {
         it->page_off = s->pages.len;
-        if ((st = wk_html_render_run(&pk, s->reports.data + it->report_off, it->report_len,
-                                     &s->pages)) != KIVO_OK)
+        if ((st = wk_html_run_data(&pk, s->reports.data + it->report_off, it->report_len,
+                                   &s->pages)) != KIVO_OK)
             return st;
         it->page_len = s->pages.len - it->page_off;
     }
@@ -485,8 +485,8 @@ int wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary *sum, c
                     (mkdir(dir, 0755) != 0 && errno != EEXIST && wk_mkdirs(dir) != 0) ||
                     wk_write_atomic(file, s->reports.data + it->report_off, it->report_len) != 0 ||
                     snprintf(file, sizeof file, "%s/claim_report.html", dir) >= (int)sizeof file ||
-                    (it->page_len ? wk_write_atomic(file, s->pages.data + it->page_off,
-                                                    it->page_len)
+                    (it->page_len ? wk_html_write(file, "run", s->pages.data + it->page_off,
+                                                  it->page_len)
                                   /* A page left by an earlier run with another --html is stale. */
                                   : unlink(file) != 0 && errno != ENOENT ? -1 : 0) != 0) {
                     __atomic_store_n(&write_errno, errno ? errno : ENAMETOOLONG, __ATOMIC_RELAXED);

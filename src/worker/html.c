@@ -9,10 +9,14 @@
  * state, so pages are made on the reviewing threads; the index keeps only the most severe flagged
  * runs in a bounded heap, whatever the size of the job.
  */
+#include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -93,42 +97,119 @@ void wk_html_csp(char out[WK_HTML_CSP_MAX])
              js, css);
 }
 
-kivo_status wk_html_page(const char *kind, const char *data_json, size_t len, kivo_buf *out)
+/* The page around an embedded data block, as pieces: head (to <style>), style, middle (to the
+ * data), the data, the script element opening, script, tail. head and mid are built in the
+ * caller's buffers. @return the number of pieces (7). */
+#define PAGE_HEAD_MAX 1024
+static int page_parts(const char *kind, const char *embedded, size_t len,
+                      char head[PAGE_HEAD_MAX], char mid[PAGE_HEAD_MAX], struct iovec v[7])
 {
+    static const char open_js[] = "</script>\n<script>";
+    static const char tail[] = "</script>\n</body>\n</html>\n";
     char csp[WK_HTML_CSP_MAX];
-    kivo_status st;
+    int h, m;
 
     wk_html_csp(csp);
-    st = kivo_buf_printf(out,
-                         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-                         "<meta http-equiv=\"Content-Security-Policy\" content=\"%s\">\n"
-                         "<meta name=\"referrer\" content=\"no-referrer\">\n"
-                         "<meta name=\"viewport\" "
-                         "content=\"width=device-width, initial-scale=1\">\n"
-                         "<link rel=\"icon\" href=\"data:,\">\n<title>Kivo</title>\n<style>",
-                         csp);
-    if (st == KIVO_OK)
-        st = kivo_buf_append(out, web_review_css.data, web_review_css.len);
-    if (st == KIVO_OK)
-        st = kivo_buf_printf(out,
-                             "</style>\n</head>\n<body data-kivo=\"%s\">\n"
-                             "<main id=\"kivo\"><noscript>This page needs JavaScript; the same "
-                             "data is in the JSON files beside it.</noscript></main>\n"
-                             "<script type=\"application/json\" id=\"kivo-data\">",
-                             kind);
-    if (st == KIVO_OK)
-        st = wk_html_json_embed(data_json, len, out);
-    if (st == KIVO_OK)
-        st = kivo_buf_append_str(out, "</script>\n<script>");
-    if (st == KIVO_OK)
-        st = kivo_buf_append(out, web_review_js.data, web_review_js.len);
-    if (st == KIVO_OK)
-        st = kivo_buf_append_str(out, "</script>\n</body>\n</html>\n");
+    h = snprintf(head, PAGE_HEAD_MAX,
+                 "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+                 "<meta http-equiv=\"Content-Security-Policy\" content=\"%s\">\n"
+                 "<meta name=\"referrer\" content=\"no-referrer\">\n"
+                 "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+                 "<link rel=\"icon\" href=\"data:,\">\n<title>Kivo</title>\n<style>",
+                 csp);
+    m = snprintf(mid, PAGE_HEAD_MAX,
+                 "</style>\n</head>\n<body data-kivo=\"%s\">\n"
+                 "<main id=\"kivo\"><noscript>This page needs JavaScript; the same data is in "
+                 "the JSON files beside it.</noscript></main>\n"
+                 "<script type=\"application/json\" id=\"kivo-data\">",
+                 kind);
+    assert(h > 0 && h < PAGE_HEAD_MAX && m > 0 && m < PAGE_HEAD_MAX);
+    v[0] = (struct iovec){head, (size_t)h};
+    v[1] = (struct iovec){(void *)web_review_css.data, web_review_css.len};
+    v[2] = (struct iovec){mid, (size_t)m};
+    v[3] = (struct iovec){(void *)embedded, len};
+    v[4] = (struct iovec){(void *)open_js, sizeof open_js - 1};
+    v[5] = (struct iovec){(void *)web_review_js.data, web_review_js.len};
+    v[6] = (struct iovec){(void *)tail, sizeof tail - 1};
+    return 7;
+}
+
+static kivo_status assemble(const char *kind, const char *embedded, size_t len, kivo_buf *out)
+{
+    char head[PAGE_HEAD_MAX], mid[PAGE_HEAD_MAX];
+    struct iovec v[7];
+    kivo_status st = KIVO_OK;
+    int n = page_parts(kind, embedded, len, head, mid, v);
+
+    for (int i = 0; i < n && st == KIVO_OK; i++)
+        st = kivo_buf_append(out, v[i].iov_base, v[i].iov_len);
     return st;
 }
 
-kivo_status wk_html_render_run(const kivo_packet *p, const char *report, size_t report_len,
-                               kivo_buf *out)
+kivo_status wk_html_page(const char *kind, const char *data_json, size_t len, kivo_buf *out)
+{
+    kivo_buf embedded;
+    kivo_status st;
+
+    kivo_buf_init(&embedded, 0);
+    st = wk_html_json_embed(data_json, len, &embedded);
+    if (st == KIVO_OK)
+        st = assemble(kind, embedded.data ? embedded.data : "", embedded.len, out);
+    kivo_buf_free(&embedded);
+    return st;
+}
+
+int wk_html_write(const char *path, const char *kind, const char *embedded, size_t len)
+{
+    char head[PAGE_HEAD_MAX], mid[PAGE_HEAD_MAX], tmp[4608];
+    struct iovec v[7];
+    int n = page_parts(kind, embedded, len, head, mid, v), fd = -1, rc = -1, i = 0;
+
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        goto out;
+    while (i < n) {
+        ssize_t w = writev(fd, v + i, n - i);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            if (w == 0)
+                errno = EIO;
+            goto out;
+        }
+        /* A short write: drop the pieces that went out, and the written part of the next. */
+        size_t left = (size_t)w;
+        for (; i < n && left >= v[i].iov_len; i++)
+            left -= v[i].iov_len;
+        if (i < n) {
+            v[i].iov_base = (char *)v[i].iov_base + left;
+            v[i].iov_len -= left;
+        }
+    }
+    if (close(fd) != 0) {
+        fd = -1;
+        goto out;
+    }
+    fd = -1;
+    if (rename(tmp, path) == 0)
+        rc = 0;
+out:
+    if (fd >= 0)
+        close(fd);
+    if (rc != 0) {
+        int e = errno;
+        unlink(tmp);
+        errno = e;
+    }
+    return rc;
+}
+
+kivo_status wk_html_run_data(const kivo_packet *p, const char *report, size_t report_len,
+                             kivo_buf *out)
 {
     kivo_status st = KIVO_ENOMEM;
     json_t *pk = json_object(), *sources = json_array();
@@ -165,12 +246,26 @@ kivo_status wk_html_render_run(const kivo_packet *p, const char *report, size_t 
         (st = kivo_buf_append(&data, report, report_len)) != KIVO_OK ||
         (st = kivo_buf_append(&data, "}", 1)) != KIVO_OK)
         goto out;
-    st = wk_html_page("run", data.data, data.len, out);
+    st = wk_html_json_embed(data.data, data.len, out);
 out:
     kivo_buf_free(&data);
     free(pk_text);
     json_decref(sources);
     json_decref(pk);
+    return st;
+}
+
+kivo_status wk_html_render_run(const kivo_packet *p, const char *report, size_t report_len,
+                               kivo_buf *out)
+{
+    kivo_buf embedded;
+    kivo_status st;
+
+    kivo_buf_init(&embedded, 0);
+    st = wk_html_run_data(p, report, report_len, &embedded);
+    if (st == KIVO_OK)
+        st = assemble("run", embedded.data, embedded.len, out);
+    kivo_buf_free(&embedded);
     return st;
 }
 

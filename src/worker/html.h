@@ -42,10 +42,21 @@ void wk_html_csp(char out[WK_HTML_CSP_MAX]);
  * "run" or "index"), the data block (data_json embedded as above) and the inlined script. */
 kivo_status wk_html_page(const char *kind, const char *data_json, size_t len, kivo_buf *out);
 
-/* Appends the per-run page (claim_report.html) to out: the claim report as rendered by
- * kivo_report_render (report[0..report_len)) with the packet's output and source texts, so that
- * each claim can be shown in the answer and its evidence within its source. Deterministic and
- * thread-safe (no shared state). @return KIVO_OK, KIVO_ENOMEM or KIVO_EINVAL (report not JSON). */
+/* Appends the data block of a run's page to out, already embedded (escaped) as above: the claim
+ * report as rendered by kivo_report_render (report[0..report_len)) with the packet's output and
+ * source texts. This is all the batch keeps per page until it is written; the inlined script and
+ * style are added by wk_html_write. Deterministic and thread-safe. @return KIVO_OK, KIVO_ENOMEM or
+ * KIVO_EINVAL (report is not a JSON object). */
+kivo_status wk_html_run_data(const kivo_packet *packet, const char *report, size_t report_len,
+                             kivo_buf *out);
+
+/* Writes a whole page of `kind` around `embedded` (from wk_html_run_data) to path, atomically
+ * (path.tmp, then rename). @return 0, or -1 with errno. */
+int wk_html_write(const char *path, const char *kind, const char *embedded, size_t len);
+
+/* Appends the whole per-run page (claim_report.html) to out: the same bytes as
+ * wk_html_run_data and then wk_html_write. For tests and callers that want the page in memory.
+ * @return as wk_html_run_data. */
 kivo_status wk_html_render_run(const kivo_packet *packet, const char *report, size_t report_len,
                                kivo_buf *out);
 

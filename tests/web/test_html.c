@@ -176,6 +176,31 @@ static void test_run_page(void **state)
     assert_memory_equal(page.data, again.data, page.len);     /* deterministic */
     assert_int_equal(wk_html_render_run(&pk, "", 0, &again), KIVO_EINVAL);
 
+    /* What the batch does (data kept, page written around it) gives the same bytes. */
+    {
+        char dir[] = "/tmp/kivo-test-page.XXXXXX", path[128];
+        kivo_buf data;
+        static char back[1 << 16];
+        kivo_buf_init(&data, 0);
+        assert_non_null(mkdtemp(dir));
+        snprintf(path, sizeof path, "%s/claim_report.html", dir);
+        assert_int_equal(wk_html_run_data(&pk, rep.data, rep.len, &data), KIVO_OK);
+        assert_true(data.len < page.len / 2);    /* the assets are not in it */
+        assert_int_equal(wk_html_write(path, "run", data.data, data.len), 0);
+        FILE *f = fopen(path, "rb");
+        assert_non_null(f);
+        size_t n = fread(back, 1, sizeof back, f);
+        fclose(f);
+        assert_int_equal(n, page.len);
+        assert_memory_equal(back, page.data, n);
+        snprintf(path, sizeof path, "%s/no/such/dir/x.html", dir);
+        assert_int_equal(wk_html_write(path, "run", data.data, data.len), -1);
+        snprintf(path, sizeof path, "%s/claim_report.html", dir);
+        unlink(path);
+        rmdir(dir);
+        kivo_buf_free(&data);
+    }
+
     /* Exactly our two script elements, no image, the CSP meta before any style or script. */
     assert_int_equal(count(page.data, page.len, "<script"), 2);
     assert_int_equal(count(page.data, page.len, "</script"), 2);
