@@ -460,82 +460,13 @@ out:
     json_decref(removed);
 }
 
+static json_t *hosted_row(sqlite3_stmt *st)
+{
+    return hosted_json(st, 0);
+}
+
 void api_route_hr_list(api_ctx *ctx, api_reply *out)
 {
-    static const char *const args[] = {"workflow_id", "status", "gate_verdict", "limit", "cursor",
-                                       NULL};
     static const char *const statuses[] = {"completed", "deleted", NULL};
-    static const char *const verdicts[] = {"pass", "needs_review", "fail", NULL};
-    api_store *s = ctx->t->store;
-    api_error e = {0};
-    const char *workflow = api_query(ctx, "workflow_id");
-    const char *status = api_query(ctx, "status");
-    const char *verdict = api_query(ctx, "gate_verdict");
-    sqlite3_stmt *st = NULL;
-    json_t *runs = NULL, *page;
-    char cursor[API_CURSOR_MAX];
-    long limit = 0, n = 0;
-    int64_t before = 0, last = 0;
-    int more = 0, ok;
-
-    api_query_allow(ctx, args, &e);
-    ok = !status;
-    for (size_t k = 0; status && statuses[k]; k++)
-        ok |= strcmp(status, statuses[k]) == 0;
-    if (!ok) {
-        api_error_set(&e, 400, "schema_violation", "status: not one of the allowed values");
-        api_error_field(&e, "status");
-    }
-    ok = !verdict;
-    for (size_t k = 0; verdict && verdicts[k]; k++)
-        ok |= strcmp(verdict, verdicts[k]) == 0;
-    if (!ok) {
-        api_error_set(&e, 400, "schema_violation", "gate_verdict: not one of the allowed values");
-        api_error_field(&e, "gate_verdict");
-    }
-    if (workflow && (strlen(workflow) == 0 || strlen(workflow) > API_ID_MAX)) {
-        api_error_set(&e, 400, "schema_violation", "workflow_id: 1..512 characters");
-        api_error_field(&e, "workflow_id");
-    }
-    if (api_list_params(ctx, &limit, &before, &e) != 0 || e.http)
-        goto fail;
-    st = api_store_stmt(s, S_HR_LIST);
-    runs = json_array();
-    if (!st || !runs) {
-        internal(&e, s, "list");
-        goto fail;
-    }
-    sqlite3_bind_text(st, 1, ctx->r->auth.project, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, before);
-    if (workflow)
-        sqlite3_bind_text(st, 3, workflow, -1, SQLITE_STATIC);
-    if (status)
-        sqlite3_bind_text(st, 4, status, -1, SQLITE_STATIC);
-    if (verdict)
-        sqlite3_bind_text(st, 5, verdict, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 6, limit + 1);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        if (n == limit) {
-            more = 1;
-            break;
-        }
-        json_array_append_new(runs, hosted_json(st, 0));
-        last = sqlite3_column_int64(st, 0);
-        n++;
-    }
-    sqlite3_reset(st);
-    page = json_pack("{s:o}", "runs", runs);
-    runs = NULL;
-    if (more) {
-        api_cursor_encode(last, cursor);
-        json_object_set_new(page, "next_cursor", json_string(cursor));
-    } else {
-        json_object_set_new(page, "next_cursor", json_null());
-    }
-    api_reply_json(out, 200, page);
-    goto out;
-fail:
-    api_reply_error(ctx, out, &e);
-out:
-    json_decref(runs);
+    api_list_runs(ctx, out, S_HR_LIST, statuses, hosted_row);
 }

@@ -140,6 +140,12 @@ void api_route_hr_delete(api_ctx *ctx, api_reply *out);
 void api_route_app(api_ctx *ctx, api_reply *out);
 void api_route_hr_packet(api_ctx *ctx, api_reply *out);
 
+/* list.c: a run list page. stmt is S_PW_LIST or S_HR_LIST (same parameters); statuses the
+ * values its status filter takes; row renders one row (column 0 is the keyset id). */
+typedef json_t *(*api_row_json)(sqlite3_stmt *st);
+void api_list_runs(api_ctx *ctx, api_reply *out, int stmt, const char *const *statuses,
+                   api_row_json row);
+
 /* Reads limit and cursor of a list request. @return 0, or -1 with e filled (400). */
 int api_list_params(api_ctx *ctx, long *limit, int64_t *before, api_error *e);
 
