@@ -6,13 +6,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need=()
-[ -x /usr/bin/chromium ] || need+=(chromium)
+# install-deps.sh skips packages already installed. fonts-liberation is only recommended by
+# chromium (install-deps.sh installs no recommends): without it screenshots have no readable text.
+need=(chromium fonts-liberation)
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
-if [ ${#need[@]} -gt 0 ]; then
-    scripts/install-deps.sh "${need[@]}"
-fi
+scripts/install-deps.sh "${need[@]}"
 
 want=$(node -e 'const l = require("./tests/web/package-lock.json");
                 process.stdout.write(l.packages["node_modules/playwright-core"].version)')

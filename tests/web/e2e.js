@@ -30,8 +30,9 @@ const path = require('path');
 const url = require('url');
 
 const CHROMIUM = process.env.KIVO_CHROMIUM || '/usr/bin/chromium';
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
-              '--disable-component-update', '--disable-sync', '--no-first-run'];
+const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic',
+              '--disable-background-networking', '--disable-component-update', '--disable-sync',
+              '--no-first-run'];
 
 function opts() {
     const o = {};
