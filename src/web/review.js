@@ -265,7 +265,7 @@
                                       STATUS_WORD[c.status] || c.status));
             add(tr, el('td', 'num', num(c.support_score, 4)));
             add(tr, el('td', null, c.failure_category || ''));
-            add(tr, el('td', null, c.text));
+            add(tr, el('td', 'wrap', c.text));
             rows[i] = tr;
         });
         if (!claims.length)
@@ -354,7 +354,7 @@
             shown.slice(page * PAGE_ROWS, (page + 1) * PAGE_ROWS).forEach(function (r) {
                 var tr = add(tb, el('tr'));
                 add(add(tr, el('td')), badge(r.verdict));
-                add(add(tr, el('td')), opts.open(r));
+                add(add(tr, el('td', 'wrap')), opts.open(r));
                 add(tr, el('td', 'num', num(r.claims)));
                 add(tr, el('td', 'num', num(r.unsupported)));
                 categories(add(tr, el('td')), r.categories);
@@ -452,7 +452,7 @@
                     var tr = add(body, el('tr'));
                     add(tr, el('td', null, r.file));
                     add(tr, el('td', 'num', num(r.line)));
-                    add(tr, el('td', null, r.reason));
+                    add(tr, el('td', 'wrap', r.reason));
                 });
                 if (rej.length < s.records_rejected)
                     add(root, el('p', 'muted', 'The first ' + num(rej.length) + ' are shown.'));
@@ -554,10 +554,10 @@
             tr.dataset.run = run.review_run_id;
             add(tr, el('td', null, (run.created_at || '').replace('T', ' ').slice(0, 19)));
             add(add(tr, el('td')), badge(run.gate_verdict));
-            var name = add(tr, el('td', null, run.title || run.customer_run_id));
+            var name = add(tr, el('td', 'wrap', run.title || run.customer_run_id));
             if (run.title)
                 add(name, el('div', 'muted', run.customer_run_id));
-            add(tr, el('td', null, run.workflow_id));
+            add(tr, el('td', 'wrap', run.workflow_id));
             add(tr, el('td', 'num', num(run.claim_count)));
             add(tr, el('td', 'num', num(run.unsupported_claim_count)));
             categories(add(tr, el('td')), run.failure_categories);
