@@ -522,6 +522,7 @@
         var listBox = add(root, el('div'));
         listBox.id = 'runs';
         var more = add(root, el('button', null, 'More'));
+        more.id = 'more';
         more.hidden = true;
         var detail = add(root, el('div'));
         detail.id = 'run';

@@ -363,9 +363,27 @@ async function hosted(browser, o, out) {
         await noInjection(page, 'app run');
         clean(seen, 'app');
 
-        /* Back to the list, then forget the key. */
+        /* Back to the list; 51 more runs page as 50, then "More" brings the last one. */
         await page.click('text=Back to runs');
         await page.waitForSelector('#runs tr[data-run]');
+        for (let i = 0; i < 51; i += 17) {
+            const batch = [];
+            for (let k = i; k < Math.min(i + 17, 51); k++)
+                batch.push(post(Object.assign({}, records[2], {customer_run_id: 'bulk-' + k}),
+                                'bulk'));
+            await Promise.all(batch);
+        }
+        await page.fill('#workflow', 'bulk');
+        await page.click('#filters button[type=submit]');
+        const rowsAre = (n) => document.querySelectorAll('#runs tr[data-run]').length === n;
+        await page.waitForFunction(rowsAre, 50);
+        assert.ok(!(await page.$eval('#more', (b) => b.hidden)), 'no "More" after 50 of 51');
+        await page.click('#more');
+        await page.waitForFunction(rowsAre, 51);
+        assert.ok(await page.$eval('#more', (b) => b.hidden),
+                  '"More" stays after the last page');
+        const ids = await page.$$eval('#runs tr[data-run]', (t) => t.map((r) => r.dataset.run));
+        assert.strictEqual(new Set(ids).size, 51, 'paging repeats a run');
         await page.click('text=Forget key');
         assert.strictEqual(await page.evaluate(() => sessionStorage.getItem('kivo_api_key')), null);
         await context.close();

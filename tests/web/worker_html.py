@@ -211,6 +211,39 @@ def case_xss():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def case_rejects():
+    """A job with rejects: the index counts them and lists the first ones as rejects.jsonl does
+    (file, line, reason), reasons shown as text."""
+    tmp = tempfile.mkdtemp(prefix="kivo-web-test-")
+    try:
+        spec = os.path.join(tmp, "spec.json")
+        with open(spec, "w") as f:
+            json.dump({"schema_version": "kivo_worker_job_spec.v1", "workflow_id": "wf",
+                       "intended_use": "customer_facing", "strictness": "strict",
+                       "worker_id": "w1",
+                       "inputs": [os.path.join(ROOT, "tests", "data", "bad_mixed.jsonl"),
+                                  os.path.join(ROOT, "tests", "data", "bad_malformed_json.jsonl")],
+                       "fields": {"customer_run_id": "/customer_run_id", "output": "/output",
+                                  "sources": "/sources", "source_id": "/id",
+                                  "source_title": "/title", "source_text": "/text"},
+                       "report_store": {"path": "./out", "label": "x"}}, f)
+        out = os.path.join(tmp, "out")
+        rc, err = batch(spec, out)
+        check(rc == 3, "exit %d, want 3 (rejects): %s" % (rc, err))
+        with open(os.path.join(out, "rejects.jsonl"), encoding="utf-8") as f:
+            rejects = [json.loads(line) for line in f]
+        check(rejects, "the fixtures gave no rejects")
+        _, _, data = split_page(os.path.join(out, "index.html"))
+        want = [{"file": r["file"], "line": r["line"], "reason": r["reason"]}
+                for r in rejects[:100]]
+        check(data["rejects"] == want,
+              "index rejects %s, want %s" % (data["rejects"][:2], want[:2]))
+        check(data["summary"]["records_rejected"] == len(rejects), "summary counts %d rejects" %
+              data["summary"]["records_rejected"])
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def component(rid):
     """output.c's path encoding, for the short ids of the fixture."""
     out = []
@@ -233,7 +266,7 @@ def main():
     ap.add_argument("--root", required=True)
     ap.add_argument("case", choices=sorted(CASES))
     a = ap.parse_args()
-    WORKER, ROOT = a.worker, a.root
+    WORKER, ROOT = os.path.abspath(a.worker), os.path.abspath(a.root)
     try:
         CASES[a.case]()
     except Failure as e:
