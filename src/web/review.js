@@ -604,12 +604,15 @@
                 more.hidden = true;
                 filters.hidden = true;
                 say('', false);
+                /* The run's id in the fragment: a reload (same tab, same key) shows it again. */
+                history.replaceState(null, '', '#' + encodeURIComponent(id));
                 renderRun(detail, res[0], res[1], {back: close, backText: 'Back to runs'});
             }).catch(function (e) { say(e.message, true); });
         }
         function close() {
             detail.textContent = '';
             nav = null;
+            history.replaceState(null, '', location.pathname + location.search);
             listBox.hidden = false;
             filters.hidden = false;
             more.hidden = !cursor;
@@ -646,6 +649,9 @@
         listBox.addEventListener('click', pick);
         listBox.addEventListener('keydown', pick);
         load(true);
+        var linked = decodeURIComponent(location.hash.slice(1));
+        if (key() && /^[A-Za-z0-9_-]{1,79}$/.test(linked))
+            open(linked);
     }
 
     /* ---- start ------------------------------------------------------------------------------ */

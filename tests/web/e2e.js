@@ -360,6 +360,12 @@ async function hosted(browser, o, out) {
         const box = await page.$eval('#evidence .source-text', (e) => e.textContent);
         assert.strictEqual(box, records[0].sources[0].text, 'hosted source shows literally');
         await page.screenshot({path: path.join(out, 'app-run.png'), fullPage: true});
+        /* The run's id is in the fragment; a reload of the tab shows the same run. */
+        assert.ok(page.url().endsWith('#' + run0.review_run_id), 'fragment: ' + page.url());
+        await page.reload();
+        await page.waitForSelector('#answer mark.claim');
+        assert.strictEqual(await page.$eval('#answer', (e) => e.textContent), records[0].output,
+                           'the reload shows the run');
         await noInjection(page, 'app run');
         clean(seen, 'app');
 
