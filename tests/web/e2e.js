@@ -99,7 +99,7 @@ function sleep(ms) {
 async function guardedPage(browser, origin) {
     const context = await browser.newContext({viewport: {width: 1280, height: 900}});
     const page = await context.newPage();
-    const seen = {dialogs: [], errors: [], csp: [], offsite: []};
+    const seen = {dialogs: [], errors: [], csp: [], offsite: [], paths: []};
     page.on('dialog', (d) => {
         seen.dialogs.push(d.type() + ': ' + d.message());
         d.dismiss().catch(() => {});
@@ -113,6 +113,8 @@ async function guardedPage(browser, origin) {
         const u = r.url();
         if (!(u.startsWith(origin) || u.startsWith('data:')))
             seen.offsite.push(u);
+        else if (u.startsWith('http'))
+            seen.paths.push(new URL(u).pathname);
     });
     /* A flag any injected script would set; it must stay unset. */
     await page.addInitScript(() => { window.__pwned = undefined; });
@@ -368,6 +370,12 @@ async function hosted(browser, o, out) {
                            'the reload shows the run');
         await noInjection(page, 'app run');
         clean(seen, 'app');
+        /* The page itself, its two assets, and the JSON API: nothing else. */
+        const other = seen.paths.filter((p) => !/^\/app\/(review\.(js|css))?$/.test(p) &&
+                                               !/^\/v1\/review-runs(\/|$)/.test(p));
+        assert.deepStrictEqual(other, [], 'the page asked for other paths');
+        assert.ok(seen.paths.some((p) => p.endsWith('/packet')) &&
+                  seen.paths.some((p) => p.endsWith('/report')), 'paths ' + seen.paths);
 
         /* Back to the list; 51 more runs page as 50, then "More" brings the last one. */
         await page.click('text=Back to runs');
