@@ -22,8 +22,8 @@
 extern "C" {
 #endif
 
-/* Name of the engine and its version, reported in claim reports ("kivo-engine.1"). */
-#define KIVO_ENGINE_VERSION "kivo-engine.1"
+/* Name of the engine and its version, reported in claim reports ("kivo-engine.2"). */
+#define KIVO_ENGINE_VERSION "kivo-engine.2"
 
 typedef enum kivo_strictness { KIVO_STRICT = 0, KIVO_STANDARD, KIVO_LENIENT } kivo_strictness;
 typedef enum kivo_intended_use {
@@ -90,6 +90,12 @@ typedef struct kivo_packet {
 } kivo_packet;
 
 #define KIVO_MAX_EVIDENCE 2
+#define KIVO_MAX_UNSUPPORTED_SPANS 4
+
+/* A byte range [start, end) of the output. */
+typedef struct kivo_text_span {
+    size_t start, end;
+} kivo_text_span;
 
 typedef struct kivo_evidence {
     size_t source;         /* index into the packet's sources */
@@ -103,6 +109,11 @@ typedef struct kivo_claim {
     kivo_category category;        /* KIVO_CAT_NONE when supported */
     size_t n_evidence;
     kivo_evidence evidence[KIVO_MAX_EVIDENCE];   /* best spans first */
+    /* Unsupported and contradicted claims only: the words that carry the failure (names,
+     * numbers and phrases the sources do not hold, a conflicting value or negation), in output
+     * order, inside [start, end). Empty when no narrower part can be named. */
+    size_t n_unsupported_spans;
+    kivo_text_span unsupported_spans[KIVO_MAX_UNSUPPORTED_SPANS];
 } kivo_claim;
 
 typedef struct kivo_review {

@@ -45,7 +45,9 @@ void kivo_engine_free(kivo_engine *e)
     free(e->cs.slot);
     free(e->cs.touched);
     free(e->cs.masks);
+    free(e->cs.miss);
     free(e->claims);
+    free(e->fields);
     free(e->hashes);
     free(e);
 }

@@ -12,6 +12,28 @@
 #include "kivo/review.h"
 #include "text_int.h"
 
+/* A yes/no leaf of a structured source ("attributes.OutdoorSeating: false"): the stems of its
+ * key and of the key's parent, so that a claim naming them can be held against the value. */
+enum kv_field_value { KV_FIELD_FALSE = 1, KV_FIELD_NULL, KV_FIELD_TRUE };
+#define KV_FIELD_TERMS 4
+#define KV_MAX_FIELDS 1024      /* yes/no leaves kept per record; later ones are not checked */
+
+typedef struct kv_field {
+    uint64_t key[KV_FIELD_TERMS];     /* content stems of the last path part */
+    uint64_t parent[KV_FIELD_TERMS];  /* of the part before it, when that is not the top part */
+    uint8_t n_key, n_parent;
+    uint8_t value;                    /* enum kv_field_value */
+} kv_field;
+
+/* Opening hours of a structured source ("hours.Monday: 17:0-21:0"), in minutes after midnight;
+ * a day without an entry is closed. */
+enum kv_hours_state { KV_HOURS_NONE = 0, KV_HOURS_NULL, KV_HOURS_KNOWN };
+typedef struct kv_hours {
+    uint8_t state;          /* enum kv_hours_state */
+    uint8_t open_days;      /* bit d (0 = Monday) set when day d has hours */
+    uint16_t open[7], close[7];
+} kv_hours;
+
 /* One (token hash, sentence) pair, in text order, before the index groups them by term. */
 typedef struct kv_posting {
     uint64_t h;
@@ -47,6 +69,8 @@ typedef struct kv_claim_scratch {
     uint64_t *masks;        /* words_per_mask words per touched sentence */
     size_t cap_masks;       /* uint64_t words allocated at masks */
     size_t n_touched, cap_touched, words;
+    uint8_t *miss;          /* per claim token: carries the failure (unsupported spans) */
+    size_t cap_miss;
 } kv_claim_scratch;
 
 struct kivo_engine {
@@ -71,7 +95,13 @@ struct kivo_engine {
     char (*hashes)[KIVO_HASH_TEXT_SIZE];
     size_t cap_hashes;
     kivo_review review;
+    kv_field *fields;       /* yes/no leaves of structured sources */
+    kv_hours hours;         /* opening hours of structured sources */
+    size_t n_fields, cap_fields;
 };
+
+/* The weekday (0 = Monday) that s[0..len) names, in full or as three letters; -1 if none. */
+int kv_weekday(const char *s, size_t len);
 
 /* Builds the sentence list and posting index of the packet's sources. */
 kivo_status kv_index_build(kivo_engine *e, const kivo_packet *p);
@@ -79,7 +109,7 @@ kivo_status kv_index_build(kivo_engine *e, const kivo_packet *p);
 /* The sentences (ascending) that hold term h: *n entries from the returned pointer, or NULL. */
 const uint32_t *kv_index_find(const kivo_engine *e, uint64_t h, size_t *n);
 
-/* Scores the claim whose tokens are toks[0..n) at output[start, end) into *c. */
+/* Scores the claim whose tokens are toks[0..n) into *c. */
 kivo_status kv_match_claim(kivo_engine *e, const kivo_packet *p, const kv_token *toks, size_t n,
                            kivo_claim *c);
 

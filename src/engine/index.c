@@ -25,11 +25,194 @@ static kivo_status grow(void **v, size_t *cap, size_t need, size_t elem)
 
 static kivo_status group_by_term(kivo_engine *e);
 
+static int word_is(const char *s, size_t len, const char *w)
+{
+    size_t n = strlen(w);
+    if (len != n)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((s[i] | 0x20) != w[i])
+            return 0;
+    return 1;
+}
+
+int kv_weekday(const char *s, size_t len)
+{
+    static const char *const days[] = {"monday", "tuesday", "wednesday", "thursday", "friday",
+                                       "saturday", "sunday"};
+    if (len < 3)
+        return -1;
+    for (int d = 0; d < 7; d++) {
+        size_t n = strlen(days[d]);
+        if (len != 3 && len != n)
+            continue;
+        size_t i = 0;
+        while (i < len && (s[i] | 0x20) == days[d][i])
+            i++;
+        if (i == len)
+            return d;
+    }
+    return -1;
+}
+
+/* Parses "H:M-H:M" (minutes optional) into minutes after midnight; 1 on success. */
+static int parse_hours(const char *v, size_t len, uint16_t *open, uint16_t *close)
+{
+    unsigned t[2] = {0, 0};
+    size_t i = 0;
+    for (int k = 0; k < 2; k++) {
+        unsigned h = 0, m = 0, digits = 0;
+        while (i < len && v[i] >= '0' && v[i] <= '9' && digits < 2)
+            h = h * 10 + (unsigned)(v[i++] - '0'), digits++;
+        if (!digits || h > 24)
+            return 0;
+        if (i < len && v[i] == ':') {
+            i++;
+            digits = 0;
+            while (i < len && v[i] >= '0' && v[i] <= '9' && digits < 2)
+                m = m * 10 + (unsigned)(v[i++] - '0'), digits++;
+            if (!digits || m > 59)
+                return 0;
+        }
+        t[k] = h * 60 + m;
+        if (k == 0) {
+            if (i >= len || v[i] != '-')
+                return 0;
+            i++;
+        }
+    }
+    if (i != len)
+        return 0;
+    *open = (uint16_t)t[0];
+    *close = (uint16_t)t[1];
+    return 1;
+}
+
+/* The yes/no value of a flattened leaf, or 0. */
+static int field_value(const char *v, size_t len)
+{
+    if (word_is(v, len, "false") || word_is(v, len, "no") || word_is(v, len, "none"))
+        return KV_FIELD_FALSE;
+    if (word_is(v, len, "null"))
+        return KV_FIELD_NULL;
+    if (word_is(v, len, "true") || word_is(v, len, "yes") || word_is(v, len, "free"))
+        return KV_FIELD_TRUE;
+    return 0;
+}
+
+/* Records the yes/no leaves of one structured source: each line "a.b.c: value" whose value is
+ * true/false/null (or yes/no/none/free) becomes a field with the stems of "c" (its key) and of
+ * "b" (its parent, unless "b" is the path's first part), function words included, so that
+ * "TakeOut" needs "take out". toks are the source's tokens. */
+static kivo_status collect_fields(kivo_engine *e, const char *text, size_t len,
+                                  const kv_tokens *toks)
+{
+    size_t i = 0, t = 0;
+    while (i < len) {
+        const char *nl = memchr(text + i, '\n', len - i);
+        size_t end = nl ? (size_t)(nl - text) : len;
+        const char *colon = memchr(text + i, ':', end - i);
+        size_t c = colon ? (size_t)(colon - text) : end;
+        int value = c + 2 <= end && text[c + 1] == ' ' ? field_value(text + c + 2, end - c - 2) : 0;
+        while (t < toks->n && toks->v[t].start < i)
+            t++;
+        if (c < end && c + 2 <= end) {
+            /* "hours.Monday: 17:0-21:0", and "hours: null" when the record does not know. */
+            size_t ks = c;
+            while (ks > i && text[ks - 1] != '.')
+                ks--;
+            int day = kv_weekday(text + ks, c - ks);
+            if (day >= 0 && ks >= i + 6 && word_is(text + ks - 6, 5, "hours") &&
+                parse_hours(text + c + 2, end - c - 2, &e->hours.open[day], &e->hours.close[day])) {
+                e->hours.state = KV_HOURS_KNOWN;
+                /* "0:0-0:0" is how such records write a day they are closed. */
+                if (e->hours.open[day] != e->hours.close[day])
+                    e->hours.open_days |= (uint8_t)(1u << day);
+            } else if (word_is(text + ks, c - ks, "hours") && value == KV_FIELD_NULL &&
+                       e->hours.state == KV_HOURS_NONE) {
+                e->hours.state = KV_HOURS_NULL;
+            }
+        }
+        if (value && e->n_fields < KV_MAX_FIELDS) {
+            /* Dots before the colon: the last part starts after the last one. */
+            size_t last_dot = i, prev_dot = i, dots = 0;
+            for (size_t k = i; k < c; k++) {
+                if (text[k] == '.') {
+                    prev_dot = last_dot;
+                    last_dot = k + 1;
+                    dots++;
+                }
+            }
+            if (e->n_fields == e->cap_fields) {
+                size_t cap = e->cap_fields ? e->cap_fields * 2 : 64;
+                kv_field *f = realloc(e->fields, cap * sizeof *f);
+                if (!f)
+                    return KIVO_ENOMEM;
+                e->fields = f;
+                e->cap_fields = cap;
+            }
+            kv_field *f = &e->fields[e->n_fields];
+            memset(f, 0, sizeof *f);
+            f->value = (uint8_t)value;
+            size_t key_words = 0;
+            for (size_t k = t; k < toks->n && toks->v[k].end <= c; k++)
+                key_words += toks->v[k].start >= last_dot && toks->v[k].kind != KV_TOK_NUMBER;
+            for (size_t k = t; k < toks->n && toks->v[k].end <= c; k++) {
+                const kv_token *tk = &toks->v[k];
+                /* Function words stay: "TakeOut" is "take out", not "take". */
+                if (tk->kind == KV_TOK_NUMBER)
+                    continue;
+                const char *w = text + tk->start;
+                size_t wl = tk->end - tk->start;
+                if (tk->start >= last_dot) {
+                    /* "RestaurantsReservations": a leading category word is not required. */
+                    if (key_words > 1 &&
+                        (word_is(w, wl, "restaurants") || word_is(w, wl, "business")))
+                        continue;
+                    if (f->n_key < KV_FIELD_TERMS)
+                        f->key[f->n_key++] = tk->h;
+                } else if (dots >= 2 && tk->start >= prev_dot && f->n_parent < KV_FIELD_TERMS &&
+                           !word_is(w, wl, "business") && !word_is(w, wl, "restaurants")) {
+                    f->parent[f->n_parent++] = tk->h;
+                }
+            }
+            if (f->n_key > 0)
+                e->n_fields++;
+        }
+        i = end + 1;
+    }
+    return KIVO_OK;
+}
+
+/* Lines of text[0..len), and how many of them look like a flattened record's "path: value"
+ * (a path of letters, digits, '_', '.' and '-', then ": "). */
+static void count_key_lines(const char *text, size_t len, size_t *lines, size_t *keyed)
+{
+    size_t i = 0;
+    while (i < len) {
+        const char *nl = memchr(text + i, '\n', len - i);
+        size_t end = nl ? (size_t)(nl - text) : len;
+        size_t j = i;
+        while (j < end && (((text[j] | 0x20) >= 'a' && (text[j] | 0x20) <= 'z') ||
+                           (text[j] >= '0' && text[j] <= '9') || text[j] == '_' ||
+                           text[j] == '.' || text[j] == '-'))
+            j++;
+        if (end > i) {
+            (*lines)++;
+            if (j > i && j + 1 < end && text[j] == ':' && text[j + 1] == ' ')
+                (*keyed)++;
+        }
+        i = end + 1;
+    }
+}
+
 kivo_status kv_index_build(kivo_engine *e, const kivo_packet *p)
 {
     kivo_status st = KIVO_OK;
     e->n_sents = 0;
     e->n_post = 0;
+    e->n_fields = 0;
+    memset(&e->hours, 0, sizeof e->hours);
     for (size_t s = 0; s < p->n_sources && st == KIVO_OK; s++) {
         const kivo_source *src = &p->sources[s];
         e->spans.n = 0;
@@ -37,6 +220,12 @@ kivo_status kv_index_build(kivo_engine *e, const kivo_packet *p)
         if ((st = kv_segment(src->text, src->text_len, &e->spans)) != KIVO_OK)
             break;
         if ((st = kv_tokenize(e->lx, src->text, src->text_len, &e->src_toks)) != KIVO_OK)
+            break;
+        /* A flattened record (mostly "path: value" lines) has fields and hours to check. */
+        size_t lines = 0, keyed = 0;
+        count_key_lines(src->text, src->text_len, &lines, &keyed);
+        if (keyed * 2 > lines &&
+            (st = collect_fields(e, src->text, src->text_len, &e->src_toks)) != KIVO_OK)
             break;
         st = grow((void **)&e->sents, &e->cap_sents, e->n_sents + e->spans.n, sizeof *e->sents);
         if (st == KIVO_OK)

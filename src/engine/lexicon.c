@@ -24,6 +24,7 @@
 
 typedef struct lex_entry {
     uint64_t key;   /* hash of the folded word, 0 = empty */
+    uint64_t alias; /* words: the stem hash it matches as, 0 = its own */
     uint8_t kind;
     uint8_t flags;
     double value;
@@ -69,14 +70,20 @@ static const char *const negation_words[] = {
     "not", "no", "never", "none", "nobody", "nothing", "neither", "nor", "without", "cannot",
     "don't", "doesn't", "isn't", "aren't", "wasn't", "weren't", "won't", "can't", "couldn't",
     "shouldn't", "wouldn't", "hasn't", "haven't", "hadn't", "didn't", "mustn't", "dont", "doesnt",
-    "isnt", "arent", "wasnt", "werent", "wont", "cant", "didnt", "nowhere", "unable", NULL};
+    "isnt", "arent", "wasnt", "werent", "wont", "cant", "didnt", "nowhere", "unable", "lack",
+    "lacks", "lacking", NULL};
 
 /* Function words that also carry policy meaning. */
 static const char *const policy_stop_words[] = {"must", "within", "only", NULL};
 
 static const char *const meta_words[] = {
     "thanks", "thank", "hope", "hello", "hi", "hey", "dear", "sorry", "apologize", "apologise",
-    "apologies", "glad", "regards", "cheers", "welcome", "please", "sincerely", "let", NULL};
+    "apologies", "glad", "regards", "cheers", "welcome", "please", "sincerely", "let", "sure",
+    "certainly", "absolutely", "luck", "happy", NULL};
+
+/* The speaker: a sentence about the assistant itself ("I can help you with that") is no claim
+ * about the sources' subject. */
+static const char *const self_words[] = {"i", "i'm", "i've", "i'll", "i'd", NULL};
 
 static const char *const policy_words[] = {
     "refund", "refunds", "return", "returns", "eligible", "eligibility", "warranty", "guarantee",
@@ -101,6 +108,26 @@ static const struct {
     {"thirty", 30},   {"forty", 40},      {"fifty", 50},     {"sixty", 60},   {"seventy", 70},
     {"eighty", 80},   {"ninety", 90},     {"hundred", 100},  {"thousand", 1e3}, {"million", 1e6},
     {"billion", 1e9}, {"dozen", 12},      {"twice", 2},      {"once", 1},     {NULL, 0}};
+
+/* Words that match as another: US state names as their postal codes, since addresses in records
+ * say "CA" and answers "California" (states whose code is a function word, IN, OR, ME, OH, HI,
+ * are left out); short and plural day names as the day. */
+static const char *const aliases[][2] = {
+    {"alabama", "al"}, {"alaska", "ak"}, {"arizona", "az"}, {"arkansas", "ar"},
+    {"california", "ca"}, {"colorado", "co"}, {"connecticut", "ct"}, {"delaware", "de"},
+    {"florida", "fl"}, {"georgia", "ga"}, {"idaho", "id"}, {"illinois", "il"}, {"iowa", "ia"},
+    {"kansas", "ks"}, {"kentucky", "ky"}, {"louisiana", "la"}, {"maryland", "md"},
+    {"massachusetts", "ma"}, {"michigan", "mi"}, {"minnesota", "mn"}, {"mississippi", "ms"},
+    {"missouri", "mo"}, {"montana", "mt"}, {"nebraska", "ne"}, {"nevada", "nv"},
+    {"oklahoma", "ok"}, {"pennsylvania", "pa"}, {"tennessee", "tn"}, {"texas", "tx"},
+    {"utah", "ut"}, {"vermont", "vt"}, {"virginia", "va"}, {"washington", "wa"},
+    {"wisconsin", "wi"}, {"wyoming", "wy"},
+    /* Days as records key them ("sun": "closed") and as answers write them ("on Sundays"). */
+    {"mon", "monday"}, {"mondays", "monday"}, {"tue", "tuesday"}, {"tues", "tuesday"},
+    {"tuesdays", "tuesday"}, {"wed", "wednesday"}, {"wednesdays", "wednesday"},
+    {"thu", "thursday"}, {"thur", "thursday"}, {"thurs", "thursday"}, {"thursdays", "thursday"},
+    {"fri", "friday"}, {"fridays", "friday"}, {"sat", "saturday"}, {"saturdays", "saturday"},
+    {"sun", "sunday"}, {"sundays", "sunday"}, {NULL, NULL}};
 
 static uint64_t word_hash(const char *s, size_t len)
 {
@@ -160,8 +187,16 @@ kivo_status kv_lexicon_create(kv_lexicon **out)
         lex_add(lx, policy_stop_words[i], KV_TOK_STOP, KV_TF_POLICY, 0);
     for (size_t i = 0; meta_words[i]; i++)
         lex_add(lx, meta_words[i], KV_TOK_STOP, KV_TF_META, 0);
+    for (size_t i = 0; self_words[i]; i++)
+        lex_add(lx, self_words[i], KV_TOK_STOP, KV_TF_SELF, 0);
     for (size_t i = 0; number_words[i].word; i++)
         lex_add(lx, number_words[i].word, KV_TOK_NUMBER, 0, number_words[i].value);
+    for (size_t i = 0; aliases[i][0]; i++) {
+        lex_entry *le = lex_slot(lx, word_hash(aliases[i][0], strlen(aliases[i][0])));
+        le->key = word_hash(aliases[i][0], strlen(aliases[i][0]));
+        le->kind = KV_TOK_WORD;
+        le->alias = stem_hash(lx, aliases[i][1], strlen(aliases[i][1]));
+    }
     for (size_t i = 0; policy_words[i] && lx->n_policy < 64; i++)
         lx->policy[lx->n_policy++] = stem_hash(lx, policy_words[i], strlen(policy_words[i]));
     qsort(lx->policy, lx->n_policy, sizeof lx->policy[0], cmp_u64);
@@ -347,6 +382,21 @@ static uint64_t number_hash(double v)
     return h ? h : 1;
 }
 
+/* 1 when text[0..at) ends with "out of " (any case). */
+static int out_of_before(const char *text, size_t at)
+{
+    static const char pat[] = "out of ";
+    size_t n = sizeof pat - 1;
+    if (at < n)
+        return 0;
+    for (size_t k = 0; k < n; k++) {
+        char c = text[at - n + k];
+        if ((c >= 'A' && c <= 'Z' ? (char)(c | 0x20) : c) != pat[k])
+            return 0;
+    }
+    return 1;
+}
+
 kivo_status kv_tokenize(kv_lexicon *lx, const char *text, size_t len, kv_tokens *out)
 {
     const unsigned char *s = (const unsigned char *)text;
@@ -439,7 +489,9 @@ kivo_status kv_tokenize(kv_lexicon *lx, const char *text, size_t len, kv_tokens 
                 tok.kind = le->kind;
                 tok.flags |= le->flags;
                 tok.value = le->value;
-                tok.h = le->kind == KV_TOK_NUMBER ? number_hash(le->value) : key;
+                tok.h = le->kind == KV_TOK_NUMBER ? number_hash(le->value)
+                        : le->alias                ? le->alias
+                                                   : key;
             } else {
                 cache_entry *ce = &lx->cache[key & (CACHE_SLOTS - 1)];
                 if (ce->key != key) {
@@ -460,6 +512,9 @@ kivo_status kv_tokenize(kv_lexicon *lx, const char *text, size_t len, kv_tokens 
             kv_token *prev = &out->v[out->n - 1];
             /* "passage 2", "source 3": a citation, not a quantity. */
             if (tok.kind == KV_TOK_NUMBER && (prev->flags & KV_TF_REF))
+                tok.kind = KV_TOK_STOP;
+            /* "4.5 out of 5": the scale of a rating, not a quantity the sources must hold. */
+            if (tok.kind == KV_TOK_NUMBER && out_of_before(text, i))
                 tok.kind = KV_TOK_STOP;
             /* "2 pm", "2:00 pm": the hour is 14, as opening hours in 24-hour records say. */
             if (tl == 2 && (s[i] | 0x20) == 'p' && (s[i + 1] | 0x20) == 'm') {

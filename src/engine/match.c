@@ -20,6 +20,7 @@
 #define NEG_AT 0.90           /* word coverage at or above which an unmatched negation contradicts */
 #define CONFLICT_AT 0.70      /* coverage of the rest at or above which a disagreement contradicts */
 #define WINDOW_PENALTY 0.01   /* per extra sentence, so the tightest span wins a tie */
+#define MAX_WINDOW 3          /* sentences in a window */
 
 static kivo_status grow(void **v, size_t *cap, size_t need, size_t elem)
 {
@@ -34,6 +35,16 @@ static kivo_status grow(void **v, size_t *cap, size_t need, size_t elem)
     *v = n;
     *cap = c;
     return KIVO_OK;
+}
+
+/* 1 when s[0..len) holds a typographic double quote (U+201C or U+201D). */
+static int has_quote_mark(const char *s, size_t len)
+{
+    for (size_t i = 0; i + 2 < len; i++)
+        if ((unsigned char)s[i] == 0xE2 && (unsigned char)s[i + 1] == 0x80 &&
+            ((unsigned char)s[i + 2] == 0x9C || (unsigned char)s[i + 2] == 0x9D))
+            return 1;
+    return 0;
 }
 
 int kv_match_is_claim(const char *text, const kv_span *span, const kv_token *toks, size_t n)
@@ -58,11 +69,19 @@ int kv_match_is_claim(const char *text, const kv_span *span, const kv_token *tok
     /* Bare list numbers ("2.") and citations ("This is mentioned in passage 3.") say nothing. */
     if (content == 0 || words == 0)
         return 0;
-    /* "Thanks for reaching out!", "I hope this helps." */
-    size_t lead = 0;
-    while (lead < n && toks[lead].kind == KV_TOK_STOP && !(toks[lead].flags & KV_TF_META))
-        lead++;
-    if (lead < n && (toks[lead].flags & KV_TF_META) && numbers == 0 && content <= 3)
+    /* "Thanks for reaching out!", "Sure!", "Good luck!", "I hope this helps." */
+    int meta = 0, self = 0;
+    for (size_t i = 0; i < n; i++) {
+        meta |= (toks[i].flags & KV_TF_META) != 0;
+        /* "I", not the "i" of "type i": the speaker is written in capitals. */
+        self |= (toks[i].flags & KV_TF_SELF) && (toks[i].flags & KV_TF_CAP);
+    }
+    if (meta && numbers == 0 && content <= 3)
+        return 0;
+    /* "I can confidently answer the question.", "I'd be happy to help": about the assistant,
+     * unless quoted (news quote their sources: "I was there," he said). */
+    if (self && !memchr(text + span->start, '"', span->end - span->start) &&
+        !has_quote_mark(text + span->start, span->end - span->start))
         return 0;
     /* "The passages do not mention the price." */
     if (negated && refs > 0 && numbers == 0)
@@ -280,13 +299,15 @@ static int best_window(const kivo_engine *e, double total, const window *skip, w
     int found = 0;
     for (size_t t = 0; t < cs->n_touched; t++) {
         size_t s = cs->touched[t];
-        for (int before = 0; before <= 1; before++) {
-            for (int after = 0; after <= 1; after++) {
-                if (before && (s == 0 || e->sents[s - 1].source != e->sents[s].source))
+        /* Windows that hold s: centred on it, or starting or ending at it, so that two
+         * touched sentences with an untouched one between them share a window. */
+        for (size_t before = 0; before < MAX_WINDOW; before++) {
+            for (size_t after = 0; before + after < MAX_WINDOW; after++) {
+                if (before > s || s + after >= e->n_sents ||
+                    e->sents[s - before].source != e->sents[s].source ||
+                    e->sents[s + after].source != e->sents[s].source)
                     continue;
-                if (after && (s + 1 >= e->n_sents || e->sents[s + 1].source != e->sents[s].source))
-                    continue;
-                window w = {s - (size_t)before, s + (size_t)after, 0, 0};
+                window w = {s - before, s + after, 0, 0};
                 if (skip && w.first <= skip->last && w.last >= skip->first)
                     continue;
                 w.coverage = total > 0 ? weight_of(e, w.first, w.last, -1) / total : 0;
@@ -300,6 +321,26 @@ static int best_window(const kivo_engine *e, double total, const window *skip, w
         }
     }
     return found;
+}
+
+/* 1 when token t opens a phrase, where a capital says nothing about a name: the claim's first
+ * word, or a word right after ':', a quote or an opening bracket ("Determine the scale: Decide",
+ * click "Export"); also a lone letter (50°F). */
+static int starts_phrase(const char *text, size_t claim_start, const kv_token *t)
+{
+    if (t->end - t->start == 1 || t->start <= claim_start)
+        return 1;
+    size_t i = t->start;
+    while (i > claim_start && text[i - 1] == ' ')
+        i--;
+    if (i == claim_start)
+        return 1;
+    unsigned char c = (unsigned char)text[i - 1];
+    if (c == ':' || c == '"' || c == '\'' || c == '(' || c == '[')
+        return 1;
+    /* Typographic opening quotes, U+201C and U+2018. */
+    return i >= claim_start + 3 && (unsigned char)text[i - 3] == 0xE2 &&
+           (unsigned char)text[i - 2] == 0x80 && (c == 0x9C || c == 0x98);
 }
 
 /* "(FLSA)": an alias spelled out just before it, not a name of its own. */
@@ -318,6 +359,382 @@ static void set_evidence(const kivo_engine *e, const window *w, kivo_evidence *e
     ev->source = e->sents[w->first].source;
     ev->start = e->sents[w->first].start;
     ev->end = e->sents[w->last].end;
+}
+
+/* Index of the claim term with token t's hash. */
+static size_t term_of(const kv_claim_scratch *cs, const kv_token *t)
+{
+    size_t k = 0;
+    while (k < cs->n_terms && cs->terms[k]->h != t->h)
+        k++;
+    return k;
+}
+
+/* Adds [start, end) to the claim's unsupported spans, in output order; when they are full, the
+ * two neighbours with the smallest gap between them are merged, so no part is dropped. */
+static void add_span(kivo_claim *c, size_t start, size_t end)
+{
+    kivo_text_span v[KIVO_MAX_UNSUPPORTED_SPANS + 1];
+    size_t n = c->n_unsupported_spans;
+    memcpy(v, c->unsupported_spans, n * sizeof *v);
+    v[n].start = start;
+    v[n].end = end;
+    n++;
+    if (n > KIVO_MAX_UNSUPPORTED_SPANS) {
+        size_t at = 0;
+        for (size_t i = 1; i + 1 < n; i++)
+            if (v[i + 1].start - v[i].end < v[at + 1].start - v[at].end)
+                at = i;
+        v[at].end = v[at + 1].end;
+        memmove(&v[at + 1], &v[at + 2], (n - at - 2) * sizeof *v);
+        n--;
+    }
+    memcpy(c->unsupported_spans, v, n * sizeof *v);
+    c->n_unsupported_spans = n;
+}
+
+#define SPAN_GAP_WORDS 2   /* present content words a run of missing ones bridges */
+
+/* 1 when window w holds claim term k. */
+static int window_holds(const kivo_engine *e, const window *w, size_t k)
+{
+    for (size_t s = w->first; s <= w->last; s++) {
+        const uint64_t *m = mask_of(e, s);
+        if (m && (m[k / 64] >> (k % 64) & 1u))
+            return 1;
+    }
+    return 0;
+}
+
+/* Marks in miss[] (one byte per claim token) the tokens that carry the failure: for a negation
+ * the window does not make, the negation cues; otherwise content words the sources never hold,
+ * or, when the record holds every word, those its best window lacks. */
+static void mark_failure(const kivo_engine *e, const kv_token *toks, size_t n, const window *best,
+                         int negation, uint8_t *miss)
+{
+    const kv_claim_scratch *cs = &e->cs;
+    size_t marked = 0;
+    memset(miss, 0, n);
+    for (size_t i = 0; i < n; i++) {
+        if (negation) {
+            miss[i] = (toks[i].flags & KV_TF_NEG) != 0;
+        } else if (toks[i].kind != KV_TOK_STOP) {
+            size_t k = term_of(cs, &toks[i]);
+            miss[i] = k < cs->n_terms && !cs->present[k];
+        }
+        marked += miss[i];
+    }
+    if (marked || !best)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        if (toks[i].kind == KV_TOK_STOP)
+            continue;
+        size_t k = term_of(cs, &toks[i]);
+        miss[i] = k < cs->n_terms && !window_holds(e, best, k);
+    }
+}
+
+#define FIELD_CONFLICT 1
+#define FIELD_NULL 2
+#define NEG_BEFORE 8    /* tokens before a field's key where a negation still applies to it */
+#define NEG_AFTER 6     /* and after it ("garage and valet parking are not") */
+
+/* 1 when the words between tokens a and b (a < b) end a clause: '.', ';', ':' or a contrast
+ * word ("but", "while") at b. Commas do not: "no valet, garage or lot parking". */
+static int clause_break(const char *text, const kv_token *a, const kv_token *b)
+{
+    for (uint32_t i = a->end; i < b->start; i++)
+        if (text[i] == '.' || text[i] == ';' || text[i] == ':')
+            return 1;
+    static const char *const contrast[] = {"but", "while", "although", "though", "whereas",
+                                           "however", "yet", NULL};
+    size_t len = b->end - b->start;
+    for (size_t k = 0; contrast[k]; k++) {
+        if (strlen(contrast[k]) != len)
+            continue;
+        size_t i = 0;
+        while (i < len && (text[b->start + i] | 0x20) == contrast[k][i])
+            i++;
+        if (i == len)
+            return 1;
+    }
+    return 0;
+}
+
+/* Whether a negation cue governs tokens [*lo, *hi]: one up to NEG_BEFORE tokens before or
+ * NEG_AFTER after, in the same clause. Widens [*lo, *hi] to the cue found. */
+static int negation_scope(const char *text, const kv_token *toks, size_t n, size_t *lo, size_t *hi)
+{
+    for (size_t i = *lo, k = 0; i > 0 && k < NEG_BEFORE; i--, k++) {
+        if (clause_break(text, &toks[i - 1], &toks[i]))
+            break;
+        if (toks[i - 1].flags & KV_TF_NEG) {
+            *lo = i - 1;
+            return 1;
+        }
+    }
+    for (size_t i = *hi + 1, k = 0; i < n && k < NEG_AFTER; i++, k++) {
+        if (clause_break(text, &toks[i - 1], &toks[i]))
+            break;
+        if (toks[i].flags & KV_TF_NEG) {
+            *hi = i;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Index of the first claim token (not a number) with hash h, or n. */
+static size_t find_word(const kv_token *toks, size_t n, uint64_t h)
+{
+    size_t i = 0;
+    while (i < n && !(toks[i].kind != KV_TOK_NUMBER && toks[i].h == h))
+        i++;
+    return i;
+}
+
+/* 1 when the field's key words appear in no sentence but the field's own line ("upscale" in
+ * Ambience.upscale): such a key names the field without its parent. */
+static int key_only(const kivo_engine *e, const kv_field *fd)
+{
+    for (size_t j = 0; j < fd->n_key; j++) {
+        size_t np;
+        kv_index_find(e, fd->key[j], &np);
+        if (np > 1)
+            return 0;
+    }
+    return 1;
+}
+
+/* Holds the claim against the record's yes/no fields. A claim names a field when it holds every
+ * stem of the field's key and, for a nested key, one of its parent's ("street parking" for
+ * BusinessParking.street) unless the key's words appear nowhere else in the record. Naming a
+ * false field without a negation near it, or a true one with one, is a conflict
+ * (FIELD_CONFLICT); naming a null one either way asserts what the record does not know
+ * (FIELD_NULL). When mark is not NULL, the key words and negations of every field that
+ * disagrees are marked in it. @return the FIELD_* bits found. */
+static int check_fields(const kivo_engine *e, const char *text, const kv_token *toks, size_t n,
+                        uint8_t *mark)
+{
+    int found = 0;
+    for (size_t f = 0; f < e->n_fields; f++) {
+        const kv_field *fd = &e->fields[f];
+        size_t first = n, last = 0;
+        size_t j = 0;
+        for (; j < fd->n_key; j++) {
+            size_t i = find_word(toks, n, fd->key[j]);
+            if (i == n)
+                break;
+            first = i < first ? i : first;
+            last = i > last ? i : last;
+        }
+        if (j < fd->n_key)
+            continue;
+        if (fd->n_parent && !key_only(e, fd)) {
+            size_t k = 0;
+            while (k < fd->n_parent && find_word(toks, n, fd->parent[k]) == n)
+                k++;
+            if (k == fd->n_parent)
+                continue;
+        }
+        size_t lo = first, hi = last;
+        int negated = negation_scope(text, toks, n, &lo, &hi);
+        int hit = fd->value == KV_FIELD_NULL ? FIELD_NULL
+                  : (fd->value == KV_FIELD_FALSE) != negated ? FIELD_CONFLICT : 0;
+        found |= hit;
+        if (!hit || !mark)
+            continue;
+        for (size_t i = lo; i <= hi; i++) {
+            if (toks[i].flags & KV_TF_NEG)
+                mark[i] = 1;
+            for (size_t k = 0; k < fd->n_key; k++)
+                if (toks[i].kind != KV_TOK_NUMBER && toks[i].h == fd->key[k])
+                    mark[i] = 1;
+        }
+    }
+    return found;
+}
+
+/* 1 when s[0..len) is w, ASCII letters compared without case. */
+static int text_is(const char *s, size_t len, const char *w)
+{
+    size_t n = strlen(w);
+    if (len != n)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] | 0x20) : s[i];
+        if (c != w[i])
+            return 0;
+    }
+    return 1;
+}
+
+/* Leading decimal digits of s[0..len) as a number, and how many there were. */
+static unsigned leading_number(const char *s, size_t len, size_t *digits)
+{
+    unsigned v = 0;
+    size_t i = 0;
+    while (i < len && i < 4 && s[i] >= '0' && s[i] <= '9')
+        v = v * 10 + (unsigned)(s[i++] - '0');
+    *digits = i;
+    return v;
+}
+
+/* am (1), pm (2) or neither (0) for s[0..len). */
+static int meridiem(const char *s, size_t len)
+{
+    return text_is(s, len, "am") ? 1 : text_is(s, len, "pm") ? 2 : 0;
+}
+
+/* A time of day at token i ("9 pm", "9pm", "11:30 am", "17:00"): minutes after midnight, with
+ * *last the last token it spans; -1 when token i starts none. A bare number is no time. */
+static int time_at(const char *text, const kv_token *toks, size_t n, size_t i, size_t *last)
+{
+    const kv_token *t = &toks[i];
+    size_t len = t->end - t->start, digits;
+    unsigned h = leading_number(text + t->start, len, &digits), m = 0;
+    if (!digits || digits > 2 || h > 24)
+        return -1;
+    int mer = digits < len ? meridiem(text + t->start + digits, len - digits) : 0;
+    if (digits < len && !mer)
+        return -1;
+    int colon = 0;
+    *last = i;
+    if (!mer && i + 1 < n && text[t->end] == ':' && toks[i + 1].start == t->end + 1) {
+        const kv_token *u = &toks[i + 1];
+        size_t ul = u->end - u->start, ud;
+        m = leading_number(text + u->start, ul, &ud);
+        if (ud != 2 || m > 59)
+            return -1;
+        mer = ud < ul ? meridiem(text + u->start + ud, ul - ud) : 0;
+        if (ud < ul && !mer)
+            return -1;
+        colon = 1;
+        *last = i + 1;
+    }
+    if (!mer && *last + 1 < n) {
+        const kv_token *u = &toks[*last + 1];
+        if ((mer = meridiem(text + u->start, u->end - u->start)) != 0)
+            (*last)++;
+    }
+    if (!mer && !colon)
+        return -1;
+    if (mer == 2 && h < 12)
+        h += 12;
+    if (mer == 1 && h == 12)
+        h = 0;
+    return (int)(h * 60 + m);
+}
+
+/* Holds the claim's times of day and open days against the record's opening hours: a time no day
+ * opens or closes at, or a day named as open that has no hours, is a conflict (FIELD_CONFLICT);
+ * times when the record's hours are null are FIELD_NULL. Marks what disagrees in mark (may be
+ * NULL). */
+static int check_hours(const kivo_engine *e, const char *text, const kv_token *toks, size_t n,
+                       uint8_t *mark)
+{
+    const kv_hours *hr = &e->hours;
+    int found = 0, times = 0, open_word = 0, closed_word = 0;
+    unsigned days = 0;
+    int prev_day = -1;
+    size_t prev_day_tok = 0;
+    for (size_t i = 0; i < n; i++) {
+        const kv_token *t = &toks[i];
+        const char *w = text + t->start;
+        size_t len = t->end - t->start, last;
+        open_word |= text_is(w, len, "open") || text_is(w, len, "opens");
+        closed_word |= text_is(w, len, "closed") || text_is(w, len, "closes") ||
+                       (t->flags & KV_TF_NEG) != 0;
+        int tm = t->kind != KV_TOK_STOP ? time_at(text, toks, n, i, &last) : -1;
+        if (tm >= 0) {
+            times++;
+            int ok = hr->state != KV_HOURS_KNOWN;
+            for (int d = 0; d < 7 && !ok; d++)
+                if ((hr->open_days >> d & 1u) &&
+                    (hr->open[d] % 1440 == (unsigned)tm % 1440 ||
+                     hr->close[d] % 1440 == (unsigned)tm % 1440))
+                    ok = 1;
+            if (!ok || hr->state == KV_HOURS_NULL) {
+                found |= ok ? FIELD_NULL : FIELD_CONFLICT;
+                for (size_t k = i; mark && k <= last; k++)
+                    mark[k] = 1;
+            }
+            i = last;
+            continue;
+        }
+        int day = -1;
+        if (t->kind == KV_TOK_WORD && (len > 3 || (t->flags & KV_TF_CAP)))
+            day = kv_weekday(w, len);
+        if (text_is(w, len, "weekdays"))
+            days |= 0x1f;
+        else if (text_is(w, len, "weekends"))
+            days |= 0x60;
+        else if (text_is(w, len, "daily"))
+            days |= 0x7f;
+        if (day < 0)
+            continue;
+        days |= 1u << day;
+        /* "Tuesday to Friday", "Mon-Fri", "Monday through Sunday": every day between. */
+        if (prev_day >= 0 && i == prev_day_tok + 1) {
+            size_t gap = t->start - toks[prev_day_tok].end;
+            const char *g = text + toks[prev_day_tok].end;
+            if (text_is(g, gap, "-") || text_is(g, gap, " - ") || text_is(g, gap, "\xe2\x80\x93") ||
+                text_is(g, gap, " \xe2\x80\x93 "))
+                for (int d = prev_day; d != day; d = (d + 1) % 7)
+                    days |= 1u << d;
+        } else if (prev_day >= 0 && i == prev_day_tok + 2 &&
+                   (text_is(text + toks[i - 1].start, toks[i - 1].end - toks[i - 1].start, "to") ||
+                    text_is(text + toks[i - 1].start, toks[i - 1].end - toks[i - 1].start,
+                            "through"))) {
+            for (int d = prev_day; d != day; d = (d + 1) % 7)
+                days |= 1u << d;
+        }
+        prev_day = day;
+        prev_day_tok = i;
+    }
+    if (days && (times || open_word) && !closed_word) {
+        if (hr->state == KV_HOURS_NULL) {
+            found |= FIELD_NULL;
+        } else if (days & ~(unsigned)hr->open_days) {
+            found |= FIELD_CONFLICT;
+            for (size_t i = 0; mark && i < n; i++) {
+                const char *w = text + toks[i].start;
+                size_t len = toks[i].end - toks[i].start;
+                if (toks[i].kind == KV_TOK_WORD && kv_weekday(w, len) >= 0)
+                    mark[i] = 1;
+            }
+        }
+    }
+    return found;
+}
+
+/* The narrow parts of an unsupported claim: runs of tokens marked in miss[], bridging function
+ * words and up to SPAN_GAP_WORDS content words the sources do hold. */
+static void spans_from_marks(kivo_claim *c, const kv_token *toks, size_t n, const uint8_t *miss)
+{
+    size_t i = 0;
+    const int gap_words = SPAN_GAP_WORDS;
+    c->n_unsupported_spans = 0;
+    while (i < n) {
+        if (!miss[i]) {
+            i++;
+            continue;
+        }
+        size_t first = i, last = i;
+        size_t j = i + 1;
+        int present = 0;
+        while (j < n) {
+            if (miss[j]) {
+                last = j;
+                present = 0;
+            } else if (toks[j].kind != KV_TOK_STOP && ++present > gap_words) {
+                break;
+            }
+            j++;
+        }
+        add_span(c, toks[first].start, toks[last].end);
+        i = last + 1;
+    }
 }
 
 kivo_status kv_match_claim(kivo_engine *e, const kivo_packet *p, const kv_token *toks, size_t n,
@@ -352,7 +769,8 @@ kivo_status kv_match_claim(kivo_engine *e, const kivo_packet *p, const kv_token 
             missing_numbers++;
         /* A capitalised word not at the claim's start, or a code like X200, is a name. */
         if (!cs->present[k] && t->kind == KV_TOK_WORD && !(t->flags & (KV_TF_REF | KV_TF_META)) &&
-            ((t->flags & KV_TF_CODE) || ((t->flags & KV_TF_CAP) && t != &toks[0])) &&
+            ((t->flags & KV_TF_CODE) ||
+             ((t->flags & KV_TF_CAP) && !starts_phrase(p->output, toks[0].start, t))) &&
             !in_parentheses(p->output, p->output_len, t))
             missing_names++;
     }
@@ -379,29 +797,54 @@ kivo_status kv_match_claim(kivo_engine *e, const kivo_packet *p, const kv_token 
      * often about another part of the sentence to call a contradiction. */
     int negation_conflict = have && claim_negated && !window_negated && words_cov >= NEG_AT;
 
-    if (number_conflict || negation_conflict) {
-        c->status = KIVO_CLAIM_CONTRADICTED;
+    int fields = e->n_fields ? check_fields(e, p->output, toks, n, NULL) : 0;
+    int hours = e->hours.state ? check_hours(e, p->output, toks, n, NULL) : 0;
+    fields |= hours;
+
+    /* The rules name what looks wrong (the category) and how well the claim is covered. */
+    kivo_claim_status rule;
+    if (number_conflict || negation_conflict || (fields & FIELD_CONFLICT)) {
+        rule = KIVO_CLAIM_CONTRADICTED;
         c->category = KIVO_CAT_CONTRADICTED_CLAIM;
     } else if (missing_numbers > 0) {
-        c->status = KIVO_CLAIM_UNSUPPORTED;
+        rule = KIVO_CLAIM_UNSUPPORTED;
         c->category = KIVO_CAT_UNSUPPORTED_NUMERIC_CLAIM;
     } else if (missing_names > 0) {
-        c->status = KIVO_CLAIM_UNSUPPORTED;
+        rule = KIVO_CLAIM_UNSUPPORTED;
         c->category = KIVO_CAT_UNSUPPORTED_ENTITY_CLAIM;
-    } else if (coverage < PARTIAL_AT) {
-        c->status = KIVO_CLAIM_UNSUPPORTED;
+    } else if (coverage < PARTIAL_AT || (fields & FIELD_NULL)) {
+        rule = KIVO_CLAIM_UNSUPPORTED;
         c->category = policy ? KIVO_CAT_UNSUPPORTED_POLICY_CLAIM : KIVO_CAT_UNSUPPORTED_CLAIM;
     } else if (coverage < SUPPORTED_AT) {
-        c->status = KIVO_CLAIM_PARTIALLY_SUPPORTED;
+        rule = KIVO_CLAIM_PARTIALLY_SUPPORTED;
         c->category = policy ? KIVO_CAT_UNSUPPORTED_POLICY_CLAIM : KIVO_CAT_UNSUPPORTED_CLAIM;
     } else {
-        c->status = KIVO_CLAIM_SUPPORTED;
+        rule = KIVO_CLAIM_SUPPORTED;
     }
+
+    c->status = rule;
     double score = coverage;
     if ((c->status == KIVO_CLAIM_UNSUPPORTED || c->status == KIVO_CLAIM_CONTRADICTED) &&
         score >= PARTIAL_AT)
         score = PARTIAL_AT - 0.01;   /* the score never says more than the status */
     c->support_score = round4(score);
+
+    c->n_unsupported_spans = 0;
+    if (c->status == KIVO_CLAIM_UNSUPPORTED || c->status == KIVO_CLAIM_CONTRADICTED) {
+        if ((st = grow((void **)&cs->miss, &cs->cap_miss, n ? n : 1, sizeof *cs->miss)) != KIVO_OK)
+            return st;
+        if (fields) {
+            memset(cs->miss, 0, n);
+            if (e->n_fields)
+                check_fields(e, p->output, toks, n, cs->miss);
+            if (hours)
+                check_hours(e, p->output, toks, n, cs->miss);
+        } else {
+            mark_failure(e, toks, n, have ? &best : NULL, negation_conflict && !number_conflict,
+                         cs->miss);
+        }
+        spans_from_marks(c, toks, n, cs->miss);
+    }
 
     if (have && best.coverage > 0) {
         set_evidence(e, &best, &c->evidence[c->n_evidence++]);

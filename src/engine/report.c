@@ -121,6 +121,17 @@ static json_t *claim_json(const kivo_packet *p, const kivo_claim *c, size_t inde
         json_array_append_new(ev, eo);
     }
     bad |= put(o, "evidence", ev);
+    json_t *us = json_array();
+    for (size_t i = 0; us && i < c->n_unsupported_spans; i++) {
+        const kivo_text_span *sp = &c->unsupported_spans[i];
+        json_t *so = json_object();
+        bad |= !so;
+        bad |= put(so, "start", json_integer((json_int_t)sp->start));
+        bad |= put(so, "end", json_integer((json_int_t)sp->end));
+        bad |= put(so, "text", json_stringn(p->output + sp->start, sp->end - sp->start));
+        json_array_append_new(us, so);
+    }
+    bad |= put(o, "unsupported_spans", us);
     if (bad) {
         json_decref(o);
         return NULL;

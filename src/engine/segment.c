@@ -14,10 +14,13 @@
 
 static const char *const abbreviations[] = {
     "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "vs", "etc", "e.g", "i.e", "inc", "ltd",
-    "co", "corp", "no", "approx", "dept", "est", "fig", "jan", "feb", "mar", "apr", "jun", "jul",
-    "aug", "sep", "sept", "oct", "nov", "dec", "u.s", "u.k", "a.m", "p.m", "mt", "ft", "vol",
+    "co", "corp", "approx", "dept", "est", "jan", "feb", "mar", "apr", "jun", "jul",
+    "aug", "sep", "sept", "oct", "nov", "dec", "u.s", "u.k", "a.m", "p.m", "mt", "ft",
     "ave", "blvd", "rd", "gen", "gov", "sen", "rep", "cf", "al", "min", "max", "hr", "hrs", "op",
-    "ca", "no", "nos", "pp", "ed", "eds", NULL};
+    "ed", "eds", NULL};
+
+/* Abbreviations that stand before a number: "ca. 1850", "No. 5". */
+static const char *const number_abbreviations[] = {"ca", "no", "nos", "pp", "fig", "vol", NULL};
 
 static int is_space(unsigned char c)
 {
@@ -78,8 +81,11 @@ static size_t list_marker(const unsigned char *t, size_t i, size_t end)
 }
 
 /* 1 when the '.' at t[dot] closes an abbreviation or an initial, so it does not end a sentence. */
-static int abbreviation_before(const unsigned char *t, size_t line_start, size_t dot)
+static int abbreviation_before(const unsigned char *t, size_t len, size_t line_start, size_t dot)
 {
+    size_t next = dot + 1;
+    while (next < len && (t[next] == ' ' || t[next] == '\t'))
+        next++;
     size_t w = dot;
     while (w > line_start && !is_space(t[w - 1]) && t[w - 1] != '(' && t[w - 1] != '"')
         w--;
@@ -91,8 +97,14 @@ static int abbreviation_before(const unsigned char *t, size_t line_start, size_t
     char lw[8];
     if (n >= sizeof lw)
         return 0;
+
     for (size_t k = 0; k < n; k++)
         lw[k] = (char)((t[w + k] >= 'A' && t[w + k] <= 'Z') ? t[w + k] | 0x20 : t[w + k]);
+    /* "ca. 1850", "No. 5", "fig. 3": only before a number ("Santa Barbara, CA. The ..."). */
+    int number_next = next < len && t[next] >= '0' && t[next] <= '9';
+    for (size_t k = 0; number_abbreviations[k]; k++)
+        if (strlen(number_abbreviations[k]) == n && memcmp(lw, number_abbreviations[k], n) == 0)
+            return number_next;
     for (size_t k = 0; abbreviations[k]; k++)
         if (abbreviations[k][0] == lw[0] && strlen(abbreviations[k]) == n &&
             memcmp(lw, abbreviations[k], n) == 0)
@@ -138,7 +150,7 @@ kivo_status kv_segment(const char *text, size_t len, kv_spans *out)
             e++;
         if (e < len && !is_space(t[e]))
             continue;
-        if (c == '.' && abbreviation_before(t, line_start, i))
+        if (c == '.' && abbreviation_before(t, len, line_start, i))
             continue;
         if (c == '.' || c == ';') {
             /* A lower-case word right after means the sentence goes on (approx. five). */

@@ -26,6 +26,7 @@ enum kv_tok_kind {
 #define KV_TF_CODE 0x08     /* letters and digits mixed (X200, 24h), or all capitals (USB) */
 #define KV_TF_META 0x10     /* words of conversation, not content: thanks, hope, please ... */
 #define KV_TF_REF 0x20      /* words about the sources themselves: passage, context, mention ... */
+#define KV_TF_SELF 0x40     /* the speaker: I, I'm, I'd, I've, I'll */
 
 typedef struct kv_token {
     uint64_t h;             /* stem hash (words) or value hash (numbers) */

@@ -215,6 +215,26 @@ static void test_flags(void **state)
  * apostrophe U+2019 (isn't, don't, can't as most chat models write them) are negations, like
  * their ASCII spellings; otherwise a negated claim written that way reads as positive.
  */
+/* State names match their postal codes (records write "CA", answers "California"); "lack" is a
+ * negation cue; "I" is the speaker; "Sure" and "luck" are conversation, not content. */
+static void test_aliases_and_cues(void **state)
+{
+    kv_lexicon *lx = *state;
+    same(lx, "California", "CA");
+    same(lx, "texas", "TX");
+    same(lx, "Washington", "wa");
+    differ(lx, "California", "Nevada");
+    differ(lx, "California", "co");
+    assert_int_equal(one(lx, "California").kind, KV_TOK_WORD);
+    assert_true(one(lx, "California").flags & KV_TF_CAP);
+    assert_true(one(lx, "lacks").flags & KV_TF_NEG);
+    assert_true(one(lx, "I").flags & KV_TF_SELF);
+    assert_true(one(lx, "I'd").flags & KV_TF_SELF);
+    assert_false(one(lx, "it").flags & KV_TF_SELF);
+    assert_true(one(lx, "Sure").flags & KV_TF_META);
+    assert_int_equal(one(lx, "luck").kind, KV_TOK_STOP);
+}
+
 static void test_typographic_negation(void **state)
 {
     kv_lexicon *lx = *state;
@@ -283,6 +303,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_case_folding, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stemming, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flags, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_aliases_and_cues, setup, teardown),
         cmocka_unit_test_setup_teardown(test_typographic_negation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cache_independence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lengths_and_alignment, setup, teardown),

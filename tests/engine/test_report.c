@@ -39,7 +39,9 @@ static const char *const report_keys[] = {
     "contradicted_claim_count", "partially_supported_claim_count", "failure_categories",
     "output_hash", "source_count", "sources", "claims", NULL};
 static const char *const claim_keys[] = {"claim_id", "text", "start", "end", "status",
-                                         "support_score", "failure_category", "evidence", NULL};
+                                         "support_score", "failure_category", "evidence",
+                                         "unsupported_spans", NULL};
+static const char *const span_keys[] = {"start", "end", "text", NULL};
 static const char *const evidence_keys[] = {"source_id", "start", "end", NULL};
 static const char *const source_keys[] = {"source_id", "title", "sha256", NULL};
 /* kivo_private_worker_review_run_event.v1, as in spec/api.md and the product page. */
@@ -236,7 +238,28 @@ static void test_report_fields(void **state)
             assert_int_equal(integer(x, "end"), r->claims[i].evidence[e].end);
             assert_true(integer(x, "end") <= (json_int_t)s->text_len);
         }
+        /* Unsupported spans: flagged claims only, inside the claim, in order, with their text. */
+        json_t *us = json_object_get(c, "unsupported_spans");
+        assert_true(json_is_array(us));
+        assert_int_equal(json_array_size(us), r->claims[i].n_unsupported_spans);
+        if (r->claims[i].status == KIVO_CLAIM_SUPPORTED ||
+            r->claims[i].status == KIVO_CLAIM_PARTIALLY_SUPPORTED)
+            assert_int_equal(json_array_size(us), 0);
+        json_int_t prev = start;
+        for (size_t k = 0; k < json_array_size(us); k++) {
+            json_t *x = json_array_get(us, k);
+            assert_keys(x, span_keys, "unsupported span");
+            json_int_t a = integer(x, "start"), b = integer(x, "end");
+            assert_true(prev <= a && a < b && b <= end);
+            assert_int_equal(strlen(str(x, "text")), (size_t)(b - a));
+            assert_memory_equal(str(x, "text"), output + a, (size_t)(b - a));
+            prev = b;
+        }
     }
+    /* The changed number is what the first claim's span names. */
+    json_t *us0 = json_object_get(json_array_get(claims, 0), "unsupported_spans");
+    assert_int_equal(json_array_size(us0), 1);
+    assert_string_equal(str(json_array_get(us0, 0), "text"), "60");
     /* The first claim starts after the greeting; a quoted name survives JSON escaping. */
     assert_string_equal(str(json_array_get(claims, 0), "text"),
                         "You can get a full refund within 60 days of delivery.");

@@ -113,6 +113,18 @@ static void check_invariants(const kivo_packet *p, const kivo_review *r)
             assert_true(ev->start < ev->end);
             assert_true(ev->end <= p->sources[ev->source].text_len);
         }
+        /* Unsupported spans: flagged claims only, inside the claim, in order, not empty. */
+        int flagged = c->status == KIVO_CLAIM_UNSUPPORTED || c->status == KIVO_CLAIM_CONTRADICTED;
+        assert_true(c->n_unsupported_spans <= KIVO_MAX_UNSUPPORTED_SPANS);
+        if (!flagged)
+            assert_int_equal(c->n_unsupported_spans, 0);
+        size_t at = c->start;
+        for (size_t k = 0; k < c->n_unsupported_spans; k++) {
+            assert_true(at <= c->unsupported_spans[k].start);
+            assert_true(c->unsupported_spans[k].start < c->unsupported_spans[k].end);
+            assert_true(c->unsupported_spans[k].end <= c->end);
+            at = c->unsupported_spans[k].end;
+        }
         unsupported += c->status == KIVO_CLAIM_UNSUPPORTED || c->status == KIVO_CLAIM_CONTRADICTED;
         contradicted += c->status == KIVO_CLAIM_CONTRADICTED;
         partial += c->status == KIVO_CLAIM_PARTIALLY_SUPPORTED;
@@ -154,6 +166,24 @@ static const kivo_claim *only_claim(kivo_engine *e, const char *output, const ki
     assert_int_equal(r->claims[0].start, 0);
     assert_int_equal(r->claims[0].end, strlen(output));
     return &r->claims[0];
+}
+
+/* The text of the claim's k-th unsupported span, into buf. */
+static const char *span_text(const char *output, const kivo_claim *c, size_t k, char *buf,
+                             size_t cap)
+{
+    assert_true(k < c->n_unsupported_spans);
+    size_t n = c->unsupported_spans[k].end - c->unsupported_spans[k].start;
+    assert_true(n < cap);
+    memcpy(buf, output + c->unsupported_spans[k].start, n);
+    buf[n] = '\0';
+    return buf;
+}
+
+/* 1 when a status is a flag (counted in unsupported_claim_count). */
+static int flagged(const kivo_claim *c)
+{
+    return c->status == KIVO_CLAIM_UNSUPPORTED || c->status == KIVO_CLAIM_CONTRADICTED;
 }
 
 static void test_supported_paraphrase(void **state)
@@ -208,8 +238,14 @@ static void test_changed_number(void **state)
                      kivo_category_name(c->category) ? kivo_category_name(c->category) : "null");
         assert_true(c->support_score < 0.5);
     }
+    /* The unsupported span is the number, not the whole sentence. */
+    char buf[64];
+    const char *out = "You can get a full refund within 60 days of delivery.";
+    const kivo_claim *c = only_claim(e, out, &s, 1);
+    assert_int_equal(c->n_unsupported_spans, 1);
+    assert_string_equal(span_text(out, c, 0, buf, sizeof buf), "60");
     kivo_source p = src("kb-price-list", price_list);
-    const kivo_claim *c = only_claim(e, "Lumen Plus costs $5.99 per month.", &p, 1);
+    c = only_claim(e, "Lumen Plus costs $5.99 per month.", &p, 1);
     assert_true(c->category == KIVO_CAT_UNSUPPORTED_NUMERIC_CLAIM ||
                 c->category == KIVO_CAT_CONTRADICTED_CLAIM);
 }
@@ -218,9 +254,13 @@ static void test_invented_name(void **state)
 {
     kivo_engine *e = *state;
     kivo_source s = src("kb-price-list", price_list);
-    const kivo_claim *c = only_claim(e, "The Lumen Doorbell Pro costs $49.00.", &s, 1);
+    const char *out = "The Lumen Doorbell Pro costs $49.00.";
+    const kivo_claim *c = only_claim(e, out, &s, 1);
     assert_int_equal(c->status, KIVO_CLAIM_UNSUPPORTED);
     assert_int_equal(c->category, KIVO_CAT_UNSUPPORTED_ENTITY_CLAIM);
+    char buf[64];
+    assert_int_equal(c->n_unsupported_spans, 1);
+    assert_string_equal(span_text(out, c, 0, buf, sizeof buf), "Doorbell Pro costs");
     kivo_source sh = src("kb-shipping", shipping);
     c = only_claim(e, "We also ship to Australia and New Zealand.", &sh, 1);
     assert_int_equal(c->status, KIVO_CLAIM_UNSUPPORTED);
@@ -372,6 +412,138 @@ static void test_not_claims(void **state)
     assert_int_equal(r->categories, 0);
 }
 
+/* A store record as the worker flattens a JSON source: one "path: value" line per leaf. */
+static const char store_record[] =
+    "name: Casa Azul\n"
+    "address: 12 State St\n"
+    "city: Santa Barbara\n"
+    "state: CA\n"
+    "hours.Monday: 0:0-0:0\n"
+    "hours.Tuesday: 11:0-21:0\n"
+    "hours.Wednesday: 11:0-21:0\n"
+    "hours.Thursday: 11:0-21:0\n"
+    "hours.Friday: 11:0-21:0\n"
+    "hours.Saturday: 10:0-22:0\n"
+    "hours.Sunday: 10:0-20:0\n"
+    "attributes.OutdoorSeating: false\n"
+    "attributes.RestaurantsReservations: true\n"
+    "attributes.RestaurantsTakeOut: true\n"
+    "attributes.WiFi: no\n"
+    "attributes.Music: null\n"
+    "attributes.BusinessParking.street: true\n"
+    "attributes.BusinessParking.lot: false\n"
+    "attributes.Ambience.upscale: false\n"
+    "attributes.Ambience.casual: true\n"
+    "review_info.1.review_text: A lot of great tacos, and the staff were kind.\n";
+
+typedef struct expect_claim {
+    const char *output;
+    int status;             /* a kivo_claim_status, or -1 for "not flagged" */
+    const char *span;       /* the first unsupported span's text, or NULL */
+} expect_claim;
+
+static void expect_claims(kivo_engine *e, const kivo_source *s, const expect_claim *x)
+{
+    char buf[128];
+    for (size_t i = 0; x[i].output; i++) {
+        const kivo_claim *c = only_claim(e, x[i].output, s, 1);
+        int ok = x[i].status < 0 ? !flagged(c) : (int)c->status == x[i].status;
+        if (!ok)
+            fail_msg("\"%s\": %s / %s", x[i].output, kivo_claim_status_name(c->status),
+                     kivo_category_name(c->category) ? kivo_category_name(c->category) : "null");
+        if (x[i].status == KIVO_CLAIM_CONTRADICTED)
+            assert_int_equal(c->category, KIVO_CAT_CONTRADICTED_CLAIM);
+        if (x[i].span && (c->n_unsupported_spans == 0 ||
+                          strcmp(span_text(x[i].output, c, 0, buf, sizeof buf), x[i].span) != 0))
+            fail_msg("\"%s\": first unsupported span \"%s\", want \"%s\"", x[i].output,
+                     c->n_unsupported_spans ? buf : "(none)", x[i].span);
+    }
+}
+
+/* Yes/no fields: a claim that asserts a false one (or denies a true one) is contradicted, one
+ * that names a null one is unsupported; negations count within their clause only. */
+static void test_structured_fields(void **state)
+{
+    kivo_engine *e = *state;
+    kivo_source s = src("store", store_record);
+    static const expect_claim x[] = {
+        {"Casa Azul offers outdoor seating.", KIVO_CLAIM_CONTRADICTED, "outdoor seating"},
+        {"Casa Azul does not offer outdoor seating.", -1, NULL},
+        {"Casa Azul does not take reservations.", KIVO_CLAIM_CONTRADICTED, "not take reservations"},
+        {"Casa Azul takes reservations, but there is no outdoor seating.", -1, NULL},
+        {"Casa Azul has free Wi-Fi.", KIVO_CLAIM_CONTRADICTED, "Wi-Fi"},
+        {"Casa Azul plays music.", KIVO_CLAIM_UNSUPPORTED, "music"},
+        /* "upscale" is only a key: it names its field without "ambience". */
+        {"Casa Azul has an upscale atmosphere.", KIVO_CLAIM_CONTRADICTED, "upscale"},
+        /* "lot" is also a review's word: the field needs its parent, "parking". */
+        {"Customers can park in the lot at Casa Azul.", KIVO_CLAIM_CONTRADICTED, "lot"},
+        {"Casa Azul has a lot of great tacos.", -1, NULL},
+        {"Street parking is available at Casa Azul.", -1, NULL},
+        /* "TakeOut" needs "take out", so "take" alone names no field. */
+        {"Casa Azul offers take-out.", -1, NULL},
+        {NULL, 0, NULL}};
+    expect_claims(e, &s, x);
+}
+
+/* Opening hours: times no day opens or closes at and days without hours conflict with the
+ * record; hours the record leaves null make a claim about them unsupported. */
+static void test_opening_hours(void **state)
+{
+    kivo_engine *e = *state;
+    kivo_source s = src("store", store_record);
+    static const expect_claim x[] = {
+        {"Casa Azul is open from 11 am to 9 pm on Tuesday.", -1, NULL},
+        {"Casa Azul is open from 11:00 to 21:00 on Friday.", -1, NULL},
+        {"Casa Azul is open from 11 am to 11 pm on Tuesday.", KIVO_CLAIM_CONTRADICTED, "11 pm"},
+        {"Casa Azul opens at 7:30am on Tuesday.", KIVO_CLAIM_CONTRADICTED, "7:30am"},
+        {"Casa Azul is open Monday to Friday from 11 am.", KIVO_CLAIM_CONTRADICTED,
+         "Monday to Friday"},
+        {"Casa Azul is closed on Monday.", -1, NULL},
+        {NULL, 0, NULL}};
+    expect_claims(e, &s, x);
+    kivo_source n = src("cafe", "name: Blue Cafe\nhours: null\ncity: Goleta\n");
+    static const expect_claim y[] = {
+        {"Blue Cafe is open from 9 am to 5 pm in Goleta.", KIVO_CLAIM_UNSUPPORTED, "9 am to 5 pm"},
+        {NULL, 0, NULL}};
+    expect_claims(e, &n, y);
+}
+
+/* Pleasantries and sentences about the assistant itself are no claims; quoted speech is. */
+static void test_meta_sentences(void **state)
+{
+    kivo_engine *e = *state;
+    kivo_source s = src("kb-refund-policy", refund_policy);
+    kivo_packet p = packet("Sure! I can help you with that. Good luck!\n"
+                           "I'd be happy to answer more questions about refunds.\n",
+                           &s, 1);
+    const kivo_review *r = review(e, &p);
+    assert_int_equal(r->n_claims, 0);
+    p = packet("The manager said \"I will refund every customer within 30 days.\"", &s, 1);
+    r = review(e, &p);
+    assert_int_equal(r->n_claims, 1);
+}
+
+/* A capital after ':' or a quote starts a phrase, and a lone letter is a unit: neither is a
+ * name the sources must hold. */
+static void test_phrase_starts_are_not_names(void **state)
+{
+    kivo_engine *e = *state;
+    kivo_source s = src("guide", "Decide on the scale for the axis. Click Export to save the "
+                                 "chart. The average temperature is 50 degrees in spring.");
+    static const char *const outputs[] = {"Scale: Decide on the scale for the axis.",
+                                          "Click \"Export\" to save the chart.",
+                                          "The average temperature is 50\xc2\xb0" "F in spring.",
+                                          NULL};
+    for (size_t i = 0; outputs[i]; i++) {
+        const kivo_claim *c = only_claim(e, outputs[i], &s, 1);
+        if (c->category == KIVO_CAT_UNSUPPORTED_ENTITY_CLAIM)
+            fail_msg("\"%s\": an entity claim", outputs[i]);
+    }
+    kivo_source sh = src("kb-shipping", shipping);
+    const kivo_claim *c = only_claim(e, "Orders ship to Canada and Australia.", &sh, 1);
+    assert_int_equal(c->category, KIVO_CAT_UNSUPPORTED_ENTITY_CLAIM);
+}
+
 static int same_review(const kivo_review *a, const kivo_review *b, size_t n_sources)
 {
     if (a->n_claims != b->n_claims || a->unsupported_count != b->unsupported_count ||
@@ -386,8 +558,12 @@ static int same_review(const kivo_review *a, const kivo_review *b, size_t n_sour
         const kivo_claim *x = &a->claims[i], *y = &b->claims[i];
         if (x->start != y->start || x->end != y->end || x->status != y->status ||
             x->support_score != y->support_score || x->category != y->category ||
-            x->n_evidence != y->n_evidence)
+            x->n_evidence != y->n_evidence || x->n_unsupported_spans != y->n_unsupported_spans)
             return 0;
+        for (size_t k = 0; k < x->n_unsupported_spans; k++)
+            if (x->unsupported_spans[k].start != y->unsupported_spans[k].start ||
+                x->unsupported_spans[k].end != y->unsupported_spans[k].end)
+                return 0;
         for (size_t k = 0; k < x->n_evidence; k++)
             if (x->evidence[k].source != y->evidence[k].source ||
                 x->evidence[k].start != y->evidence[k].start ||
@@ -606,6 +782,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_no_sources, setup, teardown),
         cmocka_unit_test_setup_teardown(test_claim_offsets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_claims, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_structured_fields, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_opening_hours, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_meta_sentences, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_phrase_starts_are_not_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deterministic, setup, teardown),
         cmocka_unit_test_setup_teardown(test_large, setup, teardown),
         cmocka_unit_test_setup_teardown(test_random_texts, setup, teardown),

@@ -108,6 +108,19 @@ static void test_abbreviations_and_initials(void **state)
     CHECK("We ship to Oslo. Then Rome.", {0, "We ship to Oslo."}, {17, "Then Rome."});
 }
 
+/* "ca.", "No.", "fig." abbreviate only before a number; a state code ends its sentence. */
+static void test_number_abbreviations(void **state)
+{
+    (void)state;
+    CHECK("Located in Santa Barbara, CA. The patio is open.",
+          {0, "Located in Santa Barbara, CA."}, {30, "The patio is open."});
+    CHECK("The bridge was built ca. 1850 by settlers.",
+          {0, "The bridge was built ca. 1850 by settlers."});
+    CHECK("See No. 5 for details. Then call.", {0, "See No. 5 for details."}, {23, "Then call."});
+    CHECK("They said no. Then they left.", {0, "They said no."}, {14, "Then they left."});
+    CHECK("As shown in fig. 3, it works.", {0, "As shown in fig. 3, it works."});
+}
+
 static void test_decimals_and_urls(void **state)
 {
     (void)state;
@@ -239,6 +252,7 @@ int main(void)
         cmocka_unit_test(test_empty_and_tiny),
         cmocka_unit_test(test_sentences),
         cmocka_unit_test(test_abbreviations_and_initials),
+        cmocka_unit_test(test_number_abbreviations),
         cmocka_unit_test(test_decimals_and_urls),
         cmocka_unit_test(test_lists),
         cmocka_unit_test(test_line_breaks),

@@ -28,7 +28,7 @@ REPORT_KEYS = [
     "output_hash", "source_count", "sources", "claims",
 ]
 CLAIM_KEYS = ["claim_id", "text", "start", "end", "status", "support_score", "failure_category",
-              "evidence"]
+              "evidence", "unsupported_spans"]
 EVIDENCE_KEYS = ["source_id", "start", "end"]
 SOURCE_KEYS = ["source_id", "title", "sha256"]
 # api.md "Rejected raw fields" (tool traces also as tool_calls).
