@@ -33,7 +33,7 @@ typedef struct lex_entry {
 typedef struct cache_entry {
     uint64_t key;   /* hash of the folded word, 0 = empty */
     uint64_t stem;  /* hash of its stem */
-    uint8_t flags;  /* KV_TF_POLICY when the stem is policy language */
+    uint8_t flags;  /* KV_TF_POLICY, KV_TF_REF, KV_TF_LABEL by the stem */
 } cache_entry;
 
 struct kv_lexicon {
@@ -43,6 +43,8 @@ struct kv_lexicon {
     size_t n_policy;
     uint64_t refs[32];          /* stem hashes of words about the sources, sorted */
     size_t n_refs;
+    uint64_t labels[32];        /* stem hashes of words that number what follows them, sorted */
+    size_t n_labels;
     cache_entry *cache;
 };
 
@@ -95,7 +97,12 @@ static const char *const policy_words[] = {
 
 static const char *const ref_words[] = {
     "passage", "passages", "context", "document", "documents", "article", "mention", "mentioned",
-    "specify", "specified", "source", "sources", "provided", NULL};
+    "specify", "specified", "source", "sources", NULL};
+
+/* "Step 6", "Option 1": the number names an item of the answer's own list, not a quantity. */
+static const char *const label_words[] = {
+    "step", "option", "part", "section", "chapter", "item", "phase", "stage", "page", "figure",
+    "method", "tip", NULL};
 
 static const struct {
     const char *word;
@@ -203,6 +210,9 @@ kivo_status kv_lexicon_create(kv_lexicon **out)
     for (size_t i = 0; ref_words[i] && lx->n_refs < 32; i++)
         lx->refs[lx->n_refs++] = stem_hash(lx, ref_words[i], strlen(ref_words[i]));
     qsort(lx->refs, lx->n_refs, sizeof lx->refs[0], cmp_u64);
+    for (size_t i = 0; label_words[i] && lx->n_labels < 32; i++)
+        lx->labels[lx->n_labels++] = stem_hash(lx, label_words[i], strlen(label_words[i]));
+    qsort(lx->labels, lx->n_labels, sizeof lx->labels[0], cmp_u64);
     *out = lx;
     return KIVO_OK;
 }
@@ -498,7 +508,8 @@ kivo_status kv_tokenize(kv_lexicon *lx, const char *text, size_t len, kv_tokens 
                     ce->key = key;
                     ce->stem = fl <= WORD_MAX ? stem_hash(lx, w, fl) : key;
                     ce->flags = (in_set(lx->policy, lx->n_policy, ce->stem) ? KV_TF_POLICY : 0) |
-                                (in_set(lx->refs, lx->n_refs, ce->stem) ? KV_TF_REF : 0);
+                                (in_set(lx->refs, lx->n_refs, ce->stem) ? KV_TF_REF : 0) |
+                                (in_set(lx->labels, lx->n_labels, ce->stem) ? KV_TF_LABEL : 0);
                 }
                 tok.kind = KV_TOK_WORD;
                 tok.h = ce->stem;
@@ -510,8 +521,8 @@ kivo_status kv_tokenize(kv_lexicon *lx, const char *text, size_t len, kv_tokens 
         }
         if (out->n > 0) {
             kv_token *prev = &out->v[out->n - 1];
-            /* "passage 2", "source 3": a citation, not a quantity. */
-            if (tok.kind == KV_TOK_NUMBER && (prev->flags & KV_TF_REF))
+            /* "passage 2", "source 3": a citation; "step 6": a label. Not quantities. */
+            if (tok.kind == KV_TOK_NUMBER && (prev->flags & (KV_TF_REF | KV_TF_LABEL)))
                 tok.kind = KV_TOK_STOP;
             /* "4.5 out of 5": the scale of a rating, not a quantity the sources must hold. */
             if (tok.kind == KV_TOK_NUMBER && out_of_before(text, i))

@@ -626,15 +626,27 @@ static int time_at(const char *text, const kv_token *toks, size_t n, size_t i, s
     return (int)(h * 60 + m);
 }
 
+/* 1 when every day in `days` opens at range[0] and closes at range[1] (minutes, mod 24 h). */
+static int same_hours(const kv_hours *hr, unsigned days, const int range[2])
+{
+    for (int d = 0; d < 7; d++)
+        if ((days >> d & 1u) && (hr->open[d] % 1440 != (unsigned)range[0] % 1440 ||
+                                 hr->close[d] % 1440 != (unsigned)range[1] % 1440))
+            return 0;
+    return 1;
+}
+
 /* Holds the claim's times of day and open days against the record's opening hours: a time no day
- * opens or closes at, or a day named as open that has no hours, is a conflict (FIELD_CONFLICT);
+ * opens or closes at, a day named as open that has no hours, or one opening and closing time
+ * ("Monday to Friday from 9 am to 5 pm") that a named day does not keep, is a conflict
+ * (FIELD_CONFLICT);
  * times when the record's hours are null are FIELD_NULL. Marks what disagrees in mark (may be
  * NULL). */
 static int check_hours(const kivo_engine *e, const char *text, const kv_token *toks, size_t n,
                        uint8_t *mark)
 {
     const kv_hours *hr = &e->hours;
-    int found = 0, times = 0, open_word = 0, closed_word = 0;
+    int found = 0, times = 0, open_word = 0, closed_word = 0, range[2] = {0, 0};
     unsigned days = 0;
     int prev_day = -1;
     size_t prev_day_tok = 0;
@@ -647,6 +659,8 @@ static int check_hours(const kivo_engine *e, const char *text, const kv_token *t
                        (t->flags & KV_TF_NEG) != 0;
         int tm = t->kind != KV_TOK_STOP ? time_at(text, toks, n, i, &last) : -1;
         if (tm >= 0) {
+            if (times < 2)
+                range[times] = tm;
             times++;
             int ok = hr->state != KV_HOURS_KNOWN;
             for (int d = 0; d < 7 && !ok; d++)
@@ -695,7 +709,8 @@ static int check_hours(const kivo_engine *e, const char *text, const kv_token *t
     if (days && (times || open_word) && !closed_word) {
         if (hr->state == KV_HOURS_NULL) {
             found |= FIELD_NULL;
-        } else if (days & ~(unsigned)hr->open_days) {
+        } else if ((days & ~(unsigned)hr->open_days) ||
+                   (times == 2 && !same_hours(hr, days, range))) {
             found |= FIELD_CONFLICT;
             for (size_t i = 0; mark && i < n; i++) {
                 const char *w = text + toks[i].start;

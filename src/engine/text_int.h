@@ -27,6 +27,7 @@ enum kv_tok_kind {
 #define KV_TF_META 0x10     /* words of conversation, not content: thanks, hope, please ... */
 #define KV_TF_REF 0x20      /* words about the sources themselves: passage, context, mention ... */
 #define KV_TF_SELF 0x40     /* the speaker: I, I'm, I'd, I've, I'll */
+#define KV_TF_LABEL 0x80    /* words that number what follows them: step 3, option 1, part 2 */
 
 typedef struct kv_token {
     uint64_t h;             /* stem hash (words) or value hash (numbers) */

@@ -233,6 +233,17 @@ static void test_aliases_and_cues(void **state)
     assert_false(one(lx, "it").flags & KV_TF_SELF);
     assert_true(one(lx, "Sure").flags & KV_TF_META);
     assert_int_equal(one(lx, "luck").kind, KV_TOK_STOP);
+    /* "does not provide WiFi" is about the business, not about the sources. */
+    assert_false(one(lx, "provide").flags & KV_TF_REF);
+    /* A label's number and a rating's scale are no quantities; a price is. */
+    kv_tokens t = {0};
+    tok(lx, "Step 6: rated 4.5 out of 5, it costs 6 dollars.", &t);
+    size_t numbers = 0;
+    for (size_t i = 0; i < t.n; i++)
+        numbers += t.v[i].kind == KV_TOK_NUMBER;
+    assert_int_equal(numbers, 2);   /* 4.5 and the second 6 */
+    assert_int_equal(t.v[1].kind, KV_TOK_STOP);
+    kv_tokens_free(&t);
 }
 
 static void test_typographic_negation(void **state)
