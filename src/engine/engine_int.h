@@ -95,6 +95,7 @@ struct kivo_engine {
     char (*hashes)[KIVO_HASH_TEXT_SIZE];
     size_t cap_hashes;
     kivo_review review;
+    uint8_t has_record;     /* a source is a flattened record ("path: value" lines) */
     kv_field *fields;       /* yes/no leaves of structured sources */
     kv_hours hours;         /* opening hours of structured sources */
     size_t n_fields, cap_fields;

@@ -212,6 +212,7 @@ kivo_status kv_index_build(kivo_engine *e, const kivo_packet *p)
     e->n_sents = 0;
     e->n_post = 0;
     e->n_fields = 0;
+    e->has_record = 0;
     memset(&e->hours, 0, sizeof e->hours);
     for (size_t s = 0; s < p->n_sources && st == KIVO_OK; s++) {
         const kivo_source *src = &p->sources[s];
@@ -224,9 +225,11 @@ kivo_status kv_index_build(kivo_engine *e, const kivo_packet *p)
         /* A flattened record (mostly "path: value" lines) has fields and hours to check. */
         size_t lines = 0, keyed = 0;
         count_key_lines(src->text, src->text_len, &lines, &keyed);
-        if (keyed * 2 > lines &&
-            (st = collect_fields(e, src->text, src->text_len, &e->src_toks)) != KIVO_OK)
-            break;
+        if (keyed * 2 > lines) {
+            e->has_record = 1;
+            if ((st = collect_fields(e, src->text, src->text_len, &e->src_toks)) != KIVO_OK)
+                break;
+        }
         st = grow((void **)&e->sents, &e->cap_sents, e->n_sents + e->spans.n, sizeof *e->sents);
         if (st == KIVO_OK)
             st = grow((void **)&e->post, &e->cap_post, e->n_post + e->src_toks.n, sizeof *e->post);

@@ -15,7 +15,8 @@
 
 /* Thresholds chosen on the RAGTruth dev split only (scripts/eval-ragtruth --split dev). */
 #define SUPPORTED_AT 0.80     /* coverage at or above: supported */
-#define PARTIAL_AT 0.30       /* coverage at or above: partially supported */
+#define PARTIAL_AT 0.33       /* coverage at or above: partially supported */
+#define PARTIAL_RECORD_AT 0.30 /* the same when a source is a flattened record */
 #define ANY_W 0.5             /* share of coverage from terms found anywhere in the sources */
 #define NEG_AT 0.90           /* word coverage at or above which an unmatched negation contradicts */
 #define CONFLICT_AT 0.70      /* coverage of the rest at or above which a disagreement contradicts */
@@ -816,6 +817,10 @@ kivo_status kv_match_claim(kivo_engine *e, const kivo_packet *p, const kv_token 
     int hours = e->hours.state ? check_hours(e, p->output, toks, n, NULL) : 0;
     fields |= hours;
 
+    /* A record's keys and values hold its facts in other words than an answer's sentences
+     * ("RestaurantsTakeOut: true"), so its claims get a lower bar than claims about text. */
+    double partial_at = e->has_record ? PARTIAL_RECORD_AT : PARTIAL_AT;
+
     /* The rules name what looks wrong (the category) and how well the claim is covered. */
     kivo_claim_status rule;
     if (number_conflict || negation_conflict || (fields & FIELD_CONFLICT)) {
@@ -827,7 +832,7 @@ kivo_status kv_match_claim(kivo_engine *e, const kivo_packet *p, const kv_token 
     } else if (missing_names > 0) {
         rule = KIVO_CLAIM_UNSUPPORTED;
         c->category = KIVO_CAT_UNSUPPORTED_ENTITY_CLAIM;
-    } else if (coverage < PARTIAL_AT || (fields & FIELD_NULL)) {
+    } else if (coverage < partial_at || (fields & FIELD_NULL)) {
         rule = KIVO_CLAIM_UNSUPPORTED;
         c->category = policy ? KIVO_CAT_UNSUPPORTED_POLICY_CLAIM : KIVO_CAT_UNSUPPORTED_CLAIM;
     } else if (coverage < SUPPORTED_AT) {
@@ -840,8 +845,8 @@ kivo_status kv_match_claim(kivo_engine *e, const kivo_packet *p, const kv_token 
     c->status = rule;
     double score = coverage;
     if ((c->status == KIVO_CLAIM_UNSUPPORTED || c->status == KIVO_CLAIM_CONTRADICTED) &&
-        score >= PARTIAL_AT)
-        score = PARTIAL_AT - 0.01;   /* the score never says more than the status */
+        score >= partial_at)
+        score = partial_at - 0.01;   /* the score never says more than the status */
     c->support_score = round4(score);
 
     c->n_unsupported_spans = 0;
