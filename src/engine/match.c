@@ -18,6 +18,7 @@
 #define PARTIAL_AT 0.33       /* coverage at or above: partially supported */
 #define PARTIAL_RECORD_AT 0.30 /* the same when a source is a flattened record */
 #define ANY_W 0.5             /* share of coverage from terms found anywhere in the sources */
+#define NAME_AT 0.65          /* coverage below which a name no source holds: unsupported */
 #define NEG_AT 0.90           /* word coverage at or above which an unmatched negation contradicts */
 #define CONFLICT_AT 0.70      /* coverage of the rest at or above which a disagreement contradicts */
 #define WINDOW_PENALTY 0.01   /* per extra sentence, so the tightest span wins a tie */
@@ -777,17 +778,20 @@ kivo_status kv_match_claim(kivo_engine *e, const kivo_packet *p, const kv_token 
     double coverage = (1 - ANY_W) * (have ? best.coverage : 0) + ANY_W * anywhere;
 
     /* What the sources never mention, and what the claim asserts. */
-    size_t missing_numbers = 0, missing_names = 0;
+    size_t missing_numbers = 0, missing_names = 0, missing_terms = 0;
     int policy = 0, claim_negated = 0;
     for (size_t k = 0; k < cs->n_terms; k++) {
         const kv_token *t = cs->terms[k];
+        missing_terms += !cs->present[k];
         if (!cs->present[k] && t->kind == KV_TOK_NUMBER)
             missing_numbers++;
-        /* A capitalised word not at the claim's start, or a code like X200, is a name. */
+        /* A capitalised word that does not open a phrase, or a code like X200, is a name; a
+         * number with a unit glued on ("10mph", "4x4") is not. */
         if (!cs->present[k] && t->kind == KV_TOK_WORD && !(t->flags & (KV_TF_REF | KV_TF_META)) &&
             ((t->flags & KV_TF_CODE) ||
              ((t->flags & KV_TF_CAP) && !starts_phrase(p->output, toks[0].start, t))) &&
-            !in_parentheses(p->output, p->output_len, t))
+            !in_parentheses(p->output, p->output_len, t) && !(p->output[t->start] >= '0' &&
+                                                             p->output[t->start] <= '9'))
             missing_names++;
     }
     for (size_t i = 0; i < n; i++) {
@@ -830,7 +834,12 @@ kivo_status kv_match_claim(kivo_engine *e, const kivo_packet *p, const kv_token 
         rule = KIVO_CLAIM_UNSUPPORTED;
         c->category = KIVO_CAT_UNSUPPORTED_NUMERIC_CLAIM;
     } else if (missing_names > 0) {
-        rule = KIVO_CLAIM_UNSUPPORTED;
+        /* Capitals are a noisy sign of a name (titles, headings, brand case): a claim the sources
+         * otherwise cover well, in other words, is only partly supported by a name they lack. A
+         * claim whose only new words are names ("... Canada and Australia") asserts them. */
+        rule = coverage < NAME_AT || missing_terms == missing_names
+                   ? KIVO_CLAIM_UNSUPPORTED
+                   : KIVO_CLAIM_PARTIALLY_SUPPORTED;
         c->category = KIVO_CAT_UNSUPPORTED_ENTITY_CLAIM;
     } else if (coverage < partial_at || (fields & FIELD_NULL)) {
         rule = KIVO_CLAIM_UNSUPPORTED;
@@ -847,6 +856,8 @@ kivo_status kv_match_claim(kivo_engine *e, const kivo_packet *p, const kv_token 
     if ((c->status == KIVO_CLAIM_UNSUPPORTED || c->status == KIVO_CLAIM_CONTRADICTED) &&
         score >= partial_at)
         score = partial_at - 0.01;   /* the score never says more than the status */
+    if (c->status == KIVO_CLAIM_PARTIALLY_SUPPORTED && score >= SUPPORTED_AT)
+        score = SUPPORTED_AT - 0.01;
     c->support_score = round4(score);
 
     c->n_unsupported_spans = 0;

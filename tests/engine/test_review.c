@@ -265,6 +265,22 @@ static void test_invented_name(void **state)
     c = only_claim(e, "We also ship to Australia and New Zealand.", &sh, 1);
     assert_int_equal(c->status, KIVO_CLAIM_UNSUPPORTED);
     assert_int_equal(c->category, KIVO_CAT_UNSUPPORTED_ENTITY_CLAIM);
+    /* A name that is the only new word is asserted, however well the rest is covered. */
+    c = only_claim(e, "We ship to the United States, Canada, the United Kingdom and Australia.",
+                   &sh, 1);
+    assert_int_equal(c->status, KIVO_CLAIM_UNSUPPORTED);
+    assert_int_equal(c->category, KIVO_CAT_UNSUPPORTED_ENTITY_CLAIM);
+    /* Among other new words, in a claim the sources cover well, it is only partly supported. */
+    kivo_source rp = src("kb-refund-policy", refund_policy);
+    c = only_claim(e, "Customers may quickly request a full refund within 30 days of the Acme "
+                      "delivery date.",
+                   &rp, 1);
+    assert_int_equal(c->status, KIVO_CLAIM_PARTIALLY_SUPPORTED);
+    assert_int_equal(c->category, KIVO_CAT_UNSUPPORTED_ENTITY_CLAIM);
+    assert_true(c->support_score < 0.8);
+    /* A number with a unit glued on is no name. */
+    c = only_claim(e, "Standard shipping takes 3 to 5 business days and costs 4.99USD.", &sh, 1);
+    assert_int_not_equal(c->category, KIVO_CAT_UNSUPPORTED_ENTITY_CLAIM);
 }
 
 static void test_negated_policy(void **state)
