@@ -13,6 +13,8 @@
 
 #include <libstemmer.h>
 #include <utf8proc.h>
+/* The library's own header in its inline mode: token hashes are short, a call costs more. */
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #include "text_int.h"

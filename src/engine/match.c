@@ -269,6 +269,14 @@ static uint64_t selector(const kv_claim_scratch *cs, size_t w, int numbers)
 
 /* Terms (of the selected kind) that sentences first..last hold between them. Terms weigh the
  * same, so a window's weight is a population count of its OR-ed masks. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+/* One clone with the POPCNT instruction, one for CPUs without it; picked at load time. */
+#define KIVO_POPCNT_CLONES __attribute__((target_clones("popcnt", "default")))
+#else
+#define KIVO_POPCNT_CLONES
+#endif
+
+KIVO_POPCNT_CLONES
 static double weight_of(const kivo_engine *e, size_t first, size_t last, int numbers)
 {
     const kv_claim_scratch *cs = &e->cs;
@@ -285,6 +293,7 @@ static double weight_of(const kivo_engine *e, size_t first, size_t last, int num
     return (double)n;
 }
 
+KIVO_POPCNT_CLONES
 static double total_weight(const kv_claim_scratch *cs, int numbers)
 {
     size_t n = 0;

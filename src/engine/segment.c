@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kivo/scan.h"
 #include "text_int.h"
 
 static const char *const abbreviations[] = {
@@ -134,7 +135,13 @@ kivo_status kv_segment(const char *text, size_t len, kv_spans *out)
     size_t start = 0, line_start = 0;
     int at_line_start = 1;
     kivo_status st = KIVO_OK;
+    kivo_byteset ends;
+    kivo_byteset_init(&ends, "\n.!?;", 5);
     for (size_t i = 0; i < len && st == KIVO_OK; i++) {
+        /* Straight to the next byte that can end a sentence (vectorized). */
+        i += kivo_scan_find(&ends, t + i, len - i);
+        if (i >= len)
+            break;
         unsigned char c = t[i];
         if (c == '\n') {
             st = emit(out, t, start, i, at_line_start);
@@ -142,8 +149,6 @@ kivo_status kv_segment(const char *text, size_t len, kv_spans *out)
             at_line_start = 1;
             continue;
         }
-        if (c != '.' && c != '!' && c != '?' && c != ';')
-            continue;
         /* Closing quotes and brackets stay with their sentence. */
         size_t e = i + 1;
         while (e < len && (t[e] == '"' || t[e] == '\'' || t[e] == ')' || t[e] == ']'))

@@ -21,6 +21,7 @@
 #include <jansson.h>
 
 #include "html.h"
+#include "kivo/scan.h"
 #include "output.h"
 #include "web.h"
 
@@ -57,10 +58,15 @@ kivo_status wk_html_json_embed(const char *json, size_t len, kivo_buf *out)
 {
     kivo_status st = KIVO_OK;
     size_t from = 0;
+    kivo_byteset special;
+    kivo_byteset_init(&special, "<>&\xE2", 4);
 
     for (size_t i = 0; i < len && st == KIVO_OK; i++) {
         const char *esc = NULL;
         size_t skip = 1;
+        i += kivo_scan_find(&special, json + i, len - i);     /* vectorized skip */
+        if (i >= len)
+            break;
         unsigned char c = (unsigned char)json[i];
         if (c == '<')
             esc = "\\u003c";
