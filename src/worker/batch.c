@@ -478,17 +478,19 @@ int wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary *sum, c
             for (size_t k = 0; k < s->n_items; k++) {
                 item *it = &s->items[k];
                 char dir[4400], file[4500];
+                int fresh = 0;
                 if (it->rejected || it->duplicate)
                     continue;
                 if (report_path(&j, s->text.data + it->text_off, dir, sizeof dir, file,
                                 sizeof file) != 0 ||
-                    (mkdir(dir, 0755) != 0 && errno != EEXIST && wk_mkdirs(dir) != 0) ||
+                    (!(fresh = mkdir(dir, 0755) == 0) && errno != EEXIST && wk_mkdirs(dir) != 0) ||
                     wk_write_atomic(file, s->reports.data + it->report_off, it->report_len) != 0 ||
                     snprintf(file, sizeof file, "%s/claim_report.html", dir) >= (int)sizeof file ||
                     (it->page_len ? wk_html_write(file, "run", s->pages.data + it->page_off,
                                                   it->page_len)
-                                  /* A page left by an earlier run with another --html is stale. */
-                                  : unlink(file) != 0 && errno != ENOENT ? -1 : 0) != 0) {
+                                  /* A page left by an earlier run with another --html is
+                                   * stale; a folder made just now holds none. */
+                                  : !fresh && unlink(file) != 0 && errno != ENOENT ? -1 : 0) != 0) {
                     __atomic_store_n(&write_errno, errno ? errno : ENAMETOOLONG, __ATOMIC_RELAXED);
                 }
             }
