@@ -12,10 +12,14 @@
 # is byte-identical for every thread count.
 #
 # Usage: bench/run-worker-bench.sh [--size 256M] [--seed 42] [--threads "1 N"] [--runs R] [--keep]
+#                                [--out-root DIR] [--html all|flagged|none]
 #   --size     corpus size for gen-corpus --bytes (K/M/G suffixes; default 256M)
 #   --threads  thread counts to run (default "1 $(nproc)")
 #   --runs     runs per thread count; the median wall time is reported (default 1)
 #   --keep     keep the output folders (they hold one report per record)
+#   --out-root where the output folders go (default: the cache folder; /dev/shm takes the file
+#              system's cost of one folder and file per record out of the figure)
+#   --html     the worker's --html mode (default flagged, the worker's own default)
 # Environment: KIVO_BUILD_DIR (default build), KIVO_BENCH_DIR (default /tmp/kivo-bench-cache).
 set -euo pipefail
 
@@ -27,6 +31,8 @@ seed=42
 threads="1 $(nproc)"
 runs=1
 keep=0
+out_root=""
+html=flagged
 while [ $# -gt 0 ]; do
     case "$1" in
         --size) size=$2; shift 2 ;;
@@ -34,7 +40,9 @@ while [ $# -gt 0 ]; do
         --threads) threads=$2; shift 2 ;;
         --runs) runs=$2; shift 2 ;;
         --keep) keep=1; shift ;;
-        -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --out-root) out_root=$2; shift 2 ;;
+        --html) html=$2; shift 2 ;;
+        -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "run-worker-bench: unknown argument: $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -95,7 +103,7 @@ fi
 results=$cache/results-s$seed-$size.tsv
 : >"$results"
 for t in $threads; do
-    out=$cache/out-s$seed-$size-t$t
+    out=${out_root:-$cache}/out-s$seed-$size-t$t
     walls=()
     rss=0
     for r in $(seq 1 "$runs"); do
@@ -103,7 +111,7 @@ for t in $threads; do
         set +e
         t0=$(now)
         /usr/bin/time -v -o "$cache/time-t$t.txt" "$worker" batch --job-spec-file "$spec" \
-            --out "$out" --threads "$t" --json >"$cache/summary-t$t.json" 2>"$cache/stderr-t$t.txt"
+            --out "$out" --threads "$t" --html "$html" --json >"$cache/summary-t$t.json" 2>"$cache/stderr-t$t.txt"
         rc=$?
         t1=$(now)
         set -e
