@@ -214,12 +214,17 @@ out:
     return rc;
 }
 
+/* json_dump_callback's sink: appends to a kivo_buf. */
+static int append_cb(const char *d, size_t size, void *arg)
+{
+    return kivo_buf_append(arg, d, size) == KIVO_OK ? 0 : -1;
+}
+
 kivo_status wk_html_run_data(const kivo_packet *p, const char *report, size_t report_len,
                              kivo_buf *out)
 {
     kivo_status st = KIVO_ENOMEM;
     json_t *pk = json_object(), *sources = json_array();
-    char *pk_text = NULL;
     kivo_buf data;
     int bad = !pk || !sources;
 
@@ -230,7 +235,8 @@ kivo_status wk_html_run_data(const kivo_packet *p, const char *report, size_t re
         st = KIVO_EINVAL;
         goto out;
     }
-    bad |= json_object_set_new(pk, "output", json_stringn(p->output, p->output_len));
+    /* The texts were checked as UTF-8 when their record was parsed: no second check here. */
+    bad |= json_object_set_new(pk, "output", json_stringn_nocheck(p->output, p->output_len));
     for (size_t i = 0; !bad && i < p->n_sources; i++) {
         const kivo_source *s = &p->sources[i];
         json_t *so = json_object();
@@ -238,16 +244,17 @@ kivo_status wk_html_run_data(const kivo_packet *p, const char *report, size_t re
         bad |= json_object_set_new(so, "source_id", json_stringn(s->id, s->id_len));
         bad |= json_object_set_new(so, "title", s->title ? json_stringn(s->title, s->title_len)
                                                          : json_null());
-        bad |= json_object_set_new(so, "text", json_stringn(s->text, s->text_len));
+        bad |= json_object_set_new(so, "text", json_stringn_nocheck(s->text, s->text_len));
         bad |= json_array_append_new(sources, so);
     }
     bad |= json_object_set(pk, "sources", sources);
-    if (bad || !(pk_text = json_dumps(pk, JSON_COMPACT)))
+    if (bad)
         goto out;
     /* The report is spliced in as rendered: the page shows exactly the bytes of the JSON file. */
     if ((st = kivo_buf_append_str(&data, "{\"kind\":\"run\",\"index\":\"../../../index.html\","
                                          "\"packet\":")) != KIVO_OK ||
-        (st = kivo_buf_append_str(&data, pk_text)) != KIVO_OK ||
+        (st = json_dump_callback(pk, append_cb, &data, JSON_COMPACT) == 0 ? KIVO_OK
+                                                                          : KIVO_ENOMEM) != KIVO_OK ||
         (st = kivo_buf_append_str(&data, ",\"report\":")) != KIVO_OK ||
         (st = kivo_buf_append(&data, report, report_len)) != KIVO_OK ||
         (st = kivo_buf_append(&data, "}", 1)) != KIVO_OK)
@@ -255,7 +262,6 @@ kivo_status wk_html_run_data(const kivo_packet *p, const char *report, size_t re
     st = wk_html_json_embed(data.data, data.len, out);
 out:
     kivo_buf_free(&data);
-    free(pk_text);
     json_decref(sources);
     json_decref(pk);
     return st;
