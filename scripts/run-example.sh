@@ -12,4 +12,5 @@ build/kivo-worker batch --job-spec-file data/examples/job-spec.json --out "$out"
 rc=$?
 set -e
 echo "summary: $out/summary.json  events: $out/events.jsonl  reports: $out/reports/" >&2
+echo "reviewer's view: open $out/index.html in a browser (no server needed)" >&2
 exit $rc
