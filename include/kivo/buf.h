@@ -6,6 +6,7 @@
 #define KIVO_BUF_H
 
 #include <stddef.h>
+#include <string.h>
 
 #include "kivo/status.h"
 
@@ -28,7 +29,20 @@ void kivo_buf_free(kivo_buf *b);
 void kivo_buf_reset(kivo_buf *b);
 /* Makes room for `extra` more bytes. @return KIVO_OK, KIVO_ENOMEM or KIVO_ETOOBIG. */
 kivo_status kivo_buf_reserve(kivo_buf *b, size_t extra);
-kivo_status kivo_buf_append(kivo_buf *b, const void *data, size_t len);
+/* Appends len bytes. The common case (room already there) is inline: JSON dumps append in
+ * fragments of a few bytes, and a call each cost ~4% of the worker's instructions. */
+kivo_status kivo_buf_append_grow(kivo_buf *b, const void *data, size_t len);
+static inline kivo_status kivo_buf_append(kivo_buf *b, const void *data, size_t len)
+{
+    if (b->data && len < b->cap - b->len && len <= b->max - b->len) {
+        if (len)
+            memcpy(b->data + b->len, data, len);
+        b->len += len;
+        b->data[b->len] = '\0';
+        return KIVO_OK;
+    }
+    return kivo_buf_append_grow(b, data, len);
+}
 kivo_status kivo_buf_append_str(kivo_buf *b, const char *s);
 kivo_status kivo_buf_printf(kivo_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

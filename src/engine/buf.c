@@ -48,7 +48,7 @@ kivo_status kivo_buf_reserve(kivo_buf *b, size_t extra)
     return KIVO_OK;
 }
 
-kivo_status kivo_buf_append(kivo_buf *b, const void *data, size_t len)
+kivo_status kivo_buf_append_grow(kivo_buf *b, const void *data, size_t len)
 {
     kivo_status st = kivo_buf_reserve(b, len);
     if (st != KIVO_OK)
