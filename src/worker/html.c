@@ -167,51 +167,10 @@ kivo_status wk_html_page(const char *kind, const char *data_json, size_t len, ki
 
 int wk_html_write(const char *path, const char *kind, const char *embedded, size_t len)
 {
-    char head[PAGE_HEAD_MAX], mid[PAGE_HEAD_MAX], tmp[4608];
+    char head[PAGE_HEAD_MAX], mid[PAGE_HEAD_MAX];
     struct iovec v[7];
-    int n = page_parts(kind, embedded, len, head, mid, v), fd = -1, rc = -1, i = 0;
-
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        goto out;
-    while (i < n) {
-        ssize_t w = writev(fd, v + i, n - i);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            if (w == 0)
-                errno = EIO;
-            goto out;
-        }
-        /* A short write: drop the pieces that went out, and the written part of the next. */
-        size_t left = (size_t)w;
-        for (; i < n && left >= v[i].iov_len; i++)
-            left -= v[i].iov_len;
-        if (i < n) {
-            v[i].iov_base = (char *)v[i].iov_base + left;
-            v[i].iov_len -= left;
-        }
-    }
-    if (close(fd) != 0) {
-        fd = -1;
-        goto out;
-    }
-    fd = -1;
-    if (rename(tmp, path) == 0)
-        rc = 0;
-out:
-    if (fd >= 0)
-        close(fd);
-    if (rc != 0) {
-        int e = errno;
-        unlink(tmp);
-        errno = e;
-    }
-    return rc;
+    int n = page_parts(kind, embedded, len, head, mid, v);
+    return wk_write_atomicv(path, v, n);
 }
 
 /* json_dump_callback's sink: appends to a kivo_buf. */

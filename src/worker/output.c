@@ -4,11 +4,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -74,27 +76,34 @@ int wk_mkdirs(const char *path)
     return rc;
 }
 
-int wk_write_atomic(const char *path, const void *data, size_t len)
+int wk_write_atomicv(const char *path, struct iovec *v, int n)
 {
-    size_t n = strlen(path) + 8;
-    char *tmp = malloc(n);
-    int fd = -1, rc = -1;
+    size_t tl = strlen(path) + 8;
+    char *tmp = malloc(tl);
+    int fd = -1, rc = -1, i = 0;
     if (!tmp)
         return -1;
-    snprintf(tmp, n, "%s.tmp", path);
+    snprintf(tmp, tl, "%s.tmp", path);
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         goto out;
-    const char *p = data;
-    size_t left = len;
-    while (left > 0) {
-        ssize_t w = write(fd, p, left);
+    while (i < n) {
+        ssize_t w = writev(fd, v + i, n - i);
         if (w < 0 && errno == EINTR)
             continue;
-        if (w < 0)
+        if (w <= 0) {
+            if (w == 0)
+                errno = EIO;
             goto out;
-        p += w;
-        left -= (size_t)w;
+        }
+        /* A short write: drop the pieces that went out, and the written part of the next. */
+        size_t left = (size_t)w;
+        for (; i < n && left >= v[i].iov_len; i++)
+            left -= v[i].iov_len;
+        if (i < n) {
+            v[i].iov_base = (char *)v[i].iov_base + left;
+            v[i].iov_len -= left;
+        }
     }
     if (close(fd) != 0) {
         fd = -1;
@@ -114,6 +123,12 @@ out:
     }
     free(tmp);
     return rc;
+}
+
+int wk_write_atomic(const char *path, const void *data, size_t len)
+{
+    struct iovec v = {(void *)(uintptr_t)data, len};
+    return wk_write_atomicv(path, &v, len ? 1 : 0);
 }
 
 int wk_dir_lock(const char *dir)
