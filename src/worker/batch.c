@@ -187,33 +187,24 @@ static void review_slot(const job *j, worker *w, slot *s)
         size_t len = (size_t)(le - p), raw = len;
         if (len && p[len - 1] == '\r')
             len--;
-        if (raw > j->spec->max_line_bytes) {
-            /* Over the limit but inside one read chunk: the same reject as an over-long chunk. */
-            char reason[128];
+        int over = raw > j->spec->max_line_bytes;
+        if (over || !blank(p, len)) {
             item *it = new_item(s);
-            if (!it) {
-                s->failed = KIVO_ENOMEM;
-                return;
+            kivo_status st = KIVO_ENOMEM;
+            if (it) {
+                it->offset = c->offset + (uint64_t)(p - c->buf);
+                it->line = line;
             }
-            it->offset = c->offset + (uint64_t)(p - c->buf);
-            it->line = line;
-            snprintf(reason, sizeof reason, "line of %zu bytes is over the limit of %zu bytes",
-                     raw + (nl != NULL), j->spec->max_line_bytes);
-            if (reject(s, it, "", reason) != KIVO_OK) {
-                s->failed = KIVO_ENOMEM;
-                return;
+            if (it && over) {
+                /* Over the limit inside one read chunk: the reject of an over-long chunk. */
+                char reason[128];
+                snprintf(reason, sizeof reason, "line of %zu bytes is over the limit of %zu bytes",
+                         raw + (nl != NULL), j->spec->max_line_bytes);
+                st = reject(s, it, "", reason);
+            } else if (it) {
+                size_t readable = (size_t)(c->buf + c->cap + KIVO_JSON_PADDING - p);
+                st = review_line(j, w, s, it, p, len, readable, !nl && c->no_final_newline);
             }
-        } else if (!blank(p, len)) {
-            item *it = new_item(s);
-            if (!it) {
-                s->failed = KIVO_ENOMEM;
-                return;
-            }
-            it->offset = c->offset + (uint64_t)(p - c->buf);
-            it->line = line;
-            size_t readable = (size_t)(c->buf + c->cap + KIVO_JSON_PADDING - p);
-            kivo_status st = review_line(j, w, s, it, p, len, readable,
-                                         !nl && c->no_final_newline);
             if (st != KIVO_OK) {
                 s->failed = st;
                 return;
