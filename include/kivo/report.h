@@ -54,6 +54,11 @@ kivo_status kivo_event_render_completed(kivo_hasher *h, const kivo_review *revie
 extern const char *const kivo_raw_field_names[];
 extern const char *const kivo_raw_field_use_instead[];
 
+/* Appends jansson's dump of root (json_dump_callback flags) to out in one pass; on failure out is
+ * as it was. @return KIVO_OK, KIVO_ENOMEM or KIVO_ETOOBIG (out's ceiling). */
+struct json_t;
+kivo_status kivo_json_dump_buf(const struct json_t *root, size_t flags, kivo_buf *out);
+
 /* 1 when `key` (key[0..len)) is a rejected raw field name; *use_instead gets its advice. */
 int kivo_raw_field_check(const char *key, size_t len, const char **use_instead);
 

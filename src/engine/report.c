@@ -75,23 +75,31 @@ static int append_cb(const char *data, size_t size, void *arg)
     return k->st == KIVO_OK ? 0 : -1;
 }
 
-static kivo_status dump(json_t *root, int bad, kivo_buf *out)
+kivo_status kivo_json_dump_buf(const struct json_t *root, size_t flags, kivo_buf *out)
 {
     sink k = {out, KIVO_OK};
     size_t mark = out->len;
-    if (bad || !root)
+    if (json_dump_callback(root, append_cb, &k, flags) != 0 && k.st == KIVO_OK)
         k.st = KIVO_ENOMEM;
-    else if (json_dump_callback(root, append_cb, &k, JSON_COMPACT | JSON_REAL_PRECISION(6)) != 0 &&
-             k.st == KIVO_OK)
-        k.st = KIVO_ENOMEM;
-    if (k.st == KIVO_OK)
-        k.st = kivo_buf_append(out, "\n", 1);
     if (k.st != KIVO_OK && out->data) {
         out->len = mark;
         out->data[mark] = '\0';
     }
-    json_decref(root);
     return k.st;
+}
+
+static kivo_status dump(json_t *root, int bad, kivo_buf *out)
+{
+    size_t mark = out->len;
+    kivo_status st = bad || !root ? KIVO_ENOMEM
+                                  : kivo_json_dump_buf(root, JSON_COMPACT | JSON_REAL_PRECISION(6),
+                                                       out);
+    if (st == KIVO_OK && (st = kivo_buf_append(out, "\n", 1)) != KIVO_OK && out->data) {
+        out->len = mark;
+        out->data[mark] = '\0';
+    }
+    json_decref(root);
+    return st;
 }
 
 static json_t *claim_json(const kivo_packet *p, const kivo_claim *c, size_t index)

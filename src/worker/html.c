@@ -21,6 +21,7 @@
 #include <jansson.h>
 
 #include "html.h"
+#include "kivo/report.h"
 #include "kivo/scan.h"
 #include "output.h"
 #include "web.h"
@@ -173,12 +174,6 @@ int wk_html_write(const char *path, const char *kind, const char *embedded, size
     return wk_write_atomicv(path, v, n);
 }
 
-/* json_dump_callback's sink: appends to a kivo_buf. */
-static int append_cb(const char *d, size_t size, void *arg)
-{
-    return kivo_buf_append(arg, d, size) == KIVO_OK ? 0 : -1;
-}
-
 kivo_status wk_html_run_data(const kivo_packet *p, const char *report, size_t report_len,
                              kivo_buf *out)
 {
@@ -212,8 +207,7 @@ kivo_status wk_html_run_data(const kivo_packet *p, const char *report, size_t re
     /* The report is spliced in as rendered: the page shows exactly the bytes of the JSON file. */
     if ((st = kivo_buf_append_str(&data, "{\"kind\":\"run\",\"index\":\"../../../index.html\","
                                          "\"packet\":")) != KIVO_OK ||
-        (st = json_dump_callback(pk, append_cb, &data, JSON_COMPACT) == 0 ? KIVO_OK
-                                                                          : KIVO_ENOMEM) != KIVO_OK ||
+        (st = kivo_json_dump_buf(pk, JSON_COMPACT, &data)) != KIVO_OK ||
         (st = kivo_buf_append_str(&data, ",\"report\":")) != KIVO_OK ||
         (st = kivo_buf_append(&data, report, report_len)) != KIVO_OK ||
         (st = kivo_buf_append(&data, "}", 1)) != KIVO_OK)
