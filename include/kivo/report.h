@@ -59,6 +59,10 @@ extern const char *const kivo_raw_field_use_instead[];
 struct json_t;
 kivo_status kivo_json_dump_buf(const struct json_t *root, size_t flags, kivo_buf *out);
 
+/* The failure categories of a bitmask (bit c = kivo_category c) as a JSON array of their names
+ * in enum order, as reports and events write them; a new reference, or NULL without memory. */
+struct json_t *kivo_categories_json(uint32_t cats);
+
 /* 1 when `key` (key[0..len)) is a rejected raw field name; *use_instead gets its advice. */
 int kivo_raw_field_check(const char *key, size_t len, const char **use_instead);
 

@@ -43,7 +43,7 @@ static json_t *str_or_null(const char *s)
     return s ? json_string(s) : json_null();
 }
 
-static json_t *categories_json(uint32_t cats)
+struct json_t *kivo_categories_json(uint32_t cats)
 {
     json_t *a = json_array();
     for (int c = KIVO_CAT_NONE + 1; a && c < KIVO_CAT_COUNT; c++)
@@ -170,7 +170,7 @@ kivo_status kivo_report_render(const kivo_packet *p, const kivo_review *r,
     bad |= put(o, "unsupported_claim_count", json_integer((json_int_t)r->unsupported_count));
     bad |= put(o, "contradicted_claim_count", json_integer((json_int_t)r->contradicted_count));
     bad |= put(o, "partially_supported_claim_count", json_integer((json_int_t)r->partial_count));
-    bad |= put(o, "failure_categories", categories_json(r->categories));
+    bad |= put(o, "failure_categories", kivo_categories_json(r->categories));
     bad |= put(o, "output_hash", json_string(r->output_hash));
     bad |= put(o, "source_count", json_integer((json_int_t)p->n_sources));
     json_t *sources = json_array();
@@ -242,7 +242,7 @@ kivo_status kivo_event_render_completed(kivo_hasher *h, const kivo_review *r, si
     bad |= put(o, "source_count", json_integer((json_int_t)n_sources));
     bad |= put(o, "source_hashes", source_hashes_json(r, n_sources));
     bad |= put(o, "output_hash", json_string(r->output_hash));
-    bad |= put(o, "redacted_failure_categories", categories_json(r->categories));
+    bad |= put(o, "redacted_failure_categories", kivo_categories_json(r->categories));
     json_t *arts = json_array();
     json_t *a = json_object();
     bad |= !arts || !a;

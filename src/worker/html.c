@@ -345,15 +345,6 @@ static int by_severity(const void *a, const void *b)
     return more_severe(a, b) ? -1 : more_severe(b, a) ? 1 : 0;
 }
 
-static json_t *categories_json(uint32_t cats)
-{
-    json_t *a = json_array();
-    for (int c = KIVO_CAT_NONE + 1; a && c < KIVO_CAT_COUNT; c++)
-        if ((cats >> c) & 1u)
-            json_array_append_new(a, json_string(kivo_category_name((kivo_category)c)));
-    return a;
-}
-
 /* The first INDEX_REJECTS lines of DIR/rejects.jsonl (written by this job, so trusted to be our
  * JSON; anything unreadable is skipped). */
 static json_t *first_rejects(const char *out_dir)
@@ -405,7 +396,7 @@ int wk_html_index_write(wk_html_index *x, const char *summary_json)
                                    json_string(kivo_verdict_name((kivo_verdict)e->verdict)));
         bad |= json_object_set_new(o, "claims", json_integer(e->claims));
         bad |= json_object_set_new(o, "unsupported", json_integer(e->unsupported));
-        bad |= json_object_set_new(o, "categories", categories_json(e->categories));
+        bad |= json_object_set_new(o, "categories", kivo_categories_json(e->categories));
         bad |= json_object_set_new(o, "page", json_boolean(e->has_page));
         bad |= json_array_append_new(runs, o);
     }
