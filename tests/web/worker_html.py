@@ -11,7 +11,6 @@ xss    tests/web/xss.jsonl (script, "><img onerror=...> and javascript: text in 
        and sources): outside the JSON data block no page holds a byte of that text, and the block
        reads back to the exact text.
 """
-import argparse
 import base64
 import glob
 import hashlib
@@ -27,13 +26,10 @@ WORKER = ROOT = None
 FLAGGED = ("needs_review", "fail")
 
 
-class Failure(Exception):
-    pass
-
-
-def check(cond, msg):
-    if not cond:
-        raise Failure(msg)
+sys.dont_write_bytecode = True    # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "worker"))
+from kivo_testlib import case_main, check  # noqa: E402
 
 
 def batch(spec, out, *extra):
@@ -259,22 +255,13 @@ def component(rid):
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
 
 
-def main():
+def configure(worker, root):
     global WORKER, ROOT
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--worker", required=True)
-    ap.add_argument("--root", required=True)
-    ap.add_argument("case", choices=sorted(CASES))
-    a = ap.parse_args()
-    WORKER, ROOT = os.path.abspath(a.worker), os.path.abspath(a.root)
-    try:
-        CASES[a.case]()
-    except Failure as e:
-        print("FAIL: %s" % e)
-        return 1
-    print("ok: %s" % a.case)
-    return 0
+    WORKER, ROOT = worker, root
 
+
+def main():
+    return case_main(CASES, configure)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -4,6 +4,7 @@ Independent re-implementations of what the worker documents, so that the tests c
 against the documents rather than against itself: the flattening of structured sources, what is
 hashed, the event id, the event schema and the rejected raw field names.
 """
+import argparse
 import hashlib
 import json
 import os
@@ -190,3 +191,21 @@ class TempDir:
 
     def __exit__(self, *exc):
         shutil.rmtree(self.path, ignore_errors=True)
+
+
+def case_main(cases, configure):
+    """The command line of a case script: `SCRIPT --worker W --root R CASE`. configure(worker,
+    root) gets the absolute paths; the case runs; a Failure prints FAIL and exits 1."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--worker", required=True)
+    ap.add_argument("--root", required=True)
+    ap.add_argument("case", choices=sorted(cases))
+    a = ap.parse_args()
+    configure(os.path.abspath(a.worker), os.path.abspath(a.root))
+    try:
+        cases[a.case]()
+    except Failure as e:
+        print("FAIL %s: %s" % (a.case, e))
+        return 1
+    print("ok %s" % a.case)
+    return 0

@@ -6,7 +6,6 @@
 Every case runs the worker into fresh temporary folders and checks its outputs against the
 documents (issue 2, spec/api.md, data/examples/README.md, tests/data/bad_README.md).
 """
-import argparse
 import glob
 import json
 import os
@@ -16,7 +15,7 @@ import sys
 sys.dont_write_bytecode = True    # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kivo_testlib import (  # noqa: E402
-    ARTIFACT_KEYS, CATEGORIES, EVENT_KEYS, RAW_FIELDS, VERDICTS, Failure, TempDir, check,
+    ARTIFACT_KEYS, CATEGORIES, EVENT_KEYS, RAW_FIELDS, VERDICTS, TempDir, case_main, check,
     event_id, read_records, run, sha256_text, tree, write_spec)
 
 WORKER = ROOT = None
@@ -813,22 +812,13 @@ CASES = {name[5:]: fn for name, fn in globals().items()
          if name.startswith("case_") and fn.__doc__}
 
 
-def main():
+def configure(worker, root):
     global WORKER, ROOT
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--worker", required=True)
-    ap.add_argument("--root", required=True)
-    ap.add_argument("case", choices=sorted(CASES))
-    a = ap.parse_args()
-    WORKER, ROOT = os.path.abspath(a.worker), os.path.abspath(a.root)
-    try:
-        CASES[a.case]()
-    except Failure as e:
-        print("FAIL %s: %s" % (a.case, e))
-        return 1
-    print("ok %s" % a.case)
-    return 0
+    WORKER, ROOT = worker, root
 
+
+def main():
+    return case_main(CASES, configure)
 
 if __name__ == "__main__":
     sys.exit(main())
