@@ -33,6 +33,7 @@ void kivo_engine_free(kivo_engine *e)
     kivo_hasher_free(e->hasher);
     kv_tokens_free(&e->out_toks);
     kv_tokens_free(&e->src_toks);
+    kv_tokens_free(&e->key_toks);
     kv_spans_free(&e->out_spans);
     kv_spans_free(&e->spans);
     free(e->sents);

@@ -21,6 +21,7 @@ enum kv_field_value { KV_FIELD_FALSE = 1, KV_FIELD_NULL, KV_FIELD_TRUE };
 typedef struct kv_field {
     uint64_t key[KV_FIELD_TERMS];     /* content stems of the last path part */
     uint64_t parent[KV_FIELD_TERMS];  /* of the part before it, when that is not the top part */
+    uint64_t joined;                  /* the key's words written as one ("takeout"), or 0 */
     uint8_t n_key, n_parent;
     uint8_t value;                    /* enum kv_field_value */
 } kv_field;
@@ -79,6 +80,7 @@ struct kivo_engine {
     kv_tokens out_toks;
     kv_spans out_spans;
     kv_tokens src_toks;
+    kv_tokens key_toks;     /* scratch: a field key's words written as one */
     kv_spans spans;         /* scratch for segmenting one source */
     kv_sentence *sents;
     size_t n_sents, cap_sents;
@@ -101,7 +103,8 @@ struct kivo_engine {
     size_t n_fields, cap_fields;
 };
 
-/* The weekday (0 = Monday) that s[0..len) names, in full or as three letters; -1 if none. */
+/* The weekday (0 = Monday) that s[0..len) names, in full, plural or as three letters;
+ * -1 if none. */
 int kv_weekday(const char *s, size_t len);
 
 /* Builds the sentence list and posting index of the packet's sources. */

@@ -44,12 +44,14 @@ int kv_weekday(const char *s, size_t len)
         return -1;
     for (int d = 0; d < 7; d++) {
         size_t n = strlen(days[d]);
-        if (len != 3 && len != n)
+        /* "Sundays" too. */
+        size_t m = len == n + 1 && (s[n] | 0x20) == 's' ? n : len;
+        if (m != 3 && m != n)
             continue;
         size_t i = 0;
-        while (i < len && (s[i] | 0x20) == days[d][i])
+        while (i < m && (s[i] | 0x20) == days[d][i])
             i++;
-        if (i == len)
+        if (i == m)
             return d;
     }
     return -1;
@@ -100,6 +102,35 @@ static int field_value(const char *v, size_t len)
     return 0;
 }
 
+/* The hash of a field's key words written as one word, lower case: "TakeOut" is also
+ * "takeout", "WiFi" "wifi". Key tokens are toks->v[t..] up to byte c, from byte last_dot. */
+static kivo_status joined_key(kivo_engine *e, const char *text, const kv_tokens *toks, size_t t,
+                              size_t c, size_t last_dot, kv_field *f)
+{
+    char w[64];
+    size_t n = 0;
+    for (size_t k = t; k < toks->n && toks->v[k].end <= c; k++) {
+        const kv_token *tk = &toks->v[k];
+        size_t wl = tk->end - tk->start;
+        if (tk->start < last_dot || tk->kind == KV_TOK_NUMBER)
+            continue;
+        if (n == 0 && (word_is(text + tk->start, wl, "restaurants") ||
+                       word_is(text + tk->start, wl, "business")))
+            continue;
+        if (n + wl >= sizeof w)
+            return KIVO_OK;
+        for (size_t j = 0; j < wl; j++) {
+            char ch = text[tk->start + j];
+            w[n++] = ch >= 'A' && ch <= 'Z' ? (char)(ch | 0x20) : ch;
+        }
+    }
+    e->key_toks.n = 0;
+    kivo_status st = kv_tokenize(e->lx, w, n, &e->key_toks);
+    if (st == KIVO_OK && e->key_toks.n == 1 && e->key_toks.v[0].kind != KV_TOK_NUMBER)
+        f->joined = e->key_toks.v[0].h;
+    return st;
+}
+
 /* Records the yes/no leaves of one structured source: each line "a.b.c: value" whose value is
  * true/false/null (or yes/no/none/free) becomes a field with the stems of "c" (its key) and of
  * "b" (its parent, unless "b" is the path's first part), function words included, so that
@@ -107,6 +138,7 @@ static int field_value(const char *v, size_t len)
 static kivo_status collect_fields(kivo_engine *e, const char *text, size_t len,
                                   const kv_tokens *toks)
 {
+    kivo_status st;
     size_t i = 0, t = 0;
     while (i < len) {
         const char *nl = memchr(text + i, '\n', len - i);
@@ -176,6 +208,8 @@ static kivo_status collect_fields(kivo_engine *e, const char *text, size_t len,
                     f->parent[f->n_parent++] = tk->h;
                 }
             }
+            if (f->n_key > 1 && (st = joined_key(e, text, toks, t, c, last_dot, f)) != KIVO_OK)
+                return st;
             if (f->n_key > 0)
                 e->n_fields++;
         }

@@ -517,6 +517,63 @@ static int key_only(const kivo_engine *e, const kv_field *fd)
     return 1;
 }
 
+/* 1 when the claim names every key word of field fd (or its key written as one word). */
+static int names_key(const kv_field *fd, const kv_token *toks, size_t n)
+{
+    size_t j = 0;
+    while (j < fd->n_key && find_word(toks, n, fd->key[j]) < n)
+        j++;
+    return j == fd->n_key || (fd->joined && find_word(toks, n, fd->joined) < n);
+}
+
+/* 1 when fields a and b have the same parent. */
+static int same_parent(const kv_field *a, const kv_field *b)
+{
+    return a->n_parent == b->n_parent &&
+           memcmp(a->parent, b->parent, a->n_parent * sizeof *a->parent) == 0;
+}
+
+/* Holds the claim against groups of yes/no fields under one parent (BusinessParking.garage,
+ * .street, ...) that it names as a whole: "there is no parking" when some kind of parking is
+ * true is a conflict. A claim that names one of the group's keys is checked field by field
+ * instead. Marks the parent's words and the negation in mark (may be NULL). */
+static int check_groups(const kivo_engine *e, const char *text, const kv_token *toks, size_t n,
+                        uint8_t *mark)
+{
+    int found = 0;
+    size_t f = 0;
+    while (f < e->n_fields) {
+        size_t g = f + 1;
+        while (g < e->n_fields && same_parent(&e->fields[f], &e->fields[g]))
+            g++;
+        const kv_field *fd = &e->fields[f];
+        size_t first = n, last = 0, k = 0;
+        for (; k < fd->n_parent; k++) {
+            size_t i = find_word(toks, n, fd->parent[k]);
+            if (i == n)
+                break;
+            first = i < first ? i : first;
+            last = i > last ? i : last;
+        }
+        int any_true = 0, named = 0;
+        for (size_t h = f; h < g; h++) {
+            any_true |= e->fields[h].value == KV_FIELD_TRUE;
+            named |= names_key(&e->fields[h], toks, n);
+        }
+        size_t lo = first, hi = last;
+        if (fd->n_parent && k == fd->n_parent && any_true && !named &&
+            negation_scope(text, toks, n, &lo, &hi)) {
+            found |= FIELD_CONFLICT;
+            for (size_t i = lo; mark && i <= hi; i++)
+                if ((toks[i].flags & KV_TF_NEG) ||
+                    (toks[i].kind != KV_TOK_NUMBER && (i >= first && i <= last)))
+                    mark[i] = 1;
+        }
+        f = g;
+    }
+    return found;
+}
+
 /* Holds the claim against the record's yes/no fields. A claim names a field when it holds every
  * stem of the field's key and, for a nested key, one of its parent's ("street parking" for
  * BusinessParking.street) unless the key's words appear nowhere else in the record. Naming a
@@ -539,8 +596,13 @@ static int check_fields(const kivo_engine *e, const char *text, const kv_token *
             first = i < first ? i : first;
             last = i > last ? i : last;
         }
-        if (j < fd->n_key)
-            continue;
+        if (j < fd->n_key) {
+            /* "takeout" for TakeOut, "wifi" for WiFi. */
+            size_t i = fd->joined ? find_word(toks, n, fd->joined) : n;
+            if (i == n)
+                continue;
+            first = last = i;
+        }
         if (fd->n_parent && !key_only(e, fd)) {
             size_t k = 0;
             while (k < fd->n_parent && find_word(toks, n, fd->parent[k]) == n)
@@ -561,9 +623,11 @@ static int check_fields(const kivo_engine *e, const char *text, const kv_token *
             for (size_t k = 0; k < fd->n_key; k++)
                 if (toks[i].kind != KV_TOK_NUMBER && toks[i].h == fd->key[k])
                     mark[i] = 1;
+            if (fd->joined && toks[i].kind != KV_TOK_NUMBER && toks[i].h == fd->joined)
+                mark[i] = 1;
         }
     }
-    return found;
+    return found | check_groups(e, text, toks, n, mark);
 }
 
 /* 1 when s[0..len) is w, ASCII letters compared without case. */
@@ -637,42 +701,74 @@ static int time_at(const char *text, const kv_token *toks, size_t n, size_t i, s
     return (int)(h * 60 + m);
 }
 
-/* 1 when every day in `days` opens at range[0] and closes at range[1] (minutes, mod 24 h). */
-static int same_hours(const kv_hours *hr, unsigned days, const int range[2])
+/* 1 when every day in `days` opens (end 0) or closes (end 1) at minutes, mod 24 h. */
+static int keeps(const kv_hours *hr, unsigned days, int end, int minutes)
 {
     for (int d = 0; d < 7; d++)
-        if ((days >> d & 1u) && (hr->open[d] % 1440 != (unsigned)range[0] % 1440 ||
-                                 hr->close[d] % 1440 != (unsigned)range[1] % 1440))
+        if ((days >> d & 1u) && (end ? hr->close[d] : hr->open[d]) % 1440 != (unsigned)minutes % 1440)
             return 0;
     return 1;
 }
 
-/* Holds the claim's times of day and open days against the record's opening hours: a time no day
- * opens or closes at, a day named as open that has no hours, or one opening and closing time
- * ("Monday to Friday from 9 am to 5 pm") that a named day does not keep, is a conflict
- * (FIELD_CONFLICT);
- * times when the record's hours are null are FIELD_NULL. Marks what disagrees in mark (may be
- * NULL). */
-static int check_hours(const kivo_engine *e, const char *text, const kv_token *toks, size_t n,
-                       uint8_t *mark)
+#define HOURS_RANGES 8     /* opening-to-closing ranges of one claim that are checked */
+#define HOURS_DAYS 32      /* day words of one claim that are checked */
+#define DAY_LIST_GAP 2     /* tokens between day words of one list ("Monday, Tuesday and Friday") */
+#define CLOSED_NEAR 3      /* tokens between a day and "closed" (or a negation) that make it closed */
+
+/* What a claim says about opening hours: its day words, in order, each with the number of
+ * time ranges ("9 am to 5 pm", "17:00-21:00") before it, and those ranges. */
+typedef struct hours_claim {
+    size_t n_days, n_ranges, times;
+    struct {
+        size_t tok, last;   /* the day word, and the last of its span */
+        unsigned days;      /* the days it names: one, or a span ("Monday to Friday") */
+        size_t seg;         /* times of day before it */
+        int closed;         /* said to be closed ("closed on Mondays", "not open Sunday") */
+    } day[HOURS_DAYS];
+    struct {
+        int at[2];          /* minutes after midnight */
+        size_t tok[2][2];   /* first and last tokens of the opening and of the closing time */
+        size_t time;        /* times of day before it */
+    } range[HOURS_RANGES];
+    int open_word;
+} hours_claim;
+
+/* 1 when token i of toks is "closed" or a negation. */
+static int closed_cue(const char *text, const kv_token *t)
+{
+    return text_is(text + t->start, t->end - t->start, "closed") || (t->flags & KV_TF_NEG);
+}
+
+/* Reads the claim's day words and time ranges into *hc. A time no open day opens or closes at
+ * (or any time, when the record's hours are null) is a disagreement found here: @return its
+ * FIELD_* bits, with its tokens marked in mark (may be NULL). */
+static int read_hours(const kivo_engine *e, const char *text, const kv_token *toks, size_t n,
+                      hours_claim *hc, uint8_t *mark)
 {
     const kv_hours *hr = &e->hours;
-    int found = 0, times = 0, open_word = 0, closed_word = 0, range[2] = {0, 0};
-    unsigned days = 0;
+    int found = 0, pending = 0;
     int prev_day = -1;
     size_t prev_day_tok = 0;
+    memset(hc, 0, sizeof *hc);
     for (size_t i = 0; i < n; i++) {
         const kv_token *t = &toks[i];
         const char *w = text + t->start;
         size_t len = t->end - t->start, last;
-        open_word |= text_is(w, len, "open") || text_is(w, len, "opens");
-        closed_word |= text_is(w, len, "closed") || text_is(w, len, "closes") ||
-                       (t->flags & KV_TF_NEG) != 0;
+        hc->open_word |= text_is(w, len, "open") || text_is(w, len, "opens");
         int tm = t->kind != KV_TOK_STOP ? time_at(text, toks, n, i, &last) : -1;
         if (tm >= 0) {
-            if (times < 2)
-                range[times] = tm;
-            times++;
+            hc->times++;
+            /* Times pair up: an opening, then a closing. */
+            if (hc->n_ranges < HOURS_RANGES) {
+                if (!pending)
+                    hc->range[hc->n_ranges].time = hc->times - 1;
+                hc->range[hc->n_ranges].at[pending] = tm;
+                hc->range[hc->n_ranges].tok[pending][0] = i;
+                hc->range[hc->n_ranges].tok[pending][1] = last;
+                if (pending)
+                    hc->n_ranges++;
+                pending = !pending;
+            }
             int ok = hr->state != KV_HOURS_KNOWN;
             for (int d = 0; d < 7 && !ok; d++)
                 if ((hr->open_days >> d & 1u) &&
@@ -688,48 +784,156 @@ static int check_hours(const kivo_engine *e, const char *text, const kv_token *t
             continue;
         }
         int day = -1;
+        unsigned days = 0;
         if (t->kind == KV_TOK_WORD && (len > 3 || (t->flags & KV_TF_CAP)))
             day = kv_weekday(w, len);
         if (text_is(w, len, "weekdays"))
-            days |= 0x1f;
+            days = 0x1f;
         else if (text_is(w, len, "weekends"))
-            days |= 0x60;
+            days = 0x60;
         else if (text_is(w, len, "daily"))
-            days |= 0x7f;
-        if (day < 0)
-            continue;
-        days |= 1u << day;
-        /* "Tuesday to Friday", "Mon-Fri", "Monday through Sunday": every day between. */
-        if (prev_day >= 0 && i == prev_day_tok + 1) {
-            size_t gap = t->start - toks[prev_day_tok].end;
-            const char *g = text + toks[prev_day_tok].end;
-            if (text_is(g, gap, "-") || text_is(g, gap, " - ") || text_is(g, gap, "\xe2\x80\x93") ||
-                text_is(g, gap, " \xe2\x80\x93 "))
+            days = 0x7f;
+        if (day >= 0) {
+            days = 1u << day;
+            /* "Tuesday to Friday", "Mon-Fri", "Monday through Sunday": every day between. */
+            int span = 0;
+            if (prev_day >= 0 && i == prev_day_tok + 1) {
+                size_t gap = t->start - toks[prev_day_tok].end;
+                const char *g = text + toks[prev_day_tok].end;
+                span = text_is(g, gap, "-") || text_is(g, gap, " - ") ||
+                       text_is(g, gap, "\xe2\x80\x93") || text_is(g, gap, " \xe2\x80\x93 ");
+            } else if (prev_day >= 0 && i == prev_day_tok + 2) {
+                const kv_token *u = &toks[i - 1];
+                span = text_is(text + u->start, u->end - u->start, "to") ||
+                       text_is(text + u->start, u->end - u->start, "through");
+            }
+            if (span && hc->n_days > 0)
                 for (int d = prev_day; d != day; d = (d + 1) % 7)
-                    days |= 1u << d;
-        } else if (prev_day >= 0 && i == prev_day_tok + 2 &&
-                   (text_is(text + toks[i - 1].start, toks[i - 1].end - toks[i - 1].start, "to") ||
-                    text_is(text + toks[i - 1].start, toks[i - 1].end - toks[i - 1].start,
-                            "through"))) {
-            for (int d = prev_day; d != day; d = (d + 1) % 7)
-                days |= 1u << d;
-        }
-        prev_day = day;
-        prev_day_tok = i;
-    }
-    if (days && (times || open_word) && !closed_word) {
-        if (hr->state == KV_HOURS_NULL) {
-            found |= FIELD_NULL;
-        } else if ((days & ~(unsigned)hr->open_days) ||
-                   (times == 2 && !same_hours(hr, days, range))) {
-            found |= FIELD_CONFLICT;
-            for (size_t i = 0; mark && i < n; i++) {
-                const char *w = text + toks[i].start;
-                size_t len = toks[i].end - toks[i].start;
-                if (toks[i].kind == KV_TOK_WORD && kv_weekday(w, len) >= 0)
-                    mark[i] = 1;
+                    hc->day[hc->n_days - 1].days |= 1u << d;
+            prev_day = day;
+            prev_day_tok = i;
+            if (span && hc->n_days > 0) {
+                hc->day[hc->n_days - 1].days |= days;
+                hc->day[hc->n_days - 1].last = i;
+                continue;
             }
         }
+        if (!days || hc->n_days == HOURS_DAYS)
+            continue;
+        hc->day[hc->n_days].tok = i;
+        hc->day[hc->n_days].last = i;
+        hc->day[hc->n_days].days = days;
+        hc->day[hc->n_days].seg = hc->times;
+        hc->n_days++;
+    }
+    /* A day with "closed" or a negation a few tokens from it is said to be closed. */
+    for (size_t d = 0; d < hc->n_days; d++) {
+        size_t at = hc->day[d].tok;
+        size_t lo = at > CLOSED_NEAR ? at - CLOSED_NEAR : 0;
+        size_t hi = at + CLOSED_NEAR < n ? at + CLOSED_NEAR : n - 1;
+        for (size_t i = lo; i <= hi && !hc->day[d].closed; i++)
+            hc->day[d].closed = closed_cue(text, &toks[i]);
+    }
+    return found;
+}
+
+/* Marks the day words of *hc said to be open. */
+static void mark_open_days(const hours_claim *hc, uint8_t *mark)
+{
+    for (size_t d = 0; mark && d < hc->n_days; d++)
+        if (!hc->day[d].closed)
+            memset(mark + hc->day[d].tok, 1, hc->day[d].last - hc->day[d].tok + 1);
+}
+
+/* The days range r of *hc is given for, and the day words that name them, hc->day[*d0..*d1):
+ * the list of day words ("Monday, Tuesday and Friday", "weekdays") right before the range
+ * (`before`) or right after it, less days the claim names again elsewhere ("9 am to 9 pm daily,
+ * until 10 pm on Fridays"). */
+static unsigned range_days(const hours_claim *hc, size_t r, int before, size_t *d0, size_t *d1)
+{
+    size_t seg = before ? hc->range[r].time : hc->range[r].time + 2;
+    size_t lo = 0;
+    while (lo < hc->n_days && hc->day[lo].seg != seg)
+        lo++;
+    size_t hi = lo;
+    while (hi < hc->n_days && hc->day[hi].seg == seg)
+        hi++;
+    /* Only one list of neighbouring day words: the last one before, or the first one after. */
+    if (before) {
+        for (size_t d = hi - 1; d > lo; d--)
+            if (hc->day[d].tok - hc->day[d - 1].last > DAY_LIST_GAP) {
+                lo = d;
+                break;
+            }
+    } else {
+        for (size_t d = lo + 1; d < hi; d++)
+            if (hc->day[d].tok - hc->day[d - 1].last > DAY_LIST_GAP) {
+                hi = d;
+                break;
+            }
+    }
+    unsigned days = 0, elsewhere = 0;
+    for (size_t d = 0; d < hc->n_days; d++) {
+        if (d >= lo && d < hi && !hc->day[d].closed)
+            days |= hc->day[d].days;
+        else if (d < lo || d >= hi)
+            elsewhere |= hc->day[d].days;
+    }
+    *d0 = lo;
+    *d1 = hi;
+    return days & ~elsewhere;
+}
+
+/* Holds the claim's times of day and days against the record's opening hours. A conflict
+ * (FIELD_CONFLICT): a time no open day opens or closes at; a day named as open that has no hours,
+ * or named as closed that has some; a range ("from 9 am to 5 pm") that a day it is given for
+ * does not keep. Days go with the range after them ("Monday to Friday from 9 am to 5 pm, Sunday
+ * 10 am to 2 pm") when the claim names days before its first range, else with the range before
+ * them ("9 am to 5 pm on weekdays"). Times or open days when the record's hours are null are
+ * FIELD_NULL. Marks what disagrees in mark (may be NULL). */
+static int check_hours(const kivo_engine *e, const char *text, const kv_token *toks, size_t n,
+                       uint8_t *mark)
+{
+    const kv_hours *hr = &e->hours;
+    hours_claim hc;
+    int found = read_hours(e, text, toks, n, &hc, mark);
+    unsigned open = 0, closed = 0;
+    for (size_t d = 0; d < hc.n_days; d++) {
+        if (hc.day[d].closed)
+            closed |= hc.day[d].days;
+        else
+            open |= hc.day[d].days;
+    }
+    if (!(open | closed) || (!hc.times && !hc.open_word && !closed))
+        return found;
+    if (hr->state == KV_HOURS_NULL)
+        return found | FIELD_NULL;
+    if (open & ~(unsigned)hr->open_days) {
+        found |= FIELD_CONFLICT;
+        mark_open_days(&hc, mark);
+    }
+    if (closed & hr->open_days) {
+        found |= FIELD_CONFLICT;
+        for (size_t d = 0; mark && d < hc.n_days; d++)
+            if (hc.day[d].closed && (hc.day[d].days & hr->open_days))
+                memset(mark + hc.day[d].tok, 1, hc.day[d].last - hc.day[d].tok + 1);
+    }
+    int before = hc.n_days > 0 && hc.day[0].seg == 0;
+    for (size_t r = 0; r < hc.n_ranges; r++) {
+        size_t d0, d1;
+        unsigned days = range_days(&hc, r, before, &d0, &d1);
+        days &= hr->open_days;
+        if (!days || (keeps(hr, days, 0, hc.range[r].at[0]) && keeps(hr, days, 1, hc.range[r].at[1])))
+            continue;
+        found |= FIELD_CONFLICT;
+        for (size_t d = d0; mark && d < d1; d++)
+            memset(mark + hc.day[d].tok, 1, hc.day[d].last - hc.day[d].tok + 1);
+        /* The opening or closing time, or both, that the days do not keep. */
+        for (int end = 0; end < 2; end++)
+            for (size_t k = hc.range[r].tok[end][0];
+                 mark && !keeps(hr, days, end, hc.range[r].at[end]) && k <= hc.range[r].tok[end][1];
+                 k++)
+                mark[k] = 1;
     }
     return found;
 }

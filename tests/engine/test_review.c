@@ -497,12 +497,20 @@ static void test_structured_fields(void **state)
         {"Street parking is available at Casa Azul.", -1, NULL},
         /* "TakeOut" needs "take out", so "take" alone names no field. */
         {"Casa Azul offers take-out.", -1, NULL},
+        /* A key written as one word names its field: "takeout", "wifi". */
+        {"Casa Azul does not offer takeout.", KIVO_CLAIM_CONTRADICTED, "not offer takeout"},
+        {"Casa Azul offers wifi.", KIVO_CLAIM_CONTRADICTED, "wifi"},
+        /* A parent named as a whole: "no parking" while street parking is true. */
+        {"Casa Azul does not have parking.", KIVO_CLAIM_CONTRADICTED, "not have parking"},
+        {"Casa Azul has parking.", -1, NULL},
+        {"Casa Azul has no lot parking.", -1, NULL},
         {NULL, 0, NULL}};
     expect_claims(e, &s, x);
 }
 
-/* Opening hours: times no day opens or closes at and days without hours conflict with the
- * record; hours the record leaves null make a claim about them unsupported. */
+/* Opening hours: times no day opens or closes at, days without hours, days said closed that
+ * have hours, and ranges the days they are given for do not keep conflict with the record; hours
+ * the record leaves null make a claim about them unsupported. */
 static void test_opening_hours(void **state)
 {
     kivo_engine *e = *state;
@@ -519,7 +527,24 @@ static void test_opening_hours(void **state)
         /* One opening and closing time: every day named keeps it. */
         {"Casa Azul is open Tuesday to Friday from 11 am to 9 pm.", -1, NULL},
         {"Casa Azul is open Tuesday to Saturday from 11 am to 9 pm.", KIVO_CLAIM_CONTRADICTED,
-         "Tuesday to Saturday"},
+         "Tuesday to Saturday from 11 am to 9 pm"},
+        /* Several ranges: each goes with the days named next to it. */
+        {"Casa Azul is open Tuesday to Friday from 11 am to 9 pm and on Sunday from 10 am to 8 pm.",
+         -1, NULL},
+        {"Casa Azul is open Tuesday to Saturday from 11 am to 9 pm and on Sunday from 10 am to 8 pm.",
+         KIVO_CLAIM_CONTRADICTED, "Tuesday to Saturday from 11 am to 9 pm"},
+        {"Casa Azul is open from 11 am to 9 pm on Tuesday to Friday and until 10 pm on Saturdays.",
+         -1, NULL},
+        /* 10 pm is a closing time (Saturday's), but not Sunday's. */
+        {"Casa Azul is open on Sundays from 10 am to 10 pm.", KIVO_CLAIM_CONTRADICTED,
+         "Sundays from 10 am to 10 pm"},
+        /* Days named again with other hours are not held to the first range. */
+        {"Casa Azul is open from 11 am to 9 pm Tuesday through Saturday, with longer hours on "
+         "Saturdays.", -1, NULL},
+        /* Closed days: said closed but open is a conflict, next to open days or not. */
+        {"Casa Azul is open from 11 am to 9 pm Tuesday to Friday, with Monday being closed.", -1,
+         NULL},
+        {"Casa Azul is closed on Fridays.", KIVO_CLAIM_CONTRADICTED, "Fridays"},
         {NULL, 0, NULL}};
     expect_claims(e, &s, x);
     kivo_source n = src("cafe", "name: Blue Cafe\nhours: null\ncity: Goleta\n");
