@@ -39,6 +39,72 @@ static kivo_status grow(void **v, size_t *cap, size_t need, size_t elem)
     return KIVO_OK;
 }
 
+/* 1 when s[0..len) is w, ASCII letters compared without case. */
+static int text_is(const char *s, size_t len, const char *w)
+{
+    size_t n = strlen(w);
+    if (len != n)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] | 0x20) : s[i];
+        if (c != w[i])
+            return 0;
+    }
+    return 1;
+}
+
+/* 1 when token t's text is one of words (NULL-terminated), ASCII letters without case. */
+static int tok_is(const char *text, const kv_token *t, const char *const *words)
+{
+    for (size_t k = 0; words[k]; k++)
+        if (text_is(text + t->start, t->end - t->start, words[k]))
+            return 1;
+    return 0;
+}
+
+/* "Please note that ...", "Keep in mind ...", "However, remember ...": a caveat to the reader, not
+ * a statement of fact. */
+static int is_caveat(const char *text, const kv_token *toks, size_t n)
+{
+    static const char *const connective[] = {"however", "additionally", "also", "overall",
+                                              "finally", "therefore", "so", "but", NULL};
+    static const char *const note[] = {"note", "remember", NULL};
+    static const char *const keep[] = {"keep", "bear", NULL};
+    static const char *const in[] = {"in", NULL};
+    static const char *const mind[] = {"mind", NULL};
+    static const char *const please[] = {"please", NULL};
+    size_t i = n > 1 && tok_is(text, &toks[0], connective) ? 1 : 0;
+    if (i < n && tok_is(text, &toks[i], please))
+        i++;
+    if (i < n && tok_is(text, &toks[i], note))
+        return 1;
+    return i + 2 < n && tok_is(text, &toks[i], keep) && tok_is(text, &toks[i + 1], in) &&
+           tok_is(text, &toks[i + 2], mind);
+}
+
+#define REFERRAL_REACH 8   /* tokens from "consult" to the professional it names */
+
+/* "Consult a professional locksmith", "seek advice from your doctor", "talk to a specialist":
+ * a referral to someone else, not a statement of fact. */
+static int is_referral(const char *text, const kv_token *toks, size_t n)
+{
+    static const char *const ask[] = {"consult", "consulting", "contact", "contacting", "seek",
+                                      "seeking", "speak", "speaking", "talk", "talking", NULL};
+    static const char *const who[] = {
+        "professional", "professionals", "doctor", "doctors", "physician", "expert", "experts",
+        "specialist", "specialists", "healthcare", "provider", "locksmith", "attorney", "lawyer",
+        "veterinarian", "vet", "technician", "pharmacist", "dentist", "therapist", "counselor",
+        "electrician", "plumber", "mechanic", "contractor", "advisor", "adviser", NULL};
+    for (size_t i = 0; i < n; i++) {
+        if (!tok_is(text, &toks[i], ask))
+            continue;
+        for (size_t j = i + 1; j < n && j <= i + REFERRAL_REACH; j++)
+            if (tok_is(text, &toks[j], who))
+                return 1;
+    }
+    return 0;
+}
+
 /* 1 when s[0..len) holds a typographic double quote (U+201C or U+201D). */
 static int has_quote_mark(const char *s, size_t len)
 {
@@ -87,6 +153,9 @@ int kv_match_is_claim(const char *text, const kv_span *span, const kv_token *tok
         return 0;
     /* "The passages do not mention the price." */
     if (negated && refs > 0 && numbers == 0)
+        return 0;
+    /* "Please note that results may vary.", "Consult a professional if it persists." */
+    if (is_caveat(text, toks, n) || is_referral(text, toks, n))
         return 0;
     return 1;
 }
@@ -628,20 +697,6 @@ static int check_fields(const kivo_engine *e, const char *text, const kv_token *
         }
     }
     return found | check_groups(e, text, toks, n, mark);
-}
-
-/* 1 when s[0..len) is w, ASCII letters compared without case. */
-static int text_is(const char *s, size_t len, const char *w)
-{
-    size_t n = strlen(w);
-    if (len != n)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] | 0x20) : s[i];
-        if (c != w[i])
-            return 0;
-    }
-    return 1;
 }
 
 /* Leading decimal digits of s[0..len) as a number, and how many there were. */

@@ -554,7 +554,8 @@ static void test_opening_hours(void **state)
     expect_claims(e, &n, y);
 }
 
-/* Pleasantries and sentences about the assistant itself are no claims; quoted speech is. */
+/* Pleasantries, sentences about the assistant itself, caveats to the reader and referrals to a
+ * professional are no claims; quoted speech is. */
 static void test_meta_sentences(void **state)
 {
     kivo_engine *e = *state;
@@ -567,6 +568,19 @@ static void test_meta_sentences(void **state)
     p = packet("The manager said \"I will refund every customer within 30 days.\"", &s, 1);
     r = review(e, &p);
     assert_int_equal(r->n_claims, 1);
+    /* Caveats to the reader and referrals to someone else are no claims either. */
+    p = packet("Please note that delivery times may vary by region.\n"
+               "However, keep in mind that fees can change.\n"
+               "If the problem persists, consult a professional locksmith.\n"
+               "It may be best to seek advice from your doctor.\n",
+               &s, 1);
+    r = review(e, &p);
+    assert_int_equal(r->n_claims, 0);
+    /* A note that is a fact, and a professional who is not consulted, are claims. */
+    p = packet("The note from the locksmith arrived.\nA professional cleaner will contact you.\n",
+               &s, 1);
+    r = review(e, &p);
+    assert_int_equal(r->n_claims, 2);
 }
 
 /* A capital after ':' or a quote starts a phrase, and a lone letter is a unit: neither is a
