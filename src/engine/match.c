@@ -1022,6 +1022,22 @@ static void spans_from_marks(kivo_claim *c, const kv_token *toks, size_t n, cons
     }
 }
 
+#define ATTRIBUTION_MAX 8   /* tokens of a leading "According to passage 1," */
+
+/* Tokens of a leading attribution to the sources, up to its comma: "According to passage 1,",
+ * "Based on the given passages,", "As the article mentions,". What follows is the claim; the
+ * attribution says where it is from, not what is so. 0 when there is none. */
+static size_t attribution_prefix(const char *text, const kv_token *toks, size_t n)
+{
+    int ref = 0;
+    for (size_t i = 0; i + 1 < n && i < ATTRIBUTION_MAX; i++) {
+        ref |= (toks[i].flags & KV_TF_REF) != 0;
+        if (memchr(text + toks[i].end, ',', toks[i + 1].start - toks[i].end))
+            return ref ? i + 1 : 0;
+    }
+    return 0;
+}
+
 kivo_status kv_match_claim(kivo_engine *e, const kivo_packet *p, const kv_token *toks, size_t n,
                            kivo_claim *c)
 {
@@ -1029,6 +1045,10 @@ kivo_status kv_match_claim(kivo_engine *e, const kivo_packet *p, const kv_token 
     kivo_status st;
     c->n_evidence = 0;
     c->category = KIVO_CAT_NONE;
+    /* "According to passage 1, ..." is judged on what follows the attribution. */
+    size_t skip = attribution_prefix(p->output, toks, n);
+    toks += skip;
+    n -= skip;
     if ((st = collect_terms(cs, toks, n)) != KIVO_OK)
         return st;
     if ((st = touch_sentences(e)) != KIVO_OK)

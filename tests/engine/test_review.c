@@ -209,6 +209,14 @@ static void test_supported_paraphrase(void **state)
     assert_int_equal(c->status, KIVO_CLAIM_SUPPORTED);
     assert_int_equal(c->evidence[0].source, 0);
 
+    /* An attribution to the sources says where a claim is from, not what is so: the claim is
+     * what follows it, supported or not. */
+    c = only_claim(e, "Based on the given passages, standard shipping takes 3 to 5 business days.",
+                   s, 2);
+    assert_int_equal(c->status, KIVO_CLAIM_SUPPORTED);
+    c = only_claim(e, "According to the documents provided, shipping to Mars is free.", s, 2);
+    assert_true(flagged(c));
+
     kivo_packet p = packet("Customers can request a full refund within thirty days of the "
                            "delivery date. Standard shipping takes 3 to 5 business days.",
                            s, 2);
