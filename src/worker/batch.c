@@ -438,12 +438,18 @@ int wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary *sum, c
                 }
                 if (first) {
                     char reason[600];
+                    uint32_t ff;
+                    uint64_t fl;
                     it->duplicate = 1;
                     sum->records_rejected++;
                     sum->duplicates++;
-                    snprintf(reason, sizeof reason,
-                             "duplicate customer_run_id, first seen at %s line %llu",
-                             in.paths[first->file], (unsigned long long)first->line);
+                    if (wk_seen_where(first, &ff, &fl))
+                        snprintf(reason, sizeof reason,
+                                 "duplicate customer_run_id, first seen at %s line %llu",
+                                 in.paths[ff], (unsigned long long)fl);
+                    else
+                        snprintf(reason, sizeof reason,
+                                 "duplicate customer_run_id, first seen earlier in this job");
                     if (write_json_line(rejects, reject_json(file, line, it->offset, reason, text)) != 0)
                         goto write_failed;
                     continue;

@@ -1,4 +1,4 @@
-/* seen.c - an open-addressing set of run-id hashes that doubles at half load. */
+/* seen.c - an open-addressing set of run-id hashes that doubles at three-quarters load. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,7 +48,7 @@ int wk_seen_add(wk_seen *s, const char *id, uint32_t file, uint64_t line,
     if (!key)
         key = 1;
     *first = NULL;
-    if ((s->n + 1) * 2 > s->cap) {
+    if ((s->n + 1) * 4 > s->cap * 3) {
         size_t cap = s->cap * 2;
         wk_seen_entry *v = calloc(cap, sizeof *v);
         if (!v)
@@ -66,8 +66,10 @@ int wk_seen_add(wk_seen *s, const char *id, uint32_t file, uint64_t line,
         return 0;
     }
     e->key = key;
-    e->file = file;
-    e->line = line;
+    /* All ones is the mark of a place too far to pack (so is the very last file's last line). */
+    e->where = (uint64_t)file < (1ull << (64 - WK_SEEN_LINE_BITS)) && line < (1ull << WK_SEEN_LINE_BITS)
+                   ? (uint64_t)file << WK_SEEN_LINE_BITS | line
+                   : WK_SEEN_UNKNOWN;
     s->n++;
     return 0;
 }
