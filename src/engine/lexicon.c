@@ -347,6 +347,38 @@ static size_t scan_token(const unsigned char *s, size_t len, int *ascii, int *di
     return j;
 }
 
+/* What strtod() makes of t's leading digits and decimals, when that is exact without it: with at
+ * most 19 digits, a mantissa m <= 2^53 and f <= 22 decimals, m and 10^f are exact doubles and one
+ * division rounds m / 10^f correctly, as strtod does (Clinger's fast path). Returns 0 when t is
+ * not such a number. */
+static int exact_decimal(const char *t, double *value)
+{
+    static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                   1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                   1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    uint64_t m = 0;
+    int digits = 0, decimals = 0;
+    size_t p = 0;
+    for (; ascii_digit((unsigned char)t[p]); p++) {
+        if (++digits > 19)
+            return 0;
+        m = m * 10 + (uint64_t)(t[p] - '0');
+    }
+    if (digits == 0)
+        return 0;
+    if (t[p] == '.' && ascii_digit((unsigned char)t[p + 1])) {
+        for (p++; ascii_digit((unsigned char)t[p]); p++, decimals++) {
+            if (++digits > 19)
+                return 0;
+            m = m * 10 + (uint64_t)(t[p] - '0');
+        }
+    }
+    if (m > (1ULL << 53) || decimals > 22)
+        return 0;
+    *value = (double)m / pow10[decimals];
+    return 1;
+}
+
 /* Parses a numeric token (digits with ',' thousands and '.' decimals, optional ordinal suffix).
  * Returns 1 and *value when the token is a number. */
 static int parse_number(const char *s, size_t len, double *value)
@@ -371,6 +403,8 @@ static int parse_number(const char *s, size_t len, double *value)
             return 0;
     }
     tmp[k] = '\0';
+    if (exact_decimal(tmp, value))
+        return 1;
     char *end;
     *value = strtod(tmp, &end);
     return end != tmp;

@@ -442,6 +442,54 @@ static void test_paths_window_edges(void **state)
     free(text);
 }
 
+/* A number's value is what strtod() reads of its digits without the thousands commas, bit for
+ * bit (the exact fast path and strtod() agree), at the edges of that path: 19 and 20 digits,
+ * 2^53 and 2^53 + 1, 22 and 23 decimals, leading zeros; and on random numbers. */
+static void check_number(kv_lexicon *lx, const char *text)
+{
+    char plain[128];
+    size_t k = 0;
+    for (const char *p = text; *p && k + 1 < sizeof plain; p++)
+        if (*p != ',')
+            plain[k++] = *p;
+    plain[k] = '\0';
+    const double want = strtod(plain, NULL);
+    kv_token t = one(lx, text);
+    if (t.kind != KV_TOK_NUMBER || memcmp(&t.value, &want, sizeof want) != 0)
+        fail_msg("\"%s\": kind %d value %.17g, want a number %.17g", text, t.kind, t.value, want);
+}
+
+static void test_number_values(void **state)
+{
+    kv_lexicon *lx = *state;
+    static const char *const edges[] = {
+        "0", "7", "007", "0.5", "0.1", "0.3", "2.675", "1,000", "1,234,567.891",
+        "9007199254740992", "9007199254740993", "9007199254740991.5", "18014398509481985",
+        "1234567890123456789", "12345678901234567890", "99999999999999999999",
+        "0.0000000000000000000001", "0.00000000000000000000001", "1.0000000000000000000001",
+        "3.1415926535897932", "3.14159265358979323", "123456789.0123456789", "4.35", "1.015",
+        "0.000001", "1,5", "22.22", "1.2.3"};
+    for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++)
+        check_number(lx, edges[i]);
+    char text[64];
+    for (int round = 0; round < 20000; round++) {
+        size_t k = 0;
+        const size_t whole = 1 + next() % 18, decimals = next() % 3 ? next() % 12 : 0;
+        for (size_t d = 0; d < whole; d++) {
+            if (d && next() % 7 == 0)
+                text[k++] = ',';
+            text[k++] = (char)('0' + next() % 10);
+        }
+        if (decimals) {
+            text[k++] = '.';
+            for (size_t d = 0; d < decimals; d++)
+                text[k++] = (char)('0' + next() % 10);
+        }
+        text[k] = '\0';
+        check_number(lx, text);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -456,6 +504,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lengths_and_alignment, setup, teardown),
         cmocka_unit_test_setup_teardown(test_paths_random, setup, teardown),
         cmocka_unit_test_setup_teardown(test_paths_window_edges, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_number_values, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
