@@ -563,11 +563,14 @@ static kivo_status tokenize(kv_lexicon *lx, kv_wordclass_fill_fn fill, const cha
             }
             i = win.base + k;
             if (s[i] < 0x80) {
-                run r = scan_run(&win, k);
-                if (r.end == win.n && win.base + win.n < len && win.base != i) {
+                run r;
+                for (;;) {
+                    r = scan_run(&win, k);
+                    if (r.end < win.n || win.base + win.n == len || win.base == i)
+                        break;
                     /* The run may go on past the window: classify again from its start. */
                     window_fill(&win, s, len, i);
-                    r = scan_run(&win, 0);
+                    k = 0;
                 }
                 if ((r.end < win.n || win.base + win.n == len) &&
                     !may_continue(s, len, win.base + r.end)) {
