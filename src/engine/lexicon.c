@@ -18,6 +18,7 @@
 #include <xxhash.h>
 
 #include "text_int.h"
+#include "wordclass_int.h"
 
 #define LEX_SLOTS 2048          /* function-word table, power of two */
 #define CACHE_SLOTS (1u << 15)  /* stem cache, power of two */
@@ -346,6 +347,38 @@ static size_t scan_token(const unsigned char *s, size_t len, int *ascii, int *di
     return j;
 }
 
+/* What strtod() makes of t's leading digits and decimals, when that is exact without it: with at
+ * most 19 digits, a mantissa m <= 2^53 and f <= 22 decimals, m and 10^f are exact doubles and one
+ * division rounds m / 10^f correctly, as strtod does (Clinger's fast path). Returns 0 when t is
+ * not such a number. */
+static int exact_decimal(const char *t, double *value)
+{
+    static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                   1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                   1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    uint64_t m = 0;
+    int digits = 0, decimals = 0;
+    size_t p = 0;
+    for (; ascii_digit((unsigned char)t[p]); p++) {
+        if (++digits > 19)
+            return 0;
+        m = m * 10 + (uint64_t)(t[p] - '0');
+    }
+    if (digits == 0)
+        return 0;
+    if (t[p] == '.' && ascii_digit((unsigned char)t[p + 1])) {
+        for (p++; ascii_digit((unsigned char)t[p]); p++, decimals++) {
+            if (++digits > 19)
+                return 0;
+            m = m * 10 + (uint64_t)(t[p] - '0');
+        }
+    }
+    if (m > (1ULL << 53) || decimals > 22)
+        return 0;
+    *value = (double)m / pow10[decimals];
+    return 1;
+}
+
 /* Parses a numeric token (digits with ',' thousands and '.' decimals, optional ordinal suffix).
  * Returns 1 and *value when the token is a number. */
 static int parse_number(const char *s, size_t len, double *value)
@@ -370,6 +403,8 @@ static int parse_number(const char *s, size_t len, double *value)
             return 0;
     }
     tmp[k] = '\0';
+    if (exact_decimal(tmp, value))
+        return 1;
     char *end;
     *value = strtod(tmp, &end);
     return end != tmp;
@@ -409,34 +444,171 @@ static int out_of_before(const char *text, size_t at)
     return 1;
 }
 
-kivo_status kv_tokenize(kv_lexicon *lx, const char *text, size_t len, kv_tokens *out)
+/* The classified window of the text the tokenizer is in: wc describes text[base, base + n). */
+typedef struct window {
+    kv_wordclass_fill_fn fill;
+    size_t base, n;
+    kv_wordclass wc;
+} window;
+
+static void window_fill(window *w, const unsigned char *s, size_t len, size_t at)
+{
+    w->base = at;
+    w->n = len - at < KV_WC_BYTES ? len - at : KV_WC_BYTES;
+    w->fill(&w->wc, s + at, w->n);
+}
+
+/* Offset in the window of the first byte at or after k (< w->n) that may start a token, an ASCII
+ * letter or digit or a non-ASCII byte; w->n when none does. */
+static size_t next_start(const window *w, size_t k)
+{
+    const size_t words = (w->n + 63) / 64;
+    size_t b = k / 64;
+    uint64_t m = (w->wc.alnum[b] | w->wc.high[b]) & (~0ULL << (k % 64));
+    while (!m) {
+        if (++b == words)
+            return w->n;
+        m = w->wc.alnum[b] | w->wc.high[b];
+    }
+    return b * 64 + (size_t)__builtin_ctzll(m);
+}
+
+/* The run of ASCII letters and digits that starts at offset k of the window: its end, the first
+ * byte after k that is neither or is a capital after a small letter (scan_token's camelCase
+ * rule), or w->n when the run reaches the end of the window; and whether it holds a digit, a
+ * letter, a small letter. */
+typedef struct run {
+    size_t end;
+    int digits, alpha, lower;
+} run;
+
+static run scan_run(const window *w, size_t k)
+{
+    const size_t words = (w->n + 63) / 64;
+    size_t b = k / 64;
+    uint64_t in = ~0ULL << (k % 64);    /* the bits of word b from the run's start */
+    uint64_t after = in << 1;           /* the bits of word b where the run may end */
+    uint64_t carry = 0;     /* the byte before word b is a small letter (never needed in k's) */
+    uint64_t d = 0, a = 0, l = 0;
+    run r;
+    for (;;) {
+        const uint64_t al = w->wc.alnum[b], up = w->wc.upper[b], dg = w->wc.digit[b];
+        const uint64_t lo = al & ~dg & ~up;
+        const uint64_t stop = (~al | (up & ((lo << 1) | carry))) & after;
+        if (stop)
+            in &= (1ULL << __builtin_ctzll(stop)) - 1;
+        /* Every byte of the run is a letter or a digit. */
+        d |= dg & in;
+        a |= ~dg & in;
+        l |= lo & in;
+        if (stop) {
+            const size_t e = b * 64 + (size_t)__builtin_ctzll(stop);
+            r.end = e < w->n ? e : w->n;
+            break;
+        }
+        if (++b == words) {
+            r.end = w->n;
+            break;
+        }
+        carry = lo >> 63;
+        in = after = ~0ULL;
+    }
+    r.digits = d != 0;
+    r.alpha = a != 0;
+    r.lower = l != 0;
+    return r;
+}
+
+/* Whether s[e], just after a run of ASCII letters and digits, may continue the token under
+ * scan_token's rules: a non-ASCII byte, ',' or '.' between digits, '\'' before a letter. */
+static int may_continue(const unsigned char *s, size_t len, size_t e)
+{
+    if (e >= len)
+        return 0;
+    const unsigned char c = s[e];
+    if (c >= 0x80)
+        return 1;
+    if ((c == ',' || c == '.') && ascii_digit(s[e - 1]) && e + 1 < len && ascii_digit(s[e + 1]))
+        return 1;
+    return c == '\'' && e + 1 < len && ascii_alnum(s[e + 1]) && !ascii_digit(s[e + 1]);
+}
+
+/*
+ * kv_tokenize with fill the byte classifier, or NULL to scan byte by byte only.
+ *
+ * With a classifier, a token of ASCII letters and digits that ends in a byte that cannot continue
+ * it (the common case) is found, flagged and folded from the window's bitmaps; any other token
+ * (non-ASCII, "1,000", "don't", one over the window) goes through scan_token as before, so both
+ * give the same tokens (tests/engine/test_lexicon.c compares them).
+ */
+static kivo_status tokenize(kv_lexicon *lx, kv_wordclass_fill_fn fill, const char *text,
+                            size_t len, kv_tokens *out)
 {
     const unsigned char *s = (const unsigned char *)text;
     char fold[WORD_MAX];
+    window win;
     size_t i = 0;
+    win.fill = fill;
+    win.base = win.n = 0;
     while (i < len) {
-        unsigned char c = s[i];
-        if (c < 0x80) {
-            if (!ascii_alnum(c)) {
-                i++;
+        int ascii, digits, alpha, lower = 0, fast = 0;
+        size_t tl = 0;
+        if (fill) {
+            if (i >= win.base + win.n)
+                window_fill(&win, s, len, i);
+            size_t k = next_start(&win, i - win.base);
+            if (k == win.n) {
+                i = win.base + win.n;
                 continue;
             }
-        } else {
-            int32_t cp;
-            size_t n = decode(s + i, len - i, &cp);
-            if (cp < 0 || !word_char(cp)) {
-                i += n;
-                continue;
+            i = win.base + k;
+            if (s[i] < 0x80) {
+                run r;
+                for (;;) {
+                    r = scan_run(&win, k);
+                    if (r.end < win.n || win.base + win.n == len || win.base == i)
+                        break;
+                    /* The run may go on past the window: classify again from its start. */
+                    window_fill(&win, s, len, i);
+                    k = 0;
+                }
+                if ((r.end < win.n || win.base + win.n == len) &&
+                    !may_continue(s, len, win.base + r.end)) {
+                    fast = 1;
+                    ascii = 1;
+                    tl = win.base + r.end - i;
+                    digits = r.digits;
+                    alpha = r.alpha;
+                    lower = r.lower;
+                }
             }
         }
-        int ascii, digits, alpha;
-        size_t tl = scan_token(s + i, len - i, &ascii, &digits, &alpha);
+        unsigned char c = s[i];
+        if (!fast) {
+            if (c < 0x80) {
+                if (!ascii_alnum(c)) {
+                    i++;
+                    continue;
+                }
+            } else {
+                int32_t cp;
+                size_t n = decode(s + i, len - i, &cp);
+                if (cp < 0 || !word_char(cp)) {
+                    i += n;
+                    continue;
+                }
+            }
+            tl = scan_token(s + i, len - i, &ascii, &digits, &alpha);
+        }
         kv_token tok = {0};
         tok.start = (uint32_t)i;
         tok.end = (uint32_t)(i + tl);
 
         int upper_first = 0, all_upper = alpha;
-        if (ascii) {
+        if (fast) {
+            upper_first = c >= 'A' && c <= 'Z';
+            all_upper = alpha && !lower;
+        } else if (ascii) {
             upper_first = c >= 'A' && c <= 'Z';
             for (size_t k = 0; k < tl && all_upper; k++)
                 if (s[i + k] >= 'a' && s[i + k] <= 'z')
@@ -465,8 +637,12 @@ kivo_status kv_tokenize(kv_lexicon *lx, const char *text, size_t len, kv_tokens 
             uint8_t *mapped = NULL;
             const char *w = fold;
             if (ascii && tl <= WORD_MAX) {
-                for (size_t k = 0; k < tl; k++)
-                    fold[k] = (char)((s[i + k] >= 'A' && s[i + k] <= 'Z') ? s[i + k] | 0x20 : s[i + k]);
+                if (fast)
+                    w = (const char *)win.wc.fold + (i - win.base);
+                else
+                    for (size_t k = 0; k < tl; k++)
+                        fold[k] = (char)((s[i + k] >= 'A' && s[i + k] <= 'Z') ? s[i + k] | 0x20
+                                                                            : s[i + k]);
                 fl = tl;
             } else {
                 utf8proc_ssize_t r = utf8proc_map(s + i, (utf8proc_ssize_t)tl, &mapped,
@@ -519,7 +695,8 @@ kivo_status kv_tokenize(kv_lexicon *lx, const char *text, size_t len, kv_tokens 
                 if ((digits && alpha) || (all_upper && tl >= 2))
                     tok.flags |= KV_TF_CODE;
             }
-            free(mapped);
+            if (mapped)
+                free(mapped);
         }
         if (out->n > 0) {
             kv_token *prev = &out->v[out->n - 1];
@@ -548,4 +725,16 @@ kivo_status kv_tokenize(kv_lexicon *lx, const char *text, size_t len, kv_tokens 
         i += tl;
     }
     return KIVO_OK;
+}
+
+kivo_status kv_tokenize(kv_lexicon *lx, const char *text, size_t len, kv_tokens *out)
+{
+    return tokenize(lx, kv_wordclass_fill(), text, len, out);
+}
+
+kivo_status kv_tokenize_at(kv_lexicon *lx, int level, const char *text, size_t len,
+                           kv_tokens *out)
+{
+    return tokenize(lx, level < 0 ? NULL : kv_wordclass_fill_at((kivo_scan_level)level), text,
+                    len, out);
 }

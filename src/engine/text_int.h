@@ -60,6 +60,11 @@ void kv_lexicon_free(kv_lexicon *lx);
 /* Appends the tokens of text[0..len) to out (offsets relative to text). text is valid UTF-8. */
 kivo_status kv_tokenize(kv_lexicon *lx, const char *text, size_t len, kv_tokens *out);
 
+/* kv_tokenize through one path of its byte classifier (a kivo_scan_level; one the CPU lacks runs
+ * the scalar one), or with level -1 byte by byte only: the reference every path must equal. */
+kivo_status kv_tokenize_at(kv_lexicon *lx, int level, const char *text, size_t len,
+                           kv_tokens *out);
+
 /* Appends the claim-sized spans of text: sentences, list items and lines, trimmed of white space
  * and list markers. Abbreviations, initials, decimals and URLs do not end a sentence. */
 kivo_status kv_segment(const char *text, size_t len, kv_spans *out);

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "text_int.h"
+#include "wordclass_int.h"
 
 static int setup(void **state)
 {
@@ -306,6 +307,189 @@ static void test_lengths_and_alignment(void **state)
     }
 }
 
+/* Two token lists are the same: count, offsets, kinds, flags, hashes and values (bit for bit). */
+static void same_tokens(const kv_tokens *want, const kv_tokens *got, const char *what, int level)
+{
+    if (got->n != want->n)
+        fail_msg("%s: path %d gave %zu tokens, the byte-by-byte scan %zu", what, level, got->n,
+                 want->n);
+    for (size_t k = 0; k < want->n; k++) {
+        const kv_token *a = &want->v[k], *b = &got->v[k];
+        if (a->h != b->h || a->start != b->start || a->end != b->end || a->kind != b->kind ||
+            a->flags != b->flags || memcmp(&a->value, &b->value, sizeof a->value) != 0)
+            fail_msg("%s: token %zu differs on path %d: [%u, %u) kind %d flags 0x%x, want "
+                     "[%u, %u) kind %d flags 0x%x", what, k, level, b->start, b->end, b->kind,
+                     b->flags, a->start, a->end, a->kind, a->flags);
+    }
+}
+
+/* kv_tokenize on every path of its byte classifier, and kv_tokenize itself, against the
+ * byte-by-byte reference (kv_tokenize_at level -1). */
+static void check_paths(kv_lexicon *lx, const char *text, size_t len, const char *what)
+{
+    kv_tokens want = {0}, got = {0};
+    char *exact = malloc(len ? len : 1);    /* exact length: ASan sees any read past the end */
+    assert_non_null(exact);
+    memcpy(exact, text, len);
+    assert_int_equal(kv_tokenize_at(lx, -1, exact, len, &want), KIVO_OK);
+    for (int level = KIVO_SCAN_SCALAR; level <= KIVO_SCAN_AVX512; level++) {
+        got.n = 0;
+        assert_int_equal(kv_tokenize_at(lx, level, exact, len, &got), KIVO_OK);
+        same_tokens(&want, &got, what, level);
+    }
+    got.n = 0;
+    assert_int_equal(kv_tokenize(lx, exact, len, &got), KIVO_OK);
+    same_tokens(&want, &got, what, -2);
+    kv_tokens_free(&want);
+    kv_tokens_free(&got);
+    free(exact);
+}
+
+static uint64_t rng = 0x9E3779B97F4A7C15ULL;
+
+static uint64_t next(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
+/* Pieces of text that sit at the tokenizer's decisions: case, camelCase, digits with ',' and '.',
+ * apostrophes (ASCII and typographic), non-ASCII letters, marks and punctuation, "pm", "out of",
+ * ordinals, function words and cues. All valid UTF-8, as kv_tokenize requires. */
+static const char *const pieces[] = {
+    "a", "b", "z", "A", "Q", "Z", "e", "0", "1", "9", " ", " ", " ", "  ", "\n", "\t", ",", ".",
+    "'", "-", "/", ":", "$", "%", "(", ")", "!", "?", ";", "\"", "_", "@", "`", "[", "{", "~",
+    "\xe2\x80\x99", "\xc3\xa9", "\xc3\x89", "\xc3\x9f", "\xd0\x94", "\xe4\xb8\xad", "\xcc\x81",
+    "\xe2\x80\x94", "\xc2\xa0", "\xf0\x9f\x98\x80", "\xc4\xb0", "\xe2\x85\xa0",
+    "pm", "PM", "out of ", "1st", "2nd", "3rd", "4th", "1,000", "4.5", "1.2.3", "12,34,56",
+    "don't", "isn\xe2\x80\x99t", "customer's", "Customer\xe2\x80\x99s", "camelCase", "USB",
+    "X200", "24h", "step", "passage", "refund", "not", "four", "I'm", "CA", "california",
+    "Sundays", "aB", "Ab", "abC", "0x1F", "1e5", "007", "3.14159265358979323846",
+    "12345678901234567890", "9007199254740993", "0.1", "The", "THE", "MiXeD", "a'b", "1'a",
+};
+
+/* Random texts of those pieces, short and long (across the classifier's 4096-byte window). */
+static void test_paths_random(void **state)
+{
+    kv_lexicon *lx = *state;
+    const size_t n_pieces = sizeof pieces / sizeof pieces[0];
+    char *text = malloc(20000);
+    assert_non_null(text);
+    for (int round = 0; round < 3000; round++) {
+        const size_t want = round % 50 == 0 ? 9000 + next() % 9000 : next() % 400;
+        size_t len = 0;
+        while (len < want) {
+            const char *p = pieces[next() % n_pieces];
+            const size_t n = strlen(p);
+            memcpy(text + len, p, n);
+            len += n;
+        }
+        char what[64];
+        snprintf(what, sizeof what, "random text %d", round);
+        check_paths(lx, text, len, what);
+    }
+    free(text);
+}
+
+/* Long runs against the window's edge: a token of 1..70 letters or digits ending at, across or
+ * just past 4096 bytes, after a prefix of every length mod 64; tokens longer than the window. */
+static void test_paths_window_edges(void **state)
+{
+    kv_lexicon *lx = *state;
+    static const char *const fills[] = {"ab", "Ab", "aB", "12", "1a", "A1", "AB"};
+    static const char *const ends[] = {"", " x", ",5", ".5", "'s", "\xe2\x80\x99s",
+                                       "\xc3\xa9", "Cd", " 4"};
+    const size_t cap = 3 * KV_WC_BYTES;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    for (size_t f = 0; f < sizeof fills / sizeof fills[0]; f++) {
+        for (size_t e = 0; e < sizeof ends / sizeof ends[0]; e++) {
+            for (size_t tok = 1; tok <= 70; tok += 3) {
+                for (size_t at = KV_WC_BYTES - 72; at <= KV_WC_BYTES + 2; at += 5) {
+                    /* Words of 1..7 letters up to `at`, then the token, then the ending. */
+                    size_t len = 0;
+                    while (len < at) {
+                        text[len++] = (char)('a' + next() % 26);
+                        if (next() % 5 == 0)
+                            text[len++] = ' ';
+                    }
+                    text[len++] = ' ';
+                    for (size_t k = 0; k < tok; k++)
+                        text[len++] = fills[f][k % 2];
+                    memcpy(text + len, ends[e], strlen(ends[e]));
+                    len += strlen(ends[e]);
+                    char what[96];
+                    snprintf(what, sizeof what, "fill %s end \"%s\" token %zu at %zu", fills[f],
+                             ends[e], tok, at);
+                    check_paths(lx, text, len, what);
+                }
+            }
+        }
+    }
+    /* Single tokens (no camelCase break in them) of the window's size and around it, and one
+     * over two windows. */
+    const size_t sizes[] = {KV_WC_BYTES - 1, KV_WC_BYTES, KV_WC_BYTES + 1, 2 * KV_WC_BYTES + 7};
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+        for (size_t lead = 0; lead < 3; lead++) {
+            memset(text, ' ', lead);
+            for (size_t k = 0; k < sizes[s]; k++)
+                text[lead + k] = (char)(k % 7 == 3 ? '7' : 'a' + k % 26);
+            check_paths(lx, text, lead + sizes[s], "window-sized token");
+        }
+    }
+    free(text);
+}
+
+/* A number's value is what strtod() reads of its digits without the thousands commas, bit for
+ * bit (the exact fast path and strtod() agree), at the edges of that path: 19 and 20 digits,
+ * 2^53 and 2^53 + 1, 22 and 23 decimals, leading zeros; and on random numbers. */
+static void check_number(kv_lexicon *lx, const char *text)
+{
+    char plain[128];
+    size_t k = 0;
+    for (const char *p = text; *p && k + 1 < sizeof plain; p++)
+        if (*p != ',')
+            plain[k++] = *p;
+    plain[k] = '\0';
+    const double want = strtod(plain, NULL);
+    kv_token t = one(lx, text);
+    if (t.kind != KV_TOK_NUMBER || memcmp(&t.value, &want, sizeof want) != 0)
+        fail_msg("\"%s\": kind %d value %.17g, want a number %.17g", text, t.kind, t.value, want);
+}
+
+static void test_number_values(void **state)
+{
+    kv_lexicon *lx = *state;
+    static const char *const edges[] = {
+        "0", "7", "007", "0.5", "0.1", "0.3", "2.675", "1,000", "1,234,567.891",
+        "9007199254740992", "9007199254740993", "9007199254740991.5", "18014398509481985",
+        "1234567890123456789", "12345678901234567890", "99999999999999999999",
+        "0.0000000000000000000001", "0.00000000000000000000001", "1.0000000000000000000001",
+        "3.1415926535897932", "3.14159265358979323", "123456789.0123456789", "4.35", "1.015",
+        "0.000001", "1,5", "22.22", "1.2.3"};
+    for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++)
+        check_number(lx, edges[i]);
+    char text[64];
+    for (int round = 0; round < 20000; round++) {
+        size_t k = 0;
+        const size_t whole = 1 + next() % 18, decimals = next() % 3 ? next() % 12 : 0;
+        for (size_t d = 0; d < whole; d++) {
+            if (d && next() % 7 == 0)
+                text[k++] = ',';
+            text[k++] = (char)('0' + next() % 10);
+        }
+        if (decimals) {
+            text[k++] = '.';
+            for (size_t d = 0; d < decimals; d++)
+                text[k++] = (char)('0' + next() % 10);
+        }
+        text[k] = '\0';
+        check_number(lx, text);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -318,6 +502,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_typographic_negation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cache_independence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lengths_and_alignment, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_paths_random, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_paths_window_edges, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_number_values, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
