@@ -34,6 +34,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "benchlib.h"
 #include "kivo/buf.h"
 #include "kivo/json.h"
 
@@ -194,12 +195,6 @@ static void *client_main(void *arg)
         pthread_barrier_wait(&end_barrier);
     }
     return NULL;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 /* ---- starting a server of our own ----------------------------------------------------------- */
@@ -393,7 +388,7 @@ int main(int argc, char **argv)
             memcpy(all + n, clients[i].lat, clients[i].n_lat * sizeof *all);
             n += clients[i].n_lat;
         }
-        qsort(all, n, sizeof *all, cmp_double);
+        qsort(all, n, sizeof *all, bench_cmp_double);
         pairs_per_s[r - 1] = (double)n / el;
         printf("rep %d: %zu pairs in %.2f s = %.0f pairs/s (%.0f requests/s); pair latency "
                "p50 %.2f ms, p99 %.2f ms\n", r, n, el, (double)n / el, 2.0 * (double)n / el,
@@ -404,7 +399,7 @@ int main(int argc, char **argv)
         double sorted[64];
         int k = reps < 64 ? reps : 64;
         memcpy(sorted, pairs_per_s, (size_t)k * sizeof *sorted);
-        qsort(sorted, (size_t)k, sizeof *sorted, cmp_double);
+        qsort(sorted, (size_t)k, sizeof *sorted, bench_cmp_double);
         printf("median: %.0f pairs/s over %d repetitions\n", sorted[k / 2], k);
     }
     for (int i = 0; i < n_clients; i++)

@@ -20,6 +20,7 @@
  *           many records one 1 MiB read chunk holds
  *   ROOT    a folder to write under (e.g. /dev/shm, /tmp); bench-layout-<pid> is made in it
  */
+#include "benchlib.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -63,34 +64,9 @@ typedef struct plan {
 
 static char *dummy;            /* PAGE_BYTES + INDEX_BYTES of 'x' */
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static double load_average(void)
-{
-    double l = -1.0;
-    FILE *f = fopen("/proc/loadavg", "r");
-    if (f) {
-        if (fscanf(f, "%lf", &l) != 1)
-            l = -1.0;
-        fclose(f);
-    }
-    return l;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    const double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static double median(double *t, int n)
 {
-    qsort(t, (size_t)n, sizeof t[0], cmp_double);
+    qsort(t, (size_t)n, sizeof t[0], bench_cmp_double);
     return n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2.0;
 }
 
@@ -241,28 +217,6 @@ static int run_openssl(const char *cmd)
     return pclose(f) == 0 ? 0 : -1;
 }
 
-static int shell_quote(const char *path, char *out, size_t size)
-{
-    size_t o = 0;
-    if (size < 3)
-        return -1;
-    out[o++] = '\'';
-    for (const char *c = path; *c; c++) {
-        const char *piece = *c == '\'' ? "'\\''" : NULL;
-        const size_t plen = piece ? 4 : 1;
-        if (o + plen + 2 > size)
-            return -1;
-        if (piece)
-            memcpy(out + o, piece, plen);
-        else
-            out[o] = *c;
-        o += plen;
-    }
-    out[o++] = '\'';
-    out[o] = '\0';
-    return 0;
-}
-
 /* The corpus's line count (one read through it, which also puts it in the page cache). */
 static long count_lines(const char *path)
 {
@@ -315,7 +269,7 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *corpus = argv[a++];
-    if (stat(corpus, &st) != 0 || shell_quote(corpus, quoted, sizeof quoted) != 0) {
+    if (stat(corpus, &st) != 0 || bench_shell_quote(corpus, quoted, sizeof quoted) != 0) {
         fprintf(stderr, "bench_layout: %s: %s\n", corpus, strerror(errno));
         return 2;
     }
@@ -339,18 +293,18 @@ int main(int argc, char **argv)
     /* openssl: one warm-up, then the median of 3, as run-worker-bench.sh does. */
     double t_ssl[3];
     for (int i = -1; i < 3; i++) {
-        const double t0 = now();
+        const double t0 = bench_now();
         if (run_openssl(cmd) != 0) {
             fprintf(stderr, "bench_layout: `%s` failed\n", cmd);
             goto done;
         }
         if (i >= 0)
-            t_ssl[i] = now() - t0;
+            t_ssl[i] = bench_now() - t0;
     }
     const double ssl = median(t_ssl, 3);
 
     printf("bench_layout: %zu records (%zu a 1 MiB chunk), median of %d runs after 1 warm-up, "
-           "load average %.2f\n", records, per_chunk, runs, load_average());
+           "load average %.2f\n", records, per_chunk, runs, bench_load_average());
     printf("corpus %s: %.1f MiB, %ld lines; openssl dgst -sha256 %.3f s (%.0f MB/s, median of 3);"
            " 2.0x = %.3f s\n", corpus, bytes / (1 << 20), lines, ssl, bytes / ssl / 1e6, 2 * ssl);
     printf("per record: folder + claim_report.json %d B (temporary name, rename); pages: "
@@ -376,10 +330,10 @@ int main(int argc, char **argv)
                         goto done;
                     }
                     cpu_times(&u0, &s0);
-                    const double t0 = now();
+                    const double t0 = bench_now();
                     if (run_job(&p) != 0)
                         goto done;
-                    const double t1 = now();
+                    const double t1 = bench_now();
                     cpu_times(&u1, &s1);
                     if (r >= 0) {
                         t[r] = t1 - t0;

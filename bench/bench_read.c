@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchlib.h"
 #include "kivo/json.h"
 
 #define DEFAULT_CHUNK_KIB 2048
@@ -50,37 +51,11 @@ typedef struct scratch {
 
 typedef int (*run_fn)(const char *path, scratch *s, walk *w);
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* The 1-minute load average, or -1: a busy machine explains a noisy figure. */
-static double load_average(void)
-{
-    double l = -1.0;
-    FILE *f = fopen("/proc/loadavg", "r");
-    if (f) {
-        if (fscanf(f, "%lf", &l) != 1)
-            l = -1.0;
-        fclose(f);
-    }
-    return l;
-}
-
 static long peak_rss_kib(void)
 {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     return ru.ru_maxrss;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    const double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 /* One line, `readable` >= len bytes readable at `line`: walked, or parsed when s->parser is set. */
@@ -221,29 +196,6 @@ out:
     return rc;
 }
 
-/* Single-quotes `path` for sh into out[0..size). @return 0, or -1 when it does not fit. */
-static int shell_quote(const char *path, char *out, size_t size)
-{
-    size_t o = 0;
-    if (size < 3)
-        return -1;
-    out[o++] = '\'';
-    for (const char *c = path; *c; c++) {
-        const char *piece = *c == '\'' ? "'\\''" : NULL;
-        const size_t plen = piece ? 4 : 1;
-        if (o + plen + 2 > size)
-            return -1;
-        if (piece)
-            memcpy(out + o, piece, plen);
-        else
-            out[o] = *c;
-        o += plen;
-    }
-    out[o++] = '\'';
-    out[o] = '\0';
-    return 0;
-}
-
 static char openssl_cmd[8192];
 
 /* Runs `openssl dgst -sha256 FILE` to completion; its output is read and dropped. */
@@ -267,14 +219,14 @@ static double measure(run_fn fn, const char *path, scratch *s, int runs, walk *l
     double t[MAX_RUNS];
     for (int i = -1; i < runs; i++) {
         walk w = {0, 0, 0};
-        const double t0 = now();
+        const double t0 = bench_now();
         if (fn(path, s, &w) != 0)
             return -1.0;
         if (i >= 0)
-            t[i] = now() - t0;
+            t[i] = bench_now() - t0;
         *last = w;
     }
-    qsort(t, (size_t)runs, sizeof t[0], cmp_double);
+    qsort(t, (size_t)runs, sizeof t[0], bench_cmp_double);
     return runs % 2 ? t[runs / 2] : (t[runs / 2 - 1] + t[runs / 2]) / 2.0;
 }
 
@@ -317,7 +269,7 @@ int main(int argc, char **argv)
         return 2;
     }
     char quoted[sizeof openssl_cmd - 64];
-    if (shell_quote(path, quoted, sizeof quoted) != 0) {
+    if (bench_shell_quote(path, quoted, sizeof quoted) != 0) {
         fprintf(stderr, "bench_read: path too long\n");
         return 2;
     }
@@ -330,7 +282,7 @@ int main(int argc, char **argv)
     bytes = (double)st.st_size;
 
     printf("bench_read: %s, %.1f MiB, median of %d runs after 1 warm-up, load average %.2f\n",
-           path, bytes / (1 << 20), runs, load_average());
+           path, bytes / (1 << 20), runs, bench_load_average());
     printf("%-34s %9s %9s %10s\n", "method", "MB/s", "ms", "x openssl");
 
     t_ssl = measure(run_openssl, path, &s, runs, &w);

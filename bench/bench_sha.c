@@ -27,6 +27,7 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
+#include "benchlib.h"
 #include "kivo/hash.h"
 
 #define MAX_RUNS 101
@@ -34,32 +35,6 @@
 
 static const size_t sizes[] = {64, 1024, 64 * 1024, 1024 * 1024};
 static const char *const size_names[] = {"64 B", "1 KiB", "64 KiB", "1 MiB"};
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* The 1-minute load average, or -1: a busy machine explains a noisy figure. */
-static double load_average(void)
-{
-    double l = -1.0;
-    FILE *f = fopen("/proc/loadavg", "r");
-    if (f) {
-        if (fscanf(f, "%lf", &l) != 1)
-            l = -1.0;
-        fclose(f);
-    }
-    return l;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    const double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 /* Calls per run at `size`: enough bytes that a run takes tens of milliseconds. */
 static size_t calls_for(size_t size)
@@ -85,7 +60,7 @@ static double hash_run(const unsigned char *data, size_t size, size_t calls, int
                        enum way way, kivo_hasher **hashers)
 {
     int failed = 0;
-    const double t0 = now();
+    const double t0 = bench_now();
     #pragma omp parallel num_threads(threads) reduction(|:failed)
     {
         const int id = omp_get_thread_num();
@@ -105,7 +80,7 @@ static double hash_run(const unsigned char *data, size_t size, size_t calls, int
             }
         }
     }
-    const double t = now() - t0;
+    const double t = bench_now() - t0;
     return failed ? -1.0 : t;
 }
 
@@ -122,7 +97,7 @@ static double mbps(const unsigned char *data, size_t size, int threads, enum way
         if (i >= 0)
             t[i] = s;
     }
-    qsort(t, (size_t)runs, sizeof t[0], cmp_double);
+    qsort(t, (size_t)runs, sizeof t[0], bench_cmp_double);
     const double med = runs % 2 ? t[runs / 2] : (t[runs / 2 - 1] + t[runs / 2]) / 2.0;
     return (double)calls * (double)size / med / 1e6;
 }
@@ -180,7 +155,7 @@ int main(int argc, char **argv)
     }
 
     printf("bench_sha: SHA-256 MB/s (1e6 bytes/s), %d threads, median of %d runs after 1 warm-up, "
-           "load average %.2f\n", threads, runs, load_average());
+           "load average %.2f\n", threads, runs, bench_load_average());
     printf("%-7s %10s %11s %8s %9s %10s %11s %8s %6s\n", "size", "hasher 1T", "one-shot 1T",
            "raw 1T", "ns/call", "hasher NT", "one-shot NT", "raw NT", "NT/1T");
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
