@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "test_rng.h"
+
 #include "text_int.h"
 #include "wordclass_int.h"
 
@@ -349,10 +351,7 @@ static uint64_t rng = 0x9E3779B97F4A7C15ULL;
 
 static uint64_t next(void)
 {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
+    return test_xorshift(&rng);
 }
 
 /* Pieces of text that sit at the tokenizer's decisions: case, camelCase, digits with ',' and '.',

@@ -14,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include "test_rng.h"
+
 #include "kivo/scan.h"
 
 static const kivo_scan_level levels[] = {KIVO_SCAN_SCALAR, KIVO_SCAN_AVX2, KIVO_SCAN_AVX512};
@@ -22,10 +24,7 @@ static uint64_t rng = 0x9E3779B97F4A7C15ULL;
 
 static uint64_t next(void)
 {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
+    return test_xorshift(&rng);
 }
 
 /* The reference: the plain definition, written independently of scan.c. */

@@ -16,6 +16,8 @@
 
 #include <cmocka.h>
 
+#include "test_rng.h"
+
 #include "wordclass_int.h"
 
 static const kivo_scan_level levels[] = {KIVO_SCAN_SCALAR, KIVO_SCAN_AVX2, KIVO_SCAN_AVX512};
@@ -26,10 +28,7 @@ static uint64_t rng = 0x2545F4914F6CDD1DULL;
 
 static uint64_t next(void)
 {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
+    return test_xorshift(&rng);
 }
 
 /* Checks fill against <ctype.h> for p[0, n), and that nothing past it was written. */
