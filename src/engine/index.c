@@ -102,28 +102,10 @@ static int field_value(const char *v, size_t len)
     return 0;
 }
 
-/* The hash of a field's key words written as one word, lower case: "TakeOut" is also
- * "takeout", "WiFi" "wifi". Key tokens are toks->v[t..] up to byte c, from byte last_dot. */
-static kivo_status joined_key(kivo_engine *e, const char *text, const kv_tokens *toks, size_t t,
-                              size_t c, size_t last_dot, kv_field *f)
+/* Sets f->joined to the hash of w[0..n), a field's key words written as one word in lower case
+ * ("TakeOut" is also "takeout", "WiFi" "wifi"), when that is one word. */
+static kivo_status joined_key(kivo_engine *e, const char *w, size_t n, kv_field *f)
 {
-    char w[64];
-    size_t n = 0;
-    for (size_t k = t; k < toks->n && toks->v[k].end <= c; k++) {
-        const kv_token *tk = &toks->v[k];
-        size_t wl = tk->end - tk->start;
-        if (tk->start < last_dot || tk->kind == KV_TOK_NUMBER)
-            continue;
-        if (n == 0 && (word_is(text + tk->start, wl, "restaurants") ||
-                       word_is(text + tk->start, wl, "business")))
-            continue;
-        if (n + wl >= sizeof w)
-            return KIVO_OK;
-        for (size_t j = 0; j < wl; j++) {
-            char ch = text[tk->start + j];
-            w[n++] = ch >= 'A' && ch <= 'Z' ? (char)(ch | 0x20) : ch;
-        }
-    }
     e->key_toks.n = 0;
     kivo_status st = kv_tokenize(e->lx, w, n, &e->key_toks);
     if (st == KIVO_OK && e->key_toks.n == 1 && e->key_toks.v[0].kind != KV_TOK_NUMBER)
@@ -186,7 +168,9 @@ static kivo_status collect_fields(kivo_engine *e, const char *text, size_t len,
             kv_field *f = &e->fields[e->n_fields];
             memset(f, 0, sizeof *f);
             f->value = (uint8_t)value;
-            size_t key_words = 0;
+            size_t key_words = 0, jn = 0;
+            char joined[64];
+            int fits = 1;
             for (size_t k = t; k < toks->n && toks->v[k].end <= c; k++)
                 key_words += toks->v[k].start >= last_dot && toks->v[k].kind != KV_TOK_NUMBER;
             for (size_t k = t; k < toks->n && toks->v[k].end <= c; k++) {
@@ -203,12 +187,15 @@ static kivo_status collect_fields(kivo_engine *e, const char *text, size_t len,
                         continue;
                     if (f->n_key < KV_FIELD_TERMS)
                         f->key[f->n_key++] = tk->h;
+                    fits = fits && jn + wl < sizeof joined;
+                    for (size_t j = 0; fits && j < wl; j++)
+                        joined[jn++] = w[j] >= 'A' && w[j] <= 'Z' ? (char)(w[j] | 0x20) : w[j];
                 } else if (dots >= 2 && tk->start >= prev_dot && f->n_parent < KV_FIELD_TERMS &&
                            !word_is(w, wl, "business") && !word_is(w, wl, "restaurants")) {
                     f->parent[f->n_parent++] = tk->h;
                 }
             }
-            if (f->n_key > 1 && (st = joined_key(e, text, toks, t, c, last_dot, f)) != KIVO_OK)
+            if (f->n_key > 1 && fits && (st = joined_key(e, joined, jn, f)) != KIVO_OK)
                 return st;
             if (f->n_key > 0)
                 e->n_fields++;
