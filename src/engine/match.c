@@ -586,13 +586,29 @@ static int key_only(const kivo_engine *e, const kv_field *fd)
     return 1;
 }
 
+/* 1 when the claim holds every word h[0..k) (none when k is 0), with *first and *last the
+ * first and last claim tokens among them. */
+static int holds_all(const kv_token *toks, size_t n, const uint64_t *h, size_t k, size_t *first,
+                     size_t *last)
+{
+    *first = n;
+    *last = 0;
+    for (size_t j = 0; j < k; j++) {
+        size_t i = find_word(toks, n, h[j]);
+        if (i == n)
+            return 0;
+        *first = i < *first ? i : *first;
+        *last = i > *last ? i : *last;
+    }
+    return 1;
+}
+
 /* 1 when the claim names every key word of field fd (or its key written as one word). */
 static int names_key(const kv_field *fd, const kv_token *toks, size_t n)
 {
-    size_t j = 0;
-    while (j < fd->n_key && find_word(toks, n, fd->key[j]) < n)
-        j++;
-    return j == fd->n_key || (fd->joined && find_word(toks, n, fd->joined) < n);
+    size_t first, last;
+    return holds_all(toks, n, fd->key, fd->n_key, &first, &last) ||
+           (fd->joined && find_word(toks, n, fd->joined) < n);
 }
 
 /* 1 when fields a and b have the same parent. */
@@ -616,21 +632,15 @@ static int check_groups(const kivo_engine *e, const char *text, const kv_token *
         while (g < e->n_fields && same_parent(&e->fields[f], &e->fields[g]))
             g++;
         const kv_field *fd = &e->fields[f];
-        size_t first = n, last = 0, k = 0;
-        for (; k < fd->n_parent; k++) {
-            size_t i = find_word(toks, n, fd->parent[k]);
-            if (i == n)
-                break;
-            first = i < first ? i : first;
-            last = i > last ? i : last;
-        }
+        size_t first = n, last = 0;
+        int parent = fd->n_parent && holds_all(toks, n, fd->parent, fd->n_parent, &first, &last);
         int any_true = 0, named = 0;
         for (size_t h = f; h < g; h++) {
             any_true |= e->fields[h].value == KV_FIELD_TRUE;
             named |= names_key(&e->fields[h], toks, n);
         }
         size_t lo = first, hi = last;
-        if (fd->n_parent && k == fd->n_parent && any_true && !named &&
+        if (parent && any_true && !named &&
             negation_scope(text, toks, n, &lo, &hi)) {
             found |= FIELD_CONFLICT;
             for (size_t i = lo; mark && i <= hi; i++)
@@ -656,16 +666,8 @@ static int check_fields(const kivo_engine *e, const char *text, const kv_token *
     int found = 0;
     for (size_t f = 0; f < e->n_fields; f++) {
         const kv_field *fd = &e->fields[f];
-        size_t first = n, last = 0;
-        size_t j = 0;
-        for (; j < fd->n_key; j++) {
-            size_t i = find_word(toks, n, fd->key[j]);
-            if (i == n)
-                break;
-            first = i < first ? i : first;
-            last = i > last ? i : last;
-        }
-        if (j < fd->n_key) {
+        size_t first, last;
+        if (!holds_all(toks, n, fd->key, fd->n_key, &first, &last)) {
             /* "takeout" for TakeOut, "wifi" for WiFi. */
             size_t i = fd->joined ? find_word(toks, n, fd->joined) : n;
             if (i == n)
@@ -788,7 +790,7 @@ typedef struct hours_claim {
     int open_word;
 } hours_claim;
 
-/* 1 when token i of toks is "closed" or a negation. */
+/* 1 when token t is "closed" or a negation. */
 static int closed_cue(const char *text, const kv_token *t)
 {
     return text_is(text + t->start, t->end - t->start, "closed") || (t->flags & KV_TF_NEG);
@@ -862,12 +864,13 @@ static int read_hours(const kivo_engine *e, const char *text, const kv_token *to
                 span = text_is(text + u->start, u->end - u->start, "to") ||
                        text_is(text + u->start, u->end - u->start, "through");
             }
-            if (span && hc->n_days > 0)
-                for (int d = prev_day; d != day; d = (d + 1) % 7)
-                    hc->day[hc->n_days - 1].days |= 1u << d;
+            int from = prev_day;
             prev_day = day;
             prev_day_tok = i;
             if (span && hc->n_days > 0) {
+                /* The span widens the day word before it. */
+                for (int d = from; d != day; d = (d + 1) % 7)
+                    hc->day[hc->n_days - 1].days |= 1u << d;
                 hc->day[hc->n_days - 1].days |= days;
                 hc->day[hc->n_days - 1].last = i;
                 continue;
@@ -892,12 +895,11 @@ static int read_hours(const kivo_engine *e, const char *text, const kv_token *to
     return found;
 }
 
-/* Marks the day words of *hc said to be open. */
-static void mark_open_days(const hours_claim *hc, uint8_t *mark)
+/* Marks the tokens of day word d of *hc (a span: "Monday to Friday"). */
+static void mark_day(const hours_claim *hc, size_t d, uint8_t *mark)
 {
-    for (size_t d = 0; mark && d < hc->n_days; d++)
-        if (!hc->day[d].closed)
-            memset(mark + hc->day[d].tok, 1, hc->day[d].last - hc->day[d].tok + 1);
+    if (mark)
+        memset(mark + hc->day[d].tok, 1, hc->day[d].last - hc->day[d].tok + 1);
 }
 
 /* The days range r of *hc is given for, and the day words that name them, hc->day[*d0..*d1):
@@ -965,13 +967,15 @@ static int check_hours(const kivo_engine *e, const char *text, const kv_token *t
         return found | FIELD_NULL;
     if (open & ~(unsigned)hr->open_days) {
         found |= FIELD_CONFLICT;
-        mark_open_days(&hc, mark);
+        for (size_t d = 0; d < hc.n_days; d++)
+            if (!hc.day[d].closed)
+                mark_day(&hc, d, mark);
     }
     if (closed & hr->open_days) {
         found |= FIELD_CONFLICT;
-        for (size_t d = 0; mark && d < hc.n_days; d++)
+        for (size_t d = 0; d < hc.n_days; d++)
             if (hc.day[d].closed && (hc.day[d].days & hr->open_days))
-                memset(mark + hc.day[d].tok, 1, hc.day[d].last - hc.day[d].tok + 1);
+                mark_day(&hc, d, mark);
     }
     int before = hc.n_days > 0 && hc.day[0].seg == 0;
     for (size_t r = 0; r < hc.n_ranges; r++) {
@@ -981,8 +985,8 @@ static int check_hours(const kivo_engine *e, const char *text, const kv_token *t
         if (!days || (keeps(hr, days, 0, hc.range[r].at[0]) && keeps(hr, days, 1, hc.range[r].at[1])))
             continue;
         found |= FIELD_CONFLICT;
-        for (size_t d = d0; mark && d < d1; d++)
-            memset(mark + hc.day[d].tok, 1, hc.day[d].last - hc.day[d].tok + 1);
+        for (size_t d = d0; d < d1; d++)
+            mark_day(&hc, d, mark);
         /* The opening or closing time, or both, that the days do not keep. */
         for (int end = 0; end < 2; end++)
             for (size_t k = hc.range[r].tok[end][0];
