@@ -125,7 +125,7 @@ kivo_status kivo_engine_review(kivo_engine *e, const kivo_packet *p, const kivo_
             t++;
         const kv_token *toks = &e->out_toks.v[first];
         size_t n = t - first;
-        if (!kv_match_is_claim(p->output, sp, toks, n))
+        if (!kv_match_is_claim(p->output, p->output_len, sp, toks, n))
             continue;
         kivo_claim *c = &e->claims[r->n_claims++];
         memset(c, 0, sizeof *c);

@@ -117,8 +117,10 @@ const uint32_t *kv_index_find(const kivo_engine *e, uint64_t h, size_t *n);
 kivo_status kv_match_claim(kivo_engine *e, const kivo_packet *p, const kv_token *toks, size_t n,
                            kivo_claim *c);
 
-/* 0 when the span with these tokens is not a claim to check: a question, a heading, a greeting,
- * or a sentence about the sources themselves ("the passages do not mention it"); else 1. */
-int kv_match_is_claim(const char *text, const kv_span *span, const kv_token *toks, size_t n);
+/* 0 when the span with these tokens of text[0..len) is not a claim to check: a question, a
+ * heading, a table's header row, a greeting, or a sentence about the sources themselves ("the
+ * passages do not mention it"); else 1. */
+int kv_match_is_claim(const char *text, size_t len, const kv_span *span, const kv_token *toks,
+                      size_t n);
 
 #endif

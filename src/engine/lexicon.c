@@ -17,13 +17,14 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "quantity_int.h"
+#include "spelling_int.h"
 #include "text_int.h"
 #include "wordclass_int.h"
 
 #define LEX_SLOTS 2048          /* function-word table, power of two */
 #define CACHE_SLOTS (1u << 15)  /* stem cache, power of two */
 #define WORD_MAX 64             /* longer tokens are hashed, not stemmed */
-#define NUMBER_SEED 0x4b49564fu /* keeps number hashes apart from word hashes */
 
 typedef struct lex_entry {
     uint64_t key;   /* hash of the folded word, 0 = empty */
@@ -48,6 +49,7 @@ struct kv_lexicon {
     size_t n_refs;
     uint64_t labels[32];        /* stem hashes of words that number what follows them, sorted */
     size_t n_labels;
+    uint64_t month[12];         /* stem hashes of the months' names, January first */
     cache_entry *cache;
 };
 
@@ -69,7 +71,7 @@ static const char *const stop_words[] = {
     "s", "t", "d", "ll", "re", "ve", "m", "said", "says", "say", "like", "many", "much", "even",
     "still", "yet", "whether", "either", "across", "along", "around", "among", "toward",
     "towards", "since", "whose", "every", "another", "something", "anything", "everything",
-    "am", "pm", "a.m", "p.m", NULL};
+    "am", "pm", "a.m", "p.m", "percent", "pct", NULL};
 
 static const char *const negation_words[] = {
     "not", "no", "never", "none", "nobody", "nothing", "neither", "nor", "without", "cannot",
@@ -117,7 +119,8 @@ static const struct {
     {"sixteen", 16},  {"seventeen", 17},  {"eighteen", 18},  {"nineteen", 19}, {"twenty", 20},
     {"thirty", 30},   {"forty", 40},      {"fifty", 50},     {"sixty", 60},   {"seventy", 70},
     {"eighty", 80},   {"ninety", 90},     {"hundred", 100},  {"thousand", 1e3}, {"million", 1e6},
-    {"billion", 1e9}, {"dozen", 12},      {"twice", 2},      {"once", 1},     {NULL, 0}};
+    {"billion", 1e9}, {"trillion", 1e12}, {"dozen", 12},     {"twice", 2},    {"once", 1},
+    {NULL, 0}};
 
 /* Words that match as another: US state names as their postal codes, since addresses in records
  * say "CA" and answers "California" (states whose code is a function word, IN, OR, ME, OH, HI,
@@ -137,7 +140,17 @@ static const char *const aliases[][2] = {
     {"tuesdays", "tuesday"}, {"wed", "wednesday"}, {"wednesdays", "wednesday"},
     {"thu", "thursday"}, {"thur", "thursday"}, {"thurs", "thursday"}, {"thursdays", "thursday"},
     {"fri", "friday"}, {"fridays", "friday"}, {"sat", "saturday"}, {"saturdays", "saturday"},
-    {"sun", "sunday"}, {"sundays", "sunday"}, {NULL, NULL}};
+    {"sun", "sunday"}, {"sundays", "sunday"},
+    /* Months as dates abbreviate them ("Mar. 5"); May is a function word either way. */
+    {"jan", "january"}, {"feb", "february"}, {"mar", "march"}, {"apr", "april"}, {"jun", "june"},
+    {"jul", "july"}, {"aug", "august"}, {"sep", "september"}, {"sept", "september"},
+    {"oct", "october"}, {"nov", "november"}, {"dec", "december"},
+    /* Units as measures abbreviate them ("5 km", "3 lbs"). */
+    {"km", "kilometer"}, {"kms", "kilometer"}, {"kg", "kilogram"}, {"kgs", "kilogram"},
+    {"cm", "centimeter"}, {"mm", "millimeter"}, {"ml", "milliliter"}, {"lb", "pound"},
+    {"lbs", "pound"}, {"oz", "ounce"}, {"ft", "foot"}, {"feet", "foot"}, {"hr", "hour"},
+    {"hrs", "hour"}, {"mins", "minute"}, {"yr", "year"}, {"yrs", "year"}, {"sq", "square"},
+    {NULL, NULL}};
 
 static uint64_t word_hash(const char *s, size_t len)
 {
@@ -216,6 +229,11 @@ kivo_status kv_lexicon_create(kv_lexicon **out)
     for (size_t i = 0; label_words[i] && lx->n_labels < 32; i++)
         lx->labels[lx->n_labels++] = stem_hash(lx, label_words[i], strlen(label_words[i]));
     qsort(lx->labels, lx->n_labels, sizeof lx->labels[0], cmp_u64);
+    static const char *const months[12] = {"january", "february", "march",     "april",
+                                           "may",     "june",     "july",      "august",
+                                           "september", "october", "november", "december"};
+    for (size_t m = 0; m < 12; m++)
+        lx->month[m] = stem_hash(lx, months[m], strlen(months[m]));
     *out = lx;
     return KIVO_OK;
 }
@@ -351,99 +369,6 @@ static size_t scan_token(const unsigned char *s, size_t len, int *ascii, int *di
  * most 19 digits, a mantissa m <= 2^53 and f <= 22 decimals, m and 10^f are exact doubles and one
  * division rounds m / 10^f correctly, as strtod does (Clinger's fast path). Returns 0 when t is
  * not such a number. */
-static int exact_decimal(const char *t, double *value)
-{
-    static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                   1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-                                   1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-    uint64_t m = 0;
-    int digits = 0, decimals = 0;
-    size_t p = 0;
-    for (; ascii_digit((unsigned char)t[p]); p++) {
-        if (++digits > 19)
-            return 0;
-        m = m * 10 + (uint64_t)(t[p] - '0');
-    }
-    if (digits == 0)
-        return 0;
-    if (t[p] == '.' && ascii_digit((unsigned char)t[p + 1])) {
-        for (p++; ascii_digit((unsigned char)t[p]); p++, decimals++) {
-            if (++digits > 19)
-                return 0;
-            m = m * 10 + (uint64_t)(t[p] - '0');
-        }
-    }
-    if (m > (1ULL << 53) || decimals > 22)
-        return 0;
-    *value = (double)m / pow10[decimals];
-    return 1;
-}
-
-/* Parses a numeric token (digits with ',' thousands and '.' decimals, optional ordinal suffix).
- * Returns 1 and *value when the token is a number. */
-static int parse_number(const char *s, size_t len, double *value)
-{
-    char tmp[64];
-    size_t k = 0, i = 0;
-    if (len >= sizeof tmp)
-        return 0;
-    while (i < len && (ascii_digit((unsigned char)s[i]) || s[i] == ',' || s[i] == '.')) {
-        if (s[i] != ',')
-            tmp[k++] = s[i];
-        i++;
-    }
-    if (i < len) {
-        /* 1st, 2nd, 3rd, 4th */
-        size_t rest = len - i;
-        if (rest != 2)
-            return 0;
-        char a = (char)(s[i] | 0x20), b = (char)(s[i + 1] | 0x20);
-        if (!((a == 's' && b == 't') || (a == 'n' && b == 'd') || (a == 'r' && b == 'd') ||
-              (a == 't' && b == 'h')))
-            return 0;
-    }
-    tmp[k] = '\0';
-    if (exact_decimal(tmp, value))
-        return 1;
-    char *end;
-    *value = strtod(tmp, &end);
-    return end != tmp;
-}
-
-static uint64_t number_hash(double v)
-{
-    /* Equal values hash alike (4.50 and 4.5, 1,000 and 1000): integers by value, other numbers
-     * rounded to millionths. No formatting: this runs for every number of every record. */
-    int64_t key;
-    uint64_t seed = NUMBER_SEED;
-    if (v == (double)(int64_t)v && v > -1e15 && v < 1e15) {
-        key = (int64_t)v;
-    } else if (v > -1e12 && v < 1e12) {
-        key = (int64_t)llround(v * 1e6);
-        seed += 1;
-    } else {
-        memcpy(&key, &v, sizeof key);
-        seed += 2;
-    }
-    uint64_t h = XXH3_64bits_withSeed(&key, sizeof key, seed);
-    return h ? h : 1;
-}
-
-/* 1 when text[0..at) ends with "out of " (any case). */
-static int out_of_before(const char *text, size_t at)
-{
-    static const char pat[] = "out of ";
-    size_t n = sizeof pat - 1;
-    if (at < n)
-        return 0;
-    for (size_t k = 0; k < n; k++) {
-        char c = text[at - n + k];
-        if ((c >= 'A' && c <= 'Z' ? (char)(c | 0x20) : c) != pat[k])
-            return 0;
-    }
-    return 1;
-}
-
 /* The classified window of the text the tokenizer is in: wc describes text[base, base + n). */
 typedef struct window {
     kv_wordclass_fill_fn fill;
@@ -623,14 +548,14 @@ static kivo_status tokenize(kv_lexicon *lx, kv_wordclass_fill_fn fill, const cha
             tok.flags |= KV_TF_CAP;
 
         double v;
-        if (digits && !alpha && parse_number(text + i, tl, &v)) {
+        if (digits && !alpha && kv_parse_number(text + i, tl, &v)) {
             tok.kind = KV_TOK_NUMBER;
             tok.value = v;
-            tok.h = number_hash(v);
-        } else if (digits && alpha && parse_number(text + i, tl, &v)) {
+            tok.h = kv_number_hash(v);
+        } else if (digits && alpha && kv_parse_number(text + i, tl, &v)) {
             tok.kind = KV_TOK_NUMBER;      /* ordinals: 3rd */
             tok.value = v;
-            tok.h = number_hash(v);
+            tok.h = kv_number_hash(v);
         } else {
             /* Fold case; ASCII by table, the rest through utf8proc. */
             size_t fl = 0;
@@ -677,14 +602,16 @@ static kivo_status tokenize(kv_lexicon *lx, kv_wordclass_fill_fn fill, const cha
                 tok.kind = le->kind;
                 tok.flags |= le->flags;
                 tok.value = le->value;
-                tok.h = le->kind == KV_TOK_NUMBER ? number_hash(le->value)
+                tok.h = le->kind == KV_TOK_NUMBER ? kv_number_hash(le->value)
                         : le->alias                ? le->alias
                                                    : key;
             } else {
                 cache_entry *ce = &lx->cache[key & (CACHE_SLOTS - 1)];
                 if (ce->key != key) {
                     ce->key = key;
-                    ce->stem = fl <= WORD_MAX ? stem_hash(lx, w, fl) : key;
+                    char us[WORD_MAX + 2];
+                    size_t ul = fl <= WORD_MAX ? kv_spelling_us(w, fl, us) : 0;
+                    ce->stem = fl > WORD_MAX ? key : ul ? stem_hash(lx, us, ul) : stem_hash(lx, w, fl);
                     ce->flags = (in_set(lx->policy, lx->n_policy, ce->stem) ? KV_TF_POLICY : 0) |
                                 (in_set(lx->refs, lx->n_refs, ce->stem) ? KV_TF_REF : 0) |
                                 (in_set(lx->labels, lx->n_labels, ce->stem) ? KV_TF_LABEL : 0);
@@ -698,27 +625,7 @@ static kivo_status tokenize(kv_lexicon *lx, kv_wordclass_fill_fn fill, const cha
             if (mapped)
                 free(mapped);
         }
-        if (out->n > 0) {
-            kv_token *prev = &out->v[out->n - 1];
-            /* "passage 2", "source 3": a citation; "step 6": a label. Not quantities. */
-            if (tok.kind == KV_TOK_NUMBER && (prev->flags & (KV_TF_REF | KV_TF_LABEL)))
-                tok.kind = KV_TOK_STOP;
-            /* "4.5 out of 5": the scale of a rating, not a quantity the sources must hold. */
-            if (tok.kind == KV_TOK_NUMBER && out_of_before(text, i))
-                tok.kind = KV_TOK_STOP;
-            /* "2 pm", "2:00 pm": the hour is 14, as opening hours in 24-hour records say. */
-            if (tl == 2 && (s[i] | 0x20) == 'p' && (s[i + 1] | 0x20) == 'm') {
-                kv_token *hour = prev;
-                if (hour->kind == KV_TOK_NUMBER && hour->value == 0 && out->n > 1 &&
-                    out->v[out->n - 2].kind == KV_TOK_NUMBER)
-                    hour = &out->v[out->n - 2];
-                if (hour->kind == KV_TOK_NUMBER && hour->value >= 1 && hour->value < 12 &&
-                    hour->value == (double)(int)hour->value) {
-                    hour->value += 12;
-                    hour->h = number_hash(hour->value);
-                }
-            }
-        }
+        kv_quantity_read(text, len, lx->month, out, &tok);
         kivo_status st = push(out, &tok);
         if (st != KIVO_OK)
             return st;

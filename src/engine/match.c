@@ -115,12 +115,46 @@ static int has_quote_mark(const char *s, size_t len)
     return 0;
 }
 
-int kv_match_is_claim(const char *text, const kv_span *span, const kv_token *toks, size_t n)
+/* 1 when text[at..len) opens with the line under a Markdown table's header ("|---|:--:|"). */
+static int table_rule_at(const char *text, size_t len, size_t at)
+{
+    while (at < len && (text[at] == '\n' || text[at] == '\r' || text[at] == ' '))
+        at++;
+    size_t dashes = 0;
+    for (; at < len && text[at] != '\n'; at++) {
+        char c = text[at];
+        if (c == '-')
+            dashes++;
+        else if (c != '|' && c != ':' && c != ' ' && c != '\r')
+            return 0;
+    }
+    return dashes >= 3;
+}
+
+/* A heading: Markdown's "## Summary", or a label ending in ':' ("Steps:", "**Answer:**"). */
+static int is_heading(const char *text, const kv_span *span)
+{
+    size_t a = span->start, b = span->end;
+    if (text[a] == '#') {
+        while (a < b && text[a] == '#')
+            a++;
+        if (a < b && text[a] == ' ')
+            return 1;
+    }
+    while (b > a && (text[b - 1] == '*' || text[b - 1] == '_'))
+        b--;
+    return b > a && text[b - 1] == ':';
+}
+
+int kv_match_is_claim(const char *text, size_t len, const kv_span *span, const kv_token *toks,
+                      size_t n)
 {
     size_t content = 0, numbers = 0, refs = 0, words = 0;
     int negated = 0;
-    unsigned char last = (unsigned char)text[span->end - 1];
-    if (last == '?' || last == ':')
+    if (text[span->end - 1] == '?' || is_heading(text, span))
+        return 0;
+    /* The header row of a Markdown table names its columns; the rows under it are claims. */
+    if (text[span->start] == '|' && table_rule_at(text, len, span->end))
         return 0;
     for (size_t i = 0; i < n; i++) {
         if (toks[i].kind != KV_TOK_STOP)

@@ -484,6 +484,55 @@ static void expect_claims(kivo_engine *e, const kivo_source *s, const expect_cla
     }
 }
 
+static const char report_2023[] =
+    "The company reported revenue of $1.5 million in 2023, up 15% from the previous year. The "
+    "annual meeting was held on March 5, 2024 in Berlin and started at 6 p.m. The new trail is 5 "
+    "kilometres long and opens at 9 a.m. The organisation has offices in 4 cities.";
+
+/* Numbers, dates, times, units and spellings written another way than the source writes them
+ * match; a day of a month the source does not give is a conflict, even when its number is there
+ * for something else. */
+static void test_quantities_and_spellings(void **state)
+{
+    kivo_engine *e = *state;
+    kivo_source s = src("report", report_2023);
+    static const expect_claim x[] = {
+        {"Revenue was 1,500,000 dollars in 2023.", -1, NULL},
+        {"Revenue was $1.5M in 2023.", -1, NULL},
+        {"Revenue was up 15 percent from the previous year.", -1, NULL},
+        {"The annual meeting was held on 5 March 2024 in Berlin.", -1, NULL},
+        {"The annual meeting was held on 2024-03-05 in Berlin.", -1, NULL},
+        {"The annual meeting started at 6pm.", -1, NULL},
+        {"The annual meeting started at 18 o'clock.", -1, NULL},
+        {"The new trail is 5 km long and opens at 9am.", -1, NULL},
+        {"The organization has offices in four cities.", -1, NULL},
+        {"The annual meeting was held on March 6, 2024 in Berlin.", KIVO_CLAIM_CONTRADICTED, "6"},
+        {"The annual meeting was held on 2024-03-04 in Berlin.", KIVO_CLAIM_CONTRADICTED, "04"},
+        {"Revenue was $2.5 million in 2023.", KIVO_CLAIM_CONTRADICTED, "2.5"},
+        {NULL, 0, NULL}};
+    expect_claims(e, &s, x);
+}
+
+/* Markdown: a heading and a table's header row are no claims; the table's rows are. */
+static void test_markdown(void **state)
+{
+    kivo_engine *e = *state;
+    kivo_source s = src("report", report_2023);
+    kivo_packet p = packet("## Summary\n\n**Figures:**\n\n| Metric | Value |\n|---|:---:|\n"
+                           "| Revenue | $1.5 million |\n| Offices | 4 cities |\n",
+                           &s, 1);
+    const kivo_review *r = review(e, &p);
+    assert_int_equal(r->n_claims, 2);
+    assert_memory_equal(p.output + r->claims[0].start, "| Revenue", 9);
+    assert_memory_equal(p.output + r->claims[1].start, "| Offices", 9);
+    assert_int_equal(r->unsupported_count, 0);
+    /* A row that is not followed by the rule line is a claim like any other. */
+    p = packet("| Staff | 90 people |\n| Offices | 4 cities |\n", &s, 1);
+    r = review(e, &p);
+    assert_int_equal(r->n_claims, 2);
+    assert_int_equal(r->unsupported_count, 1);
+}
+
 /* Yes/no fields: a claim that asserts a false one (or denies a true one) is contradicted, one
  * that names a null one is unsupported; negations count within their clause only. */
 static void test_structured_fields(void **state)
@@ -850,6 +899,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_no_sources, setup, teardown),
         cmocka_unit_test_setup_teardown(test_claim_offsets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_claims, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_quantities_and_spellings, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_markdown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_structured_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_opening_hours, setup, teardown),
         cmocka_unit_test_setup_teardown(test_meta_sentences, setup, teardown),

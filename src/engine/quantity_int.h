@@ -1,0 +1,45 @@
+/*
+ * quantity_int.h - what a number means where it stands: values of numeric tokens, and the rules
+ * that read a token against the ones before it (citations, ratings' scales, times of day, scale
+ * words, money with a suffix, dates). Used by the tokenizer (lexicon.c) only.
+ */
+#ifndef KIVO_QUANTITY_INT_H
+#define KIVO_QUANTITY_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "text_int.h"
+
+/* Parses a numeric token (digits with ',' thousands and '.' decimals, optional ordinal suffix:
+ * 3rd). @return 1 and *value when the token is a number. */
+int kv_parse_number(const char *s, size_t len, double *value);
+
+/* The hash numbers of equal value share (4.50 and 4.5, 1,000 and 1000). */
+uint64_t kv_number_hash(double v);
+
+/*
+ * Reads token tok of text[0..len) against the tokens before it in out, before it is appended:
+ * may change tok and the last tokens of out. month[m - 1] is the stem hash of month m's name
+ * (so that 2024-03-05 says "March").
+ */
+void kv_quantity_read_slow(const char *text, size_t len, const uint64_t month[12],
+                           kv_tokens *out, kv_token *tok);
+
+static inline void kv_quantity_read(const char *text, size_t len, const uint64_t month[12],
+                                    kv_tokens *out, kv_token *tok)
+{
+    unsigned char c = (unsigned char)text[tok->start];
+    /* Most tokens are words: a rule starts at a word only when it opens with a digit ("9am",
+     * "$2bn"), is "pm" or the "p" of "p.m.", or may be a month after a day ("5 March", "5th of
+     * March"). */
+    if (tok->kind != KV_TOK_NUMBER && !(c >= '0' && c <= '9') &&
+        !((c | 0x20) == 'p' && tok->end - tok->start <= 2) &&
+        !(c >= 'A' && c <= 'Z' &&
+          ((out->n > 0 && out->v[out->n - 1].kind == KV_TOK_NUMBER) ||
+           (out->n > 1 && out->v[out->n - 2].kind == KV_TOK_NUMBER))))
+        return;
+    kv_quantity_read_slow(text, len, month, out, tok);
+}
+
+#endif
