@@ -17,7 +17,7 @@ kivo_status kivo_engine_create(kivo_engine **out)
     if (!e)
         return KIVO_ENOMEM;
     if ((st = kv_lexicon_create(&e->lx)) != KIVO_OK ||
-        (st = kivo_hasher_create(&e->hasher)) != KIVO_OK) {
+        (st = kivo_hasher_create(&e->hasher)) != KIVO_OK || (st = kv_opposites_build(e)) != KIVO_OK) {
         kivo_engine_free(e);
         return st;
     }
@@ -34,6 +34,8 @@ void kivo_engine_free(kivo_engine *e)
     kv_tokens_free(&e->out_toks);
     kv_tokens_free(&e->src_toks);
     kv_tokens_free(&e->key_toks);
+    kv_tokens_free(&e->win_toks);
+    free(e->opposites);
     kv_spans_free(&e->out_spans);
     kv_spans_free(&e->spans);
     free(e->sents);

@@ -35,6 +35,13 @@ typedef struct kv_hours {
     uint16_t open[7], close[7];
 } kv_hours;
 
+/* A word of one of a pair of opposite groups ("rose" / "fell"), by its token hash. */
+typedef struct kv_opposite {
+    uint64_t h;
+    uint16_t group;         /* 1-based */
+    uint8_t side;           /* 0 or 1 */
+} kv_opposite;
+
 /* One (token hash, sentence) pair, in text order, before the index groups them by term. */
 typedef struct kv_posting {
     uint64_t h;
@@ -101,6 +108,9 @@ struct kivo_engine {
     kv_field *fields;       /* yes/no leaves of structured sources */
     kv_hours hours;         /* opening hours of structured sources */
     size_t n_fields, cap_fields;
+    kv_opposite *opposites; /* sorted by h; built once per engine */
+    size_t n_opposites;
+    kv_tokens win_toks;     /* scratch: the tokens of one evidence sentence */
 };
 
 /* The weekday (0 = Monday) that s[0..len) names, in full, plural or as three letters;
@@ -112,6 +122,17 @@ kivo_status kv_index_build(kivo_engine *e, const kivo_packet *p);
 
 /* The sentences (ascending) that hold term h: *n entries from the returned pointer, or NULL. */
 const uint32_t *kv_index_find(const kivo_engine *e, uint64_t h, size_t *n);
+
+/* Builds e->opposites from the groups in opposite.c (tokenized, so they match by stem). */
+kivo_status kv_opposites_build(kivo_engine *e);
+
+/*
+ * 1 when a word of claim tokens toks[0..n) has only its opposite near the same neighbours in
+ * source sentences first..last ("revenue fell" where the source says "revenue rose"); marks
+ * that word in mark[] (one byte per claim token) when mark is not NULL.
+ */
+int kv_opposite_conflict(kivo_engine *e, const kivo_packet *p, const kv_token *toks, size_t n,
+                         size_t first, size_t last, uint8_t *mark);
 
 /* Scores the claim whose tokens are toks[0..n) into *c. */
 kivo_status kv_match_claim(kivo_engine *e, const kivo_packet *p, const kv_token *toks, size_t n,

@@ -1143,6 +1143,13 @@ kivo_status kv_match_claim(kivo_engine *e, const kivo_packet *p, const kv_token 
      * often about another part of the sentence to call a contradiction. */
     int negation_conflict = have && claim_negated && !window_negated && words_cov >= NEG_AT;
 
+    /* A word whose opposite the source writes next to the same neighbours ("revenue fell" /
+     * "revenue rose"), in a window that otherwise holds the claim. (Counting the word itself as
+     * held, so that "The board rejected the plan" is checked too, fired on 3 paraphrases of the
+     * RAGTruth dev split and on no hallucination.) */
+    int opposite = have && words_cov >= CONFLICT_AT &&
+                   kv_opposite_conflict(e, p, toks, n, best.first, best.last, NULL);
+
     int fields = e->n_fields ? check_fields(e, p->output, toks, n, NULL) : 0;
     int hours = e->hours.state ? check_hours(e, p->output, toks, n, NULL) : 0;
     fields |= hours;
@@ -1153,7 +1160,7 @@ kivo_status kv_match_claim(kivo_engine *e, const kivo_packet *p, const kv_token 
 
     /* The rules name what looks wrong (the category) and how well the claim is covered. */
     kivo_claim_status rule;
-    if (number_conflict || negation_conflict || (fields & FIELD_CONFLICT)) {
+    if (number_conflict || negation_conflict || opposite || (fields & FIELD_CONFLICT)) {
         rule = KIVO_CLAIM_CONTRADICTED;
         c->category = KIVO_CAT_CONTRADICTED_CLAIM;
     } else if (missing_numbers > 0) {
@@ -1196,6 +1203,9 @@ kivo_status kv_match_claim(kivo_engine *e, const kivo_packet *p, const kv_token 
                 check_fields(e, p->output, toks, n, cs->miss);
             if (hours)
                 check_hours(e, p->output, toks, n, cs->miss);
+        } else if (opposite && !number_conflict && !negation_conflict) {
+            memset(cs->miss, 0, n);
+            kv_opposite_conflict(e, p, toks, n, best.first, best.last, cs->miss);
         } else {
             mark_failure(e, toks, n, have ? &best : NULL, negation_conflict && !number_conflict,
                          cs->miss);

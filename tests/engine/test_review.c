@@ -513,6 +513,34 @@ static void test_quantities_and_spellings(void **state)
     expect_claims(e, &s, x);
 }
 
+static const char news[] =
+    "Acme's revenue rose 15% in 2023, while operating costs fell 3%. The new policy allows pets "
+    "in the office. Manchester United beat Chelsea 2-1 on Saturday. The trial found that the drug "
+    "reduced symptoms in 70% of patients. Sales in Europe were higher than in Asia. Her daughter "
+    "Anna runs the bakery.";
+
+/* A word whose opposite the source writes next to the same neighbours is a conflict; the same
+ * word elsewhere in the sentence ("costs fell") does not answer for it. */
+static void test_opposites(void **state)
+{
+    kivo_engine *e = *state;
+    kivo_source s = src("news", news);
+    static const expect_claim x[] = {
+        {"Acme's revenue fell 15% in 2023.", KIVO_CLAIM_CONTRADICTED, "fell"},
+        {"Acme's revenue rose 15% in 2023.", -1, NULL},
+        {"Acme's revenue increased 15% in 2023.", -1, NULL},
+        {"Operating costs fell 3%, while Acme's revenue rose 15%.", -1, NULL},
+        {"The new policy prohibits pets in the office.", KIVO_CLAIM_CONTRADICTED, "prohibits"},
+        {"Manchester United lost to Chelsea on Saturday.", KIVO_CLAIM_CONTRADICTED, "lost"},
+        {"Manchester United won against Chelsea on Saturday.", -1, NULL},
+        {"The trial found that the drug increased symptoms in 70% of patients.",
+         KIVO_CLAIM_CONTRADICTED, "increased"},
+        {"Sales in Europe were lower than in Asia.", KIVO_CLAIM_CONTRADICTED, "lower"},
+        {"Her son Anna runs the bakery.", KIVO_CLAIM_CONTRADICTED, "son"},
+        {NULL, 0, NULL}};
+    expect_claims(e, &s, x);
+}
+
 /* Markdown: a heading and a table's header row are no claims; the table's rows are. */
 static void test_markdown(void **state)
 {
@@ -901,6 +929,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_not_claims, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quantities_and_spellings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_markdown, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_opposites, setup, teardown),
         cmocka_unit_test_setup_teardown(test_structured_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_opening_hours, setup, teardown),
         cmocka_unit_test_setup_teardown(test_meta_sentences, setup, teardown),

@@ -1,0 +1,202 @@
+/*
+ * opposite.c - words that say the opposite of each other: "revenue fell" against a source's
+ * "revenue rose", "hired after the merger" against "before the merger", "her son" against "her
+ * daughter".
+ *
+ * A claim word of one side of a pair is held against the words around the same neighbours in
+ * its best evidence window: when, near where the source writes the claim word's neighbours
+ * ("revenue", "15%"), only the other side's words stand, the claim says the opposite of the
+ * source. The groups and the distances were checked on the RAGTruth dev split, where wider
+ * distances, "before"/"after" and pronouns (he / she) fired on paraphrases only. Looking near the neighbours, not at the whole window, keeps "costs fell" in the same
+ * sentence from answering for "revenue rose".
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_int.h"
+
+/* Pairs of opposite word groups; a group's words are written as answers write them, and match
+ * through their stems ("increased", "increasing" as "increase"). The second sentence of the file
+ * comment says why "before"/"after" is not one. */
+static const char *const groups[][2][12] = {
+    {{"increase", "rise", "rose", "risen", "grow", "grew", "grown", "growth", "climb", "surge",
+      "soar", "boost"},
+     {"decrease", "decline", "fall", "fell", "fallen", "drop", "shrink", "shrank", "reduce",
+      "reduction", "plunge", "slump"}},
+    {{"higher", "larger", "bigger", "greater", "longer", "older", "faster", "more"},
+     {"lower", "smaller", "less", "fewer", "shorter", "younger", "slower"}},
+    {{"approve", "approved", "accept", "accepted", "grant", "granted"},
+     {"reject", "rejected", "refuse", "refused", "deny", "denied", "veto"}},
+    {{"allow", "allowed", "permit", "permitted"}, {"prohibit", "ban", "banned", "forbid",
+                                                     "forbidden", "disallow"}},
+    {{"win", "won", "beat", "victory"}, {"lose", "lost", "loss"}},
+    {{"praise", "praised", "commend", "applaud", "laud", "acclaim"},
+     {"criticize", "criticized", "criticism", "condemn", "slam", "slammed", "blame"}},
+    {{"success", "succeed", "successful"}, {"fail", "failed", "failure", "unsuccessful"}},
+    {{"legal", "lawful"}, {"illegal", "unlawful"}},
+    {{"guilty", "convicted"}, {"innocent", "acquitted"}},
+    {{"alive", "survived", "survive", "survivor"}, {"dead", "died", "die", "killed"}},
+    {{"positive"}, {"negative"}},
+    {{"safe"}, {"dangerous", "unsafe", "hazardous"}},
+    {{"true", "correct", "accurate"}, {"false", "incorrect", "inaccurate", "wrong"}},
+    {{"minimum"}, {"maximum"}},
+    {{"buy", "bought", "purchase", "purchased"}, {"sell", "sold"}},
+    {{"import", "imports"}, {"export", "exports"}},
+    {{"include", "included"}, {"exclude", "excluded"}},
+    {{"public"}, {"private"}},
+    {{"cheap", "inexpensive"}, {"expensive", "pricey"}},
+    {{"hot", "warm"}, {"cold"}},
+    {{"early"}, {"late"}},
+    {{"quiet"}, {"loud", "noisy"}},
+    {{"indoor", "indoors"}, {"outdoor", "outdoors"}},
+    {{"north", "northern"}, {"south", "southern"}},
+    {{"east", "eastern"}, {"west", "western"}},
+    {{"son", "sons"}, {"daughter", "daughters"}},
+    {{"father", "dad"}, {"mother", "mom", "mum"}},
+    {{"husband"}, {"wife"}},
+    {{"brother", "brothers"}, {"sister", "sisters"}},
+    {{"boy", "boys"}, {"girl", "girls"}},
+    {{"man", "men"}, {"woman", "women"}},
+    {{"male"}, {"female"}},
+    {{"king"}, {"queen"}},
+    {{"uncle"}, {"aunt"}},
+    {{"grandfather", "grandson"}, {"grandmother", "granddaughter"}},
+};
+
+#define N_GROUPS (sizeof groups / sizeof groups[0])
+#define NEAR 2          /* tokens from a neighbour where a source word still speaks of it */
+#define REACH 2         /* claim tokens from the opposite word to the neighbours it is held by */
+#define NEG_BEFORE 3    /* tokens before a word where a negation turns it ("did not rise") */
+
+static int cmp_entry(const void *a, const void *b)
+{
+    const kv_opposite *x = a, *y = b;
+    return x->h < y->h ? -1 : x->h > y->h;
+}
+
+kivo_status kv_opposites_build(kivo_engine *e)
+{
+    kv_tokens t = {0};
+    size_t n = 0, cap = 0;
+    kv_opposite *v = NULL;
+    for (size_t g = 0; g < N_GROUPS; g++) {
+        for (int side = 0; side < 2; side++) {
+            for (size_t k = 0; k < 12 && groups[g][side][k]; k++) {
+                const char *w = groups[g][side][k];
+                t.n = 0;
+                kivo_status st = kv_tokenize(e->lx, w, strlen(w), &t);
+                if (st != KIVO_OK) {
+                    kv_tokens_free(&t);
+                    free(v);
+                    return st;
+                }
+                if (t.n != 1)
+                    continue;
+                if (n == cap) {
+                    size_t nc = cap ? cap * 2 : 128;
+                    kv_opposite *nv = realloc(v, nc * sizeof *nv);
+                    if (!nv) {
+                        kv_tokens_free(&t);
+                        free(v);
+                        return KIVO_ENOMEM;
+                    }
+                    v = nv;
+                    cap = nc;
+                }
+                v[n].h = t.v[0].h;
+                v[n].group = (uint16_t)(g + 1);
+                v[n].side = (uint8_t)side;
+                n++;
+            }
+        }
+    }
+    kv_tokens_free(&t);
+    qsort(v, n, sizeof *v, cmp_entry);
+    e->opposites = v;
+    e->n_opposites = n;
+    return KIVO_OK;
+}
+
+/* The entry of the opposite groups for hash h, or NULL. */
+static const kv_opposite *find(const kivo_engine *e, uint64_t h)
+{
+    size_t lo = 0, hi = e->n_opposites;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (e->opposites[mid].h < h)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < e->n_opposites && e->opposites[lo].h == h ? &e->opposites[lo] : NULL;
+}
+
+/* 1 when a negation cue stands up to NEG_BEFORE tokens before token i. */
+static int negated(const kv_token *t, size_t i)
+{
+    for (size_t k = i >= NEG_BEFORE ? i - NEG_BEFORE : 0; k < i; k++)
+        if (t[k].flags & KV_TF_NEG)
+            return 1;
+    return 0;
+}
+
+/* 1 when token t is a neighbour worth looking for: content, and not itself a group word. */
+static int anchor(const kivo_engine *e, const kv_token *t)
+{
+    return t->kind != KV_TOK_STOP && !find(e, t->h);
+}
+
+/* In source tokens s[0..n), the words of group g near the claim's neighbours a[0..na): how many
+ * of each side (not negated). */
+static void near_words(const kivo_engine *e, const kv_token *s, size_t n, const uint64_t *a,
+                       size_t na, uint16_t g, size_t count[2])
+{
+    for (size_t j = 0; j < n; j++) {
+        int is_anchor = 0;
+        for (size_t k = 0; k < na && !is_anchor; k++)
+            is_anchor = s[j].h == a[k];
+        if (!is_anchor)
+            continue;
+        size_t lo = j >= NEAR ? j - NEAR : 0, hi = j + NEAR < n ? j + NEAR : n - 1;
+        for (size_t i = lo; i <= hi; i++) {
+            const kv_opposite *o = find(e, s[i].h);
+            if (o && o->group == g && !negated(s, i))
+                count[o->side]++;
+        }
+    }
+}
+
+int kv_opposite_conflict(kivo_engine *e, const kivo_packet *p, const kv_token *toks, size_t n,
+                         size_t first, size_t last, uint8_t *mark)
+{
+    int found = 0;
+    for (size_t i = 0; i < n; i++) {
+        const kv_opposite *o = find(e, toks[i].h);
+        if (!o || negated(toks, i))
+            continue;
+        /* The claim word's neighbours: content words up to REACH tokens on either side. */
+        uint64_t a[2 * REACH];
+        size_t na = 0;
+        for (size_t k = i >= REACH ? i - REACH : 0; k < n && k <= i + REACH; k++)
+            if (k != i && anchor(e, &toks[k]))
+                a[na++] = toks[k].h;
+        if (na == 0)
+            continue;
+        size_t count[2] = {0, 0};
+        for (size_t s = first; s <= last; s++) {
+            const kv_sentence *st = &e->sents[s];
+            const kivo_source *src = &p->sources[st->source];
+            e->win_toks.n = 0;
+            if (kv_tokenize(e->lx, src->text + st->start, st->end - st->start, &e->win_toks) !=
+                KIVO_OK)
+                return found;   /* out of memory: no conflict claimed */
+            near_words(e, e->win_toks.v, e->win_toks.n, a, na, o->group, count);
+        }
+        if (count[1 - o->side] > 0 && count[o->side] == 0) {
+            found = 1;
+            if (mark)
+                mark[i] = 1;
+        }
+    }
+    return found;
+}
