@@ -102,7 +102,7 @@ static const char *const policy_words[] = {
 
 static const char *const ref_words[] = {
     "passage", "passages", "context", "document", "documents", "article", "mention", "mentioned",
-    "specify", "specified", "source", "sources", NULL};
+    "specify", "specified", "source", "sources", "doc", "docs", NULL};
 
 /* "Step 6", "Option 1": the number names an item of the answer's own list, not a quantity. */
 static const char *const label_words[] = {

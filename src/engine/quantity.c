@@ -301,6 +301,25 @@ static int is_scale(const char *text, const kv_token *t)
     return 0;
 }
 
+/* 1 when the number token t is a citation marker: inside square brackets that hold only
+ * numbers ("[1]", "[2][3]", "[1, 4-6]"), after a caret ("^1") or in the brackets some assistants
+ * cite with ("【2†source】"). */
+static int citation(const char *text, size_t len, const kv_token *t)
+{
+    size_t a = t->start, b = t->end;
+    if (a > 0 && text[a - 1] == '^')
+        return 1;
+    if (a >= 3 && (unsigned char)text[a - 3] == 0xE3 && (unsigned char)text[a - 2] == 0x80 &&
+        (unsigned char)text[a - 1] == 0x90)
+        return 1;
+    while (a > 0 && (is_digit(text[a - 1]) || text[a - 1] == ',' || text[a - 1] == ' ' ||
+                     text[a - 1] == '-'))
+        a--;
+    while (b < len && (is_digit(text[b]) || text[b] == ',' || text[b] == ' ' || text[b] == '-'))
+        b++;
+    return a > 0 && text[a - 1] == '[' && b < len && text[b] == ']';
+}
+
 /* Makes token t an afternoon hour: 2 becomes 14. */
 static void afternoon(kv_token *t)
 {
@@ -318,11 +337,15 @@ void kv_quantity_read_slow(const char *text, size_t len, const uint64_t month[12
 
     read_suffix(text, tok);
     int glued = read_glued_time(text, tok);
-    if (!prev)
+    if (!prev) {
+        if (tok->kind == KV_TOK_NUMBER && citation(text, len, tok))
+            tok->kind = KV_TOK_STOP;
         return;
+    }
 
-    /* "passage 2", "source 3": a citation; "step 6": a label. Not quantities. */
-    if (tok->kind == KV_TOK_NUMBER && (prev->flags & (KV_TF_REF | KV_TF_LABEL))) {
+    /* "passage 2", "source 3", "[2]": a citation; "step 6": a label. Not quantities. */
+    if (tok->kind == KV_TOK_NUMBER &&
+        ((prev->flags & (KV_TF_REF | KV_TF_LABEL)) || citation(text, len, tok))) {
         tok->kind = KV_TOK_STOP;
         return;
     }

@@ -179,6 +179,17 @@ static void test_days_continue_a_date(void **state)
 static void test_not_quantities(void **state)
 {
     kv_lexicon *lx = *state;
+    /* Citation markers. */
+    kind(lx, "ships free [1].", "1", KV_TOK_STOP);
+    kind(lx, "within 30 days [2][3].", "3", KV_TOK_STOP);
+    kind(lx, "within 30 days [1, 4-6].", "4", KV_TOK_STOP);
+    kind(lx, "[7] Ships free.", "7", KV_TOK_STOP);
+    kind(lx, "within 30 days.^12", "12", KV_TOK_STOP);
+    kind(lx, "within 30 days\xE3\x80\x90" "2\xE2\x80\xA0source\xE3\x80\x91.", "2", KV_TOK_STOP);
+    kind(lx, "according to [Doc 1]", "1", KV_TOK_STOP);
+    value(lx, "within 30 days [2].", "30", 30);
+    value(lx, "costs [about 5] dollars", "5", 5);
+    value(lx, "a 3-5 day trip", "5", 5);
     kind(lx, "as passage 2 says", "2", KV_TOK_STOP);
     kind(lx, "Step 6: rinse", "6", KV_TOK_STOP);
     kind(lx, "rated 4.5 out of 5", "5", KV_TOK_STOP);

@@ -505,6 +505,8 @@ static void test_quantities_and_spellings(void **state)
         {"The annual meeting started at 6pm.", -1, NULL},
         {"The annual meeting started at 18 o'clock.", -1, NULL},
         {"The new trail is 5 km long and opens at 9am.", -1, NULL},
+        {"The organisation has offices in 4 cities [1].", -1, NULL},
+        {"Revenue was up 15% from the previous year [2][3].", -1, NULL},
         {"The organization has offices in four cities.", -1, NULL},
         {"The annual meeting was held on March 6, 2024 in Berlin.", KIVO_CLAIM_CONTRADICTED, "6"},
         {"The annual meeting was held on 2024-03-04 in Berlin.", KIVO_CLAIM_CONTRADICTED, "04"},
