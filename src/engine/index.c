@@ -268,6 +268,7 @@ kivo_status kv_index_build(kivo_engine *e, const kivo_packet *p)
             sn->has_number = 0;
             while (t < e->src_toks.n && e->src_toks.v[t].start < sn->start)
                 t++;
+            size_t first = t;
             for (; t < e->src_toks.n && e->src_toks.v[t].end <= sn->end; t++) {
                 const kv_token *tk = &e->src_toks.v[t];
                 if (tk->flags & KV_TF_NEG)
@@ -279,6 +280,23 @@ kivo_status kv_index_build(kivo_engine *e, const kivo_packet *p)
                 e->post[e->n_post].h = tk->h;
                 e->post[e->n_post].sent = (uint32_t)e->n_sents;
                 e->n_post++;
+            }
+            /* Names of capitalised words are also held as their initials ("United Kingdom" as
+             * "UK"). */
+            for (size_t i = first, end; i < t && st == KIVO_OK; i = end) {
+                uint64_t h = kv_acronym_at(e, src->text, e->src_toks.v + first, t - first,
+                                           i - first, &end);
+                end += first;
+                if (end <= i)
+                    end = i + 1;
+                if (!h)
+                    continue;
+                st = grow((void **)&e->post, &e->cap_post, e->n_post + 1, sizeof *e->post);
+                if (st == KIVO_OK) {
+                    e->post[e->n_post].h = h;
+                    e->post[e->n_post].sent = (uint32_t)e->n_sents;
+                    e->n_post++;
+                }
             }
             e->n_sents++;
         }

@@ -1092,6 +1092,21 @@ kivo_status kv_match_claim(kivo_engine *e, const kivo_packet *p, const kv_token 
     if ((st = touch_sentences(e)) != KIVO_OK)
         return st;
 
+    /* A name the sources hold as its initials ("United Kingdom" for "UK") is held. */
+    for (size_t i = 0, end; i < n; i = end) {
+        uint64_t h = kv_acronym_at(e, p->output, toks, n, i, &end);
+        if (end <= i)
+            end = i + 1;
+        size_t np;
+        if (!h || !kv_index_find(e, h, &np) || np == 0)
+            continue;
+        for (size_t j = i; j < end; j++) {
+            size_t k = term_of(cs, &toks[j]);
+            if (toks[j].kind != KV_TOK_STOP && k < cs->n_terms)
+                cs->present[k] = 1;
+        }
+    }
+
     double total = total_weight(cs, -1);
     window best = {0, 0, 0, 0};
     int have = best_window(e, total, NULL, &best);

@@ -543,6 +543,28 @@ static void test_opposites(void **state)
     expect_claims(e, &s, x);
 }
 
+static const char policy_news[] =
+    "The UK will spend 2 billion pounds on rail. The plan was welcomed by the U.S. ambassador and "
+    "by the World Health Organization. The European Central Bank (ECB) kept rates unchanged.";
+
+/* A name and its initials match either way: "United Kingdom" / "UK", "United States" / "U.S.",
+ * "ECB" / "European Central Bank"; a name whose initials the sources lack is still new. */
+static void test_acronyms(void **state)
+{
+    kivo_engine *e = *state;
+    kivo_source s = src("news", policy_news);
+    static const expect_claim x[] = {
+        {"The United Kingdom will spend 2 billion pounds on rail.", -1, NULL},
+        {"The plan was welcomed by the United States ambassador.", -1, NULL},
+        {"The plan was welcomed by the WHO.", -1, NULL},
+        {"The ECB kept rates unchanged.", -1, NULL},
+        {"The Bank of England kept rates unchanged.", KIVO_CLAIM_UNSUPPORTED, NULL},
+        {"The United Arab Emirates will spend 2 billion pounds on rail.", KIVO_CLAIM_UNSUPPORTED,
+         NULL},
+        {NULL, 0, NULL}};
+    expect_claims(e, &s, x);
+}
+
 /* Markdown: a heading and a table's header row are no claims; the table's rows are. */
 static void test_markdown(void **state)
 {
@@ -932,6 +954,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_quantities_and_spellings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_markdown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_opposites, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_acronyms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_structured_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_opening_hours, setup, teardown),
         cmocka_unit_test_setup_teardown(test_meta_sentences, setup, teardown),
