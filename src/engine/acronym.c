@@ -17,12 +17,15 @@
 /* Function words a name may hold between its capitalised words ("Bank of America"). */
 static int inner_word(const char *text, const kv_token *t)
 {
-    static const char *const words[] = {"of", "and", "for", "the", "de", NULL};
-    size_t len = t->end - t->start;
-    for (size_t i = 0; words[i]; i++)
-        if (strlen(words[i]) == len && memcmp(text + t->start, words[i], len) == 0)
-            return 1;
-    return 0;
+    const char *s = text + t->start;
+    switch (t->end - t->start) {
+    case 2:
+        return (s[0] == 'o' && s[1] == 'f') || (s[0] == 'd' && s[1] == 'e');
+    case 3:
+        return memcmp(s, "and", 3) == 0 || memcmp(s, "for", 3) == 0 || memcmp(s, "the", 3) == 0;
+    default:
+        return 0;
+    }
 }
 
 /* 1 when token t is a capitalised word of a name: a capital and then a lower-case letter. */
@@ -40,13 +43,10 @@ static int dotted_letter(const char *text, const kv_token *t)
     return t->end - t->start == 1 && c >= 'A' && c <= 'Z' && text[t->end] == '.';
 }
 
-/* The hash of initials[0..k) as a word, or 0. */
+/* The hash of initials[0..k) as a word. */
 static uint64_t as_word(kivo_engine *e, const char *initials, size_t k)
 {
-    e->acr_toks.n = 0;
-    if (kv_tokenize(e->lx, initials, k, &e->acr_toks) != KIVO_OK || e->acr_toks.n != 1)
-        return 0;
-    return e->acr_toks.v[0].h;
+    return kv_lexicon_word_hash(e->lx, initials, k);
 }
 
 uint64_t kv_acronym_at(kivo_engine *e, const char *text, const kv_token *toks, size_t n, size_t i,

@@ -111,7 +111,6 @@ struct kivo_engine {
     kv_opposite *opposites; /* sorted by h; built once per engine */
     size_t n_opposites;
     kv_tokens win_toks;     /* scratch: the tokens of one evidence sentence */
-    kv_tokens acr_toks;     /* scratch: the token of a name's initials */
 };
 
 /* The weekday (0 = Monday) that s[0..len) names, in full, plural or as three letters;

@@ -284,6 +284,9 @@ kivo_status kv_index_build(kivo_engine *e, const kivo_packet *p)
             /* Names of capitalised words are also held as their initials ("United Kingdom" as
              * "UK"). */
             for (size_t i = first, end; i < t && st == KIVO_OK; i = end) {
+                end = i + 1;
+                if (!(e->src_toks.v[i].flags & KV_TF_CAP))
+                    continue;
                 uint64_t h = kv_acronym_at(e, src->text, e->src_toks.v + first, t - first,
                                            i - first, &end);
                 end += first;

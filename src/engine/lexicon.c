@@ -369,6 +369,31 @@ static size_t scan_token(const unsigned char *s, size_t len, int *ascii, int *di
  * most 19 digits, a mantissa m <= 2^53 and f <= 22 decimals, m and 10^f are exact doubles and one
  * division rounds m / 10^f correctly, as strtod does (Clinger's fast path). Returns 0 when t is
  * not such a number. */
+/* The stem cache's entry for folded word w[0..fl) (hash key), filled on a miss. */
+static const cache_entry *cached(kv_lexicon *lx, uint64_t key, const char *w, size_t fl)
+{
+    cache_entry *ce = &lx->cache[key & (CACHE_SLOTS - 1)];
+    if (ce->key != key) {
+        ce->key = key;
+        char us[WORD_MAX + 2];
+        size_t ul = fl <= WORD_MAX ? kv_spelling_us(w, fl, us) : 0;
+        ce->stem = fl > WORD_MAX ? key : ul ? stem_hash(lx, us, ul) : stem_hash(lx, w, fl);
+        ce->flags = (in_set(lx->policy, lx->n_policy, ce->stem) ? KV_TF_POLICY : 0) |
+                    (in_set(lx->refs, lx->n_refs, ce->stem) ? KV_TF_REF : 0) |
+                    (in_set(lx->labels, lx->n_labels, ce->stem) ? KV_TF_LABEL : 0);
+    }
+    return ce;
+}
+
+uint64_t kv_lexicon_word_hash(kv_lexicon *lx, const char *w, size_t n)
+{
+    uint64_t key = word_hash(w, n);
+    const lex_entry *le = lex_slot(lx, key);
+    if (le->key)
+        return le->kind == KV_TOK_NUMBER ? kv_number_hash(le->value) : le->alias ? le->alias : key;
+    return cached(lx, key, w, n)->stem;
+}
+
 /* The classified window of the text the tokenizer is in: wc describes text[base, base + n). */
 typedef struct window {
     kv_wordclass_fill_fn fill;
@@ -606,16 +631,7 @@ static kivo_status tokenize(kv_lexicon *lx, kv_wordclass_fill_fn fill, const cha
                         : le->alias                ? le->alias
                                                    : key;
             } else {
-                cache_entry *ce = &lx->cache[key & (CACHE_SLOTS - 1)];
-                if (ce->key != key) {
-                    ce->key = key;
-                    char us[WORD_MAX + 2];
-                    size_t ul = fl <= WORD_MAX ? kv_spelling_us(w, fl, us) : 0;
-                    ce->stem = fl > WORD_MAX ? key : ul ? stem_hash(lx, us, ul) : stem_hash(lx, w, fl);
-                    ce->flags = (in_set(lx->policy, lx->n_policy, ce->stem) ? KV_TF_POLICY : 0) |
-                                (in_set(lx->refs, lx->n_refs, ce->stem) ? KV_TF_REF : 0) |
-                                (in_set(lx->labels, lx->n_labels, ce->stem) ? KV_TF_LABEL : 0);
-                }
+                const cache_entry *ce = cached(lx, key, w, fl);
                 tok.kind = KV_TOK_WORD;
                 tok.h = ce->stem;
                 tok.flags |= ce->flags;

@@ -1094,6 +1094,9 @@ kivo_status kv_match_claim(kivo_engine *e, const kivo_packet *p, const kv_token 
 
     /* A name the sources hold as its initials ("United Kingdom" for "UK") is held. */
     for (size_t i = 0, end; i < n; i = end) {
+        end = i + 1;
+        if (!(toks[i].flags & KV_TF_CAP))
+            continue;
         uint64_t h = kv_acronym_at(e, p->output, toks, n, i, &end);
         if (end <= i)
             end = i + 1;

@@ -57,6 +57,9 @@ typedef struct kv_lexicon kv_lexicon;
 kivo_status kv_lexicon_create(kv_lexicon **out);
 void kv_lexicon_free(kv_lexicon *lx);
 
+/* The hash a token of the folded (lower-case ASCII) word w[0..n) has, as kv_tokenize gives it. */
+uint64_t kv_lexicon_word_hash(kv_lexicon *lx, const char *w, size_t n);
+
 /* Appends the tokens of text[0..len) to out (offsets relative to text). text is valid UTF-8. */
 kivo_status kv_tokenize(kv_lexicon *lx, const char *text, size_t len, kv_tokens *out);
 
