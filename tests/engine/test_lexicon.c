@@ -367,6 +367,11 @@ static const char *const pieces[] = {
     "X200", "24h", "step", "passage", "refund", "not", "four", "I'm", "CA", "california",
     "Sundays", "aB", "Ab", "abC", "0x1F", "1e5", "007", "3.14159265358979323846",
     "12345678901234567890", "9007199254740993", "0.1", "The", "THE", "MiXeD", "a'b", "1'a",
+    /* Numbers in context (quantity.c) and spellings (spelling.c). */
+    "March", "Mar.", "May", "5th", "of", "and", "2024-03-05", "2024", "-03", "-05", "\xe2\x80\x93",
+    "p.m.", "a.m.", "p", "9am", "12PM", "7:30", ":00pm", "[1]", "[", "]", "^2",
+    "\xe3\x80\x90", "\xe3\x80\x91", "million", "two hundred", "$1.5M", "\xe2\x82\xac" "20k",
+    "\xc2\xa3", "3bn", "organise", "colour", "centred", "catalogue", "U.S.", "United", "Kingdom",
 };
 
 /* Random texts of those pieces, short and long (across the classifier's 4096-byte window). */
