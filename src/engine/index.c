@@ -268,9 +268,11 @@ kivo_status kv_index_build(kivo_engine *e, const kivo_packet *p)
             sn->has_number = 0;
             while (t < e->src_toks.n && e->src_toks.v[t].start < sn->start)
                 t++;
-            size_t first = t;
+            size_t first = t, caps = 0, first_cap = 0;
             for (; t < e->src_toks.n && e->src_toks.v[t].end <= sn->end; t++) {
                 const kv_token *tk = &e->src_toks.v[t];
+                if ((tk->flags & KV_TF_CAP) && caps++ == 0)
+                    first_cap = t;
                 if (tk->flags & KV_TF_NEG)
                     sn->negated = 1;
                 if (tk->kind == KV_TOK_STOP)
@@ -282,8 +284,8 @@ kivo_status kv_index_build(kivo_engine *e, const kivo_packet *p)
                 e->n_post++;
             }
             /* Names of capitalised words are also held as their initials ("United Kingdom" as
-             * "UK"). */
-            for (size_t i = first, end; i < t && st == KIVO_OK; i = end) {
+             * "UK"): two capitals at least. */
+            for (size_t i = caps >= 2 ? first_cap : t, end; i < t && st == KIVO_OK; i = end) {
                 end = i + 1;
                 if (!(e->src_toks.v[i].flags & KV_TF_CAP))
                     continue;

@@ -42,15 +42,12 @@ static kivo_status grow(void **v, size_t *cap, size_t need, size_t elem)
 /* 1 when s[0..len) is w, ASCII letters compared without case. */
 static int text_is(const char *s, size_t len, const char *w)
 {
-    size_t n = strlen(w);
-    if (len != n)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < len; i++) {
         char c = s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] | 0x20) : s[i];
-        if (c != w[i])
+        if (!w[i] || c != w[i])
             return 0;
     }
-    return 1;
+    return w[len] == '\0';
 }
 
 /* 1 when token t's text is one of words (NULL-terminated), ASCII letters without case. */

@@ -383,14 +383,15 @@ void kv_quantity_read_slow(const char *text, size_t len, const uint64_t month[12
     }
 
     /* Dates. "March 5", "Mar. 5th" */
-    int m, d;
-    if ((d = day_of(text, tok)) && (m = month_of(text, prev)) &&
+    int m;
+    const int d = day_of(text, tok);
+    if (d && (m = month_of(text, prev)) &&
         spaces(text, prev->end, tok->start, 1)) {
         tok->h = date_hash(m, d);
         return;
     }
     /* "April 18-26", "Aug 18 and 19", "March 3, 4 and 5": the month goes on. */
-    if ((d = day_of(text, tok))) {
+    if (d) {
         static const char *const joins[] = {"and", "or", "to", "through", "thru", "until", "till",
                                             NULL};
         int joined = 0;
@@ -408,20 +409,21 @@ void kv_quantity_read_slow(const char *text, size_t len, const uint64_t month[12
     /* "5 March", "the 5th of March" */
     if (tok->kind != KV_TOK_NUMBER) {
         kv_token *day = NULL;
-        if (prev->kind == KV_TOK_NUMBER && (d = day_of(text, prev)) &&
+        int dd = 0;
+        if (prev->kind == KV_TOK_NUMBER && (dd = day_of(text, prev)) &&
             spaces(text, prev->end, tok->start, 0))
             day = prev;
         else if (prev2 && prev2->kind == KV_TOK_NUMBER &&
                  same_word(text + prev->start, prev->end - prev->start, "of") &&
-                 (d = day_of(text, prev2)) && spaces(text, prev2->end, prev->start, 0) &&
+                 (dd = day_of(text, prev2)) && spaces(text, prev2->end, prev->start, 0) &&
                  spaces(text, prev->end, tok->start, 0))
             day = prev2;
         if (day && (m = month_of(text, tok)))
-            day->h = date_hash(m, d);
+            day->h = date_hash(m, dd);
         return;
     }
     /* "2024-03-05": the year, the month as its name, the day of that month. */
-    if (prev2 && (d = day_of(text, tok)) && digits_only(text, tok, 2) &&
+    if (prev2 && d && digits_only(text, tok, 2) &&
         digits_only(text, prev, 2) && digits_only(text, prev2, 4) && plain_number(prev) &&
         tok->start == prev->end + 1 && text[prev->end] == '-' &&
         prev->start == prev2->end + 1 && text[prev2->end] == '-' && prev->value >= 1 &&

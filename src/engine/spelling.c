@@ -103,9 +103,20 @@ size_t kv_spelling_us(const char *w, size_t n, char *out)
         "orites", "orably", "orable", "orhood", "oring", "orite", "orful", "orless",
         "orers", "ored", "orer", "orly", "ors", "or", NULL};
     size_t stem, k;
+    if (n < 4)
+        return 0;
     for (size_t i = 0; whole[i][0]; i++)
-        if (strlen(whole[i][0]) == n && memcmp(w, whole[i][0], n) == 0)
+        if (whole[i][0][0] == w[0] && strlen(whole[i][0]) == n && memcmp(w, whole[i][0], n) == 0)
             return put(out, whole[i][1], strlen(whole[i][1]), "");
+    /* Every ending below holds "is", "ys", "ou", "re" or "og" in the word's last nine letters. */
+    int may = 0;
+    for (size_t i = n > 9 ? n - 9 : 0; i + 1 < n && !may; i++) {
+        char a = w[i], b = w[i + 1];
+        may = (b == 's' && (a == 'i' || a == 'y')) || (a == 'o' && (b == 'u' || b == 'g')) ||
+              (a == 'r' && b == 'e');
+    }
+    if (!may)
+        return 0;
     if (split(w, n, ise_suffix, &stem, &k) && stem >= 2 && !in_list(w, stem, ise_same))
         return put(out, w, stem, ize_suffix[k]);
     if (split(w, n, yse_suffix, &stem, &k) && stem >= 3 && w[stem - 1] == 'l')
