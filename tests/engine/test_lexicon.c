@@ -14,24 +14,10 @@
 #include <cmocka.h>
 
 #include "test_rng.h"
+#include "test_lexicon_fixture.h"
 
 #include "text_int.h"
 #include "wordclass_int.h"
-
-static int setup(void **state)
-{
-    kv_lexicon *lx = NULL;
-    if (kv_lexicon_create(&lx) != KIVO_OK)
-        return -1;
-    *state = lx;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    kv_lexicon_free(*state);
-    return 0;
-}
 
 /* Tokenizes text into t (emptied first). */
 static void tok(kv_lexicon *lx, const char *text, kv_tokens *t)

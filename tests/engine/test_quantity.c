@@ -14,22 +14,8 @@
 #include <cmocka.h>
 
 #include "quantity_int.h"
+#include "test_lexicon_fixture.h"
 #include "text_int.h"
-
-static int setup(void **state)
-{
-    kv_lexicon *lx = NULL;
-    if (kv_lexicon_create(&lx) != KIVO_OK)
-        return -1;
-    *state = lx;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    kv_lexicon_free(*state);
-    return 0;
-}
 
 /* The first token of text whose text is w. */
 static kv_token token_of(kv_lexicon *lx, const char *text, const char *w)
