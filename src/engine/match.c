@@ -1073,6 +1073,29 @@ static size_t attribution_prefix(const char *text, const kv_token *toks, size_t 
     return 0;
 }
 
+/* Marks held (present) the terms of each name in the claim that the sources hold as its
+ * initials ("United Kingdom" where they say "UK"). */
+static void hold_initials(kivo_engine *e, const char *text, const kv_token *toks, size_t n)
+{
+    kv_claim_scratch *cs = &e->cs;
+    for (size_t i = 0, end; i < n; i = end) {
+        end = i + 1;
+        if (!(toks[i].flags & KV_TF_CAP))
+            continue;
+        uint64_t h = kv_acronym_at(e, text, toks, n, i, &end);
+        if (end <= i)
+            end = i + 1;
+        size_t np;
+        if (!h || !kv_index_find(e, h, &np) || np == 0)
+            continue;
+        for (size_t j = i; j < end; j++) {
+            size_t k = term_of(cs, &toks[j]);
+            if (toks[j].kind != KV_TOK_STOP && k < cs->n_terms)
+                cs->present[k] = 1;
+        }
+    }
+}
+
 kivo_status kv_match_claim(kivo_engine *e, const kivo_packet *p, const kv_token *toks, size_t n,
                            kivo_claim *c)
 {
@@ -1089,23 +1112,7 @@ kivo_status kv_match_claim(kivo_engine *e, const kivo_packet *p, const kv_token 
     if ((st = touch_sentences(e)) != KIVO_OK)
         return st;
 
-    /* A name the sources hold as its initials ("United Kingdom" for "UK") is held. */
-    for (size_t i = 0, end; i < n; i = end) {
-        end = i + 1;
-        if (!(toks[i].flags & KV_TF_CAP))
-            continue;
-        uint64_t h = kv_acronym_at(e, p->output, toks, n, i, &end);
-        if (end <= i)
-            end = i + 1;
-        size_t np;
-        if (!h || !kv_index_find(e, h, &np) || np == 0)
-            continue;
-        for (size_t j = i; j < end; j++) {
-            size_t k = term_of(cs, &toks[j]);
-            if (toks[j].kind != KV_TOK_STOP && k < cs->n_terms)
-                cs->present[k] = 1;
-        }
-    }
+    hold_initials(e, p->output, toks, n);
 
     double total = total_weight(cs, -1);
     window best = {0, 0, 0, 0};
