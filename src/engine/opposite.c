@@ -67,6 +67,8 @@ static const char *const groups[][2][12] = {
 #define NEAR 2          /* tokens from a neighbour where a source word still speaks of it */
 #define REACH 2         /* claim tokens from the opposite word to the neighbours it is held by */
 #define NEG_BEFORE 3    /* tokens before a word where a negation turns it ("did not rise") */
+#define WINDOW_SENTS 8  /* evidence windows are 1-3 sentences; more are not read */
+#define WINDOW_BYTES 16384
 
 static int cmp_entry(const void *a, const void *b)
 {
@@ -169,7 +171,30 @@ static void near_words(const kivo_engine *e, const kv_token *s, size_t n, const 
 int kv_opposite_conflict(kivo_engine *e, const kivo_packet *p, const kv_token *toks, size_t n,
                          size_t first, size_t last, uint8_t *mark)
 {
-    int found = 0;
+    int found = 0, any = 0;
+    for (size_t i = 0; i < n && !any; i++)
+        any = find(e, toks[i].h) != NULL;
+    if (!any)
+        return 0;
+    /* The window's sentences, tokenized once for all the claim's words; a window of more than
+     * WINDOW_BYTES (a source without sentence ends) is not read: it says little about where a
+     * word stands, and reading it for every claim would cost claims x its size. */
+    size_t bytes = 0, ends[WINDOW_SENTS];
+    if (last - first + 1 > WINDOW_SENTS)
+        return 0;
+    for (size_t s = first; s <= last; s++)
+        bytes += e->sents[s].end - e->sents[s].start;
+    if (bytes > WINDOW_BYTES)
+        return 0;
+    e->win_toks.n = 0;
+    for (size_t s = first; s <= last; s++) {
+        const kv_sentence *st = &e->sents[s];
+        const kivo_source *src = &p->sources[st->source];
+        if (kv_tokenize(e->lx, src->text + st->start, st->end - st->start, &e->win_toks) !=
+            KIVO_OK)
+            return 0;   /* out of memory: no conflict claimed */
+        ends[s - first] = e->win_toks.n;
+    }
     for (size_t i = 0; i < n; i++) {
         const kv_opposite *o = find(e, toks[i].h);
         if (!o || negated(toks, i))
@@ -183,15 +208,8 @@ int kv_opposite_conflict(kivo_engine *e, const kivo_packet *p, const kv_token *t
         if (na == 0)
             continue;
         size_t count[2] = {0, 0};
-        for (size_t s = first; s <= last; s++) {
-            const kv_sentence *st = &e->sents[s];
-            const kivo_source *src = &p->sources[st->source];
-            e->win_toks.n = 0;
-            if (kv_tokenize(e->lx, src->text + st->start, st->end - st->start, &e->win_toks) !=
-                KIVO_OK)
-                return found;   /* out of memory: no conflict claimed */
-            near_words(e, e->win_toks.v, e->win_toks.n, a, na, o->group, count);
-        }
+        for (size_t s = 0, from = 0; s <= last - first; from = ends[s++])
+            near_words(e, e->win_toks.v + from, ends[s] - from, a, na, o->group, count);
         if (count[1 - o->side] > 0 && count[o->side] == 0) {
             found = 1;
             if (mark)
