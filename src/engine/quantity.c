@@ -17,6 +17,7 @@
 
 #define NUMBER_SEED 0x4b49564fu /* keeps number hashes apart from word hashes */
 #define DATE_SEED (NUMBER_SEED + 3)
+#define CITE_REACH 24   /* bytes around a number searched for a citation's brackets */
 
 static int is_digit(char c)
 {
@@ -312,10 +313,13 @@ static int citation(const char *text, size_t len, const kv_token *t)
     if (a >= 3 && (unsigned char)text[a - 3] == 0xE3 && (unsigned char)text[a - 2] == 0x80 &&
         (unsigned char)text[a - 1] == 0x90)
         return 1;
-    while (a > 0 && (is_digit(text[a - 1]) || text[a - 1] == ',' || text[a - 1] == ' ' ||
-                     text[a - 1] == '-'))
+    /* A marker is short: look no further than CITE_REACH bytes, so that a long list of numbers
+     * costs its length, not its length squared. */
+    size_t lo = a > CITE_REACH ? a - CITE_REACH : 0, hi = b + CITE_REACH < len ? b + CITE_REACH : len;
+    while (a > lo && (is_digit(text[a - 1]) || text[a - 1] == ',' || text[a - 1] == ' ' ||
+                      text[a - 1] == '-'))
         a--;
-    while (b < len && (is_digit(text[b]) || text[b] == ',' || text[b] == ' ' || text[b] == '-'))
+    while (b < hi && (is_digit(text[b]) || text[b] == ',' || text[b] == ' ' || text[b] == '-'))
         b++;
     return a > 0 && text[a - 1] == '[' && b < len && text[b] == ']';
 }

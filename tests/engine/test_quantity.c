@@ -182,6 +182,32 @@ static void test_not_quantities(void **state)
     value(lx, "rated 4.5 out of 5", "4.5", 4.5);
 }
 
+/* A long list of numbers (a table flattened into a source): every one a quantity, none a
+ * citation, and read in one pass (the citation check looks a few bytes around each number; a
+ * search to the list's ends made this quadratic: minutes for a megabyte). */
+static void test_long_number_list(void **state)
+{
+    kv_lexicon *lx = *state;
+    enum { N = 100000 };
+    char *text = malloc((size_t)N * 8 + 2);
+    assert_non_null(text);
+    size_t k = 0;
+    for (int i = 0; i < N; i++)
+        k += (size_t)sprintf(text + k, i ? ", %d" : "[%d", i % 997 + 1);
+    text[k++] = ']';
+    kv_tokens t = {0};
+    assert_int_equal(kv_tokenize(lx, text, k, &t), KIVO_OK);
+    assert_int_equal(t.n, N);
+    for (size_t i = 0; i < t.n; i++) {
+        /* Only the first and last numbers sit near a bracket. */
+        int near_bracket = i < 3 || i + 3 >= t.n;
+        if (!near_bracket && t.v[i].kind != KV_TOK_NUMBER)
+            fail_msg("number %zu of the list is kind %d", i, t.v[i].kind);
+    }
+    kv_tokens_free(&t);
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -191,6 +217,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_days_continue_a_date, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_quantities, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_long_number_list, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
