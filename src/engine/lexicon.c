@@ -365,10 +365,6 @@ static size_t scan_token(const unsigned char *s, size_t len, int *ascii, int *di
     return j;
 }
 
-/* What strtod() makes of t's leading digits and decimals, when that is exact without it: with at
- * most 19 digits, a mantissa m <= 2^53 and f <= 22 decimals, m and 10^f are exact doubles and one
- * division rounds m / 10^f correctly, as strtod does (Clinger's fast path). Returns 0 when t is
- * not such a number. */
 /* The stem cache's entry for folded word w[0..fl) (hash key), filled on a miss. */
 static const cache_entry *cached(kv_lexicon *lx, uint64_t key, const char *w, size_t fl)
 {

@@ -38,6 +38,10 @@ static int same_word(const char *s, size_t len, const char *w)
     return w[len] == '\0';
 }
 
+/* What strtod() makes of t's leading digits and decimals, when that is exact without it: with at
+ * most 19 digits, a mantissa m <= 2^53 and f <= 22 decimals, m and 10^f are exact doubles and one
+ * division rounds m / 10^f correctly, as strtod does (Clinger's fast path). Returns 0 when t is
+ * not such a number. */
 static int exact_decimal(const char *t, double *value)
 {
     static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
