@@ -25,17 +25,6 @@ static kivo_status grow(void **v, size_t *cap, size_t need, size_t elem)
 
 static kivo_status group_by_term(kivo_engine *e);
 
-static int word_is(const char *s, size_t len, const char *w)
-{
-    size_t n = strlen(w);
-    if (len != n)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if ((s[i] | 0x20) != w[i])
-            return 0;
-    return 1;
-}
-
 int kv_weekday(const char *s, size_t len)
 {
     static const char *const days[] = {"monday", "tuesday", "wednesday", "thursday", "friday",
@@ -93,11 +82,11 @@ static int parse_hours(const char *v, size_t len, uint16_t *open, uint16_t *clos
 /* The yes/no value of a flattened leaf, or 0. */
 static int field_value(const char *v, size_t len)
 {
-    if (word_is(v, len, "false") || word_is(v, len, "no") || word_is(v, len, "none"))
+    if (kv_text_is(v, len, "false") || kv_text_is(v, len, "no") || kv_text_is(v, len, "none"))
         return KV_FIELD_FALSE;
-    if (word_is(v, len, "null"))
+    if (kv_text_is(v, len, "null"))
         return KV_FIELD_NULL;
-    if (word_is(v, len, "true") || word_is(v, len, "yes") || word_is(v, len, "free"))
+    if (kv_text_is(v, len, "true") || kv_text_is(v, len, "yes") || kv_text_is(v, len, "free"))
         return KV_FIELD_TRUE;
     return 0;
 }
@@ -136,13 +125,13 @@ static kivo_status collect_fields(kivo_engine *e, const char *text, size_t len,
             while (ks > i && text[ks - 1] != '.')
                 ks--;
             int day = kv_weekday(text + ks, c - ks);
-            if (day >= 0 && ks >= i + 6 && word_is(text + ks - 6, 5, "hours") &&
+            if (day >= 0 && ks >= i + 6 && kv_text_is(text + ks - 6, 5, "hours") &&
                 parse_hours(text + c + 2, end - c - 2, &e->hours.open[day], &e->hours.close[day])) {
                 e->hours.state = KV_HOURS_KNOWN;
                 /* "0:0-0:0" is how such records write a day they are closed. */
                 if (e->hours.open[day] != e->hours.close[day])
                     e->hours.open_days |= (uint8_t)(1u << day);
-            } else if (word_is(text + ks, c - ks, "hours") && value == KV_FIELD_NULL &&
+            } else if (kv_text_is(text + ks, c - ks, "hours") && value == KV_FIELD_NULL &&
                        e->hours.state == KV_HOURS_NONE) {
                 e->hours.state = KV_HOURS_NULL;
             }
@@ -183,7 +172,7 @@ static kivo_status collect_fields(kivo_engine *e, const char *text, size_t len,
                 if (tk->start >= last_dot) {
                     /* "RestaurantsReservations": a leading category word is not required. */
                     if (key_words > 1 &&
-                        (word_is(w, wl, "restaurants") || word_is(w, wl, "business")))
+                        (kv_text_is(w, wl, "restaurants") || kv_text_is(w, wl, "business")))
                         continue;
                     if (f->n_key < KV_FIELD_TERMS)
                         f->key[f->n_key++] = tk->h;
@@ -191,7 +180,7 @@ static kivo_status collect_fields(kivo_engine *e, const char *text, size_t len,
                     for (size_t j = 0; fits && j < wl; j++)
                         joined[jn++] = w[j] >= 'A' && w[j] <= 'Z' ? (char)(w[j] | 0x20) : w[j];
                 } else if (dots >= 2 && tk->start >= prev_dot && f->n_parent < KV_FIELD_TERMS &&
-                           !word_is(w, wl, "business") && !word_is(w, wl, "restaurants")) {
+                           !kv_text_is(w, wl, "business") && !kv_text_is(w, wl, "restaurants")) {
                     f->parent[f->n_parent++] = tk->h;
                 }
             }

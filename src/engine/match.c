@@ -39,22 +39,11 @@ static kivo_status grow(void **v, size_t *cap, size_t need, size_t elem)
     return KIVO_OK;
 }
 
-/* 1 when s[0..len) is w, ASCII letters compared without case. */
-static int text_is(const char *s, size_t len, const char *w)
-{
-    for (size_t i = 0; i < len; i++) {
-        char c = s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] | 0x20) : s[i];
-        if (!w[i] || c != w[i])
-            return 0;
-    }
-    return w[len] == '\0';
-}
-
 /* 1 when token t's text is one of words (NULL-terminated), ASCII letters without case. */
 static int tok_is(const char *text, const kv_token *t, const char *const *words)
 {
     for (size_t k = 0; words[k]; k++)
-        if (text_is(text + t->start, t->end - t->start, words[k]))
+        if (kv_text_is(text + t->start, t->end - t->start, words[k]))
             return 1;
     return 0;
 }
@@ -746,7 +735,7 @@ static unsigned leading_number(const char *s, size_t len, size_t *digits)
 /* am (1), pm (2) or neither (0) for s[0..len). */
 static int meridiem(const char *s, size_t len)
 {
-    return text_is(s, len, "am") ? 1 : text_is(s, len, "pm") ? 2 : 0;
+    return kv_text_is(s, len, "am") ? 1 : kv_text_is(s, len, "pm") ? 2 : 0;
 }
 
 /* A time of day at token i ("9 pm", "9pm", "11:30 am", "17:00"): minutes after midnight, with
@@ -824,7 +813,7 @@ typedef struct hours_claim {
 /* 1 when token t is "closed" or a negation. */
 static int closed_cue(const char *text, const kv_token *t)
 {
-    return text_is(text + t->start, t->end - t->start, "closed") || (t->flags & KV_TF_NEG);
+    return kv_text_is(text + t->start, t->end - t->start, "closed") || (t->flags & KV_TF_NEG);
 }
 
 /* Reads the claim's day words and time ranges into *hc. A time no open day opens or closes at
@@ -842,7 +831,7 @@ static int read_hours(const kivo_engine *e, const char *text, const kv_token *to
         const kv_token *t = &toks[i];
         const char *w = text + t->start;
         size_t len = t->end - t->start, last;
-        hc->open_word |= text_is(w, len, "open") || text_is(w, len, "opens");
+        hc->open_word |= kv_text_is(w, len, "open") || kv_text_is(w, len, "opens");
         int tm = t->kind != KV_TOK_STOP ? time_at(text, toks, n, i, &last) : -1;
         if (tm >= 0) {
             hc->times++;
@@ -875,11 +864,11 @@ static int read_hours(const kivo_engine *e, const char *text, const kv_token *to
         unsigned days = 0;
         if (t->kind == KV_TOK_WORD && (len > 3 || (t->flags & KV_TF_CAP)))
             day = kv_weekday(w, len);
-        if (text_is(w, len, "weekdays"))
+        if (kv_text_is(w, len, "weekdays"))
             days = 0x1f;
-        else if (text_is(w, len, "weekends"))
+        else if (kv_text_is(w, len, "weekends"))
             days = 0x60;
-        else if (text_is(w, len, "daily"))
+        else if (kv_text_is(w, len, "daily"))
             days = 0x7f;
         if (day >= 0) {
             days = 1u << day;
@@ -888,12 +877,12 @@ static int read_hours(const kivo_engine *e, const char *text, const kv_token *to
             if (prev_day >= 0 && i == prev_day_tok + 1) {
                 size_t gap = t->start - toks[prev_day_tok].end;
                 const char *g = text + toks[prev_day_tok].end;
-                span = text_is(g, gap, "-") || text_is(g, gap, " - ") ||
-                       text_is(g, gap, "\xe2\x80\x93") || text_is(g, gap, " \xe2\x80\x93 ");
+                span = kv_text_is(g, gap, "-") || kv_text_is(g, gap, " - ") ||
+                       kv_text_is(g, gap, "\xe2\x80\x93") || kv_text_is(g, gap, " \xe2\x80\x93 ");
             } else if (prev_day >= 0 && i == prev_day_tok + 2) {
                 const kv_token *u = &toks[i - 1];
-                span = text_is(text + u->start, u->end - u->start, "to") ||
-                       text_is(text + u->start, u->end - u->start, "through");
+                span = kv_text_is(text + u->start, u->end - u->start, "to") ||
+                       kv_text_is(text + u->start, u->end - u->start, "through");
             }
             int from = prev_day;
             prev_day = day;

@@ -29,15 +29,6 @@ static char lower(char c)
     return c >= 'A' && c <= 'Z' ? (char)(c | 0x20) : c;
 }
 
-/* 1 when s[0..len) is w (lower case ASCII), compared without case. */
-static int same_word(const char *s, size_t len, const char *w)
-{
-    for (size_t i = 0; i < len; i++)
-        if (!w[i] || lower(s[i]) != w[i])
-            return 0;
-    return w[len] == '\0';
-}
-
 /* What strtod() makes of t's leading digits and decimals, when that is exact without it: with at
  * most 19 digits, a mantissa m <= 2^53 and f <= 22 decimals, m and 10^f are exact doubles and one
  * division rounds m / 10^f correctly, as strtod does (Clinger's fast path). Returns 0 when t is
@@ -152,7 +143,7 @@ static int out_of_before(const char *text, size_t at)
 {
     static const char pat[] = "out of ";
     size_t n = sizeof pat - 1;
-    return at >= n && same_word(text + at - n, n, pat);
+    return at >= n && kv_text_is(text + at - n, n, pat);
 }
 
 /* 1 when text[a..b) is one to three spaces, after an optional '.' when dot is set ("Mar. 5"). */
@@ -184,7 +175,7 @@ static int month_of(const char *text, const kv_token *t)
     for (int m = 0; m < 12; m++) {
         if (abbr[m][0] != a || abbr[m][1] != b || abbr[m][2] != c)
             continue;
-        if (len == 3 || same_word(s, len, names[m]) || (m == 8 && same_word(s, len, "sept")))
+        if (len == 3 || kv_text_is(s, len, names[m]) || (m == 8 && kv_text_is(s, len, "sept")))
             return m + 1;
         return 0;
     }
@@ -254,17 +245,17 @@ static void read_suffix(const char *text, kv_token *tok)
                 (at >= 3 && (unsigned char)text[at - 3] == 0xE2 &&
                  (unsigned char)text[at - 2] == 0x82 && (unsigned char)text[at - 1] == 0xAC); /* € */
     double scale = 0;
-    if (same_word(suf, sl, "bn"))
+    if (kv_text_is(suf, sl, "bn"))
         scale = 1e9;
-    else if (same_word(suf, sl, "mn"))
+    else if (kv_text_is(suf, sl, "mn"))
         scale = 1e6;
-    else if (money && same_word(suf, sl, "k"))
+    else if (money && kv_text_is(suf, sl, "k"))
         scale = 1e3;
-    else if (money && same_word(suf, sl, "m"))
+    else if (money && kv_text_is(suf, sl, "m"))
         scale = 1e6;
-    else if (money && same_word(suf, sl, "b"))
+    else if (money && kv_text_is(suf, sl, "b"))
         scale = 1e9;
-    else if (money && same_word(suf, sl, "tn"))
+    else if (money && kv_text_is(suf, sl, "tn"))
         scale = 1e12;
     if (scale > 0)
         set_value(tok, v * scale);
@@ -279,7 +270,7 @@ static int read_glued_time(const char *text, kv_token *tok)
     if (tok->kind != KV_TOK_WORD || len < 3 || len > 4 || !is_digit(s[0]))
         return 0;
     size_t d = len - 2;
-    int mer = same_word(s + d, 2, "am") ? 1 : same_word(s + d, 2, "pm") ? 2 : 0;
+    int mer = kv_text_is(s + d, 2, "am") ? 1 : kv_text_is(s + d, 2, "pm") ? 2 : 0;
     if (!mer || !is_digit(s[d - 1]))
         return 0;
     unsigned v = 0;
@@ -301,7 +292,7 @@ static int is_scale(const char *text, const kv_token *t)
     if (c != 'h' && c != 't' && c != 'm' && c != 'b')
         return 0;
     for (size_t i = 0; words[i]; i++)
-        if (same_word(text + t->start, t->end - t->start, words[i]))
+        if (kv_text_is(text + t->start, t->end - t->start, words[i]))
             return 1;
     return 0;
 }
@@ -369,7 +360,7 @@ void kv_quantity_read_slow(const char *text, size_t len, const uint64_t month[12
         afternoon(colon_before ? prev : tok);
         return;
     }
-    int pm = (tl == 2 && same_word(text + tok->start, 2, "pm")) ||
+    int pm = (tl == 2 && kv_text_is(text + tok->start, 2, "pm")) ||
              (tl == 1 && lower(text[tok->start]) == 'p' && tok->end + 1 < len &&
               text[tok->end] == '.' && lower(text[tok->end + 1]) == 'm');
     if (pm) {
@@ -404,7 +395,7 @@ void kv_quantity_read_slow(const char *text, size_t len, const uint64_t month[12
                                             NULL};
         int joined = 0;
         for (size_t k = 0; joins[k] && !joined; k++)
-            joined = same_word(text + prev->start, prev->end - prev->start, joins[k]);
+            joined = kv_text_is(text + prev->start, prev->end - prev->start, joins[k]);
         kv_token *before = joined ? prev2 : prev;
         if (before && (m = date_month(before)) &&
             (joined ? spaces(text, before->end, prev->start, 0) ||
@@ -422,7 +413,7 @@ void kv_quantity_read_slow(const char *text, size_t len, const uint64_t month[12
             spaces(text, prev->end, tok->start, 0))
             day = prev;
         else if (prev2 && prev2->kind == KV_TOK_NUMBER &&
-                 same_word(text + prev->start, prev->end - prev->start, "of") &&
+                 kv_text_is(text + prev->start, prev->end - prev->start, "of") &&
                  (dd = day_of(text, prev2)) && spaces(text, prev2->end, prev->start, 0) &&
                  spaces(text, prev->end, tok->start, 0))
             day = prev2;

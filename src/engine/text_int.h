@@ -51,6 +51,18 @@ typedef struct kv_spans {
     size_t n, cap;
 } kv_spans;
 
+/* 1 when s[0..len) is w (a NUL-terminated literal in lower case), ASCII letters of s compared
+ * without case. */
+static inline int kv_text_is(const char *s, size_t len, const char *w)
+{
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] | 0x20) : s[i];
+        if (!w[i] || c != w[i])
+            return 0;
+    }
+    return w[len] == '\0';
+}
+
 /* Per-thread word knowledge: the stemmer, a direct-mapped stem cache, the function-word table. */
 typedef struct kv_lexicon kv_lexicon;
 
