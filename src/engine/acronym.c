@@ -43,12 +43,6 @@ static int dotted_letter(const char *text, const kv_token *t)
     return t->end - t->start == 1 && c >= 'A' && c <= 'Z' && text[t->end] == '.';
 }
 
-/* The hash of initials[0..k) as a word. */
-static uint64_t as_word(kivo_engine *e, const char *initials, size_t k)
-{
-    return kv_lexicon_word_hash(e->lx, initials, k);
-}
-
 uint64_t kv_acronym_at(kivo_engine *e, const char *text, const kv_token *toks, size_t n, size_t i,
                        size_t *end)
 {
@@ -61,7 +55,7 @@ uint64_t kv_acronym_at(kivo_engine *e, const char *text, const kv_token *toks, s
                (j == i || toks[j].start == toks[j - 1].end + 1))
             initials[k++] = (char)(text[toks[j++].start] | 0x20);
         *end = j;
-        return k >= 2 ? as_word(e, initials, k) : 0;
+        return k >= 2 ? kv_lexicon_word_hash(e->lx, initials, k) : 0;
     }
     if (!name_word(text, &toks[i]))
         return 0;
@@ -80,5 +74,5 @@ uint64_t kv_acronym_at(kivo_engine *e, const char *text, const kv_token *toks, s
         }
     }
     *end = last + 1;
-    return k >= 2 ? as_word(e, initials, k) : 0;
+    return k >= 2 ? kv_lexicon_word_hash(e->lx, initials, k) : 0;
 }

@@ -131,7 +131,7 @@ const uint32_t *kv_index_find(const kivo_engine *e, uint64_t h, size_t *n);
 uint64_t kv_acronym_at(kivo_engine *e, const char *text, const kv_token *toks, size_t n, size_t i,
                        size_t *end);
 
-/* Builds e->opposites from the groups in opposite.c (tokenized, so they match by stem). */
+/* Builds e->opposites from the groups in opposite.c (hashed as tokens, so they match by stem). */
 kivo_status kv_opposites_build(kivo_engine *e);
 
 /*

@@ -229,11 +229,8 @@ kivo_status kv_lexicon_create(kv_lexicon **out)
     for (size_t i = 0; label_words[i] && lx->n_labels < 32; i++)
         lx->labels[lx->n_labels++] = stem_hash(lx, label_words[i], strlen(label_words[i]));
     qsort(lx->labels, lx->n_labels, sizeof lx->labels[0], cmp_u64);
-    static const char *const months[12] = {"january", "february", "march",     "april",
-                                           "may",     "june",     "july",      "august",
-                                           "september", "october", "november", "december"};
     for (size_t m = 0; m < 12; m++)
-        lx->month[m] = stem_hash(lx, months[m], strlen(months[m]));
+        lx->month[m] = stem_hash(lx, kv_month_names[m], strlen(kv_month_names[m]));
     *out = lx;
     return KIVO_OK;
 }
@@ -365,6 +362,12 @@ static size_t scan_token(const unsigned char *s, size_t len, int *ascii, int *di
     return j;
 }
 
+/* The hash of a token whose folded word (hash key) has lexicon entry le. */
+static uint64_t entry_hash(const lex_entry *le, uint64_t key)
+{
+    return le->kind == KV_TOK_NUMBER ? kv_number_hash(le->value) : le->alias ? le->alias : key;
+}
+
 /* The stem cache's entry for folded word w[0..fl) (hash key), filled on a miss. */
 static const cache_entry *cached(kv_lexicon *lx, uint64_t key, const char *w, size_t fl)
 {
@@ -386,7 +389,7 @@ uint64_t kv_lexicon_word_hash(kv_lexicon *lx, const char *w, size_t n)
     uint64_t key = word_hash(w, n);
     const lex_entry *le = lex_slot(lx, key);
     if (le->key)
-        return le->kind == KV_TOK_NUMBER ? kv_number_hash(le->value) : le->alias ? le->alias : key;
+        return entry_hash(le, key);
     return cached(lx, key, w, n)->stem;
 }
 
@@ -623,9 +626,7 @@ static kivo_status tokenize(kv_lexicon *lx, kv_wordclass_fill_fn fill, const cha
                 tok.kind = le->kind;
                 tok.flags |= le->flags;
                 tok.value = le->value;
-                tok.h = le->kind == KV_TOK_NUMBER ? kv_number_hash(le->value)
-                        : le->alias                ? le->alias
-                                                   : key;
+                tok.h = entry_hash(le, key);
             } else {
                 const cache_entry *ce = cached(lx, key, w, fl);
                 tok.kind = KV_TOK_WORD;

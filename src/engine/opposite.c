@@ -15,10 +15,12 @@
 
 #include "engine_int.h"
 
+#define GROUP_WORDS 12  /* words of one side of a group, at most */
+
 /* Pairs of opposite word groups; a group's words are written as answers write them, and match
  * through their stems ("increased", "increasing" as "increase"). The second sentence of the file
  * comment says why "before"/"after" is not one. */
-static const char *const groups[][2][12] = {
+static const char *const groups[][2][GROUP_WORDS] = {
     {{"increase", "rise", "rose", "risen", "grow", "grew", "grown", "growth", "climb", "surge",
       "soar", "boost"},
      {"decrease", "decline", "fall", "fell", "fallen", "drop", "shrink", "shrank", "reduce",
@@ -78,41 +80,21 @@ static int cmp_entry(const void *a, const void *b)
 
 kivo_status kv_opposites_build(kivo_engine *e)
 {
-    kv_tokens t = {0};
-    size_t n = 0, cap = 0;
-    kv_opposite *v = NULL;
+    kv_opposite *v = malloc(N_GROUPS * 2 * GROUP_WORDS * sizeof *v);
+    size_t n = 0;
+    if (!v)
+        return KIVO_ENOMEM;
     for (size_t g = 0; g < N_GROUPS; g++) {
         for (int side = 0; side < 2; side++) {
-            for (size_t k = 0; k < 12 && groups[g][side][k]; k++) {
+            for (size_t k = 0; k < GROUP_WORDS && groups[g][side][k]; k++) {
                 const char *w = groups[g][side][k];
-                t.n = 0;
-                kivo_status st = kv_tokenize(e->lx, w, strlen(w), &t);
-                if (st != KIVO_OK) {
-                    kv_tokens_free(&t);
-                    free(v);
-                    return st;
-                }
-                if (t.n != 1)
-                    continue;
-                if (n == cap) {
-                    size_t nc = cap ? cap * 2 : 128;
-                    kv_opposite *nv = realloc(v, nc * sizeof *nv);
-                    if (!nv) {
-                        kv_tokens_free(&t);
-                        free(v);
-                        return KIVO_ENOMEM;
-                    }
-                    v = nv;
-                    cap = nc;
-                }
-                v[n].h = t.v[0].h;
+                v[n].h = kv_lexicon_word_hash(e->lx, w, strlen(w));
                 v[n].group = (uint16_t)(g + 1);
                 v[n].side = (uint8_t)side;
                 n++;
             }
         }
     }
-    kv_tokens_free(&t);
     qsort(v, n, sizeof *v, cmp_entry);
     e->opposites = v;
     e->n_opposites = n;

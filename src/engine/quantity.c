@@ -159,21 +159,22 @@ static int spaces(const char *text, size_t a, size_t b, int dot)
     return 1;
 }
 
-/* The month (1-12) token t names, in full or as an abbreviation, with a capital; else 0. */
-static int month_of(const char *text, const kv_token *t)
-{
-    static const char abbr[12][4] = {"jan", "feb", "mar", "apr", "may", "jun",
-                                     "jul", "aug", "sep", "oct", "nov", "dec"};
-    static const char *const names[] = {"january", "february", "march",     "april",
+const char *const kv_month_names[12] = {"january", "february", "march",     "april",
                                         "may",     "june",     "july",      "august",
                                         "september", "october", "november", "december"};
+
+/* The month (1-12) token t names, in full or by its first three letters ("Sept" too), with a
+ * capital; else 0. */
+static int month_of(const char *text, const kv_token *t)
+{
+    const char *const *names = kv_month_names;
     const char *s = text + t->start;
     size_t len = t->end - t->start;
     if (t->kind == KV_TOK_NUMBER || !(s[0] >= 'A' && s[0] <= 'Z') || len < 3 || len > 9)
         return 0;
     char a = lower(s[0]), b = lower(s[1]), c = lower(s[2]);
     for (int m = 0; m < 12; m++) {
-        if (abbr[m][0] != a || abbr[m][1] != b || abbr[m][2] != c)
+        if (names[m][0] != a || names[m][1] != b || names[m][2] != c)
             continue;
         if (len == 3 || kv_text_is(s, len, names[m]) || (m == 8 && kv_text_is(s, len, "sept")))
             return m + 1;

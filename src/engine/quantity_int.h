@@ -15,6 +15,9 @@
  * 3rd). @return 1 and *value when the token is a number. */
 int kv_parse_number(const char *s, size_t len, double *value);
 
+/* The months' names in lower case, January first. */
+extern const char *const kv_month_names[12];
+
 /* The hash numbers of equal value share (4.50 and 4.5, 1,000 and 1000). */
 uint64_t kv_number_hash(double v);
 
