@@ -337,18 +337,14 @@ void kv_quantity_read_slow(const char *text, size_t len, const uint64_t month[12
 
     read_suffix(text, tok);
     int glued = read_glued_time(text, tok);
-    if (!prev) {
-        if (tok->kind == KV_TOK_NUMBER && citation(text, len, tok))
-            tok->kind = KV_TOK_STOP;
-        return;
-    }
-
     /* "passage 2", "source 3", "[2]": a citation; "step 6": a label. Not quantities. */
     if (tok->kind == KV_TOK_NUMBER &&
-        ((prev->flags & (KV_TF_REF | KV_TF_LABEL)) || citation(text, len, tok))) {
+        ((prev && (prev->flags & (KV_TF_REF | KV_TF_LABEL))) || citation(text, len, tok))) {
         tok->kind = KV_TOK_STOP;
         return;
     }
+    if (!prev)
+        return;
     /* "4.5 out of 5": the scale of a rating, not a quantity the sources must hold. */
     if (tok->kind == KV_TOK_NUMBER && out_of_before(text, tok->start)) {
         tok->kind = KV_TOK_STOP;
