@@ -14,8 +14,9 @@
 #include "kivo/explain.h"
 
 static const char *const rule_names[] = {
-    "none", "coverage", "number_missing", "number_conflict", "name_missing",
-    "negation_unmatched", "field", "null_field", "hours", "opposite",
+    "none",         "coverage",           "number_missing", "number_conflict",
+    "name_missing", "negation_unmatched", "field",          "null_field",
+    "hours",        "opposite",
 };
 
 _Static_assert(sizeof rule_names / sizeof rule_names[0] == KIVO_RULE_COUNT,
@@ -52,7 +53,7 @@ void kv_explain_open(kivo_engine *e)
         size_t cap = e->cap_xoff ? e->cap_xoff * 2 : 64;
         size_t *v = realloc(e->xoff, cap * sizeof *v);
         if (!v)
-            return;     /* the line is lost; kivo_engine_explain answers "" past n_xoff */
+            return; /* the line is lost; kivo_engine_explain answers "" past n_xoff */
         e->xoff = v;
         e->cap_xoff = cap;
     }
@@ -75,7 +76,8 @@ void kv_explain_add(kivo_engine *e, const char *fmt, ...)
     int n = vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
     if (n > 0)
-        (void)kivo_buf_append(&e->xbuf, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+        (void)kivo_buf_append(&e->xbuf, line,
+                              (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 }
 
 void kv_explain_words(kivo_engine *e, const char *label, const char *text, const kv_token *toks,

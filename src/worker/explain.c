@@ -39,8 +39,7 @@ static json_t *text_json(const char *s, size_t len)
     return v ? v : json_string("");
 }
 
-static json_t *claim_json(const kivo_engine *e, const kivo_packet *p, const kivo_claim *c,
-                          size_t i)
+static json_t *claim_json(const kivo_engine *e, const kivo_packet *p, const kivo_claim *c, size_t i)
 {
     json_t *o = json_object(), *spans = json_array();
     const char *cat = kivo_category_name(c->category);
@@ -194,8 +193,8 @@ int wk_explain_run(const wk_jobspec *spec, const wk_explain_opts *opts, FILE *ou
                 print_reject(out, opts, file, line,
                              st == KIVO_ESCHEMA ? why : kivo_json_parser_error(parser));
             } else if (wanted(opts, rec.customer_run_id)) {
-                kivo_packet pk = {rec.output, rec.output_len, rec.sources, rec.n_sources,
-                                  spec->strictness, spec->intended_use};
+                kivo_packet pk = {rec.output,    rec.output_len,   rec.sources,
+                                  rec.n_sources, spec->strictness, spec->intended_use};
                 if ((st = kivo_engine_review(engine, &pk, &rv)) != KIVO_OK) {
                     snprintf(err, errlen, "%s line %llu: %s", file, (unsigned long long)line,
                              kivo_status_str(st));

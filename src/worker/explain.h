@@ -11,9 +11,9 @@
 #include "jobspec.h"
 
 typedef struct wk_explain_opts {
-    char *const *run_ids;       /* explain only these customer_run_ids (NULL: all records) */
+    char *const *run_ids; /* explain only these customer_run_ids (NULL: all records) */
     size_t n_run_ids;
-    int json;                   /* one JSON object per record and line, else text */
+    int json; /* one JSON object per record and line, else text */
 } wk_explain_opts;
 
 /* Reviews every record of the job's inputs and prints its explanation to out. Malformed records
