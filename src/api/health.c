@@ -6,7 +6,7 @@
  * closing a descriptor drops the process's POSIX locks on the file, SQLite's included.
  */
 #include <errno.h>
-#include <fcntl.h>   /* AT_FDCWD */
+#include <fcntl.h> /* AT_FDCWD */
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -27,8 +27,8 @@ typedef struct watched {
     char path[PATH_CAP];
     uint32_t dev_major, dev_minor;
     uint64_t ino;
-    uint64_t size;              /* -shm: the size seen at start, its floor while we run */
-    int known;                  /* identity recorded (the -wal and -shm only once they existed) */
+    uint64_t size; /* -shm: the size seen at start, its floor while we run */
+    int known;     /* identity recorded (the -wal and -shm only once they existed) */
 } watched;
 
 enum { F_DB, F_WAL, F_SHM, F_COUNT };
@@ -36,9 +36,9 @@ static const char *const suffix[F_COUNT] = {"", "-wal", "-shm"};
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static watched files[F_COUNT];
-static int gone;                /* sticky: the database or its -wal was removed or replaced */
+static int gone; /* sticky: the database or its -wal was removed or replaced */
 static char gone_why[WHY_MAX];
-static int unusable_logged;     /* the current "unusable" episode was logged */
+static int unusable_logged; /* the current "unusable" episode was logged */
 static _Atomic uint64_t last_probe_ns;
 
 static char bus_msg[PATH_CAP + 256];
@@ -90,20 +90,18 @@ static api_health_state compare(watched *w, int i, char *why, size_t size)
         remember(w, &sx);
     } else if (i != F_SHM && (sx.stx_dev_major != w->dev_major ||
                               sx.stx_dev_minor != w->dev_minor || sx.stx_ino != w->ino)) {
-        snprintf(why, size, "%.160s was replaced by another file while the server ran",
-                 w->path);
+        snprintf(why, size, "%.160s was replaced by another file while the server ran", w->path);
         return API_HEALTH_DB_GONE;
     }
-    flags = sx.stx_attributes & sx.stx_attributes_mask &
-            (STATX_ATTR_IMMUTABLE | STATX_ATTR_APPEND);
+    flags = sx.stx_attributes & sx.stx_attributes_mask & (STATX_ATTR_IMMUTABLE | STATX_ATTR_APPEND);
     if (flags) {
         snprintf(why, size, "%.160s is %s: SQLite cannot write it", w->path,
                  flags & STATX_ATTR_IMMUTABLE ? "immutable" : "append-only");
         return API_HEALTH_FILES_UNUSABLE;
     }
     if (i == F_SHM && sx.stx_size < w->size) {
-        snprintf(why, size, "%.160s shrank from %llu to %llu bytes while the server ran",
-                 w->path, (unsigned long long)w->size, (unsigned long long)sx.stx_size);
+        snprintf(why, size, "%.160s shrank from %llu to %llu bytes while the server ran", w->path,
+                 (unsigned long long)w->size, (unsigned long long)sx.stx_size);
         return API_HEALTH_FILES_UNUSABLE;
     }
     if (i == F_SHM)
@@ -127,8 +125,10 @@ api_health_state api_health_files(char *why, size_t size)
         if (st == API_HEALTH_DB_GONE) {
             gone = 1;
             snprintf(gone_why, sizeof gone_why, "%s", now);
-            fprintf(stderr, "kivo-api: %s; refusing writes and failing /healthz until a restart "
-                            "(a write acknowledged now would be lost)\n", gone_why);
+            fprintf(stderr,
+                    "kivo-api: %s; refusing writes and failing /healthz until a restart "
+                    "(a write acknowledged now would be lost)\n",
+                    gone_why);
         } else if (st != API_HEALTH_OK && st > worst) {
             worst = st;
             snprintf(why, size, "%s", now);
@@ -196,7 +196,8 @@ void api_health_on_fatal_signals(const char *db_path)
     n = snprintf(bus_msg, sizeof bus_msg,
                  "kivo-api: fatal: SIGBUS reading a memory-mapped file: %s-shm (SQLite's "
                  "wal-index) was truncated, made immutable or read-only, or could not grow on a "
-                 "full disk; stopping (fix the file and restart)\n", db_path);
+                 "full disk; stopping (fix the file and restart)\n",
+                 db_path);
     bus_len = n > 0 ? (size_t)n < sizeof bus_msg ? (size_t)n : sizeof bus_msg - 1 : 0;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_bus;

@@ -18,9 +18,9 @@
 /* What the checks below find, worst last. */
 typedef enum api_health_state {
     API_HEALTH_OK = 0,
-    API_HEALTH_WRITES_FAIL,     /* the last write failed for a reason of the disk */
-    API_HEALTH_DB_GONE,         /* the database file or its -wal was removed or replaced */
-    API_HEALTH_FILES_UNUSABLE   /* a database file is immutable, or -shm shrank under us */
+    API_HEALTH_WRITES_FAIL,   /* the last write failed for a reason of the disk */
+    API_HEALTH_DB_GONE,       /* the database file or its -wal was removed or replaced */
+    API_HEALTH_FILES_UNUSABLE /* a database file is immutable, or -shm shrank under us */
 } api_health_state;
 
 /* Remembers the identity (device, inode) of the database file and its -wal file, and the size of
