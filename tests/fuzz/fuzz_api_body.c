@@ -78,7 +78,7 @@ static void session(void)
         "\"output_hash\":"
         "\"sha256:0000000000000000000000000000000000000000000000000000000000000000\","
         "\"customer_storage_pointer\":{\"type\":\"customer_owned\",\"opaque_id\":\"r/wf/1\"}}";
-    api_store_options opt = {0, 1000};
+    api_store_options opt = {.busy_timeout_ms = 1000, .create = 1};
     char path[4400], err[256], bearer[256];
     api_request req = {0};
     api_ctx ctx = {&cfg, &thread, &req};
