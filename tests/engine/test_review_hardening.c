@@ -97,14 +97,14 @@ static void test_dotted_letter_at_end(void **state)
 {
     kivo_engine *e = *state;
     char *o, *t;
-    const kivo_review *r = review_exact(e, "Acme Corp ships its goods to the U",
-                                        "Acme Corp ships its goods to the U.S. Acme Corp is in the U",
-                                        &o, &t);
+    const kivo_review *r =
+        review_exact(e, "Acme Corp ships its goods to the U",
+                     "Acme Corp ships its goods to the U.S. Acme Corp is in the U", &o, &t);
     assert_int_equal(r->n_claims, 1);
     free(o);
     free(t);
-    r = review_exact(e, "The U.S. Postal Service and Acme Corp deliver in the U.K", "Acme Corp and U",
-                     &o, &t);
+    r = review_exact(e, "The U.S. Postal Service and Acme Corp deliver in the U.K",
+                     "Acme Corp and U", &o, &t);
     assert_int_equal(r->n_claims, 1);
     free(o);
     free(t);
