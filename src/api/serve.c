@@ -43,6 +43,11 @@ static atomic_int in_flight;
 static atomic_int draining;
 static pthread_mutex_t threads_lock = PTHREAD_MUTEX_INITIALIZER;
 static api_thread *threads;
+
+/* A request target and a request head at most this long are answered by kivo-api itself, as
+ * JSON; libmicrohttpd's own limit (its 32 KiB connection memory) answers longer ones in HTML. */
+#define TARGET_MAX 8192
+#define HEAD_MAX 16384
 static pthread_key_t thread_key;
 static char *oom_body;          /* the out-of-memory answer, rendered at start-up */
 
@@ -338,6 +343,19 @@ static int admit(api_ctx *ctx, struct MHD_Connection *c, api_error *e, api_reply
     unsigned retry = 0;
     int ret = -1;
 
+    if (r->target_len > TARGET_MAX) {
+        api_error_set(e, 414, "uri_too_long", "the request target is over %d bytes", TARGET_MAX);
+        goto out;
+    }
+    {
+        const union MHD_ConnectionInfo *hi =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+        if (hi && hi->header_size > HEAD_MAX) {
+            api_error_set(e, 431, "headers_too_large", "the request head is over %d bytes",
+                          HEAD_MAX);
+            goto out;
+        }
+    }
     if (r->route == R_UNKNOWN) {
         api_error_set(e, 404, "not_found", "no such endpoint");
         goto out;
@@ -527,6 +545,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 
     (void)cls;
     (void)c;
+    if (r)
+        r->target_len = strlen(uri);
     if (r && nul) {
         if (query && nul > query)
             r->bad_query = 1;

@@ -93,6 +93,7 @@ typedef struct api_request {
     void *conn;                          /* struct MHD_Connection *, for query arguments */
     int begun;                           /* the first on_request call (headers) happened */
     int bad_path, bad_query;             /* the raw target had a %00 in the path / the query */
+    size_t target_len;                   /* bytes of the raw request target */
     size_t declared;                     /* Content-Length, 0 when chunked */
     size_t body_held;                    /* bytes of the body budget this request holds */
     int over_budget;                     /* a chunked body passed the body budget */
