@@ -14,6 +14,7 @@
 
 #include "batch.h"
 #include "jobspec.h"
+#include "kivo/wire.h"
 #include "outbox.h"
 #include "output.h"
 #include "run.h"
