@@ -34,16 +34,16 @@ extern "C" {
 
 /* ---- caps (docs/api.md), in Unicode code points ---------------------------------------------- */
 
-#define KIVO_WIRE_ID_MAX 512                /* ids and pointers */
-#define KIVO_WIRE_NAME_MAX 200              /* names, titles, labels */
-#define KIVO_WIRE_CODE_MAX 64               /* failure codes, [a-z0-9_.-] */
-#define KIVO_WIRE_HASHES_MAX 10000          /* source_count, source_hashes */
-#define KIVO_WIRE_ARTIFACTS_MAX 64          /* artifact_summaries */
-#define KIVO_WIRE_CLAIMS_MAX 100000000      /* claim counts */
-#define KIVO_WIRE_FILES_MAX 1000000         /* an artifact's file_count */
-#define KIVO_WIRE_HOSTED_SOURCES_MAX 200    /* a hosted packet's sources */
-#define KIVO_WIRE_METADATA_KEYS_MAX 32      /* members of a hosted run's metadata */
-#define KIVO_WIRE_METADATA_KEY_MAX 64       /* characters of one metadata key */
+#define KIVO_WIRE_ID_MAX 512             /* ids and pointers */
+#define KIVO_WIRE_NAME_MAX 200           /* names, titles, labels */
+#define KIVO_WIRE_CODE_MAX 64            /* failure codes, [a-z0-9_.-] */
+#define KIVO_WIRE_HASHES_MAX 10000       /* source_count, source_hashes */
+#define KIVO_WIRE_ARTIFACTS_MAX 64       /* artifact_summaries */
+#define KIVO_WIRE_CLAIMS_MAX 100000000   /* claim counts */
+#define KIVO_WIRE_FILES_MAX 1000000      /* an artifact's file_count */
+#define KIVO_WIRE_HOSTED_SOURCES_MAX 200 /* a hosted packet's sources */
+#define KIVO_WIRE_METADATA_KEYS_MAX 32   /* members of a hosted run's metadata */
+#define KIVO_WIRE_METADATA_KEY_MAX 64    /* characters of one metadata key */
 
 /* ---- enum names -------------------------------------------------------------------------------
  * Names as they appear in JSON ("customer_facing", "needs_review", "unsupported_numeric_claim").
@@ -107,27 +107,27 @@ const kivo_wire_raw_field *kivo_wire_raw_field_find(const char *key, size_t len)
 /* ---- closed field tables --------------------------------------------------------------------- */
 
 typedef enum kivo_wire_kind {
-    KIVO_WIRE_CONST,        /* string equal to values[0] */
-    KIVO_WIRE_ID,           /* string of at most KIVO_WIRE_ID_MAX characters, no control ones */
-    KIVO_WIRE_NAME,         /* string of at most KIVO_WIRE_NAME_MAX characters, no control ones */
-    KIVO_WIRE_CODE,         /* string of 1..KIVO_WIRE_CODE_MAX of [a-z0-9_.-] */
-    KIVO_WIRE_ENUM,         /* string in values[] */
-    KIVO_WIRE_HASH,         /* "sha256:" + 64 lowercase hex digits */
-    KIVO_WIRE_HASHES,       /* array of min..max hashes */
-    KIVO_WIRE_COUNT,        /* integer in min..max */
-    KIVO_WIRE_POSINT,       /* integer in 1..INT64_MAX */
-    KIVO_WIRE_OBJECT,       /* object of body sub */
-    KIVO_WIRE_OBJECTS,      /* array of min..max objects of body sub */
-    KIVO_WIRE_CATEGORIES,   /* array of distinct failure category names */
-    KIVO_WIRE_TEXT,         /* any string */
-    KIVO_WIRE_FLATMAP       /* object of at most KIVO_WIRE_METADATA_KEYS_MAX scalar members, keys
-                             * of 1..KIVO_WIRE_METADATA_KEY_MAX characters, strings of at most
-                             * KIVO_WIRE_NAME_MAX, no control characters */
+    KIVO_WIRE_CONST,      /* string equal to values[0] */
+    KIVO_WIRE_ID,         /* string of at most KIVO_WIRE_ID_MAX characters, no control ones */
+    KIVO_WIRE_NAME,       /* string of at most KIVO_WIRE_NAME_MAX characters, no control ones */
+    KIVO_WIRE_CODE,       /* string of 1..KIVO_WIRE_CODE_MAX of [a-z0-9_.-] */
+    KIVO_WIRE_ENUM,       /* string in values[] */
+    KIVO_WIRE_HASH,       /* "sha256:" + 64 lowercase hex digits */
+    KIVO_WIRE_HASHES,     /* array of min..max hashes */
+    KIVO_WIRE_COUNT,      /* integer in min..max */
+    KIVO_WIRE_POSINT,     /* integer in 1..INT64_MAX */
+    KIVO_WIRE_OBJECT,     /* object of body sub */
+    KIVO_WIRE_OBJECTS,    /* array of min..max objects of body sub */
+    KIVO_WIRE_CATEGORIES, /* array of distinct failure category names */
+    KIVO_WIRE_TEXT,       /* any string */
+    KIVO_WIRE_FLATMAP     /* object of at most KIVO_WIRE_METADATA_KEYS_MAX scalar members, keys
+                           * of 1..KIVO_WIRE_METADATA_KEY_MAX characters, strings of at most
+                           * KIVO_WIRE_NAME_MAX, no control characters */
 } kivo_wire_kind;
 
 /* Field flags. A required ID or NAME must not be empty; an optional one may be. */
-#define KIVO_WIRE_REQUIRED 1u       /* every body carries it */
-#define KIVO_WIRE_COMPLETED 2u      /* a completed event carries it (events only) */
+#define KIVO_WIRE_REQUIRED 1u  /* every body carries it */
+#define KIVO_WIRE_COMPLETED 2u /* a completed event carries it (events only) */
 
 typedef struct kivo_wire_body kivo_wire_body;
 
@@ -135,14 +135,14 @@ typedef struct kivo_wire_field {
     const char *name;
     kivo_wire_kind kind;
     unsigned flags;
-    const char *const *values;      /* CONST: {value, NULL}; ENUM: the names, NULL-terminated */
-    const kivo_wire_body *sub;      /* OBJECT, OBJECTS: the members' table */
-    long long min, max;             /* COUNT: the range; HASHES, OBJECTS: how many items */
+    const char *const *values; /* CONST: {value, NULL}; ENUM: the names, NULL-terminated */
+    const kivo_wire_body *sub; /* OBJECT, OBJECTS: the members' table */
+    long long min, max;        /* COUNT: the range; HASHES, OBJECTS: how many items */
 } kivo_wire_field;
 
 struct kivo_wire_body {
-    const char *what;               /* "private-worker event", for messages and tests */
-    const kivo_wire_field *fields;  /* in the order the renderers emit them */
+    const char *what;              /* "private-worker event", for messages and tests */
+    const kivo_wire_field *fields; /* in the order the renderers emit them */
     size_t n;
 };
 
@@ -165,13 +165,13 @@ const kivo_wire_field *kivo_wire_field_find(const kivo_wire_body *body, const ch
 /* Who and what a run is: the ids a claim report and an event carry. Strings are NUL-terminated;
  * NULL means "not set" where noted. */
 typedef struct kivo_run_meta {
-    const char *review_run_id;      /* NULL in offline batches (JSON null) */
+    const char *review_run_id; /* NULL in offline batches (JSON null) */
     const char *customer_run_id;
     const char *workflow_id;
     const char *worker_id;
     const char *worker_version;
-    const char *policy_version;     /* may be NULL */
-    const char *storage_label;      /* may be NULL (an event then says "") */
+    const char *policy_version; /* may be NULL */
+    const char *storage_label;  /* may be NULL (an event then says "") */
     kivo_strictness strictness;
     kivo_intended_use intended_use;
 } kivo_run_meta;
@@ -186,12 +186,12 @@ void kivo_wire_event_id(kivo_hasher *h, const char *workflow_id, const char *cus
 /* One event of a run (kivo_private_worker_review_run_event.v1). */
 typedef struct kivo_wire_event {
     kivo_event_type type;
-    const kivo_run_meta *run;       /* ids; storage_label names the report's store (completed) */
-    uint64_t sequence;              /* 1.., strictly increasing per run */
-    const kivo_review *review;      /* completed: the results */
-    size_t n_sources;               /* completed: the packet's sources */
-    const char *report_sha256;      /* completed: the claim report's "sha256:<hex>" */
-    const char *failure_code;       /* failed: why, 1..64 of [a-z0-9_.-] */
+    const kivo_run_meta *run;  /* ids; storage_label names the report's store (completed) */
+    uint64_t sequence;         /* 1.., strictly increasing per run */
+    const kivo_review *review; /* completed: the results */
+    size_t n_sources;          /* completed: the packet's sources */
+    const char *report_sha256; /* completed: the claim report's "sha256:<hex>" */
+    const char *failure_code;  /* failed: why, 1..64 of [a-z0-9_.-] */
 } kivo_wire_event;
 
 /*
@@ -214,16 +214,16 @@ typedef struct kivo_wire_create {
     const char *worker_version;
     const char *workflow_name;
     const char *title;
-    const char *intended_use;       /* a name (kivo_intended_use_name) */
-    const char *strictness;         /* a name (kivo_strictness_name) */
+    const char *intended_use; /* a name (kivo_intended_use_name) */
+    const char *strictness;   /* a name (kivo_strictness_name) */
     const char *policy_version;
     const char *prompt_version;
     long long source_count;
-    const char *const *source_hashes;   /* n_source_hashes of them; NULL: left out */
+    const char *const *source_hashes; /* n_source_hashes of them; NULL: left out */
     size_t n_source_hashes;
     const char *output_hash;
-    const char *storage_label;      /* customer_storage_pointer.label */
-    const char *storage_opaque_id;  /* customer_storage_pointer.opaque_id; NULL: no pointer */
+    const char *storage_label;     /* customer_storage_pointer.label */
+    const char *storage_opaque_id; /* customer_storage_pointer.opaque_id; NULL: no pointer */
 } kivo_wire_create;
 
 /* Appends the create body as compact JSON, without a newline, to out, its members in table

@@ -19,13 +19,20 @@ const char *const kivo_wire_intended_use_names[] = {"customer_facing", "internal
 const char *const kivo_wire_verdict_names[] = {"pass", "needs_review", "fail", NULL};
 const char *const kivo_wire_claim_status_names[] = {"supported", "partially_supported",
                                                     "unsupported", "contradicted", NULL};
+/* By kivo_category: KIVO_CAT_NONE has no name (JSON null). */
 const char *const kivo_wire_category_names[KIVO_CAT_COUNT + 1] = {
-    NULL, "unsupported_claim", "unsupported_policy_claim", "unsupported_numeric_claim",
-    "unsupported_entity_claim", "contradicted_claim", "no_sources", "empty_output", NULL};
+    [KIVO_CAT_UNSUPPORTED_CLAIM] = "unsupported_claim",
+    [KIVO_CAT_UNSUPPORTED_POLICY_CLAIM] = "unsupported_policy_claim",
+    [KIVO_CAT_UNSUPPORTED_NUMERIC_CLAIM] = "unsupported_numeric_claim",
+    [KIVO_CAT_UNSUPPORTED_ENTITY_CLAIM] = "unsupported_entity_claim",
+    [KIVO_CAT_CONTRADICTED_CLAIM] = "contradicted_claim",
+    [KIVO_CAT_NO_SOURCES] = "no_sources",
+    [KIVO_CAT_EMPTY_OUTPUT] = "empty_output",
+};
 const char *const kivo_wire_event_type_names[] = {"started", "progress", "completed", "failed",
                                                   NULL};
-const char *const kivo_wire_event_status_names[] = {"started", "progress", "running",
-                                                    "completed", "failed", NULL};
+const char *const kivo_wire_event_status_names[] = {"started",   "progress", "running",
+                                                    "completed", "failed",   NULL};
 const char *const kivo_wire_pw_run_status_names[] = {"created", "running", "completed", "failed",
                                                      NULL};
 const char *const kivo_wire_hosted_run_status_names[] = {"completed", "deleted", NULL};
@@ -46,13 +53,13 @@ static int lookup(const char *const *names, size_t n, const char *s, size_t len)
 const char *kivo_strictness_name(kivo_strictness s)
 {
     return (size_t)s < NAMES(kivo_wire_strictness_names) ? kivo_wire_strictness_names[s]
-                                                          : "unknown";
+                                                         : "unknown";
 }
 
 const char *kivo_intended_use_name(kivo_intended_use u)
 {
     return (size_t)u < NAMES(kivo_wire_intended_use_names) ? kivo_wire_intended_use_names[u]
-                                                            : "unknown";
+                                                           : "unknown";
 }
 
 const char *kivo_verdict_name(kivo_verdict v)
@@ -63,7 +70,7 @@ const char *kivo_verdict_name(kivo_verdict v)
 const char *kivo_claim_status_name(kivo_claim_status s)
 {
     return (size_t)s < NAMES(kivo_wire_claim_status_names) ? kivo_wire_claim_status_names[s]
-                                                            : "unknown";
+                                                           : "unknown";
 }
 
 const char *kivo_category_name(kivo_category c)
@@ -173,9 +180,21 @@ const kivo_wire_body kivo_wire_storage_pointer = {"customer storage pointer", po
                                                   PTR_COUNT};
 
 enum {
-    CR_SCHEMA_VERSION, CR_CUSTOMER_RUN_ID, CR_WORKFLOW_ID, CR_WORKER_ID, CR_WORKER_VERSION,
-    CR_WORKFLOW_NAME, CR_TITLE, CR_INTENDED_USE, CR_STRICTNESS, CR_POLICY_VERSION,
-    CR_PROMPT_VERSION, CR_SOURCE_COUNT, CR_SOURCE_HASHES, CR_OUTPUT_HASH, CR_STORAGE_POINTER,
+    CR_SCHEMA_VERSION,
+    CR_CUSTOMER_RUN_ID,
+    CR_WORKFLOW_ID,
+    CR_WORKER_ID,
+    CR_WORKER_VERSION,
+    CR_WORKFLOW_NAME,
+    CR_TITLE,
+    CR_INTENDED_USE,
+    CR_STRICTNESS,
+    CR_POLICY_VERSION,
+    CR_PROMPT_VERSION,
+    CR_SOURCE_COUNT,
+    CR_SOURCE_HASHES,
+    CR_OUTPUT_HASH,
+    CR_STORAGE_POINTER,
     CR_COUNT
 };
 static const kivo_wire_field pw_create_fields[CR_COUNT] = {
@@ -186,8 +205,8 @@ static const kivo_wire_field pw_create_fields[CR_COUNT] = {
     [CR_WORKER_VERSION] = {"worker_version", KIVO_WIRE_ID, REQ, NULL, NULL, 0, 0},
     [CR_WORKFLOW_NAME] = {"workflow_name", KIVO_WIRE_NAME, 0, NULL, NULL, 0, 0},
     [CR_TITLE] = {"title", KIVO_WIRE_NAME, 0, NULL, NULL, 0, 0},
-    [CR_INTENDED_USE] = {"intended_use", KIVO_WIRE_ENUM, 0, kivo_wire_intended_use_names, NULL,
-                         0, 0},
+    [CR_INTENDED_USE] = {"intended_use", KIVO_WIRE_ENUM, 0, kivo_wire_intended_use_names, NULL, 0,
+                         0},
     [CR_STRICTNESS] = {"strictness", KIVO_WIRE_ENUM, 0, kivo_wire_strictness_names, NULL, 0, 0},
     [CR_POLICY_VERSION] = {"policy_version", KIVO_WIRE_ID, 0, NULL, NULL, 0, 0},
     [CR_PROMPT_VERSION] = {"prompt_version", KIVO_WIRE_ID, 0, NULL, NULL, 0, 0},
@@ -200,9 +219,7 @@ static const kivo_wire_field pw_create_fields[CR_COUNT] = {
 };
 const kivo_wire_body kivo_wire_pw_create = {"private-worker create", pw_create_fields, CR_COUNT};
 
-enum {
-    AR_NAME, AR_TYPE, AR_FORMAT, AR_SHA256, AR_FILE_COUNT, AR_STORAGE_LABEL, AR_COUNT
-};
+enum { AR_NAME, AR_TYPE, AR_FORMAT, AR_SHA256, AR_FILE_COUNT, AR_STORAGE_LABEL, AR_COUNT };
 static const kivo_wire_field artifact_fields[AR_COUNT] = {
     [AR_NAME] = {"artifact_name", KIVO_WIRE_NAME, REQ, NULL, NULL, 0, 0},
     [AR_TYPE] = {"artifact_type", KIVO_WIRE_NAME, REQ, NULL, NULL, 0, 0},
@@ -214,11 +231,29 @@ static const kivo_wire_field artifact_fields[AR_COUNT] = {
 const kivo_wire_body kivo_wire_artifact_summary = {"artifact summary", artifact_fields, AR_COUNT};
 
 enum {
-    EV_SCHEMA_VERSION, EV_EVENT_ID, EV_EVENT_TYPE, EV_REVIEW_RUN_ID, EV_CUSTOMER_RUN_ID,
-    EV_WORKER_ID, EV_WORKER_VERSION, EV_SEQUENCE, EV_STATUS, EV_GATE_VERDICT,
-    EV_SAFE_USE_STATUS, EV_CLAIM_COUNT, EV_UNSUPPORTED_CLAIM_COUNT, EV_SOURCE_COUNT,
-    EV_SOURCE_HASHES, EV_OUTPUT_HASH, EV_CATEGORIES, EV_ARTIFACTS, EV_POLICY_VERSION,
-    EV_PROMPT_VERSION, EV_STORAGE_POINTER, EV_FAILURE_CODE, EV_COUNT
+    EV_SCHEMA_VERSION,
+    EV_EVENT_ID,
+    EV_EVENT_TYPE,
+    EV_REVIEW_RUN_ID,
+    EV_CUSTOMER_RUN_ID,
+    EV_WORKER_ID,
+    EV_WORKER_VERSION,
+    EV_SEQUENCE,
+    EV_STATUS,
+    EV_GATE_VERDICT,
+    EV_SAFE_USE_STATUS,
+    EV_CLAIM_COUNT,
+    EV_UNSUPPORTED_CLAIM_COUNT,
+    EV_SOURCE_COUNT,
+    EV_SOURCE_HASHES,
+    EV_OUTPUT_HASH,
+    EV_CATEGORIES,
+    EV_ARTIFACTS,
+    EV_POLICY_VERSION,
+    EV_PROMPT_VERSION,
+    EV_STORAGE_POINTER,
+    EV_FAILURE_CODE,
+    EV_COUNT
 };
 static const kivo_wire_field pw_event_fields[EV_COUNT] = {
     [EV_SCHEMA_VERSION] = {"schema_version", KIVO_WIRE_CONST, REQ, pw_event_schema, NULL, 0, 0},
@@ -230,20 +265,18 @@ static const kivo_wire_field pw_event_fields[EV_COUNT] = {
     [EV_WORKER_VERSION] = {"worker_version", KIVO_WIRE_ID, 0, NULL, NULL, 0, 0},
     [EV_SEQUENCE] = {"sequence", KIVO_WIRE_POSINT, REQ, NULL, NULL, 0, 0},
     [EV_STATUS] = {"status", KIVO_WIRE_ENUM, 0, kivo_wire_event_status_names, NULL, 0, 0},
-    [EV_GATE_VERDICT] = {"gate_verdict", KIVO_WIRE_ENUM, DONE, kivo_wire_verdict_names, NULL, 0,
-                         0},
-    [EV_SAFE_USE_STATUS] = {"safe_use_status", KIVO_WIRE_ENUM, DONE, kivo_wire_verdict_names,
-                            NULL, 0, 0},
+    [EV_GATE_VERDICT] = {"gate_verdict", KIVO_WIRE_ENUM, DONE, kivo_wire_verdict_names, NULL, 0, 0},
+    [EV_SAFE_USE_STATUS] = {"safe_use_status", KIVO_WIRE_ENUM, DONE, kivo_wire_verdict_names, NULL,
+                            0, 0},
     [EV_CLAIM_COUNT] = {"claim_count", KIVO_WIRE_COUNT, DONE, NULL, NULL, 0, KIVO_WIRE_CLAIMS_MAX},
-    [EV_UNSUPPORTED_CLAIM_COUNT] = {"unsupported_claim_count", KIVO_WIRE_COUNT, DONE, NULL, NULL,
-                                    0, KIVO_WIRE_CLAIMS_MAX},
+    [EV_UNSUPPORTED_CLAIM_COUNT] = {"unsupported_claim_count", KIVO_WIRE_COUNT, DONE, NULL, NULL, 0,
+                                    KIVO_WIRE_CLAIMS_MAX},
     [EV_SOURCE_COUNT] = {"source_count", KIVO_WIRE_COUNT, DONE, NULL, NULL, 0,
                          KIVO_WIRE_HASHES_MAX},
     [EV_SOURCE_HASHES] = {"source_hashes", KIVO_WIRE_HASHES, DONE, NULL, NULL, 0,
                           KIVO_WIRE_HASHES_MAX},
     [EV_OUTPUT_HASH] = {"output_hash", KIVO_WIRE_HASH, DONE, NULL, NULL, 0, 0},
-    [EV_CATEGORIES] = {"redacted_failure_categories", KIVO_WIRE_CATEGORIES, DONE, NULL, NULL, 0,
-                       0},
+    [EV_CATEGORIES] = {"redacted_failure_categories", KIVO_WIRE_CATEGORIES, DONE, NULL, NULL, 0, 0},
     [EV_ARTIFACTS] = {"artifact_summaries", KIVO_WIRE_OBJECTS, DONE, NULL,
                       &kivo_wire_artifact_summary, 0, KIVO_WIRE_ARTIFACTS_MAX},
     [EV_POLICY_VERSION] = {"policy_version", KIVO_WIRE_ID, 0, NULL, NULL, 0, 0},
@@ -435,8 +468,7 @@ kivo_status kivo_wire_event_render(kivo_hasher *h, const kivo_wire_event *e,
                 continue;
             v = json_string(e->failure_code);
             break;
-        default:    /* policy_version, prompt_version, customer_storage_pointer: not sent */
-            continue;
+        default: /* policy_version, prompt_version, customer_storage_pointer: not sent */ continue;
         }
         bad |= put(o, pw_event_fields[i].name, v);
     }
@@ -485,8 +517,8 @@ kivo_status kivo_wire_create_render(const kivo_wire_create *c, kivo_buf *out)
 {
     /* Optional strings by row; NULL leaves the member out. */
     const char *opt[CR_COUNT] = {
-        [CR_WORKFLOW_NAME] = c->workflow_name, [CR_TITLE] = c->title,
-        [CR_INTENDED_USE] = c->intended_use,   [CR_STRICTNESS] = c->strictness,
+        [CR_WORKFLOW_NAME] = c->workflow_name,   [CR_TITLE] = c->title,
+        [CR_INTENDED_USE] = c->intended_use,     [CR_STRICTNESS] = c->strictness,
         [CR_POLICY_VERSION] = c->policy_version, [CR_PROMPT_VERSION] = c->prompt_version,
         [CR_OUTPUT_HASH] = c->output_hash,
     };

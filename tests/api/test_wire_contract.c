@@ -35,8 +35,8 @@ typedef void (*validator)(const kivo_json_node *root, api_error *e);
 typedef struct top {
     const kivo_wire_body *body;
     validator validate;
-    int private_worker;         /* raw fields are refused (422) */
-    const char *event_type;     /* events: the type to build (the status follows it) */
+    int private_worker;     /* raw fields are refused (422) */
+    const char *event_type; /* events: the type to build (the status follows it) */
 } top;
 
 static kivo_json_parser *parser;
@@ -103,8 +103,8 @@ static void expect_ok(const top *t, json_t *root, const char *what)
     check(t, root, &e);
     if (e.http) {
         char *text = json_dumps(root, JSON_COMPACT);
-        fail_msg("%s (%s) refused: %u %s [%s]: %.400s", t->body->what, what, e.http,
-                 e.message, fields(&e), text);
+        fail_msg("%s (%s) refused: %u %s [%s]: %.400s", t->body->what, what, e.http, e.message,
+                 fields(&e), text);
     }
     api_error_clear(&e);
 }
@@ -115,8 +115,8 @@ static void expect_refused(const top *t, json_t *root, unsigned http, const char
     api_error e = {0};
     check(t, root, &e);
     if (e.http != http || strcmp(fields(&e), path) != 0)
-        fail_msg("%s, %s at %s: got %u [%s] (%s), want %u [%s]", t->body->what, what, path,
-                 e.http, fields(&e), e.message, http, path);
+        fail_msg("%s, %s at %s: got %u [%s] (%s), want %u [%s]", t->body->what, what, path, e.http,
+                 fields(&e), e.message, http, path);
     api_error_clear(&e);
 }
 
@@ -159,8 +159,8 @@ static json_t *valid(const top *t, const kivo_wire_field *f, int all)
     case KIVO_WIRE_OBJECTS: return json_pack("[o]", build(t, f->sub, all));
     case KIVO_WIRE_CATEGORIES: return json_pack("[s]", kivo_wire_category_names[1]);
     case KIVO_WIRE_TEXT: return json_string("Any text at all.");
-    case KIVO_WIRE_FLATMAP: return json_pack("{s:s, s:i, s:b, s:n}", "team", "a", "n", 1, "b", 1,
-                                             "z");
+    case KIVO_WIRE_FLATMAP:
+        return json_pack("{s:s, s:i, s:b, s:n}", "team", "a", "n", 1, "b", 1, "z");
     }
     return NULL;
 }
@@ -180,8 +180,8 @@ static json_t *build(const top *t, const kivo_wire_body *b, int all)
     assert_non_null(o);
     for (size_t i = 0; i < b->n; i++)
         if (all || needed(t, &b->fields[i]))
-            assert_int_equal(json_object_set_new(o, b->fields[i].name,
-                                                 valid(t, &b->fields[i], all)), 0);
+            assert_int_equal(
+                json_object_set_new(o, b->fields[i].name, valid(t, &b->fields[i], all)), 0);
     return o;
 }
 
@@ -192,16 +192,13 @@ static json_t *wrong_type(const kivo_wire_field *f)
 {
     switch (f->kind) {
     case KIVO_WIRE_COUNT:
-    case KIVO_WIRE_POSINT:
-        return json_string("1");
+    case KIVO_WIRE_POSINT: return json_string("1");
     case KIVO_WIRE_HASHES:
     case KIVO_WIRE_OBJECTS:
     case KIVO_WIRE_CATEGORIES:
     case KIVO_WIRE_OBJECT:
-    case KIVO_WIRE_FLATMAP:
-        return json_string("x");
-    default:
-        return json_integer(7);
+    case KIVO_WIRE_FLATMAP: return json_string("x");
+    default: return json_integer(7);
     }
 }
 
@@ -225,7 +222,7 @@ static json_t *out_of_bounds(const top *t, const kivo_wire_field *f)
         assert_non_null(a = json_array());
         for (long long i = 0; i < f->max + 1; i++)
             json_array_append_new(a, f->kind == KIVO_WIRE_HASHES ? json_string("sha256:" H64)
-                                                                : build(t, f->sub, 0));
+                                                                 : build(t, f->sub, 0));
         return a;
     case KIVO_WIRE_TEXT:
     case KIVO_WIRE_OBJECT: return NULL;
@@ -235,7 +232,7 @@ static json_t *out_of_bounds(const top *t, const kivo_wire_field *f)
 
 /* Where the object of body b sits in a built top body: the top itself, `name` or `name[0]`. */
 typedef struct place {
-    const char *member;         /* NULL: the top body */
+    const char *member; /* NULL: the top body */
     int in_array;
 } place;
 
@@ -362,8 +359,15 @@ static void rendered_bodies_pass(void **state)
                                       {"s2", 2, NULL, 0, "Shipping is free.", 17}};
     static const char *const outputs[] = {"Refunds are available within 60 days.",
                                           "Refunds are available within 30 days.", "", NULL};
-    kivo_run_meta meta = {"rr_0123", "cust_1", "flow", "worker_1", "kivo-worker.0.1.0",
-                          "policy-1", NULL, KIVO_STRICT, KIVO_USE_CUSTOMER_FACING};
+    kivo_run_meta meta = {"rr_0123",
+                          "cust_1",
+                          "flow",
+                          "worker_1",
+                          "kivo-worker.0.1.0",
+                          "policy-1",
+                          NULL,
+                          KIVO_STRICT,
+                          KIVO_USE_CUSTOMER_FACING};
     const top *create = &tops[0];
     kivo_engine *engine = NULL;
     kivo_hasher *hasher = NULL;
@@ -376,13 +380,14 @@ static void rendered_bodies_pass(void **state)
     assert_int_equal(kivo_hasher_create(&hasher), KIVO_OK);
     for (size_t k = 0; outputs[k]; k++) {
         for (size_t n = 0; n <= 2; n++) {
-            kivo_packet packet = {outputs[k], strlen(outputs[k]), src, n, KIVO_STRICT,
-                                  KIVO_USE_CUSTOMER_FACING};
+            kivo_packet packet = {outputs[k], strlen(outputs[k]), src,
+                                  n,          KIVO_STRICT,        KIVO_USE_CUSTOMER_FACING};
             const kivo_review *review = NULL;
             assert_int_equal(kivo_engine_review(engine, &packet, &review), KIVO_OK);
             for (int type = 0; type < KIVO_EVENT_TYPE_COUNT; type++) {
-                kivo_wire_event ev = {(kivo_event_type)type, &meta, (uint64_t)type + 1, review, n,
-                                      "sha256:" H64, "record_not_found"};
+                kivo_wire_event ev = {
+                    (kivo_event_type)type, &meta, (uint64_t)type + 1, review, n, "sha256:" H64,
+                    "record_not_found"};
                 kivo_buf_reset(&out);
                 assert_int_equal(kivo_wire_event_render(hasher, &ev, NULL, &out), KIVO_OK);
                 const kivo_json_node *root = parse(out.data, out.len);
@@ -394,12 +399,24 @@ static void rendered_bodies_pass(void **state)
                              out.data);
             }
             /* The create of the same run, hashes as the completed event says them. */
-            const char *hashes[2] = {review->source_hashes[0], n > 1 ? review->source_hashes[1]
-                                                                     : NULL};
-            kivo_wire_create c = {"cust_1", "flow", "worker_1", "kivo-worker.0.1.0", "Flow",
-                                  "A title", "customer_facing", "strict", "policy-1", "p-2",
-                                  (long long)n, n ? hashes : NULL, n, review->output_hash,
-                                  "Store", "reports/flow/cust_1/claim_report.json"};
+            const char *hashes[2] = {review->source_hashes[0],
+                                     n > 1 ? review->source_hashes[1] : NULL};
+            kivo_wire_create c = {"cust_1",
+                                  "flow",
+                                  "worker_1",
+                                  "kivo-worker.0.1.0",
+                                  "Flow",
+                                  "A title",
+                                  "customer_facing",
+                                  "strict",
+                                  "policy-1",
+                                  "p-2",
+                                  (long long)n,
+                                  n ? hashes : NULL,
+                                  n,
+                                  review->output_hash,
+                                  "Store",
+                                  "reports/flow/cust_1/claim_report.json"};
             kivo_buf_reset(&out);
             assert_int_equal(kivo_wire_create_render(&c, &out), KIVO_OK);
             json_error_t jerr;
@@ -410,8 +427,8 @@ static void rendered_bodies_pass(void **state)
         }
     }
     /* The optional create members may all be missing. */
-    kivo_wire_create min = {"cust_1", "flow", "worker_1", "v", NULL, NULL, NULL, NULL, NULL, NULL,
-                            -1, NULL, 0, NULL, NULL, NULL};
+    kivo_wire_create min = {"cust_1", "flow", "worker_1", "v",  NULL, NULL, NULL, NULL,
+                            NULL,     NULL,   -1,         NULL, 0,    NULL, NULL, NULL};
     kivo_buf_reset(&out);
     assert_int_equal(kivo_wire_create_render(&min, &out), KIVO_OK);
     json_error_t jerr;

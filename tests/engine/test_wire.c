@@ -35,27 +35,59 @@ static const char refund_text[] =
 static const char price_text[] = "Price List\nLumen Hub: $49.00\nLumen Bulb A19: $12.99\n";
 
 /* kivo_private_worker_review_run_event.v1, as in spec/api.md and the product page. */
-static const char *const completed_keys[] = {
-    "schema_version", "event_id", "event_type", "review_run_id", "customer_run_id", "worker_id",
-    "worker_version", "sequence", "status", "gate_verdict", "safe_use_status", "claim_count",
-    "unsupported_claim_count", "source_count", "source_hashes", "output_hash",
-    "redacted_failure_categories", "artifact_summaries", NULL};
+static const char *const completed_keys[] = {"schema_version",
+                                             "event_id",
+                                             "event_type",
+                                             "review_run_id",
+                                             "customer_run_id",
+                                             "worker_id",
+                                             "worker_version",
+                                             "sequence",
+                                             "status",
+                                             "gate_verdict",
+                                             "safe_use_status",
+                                             "claim_count",
+                                             "unsupported_claim_count",
+                                             "source_count",
+                                             "source_hashes",
+                                             "output_hash",
+                                             "redacted_failure_categories",
+                                             "artifact_summaries",
+                                             NULL};
 static const char *const started_keys[] = {
-    "schema_version", "event_id", "event_type", "review_run_id", "customer_run_id", "worker_id",
-    "worker_version", "sequence", "status", NULL};
-static const char *const failed_keys[] = {
-    "schema_version", "event_id", "event_type", "review_run_id", "customer_run_id", "worker_id",
-    "worker_version", "sequence", "status", "redacted_failure_categories", "failure_code", NULL};
+    "schema_version", "event_id",       "event_type", "review_run_id", "customer_run_id",
+    "worker_id",      "worker_version", "sequence",   "status",        NULL};
+static const char *const failed_keys[] = {"schema_version",  "event_id",
+                                          "event_type",      "review_run_id",
+                                          "customer_run_id", "worker_id",
+                                          "worker_version",  "sequence",
+                                          "status",          "redacted_failure_categories",
+                                          "failure_code",    NULL};
 static const char *const artifact_keys[] = {"artifact_name", "artifact_type", "format", "sha256",
-                                            "file_count", "storage_label", NULL};
-static const char *const create_keys[] = {
-    "schema_version", "customer_run_id", "workflow_id", "worker_id", "worker_version",
-    "workflow_name", "intended_use", "strictness", "policy_version", "source_count",
-    "source_hashes", "output_hash", "customer_storage_pointer", NULL};
+                                            "file_count",    "storage_label", NULL};
+static const char *const create_keys[] = {"schema_version",
+                                          "customer_run_id",
+                                          "workflow_id",
+                                          "worker_id",
+                                          "worker_version",
+                                          "workflow_name",
+                                          "intended_use",
+                                          "strictness",
+                                          "policy_version",
+                                          "source_count",
+                                          "source_hashes",
+                                          "output_hash",
+                                          "customer_storage_pointer",
+                                          NULL};
 static const char *const pointer_keys[] = {"type", "label", "opaque_id", NULL};
-static const char *const category_names[] = {
-    "unsupported_claim", "unsupported_policy_claim", "unsupported_numeric_claim",
-    "unsupported_entity_claim", "contradicted_claim", "no_sources", "empty_output", NULL};
+static const char *const category_names[] = {"unsupported_claim",
+                                             "unsupported_policy_claim",
+                                             "unsupported_numeric_claim",
+                                             "unsupported_entity_claim",
+                                             "contradicted_claim",
+                                             "no_sources",
+                                             "empty_output",
+                                             NULL};
 
 #define REPORT_HASH "sha256:5dfea1c98fe888a790c8f3d2e6275ef8b9ffd830edfc2f44617845a4d271a31d"
 
@@ -78,13 +110,19 @@ static int setup(void **state)
     f->sources[0] = (kivo_source){"kb-refund-policy", 16, "Refund Policy", 13, refund_text,
                                   strlen(refund_text)};
     f->sources[1] = (kivo_source){"kb-price-list", 13, NULL, 0, price_text, strlen(price_text)};
-    f->packet = (kivo_packet){output, strlen(output), f->sources, 2, KIVO_STRICT,
-                              KIVO_USE_CUSTOMER_FACING};
+    f->packet =
+        (kivo_packet){output, strlen(output), f->sources, 2, KIVO_STRICT, KIVO_USE_CUSTOMER_FACING};
     if (kivo_engine_review(f->engine, &f->packet, &f->review) != KIVO_OK)
         return -1;
-    f->meta = (kivo_run_meta){NULL, "sup-1124-003", "support_answer_review", "worker_support_001",
-                              "kivo-worker.0.1.0", "standard-support-v1", "Customer report store",
-                              KIVO_STRICT, KIVO_USE_CUSTOMER_FACING};
+    f->meta = (kivo_run_meta){NULL,
+                              "sup-1124-003",
+                              "support_answer_review",
+                              "worker_support_001",
+                              "kivo-worker.0.1.0",
+                              "standard-support-v1",
+                              "Customer report store",
+                              KIVO_STRICT,
+                              KIVO_USE_CUSTOMER_FACING};
     kivo_buf_init(&f->out, 0);
     *state = f;
     return 0;
@@ -110,7 +148,7 @@ static json_t *parse_body(const kivo_buf *b, size_t from, int newline)
         assert_int_equal(s[len - 1], '\n');
         len--;
     }
-    assert_null(memchr(s, '\n', len));     /* one line, compact */
+    assert_null(memchr(s, '\n', len)); /* one line, compact */
     json_error_t err;
     json_t *root = json_loadb(s, len, JSON_REJECT_DUPLICATES, &err);
     if (!root)
@@ -155,7 +193,8 @@ static void assert_no_raw_keys(json_t *v)
     if (json_is_object(v)) {
         const char *k;
         json_t *x;
-        json_object_foreach(v, k, x) {
+        json_object_foreach(v, k, x)
+        {
             const kivo_wire_raw_field *raw = kivo_wire_raw_field_find(k, strlen(k));
             if (raw)
                 fail_msg("event holds rejected raw field \"%s\" (use %s)", k, raw->use_instead);
@@ -243,8 +282,8 @@ static void test_completed_event(void **state)
         if (strstr(text, piece))
             fail_msg("event holds output text \"%s\"", piece);
     }
-    static const char *const fragments[] = {"refund", "Refund", "Doorbell", "Gift", "gift",
-                                            "49.00", "delivery", "Price List", "Zo", NULL};
+    static const char *const fragments[] = {"refund", "Refund",   "Doorbell",   "Gift", "gift",
+                                            "49.00",  "delivery", "Price List", "Zo",   NULL};
     for (size_t i = 0; fragments[i]; i++)
         if (strstr(text, fragments[i]))
             fail_msg("event holds raw text \"%s\"", fragments[i]);
@@ -298,8 +337,7 @@ static void test_other_events(void **state)
     assert_string_equal(str(root, "failure_code"), "record_not_found");
     json_decref(root);
     /* The exact bytes kivo-worker run wrote before the wire had one renderer. */
-    kivo_wire_event_id(f->hasher, "support_answer_review", "sup-1124-003", KIVO_EVENT_FAILED,
-                       want);
+    kivo_wire_event_id(f->hasher, "support_answer_review", "sup-1124-003", KIVO_EVENT_FAILED, want);
     char line[1024];
     snprintf(line, sizeof line,
              "{\"schema_version\":\"kivo_private_worker_review_run_event.v1\",\"event_id\":\"%s\","
@@ -400,12 +438,27 @@ static void test_create_body(void **state)
 {
     fixture *f = *state;
     static const char *const hashes[] = {
-        "sha256:" "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-        "sha256:" "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"};
-    kivo_wire_create c = {"sup-1", "wf", "wk", "kivo-worker.0.1.0", "Support", NULL,
-                          "customer_facing", "strict", "pol-1", NULL, 2, hashes, 2,
-                          "sha256:" "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-                          "Store", "reports/wf/sup-1/claim_report.json"};
+        "sha256:"
+        "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+        "sha256:"
+        "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"};
+    kivo_wire_create c = {"sup-1",
+                          "wf",
+                          "wk",
+                          "kivo-worker.0.1.0",
+                          "Support",
+                          NULL,
+                          "customer_facing",
+                          "strict",
+                          "pol-1",
+                          NULL,
+                          2,
+                          hashes,
+                          2,
+                          "sha256:"
+                          "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+                          "Store",
+                          "reports/wf/sup-1/claim_report.json"};
     assert_int_equal(kivo_wire_create_render(&c, &f->out), KIVO_OK);
     json_t *root = parse_body(&f->out, 0, 0);
     assert_keys(root, create_keys, "create");
@@ -420,9 +473,9 @@ static void test_create_body(void **state)
 
     /* The optional members are left out, not null. */
     static const char *const min_keys[] = {"schema_version", "customer_run_id", "workflow_id",
-                                           "worker_id", "worker_version", NULL};
-    kivo_wire_create m = {"sup-1", "wf", "wk", "v", NULL, NULL, NULL, NULL, NULL, NULL, -1,
-                          NULL, 0, NULL, NULL, NULL};
+                                           "worker_id",      "worker_version",  NULL};
+    kivo_wire_create m = {"sup-1", "wf", "wk", "v",  NULL, NULL, NULL, NULL,
+                          NULL,    NULL, -1,   NULL, 0,    NULL, NULL, NULL};
     kivo_buf_reset(&f->out);
     assert_int_equal(kivo_wire_create_render(&m, &f->out), KIVO_OK);
     root = parse_body(&f->out, 0, 0);
@@ -467,8 +520,9 @@ static void test_raw_field_list(void **state)
 {
     (void)state;
     static const char *const want[] = {
-        "ai_output", "prompt", "system_prompt", "messages", "source_text", "source_spans",
-        "retrieved_context", "embeddings", "screenshots", "uploads", "tool_traces", "tool_calls",
+        "ai_output",   "prompt",       "system_prompt",     "messages",
+        "source_text", "source_spans", "retrieved_context", "embeddings",
+        "screenshots", "uploads",      "tool_traces",       "tool_calls",
         NULL};
     size_t n = 0;
     while (kivo_wire_raw_fields[n].name)
