@@ -258,7 +258,8 @@ static int read_record(wk_compare *c, uint64_t off, spill_head *head, const uint
     *slots = (const uint16_t *)(const void *)c->rec;
     *wf = c->rec + gbytes;
     *id = *wf + head->wf_len + 1;
-    *hashes = (const uint64_t *)(const void *)(*id + head->id_len + 1);
+    size_t before = gbytes + head->wf_len + 1 + head->id_len + 1;
+    *hashes = (const uint64_t *)(const void *)(c->rec + before + ((8 - (before & 7)) & 7));
     return 0;
 }
 

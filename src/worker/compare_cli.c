@@ -301,7 +301,7 @@ int wk_compare_main(int argc, char **argv)
     json_array_foreach(json_object_get(result, "warnings"), i, w)
         fprintf(stderr, "kivo-worker compare: warning: %s\n", json_string_value(w));
     if (json) {
-        char *t = json_dumps(result, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
+        char *t = json_dumps(result, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
         if (t)
             printf("%s\n", t);
         free(t);

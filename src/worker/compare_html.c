@@ -79,7 +79,7 @@ int wk_compare_html_write(const char *path, const json_t *result, const char *ba
     if (json_object_set_new(data, "kind", json_string("compare")) != 0 ||
         json_object_set_new(data, "baseline_root", json_string(base_root)) != 0 ||
         json_object_set_new(data, "candidate_root", json_string(cand_root)) != 0 ||
-        !(text = json_dumps(data, JSON_COMPACT | JSON_REAL_PRECISION(6)))) {
+        !(text = json_dumps(data, JSON_COMPACT | JSON_REAL_PRECISION(10)))) {
         errno = ENOMEM;
         goto out;
     }

@@ -26,7 +26,9 @@ kivo_status wk_markdown_text(kivo_buf *out, const char *s, size_t max)
         }
         if (*p < 0x20 || *p == 0x7f)
             st = kivo_buf_append(out, " ", 1);
-        else if (strchr("\\`*_{}[]<>()#+-.!|~&\"'=:;$%@^,/?", *p))
+        else if (*p == '<' || *p == '>' || *p == '&')
+            st = kivo_buf_append_str(out, *p == '<' ? "&lt;" : *p == '>' ? "&gt;" : "&amp;");
+        else if (strchr("\\`*_{}[]()#+-.!|~\"'=:;$%@^,/?", *p))
             st = kivo_buf_printf(out, "\\%c", *p);
         else
             st = kivo_buf_append(out, p, 1);

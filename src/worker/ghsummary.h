@@ -28,8 +28,9 @@ kivo_status wk_markdown_batch(const json_t *summary, const char *fail_on, const 
 kivo_status wk_markdown_compare(const json_t *result, const char *fail_on, const char *tripped,
                                 kivo_buf *out);
 
-/* Appends s as Markdown text that renders as itself: ASCII punctuation backslash-escaped, line
- * breaks and other control characters as spaces, at most max bytes (cut at a character). */
+/* Appends s as Markdown text that renders as itself: <, > and & as entities, other ASCII
+ * punctuation backslash-escaped, line breaks and other control characters as spaces, at most max
+ * bytes (cut at a character). */
 kivo_status wk_markdown_text(kivo_buf *out, const char *s, size_t max);
 
 #endif

@@ -45,6 +45,13 @@ int wk_groups_create(const char *list, const wk_meta_spec *m, wk_groups **out, c
     *out = NULL;
     if (!g || !(g->f = calloc(WK_GROUP_MAX_FIELDS, sizeof *g->f)))
         goto oom;
+    size_t commas = 0;
+    for (const char *p = list; *p; p++)
+        commas += *p == ',';
+    if (commas >= WK_GROUP_MAX_FIELDS) {
+        snprintf(err, errlen, "--group-by takes at most %d names", WK_GROUP_MAX_FIELDS);
+        goto fail;
+    }
     for (const char *p = list;;) {
         const char *e = strchr(p, ',');
         size_t len = e ? (size_t)(e - p) : strlen(p);

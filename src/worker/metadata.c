@@ -209,7 +209,7 @@ kivo_status wk_meta_splice(const wk_meta_spec *m, const kivo_json_node *root, ki
         return KIVO_OK;
     size_t len = reports->len - report_off;
     const char *r = reports->data + report_off;
-    if (len < 3 || r[len - 2] != '}' || r[len - 1] != '\n')
+    if (len < 3 || r[0] != '{' || r[len - 2] != '}' || r[len - 1] != '\n')
         return KIVO_EINVAL;
     /* {"a":1} + "\n" -> {"a":1,"metadata":{...},"label":...} + "\n". Names are checked
      * [A-Za-z0-9_.:-], so they need no escaping. */
@@ -233,6 +233,12 @@ kivo_status wk_meta_splice(const wk_meta_spec *m, const kivo_json_node *root, ki
     }
     if (st == KIVO_OK)
         st = kivo_buf_append(reports, "}\n", 2);
+    if (st == KIVO_OK && reports->data[mark - 3] == '{') {
+        /* An empty object: its first member needs no comma. */
+        memmove(reports->data + mark - 2, reports->data + mark - 1, reports->len - (mark - 1));
+        reports->len--;
+        reports->data[reports->len] = '\0';
+    }
     if (st != KIVO_OK) {
         /* Leave the report as it came. */
         reports->len = mark - 2;
