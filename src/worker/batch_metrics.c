@@ -14,8 +14,9 @@ size_t wk_batch_metrics(const wk_summary *s, wk_metric m[WK_BATCH_METRICS])
     wk_scores sc = {NAN, NAN, NAN, NAN, NAN, NAN};
     int labeled = s && s->breakdown && wk_breakdown_labeled(s->breakdown);
     const char *none = "no run was reviewed";
-    const char *nolabel = labeled ? "too few labeled runs of each kind" : "the job spec has no "
-                                                                          "fields.label";
+    const char *nolabel = labeled ? "too few labeled runs of each kind"
+                                  : "the job spec has no "
+                                    "fields.label";
     if (labeled) {
         const uint64_t *c = wk_breakdown_total(s->breakdown)->confusion;
         wk_scores_compute(c[WK_TP], c[WK_FP], c[WK_FN], c[WK_TN], &sc);

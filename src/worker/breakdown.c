@@ -21,14 +21,14 @@ struct wk_breakdown {
     char workflow[WK_COMPONENT_MAX];
     wk_tally total;
     wk_groups *groups;
-    wk_tally *per[WK_GROUP_MAX_FIELDS];     /* wk_groups_slots() tallies per field */
+    wk_tally *per[WK_GROUP_MAX_FIELDS]; /* wk_groups_slots() tallies per field */
     disagreement *dis;
     size_t n_dis;
     uint64_t dis_total;
 };
 
-int wk_breakdown_create(const wk_jobspec *spec, const char *group_by, wk_breakdown **out,
-                        char *err, size_t errlen)
+int wk_breakdown_create(const wk_jobspec *spec, const char *group_by, wk_breakdown **out, char *err,
+                        size_t errlen)
 {
     wk_breakdown *b;
     *out = NULL;
@@ -111,7 +111,7 @@ int wk_breakdown_add(wk_breakdown *b, const char *run_id, kivo_verdict v, uint32
             d->categories = categories;
             d->verdict = (uint8_t)v;
             d->label = (uint8_t)label;
-            d->has_page = (uint8_t)!!has_page;
+            d->has_page = (uint8_t) !!has_page;
             b->n_dis++;
         }
     }
@@ -145,8 +145,9 @@ int wk_breakdown_to_summary(const wk_breakdown *b, json_t *summary)
         json_t *e = wk_evaluation_json(&b->total);
         bad |= put(e, "label_pointer", json_string(b->label_pointer));
         bad |= put(e, "flagged_means", json_string("needs_review or fail"));
-        bad |= put(e, "positive_means", json_string("hallucinated (true, \"hallucinated\" or "
-                                                    "\"fail\")"));
+        bad |= put(e, "positive_means",
+                   json_string("hallucinated (true, \"hallucinated\" or "
+                               "\"fail\")"));
         bad |= put(summary, "evaluation", e);
     }
     if (!bad && b->groups) {

@@ -26,8 +26,8 @@ typedef struct wk_breakdown wk_breakdown;
 
 /* group_by: the --group-by list, or NULL. *out is NULL (and 0 returned) when the spec has no
  * label and there is no list. @return 0, or -1 with a message in err (an unknown name). */
-int wk_breakdown_create(const wk_jobspec *spec, const char *group_by, wk_breakdown **out,
-                        char *err, size_t errlen);
+int wk_breakdown_create(const wk_jobspec *spec, const char *group_by, wk_breakdown **out, char *err,
+                        size_t errlen);
 void wk_breakdown_free(wk_breakdown *b);
 
 /* The group-by fields (NULL when none). */

@@ -23,19 +23,19 @@
 #include "tally.h"
 
 #define MATCHED (1ull << 63)
-#define DISTINCT_MAX 8          /* engine versions / policies named per side */
+#define DISTINCT_MAX 8 /* engine versions / policies named per side */
 
 typedef struct distinct {
     char name[DISTINCT_MAX][640];
     uint64_t count[DISTINCT_MAX];
     size_t n;
-    uint64_t others;            /* runs with a name past the first DISTINCT_MAX */
+    uint64_t others; /* runs with a name past the first DISTINCT_MAX */
 } distinct;
 
 typedef struct side {
     const char *dir;
     wk_store *store;
-    wk_tally all;               /* every readable run of the side */
+    wk_tally all; /* every readable run of the side */
     uint64_t unreadable, duplicates;
     char unreadable_where[3][600];
     char unreadable_why[3][64];
@@ -45,8 +45,8 @@ typedef struct side {
 /* Pairs of one scope: all pairs, or one group. */
 typedef struct pstats {
     uint64_t paired;
-    uint64_t trans[3][3];                   /* [baseline verdict][candidate verdict] */
-    uint64_t flag[4];                       /* both flagged, baseline only, candidate only, none */
+    uint64_t trans[3][3]; /* [baseline verdict][candidate verdict] */
+    uint64_t flag[4];     /* both flagged, baseline only, candidate only, none */
     uint64_t newly_flagged, no_longer_flagged;
     uint64_t cat_base[KIVO_CAT_COUNT], cat_cand[KIVO_CAT_COUNT];
 } pstats;
@@ -56,7 +56,7 @@ enum { F_BOTH, F_BASE, F_CAND, F_NONE };
 /* A baseline run's record in the spill file: this head, then uint16 group slots[n_groups], the
  * workflow id, the run id, and uint64 flagged-claim hashes[n_flag]. */
 typedef struct spill_head {
-    uint32_t len;               /* bytes after the head */
+    uint32_t len; /* bytes after the head */
     uint32_t categories, claims, unsupported, n_flag;
     uint16_t wf_len, id_len;
     uint8_t verdict;
@@ -65,8 +65,8 @@ typedef struct spill_head {
 } spill_head;
 
 typedef struct entry {
-    uint64_t key;               /* 0: empty */
-    uint64_t off;               /* spill offset | MATCHED */
+    uint64_t key; /* 0: empty */
+    uint64_t off; /* spill offset | MATCHED */
 } entry;
 
 typedef struct listed {
@@ -84,14 +84,14 @@ struct wk_compare {
     side base, cand;
     wk_groups *groups;
     pstats total;
-    pstats *per[WK_GROUP_MAX_FIELDS];       /* wk_groups_slots() per field */
+    pstats *per[WK_GROUP_MAX_FIELDS]; /* wk_groups_slots() per field */
     entry *table;
     size_t cap, n;
     FILE *spill;
     uint64_t spill_len;
-    char *rec;                  /* a record read back */
+    char *rec; /* a record read back */
     size_t rec_cap;
-    listed *heap;               /* min-heap of the most severe regressions */
+    listed *heap; /* min-heap of the most severe regressions */
     size_t n_heap;
     uint64_t seq;
     named base_only[WK_COMPARE_UNPAIRED_MAX], cand_only[WK_COMPARE_UNPAIRED_MAX];
@@ -132,7 +132,7 @@ static void distinct_add(distinct *d, const char *s, size_t len)
 
 static int rank(uint8_t v)
 {
-    return v;   /* kivo_verdict: pass 0 < needs_review 1 < fail 2 */
+    return v; /* kivo_verdict: pass 0 < needs_review 1 < fail 2 */
 }
 
 /* 1 when a is a worse regression than b: to a worse verdict, then by a larger step, then more
@@ -266,8 +266,8 @@ static int read_record(wk_compare *c, uint64_t off, spill_head *head, const uint
 /* Looks up (wf, id): @return the table index of its entry, or -(index of the empty slot) - 1.
  * On a key match the record is read back to compare the ids; head and the parts stay in
  * c->rec for the caller. -INT64_MAX on an I/O error. */
-static int64_t lookup(wk_compare *c, uint64_t key, const char *wf, const char *id,
-                      spill_head *head, const uint16_t **slots, const uint64_t **hashes)
+static int64_t lookup(wk_compare *c, uint64_t key, const char *wf, const char *id, spill_head *head,
+                      const uint16_t **slots, const uint64_t **hashes)
 {
     size_t h = key & (c->cap - 1);
     for (; c->table[h].key; h = (h + 1) & (c->cap - 1)) {
@@ -323,8 +323,7 @@ static void categories_text(uint32_t cats, char *out, size_t len)
                                      kivo_category_name((kivo_category)k));
 }
 
-static int junit_pair(struct wk_junit *ju, const spill_head *b, const wk_cmp_run *r,
-                      uint64_t newly)
+static int junit_pair(struct wk_junit *ju, const spill_head *b, const wk_cmp_run *r, uint64_t newly)
 {
     char msg[600], body[900], bc[300], cc[300];
     if (!ju)
@@ -345,8 +344,7 @@ static int junit_pair(struct wk_junit *ju, const spill_head *b, const wk_cmp_run
 static void note_unreadable(side *s, const wk_store_report *r, const char *why)
 {
     if (s->unreadable < 3) {
-        snprintf(s->unreadable_where[s->unreadable], sizeof s->unreadable_where[0], "%s",
-                 r->where);
+        snprintf(s->unreadable_where[s->unreadable], sizeof s->unreadable_where[0], "%s", r->where);
         snprintf(s->unreadable_why[s->unreadable], sizeof s->unreadable_why[0], "%s", why);
     }
     s->unreadable++;
@@ -435,8 +433,8 @@ static int add_cand(wk_compare *c, const wk_cmp_run *r, struct wk_junit *ju, cha
         if (keep_named(c->cand_only, &c->n_cand_only, r->workflow_id, r->run_id) != 0)
             goto oom;
         return ju ? wk_junit_case(ju, r->workflow_id, r->run_id, WK_JUNIT_SKIPPED, NULL,
-                                  "no baseline run with this workflow_id and customer_run_id",
-                                  NULL) : 0;
+                                  "no baseline run with this workflow_id and customer_run_id", NULL)
+                  : 0;
     }
     if (c->table[at].off & MATCHED) {
         c->cand.duplicates++;
@@ -453,8 +451,9 @@ static int add_cand(wk_compare *c, const wk_cmp_run *r, struct wk_junit *ju, cha
         pair_add(&c->per[k][s], &head, r, newly, gone);
     }
     if (r->verdict > head.verdict) {
-        listed e = {c->seq, (char *)r->workflow_id, (char *)r->run_id, head.verdict,
-                    (uint8_t)r->verdict, head.categories, r->categories, (uint32_t)newly};
+        listed e = {c->seq,        (char *)r->workflow_id, (char *)r->run_id,
+                    head.verdict,  (uint8_t)r->verdict,    head.categories,
+                    r->categories, (uint32_t)newly};
         if (keep_regression(c, &e) != 0)
             goto oom;
     }
@@ -506,7 +505,8 @@ static int base_only(wk_compare *c, struct wk_junit *ju, char *err, size_t errle
             rc = -1;
         } else if (ju && wk_junit_case(ju, wf, id, WK_JUNIT_SKIPPED, NULL,
                                        "no candidate run with this workflow_id and "
-                                       "customer_run_id", NULL) != 0) {
+                                       "customer_run_id",
+                                       NULL) != 0) {
             snprintf(err, errlen, "cannot write the JUnit report: %s", strerror(errno));
             rc = -1;
         }
@@ -698,14 +698,15 @@ static json_t *pstats_json(const pstats *p)
         json_t *x = json_object();
         bad |= put(x, "baseline", jint(p->cat_base[k]));
         bad |= put(x, "candidate", jint(p->cat_cand[k]));
-        bad |= put(x, "delta", json_integer((json_int_t)p->cat_cand[k] - (json_int_t)p->cat_base[k]));
+        bad |=
+            put(x, "delta", json_integer((json_int_t)p->cat_cand[k] - (json_int_t)p->cat_base[k]));
         bad |= put(cats, kivo_category_name((kivo_category)k), x);
     }
     double lo, hi;
     wk_paired_diff_ci(p->flag[F_BOTH], p->flag[F_BASE], p->flag[F_CAND], p->flag[F_NONE], WK_Z95,
                       &lo, &hi);
-    json_t *fr = rate_json(p->flag[F_BOTH] + p->flag[F_BASE], p->flag[F_BOTH] + p->flag[F_CAND],
-                           p->paired);
+    json_t *fr =
+        rate_json(p->flag[F_BOTH] + p->flag[F_BASE], p->flag[F_BOTH] + p->flag[F_CAND], p->paired);
     bad |= put(fr, "delta_ci95_low", wk_json_real_or_null(lo));
     bad |= put(fr, "delta_ci95_high", wk_json_real_or_null(hi));
     bad |= put(fr, "flagged_both", jint(p->flag[F_BOTH]));
@@ -723,12 +724,13 @@ static json_t *pstats_json(const pstats *p)
     bad |= put(o, "newly_flagged_claims", jint(p->newly_flagged));
     bad |= put(o, "no_longer_flagged_claims", jint(p->no_longer_flagged));
     bad |= put(o, "flag_rate", fr);
-    bad |= put(o, "mcnemar_p", wk_json_real_or_null(wk_mcnemar_exact(p->flag[F_BASE],
-                                                                     p->flag[F_CAND])));
-    bad |= put(o, "fail_rate", rate_json(row(p, KIVO_VERDICT_FAIL), col(p, KIVO_VERDICT_FAIL),
-                                         p->paired));
-    bad |= put(o, "needs_review_rate", rate_json(row(p, KIVO_VERDICT_NEEDS_REVIEW),
-                                                 col(p, KIVO_VERDICT_NEEDS_REVIEW), p->paired));
+    bad |= put(o, "mcnemar_p",
+               wk_json_real_or_null(wk_mcnemar_exact(p->flag[F_BASE], p->flag[F_CAND])));
+    bad |= put(o, "fail_rate",
+               rate_json(row(p, KIVO_VERDICT_FAIL), col(p, KIVO_VERDICT_FAIL), p->paired));
+    bad |= put(
+        o, "needs_review_rate",
+        rate_json(row(p, KIVO_VERDICT_NEEDS_REVIEW), col(p, KIVO_VERDICT_NEEDS_REVIEW), p->paired));
     bad |= put(o, "failure_categories", cats);
     cats = NULL;
     if (bad) {
@@ -809,15 +811,19 @@ static json_t *warnings_json(const wk_compare *c)
     if (names_differ(&c->base.engines, &c->cand.engines)) {
         names_join(&c->base.engines, x, sizeof x);
         names_join(&c->cand.engines, y, sizeof y);
-        snprintf(msg, sizeof msg, "engine versions differ: baseline %s, candidate %s; verdicts "
-                 "may change with the engine, not with the answers", x, y);
+        snprintf(msg, sizeof msg,
+                 "engine versions differ: baseline %s, candidate %s; verdicts "
+                 "may change with the engine, not with the answers",
+                 x, y);
         json_array_append_new(a, json_string(msg));
     }
     if (names_differ(&c->base.policies, &c->cand.policies)) {
         names_join(&c->base.policies, x, sizeof x);
         names_join(&c->cand.policies, y, sizeof y);
-        snprintf(msg, sizeof msg, "policies (strictness/intended_use/policy_version) differ: "
-                 "baseline %s, candidate %s", x, y);
+        snprintf(msg, sizeof msg,
+                 "policies (strictness/intended_use/policy_version) differ: "
+                 "baseline %s, candidate %s",
+                 x, y);
         json_array_append_new(a, json_string(msg));
     }
     const side *sides[2] = {&c->base, &c->cand};
@@ -829,13 +835,14 @@ static json_t *warnings_json(const wk_compare *c)
         }
         if (sides[i]->unreadable) {
             snprintf(msg, sizeof msg, "%llu reports of the %s could not be read (first: %s: %s)",
-                     (unsigned long long)sides[i]->unreadable, who,
-                     sides[i]->unreadable_where[0], sides[i]->unreadable_why[0]);
+                     (unsigned long long)sides[i]->unreadable, who, sides[i]->unreadable_where[0],
+                     sides[i]->unreadable_why[0]);
             json_array_append_new(a, json_string(msg));
         }
     }
     if (!c->total.paired) {
-        snprintf(msg, sizeof msg, "no run of the candidate has a baseline run with the same "
+        snprintf(msg, sizeof msg,
+                 "no run of the candidate has a baseline run with the same "
                  "workflow_id and customer_run_id");
         json_array_append_new(a, json_string(msg));
     }
@@ -888,12 +895,14 @@ static json_t *regressed_json(const wk_compare *c)
         bad |= put(x, "baseline_categories", kivo_categories_json(e->bcats));
         bad |= put(x, "candidate_categories", kivo_categories_json(e->ccats));
         bad |= put(x, "newly_flagged_claims", jint(e->newly));
-        bad |= put(x, "baseline_link", wk_store_link(c->base.store, e->wf, e->id, href,
-                                                     sizeof href) == 0 ? json_string(href)
-                                                                       : json_null());
-        bad |= put(x, "candidate_link", wk_store_link(c->cand.store, e->wf, e->id, href,
-                                                      sizeof href) == 0 ? json_string(href)
-                                                                        : json_null());
+        bad |= put(x, "baseline_link",
+                   wk_store_link(c->base.store, e->wf, e->id, href, sizeof href) == 0
+                       ? json_string(href)
+                       : json_null());
+        bad |= put(x, "candidate_link",
+                   wk_store_link(c->cand.store, e->wf, e->id, href, sizeof href) == 0
+                       ? json_string(href)
+                       : json_null());
         bad |= json_array_append_new(runs, x);
     }
     free(sorted);
@@ -918,7 +927,7 @@ static json_t *groups_json(const wk_compare *c)
         for (size_t i = 0; !bad && i < n; i++) {
             const pstats *p = &c->per[k][slots[i]];
             if (!p->paired)
-                continue;   /* a value only unpaired baseline runs had */
+                continue; /* a value only unpaired baseline runs had */
             json_t *x = json_object(), *ps = pstats_json(p);
             bad |= !x || !ps;
             bad |= put(x, "value", wk_groups_value_json(c->groups, k, slots[i]));
@@ -927,8 +936,9 @@ static json_t *groups_json(const wk_compare *c)
             bad |= json_array_append_new(vals, x);
         }
         bad |= put(f, "values", vals);
-        bad |= put(f, "other", wk_groups_overflowed(c->groups, k)
-                                   ? pstats_json(&c->per[k][WK_GROUP_OTHER]) : json_null());
+        bad |= put(f, "other",
+                   wk_groups_overflowed(c->groups, k) ? pstats_json(&c->per[k][WK_GROUP_OTHER])
+                                                      : json_null());
         bad |= put(g, wk_groups_name(c->groups, k), f);
     }
     free(slots);
@@ -949,10 +959,10 @@ json_t *wk_compare_json(const wk_compare *c)
     bad |= put(o, "candidate", side_json(&c->cand));
     bad |= put(o, "warnings", warnings_json(c));
     bad |= put(o, "overall", pstats_json(&c->total));
-    bad |= put(o, "unpaired_baseline", named_json(c->base_only, c->n_base_only,
-                                                  c->base_only_total));
-    bad |= put(o, "unpaired_candidate", named_json(c->cand_only, c->n_cand_only,
-                                                   c->cand_only_total));
+    bad |=
+        put(o, "unpaired_baseline", named_json(c->base_only, c->n_base_only, c->base_only_total));
+    bad |=
+        put(o, "unpaired_candidate", named_json(c->cand_only, c->n_cand_only, c->cand_only_total));
     bad |= put(o, "regressed_runs", regressed_json(c));
     if (c->groups)
         bad |= put(o, "groups", groups_json(c));

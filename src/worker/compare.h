@@ -39,9 +39,9 @@ struct wk_junit;
 
 typedef struct wk_compare_opts {
     const char *base_dir, *cand_dir;
-    const char *group_by;       /* --group-by list, or NULL */
-    struct wk_junit *junit;     /* a testcase per run is added, or NULL */
-    int progress;               /* a line on stderr now and then (a terminal only) */
+    const char *group_by;   /* --group-by list, or NULL */
+    struct wk_junit *junit; /* a testcase per run is added, or NULL */
+    int progress;           /* a line on stderr now and then (a terminal only) */
 } wk_compare_opts;
 
 typedef struct wk_compare wk_compare;
@@ -64,25 +64,25 @@ size_t wk_compare_metrics(const wk_compare *c, wk_metric out[WK_COMPARE_METRICS]
 
 /* What compare needs of one claim report. Strings point into the parsed document unless noted. */
 typedef struct wk_cmp_run {
-    char workflow_id[KIVO_RUN_ID_MAX + 1];      /* copies, NUL-terminated */
+    char workflow_id[KIVO_RUN_ID_MAX + 1]; /* copies, NUL-terminated */
     char run_id[KIVO_RUN_ID_MAX + 1];
     kivo_verdict verdict;
     uint32_t categories, claims, unsupported;
     wk_label label;
-    const char *engine;                         /* engine_version */
+    const char *engine; /* engine_version */
     size_t engine_len;
-    char policy[640];                           /* "strictness/intended_use/policy_version" */
-    uint64_t *flag_hashes;                      /* XXH3 of each flagged claim's text, sorted;
+    char policy[640];      /* "strictness/intended_use/policy_version" */
+    uint64_t *flag_hashes; /* XXH3 of each flagged claim's text, sorted;
                                                  * owned, reused from run to run */
     size_t n_flag, cap_flag;
-    const char *group_value[WK_GROUP_MAX_FIELDS];   /* NULL: the report has no value */
+    const char *group_value[WK_GROUP_MAX_FIELDS]; /* NULL: the report has no value */
     size_t group_len[WK_GROUP_MAX_FIELDS];
 } wk_cmp_run;
 
 /* Parses r's bytes and fills out (g: the --group-by fields, or NULL). @return 0, or -1 with
  * *why saying what is wrong (not JSON, not a kivo_claim_report.v1, a field missing). */
-int wk_cmp_read(kivo_json_parser *p, const wk_store_report *r, const wk_groups *g,
-                wk_cmp_run *out, const char **why);
+int wk_cmp_read(kivo_json_parser *p, const wk_store_report *r, const wk_groups *g, wk_cmp_run *out,
+                const char **why);
 void wk_cmp_run_free(wk_cmp_run *run);
 
 /* ---- the page (compare_html.c) ------------------------------------------------------------- */

@@ -103,14 +103,16 @@ static void print_side(FILE *f, const char *label, const json_t *s)
     safe(f, sget(s, "dir"));
     fprintf(f, ": %lld runs (%s), engine ", iget(s, "runs"), sget(s, "layout"));
     int first = 1;
-    json_object_foreach((json_t *)json_object_get(s, "engine_versions"), k, v) {
+    json_object_foreach((json_t *)json_object_get(s, "engine_versions"), k, v)
+    {
         fprintf(f, "%s", first ? "" : ", ");
         safe(f, k);
         first = 0;
     }
     fputs(", policy ", f);
     first = 1;
-    json_object_foreach((json_t *)json_object_get(s, "policies"), k, v) {
+    json_object_foreach((json_t *)json_object_get(s, "policies"), k, v)
+    {
         fprintf(f, "%s", first ? "" : ", ");
         safe(f, k);
         first = 0;
@@ -121,10 +123,12 @@ static void print_side(FILE *f, const char *label, const json_t *s)
 static void print_pairs(FILE *f, const json_t *p, const char *indent)
 {
     const json_t *fr = json_object_get(p, "flag_rate"), *fa = json_object_get(p, "fail_rate");
-    fprintf(f, "%sregressed %lld, fixed %lld, unchanged %lld; new fails %lld, fixed fails %lld; "
-            "newly flagged claims %lld, no longer flagged %lld\n", indent, iget(p, "regressed"),
-            iget(p, "fixed"), iget(p, "unchanged"), iget(p, "new_fail"), iget(p, "fixed_fail"),
-            iget(p, "newly_flagged_claims"), iget(p, "no_longer_flagged_claims"));
+    fprintf(f,
+            "%sregressed %lld, fixed %lld, unchanged %lld; new fails %lld, fixed fails %lld; "
+            "newly flagged claims %lld, no longer flagged %lld\n",
+            indent, iget(p, "regressed"), iget(p, "fixed"), iget(p, "unchanged"),
+            iget(p, "new_fail"), iget(p, "fixed_fail"), iget(p, "newly_flagged_claims"),
+            iget(p, "no_longer_flagged_claims"));
     fprintf(f, "%sflag rate ", indent);
     print_rate(f, rget(fr, "baseline"), 0);
     fputs(" -> ", f);
@@ -135,8 +139,10 @@ static void print_pairs(FILE *f, const json_t *p, const char *indent)
     print_rate(f, rget(fr, "delta_ci95_low"), 1);
     fputs(" to ", f);
     print_rate(f, rget(fr, "delta_ci95_high"), 1);
-    fprintf(f, "); exact McNemar p = %.4g (%lld flagged only in the baseline, %lld only in the "
-            "candidate)\n", rget(p, "mcnemar_p"), iget(fr, "flagged_baseline_only"),
+    fprintf(f,
+            "); exact McNemar p = %.4g (%lld flagged only in the baseline, %lld only in the "
+            "candidate)\n",
+            rget(p, "mcnemar_p"), iget(fr, "flagged_baseline_only"),
             iget(fr, "flagged_candidate_only"));
     fprintf(f, "%sfail rate ", indent);
     print_rate(f, rget(fa, "baseline"), 0);
@@ -153,12 +159,13 @@ static void print_text(FILE *f, const json_t *r)
     json_t *v;
     print_side(f, "baseline ", json_object_get(r, "baseline"));
     print_side(f, "candidate", json_object_get(r, "candidate"));
-    fprintf(f, "paired runs %lld; unpaired: %lld only in the baseline, %lld only in the "
-            "candidate\n\n", iget(o, "paired"),
-            iget(json_object_get(r, "unpaired_baseline"), "total"),
+    fprintf(f,
+            "paired runs %lld; unpaired: %lld only in the baseline, %lld only in the "
+            "candidate\n\n",
+            iget(o, "paired"), iget(json_object_get(r, "unpaired_baseline"), "total"),
             iget(json_object_get(r, "unpaired_candidate"), "total"));
-    fprintf(f, "verdicts (rows: baseline, columns: candidate)\n%-14s %12s %12s %12s\n", "",
-            vn[0], vn[1], vn[2]);
+    fprintf(f, "verdicts (rows: baseline, columns: candidate)\n%-14s %12s %12s %12s\n", "", vn[0],
+            vn[1], vn[2]);
     for (int b = 0; b < 3; b++) {
         const json_t *row = json_object_get(t, vn[b]);
         fprintf(f, "%-14s %12lld %12lld %12lld\n", vn[b], iget(row, vn[0]), iget(row, vn[1]),
@@ -170,11 +177,13 @@ static void print_text(FILE *f, const json_t *r)
     json_object_foreach((json_t *)json_object_get(o, "failure_categories"), k, v)
         fprintf(f, "  %-26s %8lld -> %-8lld (%+lld)\n", k, iget(v, "baseline"),
                 iget(v, "candidate"), iget(v, "delta"));
-    json_object_foreach((json_t *)json_object_get(r, "groups"), k, v) {
+    json_object_foreach((json_t *)json_object_get(r, "groups"), k, v)
+    {
         size_t i;
         json_t *g;
         fprintf(f, "\nby %s:\n", k);
-        json_array_foreach(json_object_get(v, "values"), i, g) {
+        json_array_foreach(json_object_get(v, "values"), i, g)
+        {
             const json_t *val = json_object_get(g, "value");
             fputs("  ", f);
             if (json_is_string(val))
@@ -196,7 +205,8 @@ static void print_text(FILE *f, const json_t *r)
     if (iget(reg, "total")) {
         fprintf(f, "\nregressed runs, most severe first (%zu of %lld):\n", shown < 20 ? shown : 20,
                 iget(reg, "total"));
-        json_array_foreach(json_object_get(reg, "runs"), i, x) {
+        json_array_foreach(json_object_get(reg, "runs"), i, x)
+        {
             if (i == 20)
                 break;
             fprintf(f, "  %-12s -> %-12s ", sget(x, "baseline_verdict"),
@@ -214,7 +224,8 @@ static void print_text(FILE *f, const json_t *r)
         if (!iget(u, "total"))
             continue;
         fprintf(f, "\nruns %s (%lld):", sides[s][1], iget(u, "total"));
-        json_array_foreach(json_object_get(u, "runs"), i, x) {
+        json_array_foreach(json_object_get(u, "runs"), i, x)
+        {
             if (i == 20) {
                 fputs(" ...", f);
                 break;
@@ -228,14 +239,15 @@ static void print_text(FILE *f, const json_t *r)
 
 int wk_compare_main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"json", no_argument, NULL, 'j'},        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},        {"html", required_argument, NULL, OPT_HTML},
-        {"group-by", required_argument, NULL, OPT_GROUP_BY},
-        {"fail-on", required_argument, NULL, OPT_FAIL_ON},
-        {"junit", required_argument, NULL, OPT_JUNIT},
-        {"github-summary", no_argument, NULL, OPT_GH},
-        {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+                                         {"quiet", no_argument, NULL, 'q'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {"html", required_argument, NULL, OPT_HTML},
+                                         {"group-by", required_argument, NULL, OPT_GROUP_BY},
+                                         {"fail-on", required_argument, NULL, OPT_FAIL_ON},
+                                         {"junit", required_argument, NULL, OPT_JUNIT},
+                                         {"github-summary", no_argument, NULL, OPT_GH},
+                                         {NULL, 0, NULL, 0}};
     wk_compare_opts co = {0};
     const char *html = NULL, *junit_path = NULL, *fail_on = NULL;
     int json = 0, quiet = 0, gh = 0, c, rc = WK_EXIT_IO;
@@ -261,15 +273,15 @@ int wk_compare_main(int argc, char **argv)
     }
     if (argc - optind != 2) {
         fprintf(stderr, "kivo-worker compare: BASE_DIR and CAND_DIR are required, and nothing "
-                "else\n\n");
+                        "else\n\n");
         print_usage(stderr);
         return WK_EXIT_USAGE;
     }
     co.base_dir = argv[optind];
     co.cand_dir = argv[optind + 1];
     co.progress = !quiet && isatty(STDERR_FILENO);
-    if (fail_on && wk_gate_parse(fail_on, m, wk_compare_metrics(NULL, m), &gate, err,
-                                 sizeof err) != 0) {
+    if (fail_on &&
+        wk_gate_parse(fail_on, m, wk_compare_metrics(NULL, m), &gate, err, sizeof err) != 0) {
         fprintf(stderr, "kivo-worker compare: %s\n", err);
         return WK_EXIT_USAGE;
     }
@@ -283,8 +295,7 @@ int wk_compare_main(int argc, char **argv)
         wk_groups_free(g);
     }
     if (junit_path && wk_junit_open(junit_path, &co.junit) != 0) {
-        fprintf(stderr, "kivo-worker compare: cannot write %s: %s\n", junit_path,
-                strerror(errno));
+        fprintf(stderr, "kivo-worker compare: cannot write %s: %s\n", junit_path, strerror(errno));
         goto out;
     }
     if ((rc = wk_compare_run(&co, &cmp, err, sizeof err)) != WK_EXIT_OK) {

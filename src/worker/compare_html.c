@@ -72,8 +72,7 @@ int wk_compare_html_write(const char *path, const json_t *result, const char *ba
         goto out;
     }
     const char *dir = dirname(copy);
-    if (wk_mkdirs(dir) != 0 ||
-        wk_relpath(dir, base_dir, base_root, sizeof base_root) != 0 ||
+    if (wk_mkdirs(dir) != 0 || wk_relpath(dir, base_dir, base_root, sizeof base_root) != 0 ||
         wk_relpath(dir, cand_dir, cand_root, sizeof cand_root) != 0)
         goto out;
     if (json_object_set_new(data, "kind", json_string("compare")) != 0 ||

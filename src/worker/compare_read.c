@@ -23,7 +23,8 @@ static int copy_id(const kivo_json_node *n, char *out)
 static uint32_t count_of(const kivo_json_node *n)
 {
     return n && n->type == KIVO_JSON_NUMBER && n->is_int && n->i >= 0 && n->i <= UINT32_MAX
-               ? (uint32_t)n->i : 0;
+               ? (uint32_t)n->i
+               : 0;
 }
 
 static int by_u64(const void *a, const void *b)
@@ -42,8 +43,8 @@ static size_t str_part(const kivo_json_node *n, const char **s)
     return 0;
 }
 
-int wk_cmp_read(kivo_json_parser *p, const wk_store_report *r, const wk_groups *g,
-                wk_cmp_run *out, const char **why)
+int wk_cmp_read(kivo_json_parser *p, const wk_store_report *r, const wk_groups *g, wk_cmp_run *out,
+                const char **why)
 {
     const kivo_json_node *root, *n;
     if (kivo_json_parse(p, r->data, r->len, r->len + KIVO_JSON_PADDING, 0, &root) != KIVO_OK) {
@@ -61,8 +62,8 @@ int wk_cmp_read(kivo_json_parser *p, const wk_store_report *r, const wk_groups *
         return -1;
     }
     n = kivo_json_get(root, "gate_verdict");
-    if (!n || n->type != KIVO_JSON_STRING || kivo_verdict_parse(n->str, n->len, &out->verdict) !=
-                                                 KIVO_OK) {
+    if (!n || n->type != KIVO_JSON_STRING ||
+        kivo_verdict_parse(n->str, n->len, &out->verdict) != KIVO_OK) {
         *why = "no usable gate_verdict";
         return -1;
     }
@@ -115,8 +116,8 @@ int wk_cmp_read(kivo_json_parser *p, const wk_store_report *r, const wk_groups *
 
     const kivo_json_node *md = kivo_json_get(root, "metadata");
     for (size_t k = 0; g && k < wk_groups_fields(g); k++) {
-        const kivo_json_node *v = md && md->type == KIVO_JSON_OBJECT
-                                      ? kivo_json_get(md, wk_groups_name(g, k)) : NULL;
+        const kivo_json_node *v =
+            md && md->type == KIVO_JSON_OBJECT ? kivo_json_get(md, wk_groups_name(g, k)) : NULL;
         out->group_value[k] = NULL;
         out->group_len[k] = 0;
         if (v && (v->type == KIVO_JSON_STRING || v->type == KIVO_JSON_NUMBER)) {

@@ -12,7 +12,7 @@ typedef enum op { OP_GT, OP_GE, OP_LT, OP_LE, OP_EQ, OP_NE } op;
 static const char *const op_text[] = {">", ">=", "<", "<=", "==", "!="};
 
 typedef struct cond {
-    char text[128];             /* as written, white space removed */
+    char text[128]; /* as written, white space removed */
     size_t metric;
     op op;
     double bound;
@@ -86,8 +86,8 @@ static int parse_one(const char *s, size_t len, const wk_metric *m, size_t n, co
         if (*end == '\0' && isfinite(c->bound))
             return 0;
     }
-    snprintf(err, errlen, "--fail-on: \"%s\" must be NAME OP NUMBER, OP one of > >= < <= == !=",
-             c->text);
+    snprintf(err, errlen,
+             "--fail-on: \"%s\" must be NAME OP NUMBER, OP one of > >= < <= == !=", c->text);
     return -1;
 }
 
@@ -160,11 +160,12 @@ size_t wk_gate_eval(const wk_gate *g, const wk_metric *m, size_t n, char *msg, s
         if (!undefined && !holds(c->op, x->value, c->bound))
             continue;
         tripped++;
-        int wr = undefined
-                     ? snprintf(msg + used, msglen - used, "%s%s (%s is undefined for this job: "
-                                "%s)", used ? "\n" : "", c->text, x->name, x->undefined_why)
-                     : snprintf(msg + used, msglen - used, "%s%s (%s = %.6g)", used ? "\n" : "",
-                                c->text, x->name, x->value);
+        int wr = undefined ? snprintf(msg + used, msglen - used,
+                                      "%s%s (%s is undefined for this job: "
+                                      "%s)",
+                                      used ? "\n" : "", c->text, x->name, x->undefined_why)
+                           : snprintf(msg + used, msglen - used, "%s%s (%s = %.6g)",
+                                      used ? "\n" : "", c->text, x->name, x->value);
         if (wr > 0 && (size_t)wr < msglen - used)
             used += (size_t)wr;
     }

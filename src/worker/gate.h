@@ -15,12 +15,12 @@
 /* Exit code of a failed gate, beside the others (batch.h, submit.h): 6. */
 enum { WK_EXIT_GATE = 6 };
 
-#define WK_GATE_MAX 32          /* conditions in one --fail-on */
+#define WK_GATE_MAX 32 /* conditions in one --fail-on */
 
 typedef struct wk_metric {
     const char *name;
-    double value;               /* NAN: undefined */
-    const char *undefined_why;  /* why the value can be undefined, for the message */
+    double value;              /* NAN: undefined */
+    const char *undefined_why; /* why the value can be undefined, for the message */
 } wk_metric;
 
 typedef struct wk_gate wk_gate;
@@ -33,8 +33,7 @@ void wk_gate_free(wk_gate *g);
 
 /* Evaluates every condition against metrics (the same names, now with values). msg gets one line
  * per condition that is true: "fail_rate>0.02 (fail_rate = 0.0333)". @return how many were true. */
-size_t wk_gate_eval(const wk_gate *g, const wk_metric *metrics, size_t n, char *msg,
-                    size_t msglen);
+size_t wk_gate_eval(const wk_gate *g, const wk_metric *metrics, size_t n, char *msg, size_t msglen);
 
 /* The names of metrics[0..n) joined by ", ", into out. */
 void wk_gate_names(const wk_metric *metrics, size_t n, char *out, size_t outlen);

@@ -1,10 +1,12 @@
 /*
  * ghsummary.c - Markdown for $GITHUB_STEP_SUMMARY, built from the same JSON a script would read
- * (summary.json, the compare result), so the three views never disagree.
+ * (summary.json, the compare result), so the views never disagree. Writing goes through a small
+ * writer whose first failure sticks (curl's dynbuf habit), so the builders read as the page does.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +38,46 @@ kivo_status wk_markdown_text(kivo_buf *out, const char *s, size_t max)
     return st;
 }
 
+/* ---- the writer -------------------------------------------------------------------------- */
+
+typedef struct md {
+    kivo_buf *b;
+    kivo_status st;
+} md;
+
+static void put(md *m, const char *s)
+{
+    if (m->st == KIVO_OK)
+        m->st = kivo_buf_append_str(m->b, s);
+}
+
+static void putf(md *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void putf(md *m, const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    put(m, line);
+}
+
+/* Text from the data, escaped. */
+static void text(md *m, const char *s, size_t max)
+{
+    if (m->st == KIVO_OK)
+        m->st = wk_markdown_text(m->b, s ? s : "", max);
+}
+
+/* A number, or a dash when it is undefined. */
+static void num(md *m, double v, const char *fmt)
+{
+    if (isnan(v))
+        put(m, "–");
+    else
+        putf(m, fmt, v);
+}
+
 static const char *sget(const json_t *o, const char *k)
 {
     const char *s = json_string_value(json_object_get(o, k));
@@ -53,223 +95,216 @@ static double rget(const json_t *o, const char *k)
     return json_is_number(v) ? json_number_value(v) : NAN;
 }
 
-static kivo_status num(kivo_buf *b, double v, const char *fmt)
+/* A group's value: its text, or "(no value)". */
+static void group_value(md *m, const json_t *g)
 {
-    return isnan(v) ? kivo_buf_append_str(b, "–") : kivo_buf_printf(b, fmt, v);
+    const json_t *v = json_object_get(g, "value");
+    if (json_is_string(v))
+        text(m, json_string_value(v), 100);
+    else
+        put(m, "*(no value)*");
 }
 
-static kivo_status gate(kivo_buf *b, const char *fail_on, const char *tripped)
+static void gate(md *m, const char *fail_on, const char *tripped)
 {
-    kivo_status st = KIVO_OK;
     if (!fail_on)
-        return KIVO_OK;
-    st = kivo_buf_append_str(b, tripped ? "\n:x: **Gate failed**: " : "\n:white_check_mark: "
-                                                                        "**Gate passed**: ");
-    if (st == KIVO_OK)
-        st = wk_markdown_text(b, fail_on, 400);
-    if (st == KIVO_OK)
-        st = kivo_buf_append_str(b, "\n");
-    for (const char *line = tripped; st == KIVO_OK && line && *line;) {
+        return;
+    put(m, tripped ? "\n:x: **Gate failed**: " : "\n:white_check_mark: **Gate passed**: ");
+    text(m, fail_on, 400);
+    put(m, "\n");
+    for (const char *line = tripped; line && *line;) {
         const char *e = strchr(line, '\n');
         size_t len = e ? (size_t)(e - line) : strlen(line);
         char one[600];
-        snprintf(one, sizeof one, "%.*s", (int)(len < sizeof one - 1 ? len : sizeof one - 1),
-                 line);
-        st = kivo_buf_append_str(b, "- ");
-        if (st == KIVO_OK)
-            st = wk_markdown_text(b, one, 600);
-        if (st == KIVO_OK)
-            st = kivo_buf_append_str(b, "\n");
+        snprintf(one, sizeof one, "%.*s", (int)(len < sizeof one - 1 ? len : sizeof one - 1), line);
+        put(m, "- ");
+        text(m, one, 600);
+        put(m, "\n");
         line = e ? e + 1 : line + len;
     }
-    return st;
 }
 
-static kivo_status evaluation(kivo_buf *b, const json_t *e)
+/* ---- batch ------------------------------------------------------------------------------- */
+
+static void evaluation(md *m, const json_t *e)
 {
     const json_t *c = json_object_get(e, "confusion");
-    kivo_status st = kivo_buf_printf(b, "\n**Labeled evaluation** (%lld labeled, %lld without a "
-                                     "label): precision ", iget(e, "labeled"),
-                                     iget(e, "unlabeled"));
-    if (st == KIVO_OK) st = num(b, rget(e, "precision"), "%.3f");
-    if (st == KIVO_OK) st = kivo_buf_append_str(b, " · recall ");
-    if (st == KIVO_OK) st = num(b, rget(e, "recall"), "%.3f");
-    if (st == KIVO_OK) st = kivo_buf_append_str(b, " · F1 ");
-    if (st == KIVO_OK) st = num(b, rget(e, "f1"), "%.3f");
-    if (st == KIVO_OK) st = kivo_buf_append_str(b, " · balanced accuracy ");
-    if (st == KIVO_OK) st = num(b, rget(e, "balanced_accuracy"), "%.3f");
-    if (st == KIVO_OK)
-        st = kivo_buf_printf(b, "\n\n| | labeled hallucinated | labeled faithful |\n|---|---:|---:|\n"
-                             "| flagged by Kivo | %lld | %lld |\n| passed by Kivo | %lld | %lld |\n",
-                             iget(c, "true_positive"), iget(c, "false_positive"),
-                             iget(c, "false_negative"), iget(c, "true_negative"));
-    return st;
+    putf(m, "\n**Labeled evaluation** (%lld labeled, %lld without a label): precision ",
+         iget(e, "labeled"), iget(e, "unlabeled"));
+    num(m, rget(e, "precision"), "%.3f");
+    put(m, " · recall ");
+    num(m, rget(e, "recall"), "%.3f");
+    put(m, " · F1 ");
+    num(m, rget(e, "f1"), "%.3f");
+    put(m, " · balanced accuracy ");
+    num(m, rget(e, "balanced_accuracy"), "%.3f");
+    putf(m,
+         "\n\n| | labeled hallucinated | labeled faithful |\n|---|---:|---:|\n"
+         "| flagged by Kivo | %lld | %lld |\n| passed by Kivo | %lld | %lld |\n",
+         iget(c, "true_positive"), iget(c, "false_positive"), iget(c, "false_negative"),
+         iget(c, "true_negative"));
 }
 
 kivo_status wk_markdown_batch(const json_t *s, const char *fail_on, const char *tripped,
                               kivo_buf *b)
 {
+    md m = {b, KIVO_OK};
     const json_t *v = json_object_get(s, "verdicts");
     long long reviewed = iget(s, "records_reviewed");
     long long flagged = iget(v, "needs_review") + iget(v, "fail");
     const char *k;
     json_t *x;
-    kivo_status st = kivo_buf_append_str(b, "### Kivo batch: ");
-    if (st == KIVO_OK) st = wk_markdown_text(b, sget(s, "workflow_id"), 200);
-    if (st == KIVO_OK)
-        st = kivo_buf_printf(b, "\n\n| reviewed | pass | needs_review | fail | flag rate | "
-                             "rejected |\n|---:|---:|---:|---:|---:|---:|\n| %lld | %lld | %lld | "
-                             "%lld | ", reviewed, iget(v, "pass"), iget(v, "needs_review"),
-                             iget(v, "fail"));
-    if (st == KIVO_OK)
-        st = num(b, reviewed ? 100.0 * (double)flagged / (double)reviewed : NAN, "%.1f%%");
-    if (st == KIVO_OK)
-        st = kivo_buf_printf(b, " | %lld |\n\nFailure categories (runs with each):",
-                             iget(s, "records_rejected"));
-    json_object_foreach((json_t *)json_object_get(s, "failure_categories"), k, x)
-        if (st == KIVO_OK && json_integer_value(x))
-            st = kivo_buf_printf(b, " %s %lld ·", k, (long long)json_integer_value(x));
-    if (st == KIVO_OK) st = kivo_buf_append_str(b, "\n");
-    if (st == KIVO_OK && json_is_object(json_object_get(s, "evaluation")))
-        st = evaluation(b, json_object_get(s, "evaluation"));
-    json_object_foreach((json_t *)json_object_get(s, "groups"), k, x) {
+    put(&m, "### Kivo batch: ");
+    text(&m, sget(s, "workflow_id"), 200);
+    putf(&m,
+         "\n\n| reviewed | pass | needs_review | fail | flag rate | rejected |\n"
+         "|---:|---:|---:|---:|---:|---:|\n| %lld | %lld | %lld | %lld | ",
+         reviewed, iget(v, "pass"), iget(v, "needs_review"), iget(v, "fail"));
+    num(&m, reviewed ? 100.0 * (double)flagged / (double)reviewed : NAN, "%.1f%%");
+    putf(&m, " | %lld |\n\nFailure categories (runs with each):", iget(s, "records_rejected"));
+    json_object_foreach((json_t *)json_object_get(s, "failure_categories"), k,
+                        x) if (json_integer_value(x))
+        putf(&m, " %s %lld ·", k, (long long)json_integer_value(x));
+    put(&m, "\n");
+    if (json_is_object(json_object_get(s, "evaluation")))
+        evaluation(&m, json_object_get(s, "evaluation"));
+    json_object_foreach((json_t *)json_object_get(s, "groups"), k, x)
+    {
         size_t i;
         json_t *g;
-        if (st == KIVO_OK)
-            st = kivo_buf_printf(b, "\n#### By %s\n\n| value | runs | pass | needs_review | fail "
-                                 "| flag rate | F1 |\n|---|---:|---:|---:|---:|---:|---:|\n", k);
-        json_array_foreach(json_object_get(x, "values"), i, g) {
+        put(&m, "\n#### By ");
+        text(&m, k, 64);
+        put(&m, "\n\n| value | runs | pass | needs_review | fail | flag rate | F1 |\n"
+                "|---|---:|---:|---:|---:|---:|---:|\n");
+        json_array_foreach(json_object_get(x, "values"), i, g)
+        {
             const json_t *gv = json_object_get(g, "verdicts");
-            if (st != KIVO_OK || i == GROUP_ROWS)
+            if (i == GROUP_ROWS)
                 break;
-            st = kivo_buf_append_str(b, "| ");
-            if (st == KIVO_OK)
-                st = json_is_string(json_object_get(g, "value"))
-                         ? wk_markdown_text(b, sget(g, "value"), 100)
-                         : kivo_buf_append_str(b, "*(no value)*");
-            if (st == KIVO_OK)
-                st = kivo_buf_printf(b, " | %lld | %lld | %lld | %lld | ", iget(g, "runs"),
-                                     iget(gv, "pass"), iget(gv, "needs_review"), iget(gv, "fail"));
-            if (st == KIVO_OK) st = num(b, 100 * rget(g, "flag_rate"), "%.1f%%");
-            if (st == KIVO_OK) st = kivo_buf_append_str(b, " | ");
-            if (st == KIVO_OK) st = num(b, rget(json_object_get(g, "evaluation"), "f1"), "%.3f");
-            if (st == KIVO_OK) st = kivo_buf_append_str(b, " |\n");
+            put(&m, "| ");
+            group_value(&m, g);
+            putf(&m, " | %lld | %lld | %lld | %lld | ", iget(g, "runs"), iget(gv, "pass"),
+                 iget(gv, "needs_review"), iget(gv, "fail"));
+            num(&m, 100 * rget(g, "flag_rate"), "%.1f%%");
+            put(&m, " | ");
+            num(&m, rget(json_object_get(g, "evaluation"), "f1"), "%.3f");
+            put(&m, " |\n");
         }
     }
-    if (st == KIVO_OK)
-        st = gate(b, fail_on, tripped);
-    return st;
+    gate(&m, fail_on, tripped);
+    return m.st;
 }
 
-static kivo_status pairs_row(kivo_buf *b, const json_t *p)
+/* ---- compare ----------------------------------------------------------------------------- */
+
+#define PAIRS_HEAD                                                                                 \
+    "| paired | regressed | fixed | new fails | newly flagged claims | flag rate (95%% CI of the " \
+    "change) | McNemar p |\n"
+
+/* The cells of one scope's pairs, after a leading "|" or a label cell. */
+static void pairs_row(md *m, const json_t *p)
 {
     const json_t *fr = json_object_get(p, "flag_rate");
-    kivo_status st = kivo_buf_printf(b, " | %lld | %lld | %lld | %lld | %lld | ", iget(p, "paired"),
-                                     iget(p, "regressed"), iget(p, "fixed"), iget(p, "new_fail"),
-                                     iget(p, "newly_flagged_claims"));
-    if (st == KIVO_OK) st = num(b, 100 * rget(fr, "baseline"), "%.1f%%");
-    if (st == KIVO_OK) st = kivo_buf_append_str(b, " → ");
-    if (st == KIVO_OK) st = num(b, 100 * rget(fr, "candidate"), "%.1f%%");
-    if (st == KIVO_OK) st = kivo_buf_append_str(b, " (");
-    if (st == KIVO_OK) st = num(b, 100 * rget(fr, "delta_ci95_low"), "%+.1f");
-    if (st == KIVO_OK) st = kivo_buf_append_str(b, " to ");
-    if (st == KIVO_OK) st = num(b, 100 * rget(fr, "delta_ci95_high"), "%+.1f");
-    if (st == KIVO_OK) st = kivo_buf_append_str(b, " pts) | ");
-    if (st == KIVO_OK) st = num(b, rget(p, "mcnemar_p"), "%.3g");
-    if (st == KIVO_OK) st = kivo_buf_append_str(b, " |\n");
-    return st;
+    putf(m, " | %lld | %lld | %lld | %lld | %lld | ", iget(p, "paired"), iget(p, "regressed"),
+         iget(p, "fixed"), iget(p, "new_fail"), iget(p, "newly_flagged_claims"));
+    num(m, 100 * rget(fr, "baseline"), "%.1f%%");
+    put(m, " → ");
+    num(m, 100 * rget(fr, "candidate"), "%.1f%%");
+    put(m, " (");
+    num(m, 100 * rget(fr, "delta_ci95_low"), "%+.1f");
+    put(m, " to ");
+    num(m, 100 * rget(fr, "delta_ci95_high"), "%+.1f");
+    put(m, " pts) | ");
+    num(m, rget(p, "mcnemar_p"), "%.3g");
+    put(m, " |\n");
 }
-
-#define PAIRS_HEAD "| paired | regressed | fixed | new fails | newly flagged claims | flag rate " \
-                   "(95%% CI of the change) | McNemar p |\n"
 
 kivo_status wk_markdown_compare(const json_t *r, const char *fail_on, const char *tripped,
                                 kivo_buf *b)
 {
     static const char *const vn[] = {"pass", "needs_review", "fail"};
+    static const char *const roles[2][2] = {{"baseline", "Baseline"}, {"candidate", "Candidate"}};
+    md m = {b, KIVO_OK};
     const json_t *o = json_object_get(r, "overall"), *t = json_object_get(o, "transitions");
     const char *k;
     json_t *x;
     size_t i;
-    kivo_status st = kivo_buf_append_str(b, "### Kivo compare\n\n");
-    const char *roles[2][2] = {{"baseline", "Baseline"}, {"candidate", "Candidate"}};
-    for (int s = 0; s < 2 && st == KIVO_OK; s++) {
+    put(&m, "### Kivo compare\n\n");
+    for (int s = 0; s < 2; s++) {
         const json_t *side = json_object_get(r, roles[s][0]);
-        st = kivo_buf_printf(b, "%s: ", roles[s][1]);
-        if (st == KIVO_OK) st = wk_markdown_text(b, sget(side, "dir"), 200);
-        if (st == KIVO_OK) st = kivo_buf_printf(b, " (%lld runs; ", iget(side, "runs"));
-        json_object_foreach((json_t *)json_object_get(side, "engine_versions"), k, x) {
-            if (st == KIVO_OK) st = wk_markdown_text(b, k, 100);
-            if (st == KIVO_OK) st = kivo_buf_append_str(b, " ");
+        putf(&m, "%s: ", roles[s][1]);
+        text(&m, sget(side, "dir"), 200);
+        putf(&m, " (%lld runs; ", iget(side, "runs"));
+        json_object_foreach((json_t *)json_object_get(side, "engine_versions"), k, x)
+        {
+            text(&m, k, 100);
+            put(&m, " ");
         }
-        if (st == KIVO_OK) st = kivo_buf_append_str(b, ")  \n");
+        put(&m, ")  \n");
     }
-    json_array_foreach(json_object_get(r, "warnings"), i, x) {
-        if (st == KIVO_OK) st = kivo_buf_append_str(b, ":warning: ");
-        if (st == KIVO_OK) st = wk_markdown_text(b, json_string_value(x), 600);
-        if (st == KIVO_OK) st = kivo_buf_append_str(b, "  \n");
+    json_array_foreach(json_object_get(r, "warnings"), i, x)
+    {
+        put(&m, ":warning: ");
+        text(&m, json_string_value(x), 600);
+        put(&m, "  \n");
     }
-    if (st == KIVO_OK)
-        st = kivo_buf_printf(b, "\n" PAIRS_HEAD "|---:|---:|---:|---:|---:|---|---:|\n");
-    if (st == KIVO_OK) st = pairs_row(b, o);
-    if (st == KIVO_OK)
-        st = kivo_buf_append_str(b, "\n| baseline \\\\ candidate | pass | needs_review | fail |\n"
-                                    "|---|---:|---:|---:|\n");
-    for (int v = 0; v < 3 && st == KIVO_OK; v++) {
+    putf(&m, "\n" PAIRS_HEAD "|---:|---:|---:|---:|---:|---|---:|\n");
+    pairs_row(&m, o);
+    put(&m, "\n| baseline \\\\ candidate | pass | needs_review | fail |\n|---|---:|---:|---:|\n");
+    for (int v = 0; v < 3; v++) {
         const json_t *row = json_object_get(t, vn[v]);
-        st = kivo_buf_printf(b, "| %s | %lld | %lld | %lld |\n", vn[v], iget(row, "pass"),
-                             iget(row, "needs_review"), iget(row, "fail"));
+        putf(&m, "| %s | %lld | %lld | %lld |\n", vn[v], iget(row, "pass"),
+             iget(row, "needs_review"), iget(row, "fail"));
     }
-    if (st == KIVO_OK)
-        st = kivo_buf_printf(b, "\nUnpaired: %lld only in the baseline, %lld only in the "
-                             "candidate.\n", iget(json_object_get(r, "unpaired_baseline"), "total"),
-                             iget(json_object_get(r, "unpaired_candidate"), "total"));
-    json_object_foreach((json_t *)json_object_get(r, "groups"), k, x) {
+    putf(&m, "\nUnpaired: %lld only in the baseline, %lld only in the candidate.\n",
+         iget(json_object_get(r, "unpaired_baseline"), "total"),
+         iget(json_object_get(r, "unpaired_candidate"), "total"));
+    json_object_foreach((json_t *)json_object_get(r, "groups"), k, x)
+    {
         json_t *g;
-        if (st == KIVO_OK)
-            st = kivo_buf_printf(b, "\n#### By %s\n\n| value " PAIRS_HEAD
-                                 "|---|---:|---:|---:|---:|---:|---|---:|\n", k);
-        json_array_foreach(json_object_get(x, "values"), i, g) {
-            if (st != KIVO_OK || i == GROUP_ROWS)
+        put(&m, "\n#### By ");
+        text(&m, k, 64);
+        putf(&m, "\n\n| value " PAIRS_HEAD "|---|---:|---:|---:|---:|---:|---|---:|\n");
+        json_array_foreach(json_object_get(x, "values"), i, g)
+        {
+            if (i == GROUP_ROWS)
                 break;
-            st = kivo_buf_append_str(b, "| ");
-            if (st == KIVO_OK)
-                st = json_is_string(json_object_get(g, "value"))
-                         ? wk_markdown_text(b, sget(g, "value"), 100)
-                         : kivo_buf_append_str(b, "*(no value)*");
-            if (st == KIVO_OK) st = pairs_row(b, g);
+            put(&m, "| ");
+            group_value(&m, g);
+            pairs_row(&m, g);
         }
     }
     const json_t *reg = json_object_get(r, "regressed_runs");
-    if (st == KIVO_OK && iget(reg, "total"))
-        st = kivo_buf_printf(b, "\n#### Regressed runs (%lld; the most severe first)\n\n| run | "
-                             "baseline | candidate | failure categories now |\n|---|---|---|---|\n",
-                             iget(reg, "total"));
-    json_array_foreach(json_object_get(reg, "runs"), i, x) {
+    if (iget(reg, "total"))
+        putf(&m,
+             "\n#### Regressed runs (%lld; the most severe first)\n\n| run | baseline | "
+             "candidate | failure categories now |\n|---|---|---|---|\n",
+             iget(reg, "total"));
+    json_array_foreach(json_object_get(reg, "runs"), i, x)
+    {
         size_t j;
         json_t *c;
-        if (st != KIVO_OK || i == RUN_ROWS)
+        if (i == RUN_ROWS)
             break;
-        st = kivo_buf_append_str(b, "| ");
-        if (st == KIVO_OK) st = wk_markdown_text(b, sget(x, "customer_run_id"), 120);
-        if (st == KIVO_OK)
-            st = kivo_buf_printf(b, " | %s | %s | ", sget(x, "baseline_verdict"),
-                                 sget(x, "candidate_verdict"));
+        put(&m, "| ");
+        text(&m, sget(x, "customer_run_id"), 120);
+        putf(&m, " | %s | %s | ", sget(x, "baseline_verdict"), sget(x, "candidate_verdict"));
         json_array_foreach(json_object_get(x, "candidate_categories"), j, c)
-            if (st == KIVO_OK)
-                st = kivo_buf_printf(b, "%s%s", j ? ", " : "", json_string_value(c));
-        if (st == KIVO_OK) st = kivo_buf_append_str(b, " |\n");
+            putf(&m, "%s%s", j ? ", " : "", json_string_value(c));
+        put(&m, " |\n");
     }
-    if (st == KIVO_OK)
-        st = gate(b, fail_on, tripped);
-    return st;
+    gate(&m, fail_on, tripped);
+    return m.st;
 }
+
+/* ---- appending -------------------------------------------------------------------------- */
 
 static int append(const kivo_buf *b, char *err, size_t errlen)
 {
     const char *path = getenv("GITHUB_STEP_SUMMARY");
     if (!path || !*path) {
-        snprintf(err, errlen, "--github-summary: GITHUB_STEP_SUMMARY is not set; no summary "
+        snprintf(err, errlen,
+                 "--github-summary: GITHUB_STEP_SUMMARY is not set; no summary "
                  "written");
         return 1;
     }
@@ -290,35 +325,38 @@ static int append(const kivo_buf *b, char *err, size_t errlen)
         }
         done += (size_t)n;
     }
-    return close(fd) == 0 ? 0 : -1;
+    if (close(fd) != 0) {
+        snprintf(err, errlen, "--github-summary: cannot write %s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int finish(kivo_status st, kivo_buf *b, char *err, size_t errlen)
+{
+    int rc = -1;
+    if (st == KIVO_OK)
+        st = kivo_buf_append_str(b, "\n");
+    if (st != KIVO_OK)
+        snprintf(err, errlen, "--github-summary: %s", kivo_status_str(st));
+    else
+        rc = append(b, err, errlen);
+    kivo_buf_free(b);
+    return rc;
 }
 
 int wk_github_summary_batch(const json_t *summary, const char *fail_on, const char *tripped,
                             char *err, size_t errlen)
 {
     kivo_buf b;
-    int rc = -1;
     kivo_buf_init(&b, 0);
-    if (wk_markdown_batch(summary, fail_on, tripped, &b) != KIVO_OK ||
-        kivo_buf_append_str(&b, "\n") != KIVO_OK)
-        snprintf(err, errlen, "out of memory");
-    else
-        rc = append(&b, err, errlen);
-    kivo_buf_free(&b);
-    return rc;
+    return finish(wk_markdown_batch(summary, fail_on, tripped, &b), &b, err, errlen);
 }
 
 int wk_github_summary_compare(const json_t *result, const char *fail_on, const char *tripped,
                               char *err, size_t errlen)
 {
     kivo_buf b;
-    int rc = -1;
     kivo_buf_init(&b, 0);
-    if (wk_markdown_compare(result, fail_on, tripped, &b) != KIVO_OK ||
-        kivo_buf_append_str(&b, "\n") != KIVO_OK)
-        snprintf(err, errlen, "out of memory");
-    else
-        rc = append(&b, err, errlen);
-    kivo_buf_free(&b);
-    return rc;
+    return finish(wk_markdown_compare(result, fail_on, tripped, &b), &b, err, errlen);
 }

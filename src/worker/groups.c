@@ -10,10 +10,10 @@
 #include "groups.h"
 #include "kivo/hash.h"
 
-#define TABLE 2048      /* power of two, > 2 * WK_GROUP_MAX_VALUES */
+#define TABLE 2048 /* power of two, > 2 * WK_GROUP_MAX_VALUES */
 
 typedef struct value {
-    char *text;         /* NULL: the run has no value */
+    char *text; /* NULL: the run has no value */
     size_t len;
 } value;
 
@@ -22,8 +22,8 @@ typedef struct field {
     size_t meta_index;
     value values[WK_GROUP_MAX_VALUES];
     size_t n;
-    int missing_slot;                   /* the slot of "no value", or -1 */
-    short table[TABLE];                 /* slot + 1, 0 empty */
+    int missing_slot;   /* the slot of "no value", or -1 */
+    short table[TABLE]; /* slot + 1, 0 empty */
     int overflowed;
 } field;
 
@@ -34,8 +34,8 @@ struct wk_groups {
 
 static int name_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '.' || c == ':' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == ':' || c == '-';
 }
 
 int wk_groups_create(const char *list, const wk_meta_spec *m, wk_groups **out, char *err,
@@ -59,8 +59,10 @@ int wk_groups_create(const char *list, const wk_meta_spec *m, wk_groups **out, c
         for (size_t i = 0; ok && i < len; i++)
             ok = name_char(p[i]);
         if (!ok) {
-            snprintf(err, errlen, "--group-by takes metadata names separated by commas "
-                     "(\"model,split\"), not \"%s\"", list);
+            snprintf(err, errlen,
+                     "--group-by takes metadata names separated by commas "
+                     "(\"model,split\"), not \"%s\"",
+                     list);
             goto fail;
         }
         for (size_t i = 0; i < g->n; i++) {
@@ -81,9 +83,10 @@ int wk_groups_create(const char *list, const wk_meta_spec *m, wk_groups **out, c
                 for (size_t i = 0; i < m->n; i++)
                     snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
                              i ? ", " : "", m->name[i]);
-                snprintf(err, errlen, "--group-by %.*s: the job spec's \"fields.metadata\" has no "
-                         "such name (%s%s)", (int)len, p, m->n ? "it has: " : "it has none",
-                         names);
+                snprintf(err, errlen,
+                         "--group-by %.*s: the job spec's \"fields.metadata\" has no "
+                         "such name (%s%s)",
+                         (int)len, p, m->n ? "it has: " : "it has none", names);
                 goto fail;
             }
             f->meta_index = (size_t)k;

@@ -18,7 +18,7 @@
 
 #define WK_GROUP_MAX_FIELDS 8
 #define WK_GROUP_MAX_VALUES 1000
-#define WK_GROUP_OTHER WK_GROUP_MAX_VALUES     /* the slot of the values over the limit */
+#define WK_GROUP_OTHER WK_GROUP_MAX_VALUES /* the slot of the values over the limit */
 
 typedef struct wk_groups wk_groups;
 

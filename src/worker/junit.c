@@ -65,7 +65,7 @@ static size_t xml_char(const unsigned char *s, int *ok)
     size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
     for (size_t i = 1; i < n; i++) {
         if ((s[i] & 0xC0) != 0x80) {
-            *ok = 0;        /* broken sequence: replace its first byte */
+            *ok = 0; /* broken sequence: replace its first byte */
             return 1;
         }
     }
@@ -88,7 +88,7 @@ int wk_xml_escape(FILE *out, const char *s)
         case '>': rep = "&gt;"; break;
         case '"': rep = "&quot;"; break;
         case '\'': rep = "&apos;"; break;
-        case '\t': rep = "&#9;"; break;     /* attribute values would fold raw white space */
+        case '\t': rep = "&#9;"; break; /* attribute values would fold raw white space */
         case '\n': rep = "&#10;"; break;
         case '\r': rep = "&#13;"; break;
         default:
@@ -165,13 +165,16 @@ int wk_junit_close(wk_junit *j, const char *suite, double seconds)
     if (fflush(j->cases) != 0 || ferror(j->cases) || fseek(j->cases, 0, SEEK_SET) != 0 ||
         !(out = fopen(tmp, "w")))
         goto out;
-    fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"kivo\" "
+    fprintf(out,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"kivo\" "
             "tests=\"%llu\" failures=\"%llu\" errors=\"%llu\" skipped=\"%llu\" time=\"%.3f\">\n"
-            "  <testsuite name=\"", j->tests, j->failures, j->errors, j->skipped, seconds);
+            "  <testsuite name=\"",
+            j->tests, j->failures, j->errors, j->skipped, seconds);
     wk_xml_escape(out, suite);
-    fprintf(out, "\" tests=\"%llu\" failures=\"%llu\" errors=\"%llu\" skipped=\"%llu\" "
-            "time=\"%.3f\" timestamp=\"%s\">\n", j->tests, j->failures, j->errors, j->skipped,
-            seconds, stamp);
+    fprintf(out,
+            "\" tests=\"%llu\" failures=\"%llu\" errors=\"%llu\" skipped=\"%llu\" "
+            "time=\"%.3f\" timestamp=\"%s\">\n",
+            j->tests, j->failures, j->errors, j->skipped, seconds, stamp);
     while ((n = fread(buf, 1, sizeof buf, j->cases)) > 0)
         if (fwrite(buf, 1, n, out) != n)
             break;

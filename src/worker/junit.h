@@ -19,9 +19,9 @@ int wk_junit_open(const char *path, wk_junit **out);
 /* Kinds of testcase outcome. */
 typedef enum wk_junit_outcome {
     WK_JUNIT_PASS = 0,
-    WK_JUNIT_FAILURE,           /* <failure message type>body</failure> */
-    WK_JUNIT_ERROR,             /* <error message type>body</error> */
-    WK_JUNIT_SKIPPED            /* <skipped message/> */
+    WK_JUNIT_FAILURE, /* <failure message type>body</failure> */
+    WK_JUNIT_ERROR,   /* <error message type>body</error> */
+    WK_JUNIT_SKIPPED  /* <skipped message/> */
 } wk_junit_outcome;
 
 /* One testcase. classname and name are any UTF-8 text (escaped here; characters XML cannot hold

@@ -46,13 +46,14 @@ static char *dup_n(const char *s, size_t n)
     return d;
 }
 
-int wk_meta_spec_load(const kivo_json_node *metadata, const kivo_json_node *label,
-                      wk_meta_spec *m, char *err, size_t errlen)
+int wk_meta_spec_load(const kivo_json_node *metadata, const kivo_json_node *label, wk_meta_spec *m,
+                      char *err, size_t errlen)
 {
     memset(m, 0, sizeof *m);
     if (metadata && metadata->type != KIVO_JSON_NULL) {
         if (metadata->type != KIVO_JSON_OBJECT) {
-            snprintf(err, errlen, "job spec: field \"fields.metadata\" must be an object of name "
+            snprintf(err, errlen,
+                     "job spec: field \"fields.metadata\" must be an object of name "
                      "-> JSON Pointer, such as {\"model\":\"/meta/model\"}");
             return -1;
         }
@@ -64,14 +65,17 @@ int wk_meta_spec_load(const kivo_json_node *metadata, const kivo_json_node *labe
         for (const kivo_json_node *c = metadata->child; c; c = c->next) {
             int shown = (int)(c->key_len > 64 ? 64 : c->key_len);
             if (!name_ok(c->key, c->key_len)) {
-                snprintf(err, errlen, "job spec: name \"%.*s\" in \"fields.metadata\" must be 1 to "
-                         "%d of A-Z a-z 0-9 _ . : -", shown, c->key, WK_META_NAME_MAX);
+                snprintf(err, errlen,
+                         "job spec: name \"%.*s\" in \"fields.metadata\" must be 1 to "
+                         "%d of A-Z a-z 0-9 _ . : -",
+                         shown, c->key, WK_META_NAME_MAX);
                 goto fail;
             }
             if (!pointer_ok(c)) {
-                snprintf(err, errlen, "job spec: field \"fields.metadata.%.*s\" must be a JSON "
-                         "Pointer such as \"/meta/model\" (at most %d bytes)", shown, c->key,
-                         WK_META_POINTER_MAX);
+                snprintf(err, errlen,
+                         "job spec: field \"fields.metadata.%.*s\" must be a JSON "
+                         "Pointer such as \"/meta/model\" (at most %d bytes)",
+                         shown, c->key, WK_META_POINTER_MAX);
                 goto fail;
             }
             m->name[m->n] = dup_n(c->key, c->key_len);
@@ -85,7 +89,8 @@ int wk_meta_spec_load(const kivo_json_node *metadata, const kivo_json_node *labe
     }
     if (label && label->type != KIVO_JSON_NULL) {
         if (!pointer_ok(label)) {
-            snprintf(err, errlen, "job spec: field \"fields.label\" must be a JSON Pointer such as "
+            snprintf(err, errlen,
+                     "job spec: field \"fields.label\" must be a JSON Pointer such as "
                      "\"/label\" (to a boolean, \"hallucinated\"/\"faithful\" or "
                      "\"fail\"/\"pass\")");
             goto fail;
@@ -170,17 +175,10 @@ const char *wk_meta_value_text(const wk_meta_spec *m, size_t i, const kivo_json_
     if (!n)
         return NULL;
     switch (n->type) {
-    case KIVO_JSON_STRING:
-        *len = utf8_cut(n->str, n->len, WK_META_STRING_MAX);
-        return n->str;
-    case KIVO_JSON_NUMBER:
-        *len = n->len;
-        return n->str;
-    case KIVO_JSON_BOOL:
-        *len = n->boolean ? 4 : 5;
-        return n->boolean ? "true" : "false";
-    default:
-        return NULL;
+    case KIVO_JSON_STRING: *len = utf8_cut(n->str, n->len, WK_META_STRING_MAX); return n->str;
+    case KIVO_JSON_NUMBER: *len = n->len; return n->str;
+    case KIVO_JSON_BOOL: *len = n->boolean ? 4 : 5; return n->boolean ? "true" : "false";
+    default: return NULL;
     }
 }
 

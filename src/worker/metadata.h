@@ -17,23 +17,23 @@
 #include "kivo/json.h"
 #include "kivo/status.h"
 
-#define WK_META_MAX_NAMES 32        /* names in fields.metadata */
-#define WK_META_NAME_MAX 64         /* bytes of a name: [A-Za-z0-9_.:-] */
-#define WK_META_STRING_MAX 4096     /* bytes of a string value kept (cut at a UTF-8 boundary) */
+#define WK_META_MAX_NAMES 32    /* names in fields.metadata */
+#define WK_META_NAME_MAX 64     /* bytes of a name: [A-Za-z0-9_.:-] */
+#define WK_META_STRING_MAX 4096 /* bytes of a string value kept (cut at a UTF-8 boundary) */
 #define WK_META_POINTER_MAX 512
 
 typedef struct wk_meta_spec {
     size_t n;
-    char *name[WK_META_MAX_NAMES];      /* in the spec's order */
-    char *pointer[WK_META_MAX_NAMES];   /* JSON Pointers, "/..." */
-    char *label;                        /* fields.label's pointer, or NULL */
+    char *name[WK_META_MAX_NAMES];    /* in the spec's order */
+    char *pointer[WK_META_MAX_NAMES]; /* JSON Pointers, "/..." */
+    char *label;                      /* fields.label's pointer, or NULL */
 } wk_meta_spec;
 
 /* What a label says about a record. */
 typedef enum wk_label {
-    WK_LABEL_NONE = -1,             /* no label, or one that is not a recognised value */
-    WK_LABEL_FAITHFUL = 0,          /* false, "faithful", "pass" */
-    WK_LABEL_HALLUCINATED = 1       /* true, "hallucinated", "fail" */
+    WK_LABEL_NONE = -1,       /* no label, or one that is not a recognised value */
+    WK_LABEL_FAITHFUL = 0,    /* false, "faithful", "pass" */
+    WK_LABEL_HALLUCINATED = 1 /* true, "hallucinated", "fail" */
 } wk_label;
 
 /* Loads fields.metadata (an object of name -> JSON Pointer, or NULL when absent) and fields.label

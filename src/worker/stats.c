@@ -17,7 +17,7 @@ void wk_scores_compute(uint64_t tp, uint64_t fp, uint64_t fn, uint64_t tn, wk_sc
     s->recall = wk_ratio(tp, tp + fn);
     s->specificity = wk_ratio(tn, tn + fp);
     s->f1 = wk_ratio(2 * tp, 2 * tp + fp + fn);
-    s->balanced_accuracy = (s->recall + s->specificity) / 2;     /* NAN if either is */
+    s->balanced_accuracy = (s->recall + s->specificity) / 2; /* NAN if either is */
     s->accuracy = wk_ratio(tp + tn, tp + fp + fn + tn);
 }
 
@@ -35,7 +35,7 @@ double wk_mcnemar_exact(uint64_t b, uint64_t c)
     for (uint64_t i = k + 1; i-- > 0;) {
         sum += t;
         if (t < sum * 1e-17)
-            break;      /* the remaining terms shrink at least geometrically */
+            break; /* the remaining terms shrink at least geometrically */
         t *= (double)i / (double)(n - i + 1);
     }
     double p = 2 * sum;
@@ -52,8 +52,8 @@ void wk_wilson(uint64_t k, uint64_t n, double z, double *lo, double *hi)
     *hi = mid + half > 1 ? 1 : mid + half;
 }
 
-void wk_paired_diff_ci(uint64_t n11, uint64_t n10, uint64_t n01, uint64_t n00, double z,
-                       double *lo, double *hi)
+void wk_paired_diff_ci(uint64_t n11, uint64_t n10, uint64_t n01, uint64_t n00, double z, double *lo,
+                       double *hi)
 {
     uint64_t n = n11 + n10 + n01 + n00;
     if (n == 0) {
@@ -61,8 +61,8 @@ void wk_paired_diff_ci(uint64_t n11, uint64_t n10, uint64_t n01, uint64_t n00, d
         return;
     }
     double dn = (double)n;
-    double r1 = (double)(n11 + n10), r0 = (double)(n01 + n00);     /* first: positive, not */
-    double c1 = (double)(n11 + n01), c0 = (double)(n10 + n00);     /* second: positive, not */
+    double r1 = (double)(n11 + n10), r0 = (double)(n01 + n00); /* first: positive, not */
+    double c1 = (double)(n11 + n01), c0 = (double)(n10 + n00); /* second: positive, not */
     double p1 = r1 / dn, p2 = c1 / dn, d = p2 - p1;
     double l1, u1, l2, u2;
     wk_wilson(n11 + n10, n, z, &l1, &u1);

@@ -18,12 +18,12 @@ double wk_ratio(uint64_t num, uint64_t den);
 
 /* A flagger against labels: positive = flagged / hallucinated. */
 typedef struct wk_scores {
-    double precision;           /* tp / (tp + fp) */
-    double recall;              /* tp / (tp + fn), the true positive rate */
-    double specificity;         /* tn / (tn + fp), the true negative rate */
-    double f1;                  /* 2 p r / (p + r) = 2 tp / (2 tp + fp + fn) */
-    double balanced_accuracy;   /* (recall + specificity) / 2 */
-    double accuracy;            /* (tp + tn) / all */
+    double precision;         /* tp / (tp + fp) */
+    double recall;            /* tp / (tp + fn), the true positive rate */
+    double specificity;       /* tn / (tn + fp), the true negative rate */
+    double f1;                /* 2 p r / (p + r) = 2 tp / (2 tp + fp + fn) */
+    double balanced_accuracy; /* (recall + specificity) / 2 */
+    double accuracy;          /* (tp + tn) / all */
 } wk_scores;
 
 void wk_scores_compute(uint64_t tp, uint64_t fp, uint64_t fn, uint64_t tn, wk_scores *out);
@@ -48,7 +48,7 @@ void wk_wilson(uint64_t k, uint64_t n, double z, double *lo, double *hi);
  * both, n10 positive in the first only, n01 in the second only, n00 in neither; p1 = (n11 + n10)
  * / n, p2 = (n11 + n01) / n. NAN bounds when n is 0.
  */
-void wk_paired_diff_ci(uint64_t n11, uint64_t n10, uint64_t n01, uint64_t n00, double z,
-                       double *lo, double *hi);
+void wk_paired_diff_ci(uint64_t n11, uint64_t n10, uint64_t n01, uint64_t n00, double z, double *lo,
+                       double *hi);
 
 #endif

@@ -35,13 +35,17 @@ int wk_store_open(const char *dir, wk_store **out, char *err, size_t errlen)
         return -1;
     }
     if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        snprintf(err, errlen, "%s has no reports/ folder: give the out folder of a kivo-worker "
-                 "batch", dir);
+        snprintf(err, errlen,
+                 "%s has no reports/ folder: give the out folder of a kivo-worker "
+                 "batch",
+                 dir);
         return -1;
     }
     if (has_parts(dir)) {
-        snprintf(err, errlen, "%s holds a report store v2 (reports/part-*.jsonl), which this "
-                 "build of kivo-worker cannot read yet", dir);
+        snprintf(err, errlen,
+                 "%s holds a report store v2 (reports/part-*.jsonl), which this "
+                 "build of kivo-worker cannot read yet",
+                 dir);
         return -1;
     }
     if (!(s = calloc(1, sizeof *s)) || !(s->dir = strdup(dir))) {

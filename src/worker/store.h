@@ -18,7 +18,7 @@
 typedef struct wk_store_report {
     const char *data;
     size_t len;
-    const char *where;          /* for messages: a path, or a part and offset */
+    const char *where; /* for messages: a path, or a part and offset */
 } wk_store_report;
 
 typedef struct wk_store wk_store;
@@ -36,8 +36,8 @@ typedef struct wk_store_ops {
 
 struct wk_store {
     const wk_store_ops *ops;
-    char *dir;                  /* the folder given to wk_store_open */
-    void *impl;                 /* the reader's own state */
+    char *dir;  /* the folder given to wk_store_open */
+    void *impl; /* the reader's own state */
 };
 
 /* Opens the store in dir (a batch's out folder), picking the reader for its layout.

@@ -18,17 +18,17 @@
 #include "output.h"
 #include "store.h"
 
-#define REPORT_MAX (256u << 20)     /* larger is not a report this worker wrote */
+#define REPORT_MAX (256u << 20) /* larger is not a report this worker wrote */
 
 typedef struct names {
-    kivo_buf arena;             /* NUL-terminated names, one after another */
+    kivo_buf arena; /* NUL-terminated names, one after another */
     size_t *off;
     size_t n, cap, at;
 } names;
 
 typedef struct perrun {
     names wfs, runs;
-    char *buf;                  /* the report read last, with KIVO_JSON_PADDING spare bytes */
+    char *buf; /* the report read last, with KIVO_JSON_PADDING spare bytes */
     size_t cap;
     char path[8192];
 } perrun;
@@ -110,7 +110,7 @@ static int read_report(perrun *p, const char *path, wk_store_report *r)
         if (k < 0 && errno == EINTR)
             continue;
         if (k <= 0)
-            break;      /* shrank while read: what was read is judged by the caller */
+            break; /* shrank while read: what was read is judged by the caller */
         got += (size_t)k;
     }
     memset(p->buf + got, 0, KIVO_JSON_PADDING + 1);

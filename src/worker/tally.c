@@ -89,8 +89,8 @@ json_t *wk_tally_json(const wk_tally *t, int labeled)
     bad |= put(o, "verdicts", v);
     v = NULL;
     bad |= put(o, "flag_rate", wk_json_real_or_null(wk_tally_flag_rate(t)));
-    bad |= put(o, "fail_rate", wk_json_real_or_null(wk_ratio(t->verdicts[KIVO_VERDICT_FAIL],
-                                                             t->runs)));
+    bad |= put(o, "fail_rate",
+               wk_json_real_or_null(wk_ratio(t->verdicts[KIVO_VERDICT_FAIL], t->runs)));
     bad |= put(o, "needs_review_rate",
                wk_json_real_or_null(wk_ratio(t->verdicts[KIVO_VERDICT_NEEDS_REVIEW], t->runs)));
     bad |= put(o, "failure_categories", cats);

@@ -18,9 +18,9 @@ enum { WK_TP, WK_FP, WK_FN, WK_TN };
 
 typedef struct wk_tally {
     uint64_t runs, claims, unsupported;
-    uint64_t verdicts[3];                   /* by kivo_verdict */
-    uint64_t categories[KIVO_CAT_COUNT];    /* runs with each failure category */
-    uint64_t confusion[4];                  /* WK_TP.. over labeled runs */
+    uint64_t verdicts[3];                /* by kivo_verdict */
+    uint64_t categories[KIVO_CAT_COUNT]; /* runs with each failure category */
+    uint64_t confusion[4];               /* WK_TP.. over labeled runs */
     uint64_t unlabeled;
 } wk_tally;
 

@@ -40,11 +40,20 @@ static void test_operators(void **state)
         const char *expr;
         size_t tripped;
     } cases[] = {
-        {"fail_rate>0.02", 1},   {"fail_rate>0.03", 0},  {"fail_rate>=0.03", 1},
-        {"fail_rate<0.03", 0},   {"fail_rate<=0.03", 1}, {"fail_rate==0.03", 1},
-        {"fail_rate!=0.03", 0},  {"new_fail>0", 0},      {"new_fail==0", 1},
-        {"p<0.05", 0},           {"p<1e-1", 0},          {"p>-1", 1},
-        {" fail_rate > 0.02 , p < 0.6 ", 2},             {"new_fail>0,p<0.05", 0},
+        {"fail_rate>0.02", 1},
+        {"fail_rate>0.03", 0},
+        {"fail_rate>=0.03", 1},
+        {"fail_rate<0.03", 0},
+        {"fail_rate<=0.03", 1},
+        {"fail_rate==0.03", 1},
+        {"fail_rate!=0.03", 0},
+        {"new_fail>0", 0},
+        {"new_fail==0", 1},
+        {"p<0.05", 0},
+        {"p<1e-1", 0},
+        {"p>-1", 1},
+        {" fail_rate > 0.02 , p < 0.6 ", 2},
+        {"new_fail>0,p<0.05", 0},
         {"fail_rate>0.5,p<0.6,new_fail>=0", 2},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -76,10 +85,20 @@ static void test_messages(void **state)
 static void test_bad(void **state)
 {
     (void)state;
-    static const char *const bad[] = {"", "fail_rate", "fail_rate>", ">0.1", "bogus>1",
-                                      "fail_rate=0.1", "fail_rate=>0.1", "fail_rate>0.1x",
-                                      "fail_rate>abc", "fail_rate>0.1,", "fail_rate>>1",
-                                      "fail_rate>nan", "fail_rate>inf", "p<0.05;rm"};
+    static const char *const bad[] = {"",
+                                      "fail_rate",
+                                      "fail_rate>",
+                                      ">0.1",
+                                      "bogus>1",
+                                      "fail_rate=0.1",
+                                      "fail_rate=>0.1",
+                                      "fail_rate>0.1x",
+                                      "fail_rate>abc",
+                                      "fail_rate>0.1,",
+                                      "fail_rate>>1",
+                                      "fail_rate>nan",
+                                      "fail_rate>inf",
+                                      "p<0.05;rm"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         wk_gate *g = NULL;
         char err[512] = "";

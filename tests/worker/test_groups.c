@@ -23,8 +23,8 @@ static void test_parse(void **state)
     assert_int_equal(wk_groups_fields(g), 2);
     assert_string_equal(wk_groups_name(g, 1), "split");
     wk_groups_free(g);
-    static const char *const bad[] = {"", ",", "a,", ",a", "a,,b", "a b", "a,a",
-                                      "a,b,c,d,e,f,g,h,i"};
+    static const char *const bad[] = {"",     ",",   "a,",  ",a",
+                                      "a,,b", "a b", "a,a", "a,b,c,d,e,f,g,h,i"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         g = NULL;
         if (wk_groups_create(bad[i], NULL, &g, err, sizeof err) == 0)
@@ -54,14 +54,14 @@ static void test_slots(void **state)
     int ab = wk_groups_slot(g, 0, "ab", 2);
     assert_int_equal(wk_groups_slot(g, 0, "b", 1), b);
     assert_int_equal(wk_groups_slot(g, 0, NULL, 0), none);
-    assert_int_equal(wk_groups_slot(g, 0, "abc", 2), ab);    /* by length: "ab" */
+    assert_int_equal(wk_groups_slot(g, 0, "abc", 2), ab); /* by length: "ab" */
     assert_true(a != b && b != none && a != ab);
     int order[WK_GROUP_MAX_VALUES];
     assert_int_equal(wk_groups_sorted(g, 0, order), 4);
     assert_int_equal(order[0], a);
     assert_int_equal(order[1], ab);
     assert_int_equal(order[2], b);
-    assert_int_equal(order[3], none);            /* no value last */
+    assert_int_equal(order[3], none); /* no value last */
     size_t len;
     assert_null(wk_groups_value(g, 0, none, &len));
     assert_memory_equal(wk_groups_value(g, 0, ab, &len), "ab", 2);

@@ -59,7 +59,7 @@ static void test_report(void **state)
     assert_int_equal(wk_junit_case(j, "wf", "r", WK_JUNIT_ERROR, "rejected", "why", NULL), 0);
     assert_int_equal(wk_junit_case(j, "wf", "s", WK_JUNIT_SKIPPED, NULL, "no pair", NULL), 0);
     assert_int_equal(wk_junit_close(j, "suite \"1\"", 1.5), 0);
-    assert_int_not_equal(access(cases, F_OK), 0);       /* the side file is gone */
+    assert_int_not_equal(access(cases, F_OK), 0); /* the side file is gone */
     FILE *f = fopen(path, "r");
     assert_non_null(f);
     text = calloc(1, 8192);

@@ -72,8 +72,11 @@ static void test_load(void **state)
     fixture *f = *state;
     wk_meta_spec m;
     char err[512];
-    assert_int_equal(load(f, "{\"metadata\":{\"model\":\"/meta/model\",\"q\":\"/input\"},"
-                             "\"label\":\"/label\"}", &m, err, sizeof err), 0);
+    assert_int_equal(load(f,
+                          "{\"metadata\":{\"model\":\"/meta/model\",\"q\":\"/input\"},"
+                          "\"label\":\"/label\"}",
+                          &m, err, sizeof err),
+                     0);
     assert_int_equal(m.n, 2);
     assert_string_equal(m.name[0], "model");
     assert_string_equal(m.pointer[1], "/input");
@@ -114,11 +117,17 @@ static void test_label(void **state)
         const char *value;
         wk_label want;
     } cases[] = {
-        {"true", WK_LABEL_HALLUCINATED}, {"false", WK_LABEL_FAITHFUL},
-        {"\"hallucinated\"", WK_LABEL_HALLUCINATED}, {"\"Faithful\"", WK_LABEL_FAITHFUL},
-        {"\"FAIL\"", WK_LABEL_HALLUCINATED}, {"\"pass\"", WK_LABEL_FAITHFUL},
-        {"\"maybe\"", WK_LABEL_NONE}, {"1", WK_LABEL_NONE}, {"null", WK_LABEL_NONE},
-        {"\"passed\"", WK_LABEL_NONE}, {"[true]", WK_LABEL_NONE},
+        {"true", WK_LABEL_HALLUCINATED},
+        {"false", WK_LABEL_FAITHFUL},
+        {"\"hallucinated\"", WK_LABEL_HALLUCINATED},
+        {"\"Faithful\"", WK_LABEL_FAITHFUL},
+        {"\"FAIL\"", WK_LABEL_HALLUCINATED},
+        {"\"pass\"", WK_LABEL_FAITHFUL},
+        {"\"maybe\"", WK_LABEL_NONE},
+        {"1", WK_LABEL_NONE},
+        {"null", WK_LABEL_NONE},
+        {"\"passed\"", WK_LABEL_NONE},
+        {"[true]", WK_LABEL_NONE},
     };
     assert_int_equal(load(f, "{\"label\":\"/l\"}", &m, err, sizeof err), 0);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -147,13 +156,17 @@ static void test_splice(void **state)
     assert_int_equal(kivo_buf_append_str(&b, "prefix"), KIVO_OK);
     assert_int_equal(kivo_buf_append_str(&b, report), KIVO_OK);
     assert_int_equal(wk_meta_splice(&m, rec, &b, 6), KIVO_OK);
-    assert_string_equal(b.data, "prefix{\"schema_version\":\"kivo_claim_report.v1\",\"claims\":[]}\n");
+    assert_string_equal(b.data,
+                        "prefix{\"schema_version\":\"kivo_claim_report.v1\",\"claims\":[]}\n");
     wk_meta_spec_free(&m);
 
-    assert_int_equal(load(f, "{\"metadata\":{\"model\":\"/meta/model\",\"t\":\"/meta/t\","
-                             "\"n\":\"/meta/n\",\"b\":\"/meta/b\",\"o\":\"/meta/o\","
-                             "\"a\":\"/meta/a\",\"z\":\"/meta/z\",\"gone\":\"/nope\"},"
-                             "\"label\":\"/gold\"}", &m, err, sizeof err), 0);
+    assert_int_equal(load(f,
+                          "{\"metadata\":{\"model\":\"/meta/model\",\"t\":\"/meta/t\","
+                          "\"n\":\"/meta/n\",\"b\":\"/meta/b\",\"o\":\"/meta/o\","
+                          "\"a\":\"/meta/a\",\"z\":\"/meta/z\",\"gone\":\"/nope\"},"
+                          "\"label\":\"/gold\"}",
+                          &m, err, sizeof err),
+                     0);
     assert_int_equal(wk_meta_splice(&m, rec, &b, 6), KIVO_OK);
     assert_string_equal(b.data, "prefix{\"schema_version\":\"kivo_claim_report.v1\",\"claims\":[],"
                                 "\"metadata\":{\"model\":\"gpt \\\"x\\\" <b>\",\"t\":0.70,"
@@ -194,7 +207,7 @@ static void test_cap(void **state)
     const kivo_json_node *root = parse(f, rec);
     size_t len;
     assert_non_null(wk_meta_value_text(&m, 0, root, &len));
-    assert_int_equal(len, 4095);   /* "x" and 2047 two-byte characters */
+    assert_int_equal(len, 4095); /* "x" and 2047 two-byte characters */
     kivo_buf_init(&b, 0);
     assert_int_equal(kivo_buf_append_str(&b, "{}\n"), KIVO_OK);
     assert_int_equal(wk_meta_splice(&m, root, &b, 0), KIVO_OK);

@@ -24,13 +24,13 @@ static void near(double got, double want, double eps)
 static void test_mcnemar_by_hand(void **state)
 {
     (void)state;
-    near(wk_mcnemar_exact(0, 0), 1.0, 0);            /* no discordant pair: no evidence */
-    near(wk_mcnemar_exact(0, 1), 1.0, 0);            /* 2 * 1/2 */
-    near(wk_mcnemar_exact(1, 7), 18.0 / 256, 1e-12); /* 2 * (1 + 8) / 2^8 */
-    near(wk_mcnemar_exact(7, 1), 18.0 / 256, 1e-12); /* symmetric */
-    near(wk_mcnemar_exact(0, 5), 2.0 / 32, 1e-12);   /* 2 * 1 / 2^5 */
+    near(wk_mcnemar_exact(0, 0), 1.0, 0);             /* no discordant pair: no evidence */
+    near(wk_mcnemar_exact(0, 1), 1.0, 0);             /* 2 * 1/2 */
+    near(wk_mcnemar_exact(1, 7), 18.0 / 256, 1e-12);  /* 2 * (1 + 8) / 2^8 */
+    near(wk_mcnemar_exact(7, 1), 18.0 / 256, 1e-12);  /* symmetric */
+    near(wk_mcnemar_exact(0, 5), 2.0 / 32, 1e-12);    /* 2 * 1 / 2^5 */
     near(wk_mcnemar_exact(3, 5), 186.0 / 256, 1e-12); /* 2 * (1 + 8 + 28 + 56) / 2^8 */
-    near(wk_mcnemar_exact(10, 10), 1.0, 0);          /* b = c: clamped at 1 */
+    near(wk_mcnemar_exact(10, 10), 1.0, 0);           /* b = c: clamped at 1 */
 }
 
 static void test_mcnemar_large(void **state)
@@ -96,18 +96,18 @@ static void test_scores(void **state)
 {
     (void)state;
     wk_scores s;
-    wk_scores_compute(8, 2, 4, 6, &s);      /* tp fp fn tn */
+    wk_scores_compute(8, 2, 4, 6, &s); /* tp fp fn tn */
     near(s.precision, 0.8, 1e-15);
     near(s.recall, 8.0 / 12, 1e-15);
     near(s.specificity, 6.0 / 8, 1e-15);
     near(s.f1, 16.0 / 22, 1e-15);
     near(s.balanced_accuracy, (8.0 / 12 + 6.0 / 8) / 2, 1e-15);
     near(s.accuracy, 14.0 / 20, 1e-15);
-    wk_scores_compute(0, 0, 3, 5, &s);      /* nothing flagged */
+    wk_scores_compute(0, 0, 3, 5, &s); /* nothing flagged */
     assert_true(isnan(s.precision));
     near(s.recall, 0, 0);
     near(s.f1, 0, 0);
-    wk_scores_compute(0, 0, 0, 5, &s);      /* no positive label */
+    wk_scores_compute(0, 0, 0, 5, &s); /* no positive label */
     assert_true(isnan(s.recall) && isnan(s.f1) && isnan(s.balanced_accuracy));
     near(s.specificity, 1, 0);
     assert_true(isnan(wk_ratio(1, 0)));

@@ -112,6 +112,47 @@ def example_records():
     return recs
 
 
+def gate_cases(run_gate, values):
+    """Every metric's condition true and false (values: {metric: value counted by the test}):
+    alone (the first true one, to see the message whole), then all true conditions in one
+    --fail-on, each of which the message must name with its value, then all false ones (two per
+    metric, by a bound on each side), which must pass; then each operator on a count."""
+    names = list(values)
+    v0 = values[names[0]]
+    cond = "%s>%r" % (names[0], v0 - 0.001)
+    rc, _, err = run_gate(cond)
+    check(rc == 6, "%s: exit %d: %s" % (cond, rc, err))
+    m = re.search(r"^  %s \(%s = ([-0-9.e+]+)\)$" % (re.escape(cond), re.escape(names[0])),
+                  err, re.M)
+    check(m and near(float(m.group(1)), v0, 1e-4 * max(1, abs(v0))), "message %r" % err)
+    true = ["%s>%r" % (k, v - 0.001) for k, v in values.items()]
+    false = ["%s>%r" % (k, v + 0.001) for k, v in values.items()] + \
+            ["%s<%r" % (k, v - 0.001) for k, v in values.items()]
+    for chunk in (true[i:i + 32] for i in range(0, len(true), 32)):
+        rc, _, err = run_gate(",".join(chunk))
+        check(rc == 6, "all true: exit %d: %s" % (rc, err))
+        listed = tripped(err)
+        for cond in chunk:
+            name = cond.split(">")[0]
+            m = re.search(r"^  %s \(%s = ([-0-9.e+]+)\)$" % (re.escape(cond), re.escape(name)),
+                          listed, re.M)
+            check(m and near(float(m.group(1)), values[name], 1e-4 * max(1, abs(values[name]))),
+                  "%s: not listed with its value (%r) in %r" % (cond, values[name], listed))
+    for chunk in (false[i:i + 32] for i in range(0, len(false), 32)):
+        rc, _, err = run_gate(",".join(chunk))
+        check(rc == 0, "all false: exit %d: %s" % (rc, err))
+    # The operators, on a count (a rate's == would test floating-point rounding, not the gate).
+    k = next(n for n in names if float(values[n]).is_integer())
+    v = values[k]
+    for op, bound, want in (("<=", v, True), ("<", v, False), (">=", v, True), (">=", v + 1,
+                                                                                False),
+                            ("==", v, True), ("==", v + 1, False), ("!=", v + 1, True),
+                            ("!=", v, False)):
+        cond = "%s%s%r" % (k, op, bound)
+        rc, _, err = run_gate(cond)
+        check(rc == (6 if want else 0), "%s: exit %d: %s" % (cond, rc, err))
+
+
 def tripped(err):
     """The conditions a failed gate lists: the lines after "gate failed (--fail-on ...):"."""
     return err.split("gate failed", 1)[1].split("\n", 1)[1] if "gate failed" in err else ""
@@ -574,21 +615,7 @@ def case_batch_gates():
                   "reviewed": n, "rejected": 0, "reject_rate": 0.0,
                   "precision": p, "recall": r, "f1": f1, "balanced_accuracy": ba}
         check(0 < fails < n and 0 < review < n, "corpus has fails %d reviews %d" % (fails, review))
-        for name, v in values.items():
-            ops = [(">", v - 0.001, True), (">", v + 0.001, False), ("<=", v, True),
-                   ("<", v, False)]
-            if name == "fail":
-                ops += [(">=", v, True), ("==", v, True), ("!=", v, False), ("==", v + 1, False)]
-            for op, bound, want in ops:
-                cond = "%s%s%s" % (name, op, repr(bound))
-                rc, _, err = batch(spec, os.path.join(tmp, "g"), "--fail-on", cond)
-                check(rc == (6 if want else 0), "%s: exit %d, want %d: %s" %
-                      (cond, rc, 6 if want else 0, err.strip()))
-                if want:
-                    check(cond in err and "%s = " % name in err, "%s: message %r" % (cond, err))
-                    m = re.search(r"%s = ([-0-9.e+]+)" % re.escape(name), err)
-                    check(m and near(float(m.group(1)), v, 1e-4 * max(1, abs(v))),
-                          "%s: value in %r, counted %r" % (cond, err, v))
+        gate_cases(lambda cond: batch(spec, os.path.join(tmp, "g"), "--fail-on", cond), values)
         # Comma-joined: one true condition is enough, and every true one is named.
         rc, _, err = batch(spec, os.path.join(tmp, "g"), "--fail-on",
                            "fail_rate > %r, needs_review_rate>1, flag_rate>=0" % (fails / n + 1))
@@ -943,16 +970,7 @@ def case_compare_gates():
                   "fail_rate": cand_all.count("fail") / len(cand_all),
                   "needs_review_rate": cand_all.count("needs_review") / len(cand_all),
                   "flag_rate": (len(cand_all) - cand_all.count("pass")) / len(cand_all)}
-        for name, v in values.items():
-            for op, bound, want in ((">", v - 0.001, True), ("<", v - 0.001, False),
-                                    (">=", v + 0.001, False), ("<=", v + 0.001, True)):
-                cond = "%s%s%r" % (name, op, bound)
-                rc, _, err = compare(base, cand, "--fail-on", cond)
-                check(rc == (6 if want else 0), "%s: exit %d: %s" % (cond, rc, err.strip()))
-                if want:
-                    m = re.search(r"\(%s = ([-0-9.e+]+)\)" % re.escape(name), err)
-                    check(cond in err and m and near(float(m.group(1)), v, 1e-4),
-                          "%s: message %r, value %r" % (cond, err, v))
+        gate_cases(lambda cond: compare(base, cand, "--fail-on", cond), values)
         lo, hi = newcombe_paired(6, 3, 5, 5)
         rc, _, err = compare(base, cand, "--fail-on", "flag_rate_delta_ci_low>%r" % (lo - 1e-4))
         check(rc == 6, "ci_low: %d" % rc)
