@@ -30,6 +30,7 @@ typedef struct api_config {
     int synchronous_full;
     unsigned shutdown_grace_s;      /* how long SIGTERM waits for requests in flight */
     int quiet;                      /* no access log */
+    int create;                     /* make the database when it does not exist */
 } api_config;
 
 /* One option: its flag, environment variable and help text. */
