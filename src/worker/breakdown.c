@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "breakdown.h"
-#include "kivo/report.h"
+#include "kivo/wire.h"
 #include "output.h"
 
 typedef struct disagreement {
@@ -193,7 +193,7 @@ json_t *wk_breakdown_disagreements(const wk_breakdown *b)
         bad |= put(r, "label", json_string(wk_label_name((wk_label)d->label)));
         bad |= put(r, "claims", json_integer(d->claims));
         bad |= put(r, "unsupported", json_integer(d->unsupported));
-        bad |= put(r, "categories", kivo_categories_json(d->categories));
+        bad |= put(r, "categories", wk_categories_json(d->categories));
         bad |= put(r, "page", json_boolean(d->has_page));
         bad |= json_array_append_new(runs, r) != 0;
     }

@@ -18,7 +18,7 @@
 #include "compare.h"
 #include "junit.h"
 #include "kivo/hash.h"
-#include "kivo/report.h"
+#include "kivo/wire.h"
 #include "stats.h"
 #include "tally.h"
 
@@ -892,8 +892,8 @@ static json_t *regressed_json(const wk_compare *c)
         bad |= put(x, "baseline_verdict", json_string(kivo_verdict_name(e->bv)));
         bad |= put(x, "candidate_verdict", json_string(kivo_verdict_name(e->cv)));
         bad |= put(x, "new_fail", json_boolean(e->cv == KIVO_VERDICT_FAIL));
-        bad |= put(x, "baseline_categories", kivo_categories_json(e->bcats));
-        bad |= put(x, "candidate_categories", kivo_categories_json(e->ccats));
+        bad |= put(x, "baseline_categories", wk_categories_json(e->bcats));
+        bad |= put(x, "candidate_categories", wk_categories_json(e->ccats));
         bad |= put(x, "newly_flagged_claims", jint(e->newly));
         bad |= put(x, "baseline_link",
                    wk_store_link(c->base.store, e->wf, e->id, href, sizeof href) == 0

@@ -9,6 +9,7 @@
 
 #include "compare.h"
 #include "kivo/hash.h"
+#include "kivo/wire.h"
 
 static int copy_id(const kivo_json_node *n, char *out)
 {

@@ -21,6 +21,7 @@
 #include "explain.h"
 #include "jobspec.h"
 #include "junit.h"
+#include "kivo/wire.h"
 #include "outbox.h"
 #include "output.h"
 #include "run.h"

@@ -15,7 +15,6 @@
 
 #include <jansson.h>
 
-#include "kivo/report.h"
 #include "metadata.h"
 
 static int name_ok(const char *s, size_t n)
@@ -189,7 +188,9 @@ static kivo_status put_value(kivo_buf *out, const kivo_json_node *n)
 {
     if (n && n->type == KIVO_JSON_STRING) {
         json_t *s = json_stringn(n->str, utf8_cut(n->str, n->len, WK_META_STRING_MAX));
-        kivo_status st = s ? kivo_json_dump_buf(s, JSON_ENCODE_ANY, out) : KIVO_ENOMEM;
+        char *text = s ? json_dumps(s, JSON_ENCODE_ANY) : NULL;
+        kivo_status st = text ? kivo_buf_append_str(out, text) : KIVO_ENOMEM;
+        free(text);
         json_decref(s);
         return st;
     }

@@ -7,6 +7,7 @@
 
 #include "batch.h"
 #include "breakdown.h"
+#include "kivo/wire.h"
 
 char *wk_summary_json(const wk_summary *s, const wk_jobspec *spec, const char *out_dir)
 {

@@ -1,7 +1,7 @@
 /* tally.c - counts over reviewed runs and their JSON form (see tally.h). */
 #include <math.h>
 
-#include "kivo/report.h"
+#include "kivo/wire.h"
 #include "stats.h"
 #include "tally.h"
 
@@ -33,6 +33,18 @@ double wk_tally_flag_rate(const wk_tally *t)
 {
     return wk_ratio(t->verdicts[KIVO_VERDICT_NEEDS_REVIEW] + t->verdicts[KIVO_VERDICT_FAIL],
                     t->runs);
+}
+
+json_t *wk_categories_json(uint32_t cats)
+{
+    json_t *a = json_array();
+    for (int c = KIVO_CAT_NONE + 1; a && c < KIVO_CAT_COUNT; c++)
+        if (((cats >> c) & 1u) &&
+            json_array_append_new(a, json_string(kivo_category_name((kivo_category)c))) != 0) {
+            json_decref(a);
+            return NULL;
+        }
+    return a;
 }
 
 json_t *wk_json_real_or_null(double d)

@@ -43,6 +43,10 @@ json_t *wk_tally_json(const wk_tally *t, int labeled);
  * an undefined score is null. */
 json_t *wk_evaluation_json(const wk_tally *t);
 
+/* A run's failure categories (bit c = kivo_category c) as a JSON array of their names, in enum
+ * order, as reports and events write them. A new reference, or NULL without memory. */
+json_t *wk_categories_json(uint32_t categories);
+
 /* A double as JSON: a real, or null when it is NAN or infinite. */
 json_t *wk_json_real_or_null(double d);
 
