@@ -70,7 +70,7 @@ static api_thread *thread_get(void)
     if (!t)
         goto out;
     /* A new connection maps -shm: not while a file is unusable (a SIGBUS), nor made anew. */
-    if (api_health_files(errmsg, sizeof errmsg) == API_HEALTH_FILES_UNUSABLE ||
+    if (api_health_files(errmsg, sizeof errmsg, 1) == API_HEALTH_FILES_UNUSABLE ||
         api_health_files_writable(cfg.db_path, errmsg, sizeof errmsg) != 0 ||
         api_store_open(cfg.db_path, &store_opt, 0, &t->store, errmsg) != SQLITE_OK) {
         fprintf(stderr, "kivo-api: %s\n", errmsg);
@@ -374,7 +374,7 @@ static int admit(api_ctx *ctx, struct MHD_Connection *c, api_error *e, api_reply
                                                             : cfg.max_worker_body;
     if (r->route != R_HEALTHZ) {
         char why[256];
-        api_health_state h = api_health_files(why, sizeof why);
+        api_health_state h = api_health_files(why, sizeof why, 0);
         if (h == API_HEALTH_FILES_UNUSABLE) {
             api_error_set(e, 503, "unavailable", "a database file cannot be written; see the "
                                                  "server log");
