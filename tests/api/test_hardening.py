@@ -293,6 +293,13 @@ def bodies_and_urls(srv, k):
                b"\r\nConnection: close\r\n\r\n")
     check(status_of(resp) == 431 and json_of(resp)["error"]["code"] == "headers_too_large",
           f"a 20 KB head: {resp[:120]!r}")
+    # Past libmicrohttpd's own limit it answers itself (HTML, documented); the request state made
+    # from the request line must still be freed (the ASan build's leak check at exit).
+    resp = raw(srv.port, b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 40000 +
+               b"\r\n\r\n")
+    check(status_of(resp) in (413, 431), f"a 40 KB head: {resp[:60]!r}")
+    resp = raw(srv.port, b"GET /healthz HTTP/1.1\r\nHost: x\r\nNoColon\r\n\r\n")
+    check(status_of(resp) == 400, f"a header line without a colon: {resp[:60]!r}")
     # Duplicate query parameters: which one wins is not the client's guess to make.
     expect(c.request("GET", f"{HR}?limit=5&limit=6", token=k), 400, "schema_violation", "limit",
            what="duplicate limit")
