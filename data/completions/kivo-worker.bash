@@ -1,0 +1,67 @@
+# bash completion for kivo-worker                                 -*- shell-script -*-
+# Installed as share/bash-completion/completions/kivo-worker (loaded on first use). The option
+# lists follow `kivo-worker COMMAND --help`; tests/install/test_completions.py keeps them in step.
+
+_kivo_worker()
+{
+    local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} cmd=${COMP_WORDS[1]}
+    local send="--kivo-api-base-url --api-key-file --concurrency --retry-deadline --request-timeout"
+    local opts
+
+    # --option=value: complete the value.
+    if [[ $cur == --*=* ]]; then
+        prev=${cur%%=*}
+        cur=${cur#*=}
+    fi
+    COMPREPLY=()
+    if ((COMP_CWORD == 1)); then
+        mapfile -t COMPREPLY < <(compgen -W "batch run submit -h --help -V --version" -- "$cur")
+        return
+    fi
+    case $prev in
+        -f | --job-spec-file | --api-key-file | --worker-credential-file)
+            compopt -o filenames 2>/dev/null
+            mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+            return
+            ;;
+        -o | --out | --outbox)
+            compopt -o filenames 2>/dev/null
+            mapfile -t COMPREPLY < <(compgen -d -- "$cur")
+            return
+            ;;
+        --html)
+            mapfile -t COMPREPLY < <(compgen -W "flagged all none" -- "$cur")
+            return
+            ;;
+        --job-token)
+            mapfile -t COMPREPLY < <(compgen -W "local" -- "$cur")
+            return
+            ;;
+        -t | --threads | --chunk-bytes | --concurrency | --retry-deadline | --request-timeout | \
+            --kivo-api-base-url | --review-run-id | --worker-credential)
+            return
+            ;;
+    esac
+    case $cmd in
+        batch)
+            opts="-f --job-spec-file -o --out -t --threads -j --json -q --quiet --chunk-bytes
+                  --html -h --help $send"
+            ;;
+        run)
+            opts="--job-token -f --job-spec-file --kivo-api-base-url --review-run-id
+                  --worker-credential-file --worker-credential --outbox -j --json
+                  --retry-deadline --request-timeout -h --help"
+            ;;
+        submit)
+            opts="--outbox --worker-credential-file --review-run-id -j --json -q --quiet
+                  -h --help $send"
+            ;;
+        *)
+            return
+            ;;
+    esac
+    if [[ $cur == -* ]]; then
+        mapfile -t COMPREPLY < <(compgen -W "$opts" -- "$cur")
+    fi
+}
+complete -F _kivo_worker kivo-worker
