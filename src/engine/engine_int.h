@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kivo/buf.h"
 #include "kivo/hash.h"
 #include "kivo/review.h"
 #include "text_int.h"
@@ -111,7 +112,21 @@ struct kivo_engine {
     kv_opposite *opposites; /* sorted by h; built once per engine */
     size_t n_opposites;
     kv_tokens win_toks;     /* scratch: the tokens of one evidence sentence */
+    int explain;            /* explain.c: one detail line per claim when set */
+    kivo_buf xbuf;          /* the lines, each NUL-terminated */
+    size_t *xoff;           /* per claim: its line's offset in xbuf */
+    size_t n_xoff, cap_xoff;
 };
+
+/* Explain mode (explain.c). Each does nothing when explain is off. A review resets the lines;
+ * a claim opens its line, rules add to it, the claim closes it. */
+void kv_explain_reset(kivo_engine *e);
+void kv_explain_open(kivo_engine *e);
+void kv_explain_close(kivo_engine *e);
+void kv_explain_add(kivo_engine *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Adds "label word word ...;" for the tokens toks[i] of text with mark[i] set (none: nothing). */
+void kv_explain_words(kivo_engine *e, const char *label, const char *text, const kv_token *toks,
+                      size_t n, const uint8_t *mark);
 
 /* The weekday (0 = Monday) that s[0..len) names, in full, plural or as three letters;
  * -1 if none. */

@@ -1171,12 +1171,19 @@ kivo_status kv_match_claim(kivo_engine *e, const kivo_packet *p, const kv_token 
 
     /* The rules name what looks wrong (the category) and how well the claim is covered. */
     kivo_claim_status rule;
+    c->rule = KIVO_RULE_COVERAGE;
     if (number_conflict || negation_conflict || opposite || (fields & FIELD_CONFLICT)) {
         rule = KIVO_CLAIM_CONTRADICTED;
         c->category = KIVO_CAT_CONTRADICTED_CLAIM;
+        c->rule = (fields & FIELD_CONFLICT) ? (hours & FIELD_CONFLICT ? KIVO_RULE_HOURS
+                                                                      : KIVO_RULE_FIELD)
+                  : number_conflict   ? KIVO_RULE_NUMBER_CONFLICT
+                  : negation_conflict ? KIVO_RULE_NEGATION_UNMATCHED
+                                      : KIVO_RULE_OPPOSITE;
     } else if (missing_numbers > 0) {
         rule = KIVO_CLAIM_UNSUPPORTED;
         c->category = KIVO_CAT_UNSUPPORTED_NUMERIC_CLAIM;
+        c->rule = KIVO_RULE_NUMBER_MISSING;
     } else if (missing_names > 0) {
         /* Capitals are a noisy sign of a name (titles, headings, brand case): a claim the sources
          * otherwise cover well, in other words, is only partly supported by a name they lack. A
@@ -1185,8 +1192,11 @@ kivo_status kv_match_claim(kivo_engine *e, const kivo_packet *p, const kv_token 
                    ? KIVO_CLAIM_UNSUPPORTED
                    : KIVO_CLAIM_PARTIALLY_SUPPORTED;
         c->category = KIVO_CAT_UNSUPPORTED_ENTITY_CLAIM;
+        c->rule = KIVO_RULE_NAME_MISSING;
     } else if (coverage < partial_at || (fields & FIELD_NULL)) {
         rule = KIVO_CLAIM_UNSUPPORTED;
+        if (coverage >= partial_at)
+            c->rule = KIVO_RULE_NULL_FIELD;
         c->category = policy ? KIVO_CAT_UNSUPPORTED_POLICY_CLAIM : KIVO_CAT_UNSUPPORTED_CLAIM;
     } else if (coverage < SUPPORTED_AT) {
         rule = KIVO_CLAIM_PARTIALLY_SUPPORTED;
@@ -1196,6 +1206,19 @@ kivo_status kv_match_claim(kivo_engine *e, const kivo_packet *p, const kv_token 
     }
 
     c->status = rule;
+    if (e->explain) {
+        kv_explain_add(e, "coverage %.4f (best window %.4f", coverage, have ? best.coverage : 0.0);
+        if (have)
+            kv_explain_add(e, ": source %u sentences %zu-%zu", e->sents[best.first].source,
+                           best.first, best.last);
+        kv_explain_add(e, "; anywhere %.4f; words in window %.4f);", anywhere, words_cov);
+        for (size_t i = 0, any = 0; i < n; i++) {
+            size_t k = toks[i].kind != KV_TOK_STOP ? term_of(cs, &toks[i]) : cs->n_terms;
+            if (k < cs->n_terms && !cs->present[k])
+                kv_explain_add(e, "%s%.*s", any++ ? " " : " no source holds: ",
+                               (int)(toks[i].end - toks[i].start), p->output + toks[i].start);
+        }
+    }
     double score = coverage;
     if ((c->status == KIVO_CLAIM_UNSUPPORTED || c->status == KIVO_CLAIM_CONTRADICTED) &&
         score >= partial_at)
