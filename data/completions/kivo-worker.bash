@@ -15,7 +15,7 @@ _kivo_worker()
     fi
     COMPREPLY=()
     if ((COMP_CWORD == 1)); then
-        mapfile -t COMPREPLY < <(compgen -W "batch run submit -h --help -V --version" -- "$cur")
+        mapfile -t COMPREPLY < <(compgen -W "batch run submit explain -h --help -V --version" -- "$cur")
         return
     fi
     case $prev in
@@ -38,7 +38,7 @@ _kivo_worker()
             return
             ;;
         -t | --threads | --chunk-bytes | --concurrency | --retry-deadline | --request-timeout | \
-            --kivo-api-base-url | --review-run-id | --worker-credential)
+            --kivo-api-base-url | --review-run-id | --worker-credential | -r | --run-id)
             return
             ;;
     esac
@@ -55,6 +55,9 @@ _kivo_worker()
         submit)
             opts="--outbox --worker-credential-file --review-run-id -j --json -q --quiet
                   -h --help $send"
+            ;;
+        explain)
+            opts="-f --job-spec-file -r --run-id -j --json -h --help"
             ;;
         *)
             return

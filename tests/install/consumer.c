@@ -22,10 +22,11 @@ int main(void)
     static const char text[] = "Refunds are issued within 14 days of the return. "
                                "The store opens at 9am on weekdays.";
     const kivo_source src = {"doc-1", 5, "Refund policy", 13, text, sizeof text - 1};
-    const kivo_packet packet = {output, sizeof output - 1, &src, 1, KIVO_STRICT,
-                                KIVO_USE_CUSTOMER_FACING};
-    const kivo_run_meta meta = {NULL, "run-1", "consumer_test", "consumer", "consumer.1",
-                                NULL, NULL, KIVO_STRICT, KIVO_USE_CUSTOMER_FACING};
+    const kivo_packet packet = {output, sizeof output - 1, &src,
+                                1,      KIVO_STRICT,       KIVO_USE_CUSTOMER_FACING};
+    const kivo_run_meta meta = {NULL,       "run-1",      "consumer_test",
+                                "consumer", "consumer.1", NULL,
+                                NULL,       KIVO_STRICT,  KIVO_USE_CUSTOMER_FACING};
     kivo_engine *engine = NULL;
     const kivo_review *review = NULL;
     kivo_buf report;

@@ -34,6 +34,13 @@ def help_options(prog, *cmd):
     return opts
 
 
+def help_commands(prog):
+    """The commands the top-level --help lists under "Commands:"."""
+    out = subprocess.run([prog, "--help"], capture_output=True, text=True).stdout
+    section = out.split("\nCommands:\n", 1)[1].split("\n\n", 1)[0] if "\nCommands:\n" in out else ""
+    return re.findall(r"^  ([a-z][a-z-]*)\s", section, re.M)
+
+
 def bash_complete(script, func, line, cwd):
     """COMPREPLY of func for the command line `line` (completing its last word)."""
     words = line.split(" ")
@@ -55,7 +62,7 @@ def accepted(prog, cmd, opt, cwd):
     return not re.search(r"unrecognized option|unknown option|invalid option", p.stderr)
 
 
-def program(name, prog, comp_dir, commands, actions, tmp):
+def program(name, prog, comp_dir, actions, tmp):
     bash_file = os.path.join(comp_dir, name + ".bash")
     zsh_file = os.path.join(comp_dir, "_" + name)
     func = "_" + name.replace("-", "_")
@@ -66,10 +73,14 @@ def program(name, prog, comp_dir, commands, actions, tmp):
         check(subprocess.run([zsh, "-n", zsh_file]).returncode == 0, "zsh -n " + zsh_file)
     zsh_text = open(zsh_file).read()
 
+    commands = help_commands(prog)
+    check(len(commands) >= 2, "%s --help lists its commands: %s" % (name, commands))
     top = bash_complete(bash_file, func, name + " ", tmp)
-    want = set(c.split()[0] for c in commands) | {"-h", "--help", "-V", "--version"}
+    want = set(commands) | {"-h", "--help", "-V", "--version"}
     check(top == want, "%s: commands offered %s, want %s" % (name, sorted(top), sorted(want)))
     for cmd in commands:
+        check(re.search(r"(?<![\w-])%s(?![\w-])" % re.escape(cmd), zsh_text),
+              "zsh: _%s does not name the command %s" % (name, cmd))
         argv = cmd.split()
         in_help = help_options(prog, *argv)
         check(len(in_help) >= 2, "%s %s --help lists options: %s" % (name, cmd, in_help))
@@ -96,9 +107,8 @@ def main():
     try:
         open(os.path.join(tmp, "job-spec.json"), "w").close()
         os.mkdir(os.path.join(tmp, "reports"))
-        program("kivo-worker", worker, comp_dir, ["batch", "run", "submit"], {}, tmp)
-        program("kivo-api", api, comp_dir, ["serve", "keys"],
-                {"keys": ["create", "list", "revoke"]}, tmp)
+        program("kivo-worker", worker, comp_dir, {}, tmp)
+        program("kivo-api", api, comp_dir, {"keys": ["create", "list", "revoke"]}, tmp)
         wb, ab = os.path.join(comp_dir, "kivo-worker.bash"), os.path.join(comp_dir, "kivo-api.bash")
         for script, func, line, want in [
                 (wb, "_kivo_worker", "kivo-worker batch --html ", {"flagged", "all", "none"}),

@@ -36,6 +36,13 @@ def options(text):
     return opts
 
 
+def help_commands(prog):
+    """The commands the top-level --help lists under "Commands:"."""
+    out = subprocess.run([prog, "--help"], capture_output=True, text=True).stdout
+    section = out.split("\nCommands:\n", 1)[1].split("\n\n", 1)[0] if "\nCommands:\n" in out else ""
+    return re.findall(r"^  ([a-z][a-z-]*)\s", section, re.M)
+
+
 def names(text, wanted, page):
     for w in sorted(wanted):
         check(re.search(r"(?<![\w-])%s(?![\w-])" % re.escape(w), text), "%s does not name %s"
@@ -67,10 +74,16 @@ def main():
         check(whatis.returncode == 0 and ('"%s - ' % name) in whatis.stdout,
               "lexgrog reads the NAME of %s: %s" % (page, whatis.stdout.strip()))
 
-    for cmd in ("", "batch", "run", "submit"):
+    for prog, page in ((worker, "kivo-worker.1"), (api, "kivo-api.1")):
+        commands = help_commands(prog)
+        check(len(commands) >= 2, "%s --help lists its commands: %s" % (prog, commands))
+        for cmd in commands:
+            check(re.search(r"^   %s$" % cmd, pages[page], re.M),
+                  "%s has a subsection for the command %s" % (page, cmd))
+    for cmd in [""] + help_commands(worker):
         names(pages["kivo-worker.1"], options(help_text(worker, *([cmd] if cmd else []))),
               "kivo-worker(1)")
-    for cmd in ("", "serve", "keys"):
+    for cmd in [""] + help_commands(api):
         text = help_text(api, *([cmd] if cmd else []))
         names(pages["kivo-api.1"], options(text) | set(re.findall(r"KIVO_API_[A-Z_]+", text)),
               "kivo-api(1)")
