@@ -1064,14 +1064,15 @@ static size_t attribution_prefix(const char *text, const kv_token *toks, size_t 
 
 /* Marks held (present) the terms of each name in the claim that the sources hold as its
  * initials ("United Kingdom" where they say "UK"). */
-static void hold_initials(kivo_engine *e, const char *text, const kv_token *toks, size_t n)
+static void hold_initials(kivo_engine *e, const char *text, size_t len, const kv_token *toks,
+                          size_t n)
 {
     kv_claim_scratch *cs = &e->cs;
     for (size_t i = 0, end; i < n; i = end) {
         end = i + 1;
         if (!(toks[i].flags & KV_TF_CAP))
             continue;
-        uint64_t h = kv_acronym_at(e, text, toks, n, i, &end);
+        uint64_t h = kv_acronym_at(e, text, len, toks, n, i, &end);
         if (end <= i)
             end = i + 1;
         size_t np;
@@ -1101,7 +1102,7 @@ kivo_status kv_match_claim(kivo_engine *e, const kivo_packet *p, const kv_token 
     if ((st = touch_sentences(e)) != KIVO_OK)
         return st;
 
-    hold_initials(e, p->output, toks, n);
+    hold_initials(e, p->output, p->output_len, toks, n);
 
     double total = total_weight(cs, -1);
     window best = {0, 0, 0, 0};
