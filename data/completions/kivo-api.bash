@@ -40,14 +40,16 @@ _kivo_api()
             return
             ;;
         --listen | --threads | --credential-ttl | --max-worker-body | --max-hosted-body | \
-            --rate-limit | --rate-burst | --shutdown-grace | --project | --prefix)
+            --rate-limit | --rate-burst | --shutdown-grace | --project | --prefix | \
+            --max-connections | --max-connections-per-ip | --header-timeout)
             return
             ;;
     esac
     case $cmd in
         serve)
-            opts="--listen --db --threads --credential-ttl --max-worker-body --max-hosted-body
-                  --rate-limit --rate-burst --sync --shutdown-grace --quiet --help"
+            opts="--listen --db --create --threads --credential-ttl --max-worker-body
+                  --max-hosted-body --rate-limit --rate-burst --sync --shutdown-grace
+                  --max-connections --max-connections-per-ip --header-timeout --quiet --help"
             ;;
         keys)
             if ((COMP_CWORD == 2)); then
@@ -55,7 +57,7 @@ _kivo_api()
                 return
             fi
             case ${COMP_WORDS[2]} in
-                create) opts="--db --project --scopes --help" ;;
+                create) opts="--db --create --project --scopes --help" ;;
                 list) opts="--db --help" ;;
                 revoke) opts="--db --prefix --help" ;;
                 *) return ;;

@@ -45,9 +45,9 @@ def messages(sock, deadline):
 
 def start(api, tmp, db, port):
     env = dict(os.environ, NOTIFY_SOCKET=os.path.join(tmp, "notify.sock"))
-    return subprocess.Popen([api, "serve", "--db", db, "--listen", "127.0.0.1:%d" % port,
-                             "--quiet"], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen([api, "serve", "--db", db, "--create",
+                             "--listen", "127.0.0.1:%d" % port, "--quiet"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
 def main():
