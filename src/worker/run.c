@@ -143,8 +143,9 @@ typedef struct ctx {
     found *f;
 } ctx;
 
-/* Reviews the record in root (its customer_run_id is the run's) and renders report and event. */
-static int review(ctx *x, const kivo_record *rec)
+/* Reviews the record in root (its customer_run_id is the run's) and renders report and event;
+ * fields.metadata and fields.label go into the report only. */
+static int review(ctx *x, const kivo_json_node *root, const kivo_record *rec)
 {
     const kivo_review *rv;
     char wf[WK_COMPONENT_MAX], comp[WK_COMPONENT_MAX], dir[4400], hash[KIVO_HASH_TEXT_SIZE];
@@ -155,6 +156,7 @@ static int review(ctx *x, const kivo_record *rec)
                           x->spec->report_label, x->spec->strictness, x->spec->intended_use};
     if (kivo_engine_review(x->engine, &pk, &rv) != KIVO_OK ||
         kivo_report_render(&pk, rv, &meta, &x->report) != KIVO_OK ||
+        wk_meta_splice(&x->spec->meta, root, &x->report, 0) != KIVO_OK ||
         kivo_hasher_sha256_text(x->hasher, x->report.data, x->report.len, hash) != KIVO_OK)
         return -1;
     kivo_wire_event ev = {KIVO_EVENT_COMPLETED, &meta, 2, rv, rec->n_sources, hash, NULL};
@@ -187,7 +189,7 @@ static int try_line(ctx *x, const char *line, size_t len, size_t readable)
     if (st == KIVO_OK) {
         if (strcmp(rec.customer_run_id, want) != 0)
             return 0;
-        return review(x, &rec) == 0 ? 1 : -1;
+        return review(x, root, &rec) == 0 ? 1 : -1;
     }
     id = kivo_json_pointer(root, x->spec->fields.customer_run_id);
     if (id && id->type == KIVO_JSON_STRING && id->len == strlen(want) &&
