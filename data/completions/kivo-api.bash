@@ -41,15 +41,19 @@ _kivo_api()
             ;;
         --listen | --threads | --credential-ttl | --max-worker-body | --max-hosted-body | \
             --rate-limit | --rate-burst | --shutdown-grace | --project | --prefix | \
-            --max-connections | --max-connections-per-ip | --header-timeout)
+            --max-connections | --max-connections-per-ip | --header-timeout | \
+            --hosted-threads | --hosted-queue | --max-body-memory | --max-claims | \
+            --max-report-bytes)
             return
             ;;
     esac
     case $cmd in
         serve)
             opts="--listen --db --create --threads --credential-ttl --max-worker-body
-                  --max-hosted-body --rate-limit --rate-burst --sync --shutdown-grace
-                  --max-connections --max-connections-per-ip --header-timeout --quiet --help"
+                  --max-hosted-body --hosted-threads --hosted-queue --max-body-memory
+                  --max-claims --max-report-bytes --rate-limit --rate-burst --sync
+                  --shutdown-grace --max-connections --max-connections-per-ip --header-timeout
+                  --quiet --help"
             ;;
         keys)
             if ((COMP_CWORD == 2)); then

@@ -15,11 +15,11 @@ _kivo_worker()
     fi
     COMPREPLY=()
     if ((COMP_CWORD == 1)); then
-        mapfile -t COMPREPLY < <(compgen -W "batch run submit explain -h --help -V --version" -- "$cur")
+        mapfile -t COMPREPLY < <(compgen -W "batch run submit compare explain -h --help -V --version" -- "$cur")
         return
     fi
     case $prev in
-        -f | --job-spec-file | --api-key-file | --worker-credential-file)
+        -f | --job-spec-file | --api-key-file | --worker-credential-file | --junit)
             compopt -o filenames 2>/dev/null
             mapfile -t COMPREPLY < <(compgen -f -- "$cur")
             return
@@ -30,7 +30,12 @@ _kivo_worker()
             return
             ;;
         --html)
-            mapfile -t COMPREPLY < <(compgen -W "flagged all none" -- "$cur")
+            if [[ $cmd == compare ]]; then
+                compopt -o filenames 2>/dev/null
+                mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+            else
+                mapfile -t COMPREPLY < <(compgen -W "flagged all none" -- "$cur")
+            fi
             return
             ;;
         --job-token)
@@ -38,14 +43,15 @@ _kivo_worker()
             return
             ;;
         -t | --threads | --chunk-bytes | --concurrency | --retry-deadline | --request-timeout | \
-            --kivo-api-base-url | --review-run-id | --worker-credential | -r | --run-id)
+            --kivo-api-base-url | --review-run-id | --worker-credential | -r | --run-id | \
+            --group-by | --fail-on)
             return
             ;;
     esac
     case $cmd in
         batch)
             opts="-f --job-spec-file -o --out -t --threads -j --json -q --quiet --chunk-bytes
-                  --html -h --help $send"
+                  --html --group-by --fail-on --junit --github-summary -h --help $send"
             ;;
         run)
             opts="--job-token -f --job-spec-file --kivo-api-base-url --review-run-id
@@ -55,6 +61,16 @@ _kivo_worker()
         submit)
             opts="--outbox --worker-credential-file --review-run-id -j --json -q --quiet
                   -h --help $send"
+            ;;
+        compare)
+            opts="-j --json --html --group-by --fail-on --junit --github-summary -q --quiet
+                  -h --help"
+            # BASE_DIR and CAND_DIR: report folders.
+            if [[ $cur != -* ]]; then
+                compopt -o filenames 2>/dev/null
+                mapfile -t COMPREPLY < <(compgen -d -- "$cur")
+                return
+            fi
             ;;
         explain)
             opts="-f --job-spec-file -r --run-id -j --json -h --help"

@@ -94,7 +94,7 @@ def main():
     # The keys the loader accepts: its key tables in src/worker/jobspec.c.
     spec_src = open(os.path.join(src, "src/worker/jobspec.c")).read()
     keys = set()
-    for table in ("top_keys", "store_keys", "limit_keys", "field_names"):
+    for table in ("top_keys", "store_keys", "limit_keys", "field_names", "fkeys"):
         m = re.search(r"\b%s\[[^]]*\]\s*=\s*\{(.*?)\};" % table, spec_src, re.S)
         check(m is not None, "jobspec.c has its %s table" % table)
         if m:

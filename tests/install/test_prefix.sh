@@ -4,6 +4,7 @@
 # built again against the static libkivo.a with `pkg-config --static --libs kivo`.
 # Usage: test_prefix.sh BUILD_DIR SOURCE_DIR VERSION LIBDIR INCLUDEDIR
 set -euo pipefail
+# No `cmd | grep -q` here: with pipefail, grep -q's early exit can kill cmd with SIGPIPE.
 build=$1 src=$2 version=$3 libdir=$4 includedir=$5
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -29,9 +30,9 @@ done
 [ "$(ls "$P/$includedir/kivo" | wc -l)" -eq "$(ls "$src"/include/kivo/*.h | wc -l)" ] ||
     fail "include/kivo holds files that are not public headers"
 [ "$(readlink "$P/$libdir/libkivo.so")" = libkivo.so.0 ] || fail "libkivo.so is not a link to the SONAME"
-readelf -d "$P/$libdir/libkivo.so.$version" | grep -q 'SONAME.*\[libkivo\.so\.0\]' || fail "SONAME"
-"$P/bin/kivo-worker" --version | grep -q "^kivo-worker $version " || fail "installed kivo-worker --version"
-"$P/bin/kivo-api" --version | grep -q "^kivo-api $version " || fail "installed kivo-api --version"
+readelf -d "$P/$libdir/libkivo.so.$version" | grep 'SONAME.*\[libkivo\.so\.0\]' >/dev/null || fail "SONAME"
+"$P/bin/kivo-worker" --version | grep "^kivo-worker $version " >/dev/null || fail "installed kivo-worker --version"
+"$P/bin/kivo-api" --version | grep "^kivo-api $version " >/dev/null || fail "installed kivo-api --version"
 
 # Each public header compiles on its own, in C11 and in C++17.
 export PKG_CONFIG_PATH=$P/$libdir/pkgconfig
@@ -51,10 +52,10 @@ done
 # shellcheck disable=SC2086
 cc -std=c11 -Wall -Wextra -Werror -pedantic $cflags "$src/tests/install/consumer.c" \
     -o "$tmp/consumer" $(pkg-config --libs kivo)
-readelf -d "$tmp/consumer" | grep -q 'NEEDED.*\[libkivo\.so\.0\]' || fail "consumer does not use libkivo.so.0"
+readelf -d "$tmp/consumer" | grep 'NEEDED.*\[libkivo\.so\.0\]' >/dev/null || fail "consumer does not use libkivo.so.0"
 LD_LIBRARY_PATH=$P/$libdir "$tmp/consumer" >"$tmp/shared.out" || fail "consumer (shared) failed"
 cat "$tmp/shared.out"
-LD_LIBRARY_PATH=$P/$libdir ldd "$tmp/consumer" | grep -q "libkivo.so.0 => $P/$libdir/" ||
+LD_LIBRARY_PATH=$P/$libdir ldd "$tmp/consumer" | grep "libkivo.so.0 => $P/$libdir/" >/dev/null ||
     fail "consumer did not load the installed libkivo.so.0"
 
 # Static: libkivo.a and the private dependencies pkg-config --static lists.
@@ -62,7 +63,7 @@ LD_LIBRARY_PATH=$P/$libdir ldd "$tmp/consumer" | grep -q "libkivo.so.0 => $P/$li
 cc -std=c11 -Wall -Wextra -Werror -pedantic $cflags "$src/tests/install/consumer.c" \
     -o "$tmp/consumer-static" -Wl,--as-needed -Wl,-Bstatic -lkivo -Wl,-Bdynamic \
     $(pkg-config --static --libs kivo)
-if readelf -d "$tmp/consumer-static" | grep -q 'NEEDED.*libkivo'; then
+if readelf -d "$tmp/consumer-static" | grep 'NEEDED.*libkivo' >/dev/null; then
     fail "consumer-static still needs libkivo.so"
 fi
 "$tmp/consumer-static" >"$tmp/static.out" || fail "consumer (static) failed"
@@ -76,7 +77,7 @@ case "$line" in
 *"verdict=needs_review "* | *"verdict=fail "*) ;;
 *) fail "no verdict in: $line" ;;
 esac
-echo "$line" | grep -Eq ' unsupported=[1-9]' || fail "no unsupported claim in: $line"
+echo "$line" | grep -E ' unsupported=[1-9]' >/dev/null || fail "no unsupported claim in: $line"
 want=$(printf '%s' "Refunds are issued within 30 days. The store opens at 9am." | sha256sum | cut -d' ' -f1)
-echo "$line" | grep -q "output_hash=sha256:$want " || fail "output_hash is not sha256 of the output"
+echo "$line" | grep "output_hash=sha256:$want " >/dev/null || fail "output_hash is not sha256 of the output"
 echo "install_prefix: ok"

@@ -54,7 +54,7 @@ for _ in $(seq 100); do
     kill -0 "$pid" 2>/dev/null || { cat "$tmp/server.log"; fail "ExecStart with kivo-api.env exited"; }
     sleep 0.1
 done
-curl -fsS "http://127.0.0.1:$port/healthz" | grep -q '"ok"' ||
+curl -fsS "http://127.0.0.1:$port/healthz" | grep '"ok"' >/dev/null ||
     { cat "$tmp/server.log"; fail "ExecStart with kivo-api.env: no /healthz"; }
 kill -TERM "$pid"
 wait "$pid" || fail "kivo-api did not exit 0 on SIGTERM"
