@@ -44,18 +44,19 @@ _kivo_worker()
             ;;
         -t | --threads | --chunk-bytes | --concurrency | --retry-deadline | --request-timeout | \
             --kivo-api-base-url | --review-run-id | --worker-credential | -r | --run-id | \
-            --group-by | --fail-on)
+            --group-by | --fail-on | --batch-id)
             return
             ;;
     esac
     case $cmd in
         batch)
             opts="-f --job-spec-file -o --out -t --threads -j --json -q --quiet --chunk-bytes
-                  --html --group-by --fail-on --junit --github-summary -h --help $send"
+                  --html --batch-id --group-by --fail-on --junit --github-summary -h --help
+                  $send"
             ;;
         run)
             opts="--job-token -f --job-spec-file --kivo-api-base-url --review-run-id
-                  --worker-credential-file --worker-credential --outbox -j --json
+                  --worker-credential-file --worker-credential --outbox --batch-id -j --json
                   --retry-deadline --request-timeout -h --help"
             ;;
         submit)

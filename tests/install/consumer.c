@@ -21,12 +21,24 @@ int main(void)
     static const char output[] = "Refunds are issued within 30 days. The store opens at 9am.";
     static const char text[] = "Refunds are issued within 14 days of the return. "
                                "The store opens at 9am on weekdays.";
-    const kivo_source src = {"doc-1", 5, "Refund policy", 13, text, sizeof text - 1};
-    const kivo_packet packet = {output, sizeof output - 1, &src,
-                                1,      KIVO_STRICT,       KIVO_USE_CUSTOMER_FACING};
-    const kivo_run_meta meta = {NULL,       "run-1",      "consumer_test",
-                                "consumer", "consumer.1", NULL,
-                                NULL,       KIVO_STRICT,  KIVO_USE_CUSTOMER_FACING};
+    const kivo_source src = {.id = "doc-1",
+                             .id_len = 5,
+                             .title = "Refund policy",
+                             .title_len = 13,
+                             .text = text,
+                             .text_len = sizeof text - 1};
+    const kivo_packet packet = {.output = output,
+                                .output_len = sizeof output - 1,
+                                .sources = &src,
+                                .n_sources = 1,
+                                .strictness = KIVO_STRICT,
+                                .intended_use = KIVO_USE_CUSTOMER_FACING};
+    const kivo_run_meta meta = {.customer_run_id = "run-1",
+                                .workflow_id = "consumer_test",
+                                .worker_id = "consumer",
+                                .worker_version = "consumer.1",
+                                .strictness = KIVO_STRICT,
+                                .intended_use = KIVO_USE_CUSTOMER_FACING};
     kivo_engine *engine = NULL;
     const kivo_review *review = NULL;
     kivo_buf report;
