@@ -10,6 +10,10 @@
  * SIGTERM/SIGINT: stop accepting, let requests in flight finish (up to the grace period), answer
  * everything meanwhile with "Connection: close", then stop the daemon, free every thread's state
  * and exit 0.
+ *
+ * Under systemd (Type=notify, data/systemd/kivo-api.service) the server says READY=1 once the
+ * database is open and the port bound, and STOPPING=1 when a signal starts the drain. Outside
+ * systemd NOTIFY_SOCKET is unset and sd_notify() does nothing.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -25,6 +29,7 @@
 #include <unistd.h>
 
 #include <microhttpd.h>
+#include <systemd/sd-daemon.h>
 
 #include "auth.h"
 #include "headwatch.h"
@@ -777,7 +782,7 @@ static const api_option serve_opts[O_COUNT] = {
 
 static void serve_usage(FILE *f)
 {
-    fprintf(f, "usage: kivo-api serve --db PATH [--listen HOST:PORT] [options]\n\noptions:\n");
+    fprintf(f, "Usage: kivo-api serve --db PATH [--listen HOST:PORT] [OPTIONS]\n\nOptions:\n");
     api_cli_print_options(f, serve_opts, O_COUNT);
 }
 
@@ -1048,10 +1053,12 @@ int api_serve_main(int argc, char **argv)
                     "threads\n",
             KIVO_VERSION_STRING, cfg.host, cfg.port, cfg.db_path, cfg.threads,
             cfg.hosted_threads);
+    sd_notifyf(0, "READY=1\nSTATUS=listening on %s:%u", cfg.host, cfg.port);
 
     while (sigwait(&sigs, &sig) != 0 || (sig != SIGTERM && sig != SIGINT))
         ;
     fprintf(stderr, "kivo-api: signal %d, finishing requests in flight\n", sig);
+    sd_notify(0, "STOPPING=1\nSTATUS=finishing requests in flight");
     atomic_store(&draining, 1);
     {
         MHD_socket ls = MHD_quiesce_daemon(d);
