@@ -152,8 +152,16 @@ static int review(ctx *x, const kivo_record *rec)
     kivo_run_meta meta = {x->o->review_run_id, x->ri->customer_run_id, x->spec->workflow_id,
                           x->spec->worker_id, WORKER_VERSION, x->spec->policy_version,
                           x->spec->report_label, x->spec->strictness, x->spec->intended_use};
-    if (kivo_engine_review(x->engine, &pk, &rv) != KIVO_OK ||
-        kivo_report_render(&pk, rv, &meta, &x->report) != KIVO_OK ||
+    kivo_status st = kivo_engine_review(x->engine, &pk, &rv);
+    if (st == KIVO_ETOOBIG) {
+        /* Over an engine bound (claims per record): the run fails, as an unreviewable record. */
+        fprintf(stderr, "kivo-worker: %s: %s\n", x->ri->customer_run_id,
+                kivo_engine_errmsg(x->engine));
+        x->f->state = 2;
+        x->f->failure_code = "record_over_limit";
+        return 0;
+    }
+    if (st != KIVO_OK || kivo_report_render(&pk, rv, &meta, &x->report) != KIVO_OK ||
         kivo_hasher_sha256_text(x->hasher, x->report.data, x->report.len, hash) != KIVO_OK ||
         kivo_event_render_completed(x->hasher, rv, rec->n_sources, &meta, 2, hash, &x->event) !=
             KIVO_OK)
