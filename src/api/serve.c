@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,6 +27,7 @@
 #include <microhttpd.h>
 
 #include "auth.h"
+#include "headwatch.h"
 #include "health.h"
 #include "metrics.h"
 #include "migrate.h"
@@ -57,7 +59,9 @@ static api_thread *thread_get(void)
     t = calloc(1, sizeof *t);
     if (!t)
         goto out;
-    if (api_health_files_writable(cfg.db_path, errmsg, sizeof errmsg) != 0 ||
+    /* A new connection maps -shm: not while a file is unusable (a SIGBUS), nor made anew. */
+    if (api_health_files(errmsg, sizeof errmsg) == API_HEALTH_FILES_UNUSABLE ||
+        api_health_files_writable(cfg.db_path, errmsg, sizeof errmsg) != 0 ||
         api_store_open(cfg.db_path, &store_opt, 0, &t->store, errmsg) != SQLITE_OK) {
         fprintf(stderr, "kivo-api: %s\n", errmsg);
         goto fail;
@@ -496,6 +500,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     if (!r->begun) {
         r->begun = 1;
+        api_headwatch_head_done(c);
         r->conn = c;
         r->method = method_of(method);
         r->route = r->bad_path ? R_UNKNOWN : route_of(url, r->id);
@@ -541,8 +546,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     uint64_t ns;
 
     (void)cls;
-    (void)c;
     (void)toe;
+    api_headwatch_request_done(c);
     if (!r)
         return;
     ns = api_mono_ns() - r->t0_ns;
@@ -577,7 +582,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
 enum {
     O_LISTEN, O_DB, O_CREATE, O_THREADS, O_TTL, O_MAX_WORKER, O_MAX_HOSTED, O_RATE, O_BURST, O_SYNC,
-    O_GRACE, O_QUIET, O_HELP, O_COUNT
+    O_GRACE, O_MAX_CONN, O_MAX_CONN_IP, O_HEAD_TIMEOUT, O_QUIET, O_HELP, O_COUNT
 };
 
 static const api_option serve_opts[O_COUNT] = {
@@ -603,6 +608,14 @@ static const api_option serve_opts[O_COUNT] = {
                 "power loss)"},
     [O_GRACE] = {"--shutdown-grace", "KIVO_API_SHUTDOWN_GRACE", "SECONDS",
                  "how long SIGTERM waits for requests in flight (default 30)"},
+    [O_MAX_CONN] = {"--max-connections", "KIVO_API_MAX_CONNECTIONS", "N",
+                    "open connections at most (default 4096)"},
+    [O_MAX_CONN_IP] = {"--max-connections-per-ip", "KIVO_API_MAX_CONNECTIONS_PER_IP", "N",
+                       "open connections per client address, 0 = no limit (default 128; raise "
+                       "it behind a proxy that does not pool)"},
+    [O_HEAD_TIMEOUT] = {"--header-timeout", "KIVO_API_HEADER_TIMEOUT", "SECONDS",
+                        "deadline for a complete request head, from the connection's accept or "
+                        "previous answer; 0 = none (default 30)"},
     [O_QUIET] = {"--quiet", "KIVO_API_QUIET", NULL, "no access log on stderr"},
     [O_HELP] = {"--help", NULL, NULL, "show this help"},
 };
@@ -692,9 +705,43 @@ static int load_config(int argc, char **argv, int *help)
             return bad_value("--shutdown-grace");
         cfg.shutdown_grace_s = (unsigned)n;
     }
+    cfg.max_connections = 4096;
+    if (v[O_MAX_CONN]) {
+        if (api_cli_parse_u64(v[O_MAX_CONN], 0, &n) != 0 || n < 16 || n > 1000000)
+            return bad_value("--max-connections");
+        cfg.max_connections = (unsigned)n;
+    }
+    cfg.max_connections_per_ip = 128;
+    if (v[O_MAX_CONN_IP]) {
+        if (api_cli_parse_u64(v[O_MAX_CONN_IP], 0, &n) != 0 || n > 1000000)
+            return bad_value("--max-connections-per-ip");
+        cfg.max_connections_per_ip = (unsigned)n;
+    }
+    cfg.header_timeout_s = 30;
+    if (v[O_HEAD_TIMEOUT]) {
+        if (api_cli_parse_u64(v[O_HEAD_TIMEOUT], 0, &n) != 0 || n > 3600)
+            return bad_value("--header-timeout");
+        cfg.header_timeout_s = (unsigned)n;
+    }
     cfg.quiet = v[O_QUIET] && strcmp(v[O_QUIET], "0") != 0;
     cfg.create = v[O_CREATE] && strcmp(v[O_CREATE], "0") != 0;
     return 0;
+}
+
+/* Each connection is a descriptor: lift the soft limit (1024 under many service managers) to the
+ * hard one when the connection limit needs more. */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    rlim_t want = (rlim_t)cfg.max_connections + 256;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+        return;
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want)
+        fprintf(stderr, "kivo-api: warning: %llu descriptors allowed, --max-connections %u needs "
+                        "about %llu\n", (unsigned long long)rl.rlim_cur, cfg.max_connections,
+                (unsigned long long)want);
 }
 
 static int make_addr(struct sockaddr_storage *ss, socklen_t *len)
@@ -777,6 +824,11 @@ int api_serve_main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    raise_fd_limit();
+    if (api_headwatch_start(cfg.header_timeout_s) != 0) {
+        fprintf(stderr, "kivo-api: cannot start the request-head watchdog\n");
+        goto out;
+    }
     flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
@@ -784,9 +836,12 @@ int api_serve_main(int argc, char **argv)
                          MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
                          MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg.threads,
                          MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+                         MHD_OPTION_NOTIFY_CONNECTION, api_headwatch_notify, NULL,
                          MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
-                         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)4096,
+                         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg.max_connections,
+                         MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                         (unsigned int)cfg.max_connections_per_ip,
                          MHD_OPTION_END);
     if (!d) {
         fprintf(stderr, "kivo-api: cannot listen on %s:%u\n", cfg.host, cfg.port);
@@ -812,11 +867,13 @@ int api_serve_main(int argc, char **argv)
     }
     MHD_stop_daemon(d);
     d = NULL;
+    api_headwatch_stop();
     fprintf(stderr, "kivo-api: stopped\n");
     code = API_EXIT_OK;
 out:
     if (d)
         MHD_stop_daemon(d);
+    api_headwatch_stop();
     threads_free();
     api_store_close(main_store);
     free(oom_body);
