@@ -143,8 +143,9 @@ typedef struct ctx {
     found *f;
 } ctx;
 
-/* Reviews the record in root (its customer_run_id is the run's) and renders report and event. */
-static int review(ctx *x, const kivo_record *rec)
+/* Reviews the record in root (its customer_run_id is the run's) and renders report and event;
+ * fields.metadata and fields.label go into the report only. */
+static int review(ctx *x, const kivo_json_node *root, const kivo_record *rec)
 {
     const kivo_review *rv;
     char wf[WK_COMPONENT_MAX], comp[WK_COMPONENT_MAX], dir[4400], hash[KIVO_HASH_TEXT_SIZE];
@@ -152,7 +153,8 @@ static int review(ctx *x, const kivo_record *rec)
                       x->spec->strictness, x->spec->intended_use};
     kivo_run_meta meta = {x->o->review_run_id, x->ri->customer_run_id, x->spec->workflow_id,
                           x->spec->worker_id, WORKER_VERSION, x->spec->policy_version,
-                          x->spec->report_label, x->spec->strictness, x->spec->intended_use};
+                          x->spec->report_label, x->spec->strictness, x->spec->intended_use,
+                          wk_jobspec_batch(x->spec)};
     kivo_status st = kivo_engine_review(x->engine, &pk, &rv);
     if (st == KIVO_ETOOBIG) {
         /* Over an engine bound (claims per record): the run fails, as an unreviewable record. */
@@ -163,6 +165,7 @@ static int review(ctx *x, const kivo_record *rec)
         return 0;
     }
     if (st != KIVO_OK || kivo_report_render(&pk, rv, &meta, &x->report) != KIVO_OK ||
+        wk_meta_splice(&x->spec->meta, root, &x->report, 0) != KIVO_OK ||
         kivo_hasher_sha256_text(x->hasher, x->report.data, x->report.len, hash) != KIVO_OK)
         return -1;
     kivo_wire_event ev = {KIVO_EVENT_COMPLETED, &meta, 2, rv, rec->n_sources, hash, NULL};
@@ -195,7 +198,7 @@ static int try_line(ctx *x, const char *line, size_t len, size_t readable)
     if (st == KIVO_OK) {
         if (strcmp(rec.customer_run_id, want) != 0)
             return 0;
-        return review(x, &rec) == 0 ? 1 : -1;
+        return review(x, root, &rec) == 0 ? 1 : -1;
     }
     id = kivo_json_pointer(root, x->spec->fields.customer_run_id);
     if (id && id->type == KIVO_JSON_STRING && id->len == strlen(want) &&
@@ -264,7 +267,7 @@ static int append_event(kivo_hasher *h, const char *dir, const wk_run_opts *o,
 {
     kivo_run_meta meta = {o->review_run_id, ri->customer_run_id, spec->workflow_id,
                           spec->worker_id, WORKER_VERSION, NULL, NULL, spec->strictness,
-                          spec->intended_use};
+                          spec->intended_use, wk_jobspec_batch(spec)};
     kivo_wire_event ev = {type, &meta, seq, NULL, 0, NULL, failure_code};
     char event_id[KIVO_WIRE_EVENT_ID_SIZE];
     kivo_buf line;
@@ -361,6 +364,8 @@ int wk_run(const wk_run_opts *o, char *err, size_t errlen)
     if (wk_jobspec_load(o->spec_path, &spec, err, errlen) != 0)
         return WK_EXIT_USAGE;
     spec_loaded = 1;
+    if (o->batch_id && wk_jobspec_set_batch(&spec, o->batch_id, err, errlen) != 0)
+        goto out;
     kivo_buf_init(&x.report, 0);
     kivo_buf_init(&x.event, 0);
     if (o->outbox_dir) {
