@@ -7,8 +7,9 @@
  * document at a time: make one per thread and reuse it, never share one between threads.
  *
  * Input must stay readable for KIVO_JSON_PADDING bytes past its end (simdjson reads whole SIMD
- * blocks); the bytes there may hold anything. Strings in the tree are unescaped UTF-8 and are NOT
- * NUL-terminated: use `len`.
+ * blocks); the bytes there may hold anything (when the first of them is not white space or NUL,
+ * the parser works on a padded copy of the input). Strings in the tree are unescaped UTF-8 and
+ * are NOT NUL-terminated: use `len`.
  */
 #ifndef KIVO_JSON_H
 #define KIVO_JSON_H

@@ -168,7 +168,9 @@ static kivo_status review_line(const job *j, worker *w, slot *s, item *it, const
 
     kivo_packet pk = {rec.output, rec.output_len, rec.sources, rec.n_sources,
                       j->spec->strictness, j->spec->intended_use};
-    if ((st = kivo_engine_review(w->engine, &pk, &rv)) != KIVO_OK)
+    if ((st = kivo_engine_review(w->engine, &pk, &rv)) == KIVO_ETOOBIG)
+        return reject(s, it, "", kivo_engine_errmsg(w->engine));   /* over an engine bound */
+    if (st != KIVO_OK)
         return st;
 
     kivo_run_meta meta = {NULL, rec.customer_run_id, j->spec->workflow_id, j->spec->worker_id,

@@ -196,7 +196,12 @@ int wk_explain_run(const wk_jobspec *spec, const wk_explain_opts *opts, FILE *ou
             } else if (wanted(opts, rec.customer_run_id)) {
                 kivo_packet pk = {rec.output,    rec.output_len,   rec.sources,
                                   rec.n_sources, spec->strictness, spec->intended_use};
-                if ((st = kivo_engine_review(engine, &pk, &rv)) != KIVO_OK) {
+                if ((st = kivo_engine_review(engine, &pk, &rv)) == KIVO_ETOOBIG) {
+                    print_reject(out, opts, file, line, kivo_engine_errmsg(engine));
+                    p = le + 1;
+                    continue;
+                }
+                if (st != KIVO_OK) {
                     snprintf(err, errlen, "%s line %llu: %s", file, (unsigned long long)line,
                              kivo_status_str(st));
                     goto out;

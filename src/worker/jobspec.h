@@ -11,7 +11,10 @@
 #include "kivo/review.h"
 #include "metadata.h"
 
-#define WK_DEFAULT_MAX_LINE (64u << 20)
+/* limits.max_line_bytes when the spec has none. Memory grows with it on every thread (each holds
+ * a few read chunks with their reports and pages, about 35 x this at worst: 64 threads x 8 MiB is
+ * about 17 GiB), so it stays well below what one record needs; a spec may raise it to 4 GiB. */
+#define WK_DEFAULT_MAX_LINE (8u << 20)
 
 typedef struct wk_jobspec {
     char *dir;                  /* folder of the spec file: inputs are relative to it */

@@ -155,8 +155,16 @@ static int review(ctx *x, const kivo_json_node *root, const kivo_record *rec)
                           x->spec->worker_id, WORKER_VERSION, x->spec->policy_version,
                           x->spec->report_label, x->spec->strictness, x->spec->intended_use,
                           wk_jobspec_batch(x->spec)};
-    if (kivo_engine_review(x->engine, &pk, &rv) != KIVO_OK ||
-        kivo_report_render(&pk, rv, &meta, &x->report) != KIVO_OK ||
+    kivo_status st = kivo_engine_review(x->engine, &pk, &rv);
+    if (st == KIVO_ETOOBIG) {
+        /* Over an engine bound (claims per record): the run fails, as an unreviewable record. */
+        fprintf(stderr, "kivo-worker: %s: %s\n", x->ri->customer_run_id,
+                kivo_engine_errmsg(x->engine));
+        x->f->state = 2;
+        x->f->failure_code = "record_over_limit";
+        return 0;
+    }
+    if (st != KIVO_OK || kivo_report_render(&pk, rv, &meta, &x->report) != KIVO_OK ||
         wk_meta_splice(&x->spec->meta, root, &x->report, 0) != KIVO_OK ||
         kivo_hasher_sha256_text(x->hasher, x->report.data, x->report.len, hash) != KIVO_OK)
         return -1;
