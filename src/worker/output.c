@@ -146,9 +146,14 @@ int wk_dir_walk(int dirfd, const char *rel, int create, int *fresh, size_t *bad)
 int wk_tmp_open(int dirfd, const char *name, int mode, char tmp[WK_TMP_MAX])
 {
     static unsigned long seq;
+    static long pid;
+    /* getpid() is a system call in glibc; the worker never forks, so it is read once. */
+    long p = __atomic_load_n(&pid, __ATOMIC_RELAXED);
+    if (!p)
+        __atomic_store_n(&pid, p = (long)getpid(), __ATOMIC_RELAXED);
     for (int tries = 0; tries < 64; tries++) {
         unsigned long n = __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED);
-        int len = snprintf(tmp, WK_TMP_MAX, ".%s.%ld.%lu.tmp", name, (long)getpid(), n);
+        int len = snprintf(tmp, WK_TMP_MAX, ".%s.%ld.%lu.tmp", name, p, n);
         if (len < 0 || len >= WK_TMP_MAX) {
             errno = ENAMETOOLONG;
             return -1;
