@@ -89,6 +89,22 @@ typedef struct kivo_packet {
     kivo_intended_use intended_use;
 } kivo_packet;
 
+/* The rule that gave a claim its status (kivo_claim.rule); names in kivo/explain.h. Not part of
+ * a claim report: `kivo-worker explain` shows it. */
+typedef enum kivo_rule {
+    KIVO_RULE_NONE = 0,            /* no rule ran: no sources */
+    KIVO_RULE_COVERAGE,            /* the share of the claim's words the sources hold */
+    KIVO_RULE_NUMBER_MISSING,      /* a number no source holds */
+    KIVO_RULE_NUMBER_CONFLICT,     /* ... while the window holds other numbers */
+    KIVO_RULE_NAME_MISSING,        /* a name no source holds */
+    KIVO_RULE_NEGATION_UNMATCHED,  /* the claim negates, its window does not */
+    KIVO_RULE_FIELD,               /* a yes/no field of a structured record */
+    KIVO_RULE_NULL_FIELD,          /* a field or hours the record does not know */
+    KIVO_RULE_HOURS,               /* the opening hours of a structured record */
+    KIVO_RULE_OPPOSITE,            /* a word whose opposite the source writes by its neighbours */
+    KIVO_RULE_COUNT
+} kivo_rule;
+
 #define KIVO_MAX_EVIDENCE 2
 #define KIVO_MAX_UNSUPPORTED_SPANS 4
 
@@ -114,6 +130,7 @@ typedef struct kivo_claim {
      * order, inside [start, end). Empty when no narrower part can be named. */
     size_t n_unsupported_spans;
     kivo_text_span unsupported_spans[KIVO_MAX_UNSUPPORTED_SPANS];
+    kivo_rule rule;        /* the rule that decided the status (not in the report) */
 } kivo_claim;
 
 typedef struct kivo_review {

@@ -58,7 +58,7 @@ void api_list_runs(api_ctx *ctx, api_reply *out, int stmt, const char *const *st
     st = api_store_stmt(s, stmt);
     runs = json_array();
     if (!st || !runs) {
-        fprintf(stderr, "kivo-api: list: %s\n", sqlite3_errmsg(api_store_db(s)));
+        fprintf(stderr, "kivo-api: list: %s\n", api_store_error(s));
         api_error_set(&e, 500, "internal", "the store failed; retry later");
         goto fail;
     }

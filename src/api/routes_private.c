@@ -39,7 +39,7 @@ static int col_eq_node(sqlite3_stmt *st, int col, const kivo_json_node *n)
 
 static void internal(api_error *e, api_store *s, const char *what)
 {
-    fprintf(stderr, "kivo-api: %s: %s\n", what, sqlite3_errmsg(api_store_db(s)));
+    fprintf(stderr, "kivo-api: %s: %s\n", what, api_store_error(s));
     api_error_set(e, 500, "internal", "the store failed; retry later");
 }
 
@@ -118,6 +118,7 @@ void api_route_pw_create(api_ctx *ctx, api_reply *out)
         sqlite3_bind_blob(st, 2, cred_digest, API_DIGEST_SIZE, SQLITE_STATIC);
         sqlite3_bind_int64(st, 3, now);
         sqlite3_bind_int64(st, 4, expires);
+        sqlite3_bind_int64(st, 5, a->key_id);
         status = 200;
     } else {
         sqlite3_reset(st);
@@ -134,6 +135,7 @@ void api_route_pw_create(api_ctx *ctx, api_reply *out)
         sqlite3_bind_blob(st, 8, cred_digest, API_DIGEST_SIZE, SQLITE_STATIC);
         sqlite3_bind_int64(st, 9, now);
         sqlite3_bind_int64(st, 10, expires);
+        sqlite3_bind_int64(st, 11, a->key_id);
     }
     if (sqlite3_step(st) != SQLITE_DONE) {
         sqlite3_reset(st);

@@ -161,11 +161,38 @@ int api_json_str_eq(const kivo_json_node *n, const char *s, size_t len)
     return n && n->type == KIVO_JSON_STRING && n->len == len && memcmp(n->str, s, len) == 0;
 }
 
+size_t api_utf8_cut(const char *s, size_t len, size_t max)
+{
+    if (len <= max)
+        return len;
+    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+        max--;
+    return max;
+}
+
+/* Characters an id, name or label must not hold: C0 and C1 controls (U+0085 too), DEL, the line
+ * and paragraph separators, and the bidirectional marks, embeddings, overrides and isolates
+ * (U+061C, U+200E-200F, U+202A-202E, U+2066-2069), which make text display in another order than
+ * it compares. s is valid UTF-8. @return 1 when one is there. */
 static int has_control(const char *s, size_t len)
 {
-    for (size_t i = 0; i < len; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+    const unsigned char *p = (const unsigned char *)s;
+
+    for (size_t i = 0; i < len; i++) {
+        unsigned c = p[i];
+        if (c < 0x20 || c == 0x7f)
             return 1;
+        if (c == 0xC2 && i + 1 < len && p[i + 1] >= 0x80 && p[i + 1] <= 0x9F)
+            return 1;                                           /* U+0080-009F */
+        if (c == 0xD8 && i + 1 < len && p[i + 1] == 0x9C)
+            return 1;                                           /* U+061C */
+        if (c == 0xE2 && i + 2 < len) {
+            unsigned cp = 0x2000 + ((p[i + 1] & 0x3Fu) << 6) + (p[i + 2] & 0x3Fu);
+            if (cp == 0x200E || cp == 0x200F || (cp >= 0x2028 && cp <= 0x202E) ||
+                (cp >= 0x2066 && cp <= 0x2069))
+                return 1;
+        }
+    }
     return 0;
 }
 
@@ -186,11 +213,11 @@ static void path_join(char out[PATH_MAX_LEN], const char *parent, const char *ke
 
     if (key)
         n = snprintf(out, PATH_MAX_LEN, "%s%s%.*s", parent, parent[0] ? "." : "",
-                     (int)(klen > 120 ? 120 : klen), key);
+                     (int)api_utf8_cut(key, klen, 120), key);
     else
         n = snprintf(out, PATH_MAX_LEN, "%s[%ld]", parent, index);
     if (n < 0 || n >= PATH_MAX_LEN)
-        memcpy(out + PATH_MAX_LEN - 4, "...", 4);
+        memcpy(out + api_utf8_cut(out, strlen(out), PATH_MAX_LEN - 4), "...", 4);
 }
 
 static void bad(api_error *e, const char *path, const char *fmt, const char *what)
@@ -218,7 +245,7 @@ static void check_string(const kivo_json_node *v, size_t max, int required, cons
         bad(e, path, "%s: %s", max == API_ID_MAX ? "longer than 512 characters"
                                                  : "longer than 200 characters");
     else if (has_control(v->str, v->len))
-        bad(e, path, "%s: %s", "must not contain control characters");
+        bad(e, path, "%s: %s", "must not contain control or bidirectional-format characters");
 }
 
 static void check_hash(const kivo_json_node *v, const char *path, api_error *e)

@@ -6,7 +6,8 @@
  * written "customer_storage_pointer.label", "artifact_summaries[0].sha256", "source_hashes[2]".
  *
  * Limits (docs/api.md): ids and pointers at most 512 characters, names, titles and labels at most
- * 200 (Unicode code points), no control characters; required strings must not be empty; hashes
+ * 200 (Unicode code points), no control or bidirectional-format characters; required strings must
+ * not be empty; hashes
  * "sha256:" + 64 lowercase hex.
  */
 #ifndef KIVO_API_VALIDATE_H
@@ -47,6 +48,10 @@ void api_validate_pw_event(const kivo_json_node *root, api_error *e);
 
 /* The hosted create body (kivo_review_run_create.v1), including unique source ids. */
 void api_validate_hosted_create(const kivo_json_node *root, api_error *e);
+
+/* The longest prefix of valid UTF-8 s[0..len) that is at most max bytes and ends on a character
+ * boundary (a cut inside a character would make the error body invalid JSON). */
+size_t api_utf8_cut(const char *s, size_t len, size_t max);
 
 /* Number of Unicode code points in valid UTF-8 s[0..len). */
 size_t api_utf8_chars(const char *s, size_t len);

@@ -16,6 +16,7 @@ kivo_status kivo_engine_create(kivo_engine **out)
     kivo_engine *e = calloc(1, sizeof *e);
     if (!e)
         return KIVO_ENOMEM;
+    kivo_buf_init(&e->xbuf, 16u << 20);
     if ((st = kv_lexicon_create(&e->lx)) != KIVO_OK ||
         (st = kivo_hasher_create(&e->hasher)) != KIVO_OK || (st = kv_opposites_build(e)) != KIVO_OK) {
         kivo_engine_free(e);
@@ -35,6 +36,7 @@ void kivo_engine_free(kivo_engine *e)
     kv_tokens_free(&e->src_toks);
     kv_tokens_free(&e->key_toks);
     kv_tokens_free(&e->win_toks);
+    kv_tokens_free(&e->sent_toks);
     free(e->opposites);
     kv_spans_free(&e->out_spans);
     kv_spans_free(&e->spans);
@@ -52,6 +54,8 @@ void kivo_engine_free(kivo_engine *e)
     free(e->claims);
     free(e->fields);
     free(e->hashes);
+    kivo_buf_free(&e->xbuf);
+    free(e->xoff);
     free(e);
 }
 
@@ -94,6 +98,7 @@ kivo_status kivo_engine_review(kivo_engine *e, const kivo_packet *p, const kivo_
             return KIVO_EINVAL;
 
     memset(r, 0, sizeof *r);
+    kv_explain_reset(e);
     if ((st = hash_all(e, p)) != KIVO_OK)
         return st;
     r->source_hashes = (const char(*)[KIVO_HASH_TEXT_SIZE])e->hashes;
@@ -133,13 +138,16 @@ kivo_status kivo_engine_review(kivo_engine *e, const kivo_packet *p, const kivo_
         memset(c, 0, sizeof *c);
         c->start = sp->start;
         c->end = sp->end;
+        kv_explain_open(e);
         if (p->n_sources == 0) {
             c->status = KIVO_CLAIM_UNSUPPORTED;
             c->category = KIVO_CAT_NO_SOURCES;
             c->support_score = 0;
+            c->rule = KIVO_RULE_NONE;
         } else if ((st = kv_match_claim(e, p, toks, n, c)) != KIVO_OK) {
             return st;
         }
+        kv_explain_close(e);
         if (c->status == KIVO_CLAIM_UNSUPPORTED)
             r->unsupported_count++;
         if (c->status == KIVO_CLAIM_CONTRADICTED) {

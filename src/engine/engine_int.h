@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kivo/buf.h"
 #include "kivo/hash.h"
 #include "kivo/review.h"
 #include "text_int.h"
@@ -110,8 +111,23 @@ struct kivo_engine {
     size_t n_fields, cap_fields;
     kv_opposite *opposites; /* sorted by h; built once per engine */
     size_t n_opposites;
-    kv_tokens win_toks;     /* scratch: the tokens of one evidence sentence */
+    kv_tokens win_toks;     /* scratch: the tokens of one evidence window, sentence by sentence */
+    kv_tokens sent_toks;    /* scratch: the tokens of one of its sentences */
+    int explain;            /* explain.c: one detail line per claim when set */
+    kivo_buf xbuf;          /* the lines, each NUL-terminated */
+    size_t *xoff;           /* per claim: its line's offset in xbuf */
+    size_t n_xoff, cap_xoff;
 };
+
+/* Explain mode (explain.c). Each does nothing when explain is off. A review resets the lines;
+ * a claim opens its line, rules add to it, the claim closes it. */
+void kv_explain_reset(kivo_engine *e);
+void kv_explain_open(kivo_engine *e);
+void kv_explain_close(kivo_engine *e);
+void kv_explain_add(kivo_engine *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Adds "label word word ...;" for the tokens toks[i] of text with mark[i] set (none: nothing). */
+void kv_explain_words(kivo_engine *e, const char *label, const char *text, const kv_token *toks,
+                      size_t n, const uint8_t *mark);
 
 /* The weekday (0 = Monday) that s[0..len) names, in full, plural or as three letters;
  * -1 if none. */
@@ -124,12 +140,12 @@ kivo_status kv_index_build(kivo_engine *e, const kivo_packet *p);
 const uint32_t *kv_index_find(const kivo_engine *e, uint64_t h, size_t *n);
 
 /*
- * When toks[i] opens a name of two or more capitalised words ("United Kingdom", "Bank of
- * America"), the hash its initials have as a word ("uk", "boa"), with *end the token after the
- * name; else 0 (and *end past toks[i] when it is a name's only word).
+ * When toks[i] (tokens of text[0..len)) opens a name of two or more capitalised words ("United
+ * Kingdom", "Bank of America"), the hash its initials have as a word ("uk", "boa"), with *end
+ * the token after the name; else 0 (and *end past toks[i] when it is a name's only word).
  */
-uint64_t kv_acronym_at(kivo_engine *e, const char *text, const kv_token *toks, size_t n, size_t i,
-                       size_t *end);
+uint64_t kv_acronym_at(kivo_engine *e, const char *text, size_t len, const kv_token *toks,
+                       size_t n, size_t i, size_t *end);
 
 /* Builds e->opposites from the groups in opposite.c (hashed as tokens, so they match by stem). */
 kivo_status kv_opposites_build(kivo_engine *e);

@@ -1064,14 +1064,15 @@ static size_t attribution_prefix(const char *text, const kv_token *toks, size_t 
 
 /* Marks held (present) the terms of each name in the claim that the sources hold as its
  * initials ("United Kingdom" where they say "UK"). */
-static void hold_initials(kivo_engine *e, const char *text, const kv_token *toks, size_t n)
+static void hold_initials(kivo_engine *e, const char *text, size_t len, const kv_token *toks,
+                          size_t n)
 {
     kv_claim_scratch *cs = &e->cs;
     for (size_t i = 0, end; i < n; i = end) {
         end = i + 1;
         if (!(toks[i].flags & KV_TF_CAP))
             continue;
-        uint64_t h = kv_acronym_at(e, text, toks, n, i, &end);
+        uint64_t h = kv_acronym_at(e, text, len, toks, n, i, &end);
         if (end <= i)
             end = i + 1;
         size_t np;
@@ -1101,7 +1102,7 @@ kivo_status kv_match_claim(kivo_engine *e, const kivo_packet *p, const kv_token 
     if ((st = touch_sentences(e)) != KIVO_OK)
         return st;
 
-    hold_initials(e, p->output, toks, n);
+    hold_initials(e, p->output, p->output_len, toks, n);
 
     double total = total_weight(cs, -1);
     window best = {0, 0, 0, 0};
@@ -1171,12 +1172,19 @@ kivo_status kv_match_claim(kivo_engine *e, const kivo_packet *p, const kv_token 
 
     /* The rules name what looks wrong (the category) and how well the claim is covered. */
     kivo_claim_status rule;
+    c->rule = KIVO_RULE_COVERAGE;
     if (number_conflict || negation_conflict || opposite || (fields & FIELD_CONFLICT)) {
         rule = KIVO_CLAIM_CONTRADICTED;
         c->category = KIVO_CAT_CONTRADICTED_CLAIM;
+        c->rule = (fields & FIELD_CONFLICT) ? (hours & FIELD_CONFLICT ? KIVO_RULE_HOURS
+                                                                      : KIVO_RULE_FIELD)
+                  : number_conflict   ? KIVO_RULE_NUMBER_CONFLICT
+                  : negation_conflict ? KIVO_RULE_NEGATION_UNMATCHED
+                                      : KIVO_RULE_OPPOSITE;
     } else if (missing_numbers > 0) {
         rule = KIVO_CLAIM_UNSUPPORTED;
         c->category = KIVO_CAT_UNSUPPORTED_NUMERIC_CLAIM;
+        c->rule = KIVO_RULE_NUMBER_MISSING;
     } else if (missing_names > 0) {
         /* Capitals are a noisy sign of a name (titles, headings, brand case): a claim the sources
          * otherwise cover well, in other words, is only partly supported by a name they lack. A
@@ -1185,8 +1193,11 @@ kivo_status kv_match_claim(kivo_engine *e, const kivo_packet *p, const kv_token 
                    ? KIVO_CLAIM_UNSUPPORTED
                    : KIVO_CLAIM_PARTIALLY_SUPPORTED;
         c->category = KIVO_CAT_UNSUPPORTED_ENTITY_CLAIM;
+        c->rule = KIVO_RULE_NAME_MISSING;
     } else if (coverage < partial_at || (fields & FIELD_NULL)) {
         rule = KIVO_CLAIM_UNSUPPORTED;
+        if (coverage >= partial_at)
+            c->rule = KIVO_RULE_NULL_FIELD;
         c->category = policy ? KIVO_CAT_UNSUPPORTED_POLICY_CLAIM : KIVO_CAT_UNSUPPORTED_CLAIM;
     } else if (coverage < SUPPORTED_AT) {
         rule = KIVO_CLAIM_PARTIALLY_SUPPORTED;
@@ -1196,6 +1207,19 @@ kivo_status kv_match_claim(kivo_engine *e, const kivo_packet *p, const kv_token 
     }
 
     c->status = rule;
+    if (e->explain) {
+        kv_explain_add(e, "coverage %.4f (best window %.4f", coverage, have ? best.coverage : 0.0);
+        if (have)
+            kv_explain_add(e, ": source %u sentences %zu-%zu", e->sents[best.first].source,
+                           best.first, best.last);
+        kv_explain_add(e, "; anywhere %.4f; words in window %.4f);", anywhere, words_cov);
+        for (size_t i = 0, any = 0; i < n; i++) {
+            size_t k = toks[i].kind != KV_TOK_STOP ? term_of(cs, &toks[i]) : cs->n_terms;
+            if (k < cs->n_terms && !cs->present[k])
+                kv_explain_add(e, "%s%.*s", any++ ? " " : " no source holds: ",
+                               (int)(toks[i].end - toks[i].start), p->output + toks[i].start);
+        }
+    }
     double score = coverage;
     if ((c->status == KIVO_CLAIM_UNSUPPORTED || c->status == KIVO_CLAIM_CONTRADICTED) &&
         score >= partial_at)

@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "batch.h"
+#include "explain.h"
 #include "jobspec.h"
 #include "outbox.h"
 #include "output.h"
@@ -39,6 +40,7 @@ static const char usage_main[] =
     "            --kivo-api-base-url, create its runs and send their events)\n"
     "  run       review one run created with the private-worker API, report to Kivo\n"
     "  submit    send what an outbox still holds (after a network failure or a kill)\n"
+    "  explain   show, claim by claim, which rule of the engine decided it and why\n"
     "\n"
     "Options:\n"
     "  -h, --help      this text (also: kivo-worker COMMAND --help)\n"
@@ -578,6 +580,73 @@ static int cmd_batch(int argc, char **argv)
     return rc;
 }
 
+static const char usage_explain[] =
+    "Usage: kivo-worker explain --job-spec-file FILE [--run-id ID]... [--json]\n"
+    "\n"
+    "Reviews the job's records one by one, as `batch` would, and prints each claim with its\n"
+    "status, the engine rule that decided it (coverage, number_conflict, negation_scope ...)\n"
+    "and the words behind the decision. Writes no reports and sends nothing; the reports\n"
+    "`batch` writes are the same bytes whether or not anything is explained.\n"
+    "\n"
+    "Options:\n"
+    "  -f, --job-spec-file FILE  the job spec; inputs are relative to its folder\n"
+    "  -r, --run-id ID           explain only this customer_run_id (repeatable)\n"
+    "  -j, --json                one JSON object per record and line, for scripts\n"
+    "  -h, --help                this text\n";
+
+static int cmd_explain(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"job-spec-file", required_argument, NULL, 'f'}, {"run-id", required_argument, NULL, 'r'},
+        {"json", no_argument, NULL, 'j'},                {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    const char *spec_path = NULL;
+    wk_explain_opts eo = {0};
+    char **ids = NULL;
+    int c, rc = WK_EXIT_USAGE;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "f:r:jh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'f': spec_path = optarg; break;
+        case 'r': {
+            char **v = realloc(ids, (eo.n_run_ids + 1) * sizeof *v);
+            if (!v) {
+                fprintf(stderr, "kivo-worker explain: out of memory\n");
+                goto out;
+            }
+            ids = v;
+            ids[eo.n_run_ids++] = optarg;
+            break;
+        }
+        case 'j': eo.json = 1; break;
+        case 'h': fputs(usage_explain, stdout); rc = WK_EXIT_OK; goto out;
+        default: fputs(usage_explain, stderr); goto out;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "kivo-worker explain: unexpected argument '%s'\n", argv[optind]);
+        goto out;
+    }
+    if (!spec_path) {
+        fprintf(stderr, "kivo-worker explain: --job-spec-file is required\n\n%s", usage_explain);
+        goto out;
+    }
+    eo.run_ids = ids;
+    char err[1024];
+    wk_jobspec spec;
+    if (wk_jobspec_load(spec_path, &spec, err, sizeof err) != 0) {
+        fprintf(stderr, "kivo-worker: %s\n", err);
+        goto out;
+    }
+    rc = wk_explain_run(&spec, &eo, stdout, err, sizeof err);
+    if (rc != WK_EXIT_OK)
+        fprintf(stderr, "kivo-worker explain: %s\n", err);
+    wk_jobspec_free(&spec);
+out:
+    free(ids);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -599,6 +668,8 @@ int main(int argc, char **argv)
         return cmd_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "submit"))
         return cmd_submit(argc - 1, argv + 1);
+    if (!strcmp(cmd, "explain"))
+        return cmd_explain(argc - 1, argv + 1);
     fprintf(stderr, "kivo-worker: unknown command '%s'\n\n%s", cmd, usage_main);
     return WK_EXIT_USAGE;
 }

@@ -126,13 +126,16 @@ static int set_state(wk_outbox *ob, const char *id, int state, const char *rr)
     return 0;
 }
 
-static int load_state(wk_outbox *ob)
+/* Loads the state lines of STATE_FILE; *whole gets the bytes of its complete lines, which is
+ * where the next line must start (a torn line after them is cut off by the caller). */
+static int load_state(wk_outbox *ob, off_t *whole)
 {
     FILE *f = read_stream(ob->dir_fd, STATE_FILE);
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
     int rc = 0;
+    *whole = 0;
     if (!f)
         return errno == ENOENT ? 0 : -1;
     while ((n = getline(&line, &cap, f)) > 0 && rc == 0) {
@@ -140,14 +143,17 @@ static int load_state(wk_outbox *ob)
         int state = 0;
         if (line[n - 1] != '\n')
             break;      /* torn by a crash: never acknowledged as durable */
+        *whole += n;
         if (sscanf(line, "%128s %15s %128s", id, st, rr) != 3)
             continue;
         for (int s = WK_STATE_CREATED; s <= WK_STATE_DEAD; s++)
             if (strcmp(st, state_names[s]) == 0)
                 state = s;
-        if (!state || !wk_id_safe(id, strlen(id)))
+        /* Only ids wk_outbox_note() could have written: a review_run_id goes into URL paths. */
+        int no_rr = strcmp(rr, "-") == 0;
+        if (!state || !wk_id_safe(id, strlen(id)) || (!no_rr && !wk_id_safe(rr, strlen(rr))))
             continue;
-        rc = set_state(ob, id, state, strcmp(rr, "-") == 0 ? NULL : rr);
+        rc = set_state(ob, id, state, no_rr ? NULL : rr);
     }
     free(line);
     fclose(f);
@@ -157,6 +163,8 @@ static int load_state(wk_outbox *ob)
 int wk_outbox_open(const char *dir, wk_outbox **out, char *err, size_t errlen)
 {
     wk_outbox *ob = calloc(1, sizeof *ob);
+    struct stat sb;
+    off_t whole;
     *out = NULL;
     if (!ob)
         goto nomem;
@@ -168,13 +176,19 @@ int wk_outbox_open(const char *dir, wk_outbox **out, char *err, size_t errlen)
         snprintf(err, errlen, "cannot create outbox %s: %s", dir, strerror(errno));
         goto fail;
     }
-    if (load_state(ob) != 0) {
+    if (load_state(ob, &whole) != 0) {
         wk_output_error(err, errlen, "cannot read", dir, STATE_FILE, errno);
         goto fail;
     }
     ob->state_fd = wk_append_open(ob->dir_fd, STATE_FILE, WK_MODE_META);
     if (ob->state_fd < 0) {
         wk_output_error(err, errlen, "cannot write", dir, STATE_FILE, errno);
+        goto fail;
+    }
+    /* Cut a torn last line off, or the next line appended would become its tail and be lost. */
+    if (fstat(ob->state_fd, &sb) != 0 ||
+        (sb.st_size > whole && ftruncate(ob->state_fd, whole) != 0)) {
+        wk_output_error(err, errlen, "cannot repair", dir, STATE_FILE, errno);
         goto fail;
     }
     *out = ob;

@@ -103,6 +103,29 @@ static void test_state_roundtrip(void **state)
     assert_int_equal(wk_outbox_state(ob, "evt_b", &rr), WK_STATE_CREATED);
     assert_string_equal(rr, "rr_2");
     assert_int_equal(wk_outbox_state(ob, "evt_c", NULL), WK_STATE_NONE);
+    /* The next state written after that crash is a line of its own, not the torn line's tail
+     * (found by tests/fuzz/fuzz_outbox_state.c: "evt_b sent rr_evt_c dead -" lost evt_c). */
+    assert_int_equal(wk_outbox_note(ob, "evt_c", WK_STATE_DEAD, NULL), 0);
+    assert_int_equal(wk_outbox_close(ob), 0);
+    assert_int_equal(wk_outbox_open(dir, &ob, err, sizeof err), 0);
+    assert_int_equal(wk_outbox_state(ob, "evt_c", &rr), WK_STATE_DEAD);
+    assert_null(rr);
+    assert_int_equal(wk_outbox_state(ob, "evt_b", &rr), WK_STATE_CREATED);
+    assert_string_equal(rr, "rr_2");
+    assert_int_equal(wk_outbox_close(ob), 0);
+
+    /* A line whose review_run_id wk_outbox_note() would refuse (it goes into a URL path) is
+     * skipped on load like any foreign line (found by fuzz_outbox_state). */
+    f = fopen(path, "a");
+    assert_non_null(f);
+    fputs("evt_b sent rr_\xb1\nevt_d sent ../../v1/x\nevt_e sent rr_5\n", f);
+    fclose(f);
+    assert_int_equal(wk_outbox_open(dir, &ob, err, sizeof err), 0);
+    assert_int_equal(wk_outbox_state(ob, "evt_b", &rr), WK_STATE_CREATED);
+    assert_string_equal(rr, "rr_2");
+    assert_int_equal(wk_outbox_state(ob, "evt_d", NULL), WK_STATE_NONE);
+    assert_int_equal(wk_outbox_state(ob, "evt_e", &rr), WK_STATE_SENT);
+    assert_string_equal(rr, "rr_5");
     assert_int_equal(wk_outbox_close(ob), 0);
     rmrf(dir);
     free(dir);
