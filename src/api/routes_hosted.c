@@ -125,8 +125,8 @@ void api_route_hr_create(api_ctx *ctx, api_reply *out)
     char *canon_text = NULL, *summary_text = NULL, *claims_text = NULL;
     unsigned char digest[API_DIGEST_SIZE];
     char run_id[API_RUN_ID_MAX], existing[API_RUN_ID_MAX];
-    char customer_s[API_ID_MAX * 4 + 1], workflow_s[API_ID_MAX * 4 + 1];
-    char policy_s[API_ID_MAX * 4 + 1];
+    char customer_s[KIVO_WIRE_ID_MAX * 4 + 1], workflow_s[KIVO_WIRE_ID_MAX * 4 + 1];
+    char policy_s[KIVO_WIRE_ID_MAX * 4 + 1];
     kivo_source *src = NULL;
     kivo_packet packet = {0};
     kivo_run_meta meta = {0};
@@ -478,6 +478,5 @@ static json_t *hosted_row(sqlite3_stmt *st)
 
 void api_route_hr_list(api_ctx *ctx, api_reply *out)
 {
-    static const char *const statuses[] = {"completed", "deleted", NULL};
-    api_list_runs(ctx, out, S_HR_LIST, statuses, hosted_row);
+    api_list_runs(ctx, out, S_HR_LIST, kivo_wire_hosted_run_status_names, hosted_row);
 }

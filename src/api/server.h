@@ -17,6 +17,7 @@
 #include "kivo/buf.h"
 #include "kivo/json.h"
 #include "kivo/review.h"
+#include "kivo/wire.h"
 
 #include "cli.h"
 #include "errors.h"

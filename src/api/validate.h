@@ -5,10 +5,11 @@
  * wrong (so a client fixes all of them in one round trip), or leaves it empty. Field paths are
  * written "customer_storage_pointer.label", "artifact_summaries[0].sha256", "source_hashes[2]".
  *
- * Limits (docs/api.md): ids and pointers at most 512 characters, names, titles and labels at most
- * 200 (Unicode code points), no control or bidirectional-format characters; required strings must
- * not be empty; hashes
- * "sha256:" + 64 lowercase hex.
+ * The schemas are the wire's field tables (kivo/wire.h): this file only walks them, then checks
+ * the rules that tie fields together. Limits (docs/api.md): ids and pointers at most 512
+ * characters, names, titles and labels at most 200 (Unicode code points), no control or
+ * bidirectional-format characters; required strings must not be empty; hashes "sha256:" + 64
+ * lowercase hex.
  */
 #ifndef KIVO_API_VALIDATE_H
 #define KIVO_API_VALIDATE_H
@@ -16,20 +17,9 @@
 #include <stddef.h>
 
 #include "kivo/json.h"
+#include "kivo/wire.h"
 
 #include "errors.h"
-
-#define API_ID_MAX 512
-#define API_NAME_MAX 200
-#define API_HOSTED_SOURCES_MAX 200
-#define API_HASHES_MAX 10000
-#define API_ARTIFACTS_MAX 64
-#define API_METADATA_KEYS_MAX 32
-#define API_METADATA_KEY_MAX 64
-
-#define API_SCHEMA_PW_CREATE "kivo_private_worker_review_run_create.v1"
-#define API_SCHEMA_PW_EVENT "kivo_private_worker_review_run_event.v1"
-#define API_SCHEMA_HOSTED_CREATE "kivo_review_run_create.v1"
 
 /*
  * Finds every rejected raw field (api.md) at any depth of `root`: object keys only, in objects

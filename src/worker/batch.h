@@ -26,6 +26,8 @@ typedef struct wk_batch_opts {
     int lock_fd;                /* out: the out folder's descriptor, holding its lock
                                  * (wk_dir_lock) when the batch got that far; -1 if not opened.
                                  * The caller closes it once it is done with the folder */
+    struct wk_breakdown *breakdown; /* labels and --group-by (breakdown.h), or NULL; fed here */
+    struct wk_junit *junit;     /* --junit (junit.h), or NULL: a testcase per run is added */
 } wk_batch_opts;
 
 typedef struct wk_summary {
@@ -36,6 +38,7 @@ typedef struct wk_summary {
     uint64_t categories[KIVO_CAT_COUNT];    /* runs with each failure category */
     double seconds;
     int threads;
+    const struct wk_breakdown *breakdown;   /* adds "evaluation" and "groups", or NULL */
 } wk_summary;
 
 /* Exit codes, one place for the whole program. */

@@ -23,7 +23,7 @@
 #include "jobspec.h"
 #include "kivo/buf.h"
 #include "kivo/hash.h"
-#include "kivo/report.h"
+#include "kivo/wire.h"
 #include "outbox.h"
 #include "output.h"
 
@@ -483,12 +483,12 @@ int wk_event_raw_field(const kivo_json_node *n, const char **field, const char *
     if (!n)
         return 0;
     for (const kivo_json_node *c = n->child; c; c = c->next) {
-        if (n->type == KIVO_JSON_OBJECT && kivo_raw_field_check(c->key, c->key_len, use_instead)) {
+        const kivo_wire_raw_field *raw;
+        if (n->type == KIVO_JSON_OBJECT && (raw = kivo_wire_raw_field_find(c->key, c->key_len))) {
             /* Hand back the static name, not the document's bytes. */
-            for (size_t i = 0; kivo_raw_field_names[i]; i++)
-                if (strlen(kivo_raw_field_names[i]) == c->key_len &&
-                    memcmp(kivo_raw_field_names[i], c->key, c->key_len) == 0)
-                    *field = kivo_raw_field_names[i];
+            *field = raw->name;
+            if (use_instead)
+                *use_instead = raw->use_instead;
             return 1;
         }
         if ((c->type == KIVO_JSON_OBJECT || c->type == KIVO_JSON_ARRAY) &&

@@ -158,7 +158,8 @@ int wk_tmp_open(int dirfd, const char *name, int mode, char tmp[WK_TMP_MAX])
             errno = ENAMETOOLONG;
             return -1;
         }
-        int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+        /* O_RDWR: a scratch file may be read back (junit.c). */
+        int fd = openat(dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
         if (fd >= 0 || errno != EEXIST)
             return fd;
         struct stat sb;
@@ -228,6 +229,38 @@ fail:;
     unlinkat(dirfd, tmp, 0);
     errno = e;
     return -1;
+}
+
+int wk_file_dir(const char *path, const char **name)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir;
+    int fd;
+    *name = slash ? slash + 1 : path;
+    if (!**name) {
+        errno = EISDIR;
+        return -1;
+    }
+    if (!slash)
+        return open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (!(dir = strndup(path, slash == path ? 1 : (size_t)(slash - path))))
+        return -1;
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    free(dir);
+    return fd;
+}
+
+int wk_write_file(const char *path, struct iovec *v, int n, int mode, unsigned flags)
+{
+    const char *name;
+    int dfd = wk_file_dir(path, &name), rc, e;
+    if (dfd < 0)
+        return -1;
+    rc = wk_write_at(dfd, name, v, n, mode, flags);
+    e = errno;
+    close(dfd);
+    errno = e;
+    return rc;
 }
 
 int wk_append_open(int dirfd, const char *name, int mode)

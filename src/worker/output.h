@@ -56,8 +56,8 @@ enum {
 };
 
 #define WK_TMP_MAX 256
-/* Creates a new temporary file for name in dirfd, named ".<name>.<pid>.<n>.tmp", with
- * O_CREAT | O_EXCL | O_NOFOLLOW and mode (less the umask); the name goes to tmp. A name taken by
+/* Creates a new temporary file for name in dirfd, named ".<name>.<pid>.<n>.tmp", open for reading
+ * and writing, with O_CREAT | O_EXCL | O_NOFOLLOW and mode (less the umask); the name goes to tmp. A name taken by
  * a regular file (left by a killed process) is skipped for the next one; a symbolic link there is
  * refused (ELOOP). @return the descriptor, or -1 with errno. */
 int wk_tmp_open(int dirfd, const char *name, int mode, char tmp[WK_TMP_MAX]);
@@ -71,6 +71,16 @@ int wk_commit_at(int dirfd, const char *tmp, const char *name, unsigned flags);
 /* Writes n pieces to name in dirfd, whole or not at all: wk_tmp_open(), writev (the iovecs are
  * consumed), then wk_commit_at(). @return 0, or -1 with errno (nothing is left behind). */
 int wk_write_at(int dirfd, const char *name, struct iovec *v, int n, int mode, unsigned flags);
+
+/* wk_write_at() for a file the operator named (--html FILE, --junit FILE): its folder is opened
+ * as given, links in it followed; the file itself is written through a new temporary file and
+ * never through a link. @return 0, or -1 with errno. */
+int wk_write_file(const char *path, struct iovec *v, int n, int mode, unsigned flags);
+
+/* The folder of a path the operator named, opened (links followed), and the file's name in it:
+ * for writing the file with wk_tmp_open() and wk_commit_at(). @return the folder's descriptor
+ * (the caller closes it), or -1 with errno. */
+int wk_file_dir(const char *path, const char **name);
 
 /* Opens name in dirfd for appending, creating it with mode, or for reading; never through a
  * symbolic link (ELOOP). @return the descriptor, or -1 with errno. */

@@ -14,8 +14,8 @@
 
 #include "kivo/hash.h"
 #include "kivo/json.h"
-#include "kivo/report.h"
 #include "kivo/review.h"
+#include "kivo/wire.h"
 
 #include "validate.h"
 
@@ -306,8 +306,8 @@ static void engine_rendered_event_passes(void **state)
     assert_int_equal(kivo_engine_create(&engine), KIVO_OK);
     assert_int_equal(kivo_hasher_create(&hasher), KIVO_OK);
     assert_int_equal(kivo_engine_review(engine, &packet, &review), KIVO_OK);
-    assert_int_equal(kivo_event_render_completed(hasher, review, 1, &meta, 3, "sha256:" H64,
-                                                 &out), KIVO_OK);
+    kivo_wire_event ev = {KIVO_EVENT_COMPLETED, &meta, 3, review, 1, "sha256:" H64, NULL};
+    assert_int_equal(kivo_wire_event_render(hasher, &ev, NULL, &out), KIVO_OK);
     api_validate_pw_event(parse(out.data), &e);
     assert_int_equal(e.http, 0);
     assert_int_equal(api_scan_raw_fields(parse(out.data), &e), 0);

@@ -22,6 +22,7 @@
 #include "kivo/hash.h"
 #include "kivo/report.h"
 #include "kivo/review.h"
+#include "kivo/wire.h"
 #include "outbox.h"
 
 #define MAX_SOURCES 32
@@ -167,8 +168,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_decref(loaded);
 
     FUZZ_CHECK(kivo_hasher_sha256_text(hasher, report.data, report.len, report_hash) == KIVO_OK);
-    FUZZ_CHECK(kivo_event_render_completed(hasher, rv, pk.n_sources, &meta, 1, report_hash,
-                                           &event) == KIVO_OK);
+    kivo_wire_event ev = {KIVO_EVENT_COMPLETED, &meta, 1, rv, pk.n_sources, report_hash, NULL};
+    FUZZ_CHECK(kivo_wire_event_render(hasher, &ev, NULL, &event) == KIVO_OK);
     FUZZ_CHECK(wk_event_raw_field_text(event.data, event.len, &field, &use_instead) == 0);
     FUZZ_CHECK(wk_html_run_data(&pk, report.data, report.len, &page) == KIVO_OK);
 

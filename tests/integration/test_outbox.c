@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "kivo/report.h"
+#include "kivo/wire.h"
 #include "outbox.h"
 
 static void expect_raw(const char *json, const char *want)
@@ -45,10 +45,11 @@ static void test_raw_fields_any_depth(void **state)
     expect_raw("[{\"system_prompt\":\"\"}]", "system_prompt");
     expect_raw("{\"artifact_summaries\":[{\"tool_calls\":[]}]}", "tool_calls");
     expect_raw("{\"x\":{\"retrieved_context\":{}}}", "retrieved_context");
-    for (size_t i = 0; kivo_raw_field_names[i]; i++) {
+    for (size_t i = 0; kivo_wire_raw_fields[i].name; i++) {
         char json[256];
-        snprintf(json, sizeof json, "{\"deep\":[[{\"k\":{\"%s\":0}}]]}", kivo_raw_field_names[i]);
-        expect_raw(json, kivo_raw_field_names[i]);
+        snprintf(json, sizeof json, "{\"deep\":[[{\"k\":{\"%s\":0}}]]}",
+                 kivo_wire_raw_fields[i].name);
+        expect_raw(json, kivo_wire_raw_fields[i].name);
     }
     /* Escaped keys are compared unescaped. */
     expect_raw("{\"m\\u0065ssages\":[]}", "messages");
