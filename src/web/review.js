@@ -972,7 +972,14 @@
         listBox.addEventListener('click', pick);
         listBox.addEventListener('keydown', pick);
         load(true);
-        var linked = decodeURIComponent(location.hash.slice(1));
+        /* A fragment that is not valid percent-encoding ("#%E0%A4%A") names no run: ignore it
+         * rather than let decodeURIComponent throw and blank the page. */
+        var linked = '';
+        try {
+            linked = decodeURIComponent(location.hash.slice(1));
+        } catch (e) {
+            linked = '';
+        }
         if (key() && /^[A-Za-z0-9_-]{1,79}$/.test(linked))
             open(linked);
     }
