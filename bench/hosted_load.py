@@ -12,10 +12,15 @@ Scenarios (each starts its own server on a temporary database unless --url/--key
            how many were refused from the headers.
   big      one ~14.8 MB packet (a long answer of short sentences, as a bulk export would send):
            status, time, response bytes, claims, and the database's size after.
+  list     GET /v1/review-runs?limit=50 ten times: the median time and the answer's size. With
+           --db, on a database kept from an earlier run (e.g. `big --db F` on a binary that
+           stores the big run).
 
     bench/hosted_load.py --bin build/kivo-api starve [--packets 8] [--serve-args "..."]
     bench/hosted_load.py --bin build/kivo-api uploads [--uploads 100]
     bench/hosted_load.py --bin build/kivo-api big
+    bench/hosted_load.py --bin OLD/kivo-api big --db /tmp/big.db     # keep the database
+    cp /tmp/big.db* /tmp/new/ && bench/hosted_load.py --bin build/kivo-api list --db /tmp/new/big.db
 
 Packets are seeded (--seed) and identical for the same arguments. A binary from before issue 12
 (no --create) gets its database from `keys create`.
@@ -47,9 +52,9 @@ def free_port():
 
 
 class Server:
-    def __init__(self, binary, extra):
+    def __init__(self, binary, extra, db=None):
         self.tmp = tempfile.mkdtemp(prefix="kivo-hosted-")
-        self.db = os.path.join(self.tmp, "hosted.db")
+        self.db = db or os.path.join(self.tmp, "hosted.db")
         helptext = subprocess.run([binary, "serve", "--help"], capture_output=True,
                                   text=True).stdout
         create = ["--create"] if "--create" in helptext else []
@@ -284,9 +289,27 @@ def big(a, srv):
           f"{after.get('VmRSS')} MiB (peak {after.get('VmHWM')} MiB)")
 
 
+def list_runs(a, srv):
+    times, size = [], 0
+    for _ in range(10):
+        t0 = time.monotonic()
+        c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=600)
+        c.request("GET", "/v1/review-runs?limit=50", headers={"Authorization": "Bearer " +
+                                                                srv.keys[0]})
+        r = c.getresponse()
+        got = r.read()
+        c.close()
+        times.append(time.monotonic() - t0)
+        size = len(got)
+    print(f"list: GET /v1/review-runs?limit=50: {r.status}, {size} bytes, median "
+          f"{statistics.median(times) * 1000:.1f} ms (min {min(times) * 1000:.1f}, max "
+          f"{max(times) * 1000:.1f}) over 10")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("scenario", choices=["starve", "uploads", "big"])
+    ap.add_argument("scenario", choices=["starve", "uploads", "big", "list"])
+    ap.add_argument("--db", help="use (and keep) this database instead of a temporary one")
     ap.add_argument("--bin", default="build/kivo-api")
     ap.add_argument("--serve-args", default="")
     ap.add_argument("--packets", type=int, default=8)
@@ -296,9 +319,9 @@ def main():
     ap.add_argument("--big-bytes", type=int, default=14800000)
     ap.add_argument("--seed", type=int, default=12)
     a = ap.parse_args()
-    srv = Server(a.bin, shlex.split(a.serve_args))
+    srv = Server(a.bin, shlex.split(a.serve_args), a.db)
     try:
-        {"starve": starve, "uploads": uploads, "big": big}[a.scenario](a, srv)
+        {"starve": starve, "uploads": uploads, "big": big, "list": list_runs}[a.scenario](a, srv)
     finally:
         srv.stop()
 

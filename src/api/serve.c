@@ -10,6 +10,10 @@
  * SIGTERM/SIGINT: stop accepting, let requests in flight finish (up to the grace period), answer
  * everything meanwhile with "Connection: close", then stop the daemon, free every thread's state
  * and exit 0.
+ *
+ * Under systemd (Type=notify, data/systemd/kivo-api.service) the server says READY=1 once the
+ * database is open and the port bound, and STOPPING=1 when a signal starts the drain. Outside
+ * systemd NOTIFY_SOCKET is unset and sd_notify() does nothing.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -25,6 +29,7 @@
 #include <unistd.h>
 
 #include <microhttpd.h>
+#include <systemd/sd-daemon.h>
 
 #include "auth.h"
 #include "headwatch.h"
@@ -70,7 +75,7 @@ static api_thread *thread_get(void)
     if (!t)
         goto out;
     /* A new connection maps -shm: not while a file is unusable (a SIGBUS), nor made anew. */
-    if (api_health_files(errmsg, sizeof errmsg) == API_HEALTH_FILES_UNUSABLE ||
+    if (api_health_files(errmsg, sizeof errmsg, 1) == API_HEALTH_FILES_UNUSABLE ||
         api_health_files_writable(cfg.db_path, errmsg, sizeof errmsg) != 0 ||
         api_store_open(cfg.db_path, &store_opt, 0, &t->store, errmsg) != SQLITE_OK) {
         fprintf(stderr, "kivo-api: %s\n", errmsg);
@@ -374,7 +379,7 @@ static int admit(api_ctx *ctx, struct MHD_Connection *c, api_error *e, api_reply
                                                             : cfg.max_worker_body;
     if (r->route != R_HEALTHZ) {
         char why[256];
-        api_health_state h = api_health_files(why, sizeof why);
+        api_health_state h = api_health_files(why, sizeof why, 0);
         if (h == API_HEALTH_FILES_UNUSABLE) {
             api_error_set(e, 503, "unavailable", "a database file cannot be written; see the "
                                                  "server log");
@@ -777,7 +782,7 @@ static const api_option serve_opts[O_COUNT] = {
 
 static void serve_usage(FILE *f)
 {
-    fprintf(f, "usage: kivo-api serve --db PATH [--listen HOST:PORT] [options]\n\noptions:\n");
+    fprintf(f, "Usage: kivo-api serve --db PATH [--listen HOST:PORT] [OPTIONS]\n\nOptions:\n");
     api_cli_print_options(f, serve_opts, O_COUNT);
 }
 
@@ -1048,10 +1053,12 @@ int api_serve_main(int argc, char **argv)
                     "threads\n",
             KIVO_VERSION_STRING, cfg.host, cfg.port, cfg.db_path, cfg.threads,
             cfg.hosted_threads);
+    sd_notifyf(0, "READY=1\nSTATUS=listening on %s:%u", cfg.host, cfg.port);
 
     while (sigwait(&sigs, &sig) != 0 || (sig != SIGTERM && sig != SIGINT))
         ;
     fprintf(stderr, "kivo-api: signal %d, finishing requests in flight\n", sig);
+    sd_notify(0, "STOPPING=1\nSTATUS=finishing requests in flight");
     atomic_store(&draining, 1);
     {
         MHD_socket ls = MHD_quiesce_daemon(d);

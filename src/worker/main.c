@@ -781,7 +781,8 @@ int main(int argc, char **argv)
         return WK_EXIT_OK;
     }
     if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
-        printf("kivo-worker %s (%s)\n", KIVO_VERSION_STRING, KIVO_ENGINE_VERSION);
+        /* The same form as kivo-api's: program version (engine version). */
+        printf("kivo-worker %s (engine %s)\n", KIVO_VERSION_STRING, KIVO_ENGINE_VERSION);
         return WK_EXIT_OK;
     }
     if (!strcmp(cmd, "batch"))
