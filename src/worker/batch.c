@@ -10,6 +10,7 @@
  * by the corpus: only an 8-byte hash (plus where it was seen) per run id is kept for duplicates.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,7 +78,8 @@ typedef struct job {
     wk_html_mode html;
     const wk_groups *groups;    /* --group-by, or NULL */
     const char *batch_id;       /* wk_jobspec_batch(): NULL for the default batch */
-    char report_root[4096];     /* DIR/reports/<workflow> */
+    char report_root[4096];     /* DIR/reports/<workflow>, for messages */
+    int wf_fd;                  /* that folder, open */
 } job;
 
 static int blank(const char *s, size_t n)
@@ -218,7 +220,7 @@ static void review_slot(const job *j, worker *w, slot *s)
     kivo_buf_reset(&s->events);
     kivo_buf_reset(&s->reports);
     kivo_buf_reset(&s->pages);
-    if (c->overlong || c->corrupt)
+    if (c->overlong || c->corrupt || c->shrunk)
         return;
     const char *p = c->buf, *end = c->buf + c->len;
     uint32_t line = 0;
@@ -339,14 +341,56 @@ static double now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int report_path(const job *j, const char *run_id, char *dir, size_t dlen, char *file,
-                       size_t flen)
+#define WHAT_MAX (WK_COMPONENT_MAX + 32)
+
+/* Writes one run's claim_report.json, and its page or no stale one, in its own folder below
+ * reports/<workflow>, never through a link. On failure, what names the path that failed below
+ * that folder (errno is set). */
+static int write_run(const job *j, const slot *s, const item *it, char what[WHAT_MAX])
 {
+    const char *id = s->text.data + it->text_off;
     char comp[WK_COMPONENT_MAX];
-    wk_path_component(run_id, strlen(run_id), comp);
-    int n = snprintf(dir, dlen, "%s/%s", j->report_root, comp);
-    int m = snprintf(file, flen, "%s/claim_report.json", dir);
-    return (n < 0 || (size_t)n >= dlen || m < 0 || (size_t)m >= flen) ? -1 : 0;
+    struct iovec v = {s->reports.data + it->report_off, it->report_len};
+    int fresh, rc = -1, fd;
+    wk_path_component(id, strlen(id), comp);
+    snprintf(what, WHAT_MAX, "%s", comp);
+    if ((fd = wk_dir_walk(j->wf_fd, comp, 1, &fresh, NULL)) < 0)
+        return -1;
+    /* A folder made just now holds nothing to check, nor a stale page to remove. */
+    unsigned flags = fresh ? WK_WRITE_FRESH : 0;
+    snprintf(what, WHAT_MAX, "%s/claim_report.json", comp);
+    if (wk_write_at(fd, "claim_report.json", &v, 1, WK_MODE_TEXT, flags) != 0)
+        goto out;
+    snprintf(what, WHAT_MAX, "%s/claim_report.html", comp);
+    if (it->page_len ? wk_html_write_at(fd, "claim_report.html", "run",
+                                        s->pages.data + it->page_off, it->page_len, flags) != 0
+                     /* A page left by an earlier run with another --html is stale. */
+                     : !fresh && unlinkat(fd, "claim_report.html", 0) != 0 && errno != ENOENT)
+        goto out;
+    rc = 0;
+out:;
+    int e = errno;
+    close(fd);
+    errno = e;
+    return rc;
+}
+
+/* events.jsonl or rejects.jsonl, written to a new temporary file in the out folder (its name
+ * into tmp) until the batch ends. NULL on failure, with errno and tmp emptied. */
+static FILE *open_partial(int root, const char *name, char tmp[WK_TMP_MAX])
+{
+    int fd = wk_tmp_open(root, name, WK_MODE_META, tmp);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        int e = errno;
+        if (fd >= 0) {
+            close(fd);
+            unlinkat(root, tmp, 0);
+        }
+        tmp[0] = '\0';
+        errno = e;
+    }
+    return f;
 }
 
 int wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary *sum, char *err,
@@ -363,10 +407,12 @@ int wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary *sum, c
     wk_seen *seen = NULL;
     wk_html_index *index = NULL;
     FILE *events = NULL, *rejects = NULL;
-    char events_tmp[4300], rejects_tmp[4300], events_path[4200], rejects_path[4200];
+    char events_tmp[WK_TMP_MAX] = "", rejects_tmp[WK_TMP_MAX] = "", rel[WK_COMPONENT_MAX + 16];
+    int root = -1;
+    size_t bad = 0;
     wk_progress prog;
     job j = {spec, "kivo-worker." KIVO_VERSION_STRING, opts->html,
-             wk_breakdown_groups(opts->breakdown), wk_jobspec_batch(spec), ""};
+             wk_breakdown_groups(opts->breakdown), wk_jobspec_batch(spec), "", -1};
     double t0 = now();
 
     memset(sum, 0, sizeof *sum);
@@ -381,15 +427,13 @@ int wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary *sum, c
     char wf[WK_COMPONENT_MAX];
     wk_path_component(spec->workflow_id, strlen(spec->workflow_id), wf);
     snprintf(j.report_root, sizeof j.report_root, "%s/reports/%s", out, wf);
-    snprintf(events_path, sizeof events_path, "%s/events.jsonl", out);
-    snprintf(rejects_path, sizeof rejects_path, "%s/rejects.jsonl", out);
-    snprintf(events_tmp, sizeof events_tmp, "%s.partial", events_path);
-    snprintf(rejects_tmp, sizeof rejects_tmp, "%s.partial", rejects_path);
-    if (wk_mkdirs(j.report_root) != 0) {
-        snprintf(err, errlen, "cannot create %s: %s", j.report_root, strerror(errno));
+    /* The out folder is opened once, locked, and everything below it reached from its
+     * descriptor (output.h): a link planted inside it is refused, never followed. */
+    if ((opts->lock_fd = root = wk_dir_open(out, 1)) < 0) {
+        snprintf(err, errlen, "cannot create %s: %s", out, strerror(errno));
         goto out;
     }
-    if ((opts->lock_fd = wk_dir_lock(out)) < 0) {
+    if (wk_dir_lock(root) != 0) {
         if (errno == EWOULDBLOCK) {
             snprintf(err, errlen, "%s is in use by another kivo-worker process; wait for it to "
                      "end", out);
@@ -399,10 +443,17 @@ int wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary *sum, c
         }
         goto out;
     }
-    events = fopen(events_tmp, "w");
-    rejects = fopen(rejects_tmp, "w");
-    if (!events || !rejects) {
-        snprintf(err, errlen, "cannot write in %s: %s", out, strerror(errno));
+    wk_tmp_sweep(root);     /* what a killed batch left; a failure here harms nothing */
+    snprintf(rel, sizeof rel, "reports/%s", wf);
+    if ((j.wf_fd = wk_dir_walk(root, rel, 1, NULL, &bad)) < 0) {
+        rel[bad] = '\0';
+        wk_output_error(err, errlen, "cannot create", out, rel, errno);
+        goto out;
+    }
+    if (!(events = open_partial(root, "events.jsonl", events_tmp)) ||
+        !(rejects = open_partial(root, "rejects.jsonl", rejects_tmp))) {
+        wk_output_error(err, errlen, "cannot write", out, events ? "rejects.jsonl" : "events.jsonl",
+                        errno);
         goto out;
     }
 
@@ -412,7 +463,7 @@ int wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary *sum, c
         wk_reader_open(&in, opts->chunk_bytes ? opts->chunk_bytes : DEFAULT_CHUNK,
                        spec->max_line_bytes, &rd) != 0 ||
         (opts->html != WK_HTML_NONE &&
-         wk_html_index_open(out, spec->workflow_id, 0, &index) != KIVO_OK)) {
+         wk_html_index_open(root, spec->workflow_id, 0, &index) != KIVO_OK)) {
         snprintf(err, errlen, "out of memory");
         goto out;
     }
@@ -470,6 +521,19 @@ int wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary *sum, c
             if (s->chunk.file != cur_file) {
                 cur_file = s->chunk.file;
                 cur_line = 0;
+            }
+            if (s->chunk.shrunk) {
+                char reason[256];
+                snprintf(reason, sizeof reason, "the file shrank while it was read (%llu bytes "
+                         "when the job began, %llu at the end): what followed here was not read",
+                         (unsigned long long)s->chunk.shrunk_from,
+                         (unsigned long long)s->chunk.shrunk_to);
+                sum->records_read++;
+                sum->records_rejected++;
+                if (write_json_line(rejects, reject_json(file, cur_line + 1, s->chunk.offset,
+                                                         reason, NULL)) != 0)
+                    goto write_failed;
+                continue;
             }
             if (s->chunk.corrupt) {
                 sum->records_read++;
@@ -531,6 +595,21 @@ int wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary *sum, c
                         goto write_failed;
                     continue;
                 }
+                if (wk_seen_case(seen, text, (uint32_t)s->chunk.file, line, &first) != 0) {
+                    snprintf(err, errlen, "out of memory");
+                    goto out;
+                }
+                if (first && sum->case_collisions++ == 0) {
+                    uint32_t ff;
+                    uint64_t fl;
+                    int known = wk_seen_where(first, &ff, &fl);
+                    fprintf(stderr, "kivo-worker: warning: customer_run_id \"%s\" (%s line %llu) "
+                            "differs only in letter case from the one at %s line %llu: on a "
+                            "case-insensitive file system their report folders are one folder "
+                            "(see summary.json run_ids_differing_in_case)\n", text, file,
+                            (unsigned long long)line, known ? in.paths[ff] : "?",
+                            (unsigned long long)fl);
+                }
                 count(sum, it);
                 if (opts->breakdown) {
                     const char *gv[WK_GROUP_MAX_FIELDS];
@@ -560,32 +639,26 @@ int wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary *sum, c
 
         /* Reports, in parallel: one folder and one file per run. */
         int write_errno = 0;
+        char what[WHAT_MAX] = "";
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
         for (size_t i = 0; i < n; i++) {
             slot *s = &slots[i];
             for (size_t k = 0; k < s->n_items; k++) {
                 item *it = &s->items[k];
-                char dir[4400], file[4500];
-                int fresh = 0;
-                if (it->rejected || it->duplicate)
+                char failed[WHAT_MAX];
+                if (it->rejected || it->duplicate || write_run(&j, s, it, failed) == 0)
                     continue;
-                if (report_path(&j, s->text.data + it->text_off, dir, sizeof dir, file,
-                                sizeof file) != 0 ||
-                    (!(fresh = mkdir(dir, 0755) == 0) && errno != EEXIST && wk_mkdirs(dir) != 0) ||
-                    wk_write_atomic(file, s->reports.data + it->report_off, it->report_len) != 0 ||
-                    snprintf(file, sizeof file, "%s/claim_report.html", dir) >= (int)sizeof file ||
-                    (it->page_len ? wk_html_write(file, "run", s->pages.data + it->page_off,
-                                                  it->page_len)
-                                  /* A page left by an earlier run with another --html is
-                                   * stale; a folder made just now holds none. */
-                                  : !fresh && unlink(file) != 0 && errno != ENOENT ? -1 : 0) != 0) {
-                    __atomic_store_n(&write_errno, errno ? errno : ENAMETOOLONG, __ATOMIC_RELAXED);
+                int e = errno ? errno : EIO;
+#pragma omp critical(wk_batch_write_failure)
+                if (!write_errno) {
+                    write_errno = e;
+                    memcpy(what, failed, sizeof what);
                 }
             }
         }
         if (write_errno) {
-            snprintf(err, errlen, "cannot write reports under %s: %s", j.report_root,
-                     strerror(write_errno));
+            wk_output_error(err, errlen, "cannot write reports under", j.report_root, what,
+                            write_errno);
             goto out;
         }
         sum->bytes = wk_reader_bytes(rd);
@@ -603,14 +676,22 @@ int wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary *sum, c
         goto write_failed;
     }
     rejects = NULL;
-    if (rename(events_tmp, events_path) != 0 || rename(rejects_tmp, rejects_path) != 0)
-        goto write_failed;
+    if (wk_commit_at(root, events_tmp, "events.jsonl", 0) != 0) {
+        events_tmp[0] = '\0';
+        wk_output_error(err, errlen, "cannot write", out, "events.jsonl", errno);
+        goto out;
+    }
+    events_tmp[0] = '\0';
+    if (wk_commit_at(root, rejects_tmp, "rejects.jsonl", 0) != 0) {
+        rejects_tmp[0] = '\0';
+        wk_output_error(err, errlen, "cannot write", out, "rejects.jsonl", errno);
+        goto out;
+    }
+    rejects_tmp[0] = '\0';
     sum->bytes = wk_reader_bytes(rd);
     sum->seconds = now() - t0;
     {
         char *js = wk_summary_json(sum, spec, out);
-        char path[4200];
-        snprintf(path, sizeof path, "%s/summary.json", out);
         if (index && opts->breakdown && wk_breakdown_labeled(opts->breakdown) &&
             wk_html_index_attach(index, "disagreements",
                                  wk_breakdown_disagreements(opts->breakdown)) != 0) {
@@ -618,19 +699,20 @@ int wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary *sum, c
             errno = ENOMEM;
             goto write_failed;
         }
-        if (!js || wk_write_atomic(path, js, strlen(js)) != 0 ||
-            (index && wk_html_index_write(index, js) != 0)) {
-            free(js);
-            goto write_failed;
-        }
+        struct iovec v = {js, js ? strlen(js) : 0};
+        const char *name = "summary.json";
+        int bad_write = !js || wk_write_at(root, name, &v, 1, WK_MODE_META, 0) != 0 ||
+                        (index && (name = "index.html", wk_html_index_write(index, js) != 0));
+        int e = js ? errno : ENOMEM;
         free(js);
+        if (bad_write) {
+            wk_output_error(err, errlen, "cannot write", out, name, e);
+            goto out;
+        }
     }
-    if (!index) {
-        char path[4200];
-        snprintf(path, sizeof path, "%s/index.html", out);
-        if (unlink(path) != 0 && errno != ENOENT)
-            goto write_failed;
-    }
+    /* No index with --html none: one left by an earlier batch would be stale. */
+    if (!index && unlinkat(root, "index.html", 0) != 0 && errno != ENOENT)
+        goto write_failed;
     rc = sum->records_rejected ? WK_EXIT_REJECTS : WK_EXIT_OK;
     goto out;
 
@@ -642,10 +724,12 @@ out:
         fclose(events);
     if (rejects)
         fclose(rejects);
-    if (rc == WK_EXIT_IO) {
-        unlink(events_tmp);
-        unlink(rejects_tmp);
-    }
+    if (rc == WK_EXIT_IO && events_tmp[0])
+        unlinkat(root, events_tmp, 0);
+    if (rc == WK_EXIT_IO && rejects_tmp[0])
+        unlinkat(root, rejects_tmp, 0);
+    if (j.wf_fd >= 0)
+        close(j.wf_fd);
     for (size_t i = 0; slots && i < n_slots; i++) {
         wk_chunk_free(&slots[i].chunk);
         free(slots[i].items);

@@ -4,6 +4,8 @@
  * Output layout (fixed): DIR/summary.json, DIR/events.jsonl, DIR/rejects.jsonl and
  * DIR/reports/<workflow_id>/<customer_run_id>/claim_report.json, both ids path-encoded; unless
  * --html none, DIR/index.html and a claim_report.html beside the report of each run --html picks.
+ * DIR is opened once; everything below it is reached from its descriptor without following links
+ * and written atomically, with the modes of output.h.
  */
 #ifndef KIVO_WORKER_BATCH_H
 #define KIVO_WORKER_BATCH_H
@@ -21,14 +23,16 @@ typedef struct wk_batch_opts {
     int progress;               /* draw a progress bar on stderr */
     size_t chunk_bytes;         /* 0: the default */
     wk_html_mode html;          /* which runs get claim_report.html (0: flagged); index.html */
-    int lock_fd;                /* out: the out folder's lock (wk_dir_lock), -1 if not taken;
-                                 * the caller closes it once it is done with the folder */
+    int lock_fd;                /* out: the out folder's descriptor, holding its lock
+                                 * (wk_dir_lock) when the batch got that far; -1 if not opened.
+                                 * The caller closes it once it is done with the folder */
     struct wk_breakdown *breakdown; /* labels and --group-by (breakdown.h), or NULL; fed here */
     struct wk_junit *junit;     /* --junit (junit.h), or NULL: a testcase per run is added */
 } wk_batch_opts;
 
 typedef struct wk_summary {
     uint64_t files, records_read, records_reviewed, records_rejected, duplicates;
+    uint64_t case_collisions;   /* reviewed run ids that differ from an earlier one only in case */
     uint64_t claims, unsupported_claims, bytes;
     uint64_t verdicts[3];                   /* by kivo_verdict */
     uint64_t categories[KIVO_CAT_COUNT];    /* runs with each failure category */

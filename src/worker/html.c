@@ -200,12 +200,13 @@ kivo_status wk_html_page(const char *kind, const char *data_json, size_t len, ki
     return st;
 }
 
-int wk_html_write(const char *path, const char *kind, const char *embedded, size_t len)
+int wk_html_write_at(int dirfd, const char *name, const char *kind, const char *embedded,
+                     size_t len, unsigned flags)
 {
     char head[PAGE_HEAD_MAX], mid[PAGE_HEAD_MAX];
     struct iovec v[7];
     int n = page_parts(kind, embedded, len, head, mid, v);
-    return wk_write_atomicv(path, v, n);
+    return wk_write_at(dirfd, name, v, n, WK_MODE_TEXT, flags);
 }
 
 kivo_status wk_html_run_data(const kivo_packet *p, const char *report, size_t report_len,
@@ -278,7 +279,7 @@ typedef struct entry {
 } entry;
 
 struct wk_html_index {
-    char *out_dir;
+    int out_fd;             /* borrowed */
     char workflow[WK_COMPONENT_MAX];
     size_t max;
     entry *heap;                /* min-heap: heap[0] is the least severe run kept */
@@ -332,7 +333,7 @@ static void sift_up(entry *h, size_t i)
     }
 }
 
-kivo_status wk_html_index_open(const char *out_dir, const char *workflow_id, size_t max_runs,
+kivo_status wk_html_index_open(int out_fd, const char *workflow_id, size_t max_runs,
                                wk_html_index **out)
 {
     wk_html_index *x = calloc(1, sizeof *x);
@@ -340,9 +341,9 @@ kivo_status wk_html_index_open(const char *out_dir, const char *workflow_id, siz
     if (!x)
         return KIVO_ENOMEM;
     x->max = max_runs ? max_runs : WK_HTML_INDEX_MAX_RUNS;
-    x->out_dir = strdup(out_dir);
+    x->out_fd = out_fd;
     x->heap = malloc(x->max * sizeof *x->heap);
-    if (!x->out_dir || !x->heap) {
+    if (!x->heap) {
         wk_html_index_free(x);
         return KIVO_ENOMEM;
     }
@@ -391,15 +392,15 @@ static int by_severity(const void *a, const void *b)
 
 /* The first INDEX_REJECTS lines of DIR/rejects.jsonl (written by this job, so trusted to be our
  * JSON; anything unreadable is skipped). */
-static json_t *first_rejects(const char *out_dir)
+static json_t *first_rejects(int out_fd)
 {
-    char path[4200], *line = NULL;
+    char *line = NULL;
     size_t cap = 0;
     json_t *a = json_array();
-    FILE *f;
-
-    snprintf(path, sizeof path, "%s/rejects.jsonl", out_dir);
-    f = fopen(path, "r");
+    int fd = wk_read_open(out_fd, "rejects.jsonl");
+    FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+    if (fd >= 0 && !f)
+        close(fd);
     while (a && f && json_array_size(a) < INDEX_REJECTS && getline(&line, &cap, f) > 0) {
         json_t *r = json_loads(line, 0, NULL);
         json_t *o = json_object();
@@ -421,7 +422,7 @@ static json_t *first_rejects(const char *out_dir)
 int wk_html_index_write(wk_html_index *x, const char *summary_json)
 {
     json_t *root = json_object(), *runs = json_array();
-    char *text = NULL, path[4200];
+    char *text = NULL;
     int bad = !root || !runs, rc = -1;
     kivo_buf page;
 
@@ -450,7 +451,7 @@ int wk_html_index_write(wk_html_index *x, const char *summary_json)
                                                              : json_null());
     bad |= json_object_set_new(root, "flagged_total", json_integer((json_int_t)x->flagged));
     bad |= json_object_set(root, "runs", runs);
-    bad |= json_object_set_new(root, "rejects", first_rejects(x->out_dir));
+    bad |= json_object_set_new(root, "rejects", first_rejects(x->out_fd));
     if (x->extra)
         bad |= json_object_update(root, x->extra);
     if (bad || !(text = json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(6)))) {
@@ -461,8 +462,8 @@ int wk_html_index_write(wk_html_index *x, const char *summary_json)
         errno = ENOMEM;
         goto out;
     }
-    snprintf(path, sizeof path, "%s/index.html", x->out_dir);
-    rc = wk_write_atomic(path, page.data, page.len);
+    struct iovec v = {page.data, page.len};
+    rc = wk_write_at(x->out_fd, "index.html", &v, 1, WK_MODE_META, 0);
 out:
     kivo_buf_free(&page);
     free(text);
@@ -478,7 +479,6 @@ void wk_html_index_free(wk_html_index *x)
     for (size_t i = 0; i < x->n; i++)
         free(x->heap[i].id);
     free(x->heap);
-    free(x->out_dir);
     json_decref(x->extra);
     free(x);
 }

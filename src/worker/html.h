@@ -45,17 +45,19 @@ kivo_status wk_html_page(const char *kind, const char *data_json, size_t len, ki
 /* Appends the data block of a run's page to out, already embedded (escaped) as above: the claim
  * report as rendered by kivo_report_render (report[0..report_len)) with the packet's output and
  * source texts. This is all the batch keeps per page until it is written; the inlined script and
- * style are added by wk_html_write. Deterministic and thread-safe. @return KIVO_OK, KIVO_ENOMEM or
+ * style are added by wk_html_write_at. Deterministic and thread-safe. @return KIVO_OK, KIVO_ENOMEM or
  * KIVO_EINVAL (report is not a JSON object). */
 kivo_status wk_html_run_data(const kivo_packet *packet, const char *report, size_t report_len,
                              kivo_buf *out);
 
-/* Writes a whole page of `kind` around `embedded` (from wk_html_run_data) to path, atomically
- * (path.tmp, then rename). @return 0, or -1 with errno. */
-int wk_html_write(const char *path, const char *kind, const char *embedded, size_t len);
+/* Writes a whole page of `kind` around `embedded` (from wk_html_run_data) to name in the folder
+ * dirfd, atomically and WK_MODE_TEXT (wk_write_at(); flags as there). @return 0, or -1 with
+ * errno. */
+int wk_html_write_at(int dirfd, const char *name, const char *kind, const char *embedded,
+                     size_t len, unsigned flags);
 
 /* Appends the whole per-run page (claim_report.html) to out: the same bytes as
- * wk_html_run_data and then wk_html_write. For tests and callers that want the page in memory.
+ * wk_html_run_data and then wk_html_write_at. For tests and callers that want the page in memory.
  * @return as wk_html_run_data. */
 kivo_status wk_html_render_run(const kivo_packet *packet, const char *report, size_t report_len,
                                kivo_buf *out);
@@ -68,9 +70,10 @@ typedef struct wk_html_index wk_html_index;
 
 #define WK_HTML_INDEX_MAX_RUNS 10000
 
-/* out_dir: the batch's output folder; workflow_id: the job's (path-encoded for links). max_runs 0
+/* out_fd: the batch's output folder (borrowed; it must stay open until wk_html_index_free());
+ * workflow_id: the job's (path-encoded for links). max_runs 0
  * means WK_HTML_INDEX_MAX_RUNS. @return KIVO_OK and *out, or KIVO_ENOMEM. */
-kivo_status wk_html_index_open(const char *out_dir, const char *workflow_id, size_t max_runs,
+kivo_status wk_html_index_open(int out_fd, const char *workflow_id, size_t max_runs,
                                wk_html_index **out);
 
 /* One reviewed run; has_page says whether its claim_report.html was written. Runs that pass are

@@ -1,7 +1,8 @@
 /*
- * junit.c - JUnit XML written in two steps: testcases stream to FILE.cases.tmp while the job runs;
- * at the end FILE.tmp gets the header with the counts, the cases copied over, and the footer, and
- * is renamed to FILE.
+ * junit.c - JUnit XML written in two steps: testcases stream to a scratch file while the job runs
+ * (made beside FILE and unlinked at once, so nothing is left if the job dies); at the end a new
+ * temporary file gets the header with the counts, the cases copied over, and the footer, and is
+ * renamed to FILE. Both are made with output.c's wk_tmp_open(): never through a link.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -11,9 +12,12 @@
 #include <unistd.h>
 
 #include "junit.h"
+#include "output.h"
 
 struct wk_junit {
-    char *path, *cases_path;
+    char *path;
+    int dir_fd;                 /* FILE's folder */
+    const char *name;           /* FILE's name in it (in path) */
     FILE *cases;
     unsigned long long tests, failures, errors, skipped;
 };
@@ -21,33 +25,40 @@ struct wk_junit {
 int wk_junit_open(const char *path, wk_junit **out)
 {
     wk_junit *j = calloc(1, sizeof *j);
-    size_t n = strlen(path) + 16;
+    char scratch[WK_TMP_MAX], cases[WK_TMP_MAX];
+    int fd = -1, e;
     *out = NULL;
-    if (!j || !(j->path = strdup(path)) || !(j->cases_path = malloc(n))) {
-        wk_junit_free(j);
+    if (!j || !(j->path = strdup(path))) {
+        free(j);
         errno = ENOMEM;
         return -1;
     }
-    snprintf(j->cases_path, n, "%s.cases.tmp", path);
-    if (!(j->cases = fopen(j->cases_path, "w+"))) {
-        int e = errno;
-        wk_junit_free(j);
-        errno = e;
-        return -1;
-    }
+    j->dir_fd = wk_file_dir(j->path, &j->name);
+    snprintf(cases, sizeof cases, "%s.cases", j->name);
+    if (j->dir_fd < 0 || (fd = wk_tmp_open(j->dir_fd, cases, WK_MODE_META, scratch)) < 0)
+        goto fail;
+    unlinkat(j->dir_fd, scratch, 0);
+    if (!(j->cases = fdopen(fd, "w+")))
+        goto fail;
     *out = j;
     return 0;
+fail:
+    e = errno;
+    if (fd >= 0 && !j->cases)
+        close(fd);
+    wk_junit_free(j);
+    errno = e;
+    return -1;
 }
 
 void wk_junit_free(wk_junit *j)
 {
     if (!j)
         return;
-    if (j->cases) {
+    if (j->cases)
         fclose(j->cases);
-        unlink(j->cases_path);
-    }
-    free(j->cases_path);
+    if (j->dir_fd >= 0)
+        close(j->dir_fd);
     free(j->path);
     free(j);
 }
@@ -152,19 +163,22 @@ int wk_junit_case(wk_junit *j, const char *classname, const char *name, wk_junit
 
 int wk_junit_close(wk_junit *j, const char *suite, double seconds)
 {
-    char tmp[4200], stamp[32];
+    char tmp[WK_TMP_MAX] = "", stamp[32];
     FILE *out = NULL;
-    int rc = -1, e = 0;
+    int rc = -1, e = 0, fd = -1;
     time_t now = time(NULL);
     struct tm tm;
     char buf[65536];
     size_t n;
 
     strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", gmtime_r(&now, &tm));
-    snprintf(tmp, sizeof tmp, "%s.tmp", j->path);
     if (fflush(j->cases) != 0 || ferror(j->cases) || fseek(j->cases, 0, SEEK_SET) != 0 ||
-        !(out = fopen(tmp, "w")))
+        (fd = wk_tmp_open(j->dir_fd, j->name, WK_MODE_META, tmp)) < 0)
         goto out;
+    if (!(out = fdopen(fd, "w"))) {
+        close(fd);
+        goto out;
+    }
     fprintf(out,
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"kivo\" "
             "tests=\"%llu\" failures=\"%llu\" errors=\"%llu\" skipped=\"%llu\" time=\"%.3f\">\n"
@@ -188,17 +202,14 @@ int wk_junit_close(wk_junit *j, const char *suite, double seconds)
         goto out;
     }
     out = NULL;
-    if (rename(tmp, j->path) != 0)
-        goto out;
-    rc = 0;
+    rc = wk_commit_at(j->dir_fd, tmp, j->name, 0);   /* removes tmp when it fails */
+    tmp[0] = '\0';
 out:
     e = errno;
-    if (out) {
+    if (out)
         fclose(out);
-        unlink(tmp);
-    } else if (rc != 0) {
-        unlink(tmp);
-    }
+    if (rc != 0 && tmp[0])
+        unlinkat(j->dir_fd, tmp, 0);
     wk_junit_free(j);
     errno = e;
     return rc;

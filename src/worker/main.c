@@ -84,6 +84,9 @@ static const char usage_batch[] =
     "  reports/.../claim_report.html   beside the report of each run --html picks: the answer\n"
     "                   with its claims coloured, each claim's evidence within its source.\n"
     "                   Self-contained (no network, strict CSP); open them from the file system\n"
+    "Reports and pages hold raw text and are created 0600, the other files 0640 and folders 0750,\n"
+    "less the umask. No symbolic link below DIR is followed: a link where the batch must write,\n"
+    "or a linked folder on its way, stops it (exit 1) with a message that names it.\n"
     "\n"
     "Options:\n"
     "  -f, --job-spec-file FILE  the job spec (kivo_worker_job_spec.v1); inputs are relative to\n"
@@ -392,13 +395,18 @@ static int cmd_run(int argc, char **argv)
 /* Takes DIR's lock (made first if missing); on failure says why. @return the lock's fd or -1. */
 static int lock_dir(const char *cmd, const char *dir)
 {
-    int fd = wk_mkdirs(dir) == 0 ? wk_dir_lock(dir) : -1;
-    if (fd < 0) {
-        if (errno == EWOULDBLOCK)
+    int fd = wk_dir_open(dir, 1);
+    if (fd < 0 || wk_dir_lock(fd) != 0) {
+        int e = errno;
+        if (e == EWOULDBLOCK)
             fprintf(stderr, "kivo-worker %s: %s is in use by another kivo-worker process (it "
-                    "holds %s/.kivo-worker.lock); wait for it to end\n", cmd, dir, dir);
+                    "holds the folder's lock); wait for it to end\n", cmd, dir);
         else
-            fprintf(stderr, "kivo-worker %s: cannot lock %s: %s\n", cmd, dir, strerror(errno));
+            fprintf(stderr, "kivo-worker %s: cannot lock %s: %s\n", cmd, dir, strerror(e));
+        if (fd >= 0)
+            close(fd);
+        errno = e;
+        fd = -1;
     }
     return fd;
 }

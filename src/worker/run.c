@@ -45,6 +45,7 @@ typedef struct found {
     char verdict[32];
     size_t claims, unsupported;
     char report_path[4600];
+    char why[1200];             /* why the report could not be written */
 } found;
 
 static double mono(void)
@@ -148,7 +149,10 @@ typedef struct ctx {
 static int review(ctx *x, const kivo_json_node *root, const kivo_record *rec)
 {
     const kivo_review *rv;
-    char wf[WK_COMPONENT_MAX], comp[WK_COMPONENT_MAX], dir[4400], hash[KIVO_HASH_TEXT_SIZE];
+    char wf[WK_COMPONENT_MAX], comp[WK_COMPONENT_MAX], rel[2 * WK_COMPONENT_MAX + 16];
+    char hash[KIVO_HASH_TEXT_SIZE];
+    int store = -1, fd = -1, rc = -2;
+    size_t bad = 0;
     kivo_packet pk = {rec->output, rec->output_len, rec->sources, rec->n_sources,
                       x->spec->strictness, x->spec->intended_use};
     kivo_run_meta meta = {x->o->review_run_id, x->ri->customer_run_id, x->spec->workflow_id,
@@ -173,11 +177,35 @@ static int review(ctx *x, const kivo_json_node *root, const kivo_record *rec)
         return -1;
     wk_path_component(x->spec->workflow_id, strlen(x->spec->workflow_id), wf);
     wk_path_component(x->ri->customer_run_id, strlen(x->ri->customer_run_id), comp);
-    snprintf(dir, sizeof dir, "%s/reports/%s/%s", x->spec->report_path, wf, comp);
-    snprintf(x->f->report_path, sizeof x->f->report_path, "%s/claim_report.json", dir);
-    if (wk_mkdirs(dir) != 0 ||
-        wk_write_atomic(x->f->report_path, x->report.data, x->report.len) != 0)
-        return -2;
+    snprintf(rel, sizeof rel, "reports/%s/%s", wf, comp);
+    snprintf(x->f->report_path, sizeof x->f->report_path, "%s/%s/claim_report.json",
+             x->spec->report_path, rel);
+    /* The report store is the operator's folder; below it, no link is followed (output.h). */
+    struct iovec v = {x->report.data, x->report.len};
+    if ((store = wk_dir_open(x->spec->report_path, 1)) < 0) {
+        wk_output_error(x->f->why, sizeof x->f->why, "cannot create", x->spec->report_path, NULL,
+                        errno);
+        goto out;
+    }
+    if ((fd = wk_dir_walk(store, rel, 1, NULL, &bad)) < 0) {
+        rel[bad] = '\0';
+        wk_output_error(x->f->why, sizeof x->f->why, "cannot create", x->spec->report_path, rel,
+                        errno);
+        goto out;
+    }
+    if (wk_write_at(fd, "claim_report.json", &v, 1, WK_MODE_TEXT, 0) != 0) {
+        wk_output_error(x->f->why, sizeof x->f->why, "cannot write", x->f->report_path, NULL,
+                        errno);
+        goto out;
+    }
+    rc = 0;
+out:
+    if (fd >= 0)
+        close(fd);
+    if (store >= 0)
+        close(store);
+    if (rc != 0)
+        return rc;
     x->f->state = 1;
     snprintf(x->f->verdict, sizeof x->f->verdict, "%s", kivo_verdict_name(rv->gate_verdict));
     x->f->claims = rv->n_claims;
@@ -198,7 +226,8 @@ static int try_line(ctx *x, const char *line, size_t len, size_t readable)
     if (st == KIVO_OK) {
         if (strcmp(rec.customer_run_id, want) != 0)
             return 0;
-        return review(x, root, &rec) == 0 ? 1 : -1;
+        int r = review(x, root, &rec);
+        return r == 0 ? 1 : r;
     }
     id = kivo_json_pointer(root, x->spec->fields.customer_run_id);
     if (id && id->type == KIVO_JSON_STRING && id->len == strlen(want) &&
@@ -223,6 +252,13 @@ static int find_and_review(ctx *x, char *err, size_t errlen)
         goto out;
     }
     while (!hit && (r = wk_reader_next(rd, &c)) == 1) {
+        if (c.shrunk) {
+            /* The record may have been in the part that is gone: not "not found". */
+            snprintf(err, errlen, "%s shrank while it was read (%llu bytes when the run began, "
+                     "%llu at the end)", in.paths[c.file],
+                     (unsigned long long)c.shrunk_from, (unsigned long long)c.shrunk_to);
+            goto out;
+        }
         if (c.overlong)
             continue;
         const char *p = c.buf, *end = c.buf + c.len;
@@ -234,9 +270,14 @@ static int find_and_review(ctx *x, char *err, size_t errlen)
                 len--;
             if (!blank(p, len)) {
                 int t = try_line(x, p, len, (size_t)(c.buf + c.cap + KIVO_JSON_PADDING - p));
+                if (t == -2) {
+                    snprintf(err, errlen, "the report of %s: %s", x->ri->customer_run_id,
+                             x->f->why);
+                    goto out;
+                }
                 if (t < 0) {
-                    snprintf(err, errlen, "cannot review or write the report of %s: %s",
-                             x->ri->customer_run_id, strerror(errno));
+                    snprintf(err, errlen, "cannot review %s: %s", x->ri->customer_run_id,
+                             strerror(errno));
                     goto out;
                 }
                 hit = t;
@@ -304,7 +345,7 @@ static int send_events(const wk_run_opts *o, const char *dir, const char *what, 
  * rerun after the run finished (its credential has expired by then) has nothing left to do. */
 static int already_reported(const char *dir)
 {
-    char path[4700], err[256];
+    char err[256];
     wk_outbox *ob = NULL;
     kivo_json_parser *p = NULL;
     kivo_buf b;
@@ -313,8 +354,7 @@ static int already_reported(const char *dir)
     size_t cap = 0;
     ssize_t n;
     int done = 0;
-    snprintf(path, sizeof path, "%s/events.jsonl", dir);
-    if (access(path, R_OK) != 0 || !(f = fopen(path, "r")))
+    if (!(f = wk_outbox_events_read(dir)))
         return 0;
     kivo_buf_init(&b, 0);
     if (wk_outbox_open(dir, &ob, err, sizeof err) == 0 &&
@@ -404,8 +444,28 @@ int wk_run(const wk_run_opts *o, char *err, size_t errlen)
         goto out;
     }
 
-    /* One process per run folder: a second `run` of the same run waits for nothing, it stops. */
-    if ((lock = wk_mkdirs(dir) == 0 ? wk_dir_lock(dir) : -1) < 0) {
+    /* One process per run folder: a second `run` of the same run waits for nothing, it stops.
+     * The default folder is reached below the report store without following links; the
+     * outbox calls below then open it by its path again. */
+    if (o->outbox_dir) {
+        lock = wk_dir_open(dir, 1);
+    } else {
+        int root = wk_dir_open(spec.report_path, 1);
+        char rel[WK_COMPONENT_MAX + 8];
+        size_t bad = 0;
+        snprintf(rel, sizeof rel, "runs/%s", rrc);
+        lock = root >= 0 ? wk_dir_walk(root, rel, 1, NULL, &bad) : -1;
+        if (lock < 0 && root >= 0) {
+            int e = errno;
+            rel[bad] = '\0';
+            wk_output_error(err, errlen, "cannot create", spec.report_path, rel, e);
+            close(root);
+            goto out;
+        }
+        if (root >= 0)
+            close(root);
+    }
+    if (lock < 0 || wk_dir_lock(lock) != 0) {
         if (errno == EWOULDBLOCK) {
             snprintf(err, errlen, "%s is in use by another kivo-worker process", dir);
             rc = WK_EXIT_USAGE;

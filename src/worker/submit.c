@@ -652,8 +652,8 @@ int wk_send_outbox(const char *dir, const wk_send_opts *o, wk_send_stats *st, ch
         s.have_meta = 1;
     }
     snprintf(path, sizeof path, "%s/events.jsonl", dir);
-    if (!(s.in = fopen(path, "r"))) {
-        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+    if (!(s.in = wk_outbox_events_read(dir))) {
+        wk_output_error(err, errlen, "cannot read", dir, "events.jsonl", errno);
         goto out;
     }
     s.n_jobs = (o->concurrency > 0 ? o->concurrency : 16) * 2;

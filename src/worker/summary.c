@@ -36,6 +36,8 @@ char *wk_summary_json(const wk_summary *s, const wk_jobspec *spec, const char *o
     json_object_set_new(o, "records_reviewed", json_integer((json_int_t)s->records_reviewed));
     json_object_set_new(o, "records_rejected", json_integer((json_int_t)s->records_rejected));
     json_object_set_new(o, "duplicate_run_ids", json_integer((json_int_t)s->duplicates));
+    json_object_set_new(o, "run_ids_differing_in_case",
+                        json_integer((json_int_t)s->case_collisions));
     json_object_set_new(o, "claims", json_integer((json_int_t)s->claims));
     json_object_set_new(o, "unsupported_claims", json_integer((json_int_t)s->unsupported_claims));
     for (int i = 0; i < 3; i++)
