@@ -404,7 +404,8 @@
         var v = s.verdicts || {};
         doc.title = 'Kivo batch: ' + s.workflow_id;
         add(root, el('h1', null, 'Kivo batch: ' + s.workflow_id));
-        add(root, el('div', 'meta', s.worker_version + ' · ' + s.engine_version + ' · ' +
+        add(root, el('div', 'meta', (s.batch_id ? 'batch ' + s.batch_id + ' · ' : '') +
+                                    s.worker_version + ' · ' + s.engine_version + ' · ' +
                                     num(s.files) + ' input files'));
         var cards = add(root, el('div', 'cards'));
         function card(n, label, cls) {
@@ -643,6 +644,7 @@
             var b = add(m, el('span', null, x[0] + ' '));
             add(b, el('b', null, s.dir));
             add(m, el('span', null, num(s.runs) + ' runs'));
+            add(m, el('span', null, 'batch ' + Object.keys(s.batch_ids || {}).join(', ')));
             add(m, el('span', null, 'engine ' + Object.keys(s.engine_versions || {}).join(', ')));
             add(m, el('span', null, 'policy ' + Object.keys(s.policies || {}).join(', ')));
             if (s.evaluation)
@@ -972,7 +974,14 @@
         listBox.addEventListener('click', pick);
         listBox.addEventListener('keydown', pick);
         load(true);
-        var linked = decodeURIComponent(location.hash.slice(1));
+        /* A fragment that is not valid percent-encoding ("#%E0%A4%A") names no run: ignore it
+         * rather than let decodeURIComponent throw and blank the page. */
+        var linked = '';
+        try {
+            linked = decodeURIComponent(location.hash.slice(1));
+        } catch (e) {
+            linked = '';
+        }
         if (key() && /^[A-Za-z0-9_-]{1,79}$/.test(linked))
             open(linked);
     }

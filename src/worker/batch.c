@@ -76,6 +76,7 @@ typedef struct job {
     const char *worker_version;
     wk_html_mode html;
     const wk_groups *groups;    /* --group-by, or NULL */
+    const char *batch_id;       /* wk_jobspec_batch(): NULL for the default batch */
     char report_root[4096];     /* DIR/reports/<workflow> */
 } job;
 
@@ -172,7 +173,7 @@ static kivo_status review_line(const job *j, worker *w, slot *s, item *it, const
 
     kivo_run_meta meta = {NULL, rec.customer_run_id, j->spec->workflow_id, j->spec->worker_id,
                           j->worker_version, j->spec->policy_version, j->spec->report_label,
-                          j->spec->strictness, j->spec->intended_use};
+                          j->spec->strictness, j->spec->intended_use, j->batch_id};
     it->text_off = s->text.len;
     if ((st = kivo_buf_append(&s->text, rec.customer_run_id, rec.customer_run_id_len + 1)) != KIVO_OK)
         return st;
@@ -363,7 +364,7 @@ int wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary *sum, c
     char events_tmp[4300], rejects_tmp[4300], events_path[4200], rejects_path[4200];
     wk_progress prog;
     job j = {spec, "kivo-worker." KIVO_VERSION_STRING, opts->html,
-             wk_breakdown_groups(opts->breakdown), ""};
+             wk_breakdown_groups(opts->breakdown), wk_jobspec_batch(spec), ""};
     double t0 = now();
 
     memset(sum, 0, sizeof *sum);

@@ -153,7 +153,8 @@ static int review(ctx *x, const kivo_json_node *root, const kivo_record *rec)
                       x->spec->strictness, x->spec->intended_use};
     kivo_run_meta meta = {x->o->review_run_id, x->ri->customer_run_id, x->spec->workflow_id,
                           x->spec->worker_id, WORKER_VERSION, x->spec->policy_version,
-                          x->spec->report_label, x->spec->strictness, x->spec->intended_use};
+                          x->spec->report_label, x->spec->strictness, x->spec->intended_use,
+                          wk_jobspec_batch(x->spec)};
     if (kivo_engine_review(x->engine, &pk, &rv) != KIVO_OK ||
         kivo_report_render(&pk, rv, &meta, &x->report) != KIVO_OK ||
         wk_meta_splice(&x->spec->meta, root, &x->report, 0) != KIVO_OK ||
@@ -258,7 +259,7 @@ static int append_event(kivo_hasher *h, const char *dir, const wk_run_opts *o,
 {
     kivo_run_meta meta = {o->review_run_id, ri->customer_run_id, spec->workflow_id,
                           spec->worker_id, WORKER_VERSION, NULL, NULL, spec->strictness,
-                          spec->intended_use};
+                          spec->intended_use, wk_jobspec_batch(spec)};
     kivo_wire_event ev = {type, &meta, seq, NULL, 0, NULL, failure_code};
     char event_id[KIVO_WIRE_EVENT_ID_SIZE];
     kivo_buf line;
@@ -355,6 +356,8 @@ int wk_run(const wk_run_opts *o, char *err, size_t errlen)
     if (wk_jobspec_load(o->spec_path, &spec, err, errlen) != 0)
         return WK_EXIT_USAGE;
     spec_loaded = 1;
+    if (o->batch_id && wk_jobspec_set_batch(&spec, o->batch_id, err, errlen) != 0)
+        goto out;
     kivo_buf_init(&x.report, 0);
     kivo_buf_init(&x.event, 0);
     if (o->outbox_dir) {

@@ -367,7 +367,9 @@ async function hosted(browser, o, out) {
         const port = await freePort();
         const base = 'http://127.0.0.1:' + port;
         const log = fs.openSync(path.join(out, 'kivo-api.log'), 'w');
-        server = childProcess.spawn(o.api, ['serve', '--listen', '127.0.0.1:' + port, '--db', db],
+        /* The paging check below posts 17 hosted runs at once: room for them in the queue. */
+        server = childProcess.spawn(o.api, ['serve', '--listen', '127.0.0.1:' + port, '--db', db,
+                                            '--hosted-queue', '32'],
                                     {stdio: ['ignore', log, log]});
         let up = false;
         for (let i = 0; i < 200 && !up; i++) {
@@ -456,6 +458,14 @@ async function hosted(browser, o, out) {
         assert.strictEqual(await page.$eval('#answer', (e) => e.textContent), records[0].output,
                            'the reload shows the run');
         await noInjection(page, 'app run');
+        /* A fragment that is not valid percent-encoding shows the list, not "URI malformed". */
+        await page.goto(base + '/app/#%E0%A4%A');
+        await page.reload();
+        await page.waitForSelector('#runs tr[data-run]');
+        const shown = await page.$eval('#kivo', (e) => e.textContent);
+        assert.ok(!/could not be shown|malformed/i.test(shown), 'malformed fragment: ' + shown);
+        await page.click('#runs tr[data-run]');
+        await page.waitForSelector('#answer mark.claim');
         clean(seen, 'app');
         /* The page itself, its two assets, and the JSON API: nothing else. */
         const other = seen.paths.filter((p) => !/^\/app\/(review\.(js|css))?$/.test(p) &&
