@@ -74,14 +74,6 @@ typedef struct job {
     char report_root[4096];     /* DIR/reports/<workflow> */
 } job;
 
-static int blank(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
-            return 0;
-    return 1;
-}
-
 static item *new_item(slot *s)
 {
     if (s->n_items == s->cap_items) {
@@ -188,7 +180,7 @@ static void review_slot(const job *j, worker *w, slot *s)
         if (len && p[len - 1] == '\r')
             len--;
         int over = raw > j->spec->max_line_bytes;
-        if (over || !blank(p, len)) {
+        if (over || !kivo_json_blank(p, len)) {
             item *it = new_item(s);
             kivo_status st = KIVO_ENOMEM;
             if (it) {

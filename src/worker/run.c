@@ -122,14 +122,6 @@ out:
     return rc;
 }
 
-static int blank(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
-            return 0;
-    return 1;
-}
-
 typedef struct ctx {
     const wk_run_opts *o;
     const wk_jobspec *spec;
@@ -221,7 +213,7 @@ static int find_and_review(ctx *x, char *err, size_t errlen)
             size_t len = (size_t)(le - p);
             if (len && p[len - 1] == '\r')
                 len--;
-            if (!blank(p, len)) {
+            if (!kivo_json_blank(p, len)) {
                 int t = try_line(x, p, len, (size_t)(c.buf + c.cap + KIVO_JSON_PADDING - p));
                 if (t < 0) {
                     snprintf(err, errlen, "cannot review or write the report of %s: %s",
