@@ -27,10 +27,10 @@
 #include "kivo/hash.h"
 #include "kivo/json.h"
 #include "kivo/record.h"
-#include "kivo/report.h"
 #include "output.h"
 #include "progress.h"
 #include "reader.h"
+#include "review.h"
 #include "seen.h"
 
 #define DEFAULT_CHUNK (1u << 20)
@@ -69,7 +69,7 @@ typedef struct worker {
 
 typedef struct job {
     const wk_jobspec *spec;
-    const char *worker_version;
+    wk_review_job review;       /* every run's: no review_run_id yet, sequence 1 */
     wk_html_mode html;
     char report_root[4096];     /* DIR/reports/<workflow> */
 } job;
@@ -121,31 +121,18 @@ static kivo_status review_line(const job *j, worker *w, slot *s, item *it, const
     if (st != KIVO_OK)
         return st;
 
-    kivo_packet pk = {rec.output, rec.output_len, rec.sources, rec.n_sources,
-                      j->spec->strictness, j->spec->intended_use};
-    if ((st = kivo_engine_review(w->engine, &pk, &rv)) != KIVO_OK)
-        return st;
-
-    kivo_run_meta meta = {NULL, rec.customer_run_id, j->spec->workflow_id, j->spec->worker_id,
-                          j->worker_version, j->spec->policy_version, j->spec->report_label,
-                          j->spec->strictness, j->spec->intended_use};
     it->text_off = s->text.len;
     if ((st = kivo_buf_append(&s->text, rec.customer_run_id, rec.customer_run_id_len + 1)) != KIVO_OK)
         return st;
     it->report_off = s->reports.len;
-    if ((st = kivo_report_render(&pk, rv, &meta, &s->reports)) != KIVO_OK)
+    it->event_off = s->events.len;
+    if ((st = wk_review_record(&j->review, w->engine, w->hasher, &rec, &s->reports, &s->events,
+                               NULL, &rv)) != KIVO_OK)
         return st;
     it->report_len = s->reports.len - it->report_off;
-    char report_hash[KIVO_HASH_TEXT_SIZE];
-    if ((st = kivo_hasher_sha256_text(w->hasher, s->reports.data + it->report_off, it->report_len,
-                                      report_hash)) != KIVO_OK)
-        return st;
-    it->event_off = s->events.len;
-    kivo_wire_event ev = {KIVO_EVENT_COMPLETED, &meta, 1, rv, rec.n_sources, report_hash, NULL};
-    if ((st = kivo_wire_event_render(w->hasher, &ev, NULL, &s->events)) != KIVO_OK)
-        return st;
     it->event_len = s->events.len - it->event_off;
     if (wk_html_wanted(j->html, rv->gate_verdict)) {
+        kivo_packet pk = wk_review_packet(j->spec, &rec);
         it->page_off = s->pages.len;
         if ((st = wk_html_run_data(&pk, s->reports.data + it->report_off, it->report_len,
                                    &s->pages)) != KIVO_OK)
@@ -263,11 +250,10 @@ static double now(void)
 static int report_path(const job *j, const char *run_id, char *dir, size_t dlen, char *file,
                        size_t flen)
 {
-    char comp[WK_COMPONENT_MAX];
-    wk_path_component(run_id, strlen(run_id), comp);
-    int n = snprintf(dir, dlen, "%s/%s", j->report_root, comp);
-    int m = snprintf(file, flen, "%s/claim_report.json", dir);
-    return (n < 0 || (size_t)n >= dlen || m < 0 || (size_t)m >= flen) ? -1 : 0;
+    return wk_report_run_dir(j->report_root, run_id, dir, dlen) != 0 ||
+                   wk_report_pointer(j->report_root, run_id, file, flen) != 0
+               ? -1
+               : 0;
 }
 
 int wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary *sum, char *err,
@@ -286,7 +272,7 @@ int wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary *sum, c
     FILE *events = NULL, *rejects = NULL;
     char events_tmp[4300], rejects_tmp[4300], events_path[4200], rejects_path[4200];
     wk_progress prog;
-    job j = {spec, "kivo-worker." KIVO_VERSION_STRING, opts->html, ""};
+    job j = {spec, {spec, NULL, 1}, opts->html, ""};
     double t0 = now();
 
     memset(sum, 0, sizeof *sum);
@@ -297,9 +283,9 @@ int wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary *sum, c
         return WK_EXIT_USAGE;
     sum->files = in.n;
 
-    char wf[WK_COMPONENT_MAX];
-    wk_path_component(spec->workflow_id, strlen(spec->workflow_id), wf);
-    snprintf(j.report_root, sizeof j.report_root, "%s/reports/%s", out, wf);
+    char report_dir[WK_REPORT_DIR_MAX];
+    wk_report_dir(spec->workflow_id, report_dir);
+    snprintf(j.report_root, sizeof j.report_root, "%s/%s", out, report_dir);
     snprintf(events_path, sizeof events_path, "%s/events.jsonl", out);
     snprintf(rejects_path, sizeof rejects_path, "%s/rejects.jsonl", out);
     snprintf(events_tmp, sizeof events_tmp, "%s.partial", events_path);
@@ -474,7 +460,7 @@ int wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary *sum, c
                                 sizeof file) != 0 ||
                     (!(fresh = mkdir(dir, 0755) == 0) && errno != EEXIST && wk_mkdirs(dir) != 0) ||
                     wk_write_atomic(file, s->reports.data + it->report_off, it->report_len) != 0 ||
-                    snprintf(file, sizeof file, "%s/claim_report.html", dir) >= (int)sizeof file ||
+                    snprintf(file, sizeof file, "%s/" WK_PAGE_FILE, dir) >= (int)sizeof file ||
                     (it->page_len ? wk_html_write(file, "run", s->pages.data + it->page_off,
                                                   it->page_len)
                                   /* A page left by an earlier run with another --html is

@@ -24,6 +24,7 @@
 #include "kivo/wire.h"
 #include "kivo/scan.h"
 #include "output.h"
+#include "review.h"
 #include "web.h"
 
 #define INDEX_REJECTS 100
@@ -239,7 +240,7 @@ kivo_status wk_html_run_data(const kivo_packet *p, const char *report, size_t re
     if (bad)
         goto out;
     /* The report is spliced in as rendered: the page shows exactly the bytes of the JSON file. */
-    if ((st = kivo_buf_append_str(&data, "{\"kind\":\"run\",\"index\":\"../../../index.html\","
+    if ((st = kivo_buf_append_str(&data, "{\"kind\":\"run\",\"index\":\"" WK_RUN_DIR_TO_ROOT "/index.html\","
                                          "\"packet\":")) != KIVO_OK ||
         (st = dump_compact(pk, &data)) != KIVO_OK ||
         (st = kivo_buf_append_str(&data, ",\"report\":")) != KIVO_OK ||
@@ -279,7 +280,7 @@ typedef struct entry {
 
 struct wk_html_index {
     char *out_dir;
-    char workflow[WK_COMPONENT_MAX];
+    char report_dir[WK_REPORT_DIR_MAX];     /* reports/<workflow>, for the links */
     size_t max;
     entry *heap;                /* min-heap: heap[0] is the least severe run kept */
     size_t n;
@@ -345,7 +346,7 @@ kivo_status wk_html_index_open(const char *out_dir, const char *workflow_id, siz
         wk_html_index_free(x);
         return KIVO_ENOMEM;
     }
-    wk_path_component(workflow_id, strlen(workflow_id), x->workflow);
+    wk_report_dir(workflow_id, x->report_dir);
     *out = x;
     return KIVO_OK;
 }
@@ -419,11 +420,9 @@ int wk_html_index_write(wk_html_index *x, const char *summary_json)
     qsort(x->heap, x->n, sizeof *x->heap, by_severity);
     for (size_t i = 0; !bad && i < x->n; i++) {
         const entry *e = &x->heap[i];
-        char comp[WK_COMPONENT_MAX], dir[2 * WK_COMPONENT_MAX + 16];
+        char dir[WK_REPORT_DIR_MAX + WK_COMPONENT_MAX + 1];
         json_t *o = json_object();
-        wk_path_component(e->id, strlen(e->id), comp);
-        snprintf(dir, sizeof dir, "reports/%s/%s", x->workflow, comp);
-        bad |= !o;
+        bad |= !o || wk_report_run_dir(x->report_dir, e->id, dir, sizeof dir) != 0;
         bad |= json_object_set_new(o, "id", json_string(e->id));
         bad |= json_object_set_new(o, "dir", json_string(dir));
         bad |= json_object_set_new(o, "verdict",

@@ -18,6 +18,7 @@
 #include "kivo/wire.h"
 #include "outbox.h"
 #include "output.h"
+#include "review.h"
 #include "run.h"
 #include "secret.h"
 #include "submit.h"
@@ -433,10 +434,9 @@ static int batch_send(const wk_jobspec *spec, const char *out, const wk_send_opt
     wk_send_opts so = *so_in;
     wk_send_stats st;
     wk_outbox_meta m = {0};
-    char wf[WK_COMPONENT_MAX], prefix[WK_COMPONENT_MAX + 16], err[2048];
+    char prefix[WK_REPORT_DIR_MAX], err[2048];
     int r;
-    wk_path_component(spec->workflow_id, strlen(spec->workflow_id), wf);
-    snprintf(prefix, sizeof prefix, "reports/%s", wf);
+    wk_report_dir(spec->workflow_id, prefix);
     m.workflow_id = spec->workflow_id;
     m.workflow_name = spec->workflow_name;
     m.intended_use = (char *)kivo_intended_use_name(spec->intended_use);

@@ -26,10 +26,10 @@
 #include "outbox.h"
 #include "output.h"
 #include "reader.h"
+#include "review.h"
 #include "run.h"
 #include "submit.h"
 
-#define WORKER_VERSION "kivo-worker." KIVO_VERSION_STRING
 
 typedef struct run_info {
     char customer_run_id[KIVO_RUN_ID_MAX + 1];
@@ -139,23 +139,20 @@ typedef struct ctx {
 static int review(ctx *x, const kivo_record *rec)
 {
     const kivo_review *rv;
-    char wf[WK_COMPONENT_MAX], comp[WK_COMPONENT_MAX], dir[4400], hash[KIVO_HASH_TEXT_SIZE];
-    kivo_packet pk = {rec->output, rec->output_len, rec->sources, rec->n_sources,
-                      x->spec->strictness, x->spec->intended_use};
-    kivo_run_meta meta = {x->o->review_run_id, x->ri->customer_run_id, x->spec->workflow_id,
-                          x->spec->worker_id, WORKER_VERSION, x->spec->policy_version,
-                          x->spec->report_label, x->spec->strictness, x->spec->intended_use};
-    if (kivo_engine_review(x->engine, &pk, &rv) != KIVO_OK ||
-        kivo_report_render(&pk, rv, &meta, &x->report) != KIVO_OK ||
-        kivo_hasher_sha256_text(x->hasher, x->report.data, x->report.len, hash) != KIVO_OK)
+    char report_dir[WK_REPORT_DIR_MAX], root[4400], dir[4400];
+    /* The completed event follows the started one (sequence 1). */
+    wk_review_job job = {x->spec, x->o->review_run_id, 2};
+    if (wk_review_record(&job, x->engine, x->hasher, rec, &x->report, &x->event, x->event_id,
+                         &rv) != KIVO_OK)
         return -1;
-    kivo_wire_event ev = {KIVO_EVENT_COMPLETED, &meta, 2, rv, rec->n_sources, hash, NULL};
-    if (kivo_wire_event_render(x->hasher, &ev, x->event_id, &x->event) != KIVO_OK)
-        return -1;
-    wk_path_component(x->spec->workflow_id, strlen(x->spec->workflow_id), wf);
-    wk_path_component(x->ri->customer_run_id, strlen(x->ri->customer_run_id), comp);
-    snprintf(dir, sizeof dir, "%s/reports/%s/%s", x->spec->report_path, wf, comp);
-    snprintf(x->f->report_path, sizeof x->f->report_path, "%s/claim_report.json", dir);
+    wk_report_dir(x->spec->workflow_id, report_dir);
+    snprintf(root, sizeof root, "%s/%s", x->spec->report_path, report_dir);
+    if (wk_report_run_dir(root, rec->customer_run_id, dir, sizeof dir) != 0 ||
+        wk_report_pointer(root, rec->customer_run_id, x->f->report_path,
+                          sizeof x->f->report_path) != 0) {
+        errno = ENAMETOOLONG;
+        return -2;
+    }
     if (wk_mkdirs(dir) != 0 ||
         wk_write_atomic(x->f->report_path, x->report.data, x->report.len) != 0)
         return -2;
@@ -247,7 +244,7 @@ static int append_event(kivo_hasher *h, const char *dir, const wk_run_opts *o,
                         uint64_t seq, const char *failure_code)
 {
     kivo_run_meta meta = {o->review_run_id, ri->customer_run_id, spec->workflow_id,
-                          spec->worker_id, WORKER_VERSION, NULL, NULL, spec->strictness,
+                          spec->worker_id, WK_WORKER_VERSION, NULL, NULL, spec->strictness,
                           spec->intended_use};
     kivo_wire_event ev = {type, &meta, seq, NULL, 0, NULL, failure_code};
     char event_id[KIVO_WIRE_EVENT_ID_SIZE];

@@ -29,6 +29,7 @@
 #include "kivo/wire.h"
 #include "outbox.h"
 #include "output.h"
+#include "review.h"
 #include "submit.h"
 
 #define RUNS_PATH "/v1/private-worker/review-runs"
@@ -315,7 +316,8 @@ static int next_job(sender *s, job *j)
 /* The create body of a job's run into j->create_body (malloc'd): outbox.json's metadata and what
  * the job's last (terminal) event, which knows the most, says of the worker and the hashes.
  * @return KIVO_OK, KIVO_ENOMEM, or KIVO_EINVAL when that event has no worker_id and
- * worker_version strings, or hashes and counts of the wrong type. */
+ * worker_version strings, or hashes and counts of the wrong type, or the storage pointer would
+ * not fit. */
 static kivo_status create_body(sender *s, job *j)
 {
     const json_t *e = j->evs[j->n - 1].body;
@@ -325,7 +327,7 @@ static kivo_status create_body(sender *s, job *j)
     const wk_outbox_meta *m = &s->meta;
     kivo_wire_create c = {0};
     const char **hv = NULL;
-    char comp[WK_COMPONENT_MAX], opaque[1024];
+    char opaque[1024];
     kivo_buf b;
     kivo_status st = KIVO_EINVAL;
 
@@ -354,8 +356,8 @@ static kivo_status create_body(sender *s, job *j)
                 goto out;
         c.source_hashes = hv;
     }
-    wk_path_component(j->crid, strlen(j->crid), comp);
-    snprintf(opaque, sizeof opaque, "%s/%s/claim_report.json", m->report_prefix, comp);
+    if (wk_report_pointer(m->report_prefix, j->crid, opaque, sizeof opaque) != 0)
+        goto out;   /* outbox.json's prefix is longer than a pointer may be */
     c.storage_label = m->storage_label;
     c.storage_opaque_id = opaque;
     if ((st = kivo_wire_create_render(&c, &b)) == KIVO_OK) {
@@ -383,7 +385,8 @@ static int start_step(sender *s, job *j)
             if (st == KIVO_EINVAL) {
                 json_t *e = local_error("invalid_event", "the run's last event has no "
                                         "worker_id and worker_version, or hashes of the wrong "
-                                        "type, so its run cannot be created", NULL);
+                                        "type (or outbox.json's report_prefix is too long), so "
+                                        "its run cannot be created", NULL);
                 kill_job(s, j, 0, e, "the run's last event cannot create its run");
                 json_decref(e);
                 return 0;
