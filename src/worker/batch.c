@@ -256,10 +256,10 @@ static int report_path(const job *j, const char *run_id, char *dir, size_t dlen,
                : 0;
 }
 
-int wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary *sum, char *err,
-                 size_t errlen)
+kivo_status wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary *sum, char *err,
+                         size_t errlen)
 {
-    int rc = WK_EXIT_IO;
+    kivo_status st = KIVO_EIO;
     const char *out = opts->out_dir ? opts->out_dir : spec->report_path;
     int threads = opts->threads > 0 ? opts->threads : omp_get_max_threads();
     size_t n_slots = (size_t)threads * SLOTS_PER_THREAD;
@@ -280,7 +280,7 @@ int wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary *sum, c
     sum->threads = threads;
     err[0] = '\0';
     if (wk_inputs_expand(spec->dir, spec->inputs, spec->n_inputs, &in, err, errlen) != 0)
-        return WK_EXIT_USAGE;
+        return KIVO_EINVAL;
     sum->files = in.n;
 
     char report_dir[WK_REPORT_DIR_MAX];
@@ -298,7 +298,7 @@ int wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary *sum, c
         if (errno == EWOULDBLOCK) {
             snprintf(err, errlen, "%s is in use by another kivo-worker process; wait for it to "
                      "end", out);
-            rc = WK_EXIT_USAGE;
+            st = KIVO_EBUSY;
         } else {
             snprintf(err, errlen, "cannot lock %s: %s", out, strerror(errno));
         }
@@ -462,10 +462,10 @@ int wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary *sum, c
                     wk_write_atomic(file, s->reports.data + it->report_off, it->report_len) != 0 ||
                     snprintf(file, sizeof file, "%s/" WK_PAGE_FILE, dir) >= (int)sizeof file ||
                     (it->page_len ? wk_html_write(file, "run", s->pages.data + it->page_off,
-                                                  it->page_len)
+                                                  it->page_len) != KIVO_OK
                                   /* A page left by an earlier run with another --html is
                                    * stale; a folder made just now holds none. */
-                                  : !fresh && unlink(file) != 0 && errno != ENOENT ? -1 : 0) != 0) {
+                                  : !fresh && unlink(file) != 0 && errno != ENOENT)) {
                     __atomic_store_n(&write_errno, errno ? errno : ENAMETOOLONG, __ATOMIC_RELAXED);
                 }
             }
@@ -511,18 +511,18 @@ int wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary *sum, c
         if (unlink(path) != 0 && errno != ENOENT)
             goto write_failed;
     }
-    rc = sum->records_rejected ? WK_EXIT_REJECTS : WK_EXIT_OK;
+    st = KIVO_OK;
     goto out;
 
 write_failed:
     snprintf(err, errlen, "cannot write output in %s: %s", out, strerror(errno));
-    rc = WK_EXIT_IO;
+    st = KIVO_EIO;
 out:
     if (events)
         fclose(events);
     if (rejects)
         fclose(rejects);
-    if (rc == WK_EXIT_IO) {
+    if (st != KIVO_OK && st != KIVO_EBUSY) {   /* when busy, the .partial files are another's */
         unlink(events_tmp);
         unlink(rejects_tmp);
     }
@@ -546,5 +546,5 @@ out:
     wk_html_index_free(index);
     wk_reader_close(rd);
     wk_inputs_free(&in);
-    return rc;
+    return st;
 }

@@ -63,7 +63,7 @@ static json_t *categories_json(uint32_t cats)
     return a;
 }
 
-int wk_html_mode_parse(const char *s, wk_html_mode *out)
+kivo_status wk_html_mode_parse(const char *s, wk_html_mode *out)
 {
     static const struct {
         const char *name;
@@ -72,10 +72,10 @@ int wk_html_mode_parse(const char *s, wk_html_mode *out)
     for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
         if (strcmp(s, modes[i].name) == 0) {
             *out = modes[i].mode;
-            return 0;
+            return KIVO_OK;
         }
     }
-    return -1;
+    return KIVO_EINVAL;
 }
 
 int wk_html_wanted(wk_html_mode mode, kivo_verdict verdict)
@@ -201,12 +201,12 @@ kivo_status wk_html_page(const char *kind, const char *data_json, size_t len, ki
     return st;
 }
 
-int wk_html_write(const char *path, const char *kind, const char *embedded, size_t len)
+kivo_status wk_html_write(const char *path, const char *kind, const char *embedded, size_t len)
 {
     char head[PAGE_HEAD_MAX], mid[PAGE_HEAD_MAX];
     struct iovec v[7];
     int n = page_parts(kind, embedded, len, head, mid, v);
-    return wk_write_atomicv(path, v, n);
+    return wk_write_atomicv(path, v, n) == 0 ? KIVO_OK : KIVO_EIO;
 }
 
 kivo_status wk_html_run_data(const kivo_packet *p, const char *report, size_t report_len,
@@ -409,11 +409,12 @@ static json_t *first_rejects(const char *out_dir)
     return a;
 }
 
-int wk_html_index_write(wk_html_index *x, const char *summary_json)
+kivo_status wk_html_index_write(wk_html_index *x, const char *summary_json)
 {
     json_t *root = json_object(), *runs = json_array();
     char *text = NULL, path[4200];
-    int bad = !root || !runs, rc = -1;
+    int bad = !root || !runs;
+    kivo_status rc = KIVO_ENOMEM;
     kivo_buf page;
 
     kivo_buf_init(&page, 0);
@@ -449,7 +450,7 @@ int wk_html_index_write(wk_html_index *x, const char *summary_json)
         goto out;
     }
     snprintf(path, sizeof path, "%s/index.html", x->out_dir);
-    rc = wk_write_atomic(path, page.data, page.len);
+    rc = wk_write_atomic(path, page.data, page.len) == 0 ? KIVO_OK : KIVO_EIO;
 out:
     kivo_buf_free(&page);
     free(text);

@@ -1,7 +1,8 @@
 /*
  * main.c - kivo-worker's command line: subcommands, options, and the one place where results
- * become exit codes (0 all reviewed, 3 some records rejected, 2 usage or job spec, 1 fatal I/O,
- * 4 the server refused something, 5 events still pending).
+ * become exit codes (exitcode.h: 0 all reviewed, 3 some records rejected, 2 usage or job spec,
+ * 1 fatal I/O, 4 the server refused something, 5 events still pending). The commands return a
+ * kivo_status and what they found; status_exit() and the *_exit() helpers below map them.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -13,6 +14,7 @@
 #include <jansson.h>
 
 #include "batch.h"
+#include "exitcode.h"
 #include "explain.h"
 #include "jobspec.h"
 #include "kivo/wire.h"
@@ -95,6 +97,37 @@ static const char usage_batch[] =
     "                            KIVO_API_KEY environment variable. Not on the command line:\n"
     "                            argv is visible to every user in `ps`\n"
     SEND_OPTIONS;
+
+/* A command's failure: the caller's mistake (usage, job spec, inputs, a folder in use) is 2,
+ * anything else at run time 1. */
+static int status_exit(kivo_status st)
+{
+    switch (st) {
+    case KIVO_OK: return WK_EXIT_OK;
+    case KIVO_EINVAL:
+    case KIVO_ESCHEMA:
+    case KIVO_EBUSY: return WK_EXIT_USAGE;
+    default: return WK_EXIT_IO;
+    }
+}
+
+/* What a send left: all acknowledged 0, something refused 4, something pending 5. */
+static int send_exit(wk_send_outcome o)
+{
+    return o == WK_SEND_REFUSED ? WK_EXIT_REFUSED : o == WK_SEND_PENDING ? WK_EXIT_PENDING
+                                                                         : WK_EXIT_OK;
+}
+
+static int run_exit(wk_run_outcome o)
+{
+    switch (o) {
+    case WK_RUN_REPORTED: return WK_EXIT_OK;
+    case WK_RUN_UNREVIEWED: return WK_EXIT_REJECTS;
+    case WK_RUN_REFUSED: return WK_EXIT_REFUSED;
+    case WK_RUN_PENDING: return WK_EXIT_PENDING;
+    }
+    return WK_EXIT_IO;
+}
 
 static int parse_positive(const char *s, long max, long *out)
 {
@@ -329,7 +362,9 @@ static int cmd_run(int argc, char **argv)
     ro.credential = cred;
     ro.deadline_s = so.deadline_s;
     ro.timeout_ms = so.timeout_ms;
-    r = wk_run(&ro, err, sizeof err);
+    wk_run_outcome outcome;
+    kivo_status st = wk_run(&ro, &outcome, err, sizeof err);
+    r = st != KIVO_OK ? status_exit(st) : run_exit(outcome);
     if (r != WK_EXIT_OK)
         fprintf(stderr, "kivo-worker run: %s\n", err);
     memset(cred, 0, sizeof cred);
@@ -415,7 +450,8 @@ static int cmd_submit(int argc, char **argv)
         memset(cred, 0, sizeof cred);
         return errno == EWOULDBLOCK ? WK_EXIT_USAGE : WK_EXIT_IO;
     }
-    r = wk_send_outbox(outbox, &so, &st, err, sizeof err);
+    kivo_status ks = wk_send_outbox(outbox, &so, &st, err, sizeof err);
+    r = ks != KIVO_OK ? status_exit(ks) : send_exit(st.outcome);
     close(lock);
     wk_send_stats_print(&st, outbox);
     if (json)
@@ -450,7 +486,8 @@ static int batch_send(const wk_jobspec *spec, const char *out, const wk_send_opt
         return WK_EXIT_IO;
     }
     so.api_key = key;
-    r = wk_send_outbox(out, &so, &st, err, sizeof err);
+    kivo_status ks = wk_send_outbox(out, &so, &st, err, sizeof err);
+    r = ks != KIVO_OK ? status_exit(ks) : send_exit(st.outcome);
     wk_send_stats_print(&st, out);
     if (r != WK_EXIT_OK && r != WK_EXIT_PENDING && err[0])
         fprintf(stderr, "kivo-worker batch: %s\n", err);
@@ -538,8 +575,9 @@ static int cmd_batch(int argc, char **argv)
     }
     bo.progress = !quiet && isatty(STDERR_FILENO);
     wk_summary sum;
-    int rc = wk_batch_run(&spec, &bo, &sum, err, sizeof err);
-    if (rc == WK_EXIT_OK || rc == WK_EXIT_REJECTS) {
+    kivo_status st = wk_batch_run(&spec, &bo, &sum, err, sizeof err);
+    int rc = st != KIVO_OK ? status_exit(st) : sum.records_rejected ? WK_EXIT_REJECTS : WK_EXIT_OK;
+    if (st == KIVO_OK) {
         const char *out = bo.out_dir ? bo.out_dir : spec.report_path;
         if (json) {
             char *js = wk_summary_json(&sum, &spec, out);
@@ -631,7 +669,7 @@ static int cmd_explain(int argc, char **argv)
         fprintf(stderr, "kivo-worker: %s\n", err);
         goto out;
     }
-    rc = wk_explain_run(&spec, &eo, stdout, err, sizeof err);
+    rc = status_exit(wk_explain_run(&spec, &eo, stdout, err, sizeof err));
     if (rc != WK_EXIT_OK)
         fprintf(stderr, "kivo-worker explain: %s\n", err);
     wk_jobspec_free(&spec);

@@ -14,14 +14,12 @@
 
 #include <jansson.h>
 
-#include "batch.h"
 #include "client.h"
 #include "inputs.h"
 #include "jobspec.h"
 #include "kivo/hash.h"
 #include "kivo/json.h"
 #include "kivo/record.h"
-#include "kivo/report.h"
 #include "kivo/wire.h"
 #include "outbox.h"
 #include "output.h"
@@ -260,22 +258,29 @@ static int append_event(kivo_hasher *h, const char *dir, const wk_run_opts *o,
     return rc;
 }
 
-static int send_events(const wk_run_opts *o, const char *dir, const char *what, char *err,
-                       size_t errlen)
+/* Sends what the outbox dir holds; *outcome becomes REFUSED or PENDING (with err) when not all
+ * of it was acknowledged. @return wk_send_outbox()'s status. */
+static kivo_status send_events(const wk_run_opts *o, const char *dir, const char *what,
+                               wk_run_outcome *outcome, char *err, size_t errlen)
 {
     wk_send_opts so = {o->base_url, NULL, o->credential, o->review_run_id, 1, o->deadline_s,
                        o->timeout_ms, 0};
     wk_send_stats st;
-    int rc = wk_send_outbox(dir, &so, &st, err, errlen);
-    if (rc == WK_EXIT_REFUSED && !err[0])
-        snprintf(err, errlen, "%s", st.last_error);
-    if (rc == WK_EXIT_REFUSED)
+    kivo_status rc = wk_send_outbox(dir, &so, &st, err, errlen);
+    if (rc != KIVO_OK)
+        return rc;
+    if (st.outcome == WK_SEND_REFUSED) {
+        *outcome = WK_RUN_REFUSED;
+        if (!err[0])
+            snprintf(err, errlen, "%s", st.last_error);
         snprintf(err + strlen(err), errlen - strlen(err), " (sending the %s event)", what);
-    if (rc == WK_EXIT_PENDING)
+    } else if (st.outcome == WK_SEND_PENDING) {
+        *outcome = WK_RUN_PENDING;
         snprintf(err, errlen, "the %s event could not be delivered (%s); it is kept in %s: send "
                  "it later with kivo-worker submit --outbox %s --worker-credential-file FILE "
                  "--review-run-id %s", what, st.last_error, dir, dir, o->review_run_id);
-    return rc;
+    }
+    return KIVO_OK;
 }
 
 /* 1 when the outbox dir already holds this run's terminal event, acknowledged by the server: a
@@ -323,7 +328,7 @@ static int already_reported(const char *dir)
     return done;
 }
 
-int wk_run(const wk_run_opts *o, char *err, size_t errlen)
+kivo_status wk_run(const wk_run_opts *o, wk_run_outcome *outcome, char *err, size_t errlen)
 {
     wk_jobspec spec;
     wk_client *client = NULL;
@@ -332,15 +337,17 @@ int wk_run(const wk_run_opts *o, char *err, size_t errlen)
     ctx x = {0};
     char dir[4600], rrc[WK_COMPONENT_MAX];
     long status = 0;
-    int rc = WK_EXIT_USAGE, spec_loaded = 0, lock = -1;
+    kivo_status rc = KIVO_EINVAL;
+    int spec_loaded = 0, lock = -1;
 
     err[0] = '\0';
+    *outcome = WK_RUN_REPORTED;
     if (!wk_id_safe(o->review_run_id, strlen(o->review_run_id))) {
         snprintf(err, errlen, "--review-run-id must be 1 to 128 characters of [A-Za-z0-9_.:-]");
-        return WK_EXIT_USAGE;
+        return KIVO_EINVAL;
     }
     if (wk_jobspec_load(o->spec_path, &spec, err, errlen) != 0)
-        return WK_EXIT_USAGE;
+        return KIVO_EINVAL;
     spec_loaded = 1;
     kivo_buf_init(&x.report, 0);
     kivo_buf_init(&x.event, 0);
@@ -358,11 +365,13 @@ int wk_run(const wk_run_opts *o, char *err, size_t errlen)
             fprintf(stderr, "kivo-worker: review run %s was already reviewed and reported (see "
                     "%s); nothing to send\n", o->review_run_id, dir);
             err[0] = '\0';
-            rc = WK_EXIT_OK;
+            rc = KIVO_OK;
             goto out;
         }
-        rc = status == 0 ? WK_EXIT_PENDING : (status >= 500 || status == 429) ? WK_EXIT_PENDING
-                                                                           : WK_EXIT_REFUSED;
+        /* No answer, 429 and 5xx: kivo-api may answer later. Any other: its final word. */
+        *outcome = status == 0 || status >= 500 || status == 429 ? WK_RUN_PENDING
+                                                                 : WK_RUN_REFUSED;
+        rc = KIVO_OK;
         goto out;
     }
     if (strcmp(ri.workflow_id, spec.workflow_id) != 0 || strcmp(ri.worker_id, spec.worker_id) != 0) {
@@ -371,7 +380,7 @@ int wk_run(const wk_run_opts *o, char *err, size_t errlen)
                  ri.workflow_id, ri.worker_id, spec.workflow_id, spec.worker_id);
         goto out;
     }
-    rc = WK_EXIT_IO;
+    rc = KIVO_EIO;
     if (kivo_hasher_create(&x.hasher) != KIVO_OK ||
         kivo_json_parser_create(128, &x.parser) != KIVO_OK ||
         kivo_record_reader_create(&spec.fields, &x.reader) != KIVO_OK ||
@@ -384,7 +393,7 @@ int wk_run(const wk_run_opts *o, char *err, size_t errlen)
     if ((lock = wk_mkdirs(dir) == 0 ? wk_dir_lock(dir) : -1) < 0) {
         if (errno == EWOULDBLOCK) {
             snprintf(err, errlen, "%s is in use by another kivo-worker process", dir);
-            rc = WK_EXIT_USAGE;
+            rc = KIVO_EBUSY;
         } else {
             snprintf(err, errlen, "cannot lock %s: %s", dir, strerror(errno));
         }
@@ -396,7 +405,8 @@ int wk_run(const wk_run_opts *o, char *err, size_t errlen)
         snprintf(err, errlen, "cannot write the outbox %s: %s", dir, strerror(errno));
         goto out;
     }
-    if ((rc = send_events(o, dir, "started", err, errlen)) != WK_EXIT_OK)
+    if ((rc = send_events(o, dir, "started", outcome, err, errlen)) != KIVO_OK ||
+        *outcome != WK_RUN_REPORTED)
         goto out;
 
     x.o = o;
@@ -405,32 +415,34 @@ int wk_run(const wk_run_opts *o, char *err, size_t errlen)
     x.f = &f;
     int fr = find_and_review(&x, err, errlen);
     if (fr != 0) {
-        rc = fr == -2 ? WK_EXIT_USAGE : WK_EXIT_IO;
+        rc = fr == -2 ? KIVO_EINVAL : KIVO_EIO;
         goto out;
     }
     if (f.state == 1) {
         /* The rendered event ends with a newline; the outbox adds its own. */
         if (wk_outbox_append_event(dir, x.event_id, x.event.data, x.event.len - 1) != 0) {
             snprintf(err, errlen, "cannot write the outbox %s: %s", dir, strerror(errno));
-            rc = WK_EXIT_IO;
+            rc = KIVO_EIO;
             goto out;
         }
     } else {
         if (append_event(x.hasher, dir, o, &spec, &ri, KIVO_EVENT_FAILED, 2, f.failure_code) !=
             0) {
             snprintf(err, errlen, "cannot write the outbox %s: %s", dir, strerror(errno));
-            rc = WK_EXIT_IO;
+            rc = KIVO_EIO;
             goto out;
         }
     }
-    rc = send_events(o, dir, f.state == 1 ? "completed" : "failed", err, errlen);
-    if (rc != WK_EXIT_OK)
+    if ((rc = send_events(o, dir, f.state == 1 ? "completed" : "failed", outcome, err,
+                          errlen)) != KIVO_OK ||
+        *outcome != WK_RUN_REPORTED)
         goto out;
     if (f.state == 1) {
         if (o->json) {
             json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "review_run_id",
                                   o->review_run_id, "customer_run_id", ri.customer_run_id,
-                                  "status", "completed", "gate_verdict", f.verdict, "claim_count",
+                                  "status", kivo_event_status_name(KIVO_EVENT_COMPLETED),
+                                  "gate_verdict", f.verdict, "claim_count",
                                   (json_int_t)f.claims, "unsupported_claim_count",
                                   (json_int_t)f.unsupported, "report", f.report_path);
             char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
@@ -443,14 +455,14 @@ int wk_run(const wk_run_opts *o, char *err, size_t errlen)
                 "unsupported; report %s; started and completed events accepted\n",
                 o->review_run_id, ri.customer_run_id, f.verdict, f.claims, f.unsupported,
                 f.report_path);
-        rc = WK_EXIT_OK;
     } else {
         snprintf(err, errlen, "customer run %s of review run %s %s in the job's inputs; the "
                  "failed event (failure_code %s) was accepted", ri.customer_run_id,
                  o->review_run_id, f.state == 0 ? "was not found" : "could not be reviewed",
                  f.failure_code);
-        rc = WK_EXIT_REJECTS;
+        *outcome = WK_RUN_UNREVIEWED;
     }
+    rc = KIVO_OK;
 out:
     if (lock >= 0)
         close(lock);

@@ -77,14 +77,14 @@ static void test_modes(void **state)
 {
     wk_html_mode m = WK_HTML_NONE;
     (void)state;
-    assert_int_equal(wk_html_mode_parse("all", &m), 0);
+    assert_int_equal(wk_html_mode_parse("all", &m), KIVO_OK);
     assert_int_equal(m, WK_HTML_ALL);
-    assert_int_equal(wk_html_mode_parse("none", &m), 0);
+    assert_int_equal(wk_html_mode_parse("none", &m), KIVO_OK);
     assert_int_equal(m, WK_HTML_NONE);
-    assert_int_equal(wk_html_mode_parse("flagged", &m), 0);
+    assert_int_equal(wk_html_mode_parse("flagged", &m), KIVO_OK);
     assert_int_equal(m, WK_HTML_FLAGGED);
-    assert_int_equal(wk_html_mode_parse("All", &m), -1);
-    assert_int_equal(wk_html_mode_parse("", &m), -1);
+    assert_int_equal(wk_html_mode_parse("All", &m), KIVO_EINVAL);
+    assert_int_equal(wk_html_mode_parse("", &m), KIVO_EINVAL);
     /* The zero value is the default. */
     assert_int_equal(WK_HTML_FLAGGED, 0);
 
@@ -186,7 +186,7 @@ static void test_run_page(void **state)
         snprintf(path, sizeof path, "%s/claim_report.html", dir);
         assert_int_equal(wk_html_run_data(&pk, rep.data, rep.len, &data), KIVO_OK);
         assert_true(data.len < page.len / 2);    /* the assets are not in it */
-        assert_int_equal(wk_html_write(path, "run", data.data, data.len), 0);
+        assert_int_equal(wk_html_write(path, "run", data.data, data.len), KIVO_OK);
         FILE *f = fopen(path, "rb");
         assert_non_null(f);
         size_t n = fread(back, 1, sizeof back, f);
@@ -194,7 +194,7 @@ static void test_run_page(void **state)
         assert_int_equal(n, page.len);
         assert_memory_equal(back, page.data, n);
         snprintf(path, sizeof path, "%s/no/such/dir/x.html", dir);
-        assert_int_equal(wk_html_write(path, "run", data.data, data.len), -1);
+        assert_int_equal(wk_html_write(path, "run", data.data, data.len), KIVO_EIO);
         snprintf(path, sizeof path, "%s/claim_report.html", dir);
         unlink(path);
         rmdir(dir);
@@ -253,7 +253,7 @@ static void test_index(void **state)
         assert_int_equal(wk_html_index_add(x, id, v, 5, i % 5, 1u << 2, 1), KIVO_OK);
     }
     assert_int_equal(wk_html_index_write(x, "{\"workflow_id\":\"wf/1\",\"records_reviewed\":40}"),
-                     0);
+                     KIVO_OK);
     wk_html_index_free(x);
     wk_html_index_free(NULL);
 
