@@ -21,8 +21,10 @@
 #include <omp.h>
 
 #include "batch.h"
+#include "breakdown.h"
 #include "html.h"
 #include "inputs.h"
+#include "junit.h"
 #include "kivo/buf.h"
 #include "kivo/hash.h"
 #include "kivo/json.h"
@@ -43,12 +45,14 @@ typedef struct item {
     uint8_t rejected;
     uint8_t duplicate;
     uint8_t verdict;
+    int8_t label;               /* wk_label */
     uint32_t categories;
     uint32_t claims, unsupported;
     size_t text_off;            /* the run id, or the reject reason, in slot.text (NUL-ended) */
     size_t event_off, event_len;
     size_t report_off, report_len;
     size_t page_off, page_len;  /* claim_report.html's data in slot.pages; 0 bytes: no page */
+    size_t groups_off;          /* --group-by values in slot.text (put_group_values) */
 } item;
 
 typedef struct slot {
@@ -71,6 +75,7 @@ typedef struct job {
     const wk_jobspec *spec;
     wk_review_job review;       /* every run's: no review_run_id yet, sequence 1 */
     wk_html_mode html;
+    const wk_groups *groups;    /* --group-by, or NULL */
     char report_root[4096];     /* DIR/reports/<workflow> */
 } job;
 
@@ -87,6 +92,37 @@ static item *new_item(slot *s)
     item *it = &s->items[s->n_items++];
     memset(it, 0, sizeof *it);
     return it;
+}
+
+/* The record's value of each --group-by field, into slot.text: per field a 4-byte length
+ * (UINT32_MAX: no value) and the bytes. */
+static kivo_status put_group_values(const job *j, slot *s, item *it, const kivo_json_node *root)
+{
+    kivo_status st = KIVO_OK;
+    it->groups_off = s->text.len;
+    for (size_t k = 0; st == KIVO_OK && k < wk_groups_fields(j->groups); k++) {
+        size_t len;
+        const char *v = wk_meta_value_text(&j->spec->meta, wk_groups_meta_index(j->groups, k),
+                                           root, &len);
+        uint32_t n = v ? (uint32_t)len : UINT32_MAX;
+        st = kivo_buf_append(&s->text, &n, sizeof n);
+        if (st == KIVO_OK && v)
+            st = kivo_buf_append(&s->text, v, len);
+    }
+    return st;
+}
+
+static void get_group_values(const slot *s, const item *it, size_t n, const char **v, size_t *len)
+{
+    const char *p = s->text.data + it->groups_off;
+    for (size_t k = 0; k < n; k++) {
+        uint32_t m;
+        memcpy(&m, p, sizeof m);
+        p += sizeof m;
+        v[k] = m == UINT32_MAX ? NULL : p;
+        len[k] = m == UINT32_MAX ? 0 : m;
+        p += len[k];
+    }
 }
 
 static kivo_status reject(slot *s, item *it, const char *prefix, const char *reason)
@@ -126,8 +162,8 @@ static kivo_status review_line(const job *j, worker *w, slot *s, item *it, const
         return st;
     it->report_off = s->reports.len;
     it->event_off = s->events.len;
-    if ((st = wk_review_record(&j->review, w->engine, w->hasher, &rec, &s->reports, &s->events,
-                               NULL, &rv)) != KIVO_OK)
+    if ((st = wk_review_record(&j->review, w->engine, w->hasher, root, &rec, &s->reports,
+                               &s->events, NULL, &rv)) != KIVO_OK)
         return st;
     it->report_len = s->reports.len - it->report_off;
     it->event_len = s->events.len - it->event_off;
@@ -143,7 +179,8 @@ static kivo_status review_line(const job *j, worker *w, slot *s, item *it, const
     it->categories = rv->categories;
     it->claims = (uint32_t)rv->n_claims;
     it->unsupported = (uint32_t)rv->unsupported_count;
-    return KIVO_OK;
+    it->label = (int8_t)wk_meta_label(&j->spec->meta, root);
+    return j->groups ? put_group_values(j, s, it, root) : KIVO_OK;
 }
 
 static void review_slot(const job *j, worker *w, slot *s)
@@ -240,6 +277,36 @@ static void count(wk_summary *sum, const item *it)
             sum->categories[c]++;
 }
 
+/* --junit: a testcase per reviewed run, failed when the run is flagged. */
+static int junit_run(wk_junit *ju, const wk_jobspec *spec, const char *run_id, const item *it)
+{
+    char msg[512], body[256];
+    kivo_verdict v = (kivo_verdict)it->verdict;
+    if (!wk_flagged(v))
+        return wk_junit_case(ju, spec->workflow_id, run_id, WK_JUNIT_PASS, NULL, NULL, NULL);
+    size_t used = (size_t)snprintf(msg, sizeof msg, "%s", kivo_verdict_name(v));
+    for (int c = 1; c < KIVO_CAT_COUNT && used < sizeof msg; c++)
+        if ((it->categories >> c) & 1u)
+            used += (size_t)snprintf(msg + used, sizeof msg - used, "%s%s",
+                                     used == strlen(kivo_verdict_name(v)) ? ": " : ", ",
+                                     kivo_category_name((kivo_category)c));
+    snprintf(body, sizeof body, "%u of %u claims unsupported or contradicted; verdict %s",
+             it->unsupported, it->claims, kivo_verdict_name(v));
+    return wk_junit_case(ju, spec->workflow_id, run_id, WK_JUNIT_FAILURE, kivo_verdict_name(v),
+                         msg, body);
+}
+
+/* --junit: a rejected record is an error testcase named by where it is. */
+static int junit_reject(wk_junit *ju, const wk_jobspec *spec, const char *file, uint64_t line,
+                        const char *reason)
+{
+    char name[4300];
+    if (!ju)
+        return 0;
+    snprintf(name, sizeof name, "%s:%llu", file, (unsigned long long)line);
+    return wk_junit_case(ju, spec->workflow_id, name, WK_JUNIT_ERROR, "rejected", reason, NULL);
+}
+
 static double now(void)
 {
     struct timespec ts;
@@ -272,10 +339,11 @@ kivo_status wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary
     FILE *events = NULL, *rejects = NULL;
     char events_tmp[4300], rejects_tmp[4300], events_path[4200], rejects_path[4200];
     wk_progress prog;
-    job j = {spec, {spec, NULL, 1}, opts->html, ""};
+    job j = {spec, {spec, NULL, 1}, opts->html, wk_breakdown_groups(opts->breakdown), ""};
     double t0 = now();
 
     memset(sum, 0, sizeof *sum);
+    sum->breakdown = opts->breakdown;
     opts->lock_fd = -1;
     sum->threads = threads;
     err[0] = '\0';
@@ -379,10 +447,11 @@ kivo_status wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary
             if (s->chunk.corrupt) {
                 sum->records_read++;
                 sum->records_rejected++;
+                static const char corrupt[] = "compressed data is corrupt or truncated here; the "
+                                              "rest of the file is unreadable";
                 if (write_json_line(rejects, reject_json(file, cur_line + 1, s->chunk.offset,
-                                                         "compressed data is corrupt or truncated "
-                                                         "here; the rest of the file is unreadable",
-                                                         NULL)) != 0)
+                                                         corrupt, NULL)) != 0 ||
+                    junit_reject(opts->junit, spec, file, cur_line + 1, corrupt) != 0)
                     goto write_failed;
                 continue;
             }
@@ -393,7 +462,8 @@ kivo_status wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary
                 sum->records_read++;
                 sum->records_rejected++;
                 if (write_json_line(rejects, reject_json(file, cur_line + 1, s->chunk.offset,
-                                                         reason, NULL)) != 0)
+                                                         reason, NULL)) != 0 ||
+                    junit_reject(opts->junit, spec, file, cur_line + 1, reason) != 0)
                     goto write_failed;
                 cur_line++;
                 continue;
@@ -405,7 +475,8 @@ kivo_status wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary
                 sum->records_read++;
                 if (it->rejected) {
                     sum->records_rejected++;
-                    if (write_json_line(rejects, reject_json(file, line, it->offset, text, NULL)) != 0)
+                    if (write_json_line(rejects, reject_json(file, line, it->offset, text, NULL)) != 0 ||
+                        junit_reject(opts->junit, spec, file, line, text) != 0)
                         goto write_failed;
                     continue;
                 }
@@ -428,11 +499,26 @@ kivo_status wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary
                     else
                         snprintf(reason, sizeof reason,
                                  "duplicate customer_run_id, first seen earlier in this job");
-                    if (write_json_line(rejects, reject_json(file, line, it->offset, reason, text)) != 0)
+                    if (write_json_line(rejects, reject_json(file, line, it->offset, reason, text)) != 0 ||
+                        junit_reject(opts->junit, spec, file, line, reason) != 0)
                         goto write_failed;
                     continue;
                 }
                 count(sum, it);
+                if (opts->breakdown) {
+                    const char *gv[WK_GROUP_MAX_FIELDS];
+                    size_t gl[WK_GROUP_MAX_FIELDS];
+                    if (j.groups)
+                        get_group_values(s, it, wk_groups_fields(j.groups), gv, gl);
+                    if (wk_breakdown_add(opts->breakdown, text, (kivo_verdict)it->verdict,
+                                         it->categories, it->claims, it->unsupported,
+                                         (wk_label)it->label, gv, gl, it->page_len > 0) != 0) {
+                        snprintf(err, errlen, "out of memory");
+                        goto out;
+                    }
+                }
+                if (opts->junit && junit_run(opts->junit, spec, text, it) != 0)
+                    goto write_failed;
                 if (index && wk_html_index_add(index, text, (kivo_verdict)it->verdict, it->claims,
                                                it->unsupported, it->categories,
                                                it->page_len > 0) != KIVO_OK) {
@@ -498,6 +584,13 @@ kivo_status wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary
         char *js = wk_summary_json(sum, spec, out);
         char path[4200];
         snprintf(path, sizeof path, "%s/summary.json", out);
+        if (index && opts->breakdown && wk_breakdown_labeled(opts->breakdown) &&
+            wk_html_index_attach(index, "disagreements",
+                                 wk_breakdown_disagreements(opts->breakdown)) != 0) {
+            free(js);
+            errno = ENOMEM;
+            goto write_failed;
+        }
         if (!js || wk_write_atomic(path, js, strlen(js)) != 0 ||
             (index && wk_html_index_write(index, js) != 0)) {
             free(js);

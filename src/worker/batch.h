@@ -24,6 +24,8 @@ typedef struct wk_batch_opts {
     wk_html_mode html;          /* which runs get claim_report.html (0: flagged); index.html */
     int lock_fd;                /* out: the out folder's lock (wk_dir_lock), -1 if not taken;
                                  * the caller closes it once it is done with the folder */
+    struct wk_breakdown *breakdown; /* labels and --group-by (breakdown.h), or NULL; fed here */
+    struct wk_junit *junit;     /* --junit (junit.h), or NULL: a testcase per run is added */
 } wk_batch_opts;
 
 typedef struct wk_summary {
@@ -33,6 +35,7 @@ typedef struct wk_summary {
     uint64_t categories[KIVO_CAT_COUNT];    /* runs with each failure category */
     double seconds;
     int threads;
+    const struct wk_breakdown *breakdown;   /* adds "evaluation" and "groups", or NULL */
 } wk_summary;
 
 /* Runs the job; writes the output layout under the out folder. Rejected records are data, counted

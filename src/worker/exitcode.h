@@ -13,7 +13,8 @@ typedef enum wk_exit {
     WK_EXIT_USAGE = 2,   /* usage, job spec, inputs, a folder in use by another process */
     WK_EXIT_REJECTS = 3, /* finished, some records rejected (run: its record missing) */
     WK_EXIT_REFUSED = 4, /* kivo-api refused a token or events (see dead-letter.jsonl) */
-    WK_EXIT_PENDING = 5  /* events still pending (kivo-api unreachable: `submit` later) */
+    WK_EXIT_PENDING = 5, /* events still pending (kivo-api unreachable: `submit` later) */
+    WK_EXIT_GATE = 6     /* a --fail-on condition held (batch, compare) */
 } wk_exit;
 
 #endif

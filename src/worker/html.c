@@ -285,6 +285,7 @@ struct wk_html_index {
     entry *heap;                /* min-heap: heap[0] is the least severe run kept */
     size_t n;
     uint64_t seq, flagged;
+    json_t *extra;              /* members added by wk_html_index_attach, or NULL */
 };
 
 static int rank(uint8_t verdict)
@@ -375,6 +376,15 @@ kivo_status wk_html_index_add(wk_html_index *x, const char *customer_run_id, kiv
     return KIVO_OK;
 }
 
+int wk_html_index_attach(wk_html_index *x, const char *key, json_t *value)
+{
+    if (!value || (!x->extra && !(x->extra = json_object()))) {
+        json_decref(value);
+        return -1;
+    }
+    return json_object_set_new(x->extra, key, value) == 0 ? 0 : -1;
+}
+
 static int by_severity(const void *a, const void *b)
 {
     return more_severe(a, b) ? -1 : more_severe(b, a) ? 1 : 0;
@@ -441,6 +451,8 @@ kivo_status wk_html_index_write(wk_html_index *x, const char *summary_json)
     bad |= json_object_set_new(root, "flagged_total", json_integer((json_int_t)x->flagged));
     bad |= json_object_set(root, "runs", runs);
     bad |= json_object_set_new(root, "rejects", first_rejects(x->out_dir));
+    if (x->extra)
+        bad |= json_object_update(root, x->extra);
     if (bad || !(text = json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(6)))) {
         errno = ENOMEM;
         goto out;
@@ -467,5 +479,6 @@ void wk_html_index_free(wk_html_index *x)
         free(x->heap[i].id);
     free(x->heap);
     free(x->out_dir);
+    json_decref(x->extra);
     free(x);
 }

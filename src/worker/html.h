@@ -84,6 +84,11 @@ kivo_status wk_html_index_add(wk_html_index *x, const char *customer_run_id, kiv
  * (with errno) or KIVO_ENOMEM. */
 kivo_status wk_html_index_write(wk_html_index *x, const char *summary_json);
 
+/* Adds a member `key` to the page's data (its reference is taken; NULL fails), for what a job
+ * adds to its index (a labeled batch's disagreements). @return 0, or -1 without memory. */
+struct json_t;
+int wk_html_index_attach(wk_html_index *x, const char *key, struct json_t *value);
+
 /* Frees x; NULL does nothing. */
 void wk_html_index_free(wk_html_index *x);
 

@@ -200,7 +200,7 @@ static int load(const kivo_json_node *root, wk_jobspec *s, char *err, size_t err
         return -1;
     }
     const char *const fkeys[] = {field_names[0], field_names[1], field_names[2], field_names[3],
-                                 field_names[4], field_names[5], NULL};
+                                 field_names[4], field_names[5], "metadata", "label", NULL};
     if (f && check_keys(f, "fields.", fkeys, err, errlen))
         return -1;
     for (int i = 0; i < 6; i++) {
@@ -221,6 +221,9 @@ static int load(const kivo_json_node *root, wk_jobspec *s, char *err, size_t err
     s->fields.source_id = s->field[3];
     s->fields.source_title = s->field[4];
     s->fields.source_text = s->field[5];
+    if (f && wk_meta_spec_load(kivo_json_get(f, "metadata"), kivo_json_get(f, "label"), &s->meta,
+                               err, errlen) != 0)
+        return -1;
 
     const kivo_json_node *rs = kivo_json_get(root, "report_store");
     char *path = NULL;
@@ -305,6 +308,7 @@ void wk_jobspec_free(wk_jobspec *s)
     free(s->inputs);
     for (int i = 0; i < 6; i++)
         free(s->field[i]);
+    wk_meta_spec_free(&s->meta);
     free(s->report_path);
     free(s->report_label);
     memset(s, 0, sizeof *s);

@@ -9,6 +9,7 @@
 
 #include "kivo/record.h"
 #include "kivo/review.h"
+#include "metadata.h"
 
 #define WK_DEFAULT_MAX_LINE (64u << 20)
 
@@ -24,6 +25,7 @@ typedef struct wk_jobspec {
     size_t n_inputs;
     char *field[6];             /* run id, output, sources, source id, title, text pointers */
     kivo_fields fields;         /* views of field[] */
+    wk_meta_spec meta;          /* fields.metadata and fields.label (metadata.h) */
     char *report_path;          /* resolved against dir */
     char *report_label;
     size_t max_line_bytes;

@@ -1,8 +1,9 @@
 /*
  * main.c - kivo-worker's command line: subcommands, options, and the one place where results
  * become exit codes (exitcode.h: 0 all reviewed, 3 some records rejected, 2 usage or job spec,
- * 1 fatal I/O, 4 the server refused something, 5 events still pending). The commands return a
- * kivo_status and what they found; status_exit() and the *_exit() helpers below map them.
+ * 1 fatal I/O, 4 the server refused something, 5 events still pending, 6 a --fail-on gate
+ * failed). The commands return a kivo_status and what they found; status_exit() and the *_exit()
+ * helpers below map them.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -14,9 +15,15 @@
 #include <jansson.h>
 
 #include "batch.h"
+#include "batch_metrics.h"
+#include "breakdown.h"
+#include "compare_cli.h"
 #include "exitcode.h"
+#include "gate.h"
+#include "ghsummary.h"
 #include "explain.h"
 #include "jobspec.h"
+#include "junit.h"
 #include "kivo/wire.h"
 #include "outbox.h"
 #include "output.h"
@@ -44,6 +51,8 @@ static const char usage_main[] =
     "            --kivo-api-base-url, create its runs and send their events)\n"
     "  run       review one run created with the private-worker API, report to Kivo\n"
     "  submit    send what an outbox still holds (after a network failure or a kill)\n"
+    "  compare   compare two batches over the same records: transitions, regressions,\n"
+    "            significance, per group; CI gates\n"
     "  explain   show, claim by claim, which rule of the engine decided it and why\n"
     "\n"
     "Options:\n"
@@ -52,7 +61,8 @@ static const char usage_main[] =
     "\n"
     "Exit codes: 0 all records reviewed; 3 finished, some records rejected (see rejects.jsonl);\n"
     "2 usage or job spec error; 1 fatal I/O error; 4 kivo-api refused a token or events (see\n"
-    "dead-letter.jsonl); 5 events still pending (kivo-api unreachable: run `submit` later).\n"
+    "dead-letter.jsonl); 5 events still pending (kivo-api unreachable: run `submit` later);\n"
+    "6 a --fail-on gate failed (batch, compare; it takes precedence over 3, 4 and 5).\n"
     "\n"
     "Tokens: pass API keys and worker credentials in a file (--api-key-file,\n"
     "--worker-credential-file) or the environment (KIVO_API_KEY, KIVO_WORKER_CREDENTIAL), not\n"
@@ -61,7 +71,8 @@ static const char usage_main[] =
 
 static const char usage_batch[] =
     "Usage: kivo-worker batch --job-spec-file FILE [--out DIR] [--threads N] [--json] [--quiet]\n"
-    "                         [--html all|flagged|none]\n"
+    "                         [--html all|flagged|none] [--group-by NAME[,NAME]]\n"
+    "                         [--fail-on EXPR] [--junit FILE] [--github-summary]\n"
     "\n"
     "Reviews every record of the job's inputs (JSONL, one AI output with its sources per line;\n"
     "files ending .jsonl.gz or .jsonl.zst are decompressed as they are read) and writes, under\n"
@@ -87,7 +98,23 @@ static const char usage_batch[] =
     "      --chunk-bytes N       bytes read per chunk (default 1 MiB; for benchmarks)\n"
     "      --html MODE           claim_report.html for: flagged (needs_review and fail; the\n"
     "                            default), all, or none (no HTML at all, index.html included)\n"
+    "      --group-by NAMES      break summary.json and index.html down by these names of the\n"
+    "                            job spec's fields.metadata (comma-separated): verdicts, flag\n"
+    "                            rate, categories (and scores, with fields.label) per value\n"
+    "      --fail-on EXPR        exit 6 when any condition holds, e.g.\n"
+    "                            fail_rate>0.02,needs_review_rate>0.10 (NAME OP NUMBER, OP one\n"
+    "                            of > >= < <= == !=; an undefined metric fails its condition).\n"
+    "                            Metrics: %s\n"
+    "      --junit FILE          JUnit XML: a testcase per run, failed when it is flagged\n"
+    "                            (message: verdict and categories); rejected records are errors\n"
+    "      --github-summary      append a Markdown summary to $GITHUB_STEP_SUMMARY when set\n"
     "  -h, --help                this text\n"
+    "\n"
+    "With fields.label in the job spec (a JSON Pointer to a boolean, \"hallucinated\"/\n"
+    "\"faithful\" or \"fail\"/\"pass\"; true = hallucinated), summary.json gives the precision,\n"
+    "recall, F1 and balanced accuracy of Kivo's flags (needs_review or fail) against the labels,\n"
+    "overall and per group, and index.html the confusion table and the runs they disagree on.\n"
+    "fields.metadata values are copied into each claim report only, never into an event.\n"
     "\n"
     "Sending to Kivo (optional; DIR is then also the outbox, see `kivo-worker submit --help`):\n"
     "      --kivo-api-base-url URL  after the review, create each reviewed run with the project\n"
@@ -207,8 +234,18 @@ static const char usage_submit[] =
 
 enum {
     OPT_BASE_URL = 256, OPT_API_KEY_FILE, OPT_CONCURRENCY, OPT_DEADLINE, OPT_TIMEOUT, OPT_JOB_TOKEN,
-    OPT_RUN_ID, OPT_CRED, OPT_CRED_FILE, OPT_OUTBOX, OPT_HTML
+    OPT_RUN_ID, OPT_CRED, OPT_CRED_FILE, OPT_OUTBOX, OPT_HTML, OPT_GROUP_BY, OPT_FAIL_ON, OPT_JUNIT,
+    OPT_GH_SUMMARY
 };
+
+/* batch --help: the usage with the gate's metric names filled in. */
+static void batch_usage(FILE *f)
+{
+    wk_metric m[WK_BATCH_METRICS];
+    char names[1024];
+    wk_gate_names(m, wk_batch_metrics(NULL, m), names, sizeof names);
+    fprintf(f, usage_batch, names);
+}
 
 /* The send options shared by batch and submit. @return 0, 1 when not one of them, -1 bad. */
 static int send_option(const char *cmd, int c, wk_send_opts *so, const char **api_key_file)
@@ -502,6 +539,10 @@ static int cmd_batch(int argc, char **argv)
         {"quiet", no_argument, NULL, 'q'},               {"help", no_argument, NULL, 'h'},
         {"chunk-bytes", required_argument, NULL, 'c'},
         {"html", required_argument, NULL, OPT_HTML},
+        {"group-by", required_argument, NULL, OPT_GROUP_BY},
+        {"fail-on", required_argument, NULL, OPT_FAIL_ON},
+        {"junit", required_argument, NULL, OPT_JUNIT},
+        {"github-summary", no_argument, NULL, OPT_GH_SUMMARY},
         {"kivo-api-base-url", required_argument, NULL, OPT_BASE_URL},
         {"api-key-file", required_argument, NULL, OPT_API_KEY_FILE},
         {"concurrency", required_argument, NULL, OPT_CONCURRENCY},
@@ -513,7 +554,10 @@ static int cmd_batch(int argc, char **argv)
     char key[WK_SECRET_MAX];
     const char *spec_path = NULL;
     wk_batch_opts bo = {0};
-    int json = 0, quiet = 0, c;
+    const char *group_by = NULL, *fail_on = NULL, *junit_path = NULL;
+    wk_gate *gate = NULL;
+    wk_metric metrics[WK_BATCH_METRICS];
+    int json = 0, quiet = 0, gh_summary = 0, c;
     long v;
     optind = 1;
     while ((c = getopt_long(argc, argv, "f:o:t:jqh", opts, NULL)) != -1) {
@@ -540,15 +584,19 @@ static int cmd_batch(int argc, char **argv)
                 return WK_EXIT_USAGE;
             }
             break;
+        case OPT_GROUP_BY: group_by = optarg; break;
+        case OPT_FAIL_ON: fail_on = optarg; break;
+        case OPT_JUNIT: junit_path = optarg; break;
+        case OPT_GH_SUMMARY: gh_summary = 1; break;
         case 'j': json = 1; break;
         case 'q': quiet = 1; break;
-        case 'h': fputs(usage_batch, stdout); return WK_EXIT_OK;
+        case 'h': batch_usage(stdout); return WK_EXIT_OK;
         default: {
             int r = send_option("batch", c, &so, &key_file);
             if (r == 0)
                 break;
             if (r > 0)
-                fputs(usage_batch, stderr);
+                batch_usage(stderr);
             return WK_EXIT_USAGE;
         }
         }
@@ -558,26 +606,67 @@ static int cmd_batch(int argc, char **argv)
         return WK_EXIT_USAGE;
     }
     if (!spec_path) {
-        fprintf(stderr, "kivo-worker batch: --job-spec-file is required\n\n%s", usage_batch);
+        fprintf(stderr, "kivo-worker batch: --job-spec-file is required\n\n");
+        batch_usage(stderr);
         return WK_EXIT_USAGE;
     }
     if (!so.base_url && key_file) {
         fprintf(stderr, "kivo-worker batch: --api-key-file needs --kivo-api-base-url\n");
         return WK_EXIT_USAGE;
     }
-    if (so.base_url && load_api_key("batch", key_file, key) != 0)
-        return WK_EXIT_USAGE;
     char err[1024];
+    if (fail_on && wk_gate_parse(fail_on, metrics, wk_batch_metrics(NULL, metrics), &gate, err,
+                                 sizeof err) != 0) {
+        fprintf(stderr, "kivo-worker batch: %s\n", err);
+        return WK_EXIT_USAGE;
+    }
+    if (so.base_url && load_api_key("batch", key_file, key) != 0) {
+        wk_gate_free(gate);
+        return WK_EXIT_USAGE;
+    }
     wk_jobspec spec;
     if (wk_jobspec_load(spec_path, &spec, err, sizeof err) != 0) {
         fprintf(stderr, "kivo-worker: %s\n", err);
+        wk_gate_free(gate);
         return WK_EXIT_USAGE;
+    }
+    if (wk_breakdown_create(&spec, group_by, &bo.breakdown, err, sizeof err) != 0) {
+        fprintf(stderr, "kivo-worker batch: %s\n", err);
+        wk_gate_free(gate);
+        wk_jobspec_free(&spec);
+        return WK_EXIT_USAGE;
+    }
+    if (junit_path && wk_junit_open(junit_path, &bo.junit) != 0) {
+        fprintf(stderr, "kivo-worker batch: cannot write %s: %s\n", junit_path, strerror(errno));
+        wk_breakdown_free(bo.breakdown);
+        wk_gate_free(gate);
+        wk_jobspec_free(&spec);
+        return WK_EXIT_IO;
     }
     bo.progress = !quiet && isatty(STDERR_FILENO);
     wk_summary sum;
     kivo_status st = wk_batch_run(&spec, &bo, &sum, err, sizeof err);
     int rc = st != KIVO_OK ? status_exit(st) : sum.records_rejected ? WK_EXIT_REJECTS : WK_EXIT_OK;
+    char tripped[4096] = "";
+    int gate_failed = 0;
     if (st == KIVO_OK) {
+        if (bo.junit) {
+            char suite[600];
+            wk_junit *ju = bo.junit;
+            bo.junit = NULL;
+            snprintf(suite, sizeof suite, "kivo batch %s", spec.workflow_id);
+            if (wk_junit_close(ju, suite, sum.seconds) != 0) {
+                fprintf(stderr, "kivo-worker batch: cannot write %s: %s\n", junit_path,
+                        strerror(errno));
+                rc = WK_EXIT_IO;
+            }
+        }
+        if (gate) {
+            size_t n = wk_batch_metrics(&sum, metrics);
+            gate_failed = wk_gate_eval(gate, metrics, n, tripped, sizeof tripped) > 0;
+        }
+    }
+    if (rc == WK_EXIT_OK || rc == WK_EXIT_REJECTS) {
         const char *out = bo.out_dir ? bo.out_dir : spec.report_path;
         if (json) {
             char *js = wk_summary_json(&sum, &spec, out);
@@ -596,17 +685,38 @@ static int cmd_batch(int argc, char **argv)
         if (rc == WK_EXIT_REJECTS)
             fprintf(stderr, "kivo-worker: %llu records rejected: see %s/rejects.jsonl\n",
                     (unsigned long long)sum.records_rejected, out);
+        if (gh_summary) {
+            char *js = wk_summary_json(&sum, &spec, out);
+            json_t *sj = js ? json_loads(js, 0, NULL) : NULL;
+            if (!sj || wk_github_summary_batch(sj, fail_on, gate_failed ? tripped : NULL, err,
+                                               sizeof err) != 0)
+                fprintf(stderr, "kivo-worker batch: %s\n", sj ? err : "out of memory");
+            json_decref(sj);
+            free(js);
+        }
         if (so.base_url) {
             int sr = batch_send(&spec, out, &so, key);
             if (sr != WK_EXIT_OK)
                 rc = sr;
         }
-    } else {
+        if (gate_failed) {
+            fprintf(stderr, "kivo-worker batch: gate failed (--fail-on %s):\n", fail_on);
+            for (char *line = tripped; *line;) {
+                char *e = strchr(line, '\n');
+                fprintf(stderr, "  %.*s\n", e ? (int)(e - line) : (int)strlen(line), line);
+                line = e ? e + 1 : line + strlen(line);
+            }
+            rc = WK_EXIT_GATE;
+        }
+    } else if (rc != WK_EXIT_IO || err[0]) {
         fprintf(stderr, "kivo-worker: %s\n", err);
     }
     if (bo.lock_fd >= 0)
         close(bo.lock_fd);
     memset(key, 0, sizeof key);
+    wk_junit_free(bo.junit);
+    wk_breakdown_free(bo.breakdown);
+    wk_gate_free(gate);
     wk_jobspec_free(&spec);
     return rc;
 }
@@ -699,6 +809,11 @@ int main(int argc, char **argv)
         return cmd_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "submit"))
         return cmd_submit(argc - 1, argv + 1);
+    if (!strcmp(cmd, "compare")) {
+        int gate_failed = 0;
+        kivo_status st = wk_compare_command(argc - 1, argv + 1, &gate_failed);
+        return st != KIVO_OK ? status_exit(st) : gate_failed ? WK_EXIT_GATE : WK_EXIT_OK;
+    }
     if (!strcmp(cmd, "explain"))
         return cmd_explain(argc - 1, argv + 1);
     fprintf(stderr, "kivo-worker: unknown command '%s'\n\n%s", cmd, usage_main);

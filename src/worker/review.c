@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "kivo/report.h"
+#include "metadata.h"
 #include "review.h"
 
 void wk_report_dir(const char *workflow_id, char out[WK_REPORT_DIR_MAX])
@@ -55,8 +56,9 @@ kivo_packet wk_review_packet(const wk_jobspec *spec, const kivo_record *rec)
 }
 
 kivo_status wk_review_record(const wk_review_job *job, kivo_engine *engine, kivo_hasher *hasher,
-                             const kivo_record *rec, kivo_buf *report, kivo_buf *event,
-                             char event_id[KIVO_WIRE_EVENT_ID_SIZE], const kivo_review **out)
+                             const kivo_json_node *root, const kivo_record *rec, kivo_buf *report,
+                             kivo_buf *event, char event_id[KIVO_WIRE_EVENT_ID_SIZE],
+                             const kivo_review **out)
 {
     const wk_jobspec *spec = job->spec;
     kivo_packet pk = wk_review_packet(spec, rec);
@@ -70,6 +72,7 @@ kivo_status wk_review_record(const wk_review_job *job, kivo_engine *engine, kivo
 
     if ((st = kivo_engine_review(engine, &pk, &rv)) != KIVO_OK ||
         (st = kivo_report_render(&pk, rv, &meta, report)) != KIVO_OK ||
+        (st = wk_meta_splice(&spec->meta, root, report, at)) != KIVO_OK ||
         (st = kivo_hasher_sha256_text(hasher, report->data + at, report->len - at, hash)) !=
             KIVO_OK)
         return st;

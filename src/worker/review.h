@@ -16,6 +16,7 @@
 #include "jobspec.h"
 #include "kivo/buf.h"
 #include "kivo/hash.h"
+#include "kivo/json.h"
 #include "kivo/record.h"
 #include "kivo/review.h"
 #include "kivo/wire.h"
@@ -54,15 +55,17 @@ typedef struct wk_review_job {
 } wk_review_job;
 
 /*
- * Reviews rec on engine and appends its claim report to report and its completed event (a line,
- * which names the report's SHA-256) to event. event_id (may be NULL) gets the event's id; *out
+ * Reviews rec (read from the JSON document root) on engine and appends its claim report, with
+ * the record's fields.metadata and label spliced in (metadata.h), to report and its completed
+ * event (a line, which names the report's SHA-256 and carries no metadata) to event. event_id (may be NULL) gets the event's id; *out
  * the review (the engine's; valid until its next review). @return KIVO_OK; the engine's
  * KIVO_ETOOBIG for a record over one of its bounds (kivo_engine_errmsg() says which), which is
  * the record's fault, not the job's; or KIVO_ENOMEM / KIVO_ECRYPTO / KIVO_EINVAL. On failure
  * report and event may hold part of an append; the callers drop them.
  */
 kivo_status wk_review_record(const wk_review_job *job, kivo_engine *engine, kivo_hasher *hasher,
-                             const kivo_record *rec, kivo_buf *report, kivo_buf *event,
-                             char event_id[KIVO_WIRE_EVENT_ID_SIZE], const kivo_review **out);
+                             const kivo_json_node *root, const kivo_record *rec, kivo_buf *report,
+                             kivo_buf *event, char event_id[KIVO_WIRE_EVENT_ID_SIZE],
+                             const kivo_review **out);
 
 #endif

@@ -133,20 +133,21 @@ typedef struct ctx {
     found *f;
 } ctx;
 
-/* Reviews the record in root (its customer_run_id is the run's) and renders report and event. */
-static int review(ctx *x, const kivo_record *rec)
+/* Reviews the record in root (its customer_run_id is the run's) and renders report and event;
+ * fields.metadata and fields.label go into the report only. */
+static int review(ctx *x, const kivo_json_node *root, const kivo_record *rec)
 {
     const kivo_review *rv;
-    char report_dir[WK_REPORT_DIR_MAX], root[4400], dir[4400];
+    char report_dir[WK_REPORT_DIR_MAX], store[4400], dir[4400];
     /* The completed event follows the started one (sequence 1). */
     wk_review_job job = {x->spec, x->o->review_run_id, 2};
-    if (wk_review_record(&job, x->engine, x->hasher, rec, &x->report, &x->event, x->event_id,
-                         &rv) != KIVO_OK)
+    if (wk_review_record(&job, x->engine, x->hasher, root, rec, &x->report, &x->event,
+                         x->event_id, &rv) != KIVO_OK)
         return -1;
     wk_report_dir(x->spec->workflow_id, report_dir);
-    snprintf(root, sizeof root, "%s/%s", x->spec->report_path, report_dir);
-    if (wk_report_run_dir(root, rec->customer_run_id, dir, sizeof dir) != 0 ||
-        wk_report_pointer(root, rec->customer_run_id, x->f->report_path,
+    snprintf(store, sizeof store, "%s/%s", x->spec->report_path, report_dir);
+    if (wk_report_run_dir(store, rec->customer_run_id, dir, sizeof dir) != 0 ||
+        wk_report_pointer(store, rec->customer_run_id, x->f->report_path,
                           sizeof x->f->report_path) != 0) {
         errno = ENAMETOOLONG;
         return -2;
@@ -174,7 +175,7 @@ static int try_line(ctx *x, const char *line, size_t len, size_t readable)
     if (st == KIVO_OK) {
         if (strcmp(rec.customer_run_id, want) != 0)
             return 0;
-        return review(x, &rec) == 0 ? 1 : -1;
+        return review(x, root, &rec) == 0 ? 1 : -1;
     }
     id = kivo_json_pointer(root, x->spec->fields.customer_run_id);
     if (id && id->type == KIVO_JSON_STRING && id->len == strlen(want) &&

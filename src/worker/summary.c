@@ -6,6 +6,7 @@
 #include <jansson.h>
 
 #include "batch.h"
+#include "breakdown.h"
 #include "kivo/wire.h"
 
 char *wk_summary_json(const wk_summary *s, const wk_jobspec *spec, const char *out_dir)
@@ -50,6 +51,10 @@ char *wk_summary_json(const wk_summary *s, const wk_jobspec *spec, const char *o
     json_object_set_new(o, "records_per_s", json_real((double)s->records_read / secs));
     json_object_set_new(o, "claims_per_s", json_real((double)s->claims / secs));
     json_object_set_new(o, "peak_rss_bytes", json_integer(peak));
+    if (s->breakdown && wk_breakdown_to_summary(s->breakdown, o) != 0) {
+        json_decref(o);
+        return NULL;
+    }
     char *js = json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
     json_decref(o);
     if (!js)

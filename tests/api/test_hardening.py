@@ -281,6 +281,15 @@ def bodies_and_urls(srv, k):
                b"Authorization: Bearer " + k.encode() + b"\r\nConnection: close\r\n\r\n")
     check(status_of(resp) == 400 and json_of(resp)["error"]["code"] == "schema_violation",
           f"%00 in a query value: {resp[:80]!r}")
+    # Over-long targets and heads below libmicrohttpd's own 32 KiB limit are answered as JSON.
+    resp = raw(srv.port, b"GET /v1/review-runs?workflow_id=" + b"w" * 10000 + b" HTTP/1.1\r\n"
+               b"Host: x\r\nConnection: close\r\n\r\n")
+    check(status_of(resp) == 414 and json_of(resp)["error"]["code"] == "uri_too_long",
+          f"a 10 KB target: {resp[:120]!r}")
+    resp = raw(srv.port, b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 20000 +
+               b"\r\nConnection: close\r\n\r\n")
+    check(status_of(resp) == 431 and json_of(resp)["error"]["code"] == "headers_too_large",
+          f"a 20 KB head: {resp[:120]!r}")
     # Duplicate query parameters: which one wins is not the client's guess to make.
     expect(c.request("GET", f"{HR}?limit=5&limit=6", token=k), 400, "schema_violation", "limit",
            what="duplicate limit")
