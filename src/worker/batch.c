@@ -314,13 +314,14 @@ static double now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The run's folder and report file (review.h's layout) below the out folder. */
 static int report_path(const job *j, const char *run_id, char *dir, size_t dlen, char *file,
                        size_t flen)
 {
-    return wk_report_run_dir(j->report_root, run_id, dir, dlen) != 0 ||
-                   wk_report_pointer(j->report_root, run_id, file, flen) != 0
-               ? -1
-               : 0;
+    if (wk_report_run_dir(j->report_root, run_id, dir, dlen) != 0)
+        return -1;
+    int n = snprintf(file, flen, "%s/" WK_REPORT_FILE, dir);
+    return n < 0 || (size_t)n >= flen ? -1 : 0;
 }
 
 kivo_status wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary *sum, char *err,
