@@ -404,7 +404,8 @@
         var v = s.verdicts || {};
         doc.title = 'Kivo batch: ' + s.workflow_id;
         add(root, el('h1', null, 'Kivo batch: ' + s.workflow_id));
-        add(root, el('div', 'meta', s.worker_version + ' · ' + s.engine_version + ' · ' +
+        add(root, el('div', 'meta', (s.batch_id ? 'batch ' + s.batch_id + ' · ' : '') +
+                                    s.worker_version + ' · ' + s.engine_version + ' · ' +
                                     num(s.files) + ' input files'));
         var cards = add(root, el('div', 'cards'));
         function card(n, label, cls) {
@@ -643,6 +644,7 @@
             var b = add(m, el('span', null, x[0] + ' '));
             add(b, el('b', null, s.dir));
             add(m, el('span', null, num(s.runs) + ' runs'));
+            add(m, el('span', null, 'batch ' + Object.keys(s.batch_ids || {}).join(', ')));
             add(m, el('span', null, 'engine ' + Object.keys(s.engine_versions || {}).join(', ')));
             add(m, el('span', null, 'policy ' + Object.keys(s.policies || {}).join(', ')));
             if (s.evaluation)

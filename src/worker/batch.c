@@ -340,7 +340,8 @@ kivo_status wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary
     FILE *events = NULL, *rejects = NULL;
     char events_tmp[4300], rejects_tmp[4300], events_path[4200], rejects_path[4200];
     wk_progress prog;
-    job j = {spec, {spec, NULL, 1}, opts->html, wk_breakdown_groups(opts->breakdown), ""};
+    job j = {spec, {spec, wk_jobspec_batch(spec), NULL, 1}, opts->html,
+             wk_breakdown_groups(opts->breakdown), ""};
     double t0 = now();
 
     memset(sum, 0, sizeof *sum);

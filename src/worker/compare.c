@@ -39,7 +39,7 @@ typedef struct side {
     uint64_t unreadable, duplicates;
     char unreadable_where[3][600];
     char unreadable_why[3][64];
-    distinct engines, policies;
+    distinct engines, policies, batches;
 } side;
 
 /* Pairs of one scope: all pairs, or one group. */
@@ -531,6 +531,7 @@ static int read_side(wk_compare *c, side *s, int is_base, const wk_compare_opts 
         wk_tally_add(&s->all, run->verdict, run->categories, run->claims, run->unsupported,
                      run->label);
         distinct_add(&s->engines, run->engine, run->engine_len);
+        distinct_add(&s->batches, run->batch, run->batch_len);
         distinct_add(&s->policies, run->policy, strlen(run->policy));
         if ((is_base ? add_base(c, run, err, errlen) : add_cand(c, run, o->junit, err, errlen)) !=
             0)
@@ -759,6 +760,7 @@ static json_t *side_json(const side *s)
     int bad = !o || !ex;
     bad |= put(o, "dir", json_string(s->dir));
     bad |= put(o, "layout", json_string(wk_store_layout(s->store)));
+    bad |= put(o, "batch_ids", distinct_json(&s->batches));
     bad |= put(o, "engine_versions", distinct_json(&s->engines));
     bad |= put(o, "policies", distinct_json(&s->policies));
     bad |= put(o, "duplicate_runs", jint(s->duplicates));

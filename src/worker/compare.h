@@ -71,6 +71,8 @@ typedef struct wk_cmp_run {
     wk_label label;
     const char *engine; /* engine_version */
     size_t engine_len;
+    const char *batch; /* batch_id ("default" when absent) */
+    size_t batch_len;
     char policy[640];      /* "strictness/intended_use/policy_version" */
     uint64_t *flag_hashes; /* XXH3 of each flagged claim's text, sorted;
                                                  * owned, reused from run to run */

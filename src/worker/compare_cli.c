@@ -95,28 +95,30 @@ static void print_rate(FILE *f, double v, int sign)
         fprintf(f, sign ? "%+.4f" : "%.4f", v);
 }
 
-static void print_side(FILE *f, const char *label, const json_t *s)
+/* The keys of a {name: runs} object, comma-separated. */
+static void print_names(FILE *f, const json_t *names)
 {
     const char *k;
     json_t *v;
+    int first = 1;
+    json_object_foreach((json_t *)names, k, v)
+    {
+        fputs(first ? "" : ", ", f);
+        safe(f, k);
+        first = 0;
+    }
+}
+
+static void print_side(FILE *f, const char *label, const json_t *s)
+{
     fprintf(f, "%s ", label);
     safe(f, sget(s, "dir"));
-    fprintf(f, ": %lld runs (%s), engine ", iget(s, "runs"), sget(s, "layout"));
-    int first = 1;
-    json_object_foreach((json_t *)json_object_get(s, "engine_versions"), k, v)
-    {
-        fprintf(f, "%s", first ? "" : ", ");
-        safe(f, k);
-        first = 0;
-    }
+    fprintf(f, ": %lld runs (%s), batch ", iget(s, "runs"), sget(s, "layout"));
+    print_names(f, json_object_get(s, "batch_ids"));
+    fputs(", engine ", f);
+    print_names(f, json_object_get(s, "engine_versions"));
     fputs(", policy ", f);
-    first = 1;
-    json_object_foreach((json_t *)json_object_get(s, "policies"), k, v)
-    {
-        fprintf(f, "%s", first ? "" : ", ");
-        safe(f, k);
-        first = 0;
-    }
+    print_names(f, json_object_get(s, "policies"));
     fputc('\n', f);
 }
 

@@ -79,6 +79,11 @@ int wk_cmp_read(kivo_json_parser *p, const wk_store_report *r, const wk_groups *
     out->claims = count_of(kivo_json_get(root, "claim_count"));
     out->unsupported = count_of(kivo_json_get(root, "unsupported_claim_count"));
     out->engine_len = str_part(kivo_json_get(root, "engine_version"), &out->engine);
+    out->batch_len = str_part(kivo_json_get(root, "batch_id"), &out->batch);
+    if (!out->batch_len) {
+        out->batch = "default"; /* absent means the default batch (api.md) */
+        out->batch_len = 7;
+    }
     const char *st, *use, *pol;
     size_t stl = str_part(kivo_json_get(root, "strictness"), &st);
     size_t usel = str_part(kivo_json_get(root, "intended_use"), &use);

@@ -19,6 +19,7 @@ typedef struct wk_jobspec {
     char *workflow_name;        /* may be NULL */
     char *policy_version;       /* may be NULL */
     char *worker_id;
+    char *batch_id;             /* [A-Za-z0-9._:-]{1,128}; "default" unless set */
     kivo_strictness strictness;
     kivo_intended_use intended_use;
     char **inputs;
@@ -30,6 +31,19 @@ typedef struct wk_jobspec {
     char *report_label;
     size_t max_line_bytes;
 } wk_jobspec;
+
+#define WK_BATCH_ID_MAX 128
+#define WK_BATCH_ID_DEFAULT "default"
+
+/* 1 when s is a batch id: 1 to WK_BATCH_ID_MAX of A-Z a-z 0-9 . _ : - (api.md). */
+int wk_batch_id_valid(const char *s);
+
+/* Replaces the spec's batch_id (--batch-id). @return 0, or -1 with a message in err. */
+int wk_jobspec_set_batch(wk_jobspec *spec, const char *batch_id, char *err, size_t errlen);
+
+/* The batch id that reports and events carry: NULL for the default batch (they then say nothing,
+ * which api.md reads as "default", so a job without batches writes what it always wrote). */
+const char *wk_jobspec_batch(const wk_jobspec *spec);
 
 /* Loads and validates the spec at path. On failure returns non-zero and writes a message naming
  * the field into err. Free with wk_jobspec_free(). */

@@ -73,6 +73,7 @@ static const char usage_batch[] =
     "Usage: kivo-worker batch --job-spec-file FILE [--out DIR] [--threads N] [--json] [--quiet]\n"
     "                         [--html all|flagged|none] [--group-by NAME[,NAME]]\n"
     "                         [--fail-on EXPR] [--junit FILE] [--github-summary]\n"
+    "                         [--batch-id ID]\n"
     "\n"
     "Reviews every record of the job's inputs (JSONL, one AI output with its sources per line;\n"
     "files ending .jsonl.gz or .jsonl.zst are decompressed as they are read) and writes, under\n"
@@ -98,6 +99,10 @@ static const char usage_batch[] =
     "      --chunk-bytes N       bytes read per chunk (default 1 MiB; for benchmarks)\n"
     "      --html MODE           claim_report.html for: flagged (needs_review and fail; the\n"
     "                            default), all, or none (no HTML at all, index.html included)\n"
+    "      --batch-id ID         the batch (experiment, release) these runs belong to,\n"
+    "                            [A-Za-z0-9._:-]{1,128}; overrides the spec's batch_id (default\n"
+    "                            \"default\"). In summary.json; in every claim report and event\n"
+    "                            unless it is \"default\" (absent means default, as in api.md)\n"
     "      --group-by NAMES      break summary.json and index.html down by these names of the\n"
     "                            job spec's fields.metadata (comma-separated): verdicts, flag\n"
     "                            rate, categories (and scores, with fields.label) per value\n"
@@ -192,6 +197,8 @@ static const char usage_run[] =
     "                                 visible to every user of the machine in `ps` and\n"
     "                                 /proc/PID/cmdline, and ends up in shell history and CI\n"
     "                                 logs; a file (mode 0600) or the environment is not\n"
+    "      --batch-id ID              the run's batch in its report and events (default: the\n"
+    "                                 spec's batch_id)\n"
     "      --outbox DIR               where the events wait (default\n"
     "                                 REPORT_STORE/runs/<review_run_id>)\n"
     "  -j, --json                     print the outcome as JSON on stdout\n"
@@ -235,7 +242,7 @@ static const char usage_submit[] =
 enum {
     OPT_BASE_URL = 256, OPT_API_KEY_FILE, OPT_CONCURRENCY, OPT_DEADLINE, OPT_TIMEOUT, OPT_JOB_TOKEN,
     OPT_RUN_ID, OPT_CRED, OPT_CRED_FILE, OPT_OUTBOX, OPT_HTML, OPT_GROUP_BY, OPT_FAIL_ON, OPT_JUNIT,
-    OPT_GH_SUMMARY
+    OPT_GH_SUMMARY, OPT_BATCH_ID
 };
 
 /* batch --help: the usage with the gate's metric names filled in. */
@@ -345,6 +352,7 @@ static int cmd_run(int argc, char **argv)
         {"worker-credential", required_argument, NULL, OPT_CRED},
         {"worker-credential-file", required_argument, NULL, OPT_CRED_FILE},
         {"outbox", required_argument, NULL, OPT_OUTBOX},
+        {"batch-id", required_argument, NULL, OPT_BATCH_ID},
         {"retry-deadline", required_argument, NULL, OPT_DEADLINE},
         {"request-timeout", required_argument, NULL, OPT_TIMEOUT},
         {"json", no_argument, NULL, 'j'},
@@ -359,6 +367,7 @@ static int cmd_run(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "f:jh", opts, NULL)) != -1) {
         switch (c) {
         case OPT_JOB_TOKEN: job_token = optarg; break;
+        case OPT_BATCH_ID: ro.batch_id = optarg; break;
         case 'f': ro.spec_path = optarg; break;
         case OPT_RUN_ID: ro.review_run_id = optarg; break;
         case OPT_CRED: cred_flag = optarg; break;
@@ -543,6 +552,7 @@ static int cmd_batch(int argc, char **argv)
         {"fail-on", required_argument, NULL, OPT_FAIL_ON},
         {"junit", required_argument, NULL, OPT_JUNIT},
         {"github-summary", no_argument, NULL, OPT_GH_SUMMARY},
+        {"batch-id", required_argument, NULL, OPT_BATCH_ID},
         {"kivo-api-base-url", required_argument, NULL, OPT_BASE_URL},
         {"api-key-file", required_argument, NULL, OPT_API_KEY_FILE},
         {"concurrency", required_argument, NULL, OPT_CONCURRENCY},
@@ -554,7 +564,7 @@ static int cmd_batch(int argc, char **argv)
     char key[WK_SECRET_MAX];
     const char *spec_path = NULL;
     wk_batch_opts bo = {0};
-    const char *group_by = NULL, *fail_on = NULL, *junit_path = NULL;
+    const char *group_by = NULL, *fail_on = NULL, *junit_path = NULL, *batch_id = NULL;
     wk_gate *gate = NULL;
     wk_metric metrics[WK_BATCH_METRICS];
     int json = 0, quiet = 0, gh_summary = 0, c;
@@ -588,6 +598,7 @@ static int cmd_batch(int argc, char **argv)
         case OPT_FAIL_ON: fail_on = optarg; break;
         case OPT_JUNIT: junit_path = optarg; break;
         case OPT_GH_SUMMARY: gh_summary = 1; break;
+        case OPT_BATCH_ID: batch_id = optarg; break;
         case 'j': json = 1; break;
         case 'q': quiet = 1; break;
         case 'h': batch_usage(stdout); return WK_EXIT_OK;
@@ -630,7 +641,8 @@ static int cmd_batch(int argc, char **argv)
         wk_gate_free(gate);
         return WK_EXIT_USAGE;
     }
-    if (wk_breakdown_create(&spec, group_by, &bo.breakdown, err, sizeof err) != 0) {
+    if ((batch_id && wk_jobspec_set_batch(&spec, batch_id, err, sizeof err) != 0) ||
+        wk_breakdown_create(&spec, group_by, &bo.breakdown, err, sizeof err) != 0) {
         fprintf(stderr, "kivo-worker batch: %s\n", err);
         wk_gate_free(gate);
         wk_jobspec_free(&spec);

@@ -64,7 +64,8 @@ kivo_status wk_review_record(const wk_review_job *job, kivo_engine *engine, kivo
     kivo_packet pk = wk_review_packet(spec, rec);
     kivo_run_meta meta = {job->review_run_id, rec->customer_run_id, spec->workflow_id,
                           spec->worker_id,    WK_WORKER_VERSION,    spec->policy_version,
-                          spec->report_label, spec->strictness,     spec->intended_use};
+                          spec->report_label, spec->strictness,     spec->intended_use,
+                          job->batch_id};
     char hash[KIVO_HASH_TEXT_SIZE];
     const kivo_review *rv;
     size_t at = report->len;

@@ -140,7 +140,7 @@ static int review(ctx *x, const kivo_json_node *root, const kivo_record *rec)
     const kivo_review *rv;
     char report_dir[WK_REPORT_DIR_MAX], store[4400], dir[4400];
     /* The completed event follows the started one (sequence 1). */
-    wk_review_job job = {x->spec, x->o->review_run_id, 2};
+    wk_review_job job = {x->spec, wk_jobspec_batch(x->spec), x->o->review_run_id, 2};
     if (wk_review_record(&job, x->engine, x->hasher, root, rec, &x->report, &x->event,
                          x->event_id, &rv) != KIVO_OK)
         return -1;
@@ -244,7 +244,7 @@ static int append_event(kivo_hasher *h, const char *dir, const wk_run_opts *o,
 {
     kivo_run_meta meta = {o->review_run_id, ri->customer_run_id, spec->workflow_id,
                           spec->worker_id, WK_WORKER_VERSION, NULL, NULL, spec->strictness,
-                          spec->intended_use};
+                          spec->intended_use, wk_jobspec_batch(spec)};
     kivo_wire_event ev = {type, &meta, seq, NULL, 0, NULL, failure_code};
     char event_id[KIVO_WIRE_EVENT_ID_SIZE];
     kivo_buf line;
@@ -350,6 +350,8 @@ kivo_status wk_run(const wk_run_opts *o, wk_run_outcome *outcome, char *err, siz
     if (wk_jobspec_load(o->spec_path, &spec, err, errlen) != 0)
         return KIVO_EINVAL;
     spec_loaded = 1;
+    if (o->batch_id && wk_jobspec_set_batch(&spec, o->batch_id, err, errlen) != 0)
+        goto out;
     kivo_buf_init(&x.report, 0);
     kivo_buf_init(&x.event, 0);
     if (o->outbox_dir) {

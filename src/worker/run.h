@@ -20,6 +20,7 @@ typedef struct wk_run_opts {
     const char *review_run_id;
     const char *credential;
     const char *outbox_dir;     /* NULL: REPORT_STORE/runs/<review_run_id> */
+    const char *batch_id;       /* --batch-id, or NULL: the spec's */
     double deadline_s;
     long timeout_ms;
     int json;                   /* print the outcome as JSON on stdout */

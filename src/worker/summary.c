@@ -28,6 +28,7 @@ char *wk_summary_json(const wk_summary *s, const wk_jobspec *spec, const char *o
     json_object_set_new(o, "worker_version", json_string("kivo-worker." KIVO_VERSION_STRING));
     json_object_set_new(o, "engine_version", json_string(KIVO_ENGINE_VERSION));
     json_object_set_new(o, "workflow_id", json_string(spec->workflow_id));
+    json_object_set_new(o, "batch_id", json_string(spec->batch_id));
     json_object_set_new(o, "out_dir", json_string(out_dir));
     json_object_set_new(o, "threads", json_integer(s->threads));
     json_object_set_new(o, "files", json_integer((json_int_t)s->files));

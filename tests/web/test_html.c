@@ -158,7 +158,7 @@ static void test_run_page(void **state)
     kivo_packet pk = {out_text, sizeof out_text - 1, &src, 1, KIVO_STRICT,
                       KIVO_USE_CUSTOMER_FACING};
     kivo_run_meta meta = {NULL, "run-<script>", "wf\"><x>", "w", "v", NULL, NULL, KIVO_STRICT,
-                          KIVO_USE_CUSTOMER_FACING};
+                          KIVO_USE_CUSTOMER_FACING, NULL};
     kivo_engine *e;
     const kivo_review *rv;
     kivo_buf rep, page, again;

@@ -366,7 +366,7 @@ def case_metadata_hostile():
         srv = t.Server(db, log=log).start()
         try:
             out = os.path.join(tmp, "out")
-            rc, _, err = batch(spec, out, "--group-by", "prompt,number",
+            rc, _, err = batch(spec, out, "--group-by", "prompt,number", "--batch-id", "exp-15",
                                "--kivo-api-base-url", "http://127.0.0.1:%d" % srv.port,
                                "--api-key-file", os.path.join(tmp, "key"))
             check(rc == 0, "batch with sending: exit %d: %s" % (rc, err))
@@ -399,11 +399,72 @@ def case_metadata_hostile():
         for name, data in sent:
             for m in markers + ["ignore previous instructions"]:
                 check(m.encode() not in data, "%s holds %r" % (name, m))
-        # Events carry the event schema's keys and nothing else (no metadata names).
+        # Events carry the event schema's keys and nothing else (no metadata names); the batch id
+        # rides after customer_run_id, and the server accepted it.
+        want_keys = EVENT_KEYS[:5] + ["batch_id"] + EVENT_KEYS[5:]
         for e in read_jsonl(os.path.join(out, "events.jsonl")):
-            check(list(e) == EVENT_KEYS, "event keys %s" % list(e))
+            check(list(e) == want_keys and e["batch_id"] == "exp-15", "event keys %s" % list(e))
             check("metadata" not in json.dumps(e) and "12345.678" not in json.dumps(e),
                   "event mentions metadata: %s" % e)
+
+
+def case_batch_id():
+    """batch_id: "default" unless the spec or --batch-id sets one ([A-Za-z0-9._:-]{1,128});
+    summary.json always names it; every claim report (after workflow_id) and every event (after
+    customer_run_id) carries it unless it is the default, so a job without batches writes the
+    same reports and events as before; compare names each side's batches."""
+    with TempDir() as tmp:
+        write_records(os.path.join(tmp, "in.jsonl"), example_records())
+        plain = write_spec(os.path.join(tmp, "plain.json"), ["in.jsonl"])
+        named = write_spec(os.path.join(tmp, "named.json"), ["in.jsonl"], batch_id="rel-2026.11")
+        outs = {}
+        for name, spec, extra in (("plain", plain, []), ("default", named, ["--batch-id",
+                                                                            "default"]),
+                                  ("named", named, []), ("flag", plain, ["--batch-id",
+                                                                         "rel-2026.12:v8_b"])):
+            outs[name] = os.path.join(tmp, name)
+            rc, _, err = batch(spec, outs[name], *extra)
+            check(rc == 0, "%s: exit %d %s" % (name, rc, err))
+        want = {"plain": "default", "default": "default", "named": "rel-2026.11",
+                "flag": "rel-2026.12:v8_b"}
+        for name, bid in want.items():
+            s = summary(outs[name])
+            check(s["batch_id"] == bid and list(s)[list(s).index("workflow_id") + 1] == "batch_id",
+                  "%s: summary batch_id %r" % (name, s.get("batch_id")))
+            for e in read_jsonl(os.path.join(outs[name], "events.jsonl")):
+                keys = list(e)
+                if bid == "default":
+                    check("batch_id" not in e, "%s: event has batch_id" % name)
+                else:
+                    check(e["batch_id"] == bid and keys[keys.index("customer_run_id") + 1] ==
+                          "batch_id", "%s: event %s" % (name, keys))
+                with open(report_path(outs[name], WORKFLOW, e["customer_run_id"]), "rb") as f:
+                    raw = f.read()
+                r = json.loads(raw)
+                if bid == "default":
+                    check("batch_id" not in r, "%s: report has batch_id" % name)
+                    with open(report_path(outs["plain"], WORKFLOW, e["customer_run_id"]),
+                              "rb") as f:
+                        check(raw == f.read(), "%s: default-batch report differs" % name)
+                else:
+                    k = list(r)
+                    check(r["batch_id"] == bid and k[k.index("workflow_id") + 1] == "batch_id",
+                          "%s: report keys %s" % (name, k))
+        for bad_args, needle in (([], "batch_id"), (["--batch-id", "a b"], "batch id"),
+                                 (["--batch-id", "x" * 129], "batch id")):
+            spec = named if bad_args else write_spec(os.path.join(tmp, "bad.json"), ["in.jsonl"],
+                                                     batch_id="a/b")
+            rc, _, err = batch(spec, os.path.join(tmp, "bad"), *bad_args)
+            check(rc == 2 and needle in err, "%s: exit %d %r" % (bad_args, rc, err))
+        rc, stdout, err = compare(outs["named"], outs["flag"], "--json")
+        r = json.loads(stdout)
+        check(rc == 0 and r["baseline"]["batch_ids"] == {"rel-2026.11": 30} and
+              r["candidate"]["batch_ids"] == {"rel-2026.12:v8_b": 30} and
+              r["overall"]["paired"] == 30, "compare batch ids %s %s" %
+              (r["baseline"]["batch_ids"], r["candidate"]["batch_ids"]))
+        rc, text, err = compare(outs["plain"], outs["flag"])
+        check("batch default," in text and "batch rel-2026.12:v8_b," in text, "text: %r" %
+              text[:300])
 
 
 # ---- labels and groups ----------------------------------------------------------------------
