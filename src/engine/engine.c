@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "engine_int.h"
+#include "kivo/json.h"
 
 kivo_status kivo_engine_create(kivo_engine **out)
 {
@@ -63,14 +64,6 @@ void kivo_engine_free(kivo_engine *e)
     kivo_buf_free(&e->xbuf);
     free(e->xoff);
     free(e);
-}
-
-static int blank(const char *s, size_t len)
-{
-    for (size_t i = 0; i < len; i++)
-        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
-            return 0;
-    return 1;
 }
 
 static kivo_status hash_all(kivo_engine *e, const kivo_packet *p)
@@ -174,7 +167,7 @@ kivo_status kivo_engine_review(kivo_engine *e, const kivo_packet *p, const kivo_
         return st;
     r->source_hashes = (const char(*)[KIVO_HASH_TEXT_SIZE])e->hashes;
 
-    if (blank(p->output, p->output_len)) {
+    if (kivo_json_blank(p->output, p->output_len)) {
         r->categories = 1u << KIVO_CAT_EMPTY_OUTPUT;
         goto decide;
     }

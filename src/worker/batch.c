@@ -30,10 +30,10 @@
 #include "kivo/hash.h"
 #include "kivo/json.h"
 #include "kivo/record.h"
-#include "kivo/report.h"
 #include "output.h"
 #include "progress.h"
 #include "reader.h"
+#include "review.h"
 #include "seen.h"
 
 #define DEFAULT_CHUNK (1u << 20)
@@ -74,21 +74,12 @@ typedef struct worker {
 
 typedef struct job {
     const wk_jobspec *spec;
-    const char *worker_version;
+    wk_review_job review;       /* every run's: no review_run_id yet, sequence 1 */
     wk_html_mode html;
     const wk_groups *groups;    /* --group-by, or NULL */
-    const char *batch_id;       /* wk_jobspec_batch(): NULL for the default batch */
     char report_root[4096];     /* DIR/reports/<workflow>, for messages */
     int wf_fd;                  /* that folder, open */
 } job;
-
-static int blank(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
-            return 0;
-    return 1;
-}
 
 static item *new_item(slot *s)
 {
@@ -168,34 +159,23 @@ static kivo_status review_line(const job *j, worker *w, slot *s, item *it, const
     if (st != KIVO_OK)
         return st;
 
-    kivo_packet pk = {rec.output, rec.output_len, rec.sources, rec.n_sources,
-                      j->spec->strictness, j->spec->intended_use};
-    if ((st = kivo_engine_review(w->engine, &pk, &rv)) == KIVO_ETOOBIG)
-        return reject(s, it, "", kivo_engine_errmsg(w->engine));   /* over an engine bound */
-    if (st != KIVO_OK)
-        return st;
-
-    kivo_run_meta meta = {NULL, rec.customer_run_id, j->spec->workflow_id, j->spec->worker_id,
-                          j->worker_version, j->spec->policy_version, j->spec->report_label,
-                          j->spec->strictness, j->spec->intended_use, j->batch_id};
     it->text_off = s->text.len;
     if ((st = kivo_buf_append(&s->text, rec.customer_run_id, rec.customer_run_id_len + 1)) != KIVO_OK)
         return st;
     it->report_off = s->reports.len;
-    if ((st = kivo_report_render(&pk, rv, &meta, &s->reports)) != KIVO_OK ||
-        (st = wk_meta_splice(&j->spec->meta, root, &s->reports, it->report_off)) != KIVO_OK)
+    it->event_off = s->events.len;
+    st = wk_review_record(&j->review, w->engine, w->hasher, root, &rec, &s->reports, &s->events,
+                          NULL, &rv);
+    if (st == KIVO_ETOOBIG) {    /* over an engine bound: nothing of it was appended but its id */
+        s->text.len = it->text_off;
+        return reject(s, it, "", kivo_engine_errmsg(w->engine));
+    }
+    if (st != KIVO_OK)
         return st;
     it->report_len = s->reports.len - it->report_off;
-    char report_hash[KIVO_HASH_TEXT_SIZE];
-    if ((st = kivo_hasher_sha256_text(w->hasher, s->reports.data + it->report_off, it->report_len,
-                                      report_hash)) != KIVO_OK)
-        return st;
-    it->event_off = s->events.len;
-    kivo_wire_event ev = {KIVO_EVENT_COMPLETED, &meta, 1, rv, rec.n_sources, report_hash, NULL};
-    if ((st = kivo_wire_event_render(w->hasher, &ev, NULL, &s->events)) != KIVO_OK)
-        return st;
     it->event_len = s->events.len - it->event_off;
     if (wk_html_wanted(j->html, rv->gate_verdict)) {
+        kivo_packet pk = wk_review_packet(j->spec, &rec);
         it->page_off = s->pages.len;
         if ((st = wk_html_run_data(&pk, s->reports.data + it->report_off, it->report_len,
                                    &s->pages)) != KIVO_OK)
@@ -231,7 +211,7 @@ static void review_slot(const job *j, worker *w, slot *s)
         if (len && p[len - 1] == '\r')
             len--;
         int over = raw > j->spec->max_line_bytes;
-        if (over || !blank(p, len)) {
+        if (over || !kivo_json_blank(p, len)) {
             item *it = new_item(s);
             kivo_status st = KIVO_ENOMEM;
             if (it) {
@@ -363,7 +343,8 @@ static int write_run(const job *j, const slot *s, const item *it, char what[WHAT
         goto out;
     snprintf(what, WHAT_MAX, "%s/claim_report.html", comp);
     if (it->page_len ? wk_html_write_at(fd, "claim_report.html", "run",
-                                        s->pages.data + it->page_off, it->page_len, flags) != 0
+                                        s->pages.data + it->page_off, it->page_len,
+                                        flags) != KIVO_OK
                      /* A page left by an earlier run with another --html is stale. */
                      : !fresh && unlinkat(fd, "claim_report.html", 0) != 0 && errno != ENOENT)
         goto out;
@@ -393,10 +374,10 @@ static FILE *open_partial(int root, const char *name, char tmp[WK_TMP_MAX])
     return f;
 }
 
-int wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary *sum, char *err,
-                 size_t errlen)
+kivo_status wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary *sum, char *err,
+                         size_t errlen)
 {
-    int rc = WK_EXIT_IO;
+    kivo_status st = KIVO_EIO;
     const char *out = opts->out_dir ? opts->out_dir : spec->report_path;
     int threads = opts->threads > 0 ? opts->threads : omp_get_max_threads();
     size_t n_slots = (size_t)threads * SLOTS_PER_THREAD;
@@ -411,8 +392,8 @@ int wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary *sum, c
     int root = -1;
     size_t bad = 0;
     wk_progress prog;
-    job j = {spec, "kivo-worker." KIVO_VERSION_STRING, opts->html,
-             wk_breakdown_groups(opts->breakdown), wk_jobspec_batch(spec), "", -1};
+    job j = {spec, {spec, wk_jobspec_batch(spec), NULL, 1}, opts->html,
+             wk_breakdown_groups(opts->breakdown), "", -1};
     double t0 = now();
 
     memset(sum, 0, sizeof *sum);
@@ -421,12 +402,12 @@ int wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary *sum, c
     sum->threads = threads;
     err[0] = '\0';
     if (wk_inputs_expand(spec->dir, spec->inputs, spec->n_inputs, &in, err, errlen) != 0)
-        return WK_EXIT_USAGE;
+        return KIVO_EINVAL;
     sum->files = in.n;
 
-    char wf[WK_COMPONENT_MAX];
-    wk_path_component(spec->workflow_id, strlen(spec->workflow_id), wf);
-    snprintf(j.report_root, sizeof j.report_root, "%s/reports/%s", out, wf);
+    char report_dir[WK_REPORT_DIR_MAX];
+    wk_report_dir(spec->workflow_id, report_dir);
+    snprintf(j.report_root, sizeof j.report_root, "%s/%s", out, report_dir);
     /* The out folder is opened once, locked, and everything below it reached from its
      * descriptor (output.h): a link planted inside it is refused, never followed. */
     if ((opts->lock_fd = root = wk_dir_open(out, 1)) < 0) {
@@ -437,14 +418,14 @@ int wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary *sum, c
         if (errno == EWOULDBLOCK) {
             snprintf(err, errlen, "%s is in use by another kivo-worker process; wait for it to "
                      "end", out);
-            rc = WK_EXIT_USAGE;
+            st = KIVO_EBUSY;
         } else {
             snprintf(err, errlen, "cannot lock %s: %s", out, strerror(errno));
         }
         goto out;
     }
     wk_tmp_sweep(root);     /* what a killed batch left; a failure here harms nothing */
-    snprintf(rel, sizeof rel, "reports/%s", wf);
+    snprintf(rel, sizeof rel, "%s", report_dir);
     if ((j.wf_fd = wk_dir_walk(root, rel, 1, NULL, &bad)) < 0) {
         rel[bad] = '\0';
         wk_output_error(err, errlen, "cannot create", out, rel, errno);
@@ -702,7 +683,7 @@ int wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary *sum, c
         struct iovec v = {js, js ? strlen(js) : 0};
         const char *name = "summary.json";
         int bad_write = !js || wk_write_at(root, name, &v, 1, WK_MODE_META, 0) != 0 ||
-                        (index && (name = "index.html", wk_html_index_write(index, js) != 0));
+                        (index && (name = "index.html", wk_html_index_write(index, js) != KIVO_OK));
         int e = js ? errno : ENOMEM;
         free(js);
         if (bad_write) {
@@ -713,20 +694,20 @@ int wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary *sum, c
     /* No index with --html none: one left by an earlier batch would be stale. */
     if (!index && unlinkat(root, "index.html", 0) != 0 && errno != ENOENT)
         goto write_failed;
-    rc = sum->records_rejected ? WK_EXIT_REJECTS : WK_EXIT_OK;
+    st = KIVO_OK;
     goto out;
 
 write_failed:
     snprintf(err, errlen, "cannot write output in %s: %s", out, strerror(errno));
-    rc = WK_EXIT_IO;
+    st = KIVO_EIO;
 out:
     if (events)
         fclose(events);
     if (rejects)
         fclose(rejects);
-    if (rc == WK_EXIT_IO && events_tmp[0])
+    if (st != KIVO_OK && events_tmp[0])
         unlinkat(root, events_tmp, 0);
-    if (rc == WK_EXIT_IO && rejects_tmp[0])
+    if (st != KIVO_OK && rejects_tmp[0])
         unlinkat(root, rejects_tmp, 0);
     if (j.wf_fd >= 0)
         close(j.wf_fd);
@@ -750,5 +731,5 @@ out:
     wk_html_index_free(index);
     wk_reader_close(rd);
     wk_inputs_free(&in);
-    return rc;
+    return st;
 }

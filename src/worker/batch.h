@@ -16,6 +16,7 @@
 #include "html.h"
 #include "jobspec.h"
 #include "kivo/review.h"
+#include "kivo/status.h"
 
 typedef struct wk_batch_opts {
     const char *out_dir;        /* overrides report_store.path when not NULL */
@@ -41,13 +42,12 @@ typedef struct wk_summary {
     const struct wk_breakdown *breakdown;   /* adds "evaluation" and "groups", or NULL */
 } wk_summary;
 
-/* Exit codes, one place for the whole program. */
-enum { WK_EXIT_OK = 0, WK_EXIT_IO = 1, WK_EXIT_USAGE = 2, WK_EXIT_REJECTS = 3 };
-
-/* Runs the job; writes the output layout under the out folder. Returns a WK_EXIT_* code; on 1 or
- * 2, err holds the message. */
-int wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary *sum, char *err,
-                 size_t errlen);
+/* Runs the job; writes the output layout under the out folder. Rejected records are data, counted
+ * in sum (records_rejected), not a failure. @return KIVO_OK; or, with the message in err,
+ * KIVO_EINVAL (an input pattern matches nothing or cannot be read), KIVO_EBUSY (another
+ * kivo-worker holds the out folder) or KIVO_EIO (reading, writing, memory). */
+kivo_status wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary *sum, char *err,
+                         size_t errlen);
 
 /* Renders the summary as JSON (with a newline) into a malloc'd string. */
 char *wk_summary_json(const wk_summary *sum, const wk_jobspec *spec, const char *out_dir);

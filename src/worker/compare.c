@@ -545,12 +545,12 @@ static int read_side(wk_compare *c, side *s, int is_base, const wk_compare_opts 
     return 0;
 }
 
-int wk_compare_run(const wk_compare_opts *o, wk_compare **out, char *err, size_t errlen)
+kivo_status wk_compare_run(const wk_compare_opts *o, wk_compare **out, char *err, size_t errlen)
 {
     wk_compare *c = calloc(1, sizeof *c);
     kivo_json_parser *p = NULL;
     wk_cmp_run run;
-    int rc = WK_EXIT_IO;
+    kivo_status rc = KIVO_EIO;
     memset(&run, 0, sizeof run);
     *out = NULL;
     if (!c || !(c->heap = malloc(WK_COMPARE_LIST_MAX * sizeof *c->heap)) ||
@@ -571,7 +571,7 @@ int wk_compare_run(const wk_compare_opts *o, wk_compare **out, char *err, size_t
     }
     if (wk_store_open(o->base_dir, &c->base.store, err, errlen) != 0 ||
         wk_store_open(o->cand_dir, &c->cand.store, err, errlen) != 0) {
-        rc = WK_EXIT_USAGE;
+        rc = KIVO_EINVAL;
         goto out;
     }
     if (!(c->spill = tmpfile())) {
@@ -591,7 +591,7 @@ int wk_compare_run(const wk_compare_opts *o, wk_compare **out, char *err, size_t
     if (read_side(c, &c->cand, 0, o, p, &run, err, errlen) != 0 ||
         base_only(c, o->junit, err, errlen) != 0)
         goto out;
-    rc = WK_EXIT_OK;
+    rc = KIVO_OK;
     *out = c;
     c = NULL;
 out:

@@ -46,9 +46,9 @@ typedef struct wk_compare_opts {
 
 typedef struct wk_compare wk_compare;
 
-/* Reads both stores and pairs their runs. @return WK_EXIT_OK (0) and *out; WK_EXIT_USAGE when a
- * folder is not a store this build can read; WK_EXIT_IO on I/O or memory failures; err says why. */
-int wk_compare_run(const wk_compare_opts *o, wk_compare **out, char *err, size_t errlen);
+/* Reads both stores and pairs their runs. @return KIVO_OK and *out; KIVO_EINVAL when a folder is
+ * not a store this build can read; KIVO_EIO on I/O or memory failures; err says why. */
+kivo_status wk_compare_run(const wk_compare_opts *o, wk_compare **out, char *err, size_t errlen);
 void wk_compare_free(wk_compare *c);
 
 /* The result as JSON (kivo_worker_compare.v1, described in docs/compare.md). Each listed regressed

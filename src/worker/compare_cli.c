@@ -10,11 +10,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "batch.h"
 #include "compare.h"
 #include "compare_cli.h"
 #include "ghsummary.h"
 #include "junit.h"
+#include "kivo/wire.h"
 
 static const char usage[] =
     "Usage: kivo-worker compare BASE_DIR CAND_DIR [--json] [--html FILE]\n"
@@ -155,7 +155,7 @@ static void print_pairs(FILE *f, const json_t *p, const char *indent)
 
 static void print_text(FILE *f, const json_t *r)
 {
-    static const char *const vn[] = {"pass", "needs_review", "fail"};
+    const char *const *vn = kivo_wire_verdict_names;
     const json_t *o = json_object_get(r, "overall"), *t = json_object_get(o, "transitions");
     const char *k;
     json_t *v;
@@ -239,7 +239,7 @@ static void print_text(FILE *f, const json_t *r)
     }
 }
 
-int wk_compare_main(int argc, char **argv)
+kivo_status wk_compare_command(int argc, char **argv, int *gate_failed)
 {
     static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
                                          {"quiet", no_argument, NULL, 'q'},
@@ -252,32 +252,34 @@ int wk_compare_main(int argc, char **argv)
                                          {NULL, 0, NULL, 0}};
     wk_compare_opts co = {0};
     const char *html = NULL, *junit_path = NULL, *fail_on = NULL;
-    int json = 0, quiet = 0, gh = 0, c, rc = WK_EXIT_IO;
+    int json = 0, quiet = 0, gh = 0, c;
+    kivo_status rc = KIVO_EIO;
     wk_gate *gate = NULL;
     wk_compare *cmp = NULL;
     json_t *result = NULL;
     char err[2048];
     wk_metric m[WK_COMPARE_METRICS];
 
+    *gate_failed = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "jqh", opts, NULL)) != -1) {
         switch (c) {
         case 'j': json = 1; break;
         case 'q': quiet = 1; break;
-        case 'h': print_usage(stdout); return WK_EXIT_OK;
+        case 'h': print_usage(stdout); return KIVO_OK;
         case OPT_HTML: html = optarg; break;
         case OPT_GROUP_BY: co.group_by = optarg; break;
         case OPT_FAIL_ON: fail_on = optarg; break;
         case OPT_JUNIT: junit_path = optarg; break;
         case OPT_GH: gh = 1; break;
-        default: print_usage(stderr); return WK_EXIT_USAGE;
+        default: print_usage(stderr); return KIVO_EINVAL;
         }
     }
     if (argc - optind != 2) {
         fprintf(stderr, "kivo-worker compare: BASE_DIR and CAND_DIR are required, and nothing "
                         "else\n\n");
         print_usage(stderr);
-        return WK_EXIT_USAGE;
+        return KIVO_EINVAL;
     }
     co.base_dir = argv[optind];
     co.cand_dir = argv[optind + 1];
@@ -285,14 +287,14 @@ int wk_compare_main(int argc, char **argv)
     if (fail_on &&
         wk_gate_parse(fail_on, m, wk_compare_metrics(NULL, m), &gate, err, sizeof err) != 0) {
         fprintf(stderr, "kivo-worker compare: %s\n", err);
-        return WK_EXIT_USAGE;
+        return KIVO_EINVAL;
     }
     if (co.group_by) {
         wk_groups *g;
         if (wk_groups_create(co.group_by, NULL, &g, err, sizeof err) != 0) {
             fprintf(stderr, "kivo-worker compare: %s\n", err);
             wk_gate_free(gate);
-            return WK_EXIT_USAGE;
+            return KIVO_EINVAL;
         }
         wk_groups_free(g);
     }
@@ -300,11 +302,11 @@ int wk_compare_main(int argc, char **argv)
         fprintf(stderr, "kivo-worker compare: cannot write %s: %s\n", junit_path, strerror(errno));
         goto out;
     }
-    if ((rc = wk_compare_run(&co, &cmp, err, sizeof err)) != WK_EXIT_OK) {
+    if ((rc = wk_compare_run(&co, &cmp, err, sizeof err)) != KIVO_OK) {
         fprintf(stderr, "kivo-worker compare: %s\n", err);
         goto out;
     }
-    rc = WK_EXIT_IO;
+    rc = KIVO_EIO;
     if (!(result = wk_compare_json(cmp))) {
         fprintf(stderr, "kivo-worker compare: out of memory\n");
         goto out;
@@ -334,7 +336,7 @@ int wk_compare_main(int argc, char **argv)
             goto out;
         }
     }
-    rc = WK_EXIT_OK;
+    rc = KIVO_OK;
     char msg[4096] = "";
     if (gate) {
         size_t n = wk_compare_metrics(cmp, m);
@@ -345,10 +347,10 @@ int wk_compare_main(int argc, char **argv)
                 fprintf(stderr, "  %.*s\n", e ? (int)(e - line) : (int)strlen(line), line);
                 line = e ? e + 1 : line + strlen(line);
             }
-            rc = WK_EXIT_GATE;
+            *gate_failed = 1;
         }
     }
-    if (gh && wk_github_summary_compare(result, fail_on, rc == WK_EXIT_GATE ? msg : NULL, err,
+    if (gh && wk_github_summary_compare(result, fail_on, *gate_failed ? msg : NULL, err,
                                         sizeof err) != 0)
         fprintf(stderr, "kivo-worker compare: %s\n", err);
 out:

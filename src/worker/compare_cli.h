@@ -2,7 +2,11 @@
 #ifndef KIVO_WORKER_COMPARE_CLI_H
 #define KIVO_WORKER_COMPARE_CLI_H
 
-/* Runs the command; argv[0] is "compare". @return the exit code. */
-int wk_compare_main(int argc, char **argv);
+#include "kivo/status.h"
+
+/* Runs the command; argv[0] is "compare". *gate_failed says whether a --fail-on condition held.
+ * @return KIVO_OK (--help too); KIVO_EINVAL for usage, a bad --fail-on or --group-by, a folder
+ * that is no report store; KIVO_EIO for I/O and memory. The message is already on stderr. */
+kivo_status wk_compare_command(int argc, char **argv, int *gate_failed);
 
 #endif

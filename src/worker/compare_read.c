@@ -53,8 +53,8 @@ int wk_cmp_read(kivo_json_parser *p, const wk_store_report *r, const wk_groups *
         return -1;
     }
     if (root->type != KIVO_JSON_OBJECT ||
-        !kivo_json_streq(kivo_json_get(root, "schema_version"), "kivo_claim_report.v1")) {
-        *why = "not a kivo_claim_report.v1";
+        !kivo_json_streq(kivo_json_get(root, "schema_version"), KIVO_WIRE_SCHEMA_CLAIM_REPORT)) {
+        *why = "not a " KIVO_WIRE_SCHEMA_CLAIM_REPORT;
         return -1;
     }
     if (copy_id(kivo_json_get(root, "workflow_id"), out->workflow_id) != 0 ||

@@ -1,6 +1,6 @@
 /*
  * gate.h - --fail-on EXPR for CI: conditions such as fail_rate>0.02 or p<0.05, joined by commas;
- * the gate fails when any of them is true, and the program exits WK_EXIT_GATE.
+ * the gate fails when any of them is true, and the program exits WK_EXIT_GATE (exitcode.h).
  *
  * A condition is NAME OP NUMBER with OP one of > >= < <= == !=. The names a command offers are
  * its metrics (batch: fail_rate, needs_review_rate, ...; compare: flag_rate_delta, new_fail, p,
@@ -11,9 +11,6 @@
 #define KIVO_WORKER_GATE_H
 
 #include <stddef.h>
-
-/* Exit code of a failed gate, beside the others (batch.h, submit.h): 6. */
-enum { WK_EXIT_GATE = 6 };
 
 #define WK_GATE_MAX 32 /* conditions in one --fail-on */
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "ghsummary.h"
+#include "kivo/wire.h"
 
 #define GROUP_ROWS 50
 #define RUN_ROWS 10
@@ -222,7 +223,7 @@ static void pairs_row(md *m, const json_t *p)
 kivo_status wk_markdown_compare(const json_t *r, const char *fail_on, const char *tripped,
                                 kivo_buf *b)
 {
-    static const char *const vn[] = {"pass", "needs_review", "fail"};
+    const char *const *vn = kivo_wire_verdict_names;
     static const char *const roles[2][2] = {{"baseline", "Baseline"}, {"candidate", "Candidate"}};
     md m = {b, KIVO_OK};
     const json_t *o = json_object_get(r, "overall"), *t = json_object_get(o, "transitions");

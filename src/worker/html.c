@@ -24,6 +24,7 @@
 #include "kivo/wire.h"
 #include "kivo/scan.h"
 #include "output.h"
+#include "review.h"
 #include "web.h"
 
 #define INDEX_REJECTS 100
@@ -62,7 +63,7 @@ static json_t *categories_json(uint32_t cats)
     return a;
 }
 
-int wk_html_mode_parse(const char *s, wk_html_mode *out)
+kivo_status wk_html_mode_parse(const char *s, wk_html_mode *out)
 {
     static const struct {
         const char *name;
@@ -71,10 +72,10 @@ int wk_html_mode_parse(const char *s, wk_html_mode *out)
     for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
         if (strcmp(s, modes[i].name) == 0) {
             *out = modes[i].mode;
-            return 0;
+            return KIVO_OK;
         }
     }
-    return -1;
+    return KIVO_EINVAL;
 }
 
 int wk_html_wanted(wk_html_mode mode, kivo_verdict verdict)
@@ -200,13 +201,13 @@ kivo_status wk_html_page(const char *kind, const char *data_json, size_t len, ki
     return st;
 }
 
-int wk_html_write_at(int dirfd, const char *name, const char *kind, const char *embedded,
-                     size_t len, unsigned flags)
+kivo_status wk_html_write_at(int dirfd, const char *name, const char *kind, const char *embedded,
+                             size_t len, unsigned flags)
 {
     char head[PAGE_HEAD_MAX], mid[PAGE_HEAD_MAX];
     struct iovec v[7];
     int n = page_parts(kind, embedded, len, head, mid, v);
-    return wk_write_at(dirfd, name, v, n, WK_MODE_TEXT, flags);
+    return wk_write_at(dirfd, name, v, n, WK_MODE_TEXT, flags) == 0 ? KIVO_OK : KIVO_EIO;
 }
 
 kivo_status wk_html_run_data(const kivo_packet *p, const char *report, size_t report_len,
@@ -240,7 +241,7 @@ kivo_status wk_html_run_data(const kivo_packet *p, const char *report, size_t re
     if (bad)
         goto out;
     /* The report is spliced in as rendered: the page shows exactly the bytes of the JSON file. */
-    if ((st = kivo_buf_append_str(&data, "{\"kind\":\"run\",\"index\":\"../../../index.html\","
+    if ((st = kivo_buf_append_str(&data, "{\"kind\":\"run\",\"index\":\"" WK_RUN_DIR_TO_ROOT "/index.html\","
                                          "\"packet\":")) != KIVO_OK ||
         (st = dump_compact(pk, &data)) != KIVO_OK ||
         (st = kivo_buf_append_str(&data, ",\"report\":")) != KIVO_OK ||
@@ -279,8 +280,8 @@ typedef struct entry {
 } entry;
 
 struct wk_html_index {
-    int out_fd;             /* borrowed */
-    char workflow[WK_COMPONENT_MAX];
+    int out_fd;                             /* borrowed */
+    char report_dir[WK_REPORT_DIR_MAX];     /* reports/<workflow>, for the links */
     size_t max;
     entry *heap;                /* min-heap: heap[0] is the least severe run kept */
     size_t n;
@@ -347,7 +348,7 @@ kivo_status wk_html_index_open(int out_fd, const char *workflow_id, size_t max_r
         wk_html_index_free(x);
         return KIVO_ENOMEM;
     }
-    wk_path_component(workflow_id, strlen(workflow_id), x->workflow);
+    wk_report_dir(workflow_id, x->report_dir);
     *out = x;
     return KIVO_OK;
 }
@@ -419,22 +420,21 @@ static json_t *first_rejects(int out_fd)
     return a;
 }
 
-int wk_html_index_write(wk_html_index *x, const char *summary_json)
+kivo_status wk_html_index_write(wk_html_index *x, const char *summary_json)
 {
     json_t *root = json_object(), *runs = json_array();
     char *text = NULL;
-    int bad = !root || !runs, rc = -1;
+    int bad = !root || !runs;
+    kivo_status rc = KIVO_ENOMEM;
     kivo_buf page;
 
     kivo_buf_init(&page, 0);
     qsort(x->heap, x->n, sizeof *x->heap, by_severity);
     for (size_t i = 0; !bad && i < x->n; i++) {
         const entry *e = &x->heap[i];
-        char comp[WK_COMPONENT_MAX], dir[2 * WK_COMPONENT_MAX + 16];
+        char dir[WK_REPORT_DIR_MAX + WK_COMPONENT_MAX + 1];
         json_t *o = json_object();
-        wk_path_component(e->id, strlen(e->id), comp);
-        snprintf(dir, sizeof dir, "reports/%s/%s", x->workflow, comp);
-        bad |= !o;
+        bad |= !o || wk_report_run_dir(x->report_dir, e->id, dir, sizeof dir) != 0;
         bad |= json_object_set_new(o, "id", json_string(e->id));
         bad |= json_object_set_new(o, "dir", json_string(dir));
         bad |= json_object_set_new(o, "verdict",
@@ -463,7 +463,7 @@ int wk_html_index_write(wk_html_index *x, const char *summary_json)
         goto out;
     }
     struct iovec v = {page.data, page.len};
-    rc = wk_write_at(x->out_fd, "index.html", &v, 1, WK_MODE_META, 0);
+    rc = wk_write_at(x->out_fd, "index.html", &v, 1, WK_MODE_META, 0) == 0 ? KIVO_OK : KIVO_EIO;
 out:
     kivo_buf_free(&page);
     free(text);

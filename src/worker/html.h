@@ -20,8 +20,8 @@
  * included. */
 typedef enum wk_html_mode { WK_HTML_FLAGGED = 0, WK_HTML_ALL, WK_HTML_NONE } wk_html_mode;
 
-/* Parses "all", "flagged" or "none". @return 0, or -1 for anything else. */
-int wk_html_mode_parse(const char *s, wk_html_mode *out);
+/* Parses "all", "flagged" or "none". @return KIVO_OK, or KIVO_EINVAL for anything else. */
+kivo_status wk_html_mode_parse(const char *s, wk_html_mode *out);
 
 /* 1 when a run with this verdict gets a page under `mode` (flagged = needs_review or fail). */
 int wk_html_wanted(wk_html_mode mode, kivo_verdict verdict);
@@ -51,10 +51,10 @@ kivo_status wk_html_run_data(const kivo_packet *packet, const char *report, size
                              kivo_buf *out);
 
 /* Writes a whole page of `kind` around `embedded` (from wk_html_run_data) to name in the folder
- * dirfd, atomically and WK_MODE_TEXT (wk_write_at(); flags as there). @return 0, or -1 with
- * errno. */
-int wk_html_write_at(int dirfd, const char *name, const char *kind, const char *embedded,
-                     size_t len, unsigned flags);
+ * dirfd, atomically and WK_MODE_TEXT (wk_write_at(); flags as there). @return KIVO_OK, or KIVO_EIO
+ * with errno. */
+kivo_status wk_html_write_at(int dirfd, const char *name, const char *kind, const char *embedded,
+                             size_t len, unsigned flags);
 
 /* Appends the whole per-run page (claim_report.html) to out: the same bytes as
  * wk_html_run_data and then wk_html_write_at. For tests and callers that want the page in memory.
@@ -83,8 +83,9 @@ kivo_status wk_html_index_add(wk_html_index *x, const char *customer_run_id, kiv
                               int has_page);
 
 /* Writes DIR/index.html atomically. summary_json: the job's summary.json text; the first
- * rejects of DIR/rejects.jsonl, when it exists, are listed too. @return 0, or -1 with errno. */
-int wk_html_index_write(wk_html_index *x, const char *summary_json);
+ * rejects of DIR/rejects.jsonl, when it exists, are listed too. @return KIVO_OK, or KIVO_EIO
+ * (with errno) or KIVO_ENOMEM. */
+kivo_status wk_html_index_write(wk_html_index *x, const char *summary_json);
 
 /* Adds a member `key` to the page's data (its reference is taken; NULL fails), for what a job
  * adds to its index (a labeled batch's disagreements). @return 0, or -1 without memory. */

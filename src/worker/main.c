@@ -1,7 +1,9 @@
 /*
  * main.c - kivo-worker's command line: subcommands, options, and the one place where results
- * become exit codes (0 all reviewed, 3 some records rejected, 2 usage or job spec, 1 fatal I/O,
- * 4 the server refused something, 5 events still pending, 6 a --fail-on gate failed).
+ * become exit codes (exitcode.h: 0 all reviewed, 3 some records rejected, 2 usage or job spec,
+ * 1 fatal I/O, 4 the server refused something, 5 events still pending, 6 a --fail-on gate
+ * failed). The commands return a kivo_status and what they found; status_exit() and the *_exit()
+ * helpers below map them.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -16,6 +18,7 @@
 #include "batch_metrics.h"
 #include "breakdown.h"
 #include "compare_cli.h"
+#include "exitcode.h"
 #include "gate.h"
 #include "ghsummary.h"
 #include "explain.h"
@@ -24,6 +27,7 @@
 #include "kivo/wire.h"
 #include "outbox.h"
 #include "output.h"
+#include "review.h"
 #include "run.h"
 #include "secret.h"
 #include "submit.h"
@@ -137,6 +141,37 @@ static const char usage_batch[] =
     "                            KIVO_API_KEY environment variable. Not on the command line:\n"
     "                            argv is visible to every user in `ps`\n"
     SEND_OPTIONS;
+
+/* A command's failure: the caller's mistake (usage, job spec, inputs, a folder in use) is 2,
+ * anything else at run time 1. */
+static int status_exit(kivo_status st)
+{
+    switch (st) {
+    case KIVO_OK: return WK_EXIT_OK;
+    case KIVO_EINVAL:
+    case KIVO_ESCHEMA:
+    case KIVO_EBUSY: return WK_EXIT_USAGE;
+    default: return WK_EXIT_IO;
+    }
+}
+
+/* What a send left: all acknowledged 0, something refused 4, something pending 5. */
+static int send_exit(wk_send_outcome o)
+{
+    return o == WK_SEND_REFUSED ? WK_EXIT_REFUSED : o == WK_SEND_PENDING ? WK_EXIT_PENDING
+                                                                         : WK_EXIT_OK;
+}
+
+static int run_exit(wk_run_outcome o)
+{
+    switch (o) {
+    case WK_RUN_REPORTED: return WK_EXIT_OK;
+    case WK_RUN_UNREVIEWED: return WK_EXIT_REJECTS;
+    case WK_RUN_REFUSED: return WK_EXIT_REFUSED;
+    case WK_RUN_PENDING: return WK_EXIT_PENDING;
+    }
+    return WK_EXIT_IO;
+}
 
 static int parse_positive(const char *s, long max, long *out)
 {
@@ -385,7 +420,9 @@ static int cmd_run(int argc, char **argv)
     ro.credential = cred;
     ro.deadline_s = so.deadline_s;
     ro.timeout_ms = so.timeout_ms;
-    r = wk_run(&ro, err, sizeof err);
+    wk_run_outcome outcome;
+    kivo_status st = wk_run(&ro, &outcome, err, sizeof err);
+    r = st != KIVO_OK ? status_exit(st) : run_exit(outcome);
     if (r != WK_EXIT_OK)
         fprintf(stderr, "kivo-worker run: %s\n", err);
     memset(cred, 0, sizeof cred);
@@ -476,7 +513,8 @@ static int cmd_submit(int argc, char **argv)
         memset(cred, 0, sizeof cred);
         return errno == EWOULDBLOCK ? WK_EXIT_USAGE : WK_EXIT_IO;
     }
-    r = wk_send_outbox(outbox, &so, &st, err, sizeof err);
+    kivo_status ks = wk_send_outbox(outbox, &so, &st, err, sizeof err);
+    r = ks != KIVO_OK ? status_exit(ks) : send_exit(st.outcome);
     close(lock);
     wk_send_stats_print(&st, outbox);
     if (json)
@@ -495,10 +533,9 @@ static int batch_send(const wk_jobspec *spec, const char *out, const wk_send_opt
     wk_send_opts so = *so_in;
     wk_send_stats st;
     wk_outbox_meta m = {0};
-    char wf[WK_COMPONENT_MAX], prefix[WK_COMPONENT_MAX + 16], err[2048];
+    char prefix[WK_REPORT_DIR_MAX], err[2048];
     int r;
-    wk_path_component(spec->workflow_id, strlen(spec->workflow_id), wf);
-    snprintf(prefix, sizeof prefix, "reports/%s", wf);
+    wk_report_dir(spec->workflow_id, prefix);
     m.workflow_id = spec->workflow_id;
     m.workflow_name = spec->workflow_name;
     m.intended_use = (char *)kivo_intended_use_name(spec->intended_use);
@@ -512,7 +549,8 @@ static int batch_send(const wk_jobspec *spec, const char *out, const wk_send_opt
         return WK_EXIT_IO;
     }
     so.api_key = key;
-    r = wk_send_outbox(out, &so, &st, err, sizeof err);
+    kivo_status ks = wk_send_outbox(out, &so, &st, err, sizeof err);
+    r = ks != KIVO_OK ? status_exit(ks) : send_exit(st.outcome);
     wk_send_stats_print(&st, out);
     if (r != WK_EXIT_OK && r != WK_EXIT_PENDING && err[0])
         fprintf(stderr, "kivo-worker batch: %s\n", err);
@@ -636,10 +674,11 @@ static int cmd_batch(int argc, char **argv)
     }
     bo.progress = !quiet && isatty(STDERR_FILENO);
     wk_summary sum;
-    int rc = wk_batch_run(&spec, &bo, &sum, err, sizeof err);
+    kivo_status st = wk_batch_run(&spec, &bo, &sum, err, sizeof err);
+    int rc = st != KIVO_OK ? status_exit(st) : sum.records_rejected ? WK_EXIT_REJECTS : WK_EXIT_OK;
     char tripped[4096] = "";
     int gate_failed = 0;
-    if (rc == WK_EXIT_OK || rc == WK_EXIT_REJECTS) {
+    if (st == KIVO_OK) {
         if (bo.junit) {
             char suite[600];
             wk_junit *ju = bo.junit;
@@ -769,7 +808,7 @@ static int cmd_explain(int argc, char **argv)
         fprintf(stderr, "kivo-worker: %s\n", err);
         goto out;
     }
-    rc = wk_explain_run(&spec, &eo, stdout, err, sizeof err);
+    rc = status_exit(wk_explain_run(&spec, &eo, stdout, err, sizeof err));
     if (rc != WK_EXIT_OK)
         fprintf(stderr, "kivo-worker explain: %s\n", err);
     wk_jobspec_free(&spec);
@@ -800,8 +839,11 @@ int main(int argc, char **argv)
         return cmd_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "submit"))
         return cmd_submit(argc - 1, argv + 1);
-    if (!strcmp(cmd, "compare"))
-        return wk_compare_main(argc - 1, argv + 1);
+    if (!strcmp(cmd, "compare")) {
+        int gate_failed = 0;
+        kivo_status st = wk_compare_command(argc - 1, argv + 1, &gate_failed);
+        return st != KIVO_OK ? status_exit(st) : gate_failed ? WK_EXIT_GATE : WK_EXIT_OK;
+    }
     if (!strcmp(cmd, "explain"))
         return cmd_explain(argc - 1, argv + 1);
     fprintf(stderr, "kivo-worker: unknown command '%s'\n\n%s", cmd, usage_main);

@@ -598,6 +598,21 @@ static void test_reuse(void **state)
     kivo_json_parser_free(p);
 }
 
+/* JSON white space only (RFC 8259: space, tab, LF, CR); any other byte, \v and \f too, is not. */
+static void test_blank(void **state)
+{
+    (void)state;
+    assert_true(kivo_json_blank("", 0));
+    assert_true(kivo_json_blank(" \t\r\n", 4));
+    assert_true(kivo_json_blank("  x", 2));       /* only the first len bytes count */
+    assert_false(kivo_json_blank(" x ", 3));
+    assert_false(kivo_json_blank("{}", 2));
+    assert_false(kivo_json_blank("\v", 1));
+    assert_false(kivo_json_blank("\f", 1));
+    assert_false(kivo_json_blank("\xc2\xa0", 2));  /* U+00A0 is not JSON white space */
+    assert_false(kivo_json_blank("\0", 1));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -617,6 +632,7 @@ int main(void)
         cmocka_unit_test(test_streq_and_names),
         cmocka_unit_test(test_reuse),
         cmocka_unit_test(test_root_number_literal),
+        cmocka_unit_test(test_blank),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -78,14 +78,14 @@ static void test_modes(void **state)
 {
     wk_html_mode m = WK_HTML_NONE;
     (void)state;
-    assert_int_equal(wk_html_mode_parse("all", &m), 0);
+    assert_int_equal(wk_html_mode_parse("all", &m), KIVO_OK);
     assert_int_equal(m, WK_HTML_ALL);
-    assert_int_equal(wk_html_mode_parse("none", &m), 0);
+    assert_int_equal(wk_html_mode_parse("none", &m), KIVO_OK);
     assert_int_equal(m, WK_HTML_NONE);
-    assert_int_equal(wk_html_mode_parse("flagged", &m), 0);
+    assert_int_equal(wk_html_mode_parse("flagged", &m), KIVO_OK);
     assert_int_equal(m, WK_HTML_FLAGGED);
-    assert_int_equal(wk_html_mode_parse("All", &m), -1);
-    assert_int_equal(wk_html_mode_parse("", &m), -1);
+    assert_int_equal(wk_html_mode_parse("All", &m), KIVO_EINVAL);
+    assert_int_equal(wk_html_mode_parse("", &m), KIVO_EINVAL);
     /* The zero value is the default. */
     assert_int_equal(WK_HTML_FLAGGED, 0);
 
@@ -190,7 +190,7 @@ static void test_run_page(void **state)
         int dfd = open(dir, O_RDONLY | O_DIRECTORY);
         assert_true(dfd >= 0);
         assert_int_equal(wk_html_write_at(dfd, "claim_report.html", "run", data.data, data.len,
-                                          0), 0);
+                                          0), KIVO_OK);
         FILE *f = fopen(path, "rb");
         assert_non_null(f);
         size_t n = fread(back, 1, sizeof back, f);
@@ -198,7 +198,7 @@ static void test_run_page(void **state)
         assert_int_equal(n, page.len);
         assert_memory_equal(back, page.data, n);
         assert_int_equal(wk_html_write_at(dfd, "no/such/dir/x.html", "run", data.data, data.len,
-                                          0), -1);
+                                          0), KIVO_EIO);
         close(dfd);
         snprintf(path, sizeof path, "%s/claim_report.html", dir);
         unlink(path);
@@ -260,7 +260,7 @@ static void test_index(void **state)
         assert_int_equal(wk_html_index_add(x, id, v, 5, i % 5, 1u << 2, 1), KIVO_OK);
     }
     assert_int_equal(wk_html_index_write(x, "{\"workflow_id\":\"wf/1\",\"records_reviewed\":40}"),
-                     0);
+                     KIVO_OK);
     wk_html_index_free(x);
     wk_html_index_free(NULL);
     close(dfd);
