@@ -15,7 +15,7 @@ _kivo_worker()
     fi
     COMPREPLY=()
     if ((COMP_CWORD == 1)); then
-        mapfile -t COMPREPLY < <(compgen -W "batch run submit compare explain -h --help -V --version" -- "$cur")
+        mapfile -t COMPREPLY < <(compgen -W "batch run submit compare explain show -h --help -V --version" -- "$cur")
         return
     fi
     case $prev in
@@ -29,8 +29,16 @@ _kivo_worker()
             mapfile -t COMPREPLY < <(compgen -d -- "$cur")
             return
             ;;
+        --layout)
+            mapfile -t COMPREPLY < <(compgen -W "v2 per-run" -- "$cur")
+            return
+            ;;
+        --compress)
+            mapfile -t COMPREPLY < <(compgen -W "none zstd" -- "$cur")
+            return
+            ;;
         --html)
-            if [[ $cmd == compare ]]; then
+            if [[ $cmd == compare || $cmd == show ]]; then
                 compopt -o filenames 2>/dev/null
                 mapfile -t COMPREPLY < <(compgen -f -- "$cur")
             else
@@ -44,15 +52,15 @@ _kivo_worker()
             ;;
         -t | --threads | --chunk-bytes | --concurrency | --retry-deadline | --request-timeout | \
             --kivo-api-base-url | --review-run-id | --worker-credential | -r | --run-id | \
-            --group-by | --fail-on | --batch-id)
+            --group-by | --fail-on | --batch-id | --part-size | -w | --workflow-id)
             return
             ;;
     esac
     case $cmd in
         batch)
             opts="-f --job-spec-file -o --out -t --threads -j --json -q --quiet --chunk-bytes
-                  --html --batch-id --group-by --fail-on --junit --github-summary -h --help
-                  $send"
+                  --html --batch-id --layout --part-size --compress --overwrite --group-by --fail-on
+                  --junit --github-summary -h --help $send"
             ;;
         run)
             opts="--job-token -f --job-spec-file --kivo-api-base-url --review-run-id
@@ -75,6 +83,9 @@ _kivo_worker()
             ;;
         explain)
             opts="-f --job-spec-file -r --run-id -j --json -h --help"
+            ;;
+        show)
+            opts="-o --out -w --workflow-id --html -h --help"
             ;;
         *)
             return

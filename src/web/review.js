@@ -1,8 +1,11 @@
 /*
  * review.js - the reviewer's view of Kivo claim reports, with no dependencies.
  *
- * One script, four pages, chosen by <body data-kivo="...">:
- *   run      a worker's claim_report.html: the data embedded in a JSON script element
+ * One script, five pages, chosen by <body data-kivo="...">:
+ *   run      a worker's claim_report.html (the per-run layout; `kivo-worker show --html`): the
+ *            data embedded in a JSON script element
+ *   runs     a page of the report store v2 (DIR/pages/NNNN.html): up to 500 runs, each in its own
+ *            JSON script element, shown one at a time; #run=ID names the one on screen
  *   index    a worker's index.html: job summary (with its labeled evaluation and --group-by
  *            breakdown when it has them) and the runs to review
  *   compare  `kivo-worker compare --html`: two batches side by side, the regressed runs linking
@@ -399,6 +402,38 @@
         return String(dir).split('/').map(encodeURIComponent).join('/') + '/' + file;
     }
 
+    /* A '/'-separated path of ours, each part encoded, with an optional "#run=ID" fragment whose
+     * id is raw (any bytes, '#' included): the link to a run on a page of the store v2. */
+    function pathHref(p) {
+        p = String(p);
+        var at = p.indexOf('#'), frag = '';
+        if (at >= 0) {
+            frag = p.slice(at + 1);
+            p = p.slice(0, at);
+            frag = '#' + (frag.indexOf('run=') === 0 ? 'run=' + encodeURIComponent(frag.slice(4))
+                                                     : encodeURIComponent(frag));
+        }
+        return p.split('/').map(encodeURIComponent).join('/') + frag;
+    }
+
+    /* The link to a run from index.html: its page of the store v2 (page_file), or its folder in
+     * the per-run layout (dir); a run with no page in the store v2 is named only. */
+    function runLink(r) {
+        if (r.page_file)
+            return linkTo(r.id, pathHref(r.page_file + '#run=' + r.id));
+        if (r.dir)
+            return linkTo(r.id, hrefOf(r.dir, r.page ? 'claim_report.html' : 'claim_report.json'));
+        var s = el('span', null, r.id);
+        s.title = 'no page: kivo-worker show prints its report';
+        return s;
+    }
+
+    function linkTo(text, href) {
+        var a = el('a', null, text);
+        a.href = href;
+        return a;
+    }
+
     function renderIndex(root, data) {
         var s = data.summary || {};
         var v = s.verdicts || {};
@@ -482,20 +517,15 @@
             add(root, el('p', 'note', 'This page lists the ' + num(runs.length) +
                                       ' most severe of ' + num(data.flagged_total) +
                                       ' flagged runs. Every run\'s verdict is in events.jsonl ' +
-                                      'and its report under reports/.'));
+                                      'and its report under reports/ (kivo-worker show ' +
+                                      'prints one).'));
         if (!data.flagged_total) {
             add(root, el('p', 'muted', 'No run needs review.'));
             return;
         }
         var list = add(root, el('div'));
         list.id = 'runs';
-        runsTable(list, runs, {
-            open: function (r) {
-                var a = el('a', null, r.id);
-                a.href = hrefOf(r.dir, r.page ? 'claim_report.html' : 'claim_report.json');
-                return a;
-            }
-        });
+        runsTable(list, runs, {open: runLink});
     }
 
     function pct(x) {
@@ -569,11 +599,7 @@
             label: true,
             choices: [['', 'all'], ['pass', 'pass (missed)'], ['needs_review', 'needs_review'],
                       ['fail', 'fail']],
-            open: function (r) {
-                var a = el('a', null, r.id);
-                a.href = hrefOf(r.dir, r.page ? 'claim_report.html' : 'claim_report.json');
-                return a;
-            }
+            open: runLink
         });
     }
 
@@ -616,8 +642,7 @@
     /* A link from the page to a run in one of the two stores: root (the way from the page's
      * folder to the store) and link (inside the store), both '/'-separated, each part encoded. */
     function storeHref(root, link) {
-        return String(root).split('/').concat(String(link).split('/'))
-            .map(encodeURIComponent).join('/');
+        return String(root).split('/').map(encodeURIComponent).join('/') + '/' + pathHref(link);
     }
 
     function pairsRow(tr, p) {
@@ -766,7 +791,7 @@
         var page = 0, shown = rows;
         function link(td, root, href, label) {
             if (typeof href !== 'string') {
-                add(td, el('span', 'muted', label + ': not found'));
+                add(td, el('span', 'muted', label + ': no page'));
                 return;
             }
             var a = add(td, el('a', null, label));
@@ -805,6 +830,96 @@
         prev.addEventListener('click', function () { page--; draw(); });
         next.addEventListener('click', function () { page++; draw(); });
         draw();
+    }
+
+    /* ---- a page of runs (report store v2) ---------------------------------------------------- */
+
+    /* head: {kind, index, page, prev}; the runs are the script.kivo-run elements, in input order;
+     * #kivo-tail says whether a next page exists. One run is on screen at a time: the one the
+     * fragment (#run=ID) names, else the first. [ and ] step through the page's runs. */
+    function renderRunsPage(root, head) {
+        var blocks = doc.querySelectorAll('script.kivo-run');
+        var tailEl = doc.getElementById('kivo-tail');
+        var tail = tailEl ? JSON.parse(tailEl.textContent) : {};
+        var runs = [], byId = {};
+        for (var i = 0; i < blocks.length; i++) {
+            var d = JSON.parse(blocks[i].textContent);
+            byId[d.report.customer_run_id] = runs.length;
+            runs.push(d);
+        }
+        root.textContent = '';
+        var bar = add(root, el('nav', 'toolbar'));
+        bar.id = 'page-nav';
+        if (head.index)
+            add(bar, linkTo('Job index', pathHref(head.index)));
+        add(bar, el('span', 'muted', 'page ' + num(head.page) + ' \u00b7 ' + num(runs.length) +
+                                     (runs.length === 1 ? ' run' : ' runs')));
+        if (head.prev)
+            add(bar, linkTo('Previous page', pathHref(head.prev))).id = 'prev-page';
+        if (tail.next)
+            add(bar, linkTo('Next page', pathHref(tail.next))).id = 'next-page';
+        var prevRun = add(bar, el('button', null, 'Previous run'));
+        prevRun.id = 'prev-run';
+        var picker = add(bar, el('select'));
+        picker.id = 'run-picker';
+        picker.setAttribute('aria-label', 'run on this page');
+        runs.forEach(function (d, k) {
+            var op = add(picker, el('option', null, d.report.gate_verdict + ' \u00b7 ' +
+                                                    d.report.customer_run_id));
+            op.value = String(k);
+        });
+        var nextRun = add(bar, el('button', null, 'Next run'));
+        nextRun.id = 'next-run';
+        var keys = add(bar, el('span', 'keys'));
+        add(keys, el('kbd', null, '['));
+        txt(keys, ' / ');
+        add(keys, el('kbd', null, ']'));
+        txt(keys, ' previous / next run');
+        var box = add(root, el('div'));
+        box.id = 'run';
+        var current = -1;
+
+        function fromHash() {
+            var h = location.hash;
+            if (h.indexOf('#run=') !== 0)
+                return 0;
+            try {
+                var id = decodeURIComponent(h.slice(5));
+                return Object.prototype.hasOwnProperty.call(byId, id) ? byId[id] : 0;
+            } catch (e) {
+                return 0;
+            }
+        }
+        function show(k, setHash) {
+            if (!runs.length) {
+                add(box, el('p', 'muted', 'No runs on this page.'));
+                return;
+            }
+            k = Math.max(0, Math.min(runs.length - 1, k));
+            current = k;
+            picker.value = String(k);
+            prevRun.disabled = k === 0;
+            nextRun.disabled = k === runs.length - 1;
+            renderRun(box, runs[k].report, runs[k].packet, {});
+            if (setHash)
+                history.replaceState(null, '', '#run=' +
+                                     encodeURIComponent(runs[k].report.customer_run_id));
+        }
+        picker.addEventListener('change', function () { show(Number(picker.value), true); });
+        prevRun.addEventListener('click', function () { show(current - 1, true); });
+        nextRun.addEventListener('click', function () { show(current + 1, true); });
+        window.addEventListener('hashchange', function () { show(fromHash(), false); });
+        doc.addEventListener('keydown', function (ev) {
+            var t = ev.target;
+            if (ev.altKey || ev.ctrlKey || ev.metaKey ||
+                (t && (t.tagName === 'INPUT' || t.tagName === 'SELECT' || t.tagName === 'TEXTAREA')))
+                return;
+            if (ev.key === '[' || ev.key === ']') {
+                show(current + (ev.key === ']' ? 1 : -1), true);
+                ev.preventDefault();
+            }
+        });
+        show(fromHash(), false);
     }
 
     /* ---- kivo-api's /app/ ------------------------------------------------------------------- */
@@ -1000,6 +1115,8 @@
             if (mode === 'run')
                 renderRun(root, data.report, data.packet,
                           {back: data.index, backText: 'Job index'});
+            else if (mode === 'runs')
+                renderRunsPage(root, data);
             else if (mode === 'index')
                 renderIndex(root, data);
             else if (mode === 'compare')

@@ -1,16 +1,20 @@
 /*
- * batch.c - the batch pipeline: read chunks of lines, review them on every core, merge in input
- * order, write reports in parallel.
+ * batch.c - the batch pipeline, in four named steps per round of chunks: read, review, merge,
+ * write; opening the out folder before the first round and finishing it after the last.
  *
- * A batch is a few chunks per thread. Reading is serial (pread into reused buffers is far faster
+ * A round is a few chunks per thread. Reading is serial (pread into reused buffers is far faster
  * than the review); reviewing is an OpenMP loop over chunks, each thread with its own parser,
  * record reader, engine and hasher made before the parallel region; the merge is serial and in
  * input order, which is what makes events, rejects and duplicate detection identical for any
- * thread count; writing the report files is parallel again. Memory is bounded by the batch, not
- * by the corpus: only an 8-byte hash (plus where it was seen) per run id is kept for duplicates.
+ * thread count. Writing depends on the layout: the report store v2 (the default) appends each
+ * report to the open part and its row to the index, serially and in input order, so the disk
+ * sees large sequential writes; the per-run layout writes one folder and file per run, in
+ * parallel. Memory is bounded by the round, not by the corpus: only an 8-byte hash (plus where it
+ * was seen) per run id is kept for duplicates.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,17 +30,22 @@
 #include "html.h"
 #include "inputs.h"
 #include "junit.h"
+#include "manifest.h"
 #include "kivo/buf.h"
 #include "kivo/hash.h"
 #include "kivo/json.h"
 #include "kivo/record.h"
 #include "output.h"
+#include "parts.h"
 #include "progress.h"
 #include "reader.h"
+#include "report_index.h"
 #include "review.h"
 #include "seen.h"
+#include "testhook.h"
 
 #define DEFAULT_CHUNK (1u << 20)
+#define DEFAULT_CHECKPOINT (64ull << 20)   /* input bytes between checkpoints (v2) */
 #define SLOTS_PER_THREAD 4
 #define JSON_MAX_DEPTH 128
 
@@ -44,7 +53,7 @@ typedef struct item {
     uint64_t offset;            /* of the line in its file */
     uint32_t line;              /* 0-based line index within the chunk */
     uint8_t rejected;
-    uint8_t duplicate;
+    uint8_t duplicate;          /* set by the merge: not stored */
     uint8_t verdict;
     int8_t label;               /* wk_label */
     uint32_t categories;
@@ -54,6 +63,8 @@ typedef struct item {
     size_t report_off, report_len;
     size_t page_off, page_len;  /* claim_report.html's data in slot.pages; 0 bytes: no page */
     size_t groups_off;          /* --group-by values in slot.text (put_group_values) */
+    uint64_t input_line;        /* set by the merge: 1-based line in its file */
+    char sha256[KIVO_HASH_TEXT_SIZE]; /* the report's */
 } item;
 
 typedef struct slot {
@@ -78,7 +89,8 @@ typedef struct job {
     wk_html_mode html;
     const wk_groups *groups;    /* --group-by, or NULL */
     char report_root[4096];     /* DIR/reports/<workflow>, for messages */
-    int wf_fd;                  /* that folder, open */
+    int wf_fd;                  /* that folder, open (per-run layout) */
+    int pages;                  /* make the pages' data while reviewing */
 } job;
 
 static item *new_item(slot *s)
@@ -165,7 +177,7 @@ static kivo_status review_line(const job *j, worker *w, slot *s, item *it, const
     it->report_off = s->reports.len;
     it->event_off = s->events.len;
     st = wk_review_record(&j->review, w->engine, w->hasher, root, &rec, &s->reports, &s->events,
-                          NULL, &rv);
+                          NULL, it->sha256, &rv);
     if (st == KIVO_ETOOBIG) {    /* over an engine bound: nothing of it was appended but its id */
         s->text.len = it->text_off;
         return reject(s, it, "", kivo_engine_errmsg(w->engine));
@@ -174,7 +186,7 @@ static kivo_status review_line(const job *j, worker *w, slot *s, item *it, const
         return st;
     it->report_len = s->reports.len - it->report_off;
     it->event_len = s->events.len - it->event_off;
-    if (wk_html_wanted(j->html, rv->gate_verdict)) {
+    if (j->pages && wk_html_wanted(j->html, rv->gate_verdict)) {
         kivo_packet pk = wk_review_packet(j->spec, &rec);
         it->page_off = s->pages.len;
         if ((st = wk_html_run_data(&pk, s->reports.data + it->report_off, it->report_len,
@@ -182,6 +194,7 @@ static kivo_status review_line(const job *j, worker *w, slot *s, item *it, const
             return st;
         it->page_len = s->pages.len - it->page_off;
     }
+    wk_test_point("review");
     it->verdict = (uint8_t)rv->gate_verdict;
     it->categories = rv->categories;
     it->claims = (uint32_t)rv->n_claims;
@@ -374,362 +387,844 @@ static FILE *open_partial(int root, const char *name, char tmp[WK_TMP_MAX])
     return f;
 }
 
+/* Everything one batch holds, from open_out() to close_batch(). */
+typedef struct batch {
+    const wk_jobspec *spec;
+    wk_batch_opts *opts;
+    wk_summary *sum;
+    char *err;
+    size_t errlen;
+    const char *out;            /* the out folder, for messages */
+    int threads;
+    size_t n_slots;
+    job j;
+    wk_inputs in;
+    wk_reader *rd;
+    worker *ws;
+    slot *slots;
+    wk_seen *seen;
+    wk_html_index *index;
+    FILE *events, *rejects;
+    char events_tmp[WK_TMP_MAX], rejects_tmp[WK_TMP_MAX];
+    int root;                   /* the out folder, locked (opts->lock_fd) */
+    int reports_fd;             /* v2: DIR/reports */
+    wk_parts *parts;            /* v2 */
+    wk_rindex *ix;              /* v2 */
+    uint64_t stored;            /* v2: reports stored so far (the index's next seq) */
+    size_t cur_file;            /* merge: the file of the last chunk */
+    uint64_t cur_line;          /* merge: lines of that file before the next chunk */
+    wk_progress prog;
+    wk_manifest man;            /* DIR/manifest.json as this batch writes it */
+    int resume;                 /* v2: going on from man.ck */
+    uint64_t chunks;            /* input chunks consumed */
+    uint64_t ckpt_bytes;        /* input bytes at the last checkpoint */
+} batch;
+
+/* SIGINT / SIGTERM: the batch stops at its next checkpoint. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop(int sig)
+{
+    stop_signal = sig;
+}
+
+static int per_run(const batch *b)
+{
+    return b->opts->layout == WK_LAYOUT_PER_RUN;
+}
+
+/* Removes what the other layout left in the out folder that would be read instead of, or beside,
+ * this batch's reports: a per-run batch removes the v2 index and parts (readers pick v2 by the
+ * index). A v2 batch leaves reports/<workflow>/ of an earlier per-run batch alone (no reader looks
+ * there once the index exists): it holds whole runs the operator may still want. */
+static int remove_v2(int root)
+{
+    int fd = wk_dir_walk(root, "reports", 0, NULL, NULL), rc = 0;
+    static const char *const names[] = {WK_RINDEX_NAME, WK_RINDEX_NAME "-wal",
+                                        WK_RINDEX_NAME "-shm", WK_RINDEX_NAME "-journal"};
+    if (fd < 0)
+        return errno == ENOENT ? 0 : -1;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (unlinkat(fd, names[i], 0) != 0 && errno != ENOENT)
+            rc = -1;
+    /* The parts go too: a v2 writer would remove them, and they are no longer indexed. */
+    wk_parts *p = NULL;
+    char e[8];
+    if (rc == 0 && wk_parts_open(fd, WK_COMPRESS_NONE, 0, NULL, &p, e, sizeof e) != 0)
+        rc = -1;
+    wk_parts_free(p);
+    close(fd);
+    return rc;
+}
+
+/* events.jsonl or rejects.jsonl of the report store v2, as NAME.partial until the batch ends, so
+ * that a resumed batch finds them: made new (whatever was at the name is removed, never
+ * followed), or with resume cut back to the committed length. NULL on failure, with errno. */
+static FILE *open_durable(int root, const char *name, int resume, uint64_t committed)
+{
+    char partial[64];
+    struct stat sb;
+    int fd;
+    snprintf(partial, sizeof partial, "%s.partial", name);
+    if (!resume) {
+        if (unlinkat(root, partial, 0) != 0 && errno != ENOENT)
+            return NULL;
+        fd = openat(root, partial, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                    WK_MODE_META);
+    } else {
+        fd = openat(root, partial, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+        /* Killed after the batch gave it its final name, before the manifest said complete. */
+        if (fd < 0 && errno == ENOENT && renameat(root, name, root, partial) == 0)
+            fd = openat(root, partial, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd >= 0 && (fstat(fd, &sb) != 0 || (uint64_t)sb.st_size < committed ||
+                        ftruncate(fd, (off_t)committed) != 0 ||
+                        lseek(fd, (off_t)committed, SEEK_SET) < 0)) {
+            close(fd);
+            errno = EIO;
+            fd = -1;
+        }
+    }
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (fd >= 0 && !f)
+        close(fd);
+    return f;
+}
+
+/* What the index says of the runs a checkpoint kept, fed again to what the merge keeps in
+ * memory: the run ids (duplicates), index.html's most severe runs, the breakdown. */
+static int replay_row(const wk_rindex_row *r, void *arg)
+{
+    batch *b = arg;
+    const wk_seen_entry *first;
+    if (wk_seen_add(b->seen, r->run_id, r->file, r->line, &first) != 0 ||
+        wk_seen_case(b->seen, r->run_id, r->file, r->line, &first) != 0)
+        return -1;
+    if (b->index && wk_html_index_add(b->index, r->run_id, (kivo_verdict)r->verdict, r->claims,
+                                      r->unsupported, r->categories, WK_PAGE_NONE) != KIVO_OK)
+        return -1;
+    if (b->opts->breakdown) {
+        const char *gv[WK_GROUP_MAX_FIELDS];
+        size_t gl[WK_GROUP_MAX_FIELDS];
+        const char *p = r->groups;
+        for (size_t k = 0; b->j.groups && k < wk_groups_fields(b->j.groups); k++) {
+            uint32_t m;
+            memcpy(&m, p, sizeof m);
+            p += sizeof m;
+            gv[k] = m == UINT32_MAX ? NULL : p;
+            gl[k] = m == UINT32_MAX ? 0 : m;
+            p += gl[k];
+        }
+        if (wk_breakdown_add(b->opts->breakdown, r->run_id, (kivo_verdict)r->verdict,
+                             r->categories, r->claims, r->unsupported, (wk_label)r->label, gv, gl,
+                             WK_PAGE_NONE) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Step 0, open: the out folder (made, opened once, locked; everything below it is reached from
+ * its descriptor, output.h, so a link planted inside it is refused, never followed), its
+ * manifest (another batch's folder is refused; a checkpoint of this one is resumed), the
+ * layout's report folder, and the events and rejects being written. */
+static kivo_status open_out(batch *b)
+{
+    const wk_jobspec *spec = b->spec;
+    char report_dir[WK_REPORT_DIR_MAX], rel[WK_REPORT_DIR_MAX];
+    size_t bad = 0;
+    wk_manifest old;
+    if ((b->opts->lock_fd = b->root = wk_dir_open(b->out, 1)) < 0) {
+        snprintf(b->err, b->errlen, "cannot create %s: %s", b->out, strerror(errno));
+        return KIVO_EIO;
+    }
+    if (wk_dir_lock(b->root) != 0) {
+        if (errno == EWOULDBLOCK) {
+            snprintf(b->err, b->errlen, "%s is in use by another kivo-worker process; wait for "
+                     "it to end", b->out);
+            return KIVO_EBUSY;
+        }
+        snprintf(b->err, b->errlen, "cannot lock %s: %s", b->out, strerror(errno));
+        return KIVO_EIO;
+    }
+    wk_tmp_sweep(b->root);     /* what a killed batch left; a failure here harms nothing */
+    if (wk_manifest_identity(spec, b->opts, &b->in, b->man.batch, b->man.options, b->err,
+                             b->errlen) != 0)
+        return KIVO_EIO;
+    int had = wk_manifest_read(b->root, &old, b->err, b->errlen);
+    if (had < 0 && !b->opts->overwrite) {
+        size_t n = strlen(b->err);
+        snprintf(b->err + n, b->errlen - n, " in %s: give --overwrite to replace what is there",
+                 b->out);
+        return KIVO_EINVAL;
+    }
+    if (had > 0 && strcmp(old.batch, b->man.batch) != 0 && !b->opts->overwrite) {
+        snprintf(b->err, b->errlen, "%s holds the output of another batch (another job spec, "
+                 "batch id or inputs): give another --out, or --overwrite to replace it",
+                 b->out);
+        wk_manifest_free(&old);
+        return KIVO_EINVAL;
+    }
+    /* A checkpoint of this very batch, with the same options, is gone on from. */
+    b->resume = had > 0 && !per_run(b) && old.state == WK_MANIFEST_RUNNING &&
+                old.has_checkpoint && !b->opts->junit &&
+                strcmp(old.batch, b->man.batch) == 0 && strcmp(old.options, b->man.options) == 0;
+    if (b->resume) {
+        b->man.ck = old.ck;     /* the closed parts' sizes move over */
+        b->man.has_checkpoint = 1;
+    } else {
+        wk_manifest_free(&old);
+        /* Claimed before anything is cleared: a kill from here on finds no checkpoint. */
+        if (wk_manifest_write(b->root, &b->man) != 0) {
+            wk_output_error(b->err, b->errlen, "cannot write", b->out, WK_MANIFEST_NAME, errno);
+            return KIVO_EIO;
+        }
+    }
+    wk_report_dir(spec->workflow_id, report_dir);
+    snprintf(b->j.report_root, sizeof b->j.report_root, "%s/%s", b->out, report_dir);
+    snprintf(rel, sizeof rel, "%s", per_run(b) ? report_dir : "reports");
+    int fd = wk_dir_walk(b->root, rel, 1, NULL, &bad);
+    if (fd < 0) {
+        rel[bad] = '\0';
+        wk_output_error(b->err, b->errlen, "cannot create", b->out, rel, errno);
+        return KIVO_EIO;
+    }
+    if (per_run(b)) {
+        b->j.wf_fd = fd;
+        if (remove_v2(b->root) != 0) {
+            wk_output_error(b->err, b->errlen, "cannot remove", b->out, "reports/index", errno);
+            return KIVO_EIO;
+        }
+        if (!(b->events = open_partial(b->root, "events.jsonl", b->events_tmp)) ||
+            !(b->rejects = open_partial(b->root, "rejects.jsonl", b->rejects_tmp))) {
+            wk_output_error(b->err, b->errlen, "cannot write", b->out,
+                            b->events ? "rejects.jsonl" : "events.jsonl", errno);
+            return KIVO_EIO;
+        }
+        return KIVO_OK;
+    }
+    char path[4200];
+    const wk_checkpoint *ck = &b->man.ck;
+    b->reports_fd = fd;
+    snprintf(path, sizeof path, "%s/reports", b->out);
+    if (b->resume) {
+        wk_parts_state ps = {ck->part, ck->part_open, ck->part_bytes, ck->part_content,
+                             ck->part_frames};
+        if (wk_rindex_open_write(path, 0, ck->stored, ck->part, ck->part_frames, &b->ix, b->err,
+                                 b->errlen) != 0 ||
+            wk_parts_resume(fd, (wk_compress)b->opts->compress, b->opts->part_size, b->ix, &ps,
+                            ck->closed, &b->parts, b->err, b->errlen) != 0)
+            return KIVO_EIO;
+    } else {
+        if (wk_rindex_open_write(path, 1, 0, 0, 0, &b->ix, b->err, b->errlen) != 0 ||
+            wk_parts_open(fd, (wk_compress)b->opts->compress, b->opts->part_size, b->ix,
+                          &b->parts, b->err, b->errlen) != 0)
+            return KIVO_EIO;
+        if (wk_rindex_set(b->ix, "format", "kivo_report_store.v2") ||
+            wk_rindex_set(b->ix, "workflow_id", spec->workflow_id) ||
+            wk_rindex_set(b->ix, "batch_id", spec->batch_id) ||
+            wk_rindex_set(b->ix, "compression",
+                          wk_compress_name((wk_compress)b->opts->compress))) {
+            snprintf(b->err, b->errlen, "cannot write %s/reports/index: %s", b->out,
+                     wk_rindex_errmsg(b->ix));
+            return KIVO_EIO;
+        }
+    }
+    if (!(b->events = open_durable(b->root, "events.jsonl", b->resume, ck->events_bytes)) ||
+        !(b->rejects = open_durable(b->root, "rejects.jsonl", b->resume, ck->rejects_bytes))) {
+        wk_output_error(b->err, b->errlen, "cannot write", b->out,
+                        b->events ? "rejects.jsonl.partial" : "events.jsonl.partial", errno);
+        return KIVO_EIO;
+    }
+    snprintf(b->events_tmp, sizeof b->events_tmp, "events.jsonl.partial");
+    snprintf(b->rejects_tmp, sizeof b->rejects_tmp, "rejects.jsonl.partial");
+    return KIVO_OK;
+}
+
+/* Resuming: the merge's memory rebuilt from the index, the counts from the checkpoint, and the
+ * input chunks it had consumed read again and dropped (the reader's chunking is deterministic,
+ * and reading is far cheaper than reviewing). */
+static kivo_status resume_state(batch *b)
+{
+    const wk_checkpoint *ck = &b->man.ck;
+    wk_breakdown *bd = b->opts->breakdown;
+    uint64_t files = b->sum->files;
+    *b->sum = ck->counts;
+    b->sum->files = files;
+    b->sum->breakdown = bd;
+    b->sum->threads = b->threads;
+    b->sum->layout = "v2";
+    b->sum->compression = wk_compress_name((wk_compress)b->opts->compress);
+    b->sum->resumed = 1;
+    b->cur_file = (size_t)ck->cur_file;
+    b->cur_line = ck->cur_line;
+    b->stored = ck->stored;
+    if (wk_rindex_each(b->ix, 0, replay_row, b) != 0) {
+        snprintf(b->err, b->errlen, "cannot resume from %s/reports/index: %s", b->out,
+                 wk_rindex_errmsg(b->ix));
+        return KIVO_EIO;
+    }
+    for (uint64_t i = 0; i < ck->chunks; i++) {
+        int r = wk_reader_next(b->rd, &b->slots[0].chunk);
+        if (r <= 0) {
+            snprintf(b->err, b->errlen, "cannot resume: %s",
+                     r < 0 ? strerror(errno) : "the inputs are shorter than at the checkpoint");
+            return KIVO_EIO;
+        }
+    }
+    b->chunks = ck->chunks;
+    b->ckpt_bytes = wk_reader_bytes(b->rd);
+    return KIVO_OK;
+}
+
+/* A checkpoint (v2): the parts, events and rejects synced, the index committed, then the
+ * manifest that counts them; each step durable before the next names it. */
+static kivo_status checkpoint(batch *b)
+{
+    wk_checkpoint *ck = &b->man.ck;
+    wk_parts_state ps;
+    const uint64_t *closed;
+    if (wk_parts_sync(b->parts, &ps, &closed, b->err, b->errlen) != 0)
+        return KIVO_EIO;
+    if (fflush(b->events) != 0 || fdatasync(fileno(b->events)) != 0 ||
+        fflush(b->rejects) != 0 || fdatasync(fileno(b->rejects)) != 0) {
+        snprintf(b->err, b->errlen, "cannot write output in %s: %s", b->out, strerror(errno));
+        return KIVO_EIO;
+    }
+    if (wk_rindex_commit(b->ix) != 0) {
+        snprintf(b->err, b->errlen, "cannot write %s/reports/index: %s", b->out,
+                 wk_rindex_errmsg(b->ix));
+        return KIVO_EIO;
+    }
+    wk_test_point("checkpoint");
+    uint64_t *mine = realloc(ck->closed, (ps.part + 1) * sizeof *mine);
+    if (!mine) {
+        snprintf(b->err, b->errlen, "out of memory");
+        return KIVO_EIO;
+    }
+    if (ps.part)
+        memcpy(mine, closed, ps.part * sizeof *mine);
+    ck->closed = mine;
+    ck->chunks = b->chunks;
+    ck->bytes = wk_reader_bytes(b->rd);
+    ck->cur_file = b->cur_file;
+    ck->cur_line = b->cur_line;
+    ck->stored = b->stored;
+    ck->part = ps.part;
+    ck->part_open = ps.open;
+    ck->part_bytes = ps.bytes;
+    ck->part_content = ps.content;
+    ck->part_frames = ps.frames;
+    ck->events_bytes = (uint64_t)ftello(b->events);
+    ck->rejects_bytes = (uint64_t)ftello(b->rejects);
+    ck->counts = *b->sum;
+    ck->counts.breakdown = NULL;
+    ck->counts.layout = ck->counts.compression = NULL;
+    b->man.has_checkpoint = 1;
+    if (wk_manifest_write(b->root, &b->man) != 0) {
+        wk_output_error(b->err, b->errlen, "cannot write", b->out, WK_MANIFEST_NAME, errno);
+        return KIVO_EIO;
+    }
+    b->ckpt_bytes = ck->bytes;
+    return KIVO_OK;
+}
+
+/* The reviewing threads' state and the chunk slots, made before the first parallel region. */
+static kivo_status open_workers(batch *b)
+{
+    const wk_jobspec *spec = b->spec;
+    b->ws = calloc((size_t)b->threads, sizeof *b->ws);
+    b->slots = calloc(b->n_slots, sizeof *b->slots);
+    if (!b->ws || !b->slots || wk_seen_create(&b->seen) != 0 ||
+        wk_reader_open(&b->in, b->opts->chunk_bytes ? b->opts->chunk_bytes : DEFAULT_CHUNK,
+                       spec->max_line_bytes, &b->rd) != 0 ||
+        (b->opts->html != WK_HTML_NONE &&
+         wk_html_index_open(b->root, spec->workflow_id, 0, &b->index) != KIVO_OK)) {
+        snprintf(b->err, b->errlen, "out of memory");
+        return KIVO_EIO;
+    }
+    for (int t = 0; t < b->threads; t++) {
+        if (kivo_json_parser_create(JSON_MAX_DEPTH, &b->ws[t].parser) != KIVO_OK ||
+            kivo_record_reader_create(&spec->fields, &b->ws[t].reader) != KIVO_OK ||
+            kivo_engine_create(&b->ws[t].engine) != KIVO_OK ||
+            kivo_hasher_create(&b->ws[t].hasher) != KIVO_OK) {
+            snprintf(b->err, b->errlen, "cannot set up worker thread %d", t);
+            return KIVO_EIO;
+        }
+    }
+    for (size_t i = 0; i < b->n_slots; i++) {
+        kivo_buf_init(&b->slots[i].text, 0);
+        kivo_buf_init(&b->slots[i].events, 0);
+        kivo_buf_init(&b->slots[i].reports, 0);
+        kivo_buf_init(&b->slots[i].pages, 0);
+    }
+    return KIVO_OK;
+}
+
+/* Step 1, read: up to n_slots chunks, serially. @return the chunks read (0 at the end of the
+ * inputs), or -1 with the message in err. */
+static long read_step(batch *b)
+{
+    size_t n = 0;
+    while (n < b->n_slots) {
+        int r = wk_reader_next(b->rd, &b->slots[n].chunk);
+        if (r < 0) {
+            snprintf(b->err, b->errlen, "cannot read %s: %s", wk_reader_failed_file(b->rd),
+                     strerror(errno));
+            return -1;
+        }
+        if (r == 0)
+            break;
+        n++;
+    }
+    b->chunks += n;
+    return (long)n;
+}
+
+/* Step 2, review: every chunk on the threads; a chunk's results stay in its slot. */
+static void review_step(batch *b, size_t n)
+{
+#pragma omp parallel for schedule(dynamic, 1) num_threads(b->threads)
+    for (size_t i = 0; i < n; i++)
+        review_slot(&b->j, &b->ws[omp_get_thread_num()], &b->slots[i]);
+}
+
+/* A chunk the reader could not give lines of (the file shrank, broke off, or held a line over the
+ * limit): one reject. @return 0, or -1 (errno) when the rejects cannot be written. */
+static int merge_broken_chunk(batch *b, const slot *s, const char *file)
+{
+    char reason[256];
+    const wk_chunk *c = &s->chunk;
+    if (c->shrunk)
+        snprintf(reason, sizeof reason, "the file shrank while it was read (%llu bytes when the "
+                 "job began, %llu at the end): what followed here was not read",
+                 (unsigned long long)c->shrunk_from, (unsigned long long)c->shrunk_to);
+    else if (c->corrupt)
+        snprintf(reason, sizeof reason, "compressed data is corrupt or truncated here; the rest "
+                 "of the file is unreadable");
+    else
+        snprintf(reason, sizeof reason, "line of %llu bytes is over the limit of %zu bytes",
+                 (unsigned long long)c->overlong, b->spec->max_line_bytes);
+    b->sum->records_read++;
+    b->sum->records_rejected++;
+    if (write_json_line(b->rejects, reject_json(file, b->cur_line + 1, c->offset, reason,
+                                                NULL)) != 0 ||
+        (!c->shrunk && junit_reject(b->opts->junit, b->spec, file, b->cur_line + 1, reason) != 0))
+        return -1;
+    if (c->overlong)
+        b->cur_line++;
+    return 0;
+}
+
+/* A reviewed run whose id was seen before in the job: a reject naming where. @return 0 or -1. */
+static int merge_duplicate(batch *b, item *it, const char *file, const char *id,
+                           const wk_seen_entry *first)
+{
+    char reason[600];
+    uint32_t ff;
+    uint64_t fl;
+    it->duplicate = 1;
+    b->sum->records_rejected++;
+    b->sum->duplicates++;
+    if (wk_seen_where(first, &ff, &fl))
+        snprintf(reason, sizeof reason, "duplicate customer_run_id, first seen at %s line %llu",
+                 b->in.paths[ff], (unsigned long long)fl);
+    else
+        snprintf(reason, sizeof reason,
+                 "duplicate customer_run_id, first seen earlier in this job");
+    if (write_json_line(b->rejects, reject_json(file, it->input_line, it->offset, reason, id)) !=
+            0 ||
+        junit_reject(b->opts->junit, b->spec, file, it->input_line, reason) != 0)
+        return -1;
+    return 0;
+}
+
+/* Where the index.html and the disagreements link a kept run's page. */
+static int64_t page_of(const batch *b, const item *it)
+{
+    if (per_run(b))
+        return it->page_len ? WK_PAGE_RUN_HTML : WK_PAGE_RUN_DIR;
+    return WK_PAGE_NONE;
+}
+
+/* One reviewed, not duplicate run: counts, breakdown, JUnit, index.html and its event. */
+static kivo_status merge_run(batch *b, slot *s, item *it, const char *id)
+{
+    count(b->sum, it);
+    if (b->opts->breakdown) {
+        const char *gv[WK_GROUP_MAX_FIELDS];
+        size_t gl[WK_GROUP_MAX_FIELDS];
+        if (b->j.groups)
+            get_group_values(s, it, wk_groups_fields(b->j.groups), gv, gl);
+        if (wk_breakdown_add(b->opts->breakdown, id, (kivo_verdict)it->verdict, it->categories,
+                             it->claims, it->unsupported, (wk_label)it->label, gv, gl,
+                             page_of(b, it)) != 0)
+            return KIVO_ENOMEM;
+    }
+    if (b->opts->junit && junit_run(b->opts->junit, b->spec, id, it) != 0)
+        return KIVO_EIO;
+    if (b->index && wk_html_index_add(b->index, id, (kivo_verdict)it->verdict, it->claims,
+                                      it->unsupported, it->categories,
+                                      page_of(b, it)) != KIVO_OK)
+        return KIVO_ENOMEM;
+    if (fwrite(s->events.data + it->event_off, 1, it->event_len, b->events) != it->event_len)
+        return KIVO_EIO;
+    return KIVO_OK;
+}
+
+/* Step 3, merge: the chunks in input order give line numbers, duplicates, rejects, events and
+ * counts, so all of these are the same for any thread count. */
+static kivo_status merge_step(batch *b, size_t n)
+{
+    kivo_status st = KIVO_OK;
+    for (size_t i = 0; i < n; i++) {
+        slot *s = &b->slots[i];
+        const char *file = b->in.paths[s->chunk.file];
+        if (s->failed) {
+            snprintf(b->err, b->errlen, "reviewing %s: %s", file,
+                     kivo_status_str((kivo_status)s->failed));
+            return KIVO_EIO;
+        }
+        if (s->chunk.file != b->cur_file) {
+            b->cur_file = s->chunk.file;
+            b->cur_line = 0;
+        }
+        if (s->chunk.shrunk || s->chunk.corrupt || s->chunk.overlong) {
+            if (merge_broken_chunk(b, s, file) != 0)
+                goto write_failed;
+            continue;
+        }
+        for (size_t k = 0; k < s->n_items; k++) {
+            item *it = &s->items[k];
+            const char *text = s->text.data + it->text_off;
+            const wk_seen_entry *first = NULL;
+            it->input_line = b->cur_line + it->line + 1;
+            b->sum->records_read++;
+            if (it->rejected) {
+                b->sum->records_rejected++;
+                if (write_json_line(b->rejects, reject_json(file, it->input_line, it->offset, text,
+                                                            NULL)) != 0 ||
+                    junit_reject(b->opts->junit, b->spec, file, it->input_line, text) != 0)
+                    goto write_failed;
+                continue;
+            }
+            if (wk_seen_add(b->seen, text, (uint32_t)s->chunk.file, it->input_line, &first) != 0)
+                goto no_memory;
+            if (first) {
+                if (merge_duplicate(b, it, file, text, first) != 0)
+                    goto write_failed;
+                continue;
+            }
+            if (wk_seen_case(b->seen, text, (uint32_t)s->chunk.file, it->input_line, &first) != 0)
+                goto no_memory;
+            if (first && b->sum->case_collisions++ == 0) {
+                uint32_t ff;
+                uint64_t fl;
+                int known = wk_seen_where(first, &ff, &fl);
+                fprintf(stderr, "kivo-worker: warning: customer_run_id \"%s\" (%s line %llu) "
+                        "differs only in letter case from the one at %s line %llu: on a "
+                        "case-insensitive file system their report folders are one folder "
+                        "(see summary.json run_ids_differing_in_case)\n", text, file,
+                        (unsigned long long)it->input_line, known ? b->in.paths[ff] : "?",
+                        (unsigned long long)fl);
+            }
+            if ((st = merge_run(b, s, it, text)) == KIVO_ENOMEM)
+                goto no_memory;
+            if (st != KIVO_OK)
+                goto write_failed;
+        }
+        b->cur_line += s->lines;
+    }
+    return KIVO_OK;
+no_memory:
+    snprintf(b->err, b->errlen, "out of memory");
+    return KIVO_EIO;
+write_failed:
+    snprintf(b->err, b->errlen, "cannot write output in %s: %s", b->out, strerror(errno));
+    return KIVO_EIO;
+}
+
+/* Step 4, write (per-run layout): one folder and file per run, in parallel. */
+static kivo_status write_step_per_run(batch *b, size_t n)
+{
+    int write_errno = 0;
+    char what[WHAT_MAX] = "";
+#pragma omp parallel for schedule(dynamic, 1) num_threads(b->threads)
+    for (size_t i = 0; i < n; i++) {
+        slot *s = &b->slots[i];
+        for (size_t k = 0; k < s->n_items; k++) {
+            item *it = &s->items[k];
+            char failed[WHAT_MAX];
+            if (it->rejected || it->duplicate || write_run(&b->j, s, it, failed) == 0)
+                continue;
+            int e = errno ? errno : EIO;
+#pragma omp critical(wk_batch_write_failure)
+            if (!write_errno) {
+                write_errno = e;
+                memcpy(what, failed, sizeof what);
+            }
+        }
+    }
+    if (write_errno) {
+        wk_output_error(b->err, b->errlen, "cannot write reports under", b->j.report_root, what,
+                        write_errno);
+        return KIVO_EIO;
+    }
+    return KIVO_OK;
+}
+
+/* Step 4, write (report store v2): each stored report appended to the open part and its row
+ * added to the index, in input order. */
+static kivo_status write_step_v2(batch *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        slot *s = &b->slots[i];
+        if (s->chunk.shrunk || s->chunk.corrupt || s->chunk.overlong)
+            continue;
+        for (size_t k = 0; k < s->n_items; k++) {
+            item *it = &s->items[k];
+            wk_part_loc loc;
+            if (it->rejected || it->duplicate)
+                continue;
+            if (wk_parts_append(b->parts, s->reports.data + it->report_off, it->report_len, &loc,
+                                b->err, b->errlen) != 0)
+                return KIVO_EIO;
+            wk_rindex_row row = {.seq = b->stored,
+                                 .run_id = s->text.data + it->text_off,
+                                 .part = loc.part,
+                                 .offset = loc.offset,
+                                 .length = it->report_len,
+                                 .frame = loc.frame,
+                                 .verdict = it->verdict,
+                                 .claims = it->claims,
+                                 .unsupported = it->unsupported,
+                                 .categories = it->categories,
+                                 .page = -1,
+                                 .file = (uint32_t)s->chunk.file,
+                                 .line = it->input_line,
+                                 .label = it->label};
+            memcpy(row.sha256, it->sha256, sizeof row.sha256);
+            if (b->j.groups) {      /* the packed values, for a resumed batch's breakdown */
+                const char *g = s->text.data + it->groups_off, *p = g;
+                for (size_t f = 0; f < wk_groups_fields(b->j.groups); f++) {
+                    uint32_t m;
+                    memcpy(&m, p, sizeof m);
+                    p += sizeof m + (m == UINT32_MAX ? 0 : m);
+                }
+                row.groups = g;
+                row.groups_len = (size_t)(p - g);
+            }
+            if (wk_rindex_add(b->ix, &row) != 0) {
+                snprintf(b->err, b->errlen, "cannot write %s/reports/index: %s", b->out,
+                         wk_rindex_errmsg(b->ix));
+                return KIVO_EIO;
+            }
+            b->stored++;
+            wk_test_point("store");
+        }
+    }
+    return KIVO_OK;
+}
+
+/* Step 5, finish: events.jsonl and rejects.jsonl under their names, the last part closed and the
+ * index completed, then summary.json and index.html. */
+static kivo_status finish_out(batch *b, double t0)
+{
+    FILE *f;
+    if (!per_run(b)) {
+        uint32_t parts = 0;
+        if (wk_parts_finish(b->parts, &parts, b->err, b->errlen) != 0)
+            return KIVO_EIO;
+        if (wk_rindex_finish(b->ix) != 0) {
+            snprintf(b->err, b->errlen, "cannot write %s/reports/index: %s", b->out,
+                     wk_rindex_errmsg(b->ix));
+            return KIVO_EIO;
+        }
+        b->sum->parts = parts;
+    }
+    f = b->events;
+    b->events = NULL;
+    if (fclose(f) != 0)
+        goto write_failed;
+    f = b->rejects;
+    b->rejects = NULL;
+    if (fclose(f) != 0)
+        goto write_failed;
+    if (wk_commit_at(b->root, b->events_tmp, "events.jsonl", 0) != 0) {
+        b->events_tmp[0] = '\0';
+        wk_output_error(b->err, b->errlen, "cannot write", b->out, "events.jsonl", errno);
+        return KIVO_EIO;
+    }
+    b->events_tmp[0] = '\0';
+    if (wk_commit_at(b->root, b->rejects_tmp, "rejects.jsonl", 0) != 0) {
+        b->rejects_tmp[0] = '\0';
+        wk_output_error(b->err, b->errlen, "cannot write", b->out, "rejects.jsonl", errno);
+        return KIVO_EIO;
+    }
+    b->rejects_tmp[0] = '\0';
+    b->sum->bytes = wk_reader_bytes(b->rd);
+    b->sum->seconds = now() - t0;
+    char *js = wk_summary_json(b->sum, b->spec, b->out);
+    if (b->index && b->opts->breakdown && wk_breakdown_labeled(b->opts->breakdown) &&
+        wk_html_index_attach(b->index, "disagreements",
+                             wk_breakdown_disagreements(b->opts->breakdown)) != 0) {
+        free(js);
+        errno = ENOMEM;
+        goto write_failed;
+    }
+    struct iovec v = {js, js ? strlen(js) : 0};
+    const char *name = "summary.json";
+    int bad_write = !js || wk_write_at(b->root, name, &v, 1, WK_MODE_META, 0) != 0 ||
+                    (b->index &&
+                     (name = "index.html", wk_html_index_write(b->index, js) != KIVO_OK));
+    int e = js ? errno : ENOMEM;
+    free(js);
+    if (bad_write) {
+        wk_output_error(b->err, b->errlen, "cannot write", b->out, name, e);
+        return KIVO_EIO;
+    }
+    /* No index with --html none: one left by an earlier batch would be stale. */
+    if (!b->index && unlinkat(b->root, "index.html", 0) != 0 && errno != ENOENT)
+        goto write_failed;
+    wk_test_point("finish");
+    b->man.state = WK_MANIFEST_COMPLETE;
+    b->man.has_checkpoint = 0;
+    if (wk_manifest_write(b->root, &b->man) != 0) {
+        wk_output_error(b->err, b->errlen, "cannot write", b->out, WK_MANIFEST_NAME, errno);
+        return KIVO_EIO;
+    }
+    return KIVO_OK;
+write_failed:
+    snprintf(b->err, b->errlen, "cannot write output in %s: %s", b->out, strerror(errno));
+    return KIVO_EIO;
+}
+
+/* Frees what the batch holds; after a failure, removes the partial events and rejects (the
+ * lock stays with opts->lock_fd, for the caller). */
+static void close_batch(batch *b, kivo_status st)
+{
+    if (b->events)
+        fclose(b->events);
+    if (b->rejects)
+        fclose(b->rejects);
+    /* The per-run layout's temporary files go; v2 keeps its partial ones for a resume. */
+    if (per_run(b) && st != KIVO_OK && b->events_tmp[0])
+        unlinkat(b->root, b->events_tmp, 0);
+    if (per_run(b) && st != KIVO_OK && b->rejects_tmp[0])
+        unlinkat(b->root, b->rejects_tmp, 0);
+    wk_manifest_free(&b->man);
+    if (b->j.wf_fd >= 0)
+        close(b->j.wf_fd);
+    wk_parts_free(b->parts);
+    wk_rindex_close(b->ix);
+    if (b->reports_fd >= 0)
+        close(b->reports_fd);
+    for (size_t i = 0; b->slots && i < b->n_slots; i++) {
+        wk_chunk_free(&b->slots[i].chunk);
+        free(b->slots[i].items);
+        kivo_buf_free(&b->slots[i].text);
+        kivo_buf_free(&b->slots[i].events);
+        kivo_buf_free(&b->slots[i].reports);
+        kivo_buf_free(&b->slots[i].pages);
+    }
+    free(b->slots);
+    for (int t = 0; b->ws && t < b->threads; t++) {
+        kivo_json_parser_free(b->ws[t].parser);
+        kivo_record_reader_free(b->ws[t].reader);
+        kivo_engine_free(b->ws[t].engine);
+        kivo_hasher_free(b->ws[t].hasher);
+    }
+    free(b->ws);
+    wk_seen_free(b->seen);
+    wk_html_index_free(b->index);
+    wk_reader_close(b->rd);
+    wk_inputs_free(&b->in);
+}
+
+/* A batch stopped by SIGINT or SIGTERM: summary.json with "interrupted" (and no index.html);
+ * events and rejects stay partial, the manifest's checkpoint says where to go on from. */
+static kivo_status write_interrupted(batch *b)
+{
+    char *js = wk_summary_json(b->sum, b->spec, b->out);
+    struct iovec v = {js, js ? strlen(js) : 0};
+    int bad = !js || wk_write_at(b->root, "summary.json", &v, 1, WK_MODE_META, 0) != 0;
+    int e = js ? errno : ENOMEM;
+    free(js);
+    if (bad) {
+        wk_output_error(b->err, b->errlen, "cannot write", b->out, "summary.json", e);
+        return KIVO_EIO;
+    }
+    return KIVO_OK;
+}
+
 kivo_status wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary *sum, char *err,
                          size_t errlen)
 {
-    kivo_status st = KIVO_EIO;
-    const char *out = opts->out_dir ? opts->out_dir : spec->report_path;
-    int threads = opts->threads > 0 ? opts->threads : omp_get_max_threads();
-    size_t n_slots = (size_t)threads * SLOTS_PER_THREAD;
-    wk_inputs in = {0};
-    wk_reader *rd = NULL;
-    worker *ws = NULL;
-    slot *slots = NULL;
-    wk_seen *seen = NULL;
-    wk_html_index *index = NULL;
-    FILE *events = NULL, *rejects = NULL;
-    char events_tmp[WK_TMP_MAX] = "", rejects_tmp[WK_TMP_MAX] = "", rel[WK_COMPONENT_MAX + 16];
-    int root = -1;
-    size_t bad = 0;
-    wk_progress prog;
-    job j = {spec, {spec, wk_jobspec_batch(spec), NULL, 1}, opts->html,
-             wk_breakdown_groups(opts->breakdown), "", -1};
+    kivo_status st;
     double t0 = now();
+    batch b = {.spec = spec, .opts = opts, .sum = sum, .err = err, .errlen = errlen,
+               .out = opts->out_dir ? opts->out_dir : spec->report_path,
+               .threads = opts->threads > 0 ? opts->threads : omp_get_max_threads(),
+               .j = {spec, {spec, wk_jobspec_batch(spec), NULL, 1}, opts->html,
+                     wk_breakdown_groups(opts->breakdown), "", -1, 0},
+               .root = -1, .reports_fd = -1, .cur_file = (size_t)-1};
+    b.n_slots = (size_t)b.threads * SLOTS_PER_THREAD;
+    /* Pages are made on the reviewing threads only where they are written (per-run layout). */
+    b.j.pages = per_run(&b) && opts->html != WK_HTML_NONE;
 
     memset(sum, 0, sizeof *sum);
     sum->breakdown = opts->breakdown;
+    sum->threads = b.threads;
+    sum->layout = per_run(&b) ? "per-run" : "v2";
+    sum->compression = wk_compress_name((wk_compress)opts->compress);
     opts->lock_fd = -1;
-    sum->threads = threads;
     err[0] = '\0';
-    if (wk_inputs_expand(spec->dir, spec->inputs, spec->n_inputs, &in, err, errlen) != 0)
+    if (wk_inputs_expand(spec->dir, spec->inputs, spec->n_inputs, &b.in, err, errlen) != 0)
         return KIVO_EINVAL;
-    sum->files = in.n;
-
-    char report_dir[WK_REPORT_DIR_MAX];
-    wk_report_dir(spec->workflow_id, report_dir);
-    snprintf(j.report_root, sizeof j.report_root, "%s/%s", out, report_dir);
-    /* The out folder is opened once, locked, and everything below it reached from its
-     * descriptor (output.h): a link planted inside it is refused, never followed. */
-    if ((opts->lock_fd = root = wk_dir_open(out, 1)) < 0) {
-        snprintf(err, errlen, "cannot create %s: %s", out, strerror(errno));
+    sum->files = b.in.n;
+    if ((st = open_out(&b)) != KIVO_OK || (st = open_workers(&b)) != KIVO_OK ||
+        (b.resume && (st = resume_state(&b)) != KIVO_OK))
         goto out;
-    }
-    if (wk_dir_lock(root) != 0) {
-        if (errno == EWOULDBLOCK) {
-            snprintf(err, errlen, "%s is in use by another kivo-worker process; wait for it to "
-                     "end", out);
-            st = KIVO_EBUSY;
-        } else {
-            snprintf(err, errlen, "cannot lock %s: %s", out, strerror(errno));
-        }
-        goto out;
-    }
-    wk_tmp_sweep(root);     /* what a killed batch left; a failure here harms nothing */
-    snprintf(rel, sizeof rel, "%s", report_dir);
-    if ((j.wf_fd = wk_dir_walk(root, rel, 1, NULL, &bad)) < 0) {
-        rel[bad] = '\0';
-        wk_output_error(err, errlen, "cannot create", out, rel, errno);
-        goto out;
-    }
-    if (!(events = open_partial(root, "events.jsonl", events_tmp)) ||
-        !(rejects = open_partial(root, "rejects.jsonl", rejects_tmp))) {
-        wk_output_error(err, errlen, "cannot write", out, events ? "rejects.jsonl" : "events.jsonl",
-                        errno);
-        goto out;
-    }
-
-    ws = calloc((size_t)threads, sizeof *ws);
-    slots = calloc(n_slots, sizeof *slots);
-    if (!ws || !slots || wk_seen_create(&seen) != 0 ||
-        wk_reader_open(&in, opts->chunk_bytes ? opts->chunk_bytes : DEFAULT_CHUNK,
-                       spec->max_line_bytes, &rd) != 0 ||
-        (opts->html != WK_HTML_NONE &&
-         wk_html_index_open(root, spec->workflow_id, 0, &index) != KIVO_OK)) {
-        snprintf(err, errlen, "out of memory");
-        goto out;
-    }
-    for (int t = 0; t < threads; t++) {
-        if (kivo_json_parser_create(JSON_MAX_DEPTH, &ws[t].parser) != KIVO_OK ||
-            kivo_record_reader_create(&spec->fields, &ws[t].reader) != KIVO_OK ||
-            kivo_engine_create(&ws[t].engine) != KIVO_OK ||
-            kivo_hasher_create(&ws[t].hasher) != KIVO_OK) {
-            snprintf(err, errlen, "cannot set up worker thread %d", t);
+    uint64_t every = opts->checkpoint_bytes ? opts->checkpoint_bytes : DEFAULT_CHECKPOINT;
+    struct sigaction sa = {0}, old_int, old_term;
+    sa.sa_handler = on_stop;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    stop_signal = 0;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    wk_progress_start(&b.prog, opts->progress, b.in.total_bytes);
+    for (;;) {
+        long n = read_step(&b);
+        if (n < 0) {
+            st = KIVO_EIO;
             goto out;
-        }
-    }
-    for (size_t i = 0; i < n_slots; i++) {
-        kivo_buf_init(&slots[i].text, 0);
-        kivo_buf_init(&slots[i].events, 0);
-        kivo_buf_init(&slots[i].reports, 0);
-        kivo_buf_init(&slots[i].pages, 0);
-    }
-    wk_progress_start(&prog, opts->progress, in.total_bytes);
-
-    size_t cur_file = (size_t)-1;
-    uint64_t cur_line = 0;      /* lines of the current file before this chunk */
-    int done = 0;
-    while (!done) {
-        size_t n = 0;
-        while (n < n_slots) {
-            int r = wk_reader_next(rd, &slots[n].chunk);
-            if (r < 0) {
-                snprintf(err, errlen, "cannot read %s: %s", wk_reader_failed_file(rd),
-                         strerror(errno));
-                goto out;
-            }
-            if (r == 0) {
-                done = 1;
-                break;
-            }
-            n++;
         }
         if (n == 0)
             break;
-
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-        for (size_t i = 0; i < n; i++)
-            review_slot(&j, &ws[omp_get_thread_num()], &slots[i]);
-
-        /* Merge in input order: line numbers, duplicates, events, rejects, counts. */
-        for (size_t i = 0; i < n; i++) {
-            slot *s = &slots[i];
-            const char *file = in.paths[s->chunk.file];
-            if (s->failed) {
-                snprintf(err, errlen, "reviewing %s: %s", file,
-                         kivo_status_str((kivo_status)s->failed));
-                goto out;
-            }
-            if (s->chunk.file != cur_file) {
-                cur_file = s->chunk.file;
-                cur_line = 0;
-            }
-            if (s->chunk.shrunk) {
-                char reason[256];
-                snprintf(reason, sizeof reason, "the file shrank while it was read (%llu bytes "
-                         "when the job began, %llu at the end): what followed here was not read",
-                         (unsigned long long)s->chunk.shrunk_from,
-                         (unsigned long long)s->chunk.shrunk_to);
-                sum->records_read++;
-                sum->records_rejected++;
-                if (write_json_line(rejects, reject_json(file, cur_line + 1, s->chunk.offset,
-                                                         reason, NULL)) != 0)
-                    goto write_failed;
-                continue;
-            }
-            if (s->chunk.corrupt) {
-                sum->records_read++;
-                sum->records_rejected++;
-                static const char corrupt[] = "compressed data is corrupt or truncated here; the "
-                                              "rest of the file is unreadable";
-                if (write_json_line(rejects, reject_json(file, cur_line + 1, s->chunk.offset,
-                                                         corrupt, NULL)) != 0 ||
-                    junit_reject(opts->junit, spec, file, cur_line + 1, corrupt) != 0)
-                    goto write_failed;
-                continue;
-            }
-            if (s->chunk.overlong) {
-                char reason[128];
-                snprintf(reason, sizeof reason, "line of %llu bytes is over the limit of %zu bytes",
-                         (unsigned long long)s->chunk.overlong, spec->max_line_bytes);
-                sum->records_read++;
-                sum->records_rejected++;
-                if (write_json_line(rejects, reject_json(file, cur_line + 1, s->chunk.offset,
-                                                         reason, NULL)) != 0 ||
-                    junit_reject(opts->junit, spec, file, cur_line + 1, reason) != 0)
-                    goto write_failed;
-                cur_line++;
-                continue;
-            }
-            for (size_t k = 0; k < s->n_items; k++) {
-                item *it = &s->items[k];
-                uint64_t line = cur_line + it->line + 1;
-                const char *text = s->text.data + it->text_off;
-                sum->records_read++;
-                if (it->rejected) {
-                    sum->records_rejected++;
-                    if (write_json_line(rejects, reject_json(file, line, it->offset, text, NULL)) != 0 ||
-                        junit_reject(opts->junit, spec, file, line, text) != 0)
-                        goto write_failed;
-                    continue;
-                }
-                const wk_seen_entry *first = NULL;
-                if (wk_seen_add(seen, text, (uint32_t)s->chunk.file, line, &first) != 0) {
-                    snprintf(err, errlen, "out of memory");
-                    goto out;
-                }
-                if (first) {
-                    char reason[600];
-                    uint32_t ff;
-                    uint64_t fl;
-                    it->duplicate = 1;
-                    sum->records_rejected++;
-                    sum->duplicates++;
-                    if (wk_seen_where(first, &ff, &fl))
-                        snprintf(reason, sizeof reason,
-                                 "duplicate customer_run_id, first seen at %s line %llu",
-                                 in.paths[ff], (unsigned long long)fl);
-                    else
-                        snprintf(reason, sizeof reason,
-                                 "duplicate customer_run_id, first seen earlier in this job");
-                    if (write_json_line(rejects, reject_json(file, line, it->offset, reason, text)) != 0 ||
-                        junit_reject(opts->junit, spec, file, line, reason) != 0)
-                        goto write_failed;
-                    continue;
-                }
-                if (wk_seen_case(seen, text, (uint32_t)s->chunk.file, line, &first) != 0) {
-                    snprintf(err, errlen, "out of memory");
-                    goto out;
-                }
-                if (first && sum->case_collisions++ == 0) {
-                    uint32_t ff;
-                    uint64_t fl;
-                    int known = wk_seen_where(first, &ff, &fl);
-                    fprintf(stderr, "kivo-worker: warning: customer_run_id \"%s\" (%s line %llu) "
-                            "differs only in letter case from the one at %s line %llu: on a "
-                            "case-insensitive file system their report folders are one folder "
-                            "(see summary.json run_ids_differing_in_case)\n", text, file,
-                            (unsigned long long)line, known ? in.paths[ff] : "?",
-                            (unsigned long long)fl);
-                }
-                count(sum, it);
-                if (opts->breakdown) {
-                    const char *gv[WK_GROUP_MAX_FIELDS];
-                    size_t gl[WK_GROUP_MAX_FIELDS];
-                    if (j.groups)
-                        get_group_values(s, it, wk_groups_fields(j.groups), gv, gl);
-                    if (wk_breakdown_add(opts->breakdown, text, (kivo_verdict)it->verdict,
-                                         it->categories, it->claims, it->unsupported,
-                                         (wk_label)it->label, gv, gl, it->page_len > 0) != 0) {
-                        snprintf(err, errlen, "out of memory");
-                        goto out;
-                    }
-                }
-                if (opts->junit && junit_run(opts->junit, spec, text, it) != 0)
-                    goto write_failed;
-                if (index && wk_html_index_add(index, text, (kivo_verdict)it->verdict, it->claims,
-                                               it->unsupported, it->categories,
-                                               it->page_len > 0) != KIVO_OK) {
-                    snprintf(err, errlen, "out of memory");
-                    goto out;
-                }
-                if (fwrite(s->events.data + it->event_off, 1, it->event_len, events) != it->event_len)
-                    goto write_failed;
-            }
-            cur_line += s->lines;
-        }
-
-        /* Reports, in parallel: one folder and one file per run. */
-        int write_errno = 0;
-        char what[WHAT_MAX] = "";
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-        for (size_t i = 0; i < n; i++) {
-            slot *s = &slots[i];
-            for (size_t k = 0; k < s->n_items; k++) {
-                item *it = &s->items[k];
-                char failed[WHAT_MAX];
-                if (it->rejected || it->duplicate || write_run(&j, s, it, failed) == 0)
-                    continue;
-                int e = errno ? errno : EIO;
-#pragma omp critical(wk_batch_write_failure)
-                if (!write_errno) {
-                    write_errno = e;
-                    memcpy(what, failed, sizeof what);
-                }
-            }
-        }
-        if (write_errno) {
-            wk_output_error(err, errlen, "cannot write reports under", j.report_root, what,
-                            write_errno);
+        review_step(&b, (size_t)n);
+        if ((st = merge_step(&b, (size_t)n)) != KIVO_OK ||
+            (st = per_run(&b) ? write_step_per_run(&b, (size_t)n)
+                              : write_step_v2(&b, (size_t)n)) != KIVO_OK)
             goto out;
-        }
-        sum->bytes = wk_reader_bytes(rd);
-        wk_progress_update(&prog, sum->bytes, sum->records_read);
-    }
-    wk_progress_finish(&prog);
-
-    if (fclose(events) != 0) {
-        events = NULL;
-        goto write_failed;
-    }
-    events = NULL;
-    if (fclose(rejects) != 0) {
-        rejects = NULL;
-        goto write_failed;
-    }
-    rejects = NULL;
-    if (wk_commit_at(root, events_tmp, "events.jsonl", 0) != 0) {
-        events_tmp[0] = '\0';
-        wk_output_error(err, errlen, "cannot write", out, "events.jsonl", errno);
-        goto out;
-    }
-    events_tmp[0] = '\0';
-    if (wk_commit_at(root, rejects_tmp, "rejects.jsonl", 0) != 0) {
-        rejects_tmp[0] = '\0';
-        wk_output_error(err, errlen, "cannot write", out, "rejects.jsonl", errno);
-        goto out;
-    }
-    rejects_tmp[0] = '\0';
-    sum->bytes = wk_reader_bytes(rd);
-    sum->seconds = now() - t0;
-    {
-        char *js = wk_summary_json(sum, spec, out);
-        if (index && opts->breakdown && wk_breakdown_labeled(opts->breakdown) &&
-            wk_html_index_attach(index, "disagreements",
-                                 wk_breakdown_disagreements(opts->breakdown)) != 0) {
-            free(js);
-            errno = ENOMEM;
-            goto write_failed;
-        }
-        struct iovec v = {js, js ? strlen(js) : 0};
-        const char *name = "summary.json";
-        int bad_write = !js || wk_write_at(root, name, &v, 1, WK_MODE_META, 0) != 0 ||
-                        (index && (name = "index.html", wk_html_index_write(index, js) != KIVO_OK));
-        int e = js ? errno : ENOMEM;
-        free(js);
-        if (bad_write) {
-            wk_output_error(err, errlen, "cannot write", out, name, e);
-            goto out;
+        sum->bytes = wk_reader_bytes(b.rd);
+        wk_progress_update(&b.prog, sum->bytes, sum->records_read);
+        int sig = stop_signal;
+        if (!per_run(&b) && (sig || sum->bytes - b.ckpt_bytes >= every) &&
+            (st = checkpoint(&b)) != KIVO_OK)
+            goto restore;
+        if (sig) {
+            /* Stopped: what is done is counted (v2: in the checkpoint just written). */
+            sum->interrupted = sig;
+            sum->seconds = now() - t0;
+            st = write_interrupted(&b);
+            goto restore;
         }
     }
-    /* No index with --html none: one left by an earlier batch would be stale. */
-    if (!index && unlinkat(root, "index.html", 0) != 0 && errno != ENOENT)
-        goto write_failed;
-    st = KIVO_OK;
-    goto out;
-
-write_failed:
-    snprintf(err, errlen, "cannot write output in %s: %s", out, strerror(errno));
-    st = KIVO_EIO;
+    wk_progress_finish(&b.prog);
+    st = finish_out(&b, t0);
+restore:
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
 out:
-    if (events)
-        fclose(events);
-    if (rejects)
-        fclose(rejects);
-    if (st != KIVO_OK && events_tmp[0])
-        unlinkat(root, events_tmp, 0);
-    if (st != KIVO_OK && rejects_tmp[0])
-        unlinkat(root, rejects_tmp, 0);
-    if (j.wf_fd >= 0)
-        close(j.wf_fd);
-    for (size_t i = 0; slots && i < n_slots; i++) {
-        wk_chunk_free(&slots[i].chunk);
-        free(slots[i].items);
-        kivo_buf_free(&slots[i].text);
-        kivo_buf_free(&slots[i].events);
-        kivo_buf_free(&slots[i].reports);
-        kivo_buf_free(&slots[i].pages);
-    }
-    free(slots);
-    for (int t = 0; ws && t < threads; t++) {
-        kivo_json_parser_free(ws[t].parser);
-        kivo_record_reader_free(ws[t].reader);
-        kivo_engine_free(ws[t].engine);
-        kivo_hasher_free(ws[t].hasher);
-    }
-    free(ws);
-    wk_seen_free(seen);
-    wk_html_index_free(index);
-    wk_reader_close(rd);
-    wk_inputs_free(&in);
+    close_batch(&b, st);
     return st;
 }

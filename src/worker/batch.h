@@ -1,9 +1,12 @@
 /*
  * batch.h - `kivo-worker batch`: a whole corpus reviewed on every core, offline.
  *
- * Output layout (fixed): DIR/summary.json, DIR/events.jsonl, DIR/rejects.jsonl and
- * DIR/reports/<workflow_id>/<customer_run_id>/claim_report.json, both ids path-encoded; unless
- * --html none, DIR/index.html and a claim_report.html beside the report of each run --html picks.
+ * Output: DIR/summary.json, DIR/events.jsonl, DIR/rejects.jsonl and the reports: by default the
+ * report store v2 (docs/report-store.md), DIR/reports/part-NNNNN.jsonl[.zst] with the reports in
+ * input order and DIR/reports/index mapping each run to its bytes; with --layout per-run,
+ * DIR/reports/<workflow_id>/<customer_run_id>/claim_report.json, both ids path-encoded, and a
+ * claim_report.html beside the report of each run --html picks. Unless --html none,
+ * DIR/index.html.
  * DIR is opened once; everything below it is reached from its descriptor without following links
  * and written atomically, with the modes of output.h.
  */
@@ -18,6 +21,9 @@
 #include "kivo/review.h"
 #include "kivo/status.h"
 
+/* --layout: the report store v2 (parts and an index; the default) or one folder per run. */
+typedef enum wk_layout { WK_LAYOUT_V2 = 0, WK_LAYOUT_PER_RUN } wk_layout;
+
 typedef struct wk_batch_opts {
     const char *out_dir;        /* overrides report_store.path when not NULL */
     int threads;                /* 0: all cores */
@@ -29,6 +35,13 @@ typedef struct wk_batch_opts {
                                  * The caller closes it once it is done with the folder */
     struct wk_breakdown *breakdown; /* labels and --group-by (breakdown.h), or NULL; fed here */
     struct wk_junit *junit;     /* --junit (junit.h), or NULL: a testcase per run is added */
+    wk_layout layout;           /* --layout */
+    unsigned long long part_size; /* --part-size (v2); 0: WK_PART_SIZE_DEFAULT */
+    int compress;               /* --compress (v2): parts.h's wk_compress */
+    const char *spec_path;      /* the job spec's file, for the batch's identity (or NULL) */
+    const char *group_by;       /* --group-by as given, for the options' identity (or NULL) */
+    int overwrite;              /* --overwrite: an out folder of another batch is taken */
+    uint64_t checkpoint_bytes;  /* v2: input bytes between checkpoints; 0: the default */
 } wk_batch_opts;
 
 typedef struct wk_summary {
@@ -39,6 +52,11 @@ typedef struct wk_summary {
     uint64_t categories[KIVO_CAT_COUNT];    /* runs with each failure category */
     double seconds;
     int threads;
+    const char *layout;                     /* "v2" or "per-run" */
+    uint64_t parts;                         /* v2: parts written */
+    const char *compression;                /* v2: "none" or "zstd" */
+    int interrupted;                        /* the signal that stopped the batch, or 0 */
+    int resumed;                            /* it went on from a checkpoint */
     const struct wk_breakdown *breakdown;   /* adds "evaluation" and "groups", or NULL */
 } wk_summary;
 

@@ -6,13 +6,15 @@
 #include <string.h>
 
 #include "breakdown.h"
+#include "html.h"
 #include "kivo/wire.h"
 #include "output.h"
 
 typedef struct disagreement {
     char *id;
     uint32_t claims, unsupported, categories;
-    uint8_t verdict, label, has_page;
+    uint8_t verdict, label;
+    int64_t page;
 } disagreement;
 
 struct wk_breakdown {
@@ -89,7 +91,7 @@ int wk_breakdown_labeled(const wk_breakdown *b)
 
 int wk_breakdown_add(wk_breakdown *b, const char *run_id, kivo_verdict v, uint32_t categories,
                      uint32_t claims, uint32_t unsupported, wk_label label,
-                     const char *const *values, const size_t *lens, int has_page)
+                     const char *const *values, const size_t *lens, int64_t page)
 {
     if (!b->labeled)
         label = WK_LABEL_NONE;
@@ -111,7 +113,7 @@ int wk_breakdown_add(wk_breakdown *b, const char *run_id, kivo_verdict v, uint32
             d->categories = categories;
             d->verdict = (uint8_t)v;
             d->label = (uint8_t)label;
-            d->has_page = (uint8_t) !!has_page;
+            d->page = page;
             b->n_dis++;
         }
     }
@@ -182,19 +184,17 @@ json_t *wk_breakdown_disagreements(const wk_breakdown *b)
     int bad = !o || !runs;
     for (size_t i = 0; !bad && i < b->n_dis; i++) {
         const disagreement *d = &b->dis[i];
-        char comp[WK_COMPONENT_MAX], dir[2 * WK_COMPONENT_MAX + 16];
+        char report_dir[WK_COMPONENT_MAX + 16];
         json_t *r = json_object();
-        wk_path_component(d->id, strlen(d->id), comp);
-        snprintf(dir, sizeof dir, "reports/%s/%s", b->workflow, comp);
+        snprintf(report_dir, sizeof report_dir, "reports/%s", b->workflow);
         bad |= !r;
         bad |= put(r, "id", json_string(d->id));
-        bad |= put(r, "dir", json_string(dir));
+        bad |= wk_html_link_members(r, report_dir, d->id, d->page) != 0;
         bad |= put(r, "verdict", json_string(kivo_verdict_name((kivo_verdict)d->verdict)));
         bad |= put(r, "label", json_string(wk_label_name((wk_label)d->label)));
         bad |= put(r, "claims", json_integer(d->claims));
         bad |= put(r, "unsupported", json_integer(d->unsupported));
         bad |= put(r, "categories", wk_categories_json(d->categories));
-        bad |= put(r, "page", json_boolean(d->has_page));
         bad |= json_array_append_new(runs, r) != 0;
     }
     bad |= put(o, "total", json_integer((json_int_t)b->dis_total));

@@ -33,11 +33,11 @@ void wk_breakdown_free(wk_breakdown *b);
 /* The group-by fields (NULL when none). */
 const wk_groups *wk_breakdown_groups(const wk_breakdown *b);
 
-/* One reviewed run. values[k] / lens[k]: its value of group field k (NULL: none). has_page: its
- * claim_report.html was written. @return 0, or -1 without memory. */
+/* One reviewed run. values[k] / lens[k]: its value of group field k (NULL: none). page: where
+ * its page is (html.h's WK_PAGE_* or a page number). @return 0, or -1 without memory. */
 int wk_breakdown_add(wk_breakdown *b, const char *run_id, kivo_verdict v, uint32_t categories,
                      uint32_t claims, uint32_t unsupported, wk_label label,
-                     const char *const *values, const size_t *lens, int has_page);
+                     const char *const *values, const size_t *lens, int64_t page);
 
 /* All runs so far. */
 const wk_tally *wk_breakdown_total(const wk_breakdown *b);
@@ -47,8 +47,8 @@ int wk_breakdown_labeled(const wk_breakdown *b);
  * @return 0, or -1 without memory. */
 int wk_breakdown_to_summary(const wk_breakdown *b, json_t *summary);
 
-/* {"total": n, "runs": [{"id","dir","verdict","label","claims","unsupported","categories",
- * "page"}]} of the first WK_DISAGREE_MAX runs whose flag and label disagree, for index.html.
+/* {"total": n, "runs": [{"id","dir"/"page"/"page_file" (wk_html_link_members),"verdict",
+ * "label","claims","unsupported","categories"}]} of the first WK_DISAGREE_MAX runs whose flag and label disagree, for index.html.
  * A new reference, or NULL. */
 json_t *wk_breakdown_disagreements(const wk_breakdown *b);
 

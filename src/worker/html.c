@@ -272,11 +272,30 @@ kivo_status wk_html_render_run(const kivo_packet *p, const char *report, size_t 
 
 /* ---- the job index ------------------------------------------------------------------------ */
 
+int wk_html_link_members(json_t *o, const char *report_dir, const char *customer_run_id,
+                         int64_t page)
+{
+    if (page == WK_PAGE_NONE)
+        return 0;
+    if (page >= 0) {
+        char file[32];
+        snprintf(file, sizeof file, "pages/%04lld.html", (long long)page);
+        return json_object_set_new(o, "page_file", json_string(file)) != 0 ? -1 : 0;
+    }
+    char dir[WK_REPORT_DIR_MAX + WK_COMPONENT_MAX + 1];
+    if (wk_report_run_dir(report_dir, customer_run_id, dir, sizeof dir) != 0 ||
+        json_object_set_new(o, "dir", json_string(dir)) != 0 ||
+        json_object_set_new(o, "page", json_boolean(page == WK_PAGE_RUN_HTML)) != 0)
+        return -1;
+    return 0;
+}
+
 typedef struct entry {
     uint64_t seq;               /* input order among reviewed runs */
     char *id;
     uint32_t claims, unsupported, categories;
-    uint8_t verdict, has_page;
+    uint8_t verdict;
+    int64_t page;               /* WK_PAGE_* or a page number */
 } entry;
 
 struct wk_html_index {
@@ -355,9 +374,9 @@ kivo_status wk_html_index_open(int out_fd, const char *workflow_id, size_t max_r
 
 kivo_status wk_html_index_add(wk_html_index *x, const char *customer_run_id, kivo_verdict verdict,
                               uint32_t claims, uint32_t unsupported, uint32_t categories,
-                              int has_page)
+                              int64_t page)
 {
-    entry e = {x->seq++, NULL, claims, unsupported, categories, (uint8_t)verdict, !!has_page};
+    entry e = {x->seq++, NULL, claims, unsupported, categories, (uint8_t)verdict, page};
 
     if (!rank(e.verdict))
         return KIVO_OK;
@@ -432,17 +451,15 @@ kivo_status wk_html_index_write(wk_html_index *x, const char *summary_json)
     qsort(x->heap, x->n, sizeof *x->heap, by_severity);
     for (size_t i = 0; !bad && i < x->n; i++) {
         const entry *e = &x->heap[i];
-        char dir[WK_REPORT_DIR_MAX + WK_COMPONENT_MAX + 1];
         json_t *o = json_object();
-        bad |= !o || wk_report_run_dir(x->report_dir, e->id, dir, sizeof dir) != 0;
+        bad |= !o;
         bad |= json_object_set_new(o, "id", json_string(e->id));
-        bad |= json_object_set_new(o, "dir", json_string(dir));
+        bad |= wk_html_link_members(o, x->report_dir, e->id, e->page) != 0;
         bad |= json_object_set_new(o, "verdict",
                                    json_string(kivo_verdict_name((kivo_verdict)e->verdict)));
         bad |= json_object_set_new(o, "claims", json_integer(e->claims));
         bad |= json_object_set_new(o, "unsupported", json_integer(e->unsupported));
         bad |= json_object_set_new(o, "categories", categories_json(e->categories));
-        bad |= json_object_set_new(o, "page", json_boolean(e->has_page));
         bad |= json_array_append_new(runs, o);
     }
     /* The heap is now a sorted array: a second write would still be correct, adds would not. */

@@ -62,6 +62,20 @@ kivo_status wk_html_write_at(int dirfd, const char *name, const char *kind, cons
 kivo_status wk_html_render_run(const kivo_packet *packet, const char *report, size_t report_len,
                                kivo_buf *out);
 
+/* Where a run's page is, as the batch tells the reviewer's index (index.html) and the labeled
+ * disagreements: a page number n >= 0 of the report store v2 (pages/NNNN.html#run=ID), or one of
+ * these. */
+#define WK_PAGE_NONE (-1)     /* the report store v2, no page: the run is named, not linked */
+#define WK_PAGE_RUN_DIR (-2)  /* the per-run layout, no page: links the run's claim_report.json */
+#define WK_PAGE_RUN_HTML (-3) /* the per-run layout: links the run's claim_report.html */
+
+/* Adds to o the members review.js links a run by: "dir" and "page" (the per-run layout), or
+ * "page_file" (v2, when the run has a page). report_dir: wk_report_dir() of the workflow.
+ * @return 0, or -1 without memory. */
+struct json_t;
+int wk_html_link_members(struct json_t *o, const char *report_dir, const char *customer_run_id,
+                         int64_t page);
+
 /* The job index (index.html): fed every reviewed run in input order from the serial merge, then
  * written once at the end. Only flagged runs are kept, and only the max_runs most severe of them
  * (fail before needs_review, then more unsupported claims, then input order), so memory is bounded
@@ -76,11 +90,11 @@ typedef struct wk_html_index wk_html_index;
 kivo_status wk_html_index_open(int out_fd, const char *workflow_id, size_t max_runs,
                                wk_html_index **out);
 
-/* One reviewed run; has_page says whether its claim_report.html was written. Runs that pass are
- * counted only. @return KIVO_OK or KIVO_ENOMEM. */
+/* One reviewed run; page says where its page is (WK_PAGE_* or a page number). Runs that pass
+ * are counted only. @return KIVO_OK or KIVO_ENOMEM. */
 kivo_status wk_html_index_add(wk_html_index *x, const char *customer_run_id, kivo_verdict verdict,
                               uint32_t claims, uint32_t unsupported, uint32_t categories,
-                              int has_page);
+                              int64_t page);
 
 /* Writes DIR/index.html atomically. summary_json: the job's summary.json text; the first
  * rejects of DIR/rejects.jsonl, when it exists, are listed too. @return KIVO_OK, or KIVO_EIO
@@ -89,7 +103,6 @@ kivo_status wk_html_index_write(wk_html_index *x, const char *summary_json);
 
 /* Adds a member `key` to the page's data (its reference is taken; NULL fails), for what a job
  * adds to its index (a labeled batch's disagreements). @return 0, or -1 without memory. */
-struct json_t;
 int wk_html_index_attach(wk_html_index *x, const char *key, struct json_t *value);
 
 /* Frees x; NULL does nothing. */

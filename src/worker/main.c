@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +30,9 @@
 #include "output.h"
 #include "review.h"
 #include "run.h"
+#include "parts.h"
 #include "secret.h"
+#include "show.h"
 #include "submit.h"
 
 #define SEND_OPTIONS                                                                               \
@@ -73,7 +76,8 @@ static const char usage_batch[] =
     "Usage: kivo-worker batch --job-spec-file FILE [--out DIR] [--threads N] [--json] [--quiet]\n"
     "                         [--html all|flagged|none] [--group-by NAME[,NAME]]\n"
     "                         [--fail-on EXPR] [--junit FILE] [--github-summary]\n"
-    "                         [--batch-id ID]\n"
+    "                         [--batch-id ID] [--layout v2|per-run] [--part-size SIZE]\n"
+    "                         [--compress none|zstd] [--overwrite]\n"
     "\n"
     "Reviews every record of the job's inputs (JSONL, one AI output with its sources per line;\n"
     "files ending .jsonl.gz or .jsonl.zst are decompressed as they are read) and writes, under\n"
@@ -82,12 +86,20 @@ static const char usage_batch[] =
     "                   bytes, seconds, MB/s, peak memory\n"
     "  events.jsonl     one metadata-only completed event per reviewed run\n"
     "  rejects.jsonl    one line per rejected record: file, line, byte offset, reason\n"
-    "  reports/<workflow_id>/<customer_run_id>/claim_report.json\n"
+    "  reports/part-NNNNN.jsonl   the claim reports, one per line in input order, in parts of\n"
+    "                   --part-size bytes (part-NNNNN.jsonl.zst with --compress zstd)\n"
+    "  reports/index    SQLite: each run's part, offset, length, SHA-256 and verdict; `kivo-worker\n"
+    "                   show --out DIR RUN_ID` prints one report (docs/report-store.md)\n"
     "  index.html       the reviewer's view of the job: verdicts, failure categories, throughput,\n"
     "                   rejects, and the runs to review, most severe first\n"
-    "  reports/.../claim_report.html   beside the report of each run --html picks: the answer\n"
-    "                   with its claims coloured, each claim's evidence within its source.\n"
-    "                   Self-contained (no network, strict CSP); open them from the file system\n"
+    "With --layout per-run, instead of parts and index (small jobs, older scripts):\n"
+    "  reports/<workflow_id>/<customer_run_id>/claim_report.json, and claim_report.html beside\n"
+    "                   the report of each run --html picks: the answer with its claims coloured,\n"
+    "                   each claim's evidence within its source. Self-contained (no network,\n"
+    "                   strict CSP); open them from the file system\n"
+    "A v2 batch checkpoints every 64 MiB of input (DIR/manifest.json): killed, it resumes from its\n"
+    "last checkpoint when run again with the same job spec and DIR, with the same output as an\n"
+    "uninterrupted run; SIGINT or SIGTERM stop it at the next checkpoint (exit 130 or 143).\n"
     "Reports and pages hold raw text and are created 0600, the other files 0640 and folders 0750,\n"
     "less the umask. No symbolic link below DIR is followed: a link where the batch must write,\n"
     "or a linked folder on its way, stops it (exit 1) with a message that names it.\n"
@@ -100,8 +112,16 @@ static const char usage_batch[] =
     "  -j, --json                print the summary as JSON on stdout\n"
     "  -q, --quiet               no progress bar (it is drawn only on a terminal anyway)\n"
     "      --chunk-bytes N       bytes read per chunk (default 1 MiB; for benchmarks)\n"
-    "      --html MODE           claim_report.html for: flagged (needs_review and fail; the\n"
-    "                            default), all, or none (no HTML at all, index.html included)\n"
+    "      --html MODE           pages for: flagged (needs_review and fail; the default), all,\n"
+    "                            or none (no HTML at all, index.html included)\n"
+    "      --layout LAYOUT       v2 (the default: parts and an index) or per-run (a folder and\n"
+    "                            claim_report.json per run)\n"
+    "      --part-size SIZE      v2: close a part once it holds SIZE bytes of reports (K, M, G;\n"
+    "                            default 256M, at least 4K)\n"
+    "      --compress C          v2: none (the default) or zstd: parts of independent zstd\n"
+    "                            frames of about 1 MiB (zstdcat reads them; show reads one frame)\n"
+    "      --overwrite           take an out folder that holds another batch's output (another\n"
+    "                            job spec, batch id or inputs), which is refused without it\n"
     "      --batch-id ID         the batch (experiment, release) these runs belong to,\n"
     "                            [A-Za-z0-9._:-]{1,128}; overrides the spec's batch_id (default\n"
     "                            \"default\"). In summary.json; in every claim report and event\n"
@@ -254,7 +274,7 @@ static const char usage_submit[] =
 enum {
     OPT_BASE_URL = 256, OPT_API_KEY_FILE, OPT_CONCURRENCY, OPT_DEADLINE, OPT_TIMEOUT, OPT_JOB_TOKEN,
     OPT_RUN_ID, OPT_CRED, OPT_CRED_FILE, OPT_OUTBOX, OPT_HTML, OPT_GROUP_BY, OPT_FAIL_ON, OPT_JUNIT,
-    OPT_GH_SUMMARY, OPT_BATCH_ID
+    OPT_GH_SUMMARY, OPT_BATCH_ID, OPT_LAYOUT, OPT_PART_SIZE, OPT_COMPRESS, OPT_OVERWRITE
 };
 
 /* batch --help: the usage with the gate's metric names filled in. */
@@ -570,6 +590,10 @@ static int cmd_batch(int argc, char **argv)
         {"junit", required_argument, NULL, OPT_JUNIT},
         {"github-summary", no_argument, NULL, OPT_GH_SUMMARY},
         {"batch-id", required_argument, NULL, OPT_BATCH_ID},
+        {"layout", required_argument, NULL, OPT_LAYOUT},
+        {"part-size", required_argument, NULL, OPT_PART_SIZE},
+        {"compress", required_argument, NULL, OPT_COMPRESS},
+        {"overwrite", no_argument, NULL, OPT_OVERWRITE},
         {"kivo-api-base-url", required_argument, NULL, OPT_BASE_URL},
         {"api-key-file", required_argument, NULL, OPT_API_KEY_FILE},
         {"concurrency", required_argument, NULL, OPT_CONCURRENCY},
@@ -616,6 +640,33 @@ static int cmd_batch(int argc, char **argv)
         case OPT_JUNIT: junit_path = optarg; break;
         case OPT_GH_SUMMARY: gh_summary = 1; break;
         case OPT_BATCH_ID: batch_id = optarg; break;
+        case OPT_LAYOUT:
+            if (!strcmp(optarg, "v2"))
+                bo.layout = WK_LAYOUT_V2;
+            else if (!strcmp(optarg, "per-run"))
+                bo.layout = WK_LAYOUT_PER_RUN;
+            else {
+                fprintf(stderr, "kivo-worker batch: --layout takes v2 or per-run\n");
+                return WK_EXIT_USAGE;
+            }
+            break;
+        case OPT_PART_SIZE:
+            if (wk_size_parse(optarg, WK_PART_SIZE_MIN, &bo.part_size) != 0) {
+                fprintf(stderr, "kivo-worker batch: --part-size takes a size of at least 4K, "
+                        "e.g. 64M or 1G\n");
+                return WK_EXIT_USAGE;
+            }
+            break;
+        case OPT_OVERWRITE: bo.overwrite = 1; break;
+        case OPT_COMPRESS: {
+            wk_compress cz;
+            if (wk_compress_parse(optarg, &cz) != 0) {
+                fprintf(stderr, "kivo-worker batch: --compress takes none or zstd\n");
+                return WK_EXIT_USAGE;
+            }
+            bo.compress = (int)cz;
+            break;
+        }
         case 'j': json = 1; break;
         case 'q': quiet = 1; break;
         case 'h': batch_usage(stdout); return WK_EXIT_OK;
@@ -673,8 +724,33 @@ static int cmd_batch(int argc, char **argv)
         return WK_EXIT_IO;
     }
     bo.progress = !quiet && isatty(STDERR_FILENO);
+    bo.spec_path = spec_path;
+    bo.group_by = group_by;
+    /* Input bytes between checkpoints: a tuning knob, and how the crash tests get many. */
+    const char *ckb = getenv("KIVO_WORKER_CHECKPOINT_BYTES");
+    unsigned long long ck = 0;
+    if (ckb && wk_size_parse(ckb, 1, &ck) == 0)
+        bo.checkpoint_bytes = ck;
     wk_summary sum;
     kivo_status st = wk_batch_run(&spec, &bo, &sum, err, sizeof err);
+    if (st == KIVO_OK && sum.interrupted) {
+        const char *out = bo.out_dir ? bo.out_dir : spec.report_path;
+        fprintf(stderr, "kivo-worker batch: stopped by %s after %llu records (%s/summary.json "
+                "says \"interrupted\"); %s\n", sum.interrupted == SIGINT ? "SIGINT" : "SIGTERM",
+                (unsigned long long)sum.records_read, out,
+                bo.layout == WK_LAYOUT_PER_RUN
+                    ? "the per-run layout does not resume: run the same command to start again"
+                    : "run the same command again (same job spec and --out) to resume from "
+                      "here");
+        if (bo.lock_fd >= 0)
+            close(bo.lock_fd);
+        memset(key, 0, sizeof key);
+        wk_junit_free(bo.junit);
+        wk_breakdown_free(bo.breakdown);
+        wk_gate_free(gate);
+        wk_jobspec_free(&spec);
+        return 128 + sum.interrupted;
+    }
     int rc = st != KIVO_OK ? status_exit(st) : sum.records_rejected ? WK_EXIT_REJECTS : WK_EXIT_OK;
     char tripped[4096] = "";
     int gate_failed = 0;
@@ -846,6 +922,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "explain"))
         return cmd_explain(argc - 1, argv + 1);
+    if (!strcmp(cmd, "show"))
+        return status_exit(wk_show_command(argc - 1, argv + 1));
     fprintf(stderr, "kivo-worker: unknown command '%s'\n\n%s", cmd, usage_main);
     return WK_EXIT_USAGE;
 }

@@ -58,7 +58,7 @@ kivo_packet wk_review_packet(const wk_jobspec *spec, const kivo_record *rec)
 kivo_status wk_review_record(const wk_review_job *job, kivo_engine *engine, kivo_hasher *hasher,
                              const kivo_json_node *root, const kivo_record *rec, kivo_buf *report,
                              kivo_buf *event, char event_id[KIVO_WIRE_EVENT_ID_SIZE],
-                             const kivo_review **out)
+                             char report_sha256[KIVO_HASH_TEXT_SIZE], const kivo_review **out)
 {
     const wk_jobspec *spec = job->spec;
     kivo_packet pk = wk_review_packet(spec, rec);
@@ -85,6 +85,8 @@ kivo_status wk_review_record(const wk_review_job *job, kivo_engine *engine, kivo
                           .report_sha256 = hash};
     if ((st = kivo_wire_event_render(hasher, &ev, event_id, event)) != KIVO_OK)
         return st;
+    if (report_sha256)
+        memcpy(report_sha256, hash, KIVO_HASH_TEXT_SIZE);
     *out = rv;
     return KIVO_OK;
 }

@@ -67,6 +67,6 @@ typedef struct wk_review_job {
 kivo_status wk_review_record(const wk_review_job *job, kivo_engine *engine, kivo_hasher *hasher,
                              const kivo_json_node *root, const kivo_record *rec, kivo_buf *report,
                              kivo_buf *event, char event_id[KIVO_WIRE_EVENT_ID_SIZE],
-                             const kivo_review **out);
+                             char report_sha256[KIVO_HASH_TEXT_SIZE], const kivo_review **out);
 
 #endif

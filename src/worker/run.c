@@ -145,7 +145,7 @@ static int review(ctx *x, const kivo_json_node *root, const kivo_record *rec)
     /* The completed event follows the started one (sequence 1). */
     wk_review_job job = {x->spec, wk_jobspec_batch(x->spec), x->o->review_run_id, 2};
     kivo_status st = wk_review_record(&job, x->engine, x->hasher, root, rec, &x->report,
-                                      &x->event, x->event_id, &rv);
+                                      &x->event, x->event_id, NULL, &rv);
     if (st == KIVO_ETOOBIG) {
         /* Over an engine bound (claims per record): the run fails, as an unreviewable record. */
         fprintf(stderr, "kivo-worker: %s: %s\n", x->ri->customer_run_id,

@@ -2,7 +2,6 @@
  * store.c - opening a report store by its layout and passing calls to that layout's reader. The
  * layout is told from what the folder holds, so `compare` needs no flag for it.
  */
-#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,17 +9,13 @@
 
 #include "store.h"
 
-/* 1 when dir/reports holds parts of the report store v2 (issue 14), which this build cannot read
- * yet: better a clear message than reading nothing and reporting every run as missing. */
-static int has_parts(const char *dir)
+/* 1 when dir/reports holds the index of the report store v2 (store_v2.c). */
+static int has_index(const char *dir)
 {
-    char pattern[4200];
-    glob_t g;
-    int found;
-    snprintf(pattern, sizeof pattern, "%s/reports/part-*.jsonl*", dir);
-    found = glob(pattern, GLOB_NOSORT, NULL, &g) == 0 && g.gl_pathc > 0;
-    globfree(&g);
-    return found;
+    char path[4200];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/reports/index", dir);
+    return lstat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
 int wk_store_open(const char *dir, wk_store **out, char *err, size_t errlen)
@@ -41,19 +36,13 @@ int wk_store_open(const char *dir, wk_store **out, char *err, size_t errlen)
                  dir);
         return -1;
     }
-    if (has_parts(dir)) {
-        snprintf(err, errlen,
-                 "%s holds a report store v2 (reports/part-*.jsonl), which this "
-                 "build of kivo-worker cannot read yet",
-                 dir);
-        return -1;
-    }
     if (!(s = calloc(1, sizeof *s)) || !(s->dir = strdup(dir))) {
         free(s);
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    if (wk_store_perrun_open(s, err, errlen) != 0) {
+    if ((has_index(dir) ? wk_store_v2_open(s, err, errlen)
+                        : wk_store_perrun_open(s, err, errlen)) != 0) {
         free(s->dir);
         free(s);
         return -1;

@@ -3,9 +3,10 @@
  * time in the store's order, or one looked up by (workflow_id, customer_run_id). `compare` reads
  * both of its folders through this interface only, so it works on any layout a reader exists for.
  *
- * Layouts: "per-run" (DIR/reports/<workflow_id>/<customer_run_id>/claim_report.json, both ids
- * path-encoded; store_perrun.c) is read today. A reader for another layout (the report store v2
- * of issue 14: DIR/reports/part-NNNNN.jsonl[.zst] and an index) is one more file with a
+ * Layouts: "v2" (DIR/reports/part-NNNNN.jsonl[.zst] and DIR/reports/index, the default since
+ * issue 14; store_v2.c, docs/report-store.md) and "per-run" (DIR/reports/<workflow_id>/
+ * <customer_run_id>/claim_report.json, both ids path-encoded; store_perrun.c). A folder with
+ * reports/index is read as v2, any other as per-run. Another layout is one more file with a
  * wk_store_ops and a line in wk_store_open(); nothing else changes.
  */
 #ifndef KIVO_WORKER_STORE_H
@@ -51,7 +52,8 @@ void wk_store_close(wk_store *s);
 /* "per-run", ... */
 const char *wk_store_layout(const wk_store *s);
 
-/* The next report in the store's order (per-run: workflow folders, then run folders, by name).
+/* The next report in the store's order (v2: input order; per-run: workflow folders, then run
+ * folders, by name).
  * @return 1 and *r, 0 at the end, or -1 with a message in err (the store cannot be read on; a
  * single unreadable report is returned as a report, for the caller to judge). */
 int wk_store_next(wk_store *s, wk_store_report *r, char *err, size_t errlen);
@@ -66,7 +68,12 @@ int wk_store_get(wk_store *s, const char *workflow_id, const char *run_id, wk_st
 int wk_store_link(wk_store *s, const char *workflow_id, const char *run_id, char *href,
                   size_t hreflen);
 
-/* The per-run reader (store_perrun.c). @return 0, or -1 with err set. */
+/* The per-run reader (store_perrun.c) and the v2 reader (store_v2.c). @return 0, or -1 with err
+ * set (v2: also when the batch that wrote the store did not finish). */
 int wk_store_perrun_open(wk_store *s, char *err, size_t errlen);
+int wk_store_v2_open(wk_store *s, char *err, size_t errlen);
+
+/* The one workflow a v2 store holds; NULL for a per-run store (one folder per workflow). */
+const char *wk_store_workflow(const wk_store *s);
 
 #endif

@@ -54,6 +54,19 @@ char *wk_summary_json(const wk_summary *s, const wk_jobspec *spec, const char *o
     json_object_set_new(o, "records_per_s", json_real((double)s->records_read / secs));
     json_object_set_new(o, "claims_per_s", json_real((double)s->claims / secs));
     json_object_set_new(o, "peak_rss_bytes", json_integer(peak));
+    if (s->interrupted)
+        json_object_set_new(o, "interrupted", json_true());
+    if (s->resumed)
+        json_object_set_new(o, "resumed", json_true());
+    if (s->layout) {
+        json_t *rs = json_object();
+        json_object_set_new(rs, "layout", json_string(s->layout));
+        if (strcmp(s->layout, "v2") == 0) {
+            json_object_set_new(rs, "parts", json_integer((json_int_t)s->parts));
+            json_object_set_new(rs, "compression", json_string(s->compression));
+        }
+        json_object_set_new(o, "report_store", rs);
+    }
     if (s->breakdown && wk_breakdown_to_summary(s->breakdown, o) != 0) {
         json_decref(o);
         return NULL;

@@ -99,6 +99,9 @@ print(n)
 PY
 }
 
+# kivo_testlib.py (store_reports: the reports of either layout).
+KIVO_TESTLIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../worker" && pwd)
+
 # write_spec DIR INPUT: a job spec in DIR reading INPUT (relative to DIR), reports in DIR/out.
 write_spec() {
     cat >"$1/job-spec.json" <<JSON
@@ -121,9 +124,12 @@ gen_job() {
 # check_runs KEYFILE N: the server holds exactly N private-worker runs, all completed, each with
 # exactly one event, whose counts, verdicts and hashes are those of the local claim reports.
 check_runs() {
-    python3 - "$BASE" "$1" "$2" "${3:-$T/job/out}" <<'PY'
+    python3 - "$BASE" "$1" "$2" "${3:-$T/job/out}" "$KIVO_TESTLIB_DIR" <<'PY'
 import glob, hashlib, json, sys, urllib.request
 base, keyfile, want, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+sys.dont_write_bytecode = True
+sys.path.insert(0, sys.argv[5])
+from kivo_testlib import store_reports
 key = open(keyfile).read().strip()
 runs, cursor = [], None
 while True:
@@ -136,10 +142,10 @@ while True:
     if not cursor:
         break
 local = {}
-for f in glob.glob(out + "/reports/*/*/claim_report.json"):
-    raw = open(f, "rb").read()
-    r = json.loads(raw)
-    local[r["customer_run_id"]] = (r, "sha256:" + hashlib.sha256(raw).hexdigest(), f)
+# Either layout (the report store v2 by default): each report's exact bytes.
+for rid, raw in store_reports(out).items():
+    local[rid] = (json.loads(raw), "sha256:" + hashlib.sha256(raw).hexdigest(),
+                  "reports/support_answer_review/%s/claim_report.json" % rid)
 bad = []
 ids = [r["customer_run_id"] for r in runs]
 if len(runs) != want: bad.append(f"{len(runs)} runs on the server, want {want}")
@@ -158,7 +164,7 @@ for run in runs:
         bad.append(f"{c}: source_hashes differ")
     if run["artifact_summaries"][0]["sha256"] != sha: bad.append(f"{c}: report sha256 differs")
     p = run.get("customer_storage_pointer") or {}
-    if not path.endswith("/" + p.get("opaque_id", "?")): bad.append(f"{c}: opaque_id {p.get('opaque_id')!r}")
+    if path != p.get("opaque_id"): bad.append(f"{c}: opaque_id {p.get('opaque_id')!r}")
 if bad:
     print("FAIL: " + "; ".join(bad[:10]) + (f" (+{len(bad) - 10} more)" if len(bad) > 10 else ""))
     sys.exit(1)

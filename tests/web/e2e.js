@@ -178,7 +178,7 @@ async function workerPages(browser, o, out) {
     fs.rmSync(job, {recursive: true, force: true});
     const p = run(o.worker, ['batch', '--job-spec-file',
                              path.join(o.root, 'data', 'examples', 'job-spec.json'),
-                             '--out', job, '--quiet']);
+                             '--out', job, '--quiet', '--layout', 'per-run']);
     assert.strictEqual(p.status, 0, 'kivo-worker batch: ' + p.stderr);
     const summary = JSON.parse(fs.readFileSync(path.join(job, 'summary.json'), 'utf8'));
     const flagged = summary.verdicts.needs_review + summary.verdicts.fail;
@@ -239,7 +239,8 @@ async function workerXss(browser, o, out) {
                  source_id: '/id', source_title: '/title', source_text: '/text'},
         report_store: {path: './out', label: 'x'}
     }));
-    const p = run(o.worker, ['batch', '--job-spec-file', spec, '--quiet', '--html', 'all']);
+    const p = run(o.worker, ['batch', '--job-spec-file', spec, '--quiet', '--html', 'all',
+                             '--layout', 'per-run']);
     assert.strictEqual(p.status, 0, 'kivo-worker batch: ' + p.stderr);
 
     const {context, page, seen} = await guardedPage(browser, 'file://');
@@ -299,7 +300,8 @@ async function experiments(browser, o, out) {
             fields: {label: '/gold', metadata: {split: '/split'}}
         }));
         const p = run(o.worker, ['batch', '--job-spec-file', path.join(job, side + '.json'),
-                                 '--out', path.join(job, side), '--quiet', '--group-by', 'split']);
+                                 '--out', path.join(job, side), '--quiet', '--group-by', 'split',
+                                 '--layout', 'per-run']);
         assert.strictEqual(p.status, 0, 'kivo-worker batch: ' + p.stderr);
     }
     const summary = JSON.parse(fs.readFileSync(path.join(job, 'base', 'summary.json'), 'utf8'));

@@ -257,7 +257,9 @@ static void test_index(void **state)
         kivo_verdict v = i % 3 == 0 ? KIVO_VERDICT_PASS
                          : (i == 7 || i == 31) ? KIVO_VERDICT_FAIL : KIVO_VERDICT_NEEDS_REVIEW;
         snprintf(id, sizeof id, "r%u<x>", i);
-        assert_int_equal(wk_html_index_add(x, id, v, 5, i % 5, 1u << 2, 1), KIVO_OK);
+        /* Links: the per-run layout's page, except r31 (a v2 page number) and r4 (v2, none). */
+        int64_t page = i == 31 ? 3 : i == 4 ? WK_PAGE_NONE : WK_PAGE_RUN_HTML;
+        assert_int_equal(wk_html_index_add(x, id, v, 5, i % 5, 1u << 2, page), KIVO_OK);
     }
     assert_int_equal(wk_html_index_write(x, "{\"workflow_id\":\"wf/1\",\"records_reviewed\":40}"),
                      KIVO_OK);
@@ -289,6 +291,12 @@ static void test_index(void **state)
     }
     json_t *r0 = json_array_get(runs, 0);
     assert_string_equal(json_string_value(json_object_get(r0, "dir")), "reports/wf%2F1/r7%3Cx%3E");
+    assert_true(json_is_true(json_object_get(r0, "page")));
+    json_t *r1 = json_array_get(runs, 1), *r2 = json_array_get(runs, 2);
+    assert_string_equal(json_string_value(json_object_get(r1, "page_file")), "pages/0003.html");
+    assert_null(json_object_get(r1, "dir"));
+    assert_null(json_object_get(r2, "dir"));
+    assert_null(json_object_get(r2, "page_file"));
     assert_string_equal(json_string_value(json_object_get(r0, "verdict")), "fail");
     assert_string_equal(json_string_value(json_array_get(json_object_get(r0, "categories"), 0)),
                         "unsupported_policy_claim");

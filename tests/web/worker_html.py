@@ -33,8 +33,9 @@ from kivo_testlib import case_main, check  # noqa: E402
 
 
 def batch(spec, out, *extra):
-    p = subprocess.run([WORKER, "batch", "--job-spec-file", spec, "--out", out, "--quiet"] +
-                       list(extra), capture_output=True, timeout=120)
+    # The per-run layout: its claim_report.html pages are what these cases check.
+    p = subprocess.run([WORKER, "batch", "--job-spec-file", spec, "--out", out, "--quiet",
+                        "--layout", "per-run"] + list(extra), capture_output=True, timeout=120)
     return p.returncode, p.stderr.decode("utf-8", "replace")
 
 

@@ -6,6 +6,7 @@ hashed, the event id, the event schema and the rejected raw field names.
 """
 import argparse
 import hashlib
+import glob
 import json
 import os
 import shutil
@@ -162,6 +163,46 @@ def tree(root):
             with open(p, "rb") as f:
                 files[os.path.relpath(p, root)] = f.read()
     return files
+
+
+def store_reports(out):
+    """{customer_run_id: report bytes} of a batch's report store, either layout: v2 (the index
+    reports/index says where each report is in reports/part-NNNNN.jsonl[.zst]; every part line
+    is checked to be exactly one indexed report) or per-run (reports/<wf>/<run>/
+    claim_report.json, keyed by the report's own customer_run_id)."""
+    import sqlite3
+    index = os.path.join(out, "reports", "index")
+    reports = {}
+    if not os.path.exists(index):
+        for p in glob.glob(os.path.join(out, "reports", "*", "*", "claim_report.json")):
+            with open(p, "rb") as f:
+                data = f.read()
+            reports[json.loads(data)["customer_run_id"]] = data
+        return reports
+    db = sqlite3.connect("file:%s?mode=ro" % index, uri=True)
+    try:
+        comp = dict(db.execute("SELECT key, value FROM store"))["compression"]
+        rows = db.execute("SELECT run_id, part, offset, length, sha256 FROM runs ORDER BY seq")
+        parts = {}
+        for run_id, part, offset, length, sha in rows:
+            if part not in parts:
+                name = os.path.join(out, "reports", "part-%05d.jsonl" % part)
+                if comp == "zstd":
+                    parts[part] = subprocess.run(["zstd", "-dc", name + ".zst"], check=True,
+                                                 capture_output=True).stdout
+                else:
+                    with open(name, "rb") as f:
+                        parts[part] = f.read()
+            data = parts[part][offset:offset + length]
+            check(data.endswith(b"\n"), "%s: report %s does not end a line" % (out, run_id))
+            check(sha256_text(data) == sha, "%s: index sha256 of %s differs" % (out, run_id))
+            reports[run_id] = data
+    finally:
+        db.close()
+    # The parts hold exactly the indexed reports, in order, one per line.
+    lines = [l + b"\n" for p in sorted(parts) for l in parts[p].split(b"\n")[:-1]]
+    check(lines == list(reports.values()), "%s: parts hold other lines than the index" % out)
+    return reports
 
 
 def write_spec(path, inputs, **extra):

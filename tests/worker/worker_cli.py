@@ -20,7 +20,7 @@ sys.dont_write_bytecode = True    # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kivo_testlib import (  # noqa: E402
     ARTIFACT_KEYS, CATEGORIES, EVENT_KEYS, RAW_FIELDS, VERDICTS, TempDir, case_main, check,
-    event_id, read_records, run, sha256_text, tree, write_spec)
+    event_id, read_records, run, sha256_text, store_reports, tree, write_spec)
 
 WORKER = ROOT = None
 WORKFLOW = "support_answer_review"
@@ -61,15 +61,21 @@ COUNT_FIELDS = ["schema_version", "worker_version", "engine_version", "workflow_
 
 
 def same_outputs(a, b, what):
-    """events.jsonl, rejects.jsonl and the reports tree byte for byte; summary counts."""
+    """events.jsonl, rejects.jsonl and every report byte for byte (in either layout: the two
+    layouts hold the same reports), the parts too when both are v2; summary counts."""
     for name in ("events.jsonl", "rejects.jsonl"):
         with open(os.path.join(a, name), "rb") as fa, open(os.path.join(b, name), "rb") as fb:
             check(fa.read() == fb.read(), "%s: %s differs" % (what, name))
-    ta, tb = tree(os.path.join(a, "reports")), tree(os.path.join(b, "reports"))
-    check(sorted(ta) == sorted(tb), "%s: report files differ: %s" %
+    ta, tb = store_reports(a), store_reports(b)
+    check(sorted(ta) == sorted(tb), "%s: report runs differ: %s" %
           (what, sorted(set(ta) ^ set(tb))[:5]))
     for k in ta:
-        check(ta[k] == tb[k], "%s: %s differs" % (what, k))
+        check(ta[k] == tb[k], "%s: the report of %s differs" % (what, k))
+    pa = {k: v for k, v in tree(os.path.join(a, "reports")).items() if k.startswith("part-")}
+    pb = {k: v for k, v in tree(os.path.join(b, "reports")).items() if k.startswith("part-")}
+    if pa and pb:   # the same bytes, however --part-size cut them
+        check(b"".join(pa[k] for k in sorted(pa)) == b"".join(pb[k] for k in sorted(pb)),
+              "%s: parts differ" % what)
     sa, sb = summary(a), summary(b)
     for k in COUNT_FIELDS:
         check(sa[k] == sb[k], "%s: summary %s %r != %r" % (what, k, sa[k], sb[k]))
@@ -79,11 +85,13 @@ def same_outputs(a, b, what):
 
 def case_example_determinism():
     """The example job: exit 0, every record reviewed, the same bytes at 1 and 2 threads and in
-    4 KiB chunks (many chunks per file)."""
+    4 KiB chunks (many chunks per file), in small parts, and in the per-run layout."""
     with TempDir() as tmp:
         runs = [("t1", ["--threads", "1"]), ("t2", ["--threads", "2"]),
                 ("t2c", ["--threads", "2", "--chunk-bytes", "4096"]),
-                ("t1c", ["--threads", "1", "--chunk-bytes", "4096"])]
+                ("t1c", ["--threads", "1", "--chunk-bytes", "4096"]),
+                ("small", ["--threads", "2", "--part-size", "4K"]),
+                ("pr", ["--threads", "2", "--layout", "per-run"])]
         for name, extra in runs:
             out = os.path.join(tmp, name)
             rc, _, err = batch(example_spec(), out, *extra)
@@ -93,12 +101,21 @@ def case_example_determinism():
                   s["records_rejected"] == 0, "%s: counts %r" % (name, s))
             with open(os.path.join(out, "rejects.jsonl"), "rb") as f:
                 check(f.read() == b"", "%s: rejects.jsonl not empty" % name)
-            # claim_report.html pages (issue 7) sit beside the flagged runs' reports.
-            reports = {k: v for k, v in tree(os.path.join(out, "reports")).items()
-                       if not k.endswith(os.sep + "claim_report.html")}
+            reports = store_reports(out)
             check(len(reports) == 30, "%s: %d reports, want 30" % (name, len(reports)))
-            check(all(k.startswith(WORKFLOW + os.sep) and k.endswith("claim_report.json")
-                      for k in reports), "%s: unexpected report paths" % name)
+            files = sorted(tree(os.path.join(out, "reports")))
+            if name == "pr":
+                # claim_report.html pages (issue 7) sit beside the flagged runs' reports.
+                check(all(k.startswith(WORKFLOW + os.sep) and
+                          k.endswith(("claim_report.json", "claim_report.html"))
+                          for k in files), "%s: unexpected report paths" % name)
+            elif name == "small":
+                # 4 KiB parts: ~1.4 KB reports, so a part closes after 3 of them.
+                check(len(files) > 5 and files[-1] == "part-%05d.jsonl" % (len(files) - 2),
+                      "%s: parts %s" % (name, files))
+            else:
+                check(files == ["index", "part-00000.jsonl"], "%s: reports/ holds %s" %
+                      (name, files))
             check(not any(n.endswith((".tmp", ".partial")) for n in tree(out)),
                   "%s: temporary files left behind" % name)
         for name, _ in runs[1:]:
@@ -230,7 +247,7 @@ def case_bad_fixtures():
                 events = read_jsonl(os.path.join(out, "events.jsonl"))
                 check(len(events) == reviewed, "%s: %d events, want %d" %
                       (name, len(events), reviewed))
-                reports = tree(os.path.join(out, "reports"))
+                reports = store_reports(out)
                 check(len(reports) == reviewed, "%s: %d reports, want %d" %
                       (name, len(reports), reviewed))
                 good_ids = {r["id"] for r in read_records([path])}
@@ -341,15 +358,16 @@ def case_mutations():
 
 
 def case_run_id_paths():
-    """Run ids "../../x", "a/b" and ".." land in one encoded folder each, directly inside
-    reports/<workflow>/, and nothing is written outside the out folder."""
+    """Per-run layout: run ids "../../x", "a/b" and ".." land in one encoded folder each,
+    directly inside reports/<workflow>/, and nothing is written outside the out folder. In the
+    report store v2 `show` finds each of them by its id, with the same bytes."""
     for name in ("bad_run_ids.jsonl", "bad_mixed.jsonl"):
         with TempDir() as tmp:
             spec = write_spec(os.path.join(tmp, "spec.json"), [data(name)])
             parent = os.path.join(tmp, "p1", "p2")
             out = os.path.join(parent, "out")
             os.makedirs(parent)
-            rc, _, err = batch(spec, out, "--threads", "2")
+            rc, _, err = batch(spec, out, "--threads", "2", "--layout", "per-run")
             check(rc in (0, 3), "%s: exit %d: %s" % (name, rc, err))
             base = os.path.realpath(os.path.join(out, "reports", WORKFLOW))
             seen = {}
@@ -381,6 +399,14 @@ def case_run_id_paths():
             check(not os.path.exists(os.path.join(base, "a", "b")), "%s: a/b nested" % name)
             check(sorted(os.listdir(os.path.join(out, "reports"))) == [WORKFLOW],
                   "%s: reports/ holds %s" % (name, os.listdir(os.path.join(out, "reports"))))
+            v2 = os.path.join(tmp, "v2")
+            rc, _, err = batch(spec, v2, "--threads", "2")
+            check(rc in (0, 3), "%s v2: exit %d: %s" % (name, rc, err))
+            per_run = store_reports(out)
+            for rid in per_run:
+                rc, shown, err = run(WORKER, "show", "--out", v2, rid)
+                check(rc == 0 and shown.encode() == per_run[rid],
+                      "%s: show %r: exit %d %s" % (name, rid, rc, err))
 
 
 def expect_usage(args, needles, what, out=None):
@@ -474,15 +500,23 @@ def case_fatal_io():
         rc, _, err = batch(example_spec(), os.path.join(blocker, "out"))
         check(rc == 1, "exit %d, want 1: %s" % (rc, err))
         check("cannot create" in err and "file/out" in err, "message: %s" % err.strip())
-        # A report that cannot be written mid-run (a file where its folder must go): exit 1, and
-        # no events.jsonl claims runs whose reports are missing; no partial files are left.
+        # A report that cannot be written mid-run (per-run layout: a file where its folder must
+        # go): exit 1, and no events.jsonl claims runs whose reports are missing; no partial
+        # files are left.
         out = os.path.join(tmp, "out")
         wf = os.path.join(out, "reports", WORKFLOW)
         os.makedirs(wf)
         open(os.path.join(wf, "sup-1125-004"), "w").close()
-        rc, _, err = batch(example_spec(), out, "--threads", "2")
+        rc, _, err = batch(example_spec(), out, "--threads", "2", "--layout", "per-run")
         check(rc == 1, "blocked report: exit %d, want 1: %s" % (rc, err))
         check("cannot write reports" in err, "message: %s" % err.strip())
+        left = sorted(os.listdir(out))
+        check(left == ["reports"], "after a fatal error the out folder holds %s" % left)
+        # The report store v2: a folder where its index goes.
+        out = os.path.join(tmp, "out2")
+        os.makedirs(os.path.join(out, "reports", "index"))
+        rc, _, err = batch(example_spec(), out, "--threads", "2")
+        check(rc == 1 and "reports/index" in err, "blocked index: exit %d: %s" % (rc, err))
         left = sorted(os.listdir(out))
         check(left == ["reports"], "after a fatal error the out folder holds %s" % left)
 
@@ -601,6 +635,7 @@ def case_events_scan():
         check(lines[-1] == "" and len(lines) == 31, "want 30 newline-ended lines")
         recs = {r["id"]: r for r in read_records(example_inputs())}
         spec = json.load(open(example_spec()))
+        stored = store_reports(out)
         strings = []
         ids = set()
         for n, line in enumerate(lines[:-1], 1):
@@ -647,11 +682,9 @@ def case_events_scan():
             check((a["artifact_name"], a["artifact_type"], a["format"], a["file_count"]) ==
                   ("claim_report", "claim_report", "json", 1), "artifact %r" % a)
             check(a["storage_label"] == spec["report_store"]["label"], "storage_label")
-            rp = os.path.join(out, "reports", WORKFLOW, rid, "claim_report.json")
-            with open(rp, "rb") as f:
-                report_bytes = f.read()
+            report_bytes = stored[rid]
             check(a["sha256"] == sha256_text(report_bytes),
-                  "%s: artifact sha256 is not the report file's" % rid)
+                  "%s: artifact sha256 is not the stored report's" % rid)
             report = json.loads(report_bytes)
             for k in ("gate_verdict", "safe_use_status", "claim_count",
                       "unsupported_claim_count", "output_hash", "source_count"):
@@ -833,10 +866,11 @@ def snapshot(root):
 def case_planted_symlinks():
     """Links planted in the out folder (issue 12): at the old temporary names they are never
     touched; at a name the worker writes, or as a folder on its way, the batch stops with exit 1
-    and a message naming the link. Nothing outside the out folder is ever written."""
+    and a message naming the link. Nothing outside the out folder is ever written. Both layouts
+    (the per-run one has the most names to plant links at)."""
     with TempDir() as tmp:
         clean = os.path.join(tmp, "clean")
-        rc, _, err = batch(example_spec(), clean, "--threads", "2")
+        rc, _, err = batch(example_spec(), clean, "--threads", "2", "--layout", "per-run")
         check(rc == 0, "clean run: exit %d: %s" % (rc, err))
         wf = os.path.join("reports", WORKFLOW)
         flagged = sorted(r for r in os.listdir(os.path.join(clean, wf))
@@ -846,7 +880,7 @@ def case_planted_symlinks():
         run1, run2 = flagged[0], passed[0]
         outside = os.path.join(tmp, "outside")
 
-        def attempt(name, links, want_rc, needles=(), folders=()):
+        def attempt(name, links, want_rc, needles=(), folders=(), layout="per-run"):
             """A fresh out folder with `folders` made and `links` planted (path in out ->
             target name in outside), then a batch; the outside tree must not change."""
             shutil.rmtree(outside, ignore_errors=True)
@@ -861,7 +895,7 @@ def case_planted_symlinks():
             for path, target in links:
                 os.makedirs(os.path.dirname(os.path.join(out, path)), exist_ok=True)
                 os.symlink(os.path.join(outside, target), os.path.join(out, path))
-            rc, _, err = batch(example_spec(), out, "--threads", "2")
+            rc, _, err = batch(example_spec(), out, "--threads", "2", "--layout", layout)
             check(rc == want_rc, "%s: exit %d, want %d: %s" % (name, rc, want_rc, err.strip()))
             for n in needles:
                 check(n in err, "%s: the message does not name %r: %s" % (name, n, err.strip()))
@@ -869,8 +903,8 @@ def case_planted_symlinks():
             check(after == before, "%s: the worker changed files outside its folder: %s" %
                   (name, sorted(set(after) ^ set(before)) or
                    [k for k in after if after[k] != before[k]]))
-            # The links themselves are left as they were.
-            for path, target in links:
+            # The links themselves are left as they were (v2 removes its own names).
+            for path, target in (links if layout == "per-run" or want_rc != 0 else ()):
                 p = os.path.join(out, path)
                 check(os.path.islink(p) and os.readlink(p) == os.path.join(outside, target),
                       "%s: the link %s was changed" % (name, path))
@@ -901,11 +935,19 @@ def case_planted_symlinks():
         out, _ = attempt("stale-page", [], 0, folders=[os.path.join(wf, run2)])
         os.symlink(os.path.join(outside, "victim1"), os.path.join(out, wf, run2,
                                                                   "claim_report.html"))
-        rc, _, err = batch(example_spec(), out)
+        rc, _, err = batch(example_spec(), out, "--layout", "per-run")
         check(rc == 0 and not os.path.lexists(os.path.join(out, wf, run2, "claim_report.html")),
               "stale page link: exit %d: %s" % (rc, err))
         with open(os.path.join(outside, "victim1")) as f:
             check(f.read() == "precious victim1\n", "stale page link: the victim changed")
+        # The report store v2: a linked reports/ folder is refused; links at the names of parts
+        # and of the index (left, say, by an earlier batch) are removed, never followed.
+        attempt("v2-reports", [("reports", "outside_dir")], 1, ["/reports", "symbolic link"],
+                layout="v2")
+        out, _ = attempt("v2-names", [("reports/part-00000.jsonl", "victim1"),
+                                      ("reports/part-00000.jsonl.partial", "victim2"),
+                                      ("reports/index", "victim4")], 0, layout="v2")
+        check(len(store_reports(out)) == 30, "v2-names: the store is incomplete")
         # submit on an outbox whose state file is a link: refused before anything is sent.
         out, _ = attempt("outbox", [("outbox.state", "victim2")], 0)
         key = os.path.join(tmp, "key")
@@ -927,12 +969,32 @@ def file_modes(out):
 def case_file_modes():
     """What the batch creates is private (issue 12): reports and pages, which hold raw text, 0600;
     summary.json, index.html, events.jsonl, rejects.jsonl 0640 (metadata only); folders 0750;
-    the umask takes bits away from all of them. Reports that were 0644 are replaced by 0600."""
+    the umask takes bits away from all of them. Reports that were 0644 are replaced by 0600.
+    The report store v2: parts 0600 (raw text), its index 0640 (ids, hashes, verdicts)."""
     with TempDir() as tmp:
+        for mask in (0o022, 0o077, 0o002):
+            out = os.path.join(tmp, "v2-%03o" % mask)
+            p = subprocess.run([WORKER, "batch", "--job-spec-file", example_spec(), "--out", out,
+                                "--quiet", "--part-size", "8K"], capture_output=True,
+                               preexec_fn=lambda m=mask: os.umask(m), timeout=120)
+            check(p.returncode == 0, "v2 umask %03o: exit %d: %s" % (mask, p.returncode, p.stderr))
+            modes = file_modes(out)
+            for rel, mode in modes.items():
+                base = os.path.basename(rel)
+                want = (0o600 if base.startswith("part-") else
+                        0o640 if base in ("summary.json", "index.html", "events.jsonl",
+                                          "rejects.jsonl", "index") else
+                        0o750 if os.path.isdir(os.path.join(out, rel)) else None)
+                check(want is not None, "v2 umask %03o: unexpected %s" % (mask, rel))
+                check(mode == want & ~mask, "v2 umask %03o: %s is %04o, want %04o" %
+                      (mask, rel, mode, want & ~mask))
+            check(sum(r.startswith("reports/part-") for r in modes) > 2 and
+                  "reports/index" in modes, "v2 umask %03o: %s" % (mask, sorted(modes)))
         for mask in (0o022, 0o077, 0o002):
             out = os.path.join(tmp, "out-%03o" % mask, "deeper")
             p = subprocess.run([WORKER, "batch", "--job-spec-file", example_spec(), "--out", out,
-                                "--quiet", "--threads", "2"], capture_output=True,
+                                "--quiet", "--threads", "2", "--layout", "per-run"],
+                               capture_output=True,
                                preexec_fn=lambda m=mask: os.umask(m), timeout=120)
             check(p.returncode == 0, "umask %03o: exit %d: %s" % (mask, p.returncode, p.stderr))
             modes = file_modes(out)
@@ -958,7 +1020,8 @@ def case_file_modes():
             if rel.endswith(".json") or rel.endswith(".html"):
                 os.chmod(os.path.join(out, rel), 0o644)
         p = subprocess.run([WORKER, "batch", "--job-spec-file", example_spec(), "--out", out,
-                            "--quiet"], capture_output=True, preexec_fn=lambda: os.umask(0o022))
+                            "--quiet", "--layout", "per-run"], capture_output=True,
+                           preexec_fn=lambda: os.umask(0o022))
         check(p.returncode == 0, "rerun: %s" % p.stderr)
         for rel, mode in file_modes(out).items():
             if rel.endswith("claim_report.json"):
@@ -985,8 +1048,10 @@ def case_input_shrinks():
         spec = write_spec(os.path.join(tmp, "spec.json"), [trace])
         out = os.path.join(tmp, "out")
         errf = open(os.path.join(tmp, "stderr"), "wb")
+        # The per-run layout: its first report file says when reading has begun.
         w = subprocess.Popen([WORKER, "batch", "--job-spec-file", spec, "--out", out, "--quiet",
-                              "--threads", "1", "--chunk-bytes", "4096"], stderr=errf,
+                              "--threads", "1", "--chunk-bytes", "4096", "--layout", "per-run"],
+                             stderr=errf,
                              stdout=subprocess.DEVNULL)
         first = os.path.join(out, "reports", WORKFLOW, "shrink-00000", "claim_report.json")
         deadline = time.time() + 60
@@ -1052,10 +1117,16 @@ def case_case_collisions():
         warn = [l for l in err.splitlines() if "differs only in letter case" in l]
         check(len(warn) == 1 and '"run1"' in warn[0] and "line 2" in warn[0] and
               "line 1" in warn[0] and "case.jsonl" in warn[0], "warning: %s" % err)
-        # Both reports are there on this (case-sensitive) file system.
+        # Both reports are there (the report store v2 holds no folders per run; in the per-run
+        # layout, on this case-sensitive file system).
+        stored = store_reports(out)
         for rid in ids[:-1]:
-            check(os.path.exists(os.path.join(out, "reports", WORKFLOW, rid, "claim_report.json")),
-                  "no report for %s" % rid)
+            check(rid in stored, "no report for %s" % rid)
+        rc, _, err = batch(spec, os.path.join(tmp, "per-run"), "--layout", "per-run")
+        check(rc == 3, "per-run: exit %d: %s" % (rc, err))
+        for rid in ids[:-1]:
+            check(os.path.exists(os.path.join(tmp, "per-run", "reports", WORKFLOW, rid,
+                                              "claim_report.json")), "no report for %s" % rid)
         # No such ids: no warning, a zero count.
         rc, _, err = batch(example_spec(), os.path.join(tmp, "out2"))
         check(rc == 0 and "letter case" not in err and

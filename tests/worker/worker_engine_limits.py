@@ -9,7 +9,7 @@ import sys
 
 sys.dont_write_bytecode = True    # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from kivo_testlib import TempDir, case_main, check, run, write_spec  # noqa: E402
+from kivo_testlib import TempDir, case_main, check, run, store_reports, write_spec  # noqa: E402
 
 WORKER = ROOT = None
 
@@ -48,9 +48,7 @@ def case_index_overflow_packet():
             events = read_jsonl(os.path.join(out, "events.jsonl"))
             check([e["customer_run_id"] for e in events] == ["before", "h1", "after"],
                   "reviewed %s" % [e["customer_run_id"] for e in events])
-            with open(os.path.join(out, "reports", "support_answer_review", "h1",
-                                   "claim_report.json")) as f:
-                report = json.load(f)
+            report = json.loads(store_reports(out)["h1"])
             check(report["claim_count"] == 1 and report["claims"][0]["status"] == "supported",
                   "h1 report: %r" % report["claims"])
 
@@ -79,7 +77,7 @@ def case_claim_limit():
         want = "the output has 10001 claims, over the limit of 10000 claims per record"
         check(len(rejects) == 1 and rejects[0]["line"] == 3 and rejects[0]["reason"] == want,
               "rejects %r" % rejects)
-        check(not os.path.exists(os.path.join(out, "reports", "support_answer_review", "over")),
+        check(sorted(store_reports(out)) == ["after", "at-limit", "before"],
               "a report was written for the rejected record")
 
 

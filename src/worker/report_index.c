@@ -1,0 +1,446 @@
+/*
+ * report_index.c - the report store's index in SQLite: one table of runs keyed by their input
+ * order, one of zstd frames, one of notes about the store. See report_index.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "kivo/wire.h"
+#include "output.h"
+#include "report_index.h"
+
+#define SCHEMA                                                                                     \
+    "CREATE TABLE IF NOT EXISTS store(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;"           \
+    "CREATE TABLE IF NOT EXISTS runs("                                                             \
+    " seq INTEGER PRIMARY KEY, run_id TEXT NOT NULL, part INTEGER NOT NULL,"                       \
+    " offset INTEGER NOT NULL, length INTEGER NOT NULL, frame INTEGER, sha256 TEXT NOT NULL,"      \
+    " verdict TEXT NOT NULL, claims INTEGER NOT NULL, unsupported INTEGER NOT NULL,"               \
+    " categories INTEGER NOT NULL, page INTEGER, page_offset INTEGER, page_length INTEGER,"        \
+    " file INTEGER NOT NULL, line INTEGER NOT NULL, review_key BLOB, label INTEGER,"               \
+    " groups BLOB, reused INTEGER NOT NULL DEFAULT 0);"                                            \
+    "CREATE TABLE IF NOT EXISTS frames("                                                           \
+    " part INTEGER NOT NULL, frame INTEGER NOT NULL, offset INTEGER NOT NULL,"                     \
+    " size INTEGER NOT NULL, start INTEGER NOT NULL, length INTEGER NOT NULL,"                     \
+    " PRIMARY KEY(part, frame)) WITHOUT ROWID;"
+
+#define COLUMNS                                                                                    \
+    "r.seq, r.run_id, r.part, r.offset, r.length, r.frame, r.sha256, r.verdict, r.claims,"         \
+    " r.unsupported, r.categories, r.page, r.page_offset, r.page_length, r.file, r.line,"          \
+    " r.review_key, r.label, r.groups, r.reused, f.offset, f.size, f.start, f.length"
+
+#define FROM " FROM runs r LEFT JOIN frames f ON f.part = r.part AND f.frame = r.frame"
+
+struct wk_rindex {
+    sqlite3 *db;
+    sqlite3_stmt *ins, *ins_frame, *by_id, *by_key, *by_seq;
+    int writing, in_tx;
+    char run_id[1024]; /* a hit's run id, when it is short enough to keep here */
+    char *run_id_big;
+};
+
+static int exec(wk_rindex *x, const char *sql)
+{
+    return sqlite3_exec(x->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
+static int prepare(wk_rindex *x, const char *sql, sqlite3_stmt **st)
+{
+    return sqlite3_prepare_v3(x->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) == SQLITE_OK
+               ? 0
+               : -1;
+}
+
+static int open_db(const char *reports_dir, int flags, wk_rindex **out, char *err, size_t errlen)
+{
+    char path[4200];
+    wk_rindex *x = calloc(1, sizeof *x);
+    *out = NULL;
+    if (!x) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    snprintf(path, sizeof path, "%s/%s", reports_dir, WK_RINDEX_NAME);
+    /* The index is never reached through a symbolic link (issue 12): NOFOLLOW refuses one. */
+    int rc = sqlite3_open_v2(path, &x->db, flags | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW,
+                             NULL);
+    if (rc != SQLITE_OK) {
+        if (rc == SQLITE_CANTOPEN && access(path, F_OK) != 0)
+            errno = ENOENT;
+        snprintf(err, errlen, "cannot open %s: %s", path,
+                 x->db ? sqlite3_errmsg(x->db) : sqlite3_errstr(rc));
+        wk_rindex_close(x);
+        return -1;
+    }
+    sqlite3_busy_timeout(x->db, 10000);
+    *out = x;
+    return 0;
+}
+
+static int prepare_reads(wk_rindex *x)
+{
+    return prepare(x, "SELECT " COLUMNS FROM " WHERE r.run_id = ?1", &x->by_id) ||
+           prepare(x, "SELECT " COLUMNS FROM " WHERE r.review_key = ?1 ORDER BY r.seq LIMIT 1",
+                   &x->by_key) ||
+           prepare(x, "SELECT " COLUMNS FROM " WHERE r.seq = ?1", &x->by_seq);
+}
+
+int wk_rindex_open_write(const char *reports_dir, int fresh, uint64_t keep, uint32_t keep_part,
+                         uint32_t keep_frame, wk_rindex **out, char *err, size_t errlen)
+{
+    wk_rindex *x;
+    char path[4200];
+    if (fresh) {
+        static const char *const sfx[] = {"", "-wal", "-shm", "-journal"};
+        for (size_t i = 0; i < sizeof sfx / sizeof sfx[0]; i++) {
+            snprintf(path, sizeof path, "%s/%s%s", reports_dir, WK_RINDEX_NAME, sfx[i]);
+            if (unlink(path) != 0 && errno != ENOENT) {
+                snprintf(err, errlen, "cannot remove %s: %s", path, strerror(errno));
+                return -1;
+            }
+        }
+    }
+    if (fresh) {
+        /* Made here, not by SQLite: it holds run ids and hashes, metadata (WK_MODE_META), and
+         * SQLite gives its -wal and -shm files the database file's mode. */
+        snprintf(path, sizeof path, "%s/%s", reports_dir, WK_RINDEX_NAME);
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, WK_MODE_META);
+        if (fd < 0) {
+            snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+            return -1;
+        }
+        close(fd);
+    }
+    if (open_db(reports_dir, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &x, err, errlen) != 0)
+        return -1;
+    x->writing = 1;
+    /* One transaction per checkpoint, durable at its commit: synchronous=FULL fsyncs the log. */
+    if (exec(x, "PRAGMA journal_mode = WAL") || exec(x, "PRAGMA synchronous = FULL") ||
+        exec(x, SCHEMA) || exec(x, "BEGIN"))
+        goto fail;
+    x->in_tx = 1;
+    if (!fresh) {
+        sqlite3_stmt *st = NULL;
+        int bad = sqlite3_prepare_v2(x->db, "DELETE FROM runs WHERE seq >= ?1", -1, &st, NULL) ||
+                  sqlite3_bind_int64(st, 1, (sqlite3_int64)keep) ||
+                  sqlite3_step(st) != SQLITE_DONE;
+        sqlite3_finalize(st);
+        st = NULL;
+        bad = bad ||
+              sqlite3_prepare_v2(x->db,
+                                 "DELETE FROM frames WHERE part > ?1 OR (part = ?1 AND frame >= ?2)",
+                                 -1, &st, NULL) ||
+              sqlite3_bind_int64(st, 1, keep_part) || sqlite3_bind_int64(st, 2, keep_frame) ||
+              sqlite3_step(st) != SQLITE_DONE;
+        sqlite3_finalize(st);
+        /* A complete store being resumed is not complete any more until it is finished again. */
+        if (bad || exec(x, "DELETE FROM store WHERE key = 'complete'") ||
+            exec(x, "DROP INDEX IF EXISTS runs_id") || exec(x, "DROP INDEX IF EXISTS runs_key"))
+            goto fail;
+    }
+    if (prepare(x,
+                "INSERT INTO runs(seq, run_id, part, offset, length, frame, sha256, verdict,"
+                " claims, unsupported, categories, page, page_offset, page_length, file, line,"
+                " review_key, label, groups, reused) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
+                " ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+                &x->ins) ||
+        prepare(x,
+                "INSERT INTO frames(part, frame, offset, size, start, length)"
+                " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+                &x->ins_frame) ||
+        prepare_reads(x))
+        goto fail;
+    *out = x;
+    return 0;
+fail:
+    snprintf(err, errlen, "cannot write %s/%s: %s", reports_dir, WK_RINDEX_NAME,
+             sqlite3_errmsg(x->db));
+    wk_rindex_close(x);
+    return -1;
+}
+
+int wk_rindex_open_read(const char *reports_dir, wk_rindex **out, char *err, size_t errlen)
+{
+    wk_rindex *x;
+    if (open_db(reports_dir, SQLITE_OPEN_READONLY, &x, err, errlen) != 0)
+        return -1;
+    if (prepare_reads(x) != 0) {
+        snprintf(err, errlen, "cannot read %s/%s: %s", reports_dir, WK_RINDEX_NAME,
+                 sqlite3_errmsg(x->db));
+        wk_rindex_close(x);
+        return -1;
+    }
+    *out = x;
+    return 0;
+}
+
+void wk_rindex_close(wk_rindex *x)
+{
+    if (!x)
+        return;
+    sqlite3_finalize(x->ins);
+    sqlite3_finalize(x->ins_frame);
+    sqlite3_finalize(x->by_id);
+    sqlite3_finalize(x->by_key);
+    sqlite3_finalize(x->by_seq);
+    if (x->in_tx)
+        exec(x, "ROLLBACK");
+    sqlite3_close(x->db);
+    free(x->run_id_big);
+    free(x);
+}
+
+const char *wk_rindex_errmsg(const wk_rindex *x)
+{
+    return x && x->db ? sqlite3_errmsg(x->db) : "out of memory";
+}
+
+static int bind_opt_int(sqlite3_stmt *st, int i, int64_t v, int present)
+{
+    return present ? sqlite3_bind_int64(st, i, v) : sqlite3_bind_null(st, i);
+}
+
+int wk_rindex_add(wk_rindex *x, const wk_rindex_row *r)
+{
+    sqlite3_stmt *st = x->ins;
+    const char *verdict = kivo_verdict_name((kivo_verdict)r->verdict);
+    int bad = sqlite3_bind_int64(st, 1, (sqlite3_int64)r->seq) ||
+              sqlite3_bind_text(st, 2, r->run_id, -1, SQLITE_STATIC) ||
+              sqlite3_bind_int64(st, 3, r->part) ||
+              sqlite3_bind_int64(st, 4, (sqlite3_int64)r->offset) ||
+              sqlite3_bind_int64(st, 5, (sqlite3_int64)r->length) ||
+              bind_opt_int(st, 6, r->frame, r->frame >= 0) ||
+              sqlite3_bind_text(st, 7, r->sha256, -1, SQLITE_STATIC) ||
+              sqlite3_bind_text(st, 8, verdict ? verdict : "?", -1, SQLITE_STATIC) ||
+              sqlite3_bind_int64(st, 9, r->claims) || sqlite3_bind_int64(st, 10, r->unsupported) ||
+              sqlite3_bind_int64(st, 11, r->categories) ||
+              bind_opt_int(st, 12, r->page, r->page >= 0) ||
+              bind_opt_int(st, 13, (int64_t)r->page_offset, r->page >= 0) ||
+              bind_opt_int(st, 14, (int64_t)r->page_length, r->page >= 0) ||
+              sqlite3_bind_int64(st, 15, r->file) ||
+              sqlite3_bind_int64(st, 16, (sqlite3_int64)r->line) ||
+              (r->has_key ? sqlite3_bind_blob(st, 17, r->review_key, WK_REVIEW_KEY_SIZE,
+                                              SQLITE_STATIC)
+                          : sqlite3_bind_null(st, 17)) ||
+              bind_opt_int(st, 18, r->label, r->label >= 0) ||
+              (r->groups ? sqlite3_bind_blob(st, 19, r->groups, (int)r->groups_len, SQLITE_STATIC)
+                         : sqlite3_bind_null(st, 19)) ||
+              sqlite3_bind_int(st, 20, r->reused != 0);
+    bad = bad || sqlite3_step(st) != SQLITE_DONE;
+    sqlite3_reset(st);
+    return bad ? -1 : 0;
+}
+
+int wk_rindex_add_frame(wk_rindex *x, const wk_rindex_frame *f)
+{
+    sqlite3_stmt *st = x->ins_frame;
+    int bad = sqlite3_bind_int64(st, 1, f->part) || sqlite3_bind_int64(st, 2, f->frame) ||
+              sqlite3_bind_int64(st, 3, (sqlite3_int64)f->offset) ||
+              sqlite3_bind_int64(st, 4, (sqlite3_int64)f->size) ||
+              sqlite3_bind_int64(st, 5, (sqlite3_int64)f->start) ||
+              sqlite3_bind_int64(st, 6, (sqlite3_int64)f->length);
+    bad = bad || sqlite3_step(st) != SQLITE_DONE;
+    sqlite3_reset(st);
+    return bad ? -1 : 0;
+}
+
+int wk_rindex_commit(wk_rindex *x)
+{
+    if (exec(x, "COMMIT") != 0)
+        return -1;
+    x->in_tx = 0;
+    if (exec(x, "BEGIN") != 0)
+        return -1;
+    x->in_tx = 1;
+    return 0;
+}
+
+int wk_rindex_finish(wk_rindex *x)
+{
+    if (exec(x, "CREATE UNIQUE INDEX IF NOT EXISTS runs_id ON runs(run_id)") ||
+        exec(x, "CREATE INDEX IF NOT EXISTS runs_key ON runs(review_key)"
+                " WHERE review_key IS NOT NULL") ||
+        exec(x, "INSERT OR REPLACE INTO store(key, value) VALUES('complete', '1')") ||
+        exec(x, "COMMIT"))
+        return -1;
+    x->in_tx = 0;
+    /* One file from here on: readers need no -wal or -shm, nor write access to the folder. */
+    if (exec(x, "PRAGMA wal_checkpoint(TRUNCATE)") || exec(x, "PRAGMA journal_mode = DELETE"))
+        return -1;
+    return 0;
+}
+
+int wk_rindex_set(wk_rindex *x, const char *key, const char *value)
+{
+    sqlite3_stmt *st = NULL;
+    int bad = sqlite3_prepare_v2(x->db, "INSERT OR REPLACE INTO store(key, value) VALUES(?1, ?2)",
+                                 -1, &st, NULL) ||
+              sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC) ||
+              sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC) ||
+              sqlite3_step(st) != SQLITE_DONE;
+    sqlite3_finalize(st);
+    return bad ? -1 : 0;
+}
+
+int wk_rindex_get(wk_rindex *x, const char *key, char *out, size_t outlen)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+    if (sqlite3_prepare_v2(x->db, "SELECT value FROM store WHERE key = ?1", -1, &st, NULL) ||
+        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC))
+        goto out;
+    int s = sqlite3_step(st);
+    if (s == SQLITE_DONE) {
+        rc = 0;
+    } else if (s == SQLITE_ROW) {
+        const unsigned char *v = sqlite3_column_text(st, 0);
+        snprintf(out, outlen, "%s", v ? (const char *)v : "");
+        rc = 1;
+    }
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int64_t col_int(sqlite3_stmt *st, int i, int64_t null_value)
+{
+    return sqlite3_column_type(st, i) == SQLITE_NULL ? null_value : sqlite3_column_int64(st, i);
+}
+
+/* Fills hit from the current row of st (COLUMNS). @return 0, or -1 when a value is not ours. */
+static int read_row(wk_rindex *x, sqlite3_stmt *st, wk_rindex_hit *hit)
+{
+    wk_rindex_row *r = &hit->row;
+    memset(hit, 0, sizeof *hit);
+    r->seq = (uint64_t)sqlite3_column_int64(st, 0);
+    const unsigned char *id = sqlite3_column_text(st, 1);
+    size_t idlen = (size_t)sqlite3_column_bytes(st, 1);
+    if (!id)
+        return -1;
+    if (idlen < sizeof x->run_id) {
+        memcpy(x->run_id, id, idlen + 1);
+        r->run_id = x->run_id;
+    } else {
+        free(x->run_id_big);
+        if (!(x->run_id_big = malloc(idlen + 1)))
+            return -1;
+        memcpy(x->run_id_big, id, idlen + 1);
+        r->run_id = x->run_id_big;
+    }
+    r->part = (uint32_t)sqlite3_column_int64(st, 2);
+    r->offset = (uint64_t)sqlite3_column_int64(st, 3);
+    r->length = (uint64_t)sqlite3_column_int64(st, 4);
+    r->frame = col_int(st, 5, -1);
+    const unsigned char *sha = sqlite3_column_text(st, 6);
+    snprintf(r->sha256, sizeof r->sha256, "%s", sha ? (const char *)sha : "");
+    const unsigned char *v = sqlite3_column_text(st, 7);
+    kivo_verdict verdict = KIVO_VERDICT_PASS;
+    if (!v || kivo_verdict_parse((const char *)v, strlen((const char *)v), &verdict) != KIVO_OK)
+        return -1;
+    r->verdict = (uint8_t)verdict;
+    r->claims = (uint32_t)sqlite3_column_int64(st, 8);
+    r->unsupported = (uint32_t)sqlite3_column_int64(st, 9);
+    r->categories = (uint32_t)sqlite3_column_int64(st, 10);
+    r->page = col_int(st, 11, -1);
+    r->page_offset = (uint64_t)col_int(st, 12, 0);
+    r->page_length = (uint64_t)col_int(st, 13, 0);
+    r->file = (uint32_t)sqlite3_column_int64(st, 14);
+    r->line = (uint64_t)sqlite3_column_int64(st, 15);
+    if (sqlite3_column_type(st, 16) == SQLITE_BLOB &&
+        sqlite3_column_bytes(st, 16) == WK_REVIEW_KEY_SIZE) {
+        r->has_key = 1;
+        memcpy(r->review_key, sqlite3_column_blob(st, 16), WK_REVIEW_KEY_SIZE);
+    }
+    r->label = (int8_t)col_int(st, 17, -1);
+    if (sqlite3_column_type(st, 18) == SQLITE_BLOB) {
+        r->groups = sqlite3_column_blob(st, 18);
+        r->groups_len = (size_t)sqlite3_column_bytes(st, 18);
+    }
+    r->reused = (int)col_int(st, 19, 0);
+    if (r->frame >= 0 && sqlite3_column_type(st, 20) != SQLITE_NULL) {
+        hit->has_frame = 1;
+        hit->frame.part = r->part;
+        hit->frame.frame = (uint32_t)r->frame;
+        hit->frame.offset = (uint64_t)sqlite3_column_int64(st, 20);
+        hit->frame.size = (uint64_t)sqlite3_column_int64(st, 21);
+        hit->frame.start = (uint64_t)sqlite3_column_int64(st, 22);
+        hit->frame.length = (uint64_t)sqlite3_column_int64(st, 23);
+    }
+    return 0;
+}
+
+static int lookup(wk_rindex *x, sqlite3_stmt *st, wk_rindex_hit *hit)
+{
+    int rc = sqlite3_step(st);
+    int out = rc == SQLITE_ROW ? (read_row(x, st, hit) == 0 ? 1 : -1) : rc == SQLITE_DONE ? 0 : -1;
+    /* The row's blobs (groups) stay valid until the reset: a hit is used before the next call. */
+    if (out != 1)
+        sqlite3_reset(st);
+    return out;
+}
+
+int wk_rindex_find(wk_rindex *x, const char *run_id, wk_rindex_hit *hit)
+{
+    sqlite3_reset(x->by_id);
+    if (sqlite3_bind_text(x->by_id, 1, run_id, -1, SQLITE_STATIC) != SQLITE_OK)
+        return -1;
+    return lookup(x, x->by_id, hit);
+}
+
+int wk_rindex_find_key(wk_rindex *x, const unsigned char key[WK_REVIEW_KEY_SIZE],
+                       wk_rindex_hit *hit)
+{
+    sqlite3_reset(x->by_key);
+    if (sqlite3_bind_blob(x->by_key, 1, key, WK_REVIEW_KEY_SIZE, SQLITE_STATIC) != SQLITE_OK)
+        return -1;
+    return lookup(x, x->by_key, hit);
+}
+
+int wk_rindex_at(wk_rindex *x, uint64_t seq, wk_rindex_hit *hit)
+{
+    sqlite3_reset(x->by_seq);
+    if (sqlite3_bind_int64(x->by_seq, 1, (sqlite3_int64)seq) != SQLITE_OK)
+        return -1;
+    return lookup(x, x->by_seq, hit);
+}
+
+int wk_rindex_each(wk_rindex *x, uint64_t from, int (*fn)(const wk_rindex_row *r, void *arg),
+                   void *arg)
+{
+    sqlite3_stmt *st = NULL;
+    wk_rindex_hit hit;
+    int rc = -1, s;
+    if (sqlite3_prepare_v2(x->db, "SELECT " COLUMNS FROM " WHERE r.seq >= ?1 ORDER BY r.seq", -1,
+                           &st, NULL) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)from) != SQLITE_OK)
+        goto out;
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        if (read_row(x, st, &hit) != 0)
+            goto out;
+        int r = fn(&hit.row, arg);
+        if (r != 0) {
+            rc = r;
+            goto out;
+        }
+    }
+    rc = s == SQLITE_DONE ? 0 : -1;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int64_t wk_rindex_count(wk_rindex *x)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t n = -1;
+    if (sqlite3_prepare_v2(x->db, "SELECT count(*) FROM runs", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return n;
+}
