@@ -1133,6 +1133,90 @@ def case_case_collisions():
               summary(os.path.join(tmp, "out2"))["run_ids_differing_in_case"] == 0, err)
 
 
+def case_show():
+    """kivo-worker show (issue 14): the first, a middle and the last run of a batch print their
+    exact stored bytes in both layouts; an unknown run, another workflow, a folder that is no
+    report store and a missing --out exit 2 with a message; --html writes a run's page."""
+    with TempDir() as tmp:
+        v2, pr = os.path.join(tmp, "v2"), os.path.join(tmp, "pr")
+        for out, extra in ((v2, ["--part-size", "8K"]), (pr, ["--layout", "per-run"])):
+            rc, _, err = batch(example_spec(), out, *extra)
+            check(rc == 0, "%s: exit %d: %s" % (out, rc, err))
+        ids = [e["customer_run_id"] for e in read_jsonl(os.path.join(v2, "events.jsonl"))]
+        events = {e["customer_run_id"]: e for e in read_jsonl(os.path.join(v2, "events.jsonl"))}
+        stored = store_reports(pr)
+        for rid in (ids[0], ids[len(ids) // 2], ids[-1]):
+            for out in (v2, pr):
+                for extra in ([], ["--workflow-id", WORKFLOW]):
+                    rc, text, err = run(WORKER, "show", "--out", out, *extra, rid)
+                    check(rc == 0 and text.encode() == stored[rid],
+                          "show %s in %s: exit %d %s" % (rid, out, rc, err))
+            sha = events[rid]["artifact_summaries"][0]["sha256"]
+            check(sha256_text(stored[rid]) == sha, "%s: the event's sha256 is not show's" % rid)
+        for out in (v2, pr):
+            rc, text, err = run(WORKER, "show", "--out", out, "no-such-run")
+            check(rc == 2 and text == "" and 'no run "no-such-run"' in err,
+                  "unknown run in %s: exit %d %r" % (out, rc, err))
+            rc, text, err = run(WORKER, "show", "--out", out, "--workflow-id", "other", ids[0])
+            check(rc == 2 and 'workflow "other"' in err, "other workflow: exit %d %r" % (rc, err))
+        os.makedirs(os.path.join(tmp, "empty"))
+        rc, _, err = run(WORKER, "show", "--out", os.path.join(tmp, "empty"), ids[0])
+        check(rc == 2 and "reports/" in err, "not a store: exit %d %r" % (rc, err))
+        rc, _, err = run(WORKER, "show", ids[0])
+        check(rc == 2 and "--out" in err, "no --out: exit %d %r" % (rc, err))
+        # --html: the per-run layout's page of a flagged run, byte for byte; none for a pass.
+        flagged = [r for r in ids if events[r]["gate_verdict"] != "pass"]
+        passed = [r for r in ids if events[r]["gate_verdict"] == "pass"]
+        page = os.path.join(tmp, "page.html")
+        rc, _, err = run(WORKER, "show", "--out", pr, "--html", page, flagged[0])
+        with open(os.path.join(pr, "reports", WORKFLOW, flagged[0], "claim_report.html"),
+                  "rb") as f:
+            want = f.read()
+        check(rc == 0 and open(page, "rb").read() == want, "show --html: exit %d %s" % (rc, err))
+        rc, _, err = run(WORKER, "show", "--out", pr, "--html", page, passed[0])
+        check(rc == 2 and "no page" in err, "show --html of a pass: exit %d %r" % (rc, err))
+
+
+def case_compressed_parts():
+    """--compress zstd (issue 14): parts of independent zstd frames of at most about 1 MiB that
+    zstdcat reads back whole (each line a claim report), the same reports as uncompressed, and
+    show reads one run out of one frame."""
+    with TempDir() as tmp:
+        corpus = os.path.join(tmp, "corpus.jsonl")
+        subprocess.run([os.path.join(ROOT, "scripts", "gen-corpus"), "--bytes", "8M", "--seed",
+                        "7", "--out", corpus, "--quiet"], check=True)
+        spec = write_spec(os.path.join(tmp, "spec.json"), [corpus])
+        plain, z = os.path.join(tmp, "plain"), os.path.join(tmp, "z")
+        for out, extra in ((plain, []), (z, ["--compress", "zstd", "--part-size", "2500K"])):
+            rc, _, err = batch(spec, out, "--threads", "2", "--html", "none", *extra)
+            check(rc == 0, "%s: exit %d: %s" % (out, rc, err))
+        names = sorted(os.listdir(os.path.join(z, "reports")))
+        check(names[0] == "index" and names[1] == "part-00000.jsonl.zst" and len(names) >= 3,
+              "compressed parts: %s" % names)
+        names = names[1:] + ["index"]
+        want = store_reports(plain)
+        got = store_reports(z)      # through `zstd -dc`, checking every line against the index
+        check(got == want, "the compressed store holds other reports")
+        lines = []
+        for n in names[:-1]:
+            p = subprocess.run(["zstdcat", os.path.join(z, "reports", n)], capture_output=True,
+                               check=True)
+            lines += [json.loads(l) for l in p.stdout.decode("utf-8").split("\n")[:-1]]
+        check([r["customer_run_id"] for r in lines] == list(want),
+              "zstdcat: %d reports in input order, want %d" % (len(lines), len(want)))
+        import sqlite3
+        db = sqlite3.connect(os.path.join(z, "reports", "index"))
+        frames = db.execute("SELECT part, count(*), max(length) FROM frames GROUP BY part").fetchall()
+        db.close()
+        check(len(frames) == len(names) - 1 and all(n >= 2 for _, n, _ in frames[:-1]) and
+              all(m <= (1 << 20) + 65536 for _, _, m in frames),
+              "frames per part: %s" % frames)
+        ids = list(want)
+        for rid in (ids[0], ids[len(ids) // 2], ids[-1]):
+            rc, text, err = run(WORKER, "show", "--out", z, rid)
+            check(rc == 0 and text.encode() == want[rid], "show %s: exit %d %s" % (rid, rc, err))
+
+
 CASES = {name[5:]: fn for name, fn in globals().items()
          if name.startswith("case_") and fn.__doc__}
 
