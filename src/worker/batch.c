@@ -505,10 +505,18 @@ static int replay_row(const wk_rindex_row *r, void *arg)
     if (b->opts->breakdown) {
         const char *gv[WK_GROUP_MAX_FIELDS];
         size_t gl[WK_GROUP_MAX_FIELDS];
-        const char *p = r->groups;
+        const char *p = r->groups, *end = p ? p + r->groups_len : NULL;
         for (size_t k = 0; b->j.groups && k < wk_groups_fields(b->j.groups); k++) {
-            uint32_t m;
-            memcpy(&m, p, sizeof m);
+            uint32_t m = UINT32_MAX;
+            if (p && (size_t)(end - p) >= sizeof m)
+                memcpy(&m, p, sizeof m);
+            if (m != UINT32_MAX && (size_t)(end - p) - sizeof m < m)
+                m = UINT32_MAX;     /* not as written: no value rather than a read past it */
+            if (!p || (size_t)(end - p) < sizeof m) {
+                gv[k] = NULL;
+                gl[k] = 0;
+                continue;
+            }
             p += sizeof m;
             gv[k] = m == UINT32_MAX ? NULL : p;
             gl[k] = m == UINT32_MAX ? 0 : m;
