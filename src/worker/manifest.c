@@ -264,18 +264,21 @@ int wk_manifest_identity(const wk_jobspec *spec, const wk_batch_opts *opts, cons
             put(c, spec->field[i]);
     }
     put(c, spec->batch_id);
+    for (size_t i = 0; i < in->n; i++)
+        put(c, in->paths[i]);
+    if (finish(c, batch) != 0 || EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1)
+        goto hash_failed;
+    /* What a resume needs unchanged: the inputs' contents as far as size and modification time
+     * tell (a file that changed makes the batch start over, it is still the same batch), and
+     * the options that shape the output's bytes. */
     for (size_t i = 0; i < in->n; i++) {
         struct stat sb;
-        put(c, in->paths[i]);
         put_u64(c, in->sizes[i]);
         if (stat(in->paths[i], &sb) == 0) {
             put_u64(c, (uint64_t)sb.st_mtim.tv_sec);
             put_u64(c, (uint64_t)sb.st_mtim.tv_nsec);
         }
     }
-    if (finish(c, batch) != 0 || EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1)
-        goto hash_failed;
-    /* The options that shape the output's bytes or its resumption. */
     put(c, WK_WORKER_VERSION);
     put(c, KIVO_ENGINE_VERSION);
     put_u64(c, (uint64_t)opts->layout);

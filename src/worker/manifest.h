@@ -2,9 +2,10 @@
  * manifest.h - DIR/manifest.json: which batch an out folder holds, and (report store v2) its last
  * checkpoint, from which a killed batch resumes.
  *
- * The manifest names the batch (a SHA-256 over the job spec's bytes, the batch id and each
- * input's path, size and modification time) and the options that shape its output (layout, part
- * size, compression, pages, chunk size, --group-by, engine version). A checkpoint says how far
+ * The manifest names the batch (a SHA-256 over the job spec's bytes, the batch id and the input
+ * paths) and what a resume needs unchanged (each input's size and modification time, and the
+ * options that shape the output: layout, part size, compression, pages, chunk size, --group-by,
+ * worker and engine versions). A checkpoint says how far
  * the batch got: the input chunks consumed, where the merge stood in its file, the reports stored,
  * the parts (closed ones with their sizes, the open one's committed length), events.jsonl's and
  * rejects.jsonl's committed lengths and the summary's counts. It is written whole (a new
@@ -59,7 +60,8 @@ int wk_manifest_write(int root, const wk_manifest *m);
 
 void wk_manifest_free(wk_manifest *m);
 
-/* The batch's identity (spec bytes, batch id, inputs) and its options' into batch and options
+/* The batch's identity (spec bytes, batch id, input paths) and its resume identity (input
+ * sizes and times, options) into batch and options
  * ("sha256:<hex>"). @return 0, or -1 with a message in err (the spec or an input unreadable). */
 int wk_manifest_identity(const wk_jobspec *spec, const wk_batch_opts *opts, const wk_inputs *in,
                          char batch[KIVO_HASH_TEXT_SIZE], char options[KIVO_HASH_TEXT_SIZE],

@@ -686,7 +686,7 @@ def case_batch_gates():
         check(rc == 0, "all false: exit %d %s" % (rc, err))
         # Undefined: precision without fields.label fails, and says why.
         nolabel = write_spec(os.path.join(tmp, "nolabel.json"), ["in.jsonl"])
-        rc, _, err = batch(nolabel, os.path.join(tmp, "g"), "--fail-on", "precision<0.5")
+        rc, _, err = batch(nolabel, os.path.join(tmp, "g2"), "--fail-on", "precision<0.5")
         check(rc == 6 and "undefined" in err and "fields.label" in err, "undefined: %d %r" %
               (rc, err))
         # Rejects (exit 3) and a failed gate: 6.
