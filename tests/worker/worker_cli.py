@@ -511,14 +511,18 @@ def case_fatal_io():
         check(rc == 1, "blocked report: exit %d, want 1: %s" % (rc, err))
         check("cannot write reports" in err, "message: %s" % err.strip())
         left = sorted(os.listdir(out))
-        check(left == ["reports"], "after a fatal error the out folder holds %s" % left)
+        # The manifest stays: it names the batch the folder belongs to.
+        check(left == ["manifest.json", "reports"],
+              "after a fatal error the out folder holds %s" % left)
         # The report store v2: a folder where its index goes.
         out = os.path.join(tmp, "out2")
         os.makedirs(os.path.join(out, "reports", "index"))
         rc, _, err = batch(example_spec(), out, "--threads", "2")
         check(rc == 1 and "reports/index" in err, "blocked index: exit %d: %s" % (rc, err))
         left = sorted(os.listdir(out))
-        check(left == ["reports"], "after a fatal error the out folder holds %s" % left)
+        # The manifest stays: it names the batch the folder belongs to.
+        check(left == ["manifest.json", "reports"],
+              "after a fatal error the out folder holds %s" % left)
 
 
 def make_record(rid, output, text):
@@ -982,7 +986,7 @@ def case_file_modes():
             for rel, mode in modes.items():
                 base = os.path.basename(rel)
                 want = (0o600 if base.startswith("part-") else
-                        0o640 if base in ("summary.json", "index.html", "events.jsonl",
+                        0o640 if base in ("summary.json", "index.html", "events.jsonl", "manifest.json",
                                           "rejects.jsonl", "index") else
                         0o750 if os.path.isdir(os.path.join(out, rel)) else None)
                 check(want is not None, "v2 umask %03o: unexpected %s" % (mask, rel))
@@ -1002,7 +1006,7 @@ def case_file_modes():
             for rel, mode in modes.items():
                 base = os.path.basename(rel)
                 want = (0o600 if base in ("claim_report.json", "claim_report.html") else
-                        0o640 if base in ("summary.json", "index.html", "events.jsonl",
+                        0o640 if base in ("summary.json", "index.html", "events.jsonl", "manifest.json",
                                           "rejects.jsonl") else
                         0o750 if os.path.isdir(os.path.join(out, rel)) else None)
                 check(want is not None, "umask %03o: unexpected %s" % (mask, rel))
