@@ -30,8 +30,9 @@ static json_t *u64(uint64_t v)
 static json_t *counts_json(const wk_summary *s)
 {
     json_t *a = json_array();
-    uint64_t v[] = {s->files, s->records_read, s->records_reviewed, s->records_rejected,
-                    s->duplicates, s->case_collisions, s->claims, s->unsupported_claims, s->bytes};
+    uint64_t v[] = {s->files,      s->records_read,    s->records_reviewed, s->records_rejected,
+                    s->duplicates, s->case_collisions, s->claims,           s->unsupported_claims,
+                    s->bytes};
     for (size_t i = 0; a && i < sizeof v / sizeof v[0]; i++)
         json_array_append_new(a, u64(v[i]));
     for (int i = 0; a && i < 3; i++)
@@ -43,9 +44,10 @@ static json_t *counts_json(const wk_summary *s)
 
 static int counts_read(const json_t *a, wk_summary *s)
 {
-    uint64_t *v[] = {&s->files, &s->records_read, &s->records_reviewed, &s->records_rejected,
-                     &s->duplicates, &s->case_collisions, &s->claims, &s->unsupported_claims,
-                     &s->bytes};
+    uint64_t *v[] = {
+        &s->files,      &s->records_read,    &s->records_reviewed, &s->records_rejected,
+        &s->duplicates, &s->case_collisions, &s->claims,           &s->unsupported_claims,
+        &s->bytes};
     size_t n = sizeof v / sizeof v[0], k = 0;
     if (!json_is_array(a) || json_array_size(a) != n + 3 + KIVO_CAT_COUNT)
         return -1;
@@ -180,13 +182,12 @@ int wk_manifest_read(int root, wk_manifest *m, char *err, size_t errlen)
             get_u64(ck, "cur_file", &c->cur_file) || get_u64(ck, "cur_line", &c->cur_line) ||
             get_u64(ck, "stored", &c->stored) || get_u64(ck, "part", &part) ||
             get_u64(ck, "part_bytes", &c->part_bytes) ||
-            get_u64(ck, "part_content", &c->part_content) ||
-            get_u64(ck, "part_frames", &frames) || get_u64(ck, "events_bytes", &c->events_bytes) ||
+            get_u64(ck, "part_content", &c->part_content) || get_u64(ck, "part_frames", &frames) ||
+            get_u64(ck, "events_bytes", &c->events_bytes) ||
             get_u64(ck, "rejects_bytes", &c->rejects_bytes) || part > WK_MANIFEST_PARTS_MAX ||
             frames > UINT32_MAX || !json_is_array(closed) || json_array_size(closed) != part ||
             counts_read(json_object_get(ck, "counts"), &c->counts) != 0) {
-            snprintf(err, errlen, "%s is damaged: its checkpoint is incomplete",
-                     WK_MANIFEST_NAME);
+            snprintf(err, errlen, "%s is damaged: its checkpoint is incomplete", WK_MANIFEST_NAME);
             goto out;
         }
         c->part = (uint32_t)part;

@@ -25,22 +25,22 @@
 #define WK_MANIFEST_PARTS_MAX 100000
 
 typedef enum wk_manifest_state {
-    WK_MANIFEST_RUNNING = 0,    /* started; a checkpoint, if any, can be resumed from */
-    WK_MANIFEST_COMPLETE,       /* finished */
+    WK_MANIFEST_RUNNING = 0, /* started; a checkpoint, if any, can be resumed from */
+    WK_MANIFEST_COMPLETE,    /* finished */
 } wk_manifest_state;
 
 typedef struct wk_checkpoint {
-    uint64_t chunks;            /* input chunks consumed (the reader's chunking is deterministic) */
-    uint64_t bytes;             /* input bytes consumed */
+    uint64_t chunks; /* input chunks consumed (the reader's chunking is deterministic) */
+    uint64_t bytes;  /* input bytes consumed */
     uint64_t cur_file, cur_line; /* the merge's file and its lines before the next chunk */
-    uint64_t stored;            /* reports stored: the index's next seq */
-    uint32_t part;              /* the open part (or the next one) */
+    uint64_t stored;             /* reports stored: the index's next seq */
+    uint32_t part;               /* the open part (or the next one) */
     int part_open;
     uint64_t part_bytes, part_content;
     uint32_t part_frames;
-    uint64_t *closed;           /* the closed parts' sizes, n_closed = part */
+    uint64_t *closed; /* the closed parts' sizes, n_closed = part */
     uint64_t events_bytes, rejects_bytes;
-    wk_summary counts;          /* records, verdicts, categories ... (not the timing fields) */
+    wk_summary counts; /* records, verdicts, categories ... (not the timing fields) */
 } wk_checkpoint;
 
 typedef struct wk_manifest {

@@ -27,17 +27,17 @@ struct wk_parts {
     wk_compress c;
     uint64_t part_size;
     wk_rindex *ix;
-    uint32_t part;      /* the open part, or the next one */
-    int fd;             /* the open part's descriptor, or -1 */
-    uint64_t bytes;     /* in the open part's file */
-    uint64_t content;   /* its reports' bytes, newlines included (decompressed) */
-    uint32_t frames;    /* frames written to it */
+    uint32_t part;        /* the open part, or the next one */
+    int fd;               /* the open part's descriptor, or -1 */
+    uint64_t bytes;       /* in the open part's file */
+    uint64_t content;     /* its reports' bytes, newlines included (decompressed) */
+    uint32_t frames;      /* frames written to it */
     uint64_t frame_start; /* content offset where the pending frame starts */
-    char *buf;          /* pending: file bytes (none) or the frame's content (zstd) */
+    char *buf;            /* pending: file bytes (none) or the frame's content (zstd) */
     size_t len, cap;
-    char *zbuf;         /* a compressed frame */
+    char *zbuf; /* a compressed frame */
     size_t zcap;
-    uint64_t *closed;   /* the closed parts' sizes in bytes, [0, part) */
+    uint64_t *closed; /* the closed parts' sizes in bytes, [0, part) */
     size_t closed_cap;
 };
 
@@ -131,8 +131,8 @@ static int remove_parts(int dirfd)
 
 static wk_parts *parts_new(int reports_fd, wk_compress c, uint64_t part_size, wk_rindex *ix);
 
-int wk_parts_open(int reports_fd, wk_compress c, uint64_t part_size, wk_rindex *ix,
-                  wk_parts **out, char *err, size_t errlen)
+int wk_parts_open(int reports_fd, wk_compress c, uint64_t part_size, wk_rindex *ix, wk_parts **out,
+                  char *err, size_t errlen)
 {
     wk_parts *p = parts_new(reports_fd, c, part_size, ix);
     *out = NULL;
@@ -216,8 +216,8 @@ static int open_part(wk_parts *p, char *err, size_t errlen)
 {
     char name[WK_PART_NAME_MAX];
     wk_part_name(p->part, p->c, 1, name);
-    p->fd = openat(p->dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-                   WK_MODE_TEXT);
+    p->fd =
+        openat(p->dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, WK_MODE_TEXT);
     if (p->fd < 0) {
         wk_output_error(err, errlen, "cannot write", "reports", name, errno);
         return -1;
@@ -404,8 +404,10 @@ int wk_parts_resume(int reports_fd, wk_compress c, uint64_t part_size, wk_rindex
         if (p->fd < 0 || fstat(p->fd, &sb) != 0 || (uint64_t)sb.st_size < st->bytes ||
             ftruncate(p->fd, (off_t)st->bytes) != 0 ||
             lseek(p->fd, (off_t)st->bytes, SEEK_SET) < 0) {
-            snprintf(err, errlen, "reports/%s is shorter than the checkpoint says or cannot be "
-                     "written: the batch cannot resume", partial);
+            snprintf(err, errlen,
+                     "reports/%s is shorter than the checkpoint says or cannot be "
+                     "written: the batch cannot resume",
+                     partial);
             goto fail;
         }
         p->bytes = st->bytes;
@@ -443,10 +445,10 @@ int wk_parts_sync(wk_parts *p, wk_parts_state *st, const uint64_t **closed, char
 
 struct wk_part_reader {
     int dirfd;
-    int fd;             /* of part `part`, or -1 */
+    int fd; /* of part `part`, or -1 */
     uint32_t part;
     int zst;
-    char *buf;          /* a report, or a decompressed frame; padded */
+    char *buf; /* a report, or a decompressed frame; padded */
     size_t cap;
     int64_t frame_part, frame_no; /* the frame in buf, or -1 */
     char *zbuf;
@@ -497,7 +499,7 @@ static int read_exact(int fd, char *buf, size_t len, uint64_t off)
             continue;
         if (n <= 0) {
             if (n == 0)
-                errno = EPIPE;      /* shorter than the index says */
+                errno = EPIPE; /* shorter than the index says */
             return -1;
         }
         got += (size_t)n;
@@ -505,8 +507,8 @@ static int read_exact(int fd, char *buf, size_t len, uint64_t off)
     return 0;
 }
 
-int wk_part_reader_get(wk_part_reader *r, const wk_rindex_hit *hit, const char **data,
-                       size_t *len, char *err, size_t errlen)
+int wk_part_reader_get(wk_part_reader *r, const wk_rindex_hit *hit, const char **data, size_t *len,
+                       char *err, size_t errlen)
 {
     const wk_rindex_row *row = &hit->row;
     char name[WK_PART_NAME_MAX];

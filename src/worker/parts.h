@@ -45,8 +45,8 @@ int wk_part_parse_name(const char *name, uint32_t *part, int *partial);
 /* Where one appended report went. */
 typedef struct wk_part_loc {
     uint32_t part;
-    uint64_t offset;        /* in the part's (decompressed) content */
-    int64_t frame;          /* compressed: the frame's number in the part; else -1 */
+    uint64_t offset; /* in the part's (decompressed) content */
+    int64_t frame;   /* compressed: the frame's number in the part; else -1 */
 } wk_part_loc;
 
 typedef struct wk_parts wk_parts;
@@ -55,16 +55,16 @@ typedef struct wk_parts wk_parts;
  * writer); any part already there (of an earlier batch) is removed first. part_size: the bytes
  * after which a part is closed. ix gets the frames of compressed parts (may be NULL when not
  * compressing). @return 0, or -1 with a message in err. */
-int wk_parts_open(int reports_fd, wk_compress c, uint64_t part_size, wk_rindex *ix,
-                  wk_parts **out, char *err, size_t errlen);
+int wk_parts_open(int reports_fd, wk_compress c, uint64_t part_size, wk_rindex *ix, wk_parts **out,
+                  char *err, size_t errlen);
 
 /* Where the parts stand at a checkpoint. */
 typedef struct wk_parts_state {
-    uint32_t part;          /* the open part, or the next one when none is open */
-    int open;               /* a part is open (part-NNNNN.jsonl[.zst].partial) */
-    uint64_t bytes;         /* its bytes in the file */
-    uint64_t content;       /* its reports' bytes (decompressed) */
-    uint32_t frames;        /* its zstd frames */
+    uint32_t part;    /* the open part, or the next one when none is open */
+    int open;         /* a part is open (part-NNNNN.jsonl[.zst].partial) */
+    uint64_t bytes;   /* its bytes in the file */
+    uint64_t content; /* its reports' bytes (decompressed) */
+    uint32_t frames;  /* its zstd frames */
 } wk_parts_state;
 
 /* Goes on writing the parts of a checkpoint: parts 0..st->part-1 must be there, closed, with the
@@ -104,7 +104,7 @@ void wk_part_reader_close(wk_part_reader *r);
 /* The report of hit: *data (KIVO_JSON_PADDING readable bytes after it) valid until the next call.
  * @return 0, or -1 with a message in err (a part missing or shorter than the index says, a
  * broken frame). */
-int wk_part_reader_get(wk_part_reader *r, const wk_rindex_hit *hit, const char **data,
-                       size_t *len, char *err, size_t errlen);
+int wk_part_reader_get(wk_part_reader *r, const wk_rindex_hit *hit, const char **data, size_t *len,
+                       char *err, size_t errlen);
 
 #endif

@@ -15,23 +15,23 @@
 #include "output.h"
 #include "report_index.h"
 
-#define SCHEMA                                                                                     \
-    "CREATE TABLE IF NOT EXISTS store(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;"           \
-    "CREATE TABLE IF NOT EXISTS runs("                                                             \
-    " seq INTEGER PRIMARY KEY, run_id TEXT NOT NULL, part INTEGER NOT NULL,"                       \
-    " offset INTEGER NOT NULL, length INTEGER NOT NULL, frame INTEGER, sha256 TEXT NOT NULL,"      \
-    " verdict TEXT NOT NULL, claims INTEGER NOT NULL, unsupported INTEGER NOT NULL,"               \
-    " categories INTEGER NOT NULL, page INTEGER, page_offset INTEGER, page_length INTEGER,"        \
-    " file INTEGER NOT NULL, line INTEGER NOT NULL, review_key BLOB, label INTEGER,"               \
-    " groups BLOB, reused INTEGER NOT NULL DEFAULT 0);"                                            \
-    "CREATE TABLE IF NOT EXISTS frames("                                                           \
-    " part INTEGER NOT NULL, frame INTEGER NOT NULL, offset INTEGER NOT NULL,"                     \
-    " size INTEGER NOT NULL, start INTEGER NOT NULL, length INTEGER NOT NULL,"                     \
+#define SCHEMA                                                                                \
+    "CREATE TABLE IF NOT EXISTS store(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;"       \
+    "CREATE TABLE IF NOT EXISTS runs("                                                        \
+    " seq INTEGER PRIMARY KEY, run_id TEXT NOT NULL, part INTEGER NOT NULL,"                  \
+    " offset INTEGER NOT NULL, length INTEGER NOT NULL, frame INTEGER, sha256 TEXT NOT NULL," \
+    " verdict TEXT NOT NULL, claims INTEGER NOT NULL, unsupported INTEGER NOT NULL,"          \
+    " categories INTEGER NOT NULL, page INTEGER, page_offset INTEGER, page_length INTEGER,"   \
+    " file INTEGER NOT NULL, line INTEGER NOT NULL, review_key BLOB, label INTEGER,"          \
+    " groups BLOB, reused INTEGER NOT NULL DEFAULT 0);"                                       \
+    "CREATE TABLE IF NOT EXISTS frames("                                                      \
+    " part INTEGER NOT NULL, frame INTEGER NOT NULL, offset INTEGER NOT NULL,"                \
+    " size INTEGER NOT NULL, start INTEGER NOT NULL, length INTEGER NOT NULL,"                \
     " PRIMARY KEY(part, frame)) WITHOUT ROWID;"
 
-#define COLUMNS                                                                                    \
-    "r.seq, r.run_id, r.part, r.offset, r.length, r.frame, r.sha256, r.verdict, r.claims,"         \
-    " r.unsupported, r.categories, r.page, r.page_offset, r.page_length, r.file, r.line,"          \
+#define COLUMNS                                                                            \
+    "r.seq, r.run_id, r.part, r.offset, r.length, r.frame, r.sha256, r.verdict, r.claims," \
+    " r.unsupported, r.categories, r.page, r.page_offset, r.page_length, r.file, r.line,"  \
     " r.review_key, r.label, r.groups, r.reused, f.offset, f.size, f.start, f.length"
 
 #define FROM " FROM runs r LEFT JOIN frames f ON f.part = r.part AND f.frame = r.frame"
@@ -67,8 +67,8 @@ static int open_db(const char *reports_dir, int flags, wk_rindex **out, char *er
     }
     snprintf(path, sizeof path, "%s/%s", reports_dir, WK_RINDEX_NAME);
     /* The index is never reached through a symbolic link (issue 12): NOFOLLOW refuses one. */
-    int rc = sqlite3_open_v2(path, &x->db, flags | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW,
-                             NULL);
+    int rc =
+        sqlite3_open_v2(path, &x->db, flags | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW, NULL);
     if (rc != SQLITE_OK) {
         if (rc == SQLITE_CANTOPEN && access(path, F_OK) != 0)
             errno = ENOENT;
@@ -127,14 +127,13 @@ int wk_rindex_open_write(const char *reports_dir, int fresh, uint64_t keep, uint
     if (!fresh) {
         sqlite3_stmt *st = NULL;
         int bad = sqlite3_prepare_v2(x->db, "DELETE FROM runs WHERE seq >= ?1", -1, &st, NULL) ||
-                  sqlite3_bind_int64(st, 1, (sqlite3_int64)keep) ||
-                  sqlite3_step(st) != SQLITE_DONE;
+                  sqlite3_bind_int64(st, 1, (sqlite3_int64)keep) || sqlite3_step(st) != SQLITE_DONE;
         sqlite3_finalize(st);
         st = NULL;
         bad = bad ||
-              sqlite3_prepare_v2(x->db,
-                                 "DELETE FROM frames WHERE part > ?1 OR (part = ?1 AND frame >= ?2)",
-                                 -1, &st, NULL) ||
+              sqlite3_prepare_v2(
+                  x->db, "DELETE FROM frames WHERE part > ?1 OR (part = ?1 AND frame >= ?2)", -1,
+                  &st, NULL) ||
               sqlite3_bind_int64(st, 1, keep_part) || sqlite3_bind_int64(st, 2, keep_frame) ||
               sqlite3_step(st) != SQLITE_DONE;
         sqlite3_finalize(st);
@@ -209,28 +208,25 @@ int wk_rindex_add(wk_rindex *x, const wk_rindex_row *r)
 {
     sqlite3_stmt *st = x->ins;
     const char *verdict = kivo_verdict_name((kivo_verdict)r->verdict);
-    int bad = sqlite3_bind_int64(st, 1, (sqlite3_int64)r->seq) ||
-              sqlite3_bind_text(st, 2, r->run_id, -1, SQLITE_STATIC) ||
-              sqlite3_bind_int64(st, 3, r->part) ||
-              sqlite3_bind_int64(st, 4, (sqlite3_int64)r->offset) ||
-              sqlite3_bind_int64(st, 5, (sqlite3_int64)r->length) ||
-              bind_opt_int(st, 6, r->frame, r->frame >= 0) ||
-              sqlite3_bind_text(st, 7, r->sha256, -1, SQLITE_STATIC) ||
-              sqlite3_bind_text(st, 8, verdict ? verdict : "?", -1, SQLITE_STATIC) ||
-              sqlite3_bind_int64(st, 9, r->claims) || sqlite3_bind_int64(st, 10, r->unsupported) ||
-              sqlite3_bind_int64(st, 11, r->categories) ||
-              bind_opt_int(st, 12, r->page, r->page >= 0) ||
-              bind_opt_int(st, 13, (int64_t)r->page_offset, r->page >= 0) ||
-              bind_opt_int(st, 14, (int64_t)r->page_length, r->page >= 0) ||
-              sqlite3_bind_int64(st, 15, r->file) ||
-              sqlite3_bind_int64(st, 16, (sqlite3_int64)r->line) ||
-              (r->has_key ? sqlite3_bind_blob(st, 17, r->review_key, WK_REVIEW_KEY_SIZE,
-                                              SQLITE_STATIC)
-                          : sqlite3_bind_null(st, 17)) ||
-              bind_opt_int(st, 18, r->label, r->label >= 0) ||
-              (r->groups ? sqlite3_bind_blob(st, 19, r->groups, (int)r->groups_len, SQLITE_STATIC)
-                         : sqlite3_bind_null(st, 19)) ||
-              sqlite3_bind_int(st, 20, r->reused != 0);
+    int bad =
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)r->seq) ||
+        sqlite3_bind_text(st, 2, r->run_id, -1, SQLITE_STATIC) ||
+        sqlite3_bind_int64(st, 3, r->part) || sqlite3_bind_int64(st, 4, (sqlite3_int64)r->offset) ||
+        sqlite3_bind_int64(st, 5, (sqlite3_int64)r->length) ||
+        bind_opt_int(st, 6, r->frame, r->frame >= 0) ||
+        sqlite3_bind_text(st, 7, r->sha256, -1, SQLITE_STATIC) ||
+        sqlite3_bind_text(st, 8, verdict ? verdict : "?", -1, SQLITE_STATIC) ||
+        sqlite3_bind_int64(st, 9, r->claims) || sqlite3_bind_int64(st, 10, r->unsupported) ||
+        sqlite3_bind_int64(st, 11, r->categories) || bind_opt_int(st, 12, r->page, r->page >= 0) ||
+        bind_opt_int(st, 13, (int64_t)r->page_offset, r->page >= 0) ||
+        bind_opt_int(st, 14, (int64_t)r->page_length, r->page >= 0) ||
+        sqlite3_bind_int64(st, 15, r->file) || sqlite3_bind_int64(st, 16, (sqlite3_int64)r->line) ||
+        (r->has_key ? sqlite3_bind_blob(st, 17, r->review_key, WK_REVIEW_KEY_SIZE, SQLITE_STATIC)
+                    : sqlite3_bind_null(st, 17)) ||
+        bind_opt_int(st, 18, r->label, r->label >= 0) ||
+        (r->groups ? sqlite3_bind_blob(st, 19, r->groups, (int)r->groups_len, SQLITE_STATIC)
+                   : sqlite3_bind_null(st, 19)) ||
+        sqlite3_bind_int(st, 20, r->reused != 0);
     bad = bad || sqlite3_step(st) != SQLITE_DONE;
     sqlite3_reset(st);
     return bad ? -1 : 0;
@@ -281,8 +277,7 @@ int wk_rindex_set(wk_rindex *x, const char *key, const char *value)
     int bad = sqlite3_prepare_v2(x->db, "INSERT OR REPLACE INTO store(key, value) VALUES(?1, ?2)",
                                  -1, &st, NULL) ||
               sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC) ||
-              sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC) ||
-              sqlite3_step(st) != SQLITE_DONE;
+              sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC) || sqlite3_step(st) != SQLITE_DONE;
     sqlite3_finalize(st);
     return bad ? -1 : 0;
 }

@@ -23,24 +23,24 @@
 
 /* One run, as the index keeps it. Strings are NUL-terminated and borrowed. */
 typedef struct wk_rindex_row {
-    uint64_t seq;              /* 0.. in input order among the reviewed runs */
+    uint64_t seq; /* 0.. in input order among the reviewed runs */
     const char *run_id;
-    uint32_t part;             /* part-NNNNN */
-    uint64_t offset, length;   /* the report's bytes in the part's (decompressed) content */
-    int64_t frame;             /* compressed parts: the frame's number in its part, else -1 */
+    uint32_t part;           /* part-NNNNN */
+    uint64_t offset, length; /* the report's bytes in the part's (decompressed) content */
+    int64_t frame;           /* compressed parts: the frame's number in its part, else -1 */
     char sha256[KIVO_HASH_TEXT_SIZE];
-    uint8_t verdict;           /* kivo_verdict */
+    uint8_t verdict; /* kivo_verdict */
     uint32_t claims, unsupported, categories;
-    int64_t page;              /* pages/NNNN.html, or -1: no page */
+    int64_t page;                      /* pages/NNNN.html, or -1: no page */
     uint64_t page_offset, page_length; /* the run's data block in that page */
-    uint32_t file;             /* index of the input file (manifest.json's inputs) */
-    uint64_t line;             /* 1-based line in that file */
+    uint32_t file;                     /* index of the input file (manifest.json's inputs) */
+    uint64_t line;                     /* 1-based line in that file */
     int has_key;
     unsigned char review_key[WK_REVIEW_KEY_SIZE];
-    int8_t label;              /* wk_label */
-    const void *groups;        /* --group-by values as batch.c packs them, or NULL */
+    int8_t label;       /* wk_label */
+    const void *groups; /* --group-by values as batch.c packs them, or NULL */
     size_t groups_len;
-    int reused;                /* carried over by --reuse */
+    int reused; /* carried over by --reuse */
 } wk_rindex_row;
 
 /* A zstd frame of a compressed part: where it is in the file, how many compressed bytes, and
@@ -48,8 +48,8 @@ typedef struct wk_rindex_row {
 typedef struct wk_rindex_frame {
     uint32_t part;
     uint32_t frame;
-    uint64_t offset, size;     /* compressed, in the file */
-    uint64_t start, length;    /* decompressed */
+    uint64_t offset, size;  /* compressed, in the file */
+    uint64_t start, length; /* decompressed */
 } wk_rindex_frame;
 
 typedef struct wk_rindex wk_rindex;

@@ -63,10 +63,12 @@ static kivo_status write_page(wk_store *s, const char *dir, const char *wf, cons
     size_t len = 0;
     int dfd = -1;
     size_t n;
-    if (wk_store_link(s, wf, id, href, sizeof href) != 0 ||
-        (n = strlen(href)) < 5 || strcmp(href + n - 5, ".html") != 0) {
-        fprintf(stderr, "kivo-worker show: run \"%s\" has no page in %s (batch --html all "
-                "gives every run one; without --html, show prints the report)\n", id, dir);
+    if (wk_store_link(s, wf, id, href, sizeof href) != 0 || (n = strlen(href)) < 5 ||
+        strcmp(href + n - 5, ".html") != 0) {
+        fprintf(stderr,
+                "kivo-worker show: run \"%s\" has no page in %s (batch --html all "
+                "gives every run one; without --html, show prints the report)\n",
+                id, dir);
         return KIVO_EINVAL;
     }
     if ((dfd = wk_dir_open(dir, 0)) < 0 || wk_read_at(dfd, href, 0, &data, &len) != 0) {
@@ -123,8 +125,10 @@ kivo_status wk_show_command(int argc, char **argv)
     if (!wf && summary_workflow(dir, wfbuf, sizeof wfbuf) == 0)
         wf = wfbuf;
     if (!wf) {
-        fprintf(stderr, "kivo-worker show: %s/summary.json does not say the batch's workflow: "
-                "give --workflow-id\n", dir);
+        fprintf(stderr,
+                "kivo-worker show: %s/summary.json does not say the batch's workflow: "
+                "give --workflow-id\n",
+                dir);
         wk_store_close(s);
         return KIVO_EINVAL;
     }

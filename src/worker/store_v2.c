@@ -19,7 +19,7 @@ typedef struct v2 {
     wk_rindex *ix;
     wk_part_reader *rd;
     int reports_fd;
-    uint64_t seq;       /* the next report of wk_store_next */
+    uint64_t seq; /* the next report of wk_store_next */
     char workflow_id[1024];
     char where[128];
 } v2;
@@ -40,8 +40,7 @@ static int v2_next(wk_store *s, wk_store_report *r, char *err, size_t errlen)
     wk_rindex_hit hit;
     int got = wk_rindex_at(x->ix, x->seq, &hit);
     if (got < 0) {
-        snprintf(err, errlen, "cannot read %s/reports/index: %s", s->dir,
-                 wk_rindex_errmsg(x->ix));
+        snprintf(err, errlen, "cannot read %s/reports/index: %s", s->dir, wk_rindex_errmsg(x->ix));
         return -1;
     }
     if (got == 0)
@@ -59,8 +58,7 @@ static int v2_get(wk_store *s, const char *workflow_id, const char *run_id, wk_s
         return 0;
     int got = wk_rindex_find(x->ix, run_id, &hit);
     if (got < 0) {
-        snprintf(err, errlen, "cannot read %s/reports/index: %s", s->dir,
-                 wk_rindex_errmsg(x->ix));
+        snprintf(err, errlen, "cannot read %s/reports/index: %s", s->dir, wk_rindex_errmsg(x->ix));
         return -1;
     }
     return got == 0 ? 0 : v2_read(x, &hit, r, err, errlen);
@@ -116,13 +114,16 @@ int wk_store_v2_open(wk_store *s, char *err, size_t errlen)
     }
     if (wk_rindex_open_read(path, &x->ix, err, errlen) != 0) {
         size_t n = strlen(err);
-        snprintf(err + n, errlen - n, " (a report store whose batch did not finish, or not a "
+        snprintf(err + n, errlen - n,
+                 " (a report store whose batch did not finish, or not a "
                  "kivo-worker index)");
         goto fail;
     }
     if (wk_rindex_get(x->ix, "complete", complete, sizeof complete) != 1) {
-        snprintf(err, errlen, "%s holds a report store whose batch did not finish (run it again "
-                 "with the same job spec and out folder)", s->dir);
+        snprintf(err, errlen,
+                 "%s holds a report store whose batch did not finish (run it again "
+                 "with the same job spec and out folder)",
+                 s->dir);
         goto fail;
     }
     if (wk_rindex_get(x->ix, "workflow_id", x->workflow_id, sizeof x->workflow_id) != 1) {

@@ -6,7 +6,7 @@
 
 #include "testhook.h"
 
-static int state;           /* 0 unread, 1 off, 2 armed */
+static int state; /* 0 unread, 1 off, 2 armed */
 static char point[64];
 static long at;
 static long seen;
