@@ -57,6 +57,8 @@ static const char usage_main[] =
     "  compare   compare two batches over the same records: transitions, regressions,\n"
     "            significance, per group; CI gates\n"
     "  explain   show, claim by claim, which rule of the engine decided it and why\n"
+    "  show      print one run's claim report (or write its page) from a batch's report\n"
+    "            store\n"
     "\n"
     "Options:\n"
     "  -h, --help      this text (also: kivo-worker COMMAND --help)\n"
