@@ -9,18 +9,18 @@
 # times and rerun sends each event exactly once. A folder of another batch is refused.
 . "$(dirname "$0")/lib.sh"
 
-gen_job 400
+gen_job 200
 # Records with bad lines and a duplicate, so that rejects and the duplicate table resume too.
 python3 - "$T/job/corpus.jsonl" <<'PY'
 import sys
 p = sys.argv[1]
 lines = open(p, "rb").read().split(b"\n")[:-1]
 lines.insert(37, b'{"customer_run_id": "broken", "output": ')
-lines.insert(250, lines[10])
+lines.insert(150, lines[10])
 open(p, "wb").write(b"\n".join(lines) + b"\n")
 PY
 SPEC="$T/job/job-spec.json"
-# Small chunks and parts and a checkpoint after every round: many of each in 400 records.
+# Small chunks and parts and a checkpoint after every round: many of each in 200 records.
 OPTS=(--quiet --threads 2 --chunk-bytes 16384 --part-size 64K)
 export KIVO_WORKER_CHECKPOINT_BYTES=1
 
@@ -62,7 +62,7 @@ PY
 }
 
 # Each point: killed there, rerun to the end, compared. The counts are passes of the point.
-for point in review:150 store:120 part_close:2 checkpoint:4 manifest:6 finish:1 store:1; do
+for point in review:80 store:60 part_close:2 checkpoint:4 manifest:6 finish:1 store:1; do
     rm -rf "$T/k"
     set +e
     KIVO_WORKER_TEST_KILL=$point "$KIVO_WORKER" batch --job-spec-file "$SPEC" --out "$T/k" \
@@ -78,14 +78,14 @@ for point in review:150 store:120 part_close:2 checkpoint:4 manifest:6 finish:1 
     same_as_ref "$T/k" "killed at $point" || fail "killed at $point: output differs"
     resumed=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("resumed", False))' "$T/k/summary.json")
     note "killed at $point, rerun: resumed $resumed"
-    case $point in review:150|store:120|part_close:2|manifest:6|finish:1)
+    case $point in review:80|store:60|part_close:2|manifest:6|finish:1)
         [ "$resumed" = True ] || fail "$point: the rerun started again instead of resuming";;
     esac
 done
 
 # Killed several times in a row before the rerun that finishes.
 rm -rf "$T/k"
-for point in store:90 part_close:1 checkpoint:2; do
+for point in store:40 part_close:1 checkpoint:2; do
     set +e
     KIVO_WORKER_TEST_KILL=$point "$KIVO_WORKER" batch --job-spec-file "$SPEC" --out "$T/k" \
         "${OPTS[@]}" 2>/dev/null
@@ -101,14 +101,14 @@ same_as_ref "$T/k" "killed three times" || fail "killed three times: output diff
 # SIGTERM: stops at the next checkpoint, says so, and the rerun resumes.
 rm -rf "$T/k"
 set +e
-KIVO_WORKER_TEST_KILL=store:100:TERM "$KIVO_WORKER" batch --job-spec-file "$SPEC" --out "$T/k" \
+KIVO_WORKER_TEST_KILL=store:50:TERM "$KIVO_WORKER" batch --job-spec-file "$SPEC" --out "$T/k" \
     "${OPTS[@]}" 2>"$T/err-term"
 rc=$?
 set -e
 [ "$rc" = 143 ] || fail "SIGTERM: exit $rc, want 143: $(cat "$T/err-term")"
 grep -q "stopped by SIGTERM" "$T/err-term" && grep -q "resume" "$T/err-term" ||
     fail "SIGTERM message: $(cat "$T/err-term")"
-python3 -c 'import json,sys; s = json.load(open(sys.argv[1])); assert s["interrupted"] is True and 0 < s["records_read"] < 402, s' "$T/k/summary.json" ||
+python3 -c 'import json,sys; s = json.load(open(sys.argv[1])); assert s["interrupted"] is True and 0 < s["records_read"] < 202, s' "$T/k/summary.json" ||
     fail "SIGTERM: summary.json"
 set +e
 "$KIVO_WORKER" batch --job-spec-file "$SPEC" --out "$T/k" "${OPTS[@]}" 2>/dev/null
@@ -131,7 +131,7 @@ same_as_ref "$T/k" "after a refused batch" || fail "the refused batch changed th
 start_api
 make_key proj
 OUT="$T/job/out"
-for point in review:100 part_close:2 checkpoint:9; do
+for point in review:50 store:40 checkpoint:2; do
     set +e
     KIVO_WORKER_TEST_KILL=$point "$KIVO_WORKER" batch --job-spec-file "$SPEC" "${OPTS[@]}" \
         --retry-deadline 60 --kivo-api-base-url "$BASE" --api-key-file "$T/proj.key" 2>/dev/null
@@ -146,5 +146,5 @@ rc=$?
 set -e
 [ "$rc" = 3 ] || fail "api rerun: exit $rc: $(cat "$T/err-api")"
 same_as_ref "$OUT" "with kivo-api" || fail "with kivo-api: output differs"
-check_runs "$T/proj.key" 400 "$OUT"
+check_runs "$T/proj.key" 200 "$OUT"
 echo "ok: resumed after SIGKILL at 7 points, SIGTERM, and sent each event once"
