@@ -6,10 +6,12 @@
  * helpers below map them.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -25,8 +27,10 @@
 #include "jobspec.h"
 #include "junit.h"
 #include "kivo/wire.h"
+#include "metrics_file.h"
 #include "optenv.h"
 #include "outbox.h"
+#include "progress.h"
 #include "output.h"
 #include "review.h"
 #include "run.h"
@@ -72,7 +76,8 @@ static const char usage_main[] =
     "/proc/PID/cmdline, and often lands in shell history and CI logs.\n";
 
 static const char usage_batch[] =
-    "Usage: kivo-worker batch --job-spec-file FILE [--out DIR] [--threads N] [--json] [--quiet]\n"
+    "Usage: kivo-worker batch --job-spec-file FILE [--out DIR] [--threads N] [--json]\n"
+    "                         [--quiet | --verbose] [--progress-interval S]\n"
     "                         [--html all|flagged|none] [--group-by NAME[,NAME]]\n"
     "                         [--fail-on EXPR] [--junit FILE] [--github-summary]\n"
     "                         [--batch-id ID]\n"
@@ -100,7 +105,13 @@ static const char usage_batch[] =
     "  -o, --out DIR             write here instead of report_store.path\n"
     "  -t, --threads N           threads to use (default: all cores)\n"
     "  -j, --json                print the summary as JSON on stdout\n"
-    "  -q, --quiet               no progress bar (it is drawn only on a terminal anyway)\n"
+    "  -q, --quiet               nothing on stderr but errors and warnings: no progress, no\n"
+    "                            closing line\n"
+    "  -v, --verbose             also a line per input file once it is read: records,\n"
+    "                            reviewed, rejected\n"
+    "      --progress-interval S  without a terminal, a progress line (records, MB/s, ETA)\n"
+    "                            every S seconds on stderr (default 30; 0: none). On a\n"
+    "                            terminal a bar is drawn instead\n"
     "      --chunk-bytes N       bytes read per chunk (default 1 MiB; for benchmarks)\n"
     "      --html MODE           claim_report.html for: flagged (needs_review and fail; the\n"
     "                            default), all, or none (no HTML at all, index.html included)\n"
@@ -118,6 +129,10 @@ static const char usage_batch[] =
     "      --junit FILE          JUnit XML: a testcase per run, failed when it is flagged\n"
     "                            (message: verdict and categories); rejected records are errors\n"
     "      --github-summary      append a Markdown summary to $GITHUB_STEP_SUMMARY when set\n"
+    "      --metrics-file FILE   write the batch's counters in Prometheus text format (for\n"
+    "                            node_exporter's textfile collector, e.g. .../kivo.prom): all\n"
+    "                            gauges, labelled workflow_id and batch_id; replaced atomically\n"
+    "                            at the end (kivo_worker_batch_running 0, the exit code)\n"
     "  -h, --help                this text\n"
     "\n"
     "With fields.label in the job spec (a JSON Pointer to a boolean, \"hallucinated\"/\n"
@@ -256,7 +271,7 @@ static const char usage_submit[] =
 enum {
     OPT_BASE_URL = 256, OPT_API_KEY_FILE, OPT_CONCURRENCY, OPT_DEADLINE, OPT_TIMEOUT, OPT_JOB_TOKEN,
     OPT_RUN_ID, OPT_CRED, OPT_CRED_FILE, OPT_OUTBOX, OPT_HTML, OPT_GROUP_BY, OPT_FAIL_ON, OPT_JUNIT,
-    OPT_GH_SUMMARY, OPT_BATCH_ID
+    OPT_GH_SUMMARY, OPT_BATCH_ID, OPT_PROGRESS_INTERVAL, OPT_METRICS_FILE
 };
 
 /* Each command's options; optenv.h adds their KIVO_* variables and the unknown-option line. */
@@ -264,6 +279,9 @@ static const struct option batch_opts[] = {
     {"job-spec-file", required_argument, NULL, 'f'}, {"out", required_argument, NULL, 'o'},
     {"threads", required_argument, NULL, 't'},       {"json", no_argument, NULL, 'j'},
     {"quiet", no_argument, NULL, 'q'},               {"help", no_argument, NULL, 'h'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"progress-interval", required_argument, NULL, OPT_PROGRESS_INTERVAL},
+    {"metrics-file", required_argument, NULL, OPT_METRICS_FILE},
     {"chunk-bytes", required_argument, NULL, 'c'},
     {"html", required_argument, NULL, OPT_HTML},
     {"group-by", required_argument, NULL, OPT_GROUP_BY},
@@ -277,7 +295,7 @@ static const struct option batch_opts[] = {
     {"retry-deadline", required_argument, NULL, OPT_DEADLINE},
     {"request-timeout", required_argument, NULL, OPT_TIMEOUT},
     {NULL, 0, NULL, 0}};
-static const wk_optenv_cmd batch_cmd = {"batch", ":f:o:t:jqh", batch_opts, NULL, NULL};
+static const wk_optenv_cmd batch_cmd = {"batch", ":f:o:t:jqvh", batch_opts, NULL, NULL};
 
 static const struct option run_opts[] = {
     {"job-token", required_argument, NULL, OPT_JOB_TOKEN},
@@ -564,7 +582,7 @@ static int cmd_submit(const wk_optenv *oe)
     wk_send_stats_print(&st, outbox);
     if (json)
         stats_json(&st, outbox);
-    if (r != WK_EXIT_OK && r != WK_EXIT_PENDING && err[0])
+    if (r != WK_EXIT_OK && err[0])
         fprintf(stderr, "kivo-worker submit: %s\n", err);
     memset(key, 0, sizeof key);
     memset(cred, 0, sizeof cred);
@@ -573,7 +591,7 @@ static int cmd_submit(const wk_optenv *oe)
 
 /* After a batch: make its events durable, describe the outbox, send. */
 static int batch_send(const wk_jobspec *spec, const char *out, const wk_send_opts *so_in,
-                      const char *key)
+                      const char *key, int quiet)
 {
     wk_send_opts so = *so_in;
     wk_send_stats st;
@@ -596,8 +614,9 @@ static int batch_send(const wk_jobspec *spec, const char *out, const wk_send_opt
     so.api_key = key;
     kivo_status ks = wk_send_outbox(out, &so, &st, err, sizeof err);
     r = ks != KIVO_OK ? status_exit(ks) : send_exit(st.outcome);
-    wk_send_stats_print(&st, out);
-    if (r != WK_EXIT_OK && r != WK_EXIT_PENDING && err[0])
+    if (!quiet || r != WK_EXIT_OK)
+        wk_send_stats_print(&st, out);
+    if (r != WK_EXIT_OK && err[0])
         fprintf(stderr, "kivo-worker batch: %s\n", err);
     return r;
 }
@@ -612,7 +631,9 @@ static int cmd_batch(const wk_optenv *oe)
     const char *group_by = NULL, *fail_on = NULL, *junit_path = NULL, *batch_id = NULL;
     wk_gate *gate = NULL;
     wk_metric metrics[WK_BATCH_METRICS];
-    int json = 0, quiet = 0, gh_summary = 0, c;
+    int json = 0, quiet = 0, verbose = 0, gh_summary = 0, c;
+    double interval = WK_PROGRESS_INTERVAL;
+    char *end;
     long v;
     optind = 1;
     while ((c = getopt_long(oe->argc, oe->argv, batch_cmd.shortopts, batch_opts, NULL)) != -1) {
@@ -647,8 +668,18 @@ static int cmd_batch(const wk_optenv *oe)
         case OPT_JUNIT: junit_path = optarg; break;
         case OPT_GH_SUMMARY: gh_summary = 1; break;
         case OPT_BATCH_ID: batch_id = optarg; break;
+        case OPT_METRICS_FILE: bo.metrics_file = optarg; break;
         case 'j': json = 1; break;
         case 'q': quiet = 1; break;
+        case 'v': verbose = 1; break;
+        case OPT_PROGRESS_INTERVAL:
+            interval = strtod(optarg, &end);
+            if (!*optarg || *end || !(interval >= 0) || interval > 86400) {
+                fprintf(stderr, "kivo-worker batch: --progress-interval takes seconds from 0 to "
+                        "86400%s\n", wk_optenv_origin(oe, optarg));
+                return WK_EXIT_USAGE;
+            }
+            break;
         case 'h': batch_usage(stdout); return WK_EXIT_OK;
         default: {
             int r = send_option(oe, c, &so, &key_file);
@@ -696,6 +727,27 @@ static int cmd_batch(const wk_optenv *oe)
         wk_jobspec_free(&spec);
         return WK_EXIT_USAGE;
     }
+    if (bo.metrics_file) {
+        /* Its folder must be there now, not found missing after an hour's batch. */
+        const char *name;
+        struct stat st;
+        int mfd = wk_file_dir(bo.metrics_file, &name);
+        int link = mfd >= 0 && *name && fstatat(mfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                   S_ISLNK(st.st_mode);
+        if (mfd < 0 || !*name || link) {
+            fprintf(stderr, "kivo-worker batch: cannot write --metrics-file %s: %s\n",
+                    bo.metrics_file, mfd < 0 ? strerror(errno)
+                                     : link ? "it is a symbolic link, which is never followed"
+                                            : "it names a folder");
+            if (mfd >= 0)
+                close(mfd);
+            wk_breakdown_free(bo.breakdown);
+            wk_gate_free(gate);
+            wk_jobspec_free(&spec);
+            return WK_EXIT_USAGE;
+        }
+        close(mfd);
+    }
     if (junit_path && wk_junit_open(junit_path, &bo.junit) != 0) {
         fprintf(stderr, "kivo-worker batch: cannot write %s: %s\n", junit_path, strerror(errno));
         wk_breakdown_free(bo.breakdown);
@@ -703,7 +755,11 @@ static int cmd_batch(const wk_optenv *oe)
         wk_jobspec_free(&spec);
         return WK_EXIT_IO;
     }
-    bo.progress = !quiet && isatty(STDERR_FILENO);
+    bo.progress = quiet ? WK_PROGRESS_OFF : isatty(STDERR_FILENO) ? WK_PROGRESS_BAR
+                : interval > 0 ? WK_PROGRESS_LINES : WK_PROGRESS_OFF;
+    bo.progress_interval = interval;
+    bo.verbose = verbose && !quiet;
+    so.quiet = quiet;
     wk_summary sum;
     kivo_status st = wk_batch_run(&spec, &bo, &sum, err, sizeof err);
     int rc = st != KIVO_OK ? status_exit(st) : sum.records_rejected ? WK_EXIT_REJECTS : WK_EXIT_OK;
@@ -733,7 +789,7 @@ static int cmd_batch(const wk_optenv *oe)
             if (js)
                 fputs(js, stdout);
             free(js);
-        } else {
+        } else if (!quiet) {
             fprintf(stderr,
                     "kivo-worker: %llu records read, %llu reviewed, %llu rejected; verdicts: "
                     "%llu pass, %llu needs_review, %llu fail; %.1f MB/s; reports in %s\n",
@@ -742,7 +798,7 @@ static int cmd_batch(const wk_optenv *oe)
                     (unsigned long long)sum.verdicts[1], (unsigned long long)sum.verdicts[2],
                     sum.seconds > 0 ? (double)sum.bytes / 1e6 / sum.seconds : 0.0, out);
         }
-        if (rc == WK_EXIT_REJECTS)
+        if (rc == WK_EXIT_REJECTS && !quiet)
             fprintf(stderr, "kivo-worker: %llu records rejected: see %s/rejects.jsonl\n",
                     (unsigned long long)sum.records_rejected, out);
         if (gh_summary) {
@@ -755,7 +811,7 @@ static int cmd_batch(const wk_optenv *oe)
             free(js);
         }
         if (so.base_url) {
-            int sr = batch_send(&spec, out, &so, key);
+            int sr = batch_send(&spec, out, &so, key, quiet);
             if (sr != WK_EXIT_OK)
                 rc = sr;
         }
@@ -770,6 +826,13 @@ static int cmd_batch(const wk_optenv *oe)
         }
     } else if (rc != WK_EXIT_IO || err[0]) {
         fprintf(stderr, "kivo-worker: %s\n", err);
+    }
+    /* Last, with the exit code the batch ends with; even a failed batch leaves its counters. */
+    if (bo.metrics_file && wk_metrics_file_write(bo.metrics_file, &sum, &spec, 0, rc) != 0) {
+        fprintf(stderr, "kivo-worker batch: cannot write %s: %s\n", bo.metrics_file,
+                strerror(errno));
+        if (rc == WK_EXIT_OK || rc == WK_EXIT_REJECTS)
+            rc = WK_EXIT_IO;
     }
     if (bo.lock_fd >= 0)
         close(bo.lock_fd);
