@@ -892,6 +892,8 @@ static kivo_status merge_step(batch *b, size_t n)
             return KIVO_EIO;
         }
         if (s->chunk.file != b->cur_file) {
+            wk_progress_file(&b->prog, s->chunk.file, b->sum->records_read,
+                             b->sum->records_rejected);
             b->cur_file = s->chunk.file;
             b->cur_line = 0;
         }
@@ -1199,7 +1201,8 @@ kivo_status wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary
     stop_signal = 0;
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
-    wk_progress_start(&b.prog, opts->progress, b.in.total_bytes);
+    wk_progress_start(&b.prog, opts->progress, opts->progress_interval, opts->verbose,
+                      b.in.total_bytes, (const char *const *)b.in.paths, b.in.n);
     for (;;) {
         long n = read_step(&b);
         if (n < 0) {
@@ -1227,7 +1230,7 @@ kivo_status wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary
             goto restore;
         }
     }
-    wk_progress_finish(&b.prog);
+    wk_progress_finish(&b.prog, sum->records_read, sum->records_rejected);
     st = finish_out(&b, t0);
 restore:
     sigaction(SIGINT, &old_int, NULL);

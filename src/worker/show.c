@@ -88,26 +88,35 @@ static kivo_status write_page(wk_store *s, const char *dir, const char *wf, cons
     return st;
 }
 
-kivo_status wk_show_command(int argc, char **argv)
+static const struct option opts[] = {{"out", required_argument, NULL, 'o'},
+                                     {"workflow-id", required_argument, NULL, 'w'},
+                                     {"html", required_argument, NULL, OPT_HTML},
+                                     {"help", no_argument, NULL, 'h'},
+                                     {NULL, 0, NULL, 0}};
+/* Its variables are KIVO_SHOW_OUT, ... : batch's KIVO_OUT or KIVO_HTML must not reach show. */
+static const char *const scoped[] = {"out", "workflow-id", "html", NULL};
+const wk_optenv_cmd wk_show_cli = {"show", ":o:w:h", opts, "SHOW", scoped};
+
+kivo_status wk_show_command(const wk_optenv *oe)
 {
-    static const struct option opts[] = {{"out", required_argument, NULL, 'o'},
-                                         {"workflow-id", required_argument, NULL, 'w'},
-                                         {"html", required_argument, NULL, OPT_HTML},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+    int argc = oe->argc;
+    char **argv = oe->argv;
     const char *dir = NULL, *wf = NULL, *html = NULL;
     char err[4300], wfbuf[1024];
     wk_store *s = NULL;
     wk_store_report r;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "o:w:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, wk_show_cli.shortopts, opts, NULL)) != -1) {
         switch (c) {
         case 'o': dir = optarg; break;
         case 'w': wf = optarg; break;
         case OPT_HTML: html = optarg; break;
-        case 'h': fputs(usage, stdout); return KIVO_OK;
-        default: fputs(usage, stderr); return KIVO_EINVAL;
+        case 'h':
+            fputs(usage, stdout);
+            wk_optenv_help(stdout, &wk_show_cli);
+            return KIVO_OK;
+        default: wk_optenv_unknown(oe, c); return KIVO_EINVAL;
         }
     }
     if (!dir || optind != argc - 1) {

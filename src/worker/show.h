@@ -5,9 +5,13 @@
 #define KIVO_WORKER_SHOW_H
 
 #include "kivo/status.h"
+#include "optenv.h"
 
-/* Runs the command (argv[0] is "show"); messages go to stderr. @return KIVO_OK; KIVO_EINVAL for
+/* The command's options, for optenv.h (its variables are KIVO_SHOW_*). */
+extern const wk_optenv_cmd wk_show_cli;
+
+/* Runs the command (oe->argv[0] is "show"); messages go to stderr. @return KIVO_OK; KIVO_EINVAL for
  * usage, a folder that is not a report store, or a run it does not hold (exit 2); KIVO_EIO. */
-kivo_status wk_show_command(int argc, char **argv);
+kivo_status wk_show_command(const wk_optenv *oe);
 
 #endif
