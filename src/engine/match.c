@@ -322,7 +322,10 @@ static kivo_status touch_sentences(kivo_engine *e)
         cs->numbits = nb;
         cs->cap_numbits = cs->words;
     }
-    memset(cs->numbits, 0, cs->words * sizeof *cs->numbits);
+    /* A claim of function words only ("According to passage 1, the.") has no term: numbits
+     * may still be NULL then, and memset(NULL, 0, 0) is undefined. */
+    if (cs->words)
+        memset(cs->numbits, 0, cs->words * sizeof *cs->numbits);
     for (size_t k = 0; k < cs->n_terms; k++)
         if (cs->terms[k]->kind == KV_TOK_NUMBER)
             cs->numbits[k / 64] |= 1ull << (k % 64);

@@ -279,6 +279,16 @@ static void test_window_of_neighbours(void **state)
     assert_true(strstr(a, denver ? "courier" : "Denver") != NULL);
 }
 
+/* No term at all (function words after an attribution), on the fixture's fresh engine first:
+ * nothing can be held, and nothing is read or cleared through a scratch array never made. */
+static void test_no_terms(void **state)
+{
+    fixture *f = *state;
+    kivo_claim c = match(f, "According to passage 1, the.", policy, 1);
+    assert_int_not_equal(c.status, KIVO_CLAIM_SUPPORTED);
+    assert_int_equal(c.n_evidence, 0);
+}
+
 static void test_second_evidence(void **state)
 {
     fixture *f = *state;
@@ -456,6 +466,7 @@ static void test_scratch_reuse(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_no_terms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_is_claim, setup, teardown),
         cmocka_unit_test_setup_teardown(test_copied_sentence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_window_of_neighbours, setup, teardown),
