@@ -169,6 +169,8 @@ static api_route route_of(const char *url, char *id)
             }
         }
     }
+    if (strcmp(url, "/v1/private-worker/batches") == 0)
+        return API_R_PW_BATCHES;
     m = match_under(url, "/v1/private-worker/review-runs", "events", id);
     if (m)
         return m == 1 ? API_R_PW_RUNS : m == 2 ? API_R_PW_RUN : API_R_PW_EVENTS;
@@ -202,6 +204,7 @@ static const struct {
     [API_R_PW_RUNS] = {(1u << API_M_GET) | (1u << API_M_POST), "GET, POST"},
     [API_R_PW_RUN] = {1u << API_M_GET, "GET"},
     [API_R_PW_EVENTS] = {1u << API_M_POST, "POST"},
+    [API_R_PW_BATCHES] = {1u << API_M_GET, "GET"},
     [API_R_HR_RUNS] = {(1u << API_M_GET) | (1u << API_M_POST), "GET, POST"},
     [API_R_HR_RUN] = {(1u << API_M_GET) | (1u << API_M_DELETE), "GET, DELETE"},
     [API_R_HR_REPORT] = {1u << API_M_GET, "GET"},
@@ -405,6 +408,10 @@ static int admit(api_ctx *ctx, struct MHD_Connection *c, api_error *e, api_reply
                               e) != 0)
             goto out;
         break;
+    case API_R_PW_BATCHES:
+        if (api_auth_need_key(a, API_SCOPE_PW_READ, e) != 0)
+            goto out;
+        break;
     case API_R_PW_RUN:
         if (a->kind == API_TOKEN_CREDENTIAL) {
             if (api_auth_need_credential(a, r->id, 0, e) != 0)
@@ -498,6 +505,9 @@ static void dispatch(api_ctx *ctx, api_reply *rep)
         break;
     case API_R_PW_EVENTS:
         api_route_pw_event(ctx, rep);
+        break;
+    case API_R_PW_BATCHES:
+        api_route_pw_batches(ctx, rep);
         break;
     case API_R_HR_RUNS:
         if (r->method == API_M_POST)
