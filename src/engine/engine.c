@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "engine_int.h"
+#include "sense_int.h"
 
 kivo_status kivo_engine_create(kivo_engine **out)
 {
@@ -18,7 +19,8 @@ kivo_status kivo_engine_create(kivo_engine **out)
         return KIVO_ENOMEM;
     kivo_buf_init(&e->xbuf, 16u << 20);
     if ((st = kv_lexicon_create(&e->lx)) != KIVO_OK ||
-        (st = kivo_hasher_create(&e->hasher)) != KIVO_OK || (st = kv_opposites_build(e)) != KIVO_OK) {
+        (st = kivo_hasher_create(&e->hasher)) != KIVO_OK || (st = kv_opposites_build(e)) != KIVO_OK ||
+        (st = kv_sense_create(e)) != KIVO_OK) {
         kivo_engine_free(e);
         return st;
     }
@@ -46,6 +48,7 @@ void kivo_engine_free(kivo_engine *e)
     free(e->cs.terms);
     free(e->cs.numbits);
     free(e->cs.present);
+    free(e->cs.alt);
     free(e->cs.slot);
     free(e->cs.touched);
     free(e->cs.masks);
@@ -54,6 +57,7 @@ void kivo_engine_free(kivo_engine *e)
     free(e->fields);
     free(e->hashes);
     kivo_buf_free(&e->xbuf);
+    kv_sense_free(e);
     free(e->xoff);
     free(e);
 }

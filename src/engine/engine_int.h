@@ -71,6 +71,8 @@ typedef struct kv_claim_scratch {
     uint64_t *numbits;      /* words bits: which terms are numbers */
     size_t cap_numbits;
     uint8_t *present;       /* per term: found anywhere in the sources */
+    uint64_t *alt;          /* per term: the hash of its form with or without a negative prefix
+                             * that the sources hold instead of it (prefix.c), or 0 */
     size_t n_terms, cap_terms;
     int32_t *slot;          /* per sentence: index into touched, or -1 */
     size_t cap_slot;
@@ -116,6 +118,12 @@ struct kivo_engine {
     kivo_buf xbuf;          /* the lines, each NUL-terminated */
     size_t *xoff;           /* per claim: its line's offset in xbuf */
     size_t n_xoff, cap_xoff;
+    struct kv_sense *sense; /* the sentence layer's scratch (sense_int.h) */
+    struct kv_antonym *antonyms;    /* antonym.c's table, sorted by hash */
+    size_t n_antonyms;
+    uint64_t *cue_keys;     /* the cue table (cues.c): open addressing by token hash */
+    uint32_t *cue_vals;
+    size_t cue_cap;
 };
 
 /* Explain mode (explain.c). Each does nothing when explain is off. A review resets the lines;
@@ -146,6 +154,9 @@ const uint32_t *kv_index_find(const kivo_engine *e, uint64_t h, size_t *n);
 uint64_t kv_acronym_at(kivo_engine *e, const char *text, const kv_token *toks, size_t n, size_t i,
                        size_t *end);
 
+/* 1 when words a and b (token hashes) stand on the two sides of one opposite group. */
+int kv_opposite_pair(const kivo_engine *e, uint64_t a, uint64_t b);
+
 /* Builds e->opposites from the groups in opposite.c (hashed as tokens, so they match by stem). */
 kivo_status kv_opposites_build(kivo_engine *e);
 
@@ -156,6 +167,10 @@ kivo_status kv_opposites_build(kivo_engine *e);
  */
 int kv_opposite_conflict(kivo_engine *e, const kivo_packet *p, const kv_token *toks, size_t n,
                          size_t first, size_t last, uint8_t *mark);
+
+/* Marks held (cs->present, cs->alt) the claim's missing terms whose form with or without a
+ * negative prefix the sources hold ("worn" / "unworn"; prefix.c). */
+void kv_prefix_hold(kivo_engine *e, const char *text, const kv_token *toks, size_t n);
 
 /* Scores the claim whose tokens are toks[0..n) into *c. */
 kivo_status kv_match_claim(kivo_engine *e, const kivo_packet *p, const kv_token *toks, size_t n,

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "engine_int.h"
+#include "sense_int.h"
 
 /* Thresholds chosen on the RAGTruth dev split only (scripts/eval-ragtruth --split dev). */
 #define SUPPORTED_AT 0.80     /* coverage at or above: supported */
@@ -23,6 +24,8 @@
 #define CONFLICT_AT 0.70      /* coverage of the rest at or above which a disagreement contradicts */
 #define WINDOW_PENALTY 0.01   /* per extra sentence, so the tightest span wins a tie */
 #define MAX_WINDOW 3          /* sentences in a window */
+#define SENSE_AT 0.50         /* word coverage of the window at or above which the sentence
+                               * layer (sense.c) reads the claim against it */
 
 static kivo_status grow(void **v, size_t *cap, size_t need, size_t elem)
 {
@@ -132,6 +135,10 @@ static int is_heading(const char *text, const kv_span *span)
     return b > a && text[b - 1] == ':';
 }
 
+/* Words that open a formula of goodwill ("Good luck!", "Have a nice day!", "Take care!"). */
+static const char *const pleasantry_open[] = {"good", "have", "enjoy", "happy", "best", "take",
+                                              "stay", "merry", "congratulations", "cheers", NULL};
+
 int kv_match_is_claim(const char *text, size_t len, const kv_span *span, const kv_token *toks,
                       size_t n)
 {
@@ -166,6 +173,10 @@ int kv_match_is_claim(const char *text, size_t len, const kv_span *span, const k
     }
     if (meta && numbers == 0 && content <= 3)
         return 0;
+    /* "Good morning!", "Have a great day!", "Enjoy your weekend!": a formula of goodwill. */
+    if (text[span->end - 1] == '!' && numbers == 0 && content <= 3 && n > 0 &&
+        tok_is(text, &toks[0], pleasantry_open))
+        return 0;
     /* "I can confidently answer the question.", "I'd be happy to help": about the assistant,
      * unless quoted (news quote their sources: "I was there," he said). */
     if (self && !memchr(text + span->start, '"', span->end - span->start) &&
@@ -193,6 +204,10 @@ static kivo_status collect_terms(kv_claim_scratch *cs, const kv_token *toks, siz
     if (!pr)
         return KIVO_ENOMEM;
     cs->present = pr;
+    uint64_t *alt = realloc(cs->alt, cap * sizeof *alt);
+    if (!alt)
+        return KIVO_ENOMEM;
+    cs->alt = alt;
     for (size_t i = 0; i < n; i++) {
         const kv_token *t = &toks[i];
         if (t->kind == KV_TOK_STOP)
@@ -204,6 +219,7 @@ static kivo_status collect_terms(kv_claim_scratch *cs, const kv_token *toks, siz
             continue;
         cs->terms[cs->n_terms] = t;
         cs->present[cs->n_terms] = 0;
+        cs->alt[cs->n_terms] = 0;
         cs->n_terms++;
     }
     return KIVO_OK;
@@ -441,6 +457,16 @@ static int starts_phrase(const char *text, size_t claim_start, const kv_token *t
     /* Typographic opening quotes, U+201C and U+2018. */
     return i >= claim_start + 3 && (unsigned char)text[i - 3] == 0xE2 &&
            (unsigned char)text[i - 2] == 0x80 && (c == 0x9C || c == 0x98);
+}
+
+/* 1 when the claim's first word t opens a name of two capitalised words ("Norden Systems has
+ * acquired ..."): the capital of the first word says nothing, the second word's does. */
+static int opens_name(const char *text, const kv_token *toks, size_t n, const kv_token *t)
+{
+    if (t != &toks[0] || n < 2 || !(toks[1].flags & KV_TF_CAP) || toks[1].kind != KV_TOK_WORD)
+        return 0;
+    /* One space between them: "Norden Systems", not "Yes, Norden". */
+    return toks[1].start == t->end + 1 && text[t->end] == ' ';
 }
 
 /* "(FLSA)": an alias spelled out just before it, not a name of its own. */
@@ -1062,9 +1088,46 @@ static size_t attribution_prefix(const char *text, const kv_token *toks, size_t 
     return 0;
 }
 
+#define INITIALS_SENTS 8   /* sentences searched for initials written out */
+
+/* 1 when one of sentences sent[0..np) writes the initials of the claim's name toks[i..end) as a
+ * word of capitals, with or without dots ("ACS", "U.S."). */
+static int initials_written(const kivo_engine *e, const kivo_packet *p, const char *text,
+                            const kv_token *toks, size_t i, size_t end, const uint32_t *sent,
+                            size_t np)
+{
+    char ini[16];
+    size_t k = 0;
+    for (size_t j = i; j < end && k < sizeof ini; j++)
+        if (toks[j].flags & KV_TF_CAP)
+            ini[k++] = text[toks[j].start];
+    if (k < 2)
+        return 0;
+    for (size_t q = 0; q < np && q < INITIALS_SENTS; q++) {
+        const kv_sentence *st = &e->sents[sent[q]];
+        const char *s = p->sources[st->source].text + st->start;
+        size_t len = st->end - st->start;
+        for (size_t a = 0; a < len; a++) {
+            if (a > 0 && ((s[a - 1] >= 'A' && s[a - 1] <= 'Z') || (s[a - 1] >= 'a' && s[a - 1] <= 'z')))
+                continue;
+            size_t b = a, m = 0;
+            while (b < len && m < k && s[b] == ini[m]) {
+                b++;
+                m++;
+                if (b < len && s[b] == '.')
+                    b++;
+            }
+            if (m == k && (b == len || !((s[b] >= 'A' && s[b] <= 'Z') || (s[b] >= 'a' && s[b] <= 'z'))))
+                return 1;
+        }
+    }
+    return 0;
+}
+
 /* Marks held (present) the terms of each name in the claim that the sources hold as its
  * initials ("United Kingdom" where they say "UK"). */
-static void hold_initials(kivo_engine *e, const char *text, const kv_token *toks, size_t n)
+static void hold_initials(kivo_engine *e, const kivo_packet *p, const char *text,
+                          const kv_token *toks, size_t n)
 {
     kv_claim_scratch *cs = &e->cs;
     for (size_t i = 0, end; i < n; i = end) {
@@ -1077,11 +1140,35 @@ static void hold_initials(kivo_engine *e, const char *text, const kv_token *toks
         size_t np;
         if (!h || !kv_index_find(e, h, &np) || np == 0)
             continue;
+        /* The sources must write the initials ("ACS", "U.K."): the index also holds the
+         * initials of the sources' own names, and "David Ortega" is not "David Ortiz". */
+        int dotted = toks[i].end - toks[i].start == 1;  /* the claim writes "U.S." itself */
+        if (!dotted && !initials_written(e, p, text, toks, i, end, kv_index_find(e, h, &np), np))
+            continue;
         for (size_t j = i; j < end; j++) {
             size_t k = term_of(cs, &toks[j]);
             if (toks[j].kind != KV_TOK_STOP && k < cs->n_terms)
                 cs->present[k] = 1;
         }
+    }
+}
+
+/* Marks held the claim's day words and "open"/"closed" (check_hours found them in agreement
+ * with the record's hours). */
+static void hold_hours_words(kv_claim_scratch *cs, const char *text, const kv_token *toks,
+                             size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const kv_token *t = &toks[i];
+        const char *w = text + t->start;
+        size_t len = t->end - t->start;
+        if (t->kind != KV_TOK_WORD ||
+            (kv_weekday(w, len) < 0 && !kv_text_is(w, len, "closed") &&
+             !kv_text_is(w, len, "open") && !kv_text_is(w, len, "opens")))
+            continue;
+        size_t k = term_of(cs, t);
+        if (k < cs->n_terms)
+            cs->present[k] = 1;
     }
 }
 
@@ -1101,7 +1188,14 @@ kivo_status kv_match_claim(kivo_engine *e, const kivo_packet *p, const kv_token 
     if ((st = touch_sentences(e)) != KIVO_OK)
         return st;
 
-    hold_initials(e, p->output, toks, n);
+    hold_initials(e, p, p->output, toks, n);
+    kv_prefix_hold(e, p->output, toks, n);
+
+    /* Opening hours the record keeps as the claim says them hold its day words and "closed"
+     * or "open": "closed on Sundays" against a record without Sunday hours. */
+    int hours = e->hours.state ? check_hours(e, p->output, toks, n, NULL) : 0;
+    if (e->hours.state == KV_HOURS_KNOWN && !hours)
+        hold_hours_words(cs, p->output, toks, n);
 
     double total = total_weight(cs, -1);
     window best = {0, 0, 0, 0};
@@ -1126,7 +1220,8 @@ kivo_status kv_match_claim(kivo_engine *e, const kivo_packet *p, const kv_token 
          * number with a unit glued on ("10mph", "4x4") is not. */
         if (!cs->present[k] && t->kind == KV_TOK_WORD && !(t->flags & (KV_TF_REF | KV_TF_META)) &&
             ((t->flags & KV_TF_CODE) ||
-             ((t->flags & KV_TF_CAP) && !starts_phrase(p->output, toks[0].start, t))) &&
+             ((t->flags & KV_TF_CAP) &&
+              (!starts_phrase(p->output, toks[0].start, t) || opens_name(p->output, toks, n, t)))) &&
             !in_parentheses(p->output, p->output_len, t) && !(p->output[t->start] >= '0' &&
                                                              p->output[t->start] <= '9'))
             missing_names++;
@@ -1158,11 +1253,28 @@ kivo_status kv_match_claim(kivo_engine *e, const kivo_packet *p, const kv_token 
      * "revenue rose"), in a window that otherwise holds the claim. (Counting the word itself as
      * held, so that "The board rejected the plan" is checked too, fired on 3 paraphrases of the
      * RAGTruth dev split and on no hallucination.) */
-    int opposite = have && words_cov >= CONFLICT_AT &&
+    /* What the claim says against what its window says: polarity, modality, quantifiers,
+     * argument order, swapped names and numbers (sense.c). Not against a flattened record: its
+     * "path: value" lines are no sentences, and its yes/no fields and hours have rules of their
+     * own. */
+    kv_sense_result sr;
+    sr.rule = KIVO_RULE_COVERAGE;
+    sr.converse = 0;
+    sr.checked = 0;
+    int sense = have && words_cov >= SENSE_AT && !e->has_record &&
+                kv_sense_check(e, p, toks, n, best.first, best.last, &sr);
+
+    /* (A claim that says the source's relation from its other side, "Y lost to X" for "X beat
+     * Y", has the opposite word by design: sense.c saw the arguments change places.) */
+    /* Where the sentence layer read the claim, its polarity rule (negation.c) stands for this
+     * one: it knows a negation spent on a bound or a modal ("not more than", "need not") and
+     * antonyms ("isn't open" / "closed"). */
+    if (sr.checked)
+        negation_conflict = 0;
+    int opposite = have && words_cov >= CONFLICT_AT && !sr.converse &&
                    kv_opposite_conflict(e, p, toks, n, best.first, best.last, NULL);
 
     int fields = e->n_fields ? check_fields(e, p->output, toks, n, NULL) : 0;
-    int hours = e->hours.state ? check_hours(e, p->output, toks, n, NULL) : 0;
     fields |= hours;
 
     /* A record's keys and values hold its facts in other words than an answer's sentences
@@ -1172,14 +1284,15 @@ kivo_status kv_match_claim(kivo_engine *e, const kivo_packet *p, const kv_token 
     /* The rules name what looks wrong (the category) and how well the claim is covered. */
     kivo_claim_status rule;
     c->rule = KIVO_RULE_COVERAGE;
-    if (number_conflict || negation_conflict || opposite || (fields & FIELD_CONFLICT)) {
+    if (number_conflict || negation_conflict || opposite || (fields & FIELD_CONFLICT) || sense) {
         rule = KIVO_CLAIM_CONTRADICTED;
         c->category = KIVO_CAT_CONTRADICTED_CLAIM;
         c->rule = (fields & FIELD_CONFLICT) ? (hours & FIELD_CONFLICT ? KIVO_RULE_HOURS
                                                                       : KIVO_RULE_FIELD)
                   : number_conflict   ? KIVO_RULE_NUMBER_CONFLICT
                   : negation_conflict ? KIVO_RULE_NEGATION_UNMATCHED
-                                      : KIVO_RULE_OPPOSITE;
+                  : opposite          ? KIVO_RULE_OPPOSITE
+                                      : sr.rule;
     } else if (missing_numbers > 0) {
         rule = KIVO_CLAIM_UNSUPPORTED;
         c->category = KIVO_CAT_UNSUPPORTED_NUMERIC_CLAIM;
@@ -1240,6 +1353,9 @@ kivo_status kv_match_claim(kivo_engine *e, const kivo_packet *p, const kv_token 
         } else if (opposite && !number_conflict && !negation_conflict) {
             memset(cs->miss, 0, n);
             kv_opposite_conflict(e, p, toks, n, best.first, best.last, cs->miss);
+        } else if (sense && !number_conflict && !negation_conflict) {
+            for (size_t i = 0; i < n; i++)
+                cs->miss[i] = sr.mark[i] != 0;
         } else {
             mark_failure(e, toks, n, have ? &best : NULL, negation_conflict && !number_conflict,
                          cs->miss);

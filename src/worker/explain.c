@@ -47,6 +47,8 @@ static json_t *claim_json(const kivo_engine *e, const kivo_packet *p, const kivo
     snprintf(id, sizeof id, "c%zu", i + 1);
     json_object_set_new(o, "claim_id", json_string(id));
     json_object_set_new(o, "text", text_json(p->output + c->start, c->end - c->start));
+    json_object_set_new(o, "start", json_integer((json_int_t)c->start));
+    json_object_set_new(o, "end", json_integer((json_int_t)c->end));
     json_object_set_new(o, "status", json_string(kivo_claim_status_name(c->status)));
     json_object_set_new(o, "failure_category", cat ? json_string(cat) : json_null());
     json_object_set_new(o, "support_score", json_real(c->support_score));

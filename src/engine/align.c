@@ -1,0 +1,145 @@
+/*
+ * align.c - the claim against its best window, word by word: the window's sentences tokenized
+ * and read once per claim (clause.c), and for each claim word, where each sentence holds it and
+ * with which polarity.
+ *
+ * A word matches by its token hash (stem, number value), or through a negative prefix
+ * (prefix.c: "worn" against "unworn"), which turns its polarity unless a negation right before
+ * the prefixed word already cancels with it ("not unlike"). A word in an "unless" clause is read
+ * as negated ("unless B" is "if not B").
+ */
+#include <string.h>
+
+#include "sense_int.h"
+
+int kv_align_window(kivo_engine *e, const kivo_packet *p, size_t first, size_t last)
+{
+    kv_sense *sn = e->sense;
+    if (last - first + 1 > KV_SENSE_MAX_SENTS)
+        return 0;
+    size_t bytes = 0;
+    for (size_t s = first; s <= last; s++)
+        bytes += e->sents[s].end - e->sents[s].start;
+    /* Windows are sentences; one this long is a source without sentence ends. */
+    if (bytes > KV_SENSE_MAX_WINDOW * 16)
+        return 0;
+    sn->win.n = 0;
+    for (size_t s = first; s <= last; s++) {
+        const kv_sentence *st = &e->sents[s];
+        const kivo_source *src = &p->sources[st->source];
+        if (kv_tokenize(e->lx, src->text + st->start, st->end - st->start, &sn->win) != KIVO_OK)
+            return 0;
+        if (sn->win.n > KV_SENSE_MAX_WINDOW)
+            return 0;
+        sn->ends[s - first] = sn->win.n;
+    }
+    sn->n_sents = last - first + 1;
+    for (size_t k = 0, from = 0; k < sn->n_sents; from = sn->ends[k++]) {
+        const kv_sentence *st = &e->sents[first + k];
+        kv_reading *r = &sn->sent[k];
+        r->a = sn->ann_win + from;
+        kv_clause_read(e, p->sources[st->source].text + st->start, sn->win.v + from,
+                       sn->ends[k] - from, r);
+    }
+    return 1;
+}
+
+/* The bits a source token adds to a word's polarities: positive or negative, and whether that
+ * match stands in the reach of a negation, exception or "unless". */
+static unsigned pol_bit(const kv_ann *a, int flip)
+{
+    int neg = a->neg ^ (a->kind == KV_CLAUSE_UNLESS) ^ flip;
+    unsigned target = a->target || flip ? KV_POL_TARGET : 0;
+    if (neg)
+        return KV_POL_NEG | (a->scoped ? KV_POL_NEG_SCOPED : 0) | target;
+    return KV_POL_POS | (a->scoped ? KV_POL_POS_SCOPED : 0) | target;
+}
+
+/* The same for the match's clause as a whole. */
+static unsigned cpol_bit(const kv_reading *r, const kv_ann *a, int flip)
+{
+    int neg = r->clause_neg[a->clause] ^ a->except ^ (a->kind == KV_CLAUSE_UNLESS) ^ flip;
+    return neg ? KV_POL_NEG : KV_POL_POS;
+}
+
+/* 1 when words a and b say the opposite of each other. */
+static int antonyms(const kivo_engine *e, uint64_t a, uint64_t b, uint32_t ca, uint32_t cb)
+{
+    if (KV_CUE_CONVERSE(ca) && KV_CUE_CONVERSE(ca) == KV_CUE_CONVERSE(cb) &&
+        KV_CUE_SIDE(ca) != KV_CUE_SIDE(cb))
+        return 1;
+    return kv_opposite_pair(e, a, b) || kv_antonym_pair(e, a, b);
+}
+
+unsigned kv_align_in_clause(const kivo_engine *e, const kv_reading *r, size_t sc, uint64_t h,
+                            uint64_t alt, int absorbed, unsigned *cpol, int *antonym)
+{
+    unsigned pol = 0;
+    *cpol = 0;
+    *antonym = 0;
+    uint32_t hc = kv_cues_of(e, h);
+    for (int pass = 0; pass < 3 && !pol; pass++) {
+        for (size_t j = 0; j < r->n; j++) {
+            const kv_ann *a = &r->a[j];
+            if (a->clause != sc)
+                continue;
+            int flip;
+            if (pass == 0 && r->t[j].h == h)
+                flip = 0;
+            else if (pass == 1 && alt && r->t[j].h == alt)
+                flip = !(absorbed || a->absorbed);
+            else if (pass == 2 && r->t[j].kind != KV_TOK_NUMBER &&
+                     antonyms(e, h, r->t[j].h, hc, a->cue))
+                flip = 1;
+            else
+                continue;
+            pol |= pol_bit(a, flip);
+            *cpol |= cpol_bit(r, a, flip);
+            *antonym = pass == 2;
+        }
+    }
+    return pol;
+}
+
+uint64_t kv_align_alt(const kivo_engine *e, uint64_t h)
+{
+    const kv_claim_scratch *cs = &e->cs;
+    for (size_t k = 0; k < cs->n_terms; k++)
+        if (cs->terms[k]->h == h)
+            return cs->alt[k];
+    return 0;
+}
+
+void kv_align_claim(kivo_engine *e)
+{
+    kv_sense *sn = e->sense;
+    const kv_reading *c = &sn->claim;
+    for (size_t i = 0; i < c->n; i++) {
+        kv_match *m = &sn->match[i];
+        memset(m, 0, sizeof *m);
+        for (size_t s = 0; s < KV_SENSE_MAX_SENTS; s++)
+            m->at[s] = -1;
+        if (c->t[i].kind == KV_TOK_STOP)
+            continue;
+        m->content = 1;
+        uint64_t h = c->t[i].h, alt = kv_align_alt(e, h);
+        for (size_t s = 0; s < sn->n_sents; s++) {
+            const kv_reading *r = &sn->sent[s];
+            for (int pass = 0; pass < 2 && m->at[s] < 0; pass++) {
+                uint64_t want = pass ? alt : h;
+                if (!want)
+                    continue;
+                for (size_t j = 0; j < r->n; j++) {
+                    if (r->t[j].h != want)
+                        continue;
+                    int flip = pass && !(c->a[i].absorbed || r->a[j].absorbed);
+                    if (m->at[s] < 0)
+                        m->at[s] = (int16_t)j;
+                    m->pol[s] |= (uint8_t)pol_bit(&r->a[j], flip);
+                    m->cpol[s] |= (uint8_t)cpol_bit(r, &r->a[j], flip);
+                    m->flip |= (uint8_t)pass;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,308 @@
+/*
+ * negation.c - polarity: the source negates what the claim asserts, or asserts what it denies.
+ *
+ * The claim's main clauses, and its conditions apart, are paired with the clause of each window
+ * sentence that holds most of their words (a clause whose subject is a pronoun, "It does not
+ * cover ...", also holds the words the sentences before it name). In that clause, a claim word
+ * disagrees when the clause holds it only with the other polarity, read two ways that must both
+ * disagree: word by word (the negations that reach it: a negation reaches from its cue to the
+ * end of its clause or list) and clause by clause (whether its clause is negated at all). Word
+ * by word alone misreads a subject moved by the passive ("Children under 12 must not be given
+ * Calmora" against "Calmora must not be given to children under 12"); clause by clause alone
+ * misreads an active subject, which stands before the negation and is not denied ("The return
+ * policy covers unworn clothing" against "The return policy does not cover swimwear"). A word
+ * also matches its antonym with the polarity turned ("isn't open on Sundays" / "closed on
+ * Sundays") and its form with or without a negative prefix (align.c).
+ *
+ * "Water damage is covered by the 2-year warranty" against "It does not cover accidental
+ * damage, water damage, or normal wear of batteries": water, damage and cover disagree. The
+ * sentence contradicts the claim when
+ * - it holds two claim words at least, and the words that disagree outnumber twice over those
+ *   that agree inside the reach of a negation, exception or "unless" on either side;
+ * - two words disagree, or one does and the claim has no word past it that the clause lacks
+ *   ("The drone is waterproof" against "The drone is not waterproof"; but "covers unworn
+ *   clothing" is about another object than "does not cover swimwear").
+ * A condition read the other way round on both sides is no conflict: "fees are refunded if the
+ * item arrived damaged" says what "fees are not refunded unless the item arrived damaged" says.
+ */
+#include <string.h>
+
+#include "kivo/explain.h"
+#include "sense_int.h"
+
+/* 1 when claim token i repeats an earlier claim token's word. */
+static int repeated(const kv_reading *c, size_t i)
+{
+    for (size_t k = 0; k < i; k++)
+        if (c->t[k].h == c->t[i].h)
+            return 1;
+    return 0;
+}
+
+static int cond_kind(uint8_t k)
+{
+    return k == KV_CLAUSE_COND || k == KV_CLAUSE_UNLESS;
+}
+
+/* 1 when clause sc of r opens with a pronoun subject ("It does not cover ..."). */
+static int pronoun_subject(const kv_reading *r, size_t sc)
+{
+    for (size_t j = 0; j < r->n; j++) {
+        if (r->a[j].clause < sc)
+            continue;
+        if (r->a[j].clause > sc)
+            return 0;
+        if (r->a[j].cue & KV_CUE_SUBJECT)
+            return !(r->a[j].cue & KV_CUE_DET) || r->t[j].kind == KV_TOK_STOP;
+        if (r->t[j].kind != KV_TOK_STOP)
+            return 0;
+    }
+    return 0;
+}
+
+/* 1 when window sentence s holds word h anywhere. */
+static int kv_align_in_clause_any(const kv_sense *sn, size_t s, uint64_t h)
+{
+    const kv_reading *r = &sn->sent[s];
+    for (size_t j = 0; j < r->n; j++)
+        if (r->t[j].h == h)
+            return 1;
+    return 0;
+}
+
+/* 1 when a window sentence before sentence s holds claim word h: what a pronoun subject of s
+ * can stand for. */
+static int named_before(const kv_sense *sn, size_t s, uint64_t h)
+{
+    for (size_t k = 0; k < s; k++) {
+        const kv_reading *r = &sn->sent[k];
+        for (size_t j = 0; j < r->n; j++)
+            if (r->t[j].h == h)
+                return 1;
+    }
+    return 0;
+}
+
+/* 1 when claim token i is in the claim's first run of words that earlier window sentences
+ * hold (with only determiners, "of" and "and" between them): the one noun phrase a pronoun can
+ * stand for ("the 2-year warranty" for "It"). */
+static int in_first_phrase(const kv_sense *sn, size_t s, size_t i)
+{
+    const kv_reading *c = &sn->claim;
+    size_t first = c->n;
+    for (size_t k = 0; k < c->n && first == c->n; k++)
+        if (c->t[k].kind != KV_TOK_STOP && named_before(sn, s, c->t[k].h) &&
+            !kv_align_in_clause_any(sn, s, c->t[k].h))
+            first = k;
+    if (first == c->n || i < first)
+        return 0;
+    for (size_t k = first; k <= i; k++) {
+        const kv_token *t = &c->t[k];
+        if (t->kind != KV_TOK_STOP) {
+            if (!named_before(sn, s, t->h))
+                return 0;
+        } else if (!(c->a[k].cue & KV_CUE_DET) &&
+                   !kv_text_is(c->text + t->start, t->end - t->start, "of") &&
+                   !kv_text_is(c->text + t->start, t->end - t->start, "and")) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Where a claim word stands in its paired clause. */
+typedef struct held {
+    unsigned pol, cpol;     /* 0: not held */
+    int antonym;            /* held as its antonym: agrees or says nothing, never disagrees */
+    int licensed;           /* held through the clause's pronoun subject */
+} held;
+
+static held hold(const kivo_engine *e, const kv_sense *sn, size_t s, size_t sc, size_t i,
+                 int license)
+{
+    const kv_reading *c = &sn->claim, *r = &sn->sent[s];
+    held h = {0, 0, 0, 0};
+    uint64_t w = c->t[i].h;
+    h.pol = kv_align_in_clause(e, r, sc, w, kv_align_alt(e, w), c->a[i].absorbed, &h.cpol,
+                               &h.antonym);
+    if (!h.pol && license && pronoun_subject(r, sc) && named_before(sn, s, w) &&
+        in_first_phrase(sn, s, i)) {
+        /* The pronoun stands for it, as the clause's subject: before any negation. */
+        h.pol = KV_POL_POS;
+        h.cpol = r->clause_neg[sc] ? KV_POL_NEG : KV_POL_POS;
+        h.licensed = 1;
+    }
+    return h;
+}
+
+/* 1 when clause sc of r (any clause: SIZE_MAX) holds a verb that denies what follows it:
+ * "avoid", "prevent", "refrain", or "keep"/"stop" ... "from" ("keep the birds from nesting"). */
+static int denies(const kv_reading *r, size_t sc)
+{
+    for (size_t j = 0; j < r->n; j++) {
+        if (sc != SIZE_MAX && r->a[j].clause != sc)
+            continue;
+        if (r->a[j].cue & KV_CUE_NEG_VERB)
+            return 1;
+        const kv_token *t = &r->t[j];
+        if (kv_text_is(r->text + t->start, t->end - t->start, "keep") ||
+            kv_text_is(r->text + t->start, t->end - t->start, "keeps") ||
+            kv_text_is(r->text + t->start, t->end - t->start, "stop") ||
+            kv_text_is(r->text + t->start, t->end - t->start, "stops"))
+            for (size_t k = j + 1; k < r->n && k <= j + 4; k++)
+                if (kv_text_is(r->text + r->t[k].start, r->t[k].end - r->t[k].start, "from"))
+                    return 1;
+    }
+    return 0;
+}
+
+/* The kind of clause sc of r. */
+static uint8_t pair_kind(const kv_reading *r, size_t sc)
+{
+    for (size_t j = 0; j < r->n; j++)
+        if (r->a[j].clause == sc)
+            return r->a[j].kind;
+    return KV_CLAUSE_MAIN;
+}
+
+/* The clause of window sentence s that holds most words of the claim's main clauses (cond 0) or
+ * of its conditions (cond 1); a later one wins a tie. SIZE_MAX when none holds any. */
+static size_t pair_clause(const kivo_engine *e, const kv_sense *sn, size_t s, int cond)
+{
+    const kv_reading *c = &sn->claim, *r = &sn->sent[s];
+    size_t best = SIZE_MAX, best_n = 0;
+    for (size_t sc = 0; sc < r->n_clauses; sc++) {
+        /* A condition is held against a condition: what the claim supposes ("If you don't
+         * have X") is no statement about X. */
+        if (cond && !cond_kind(pair_kind(r, sc)))
+            continue;
+        size_t n = 0;
+        for (size_t i = 0; i < c->n; i++)
+            if (sn->match[i].content && cond_kind(c->a[i].kind) == cond && !repeated(c, i) &&
+                hold(e, sn, s, sc, i, 0).pol)
+                n++;
+        if (n > 0 && n >= best_n) {
+            best = sc;
+            best_n = n;
+        }
+    }
+    return best;
+}
+
+int kv_negation_check(kivo_engine *e, kv_sense_result *res)
+{
+    kv_sense *sn = e->sense;
+    const kv_reading *c = &sn->claim;
+    for (size_t s = 0; s < sn->n_sents; s++) {
+        const kv_reading *r = &sn->sent[s];
+        size_t pair[2] = {pair_clause(e, sn, s, 0), pair_clause(e, sn, s, 1)};
+        size_t n_held = 0, agree_scoped = 0, disagree = 0, first_d = c->n;
+        int d_main = 0, d_cond = 0, cond_turned = 0, aimed = 0;
+        uint8_t mark[KV_SENSE_MAX_TOKENS], in[KV_SENSE_MAX_TOKENS];
+        memset(mark, 0, c->n);
+        memset(in, 0, c->n);
+        for (size_t i = 0; i < c->n; i++) {
+            if (!sn->match[i].content || repeated(c, i))
+                continue;
+            int cond = cond_kind(c->a[i].kind);
+            if (pair[cond] == SIZE_MAX || c->a[i].kind == KV_CLAUSE_QUESTION)
+                continue;
+            held h = hold(e, sn, s, pair[cond], i, 1);
+            if (!h.pol || pair_kind(r, pair[cond]) == KV_CLAUSE_QUESTION)
+                continue;
+            in[i] = 1;
+            n_held++;
+            int unless = c->a[i].kind == KV_CLAUSE_UNLESS;
+            int wn = c->a[i].neg ^ unless;
+            int cn = c->clause_neg[c->a[i].clause] ^ c->a[i].except ^ unless;
+            if (h.pol & (wn ? KV_POL_NEG : KV_POL_POS)) {
+                if (c->a[i].scoped || (h.pol & (wn ? KV_POL_NEG_SCOPED : KV_POL_POS_SCOPED)))
+                    agree_scoped++;
+                continue;
+            }
+            if ((h.cpol & (cn ? KV_POL_NEG : KV_POL_POS)) || h.antonym)
+                continue;
+            disagree++;
+            aimed |= c->a[i].target || (h.pol & KV_POL_TARGET);
+            mark[i] = 1;
+            if (first_d == c->n)
+                first_d = i;
+            uint8_t sk = r->a[0].kind;
+            for (size_t j = 0; j < r->n; j++)
+                if (r->a[j].clause == pair[cond]) {
+                    sk = r->a[j].kind;
+                    break;
+                }
+            uint8_t ck = c->a[i].kind;
+            if (cond_kind(ck) || cond_kind(sk)) {
+                d_cond = 1;
+                /* "if B" on one side, "unless B" on the other. */
+                cond_turned |= (ck == KV_CLAUSE_UNLESS) != (sk == KV_CLAUSE_UNLESS);
+            } else {
+                d_main = 1;
+            }
+        }
+        /* A negation denies what follows it: one of the words that disagree must be what a
+         * negation or exception is about, on one side or the other ("does not [cover] water
+         * damage"), not only a noun that another clause uses ("if the latch doesn't align with
+         * the strike plate" against "check the strike plate"). */
+        if (n_held < 2 || disagree == 0 || disagree < 2 * agree_scoped + 1 || !aimed)
+            continue;
+        /* "avoid", "prevent": a denial without a negation cue, on one side only; the two texts
+         * may say one thing in two ways ("prevent federal agents from cutting" / "stop federal
+         * agents from cutting"), so their polarity is not compared. */
+        if (denies(c, SIZE_MAX) || denies(r, pair[0]))
+            continue;
+        /* A name of the claim the paired clause does not hold: it speaks of another subject
+         * ("the ADA distinguishes ..." against "... whereas the FEHA does not"). */
+        int other_subject = 0;
+        for (size_t i = 0; i < c->n && !other_subject; i++) {
+            if (!sn->match[i].content || repeated(c, i) || i == 0 ||
+                !(c->t[i].flags & KV_TF_CAP) || c->t[i].kind != KV_TOK_WORD ||
+                c->a[i].kind != KV_CLAUSE_MAIN || c->a[i].except)
+                continue;
+            /* Not in the clause, or only as an exception to it ("Unlike the ADA, the FEHA does
+             * not ..."). */
+            int plain = 0;
+            for (size_t j = 0; j < r->n && !plain; j++)
+                plain = r->a[j].clause == pair[0] && r->t[j].h == c->t[i].h && !r->a[j].except;
+            other_subject = !plain;
+        }
+        if (other_subject)
+            continue;
+        if (d_main && d_cond && cond_turned && agree_scoped == 0)
+            continue;
+        /* Claim words past the first that disagrees which the clause lacks: the claim may be
+         * about another object ("covers unworn clothing" against "does not cover swimwear").
+         * Fewer of them than words that disagree. */
+        size_t extra = 0;
+        for (size_t i = first_d + 1; i < c->n; i++)
+            extra += sn->match[i].content && !in[i] && !repeated(c, i) &&
+                     c->t[i].kind != KV_TOK_NUMBER;
+        if (extra >= disagree)
+            continue;
+        /* The claim's own negations, in the clauses of the words that disagree. */
+        for (size_t i = 0; i < c->n; i++)
+            if ((c->t[i].flags & KV_TF_NEG) && c->a[i].cue_tok)
+                for (size_t k = 0; k < c->n; k++)
+                    if (mark[k] == 1 && c->a[k].clause == c->a[i].clause) {
+                        mark[i] = 2;
+                        break;
+                    }
+        memcpy(res->mark, mark, c->n);
+        res->rule = KIVO_RULE_NEGATION_SCOPE;
+        res->sent = s;
+        if (e->explain) {
+            kv_explain_add(e, " negation_scope: window sentence %zu holds with the other "
+                              "polarity:", s + 1);
+            for (size_t i = 0; i < c->n; i++)
+                if (mark[i] == 1)
+                    kv_explain_add(e, " %.*s", (int)(c->t[i].end - c->t[i].start),
+                                   c->text + c->t[i].start);
+            kv_explain_add(e, " (%zu disagree, %zu agree in a negation's reach);", disagree,
+                           agree_scoped);
+        }
+        return 1;
+    }
+    return 0;
+}

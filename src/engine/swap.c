@@ -1,0 +1,327 @@
+/*
+ * swap.c - a name, number or unit in the place where the source has another one.
+ *
+ * - Slots: a name or number of the claim that a window sentence lacks, between two claim words
+ *   the sentence holds as neighbours, where the sentence has another name or number between
+ *   them ("The majority opinion was written by Justice Peter Kahn" against "... by Justice Amira
+ *   Sole"; "The Basic plan costs $49 per month" against "The Basic plan costs $29 per month").
+ *   At the end of a clause one neighbour is enough. A name counts when it is capitalised and
+ *   does not open the sentence, a number by its value.
+ * - Units: a number with a unit of the same kind as the source's but another one ("249
+ *   kilograms" against "249 grams", "34 hours" against "34 minutes").
+ * - Days and months: a weekday or month the sources never name, where the window names another.
+ */
+#include <string.h>
+
+#include "kivo/explain.h"
+#include "quantity_int.h"
+#include "sense_int.h"
+
+#define SLOT_HELD 7     /* tenths of the claim's words the sentence must hold */
+
+/* Units: a number's unit may only be swapped for another of the same kind (kind), and two
+ * spellings of one unit (id) are the same unit. */
+static const struct unit_word {
+    const char *w;
+    uint8_t kind, id;
+} units[] = {
+    {"second", 1, 1},   {"seconds", 1, 1},   {"sec", 1, 1},       {"secs", 1, 1},
+    {"minute", 1, 2},   {"minutes", 1, 2},   {"min", 1, 2},       {"mins", 1, 2},
+    {"hour", 1, 3},     {"hours", 1, 3},     {"hr", 1, 3},        {"hrs", 1, 3},
+    {"day", 1, 4},      {"days", 1, 4},      {"week", 1, 5},      {"weeks", 1, 5},
+    {"month", 1, 6},    {"months", 1, 6},    {"year", 1, 7},      {"years", 1, 7},
+    {"yr", 1, 7},       {"yrs", 1, 7},       {"decade", 1, 8},    {"decades", 1, 8},
+    {"mg", 2, 10},      {"milligram", 2, 10}, {"milligrams", 2, 10}, {"g", 2, 11},
+    {"gram", 2, 11},    {"grams", 2, 11},    {"kg", 2, 12},       {"kilogram", 2, 12},
+    {"kilograms", 2, 12}, {"kgs", 2, 12},    {"lb", 2, 13},       {"lbs", 2, 13},
+    {"pound", 2, 13},   {"pounds", 2, 13},   {"oz", 2, 14},       {"ounce", 2, 14},
+    {"ounces", 2, 14},  {"ton", 2, 15},      {"tons", 2, 15},     {"tonne", 2, 15},
+    {"tonnes", 2, 15},  {"mm", 3, 20},       {"millimetre", 3, 20}, {"millimeter", 3, 20},
+    {"cm", 3, 21},      {"centimetre", 3, 21}, {"centimeter", 3, 21}, {"metre", 3, 22},
+    {"meter", 3, 22},   {"metres", 3, 22},   {"meters", 3, 22},   {"km", 3, 23},
+    {"kilometre", 3, 23}, {"kilometer", 3, 23}, {"kilometres", 3, 23}, {"kilometers", 3, 23},
+    {"inch", 3, 24},    {"inches", 3, 24},   {"foot", 3, 25},     {"feet", 3, 25},
+    {"ft", 3, 25},      {"mile", 3, 26},     {"miles", 3, 26},    {"ml", 4, 30},
+    {"millilitre", 4, 30}, {"milliliter", 4, 30}, {"millilitres", 4, 30}, {"litre", 4, 31},
+    {"litres", 4, 31},  {"liter", 4, 31},    {"liters", 4, 31},   {"cup", 4, 32},
+    {"cups", 4, 32},    {"tablespoon", 4, 33}, {"tablespoons", 4, 33}, {"tbsp", 4, 33},
+    {"teaspoon", 4, 34}, {"teaspoons", 4, 34}, {"tsp", 4, 34},    {"gallon", 4, 35},
+    {"gallons", 4, 35}, {"pint", 4, 36},     {"pints", 4, 36},    {"kbps", 5, 40},
+    {"mbps", 5, 41},    {"gbps", 5, 42},     {"kb", 6, 50},       {"mb", 6, 51},
+    {"gb", 6, 52},      {"tb", 6, 53},       {"hz", 7, 60},       {"khz", 7, 61},
+    {"mhz", 7, 62},     {"ghz", 7, 63},
+};
+
+/* The unit token t of text names (its kind in the high byte, its id in the low one), or 0. */
+static int unit_of(const kv_token *t, const char *text)
+{
+    size_t len = t->end - t->start;
+    if (len > 12)
+        return 0;
+    for (size_t k = 0; k < sizeof units / sizeof units[0]; k++)
+        if (kv_text_is(text + t->start, len, units[k].w))
+            return units[k].kind << 8 | units[k].id;
+    return 0;
+}
+
+/* 1 when token i of r is a name: capitalised, not a code like "4K", and not the first word
+ * unless a second capitalised word follows it ("Norden Systems"; "Cook the ..." is no name). */
+static int name_at(const kv_reading *r, size_t i)
+{
+    const kv_token *t = &r->t[i];
+    if (t->kind != KV_TOK_WORD || !(t->flags & KV_TF_CAP))
+        return 0;
+    if (i == 0 && !(r->n > 1 && (r->t[1].flags & KV_TF_CAP) && r->t[1].kind == KV_TOK_WORD))
+        return 0;
+    const char *p = r->text + t->start;
+    return !(p[0] >= '0' && p[0] <= '9');
+}
+
+/* The kind of token i for slots: 1 a number, 2 a name, 0 neither. */
+static int slot_kind(const kv_reading *r, size_t i)
+{
+    if (r->t[i].kind == KV_TOK_NUMBER)
+        return 1;
+    return name_at(r, i) ? 2 : 0;
+}
+
+/* 1 when claim token hash h is among the claim's tokens. */
+static int in_claim(const kv_reading *c, uint64_t h)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (c->t[i].h == h)
+            return 1;
+    return 0;
+}
+
+/* 1 when the sources hold h: a name or number they never mention is the name and number
+ * rules' (match.c), which call it unsupported; a swap takes one of theirs. */
+static int held_elsewhere(const kivo_engine *e, uint64_t h)
+{
+    size_t np;
+    return kv_index_find(e, h, &np) && np > 0;
+}
+
+/* Claim words window sentence s holds. */
+static size_t held_in(const kv_sense *sn, size_t s)
+{
+    size_t held = 0;
+    for (size_t i = 0; i < sn->claim.n; i++)
+        held += sn->match[i].content && sn->match[i].at[s] >= 0;
+    return held;
+}
+
+/* The end (exclusive) of the run of r's tokens from y0 that may fill a slot of `kind`: tokens
+ * of that kind, with single function words between them ("7 to 14"), at most `max` tokens, none
+ * the claim holds. y0 when there is none. */
+static size_t fill_run(const kv_reading *c, const kv_reading *r, size_t y0, int kind, size_t max)
+{
+    size_t y = y0, last = y0;
+    while (y < r->n && y - y0 < max) {
+        if (slot_kind(r, y) == kind && !in_claim(c, r->t[y].h)) {
+            last = ++y;
+        } else if (y > y0 && r->t[y].kind == KV_TOK_STOP && y + 1 < r->n &&
+                   slot_kind(r, y + 1) == kind) {
+            y++;
+        } else {
+            break;
+        }
+    }
+    return last;
+}
+
+/* 1 when r ends a clause or a phrase before token y (its end, or a mark of punctuation). */
+static int boundary_before(const kv_reading *r, size_t y)
+{
+    if (y >= r->n)
+        return 1;
+    for (uint32_t k = r->t[y - 1].end; k < r->t[y].start; k++) {
+        char ch = r->text[k];
+        if (ch == '.' || ch == ',' || ch == ';' || ch == ':' || ch == '!' || ch == '?' ||
+            ch == ')')
+            return 1;
+    }
+    return 0;
+}
+
+/* A name or number of the claim that window sentence s lacks, in a slot the sentence fills
+ * with another one between the same neighbouring words: "costs $[49] per" against "costs
+ * $[29] per", "the [Plus] plan" against "the [Pro] plan", "by Justice [Peter Kahn]." against
+ * "by Justice [Amira Sole].". The claim must hold the sentence's wording around the slot, word
+ * for word; a paraphrase is not read. */
+static int slot_swap(kivo_engine *e, kv_sense_result *res, size_t s)
+{
+    kv_sense *sn = e->sense;
+    const kv_reading *c = &sn->claim, *r = &sn->sent[s];
+    size_t held = held_in(sn, s), terms = 0;
+    for (size_t i = 0; i < c->n; i++)
+        terms += sn->match[i].content;
+    if (held < 2 || held * 10 < terms * SLOT_HELD)
+        return 0;
+    for (size_t i = 0; i < c->n; i++) {
+        int kind = slot_kind(c, i);
+        if (!kind || sn->match[i].at[s] >= 0 || (c->t[i].flags & KV_TF_REF) ||
+            c->t[i].end - c->t[i].start < 2 || !held_elsewhere(e, c->t[i].h))
+            continue;
+        /* Another window sentence that holds the word and as much of the claim is where the
+         * claim took it from ("The dissent was written by Justice Peter Kahn" beside "The
+         * majority opinion was written by Justice Amira Sole. Justice Peter Kahn wrote the
+         * dissent."). */
+        int elsewhere = 0;
+        for (size_t k = 0; k < sn->n_sents && !elsewhere; k++)
+            elsewhere = k != s && sn->match[i].at[k] >= 0 && held_in(sn, k) >= held;
+        if (elsewhere)
+            continue;
+        /* The claim's run the sentence lacks around token i ("Peter Kahn", "3 to 5"). */
+        size_t a = i, b = i;
+        while (a > 0 && slot_kind(c, a - 1) == kind && sn->match[a - 1].at[s] < 0)
+            a--;
+        for (;;) {
+            if (b + 1 < c->n && slot_kind(c, b + 1) == kind && sn->match[b + 1].at[s] < 0)
+                b++;
+            else if (b + 2 < c->n && c->t[b + 1].kind == KV_TOK_STOP &&
+                     slot_kind(c, b + 2) == kind && sn->match[b + 2].at[s] < 0)
+                b += 2;
+            else
+                break;
+        }
+        int has_l = a > 0 && !boundary_before(c, a);
+        int has_r = b + 1 < c->n && !boundary_before(c, b + 1);
+        size_t max = b - a + 3, y = r->n, y1 = r->n;
+        if (!has_l && !has_r)
+            continue;
+        for (size_t j1 = 0; j1 <= r->n && y == r->n; j1++) {
+            size_t y0;
+            if (has_l) {
+                if (j1 >= r->n || r->t[j1].h != c->t[a - 1].h)
+                    continue;
+                y0 = j1 + 1;
+            } else {
+                if (j1 > 0)
+                    break;
+                y0 = 0;     /* the claim opens with the slot: so must the sentence */
+            }
+            size_t end = fill_run(c, r, y0, kind, max);
+            if (end == y0)
+                continue;
+            if (has_r ? end < r->n && r->t[end].h == c->t[b + 1].h : boundary_before(r, end)) {
+                y = y0;
+                y1 = end;
+            }
+        }
+        if (y == r->n)
+            continue;
+        for (size_t k = a; k <= b; k++)
+            res->mark[k] = c->t[k].kind != KV_TOK_STOP;
+        res->rule = KIVO_RULE_SWAP;
+        res->sent = s;
+        if (e->explain)
+            kv_explain_add(e, " swap: window sentence %zu has %.*s where the claim has %.*s;",
+                           s + 1, (int)(r->t[y1 - 1].end - r->t[y].start), r->text + r->t[y].start,
+                           (int)(c->t[b].end - c->t[a].start), c->text + c->t[a].start);
+        return 1;
+    }
+    return 0;
+}
+
+static int unit_swap(kivo_engine *e, kv_sense_result *res, size_t s)
+{
+    kv_sense *sn = e->sense;
+    const kv_reading *c = &sn->claim, *r = &sn->sent[s];
+    for (size_t i = 0; i + 1 < c->n; i++) {
+        if (c->t[i].kind != KV_TOK_NUMBER || sn->match[i].at[s] < 0)
+            continue;
+        int cu = unit_of(&c->t[i + 1], c->text);
+        if (!cu)
+            continue;
+        int same = 0;
+        size_t other = r->n;
+        for (size_t j = 0; j + 1 < r->n; j++) {
+            if (r->t[j].h != c->t[i].h)
+                continue;
+            int su = unit_of(&r->t[j + 1], r->text);
+            if (!su || su >> 8 != cu >> 8)
+                continue;
+            if (su == cu)
+                same = 1;
+            else
+                other = j + 1;
+        }
+        if (same || other == r->n)
+            continue;
+        res->mark[i + 1] = 1;
+        res->rule = KIVO_RULE_UNIT;
+        res->sent = s;
+        if (e->explain)
+            kv_explain_add(e, " unit: the claim has %.*s %.*s, window sentence %zu %.*s %.*s;",
+                           (int)(c->t[i].end - c->t[i].start), c->text + c->t[i].start,
+                           (int)(c->t[i + 1].end - c->t[i + 1].start), c->text + c->t[i + 1].start,
+                           s + 1, (int)(c->t[i].end - c->t[i].start), c->text + c->t[i].start,
+                           (int)(r->t[other].end - r->t[other].start),
+                           r->text + r->t[other].start);
+        return 1;
+    }
+    return 0;
+}
+
+/* The month (1-12) token t names, or 0. */
+static int month_of(const char *text, const kv_token *t)
+{
+    size_t len = t->end - t->start;
+    if (!(t->flags & KV_TF_CAP))
+        return 0;
+    for (int m = 0; m < 12; m++)
+        if (kv_text_is(text + t->start, len, kv_month_names[m]))
+            return m + 1;
+    return 0;
+}
+
+/* A weekday or month the sources never name, where the window names another one. */
+static int closed_class(kivo_engine *e, kv_sense_result *res)
+{
+    kv_sense *sn = e->sense;
+    const kv_reading *c = &sn->claim;
+    for (size_t i = 0; i < c->n; i++) {
+        const kv_token *t = &c->t[i];
+        if (t->kind != KV_TOK_WORD || !(t->flags & KV_TF_CAP))
+            continue;
+        int day = kv_weekday(c->text + t->start, t->end - t->start);
+        int month = day < 0 ? month_of(c->text, t) : 0;
+        if (day < 0 && !month)
+            continue;
+        size_t np;
+        if (kv_index_find(e, t->h, &np) && np > 0)
+            continue;
+        for (size_t s = 0; s < sn->n_sents; s++) {
+            const kv_reading *r = &sn->sent[s];
+            for (size_t j = 0; j < r->n; j++) {
+                const kv_token *u = &r->t[j];
+                if (u->kind != KV_TOK_WORD || !(u->flags & KV_TF_CAP))
+                    continue;
+                int other = day >= 0 ? kv_weekday(r->text + u->start, u->end - u->start) >= 0
+                                     : month_of(r->text, u) > 0;
+                if (!other)
+                    continue;
+                res->mark[i] = 1;
+                res->rule = KIVO_RULE_SWAP;
+                res->sent = s;
+                if (e->explain)
+                    kv_explain_add(e, " swap: the sources never name %.*s; window sentence %zu "
+                                      "names %.*s;",
+                                   (int)(t->end - t->start), c->text + t->start, s + 1,
+                                   (int)(u->end - u->start), r->text + u->start);
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+int kv_swap_check(kivo_engine *e, kv_sense_result *res)
+{
+    kv_sense *sn = e->sense;
+    for (size_t s = 0; s < sn->n_sents; s++)
+        if (unit_swap(e, res, s) || slot_swap(e, res, s))
+            return 1;
+    return closed_class(e, res);
+}
