@@ -52,7 +52,7 @@ static const char *const pairs[][2][ANTONYM_WORDS] = {
      {"criticize", "criticized", "criticise", "criticised", "condemn", "condemned"}},
     {{"heavy", "heavier", "heaviest"}, {"light", "lighter", "lightest"}},
     {{"more"}, {"less", "fewer"}},
-    {{"old", "older", "oldest"}, {"young", "younger", "youngest", "new"}},
+    {{"old", "older", "oldest"}, {"young", "younger", "youngest"}},
     {{"charge", "charged", "charges"}, {"waive", "waived", "waives"}},
     {{"same", "identical"}, {"different"}},
     {{"accept", "accepted", "approve", "approved"}, {"reject", "rejected", "refuse", "refused",

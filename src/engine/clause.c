@@ -32,12 +32,16 @@ static int is(const char *text, const kv_token *t, const char *w)
     return kv_text_is(text + t->start, t->end - t->start, w);
 }
 
-/* 1 when the bytes between tokens a and b hold a clause-ending mark. */
+/* 1 when the bytes between tokens a and b hold a clause-ending mark. A period after a lone
+ * letter or before a word in lower case closes an abbreviation ("4 p.m. and on Saturday",
+ * "approx. 5"), as the segmenter reads it, not a clause. */
 static int hard_break(const char *text, const kv_token *a, const kv_token *b)
 {
     for (uint32_t i = a->end; i < b->start; i++) {
         char c = text[i];
-        if (c == '.' || c == ';' || c == ':' || c == '!' || c == '?')
+        if (c == ';' || c == ':' || c == '!' || c == '?')
+            return 1;
+        if (c == '.' && a->end - a->start > 1 && !(text[b->start] >= 'a' && text[b->start] <= 'z'))
             return 1;
     }
     return 0;
@@ -46,6 +50,61 @@ static int hard_break(const char *text, const kv_token *a, const kv_token *b)
 static int comma_between(const char *text, const kv_token *a, const kv_token *b)
 {
     return memchr(text + a->end, ',', b->start - a->end) != NULL;
+}
+
+/* Marks (mtarget) the verb and objects of a modal from token k: the content words up to a
+ * preposition or conjunction past the first of them, or a clause opener. After an adjective
+ * only what follows "to" counts ("required to renew", not "required for new hires"). */
+static void mark_object(const char *text, const kv_token *t, kv_ann *a, size_t k, size_t end,
+                        int adjective)
+{
+    if (adjective) {
+        if (!(k < end && is(text, &t[k], "to")))
+            return;
+        k++;
+    }
+    int words = 0;
+    for (; k < end; k++) {
+        if (t[k].kind != KV_TOK_STOP) {
+            a[k].mtarget = words == 0 && !adjective ? MT_VERB : MT_ARG;
+            words++;
+            continue;
+        }
+        if (words > 0 && !(a[k].cue & KV_CUE_DET))
+            break;
+    }
+}
+
+/* 1 when content token t is written as one of the modal adjectives and verbs. */
+static int modal_word(const char *text, const kv_token *t)
+{
+    static const char *const words[] = {
+        "required", "mandatory", "compulsory", "obligatory", "obligated", "obliged", "optional",
+        "voluntary", "allowed", "permitted", "prohibited", "forbidden", "banned", "disallowed",
+        "need", "needs", "needed", "must", "mustn't", "needn't", NULL};
+    for (size_t k = 0; words[k]; k++)
+        if (is(text, t, words[k]))
+            return 1;
+    return 0;
+}
+
+/* 1 when token t is a word in -ing ("listing", "making"). */
+static int gerund(const char *text, const kv_token *t)
+{
+    size_t len = t->end - t->start;
+    return t->kind == KV_TOK_WORD && len > 5 && kv_text_is(text + t->end - 3, 3, "ing");
+}
+
+/* 1 when token t is a verb that asks ("check if", "see if", "ask if"). */
+static int asks(const char *text, const kv_token *t)
+{
+    static const char *const verbs[] = {"check", "see", "ask", "asks", "asked", "know",
+                                        "determine", "find", "verify", "test", "wonder",
+                                        "decide", "confirm", "learn", "tell", "unsure", NULL};
+    for (size_t k = 0; verbs[k]; k++)
+        if (is(text, t, verbs[k]))
+            return 1;
+    return 0;
 }
 
 /* A past participle, as far as its spelling says: -ed, -en, or a common irregular one. */
@@ -148,6 +207,11 @@ static int bound_negation(const char *text, const kv_token *t, size_t c, size_t 
     return 0;
 }
 
+static int modal_word(const char *text, const kv_token *t);
+static int gerund(const char *text, const kv_token *t);
+static void mark_object(const char *text, const kv_token *t, kv_ann *a, size_t k, size_t end,
+                        int adjective);
+
 /* Reads the modal force of clause [first, end) into r->modal[cl]. @return the negation the
  * modal spent when it turns the modal rather than what the clause says ("need not", "don't
  * have to", "not required", "not optional"), else end. */
@@ -163,9 +227,20 @@ static size_t read_modal(const char *text, const kv_token *t, size_t first, size
         if (!(c & (KV_CUE_POSSIBLE | KV_CUE_NECESSARY | KV_CUE_OPTIONAL | KV_CUE_PROHIBIT)) &&
             !have_to)
             continue;
-        /* "need" is a modal before "to" or a noun, not as a noun itself ("the need"). */
-        if (is(text, &t[i], "need") && i > first && (a[i - 1].cue & KV_CUE_DET))
+        /* Content words among the modals are read by their spelling: the stem of "optional"
+         * is the noun "option"'s, the stem of "required" the noun "requirement"'s. */
+        if (t[i].kind == KV_TOK_WORD && !have_to && !modal_word(text, &t[i]))
             continue;
+        /* "need" is a modal before "to" or next to a negation ("need not", "don't need a
+         * card"), not as a noun or participle ("the need", "proteins needed for ..."). */
+        if (is(text, &t[i], "need") || is(text, &t[i], "needs") || is(text, &t[i], "needed")) {
+            int neg_near = (i > first && (t[i - 1].flags & KV_TF_NEG)) ||
+                           (i > first + 1 && (t[i - 2].flags & KV_TF_NEG)) ||
+                           (i + 1 < end && (t[i + 1].flags & KV_TF_NEG));
+            if (is(text, &t[i], "needed") || (!(i + 1 < end && is(text, &t[i + 1], "to")) &&
+                                              !neg_near && !(i > first && is(text, &t[i - 1], "you"))))
+                continue;
+        }
         int neg = (t[i].flags & KV_TF_NEG) != 0;
         size_t lo = i >= first + MODAL_NEG ? i - MODAL_NEG : first, negat = end;
         for (size_t k = lo; k < end && k <= i + MODAL_NEG && !neg; k++) {
@@ -194,25 +269,48 @@ static size_t read_modal(const char *text, const kv_token *t, size_t first, size
         r->modal_tok[cl] = (uint16_t)i;
         r->modal_strict[cl] = (uint8_t)(have_to || is(text, &t[i], "must") ||
                                         is(text, &t[i], "mustn't") || is(text, &t[i], "shall") ||
-                                        ((c & KV_CUE_WEAK_NEC) && !is(text, &t[i], "need")));
+                                        ((c & KV_CUE_WEAK_NEC) && !is(text, &t[i], "need") &&
+                                         !is(text, &t[i], "needs")));
         a[i].cue_tok = 1;
-        /* What the modal is about: the verb after an auxiliary ("may [take]"), the verb after an
-         * adjective and "to" ("required to [renew]"), or else an adjective's subject ("[the
-         * original receipt] is optional"). */
-        size_t k = i + 1 + (size_t)have_to;
-        while (k < end && k <= i + 4 && t[k].kind == KV_TOK_STOP)
-            k++;
-        int adjective = t[i].kind == KV_TOK_WORD && !(i + 1 < end && is(text, &t[i + 1], "to"));
-        if (!adjective && k < end && k <= i + 4)
-            a[k].mtarget = 1;
-        else
+        /* What the modal is about: the verb and objects after an auxiliary ("must [include the
+         * original receipt]", "can [cause damage]"); after an adjective, its subject ("[the
+         * original receipt] is optional") and what follows "to" ("required to [renew]"). */
+        int adjective = t[i].kind == KV_TOK_WORD && !have_to;
+        if (adjective)
             for (size_t q = first; q < i; q++)
-                a[q].mtarget = t[q].kind == KV_TOK_WORD;
+                a[q].mtarget = t[q].kind != KV_TOK_STOP ? MT_ARG : 0;
+        mark_object(text, t, a, i + 1 + (size_t)have_to, end, adjective);
         /* "need not", "not required": optional, and what the clause says is not denied. */
         int weak = have_to || (c & (KV_CUE_WEAK_NEC | KV_CUE_OPTIONAL));
         return weak && !(c & KV_CUE_POSSIBLE) ? negat : end;
     }
     return end;
+}
+
+/* Marks what the negation at cue is about: the first word after it and the words that follow
+ * it in one phrase or list, joined by determiners, "and", "or" and commas only: "does not
+ * [cover accidental damage, water damage, or normal wear] of batteries", "charges no
+ * [restocking fee]". A preposition ends the phrase ("does not [align] with the plate"). */
+static void mark_targets(const char *text, const kv_token *t, kv_ann *a, size_t cue, size_t end)
+{
+    int words = 0;
+    for (size_t k = cue + 1; k < end; k++) {
+        if (k > cue + 1) {
+            int stop = 0;
+            for (uint32_t q = t[k - 1].end; q < t[k].start && !stop; q++)
+                stop = text[q] == '.' || text[q] == ';' || text[q] == ':' || text[q] == '(';
+            if (stop)
+                break;
+        }
+        if (t[k].kind != KV_TOK_STOP) {
+            a[k].target = 1;
+            words++;
+            continue;
+        }
+        if (words > 0 && !(a[k].cue & KV_CUE_DET) && !is(text, &t[k], "and") &&
+            !is(text, &t[k], "or"))
+            break;
+    }
 }
 
 /* 1 when token t is an adjective or adverb negated by "un-" ("unusual", "unlike", "unlikely"),
@@ -306,12 +404,16 @@ void kv_clause_read(const kivo_engine *e, const char *text, const kv_token *t, s
                                       : KV_CLAUSE_SUB;
             /* "Check if X", "see whether X", "asks why X": a question about X, not a condition
              * or a claim. */
-            if (((is(text, &t[i], "if") || is(text, &t[i], "whether")) &&
-                 t[i - 1].kind == KV_TOK_WORD && !comma_between(text, &t[i - 1], &t[i])) ||
-                is(text, &t[i], "whether") || is(text, &t[i], "why") || is(text, &t[i], "how"))
+            if ((is(text, &t[i], "if") && asks(text, &t[i - 1])) || is(text, &t[i], "whether") ||
+                is(text, &t[i], "why") || is(text, &t[i], "how"))
                 k = KV_CLAUSE_QUESTION;
             /* "which" and "who" right after a comma-less noun still open a clause. */
             brk = 1;
+        } else if (!brk && comma_between(text, &t[i - 1], &t[i]) && gerund(text, &t[i]) &&
+                   !fronted) {
+            /* ", listing them as ...": a participle's clause, with a subject of its own. */
+            brk = 1;
+            k = KV_CLAUSE_SUB;
         } else if (!brk && comma_between(text, &t[i - 1], &t[i])) {
             if (fronted && kind[nc - 1] != KV_CLAUSE_MAIN) {
                 brk = 1;
@@ -359,12 +461,20 @@ void kv_clause_read(const kivo_engine *e, const char *text, const kv_token *t, s
             /* "but not X" names an exception (read below), not a clause of its own. */
             int but_not = i > first && is(text, &t[i - 1], "but") && is(text, &t[i], "not");
             int absorbed = 0;
-            for (size_t k = i + 1; (t[i].flags & KV_TF_NEG) && k < end && k <= i + 2; k++)
+            /* "not unlike", "not an uncommon", "never unkind": the two negations cancel. The
+             * un- word must be what the negation is about: right after it, or after an article
+             * or a degree word, not an object past the verb ("do not include unlimited data"). */
+            for (size_t k = i + 1; (t[i].flags & KV_TF_NEG) && k < end && k <= i + 2; k++) {
                 if (un_word(text, &t[k])) {
-                    /* "not unlike", "not uncommon": the two negations cancel. */
                     a[k].absorbed = 1;
                     absorbed = 1;
+                    break;
                 }
+                if (!(a[k].cue & KV_CUE_DET) && !is(text, &t[k], "so") &&
+                    !is(text, &t[k], "very") && !is(text, &t[k], "entirely") &&
+                    !is(text, &t[k], "completely") && !is(text, &t[k], "totally"))
+                    break;
+            }
             int cue = (t[i].flags & KV_TF_NEG) != 0;
             if (cue && !but_not && !absorbed && i != modal_neg &&
                 !(i + 1 < end && is(text, &t[i + 1], "only")) &&
@@ -386,11 +496,7 @@ void kv_clause_read(const kivo_engine *e, const char *text, const kv_token *t, s
                     if (first_cue == end)
                         first_cue = i;
                     last_cue = i;
-                    for (size_t k = i + 1; k < end && k <= i + 3; k++)
-                        if (t[k].kind != KV_TOK_STOP) {
-                            a[k].target = 1;
-                            break;
-                        }
+                    mark_targets(text, t, a, i, end);
                 }
             }
             a[i].neg = (uint8_t)parity;
@@ -400,9 +506,12 @@ void kv_clause_read(const kivo_engine *e, const char *text, const kv_token *t, s
         /* A negation that ends its clause leaves out the rest of what it denies: "Laptops are
          * provided, but monitors are not" denies the whole clause, its subject too. */
         if (last_cue < end) {
+            /* Only words that close a sentence may follow it ("either", "too", "anymore"). */
             int after = 0;
             for (size_t i = last_cue + 1; i < end && !after; i++)
-                after = t[i].kind != KV_TOK_STOP;
+                after = !is(text, &t[i], "either") && !is(text, &t[i], "too") &&
+                        !is(text, &t[i], "anymore") && !is(text, &t[i], "yet") &&
+                        !is(text, &t[i], "so") && !is(text, &t[i], "though");
             if (!after)
                 for (size_t i = first; i < last_cue; i++) {
                     a[i].neg = (uint8_t)parity;
@@ -481,6 +590,8 @@ void kv_clause_read(const kivo_engine *e, const char *text, const kv_token *t, s
                 r->modal[cl] = (uint8_t)m;
                 r->modal_tok[cl] = (uint16_t)first;
                 r->imperative = 1;
+                a[first].mtarget = MT_VERB;
+                mark_object(text, t, a, first + 1, end, 0);
             }
         }
     }

@@ -64,8 +64,7 @@ static const cue_word words[] = {
     {"may", KV_CUE_POSSIBLE}, {"might", KV_CUE_POSSIBLE}, {"can", KV_CUE_POSSIBLE},
     {"could", KV_CUE_POSSIBLE}, {"cannot", KV_CUE_POSSIBLE}, {"can't", KV_CUE_POSSIBLE},
     {"cant", KV_CUE_POSSIBLE}, {"couldn't", KV_CUE_POSSIBLE}, {"allowed", KV_CUE_POSSIBLE},
-    {"permitted", KV_CUE_POSSIBLE}, {"able", KV_CUE_POSSIBLE}, {"unable", KV_CUE_POSSIBLE},
-    {"possible", KV_CUE_POSSIBLE},
+    {"permitted", KV_CUE_POSSIBLE},
     /* Necessity and obligation. Strong ones are prohibitions when negated ("must not");
      * weak ones leave it optional ("need not", "not required", "don't have to"). */
     {"must", KV_CUE_NECESSARY}, {"mustn't", KV_CUE_NECESSARY}, {"shall", KV_CUE_NECESSARY},

@@ -591,6 +591,10 @@ static int clause_break(const char *text, const kv_token *a, const kv_token *b)
  * NEG_AFTER after, in the same clause. Widens [*lo, *hi] to the cue found. */
 static int negation_scope(const char *text, const kv_token *toks, size_t n, size_t *lo, size_t *hi)
 {
+    /* Between the key's words: "Dogs are not allowed" for DogsAllowed. */
+    for (size_t i = *lo + 1; i < *hi; i++)
+        if (toks[i].flags & KV_TF_NEG)
+            return 1;
     for (size_t i = *lo, k = 0; i > 0 && k < NEG_BEFORE; i--, k++) {
         if (clause_break(text, &toks[i - 1], &toks[i]))
             break;
@@ -1117,6 +1121,8 @@ static int initials_written(const kivo_engine *e, const kivo_packet *p, const ch
                 if (b < len && s[b] == '.')
                     b++;
             }
+            if (m == k && b < len && s[b] == 's')
+                b++;    /* "NICs" */
             if (m == k && (b == len || !((s[b] >= 'A' && s[b] <= 'Z') || (s[b] >= 'a' && s[b] <= 'z'))))
                 return 1;
         }
@@ -1142,8 +1148,12 @@ static void hold_initials(kivo_engine *e, const kivo_packet *p, const char *text
             continue;
         /* The sources must write the initials ("ACS", "U.K."): the index also holds the
          * initials of the sources' own names, and "David Ortega" is not "David Ortiz". */
-        int dotted = toks[i].end - toks[i].start == 1;  /* the claim writes "U.S." itself */
-        if (!dotted && !initials_written(e, p, text, toks, i, end, kv_index_find(e, h, &np), np))
+        /* The claim writes the initials itself: "U.S.", or "National Insurance Contributions
+         * (NICs)". */
+        int dotted = toks[i].end - toks[i].start == 1;
+        int alias = end < n && text[toks[end].start - 1] == '(' && (toks[end].flags & KV_TF_CODE);
+        if (!dotted && !alias &&
+            !initials_written(e, p, text, toks, i, end, kv_index_find(e, h, &np), np))
             continue;
         for (size_t j = i; j < end; j++) {
             size_t k = term_of(cs, &toks[j]);

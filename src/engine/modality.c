@@ -41,21 +41,32 @@ static int clash(int a, int strict_a, int b, int strict_b)
     return 1;
 }
 
-/* 1 when clause cc of c and clause sc of r say their modal of one act: a word both modals are
- * about ("may [include] the receipt" / "must [include] the receipt"). */
+/* 1 when clause cc of c and clause sc of r say their modal of one act: the same verb when both
+ * modals have one ("may [include]" / "must [include]"; not "can [cause]" / "never [rub]"), else
+ * a word both modals are about ("must include the [receipt]" / "the [receipt] is optional"). */
 static int same_act(const kivo_engine *e, const kv_reading *c, size_t cc, const kv_reading *r,
                     size_t sc)
 {
+    int cverb = 0, sverb = 0, verb_match = 0, arg_match = 0;
+    for (size_t i = 0; i < c->n; i++)
+        cverb |= c->a[i].clause == cc && c->a[i].mtarget == MT_VERB;
+    for (size_t j = 0; j < r->n; j++)
+        sverb |= r->a[j].clause == sc && r->a[j].mtarget == MT_VERB;
     for (size_t i = 0; i < c->n; i++) {
         if (c->a[i].clause != cc || !c->a[i].mtarget)
             continue;
         uint64_t alt = kv_align_alt(e, c->t[i].h);
-        for (size_t j = 0; j < r->n; j++)
-            if (r->a[j].clause == sc && r->a[j].mtarget &&
-                (r->t[j].h == c->t[i].h || (alt && r->t[j].h == alt)))
-                return 1;
+        for (size_t j = 0; j < r->n; j++) {
+            if (r->a[j].clause != sc || !r->a[j].mtarget ||
+                !(r->t[j].h == c->t[i].h || (alt && r->t[j].h == alt)))
+                continue;
+            if (c->a[i].mtarget == MT_VERB && r->a[j].mtarget == MT_VERB)
+                verb_match = 1;
+            else
+                arg_match = 1;
+        }
     }
-    return 0;
+    return cverb && sverb ? verb_match : verb_match || arg_match;
 }
 
 static const char *const force_names[] = {"none", "possible", "necessary", "optional",

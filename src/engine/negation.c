@@ -156,6 +156,34 @@ static int denies(const kv_reading *r, size_t sc)
     return 0;
 }
 
+/* 1 when clause sc of r names, before the first word of claim word d (the predicate the two
+ * disagree on), a subject the claim's clause cc does not: a run of capitalised words, outside an
+ * exception, none of which the claim holds ("the FEHA does not ..." for "the ADA distinguishes";
+ * but "The Fernwood Public Library is open" holds "library"). */
+static int other_subject(const kv_reading *c, size_t cc, const kv_reading *r, size_t sc,
+                         uint64_t d)
+{
+    size_t j = 0;
+    while (j < r->n && r->a[j].clause != sc)
+        j++;
+    for (; j < r->n && r->a[j].clause == sc && r->t[j].h != d; j++) {
+        const kv_token *t = &r->t[j];
+        if (t->kind != KV_TOK_WORD || !(t->flags & KV_TF_CAP) || r->a[j].except || j == 0)
+            continue;
+        int held = 0;
+        size_t k = j;
+        for (; k < r->n && r->a[k].clause == sc && (r->t[k].flags & KV_TF_CAP) &&
+               r->t[k].kind == KV_TOK_WORD;
+             k++)
+            for (size_t i = 0; i < c->n && !held; i++)
+                held = c->a[i].clause == cc && c->t[i].h == r->t[k].h;
+        if (!held)
+            return 1;
+        j = k - 1;
+    }
+    return 0;
+}
+
 /* The kind of clause sc of r. */
 static uint8_t pair_kind(const kv_reading *r, size_t sc)
 {
@@ -197,7 +225,7 @@ int kv_negation_check(kivo_engine *e, kv_sense_result *res)
         const kv_reading *r = &sn->sent[s];
         size_t pair[2] = {pair_clause(e, sn, s, 0), pair_clause(e, sn, s, 1)};
         size_t n_held = 0, agree_scoped = 0, disagree = 0, first_d = c->n;
-        int d_main = 0, d_cond = 0, cond_turned = 0, aimed = 0;
+        int d_main = 0, d_cond = 0, cond_turned = 0;
         uint8_t mark[KV_SENSE_MAX_TOKENS], in[KV_SENSE_MAX_TOKENS];
         memset(mark, 0, c->n);
         memset(in, 0, c->n);
@@ -222,8 +250,13 @@ int kv_negation_check(kivo_engine *e, kv_sense_result *res)
             }
             if ((h.cpol & (cn ? KV_POL_NEG : KV_POL_POS)) || h.antonym)
                 continue;
+            /* A negation denies what follows it: a word that disagrees counts when it is what a
+             * negation or exception is about, on one side or the other ("does not [cover water
+             * damage]"), not when it only stands in its reach further on ("neither equality of
+             * resources nor ... represents a principle of global justice"). */
+            if (!c->a[i].target && !(h.pol & KV_POL_TARGET))
+                continue;
             disagree++;
-            aimed |= c->a[i].target || (h.pol & KV_POL_TARGET);
             mark[i] = 1;
             if (first_d == c->n)
                 first_d = i;
@@ -242,33 +275,17 @@ int kv_negation_check(kivo_engine *e, kv_sense_result *res)
                 d_main = 1;
             }
         }
-        /* A negation denies what follows it: one of the words that disagree must be what a
-         * negation or exception is about, on one side or the other ("does not [cover] water
-         * damage"), not only a noun that another clause uses ("if the latch doesn't align with
-         * the strike plate" against "check the strike plate"). */
-        if (n_held < 2 || disagree == 0 || disagree < 2 * agree_scoped + 1 || !aimed)
+        if (n_held < 2 || disagree == 0 || disagree < 2 * agree_scoped + 1)
             continue;
         /* "avoid", "prevent": a denial without a negation cue, on one side only; the two texts
          * may say one thing in two ways ("prevent federal agents from cutting" / "stop federal
          * agents from cutting"), so their polarity is not compared. */
         if (denies(c, SIZE_MAX) || denies(r, pair[0]))
             continue;
-        /* A name of the claim the paired clause does not hold: it speaks of another subject
-         * ("the ADA distinguishes ..." against "... whereas the FEHA does not"). */
-        int other_subject = 0;
-        for (size_t i = 0; i < c->n && !other_subject; i++) {
-            if (!sn->match[i].content || repeated(c, i) || i == 0 ||
-                !(c->t[i].flags & KV_TF_CAP) || c->t[i].kind != KV_TOK_WORD ||
-                c->a[i].kind != KV_CLAUSE_MAIN || c->a[i].except)
-                continue;
-            /* Not in the clause, or only as an exception to it ("Unlike the ADA, the FEHA does
-             * not ..."). */
-            int plain = 0;
-            for (size_t j = 0; j < r->n && !plain; j++)
-                plain = r->a[j].clause == pair[0] && r->t[j].h == c->t[i].h && !r->a[j].except;
-            other_subject = !plain;
-        }
-        if (other_subject)
+        /* The paired clause names a subject the claim's clause does not: it speaks of another
+         * one ("the ADA distinguishes ..." against "Unlike the ADA, the FEHA does not ..."). */
+        if (pair[0] != SIZE_MAX && other_subject(c, c->a[first_d].clause, r, pair[0],
+                                                 c->t[first_d].h))
             continue;
         if (d_main && d_cond && cond_turned && agree_scoped == 0)
             continue;
@@ -280,6 +297,16 @@ int kv_negation_check(kivo_engine *e, kv_sense_result *res)
             extra += sn->match[i].content && !in[i] && !repeated(c, i) &&
                      c->t[i].kind != KV_TOK_NUMBER;
         if (extra >= disagree)
+            continue;
+        /* One word that disagrees: the clause must hold all the claim's clause says but its
+         * names ("The Aero X2 is a waterproof drone" against "The drone is not waterproof"),
+         * else the claim may say something else of it ("a conception of global justice"). */
+        int other = 0;
+        for (size_t i = 0; i < c->n && disagree == 1 && !other; i++)
+            other = sn->match[i].content && !in[i] && !repeated(c, i) &&
+                    c->a[i].clause == c->a[first_d].clause && c->t[i].kind == KV_TOK_WORD &&
+                    !(c->t[i].flags & (KV_TF_CAP | KV_TF_CODE));
+        if (other)
             continue;
         /* The claim's own negations, in the clauses of the words that disagree. */
         for (size_t i = 0; i < c->n; i++)

@@ -140,6 +140,12 @@ static size_t passive_agent(const kv_reading *r, size_t p, size_t *be)
         return r->n;
     for (size_t k = p + 1; k < r->n && k <= p + PASSIVE_BY && r->a[k].clause == cl; k++)
         if (r->a[k].cue & KV_CUE_BY) {
+            /* "reduced by half", "rose by 4%": a measure, not an agent. */
+            if (k + 1 < r->n && (r->t[k + 1].kind == KV_TOK_NUMBER ||
+                                 is(r->text, &r->t[k + 1], "half") ||
+                                 is(r->text, &r->t[k + 1], "far") ||
+                                 is(r->text, &r->t[k + 1], "much")))
+                return r->n;
             *be = b;
             return k + 1;
         }
@@ -217,12 +223,13 @@ typedef struct moves {
     int lr, rl, ll, rr;
     int named;      /* a name or a number moved: arguments, not a verb's adjuncts */
     int still_named; /* a name or a number stayed on its side */
+    int still_l, still_r; /* ... on the left, on the right */
 } moves;
 
 static moves compare(const kv_sense *sn, size_t s, size_t i, size_t j, int kind, uint8_t *mark)
 {
     const kv_reading *c = &sn->claim, *r = &sn->sent[s];
-    moves m = {0, 0, 0, 0, 0, 0};
+    moves m = {0, 0, 0, 0, 0, 0, 0, 0};
     int still_l = 0, still_r = 0;
     for (size_t k = 0; k < c->n; k++) {
         if (k == i || !sn->match[k].content || sn->match[k].at[s] < 0 || c->a[k].cue_tok)
@@ -255,6 +262,8 @@ static moves compare(const kv_sense *sn, size_t s, size_t i, size_t j, int kind,
         }
     }
     m.still_named = still_l || still_r;
+    m.still_l = still_l;
+    m.still_r = still_r;
     return m;
 }
 
@@ -298,7 +307,9 @@ static int judge(kivo_engine *e, kv_sense_result *res, size_t s, size_t i, size_
     int swapped = m.lr && m.rl && m.named;
     if (!conv && swapped) {
         memcpy(res->mark, mark, c->n);
-    } else if (conv && !m.lr && !m.rl && m.ll && m.rr && (m.still_named || kind == PIVOT_ORDER)) {
+    } else if (conv && !m.lr && !m.rl && m.ll && m.rr &&
+               (kind == PIVOT_ORDER || (kind == PIVOT_THAN && m.still_named) ||
+                (m.still_l && m.still_r))) {
         res->mark[ci] = 1;
     } else {
         return 0;

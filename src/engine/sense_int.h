@@ -91,6 +91,8 @@ enum kv_modal {
     KV_MODAL_IMPOSSIBLE /* must not, cannot, prohibited, "Do not ..." */
 };
 
+enum { MT_VERB = 1, MT_ARG = 2 };
+
 /* One token as the sentence layer reads it. */
 typedef struct kv_ann {
     uint32_t cue;     /* KV_CUE_* of the word */
@@ -104,8 +106,8 @@ typedef struct kv_ann {
     uint8_t absorbed; /* an un- word a negation right before it cancels with ("not unlike") */
     uint8_t target;   /* what a negation, exception or "unless" is about: the first word after
                        * the cue, the words it excepts, a clause a trailing "not" denies */
-    uint8_t mtarget;  /* what its clause's modal is about ("may [take]", "[receipt] is
-                       * optional", "required to [renew]") */
+    uint8_t mtarget;  /* what its clause's modal is about: MT_VERB, the verb ("may [take]");
+                       * MT_ARG, a subject or object ("[receipt] is optional") */
 } kv_ann;
 
 /* A sentence as the sentence layer reads it: its tokens (offsets into text), their readings,

@@ -102,6 +102,17 @@ static int held_elsewhere(const kivo_engine *e, uint64_t h)
     return kv_index_find(e, h, &np) && np > 0;
 }
 
+/* 1 when token a of c and token y of r open with the same four letters or more ("Reaper",
+ * "Reap"): two forms of one word, not two names. */
+static int same_stem(const kv_reading *c, size_t a, const kv_reading *r, size_t y)
+{
+    const kv_token *t = &c->t[a], *u = &r->t[y];
+    size_t n = t->end - t->start, m = u->end - u->start, k = 0;
+    while (k < n && k < m && (c->text[t->start + k] | 0x20) == (r->text[u->start + k] | 0x20))
+        k++;
+    return k >= 4;
+}
+
 /* Claim words window sentence s holds. */
 static size_t held_in(const kv_sense *sn, size_t s)
 {
@@ -209,7 +220,7 @@ static int slot_swap(kivo_engine *e, kv_sense_result *res, size_t s)
                 y1 = end;
             }
         }
-        if (y == r->n)
+        if (y == r->n || same_stem(c, a, r, y))
             continue;
         for (size_t k = a; k <= b; k++)
             res->mark[k] = c->t[k].kind != KV_TOK_STOP;
