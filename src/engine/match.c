@@ -898,8 +898,11 @@ static int read_hours(const kivo_engine *e, const char *text, const kv_token *to
             days = 0x1f;
         else if (kv_text_is(w, len, "weekends"))
             days = 0x60;
-        else if (kv_text_is(w, len, "daily"))
-            days = 0x7f;
+        else if (kv_text_is(w, len, "daily") || kv_text_is(w, len, "everyday") ||
+                 (kv_text_is(w, len, "day") && i > 0 &&
+                  kv_text_is(text + toks[i - 1].start, toks[i - 1].end - toks[i - 1].start,
+                             "every")))
+            days = 0x7f;   /* "every day" too */
         if (day >= 0) {
             days = 1u << day;
             /* "Tuesday to Friday", "Mon-Fri", "Monday through Sunday": every day between. */

@@ -156,30 +156,42 @@ static int denies(const kv_reading *r, size_t sc)
     return 0;
 }
 
-/* 1 when clause sc of r names, before the first word of claim word d (the predicate the two
+#define SUBJECT_BACK 4  /* tokens before the predicate where its subject stands */
+
+/* 1 when clause sc of r names, in the few words before claim word d (the predicate the two
  * disagree on), a subject the claim's clause cc does not: a run of capitalised words, outside an
- * exception, none of which the claim holds ("the FEHA does not ..." for "the ADA distinguishes";
- * but "The Fernwood Public Library is open" holds "library"). */
+ * exception, none of whose words the claim holds, and that does not modify a word the claim
+ * holds ("the FEHA does not distinguish ..." for "the ADA distinguishes"; but "The Aero X2 drone
+ * weighs" for "The drone does not weigh", "Norvik Outfitters accepts" for "Norvik does not"). */
 static int other_subject(const kv_reading *c, size_t cc, const kv_reading *r, size_t sc,
                          uint64_t d)
 {
-    size_t j = 0;
-    while (j < r->n && r->a[j].clause != sc)
-        j++;
-    for (; j < r->n && r->a[j].clause == sc && r->t[j].h != d; j++) {
+    size_t at = 0;
+    while (at < r->n && !(r->a[at].clause == sc && r->t[at].h == d))
+        at++;
+    if (at == r->n)
+        return 0;
+    size_t j = at > SUBJECT_BACK ? at - SUBJECT_BACK : 0;
+    while (j > 0 && (r->t[j].flags & KV_TF_CAP) && (r->t[j - 1].flags & KV_TF_CAP))
+        j--;    /* from the start of a name the window cuts into */
+    for (; j < at; j++) {
         const kv_token *t = &r->t[j];
-        if (t->kind != KV_TOK_WORD || !(t->flags & KV_TF_CAP) || r->a[j].except || j == 0)
+        if (r->a[j].clause != sc || t->kind != KV_TOK_WORD || !(t->flags & KV_TF_CAP) ||
+            r->a[j].except)
             continue;
-        int held = 0;
         size_t k = j;
-        for (; k < r->n && r->a[k].clause == sc && (r->t[k].flags & KV_TF_CAP) &&
-               r->t[k].kind == KV_TOK_WORD;
-             k++)
+        int held = 0;
+        for (; k < at && (r->t[k].flags & KV_TF_CAP) && r->t[k].kind == KV_TOK_WORD; k++)
             for (size_t i = 0; i < c->n && !held; i++)
                 held = c->a[i].clause == cc && c->t[i].h == r->t[k].h;
-        if (!held)
+        /* A lone capital opening the sentence says nothing ("Common side effects"). */
+        int lone = j == 0 && k == 1;
+        int modifies = 0;
+        for (size_t i = 0; k < at && i < c->n && !modifies; i++)
+            modifies = c->a[i].clause == cc && c->t[i].h == r->t[k].h;
+        if (!held && !lone && !modifies)
             return 1;
-        j = k - 1;
+        j = k - 1 < j ? j : k - 1;
     }
     return 0;
 }
@@ -299,14 +311,15 @@ int kv_negation_check(kivo_engine *e, kv_sense_result *res)
         if (extra >= disagree)
             continue;
         /* One word that disagrees: the clause must hold all the claim's clause says but its
-         * names ("The Aero X2 is a waterproof drone" against "The drone is not waterproof"),
-         * else the claim may say something else of it ("a conception of global justice"). */
-        int other = 0;
-        for (size_t i = 0; i < c->n && disagree == 1 && !other; i++)
-            other = sn->match[i].content && !in[i] && !repeated(c, i) &&
-                    c->a[i].clause == c->a[first_d].clause && c->t[i].kind == KV_TOK_WORD &&
-                    !(c->t[i].flags & (KV_TF_CAP | KV_TF_CODE));
-        if (other)
+         * names and one word more ("The Aero X2 is a waterproof drone" against "The drone is
+         * not waterproof"), else the claim may say something else of it ("a conception of
+         * global justice that values equality"). */
+        size_t other = 0;
+        for (size_t i = 0; i < c->n && disagree == 1; i++)
+            other += sn->match[i].content && !in[i] && !repeated(c, i) &&
+                     c->a[i].clause == c->a[first_d].clause && c->t[i].kind == KV_TOK_WORD &&
+                     !(c->t[i].flags & (KV_TF_CAP | KV_TF_CODE));
+        if (other > 1)
             continue;
         /* The claim's own negations, in the clauses of the words that disagree. */
         for (size_t i = 0; i < c->n; i++)

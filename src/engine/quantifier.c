@@ -172,6 +172,14 @@ int kv_quantifier_check(kivo_engine *e, kv_sense_result *res)
                 for (size_t j = 0; j < r->n; j++) {
                     if (r->a[j].clause != sc || !r->a[j].except)
                         continue;
+                    /* Words the clause also has outside the exception ("All items except
+                     * clearance items") do not name it. */
+                    int outside = 0;
+                    for (size_t q = 0; q < r->n && !outside; q++)
+                        outside = q != j && r->a[q].clause == sc && !r->a[q].except &&
+                                  r->t[q].h == r->t[j].h;
+                    if (outside)
+                        continue;
                     excepted = 1;
                     for (size_t i = 0; i < c->n && !named; i++)
                         named = c->t[i].h == r->t[j].h && c->t[i].kind != KV_TOK_STOP &&
