@@ -446,6 +446,7 @@ void kv_clause_read(const kivo_engine *e, const char *text, const kv_token *t, s
         r->modal[cl] = KV_MODAL_NONE;
         r->modal_tok[cl] = UINT16_MAX;
         r->modal_strict[cl] = 0;
+        r->elliptic[cl] = 0;
         int parity = 0, scoped = 0;
         size_t first_cue = end, last_cue = end;
         for (size_t i = first; i < end; i++)
@@ -512,12 +513,14 @@ void kv_clause_read(const kivo_engine *e, const char *text, const kv_token *t, s
                 after = !is(text, &t[i], "either") && !is(text, &t[i], "too") &&
                         !is(text, &t[i], "anymore") && !is(text, &t[i], "yet") &&
                         !is(text, &t[i], "so") && !is(text, &t[i], "though");
-            if (!after)
+            if (!after) {
                 for (size_t i = first; i < last_cue; i++) {
                     a[i].neg = (uint8_t)parity;
                     a[i].scoped = 1;
                     a[i].target = t[i].kind != KV_TOK_STOP;
                 }
+                r->elliptic[cl] = 1;
+            }
         }
         /* A passive clause with a negation: the negation covers its subject too, and not the
          * agent after "by" ("Swimwear is not covered by the policy"). */

@@ -125,6 +125,11 @@ static held hold(const kivo_engine *e, const kv_sense *sn, size_t s, size_t sc, 
     uint64_t w = c->t[i].h;
     h.pol = kv_align_in_clause(e, r, sc, w, kv_align_alt(e, w), c->a[i].absorbed, &h.cpol,
                                &h.antonym);
+    /* "Laptops are provided by the company, but monitors are not": the elliptic clause says
+     * its subject with the clause before it. */
+    if (!h.pol && license && sc + 1 < r->n_clauses && r->elliptic[sc + 1])
+        h.pol = kv_align_in_clause(e, r, sc + 1, w, kv_align_alt(e, w), c->a[i].absorbed,
+                                   &h.cpol, &h.antonym);
     if (!h.pol && license && pronoun_subject(r, sc) && named_before(sn, s, w) &&
         in_first_phrase(sn, s, i)) {
         /* The pronoun stands for it, as the clause's subject: before any negation. */

@@ -304,7 +304,10 @@ static int judge(kivo_engine *e, kv_sense_result *res, size_t s, size_t i, size_
         res->converse = 1;
         return 0;
     }
-    int swapped = m.lr && m.rl && m.named;
+    /* A verb's arguments must move with a name or number among them: around a verb, words
+     * move freely ("Fully charging the battery takes" / "The battery takes ... to charge
+     * fully"); around "than" and order words, what moves is compared or ordered. */
+    int swapped = m.lr && m.rl && (m.named || kind == PIVOT_THAN || kind == PIVOT_ORDER);
     if (!conv && swapped) {
         memcpy(res->mark, mark, c->n);
     } else if (conv && !m.lr && !m.rl && m.ll && m.rr &&

@@ -120,6 +120,8 @@ typedef struct kv_reading {
     size_t n;
     size_t n_clauses;
     uint8_t clause_neg[KV_SENSE_MAX_CLAUSES];  /* the clause is negated (its negations, mod 2) */
+    uint8_t elliptic[KV_SENSE_MAX_CLAUSES];    /* "but monitors are not": the clause's
+                                                * predicate is the one before it */
     uint8_t modal[KV_SENSE_MAX_CLAUSES];   /* enum kv_modal */
     uint8_t modal_strict[KV_SENSE_MAX_CLAUSES]; /* said with must, shall, required, mandatory,
                                                  * have to: an obligation, not advice */
