@@ -72,7 +72,8 @@ static int name_at(const kv_reading *r, size_t i)
     const kv_token *t = &r->t[i];
     if (t->kind != KV_TOK_WORD || !(t->flags & KV_TF_CAP))
         return 0;
-    if (i == 0 && !(r->n > 1 && (r->t[1].flags & KV_TF_CAP) && r->t[1].kind == KV_TOK_WORD))
+    if (i == 0 && !(r->n > 1 && (r->t[1].flags & KV_TF_CAP) && r->t[1].kind == KV_TOK_WORD &&
+                    r->t[1].start == t->end + 1 && r->text[t->end] == ' '))
         return 0;
     const char *p = r->text + t->start;
     return !(p[0] >= '0' && p[0] <= '9');
@@ -125,6 +126,7 @@ static size_t held_in(const kv_sense *sn, size_t s)
 
 static int glued(const kv_reading *r, size_t y);
 static int boundary_before(const kv_reading *r, size_t y);
+static int is_and(const kv_reading *r, size_t y);
 
 /* The end (exclusive) of the run of r's tokens from y0 that may fill a slot of `kind`: tokens
  * of that kind, with single function words between them ("7 to 14"), at most `max` tokens. y0
@@ -213,6 +215,37 @@ static int shares_word(const kv_reading *c, size_t a, size_t b, const kv_reading
     return c_in_r || r_in_c;
 }
 
+/* 1 when runs [a, b] and [ya, yb] of c stand in one list: joined by "and", "or" or a comma
+ * with at most one word between. */
+static int listed(const kv_reading *c, size_t a, size_t b, size_t ya, size_t yb)
+{
+    size_t lo = b < ya ? b : yb, hi = b < ya ? ya : a;
+    if (hi <= lo || hi - lo > 3)
+        return 0;
+    for (size_t k = lo + 1; k < hi; k++)
+        if (c->t[k].kind != KV_TOK_STOP)
+            return 0;
+    return 1;
+}
+
+/* 1 when r[y, y1) is one word of capitals opening with the initials of c[a, b]. */
+static int acronym_of(const kv_reading *c, size_t a, size_t b, const kv_reading *r, size_t y,
+                      size_t y1)
+{
+    if (y1 != y + 1 || b == a)
+        return 0;
+    const char *w = r->text + r->t[y].start;
+    size_t len = r->t[y].end - r->t[y].start, m = 0;
+    for (size_t k = a; k <= b && m < len; k++) {
+        if (c->t[k].kind == KV_TOK_STOP)
+            continue;
+        if (c->text[c->t[k].start] != w[m])
+            return 0;
+        m++;
+    }
+    return m >= 2;
+}
+
 /* 1 when tokens [a, b] of c and [y, y1) of r are the same words. */
 static int same_fill(const kv_reading *c, size_t a, size_t b, const kv_reading *r, size_t y,
                      size_t y1)
@@ -239,7 +272,7 @@ static int same_fill(const kv_reading *c, size_t a, size_t b, const kv_reading *
 static int other_fill(const kv_reading *c, size_t a, size_t b, int kind, const kv_reading *r,
                       size_t *y, size_t *y1)
 {
-    int has_l = a > 0 && !boundary_before(c, a);
+    int has_l = a > 0;
     int has_r = b + 1 < c->n && !boundary_before(c, b + 1);
     if (!has_l && !has_r)
         return 0;
@@ -252,14 +285,19 @@ static int other_fill(const kv_reading *c, size_t a, size_t b, int kind, const k
                 continue;
             y0 = j1 + 1;
         } else {
-            if (j1 > 0)
+            /* The claim opens with the slot: the sentence's filler opens a phrase too ("[Okoro]
+             * was sent off" for "[Jonah Reyes] was sent off"). */
+            if (j1 >= r->n)
                 break;
-            y0 = 0;     /* the claim opens with the slot: so must the sentence */
+            y0 = j1;
+            if (y0 > 0 && r->t[y0 - 1].kind != KV_TOK_STOP && !boundary_before(r, y0))
+                continue;
         }
         size_t end = fill_run(r, y0, kind, max);
         if (end == y0)
             continue;
-        if (!(has_r ? end < r->n && r->t[end].h == c->t[b + 1].h : boundary_before(r, end)))
+        if (!(has_r ? end < r->n && r->t[end].h == c->t[b + 1].h
+                    : boundary_before(r, end) || is_and(r, end)))
             continue;
         if (same_fill(c, a, b, r, y0, end)) {
             same = 1;   /* the sentence says it this way too */
@@ -270,6 +308,13 @@ static int other_fill(const kv_reading *c, size_t a, size_t b, int kind, const k
         }
     }
     return other && !same;
+}
+
+/* 1 when token y of r is "and": a list or a second verb goes on ("funded by Meridian Pharma and
+ * led by ..."), the phrase ends. */
+static int is_and(const kv_reading *r, size_t y)
+{
+    return y < r->n && kv_text_is(r->text + r->t[y].start, r->t[y].end - r->t[y].start, "and");
 }
 
 /* The claim's run of slot words of `kind` around token i: a name's capitalised words ("Peter
@@ -337,11 +382,24 @@ static int slot_swap(kivo_engine *e, kv_sense_result *res, size_t s)
          * York Police Department") share a word or a stem; and a glued part is no slot. */
         if (same_stem(c, a, r, y) || glued(c, a) || shares_word(c, a, b, r, y, y1))
             continue;
-        if (!present) {
-            if (in_claim(c, r->t[y].h))
-                continue;   /* the claim names the sentence's filler elsewhere: a list */
-            /* The sentence must be the one the claim copies: it holds most of its words. */
-            if (held * 10 < terms * SLOT_HELD)
+        /* A neighbour that is a content word, or one on each side: "the [FAA]." is too little
+         * to tell a slot. */
+        int content_l = a > 0 && c->t[a - 1].kind != KV_TOK_STOP;
+        int content_r = b + 1 < c->n && c->t[b + 1].kind != KV_TOK_STOP &&
+                        !boundary_before(c, b + 1);
+        int both = a > 0 && b + 1 < c->n && !boundary_before(c, b + 1);
+        if (!content_l && !content_r && !both)
+            continue;
+        /* "ISU" for "Illinois State": the initials of the claim's name. */
+        if (acronym_of(c, a, b, r, y, y1))
+            continue;
+        if (!in_claim(c, r->t[y].h) && kind != 3) {
+            /* A substitution: the sentence must be the one the claim copies, holding most of
+             * its other words. */
+            size_t run = 0;
+            for (size_t k = a; k <= b; k++)
+                run += sn->match[k].content;
+            if (held * 10 < (terms - run) * SLOT_HELD)
                 continue;
         } else {
             /* An exchange: the claim has the sentence's filler in a slot where the sentence has
@@ -359,6 +417,9 @@ static int slot_swap(kivo_engine *e, kv_sense_result *res, size_t s)
             if (fk ? !other_fill(c, ya, yb, fk, r, &z, &z1) : !other_word(c, ya, r, &z, &z1))
                 continue;
             if (r->t[z].h != c->t[a].h)
+                continue;
+            /* "Safra Catz and Mark Hurd" for "Mark Hurd and Safra Catz": a list has no order. */
+            if (listed(c, a, b, ya, yb))
                 continue;
         }
         for (size_t k = a; k <= b; k++)
