@@ -32,17 +32,18 @@ static int is(const char *text, const kv_token *t, const char *w)
     return kv_text_is(text + t->start, t->end - t->start, w);
 }
 
-/* 1 when the bytes between tokens a and b hold a clause-ending mark. A period after a lone
- * letter or before a word in lower case closes an abbreviation ("4 p.m. and on Saturday",
- * "approx. 5"), as the segmenter reads it, not a clause. */
+/* 1 when the bytes between tokens a and b hold a clause-ending mark. A period before a word in
+ * lower case, or after a lone letter before a name, closes an abbreviation ("4 p.m. and on
+ * Saturday", "approx. 5", "J. Smith"), as the segmenter reads it, not a clause. */
 static int hard_break(const char *text, const kv_token *a, const kv_token *b)
 {
     for (uint32_t i = a->end; i < b->start; i++) {
         char c = text[i];
         if (c == ';' || c == ':' || c == '!' || c == '?')
             return 1;
-        if (c == '.' && a->end - a->start > 1 && !(text[b->start] >= 'a' && text[b->start] <= 'z'))
-            return 1;
+        if (c == '.' && !(text[b->start] >= 'a' && text[b->start] <= 'z') &&
+            (a->end - a->start > 1 || (b->kind == KV_TOK_STOP && (b->flags & KV_TF_CAP))))
+            return 1;   /* "4 p.m. It is closed": an abbreviation ends a sentence too */
     }
     return 0;
 }

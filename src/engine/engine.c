@@ -102,6 +102,7 @@ kivo_status kivo_engine_review(kivo_engine *e, const kivo_packet *p, const kivo_
 
     memset(r, 0, sizeof *r);
     kv_explain_reset(e);
+    e->n_given = 0;
     if ((st = hash_all(e, p)) != KIVO_OK)
         return st;
     r->source_hashes = (const char(*)[KIVO_HASH_TEXT_SIZE])e->hashes;

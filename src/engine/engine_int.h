@@ -121,6 +121,8 @@ struct kivo_engine {
     struct kv_sense *sense; /* the sentence layer's scratch (sense_int.h) */
     struct kv_antonym *antonyms;    /* antonym.c's table, sorted by hash */
     size_t n_antonyms;
+    uint64_t given[64];     /* given.c: the reader's own things the answer named ("your X") */
+    size_t n_given;
     uint64_t *cue_keys;     /* the cue table (cues.c): open addressing by token hash */
     uint32_t *cue_vals;
     size_t cue_cap;
@@ -167,6 +169,19 @@ kivo_status kv_opposites_build(kivo_engine *e);
  */
 int kv_opposite_conflict(kivo_engine *e, const kivo_packet *p, const kv_token *toks, size_t n,
                          size_t first, size_t last, uint8_t *mark);
+
+#define KV_MAX_GIVEN 64
+
+/* given.c: marks in skip[] (one byte per claim token) the claim's words it does not assert
+ * ("If your device fails, ...", "..., so you qualify", "needs to", "first."). */
+void kv_given_mark(const char *text, const kv_token *toks, size_t n, uint8_t *skip);
+/* given.c: remembers for the rest of the review the words the claim names with "your". */
+void kv_given_note(kivo_engine *e, const char *text, const kv_token *toks, size_t n);
+/* given.c: marks held the claim's terms the answer named as the reader's own. */
+void kv_given_hold(const kivo_engine *e, kv_claim_scratch *cs);
+
+/* sense.c: 1 when the window the sentence layer read last has a modal of necessity. */
+int kv_sense_window_necessary(const kivo_engine *e);
 
 /* Marks held (cs->present, cs->alt) the claim's missing terms whose form with or without a
  * negative prefix the sources hold ("worn" / "unworn"; prefix.c). */

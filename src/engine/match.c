@@ -26,6 +26,7 @@
 #define MAX_WINDOW 3          /* sentences in a window */
 #define SENSE_AT 0.50         /* word coverage of the window at or above which the sentence
                                * layer (sense.c) reads the claim against it */
+#define SENSE_NEXT_AT 0.70    /* the same for the next best window */
 
 static kivo_status grow(void **v, size_t *cap, size_t need, size_t elem)
 {
@@ -186,13 +187,15 @@ int kv_match_is_claim(const char *text, size_t len, const kv_span *span, const k
     if (negated && refs > 0 && numbers == 0)
         return 0;
     /* "Please note that results may vary.", "Consult a professional if it persists." */
-    if (is_caveat(text, toks, n) || is_referral(text, toks, n))
+    /* (A caveat that states a number is a claim: "Please note that there is a $10 fee".) */
+    if ((is_caveat(text, toks, n) && numbers == 0) || is_referral(text, toks, n))
         return 0;
     return 1;
 }
 
 /* Collects the claim's distinct content terms. */
-static kivo_status collect_terms(kv_claim_scratch *cs, const kv_token *toks, size_t n)
+static kivo_status collect_terms(kv_claim_scratch *cs, const char *text, const kv_token *toks,
+                                 size_t n)
 {
     kivo_status st = KIVO_OK;
     cs->n_terms = 0;
@@ -208,9 +211,12 @@ static kivo_status collect_terms(kv_claim_scratch *cs, const kv_token *toks, siz
     if (!alt)
         return KIVO_ENOMEM;
     cs->alt = alt;
+    if ((st = grow((void **)&cs->miss, &cs->cap_miss, n ? n : 1, sizeof *cs->miss)) != KIVO_OK)
+        return st;
+    kv_given_mark(text, toks, n, cs->miss);
     for (size_t i = 0; i < n; i++) {
         const kv_token *t = &toks[i];
-        if (t->kind == KV_TOK_STOP)
+        if (t->kind == KV_TOK_STOP || cs->miss[i])
             continue;
         size_t k = 0;
         while (k < cs->n_terms && cs->terms[k]->h != t->h)
@@ -1166,6 +1172,26 @@ static void hold_initials(kivo_engine *e, const kivo_packet *p, const char *text
     }
 }
 
+/* Marks held a claim's missing "need" of "needs to" when the window the sentence layer read
+ * has a modal of necessity (must, required, have to): @return 1 when it did. */
+static int hold_modal_paraphrase(kivo_engine *e, const char *text, const kv_token *toks,
+                                 size_t n)
+{
+    kv_claim_scratch *cs = &e->cs;
+    for (size_t i = 0; i + 1 < n; i++) {
+        if (!(kv_text_is(text + toks[i].start, toks[i].end - toks[i].start, "needs") ||
+              kv_text_is(text + toks[i].start, toks[i].end - toks[i].start, "need")) ||
+            !kv_text_is(text + toks[i + 1].start, toks[i + 1].end - toks[i + 1].start, "to"))
+            continue;
+        size_t k = term_of(cs, &toks[i]);
+        if (k >= cs->n_terms || cs->present[k] || !kv_sense_window_necessary(e))
+            continue;
+        cs->present[k] = 1;
+        return 1;
+    }
+    return 0;
+}
+
 /* Marks held the claim's day words and "open"/"closed" (check_hours found them in agreement
  * with the record's hours). */
 static void hold_hours_words(kv_claim_scratch *cs, const char *text, const kv_token *toks,
@@ -1196,13 +1222,15 @@ kivo_status kv_match_claim(kivo_engine *e, const kivo_packet *p, const kv_token 
     size_t skip = attribution_prefix(p->output, toks, n);
     toks += skip;
     n -= skip;
-    if ((st = collect_terms(cs, toks, n)) != KIVO_OK)
+    kv_given_note(e, p->output, toks, n);
+    if ((st = collect_terms(cs, p->output, toks, n)) != KIVO_OK)
         return st;
     if ((st = touch_sentences(e)) != KIVO_OK)
         return st;
 
     hold_initials(e, p, p->output, toks, n);
     kv_prefix_hold(e, p->output, toks, n);
+    kv_given_hold(e, cs);
 
     /* Opening hours the record keeps as the claim says them hold its day words and "closed"
      * or "open": "closed on Sundays" against a record without Sunday hours. */
@@ -1276,6 +1304,27 @@ kivo_status kv_match_claim(kivo_engine *e, const kivo_packet *p, const kv_token 
     sr.checked = 0;
     int sense = have && words_cov >= SENSE_AT && !e->has_record &&
                 kv_sense_check(e, p, toks, n, best.first, best.last, &sr);
+    /* The next best window, when it holds most of the claim too, may be the one whose value
+     * the claim took another's for: "International orders take 3 to 5 business days" holds
+     * more words of "Standard shipping takes 3 to 5 business days" than of "International
+     * orders take 7 to 14 business days". Only the swaps are read there. */
+    if (have && !sense && sr.checked && !sr.converse && words_cov < 1) {
+        window next;
+        if (best_window(e, total, &best, &next) &&
+            weight_of(e, next.first, next.last, 0) >= words_total * SENSE_NEXT_AT)
+            sense = kv_sense_swaps(e, p, toks, n, next.first, next.last, &sr);
+    }
+    /* "needs to" where the window says "must" or "required": the same force in other words
+     * (the sentence layer read the window's modals). */
+    if (sr.checked && hold_modal_paraphrase(e, p->output, toks, n)) {
+        anywhere = 0;
+        for (size_t k = 0; k < cs->n_terms; k++)
+            anywhere += cs->present[k];
+        anywhere = total > 0 ? anywhere / total : 0;
+        coverage = (1 - ANY_W) * (have ? best.coverage + 1.0 / total : 0) + ANY_W * anywhere;
+        if (coverage > 1)
+            coverage = 1;
+    }
 
     /* (A claim that says the source's relation from its other side, "Y lost to X" for "X beat
      * Y", has the opposite word by design: sense.c saw the arguments change places.) */

@@ -140,6 +140,23 @@ static held hold(const kivo_engine *e, const kv_sense *sn, size_t s, size_t sc, 
     return h;
 }
 
+/* 1 when the phrase of the claim's words before token i ends at i: a preposition opens an
+ * adjunct ("refunds [for the unused part ...]", "refunded [within 30 days]"), or punctuation. */
+static int phrase_ends(const kv_reading *c, size_t i)
+{
+    static const char *const preps[] = {"for", "of", "within", "in", "on", "at", "with", "from",
+                                        "during", "after", "before", "by", "like", "to", NULL};
+    if (i == 0)
+        return 0;
+    for (uint32_t q = c->t[i - 1].end; q < c->t[i].start; q++)
+        if (c->text[q] == ',' || c->text[q] == ';' || c->text[q] == '.')
+            return 1;
+    for (size_t k = 0; preps[k]; k++)
+        if (kv_text_is(c->text + c->t[i].start, c->t[i].end - c->t[i].start, preps[k]))
+            return 1;
+    return 0;
+}
+
 /* 1 when clause sc of r (any clause: SIZE_MAX) holds a verb that denies what follows it:
  * "avoid", "prevent", "refrain", or "keep"/"stop" ... "from" ("keep the birds from nesting"). */
 static int denies(const kv_reading *r, size_t sc)
@@ -308,23 +325,28 @@ int kv_negation_check(kivo_engine *e, kv_sense_result *res)
             continue;
         /* Claim words past the first that disagrees which the clause lacks: the claim may be
          * about another object ("covers unworn clothing" against "does not cover swimwear").
-         * Fewer of them than words that disagree. */
+         * No more of them than words that disagree; for one, none in its phrase (an adjunct
+         * after it, "refunded [within 30 days]", says when or how, not what). */
         size_t extra = 0;
-        for (size_t i = first_d + 1; i < c->n; i++)
+        for (size_t i = first_d + 1; i < c->n && !(disagree == 1 && phrase_ends(c, i)); i++)
             extra += sn->match[i].content && !in[i] && !repeated(c, i) &&
                      c->t[i].kind != KV_TOK_NUMBER;
-        if (extra >= disagree)
+        if (extra > disagree || (disagree == 1 && extra == 1))
             continue;
         /* One word that disagrees: the clause must hold all the claim's clause says but its
-         * names and one word more ("The Aero X2 is a waterproof drone" against "The drone is
-         * not waterproof"), else the claim may say something else of it ("a conception of
-         * global justice that values equality"). */
+         * names and adjuncts ("The Aero X2 is a waterproof drone" against "The drone is not
+         * waterproof"), else the claim may say something else of it ("a conception of global
+         * justice that values equality", "monthly plans are not refunded" against "annual
+         * plans ... receive a full refund"). */
         size_t other = 0;
-        for (size_t i = 0; i < c->n && disagree == 1; i++)
-            other += sn->match[i].content && !in[i] && !repeated(c, i) &&
+        int past = 0;
+        for (size_t i = 0; i < c->n && disagree == 1; i++) {
+            past |= i > first_d && phrase_ends(c, i);
+            other += !past && sn->match[i].content && !in[i] && !repeated(c, i) &&
                      c->a[i].clause == c->a[first_d].clause && c->t[i].kind == KV_TOK_WORD &&
-                     !(c->t[i].flags & (KV_TF_CAP | KV_TF_CODE));
-        if (other > 1)
+                     (i == 0 || !(c->t[i].flags & (KV_TF_CAP | KV_TF_CODE)));
+        }
+        if (other > 0)
             continue;
         /* The claim's own negations, in the clauses of the words that disagree. */
         for (size_t i = 0; i < c->n; i++)

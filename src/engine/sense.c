@@ -60,3 +60,26 @@ int kv_sense_check(kivo_engine *e, const kivo_packet *p, const kv_token *toks, s
            kv_quantifier_check(e, res) || kv_roles_check(e, res) || kv_antonym_check(e, res) ||
            kv_swap_check(e, res);
 }
+
+int kv_sense_window_necessary(const kivo_engine *e)
+{
+    const kv_sense *sn = e->sense;
+    for (size_t s = 0; s < sn->n_sents; s++)
+        for (size_t c = 0; c < sn->sent[s].n_clauses; c++)
+            if (sn->sent[s].modal[c] == KV_MODAL_NECESSARY)
+                return 1;
+    return 0;
+}
+
+int kv_sense_swaps(kivo_engine *e, const kivo_packet *p, const kv_token *toks, size_t n,
+                   size_t first, size_t last, kv_sense_result *res)
+{
+    kv_sense *sn = e->sense;
+    if (n == 0 || n > KV_SENSE_MAX_TOKENS || !kv_align_window(e, p, first, last))
+        return 0;
+    (void)toks;
+    kv_align_claim(e);
+    memset(res->mark, 0, n);
+    (void)sn;
+    return kv_swap_check(e, res);
+}

@@ -202,6 +202,11 @@ int kv_antonym_check(kivo_engine *e, kv_sense_result *res);
 kivo_status kv_antonyms_build(kivo_engine *e);
 int kv_antonym_pair(const kivo_engine *e, uint64_t a, uint64_t b);
 
+/* sense.c: after kv_sense_check on the best window, reads the claim against another window
+ * for swaps only (swap.c). */
+int kv_sense_swaps(kivo_engine *e, const kivo_packet *p, const kv_token *toks, size_t n,
+                   size_t first, size_t last, kv_sense_result *res);
+
 /* sense.c: the scratch and the cue table, made with the engine. */
 kivo_status kv_sense_create(kivo_engine *e);
 void kv_sense_free(kivo_engine *e);
