@@ -100,7 +100,7 @@ def main():
                 if server.poll() is not None:
                     sys.exit("bench-e2e: kivo-api exited at start (see %s/api.log)" % tmp)
                 time.sleep(0.025)
-        key = subprocess.run([api, "keys", "create", "--db", db, "--project", "bench", "--scopes",
+        key = subprocess.run([api, "keys", "create", "--create", "--db", db, "--project", "bench", "--scopes",
                               "private_worker:write,private_worker:read"], check=True,
                              capture_output=True, text=True).stdout.splitlines()[0].strip()
         keyfile = os.path.join(tmp, "bench.key")

@@ -226,7 +226,7 @@ static int start_server(const char *bin, const char *dir, const char *threads, c
 
     if (snprintf(db, sizeof db, "%s/bench.db", dir) >= (int)sizeof db)
         return -1;
-    if (snprintf(cmd, sizeof cmd, "'%s' keys create --db '%s' --project bench --scopes "
+    if (snprintf(cmd, sizeof cmd, "'%s' keys create --create --db '%s' --project bench --scopes "
              "private_worker:write,private_worker:read 2>/dev/null", bin, db) >= (int)sizeof cmd)
         return -1;
     p = popen(cmd, "r");

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test under ctest: first the normal build, then
-# (in CI, or with KIVO_SANITIZE_TESTS=1) the same suite built with ASan and UBSan.
+# (in CI, or with KIVO_SANITIZE_TESTS=1) the same suite built with ASan and UBSan, then (in CI, or
+# with KIVO_FUZZ_TESTS=1) every fuzz harness for a minute (scripts/fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -17,4 +18,12 @@ if [ "${CI:-}" = "true" ] || [ "${KIVO_SANITIZE_TESTS:-0}" = "1" ]; then
     export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
     export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
     (cd build-asan && ctest --output-on-failure -j "$jobs")
+fi
+
+# Fuzzing (tests/fuzz/): the sanitizer build above replayed every corpus entry; here each libFuzzer
+# harness (clang, installed by fuzz.sh) runs for 60 s, as many at a time as there are cores. Any
+# crash fails the run and prints its input.
+if [ "${CI:-}" = "true" ] || [ "${KIVO_FUZZ_TESTS:-0}" = "1" ]; then
+    echo "== fuzzing (libFuzzer, ${KIVO_FUZZ_SECONDS:-60} s per harness) =="
+    FUZZ_JOBS=${FUZZ_JOBS:-$jobs} scripts/fuzz.sh "${KIVO_FUZZ_SECONDS:-60}"
 fi

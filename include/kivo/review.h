@@ -54,19 +54,7 @@ typedef enum kivo_category {
     KIVO_CAT_COUNT
 } kivo_category;
 
-/* Names as they appear in JSON ("customer_facing", "needs_review", "unsupported_numeric_claim").
- * KIVO_CAT_NONE's name is NULL (JSON null). */
-const char *kivo_strictness_name(kivo_strictness s);
-const char *kivo_intended_use_name(kivo_intended_use u);
-const char *kivo_verdict_name(kivo_verdict v);
-const char *kivo_claim_status_name(kivo_claim_status s);
-const char *kivo_category_name(kivo_category c);
-
-/* Parse a name (s[0..len)); @return KIVO_OK, or KIVO_EINVAL when it is none of the names. */
-kivo_status kivo_strictness_parse(const char *s, size_t len, kivo_strictness *out);
-kivo_status kivo_intended_use_parse(const char *s, size_t len, kivo_intended_use *out);
-kivo_status kivo_verdict_parse(const char *s, size_t len, kivo_verdict *out);
-kivo_status kivo_category_parse(const char *s, size_t len, kivo_category *out);
+/* The JSON names of these enums, and parsing them back, are the wire's (kivo/wire.h). */
 
 /* One source document. The engine reads, never keeps, these bytes. Strings need not be
  * NUL-terminated; text must be valid UTF-8. */

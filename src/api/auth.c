@@ -89,6 +89,10 @@ static int resolve_credential(api_ctx *ctx, api_auth *a, api_error *e)
         unauthenticated(e, "unknown worker credential");
         goto out;
     }
+    if (sqlite3_column_type(st, 5) != SQLITE_NULL) {
+        unauthenticated(e, "the API key this worker credential was issued to was revoked");
+        goto out;
+    }
     a->run_row = sqlite3_column_int64(st, 0);
     snprintf(a->run_id, sizeof a->run_id, "%s", (const char *)sqlite3_column_text(st, 1));
     snprintf(a->project, sizeof a->project, "%s", (const char *)sqlite3_column_text(st, 2));

@@ -30,6 +30,10 @@ typedef struct api_config {
     int synchronous_full;
     unsigned shutdown_grace_s;      /* how long SIGTERM waits for requests in flight */
     int quiet;                      /* no access log */
+    int create;                     /* make the database when it does not exist */
+    unsigned max_connections;       /* open connections at most */
+    unsigned max_connections_per_ip; /* per client address; 0 = no limit */
+    unsigned header_timeout_s;      /* deadline for a complete request head; 0 = none */
 } api_config;
 
 /* One option: its flag, environment variable and help text. */

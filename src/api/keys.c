@@ -8,6 +8,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -18,10 +19,13 @@
 #include "timefmt.h"
 #include "token.h"
 
-enum { O_DB, O_PROJECT, O_SCOPES, O_PREFIX, O_HELP, O_COUNT };
+enum { O_DB, O_CREATE, O_PROJECT, O_SCOPES, O_PREFIX, O_HELP, O_COUNT };
 
 static const api_option key_opts[O_COUNT] = {
     [O_DB] = {"--db", "KIVO_API_DB", "PATH", "SQLite database file"},
+    [O_CREATE] = {"--create", NULL, NULL,
+                  "make the database when it does not exist (create; without it a missing "
+                  "database is an error, so a typo cannot mint a key nobody serves)"},
     [O_PROJECT] = {"--project", NULL, "NAME", "project the key belongs to (create)"},
     [O_SCOPES] = {"--scopes", NULL, "LIST", "comma-separated scopes (create)"},
     [O_PREFIX] = {"--prefix", NULL, "PREFIX", "key prefix as shown by `keys list` (revoke)"},
@@ -30,7 +34,7 @@ static const api_option key_opts[O_COUNT] = {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: kivo-api keys create --db PATH --project NAME --scopes a,b\n"
+    fprintf(f, "usage: kivo-api keys create --db PATH [--create] --project NAME --scopes a,b\n"
                "       kivo-api keys list --db PATH\n"
                "       kivo-api keys revoke --db PATH --prefix kivo_sk_XXXXXXXX\n\n"
                "scopes: review_runs:write, review_runs:read, private_worker:write, "
@@ -86,7 +90,7 @@ static int keys_create(api_store *s, const char *project, unsigned mask)
         sqlite3_reset(st);
     }
     if (rc != SQLITE_OK) {
-        fprintf(stderr, "kivo-api: cannot store the key: %s\n", sqlite3_errmsg(api_store_db(s)));
+        fprintf(stderr, "kivo-api: cannot store the key: %s\n", api_store_error(s));
         goto out;
     }
     printf("%s\n", token);
@@ -142,7 +146,7 @@ static int keys_revoke(api_store *s, const char *prefix)
     sqlite3_bind_text(st, 1, prefix, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, api_now_ms());
     if (sqlite3_step(st) != SQLITE_DONE) {
-        fprintf(stderr, "kivo-api: %s\n", sqlite3_errmsg(api_store_db(s)));
+        fprintf(stderr, "kivo-api: %s\n", api_store_error(s));
         goto out;
     }
     if (sqlite3_changes(api_store_db(s)) == 0) {
@@ -162,7 +166,7 @@ int api_keys_main(int argc, char **argv)
 {
     const char *v[O_COUNT];
     const char *cmd = argc > 1 ? argv[1] : NULL;
-    api_store_options sopt = {0, 10000};
+    api_store_options sopt = {0, 10000, 0};
     api_store *s = NULL;
     char errmsg[256];
     unsigned mask = 0;
@@ -195,6 +199,10 @@ int api_keys_main(int argc, char **argv)
             goto out;
         }
         if (!v[O_SCOPES] || api_scopes_parse(v[O_SCOPES], &mask) != 0) {
+            const char *bad = NULL;
+            size_t bad_len = 0;
+            if (v[O_SCOPES] && api_scopes_unknown(v[O_SCOPES], &bad, &bad_len))
+                fprintf(stderr, "kivo-api: unknown scope '%.*s'\n", (int)bad_len, bad);
             fprintf(stderr, "kivo-api: keys create needs --scopes with one or more of "
                             "review_runs:write, review_runs:read, private_worker:write, "
                             "private_worker:read\n");
@@ -205,9 +213,16 @@ int api_keys_main(int argc, char **argv)
         fprintf(stderr, "kivo-api: keys revoke needs --prefix (see keys list)\n");
         goto out;
     }
+    if (v[O_CREATE] && strcmp(cmd, "create") != 0) {
+        fprintf(stderr, "kivo-api: --create is for keys create only\n");
+        goto out;
+    }
     code = API_EXIT_FAILURE;
+    sopt.create = v[O_CREATE] != NULL;
     if (api_store_open(v[O_DB], &sopt, 1, &s, errmsg) != SQLITE_OK) {
-        fprintf(stderr, "kivo-api: cannot open the database: %s\n", errmsg);
+        fprintf(stderr, "kivo-api: cannot open the database: %s%s\n", errmsg,
+                strcmp(cmd, "create") == 0 && !sopt.create && access(v[O_DB], F_OK) != 0
+                    ? " (pass --create to make a new one)" : "");
         goto out;
     }
     if (strcmp(cmd, "create") == 0)

@@ -13,7 +13,6 @@
 
 static const char *const list_args[] = {"workflow_id", "status", "gate_verdict", "limit",
                                         "cursor", NULL};
-static const char *const verdicts[] = {"pass", "needs_review", "fail", NULL};
 
 /* A filter argument, when given, must be one of its value set. */
 static void check_filter(const char *v, const char *const *allowed, const char *name,
@@ -48,8 +47,8 @@ void api_list_runs(api_ctx *ctx, api_reply *out, int stmt, const char *const *st
 
     api_query_allow(ctx, list_args, &e);
     check_filter(status, statuses, "status", &e);
-    check_filter(verdict, verdicts, "gate_verdict", &e);
-    if (workflow && (strlen(workflow) == 0 || strlen(workflow) > API_ID_MAX)) {
+    check_filter(verdict, kivo_wire_verdict_names, "gate_verdict", &e);
+    if (workflow && (strlen(workflow) == 0 || strlen(workflow) > KIVO_WIRE_ID_MAX)) {
         api_error_set(&e, 400, "schema_violation", "workflow_id: 1..512 characters");
         api_error_field(&e, "workflow_id");
     }
@@ -58,7 +57,7 @@ void api_list_runs(api_ctx *ctx, api_reply *out, int stmt, const char *const *st
     st = api_store_stmt(s, stmt);
     runs = json_array();
     if (!st || !runs) {
-        fprintf(stderr, "kivo-api: list: %s\n", sqlite3_errmsg(api_store_db(s)));
+        fprintf(stderr, "kivo-api: list: %s\n", api_store_error(s));
         api_error_set(&e, 500, "internal", "the store failed; retry later");
         goto fail;
     }

@@ -10,6 +10,8 @@
 
 #include <sqlite3.h>
 
+#include "kivo/wire.h"
+
 #include "metrics.h"
 
 static const unsigned codes[] = {200, 201, 202, 400, 401, 403, 404, 405, 409, 413, 422, 429,
@@ -21,7 +23,6 @@ static const double bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                 1, 2.5, 5, 10};
 #define N_BOUNDS (sizeof bounds / sizeof bounds[0])
 
-static const char *const event_types[] = {"started", "progress", "completed", "failed"};
 static const char *const reasons[] = {
     "invalid_json", "schema_violation", "raw_fields_rejected", "unauthenticated", "forbidden",
     "not_found", "payload_too_large", "rate_limited", "conflict_event_id", "conflict_sequence",
@@ -33,7 +34,7 @@ static atomic_ullong requests[R_COUNT][M_COUNT][N_STATUS];
 static atomic_ullong hist[R_COUNT][N_BOUNDS + 1];
 static atomic_ullong hist_sum_us[R_COUNT];
 static atomic_ullong hist_count[R_COUNT];
-static atomic_ullong ev_accepted[4];
+static atomic_ullong ev_accepted[KIVO_EVENT_TYPE_COUNT];
 static atomic_ullong ev_replayed;
 static atomic_ullong ev_rejected[N_REASONS];
 
@@ -86,7 +87,7 @@ void api_metrics_request(api_route route, api_method method, unsigned status, ui
 
 void api_metrics_event_accepted(int event_type)
 {
-    if (event_type >= 0 && event_type < 4)
+    if (event_type >= 0 && event_type < KIVO_EVENT_TYPE_COUNT)
         atomic_fetch_add_explicit(&ev_accepted[event_type], 1, memory_order_relaxed);
 }
 
@@ -176,8 +177,9 @@ int api_metrics_render(api_store *store, kivo_buf *out)
         ks = render_runs(store, out, S_HR_COUNT_BY_STATUS, "hosted");
     P("# HELP kivo_api_events_accepted_total Private-worker events accepted, by event type.\n");
     P("# TYPE kivo_api_events_accepted_total counter\n");
-    for (int i = 0; i < 4; i++)
-        P("kivo_api_events_accepted_total{event_type=\"%s\"} %llu\n", event_types[i],
+    for (int i = 0; i < KIVO_EVENT_TYPE_COUNT; i++)
+        P("kivo_api_events_accepted_total{event_type=\"%s\"} %llu\n",
+          kivo_event_type_name((kivo_event_type)i),
           get(&ev_accepted[i]));
     P("# HELP kivo_api_events_replayed_total Event retries answered with the first answer.\n");
     P("# TYPE kivo_api_events_replayed_total counter\n");

@@ -23,8 +23,8 @@ const char *api_method_name(api_method m);
 /* Counts one answered request. */
 void api_metrics_request(api_route route, api_method method, unsigned status, uint64_t ns);
 
-/* Counts an event outcome: accepted (event_type 0..3: started, progress, completed, failed),
- * replayed, or rejected for `reason` (an error code or a finer "conflict_..." reason). */
+/* Counts an event outcome: accepted (event_type a kivo_event_type), replayed, or rejected for
+ * `reason` (an error code or a finer "conflict_..." reason). */
 void api_metrics_event_accepted(int event_type);
 void api_metrics_event_replayed(void);
 void api_metrics_event_rejected(const char *reason);

@@ -73,6 +73,9 @@ static const char *const migrations[] = {
     /* 2: /metrics counts runs by status at every scrape; an index keeps that off the tables. */
     "CREATE INDEX pw_runs_by_status ON pw_runs (status);"
     "CREATE INDEX hosted_runs_by_status ON hosted_runs (status);",
+    /* 3: the API key that was issued a run's current credential, so that revoking the key
+     * revokes the credential too (runs made before this migration have none). */
+    "ALTER TABLE pw_runs ADD COLUMN key_id INTEGER;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -14,6 +14,7 @@
 #include "cursor.h"
 #include "server.h"
 #include "timefmt.h"
+#include "validate.h"
 
 #define LIST_DEFAULT 50
 #define LIST_MAX 200
@@ -88,6 +89,7 @@ const char *api_query(api_ctx *ctx, const char *name)
 
 typedef struct allow_ctx {
     const char *const *names;
+    unsigned seen;              /* bit i: names[i] was given */
     api_error *e;
 } allow_ctx;
 
@@ -95,6 +97,7 @@ static enum MHD_Result check_arg(void *cls, enum MHD_ValueKind kind, const char 
                                  const char *value)
 {
     allow_ctx *a = cls;
+    char field[80];
     size_t i;
 
     (void)kind;
@@ -102,18 +105,23 @@ static enum MHD_Result check_arg(void *cls, enum MHD_ValueKind kind, const char 
     for (i = 0; a->names[i]; i++)
         if (strcmp(a->names[i], key) == 0)
             break;
+    snprintf(field, sizeof field, "%.*s", (int)api_utf8_cut(key, strlen(key), 60), key);
     if (!a->names[i]) {
-        char field[80];
-        snprintf(field, sizeof field, "%.60s", key);
         api_error_set(a->e, 400, "schema_violation", "unknown query parameter");
         api_error_field(a->e, field);
+    } else if (a->seen & (1u << i)) {
+        /* Which one would count is not the client's guess to make. */
+        api_error_set(a->e, 400, "schema_violation", "%s: given more than once", field);
+        api_error_field(a->e, field);
+    } else {
+        a->seen |= 1u << i;
     }
     return MHD_YES;
 }
 
 void api_query_allow(api_ctx *ctx, const char *const *names, api_error *e)
 {
-    allow_ctx a = {names, e};
+    allow_ctx a = {names, 0, e};
 
     MHD_get_connection_values(ctx->r->conn, MHD_GET_ARGUMENT_KIND, check_arg, &a);
 }

@@ -57,7 +57,7 @@ void api_route_app(api_ctx *ctx, api_reply *out)
  * (the canonical create body, written by this server). */
 static json_t *packet_json(const char *run_id, const char *stored)
 {
-    json_t *body = json_loads(stored, 0, NULL), *ans = NULL, *sources = NULL, *s;
+    json_t *body = json_loads(stored, JSON_ALLOW_NUL, NULL), *ans = NULL, *sources = NULL, *s;
     size_t i;
 
     if (!body)
@@ -94,7 +94,7 @@ void api_route_hr_packet(api_ctx *ctx, api_reply *out)
     json_t *ans = NULL;
 
     if (!st) {
-        fprintf(stderr, "kivo-api: prepare: %s\n", sqlite3_errmsg(api_store_db(ctx->t->store)));
+        fprintf(stderr, "kivo-api: prepare: %s\n", api_store_error(ctx->t->store));
         api_error_set(&e, 500, "internal", "the store failed; retry later");
         goto out;
     }

@@ -24,7 +24,7 @@
 
 static void internal(api_error *e, api_store *s, const char *what)
 {
-    fprintf(stderr, "kivo-api: %s: %s\n", what, sqlite3_errmsg(api_store_db(s)));
+    fprintf(stderr, "kivo-api: %s: %s\n", what, api_store_error(s));
     api_error_set(e, 500, "internal", "the store failed; retry later");
 }
 
@@ -42,7 +42,8 @@ static json_t *hosted_json(sqlite3_stmt *st, int with_claims)
     if (with_claims) {
         json_t *claims = NULL;
         if (!deleted && sqlite3_column_type(st, 6) != SQLITE_NULL)
-            claims = json_loads((const char *)sqlite3_column_text(st, 6), 0, NULL);
+            claims = json_loads((const char *)sqlite3_column_text(st, 6), JSON_ALLOW_NUL,
+                                NULL);
         json_object_set_new(run, "claims", claims ? claims : json_null());
     }
 out:
@@ -50,7 +51,7 @@ out:
 }
 
 /* Looks up (project, customer_run_id). @return 0 none, 1 same body (run_id filled), 2 another
- * body, -1 when the store failed. */
+ * body, 3 a deleted run (its body digest is gone with it), -1 when the store failed. */
 static int find_existing(api_store *s, const char *project, const kivo_json_node *customer,
                          const unsigned char *digest, char run_id[API_RUN_ID_MAX])
 {
@@ -63,8 +64,9 @@ static int find_existing(api_store *s, const char *project, const kivo_json_node
     sqlite3_bind_text(st, 1, project, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, customer->str, (int)customer->len, SQLITE_TRANSIENT);
     if (sqlite3_step(st) == SQLITE_ROW) {
-        found = sqlite3_column_bytes(st, 2) == API_DIGEST_SIZE &&
-                memcmp(sqlite3_column_blob(st, 2), digest, API_DIGEST_SIZE) == 0 ? 1 : 2;
+        found = sqlite3_column_type(st, 3) != SQLITE_NULL ? 3
+                : sqlite3_column_bytes(st, 2) == API_DIGEST_SIZE &&
+                        memcmp(sqlite3_column_blob(st, 2), digest, API_DIGEST_SIZE) == 0 ? 1 : 2;
         snprintf(run_id, API_RUN_ID_MAX, "%s", (const char *)sqlite3_column_text(st, 1));
     }
     sqlite3_reset(st);
@@ -90,9 +92,14 @@ static void answer_existing(api_ctx *ctx, const char *run_id, api_reply *out, ap
         api_error_set(e, 500, "internal", "stored run unreadable");
 }
 
-static void conflict(api_error *e)
+static void conflict(api_error *e, int found)
 {
-    api_error_set(e, 409, "conflict", "customer_run_id was already used with a different body");
+    if (found == 3)
+        api_error_set(e, 409, "conflict", "customer_run_id belongs to a deleted run; a deleted "
+                                          "run keeps its id");
+    else
+        api_error_set(e, 409, "conflict",
+                      "customer_run_id was already used with a different body");
     api_error_field(e, "customer_run_id");
 }
 
@@ -118,8 +125,8 @@ void api_route_hr_create(api_ctx *ctx, api_reply *out)
     char *canon_text = NULL, *summary_text = NULL, *claims_text = NULL;
     unsigned char digest[API_DIGEST_SIZE];
     char run_id[API_RUN_ID_MAX], existing[API_RUN_ID_MAX];
-    char customer_s[API_ID_MAX * 4 + 1], workflow_s[API_ID_MAX * 4 + 1];
-    char policy_s[API_ID_MAX * 4 + 1];
+    char customer_s[KIVO_WIRE_ID_MAX * 4 + 1], workflow_s[KIVO_WIRE_ID_MAX * 4 + 1];
+    char policy_s[KIVO_WIRE_ID_MAX * 4 + 1];
     kivo_source *src = NULL;
     kivo_packet packet = {0};
     kivo_run_meta meta = {0};
@@ -151,8 +158,8 @@ void api_route_hr_create(api_ctx *ctx, api_reply *out)
             goto fail;
         goto out;
     }
-    if (found == 2) {
-        conflict(&e);
+    if (found == 2 || found == 3) {
+        conflict(&e, found);
         goto fail;
     }
     if (found < 0) {
@@ -211,7 +218,7 @@ void api_route_hr_create(api_ctx *ctx, api_reply *out)
     meta.strictness = packet.strictness;
     meta.intended_use = packet.intended_use;
     if (kivo_report_render(&packet, review, &meta, &rb) != KIVO_OK ||
-        !(report = json_loadb(rb.data, rb.len, 0, NULL))) {
+        !(report = json_loadb(rb.data, rb.len, JSON_ALLOW_NUL, NULL))) {
         api_error_set(&e, 500, "internal", "cannot render the claim report");
         goto fail;
     }
@@ -261,8 +268,8 @@ void api_route_hr_create(api_ctx *ctx, api_reply *out)
         in_txn = 0;
         if (found == 1)
             answer_existing(ctx, existing, out, &e);
-        else if (found == 2)
-            conflict(&e);
+        else if (found == 2 || found == 3)
+            conflict(&e, found);
         else
             internal(&e, s, "lookup");
         if (e.http)
@@ -429,6 +436,10 @@ void api_route_hr_delete(api_ctx *ctx, api_reply *out)
     in_txn = 0;
     if (api_store_commit(s) != SQLITE_OK)
         goto store_fail;
+    /* The text is gone from the tables (zeroed, secure_delete); take it out of the WAL too. The
+     * delete is committed either way: a checkpoint that fails is only logged. */
+    if (first && api_store_checkpoint(s) != SQLITE_OK)
+        fprintf(stderr, "kivo-api: checkpoint after a delete: %s\n", api_store_error(s));
     /* What this call removed: a second DELETE removes nothing and says so. */
     json_object_set_new(removed, "packet", json_boolean(first));
     json_object_set_new(removed, "output", json_boolean(first));
@@ -467,6 +478,5 @@ static json_t *hosted_row(sqlite3_stmt *st)
 
 void api_route_hr_list(api_ctx *ctx, api_reply *out)
 {
-    static const char *const statuses[] = {"completed", "deleted", NULL};
-    api_list_runs(ctx, out, S_HR_LIST, statuses, hosted_row);
+    api_list_runs(ctx, out, S_HR_LIST, kivo_wire_hosted_run_status_names, hosted_row);
 }

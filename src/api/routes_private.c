@@ -17,8 +17,6 @@
 #include "timefmt.h"
 #include "validate.h"
 
-static const char *const event_types[] = {"started", "progress", "completed", "failed"};
-
 static int is_terminal(const char *status)
 {
     return strcmp(status, "completed") == 0 || strcmp(status, "failed") == 0;
@@ -39,7 +37,7 @@ static int col_eq_node(sqlite3_stmt *st, int col, const kivo_json_node *n)
 
 static void internal(api_error *e, api_store *s, const char *what)
 {
-    fprintf(stderr, "kivo-api: %s: %s\n", what, sqlite3_errmsg(api_store_db(s)));
+    fprintf(stderr, "kivo-api: %s: %s\n", what, api_store_error(s));
     api_error_set(e, 500, "internal", "the store failed; retry later");
 }
 
@@ -118,6 +116,7 @@ void api_route_pw_create(api_ctx *ctx, api_reply *out)
         sqlite3_bind_blob(st, 2, cred_digest, API_DIGEST_SIZE, SQLITE_STATIC);
         sqlite3_bind_int64(st, 3, now);
         sqlite3_bind_int64(st, 4, expires);
+        sqlite3_bind_int64(st, 5, a->key_id);
         status = 200;
     } else {
         sqlite3_reset(st);
@@ -134,6 +133,7 @@ void api_route_pw_create(api_ctx *ctx, api_reply *out)
         sqlite3_bind_blob(st, 8, cred_digest, API_DIGEST_SIZE, SQLITE_STATIC);
         sqlite3_bind_int64(st, 9, now);
         sqlite3_bind_int64(st, 10, expires);
+        sqlite3_bind_int64(st, 11, a->key_id);
     }
     if (sqlite3_step(st) != SQLITE_DONE) {
         sqlite3_reset(st);
@@ -218,7 +218,8 @@ void api_route_pw_event(api_ctx *ctx, api_reply *out)
     const char *new_status;
     sqlite3_stmt *st;
     int64_t row, now = api_now_ms(), last_seq, expires;
-    int in_txn = 0, type_ix = 0;
+    int in_txn = 0;
+    kivo_event_type type_ix = KIVO_EVENT_STARTED;
 
     root = api_parse_body(ctx, &e);
     if (root && !api_scan_raw_fields(root, &e))
@@ -238,9 +239,7 @@ void api_route_pw_event(api_ctx *ctx, api_reply *out)
     event_id = kivo_json_get(root, "event_id");
     type = kivo_json_get(root, "event_type");
     seq = kivo_json_get(root, "sequence");
-    for (int i = 0; i < 4; i++)
-        if (kivo_json_streq(type, event_types[i]))
-            type_ix = i;
+    kivo_event_type_parse(type->str, type->len, &type_ix);     /* validated above */
 
     if (api_store_begin(s) != SQLITE_OK) {
         internal(&e, s, "begin");
@@ -338,12 +337,12 @@ void api_route_pw_event(api_ctx *ctx, api_reply *out)
         e.reason = "conflict_sequence";
         goto fail;
     }
-    if (type_ix == 2) {
+    if (type_ix == KIVO_EVENT_COMPLETED) {
         check_hashes(create_body, root, &e);
         if (e.http)
             goto fail;
     }
-    new_status = type_ix == 2 ? "completed" : type_ix == 3 ? "failed" : "running";
+    new_status = kivo_event_status_name(type_ix);
     ans = json_pack("{s:b, s:s%, s:s}", "accepted", 1, "event_id", event_id->str, event_id->len,
                     "run_status", new_status);
     ans_text = ans ? json_dumps(ans, JSON_COMPACT) : NULL;
@@ -358,7 +357,7 @@ void api_route_pw_event(api_ctx *ctx, api_reply *out)
     sqlite3_bind_int64(st, 1, row);
     bind_node(st, 2, event_id);
     sqlite3_bind_int64(st, 3, seq->i);
-    sqlite3_bind_text(st, 4, event_types[type_ix], -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, kivo_event_type_name(type_ix), -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, canon_text, -1, SQLITE_STATIC);
     sqlite3_bind_blob(st, 6, digest, API_DIGEST_SIZE, SQLITE_STATIC);
     sqlite3_bind_text(st, 7, ans_text, -1, SQLITE_STATIC);
@@ -376,9 +375,9 @@ void api_route_pw_event(api_ctx *ctx, api_reply *out)
     sqlite3_bind_text(st, 2, new_status, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, seq->i);
     sqlite3_bind_int64(st, 4, now);
-    if (type_ix == 2)
+    if (type_ix == KIVO_EVENT_COMPLETED)
         bind_node(st, 5, kivo_json_get(root, "gate_verdict"));
-    if (type_ix >= 2) {
+    if (type_ix == KIVO_EVENT_COMPLETED || type_ix == KIVO_EVENT_FAILED) {
         sqlite3_bind_text(st, 6, canon_text, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 7, now);
     }
@@ -390,7 +389,7 @@ void api_route_pw_event(api_ctx *ctx, api_reply *out)
     in_txn = 0;
     if (api_store_commit(s) != SQLITE_OK)
         goto store_fail;
-    r->event_type = type_ix;
+    r->event_type = (int)type_ix;
     api_reply_json(out, 202, ans);
     ans = NULL;
     goto out;
@@ -491,6 +490,5 @@ out:
 
 void api_route_pw_list(api_ctx *ctx, api_reply *out)
 {
-    static const char *const statuses[] = {"created", "running", "completed", "failed", NULL};
-    api_list_runs(ctx, out, S_PW_LIST, statuses, run_json);
+    api_list_runs(ctx, out, S_PW_LIST, kivo_wire_pw_run_status_names, run_json);
 }

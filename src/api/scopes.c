@@ -15,11 +15,15 @@ static const struct {
 
 #define N_SCOPES (sizeof scopes / sizeof scopes[0])
 
-int api_scopes_parse(const char *s, unsigned *mask)
+/* Walks a comma-separated list; the first name that is no scope goes to *bad (its length to
+ * *bad_len). @return 0 and *mask, or -1. */
+static int walk(const char *s, unsigned *mask, const char **bad, size_t *bad_len)
 {
     unsigned m = 0;
     int ret = -1;
 
+    *bad = NULL;
+    *bad_len = 0;
     while (*s) {
         const char *end = strchr(s, ',');
         size_t len = end ? (size_t)(end - s) : strlen(s);
@@ -31,8 +35,11 @@ int api_scopes_parse(const char *s, unsigned *mask)
         for (i = 0; i < N_SCOPES; i++)
             if (strlen(scopes[i].name) == len && memcmp(scopes[i].name, s, len) == 0)
                 break;
-        if (i == N_SCOPES)
+        if (i == N_SCOPES) {
+            *bad = s;
+            *bad_len = len;
             goto out;
+        }
         m |= scopes[i].bit;
         if (!end)
             break;
@@ -44,6 +51,22 @@ int api_scopes_parse(const char *s, unsigned *mask)
     ret = 0;
 out:
     return ret;
+}
+
+int api_scopes_parse(const char *s, unsigned *mask)
+{
+    const char *bad;
+    size_t bad_len;
+
+    return walk(s, mask, &bad, &bad_len);
+}
+
+int api_scopes_unknown(const char *s, const char **name, size_t *len)
+{
+    unsigned mask;
+
+    walk(s, &mask, name, len);
+    return *name != NULL;
 }
 
 void api_scopes_format(unsigned mask, char out[API_SCOPES_TEXT_MAX])

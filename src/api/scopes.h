@@ -15,6 +15,10 @@
  * containing an unknown scope. */
 int api_scopes_parse(const char *s, unsigned *mask);
 
+/* The first name of such a list that is not a scope (an empty name between commas counts), for
+ * an error message: *name points into s, *len is its length. @return 1 when there is one. */
+int api_scopes_unknown(const char *s, const char **name, size_t *len);
+
 /* The canonical text of a mask: known scopes in table order, comma-separated. */
 void api_scopes_format(unsigned mask, char out[API_SCOPES_TEXT_MAX]);
 

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,6 +27,8 @@
 #include <microhttpd.h>
 
 #include "auth.h"
+#include "headwatch.h"
+#include "health.h"
 #include "metrics.h"
 #include "migrate.h"
 #include "ratelimit.h"
@@ -56,7 +59,10 @@ static api_thread *thread_get(void)
     t = calloc(1, sizeof *t);
     if (!t)
         goto out;
-    if (api_store_open(cfg.db_path, &store_opt, 0, &t->store, errmsg) != SQLITE_OK) {
+    /* A new connection maps -shm: not while a file is unusable (a SIGBUS), nor made anew. */
+    if (api_health_files(errmsg, sizeof errmsg) == API_HEALTH_FILES_UNUSABLE ||
+        api_health_files_writable(cfg.db_path, errmsg, sizeof errmsg) != 0 ||
+        api_store_open(cfg.db_path, &store_opt, 0, &t->store, errmsg) != SQLITE_OK) {
         fprintf(stderr, "kivo-api: %s\n", errmsg);
         goto fail;
     }
@@ -234,12 +240,33 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, api_request *r, api_
     return ok;
 }
 
+/* 200 while the database files are the ones opened and usable and writes work; 503 with the
+ * problem otherwise (paths stay in the log). */
 static void route_healthz(api_ctx *ctx, api_reply *out)
 {
-    (void)ctx;
-    api_reply_json(out, 200, json_pack("{s:s, s:s, s:i}", "status", "ok", "version",
-                                       KIVO_VERSION_STRING, "schema_version",
-                                       api_migrate_latest()));
+    char why[256], problem[320];
+    json_t *j = json_pack("{s:s, s:s, s:i}", "status", "ok", "version", KIVO_VERSION_STRING,
+                          "schema_version", api_migrate_latest());
+
+    switch (api_health_check(ctx->t->store, why, sizeof why)) {
+    case API_HEALTH_OK:
+        api_reply_json(out, 200, j);
+        return;
+    case API_HEALTH_WRITES_FAIL:
+        snprintf(problem, sizeof problem, "writes to the database fail: %s", why);
+        break;
+    case API_HEALTH_DB_GONE:
+        snprintf(problem, sizeof problem, "the database file was removed or replaced while the "
+                                          "server ran; restart it");
+        break;
+    case API_HEALTH_FILES_UNUSABLE:
+        snprintf(problem, sizeof problem, "a database file cannot be written (immutable, or "
+                                          "-shm truncated); see the server log");
+        break;
+    }
+    json_object_set_new(j, "status", json_string("unavailable"));
+    json_object_set_new(j, "problem", json_string(problem));
+    api_reply_json(out, 503, j);
 }
 
 static void route_metrics(api_ctx *ctx, api_reply *out)
@@ -281,8 +308,27 @@ static int admit(api_ctx *ctx, struct MHD_Connection *c, api_error *e, api_reply
         rep->allow = route_methods[r->route].allow;
         goto out;
     }
+    if (r->bad_query) {
+        api_error_set(e, 400, "schema_violation", "query parameters must not contain %%00");
+        goto out;
+    }
     r->limit = r->route == R_HR_RUNS && r->method == M_POST ? cfg.max_hosted_body
                                                             : cfg.max_worker_body;
+    if (r->route != R_HEALTHZ) {
+        char why[256];
+        api_health_state h = api_health_files(why, sizeof why);
+        if (h == API_HEALTH_FILES_UNUSABLE) {
+            api_error_set(e, 503, "unavailable", "a database file cannot be written; see the "
+                                                 "server log");
+            goto out;
+        }
+        if (h == API_HEALTH_DB_GONE && r->method != M_GET) {
+            api_error_set(e, 503, "unavailable", "the database file was removed or replaced "
+                                                 "while the server ran; writes are refused "
+                                                 "until it restarts");
+            goto out;
+        }
+    }
     if (r->route == R_HEALTHZ || r->route == R_METRICS || r->route == R_APP) {
         ret = 0;
         goto out;
@@ -401,6 +447,38 @@ static void dispatch(api_ctx *ctx, api_reply *rep)
     }
 }
 
+static api_request *request_new(void)
+{
+    api_request *r = calloc(1, sizeof *r);
+
+    if (r) {
+        atomic_fetch_add(&in_flight, 1);
+        r->t0_ns = api_mono_ns();
+        r->event_type = -1;
+    }
+    return r;
+}
+
+/* Called with the raw request target once the request line is read, before MHD decodes it: the
+ * request's state starts here. A %00 would cut the decoded path or value short ("/healthz%00x"
+ * would be /healthz), so it is noted now and refused once the headers are in. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    api_request *r = request_new();
+    const char *query = strchr(uri, '?');
+    const char *nul = strstr(uri, "%00");
+
+    (void)cls;
+    (void)c;
+    if (r && nul) {
+        if (query && nul > query)
+            r->bad_query = 1;
+        else
+            r->bad_path = 1;
+    }
+    return r;
+}
+
 /* First call: admit from the headers (answering at once when refused). Calls with upload data:
  * count and keep the bytes, dropping them past the limit. Last call: run the route. */
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -416,19 +494,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
     (void)cls;
     (void)version;
-    if (!r) {
-        r = calloc(1, sizeof *r);
-        if (!r) {
-            ret = MHD_NO;
-            goto out;
-        }
-        *con_cls = r;
-        atomic_fetch_add(&in_flight, 1);
-        r->t0_ns = api_mono_ns();
+    if (!r && !(r = *con_cls = request_new())) {
+        ret = MHD_NO;
+        goto out;
+    }
+    if (!r->begun) {
+        r->begun = 1;
+        api_headwatch_head_done(c);
         r->conn = c;
-        r->event_type = -1;
         r->method = method_of(method);
-        r->route = route_of(url, r->id);
+        r->route = r->bad_path ? R_UNKNOWN : route_of(url, r->id);
         ctx.r = r;
         ctx.t = thread_get();
         if (!ctx.t)
@@ -471,8 +546,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     uint64_t ns;
 
     (void)cls;
-    (void)c;
     (void)toe;
+    api_headwatch_request_done(c);
     if (!r)
         return;
     ns = api_mono_ns() - r->t0_ns;
@@ -487,7 +562,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                 api_metrics_event_rejected(r->reason);
         }
     }
-    if (!cfg.quiet) {
+    if (!cfg.quiet && r->begun) {
         char t[API_TIME_TEXT_MAX];
         api_time_format(api_now_ms(), t);
         /* The route pattern and a run id only: never the raw URL, headers or body, nor a path
@@ -506,14 +581,17 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 /* ---- the command ---------------------------------------------------------------------------- */
 
 enum {
-    O_LISTEN, O_DB, O_THREADS, O_TTL, O_MAX_WORKER, O_MAX_HOSTED, O_RATE, O_BURST, O_SYNC,
-    O_GRACE, O_QUIET, O_HELP, O_COUNT
+    O_LISTEN, O_DB, O_CREATE, O_THREADS, O_TTL, O_MAX_WORKER, O_MAX_HOSTED, O_RATE, O_BURST, O_SYNC,
+    O_GRACE, O_MAX_CONN, O_MAX_CONN_IP, O_HEAD_TIMEOUT, O_QUIET, O_HELP, O_COUNT
 };
 
 static const api_option serve_opts[O_COUNT] = {
     [O_LISTEN] = {"--listen", "KIVO_API_LISTEN", "HOST:PORT",
                   "address to listen on (default 127.0.0.1:8787)"},
     [O_DB] = {"--db", "KIVO_API_DB", "PATH", "SQLite database file (required)"},
+    [O_CREATE] = {"--create", "KIVO_API_CREATE", NULL,
+                  "make the database (mode 0600 less the umask) when it does not exist; without "
+                  "it a missing database is an error, never silently a new empty one"},
     [O_THREADS] = {"--threads", "KIVO_API_THREADS", "N",
                    "HTTP worker threads (default: 2 x CPUs, 4..32)"},
     [O_TTL] = {"--credential-ttl", "KIVO_API_CREDENTIAL_TTL", "SECONDS",
@@ -530,6 +608,14 @@ static const api_option serve_opts[O_COUNT] = {
                 "power loss)"},
     [O_GRACE] = {"--shutdown-grace", "KIVO_API_SHUTDOWN_GRACE", "SECONDS",
                  "how long SIGTERM waits for requests in flight (default 30)"},
+    [O_MAX_CONN] = {"--max-connections", "KIVO_API_MAX_CONNECTIONS", "N",
+                    "open connections at most (default 4096)"},
+    [O_MAX_CONN_IP] = {"--max-connections-per-ip", "KIVO_API_MAX_CONNECTIONS_PER_IP", "N",
+                       "open connections per client address, 0 = no limit (default 128; raise "
+                       "it behind a proxy that does not pool)"},
+    [O_HEAD_TIMEOUT] = {"--header-timeout", "KIVO_API_HEADER_TIMEOUT", "SECONDS",
+                        "deadline for a complete request head, from the connection's accept or "
+                        "previous answer; 0 = none (default 30)"},
     [O_QUIET] = {"--quiet", "KIVO_API_QUIET", NULL, "no access log on stderr"},
     [O_HELP] = {"--help", NULL, NULL, "show this help"},
 };
@@ -619,8 +705,43 @@ static int load_config(int argc, char **argv, int *help)
             return bad_value("--shutdown-grace");
         cfg.shutdown_grace_s = (unsigned)n;
     }
+    cfg.max_connections = 4096;
+    if (v[O_MAX_CONN]) {
+        if (api_cli_parse_u64(v[O_MAX_CONN], 0, &n) != 0 || n < 16 || n > 1000000)
+            return bad_value("--max-connections");
+        cfg.max_connections = (unsigned)n;
+    }
+    cfg.max_connections_per_ip = 128;
+    if (v[O_MAX_CONN_IP]) {
+        if (api_cli_parse_u64(v[O_MAX_CONN_IP], 0, &n) != 0 || n > 1000000)
+            return bad_value("--max-connections-per-ip");
+        cfg.max_connections_per_ip = (unsigned)n;
+    }
+    cfg.header_timeout_s = 30;
+    if (v[O_HEAD_TIMEOUT]) {
+        if (api_cli_parse_u64(v[O_HEAD_TIMEOUT], 0, &n) != 0 || n > 3600)
+            return bad_value("--header-timeout");
+        cfg.header_timeout_s = (unsigned)n;
+    }
     cfg.quiet = v[O_QUIET] && strcmp(v[O_QUIET], "0") != 0;
+    cfg.create = v[O_CREATE] && strcmp(v[O_CREATE], "0") != 0;
     return 0;
+}
+
+/* Each connection is a descriptor: lift the soft limit (1024 under many service managers) to the
+ * hard one when the connection limit needs more. */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    rlim_t want = (rlim_t)cfg.max_connections + 256;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+        return;
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want)
+        fprintf(stderr, "kivo-api: warning: %llu descriptors allowed, --max-connections %u needs "
+                        "about %llu\n", (unsigned long long)rl.rlim_cur, cfg.max_connections,
+                (unsigned long long)want);
 }
 
 static int make_addr(struct sockaddr_storage *ss, socklen_t *len)
@@ -665,11 +786,24 @@ int api_serve_main(int argc, char **argv)
     code = API_EXIT_FAILURE;
     store_opt.synchronous_full = cfg.synchronous_full;
     store_opt.busy_timeout_ms = 10000;
+    store_opt.create = cfg.create;
     /* Migrate once, here, before any request thread opens its own connection. */
-    if (api_store_open(cfg.db_path, &store_opt, 1, &main_store, errmsg) != SQLITE_OK) {
-        fprintf(stderr, "kivo-api: cannot open the database: %s\n", errmsg);
+    if (api_health_files_writable(cfg.db_path, errmsg, sizeof errmsg) != 0 ||
+        api_store_open(cfg.db_path, &store_opt, 1, &main_store, errmsg) != SQLITE_OK) {
+        fprintf(stderr, "kivo-api: cannot open the database: %s%s\n", errmsg,
+                !cfg.create && access(cfg.db_path, F_OK) != 0
+                    ? " (pass --create to make a new one; a database that disappeared is never "
+                      "recreated silently)"
+                    : "");
         goto out;
     }
+    /* Request threads open their connections later: never a new file behind the operator. */
+    store_opt.create = 0;
+    if (api_health_watch(cfg.db_path) != 0) {
+        fprintf(stderr, "kivo-api: cannot stat %s\n", cfg.db_path);
+        goto out;
+    }
+    api_health_on_fatal_signals(cfg.db_path);
     api_ratelimit_configure(cfg.rate_limit, cfg.rate_burst);
     {
         api_error oom = {0};
@@ -690,6 +824,11 @@ int api_serve_main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    raise_fd_limit();
+    if (api_headwatch_start(cfg.header_timeout_s) != 0) {
+        fprintf(stderr, "kivo-api: cannot start the request-head watchdog\n");
+        goto out;
+    }
     flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
@@ -697,8 +836,12 @@ int api_serve_main(int argc, char **argv)
                          MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
                          MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg.threads,
                          MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+                         MHD_OPTION_NOTIFY_CONNECTION, api_headwatch_notify, NULL,
+                         MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
-                         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)4096,
+                         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg.max_connections,
+                         MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                         (unsigned int)cfg.max_connections_per_ip,
                          MHD_OPTION_END);
     if (!d) {
         fprintf(stderr, "kivo-api: cannot listen on %s:%u\n", cfg.host, cfg.port);
@@ -724,11 +867,13 @@ int api_serve_main(int argc, char **argv)
     }
     MHD_stop_daemon(d);
     d = NULL;
+    api_headwatch_stop();
     fprintf(stderr, "kivo-api: stopped\n");
     code = API_EXIT_OK;
 out:
     if (d)
         MHD_stop_daemon(d);
+    api_headwatch_stop();
     threads_free();
     api_store_close(main_store);
     free(oom_body);

@@ -17,6 +17,7 @@
 #include "kivo/buf.h"
 #include "kivo/json.h"
 #include "kivo/review.h"
+#include "kivo/wire.h"
 
 #include "cli.h"
 #include "errors.h"
@@ -79,6 +80,8 @@ typedef struct api_request {
     const char *reason;                  /* error code or finer reason, for metrics */
     int event_type;                      /* R_PW_EVENTS: index of the accepted event type */
     void *conn;                          /* struct MHD_Connection *, for query arguments */
+    int begun;                           /* the first on_request call (headers) happened */
+    int bad_path, bad_query;             /* the raw target had a %00 in the path / the query */
 } api_request;
 
 typedef struct api_reply {
@@ -111,7 +114,8 @@ const kivo_json_node *api_parse_body(api_ctx *ctx, api_error *e);
 /* The query argument `name` of the request, or NULL. */
 const char *api_query(api_ctx *ctx, const char *name);
 
-/* Checks that the query has only the listed arguments (NULL-terminated); fills e otherwise. */
+/* Checks that the query has only the listed arguments (NULL-terminated, at most 32), each at most
+ * once; fills e otherwise. */
 void api_query_allow(api_ctx *ctx, const char *const *names, api_error *e);
 
 /* A jansson copy of a kivo_json tree (NULL when out of memory). */

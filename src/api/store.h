@@ -42,11 +42,13 @@ typedef struct api_store api_store;
 typedef struct api_store_options {
     int synchronous_full;      /* PRAGMA synchronous=FULL (power-loss safe) instead of NORMAL */
     int busy_timeout_ms;
+    int create;                /* make the file (mode 0600 less the umask) when it is missing */
 } api_store_options;
 
-/* Opens (creating if needed) the database at `path`, sets WAL and the pragmas, and migrates it
- * when `migrate` is set. On failure *out is NULL and errmsg (256 bytes) says why.
- * @return SQLITE_OK or an SQLite error. */
+/* Opens the database at `path`, sets WAL and the pragmas (secure_delete on), and migrates it when
+ * `migrate` is set. A missing file is an error (SQLITE_CANTOPEN, errmsg saying so) unless
+ * opt->create: a database that vanished is never recreated behind the operator's back. On failure
+ * *out is NULL and errmsg (256 bytes) says why. @return SQLITE_OK or an SQLite error. */
 int api_store_open(const char *path, const api_store_options *opt, int migrate, api_store **out,
                    char *errmsg);
 
@@ -67,5 +69,25 @@ int api_store_begin(api_store *s);
 int api_store_commit(api_store *s);
 /* ROLLBACK and release the write lock. */
 void api_store_rollback(api_store *s);
+
+/* The error of the statement that just failed on this connection, for the log: the first one
+ * recorded since the last begin, so a failed COMMIT keeps its own message (SQLite rolls a full
+ * disk's transaction back itself, and a ROLLBACK after it would only say "no transaction is
+ * active"). An error of the disk (full, I/O, read-only, corrupt) also marks the write health. */
+const char *api_store_error(api_store *s);
+
+/* Moves the whole WAL into the database file and truncates it to zero bytes, so deleted content
+ * leaves the WAL too (with secure_delete the freed pages are zeroed in the file). Takes the write
+ * lock; waits for readers through the busy timeout. @return SQLITE_OK or an error. */
+int api_store_checkpoint(api_store *s);
+
+/* The state of the store's writes, process-wide: 0 while the last write succeeded, -1 after a
+ * write failed for a reason of the disk (why gets the SQLite message, `size` bytes). A later
+ * successful commit clears it. */
+int api_store_write_health(char *why, size_t size);
+
+/* Tries one small write (rewrites the schema version in the file header) to see whether a failed
+ * disk has recovered. @return SQLITE_OK or the error, which also updates the health. */
+int api_store_probe_write(api_store *s);
 
 #endif

@@ -5,9 +5,11 @@
  * wrong (so a client fixes all of them in one round trip), or leaves it empty. Field paths are
  * written "customer_storage_pointer.label", "artifact_summaries[0].sha256", "source_hashes[2]".
  *
- * Limits (docs/api.md): ids and pointers at most 512 characters, names, titles and labels at most
- * 200 (Unicode code points), no control characters; required strings must not be empty; hashes
- * "sha256:" + 64 lowercase hex.
+ * The schemas are the wire's field tables (kivo/wire.h): this file only walks them, then checks
+ * the rules that tie fields together. Limits (docs/api.md): ids and pointers at most 512
+ * characters, names, titles and labels at most 200 (Unicode code points), no control or
+ * bidirectional-format characters; required strings must not be empty; hashes "sha256:" + 64
+ * lowercase hex.
  */
 #ifndef KIVO_API_VALIDATE_H
 #define KIVO_API_VALIDATE_H
@@ -15,20 +17,9 @@
 #include <stddef.h>
 
 #include "kivo/json.h"
+#include "kivo/wire.h"
 
 #include "errors.h"
-
-#define API_ID_MAX 512
-#define API_NAME_MAX 200
-#define API_HOSTED_SOURCES_MAX 200
-#define API_HASHES_MAX 10000
-#define API_ARTIFACTS_MAX 64
-#define API_METADATA_KEYS_MAX 32
-#define API_METADATA_KEY_MAX 64
-
-#define API_SCHEMA_PW_CREATE "kivo_private_worker_review_run_create.v1"
-#define API_SCHEMA_PW_EVENT "kivo_private_worker_review_run_event.v1"
-#define API_SCHEMA_HOSTED_CREATE "kivo_review_run_create.v1"
 
 /*
  * Finds every rejected raw field (api.md) at any depth of `root`: object keys only, in objects
@@ -47,6 +38,10 @@ void api_validate_pw_event(const kivo_json_node *root, api_error *e);
 
 /* The hosted create body (kivo_review_run_create.v1), including unique source ids. */
 void api_validate_hosted_create(const kivo_json_node *root, api_error *e);
+
+/* The longest prefix of valid UTF-8 s[0..len) that is at most max bytes and ends on a character
+ * boundary (a cut inside a character would make the error body invalid JSON). */
+size_t api_utf8_cut(const char *s, size_t len, size_t max);
 
 /* Number of Unicode code points in valid UTF-8 s[0..len). */
 size_t api_utf8_chars(const char *s, size_t len);

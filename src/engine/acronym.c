@@ -36,22 +36,22 @@ static int name_word(const char *text, const kv_token *t)
            s[1] >= 'a' && s[1] <= 'z';
 }
 
-/* 1 when token t is a capital letter followed by a dot ("U." of "U.S."). */
-static int dotted_letter(const char *text, const kv_token *t)
+/* 1 when token t of text[0..len) is a capital letter followed by a dot ("U." of "U.S."). */
+static int dotted_letter(const char *text, size_t len, const kv_token *t)
 {
     char c = text[t->start];
-    return t->end - t->start == 1 && c >= 'A' && c <= 'Z' && text[t->end] == '.';
+    return t->end - t->start == 1 && c >= 'A' && c <= 'Z' && t->end < len && text[t->end] == '.';
 }
 
-uint64_t kv_acronym_at(kivo_engine *e, const char *text, const kv_token *toks, size_t n, size_t i,
-                       size_t *end)
+uint64_t kv_acronym_at(kivo_engine *e, const char *text, size_t len, const kv_token *toks,
+                       size_t n, size_t i, size_t *end)
 {
     char initials[RUN_MAX];
     size_t k = 0, j = i, last = i;
     *end = i + 1;
     /* "U.S.", "U.K.": letters and dots, no spaces. */
-    if (dotted_letter(text, &toks[i])) {
-        while (j < n && k < RUN_MAX && dotted_letter(text, &toks[j]) &&
+    if (dotted_letter(text, len, &toks[i])) {
+        while (j < n && k < RUN_MAX && dotted_letter(text, len, &toks[j]) &&
                (j == i || toks[j].start == toks[j - 1].end + 1))
             initials[k++] = (char)(text[toks[j++].start] | 0x20);
         *end = j;

@@ -113,7 +113,8 @@ struct kivo_engine {
     size_t n_fields, cap_fields;
     kv_opposite *opposites; /* sorted by h; built once per engine */
     size_t n_opposites;
-    kv_tokens win_toks;     /* scratch: the tokens of one evidence sentence */
+    kv_tokens win_toks;     /* scratch: the tokens of one evidence window, sentence by sentence */
+    kv_tokens sent_toks;    /* scratch: the tokens of one of its sentences */
     int explain;            /* explain.c: one detail line per claim when set */
     kivo_buf xbuf;          /* the lines, each NUL-terminated */
     size_t *xoff;           /* per claim: its line's offset in xbuf */
@@ -149,12 +150,12 @@ kivo_status kv_index_build(kivo_engine *e, const kivo_packet *p);
 const uint32_t *kv_index_find(const kivo_engine *e, uint64_t h, size_t *n);
 
 /*
- * When toks[i] opens a name of two or more capitalised words ("United Kingdom", "Bank of
- * America"), the hash its initials have as a word ("uk", "boa"), with *end the token after the
- * name; else 0 (and *end past toks[i] when it is a name's only word).
+ * When toks[i] (tokens of text[0..len)) opens a name of two or more capitalised words ("United
+ * Kingdom", "Bank of America"), the hash its initials have as a word ("uk", "boa"), with *end
+ * the token after the name; else 0 (and *end past toks[i] when it is a name's only word).
  */
-uint64_t kv_acronym_at(kivo_engine *e, const char *text, const kv_token *toks, size_t n, size_t i,
-                       size_t *end);
+uint64_t kv_acronym_at(kivo_engine *e, const char *text, size_t len, const kv_token *toks,
+                       size_t n, size_t i, size_t *end);
 
 /* 1 when words a and b (token hashes) stand on the two sides of one opposite group. */
 int kv_opposite_pair(const kivo_engine *e, uint64_t a, uint64_t b);

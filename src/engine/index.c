@@ -23,6 +23,21 @@ static kivo_status grow(void **v, size_t *cap, size_t need, size_t elem)
     return KIVO_OK;
 }
 
+/* Appends the posting (h, sent), growing the list when it is full: acronym postings come on top
+ * of the tokens' own, so no room reserved up front can be relied on. */
+static inline kivo_status add_post(kivo_engine *e, uint64_t h, uint32_t sent)
+{
+    if (e->n_post == e->cap_post) {
+        kivo_status st = grow((void **)&e->post, &e->cap_post, e->n_post + 1, sizeof *e->post);
+        if (st != KIVO_OK)
+            return st;
+    }
+    e->post[e->n_post].h = h;
+    e->post[e->n_post].sent = sent;
+    e->n_post++;
+    return KIVO_OK;
+}
+
 static kivo_status group_by_term(kivo_engine *e);
 
 int kv_weekday(const char *s, size_t len)
@@ -240,15 +255,14 @@ kivo_status kv_index_build(kivo_engine *e, const kivo_packet *p)
             if ((st = collect_fields(e, src->text, src->text_len, &e->src_toks)) != KIVO_OK)
                 break;
         }
+        /* One sentence per span; the postings grow as they are added (add_post). */
         st = grow((void **)&e->sents, &e->cap_sents, e->n_sents + e->spans.n, sizeof *e->sents);
-        if (st == KIVO_OK)
-            st = grow((void **)&e->post, &e->cap_post, e->n_post + e->src_toks.n, sizeof *e->post);
         if (st != KIVO_OK)
             break;
         /* Spans and tokens both run in text order: one sweep assigns tokens to sentences;
          * tokens outside every span (list markers) are left out. */
         size_t t = 0;
-        for (size_t k = 0; k < e->spans.n; k++) {
+        for (size_t k = 0; k < e->spans.n && st == KIVO_OK; k++) {
             kv_sentence *sn = &e->sents[e->n_sents];
             sn->source = (uint32_t)s;
             sn->start = e->spans.v[k].start;
@@ -268,9 +282,8 @@ kivo_status kv_index_build(kivo_engine *e, const kivo_packet *p)
                     continue;
                 if (tk->kind == KV_TOK_NUMBER)
                     sn->has_number = 1;
-                e->post[e->n_post].h = tk->h;
-                e->post[e->n_post].sent = (uint32_t)e->n_sents;
-                e->n_post++;
+                if ((st = add_post(e, tk->h, (uint32_t)e->n_sents)) != KIVO_OK)
+                    break;
             }
             /* Names of capitalised words are also held as their initials ("United Kingdom" as
              * "UK"): two capitals at least. */
@@ -278,19 +291,13 @@ kivo_status kv_index_build(kivo_engine *e, const kivo_packet *p)
                 end = i + 1;
                 if (!(e->src_toks.v[i].flags & KV_TF_CAP))
                     continue;
-                uint64_t h = kv_acronym_at(e, src->text, e->src_toks.v + first, t - first,
-                                           i - first, &end);
+                uint64_t h = kv_acronym_at(e, src->text, src->text_len, e->src_toks.v + first,
+                                           t - first, i - first, &end);
                 end += first;
                 if (end <= i)
                     end = i + 1;
-                if (!h)
-                    continue;
-                st = grow((void **)&e->post, &e->cap_post, e->n_post + 1, sizeof *e->post);
-                if (st == KIVO_OK) {
-                    e->post[e->n_post].h = h;
-                    e->post[e->n_post].sent = (uint32_t)e->n_sents;
-                    e->n_post++;
-                }
+                if (h)
+                    st = add_post(e, h, (uint32_t)e->n_sents);
             }
             e->n_sents++;
         }

@@ -1141,7 +1141,7 @@ static int initials_written(const kivo_engine *e, const kivo_packet *p, const ch
 
 /* Marks held (present) the terms of each name in the claim that the sources hold as its
  * initials ("United Kingdom" where they say "UK"). */
-static void hold_initials(kivo_engine *e, const kivo_packet *p, const char *text,
+static void hold_initials(kivo_engine *e, const kivo_packet *p, const char *text, size_t len,
                           const kv_token *toks, size_t n)
 {
     kv_claim_scratch *cs = &e->cs;
@@ -1149,7 +1149,7 @@ static void hold_initials(kivo_engine *e, const kivo_packet *p, const char *text
         end = i + 1;
         if (!(toks[i].flags & KV_TF_CAP))
             continue;
-        uint64_t h = kv_acronym_at(e, text, toks, n, i, &end);
+        uint64_t h = kv_acronym_at(e, text, len, toks, n, i, &end);
         if (end <= i)
             end = i + 1;
         size_t np;
@@ -1228,7 +1228,7 @@ kivo_status kv_match_claim(kivo_engine *e, const kivo_packet *p, const kv_token 
     if ((st = touch_sentences(e)) != KIVO_OK)
         return st;
 
-    hold_initials(e, p, p->output, toks, n);
+    hold_initials(e, p, p->output, p->output_len, toks, n);
     kv_prefix_hold(e, p->output, toks, n);
     kv_given_hold(e, cs);
 

@@ -150,6 +150,25 @@ static void near_words(const kivo_engine *e, const kv_token *s, size_t n, const 
     }
 }
 
+/* Appends the tokens of from to to. */
+static kivo_status append_tokens(kv_tokens *to, const kv_tokens *from)
+{
+    if (to->n + from->n > to->cap) {
+        size_t cap = to->cap ? to->cap : 256;
+        while (cap < to->n + from->n)
+            cap *= 2;
+        kv_token *v = realloc(to->v, cap * sizeof *v);
+        if (!v)
+            return KIVO_ENOMEM;
+        to->v = v;
+        to->cap = cap;
+    }
+    if (from->n)
+        memcpy(to->v + to->n, from->v, from->n * sizeof *from->v);
+    to->n += from->n;
+    return KIVO_OK;
+}
+
 int kv_opposite_conflict(kivo_engine *e, const kivo_packet *p, const kv_token *toks, size_t n,
                          size_t first, size_t last, uint8_t *mark)
 {
@@ -172,8 +191,13 @@ int kv_opposite_conflict(kivo_engine *e, const kivo_packet *p, const kv_token *t
     for (size_t s = first; s <= last; s++) {
         const kv_sentence *st = &e->sents[s];
         const kivo_source *src = &p->sources[st->source];
-        if (kv_tokenize(e->lx, src->text + st->start, st->end - st->start, &e->win_toks) !=
-            KIVO_OK)
+        /* Each sentence into a list of its own: the tokenizer reads a token against the tokens
+         * before it in the list, at their offsets in the text it is given, which another
+         * sentence's tokens are not. */
+        e->sent_toks.n = 0;
+        if (kv_tokenize(e->lx, src->text + st->start, st->end - st->start, &e->sent_toks) !=
+                KIVO_OK ||
+            append_tokens(&e->win_toks, &e->sent_toks) != KIVO_OK)
             return 0;   /* out of memory: no conflict claimed */
         ends[s - first] = e->win_toks.n;
     }

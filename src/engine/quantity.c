@@ -103,7 +103,8 @@ uint64_t kv_number_hash(double v)
      * rounded to millionths. No formatting: this runs for every number of every record. */
     int64_t key;
     uint64_t seed = NUMBER_SEED;
-    if (v == (double)(int64_t)v && v > -1e15 && v < 1e15) {
+    /* The range first: converting a double out of int64_t's range is undefined. */
+    if (v > -1e15 && v < 1e15 && v == (double)(int64_t)v) {
         key = (int64_t)v;
     } else if (v > -1e12 && v < 1e12) {
         key = (int64_t)llround(v * 1e6);

@@ -149,8 +149,8 @@ static kivo_status review_line(const job *j, worker *w, slot *s, item *it, const
                                       report_hash)) != KIVO_OK)
         return st;
     it->event_off = s->events.len;
-    if ((st = kivo_event_render_completed(w->hasher, rv, rec.n_sources, &meta, 1, report_hash,
-                                          &s->events)) != KIVO_OK)
+    kivo_wire_event ev = {KIVO_EVENT_COMPLETED, &meta, 1, rv, rec.n_sources, report_hash, NULL};
+    if ((st = kivo_wire_event_render(w->hasher, &ev, NULL, &s->events)) != KIVO_OK)
         return st;
     it->event_len = s->events.len - it->event_off;
     if (wk_html_wanted(j->html, rv->gate_verdict)) {

@@ -18,6 +18,7 @@
 #include "kivo/json.h"
 #include "kivo/record.h"
 #include "kivo/review.h"
+#include "kivo/wire.h"
 #include "reader.h"
 
 #define JSON_MAX_DEPTH 128

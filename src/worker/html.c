@@ -21,12 +21,46 @@
 #include <jansson.h>
 
 #include "html.h"
-#include "kivo/report.h"
+#include "kivo/wire.h"
 #include "kivo/scan.h"
 #include "output.h"
 #include "web.h"
 
 #define INDEX_REJECTS 100
+
+/* json_dump_callback's sink: appends to a kivo_buf in one pass (json_dumpb would need two) and
+ * keeps the first failure, so data over the buffer's ceiling is KIVO_ETOOBIG. */
+typedef struct dump_sink {
+    kivo_buf *out;
+    kivo_status st;
+} dump_sink;
+
+static int dump_cb(const char *data, size_t size, void *arg)
+{
+    dump_sink *k = arg;
+    if (k->st == KIVO_OK)
+        k->st = kivo_buf_append(k->out, data, size);
+    return k->st == KIVO_OK ? 0 : -1;
+}
+
+/* Appends root's compact dump to out; on failure out may hold part of it. */
+static kivo_status dump_compact(const json_t *root, kivo_buf *out)
+{
+    dump_sink k = {out, KIVO_OK};
+    if (json_dump_callback(root, dump_cb, &k, JSON_COMPACT) != 0 && k.st == KIVO_OK)
+        k.st = KIVO_ENOMEM;
+    return k.st;
+}
+
+/* A run's failure categories (bit c = kivo_category c) as their names, in enum order. */
+static json_t *categories_json(uint32_t cats)
+{
+    json_t *a = json_array();
+    for (int c = KIVO_CAT_NONE + 1; a && c < KIVO_CAT_COUNT; c++)
+        if ((cats >> c) & 1u)
+            json_array_append_new(a, json_string(kivo_category_name((kivo_category)c)));
+    return a;
+}
 
 int wk_html_mode_parse(const char *s, wk_html_mode *out)
 {
@@ -207,7 +241,7 @@ kivo_status wk_html_run_data(const kivo_packet *p, const char *report, size_t re
     /* The report is spliced in as rendered: the page shows exactly the bytes of the JSON file. */
     if ((st = kivo_buf_append_str(&data, "{\"kind\":\"run\",\"index\":\"../../../index.html\","
                                          "\"packet\":")) != KIVO_OK ||
-        (st = kivo_json_dump_buf(pk, JSON_COMPACT, &data)) != KIVO_OK ||
+        (st = dump_compact(pk, &data)) != KIVO_OK ||
         (st = kivo_buf_append_str(&data, ",\"report\":")) != KIVO_OK ||
         (st = kivo_buf_append(&data, report, report_len)) != KIVO_OK ||
         (st = kivo_buf_append(&data, "}", 1)) != KIVO_OK)
@@ -396,7 +430,7 @@ int wk_html_index_write(wk_html_index *x, const char *summary_json)
                                    json_string(kivo_verdict_name((kivo_verdict)e->verdict)));
         bad |= json_object_set_new(o, "claims", json_integer(e->claims));
         bad |= json_object_set_new(o, "unsupported", json_integer(e->unsupported));
-        bad |= json_object_set_new(o, "categories", kivo_categories_json(e->categories));
+        bad |= json_object_set_new(o, "categories", categories_json(e->categories));
         bad |= json_object_set_new(o, "page", json_boolean(e->has_page));
         bad |= json_array_append_new(runs, o);
     }

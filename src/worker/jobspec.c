@@ -13,6 +13,7 @@
 
 #include "jobspec.h"
 #include "kivo/json.h"
+#include "kivo/wire.h"
 
 #define SCHEMA "kivo_worker_job_spec.v1"
 

@@ -15,6 +15,7 @@
 #include "batch.h"
 #include "explain.h"
 #include "jobspec.h"
+#include "kivo/wire.h"
 #include "outbox.h"
 #include "output.h"
 #include "run.h"

@@ -20,7 +20,7 @@
 #include "jobspec.h"
 #include "kivo/buf.h"
 #include "kivo/hash.h"
-#include "kivo/report.h"
+#include "kivo/wire.h"
 #include "outbox.h"
 #include "output.h"
 
@@ -121,13 +121,16 @@ static int set_state(wk_outbox *ob, const char *id, int state, const char *rr)
     return 0;
 }
 
-static int load_state(wk_outbox *ob, const char *path)
+/* Loads the state lines of path; *whole gets the bytes of its complete lines, which is where the
+ * next line must start (a torn line after them is cut off by the caller). */
+static int load_state(wk_outbox *ob, const char *path, off_t *whole)
 {
     FILE *f = fopen(path, "r");
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
     int rc = 0;
+    *whole = 0;
     if (!f)
         return errno == ENOENT ? 0 : -1;
     while ((n = getline(&line, &cap, f)) > 0 && rc == 0) {
@@ -135,14 +138,17 @@ static int load_state(wk_outbox *ob, const char *path)
         int state = 0;
         if (line[n - 1] != '\n')
             break;      /* torn by a crash: never acknowledged as durable */
+        *whole += n;
         if (sscanf(line, "%128s %15s %128s", id, st, rr) != 3)
             continue;
         for (int s = WK_STATE_CREATED; s <= WK_STATE_DEAD; s++)
             if (strcmp(st, state_names[s]) == 0)
                 state = s;
-        if (!state || !wk_id_safe(id, strlen(id)))
+        /* Only ids wk_outbox_note() could have written: a review_run_id goes into URL paths. */
+        int no_rr = strcmp(rr, "-") == 0;
+        if (!state || !wk_id_safe(id, strlen(id)) || (!no_rr && !wk_id_safe(rr, strlen(rr))))
             continue;
-        rc = set_state(ob, id, state, strcmp(rr, "-") == 0 ? NULL : rr);
+        rc = set_state(ob, id, state, no_rr ? NULL : rr);
     }
     free(line);
     fclose(f);
@@ -153,6 +159,8 @@ int wk_outbox_open(const char *dir, wk_outbox **out, char *err, size_t errlen)
 {
     wk_outbox *ob = calloc(1, sizeof *ob);
     char *path = NULL;
+    struct stat sb;
+    off_t whole;
     *out = NULL;
     if (!ob)
         goto nomem;
@@ -164,13 +172,19 @@ int wk_outbox_open(const char *dir, wk_outbox **out, char *err, size_t errlen)
         snprintf(err, errlen, "cannot create outbox %s: %s", dir, strerror(errno));
         goto fail;
     }
-    if (load_state(ob, path) != 0) {
+    if (load_state(ob, path, &whole) != 0) {
         snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
         goto fail;
     }
     ob->state_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (ob->state_fd < 0) {
         snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        goto fail;
+    }
+    /* Cut a torn last line off, or the next line appended would become its tail and be lost. */
+    if (fstat(ob->state_fd, &sb) != 0 ||
+        (sb.st_size > whole && ftruncate(ob->state_fd, whole) != 0)) {
+        snprintf(err, errlen, "cannot repair %s: %s", path, strerror(errno));
         goto fail;
     }
     free(path);
@@ -457,12 +471,12 @@ int wk_event_raw_field(const kivo_json_node *n, const char **field, const char *
     if (!n)
         return 0;
     for (const kivo_json_node *c = n->child; c; c = c->next) {
-        if (n->type == KIVO_JSON_OBJECT && kivo_raw_field_check(c->key, c->key_len, use_instead)) {
+        const kivo_wire_raw_field *raw;
+        if (n->type == KIVO_JSON_OBJECT && (raw = kivo_wire_raw_field_find(c->key, c->key_len))) {
             /* Hand back the static name, not the document's bytes. */
-            for (size_t i = 0; kivo_raw_field_names[i]; i++)
-                if (strlen(kivo_raw_field_names[i]) == c->key_len &&
-                    memcmp(kivo_raw_field_names[i], c->key, c->key_len) == 0)
-                    *field = kivo_raw_field_names[i];
+            *field = raw->name;
+            if (use_instead)
+                *use_instead = raw->use_instead;
             return 1;
         }
         if ((c->type == KIVO_JSON_OBJECT || c->type == KIVO_JSON_ARRAY) &&

@@ -6,7 +6,8 @@
  *   outbox.state      append-only, fsync'd lines "<event_id> <state> <review_run_id or ->" where
  *                     state is created (the run exists, the event is not yet acknowledged), sent
  *                     (202, or 200 for a replay) or dead (refused; see dead-letter.jsonl). The
- *                     last line for an event wins; a torn last line (a crash mid-write) is ignored.
+ *                     last line for an event wins; a torn last line (a crash mid-write) is ignored,
+ *                     and cut off when the outbox is opened so the next line starts clean.
  *   dead-letter.jsonl one line per refused event, with the server's error
  *   outbox.json       what `submit` needs to create runs with an API key (workflow, policy, store)
  *

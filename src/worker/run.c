@@ -22,13 +22,13 @@
 #include "kivo/json.h"
 #include "kivo/record.h"
 #include "kivo/report.h"
+#include "kivo/wire.h"
 #include "outbox.h"
 #include "output.h"
 #include "reader.h"
 #include "run.h"
 #include "submit.h"
 
-#define EVENT_SCHEMA "kivo_private_worker_review_run_event.v1"
 #define WORKER_VERSION "kivo-worker." KIVO_VERSION_STRING
 
 typedef struct run_info {
@@ -139,6 +139,7 @@ typedef struct ctx {
     kivo_engine *engine;
     kivo_hasher *hasher;
     kivo_buf report, event;
+    char event_id[KIVO_WIRE_EVENT_ID_SIZE];    /* the completed event's */
     found *f;
 } ctx;
 
@@ -154,9 +155,10 @@ static int review(ctx *x, const kivo_record *rec)
                           x->spec->report_label, x->spec->strictness, x->spec->intended_use};
     if (kivo_engine_review(x->engine, &pk, &rv) != KIVO_OK ||
         kivo_report_render(&pk, rv, &meta, &x->report) != KIVO_OK ||
-        kivo_hasher_sha256_text(x->hasher, x->report.data, x->report.len, hash) != KIVO_OK ||
-        kivo_event_render_completed(x->hasher, rv, rec->n_sources, &meta, 2, hash, &x->event) !=
-            KIVO_OK)
+        kivo_hasher_sha256_text(x->hasher, x->report.data, x->report.len, hash) != KIVO_OK)
+        return -1;
+    kivo_wire_event ev = {KIVO_EVENT_COMPLETED, &meta, 2, rv, rec->n_sources, hash, NULL};
+    if (kivo_wire_event_render(x->hasher, &ev, x->event_id, &x->event) != KIVO_OK)
         return -1;
     wk_path_component(x->spec->workflow_id, strlen(x->spec->workflow_id), wf);
     wk_path_component(x->ri->customer_run_id, strlen(x->ri->customer_run_id), comp);
@@ -247,32 +249,26 @@ out:
     return rc;
 }
 
-/* A started or failed event, rendered through jansson with the run's ids. */
-static char *simple_event(kivo_hasher *h, const wk_run_opts *o, const wk_jobspec *spec,
-                          const run_info *ri, const char *type, int seq, const char *failure_code,
-                          char event_id[64])
+/* Writes a started or failed event of the run to the outbox dir. @return 0, or -1 with errno. */
+static int append_event(kivo_hasher *h, const char *dir, const wk_run_opts *o,
+                        const wk_jobspec *spec, const run_info *ri, kivo_event_type type,
+                        uint64_t seq, const char *failure_code)
 {
-    json_t *e = json_object();
-    char *text = NULL;
-    if (!e)
-        return NULL;
-    kivo_event_id(h, spec->workflow_id, ri->customer_run_id, type, event_id);
-    json_object_set_new(e, "schema_version", json_string(EVENT_SCHEMA));
-    json_object_set_new(e, "event_id", json_string(event_id));
-    json_object_set_new(e, "event_type", json_string(type));
-    json_object_set_new(e, "review_run_id", json_string(o->review_run_id));
-    json_object_set_new(e, "customer_run_id", json_string(ri->customer_run_id));
-    json_object_set_new(e, "worker_id", json_string(spec->worker_id));
-    json_object_set_new(e, "worker_version", json_string(WORKER_VERSION));
-    json_object_set_new(e, "sequence", json_integer(seq));
-    json_object_set_new(e, "status", json_string(failure_code ? "failed" : "running"));
-    if (failure_code) {
-        json_object_set_new(e, "redacted_failure_categories", json_array());
-        json_object_set_new(e, "failure_code", json_string(failure_code));
-    }
-    text = json_dumps(e, JSON_COMPACT);
-    json_decref(e);
-    return text;
+    kivo_run_meta meta = {o->review_run_id, ri->customer_run_id, spec->workflow_id,
+                          spec->worker_id, WORKER_VERSION, NULL, NULL, spec->strictness,
+                          spec->intended_use};
+    kivo_wire_event ev = {type, &meta, seq, NULL, 0, NULL, failure_code};
+    char event_id[KIVO_WIRE_EVENT_ID_SIZE];
+    kivo_buf line;
+    int rc = -1;
+    kivo_buf_init(&line, 0);
+    /* The rendered event ends with a newline; the outbox adds its own. */
+    if (kivo_wire_event_render(h, &ev, event_id, &line) != KIVO_OK)
+        errno = ENOMEM;
+    else
+        rc = wk_outbox_append_event(dir, event_id, line.data, line.len - 1);
+    kivo_buf_free(&line);
+    return rc;
 }
 
 static int send_events(const wk_run_opts *o, const char *dir, const char *what, char *err,
@@ -345,8 +341,7 @@ int wk_run(const wk_run_opts *o, char *err, size_t errlen)
     run_info ri = {0};
     found f = {0};
     ctx x = {0};
-    char dir[4600], rrc[WK_COMPONENT_MAX], event_id[64];
-    char *text = NULL;
+    char dir[4600], rrc[WK_COMPONENT_MAX];
     long status = 0;
     int rc = WK_EXIT_USAGE, spec_loaded = 0, lock = -1;
 
@@ -408,13 +403,10 @@ int wk_run(const wk_run_opts *o, char *err, size_t errlen)
     }
 
     /* started: in the outbox first, then sent. */
-    if (!(text = simple_event(x.hasher, o, &spec, &ri, "started", 1, NULL, event_id)) ||
-        wk_outbox_append_event(dir, event_id, text, strlen(text)) != 0) {
+    if (append_event(x.hasher, dir, o, &spec, &ri, KIVO_EVENT_STARTED, 1, NULL) != 0) {
         snprintf(err, errlen, "cannot write the outbox %s: %s", dir, strerror(errno));
         goto out;
     }
-    free(text);
-    text = NULL;
     if ((rc = send_events(o, dir, "started", err, errlen)) != WK_EXIT_OK)
         goto out;
 
@@ -428,17 +420,15 @@ int wk_run(const wk_run_opts *o, char *err, size_t errlen)
         goto out;
     }
     if (f.state == 1) {
-        kivo_event_id(x.hasher, spec.workflow_id, ri.customer_run_id, "completed", event_id);
         /* The rendered event ends with a newline; the outbox adds its own. */
-        if (wk_outbox_append_event(dir, event_id, x.event.data, x.event.len - 1) != 0) {
+        if (wk_outbox_append_event(dir, x.event_id, x.event.data, x.event.len - 1) != 0) {
             snprintf(err, errlen, "cannot write the outbox %s: %s", dir, strerror(errno));
             rc = WK_EXIT_IO;
             goto out;
         }
     } else {
-        if (!(text = simple_event(x.hasher, o, &spec, &ri, "failed", 2, f.failure_code,
-                                  event_id)) ||
-            wk_outbox_append_event(dir, event_id, text, strlen(text)) != 0) {
+        if (append_event(x.hasher, dir, o, &spec, &ri, KIVO_EVENT_FAILED, 2, f.failure_code) !=
+            0) {
             snprintf(err, errlen, "cannot write the outbox %s: %s", dir, strerror(errno));
             rc = WK_EXIT_IO;
             goto out;
@@ -475,7 +465,6 @@ int wk_run(const wk_run_opts *o, char *err, size_t errlen)
 out:
     if (lock >= 0)
         close(lock);
-    free(text);
     kivo_buf_free(&x.report);
     kivo_buf_free(&x.event);
     kivo_engine_free(x.engine);

@@ -26,11 +26,11 @@
 #include "batch.h"
 #include "client.h"
 #include "kivo/json.h"
+#include "kivo/wire.h"
 #include "outbox.h"
 #include "output.h"
 #include "submit.h"
 
-#define CREATE_SCHEMA "kivo_private_worker_review_run_create.v1"
 #define RUNS_PATH "/v1/private-worker/review-runs"
 #define BACKOFF_BASE 0.2
 #define BACKOFF_CAP 5.0
@@ -312,40 +312,60 @@ static int next_job(sender *s, job *j)
 
 /* ---- requests -------------------------------------------------------------------------------- */
 
-static char *create_body(sender *s, const job *j)
+/* The create body of a job's run into j->create_body (malloc'd): outbox.json's metadata and what
+ * the job's last (terminal) event, which knows the most, says of the worker and the hashes.
+ * @return KIVO_OK, KIVO_ENOMEM, or KIVO_EINVAL when that event has no worker_id and
+ * worker_version strings, or hashes and counts of the wrong type. */
+static kivo_status create_body(sender *s, job *j)
 {
-    const json_t *e = j->evs[j->n - 1].body;    /* the last (terminal) event knows the most */
+    const json_t *e = j->evs[j->n - 1].body;
+    const json_t *count = json_object_get(e, "source_count");
+    const json_t *hashes = json_object_get(e, "source_hashes");
+    const json_t *output = json_object_get(e, "output_hash");
     const wk_outbox_meta *m = &s->meta;
-    json_t *o = json_object(), *v, *ptr;
+    kivo_wire_create c = {0};
+    const char **hv = NULL;
     char comp[WK_COMPONENT_MAX], opaque[1024];
-    char *text = NULL;
-    static const char *const copied[] = {"source_count", "source_hashes", "output_hash", NULL};
-    if (!o)
-        return NULL;
-    json_object_set_new(o, "schema_version", json_string(CREATE_SCHEMA));
-    json_object_set_new(o, "customer_run_id", json_string(j->crid));
-    json_object_set_new(o, "workflow_id", json_string(m->workflow_id));
-    json_object_set(o, "worker_id", json_object_get(e, "worker_id"));
-    json_object_set(o, "worker_version", json_object_get(e, "worker_version"));
-    if (m->workflow_name)
-        json_object_set_new(o, "workflow_name", json_string(m->workflow_name));
-    json_object_set_new(o, "intended_use", json_string(m->intended_use));
-    json_object_set_new(o, "strictness", json_string(m->strictness));
-    if (m->policy_version)
-        json_object_set_new(o, "policy_version", json_string(m->policy_version));
-    for (size_t i = 0; copied[i]; i++)
-        if ((v = json_object_get(e, copied[i])))
-            json_object_set(o, copied[i], v);
+    kivo_buf b;
+    kivo_status st = KIVO_EINVAL;
+
+    kivo_buf_init(&b, 0);
+    c.customer_run_id = j->crid;
+    c.workflow_id = m->workflow_id;
+    c.worker_id = json_string_value(json_object_get(e, "worker_id"));
+    c.worker_version = json_string_value(json_object_get(e, "worker_version"));
+    c.workflow_name = m->workflow_name;
+    c.intended_use = m->intended_use;
+    c.strictness = m->strictness;
+    c.policy_version = m->policy_version;
+    c.source_count = json_is_integer(count) ? (long long)json_integer_value(count) : -1;
+    c.output_hash = json_string_value(output);
+    if ((count && !json_is_integer(count)) || (hashes && !json_is_array(hashes)) ||
+        (output && !c.output_hash))
+        goto out;
+    if (hashes) {
+        c.n_source_hashes = json_array_size(hashes);
+        if (!(hv = calloc(c.n_source_hashes + 1, sizeof *hv))) {
+            st = KIVO_ENOMEM;
+            goto out;
+        }
+        for (size_t i = 0; i < c.n_source_hashes; i++)
+            if (!(hv[i] = json_string_value(json_array_get(hashes, i))))
+                goto out;
+        c.source_hashes = hv;
+    }
     wk_path_component(j->crid, strlen(j->crid), comp);
     snprintf(opaque, sizeof opaque, "%s/%s/claim_report.json", m->report_prefix, comp);
-    ptr = json_pack("{s:s, s:s, s:s}", "type", "customer_owned", "label", m->storage_label,
-                    "opaque_id", opaque);
-    if (ptr)
-        json_object_set_new(o, "customer_storage_pointer", ptr);
-    if (ptr && json_object_get(o, "worker_id") && json_object_get(o, "worker_version"))
-        text = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    return text;
+    c.storage_label = m->storage_label;
+    c.storage_opaque_id = opaque;
+    if ((st = kivo_wire_create_render(&c, &b)) == KIVO_OK) {
+        j->create_body = b.data;    /* the buffer's bytes are malloc'd: the job frees them */
+        kivo_buf_init(&b, 0);
+    }
+out:
+    free(hv);
+    kivo_buf_free(&b);
+    return st;
 }
 
 static int start_step(sender *s, job *j)
@@ -358,8 +378,19 @@ static int start_step(sender *s, job *j)
     r->body_len = 0;
     switch (j->step) {
     case STEP_CREATE:
-        if (!j->create_body && !(j->create_body = create_body(s, j)))
-            return -1;
+        if (!j->create_body) {
+            kivo_status st = create_body(s, j);
+            if (st == KIVO_EINVAL) {
+                json_t *e = local_error("invalid_event", "the run's last event has no "
+                                        "worker_id and worker_version, or hashes of the wrong "
+                                        "type, so its run cannot be created", NULL);
+                kill_job(s, j, 0, e, "the run's last event cannot create its run");
+                json_decref(e);
+                return 0;
+            }
+            if (st != KIVO_OK)
+                return -1;
+        }
         r->method = "POST";
         snprintf(r->path, sizeof r->path, "%s", RUNS_PATH);
         r->token = s->o->api_key;

@@ -6,6 +6,7 @@
 #include <jansson.h>
 
 #include "batch.h"
+#include "kivo/wire.h"
 
 char *wk_summary_json(const wk_summary *s, const wk_jobspec *spec, const char *out_dir)
 {

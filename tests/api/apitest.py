@@ -105,7 +105,8 @@ def run_cli(*args, env=None):
 
 
 def make_key(db, project="acme", scopes=ALL_SCOPES):
-    r = run_cli("keys", "create", "--db", db, "--project", project, "--scopes", scopes)
+    r = run_cli("keys", "create", "--create", "--db", db, "--project", project,
+                "--scopes", scopes)
     assert r.returncode == 0, r.stderr
     key = r.stdout.splitlines()[0]
     assert re.fullmatch(r"kivo_sk_[A-Za-z0-9_-]{43,}", key), key

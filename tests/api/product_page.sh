@@ -23,7 +23,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 export KIVO_API_DB="$WORK/kivo.db"
-KIVO_API_KEY=$("$BIN" keys create --project acme --scopes private_worker:write,private_worker:read 2>/dev/null | head -n 1)
+KIVO_API_KEY=$("$BIN" keys create --create --project acme --scopes private_worker:write,private_worker:read 2>/dev/null | head -n 1)
 [[ "$KIVO_API_KEY" =~ ^kivo_sk_[A-Za-z0-9_-]{43}$ ]] || fail "keys create did not print a key"
 
 KIVO_API_LISTEN="127.0.0.1:$PORT" "$BIN" serve --quiet 2>"$WORK/server.log" &

@@ -37,7 +37,7 @@ def cli_checks(d):
     r = t.run_cli("keys", "create", "--db", db, "--project", "a b", "--scopes",
                   "review_runs:read")
     check(r.returncode == 2, "keys create with a bad project exits 2")
-    r = t.run_cli("keys", "create", "--db", db, "--project", "acme", "--scopes",
+    r = t.run_cli("keys", "create", "--create", "--db", db, "--project", "acme", "--scopes",
                   "review_runs:read,private_worker:write")
     check(r.returncode == 0, "keys create exits 0")
     lines = r.stdout.splitlines()
@@ -554,7 +554,7 @@ def migrations(d):
     db = os.path.join(d, "future.db")
     t.make_key(db)
     con = sqlite3.connect(db)
-    check(con.execute("PRAGMA user_version").fetchone()[0] == 2, "a new database is at version 2")
+    check(con.execute("PRAGMA user_version").fetchone()[0] == 3, "a new database is at version 3")
     con.execute("PRAGMA user_version = 99")
     con.commit()
     con.close()
@@ -568,21 +568,24 @@ def migrations(d):
     con.close()
     check(r.returncode == 0 and {"api_keys", "pw_runs", "pw_events", "hosted_runs"} <= tables,
           "an empty database is migrated forward")
-    # A version-1 database (as the first release left it) gains migration 2 on open.
+    # A version-1 database (as the first release left it) gains migrations 2 and 3 on open.
     db = os.path.join(d, "v1.db")
     t.make_key(db)
     con = sqlite3.connect(db)
     con.execute("DROP INDEX pw_runs_by_status")
     con.execute("DROP INDEX hosted_runs_by_status")
+    con.execute("ALTER TABLE pw_runs DROP COLUMN key_id")
     con.execute("PRAGMA user_version = 1")
     con.commit()
     con.close()
     check(t.run_cli("keys", "list", "--db", db).returncode == 0, "keys list on a v1 database")
     con = sqlite3.connect(db)
     idx = {n for (n,) in con.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    cols = {r[1] for r in con.execute("PRAGMA table_info(pw_runs)")}
     ver = con.execute("PRAGMA user_version").fetchone()[0]
     con.close()
-    check(ver == 2 and "pw_runs_by_status" in idx, "migration 1 -> 2 applied")
+    check(ver == 3 and "pw_runs_by_status" in idx and "key_id" in cols,
+          "migrations 1 -> 2 -> 3 applied")
 
 
 def sigterm_in_flight(d):

@@ -14,8 +14,8 @@
 
 #include "kivo/hash.h"
 #include "kivo/json.h"
-#include "kivo/report.h"
 #include "kivo/review.h"
+#include "kivo/wire.h"
 
 #include "validate.h"
 
@@ -306,14 +306,97 @@ static void engine_rendered_event_passes(void **state)
     assert_int_equal(kivo_engine_create(&engine), KIVO_OK);
     assert_int_equal(kivo_hasher_create(&hasher), KIVO_OK);
     assert_int_equal(kivo_engine_review(engine, &packet, &review), KIVO_OK);
-    assert_int_equal(kivo_event_render_completed(hasher, review, 1, &meta, 3, "sha256:" H64,
-                                                 &out), KIVO_OK);
+    kivo_wire_event ev = {KIVO_EVENT_COMPLETED, &meta, 3, review, 1, "sha256:" H64, NULL};
+    assert_int_equal(kivo_wire_event_render(hasher, &ev, NULL, &out), KIVO_OK);
     api_validate_pw_event(parse(out.data), &e);
     assert_int_equal(e.http, 0);
     assert_int_equal(api_scan_raw_fields(parse(out.data), &e), 0);
     kivo_buf_free(&out);
     kivo_hasher_free(hasher);
     kivo_engine_free(engine);
+}
+
+/* Ids, names and labels refuse C0/C1 controls and the bidi formatting characters, which make a
+ * string display in another order than it compares; other non-ASCII text passes. */
+static void control_and_bidi_rejected(void **state)
+{
+    /* JSON escapes: the parser decodes them to the characters' UTF-8. */
+    static const char *const bad[] = {
+        "a\\u0001b", "a\\u007fb", "a\\u0085b", "a\\u0080b", "a\\u009fb", "a\\u061cb",
+        "a\\u200eb", "a\\u200fb", "a\\u2028b", "a\\u2029b", "a\\u202ab", "a\\u202eb",
+        "a\\u2066b", "a\\u2069b", NULL};
+    static const char *const good[] = {"caf\\u00e9", "\\u05e9\\u05dc\\u05d5\\u05dd",
+                                       "a\\u00a0b", "a\\u2030b", "a\\u2065b", "a\\u206ab",
+                                       "a\\u201cb", "\\ud83d\\ude00", NULL};
+    char body[512];
+    api_error e = {0};
+
+    (void)state;
+    for (int i = 0; bad[i]; i++) {
+        snprintf(body, sizeof body, "{" CREATE_MIN ",\"policy_version\":\"%s\"}", bad[i]);
+        api_validate_pw_create(parse(body), &e);
+        assert_int_equal(e.http, 400);
+        assert_string_equal(fields(&e), "policy_version");
+        api_error_clear(&e);
+        snprintf(body, sizeof body, "{" CREATE_MIN ",\"title\":\"%s\"}", bad[i]);
+        api_validate_pw_create(parse(body), &e);
+        assert_string_equal(fields(&e), "title");
+        api_error_clear(&e);
+    }
+    for (int i = 0; good[i]; i++) {
+        snprintf(body, sizeof body, "{" CREATE_MIN ",\"policy_version\":\"%s\"}", good[i]);
+        api_validate_pw_create(parse(body), &e);
+        assert_int_equal(e.http, 0);
+        api_error_clear(&e);
+    }
+}
+
+/* A field name over 120 bytes is cut in the error on a character boundary: the error body must
+ * stay valid UTF-8 (a cut inside "\u00e9" made the answer a 500). Nested long names are cut
+ * again at the path limit, also on a boundary. */
+static void long_field_names_cut_on_characters(void **state)
+{
+    char body[4096], key[400];
+    api_error e = {0};
+    json_t *j;
+
+    (void)state;
+    for (size_t pad = 117; pad <= 121; pad++) {
+        memset(key, 'a', pad);
+        strcpy(key + pad, "\u00e9\u00e9");
+        snprintf(body, sizeof body, "{" CREATE_MIN ",\"%s\":1}", key);
+        api_validate_pw_create(parse(body), &e);
+        assert_int_equal(e.http, 400);
+        j = api_error_json(&e);
+        assert_non_null(j);
+        assert_int_equal(json_array_size(json_object_get(json_object_get(j, "error"), "fields")),
+                         1);
+        assert_true(strlen(fields(&e)) <= 120);
+        json_decref(j);
+        api_error_clear(&e);
+    }
+    /* Three levels of 2-byte-character names: the path passes 256 bytes. */
+    for (size_t pad = 0; pad < 3; pad++) {
+        char name[300];
+        size_t o = 0;
+        memset(name, 'b', pad);
+        o = pad;
+        for (int i = 0; i < 60; i++)
+            o += (size_t)snprintf(name + o, sizeof name - o, "\u00e9");
+        snprintf(body, sizeof body, "{" CREATE_MIN ",\"customer_storage_pointer\":"
+                                    "{\"type\":\"customer_owned\",\"opaque_id\":\"x\","
+                                    "\"%s\":{\"%s\":1}}}", name, name);
+        api_validate_pw_create(parse(body), &e);
+        assert_int_equal(e.http, 400);
+        j = api_error_json(&e);
+        assert_non_null(j);
+        json_decref(j);
+        api_error_clear(&e);
+    }
+    assert_int_equal(api_utf8_cut("ab\xc3\xa9", 4, 3), 2);
+    assert_int_equal(api_utf8_cut("ab\xc3\xa9", 4, 4), 4);
+    assert_int_equal(api_utf8_cut("\xe2\x80\xae", 3, 2), 0);
+    assert_int_equal(api_utf8_cut("abc", 3, 1), 1);
 }
 
 int main(void)
@@ -326,6 +409,8 @@ int main(void)
         cmocka_unit_test(raw_fields_at_any_depth),
         cmocka_unit_test(hosted),
         cmocka_unit_test(engine_rendered_event_passes),
+        cmocka_unit_test(control_and_bidi_rejected),
+        cmocka_unit_test(long_field_names_cut_on_characters),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,9 +1,7 @@
 /*
- * test_report.c - claim reports and completed events (report.c): both parse as JSON (jansson) with
- * the documented keys in a fixed order; claim texts are the output's bytes at [start, end); the
- * event holds no raw text and none of kivo_raw_field_names at any depth; event ids are
- * SHA-256(workflow NUL run NUL type) and do not depend on anything else; rendering is
- * byte-for-byte repeatable.
+ * test_report.c - claim reports (report.c): one JSON line (jansson) with the documented keys in a
+ * fixed order; claim texts are the output's bytes at [start, end); rendering is byte-for-byte
+ * repeatable and appends. Events are the wire's (test_wire.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,12 +13,12 @@
 
 #include <cmocka.h>
 #include <jansson.h>
-#include <openssl/evp.h>
 
 #include "kivo/buf.h"
 #include "kivo/hash.h"
 #include "kivo/report.h"
 #include "kivo/review.h"
+#include "kivo/wire.h"
 
 static const char output[] =
     "Hi Zo\xc3\xab! You can get a full refund within 60 days of delivery.\n"
@@ -44,21 +42,12 @@ static const char *const claim_keys[] = {"claim_id", "text", "start", "end", "st
 static const char *const span_keys[] = {"start", "end", "text", NULL};
 static const char *const evidence_keys[] = {"source_id", "start", "end", NULL};
 static const char *const source_keys[] = {"source_id", "title", "sha256", NULL};
-/* kivo_private_worker_review_run_event.v1, as in spec/api.md and the product page. */
-static const char *const event_keys[] = {
-    "schema_version", "event_id", "event_type", "review_run_id", "customer_run_id", "worker_id",
-    "worker_version", "sequence", "status", "gate_verdict", "safe_use_status", "claim_count",
-    "unsupported_claim_count", "source_count", "source_hashes", "output_hash",
-    "redacted_failure_categories", "artifact_summaries", NULL};
-static const char *const artifact_keys[] = {"artifact_name", "artifact_type", "format", "sha256",
-                                            "file_count", "storage_label", NULL};
 static const char *const category_names[] = {
     "unsupported_claim", "unsupported_policy_claim", "unsupported_numeric_claim",
     "unsupported_entity_claim", "contradicted_claim", "no_sources", "empty_output", NULL};
 
 typedef struct fixture {
     kivo_engine *engine;
-    kivo_hasher *hasher;
     kivo_source sources[2];
     kivo_packet packet;
     const kivo_review *review;
@@ -69,8 +58,7 @@ typedef struct fixture {
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    if (!f || kivo_engine_create(&f->engine) != KIVO_OK ||
-        kivo_hasher_create(&f->hasher) != KIVO_OK)
+    if (!f || kivo_engine_create(&f->engine) != KIVO_OK)
         return -1;
     f->sources[0] = (kivo_source){"kb-refund-policy", 16, "Refund Policy", 13, refund_text,
                                   strlen(refund_text)};
@@ -91,7 +79,6 @@ static int teardown(void **state)
 {
     fixture *f = *state;
     kivo_buf_free(&f->out);
-    kivo_hasher_free(f->hasher);
     kivo_engine_free(f->engine);
     free(f);
     return 0;
@@ -337,203 +324,12 @@ static void test_report_empty_and_no_sources(void **state)
     empty_review_report(f, "Hope this helps!", 0, "no_sources");
 }
 
-/* Walks every key at every depth: none is a rejected raw field. */
-static void assert_no_raw_keys(json_t *v)
-{
-    if (json_is_object(v)) {
-        const char *k;
-        json_t *x;
-        json_object_foreach(v, k, x) {
-            const char *use = NULL;
-            if (kivo_raw_field_check(k, strlen(k), &use))
-                fail_msg("event holds rejected raw field \"%s\" (use %s)", k, use);
-            for (size_t i = 0; kivo_raw_field_names[i]; i++)
-                assert_string_not_equal(k, kivo_raw_field_names[i]);
-            assert_no_raw_keys(x);
-        }
-    } else if (json_is_array(v)) {
-        size_t i;
-        json_t *x;
-        json_array_foreach(v, i, x) assert_no_raw_keys(x);
-    }
-}
-
-static void test_event(void **state)
-{
-    fixture *f = *state;
-    const kivo_review *r = f->review;
-    const char *report_hash =
-        "sha256:5dfea1c98fe888a790c8f3d2e6275ef8b9ffd830edfc2f44617845a4d271a31d";
-    assert_int_equal(kivo_event_render_completed(f->hasher, r, 2, &f->meta, 1, report_hash,
-                                                 &f->out),
-                     KIVO_OK);
-    json_t *root = parse_line(&f->out);
-    assert_keys(root, event_keys, "event");
-    assert_string_equal(str(root, "schema_version"), "kivo_private_worker_review_run_event.v1");
-    assert_string_equal(str(root, "event_type"), "completed");
-    assert_string_equal(str(root, "status"), "completed");
-    assert_true(json_is_null(json_object_get(root, "review_run_id")));
-    assert_string_equal(str(root, "customer_run_id"), "sup-1124-003");
-    assert_string_equal(str(root, "worker_id"), "worker_support_001");
-    assert_string_equal(str(root, "worker_version"), "kivo-worker.0.1.0");
-    assert_int_equal(integer(root, "sequence"), 1);
-    assert_string_equal(str(root, "gate_verdict"), kivo_verdict_name(r->gate_verdict));
-    assert_string_equal(str(root, "safe_use_status"), kivo_verdict_name(r->safe_use_status));
-    assert_int_equal(integer(root, "claim_count"), r->n_claims);
-    assert_int_equal(integer(root, "unsupported_claim_count"), r->unsupported_count);
-    assert_true(integer(root, "unsupported_claim_count") <= integer(root, "claim_count"));
-    assert_int_equal(integer(root, "source_count"), 2);
-    json_t *sh = json_object_get(root, "source_hashes");
-    assert_int_equal(json_array_size(sh), 2);
-    for (size_t i = 0; i < 2; i++) {
-        const char *h = json_string_value(json_array_get(sh, i));
-        assert_string_equal(h, r->source_hashes[i]);
-        assert_true(kivo_hash_text_valid(h, strlen(h)));
-    }
-    assert_string_equal(str(root, "output_hash"), r->output_hash);
-    json_t *cats = json_object_get(root, "redacted_failure_categories");
-    assert_true(json_array_size(cats) > 0);
-    for (size_t i = 0; i < json_array_size(cats); i++)
-        assert_true(is_category(json_string_value(json_array_get(cats, i))));
-    json_t *arts = json_object_get(root, "artifact_summaries");
-    assert_int_equal(json_array_size(arts), 1);
-    json_t *a = json_array_get(arts, 0);
-    assert_keys(a, artifact_keys, "artifact summary");
-    assert_string_equal(str(a, "artifact_name"), "claim_report");
-    assert_string_equal(str(a, "artifact_type"), "claim_report");
-    assert_string_equal(str(a, "format"), "json");
-    assert_string_equal(str(a, "sha256"), report_hash);
-    assert_int_equal(integer(a, "file_count"), 1);
-    assert_string_equal(str(a, "storage_label"), "Customer report store");
-    assert_no_raw_keys(root);
-    json_decref(root);
-
-    /* No raw text: no claim text, no stretch of the output or of a source. */
-    char *ev = f->out.data;
-    for (size_t i = 0; i < r->n_claims; i++) {
-        char piece[64];
-        size_t n = r->claims[i].end - r->claims[i].start;
-        n = n > 20 ? 20 : n;
-        memcpy(piece, output + r->claims[i].start, n);
-        piece[n] = '\0';
-        if (strstr(ev, piece))
-            fail_msg("event holds output text \"%s\"", piece);
-    }
-    static const char *const fragments[] = {"refund", "Refund", "Doorbell", "Gift", "gift",
-                                            "49.00", "delivery", "Price List", "Zo", NULL};
-    for (size_t i = 0; fragments[i]; i++)
-        if (strstr(ev, fragments[i]))
-            fail_msg("event holds raw text \"%s\"", fragments[i]);
-}
-
-static void test_event_id(void **state)
-{
-    fixture *f = *state;
-    char id[64], again[64];
-    kivo_event_id(f->hasher, "support_answer_review", "sup-1124-003", "completed", id);
-    /* Independently: "evt_" + the first 12 bytes of SHA-256(workflow NUL run NUL type), in hex. */
-    static const char msg[] = "support_answer_review\0sup-1124-003\0completed";
-    unsigned char d[EVP_MAX_MD_SIZE];
-    unsigned int dn = 0;
-    assert_int_equal(EVP_Digest(msg, sizeof msg - 1, d, &dn, EVP_sha256(), NULL), 1);
-    char want[64] = "evt_";
-    for (int i = 0; i < 12; i++)
-        snprintf(want + 4 + 2 * i, 3, "%02x", d[i]);
-    assert_string_equal(id, want);
-    assert_int_equal(strlen(id), 28);
-
-    kivo_event_id(f->hasher, "support_answer_review", "sup-1124-003", "completed", again);
-    assert_string_equal(id, again);
-    /* The separators keep ("a", "bc") and ("ab", "c") apart; every input counts. */
-    kivo_event_id(f->hasher, "a", "bc", "completed", id);
-    kivo_event_id(f->hasher, "ab", "c", "completed", again);
-    assert_string_not_equal(id, again);
-    kivo_event_id(f->hasher, "w", "r", "completed", id);
-    kivo_event_id(f->hasher, "w", "r", "failed", again);
-    assert_string_not_equal(id, again);
-    kivo_event_id(f->hasher, "w", "r2", "completed", again);
-    assert_string_not_equal(id, again);
-
-    /* The event's id is that id, whatever the review, sequence or worker say. */
-    kivo_event_id(f->hasher, "support_answer_review", "sup-1124-003", "completed", want);
-    kivo_run_meta m = f->meta;
-    m.worker_id = "another-worker";
-    assert_int_equal(kivo_event_render_completed(f->hasher, f->review, 2, &m, 7,
-                                                 "sha256:00", &f->out),
-                     KIVO_OK);
-    json_t *root = parse_line(&f->out);
-    assert_string_equal(str(root, "event_id"), want);
-    assert_int_equal(integer(root, "sequence"), 7);
-    json_decref(root);
-}
-
-static void test_event_repeatable(void **state)
-{
-    fixture *f = *state;
-    kivo_buf a, b;
-    kivo_buf_init(&a, 0);
-    kivo_buf_init(&b, 0);
-    const char *h = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-    assert_int_equal(kivo_event_render_completed(f->hasher, f->review, 2, &f->meta, 1, h, &a),
-                     KIVO_OK);
-    /* Review something else in between, then the same packet again. */
-    kivo_packet p = f->packet;
-    p.output = "Other text entirely.";
-    p.output_len = strlen(p.output);
-    const kivo_review *r;
-    assert_int_equal(kivo_engine_review(f->engine, &p, &r), KIVO_OK);
-    assert_int_equal(kivo_engine_review(f->engine, &f->packet, &r), KIVO_OK);
-    assert_int_equal(kivo_event_render_completed(f->hasher, r, 2, &f->meta, 1, h, &b), KIVO_OK);
-    assert_int_equal(a.len, b.len);
-    assert_memory_equal(a.data, b.data, a.len);
-    kivo_buf_free(&a);
-    kivo_buf_free(&b);
-}
-
-static void test_raw_field_list(void **state)
-{
-    (void)state;
-    static const char *const want[] = {
-        "ai_output", "prompt", "system_prompt", "messages", "source_text", "source_spans",
-        "retrieved_context", "embeddings", "screenshots", "uploads", "tool_traces", "tool_calls",
-        NULL};
-    size_t n = 0;
-    while (kivo_raw_field_names[n])
-        n++;
-    for (size_t i = 0; want[i]; i++) {
-        const char *use = NULL;
-        if (!kivo_raw_field_check(want[i], strlen(want[i]), &use))
-            fail_msg("\"%s\" should be a rejected raw field", want[i]);
-        assert_non_null(use);
-        assert_true(strlen(use) > 0);
-    }
-    assert_int_equal(n, sizeof want / sizeof want[0] - 1);
-    for (size_t i = 0; i < n; i++)
-        assert_non_null(kivo_raw_field_use_instead[i]);
-    assert_null(kivo_raw_field_use_instead[n]);
-    const char *use = NULL;
-    assert_true(kivo_raw_field_check("prompt", 6, &use));
-    assert_string_equal(use, "prompt_version or policy_version");
-    assert_true(kivo_raw_field_check("ai_output", 9, NULL));
-    /* Exact names only: prefixes, longer names and other cases are fine. */
-    assert_false(kivo_raw_field_check("prompt", 5, &use));
-    assert_false(kivo_raw_field_check("prompts", 7, &use));
-    assert_false(kivo_raw_field_check("Prompt", 6, &use));
-    assert_false(kivo_raw_field_check("prompt_version", 14, &use));
-    assert_false(kivo_raw_field_check("output_hash", 11, &use));
-    assert_false(kivo_raw_field_check("", 0, &use));
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_report_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_report_nulls_and_repeatable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_report_empty_and_no_sources, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_event, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_event_id, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_event_repeatable, setup, teardown),
-        cmocka_unit_test(test_raw_field_list),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

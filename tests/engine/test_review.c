@@ -18,6 +18,7 @@
 
 #include "kivo/hash.h"
 #include "kivo/review.h"
+#include "kivo/wire.h"
 
 static const char refund_policy[] =
     "Refund Policy\n\n"

@@ -1,6 +1,6 @@
 /*
  * test_verdict.c - the gate table (verdict.c, kivo_verdict_decide): one case per branch and its
- * boundaries, for every strictness and intended use; and the enum names (names.c).
+ * boundaries, for every strictness and intended use; and the enum names (wire.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "kivo/review.h"
+#include "kivo/wire.h"
 
 #define P KIVO_VERDICT_PASS
 #define R KIVO_VERDICT_NEEDS_REVIEW

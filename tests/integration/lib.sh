@@ -44,7 +44,7 @@ PY
 start_api() {
     [ -n "$PORT" ] || PORT=$(free_port)
     BASE="http://127.0.0.1:$PORT"
-    "$KIVO_API" serve --listen "127.0.0.1:$PORT" --db "$DB" --quiet "$@" >>"$T/api.log" 2>&1 &
+    "$KIVO_API" serve --listen "127.0.0.1:$PORT" --db "$DB" --create --quiet "$@" >>"$T/api.log" 2>&1 &
     API_PID=$!
     for _ in $(seq 1 200); do
         if curl -fsS "$BASE/healthz" >/dev/null 2>&1; then return 0; fi

@@ -28,7 +28,8 @@ python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); sys.exit(0 if s["re
 check_runs "$T/proj.key" 1000
 
 # Defence in depth: an event with a raw field at depth is refused before it leaves; an event
-# the server refuses (400: customer_run_id over 512 chars) is dead-lettered, not retried.
+# the server refuses (400: customer_run_id over 512 chars) is dead-lettered, not retried; an event
+# that cannot make its run's create body (no worker_id) is dead-lettered here, not sent.
 python3 - "$OUT/events.jsonl" <<'PY'
 import json, sys
 path = sys.argv[1]
@@ -36,9 +37,12 @@ ev = json.loads(open(path).readline())
 raw = dict(ev, event_id="evt_raw_test", customer_run_id="cust_raw")
 raw["artifact_summaries"] = [dict(ev["artifact_summaries"][0], extra={"prompt": "You are..."})]
 long = dict(ev, event_id="evt_long_test", customer_run_id="x" * 600)
+noworker = dict(ev, event_id="evt_noworker_test", customer_run_id="cust_noworker")
+del noworker["worker_id"]
 with open(path, "a") as f:
     f.write(json.dumps(raw, separators=(",", ":")) + "\n")
     f.write(json.dumps(long, separators=(",", ":")) + "\n")
+    f.write(json.dumps(noworker, separators=(",", ":")) + "\n")
 PY
 set +e
 "$KIVO_WORKER" submit --outbox "$OUT" --kivo-api-base-url "$BASE" --api-key-file "$T/proj.key" 2>"$T/err4"
@@ -53,6 +57,8 @@ assert dl["evt_raw_test"]["http_status"] is None, dl
 assert "prompt" in dl["evt_raw_test"]["error"]["fields"], dl
 assert dl["evt_long_test"]["http_status"] == 400, dl
 assert dl["evt_long_test"]["error"]["code"] == "schema_violation", dl
+assert dl["evt_noworker_test"]["error"]["code"] == "invalid_event", dl
+assert dl["evt_noworker_test"]["http_status"] is None, dl
 print("# dead letters:", {k: v["error"]["code"] for k, v in dl.items()})
 PY
 # Dead is final: a second submit does not try them again.

@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "kivo/report.h"
+#include "kivo/wire.h"
 #include "outbox.h"
 
 static void expect_raw(const char *json, const char *want)
@@ -43,10 +43,11 @@ static void test_raw_fields_any_depth(void **state)
     expect_raw("[{\"system_prompt\":\"\"}]", "system_prompt");
     expect_raw("{\"artifact_summaries\":[{\"tool_calls\":[]}]}", "tool_calls");
     expect_raw("{\"x\":{\"retrieved_context\":{}}}", "retrieved_context");
-    for (size_t i = 0; kivo_raw_field_names[i]; i++) {
+    for (size_t i = 0; kivo_wire_raw_fields[i].name; i++) {
         char json[256];
-        snprintf(json, sizeof json, "{\"deep\":[[{\"k\":{\"%s\":0}}]]}", kivo_raw_field_names[i]);
-        expect_raw(json, kivo_raw_field_names[i]);
+        snprintf(json, sizeof json, "{\"deep\":[[{\"k\":{\"%s\":0}}]]}",
+                 kivo_wire_raw_fields[i].name);
+        expect_raw(json, kivo_wire_raw_fields[i].name);
     }
     /* Escaped keys are compared unescaped. */
     expect_raw("{\"m\\u0065ssages\":[]}", "messages");
@@ -101,6 +102,29 @@ static void test_state_roundtrip(void **state)
     assert_int_equal(wk_outbox_state(ob, "evt_b", &rr), WK_STATE_CREATED);
     assert_string_equal(rr, "rr_2");
     assert_int_equal(wk_outbox_state(ob, "evt_c", NULL), WK_STATE_NONE);
+    /* The next state written after that crash is a line of its own, not the torn line's tail
+     * (found by tests/fuzz/fuzz_outbox_state.c: "evt_b sent rr_evt_c dead -" lost evt_c). */
+    assert_int_equal(wk_outbox_note(ob, "evt_c", WK_STATE_DEAD, NULL), 0);
+    assert_int_equal(wk_outbox_close(ob), 0);
+    assert_int_equal(wk_outbox_open(dir, &ob, err, sizeof err), 0);
+    assert_int_equal(wk_outbox_state(ob, "evt_c", &rr), WK_STATE_DEAD);
+    assert_null(rr);
+    assert_int_equal(wk_outbox_state(ob, "evt_b", &rr), WK_STATE_CREATED);
+    assert_string_equal(rr, "rr_2");
+    assert_int_equal(wk_outbox_close(ob), 0);
+
+    /* A line whose review_run_id wk_outbox_note() would refuse (it goes into a URL path) is
+     * skipped on load like any foreign line (found by fuzz_outbox_state). */
+    f = fopen(path, "a");
+    assert_non_null(f);
+    fputs("evt_b sent rr_\xb1\nevt_d sent ../../v1/x\nevt_e sent rr_5\n", f);
+    fclose(f);
+    assert_int_equal(wk_outbox_open(dir, &ob, err, sizeof err), 0);
+    assert_int_equal(wk_outbox_state(ob, "evt_b", &rr), WK_STATE_CREATED);
+    assert_string_equal(rr, "rr_2");
+    assert_int_equal(wk_outbox_state(ob, "evt_d", NULL), WK_STATE_NONE);
+    assert_int_equal(wk_outbox_state(ob, "evt_e", &rr), WK_STATE_SENT);
+    assert_string_equal(rr, "rr_5");
     assert_int_equal(wk_outbox_close(ob), 0);
     rmrf(dir);
     free(dir);

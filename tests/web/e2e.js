@@ -272,7 +272,7 @@ async function hosted(browser, o, out) {
     const db = path.join(tmp, 'kivo.db');
     let server = null;
     try {
-        const k = run(o.api, ['keys', 'create', '--db', db, '--project', 'acme', '--scopes',
+        const k = run(o.api, ['keys', 'create', '--create', '--db', db, '--project', 'acme', '--scopes',
                               'review_runs:write,review_runs:read']);
         assert.strictEqual(k.status, 0, 'keys create: ' + k.stderr);
         const key = k.stdout.split('\n')[0].trim();
