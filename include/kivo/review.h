@@ -98,6 +98,7 @@ typedef enum kivo_rule {
     KIVO_RULE_SWAP,                /* a name or number where the source has another one */
     KIVO_RULE_UNIT,                /* a number with another unit than the source's */
     KIVO_RULE_ANTONYM,             /* a word for its antonym in the clause the claim copies */
+    KIVO_RULE_EXCHANGE,            /* two values exchanged between two parallel phrases */
     KIVO_RULE_COUNT
 } kivo_rule;
 

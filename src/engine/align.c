@@ -143,3 +143,75 @@ void kv_align_claim(kivo_engine *e)
         }
     }
 }
+
+/* 1 when clause sc of r opens with a pronoun subject ("It does not cover ..."). */
+static int pronoun_subject(const kv_reading *r, size_t sc)
+{
+    for (size_t j = 0; j < r->n; j++) {
+        if (r->a[j].clause < sc)
+            continue;
+        if (r->a[j].clause > sc)
+            return 0;
+        if (r->a[j].cue & KV_CUE_SUBJECT)
+            return !(r->a[j].cue & KV_CUE_DET) || r->t[j].kind == KV_TOK_STOP;
+        if (r->t[j].kind != KV_TOK_STOP)
+            return 0;
+    }
+    return 0;
+}
+
+/* 1 when window sentence s holds word h anywhere. */
+static int in_sentence(const kv_sense *sn, size_t s, uint64_t h)
+{
+    const kv_reading *r = &sn->sent[s];
+    for (size_t j = 0; j < r->n; j++)
+        if (r->t[j].h == h)
+            return 1;
+    return 0;
+}
+
+/* 1 when a window sentence before sentence s holds claim word h: what a pronoun subject of s
+ * can stand for. */
+static int named_before(const kv_sense *sn, size_t s, uint64_t h)
+{
+    for (size_t k = 0; k < s; k++) {
+        const kv_reading *r = &sn->sent[k];
+        for (size_t j = 0; j < r->n; j++)
+            if (r->t[j].h == h)
+                return 1;
+    }
+    return 0;
+}
+
+/* 1 when claim token i is in the claim's first run of words that earlier window sentences
+ * hold (with only determiners, "of" and "and" between them): the one noun phrase a pronoun can
+ * stand for ("the 2-year warranty" for "It"). */
+static int in_first_phrase(const kv_sense *sn, size_t s, size_t i)
+{
+    const kv_reading *c = &sn->claim;
+    size_t first = c->n;
+    for (size_t k = 0; k < c->n && first == c->n; k++)
+        if (c->t[k].kind != KV_TOK_STOP && named_before(sn, s, c->t[k].h) &&
+            !in_sentence(sn, s, c->t[k].h))
+            first = k;
+    if (first == c->n || i < first)
+        return 0;
+    for (size_t k = first; k <= i; k++) {
+        const kv_token *t = &c->t[k];
+        if (t->kind != KV_TOK_STOP) {
+            if (!named_before(sn, s, t->h))
+                return 0;
+        } else if (!(c->a[k].cue & KV_CUE_DET) &&
+                   !kv_text_is(c->text + t->start, t->end - t->start, "of") &&
+                   !kv_text_is(c->text + t->start, t->end - t->start, "and")) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int kv_pronoun_stands_for(const kv_sense *sn, size_t s, size_t sc, size_t i)
+{
+    return pronoun_subject(&sn->sent[s], sc) && named_before(sn, s, sn->claim.t[i].h) &&
+           in_first_phrase(sn, s, i);
+}

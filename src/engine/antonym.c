@@ -25,26 +25,27 @@
 #include "kivo/explain.h"
 #include "sense_int.h"
 
-#define ANTONYM_WORDS 10
-#define ANTONYM_HELD 7      /* tenths of the claim clause's other words the source clause holds */
+#define ANTONYM_WORDS 20
+#define ANTONYM_HELD 7 /* tenths of the claim clause's other words the source clause holds */
 
 static const char *const pairs[][2][ANTONYM_WORDS] = {
-    {{"rise", "rose", "risen", "rises", "climb", "increase", "grow", "grew", "raise", "raised"},
-     {"fall", "fell", "fallen", "falls", "drop", "decrease", "decline", "shrink", "shrank",
-      "lower"}},
-    {{"gain", "gains", "gained"}, {"lose", "loses", "lost", "loss"}},
+    /* Change in amount: rise, increase and gain against fall, decrease and lose. */
+    {{"rise", "rose", "risen", "rises", "climb", "climbed", "increase", "increased", "increases",
+      "grow", "grew", "grows", "raise", "raised", "gain", "gains", "gained"},
+     {"fall", "fell", "fallen", "falls", "drop", "dropped", "decrease", "decreased", "decreases",
+      "decline", "declined", "shrink", "shrank", "lower", "lowered", "lose", "loses", "lost",
+      "loss"}},
     {{"profit", "profits"}, {"loss", "losses"}},
-    {{"win", "wins", "won", "victory"}, {"lose", "loses", "lost", "loss"}},
+    {{"win", "wins", "won", "victory"}, {"lose", "loses", "lost", "loss", "defeat"}},
     {{"join", "joins", "joined"}, {"leave", "leaves", "left", "quit"}},
     {{"open", "opens", "opened", "keep"}, {"close", "closes", "closed", "shut"}},
     {{"first"}, {"last", "final"}},
     {{"early", "earlier", "earliest"}, {"late", "later", "latest"}},
-    {{"start", "beginning", "begin", "begins"}, {"end", "ends", "finish"}},
+    {{"start", "beginning", "begin", "begins"}, {"end", "ends"}},
     {{"large", "larger", "big", "bigger", "great", "greater"},
      {"small", "smaller", "little", "tiny"}},
     {{"hard", "harder", "firm"}, {"soft", "softer"}},
-    {{"uphold", "upheld", "affirm", "affirmed"}, {"reverse", "reversed", "overturn",
-                                                  "overturned"}},
+    {{"uphold", "upheld", "affirm", "affirmed"}, {"reverse", "reversed", "overturn", "overturned"}},
     {{"violate", "violated", "breach", "breached"},
      {"respect", "respected", "protect", "protected", "uphold", "upheld", "obey", "obeyed"}},
     {{"above", "over"}, {"below", "under"}},
@@ -52,13 +53,19 @@ static const char *const pairs[][2][ANTONYM_WORDS] = {
      {"criticize", "criticized", "criticise", "criticised", "condemn", "condemned"}},
     {{"heavy", "heavier", "heaviest"}, {"light", "lighter", "lightest"}},
     {{"more"}, {"less", "fewer"}},
+    /* "weighs more than" is not "lighter than": a bare "more" or "less" (before "than" or at
+     * its clause's end, bare() below) against a comparative of the other side. */
+    {{"more"}, {"lighter", "smaller", "lower", "shorter", "younger", "cheaper", "fewer", "less"}},
+    {{"heavier", "larger", "bigger", "greater", "higher", "longer", "older", "more"},
+     {"less", "fewer"}},
     {{"old", "older", "oldest"}, {"young", "younger", "youngest"}},
     {{"charge", "charged", "charges"}, {"waive", "waived", "waives"}},
     {{"same", "identical"}, {"different"}},
-    {{"accept", "accepted", "approve", "approved"}, {"reject", "rejected", "refuse", "refused",
-                                                     "deny", "denied"}},
-    {{"allow", "allowed", "permit", "permitted"}, {"forbid", "forbidden", "prohibit",
-                                                   "prohibited", "ban", "banned"}},
+    {{"original"}, {"new"}},
+    {{"accept", "accepted", "approve", "approved"},
+     {"reject", "rejected", "refuse", "refused", "deny", "denied"}},
+    {{"allow", "allowed", "permit", "permitted"},
+     {"forbid", "forbidden", "prohibit", "prohibited", "ban", "banned"}},
     {{"include", "included", "includes"}, {"exclude", "excluded", "excludes"}},
     {{"buy", "bought", "purchase"}, {"sell", "sold"}},
     {{"import", "imports"}, {"export", "exports"}},
@@ -93,8 +100,7 @@ static const char *const pairs[][2][ANTONYM_WORDS] = {
     {{"add", "added"}, {"remove", "removed", "subtract"}},
     {{"present"}, {"absent"}},
     {{"public"}, {"private"}},
-    {{"inside", "indoor", "indoors", "internal"}, {"outside", "outdoor", "outdoors",
-                                                   "external"}},
+    {{"inside", "indoor", "indoors", "internal"}, {"outside", "outdoor", "outdoors", "external"}},
     {{"top", "upper"}, {"bottom"}},
     {{"front"}, {"back", "rear"}},
     {{"rich", "wealthy"}, {"poor"}},
@@ -108,7 +114,7 @@ static const char *const pairs[][2][ANTONYM_WORDS] = {
 typedef struct kv_antonym antonym_entry;
 struct kv_antonym {
     uint64_t h;
-    uint16_t group;     /* 1-based */
+    uint16_t group; /* 1-based */
     uint8_t side;
 };
 
@@ -181,6 +187,35 @@ static int same_side(const kivo_engine *e, uint64_t a, uint64_t b)
     return 0;
 }
 
+/* 1 unless token i of r is a "more", "less" or "fewer" that comes before a word it grades
+ * ("more common", "fewer tablets"): bare, before "than" or at its clause's end, it is the
+ * comparative of its verb ("weighs more than"). */
+static int bare(const kv_reading *r, size_t i)
+{
+    const char *w = r->text + r->t[i].start;
+    size_t len = r->t[i].end - r->t[i].start;
+    if (!kv_text_is(w, len, "more") && !kv_text_is(w, len, "less") && !kv_text_is(w, len, "fewer"))
+        return 1;
+    if (i + 1 == r->n || r->a[i + 1].clause != r->a[i].clause)
+        return 1;
+    for (uint32_t q = r->t[i].end; q < r->t[i + 1].start; q++)
+        if (r->text[q] == ',' || r->text[q] == '.' || r->text[q] == ';')
+            return 1;
+    const kv_token *n = &r->t[i + 1];
+    return kv_text_is(r->text + n->start, n->end - n->start, "than");
+}
+
+/* 1 when clause sc of window sentence s holds claim token i: the word itself, or a pronoun
+ * subject standing for it ("It is closed on Sundays" after "The library is open ..."). */
+static int held_in(const kv_sense *sn, size_t s, size_t sc, size_t i)
+{
+    const kv_reading *c = &sn->claim, *r = &sn->sent[s];
+    for (size_t j = 0; j < r->n; j++)
+        if (r->a[j].clause == sc && r->t[j].h == c->t[i].h)
+            return 1;
+    return kv_pronoun_stands_for(sn, s, sc, i);
+}
+
 int kv_antonym_check(kivo_engine *e, kv_sense_result *res)
 {
     kv_sense *sn = e->sense;
@@ -190,66 +225,57 @@ int kv_antonym_check(kivo_engine *e, kv_sense_result *res)
     for (size_t s = 0; s < sn->n_sents; s++) {
         const kv_reading *r = &sn->sent[s];
         for (size_t cc = 0; cc < c->n_clauses; cc++) {
-            /* The clause of r that holds most of claim clause cc's words, and how many. */
-            size_t words = 0, best = SIZE_MAX, best_n = 0;
+            /* Each clause of r that holds nearly all of claim clause cc's words, all but the
+             * one in question at least (a clause shared with another subject, "while Pellis's
+             * shares fell 2%", is read too). */
             for (size_t sc = 0; sc < r->n_clauses; sc++) {
-                size_t held = 0;
-                words = 0;
+                size_t held = 0, words = 0;
                 for (size_t i = 0; i < c->n; i++) {
                     if (c->a[i].clause != cc || c->t[i].kind == KV_TOK_STOP)
                         continue;
                     words++;
-                    for (size_t j = 0; j < r->n; j++)
-                        if (r->a[j].clause == sc && r->t[j].h == c->t[i].h) {
-                            held++;
-                            break;
-                        }
+                    held += (size_t)held_in(sn, s, sc, i);
                 }
-                if (held > best_n) {
-                    best = sc;
-                    best_n = held;
-                }
-            }
-            if (best == SIZE_MAX || words < 2)
-                continue;
-            for (size_t i = 0; i < c->n; i++) {
-                /* A condition restates what it supposes: "If your body fat is too high" is no
-                 * claim against "a low body fat". */
-                if (c->a[i].clause != cc || c->a[i].cue_tok || c->a[i].kind == KV_CLAUSE_COND ||
-                    c->a[i].kind == KV_CLAUSE_UNLESS || c->a[i].kind == KV_CLAUSE_QUESTION)
+                if (words < 2 || held == 0 || held * 10 < (words - 1) * ANTONYM_HELD)
                     continue;
-                int in = 0;
-                for (size_t j = 0; j < r->n && !in; j++)
-                    in = r->a[j].clause == best && r->t[j].h == c->t[i].h;
-                if (in)
-                    continue;
-                /* All the clause's other words but this one, or nearly. */
-                if (best_n * 10 < (words - 1) * ANTONYM_HELD)
-                    continue;
-                for (size_t j = 0; j < r->n; j++) {
-                    if (r->a[j].clause != best || !kv_antonym_pair(e, c->t[i].h, r->t[j].h))
+                for (size_t i = 0; i < c->n; i++) {
+                    /* A condition restates what it supposes: "If your body fat is too high" is
+                     * no claim against "a low body fat". */
+                    if (c->a[i].clause != cc || c->a[i].cue_tok || c->a[i].kind == KV_CLAUSE_COND ||
+                        c->a[i].kind == KV_CLAUSE_UNLESS || c->a[i].kind == KV_CLAUSE_QUESTION ||
+                        !bare(c, i))
                         continue;
-                    /* Said the same way: "isn't open" agrees with "closed". */
-                    if ((c->a[i].neg ^ c->a[i].absorbed) != (r->a[j].neg ^ r->a[j].absorbed))
+                    int in = 0;
+                    for (size_t j = 0; j < r->n && !in; j++)
+                        in = r->a[j].clause == sc && r->t[j].h == c->t[i].h;
+                    if (in)
                         continue;
-                    /* The claim has the source's word, or one of its side ("buy ... sell" for
-                     * "sold"): it speaks of both, not of one for the other. */
-                    int held = 0;
-                    for (size_t k = 0; k < c->n && !held; k++)
-                        held = c->t[k].h == r->t[j].h || same_side(e, c->t[k].h, r->t[j].h);
-                    if (held)
-                        continue;
-                    res->mark[i] = 1;
-                    res->rule = KIVO_RULE_ANTONYM;
-                    res->sent = s;
-                    if (e->explain)
-                        kv_explain_add(e, " antonym: window sentence %zu says %.*s where the "
-                                          "claim says %.*s;",
-                                       s + 1, (int)(r->t[j].end - r->t[j].start),
-                                       r->text + r->t[j].start,
-                                       (int)(c->t[i].end - c->t[i].start),
-                                       c->text + c->t[i].start);
-                    return 1;
+                    for (size_t j = 0; j < r->n; j++) {
+                        if (r->a[j].clause != sc || !bare(r, j) ||
+                            !kv_antonym_pair(e, c->t[i].h, r->t[j].h))
+                            continue;
+                        /* Said the same way: "isn't open" agrees with "closed". */
+                        if ((c->a[i].neg ^ c->a[i].absorbed) != (r->a[j].neg ^ r->a[j].absorbed))
+                            continue;
+                        /* The claim has the source's word, or one of its side ("buy ... sell"
+                         * for "sold"): it speaks of both, not of one for the other. */
+                        int both = 0;
+                        for (size_t k = 0; k < c->n && !both; k++)
+                            both = c->t[k].h == r->t[j].h || same_side(e, c->t[k].h, r->t[j].h);
+                        if (both)
+                            continue;
+                        res->mark[i] = 1;
+                        res->rule = KIVO_RULE_ANTONYM;
+                        res->sent = s;
+                        if (e->explain)
+                            kv_explain_add(
+                                e,
+                                " antonym: window sentence %zu says %.*s where "
+                                "the claim says %.*s;",
+                                s + 1, (int)(r->t[j].end - r->t[j].start), r->text + r->t[j].start,
+                                (int)(c->t[i].end - c->t[i].start), c->text + c->t[i].start);
+                        return 1;
+                    }
                 }
             }
         }

@@ -141,10 +141,16 @@ static int bound_before(const char *text, const kv_token *t, size_t first, size_
         return KV_BOUND_LO_INCL;
     if (p1 && is(text, p1, "than") && p2) {
         int neg = p3 && (p3->flags & KV_TF_NEG);
-        if (is(text, p2, "more") || is(text, p2, "greater") || is(text, p2, "longer"))
-            return neg ? KV_BOUND_UP_INCL : KV_BOUND_LO_STRICT;
-        if (is(text, p2, "less") || is(text, p2, "fewer") || is(text, p2, "shorter"))
-            return neg ? KV_BOUND_LO_INCL : KV_BOUND_UP_STRICT;
+        static const char *const up[] = {"more", "greater", "longer", "older", "higher",
+                                         "larger", "heavier", "later", NULL};
+        static const char *const down[] = {"less", "fewer", "shorter", "younger", "lower",
+                                           "smaller", "lighter", "earlier", NULL};
+        for (size_t k = 0; up[k]; k++) {
+            if (is(text, p2, up[k]))
+                return neg ? KV_BOUND_UP_INCL : KV_BOUND_LO_STRICT;
+            if (is(text, p2, down[k]))
+                return neg ? KV_BOUND_LO_INCL : KV_BOUND_UP_STRICT;
+        }
     }
     if (p2 && is(text, p1, "of") && (is(text, p2, "maximum") || is(text, p2, "max")))
         return KV_BOUND_UP_INCL;
@@ -448,6 +454,7 @@ void kv_clause_read(const kivo_engine *e, const char *text, const kv_token *t, s
         r->modal_tok[cl] = UINT16_MAX;
         r->modal_strict[cl] = 0;
         r->elliptic[cl] = 0;
+        r->until_neg[cl] = UINT16_MAX;
         int parity = 0, scoped = 0;
         size_t first_cue = end, last_cue = end;
         for (size_t i = first; i < end; i++)
@@ -485,6 +492,8 @@ void kv_clause_read(const kivo_engine *e, const char *text, const kv_token *t, s
                 int until = 0;
                 for (size_t k = i + 1; k < end && !until; k++)
                     until = is(text, &t[k], "until") || is(text, &t[k], "till");
+                if (until && r->until_neg[cl] == UINT16_MAX)
+                    r->until_neg[cl] = (uint16_t)i;
                 if (!until) {
                     /* A second negation close to the first cancels it ("not without", "never
                      * fails to"); a later one in the same clause repeats it ("isn't eligible,

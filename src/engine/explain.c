@@ -18,7 +18,7 @@ static const char *const rule_names[] = {
     "name_missing", "negation_unmatched", "field",          "null_field",
     "hours",        "opposite",           "negation_scope", "modality",
     "quantifier",   "bound",              "role",           "swap",
-    "unit",         "antonym",
+    "unit",         "antonym",            "exchange",
 };
 
 _Static_assert(sizeof rule_names / sizeof rule_names[0] == KIVO_RULE_COUNT,

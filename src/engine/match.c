@@ -1382,7 +1382,7 @@ kivo_status kv_match_claim(kivo_engine *e, const kivo_packet *p, const kv_token 
 
     c->status = rule;
     if (e->explain) {
-        kv_explain_add(e, "coverage %.4f (best window %.4f", coverage, have ? best.coverage : 0.0);
+        kv_explain_add(e, " coverage %.4f (best window %.4f", coverage, have ? best.coverage : 0.0);
         if (have)
             kv_explain_add(e, ": source %u sentences %zu-%zu", e->sents[best.first].source,
                            best.first, best.last);

@@ -44,77 +44,11 @@ static int cond_kind(uint8_t k)
     return k == KV_CLAUSE_COND || k == KV_CLAUSE_UNLESS;
 }
 
-/* 1 when clause sc of r opens with a pronoun subject ("It does not cover ..."). */
-static int pronoun_subject(const kv_reading *r, size_t sc)
-{
-    for (size_t j = 0; j < r->n; j++) {
-        if (r->a[j].clause < sc)
-            continue;
-        if (r->a[j].clause > sc)
-            return 0;
-        if (r->a[j].cue & KV_CUE_SUBJECT)
-            return !(r->a[j].cue & KV_CUE_DET) || r->t[j].kind == KV_TOK_STOP;
-        if (r->t[j].kind != KV_TOK_STOP)
-            return 0;
-    }
-    return 0;
-}
-
-/* 1 when window sentence s holds word h anywhere. */
-static int kv_align_in_clause_any(const kv_sense *sn, size_t s, uint64_t h)
-{
-    const kv_reading *r = &sn->sent[s];
-    for (size_t j = 0; j < r->n; j++)
-        if (r->t[j].h == h)
-            return 1;
-    return 0;
-}
-
-/* 1 when a window sentence before sentence s holds claim word h: what a pronoun subject of s
- * can stand for. */
-static int named_before(const kv_sense *sn, size_t s, uint64_t h)
-{
-    for (size_t k = 0; k < s; k++) {
-        const kv_reading *r = &sn->sent[k];
-        for (size_t j = 0; j < r->n; j++)
-            if (r->t[j].h == h)
-                return 1;
-    }
-    return 0;
-}
-
-/* 1 when claim token i is in the claim's first run of words that earlier window sentences
- * hold (with only determiners, "of" and "and" between them): the one noun phrase a pronoun can
- * stand for ("the 2-year warranty" for "It"). */
-static int in_first_phrase(const kv_sense *sn, size_t s, size_t i)
-{
-    const kv_reading *c = &sn->claim;
-    size_t first = c->n;
-    for (size_t k = 0; k < c->n && first == c->n; k++)
-        if (c->t[k].kind != KV_TOK_STOP && named_before(sn, s, c->t[k].h) &&
-            !kv_align_in_clause_any(sn, s, c->t[k].h))
-            first = k;
-    if (first == c->n || i < first)
-        return 0;
-    for (size_t k = first; k <= i; k++) {
-        const kv_token *t = &c->t[k];
-        if (t->kind != KV_TOK_STOP) {
-            if (!named_before(sn, s, t->h))
-                return 0;
-        } else if (!(c->a[k].cue & KV_CUE_DET) &&
-                   !kv_text_is(c->text + t->start, t->end - t->start, "of") &&
-                   !kv_text_is(c->text + t->start, t->end - t->start, "and")) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 /* Where a claim word stands in its paired clause. */
 typedef struct held {
-    unsigned pol, cpol;     /* 0: not held */
-    int antonym;            /* held as its antonym: agrees or says nothing, never disagrees */
-    int licensed;           /* held through the clause's pronoun subject */
+    unsigned pol, cpol; /* 0: not held */
+    int antonym;        /* held as its antonym: agrees or says nothing, never disagrees */
+    int licensed;       /* held through the clause's pronoun subject */
 } held;
 
 static held hold(const kivo_engine *e, const kv_sense *sn, size_t s, size_t sc, size_t i,
@@ -123,15 +57,14 @@ static held hold(const kivo_engine *e, const kv_sense *sn, size_t s, size_t sc, 
     const kv_reading *c = &sn->claim, *r = &sn->sent[s];
     held h = {0, 0, 0, 0};
     uint64_t w = c->t[i].h;
-    h.pol = kv_align_in_clause(e, r, sc, w, kv_align_alt(e, w), c->a[i].absorbed, &h.cpol,
-                               &h.antonym);
+    h.pol =
+        kv_align_in_clause(e, r, sc, w, kv_align_alt(e, w), c->a[i].absorbed, &h.cpol, &h.antonym);
     /* "Laptops are provided by the company, but monitors are not": the elliptic clause says
      * its subject with the clause before it. */
     if (!h.pol && license && sc + 1 < r->n_clauses && r->elliptic[sc + 1])
-        h.pol = kv_align_in_clause(e, r, sc + 1, w, kv_align_alt(e, w), c->a[i].absorbed,
-                                   &h.cpol, &h.antonym);
-    if (!h.pol && license && pronoun_subject(r, sc) && named_before(sn, s, w) &&
-        in_first_phrase(sn, s, i)) {
+        h.pol = kv_align_in_clause(e, r, sc + 1, w, kv_align_alt(e, w), c->a[i].absorbed, &h.cpol,
+                                   &h.antonym);
+    if (!h.pol && license && kv_pronoun_stands_for(sn, s, sc, i)) {
         /* The pronoun stands for it, as the clause's subject: before any negation. */
         h.pol = KV_POL_POS;
         h.cpol = r->clause_neg[sc] ? KV_POL_NEG : KV_POL_POS;
@@ -144,8 +77,9 @@ static held hold(const kivo_engine *e, const kv_sense *sn, size_t s, size_t sc, 
  * adjunct ("refunds [for the unused part ...]", "refunded [within 30 days]"), or punctuation. */
 static int phrase_ends(const kv_reading *c, size_t i)
 {
-    static const char *const preps[] = {"for", "of", "within", "in", "on", "at", "with", "from",
-                                        "during", "after", "before", "by", "like", "to", NULL};
+    static const char *const preps[] = {"for",    "of",   "within", "in",     "on",
+                                        "at",     "with", "from",   "during", "after",
+                                        "before", "by",   "like",   "to",     NULL};
     if (i == 0)
         return 0;
     for (uint32_t q = c->t[i - 1].end; q < c->t[i].start; q++)
@@ -178,15 +112,14 @@ static int denies(const kv_reading *r, size_t sc)
     return 0;
 }
 
-#define SUBJECT_BACK 4  /* tokens before the predicate where its subject stands */
+#define SUBJECT_BACK 4 /* tokens before the predicate where its subject stands */
 
 /* 1 when clause sc of r names, in the few words before claim word d (the predicate the two
  * disagree on), a subject the claim's clause cc does not: a run of capitalised words, outside an
  * exception, none of whose words the claim holds, and that does not modify a word the claim
  * holds ("the FEHA does not distinguish ..." for "the ADA distinguishes"; but "The Aero X2 drone
  * weighs" for "The drone does not weigh", "Norvik Outfitters accepts" for "Norvik does not"). */
-static int other_subject(const kv_reading *c, size_t cc, const kv_reading *r, size_t sc,
-                         uint64_t d)
+static int other_subject(const kv_reading *c, size_t cc, const kv_reading *r, size_t sc, uint64_t d)
 {
     size_t at = 0;
     while (at < r->n && !(r->a[at].clause == sc && r->t[at].h == d))
@@ -195,7 +128,7 @@ static int other_subject(const kv_reading *c, size_t cc, const kv_reading *r, si
         return 0;
     size_t j = at > SUBJECT_BACK ? at - SUBJECT_BACK : 0;
     while (j > 0 && (r->t[j].flags & KV_TF_CAP) && (r->t[j - 1].flags & KV_TF_CAP))
-        j--;    /* from the start of a name the window cuts into */
+        j--; /* from the start of a name the window cuts into */
     for (; j < at; j++) {
         const kv_token *t = &r->t[j];
         if (r->a[j].clause != sc || t->kind != KV_TOK_WORD || !(t->flags & KV_TF_CAP) ||
@@ -251,6 +184,107 @@ static size_t pair_clause(const kivo_engine *e, const kv_sense *sn, size_t s, in
     return best;
 }
 
+/* The token of clause cl of r that says "until" or "till", or r->n. */
+static size_t until_at(const kv_reading *r, size_t cl)
+{
+    for (size_t j = 0; j < r->n; j++)
+        if (r->a[j].clause == cl &&
+            (kv_text_is(r->text + r->t[j].start, r->t[j].end - r->t[j].start, "until") ||
+             kv_text_is(r->text + r->t[j].start, r->t[j].end - r->t[j].start, "till")))
+            return j;
+    return r->n;
+}
+
+/* "not ... until": clause.c reads the negation as about the time ("Do not add it until the
+ * end" says to add it at the end), so it is left out of the clause's polarity. Both sides saying
+ * "until", it is the act that one denies and the other asserts: "You do not keep access until
+ * the end of the billing period" against "You keep access until the end of the billing period".
+ * Fires when the claim's clause with "until" and its paired clause hold the same content words
+ * (two at least, all of the claim's before "until") and one side's negation was set aside. */
+static int until_turned(kivo_engine *e, kv_sense_result *res)
+{
+    kv_sense *sn = e->sense;
+    const kv_reading *c = &sn->claim;
+    for (size_t cc = 0; cc < c->n_clauses; cc++) {
+        size_t cu = until_at(c, cc);
+        if (cu == c->n)
+            continue;
+        for (size_t s = 0; s < sn->n_sents; s++) {
+            const kv_reading *r = &sn->sent[s];
+            size_t sc = pair_clause(e, sn, s, cond_kind(c->a[cu].kind));
+            if (sc == SIZE_MAX || until_at(r, sc) == r->n ||
+                (c->until_neg[cc] == UINT16_MAX) == (r->until_neg[sc] == UINT16_MAX) ||
+                c->clause_neg[cc] || r->clause_neg[sc])
+                continue;
+            size_t held_n = 0, missing = 0;
+            for (size_t i = 0; i < c->n; i++) {
+                if (c->a[i].clause != cc || !sn->match[i].content || repeated(c, i))
+                    continue;
+                if (hold(e, sn, s, sc, i, 1).pol)
+                    held_n++;
+                else if (i < cu)
+                    missing++;
+            }
+            if (held_n < 2 || missing)
+                continue;
+            memset(res->mark, 0, c->n);
+            if (c->until_neg[cc] != UINT16_MAX) {
+                size_t k = c->until_neg[cc];
+                res->mark[k] = 2;
+                while (++k < cu && !sn->match[k].content)
+                    ;
+                if (k < cu)
+                    res->mark[k] = 1;
+            } else {
+                size_t k = r->until_neg[sc];
+                while (++k < r->n && r->t[k].kind == KV_TOK_STOP)
+                    ;
+                for (size_t i = 0; k < r->n && i < c->n; i++)
+                    if (c->t[i].h == r->t[k].h) {
+                        res->mark[i] = 1;
+                        break;
+                    }
+            }
+            res->rule = KIVO_RULE_NEGATION_SCOPE;
+            res->sent = s;
+            if (e->explain)
+                kv_explain_add(e,
+                               " negation_scope: window sentence %zu says the \"until\" "
+                               "clause with the other polarity;",
+                               s + 1);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* 1 when another window sentence than s holds each claim word marked 1 with the claim's own
+ * polarity in its paired clause: the window says both ("even where a man doesn't want to
+ * become a father. Where a man does want to become a father, ..."), and the claim took one. */
+static int agrees_elsewhere(const kivo_engine *e, const kv_sense *sn, size_t s, const uint8_t *mark)
+{
+    const kv_reading *c = &sn->claim;
+    for (size_t s2 = 0; s2 < sn->n_sents; s2++) {
+        if (s2 == s)
+            continue;
+        int all = 1, any = 0;
+        for (size_t i = 0; i < c->n && all; i++) {
+            if (mark[i] != 1)
+                continue;
+            int cond = cond_kind(c->a[i].kind);
+            size_t sc = pair_clause(e, sn, s2, cond);
+            int unless = c->a[i].kind == KV_CLAUSE_UNLESS;
+            unsigned want = (c->a[i].neg ^ unless) ? KV_POL_NEG : KV_POL_POS;
+            all = sc != SIZE_MAX && sn->sent[s2].until_neg[sc] == UINT16_MAX &&
+                  (hold(e, sn, s2, sc, i, 1).pol & want);
+            any = 1;
+        }
+        if (all && any)
+            return 1;
+    }
+    return 0;
+}
+
 int kv_negation_check(kivo_engine *e, kv_sense_result *res)
 {
     kv_sense *sn = e->sense;
@@ -268,6 +302,10 @@ int kv_negation_check(kivo_engine *e, kv_sense_result *res)
                 continue;
             int cond = cond_kind(c->a[i].kind);
             if (pair[cond] == SIZE_MAX || c->a[i].kind == KV_CLAUSE_QUESTION)
+                continue;
+            /* A negation "until" follows says when, not whether (until_turned). */
+            if (r->until_neg[pair[cond]] != UINT16_MAX ||
+                c->until_neg[c->a[i].clause] != UINT16_MAX)
                 continue;
             held h = hold(e, sn, s, pair[cond], i, 1);
             if (!h.pol || pair_kind(r, pair[cond]) == KV_CLAUSE_QUESTION)
@@ -318,8 +356,8 @@ int kv_negation_check(kivo_engine *e, kv_sense_result *res)
             continue;
         /* The paired clause names a subject the claim's clause does not: it speaks of another
          * one ("the ADA distinguishes ..." against "Unlike the ADA, the FEHA does not ..."). */
-        if (pair[0] != SIZE_MAX && other_subject(c, c->a[first_d].clause, r, pair[0],
-                                                 c->t[first_d].h))
+        if (pair[0] != SIZE_MAX &&
+            other_subject(c, c->a[first_d].clause, r, pair[0], c->t[first_d].h))
             continue;
         if (d_main && d_cond && cond_turned && agree_scoped == 0)
             continue;
@@ -329,8 +367,8 @@ int kv_negation_check(kivo_engine *e, kv_sense_result *res)
          * after it, "refunded [within 30 days]", says when or how, not what). */
         size_t extra = 0;
         for (size_t i = first_d + 1; i < c->n && !(disagree == 1 && phrase_ends(c, i)); i++)
-            extra += sn->match[i].content && !in[i] && !repeated(c, i) &&
-                     c->t[i].kind != KV_TOK_NUMBER;
+            extra +=
+                sn->match[i].content && !in[i] && !repeated(c, i) && c->t[i].kind != KV_TOK_NUMBER;
         if (extra > disagree || (disagree == 1 && extra == 1))
             continue;
         /* One word that disagrees: the clause must hold all the claim's clause says but its
@@ -356,12 +394,16 @@ int kv_negation_check(kivo_engine *e, kv_sense_result *res)
                         mark[i] = 2;
                         break;
                     }
+        if (agrees_elsewhere(e, sn, s, mark))
+            continue;
         memcpy(res->mark, mark, c->n);
         res->rule = KIVO_RULE_NEGATION_SCOPE;
         res->sent = s;
         if (e->explain) {
-            kv_explain_add(e, " negation_scope: window sentence %zu holds with the other "
-                              "polarity:", s + 1);
+            kv_explain_add(e,
+                           " negation_scope: window sentence %zu holds with the other "
+                           "polarity:",
+                           s + 1);
             for (size_t i = 0; i < c->n; i++)
                 if (mark[i] == 1)
                     kv_explain_add(e, " %.*s", (int)(c->t[i].end - c->t[i].start),
@@ -371,5 +413,5 @@ int kv_negation_check(kivo_engine *e, kv_sense_result *res)
         }
         return 1;
     }
-    return 0;
+    return until_turned(e, res);
 }

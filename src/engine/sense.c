@@ -55,10 +55,11 @@ int kv_sense_check(kivo_engine *e, const kivo_packet *p, const kv_token *toks, s
     if (!kv_align_window(e, p, first, last))
         return 0;
     kv_align_claim(e);
+    sn->next_window = 0;
     res->checked = 1;
-    return kv_modality_check(e, res) || kv_negation_check(e, res) ||
-           kv_quantifier_check(e, res) || kv_roles_check(e, res) || kv_antonym_check(e, res) ||
-           kv_swap_check(e, res);
+    return kv_modality_check(e, res) || kv_negation_check(e, res) || kv_quantifier_check(e, res) ||
+           kv_roles_check(e, res) || kv_antonym_check(e, res) || kv_swap_check(e, res) ||
+           kv_exchange_check(e, res);
 }
 
 int kv_sense_window_necessary(const kivo_engine *e)
@@ -75,11 +76,17 @@ int kv_sense_swaps(kivo_engine *e, const kivo_packet *p, const kv_token *toks, s
                    size_t first, size_t last, kv_sense_result *res)
 {
     kv_sense *sn = e->sense;
-    if (n == 0 || n > KV_SENSE_MAX_TOKENS || !kv_align_window(e, p, first, last))
+    if (n == 0 || n > KV_SENSE_MAX_TOKENS)
+        return 0;
+    /* Where the best window (still aligned) holds each claim word (swap.c). */
+    for (size_t i = 0; i < sn->claim.n; i++)
+        memcpy(sn->best_at[i], sn->match[i].at, sizeof sn->best_at[i]);
+    sn->best_sents = sn->n_sents;
+    if (!kv_align_window(e, p, first, last))
         return 0;
     (void)toks;
     kv_align_claim(e);
+    sn->next_window = 1;
     memset(res->mark, 0, n);
-    (void)sn;
     return kv_swap_check(e, res);
 }

@@ -126,6 +126,9 @@ typedef struct kv_reading {
     uint8_t modal_strict[KV_SENSE_MAX_CLAUSES]; /* said with must, shall, required, mandatory,
                                                  * have to: an obligation, not advice */
     uint16_t modal_tok[KV_SENSE_MAX_CLAUSES]; /* the token that set it, or UINT16_MAX */
+    uint16_t until_neg[KV_SENSE_MAX_CLAUSES]; /* a negation "until" follows, read as about the
+                                               * time ("Do not add it until the end"), not
+                                               * counted in clause_neg; UINT16_MAX when none */
     uint8_t imperative;                     /* the sentence opens with an instruction */
 } kv_reading;
 
@@ -154,6 +157,10 @@ typedef struct kv_sense {
     kv_reading claim, sent[KV_SENSE_MAX_SENTS];
     size_t n_sents;
     kv_match match[KV_SENSE_MAX_TOKENS];
+    int16_t best_at[KV_SENSE_MAX_TOKENS][KV_SENSE_MAX_SENTS]; /* reading another window for
+                                                * swaps: match[].at of the best window */
+    size_t best_sents;                         /* and its sentences */
+    int next_window;                           /* the window read is not the best one */
     uint64_t prefixed[KV_SENSE_MAX_TOKENS][2];  /* per claim token: hashes with/without a
                                                  * negative prefix, 0 when none */
 } kv_sense;
@@ -189,6 +196,11 @@ void kv_align_claim(kivo_engine *e);
 /* align.c: the hash the sources hold for claim term h in place of it (prefix.c), or 0. */
 uint64_t kv_align_alt(const kivo_engine *e, uint64_t h);
 
+/* align.c: 1 when clause sc of window sentence s opens with a pronoun subject ("It does not
+ * cover ...") that stands for claim token i: a word of the claim's first noun phrase that an
+ * earlier window sentence names and sentence s does not. */
+int kv_pronoun_stands_for(const kv_sense *sn, size_t s, size_t sc, size_t i);
+
 /* The rules. Each returns 1 and fills *res (rule, sentence, marks) when it fires. */
 int kv_negation_check(kivo_engine *e, kv_sense_result *res);
 int kv_roles_check(kivo_engine *e, kv_sense_result *res);
@@ -196,6 +208,7 @@ int kv_quantifier_check(kivo_engine *e, kv_sense_result *res);
 int kv_modality_check(kivo_engine *e, kv_sense_result *res);
 int kv_swap_check(kivo_engine *e, kv_sense_result *res);
 int kv_antonym_check(kivo_engine *e, kv_sense_result *res);
+int kv_exchange_check(kivo_engine *e, kv_sense_result *res);
 
 /* antonym.c: the table, built with the engine; 1 when words a and b (token hashes) are
  * antonyms. */

@@ -17,8 +17,7 @@
 #include "quantity_int.h"
 #include "sense_int.h"
 
-#define SLOT_HELD 7     /* tenths of the claim's words a sentence it copies holds */
-
+#define SLOT_HELD 7 /* tenths of the claim's words a sentence it copies holds */
 
 /* Units: a number's unit may only be swapped for another of the same kind (kind), and two
  * spellings of one unit (id) are the same unit. */
@@ -26,31 +25,31 @@ static const struct unit_word {
     const char *w;
     uint8_t kind, id;
 } units[] = {
-    {"second", 1, 1},   {"seconds", 1, 1},   {"sec", 1, 1},       {"secs", 1, 1},
-    {"minute", 1, 2},   {"minutes", 1, 2},   {"min", 1, 2},       {"mins", 1, 2},
-    {"hour", 1, 3},     {"hours", 1, 3},     {"hr", 1, 3},        {"hrs", 1, 3},
-    {"day", 1, 4},      {"days", 1, 4},      {"week", 1, 5},      {"weeks", 1, 5},
-    {"month", 1, 6},    {"months", 1, 6},    {"year", 1, 7},      {"years", 1, 7},
-    {"yr", 1, 7},       {"yrs", 1, 7},       {"decade", 1, 8},    {"decades", 1, 8},
-    {"mg", 2, 10},      {"milligram", 2, 10}, {"milligrams", 2, 10}, {"g", 2, 11},
-    {"gram", 2, 11},    {"grams", 2, 11},    {"kg", 2, 12},       {"kilogram", 2, 12},
-    {"kilograms", 2, 12}, {"kgs", 2, 12},    {"lb", 2, 13},       {"lbs", 2, 13},
-    {"pound", 2, 13},   {"pounds", 2, 13},   {"oz", 2, 14},       {"ounce", 2, 14},
-    {"ounces", 2, 14},  {"ton", 2, 15},      {"tons", 2, 15},     {"tonne", 2, 15},
-    {"tonnes", 2, 15},  {"mm", 3, 20},       {"millimetre", 3, 20}, {"millimeter", 3, 20},
-    {"cm", 3, 21},      {"centimetre", 3, 21}, {"centimeter", 3, 21}, {"metre", 3, 22},
-    {"meter", 3, 22},   {"metres", 3, 22},   {"meters", 3, 22},   {"km", 3, 23},
-    {"kilometre", 3, 23}, {"kilometer", 3, 23}, {"kilometres", 3, 23}, {"kilometers", 3, 23},
-    {"inch", 3, 24},    {"inches", 3, 24},   {"foot", 3, 25},     {"feet", 3, 25},
-    {"ft", 3, 25},      {"mile", 3, 26},     {"miles", 3, 26},    {"ml", 4, 30},
+    {"second", 1, 1},      {"seconds", 1, 1},     {"sec", 1, 1},          {"secs", 1, 1},
+    {"minute", 1, 2},      {"minutes", 1, 2},     {"min", 1, 2},          {"mins", 1, 2},
+    {"hour", 1, 3},        {"hours", 1, 3},       {"hr", 1, 3},           {"hrs", 1, 3},
+    {"day", 1, 4},         {"days", 1, 4},        {"week", 1, 5},         {"weeks", 1, 5},
+    {"month", 1, 6},       {"months", 1, 6},      {"year", 1, 7},         {"years", 1, 7},
+    {"yr", 1, 7},          {"yrs", 1, 7},         {"decade", 1, 8},       {"decades", 1, 8},
+    {"mg", 2, 10},         {"milligram", 2, 10},  {"milligrams", 2, 10},  {"g", 2, 11},
+    {"gram", 2, 11},       {"grams", 2, 11},      {"kg", 2, 12},          {"kilogram", 2, 12},
+    {"kilograms", 2, 12},  {"kgs", 2, 12},        {"lb", 2, 13},          {"lbs", 2, 13},
+    {"pound", 2, 13},      {"pounds", 2, 13},     {"oz", 2, 14},          {"ounce", 2, 14},
+    {"ounces", 2, 14},     {"ton", 2, 15},        {"tons", 2, 15},        {"tonne", 2, 15},
+    {"tonnes", 2, 15},     {"mm", 3, 20},         {"millimetre", 3, 20},  {"millimeter", 3, 20},
+    {"cm", 3, 21},         {"centimetre", 3, 21}, {"centimeter", 3, 21},  {"metre", 3, 22},
+    {"meter", 3, 22},      {"metres", 3, 22},     {"meters", 3, 22},      {"km", 3, 23},
+    {"kilometre", 3, 23},  {"kilometer", 3, 23},  {"kilometres", 3, 23},  {"kilometers", 3, 23},
+    {"inch", 3, 24},       {"inches", 3, 24},     {"foot", 3, 25},        {"feet", 3, 25},
+    {"ft", 3, 25},         {"mile", 3, 26},       {"miles", 3, 26},       {"ml", 4, 30},
     {"millilitre", 4, 30}, {"milliliter", 4, 30}, {"millilitres", 4, 30}, {"litre", 4, 31},
-    {"litres", 4, 31},  {"liter", 4, 31},    {"liters", 4, 31},   {"cup", 4, 32},
-    {"cups", 4, 32},    {"tablespoon", 4, 33}, {"tablespoons", 4, 33}, {"tbsp", 4, 33},
-    {"teaspoon", 4, 34}, {"teaspoons", 4, 34}, {"tsp", 4, 34},    {"gallon", 4, 35},
-    {"gallons", 4, 35}, {"pint", 4, 36},     {"pints", 4, 36},    {"kbps", 5, 40},
-    {"mbps", 5, 41},    {"gbps", 5, 42},     {"kb", 6, 50},       {"mb", 6, 51},
-    {"gb", 6, 52},      {"tb", 6, 53},       {"hz", 7, 60},       {"khz", 7, 61},
-    {"mhz", 7, 62},     {"ghz", 7, 63},
+    {"litres", 4, 31},     {"liter", 4, 31},      {"liters", 4, 31},      {"cup", 4, 32},
+    {"cups", 4, 32},       {"tablespoon", 4, 33}, {"tablespoons", 4, 33}, {"tbsp", 4, 33},
+    {"teaspoon", 4, 34},   {"teaspoons", 4, 34},  {"tsp", 4, 34},         {"gallon", 4, 35},
+    {"gallons", 4, 35},    {"pint", 4, 36},       {"pints", 4, 36},       {"kbps", 5, 40},
+    {"mbps", 5, 41},       {"gbps", 5, 42},       {"kb", 6, 50},          {"mb", 6, 51},
+    {"gb", 6, 52},         {"tb", 6, 53},         {"hz", 7, 60},          {"khz", 7, 61},
+    {"mhz", 7, 62},        {"ghz", 7, 63},
 };
 
 /* The unit token t of text names (its kind in the high byte, its id in the low one), or 0. */
@@ -143,7 +142,7 @@ static size_t fill_run(const kv_reading *r, size_t y0, int kind, size_t max)
             last = ++y;
         } else if (kind == 1 && y > y0 && r->t[y].kind == KV_TOK_STOP && y + 1 < r->n &&
                    slot_kind(r, y + 1) == kind) {
-            y++;    /* "7 to 14" */
+            y++; /* "7 to 14" */
         } else {
             break;
         }
@@ -165,22 +164,38 @@ static int boundary_before(const kv_reading *r, size_t y)
         return 1;
     for (uint32_t k = r->t[y - 1].end; k < r->t[y].start; k++) {
         char ch = r->text[k];
-        if (ch == '.' || ch == ',' || ch == ';' || ch == ':' || ch == '!' || ch == '?' ||
-            ch == ')')
+        if (ch == '.' || ch == ',' || ch == ';' || ch == ':' || ch == '!' || ch == '?' || ch == ')')
             return 1;
     }
     return 0;
 }
 
-/* other_fill for one plain word i: r's word between the claim's neighbours of i, exactly. */
+/* 1 when a parenthesis opens before token y of r: "Harvester (Italian)" says no more of
+ * "Italian" than the name it glosses. */
+static int opens_paren(const kv_reading *r, size_t y)
+{
+    for (uint32_t k = r->t[y - 1].end; k < r->t[y].start; k++)
+        if (r->text[k] == '(')
+            return 1;
+    return 0;
+}
+
+/* other_fill for one plain word i: r's word between the claim's neighbours of i, exactly. At
+ * the end of a phrase, the two words before it and the end ("allergic to [aspirin].") stand
+ * for the neighbours. */
 static int other_word(const kv_reading *c, size_t i, const kv_reading *r, size_t *y, size_t *y1)
 {
-    if (i == 0 || i + 1 >= c->n || boundary_before(c, i) || boundary_before(c, i + 1))
+    if (i == 0 || boundary_before(c, i))
+        return 0;
+    int last = i + 1 >= c->n || boundary_before(c, i + 1);
+    if (last && (i < 2 || boundary_before(c, i - 1)))
         return 0;
     int same = 0, other = 0;
-    for (size_t j = 1; j + 1 < r->n && !same; j++) {
-        if (r->t[j - 1].h != c->t[i - 1].h || r->t[j + 1].h != c->t[i + 1].h ||
-            r->t[j].kind != KV_TOK_WORD)
+    for (size_t j = last ? 2 : 1; j < r->n && !same; j++) {
+        if (r->t[j - 1].h != c->t[i - 1].h || r->t[j].kind != KV_TOK_WORD)
+            continue;
+        if (last ? r->t[j - 2].h != c->t[i - 2].h || !boundary_before(r, j + 1)
+                 : j + 1 >= r->n || r->t[j + 1].h != c->t[i + 1].h)
             continue;
         if (r->t[j].h == c->t[i].h) {
             same = 1;
@@ -272,7 +287,7 @@ static int same_fill(const kv_reading *c, size_t a, size_t b, const kv_reading *
 static int other_fill(const kv_reading *c, size_t a, size_t b, int kind, const kv_reading *r,
                       size_t *y, size_t *y1)
 {
-    int has_l = a > 0;
+    int has_l = a > 0 && !opens_paren(c, a);
     int has_r = b + 1 < c->n && !boundary_before(c, b + 1);
     if (!has_l && !has_r)
         return 0;
@@ -300,7 +315,7 @@ static int other_fill(const kv_reading *c, size_t a, size_t b, int kind, const k
                     : boundary_before(r, end) || is_and(r, end)))
             continue;
         if (same_fill(c, a, b, r, y0, end)) {
-            same = 1;   /* the sentence says it this way too */
+            same = 1; /* the sentence says it this way too */
         } else if (!other) {
             other = 1;
             *y = y0;
@@ -333,6 +348,52 @@ static void slot_run(const kv_reading *c, size_t i, int kind, size_t *a, size_t 
         else
             break;
     }
+}
+
+/* 1 when r holds tokens [a, b] of c with c's token before a or after b next to them. */
+static int said_with_neighbour(const kv_reading *c, size_t a, size_t b, const kv_reading *r)
+{
+    size_t len = b - a + 1;
+    for (size_t j = 0; j + len <= r->n; j++) {
+        size_t k = 0;
+        while (k < len && r->t[j + k].h == c->t[a + k].h)
+            k++;
+        if (k < len)
+            continue;
+        if (a > 0 && j > 0 && r->t[j - 1].h == c->t[a - 1].h && !boundary_before(c, a))
+            return 1;
+        if (b + 1 < c->n && j + len < r->n && r->t[j + len].h == c->t[b + 1].h &&
+            !boundary_before(c, b + 1))
+            return 1;
+    }
+    return 0;
+}
+
+/* Reading the next window (sense.c): 1 when a sentence of the best window holds the claim's
+ * slot [a, b] with as many of the claim's words before it in its clause as sentence s holds
+ * ("SMS stands for [Short Message Service]" there; "MMS stands for [Multimedia Messaging
+ * Service] ... the SMS" here). "International orders take [3 to 5] business days" took its
+ * number from "Standard shipping takes 3 to 5 business days", but not its subject. */
+static int said_in_best(const kv_sense *sn, size_t a, size_t b, size_t s)
+{
+    const kv_reading *c = &sn->claim;
+    for (size_t bs = 0; bs < sn->best_sents; bs++) {
+        int all = 1;
+        for (size_t k = a; k <= b && all; k++)
+            all = c->t[k].kind == KV_TOK_STOP || sn->best_at[k][bs] >= 0;
+        if (!all)
+            continue;
+        size_t there = 0, here = 0;
+        for (size_t k = 0; k < a; k++) {
+            if (!sn->match[k].content || c->a[k].clause != c->a[a].clause)
+                continue;
+            there += sn->best_at[k][bs] >= 0;
+            here += sn->match[k].at[s] >= 0;
+        }
+        if (there >= here)
+            return 1;
+    }
+    return 0;
 }
 
 /* A name or number of the claim where window sentence s, between the same neighbouring words,
@@ -375,6 +436,8 @@ static int slot_swap(kivo_engine *e, kv_sense_result *res, size_t s)
         } else {
             slot_run(c, i, kind, &a, &b);
         }
+        if (sn->next_window && said_in_best(sn, a, b, s))
+            continue;
         int fk = kind == 3 ? 0 : kind;
         if (fk ? !other_fill(c, a, b, fk, r, &y, &y1) : !other_word(c, i, r, &y, &y1))
             continue;
@@ -385,8 +448,8 @@ static int slot_swap(kivo_engine *e, kv_sense_result *res, size_t s)
         /* A neighbour that is a content word, or one on each side: "the [FAA]." is too little
          * to tell a slot. */
         int content_l = a > 0 && c->t[a - 1].kind != KV_TOK_STOP;
-        int content_r = b + 1 < c->n && c->t[b + 1].kind != KV_TOK_STOP &&
-                        !boundary_before(c, b + 1);
+        int content_r =
+            b + 1 < c->n && c->t[b + 1].kind != KV_TOK_STOP && !boundary_before(c, b + 1);
         int both = a > 0 && b + 1 < c->n && !boundary_before(c, b + 1);
         if (!content_l && !content_r && !both)
             continue;
@@ -394,6 +457,11 @@ static int slot_swap(kivo_engine *e, kv_sense_result *res, size_t s)
         if (acronym_of(c, a, b, r, y, y1))
             continue;
         if (!in_claim(c, r->t[y].h) && kind != 3) {
+            /* The sentence says the claim's name or number with one of the claim's neighbours
+             * too ("in [Gemini] mythology ... of [Greek mythology]"): the claim took it
+             * there. */
+            if (said_with_neighbour(c, a, b, r))
+                continue;
             /* A substitution: the sentence must be the one the claim copies, holding most of
              * its other words. */
             size_t run = 0;
@@ -468,8 +536,7 @@ static int unit_swap(kivo_engine *e, kv_sense_result *res, size_t s)
                            (int)(c->t[i].end - c->t[i].start), c->text + c->t[i].start,
                            (int)(c->t[i + 1].end - c->t[i + 1].start), c->text + c->t[i + 1].start,
                            s + 1, (int)(c->t[i].end - c->t[i].start), c->text + c->t[i].start,
-                           (int)(r->t[other].end - r->t[other].start),
-                           r->text + r->t[other].start);
+                           (int)(r->t[other].end - r->t[other].start), r->text + r->t[other].start);
         return 1;
     }
     return 0;
@@ -517,8 +584,9 @@ static int closed_class(kivo_engine *e, kv_sense_result *res)
                 res->rule = KIVO_RULE_SWAP;
                 res->sent = s;
                 if (e->explain)
-                    kv_explain_add(e, " swap: the sources never name %.*s; window sentence %zu "
-                                      "names %.*s;",
+                    kv_explain_add(e,
+                                   " swap: the sources never name %.*s; window sentence %zu "
+                                   "names %.*s;",
                                    (int)(t->end - t->start), c->text + t->start, s + 1,
                                    (int)(u->end - u->start), r->text + u->start);
                 return 1;
