@@ -261,11 +261,21 @@ static int until_turned(kivo_engine *e, kv_sense_result *res)
 /* 1 when another window sentence than s holds each claim word marked 1 with the claim's own
  * polarity in its paired clause: the window says both ("even where a man doesn't want to
  * become a father. Where a man does want to become a father, ..."), and the claim took one. */
-static int agrees_elsewhere(const kivo_engine *e, const kv_sense *sn, size_t s, const uint8_t *mark)
+static int agrees_elsewhere(const kivo_engine *e, const kv_sense *sn, size_t s, const uint8_t *mark,
+                            size_t n_held)
 {
     const kv_reading *c = &sn->claim;
     for (size_t s2 = 0; s2 < sn->n_sents; s2++) {
         if (s2 == s)
+            continue;
+        /* As much of the claim as s holds: "items can be refunded within 30 days" does not
+         * speak for "Digital downloads and gift cards can be refunded" against "Digital
+         * downloads and gift cards are not refundable". */
+        size_t sc0 = pair_clause(e, sn, s2, 0), held2 = 0;
+        for (size_t i = 0; i < c->n && sc0 != SIZE_MAX; i++)
+            held2 += sn->match[i].content && !repeated(c, i) && !cond_kind(c->a[i].kind) &&
+                     hold(e, sn, s2, sc0, i, 1).pol;
+        if (held2 < n_held)
             continue;
         int all = 1, any = 0;
         for (size_t i = 0; i < c->n && all; i++) {
@@ -394,7 +404,7 @@ int kv_negation_check(kivo_engine *e, kv_sense_result *res)
                         mark[i] = 2;
                         break;
                     }
-        if (agrees_elsewhere(e, sn, s, mark))
+        if (agrees_elsewhere(e, sn, s, mark, n_held))
             continue;
         memcpy(res->mark, mark, c->n);
         res->rule = KIVO_RULE_NEGATION_SCOPE;

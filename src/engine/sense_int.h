@@ -28,9 +28,9 @@
 
 #include "engine_int.h"
 
-#define KV_SENSE_MAX_TOKENS 128   /* claim tokens read; a longer claim is not checked */
-#define KV_SENSE_MAX_WINDOW 768   /* window tokens read; a longer window is not checked */
-#define KV_SENSE_MAX_SENTS 3      /* sentences of a window (MAX_WINDOW in match.c) */
+#define KV_SENSE_MAX_TOKENS 128 /* claim tokens read; a longer claim is not checked */
+#define KV_SENSE_MAX_WINDOW 768 /* window tokens read; a longer window is not checked */
+#define KV_SENSE_MAX_SENTS 3    /* sentences of a window (MAX_WINDOW in match.c) */
 
 /* Cue classes of words (cues.c), by token hash. A word may have several. */
 enum {
@@ -76,10 +76,10 @@ enum kv_bound {
 /* The clause a token stands in. */
 enum kv_clause_kind {
     KV_CLAUSE_MAIN = 0,
-    KV_CLAUSE_COND,     /* "if B", "when B", "only if B", "even if B" */
-    KV_CLAUSE_UNLESS,   /* "unless B": read as "if not B" */
-    KV_CLAUSE_SUB,      /* another subordinate clause (because, which, before/after ...) */
-    KV_CLAUSE_QUESTION  /* "check if X", "whether X": X is asked, not said */
+    KV_CLAUSE_COND,    /* "if B", "when B", "only if B", "even if B" */
+    KV_CLAUSE_UNLESS,  /* "unless B": read as "if not B" */
+    KV_CLAUSE_SUB,     /* another subordinate clause (because, which, before/after ...) */
+    KV_CLAUSE_QUESTION /* "check if X", "whether X": X is asked, not said */
 };
 
 /* Modal force of a clause (modality.c). */
@@ -114,64 +114,67 @@ typedef struct kv_ann {
  * and per clause the modal force and whether the clause is passive. */
 #define KV_SENSE_MAX_CLAUSES 16
 typedef struct kv_reading {
-    const char *text;   /* the tokens' offsets are into this */
+    const char *text; /* the tokens' offsets are into this */
     const kv_token *t;
     kv_ann *a;
     size_t n;
     size_t n_clauses;
-    uint8_t clause_neg[KV_SENSE_MAX_CLAUSES];  /* the clause is negated (its negations, mod 2) */
-    uint8_t elliptic[KV_SENSE_MAX_CLAUSES];    /* "but monitors are not": the clause's
+    uint8_t clause_neg[KV_SENSE_MAX_CLAUSES];   /* the clause is negated (its negations, mod 2) */
+    uint8_t elliptic[KV_SENSE_MAX_CLAUSES];     /* "but monitors are not": the clause's
                                                 * predicate is the one before it */
-    uint8_t modal[KV_SENSE_MAX_CLAUSES];   /* enum kv_modal */
+    uint8_t modal[KV_SENSE_MAX_CLAUSES];        /* enum kv_modal */
     uint8_t modal_strict[KV_SENSE_MAX_CLAUSES]; /* said with must, shall, required, mandatory,
                                                  * have to: an obligation, not advice */
-    uint16_t modal_tok[KV_SENSE_MAX_CLAUSES]; /* the token that set it, or UINT16_MAX */
-    uint16_t until_neg[KV_SENSE_MAX_CLAUSES]; /* a negation "until" follows, read as about the
+    uint16_t modal_tok[KV_SENSE_MAX_CLAUSES];   /* the token that set it, or UINT16_MAX */
+    uint16_t until_neg[KV_SENSE_MAX_CLAUSES];   /* a negation "until" follows, read as about the
                                                * time ("Do not add it until the end"), not
                                                * counted in clause_neg; UINT16_MAX when none */
-    uint8_t imperative;                     /* the sentence opens with an instruction */
+    uint8_t imperative;                         /* the sentence opens with an instruction */
+    uint8_t first_name;                         /* swap.c: its first word is a name, written
+                                             * capitalised past a sentence's start in the claim
+                                             * or the window ("Castlebay's manager") */
 } kv_reading;
 
 /* Where a claim token stands in window sentence s: the first matching token (or -1), and the
  * polarities of all its matches. */
 #define KV_POL_POS 1u
 #define KV_POL_NEG 2u
-#define KV_POL_POS_SCOPED 4u    /* a positive match in the reach of a polarity marker */
-#define KV_POL_NEG_SCOPED 8u    /* a negative one */
-#define KV_POL_TARGET 16u       /* a match is what a negation or exception is about */
+#define KV_POL_POS_SCOPED 4u /* a positive match in the reach of a polarity marker */
+#define KV_POL_NEG_SCOPED 8u /* a negative one */
+#define KV_POL_TARGET 16u    /* a match is what a negation or exception is about */
 typedef struct kv_match {
     int16_t at[KV_SENSE_MAX_SENTS];
-    uint8_t pol[KV_SENSE_MAX_SENTS];    /* word by word: the negations that reach each match */
-    uint8_t cpol[KV_SENSE_MAX_SENTS];   /* clause by clause: whether the match's clause is
+    uint8_t pol[KV_SENSE_MAX_SENTS];  /* word by word: the negations that reach each match */
+    uint8_t cpol[KV_SENSE_MAX_SENTS]; /* clause by clause: whether the match's clause is
                                          * negated (an exception turns it) */
-    uint8_t flip;       /* matched through a negative prefix ("unworn" for "worn") */
-    uint8_t content;    /* the claim token is a content word (a term) */
+    uint8_t flip;                     /* matched through a negative prefix ("unworn" for "worn") */
+    uint8_t content;                  /* the claim token is a content word (a term) */
 } kv_match;
 
 /* The sense layer's scratch, one per engine. */
 typedef struct kv_sense {
     kv_ann ann_claim[KV_SENSE_MAX_TOKENS];
-    kv_ann *ann_win;            /* KV_SENSE_MAX_WINDOW */
-    kv_tokens win;              /* the window's tokens, sentence after sentence */
+    kv_ann *ann_win; /* KV_SENSE_MAX_WINDOW */
+    kv_tokens win;   /* the window's tokens, sentence after sentence */
     size_t ends[KV_SENSE_MAX_SENTS];
     kv_reading claim, sent[KV_SENSE_MAX_SENTS];
     size_t n_sents;
     kv_match match[KV_SENSE_MAX_TOKENS];
     int16_t best_at[KV_SENSE_MAX_TOKENS][KV_SENSE_MAX_SENTS]; /* reading another window for
                                                 * swaps: match[].at of the best window */
-    size_t best_sents;                         /* and its sentences */
+    size_t best_sents;                                        /* and its sentences */
     int next_window;                           /* the window read is not the best one */
-    uint64_t prefixed[KV_SENSE_MAX_TOKENS][2];  /* per claim token: hashes with/without a
+    uint64_t prefixed[KV_SENSE_MAX_TOKENS][2]; /* per claim token: hashes with/without a
                                                  * negative prefix, 0 when none */
 } kv_sense;
 
 /* What decided, and which claim tokens carry it. */
 typedef struct kv_sense_result {
-    kivo_rule rule;         /* KIVO_RULE_COVERAGE when nothing fired */
-    size_t sent;            /* the window sentence it fired on */
-    int converse;           /* roles.c saw the claim say the source's relation from its other
+    kivo_rule rule; /* KIVO_RULE_COVERAGE when nothing fired */
+    size_t sent;    /* the window sentence it fired on */
+    int converse;   /* roles.c saw the claim say the source's relation from its other
                              * side ("Y lost to X" for "X beat Y"): not an opposite */
-    int checked;            /* the claim and its window were read (else no rule ran) */
+    int checked;    /* the claim and its window were read (else no rule ran) */
     uint8_t mark[KV_SENSE_MAX_TOKENS];
 } kv_sense_result;
 

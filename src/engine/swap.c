@@ -71,8 +71,9 @@ static int name_at(const kv_reading *r, size_t i)
     const kv_token *t = &r->t[i];
     if (t->kind != KV_TOK_WORD || !(t->flags & KV_TF_CAP))
         return 0;
-    if (i == 0 && !(r->n > 1 && (r->t[1].flags & KV_TF_CAP) && r->t[1].kind == KV_TOK_WORD &&
-                    r->t[1].start == t->end + 1 && r->text[t->end] == ' '))
+    if (i == 0 && !r->first_name &&
+        !(r->n > 1 && (r->t[1].flags & KV_TF_CAP) && r->t[1].kind == KV_TOK_WORD &&
+          r->t[1].start == t->end + 1 && r->text[t->end] == ' '))
         return 0;
     const char *p = r->text + t->start;
     return !(p[0] >= '0' && p[0] <= '9');
@@ -350,7 +351,7 @@ static void slot_run(const kv_reading *c, size_t i, int kind, size_t *a, size_t 
     }
 }
 
-/* 1 when r holds tokens [a, b] of c with c's token before a or after b next to them. */
+/* 1 when r holds tokens [a, b] of c with c's content word before a or after b next to them. */
 static int said_with_neighbour(const kv_reading *c, size_t a, size_t b, const kv_reading *r)
 {
     size_t len = b - a + 1;
@@ -360,10 +361,11 @@ static int said_with_neighbour(const kv_reading *c, size_t a, size_t b, const kv
             k++;
         if (k < len)
             continue;
-        if (a > 0 && j > 0 && r->t[j - 1].h == c->t[a - 1].h && !boundary_before(c, a))
+        if (a > 0 && j > 0 && r->t[j - 1].h == c->t[a - 1].h && !boundary_before(c, a) &&
+            c->t[a - 1].kind != KV_TOK_STOP)
             return 1;
         if (b + 1 < c->n && j + len < r->n && r->t[j + len].h == c->t[b + 1].h &&
-            !boundary_before(c, b + 1))
+            !boundary_before(c, b + 1) && c->t[b + 1].kind != KV_TOK_STOP)
             return 1;
     }
     return 0;
@@ -413,7 +415,7 @@ static int slot_swap(kivo_engine *e, kv_sense_result *res, size_t s)
     size_t held = held_in(sn, s), terms = 0;
     for (size_t i = 0; i < c->n; i++)
         terms += sn->match[i].content;
-    if (held < 2)
+    if (held < 1)
         return 0;
     for (size_t i = 0; i < c->n; i++) {
         int kind = slot_kind(c, i), present = sn->match[i].at[s] >= 0;
@@ -441,6 +443,19 @@ static int slot_swap(kivo_engine *e, kv_sense_result *res, size_t s)
         int fk = kind == 3 ? 0 : kind;
         if (fk ? !other_fill(c, a, b, fk, r, &y, &y1) : !other_word(c, i, r, &y, &y1))
             continue;
+        /* The words the two runs open or end with alike say nothing ("Justice [Peter Kahn]" /
+         * "Justice [Amira Sole]", "Aero [X1]" / "Aero [X2]"); one run left empty is the other
+         * written longer ("Harlow Systems" / "Harlow"). */
+        while (a < b && y + 1 < y1 && c->t[a].h == r->t[y].h) {
+            a++;
+            y++;
+        }
+        while (b > a && y1 > y + 1 && c->t[b].h == r->t[y1 - 1].h) {
+            b--;
+            y1--;
+        }
+        if (c->t[a].h == r->t[y].h && a == b && y1 == y + 1)
+            continue;
         /* Two forms of one name ("Reaper" / "Reap", "New York City Police Department" / "New
          * York Police Department") share a word or a stem; and a glued part is no slot. */
         if (same_stem(c, a, r, y) || glued(c, a) || shares_word(c, a, b, r, y, y1))
@@ -451,7 +466,12 @@ static int slot_swap(kivo_engine *e, kv_sense_result *res, size_t s)
         int content_r =
             b + 1 < c->n && c->t[b + 1].kind != KV_TOK_STOP && !boundary_before(c, b + 1);
         int both = a > 0 && b + 1 < c->n && !boundary_before(c, b + 1);
-        if (!content_l && !content_r && !both)
+        /* Or a content word before a function word, both as the sentence has them ("funded by
+         * [Leeds University]." / "funded by [Meridian Pharma]"). */
+        int content_l2 = a > 1 && y > 1 && c->t[a - 1].kind == KV_TOK_STOP &&
+                         c->t[a - 2].kind != KV_TOK_STOP && !boundary_before(c, a - 1) &&
+                         r->t[y - 2].h == c->t[a - 2].h;
+        if (!content_l && !content_r && !both && !content_l2)
             continue;
         /* "ISU" for "Illinois State": the initials of the claim's name. */
         if (acronym_of(c, a, b, r, y, y1))
@@ -596,9 +616,39 @@ static int closed_class(kivo_engine *e, kv_sense_result *res)
     return 0;
 }
 
+/* 1 when a quotation mark or bracket opens right before token j of r ("Click \"Select\""). */
+static int quoted(const kv_reading *r, size_t j)
+{
+    for (uint32_t k = r->t[j - 1].end; k < r->t[j].start; k++)
+        if (r->text[k] == '"' || r->text[k] == '\'' || r->text[k] == '(' || r->text[k] == '[')
+            return 1;
+    return 0;
+}
+
+/* Sets r->first_name of the claim and each window sentence: a word written capitalised after
+ * a word in lower case, within a sentence, is a name. */
+static void first_names(kv_sense *sn)
+{
+    for (size_t k = 0; k <= sn->n_sents; k++) {
+        kv_reading *r = k < sn->n_sents ? &sn->sent[k] : &sn->claim;
+        r->first_name = 0;
+        if (r->n == 0 || r->t[0].kind != KV_TOK_WORD || !(r->t[0].flags & KV_TF_CAP))
+            continue;
+        for (size_t q = 0; q <= sn->n_sents && !r->first_name; q++) {
+            const kv_reading *o = q < sn->n_sents ? &sn->sent[q] : &sn->claim;
+            for (size_t j = 1; j < o->n && !r->first_name; j++)
+                r->first_name = o->t[j].h == r->t[0].h && (o->t[j].flags & KV_TF_CAP) &&
+                                !(o->t[j - 1].flags & KV_TF_CAP) &&
+                                o->t[j - 1].kind != KV_TOK_NUMBER && !boundary_before(o, j) &&
+                                !quoted(o, j);
+        }
+    }
+}
+
 int kv_swap_check(kivo_engine *e, kv_sense_result *res)
 {
     kv_sense *sn = e->sense;
+    first_names(sn);
     for (size_t s = 0; s < sn->n_sents; s++)
         if (unit_swap(e, res, s) || slot_swap(e, res, s))
             return 1;
