@@ -427,17 +427,24 @@ static int slot_swap(kivo_engine *e, kv_sense_result *res, size_t s)
         /* Another window sentence that holds the word and more of the claim is where the claim
          * took it from ("The dissent was written by Justice Peter Kahn" beside "The majority
          * opinion was written by Justice Amira Sole. Justice Peter Kahn wrote the dissent."). */
-        int elsewhere = 0;
-        for (size_t k = 0; k < sn->n_sents && !elsewhere && !present; k++)
-            elsewhere = k != s && sn->match[i].at[k] >= 0 && held_in(sn, k) > held;
-        if (elsewhere)
-            continue;
         size_t a, b, y, y1;
         if (kind == 3) {
             a = b = i;
         } else {
             slot_run(c, i, kind, &a, &b);
         }
+        /* It must hold a claim word past the name, though: "Jonah Reyes was sent off" took
+         * the name from "Jonah Reyes scored twice" and what it says of him from "Okoro was sent
+         * off". */
+        int elsewhere = 0;
+        for (size_t k = 0; k < sn->n_sents && !elsewhere && !present; k++) {
+            if (k == s || sn->match[i].at[k] < 0 || held_in(sn, k) <= held)
+                continue;
+            for (size_t q = 0; q < c->n && !elsewhere; q++)
+                elsewhere = (q < a || q > b) && sn->match[q].content && sn->match[q].at[k] >= 0;
+        }
+        if (elsewhere)
+            continue;
         if (sn->next_window && said_in_best(sn, a, b, s))
             continue;
         int fk = kind == 3 ? 0 : kind;
@@ -466,12 +473,16 @@ static int slot_swap(kivo_engine *e, kv_sense_result *res, size_t s)
         int content_r =
             b + 1 < c->n && c->t[b + 1].kind != KV_TOK_STOP && !boundary_before(c, b + 1);
         int both = a > 0 && b + 1 < c->n && !boundary_before(c, b + 1);
-        /* Or a content word before a function word, both as the sentence has them ("funded by
-         * [Leeds University]." / "funded by [Meridian Pharma]"). */
+        /* Or a content word past a function word, both as the sentence has them ("funded by
+         * [Leeds University]." / "funded by [Meridian Pharma]"; "[Jonah Reyes] was sent off" /
+         * "[Okoro] was sent off"). */
         int content_l2 = a > 1 && y > 1 && c->t[a - 1].kind == KV_TOK_STOP &&
                          c->t[a - 2].kind != KV_TOK_STOP && !boundary_before(c, a - 1) &&
                          r->t[y - 2].h == c->t[a - 2].h;
-        if (!content_l && !content_r && !both && !content_l2)
+        int content_r2 = b + 2 < c->n && y1 + 1 < r->n && c->t[b + 1].kind == KV_TOK_STOP &&
+                         c->t[b + 2].kind != KV_TOK_STOP && !boundary_before(c, b + 1) &&
+                         !boundary_before(c, b + 2) && r->t[y1 + 1].h == c->t[b + 2].h;
+        if (!content_l && !content_r && !both && !content_l2 && !content_r2)
             continue;
         /* "ISU" for "Illinois State": the initials of the claim's name. */
         if (acronym_of(c, a, b, r, y, y1))
