@@ -110,6 +110,55 @@ uint64_t kv_align_alt(const kivo_engine *e, uint64_t h)
     return 0;
 }
 
+/* 1 when punctuation (a sentence or phrase mark, a quotation mark, a bracket) stands right
+ * before token j of r. */
+static int marked_before(const kv_reading *r, size_t j)
+{
+    for (uint32_t k = r->t[j - 1].end; k < r->t[j].start; k++) {
+        char ch = r->text[k];
+        if (ch == '"' || ch == '\'' || ch == '(' || ch == '[' || ch == '.' || ch == ',' ||
+            ch == ';' || ch == ':' || ch == '!' || ch == '?' || ch == ')')
+            return 1;
+    }
+    return 0;
+}
+
+/* 1 when r writes word h as a name: capitalised right after a word in lower case ("the
+ * founder of Pellis"), or opening the sentence before another capitalised word ("Norvik
+ * Outfitters accepts"). */
+static int written_as_name(const kv_reading *r, uint64_t h)
+{
+    for (size_t j = 0; j < r->n; j++) {
+        if (r->t[j].h != h || !(r->t[j].flags & KV_TF_CAP))
+            continue;
+        if (j == 0) {
+            if (r->n > 1 && (r->t[1].flags & KV_TF_CAP) && r->t[1].kind == KV_TOK_WORD &&
+                !marked_before(r, 1))
+                return 1;
+            continue;
+        }
+        if (!(r->t[j - 1].flags & KV_TF_CAP) && r->t[j - 1].kind != KV_TOK_NUMBER &&
+            !marked_before(r, j))
+            return 1;
+    }
+    return 0;
+}
+
+/* Sets first_name of the claim and of each window sentence: its first word is a name, written
+ * as one in the claim or the window ("Castlebay's manager", "Norvik refunds"). */
+static void first_names(kv_sense *sn)
+{
+    for (size_t k = 0; k <= sn->n_sents; k++) {
+        kv_reading *r = k < sn->n_sents ? &sn->sent[k] : &sn->claim;
+        r->first_name = 0;
+        if (r->n == 0 || r->t[0].kind != KV_TOK_WORD || !(r->t[0].flags & KV_TF_CAP))
+            continue;
+        for (size_t q = 0; q <= sn->n_sents && !r->first_name; q++)
+            r->first_name =
+                (uint8_t)written_as_name(q < sn->n_sents ? &sn->sent[q] : &sn->claim, r->t[0].h);
+    }
+}
+
 void kv_align_claim(kivo_engine *e)
 {
     kv_sense *sn = e->sense;
@@ -142,6 +191,7 @@ void kv_align_claim(kivo_engine *e)
             }
         }
     }
+    first_names(sn);
 }
 
 /* 1 when clause sc of r opens with a pronoun subject ("It does not cover ..."). */

@@ -21,11 +21,11 @@
 
 #include "sense_int.h"
 
-#define EXCEPT_WORDS 3  /* content words an exception phrase holds at most */
-#define BOUND_BACK 3    /* tokens before a number where its bound words stand */
-#define NEG_TO_BOUND 3  /* tokens from a negation to a bound it turns ("do not take more") */
-#define MODAL_NEG 2     /* tokens between a modal and a negation that turns it */
-#define DOUBLE_NEG 3    /* tokens between two negations that cancel ("not unlike") */
+#define EXCEPT_WORDS 3 /* content words an exception phrase holds at most */
+#define BOUND_BACK 3   /* tokens before a number where its bound words stand */
+#define NEG_TO_BOUND 3 /* tokens from a negation to a bound it turns ("do not take more") */
+#define MODAL_NEG 2    /* tokens between a modal and a negation that turns it */
+#define DOUBLE_NEG 3   /* tokens between two negations that cancel ("not unlike") */
 
 static int is(const char *text, const kv_token *t, const char *w)
 {
@@ -43,7 +43,7 @@ static int hard_break(const char *text, const kv_token *a, const kv_token *b)
             return 1;
         if (c == '.' && !(text[b->start] >= 'a' && text[b->start] <= 'z') &&
             (a->end - a->start > 1 || (b->kind == KV_TOK_STOP && (b->flags & KV_TF_CAP))))
-            return 1;   /* "4 p.m. It is closed": an abbreviation ends a sentence too */
+            return 1; /* "4 p.m. It is closed": an abbreviation ends a sentence too */
     }
     return 0;
 }
@@ -80,9 +80,9 @@ static void mark_object(const char *text, const kv_token *t, kv_ann *a, size_t k
 static int modal_word(const char *text, const kv_token *t)
 {
     static const char *const words[] = {
-        "required", "mandatory", "compulsory", "obligatory", "obligated", "obliged", "optional",
-        "voluntary", "allowed", "permitted", "prohibited", "forbidden", "banned", "disallowed",
-        "need", "needs", "needed", "must", "mustn't", "needn't", NULL};
+        "required",  "mandatory", "compulsory", "obligatory", "obligated", "obliged", "optional",
+        "voluntary", "allowed",   "permitted",  "prohibited", "forbidden", "banned",  "disallowed",
+        "need",      "needs",     "needed",     "must",       "mustn't",   "needn't", NULL};
     for (size_t k = 0; words[k]; k++)
         if (is(text, t, words[k]))
             return 1;
@@ -99,9 +99,9 @@ static int gerund(const char *text, const kv_token *t)
 /* 1 when token t is a verb that asks ("check if", "see if", "ask if"). */
 static int asks(const char *text, const kv_token *t)
 {
-    static const char *const verbs[] = {"check", "see", "ask", "asks", "asked", "know",
-                                        "determine", "find", "verify", "test", "wonder",
-                                        "decide", "confirm", "learn", "tell", "unsure", NULL};
+    static const char *const verbs[] = {
+        "check", "see",    "ask",    "asks",    "asked", "know", "determine", "find", "verify",
+        "test",  "wonder", "decide", "confirm", "learn", "tell", "unsure",    NULL};
     for (size_t k = 0; verbs[k]; k++)
         if (is(text, t, verbs[k]))
             return 1;
@@ -112,14 +112,15 @@ static int asks(const char *text, const kv_token *t)
 static int participle(const char *text, const kv_token *t)
 {
     static const char *const irregular[] = {
-        "paid", "sold", "made", "held", "led", "won", "lost", "kept", "left", "told", "found",
-        "sent", "brought", "bought", "caught", "thought", "done", "run", "set", "put", "cut",
-        "hit", "read", "spent", "met", "built", "shut", "struck", "sworn", "hung", "fed",
-        "heard", "meant", "shot", "sought", "taught", "won", NULL};
+        "paid",  "sold",  "made",   "held",   "led",     "won",    "lost",   "kept",
+        "left",  "told",  "found",  "sent",   "brought", "bought", "caught", "thought",
+        "done",  "run",   "set",    "put",    "cut",     "hit",    "read",   "spent",
+        "met",   "built", "shut",   "struck", "sworn",   "hung",   "fed",    "heard",
+        "meant", "shot",  "sought", "taught", "won",     NULL};
     size_t len = t->end - t->start;
     const char *w = text + t->start;
-    if (len >= 4 && ((w[len - 2] == 'e' && w[len - 1] == 'd') ||
-                     (w[len - 2] == 'e' && w[len - 1] == 'n')))
+    if (len >= 4 &&
+        ((w[len - 2] == 'e' && w[len - 1] == 'd') || (w[len - 2] == 'e' && w[len - 1] == 'n')))
         return 1;
     for (size_t k = 0; irregular[k]; k++)
         if (kv_text_is(w, len, irregular[k]))
@@ -141,9 +142,9 @@ static int bound_before(const char *text, const kv_token *t, size_t first, size_
         return KV_BOUND_LO_INCL;
     if (p1 && is(text, p1, "than") && p2) {
         int neg = p3 && (p3->flags & KV_TF_NEG);
-        static const char *const up[] = {"more", "greater", "longer", "older", "higher",
-                                         "larger", "heavier", "later", NULL};
-        static const char *const down[] = {"less", "fewer", "shorter", "younger", "lower",
+        static const char *const up[] = {"more",   "greater", "longer", "older", "higher",
+                                         "larger", "heavier", "later",  NULL};
+        static const char *const down[] = {"less",    "fewer",   "shorter", "younger", "lower",
                                            "smaller", "lighter", "earlier", NULL};
         for (size_t k = 0; up[k]; k++) {
             if (is(text, p2, up[k]))
@@ -228,9 +229,9 @@ static size_t read_modal(const char *text, const kv_token *t, size_t first, size
     kv_ann *a = r->a;
     for (size_t i = first; i < end; i++) {
         uint32_t c = a[i].cue;
-        int have_to = (is(text, &t[i], "have") || is(text, &t[i], "has") ||
-                       is(text, &t[i], "had")) &&
-                      i + 1 < end && is(text, &t[i + 1], "to");
+        int have_to =
+            (is(text, &t[i], "have") || is(text, &t[i], "has") || is(text, &t[i], "had")) &&
+            i + 1 < end && is(text, &t[i + 1], "to");
         if (!(c & (KV_CUE_POSSIBLE | KV_CUE_NECESSARY | KV_CUE_OPTIONAL | KV_CUE_PROHIBIT)) &&
             !have_to)
             continue;
@@ -244,8 +245,9 @@ static size_t read_modal(const char *text, const kv_token *t, size_t first, size
             int neg_near = (i > first && (t[i - 1].flags & KV_TF_NEG)) ||
                            (i > first + 1 && (t[i - 2].flags & KV_TF_NEG)) ||
                            (i + 1 < end && (t[i + 1].flags & KV_TF_NEG));
-            if (is(text, &t[i], "needed") || (!(i + 1 < end && is(text, &t[i + 1], "to")) &&
-                                              !neg_near && !(i > first && is(text, &t[i - 1], "you"))))
+            if (is(text, &t[i], "needed") ||
+                (!(i + 1 < end && is(text, &t[i + 1], "to")) && !neg_near &&
+                 !(i > first && is(text, &t[i - 1], "you"))))
                 continue;
         }
         int neg = (t[i].flags & KV_TF_NEG) != 0;
@@ -326,10 +328,10 @@ static void mark_targets(const char *text, const kv_token *t, kv_ann *a, size_t 
 static int un_word(const char *text, const kv_token *t)
 {
     static const char *const not_prefixed[] = {
-        "under", "until", "unit", "united", "union", "unique", "universal", "universe",
-        "university", "uniform", "unify", "unanimous", "understand", "understood",
-        "undertake", "undergo", "underlying", "underneath", "units", "unions", "unity",
-        "unless", "unto", NULL};
+        "under",      "until",      "unit",       "united",  "union",      "unique",
+        "universal",  "universe",   "university", "uniform", "unify",      "unanimous",
+        "understand", "understood", "undertake",  "undergo", "underlying", "underneath",
+        "units",      "unions",     "unity",      "unless",  "unto",       NULL};
     size_t len = t->end - t->start;
     const char *w = text + t->start;
     if (len < 6 || (w[0] | 0x20) != 'u' || (w[1] | 0x20) != 'n')
@@ -347,15 +349,14 @@ static int un_word(const char *text, const kv_token *t)
 
 /* An instruction: the clause opens with a verb followed by what it acts on ("Take the tablets",
  * "Store the tablets", "Heat two tablespoons"), or with "Do not", "Don't", "Never". */
-static int imperative_at(const char *text, const kv_token *t, size_t i, size_t end,
-                         const kv_ann *a)
+static int imperative_at(const char *text, const kv_token *t, size_t i, size_t end, const kv_ann *a)
 {
     if (i < end && (is(text, &t[i], "please")))
         i++;
     if (i + 1 >= end)
         return KV_MODAL_NONE;
-    if ((is(text, &t[i], "do") && (t[i + 1].flags & KV_TF_NEG)) ||
-        is(text, &t[i], "don't") || is(text, &t[i], "never")) {
+    if ((is(text, &t[i], "do") && (t[i + 1].flags & KV_TF_NEG)) || is(text, &t[i], "don't") ||
+        is(text, &t[i], "never")) {
         /* "Do not add it until the end" says when to, not whether to. */
         for (size_t k = i + 1; k < end; k++)
             if (is(text, &t[k], "until") || is(text, &t[k], "till"))
@@ -386,7 +387,7 @@ void kv_clause_read(const kivo_engine *e, const char *text, const kv_token *t, s
     size_t start[KV_SENSE_MAX_CLAUSES + 1];
     uint8_t kind[KV_SENSE_MAX_CLAUSES];
     size_t nc = 0;
-    int fronted = 0;    /* the open clause is a subordinate one put first: a comma ends it */
+    int fronted = 0; /* the open clause is a subordinate one put first: a comma ends it */
     start[0] = 0;
     kind[0] = KV_CLAUSE_MAIN;
     nc = 1;
@@ -578,8 +579,8 @@ void kv_clause_read(const kivo_engine *e, const char *text, const kv_token *t, s
                     /* Before the phrase's first word, prepositions ("except on Sundays", "but
                      * not on the sides"); in it, determiners, "and", "or", "of", "for", "by",
                      * "from". Another function word (can, are, will, to ...) ends it. */
-                    if (words == 0 && !(a[k].cue & (KV_CUE_BE | KV_CUE_POSSIBLE |
-                                                     KV_CUE_NECESSARY | KV_CUE_SUBJECT)))
+                    if (words == 0 && !(a[k].cue & (KV_CUE_BE | KV_CUE_POSSIBLE | KV_CUE_NECESSARY |
+                                                    KV_CUE_SUBJECT)))
                         continue;
                     if (!(a[k].cue & KV_CUE_DET) && !is(text, &t[k], "and") &&
                         !is(text, &t[k], "or") && !is(text, &t[k], "of") &&
@@ -595,9 +596,9 @@ void kv_clause_read(const kivo_engine *e, const char *text, const kv_token *t, s
                 words++;
             }
         }
-        if (r->modal[cl] == KV_MODAL_NONE && (cl == 0 || (kind[cl] == KV_CLAUSE_MAIN &&
-                                                         comma_between(text, &t[first - 1],
-                                                                       &t[first])))) {
+        if (r->modal[cl] == KV_MODAL_NONE &&
+            (cl == 0 ||
+             (kind[cl] == KV_CLAUSE_MAIN && comma_between(text, &t[first - 1], &t[first])))) {
             int m = imperative_at(text, t, first, end, a);
             if (m != KV_MODAL_NONE && !(cl == 0 && kind[0] != KV_CLAUSE_MAIN)) {
                 r->modal[cl] = (uint8_t)m;

@@ -85,8 +85,8 @@ static size_t shared(const kivo_engine *e, const kv_reading *c, size_t cc, const
             dup = c->t[k].h == c->t[i].h;
         unsigned cpol;
         int ant;
-        if (!dup && kv_align_in_clause(e, r, sc, c->t[i].h, kv_align_alt(e, c->t[i].h), 0, &cpol,
-                                       &ant) &&
+        if (!dup &&
+            kv_align_in_clause(e, r, sc, c->t[i].h, kv_align_alt(e, c->t[i].h), 0, &cpol, &ant) &&
             !ant)
             n++;
     }

@@ -392,7 +392,7 @@ int kv_negation_check(kivo_engine *e, kv_sense_result *res)
             past |= i > first_d && phrase_ends(c, i);
             other += !past && sn->match[i].content && !in[i] && !repeated(c, i) &&
                      c->a[i].clause == c->a[first_d].clause && c->t[i].kind == KV_TOK_WORD &&
-                     (i == 0 || !(c->t[i].flags & (KV_TF_CAP | KV_TF_CODE)));
+                     ((i == 0 && !c->first_name) || !(c->t[i].flags & (KV_TF_CAP | KV_TF_CODE)));
         }
         if (other > 0)
             continue;

@@ -13,7 +13,7 @@
 
 #include "engine_int.h"
 
-#define PREFIX_ROOT_MIN 4   /* letters the word keeps without its prefix */
+#define PREFIX_ROOT_MIN 4 /* letters the word keeps without its prefix */
 #define PREFIX_WORD_MAX 40
 
 static const char *const prefixes[] = {"un", "in", "im", "il", "ir", "dis", "non"};

@@ -120,9 +120,8 @@ static int every_day(const kv_reading *c, size_t *at)
         if (is(c->text, t, "daily") || is(c->text, t, "everyday") ||
             (i + 1 < c->n && (is(c->text, t, "every") || is(c->text, t, "all")) &&
              (is(c->text, &c->t[i + 1], "day") || is(c->text, &c->t[i + 1], "week"))) ||
-            (i + 2 < c->n && is(c->text, &c->t[i + 1], "days") &&
-             is(c->text, &c->t[i + 2], "a") && c->t[i].kind == KV_TOK_NUMBER &&
-             c->t[i].value == 7)) {
+            (i + 2 < c->n && is(c->text, &c->t[i + 1], "days") && is(c->text, &c->t[i + 2], "a") &&
+             c->t[i].kind == KV_TOK_NUMBER && c->t[i].value == 7)) {
             every = 1;
             *at = i;
         }
@@ -210,8 +209,8 @@ int kv_quantifier_check(kivo_engine *e, kv_sense_result *res)
                 if (r->t[j].h != c->t[i].h)
                     continue;
                 int bs = r->a[j].bound;
-                int clash = (lower_bound(bc) && upper_bound(bs)) ||
-                            (upper_bound(bc) && lower_bound(bs));
+                int clash =
+                    (lower_bound(bc) && upper_bound(bs)) || (upper_bound(bc) && lower_bound(bs));
                 if (!clash)
                     continue;
                 res->mark[i] = 1;

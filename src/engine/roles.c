@@ -23,10 +23,10 @@
 #include "kivo/explain.h"
 #include "sense_int.h"
 
-#define COMPARATIVE_BACK 4  /* tokens from "than" back to its comparative */
-#define PASSIVE_BE 3        /* tokens from "is"/"was" to the participle */
-#define PASSIVE_BY 4        /* tokens from the participle to "by" */
-#define ROLE_HELD 6         /* tenths of the claim's words a sentence must hold to be read */
+#define COMPARATIVE_BACK 4 /* tokens from "than" back to its comparative */
+#define PASSIVE_BE 3       /* tokens from "is"/"was" to the participle */
+#define PASSIVE_BY 4       /* tokens from the participle to "by" */
+#define ROLE_HELD 6        /* tenths of the claim's words a sentence must hold to be read */
 
 enum { LEFT = 0, RIGHT = 1, NONE = -1 };
 enum { PIVOT_WORD = 1, PIVOT_ORDER, PIVOT_THAN, PIVOT_CONVERSE };
@@ -58,8 +58,8 @@ static int past_like(const kv_reading *r, size_t i);
  * whose subject may be any of its objects. */
 static int nominal(const kv_reading *r, size_t i)
 {
-    static const char *const preps[] = {"for", "of", "to", "in", "on", "at", "with", "from",
-                                        "about", "into", "by", NULL};
+    static const char *const preps[] = {"for",  "of",   "to",    "in",   "on", "at",
+                                        "with", "from", "about", "into", "by", NULL};
     if (i > 0 && (r->a[i - 1].cue & KV_CUE_DET))
         return 1;
     for (size_t k = 0; i > 0 && preps[k]; k++)
@@ -68,8 +68,7 @@ static int nominal(const kv_reading *r, size_t i)
     const kv_token *t = &r->t[i];
     size_t len = t->end - t->start;
     const char *w = r->text + t->start;
-    if (len > 4 && kv_text_is(w + len - 3, 3, "ing") &&
-        !(i > 0 && (r->a[i - 1].cue & KV_CUE_BE)))
+    if (len > 4 && kv_text_is(w + len - 3, 3, "ing") && !(i > 0 && (r->a[i - 1].cue & KV_CUE_BE)))
         return 1;
     size_t be = r->n;
     if (i > 0 && participle_like(r, i) && passive_agent(r, i, &be) == r->n)
@@ -90,14 +89,14 @@ static int nominal(const kv_reading *r, size_t i)
 /* An -ed or -en word, or one of the common irregular participles. */
 static int participle_like(const kv_reading *r, size_t i)
 {
-    static const char *const irregular[] = {"paid", "sold", "made", "held", "led", "won", "lost",
-                                            "kept", "left", "told", "found", "sent", "brought",
-                                            "bought", "caught", "done", "built", "met", NULL};
+    static const char *const irregular[] = {
+        "paid",  "sold", "made",    "held",   "led",    "won",  "lost",  "kept", "left", "told",
+        "found", "sent", "brought", "bought", "caught", "done", "built", "met",  NULL};
     const kv_token *t = &r->t[i];
     size_t len = t->end - t->start;
     const char *w = r->text + t->start;
-    if (len >= 4 && (w[len - 2] | 0x20) == 'e' && ((w[len - 1] | 0x20) == 'd' ||
-                                                   (w[len - 1] | 0x20) == 'n'))
+    if (len >= 4 && (w[len - 2] | 0x20) == 'e' &&
+        ((w[len - 1] | 0x20) == 'd' || (w[len - 1] | 0x20) == 'n'))
         return 1;
     for (size_t k = 0; irregular[k]; k++)
         if (kv_text_is(w, len, irregular[k]))
@@ -109,10 +108,10 @@ static int participle_like(const kv_reading *r, size_t i)
 static int past_like(const kv_reading *r, size_t i)
 {
     static const char *const irregular[] = {
-        "wrote", "written", "won", "beat", "beaten", "led", "bought", "sold", "made", "held",
-        "gave", "given", "took", "taken", "paid", "sent", "brought", "caught", "told", "found",
-        "left", "lost", "hit", "struck", "met", "chose", "chosen", "drove", "overtook", "sued",
-        NULL};
+        "wrote",   "written", "won",    "beat",  "beaten",   "led",   "bought", "sold",
+        "made",    "held",    "gave",   "given", "took",     "taken", "paid",   "sent",
+        "brought", "caught",  "told",   "found", "left",     "lost",  "hit",    "struck",
+        "met",     "chose",   "chosen", "drove", "overtook", "sued",  NULL};
     const kv_token *t = &r->t[i];
     size_t len = t->end - t->start;
     const char *w = r->text + t->start;
@@ -141,10 +140,9 @@ static size_t passive_agent(const kv_reading *r, size_t p, size_t *be)
     for (size_t k = p + 1; k < r->n && k <= p + PASSIVE_BY && r->a[k].clause == cl; k++)
         if (r->a[k].cue & KV_CUE_BY) {
             /* "reduced by half", "rose by 4%": a measure, not an agent. */
-            if (k + 1 < r->n && (r->t[k + 1].kind == KV_TOK_NUMBER ||
-                                 is(r->text, &r->t[k + 1], "half") ||
-                                 is(r->text, &r->t[k + 1], "far") ||
-                                 is(r->text, &r->t[k + 1], "much")))
+            if (k + 1 < r->n &&
+                (r->t[k + 1].kind == KV_TOK_NUMBER || is(r->text, &r->t[k + 1], "half") ||
+                 is(r->text, &r->t[k + 1], "far") || is(r->text, &r->t[k + 1], "much")))
                 return r->n;
             *be = b;
             return k + 1;
@@ -221,8 +219,8 @@ static int word_side(const kv_reading *r, size_t p, int kind, uint64_t w)
 
 typedef struct moves {
     int lr, rl, ll, rr;
-    int named;      /* a name or a number moved: arguments, not a verb's adjuncts */
-    int still_named; /* a name or a number stayed on its side */
+    int named;            /* a name or a number moved: arguments, not a verb's adjuncts */
+    int still_named;      /* a name or a number stayed on its side */
     int still_l, still_r; /* ... on the left, on the right */
 } moves;
 

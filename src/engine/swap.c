@@ -312,8 +312,12 @@ static int other_fill(const kv_reading *c, size_t a, size_t b, int kind, const k
         size_t end = fill_run(r, y0, kind, max);
         if (end == y0)
             continue;
-        if (!(has_r ? end < r->n && r->t[end].h == c->t[b + 1].h
+        if (!(has_r ? end < r->n && r->t[end].h == c->t[b + 1].h && !boundary_before(r, end)
                     : boundary_before(r, end) || is_and(r, end)))
+            continue;
+        /* "the founder of [Pellis], will leave": a comma parts the filler from the neighbour the
+         * claim has right beside its own. */
+        if (has_l && y0 < r->n && boundary_before(r, y0) != boundary_before(c, a))
             continue;
         if (same_fill(c, a, b, r, y0, end)) {
             same = 1; /* the sentence says it this way too */
@@ -627,39 +631,9 @@ static int closed_class(kivo_engine *e, kv_sense_result *res)
     return 0;
 }
 
-/* 1 when a quotation mark or bracket opens right before token j of r ("Click \"Select\""). */
-static int quoted(const kv_reading *r, size_t j)
-{
-    for (uint32_t k = r->t[j - 1].end; k < r->t[j].start; k++)
-        if (r->text[k] == '"' || r->text[k] == '\'' || r->text[k] == '(' || r->text[k] == '[')
-            return 1;
-    return 0;
-}
-
-/* Sets r->first_name of the claim and each window sentence: a word written capitalised after
- * a word in lower case, within a sentence, is a name. */
-static void first_names(kv_sense *sn)
-{
-    for (size_t k = 0; k <= sn->n_sents; k++) {
-        kv_reading *r = k < sn->n_sents ? &sn->sent[k] : &sn->claim;
-        r->first_name = 0;
-        if (r->n == 0 || r->t[0].kind != KV_TOK_WORD || !(r->t[0].flags & KV_TF_CAP))
-            continue;
-        for (size_t q = 0; q <= sn->n_sents && !r->first_name; q++) {
-            const kv_reading *o = q < sn->n_sents ? &sn->sent[q] : &sn->claim;
-            for (size_t j = 1; j < o->n && !r->first_name; j++)
-                r->first_name = o->t[j].h == r->t[0].h && (o->t[j].flags & KV_TF_CAP) &&
-                                !(o->t[j - 1].flags & KV_TF_CAP) &&
-                                o->t[j - 1].kind != KV_TOK_NUMBER && !boundary_before(o, j) &&
-                                !quoted(o, j);
-        }
-    }
-}
-
 int kv_swap_check(kivo_engine *e, kv_sense_result *res)
 {
     kv_sense *sn = e->sense;
-    first_names(sn);
     for (size_t s = 0; s < sn->n_sents; s++)
         if (unit_swap(e, res, s) || slot_swap(e, res, s))
             return 1;
