@@ -285,10 +285,26 @@ static size_t read_modal(const char *text, const kv_token *t, size_t first, size
          * original receipt]", "can [cause damage]"); after an adjective, its subject ("[the
          * original receipt] is optional") and what follows "to" ("required to [renew]"). */
         int adjective = t[i].kind == KV_TOK_WORD && !have_to;
-        if (adjective)
+        /* A passive after an auxiliary is about its subject too: "[the soup] can be frozen",
+         * "[Calmora] must not be given to children". */
+        size_t v = i + 1 + (size_t)have_to;
+        while (v < end && (t[v].flags & KV_TF_NEG))
+            v++;
+        int passive = !adjective && v + 1 < end && (a[v].cue & KV_CUE_BE) &&
+                      is(text, &t[v], "be") && participle(text, &t[v + 1]);
+        /* "need" with an object ("do not need [security training]") is about the object. */
+        int need_obj = (is(text, &t[i], "need") || is(text, &t[i], "needs")) &&
+                       !(i + 1 < end && is(text, &t[i + 1], "to"));
+        if ((adjective && !need_obj) || passive)
             for (size_t q = first; q < i; q++)
                 a[q].mtarget = t[q].kind != KV_TOK_STOP ? MT_ARG : 0;
-        mark_object(text, t, a, i + 1 + (size_t)have_to, end, adjective);
+        if (need_obj) {
+            for (size_t q = i + 1; q < end && (t[q].kind != KV_TOK_STOP || (a[q].cue & KV_CUE_DET));
+                 q++)
+                a[q].mtarget = t[q].kind != KV_TOK_STOP ? MT_ARG : 0;
+        } else {
+            mark_object(text, t, a, i + 1 + (size_t)have_to, end, adjective);
+        }
         /* "need not", "not required": optional, and what the clause says is not denied. */
         int weak = have_to || (c & (KV_CUE_WEAK_NEC | KV_CUE_OPTIONAL));
         return weak && !(c & KV_CUE_POSSIBLE) ? negat : end;
