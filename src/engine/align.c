@@ -125,7 +125,7 @@ static int marked_before(const kv_reading *r, size_t j)
 
 /* 1 when r writes word h as a name: capitalised right after a word in lower case ("the
  * founder of Pellis"), or opening the sentence before another capitalised word ("Norvik
- * Outfitters accepts"). */
+ * Outfitters accepts") or as a possessive ("Harlow's shares"). */
 static int written_as_name(const kv_reading *r, uint64_t h)
 {
     for (size_t j = 0; j < r->n; j++) {
@@ -134,6 +134,12 @@ static int written_as_name(const kv_reading *r, uint64_t h)
         if (j == 0) {
             if (r->n > 1 && (r->t[1].flags & KV_TF_CAP) && r->t[1].kind == KV_TOK_WORD &&
                 !marked_before(r, 1))
+                return 1;
+            /* "Harlow's shares": a capitalised possessive. */
+            const char *w = r->text + r->t[0].start;
+            size_t len = r->t[0].end - r->t[0].start;
+            if ((len > 2 && w[len - 2] == '\'' && w[len - 1] == 's') ||
+                (len > 4 && !memcmp(w + len - 4, "\xe2\x80\x99s", 4)))
                 return 1;
             continue;
         }

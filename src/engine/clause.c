@@ -398,6 +398,18 @@ void kv_clause_read(const kivo_engine *e, const char *text, const kv_token *t, s
     memset(a, 0, n * sizeof *a);
     for (size_t i = 0; i < n; i++)
         a[i].cue = kv_cues_of(e, t[i].h);
+    /* A verb that can open a condition ("provided", "assuming") opens one before "that" or a
+     * subject ("provided that ...", "provided you keep the receipt"), not as a verb ("The
+     * company provides monitors", "are provided by"). The cue is the stem's: "provides" too. */
+    for (size_t i = 0; i < n; i++)
+        if ((a[i].cue & KV_CUE_COND) && t[i].kind == KV_TOK_WORD &&
+            !((is(text, &t[i], "provided") || is(text, &t[i], "providing") ||
+               is(text, &t[i], "assuming") || is(text, &t[i], "supposing")) &&
+              i + 1 < n &&
+              (is(text, &t[i + 1], "that") ||
+               (kv_cues_of(e, t[i + 1].h) & (KV_CUE_SUBJECT | KV_CUE_DET)) == KV_CUE_SUBJECT) &&
+              !(i > 0 && (a[i - 1].cue & KV_CUE_BE))))
+            a[i].cue &= ~(uint32_t)KV_CUE_COND;
 
     /* Clauses: [start[c], start[c + 1]). */
     size_t start[KV_SENSE_MAX_CLAUSES + 1];

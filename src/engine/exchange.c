@@ -25,30 +25,14 @@
 #define OWNERS 12   /* owner words kept per phrase */
 #define UNIT_SPAN 2 /* words after a number read as its unit */
 
-/* 1 when hash h is written capitalised past a sentence's first word in the claim or the
- * window: a name, even where it opens a sentence ("Pellis's shares rose"). */
-static int known_name(const kv_sense *sn, uint64_t h)
-{
-    for (size_t k = 0; k <= sn->n_sents; k++) {
-        const kv_reading *r = k < sn->n_sents ? &sn->sent[k] : &sn->claim;
-        for (size_t j = 1; j < r->n; j++)
-            if (r->t[j].h == h && (r->t[j].flags & KV_TF_CAP))
-                return 1;
-    }
-    return 0;
-}
-
-/* 1 when token i of r is a name: a capitalised word; the sentence's first only before another
- * or when written so elsewhere. */
-static int name_tok(const kv_sense *sn, const kv_reading *r, size_t i)
+/* 1 when token i of r is a name: a capitalised word; the sentence's first when written as a
+ * name in the claim or the window (align.c). */
+static int name_tok(const kv_reading *r, size_t i)
 {
     const kv_token *t = &r->t[i];
     if (t->kind != KV_TOK_WORD || !(t->flags & KV_TF_CAP) || (t->flags & KV_TF_REF))
         return 0;
-    if (i == 0)
-        return (r->n > 1 && (r->t[1].flags & KV_TF_CAP) && r->t[1].kind == KV_TOK_WORD) ||
-               known_name(sn, t->h);
-    return 1;
+    return i > 0 || r->first_name;
 }
 
 static int word_is(const kv_reading *r, size_t i, const char *w)
@@ -104,20 +88,20 @@ static int has(const owners *o, uint64_t h)
 }
 
 /* The owners of the phrase of r around number token i: names (names = 1) or content words. */
-static void owners_of(const kv_sense *sn, const kv_reading *r, size_t i, int names, owners *o)
+static void owners_of(const kv_reading *r, size_t i, int names, owners *o)
 {
     size_t a, b;
     phrase_of(r, i, &a, &b);
     o->n = 0;
     /* ", which weighs 320 grams": the name before the comma. */
     if (a > 0 && a < r->n && (word_is(r, a, "which") || word_is(r, a, "who")))
-        for (size_t k = a; k > 0 && name_tok(sn, r, k - 1); k--)
+        for (size_t k = a; k > 0 && name_tok(r, k - 1); k--)
             add(o, r->t[k - 1].h);
     for (size_t k = a; k < b; k++) {
         if (k > i && k <= i + UNIT_SPAN)
             continue;
         const kv_token *t = &r->t[k];
-        if (names ? name_tok(sn, r, k) : t->kind == KV_TOK_WORD)
+        if (names ? name_tok(r, k) : t->kind == KV_TOK_WORD)
             add(o, t->h);
     }
 }
@@ -169,14 +153,14 @@ static int once_in_claim(const kv_reading *c, size_t i)
 
 /* Owners of the claim's phrases around i and k (x, y) and the window's around the same numbers
  * (p, q), by names or by content words; 0 when a phrase has none left. */
-static int read_owners(const kv_sense *sn, const kv_reading *c, size_t i, size_t k,
-                       const kv_reading *ri, size_t ji, const kv_reading *rk, size_t jk, int names,
-                       owners *x, owners *y, owners *p, owners *q)
+static int read_owners(const kv_reading *c, size_t i, size_t k, const kv_reading *ri, size_t ji,
+                       const kv_reading *rk, size_t jk, int names, owners *x, owners *y, owners *p,
+                       owners *q)
 {
-    owners_of(sn, c, i, names, x);
-    owners_of(sn, c, k, names, y);
-    owners_of(sn, ri, ji, names, p);
-    owners_of(sn, rk, jk, names, q);
+    owners_of(c, i, names, x);
+    owners_of(c, k, names, y);
+    owners_of(ri, ji, names, p);
+    owners_of(rk, jk, names, q);
     drop_shared(x, y);
     drop_shared(p, q);
     return x->n && y->n && p->n && q->n;
@@ -204,8 +188,8 @@ int kv_exchange_check(kivo_engine *e, kv_sense_result *res)
             if (si == sk && jk >= pa && jk < pb)
                 continue; /* one phrase of the window holds both */
             owners x, y, p, q;
-            if (!read_owners(sn, c, i, k, ri, ji, rk, jk, 1, &x, &y, &p, &q) &&
-                !read_owners(sn, c, i, k, ri, ji, rk, jk, 0, &x, &y, &p, &q))
+            if (!read_owners(c, i, k, ri, ji, rk, jk, 1, &x, &y, &p, &q) &&
+                !read_owners(c, i, k, ri, ji, rk, jk, 0, &x, &y, &p, &q))
                 continue;
             if (!(common(&x, &q) > common(&x, &p) && common(&y, &p) > common(&y, &q)))
                 continue;
@@ -214,8 +198,8 @@ int kv_exchange_check(kivo_engine *e, kv_sense_result *res)
             res->sent = si;
             if (e->explain)
                 kv_explain_add(e,
-                               " exchange: the window says %.*s and %.*s of each other's "
-                               "phrase (sentences %zu and %zu);",
+                               " exchange: %.*s and %.*s stand in each other's phrase in "
+                               "window sentences %zu and %zu;",
                                (int)(c->t[i].end - c->t[i].start), c->text + c->t[i].start,
                                (int)(c->t[k].end - c->t[k].start), c->text + c->t[k].start, si + 1,
                                sk + 1);
