@@ -579,8 +579,10 @@ void kv_clause_read(const kivo_engine *e, const char *text, const kv_token *t, s
                     a[i].neg ^= 1;
                     a[i].scoped = 1;
                 }
-                for (size_t i = by; i < end; i++)
+                for (size_t i = by; i < end; i++) {
                     a[i].neg ^= 1;
+                    a[i].scoped = 0;
+                }
             }
         }
         /* Exceptions: "except X", "other than X", "apart from X", "aside from X". */
