@@ -42,9 +42,26 @@ static int number_next(const kv_reading *r, size_t i)
     return i + 1 < r->n && r->t[i + 1].kind == KV_TOK_NUMBER;
 }
 
+/* 1 when token i of r is "than" after "later" or "earlier": "X opens later than Y" orders X
+ * after Y as "X opens after Y" does. */
+static int order_than(const kv_reading *r, size_t i)
+{
+    return (r->a[i].cue & KV_CUE_THAN) && i > 0 &&
+           (is(r->text, &r->t[i - 1], "later") || is(r->text, &r->t[i - 1], "earlier"));
+}
+
 static int order_word(const kv_reading *r, size_t i)
 {
-    return (r->a[i].cue & KV_CUE_ORDER) && r->t[i].kind == KV_TOK_STOP && !number_next(r, i);
+    return ((r->a[i].cue & KV_CUE_ORDER) && r->t[i].kind == KV_TOK_STOP && !number_next(r, i)) ||
+           (order_than(r, i) && !number_next(r, i));
+}
+
+/* 1 when order word i of r puts its left side after its right one (after, later than). */
+static int order_after(const kv_reading *r, size_t i)
+{
+    if (order_than(r, i))
+        return is(r->text, &r->t[i - 1], "later");
+    return (r->a[i].cue & KV_CUE_AFTER) != 0;
 }
 
 static size_t passive_agent(const kv_reading *r, size_t p, size_t *be);
@@ -272,7 +289,7 @@ static int converse(const kivo_engine *e, const kv_reading *c, size_t i, const k
 {
     *ci = i;
     if (kind == PIVOT_ORDER)
-        return ((c->a[i].cue & KV_CUE_AFTER) != 0) != ((r->a[j].cue & KV_CUE_AFTER) != 0);
+        return order_after(c, i) != order_after(r, j);
     if (kind == PIVOT_CONVERSE)
         return KV_CUE_SIDE(c->a[i].cue) != KV_CUE_SIDE(r->a[j].cue);
     if (kind == PIVOT_THAN) {
