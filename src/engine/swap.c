@@ -425,8 +425,8 @@ static int slot_swap(kivo_engine *e, kv_sense_result *res, size_t s)
         int kind = slot_kind(c, i), present = sn->match[i].at[s] >= 0;
         if (!kind && c->t[i].kind == KV_TOK_WORD && present)
             kind = 3;
-        if (!kind || (c->t[i].flags & KV_TF_REF) || c->t[i].end - c->t[i].start < 2 ||
-            !held_elsewhere(e, c->t[i].h))
+        if (!kind || (c->t[i].flags & KV_TF_REF) ||
+            (kind != 1 && c->t[i].end - c->t[i].start < 2) || !held_elsewhere(e, c->t[i].h))
             continue;
         /* Another window sentence that holds the word and more of the claim is where the claim
          * took it from ("The dissent was written by Justice Peter Kahn" beside "The majority
