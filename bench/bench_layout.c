@@ -7,8 +7,8 @@
  * claim_report.json written to a temporary name and renamed, and with --html flagged a
  * claim_report.html (one writev of its 7 pieces) the same way; per job events.jsonl and
  * rejects.jsonl through stdio and renamed, summary.json, index.html, and the folder's flock. The
- * calls are the worker's own (wk_path_component, wk_mkdirs, wk_write_atomic(v), wk_dir_lock from
- * src/worker/output.c) in the worker's order: batches of 4 chunks per thread, events written
+ * calls are the worker's own (wk_path_component, wk_dir_open, wk_dir_walk, wk_write_at,
+ * wk_tmp_open, wk_commit_at, wk_dir_lock from src/worker/output.c) in the worker's order: batches of 4 chunks per thread, events written
  * serially, then the batch's reports by an OpenMP loop over chunks. The bytes are dummies of the
  * sizes a real run on the 256 MiB corpus wrote (means, below); no JSON is made, nothing hashed.
  *
@@ -56,6 +56,7 @@
 
 typedef struct plan {
     const char *out;           /* ROOT/bench-layout-<pid> */
+    int wf_fd;                 /* its reports/<workflow>, open while a job runs */
     size_t records;
     size_t per_chunk;          /* records in one 1 MiB read chunk */
     int threads;
@@ -104,17 +105,18 @@ static int rm_tree(const char *path)
 }
 
 /* One record's reports, as batch.c writes them: folder, claim_report.json, maybe the page. */
-static int write_record(const plan *p, const char *root, size_t i)
+static int write_record(const plan *p, size_t i)
 {
-    char id[32], comp[WK_COMPONENT_MAX], dir[4400], file[4500];
+    char id[32], comp[WK_COMPONENT_MAX];
     const int n = snprintf(id, sizeof id, "gen-42-%09zu", i + 1);
+    int fresh, fd, rc = -1;
+    struct iovec r = {dummy, REPORT_BYTES};
     wk_path_component(id, (size_t)n, comp);
-    snprintf(dir, sizeof dir, "%s/%s", root, comp);
-    snprintf(file, sizeof file, "%s/claim_report.json", dir);
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST && wk_mkdirs(dir) != 0)
+    if ((fd = wk_dir_walk(p->wf_fd, comp, 1, &fresh, NULL)) < 0)
         return -1;
-    if (wk_write_atomic(file, dummy, REPORT_BYTES) != 0)
-        return -1;
+    const unsigned flags = fresh ? WK_WRITE_FRESH : 0;
+    if (wk_write_at(fd, "claim_report.json", &r, 1, WK_MODE_TEXT, flags) != 0)
+        goto out;
     if (p->pages && has_page(i)) {
         /* The page's 7 pieces (head, style, middle, data, script opening, script, tail); the
          * sizes of the pieces do not matter to the file system, their sum and count might. */
@@ -122,28 +124,40 @@ static int write_record(const plan *p, const char *root, size_t i)
         const size_t piece = PAGE_BYTES / 7;
         for (int k = 0; k < 7; k++)
             v[k] = (struct iovec){dummy + (size_t)k * piece, k < 6 ? piece : PAGE_BYTES - 6 * piece};
-        snprintf(file, sizeof file, "%s/claim_report.html", dir);
-        if (wk_write_atomicv(file, v, 7) != 0)
-            return -1;
+        if (wk_write_at(fd, "claim_report.html", v, 7, WK_MODE_TEXT, flags) != 0)
+            goto out;
     }
-    return 0;
+    rc = 0;
+out:
+    close(fd);
+    return rc;
+}
+
+/* A temporary file for name in the folder root, as a stdio stream (tmp gets its name). */
+static FILE *tmp_stream(int root, const char *name, char tmp[WK_TMP_MAX])
+{
+    int fd = wk_tmp_open(root, name, WK_MODE_META, tmp);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (fd >= 0 && !f)
+        close(fd);
+    return f;
 }
 
 /* One job's file-system work. @return 0, or -1 with a message printed. */
 static int run_job(const plan *p)
 {
-    char root[4200], path[4300], part[4400];
+    char events_tmp[WK_TMP_MAX], rejects_tmp[WK_TMP_MAX];
     FILE *events = NULL, *rejects = NULL;
-    int lock = -1, rc = -1, write_errno = 0;
+    int root = -1, rc = -1, write_errno = 0;
     const size_t batch = (size_t)p->threads * SLOTS_PER_THREAD * p->per_chunk;
+    plan q = *p;
 
-    snprintf(root, sizeof root, "%s/reports/support_answer_review", p->out);
-    if (wk_mkdirs(root) != 0 || (lock = wk_dir_lock(p->out)) < 0)
+    q.wf_fd = -1;
+    if ((root = wk_dir_open(p->out, 1)) < 0 || wk_dir_lock(root) != 0 || wk_tmp_sweep(root) < 0 ||
+        (q.wf_fd = wk_dir_walk(root, "reports/support_answer_review", 1, NULL, NULL)) < 0)
         goto out;
-    snprintf(part, sizeof part, "%s/events.jsonl.partial", p->out);
-    events = fopen(part, "w");
-    snprintf(part, sizeof part, "%s/rejects.jsonl.partial", p->out);
-    rejects = fopen(part, "w");
+    events = tmp_stream(root, "events.jsonl", events_tmp);
+    rejects = tmp_stream(root, "rejects.jsonl", rejects_tmp);
     if (!events || !rejects)
         goto out;
 
@@ -163,7 +177,7 @@ static int run_job(const plan *p)
             const size_t a = from + c * p->per_chunk;
             const size_t b = a + p->per_chunk < to ? a + p->per_chunk : to;
             for (size_t i = a; i < b; i++)
-                if (write_record(p, root, i) != 0)
+                if (write_record(&q, i) != 0)
                     __atomic_store_n(&write_errno, errno ? errno : EIO, __ATOMIC_RELAXED);
         }
         if (write_errno) {
@@ -177,20 +191,14 @@ static int run_job(const plan *p)
         goto out;
     }
     events = rejects = NULL;
-    snprintf(path, sizeof path, "%s/events.jsonl", p->out);
-    snprintf(part, sizeof part, "%s/events.jsonl.partial", p->out);
-    if (rename(part, path) != 0)
+    if (wk_commit_at(root, events_tmp, "events.jsonl", 0) != 0 ||
+        wk_commit_at(root, rejects_tmp, "rejects.jsonl", 0) != 0)
         goto out;
-    snprintf(path, sizeof path, "%s/rejects.jsonl", p->out);
-    snprintf(part, sizeof part, "%s/rejects.jsonl.partial", p->out);
-    if (rename(part, path) != 0)
+    struct iovec sv = {dummy, SUMMARY_BYTES}, iv = {dummy, INDEX_BYTES};
+    if (wk_write_at(root, "summary.json", &sv, 1, WK_MODE_META, 0) != 0)
         goto out;
-    snprintf(path, sizeof path, "%s/summary.json", p->out);
-    if (wk_write_atomic(path, dummy, SUMMARY_BYTES) != 0)
-        goto out;
-    snprintf(path, sizeof path, "%s/index.html", p->out);
-    if (p->pages ? wk_write_atomic(path, dummy, INDEX_BYTES) != 0
-                 : unlink(path) != 0 && errno != ENOENT)
+    if (p->pages ? wk_write_at(root, "index.html", &iv, 1, WK_MODE_META, 0) != 0
+                 : unlinkat(root, "index.html", 0) != 0 && errno != ENOENT)
         goto out;
     rc = 0;
 out:
@@ -200,8 +208,10 @@ out:
         fclose(events);
     if (rejects)
         fclose(rejects);
-    if (lock >= 0)
-        close(lock);
+    if (q.wf_fd >= 0)
+        close(q.wf_fd);
+    if (root >= 0)
+        close(root);
     return rc;
 }
 
@@ -320,7 +330,7 @@ int main(int argc, char **argv)
             if (strcmp(html, "both") != 0 && strcmp(html, mode) != 0)
                 continue;
             for (int threads = 1; threads <= 2; threads++) {
-                const plan p = {out, records, per_chunk, threads, h};
+                const plan p = {out, -1, records, per_chunk, threads, h};
                 double t[MAX_RUNS], user[MAX_RUNS], sys[MAX_RUNS];
                 for (int r = -1; r < runs; r++) {
                     double u0, s0, u1, s1;

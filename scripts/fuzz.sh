@@ -10,6 +10,7 @@
 # so `git status` shows it) and the run fails. Minimize it, fix it, and add it to the seed corpus:
 #   build-fuzz/fuzz_<name> -minimize_crash=1 -runs=20000 \
 #       -exact_artifact_path=tests/fuzz/corpus/<name>/<what> CRASH
+# FUZZ_ARGS adds libFuzzer flags (e.g. FUZZ_ARGS=-len_control=0 for long inputs from the start).
 # Logs and a summary line per harness (runs, executions per second, corpus) are in
 # build-fuzz/logs/. Exit status: 0 when nothing crashed, 1 when something did, 2 on a build error.
 set -euo pipefail
@@ -20,7 +21,7 @@ if [ $# -gt 0 ] && [[ "$1" =~ ^[0-9]+$ ]]; then
     seconds=$1
     shift
 fi
-all=(json_record engine_review jobspec api_body outbox_state)
+all=(json_record engine_review jobspec api_body outbox_state compare_report)
 harnesses=("$@")
 [ ${#harnesses[@]} -eq 0 ] && harnesses=("${all[@]}")
 jobs=${FUZZ_JOBS:-1}
@@ -55,7 +56,8 @@ run_one() {
     mkdir -p "$work" "$crashes"
     nice -n "${FUZZ_NICE:-10}" "$bin" -max_total_time="$seconds" -timeout=25 -rss_limit_mb=3072 \
         -max_len="${FUZZ_MAX_LEN:-8192}" -dict="tests/fuzz/$name.dict" -print_final_stats=1 \
-        -artifact_prefix="$crashes/" "$work" "tests/fuzz/corpus/$name" >"$log" 2>&1 || rc=$?
+        -artifact_prefix="$crashes/" ${FUZZ_ARGS:-} "$work" "tests/fuzz/corpus/$name" \
+        >"$log" 2>&1 || rc=$?
     local runs eps corp
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     eps=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)

@@ -8,9 +8,9 @@ packages=(
     build-essential cmake pkg-config git curl ca-certificates
     libssl-dev libxxhash-dev libsimdjson-dev libjansson-dev libcurl4-openssl-dev
     libmicrohttpd-dev libsqlite3-dev libstemmer-dev libutf8proc-dev
-    libzstd-dev zlib1g-dev zstd libcmocka-dev python3
+    libzstd-dev zlib1g-dev zstd libcmocka-dev python3 libsystemd-dev lowdown
 )
-# Extra packages for the browser tests are installed by their own scripts.
+# Extra packages for the browser and packaging tests are installed by their own scripts.
 packages+=("$@")
 
 missing=()

@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 # chromium, node and playwright-core for the browser tests (ctest -L web); idempotent.
 scripts/install-browser.sh
+# lintian, zsh, systemd-analyze, man for the install and packaging tests (ctest -L install).
+scripts/install-packaging.sh
 scripts/build.sh
 jobs=$(nproc 2>/dev/null || echo 2)
 (cd build && ctest --output-on-failure -j "$jobs")

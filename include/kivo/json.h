@@ -7,8 +7,9 @@
  * document at a time: make one per thread and reuse it, never share one between threads.
  *
  * Input must stay readable for KIVO_JSON_PADDING bytes past its end (simdjson reads whole SIMD
- * blocks); the bytes there may hold anything. Strings in the tree are unescaped UTF-8 and are NOT
- * NUL-terminated: use `len`.
+ * blocks); the bytes there may hold anything (when the first of them is not white space or NUL,
+ * the parser works on a padded copy of the input). Strings in the tree are unescaped UTF-8 and
+ * are NOT NUL-terminated: use `len`.
  */
 #ifndef KIVO_JSON_H
 #define KIVO_JSON_H
@@ -90,6 +91,16 @@ int kivo_json_streq(const kivo_json_node *node, const char *s);
 
 /* A static name for a type ("object"), for messages. */
 const char *kivo_json_type_name(kivo_json_type t);
+
+/* 1 when s[0..len) is empty or only JSON white space (space, tab, LF, CR): a blank JSONL line,
+ * which readers skip, or a blank answer, which the engine reviews as empty output. */
+static inline int kivo_json_blank(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
+            return 0;
+    return 1;
+}
 
 #ifdef __cplusplus
 }

@@ -149,12 +149,24 @@ typedef struct kivo_engine kivo_engine;
 kivo_status kivo_engine_create(kivo_engine **out);
 void kivo_engine_free(kivo_engine *e);
 
+/* Claims one review scores at most. An output with more (a 40 MB answer has ~600,000) is refused
+ * with KIVO_ETOOBIG before any is scored: its report alone would take hundreds of megabytes. */
+#define KIVO_MAX_CLAIMS 10000
+
 /*
  * Reviews one packet. *out points into the engine and stays valid until the next review on the
  * same engine or its free. Empty output and no sources are reviews, not errors (categories
- * empty_output and no_sources). @return KIVO_OK, or KIVO_ENOMEM / KIVO_ECRYPTO / KIVO_EINVAL.
+ * empty_output and no_sources). @return KIVO_OK, or KIVO_ETOOBIG when the packet is over one of
+ * the engine's bounds (more than KIVO_MAX_CLAIMS claims; kivo_engine_errmsg() says which and its
+ * value), or KIVO_ENOMEM / KIVO_ECRYPTO / KIVO_EINVAL.
  */
 kivo_status kivo_engine_review(kivo_engine *e, const kivo_packet *packet, const kivo_review **out);
+
+/* Why the last kivo_engine_review() on e failed, for a person to read: the bound a KIVO_ETOOBIG
+ * packet is over and the bound's value ("the output has 151536 claims, over the limit of 10000
+ * claims per record"); "" when it set no message. Holds no text of the packet. Valid until the
+ * next review on e. */
+const char *kivo_engine_errmsg(const kivo_engine *e);
 
 /* The gate verdict and safe-use status for given counts (the table in docs/engine.md). */
 void kivo_verdict_decide(kivo_strictness s, kivo_intended_use u, size_t n_claims,

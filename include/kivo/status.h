@@ -26,6 +26,7 @@ typedef enum kivo_status {
     KIVO_ETYPE,         /* a value has the wrong JSON type */
     KIVO_ESCHEMA,       /* a document breaks its schema (message names the field) */
     KIVO_ECRYPTO,       /* OpenSSL failed */
+    KIVO_EBUSY,         /* a folder or file is in use by another process */
     KIVO_STATUS_COUNT
 } kivo_status;
 

@@ -174,6 +174,7 @@ typedef struct kivo_run_meta {
     const char *storage_label;  /* may be NULL (an event then says "") */
     kivo_strictness strictness;
     kivo_intended_use intended_use;
+    const char *batch_id; /* the run's batch; NULL: not written (the default batch) */
 } kivo_run_meta;
 
 #define KIVO_WIRE_EVENT_ID_SIZE 64

@@ -34,6 +34,11 @@ typedef struct api_config {
     unsigned max_connections;       /* open connections at most */
     unsigned max_connections_per_ip; /* per client address; 0 = no limit */
     unsigned header_timeout_s;      /* deadline for a complete request head; 0 = none */
+    unsigned hosted_threads;        /* threads that run hosted reviews */
+    unsigned hosted_queue;          /* hosted reviews that may wait for one */
+    size_t max_body_memory;         /* request bodies held at once (hosted: 3/4 of it) */
+    size_t max_claims;              /* claims of one hosted packet; 0 = no limit */
+    size_t max_report_bytes;        /* a hosted claim report; 0 = no limit */
 } api_config;
 
 /* One option: its flag, environment variable and help text. */

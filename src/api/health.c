@@ -1,7 +1,8 @@
 /*
  * health.c - the database file's identity, write health and the SIGBUS last words (health.h).
  *
- * The checks are three statx() calls, cheap enough for every request. Paths are fixed at start-up;
+ * The checks are three statx() calls, made at most every 100 ms for requests (every time for
+ * /healthz and a new connection). Paths are fixed at start-up;
  * a removed or replaced database is sticky and logged once. Nothing here opens the database files:
  * closing a descriptor drops the process's POSIX locks on the file, SQLite's included.
  */
@@ -22,6 +23,7 @@
 #define PATH_CAP 4096
 #define WHY_MAX 256
 #define PROBE_INTERVAL_NS 1000000000ull
+#define CACHE_NS 100000000ull
 
 typedef struct watched {
     char path[PATH_CAP];
@@ -38,8 +40,11 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static watched files[F_COUNT];
 static int gone; /* sticky: the database or its -wal was removed or replaced */
 static char gone_why[WHY_MAX];
-static int unusable_logged; /* the current "unusable" episode was logged */
+static char unusable_logged[WHY_MAX]; /* the "unusable" problem last logged */
 static _Atomic uint64_t last_probe_ns;
+static _Atomic uint64_t checked_ns; /* when the files were last checked */
+static _Atomic int cached;          /* the answer then (an api_health_state) */
+static char cached_why[WHY_MAX];    /* under lock */
 
 static char bus_msg[PATH_CAP + 256];
 static size_t bus_len;
@@ -109,14 +114,25 @@ static api_health_state compare(watched *w, int i, char *why, size_t size)
     return API_HEALTH_OK;
 }
 
-api_health_state api_health_files(char *why, size_t size)
+api_health_state api_health_files(char *why, size_t size, int fresh)
 {
     api_health_state worst = API_HEALTH_OK;
+    uint64_t now_ns = api_mono_ns();
     char now[WHY_MAX];
 
+    /* The checks are system calls: between two of them, at most CACHE_NS apart, the last answer
+     * stands (an OK answer without taking the lock). */
+    if (!fresh && now_ns - atomic_load(&checked_ns) < CACHE_NS &&
+        atomic_load(&cached) == API_HEALTH_OK)
+        return API_HEALTH_OK;
     pthread_mutex_lock(&lock);
     if (!files[F_DB].path[0])
         goto out;
+    if (!fresh && now_ns - atomic_load(&checked_ns) < CACHE_NS) {
+        worst = atomic_load(&cached);
+        snprintf(why, size, "%s", cached_why);
+        goto out;
+    }
     for (int i = 0; i < F_COUNT; i++) {
         api_health_state st;
         if (gone && i != F_SHM)
@@ -134,13 +150,18 @@ api_health_state api_health_files(char *why, size_t size)
             snprintf(why, size, "%s", now);
         }
     }
-    if (worst == API_HEALTH_FILES_UNUSABLE && !unusable_logged)
+    /* Once per problem: a new one (another file, another fault) is logged too. */
+    if (worst == API_HEALTH_FILES_UNUSABLE && strcmp(why, unusable_logged) != 0)
         fprintf(stderr, "kivo-api: %s; refusing every request until it is fixed\n", why);
-    unusable_logged = worst == API_HEALTH_FILES_UNUSABLE;
+    snprintf(unusable_logged, sizeof unusable_logged, "%s",
+             worst == API_HEALTH_FILES_UNUSABLE ? why : "");
     if (gone && worst < API_HEALTH_DB_GONE) {
         worst = API_HEALTH_DB_GONE;
         snprintf(why, size, "%s", gone_why);
     }
+    snprintf(cached_why, sizeof cached_why, "%s", worst == API_HEALTH_OK ? "" : why);
+    atomic_store(&cached, worst);
+    atomic_store(&checked_ns, now_ns);
 out:
     pthread_mutex_unlock(&lock);
     return worst;
@@ -148,7 +169,7 @@ out:
 
 api_health_state api_health_check(api_store *s, char *why, size_t size)
 {
-    api_health_state st = api_health_files(why, size);
+    api_health_state st = api_health_files(why, size, 1);
     uint64_t now, last;
 
     if (st != API_HEALTH_OK || api_store_write_health(why, size) == 0)

@@ -28,7 +28,8 @@ typedef enum api_health_state {
  * when the database file cannot be stat()ed. */
 int api_health_watch(const char *db_path);
 
-/* Checks the files (a few statx calls, cheap enough for every request):
+/* Checks the files (three statx calls; unless `fresh`, the answer of a check less than 100 ms old
+ * stands, so requests do not pay three system calls each):
  * - API_HEALTH_DB_GONE when the database file (or its -wal, once it existed) is no longer the one
  *   watched; logged once, and it stays until the process exits: reads may go on from the open
  *   file, but a write acknowledged now would be lost at the next start;
@@ -36,7 +37,7 @@ int api_health_watch(const char *db_path);
  *   shorter than it was: SQLite maps -shm into memory, and touching such a mapping is a SIGBUS,
  *   so every request is refused until the file is fixed (logged once per episode).
  * `why` (size bytes) gets the problem, with paths, for the log. */
-api_health_state api_health_files(char *why, size_t size);
+api_health_state api_health_files(char *why, size_t size, int fresh);
 
 /* The whole health for /healthz: api_health_files, then the store's writes; when writes failed,
  * one probe write on `s` (at most one a second) tells whether the disk recovered. */

@@ -34,11 +34,11 @@ static const api_option key_opts[O_COUNT] = {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: kivo-api keys create --db PATH [--create] --project NAME --scopes a,b\n"
+    fprintf(f, "Usage: kivo-api keys create --db PATH [--create] --project NAME --scopes a,b\n"
                "       kivo-api keys list --db PATH\n"
                "       kivo-api keys revoke --db PATH --prefix kivo_sk_XXXXXXXX\n\n"
-               "scopes: review_runs:write, review_runs:read, private_worker:write, "
-               "private_worker:read\n\noptions:\n");
+               "Scopes: review_runs:write, review_runs:read, private_worker:write, "
+               "private_worker:read\n\nOptions:\n");
     api_cli_print_options(f, key_opts, O_COUNT);
 }
 

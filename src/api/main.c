@@ -11,20 +11,25 @@
 #include "migrate.h"
 #include "server.h"
 
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "usage: kivo-api <command> [options]\n\n"
-            "commands:\n"
-            "  serve --db PATH [--listen HOST:PORT]   run the API server (see serve --help)\n"
-            "  keys create --db PATH --project NAME --scopes a,b\n"
-            "                                         make a project API key; prints it once\n"
-            "  keys list --db PATH                    list keys (prefix, project, scopes, times)\n"
-            "  keys revoke --db PATH --prefix PREFIX  revoke a key\n\n"
-            "  --help, --version\n\n"
-            "exit codes: 0 success, 1 failure, 2 usage error, 3 key not found\n"
-            "environment: KIVO_API_DB, KIVO_API_LISTEN and the others listed by serve --help\n");
-}
+static const char usage_main[] =
+    "Usage: kivo-api COMMAND [OPTIONS]\n"
+    "\n"
+    "The Kivo API server: creates private-worker runs and their one-run credentials, stores their\n"
+    "metadata events, and reviews hosted packets with the same engine as kivo-worker.\n"
+    "\n"
+    "Commands:\n"
+    "  serve     run the API server (kivo-api serve --help lists its options)\n"
+    "  keys      create, list and revoke project API keys (kivo-api keys --help)\n"
+    "\n"
+    "Options:\n"
+    "  -h, --help      this text (also: kivo-api COMMAND --help)\n"
+    "  -V, --version   print the server, engine and database schema versions\n"
+    "\n"
+    "Exit codes: 0 success; 1 failure (database, network, I/O); 2 usage error; 3 key not found\n"
+    "(keys revoke).\n"
+    "\n"
+    "Environment: each serve option has a KIVO_API_* variable (KIVO_API_DB, KIVO_API_LISTEN, ...)\n"
+    "listed by `kivo-api serve --help`; the command line wins.\n";
 
 int main(int argc, char **argv)
 {
@@ -32,14 +37,16 @@ int main(int argc, char **argv)
     int code = API_EXIT_USAGE;
 
     if (!cmd) {
-        usage(stderr);
+        fputs(usage_main, stderr);
     } else if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
                strcmp(cmd, "help") == 0) {
-        usage(stdout);
+        fputs(usage_main, stdout);
         code = API_EXIT_OK;
-    } else if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
-        printf("kivo-api %s (engine %s, schema %d)\n", KIVO_VERSION_STRING, KIVO_ENGINE_VERSION,
-               api_migrate_latest());
+    } else if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0 ||
+               strcmp(cmd, "version") == 0) {
+        /* The same form as kivo-worker's: program version (engine version, ...). */
+        printf("kivo-api %s (engine %s, database schema %d)\n", KIVO_VERSION_STRING,
+               KIVO_ENGINE_VERSION, api_migrate_latest());
         code = API_EXIT_OK;
     } else if (strcmp(cmd, "serve") == 0) {
         code = api_serve_main(argc - 1, argv + 1);

@@ -137,7 +137,7 @@ void api_route_hr_create(api_ctx *ctx, api_reply *out)
     int in_txn = 0, found;
     size_t i = 0;
 
-    kivo_buf_init(&rb, 0);
+    kivo_buf_init(&rb, ctx->cfg->max_report_bytes);
     root = api_parse_body(ctx, &e);
     if (!root)
         goto fail;
@@ -203,8 +203,27 @@ void api_route_hr_create(api_ctx *ctx, api_reply *out)
         api_error_set(&e, 500, "internal", "cannot start the claim engine");
         goto fail;
     }
-    if (kivo_engine_review(ctx->t->engine, &packet, &review) != KIVO_OK) {
+    switch (kivo_engine_review(ctx->t->engine, &packet, &review)) {
+    case KIVO_OK:
+        break;
+    case KIVO_ETOOBIG:
+        /* One of the engine's own bounds on a record (its work, its evidence). */
+        api_error_set(&e, 413, "payload_too_large", "this packet is over the claim engine's "
+                                                    "limits; send a shorter output or fewer, "
+                                                    "shorter sources");
+        api_error_field(&e, "output");
+        goto fail;
+    default:
         api_error_set(&e, 500, "internal", "the claim engine failed on this packet");
+        goto fail;
+    }
+    /* The claim count bounds the stored report and the answer (each claim carries its text and
+     * evidence): refuse before rendering either. */
+    if (ctx->cfg->max_claims && review->n_claims > ctx->cfg->max_claims) {
+        api_error_set(&e, 413, "payload_too_large",
+                      "the output has %zu claims; this server reviews at most %zu claims per "
+                      "packet (max_claims)", review->n_claims, ctx->cfg->max_claims);
+        api_error_field(&e, "output");
         goto fail;
     }
     meta.review_run_id = run_id;
@@ -217,8 +236,20 @@ void api_route_hr_create(api_ctx *ctx, api_reply *out)
     meta.worker_version = "kivo-api." KIVO_VERSION_STRING;
     meta.strictness = packet.strictness;
     meta.intended_use = packet.intended_use;
-    if (kivo_report_render(&packet, review, &meta, &rb) != KIVO_OK ||
-        !(report = json_loadb(rb.data, rb.len, JSON_ALLOW_NUL, NULL))) {
+    switch (kivo_report_render(&packet, review, &meta, &rb)) {
+    case KIVO_OK:
+        break;
+    case KIVO_ETOOBIG:
+        api_error_set(&e, 413, "payload_too_large",
+                      "the claim report of this packet would pass %zu bytes, this server's "
+                      "limit (max_report_bytes)", rb.max);
+        api_error_field(&e, "output");
+        goto fail;
+    default:
+        api_error_set(&e, 500, "internal", "cannot render the claim report");
+        goto fail;
+    }
+    if (!(report = json_loadb(rb.data, rb.len, JSON_ALLOW_NUL, NULL))) {
         api_error_set(&e, 500, "internal", "cannot render the claim report");
         goto fail;
     }

@@ -10,6 +10,10 @@
  * SIGTERM/SIGINT: stop accepting, let requests in flight finish (up to the grace period), answer
  * everything meanwhile with "Connection: close", then stop the daemon, free every thread's state
  * and exit 0.
+ *
+ * Under systemd (Type=notify, data/systemd/kivo-api.service) the server says READY=1 once the
+ * database is open and the port bound, and STOPPING=1 when a signal starts the drain. Outside
+ * systemd NOTIFY_SOCKET is unset and sd_notify() does nothing.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -25,12 +29,14 @@
 #include <unistd.h>
 
 #include <microhttpd.h>
+#include <systemd/sd-daemon.h>
 
 #include "auth.h"
 #include "headwatch.h"
 #include "health.h"
 #include "metrics.h"
 #include "migrate.h"
+#include "pool.h"
 #include "ratelimit.h"
 #include "scopes.h"
 #include "server.h"
@@ -42,8 +48,17 @@ static atomic_int in_flight;
 static atomic_int draining;
 static pthread_mutex_t threads_lock = PTHREAD_MUTEX_INITIALIZER;
 static api_thread *threads;
+
+/* A request target and a request head at most this long are answered by kivo-api itself, as
+ * JSON; libmicrohttpd's own limit (its 32 KiB connection memory) answers longer ones in HTML. */
+#define TARGET_MAX 8192
+#define HEAD_MAX 16384
 static pthread_key_t thread_key;
 static char *oom_body;          /* the out-of-memory answer, rendered at start-up */
+
+/* Request bodies held in memory at once, all and hosted ones (api_config.max_body_memory). */
+static pthread_mutex_t budget_lock = PTHREAD_MUTEX_INITIALIZER;
+static size_t bodies_all, bodies_hosted;
 
 /* ---- per-thread state ------------------------------------------------------------------- */
 
@@ -60,7 +75,7 @@ static api_thread *thread_get(void)
     if (!t)
         goto out;
     /* A new connection maps -shm: not while a file is unusable (a SIGBUS), nor made anew. */
-    if (api_health_files(errmsg, sizeof errmsg) == API_HEALTH_FILES_UNUSABLE ||
+    if (api_health_files(errmsg, sizeof errmsg, 1) == API_HEALTH_FILES_UNUSABLE ||
         api_health_files_writable(cfg.db_path, errmsg, sizeof errmsg) != 0 ||
         api_store_open(cfg.db_path, &store_opt, 0, &t->store, errmsg) != SQLITE_OK) {
         fprintf(stderr, "kivo-api: %s\n", errmsg);
@@ -287,6 +302,41 @@ static void route_metrics(api_ctx *ctx, api_reply *out)
     out->content_type = "text/plain; version=0.0.4; charset=utf-8";
 }
 
+/* Takes n more bytes of the body budget for r: hosted packets may hold three quarters of it, so
+ * private-worker calls always find room. @return 1, or 0 when it is spent. */
+static int budget_take(api_request *r, size_t n)
+{
+    int hosted = r->route == R_HR_RUNS, ok;
+    size_t all_max = cfg.max_body_memory, hosted_max = cfg.max_body_memory / 4 * 3;
+
+    pthread_mutex_lock(&budget_lock);
+    ok = n <= all_max - bodies_all && (!hosted || n <= hosted_max - bodies_hosted);
+    if (ok) {
+        bodies_all += n;
+        if (hosted)
+            bodies_hosted += n;
+        r->body_held += n;
+    }
+    pthread_mutex_unlock(&budget_lock);
+    return ok;
+}
+
+static void budget_release(api_request *r)
+{
+    pthread_mutex_lock(&budget_lock);
+    bodies_all -= r->body_held;
+    if (r->route == R_HR_RUNS)
+        bodies_hosted -= r->body_held;
+    r->body_held = 0;
+    pthread_mutex_unlock(&budget_lock);
+}
+
+static void busy(api_error *e, const char *what, unsigned retry)
+{
+    api_error_set(e, 503, "unavailable", "%s; retry after %u s", what, retry);
+    e->retry_after = retry;
+}
+
 /* Checks everything the headers decide. @return 0 to go on reading the body, or -1 with e
  * filled. */
 static int admit(api_ctx *ctx, struct MHD_Connection *c, api_error *e, api_reply *rep)
@@ -298,6 +348,19 @@ static int admit(api_ctx *ctx, struct MHD_Connection *c, api_error *e, api_reply
     unsigned retry = 0;
     int ret = -1;
 
+    if (r->target_len > TARGET_MAX) {
+        api_error_set(e, 414, "uri_too_long", "the request target is over %d bytes", TARGET_MAX);
+        goto out;
+    }
+    {
+        const union MHD_ConnectionInfo *hi =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+        if (hi && hi->header_size > HEAD_MAX) {
+            api_error_set(e, 431, "headers_too_large", "the request head is over %d bytes",
+                          HEAD_MAX);
+            goto out;
+        }
+    }
     if (r->route == R_UNKNOWN) {
         api_error_set(e, 404, "not_found", "no such endpoint");
         goto out;
@@ -316,7 +379,7 @@ static int admit(api_ctx *ctx, struct MHD_Connection *c, api_error *e, api_reply
                                                             : cfg.max_worker_body;
     if (r->route != R_HEALTHZ) {
         char why[256];
-        api_health_state h = api_health_files(why, sizeof why);
+        api_health_state h = api_health_files(why, sizeof why, 0);
         if (h == API_HEALTH_FILES_UNUSABLE) {
             api_error_set(e, 503, "unavailable", "a database file cannot be written; see the "
                                                  "server log");
@@ -382,6 +445,23 @@ static int admit(api_ctx *ctx, struct MHD_Connection *c, api_error *e, api_reply
     len_hdr = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (len_hdr && (api_cli_parse_u64(len_hdr, 0, &declared) != 0 || declared > r->limit)) {
         api_error_set(e, 413, "payload_too_large", "body over the limit of %zu bytes", r->limit);
+        goto out;
+    }
+    if (r->route == R_HR_RUNS && r->method == M_POST) {
+        if (!api_pool_reserve()) {
+            char what[96];
+            snprintf(what, sizeof what, "hosted review is busy (%u reviews running or queued)",
+                     api_pool_slots());
+            busy(e, what, 2);
+            goto out;
+        }
+        r->pool_slot = 1;
+    }
+    /* The declared length is held from now on, so unfinished uploads cannot add up past the
+     * budget; a chunked body is counted as it comes. */
+    r->declared = len_hdr ? (size_t)declared : 0;
+    if (len_hdr && !budget_take(r, r->declared + KIVO_JSON_PADDING + 1)) {
+        busy(e, "the server holds too many request bodies", 1);
         goto out;
     }
     ret = 0;
@@ -470,6 +550,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 
     (void)cls;
     (void)c;
+    if (r)
+        r->target_len = strlen(uri);
     if (r && nul) {
         if (query && nul > query)
             r->bad_query = 1;
@@ -479,8 +561,41 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
     return r;
 }
 
+/* On a review thread: the hosted create, with that thread's own store, parser and engine. */
+static void hosted_run(api_pool_job *job)
+{
+    api_request *r = (api_request *)((char *)job - offsetof(api_request, job));
+    api_ctx ctx = {&cfg, thread_get(), r};
+    api_error e = {0};
+
+    if (!ctx.t) {
+        api_error_set(&e, 503, "unavailable", "the store cannot be opened");
+        api_reply_error(&ctx, &r->pool_reply, &e);
+        return;
+    }
+    api_route_hr_create(&ctx, &r->pool_reply);
+    /* The body is not needed for the answer: give its memory and budget back now. */
+    kivo_buf_free(&r->body);
+    budget_release(r);
+}
+
+static void hosted_done(api_pool_job *job, int ran)
+{
+    api_request *r = (api_request *)((char *)job - offsetof(api_request, job));
+    api_ctx ctx = {&cfg, NULL, r};
+    api_error e = {0};
+
+    if (!ran) {
+        busy(&e, "the server is stopping", 5);
+        api_reply_error(&ctx, &r->pool_reply, &e);
+    }
+    r->pool_done = 1;
+    MHD_resume_connection(r->conn);
+}
+
 /* First call: admit from the headers (answering at once when refused). Calls with upload data:
- * count and keep the bytes, dropping them past the limit. Last call: run the route. */
+ * count and keep the bytes, dropping them past the limit. Last call: run the route, a hosted
+ * create on a review thread. */
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
@@ -519,16 +634,43 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         r->received = r->received + n < r->received ? SIZE_MAX : r->received + n;
-        if (!r->too_large && (r->received > r->limit ||
-                              kivo_buf_append(&r->body, upload_data, n) != KIVO_OK)) {
-            r->too_large = 1;
-            kivo_buf_free(&r->body);
+        if (!r->too_large && !r->over_budget) {
+            if (r->received > r->limit) {
+                r->too_large = 1;
+            } else if (r->declared ? r->received > r->declared : !budget_take(r, n)) {
+                r->over_budget = 1;
+            } else if ((r->declared && !r->body.cap &&
+                        kivo_buf_reserve(&r->body, r->declared + KIVO_JSON_PADDING + 1) !=
+                            KIVO_OK) ||
+                       kivo_buf_append(&r->body, upload_data, n) != KIVO_OK) {
+                r->too_large = 1;
+            }
+            if (r->too_large || r->over_budget)
+                kivo_buf_free(&r->body);
         }
         *upload_data_size = 0;
         goto out;
     }
-    ctx.t = thread_get();
-    if (!ctx.t) {
+    if (r->pool_done) {
+        /* Resumed: the hosted review has its answer ready. */
+        ret = send_reply(c, r, &r->pool_reply);
+        goto out;
+    }
+    if (r->over_budget) {
+        api_error e2 = {0};
+        busy(&e2, "the server holds too many request bodies", 1);
+        api_reply_error(&ctx, &rep, &e2);
+    } else if (r->pool_slot && !r->too_large) {
+        /* Hosted review: suspend the connection and run it on a review thread. */
+        r->job.run = hosted_run;
+        r->job.done = hosted_done;
+        MHD_suspend_connection(c);
+        if (api_pool_submit(&r->job) == 0)
+            goto out;
+        MHD_resume_connection(c);
+        busy(&e, "the server is stopping", 5);
+        api_reply_error(&ctx, &rep, &e);
+    } else if (!(ctx.t = thread_get())) {
         api_error_set(&e, 503, "unavailable", "the store cannot be opened");
         api_reply_error(&ctx, &rep, &e);
     } else {
@@ -573,6 +715,11 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                 (double)ns / 1e6);
     }
     kivo_buf_free(&r->body);
+    budget_release(r);
+    if (r->pool_slot)
+        api_pool_release();
+    json_decref(r->pool_reply.json);
+    free(r->pool_reply.text);
     free(r);
     *con_cls = NULL;
     atomic_fetch_sub(&in_flight, 1);
@@ -582,7 +729,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
 enum {
     O_LISTEN, O_DB, O_CREATE, O_THREADS, O_TTL, O_MAX_WORKER, O_MAX_HOSTED, O_RATE, O_BURST, O_SYNC,
-    O_GRACE, O_MAX_CONN, O_MAX_CONN_IP, O_HEAD_TIMEOUT, O_QUIET, O_HELP, O_COUNT
+    O_GRACE, O_MAX_CONN, O_MAX_CONN_IP, O_HEAD_TIMEOUT, O_HOSTED_THREADS, O_HOSTED_QUEUE,
+    O_BODY_MEMORY, O_MAX_CLAIMS, O_MAX_REPORT, O_QUIET, O_HELP, O_COUNT
 };
 
 static const api_option serve_opts[O_COUNT] = {
@@ -616,13 +764,25 @@ static const api_option serve_opts[O_COUNT] = {
     [O_HEAD_TIMEOUT] = {"--header-timeout", "KIVO_API_HEADER_TIMEOUT", "SECONDS",
                         "deadline for a complete request head, from the connection's accept or "
                         "previous answer; 0 = none (default 30)"},
+    [O_HOSTED_THREADS] = {"--hosted-threads", "KIVO_API_HOSTED_THREADS", "N",
+                          "threads that run hosted reviews, apart from the HTTP threads "
+                          "(default: half the CPUs, at least 1)"},
+    [O_HOSTED_QUEUE] = {"--hosted-queue", "KIVO_API_HOSTED_QUEUE", "N",
+                        "hosted reviews that may wait for a thread; past it 503 (default 8)"},
+    [O_BODY_MEMORY] = {"--max-body-memory", "KIVO_API_MAX_BODY_MEMORY", "BYTES",
+                       "request bodies held in memory at once, hosted ones at most 3/4 of it; "
+                       "past it 503 (default 256M)"},
+    [O_MAX_CLAIMS] = {"--max-claims", "KIVO_API_MAX_CLAIMS", "N",
+                      "claims a hosted packet may have; past it 413 (default 10000)"},
+    [O_MAX_REPORT] = {"--max-report-bytes", "KIVO_API_MAX_REPORT_BYTES", "BYTES",
+                      "size of a hosted run's claim report; past it 413 (default 32M)"},
     [O_QUIET] = {"--quiet", "KIVO_API_QUIET", NULL, "no access log on stderr"},
     [O_HELP] = {"--help", NULL, NULL, "show this help"},
 };
 
 static void serve_usage(FILE *f)
 {
-    fprintf(f, "usage: kivo-api serve --db PATH [--listen HOST:PORT] [options]\n\noptions:\n");
+    fprintf(f, "Usage: kivo-api serve --db PATH [--listen HOST:PORT] [OPTIONS]\n\nOptions:\n");
     api_cli_print_options(f, serve_opts, O_COUNT);
 }
 
@@ -648,8 +808,8 @@ static int load_config(int argc, char **argv, int *help)
     memset(&cfg, 0, sizeof cfg);
     strcpy(cfg.host, "127.0.0.1");
     cfg.port = 8787;
-    /* Twice the CPUs (4..32): a hosted review holds its pool thread while the engine runs, and
-     * the connections of that thread wait; spare threads keep worker events flowing. */
+    /* Twice the CPUs (4..32): the HTTP threads do the store's work of every request; hosted
+     * reviews run on threads of their own (pool.h). */
     cfg.threads = cpus > 2 ? (unsigned)(cpus > 16 ? 32 : 2 * cpus) : 4;
     cfg.credential_ttl_ms = 86400 * 1000LL;
     cfg.max_worker_body = 64 * 1024;
@@ -722,6 +882,42 @@ static int load_config(int argc, char **argv, int *help)
         if (api_cli_parse_u64(v[O_HEAD_TIMEOUT], 0, &n) != 0 || n > 3600)
             return bad_value("--header-timeout");
         cfg.header_timeout_s = (unsigned)n;
+    }
+    cfg.hosted_threads = cpus > 1 ? (unsigned)(cpus / 2) : 1;
+    if (v[O_HOSTED_THREADS]) {
+        if (api_cli_parse_u64(v[O_HOSTED_THREADS], 0, &n) != 0 || n < 1 || n > 256)
+            return bad_value("--hosted-threads");
+        cfg.hosted_threads = (unsigned)n;
+    }
+    cfg.hosted_queue = 8;
+    if (v[O_HOSTED_QUEUE]) {
+        if (api_cli_parse_u64(v[O_HOSTED_QUEUE], 0, &n) != 0 || n > 100000)
+            return bad_value("--hosted-queue");
+        cfg.hosted_queue = (unsigned)n;
+    }
+    cfg.max_body_memory = 256u << 20;
+    if (v[O_BODY_MEMORY]) {
+        if (api_cli_parse_u64(v[O_BODY_MEMORY], 1, &n) != 0 || n < (1u << 20) || n > (1ull << 40))
+            return bad_value("--max-body-memory");
+        cfg.max_body_memory = (size_t)n;
+    }
+    if (cfg.max_body_memory / 4 * 3 < cfg.max_hosted_body + KIVO_JSON_PADDING + 1 ||
+        cfg.max_body_memory < cfg.max_worker_body + KIVO_JSON_PADDING + 1) {
+        fprintf(stderr, "kivo-api: --max-body-memory must hold one largest body (hosted ones "
+                        "may use 3/4 of it)\n");
+        return -1;
+    }
+    cfg.max_claims = 10000;
+    if (v[O_MAX_CLAIMS]) {
+        if (api_cli_parse_u64(v[O_MAX_CLAIMS], 0, &n) != 0 || n < 1 || n > 100000000)
+            return bad_value("--max-claims");
+        cfg.max_claims = (size_t)n;
+    }
+    cfg.max_report_bytes = 32u << 20;
+    if (v[O_MAX_REPORT]) {
+        if (api_cli_parse_u64(v[O_MAX_REPORT], 1, &n) != 0 || n < 4096 || n > (1ull << 34))
+            return bad_value("--max-report-bytes");
+        cfg.max_report_bytes = (size_t)n;
     }
     cfg.quiet = v[O_QUIET] && strcmp(v[O_QUIET], "0") != 0;
     cfg.create = v[O_CREATE] && strcmp(v[O_CREATE], "0") != 0;
@@ -829,7 +1025,12 @@ int api_serve_main(int argc, char **argv)
         fprintf(stderr, "kivo-api: cannot start the request-head watchdog\n");
         goto out;
     }
-    flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    if (api_pool_start(cfg.hosted_threads, cfg.hosted_threads + cfg.hosted_queue) != 0) {
+        fprintf(stderr, "kivo-api: cannot start the hosted-review threads\n");
+        goto out;
+    }
+    flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+            MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, NULL,
@@ -848,12 +1049,16 @@ int api_serve_main(int argc, char **argv)
         goto out;
     }
     (void)sslen;
-    fprintf(stderr, "kivo-api %s: listening on %s:%u, database %s, %u threads\n",
-            KIVO_VERSION_STRING, cfg.host, cfg.port, cfg.db_path, cfg.threads);
+    fprintf(stderr, "kivo-api %s: listening on %s:%u, database %s, %u threads, %u hosted-review "
+                    "threads\n",
+            KIVO_VERSION_STRING, cfg.host, cfg.port, cfg.db_path, cfg.threads,
+            cfg.hosted_threads);
+    sd_notifyf(0, "READY=1\nSTATUS=listening on %s:%u", cfg.host, cfg.port);
 
     while (sigwait(&sigs, &sig) != 0 || (sig != SIGTERM && sig != SIGINT))
         ;
     fprintf(stderr, "kivo-api: signal %d, finishing requests in flight\n", sig);
+    sd_notify(0, "STOPPING=1\nSTATUS=finishing requests in flight");
     atomic_store(&draining, 1);
     {
         MHD_socket ls = MHD_quiesce_daemon(d);
@@ -865,12 +1070,16 @@ int api_serve_main(int argc, char **argv)
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
+    /* Reviews still queued are answered 503 and every suspended connection resumed: libmicrohttpd
+     * must not stop with one suspended. */
+    api_pool_stop();
     MHD_stop_daemon(d);
     d = NULL;
     api_headwatch_stop();
     fprintf(stderr, "kivo-api: stopped\n");
     code = API_EXIT_OK;
 out:
+    api_pool_stop();
     if (d)
         MHD_stop_daemon(d);
     api_headwatch_stop();

@@ -21,6 +21,7 @@
 
 #include "cli.h"
 #include "errors.h"
+#include "pool.h"
 #include "store.h"
 #include "token.h"
 
@@ -66,6 +67,17 @@ typedef struct api_thread {
     struct api_thread *next;
 } api_thread;
 
+typedef struct api_reply {
+    unsigned status;
+    json_t *json;                        /* body, owned; or */
+    char *text;                          /* raw body (malloc), owned, with text_len */
+    size_t text_len;
+    const char *content_type;            /* default application/json */
+    unsigned retry_after;
+    const char *allow;
+    const char *const *headers;          /* extra headers: name, value, ..., NULL (static) */
+} api_reply;
+
 typedef struct api_request {
     api_route route;
     api_method method;
@@ -82,18 +94,16 @@ typedef struct api_request {
     void *conn;                          /* struct MHD_Connection *, for query arguments */
     int begun;                           /* the first on_request call (headers) happened */
     int bad_path, bad_query;             /* the raw target had a %00 in the path / the query */
+    size_t target_len;                   /* bytes of the raw request target */
+    size_t declared;                     /* Content-Length, 0 when chunked */
+    size_t body_held;                    /* bytes of the body budget this request holds */
+    int over_budget;                     /* a chunked body passed the body budget */
+    int pool_slot;                       /* holds a hosted-review slot (pool.h) */
+    int pool_done;                       /* the review thread filled pool_reply */
+    api_pool_job job;
+    api_reply pool_reply;                /* the hosted answer, made on a review thread */
 } api_request;
 
-typedef struct api_reply {
-    unsigned status;
-    json_t *json;                        /* body, owned; or */
-    char *text;                          /* raw body (malloc), owned, with text_len */
-    size_t text_len;
-    const char *content_type;            /* default application/json */
-    unsigned retry_after;
-    const char *allow;
-    const char *const *headers;          /* extra headers: name, value, ..., NULL (static) */
-} api_reply;
 
 typedef struct api_ctx {
     const api_config *cfg;

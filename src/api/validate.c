@@ -55,6 +55,8 @@ static int has_control(const char *s, size_t len)
 
     for (size_t i = 0; i < len; i++) {
         unsigned c = p[i];
+        if (c - 0x20u < 0x5fu)
+            continue;                                           /* printable ASCII */
         if (c < 0x20 || c == 0x7f)
             return 1;
         if (c == 0xC2 && i + 1 < len && p[i + 1] >= 0x80 && p[i + 1] <= 0x9F)

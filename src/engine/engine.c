@@ -5,11 +5,13 @@
  * index the sources, segment and tokenize the output, score each claim in output order, count,
  * and decide. Every buffer is the engine's own and is reused from record to record.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine_int.h"
 #include "sense_int.h"
+#include "kivo/json.h"
 
 kivo_status kivo_engine_create(kivo_engine **out)
 {
@@ -50,25 +52,22 @@ void kivo_engine_free(kivo_engine *e)
     free(e->cs.numbits);
     free(e->cs.present);
     free(e->cs.alt);
+    free(e->cs.post);
+    free(e->cs.n_post);
+    free(e->cs.order);
+    free(e->cs.picks);
     free(e->cs.slot);
     free(e->cs.touched);
     free(e->cs.masks);
     free(e->cs.miss);
     free(e->claims);
+    free(e->at);
     free(e->fields);
     free(e->hashes);
     kivo_buf_free(&e->xbuf);
     kv_sense_free(e);
     free(e->xoff);
     free(e);
-}
-
-static int blank(const char *s, size_t len)
-{
-    for (size_t i = 0; i < len; i++)
-        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
-            return 0;
-    return 1;
 }
 
 static kivo_status hash_all(kivo_engine *e, const kivo_packet *p)
@@ -89,6 +88,70 @@ static kivo_status hash_all(kivo_engine *e, const kivo_packet *p)
     return st;
 }
 
+/* A span of more tokens than this (a text without sentence ends) is scored in pieces of this
+ * many tokens, so that no claim costs more than a sentence's worth of work. Sentences of real
+ * answers stay far below (RAGTruth: 73 tokens at most). */
+#define CLAIM_TOKENS 256
+
+/* Appends claim k's place, or only counts it past the limit (the array stays bounded). */
+static kivo_status add_claim(kivo_engine *e, const kv_span *sp, size_t tok, size_t n)
+{
+    e->n_claims_found++;
+    if (e->n_at > KIVO_MAX_CLAIMS)
+        return KIVO_OK;
+    if (e->n_at == e->cap_at) {
+        size_t cap = e->cap_at ? e->cap_at * 2 : 64;
+        kv_claim_at *v = realloc(e->at, cap * sizeof *v);
+        if (!v)
+            return KIVO_ENOMEM;
+        e->at = v;
+        e->cap_at = cap;
+    }
+    kv_claim_at *a = &e->at[e->n_at++];
+    a->start = sp->start;
+    a->end = sp->end;
+    a->tok = (uint32_t)tok;
+    a->n = (uint32_t)n;
+    return KIVO_OK;
+}
+
+/* The output's claims, in order: its spans that are claims (kv_match_is_claim), a span of more
+ * than CLAIM_TOKENS tokens cut into pieces of that many. */
+static kivo_status find_claims(kivo_engine *e, const kivo_packet *p)
+{
+    kivo_status st = KIVO_OK;
+    size_t t = 0;
+    e->n_at = 0;
+    e->n_claims_found = 0;
+    for (size_t k = 0; k < e->out_spans.n && st == KIVO_OK; k++) {
+        const kv_span *sp = &e->out_spans.v[k];
+        while (t < e->out_toks.n && e->out_toks.v[t].start < sp->start)
+            t++;
+        size_t first = t;
+        while (t < e->out_toks.n && e->out_toks.v[t].end <= sp->end)
+            t++;
+        const kv_token *toks = e->out_toks.v;
+        for (size_t a = first; st == KIVO_OK; a += CLAIM_TOKENS) {
+            size_t b = t - a > CLAIM_TOKENS ? a + CLAIM_TOKENS : t;
+            kv_span piece = *sp;
+            if (a > first)
+                piece.start = toks[a].start;
+            if (b < t)
+                piece.end = toks[b - 1].end;
+            if (kv_match_is_claim(p->output, p->output_len, &piece, toks + a, b - a))
+                st = add_claim(e, &piece, a, b - a);
+            if (b == t)
+                break;
+        }
+    }
+    return st;
+}
+
+const char *kivo_engine_errmsg(const kivo_engine *e)
+{
+    return e->errmsg;
+}
+
 kivo_status kivo_engine_review(kivo_engine *e, const kivo_packet *p, const kivo_review **out)
 {
     kivo_status st;
@@ -102,47 +165,47 @@ kivo_status kivo_engine_review(kivo_engine *e, const kivo_packet *p, const kivo_
             return KIVO_EINVAL;
 
     memset(r, 0, sizeof *r);
+    e->errmsg[0] = '\0';
     kv_explain_reset(e);
     e->n_given = 0;
     if ((st = hash_all(e, p)) != KIVO_OK)
         return st;
     r->source_hashes = (const char(*)[KIVO_HASH_TEXT_SIZE])e->hashes;
 
-    if (blank(p->output, p->output_len)) {
+    if (kivo_json_blank(p->output, p->output_len)) {
         r->categories = 1u << KIVO_CAT_EMPTY_OUTPUT;
         goto decide;
     }
-    if ((st = kv_index_build(e, p)) != KIVO_OK)
-        return st;
     e->out_spans.n = 0;
     e->out_toks.n = 0;
     if ((st = kv_segment(p->output, p->output_len, &e->out_spans)) != KIVO_OK ||
-        (st = kv_tokenize(e->lx, p->output, p->output_len, &e->out_toks)) != KIVO_OK)
+        (st = kv_tokenize(e->lx, p->output, p->output_len, &e->out_toks)) != KIVO_OK ||
+        (st = find_claims(e, p)) != KIVO_OK)
         return st;
-    if (e->out_spans.n > e->cap_claims) {
-        void *c = realloc(e->claims, e->out_spans.n * sizeof *e->claims);
+    /* Past the claim limit nothing is scored, and the sources are not even indexed. */
+    if (e->n_at > KIVO_MAX_CLAIMS) {
+        snprintf(e->errmsg, sizeof e->errmsg,
+                 "the output has %zu claims, over the limit of %d claims per record",
+                 e->n_claims_found, KIVO_MAX_CLAIMS);
+        return KIVO_ETOOBIG;
+    }
+    if ((st = kv_index_build(e, p)) != KIVO_OK)
+        return st;
+    if (e->n_at > e->cap_claims) {
+        void *c = realloc(e->claims, e->n_at * sizeof *e->claims);
         if (!c)
             return KIVO_ENOMEM;
         e->claims = c;
-        e->cap_claims = e->out_spans.n;
+        e->cap_claims = e->n_at;
     }
 
-    size_t t = 0;
-    for (size_t k = 0; k < e->out_spans.n; k++) {
-        const kv_span *sp = &e->out_spans.v[k];
-        while (t < e->out_toks.n && e->out_toks.v[t].start < sp->start)
-            t++;
-        size_t first = t;
-        while (t < e->out_toks.n && e->out_toks.v[t].end <= sp->end)
-            t++;
-        const kv_token *toks = &e->out_toks.v[first];
-        size_t n = t - first;
-        if (!kv_match_is_claim(p->output, p->output_len, sp, toks, n))
-            continue;
+    for (size_t k = 0; k < e->n_at; k++) {
+        const kv_token *toks = &e->out_toks.v[e->at[k].tok];
+        size_t n = e->at[k].n;
         kivo_claim *c = &e->claims[r->n_claims++];
         memset(c, 0, sizeof *c);
-        c->start = sp->start;
-        c->end = sp->end;
+        c->start = e->at[k].start;
+        c->end = e->at[k].end;
         kv_explain_open(e);
         if (p->n_sources == 0) {
             c->status = KIVO_CLAIM_UNSUPPORTED;

@@ -73,6 +73,10 @@ typedef struct kv_claim_scratch {
     uint8_t *present;       /* per term: found anywhere in the sources */
     uint64_t *alt;          /* per term: the hash of its form with or without a negative prefix
                              * that the sources hold instead of it (prefix.c), or 0 */
+    const uint32_t **post;  /* per term: its sentences (kv_index_find) */
+    size_t *n_post;         /* per term: how many */
+    uint32_t *order;        /* the terms in the order they pick candidate sentences */
+    uint8_t *picks;         /* per term: it picked candidates (else its bits were looked up) */
     size_t n_terms, cap_terms;
     int32_t *slot;          /* per sentence: index into touched, or -1 */
     size_t cap_slot;
@@ -83,6 +87,12 @@ typedef struct kv_claim_scratch {
     uint8_t *miss;          /* per claim token: carries the failure (unsupported spans) */
     size_t cap_miss;
 } kv_claim_scratch;
+
+/* Where a claim of the output is: its bytes and its tokens in out_toks. */
+typedef struct kv_claim_at {
+    uint32_t start, end;
+    uint32_t tok, n;
+} kv_claim_at;
 
 struct kivo_engine {
     kv_lexicon *lx;
@@ -104,6 +114,10 @@ struct kivo_engine {
     kv_claim_scratch cs;
     kivo_claim *claims;
     size_t cap_claims;
+    kv_claim_at *at;        /* the output's claims, found before any is scored */
+    size_t n_at, cap_at;    /* at most KIVO_MAX_CLAIMS + 1 kept */
+    size_t n_claims_found;  /* all of them, for the message past the limit */
+    char errmsg[160];       /* why the last review failed (kivo_engine_errmsg), or "" */
     char (*hashes)[KIVO_HASH_TEXT_SIZE];
     size_t cap_hashes;
     kivo_review review;

@@ -23,19 +23,12 @@ static kivo_status grow(void **v, size_t *cap, size_t need, size_t elem)
     return KIVO_OK;
 }
 
-/* Appends the posting (h, sent), growing the list when it is full: acronym postings come on top
- * of the tokens' own, so no room reserved up front can be relied on. */
-static inline kivo_status add_post(kivo_engine *e, uint64_t h, uint32_t sent)
+/* Room for n more postings. Each append is covered by the call right before it: the initials
+ * of names once used the room reserved for every token of a source, and the tokens' postings
+ * after them were written past the end. */
+static kivo_status reserve_posts(kivo_engine *e, size_t n)
 {
-    if (e->n_post == e->cap_post) {
-        kivo_status st = grow((void **)&e->post, &e->cap_post, e->n_post + 1, sizeof *e->post);
-        if (st != KIVO_OK)
-            return st;
-    }
-    e->post[e->n_post].h = h;
-    e->post[e->n_post].sent = sent;
-    e->n_post++;
-    return KIVO_OK;
+    return grow((void **)&e->post, &e->cap_post, e->n_post + n, sizeof *e->post);
 }
 
 static kivo_status group_by_term(kivo_engine *e);
@@ -255,14 +248,14 @@ kivo_status kv_index_build(kivo_engine *e, const kivo_packet *p)
             if ((st = collect_fields(e, src->text, src->text_len, &e->src_toks)) != KIVO_OK)
                 break;
         }
-        /* One sentence per span; the postings grow as they are added (add_post). */
+        /* One sentence per span. */
         st = grow((void **)&e->sents, &e->cap_sents, e->n_sents + e->spans.n, sizeof *e->sents);
         if (st != KIVO_OK)
             break;
         /* Spans and tokens both run in text order: one sweep assigns tokens to sentences;
          * tokens outside every span (list markers) are left out. */
         size_t t = 0;
-        for (size_t k = 0; k < e->spans.n && st == KIVO_OK; k++) {
+        for (size_t k = 0; k < e->spans.n; k++) {
             kv_sentence *sn = &e->sents[e->n_sents];
             sn->source = (uint32_t)s;
             sn->start = e->spans.v[k].start;
@@ -272,8 +265,15 @@ kivo_status kv_index_build(kivo_engine *e, const kivo_packet *p)
             while (t < e->src_toks.n && e->src_toks.v[t].start < sn->start)
                 t++;
             size_t first = t, caps = 0, first_cap = 0;
-            for (; t < e->src_toks.n && e->src_toks.v[t].end <= sn->end; t++) {
-                const kv_token *tk = &e->src_toks.v[t];
+            /* One posting per token at most: the source's tokens left bound the sentence's. */
+            if ((st = reserve_posts(e, e->src_toks.n - t)) != KIVO_OK)
+                break;
+            kv_posting *post = e->post + e->n_post;
+            const kv_token *toks = e->src_toks.v;
+            const size_t n_toks = e->src_toks.n;
+            const uint32_t sent = (uint32_t)e->n_sents, sent_end = sn->end;
+            for (; t < n_toks && toks[t].end <= sent_end; t++) {
+                const kv_token *tk = &toks[t];
                 if ((tk->flags & KV_TF_CAP) && caps++ == 0)
                     first_cap = t;
                 if (tk->flags & KV_TF_NEG)
@@ -282,12 +282,16 @@ kivo_status kv_index_build(kivo_engine *e, const kivo_packet *p)
                     continue;
                 if (tk->kind == KV_TOK_NUMBER)
                     sn->has_number = 1;
-                if ((st = add_post(e, tk->h, (uint32_t)e->n_sents)) != KIVO_OK)
-                    break;
+                post->h = tk->h;
+                post->sent = sent;
+                post++;
             }
+            e->n_post = (size_t)(post - e->post);
             /* Names of capitalised words are also held as their initials ("United Kingdom" as
-             * "UK"): two capitals at least. */
-            for (size_t i = caps >= 2 ? first_cap : t, end; i < t && st == KIVO_OK; i = end) {
+             * "UK"): two capitals at least, one posting per name, a name at least a token. */
+            if (caps >= 2 && (st = reserve_posts(e, t - first)) != KIVO_OK)
+                break;
+            for (size_t i = caps >= 2 ? first_cap : t, end; i < t; i = end) {
                 end = i + 1;
                 if (!(e->src_toks.v[i].flags & KV_TF_CAP))
                     continue;
@@ -296,8 +300,11 @@ kivo_status kv_index_build(kivo_engine *e, const kivo_packet *p)
                 end += first;
                 if (end <= i)
                     end = i + 1;
-                if (h)
-                    st = add_post(e, h, (uint32_t)e->n_sents);
+                if (h) {
+                    e->post[e->n_post].h = h;
+                    e->post[e->n_post].sent = sent;
+                    e->n_post++;
+                }
             }
             e->n_sents++;
         }
@@ -315,10 +322,31 @@ static kv_term *probe(kv_term *tab, size_t cap, uint64_t h)
     return &tab[i];
 }
 
+/* Doubles the term table, moving its terms. */
+static kivo_status rehash(kivo_engine *e)
+{
+    size_t cap = e->n_terms_cap * 2;
+    kv_term *t = calloc(cap, sizeof *t);
+    if (!t)
+        return KIVO_ENOMEM;
+    for (size_t i = 0; i < e->n_terms_cap; i++)
+        if (e->terms[i].h)
+            *probe(t, cap, e->terms[i].h) = e->terms[i];
+    free(e->terms);
+    e->terms = t;
+    e->cap_terms = e->n_terms_cap = cap;
+    return KIVO_OK;
+}
+
+/* Slots the term table of a record with many postings starts with; it doubles as its terms come
+ * (a table sized by postings alone took 100 MB for an 8 MB source of short words). */
+#define TERMS_START 8192
+
 static kivo_status group_by_term(kivo_engine *e)
 {
+    kivo_status st;
     size_t cap = 64;
-    while (cap < e->n_post * 2)
+    while (cap < e->n_post * 2 && cap < TERMS_START)
         cap *= 2;
     if (cap > e->cap_terms) {
         kv_term *t = realloc(e->terms, cap * sizeof *t);
@@ -330,10 +358,17 @@ static kivo_status group_by_term(kivo_engine *e)
     memset(e->terms, 0, cap * sizeof *e->terms);
     e->n_terms_cap = cap;
     /* Pass 1: count each term's distinct sentences (postings arrive in sentence order). */
-    size_t total = 0;
+    size_t total = 0, distinct = 0;
     for (size_t i = 0; i < e->n_post; i++) {
         kv_term *t = probe(e->terms, cap, e->post[i].h);
         if (!t->h) {
+            /* At most half full, so that probes stay short. */
+            if (++distinct * 2 > cap) {
+                if ((st = rehash(e)) != KIVO_OK)
+                    return st;
+                cap = e->n_terms_cap;
+                t = probe(e->terms, cap, e->post[i].h);
+            }
             t->h = e->post[i].h;
             t->last = UINT32_MAX;
         }
@@ -343,8 +378,7 @@ static kivo_status group_by_term(kivo_engine *e)
             total++;
         }
     }
-    kivo_status st = grow((void **)&e->sent_of, &e->cap_sent_of, total ? total : 1,
-                          sizeof *e->sent_of);
+    st = grow((void **)&e->sent_of, &e->cap_sent_of, total ? total : 1, sizeof *e->sent_of);
     if (st != KIVO_OK)
         return st;
     uint32_t off = 0;

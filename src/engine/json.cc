@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <new>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -27,6 +28,7 @@ struct kivo_json_parser {
     std::vector<size_t> first;   /* per node: index of first child, or 0 */
     std::vector<size_t> next;    /* per node: index of next sibling, or 0 */
     std::vector<std::pair<std::string_view, size_t>> keys; /* scratch for duplicate checks */
+    std::string copy;            /* an input whose padding starts with a value, re-padded */
     size_t max_depth = 64;
     unsigned flags = 0;
     const char *base = nullptr;
@@ -335,6 +337,17 @@ kivo_status kivo_json_parse(kivo_json_parser *p, const char *buf, size_t len, si
     if (capacity < len + KIVO_JSON_PADDING)
         return set_error(p, KIVO_EINVAL, "input without padding", 0);
     try {
+        /* simdjson reads the byte at buf[len] as the next value of a truncated document ("["):
+         * a string there is unescaped from the padding and read past it, a ']' completes it.
+         * White space or NUL there (what the worker's lines and kivo_buf bodies have) ends it;
+         * anything else, rare, is parsed from a copy padded with spaces. */
+        const char c = buf[len];
+        if (c != ' ' && c != '\n' && c != '\r' && c != '\t' && c != '\0') {
+            p->copy.assign(buf, len);
+            p->copy.append(simdjson::SIMDJSON_PADDING, ' ');
+            buf = p->copy.data();
+            capacity = p->copy.size();
+        }
         return parse(p, buf, len, capacity, root);
     } catch (const std::bad_alloc &) {
         return set_error(p, KIVO_ENOMEM, "out of memory", 0);

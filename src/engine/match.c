@@ -198,19 +198,36 @@ static kivo_status collect_terms(kv_claim_scratch *cs, const char *text, const k
                                  size_t n)
 {
     kivo_status st = KIVO_OK;
+    size_t old = cs->cap_terms;
     cs->n_terms = 0;
     if ((st = grow((void **)&cs->terms, &cs->cap_terms, n, sizeof *cs->terms)) != KIVO_OK)
         return st;
-    /* present shares cap_terms: grow it alongside. */
-    size_t cap = cs->cap_terms;
-    uint8_t *pr = realloc(cs->present, cap * sizeof *pr);
-    if (!pr)
-        return KIVO_ENOMEM;
-    cs->present = pr;
-    uint64_t *alt = realloc(cs->alt, cap * sizeof *alt);
-    if (!alt)
-        return KIVO_ENOMEM;
-    cs->alt = alt;
+    /* The per-term arrays share cap_terms: grow them alongside. */
+    if (cs->cap_terms != old || !cs->present) {
+        size_t cap = cs->cap_terms;
+        uint8_t *pr = realloc(cs->present, cap * sizeof *pr);
+        if (pr)
+            cs->present = pr;
+        const uint32_t **po = realloc(cs->post, cap * sizeof *po);
+        if (po)
+            cs->post = po;
+        size_t *np = realloc(cs->n_post, cap * sizeof *np);
+        if (np)
+            cs->n_post = np;
+        uint32_t *order = realloc(cs->order, cap * sizeof *order);
+        if (order)
+            cs->order = order;
+        uint8_t *picks = realloc(cs->picks, cap * sizeof *picks);
+        if (picks)
+            cs->picks = picks;
+        uint64_t *alt = realloc(cs->alt, cap * sizeof *alt);
+        if (alt)
+            cs->alt = alt;
+        if (!pr || !po || !np || !order || !picks || !alt) {
+            cs->cap_terms = old;    /* so that the next claim tries again */
+            return KIVO_ENOMEM;
+        }
+    }
     if ((st = grow((void **)&cs->miss, &cs->cap_miss, n ? n : 1, sizeof *cs->miss)) != KIVO_OK)
         return st;
     kv_given_mark(text, toks, n, cs->miss);
@@ -235,10 +252,20 @@ static kivo_status collect_terms(kv_claim_scratch *cs, const char *text, const k
 /* Big records (more source sentences than this) do not let a term held by more than FREQ_TERM
  * sentences pick candidate windows: such a term says little about where a claim is, and touching
  * all its sentences for every claim made review time grow with claims x sentences. Its bit is
- * still set, by binary search, in every sentence the rarer terms picked. Records below the limit
- * are scored exhaustively. */
+ * still set in every sentence the rarer terms picked. Records below the limit are scored
+ * exhaustively, within the budgets below. */
 #define BIG_RECORD_SENTS 4096
 #define FREQ_TERM 64
+
+/* What one claim may spend in the index, so that a packet's review time grows with its size
+ * (issue 12: a 2.9 MB packet of a 20-word vocabulary, every term in every sentence, took 14 s).
+ * CLAIM_VISITS: sentences the claim's terms pick as candidates (postings read); past it the
+ * rarest terms pick first, and a term whose sentences do not fit picks none. CLAIM_LOOKUPS:
+ * postings read or searched to set the bits of the terms that picked none; a term that does not
+ * fit is not set in the candidates. Claims of real text stay far below both (RAGTruth and the
+ * generated corpus: at most 184 postings, no lookups), where reviews are what they were. */
+#define CLAIM_VISITS 1024
+#define CLAIM_LOOKUPS 32768
 
 /* The mask of sentence s, made (zeroed) when s is touched for the first time. */
 static kivo_status slot_for(kv_claim_scratch *cs, uint32_t s, uint64_t **mask)
@@ -278,11 +305,38 @@ static int holds(const uint32_t *p, size_t n, uint32_t s)
     return lo < n && p[lo] == s;
 }
 
+/* Sets term k's bit in the first n of its sentences p[0..n). */
+static kivo_status pick(kv_claim_scratch *cs, size_t k, const uint32_t *p, size_t n)
+{
+    kivo_status st;
+    uint64_t *m;
+    for (size_t j = 0; j < n; j++) {
+        if ((st = slot_for(cs, p[j], &m)) != KIVO_OK)
+            return st;
+        m[k / 64] |= 1ull << (k % 64);
+    }
+    return KIVO_OK;
+}
+
+/* Orders cs->order[0..n) by the terms' posting counts, rarest first (stable: insertion sort,
+ * claims have few terms). */
+static void rarest_first(kv_claim_scratch *cs, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        uint32_t k = cs->order[i];
+        size_t j = i;
+        while (j > 0 && cs->n_post[cs->order[j - 1]] > cs->n_post[k]) {
+            cs->order[j] = cs->order[j - 1];
+            j--;
+        }
+        cs->order[j] = k;
+    }
+}
+
 static kivo_status touch_sentences(kivo_engine *e)
 {
     kv_claim_scratch *cs = &e->cs;
     kivo_status st;
-    uint64_t *m;
     /* slot[] is -1 everywhere but at the sentences the last claim touched: undo those. */
     for (size_t t = 0; t < cs->n_touched; t++)
         cs->slot[cs->touched[t]] = -1;
@@ -308,46 +362,66 @@ static kivo_status touch_sentences(kivo_engine *e)
             cs->numbits[k / 64] |= 1ull << (k % 64);
 
     int big = e->n_sents > BIG_RECORD_SENTS;
-    size_t rarest = (size_t)-1, rarest_n = (size_t)-1, frequent = 0;
+    size_t picking = 0;     /* postings of the terms that may pick */
     for (size_t k = 0; k < cs->n_terms; k++) {
-        size_t np;
-        const uint32_t *p = kv_index_find(e, cs->terms[k]->h, &np);
-        cs->present[k] = np > 0;
-        if (big && np > FREQ_TERM) {
+        cs->post[k] = kv_index_find(e, cs->terms[k]->h, &cs->n_post[k]);
+        cs->present[k] = cs->n_post[k] > 0;
+        cs->order[k] = (uint32_t)k;
+        if (!(big && cs->n_post[k] > FREQ_TERM))
+            picking += cs->n_post[k];
+    }
+    /* Within the budget, the terms pick in claim order; past it the rarest pick first. The bits
+     * set do not depend on the order, only which terms pick. */
+    if (picking > CLAIM_VISITS)
+        rarest_first(cs, cs->n_terms);
+    size_t visits = CLAIM_VISITS, rarest = (size_t)-1, rarest_n = (size_t)-1, frequent = 0;
+    for (size_t i = 0; i < cs->n_terms; i++) {
+        size_t k = cs->order[i], np = cs->n_post[k];
+        cs->picks[k] = !(big && np > FREQ_TERM) && np <= visits;
+        if (!cs->picks[k]) {
             frequent++;
-            if (np < rarest_n) {
+            if (np < rarest_n || (np == rarest_n && k < rarest)) {
                 rarest = k;
                 rarest_n = np;
             }
             continue;
         }
-        for (size_t j = 0; j < np; j++) {
-            if ((st = slot_for(cs, p[j], &m)) != KIVO_OK)
-                return st;
-            m[k / 64] |= 1ull << (k % 64);
-        }
+        visits -= np;
+        if ((st = pick(cs, k, cs->post[k], np)) != KIVO_OK)
+            return st;
     }
     if (!frequent)
         return KIVO_OK;
-    /* No rare term picked a sentence: let the rarest frequent one. */
+    /* No term picked a sentence: let the rarest of the others pick, its first CLAIM_VISITS. */
     int rarest_used = cs->n_touched == 0;
     if (rarest_used) {
-        size_t np;
-        const uint32_t *p = kv_index_find(e, cs->terms[rarest]->h, &np);
-        for (size_t j = 0; j < np; j++) {
-            if ((st = slot_for(cs, p[j], &m)) != KIVO_OK)
-                return st;
-            m[rarest / 64] |= 1ull << (rarest % 64);
-        }
+        size_t np = cs->n_post[rarest];
+        if ((st = pick(cs, rarest, cs->post[rarest], np < CLAIM_VISITS ? np : CLAIM_VISITS)) !=
+            KIVO_OK)
+            return st;
     }
-    for (size_t k = 0; k < cs->n_terms; k++) {
-        size_t np;
-        const uint32_t *p = kv_index_find(e, cs->terms[k]->h, &np);
-        if (np <= FREQ_TERM || (rarest_used && k == rarest))
+    size_t lookups = CLAIM_LOOKUPS;
+    for (size_t i = 0; i < cs->n_terms; i++) {
+        size_t k = cs->order[i], np = cs->n_post[k];
+        const uint32_t *p = cs->post[k];
+        if (cs->picks[k] || (rarest_used && k == rarest) || np == 0)
             continue;
-        for (size_t t = 0; t < cs->n_touched; t++) {
-            if (holds(p, np, cs->touched[t]))
-                cs->masks[(size_t)t * cs->words + k / 64] |= 1ull << (k % 64);
+        /* Its bit in the candidates, by reading its sentences or by searching them, whichever
+         * reads fewer postings. */
+        size_t search = cs->n_touched * (size_t)(64 - __builtin_clzll((unsigned long long)np));
+        if ((np < search ? np : search) > lookups)
+            continue;
+        const uint64_t bit = 1ull << (k % 64);
+        if (np < search) {
+            lookups -= np;
+            for (size_t j = 0; j < np; j++)
+                if (cs->slot[p[j]] >= 0)
+                    cs->masks[(size_t)cs->slot[p[j]] * cs->words + k / 64] |= bit;
+        } else {
+            lookups -= search;
+            for (size_t t = 0; t < cs->n_touched; t++)
+                if (holds(p, np, cs->touched[t]))
+                    cs->masks[(size_t)t * cs->words + k / 64] |= bit;
         }
     }
     return KIVO_OK;

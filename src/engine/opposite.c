@@ -71,6 +71,7 @@ static const char *const groups[][2][GROUP_WORDS] = {
 #define NEG_BEFORE 3    /* tokens before a word where a negation turns it ("did not rise") */
 #define WINDOW_SENTS 8  /* evidence windows are 1-3 sentences; more are not read */
 #define WINDOW_BYTES 16384
+#define CLAIM_WORDS 8   /* group words of one claim held against the window; the rest are not */
 
 static int cmp_entry(const void *a, const void *b)
 {
@@ -201,10 +202,13 @@ int kv_opposite_conflict(kivo_engine *e, const kivo_packet *p, const kv_token *t
             return 0;   /* out of memory: no conflict claimed */
         ends[s - first] = e->win_toks.n;
     }
-    for (size_t i = 0; i < n; i++) {
+    /* Each group word costs a pass over the window: a claim of hundreds of them ("rose fell rose
+     * ...") would cost hundreds of passes. Real claims hold one or two. */
+    for (size_t i = 0, words = 0; i < n && words < CLAIM_WORDS; i++) {
         const kv_opposite *o = find(e, toks[i].h);
         if (!o || negated(toks, i))
             continue;
+        words++;
         /* The claim word's neighbours: content words up to REACH tokens on either side. */
         uint64_t a[2 * REACH];
         size_t na = 0;

@@ -71,6 +71,8 @@ kivo_status kivo_report_render(const kivo_packet *p, const kivo_review *r,
     bad |= put(o, "review_run_id", str_or_null(m->review_run_id));
     bad |= put(o, "customer_run_id", json_string(m->customer_run_id));
     bad |= put(o, "workflow_id", json_string(m->workflow_id));
+    if (m->batch_id)
+        bad |= put(o, "batch_id", json_string(m->batch_id));
     bad |= put(o, "worker_id", str_or_null(m->worker_id));
     bad |= put(o, "worker_version", str_or_null(m->worker_version));
     bad |= put(o, "engine_version", own(KIVO_ENGINE_VERSION));

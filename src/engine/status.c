@@ -17,6 +17,7 @@ const char *kivo_status_str(kivo_status st)
     case KIVO_ETYPE: return "wrong JSON type";
     case KIVO_ESCHEMA: return "schema violation";
     case KIVO_ECRYPTO: return "cryptography error";
+    case KIVO_EBUSY: return "in use by another process";
     case KIVO_STATUS_COUNT: break;
     }
     return "unknown status";

@@ -236,6 +236,7 @@ enum {
     EV_EVENT_TYPE,
     EV_REVIEW_RUN_ID,
     EV_CUSTOMER_RUN_ID,
+    EV_BATCH_ID,
     EV_WORKER_ID,
     EV_WORKER_VERSION,
     EV_SEQUENCE,
@@ -261,6 +262,7 @@ static const kivo_wire_field pw_event_fields[EV_COUNT] = {
     [EV_EVENT_TYPE] = {"event_type", KIVO_WIRE_ENUM, REQ, kivo_wire_event_type_names, NULL, 0, 0},
     [EV_REVIEW_RUN_ID] = {"review_run_id", KIVO_WIRE_ID, REQ, NULL, NULL, 0, 0},
     [EV_CUSTOMER_RUN_ID] = {"customer_run_id", KIVO_WIRE_ID, REQ, NULL, NULL, 0, 0},
+    [EV_BATCH_ID] = {"batch_id", KIVO_WIRE_ID, 0, NULL, NULL, 0, 0},
     [EV_WORKER_ID] = {"worker_id", KIVO_WIRE_ID, REQ, NULL, NULL, 0, 0},
     [EV_WORKER_VERSION] = {"worker_version", KIVO_WIRE_ID, 0, NULL, NULL, 0, 0},
     [EV_SEQUENCE] = {"sequence", KIVO_WIRE_POSINT, REQ, NULL, NULL, 0, 0},
@@ -413,6 +415,11 @@ kivo_status kivo_wire_event_render(kivo_hasher *h, const kivo_wire_event *e,
         case EV_EVENT_TYPE: v = own(kivo_event_type_name(e->type)); break;
         case EV_REVIEW_RUN_ID: v = kv_render_str_or_null(m->review_run_id); break;
         case EV_CUSTOMER_RUN_ID: v = json_string(m->customer_run_id); break;
+        case EV_BATCH_ID:
+            if (!m->batch_id)
+                continue;
+            v = json_string(m->batch_id);
+            break;
         case EV_WORKER_ID: v = json_string(m->worker_id); break;
         case EV_WORKER_VERSION: v = json_string(m->worker_version); break;
         case EV_SEQUENCE: v = json_integer((json_int_t)e->sequence); break;

@@ -1,10 +1,13 @@
 /*
  * review.js - the reviewer's view of Kivo claim reports, with no dependencies.
  *
- * One script, three pages, chosen by <body data-kivo="...">:
- *   run    a worker's claim_report.html: the data embedded in a JSON script element
- *   index  a worker's index.html: job summary and the runs to review
- *   app    kivo-api's /app/: an API key in sessionStorage, hosted runs read from the JSON API
+ * One script, four pages, chosen by <body data-kivo="...">:
+ *   run      a worker's claim_report.html: the data embedded in a JSON script element
+ *   index    a worker's index.html: job summary (with its labeled evaluation and --group-by
+ *            breakdown when it has them) and the runs to review
+ *   compare  `kivo-worker compare --html`: two batches side by side, the regressed runs linking
+ *            to their pages in both
+ *   app      kivo-api's /app/: an API key in sessionStorage, hosted runs read from the JSON API
  *
  * Answers and sources are untrusted text. They only ever reach the page through textContent and
  * text nodes (never parsed as HTML), links are built from our own path components, and the page's
@@ -320,7 +323,8 @@
 
     /* ---- a runs table with search and pages ------------------------------------------------ */
 
-    /* rows: [{id, verdict, claims, unsupported, categories}]; opts.open(row) -> the run's link. */
+    /* rows: [{id, verdict, claims, unsupported, categories[, label]}]; opts.open(row) -> the
+     * run's link; opts.label adds a label column; opts.choices replaces the verdict filter's. */
     function runsTable(parent, rows, opts) {
         var bar = add(parent, el('div', 'toolbar'));
         var search = add(bar, el('input'));
@@ -329,7 +333,8 @@
         search.setAttribute('aria-label', 'search runs');
         var verdict = add(bar, el('select'));
         verdict.setAttribute('aria-label', 'verdict');
-        [['', 'fail and needs_review'], ['fail', 'fail'], ['needs_review', 'needs_review']]
+        (opts.choices ||
+         [['', 'fail and needs_review'], ['fail', 'fail'], ['needs_review', 'needs_review']])
             .forEach(function (o) {
                 var op = add(verdict, el('option', null, o[1]));
                 op.value = o[0];
@@ -337,9 +342,11 @@
         var count = add(bar, el('span', 'muted'));
         var table = add(parent, el('table'));
         var hr = add(add(table, el('thead')), el('tr'));
-        ['verdict', 'run', 'claims', 'unsupported', 'failure categories'].forEach(function (h, k) {
-            add(hr, el('th', k === 2 || k === 3 ? 'num' : null, h));
-        });
+        ['verdict'].concat(opts.label ? ['label'] : [],
+                           ['run', 'claims', 'unsupported', 'failure categories'])
+            .forEach(function (h) {
+                add(hr, el('th', h === 'claims' || h === 'unsupported' ? 'num' : null, h));
+            });
         var tb = add(table, el('tbody'));
         var pager = add(parent, el('div', 'pager'));
         var prev = add(pager, el('button', null, 'Previous'));
@@ -354,6 +361,8 @@
             shown.slice(page * PAGE_ROWS, (page + 1) * PAGE_ROWS).forEach(function (r) {
                 var tr = add(tb, el('tr'));
                 add(add(tr, el('td')), badge(r.verdict));
+                if (opts.label)
+                    add(tr, el('td', null, r.label));
                 add(add(tr, el('td', 'wrap')), opts.open(r));
                 add(tr, el('td', 'num', num(r.claims)));
                 add(tr, el('td', 'num', num(r.unsupported)));
@@ -395,7 +404,8 @@
         var v = s.verdicts || {};
         doc.title = 'Kivo batch: ' + s.workflow_id;
         add(root, el('h1', null, 'Kivo batch: ' + s.workflow_id));
-        add(root, el('div', 'meta', s.worker_version + ' · ' + s.engine_version + ' · ' +
+        add(root, el('div', 'meta', (s.batch_id ? 'batch ' + s.batch_id + ' · ' : '') +
+                                    s.worker_version + ' · ' + s.engine_version + ' · ' +
                                     num(s.files) + ' input files'));
         var cards = add(root, el('div', 'cards'));
         function card(n, label, cls) {
@@ -429,6 +439,12 @@
             b.style.width = (max ? Math.max(0.5, 100 * fc[k] / max) : 0.5) + '%';
             b.title = k + ': ' + fc[k];
             add(bars, el('span', 'num', num(fc[k])));
+        });
+
+        if (s.evaluation)
+            renderEvaluation(root, s.evaluation, data.disagreements);
+        Object.keys(s.groups || {}).forEach(function (name) {
+            renderGroup(root, name, s.groups[name]);
         });
 
         add(root, el('h2', null, 'Rejected records'));
@@ -480,6 +496,315 @@
                 return a;
             }
         });
+    }
+
+    function pct(x) {
+        return typeof x === 'number' && isFinite(x) ? num(100 * x, 1) + '%' : '-';
+    }
+
+    function score(x) {
+        return typeof x === 'number' && isFinite(x) ? x.toFixed(3) : '-';
+    }
+
+    function table(parent, heads, numeric) {
+        var t = add(parent, el('table'));
+        var hr = add(add(t, el('thead')), el('tr'));
+        heads.forEach(function (h, k) { add(hr, el('th', numeric(k) ? 'num' : null, h)); });
+        return add(t, el('tbody'));
+    }
+
+    function groupValue(td, v) {
+        if (typeof v === 'string')
+            td.textContent = v;
+        else
+            add(td, el('span', 'muted', '(no value)'));
+    }
+
+    /* The most frequent non-zero categories of a {name: count} map, "name n" each. */
+    function topCategories(parent, cats, n) {
+        Object.keys(cats || {}).filter(function (k) { return cats[k] > 0; })
+            .sort(function (a, b) { return cats[b] - cats[a] || (a < b ? -1 : 1); })
+            .slice(0, n).forEach(function (k) { add(parent, el('span', 'cat', k + ' ' + cats[k])); });
+    }
+
+    function renderEvaluation(root, e, dis) {
+        var c = e.confusion || {};
+        var h = add(root, el('h2', null, 'Labeled evaluation'));
+        h.id = 'evaluation';
+        add(root, el('p', 'muted', 'Kivo\'s flags (needs_review or fail) against the labels at ' +
+                                   e.label_pointer + ' (positive: hallucinated). ' +
+                                   num(e.labeled) + ' labeled runs, ' + num(e.unlabeled) +
+                                   ' without a usable label.'));
+        var cards = add(root, el('div', 'cards'));
+        [['precision', e.precision], ['recall', e.recall], ['F1', e.f1],
+         ['balanced accuracy', e.balanced_accuracy], ['accuracy', e.accuracy]]
+            .forEach(function (x) {
+                var card = add(cards, el('div', 'card'));
+                add(card, el('div', 'n', score(x[1])));
+                add(card, el('div', 'l', x[0]));
+            });
+        var tb = table(root, ['', 'labeled hallucinated', 'labeled faithful'],
+                       function (k) { return k > 0; });
+        tb.parentNode.id = 'confusion';
+        tb.parentNode.className = 'narrow';
+        [['flagged by Kivo', c.true_positive, c.false_positive],
+         ['passed by Kivo', c.false_negative, c.true_negative]].forEach(function (r) {
+            var tr = add(tb, el('tr'));
+            add(tr, el('th', null, r[0]));
+            add(tr, el('td', 'num', num(r[1])));
+            add(tr, el('td', 'num', num(r[2])));
+        });
+        var runs = (dis && dis.runs) || [];
+        var total = dis ? dis.total : 0;
+        add(root, el('h3', null, 'Where Kivo and the labels disagree (' + num(total) + ')'));
+        if (!total) {
+            add(root, el('p', 'muted', 'Nowhere: every labeled run agrees.'));
+            return;
+        }
+        if (total > runs.length)
+            add(root, el('p', 'note', 'The first ' + num(runs.length) + ' are listed.'));
+        var box = add(root, el('div'));
+        box.id = 'disagreements';
+        runsTable(box, runs, {
+            label: true,
+            choices: [['', 'all'], ['pass', 'pass (missed)'], ['needs_review', 'needs_review'],
+                      ['fail', 'fail']],
+            open: function (r) {
+                var a = el('a', null, r.id);
+                a.href = hrefOf(r.dir, r.page ? 'claim_report.html' : 'claim_report.json');
+                return a;
+            }
+        });
+    }
+
+    function renderGroup(root, name, g) {
+        var labeled = (g.values || []).some(function (v) { return !!v.evaluation; });
+        add(root, el('h2', null, 'By ' + name));
+        var heads = ['value', 'runs', 'pass', 'needs review', 'fail', 'flag rate',
+                     'top categories'];
+        if (labeled)
+            heads = heads.concat(['precision', 'recall', 'F1', 'balanced acc.']);
+        var tb = table(root, heads, function (k) { return k > 0 && k !== 6; });
+        tb.parentNode.className = 'groups';
+        var rows = (g.values || []).slice();
+        if (g.other)
+            rows.push(Object.assign({other: true}, g.other));
+        rows.forEach(function (v) {
+            var tr = add(tb, el('tr'));
+            var td = add(tr, el('td', 'wrap'));
+            if (v.other)
+                add(td, el('span', 'muted', '(other values)'));
+            else
+                groupValue(td, v.value);
+            var vv = v.verdicts || {};
+            [v.runs, vv.pass, vv.needs_review, vv.fail].forEach(function (n) {
+                add(tr, el('td', 'num', num(n)));
+            });
+            add(tr, el('td', 'num', pct(v.flag_rate)));
+            topCategories(add(tr, el('td')), v.failure_categories, 3);
+            if (labeled) {
+                var e = v.evaluation || {};
+                [e.precision, e.recall, e.f1, e.balanced_accuracy].forEach(function (x) {
+                    add(tr, el('td', 'num', score(x)));
+                });
+            }
+        });
+    }
+
+    /* ---- compare --html --------------------------------------------------------------------- */
+
+    /* A link from the page to a run in one of the two stores: root (the way from the page's
+     * folder to the store) and link (inside the store), both '/'-separated, each part encoded. */
+    function storeHref(root, link) {
+        return String(root).split('/').concat(String(link).split('/'))
+            .map(encodeURIComponent).join('/');
+    }
+
+    function pairsRow(tr, p) {
+        var f = p.flag_rate || {};
+        [p.paired, p.regressed, p.fixed, p.new_fail, p.fixed_fail, p.newly_flagged_claims]
+            .forEach(function (n) { add(tr, el('td', 'num', num(n))); });
+        add(tr, el('td', 'num', pct(f.baseline) + ' \u2192 ' + pct(f.candidate)));
+        add(tr, el('td', 'num', (f.delta >= 0 ? '+' : '') + pct(f.delta) + ' [' +
+                                pct(f.delta_ci95_low) + ', ' + pct(f.delta_ci95_high) + ']'));
+        add(tr, el('td', 'num', typeof p.mcnemar_p === 'number' ? p.mcnemar_p.toPrecision(3)
+                                                                 : '-'));
+    }
+
+    var PAIR_HEADS = ['paired', 'regressed', 'fixed', 'new fails', 'fixed fails',
+                      'newly flagged claims', 'flag rate', 'change [95% CI]', 'McNemar p'];
+
+    function renderCompare(root, data) {
+        var o = data.overall || {};
+        doc.title = 'Kivo compare';
+        add(root, el('h1', null, 'Kivo compare'));
+        [['baseline', data.baseline], ['candidate', data.candidate]].forEach(function (x) {
+            var s = x[1] || {};
+            var m = add(root, el('div', 'meta'));
+            var b = add(m, el('span', null, x[0] + ' '));
+            add(b, el('b', null, s.dir));
+            add(m, el('span', null, num(s.runs) + ' runs'));
+            add(m, el('span', null, 'batch ' + Object.keys(s.batch_ids || {}).join(', ')));
+            add(m, el('span', null, 'engine ' + Object.keys(s.engine_versions || {}).join(', ')));
+            add(m, el('span', null, 'policy ' + Object.keys(s.policies || {}).join(', ')));
+            if (s.evaluation)
+                add(m, el('span', null, 'F1 against labels ' + score(s.evaluation.f1)));
+        });
+        (data.warnings || []).forEach(function (w) {
+            add(root, el('p', 'note warning', w));
+        });
+        var cards = add(root, el('div', 'cards'));
+        var f = o.flag_rate || {};
+        [[num(o.paired), 'paired runs'], [num(o.regressed), 'regressed'],
+         [num(o.fixed), 'fixed'], [num(o.new_fail), 'new fails'],
+         [num(o.fixed_fail), 'fixed fails'], [num(o.newly_flagged_claims), 'newly flagged claims'],
+         [(f.delta >= 0 ? '+' : '') + pct(f.delta), 'flag rate change (' + pct(f.baseline) +
+          ' \u2192 ' + pct(f.candidate) + '; 95% CI ' + pct(f.delta_ci95_low) + ' to ' +
+          pct(f.delta_ci95_high) + ')'],
+         [typeof o.mcnemar_p === 'number' ? o.mcnemar_p.toPrecision(3) : '-',
+          'exact McNemar p'],
+         [num((data.unpaired_baseline || {}).total), 'only in the baseline'],
+         [num((data.unpaired_candidate || {}).total), 'only in the candidate']]
+            .forEach(function (x) {
+                var c = add(cards, el('div', 'card'));
+                add(c, el('div', 'n', x[0]));
+                add(c, el('div', 'l', x[1]));
+            });
+
+        add(root, el('h2', null, 'Verdicts: baseline (rows) to candidate (columns)'));
+        var names = ['pass', 'needs_review', 'fail'];
+        var tt = table(root, [''].concat(names), function (k) { return k > 0; });
+        tt.parentNode.id = 'transitions';
+        tt.parentNode.className = 'narrow';
+        names.forEach(function (b) {
+            var tr = add(tt, el('tr'));
+            add(add(tr, el('th')), badge(b));
+            names.forEach(function (c) {
+                var n = ((o.transitions || {})[b] || {})[c];
+                var td = add(tr, el('td', 'num', num(n)));
+                if (SEVERITY[c] > SEVERITY[b] && n)
+                    td.className = 'num worse';
+            });
+        });
+
+        add(root, el('h2', null, 'Failure categories (paired runs with each)'));
+        var ct = table(root, ['category', 'baseline', 'candidate', 'change'],
+                       function (k) { return k > 0; });
+        var fc = o.failure_categories || {};
+        Object.keys(fc).forEach(function (k) {
+            var tr = add(ct, el('tr'));
+            add(tr, el('td', null, k));
+            add(tr, el('td', 'num', num(fc[k].baseline)));
+            add(tr, el('td', 'num', num(fc[k].candidate)));
+            add(tr, el('td', 'num', (fc[k].delta > 0 ? '+' : '') + num(fc[k].delta)));
+        });
+
+        Object.keys(data.groups || {}).forEach(function (name) {
+            var g = data.groups[name];
+            add(root, el('h2', null, 'By ' + name));
+            var tb = table(root, ['value'].concat(PAIR_HEADS), function (k) { return k > 0; });
+            tb.parentNode.className = 'groups';
+            var rows = (g.values || []).slice();
+            if (g.other)
+                rows.push(Object.assign({other: true}, g.other));
+            rows.forEach(function (v) {
+                var tr = add(tb, el('tr'));
+                var td = add(tr, el('td', 'wrap'));
+                if (v.other)
+                    add(td, el('span', 'muted', '(other values)'));
+                else
+                    groupValue(td, v.value);
+                pairsRow(tr, v);
+            });
+        });
+
+        var reg = data.regressed_runs || {};
+        var runs = reg.runs || [];
+        add(root, el('h2', null, 'Regressed runs, most severe first (' + num(reg.total) + ')'));
+        if (!reg.total) {
+            add(root, el('p', 'muted', 'None: no run got a more severe verdict.'));
+        } else {
+            if (reg.total > runs.length)
+                add(root, el('p', 'note', 'The ' + num(runs.length) + ' most severe are listed.'));
+            var box = add(root, el('div'));
+            box.id = 'regressed';
+            regressedTable(box, runs, data);
+        }
+        [['unpaired_baseline', 'Only in the baseline'],
+         ['unpaired_candidate', 'Only in the candidate']].forEach(function (x) {
+            var u = data[x[0]] || {};
+            add(root, el('h2', null, x[1] + ' (' + num(u.total) + ')'));
+            if (!u.total) {
+                add(root, el('p', 'muted', 'None.'));
+                return;
+            }
+            var ul = add(root, el('p', 'wrap'));
+            (u.runs || []).forEach(function (r, i) {
+                if (i)
+                    txt(ul, ', ');
+                add(ul, el('span', null, r.customer_run_id));
+            });
+            if (u.total > (u.runs || []).length)
+                txt(ul, ' \u2026 (the first ' + num((u.runs || []).length) + ')');
+        });
+    }
+
+    function regressedTable(parent, rows, data) {
+        var bar = add(parent, el('div', 'toolbar'));
+        var search = add(bar, el('input'));
+        search.type = 'search';
+        search.placeholder = 'search run id or category';
+        search.setAttribute('aria-label', 'search regressed runs');
+        var count = add(bar, el('span', 'muted'));
+        var tb = table(parent, ['baseline', 'candidate', 'run', 'newly flagged claims',
+                                'failure categories now', 'pages'],
+                       function (k) { return k === 3; });
+        var pager = add(parent, el('div', 'pager'));
+        var prev = add(pager, el('button', null, 'Previous'));
+        var where = add(pager, el('span', 'muted'));
+        var next = add(pager, el('button', null, 'Next'));
+        var page = 0, shown = rows;
+        function link(td, root, href, label) {
+            if (typeof href !== 'string') {
+                add(td, el('span', 'muted', label + ': not found'));
+                return;
+            }
+            var a = add(td, el('a', null, label));
+            a.href = storeHref(root, href);
+        }
+        function draw() {
+            tb.textContent = '';
+            var pages = Math.max(1, Math.ceil(shown.length / PAGE_ROWS));
+            page = Math.min(page, pages - 1);
+            shown.slice(page * PAGE_ROWS, (page + 1) * PAGE_ROWS).forEach(function (r) {
+                var tr = add(tb, el('tr'));
+                add(add(tr, el('td')), badge(r.baseline_verdict));
+                add(add(tr, el('td')), badge(r.candidate_verdict));
+                add(tr, el('td', 'wrap', r.customer_run_id));
+                add(tr, el('td', 'num', num(r.newly_flagged_claims)));
+                categories(add(tr, el('td')), r.candidate_categories);
+                var td = add(tr, el('td'));
+                link(td, data.baseline_root, r.baseline_link, 'baseline');
+                txt(td, ' \u00b7 ');
+                link(td, data.candidate_root, r.candidate_link, 'candidate');
+            });
+            count.textContent = num(shown.length) + (shown.length === 1 ? ' run' : ' runs');
+            where.textContent = 'page ' + (page + 1) + ' of ' + pages;
+            prev.disabled = page === 0;
+            next.disabled = page >= pages - 1;
+        }
+        search.addEventListener('input', function () {
+            var q = search.value.trim().toLowerCase();
+            shown = rows.filter(function (r) {
+                return !q || String(r.customer_run_id).toLowerCase().indexOf(q) >= 0 ||
+                       (r.candidate_categories || []).join(' ').indexOf(q) >= 0;
+            });
+            page = 0;
+            draw();
+        });
+        prev.addEventListener('click', function () { page--; draw(); });
+        next.addEventListener('click', function () { page++; draw(); });
+        draw();
     }
 
     /* ---- kivo-api's /app/ ------------------------------------------------------------------- */
@@ -649,7 +974,14 @@
         listBox.addEventListener('click', pick);
         listBox.addEventListener('keydown', pick);
         load(true);
-        var linked = decodeURIComponent(location.hash.slice(1));
+        /* A fragment that is not valid percent-encoding ("#%E0%A4%A") names no run: ignore it
+         * rather than let decodeURIComponent throw and blank the page. */
+        var linked = '';
+        try {
+            linked = decodeURIComponent(location.hash.slice(1));
+        } catch (e) {
+            linked = '';
+        }
         if (key() && /^[A-Za-z0-9_-]{1,79}$/.test(linked))
             open(linked);
     }
@@ -670,6 +1002,8 @@
                           {back: data.index, backText: 'Job index'});
             else if (mode === 'index')
                 renderIndex(root, data);
+            else if (mode === 'compare')
+                renderCompare(root, data);
         } catch (e) {
             root.textContent = '';
             add(root, el('p', 'error', 'This page could not be shown: ' + e.message));

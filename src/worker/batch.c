@@ -10,6 +10,7 @@
  * by the corpus: only an 8-byte hash (plus where it was seen) per run id is kept for duplicates.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,16 +22,18 @@
 #include <omp.h>
 
 #include "batch.h"
+#include "breakdown.h"
 #include "html.h"
 #include "inputs.h"
+#include "junit.h"
 #include "kivo/buf.h"
 #include "kivo/hash.h"
 #include "kivo/json.h"
 #include "kivo/record.h"
-#include "kivo/report.h"
 #include "output.h"
 #include "progress.h"
 #include "reader.h"
+#include "review.h"
 #include "seen.h"
 
 #define DEFAULT_CHUNK (1u << 20)
@@ -43,12 +46,14 @@ typedef struct item {
     uint8_t rejected;
     uint8_t duplicate;
     uint8_t verdict;
+    int8_t label;               /* wk_label */
     uint32_t categories;
     uint32_t claims, unsupported;
     size_t text_off;            /* the run id, or the reject reason, in slot.text (NUL-ended) */
     size_t event_off, event_len;
     size_t report_off, report_len;
     size_t page_off, page_len;  /* claim_report.html's data in slot.pages; 0 bytes: no page */
+    size_t groups_off;          /* --group-by values in slot.text (put_group_values) */
 } item;
 
 typedef struct slot {
@@ -69,18 +74,12 @@ typedef struct worker {
 
 typedef struct job {
     const wk_jobspec *spec;
-    const char *worker_version;
+    wk_review_job review;       /* every run's: no review_run_id yet, sequence 1 */
     wk_html_mode html;
-    char report_root[4096];     /* DIR/reports/<workflow> */
+    const wk_groups *groups;    /* --group-by, or NULL */
+    char report_root[4096];     /* DIR/reports/<workflow>, for messages */
+    int wf_fd;                  /* that folder, open */
 } job;
-
-static int blank(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
-            return 0;
-    return 1;
-}
 
 static item *new_item(slot *s)
 {
@@ -95,6 +94,37 @@ static item *new_item(slot *s)
     item *it = &s->items[s->n_items++];
     memset(it, 0, sizeof *it);
     return it;
+}
+
+/* The record's value of each --group-by field, into slot.text: per field a 4-byte length
+ * (UINT32_MAX: no value) and the bytes. */
+static kivo_status put_group_values(const job *j, slot *s, item *it, const kivo_json_node *root)
+{
+    kivo_status st = KIVO_OK;
+    it->groups_off = s->text.len;
+    for (size_t k = 0; st == KIVO_OK && k < wk_groups_fields(j->groups); k++) {
+        size_t len;
+        const char *v = wk_meta_value_text(&j->spec->meta, wk_groups_meta_index(j->groups, k),
+                                           root, &len);
+        uint32_t n = v ? (uint32_t)len : UINT32_MAX;
+        st = kivo_buf_append(&s->text, &n, sizeof n);
+        if (st == KIVO_OK && v)
+            st = kivo_buf_append(&s->text, v, len);
+    }
+    return st;
+}
+
+static void get_group_values(const slot *s, const item *it, size_t n, const char **v, size_t *len)
+{
+    const char *p = s->text.data + it->groups_off;
+    for (size_t k = 0; k < n; k++) {
+        uint32_t m;
+        memcpy(&m, p, sizeof m);
+        p += sizeof m;
+        v[k] = m == UINT32_MAX ? NULL : p;
+        len[k] = m == UINT32_MAX ? 0 : m;
+        p += len[k];
+    }
 }
 
 static kivo_status reject(slot *s, item *it, const char *prefix, const char *reason)
@@ -129,31 +159,23 @@ static kivo_status review_line(const job *j, worker *w, slot *s, item *it, const
     if (st != KIVO_OK)
         return st;
 
-    kivo_packet pk = {rec.output, rec.output_len, rec.sources, rec.n_sources,
-                      j->spec->strictness, j->spec->intended_use};
-    if ((st = kivo_engine_review(w->engine, &pk, &rv)) != KIVO_OK)
-        return st;
-
-    kivo_run_meta meta = {NULL, rec.customer_run_id, j->spec->workflow_id, j->spec->worker_id,
-                          j->worker_version, j->spec->policy_version, j->spec->report_label,
-                          j->spec->strictness, j->spec->intended_use};
     it->text_off = s->text.len;
     if ((st = kivo_buf_append(&s->text, rec.customer_run_id, rec.customer_run_id_len + 1)) != KIVO_OK)
         return st;
     it->report_off = s->reports.len;
-    if ((st = kivo_report_render(&pk, rv, &meta, &s->reports)) != KIVO_OK)
+    it->event_off = s->events.len;
+    st = wk_review_record(&j->review, w->engine, w->hasher, root, &rec, &s->reports, &s->events,
+                          NULL, &rv);
+    if (st == KIVO_ETOOBIG) {    /* over an engine bound: nothing of it was appended but its id */
+        s->text.len = it->text_off;
+        return reject(s, it, "", kivo_engine_errmsg(w->engine));
+    }
+    if (st != KIVO_OK)
         return st;
     it->report_len = s->reports.len - it->report_off;
-    char report_hash[KIVO_HASH_TEXT_SIZE];
-    if ((st = kivo_hasher_sha256_text(w->hasher, s->reports.data + it->report_off, it->report_len,
-                                      report_hash)) != KIVO_OK)
-        return st;
-    it->event_off = s->events.len;
-    kivo_wire_event ev = {KIVO_EVENT_COMPLETED, &meta, 1, rv, rec.n_sources, report_hash, NULL};
-    if ((st = kivo_wire_event_render(w->hasher, &ev, NULL, &s->events)) != KIVO_OK)
-        return st;
     it->event_len = s->events.len - it->event_off;
     if (wk_html_wanted(j->html, rv->gate_verdict)) {
+        kivo_packet pk = wk_review_packet(j->spec, &rec);
         it->page_off = s->pages.len;
         if ((st = wk_html_run_data(&pk, s->reports.data + it->report_off, it->report_len,
                                    &s->pages)) != KIVO_OK)
@@ -164,7 +186,8 @@ static kivo_status review_line(const job *j, worker *w, slot *s, item *it, const
     it->categories = rv->categories;
     it->claims = (uint32_t)rv->n_claims;
     it->unsupported = (uint32_t)rv->unsupported_count;
-    return KIVO_OK;
+    it->label = (int8_t)wk_meta_label(&j->spec->meta, root);
+    return j->groups ? put_group_values(j, s, it, root) : KIVO_OK;
 }
 
 static void review_slot(const job *j, worker *w, slot *s)
@@ -177,7 +200,7 @@ static void review_slot(const job *j, worker *w, slot *s)
     kivo_buf_reset(&s->events);
     kivo_buf_reset(&s->reports);
     kivo_buf_reset(&s->pages);
-    if (c->overlong || c->corrupt)
+    if (c->overlong || c->corrupt || c->shrunk)
         return;
     const char *p = c->buf, *end = c->buf + c->len;
     uint32_t line = 0;
@@ -188,7 +211,7 @@ static void review_slot(const job *j, worker *w, slot *s)
         if (len && p[len - 1] == '\r')
             len--;
         int over = raw > j->spec->max_line_bytes;
-        if (over || !blank(p, len)) {
+        if (over || !kivo_json_blank(p, len)) {
             item *it = new_item(s);
             kivo_status st = KIVO_ENOMEM;
             if (it) {
@@ -261,6 +284,36 @@ static void count(wk_summary *sum, const item *it)
             sum->categories[c]++;
 }
 
+/* --junit: a testcase per reviewed run, failed when the run is flagged. */
+static int junit_run(wk_junit *ju, const wk_jobspec *spec, const char *run_id, const item *it)
+{
+    char msg[512], body[256];
+    kivo_verdict v = (kivo_verdict)it->verdict;
+    if (!wk_flagged(v))
+        return wk_junit_case(ju, spec->workflow_id, run_id, WK_JUNIT_PASS, NULL, NULL, NULL);
+    size_t used = (size_t)snprintf(msg, sizeof msg, "%s", kivo_verdict_name(v));
+    for (int c = 1; c < KIVO_CAT_COUNT && used < sizeof msg; c++)
+        if ((it->categories >> c) & 1u)
+            used += (size_t)snprintf(msg + used, sizeof msg - used, "%s%s",
+                                     used == strlen(kivo_verdict_name(v)) ? ": " : ", ",
+                                     kivo_category_name((kivo_category)c));
+    snprintf(body, sizeof body, "%u of %u claims unsupported or contradicted; verdict %s",
+             it->unsupported, it->claims, kivo_verdict_name(v));
+    return wk_junit_case(ju, spec->workflow_id, run_id, WK_JUNIT_FAILURE, kivo_verdict_name(v),
+                         msg, body);
+}
+
+/* --junit: a rejected record is an error testcase named by where it is. */
+static int junit_reject(wk_junit *ju, const wk_jobspec *spec, const char *file, uint64_t line,
+                        const char *reason)
+{
+    char name[4300];
+    if (!ju)
+        return 0;
+    snprintf(name, sizeof name, "%s:%llu", file, (unsigned long long)line);
+    return wk_junit_case(ju, spec->workflow_id, name, WK_JUNIT_ERROR, "rejected", reason, NULL);
+}
+
 static double now(void)
 {
     struct timespec ts;
@@ -268,20 +321,63 @@ static double now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int report_path(const job *j, const char *run_id, char *dir, size_t dlen, char *file,
-                       size_t flen)
+#define WHAT_MAX (WK_COMPONENT_MAX + 32)
+
+/* Writes one run's claim_report.json, and its page or no stale one, in its own folder below
+ * reports/<workflow>, never through a link. On failure, what names the path that failed below
+ * that folder (errno is set). */
+static int write_run(const job *j, const slot *s, const item *it, char what[WHAT_MAX])
 {
+    const char *id = s->text.data + it->text_off;
     char comp[WK_COMPONENT_MAX];
-    wk_path_component(run_id, strlen(run_id), comp);
-    int n = snprintf(dir, dlen, "%s/%s", j->report_root, comp);
-    int m = snprintf(file, flen, "%s/claim_report.json", dir);
-    return (n < 0 || (size_t)n >= dlen || m < 0 || (size_t)m >= flen) ? -1 : 0;
+    struct iovec v = {s->reports.data + it->report_off, it->report_len};
+    int fresh, rc = -1, fd;
+    wk_path_component(id, strlen(id), comp);
+    snprintf(what, WHAT_MAX, "%s", comp);
+    if ((fd = wk_dir_walk(j->wf_fd, comp, 1, &fresh, NULL)) < 0)
+        return -1;
+    /* A folder made just now holds nothing to check, nor a stale page to remove. */
+    unsigned flags = fresh ? WK_WRITE_FRESH : 0;
+    snprintf(what, WHAT_MAX, "%s/claim_report.json", comp);
+    if (wk_write_at(fd, "claim_report.json", &v, 1, WK_MODE_TEXT, flags) != 0)
+        goto out;
+    snprintf(what, WHAT_MAX, "%s/claim_report.html", comp);
+    if (it->page_len ? wk_html_write_at(fd, "claim_report.html", "run",
+                                        s->pages.data + it->page_off, it->page_len,
+                                        flags) != KIVO_OK
+                     /* A page left by an earlier run with another --html is stale. */
+                     : !fresh && unlinkat(fd, "claim_report.html", 0) != 0 && errno != ENOENT)
+        goto out;
+    rc = 0;
+out:;
+    int e = errno;
+    close(fd);
+    errno = e;
+    return rc;
 }
 
-int wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary *sum, char *err,
-                 size_t errlen)
+/* events.jsonl or rejects.jsonl, written to a new temporary file in the out folder (its name
+ * into tmp) until the batch ends. NULL on failure, with errno and tmp emptied. */
+static FILE *open_partial(int root, const char *name, char tmp[WK_TMP_MAX])
 {
-    int rc = WK_EXIT_IO;
+    int fd = wk_tmp_open(root, name, WK_MODE_META, tmp);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        int e = errno;
+        if (fd >= 0) {
+            close(fd);
+            unlinkat(root, tmp, 0);
+        }
+        tmp[0] = '\0';
+        errno = e;
+    }
+    return f;
+}
+
+kivo_status wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary *sum, char *err,
+                         size_t errlen)
+{
+    kivo_status st = KIVO_EIO;
     const char *out = opts->out_dir ? opts->out_dir : spec->report_path;
     int threads = opts->threads > 0 ? opts->threads : omp_get_max_threads();
     size_t n_slots = (size_t)threads * SLOTS_PER_THREAD;
@@ -292,44 +388,53 @@ int wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary *sum, c
     wk_seen *seen = NULL;
     wk_html_index *index = NULL;
     FILE *events = NULL, *rejects = NULL;
-    char events_tmp[4300], rejects_tmp[4300], events_path[4200], rejects_path[4200];
+    char events_tmp[WK_TMP_MAX] = "", rejects_tmp[WK_TMP_MAX] = "", rel[WK_COMPONENT_MAX + 16];
+    int root = -1;
+    size_t bad = 0;
     wk_progress prog;
-    job j = {spec, "kivo-worker." KIVO_VERSION_STRING, opts->html, ""};
+    job j = {spec, {spec, wk_jobspec_batch(spec), NULL, 1}, opts->html,
+             wk_breakdown_groups(opts->breakdown), "", -1};
     double t0 = now();
 
     memset(sum, 0, sizeof *sum);
+    sum->breakdown = opts->breakdown;
     opts->lock_fd = -1;
     sum->threads = threads;
     err[0] = '\0';
     if (wk_inputs_expand(spec->dir, spec->inputs, spec->n_inputs, &in, err, errlen) != 0)
-        return WK_EXIT_USAGE;
+        return KIVO_EINVAL;
     sum->files = in.n;
 
-    char wf[WK_COMPONENT_MAX];
-    wk_path_component(spec->workflow_id, strlen(spec->workflow_id), wf);
-    snprintf(j.report_root, sizeof j.report_root, "%s/reports/%s", out, wf);
-    snprintf(events_path, sizeof events_path, "%s/events.jsonl", out);
-    snprintf(rejects_path, sizeof rejects_path, "%s/rejects.jsonl", out);
-    snprintf(events_tmp, sizeof events_tmp, "%s.partial", events_path);
-    snprintf(rejects_tmp, sizeof rejects_tmp, "%s.partial", rejects_path);
-    if (wk_mkdirs(j.report_root) != 0) {
-        snprintf(err, errlen, "cannot create %s: %s", j.report_root, strerror(errno));
+    char report_dir[WK_REPORT_DIR_MAX];
+    wk_report_dir(spec->workflow_id, report_dir);
+    snprintf(j.report_root, sizeof j.report_root, "%s/%s", out, report_dir);
+    /* The out folder is opened once, locked, and everything below it reached from its
+     * descriptor (output.h): a link planted inside it is refused, never followed. */
+    if ((opts->lock_fd = root = wk_dir_open(out, 1)) < 0) {
+        snprintf(err, errlen, "cannot create %s: %s", out, strerror(errno));
         goto out;
     }
-    if ((opts->lock_fd = wk_dir_lock(out)) < 0) {
+    if (wk_dir_lock(root) != 0) {
         if (errno == EWOULDBLOCK) {
             snprintf(err, errlen, "%s is in use by another kivo-worker process; wait for it to "
                      "end", out);
-            rc = WK_EXIT_USAGE;
+            st = KIVO_EBUSY;
         } else {
             snprintf(err, errlen, "cannot lock %s: %s", out, strerror(errno));
         }
         goto out;
     }
-    events = fopen(events_tmp, "w");
-    rejects = fopen(rejects_tmp, "w");
-    if (!events || !rejects) {
-        snprintf(err, errlen, "cannot write in %s: %s", out, strerror(errno));
+    wk_tmp_sweep(root);     /* what a killed batch left; a failure here harms nothing */
+    snprintf(rel, sizeof rel, "%s", report_dir);
+    if ((j.wf_fd = wk_dir_walk(root, rel, 1, NULL, &bad)) < 0) {
+        rel[bad] = '\0';
+        wk_output_error(err, errlen, "cannot create", out, rel, errno);
+        goto out;
+    }
+    if (!(events = open_partial(root, "events.jsonl", events_tmp)) ||
+        !(rejects = open_partial(root, "rejects.jsonl", rejects_tmp))) {
+        wk_output_error(err, errlen, "cannot write", out, events ? "rejects.jsonl" : "events.jsonl",
+                        errno);
         goto out;
     }
 
@@ -339,7 +444,7 @@ int wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary *sum, c
         wk_reader_open(&in, opts->chunk_bytes ? opts->chunk_bytes : DEFAULT_CHUNK,
                        spec->max_line_bytes, &rd) != 0 ||
         (opts->html != WK_HTML_NONE &&
-         wk_html_index_open(out, spec->workflow_id, 0, &index) != KIVO_OK)) {
+         wk_html_index_open(root, spec->workflow_id, 0, &index) != KIVO_OK)) {
         snprintf(err, errlen, "out of memory");
         goto out;
     }
@@ -398,13 +503,27 @@ int wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary *sum, c
                 cur_file = s->chunk.file;
                 cur_line = 0;
             }
-            if (s->chunk.corrupt) {
+            if (s->chunk.shrunk) {
+                char reason[256];
+                snprintf(reason, sizeof reason, "the file shrank while it was read (%llu bytes "
+                         "when the job began, %llu at the end): what followed here was not read",
+                         (unsigned long long)s->chunk.shrunk_from,
+                         (unsigned long long)s->chunk.shrunk_to);
                 sum->records_read++;
                 sum->records_rejected++;
                 if (write_json_line(rejects, reject_json(file, cur_line + 1, s->chunk.offset,
-                                                         "compressed data is corrupt or truncated "
-                                                         "here; the rest of the file is unreadable",
-                                                         NULL)) != 0)
+                                                         reason, NULL)) != 0)
+                    goto write_failed;
+                continue;
+            }
+            if (s->chunk.corrupt) {
+                sum->records_read++;
+                sum->records_rejected++;
+                static const char corrupt[] = "compressed data is corrupt or truncated here; the "
+                                              "rest of the file is unreadable";
+                if (write_json_line(rejects, reject_json(file, cur_line + 1, s->chunk.offset,
+                                                         corrupt, NULL)) != 0 ||
+                    junit_reject(opts->junit, spec, file, cur_line + 1, corrupt) != 0)
                     goto write_failed;
                 continue;
             }
@@ -415,7 +534,8 @@ int wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary *sum, c
                 sum->records_read++;
                 sum->records_rejected++;
                 if (write_json_line(rejects, reject_json(file, cur_line + 1, s->chunk.offset,
-                                                         reason, NULL)) != 0)
+                                                         reason, NULL)) != 0 ||
+                    junit_reject(opts->junit, spec, file, cur_line + 1, reason) != 0)
                     goto write_failed;
                 cur_line++;
                 continue;
@@ -427,7 +547,8 @@ int wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary *sum, c
                 sum->records_read++;
                 if (it->rejected) {
                     sum->records_rejected++;
-                    if (write_json_line(rejects, reject_json(file, line, it->offset, text, NULL)) != 0)
+                    if (write_json_line(rejects, reject_json(file, line, it->offset, text, NULL)) != 0 ||
+                        junit_reject(opts->junit, spec, file, line, text) != 0)
                         goto write_failed;
                     continue;
                 }
@@ -450,11 +571,41 @@ int wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary *sum, c
                     else
                         snprintf(reason, sizeof reason,
                                  "duplicate customer_run_id, first seen earlier in this job");
-                    if (write_json_line(rejects, reject_json(file, line, it->offset, reason, text)) != 0)
+                    if (write_json_line(rejects, reject_json(file, line, it->offset, reason, text)) != 0 ||
+                        junit_reject(opts->junit, spec, file, line, reason) != 0)
                         goto write_failed;
                     continue;
                 }
+                if (wk_seen_case(seen, text, (uint32_t)s->chunk.file, line, &first) != 0) {
+                    snprintf(err, errlen, "out of memory");
+                    goto out;
+                }
+                if (first && sum->case_collisions++ == 0) {
+                    uint32_t ff;
+                    uint64_t fl;
+                    int known = wk_seen_where(first, &ff, &fl);
+                    fprintf(stderr, "kivo-worker: warning: customer_run_id \"%s\" (%s line %llu) "
+                            "differs only in letter case from the one at %s line %llu: on a "
+                            "case-insensitive file system their report folders are one folder "
+                            "(see summary.json run_ids_differing_in_case)\n", text, file,
+                            (unsigned long long)line, known ? in.paths[ff] : "?",
+                            (unsigned long long)fl);
+                }
                 count(sum, it);
+                if (opts->breakdown) {
+                    const char *gv[WK_GROUP_MAX_FIELDS];
+                    size_t gl[WK_GROUP_MAX_FIELDS];
+                    if (j.groups)
+                        get_group_values(s, it, wk_groups_fields(j.groups), gv, gl);
+                    if (wk_breakdown_add(opts->breakdown, text, (kivo_verdict)it->verdict,
+                                         it->categories, it->claims, it->unsupported,
+                                         (wk_label)it->label, gv, gl, it->page_len > 0) != 0) {
+                        snprintf(err, errlen, "out of memory");
+                        goto out;
+                    }
+                }
+                if (opts->junit && junit_run(opts->junit, spec, text, it) != 0)
+                    goto write_failed;
                 if (index && wk_html_index_add(index, text, (kivo_verdict)it->verdict, it->claims,
                                                it->unsupported, it->categories,
                                                it->page_len > 0) != KIVO_OK) {
@@ -469,32 +620,26 @@ int wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary *sum, c
 
         /* Reports, in parallel: one folder and one file per run. */
         int write_errno = 0;
+        char what[WHAT_MAX] = "";
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
         for (size_t i = 0; i < n; i++) {
             slot *s = &slots[i];
             for (size_t k = 0; k < s->n_items; k++) {
                 item *it = &s->items[k];
-                char dir[4400], file[4500];
-                int fresh = 0;
-                if (it->rejected || it->duplicate)
+                char failed[WHAT_MAX];
+                if (it->rejected || it->duplicate || write_run(&j, s, it, failed) == 0)
                     continue;
-                if (report_path(&j, s->text.data + it->text_off, dir, sizeof dir, file,
-                                sizeof file) != 0 ||
-                    (!(fresh = mkdir(dir, 0755) == 0) && errno != EEXIST && wk_mkdirs(dir) != 0) ||
-                    wk_write_atomic(file, s->reports.data + it->report_off, it->report_len) != 0 ||
-                    snprintf(file, sizeof file, "%s/claim_report.html", dir) >= (int)sizeof file ||
-                    (it->page_len ? wk_html_write(file, "run", s->pages.data + it->page_off,
-                                                  it->page_len)
-                                  /* A page left by an earlier run with another --html is
-                                   * stale; a folder made just now holds none. */
-                                  : !fresh && unlink(file) != 0 && errno != ENOENT ? -1 : 0) != 0) {
-                    __atomic_store_n(&write_errno, errno ? errno : ENAMETOOLONG, __ATOMIC_RELAXED);
+                int e = errno ? errno : EIO;
+#pragma omp critical(wk_batch_write_failure)
+                if (!write_errno) {
+                    write_errno = e;
+                    memcpy(what, failed, sizeof what);
                 }
             }
         }
         if (write_errno) {
-            snprintf(err, errlen, "cannot write reports under %s: %s", j.report_root,
-                     strerror(write_errno));
+            wk_output_error(err, errlen, "cannot write reports under", j.report_root, what,
+                            write_errno);
             goto out;
         }
         sum->bytes = wk_reader_bytes(rd);
@@ -512,42 +657,60 @@ int wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary *sum, c
         goto write_failed;
     }
     rejects = NULL;
-    if (rename(events_tmp, events_path) != 0 || rename(rejects_tmp, rejects_path) != 0)
-        goto write_failed;
+    if (wk_commit_at(root, events_tmp, "events.jsonl", 0) != 0) {
+        events_tmp[0] = '\0';
+        wk_output_error(err, errlen, "cannot write", out, "events.jsonl", errno);
+        goto out;
+    }
+    events_tmp[0] = '\0';
+    if (wk_commit_at(root, rejects_tmp, "rejects.jsonl", 0) != 0) {
+        rejects_tmp[0] = '\0';
+        wk_output_error(err, errlen, "cannot write", out, "rejects.jsonl", errno);
+        goto out;
+    }
+    rejects_tmp[0] = '\0';
     sum->bytes = wk_reader_bytes(rd);
     sum->seconds = now() - t0;
     {
         char *js = wk_summary_json(sum, spec, out);
-        char path[4200];
-        snprintf(path, sizeof path, "%s/summary.json", out);
-        if (!js || wk_write_atomic(path, js, strlen(js)) != 0 ||
-            (index && wk_html_index_write(index, js) != 0)) {
+        if (index && opts->breakdown && wk_breakdown_labeled(opts->breakdown) &&
+            wk_html_index_attach(index, "disagreements",
+                                 wk_breakdown_disagreements(opts->breakdown)) != 0) {
             free(js);
+            errno = ENOMEM;
             goto write_failed;
         }
+        struct iovec v = {js, js ? strlen(js) : 0};
+        const char *name = "summary.json";
+        int bad_write = !js || wk_write_at(root, name, &v, 1, WK_MODE_META, 0) != 0 ||
+                        (index && (name = "index.html", wk_html_index_write(index, js) != KIVO_OK));
+        int e = js ? errno : ENOMEM;
         free(js);
+        if (bad_write) {
+            wk_output_error(err, errlen, "cannot write", out, name, e);
+            goto out;
+        }
     }
-    if (!index) {
-        char path[4200];
-        snprintf(path, sizeof path, "%s/index.html", out);
-        if (unlink(path) != 0 && errno != ENOENT)
-            goto write_failed;
-    }
-    rc = sum->records_rejected ? WK_EXIT_REJECTS : WK_EXIT_OK;
+    /* No index with --html none: one left by an earlier batch would be stale. */
+    if (!index && unlinkat(root, "index.html", 0) != 0 && errno != ENOENT)
+        goto write_failed;
+    st = KIVO_OK;
     goto out;
 
 write_failed:
     snprintf(err, errlen, "cannot write output in %s: %s", out, strerror(errno));
-    rc = WK_EXIT_IO;
+    st = KIVO_EIO;
 out:
     if (events)
         fclose(events);
     if (rejects)
         fclose(rejects);
-    if (rc == WK_EXIT_IO) {
-        unlink(events_tmp);
-        unlink(rejects_tmp);
-    }
+    if (st != KIVO_OK && events_tmp[0])
+        unlinkat(root, events_tmp, 0);
+    if (st != KIVO_OK && rejects_tmp[0])
+        unlinkat(root, rejects_tmp, 0);
+    if (j.wf_fd >= 0)
+        close(j.wf_fd);
     for (size_t i = 0; slots && i < n_slots; i++) {
         wk_chunk_free(&slots[i].chunk);
         free(slots[i].items);
@@ -568,5 +731,5 @@ out:
     wk_html_index_free(index);
     wk_reader_close(rd);
     wk_inputs_free(&in);
-    return rc;
+    return st;
 }

@@ -4,6 +4,8 @@
  * Output layout (fixed): DIR/summary.json, DIR/events.jsonl, DIR/rejects.jsonl and
  * DIR/reports/<workflow_id>/<customer_run_id>/claim_report.json, both ids path-encoded; unless
  * --html none, DIR/index.html and a claim_report.html beside the report of each run --html picks.
+ * DIR is opened once; everything below it is reached from its descriptor without following links
+ * and written atomically, with the modes of output.h.
  */
 #ifndef KIVO_WORKER_BATCH_H
 #define KIVO_WORKER_BATCH_H
@@ -14,6 +16,7 @@
 #include "html.h"
 #include "jobspec.h"
 #include "kivo/review.h"
+#include "kivo/status.h"
 
 typedef struct wk_batch_opts {
     const char *out_dir;        /* overrides report_store.path when not NULL */
@@ -21,26 +24,30 @@ typedef struct wk_batch_opts {
     int progress;               /* draw a progress bar on stderr */
     size_t chunk_bytes;         /* 0: the default */
     wk_html_mode html;          /* which runs get claim_report.html (0: flagged); index.html */
-    int lock_fd;                /* out: the out folder's lock (wk_dir_lock), -1 if not taken;
-                                 * the caller closes it once it is done with the folder */
+    int lock_fd;                /* out: the out folder's descriptor, holding its lock
+                                 * (wk_dir_lock) when the batch got that far; -1 if not opened.
+                                 * The caller closes it once it is done with the folder */
+    struct wk_breakdown *breakdown; /* labels and --group-by (breakdown.h), or NULL; fed here */
+    struct wk_junit *junit;     /* --junit (junit.h), or NULL: a testcase per run is added */
 } wk_batch_opts;
 
 typedef struct wk_summary {
     uint64_t files, records_read, records_reviewed, records_rejected, duplicates;
+    uint64_t case_collisions;   /* reviewed run ids that differ from an earlier one only in case */
     uint64_t claims, unsupported_claims, bytes;
     uint64_t verdicts[3];                   /* by kivo_verdict */
     uint64_t categories[KIVO_CAT_COUNT];    /* runs with each failure category */
     double seconds;
     int threads;
+    const struct wk_breakdown *breakdown;   /* adds "evaluation" and "groups", or NULL */
 } wk_summary;
 
-/* Exit codes, one place for the whole program. */
-enum { WK_EXIT_OK = 0, WK_EXIT_IO = 1, WK_EXIT_USAGE = 2, WK_EXIT_REJECTS = 3 };
-
-/* Runs the job; writes the output layout under the out folder. Returns a WK_EXIT_* code; on 1 or
- * 2, err holds the message. */
-int wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary *sum, char *err,
-                 size_t errlen);
+/* Runs the job; writes the output layout under the out folder. Rejected records are data, counted
+ * in sum (records_rejected), not a failure. @return KIVO_OK; or, with the message in err,
+ * KIVO_EINVAL (an input pattern matches nothing or cannot be read), KIVO_EBUSY (another
+ * kivo-worker holds the out folder) or KIVO_EIO (reading, writing, memory). */
+kivo_status wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary *sum, char *err,
+                         size_t errlen);
 
 /* Renders the summary as JSON (with a newline) into a malloc'd string. */
 char *wk_summary_json(const wk_summary *sum, const wk_jobspec *spec, const char *out_dir);

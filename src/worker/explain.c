@@ -11,7 +11,6 @@
 
 #include <jansson.h>
 
-#include "batch.h"
 #include "explain.h"
 #include "inputs.h"
 #include "kivo/explain.h"
@@ -20,6 +19,7 @@
 #include "kivo/review.h"
 #include "kivo/wire.h"
 #include "reader.h"
+#include "review.h"
 
 #define JSON_MAX_DEPTH 128
 #define CHUNK_BYTES (1u << 20)
@@ -129,10 +129,10 @@ static void print_reject(FILE *out, const wk_explain_opts *o, const char *file, 
     }
 }
 
-int wk_explain_run(const wk_jobspec *spec, const wk_explain_opts *opts, FILE *out, char *err,
-                   size_t errlen)
+kivo_status wk_explain_run(const wk_jobspec *spec, const wk_explain_opts *opts, FILE *out,
+                           char *err, size_t errlen)
 {
-    int rc = WK_EXIT_IO;
+    kivo_status rc = KIVO_EIO;
     wk_inputs in = {0};
     wk_reader *rd = NULL;
     wk_chunk chunk = {0};
@@ -140,7 +140,7 @@ int wk_explain_run(const wk_jobspec *spec, const wk_explain_opts *opts, FILE *ou
     kivo_record_reader *reader = NULL;
     kivo_engine *engine = NULL;
     if (wk_inputs_expand(spec->dir, spec->inputs, spec->n_inputs, &in, err, errlen) != 0) {
-        rc = WK_EXIT_USAGE;
+        rc = KIVO_EINVAL;
         goto out;
     }
     if (wk_reader_open(&in, CHUNK_BYTES, spec->max_line_bytes, &rd) != 0 ||
@@ -181,10 +181,7 @@ int wk_explain_run(const wk_jobspec *spec, const wk_explain_opts *opts, FILE *ou
             kivo_record rec;
             const kivo_review *rv;
             const char *why;
-            size_t k = 0;
-            while (k < len && (p[k] == ' ' || p[k] == '\t'))
-                k++;
-            if (k == len) {
+            if (kivo_json_blank(p, len)) {
                 p = le + 1;
                 continue;
             }
@@ -199,9 +196,13 @@ int wk_explain_run(const wk_jobspec *spec, const wk_explain_opts *opts, FILE *ou
                 print_reject(out, opts, file, line,
                              st == KIVO_ESCHEMA ? why : kivo_json_parser_error(parser));
             } else if (wanted(opts, rec.customer_run_id)) {
-                kivo_packet pk = {rec.output,    rec.output_len,   rec.sources,
-                                  rec.n_sources, spec->strictness, spec->intended_use};
-                if ((st = kivo_engine_review(engine, &pk, &rv)) != KIVO_OK) {
+                kivo_packet pk = wk_review_packet(spec, &rec);
+                if ((st = kivo_engine_review(engine, &pk, &rv)) == KIVO_ETOOBIG) {
+                    print_reject(out, opts, file, line, kivo_engine_errmsg(engine));
+                    p = le + 1;
+                    continue;
+                }
+                if (st != KIVO_OK) {
                     snprintf(err, errlen, "%s line %llu: %s", file, (unsigned long long)line,
                              kivo_status_str(st));
                     goto out;
@@ -215,8 +216,8 @@ int wk_explain_run(const wk_jobspec *spec, const wk_explain_opts *opts, FILE *ou
         snprintf(err, errlen, "cannot read %s", wk_reader_failed_file(rd));
         goto out;
     }
-    rc = fflush(out) == 0 ? WK_EXIT_OK : WK_EXIT_IO;
-    if (rc != WK_EXIT_OK)
+    rc = fflush(out) == 0 ? KIVO_OK : KIVO_EIO;
+    if (rc != KIVO_OK)
         snprintf(err, errlen, "cannot write the explanation");
 out:
     kivo_engine_free(engine);

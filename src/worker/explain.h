@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "jobspec.h"
+#include "kivo/status.h"
 
 typedef struct wk_explain_opts {
     char *const *run_ids; /* explain only these customer_run_ids (NULL: all records) */
@@ -17,8 +18,10 @@ typedef struct wk_explain_opts {
 } wk_explain_opts;
 
 /* Reviews every record of the job's inputs and prints its explanation to out. Malformed records
- * are printed as such and skipped. Returns a WK_EXIT_* code; on 1 or 2, err holds the message. */
-int wk_explain_run(const wk_jobspec *spec, const wk_explain_opts *opts, FILE *out, char *err,
-                   size_t errlen);
+ * are printed as such and skipped, blank lines skipped as `batch` skips them. @return KIVO_OK;
+ * or, with the message in err, KIVO_EINVAL (an input pattern matches nothing or cannot be read)
+ * or KIVO_EIO (reading, writing, memory, the engine). */
+kivo_status wk_explain_run(const wk_jobspec *spec, const wk_explain_opts *opts, FILE *out,
+                           char *err, size_t errlen);
 
 #endif

@@ -24,6 +24,7 @@
 #include "kivo/wire.h"
 #include "kivo/scan.h"
 #include "output.h"
+#include "review.h"
 #include "web.h"
 
 #define INDEX_REJECTS 100
@@ -62,7 +63,7 @@ static json_t *categories_json(uint32_t cats)
     return a;
 }
 
-int wk_html_mode_parse(const char *s, wk_html_mode *out)
+kivo_status wk_html_mode_parse(const char *s, wk_html_mode *out)
 {
     static const struct {
         const char *name;
@@ -71,10 +72,10 @@ int wk_html_mode_parse(const char *s, wk_html_mode *out)
     for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
         if (strcmp(s, modes[i].name) == 0) {
             *out = modes[i].mode;
-            return 0;
+            return KIVO_OK;
         }
     }
-    return -1;
+    return KIVO_EINVAL;
 }
 
 int wk_html_wanted(wk_html_mode mode, kivo_verdict verdict)
@@ -200,12 +201,13 @@ kivo_status wk_html_page(const char *kind, const char *data_json, size_t len, ki
     return st;
 }
 
-int wk_html_write(const char *path, const char *kind, const char *embedded, size_t len)
+kivo_status wk_html_write_at(int dirfd, const char *name, const char *kind, const char *embedded,
+                             size_t len, unsigned flags)
 {
     char head[PAGE_HEAD_MAX], mid[PAGE_HEAD_MAX];
     struct iovec v[7];
     int n = page_parts(kind, embedded, len, head, mid, v);
-    return wk_write_atomicv(path, v, n);
+    return wk_write_at(dirfd, name, v, n, WK_MODE_TEXT, flags) == 0 ? KIVO_OK : KIVO_EIO;
 }
 
 kivo_status wk_html_run_data(const kivo_packet *p, const char *report, size_t report_len,
@@ -239,7 +241,7 @@ kivo_status wk_html_run_data(const kivo_packet *p, const char *report, size_t re
     if (bad)
         goto out;
     /* The report is spliced in as rendered: the page shows exactly the bytes of the JSON file. */
-    if ((st = kivo_buf_append_str(&data, "{\"kind\":\"run\",\"index\":\"../../../index.html\","
+    if ((st = kivo_buf_append_str(&data, "{\"kind\":\"run\",\"index\":\"" WK_RUN_DIR_TO_ROOT "/index.html\","
                                          "\"packet\":")) != KIVO_OK ||
         (st = dump_compact(pk, &data)) != KIVO_OK ||
         (st = kivo_buf_append_str(&data, ",\"report\":")) != KIVO_OK ||
@@ -278,12 +280,13 @@ typedef struct entry {
 } entry;
 
 struct wk_html_index {
-    char *out_dir;
-    char workflow[WK_COMPONENT_MAX];
+    int out_fd;                             /* borrowed */
+    char report_dir[WK_REPORT_DIR_MAX];     /* reports/<workflow>, for the links */
     size_t max;
     entry *heap;                /* min-heap: heap[0] is the least severe run kept */
     size_t n;
     uint64_t seq, flagged;
+    json_t *extra;              /* members added by wk_html_index_attach, or NULL */
 };
 
 static int rank(uint8_t verdict)
@@ -331,7 +334,7 @@ static void sift_up(entry *h, size_t i)
     }
 }
 
-kivo_status wk_html_index_open(const char *out_dir, const char *workflow_id, size_t max_runs,
+kivo_status wk_html_index_open(int out_fd, const char *workflow_id, size_t max_runs,
                                wk_html_index **out)
 {
     wk_html_index *x = calloc(1, sizeof *x);
@@ -339,13 +342,13 @@ kivo_status wk_html_index_open(const char *out_dir, const char *workflow_id, siz
     if (!x)
         return KIVO_ENOMEM;
     x->max = max_runs ? max_runs : WK_HTML_INDEX_MAX_RUNS;
-    x->out_dir = strdup(out_dir);
+    x->out_fd = out_fd;
     x->heap = malloc(x->max * sizeof *x->heap);
-    if (!x->out_dir || !x->heap) {
+    if (!x->heap) {
         wk_html_index_free(x);
         return KIVO_ENOMEM;
     }
-    wk_path_component(workflow_id, strlen(workflow_id), x->workflow);
+    wk_report_dir(workflow_id, x->report_dir);
     *out = x;
     return KIVO_OK;
 }
@@ -374,6 +377,15 @@ kivo_status wk_html_index_add(wk_html_index *x, const char *customer_run_id, kiv
     return KIVO_OK;
 }
 
+int wk_html_index_attach(wk_html_index *x, const char *key, json_t *value)
+{
+    if (!value || (!x->extra && !(x->extra = json_object()))) {
+        json_decref(value);
+        return -1;
+    }
+    return json_object_set_new(x->extra, key, value) == 0 ? 0 : -1;
+}
+
 static int by_severity(const void *a, const void *b)
 {
     return more_severe(a, b) ? -1 : more_severe(b, a) ? 1 : 0;
@@ -381,15 +393,15 @@ static int by_severity(const void *a, const void *b)
 
 /* The first INDEX_REJECTS lines of DIR/rejects.jsonl (written by this job, so trusted to be our
  * JSON; anything unreadable is skipped). */
-static json_t *first_rejects(const char *out_dir)
+static json_t *first_rejects(int out_fd)
 {
-    char path[4200], *line = NULL;
+    char *line = NULL;
     size_t cap = 0;
     json_t *a = json_array();
-    FILE *f;
-
-    snprintf(path, sizeof path, "%s/rejects.jsonl", out_dir);
-    f = fopen(path, "r");
+    int fd = wk_read_open(out_fd, "rejects.jsonl");
+    FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+    if (fd >= 0 && !f)
+        close(fd);
     while (a && f && json_array_size(a) < INDEX_REJECTS && getline(&line, &cap, f) > 0) {
         json_t *r = json_loads(line, 0, NULL);
         json_t *o = json_object();
@@ -408,22 +420,21 @@ static json_t *first_rejects(const char *out_dir)
     return a;
 }
 
-int wk_html_index_write(wk_html_index *x, const char *summary_json)
+kivo_status wk_html_index_write(wk_html_index *x, const char *summary_json)
 {
     json_t *root = json_object(), *runs = json_array();
-    char *text = NULL, path[4200];
-    int bad = !root || !runs, rc = -1;
+    char *text = NULL;
+    int bad = !root || !runs;
+    kivo_status rc = KIVO_ENOMEM;
     kivo_buf page;
 
     kivo_buf_init(&page, 0);
     qsort(x->heap, x->n, sizeof *x->heap, by_severity);
     for (size_t i = 0; !bad && i < x->n; i++) {
         const entry *e = &x->heap[i];
-        char comp[WK_COMPONENT_MAX], dir[2 * WK_COMPONENT_MAX + 16];
+        char dir[WK_REPORT_DIR_MAX + WK_COMPONENT_MAX + 1];
         json_t *o = json_object();
-        wk_path_component(e->id, strlen(e->id), comp);
-        snprintf(dir, sizeof dir, "reports/%s/%s", x->workflow, comp);
-        bad |= !o;
+        bad |= !o || wk_report_run_dir(x->report_dir, e->id, dir, sizeof dir) != 0;
         bad |= json_object_set_new(o, "id", json_string(e->id));
         bad |= json_object_set_new(o, "dir", json_string(dir));
         bad |= json_object_set_new(o, "verdict",
@@ -440,7 +451,9 @@ int wk_html_index_write(wk_html_index *x, const char *summary_json)
                                                              : json_null());
     bad |= json_object_set_new(root, "flagged_total", json_integer((json_int_t)x->flagged));
     bad |= json_object_set(root, "runs", runs);
-    bad |= json_object_set_new(root, "rejects", first_rejects(x->out_dir));
+    bad |= json_object_set_new(root, "rejects", first_rejects(x->out_fd));
+    if (x->extra)
+        bad |= json_object_update(root, x->extra);
     if (bad || !(text = json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(6)))) {
         errno = ENOMEM;
         goto out;
@@ -449,8 +462,8 @@ int wk_html_index_write(wk_html_index *x, const char *summary_json)
         errno = ENOMEM;
         goto out;
     }
-    snprintf(path, sizeof path, "%s/index.html", x->out_dir);
-    rc = wk_write_atomic(path, page.data, page.len);
+    struct iovec v = {page.data, page.len};
+    rc = wk_write_at(x->out_fd, "index.html", &v, 1, WK_MODE_META, 0) == 0 ? KIVO_OK : KIVO_EIO;
 out:
     kivo_buf_free(&page);
     free(text);
@@ -466,6 +479,6 @@ void wk_html_index_free(wk_html_index *x)
     for (size_t i = 0; i < x->n; i++)
         free(x->heap[i].id);
     free(x->heap);
-    free(x->out_dir);
+    json_decref(x->extra);
     free(x);
 }

@@ -20,8 +20,8 @@
  * included. */
 typedef enum wk_html_mode { WK_HTML_FLAGGED = 0, WK_HTML_ALL, WK_HTML_NONE } wk_html_mode;
 
-/* Parses "all", "flagged" or "none". @return 0, or -1 for anything else. */
-int wk_html_mode_parse(const char *s, wk_html_mode *out);
+/* Parses "all", "flagged" or "none". @return KIVO_OK, or KIVO_EINVAL for anything else. */
+kivo_status wk_html_mode_parse(const char *s, wk_html_mode *out);
 
 /* 1 when a run with this verdict gets a page under `mode` (flagged = needs_review or fail). */
 int wk_html_wanted(wk_html_mode mode, kivo_verdict verdict);
@@ -45,17 +45,19 @@ kivo_status wk_html_page(const char *kind, const char *data_json, size_t len, ki
 /* Appends the data block of a run's page to out, already embedded (escaped) as above: the claim
  * report as rendered by kivo_report_render (report[0..report_len)) with the packet's output and
  * source texts. This is all the batch keeps per page until it is written; the inlined script and
- * style are added by wk_html_write. Deterministic and thread-safe. @return KIVO_OK, KIVO_ENOMEM or
+ * style are added by wk_html_write_at. Deterministic and thread-safe. @return KIVO_OK, KIVO_ENOMEM or
  * KIVO_EINVAL (report is not a JSON object). */
 kivo_status wk_html_run_data(const kivo_packet *packet, const char *report, size_t report_len,
                              kivo_buf *out);
 
-/* Writes a whole page of `kind` around `embedded` (from wk_html_run_data) to path, atomically
- * (path.tmp, then rename). @return 0, or -1 with errno. */
-int wk_html_write(const char *path, const char *kind, const char *embedded, size_t len);
+/* Writes a whole page of `kind` around `embedded` (from wk_html_run_data) to name in the folder
+ * dirfd, atomically and WK_MODE_TEXT (wk_write_at(); flags as there). @return KIVO_OK, or KIVO_EIO
+ * with errno. */
+kivo_status wk_html_write_at(int dirfd, const char *name, const char *kind, const char *embedded,
+                             size_t len, unsigned flags);
 
 /* Appends the whole per-run page (claim_report.html) to out: the same bytes as
- * wk_html_run_data and then wk_html_write. For tests and callers that want the page in memory.
+ * wk_html_run_data and then wk_html_write_at. For tests and callers that want the page in memory.
  * @return as wk_html_run_data. */
 kivo_status wk_html_render_run(const kivo_packet *packet, const char *report, size_t report_len,
                                kivo_buf *out);
@@ -68,9 +70,10 @@ typedef struct wk_html_index wk_html_index;
 
 #define WK_HTML_INDEX_MAX_RUNS 10000
 
-/* out_dir: the batch's output folder; workflow_id: the job's (path-encoded for links). max_runs 0
+/* out_fd: the batch's output folder (borrowed; it must stay open until wk_html_index_free());
+ * workflow_id: the job's (path-encoded for links). max_runs 0
  * means WK_HTML_INDEX_MAX_RUNS. @return KIVO_OK and *out, or KIVO_ENOMEM. */
-kivo_status wk_html_index_open(const char *out_dir, const char *workflow_id, size_t max_runs,
+kivo_status wk_html_index_open(int out_fd, const char *workflow_id, size_t max_runs,
                                wk_html_index **out);
 
 /* One reviewed run; has_page says whether its claim_report.html was written. Runs that pass are
@@ -80,8 +83,14 @@ kivo_status wk_html_index_add(wk_html_index *x, const char *customer_run_id, kiv
                               int has_page);
 
 /* Writes DIR/index.html atomically. summary_json: the job's summary.json text; the first
- * rejects of DIR/rejects.jsonl, when it exists, are listed too. @return 0, or -1 with errno. */
-int wk_html_index_write(wk_html_index *x, const char *summary_json);
+ * rejects of DIR/rejects.jsonl, when it exists, are listed too. @return KIVO_OK, or KIVO_EIO
+ * (with errno) or KIVO_ENOMEM. */
+kivo_status wk_html_index_write(wk_html_index *x, const char *summary_json);
+
+/* Adds a member `key` to the page's data (its reference is taken; NULL fails), for what a job
+ * adds to its index (a labeled batch's disagreements). @return 0, or -1 without memory. */
+struct json_t;
+int wk_html_index_attach(wk_html_index *x, const char *key, struct json_t *value);
 
 /* Frees x; NULL does nothing. */
 void wk_html_index_free(wk_html_index *x);

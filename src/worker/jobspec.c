@@ -123,7 +123,43 @@ static int check_keys(const kivo_json_node *obj, const char *where, const char *
 
 static const char *const top_keys[] = {
     "schema_version", "workflow_id", "workflow_name", "title", "intended_use", "strictness",
-    "policy_version", "worker_id", "inputs", "fields", "report_store", "limits", NULL};
+    "policy_version", "worker_id", "batch_id", "inputs", "fields", "report_store", "limits", NULL};
+
+int wk_batch_id_valid(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > WK_BATCH_ID_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == ':' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+int wk_jobspec_set_batch(wk_jobspec *s, const char *batch_id, char *err, size_t errlen)
+{
+    char *copy;
+    if (!wk_batch_id_valid(batch_id)) {
+        snprintf(err, errlen, "a batch id is 1 to %d of A-Z a-z 0-9 . _ : - (not \"%.64s\")",
+                 WK_BATCH_ID_MAX, batch_id);
+        return -1;
+    }
+    if (!(copy = strdup(batch_id))) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    free(s->batch_id);
+    s->batch_id = copy;
+    return 0;
+}
+
+const char *wk_jobspec_batch(const wk_jobspec *s)
+{
+    return s->batch_id && strcmp(s->batch_id, WK_BATCH_ID_DEFAULT) != 0 ? s->batch_id : NULL;
+}
 static const char *const store_keys[] = {"path", "label", NULL};
 static const char *const limit_keys[] = {"max_line_bytes", NULL};
 
@@ -147,6 +183,18 @@ static int load(const kivo_json_node *root, wk_jobspec *s, char *err, size_t err
         get_string(root, "worker_id", "", 0, 512, &s->worker_id, err, errlen))
         return -1;
     if (!s->worker_id && !(s->worker_id = strdup("kivo-worker")))
+        return -1;
+    if (get_string(root, "batch_id", "", 0, WK_BATCH_ID_MAX, &tmp, err, errlen))
+        return -1;
+    if (tmp && !wk_batch_id_valid(tmp)) {
+        snprintf(err, errlen, "job spec: field \"batch_id\" must be 1 to %d of A-Z a-z 0-9 . _ : -",
+                 WK_BATCH_ID_MAX);
+        free(tmp);
+        return -1;
+    }
+    s->batch_id = tmp ? tmp : strdup(WK_BATCH_ID_DEFAULT);
+    tmp = NULL;
+    if (!s->batch_id)
         return -1;
 
     s->strictness = KIVO_STANDARD;
@@ -200,7 +248,7 @@ static int load(const kivo_json_node *root, wk_jobspec *s, char *err, size_t err
         return -1;
     }
     const char *const fkeys[] = {field_names[0], field_names[1], field_names[2], field_names[3],
-                                 field_names[4], field_names[5], NULL};
+                                 field_names[4], field_names[5], "metadata", "label", NULL};
     if (f && check_keys(f, "fields.", fkeys, err, errlen))
         return -1;
     for (int i = 0; i < 6; i++) {
@@ -221,6 +269,9 @@ static int load(const kivo_json_node *root, wk_jobspec *s, char *err, size_t err
     s->fields.source_id = s->field[3];
     s->fields.source_title = s->field[4];
     s->fields.source_text = s->field[5];
+    if (f && wk_meta_spec_load(kivo_json_get(f, "metadata"), kivo_json_get(f, "label"), &s->meta,
+                               err, errlen) != 0)
+        return -1;
 
     const kivo_json_node *rs = kivo_json_get(root, "report_store");
     char *path = NULL;
@@ -300,11 +351,13 @@ void wk_jobspec_free(wk_jobspec *s)
     free(s->workflow_name);
     free(s->policy_version);
     free(s->worker_id);
+    free(s->batch_id);
     for (size_t i = 0; i < s->n_inputs; i++)
         free(s->inputs[i]);
     free(s->inputs);
     for (int i = 0; i < 6; i++)
         free(s->field[i]);
+    wk_meta_spec_free(&s->meta);
     free(s->report_path);
     free(s->report_label);
     memset(s, 0, sizeof *s);

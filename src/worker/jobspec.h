@@ -9,8 +9,12 @@
 
 #include "kivo/record.h"
 #include "kivo/review.h"
+#include "metadata.h"
 
-#define WK_DEFAULT_MAX_LINE (64u << 20)
+/* limits.max_line_bytes when the spec has none. Memory grows with it on every thread (each holds
+ * a few read chunks with their reports and pages, about 35 x this at worst: 64 threads x 8 MiB is
+ * about 17 GiB), so it stays well below what one record needs; a spec may raise it to 4 GiB. */
+#define WK_DEFAULT_MAX_LINE (8u << 20)
 
 typedef struct wk_jobspec {
     char *dir;                  /* folder of the spec file: inputs are relative to it */
@@ -18,16 +22,31 @@ typedef struct wk_jobspec {
     char *workflow_name;        /* may be NULL */
     char *policy_version;       /* may be NULL */
     char *worker_id;
+    char *batch_id;             /* [A-Za-z0-9._:-]{1,128}; "default" unless set */
     kivo_strictness strictness;
     kivo_intended_use intended_use;
     char **inputs;
     size_t n_inputs;
     char *field[6];             /* run id, output, sources, source id, title, text pointers */
     kivo_fields fields;         /* views of field[] */
+    wk_meta_spec meta;          /* fields.metadata and fields.label (metadata.h) */
     char *report_path;          /* resolved against dir */
     char *report_label;
     size_t max_line_bytes;
 } wk_jobspec;
+
+#define WK_BATCH_ID_MAX 128
+#define WK_BATCH_ID_DEFAULT "default"
+
+/* 1 when s is a batch id: 1 to WK_BATCH_ID_MAX of A-Z a-z 0-9 . _ : - (api.md). */
+int wk_batch_id_valid(const char *s);
+
+/* Replaces the spec's batch_id (--batch-id). @return 0, or -1 with a message in err. */
+int wk_jobspec_set_batch(wk_jobspec *spec, const char *batch_id, char *err, size_t errlen);
+
+/* The batch id that reports and events carry: NULL for the default batch (they then say nothing,
+ * which api.md reads as "default", so a job without batches writes what it always wrote). */
+const char *wk_jobspec_batch(const wk_jobspec *spec);
 
 /* Loads and validates the spec at path. On failure returns non-zero and writes a message naming
  * the field into err. Free with wk_jobspec_free(). */

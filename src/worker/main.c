@@ -1,7 +1,9 @@
 /*
  * main.c - kivo-worker's command line: subcommands, options, and the one place where results
- * become exit codes (0 all reviewed, 3 some records rejected, 2 usage or job spec, 1 fatal I/O,
- * 4 the server refused something, 5 events still pending).
+ * become exit codes (exitcode.h: 0 all reviewed, 3 some records rejected, 2 usage or job spec,
+ * 1 fatal I/O, 4 the server refused something, 5 events still pending, 6 a --fail-on gate
+ * failed). The commands return a kivo_status and what they found; status_exit() and the *_exit()
+ * helpers below map them.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -13,11 +15,19 @@
 #include <jansson.h>
 
 #include "batch.h"
+#include "batch_metrics.h"
+#include "breakdown.h"
+#include "compare_cli.h"
+#include "exitcode.h"
+#include "gate.h"
+#include "ghsummary.h"
 #include "explain.h"
 #include "jobspec.h"
+#include "junit.h"
 #include "kivo/wire.h"
 #include "outbox.h"
 #include "output.h"
+#include "review.h"
 #include "run.h"
 #include "secret.h"
 #include "submit.h"
@@ -41,6 +51,8 @@ static const char usage_main[] =
     "            --kivo-api-base-url, create its runs and send their events)\n"
     "  run       review one run created with the private-worker API, report to Kivo\n"
     "  submit    send what an outbox still holds (after a network failure or a kill)\n"
+    "  compare   compare two batches over the same records: transitions, regressions,\n"
+    "            significance, per group; CI gates\n"
     "  explain   show, claim by claim, which rule of the engine decided it and why\n"
     "\n"
     "Options:\n"
@@ -49,7 +61,8 @@ static const char usage_main[] =
     "\n"
     "Exit codes: 0 all records reviewed; 3 finished, some records rejected (see rejects.jsonl);\n"
     "2 usage or job spec error; 1 fatal I/O error; 4 kivo-api refused a token or events (see\n"
-    "dead-letter.jsonl); 5 events still pending (kivo-api unreachable: run `submit` later).\n"
+    "dead-letter.jsonl); 5 events still pending (kivo-api unreachable: run `submit` later);\n"
+    "6 a --fail-on gate failed (batch, compare; it takes precedence over 3, 4 and 5).\n"
     "\n"
     "Tokens: pass API keys and worker credentials in a file (--api-key-file,\n"
     "--worker-credential-file) or the environment (KIVO_API_KEY, KIVO_WORKER_CREDENTIAL), not\n"
@@ -58,7 +71,9 @@ static const char usage_main[] =
 
 static const char usage_batch[] =
     "Usage: kivo-worker batch --job-spec-file FILE [--out DIR] [--threads N] [--json] [--quiet]\n"
-    "                         [--html all|flagged|none]\n"
+    "                         [--html all|flagged|none] [--group-by NAME[,NAME]]\n"
+    "                         [--fail-on EXPR] [--junit FILE] [--github-summary]\n"
+    "                         [--batch-id ID]\n"
     "\n"
     "Reviews every record of the job's inputs (JSONL, one AI output with its sources per line;\n"
     "files ending .jsonl.gz or .jsonl.zst are decompressed as they are read) and writes, under\n"
@@ -73,6 +88,9 @@ static const char usage_batch[] =
     "  reports/.../claim_report.html   beside the report of each run --html picks: the answer\n"
     "                   with its claims coloured, each claim's evidence within its source.\n"
     "                   Self-contained (no network, strict CSP); open them from the file system\n"
+    "Reports and pages hold raw text and are created 0600, the other files 0640 and folders 0750,\n"
+    "less the umask. No symbolic link below DIR is followed: a link where the batch must write,\n"
+    "or a linked folder on its way, stops it (exit 1) with a message that names it.\n"
     "\n"
     "Options:\n"
     "  -f, --job-spec-file FILE  the job spec (kivo_worker_job_spec.v1); inputs are relative to\n"
@@ -84,7 +102,36 @@ static const char usage_batch[] =
     "      --chunk-bytes N       bytes read per chunk (default 1 MiB; for benchmarks)\n"
     "      --html MODE           claim_report.html for: flagged (needs_review and fail; the\n"
     "                            default), all, or none (no HTML at all, index.html included)\n"
+    "      --batch-id ID         the batch (experiment, release) these runs belong to,\n"
+    "                            [A-Za-z0-9._:-]{1,128}; overrides the spec's batch_id (default\n"
+    "                            \"default\"). In summary.json; in every claim report and event\n"
+    "                            unless it is \"default\" (absent means default, as in api.md)\n"
+    "      --group-by NAMES      break summary.json and index.html down by these names of the\n"
+    "                            job spec's fields.metadata (comma-separated): verdicts, flag\n"
+    "                            rate, categories (and scores, with fields.label) per value\n"
+    "      --fail-on EXPR        exit 6 when any condition holds, e.g.\n"
+    "                            fail_rate>0.02,needs_review_rate>0.10 (NAME OP NUMBER, OP one\n"
+    "                            of > >= < <= == !=; an undefined metric fails its condition).\n"
+    "                            Metrics: %s\n"
+    "      --junit FILE          JUnit XML: a testcase per run, failed when it is flagged\n"
+    "                            (message: verdict and categories); rejected records are errors\n"
+    "      --github-summary      append a Markdown summary to $GITHUB_STEP_SUMMARY when set\n"
     "  -h, --help                this text\n"
+    "\n"
+    "With fields.label in the job spec (a JSON Pointer to a boolean, \"hallucinated\"/\n"
+    "\"faithful\" or \"fail\"/\"pass\"; true = hallucinated), summary.json gives the precision,\n"
+    "recall, F1 and balanced accuracy of Kivo's flags (needs_review or fail) against the labels,\n"
+    "overall and per group, and index.html the confusion table and the runs they disagree on.\n"
+    "fields.metadata values are copied into each claim report only, never into an event.\n"
+    "\n"
+    "Limits (a record over one is a line of rejects.jsonl with the reason; the rest goes on):\n"
+    "  line                      limits.max_line_bytes in the job spec: bytes of one input line,\n"
+    "                            default 8 MiB, at most 4 GiB. Memory grows with it: a thread\n"
+    "                            may hold about 35 x this at worst (its read chunks with their\n"
+    "                            reports and pages), so 64 threads x 8 MiB is about 17 GiB\n"
+    "  claims                    10,000 claims per record; a longer answer is rejected, not\n"
+    "                            reviewed. A span of more than 256 words without a sentence end\n"
+    "                            is reviewed as claims of 256 words\n"
     "\n"
     "Sending to Kivo (optional; DIR is then also the outbox, see `kivo-worker submit --help`):\n"
     "      --kivo-api-base-url URL  after the review, create each reviewed run with the project\n"
@@ -94,6 +141,37 @@ static const char usage_batch[] =
     "                            KIVO_API_KEY environment variable. Not on the command line:\n"
     "                            argv is visible to every user in `ps`\n"
     SEND_OPTIONS;
+
+/* A command's failure: the caller's mistake (usage, job spec, inputs, a folder in use) is 2,
+ * anything else at run time 1. */
+static int status_exit(kivo_status st)
+{
+    switch (st) {
+    case KIVO_OK: return WK_EXIT_OK;
+    case KIVO_EINVAL:
+    case KIVO_ESCHEMA:
+    case KIVO_EBUSY: return WK_EXIT_USAGE;
+    default: return WK_EXIT_IO;
+    }
+}
+
+/* What a send left: all acknowledged 0, something refused 4, something pending 5. */
+static int send_exit(wk_send_outcome o)
+{
+    return o == WK_SEND_REFUSED ? WK_EXIT_REFUSED : o == WK_SEND_PENDING ? WK_EXIT_PENDING
+                                                                         : WK_EXIT_OK;
+}
+
+static int run_exit(wk_run_outcome o)
+{
+    switch (o) {
+    case WK_RUN_REPORTED: return WK_EXIT_OK;
+    case WK_RUN_UNREVIEWED: return WK_EXIT_REJECTS;
+    case WK_RUN_REFUSED: return WK_EXIT_REFUSED;
+    case WK_RUN_PENDING: return WK_EXIT_PENDING;
+    }
+    return WK_EXIT_IO;
+}
 
 static int parse_positive(const char *s, long max, long *out)
 {
@@ -131,6 +209,8 @@ static const char usage_run[] =
     "                                 visible to every user of the machine in `ps` and\n"
     "                                 /proc/PID/cmdline, and ends up in shell history and CI\n"
     "                                 logs; a file (mode 0600) or the environment is not\n"
+    "      --batch-id ID              the run's batch in its report and events (default: the\n"
+    "                                 spec's batch_id)\n"
     "      --outbox DIR               where the events wait (default\n"
     "                                 REPORT_STORE/runs/<review_run_id>)\n"
     "  -j, --json                     print the outcome as JSON on stdout\n"
@@ -173,8 +253,18 @@ static const char usage_submit[] =
 
 enum {
     OPT_BASE_URL = 256, OPT_API_KEY_FILE, OPT_CONCURRENCY, OPT_DEADLINE, OPT_TIMEOUT, OPT_JOB_TOKEN,
-    OPT_RUN_ID, OPT_CRED, OPT_CRED_FILE, OPT_OUTBOX, OPT_HTML
+    OPT_RUN_ID, OPT_CRED, OPT_CRED_FILE, OPT_OUTBOX, OPT_HTML, OPT_GROUP_BY, OPT_FAIL_ON, OPT_JUNIT,
+    OPT_GH_SUMMARY, OPT_BATCH_ID
 };
+
+/* batch --help: the usage with the gate's metric names filled in. */
+static void batch_usage(FILE *f)
+{
+    wk_metric m[WK_BATCH_METRICS];
+    char names[1024];
+    wk_gate_names(m, wk_batch_metrics(NULL, m), names, sizeof names);
+    fprintf(f, usage_batch, names);
+}
 
 /* The send options shared by batch and submit. @return 0, 1 when not one of them, -1 bad. */
 static int send_option(const char *cmd, int c, wk_send_opts *so, const char **api_key_file)
@@ -274,6 +364,7 @@ static int cmd_run(int argc, char **argv)
         {"worker-credential", required_argument, NULL, OPT_CRED},
         {"worker-credential-file", required_argument, NULL, OPT_CRED_FILE},
         {"outbox", required_argument, NULL, OPT_OUTBOX},
+        {"batch-id", required_argument, NULL, OPT_BATCH_ID},
         {"retry-deadline", required_argument, NULL, OPT_DEADLINE},
         {"request-timeout", required_argument, NULL, OPT_TIMEOUT},
         {"json", no_argument, NULL, 'j'},
@@ -288,6 +379,7 @@ static int cmd_run(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "f:jh", opts, NULL)) != -1) {
         switch (c) {
         case OPT_JOB_TOKEN: job_token = optarg; break;
+        case OPT_BATCH_ID: ro.batch_id = optarg; break;
         case 'f': ro.spec_path = optarg; break;
         case OPT_RUN_ID: ro.review_run_id = optarg; break;
         case OPT_CRED: cred_flag = optarg; break;
@@ -328,7 +420,9 @@ static int cmd_run(int argc, char **argv)
     ro.credential = cred;
     ro.deadline_s = so.deadline_s;
     ro.timeout_ms = so.timeout_ms;
-    r = wk_run(&ro, err, sizeof err);
+    wk_run_outcome outcome;
+    kivo_status st = wk_run(&ro, &outcome, err, sizeof err);
+    r = st != KIVO_OK ? status_exit(st) : run_exit(outcome);
     if (r != WK_EXIT_OK)
         fprintf(stderr, "kivo-worker run: %s\n", err);
     memset(cred, 0, sizeof cred);
@@ -338,13 +432,18 @@ static int cmd_run(int argc, char **argv)
 /* Takes DIR's lock (made first if missing); on failure says why. @return the lock's fd or -1. */
 static int lock_dir(const char *cmd, const char *dir)
 {
-    int fd = wk_mkdirs(dir) == 0 ? wk_dir_lock(dir) : -1;
-    if (fd < 0) {
-        if (errno == EWOULDBLOCK)
+    int fd = wk_dir_open(dir, 1);
+    if (fd < 0 || wk_dir_lock(fd) != 0) {
+        int e = errno;
+        if (e == EWOULDBLOCK)
             fprintf(stderr, "kivo-worker %s: %s is in use by another kivo-worker process (it "
-                    "holds %s/.kivo-worker.lock); wait for it to end\n", cmd, dir, dir);
+                    "holds the folder's lock); wait for it to end\n", cmd, dir);
         else
-            fprintf(stderr, "kivo-worker %s: cannot lock %s: %s\n", cmd, dir, strerror(errno));
+            fprintf(stderr, "kivo-worker %s: cannot lock %s: %s\n", cmd, dir, strerror(e));
+        if (fd >= 0)
+            close(fd);
+        errno = e;
+        fd = -1;
     }
     return fd;
 }
@@ -414,7 +513,8 @@ static int cmd_submit(int argc, char **argv)
         memset(cred, 0, sizeof cred);
         return errno == EWOULDBLOCK ? WK_EXIT_USAGE : WK_EXIT_IO;
     }
-    r = wk_send_outbox(outbox, &so, &st, err, sizeof err);
+    kivo_status ks = wk_send_outbox(outbox, &so, &st, err, sizeof err);
+    r = ks != KIVO_OK ? status_exit(ks) : send_exit(st.outcome);
     close(lock);
     wk_send_stats_print(&st, outbox);
     if (json)
@@ -433,10 +533,9 @@ static int batch_send(const wk_jobspec *spec, const char *out, const wk_send_opt
     wk_send_opts so = *so_in;
     wk_send_stats st;
     wk_outbox_meta m = {0};
-    char wf[WK_COMPONENT_MAX], prefix[WK_COMPONENT_MAX + 16], err[2048];
+    char prefix[WK_REPORT_DIR_MAX], err[2048];
     int r;
-    wk_path_component(spec->workflow_id, strlen(spec->workflow_id), wf);
-    snprintf(prefix, sizeof prefix, "reports/%s", wf);
+    wk_report_dir(spec->workflow_id, prefix);
     m.workflow_id = spec->workflow_id;
     m.workflow_name = spec->workflow_name;
     m.intended_use = (char *)kivo_intended_use_name(spec->intended_use);
@@ -450,7 +549,8 @@ static int batch_send(const wk_jobspec *spec, const char *out, const wk_send_opt
         return WK_EXIT_IO;
     }
     so.api_key = key;
-    r = wk_send_outbox(out, &so, &st, err, sizeof err);
+    kivo_status ks = wk_send_outbox(out, &so, &st, err, sizeof err);
+    r = ks != KIVO_OK ? status_exit(ks) : send_exit(st.outcome);
     wk_send_stats_print(&st, out);
     if (r != WK_EXIT_OK && r != WK_EXIT_PENDING && err[0])
         fprintf(stderr, "kivo-worker batch: %s\n", err);
@@ -465,6 +565,11 @@ static int cmd_batch(int argc, char **argv)
         {"quiet", no_argument, NULL, 'q'},               {"help", no_argument, NULL, 'h'},
         {"chunk-bytes", required_argument, NULL, 'c'},
         {"html", required_argument, NULL, OPT_HTML},
+        {"group-by", required_argument, NULL, OPT_GROUP_BY},
+        {"fail-on", required_argument, NULL, OPT_FAIL_ON},
+        {"junit", required_argument, NULL, OPT_JUNIT},
+        {"github-summary", no_argument, NULL, OPT_GH_SUMMARY},
+        {"batch-id", required_argument, NULL, OPT_BATCH_ID},
         {"kivo-api-base-url", required_argument, NULL, OPT_BASE_URL},
         {"api-key-file", required_argument, NULL, OPT_API_KEY_FILE},
         {"concurrency", required_argument, NULL, OPT_CONCURRENCY},
@@ -476,7 +581,10 @@ static int cmd_batch(int argc, char **argv)
     char key[WK_SECRET_MAX];
     const char *spec_path = NULL;
     wk_batch_opts bo = {0};
-    int json = 0, quiet = 0, c;
+    const char *group_by = NULL, *fail_on = NULL, *junit_path = NULL, *batch_id = NULL;
+    wk_gate *gate = NULL;
+    wk_metric metrics[WK_BATCH_METRICS];
+    int json = 0, quiet = 0, gh_summary = 0, c;
     long v;
     optind = 1;
     while ((c = getopt_long(argc, argv, "f:o:t:jqh", opts, NULL)) != -1) {
@@ -503,15 +611,20 @@ static int cmd_batch(int argc, char **argv)
                 return WK_EXIT_USAGE;
             }
             break;
+        case OPT_GROUP_BY: group_by = optarg; break;
+        case OPT_FAIL_ON: fail_on = optarg; break;
+        case OPT_JUNIT: junit_path = optarg; break;
+        case OPT_GH_SUMMARY: gh_summary = 1; break;
+        case OPT_BATCH_ID: batch_id = optarg; break;
         case 'j': json = 1; break;
         case 'q': quiet = 1; break;
-        case 'h': fputs(usage_batch, stdout); return WK_EXIT_OK;
+        case 'h': batch_usage(stdout); return WK_EXIT_OK;
         default: {
             int r = send_option("batch", c, &so, &key_file);
             if (r == 0)
                 break;
             if (r > 0)
-                fputs(usage_batch, stderr);
+                batch_usage(stderr);
             return WK_EXIT_USAGE;
         }
         }
@@ -521,24 +634,67 @@ static int cmd_batch(int argc, char **argv)
         return WK_EXIT_USAGE;
     }
     if (!spec_path) {
-        fprintf(stderr, "kivo-worker batch: --job-spec-file is required\n\n%s", usage_batch);
+        fprintf(stderr, "kivo-worker batch: --job-spec-file is required\n\n");
+        batch_usage(stderr);
         return WK_EXIT_USAGE;
     }
     if (!so.base_url && key_file) {
         fprintf(stderr, "kivo-worker batch: --api-key-file needs --kivo-api-base-url\n");
         return WK_EXIT_USAGE;
     }
-    if (so.base_url && load_api_key("batch", key_file, key) != 0)
-        return WK_EXIT_USAGE;
     char err[1024];
+    if (fail_on && wk_gate_parse(fail_on, metrics, wk_batch_metrics(NULL, metrics), &gate, err,
+                                 sizeof err) != 0) {
+        fprintf(stderr, "kivo-worker batch: %s\n", err);
+        return WK_EXIT_USAGE;
+    }
+    if (so.base_url && load_api_key("batch", key_file, key) != 0) {
+        wk_gate_free(gate);
+        return WK_EXIT_USAGE;
+    }
     wk_jobspec spec;
     if (wk_jobspec_load(spec_path, &spec, err, sizeof err) != 0) {
         fprintf(stderr, "kivo-worker: %s\n", err);
+        wk_gate_free(gate);
         return WK_EXIT_USAGE;
+    }
+    if ((batch_id && wk_jobspec_set_batch(&spec, batch_id, err, sizeof err) != 0) ||
+        wk_breakdown_create(&spec, group_by, &bo.breakdown, err, sizeof err) != 0) {
+        fprintf(stderr, "kivo-worker batch: %s\n", err);
+        wk_gate_free(gate);
+        wk_jobspec_free(&spec);
+        return WK_EXIT_USAGE;
+    }
+    if (junit_path && wk_junit_open(junit_path, &bo.junit) != 0) {
+        fprintf(stderr, "kivo-worker batch: cannot write %s: %s\n", junit_path, strerror(errno));
+        wk_breakdown_free(bo.breakdown);
+        wk_gate_free(gate);
+        wk_jobspec_free(&spec);
+        return WK_EXIT_IO;
     }
     bo.progress = !quiet && isatty(STDERR_FILENO);
     wk_summary sum;
-    int rc = wk_batch_run(&spec, &bo, &sum, err, sizeof err);
+    kivo_status st = wk_batch_run(&spec, &bo, &sum, err, sizeof err);
+    int rc = st != KIVO_OK ? status_exit(st) : sum.records_rejected ? WK_EXIT_REJECTS : WK_EXIT_OK;
+    char tripped[4096] = "";
+    int gate_failed = 0;
+    if (st == KIVO_OK) {
+        if (bo.junit) {
+            char suite[600];
+            wk_junit *ju = bo.junit;
+            bo.junit = NULL;
+            snprintf(suite, sizeof suite, "kivo batch %s", spec.workflow_id);
+            if (wk_junit_close(ju, suite, sum.seconds) != 0) {
+                fprintf(stderr, "kivo-worker batch: cannot write %s: %s\n", junit_path,
+                        strerror(errno));
+                rc = WK_EXIT_IO;
+            }
+        }
+        if (gate) {
+            size_t n = wk_batch_metrics(&sum, metrics);
+            gate_failed = wk_gate_eval(gate, metrics, n, tripped, sizeof tripped) > 0;
+        }
+    }
     if (rc == WK_EXIT_OK || rc == WK_EXIT_REJECTS) {
         const char *out = bo.out_dir ? bo.out_dir : spec.report_path;
         if (json) {
@@ -558,17 +714,38 @@ static int cmd_batch(int argc, char **argv)
         if (rc == WK_EXIT_REJECTS)
             fprintf(stderr, "kivo-worker: %llu records rejected: see %s/rejects.jsonl\n",
                     (unsigned long long)sum.records_rejected, out);
+        if (gh_summary) {
+            char *js = wk_summary_json(&sum, &spec, out);
+            json_t *sj = js ? json_loads(js, 0, NULL) : NULL;
+            if (!sj || wk_github_summary_batch(sj, fail_on, gate_failed ? tripped : NULL, err,
+                                               sizeof err) != 0)
+                fprintf(stderr, "kivo-worker batch: %s\n", sj ? err : "out of memory");
+            json_decref(sj);
+            free(js);
+        }
         if (so.base_url) {
             int sr = batch_send(&spec, out, &so, key);
             if (sr != WK_EXIT_OK)
                 rc = sr;
         }
-    } else {
+        if (gate_failed) {
+            fprintf(stderr, "kivo-worker batch: gate failed (--fail-on %s):\n", fail_on);
+            for (char *line = tripped; *line;) {
+                char *e = strchr(line, '\n');
+                fprintf(stderr, "  %.*s\n", e ? (int)(e - line) : (int)strlen(line), line);
+                line = e ? e + 1 : line + strlen(line);
+            }
+            rc = WK_EXIT_GATE;
+        }
+    } else if (rc != WK_EXIT_IO || err[0]) {
         fprintf(stderr, "kivo-worker: %s\n", err);
     }
     if (bo.lock_fd >= 0)
         close(bo.lock_fd);
     memset(key, 0, sizeof key);
+    wk_junit_free(bo.junit);
+    wk_breakdown_free(bo.breakdown);
+    wk_gate_free(gate);
     wk_jobspec_free(&spec);
     return rc;
 }
@@ -631,7 +808,7 @@ static int cmd_explain(int argc, char **argv)
         fprintf(stderr, "kivo-worker: %s\n", err);
         goto out;
     }
-    rc = wk_explain_run(&spec, &eo, stdout, err, sizeof err);
+    rc = status_exit(wk_explain_run(&spec, &eo, stdout, err, sizeof err));
     if (rc != WK_EXIT_OK)
         fprintf(stderr, "kivo-worker explain: %s\n", err);
     wk_jobspec_free(&spec);
@@ -652,7 +829,8 @@ int main(int argc, char **argv)
         return WK_EXIT_OK;
     }
     if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
-        printf("kivo-worker %s (%s)\n", KIVO_VERSION_STRING, KIVO_ENGINE_VERSION);
+        /* The same form as kivo-api's: program version (engine version). */
+        printf("kivo-worker %s (engine %s)\n", KIVO_VERSION_STRING, KIVO_ENGINE_VERSION);
         return WK_EXIT_OK;
     }
     if (!strcmp(cmd, "batch"))
@@ -661,6 +839,11 @@ int main(int argc, char **argv)
         return cmd_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "submit"))
         return cmd_submit(argc - 1, argv + 1);
+    if (!strcmp(cmd, "compare")) {
+        int gate_failed = 0;
+        kivo_status st = wk_compare_command(argc - 1, argv + 1, &gate_failed);
+        return st != KIVO_OK ? status_exit(st) : gate_failed ? WK_EXIT_GATE : WK_EXIT_OK;
+    }
     if (!strcmp(cmd, "explain"))
         return cmd_explain(argc - 1, argv + 1);
     fprintf(stderr, "kivo-worker: unknown command '%s'\n\n%s", cmd, usage_main);

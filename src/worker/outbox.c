@@ -7,6 +7,9 @@
  * (wk_outbox_sync): the sender syncs before it posts any event whose run it has just created, so
  * that a review_run_id the server knows is always on disk before the event that would make that
  * run terminal.
+ *
+ * Every file is opened from the outbox folder's descriptor without following links (output.h),
+ * and created WK_MODE_META: the outbox holds metadata only.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -38,6 +41,7 @@ typedef struct entry {
 
 struct wk_outbox {
     char *dir;
+    int dir_fd;
     int state_fd;
     entry *tab;
     size_t cap, n;
@@ -60,13 +64,14 @@ int wk_id_safe(const char *s, size_t len)
     return 1;
 }
 
-static char *path_in(const char *dir, const char *name)
+/* Opens name in the folder dir_fd for reading as a stream, never through a link. */
+static FILE *read_stream(int dir_fd, const char *name)
 {
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *p = malloc(n);
-    if (p)
-        snprintf(p, n, "%s/%s", dir, name);
-    return p;
+    int fd = wk_read_open(dir_fd, name);
+    FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+    if (fd >= 0 && !f)
+        close(fd);
+    return f;
 }
 
 static entry *find(const wk_outbox *ob, const char *id)
@@ -121,11 +126,11 @@ static int set_state(wk_outbox *ob, const char *id, int state, const char *rr)
     return 0;
 }
 
-/* Loads the state lines of path; *whole gets the bytes of its complete lines, which is where the
- * next line must start (a torn line after them is cut off by the caller). */
-static int load_state(wk_outbox *ob, const char *path, off_t *whole)
+/* Loads the state lines of STATE_FILE; *whole gets the bytes of its complete lines, which is
+ * where the next line must start (a torn line after them is cut off by the caller). */
+static int load_state(wk_outbox *ob, off_t *whole)
 {
-    FILE *f = fopen(path, "r");
+    FILE *f = read_stream(ob->dir_fd, STATE_FILE);
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
@@ -158,42 +163,39 @@ static int load_state(wk_outbox *ob, const char *path, off_t *whole)
 int wk_outbox_open(const char *dir, wk_outbox **out, char *err, size_t errlen)
 {
     wk_outbox *ob = calloc(1, sizeof *ob);
-    char *path = NULL;
     struct stat sb;
     off_t whole;
     *out = NULL;
     if (!ob)
         goto nomem;
-    ob->state_fd = -1;
+    ob->dir_fd = ob->state_fd = -1;
     kivo_buf_init(&ob->pending, 0);
-    if (!(ob->dir = strdup(dir)) || !(path = path_in(dir, STATE_FILE)))
+    if (!(ob->dir = strdup(dir)))
         goto nomem;
-    if (wk_mkdirs(dir) != 0) {
+    if ((ob->dir_fd = wk_dir_open(dir, 1)) < 0) {
         snprintf(err, errlen, "cannot create outbox %s: %s", dir, strerror(errno));
         goto fail;
     }
-    if (load_state(ob, path, &whole) != 0) {
-        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+    if (load_state(ob, &whole) != 0) {
+        wk_output_error(err, errlen, "cannot read", dir, STATE_FILE, errno);
         goto fail;
     }
-    ob->state_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    ob->state_fd = wk_append_open(ob->dir_fd, STATE_FILE, WK_MODE_META);
     if (ob->state_fd < 0) {
-        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        wk_output_error(err, errlen, "cannot write", dir, STATE_FILE, errno);
         goto fail;
     }
     /* Cut a torn last line off, or the next line appended would become its tail and be lost. */
     if (fstat(ob->state_fd, &sb) != 0 ||
         (sb.st_size > whole && ftruncate(ob->state_fd, whole) != 0)) {
-        snprintf(err, errlen, "cannot repair %s: %s", path, strerror(errno));
+        wk_output_error(err, errlen, "cannot repair", dir, STATE_FILE, errno);
         goto fail;
     }
-    free(path);
     *out = ob;
     return 0;
 nomem:
     snprintf(err, errlen, "out of memory");
 fail:
-    free(path);
     wk_outbox_close(ob);
     return -1;
 }
@@ -213,6 +215,8 @@ int wk_outbox_close(wk_outbox *ob)
     }
     free(ob->tab);
     kivo_buf_free(&ob->pending);
+    if (ob->dir_fd >= 0)
+        close(ob->dir_fd);
     free(ob->dir);
     free(ob);
     return rc;
@@ -277,9 +281,9 @@ int wk_outbox_sync(wk_outbox *ob)
     return 0;
 }
 
-static int append_line_synced(const char *path, const char *text, size_t len)
+static int append_line_synced(int dir_fd, const char *name, const char *text, size_t len)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    int fd = wk_append_open(dir_fd, name, WK_MODE_META);
     int rc = -1;
     if (fd < 0)
         return -1;
@@ -296,9 +300,9 @@ int wk_outbox_dead(wk_outbox *ob, const char *event_id, const char *customer_run
     time_t t = time(NULL);
     struct tm tm;
     int rc = -1;
-    char *path = path_in(ob->dir, DEAD_FILE), *text = NULL;
+    char *text = NULL;
     json_t *o = json_object();
-    if (!path || !o)
+    if (!o)
         goto out;
     strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
     json_object_set_new(o, "event_id", json_string(event_id));
@@ -310,7 +314,7 @@ int wk_outbox_dead(wk_outbox *ob, const char *event_id, const char *customer_run
     json_object_set_new(o, "at", json_string(at));
     if (!(text = json_dumps(o, JSON_COMPACT)))
         goto out;
-    if (append_line_synced(path, text, strlen(text)) != 0)
+    if (append_line_synced(ob->dir_fd, DEAD_FILE, text, strlen(text)) != 0)
         goto out;
     if (wk_id_safe(event_id, strlen(event_id)) &&
         wk_outbox_note(ob, event_id, WK_STATE_DEAD, review_run_id) != 0)
@@ -319,40 +323,40 @@ int wk_outbox_dead(wk_outbox *ob, const char *event_id, const char *customer_run
 out:
     free(text);
     json_decref(o);
-    free(path);
-    return rc;
-}
-
-static int fsync_path(const char *path, int dir)
-{
-    int fd = open(path, (dir ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
-    int rc;
-    if (fd < 0)
-        return -1;
-    rc = fsync(fd);
-    close(fd);
     return rc;
 }
 
 int wk_outbox_sync_events(const char *dir)
 {
-    char *path = path_in(dir, EVENTS_FILE);
-    int rc = path && fsync_path(path, 0) == 0 && fsync_path(dir, 1) == 0 ? 0 : -1;
-    free(path);
+    int dfd = wk_dir_open(dir, 0), fd = dfd >= 0 ? wk_read_open(dfd, EVENTS_FILE) : -1;
+    int rc = fd >= 0 && fsync(fd) == 0 && fsync(dfd) == 0 ? 0 : -1, e = errno;
+    if (fd >= 0)
+        close(fd);
+    if (dfd >= 0)
+        close(dfd);
+    errno = e;
     return rc;
+}
+
+FILE *wk_outbox_events_read(const char *dir)
+{
+    int dfd = wk_dir_open(dir, 0), e;
+    FILE *f = dfd >= 0 ? read_stream(dfd, EVENTS_FILE) : NULL;
+    e = errno;
+    if (dfd >= 0)
+        close(dfd);
+    errno = e;
+    return f;
 }
 
 int wk_outbox_append_event(const char *dir, const char *event_id, const char *json, size_t len)
 {
-    char *path = path_in(dir, EVENTS_FILE);
     FILE *f;
-    int rc = -1, found = 0;
-    if (!path)
+    int rc = -1, found = 0, dfd = wk_dir_open(dir, 1);
+    if (dfd < 0)
         return -1;
-    if (wk_mkdirs(dir) != 0)
-        goto out;
     /* A rerun of `run` writes the same events again: keep one copy of each. */
-    if ((f = fopen(path, "r"))) {
+    if ((f = read_stream(dfd, EVENTS_FILE))) {
         char *line = NULL, needle[WK_ID_MAX + 16];
         size_t cap = 0;
         snprintf(needle, sizeof needle, "\"event_id\":\"%s\"", event_id);
@@ -361,20 +365,21 @@ int wk_outbox_append_event(const char *dir, const char *event_id, const char *js
         free(line);
         fclose(f);
     }
-    rc = found ? 0 : append_line_synced(path, json, len);
+    rc = found ? 0 : append_line_synced(dfd, EVENTS_FILE, json, len);
     if (rc == 0 && !found)
-        rc = fsync_path(dir, 1);
-out:
-    free(path);
+        rc = fsync(dfd);
+    int e = errno;
+    close(dfd);
+    errno = e;
     return rc;
 }
 
 int wk_outbox_meta_write(const char *dir, const wk_outbox_meta *m)
 {
     json_t *o = json_object();
-    char *path = path_in(dir, META_FILE), *text = NULL;
-    int rc = -1;
-    if (!o || !path)
+    char *text = NULL;
+    int rc = -1, dfd = -1;
+    if (!o)
         goto out;
     json_object_set_new(o, "schema_version", json_string(META_SCHEMA));
     json_object_set_new(o, "workflow_id", json_string(m->workflow_id));
@@ -386,13 +391,18 @@ int wk_outbox_meta_write(const char *dir, const wk_outbox_meta *m)
         json_object_set_new(o, "policy_version", json_string(m->policy_version));
     json_object_set_new(o, "storage_label", json_string(m->storage_label));
     json_object_set_new(o, "report_prefix", json_string(m->report_prefix));
-    if (!(text = json_dumps(o, JSON_INDENT(2))))
+    if (!(text = json_dumps(o, JSON_INDENT(2))) || (dfd = wk_dir_open(dir, 0)) < 0)
         goto out;
-    rc = wk_write_atomic(path, text, strlen(text));
-out:
+    struct iovec v = {text, strlen(text)};
+    /* submit reads it after any crash: durable before the batch says it is done. */
+    rc = wk_write_at(dfd, META_FILE, &v, 1, WK_MODE_META, WK_WRITE_SYNC);
+out:;
+    int e = errno;
+    if (dfd >= 0)
+        close(dfd);
     free(text);
-    free(path);
     json_decref(o);
+    errno = e;
     return rc;
 }
 
@@ -415,22 +425,23 @@ static char *meta_str(const kivo_json_node *root, const char *key, int required,
 
 int wk_outbox_meta_read(const char *dir, wk_outbox_meta *m, char *err, size_t errlen)
 {
-    char *path = path_in(dir, META_FILE), *data = NULL;
+    char *data = NULL;
     size_t len = 0;
     kivo_json_parser *p = NULL;
     const kivo_json_node *root;
-    int rc = -1, bad = 0;
+    int rc = -1, bad = 0, dfd = wk_dir_open(dir, 0);
     memset(m, 0, sizeof *m);
-    if (!path || wk_read_file(path, &data, &len) != 0) {
-        snprintf(err, errlen, "cannot read %s/%s: %s (is this a batch's output folder?)", dir,
-                 META_FILE, strerror(errno));
+    if (dfd < 0 || wk_read_at(dfd, META_FILE, KIVO_JSON_PADDING, &data, &len) != 0) {
+        char why[1024];
+        wk_output_error(why, sizeof why, "cannot read", dir, META_FILE, errno);
+        snprintf(err, errlen, "%s (is this a batch's output folder?)", why);
         goto out;
     }
     if (kivo_json_parser_create(8, &p) != KIVO_OK ||
         kivo_json_parse(p, data, len, len + KIVO_JSON_PADDING, 0, &root) != KIVO_OK ||
         root->type != KIVO_JSON_OBJECT || !kivo_json_streq(kivo_json_get(root, "schema_version"),
                                                            META_SCHEMA)) {
-        snprintf(err, errlen, "%s is not a %s document", path, META_SCHEMA);
+        snprintf(err, errlen, "%s/%s is not a %s document", dir, META_FILE, META_SCHEMA);
         goto out;
     }
     m->workflow_id = meta_str(root, "workflow_id", 1, &bad);
@@ -441,7 +452,7 @@ int wk_outbox_meta_read(const char *dir, wk_outbox_meta *m, char *err, size_t er
     m->storage_label = meta_str(root, "storage_label", 1, &bad);
     m->report_prefix = meta_str(root, "report_prefix", 1, &bad);
     if (bad) {
-        snprintf(err, errlen, "%s: a field is missing or not a string", path);
+        snprintf(err, errlen, "%s/%s: a field is missing or not a string", dir, META_FILE);
         goto out;
     }
     rc = 0;
@@ -450,7 +461,8 @@ out:
         wk_outbox_meta_free(m);
     kivo_json_parser_free(p);
     free(data);
-    free(path);
+    if (dfd >= 0)
+        close(dfd);
     return rc;
 }
 

@@ -19,6 +19,7 @@
 #define KIVO_WORKER_OUTBOX_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include <jansson.h>
 
@@ -73,6 +74,10 @@ int wk_outbox_append_event(const char *dir, const char *event_id, const char *js
 
 /* fsyncs DIR/events.jsonl and DIR itself (after a batch wrote them). @return 0 or -1. */
 int wk_outbox_sync_events(const char *dir);
+
+/* Opens DIR/events.jsonl for reading, never through a link. @return the stream, or NULL with
+ * errno (ENOENT, ELOOP ...). */
+FILE *wk_outbox_events_read(const char *dir);
 
 /* Writes DIR/outbox.json atomically. @return 0 or -1 with errno. */
 int wk_outbox_meta_write(const char *dir, const wk_outbox_meta *m);

@@ -9,10 +9,16 @@
  * Compressed inputs (.gz, .zst) cannot be read at an offset: they are decompressed as a stream
  * into a staging buffer, and chunks are cut from it the same way; their offsets count
  * decompressed bytes.
+ *
+ * A file that is shorter at its end than it was when the job began (wk_inputs_expand() took its
+ * size) was truncated while it was read: its lost end is handed back as a `shrunk` chunk, so
+ * that it becomes a reject rather than a silent gap. For plain files the read offset at the end
+ * tells; for compressed ones, the file's size then (fstat).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -30,6 +36,7 @@ struct wk_reader {
     size_t pend_len, pend_cap;
     int stream_eof;
     int stream_corrupt;     /* decompression failed: hand out what came before, then say so */
+    int stream_shrunk_checked;  /* its size was compared with the job's at its end */
     uint64_t offset;        /* next read position in the current file */
     uint64_t consumed;
 };
@@ -72,6 +79,32 @@ void wk_chunk_free(wk_chunk *c)
 {
     free(c->buf);
     memset(c, 0, sizeof *c);
+}
+
+static void reset(wk_chunk *c, size_t file, uint64_t offset)
+{
+    c->file = file;
+    c->offset = offset;
+    c->len = 0;
+    c->no_final_newline = 0;
+    c->overlong = 0;
+    c->corrupt = 0;
+    c->shrunk = 0;
+    c->shrunk_from = c->shrunk_to = 0;
+}
+
+/* At the end of the current file, now `size` bytes: 1 (and c filled) when it was longer when the
+ * job began. */
+static int ended_early(const wk_reader *r, wk_chunk *c, uint64_t size)
+{
+    uint64_t was = r->in->sizes[r->file];
+    if (size >= was)
+        return 0;
+    reset(c, r->file, r->offset);
+    c->shrunk = 1;
+    c->shrunk_from = was;
+    c->shrunk_to = size;
+    return 1;
 }
 
 static int ensure(wk_chunk *c, size_t cap)
@@ -161,11 +194,7 @@ static void take_pend(wk_reader *r, size_t n)
 static int next_from_stream(wk_reader *r, wk_chunk *c)
 {
     size_t want = r->chunk_bytes;
-    c->file = r->file;
-    c->offset = r->offset;
-    c->no_final_newline = 0;
-    c->overlong = 0;
-    c->corrupt = 0;
+    reset(c, r->file, r->offset);
     for (;;) {
         if (fill_pend(r, want) != 0)
             return -1;
@@ -175,8 +204,13 @@ static int next_from_stream(wk_reader *r, wk_chunk *c)
             c->corrupt = 1;
             return 1;
         }
-        if (r->pend_len == 0)
-            return 0;
+        if (r->pend_len == 0) {
+            struct stat sb;
+            if (r->stream_shrunk_checked || fstat(wk_stream_fd(r->stream), &sb) != 0)
+                return 0;
+            r->stream_shrunk_checked = 1;
+            return ended_early(r, c, (uint64_t)sb.st_size);
+        }
         size_t avail = r->pend_len < want ? r->pend_len : want;
         char *last = memrchr(r->pend, '\n', avail);
         size_t len;
@@ -234,6 +268,7 @@ int wk_reader_next(wk_reader *r, wk_chunk *c)
                 r->pend_len = 0;
                 r->stream_eof = 0;
                 r->stream_corrupt = 0;
+                r->stream_shrunk_checked = 0;
             } else {
                 r->fd = open(path, O_RDONLY | O_CLOEXEC);
                 if (r->fd < 0)
@@ -253,19 +288,18 @@ int wk_reader_next(wk_reader *r, wk_chunk *c)
         size_t want = r->chunk_bytes;
         if (ensure(c, want) != 0)
             return -1;
-        c->file = r->file;
-        c->offset = r->offset;
-        c->no_final_newline = 0;
-        c->overlong = 0;
-        c->corrupt = 0;
+        reset(c, r->file, r->offset);
         for (;;) {
             ssize_t n = pread_full(r->fd, c->buf, want, r->offset);
             if (n < 0)
                 return -1;
             if (n == 0) {
+                int early = ended_early(r, c, r->offset);
                 close(r->fd);
                 r->fd = -1;
                 r->file++;
+                if (early)
+                    return 1;
                 break;      /* next file */
             }
             char *last = memrchr(c->buf, '\n', (size_t)n);

@@ -21,6 +21,10 @@ typedef struct wk_chunk {
     int no_final_newline;   /* the chunk ends with the file's last line, which has no '\n' */
     uint64_t overlong;      /* > 0: a line of this many bytes was skipped; buf holds nothing */
     int corrupt;            /* compressed data broke off here; the rest of the file is lost */
+    int shrunk;             /* the file ended early: it was shrunk_from bytes when the job began
+                             * (wk_inputs) and is shrunk_to now; buf holds nothing and offset is
+                             * where reading stopped (the rest of the file is lost) */
+    uint64_t shrunk_from, shrunk_to;
 } wk_chunk;
 
 typedef struct wk_reader wk_reader;

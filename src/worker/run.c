@@ -14,22 +14,20 @@
 
 #include <jansson.h>
 
-#include "batch.h"
 #include "client.h"
 #include "inputs.h"
 #include "jobspec.h"
 #include "kivo/hash.h"
 #include "kivo/json.h"
 #include "kivo/record.h"
-#include "kivo/report.h"
 #include "kivo/wire.h"
 #include "outbox.h"
 #include "output.h"
 #include "reader.h"
+#include "review.h"
 #include "run.h"
 #include "submit.h"
 
-#define WORKER_VERSION "kivo-worker." KIVO_VERSION_STRING
 
 typedef struct run_info {
     char customer_run_id[KIVO_RUN_ID_MAX + 1];
@@ -45,6 +43,7 @@ typedef struct found {
     char verdict[32];
     size_t claims, unsupported;
     char report_path[4600];
+    char why[1200];             /* why the report could not be written */
 } found;
 
 static double mono(void)
@@ -122,14 +121,6 @@ out:
     return rc;
 }
 
-static int blank(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
-            return 0;
-    return 1;
-}
-
 typedef struct ctx {
     const wk_run_opts *o;
     const wk_jobspec *spec;
@@ -143,30 +134,63 @@ typedef struct ctx {
     found *f;
 } ctx;
 
-/* Reviews the record in root (its customer_run_id is the run's) and renders report and event. */
-static int review(ctx *x, const kivo_record *rec)
+/* Reviews the record in root (its customer_run_id is the run's) and renders report and event;
+ * fields.metadata and fields.label go into the report only. */
+static int review(ctx *x, const kivo_json_node *root, const kivo_record *rec)
 {
     const kivo_review *rv;
-    char wf[WK_COMPONENT_MAX], comp[WK_COMPONENT_MAX], dir[4400], hash[KIVO_HASH_TEXT_SIZE];
-    kivo_packet pk = {rec->output, rec->output_len, rec->sources, rec->n_sources,
-                      x->spec->strictness, x->spec->intended_use};
-    kivo_run_meta meta = {x->o->review_run_id, x->ri->customer_run_id, x->spec->workflow_id,
-                          x->spec->worker_id, WORKER_VERSION, x->spec->policy_version,
-                          x->spec->report_label, x->spec->strictness, x->spec->intended_use};
-    if (kivo_engine_review(x->engine, &pk, &rv) != KIVO_OK ||
-        kivo_report_render(&pk, rv, &meta, &x->report) != KIVO_OK ||
-        kivo_hasher_sha256_text(x->hasher, x->report.data, x->report.len, hash) != KIVO_OK)
+    char report_dir[WK_REPORT_DIR_MAX], rel[WK_REPORT_DIR_MAX + WK_COMPONENT_MAX + 1];
+    int store = -1, fd = -1, rc = -2;
+    size_t bad = 0;
+    /* The completed event follows the started one (sequence 1). */
+    wk_review_job job = {x->spec, wk_jobspec_batch(x->spec), x->o->review_run_id, 2};
+    kivo_status st = wk_review_record(&job, x->engine, x->hasher, root, rec, &x->report,
+                                      &x->event, x->event_id, &rv);
+    if (st == KIVO_ETOOBIG) {
+        /* Over an engine bound (claims per record): the run fails, as an unreviewable record. */
+        fprintf(stderr, "kivo-worker: %s: %s\n", x->ri->customer_run_id,
+                kivo_engine_errmsg(x->engine));
+        x->f->state = 2;
+        x->f->failure_code = "record_over_limit";
+        return 0;
+    }
+    if (st != KIVO_OK)
         return -1;
-    kivo_wire_event ev = {KIVO_EVENT_COMPLETED, &meta, 2, rv, rec->n_sources, hash, NULL};
-    if (kivo_wire_event_render(x->hasher, &ev, x->event_id, &x->event) != KIVO_OK)
-        return -1;
-    wk_path_component(x->spec->workflow_id, strlen(x->spec->workflow_id), wf);
-    wk_path_component(x->ri->customer_run_id, strlen(x->ri->customer_run_id), comp);
-    snprintf(dir, sizeof dir, "%s/reports/%s/%s", x->spec->report_path, wf, comp);
-    snprintf(x->f->report_path, sizeof x->f->report_path, "%s/claim_report.json", dir);
-    if (wk_mkdirs(dir) != 0 ||
-        wk_write_atomic(x->f->report_path, x->report.data, x->report.len) != 0)
+    wk_report_dir(x->spec->workflow_id, report_dir);
+    if (wk_report_run_dir(report_dir, rec->customer_run_id, rel, sizeof rel) != 0 ||
+        snprintf(x->f->report_path, sizeof x->f->report_path, "%s/%s/%s", x->spec->report_path,
+                 rel, WK_REPORT_FILE) >= (int)sizeof x->f->report_path) {
+        errno = ENAMETOOLONG;
+        wk_output_error(x->f->why, sizeof x->f->why, "cannot create", x->spec->report_path, NULL,
+                        errno);
         return -2;
+    }
+    /* The report store is the operator's folder; below it, no link is followed (output.h). */
+    struct iovec v = {x->report.data, x->report.len};
+    if ((store = wk_dir_open(x->spec->report_path, 1)) < 0) {
+        wk_output_error(x->f->why, sizeof x->f->why, "cannot create", x->spec->report_path, NULL,
+                        errno);
+        goto out;
+    }
+    if ((fd = wk_dir_walk(store, rel, 1, NULL, &bad)) < 0) {
+        rel[bad] = '\0';
+        wk_output_error(x->f->why, sizeof x->f->why, "cannot create", x->spec->report_path, rel,
+                        errno);
+        goto out;
+    }
+    if (wk_write_at(fd, WK_REPORT_FILE, &v, 1, WK_MODE_TEXT, 0) != 0) {
+        wk_output_error(x->f->why, sizeof x->f->why, "cannot write", x->f->report_path, NULL,
+                        errno);
+        goto out;
+    }
+    rc = 0;
+out:
+    if (fd >= 0)
+        close(fd);
+    if (store >= 0)
+        close(store);
+    if (rc != 0)
+        return rc;
     x->f->state = 1;
     snprintf(x->f->verdict, sizeof x->f->verdict, "%s", kivo_verdict_name(rv->gate_verdict));
     x->f->claims = rv->n_claims;
@@ -187,7 +211,8 @@ static int try_line(ctx *x, const char *line, size_t len, size_t readable)
     if (st == KIVO_OK) {
         if (strcmp(rec.customer_run_id, want) != 0)
             return 0;
-        return review(x, &rec) == 0 ? 1 : -1;
+        int r = review(x, root, &rec);
+        return r == 0 ? 1 : r;
     }
     id = kivo_json_pointer(root, x->spec->fields.customer_run_id);
     if (id && id->type == KIVO_JSON_STRING && id->len == strlen(want) &&
@@ -212,6 +237,13 @@ static int find_and_review(ctx *x, char *err, size_t errlen)
         goto out;
     }
     while (!hit && (r = wk_reader_next(rd, &c)) == 1) {
+        if (c.shrunk) {
+            /* The record may have been in the part that is gone: not "not found". */
+            snprintf(err, errlen, "%s shrank while it was read (%llu bytes when the run began, "
+                     "%llu at the end)", in.paths[c.file],
+                     (unsigned long long)c.shrunk_from, (unsigned long long)c.shrunk_to);
+            goto out;
+        }
         if (c.overlong)
             continue;
         const char *p = c.buf, *end = c.buf + c.len;
@@ -221,11 +253,16 @@ static int find_and_review(ctx *x, char *err, size_t errlen)
             size_t len = (size_t)(le - p);
             if (len && p[len - 1] == '\r')
                 len--;
-            if (!blank(p, len)) {
+            if (!kivo_json_blank(p, len)) {
                 int t = try_line(x, p, len, (size_t)(c.buf + c.cap + KIVO_JSON_PADDING - p));
+                if (t == -2) {
+                    snprintf(err, errlen, "the report of %s: %s", x->ri->customer_run_id,
+                             x->f->why);
+                    goto out;
+                }
                 if (t < 0) {
-                    snprintf(err, errlen, "cannot review or write the report of %s: %s",
-                             x->ri->customer_run_id, strerror(errno));
+                    snprintf(err, errlen, "cannot review %s: %s", x->ri->customer_run_id,
+                             strerror(errno));
                     goto out;
                 }
                 hit = t;
@@ -255,8 +292,8 @@ static int append_event(kivo_hasher *h, const char *dir, const wk_run_opts *o,
                         uint64_t seq, const char *failure_code)
 {
     kivo_run_meta meta = {o->review_run_id, ri->customer_run_id, spec->workflow_id,
-                          spec->worker_id, WORKER_VERSION, NULL, NULL, spec->strictness,
-                          spec->intended_use};
+                          spec->worker_id, WK_WORKER_VERSION, NULL, NULL, spec->strictness,
+                          spec->intended_use, wk_jobspec_batch(spec)};
     kivo_wire_event ev = {type, &meta, seq, NULL, 0, NULL, failure_code};
     char event_id[KIVO_WIRE_EVENT_ID_SIZE];
     kivo_buf line;
@@ -271,29 +308,36 @@ static int append_event(kivo_hasher *h, const char *dir, const wk_run_opts *o,
     return rc;
 }
 
-static int send_events(const wk_run_opts *o, const char *dir, const char *what, char *err,
-                       size_t errlen)
+/* Sends what the outbox dir holds; *outcome becomes REFUSED or PENDING (with err) when not all
+ * of it was acknowledged. @return wk_send_outbox()'s status. */
+static kivo_status send_events(const wk_run_opts *o, const char *dir, const char *what,
+                               wk_run_outcome *outcome, char *err, size_t errlen)
 {
     wk_send_opts so = {o->base_url, NULL, o->credential, o->review_run_id, 1, o->deadline_s,
                        o->timeout_ms, 0};
     wk_send_stats st;
-    int rc = wk_send_outbox(dir, &so, &st, err, errlen);
-    if (rc == WK_EXIT_REFUSED && !err[0])
-        snprintf(err, errlen, "%s", st.last_error);
-    if (rc == WK_EXIT_REFUSED)
+    kivo_status rc = wk_send_outbox(dir, &so, &st, err, errlen);
+    if (rc != KIVO_OK)
+        return rc;
+    if (st.outcome == WK_SEND_REFUSED) {
+        *outcome = WK_RUN_REFUSED;
+        if (!err[0])
+            snprintf(err, errlen, "%s", st.last_error);
         snprintf(err + strlen(err), errlen - strlen(err), " (sending the %s event)", what);
-    if (rc == WK_EXIT_PENDING)
+    } else if (st.outcome == WK_SEND_PENDING) {
+        *outcome = WK_RUN_PENDING;
         snprintf(err, errlen, "the %s event could not be delivered (%s); it is kept in %s: send "
                  "it later with kivo-worker submit --outbox %s --worker-credential-file FILE "
                  "--review-run-id %s", what, st.last_error, dir, dir, o->review_run_id);
-    return rc;
+    }
+    return KIVO_OK;
 }
 
 /* 1 when the outbox dir already holds this run's terminal event, acknowledged by the server: a
  * rerun after the run finished (its credential has expired by then) has nothing left to do. */
 static int already_reported(const char *dir)
 {
-    char path[4700], err[256];
+    char err[256];
     wk_outbox *ob = NULL;
     kivo_json_parser *p = NULL;
     kivo_buf b;
@@ -302,8 +346,7 @@ static int already_reported(const char *dir)
     size_t cap = 0;
     ssize_t n;
     int done = 0;
-    snprintf(path, sizeof path, "%s/events.jsonl", dir);
-    if (access(path, R_OK) != 0 || !(f = fopen(path, "r")))
+    if (!(f = wk_outbox_events_read(dir)))
         return 0;
     kivo_buf_init(&b, 0);
     if (wk_outbox_open(dir, &ob, err, sizeof err) == 0 &&
@@ -334,7 +377,7 @@ static int already_reported(const char *dir)
     return done;
 }
 
-int wk_run(const wk_run_opts *o, char *err, size_t errlen)
+kivo_status wk_run(const wk_run_opts *o, wk_run_outcome *outcome, char *err, size_t errlen)
 {
     wk_jobspec spec;
     wk_client *client = NULL;
@@ -343,16 +386,20 @@ int wk_run(const wk_run_opts *o, char *err, size_t errlen)
     ctx x = {0};
     char dir[4600], rrc[WK_COMPONENT_MAX];
     long status = 0;
-    int rc = WK_EXIT_USAGE, spec_loaded = 0, lock = -1;
+    kivo_status rc = KIVO_EINVAL;
+    int spec_loaded = 0, lock = -1;
 
     err[0] = '\0';
+    *outcome = WK_RUN_REPORTED;
     if (!wk_id_safe(o->review_run_id, strlen(o->review_run_id))) {
         snprintf(err, errlen, "--review-run-id must be 1 to 128 characters of [A-Za-z0-9_.:-]");
-        return WK_EXIT_USAGE;
+        return KIVO_EINVAL;
     }
     if (wk_jobspec_load(o->spec_path, &spec, err, errlen) != 0)
-        return WK_EXIT_USAGE;
+        return KIVO_EINVAL;
     spec_loaded = 1;
+    if (o->batch_id && wk_jobspec_set_batch(&spec, o->batch_id, err, errlen) != 0)
+        goto out;
     kivo_buf_init(&x.report, 0);
     kivo_buf_init(&x.event, 0);
     if (o->outbox_dir) {
@@ -369,11 +416,13 @@ int wk_run(const wk_run_opts *o, char *err, size_t errlen)
             fprintf(stderr, "kivo-worker: review run %s was already reviewed and reported (see "
                     "%s); nothing to send\n", o->review_run_id, dir);
             err[0] = '\0';
-            rc = WK_EXIT_OK;
+            rc = KIVO_OK;
             goto out;
         }
-        rc = status == 0 ? WK_EXIT_PENDING : (status >= 500 || status == 429) ? WK_EXIT_PENDING
-                                                                           : WK_EXIT_REFUSED;
+        /* No answer, 429 and 5xx: kivo-api may answer later. Any other: its final word. */
+        *outcome = status == 0 || status >= 500 || status == 429 ? WK_RUN_PENDING
+                                                                 : WK_RUN_REFUSED;
+        rc = KIVO_OK;
         goto out;
     }
     if (strcmp(ri.workflow_id, spec.workflow_id) != 0 || strcmp(ri.worker_id, spec.worker_id) != 0) {
@@ -382,7 +431,7 @@ int wk_run(const wk_run_opts *o, char *err, size_t errlen)
                  ri.workflow_id, ri.worker_id, spec.workflow_id, spec.worker_id);
         goto out;
     }
-    rc = WK_EXIT_IO;
+    rc = KIVO_EIO;
     if (kivo_hasher_create(&x.hasher) != KIVO_OK ||
         kivo_json_parser_create(128, &x.parser) != KIVO_OK ||
         kivo_record_reader_create(&spec.fields, &x.reader) != KIVO_OK ||
@@ -391,11 +440,31 @@ int wk_run(const wk_run_opts *o, char *err, size_t errlen)
         goto out;
     }
 
-    /* One process per run folder: a second `run` of the same run waits for nothing, it stops. */
-    if ((lock = wk_mkdirs(dir) == 0 ? wk_dir_lock(dir) : -1) < 0) {
+    /* One process per run folder: a second `run` of the same run waits for nothing, it stops.
+     * The default folder is reached below the report store without following links; the
+     * outbox calls below then open it by its path again. */
+    if (o->outbox_dir) {
+        lock = wk_dir_open(dir, 1);
+    } else {
+        int root = wk_dir_open(spec.report_path, 1);
+        char rel[WK_COMPONENT_MAX + 8];
+        size_t bad = 0;
+        snprintf(rel, sizeof rel, "runs/%s", rrc);
+        lock = root >= 0 ? wk_dir_walk(root, rel, 1, NULL, &bad) : -1;
+        if (lock < 0 && root >= 0) {
+            int e = errno;
+            rel[bad] = '\0';
+            wk_output_error(err, errlen, "cannot create", spec.report_path, rel, e);
+            close(root);
+            goto out;
+        }
+        if (root >= 0)
+            close(root);
+    }
+    if (lock < 0 || wk_dir_lock(lock) != 0) {
         if (errno == EWOULDBLOCK) {
             snprintf(err, errlen, "%s is in use by another kivo-worker process", dir);
-            rc = WK_EXIT_USAGE;
+            rc = KIVO_EBUSY;
         } else {
             snprintf(err, errlen, "cannot lock %s: %s", dir, strerror(errno));
         }
@@ -407,7 +476,8 @@ int wk_run(const wk_run_opts *o, char *err, size_t errlen)
         snprintf(err, errlen, "cannot write the outbox %s: %s", dir, strerror(errno));
         goto out;
     }
-    if ((rc = send_events(o, dir, "started", err, errlen)) != WK_EXIT_OK)
+    if ((rc = send_events(o, dir, "started", outcome, err, errlen)) != KIVO_OK ||
+        *outcome != WK_RUN_REPORTED)
         goto out;
 
     x.o = o;
@@ -416,32 +486,34 @@ int wk_run(const wk_run_opts *o, char *err, size_t errlen)
     x.f = &f;
     int fr = find_and_review(&x, err, errlen);
     if (fr != 0) {
-        rc = fr == -2 ? WK_EXIT_USAGE : WK_EXIT_IO;
+        rc = fr == -2 ? KIVO_EINVAL : KIVO_EIO;
         goto out;
     }
     if (f.state == 1) {
         /* The rendered event ends with a newline; the outbox adds its own. */
         if (wk_outbox_append_event(dir, x.event_id, x.event.data, x.event.len - 1) != 0) {
             snprintf(err, errlen, "cannot write the outbox %s: %s", dir, strerror(errno));
-            rc = WK_EXIT_IO;
+            rc = KIVO_EIO;
             goto out;
         }
     } else {
         if (append_event(x.hasher, dir, o, &spec, &ri, KIVO_EVENT_FAILED, 2, f.failure_code) !=
             0) {
             snprintf(err, errlen, "cannot write the outbox %s: %s", dir, strerror(errno));
-            rc = WK_EXIT_IO;
+            rc = KIVO_EIO;
             goto out;
         }
     }
-    rc = send_events(o, dir, f.state == 1 ? "completed" : "failed", err, errlen);
-    if (rc != WK_EXIT_OK)
+    if ((rc = send_events(o, dir, f.state == 1 ? "completed" : "failed", outcome, err,
+                          errlen)) != KIVO_OK ||
+        *outcome != WK_RUN_REPORTED)
         goto out;
     if (f.state == 1) {
         if (o->json) {
             json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "review_run_id",
                                   o->review_run_id, "customer_run_id", ri.customer_run_id,
-                                  "status", "completed", "gate_verdict", f.verdict, "claim_count",
+                                  "status", kivo_event_status_name(KIVO_EVENT_COMPLETED),
+                                  "gate_verdict", f.verdict, "claim_count",
                                   (json_int_t)f.claims, "unsupported_claim_count",
                                   (json_int_t)f.unsupported, "report", f.report_path);
             char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
@@ -454,14 +526,14 @@ int wk_run(const wk_run_opts *o, char *err, size_t errlen)
                 "unsupported; report %s; started and completed events accepted\n",
                 o->review_run_id, ri.customer_run_id, f.verdict, f.claims, f.unsupported,
                 f.report_path);
-        rc = WK_EXIT_OK;
     } else {
         snprintf(err, errlen, "customer run %s of review run %s %s in the job's inputs; the "
                  "failed event (failure_code %s) was accepted", ri.customer_run_id,
                  o->review_run_id, f.state == 0 ? "was not found" : "could not be reviewed",
                  f.failure_code);
-        rc = WK_EXIT_REJECTS;
+        *outcome = WK_RUN_UNREVIEWED;
     }
+    rc = KIVO_OK;
 out:
     if (lock >= 0)
         close(lock);

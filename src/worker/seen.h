@@ -39,4 +39,12 @@ void wk_seen_free(wk_seen *s);
 int wk_seen_add(wk_seen *s, const char *id, uint32_t file, uint64_t line,
                 const wk_seen_entry **first);
 
+/* For an id that wk_seen_add() just found new: when an id seen before differs from it only in
+ * ASCII letter case ("Run1", "run1"), *other points at where that one was first seen (else
+ * NULL). Their report folders differ only in case, so on a case-insensitive file system (macOS,
+ * Windows) they are one folder. Ids without capitals cost one probe of a table that holds only
+ * ids with capitals. Returns 0, or -1 when out of memory. */
+int wk_seen_case(wk_seen *s, const char *id, uint32_t file, uint64_t line,
+                 const wk_seen_entry **other);
+
 #endif

@@ -42,22 +42,27 @@ int wk_stream_open(const char *path, wk_stream **out)
     wk_stream *s = calloc(1, sizeof *s);
     if (!s)
         return -1;
-    s->fd = -1;
+    s->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (s->fd < 0) {
+        free(s);
+        return -1;
+    }
     if (ends_with(path, ".gz")) {
-        s->gz = gzopen(path, "rb");
+        /* gzdopen: the descriptor stays ours to fstat; gzclose() closes it. */
+        s->gz = gzdopen(s->fd, "rb");
         if (!s->gz) {
+            close(s->fd);
             free(s);
+            errno = ENOMEM;
             return -1;
         }
         gzbuffer(s->gz, 1u << 17);
     } else {
-        s->fd = open(path, O_RDONLY | O_CLOEXEC);
         s->zs = ZSTD_createDStream();
         s->inbuf = malloc(ZIN_BYTES);
-        if (s->fd < 0 || !s->zs || !s->inbuf) {
-            int e = errno;
+        if (!s->zs || !s->inbuf) {
             wk_stream_close(s);
-            errno = e ? e : ENOMEM;
+            errno = ENOMEM;
             return -1;
         }
         ZSTD_initDStream(s->zs);
@@ -119,13 +124,18 @@ ssize_t wk_stream_read(wk_stream *s, void *buf, size_t n)
     return zstd_read(s, buf, n);
 }
 
+int wk_stream_fd(const wk_stream *s)
+{
+    return s->fd;
+}
+
 void wk_stream_close(wk_stream *s)
 {
     if (!s)
         return;
     if (s->gz)
-        gzclose(s->gz);
-    if (s->fd >= 0)
+        gzclose(s->gz);         /* closes s->fd too */
+    else if (s->fd >= 0)
         close(s->fd);
     ZSTD_freeDStream(s->zs);
     free(s->inbuf);

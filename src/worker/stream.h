@@ -17,6 +17,9 @@ int wk_stream_open(const char *path, wk_stream **out);
  * corrupt data (errno EIO for the latter). */
 ssize_t wk_stream_read(wk_stream *s, void *buf, size_t n);
 
+/* The descriptor of the compressed file (to fstat it at its end). */
+int wk_stream_fd(const wk_stream *s);
+
 void wk_stream_close(wk_stream *s);
 
 #endif

@@ -23,12 +23,12 @@
 
 #include <jansson.h>
 
-#include "batch.h"
 #include "client.h"
 #include "kivo/json.h"
 #include "kivo/wire.h"
 #include "outbox.h"
 #include "output.h"
+#include "review.h"
 #include "submit.h"
 
 #define RUNS_PATH "/v1/private-worker/review-runs"
@@ -82,7 +82,8 @@ typedef struct sender {
     int n_jobs;
     double last_progress;
     int stopping;
-    int fatal;                  /* WK_EXIT_* when the whole send had to stop */
+    kivo_status fatal;          /* why the whole send had to stop (KIVO_OK: it did not) */
+    int refused;                /* kivo-api refused the token itself: the send stopped */
     char *err;
     size_t errlen;
 } sender;
@@ -148,10 +149,10 @@ static void kill_job(sender *s, job *j, long status, json_t *error, const char *
 {
     for (size_t i = j->cur; i < j->n; i++) {
         if (wk_outbox_dead(s->ob, j->evs[i].id, j->crid, j->rr[0] ? j->rr : NULL, status,
-                           error) != 0 && !s->fatal) {
+                           error) != 0 && !s->fatal && !s->refused) {
             snprintf(s->err, s->errlen, "cannot write %s/dead-letter.jsonl: %s",
                      wk_outbox_dir(s->ob), strerror(errno));
-            s->fatal = WK_EXIT_IO;
+            s->fatal = KIVO_EIO;
         }
         s->st->dead++;
     }
@@ -164,9 +165,10 @@ static void kill_job(sender *s, job *j, long status, json_t *error, const char *
 
 static void mark_sent(sender *s, job *j, int replay)
 {
-    if (wk_outbox_note(s->ob, j->evs[j->cur].id, WK_STATE_SENT, j->rr) != 0 && !s->fatal) {
+    if (wk_outbox_note(s->ob, j->evs[j->cur].id, WK_STATE_SENT, j->rr) != 0 && !s->fatal &&
+        !s->refused) {
         snprintf(s->err, s->errlen, "cannot note state: %s", strerror(errno));
-        s->fatal = WK_EXIT_IO;
+        s->fatal = KIVO_EIO;
     }
     if (replay)
         s->st->replayed++;
@@ -315,7 +317,8 @@ static int next_job(sender *s, job *j)
 /* The create body of a job's run into j->create_body (malloc'd): outbox.json's metadata and what
  * the job's last (terminal) event, which knows the most, says of the worker and the hashes.
  * @return KIVO_OK, KIVO_ENOMEM, or KIVO_EINVAL when that event has no worker_id and
- * worker_version strings, or hashes and counts of the wrong type. */
+ * worker_version strings, or hashes and counts of the wrong type, or the storage pointer would
+ * not fit. */
 static kivo_status create_body(sender *s, job *j)
 {
     const json_t *e = j->evs[j->n - 1].body;
@@ -325,7 +328,7 @@ static kivo_status create_body(sender *s, job *j)
     const wk_outbox_meta *m = &s->meta;
     kivo_wire_create c = {0};
     const char **hv = NULL;
-    char comp[WK_COMPONENT_MAX], opaque[1024];
+    char opaque[1024];
     kivo_buf b;
     kivo_status st = KIVO_EINVAL;
 
@@ -354,8 +357,8 @@ static kivo_status create_body(sender *s, job *j)
                 goto out;
         c.source_hashes = hv;
     }
-    wk_path_component(j->crid, strlen(j->crid), comp);
-    snprintf(opaque, sizeof opaque, "%s/%s/claim_report.json", m->report_prefix, comp);
+    if (wk_report_pointer(m->report_prefix, j->crid, opaque, sizeof opaque) != 0)
+        goto out;   /* outbox.json's prefix is longer than a pointer may be */
     c.storage_label = m->storage_label;
     c.storage_opaque_id = opaque;
     if ((st = kivo_wire_create_render(&c, &b)) == KIVO_OK) {
@@ -383,7 +386,8 @@ static int start_step(sender *s, job *j)
             if (st == KIVO_EINVAL) {
                 json_t *e = local_error("invalid_event", "the run's last event has no "
                                         "worker_id and worker_version, or hashes of the wrong "
-                                        "type, so its run cannot be created", NULL);
+                                        "type (or outbox.json's report_prefix is too long), so "
+                                        "its run cannot be created", NULL);
                 kill_job(s, j, 0, e, "the run's last event cannot create its run");
                 json_decref(e);
                 return 0;
@@ -453,7 +457,7 @@ static void stop_auth(sender *s, job *j, const char *who)
                  "the server did not accept the %s (%s): it is unknown, revoked, expired or was "
                  "replaced by a newer create", who, msg);
     if (!s->fatal)
-        s->fatal = WK_EXIT_REFUSED;
+        s->refused = 1;
     s->stopping = 1;
 }
 
@@ -495,7 +499,7 @@ static void on_create(sender *s, job *j, const kivo_json_node *root)
                 strcmp(known, j->rr) != 0) {
                 if (wk_outbox_note(s->ob, j->evs[i].id, WK_STATE_CREATED, j->rr) != 0) {
                     snprintf(s->err, s->errlen, "cannot note state: %s", strerror(errno));
-                    s->fatal = WK_EXIT_IO;
+                    s->fatal = KIVO_EIO;
                 }
             }
         }
@@ -621,14 +625,14 @@ static void on_done(sender *s, wk_request *r)
 
 /* ---- the loop -------------------------------------------------------------------------------- */
 
-int wk_send_outbox(const char *dir, const wk_send_opts *o, wk_send_stats *st, char *err,
-                   size_t errlen)
+kivo_status wk_send_outbox(const char *dir, const wk_send_opts *o, wk_send_stats *st, char *err,
+                           size_t errlen)
 {
     sender s = {0};
     wk_request *done[64];
     char path[4200];
     double t0 = mono();
-    int rc = WK_EXIT_IO;
+    kivo_status rc = KIVO_EIO;
 
     memset(st, 0, sizeof *st);
     s.o = o;
@@ -640,31 +644,32 @@ int wk_send_outbox(const char *dir, const wk_send_opts *o, wk_send_stats *st, ch
     srand((unsigned)(time(NULL) ^ getpid()));
     if (!o->api_key && !(o->credential && o->review_run_id)) {
         snprintf(err, errlen, "sending needs an API key, or a worker credential and its run id");
-        return WK_EXIT_USAGE;
+        return KIVO_EINVAL;
     }
     if (wk_outbox_open(dir, &s.ob, err, errlen) != 0)
         goto out;
     if (o->api_key) {
         if (wk_outbox_meta_read(dir, &s.meta, err, errlen) != 0) {
-            rc = WK_EXIT_USAGE;
+            rc = KIVO_EINVAL;
             goto out;
         }
         s.have_meta = 1;
     }
     snprintf(path, sizeof path, "%s/events.jsonl", dir);
-    if (!(s.in = fopen(path, "r"))) {
-        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+    if (!(s.in = wk_outbox_events_read(dir))) {
+        wk_output_error(err, errlen, "cannot read", dir, "events.jsonl", errno);
         goto out;
     }
     s.n_jobs = (o->concurrency > 0 ? o->concurrency : 16) * 2;
     if (!(s.jobs = calloc((size_t)s.n_jobs, sizeof *s.jobs)) ||
         kivo_json_parser_create(64, &s.parser) != KIVO_OK) {
         snprintf(err, errlen, "out of memory");
+        rc = KIVO_ENOMEM;
         goto out;
     }
     if (wk_client_create(o->base_url, o->concurrency > 0 ? o->concurrency : 16,
                          o->timeout_ms > 0 ? o->timeout_ms : 30000, &s.client, err, errlen) != 0) {
-        rc = WK_EXIT_USAGE;
+        rc = KIVO_EINVAL;
         goto out;
     }
     s.last_progress = mono();
@@ -681,7 +686,7 @@ int wk_send_outbox(const char *dir, const wk_send_opts *o, wk_send_stats *st, ch
                 int r = next_job(&s, j);
                 if (r < 0) {
                     snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
-                    s.fatal = WK_EXIT_IO;
+                    s.fatal = KIVO_EIO;
                     s.stopping = 1;
                     job_free(j);
                 } else if (r == 0) {
@@ -703,7 +708,7 @@ int wk_send_outbox(const char *dir, const wk_send_opts *o, wk_send_stats *st, ch
                 continue;
             if (start_step(&s, j) != 0) {
                 snprintf(err, errlen, "out of memory starting a request");
-                s.fatal = WK_EXIT_IO;
+                s.fatal = KIVO_EIO;
                 s.stopping = 1;
             }
         }
@@ -713,7 +718,7 @@ int wk_send_outbox(const char *dir, const wk_send_opts *o, wk_send_stats *st, ch
             int n = wk_client_poll(s.client, 50, done, 64);
             if (n < 0) {
                 snprintf(err, errlen, "libcurl failed");
-                s.fatal = WK_EXIT_IO;
+                s.fatal = KIVO_EIO;
                 s.stopping = 1;
             }
             for (int i = 0; i < n; i++)
@@ -729,7 +734,7 @@ int wk_send_outbox(const char *dir, const wk_send_opts *o, wk_send_stats *st, ch
         if (wk_outbox_unsynced(s.ob)) {
             if (wk_outbox_sync(s.ob) != 0) {
                 snprintf(err, errlen, "cannot write %s/outbox.state: %s", dir, strerror(errno));
-                s.fatal = WK_EXIT_IO;
+                s.fatal = KIVO_EIO;
                 s.stopping = 1;
             }
         }
@@ -760,15 +765,12 @@ int wk_send_outbox(const char *dir, const wk_send_opts *o, wk_send_stats *st, ch
             s.next.body = NULL;
         }
     }
-    if (s.fatal)
-        rc = s.fatal;
-    else if (st->pending)
-        rc = WK_EXIT_PENDING;
-    else if (st->dead)
-        rc = WK_EXIT_REFUSED;
-    else
-        rc = WK_EXIT_OK;
-    if (rc == WK_EXIT_REFUSED && !err[0])
+    rc = s.fatal;
+    st->outcome = s.refused      ? WK_SEND_REFUSED
+                  : st->pending ? WK_SEND_PENDING
+                  : st->dead    ? WK_SEND_REFUSED
+                                : WK_SEND_DONE;
+    if (rc == KIVO_OK && st->outcome == WK_SEND_REFUSED && !err[0])
         snprintf(err, errlen, "%s", st->last_error);
 out:
     for (int i = 0; s.jobs && i < s.n_jobs; i++)
@@ -777,9 +779,9 @@ out:
     json_decref(s.next.body);
     free(s.next_crid);
     wk_client_free(s.client);
-    if (s.ob && wk_outbox_close(s.ob) != 0 && rc != WK_EXIT_IO) {
+    if (s.ob && wk_outbox_close(s.ob) != 0 && rc != KIVO_EIO) {
         snprintf(err, errlen, "cannot write %s/outbox.state: %s", dir, strerror(errno));
-        rc = WK_EXIT_IO;
+        rc = KIVO_EIO;
     }
     if (s.have_meta)
         wk_outbox_meta_free(&s.meta);

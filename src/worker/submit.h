@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kivo/status.h"
+
 typedef struct wk_send_opts {
     const char *base_url;
     const char *api_key;        /* bulk: project key with private_worker:write/read */
@@ -31,7 +33,15 @@ typedef struct wk_send_opts {
     int quiet;                  /* no per-problem lines on stderr */
 } wk_send_opts;
 
+/* What became of the events a send tried to deliver. */
+typedef enum wk_send_outcome {
+    WK_SEND_DONE = 0,       /* every event acknowledged (now or before) */
+    WK_SEND_REFUSED,        /* kivo-api refused the token, or some events (see dead-letter.jsonl) */
+    WK_SEND_PENDING         /* some events still to send: no usable answer in time */
+} wk_send_outcome;
+
 typedef struct wk_send_stats {
+    wk_send_outcome outcome;
     uint64_t events;            /* lines in events.jsonl */
     uint64_t already;           /* sent or dead before this call */
     uint64_t sent;              /* acknowledged now (202) */
@@ -46,14 +56,12 @@ typedef struct wk_send_stats {
     double seconds;
 } wk_send_stats;
 
-/* Exit codes beyond batch.h's: the server refused events (see dead-letter.jsonl); events still
- * pending (the server could not be reached in time: run `kivo-worker submit` later). */
-enum { WK_EXIT_REFUSED = 4, WK_EXIT_PENDING = 5 };
-
-/* Sends the outbox in dir. @return WK_EXIT_OK, WK_EXIT_REFUSED, WK_EXIT_PENDING, or WK_EXIT_IO /
- * WK_EXIT_USAGE with err set. */
-int wk_send_outbox(const char *dir, const wk_send_opts *opts, wk_send_stats *stats, char *err,
-                   size_t errlen);
+/* Sends the outbox in dir; stats say what became of its events (a refusal's message is in err
+ * too). @return KIVO_OK when the send ran its course, whatever kivo-api answered; or, with the
+ * message in err, KIVO_EINVAL (no token, an unreadable outbox.json, a bad base URL), KIVO_EIO
+ * (the outbox's files, libcurl) or KIVO_ENOMEM. */
+kivo_status wk_send_outbox(const char *dir, const wk_send_opts *opts, wk_send_stats *stats,
+                           char *err, size_t errlen);
 
 /* One line for people: "1000 events: 1000 sent, 0 already sent, ...". */
 void wk_send_stats_print(const wk_send_stats *s, const char *dir);

@@ -6,6 +6,7 @@
 #include <jansson.h>
 
 #include "batch.h"
+#include "breakdown.h"
 #include "kivo/wire.h"
 
 char *wk_summary_json(const wk_summary *s, const wk_jobspec *spec, const char *out_dir)
@@ -27,6 +28,7 @@ char *wk_summary_json(const wk_summary *s, const wk_jobspec *spec, const char *o
     json_object_set_new(o, "worker_version", json_string("kivo-worker." KIVO_VERSION_STRING));
     json_object_set_new(o, "engine_version", json_string(KIVO_ENGINE_VERSION));
     json_object_set_new(o, "workflow_id", json_string(spec->workflow_id));
+    json_object_set_new(o, "batch_id", json_string(spec->batch_id));
     json_object_set_new(o, "out_dir", json_string(out_dir));
     json_object_set_new(o, "threads", json_integer(s->threads));
     json_object_set_new(o, "files", json_integer((json_int_t)s->files));
@@ -34,6 +36,8 @@ char *wk_summary_json(const wk_summary *s, const wk_jobspec *spec, const char *o
     json_object_set_new(o, "records_reviewed", json_integer((json_int_t)s->records_reviewed));
     json_object_set_new(o, "records_rejected", json_integer((json_int_t)s->records_rejected));
     json_object_set_new(o, "duplicate_run_ids", json_integer((json_int_t)s->duplicates));
+    json_object_set_new(o, "run_ids_differing_in_case",
+                        json_integer((json_int_t)s->case_collisions));
     json_object_set_new(o, "claims", json_integer((json_int_t)s->claims));
     json_object_set_new(o, "unsupported_claims", json_integer((json_int_t)s->unsupported_claims));
     for (int i = 0; i < 3; i++)
@@ -50,6 +54,10 @@ char *wk_summary_json(const wk_summary *s, const wk_jobspec *spec, const char *o
     json_object_set_new(o, "records_per_s", json_real((double)s->records_read / secs));
     json_object_set_new(o, "claims_per_s", json_real((double)s->claims / secs));
     json_object_set_new(o, "peak_rss_bytes", json_integer(peak));
+    if (s->breakdown && wk_breakdown_to_summary(s->breakdown, o) != 0) {
+        json_decref(o);
+        return NULL;
+    }
     char *js = json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
     json_decref(o);
     if (!js)

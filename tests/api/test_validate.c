@@ -294,7 +294,7 @@ static void engine_rendered_event_passes(void **state)
     kivo_packet packet = {"Refunds are available within 30 days.", 37, src, 1, KIVO_STRICT,
                           KIVO_USE_CUSTOMER_FACING};
     kivo_run_meta meta = {"rr_0123", "cust_1", "flow", "worker_1", "kivo-private-worker.1",
-                          "policy-1", NULL, KIVO_STRICT, KIVO_USE_CUSTOMER_FACING};
+                          "policy-1", NULL, KIVO_STRICT, KIVO_USE_CUSTOMER_FACING, NULL};
     kivo_engine *engine = NULL;
     kivo_hasher *hasher = NULL;
     const kivo_review *review = NULL;

@@ -367,7 +367,8 @@ static void rendered_bodies_pass(void **state)
                           "policy-1",
                           NULL,
                           KIVO_STRICT,
-                          KIVO_USE_CUSTOMER_FACING};
+                          KIVO_USE_CUSTOMER_FACING,
+                          NULL};
     const top *create = &tops[0];
     kivo_engine *engine = NULL;
     kivo_hasher *hasher = NULL;

@@ -13,6 +13,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "kivo/json.h"
 
@@ -352,6 +354,55 @@ static void test_empty_and_one_byte(void **state)
     kivo_json_parser_free(p);
 }
 
+/* A truncated document whose padding starts with a value: simdjson read the value at buf[len]
+ * (the end sentinel) as the next one, so `[` with `"aaa...` after it unescaped a string from the
+ * padding and read on past it, and `[` with `]` after it parsed as `[]` (issue 12, found by
+ * fuzzing). Each input ends exactly KIVO_JSON_PADDING bytes before a page that cannot be read. */
+static void test_padding_is_never_a_value(void **state)
+{
+    (void)state;
+    static const char *const docs[] = {"[", "{\"a\":", "{\"a\":1,\"b\":[", "[1,", "{\"a\"", "",
+                                       "[\"x\",", "  "};
+    static const char *const pads[] = {"\"", "]", "}", "1", "1}", "]}", "\"a\"}", "true]", "n"};
+    long page = sysconf(_SC_PAGESIZE);
+    char *mem = mmap(NULL, (size_t)page * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                     -1, 0);
+    assert_true(mem != MAP_FAILED);
+    assert_int_equal(mprotect(mem + page, (size_t)page, PROT_NONE), 0);
+    kivo_json_parser *p = new_parser(64);
+    for (size_t d = 0; d < sizeof docs / sizeof docs[0]; d++) {
+        for (size_t k = 0; k < sizeof pads / sizeof pads[0]; k++) {
+            size_t len = strlen(docs[d]), pl = strlen(pads[k]);
+            char *buf = mem + page - KIVO_JSON_PADDING - len;
+            memcpy(buf, docs[d], len);
+            /* The value, then more of it up to the guard page: 'a's inside a string. */
+            memset(buf + len, 'a', KIVO_JSON_PADDING);
+            memcpy(buf + len, pads[k], pl);
+            const kivo_json_node *root = NULL;
+            kivo_status st = kivo_json_parse(p, buf, len, len + KIVO_JSON_PADDING, 0, &root);
+            if (st != KIVO_EJSON)
+                fail_msg("\"%s\" + padding \"%s...\": status %d, want KIVO_EJSON", docs[d], pads[k],
+                         (int)st);
+            assert_null(root);
+        }
+    }
+    /* A complete document is unchanged by what follows it. */
+    for (size_t k = 0; k < sizeof pads / sizeof pads[0]; k++) {
+        char *buf = mem + page - KIVO_JSON_PADDING - 7;
+        memcpy(buf, "[1,\"x\"]", 7);
+        memset(buf + 7, 'a', KIVO_JSON_PADDING);
+        memcpy(buf + 7, pads[k], strlen(pads[k]));
+        const kivo_json_node *root = NULL;
+        assert_int_equal(kivo_json_parse(p, buf, 7, 7 + KIVO_JSON_PADDING, 0, &root), KIVO_OK);
+        assert_int_equal(root->len, 2);
+        assert_str(root->child->next, "x", 1);
+        assert_int_equal(root->child->len, 1);
+        assert_memory_equal(root->child->str, "1", 1);
+    }
+    kivo_json_parser_free(p);
+    munmap(mem, (size_t)page * 2);
+}
+
 /* Strings of every length around the 64-byte block, an escape at every position, at unaligned
  * starts: the unescaped bytes must be exact. */
 static void test_block_edges(void **state)
@@ -547,6 +598,21 @@ static void test_reuse(void **state)
     kivo_json_parser_free(p);
 }
 
+/* JSON white space only (RFC 8259: space, tab, LF, CR); any other byte, \v and \f too, is not. */
+static void test_blank(void **state)
+{
+    (void)state;
+    assert_true(kivo_json_blank("", 0));
+    assert_true(kivo_json_blank(" \t\r\n", 4));
+    assert_true(kivo_json_blank("  x", 2));       /* only the first len bytes count */
+    assert_false(kivo_json_blank(" x ", 3));
+    assert_false(kivo_json_blank("{}", 2));
+    assert_false(kivo_json_blank("\v", 1));
+    assert_false(kivo_json_blank("\f", 1));
+    assert_false(kivo_json_blank("\xc2\xa0", 2));  /* U+00A0 is not JSON white space */
+    assert_false(kivo_json_blank("\0", 1));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -560,11 +626,13 @@ int main(void)
         cmocka_unit_test(test_trailing_and_malformed),
         cmocka_unit_test(test_empty_and_one_byte),
         cmocka_unit_test(test_block_edges),
+        cmocka_unit_test(test_padding_is_never_a_value),
         cmocka_unit_test(test_offsets),
         cmocka_unit_test(test_pointer),
         cmocka_unit_test(test_streq_and_names),
         cmocka_unit_test(test_reuse),
         cmocka_unit_test(test_root_number_literal),
+        cmocka_unit_test(test_blank),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

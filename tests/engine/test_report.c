@@ -69,7 +69,7 @@ static int setup(void **state)
         return -1;
     f->meta = (kivo_run_meta){NULL, "sup-1124-003", "support_answer_review", "worker_support_001",
                               "kivo-worker.0.1.0", "standard-support-v1", "Customer report store",
-                              KIVO_STRICT, KIVO_USE_CUSTOMER_FACING};
+                              KIVO_STRICT, KIVO_USE_CUSTOMER_FACING, NULL};
     kivo_buf_init(&f->out, 0);
     *state = f;
     return 0;

@@ -2,8 +2,8 @@
  * test_review_hardening.c - the claim engine on input shaped to break it (issue 12): the index's
  * postings outgrowing the room reserved for them, reads past the end of a text (texts are not
  * NUL-terminated: each is put at the very end of an allocation of its exact size, so that
- * AddressSanitizer sees a read of one byte more), undefined float conversions, and a review
- * whose work stays bounded on repetitive input. These tests are meant to be run under ASan and
+ * AddressSanitizer sees a read of one byte more), undefined float conversions; and the engine's
+ * bounds: claims per record, claims of at most 256 tokens, repetitive input. These tests are meant to be run under ASan and
  * UBSan (CI's second pass); the assertions hold in every build.
  */
 #include <setjmp.h>
@@ -176,6 +176,163 @@ static void test_huge_number(void **state)
     free(t);
 }
 
+/* Appends "The hub costs N dollars. " n times, N from `from`: n sentences, n claims. */
+static size_t fact_sentences(char *buf, size_t cap, size_t from, size_t n)
+{
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(buf + len, cap - len, "The hub costs %zu dollars. ", from + i);
+    return len;
+}
+
+/* KIVO_MAX_CLAIMS claims are reviewed; one more and the packet is refused before any is scored,
+ * with a message that names the limit and the count (and no text of the packet). */
+static void test_claim_limit(void **state)
+{
+    kivo_engine *e = *state;
+    size_t cap = (KIVO_MAX_CLAIMS + 2) * 40;
+    char *out = malloc(cap);
+    assert_non_null(out);
+    const char *text = "The hub costs 10 dollars.";
+    kivo_source src = {"kb", 2, NULL, 0, text, strlen(text)};
+    size_t len = fact_sentences(out, cap, 1, KIVO_MAX_CLAIMS);
+    kivo_packet p = {out, len, &src, 1, KIVO_STRICT, KIVO_USE_CUSTOMER_FACING};
+    const kivo_review *r = NULL;
+    assert_int_equal(kivo_engine_review(e, &p, &r), KIVO_OK);
+    assert_int_equal(r->n_claims, KIVO_MAX_CLAIMS);
+    assert_string_equal(kivo_engine_errmsg(e), "");
+
+    len += fact_sentences(out + len, cap - len, 0, 1);
+    p.output_len = len;
+    assert_int_equal(kivo_engine_review(e, &p, &r), KIVO_ETOOBIG);
+    assert_null(r);
+    char want[160];
+    snprintf(want, sizeof want, "the output has %d claims, over the limit of %d claims per record",
+             KIVO_MAX_CLAIMS + 1, KIVO_MAX_CLAIMS);
+    assert_string_equal(kivo_engine_errmsg(e), want);
+
+    /* The engine is as good as new afterwards. */
+    p.output = text;
+    p.output_len = strlen(text);
+    assert_int_equal(kivo_engine_review(e, &p, &r), KIVO_OK);
+    assert_int_equal(r->n_claims, 1);
+    assert_int_equal(r->claims[0].status, KIVO_CLAIM_SUPPORTED);
+    assert_string_equal(kivo_engine_errmsg(e), "");
+    free(out);
+}
+
+/* A span without sentence ends is reviewed in claims of 256 tokens at most, which together cover
+ * it: the first starts where the span starts, the last ends where it ends. */
+static void test_long_span_in_pieces(void **state)
+{
+    kivo_engine *e = *state;
+    char out[8192];
+    size_t len = 0;
+    for (int i = 0; i < 600; i++)
+        len += (size_t)snprintf(out + len, sizeof out - len, "%s%s", i ? " " : "",
+                                i % 3 == 0   ? "refund"
+                                : i % 3 == 1 ? "policy"
+                                             : "window");
+    char *o, *t;
+    const kivo_review *r =
+        review_exact(e, out, "The refund policy has a window of 30 days.", &o, &t);
+    assert_int_equal(r->n_claims, 3); /* 256 + 256 + 88 words */
+    assert_int_equal(r->claims[0].start, 0);
+    assert_int_equal(r->claims[2].end, len);
+    for (size_t k = 0; k < 3; k++) {
+        assert_true(r->claims[k].start < r->claims[k].end);
+        if (k > 0)
+            assert_true(r->claims[k].start > r->claims[k - 1].end);
+        assert_int_equal(r->claims[k].status, KIVO_CLAIM_SUPPORTED);
+    }
+    /* 256 words of 6 letters and their spaces. */
+    assert_int_equal(r->claims[0].end, 256 * 7 - 1);
+    free(o);
+    free(t);
+
+    /* Exactly 256: one claim, as before. */
+    out[256 * 7 - 1] = '\0';
+    r = review_exact(e, out, "The refund policy has a window of 30 days.", &o, &t);
+    assert_int_equal(r->n_claims, 1);
+    assert_int_equal(r->claims[0].end, 256 * 7 - 1);
+    free(o);
+    free(t);
+}
+
+/* A word of a vocabulary of 20, a sentence of 5 to 15 of them: every term is in nearly every
+ * sentence, where a claim's work is bounded (issue 12: such a 2.9 MB packet took 14 s). The
+ * claims built of the same words still find evidence and are held, with or without a big record
+ * (more than 4096 sentences). */
+static void test_tiny_vocabulary(void **state)
+{
+    kivo_engine *e = *state;
+    static const char *const vocab[] = {
+        "karo",  "lumi",  "teran", "vasso", "rupel", "dorchi", "benma", "turis", "galka", "lomite",
+        "sopel", "chiru", "mavan", "kater", "pelso", "risdor", "tugal", "venbo", "solka", "mirun"};
+    uint64_t seed = 12;
+    for (size_t sentences = 3000; sentences <= 6000; sentences += 3000) {
+        size_t cap = sentences * 120 + 1, len = 0;
+        char *text = malloc(cap);
+        assert_non_null(text);
+        for (size_t i = 0; i < sentences; i++) {
+            size_t words = 5 + (size_t)((seed = seed * 6364136223846793005ull + 1) >> 33) % 11;
+            for (size_t w = 0; w < words; w++) {
+                const char *v = vocab[((seed = seed * 6364136223846793005ull + 1) >> 33) % 20];
+                len += (size_t)snprintf(text + len, cap - len, "%s%c%s", w ? " " : "",
+                                        w ? v[0] : (char)(v[0] - 'a' + 'A'), v + 1);
+            }
+            len += (size_t)snprintf(text + len, cap - len, ". ");
+        }
+        char output[4096];
+        size_t ol = 0;
+        for (size_t c = 0; c < 40; c++) {
+            for (size_t w = 0; w < 8; w++) {
+                const char *v = vocab[((seed = seed * 6364136223846793005ull + 1) >> 33) % 20];
+                ol += (size_t)snprintf(output + ol, sizeof output - ol, "%s%c%s", w ? " " : "",
+                                       w ? v[0] : (char)(v[0] - 'a' + 'A'), v + 1);
+            }
+            ol += (size_t)snprintf(output + ol, sizeof output - ol, ". ");
+        }
+        char *o, *t;
+        const kivo_review *r = review_exact(e, output, text, &o, &t);
+        assert_int_equal(r->n_claims, 40);
+        for (size_t k = 0; k < r->n_claims; k++) {
+            assert_int_not_equal(r->claims[k].n_evidence, 0);
+            assert_true(r->claims[k].support_score >= 0.5);
+        }
+        free(o);
+        free(t);
+        free(text);
+    }
+}
+
+/* A source of 20,000 different words: the index's term table grows with the terms (it was sized
+ * by the postings alone), and every word is still found. */
+static void test_many_terms(void **state)
+{
+    kivo_engine *e = *state;
+    size_t n = 20000, cap = n * 8 + 1, len = 0;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    for (size_t i = 0; i < n; i++) {
+        char w[6] = {
+            'q', (char)('a' + i / 676 % 26), (char)('a' + i / 26 % 26), (char)('a' + i % 26), 'x',
+            '\0'};
+        len += (size_t)snprintf(text + len, cap - len, "%s%s", i ? " " : "", w);
+    }
+    char *o, *t;
+    const kivo_review *r = review_exact(e, "Qaaax qzzzx qbcdx.", text, &o, &t);
+    assert_int_equal(r->n_claims, 1);
+    assert_int_equal(r->claims[0].status, KIVO_CLAIM_SUPPORTED);
+    free(o);
+    free(t);
+    r = review_exact(e, "Qaaax qzzzx qbcdx yyyyz.", text, &o, &t);
+    assert_int_not_equal(r->claims[0].status, KIVO_CLAIM_SUPPORTED);
+    free(o);
+    free(t);
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -183,6 +340,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dotted_letter_at_end, setup, teardown),
         cmocka_unit_test_setup_teardown(test_opposite_window_offsets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_huge_number, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_claim_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_long_span_in_pieces, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tiny_vocabulary, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_many_terms, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

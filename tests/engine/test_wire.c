@@ -122,7 +122,8 @@ static int setup(void **state)
                               "standard-support-v1",
                               "Customer report store",
                               KIVO_STRICT,
-                              KIVO_USE_CUSTOMER_FACING};
+                              KIVO_USE_CUSTOMER_FACING,
+                              NULL};
     kivo_buf_init(&f->out, 0);
     *state = f;
     return 0;

@@ -1,6 +1,8 @@
 /*
  * fuzz_json_record.c - one trace line through the JSON reader and the job spec's pointers, as the
- * worker's batch reads it: kivo_json_parse (simdjson), kivo_record_extract, kivo_json_flatten.
+ * worker's batch reads it: kivo_json_parse (simdjson), kivo_record_extract, kivo_json_flatten, and
+ * the job spec's fields.metadata / fields.label (wk_meta_*: values read by pointer and spliced into
+ * the claim report) with a fixed spec of six names and a label.
  *
  * Input: an optional first line "#fields\t<run id>\t<output>\t<sources>\t<id>\t<title>\t<text>\n"
  * with the six JSON Pointers of a job spec's "fields" (fewer are allowed, the rest keep their
@@ -10,18 +12,70 @@
  *
  * Checks: every string of the tree is valid UTF-8 and every container's count is its number of
  * members; a record the reader accepts has a NUL-terminated run id of at most KIVO_RUN_ID_MAX
- * bytes and texts the engine may take (valid UTF-8); a refusal says why.
+ * bytes and texts the engine may take (valid UTF-8); a refusal says why; metadata values are
+ * valid UTF-8 of at most WK_META_STRING_MAX bytes, and a report with metadata spliced in is still
+ * one JSON object.
  */
 #include <string.h>
+
+#include <jansson.h>
 
 #include "fuzz_util.h"
 #include "kivo/buf.h"
 #include "kivo/json.h"
 #include "kivo/record.h"
+#include "metadata.h"
 
 #define MAX_DEPTH 128 /* the worker's batch */
 
 static kivo_json_parser *parser;
+static wk_meta_spec meta;
+
+/* The metadata spec every input is read with, loaded as a job spec's "fields" would give it. */
+static void meta_load(void)
+{
+    static const char spec[] =
+        "{\"metadata\":{\"model\":\"/model\",\"question\":\"/question\",\"split\":\"/meta/split\","
+        "\"n\":\"/n\",\"flag\":\"/flag\",\"first\":\"/sources/0/id\"},\"label\":\"/label\"}";
+    char *text = fuzz_copy_guarded(spec, sizeof spec - 1, KIVO_JSON_PADDING), err[256];
+    const kivo_json_node *root;
+
+    FUZZ_CHECK(kivo_json_parse(parser, text, sizeof spec - 1, sizeof spec - 1 + KIVO_JSON_PADDING,
+                               0, &root) == KIVO_OK);
+    if (wk_meta_spec_load(kivo_json_get(root, "metadata"), kivo_json_get(root, "label"), &meta, err,
+                          sizeof err) != 0)
+        fprintf(stderr, "fuzz_json_record: %s\n", err);
+    FUZZ_CHECK(wk_meta_active(&meta));
+}
+
+static void check_meta(const kivo_json_node *root)
+{
+    static const char report[] = "{\"schema_version\":\"r\",\"claims\":[]}\n";
+    wk_label label = wk_meta_label(&meta, root);
+    kivo_buf reports;
+    json_t *loaded;
+    size_t len;
+
+    FUZZ_CHECK(label == WK_LABEL_NONE || label == WK_LABEL_FAITHFUL ||
+               label == WK_LABEL_HALLUCINATED);
+    for (size_t i = 0; i < meta.n; i++) {
+        const char *v = wk_meta_value_text(&meta, i, root, &len);
+        FUZZ_CHECK(v || len == 0);
+        FUZZ_CHECK(!v || (len <= WK_META_STRING_MAX && fuzz_utf8_valid((const uint8_t *)v, len)));
+    }
+    /* After one report already in the buffer, as the batch's slot holds them. */
+    kivo_buf_init(&reports, 0);
+    FUZZ_CHECK(kivo_buf_append(&reports, report, sizeof report - 1) == KIVO_OK);
+    FUZZ_CHECK(kivo_buf_append(&reports, report, sizeof report - 1) == KIVO_OK);
+    FUZZ_CHECK(wk_meta_splice(&meta, root, &reports, sizeof report - 1) == KIVO_OK);
+    FUZZ_CHECK(memcmp(reports.data, report, sizeof report - 1) == 0);
+    FUZZ_CHECK(reports.data[reports.len - 1] == '\n');
+    loaded = json_loadb(reports.data + sizeof report - 1, reports.len - (sizeof report - 1),
+                        JSON_ALLOW_NUL, NULL);
+    FUZZ_CHECK(json_is_object(loaded) && json_is_object(json_object_get(loaded, "metadata")));
+    json_decref(loaded);
+    kivo_buf_free(&reports);
+}
 
 static void check_tree(const kivo_json_node *n, size_t input_len)
 {
@@ -86,8 +140,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t skip, len;
     kivo_status st;
 
-    if (!parser)
+    if (!parser) {
         FUZZ_CHECK(kivo_json_parser_create(MAX_DEPTH, &parser) == KIVO_OK);
+        meta_load();
+    }
     skip = read_header(data, size, &f, store);
     if (kivo_record_reader_create(&f, &reader) != KIVO_OK)
         return 0; /* a pointer a job spec would refuse */
@@ -109,6 +165,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             (void)kivo_json_pointer(root, ptr[i]);
     }
 
+    check_meta(root);
     st = kivo_record_extract(reader, root, &rec, &why);
     if (st == KIVO_OK) {
         FUZZ_CHECK(rec.customer_run_id_len > 0 && rec.customer_run_id_len <= KIVO_RUN_ID_MAX);

@@ -1,6 +1,7 @@
 /*
  * test_outbox.c - the outbox's local guarantees: no raw field leaves at any depth, the state log
- * survives reopening and a torn last line, and unsafe ids never reach a state line.
+ * survives reopening and a torn last line, unsafe ids never reach a state line, its files are
+ * created 0640 less the umask, and a link planted at any of them is refused, never followed.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -190,6 +192,92 @@ static void test_dead_letter_and_append(void **state)
     free(dir);
 }
 
+static mode_t mode_of(const char *dir, const char *name)
+{
+    char path[512];
+    struct stat sb;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    assert_int_equal(lstat(path, &sb), 0);
+    return sb.st_mode & 07777;
+}
+
+/* The outbox's files hold metadata only: 0640, less the umask. */
+static void test_file_modes(void **state)
+{
+    (void)state;
+    static const mode_t masks[] = {022, 077};
+    for (size_t m = 0; m < 2; m++) {
+        char *dir = tmpdir(), err[256];
+        wk_outbox *ob;
+        const char *ev = "{\"event_id\":\"evt_m\"}";
+        wk_outbox_meta meta = {"wf", NULL, "internal", "strict", NULL, "store", "reports/wf"};
+        mode_t old = umask(masks[m]);
+        assert_int_equal(wk_outbox_open(dir, &ob, err, sizeof err), 0);
+        assert_int_equal(wk_outbox_dead(ob, "evt_m", "c", NULL, 400, NULL), 0);
+        assert_int_equal(wk_outbox_close(ob), 0);
+        assert_int_equal(wk_outbox_append_event(dir, "evt_m", ev, strlen(ev)), 0);
+        assert_int_equal(wk_outbox_meta_write(dir, &meta), 0);
+        umask(old);
+        static const char *const names[] = {"outbox.state", "dead-letter.jsonl", "events.jsonl",
+                                            "outbox.json", NULL};
+        for (size_t i = 0; names[i]; i++)
+            assert_int_equal(mode_of(dir, names[i]), 0640 & ~masks[m]);
+        rmrf(dir);
+        free(dir);
+    }
+}
+
+/* A link at any outbox file: the call fails, the victim keeps its bytes, the link stays. */
+static void test_links_refused(void **state)
+{
+    (void)state;
+    char *dir = tmpdir(), *outside = tmpdir(), err[512], victim[512], link[512], back[64];
+    static const char *const names[] = {"outbox.state", "dead-letter.jsonl", "events.jsonl",
+                                        "outbox.json", NULL};
+    snprintf(victim, sizeof victim, "%s/victim", outside);
+    for (size_t i = 0; names[i]; i++) {
+        wk_outbox *ob = NULL;
+        wk_outbox_meta meta = {"wf", NULL, "internal", "strict", NULL, "store", "reports/wf"};
+        const char *ev = "{\"event_id\":\"evt_l\"}";
+        FILE *f = fopen(victim, "w");
+        assert_non_null(f);
+        fputs("precious\n", f);
+        fclose(f);
+        snprintf(link, sizeof link, "%s/%s", dir, names[i]);
+        assert_int_equal(symlink(victim, link), 0);
+        if (i == 0) {
+            /* Opening the outbox reads and appends the state: refused, with its name. */
+            assert_int_equal(wk_outbox_open(dir, &ob, err, sizeof err), -1);
+            assert_non_null(strstr(err, "outbox.state"));
+            assert_non_null(strstr(err, "symbolic link"));
+        } else if (i == 1) {
+            assert_int_equal(wk_outbox_open(dir, &ob, err, sizeof err), 0);
+            assert_int_equal(wk_outbox_dead(ob, "evt_l", "c", NULL, 400, NULL), -1);
+            assert_int_equal(wk_outbox_close(ob), 0);
+        } else if (i == 2) {
+            assert_int_equal(wk_outbox_append_event(dir, "evt_l", ev, strlen(ev)), -1);
+            assert_null(wk_outbox_events_read(dir));
+            assert_int_equal(wk_outbox_sync_events(dir), -1);
+        } else {
+            assert_int_equal(wk_outbox_meta_write(dir, &meta), -1);
+            assert_int_equal(wk_outbox_meta_read(dir, &meta, err, sizeof err), -1);
+            assert_non_null(strstr(err, "symbolic link"));
+        }
+        f = fopen(victim, "r");
+        assert_non_null(f);
+        assert_non_null(fgets(back, sizeof back, f));
+        assert_null(fgets(back + 9, sizeof back - 9, f));
+        fclose(f);
+        assert_string_equal(back, "precious\n");
+        assert_true(readlink(link, back, sizeof back) > 0);
+        assert_int_equal(unlink(link), 0);
+    }
+    rmrf(dir);
+    rmrf(outside);
+    free(dir);
+    free(outside);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -197,6 +285,8 @@ int main(void)
         cmocka_unit_test(test_state_roundtrip),
         cmocka_unit_test(test_many_states),
         cmocka_unit_test(test_dead_letter_and_append),
+        cmocka_unit_test(test_file_modes),
+        cmocka_unit_test(test_links_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

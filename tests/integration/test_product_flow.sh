@@ -150,4 +150,58 @@ python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); sys.exit(0 if r["st
 # ... and B's own credential, from the environment, works.
 KIVO_WORKER_CREDENTIAL=$CRED_B "$KIVO_WORKER" run --job-token local \
     --job-spec-file "$T/job/job-spec.json" --kivo-api-base-url "$BASE" --review-run-id "$RR_B"
+
+# A record over the engine's claim limit (issue 12): the run fails with failure_code
+# record_over_limit, and the worker says which limit.
+mkdir -p "$T/big/traces"
+python3 - "$T/big/traces/big.jsonl" <<'PY'
+import json, sys
+out = " ".join("The hub costs %d dollars." % i for i in range(10001))
+with open(sys.argv[1], "w") as f:
+    f.write(json.dumps({"customer_run_id": "cust_over_limit", "output": out,
+                        "sources": [{"id": "kb", "text": "The hub costs 10 dollars."}]}) + "\n")
+PY
+write_spec "$T/big" "traces/*.jsonl"
+ANSWER=$(create cust_over_limit)
+RR_BIG=$(field review_run_id <<<"$ANSWER")
+set +e
+KIVO_WORKER_CREDENTIAL=$(field worker_credential <<<"$ANSWER") "$KIVO_WORKER" run \
+    --job-token local --job-spec-file "$T/big/job-spec.json" --kivo-api-base-url "$BASE" \
+    --review-run-id "$RR_BIG" 2>"$T/err"
+rc=$?
+set -e
+[ "$rc" = 3 ] || fail "over the claim limit: exit $rc, want 3: $(cat "$T/err")"
+grep -q "over the limit of 10000 claims per record" "$T/err" ||
+    fail "over the claim limit: unclear message: $(cat "$T/err")"
+api_get "/v1/private-worker/review-runs/$RR_BIG" "$T/proj.key" >"$T/run5.json"
+python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); sys.exit(0 if r["status"]=="failed" and r.get("failure_code")=="record_over_limit" else "FAIL: over the claim limit: %r" % r)' "$T/run5.json"
+
+# Links planted in the report store (issue 12): the run's outbox folder, or its report folder,
+# linked out of the store. Refused with exit 1 and a message naming the link; nothing written
+# outside.
+mkdir -p "$T/outside"
+ANSWER=$(create sup-1126-001)
+RR_C=$(field review_run_id <<<"$ANSWER")
+CRED_C=$(field worker_credential <<<"$ANSWER")
+run_c() {
+    set +e
+    KIVO_WORKER_CREDENTIAL=$CRED_C "$KIVO_WORKER" run --job-token local \
+        --job-spec-file "$T/job/job-spec.json" --kivo-api-base-url "$BASE" \
+        --review-run-id "$RR_C" 2>"$T/err"
+    rc=$?
+    set -e
+}
+mkdir -p "$T/job/out/runs"
+ln -s "$T/outside" "$T/job/out/runs/$RR_C"
+run_c
+[ "$rc" = 1 ] || fail "linked outbox folder: exit $rc, want 1: $(cat "$T/err")"
+grep -q "runs/$RR_C: it is a symbolic link" "$T/err" || fail "linked outbox: $(cat "$T/err")"
+[ -z "$(ls -A "$T/outside")" ] || fail "linked outbox: wrote $(ls -A "$T/outside")"
+rm "$T/job/out/runs/$RR_C"
+ln -s "$T/outside" "$T/job/out/reports/support_answer_review/sup-1126-001"
+run_c
+[ "$rc" = 1 ] || fail "linked report folder: exit $rc, want 1: $(cat "$T/err")"
+grep -q "reports/support_answer_review/sup-1126-001: it is a symbolic link" "$T/err" ||
+    fail "linked report folder: $(cat "$T/err")"
+[ -z "$(ls -A "$T/outside")" ] || fail "linked report folder: wrote $(ls -A "$T/outside")"
 echo "ok: product flow"

@@ -11,7 +11,11 @@
  * 2. The same for tests/web/xss.jsonl (script, "><img onerror> and javascript: text in run ids,
  *    answers and sources): the text shows literally, no dialog opens, no script of it runs, no
  *    <img> is made.
- * 3. kivo-api's /app/ on a free loopback port with a temporary database: a hosted run with the
+ * 3. A labeled batch's index.html shows its evaluation (scores, confusion table, the runs flag
+ *    and label disagree on) and its --group-by tables; `compare --html` shows the transition
+ *    table and the regressed runs (a hostile run id literally), and each regressed run's
+ *    candidate link opens that run's claim page in the candidate batch.
+ * 4. kivo-api's /app/ on a free loopback port with a temporary database: a hosted run with the
  *    same hostile text is listed (filters by verdict and workflow), opened, a flagged claim
  *    clicked and its evidence shown; the key lives in sessionStorage only; the CSP header is set.
  *
@@ -267,6 +271,89 @@ async function workerXss(browser, o, out) {
     await context.close();
 }
 
+/* Two batches of the example corpus (labels and a split in each record; the candidate with some
+ * answers made wrong), compared. */
+async function experiments(browser, o, out) {
+    const job = path.join(out, 'experiments');
+    fs.rmSync(job, {recursive: true, force: true});
+    fs.mkdirSync(job, {recursive: true});
+    const traces = fs.readdirSync(path.join(o.root, 'data', 'examples', 'traces')).sort();
+    const recs = [];
+    for (const t of traces)
+        for (const line of fs.readFileSync(path.join(o.root, 'data', 'examples', 'traces', t),
+                                           'utf8').trim().split('\n'))
+            recs.push(JSON.parse(line));
+    const hostile = '<img src=x onerror="window.__pwned=1">';
+    const sides = {base: recs.map((r, i) => Object.assign({}, r, {
+        gold: i % 3 === 0, split: i % 2 ? 'dev' : 'test'}))};
+    sides.cand = sides.base.map((r, i) => Object.assign({}, r, i % 4 === 0 && r.sources ? {
+        output: 'Every order ships free overnight to any country, and refunds take 90 days.'
+    } : {}));
+    sides.base[1].customer_run_id = sides.cand[1].customer_run_id = hostile;
+    sides.cand[1].output = sides.cand[0].output;
+    for (const side of ['base', 'cand']) {
+        fs.writeFileSync(path.join(job, side + '.jsonl'),
+                         sides[side].map((r) => JSON.stringify(r)).join('\n') + '\n');
+        fs.writeFileSync(path.join(job, side + '.json'), JSON.stringify({
+            schema_version: 'kivo_worker_job_spec.v1', workflow_id: 'wf', inputs: [side + '.jsonl'],
+            fields: {label: '/gold', metadata: {split: '/split'}}
+        }));
+        const p = run(o.worker, ['batch', '--job-spec-file', path.join(job, side + '.json'),
+                                 '--out', path.join(job, side), '--quiet', '--group-by', 'split']);
+        assert.strictEqual(p.status, 0, 'kivo-worker batch: ' + p.stderr);
+    }
+    const summary = JSON.parse(fs.readFileSync(path.join(job, 'base', 'summary.json'), 'utf8'));
+    const {context, page, seen} = await guardedPage(browser, 'file://');
+    await page.goto(url.pathToFileURL(path.join(job, 'base', 'index.html')).href);
+    await page.waitForSelector('#confusion td');
+    const cells = await page.$$eval('#confusion td', (tds) => tds.map((t) => t.textContent));
+    const c = summary.evaluation.confusion;
+    assert.deepStrictEqual(cells, [c.true_positive, c.false_positive, c.false_negative,
+                                   c.true_negative].map(String), 'confusion table');
+    const dis = await page.$$eval('#disagreements tbody tr', (t) => t.length);
+    const want = c.false_positive + c.false_negative;
+    assert.strictEqual(dis, Math.min(want, 50), 'disagreement rows');
+    const groups = await page.$$eval('table.groups tbody tr td:first-child',
+                                     (t) => t.map((x) => x.textContent));
+    assert.deepStrictEqual(groups, ['dev', 'test'], 'group rows');
+    await page.screenshot({path: path.join(out, 'worker-labeled-index.png'), fullPage: true});
+
+    const html = path.join(job, 'report', 'compare.html');
+    const p = run(o.worker, ['compare', path.join(job, 'base'), path.join(job, 'cand'),
+                             '--group-by', 'split', '--html', html, '--json']);
+    assert.strictEqual(p.status, 0, 'kivo-worker compare: ' + p.stderr);
+    const result = JSON.parse(p.stdout);
+    await page.goto(url.pathToFileURL(html).href);
+    await page.waitForSelector('#transitions td');
+    const t = await page.$$eval('#transitions td', (tds) => tds.map((x) => x.textContent));
+    const names = ['pass', 'needs_review', 'fail'];
+    const wantT = [];
+    for (const b of names)
+        for (const v of names)
+            wantT.push(String(result.overall.transitions[b][v]));
+    assert.deepStrictEqual(t, wantT, 'transition table');
+    const regressed = result.regressed_runs.runs;
+    assert.ok(regressed.length > 0, 'nothing regressed');
+    const rows = await page.$$eval('#regressed tbody tr td:nth-child(3)',
+                                   (t) => t.map((x) => x.textContent));
+    assert.deepStrictEqual(rows, regressed.slice(0, 50).map((r) => r.customer_run_id),
+                           'regressed rows');
+    assert.ok(rows.includes(hostile), 'the hostile id is listed literally');
+    await noInjection(page, 'compare page');
+    await page.screenshot({path: path.join(out, 'worker-compare.png'), fullPage: true});
+    const first = regressed[0];
+    await Promise.all([page.waitForNavigation(),
+                       page.click('#regressed tbody tr:first-child a:text("candidate")')]);
+    const opened = url.fileURLToPath(page.url());
+    assert.strictEqual(opened, path.join(job, 'cand', first.candidate_link),
+                       'candidate link opened ' + opened);
+    await page.waitForSelector('h1');
+    const h1 = await page.$eval('h1', (e) => e.firstChild.textContent.trim());
+    assert.strictEqual(h1, first.customer_run_id, 'the candidate page of the regressed run');
+    clean(seen, 'experiment pages');
+    await context.close();
+}
+
 async function hosted(browser, o, out) {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kivo-web-e2e-'));
     const db = path.join(tmp, 'kivo.db');
@@ -280,7 +367,9 @@ async function hosted(browser, o, out) {
         const port = await freePort();
         const base = 'http://127.0.0.1:' + port;
         const log = fs.openSync(path.join(out, 'kivo-api.log'), 'w');
-        server = childProcess.spawn(o.api, ['serve', '--listen', '127.0.0.1:' + port, '--db', db],
+        /* The paging check below posts 17 hosted runs at once: room for them in the queue. */
+        server = childProcess.spawn(o.api, ['serve', '--listen', '127.0.0.1:' + port, '--db', db,
+                                            '--hosted-queue', '32'],
                                     {stdio: ['ignore', log, log]});
         let up = false;
         for (let i = 0; i < 200 && !up; i++) {
@@ -369,6 +458,14 @@ async function hosted(browser, o, out) {
         assert.strictEqual(await page.$eval('#answer', (e) => e.textContent), records[0].output,
                            'the reload shows the run');
         await noInjection(page, 'app run');
+        /* A fragment that is not valid percent-encoding shows the list, not "URI malformed". */
+        await page.goto(base + '/app/#%E0%A4%A');
+        await page.reload();
+        await page.waitForSelector('#runs tr[data-run]');
+        const shown = await page.$eval('#kivo', (e) => e.textContent);
+        assert.ok(!/could not be shown|malformed/i.test(shown), 'malformed fragment: ' + shown);
+        await page.click('#runs tr[data-run]');
+        await page.waitForSelector('#answer mark.claim');
         clean(seen, 'app');
         /* The page itself, its two assets, and the JSON API: nothing else. */
         const other = seen.paths.filter((p) => !/^\/app\/(review\.(js|css))?$/.test(p) &&
@@ -420,6 +517,8 @@ async function main() {
     try {
         await step('worker index and run pages from file://', () => workerPages(browser, o, o.out));
         await step('worker pages show hostile text literally', () => workerXss(browser, o, o.out));
+        await step('labeled index and compare pages from file://',
+                   () => experiments(browser, o, o.out));
         await step('kivo-api /app/ lists, filters and opens a hosted run',
                    () => hosted(browser, o, o.out));
     } finally {

@@ -4,6 +4,7 @@
  * the same text; --html modes; the CSP hash sources match the inlined bytes; hostile answers and
  * sources appear only inside the data block; the index keeps the most severe runs, in order.
  */
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -77,14 +78,14 @@ static void test_modes(void **state)
 {
     wk_html_mode m = WK_HTML_NONE;
     (void)state;
-    assert_int_equal(wk_html_mode_parse("all", &m), 0);
+    assert_int_equal(wk_html_mode_parse("all", &m), KIVO_OK);
     assert_int_equal(m, WK_HTML_ALL);
-    assert_int_equal(wk_html_mode_parse("none", &m), 0);
+    assert_int_equal(wk_html_mode_parse("none", &m), KIVO_OK);
     assert_int_equal(m, WK_HTML_NONE);
-    assert_int_equal(wk_html_mode_parse("flagged", &m), 0);
+    assert_int_equal(wk_html_mode_parse("flagged", &m), KIVO_OK);
     assert_int_equal(m, WK_HTML_FLAGGED);
-    assert_int_equal(wk_html_mode_parse("All", &m), -1);
-    assert_int_equal(wk_html_mode_parse("", &m), -1);
+    assert_int_equal(wk_html_mode_parse("All", &m), KIVO_EINVAL);
+    assert_int_equal(wk_html_mode_parse("", &m), KIVO_EINVAL);
     /* The zero value is the default. */
     assert_int_equal(WK_HTML_FLAGGED, 0);
 
@@ -158,7 +159,7 @@ static void test_run_page(void **state)
     kivo_packet pk = {out_text, sizeof out_text - 1, &src, 1, KIVO_STRICT,
                       KIVO_USE_CUSTOMER_FACING};
     kivo_run_meta meta = {NULL, "run-<script>", "wf\"><x>", "w", "v", NULL, NULL, KIVO_STRICT,
-                          KIVO_USE_CUSTOMER_FACING};
+                          KIVO_USE_CUSTOMER_FACING, NULL};
     kivo_engine *e;
     const kivo_review *rv;
     kivo_buf rep, page, again;
@@ -186,15 +187,19 @@ static void test_run_page(void **state)
         snprintf(path, sizeof path, "%s/claim_report.html", dir);
         assert_int_equal(wk_html_run_data(&pk, rep.data, rep.len, &data), KIVO_OK);
         assert_true(data.len < page.len / 2);    /* the assets are not in it */
-        assert_int_equal(wk_html_write(path, "run", data.data, data.len), 0);
+        int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+        assert_true(dfd >= 0);
+        assert_int_equal(wk_html_write_at(dfd, "claim_report.html", "run", data.data, data.len,
+                                          0), KIVO_OK);
         FILE *f = fopen(path, "rb");
         assert_non_null(f);
         size_t n = fread(back, 1, sizeof back, f);
         fclose(f);
         assert_int_equal(n, page.len);
         assert_memory_equal(back, page.data, n);
-        snprintf(path, sizeof path, "%s/no/such/dir/x.html", dir);
-        assert_int_equal(wk_html_write(path, "run", data.data, data.len), -1);
+        assert_int_equal(wk_html_write_at(dfd, "no/such/dir/x.html", "run", data.data, data.len,
+                                          0), KIVO_EIO);
+        close(dfd);
         snprintf(path, sizeof path, "%s/claim_report.html", dir);
         unlink(path);
         rmdir(dir);
@@ -244,7 +249,9 @@ static void test_index(void **state)
     wk_html_index *x;
     (void)state;
     assert_non_null(mkdtemp(dir));
-    assert_int_equal(wk_html_index_open(dir, "wf/1", 4, &x), KIVO_OK);
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+    assert_true(dfd >= 0);
+    assert_int_equal(wk_html_index_open(dfd, "wf/1", 4, &x), KIVO_OK);
     for (unsigned i = 0; i < 40; i++) {
         /* every 3rd run passes; runs 7 and 31 fail; unsupported grows with i % 5 */
         kivo_verdict v = i % 3 == 0 ? KIVO_VERDICT_PASS
@@ -253,9 +260,10 @@ static void test_index(void **state)
         assert_int_equal(wk_html_index_add(x, id, v, 5, i % 5, 1u << 2, 1), KIVO_OK);
     }
     assert_int_equal(wk_html_index_write(x, "{\"workflow_id\":\"wf/1\",\"records_reviewed\":40}"),
-                     0);
+                     KIVO_OK);
     wk_html_index_free(x);
     wk_html_index_free(NULL);
+    close(dfd);
 
     snprintf(path, sizeof path, "%s/index.html", dir);
     FILE *f = fopen(path, "r");

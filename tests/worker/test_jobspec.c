@@ -110,7 +110,7 @@ static void test_defaults(void **state)
     snprintf(want, sizeof want, "%s/kivo-reports", dir);
     assert_string_equal(s.report_path, want);
     assert_string_equal(s.report_label, "Customer report store");
-    assert_int_equal(s.max_line_bytes, 64u << 20);
+    assert_int_equal(s.max_line_bytes, 8u << 20);   /* safe on 64 cores (issue 12) */
     wk_jobspec_free(&s);
 
     /* inputs may be one string; an absolute report path stays as it is; "" is a pointer. */
@@ -191,6 +191,51 @@ static void test_bad_specs(void **state)
     bad(big, N("workflow_id", "512"));
 }
 
+/* batch_id (issue 15): "default" unless set; [A-Za-z0-9._:-]{1,128}; --batch-id replaces it;
+ * reports and events carry it only when it is not the default. */
+static void test_batch_id(void **state)
+{
+    (void)state;
+    wk_jobspec s;
+    char err[512] = "";
+    assert_int_equal(wk_jobspec_load(write_spec("b0.json", "{" MINIMAL "}"), &s, err, sizeof err),
+                     0);
+    assert_string_equal(s.batch_id, "default");
+    assert_null(wk_jobspec_batch(&s));
+    assert_int_equal(wk_jobspec_set_batch(&s, "release-2026.12:v8_a", err, sizeof err), 0);
+    assert_string_equal(wk_jobspec_batch(&s), "release-2026.12:v8_a");
+    assert_int_not_equal(wk_jobspec_set_batch(&s, "no spaces", err, sizeof err), 0);
+    assert_non_null(strstr(err, "batch id"));
+    assert_string_equal(s.batch_id, "release-2026.12:v8_a");     /* unchanged */
+    wk_jobspec_free(&s);
+    assert_int_equal(wk_jobspec_load(write_spec("b1.json", "{" MINIMAL ",\"batch_id\":\"nightly-7\"}"),
+                                     &s, err, sizeof err), 0);
+    assert_string_equal(wk_jobspec_batch(&s), "nightly-7");
+    wk_jobspec_free(&s);
+    char long_id[200];
+    memset(long_id, 'a', 129);
+    long_id[129] = '\0';
+    static const char *const bad[] = {"\"\"", "\"a b\"", "\"a/b\"", "\"\u00e9\"", "7", "null-ish!"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char text[400];
+        snprintf(text, sizeof text, "{" MINIMAL ",\"batch_id\":%s}", bad[i]);
+        if (strcmp(bad[i], "null-ish!") == 0)
+            snprintf(text, sizeof text, "{" MINIMAL ",\"batch_id\":\"%s\"}", long_id);
+        err[0] = '\0';
+        if (wk_jobspec_load(write_spec("bb.json", text), &s, err, sizeof err) == 0)
+            fail_msg("batch_id %s loaded", bad[i]);
+        if (!strstr(err, "batch_id"))
+            fail_msg("batch_id %s: %s", bad[i], err);
+    }
+    assert_true(wk_batch_id_valid("a"));
+    assert_true(wk_batch_id_valid("A.b_c:d-9"));
+    memset(long_id, 'a', 128);
+    long_id[128] = '\0';
+    assert_true(wk_batch_id_valid(long_id));
+    assert_false(wk_batch_id_valid(""));
+    assert_false(wk_batch_id_valid("a,b"));
+}
+
 static void test_unreadable(void **state)
 {
     (void)state;
@@ -244,6 +289,7 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_bad_specs),
         cmocka_unit_test(test_unreadable),
+        cmocka_unit_test(test_batch_id),
         cmocka_unit_test(test_helpers),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -2,7 +2,9 @@
  * test_reader.c - input expansion (inputs.c) and the chunked reader (reader.c): chunks hold whole
  * lines, put back together they are the files byte for byte, whatever the chunk size; offsets and
  * file indexes are right; a last line without '\n' is marked; an over-long line is skipped and
- * reported, and reading goes on after it; the padding after each chunk is readable and zero.
+ * reported, and reading goes on after it; the padding after each chunk is readable and zero; a
+ * file truncated while it is read (plain, or compressed and cut at a frame's end) ends with a
+ * `shrunk` chunk that says so, and a file that grows is read to its new end.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +17,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <zstd.h>
 
 #include "inputs.h"
 #include "kivo/json.h"
@@ -281,12 +284,121 @@ static void test_expand(void **state)
     assert_non_null(strstr(err, "not a regular file"));
 }
 
+/* Reads file name (made of data) with 4 KiB chunks; after the first chunk, truncate(2)s it to
+ * cut bytes (or appends `grow` bytes). Checks what the reader hands out: every byte before the
+ * cut, then (when it shrank) one shrunk chunk at the cut, then the end. */
+static void read_while_changing(const char *name, const char *data, size_t len, size_t cut,
+                                size_t plain_cut, const char *grow, int compressed)
+{
+    char path[256];
+    const char *pat[] = {name};
+    wk_inputs in;
+    wk_reader *r = NULL;
+    wk_chunk c = {0};
+    size_t got = 0, shrunk = 0;
+    uint64_t shrunk_at = 0;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    write_file(name, data, len);
+    expand(pat, 1, &in);
+    assert_int_equal(in.sizes[0], len);
+    assert_int_equal(wk_reader_open(&in, 4096, 1 << 20, &r), 0);
+    for (int first = 1; wk_reader_next(r, &c) == 1; first = 0) {
+        if (c.shrunk) {
+            assert_int_equal(c.len, 0);
+            assert_int_equal(c.shrunk_from, len);
+            assert_int_equal(c.shrunk_to, cut);
+            shrunk++;
+            shrunk_at = c.offset;
+        } else {
+            assert_int_equal(shrunk, 0);        /* nothing after it */
+            assert_int_equal(c.offset, got);
+            got += c.len;
+        }
+        if (first && grow) {
+            FILE *f = fopen(path, "ab");
+            assert_non_null(f);
+            fputs(grow, f);
+            fclose(f);
+        } else if (first) {
+            assert_int_equal(truncate(path, (off_t)cut), 0);
+        }
+    }
+    if (grow) {
+        assert_int_equal(shrunk, 0);
+        assert_int_equal(got, plain_cut + strlen(grow));
+    } else {
+        assert_int_equal(shrunk, 1);
+        assert_int_equal(got, plain_cut);       /* everything before the cut, nothing lost */
+        assert_int_equal(shrunk_at, plain_cut);
+    }
+    (void)compressed;
+    wk_chunk_free(&c);
+    wk_reader_close(r);
+    wk_inputs_free(&in);
+}
+
+/* n lines of pseudo-random letters (which zstd cannot squeeze much), with '\n' each. */
+static char *random_lines(size_t n, size_t *len)
+{
+    char *d = malloc(n * 320 + 1);
+    uint64_t x = 88172645463325252ull;
+    size_t k = 0;
+    assert_non_null(d);
+    for (size_t i = 0; i < n; i++) {
+        k += (size_t)sprintf(d + k, "{\"n\":%zu,\"t\":\"", i);
+        for (size_t j = 0, l = 1 + i * 7919 % 280; j < l; j++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            d[k++] = (char)('a' + x % 26);
+        }
+        k += (size_t)sprintf(d + k, "\"}\n");
+    }
+    *len = k;
+    return d;
+}
+
+static void test_shrinks_while_read(void **state)
+{
+    (void)state;
+    size_t len;
+    char *d = random_lines(10000, &len);        /* ~1.5 MB */
+    /* Cut at a line's end, far past the first chunk: without the check the reader would end
+     * there as if the file were whole. */
+    size_t cut = len / 2;
+    while (d[cut - 1] != '\n')
+        cut++;
+    read_while_changing("shrink.jsonl", d, len, cut, cut, NULL, 0);
+    /* Cut inside a line: the cut line comes out as a last line without '\n', then the chunk
+     * that says the file shrank. */
+    read_while_changing("shrink2.jsonl", d, len, cut + 7, cut + 7, NULL, 0);
+    /* Grown while read: its new lines are read, nothing is reported. */
+    read_while_changing("grow.jsonl", d, len, len, len, "{\"n\":\"appended\"}\n", 0);
+
+    /* zstd, two frames, cut after the first: the stream is complete as far as zstd can tell,
+     * only the size says the second frame is gone. Each frame is far larger than the stream
+     * reader's 128 KiB of compressed input, so the cut is past what the first chunk read. */
+    size_t half = len / 2;
+    while (d[half - 1] != '\n')
+        half++;
+    size_t bound = ZSTD_compressBound(len) + 16;
+    char *z = malloc(2 * bound);
+    assert_non_null(z);
+    size_t z1 = ZSTD_compress(z, bound, d, half, 1);
+    assert_false(ZSTD_isError(z1));
+    size_t z2 = ZSTD_compress(z + z1, bound, d + half, len - half, 1);
+    assert_false(ZSTD_isError(z2));
+    assert_true(z1 > (1u << 18));
+    read_while_changing("shrink.jsonl.zst", z, z1 + z2, z1, half, NULL, 1);
+    free(z);
+    free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_whole_vs_chunked),
         cmocka_unit_test(test_long_and_overlong_lines),
         cmocka_unit_test(test_expand),
+        cmocka_unit_test(test_shrinks_while_read),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

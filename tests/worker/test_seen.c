@@ -97,11 +97,63 @@ static void test_growth(void **state)
     wk_seen_free(s);
 }
 
+/* Adds id as the batch does (wk_seen_add, then wk_seen_case for a new one); returns the line
+ * of the id it differs from only in case, 0 for none. */
+static uint64_t add_case(wk_seen *s, const char *id, uint64_t line)
+{
+    const wk_seen_entry *first = NULL, *other = NULL;
+    uint32_t f;
+    uint64_t l = 0;
+    assert_int_equal(wk_seen_add(s, id, 0, line, &first), 0);
+    assert_null(first);
+    assert_int_equal(wk_seen_case(s, id, 0, line, &other), 0);
+    if (other)
+        where(other, &f, &l);
+    return other ? l : 0;
+}
+
+static void test_case_collisions(void **state)
+{
+    (void)state;
+    wk_seen *s;
+    char id[600];
+    assert_int_equal(wk_seen_create(&s), 0);
+    assert_int_equal(add_case(s, "Run1", 1), 0);
+    assert_int_equal(add_case(s, "run1", 2), 1);        /* small after capitals */
+    assert_int_equal(add_case(s, "RUN1", 3), 2);        /* the one in small letters first */
+    assert_int_equal(add_case(s, "abc", 4), 0);
+    assert_int_equal(add_case(s, "aBc", 5), 4);         /* capitals after small */
+    assert_int_equal(add_case(s, "abd", 6), 0);
+    assert_int_equal(add_case(s, "XyZ", 15), 0);
+    assert_int_equal(add_case(s, "xYz", 16), 15);       /* capitals after capitals */
+    assert_int_equal(add_case(s, "a-b_c.9", 7), 0);     /* no letters to fold apart */
+    assert_int_equal(add_case(s, "A-B_C.9", 8), 7);
+    /* Only ASCII letters fold: 0xC3 0x89 (É) and 0xC3 0xA9 (é) are other bytes. */
+    assert_int_equal(add_case(s, "\xc3\x89t\xc3\xa9", 9), 0);
+    assert_int_equal(add_case(s, "\xc3\xa9t\xc3\xa9", 10), 0);
+    assert_int_equal(add_case(s, "@[`{", 11), 0);       /* the bytes around A-Z and a-z */
+    assert_int_equal(add_case(s, "`{@[", 12), 0);
+    /* Long ids fold through a heap buffer. */
+    memset(id, 'Q', 599);
+    id[599] = '\0';
+    assert_int_equal(add_case(s, id, 13), 0);
+    memset(id, 'q', 599);
+    assert_int_equal(add_case(s, id, 14), 13);
+    /* Many ids with capitals grow the folded table; none collide. */
+    for (int i = 0; i < 5000; i++) {
+        snprintf(id, sizeof id, "Big-%d", i);
+        assert_int_equal(add_case(s, id, 100 + (uint64_t)i), 0);
+    }
+    assert_int_equal(add_case(s, "big-4999", 6000), 100 + 4999);
+    wk_seen_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_add_and_repeat),
         cmocka_unit_test(test_growth),
+        cmocka_unit_test(test_case_collisions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

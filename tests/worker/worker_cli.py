@@ -10,7 +10,11 @@ import glob
 import json
 import os
 import re
+import shutil
+import signal
+import subprocess
 import sys
+import time
 
 sys.dont_write_bytecode = True    # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -806,6 +810,256 @@ def case_compressed():
         check(s["records_read"] == s["records_reviewed"] + s["records_rejected"], "summary %r" % s)
         dups = [r for r in rejects if "duplicate customer_run_id" in r["reason"]]
         check(100 < len(dups) < 800, "records before the damage: %d duplicates" % len(dups))
+
+
+def snapshot(root):
+    """{relative path: (kind, bytes or link target, mode)} of everything under root, links not
+    followed: what the worker may not change outside its folder."""
+    out = {}
+    for d, dirs, files in os.walk(root):
+        for n in dirs + files:
+            p = os.path.join(d, n)
+            st = os.lstat(p)
+            if os.path.islink(p):
+                out[os.path.relpath(p, root)] = ("link", os.readlink(p), st.st_mode)
+            elif os.path.isdir(p):
+                out[os.path.relpath(p, root)] = ("dir", None, st.st_mode)
+            else:
+                with open(p, "rb") as f:
+                    out[os.path.relpath(p, root)] = ("file", f.read(), st.st_mode)
+    return out
+
+
+def case_planted_symlinks():
+    """Links planted in the out folder (issue 12): at the old temporary names they are never
+    touched; at a name the worker writes, or as a folder on its way, the batch stops with exit 1
+    and a message naming the link. Nothing outside the out folder is ever written."""
+    with TempDir() as tmp:
+        clean = os.path.join(tmp, "clean")
+        rc, _, err = batch(example_spec(), clean, "--threads", "2")
+        check(rc == 0, "clean run: exit %d: %s" % (rc, err))
+        wf = os.path.join("reports", WORKFLOW)
+        flagged = sorted(r for r in os.listdir(os.path.join(clean, wf))
+                         if os.path.exists(os.path.join(clean, wf, r, "claim_report.html")))
+        passed = sorted(r for r in os.listdir(os.path.join(clean, wf)) if r not in flagged)
+        check(flagged and passed, "the example has flagged and passing runs: %r" % flagged)
+        run1, run2 = flagged[0], passed[0]
+        outside = os.path.join(tmp, "outside")
+
+        def attempt(name, links, want_rc, needles=(), folders=()):
+            """A fresh out folder with `folders` made and `links` planted (path in out ->
+            target name in outside), then a batch; the outside tree must not change."""
+            shutil.rmtree(outside, ignore_errors=True)
+            os.makedirs(os.path.join(outside, "outside_dir"))
+            for v in ("victim1", "victim2", "victim4", "victim5"):
+                with open(os.path.join(outside, v), "w") as f:
+                    f.write("precious %s\n" % v)
+            before = snapshot(outside)
+            out = os.path.join(tmp, "out-" + name)
+            for d in folders:
+                os.makedirs(os.path.join(out, d), exist_ok=True)
+            for path, target in links:
+                os.makedirs(os.path.dirname(os.path.join(out, path)), exist_ok=True)
+                os.symlink(os.path.join(outside, target), os.path.join(out, path))
+            rc, _, err = batch(example_spec(), out, "--threads", "2")
+            check(rc == want_rc, "%s: exit %d, want %d: %s" % (name, rc, want_rc, err.strip()))
+            for n in needles:
+                check(n in err, "%s: the message does not name %r: %s" % (name, n, err.strip()))
+            after = snapshot(outside)
+            check(after == before, "%s: the worker changed files outside its folder: %s" %
+                  (name, sorted(set(after) ^ set(before)) or
+                   [k for k in after if after[k] != before[k]]))
+            # The links themselves are left as they were.
+            for path, target in links:
+                p = os.path.join(out, path)
+                check(os.path.islink(p) and os.readlink(p) == os.path.join(outside, target),
+                      "%s: the link %s was changed" % (name, path))
+            return out, err
+
+        # The issue's four links. The old fixed temporary names are never used, so the first
+        # three harm nothing and the batch succeeds with its files where they belong.
+        planted = [(os.path.join(wf, run1, "claim_report.json.tmp"), "victim1"),
+                   ("summary.json.tmp", "victim2"), ("index.html.tmp", "victim4"),
+                   ("events.jsonl.partial", "victim5")]
+        out, _ = attempt("old-tmp-names", planted, 0)
+        got = set(tree(out)) - set(p for p, _ in planted)
+        check(got == set(tree(clean)), "old-tmp-names: files %s" % sorted(got ^ set(tree(clean))))
+        # A linked run folder: refused, its reports written nowhere.
+        attempt("run-folder", [(os.path.join(wf, "sup-1124-002"), "outside_dir")], 1,
+                ["reports/%s/sup-1124-002" % WORKFLOW, "symbolic link"])
+        # Linked folders higher up: reports/ and reports/<workflow>.
+        attempt("reports", [("reports", "outside_dir")], 1, ["/reports", "symbolic link"])
+        attempt("workflow", [(wf, "outside_dir")], 1, [wf, "symbolic link"])
+        # Links at the names the worker writes: refused, the victim untouched.
+        for name in ("events.jsonl", "rejects.jsonl", "summary.json", "index.html"):
+            attempt(name, [(name, "victim2")], 1, [name, "symbolic link"])
+        attempt("report", [(os.path.join(wf, run1, "claim_report.json"), "victim1")], 1,
+                ["%s/claim_report.json" % run1, "symbolic link"])
+        attempt("page", [(os.path.join(wf, run1, "claim_report.html"), "victim1")], 1,
+                ["%s/claim_report.html" % run1, "symbolic link"])
+        # A stale page link beside a run that gets no page: removed, not followed.
+        out, _ = attempt("stale-page", [], 0, folders=[os.path.join(wf, run2)])
+        os.symlink(os.path.join(outside, "victim1"), os.path.join(out, wf, run2,
+                                                                  "claim_report.html"))
+        rc, _, err = batch(example_spec(), out)
+        check(rc == 0 and not os.path.lexists(os.path.join(out, wf, run2, "claim_report.html")),
+              "stale page link: exit %d: %s" % (rc, err))
+        with open(os.path.join(outside, "victim1")) as f:
+            check(f.read() == "precious victim1\n", "stale page link: the victim changed")
+        # submit on an outbox whose state file is a link: refused before anything is sent.
+        out, _ = attempt("outbox", [("outbox.state", "victim2")], 0)
+        key = os.path.join(tmp, "key")
+        with open(key, "w") as f:
+            f.write("kivo_test_key\n")
+        rc, _, err = run(WORKER, "submit", "--outbox", out, "--kivo-api-base-url",
+                         "http://127.0.0.1:9", "--api-key-file", key, "--retry-deadline", "1")
+        check(rc == 1 and "outbox.state" in err and "symbolic link" in err,
+              "submit with a linked outbox.state: exit %d: %s" % (rc, err.strip()))
+        with open(os.path.join(outside, "victim2")) as f:
+            check(f.read() == "precious victim2\n", "outbox.state link: the victim changed")
+
+
+def file_modes(out):
+    return {os.path.relpath(os.path.join(d, n), out): os.lstat(os.path.join(d, n)).st_mode & 0o7777
+            for d, dirs, files in os.walk(out) for n in dirs + files}
+
+
+def case_file_modes():
+    """What the batch creates is private (issue 12): reports and pages, which hold raw text, 0600;
+    summary.json, index.html, events.jsonl, rejects.jsonl 0640 (metadata only); folders 0750;
+    the umask takes bits away from all of them. Reports that were 0644 are replaced by 0600."""
+    with TempDir() as tmp:
+        for mask in (0o022, 0o077, 0o002):
+            out = os.path.join(tmp, "out-%03o" % mask, "deeper")
+            p = subprocess.run([WORKER, "batch", "--job-spec-file", example_spec(), "--out", out,
+                                "--quiet", "--threads", "2"], capture_output=True,
+                               preexec_fn=lambda m=mask: os.umask(m), timeout=120)
+            check(p.returncode == 0, "umask %03o: exit %d: %s" % (mask, p.returncode, p.stderr))
+            modes = file_modes(out)
+            pages = 0
+            for rel, mode in modes.items():
+                base = os.path.basename(rel)
+                want = (0o600 if base in ("claim_report.json", "claim_report.html") else
+                        0o640 if base in ("summary.json", "index.html", "events.jsonl",
+                                          "rejects.jsonl") else
+                        0o750 if os.path.isdir(os.path.join(out, rel)) else None)
+                check(want is not None, "umask %03o: unexpected %s" % (mask, rel))
+                check(mode == want & ~mask, "umask %03o: %s is %04o, want %04o" %
+                      (mask, rel, mode, want & ~mask))
+                pages += base == "claim_report.html"
+            check(pages > 0 and len(modes) > 60, "umask %03o: %d entries" % (mask, len(modes)))
+            # The out folder and the parent it made: 0750 less the umask too.
+            for d in (out, os.path.dirname(out)):
+                m = os.stat(d).st_mode & 0o7777
+                check(m == 0o750 & ~mask, "umask %03o: %s is %04o" % (mask, d, m))
+        # A rerun over reports an older worker left 0644: replaced by private files.
+        out = os.path.join(tmp, "out-022", "deeper")
+        for rel in file_modes(out):
+            if rel.endswith(".json") or rel.endswith(".html"):
+                os.chmod(os.path.join(out, rel), 0o644)
+        p = subprocess.run([WORKER, "batch", "--job-spec-file", example_spec(), "--out", out,
+                            "--quiet"], capture_output=True, preexec_fn=lambda: os.umask(0o022))
+        check(p.returncode == 0, "rerun: %s" % p.stderr)
+        for rel, mode in file_modes(out).items():
+            if rel.endswith("claim_report.json"):
+                check(mode == 0o600, "rerun: %s is %04o" % (rel, mode))
+
+
+def case_input_shrinks():
+    """An input truncated while the batch reads it (issue 12), at a line boundary so that no torn
+    line gives it away: a reject names the file, where reading stopped and the two sizes; exit 3;
+    every record before the cut is reviewed. Deterministic: the worker is stopped (SIGSTOP), the
+    bytes it has read so far are taken from /proc/PID/io, the file is cut well past them, then the
+    worker goes on (SIGCONT)."""
+    with TempDir() as tmp:
+        trace = os.path.join(tmp, "big.jsonl")
+        lines = []
+        with open(trace, "wb") as f:
+            for i in range(6000):
+                line = (make_record("shrink-%05d" % i, "The plan costs $%d a month." % (i % 50),
+                                    "Plans. The plan costs $%d a month. Support is free. %s" %
+                                    (i % 50, "x" * (i % 700))) + "\n").encode()
+                lines.append(line)
+                f.write(line)
+        size = os.path.getsize(trace)
+        spec = write_spec(os.path.join(tmp, "spec.json"), [trace])
+        out = os.path.join(tmp, "out")
+        errf = open(os.path.join(tmp, "stderr"), "wb")
+        w = subprocess.Popen([WORKER, "batch", "--job-spec-file", spec, "--out", out, "--quiet",
+                              "--threads", "1", "--chunk-bytes", "4096"], stderr=errf,
+                             stdout=subprocess.DEVNULL)
+        first = os.path.join(out, "reports", WORKFLOW, "shrink-00000", "claim_report.json")
+        deadline = time.time() + 60
+        while not os.path.exists(first) and w.poll() is None and time.time() < deadline:
+            time.sleep(0.002)
+        os.kill(w.pid, signal.SIGSTOP)
+        try:
+            check(w.poll() is None, "the worker ended before it could be stopped")
+            with open("/proc/%d/io" % w.pid) as f:
+                rchar = int(next(l for l in f if l.startswith("rchar:")).split()[1])
+            # Everything the worker has read is below rchar (it counts every read of the process),
+            # so a cut past it is met by a read still to come.
+            cut_at = rchar + (256 << 10)
+            check(cut_at < size // 2, "the worker read %d of %d bytes before it was stopped" %
+                  (rchar, size))
+            kept = 0
+            n_kept = 0
+            for line in lines:
+                if kept >= cut_at:
+                    break
+                kept += len(line)
+                n_kept += 1
+            os.truncate(trace, kept)
+        finally:
+            os.kill(w.pid, signal.SIGCONT)
+        rc = w.wait(timeout=120)
+        errf.close()
+        with open(os.path.join(tmp, "stderr")) as f:
+            err = f.read()
+        check(rc == 3, "exit %d, want 3: %s" % (rc, err))
+        rejects = read_jsonl(os.path.join(out, "rejects.jsonl"))
+        check(len(rejects) == 1, "rejects: %r" % rejects)
+        r = rejects[0]
+        check(r["file"] == trace and r["offset"] == kept and r["line"] == n_kept + 1,
+              "reject %r, want offset %d line %d" % (r, kept, n_kept + 1))
+        check("shrank while it was read" in r["reason"] and str(size) in r["reason"] and
+              str(kept) in r["reason"], "reason: %s" % r["reason"])
+        s = summary(out)
+        check(s["records_reviewed"] == n_kept and s["records_rejected"] == 1 and
+              s["records_read"] == n_kept + 1, "summary %r, want %d reviewed" % (s, n_kept))
+        check(len(read_jsonl(os.path.join(out, "events.jsonl"))) == n_kept, "events")
+
+
+def case_case_collisions():
+    """Run ids that differ only in letter case ("Run1", "run1") get folders that are one folder on
+    a case-insensitive file system (issue 12): the batch keeps both (they are distinct runs),
+    warns once with both places, and counts them in summary.json."""
+    with TempDir() as tmp:
+        trace = os.path.join(tmp, "case.jsonl")
+        ids = ["Run1", "run1", "other", "RUN1", "Other", "plain", "x-Y", "X-y", "run1"]
+        with open(trace, "w") as f:
+            for rid in ids:
+                f.write(make_record(rid, "The plan costs $5.", "The plan costs $5.") + "\n")
+        spec = write_spec(os.path.join(tmp, "spec.json"), [trace])
+        out = os.path.join(tmp, "out")
+        rc, _, err = batch(spec, out)
+        # The second "run1" is an exact duplicate: a reject as before.
+        check(rc == 3, "exit %d: %s" % (rc, err))
+        s = summary(out)
+        # run1 (vs Run1), RUN1, Other (vs other), X-y (vs x-Y): 4.
+        check(s["run_ids_differing_in_case"] == 4 and s["records_reviewed"] == 8 and
+              s["duplicate_run_ids"] == 1, "summary %r" % s)
+        warn = [l for l in err.splitlines() if "differs only in letter case" in l]
+        check(len(warn) == 1 and '"run1"' in warn[0] and "line 2" in warn[0] and
+              "line 1" in warn[0] and "case.jsonl" in warn[0], "warning: %s" % err)
+        # Both reports are there on this (case-sensitive) file system.
+        for rid in ids[:-1]:
+            check(os.path.exists(os.path.join(out, "reports", WORKFLOW, rid, "claim_report.json")),
+                  "no report for %s" % rid)
+        # No such ids: no warning, a zero count.
+        rc, _, err = batch(example_spec(), os.path.join(tmp, "out2"))
+        check(rc == 0 and "letter case" not in err and
+              summary(os.path.join(tmp, "out2"))["run_ids_differing_in_case"] == 0, err)
 
 
 CASES = {name[5:]: fn for name, fn in globals().items()
