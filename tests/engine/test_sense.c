@@ -35,6 +35,11 @@ static const char merger[] =
     "Frisk, the chief financial officer of Norden. Jonas Lind, who founded Pellam, joined the "
     "board of Norden.";
 
+static const char shop[] =
+    "Only the Pro plan includes a static IP address. All items except clearance items can be "
+    "exchanged within 30 days. The store accepts returns of unworn clothing with the receipt. A "
+    "replacement device is covered for the rest of the original warranty.";
+
 typedef struct sense_case {
     const char *source;
     const char *claim;
@@ -86,6 +91,21 @@ static const sense_case cases[] = {
     {lease, "Paint the walls until the landlord agrees.", KIVO_RULE_NEGATION_SCOPE,
      KIVO_CLAIM_CONTRADICTED, NULL},
 
+    /* quantifier: all against only, all against all-except; negation over an exception. */
+    {shop, "All plans include a static IP address.", KIVO_RULE_QUANTIFIER, KIVO_CLAIM_CONTRADICTED,
+     "All"},
+    {shop, "All items can be exchanged within 30 days.", KIVO_RULE_QUANTIFIER,
+     KIVO_CLAIM_CONTRADICTED, NULL},
+    {shop, "Clearance items can be exchanged within 30 days.", KIVO_RULE_NEGATION_SCOPE,
+     KIVO_CLAIM_CONTRADICTED, NULL},
+    {shop, "Items can be exchanged within at least 30 days.", KIVO_RULE_BOUND,
+     KIVO_CLAIM_CONTRADICTED, NULL},
+    /* prefix: "worn" where the source says "unworn", and "not unworn". */
+    {shop, "The store accepts returns of worn clothing with the receipt.", KIVO_RULE_NEGATION_SCOPE,
+     KIVO_CLAIM_CONTRADICTED, NULL},
+    {shop, "The store does not accept returns of unworn clothing.", KIVO_RULE_NEGATION_SCOPE,
+     KIVO_CLAIM_CONTRADICTED, NULL},
+
     /* Invariance: paraphrases, reordered clauses, contractions, double negation, questions. */
     {lease, "Rabbits aren't allowed by the lease.", KIVO_RULE_COVERAGE, KIVO_CLAIM_SUPPORTED, NULL},
     {lease, "Unless the flat is damaged, the deposit is returned within 21 days.",
@@ -98,6 +118,13 @@ static const sense_case cases[] = {
      KIVO_CLAIM_SUPPORTED, NULL},
     {merger, "Pellam Labs was acquired by Norden Systems in 2021.", KIVO_RULE_COVERAGE,
      KIVO_CLAIM_SUPPORTED, NULL},
+    {shop, "The Pro plan includes a static IP address.", KIVO_RULE_COVERAGE, KIVO_CLAIM_SUPPORTED,
+     NULL},
+    /* given.c: the reader's own case ("If your ... stops working") is not asserted. */
+    {shop,
+     "If your replacement device stops working, it is covered for the rest of the original "
+     "warranty.",
+     KIVO_RULE_COVERAGE, KIVO_CLAIM_SUPPORTED, NULL},
     {clinic, "Dr. Ines Varga leads the cardiology ward.", KIVO_RULE_COVERAGE, KIVO_CLAIM_SUPPORTED,
      NULL},
 };
@@ -169,6 +196,23 @@ static void test_explain_names_rule(void **state)
     kivo_engine_free(e);
 }
 
+/* A formula of goodwill ending in "!" is no claim (match.c); a statement ending in "!" is. */
+static void test_pleasantry(void **state)
+{
+    (void)state;
+    kivo_engine *e = NULL;
+    assert_int_equal(kivo_engine_create(&e), KIVO_OK);
+    kivo_source s = {"kb", 2, NULL, 0, shop, strlen(shop)};
+    const kivo_review *r = NULL;
+    kivo_packet p = packet("Have a great day!", &s);
+    assert_int_equal(kivo_engine_review(e, &p, &r), KIVO_OK);
+    assert_int_equal(r->n_claims, 0);
+    p = packet("All items can be exchanged within 30 days!", &s);
+    assert_int_equal(kivo_engine_review(e, &p, &r), KIVO_OK);
+    assert_int_equal(r->n_claims, 1);
+    kivo_engine_free(e);
+}
+
 /* The layer keeps scratch in the engine: a review's result must not depend on the reviews
  * before it (the worker reuses one engine per thread). Each case reviewed after all the others,
  * in reverse order, agrees with a fresh engine's review. */
@@ -202,6 +246,7 @@ int main(void)
         cmocka_unit_test(test_rules),
         cmocka_unit_test(test_explain_names_rule),
         cmocka_unit_test(test_reviews_independent),
+        cmocka_unit_test(test_pleasantry),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
