@@ -110,7 +110,9 @@ def own_threads(d):
     th = [threading.Thread(target=one, args=(i,)) for i in range(3)]
     for x in th:
         x.start()
-    time.sleep(0.3)
+    # The probes start as soon as the uploads are under way: with the engine's work caps a review
+    # of these packets takes well under a second, and a loaded machine may finish them quickly.
+    time.sleep(0.05)
     c = srv.client()
     lat, n = [], 0
     while any(x.is_alive() for x in th) and n < 40:
@@ -151,11 +153,14 @@ def body_budget(d):
     socks, refused = [], 0
     for i in range(6):
         s = socket.create_connection((t.HOST, srv.port), timeout=5)
-        s.sendall(head + b"x" * (size // 2))
+        try:
+            s.sendall(head + b"x" * (size // 2))
+        except (BrokenPipeError, ConnectionResetError):
+            pass        # refused from the headers and closed: its answer may still be read
         s.settimeout(0.5)
         try:
             got = s.recv(4096)
-        except socket.timeout:
+        except (socket.timeout, ConnectionResetError):
             got = b""
         if got.startswith(b"HTTP/1.1 503"):
             refused += 1
