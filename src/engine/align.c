@@ -8,9 +8,29 @@
  * the prefixed word already cancels with it ("not unlike"). A word in an "unless" clause is read
  * as negated ("unless B" is "if not B").
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "sense_int.h"
+
+/* Appends from's tokens to to. */
+static kivo_status append(kv_tokens *to, const kv_tokens *from)
+{
+    if (to->n + from->n > to->cap) {
+        size_t cap = to->cap ? to->cap : 256;
+        while (cap < to->n + from->n)
+            cap *= 2;
+        kv_token *v = realloc(to->v, cap * sizeof *v);
+        if (!v)
+            return KIVO_ENOMEM;
+        to->v = v;
+        to->cap = cap;
+    }
+    if (from->n)
+        memcpy(to->v + to->n, from->v, from->n * sizeof *from->v);
+    to->n += from->n;
+    return KIVO_OK;
+}
 
 int kv_align_window(kivo_engine *e, const kivo_packet *p, size_t first, size_t last)
 {
@@ -27,7 +47,12 @@ int kv_align_window(kivo_engine *e, const kivo_packet *p, size_t first, size_t l
     for (size_t s = first; s <= last; s++) {
         const kv_sentence *st = &e->sents[s];
         const kivo_source *src = &p->sources[st->source];
-        if (kv_tokenize(e->lx, src->text + st->start, st->end - st->start, &sn->win) != KIVO_OK)
+        /* Each sentence into a list of its own: the tokenizer reads a token against the tokens
+         * before it in the list, at their offsets in the text it is given, which another
+         * sentence's tokens are not (a read past the text's end, found by ASan). */
+        sn->one.n = 0;
+        if (kv_tokenize(e->lx, src->text + st->start, st->end - st->start, &sn->one) != KIVO_OK ||
+            append(&sn->win, &sn->one) != KIVO_OK)
             return 0;
         if (sn->win.n > KV_SENSE_MAX_WINDOW)
             return 0;
@@ -78,7 +103,12 @@ unsigned kv_align_in_clause(const kivo_engine *e, const kv_reading *r, size_t sc
     *cpol = 0;
     *antonym = 0;
     uint32_t hc = kv_cues_of(e, h);
-    for (int pass = 0; pass < 3 && !pol; pass++) {
+    /* Most words have no antonym: then the third pass cannot match and is not made (it was a
+     * fifth of the sentence layer's instructions). */
+    int passes = KV_CUE_CONVERSE(hc) || kv_opposite_known(e, h) || kv_antonym_known(e, h) ? 3 : 2;
+    for (int pass = 0; pass < passes && !pol; pass++) {
+        if (pass == 1 && !alt)
+            continue;
         for (size_t j = 0; j < r->n; j++) {
             const kv_ann *a = &r->a[j];
             if (a->clause != sc)

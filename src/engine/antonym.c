@@ -162,6 +162,12 @@ static size_t first_of(const kivo_engine *e, uint64_t h)
     return lo;
 }
 
+int kv_antonym_known(const kivo_engine *e, uint64_t h)
+{
+    size_t i = first_of(e, h);
+    return i < e->n_antonyms && e->antonyms[i].h == h;
+}
+
 int kv_antonym_pair(const kivo_engine *e, uint64_t a, uint64_t b)
 {
     const antonym_entry *v = e->antonyms;

@@ -173,6 +173,8 @@ uint64_t kv_acronym_at(kivo_engine *e, const char *text, size_t len, const kv_to
 
 /* 1 when words a and b (token hashes) stand on the two sides of one opposite group. */
 int kv_opposite_pair(const kivo_engine *e, uint64_t a, uint64_t b);
+/* 1 when word h (a token hash) stands in an opposite group. */
+int kv_opposite_known(const kivo_engine *e, uint64_t h);
 
 /* Builds e->opposites from the groups in opposite.c (hashed as tokens, so they match by stem). */
 kivo_status kv_opposites_build(kivo_engine *e);

@@ -31,6 +31,7 @@ void kv_sense_free(kivo_engine *e)
     if (!e->sense)
         return;
     kv_tokens_free(&e->sense->win);
+    kv_tokens_free(&e->sense->one);
     free(e->sense->ann_win);
     free(e->sense);
     e->sense = NULL;

@@ -156,6 +156,7 @@ typedef struct kv_sense {
     kv_ann ann_claim[KV_SENSE_MAX_TOKENS];
     kv_ann *ann_win; /* KV_SENSE_MAX_WINDOW */
     kv_tokens win;   /* the window's tokens, sentence after sentence */
+    kv_tokens one;   /* one sentence's tokens, before they join win */
     size_t ends[KV_SENSE_MAX_SENTS];
     kv_reading claim, sent[KV_SENSE_MAX_SENTS];
     size_t n_sents;
@@ -217,6 +218,8 @@ int kv_exchange_check(kivo_engine *e, kv_sense_result *res);
  * antonyms. */
 kivo_status kv_antonyms_build(kivo_engine *e);
 int kv_antonym_pair(const kivo_engine *e, uint64_t a, uint64_t b);
+/* antonym.c: 1 when word h has an antonym in the table. */
+int kv_antonym_known(const kivo_engine *e, uint64_t h);
 
 /* sense.c: after kv_sense_check on the best window, reads the claim against another window
  * for swaps only (swap.c). */
