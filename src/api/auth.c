@@ -24,51 +24,41 @@ static int unauthenticated(api_error *e, const char *why)
 
 static void touch_key(api_store *s, int64_t id, int64_t now)
 {
-    sqlite3_stmt *st;
-
     if (api_store_begin(s) != SQLITE_OK)
         return;
-    st = api_store_stmt(s, S_KEY_TOUCH);
-    if (st) {
-        sqlite3_bind_int64(st, 1, id);
-        sqlite3_bind_int64(st, 2, now);
-        sqlite3_step(st);
-        sqlite3_reset(st);
-    }
+    api_store_key_touch(s, id, now);
     api_store_commit(s);
 }
 
 static int resolve_key(api_ctx *ctx, api_auth *a, api_error *e)
 {
-    sqlite3_stmt *st = api_store_stmt(ctx->t->store, S_KEY_BY_HASH);
-    int64_t now = api_now_ms(), last_used = 0;
-    int ret = -1, touch = 0;
+    api_key_row k;
+    int64_t now = api_now_ms();
+    int ret = -1, touch = 0, rc;
 
-    if (!st) {
+    rc = api_store_key_by_hash(ctx->t->store, a->digest, API_DIGEST_SIZE, &k);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
         api_error_set(e, 500, "internal", "store unavailable");
         goto out;
     }
-    sqlite3_bind_blob(st, 1, a->digest, API_DIGEST_SIZE, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_bytes(st, 1) != API_DIGEST_SIZE ||
-        !api_token_digest_equal(sqlite3_column_blob(st, 1), a->digest)) {
+    if (rc != SQLITE_ROW || k.token_hash_len != API_DIGEST_SIZE ||
+        !api_token_digest_equal(k.token_hash, a->digest)) {
         unauthenticated(e, "unknown API key");
         goto out;
     }
-    if (sqlite3_column_type(st, 4) != SQLITE_NULL) {
+    if (k.revoked) {
         unauthenticated(e, "this API key was revoked");
         goto out;
     }
-    a->key_id = sqlite3_column_int64(st, 0);
-    snprintf(a->project, sizeof a->project, "%s", (const char *)sqlite3_column_text(st, 2));
-    if (api_scopes_parse((const char *)sqlite3_column_text(st, 3), &a->scopes) != 0)
+    a->key_id = k.id;
+    snprintf(a->project, sizeof a->project, "%s", k.project);
+    if (api_scopes_parse(k.scopes, &a->scopes) != 0)
         a->scopes = 0;
-    last_used = sqlite3_column_int64(st, 5);
-    touch = sqlite3_column_type(st, 5) == SQLITE_NULL || now - last_used > TOUCH_INTERVAL_MS;
+    touch = k.last_used_at < 0 || now - k.last_used_at > TOUCH_INTERVAL_MS;
     a->kind = API_TOKEN_KEY;
     ret = 0;
 out:
-    if (st)
-        sqlite3_reset(st);
+    api_store_end(ctx->t->store);
     if (ret == 0 && touch)
         touch_key(ctx->t->store, a->key_id, now);
     return ret;
@@ -76,32 +66,31 @@ out:
 
 static int resolve_credential(api_ctx *ctx, api_auth *a, api_error *e)
 {
-    sqlite3_stmt *st = api_store_stmt(ctx->t->store, S_PW_BY_CRED);
-    int ret = -1;
+    api_pw_cred_row c;
+    int ret = -1, rc;
 
-    if (!st) {
+    rc = api_store_pw_by_cred(ctx->t->store, a->digest, API_DIGEST_SIZE, &c);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
         api_error_set(e, 500, "internal", "store unavailable");
         goto out;
     }
-    sqlite3_bind_blob(st, 1, a->digest, API_DIGEST_SIZE, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_bytes(st, 3) != API_DIGEST_SIZE ||
-        !api_token_digest_equal(sqlite3_column_blob(st, 3), a->digest)) {
+    if (rc != SQLITE_ROW || c.cred_hash_len != API_DIGEST_SIZE ||
+        !api_token_digest_equal(c.cred_hash, a->digest)) {
         unauthenticated(e, "unknown worker credential");
         goto out;
     }
-    if (sqlite3_column_type(st, 5) != SQLITE_NULL) {
+    if (c.key_revoked) {
         unauthenticated(e, "the API key this worker credential was issued to was revoked");
         goto out;
     }
-    a->run_row = sqlite3_column_int64(st, 0);
-    snprintf(a->run_id, sizeof a->run_id, "%s", (const char *)sqlite3_column_text(st, 1));
-    snprintf(a->project, sizeof a->project, "%s", (const char *)sqlite3_column_text(st, 2));
-    a->cred_expired = api_now_ms() >= sqlite3_column_int64(st, 4);
+    a->run_row = c.id;
+    snprintf(a->run_id, sizeof a->run_id, "%s", c.run_id);
+    snprintf(a->project, sizeof a->project, "%s", c.project);
+    a->cred_expired = api_now_ms() >= c.cred_expires_at;
     a->kind = API_TOKEN_CREDENTIAL;
     ret = 0;
 out:
-    if (st)
-        sqlite3_reset(st);
+    api_store_end(ctx->t->store);
     return ret;
 }
 

@@ -1,50 +1,72 @@
-/* cli.c - flags, environment variables and value parsing for kivo-api (see cli.h). */
+/*
+ * cli.c - flags, environment variables and value parsing for kivo-api (see cli.h).
+ *
+ * Flags are parsed with getopt_long, as the worker's are, from each command's option table: the
+ * table stays the one list that the parser, --help and the environment fallback all read.
+ */
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 
+/* getopt_long's value for opts[i]: above every character, so no short option can clash. */
+#define OPT_VAL(i) (0x100 + (int)(i))
+
 int api_cli_collect(int argc, char **argv, int first, const api_option *opts, size_t n_opts,
                     const char **values)
 {
-    int ret = -1;
+    struct option *longopts = calloc(n_opts + 1, sizeof *longopts);
+    /* getopt_long reads argv[1..]: hand it the slice that starts before `first`. */
+    int sub_argc = argc - first + 1, c, ret = -1;
+    char **sub_argv = argv + first - 1;
 
     for (size_t i = 0; i < n_opts; i++)
         values[i] = NULL;
-    for (int a = first; a < argc; a++) {
-        const char *arg = argv[a];
-        const char *eq = strchr(arg, '=');
-        size_t name_len = eq ? (size_t)(eq - arg) : strlen(arg);
-        size_t i;
-        for (i = 0; i < n_opts; i++)
-            if (strlen(opts[i].flag) == name_len && memcmp(opts[i].flag, arg, name_len) == 0)
-                break;
-        if (i == n_opts) {
-            fprintf(stderr, "kivo-api: unknown option '%.*s' (see --help)\n", (int)name_len, arg);
-            goto out;
-        }
-        if (!opts[i].arg) {
-            if (eq) {
-                fprintf(stderr, "kivo-api: %s takes no value\n", opts[i].flag);
-                goto out;
-            }
-            values[i] = "1";
-        } else if (eq) {
-            values[i] = eq + 1;
-        } else if (a + 1 < argc) {
-            values[i] = argv[++a];
-        } else {
+    if (!longopts) {
+        fprintf(stderr, "kivo-api: out of memory\n");
+        return -1;
+    }
+    for (size_t i = 0; i < n_opts; i++) {
+        longopts[i].name = opts[i].flag + 2;                  /* past "--" */
+        longopts[i].has_arg = opts[i].arg ? required_argument : no_argument;
+        longopts[i].val = OPT_VAL(i);
+    }
+    /* "+": stop at the first argument that is not an option (reported below, none is allowed);
+     * ":": a missing value is told apart from an unknown option; opterr 0: messages are ours. */
+    opterr = 0;
+    optind = 0;
+    while ((c = getopt_long(sub_argc, sub_argv, "+:", longopts, NULL)) != -1) {
+        if (c >= OPT_VAL(0) && c < OPT_VAL(n_opts)) {
+            size_t i = (size_t)(c - OPT_VAL(0));
+            values[i] = opts[i].arg ? optarg : "1";
+        } else if (c == ':' && optopt >= OPT_VAL(0) && optopt < OPT_VAL(n_opts)) {
+            size_t i = (size_t)(optopt - OPT_VAL(0));
             fprintf(stderr, "kivo-api: %s needs a value (%s)\n", opts[i].flag, opts[i].arg);
             goto out;
+        } else if (optopt >= OPT_VAL(0) && optopt < OPT_VAL(n_opts)) {
+            fprintf(stderr, "kivo-api: %s takes no value\n", opts[optopt - OPT_VAL(0)].flag);
+            goto out;
+        } else {
+            const char *arg = sub_argv[optind - 1];
+            fprintf(stderr, "kivo-api: unknown option '%.*s' (see --help)\n",
+                    (int)strcspn(arg, "="), arg);
+            goto out;
         }
+    }
+    if (optind < sub_argc) {
+        fprintf(stderr, "kivo-api: unknown option '%.*s' (see --help)\n",
+                (int)strcspn(sub_argv[optind], "="), sub_argv[optind]);
+        goto out;
     }
     for (size_t i = 0; i < n_opts; i++)
         if (!values[i] && opts[i].env)
             values[i] = getenv(opts[i].env);
     ret = 0;
 out:
+    free(longopts);
     return ret;
 }
 

@@ -49,10 +49,11 @@ typedef struct api_option {
     const char *help;
 } api_option;
 
-/* Looks through argv[first..argc) for the options of `opts` (flag VALUE, flag=VALUE, or a bare
- * switch), then the environment. values[i] gets the string for opts[i] or NULL; a switch's value
- * is "1". @return 0, or -1 after printing what was wrong to stderr (unknown flag, missing
- * value). */
+/* Parses argv[first..argc) with getopt_long for the options of `opts` (flag VALUE, flag=VALUE,
+ * a bare switch, or an unambiguous prefix of a flag), then the environment. values[i] gets the
+ * string for opts[i] or NULL; a switch's value is "1"; the last of a repeated flag wins. Every
+ * argument must be an option. @return 0, or -1 after printing what was wrong to stderr (unknown
+ * flag or argument, missing value, value given to a switch). */
 int api_cli_collect(int argc, char **argv, int first, const api_option *opts, size_t n_opts,
                     const char **values);
 

@@ -69,7 +69,6 @@ static int keys_create(api_store *s, const char *project, unsigned mask)
     api_scopes_format(mask, scopes);
     /* A prefix clash (48 random bits) is rare but possible: draw again. */
     for (int attempt = 0; attempt < 4 && rc == SQLITE_CONSTRAINT; attempt++) {
-        sqlite3_stmt *st;
         if (api_token_generate(API_KEY_PREFIX, token) != 0 ||
             api_token_digest(token, strlen(token), digest) != 0) {
             fprintf(stderr, "kivo-api: cannot draw random bytes\n");
@@ -77,17 +76,8 @@ static int keys_create(api_store *s, const char *project, unsigned mask)
         }
         memcpy(prefix, token, API_KEY_DISPLAY_LEN);
         prefix[API_KEY_DISPLAY_LEN] = '\0';
-        st = api_store_stmt(s, S_KEY_INSERT);
-        if (!st)
-            break;
-        sqlite3_bind_text(st, 1, prefix, -1, SQLITE_STATIC);
-        sqlite3_bind_blob(st, 2, digest, sizeof digest, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, project, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, scopes, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 5, api_now_ms());
-        rc = sqlite3_step(st);
-        rc = rc == SQLITE_DONE ? SQLITE_OK : sqlite3_extended_errcode(api_store_db(s)) & 0xff;
-        sqlite3_reset(st);
+        rc = api_store_key_insert(s, prefix, digest, sizeof digest, project, scopes,
+                                  api_now_ms()) & 0xff;
     }
     if (rc != SQLITE_OK) {
         fprintf(stderr, "kivo-api: cannot store the key: %s\n", api_store_error(s));
@@ -103,63 +93,48 @@ out:
     return code;
 }
 
-static void print_time(sqlite3_stmt *st, int col)
+static void print_time(int64_t ms)
 {
     char t[API_TIME_TEXT_MAX];
 
-    if (sqlite3_column_type(st, col) == SQLITE_NULL) {
+    if (ms < 0) {
         printf("\t-");
         return;
     }
-    api_time_format(sqlite3_column_int64(st, col), t);
+    api_time_format(ms, t);
     printf("\t%s", t);
+}
+
+static void print_key(const api_key_item *k, void *arg)
+{
+    (void)arg;
+    printf("%s\t%s\t%s", k->prefix, k->project, k->scopes);
+    print_time(k->created_at);
+    print_time(k->last_used_at);
+    print_time(k->revoked_at);
+    putchar('\n');
 }
 
 static int keys_list(api_store *s)
 {
-    sqlite3_stmt *st = api_store_stmt(s, S_KEY_LIST);
-    int rc;
-
-    if (!st)
-        return API_EXIT_FAILURE;
     printf("prefix\tproject\tscopes\tcreated\tlast_used\trevoked\n");
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        printf("%s\t%s\t%s", (const char *)sqlite3_column_text(st, 0),
-               (const char *)sqlite3_column_text(st, 1),
-               (const char *)sqlite3_column_text(st, 2));
-        print_time(st, 3);
-        print_time(st, 4);
-        print_time(st, 5);
-        putchar('\n');
-    }
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? API_EXIT_OK : API_EXIT_FAILURE;
+    return api_store_key_list(s, print_key, NULL) == SQLITE_OK ? API_EXIT_OK : API_EXIT_FAILURE;
 }
 
 static int keys_revoke(api_store *s, const char *prefix)
 {
-    sqlite3_stmt *st = api_store_stmt(s, S_KEY_REVOKE);
-    int code = API_EXIT_FAILURE;
+    int changed = 0;
 
-    if (!st)
-        goto out;
-    sqlite3_bind_text(st, 1, prefix, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, api_now_ms());
-    if (sqlite3_step(st) != SQLITE_DONE) {
+    if (api_store_key_revoke(s, prefix, api_now_ms(), &changed) != SQLITE_OK) {
         fprintf(stderr, "kivo-api: %s\n", api_store_error(s));
-        goto out;
+        return API_EXIT_FAILURE;
     }
-    if (sqlite3_changes(api_store_db(s)) == 0) {
+    if (!changed) {
         fprintf(stderr, "kivo-api: no active key with prefix %s\n", prefix);
-        code = API_EXIT_NOT_FOUND;
-        goto out;
+        return API_EXIT_NOT_FOUND;
     }
     fprintf(stderr, "kivo-api: revoked %s\n", prefix);
-    code = API_EXIT_OK;
-out:
-    if (st)
-        sqlite3_reset(st);
-    return code;
+    return API_EXIT_OK;
 }
 
 int api_keys_main(int argc, char **argv)

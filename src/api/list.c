@@ -30,61 +30,57 @@ static void check_filter(const char *v, const char *const *allowed, const char *
     }
 }
 
-void api_list_runs(api_ctx *ctx, api_reply *out, int stmt, const char *const *statuses,
-                   api_row_json row)
+int api_list_full(api_list_page *p)
+{
+    if (p->n < p->limit)
+        return 0;
+    p->more = 1;
+    return 1;
+}
+
+void api_list_add(api_list_page *p, int64_t id, json_t *item)
+{
+    json_array_append_new(p->runs, item);
+    p->last = id;
+    p->n++;
+}
+
+void api_list_runs(api_ctx *ctx, api_reply *out, const char *const *statuses,
+                   api_list_fetch fetch)
 {
     api_store *s = ctx->t->store;
     api_error e = {0};
-    const char *workflow = api_query(ctx, "workflow_id");
-    const char *status = api_query(ctx, "status");
-    const char *verdict = api_query(ctx, "gate_verdict");
-    sqlite3_stmt *st = NULL;
-    json_t *runs = NULL, *page;
+    api_list_filter f = {0};
+    api_list_page p = {0};
+    json_t *page;
     char cursor[API_CURSOR_MAX];
-    long limit = 0, n = 0;
-    int64_t before = 0, last = 0;
-    int more = 0;
 
+    f.project = ctx->r->auth.project;
+    f.workflow_id = api_query(ctx, "workflow_id");
+    f.status = api_query(ctx, "status");
+    f.gate_verdict = api_query(ctx, "gate_verdict");
     api_query_allow(ctx, list_args, &e);
-    check_filter(status, statuses, "status", &e);
-    check_filter(verdict, kivo_wire_verdict_names, "gate_verdict", &e);
-    if (workflow && (strlen(workflow) == 0 || strlen(workflow) > KIVO_WIRE_ID_MAX)) {
+    check_filter(f.status, statuses, "status", &e);
+    check_filter(f.gate_verdict, kivo_wire_verdict_names, "gate_verdict", &e);
+    if (f.workflow_id && (strlen(f.workflow_id) == 0 ||
+                          strlen(f.workflow_id) > KIVO_WIRE_ID_MAX)) {
         api_error_set(&e, 400, "schema_violation", "workflow_id: 1..512 characters");
         api_error_field(&e, "workflow_id");
     }
-    if (api_list_params(ctx, &limit, &before, &e) != 0 || e.http)
+    if (api_list_params(ctx, &p.limit, &f.before, &e) != 0 || e.http)
         goto fail;
-    st = api_store_stmt(s, stmt);
-    runs = json_array();
-    if (!st || !runs) {
+    /* One row past the page says whether there is a next one. */
+    f.limit = p.limit + 1;
+    p.runs = json_array();
+    if (!p.runs || fetch(s, &f, &p) != SQLITE_OK) {
         fprintf(stderr, "kivo-api: list: %s\n", api_store_error(s));
         api_error_set(&e, 500, "internal", "the store failed; retry later");
         goto fail;
     }
-    /* Parameters of S_PW_LIST and S_HR_LIST alike: project, id below, filters, limit + 1. */
-    sqlite3_bind_text(st, 1, ctx->r->auth.project, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, before);
-    if (workflow)
-        sqlite3_bind_text(st, 3, workflow, -1, SQLITE_STATIC);
-    if (status)
-        sqlite3_bind_text(st, 4, status, -1, SQLITE_STATIC);
-    if (verdict)
-        sqlite3_bind_text(st, 5, verdict, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 6, limit + 1);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        if (n == limit) {
-            more = 1;
-            break;
-        }
-        json_array_append_new(runs, row(st));
-        last = sqlite3_column_int64(st, 0);
-        n++;
-    }
-    sqlite3_reset(st);
-    page = json_pack("{s:o}", "runs", runs);
-    runs = NULL;
-    if (more) {
-        api_cursor_encode(last, cursor);
+    page = json_pack("{s:o}", "runs", p.runs);
+    p.runs = NULL;
+    if (p.more) {
+        api_cursor_encode(p.last, cursor);
         json_object_set_new(page, "next_cursor", json_string(cursor));
     } else {
         json_object_set_new(page, "next_cursor", json_null());
@@ -92,6 +88,6 @@ void api_list_runs(api_ctx *ctx, api_reply *out, int stmt, const char *const *st
     api_reply_json(out, 200, page);
     return;
 fail:
-    json_decref(runs);
+    json_decref(p.runs);
     api_reply_error(ctx, out, &e);
 }

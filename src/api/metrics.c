@@ -30,38 +30,38 @@ static const char *const reasons[] = {
     "other"};
 #define N_REASONS (sizeof reasons / sizeof reasons[0])
 
-static atomic_ullong requests[R_COUNT][M_COUNT][N_STATUS];
-static atomic_ullong hist[R_COUNT][N_BOUNDS + 1];
-static atomic_ullong hist_sum_us[R_COUNT];
-static atomic_ullong hist_count[R_COUNT];
+static atomic_ullong requests[API_R_COUNT][API_M_COUNT][N_STATUS];
+static atomic_ullong hist[API_R_COUNT][N_BOUNDS + 1];
+static atomic_ullong hist_sum_us[API_R_COUNT];
+static atomic_ullong hist_count[API_R_COUNT];
 static atomic_ullong ev_accepted[KIVO_EVENT_TYPE_COUNT];
 static atomic_ullong ev_replayed;
 static atomic_ullong ev_rejected[N_REASONS];
 
-static const char *const route_names[R_COUNT] = {
-    [R_UNKNOWN] = "unknown",
-    [R_HEALTHZ] = "/healthz",
-    [R_METRICS] = "/metrics",
-    [R_PW_RUNS] = "/v1/private-worker/review-runs",
-    [R_PW_RUN] = "/v1/private-worker/review-runs/{id}",
-    [R_PW_EVENTS] = "/v1/private-worker/review-runs/{id}/events",
-    [R_HR_RUNS] = "/v1/review-runs",
-    [R_HR_RUN] = "/v1/review-runs/{id}",
-    [R_HR_REPORT] = "/v1/review-runs/{id}/report",
-    [R_HR_PACKET] = "/v1/review-runs/{id}/packet",
-    [R_APP] = "/app/",
+static const char *const route_names[API_R_COUNT] = {
+    [API_R_UNKNOWN] = "unknown",
+    [API_R_HEALTHZ] = "/healthz",
+    [API_R_METRICS] = "/metrics",
+    [API_R_PW_RUNS] = "/v1/private-worker/review-runs",
+    [API_R_PW_RUN] = "/v1/private-worker/review-runs/{id}",
+    [API_R_PW_EVENTS] = "/v1/private-worker/review-runs/{id}/events",
+    [API_R_HR_RUNS] = "/v1/review-runs",
+    [API_R_HR_RUN] = "/v1/review-runs/{id}",
+    [API_R_HR_REPORT] = "/v1/review-runs/{id}/report",
+    [API_R_HR_PACKET] = "/v1/review-runs/{id}/packet",
+    [API_R_APP] = "/app/",
 };
 
-static const char *const method_names[M_COUNT] = {"GET", "POST", "DELETE", "other"};
+static const char *const method_names[API_M_COUNT] = {"GET", "POST", "DELETE", "other"};
 
 const char *api_route_name(api_route r)
 {
-    return (unsigned)r < R_COUNT ? route_names[r] : "unknown";
+    return (unsigned)r < API_R_COUNT ? route_names[r] : "unknown";
 }
 
 const char *api_method_name(api_method m)
 {
-    return (unsigned)m < M_COUNT ? method_names[m] : "other";
+    return (unsigned)m < API_M_COUNT ? method_names[m] : "other";
 }
 
 void api_metrics_request(api_route route, api_method method, unsigned status, uint64_t ns)
@@ -69,10 +69,10 @@ void api_metrics_request(api_route route, api_method method, unsigned status, ui
     size_t c = N_CODES, b = N_BOUNDS;
     double secs = (double)ns / 1e9;
 
-    if ((unsigned)route >= R_COUNT)
-        route = R_UNKNOWN;
-    if ((unsigned)method >= M_COUNT)
-        method = M_OTHER;
+    if ((unsigned)route >= API_R_COUNT)
+        route = API_R_UNKNOWN;
+    if ((unsigned)method >= API_M_COUNT)
+        method = API_M_OTHER;
     for (size_t i = 0; i < N_CODES; i++)
         if (codes[i] == status)
             c = i;
@@ -111,19 +111,29 @@ static unsigned long long get(atomic_ullong *a)
     return atomic_load_explicit(a, memory_order_relaxed);
 }
 
-static kivo_status render_runs(api_store *store, kivo_buf *out, api_stmt_id id, const char *kind)
-{
-    sqlite3_stmt *st = api_store_stmt(store, id);
-    kivo_status ks = KIVO_OK;
+typedef struct runs_out {
+    kivo_buf *out;
+    const char *kind;
+    kivo_status ks;
+} runs_out;
 
-    if (!st)
+static int render_status(const char *status, int64_t n, void *arg)
+{
+    runs_out *r = arg;
+
+    r->ks = kivo_buf_printf(r->out, "kivo_api_runs{kind=\"%s\",status=\"%s\"} %lld\n", r->kind,
+                            status, (long long)n);
+    return r->ks != KIVO_OK;
+}
+
+static kivo_status render_runs(api_store *store, kivo_buf *out, api_run_kind kind,
+                               const char *name)
+{
+    runs_out r = {out, name, KIVO_OK};
+
+    if (api_store_count_by_status(store, kind, render_status, &r) != SQLITE_OK && r.ks == KIVO_OK)
         return KIVO_EIO;
-    while (ks == KIVO_OK && sqlite3_step(st) == SQLITE_ROW)
-        ks = kivo_buf_printf(out, "kivo_api_runs{kind=\"%s\",status=\"%s\"} %lld\n", kind,
-                             (const char *)sqlite3_column_text(st, 0),
-                             (long long)sqlite3_column_int64(st, 1));
-    sqlite3_reset(st);
-    return ks;
+    return r.ks;
 }
 
 int api_metrics_render(api_store *store, kivo_buf *out)
@@ -138,8 +148,8 @@ int api_metrics_render(api_store *store, kivo_buf *out)
 
     P("# HELP kivo_api_requests_total HTTP requests answered, by route, method and status.\n");
     P("# TYPE kivo_api_requests_total counter\n");
-    for (int r = 0; r < R_COUNT; r++)
-        for (int m = 0; m < M_COUNT; m++)
+    for (int r = 0; r < API_R_COUNT; r++)
+        for (int m = 0; m < API_M_COUNT; m++)
             for (size_t c = 0; c < N_STATUS; c++) {
                 unsigned long long v = get(&requests[r][m][c]);
                 char status[8];
@@ -154,7 +164,7 @@ int api_metrics_render(api_store *store, kivo_buf *out)
             }
     P("# HELP kivo_api_request_duration_seconds Time from request headers to response queued.\n");
     P("# TYPE kivo_api_request_duration_seconds histogram\n");
-    for (int r = 0; r < R_COUNT; r++) {
+    for (int r = 0; r < API_R_COUNT; r++) {
         unsigned long long cum = 0, n = get(&hist_count[r]);
         if (!n)
             continue;
@@ -172,9 +182,9 @@ int api_metrics_render(api_store *store, kivo_buf *out)
     P("# HELP kivo_api_runs Runs in the store, by kind and status.\n");
     P("# TYPE kivo_api_runs gauge\n");
     if (ks == KIVO_OK)
-        ks = render_runs(store, out, S_PW_COUNT_BY_STATUS, "private_worker");
+        ks = render_runs(store, out, API_RUN_PRIVATE_WORKER, "private_worker");
     if (ks == KIVO_OK)
-        ks = render_runs(store, out, S_HR_COUNT_BY_STATUS, "hosted");
+        ks = render_runs(store, out, API_RUN_HOSTED, "hosted");
     P("# HELP kivo_api_events_accepted_total Private-worker events accepted, by event type.\n");
     P("# TYPE kivo_api_events_accepted_total counter\n");
     for (int i = 0; i < KIVO_EVENT_TYPE_COUNT; i++)

@@ -89,26 +89,24 @@ out:
 
 void api_route_hr_packet(api_ctx *ctx, api_reply *out)
 {
-    sqlite3_stmt *st = api_store_stmt(ctx->t->store, S_HR_BY_RUN_ID);
     api_error e = {0};
     json_t *ans = NULL;
+    api_hr_run r;
+    int rc = api_store_hr_by_run_id(ctx->t->store, ctx->r->id, &r);
 
-    if (!st) {
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
         fprintf(stderr, "kivo-api: prepare: %s\n", api_store_error(ctx->t->store));
         api_error_set(&e, 500, "internal", "the store failed; retry later");
-        goto out;
-    }
-    sqlite3_bind_text(st, 1, ctx->r->id, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_ROW)
+    } else if (rc != SQLITE_ROW) {
         api_error_set(&e, 404, "not_found", "no such run");
-    else if (strcmp((const char *)sqlite3_column_text(st, 2), ctx->r->auth.project) != 0)
+    } else if (strcmp(r.project, ctx->r->auth.project) != 0) {
         api_error_set(&e, 403, "forbidden", "this run belongs to another project");
-    else if (sqlite3_column_type(st, 5) == SQLITE_NULL)
+    } else if (!r.packet) {
         api_error_set(&e, 404, "not_found", "the packet of this run was deleted");
-    else if (!(ans = packet_json(ctx->r->id, (const char *)sqlite3_column_text(st, 5))))
+    } else if (!(ans = packet_json(ctx->r->id, r.packet))) {
         api_error_set(&e, 500, "internal", "stored packet unreadable");
-    sqlite3_reset(st);
-out:
+    }
+    api_store_end(ctx->t->store);
     if (ans)
         api_reply_json(out, 200, ans);
     else

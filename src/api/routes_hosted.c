@@ -28,22 +28,20 @@ static void internal(api_error *e, api_store *s, const char *what)
     api_error_set(e, 500, "internal", "the store failed; retry later");
 }
 
-/* The run as answered, from a row of S_HR_BY_RUN_ID / S_HR_LIST columns:
- * 0 id, 1 run_id, 2 project, 3 status, 4 summary, 5 packet, 6 claims, 7 report, 8 deleted_at. */
-static json_t *hosted_json(sqlite3_stmt *st, int with_claims)
+/* The run as answered; claims only when with_claims. */
+static json_t *hosted_json(const api_hr_run *r, int with_claims)
 {
-    json_t *run = json_loads((const char *)sqlite3_column_text(st, 4), 0, NULL);
-    int deleted = sqlite3_column_type(st, 8) != SQLITE_NULL;
+    json_t *run = json_loads(r->summary, 0, NULL);
+    int deleted = r->deleted_at >= 0;
 
     if (!run)
         goto out;
-    json_object_set_new(run, "status", json_string((const char *)sqlite3_column_text(st, 3)));
-    api_json_set_time(run, "deleted_at", deleted ? sqlite3_column_int64(st, 8) : -1);
+    json_object_set_new(run, "status", json_string(r->status));
+    api_json_set_time(run, "deleted_at", r->deleted_at);
     if (with_claims) {
         json_t *claims = NULL;
-        if (!deleted && sqlite3_column_type(st, 6) != SQLITE_NULL)
-            claims = json_loads((const char *)sqlite3_column_text(st, 6), JSON_ALLOW_NUL,
-                                NULL);
+        if (!deleted && r->claims)
+            claims = json_loads(r->claims, JSON_ALLOW_NUL, NULL);
         json_object_set_new(run, "claims", claims ? claims : json_null());
     }
 out:
@@ -55,37 +53,29 @@ out:
 static int find_existing(api_store *s, const char *project, const kivo_json_node *customer,
                          const unsigned char *digest, char run_id[API_RUN_ID_MAX])
 {
-    sqlite3_stmt *st = api_store_stmt(s, S_HR_BY_CUSTOMER);
-    int found = -1;
+    api_hr_found f;
+    int rc = api_store_hr_by_customer(s, project, customer->str, (int)customer->len, &f);
+    int found = rc == SQLITE_DONE ? 0 : -1;
 
-    if (!st)
-        goto out;
-    found = 0;
-    sqlite3_bind_text(st, 1, project, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, customer->str, (int)customer->len, SQLITE_TRANSIENT);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        found = sqlite3_column_type(st, 3) != SQLITE_NULL ? 3
-                : sqlite3_column_bytes(st, 2) == API_DIGEST_SIZE &&
-                        memcmp(sqlite3_column_blob(st, 2), digest, API_DIGEST_SIZE) == 0 ? 1 : 2;
-        snprintf(run_id, API_RUN_ID_MAX, "%s", (const char *)sqlite3_column_text(st, 1));
+    if (rc == SQLITE_ROW) {
+        found = f.deleted ? 3
+                : f.body_digest_len == API_DIGEST_SIZE &&
+                        memcmp(f.body_digest, digest, API_DIGEST_SIZE) == 0 ? 1 : 2;
+        snprintf(run_id, API_RUN_ID_MAX, "%s", f.run_id);
+        api_store_end(s);
     }
-    sqlite3_reset(st);
-out:
     return found;
 }
 
 /* Answers with the stored run `run_id` (a repeat of an identical create). */
 static void answer_existing(api_ctx *ctx, const char *run_id, api_reply *out, api_error *e)
 {
-    sqlite3_stmt *st = api_store_stmt(ctx->t->store, S_HR_BY_RUN_ID);
+    api_hr_run r;
     json_t *run = NULL;
 
-    if (st) {
-        sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            run = hosted_json(st, 1);
-        sqlite3_reset(st);
-    }
+    if (api_store_hr_by_run_id(ctx->t->store, run_id, &r) == SQLITE_ROW)
+        run = hosted_json(&r, 1);
+    api_store_end(ctx->t->store);
     if (run)
         api_reply_json(out, 200, run);
     else
@@ -103,10 +93,29 @@ static void conflict(api_error *e, int found)
     api_error_field(e, "customer_run_id");
 }
 
-static void set_opt(kivo_run_meta *m, const char **dst, const kivo_json_node *n, char *buf,
-                    size_t size)
+/* One hosted create as it goes through its steps. */
+typedef struct hr_create {
+    const kivo_json_node *root, *customer;
+    json_t *canon;
+    char *canon_text;                    /* the body with sorted keys, and its digest */
+    unsigned char digest[API_DIGEST_SIZE];
+    char run_id[API_RUN_ID_MAX];
+    int64_t now;
+    /* the packet, pointing into the parsed body */
+    kivo_source *src;
+    kivo_packet packet;
+    const kivo_review *review;           /* owned by the thread's engine */
+    /* the report and what is stored of it */
+    kivo_run_meta meta;
+    char customer_s[KIVO_WIRE_ID_MAX * 4 + 1], workflow_s[KIVO_WIRE_ID_MAX * 4 + 1];
+    char policy_s[KIVO_WIRE_ID_MAX * 4 + 1];
+    kivo_buf rb;
+    json_t *report, *summary, *claims;
+    char *summary_text, *claims_text;
+} hr_create;
+
+static void set_opt(const char **dst, const kivo_json_node *n, char *buf, size_t size)
 {
-    (void)m;
     if (!n) {
         *dst = NULL;
         return;
@@ -115,277 +124,300 @@ static void set_opt(kivo_run_meta *m, const char **dst, const kivo_json_node *n,
     *dst = buf;
 }
 
-void api_route_hr_create(api_ctx *ctx, api_reply *out)
+/* Step 1, validate: parses and checks the body, and makes its canonical digest (idempotency)
+ * and the new run's id. @return 0, or -1 with e filled. */
+static int create_validate(api_ctx *ctx, hr_create *c, api_error *e)
 {
-    api_store *s = ctx->t->store;
-    api_auth *a = &ctx->r->auth;
-    api_error e = {0};
-    const kivo_json_node *root, *customer, *sources, *n;
-    json_t *canon = NULL, *report = NULL, *summary = NULL, *claims = NULL;
-    char *canon_text = NULL, *summary_text = NULL, *claims_text = NULL;
-    unsigned char digest[API_DIGEST_SIZE];
-    char run_id[API_RUN_ID_MAX], existing[API_RUN_ID_MAX];
-    char customer_s[KIVO_WIRE_ID_MAX * 4 + 1], workflow_s[KIVO_WIRE_ID_MAX * 4 + 1];
-    char policy_s[KIVO_WIRE_ID_MAX * 4 + 1];
-    kivo_source *src = NULL;
-    kivo_packet packet = {0};
-    kivo_run_meta meta = {0};
-    const kivo_review *review = NULL;
-    kivo_buf rb;
-    sqlite3_stmt *st;
-    int64_t now = api_now_ms();
-    int in_txn = 0, found;
+    c->root = api_parse_body(ctx, e);
+    if (!c->root)
+        return -1;
+    api_validate_hosted_create(c->root, e);
+    if (e->http)
+        return -1;
+    c->canon = api_json_from_node(c->root);
+    if (api_json_canonical(c->canon, &c->canon_text, c->digest) != 0 ||
+        api_random_id("rr_", c->run_id, sizeof c->run_id) != 0) {
+        api_error_set(e, 500, "internal", "out of memory");
+        return -1;
+    }
+    c->customer = kivo_json_get(c->root, "customer_run_id");
+    return 0;
+}
+
+/* Step 2 (and again inside the transaction of step 6), a run already made from this
+ * customer_run_id: the same body is answered with the stored run, another body or a deleted run
+ * is a conflict. @return 0 when there is none, 1 when out or e holds the answer. */
+static int create_existing(api_ctx *ctx, hr_create *c, api_reply *out, api_error *e)
+{
+    char existing[API_RUN_ID_MAX];
+    int found = find_existing(ctx->t->store, ctx->r->auth.project, c->customer, c->digest,
+                              existing);
+
+    if (found == 1)
+        answer_existing(ctx, existing, out, e);
+    else if (found == 2 || found == 3)
+        conflict(e, found);
+    else if (found < 0)
+        internal(e, ctx->t->store, "lookup");
+    return found != 0;
+}
+
+/* Step 3, the packet: the engine's view of the body, pointing into the parsed body (nothing is
+ * copied). @return 0, or -1 with e filled. */
+static int create_packet(hr_create *c, api_error *e)
+{
+    const kivo_json_node *sources = kivo_json_get(c->root, "sources"), *n;
     size_t i = 0;
 
-    kivo_buf_init(&rb, ctx->cfg->max_report_bytes);
-    root = api_parse_body(ctx, &e);
-    if (!root)
-        goto fail;
-    api_validate_hosted_create(root, &e);
-    if (e.http)
-        goto fail;
-    canon = api_json_from_node(root);
-    if (api_json_canonical(canon, &canon_text, digest) != 0 ||
-        api_random_id("rr_", run_id, sizeof run_id) != 0) {
-        api_error_set(&e, 500, "internal", "out of memory");
-        goto fail;
+    c->src = calloc(sources->len ? sources->len : 1, sizeof *c->src);
+    if (!c->src) {
+        api_error_set(e, 500, "internal", "out of memory");
+        return -1;
     }
-    customer = kivo_json_get(root, "customer_run_id");
-    found = find_existing(s, a->project, customer, digest, existing);
-    if (found == 1) {
-        answer_existing(ctx, existing, out, &e);
-        if (e.http)
-            goto fail;
-        goto out;
-    }
-    if (found == 2 || found == 3) {
-        conflict(&e, found);
-        goto fail;
-    }
-    if (found < 0) {
-        internal(&e, s, "lookup");
-        goto fail;
-    }
-
-    /* The packet points into the parsed body; nothing is copied. */
-    sources = kivo_json_get(root, "sources");
-    src = calloc(sources->len ? sources->len : 1, sizeof *src);
-    if (!src) {
-        api_error_set(&e, 500, "internal", "out of memory");
-        goto fail;
-    }
-    for (const kivo_json_node *c = sources->child; c; c = c->next, i++) {
-        const kivo_json_node *title = kivo_json_get(c, "title");
-        n = kivo_json_get(c, "source_id");
-        src[i].id = n->str;
-        src[i].id_len = n->len;
+    for (const kivo_json_node *x = sources->child; x; x = x->next, i++) {
+        const kivo_json_node *title = kivo_json_get(x, "title");
+        n = kivo_json_get(x, "source_id");
+        c->src[i].id = n->str;
+        c->src[i].id_len = n->len;
         if (title) {
-            src[i].title = title->str;
-            src[i].title_len = title->len;
+            c->src[i].title = title->str;
+            c->src[i].title_len = title->len;
         }
-        n = kivo_json_get(c, "text");
-        src[i].text = n->str;
-        src[i].text_len = n->len;
+        n = kivo_json_get(x, "text");
+        c->src[i].text = n->str;
+        c->src[i].text_len = n->len;
     }
-    n = kivo_json_get(root, "output");
-    packet.output = n->str;
-    packet.output_len = n->len;
-    packet.sources = src;
-    packet.n_sources = sources->len;
-    packet.strictness = KIVO_STANDARD;
-    packet.intended_use = KIVO_USE_CUSTOMER_FACING;
-    if ((n = kivo_json_get(root, "strictness")))
-        kivo_strictness_parse(n->str, n->len, &packet.strictness);
-    if ((n = kivo_json_get(root, "intended_use")))
-        kivo_intended_use_parse(n->str, n->len, &packet.intended_use);
+    n = kivo_json_get(c->root, "output");
+    c->packet.output = n->str;
+    c->packet.output_len = n->len;
+    c->packet.sources = c->src;
+    c->packet.n_sources = sources->len;
+    c->packet.strictness = KIVO_STANDARD;
+    c->packet.intended_use = KIVO_USE_CUSTOMER_FACING;
+    if ((n = kivo_json_get(c->root, "strictness")))
+        kivo_strictness_parse(n->str, n->len, &c->packet.strictness);
+    if ((n = kivo_json_get(c->root, "intended_use")))
+        kivo_intended_use_parse(n->str, n->len, &c->packet.intended_use);
+    return 0;
+}
 
+/* Step 4, review: runs the thread's engine (made on first use) outside any transaction, and
+ * refuses a packet over the engine's bounds or this server's claim limit before anything is
+ * rendered. @return 0, or -1 with e filled. */
+static int create_review(api_ctx *ctx, hr_create *c, api_error *e)
+{
     if (!ctx->t->engine && kivo_engine_create(&ctx->t->engine) != KIVO_OK) {
-        api_error_set(&e, 500, "internal", "cannot start the claim engine");
-        goto fail;
+        api_error_set(e, 500, "internal", "cannot start the claim engine");
+        return -1;
     }
-    switch (kivo_engine_review(ctx->t->engine, &packet, &review)) {
+    switch (kivo_engine_review(ctx->t->engine, &c->packet, &c->review)) {
     case KIVO_OK:
         break;
     case KIVO_ETOOBIG:
         /* One of the engine's own bounds on a record (its work, its evidence). */
-        api_error_set(&e, 413, "payload_too_large", "this packet is over the claim engine's "
-                                                    "limits; send a shorter output or fewer, "
-                                                    "shorter sources");
-        api_error_field(&e, "output");
-        goto fail;
+        api_error_set(e, 413, "payload_too_large", "this packet is over the claim engine's "
+                                                   "limits; send a shorter output or fewer, "
+                                                   "shorter sources");
+        api_error_field(e, "output");
+        return -1;
     default:
-        api_error_set(&e, 500, "internal", "the claim engine failed on this packet");
-        goto fail;
+        api_error_set(e, 500, "internal", "the claim engine failed on this packet");
+        return -1;
     }
     /* The claim count bounds the stored report and the answer (each claim carries its text and
      * evidence): refuse before rendering either. */
-    if (ctx->cfg->max_claims && review->n_claims > ctx->cfg->max_claims) {
-        api_error_set(&e, 413, "payload_too_large",
+    if (ctx->cfg->max_claims && c->review->n_claims > ctx->cfg->max_claims) {
+        api_error_set(e, 413, "payload_too_large",
                       "the output has %zu claims; this server reviews at most %zu claims per "
-                      "packet (max_claims)", review->n_claims, ctx->cfg->max_claims);
-        api_error_field(&e, "output");
-        goto fail;
+                      "packet (max_claims)", c->review->n_claims, ctx->cfg->max_claims);
+        api_error_field(e, "output");
+        return -1;
     }
-    meta.review_run_id = run_id;
-    set_opt(&meta, &meta.customer_run_id, customer, customer_s, sizeof customer_s);
-    set_opt(&meta, &meta.workflow_id, kivo_json_get(root, "workflow_id"), workflow_s,
-            sizeof workflow_s);
-    set_opt(&meta, &meta.policy_version, kivo_json_get(root, "policy_version"), policy_s,
-            sizeof policy_s);
-    meta.worker_id = WORKER_ID;
-    meta.worker_version = "kivo-api." KIVO_VERSION_STRING;
-    meta.strictness = packet.strictness;
-    meta.intended_use = packet.intended_use;
-    switch (kivo_report_render(&packet, review, &meta, &rb)) {
+    return 0;
+}
+
+/* Step 5, render: the claim report (bounded by max_report_bytes), and from it the summary that
+ * stays after DELETE (ids, verdicts, counts, hashes, options) and the claims the answer carries.
+ * @return 0, or -1 with e filled. */
+static int create_render(hr_create *c, api_error *e)
+{
+    static const char *const copy[] = {
+        "gate_verdict", "safe_use_status", "strictness", "intended_use", "policy_version",
+        "engine_version", "claim_count", "unsupported_claim_count", "contradicted_claim_count",
+        "partially_supported_claim_count", "failure_categories", "output_hash", "source_count",
+        NULL};
+    const kivo_json_node *n;
+    json_t *hashes;
+
+    c->meta.review_run_id = c->run_id;
+    set_opt(&c->meta.customer_run_id, c->customer, c->customer_s, sizeof c->customer_s);
+    set_opt(&c->meta.workflow_id, kivo_json_get(c->root, "workflow_id"), c->workflow_s,
+            sizeof c->workflow_s);
+    set_opt(&c->meta.policy_version, kivo_json_get(c->root, "policy_version"), c->policy_s,
+            sizeof c->policy_s);
+    c->meta.worker_id = WORKER_ID;
+    c->meta.worker_version = "kivo-api." KIVO_VERSION_STRING;
+    c->meta.strictness = c->packet.strictness;
+    c->meta.intended_use = c->packet.intended_use;
+    switch (kivo_report_render(&c->packet, c->review, &c->meta, &c->rb)) {
     case KIVO_OK:
         break;
     case KIVO_ETOOBIG:
-        api_error_set(&e, 413, "payload_too_large",
+        api_error_set(e, 413, "payload_too_large",
                       "the claim report of this packet would pass %zu bytes, this server's "
-                      "limit (max_report_bytes)", rb.max);
-        api_error_field(&e, "output");
-        goto fail;
+                      "limit (max_report_bytes)", c->rb.max);
+        api_error_field(e, "output");
+        return -1;
     default:
-        api_error_set(&e, 500, "internal", "cannot render the claim report");
-        goto fail;
+        api_error_set(e, 500, "internal", "cannot render the claim report");
+        return -1;
     }
-    if (!(report = json_loadb(rb.data, rb.len, JSON_ALLOW_NUL, NULL))) {
-        api_error_set(&e, 500, "internal", "cannot render the claim report");
-        goto fail;
+    if (!(c->report = json_loadb(c->rb.data, c->rb.len, JSON_ALLOW_NUL, NULL))) {
+        api_error_set(e, 500, "internal", "cannot render the claim report");
+        return -1;
     }
+    c->summary = json_pack("{s:s, s:O, s:O}", "review_run_id", c->run_id,
+                           "customer_run_id", json_object_get(c->report, "customer_run_id"),
+                           "workflow_id", json_object_get(c->report, "workflow_id"));
+    if (!c->summary)
+        goto oom;
+    api_json_set_str(c->summary, "title", kivo_json_get(c->root, "title"));
+    hashes = json_array();
+    for (size_t k = 0; copy[k]; k++)
+        json_object_set(c->summary, copy[k], json_object_get(c->report, copy[k]));
+    for (size_t k = 0; k < c->packet.n_sources; k++)
+        json_array_append_new(hashes, json_string(c->review->source_hashes[k]));
+    json_object_set_new(c->summary, "source_hashes", hashes);
+    if ((n = kivo_json_get(c->root, "metadata")))
+        json_object_set_new(c->summary, "metadata", api_json_from_node(n));
+    api_json_set_time(c->summary, "created_at", c->now);
+    c->claims = json_object_get(c->report, "claims");
+    c->summary_text = json_dumps(c->summary, JSON_COMPACT | JSON_REAL_PRECISION(6));
+    c->claims_text = c->claims ? json_dumps(c->claims, JSON_COMPACT | JSON_REAL_PRECISION(6))
+                               : NULL;
+    if (!c->summary_text || !c->claims_text)
+        goto oom;
+    return 0;
+oom:
+    api_error_set(e, 500, "internal", "out of memory");
+    return -1;
+}
 
-    /* What stays after DELETE: ids, verdicts, counts, hashes, options. */
-    summary = json_pack("{s:s, s:O, s:O}", "review_run_id", run_id,
-                        "customer_run_id", json_object_get(report, "customer_run_id"),
-                        "workflow_id", json_object_get(report, "workflow_id"));
-    if (!summary) {
-        api_error_set(&e, 500, "internal", "out of memory");
-        goto fail;
-    }
-    api_json_set_str(summary, "title", kivo_json_get(root, "title"));
-    {
-        static const char *const copy[] = {
-            "gate_verdict", "safe_use_status", "strictness", "intended_use", "policy_version",
-            "engine_version", "claim_count", "unsupported_claim_count", "contradicted_claim_count",
-            "partially_supported_claim_count", "failure_categories", "output_hash",
-            "source_count", NULL};
-        json_t *hashes = json_array();
-        for (size_t k = 0; copy[k]; k++)
-            json_object_set(summary, copy[k], json_object_get(report, copy[k]));
-        for (size_t k = 0; k < packet.n_sources; k++)
-            json_array_append_new(hashes, json_string(review->source_hashes[k]));
-        json_object_set_new(summary, "source_hashes", hashes);
-    }
-    if ((n = kivo_json_get(root, "metadata")))
-        json_object_set_new(summary, "metadata", api_json_from_node(n));
-    api_json_set_time(summary, "created_at", now);
-    claims = json_object_get(report, "claims");
-    summary_text = json_dumps(summary, JSON_COMPACT | JSON_REAL_PRECISION(6));
-    claims_text = claims ? json_dumps(claims, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
-    if (!summary_text || !claims_text) {
-        api_error_set(&e, 500, "internal", "out of memory");
-        goto fail;
-    }
+/* Step 6, store: inside one write transaction, checks again that no request made the run while
+ * the engine ran (answering that run instead), then inserts and commits. @return 0 when stored,
+ * 1 when out or e holds another answer, -1 with e filled. */
+static int create_store(api_ctx *ctx, hr_create *c, api_reply *out, api_error *e)
+{
+    api_store *s = ctx->t->store;
+    api_hr_new_run run = {
+        .run_id = c->run_id,
+        .project = ctx->r->auth.project,
+        .customer_run_id = c->meta.customer_run_id,
+        .workflow_id = c->meta.workflow_id,
+        .gate_verdict = kivo_verdict_name(c->review->gate_verdict),
+        .safe_use_status = kivo_verdict_name(c->review->safe_use_status),
+        .summary = c->summary_text,
+        .body_digest = c->digest,
+        .digest_len = API_DIGEST_SIZE,
+        .packet = c->canon_text,
+        .claims = c->claims_text,
+        .report = c->rb.data,
+        .report_len = c->rb.len,
+        .created_at = c->now,
+    };
 
     if (api_store_begin(s) != SQLITE_OK) {
-        internal(&e, s, "begin");
-        goto fail;
+        internal(e, s, "begin");
+        return -1;
     }
-    in_txn = 1;
-    found = find_existing(s, a->project, customer, digest, existing);
-    if (found) {
-        /* Another request created it while the engine ran. */
+    /* Another request may have created it while the engine ran. */
+    if (create_existing(ctx, c, out, e)) {
         api_store_rollback(s);
-        in_txn = 0;
-        if (found == 1)
-            answer_existing(ctx, existing, out, &e);
-        else if (found == 2 || found == 3)
-            conflict(&e, found);
-        else
-            internal(&e, s, "lookup");
+        return e->http ? -1 : 1;
+    }
+    if (api_store_hr_insert(s, &run) != SQLITE_OK) {
+        internal(e, s, "hosted create");
+        api_store_rollback(s);
+        return -1;
+    }
+    if (api_store_commit(s) != SQLITE_OK) {
+        internal(e, s, "hosted create");
+        return -1;
+    }
+    return 0;
+}
+
+void api_route_hr_create(api_ctx *ctx, api_reply *out)
+{
+    api_error e = {0};
+    hr_create c = {.now = api_now_ms()};
+    int rc;
+
+    kivo_buf_init(&c.rb, ctx->cfg->max_report_bytes);
+    if (create_validate(ctx, &c, &e) != 0)
+        goto fail;
+    if (create_existing(ctx, &c, out, &e)) {
         if (e.http)
             goto fail;
         goto out;
     }
-    st = api_store_stmt(s, S_HR_INSERT);
-    if (!st)
-        goto store_fail;
-    sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, a->project, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, meta.customer_run_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, meta.workflow_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, kivo_verdict_name(review->gate_verdict), -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, kivo_verdict_name(review->safe_use_status), -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 7, summary_text, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 8, digest, API_DIGEST_SIZE, SQLITE_STATIC);
-    sqlite3_bind_text(st, 9, canon_text, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 10, claims_text, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 11, rb.data, (int)rb.len, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 12, now);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        sqlite3_reset(st);
-        goto store_fail;
-    }
-    sqlite3_reset(st);
-    in_txn = 0;
-    if (api_store_commit(s) != SQLITE_OK)
-        goto store_fail;
-    json_object_set_new(summary, "status", json_string("completed"));
-    json_object_set_new(summary, "deleted_at", json_null());
-    json_object_set(summary, "claims", claims);
-    api_reply_json(out, 201, summary);
-    summary = NULL;
+    if (create_packet(&c, &e) != 0 || create_review(ctx, &c, &e) != 0 ||
+        create_render(&c, &e) != 0)
+        goto fail;
+    rc = create_store(ctx, &c, out, &e);
+    if (rc < 0)
+        goto fail;
+    if (rc > 0)
+        goto out;
+    /* Step 7, answer: the summary with the run's state and its claims. */
+    json_object_set_new(c.summary, "status", json_string("completed"));
+    json_object_set_new(c.summary, "deleted_at", json_null());
+    json_object_set(c.summary, "claims", c.claims);
+    api_reply_json(out, 201, c.summary);
+    c.summary = NULL;
     goto out;
 
-store_fail:
-    internal(&e, s, "hosted create");
 fail:
-    if (in_txn)
-        api_store_rollback(s);
     api_reply_error(ctx, out, &e);
 out:
-    kivo_buf_free(&rb);
-    free(src);
-    free(canon_text);
-    free(summary_text);
-    free(claims_text);
-    json_decref(canon);
-    json_decref(summary);
-    json_decref(report);
+    kivo_buf_free(&c.rb);
+    free(c.src);
+    free(c.canon_text);
+    free(c.summary_text);
+    free(c.claims_text);
+    json_decref(c.canon);
+    json_decref(c.summary);
+    json_decref(c.report);
 }
 
-/* Loads the run of the path into the statement's row and checks the project.
- * @return the statement positioned on the row, or NULL with e filled. */
-static sqlite3_stmt *load_run(api_ctx *ctx, api_error *e)
+/* Loads the run of the path and checks its project. @return 0 with r filled (valid until
+ * api_store_end), or -1 with e filled. */
+static int load_run(api_ctx *ctx, api_hr_run *r, api_error *e)
 {
-    sqlite3_stmt *st = api_store_stmt(ctx->t->store, S_HR_BY_RUN_ID);
+    int rc = api_store_hr_by_run_id(ctx->t->store, ctx->r->id, r);
 
-    if (!st) {
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         internal(e, ctx->t->store, "prepare");
-        goto out;
-    }
-    sqlite3_bind_text(st, 1, ctx->r->id, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_ROW)
+    else if (rc != SQLITE_ROW)
         api_error_set(e, 404, "not_found", "no such run");
-    else if (strcmp((const char *)sqlite3_column_text(st, 2), ctx->r->auth.project) != 0)
+    else if (strcmp(r->project, ctx->r->auth.project) != 0)
         api_error_set(e, 403, "forbidden", "this run belongs to another project");
     if (e->http) {
-        sqlite3_reset(st);
-        st = NULL;
+        api_store_end(ctx->t->store);
+        return -1;
     }
-out:
-    return st;
+    return 0;
 }
 
 void api_route_hr_get(api_ctx *ctx, api_reply *out)
 {
     api_error e = {0};
-    sqlite3_stmt *st = load_run(ctx, &e);
-    json_t *run = st ? hosted_json(st, 1) : NULL;
+    api_hr_run r;
+    int ok = load_run(ctx, &r, &e) == 0;
+    json_t *run = ok ? hosted_json(&r, 1) : NULL;
 
-    if (st)
-        sqlite3_reset(st);
-    if (st && !run)
+    api_store_end(ctx->t->store);
+    if (ok && !run)
         api_error_set(&e, 500, "internal", "stored run unreadable");
     if (run)
         api_reply_json(out, 200, run);
@@ -396,19 +428,19 @@ void api_route_hr_get(api_ctx *ctx, api_reply *out)
 void api_route_hr_report(api_ctx *ctx, api_reply *out)
 {
     api_error e = {0};
-    sqlite3_stmt *st = load_run(ctx, &e);
+    api_hr_run r;
+    int ok = load_run(ctx, &r, &e) == 0;
 
-    if (st && sqlite3_column_type(st, 7) == SQLITE_NULL) {
+    if (ok && !r.report) {
         api_error_set(&e, 404, "not_found", "the report of this run was deleted");
-    } else if (st) {
+    } else if (ok) {
         out->status = 200;
-        out->text = strdup((const char *)sqlite3_column_text(st, 7));
+        out->text = strdup(r.report);
         out->text_len = out->text ? strlen(out->text) : 0;
         if (!out->text)
             api_error_set(&e, 500, "internal", "out of memory");
     }
-    if (st)
-        sqlite3_reset(st);
+    api_store_end(ctx->t->store);
     if (e.http)
         api_reply_error(ctx, out, &e);
 }
@@ -417,7 +449,7 @@ void api_route_hr_delete(api_ctx *ctx, api_reply *out)
 {
     api_store *s = ctx->t->store;
     api_error e = {0};
-    sqlite3_stmt *st;
+    api_hr_run r;
     json_t *summary = NULL, *ans = NULL, *removed = NULL;
     char *summary_text = NULL;
     int64_t row, now = api_now_ms(), deleted_at = -1;
@@ -429,14 +461,12 @@ void api_route_hr_delete(api_ctx *ctx, api_reply *out)
         goto fail;
     }
     in_txn = 1;
-    st = load_run(ctx, &e);
-    if (!st)
+    if (load_run(ctx, &r, &e) != 0)
         goto fail;
-    row = sqlite3_column_int64(st, 0);
-    summary = json_loads((const char *)sqlite3_column_text(st, 4), 0, NULL);
-    if (sqlite3_column_type(st, 8) != SQLITE_NULL)
-        deleted_at = sqlite3_column_int64(st, 8);
-    sqlite3_reset(st);
+    row = r.id;
+    summary = json_loads(r.summary, 0, NULL);
+    deleted_at = r.deleted_at;
+    api_store_end(s);
     if (!summary) {
         api_error_set(&e, 500, "internal", "stored run unreadable");
         goto fail;
@@ -451,17 +481,8 @@ void api_route_hr_delete(api_ctx *ctx, api_reply *out)
         json_object_del(summary, "title");
         json_object_del(summary, "metadata");
         summary_text = json_dumps(summary, JSON_COMPACT | JSON_REAL_PRECISION(6));
-        st = api_store_stmt(s, S_HR_DELETE);
-        if (!st || !summary_text)
+        if (!summary_text || api_store_hr_delete(s, row, now, summary_text) != SQLITE_OK)
             goto store_fail;
-        sqlite3_bind_int64(st, 1, row);
-        sqlite3_bind_int64(st, 2, now);
-        sqlite3_bind_text(st, 3, summary_text, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) != SQLITE_DONE) {
-            sqlite3_reset(st);
-            goto store_fail;
-        }
-        sqlite3_reset(st);
         deleted_at = now;
     }
     in_txn = 0;
@@ -502,12 +523,22 @@ out:
     json_decref(removed);
 }
 
-static json_t *hosted_row(sqlite3_stmt *st)
+static int list_row(const api_hr_run *r, void *arg)
 {
-    return hosted_json(st, 0);
+    api_list_page *p = arg;
+
+    if (api_list_full(p))
+        return 1;
+    api_list_add(p, r->id, hosted_json(r, 0));
+    return 0;
+}
+
+static int list_fetch(api_store *s, const api_list_filter *f, api_list_page *p)
+{
+    return api_store_hr_list(s, f, list_row, p);
 }
 
 void api_route_hr_list(api_ctx *ctx, api_reply *out)
 {
-    api_list_runs(ctx, out, S_HR_LIST, kivo_wire_hosted_run_status_names, hosted_row);
+    api_list_runs(ctx, out, kivo_wire_hosted_run_status_names, list_fetch);
 }

@@ -154,9 +154,9 @@ static api_route route_of(const char *url, char *id)
     int m;
 
     if (strcmp(url, "/healthz") == 0)
-        return R_HEALTHZ;
+        return API_R_HEALTHZ;
     if (strcmp(url, "/metrics") == 0)
-        return R_METRICS;
+        return API_R_METRICS;
     if (strncmp(url, "/app", 4) == 0) {
         /* The reviewer's page: /app redirects to /app/, which is app.html; then its assets. */
         static const char *const app[][2] = {
@@ -165,48 +165,48 @@ static api_route route_of(const char *url, char *id)
         for (size_t i = 0; i < sizeof app / sizeof app[0]; i++) {
             if (strcmp(url, app[i][0]) == 0) {
                 strcpy(id, app[i][1]);
-                return R_APP;
+                return API_R_APP;
             }
         }
     }
     m = match_under(url, "/v1/private-worker/review-runs", "events", id);
     if (m)
-        return m == 1 ? R_PW_RUNS : m == 2 ? R_PW_RUN : R_PW_EVENTS;
+        return m == 1 ? API_R_PW_RUNS : m == 2 ? API_R_PW_RUN : API_R_PW_EVENTS;
     if (match_under(url, "/v1/review-runs", "packet", id) == 3)
-        return R_HR_PACKET;
+        return API_R_HR_PACKET;
     m = match_under(url, "/v1/review-runs", "report", id);
     if (m)
-        return m == 1 ? R_HR_RUNS : m == 2 ? R_HR_RUN : R_HR_REPORT;
+        return m == 1 ? API_R_HR_RUNS : m == 2 ? API_R_HR_RUN : API_R_HR_REPORT;
     id[0] = '\0';
-    return R_UNKNOWN;
+    return API_R_UNKNOWN;
 }
 
 static api_method method_of(const char *m)
 {
     if (strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0)
-        return M_GET;
+        return API_M_GET;
     if (strcmp(m, "POST") == 0)
-        return M_POST;
+        return API_M_POST;
     if (strcmp(m, "DELETE") == 0)
-        return M_DELETE;
-    return M_OTHER;
+        return API_M_DELETE;
+    return API_M_OTHER;
 }
 
 /* Which methods each route answers, as a bit per api_method, and its Allow header. */
 static const struct {
     unsigned methods;
     const char *allow;
-} route_methods[R_COUNT] = {
-    [R_HEALTHZ] = {1u << M_GET, "GET"},
-    [R_METRICS] = {1u << M_GET, "GET"},
-    [R_PW_RUNS] = {(1u << M_GET) | (1u << M_POST), "GET, POST"},
-    [R_PW_RUN] = {1u << M_GET, "GET"},
-    [R_PW_EVENTS] = {1u << M_POST, "POST"},
-    [R_HR_RUNS] = {(1u << M_GET) | (1u << M_POST), "GET, POST"},
-    [R_HR_RUN] = {(1u << M_GET) | (1u << M_DELETE), "GET, DELETE"},
-    [R_HR_REPORT] = {1u << M_GET, "GET"},
-    [R_HR_PACKET] = {1u << M_GET, "GET"},
-    [R_APP] = {1u << M_GET, "GET"},
+} route_methods[API_R_COUNT] = {
+    [API_R_HEALTHZ] = {1u << API_M_GET, "GET"},
+    [API_R_METRICS] = {1u << API_M_GET, "GET"},
+    [API_R_PW_RUNS] = {(1u << API_M_GET) | (1u << API_M_POST), "GET, POST"},
+    [API_R_PW_RUN] = {1u << API_M_GET, "GET"},
+    [API_R_PW_EVENTS] = {1u << API_M_POST, "POST"},
+    [API_R_HR_RUNS] = {(1u << API_M_GET) | (1u << API_M_POST), "GET, POST"},
+    [API_R_HR_RUN] = {(1u << API_M_GET) | (1u << API_M_DELETE), "GET, DELETE"},
+    [API_R_HR_REPORT] = {1u << API_M_GET, "GET"},
+    [API_R_HR_PACKET] = {1u << API_M_GET, "GET"},
+    [API_R_APP] = {1u << API_M_GET, "GET"},
 };
 
 /* ---- answering ----------------------------------------------------------------------------- */
@@ -306,7 +306,7 @@ static void route_metrics(api_ctx *ctx, api_reply *out)
  * private-worker calls always find room. @return 1, or 0 when it is spent. */
 static int budget_take(api_request *r, size_t n)
 {
-    int hosted = r->route == R_HR_RUNS, ok;
+    int hosted = r->route == API_R_HR_RUNS, ok;
     size_t all_max = cfg.max_body_memory, hosted_max = cfg.max_body_memory / 4 * 3;
 
     pthread_mutex_lock(&budget_lock);
@@ -325,7 +325,7 @@ static void budget_release(api_request *r)
 {
     pthread_mutex_lock(&budget_lock);
     bodies_all -= r->body_held;
-    if (r->route == R_HR_RUNS)
+    if (r->route == API_R_HR_RUNS)
         bodies_hosted -= r->body_held;
     r->body_held = 0;
     pthread_mutex_unlock(&budget_lock);
@@ -361,7 +361,7 @@ static int admit(api_ctx *ctx, struct MHD_Connection *c, api_error *e, api_reply
             goto out;
         }
     }
-    if (r->route == R_UNKNOWN) {
+    if (r->route == API_R_UNKNOWN) {
         api_error_set(e, 404, "not_found", "no such endpoint");
         goto out;
     }
@@ -375,9 +375,9 @@ static int admit(api_ctx *ctx, struct MHD_Connection *c, api_error *e, api_reply
         api_error_set(e, 400, "schema_violation", "query parameters must not contain %%00");
         goto out;
     }
-    r->limit = r->route == R_HR_RUNS && r->method == M_POST ? cfg.max_hosted_body
+    r->limit = r->route == API_R_HR_RUNS && r->method == API_M_POST ? cfg.max_hosted_body
                                                             : cfg.max_worker_body;
-    if (r->route != R_HEALTHZ) {
+    if (r->route != API_R_HEALTHZ) {
         char why[256];
         api_health_state h = api_health_files(why, sizeof why, 0);
         if (h == API_HEALTH_FILES_UNUSABLE) {
@@ -385,14 +385,14 @@ static int admit(api_ctx *ctx, struct MHD_Connection *c, api_error *e, api_reply
                                                  "server log");
             goto out;
         }
-        if (h == API_HEALTH_DB_GONE && r->method != M_GET) {
+        if (h == API_HEALTH_DB_GONE && r->method != API_M_GET) {
             api_error_set(e, 503, "unavailable", "the database file was removed or replaced "
                                                  "while the server ran; writes are refused "
                                                  "until it restarts");
             goto out;
         }
     }
-    if (r->route == R_HEALTHZ || r->route == R_METRICS || r->route == R_APP) {
+    if (r->route == API_R_HEALTHZ || r->route == API_R_METRICS || r->route == API_R_APP) {
         ret = 0;
         goto out;
     }
@@ -400,12 +400,12 @@ static int admit(api_ctx *ctx, struct MHD_Connection *c, api_error *e, api_reply
                                                           MHD_HTTP_HEADER_AUTHORIZATION), e) != 0)
         goto out;
     switch (r->route) {
-    case R_PW_RUNS:
-        if (api_auth_need_key(a, r->method == M_POST ? API_SCOPE_PW_WRITE : API_SCOPE_PW_READ,
+    case API_R_PW_RUNS:
+        if (api_auth_need_key(a, r->method == API_M_POST ? API_SCOPE_PW_WRITE : API_SCOPE_PW_READ,
                               e) != 0)
             goto out;
         break;
-    case R_PW_RUN:
+    case API_R_PW_RUN:
         if (a->kind == API_TOKEN_CREDENTIAL) {
             if (api_auth_need_credential(a, r->id, 0, e) != 0)
                 goto out;
@@ -413,7 +413,7 @@ static int admit(api_ctx *ctx, struct MHD_Connection *c, api_error *e, api_reply
             goto out;
         }
         break;
-    case R_PW_EVENTS:
+    case API_R_PW_EVENTS:
         /* An expired credential of this run may still replay an accepted event; the route
          * decides once it has the body. */
         if (api_auth_need_credential(a, r->id,
@@ -421,14 +421,14 @@ static int admit(api_ctx *ctx, struct MHD_Connection *c, api_error *e, api_reply
                                          strcmp(a->run_id, r->id) == 0, e) != 0)
             goto out;
         break;
-    case R_HR_RUNS:
-    case R_HR_RUN:
-        if (api_auth_need_key(a, r->method == M_GET ? API_SCOPE_REVIEW_READ
+    case API_R_HR_RUNS:
+    case API_R_HR_RUN:
+        if (api_auth_need_key(a, r->method == API_M_GET ? API_SCOPE_REVIEW_READ
                                                     : API_SCOPE_REVIEW_WRITE, e) != 0)
             goto out;
         break;
-    case R_HR_REPORT:
-    case R_HR_PACKET:
+    case API_R_HR_REPORT:
+    case API_R_HR_PACKET:
         if (api_auth_need_key(a, API_SCOPE_REVIEW_READ, e) != 0)
             goto out;
         break;
@@ -447,7 +447,7 @@ static int admit(api_ctx *ctx, struct MHD_Connection *c, api_error *e, api_reply
         api_error_set(e, 413, "payload_too_large", "body over the limit of %zu bytes", r->limit);
         goto out;
     }
-    if (r->route == R_HR_RUNS && r->method == M_POST) {
+    if (r->route == API_R_HR_RUNS && r->method == API_M_POST) {
         if (!api_pool_reserve()) {
             char what[96];
             snprintf(what, sizeof what, "hosted review is busy (%u reviews running or queued)",
@@ -481,43 +481,43 @@ static void dispatch(api_ctx *ctx, api_reply *rep)
         return;
     }
     switch (r->route) {
-    case R_HEALTHZ:
+    case API_R_HEALTHZ:
         route_healthz(ctx, rep);
         break;
-    case R_METRICS:
+    case API_R_METRICS:
         route_metrics(ctx, rep);
         break;
-    case R_PW_RUNS:
-        if (r->method == M_POST)
+    case API_R_PW_RUNS:
+        if (r->method == API_M_POST)
             api_route_pw_create(ctx, rep);
         else
             api_route_pw_list(ctx, rep);
         break;
-    case R_PW_RUN:
+    case API_R_PW_RUN:
         api_route_pw_get(ctx, rep);
         break;
-    case R_PW_EVENTS:
+    case API_R_PW_EVENTS:
         api_route_pw_event(ctx, rep);
         break;
-    case R_HR_RUNS:
-        if (r->method == M_POST)
+    case API_R_HR_RUNS:
+        if (r->method == API_M_POST)
             api_route_hr_create(ctx, rep);
         else
             api_route_hr_list(ctx, rep);
         break;
-    case R_HR_RUN:
-        if (r->method == M_DELETE)
+    case API_R_HR_RUN:
+        if (r->method == API_M_DELETE)
             api_route_hr_delete(ctx, rep);
         else
             api_route_hr_get(ctx, rep);
         break;
-    case R_HR_REPORT:
+    case API_R_HR_REPORT:
         api_route_hr_report(ctx, rep);
         break;
-    case R_HR_PACKET:
+    case API_R_HR_PACKET:
         api_route_hr_packet(ctx, rep);
         break;
-    case R_APP:
+    case API_R_APP:
         api_route_app(ctx, rep);
         break;
     default:
@@ -525,6 +525,9 @@ static void dispatch(api_ctx *ctx, api_reply *rep)
         api_reply_error(ctx, rep, &e);
         break;
     }
+    /* No read may keep its snapshot past the request (handlers end their rows themselves). */
+    if (ctx->t && ctx->t->store)
+        api_store_end(ctx->t->store);
 }
 
 static api_request *request_new(void)
@@ -618,7 +621,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         api_headwatch_head_done(c);
         r->conn = c;
         r->method = method_of(method);
-        r->route = r->bad_path ? R_UNKNOWN : route_of(url, r->id);
+        r->route = r->bad_path ? API_R_UNKNOWN : route_of(url, r->id);
         ctx.r = r;
         ctx.t = thread_get();
         if (!ctx.t)
@@ -700,7 +703,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     ns = api_mono_ns() - r->t0_ns;
     if (r->status) {
         api_metrics_request(r->route, r->method, r->status, ns);
-        if (r->route == R_PW_EVENTS && r->method == M_POST) {
+        if (r->route == API_R_PW_EVENTS && r->method == API_M_POST) {
             if (r->status == 202)
                 api_metrics_event_accepted(r->event_type);
             else if (r->status == 200)

@@ -30,21 +30,21 @@
 #define API_JSON_MAX_DEPTH 32
 
 typedef enum api_route {
-    R_UNKNOWN = 0,
-    R_HEALTHZ,
-    R_METRICS,
-    R_PW_RUNS,       /* /v1/private-worker/review-runs */
-    R_PW_RUN,        /* /v1/private-worker/review-runs/{id} */
-    R_PW_EVENTS,     /* /v1/private-worker/review-runs/{id}/events */
-    R_HR_RUNS,       /* /v1/review-runs */
-    R_HR_RUN,        /* /v1/review-runs/{id} */
-    R_HR_REPORT,     /* /v1/review-runs/{id}/report */
-    R_HR_PACKET,     /* /v1/review-runs/{id}/packet */
-    R_APP,           /* /app/ and its assets (id: the asset's name, "" for /app) */
-    R_COUNT
+    API_R_UNKNOWN = 0,
+    API_R_HEALTHZ,
+    API_R_METRICS,
+    API_R_PW_RUNS,       /* /v1/private-worker/review-runs */
+    API_R_PW_RUN,        /* /v1/private-worker/review-runs/{id} */
+    API_R_PW_EVENTS,     /* /v1/private-worker/review-runs/{id}/events */
+    API_R_HR_RUNS,       /* /v1/review-runs */
+    API_R_HR_RUN,        /* /v1/review-runs/{id} */
+    API_R_HR_REPORT,     /* /v1/review-runs/{id}/report */
+    API_R_HR_PACKET,     /* /v1/review-runs/{id}/packet */
+    API_R_APP,           /* /app/ and its assets (id: the asset's name, "" for /app) */
+    API_R_COUNT
 } api_route;
 
-typedef enum api_method { M_GET = 0, M_POST, M_DELETE, M_OTHER, M_COUNT } api_method;
+typedef enum api_method { API_M_GET = 0, API_M_POST, API_M_DELETE, API_M_OTHER, API_M_COUNT } api_method;
 
 /* Who is calling, resolved from the Authorization header. */
 typedef struct api_auth {
@@ -90,7 +90,7 @@ typedef struct api_request {
     api_auth auth;
     unsigned status;                     /* what was answered, for metrics and the log */
     const char *reason;                  /* error code or finer reason, for metrics */
-    int event_type;                      /* R_PW_EVENTS: index of the accepted event type */
+    int event_type;                      /* API_R_PW_EVENTS: index of the accepted event type */
     void *conn;                          /* struct MHD_Connection *, for query arguments */
     int begun;                           /* the first on_request call (headers) happened */
     int bad_path, bad_query;             /* the raw target had a %00 in the path / the query */
@@ -154,11 +154,23 @@ void api_route_hr_delete(api_ctx *ctx, api_reply *out);
 void api_route_app(api_ctx *ctx, api_reply *out);
 void api_route_hr_packet(api_ctx *ctx, api_reply *out);
 
-/* list.c: a run list page. stmt is S_PW_LIST or S_HR_LIST (same parameters); statuses the
- * values its status filter takes; row renders one row (column 0 is the keyset id). */
-typedef json_t *(*api_row_json)(sqlite3_stmt *st);
-void api_list_runs(api_ctx *ctx, api_reply *out, int stmt, const char *const *statuses,
-                   api_row_json row);
+/* list.c: a run list page (GET /v1/private-worker/review-runs, GET /v1/review-runs). The route's
+ * fetch runs its store list with the filter and, per row, stops when api_list_full() says the
+ * page is full (that row is one past it) or renders the row and api_list_add()s it.
+ * statuses: the values the status filter takes. */
+typedef struct api_list_page {
+    json_t *runs;
+    long n, limit;
+    int64_t last;                        /* keyset id of the last row added */
+    int more;
+} api_list_page;
+typedef int (*api_list_fetch)(api_store *s, const api_list_filter *f, api_list_page *p);
+void api_list_runs(api_ctx *ctx, api_reply *out, const char *const *statuses,
+                   api_list_fetch fetch);
+/* @return 1 (and marks the page as having more) when the page already holds its limit. */
+int api_list_full(api_list_page *p);
+/* Appends item (reference stolen) as the row with keyset id `id`. */
+void api_list_add(api_list_page *p, int64_t id, json_t *item);
 
 /* Reads limit and cursor of a list request. @return 0, or -1 with e filled (400). */
 int api_list_params(api_ctx *ctx, long *limit, int64_t *before, api_error *e);

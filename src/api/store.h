@@ -6,36 +6,22 @@
  * BEGIN IMMEDIATE ... COMMIT, so in-process writers queue instead of spinning on SQLITE_BUSY; the
  * busy timeout still covers other processes (`kivo-api keys` while the server runs). A request is
  * answered only after its COMMIT returned, so an acknowledged write survives kill -9.
+ *
+ * Every statement has one typed function below, defined in store.c beside its SQL text, so no
+ * caller binds a `?N` or reads a column by number. Writes return SQLITE_OK or the error
+ * (api_store_error() says more). Lookups return SQLITE_ROW with the row filled, SQLITE_DONE when
+ * there is none, or an error; a row's strings and blobs point into SQLite's memory and stay valid
+ * until api_store_end() or the next call of this file on the same store (one open row per
+ * connection). Lists call a function per row instead; its row is valid during the call only.
+ * Lengths given as -1 mean "up to the NUL".
  */
 #ifndef KIVO_API_STORE_H
 #define KIVO_API_STORE_H
 
-#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
 
-typedef enum api_stmt_id {
-    S_KEY_INSERT,
-    S_KEY_BY_HASH,
-    S_KEY_TOUCH,
-    S_KEY_LIST,
-    S_KEY_REVOKE,
-    S_PW_BY_CUSTOMER,
-    S_PW_INSERT,
-    S_PW_REISSUE,
-    S_PW_BY_CRED,
-    S_PW_BY_RUN_ID,
-    S_PW_EVENT_GET,
-    S_PW_EVENT_INSERT,
-    S_PW_ADVANCE,
-    S_PW_LIST,
-    S_PW_COUNT_BY_STATUS,
-    S_HR_BY_CUSTOMER,
-    S_HR_INSERT,
-    S_HR_BY_RUN_ID,
-    S_HR_LIST,
-    S_HR_DELETE,
-    S_HR_COUNT_BY_STATUS,
-    S_COUNT
-} api_stmt_id;
+#include <sqlite3.h>
 
 typedef struct api_store api_store;
 
@@ -58,9 +44,6 @@ void api_store_close(api_store *s);
 /* The connection, for sqlite3_errmsg() and the like. */
 sqlite3 *api_store_db(api_store *s);
 
-/* The statement `id`, prepared on first use, reset and with its bindings cleared.
- * @return NULL when preparing failed. */
-sqlite3_stmt *api_store_stmt(api_store *s, api_stmt_id id);
 
 /* BEGIN IMMEDIATE under the process-wide write lock. @return SQLITE_OK or an error (the lock is
  * then not held). Every successful begin is paired with one commit or rollback. */
@@ -89,5 +72,174 @@ int api_store_write_health(char *why, size_t size);
 /* Tries one small write (rewrites the schema version in the file header) to see whether a failed
  * disk has recovered. @return SQLITE_OK or the error, which also updates the health. */
 int api_store_probe_write(api_store *s);
+
+/* Releases the open row of the last lookup (resets its statement, ending its read snapshot).
+ * Safe to call when none is open. */
+void api_store_end(api_store *s);
+
+/* ---- API keys ---------------------------------------------------------------------------- */
+
+typedef struct api_key_row {
+    int64_t id;
+    const void *token_hash;
+    size_t token_hash_len;
+    const char *project;
+    const char *scopes;
+    int revoked;                         /* revoked_at is set */
+    int64_t last_used_at;                /* -1 when never used */
+} api_key_row;
+
+/* One line of `kivo-api keys list`; times are -1 when NULL. */
+typedef struct api_key_item {
+    const char *prefix, *project, *scopes;
+    int64_t created_at, last_used_at, revoked_at;
+} api_key_item;
+
+int api_store_key_insert(api_store *s, const char *prefix, const void *token_hash,
+                         size_t hash_len, const char *project, const char *scopes, int64_t now);
+/* The key whose token hashes to `token_hash` (lookup). */
+int api_store_key_by_hash(api_store *s, const void *token_hash, size_t hash_len,
+                          api_key_row *row);
+int api_store_key_touch(api_store *s, int64_t id, int64_t now);
+/* Calls fn for every key in creation order. @return SQLITE_OK or an error. */
+int api_store_key_list(api_store *s, void (*fn)(const api_key_item *key, void *arg), void *arg);
+/* Revokes the key with this prefix unless it already is; *changed says whether a row changed. */
+int api_store_key_revoke(api_store *s, const char *prefix, int64_t now, int *changed);
+
+/* ---- private-worker runs and events --------------------------------------------------------- */
+
+/* A run found by its (project, batch, customer run id) identity. */
+typedef struct api_pw_found {
+    int64_t id;
+    const char *run_id, *status;
+    const void *create_digest;
+    size_t create_digest_len;
+} api_pw_found;
+
+typedef struct api_pw_new_run {
+    const char *run_id, *project;
+    const char *customer_run_id, *workflow_id, *worker_id;
+    int customer_run_id_len, workflow_id_len, worker_id_len;
+    const char *create_body;
+    const void *create_digest, *cred_digest;    /* API_DIGEST_SIZE bytes each */
+    size_t digest_len;
+    int64_t now, cred_expires_at, key_id;
+} api_pw_new_run;
+
+/* The run a worker credential belongs to (lookup); key_revoked when the API key it was issued
+ * to has been revoked since. */
+typedef struct api_pw_cred_row {
+    int64_t id;
+    const char *run_id, *project;
+    const void *cred_hash;
+    size_t cred_hash_len;
+    int64_t cred_expires_at;
+    int key_revoked;
+} api_pw_cred_row;
+
+/* A run as stored; gate_verdict and terminal_body NULL and terminal_at -1 until it ends. */
+typedef struct api_pw_run {
+    int64_t id;
+    const char *run_id, *project, *customer_run_id, *workflow_id, *worker_id, *status;
+    const char *gate_verdict, *create_body, *terminal_body;
+    size_t customer_run_id_len, worker_id_len;
+    int64_t last_sequence, event_count, created_at, updated_at, terminal_at, cred_expires_at;
+} api_pw_run;
+
+typedef struct api_pw_new_event {
+    int64_t run;
+    const char *event_id;
+    int event_id_len;
+    int64_t sequence;
+    const char *event_type, *body, *answer;
+    const void *body_digest;
+    size_t digest_len;
+    int64_t received_at;
+} api_pw_new_event;
+
+/* A run's new state after an accepted event. gate_verdict (completed) and terminal_body
+ * (completed, failed: terminal_at is then `now` and the credential expires by then) are NULL
+ * when unchanged. */
+typedef struct api_pw_advance {
+    int64_t run;
+    const char *status;
+    int64_t sequence, now;
+    const char *gate_verdict;
+    int gate_verdict_len;
+    const char *terminal_body;
+} api_pw_advance;
+
+/* What a run list may filter on; NULL = any. Rows have id < before, newest first, at most
+ * `limit`. */
+typedef struct api_list_filter {
+    const char *project;
+    int64_t before;
+    const char *workflow_id, *status, *gate_verdict;
+    long limit;
+} api_list_filter;
+
+int api_store_pw_by_customer(api_store *s, const char *project, const char *customer_run_id,
+                             int customer_run_id_len, api_pw_found *row);
+int api_store_pw_insert(api_store *s, const api_pw_new_run *run);
+/* Stores a fresh credential for run `id` (its digest retires the old one). */
+int api_store_pw_reissue(api_store *s, int64_t id, const void *cred_digest, size_t digest_len,
+                         int64_t now, int64_t expires, int64_t key_id);
+int api_store_pw_by_cred(api_store *s, const void *cred_hash, size_t hash_len,
+                         api_pw_cred_row *row);
+int api_store_pw_by_run_id(api_store *s, const char *run_id, api_pw_run *row);
+/* The stored digest and answer of event `event_id` of run `run` (lookup). */
+int api_store_pw_event_get(api_store *s, int64_t run, const char *event_id, int event_id_len,
+                           const void **body_digest, size_t *digest_len, const char **answer);
+int api_store_pw_event_insert(api_store *s, const api_pw_new_event *ev);
+int api_store_pw_advance(api_store *s, const api_pw_advance *adv);
+/* The runs of f, newest first; fn returns nonzero to stop. @return SQLITE_OK or an error. */
+int api_store_pw_list(api_store *s, const api_list_filter *f,
+                      int (*fn)(const api_pw_run *run, void *arg), void *arg);
+
+/* ---- hosted runs ------------------------------------------------------------------------------ */
+
+typedef struct api_hr_found {
+    int64_t id;
+    const char *run_id;
+    const void *body_digest;
+    size_t body_digest_len;
+    int deleted;
+} api_hr_found;
+
+typedef struct api_hr_new_run {
+    const char *run_id, *project, *customer_run_id, *workflow_id;
+    const char *gate_verdict, *safe_use_status, *summary, *packet, *claims;
+    const void *body_digest;
+    size_t digest_len;
+    const char *report;
+    size_t report_len;
+    int64_t created_at;
+} api_hr_new_run;
+
+/* A hosted run; packet, claims and report are NULL once deleted (and always in lists), and
+ * deleted_at is -1 while it is not. */
+typedef struct api_hr_run {
+    int64_t id;
+    const char *run_id, *project, *status, *summary, *packet, *claims, *report;
+    int64_t deleted_at;
+} api_hr_run;
+
+int api_store_hr_by_customer(api_store *s, const char *project, const char *customer_run_id,
+                             int customer_run_id_len, api_hr_found *row);
+int api_store_hr_insert(api_store *s, const api_hr_new_run *run);
+int api_store_hr_by_run_id(api_store *s, const char *run_id, api_hr_run *row);
+int api_store_hr_list(api_store *s, const api_list_filter *f,
+                      int (*fn)(const api_hr_run *run, void *arg), void *arg);
+/* Drops packet, claims, report and the body digest of run `id` unless it already is deleted,
+ * keeping `summary` (without title and metadata) as its summary. */
+int api_store_hr_delete(api_store *s, int64_t id, int64_t now, const char *summary);
+
+/* ---- both ------------------------------------------------------------------------------------ */
+
+typedef enum api_run_kind { API_RUN_PRIVATE_WORKER, API_RUN_HOSTED } api_run_kind;
+
+/* The number of runs of a kind in each status, one call of fn per status. */
+int api_store_count_by_status(api_store *s, api_run_kind kind,
+                              int (*fn)(const char *status, int64_t n, void *arg), void *arg);
 
 #endif

@@ -377,17 +377,184 @@ static int already_reported(const char *dir)
     return done;
 }
 
+/*
+ * wk_run() in steps: check_run() (the run as kivo-api knows it, against the job spec),
+ * make_engine(), lock_outbox(), send_started(), find_and_review() (the record, its review and its
+ * report), send_result() (completed or failed) and tell_result(). Each event goes into the outbox
+ * before it is sent, so one that cannot be delivered now stays there for `submit`.
+ */
+
+/* The run's outbox folder into dir: --outbox, or runs/<review_run_id> below the report store
+ * (rrc: the run id as a path component, for lock_outbox()). */
+static void outbox_dir(const wk_run_opts *o, const wk_jobspec *spec, char *dir, size_t len,
+                       char rrc[WK_COMPONENT_MAX])
+{
+    if (o->outbox_dir) {
+        snprintf(dir, len, "%s", o->outbox_dir);
+    } else {
+        wk_path_component(o->review_run_id, strlen(o->review_run_id), rrc);
+        snprintf(dir, len, "%s/runs/%s", spec->report_path, rrc);
+    }
+}
+
+/* GETs the run with its own credential into *ri and checks that the job spec is the one it
+ * was created for. @return 1 to go on; 0 when the run ends here without a failure of ours: it was
+ * already reviewed and reported (a rerun; err empty), or kivo-api refused or did not answer
+ * (*outcome REFUSED or PENDING, err why); -1 when the job spec names another workflow or worker
+ * (err). */
+static int check_run(const ctx *x, run_info *ri, wk_client *client, const char *dir,
+                     wk_run_outcome *outcome, char *err, size_t errlen)
+{
+    const wk_run_opts *o = x->o;
+    const wk_jobspec *spec = x->spec;
+    long status = 0;
+    if (get_run(o, client, ri, &status, err, errlen) != 0) {
+        if (status == 401 && already_reported(dir)) {
+            fprintf(stderr, "kivo-worker: review run %s was already reviewed and reported (see "
+                    "%s); nothing to send\n", o->review_run_id, dir);
+            err[0] = '\0';
+            return 0;
+        }
+        /* No answer, 429 and 5xx: kivo-api may answer later. Any other: its final word. */
+        *outcome = status == 0 || status >= 500 || status == 429 ? WK_RUN_PENDING
+                                                                 : WK_RUN_REFUSED;
+        return 0;
+    }
+    if (strcmp(ri->workflow_id, spec->workflow_id) != 0 ||
+        strcmp(ri->worker_id, spec->worker_id) != 0) {
+        snprintf(err, errlen, "review run %s was created for workflow_id \"%s\" and worker_id "
+                 "\"%s\", but the job spec says \"%s\" and \"%s\"", o->review_run_id,
+                 ri->workflow_id, ri->worker_id, spec->workflow_id, spec->worker_id);
+        return -1;
+    }
+    return 1;
+}
+
+/* The hasher, parser, record reader and engine the review uses, made once. */
+static kivo_status make_engine(ctx *x)
+{
+    if (kivo_hasher_create(&x->hasher) != KIVO_OK ||
+        kivo_json_parser_create(128, &x->parser) != KIVO_OK ||
+        kivo_record_reader_create(&x->spec->fields, &x->reader) != KIVO_OK ||
+        kivo_engine_create(&x->engine) != KIVO_OK)
+        return KIVO_ENOMEM;
+    return KIVO_OK;
+}
+
+/* One process per run folder: a second `run` of the same run waits for nothing, it stops. The
+ * default folder is reached below the report store without following links; the outbox calls
+ * after this open it by its path again. *lock is the folder's descriptor (>= 0 even when locking
+ * failed; the caller closes it). @return KIVO_OK, KIVO_EBUSY (another process has it) or
+ * KIVO_EIO, with the message in err. */
+static kivo_status lock_outbox(const wk_run_opts *o, const wk_jobspec *spec, const char *dir,
+                               const char *rrc, int *lock, char *err, size_t errlen)
+{
+    if (o->outbox_dir) {
+        *lock = wk_dir_open(dir, 1);
+    } else {
+        int root = wk_dir_open(spec->report_path, 1);
+        char rel[WK_COMPONENT_MAX + 8];
+        size_t bad = 0;
+        snprintf(rel, sizeof rel, "runs/%s", rrc);
+        *lock = root >= 0 ? wk_dir_walk(root, rel, 1, NULL, &bad) : -1;
+        if (*lock < 0 && root >= 0) {
+            int e = errno;
+            rel[bad] = '\0';
+            wk_output_error(err, errlen, "cannot create", spec->report_path, rel, e);
+            close(root);
+            return KIVO_EIO;
+        }
+        if (root >= 0)
+            close(root);
+    }
+    if (*lock < 0 || wk_dir_lock(*lock) != 0) {
+        if (errno == EWOULDBLOCK) {
+            snprintf(err, errlen, "%s is in use by another kivo-worker process", dir);
+            return KIVO_EBUSY;
+        }
+        snprintf(err, errlen, "cannot lock %s: %s", dir, strerror(errno));
+        return KIVO_EIO;
+    }
+    return KIVO_OK;
+}
+
+/* The started event: into the outbox first, then sent. @return as send_events(), or KIVO_EIO
+ * when the outbox cannot be written. */
+static kivo_status send_started(ctx *x, const char *dir, wk_run_outcome *outcome, char *err,
+                                size_t errlen)
+{
+    if (append_event(x->hasher, dir, x->o, x->spec, x->ri, KIVO_EVENT_STARTED, 1, NULL) != 0) {
+        snprintf(err, errlen, "cannot write the outbox %s: %s", dir, strerror(errno));
+        return KIVO_EIO;
+    }
+    return send_events(x->o, dir, "started", outcome, err, errlen);
+}
+
+/* The run's terminal event: the completed event review() rendered, or a failed one with the
+ * failure_code find_and_review() set; into the outbox, then sent. @return as send_started(). */
+static kivo_status send_result(ctx *x, const char *dir, wk_run_outcome *outcome, char *err,
+                               size_t errlen)
+{
+    const found *f = x->f;
+    int r;
+    if (f->state == 1)
+        /* The rendered event ends with a newline; the outbox adds its own. */
+        r = wk_outbox_append_event(dir, x->event_id, x->event.data, x->event.len - 1);
+    else
+        r = append_event(x->hasher, dir, x->o, x->spec, x->ri, KIVO_EVENT_FAILED, 2,
+                         f->failure_code);
+    if (r != 0) {
+        snprintf(err, errlen, "cannot write the outbox %s: %s", dir, strerror(errno));
+        return KIVO_EIO;
+    }
+    return send_events(x->o, dir, f->state == 1 ? "completed" : "failed", outcome, err, errlen);
+}
+
+/* Says what became of the run once kivo-api has both events: a reviewed record on stderr (and
+ * with --json on stdout); a record not found or not reviewable as err, with *outcome
+ * WK_RUN_UNREVIEWED. */
+static void tell_result(const ctx *x, wk_run_outcome *outcome, char *err, size_t errlen)
+{
+    const wk_run_opts *o = x->o;
+    const run_info *ri = x->ri;
+    const found *f = x->f;
+    if (f->state != 1) {
+        snprintf(err, errlen, "customer run %s of review run %s %s in the job's inputs; the "
+                 "failed event (failure_code %s) was accepted", ri->customer_run_id,
+                 o->review_run_id, f->state == 0 ? "was not found" : "could not be reviewed",
+                 f->failure_code);
+        *outcome = WK_RUN_UNREVIEWED;
+        return;
+    }
+    if (o->json) {
+        json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "review_run_id",
+                              o->review_run_id, "customer_run_id", ri->customer_run_id,
+                              "status", kivo_event_status_name(KIVO_EVENT_COMPLETED),
+                              "gate_verdict", f->verdict, "claim_count",
+                              (json_int_t)f->claims, "unsupported_claim_count",
+                              (json_int_t)f->unsupported, "report", f->report_path);
+        char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        if (s)
+            printf("%s\n", s);
+        free(s);
+        json_decref(j);
+    }
+    fprintf(stderr, "kivo-worker: review run %s (customer run %s): %s, %zu claims, %zu "
+            "unsupported; report %s; started and completed events accepted\n",
+            o->review_run_id, ri->customer_run_id, f->verdict, f->claims, f->unsupported,
+            f->report_path);
+}
+
 kivo_status wk_run(const wk_run_opts *o, wk_run_outcome *outcome, char *err, size_t errlen)
 {
     wk_jobspec spec;
     wk_client *client = NULL;
     run_info ri = {0};
     found f = {0};
-    ctx x = {0};
+    ctx x = {.o = o, .spec = &spec, .ri = &ri, .f = &f};
     char dir[4600], rrc[WK_COMPONENT_MAX];
-    long status = 0;
     kivo_status rc = KIVO_EINVAL;
-    int spec_loaded = 0, lock = -1;
+    int spec_loaded = 0, lock = -1, r;
 
     err[0] = '\0';
     *outcome = WK_RUN_REPORTED;
@@ -402,137 +569,32 @@ kivo_status wk_run(const wk_run_opts *o, wk_run_outcome *outcome, char *err, siz
         goto out;
     kivo_buf_init(&x.report, 0);
     kivo_buf_init(&x.event, 0);
-    if (o->outbox_dir) {
-        snprintf(dir, sizeof dir, "%s", o->outbox_dir);
-    } else {
-        wk_path_component(o->review_run_id, strlen(o->review_run_id), rrc);
-        snprintf(dir, sizeof dir, "%s/runs/%s", spec.report_path, rrc);
-    }
+    outbox_dir(o, &spec, dir, sizeof dir, rrc);
     if (wk_client_create(o->base_url, 1, o->timeout_ms > 0 ? o->timeout_ms : 30000, &client, err,
                          errlen) != 0)
         goto out;
-    if (get_run(o, client, &ri, &status, err, errlen) != 0) {
-        if (status == 401 && already_reported(dir)) {
-            fprintf(stderr, "kivo-worker: review run %s was already reviewed and reported (see "
-                    "%s); nothing to send\n", o->review_run_id, dir);
-            err[0] = '\0';
-            rc = KIVO_OK;
-            goto out;
-        }
-        /* No answer, 429 and 5xx: kivo-api may answer later. Any other: its final word. */
-        *outcome = status == 0 || status >= 500 || status == 429 ? WK_RUN_PENDING
-                                                                 : WK_RUN_REFUSED;
-        rc = KIVO_OK;
-        goto out;
-    }
-    if (strcmp(ri.workflow_id, spec.workflow_id) != 0 || strcmp(ri.worker_id, spec.worker_id) != 0) {
-        snprintf(err, errlen, "review run %s was created for workflow_id \"%s\" and worker_id "
-                 "\"%s\", but the job spec says \"%s\" and \"%s\"", o->review_run_id,
-                 ri.workflow_id, ri.worker_id, spec.workflow_id, spec.worker_id);
+    if ((r = check_run(&x, &ri, client, dir, outcome, err, errlen)) <= 0) {
+        rc = r == 0 ? KIVO_OK : KIVO_EINVAL;
         goto out;
     }
     rc = KIVO_EIO;
-    if (kivo_hasher_create(&x.hasher) != KIVO_OK ||
-        kivo_json_parser_create(128, &x.parser) != KIVO_OK ||
-        kivo_record_reader_create(&spec.fields, &x.reader) != KIVO_OK ||
-        kivo_engine_create(&x.engine) != KIVO_OK) {
+    if (make_engine(&x) != KIVO_OK) {
         snprintf(err, errlen, "cannot set up the engine");
         goto out;
     }
-
-    /* One process per run folder: a second `run` of the same run waits for nothing, it stops.
-     * The default folder is reached below the report store without following links; the
-     * outbox calls below then open it by its path again. */
-    if (o->outbox_dir) {
-        lock = wk_dir_open(dir, 1);
-    } else {
-        int root = wk_dir_open(spec.report_path, 1);
-        char rel[WK_COMPONENT_MAX + 8];
-        size_t bad = 0;
-        snprintf(rel, sizeof rel, "runs/%s", rrc);
-        lock = root >= 0 ? wk_dir_walk(root, rel, 1, NULL, &bad) : -1;
-        if (lock < 0 && root >= 0) {
-            int e = errno;
-            rel[bad] = '\0';
-            wk_output_error(err, errlen, "cannot create", spec.report_path, rel, e);
-            close(root);
-            goto out;
-        }
-        if (root >= 0)
-            close(root);
-    }
-    if (lock < 0 || wk_dir_lock(lock) != 0) {
-        if (errno == EWOULDBLOCK) {
-            snprintf(err, errlen, "%s is in use by another kivo-worker process", dir);
-            rc = KIVO_EBUSY;
-        } else {
-            snprintf(err, errlen, "cannot lock %s: %s", dir, strerror(errno));
-        }
+    if ((rc = lock_outbox(o, &spec, dir, rrc, &lock, err, errlen)) != KIVO_OK)
         goto out;
-    }
-
-    /* started: in the outbox first, then sent. */
-    if (append_event(x.hasher, dir, o, &spec, &ri, KIVO_EVENT_STARTED, 1, NULL) != 0) {
-        snprintf(err, errlen, "cannot write the outbox %s: %s", dir, strerror(errno));
-        goto out;
-    }
-    if ((rc = send_events(o, dir, "started", outcome, err, errlen)) != KIVO_OK ||
+    if ((rc = send_started(&x, dir, outcome, err, errlen)) != KIVO_OK ||
         *outcome != WK_RUN_REPORTED)
         goto out;
-
-    x.o = o;
-    x.spec = &spec;
-    x.ri = &ri;
-    x.f = &f;
-    int fr = find_and_review(&x, err, errlen);
-    if (fr != 0) {
-        rc = fr == -2 ? KIVO_EINVAL : KIVO_EIO;
+    if ((r = find_and_review(&x, err, errlen)) != 0) {
+        rc = r == -2 ? KIVO_EINVAL : KIVO_EIO;
         goto out;
     }
-    if (f.state == 1) {
-        /* The rendered event ends with a newline; the outbox adds its own. */
-        if (wk_outbox_append_event(dir, x.event_id, x.event.data, x.event.len - 1) != 0) {
-            snprintf(err, errlen, "cannot write the outbox %s: %s", dir, strerror(errno));
-            rc = KIVO_EIO;
-            goto out;
-        }
-    } else {
-        if (append_event(x.hasher, dir, o, &spec, &ri, KIVO_EVENT_FAILED, 2, f.failure_code) !=
-            0) {
-            snprintf(err, errlen, "cannot write the outbox %s: %s", dir, strerror(errno));
-            rc = KIVO_EIO;
-            goto out;
-        }
-    }
-    if ((rc = send_events(o, dir, f.state == 1 ? "completed" : "failed", outcome, err,
-                          errlen)) != KIVO_OK ||
+    if ((rc = send_result(&x, dir, outcome, err, errlen)) != KIVO_OK ||
         *outcome != WK_RUN_REPORTED)
         goto out;
-    if (f.state == 1) {
-        if (o->json) {
-            json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "review_run_id",
-                                  o->review_run_id, "customer_run_id", ri.customer_run_id,
-                                  "status", kivo_event_status_name(KIVO_EVENT_COMPLETED),
-                                  "gate_verdict", f.verdict, "claim_count",
-                                  (json_int_t)f.claims, "unsupported_claim_count",
-                                  (json_int_t)f.unsupported, "report", f.report_path);
-            char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
-            if (s)
-                printf("%s\n", s);
-            free(s);
-            json_decref(j);
-        }
-        fprintf(stderr, "kivo-worker: review run %s (customer run %s): %s, %zu claims, %zu "
-                "unsupported; report %s; started and completed events accepted\n",
-                o->review_run_id, ri.customer_run_id, f.verdict, f.claims, f.unsupported,
-                f.report_path);
-    } else {
-        snprintf(err, errlen, "customer run %s of review run %s %s in the job's inputs; the "
-                 "failed event (failure_code %s) was accepted", ri.customer_run_id,
-                 o->review_run_id, f.state == 0 ? "was not found" : "could not be reviewed",
-                 f.failure_code);
-        *outcome = WK_RUN_UNREVIEWED;
-    }
+    tell_result(&x, outcome, err, errlen);
     rc = KIVO_OK;
 out:
     if (lock >= 0)

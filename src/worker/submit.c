@@ -60,6 +60,7 @@ typedef struct job {
 } job;
 
 typedef struct sender {
+    const char *dir;            /* the outbox */
     const wk_send_opts *o;
     wk_send_stats *st;
     wk_outbox *ob;
@@ -625,18 +626,212 @@ static void on_done(sender *s, wk_request *r)
 
 /* ---- the loop -------------------------------------------------------------------------------- */
 
+/*
+ * wk_send_outbox() turns a loop of four steps until every job is settled or the send must stop:
+ * fill_window() (jobs in, requests out), collect_answers() (or sleep until a retry is due),
+ * group_commit() (one fdatasync, then created runs may send events) and check_deadline(). Before
+ * it, open_sender(); after it, count_pending() and close_sender().
+ */
+
+/* Opens what a send needs: the outbox and its state, outbox.json's metadata (sending with an API
+ * key: the create bodies come from it), events.jsonl, the window of jobs (two per transfer, so a
+ * job that waits leaves the client work), a JSON parser and the libcurl client. @return KIVO_OK,
+ * or with the message in s->err KIVO_EIO, KIVO_EINVAL or KIVO_ENOMEM; close_sender() frees what
+ * was opened either way. */
+static kivo_status open_sender(sender *s)
+{
+    const wk_send_opts *o = s->o;
+    if (wk_outbox_open(s->dir, &s->ob, s->err, s->errlen) != 0)
+        return KIVO_EIO;
+    if (o->api_key) {
+        if (wk_outbox_meta_read(s->dir, &s->meta, s->err, s->errlen) != 0)
+            return KIVO_EINVAL;
+        s->have_meta = 1;
+    }
+    if (!(s->in = wk_outbox_events_read(s->dir))) {
+        wk_output_error(s->err, s->errlen, "cannot read", s->dir, "events.jsonl", errno);
+        return KIVO_EIO;
+    }
+    s->n_jobs = (o->concurrency > 0 ? o->concurrency : 16) * 2;
+    if (!(s->jobs = calloc((size_t)s->n_jobs, sizeof *s->jobs)) ||
+        kivo_json_parser_create(64, &s->parser) != KIVO_OK) {
+        snprintf(s->err, s->errlen, "out of memory");
+        return KIVO_ENOMEM;
+    }
+    if (wk_client_create(o->base_url, o->concurrency > 0 ? o->concurrency : 16,
+                         o->timeout_ms > 0 ? o->timeout_ms : 30000, &s->client, s->err,
+                         s->errlen) != 0)
+        return KIVO_EINVAL;
+    s->last_progress = mono();
+    return KIVO_OK;
+}
+
+/* A failure that ends the whole send: what is in flight is left to finish, nothing new starts. */
+static void stop_sending(sender *s, kivo_status why)
+{
+    s->fatal = why;
+    s->stopping = 1;
+}
+
+/* Refills the window: a finished job's slot takes the next run of events.jsonl (none once the
+ * send is stopping). Then starts the next request of every job that is idle, not waiting for the
+ * group commit or a backoff, while the client has room. @return the jobs in the window; *wake
+ * moves to the earliest backoff that ends before it. */
+static int fill_window(sender *s, double now, double *wake)
+{
+    int active_jobs = 0;
+    for (int i = 0; i < s->n_jobs; i++) {
+        job *j = &s->jobs[i];
+        if (j->used && j->step == STEP_DONE && !j->busy)
+            job_free(j);
+        if (!j->used && !s->input_done && !s->stopping) {
+            int r = next_job(s, j);
+            if (r < 0) {
+                snprintf(s->err, s->errlen, "cannot read %s/events.jsonl: %s", s->dir,
+                         strerror(errno));
+                stop_sending(s, KIVO_EIO);
+                job_free(j);
+            } else if (r == 0) {
+                s->input_done = 1;
+                job_free(j);
+            }
+        }
+        if (!j->used)
+            continue;
+        active_jobs++;
+        if (j->busy || j->step == STEP_DURABLE || s->stopping)
+            continue;
+        if (j->next_at > now) {
+            if (j->next_at < *wake)
+                *wake = j->next_at;
+            continue;
+        }
+        if (!wk_client_has_room(s->client))
+            continue;
+        if (start_step(s, j) != 0) {
+            snprintf(s->err, s->errlen, "out of memory starting a request");
+            stop_sending(s, KIVO_EIO);
+        }
+    }
+    return active_jobs;
+}
+
+/* Waits up to 50 ms for answers and hands each to its job. With nothing in flight it sleeps
+ * until wake instead (the next backoff's end), unless a job waits for the group commit, which
+ * comes right after this. */
+static void collect_answers(sender *s, double now, double wake)
+{
+    wk_request *done[64];
+    if (wk_client_active(s->client) > 0) {
+        int n = wk_client_poll(s->client, 50, done, 64);
+        if (n < 0) {
+            snprintf(s->err, s->errlen, "libcurl failed");
+            stop_sending(s, KIVO_EIO);
+        }
+        for (int i = 0; i < n; i++)
+            on_done(s, done[i]);
+    } else if (wake > now) {
+        int any_durable = 0;
+        for (int i = 0; i < s->n_jobs && !any_durable; i++)
+            any_durable = s->jobs[i].used && s->jobs[i].step == STEP_DURABLE;
+        if (!any_durable)
+            usleep((useconds_t)((wake - now) * 1e6));
+    }
+}
+
+/* Group commit: one fdatasync for every run created this turn. Only then may those runs send an
+ * event that can make them terminal (see the file's head). */
+static void group_commit(sender *s)
+{
+    if (wk_outbox_unsynced(s->ob)) {
+        if (wk_outbox_sync(s->ob) != 0) {
+            snprintf(s->err, s->errlen, "cannot write %s/outbox.state: %s", s->dir,
+                     strerror(errno));
+            stop_sending(s, KIVO_EIO);
+        }
+    }
+    for (int i = 0; i < s->n_jobs && !s->stopping; i++)
+        if (s->jobs[i].used && s->jobs[i].step == STEP_DURABLE)
+            s->jobs[i].step = STEP_EVENT;
+}
+
+/* Stops the send when kivo-api has given no usable answer for the deadline (default 300 s): the
+ * rest stays pending, and that is said in the stats, not as a failure. */
+static void check_deadline(sender *s)
+{
+    const double deadline = s->o->deadline_s > 0 ? s->o->deadline_s : 300;
+    if (!s->stopping && mono() - s->last_progress > deadline) {
+        s->stopping = 1;
+        snprintf(s->st->last_error, sizeof s->st->last_error,
+                 "kivo-api gave no usable answer for %.0f s; the rest stays pending", deadline);
+    }
+}
+
+/* After the loop: whatever was not settled is pending, to be sent by the next `submit` (the
+ * window's unsent events, the one read ahead, and the rest of events.jsonl, counted), and the
+ * send's outcome follows. @return the failure that stopped the send, KIVO_OK if none. */
+static kivo_status count_pending(sender *s)
+{
+    wk_send_stats *st = s->st;
+    for (int i = 0; i < s->n_jobs; i++)
+        if (s->jobs[i].used)
+            st->pending += s->jobs[i].n - s->jobs[i].cur;
+    if (s->have_next)
+        st->pending++;
+    if (!s->input_done) {
+        json_decref(s->next.body);
+        s->next.body = NULL;
+        int r;
+        while ((r = read_event(s)) == 1) {
+            st->pending++;
+            json_decref(s->next.body);
+            s->next.body = NULL;
+        }
+    }
+    st->outcome = s->refused      ? WK_SEND_REFUSED
+                  : st->pending ? WK_SEND_PENDING
+                  : st->dead    ? WK_SEND_REFUSED
+                                : WK_SEND_DONE;
+    if (s->fatal == KIVO_OK && st->outcome == WK_SEND_REFUSED && !s->err[0])
+        snprintf(s->err, s->errlen, "%s", st->last_error);
+    return s->fatal;
+}
+
+/* Frees what open_sender() made, in reverse; outbox.state is closed (and synced) last of the
+ * outbox's files. @return rc, or KIVO_EIO when closing the state failed. */
+static kivo_status close_sender(sender *s, kivo_status rc)
+{
+    for (int i = 0; s->jobs && i < s->n_jobs; i++)
+        job_free(&s->jobs[i]);
+    free(s->jobs);
+    json_decref(s->next.body);
+    free(s->next_crid);
+    wk_client_free(s->client);
+    if (s->ob && wk_outbox_close(s->ob) != 0 && rc != KIVO_EIO) {
+        snprintf(s->err, s->errlen, "cannot write %s/outbox.state: %s", s->dir, strerror(errno));
+        rc = KIVO_EIO;
+    }
+    if (s->have_meta)
+        wk_outbox_meta_free(&s->meta);
+    kivo_json_parser_free(s->parser);
+    kivo_buf_free(&s->pad);
+    free(s->line);
+    if (s->in)
+        fclose(s->in);
+    return rc;
+}
+
 kivo_status wk_send_outbox(const char *dir, const wk_send_opts *o, wk_send_stats *st, char *err,
                            size_t errlen)
 {
     sender s = {0};
-    wk_request *done[64];
-    char path[4200];
     double t0 = mono();
-    kivo_status rc = KIVO_EIO;
+    kivo_status rc;
 
     memset(st, 0, sizeof *st);
     s.o = o;
     s.st = st;
+    s.dir = dir;
     s.err = err;
     s.errlen = errlen;
     err[0] = '\0';
@@ -646,150 +841,19 @@ kivo_status wk_send_outbox(const char *dir, const wk_send_opts *o, wk_send_stats
         snprintf(err, errlen, "sending needs an API key, or a worker credential and its run id");
         return KIVO_EINVAL;
     }
-    if (wk_outbox_open(dir, &s.ob, err, errlen) != 0)
-        goto out;
-    if (o->api_key) {
-        if (wk_outbox_meta_read(dir, &s.meta, err, errlen) != 0) {
-            rc = KIVO_EINVAL;
-            goto out;
+    if ((rc = open_sender(&s)) == KIVO_OK) {
+        for (;;) {
+            double now = mono(), wake = now + 0.1;
+            int active_jobs = fill_window(&s, now, &wake);
+            if (wk_client_active(s.client) == 0 && (s.stopping || (s.input_done && !active_jobs)))
+                break;
+            collect_answers(&s, now, wake);
+            group_commit(&s);
+            check_deadline(&s);
         }
-        s.have_meta = 1;
+        rc = count_pending(&s);
     }
-    snprintf(path, sizeof path, "%s/events.jsonl", dir);
-    if (!(s.in = wk_outbox_events_read(dir))) {
-        wk_output_error(err, errlen, "cannot read", dir, "events.jsonl", errno);
-        goto out;
-    }
-    s.n_jobs = (o->concurrency > 0 ? o->concurrency : 16) * 2;
-    if (!(s.jobs = calloc((size_t)s.n_jobs, sizeof *s.jobs)) ||
-        kivo_json_parser_create(64, &s.parser) != KIVO_OK) {
-        snprintf(err, errlen, "out of memory");
-        rc = KIVO_ENOMEM;
-        goto out;
-    }
-    if (wk_client_create(o->base_url, o->concurrency > 0 ? o->concurrency : 16,
-                         o->timeout_ms > 0 ? o->timeout_ms : 30000, &s.client, err, errlen) != 0) {
-        rc = KIVO_EINVAL;
-        goto out;
-    }
-    s.last_progress = mono();
-
-    for (;;) {
-        int active_jobs = 0;
-        double now = mono(), wake = now + 0.1;
-        /* Refill the window, start what is ready. */
-        for (int i = 0; i < s.n_jobs; i++) {
-            job *j = &s.jobs[i];
-            if (j->used && j->step == STEP_DONE && !j->busy)
-                job_free(j);
-            if (!j->used && !s.input_done && !s.stopping) {
-                int r = next_job(&s, j);
-                if (r < 0) {
-                    snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
-                    s.fatal = KIVO_EIO;
-                    s.stopping = 1;
-                    job_free(j);
-                } else if (r == 0) {
-                    s.input_done = 1;
-                    job_free(j);
-                }
-            }
-            if (!j->used)
-                continue;
-            active_jobs++;
-            if (j->busy || j->step == STEP_DURABLE || s.stopping)
-                continue;
-            if (j->next_at > now) {
-                if (j->next_at < wake)
-                    wake = j->next_at;
-                continue;
-            }
-            if (!wk_client_has_room(s.client))
-                continue;
-            if (start_step(&s, j) != 0) {
-                snprintf(err, errlen, "out of memory starting a request");
-                s.fatal = KIVO_EIO;
-                s.stopping = 1;
-            }
-        }
-        if (wk_client_active(s.client) == 0 && (s.stopping || (s.input_done && !active_jobs)))
-            break;
-        if (wk_client_active(s.client) > 0) {
-            int n = wk_client_poll(s.client, 50, done, 64);
-            if (n < 0) {
-                snprintf(err, errlen, "libcurl failed");
-                s.fatal = KIVO_EIO;
-                s.stopping = 1;
-            }
-            for (int i = 0; i < n; i++)
-                on_done(&s, done[i]);
-        } else if (wake > now) {
-            int any_durable = 0;
-            for (int i = 0; i < s.n_jobs && !any_durable; i++)
-                any_durable = s.jobs[i].used && s.jobs[i].step == STEP_DURABLE;
-            if (!any_durable)
-                usleep((useconds_t)((wake - now) * 1e6));
-        }
-        /* Group commit: one fdatasync for every run created this turn. */
-        if (wk_outbox_unsynced(s.ob)) {
-            if (wk_outbox_sync(s.ob) != 0) {
-                snprintf(err, errlen, "cannot write %s/outbox.state: %s", dir, strerror(errno));
-                s.fatal = KIVO_EIO;
-                s.stopping = 1;
-            }
-        }
-        for (int i = 0; i < s.n_jobs && !s.stopping; i++)
-            if (s.jobs[i].used && s.jobs[i].step == STEP_DURABLE)
-                s.jobs[i].step = STEP_EVENT;
-        if (!s.stopping && mono() - s.last_progress > (o->deadline_s > 0 ? o->deadline_s : 300)) {
-            s.stopping = 1;
-            snprintf(st->last_error, sizeof st->last_error,
-                     "kivo-api gave no usable answer for %.0f s; the rest stays pending",
-                     o->deadline_s > 0 ? o->deadline_s : 300);
-        }
-    }
-
-    /* Whatever was not settled is pending, to be sent by the next `submit`. */
-    for (int i = 0; i < s.n_jobs; i++)
-        if (s.jobs[i].used)
-            st->pending += s.jobs[i].n - s.jobs[i].cur;
-    if (s.have_next)
-        st->pending++;
-    if (!s.input_done) {
-        json_decref(s.next.body);
-        s.next.body = NULL;
-        int r;
-        while ((r = read_event(&s)) == 1) {
-            st->pending++;
-            json_decref(s.next.body);
-            s.next.body = NULL;
-        }
-    }
-    rc = s.fatal;
-    st->outcome = s.refused      ? WK_SEND_REFUSED
-                  : st->pending ? WK_SEND_PENDING
-                  : st->dead    ? WK_SEND_REFUSED
-                                : WK_SEND_DONE;
-    if (rc == KIVO_OK && st->outcome == WK_SEND_REFUSED && !err[0])
-        snprintf(err, errlen, "%s", st->last_error);
-out:
-    for (int i = 0; s.jobs && i < s.n_jobs; i++)
-        job_free(&s.jobs[i]);
-    free(s.jobs);
-    json_decref(s.next.body);
-    free(s.next_crid);
-    wk_client_free(s.client);
-    if (s.ob && wk_outbox_close(s.ob) != 0 && rc != KIVO_EIO) {
-        snprintf(err, errlen, "cannot write %s/outbox.state: %s", dir, strerror(errno));
-        rc = KIVO_EIO;
-    }
-    if (s.have_meta)
-        wk_outbox_meta_free(&s.meta);
-    kivo_json_parser_free(s.parser);
-    kivo_buf_free(&s.pad);
-    free(s.line);
-    if (s.in)
-        fclose(s.in);
+    rc = close_sender(&s, rc);
     st->seconds = mono() - t0;
     return rc;
 }

@@ -32,6 +32,17 @@ def cli_checks(d):
           "serve with a bad --listen exits 2")
     check(t.run_cli("serve", "--db", db, "--bogus").returncode == 2, "unknown flag exits 2")
     check(t.run_cli("serve", "--help").returncode == 0, "serve --help exits 0")
+    # getopt_long (cli.c): every way a flag can be wrong is a usage error naming it.
+    r = t.run_cli("serve", "--db")
+    check(r.returncode == 2 and "--db needs a value (PATH)" in r.stderr, "a missing value exits 2")
+    r = t.run_cli("serve", "--db", db, "--quiet=yes")
+    check(r.returncode == 2 and "--quiet takes no value" in r.stderr, "a switch with a value exits 2")
+    r = t.run_cli("serve", "--db", db, "stray")
+    check(r.returncode == 2 and "unknown option 'stray'" in r.stderr, "an argument exits 2")
+    r = t.run_cli("serve", "--db", db, "--bogus=1")
+    check(r.returncode == 2 and "unknown option '--bogus'" in r.stderr, "unknown --flag=value exits 2")
+    r = t.run_cli("serve", "--db=" + db, "--listen=nowhere")
+    check(r.returncode == 2 and "--listen" in r.stderr, "--flag=value is read (bad --listen=)")
     r = t.run_cli("keys", "create", "--db", db, "--project", "acme", "--scopes", "admin")
     check(r.returncode == 2 and r.stdout == "", "keys create with a bad scope exits 2, prints no key")
     r = t.run_cli("keys", "create", "--db", db, "--project", "a b", "--scopes",
