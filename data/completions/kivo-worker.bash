@@ -19,7 +19,8 @@ _kivo_worker()
         return
     fi
     case $prev in
-        -f | --job-spec-file | --api-key-file | --worker-credential-file | --junit)
+        -f | --job-spec-file | --api-key-file | --worker-credential-file | --junit | \
+            --metrics-file)
             compopt -o filenames 2>/dev/null
             mapfile -t COMPREPLY < <(compgen -f -- "$cur")
             return
@@ -44,14 +45,15 @@ _kivo_worker()
             ;;
         -t | --threads | --chunk-bytes | --concurrency | --retry-deadline | --request-timeout | \
             --kivo-api-base-url | --review-run-id | --worker-credential | -r | --run-id | \
-            --group-by | --fail-on | --batch-id)
+            --group-by | --fail-on | --batch-id | --progress-interval)
             return
             ;;
     esac
     case $cmd in
         batch)
-            opts="-f --job-spec-file -o --out -t --threads -j --json -q --quiet --chunk-bytes
-                  --html --batch-id --group-by --fail-on --junit --github-summary -h --help
+            opts="-f --job-spec-file -o --out -t --threads -j --json -q --quiet -v --verbose
+                  --progress-interval --metrics-file --chunk-bytes --html --batch-id --group-by
+                  --fail-on --junit --github-summary -h --help
                   $send"
             ;;
         run)

@@ -6,6 +6,7 @@
  * of libkivo stay C11. Nothing here throws across the extern "C" boundary: simdjson is used
  * through error codes only, and allocation failures are caught and turned into KIVO_ENOMEM.
  */
+#include <jansson.h>
 #include <simdjson.h>
 
 #include <algorithm>
@@ -54,6 +55,28 @@ kivo_status set_error(kivo_json_parser *p, kivo_status st, const char *what, siz
     p->fail = st;
     std::snprintf(p->error, sizeof p->error, "%s near byte %zu", what, offset);
     return st;
+}
+
+/* simdjson finds most syntax errors in its first pass over the whole document, before any value
+ * has a position, and says "near byte 0". On that error path only, jansson (which libkivo links
+ * for its reports) reads the document again and says at which byte it went wrong. */
+void locate(kivo_json_parser *p, const char *buf, size_t len)
+{
+    json_error_t je;
+    json_t *j = json_loadb(buf, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
+    if (j) {
+        json_decref(j);
+        return;
+    }
+    if (je.position <= 0)
+        return;
+    /* jansson stops just after the token it could not take, and quotes it: "... near 'tru'". */
+    size_t at = std::min((size_t)je.position, len);
+    const char *near = std::strstr(je.text, "near '");
+    size_t n = near ? std::strlen(near + 6) : 0;
+    if (n > 1 && near[6 + n - 1] == '\'' && n - 1 <= at)
+        at -= n - 1;
+    std::snprintf(p->error, sizeof p->error, "near byte %zu: %.120s", at, je.text);
 }
 
 kivo_status set_simdjson_error(kivo_json_parser *p, simdjson::error_code e, size_t offset)
@@ -348,7 +371,10 @@ kivo_status kivo_json_parse(kivo_json_parser *p, const char *buf, size_t len, si
             buf = p->copy.data();
             capacity = p->copy.size();
         }
-        return parse(p, buf, len, capacity, root);
+        kivo_status st = parse(p, buf, len, capacity, root);
+        if (st == KIVO_EJSON || st == KIVO_EUTF8)
+            locate(p, buf, len);
+        return st;
     } catch (const std::bad_alloc &) {
         return set_error(p, KIVO_ENOMEM, "out of memory", 0);
     } catch (...) {

@@ -463,7 +463,8 @@ kivo_status wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary
         kivo_buf_init(&slots[i].reports, 0);
         kivo_buf_init(&slots[i].pages, 0);
     }
-    wk_progress_start(&prog, opts->progress, in.total_bytes);
+    wk_progress_start(&prog, opts->progress, opts->progress_interval, opts->verbose,
+                      in.total_bytes, (const char *const *)in.paths, in.n);
 
     size_t cur_file = (size_t)-1;
     uint64_t cur_line = 0;      /* lines of the current file before this chunk */
@@ -500,6 +501,7 @@ kivo_status wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary
                 goto out;
             }
             if (s->chunk.file != cur_file) {
+                wk_progress_file(&prog, s->chunk.file, sum->records_read, sum->records_rejected);
                 cur_file = s->chunk.file;
                 cur_line = 0;
             }
@@ -645,7 +647,7 @@ kivo_status wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary
         sum->bytes = wk_reader_bytes(rd);
         wk_progress_update(&prog, sum->bytes, sum->records_read);
     }
-    wk_progress_finish(&prog);
+    wk_progress_finish(&prog, sum->records_read, sum->records_rejected);
 
     if (fclose(events) != 0) {
         events = NULL;

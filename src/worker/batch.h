@@ -21,7 +21,12 @@
 typedef struct wk_batch_opts {
     const char *out_dir;        /* overrides report_store.path when not NULL */
     int threads;                /* 0: all cores */
-    int progress;               /* draw a progress bar on stderr */
+    int progress;               /* a wk_progress_mode (progress.h): a bar, lines, or nothing */
+    double progress_interval;   /* seconds between progress lines; 0: the default (30) */
+    int verbose;                /* a line per input file once read (-v) */
+    const char *metrics_file;   /* --metrics-file, or NULL. The caller writes it at the end; a
+                                 * checkpoint calls wk_metrics_file_write(metrics_file, sum,
+                                 * spec, 1, 0) (metrics_file.h) */
     size_t chunk_bytes;         /* 0: the default */
     wk_html_mode html;          /* which runs get claim_report.html (0: flagged); index.html */
     int lock_fd;                /* out: the out folder's descriptor, holding its lock

@@ -191,12 +191,20 @@ static void finish(wk_client *c, CURL *e, CURLcode code)
     wk_request *req = NULL;
     curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&req);
     curl_multi_remove_handle(c->multi, e);
+    req->curl_code = (int)code;
     if (code == CURLE_OK) {
         curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &req->status);
     } else {
+        long os_errno = 0;
         req->status = 0;
         if (!req->curl_error[0])
             snprintf(req->curl_error, sizeof req->curl_error, "%s", curl_easy_strerror(code));
+        /* libcurl says "Couldn't connect to server"; the system says why: refused, no route. */
+        size_t n = strlen(req->curl_error);
+        if (curl_easy_getinfo(e, CURLINFO_OS_ERRNO, &os_errno) == CURLE_OK && os_errno > 0 &&
+            n + 8 < sizeof req->curl_error)
+            snprintf(req->curl_error + n, sizeof req->curl_error - n, " (%s)",
+                     strerror((int)os_errno));
     }
     /* Room for simdjson's padding past the end of the answer. */
     if (kivo_buf_reserve(&req->response, KIVO_JSON_PADDING) != KIVO_OK) {
@@ -262,6 +270,29 @@ void wk_request_clear(wk_request *req)
 int wk_http_retryable(const wk_request *req)
 {
     return req->status == 0 || req->status == 429 || req->status >= 500;
+}
+
+int wk_http_transport_fatal(const wk_request *req)
+{
+    if (req->status != 0)
+        return 0;
+    switch ((CURLcode)req->curl_code) {
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_USE_SSL_FAILED: return 1;
+    default: return 0;
+    }
 }
 
 void wk_request_describe(const wk_request *req, char *msg, size_t len)

@@ -27,6 +27,7 @@ typedef struct wk_request {
     /* out */
     long status;                /* HTTP status, 0 when no answer came (see curl_error) */
     char curl_error[256];       /* transport failure ("Connection refused"), "" otherwise */
+    int curl_code;              /* its CURLcode, 0 when an answer came */
     double retry_after;         /* seconds from Retry-After, -1 when absent */
     kivo_buf response;          /* the answer's body, NUL-terminated (max 1 MiB) */
     /* private */
@@ -63,6 +64,11 @@ void wk_request_clear(wk_request *req);
 /* 1 for outcomes worth retrying: no answer at all (connection refused or reset, timeout), 429 and
  * 5xx. Every other 4xx is the server's final word on that body. */
 int wk_http_retryable(const wk_request *req);
+
+/* 1 for a transport failure that sending again cannot cure: TLS (handshake, certificate, pinned
+ * key), a malformed URL or a protocol libcurl does not speak. The sender names it and stops
+ * instead of retrying it until the deadline. A refused connection or a timeout is retried. */
+int wk_http_transport_fatal(const wk_request *req);
 
 /* The server's error ({"error":{"code","message"}}) as "409 conflict: the run is already
  * completed", or the transport failure, into msg. */

@@ -55,12 +55,28 @@ static const char usage[] =
 
 enum { OPT_HTML = 300, OPT_GROUP_BY, OPT_FAIL_ON, OPT_JUNIT, OPT_GH };
 
+static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+                                     {"quiet", no_argument, NULL, 'q'},
+                                     {"help", no_argument, NULL, 'h'},
+                                     {"html", required_argument, NULL, OPT_HTML},
+                                     {"group-by", required_argument, NULL, OPT_GROUP_BY},
+                                     {"fail-on", required_argument, NULL, OPT_FAIL_ON},
+                                     {"junit", required_argument, NULL, OPT_JUNIT},
+                                     {"github-summary", no_argument, NULL, OPT_GH},
+                                     {NULL, 0, NULL, 0}};
+
+/* Its variables are KIVO_COMPARE_*: batch's --html, --junit and --fail-on mean other things. */
+static const char *const scoped[] = {"html", "group-by", "fail-on", "junit", NULL};
+
+const wk_optenv_cmd wk_compare_cli = {"compare", ":jqh", opts, "COMPARE", scoped};
+
 static void print_usage(FILE *f)
 {
     wk_metric m[WK_COMPARE_METRICS];
     char names[1024];
     wk_gate_names(m, wk_compare_metrics(NULL, m), names, sizeof names);
     fprintf(f, usage, names);
+    wk_optenv_help(f, &wk_compare_cli);
 }
 
 /* Text from reports, shown on a terminal: control characters become '?'. */
@@ -239,17 +255,10 @@ static void print_text(FILE *f, const json_t *r)
     }
 }
 
-kivo_status wk_compare_command(int argc, char **argv, int *gate_failed)
+kivo_status wk_compare_command(const wk_optenv *oe, int *gate_failed)
 {
-    static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
-                                         {"quiet", no_argument, NULL, 'q'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {"html", required_argument, NULL, OPT_HTML},
-                                         {"group-by", required_argument, NULL, OPT_GROUP_BY},
-                                         {"fail-on", required_argument, NULL, OPT_FAIL_ON},
-                                         {"junit", required_argument, NULL, OPT_JUNIT},
-                                         {"github-summary", no_argument, NULL, OPT_GH},
-                                         {NULL, 0, NULL, 0}};
+    int argc = oe->argc;
+    char **argv = oe->argv;
     wk_compare_opts co = {0};
     const char *html = NULL, *junit_path = NULL, *fail_on = NULL;
     int json = 0, quiet = 0, gh = 0, c;
@@ -262,7 +271,7 @@ kivo_status wk_compare_command(int argc, char **argv, int *gate_failed)
 
     *gate_failed = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "jqh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, wk_compare_cli.shortopts, opts, NULL)) != -1) {
         switch (c) {
         case 'j': json = 1; break;
         case 'q': quiet = 1; break;
@@ -272,13 +281,12 @@ kivo_status wk_compare_command(int argc, char **argv, int *gate_failed)
         case OPT_FAIL_ON: fail_on = optarg; break;
         case OPT_JUNIT: junit_path = optarg; break;
         case OPT_GH: gh = 1; break;
-        default: print_usage(stderr); return KIVO_EINVAL;
+        default: wk_optenv_unknown(oe, c); return KIVO_EINVAL;
         }
     }
     if (argc - optind != 2) {
         fprintf(stderr, "kivo-worker compare: BASE_DIR and CAND_DIR are required, and nothing "
-                        "else\n\n");
-        print_usage(stderr);
+                        "else (see 'kivo-worker compare --help')\n");
         return KIVO_EINVAL;
     }
     co.base_dir = argv[optind];

@@ -3,10 +3,15 @@
 #define KIVO_WORKER_COMPARE_CLI_H
 
 #include "kivo/status.h"
+#include "optenv.h"
 
-/* Runs the command; argv[0] is "compare". *gate_failed says whether a --fail-on condition held.
+/* compare's options, for wk_optenv_init() (its variables are KIVO_COMPARE_*). */
+extern const wk_optenv_cmd wk_compare_cli;
+
+/* Runs the command on oe's argv (the command line with the environment's options, optenv.h;
+ * argv[0] names the command). *gate_failed says whether a --fail-on condition held.
  * @return KIVO_OK (--help too); KIVO_EINVAL for usage, a bad --fail-on or --group-by, a folder
  * that is no report store; KIVO_EIO for I/O and memory. The message is already on stderr. */
-kivo_status wk_compare_command(int argc, char **argv, int *gate_failed);
+kivo_status wk_compare_command(const wk_optenv *oe, int *gate_failed);
 
 #endif

@@ -11,9 +11,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "jobspec.h"
 #include "kivo/json.h"
 #include "kivo/wire.h"
+#include "suggest.h"
 
 #define SCHEMA "kivo_worker_job_spec.v1"
 
@@ -113,8 +116,14 @@ static int check_keys(const kivo_json_node *obj, const char *where, const char *
         for (size_t i = 0; allowed[i] && !ok; i++)
             ok = strlen(allowed[i]) == c->key_len && memcmp(allowed[i], c->key, c->key_len) == 0;
         if (!ok) {
-            snprintf(err, errlen, "job spec: unknown field \"%s%.*s\"", where,
-                     (int)(c->key_len > 64 ? 64 : c->key_len), c->key);
+            size_t n = 0;
+            while (allowed[n])
+                n++;
+            const char *hint = wk_suggest(c->key, c->key_len, allowed, n);
+            snprintf(err, errlen, "job spec: unknown field \"%s%.*s\"%s%s%s%s", where,
+                     (int)(c->key_len > 64 ? 64 : c->key_len), c->key,
+                     hint ? "; did you mean \"" : "", hint ? where : "", hint ? hint : "",
+                     hint ? "\"?" : "");
             return -1;
         }
     }
@@ -310,6 +319,101 @@ static int load(const kivo_json_node *root, wk_jobspec *s, char *err, size_t err
     return 0;
 }
 
+/* Line and column (from 1; columns count UTF-8 characters) of byte `at` of data. */
+static void line_col(const char *data, size_t at, unsigned long *line, unsigned long *col)
+{
+    *line = 1;
+    *col = 1;
+    for (size_t i = 0; i < at; i++) {
+        if (data[i] == '\n') {
+            (*line)++;
+            *col = 1;
+        } else if (((unsigned char)data[i] & 0xc0) != 0x80) {
+            (*col)++;
+        }
+    }
+}
+
+/* Why data[0..len) is not JSON, where: jansson reads it again (the fast parser says little about
+ * where), and a trailing comma or a byte order mark is named as such. */
+static void syntax_error(const char *path, const char *data, size_t len, const char *fallback,
+                         char *err, size_t errlen)
+{
+    json_error_t je;
+    unsigned long line, col;
+    if (len >= 3 && !memcmp(data, "\xef\xbb\xbf", 3)) {
+        snprintf(err, errlen, "job spec %s is not valid JSON: it starts with a UTF-8 byte order "
+                 "mark (bytes EF BB BF), which JSON does not allow; save it as UTF-8 without "
+                 "a BOM", path);
+        return;
+    }
+    json_t *j = json_loadb(data, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
+    if (j || je.position <= 0) {
+        json_decref(j);
+        snprintf(err, errlen, "job spec %s is not valid JSON: %s", path, fallback);
+        return;
+    }
+    /* jansson stops just after the token it could not take, and quotes it: "... near 'tru'". */
+    size_t at = (size_t)je.position < len ? (size_t)je.position : len;
+    const char *near = strstr(je.text, "near '");
+    size_t n = near ? strlen(near + 6) : 0;
+    if (n > 1 && near[6 + n - 1] == '\'' && n - 1 <= at)
+        at -= n - 1;
+    size_t prev = at;
+    while (prev > 0 && strchr(" \t\r\n", data[prev - 1]))
+        prev--;
+    if (at < len && (data[at] == '}' || data[at] == ']') && prev > 0 && data[prev - 1] == ',') {
+        line_col(data, prev - 1, &line, &col);
+        snprintf(err, errlen, "job spec %s is not valid JSON: line %lu, column %lu (byte %zu): a "
+                 "trailing comma before '%c' (JSON allows none)", path, line, col, prev - 1,
+                 data[at]);
+        return;
+    }
+    line_col(data, at, &line, &col);
+    snprintf(err, errlen, "job spec %s is not valid JSON: line %lu, column %lu (byte %zu): %s",
+             path, line, col, at, je.text);
+}
+
+/* Where the field a load() message names ("fields.label", unknown field "limits.x") is: the
+ * opening quote of its key, found back from its value. @return 0 and the byte, or -1. */
+static int field_offset(const kivo_json_node *root, const char *data, const char *msg,
+                        size_t *at)
+{
+    const char *q = strstr(msg, "field \"");
+    const kivo_json_node *n = root;
+    if (!q)
+        return -1;
+    q += 7;
+    while (n && *q && *q != '"') {
+        char key[128];
+        size_t k = strcspn(q, ".\"");
+        if (k >= sizeof key || n->type != KIVO_JSON_OBJECT)
+            return -1;
+        memcpy(key, q, k);
+        key[k] = '\0';
+        n = kivo_json_get(n, key);
+        q += k + (q[k] == '.');
+    }
+    if (!n || n == root || *q != '"')
+        return -1;
+    size_t i = n->offset;
+    while (i > 0 && strchr(" \t\r\n", data[i - 1]))
+        i--;
+    if (i > 0 && data[i - 1] == ':')
+        i--;
+    while (i > 0 && strchr(" \t\r\n", data[i - 1]))
+        i--;
+    if (i > 0 && data[i - 1] == '"') {
+        i--;
+        while (i > 0 && !(data[i - 1] == '"' && (i < 2 || data[i - 2] != '\\')))
+            i--;
+        if (i > 0)
+            i--;
+    }
+    *at = i;
+    return 0;
+}
+
 int wk_jobspec_load(const char *path, wk_jobspec *s, char *err, size_t errlen)
 {
     char *data = NULL, *pathcopy = NULL;
@@ -329,12 +433,18 @@ int wk_jobspec_load(const char *path, wk_jobspec *s, char *err, size_t errlen)
         goto out;
     if (kivo_json_parse(p, data, len, len + KIVO_JSON_PADDING, KIVO_JSON_REJECT_DUPKEYS, &root) !=
         KIVO_OK) {
-        snprintf(err, errlen, "job spec %s is not valid JSON: %s", path, kivo_json_parser_error(p));
+        syntax_error(path, data, len, kivo_json_parser_error(p), err, errlen);
         goto out;
     }
     rc = load(root, s, err, errlen);
     if (rc != 0 && !err[0])
         snprintf(err, errlen, "out of memory reading job spec");
+    size_t at, n = strlen(err);
+    if (rc != 0 && n + 1 < errlen && field_offset(root, data, err, &at) == 0) {
+        unsigned long line, col;
+        line_col(data, at, &line, &col);
+        snprintf(err + n, errlen - n, " (%s line %lu, column %lu)", path, line, col);
+    }
 out:
     kivo_json_parser_free(p);
     free(data);

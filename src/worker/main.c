@@ -6,10 +6,12 @@
  * helpers below map them.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -25,12 +27,16 @@
 #include "jobspec.h"
 #include "junit.h"
 #include "kivo/wire.h"
+#include "metrics_file.h"
+#include "optenv.h"
 #include "outbox.h"
+#include "progress.h"
 #include "output.h"
 #include "review.h"
 #include "run.h"
 #include "secret.h"
 #include "submit.h"
+#include "suggest.h"
 
 #define SEND_OPTIONS                                                                               \
     "      --concurrency N       requests in flight at once, over kept-alive connections\n"     \
@@ -70,7 +76,8 @@ static const char usage_main[] =
     "/proc/PID/cmdline, and often lands in shell history and CI logs.\n";
 
 static const char usage_batch[] =
-    "Usage: kivo-worker batch --job-spec-file FILE [--out DIR] [--threads N] [--json] [--quiet]\n"
+    "Usage: kivo-worker batch --job-spec-file FILE [--out DIR] [--threads N] [--json]\n"
+    "                         [--quiet | --verbose] [--progress-interval S]\n"
     "                         [--html all|flagged|none] [--group-by NAME[,NAME]]\n"
     "                         [--fail-on EXPR] [--junit FILE] [--github-summary]\n"
     "                         [--batch-id ID]\n"
@@ -98,7 +105,13 @@ static const char usage_batch[] =
     "  -o, --out DIR             write here instead of report_store.path\n"
     "  -t, --threads N           threads to use (default: all cores)\n"
     "  -j, --json                print the summary as JSON on stdout\n"
-    "  -q, --quiet               no progress bar (it is drawn only on a terminal anyway)\n"
+    "  -q, --quiet               nothing on stderr but errors and warnings: no progress, no\n"
+    "                            closing line\n"
+    "  -v, --verbose             also a line per input file once it is read: records,\n"
+    "                            reviewed, rejected\n"
+    "      --progress-interval S  without a terminal, a progress line (records, MB/s, ETA)\n"
+    "                            every S seconds on stderr (default 30; 0: none). On a\n"
+    "                            terminal a bar is drawn instead\n"
     "      --chunk-bytes N       bytes read per chunk (default 1 MiB; for benchmarks)\n"
     "      --html MODE           claim_report.html for: flagged (needs_review and fail; the\n"
     "                            default), all, or none (no HTML at all, index.html included)\n"
@@ -116,6 +129,10 @@ static const char usage_batch[] =
     "      --junit FILE          JUnit XML: a testcase per run, failed when it is flagged\n"
     "                            (message: verdict and categories); rejected records are errors\n"
     "      --github-summary      append a Markdown summary to $GITHUB_STEP_SUMMARY when set\n"
+    "      --metrics-file FILE   write the batch's counters in Prometheus text format (for\n"
+    "                            node_exporter's textfile collector, e.g. .../kivo.prom): all\n"
+    "                            gauges, labelled workflow_id and batch_id; replaced atomically\n"
+    "                            at the end (kivo_worker_batch_running 0, the exit code)\n"
     "  -h, --help                this text\n"
     "\n"
     "With fields.label in the job spec (a JSON Pointer to a boolean, \"hallucinated\"/\n"
@@ -254,8 +271,77 @@ static const char usage_submit[] =
 enum {
     OPT_BASE_URL = 256, OPT_API_KEY_FILE, OPT_CONCURRENCY, OPT_DEADLINE, OPT_TIMEOUT, OPT_JOB_TOKEN,
     OPT_RUN_ID, OPT_CRED, OPT_CRED_FILE, OPT_OUTBOX, OPT_HTML, OPT_GROUP_BY, OPT_FAIL_ON, OPT_JUNIT,
-    OPT_GH_SUMMARY, OPT_BATCH_ID
+    OPT_GH_SUMMARY, OPT_BATCH_ID, OPT_PROGRESS_INTERVAL, OPT_METRICS_FILE
 };
+
+/* Each command's options; optenv.h adds their KIVO_* variables and the unknown-option line. */
+static const struct option batch_opts[] = {
+    {"job-spec-file", required_argument, NULL, 'f'}, {"out", required_argument, NULL, 'o'},
+    {"threads", required_argument, NULL, 't'},       {"json", no_argument, NULL, 'j'},
+    {"quiet", no_argument, NULL, 'q'},               {"help", no_argument, NULL, 'h'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"progress-interval", required_argument, NULL, OPT_PROGRESS_INTERVAL},
+    {"metrics-file", required_argument, NULL, OPT_METRICS_FILE},
+    {"chunk-bytes", required_argument, NULL, 'c'},
+    {"html", required_argument, NULL, OPT_HTML},
+    {"group-by", required_argument, NULL, OPT_GROUP_BY},
+    {"fail-on", required_argument, NULL, OPT_FAIL_ON},
+    {"junit", required_argument, NULL, OPT_JUNIT},
+    {"github-summary", no_argument, NULL, OPT_GH_SUMMARY},
+    {"batch-id", required_argument, NULL, OPT_BATCH_ID},
+    {"kivo-api-base-url", required_argument, NULL, OPT_BASE_URL},
+    {"api-key-file", required_argument, NULL, OPT_API_KEY_FILE},
+    {"concurrency", required_argument, NULL, OPT_CONCURRENCY},
+    {"retry-deadline", required_argument, NULL, OPT_DEADLINE},
+    {"request-timeout", required_argument, NULL, OPT_TIMEOUT},
+    {NULL, 0, NULL, 0}};
+static const wk_optenv_cmd batch_cmd = {"batch", ":f:o:t:jqvh", batch_opts, NULL, NULL};
+
+static const struct option run_opts[] = {
+    {"job-token", required_argument, NULL, OPT_JOB_TOKEN},
+    {"job-spec-file", required_argument, NULL, 'f'},
+    {"kivo-api-base-url", required_argument, NULL, OPT_BASE_URL},
+    {"review-run-id", required_argument, NULL, OPT_RUN_ID},
+    {"worker-credential", required_argument, NULL, OPT_CRED},
+    {"worker-credential-file", required_argument, NULL, OPT_CRED_FILE},
+    {"outbox", required_argument, NULL, OPT_OUTBOX},
+    {"batch-id", required_argument, NULL, OPT_BATCH_ID},
+    {"retry-deadline", required_argument, NULL, OPT_DEADLINE},
+    {"request-timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"json", no_argument, NULL, 'j'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0}};
+static const wk_optenv_cmd run_cmd = {"run", ":f:jh", run_opts, NULL, NULL};
+
+static const struct option submit_opts[] = {
+    {"outbox", required_argument, NULL, OPT_OUTBOX},
+    {"kivo-api-base-url", required_argument, NULL, OPT_BASE_URL},
+    {"api-key-file", required_argument, NULL, OPT_API_KEY_FILE},
+    {"worker-credential-file", required_argument, NULL, OPT_CRED_FILE},
+    {"review-run-id", required_argument, NULL, OPT_RUN_ID},
+    {"concurrency", required_argument, NULL, OPT_CONCURRENCY},
+    {"retry-deadline", required_argument, NULL, OPT_DEADLINE},
+    {"request-timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"json", no_argument, NULL, 'j'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0}};
+static const wk_optenv_cmd submit_cmd = {"submit", ":jqh", submit_opts, NULL, NULL};
+
+static const struct option explain_opts[] = {
+    {"job-spec-file", required_argument, NULL, 'f'}, {"run-id", required_argument, NULL, 'r'},
+    {"json", no_argument, NULL, 'j'},                {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0}};
+static const char *const explain_scoped[] = {"run-id", NULL};
+static const wk_optenv_cmd explain_cmd = {"explain", ":f:r:jh", explain_opts, "EXPLAIN",
+                                          explain_scoped};
+
+/* A command's --help: its usage, then its environment variables. */
+static void usage_env(FILE *f, const char *usage, const wk_optenv_cmd *cmd)
+{
+    fputs(usage, f);
+    wk_optenv_help(f, cmd);
+}
 
 /* batch --help: the usage with the gate's metric names filled in. */
 static void batch_usage(FILE *f)
@@ -264,11 +350,13 @@ static void batch_usage(FILE *f)
     char names[1024];
     wk_gate_names(m, wk_batch_metrics(NULL, m), names, sizeof names);
     fprintf(f, usage_batch, names);
+    wk_optenv_help(f, &batch_cmd);
 }
 
 /* The send options shared by batch and submit. @return 0, 1 when not one of them, -1 bad. */
-static int send_option(const char *cmd, int c, wk_send_opts *so, const char **api_key_file)
+static int send_option(const wk_optenv *oe, int c, wk_send_opts *so, const char **api_key_file)
 {
+    const char *cmd = oe->cmd->name;
     long v;
     char *end;
     double d;
@@ -277,7 +365,8 @@ static int send_option(const char *cmd, int c, wk_send_opts *so, const char **ap
     case OPT_API_KEY_FILE: *api_key_file = optarg; return 0;
     case OPT_CONCURRENCY:
         if (parse_positive(optarg, 256, &v) != 0) {
-            fprintf(stderr, "kivo-worker %s: --concurrency takes 1 to 256\n", cmd);
+            fprintf(stderr, "kivo-worker %s: --concurrency takes 1 to 256%s\n", cmd,
+                    wk_optenv_origin(oe, optarg));
             return -1;
         }
         so->concurrency = (int)v;
@@ -286,8 +375,9 @@ static int send_option(const char *cmd, int c, wk_send_opts *so, const char **ap
     case OPT_TIMEOUT:
         d = strtod(optarg, &end);
         if (!*optarg || *end || !(d > 0) || d > 86400 * 7) {
-            fprintf(stderr, "kivo-worker %s: %s takes a number of seconds\n", cmd,
-                    c == OPT_DEADLINE ? "--retry-deadline" : "--request-timeout");
+            fprintf(stderr, "kivo-worker %s: %s takes a number of seconds%s\n", cmd,
+                    c == OPT_DEADLINE ? "--retry-deadline" : "--request-timeout",
+                    wk_optenv_origin(oe, optarg));
             return -1;
         }
         if (c == OPT_DEADLINE)
@@ -354,29 +444,15 @@ static void stats_json(const wk_send_stats *s, const char *dir)
     json_decref(j);
 }
 
-static int cmd_run(int argc, char **argv)
+static int cmd_run(const wk_optenv *oe)
 {
-    static const struct option opts[] = {
-        {"job-token", required_argument, NULL, OPT_JOB_TOKEN},
-        {"job-spec-file", required_argument, NULL, 'f'},
-        {"kivo-api-base-url", required_argument, NULL, OPT_BASE_URL},
-        {"review-run-id", required_argument, NULL, OPT_RUN_ID},
-        {"worker-credential", required_argument, NULL, OPT_CRED},
-        {"worker-credential-file", required_argument, NULL, OPT_CRED_FILE},
-        {"outbox", required_argument, NULL, OPT_OUTBOX},
-        {"batch-id", required_argument, NULL, OPT_BATCH_ID},
-        {"retry-deadline", required_argument, NULL, OPT_DEADLINE},
-        {"request-timeout", required_argument, NULL, OPT_TIMEOUT},
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
     wk_run_opts ro = {0};
     wk_send_opts so = {0};
     const char *job_token = NULL, *cred_flag = NULL, *cred_file = NULL, *unused = NULL;
     char cred[WK_SECRET_MAX], err[2048];
     int c, r;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "f:jh", opts, NULL)) != -1) {
+    while ((c = getopt_long(oe->argc, oe->argv, run_cmd.shortopts, run_opts, NULL)) != -1) {
         switch (c) {
         case OPT_JOB_TOKEN: job_token = optarg; break;
         case OPT_BATCH_ID: ro.batch_id = optarg; break;
@@ -386,18 +462,18 @@ static int cmd_run(int argc, char **argv)
         case OPT_CRED_FILE: cred_file = optarg; break;
         case OPT_OUTBOX: ro.outbox_dir = optarg; break;
         case 'j': ro.json = 1; break;
-        case 'h': fputs(usage_run, stdout); return WK_EXIT_OK;
+        case 'h': usage_env(stdout, usage_run, &run_cmd); return WK_EXIT_OK;
         default:
-            r = send_option("run", c, &so, &unused);
+            r = send_option(oe, c, &so, &unused);
             if (r == 0 && c != OPT_API_KEY_FILE)
                 break;
             if (r > 0)
-                fputs(usage_run, stderr);
+                wk_optenv_unknown(oe, c);
             return WK_EXIT_USAGE;
         }
     }
-    if (optind < argc) {
-        fprintf(stderr, "kivo-worker run: unexpected argument '%s'\n", argv[optind]);
+    if (optind < oe->argc) {
+        fprintf(stderr, "kivo-worker run: unexpected argument '%s'\n", oe->argv[optind]);
         return WK_EXIT_USAGE;
     }
     if (!job_token) {
@@ -411,7 +487,7 @@ static int cmd_run(int argc, char **argv)
     }
     if (!ro.spec_path || !so.base_url || !ro.review_run_id) {
         fprintf(stderr, "kivo-worker run: --job-spec-file, --kivo-api-base-url and "
-                "--review-run-id are required\n\n%s", usage_run);
+                "--review-run-id are required (see 'kivo-worker run --help')\n");
         return WK_EXIT_USAGE;
     }
     if (load_credential("run", cred_flag, cred_file, cred) != 0)
@@ -448,51 +524,38 @@ static int lock_dir(const char *cmd, const char *dir)
     return fd;
 }
 
-static int cmd_submit(int argc, char **argv)
+static int cmd_submit(const wk_optenv *oe)
 {
-    static const struct option opts[] = {
-        {"outbox", required_argument, NULL, OPT_OUTBOX},
-        {"kivo-api-base-url", required_argument, NULL, OPT_BASE_URL},
-        {"api-key-file", required_argument, NULL, OPT_API_KEY_FILE},
-        {"worker-credential-file", required_argument, NULL, OPT_CRED_FILE},
-        {"review-run-id", required_argument, NULL, OPT_RUN_ID},
-        {"concurrency", required_argument, NULL, OPT_CONCURRENCY},
-        {"retry-deadline", required_argument, NULL, OPT_DEADLINE},
-        {"request-timeout", required_argument, NULL, OPT_TIMEOUT},
-        {"json", no_argument, NULL, 'j'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
     wk_send_opts so = {0};
     wk_send_stats st;
     const char *outbox = NULL, *key_file = NULL, *cred_file = NULL;
     char key[WK_SECRET_MAX], cred[WK_SECRET_MAX], err[2048];
     int c, r, json = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "jqh", opts, NULL)) != -1) {
+    while ((c = getopt_long(oe->argc, oe->argv, submit_cmd.shortopts, submit_opts, NULL)) != -1) {
         switch (c) {
         case OPT_OUTBOX: outbox = optarg; break;
         case OPT_CRED_FILE: cred_file = optarg; break;
         case OPT_RUN_ID: so.review_run_id = optarg; break;
         case 'j': json = 1; break;
         case 'q': so.quiet = 1; break;
-        case 'h': fputs(usage_submit, stdout); return WK_EXIT_OK;
+        case 'h': usage_env(stdout, usage_submit, &submit_cmd); return WK_EXIT_OK;
         default:
-            r = send_option("submit", c, &so, &key_file);
+            r = send_option(oe, c, &so, &key_file);
             if (r == 0)
                 break;
             if (r > 0)
-                fputs(usage_submit, stderr);
+                wk_optenv_unknown(oe, c);
             return WK_EXIT_USAGE;
         }
     }
-    if (optind < argc) {
-        fprintf(stderr, "kivo-worker submit: unexpected argument '%s'\n", argv[optind]);
+    if (optind < oe->argc) {
+        fprintf(stderr, "kivo-worker submit: unexpected argument '%s'\n", oe->argv[optind]);
         return WK_EXIT_USAGE;
     }
     if (!outbox || !so.base_url) {
-        fprintf(stderr, "kivo-worker submit: --outbox and --kivo-api-base-url are required\n\n%s",
-                usage_submit);
+        fprintf(stderr, "kivo-worker submit: --outbox and --kivo-api-base-url are required (see "
+                "'kivo-worker submit --help')\n");
         return WK_EXIT_USAGE;
     }
     if (so.review_run_id || cred_file) {
@@ -519,7 +582,7 @@ static int cmd_submit(int argc, char **argv)
     wk_send_stats_print(&st, outbox);
     if (json)
         stats_json(&st, outbox);
-    if (r != WK_EXIT_OK && r != WK_EXIT_PENDING && err[0])
+    if (r != WK_EXIT_OK && err[0])
         fprintf(stderr, "kivo-worker submit: %s\n", err);
     memset(key, 0, sizeof key);
     memset(cred, 0, sizeof cred);
@@ -528,7 +591,7 @@ static int cmd_submit(int argc, char **argv)
 
 /* After a batch: make its events durable, describe the outbox, send. */
 static int batch_send(const wk_jobspec *spec, const char *out, const wk_send_opts *so_in,
-                      const char *key)
+                      const char *key, int quiet)
 {
     wk_send_opts so = *so_in;
     wk_send_stats st;
@@ -551,31 +614,15 @@ static int batch_send(const wk_jobspec *spec, const char *out, const wk_send_opt
     so.api_key = key;
     kivo_status ks = wk_send_outbox(out, &so, &st, err, sizeof err);
     r = ks != KIVO_OK ? status_exit(ks) : send_exit(st.outcome);
-    wk_send_stats_print(&st, out);
-    if (r != WK_EXIT_OK && r != WK_EXIT_PENDING && err[0])
+    if (!quiet || r != WK_EXIT_OK)
+        wk_send_stats_print(&st, out);
+    if (r != WK_EXIT_OK && err[0])
         fprintf(stderr, "kivo-worker batch: %s\n", err);
     return r;
 }
 
-static int cmd_batch(int argc, char **argv)
+static int cmd_batch(const wk_optenv *oe)
 {
-    static const struct option opts[] = {
-        {"job-spec-file", required_argument, NULL, 'f'}, {"out", required_argument, NULL, 'o'},
-        {"threads", required_argument, NULL, 't'},       {"json", no_argument, NULL, 'j'},
-        {"quiet", no_argument, NULL, 'q'},               {"help", no_argument, NULL, 'h'},
-        {"chunk-bytes", required_argument, NULL, 'c'},
-        {"html", required_argument, NULL, OPT_HTML},
-        {"group-by", required_argument, NULL, OPT_GROUP_BY},
-        {"fail-on", required_argument, NULL, OPT_FAIL_ON},
-        {"junit", required_argument, NULL, OPT_JUNIT},
-        {"github-summary", no_argument, NULL, OPT_GH_SUMMARY},
-        {"batch-id", required_argument, NULL, OPT_BATCH_ID},
-        {"kivo-api-base-url", required_argument, NULL, OPT_BASE_URL},
-        {"api-key-file", required_argument, NULL, OPT_API_KEY_FILE},
-        {"concurrency", required_argument, NULL, OPT_CONCURRENCY},
-        {"retry-deadline", required_argument, NULL, OPT_DEADLINE},
-        {"request-timeout", required_argument, NULL, OPT_TIMEOUT},
-        {NULL, 0, NULL, 0}};
     wk_send_opts so = {0};
     const char *key_file = NULL;
     char key[WK_SECRET_MAX];
@@ -584,30 +631,35 @@ static int cmd_batch(int argc, char **argv)
     const char *group_by = NULL, *fail_on = NULL, *junit_path = NULL, *batch_id = NULL;
     wk_gate *gate = NULL;
     wk_metric metrics[WK_BATCH_METRICS];
-    int json = 0, quiet = 0, gh_summary = 0, c;
+    int json = 0, quiet = 0, verbose = 0, gh_summary = 0, c;
+    double interval = WK_PROGRESS_INTERVAL;
+    char *end;
     long v;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "f:o:t:jqh", opts, NULL)) != -1) {
+    while ((c = getopt_long(oe->argc, oe->argv, batch_cmd.shortopts, batch_opts, NULL)) != -1) {
         switch (c) {
         case 'f': spec_path = optarg; break;
         case 'o': bo.out_dir = optarg; break;
         case 't':
             if (parse_positive(optarg, 4096, &v) != 0) {
-                fprintf(stderr, "kivo-worker batch: --threads takes a whole number from 1 to 4096\n");
+                fprintf(stderr, "kivo-worker batch: --threads takes a whole number from 1 to "
+                        "4096%s\n", wk_optenv_origin(oe, optarg));
                 return WK_EXIT_USAGE;
             }
             bo.threads = (int)v;
             break;
         case 'c':
             if (parse_positive(optarg, 1L << 30, &v) != 0 || v < 4096) {
-                fprintf(stderr, "kivo-worker batch: --chunk-bytes takes 4096 to 1073741824\n");
+                fprintf(stderr, "kivo-worker batch: --chunk-bytes takes 4096 to 1073741824%s\n",
+                        wk_optenv_origin(oe, optarg));
                 return WK_EXIT_USAGE;
             }
             bo.chunk_bytes = (size_t)v;
             break;
         case OPT_HTML:
             if (wk_html_mode_parse(optarg, &bo.html) != 0) {
-                fprintf(stderr, "kivo-worker batch: --html takes all, flagged or none\n");
+                fprintf(stderr, "kivo-worker batch: --html takes all, flagged or none%s\n",
+                        wk_optenv_origin(oe, optarg));
                 return WK_EXIT_USAGE;
             }
             break;
@@ -616,26 +668,36 @@ static int cmd_batch(int argc, char **argv)
         case OPT_JUNIT: junit_path = optarg; break;
         case OPT_GH_SUMMARY: gh_summary = 1; break;
         case OPT_BATCH_ID: batch_id = optarg; break;
+        case OPT_METRICS_FILE: bo.metrics_file = optarg; break;
         case 'j': json = 1; break;
         case 'q': quiet = 1; break;
+        case 'v': verbose = 1; break;
+        case OPT_PROGRESS_INTERVAL:
+            interval = strtod(optarg, &end);
+            if (!*optarg || *end || !(interval >= 0) || interval > 86400) {
+                fprintf(stderr, "kivo-worker batch: --progress-interval takes seconds from 0 to "
+                        "86400%s\n", wk_optenv_origin(oe, optarg));
+                return WK_EXIT_USAGE;
+            }
+            break;
         case 'h': batch_usage(stdout); return WK_EXIT_OK;
         default: {
-            int r = send_option("batch", c, &so, &key_file);
+            int r = send_option(oe, c, &so, &key_file);
             if (r == 0)
                 break;
             if (r > 0)
-                batch_usage(stderr);
+                wk_optenv_unknown(oe, c);
             return WK_EXIT_USAGE;
         }
         }
     }
-    if (optind < argc) {
-        fprintf(stderr, "kivo-worker batch: unexpected argument '%s'\n", argv[optind]);
+    if (optind < oe->argc) {
+        fprintf(stderr, "kivo-worker batch: unexpected argument '%s'\n", oe->argv[optind]);
         return WK_EXIT_USAGE;
     }
     if (!spec_path) {
-        fprintf(stderr, "kivo-worker batch: --job-spec-file is required\n\n");
-        batch_usage(stderr);
+        fprintf(stderr, "kivo-worker batch: --job-spec-file is required (or KIVO_JOB_SPEC_FILE; "
+                "see 'kivo-worker batch --help')\n");
         return WK_EXIT_USAGE;
     }
     if (!so.base_url && key_file) {
@@ -665,6 +727,27 @@ static int cmd_batch(int argc, char **argv)
         wk_jobspec_free(&spec);
         return WK_EXIT_USAGE;
     }
+    if (bo.metrics_file) {
+        /* Its folder must be there now, not found missing after an hour's batch. */
+        const char *name;
+        struct stat st;
+        int mfd = wk_file_dir(bo.metrics_file, &name);
+        int link = mfd >= 0 && *name && fstatat(mfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                   S_ISLNK(st.st_mode);
+        if (mfd < 0 || !*name || link) {
+            fprintf(stderr, "kivo-worker batch: cannot write --metrics-file %s: %s\n",
+                    bo.metrics_file, mfd < 0 ? strerror(errno)
+                                     : link ? "it is a symbolic link, which is never followed"
+                                            : "it names a folder");
+            if (mfd >= 0)
+                close(mfd);
+            wk_breakdown_free(bo.breakdown);
+            wk_gate_free(gate);
+            wk_jobspec_free(&spec);
+            return WK_EXIT_USAGE;
+        }
+        close(mfd);
+    }
     if (junit_path && wk_junit_open(junit_path, &bo.junit) != 0) {
         fprintf(stderr, "kivo-worker batch: cannot write %s: %s\n", junit_path, strerror(errno));
         wk_breakdown_free(bo.breakdown);
@@ -672,7 +755,11 @@ static int cmd_batch(int argc, char **argv)
         wk_jobspec_free(&spec);
         return WK_EXIT_IO;
     }
-    bo.progress = !quiet && isatty(STDERR_FILENO);
+    bo.progress = quiet ? WK_PROGRESS_OFF : isatty(STDERR_FILENO) ? WK_PROGRESS_BAR
+                : interval > 0 ? WK_PROGRESS_LINES : WK_PROGRESS_OFF;
+    bo.progress_interval = interval;
+    bo.verbose = verbose && !quiet;
+    so.quiet = quiet;
     wk_summary sum;
     kivo_status st = wk_batch_run(&spec, &bo, &sum, err, sizeof err);
     int rc = st != KIVO_OK ? status_exit(st) : sum.records_rejected ? WK_EXIT_REJECTS : WK_EXIT_OK;
@@ -702,7 +789,7 @@ static int cmd_batch(int argc, char **argv)
             if (js)
                 fputs(js, stdout);
             free(js);
-        } else {
+        } else if (!quiet) {
             fprintf(stderr,
                     "kivo-worker: %llu records read, %llu reviewed, %llu rejected; verdicts: "
                     "%llu pass, %llu needs_review, %llu fail; %.1f MB/s; reports in %s\n",
@@ -711,7 +798,7 @@ static int cmd_batch(int argc, char **argv)
                     (unsigned long long)sum.verdicts[1], (unsigned long long)sum.verdicts[2],
                     sum.seconds > 0 ? (double)sum.bytes / 1e6 / sum.seconds : 0.0, out);
         }
-        if (rc == WK_EXIT_REJECTS)
+        if (rc == WK_EXIT_REJECTS && !quiet)
             fprintf(stderr, "kivo-worker: %llu records rejected: see %s/rejects.jsonl\n",
                     (unsigned long long)sum.records_rejected, out);
         if (gh_summary) {
@@ -724,7 +811,7 @@ static int cmd_batch(int argc, char **argv)
             free(js);
         }
         if (so.base_url) {
-            int sr = batch_send(&spec, out, &so, key);
+            int sr = batch_send(&spec, out, &so, key, quiet);
             if (sr != WK_EXIT_OK)
                 rc = sr;
         }
@@ -739,6 +826,13 @@ static int cmd_batch(int argc, char **argv)
         }
     } else if (rc != WK_EXIT_IO || err[0]) {
         fprintf(stderr, "kivo-worker: %s\n", err);
+    }
+    /* Last, with the exit code the batch ends with; even a failed batch leaves its counters. */
+    if (bo.metrics_file && wk_metrics_file_write(bo.metrics_file, &sum, &spec, 0, rc) != 0) {
+        fprintf(stderr, "kivo-worker batch: cannot write %s: %s\n", bo.metrics_file,
+                strerror(errno));
+        if (rc == WK_EXIT_OK || rc == WK_EXIT_REJECTS)
+            rc = WK_EXIT_IO;
     }
     if (bo.lock_fd >= 0)
         close(bo.lock_fd);
@@ -764,18 +858,21 @@ static const char usage_explain[] =
     "  -j, --json                one JSON object per record and line, for scripts\n"
     "  -h, --help                this text\n";
 
-static int cmd_explain(int argc, char **argv)
+static int compare(const wk_optenv *oe)
 {
-    static const struct option opts[] = {
-        {"job-spec-file", required_argument, NULL, 'f'}, {"run-id", required_argument, NULL, 'r'},
-        {"json", no_argument, NULL, 'j'},                {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    int gate_failed = 0;
+    kivo_status st = wk_compare_command(oe, &gate_failed);
+    return st != KIVO_OK ? status_exit(st) : gate_failed ? WK_EXIT_GATE : WK_EXIT_OK;
+}
+
+static int cmd_explain(const wk_optenv *oe)
+{
     const char *spec_path = NULL;
     wk_explain_opts eo = {0};
     char **ids = NULL;
     int c, rc = WK_EXIT_USAGE;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "f:r:jh", opts, NULL)) != -1) {
+    while ((c = getopt_long(oe->argc, oe->argv, explain_cmd.shortopts, explain_opts, NULL)) != -1) {
         switch (c) {
         case 'f': spec_path = optarg; break;
         case 'r': {
@@ -789,16 +886,17 @@ static int cmd_explain(int argc, char **argv)
             break;
         }
         case 'j': eo.json = 1; break;
-        case 'h': fputs(usage_explain, stdout); rc = WK_EXIT_OK; goto out;
-        default: fputs(usage_explain, stderr); goto out;
+        case 'h': usage_env(stdout, usage_explain, &explain_cmd); rc = WK_EXIT_OK; goto out;
+        default: wk_optenv_unknown(oe, c); goto out;
         }
     }
-    if (optind < argc) {
-        fprintf(stderr, "kivo-worker explain: unexpected argument '%s'\n", argv[optind]);
+    if (optind < oe->argc) {
+        fprintf(stderr, "kivo-worker explain: unexpected argument '%s'\n", oe->argv[optind]);
         goto out;
     }
     if (!spec_path) {
-        fprintf(stderr, "kivo-worker explain: --job-spec-file is required\n\n%s", usage_explain);
+        fprintf(stderr, "kivo-worker explain: --job-spec-file is required (see 'kivo-worker "
+                "explain --help')\n");
         goto out;
     }
     eo.run_ids = ids;
@@ -833,19 +931,30 @@ int main(int argc, char **argv)
         printf("kivo-worker %s (engine %s)\n", KIVO_VERSION_STRING, KIVO_ENGINE_VERSION);
         return WK_EXIT_OK;
     }
-    if (!strcmp(cmd, "batch"))
-        return cmd_batch(argc - 1, argv + 1);
-    if (!strcmp(cmd, "run"))
-        return cmd_run(argc - 1, argv + 1);
-    if (!strcmp(cmd, "submit"))
-        return cmd_submit(argc - 1, argv + 1);
-    if (!strcmp(cmd, "compare")) {
-        int gate_failed = 0;
-        kivo_status st = wk_compare_command(argc - 1, argv + 1, &gate_failed);
-        return st != KIVO_OK ? status_exit(st) : gate_failed ? WK_EXIT_GATE : WK_EXIT_OK;
+    static const struct {
+        const wk_optenv_cmd *cmd;
+        int (*fn)(const wk_optenv *oe);
+    } cmds[] = {{&batch_cmd, cmd_batch}, {&run_cmd, cmd_run}, {&submit_cmd, cmd_submit},
+                {&wk_compare_cli, compare}, {&explain_cmd, cmd_explain}};
+    const char *names[sizeof cmds / sizeof cmds[0]];
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        names[i] = cmds[i].cmd->name;
+        if (strcmp(cmd, names[i]) != 0)
+            continue;
+        wk_optenv oe;
+        if (wk_optenv_init(&oe, cmds[i].cmd, argc - 1, argv + 1) != 0) {
+            fprintf(stderr, "kivo-worker: out of memory\n");
+            return WK_EXIT_IO;
+        }
+        int rc = cmds[i].fn(&oe);
+        wk_optenv_free(&oe);
+        return rc;
     }
-    if (!strcmp(cmd, "explain"))
-        return cmd_explain(argc - 1, argv + 1);
-    fprintf(stderr, "kivo-worker: unknown command '%s'\n\n%s", cmd, usage_main);
+    const char *hint = wk_suggest(cmd, strlen(cmd), names, sizeof names / sizeof names[0]);
+    if (hint)
+        fprintf(stderr, "kivo-worker: unknown command '%s'; did you mean '%s'? (see 'kivo-worker "
+                "--help')\n", cmd, hint);
+    else
+        fprintf(stderr, "kivo-worker: unknown command '%s' (see 'kivo-worker --help')\n", cmd);
     return WK_EXIT_USAGE;
 }

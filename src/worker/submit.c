@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <jansson.h>
 
 #include "client.h"
@@ -85,6 +86,8 @@ typedef struct sender {
     int stopping;
     kivo_status fatal;          /* why the whole send had to stop (KIVO_OK: it did not) */
     int refused;                /* kivo-api refused the token itself: the send stopped */
+    int said_no_answer;         /* the first "no answer, retrying" line is out */
+    char no_answer[300];        /* the last transport failure, for the closing message */
     char *err;
     size_t errlen;
 } sender;
@@ -607,7 +610,28 @@ static void on_done(sender *s, wk_request *r)
     job *j = r->user;
     const kivo_json_node *root = NULL;
     j->busy = 0;
+    if (wk_http_transport_fatal(r)) {
+        /* Named now, not retried: no later attempt can get past it. Events stay pending. */
+        if (!s->stopping)
+            snprintf(s->st->last_error, sizeof s->st->last_error,
+                     "cannot reach kivo-api at %s: %s (%s); not retried: fix the URL, the "
+                     "certificate or the CA bundle, then run `kivo-worker submit`",
+                     s->o->base_url, r->curl_error,
+                     r->curl_code == CURLE_UNSUPPORTED_PROTOCOL ||
+                             r->curl_code == CURLE_URL_MALFORMAT
+                         ? "URL"
+                         : "TLS");
+        s->stopping = 1;
+        return;
+    }
     if (wk_http_retryable(r)) {
+        if (r->status == 0) {
+            snprintf(s->no_answer, sizeof s->no_answer, "%s", r->curl_error);
+            if (!s->said_no_answer++)
+                fprintf(stderr, "kivo-worker: no answer from kivo-api at %s: %s; retrying with "
+                        "backoff for up to %.0f s (--retry-deadline)\n", s->o->base_url,
+                        r->curl_error, s->o->deadline_s > 0 ? s->o->deadline_s : 300);
+        }
         retry_later(s, j);
         return;
     }
@@ -763,7 +787,9 @@ static void check_deadline(sender *s)
     if (!s->stopping && mono() - s->last_progress > deadline) {
         s->stopping = 1;
         snprintf(s->st->last_error, sizeof s->st->last_error,
-                 "kivo-api gave no usable answer for %.0f s; the rest stays pending", deadline);
+                 "kivo-api gave no usable answer for %.0f s%s%s%s; the rest stays pending",
+                 deadline, s->no_answer[0] ? " (last: " : "", s->no_answer,
+                 s->no_answer[0] ? ")" : "");
     }
 }
 
@@ -792,7 +818,8 @@ static kivo_status count_pending(sender *s)
                   : st->pending ? WK_SEND_PENDING
                   : st->dead    ? WK_SEND_REFUSED
                                 : WK_SEND_DONE;
-    if (s->fatal == KIVO_OK && st->outcome == WK_SEND_REFUSED && !s->err[0])
+    if (s->fatal == KIVO_OK &&
+        (st->outcome == WK_SEND_REFUSED || st->outcome == WK_SEND_PENDING) && !s->err[0])
         snprintf(s->err, s->errlen, "%s", st->last_error);
     return s->fatal;
 }

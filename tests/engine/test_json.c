@@ -330,6 +330,35 @@ static void test_trailing_and_malformed(void **state)
     kivo_json_parser_free(p);
 }
 
+/* A syntax error names the byte where the document went wrong, not "byte 0" (issue 18). */
+static void test_error_offsets(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *doc, *where;
+    } bad[] = {
+        {"{\"a\":1,}", "near byte 7:"},               /* the '}' after a trailing comma */
+        {"[1, 2,, 3]", "near byte 6:"},
+        {"{\n  \"a\": 1,\n}\n", "near byte 12:"},
+        {"{\"a\": tru}", "near byte 6:"},
+        {"{\"a\" 1}", "near byte 5:"},         /* the 1 where ':' belongs */
+        {"{\"a\":1} x", "near byte 8:"},
+        {"{\"o\":\"\xff\"}", "near byte"},
+        {NULL, NULL}};
+    kivo_json_parser *p = new_parser(64);
+    input in;
+    const kivo_json_node *root;
+    for (size_t i = 0; bad[i].doc; i++) {
+        kivo_status st = parse(p, &in, bad[i].doc, 0, &root);
+        assert_true(st == KIVO_EJSON || st == KIVO_EUTF8);
+        if (!strstr(kivo_json_parser_error(p), bad[i].where))
+            fail_msg("\"%s\": \"%s\", want \"%s\"", bad[i].doc, kivo_json_parser_error(p),
+                     bad[i].where);
+        input_free(&in);
+    }
+    kivo_json_parser_free(p);
+}
+
 static void test_empty_and_one_byte(void **state)
 {
     (void)state;
@@ -624,6 +653,7 @@ int main(void)
         cmocka_unit_test(test_depth),
         cmocka_unit_test(test_duplicate_keys),
         cmocka_unit_test(test_trailing_and_malformed),
+        cmocka_unit_test(test_error_offsets),
         cmocka_unit_test(test_empty_and_one_byte),
         cmocka_unit_test(test_block_edges),
         cmocka_unit_test(test_padding_is_never_a_value),

@@ -81,7 +81,8 @@ def main():
             check(re.search(r"^   %s$" % cmd, pages[page], re.M),
                   "%s has a subsection for the command %s" % (page, cmd))
     for cmd in [""] + help_commands(worker):
-        names(pages["kivo-worker.1"], options(help_text(worker, *([cmd] if cmd else []))),
+        text = help_text(worker, *([cmd] if cmd else []))
+        names(pages["kivo-worker.1"], options(text) | set(re.findall(r"KIVO_[A-Z_]+", text)),
               "kivo-worker(1)")
     for cmd in [""] + help_commands(api):
         text = help_text(api, *([cmd] if cmd else []))

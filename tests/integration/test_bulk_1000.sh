@@ -10,14 +10,14 @@ make_key proj
 gen_job 1000
 OUT="$T/job/out"
 
-"$KIVO_WORKER" batch --job-spec-file "$T/job/job-spec.json" --quiet \
+"$KIVO_WORKER" batch --job-spec-file "$T/job/job-spec.json" \
     --kivo-api-base-url "$BASE" --api-key-file "$T/proj.key" 2>"$T/err1" || fail "batch: $(cat "$T/err1")"
 grep -q "1000 events: 1000 sent" "$T/err1" || fail "first batch: $(cat "$T/err1")"
 check_runs "$T/proj.key" 1000
 grep -q "^kivo_sk_\|kivo_wc_" "$OUT"/* 2>/dev/null && fail "a token was written to the outbox"
 
 # Rerun the finished batch: it reviews again, but sends and creates nothing.
-"$KIVO_WORKER" batch --job-spec-file "$T/job/job-spec.json" --quiet \
+"$KIVO_WORKER" batch --job-spec-file "$T/job/job-spec.json" \
     --kivo-api-base-url "$BASE" --api-key-file "$T/proj.key" 2>"$T/err2" || fail "rerun: $(cat "$T/err2")"
 grep -q "1000 events: 0 sent, 0 replays or found done, 1000 already sent before; runs 0 created, 0 reused; 0 dead-lettered, 0 pending; 0 requests" "$T/err2" ||
     fail "rerun sent something: $(cat "$T/err2")"

@@ -12,7 +12,7 @@ make_key proj
 gen_job 1000
 OUT="$T/job/out"
 
-"$KIVO_WORKER" batch --job-spec-file "$T/job/job-spec.json" --quiet --retry-deadline 60 \
+"$KIVO_WORKER" batch --job-spec-file "$T/job/job-spec.json" --retry-deadline 60 \
     --kivo-api-base-url "$BASE" --api-key-file "$T/proj.key" 2>"$T/err1" &
 WORKER=$!
 wait_lines "$OUT/outbox.state" 500
@@ -29,7 +29,7 @@ check_runs "$T/proj.key" 1000
 make_key proj2
 gen_job 1000 "$T/job2"
 OUT2="$T/job2/out"
-"$KIVO_WORKER" batch --job-spec-file "$T/job2/job-spec.json" --quiet --retry-deadline 2 \
+"$KIVO_WORKER" batch --job-spec-file "$T/job2/job-spec.json" --retry-deadline 2 \
     --kivo-api-base-url "$BASE" --api-key-file "$T/proj2.key" 2>"$T/err2" &
 WORKER=$!
 wait_lines "$OUT2/outbox.state" 300

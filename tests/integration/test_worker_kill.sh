@@ -10,7 +10,7 @@ make_key proj
 gen_job 1000
 OUT="$T/job/out"
 batch() {   # exec: $! of `batch &` is then the worker itself, not a subshell around it
-    exec "$KIVO_WORKER" batch --job-spec-file "$T/job/job-spec.json" --quiet --retry-deadline 60 \
+    exec "$KIVO_WORKER" batch --job-spec-file "$T/job/job-spec.json" --retry-deadline 60 \
         --kivo-api-base-url "$BASE" --api-key-file "$T/proj.key" "$@"
 }
 

@@ -713,8 +713,9 @@ def case_summary():
         for k in ("seconds", "mb_per_s", "records_per_s", "claims_per_s"):
             check(isinstance(s[k], (int, float)) and s[k] >= 0, k)
         check(s["peak_rss_bytes"] > 0, "peak_rss_bytes")
-        # Without --json nothing goes to stdout.
-        rc, stdout, err = batch(example_spec(), os.path.join(tmp, "out2"))
+        # Without --json nothing goes to stdout; without --quiet the closing line goes to stderr.
+        rc, stdout, err = run(WORKER, "batch", "--job-spec-file", example_spec(), "--out",
+                              os.path.join(tmp, "out2"))
         check(rc == 0 and stdout == "", "stdout without --json: %r" % stdout[:80])
         check("30 records read" in err, "stderr line: %s" % err.strip())
 
