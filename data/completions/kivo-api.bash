@@ -39,6 +39,10 @@ _kivo_api()
             mapfile -t COMPREPLY < <(compgen -W "normal full" -- "$cur")
             return
             ;;
+        --log-format)
+            mapfile -t COMPREPLY < <(compgen -W "json text" -- "$cur")
+            return
+            ;;
         --listen | --threads | --credential-ttl | --max-worker-body | --max-hosted-body | \
             --rate-limit | --rate-burst | --shutdown-grace | --project | --prefix | \
             --max-connections | --max-connections-per-ip | --header-timeout | \
@@ -53,7 +57,7 @@ _kivo_api()
                   --max-hosted-body --hosted-threads --hosted-queue --max-body-memory
                   --max-claims --max-report-bytes --rate-limit --rate-burst --sync
                   --shutdown-grace --max-connections --max-connections-per-ip --header-timeout
-                  --quiet --help"
+                  --quiet --log-format --help"
             ;;
         keys)
             if ((COMP_CWORD == 2)); then

@@ -105,10 +105,16 @@ int api_cli_parse_listen(const char *s, char host[64], unsigned *port)
             goto out;
         hlen = (size_t)(colon - s);
     }
-    if (hlen == 0 || hlen >= 64 || api_cli_parse_u64(colon + 1, 0, &p) != 0 || p > 65535)
+    if (hlen >= 64 || (hlen == 0 && colon != s) || api_cli_parse_u64(colon + 1, 0, &p) != 0 ||
+        p > 65535)
         goto out;
-    memcpy(host, s, hlen);
-    host[hlen] = '\0';
+    /* ":8787": every IPv4 address, as other servers read it. */
+    if (hlen == 0)
+        memcpy(host, "0.0.0.0", 8);
+    else {
+        memcpy(host, s, hlen);
+        host[hlen] = '\0';
+    }
     *port = (unsigned)p;
     ret = 0;
 out:

@@ -30,6 +30,7 @@ typedef struct api_config {
     int synchronous_full;
     unsigned shutdown_grace_s;      /* how long SIGTERM waits for requests in flight */
     int quiet;                      /* no access log */
+    int log_format;                 /* api_log_format (accesslog.h): text or JSON lines */
     int create;                     /* make the database when it does not exist */
     unsigned max_connections;       /* open connections at most */
     unsigned max_connections_per_ip; /* per client address; 0 = no limit */
@@ -60,7 +61,8 @@ int api_cli_collect(int argc, char **argv, int first, const api_option *opts, si
 /* Prints the options table (flag, variable, help) to `out`. */
 void api_cli_print_options(void *out, const api_option *opts, size_t n_opts);
 
-/* Reads "HOST:PORT" (IPv4 or [IPv6] literal). @return 0 or -1. */
+/* Reads "HOST:PORT": an IPv4 address, a host name (resolved when the server starts), an
+ * [IPv6] literal, or ":PORT" for every IPv4 address (host "0.0.0.0"). @return 0 or -1. */
 int api_cli_parse_listen(const char *s, char host[64], unsigned *port);
 
 /* Reads a non-negative decimal integer (with optional K/M/G binary suffix when `sizes`).

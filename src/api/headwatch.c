@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "accesslog.h"
 #include "headwatch.h"
 #include "timefmt.h"
 
@@ -166,9 +167,9 @@ static void *watchdog(void *arg)
         if (n)
             atomic_fetch_add(&closed_total, n);
         if (atomic_load(&closed_total) != logged && now - last_log_ns >= LOG_EVERY_NS) {
-            fprintf(stderr,
-                    "kivo-api: closed %llu connection(s) that sent no complete request head "
-                    "within %llu s (%llu in all)\n",
+            api_log_event("warn",
+                    "closed %llu connection(s) that sent no complete request head "
+                    "within %llu s (%llu in all)",
                     (unsigned long long)(atomic_load(&closed_total) - logged),
                     (unsigned long long)(deadline_ns / 1000000000ull),
                     (unsigned long long)atomic_load(&closed_total));

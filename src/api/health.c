@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "accesslog.h"
 #include "health.h"
 #include "timefmt.h"
 
@@ -141,10 +142,9 @@ api_health_state api_health_files(char *why, size_t size, int fresh)
         if (st == API_HEALTH_DB_GONE) {
             gone = 1;
             snprintf(gone_why, sizeof gone_why, "%s", now);
-            fprintf(stderr,
-                    "kivo-api: %s; refusing writes and failing /healthz until a restart "
-                    "(a write acknowledged now would be lost)\n",
-                    gone_why);
+            api_log_event("error",
+                          "%s; refusing writes and failing /healthz until a restart (a write "
+                          "acknowledged now would be lost)", gone_why);
         } else if (st != API_HEALTH_OK && st > worst) {
             worst = st;
             snprintf(why, size, "%s", now);
@@ -152,7 +152,7 @@ api_health_state api_health_files(char *why, size_t size, int fresh)
     }
     /* Once per problem: a new one (another file, another fault) is logged too. */
     if (worst == API_HEALTH_FILES_UNUSABLE && strcmp(why, unusable_logged) != 0)
-        fprintf(stderr, "kivo-api: %s; refusing every request until it is fixed\n", why);
+        api_log_event("error", "%s; refusing every request until it is fixed", why);
     snprintf(unusable_logged, sizeof unusable_logged, "%s",
              worst == API_HEALTH_FILES_UNUSABLE ? why : "");
     if (gone && worst < API_HEALTH_DB_GONE) {

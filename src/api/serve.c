@@ -16,6 +16,8 @@
  * systemd NOTIFY_SOCKET is unset and sd_notify() does nothing.
  */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -31,6 +33,7 @@
 #include <microhttpd.h>
 #include <systemd/sd-daemon.h>
 
+#include "accesslog.h"
 #include "auth.h"
 #include "headwatch.h"
 #include "health.h"
@@ -78,7 +81,7 @@ static api_thread *thread_get(void)
     if (api_health_files(errmsg, sizeof errmsg, 1) == API_HEALTH_FILES_UNUSABLE ||
         api_health_files_writable(cfg.db_path, errmsg, sizeof errmsg) != 0 ||
         api_store_open(cfg.db_path, &store_opt, 0, &t->store, errmsg) != SQLITE_OK) {
-        fprintf(stderr, "kivo-api: %s\n", errmsg);
+        api_log_event("error", "%s", errmsg);
         goto fail;
     }
     if (kivo_json_parser_create(API_JSON_MAX_DEPTH, &t->parser) != KIVO_OK)
@@ -249,6 +252,9 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, api_request *r, api_
         MHD_add_response_header(resp, rep->headers[i], rep->headers[i + 1]);
     if (atomic_load(&draining))
         MHD_add_response_header(resp, "Connection", "close");
+    if (!r->request_id[0])
+        api_request_id(NULL, r->request_id);
+    MHD_add_response_header(resp, "X-Request-Id", r->request_id);
     r->status = rep->status;
     ok = MHD_queue_response(c, rep->status, resp);
     MHD_destroy_response(resp);
@@ -620,6 +626,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         r->begun = 1;
         api_headwatch_head_done(c);
         r->conn = c;
+        api_request_id(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Request-Id"),
+                       r->request_id);
         r->method = method_of(method);
         r->route = r->bad_path ? API_R_UNKNOWN : route_of(url, r->id);
         ctx.r = r;
@@ -712,16 +720,9 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                 api_metrics_event_rejected(r->reason);
         }
     }
-    if (!cfg.quiet && r->begun) {
-        char t[API_TIME_TEXT_MAX];
-        api_time_format(api_now_ms(), t);
-        /* The route pattern and a run id only: never the raw URL, headers or body, nor a path
-         * segment that is not a run id (a client could paste a token there). */
-        int show_id = strncmp(r->id, "rr_", 3) == 0;
-        fprintf(stderr, "%s %s %s%s%s %u %.3fms\n", t, api_method_name(r->method),
-                api_route_name(r->route), show_id ? " id=" : "", show_id ? r->id : "", r->status,
-                (double)ns / 1e6);
-    }
+    /* The route pattern and a run id only: never the raw URL, headers or body (accesslog.h). */
+    if (!cfg.quiet && r->begun)
+        api_log_request(r, (double)ns / 1e6);
     kivo_buf_free(&r->body);
     budget_release(r);
     if (r->pool_slot)
@@ -738,12 +739,13 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 enum {
     O_LISTEN, O_DB, O_CREATE, O_THREADS, O_TTL, O_MAX_WORKER, O_MAX_HOSTED, O_RATE, O_BURST, O_SYNC,
     O_GRACE, O_MAX_CONN, O_MAX_CONN_IP, O_HEAD_TIMEOUT, O_HOSTED_THREADS, O_HOSTED_QUEUE,
-    O_BODY_MEMORY, O_MAX_CLAIMS, O_MAX_REPORT, O_QUIET, O_HELP, O_COUNT
+    O_BODY_MEMORY, O_MAX_CLAIMS, O_MAX_REPORT, O_QUIET, O_LOG_FORMAT, O_HELP, O_COUNT
 };
 
 static const api_option serve_opts[O_COUNT] = {
     [O_LISTEN] = {"--listen", "KIVO_API_LISTEN", "HOST:PORT",
-                  "address to listen on (default 127.0.0.1:8787)"},
+                  "address to listen on: 127.0.0.1:8787 (the default), localhost:8787, "
+                  "[::1]:8787, or :8787 for every IPv4 address"},
     [O_DB] = {"--db", "KIVO_API_DB", "PATH", "SQLite database file (required)"},
     [O_CREATE] = {"--create", "KIVO_API_CREATE", NULL,
                   "make the database (mode 0600 less the umask) when it does not exist; without "
@@ -785,6 +787,10 @@ static const api_option serve_opts[O_COUNT] = {
     [O_MAX_REPORT] = {"--max-report-bytes", "KIVO_API_MAX_REPORT_BYTES", "BYTES",
                       "size of a hosted run's claim report; past it 413 (default 32M)"},
     [O_QUIET] = {"--quiet", "KIVO_API_QUIET", NULL, "no access log on stderr"},
+    [O_LOG_FORMAT] = {"--log-format", "KIVO_API_LOG_FORMAT", "json|text",
+                      "the log on stderr: text lines (the default) or JSON lines with time, "
+                      "level, request_id (also the X-Request-Id answer header), method, route "
+                      "(the template, never the raw path), status, duration_ms and project"},
     [O_HELP] = {"--help", NULL, NULL, "show this help"},
 };
 
@@ -928,6 +934,10 @@ static int load_config(int argc, char **argv, int *help)
         cfg.max_report_bytes = (size_t)n;
     }
     cfg.quiet = v[O_QUIET] && strcmp(v[O_QUIET], "0") != 0;
+    api_log_format lf = API_LOG_TEXT;
+    if (v[O_LOG_FORMAT] && api_log_format_parse(v[O_LOG_FORMAT], &lf) != 0)
+        return bad_value("--log-format");
+    cfg.log_format = (int)lf;
     cfg.create = v[O_CREATE] && strcmp(v[O_CREATE], "0") != 0;
     return 0;
 }
@@ -943,14 +953,31 @@ static void raise_fd_limit(void)
         return;
     rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
     if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want)
-        fprintf(stderr, "kivo-api: warning: %llu descriptors allowed, --max-connections %u needs "
-                        "about %llu\n", (unsigned long long)rl.rlim_cur, cfg.max_connections,
-                (unsigned long long)want);
+        api_log_event("warn", "warning: %llu descriptors allowed, --max-connections %u needs "
+                      "about %llu", (unsigned long long)rl.rlim_cur, cfg.max_connections,
+                      (unsigned long long)want);
 }
 
+/* The address to listen on: a numeric one as it is, a name (localhost) as the resolver says,
+ * its first address. @return 0, or -1 when the host is neither. */
 static int make_addr(struct sockaddr_storage *ss, socklen_t *len)
 {
+    struct addrinfo hints = {0}, *ai = NULL;
+    char port[8];
     memset(ss, 0, sizeof *ss);
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    snprintf(port, sizeof port, "%u", cfg.port);
+    if (!strchr(cfg.host, ':') && inet_pton(AF_INET, cfg.host, &(struct in_addr){0}) != 1 &&
+        getaddrinfo(cfg.host, port, &hints, &ai) == 0 && ai) {
+        int ok = ai->ai_addrlen <= sizeof *ss;
+        if (ok) {
+            memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+            *len = ai->ai_addrlen;
+        }
+        freeaddrinfo(ai);
+        return ok ? 0 : -1;
+    }
     if (strchr(cfg.host, ':')) {
         struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
         a6->sin6_family = AF_INET6;
@@ -963,6 +990,30 @@ static int make_addr(struct sockaddr_storage *ss, socklen_t *len)
     a4->sin_port = htons((uint16_t)cfg.port);
     *len = sizeof *a4;
     return inet_pton(AF_INET, cfg.host, &a4->sin_addr) == 1 ? 0 : -1;
+}
+
+/* libmicrohttpd says only that it could not start: bind the address once more to learn why, so
+ * that a port in use is named as such. */
+static void listen_error(const struct sockaddr_storage *ss, socklen_t len)
+{
+    int e = 0, one = 1;
+    int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0) {
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(fd, (const struct sockaddr *)ss, len) != 0)
+            e = errno;
+        close(fd);
+    } else {
+        e = errno;
+    }
+    if (e == EADDRINUSE)
+        api_log_event("error", "cannot listen on %s:%u: port %u is already in use (another "
+                      "kivo-api, or another program: see `ss -ltnp 'sport = :%u'`); choose "
+                      "another with --listen", cfg.host, cfg.port, cfg.port, cfg.port);
+    else if (e)
+        api_log_event("error", "cannot listen on %s:%u: %s", cfg.host, cfg.port, strerror(e));
+    else
+        api_log_event("error", "cannot listen on %s:%u", cfg.host, cfg.port);
 }
 
 int api_serve_main(int argc, char **argv)
@@ -983,8 +1034,10 @@ int api_serve_main(int argc, char **argv)
         code = API_EXIT_OK;
         goto out;
     }
+    api_log_set_format((api_log_format)cfg.log_format);
     if (make_addr(&ss, &sslen) != 0) {
-        fprintf(stderr, "kivo-api: --listen needs a numeric address (127.0.0.1:8787)\n");
+        api_log_event("error", "--listen %s:%u: no such address or host name (127.0.0.1:8787, "
+                      "localhost:8787, [::1]:8787, :8787)", cfg.host, cfg.port);
         goto out;
     }
     code = API_EXIT_FAILURE;
@@ -994,7 +1047,7 @@ int api_serve_main(int argc, char **argv)
     /* Migrate once, here, before any request thread opens its own connection. */
     if (api_health_files_writable(cfg.db_path, errmsg, sizeof errmsg) != 0 ||
         api_store_open(cfg.db_path, &store_opt, 1, &main_store, errmsg) != SQLITE_OK) {
-        fprintf(stderr, "kivo-api: cannot open the database: %s%s\n", errmsg,
+        api_log_event("error", "cannot open the database: %s%s", errmsg,
                 !cfg.create && access(cfg.db_path, F_OK) != 0
                     ? " (pass --create to make a new one; a database that disappeared is never "
                       "recreated silently)"
@@ -1004,7 +1057,7 @@ int api_serve_main(int argc, char **argv)
     /* Request threads open their connections later: never a new file behind the operator. */
     store_opt.create = 0;
     if (api_health_watch(cfg.db_path) != 0) {
-        fprintf(stderr, "kivo-api: cannot stat %s\n", cfg.db_path);
+        api_log_event("error", "cannot stat %s", cfg.db_path);
         goto out;
     }
     api_health_on_fatal_signals(cfg.db_path);
@@ -1030,11 +1083,11 @@ int api_serve_main(int argc, char **argv)
 
     raise_fd_limit();
     if (api_headwatch_start(cfg.header_timeout_s) != 0) {
-        fprintf(stderr, "kivo-api: cannot start the request-head watchdog\n");
+        api_log_event("error", "cannot start the request-head watchdog");
         goto out;
     }
     if (api_pool_start(cfg.hosted_threads, cfg.hosted_threads + cfg.hosted_queue) != 0) {
-        fprintf(stderr, "kivo-api: cannot start the hosted-review threads\n");
+        api_log_event("error", "cannot start the hosted-review threads");
         goto out;
     }
     flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
@@ -1053,19 +1106,17 @@ int api_serve_main(int argc, char **argv)
                          (unsigned int)cfg.max_connections_per_ip,
                          MHD_OPTION_END);
     if (!d) {
-        fprintf(stderr, "kivo-api: cannot listen on %s:%u\n", cfg.host, cfg.port);
+        listen_error(&ss, sslen);
         goto out;
     }
-    (void)sslen;
-    fprintf(stderr, "kivo-api %s: listening on %s:%u, database %s, %u threads, %u hosted-review "
-                    "threads\n",
-            KIVO_VERSION_STRING, cfg.host, cfg.port, cfg.db_path, cfg.threads,
-            cfg.hosted_threads);
+    api_log_event("info", "listening on %s:%u (kivo-api %s), database %s, %u threads, %u "
+                  "hosted-review threads", cfg.host, cfg.port, KIVO_VERSION_STRING, cfg.db_path,
+                  cfg.threads, cfg.hosted_threads);
     sd_notifyf(0, "READY=1\nSTATUS=listening on %s:%u", cfg.host, cfg.port);
 
     while (sigwait(&sigs, &sig) != 0 || (sig != SIGTERM && sig != SIGINT))
         ;
-    fprintf(stderr, "kivo-api: signal %d, finishing requests in flight\n", sig);
+    api_log_event("info", "signal %d, finishing requests in flight", sig);
     sd_notify(0, "STOPPING=1\nSTATUS=finishing requests in flight");
     atomic_store(&draining, 1);
     {
@@ -1084,7 +1135,7 @@ int api_serve_main(int argc, char **argv)
     MHD_stop_daemon(d);
     d = NULL;
     api_headwatch_stop();
-    fprintf(stderr, "kivo-api: stopped\n");
+    api_log_event("info", "stopped");
     code = API_EXIT_OK;
 out:
     api_pool_stop();

@@ -78,9 +78,12 @@ typedef struct api_reply {
     const char *const *headers;          /* extra headers: name, value, ..., NULL (static) */
 } api_reply;
 
+#define API_REQUEST_ID_MAX 65   /* a request id (accesslog.h) and its NUL */
+
 typedef struct api_request {
     api_route route;
     api_method method;
+    char request_id[API_REQUEST_ID_MAX]; /* the log's and X-Request-Id's, accesslog.h */
     char id[API_PATH_ID_MAX];            /* the {id} of the path, "" when none */
     uint64_t t0_ns;
     kivo_buf body;

@@ -21,6 +21,7 @@ import time
 BIN = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("KIVO_API_BIN", "build/kivo-api")
 HOST = "127.0.0.1"
 ALL_SCOPES = "review_runs:write,review_runs:read,private_worker:write,private_worker:read"
+TOKENS = set()  # every token the tests were given or sent: logs_without_tokens() greps for each
 _servers = []
 _tmpdirs = []
 failures = []
@@ -110,7 +111,22 @@ def make_key(db, project="acme", scopes=ALL_SCOPES):
     assert r.returncode == 0, r.stderr
     key = r.stdout.splitlines()[0]
     assert re.fullmatch(r"kivo_sk_[A-Za-z0-9_-]{43,}", key), key
+    TOKENS.add(key)
     return key
+
+
+def logs_without_tokens(paths):
+    """The tokens of TOKENS (whole, or their secret part after the 8-letter prefix) found in the
+    files at paths: [(path, token)]; empty when the logs hold none."""
+    found = []
+    for p in paths:
+        with open(p, encoding="utf-8", errors="replace") as f:
+            text = f.read()
+        for tok in TOKENS:
+            secret = tok[8:] if len(tok) > 24 else tok
+            if tok in text or (len(secret) >= 16 and secret in text):
+                found.append((p, tok[:12] + "..."))
+    return found
 
 
 class Server:
@@ -176,7 +192,11 @@ class Client:
         hdrs = {"Content-Type": "application/json"}
         if token:
             hdrs["Authorization"] = "Bearer " + token
+            TOKENS.add(token)
         hdrs.update(headers or {})
+        auth = hdrs.get("Authorization", "")
+        if auth.startswith("Bearer ") and len(auth) > 7:
+            TOKENS.add(auth[7:])
         if body is not None and not isinstance(body, (bytes, str)):
             body = json.dumps(body)
         if isinstance(body, str):

@@ -7,6 +7,7 @@ paging; hosted review runs (engine verdict, report, delete); limits (413 without
 body, 429 with Retry-After); metrics; SIGTERM finishing a request in flight and exiting 0; and no
 token in any log line.
 """
+import glob
 import json
 import os
 import re
@@ -651,6 +652,63 @@ def metrics(srv):
     c.close()
 
 
+ROUTES = {"unknown", "/healthz", "/metrics", PW, PW + "/{id}", PW + "/{id}/events", HR,
+          HR + "/{id}", HR + "/{id}/report", HR + "/{id}/packet", "/app/"}
+LOG_KEYS = ["time", "level", "request_id", "method", "route", "status", "duration_ms", "project"]
+
+
+def request_ids(srv, key):
+    """X-Request-Id: made by the server, or the client's own when it is safe, in answer and log."""
+    c = srv.client()
+    st, h, _ = c.request("GET", "/healthz")
+    check(st == 200 and re.fullmatch(r"[0-9a-f]{16}", h.get("X-Request-Id", "")),
+          "X-Request-Id made by the server: %r" % h.get("X-Request-Id"))
+    first = h["X-Request-Id"]
+    st, h, _ = c.request("GET", "/healthz")
+    check(h.get("X-Request-Id") != first, "two requests, one id")
+    st, h, _ = c.request("GET", PW + "?limit=1", token=key, headers={"X-Request-Id": "trace-7.a:b"})
+    check(st == 200 and h.get("X-Request-Id") == "trace-7.a:b", "the client's id is kept: %r" % h)
+    for bad in ("a b", "x" * 65, "<script>", "id\u00e9"):
+        st, h, _ = c.request("GET", "/healthz", headers={"X-Request-Id": bad.encode("utf-8")
+                                                        .decode("latin-1")})
+        check(re.fullmatch(r"[0-9a-f]{16}", h.get("X-Request-Id", "")),
+              "an unsafe client id %r is replaced: %r" % (bad, h.get("X-Request-Id")))
+    st, h, _ = c.request("GET", PW + "/rr_nothere/events?x=kivo_sk_pasted", token=key)
+    c.close()
+
+
+def json_log(log):
+    """--log-format json: every line one object; request lines with the contract's keys, route
+    templates only, the ids the answers carried."""
+    lines = [l for l in log.splitlines() if l.strip()]
+    check(len(lines) > 50, "the JSON log has %d lines" % len(lines))
+    reqs = []
+    for l in lines:
+        try:
+            o = json.loads(l)
+        except ValueError:
+            check(False, "not a JSON line: %r" % l[:200])
+        check(isinstance(o, dict) and o.get("level") in ("info", "warn", "error") and
+              isinstance(o.get("time"), str), "line without time/level: %r" % l[:200])
+        if "request_id" in o:
+            reqs.append(o)
+            check(list(o)[:len(LOG_KEYS)] == LOG_KEYS, "keys %s" % list(o))
+            check(o["route"] in ROUTES, "a route that is not a template: %r" % o["route"])
+            check(isinstance(o["status"], int) and isinstance(o["duration_ms"], (int, float)),
+                  "types: %r" % o)
+            check(o["level"] == ("error" if o["status"] >= 500 else
+                                 "warn" if o["status"] >= 400 else "info"), "level: %r" % o)
+            check(o["project"] in (None, "acme", "globex"), "project: %r" % o["project"])
+        else:
+            check(isinstance(o.get("msg"), str), "a server line without msg: %r" % o)
+    check(any(o["method"] == "POST" and o["route"] == PW and o["status"] == 201 and
+              o["project"] == "acme" for o in reqs), "a create with its project is logged")
+    check(any(o["request_id"] == "trace-7.a:b" for o in reqs), "the client's request id")
+    check("rr_nothere" not in log and "pasted" not in log, "a raw path reached the log")
+    check(any(o.get("msg", "").startswith("listening on") for o in map(json.loads, lines)),
+          "the server's own lines are JSON too")
+
+
 def main():
     d = t.tmpdir()
     cli_checks(d)
@@ -664,7 +722,8 @@ def main():
         "revoked": t.make_key(db),
     }
     t.run_cli("keys", "revoke", "--db", db, "--prefix", keys["revoked"][:16])
-    srv = t.Server(db).start()
+    srv = t.Server(db, "--log-format", "json").start()
+    request_ids(srv, keys["all"])
     auth_matrix(srv, keys, d)
     expiry(d)
     bad_bodies(srv, keys["all"])
@@ -680,7 +739,12 @@ def main():
     check(srv.stop() == 0, "main server exits 0 on SIGTERM")
     log = open(srv.log, encoding="utf-8", errors="replace").read()
     check("kivo_sk_" not in log and "kivo_wc_" not in log, "no token in the server log")
-    check("POST /v1/private-worker/review-runs 201" in log, "the access log has request lines")
+    json_log(log)
+    # Every token the suite used, in every server log it wrote (issue 18).
+    logs = glob.glob(os.path.join(d, "**", "*.log"), recursive=True)
+    check(len(logs) >= 3 and len(t.TOKENS) >= 8, "logs %d, tokens %d" % (len(logs), len(t.TOKENS)))
+    leaked = t.logs_without_tokens(logs)
+    check(not leaked, "tokens in the server logs: %s" % leaked)
     con = sqlite3.connect(db)
     check(con.execute("PRAGMA journal_mode").fetchone()[0] == "wal", "database in WAL mode")
     check(con.execute("PRAGMA user_version").fetchone()[0] >= 1, "schema version recorded")

@@ -45,7 +45,15 @@ static void listen_and_numbers(void **state)
     assert_int_equal(port, 99);
     assert_int_equal(api_cli_parse_listen("127.0.0.1", host, &port), -1);
     assert_int_equal(api_cli_parse_listen("127.0.0.1:65536", host, &port), -1);
-    assert_int_equal(api_cli_parse_listen(":80", host, &port), -1);
+    /* Issue 18: ":PORT" is every IPv4 address; a name is kept for the resolver. */
+    assert_int_equal(api_cli_parse_listen(":80", host, &port), 0);
+    assert_string_equal(host, "0.0.0.0");
+    assert_int_equal(port, 80);
+    assert_int_equal(api_cli_parse_listen("localhost:8787", host, &port), 0);
+    assert_string_equal(host, "localhost");
+    assert_int_equal(api_cli_parse_listen("[]:80", host, &port), -1);
+    assert_int_equal(api_cli_parse_listen(":", host, &port), -1);
+    assert_int_equal(api_cli_parse_listen(":x", host, &port), -1);
     assert_int_equal(api_cli_parse_u64("64K", 1, &v), 0);
     assert_true(v == 65536);
     assert_int_equal(api_cli_parse_u64("16M", 1, &v), 0);

@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""api_listen (issue 18): --listen accepts :PORT, localhost:PORT and [::1]:PORT; a port in use is
+named; --log-format text and json on a real server, and a bad --log-format is refused.
+
+    test_listen.py build/kivo-api
+"""
+import http.client
+import json
+import os
+import socket
+import subprocess
+import time
+
+import apitest as t
+from apitest import check
+
+
+def healthy(host, port, timeout=20):
+    """Waits for GET /healthz 200 at host:port; returns the answer's X-Request-Id or None."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            c = http.client.HTTPConnection(host, port, timeout=2)
+            c.request("GET", "/healthz")
+            r = c.getresponse()
+            r.read()
+            c.close()
+            if r.status == 200:
+                return r.getheader("X-Request-Id")
+        except OSError:
+            time.sleep(0.05)
+    return None
+
+
+def serve(db, listen, *extra, log):
+    with open(log, "ab") as f:
+        return subprocess.Popen([t.BIN, "serve", "--db", db, "--listen", listen, *extra],
+                                stdout=subprocess.DEVNULL, stderr=f)
+
+
+def stop(p):
+    p.terminate()
+    try:
+        return p.wait(30)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        return p.wait()
+
+
+def ipv6_loopback():
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+def main():
+    d = t.tmpdir()
+    db = os.path.join(d, "api.db")
+    t.make_key(db)
+    cases = [(":%d", "127.0.0.1"), ("localhost:%d", "localhost"), ("127.0.0.1:%d", "127.0.0.1")]
+    if ipv6_loopback():
+        cases.append(("[::1]:%d", "::1"))
+    else:
+        print("note: no IPv6 loopback here; [::1] not tried")
+    for form, host in cases:
+        port = t.free_port()
+        log = os.path.join(d, "listen-%d.log" % port)
+        p = serve(db, form % port, log=log)
+        rid = healthy(host, port)
+        check(rid is not None, "--listen %s: /healthz at %s:%d" % (form % port, host, port))
+        if rid is not None and form.startswith("localhost"):
+            # A port in use is named, and the first server keeps serving.
+            log2 = os.path.join(d, "second.log")
+            q = serve(db, form % port, log=log2)
+            try:
+                rc = q.wait(30)
+            except subprocess.TimeoutExpired:
+                q.kill()
+                rc = None
+            text = open(log2).read()
+            check(rc not in (0, None) and ("port %d is already in use" % port) in text,
+                  "a port in use: exit %s, %r" % (rc, text))
+            check(healthy(host, port, 5) is not None, "the first server still answers")
+        check(stop(p) == 0, "--listen %s: exit 0 on SIGTERM" % (form % port))
+        text = open(log).read()
+        check(("rid=%s" % rid) in text if rid else True,
+              "the text log names the request id %s: %r" % (rid, text[-500:]))
+
+    # Bad values are refused before anything starts.
+    for flag, value in (("--listen", "nowhere.invalid:8787"), ("--listen", "[::1]8787"),
+                        ("--log-format", "xml")):
+        port = t.free_port()
+        args = [t.BIN, "serve", "--db", db, "--listen", "127.0.0.1:%d" % port]
+        args += [flag, value] if flag == "--log-format" else []
+        if flag == "--listen":
+            args[args.index("--listen") + 1] = value
+        r = subprocess.run(args, capture_output=True, text=True, timeout=30)
+        check(r.returncode != 0 and r.stderr.strip(), "%s %s: exit %d %r" % (flag, value,
+                                                                          r.returncode, r.stderr))
+    r = subprocess.run([t.BIN, "serve", "--db", db, "--listen", "127.0.0.1:1", "--log-format",
+                        "xml"], capture_output=True, text=True, timeout=30)
+    check("--log-format" in r.stderr, "names --log-format: %r" % r.stderr)
+
+    # JSON: the server's own lines too; KIVO_API_LOG_FORMAT does the same.
+    port = t.free_port()
+    log = os.path.join(d, "json.log")
+    env = dict(os.environ, KIVO_API_LOG_FORMAT="json")
+    with open(log, "ab") as f:
+        p = subprocess.Popen([t.BIN, "serve", "--db", db, "--listen", "127.0.0.1:%d" % port],
+                             stdout=subprocess.DEVNULL, stderr=f, env=env)
+    rid = healthy("127.0.0.1", port)
+    check(stop(p) == 0, "json server exits 0")
+    objs = [json.loads(line) for line in open(log) if line.strip()]
+    check(any(o.get("request_id") == rid and o.get("route") == "/healthz" for o in objs),
+          "the health check's line has its request id %s: %s" % (rid, objs))
+    check(any(o.get("msg") == "stopped" for o in objs), "the server's own lines are JSON")
+    t.finish()
+
+
+if __name__ == "__main__":
+    main()
