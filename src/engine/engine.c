@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "engine_int.h"
+#include "grow_int.h"
 #include "kivo/json.h"
 
 kivo_status kivo_engine_create(kivo_engine **out)
@@ -95,14 +96,9 @@ static kivo_status add_claim(kivo_engine *e, const kv_span *sp, size_t tok, size
     e->n_claims_found++;
     if (e->n_at > KIVO_MAX_CLAIMS)
         return KIVO_OK;
-    if (e->n_at == e->cap_at) {
-        size_t cap = e->cap_at ? e->cap_at * 2 : 64;
-        kv_claim_at *v = realloc(e->at, cap * sizeof *v);
-        if (!v)
-            return KIVO_ENOMEM;
-        e->at = v;
-        e->cap_at = cap;
-    }
+    kivo_status st = kv_grow((void **)&e->at, &e->cap_at, e->n_at + 1, sizeof *e->at, 64);
+    if (st != KIVO_OK)
+        return st;
     kv_claim_at *a = &e->at[e->n_at++];
     a->start = sp->start;
     a->end = sp->end;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "engine_int.h"
+#include "grow_int.h"
 #include "kivo/explain.h"
 
 static const char *const rule_names[] = {
@@ -49,14 +50,8 @@ void kv_explain_open(kivo_engine *e)
 {
     if (!e->explain)
         return;
-    if (e->n_xoff == e->cap_xoff) {
-        size_t cap = e->cap_xoff ? e->cap_xoff * 2 : 64;
-        size_t *v = realloc(e->xoff, cap * sizeof *v);
-        if (!v)
-            return; /* the line is lost; kivo_engine_explain answers "" past n_xoff */
-        e->xoff = v;
-        e->cap_xoff = cap;
-    }
+    if (kv_grow((void **)&e->xoff, &e->cap_xoff, e->n_xoff + 1, sizeof *e->xoff, 64) != KIVO_OK)
+        return; /* the line is lost; kivo_engine_explain answers "" past n_xoff */
     e->xoff[e->n_xoff++] = e->xbuf.len;
 }
 

@@ -7,28 +7,14 @@
 #include <string.h>
 
 #include "engine_int.h"
-
-static kivo_status grow(void **v, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return KIVO_OK;
-    size_t c = *cap ? *cap : 256;
-    while (c < need)
-        c *= 2;
-    void *n = realloc(*v, c * elem);
-    if (!n)
-        return KIVO_ENOMEM;
-    *v = n;
-    *cap = c;
-    return KIVO_OK;
-}
+#include "grow_int.h"
 
 /* Room for n more postings. Each append is covered by the call right before it: the initials
  * of names once used the room reserved for every token of a source, and the tokens' postings
  * after them were written past the end. */
 static kivo_status reserve_posts(kivo_engine *e, size_t n)
 {
-    return grow((void **)&e->post, &e->cap_post, e->n_post + n, sizeof *e->post);
+    return kv_grow((void **)&e->post, &e->cap_post, e->n_post + n, sizeof *e->post, 256);
 }
 
 static kivo_status group_by_term(kivo_engine *e);
@@ -154,14 +140,10 @@ static kivo_status collect_fields(kivo_engine *e, const char *text, size_t len,
                     dots++;
                 }
             }
-            if (e->n_fields == e->cap_fields) {
-                size_t cap = e->cap_fields ? e->cap_fields * 2 : 64;
-                kv_field *f = realloc(e->fields, cap * sizeof *f);
-                if (!f)
-                    return KIVO_ENOMEM;
-                e->fields = f;
-                e->cap_fields = cap;
-            }
+            st = kv_grow((void **)&e->fields, &e->cap_fields, e->n_fields + 1,
+                         sizeof *e->fields, 64);
+            if (st != KIVO_OK)
+                return st;
             kv_field *f = &e->fields[e->n_fields];
             memset(f, 0, sizeof *f);
             f->value = (uint8_t)value;
@@ -249,7 +231,8 @@ kivo_status kv_index_build(kivo_engine *e, const kivo_packet *p)
                 break;
         }
         /* One sentence per span. */
-        st = grow((void **)&e->sents, &e->cap_sents, e->n_sents + e->spans.n, sizeof *e->sents);
+        st = kv_grow((void **)&e->sents, &e->cap_sents, e->n_sents + e->spans.n,
+                     sizeof *e->sents, 256);
         if (st != KIVO_OK)
             break;
         /* Spans and tokens both run in text order: one sweep assigns tokens to sentences;
@@ -378,7 +361,8 @@ static kivo_status group_by_term(kivo_engine *e)
             total++;
         }
     }
-    st = grow((void **)&e->sent_of, &e->cap_sent_of, total ? total : 1, sizeof *e->sent_of);
+    st = kv_grow((void **)&e->sent_of, &e->cap_sent_of, total ? total : 1, sizeof *e->sent_of,
+                 256);
     if (st != KIVO_OK)
         return st;
     uint32_t off = 0;

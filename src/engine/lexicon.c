@@ -17,6 +17,7 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "grow_int.h"
 #include "quantity_int.h"
 #include "spelling_int.h"
 #include "text_int.h"
@@ -260,14 +261,9 @@ static int in_set(const uint64_t *set, size_t n, uint64_t h)
 
 static kivo_status push(kv_tokens *t, const kv_token *tok)
 {
-    if (t->n == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 256;
-        kv_token *v = realloc(t->v, cap * sizeof *v);
-        if (!v)
-            return KIVO_ENOMEM;
-        t->v = v;
-        t->cap = cap;
-    }
+    kivo_status st = kv_grow((void **)&t->v, &t->cap, t->n + 1, sizeof *t->v, 256);
+    if (st != KIVO_OK)
+        return st;
     t->v[t->n++] = *tok;
     return KIVO_OK;
 }

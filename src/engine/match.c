@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "engine_int.h"
+#include "grow_int.h"
 
 /* Thresholds chosen on the RAGTruth dev split only (scripts/eval-ragtruth --split dev). */
 #define SUPPORTED_AT 0.80     /* coverage at or above: supported */
@@ -23,21 +24,6 @@
 #define CONFLICT_AT 0.70      /* coverage of the rest at or above which a disagreement contradicts */
 #define WINDOW_PENALTY 0.01   /* per extra sentence, so the tightest span wins a tie */
 #define MAX_WINDOW 3          /* sentences in a window */
-
-static kivo_status grow(void **v, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return KIVO_OK;
-    size_t c = *cap ? *cap : 64;
-    while (c < need)
-        c *= 2;
-    void *n = realloc(*v, c * elem);
-    if (!n)
-        return KIVO_ENOMEM;
-    *v = n;
-    *cap = c;
-    return KIVO_OK;
-}
 
 /* 1 when token t's text is one of words (NULL-terminated), ASCII letters without case. */
 static int tok_is(const char *text, const kv_token *t, const char *const *words)
@@ -186,7 +172,7 @@ static kivo_status collect_terms(kv_claim_scratch *cs, const kv_token *toks, siz
     kivo_status st = KIVO_OK;
     size_t old = cs->cap_terms;
     cs->n_terms = 0;
-    if ((st = grow((void **)&cs->terms, &cs->cap_terms, n, sizeof *cs->terms)) != KIVO_OK)
+    if ((st = kv_grow((void **)&cs->terms, &cs->cap_terms, n, sizeof *cs->terms, 64)) != KIVO_OK)
         return st;
     /* The per-term arrays share cap_terms: grow them alongside. */
     if (cs->cap_terms != old || !cs->present) {
@@ -252,8 +238,8 @@ static kivo_status slot_for(kv_claim_scratch *cs, uint32_t s, uint64_t **mask)
     kivo_status st;
     int32_t slot = cs->slot[s];
     if (slot < 0) {
-        if ((st = grow((void **)&cs->touched, &cs->cap_touched, cs->n_touched + 1,
-                       sizeof *cs->touched)) != KIVO_OK)
+        if ((st = kv_grow((void **)&cs->touched, &cs->cap_touched, cs->n_touched + 1,
+                          sizeof *cs->touched, 64)) != KIVO_OK)
             return st;
         if (cs->cap_touched * cs->words > cs->cap_masks) {
             uint64_t *m = realloc(cs->masks, cs->cap_touched * cs->words * sizeof *m);
@@ -322,7 +308,8 @@ static kivo_status touch_sentences(kivo_engine *e)
     cs->n_touched = 0;
     if (e->n_sents > cs->cap_slot) {
         size_t old = cs->cap_slot;
-        if ((st = grow((void **)&cs->slot, &cs->cap_slot, e->n_sents, sizeof *cs->slot)) != KIVO_OK)
+        if ((st = kv_grow((void **)&cs->slot, &cs->cap_slot, e->n_sents, sizeof *cs->slot,
+                          64)) != KIVO_OK)
             return st;
         for (size_t i = old; i < cs->cap_slot; i++)
             cs->slot[i] = -1;
@@ -335,7 +322,10 @@ static kivo_status touch_sentences(kivo_engine *e)
         cs->numbits = nb;
         cs->cap_numbits = cs->words;
     }
-    memset(cs->numbits, 0, cs->words * sizeof *cs->numbits);
+    /* A claim of function words only ("According to passage 1, the.") has no term: numbits
+     * may still be NULL then, and memset(NULL, 0, 0) is undefined. */
+    if (cs->words)
+        memset(cs->numbits, 0, cs->words * sizeof *cs->numbits);
     for (size_t k = 0; k < cs->n_terms; k++)
         if (cs->terms[k]->kind == KV_TOK_NUMBER)
             cs->numbits[k / 64] |= 1ull << (k % 64);
@@ -1305,7 +1295,8 @@ kivo_status kv_match_claim(kivo_engine *e, const kivo_packet *p, const kv_token 
 
     c->n_unsupported_spans = 0;
     if (c->status == KIVO_CLAIM_UNSUPPORTED || c->status == KIVO_CLAIM_CONTRADICTED) {
-        if ((st = grow((void **)&cs->miss, &cs->cap_miss, n ? n : 1, sizeof *cs->miss)) != KIVO_OK)
+        if ((st = kv_grow((void **)&cs->miss, &cs->cap_miss, n ? n : 1, sizeof *cs->miss,
+                          64)) != KIVO_OK)
             return st;
         if (fields) {
             memset(cs->miss, 0, n);

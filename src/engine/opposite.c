@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "engine_int.h"
+#include "grow_int.h"
 
 #define GROUP_WORDS 12  /* words of one side of a group, at most */
 
@@ -154,16 +155,9 @@ static void near_words(const kivo_engine *e, const kv_token *s, size_t n, const 
 /* Appends the tokens of from to to. */
 static kivo_status append_tokens(kv_tokens *to, const kv_tokens *from)
 {
-    if (to->n + from->n > to->cap) {
-        size_t cap = to->cap ? to->cap : 256;
-        while (cap < to->n + from->n)
-            cap *= 2;
-        kv_token *v = realloc(to->v, cap * sizeof *v);
-        if (!v)
-            return KIVO_ENOMEM;
-        to->v = v;
-        to->cap = cap;
-    }
+    kivo_status st = kv_grow((void **)&to->v, &to->cap, to->n + from->n, sizeof *to->v, 256);
+    if (st != KIVO_OK)
+        return st;
     if (from->n)
         memcpy(to->v + to->n, from->v, from->n * sizeof *from->v);
     to->n += from->n;

@@ -3,18 +3,14 @@
  *
  * Each vector path compares a block against every byte of the set, ORs the results into one
  * mask and takes its lowest set bit; the tail shorter than a vector goes to the scalar loop, so
- * no path reads past the buffer. The path is picked once from CPUID (__builtin_cpu_supports)
- * and the functions carry target attributes, so the library itself builds for baseline x86-64.
+ * no path reads past the buffer. The path is picked once from CPUID (cpu.h) and the functions
+ * carry target attributes, so the library itself builds for baseline x86-64.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu.h"
 #include "kivo/scan.h"
-
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define KIVO_SCAN_X86 1
-#include <immintrin.h>
-#endif
 
 void kivo_byteset_init(kivo_byteset *set, const void *bytes, size_t n)
 {
@@ -39,7 +35,7 @@ static size_t find_scalar(const kivo_byteset *set, const unsigned char *p, size_
     return n;
 }
 
-#ifdef KIVO_SCAN_X86
+#ifdef KV_CPU_X86
 __attribute__((target("avx2"))) static size_t find_avx2(const kivo_byteset *set,
                                                         const unsigned char *p, size_t n)
 {
@@ -79,28 +75,16 @@ __attribute__((target("avx512f,avx512bw"))) static size_t find_avx512(const kivo
 }
 #endif
 
-static int cpu_has(kivo_scan_level level)
-{
-#ifdef KIVO_SCAN_X86
-    __builtin_cpu_init();
-    if (level == KIVO_SCAN_AVX512)
-        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
-    if (level == KIVO_SCAN_AVX2)
-        return __builtin_cpu_supports("avx2");
-#endif
-    return level == KIVO_SCAN_SCALAR;
-}
-
 static kivo_scan_level pick(void)
 {
     const char *want = getenv("KIVO_SCAN");
-    kivo_scan_level best = cpu_has(KIVO_SCAN_AVX512) ? KIVO_SCAN_AVX512
-                           : cpu_has(KIVO_SCAN_AVX2) ? KIVO_SCAN_AVX2
-                                                     : KIVO_SCAN_SCALAR;
+    kivo_scan_level best = kv_cpu_has(KIVO_SCAN_AVX512) ? KIVO_SCAN_AVX512
+                           : kv_cpu_has(KIVO_SCAN_AVX2) ? KIVO_SCAN_AVX2
+                                                        : KIVO_SCAN_SCALAR;
     if (want) {
         for (int l = KIVO_SCAN_SCALAR; l <= KIVO_SCAN_AVX512; l++)
             if (strcmp(want, kivo_scan_level_name((kivo_scan_level)l)) == 0 &&
-                cpu_has((kivo_scan_level)l))
+                kv_cpu_has((kivo_scan_level)l))
                 return (kivo_scan_level)l;
     }
     return best;
@@ -129,10 +113,10 @@ const char *kivo_scan_level_name(kivo_scan_level level)
 
 size_t kivo_scan_find_at(kivo_scan_level level, const kivo_byteset *set, const void *p, size_t n)
 {
-#ifdef KIVO_SCAN_X86
-    if (level == KIVO_SCAN_AVX512 && cpu_has(KIVO_SCAN_AVX512))
+#ifdef KV_CPU_X86
+    if (level == KIVO_SCAN_AVX512 && kv_cpu_has(KIVO_SCAN_AVX512))
         return find_avx512(set, p, n);
-    if (level == KIVO_SCAN_AVX2 && cpu_has(KIVO_SCAN_AVX2))
+    if (level == KIVO_SCAN_AVX2 && kv_cpu_has(KIVO_SCAN_AVX2))
         return find_avx2(set, p, n);
 #else
     (void)level;
@@ -143,7 +127,7 @@ size_t kivo_scan_find_at(kivo_scan_level level, const kivo_byteset *set, const v
 size_t kivo_scan_find(const kivo_byteset *set, const void *p, size_t n)
 {
     switch (kivo_scan_level_used()) {
-#ifdef KIVO_SCAN_X86
+#ifdef KV_CPU_X86
     case KIVO_SCAN_AVX512: return find_avx512(set, p, n);
     case KIVO_SCAN_AVX2: return find_avx2(set, p, n);
 #endif

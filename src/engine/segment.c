@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "kivo/scan.h"
+#include "grow_int.h"
 #include "text_int.h"
 
 static const char *const abbreviations[] = {
@@ -30,14 +31,9 @@ static int is_space(unsigned char c)
 
 static kivo_status push(kv_spans *s, size_t start, size_t end)
 {
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 64;
-        kv_span *v = realloc(s->v, cap * sizeof *v);
-        if (!v)
-            return KIVO_ENOMEM;
-        s->v = v;
-        s->cap = cap;
-    }
+    kivo_status st = kv_grow((void **)&s->v, &s->cap, s->n + 1, sizeof *s->v, 64);
+    if (st != KIVO_OK)
+        return st;
     s->v[s->n].start = (uint32_t)start;
     s->v[s->n].end = (uint32_t)end;
     s->n++;

@@ -10,12 +10,8 @@
  */
 #include <string.h>
 
+#include "cpu.h"
 #include "wordclass_int.h"
-
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define KV_WC_X86 1
-#include <immintrin.h>
-#endif
 
 static void fill_scalar(kv_wordclass *wc, const unsigned char *s, size_t n)
 {
@@ -39,7 +35,7 @@ static void fill_scalar(kv_wordclass *wc, const unsigned char *s, size_t n)
     }
 }
 
-#ifdef KV_WC_X86
+#ifdef KV_CPU_X86
 /* Bytes of v in [first, first + span] as 0xFF lanes. */
 __attribute__((target("avx2"))) static inline __m256i range_avx2(__m256i v, char first, char span)
 {
@@ -109,24 +105,14 @@ __attribute__((target("avx512f,avx512bw"))) static void fill_avx512(kv_wordclass
         _mm512_mask_storeu_epi8(wc->fold + i, in, _mm512_mask_add_epi8(v, u, v, x20));
     }
 }
-
-static int cpu_has(kivo_scan_level level)
-{
-    __builtin_cpu_init();
-    if (level == KIVO_SCAN_AVX512)
-        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
-    if (level == KIVO_SCAN_AVX2)
-        return __builtin_cpu_supports("avx2");
-    return level == KIVO_SCAN_SCALAR;
-}
 #endif
 
 kv_wordclass_fill_fn kv_wordclass_fill_at(kivo_scan_level level)
 {
-#ifdef KV_WC_X86
-    if (level == KIVO_SCAN_AVX512 && cpu_has(KIVO_SCAN_AVX512))
+#ifdef KV_CPU_X86
+    if (level == KIVO_SCAN_AVX512 && kv_cpu_has(KIVO_SCAN_AVX512))
         return fill_avx512;
-    if (level == KIVO_SCAN_AVX2 && cpu_has(KIVO_SCAN_AVX2))
+    if (level == KIVO_SCAN_AVX2 && kv_cpu_has(KIVO_SCAN_AVX2))
         return fill_avx2;
 #else
     (void)level;
@@ -138,7 +124,7 @@ kv_wordclass_fill_fn kv_wordclass_fill(void)
 {
     /* kivo_scan_level_used() names a path this CPU has. */
     switch (kivo_scan_level_used()) {
-#ifdef KV_WC_X86
+#ifdef KV_CPU_X86
     case KIVO_SCAN_AVX512: return fill_avx512;
     case KIVO_SCAN_AVX2: return fill_avx2;
 #endif

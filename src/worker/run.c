@@ -71,7 +71,7 @@ static int get_run(const wk_run_opts *o, wk_client *c, run_info *ri, long *statu
     kivo_json_parser *p = NULL;
     const kivo_json_node *root;
     double t0 = mono(), delay = 0.2;
-    int rc = -1;
+    int rc = -1, said = 0;
     r.method = "GET";
     snprintf(r.path, sizeof r.path, "/v1/private-worker/review-runs/%s", o->review_run_id);
     r.token = o->credential;
@@ -80,8 +80,14 @@ static int get_run(const wk_run_opts *o, wk_client *c, run_info *ri, long *statu
             snprintf(err, errlen, "cannot start a request (out of memory)");
             goto out;
         }
-        if (!wk_http_retryable(&r) || mono() - t0 > (o->deadline_s > 0 ? o->deadline_s : 300))
+        /* A TLS or URL failure is final; no answer is named once, then retried (issue 18). */
+        if (wk_http_transport_fatal(&r) || !wk_http_retryable(&r) ||
+            mono() - t0 > (o->deadline_s > 0 ? o->deadline_s : 300))
             break;
+        if (r.status == 0 && !said++)
+            fprintf(stderr, "kivo-worker run: no answer from kivo-api at %s: %s; retrying with "
+                    "backoff for up to %.0f s (--retry-deadline)\n", o->base_url, r.curl_error,
+                    o->deadline_s > 0 ? o->deadline_s : 300);
         usleep((useconds_t)(delay * 1e6));
         delay = delay * 2 > 5 ? 5 : delay * 2;
     }
@@ -100,8 +106,11 @@ static int get_run(const wk_run_opts *o, wk_client *c, run_info *ri, long *statu
         else if (r.status == 404)
             snprintf(err, errlen, "review run %s does not exist (%s)", o->review_run_id, msg);
         else
-            snprintf(err, errlen, "cannot read review run %s from %s: %s", o->review_run_id,
-                     o->base_url, msg);
+            snprintf(err, errlen, "cannot read review run %s from %s: %s%s", o->review_run_id,
+                     o->base_url, msg,
+                     wk_http_transport_fatal(&r) ? " (not retried: fix the URL, the certificate "
+                                                   "or the CA bundle)"
+                                                 : "");
         goto out;
     }
     if (kivo_json_parser_create(32, &p) != KIVO_OK ||

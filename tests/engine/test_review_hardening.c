@@ -93,6 +93,21 @@ static void test_acronym_postings_overflow(void **state)
 
 /* A capital letter as the last byte of the output and of a source: "U" might be the "U." of
  * "U.S.", and the byte after it was read to see. */
+/* A claim that is all function words once its attribution is set aside has no term to match;
+ * on a fresh engine (the setup's) the per-claim number bitmap was then still NULL and cleared
+ * with memset(NULL, 0, 0), undefined behaviour UBSan stops on (match.c, touch_sentences). */
+static void test_claim_without_terms(void **state)
+{
+    kivo_engine *e = *state;
+    char *o, *t;
+    const kivo_review *r =
+        review_exact(e, "According to passage 1, the.", "Gift cards never expire.", &o, &t);
+    assert_int_equal(r->n_claims, 1);
+    assert_int_not_equal(r->claims[0].status, KIVO_CLAIM_SUPPORTED);
+    free(o);
+    free(t);
+}
+
 static void test_dotted_letter_at_end(void **state)
 {
     kivo_engine *e = *state;
@@ -337,6 +352,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_acronym_postings_overflow, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_claim_without_terms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dotted_letter_at_end, setup, teardown),
         cmocka_unit_test_setup_teardown(test_opposite_window_offsets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_huge_number, setup, teardown),

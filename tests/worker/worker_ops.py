@@ -532,6 +532,17 @@ def case_transport_errors():
         check(spent < 30, "the TLS failure was retried for %.0f s" % spent)
         check("no answer from" not in err, "TLS retried as if there were no answer: %s" % err)
 
+        # `run` the same: a refused connection named once, then retried until the deadline.
+        cred = write(os.path.join(tmp, "cred"), "kivo_wc_test_000000000000\n")
+        os.chmod(cred, 0o600)
+        rc, _, err = run("run", "--job-token", "local", "-f", example_spec(),
+                         "--review-run-id", "rr_" + "0" * 32, "--worker-credential-file", cred,
+                         "--outbox", os.path.join(tmp, "run-outbox"), env=clean_env(
+                             KIVO_API_BASE_URL="http://127.0.0.1:%d" % port,
+                             KIVO_RETRY_DEADLINE="1"))
+        check(rc == 5 and err.count("run: no answer from kivo-api") == 1 and "refused" in
+              err.lower(), "run, refused: exit %d: %s" % (rc, err))
+
 
 def current_umask():
     u = os.umask(0)
