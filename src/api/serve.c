@@ -644,8 +644,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         ctx.t = thread_get();
         if (!ctx.t)
             api_error_set(&e, 503, "unavailable", "the store cannot be opened");
-        else if (admit(&ctx, c, &e, &rep) == 0)
+        else if (admit(&ctx, c, &e, &rep) == 0) {
             kivo_buf_init(&r->body, r->limit + KIVO_JSON_PADDING + 1);
+            api_headwatch_body(c, 1);
+        }
         if (e.http) {
             api_reply_error(&ctx, &rep, &e);
             ret = send_reply(c, r, &rep);
@@ -653,8 +655,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         goto out;
     }
     if (*upload_data_size) {
-        size_t n = *upload_data_size;
+        size_t n = *upload_data_size, before = r->received;
         r->received = r->received + n < r->received ? SIZE_MAX : r->received + n;
+        if (r->declared && before < r->declared && r->received >= r->declared)
+            api_headwatch_body(c, 0);
         if (!r->too_large && !r->over_budget) {
             if (r->received > r->limit) {
                 r->too_large = 1;
@@ -672,6 +676,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_data_size = 0;
         goto out;
     }
+    api_headwatch_body(c, 0); /* the whole body is in (or there was none) */
     if (r->pool_done) {
         /* Resumed: the hosted review has its answer ready. */
         ret = send_reply(c, r, &r->pool_reply);

@@ -1188,6 +1188,42 @@ def case_compare_warnings():
               "compare --help")
 
 
+def case_compare_cut_names():
+    """Engine versions and policy parts too long for compare's fields are cut between characters,
+    never inside one: a cut inside "é" made invalid UTF-8, and jansson then silently dropped the
+    name from engine_versions/policies and the warning that they differ (FINDINGS.md, found by
+    fuzz_compare_report). Names are kept to 639 bytes; strictness and intended_use to 64 and
+    policy_version to 500 in the policy line."""
+    with TempDir() as tmp:
+        base, cand = os.path.join(tmp, "base"), os.path.join(tmp, "cand")
+        long_engine = "e" * 638 + "é"               # byte 639 is the middle of "é"
+        strictness, policy = "s" * 63 + "é", "p" * 499 + "é"
+        for rid in ("r1", "r2"):
+            path = write_report(base, rid, "pass", engine=long_engine)
+            with open(path, encoding="utf-8") as f:
+                doc = json.load(f)
+            doc["strictness"], doc["policy_version"] = strictness, policy
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(json.dumps(doc, ensure_ascii=False) + "\n")
+            write_report(cand, rid, "pass")
+        rc, stdout, err = compare(base, cand, "--json")
+        check(rc == 0, "exit %d %s" % (rc, err))
+        r = json.loads(stdout)
+        check(r["baseline"]["engine_versions"] == {"e" * 638: 2},
+              "baseline engine_versions %r" % {k[:20]: v for k, v in
+                                               r["baseline"]["engine_versions"].items()})
+        want_policy = "s" * 63 + "/customer_facing/" + "p" * 499
+        check(r["baseline"]["policies"] == {want_policy: 2},
+              "baseline policies %r" % {k[:20]: v for k, v in r["baseline"]["policies"].items()})
+        check(r["candidate"]["engine_versions"] == {"kivo-engine.4": 2}, "candidate engines")
+        warnings = r["warnings"]
+        check(any(w.startswith("engine versions differ: baseline " + "e" * 638 + ", candidate")
+                  for w in warnings), "engine warning in %r" % [w[:60] for w in warnings])
+        check(any(w.startswith("policies (strictness/intended_use/policy_version) differ: "
+                               "baseline " + want_policy + ", candidate") for w in warnings),
+              "policy warning in %r" % [w[:60] for w in warnings])
+
+
 def case_compare_github_summary():
     """compare --github-summary: the pairs, the transition table, the groups and the most severe
     regressions, appended to $GITHUB_STEP_SUMMARY."""
