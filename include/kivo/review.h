@@ -22,8 +22,8 @@
 extern "C" {
 #endif
 
-/* Name of the engine and its version, reported in claim reports ("kivo-engine.4"). */
-#define KIVO_ENGINE_VERSION "kivo-engine.4"
+/* Name of the engine and its version, reported in claim reports ("kivo-engine.5"). */
+#define KIVO_ENGINE_VERSION "kivo-engine.5"
 
 typedef enum kivo_strictness { KIVO_STRICT = 0, KIVO_STANDARD, KIVO_LENIENT } kivo_strictness;
 typedef enum kivo_intended_use {
@@ -90,6 +90,15 @@ typedef enum kivo_rule {
     KIVO_RULE_NULL_FIELD,          /* a field or hours the record does not know */
     KIVO_RULE_HOURS,               /* the opening hours of a structured record */
     KIVO_RULE_OPPOSITE,            /* a word whose opposite the source writes by its neighbours */
+    KIVO_RULE_NEGATION_SCOPE,      /* the source negates what the claim asserts, or the reverse */
+    KIVO_RULE_MODALITY,            /* may / must / must not / optional disagree */
+    KIVO_RULE_QUANTIFIER,          /* all/every against only, or against an exception */
+    KIVO_RULE_BOUND,               /* up to / at least / more than disagree on a number */
+    KIVO_RULE_ROLE,                /* the arguments of a relation changed places */
+    KIVO_RULE_SWAP,                /* a name or number where the source has another one */
+    KIVO_RULE_UNIT,                /* a number with another unit than the source's */
+    KIVO_RULE_ANTONYM,             /* a word for its antonym in the clause the claim copies */
+    KIVO_RULE_EXCHANGE,            /* two values exchanged between two parallel phrases */
     KIVO_RULE_COUNT
 } kivo_rule;
 

@@ -37,6 +37,8 @@ extern "C" {
 #define KIVO_WIRE_ID_MAX 512             /* ids and pointers */
 #define KIVO_WIRE_NAME_MAX 200           /* names, titles, labels */
 #define KIVO_WIRE_CODE_MAX 64            /* failure codes, [a-z0-9_.-] */
+#define KIVO_WIRE_BATCH_ID_MAX 128       /* batch ids, [A-Za-z0-9._:-] */
+#define KIVO_WIRE_BATCH_DEFAULT "default" /* the batch of a run that names none */
 #define KIVO_WIRE_HASHES_MAX 10000       /* source_count, source_hashes */
 #define KIVO_WIRE_ARTIFACTS_MAX 64       /* artifact_summaries */
 #define KIVO_WIRE_CLAIMS_MAX 100000000   /* claim counts */
@@ -111,6 +113,7 @@ typedef enum kivo_wire_kind {
     KIVO_WIRE_ID,         /* string of at most KIVO_WIRE_ID_MAX characters, no control ones */
     KIVO_WIRE_NAME,       /* string of at most KIVO_WIRE_NAME_MAX characters, no control ones */
     KIVO_WIRE_CODE,       /* string of 1..KIVO_WIRE_CODE_MAX of [a-z0-9_.-] */
+    KIVO_WIRE_BATCH,      /* string of 1..KIVO_WIRE_BATCH_ID_MAX of [A-Za-z0-9._:-] */
     KIVO_WIRE_ENUM,       /* string in values[] */
     KIVO_WIRE_HASH,       /* "sha256:" + 64 lowercase hex digits */
     KIVO_WIRE_HASHES,     /* array of min..max hashes */
@@ -174,7 +177,7 @@ typedef struct kivo_run_meta {
     const char *storage_label;  /* may be NULL (an event then says "") */
     kivo_strictness strictness;
     kivo_intended_use intended_use;
-    const char *batch_id; /* the run's batch; NULL: not written (the default batch) */
+    const char *batch_id; /* the run's batch; NULL: not written (read as "default") */
 } kivo_run_meta;
 
 #define KIVO_WIRE_EVENT_ID_SIZE 64
@@ -225,6 +228,7 @@ typedef struct kivo_wire_create {
     const char *output_hash;
     const char *storage_label;     /* customer_storage_pointer.label */
     const char *storage_opaque_id; /* customer_storage_pointer.opaque_id; NULL: no pointer */
+    const char *batch_id;          /* NULL: left out (the server reads it as "default") */
 } kivo_wire_create;
 
 /* Appends the create body as compact JSON, without a newline, to out, its members in table

@@ -1,14 +1,16 @@
 /*
- * headwatch.c - the request-head deadline (headwatch.h): one list of the open connections, one
- * watchdog thread that scans it four times a second.
+ * headwatch.c - the request-head deadline and the abandoned-upload check (headwatch.h): one list
+ * of the open connections, one watchdog thread that scans it four times a second.
  *
  * The list holds at most the connection limit (4,096 by default), so a scan is a few microseconds;
  * the lock is taken once when a connection opens and closes and twice per request.
  */
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -24,7 +26,9 @@ typedef struct watch_entry {
     MHD_socket fd;
     uint64_t since_ns; /* when the connection began to wait for a request head */
     int waiting;       /* no complete head since then */
-    int shut;          /* the deadline shut it down already */
+    int body;          /* the request's body is still being received */
+    int gone_scans;    /* scans in a row that found the body's sender gone */
+    int shut;          /* the watchdog shut it down already */
 } watch_entry;
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -51,7 +55,7 @@ void api_headwatch_notify(void *cls, struct MHD_Connection *c, void **socket_con
     (void)cls;
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
         const union MHD_ConnectionInfo *info;
-        if (!deadline_ns || !(w = calloc(1, sizeof *w)))
+        if (!(w = calloc(1, sizeof *w)))
             return;
         info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
         if (!info) {
@@ -84,13 +88,26 @@ void api_headwatch_notify(void *cls, struct MHD_Connection *c, void **socket_con
 
 static void set_waiting(struct MHD_Connection *c, int waiting)
 {
-    watch_entry *w = deadline_ns ? entry_of(c) : NULL;
+    watch_entry *w = entry_of(c);
 
     if (!w)
         return;
     pthread_mutex_lock(&lock);
     w->waiting = waiting;
     w->since_ns = api_mono_ns();
+    w->body = 0;
+    pthread_mutex_unlock(&lock);
+}
+
+void api_headwatch_body(struct MHD_Connection *c, int receiving)
+{
+    watch_entry *w = entry_of(c);
+
+    if (!w)
+        return;
+    pthread_mutex_lock(&lock);
+    w->body = receiving;
+    w->gone_scans = 0;
     pthread_mutex_unlock(&lock);
 }
 
@@ -109,6 +126,17 @@ uint64_t api_headwatch_closed(void)
     return atomic_load(&closed_total);
 }
 
+/* The peer of fd shut its side down (end of file or reset) and every byte it sent has been read
+ * from the socket: nothing more will come. Level-triggered, unlike libmicrohttpd's epoll. */
+static int sender_gone(MHD_socket fd)
+{
+    struct pollfd p = {.fd = fd, .events = POLLRDHUP};
+    int unread = 0;
+
+    return poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) &&
+           ioctl(fd, FIONREAD, &unread) == 0 && unread == 0;
+}
+
 static void *watchdog(void *arg)
 {
     uint64_t logged = 0, last_log_ns = 0;
@@ -120,11 +148,20 @@ static void *watchdog(void *arg)
         uint64_t now = api_mono_ns(), n = 0;
 
         for (watch_entry *w = head; w; w = w->next) {
-            if (w->waiting && !w->shut && now - w->since_ns > deadline_ns) {
+            if (w->shut)
+                continue;
+            if (deadline_ns && w->waiting && now - w->since_ns > deadline_ns) {
                 /* libmicrohttpd reads end-of-file and closes the connection itself. */
                 shutdown(w->fd, SHUT_RDWR);
                 w->shut = 1;
                 n++;
+            } else if (w->body && !sender_gone(w->fd)) {
+                w->gone_scans = 0;
+            } else if (w->body && ++w->gone_scans >= 2) {
+                /* Two scans apart, so a body whose last bytes libmicrohttpd has read but not yet
+                 * handed over is not taken for an abandoned one. */
+                shutdown(w->fd, SHUT_RDWR);
+                w->shut = 1;
             }
         }
         if (n)
@@ -154,8 +191,6 @@ static void *watchdog(void *arg)
 int api_headwatch_start(unsigned seconds)
 {
     deadline_ns = (uint64_t)seconds * 1000000000ull;
-    if (!seconds)
-        return 0;
     stopping = 0;
     if (pthread_create(&thread, NULL, watchdog, NULL) != 0)
         return -1;

@@ -11,8 +11,8 @@
 #include "server.h"
 #include "validate.h"
 
-static const char *const list_args[] = {"workflow_id", "status", "gate_verdict", "limit",
-                                        "cursor", NULL};
+static const char *const list_args[] = {"workflow_id", "batch_id", "status", "gate_verdict",
+                                        "limit", "cursor", NULL};
 
 /* A filter argument, when given, must be one of its value set. */
 static void check_filter(const char *v, const char *const *allowed, const char *name,
@@ -45,6 +45,14 @@ void api_list_add(api_list_page *p, int64_t id, json_t *item)
     p->n++;
 }
 
+void api_check_workflow_filter(const char *v, api_error *e)
+{
+    if (v && (strlen(v) == 0 || strlen(v) > KIVO_WIRE_ID_MAX)) {
+        api_error_set(e, 400, "schema_violation", "workflow_id: 1..512 characters");
+        api_error_field(e, "workflow_id");
+    }
+}
+
 void api_list_runs(api_ctx *ctx, api_reply *out, const char *const *statuses,
                    api_list_fetch fetch)
 {
@@ -59,13 +67,14 @@ void api_list_runs(api_ctx *ctx, api_reply *out, const char *const *statuses,
     f.workflow_id = api_query(ctx, "workflow_id");
     f.status = api_query(ctx, "status");
     f.gate_verdict = api_query(ctx, "gate_verdict");
+    f.batch_id = api_query(ctx, "batch_id");
     api_query_allow(ctx, list_args, &e);
     check_filter(f.status, statuses, "status", &e);
     check_filter(f.gate_verdict, kivo_wire_verdict_names, "gate_verdict", &e);
-    if (f.workflow_id && (strlen(f.workflow_id) == 0 ||
-                          strlen(f.workflow_id) > KIVO_WIRE_ID_MAX)) {
-        api_error_set(&e, 400, "schema_violation", "workflow_id: 1..512 characters");
-        api_error_field(&e, "workflow_id");
+    api_check_workflow_filter(f.workflow_id, &e);
+    if (f.batch_id && !api_batch_id_valid(f.batch_id, strlen(f.batch_id))) {
+        api_error_set(&e, 400, "schema_violation", "batch_id: " API_BATCH_ID_RULE);
+        api_error_field(&e, "batch_id");
     }
     if (api_list_params(ctx, &p.limit, &f.before, &e) != 0 || e.http)
         goto fail;

@@ -76,6 +76,74 @@ static const char *const migrations[] = {
     /* 3: the API key that was issued a run's current credential, so that revoking the key
      * revokes the credential too (runs made before this migration have none). */
     "ALTER TABLE pw_runs ADD COLUMN key_id INTEGER;",
+    /* 4: batches (issue 15). A run is (project, batch_id, customer_run_id), absent batch =
+     * 'default', for private-worker and hosted runs alike. SQLite cannot change a table's UNIQUE
+     * constraint in place, so both tables are rebuilt with their ids (pw_events refers to
+     * pw_runs.id, cursors encode ids; api_migrate turns foreign keys off around the rebuild and
+     * checks them before the commit). pw_runs_by_batch serves the batch list and its filter. */
+    "CREATE TABLE pw_runs_v4 ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  run_id TEXT NOT NULL UNIQUE,"
+    "  project TEXT NOT NULL,"
+    "  customer_run_id TEXT NOT NULL,"
+    "  workflow_id TEXT NOT NULL,"
+    "  worker_id TEXT NOT NULL,"
+    "  status TEXT NOT NULL,"
+    "  gate_verdict TEXT,"
+    "  create_body TEXT NOT NULL,"
+    "  create_digest BLOB NOT NULL,"
+    "  cred_hash BLOB NOT NULL UNIQUE,"
+    "  cred_issued_at INTEGER NOT NULL,"
+    "  cred_expires_at INTEGER NOT NULL,"
+    "  last_sequence INTEGER NOT NULL DEFAULT 0,"
+    "  event_count INTEGER NOT NULL DEFAULT 0,"
+    "  terminal_body TEXT,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  terminal_at INTEGER,"
+    "  key_id INTEGER,"
+    "  batch_id TEXT NOT NULL DEFAULT 'default',"
+    "  UNIQUE (project, batch_id, customer_run_id));"
+    "INSERT INTO pw_runs_v4 (id, run_id, project, customer_run_id, workflow_id, worker_id, status,"
+    "  gate_verdict, create_body, create_digest, cred_hash, cred_issued_at, cred_expires_at,"
+    "  last_sequence, event_count, terminal_body, created_at, updated_at, terminal_at, key_id)"
+    "  SELECT id, run_id, project, customer_run_id, workflow_id, worker_id, status,"
+    "  gate_verdict, create_body, create_digest, cred_hash, cred_issued_at, cred_expires_at,"
+    "  last_sequence, event_count, terminal_body, created_at, updated_at, terminal_at, key_id"
+    "  FROM pw_runs;"
+    "DROP TABLE pw_runs;"
+    "ALTER TABLE pw_runs_v4 RENAME TO pw_runs;"
+    "CREATE INDEX pw_runs_by_project ON pw_runs (project, id);"
+    "CREATE INDEX pw_runs_by_status ON pw_runs (status);"
+    "CREATE INDEX pw_runs_by_batch ON pw_runs (project, workflow_id, batch_id);"
+    "CREATE TABLE hosted_runs_v4 ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  run_id TEXT NOT NULL UNIQUE,"
+    "  project TEXT NOT NULL,"
+    "  customer_run_id TEXT NOT NULL,"
+    "  workflow_id TEXT NOT NULL,"
+    "  status TEXT NOT NULL,"
+    "  gate_verdict TEXT NOT NULL,"
+    "  safe_use_status TEXT NOT NULL,"
+    "  summary TEXT NOT NULL,"
+    "  body_digest BLOB NOT NULL,"
+    "  packet TEXT,"
+    "  claims TEXT,"
+    "  report TEXT,"
+    "  created_at INTEGER NOT NULL,"
+    "  deleted_at INTEGER,"
+    "  batch_id TEXT NOT NULL DEFAULT 'default',"
+    "  UNIQUE (project, batch_id, customer_run_id));"
+    "INSERT INTO hosted_runs_v4 (id, run_id, project, customer_run_id, workflow_id, status,"
+    "  gate_verdict, safe_use_status, summary, body_digest, packet, claims, report, created_at,"
+    "  deleted_at)"
+    "  SELECT id, run_id, project, customer_run_id, workflow_id, status, gate_verdict,"
+    "  safe_use_status, summary, body_digest, packet, claims, report, created_at, deleted_at"
+    "  FROM hosted_runs;"
+    "DROP TABLE hosted_runs;"
+    "ALTER TABLE hosted_runs_v4 RENAME TO hosted_runs;"
+    "CREATE INDEX hosted_runs_by_project ON hosted_runs (project, id);"
+    "CREATE INDEX hosted_runs_by_status ON hosted_runs (status);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -121,7 +189,36 @@ static int user_version(sqlite3 *db, int *out)
     return rc;
 }
 
+/* PRAGMA foreign_key_check finds no row. @return SQLITE_OK, SQLITE_CONSTRAINT, or an error. */
+static int foreign_keys_hold(sqlite3 *db)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, "PRAGMA foreign_key_check", -1, &st, NULL);
+
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(st);
+        rc = rc == SQLITE_DONE ? SQLITE_OK : rc == SQLITE_ROW ? SQLITE_CONSTRAINT : rc;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int migrate(sqlite3 *db, char *errmsg);
+
+/* Foreign keys are off while migrations run (a rebuilt table is dropped and renamed; see 4):
+ * the pragma is a no-op inside a transaction, so it is set around them, and each migration
+ * checks the keys itself before its commit. */
 int api_migrate(sqlite3 *db, char *errmsg)
+{
+    int rc;
+
+    api_sql_run_script(db, "PRAGMA foreign_keys = OFF");
+    rc = migrate(db, errmsg);
+    api_sql_run_script(db, "PRAGMA foreign_keys = ON");
+    return rc;
+}
+
+static int migrate(sqlite3 *db, char *errmsg)
 {
     char pragma[64];
     int version = 0;
@@ -155,6 +252,8 @@ int api_migrate(sqlite3 *db, char *errmsg)
             continue;
         }
         rc = api_sql_run_script(db, migrations[v - 1]);
+        if (rc == SQLITE_OK)
+            rc = foreign_keys_hold(db);
         if (rc != SQLITE_OK)
             goto rollback;
         snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", v);

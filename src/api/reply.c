@@ -150,6 +150,14 @@ int api_list_params(api_ctx *ctx, long *limit, int64_t *before, api_error *e)
     return e->http ? -1 : 0;
 }
 
+void api_json_drop_default_batch(json_t *body)
+{
+    json_t *b = json_object_get(body, "batch_id");
+
+    if (b && json_is_string(b) && strcmp(json_string_value(b), KIVO_WIRE_BATCH_DEFAULT) == 0)
+        json_object_del(body, "batch_id");
+}
+
 json_t *api_json_from_node(const kivo_json_node *n)
 {
     json_t *j = NULL;

@@ -48,13 +48,15 @@ out:
     return run;
 }
 
-/* Looks up (project, customer_run_id). @return 0 none, 1 same body (run_id filled), 2 another
- * body, 3 a deleted run (its body digest is gone with it), -1 when the store failed. */
-static int find_existing(api_store *s, const char *project, const kivo_json_node *customer,
-                         const unsigned char *digest, char run_id[API_RUN_ID_MAX])
+/* Looks up (project, batch, customer_run_id). @return 0 none, 1 same body (run_id filled), 2
+ * another body, 3 a deleted run (its body digest is gone with it), -1 when the store failed. */
+static int find_existing(api_store *s, const char *project, const char *batch,
+                         const kivo_json_node *customer, const unsigned char *digest,
+                         char run_id[API_RUN_ID_MAX])
 {
     api_hr_found f;
-    int rc = api_store_hr_by_customer(s, project, customer->str, (int)customer->len, &f);
+    int rc = api_store_hr_by_customer(s, project, batch, -1, customer->str, (int)customer->len,
+                                      &f);
     int found = rc == SQLITE_DONE ? 0 : -1;
 
     if (rc == SQLITE_ROW) {
@@ -109,6 +111,7 @@ typedef struct hr_create {
     kivo_run_meta meta;
     char customer_s[KIVO_WIRE_ID_MAX * 4 + 1], workflow_s[KIVO_WIRE_ID_MAX * 4 + 1];
     char policy_s[KIVO_WIRE_ID_MAX * 4 + 1];
+    char batch_s[KIVO_WIRE_BATCH_ID_MAX + 1];   /* the body's batch_id or "default" */
     kivo_buf rb;
     json_t *report, *summary, *claims;
     char *summary_text, *claims_text;
@@ -135,12 +138,16 @@ static int create_validate(api_ctx *ctx, hr_create *c, api_error *e)
     if (e->http)
         return -1;
     c->canon = api_json_from_node(c->root);
+    api_json_drop_default_batch(c->canon);
     if (api_json_canonical(c->canon, &c->canon_text, c->digest) != 0 ||
         api_random_id("rr_", c->run_id, sizeof c->run_id) != 0) {
         api_error_set(e, 500, "internal", "out of memory");
         return -1;
     }
     c->customer = kivo_json_get(c->root, "customer_run_id");
+    set_opt(&c->meta.batch_id, kivo_json_get(c->root, "batch_id"), c->batch_s, sizeof c->batch_s);
+    if (!c->meta.batch_id)
+        c->meta.batch_id = KIVO_WIRE_BATCH_DEFAULT;
     return 0;
 }
 
@@ -150,8 +157,8 @@ static int create_validate(api_ctx *ctx, hr_create *c, api_error *e)
 static int create_existing(api_ctx *ctx, hr_create *c, api_reply *out, api_error *e)
 {
     char existing[API_RUN_ID_MAX];
-    int found = find_existing(ctx->t->store, ctx->r->auth.project, c->customer, c->digest,
-                              existing);
+    int found = find_existing(ctx->t->store, ctx->r->auth.project, c->meta.batch_id, c->customer,
+                              c->digest, existing);
 
     if (found == 1)
         answer_existing(ctx, existing, out, e);
@@ -276,8 +283,9 @@ static int create_render(hr_create *c, api_error *e)
         api_error_set(e, 500, "internal", "cannot render the claim report");
         return -1;
     }
-    c->summary = json_pack("{s:s, s:O, s:O}", "review_run_id", c->run_id,
+    c->summary = json_pack("{s:s, s:O, s:s, s:O}", "review_run_id", c->run_id,
                            "customer_run_id", json_object_get(c->report, "customer_run_id"),
+                           "batch_id", c->meta.batch_id,
                            "workflow_id", json_object_get(c->report, "workflow_id"));
     if (!c->summary)
         goto oom;
@@ -314,6 +322,7 @@ static int create_store(api_ctx *ctx, hr_create *c, api_reply *out, api_error *e
         .project = ctx->r->auth.project,
         .customer_run_id = c->meta.customer_run_id,
         .workflow_id = c->meta.workflow_id,
+        .batch_id = c->meta.batch_id,
         .gate_verdict = kivo_verdict_name(c->review->gate_verdict),
         .safe_use_status = kivo_verdict_name(c->review->safe_use_status),
         .summary = c->summary_text,

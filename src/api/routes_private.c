@@ -3,7 +3,9 @@
  * credentials and their events.
  *
  * Every state change happens inside one write transaction and is answered only after COMMIT.
- * Idempotency: a create repeats on (project, customer_run_id) with the same canonical body, an
+ * A run is (project, batch_id, customer_run_id), an absent batch_id being "default": the same
+ * customer run ids in a new batch make new runs. Idempotency: a create repeats on that identity
+ * with the same canonical body, an
  * event on (run, event_id) with the same canonical body; "canonical" is the body re-rendered with
  * sorted keys, so white space and key order do not make a retry look different.
  */
@@ -35,7 +37,7 @@ void api_route_pw_create(api_ctx *ctx, api_reply *out)
     api_store *s = ctx->t->store;
     api_auth *a = &ctx->r->auth;
     api_error e = {0};
-    const kivo_json_node *root, *customer, *workflow, *worker;
+    const kivo_json_node *root, *customer, *workflow, *worker, *batch;
     json_t *canon = NULL;
     char *canon_text = NULL;
     unsigned char digest[API_DIGEST_SIZE], cred_digest[API_DIGEST_SIZE];
@@ -53,6 +55,7 @@ void api_route_pw_create(api_ctx *ctx, api_reply *out)
     if (e.http)
         goto fail;
     canon = api_json_from_node(root);
+    api_json_drop_default_batch(canon);
     if (api_json_canonical(canon, &canon_text, digest) != 0 ||
         api_token_generate(API_CRED_PREFIX, cred) != 0 ||
         api_token_digest(cred, strlen(cred), cred_digest) != 0 ||
@@ -63,6 +66,7 @@ void api_route_pw_create(api_ctx *ctx, api_reply *out)
     customer = kivo_json_get(root, "customer_run_id");
     workflow = kivo_json_get(root, "workflow_id");
     worker = kivo_json_get(root, "worker_id");
+    batch = kivo_json_get(root, "batch_id");
     now = api_now_ms();
     expires = now + ctx->cfg->credential_ttl_ms;
 
@@ -71,7 +75,9 @@ void api_route_pw_create(api_ctx *ctx, api_reply *out)
         goto fail;
     }
     in_txn = 1;
-    rc = api_store_pw_by_customer(s, a->project, customer->str, (int)customer->len, &found);
+    rc = api_store_pw_by_customer(s, a->project, batch ? batch->str : KIVO_WIRE_BATCH_DEFAULT,
+                                  batch ? (int)batch->len : -1, customer->str,
+                                  (int)customer->len, &found);
     if (rc == SQLITE_ROW) {
         int64_t row = found.id;
         int same = found.create_digest_len == API_DIGEST_SIZE &&
@@ -105,6 +111,8 @@ void api_route_pw_create(api_ctx *ctx, api_reply *out)
             .workflow_id_len = (int)workflow->len,
             .worker_id = worker->str,
             .worker_id_len = (int)worker->len,
+            .batch_id = batch ? batch->str : KIVO_WIRE_BATCH_DEFAULT,
+            .batch_id_len = batch ? (int)batch->len : -1,
             .create_body = canon_text,
             .create_digest = digest,
             .cred_digest = cred_digest,
@@ -236,6 +244,7 @@ static int event_load(api_ctx *ctx, pw_event *ev, api_error *e)
 {
     api_store *s = ctx->t->store;
     api_request *r = ctx->r;
+    const kivo_json_node *batch;
     api_pw_cred_row cred;
     api_pw_run run;
     int rc;
@@ -269,6 +278,11 @@ static int event_load(api_ctx *ctx, pw_event *ev, api_error *e)
     if (!api_json_str_eq(kivo_json_get(ev->root, "worker_id"), run.worker_id,
                          run.worker_id_len))
         api_error_field(e, "worker_id");
+    /* An event from a worker before batch ids names none; one that names a batch names its
+     * run's. */
+    batch = kivo_json_get(ev->root, "batch_id");
+    if (batch && !api_json_str_eq(batch, run.batch_id, strlen(run.batch_id)))
+        api_error_field(e, "batch_id");
     api_store_end(s);
     if (!ev->create_body) {
         api_error_set(e, 500, "internal", "out of memory");
@@ -338,7 +352,8 @@ static int event_check(api_ctx *ctx, pw_event *ev, api_error *e)
         return -1;
     }
     if (e->fields) {
-        api_error_set(e, 409, "conflict", "the event names another run, customer run or worker");
+        api_error_set(e, 409, "conflict",
+                      "the event names another run, customer run, worker or batch");
         e->reason = "conflict_run_mismatch";
         return -1;
     }
@@ -469,6 +484,7 @@ static json_t *run_json(const api_pw_run *r)
     json_object_del(run, "schema_version");
     json_object_set_new(run, "review_run_id", json_string(r->run_id));
     json_object_set_new(run, "project", json_string(r->project));
+    json_object_set_new(run, "batch_id", json_string(r->batch_id));
     json_object_set_new(run, "status", json_string(r->status));
     json_object_set_new(run, "gate_verdict", json_null());
     json_object_set_new(run, "safe_use_status", json_null());

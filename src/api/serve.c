@@ -172,6 +172,8 @@ static api_route route_of(const char *url, char *id)
             }
         }
     }
+    if (strcmp(url, "/v1/private-worker/batches") == 0)
+        return API_R_PW_BATCHES;
     m = match_under(url, "/v1/private-worker/review-runs", "events", id);
     if (m)
         return m == 1 ? API_R_PW_RUNS : m == 2 ? API_R_PW_RUN : API_R_PW_EVENTS;
@@ -205,6 +207,7 @@ static const struct {
     [API_R_PW_RUNS] = {(1u << API_M_GET) | (1u << API_M_POST), "GET, POST"},
     [API_R_PW_RUN] = {1u << API_M_GET, "GET"},
     [API_R_PW_EVENTS] = {1u << API_M_POST, "POST"},
+    [API_R_PW_BATCHES] = {1u << API_M_GET, "GET"},
     [API_R_HR_RUNS] = {(1u << API_M_GET) | (1u << API_M_POST), "GET, POST"},
     [API_R_HR_RUN] = {(1u << API_M_GET) | (1u << API_M_DELETE), "GET, DELETE"},
     [API_R_HR_REPORT] = {1u << API_M_GET, "GET"},
@@ -411,6 +414,10 @@ static int admit(api_ctx *ctx, struct MHD_Connection *c, api_error *e, api_reply
                               e) != 0)
             goto out;
         break;
+    case API_R_PW_BATCHES:
+        if (api_auth_need_key(a, API_SCOPE_PW_READ, e) != 0)
+            goto out;
+        break;
     case API_R_PW_RUN:
         if (a->kind == API_TOKEN_CREDENTIAL) {
             if (api_auth_need_credential(a, r->id, 0, e) != 0)
@@ -504,6 +511,9 @@ static void dispatch(api_ctx *ctx, api_reply *rep)
         break;
     case API_R_PW_EVENTS:
         api_route_pw_event(ctx, rep);
+        break;
+    case API_R_PW_BATCHES:
+        api_route_pw_batches(ctx, rep);
         break;
     case API_R_HR_RUNS:
         if (r->method == API_M_POST)
@@ -634,8 +644,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         ctx.t = thread_get();
         if (!ctx.t)
             api_error_set(&e, 503, "unavailable", "the store cannot be opened");
-        else if (admit(&ctx, c, &e, &rep) == 0)
+        else if (admit(&ctx, c, &e, &rep) == 0) {
             kivo_buf_init(&r->body, r->limit + KIVO_JSON_PADDING + 1);
+            api_headwatch_body(c, 1);
+        }
         if (e.http) {
             api_reply_error(&ctx, &rep, &e);
             ret = send_reply(c, r, &rep);
@@ -643,8 +655,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         goto out;
     }
     if (*upload_data_size) {
-        size_t n = *upload_data_size;
+        size_t n = *upload_data_size, before = r->received;
         r->received = r->received + n < r->received ? SIZE_MAX : r->received + n;
+        if (r->declared && before < r->declared && r->received >= r->declared)
+            api_headwatch_body(c, 0);
         if (!r->too_large && !r->over_budget) {
             if (r->received > r->limit) {
                 r->too_large = 1;
@@ -662,6 +676,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_data_size = 0;
         goto out;
     }
+    api_headwatch_body(c, 0); /* the whole body is in (or there was none) */
     if (r->pool_done) {
         /* Resumed: the hosted review has its answer ready. */
         ret = send_reply(c, r, &r->pool_reply);

@@ -36,6 +36,7 @@ typedef enum api_route {
     API_R_PW_RUNS,       /* /v1/private-worker/review-runs */
     API_R_PW_RUN,        /* /v1/private-worker/review-runs/{id} */
     API_R_PW_EVENTS,     /* /v1/private-worker/review-runs/{id}/events */
+    API_R_PW_BATCHES,    /* /v1/private-worker/batches */
     API_R_HR_RUNS,       /* /v1/review-runs */
     API_R_HR_RUN,        /* /v1/review-runs/{id} */
     API_R_HR_REPORT,     /* /v1/review-runs/{id}/report */
@@ -137,6 +138,11 @@ json_t *api_json_from_node(const kivo_json_node *n);
 /* Canonical compact text with sorted keys (malloc) and its SHA-256. @return 0 or -1. */
 int api_json_canonical(const json_t *j, char **text, unsigned char digest[API_DIGEST_SIZE]);
 
+/* Removes "batch_id": "default" from a create body before it is made canonical: a body that
+ * names the default batch and one that names none are the same create (so a repeat from a worker
+ * before batch ids, or after, stays idempotent). */
+void api_json_drop_default_batch(json_t *body);
+
 /* Sets key to a string copy of a tree string (or leaves it out when n is NULL). */
 void api_json_set_str(json_t *obj, const char *key, const kivo_json_node *n);
 
@@ -174,6 +180,12 @@ void api_list_runs(api_ctx *ctx, api_reply *out, const char *const *statuses,
 int api_list_full(api_list_page *p);
 /* Appends item (reference stolen) as the row with keyset id `id`. */
 void api_list_add(api_list_page *p, int64_t id, json_t *item);
+
+/* Fills e (400) when a workflow_id filter is given but empty or too long. */
+void api_check_workflow_filter(const char *v, api_error *e);
+
+/* GET /v1/private-worker/batches (batches.c). */
+void api_route_pw_batches(api_ctx *ctx, api_reply *out);
 
 /* Reads limit and cursor of a list request. @return 0, or -1 with e filled (400). */
 int api_list_params(api_ctx *ctx, long *limit, int64_t *before, api_error *e);

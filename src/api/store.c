@@ -36,6 +36,7 @@ typedef enum stmt_id {
     STMT_PW_EVENT_INSERT,
     STMT_PW_ADVANCE,
     STMT_PW_LIST,
+    STMT_PW_BATCHES,
     STMT_PW_COUNT_BY_STATUS,
     STMT_HR_BY_CUSTOMER,
     STMT_HR_INSERT,
@@ -371,9 +372,10 @@ int api_store_key_revoke(api_store *s, const char *prefix, int64_t now, int *cha
 
 static const char sql_pw_by_customer[] =
     "SELECT id, run_id, status, create_digest FROM pw_runs "
-    "WHERE project = ?1 AND customer_run_id = ?2";
+    "WHERE project = ?1 AND batch_id = ?3 AND customer_run_id = ?2";
 
-int api_store_pw_by_customer(api_store *s, const char *project, const char *customer_run_id,
+int api_store_pw_by_customer(api_store *s, const char *project, const char *batch_id,
+                             int batch_id_len, const char *customer_run_id,
                              int customer_run_id_len, api_pw_found *row)
 {
     sqlite3_stmt *st = stmt(s, STMT_PW_BY_CUSTOMER, sql_pw_by_customer);
@@ -382,6 +384,7 @@ int api_store_pw_by_customer(api_store *s, const char *project, const char *cust
     if (st) {
         bind_text(st, 1, project, -1);
         bind_text(st, 2, customer_run_id, customer_run_id_len);
+        bind_text(st, 3, batch_id, batch_id_len);
     }
     rc = lookup(s, st);
     if (rc == SQLITE_ROW) {
@@ -397,8 +400,8 @@ int api_store_pw_by_customer(api_store *s, const char *project, const char *cust
 static const char sql_pw_insert[] =
     "INSERT INTO pw_runs (run_id, project, customer_run_id, workflow_id, worker_id, status, "
     "create_body, create_digest, cred_hash, cred_issued_at, cred_expires_at, created_at, "
-    "updated_at, key_id) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, 'created', ?6, ?7, ?8, ?9, ?10, ?9, ?9, ?11)";
+    "updated_at, key_id, batch_id) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, 'created', ?6, ?7, ?8, ?9, ?10, ?9, ?9, ?11, ?12)";
 
 int api_store_pw_insert(api_store *s, const api_pw_new_run *r)
 {
@@ -416,6 +419,7 @@ int api_store_pw_insert(api_store *s, const api_pw_new_run *r)
         sqlite3_bind_int64(st, 9, r->now);
         sqlite3_bind_int64(st, 10, r->cred_expires_at);
         sqlite3_bind_int64(st, 11, r->key_id);
+        bind_text(st, 12, r->batch_id, r->batch_id_len);
     }
     return run(s, st);
 }
@@ -469,7 +473,7 @@ int api_store_pw_by_cred(api_store *s, const void *cred_hash, size_t hash_len,
 #define PW_RUN_COLUMNS                                                                           \
     "id, run_id, project, customer_run_id, workflow_id, worker_id, status, gate_verdict, "      \
     "create_body, terminal_body, last_sequence, event_count, created_at, updated_at, "          \
-    "terminal_at, cred_expires_at"
+    "terminal_at, cred_expires_at, batch_id"
 
 static void pw_run_row(sqlite3_stmt *st, api_pw_run *r)
 {
@@ -491,6 +495,7 @@ static void pw_run_row(sqlite3_stmt *st, api_pw_run *r)
     r->updated_at = sqlite3_column_int64(st, 13);
     r->terminal_at = col_time(st, 14);
     r->cred_expires_at = sqlite3_column_int64(st, 15);
+    r->batch_id = col_text(st, 16);
 }
 
 static const char sql_pw_by_run_id[] =
@@ -585,12 +590,14 @@ static void bind_list(sqlite3_stmt *st, const api_list_filter *f)
     bind_text(st, 4, f->status, -1);
     bind_text(st, 5, f->gate_verdict, -1);
     sqlite3_bind_int64(st, 6, f->limit);
+    bind_text(st, 7, f->batch_id, -1);
 }
 
 static const char sql_pw_list[] =
     "SELECT " PW_RUN_COLUMNS " FROM pw_runs WHERE project = ?1 AND id < ?2 "
     "AND (?3 IS NULL OR workflow_id = ?3) AND (?4 IS NULL OR status = ?4) "
-    "AND (?5 IS NULL OR gate_verdict = ?5) ORDER BY id DESC LIMIT ?6";
+    "AND (?5 IS NULL OR gate_verdict = ?5) AND (?7 IS NULL OR batch_id = ?7) "
+    "ORDER BY id DESC LIMIT ?6";
 
 int api_store_pw_list(api_store *s, const api_list_filter *f,
                       int (*fn)(const api_pw_run *run, void *arg), void *arg)
@@ -615,13 +622,57 @@ int api_store_pw_list(api_store *s, const api_list_filter *f,
     return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
+/* A batch is keyed by its first run's id, which never changes (runs are never removed), so the
+ * pages stay stable while runs are added. Verdicts are counted on the runs that have one. */
+static const char sql_pw_batches[] =
+    "SELECT min(id) AS k, workflow_id, batch_id, count(*), "
+    "sum(gate_verdict = 'pass'), sum(gate_verdict = 'needs_review'), "
+    "sum(gate_verdict = 'fail'), min(created_at), max(created_at) "
+    "FROM pw_runs WHERE project = ?1 AND (?2 IS NULL OR workflow_id = ?2) "
+    "GROUP BY workflow_id, batch_id HAVING k < ?3 ORDER BY k DESC LIMIT ?4";
+
+int api_store_pw_batches(api_store *s, const api_list_filter *f,
+                         int (*fn)(const api_batch_row *b, void *arg), void *arg)
+{
+    sqlite3_stmt *st = stmt(s, STMT_PW_BATCHES, sql_pw_batches);
+    api_batch_row b;
+    int rc;
+
+    if (!st)
+        return run(s, st);
+    bind_text(st, 1, f->project, -1);
+    bind_text(st, 2, f->workflow_id, -1);
+    sqlite3_bind_int64(st, 3, f->before);
+    sqlite3_bind_int64(st, 4, f->limit);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        b.key = sqlite3_column_int64(st, 0);
+        b.workflow_id = col_text(st, 1);
+        b.batch_id = col_text(st, 2);
+        b.run_count = sqlite3_column_int64(st, 3);
+        b.pass = sqlite3_column_int64(st, 4);
+        b.needs_review = sqlite3_column_int64(st, 5);
+        b.fail = sqlite3_column_int64(st, 6);
+        b.first_created_at = sqlite3_column_int64(st, 7);
+        b.last_created_at = sqlite3_column_int64(st, 8);
+        if (fn(&b, arg)) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    if (rc != SQLITE_DONE)
+        record_error(s);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
 /* ---- hosted runs ------------------------------------------------------------------------------ */
 
 static const char sql_hr_by_customer[] =
     "SELECT id, run_id, body_digest, deleted_at FROM hosted_runs "
-    "WHERE project = ?1 AND customer_run_id = ?2";
+    "WHERE project = ?1 AND batch_id = ?3 AND customer_run_id = ?2";
 
-int api_store_hr_by_customer(api_store *s, const char *project, const char *customer_run_id,
+int api_store_hr_by_customer(api_store *s, const char *project, const char *batch_id,
+                             int batch_id_len, const char *customer_run_id,
                              int customer_run_id_len, api_hr_found *row)
 {
     sqlite3_stmt *st = stmt(s, STMT_HR_BY_CUSTOMER, sql_hr_by_customer);
@@ -630,6 +681,7 @@ int api_store_hr_by_customer(api_store *s, const char *project, const char *cust
     if (st) {
         bind_text(st, 1, project, -1);
         bind_text(st, 2, customer_run_id, customer_run_id_len);
+        bind_text(st, 3, batch_id, batch_id_len);
     }
     rc = lookup(s, st);
     if (rc == SQLITE_ROW) {
@@ -644,8 +696,8 @@ int api_store_hr_by_customer(api_store *s, const char *project, const char *cust
 
 static const char sql_hr_insert[] =
     "INSERT INTO hosted_runs (run_id, project, customer_run_id, workflow_id, status, "
-    "gate_verdict, safe_use_status, summary, body_digest, packet, claims, report, created_at) "
-    "VALUES (?1, ?2, ?3, ?4, 'completed', ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+    "gate_verdict, safe_use_status, summary, body_digest, packet, claims, report, created_at, "
+    "batch_id) VALUES (?1, ?2, ?3, ?4, 'completed', ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
 
 int api_store_hr_insert(api_store *s, const api_hr_new_run *r)
 {
@@ -664,6 +716,7 @@ int api_store_hr_insert(api_store *s, const api_hr_new_run *r)
         bind_text(st, 10, r->claims, -1);
         bind_text(st, 11, r->report, (int)r->report_len);
         sqlite3_bind_int64(st, 12, r->created_at);
+        bind_text(st, 13, r->batch_id, -1);
     }
     return run(s, st);
 }
@@ -706,7 +759,8 @@ static const char sql_hr_list[] =
     "CASE WHEN status = 'deleted' THEN deleted_at END "
     "FROM hosted_runs WHERE project = ?1 AND id < ?2 "
     "AND (?3 IS NULL OR workflow_id = ?3) AND (?4 IS NULL OR status = ?4) "
-    "AND (?5 IS NULL OR gate_verdict = ?5) ORDER BY id DESC LIMIT ?6";
+    "AND (?5 IS NULL OR gate_verdict = ?5) AND (?7 IS NULL OR batch_id = ?7) "
+    "ORDER BY id DESC LIMIT ?6";
 
 int api_store_hr_list(api_store *s, const api_list_filter *f,
                       int (*fn)(const api_hr_run *run, void *arg), void *arg)

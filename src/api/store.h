@@ -108,7 +108,7 @@ int api_store_key_revoke(api_store *s, const char *prefix, int64_t now, int *cha
 
 /* ---- private-worker runs and events --------------------------------------------------------- */
 
-/* A run found by its (project, batch, customer run id) identity. */
+/* A run found by its (project, batch_id, customer_run_id) identity. */
 typedef struct api_pw_found {
     int64_t id;
     const char *run_id, *status;
@@ -118,8 +118,8 @@ typedef struct api_pw_found {
 
 typedef struct api_pw_new_run {
     const char *run_id, *project;
-    const char *customer_run_id, *workflow_id, *worker_id;
-    int customer_run_id_len, workflow_id_len, worker_id_len;
+    const char *customer_run_id, *workflow_id, *worker_id, *batch_id;
+    int customer_run_id_len, workflow_id_len, worker_id_len, batch_id_len;
     const char *create_body;
     const void *create_digest, *cred_digest;    /* API_DIGEST_SIZE bytes each */
     size_t digest_len;
@@ -141,7 +141,7 @@ typedef struct api_pw_cred_row {
 typedef struct api_pw_run {
     int64_t id;
     const char *run_id, *project, *customer_run_id, *workflow_id, *worker_id, *status;
-    const char *gate_verdict, *create_body, *terminal_body;
+    const char *gate_verdict, *create_body, *terminal_body, *batch_id;
     size_t customer_run_id_len, worker_id_len;
     int64_t last_sequence, event_count, created_at, updated_at, terminal_at, cred_expires_at;
 } api_pw_run;
@@ -174,11 +174,20 @@ typedef struct api_pw_advance {
 typedef struct api_list_filter {
     const char *project;
     int64_t before;
-    const char *workflow_id, *status, *gate_verdict;
+    const char *workflow_id, *status, *gate_verdict, *batch_id;
     long limit;
 } api_list_filter;
 
-int api_store_pw_by_customer(api_store *s, const char *project, const char *customer_run_id,
+/* One batch of a workflow: its runs and their verdicts (runs still going have none). */
+typedef struct api_batch_row {
+    int64_t key;                         /* keyset id: the batch's first run */
+    const char *workflow_id, *batch_id;
+    int64_t run_count, pass, needs_review, fail;
+    int64_t first_created_at, last_created_at;
+} api_batch_row;
+
+int api_store_pw_by_customer(api_store *s, const char *project, const char *batch_id,
+                             int batch_id_len, const char *customer_run_id,
                              int customer_run_id_len, api_pw_found *row);
 int api_store_pw_insert(api_store *s, const api_pw_new_run *run);
 /* Stores a fresh credential for run `id` (its digest retires the old one). */
@@ -195,6 +204,10 @@ int api_store_pw_advance(api_store *s, const api_pw_advance *adv);
 /* The runs of f, newest first; fn returns nonzero to stop. @return SQLITE_OK or an error. */
 int api_store_pw_list(api_store *s, const api_list_filter *f,
                       int (*fn)(const api_pw_run *run, void *arg), void *arg);
+/* The batches of f's project (and workflow, when set), newest first (by their first run), keyed
+ * below f->before, at most f->limit; fn returns nonzero to stop. */
+int api_store_pw_batches(api_store *s, const api_list_filter *f,
+                         int (*fn)(const api_batch_row *b, void *arg), void *arg);
 
 /* ---- hosted runs ------------------------------------------------------------------------------ */
 
@@ -207,7 +220,7 @@ typedef struct api_hr_found {
 } api_hr_found;
 
 typedef struct api_hr_new_run {
-    const char *run_id, *project, *customer_run_id, *workflow_id;
+    const char *run_id, *project, *customer_run_id, *workflow_id, *batch_id;
     const char *gate_verdict, *safe_use_status, *summary, *packet, *claims;
     const void *body_digest;
     size_t digest_len;
@@ -224,7 +237,8 @@ typedef struct api_hr_run {
     int64_t deleted_at;
 } api_hr_run;
 
-int api_store_hr_by_customer(api_store *s, const char *project, const char *customer_run_id,
+int api_store_hr_by_customer(api_store *s, const char *project, const char *batch_id,
+                             int batch_id_len, const char *customer_run_id,
                              int customer_run_id_len, api_hr_found *row);
 int api_store_hr_insert(api_store *s, const api_hr_new_run *run);
 int api_store_hr_by_run_id(api_store *s, const char *run_id, api_hr_run *row);

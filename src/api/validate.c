@@ -155,6 +155,26 @@ static void check_code(const kivo_json_node *v, const char *path, api_error *e)
         bad(e, path, "%s: %s", "must be 1.." XSTR(KIVO_WIRE_CODE_MAX) " characters of [a-z0-9_.-]");
 }
 
+_Static_assert(KIVO_WIRE_BATCH_ID_MAX == 128, "API_BATCH_ID_RULE names the cap");
+
+int api_batch_id_valid(const char *s, size_t len)
+{
+    int ok = len >= 1 && len <= KIVO_WIRE_BATCH_ID_MAX;
+
+    for (size_t i = 0; ok && i < len; i++) {
+        char c = s[i];
+        ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+             c == '_' || c == '.' || c == ':' || c == '-';
+    }
+    return ok;
+}
+
+static void check_batch(const kivo_json_node *v, const char *path, api_error *e)
+{
+    if (v->type != KIVO_JSON_STRING || !api_batch_id_valid(v->str, v->len))
+        bad(e, path, "%s: %s", API_BATCH_ID_RULE);
+}
+
 static void check_categories(const kivo_json_node *v, const char *path, api_error *e)
 {
     char sub[PATH_MAX_LEN];
@@ -247,6 +267,9 @@ static void check_value(const kivo_json_node *v, const kivo_wire_field *f, const
         break;
     case KIVO_WIRE_CODE:
         check_code(v, path, e);
+        break;
+    case KIVO_WIRE_BATCH:
+        check_batch(v, path, e);
         break;
     case KIVO_WIRE_HASH:
         check_hash(v, path, e);

@@ -49,4 +49,10 @@ size_t api_utf8_chars(const char *s, size_t len);
 /* 1 when the tree node is a string equal to s[0..len). */
 int api_json_str_eq(const kivo_json_node *n, const char *s, size_t len);
 
+/* Whether s[0..len) is a batch id: 1..KIVO_WIRE_BATCH_ID_MAX of [A-Za-z0-9._:-]. */
+int api_batch_id_valid(const char *s, size_t len);
+
+/* The message for a bad batch id (a filter or a member). */
+#define API_BATCH_ID_RULE "must be 1..128 characters of [A-Za-z0-9._:-]"
+
 #endif

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "engine_int.h"
+#include "sense_int.h"
 #include "grow_int.h"
 #include "kivo/json.h"
 
@@ -21,7 +22,8 @@ kivo_status kivo_engine_create(kivo_engine **out)
         return KIVO_ENOMEM;
     kivo_buf_init(&e->xbuf, 16u << 20);
     if ((st = kv_lexicon_create(&e->lx)) != KIVO_OK ||
-        (st = kivo_hasher_create(&e->hasher)) != KIVO_OK || (st = kv_opposites_build(e)) != KIVO_OK) {
+        (st = kivo_hasher_create(&e->hasher)) != KIVO_OK || (st = kv_opposites_build(e)) != KIVO_OK ||
+        (st = kv_sense_create(e)) != KIVO_OK) {
         kivo_engine_free(e);
         return st;
     }
@@ -50,6 +52,7 @@ void kivo_engine_free(kivo_engine *e)
     free(e->cs.terms);
     free(e->cs.numbits);
     free(e->cs.present);
+    free(e->cs.alt);
     free(e->cs.post);
     free(e->cs.n_post);
     free(e->cs.order);
@@ -63,6 +66,7 @@ void kivo_engine_free(kivo_engine *e)
     free(e->fields);
     free(e->hashes);
     kivo_buf_free(&e->xbuf);
+    kv_sense_free(e);
     free(e->xoff);
     free(e);
 }
@@ -159,6 +163,7 @@ kivo_status kivo_engine_review(kivo_engine *e, const kivo_packet *p, const kivo_
     memset(r, 0, sizeof *r);
     e->errmsg[0] = '\0';
     kv_explain_reset(e);
+    e->n_given = 0;
     if ((st = hash_all(e, p)) != KIVO_OK)
         return st;
     r->source_hashes = (const char(*)[KIVO_HASH_TEXT_SIZE])e->hashes;

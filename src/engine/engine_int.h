@@ -71,6 +71,8 @@ typedef struct kv_claim_scratch {
     uint64_t *numbits;      /* words bits: which terms are numbers */
     size_t cap_numbits;
     uint8_t *present;       /* per term: found anywhere in the sources */
+    uint64_t *alt;          /* per term: the hash of its form with or without a negative prefix
+                             * that the sources hold instead of it (prefix.c), or 0 */
     const uint32_t **post;  /* per term: its sentences (kv_index_find) */
     size_t *n_post;         /* per term: how many */
     uint32_t *order;        /* the terms in the order they pick candidate sentences */
@@ -131,6 +133,14 @@ struct kivo_engine {
     kivo_buf xbuf;          /* the lines, each NUL-terminated */
     size_t *xoff;           /* per claim: its line's offset in xbuf */
     size_t n_xoff, cap_xoff;
+    struct kv_sense *sense; /* the sentence layer's scratch (sense_int.h) */
+    struct kv_antonym *antonyms;    /* antonym.c's table, sorted by hash */
+    size_t n_antonyms;
+    uint64_t given[64];     /* given.c: the reader's own things the answer named ("your X") */
+    size_t n_given;
+    uint64_t *cue_keys;     /* the cue table (cues.c): open addressing by token hash */
+    uint32_t *cue_vals;
+    size_t cue_cap;
 };
 
 /* Explain mode (explain.c). Each does nothing when explain is off. A review resets the lines;
@@ -161,6 +171,11 @@ const uint32_t *kv_index_find(const kivo_engine *e, uint64_t h, size_t *n);
 uint64_t kv_acronym_at(kivo_engine *e, const char *text, size_t len, const kv_token *toks,
                        size_t n, size_t i, size_t *end);
 
+/* 1 when words a and b (token hashes) stand on the two sides of one opposite group. */
+int kv_opposite_pair(const kivo_engine *e, uint64_t a, uint64_t b);
+/* 1 when word h (a token hash) stands in an opposite group. */
+int kv_opposite_known(const kivo_engine *e, uint64_t h);
+
 /* Builds e->opposites from the groups in opposite.c (hashed as tokens, so they match by stem). */
 kivo_status kv_opposites_build(kivo_engine *e);
 
@@ -171,6 +186,23 @@ kivo_status kv_opposites_build(kivo_engine *e);
  */
 int kv_opposite_conflict(kivo_engine *e, const kivo_packet *p, const kv_token *toks, size_t n,
                          size_t first, size_t last, uint8_t *mark);
+
+#define KV_MAX_GIVEN 64
+
+/* given.c: marks in skip[] (one byte per claim token) the claim's words it does not assert
+ * ("If your device fails, ...", "..., so you qualify", "needs to", "first."). */
+void kv_given_mark(const char *text, const kv_token *toks, size_t n, uint8_t *skip);
+/* given.c: remembers for the rest of the review the words the claim names with "your". */
+void kv_given_note(kivo_engine *e, const char *text, const kv_token *toks, size_t n);
+/* given.c: marks held the claim's terms the answer named as the reader's own. */
+void kv_given_hold(const kivo_engine *e, kv_claim_scratch *cs);
+
+/* sense.c: 1 when the window the sentence layer read last has a modal of necessity. */
+int kv_sense_window_necessary(const kivo_engine *e);
+
+/* Marks held (cs->present, cs->alt) the claim's missing terms whose form with or without a
+ * negative prefix the sources hold ("worn" / "unworn"; prefix.c). */
+void kv_prefix_hold(kivo_engine *e, const char *text, const kv_token *toks, size_t n);
 
 /* Scores the claim whose tokens are toks[0..n) into *c. */
 kivo_status kv_match_claim(kivo_engine *e, const kivo_packet *p, const kv_token *toks, size_t n,

@@ -15,9 +15,16 @@
 #include "kivo/explain.h"
 
 static const char *const rule_names[] = {
-    "none",         "coverage",           "number_missing", "number_conflict",
-    "name_missing", "negation_unmatched", "field",          "null_field",
-    "hours",        "opposite",
+    "none",           "coverage",
+    "number_missing", "number_conflict",
+    "name_missing",   "negation_unmatched",
+    "field",          "null_field",
+    "hours",          "opposite",
+    "negation_scope", "modality",
+    "quantifier",     "bound",
+    "role",           "swap",
+    "unit",           "antonym",
+    "exchange",
 };
 
 _Static_assert(sizeof rule_names / sizeof rule_names[0] == KIVO_RULE_COUNT,

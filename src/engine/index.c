@@ -8,6 +8,7 @@
 
 #include "engine_int.h"
 #include "grow_int.h"
+#include "hours_int.h"
 
 /* Room for n more postings. Each append is covered by the call right before it: the initials
  * of names once used the room reserved for every token of a source, and the tokens' postings
@@ -18,60 +19,6 @@ static kivo_status reserve_posts(kivo_engine *e, size_t n)
 }
 
 static kivo_status group_by_term(kivo_engine *e);
-
-int kv_weekday(const char *s, size_t len)
-{
-    static const char *const days[] = {"monday", "tuesday", "wednesday", "thursday", "friday",
-                                       "saturday", "sunday"};
-    if (len < 3)
-        return -1;
-    for (int d = 0; d < 7; d++) {
-        size_t n = strlen(days[d]);
-        /* "Sundays" too. */
-        size_t m = len == n + 1 && (s[n] | 0x20) == 's' ? n : len;
-        if (m != 3 && m != n)
-            continue;
-        size_t i = 0;
-        while (i < m && (s[i] | 0x20) == days[d][i])
-            i++;
-        if (i == m)
-            return d;
-    }
-    return -1;
-}
-
-/* Parses "H:M-H:M" (minutes optional) into minutes after midnight; 1 on success. */
-static int parse_hours(const char *v, size_t len, uint16_t *open, uint16_t *close)
-{
-    unsigned t[2] = {0, 0};
-    size_t i = 0;
-    for (int k = 0; k < 2; k++) {
-        unsigned h = 0, m = 0, digits = 0;
-        while (i < len && v[i] >= '0' && v[i] <= '9' && digits < 2)
-            h = h * 10 + (unsigned)(v[i++] - '0'), digits++;
-        if (!digits || h > 24)
-            return 0;
-        if (i < len && v[i] == ':') {
-            i++;
-            digits = 0;
-            while (i < len && v[i] >= '0' && v[i] <= '9' && digits < 2)
-                m = m * 10 + (unsigned)(v[i++] - '0'), digits++;
-            if (!digits || m > 59)
-                return 0;
-        }
-        t[k] = h * 60 + m;
-        if (k == 0) {
-            if (i >= len || v[i] != '-')
-                return 0;
-            i++;
-        }
-    }
-    if (i != len)
-        return 0;
-    *open = (uint16_t)t[0];
-    *close = (uint16_t)t[1];
-    return 1;
-}
 
 /* The yes/no value of a flattened leaf, or 0. */
 static int field_value(const char *v, size_t len)
@@ -120,7 +67,7 @@ static kivo_status collect_fields(kivo_engine *e, const char *text, size_t len,
                 ks--;
             int day = kv_weekday(text + ks, c - ks);
             if (day >= 0 && ks >= i + 6 && kv_text_is(text + ks - 6, 5, "hours") &&
-                parse_hours(text + c + 2, end - c - 2, &e->hours.open[day], &e->hours.close[day])) {
+                kv_hours_parse(text + c + 2, end - c - 2, &e->hours.open[day], &e->hours.close[day])) {
                 e->hours.state = KV_HOURS_KNOWN;
                 /* "0:0-0:0" is how such records write a day they are closed. */
                 if (e->hours.open[day] != e->hours.close[day])

@@ -72,7 +72,8 @@ static const char *const stop_words[] = {
     "s", "t", "d", "ll", "re", "ve", "m", "said", "says", "say", "like", "many", "much", "even",
     "still", "yet", "whether", "either", "across", "along", "around", "among", "toward",
     "towards", "since", "whose", "every", "another", "something", "anything", "everything",
-    "am", "pm", "a.m", "p.m", "percent", "pct", NULL};
+    "am", "pm", "a.m", "p.m", "percent", "pct", "whatever", "whichever", "whoever",
+    "whenever", "wherever", NULL};
 
 static const char *const negation_words[] = {
     "not", "no", "never", "none", "nobody", "nothing", "neither", "nor", "without", "cannot",

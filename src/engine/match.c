@@ -13,6 +13,8 @@
 
 #include "engine_int.h"
 #include "grow_int.h"
+#include "hours_int.h"
+#include "sense_int.h"
 
 /* Thresholds chosen on the RAGTruth dev split only (scripts/eval-ragtruth --split dev). */
 #define SUPPORTED_AT 0.80     /* coverage at or above: supported */
@@ -24,6 +26,9 @@
 #define CONFLICT_AT 0.70      /* coverage of the rest at or above which a disagreement contradicts */
 #define WINDOW_PENALTY 0.01   /* per extra sentence, so the tightest span wins a tie */
 #define MAX_WINDOW 3          /* sentences in a window */
+#define SENSE_AT 0.50         /* word coverage of the window at or above which the sentence
+                               * layer (sense.c) reads the claim against it */
+#define SENSE_NEXT_AT 0.70    /* the same for the next best window */
 
 /* 1 when token t's text is one of words (NULL-terminated), ASCII letters without case. */
 static int tok_is(const char *text, const kv_token *t, const char *const *words)
@@ -118,6 +123,10 @@ static int is_heading(const char *text, const kv_span *span)
     return b > a && text[b - 1] == ':';
 }
 
+/* Words that open a formula of goodwill ("Good luck!", "Have a nice day!", "Take care!"). */
+static const char *const pleasantry_open[] = {"good", "have", "enjoy", "happy", "best", "take",
+                                              "stay", "merry", "congratulations", "cheers", NULL};
+
 int kv_match_is_claim(const char *text, size_t len, const kv_span *span, const kv_token *toks,
                       size_t n)
 {
@@ -152,6 +161,10 @@ int kv_match_is_claim(const char *text, size_t len, const kv_span *span, const k
     }
     if (meta && numbers == 0 && content <= 3)
         return 0;
+    /* "Good morning!", "Have a great day!", "Enjoy your weekend!": a formula of goodwill. */
+    if (text[span->end - 1] == '!' && numbers == 0 && content <= 3 && n > 0 &&
+        tok_is(text, &toks[0], pleasantry_open))
+        return 0;
     /* "I can confidently answer the question.", "I'd be happy to help": about the assistant,
      * unless quoted (news quote their sources: "I was there," he said). */
     if (self && !memchr(text + span->start, '"', span->end - span->start) &&
@@ -161,13 +174,15 @@ int kv_match_is_claim(const char *text, size_t len, const kv_span *span, const k
     if (negated && refs > 0 && numbers == 0)
         return 0;
     /* "Please note that results may vary.", "Consult a professional if it persists." */
-    if (is_caveat(text, toks, n) || is_referral(text, toks, n))
+    /* (A caveat that states a number is a claim: "Please note that there is a $10 fee".) */
+    if ((is_caveat(text, toks, n) && numbers == 0) || is_referral(text, toks, n))
         return 0;
     return 1;
 }
 
 /* Collects the claim's distinct content terms. */
-static kivo_status collect_terms(kv_claim_scratch *cs, const kv_token *toks, size_t n)
+static kivo_status collect_terms(kv_claim_scratch *cs, const char *text, const kv_token *toks,
+                                 size_t n)
 {
     kivo_status st = KIVO_OK;
     size_t old = cs->cap_terms;
@@ -192,14 +207,20 @@ static kivo_status collect_terms(kv_claim_scratch *cs, const kv_token *toks, siz
         uint8_t *picks = realloc(cs->picks, cap * sizeof *picks);
         if (picks)
             cs->picks = picks;
-        if (!pr || !po || !np || !order || !picks) {
+        uint64_t *alt = realloc(cs->alt, cap * sizeof *alt);
+        if (alt)
+            cs->alt = alt;
+        if (!pr || !po || !np || !order || !picks || !alt) {
             cs->cap_terms = old;    /* so that the next claim tries again */
             return KIVO_ENOMEM;
         }
     }
+    if ((st = kv_grow((void **)&cs->miss, &cs->cap_miss, n ? n : 1, sizeof *cs->miss, 64)) != KIVO_OK)
+        return st;
+    kv_given_mark(text, toks, n, cs->miss);
     for (size_t i = 0; i < n; i++) {
         const kv_token *t = &toks[i];
-        if (t->kind == KV_TOK_STOP)
+        if (t->kind == KV_TOK_STOP || cs->miss[i])
             continue;
         size_t k = 0;
         while (k < cs->n_terms && cs->terms[k]->h != t->h)
@@ -208,6 +229,7 @@ static kivo_status collect_terms(kv_claim_scratch *cs, const kv_token *toks, siz
             continue;
         cs->terms[cs->n_terms] = t;
         cs->present[cs->n_terms] = 0;
+        cs->alt[cs->n_terms] = 0;
         cs->n_terms++;
     }
     return KIVO_OK;
@@ -508,6 +530,16 @@ static int starts_phrase(const char *text, size_t claim_start, const kv_token *t
            (unsigned char)text[i - 2] == 0x80 && (c == 0x9C || c == 0x98);
 }
 
+/* 1 when the claim's first word t opens a name of two capitalised words ("Norden Systems has
+ * acquired ..."): the capital of the first word says nothing, the second word's does. */
+static int opens_name(const char *text, const kv_token *toks, size_t n, const kv_token *t)
+{
+    if (t != &toks[0] || n < 2 || !(toks[1].flags & KV_TF_CAP) || toks[1].kind != KV_TOK_WORD)
+        return 0;
+    /* One space between them: "Norden Systems", not "Yes, Norden". */
+    return toks[1].start == t->end + 1 && text[t->end] == ' ';
+}
+
 /* "(FLSA)": an alias spelled out just before it, not a name of its own. */
 static int in_parentheses(const char *text, size_t len, const kv_token *t)
 {
@@ -599,8 +631,8 @@ static void mark_failure(const kivo_engine *e, const kv_token *toks, size_t n, c
     }
 }
 
-#define FIELD_CONFLICT 1
-#define FIELD_NULL 2
+#define FIELD_CONFLICT KV_CHECK_CONFLICT
+#define FIELD_NULL KV_CHECK_NULL
 #define NEG_BEFORE 8    /* tokens before a field's key where a negation still applies to it */
 #define NEG_AFTER 6     /* and after it ("garage and valet parking are not") */
 
@@ -630,6 +662,10 @@ static int clause_break(const char *text, const kv_token *a, const kv_token *b)
  * NEG_AFTER after, in the same clause. Widens [*lo, *hi] to the cue found. */
 static int negation_scope(const char *text, const kv_token *toks, size_t n, size_t *lo, size_t *hi)
 {
+    /* Between the key's words: "Dogs are not allowed" for DogsAllowed. */
+    for (size_t i = *lo + 1; i < *hi; i++)
+        if (toks[i].flags & KV_TF_NEG)
+            return 1;
     for (size_t i = *lo, k = 0; i > 0 && k < NEG_BEFORE; i--, k++) {
         if (clause_break(text, &toks[i - 1], &toks[i]))
             break;
@@ -786,302 +822,6 @@ static int check_fields(const kivo_engine *e, const char *text, const kv_token *
     return found | check_groups(e, text, toks, n, mark);
 }
 
-/* Leading decimal digits of s[0..len) as a number, and how many there were. */
-static unsigned leading_number(const char *s, size_t len, size_t *digits)
-{
-    unsigned v = 0;
-    size_t i = 0;
-    while (i < len && i < 4 && s[i] >= '0' && s[i] <= '9')
-        v = v * 10 + (unsigned)(s[i++] - '0');
-    *digits = i;
-    return v;
-}
-
-/* am (1), pm (2) or neither (0) for s[0..len). */
-static int meridiem(const char *s, size_t len)
-{
-    return kv_text_is(s, len, "am") ? 1 : kv_text_is(s, len, "pm") ? 2 : 0;
-}
-
-/* A time of day at token i ("9 pm", "9pm", "11:30 am", "17:00"): minutes after midnight, with
- * *last the last token it spans; -1 when token i starts none. A bare number is no time. */
-static int time_at(const char *text, const kv_token *toks, size_t n, size_t i, size_t *last)
-{
-    const kv_token *t = &toks[i];
-    size_t len = t->end - t->start, digits;
-    unsigned h = leading_number(text + t->start, len, &digits), m = 0;
-    if (!digits || digits > 2 || h > 24)
-        return -1;
-    int mer = digits < len ? meridiem(text + t->start + digits, len - digits) : 0;
-    if (digits < len && !mer)
-        return -1;
-    int colon = 0;
-    *last = i;
-    if (!mer && i + 1 < n && text[t->end] == ':' && toks[i + 1].start == t->end + 1) {
-        const kv_token *u = &toks[i + 1];
-        size_t ul = u->end - u->start, ud;
-        m = leading_number(text + u->start, ul, &ud);
-        if (ud != 2 || m > 59)
-            return -1;
-        mer = ud < ul ? meridiem(text + u->start + ud, ul - ud) : 0;
-        if (ud < ul && !mer)
-            return -1;
-        colon = 1;
-        *last = i + 1;
-    }
-    if (!mer && *last + 1 < n) {
-        const kv_token *u = &toks[*last + 1];
-        if ((mer = meridiem(text + u->start, u->end - u->start)) != 0)
-            (*last)++;
-    }
-    if (!mer && !colon)
-        return -1;
-    if (mer == 2 && h < 12)
-        h += 12;
-    if (mer == 1 && h == 12)
-        h = 0;
-    return (int)(h * 60 + m);
-}
-
-/* 1 when every day in `days` opens (end 0) or closes (end 1) at minutes, mod 24 h. */
-static int keeps(const kv_hours *hr, unsigned days, int end, int minutes)
-{
-    for (int d = 0; d < 7; d++)
-        if ((days >> d & 1u) && (end ? hr->close[d] : hr->open[d]) % 1440 != (unsigned)minutes % 1440)
-            return 0;
-    return 1;
-}
-
-#define HOURS_RANGES 8     /* opening-to-closing ranges of one claim that are checked */
-#define HOURS_DAYS 32      /* day words of one claim that are checked */
-#define DAY_LIST_GAP 2     /* tokens between day words of one list ("Monday, Tuesday and Friday") */
-#define CLOSED_NEAR 3      /* tokens between a day and "closed" (or a negation) that make it closed */
-
-/* What a claim says about opening hours: its day words, in order, each with the number of
- * time ranges ("9 am to 5 pm", "17:00-21:00") before it, and those ranges. */
-typedef struct hours_claim {
-    size_t n_days, n_ranges, times;
-    struct {
-        size_t tok, last;   /* the day word, and the last of its span */
-        unsigned days;      /* the days it names: one, or a span ("Monday to Friday") */
-        size_t seg;         /* times of day before it */
-        int closed;         /* said to be closed ("closed on Mondays", "not open Sunday") */
-    } day[HOURS_DAYS];
-    struct {
-        int at[2];          /* minutes after midnight */
-        size_t tok[2][2];   /* first and last tokens of the opening and of the closing time */
-        size_t time;        /* times of day before it */
-    } range[HOURS_RANGES];
-    int open_word;
-} hours_claim;
-
-/* 1 when token t is "closed" or a negation. */
-static int closed_cue(const char *text, const kv_token *t)
-{
-    return kv_text_is(text + t->start, t->end - t->start, "closed") || (t->flags & KV_TF_NEG);
-}
-
-/* Reads the claim's day words and time ranges into *hc. A time no open day opens or closes at
- * (or any time, when the record's hours are null) is a disagreement found here: @return its
- * FIELD_* bits, with its tokens marked in mark (may be NULL). */
-static int read_hours(const kivo_engine *e, const char *text, const kv_token *toks, size_t n,
-                      hours_claim *hc, uint8_t *mark)
-{
-    const kv_hours *hr = &e->hours;
-    int found = 0, pending = 0;
-    int prev_day = -1;
-    size_t prev_day_tok = 0;
-    memset(hc, 0, sizeof *hc);
-    for (size_t i = 0; i < n; i++) {
-        const kv_token *t = &toks[i];
-        const char *w = text + t->start;
-        size_t len = t->end - t->start, last;
-        hc->open_word |= kv_text_is(w, len, "open") || kv_text_is(w, len, "opens");
-        int tm = t->kind != KV_TOK_STOP ? time_at(text, toks, n, i, &last) : -1;
-        if (tm >= 0) {
-            hc->times++;
-            /* Times pair up: an opening, then a closing. */
-            if (hc->n_ranges < HOURS_RANGES) {
-                if (!pending)
-                    hc->range[hc->n_ranges].time = hc->times - 1;
-                hc->range[hc->n_ranges].at[pending] = tm;
-                hc->range[hc->n_ranges].tok[pending][0] = i;
-                hc->range[hc->n_ranges].tok[pending][1] = last;
-                if (pending)
-                    hc->n_ranges++;
-                pending = !pending;
-            }
-            int ok = hr->state != KV_HOURS_KNOWN;
-            for (int d = 0; d < 7 && !ok; d++)
-                if ((hr->open_days >> d & 1u) &&
-                    (hr->open[d] % 1440 == (unsigned)tm % 1440 ||
-                     hr->close[d] % 1440 == (unsigned)tm % 1440))
-                    ok = 1;
-            if (!ok || hr->state == KV_HOURS_NULL) {
-                found |= ok ? FIELD_NULL : FIELD_CONFLICT;
-                for (size_t k = i; mark && k <= last; k++)
-                    mark[k] = 1;
-            }
-            i = last;
-            continue;
-        }
-        int day = -1;
-        unsigned days = 0;
-        if (t->kind == KV_TOK_WORD && (len > 3 || (t->flags & KV_TF_CAP)))
-            day = kv_weekday(w, len);
-        if (kv_text_is(w, len, "weekdays"))
-            days = 0x1f;
-        else if (kv_text_is(w, len, "weekends"))
-            days = 0x60;
-        else if (kv_text_is(w, len, "daily"))
-            days = 0x7f;
-        if (day >= 0) {
-            days = 1u << day;
-            /* "Tuesday to Friday", "Mon-Fri", "Monday through Sunday": every day between. */
-            int span = 0;
-            if (prev_day >= 0 && i == prev_day_tok + 1) {
-                size_t gap = t->start - toks[prev_day_tok].end;
-                const char *g = text + toks[prev_day_tok].end;
-                span = kv_text_is(g, gap, "-") || kv_text_is(g, gap, " - ") ||
-                       kv_text_is(g, gap, "\xe2\x80\x93") || kv_text_is(g, gap, " \xe2\x80\x93 ");
-            } else if (prev_day >= 0 && i == prev_day_tok + 2) {
-                const kv_token *u = &toks[i - 1];
-                span = kv_text_is(text + u->start, u->end - u->start, "to") ||
-                       kv_text_is(text + u->start, u->end - u->start, "through");
-            }
-            int from = prev_day;
-            prev_day = day;
-            prev_day_tok = i;
-            if (span && hc->n_days > 0) {
-                /* The span widens the day word before it. */
-                for (int d = from; d != day; d = (d + 1) % 7)
-                    hc->day[hc->n_days - 1].days |= 1u << d;
-                hc->day[hc->n_days - 1].days |= days;
-                hc->day[hc->n_days - 1].last = i;
-                continue;
-            }
-        }
-        if (!days || hc->n_days == HOURS_DAYS)
-            continue;
-        hc->day[hc->n_days].tok = i;
-        hc->day[hc->n_days].last = i;
-        hc->day[hc->n_days].days = days;
-        hc->day[hc->n_days].seg = hc->times;
-        hc->n_days++;
-    }
-    /* A day with "closed" or a negation a few tokens from it is said to be closed. */
-    for (size_t d = 0; d < hc->n_days; d++) {
-        size_t at = hc->day[d].tok;
-        size_t lo = at > CLOSED_NEAR ? at - CLOSED_NEAR : 0;
-        size_t hi = at + CLOSED_NEAR < n ? at + CLOSED_NEAR : n - 1;
-        for (size_t i = lo; i <= hi && !hc->day[d].closed; i++)
-            hc->day[d].closed = closed_cue(text, &toks[i]);
-    }
-    return found;
-}
-
-/* Marks the tokens of day word d of *hc (a span: "Monday to Friday"). */
-static void mark_day(const hours_claim *hc, size_t d, uint8_t *mark)
-{
-    if (mark)
-        memset(mark + hc->day[d].tok, 1, hc->day[d].last - hc->day[d].tok + 1);
-}
-
-/* The days range r of *hc is given for, and the day words that name them, hc->day[*d0..*d1):
- * the list of day words ("Monday, Tuesday and Friday", "weekdays") right before the range
- * (`before`) or right after it, less days the claim names again elsewhere ("9 am to 9 pm daily,
- * until 10 pm on Fridays"). */
-static unsigned range_days(const hours_claim *hc, size_t r, int before, size_t *d0, size_t *d1)
-{
-    size_t seg = before ? hc->range[r].time : hc->range[r].time + 2;
-    size_t lo = 0;
-    while (lo < hc->n_days && hc->day[lo].seg != seg)
-        lo++;
-    size_t hi = lo;
-    while (hi < hc->n_days && hc->day[hi].seg == seg)
-        hi++;
-    /* Only one list of neighbouring day words: the last one before, or the first one after. */
-    if (before) {
-        for (size_t d = hi - 1; d > lo; d--)
-            if (hc->day[d].tok - hc->day[d - 1].last > DAY_LIST_GAP) {
-                lo = d;
-                break;
-            }
-    } else {
-        for (size_t d = lo + 1; d < hi; d++)
-            if (hc->day[d].tok - hc->day[d - 1].last > DAY_LIST_GAP) {
-                hi = d;
-                break;
-            }
-    }
-    unsigned days = 0, elsewhere = 0;
-    for (size_t d = 0; d < hc->n_days; d++) {
-        if (d >= lo && d < hi && !hc->day[d].closed)
-            days |= hc->day[d].days;
-        else if (d < lo || d >= hi)
-            elsewhere |= hc->day[d].days;
-    }
-    *d0 = lo;
-    *d1 = hi;
-    return days & ~elsewhere;
-}
-
-/* Holds the claim's times of day and days against the record's opening hours. A conflict
- * (FIELD_CONFLICT): a time no open day opens or closes at; a day named as open that has no hours,
- * or named as closed that has some; a range ("from 9 am to 5 pm") that a day it is given for
- * does not keep. Days go with the range after them ("Monday to Friday from 9 am to 5 pm, Sunday
- * 10 am to 2 pm") when the claim names days before its first range, else with the range before
- * them ("9 am to 5 pm on weekdays"). Times or open days when the record's hours are null are
- * FIELD_NULL. Marks what disagrees in mark (may be NULL). */
-static int check_hours(const kivo_engine *e, const char *text, const kv_token *toks, size_t n,
-                       uint8_t *mark)
-{
-    const kv_hours *hr = &e->hours;
-    hours_claim hc;
-    int found = read_hours(e, text, toks, n, &hc, mark);
-    unsigned open = 0, closed = 0;
-    for (size_t d = 0; d < hc.n_days; d++) {
-        if (hc.day[d].closed)
-            closed |= hc.day[d].days;
-        else
-            open |= hc.day[d].days;
-    }
-    if (!(open | closed) || (!hc.times && !hc.open_word && !closed))
-        return found;
-    if (hr->state == KV_HOURS_NULL)
-        return found | FIELD_NULL;
-    if (open & ~(unsigned)hr->open_days) {
-        found |= FIELD_CONFLICT;
-        for (size_t d = 0; d < hc.n_days; d++)
-            if (!hc.day[d].closed)
-                mark_day(&hc, d, mark);
-    }
-    if (closed & hr->open_days) {
-        found |= FIELD_CONFLICT;
-        for (size_t d = 0; d < hc.n_days; d++)
-            if (hc.day[d].closed && (hc.day[d].days & hr->open_days))
-                mark_day(&hc, d, mark);
-    }
-    int before = hc.n_days > 0 && hc.day[0].seg == 0;
-    for (size_t r = 0; r < hc.n_ranges; r++) {
-        size_t d0, d1;
-        unsigned days = range_days(&hc, r, before, &d0, &d1);
-        days &= hr->open_days;
-        if (!days || (keeps(hr, days, 0, hc.range[r].at[0]) && keeps(hr, days, 1, hc.range[r].at[1])))
-            continue;
-        found |= FIELD_CONFLICT;
-        for (size_t d = d0; d < d1; d++)
-            mark_day(&hc, d, mark);
-        /* The opening or closing time, or both, that the days do not keep. */
-        for (int end = 0; end < 2; end++)
-            for (size_t k = hc.range[r].tok[end][0];
-                 mark && !keeps(hr, days, end, hc.range[r].at[end]) && k <= hc.range[r].tok[end][1];
-                 k++)
-                mark[k] = 1;
-    }
-    return found;
-}
-
 /* The narrow parts of an unsupported claim: runs of tokens marked in miss[], bridging function
  * words and up to SPAN_GAP_WORDS content words the sources do hold. */
 static void spans_from_marks(kivo_claim *c, const kv_token *toks, size_t n, const uint8_t *miss)
@@ -1127,10 +867,48 @@ static size_t attribution_prefix(const char *text, const kv_token *toks, size_t 
     return 0;
 }
 
+#define INITIALS_SENTS 8   /* sentences searched for initials written out */
+
+/* 1 when one of sentences sent[0..np) writes the initials of the claim's name toks[i..end) as a
+ * word of capitals, with or without dots ("ACS", "U.S."). */
+static int initials_written(const kivo_engine *e, const kivo_packet *p, const char *text,
+                            const kv_token *toks, size_t i, size_t end, const uint32_t *sent,
+                            size_t np)
+{
+    char ini[16];
+    size_t k = 0;
+    for (size_t j = i; j < end && k < sizeof ini; j++)
+        if (toks[j].flags & KV_TF_CAP)
+            ini[k++] = text[toks[j].start];
+    if (k < 2)
+        return 0;
+    for (size_t q = 0; q < np && q < INITIALS_SENTS; q++) {
+        const kv_sentence *st = &e->sents[sent[q]];
+        const char *s = p->sources[st->source].text + st->start;
+        size_t len = st->end - st->start;
+        for (size_t a = 0; a < len; a++) {
+            if (a > 0 && ((s[a - 1] >= 'A' && s[a - 1] <= 'Z') || (s[a - 1] >= 'a' && s[a - 1] <= 'z')))
+                continue;
+            size_t b = a, m = 0;
+            while (b < len && m < k && s[b] == ini[m]) {
+                b++;
+                m++;
+                if (b < len && s[b] == '.')
+                    b++;
+            }
+            if (m == k && b < len && s[b] == 's')
+                b++;    /* "NICs" */
+            if (m == k && (b == len || !((s[b] >= 'A' && s[b] <= 'Z') || (s[b] >= 'a' && s[b] <= 'z'))))
+                return 1;
+        }
+    }
+    return 0;
+}
+
 /* Marks held (present) the terms of each name in the claim that the sources hold as its
  * initials ("United Kingdom" where they say "UK"). */
-static void hold_initials(kivo_engine *e, const char *text, size_t len, const kv_token *toks,
-                          size_t n)
+static void hold_initials(kivo_engine *e, const kivo_packet *p, const char *text, size_t len,
+                          const kv_token *toks, size_t n)
 {
     kv_claim_scratch *cs = &e->cs;
     for (size_t i = 0, end; i < n; i = end) {
@@ -1143,11 +921,59 @@ static void hold_initials(kivo_engine *e, const char *text, size_t len, const kv
         size_t np;
         if (!h || !kv_index_find(e, h, &np) || np == 0)
             continue;
+        /* The sources must write the initials ("ACS", "U.K."): the index also holds the
+         * initials of the sources' own names, and "David Ortega" is not "David Ortiz". */
+        /* The claim writes the initials itself: "U.S.", or "National Insurance Contributions
+         * (NICs)". */
+        int dotted = toks[i].end - toks[i].start == 1;
+        int alias = end < n && text[toks[end].start - 1] == '(' && (toks[end].flags & KV_TF_CODE);
+        if (!dotted && !alias &&
+            !initials_written(e, p, text, toks, i, end, kv_index_find(e, h, &np), np))
+            continue;
         for (size_t j = i; j < end; j++) {
             size_t k = term_of(cs, &toks[j]);
             if (toks[j].kind != KV_TOK_STOP && k < cs->n_terms)
                 cs->present[k] = 1;
         }
+    }
+}
+
+/* Marks held a claim's missing "need" of "needs to" when the window the sentence layer read
+ * has a modal of necessity (must, required, have to): @return 1 when it did. */
+static int hold_modal_paraphrase(kivo_engine *e, const char *text, const kv_token *toks,
+                                 size_t n)
+{
+    kv_claim_scratch *cs = &e->cs;
+    for (size_t i = 0; i + 1 < n; i++) {
+        if (!(kv_text_is(text + toks[i].start, toks[i].end - toks[i].start, "needs") ||
+              kv_text_is(text + toks[i].start, toks[i].end - toks[i].start, "need")) ||
+            !kv_text_is(text + toks[i + 1].start, toks[i + 1].end - toks[i + 1].start, "to"))
+            continue;
+        size_t k = term_of(cs, &toks[i]);
+        if (k >= cs->n_terms || cs->present[k] || !kv_sense_window_necessary(e))
+            continue;
+        cs->present[k] = 1;
+        return 1;
+    }
+    return 0;
+}
+
+/* Marks held the claim's day words and "open"/"closed" (check_hours found them in agreement
+ * with the record's hours). */
+static void hold_hours_words(kv_claim_scratch *cs, const char *text, const kv_token *toks,
+                             size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const kv_token *t = &toks[i];
+        const char *w = text + t->start;
+        size_t len = t->end - t->start;
+        if (t->kind != KV_TOK_WORD ||
+            (kv_weekday(w, len) < 0 && !kv_text_is(w, len, "closed") &&
+             !kv_text_is(w, len, "open") && !kv_text_is(w, len, "opens")))
+            continue;
+        size_t k = term_of(cs, t);
+        if (k < cs->n_terms)
+            cs->present[k] = 1;
     }
 }
 
@@ -1162,12 +988,21 @@ kivo_status kv_match_claim(kivo_engine *e, const kivo_packet *p, const kv_token 
     size_t skip = attribution_prefix(p->output, toks, n);
     toks += skip;
     n -= skip;
-    if ((st = collect_terms(cs, toks, n)) != KIVO_OK)
+    kv_given_note(e, p->output, toks, n);
+    if ((st = collect_terms(cs, p->output, toks, n)) != KIVO_OK)
         return st;
     if ((st = touch_sentences(e)) != KIVO_OK)
         return st;
 
-    hold_initials(e, p->output, p->output_len, toks, n);
+    hold_initials(e, p, p->output, p->output_len, toks, n);
+    kv_prefix_hold(e, p->output, toks, n);
+    kv_given_hold(e, cs);
+
+    /* Opening hours the record keeps as the claim says them hold its day words and "closed"
+     * or "open": "closed on Sundays" against a record without Sunday hours. */
+    int hours = e->hours.state ? kv_hours_check(e, p->output, toks, n, NULL) : 0;
+    if (e->hours.state == KV_HOURS_KNOWN && !hours)
+        hold_hours_words(cs, p->output, toks, n);
 
     double total = total_weight(cs, -1);
     window best = {0, 0, 0, 0};
@@ -1192,7 +1027,8 @@ kivo_status kv_match_claim(kivo_engine *e, const kivo_packet *p, const kv_token 
          * number with a unit glued on ("10mph", "4x4") is not. */
         if (!cs->present[k] && t->kind == KV_TOK_WORD && !(t->flags & (KV_TF_REF | KV_TF_META)) &&
             ((t->flags & KV_TF_CODE) ||
-             ((t->flags & KV_TF_CAP) && !starts_phrase(p->output, toks[0].start, t))) &&
+             ((t->flags & KV_TF_CAP) &&
+              (!starts_phrase(p->output, toks[0].start, t) || opens_name(p->output, toks, n, t)))) &&
             !in_parentheses(p->output, p->output_len, t) && !(p->output[t->start] >= '0' &&
                                                              p->output[t->start] <= '9'))
             missing_names++;
@@ -1224,11 +1060,49 @@ kivo_status kv_match_claim(kivo_engine *e, const kivo_packet *p, const kv_token 
      * "revenue rose"), in a window that otherwise holds the claim. (Counting the word itself as
      * held, so that "The board rejected the plan" is checked too, fired on 3 paraphrases of the
      * RAGTruth dev split and on no hallucination.) */
-    int opposite = have && words_cov >= CONFLICT_AT &&
+    /* What the claim says against what its window says: polarity, modality, quantifiers,
+     * argument order, swapped names and numbers (sense.c). Not against a flattened record: its
+     * "path: value" lines are no sentences, and its yes/no fields and hours have rules of their
+     * own. */
+    kv_sense_result sr;
+    sr.rule = KIVO_RULE_COVERAGE;
+    sr.converse = 0;
+    sr.checked = 0;
+    int sense = have && words_cov >= SENSE_AT && !e->has_record &&
+                kv_sense_check(e, p, toks, n, best.first, best.last, &sr);
+    /* The next best window, when it holds most of the claim too, may be the one whose value
+     * the claim took another's for: "International orders take 3 to 5 business days" holds
+     * more words of "Standard shipping takes 3 to 5 business days" than of "International
+     * orders take 7 to 14 business days". Only the swaps are read there. */
+    if (have && !sense && sr.checked && !sr.converse && words_cov < 1) {
+        window next;
+        if (best_window(e, total, &best, &next) &&
+            weight_of(e, next.first, next.last, 0) >= words_total * SENSE_NEXT_AT)
+            sense = kv_sense_swaps(e, p, toks, n, next.first, next.last, &sr);
+    }
+    /* "needs to" where the window says "must" or "required": the same force in other words
+     * (the sentence layer read the window's modals). */
+    if (sr.checked && hold_modal_paraphrase(e, p->output, toks, n)) {
+        anywhere = 0;
+        for (size_t k = 0; k < cs->n_terms; k++)
+            anywhere += cs->present[k];
+        anywhere = total > 0 ? anywhere / total : 0;
+        coverage = (1 - ANY_W) * (have ? best.coverage + 1.0 / total : 0) + ANY_W * anywhere;
+        if (coverage > 1)
+            coverage = 1;
+    }
+
+    /* (A claim that says the source's relation from its other side, "Y lost to X" for "X beat
+     * Y", has the opposite word by design: sense.c saw the arguments change places.) */
+    /* Where the sentence layer read the claim, its polarity rule (negation.c) stands for this
+     * one: it knows a negation spent on a bound or a modal ("not more than", "need not") and
+     * antonyms ("isn't open" / "closed"). */
+    if (sr.checked)
+        negation_conflict = 0;
+    int opposite = have && words_cov >= CONFLICT_AT && !sr.converse &&
                    kv_opposite_conflict(e, p, toks, n, best.first, best.last, NULL);
 
     int fields = e->n_fields ? check_fields(e, p->output, toks, n, NULL) : 0;
-    int hours = e->hours.state ? check_hours(e, p->output, toks, n, NULL) : 0;
     fields |= hours;
 
     /* A record's keys and values hold its facts in other words than an answer's sentences
@@ -1238,14 +1112,15 @@ kivo_status kv_match_claim(kivo_engine *e, const kivo_packet *p, const kv_token 
     /* The rules name what looks wrong (the category) and how well the claim is covered. */
     kivo_claim_status rule;
     c->rule = KIVO_RULE_COVERAGE;
-    if (number_conflict || negation_conflict || opposite || (fields & FIELD_CONFLICT)) {
+    if (number_conflict || negation_conflict || opposite || (fields & FIELD_CONFLICT) || sense) {
         rule = KIVO_CLAIM_CONTRADICTED;
         c->category = KIVO_CAT_CONTRADICTED_CLAIM;
         c->rule = (fields & FIELD_CONFLICT) ? (hours & FIELD_CONFLICT ? KIVO_RULE_HOURS
                                                                       : KIVO_RULE_FIELD)
                   : number_conflict   ? KIVO_RULE_NUMBER_CONFLICT
                   : negation_conflict ? KIVO_RULE_NEGATION_UNMATCHED
-                                      : KIVO_RULE_OPPOSITE;
+                  : opposite          ? KIVO_RULE_OPPOSITE
+                                      : sr.rule;
     } else if (missing_numbers > 0) {
         rule = KIVO_CLAIM_UNSUPPORTED;
         c->category = KIVO_CAT_UNSUPPORTED_NUMERIC_CLAIM;
@@ -1273,7 +1148,7 @@ kivo_status kv_match_claim(kivo_engine *e, const kivo_packet *p, const kv_token 
 
     c->status = rule;
     if (e->explain) {
-        kv_explain_add(e, "coverage %.4f (best window %.4f", coverage, have ? best.coverage : 0.0);
+        kv_explain_add(e, " coverage %.4f (best window %.4f", coverage, have ? best.coverage : 0.0);
         if (have)
             kv_explain_add(e, ": source %u sentences %zu-%zu", e->sents[best.first].source,
                            best.first, best.last);
@@ -1303,10 +1178,13 @@ kivo_status kv_match_claim(kivo_engine *e, const kivo_packet *p, const kv_token 
             if (e->n_fields)
                 check_fields(e, p->output, toks, n, cs->miss);
             if (hours)
-                check_hours(e, p->output, toks, n, cs->miss);
+                kv_hours_check(e, p->output, toks, n, cs->miss);
         } else if (opposite && !number_conflict && !negation_conflict) {
             memset(cs->miss, 0, n);
             kv_opposite_conflict(e, p, toks, n, best.first, best.last, cs->miss);
+        } else if (sense && !number_conflict && !negation_conflict) {
+            for (size_t i = 0; i < n; i++)
+                cs->miss[i] = sr.mark[i] != 0;
         } else {
             mark_failure(e, toks, n, have ? &best : NULL, negation_conflict && !number_conflict,
                          cs->miss);

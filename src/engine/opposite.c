@@ -222,3 +222,14 @@ int kv_opposite_conflict(kivo_engine *e, const kivo_packet *p, const kv_token *t
     }
     return found;
 }
+
+int kv_opposite_known(const kivo_engine *e, uint64_t h)
+{
+    return find(e, h) != NULL;
+}
+
+int kv_opposite_pair(const kivo_engine *e, uint64_t a, uint64_t b)
+{
+    const kv_opposite *x = find(e, a), *y = find(e, b);
+    return x && y && x->group == y->group && x->side != y->side;
+}

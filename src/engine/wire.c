@@ -182,6 +182,7 @@ const kivo_wire_body kivo_wire_storage_pointer = {"customer storage pointer", po
 enum {
     CR_SCHEMA_VERSION,
     CR_CUSTOMER_RUN_ID,
+    CR_BATCH_ID,
     CR_WORKFLOW_ID,
     CR_WORKER_ID,
     CR_WORKER_VERSION,
@@ -200,6 +201,7 @@ enum {
 static const kivo_wire_field pw_create_fields[CR_COUNT] = {
     [CR_SCHEMA_VERSION] = {"schema_version", KIVO_WIRE_CONST, REQ, pw_create_schema, NULL, 0, 0},
     [CR_CUSTOMER_RUN_ID] = {"customer_run_id", KIVO_WIRE_ID, REQ, NULL, NULL, 0, 0},
+    [CR_BATCH_ID] = {"batch_id", KIVO_WIRE_BATCH, 0, NULL, NULL, 0, 0},
     [CR_WORKFLOW_ID] = {"workflow_id", KIVO_WIRE_ID, REQ, NULL, NULL, 0, 0},
     [CR_WORKER_ID] = {"worker_id", KIVO_WIRE_ID, REQ, NULL, NULL, 0, 0},
     [CR_WORKER_VERSION] = {"worker_version", KIVO_WIRE_ID, REQ, NULL, NULL, 0, 0},
@@ -262,7 +264,7 @@ static const kivo_wire_field pw_event_fields[EV_COUNT] = {
     [EV_EVENT_TYPE] = {"event_type", KIVO_WIRE_ENUM, REQ, kivo_wire_event_type_names, NULL, 0, 0},
     [EV_REVIEW_RUN_ID] = {"review_run_id", KIVO_WIRE_ID, REQ, NULL, NULL, 0, 0},
     [EV_CUSTOMER_RUN_ID] = {"customer_run_id", KIVO_WIRE_ID, REQ, NULL, NULL, 0, 0},
-    [EV_BATCH_ID] = {"batch_id", KIVO_WIRE_ID, 0, NULL, NULL, 0, 0},
+    [EV_BATCH_ID] = {"batch_id", KIVO_WIRE_BATCH, 0, NULL, NULL, 0, 0},
     [EV_WORKER_ID] = {"worker_id", KIVO_WIRE_ID, REQ, NULL, NULL, 0, 0},
     [EV_WORKER_VERSION] = {"worker_version", KIVO_WIRE_ID, 0, NULL, NULL, 0, 0},
     [EV_SEQUENCE] = {"sequence", KIVO_WIRE_POSINT, REQ, NULL, NULL, 0, 0},
@@ -300,6 +302,7 @@ const kivo_wire_body kivo_wire_hosted_source = {"hosted source", hosted_source_f
 static const kivo_wire_field hosted_create_fields[] = {
     {"schema_version", KIVO_WIRE_CONST, REQ, hosted_schema, NULL, 0, 0},
     {"customer_run_id", KIVO_WIRE_ID, REQ, NULL, NULL, 0, 0},
+    {"batch_id", KIVO_WIRE_BATCH, 0, NULL, NULL, 0, 0},
     {"workflow_id", KIVO_WIRE_ID, REQ, NULL, NULL, 0, 0},
     {"output", KIVO_WIRE_TEXT, REQ, NULL, NULL, 0, 0},
     {"sources", KIVO_WIRE_OBJECTS, REQ, NULL, &kivo_wire_hosted_source, 1,
@@ -527,7 +530,7 @@ kivo_status kivo_wire_create_render(const kivo_wire_create *c, kivo_buf *out)
         [CR_WORKFLOW_NAME] = c->workflow_name,   [CR_TITLE] = c->title,
         [CR_INTENDED_USE] = c->intended_use,     [CR_STRICTNESS] = c->strictness,
         [CR_POLICY_VERSION] = c->policy_version, [CR_PROMPT_VERSION] = c->prompt_version,
-        [CR_OUTPUT_HASH] = c->output_hash,
+        [CR_OUTPUT_HASH] = c->output_hash,       [CR_BATCH_ID] = c->batch_id,
     };
     json_t *o;
     int bad = 0;

@@ -10,7 +10,8 @@
  *            breakdown when it has them) and the runs to review
  *   compare  `kivo-worker compare --html`: two batches side by side, the regressed runs linking
  *            to their pages in both
- *   app      kivo-api's /app/: an API key in sessionStorage, hosted runs read from the JSON API
+ *   app      kivo-api's /app/: an API key in sessionStorage, hosted runs read from the JSON API,
+ *            and private-worker runs (metadata only) grouped by workflow and batch
  *
  * Answers and sources are untrusted text. They only ever reach the page through textContent and
  * text nodes (never parsed as HTML), links are built from our own path components, and the page's
@@ -1088,7 +1089,11 @@
         more.addEventListener('click', function () { load(false); });
         listBox.addEventListener('click', pick);
         listBox.addEventListener('keydown', pick);
+        var pw = renderWorkerBatches(add(root, el('section')), api, key);
+        keyBar.addEventListener('submit', function () { pw.load(); });
+        forget.addEventListener('click', function () { pw.clear(); });
         load(true);
+        pw.load();
         /* A fragment that is not valid percent-encoding ("#%E0%A4%A") names no run: ignore it
          * rather than let decodeURIComponent throw and blank the page. */
         var linked = '';
@@ -1099,6 +1104,196 @@
         }
         if (key() && /^[A-Za-z0-9_-]{1,79}$/.test(linked))
             open(linked);
+    }
+
+    /* Private-worker runs on /app/: Kivo holds only their metadata (verdict, counts, categories,
+     * the customer's storage pointer, batch), never text. Batches are listed per workflow with
+     * their verdict counts; two ticked batches are shown side by side; a batch opens its runs. */
+    function renderWorkerBatches(box, api, key) {
+        var VERDICTS = ['pass', 'needs_review', 'fail'];
+        box.id = 'pw';
+        add(box, el('h2', null, 'Private-worker batches'));
+        add(box, el('p', 'muted', 'Metadata only: the reports stay in your storage. Needs an ' +
+                    'API key with private_worker:read.'));
+        var form = add(box, el('form', 'toolbar'));
+        form.id = 'pw-filters';
+        var wf = add(form, el('input'));
+        wf.id = 'pw-workflow';
+        wf.placeholder = 'workflow_id';
+        wf.setAttribute('aria-label', 'private-worker workflow');
+        add(form, el('button', null, 'Show batches')).type = 'submit';
+        var cmp = add(form, el('button', null, 'Compare ticked batches'));
+        cmp.type = 'button';
+        cmp.id = 'pw-compare-btn';
+        var status = add(box, el('p', 'muted'));
+        status.id = 'pw-status';
+        var list = add(box, el('div'));
+        list.id = 'batches';
+        var compare = add(box, el('div'));
+        compare.id = 'pw-compare';
+        var runs = add(box, el('div'));
+        runs.id = 'pw-runs';
+        var shown = [];
+
+        function say(msg, isError) {
+            status.textContent = msg;
+            status.className = isError ? 'error' : 'muted';
+        }
+        function label(b) {
+            return b.workflow_id + ' / ' + b.batch_id;
+        }
+        function rate(b, v) {
+            return b.run_count ? num(100 * b.verdict_counts[v] / b.run_count, 1) + '%' : '-';
+        }
+        function load() {
+            if (!key())
+                return;
+            var q = ['limit=100'];
+            if (wf.value.trim())
+                q.push('workflow_id=' + encodeURIComponent(wf.value.trim()));
+            say('Loading batches…', false);
+            api('/v1/private-worker/batches?' + q.join('&')).then(function (page) {
+                list.textContent = '';
+                compare.textContent = '';
+                runs.textContent = '';
+                shown = page.batches || [];
+                /* Grouped by workflow, in the order the newest batch of each came. */
+                var groups = [], byWf = {};
+                shown.forEach(function (b, i) {
+                    if (!byWf.hasOwnProperty(b.workflow_id)) {
+                        byWf[b.workflow_id] = [];
+                        groups.push(b.workflow_id);
+                    }
+                    byWf[b.workflow_id].push(i);
+                });
+                groups.forEach(function (w) {
+                    add(list, el('h3', 'wrap', 'Workflow ' + w));
+                    var t = add(list, el('table'));
+                    t.className = 'batches';
+                    var hr = add(add(t, el('thead')), el('tr'));
+                    ['', 'batch', 'runs', 'pass', 'needs_review', 'fail', 'first run',
+                     'last run'].forEach(function (h, k) {
+                        add(hr, el('th', k >= 2 && k <= 5 ? 'num' : null, h));
+                    });
+                    var tb = add(t, el('tbody'));
+                    byWf[w].forEach(function (i) {
+                        var b = shown[i];
+                        var tr = add(tb, el('tr'));
+                        tr.tabIndex = 0;
+                        tr.dataset.batch = String(i);
+                        var tick = add(add(tr, el('td')), el('input'));
+                        tick.type = 'checkbox';
+                        tick.dataset.pick = String(i);
+                        tick.setAttribute('aria-label', 'compare ' + label(b));
+                        add(tr, el('td', 'wrap', b.batch_id));
+                        add(tr, el('td', 'num', num(b.run_count)));
+                        VERDICTS.forEach(function (v) {
+                            add(tr, el('td', 'num', num(b.verdict_counts[v])));
+                        });
+                        add(tr, el('td', null, (b.first_created_at || '').replace('T', ' ')
+                            .slice(0, 19)));
+                        add(tr, el('td', null, (b.last_created_at || '').replace('T', ' ')
+                            .slice(0, 19)));
+                    });
+                });
+                say(shown.length ? shown.length + ' batches' + (page.next_cursor ?
+                    ' (the newest 100)' : '') : 'No private-worker batches.', false);
+            }).catch(function (e) { say(e.message, true); });
+        }
+        function sideBySide() {
+            var picked = Array.prototype.map.call(
+                list.querySelectorAll('input[data-pick]:checked'),
+                function (x) { return shown[Number(x.dataset.pick)]; });
+            compare.textContent = '';
+            if (picked.length !== 2) {
+                say('Tick exactly two batches to compare them.', true);
+                return;
+            }
+            var a = picked[0], b = picked[1];
+            add(compare, el('h3', 'wrap', label(a) + '  vs  ' + label(b)));
+            var t = add(compare, el('table', 'narrow'));
+            var hr = add(add(t, el('thead')), el('tr'));
+            add(hr, el('th', null, ''));
+            add(hr, el('th', 'num wrap', a.batch_id));
+            add(hr, el('th', 'num wrap', b.batch_id));
+            add(hr, el('th', 'num', 'change'));
+            var tb = add(t, el('tbody'));
+            function line(name, va, vb, text) {
+                var tr = add(tb, el('tr'));
+                tr.dataset.metric = name;
+                add(tr, el('td', null, name));
+                add(tr, el('td', 'num', text ? text(a) : num(va)));
+                add(tr, el('td', 'num', text ? text(b) : num(vb)));
+                var d = vb - va;
+                add(tr, el('td', 'num', text ? '' : (d > 0 ? '+' : '') + num(d)));
+            }
+            line('runs', a.run_count, b.run_count);
+            VERDICTS.forEach(function (v) {
+                line(v, a.verdict_counts[v], b.verdict_counts[v]);
+            });
+            line('fail rate', 0, 0, function (x) { return rate(x, 'fail'); });
+            say('', false);
+        }
+        function openBatch(b) {
+            var q = ['limit=100', 'workflow_id=' + encodeURIComponent(b.workflow_id),
+                     'batch_id=' + encodeURIComponent(b.batch_id)];
+            say('Loading runs…', false);
+            api('/v1/private-worker/review-runs?' + q.join('&')).then(function (page) {
+                runs.textContent = '';
+                add(runs, el('h3', 'wrap', 'Runs of ' + label(b)));
+                var t = add(runs, el('table'));
+                var hr = add(add(t, el('thead')), el('tr'));
+                ['created', 'verdict', 'customer run', 'claims', 'unsupported',
+                 'failure categories', 'report in your storage', 'batch', 'status']
+                    .forEach(function (h, k) {
+                        add(hr, el('th', k === 3 || k === 4 ? 'num' : null, h));
+                    });
+                var tb = add(t, el('tbody'));
+                (page.runs || []).forEach(function (r) {
+                    var tr = add(tb, el('tr'));
+                    tr.dataset.pwRun = r.review_run_id;
+                    add(tr, el('td', null, (r.created_at || '').replace('T', ' ').slice(0, 19)));
+                    add(add(tr, el('td')), r.gate_verdict ? badge(r.gate_verdict)
+                                                          : el('span', 'muted', '-'));
+                    add(tr, el('td', 'wrap', r.customer_run_id));
+                    add(tr, el('td', 'num', num(r.claim_count)));
+                    add(tr, el('td', 'num', num(r.unsupported_claim_count)));
+                    categories(add(tr, el('td')), r.redacted_failure_categories);
+                    var sp = r.customer_storage_pointer;
+                    var cell = add(tr, el('td', 'wrap', sp ? sp.label : '-'));
+                    if (sp && sp.opaque_id)
+                        add(cell, el('div', 'muted', sp.opaque_id));
+                    add(tr, el('td', 'wrap', r.batch_id));
+                    add(tr, el('td', null, r.status));
+                });
+                say((page.runs || []).length + ' runs in ' + label(b) +
+                    (page.next_cursor ? ' (the newest 100)' : ''), false);
+            }).catch(function (e) { say(e.message, true); });
+        }
+        function pickBatch(ev) {
+            if (ev.target.dataset && ev.target.dataset.pick !== undefined)
+                return;
+            var tr = ev.target.closest('tr[data-batch]');
+            if (tr && (ev.type === 'click' || ev.key === 'Enter'))
+                openBatch(shown[Number(tr.dataset.batch)]);
+        }
+        form.addEventListener('submit', function (ev) {
+            ev.preventDefault();
+            load();
+        });
+        cmp.addEventListener('click', sideBySide);
+        list.addEventListener('click', pickBatch);
+        list.addEventListener('keydown', pickBatch);
+        return {
+            load: load,
+            clear: function () {
+                list.textContent = '';
+                compare.textContent = '';
+                runs.textContent = '';
+                shown = [];
+                say('', false);
+            }
+        };
     }
 
     /* ---- start ------------------------------------------------------------------------------ */

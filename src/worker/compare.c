@@ -115,7 +115,7 @@ static uint64_t key_of(const char *wf, const char *id)
 static void distinct_add(distinct *d, const char *s, size_t len)
 {
     char name[640];
-    snprintf(name, sizeof name, "%.*s", (int)(len < sizeof name - 1 ? len : sizeof name - 1), s);
+    snprintf(name, sizeof name, "%.*s", (int)wk_cmp_utf8_cut(s, len, sizeof name - 1), s);
     for (size_t i = 0; i < d->n; i++) {
         if (strcmp(d->name[i], name) == 0) {
             d->count[i]++;
@@ -344,7 +344,9 @@ static int junit_pair(struct wk_junit *ju, const spill_head *b, const wk_cmp_run
 static void note_unreadable(side *s, const wk_store_report *r, const char *why)
 {
     if (s->unreadable < 3) {
-        snprintf(s->unreadable_where[s->unreadable], sizeof s->unreadable_where[0], "%s", r->where);
+        size_t max = sizeof s->unreadable_where[0] - 1;
+        snprintf(s->unreadable_where[s->unreadable], sizeof s->unreadable_where[0], "%.*s",
+                 (int)wk_cmp_utf8_cut(r->where, strlen(r->where), max), r->where);
         snprintf(s->unreadable_why[s->unreadable], sizeof s->unreadable_why[0], "%s", why);
     }
     s->unreadable++;
@@ -794,12 +796,22 @@ static int names_differ(const distinct *d, const distinct *e)
     return 0;
 }
 
+/* d's names joined with ", " into out (len > 2), the last one cut on a character boundary when
+ * out is full. */
 static void names_join(const distinct *d, char *out, size_t len)
 {
     size_t used = 0;
     out[0] = '\0';
-    for (size_t i = 0; i < d->n && used < len; i++)
-        used += (size_t)snprintf(out + used, len - used, "%s%s", i ? ", " : "", d->name[i]);
+    for (size_t i = 0; i < d->n && used + 2 < len; i++) {
+        if (i) {
+            memcpy(out + used, ", ", 2);
+            used += 2;
+        }
+        size_t n = wk_cmp_utf8_cut(d->name[i], strlen(d->name[i]), len - 1 - used);
+        memcpy(out + used, d->name[i], n);
+        used += n;
+        out[used] = '\0';
+    }
     if (!d->n)
         snprintf(out, len, "(none)");
 }

@@ -87,6 +87,12 @@ int wk_cmp_read(kivo_json_parser *p, const wk_store_report *r, const wk_groups *
                 const char **why);
 void wk_cmp_run_free(wk_cmp_run *run);
 
+/* How many of s's len bytes to keep so that at most max are left, cut between characters, never
+ * inside one: a text cut inside a UTF-8 character is invalid UTF-8, which jansson refuses (the
+ * value would silently go missing from compare's result). s is valid UTF-8, and s[max] readable
+ * when len > max. @return len when len <= max, else the boundary at or before max. */
+size_t wk_cmp_utf8_cut(const char *s, size_t len, size_t max);
+
 /* ---- the page (compare_html.c) ------------------------------------------------------------- */
 
 /* Writes the compare page to path: the result (from wk_compare_json) with, for links, the path

@@ -28,6 +28,15 @@ static uint32_t count_of(const kivo_json_node *n)
                : 0;
 }
 
+size_t wk_cmp_utf8_cut(const char *s, size_t len, size_t max)
+{
+    if (len <= max)
+        return len;
+    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+        max--;
+    return max;
+}
+
 static int by_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -92,8 +101,9 @@ int wk_cmp_read(kivo_json_parser *p, const wk_store_report *r, const wk_groups *
         pol = "(no policy_version)";
         poll = strlen(pol);
     }
-    snprintf(out->policy, sizeof out->policy, "%.*s/%.*s/%.*s", (int)(stl > 64 ? 64 : stl), st,
-             (int)(usel > 64 ? 64 : usel), use, (int)(poll > 500 ? 500 : poll), pol);
+    snprintf(out->policy, sizeof out->policy, "%.*s/%.*s/%.*s", (int)wk_cmp_utf8_cut(st, stl, 64),
+             st, (int)wk_cmp_utf8_cut(use, usel, 64), use, (int)wk_cmp_utf8_cut(pol, poll, 500),
+             pol);
 
     /* The flagged claims, as a sorted list of text hashes. */
     out->n_flag = 0;

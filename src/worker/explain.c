@@ -48,11 +48,15 @@ static json_t *claim_json(const kivo_engine *e, const kivo_packet *p, const kivo
     snprintf(id, sizeof id, "c%zu", i + 1);
     json_object_set_new(o, "claim_id", json_string(id));
     json_object_set_new(o, "text", text_json(p->output + c->start, c->end - c->start));
+    json_object_set_new(o, "start", json_integer((json_int_t)c->start));
+    json_object_set_new(o, "end", json_integer((json_int_t)c->end));
     json_object_set_new(o, "status", json_string(kivo_claim_status_name(c->status)));
     json_object_set_new(o, "failure_category", cat ? json_string(cat) : json_null());
     json_object_set_new(o, "support_score", json_real(c->support_score));
     json_object_set_new(o, "rule", json_string(kivo_rule_name(c->rule)));
-    json_object_set_new(o, "detail", json_string(kivo_engine_explain(e, i)));
+    json_object_set_new(
+        o, "detail",
+        json_string(kivo_engine_explain(e, i) + strspn(kivo_engine_explain(e, i), " ")));
     for (size_t k = 0; k < c->n_unsupported_spans; k++) {
         const kivo_text_span *s = &c->unsupported_spans[k];
         json_array_append_new(spans, text_json(p->output + s->start, s->end - s->start));
@@ -95,6 +99,7 @@ static void print_record(FILE *out, const wk_explain_opts *o, const kivo_engine 
                 c->support_score, cat ? cat : "-", kivo_rule_name(c->rule),
                 (int)(c->end - c->start), p->output + c->start);
         const char *d = kivo_engine_explain(e, i);
+        d += strspn(d, " ");
         if (d[0])
             fprintf(out, "      %s\n", d);
         for (size_t k = 0; k < c->n_unsupported_spans; k++)

@@ -167,7 +167,7 @@ int wk_jobspec_set_batch(wk_jobspec *s, const char *batch_id, char *err, size_t 
 
 const char *wk_jobspec_batch(const wk_jobspec *s)
 {
-    return s->batch_id && strcmp(s->batch_id, WK_BATCH_ID_DEFAULT) != 0 ? s->batch_id : NULL;
+    return s->batch_id ? s->batch_id : WK_BATCH_ID_DEFAULT;
 }
 static const char *const store_keys[] = {"path", "label", NULL};
 static const char *const limit_keys[] = {"max_line_bytes", NULL};

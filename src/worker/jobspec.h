@@ -44,8 +44,8 @@ int wk_batch_id_valid(const char *s);
 /* Replaces the spec's batch_id (--batch-id). @return 0, or -1 with a message in err. */
 int wk_jobspec_set_batch(wk_jobspec *spec, const char *batch_id, char *err, size_t errlen);
 
-/* The batch id that reports and events carry: NULL for the default batch (they then say nothing,
- * which api.md reads as "default", so a job without batches writes what it always wrote). */
+/* The batch id that claim reports, events and create bodies carry, "default" included (issue 15:
+ * every report and every event names its batch). Never NULL. */
 const char *wk_jobspec_batch(const wk_jobspec *spec);
 
 /* Loads and validates the spec at path. On failure returns non-zero and writes a message naming

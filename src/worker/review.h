@@ -50,7 +50,7 @@ kivo_packet wk_review_packet(const wk_jobspec *spec, const kivo_record *rec);
 /* What every record of one review job shares. */
 typedef struct wk_review_job {
     const wk_jobspec *spec;
-    const char *batch_id;      /* wk_jobspec_batch(spec): NULL for the default batch */
+    const char *batch_id;      /* wk_jobspec_batch(spec): the batch, "default" included */
     const char *review_run_id; /* NULL in a batch: the run exists only once submitted */
     uint64_t sequence;         /* of the completed event: 1 in a batch, 2 after run's started */
 } wk_review_job;

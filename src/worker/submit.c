@@ -345,6 +345,8 @@ static kivo_status create_body(sender *s, job *j)
     c.intended_use = m->intended_use;
     c.strictness = m->strictness;
     c.policy_version = m->policy_version;
+    /* Events written before batch ids have none: the server reads that as "default". */
+    c.batch_id = json_string_value(json_object_get(e, "batch_id"));
     c.source_count = json_is_integer(count) ? (long long)json_integer_value(count) : -1;
     c.output_hash = json_string_value(output);
     if ((count && !json_is_integer(count)) || (hashes && !json_is_array(hashes)) ||

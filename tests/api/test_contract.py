@@ -566,7 +566,7 @@ def migrations(d):
     db = os.path.join(d, "future.db")
     t.make_key(db)
     con = sqlite3.connect(db)
-    check(con.execute("PRAGMA user_version").fetchone()[0] == 3, "a new database is at version 3")
+    check(con.execute("PRAGMA user_version").fetchone()[0] == 4, "a new database is at version 4")
     con.execute("PRAGMA user_version = 99")
     con.commit()
     con.close()
@@ -580,7 +580,7 @@ def migrations(d):
     con.close()
     check(r.returncode == 0 and {"api_keys", "pw_runs", "pw_events", "hosted_runs"} <= tables,
           "an empty database is migrated forward")
-    # A version-1 database (as the first release left it) gains migrations 2 and 3 on open.
+    # A version-1 database (as the first release left it) gains migrations 2, 3 and 4 on open.
     db = os.path.join(d, "v1.db")
     t.make_key(db)
     con = sqlite3.connect(db)
@@ -596,8 +596,8 @@ def migrations(d):
     cols = {r[1] for r in con.execute("PRAGMA table_info(pw_runs)")}
     ver = con.execute("PRAGMA user_version").fetchone()[0]
     con.close()
-    check(ver == 3 and "pw_runs_by_status" in idx and "key_id" in cols,
-          "migrations 1 -> 2 -> 3 applied")
+    check(ver == 4 and "pw_runs_by_status" in idx and "pw_runs_by_batch" in idx and
+          "key_id" in cols and "batch_id" in cols, "migrations 1 -> 2 -> 3 -> 4 applied")
 
 
 def sigterm_in_flight(d):

@@ -151,6 +151,7 @@ static json_t *valid(const top *t, const kivo_wire_field *f, int all)
     case KIVO_WIRE_ID: return json_string("id-1");
     case KIVO_WIRE_NAME: return json_string("A name");
     case KIVO_WIRE_CODE: return json_string("code_1.x-2");
+    case KIVO_WIRE_BATCH: return json_string("Release-2026.12:b_1");
     case KIVO_WIRE_HASH: return json_string("sha256:" H64);
     case KIVO_WIRE_HASHES: return json_pack("[s]", "sha256:" H64);
     case KIVO_WIRE_COUNT: return json_integer(f->max >= 1 ? 1 : f->min);
@@ -212,6 +213,7 @@ static json_t *out_of_bounds(const top *t, const kivo_wire_field *f)
     case KIVO_WIRE_ID: return chars(KIVO_WIRE_ID_MAX + 1);
     case KIVO_WIRE_NAME: return chars(KIVO_WIRE_NAME_MAX + 1);
     case KIVO_WIRE_CODE: return json_string("Upper_Case");
+    case KIVO_WIRE_BATCH: return json_string("has space");
     case KIVO_WIRE_HASH: return json_string("sha256:" H64 "0");
     case KIVO_WIRE_COUNT: return json_integer(f->max + 1);
     case KIVO_WIRE_POSINT: return json_integer(0);
@@ -417,7 +419,8 @@ static void rendered_bodies_pass(void **state)
                                   n,
                                   review->output_hash,
                                   "Store",
-                                  "reports/flow/cust_1/claim_report.json"};
+                                  "reports/flow/cust_1/claim_report.json",
+                                  n ? "default" : "rel:2026-12_b.1"};
             kivo_buf_reset(&out);
             assert_int_equal(kivo_wire_create_render(&c, &out), KIVO_OK);
             json_error_t jerr;
@@ -429,7 +432,7 @@ static void rendered_bodies_pass(void **state)
     }
     /* The optional create members may all be missing. */
     kivo_wire_create min = {"cust_1", "flow", "worker_1", "v",  NULL, NULL, NULL, NULL,
-                            NULL,     NULL,   -1,         NULL, 0,    NULL, NULL, NULL};
+                            NULL,     NULL,   -1,         NULL, 0,    NULL, NULL, NULL, NULL};
     kivo_buf_reset(&out);
     assert_int_equal(kivo_wire_create_render(&min, &out), KIVO_OK);
     json_error_t jerr;

@@ -2,6 +2,7 @@
 """The 30 documented expectations of data/examples/README.md, one assertion each.
 
     check_examples.py --worker build/kivo-worker --root . [--report-only]
+                      [--known-failure RUN_ID ...]
 
 The expectations are read from the README's tables themselves (line, customer_run_id, expected),
 so the document and the test cannot drift apart:
@@ -13,7 +14,9 @@ so the document and the test cannot drift apart:
   flagged claim has one of the named categories;
 - "`empty_output`" / "`no_sources`": the run has that category.
 The run goes through `kivo-worker explain --json`, so a failure prints the rule behind each claim.
-With --report-only the misses are printed and the exit status is 0. Python 3 standard library.
+With --report-only the misses are printed and the exit status is 0. An expectation named with
+--known-failure (ctest names the ones the engine still misses) may fail; if it holds, the run
+fails until it is taken off the list. Python 3 standard library.
 """
 import argparse
 import json
@@ -71,6 +74,9 @@ def main():
     ap.add_argument("--worker", required=True)
     ap.add_argument("--root", required=True)
     ap.add_argument("--report-only", action="store_true")
+    ap.add_argument("--known-failure", action="append", default=[], metavar="RUN_ID",
+                    help="an expectation the engine is known to miss: its failure does not fail "
+                         "the run, but its holding does (so the list only shrinks)")
     a = ap.parse_args()
     ex = os.path.join(a.root, "data", "examples")
     rows = expectations(os.path.join(ex, "README.md"))
@@ -83,6 +89,11 @@ def main():
         rec = json.loads(line)
         recs[rec.get("customer_run_id")] = rec
     failures = 0
+    known = 0
+    for rid in a.known_failure:
+        if rid not in dict(rows):
+            print("known failure %s is not a documented expectation" % rid)
+            failures += 1
     if len(rows) != 30:
         print("the README documents %d expectations, not 30" % len(rows))
         failures += 1
@@ -91,16 +102,26 @@ def main():
         failures += 1
     for rid, expected in rows:
         why = check(rid, expected, recs.get(rid))
+        if why is None and rid in a.known_failure:
+            failures += 1
+            print("FAIL  %s  %s: holds, but is listed as a known failure: remove it from the list"
+                  % (rid, expected))
+            continue
         if why is None:
             print("ok    %s  %s" % (rid, expected))
             continue
-        failures += 1
-        print("FAIL  %s  %s: %s" % (rid, expected, why))
+        if rid in a.known_failure:
+            known += 1
+            print("known %s  %s: %s" % (rid, expected, why))
+        else:
+            failures += 1
+            print("FAIL  %s  %s: %s" % (rid, expected, why))
         for c in (recs.get(rid) or {}).get("claims", []):
             print("        %s %s (%s) rule=%s: %s" % (c["claim_id"], c["status"],
                                                     c["failure_category"], c["rule"], c["text"]))
             print("          " + c["detail"])
-    print("%d of %d expectations hold" % (len(rows) - failures, len(rows)))
+    print("%d of %d expectations hold (%d known failures)" % (len(rows) - failures - known,
+                                                            len(rows), known))
     if failures and a.report_only:
         print("(report-only mode)")
         return 0

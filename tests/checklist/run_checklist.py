@@ -3,14 +3,18 @@
 (`explain --json`, so every result names the rule that decided it), and prints the pass rate per
 capability.
 
-    run_checklist.py --worker build/kivo-worker --root . [--assert] [--failures N] [--keep DIR]
+    run_checklist.py --worker build/kivo-worker --root . [--gate FILE] [--assert] [--failures N]
+                     [--keep DIR]
 
 A must-flag case is caught when at least one of its claims is `unsupported` or `contradicted`
 (the claims `unsupported_claim_count` counts); the table also says how many were caught as
 `contradicted`. An invariance case is flagged when one of its claims is; the table also counts
 the cases left `partially_supported`. Targets (issue 16): each must-flag capability >= 90%
 caught, invariance <= 5% flagged. With --assert a missed target fails the run (exit 1);
-without it the runner reports only. Python 3 standard library only.
+without it the runner reports only. With --gate FILE (tests/data/checklist/gate.json, what
+ctest runs) the run fails when a capability falls below the rate the engine reached when the
+file was written (invariance: when more cases are flagged): a regression gate, raised by hand
+when the rules improve. Python 3 standard library only.
 """
 import argparse
 import json
@@ -79,6 +83,7 @@ def main():
     ap.add_argument("--root", required=True, help="the repository (tests/data/checklist in it)")
     ap.add_argument("--assert", dest="enforce", action="store_true",
                     help="fail when a target is missed (default: report only)")
+    ap.add_argument("--gate", help="JSON file of per-capability floors (invariance: ceiling)")
     ap.add_argument("--failures", type=int, default=5,
                     help="misses printed per capability (default 5; -1: all)")
     ap.add_argument("--keep", help="write the cases and the explanations into this folder")
@@ -116,7 +121,12 @@ def main():
         if not ok:
             d["misses"].append(describe(c, rec))
 
+    gate = {}
+    if a.gate:
+        with open(a.gate, encoding="utf-8") as f:
+            gate = json.load(f)["rates"]
     missed = []
+    regressed = []
     print("%-12s %6s %8s %7s %13s %9s %8s %4s" % ("capability", "cases", "caught", "rate",
                                                   "contradicted", "partial", "target", "met"))
     for cap in MUST_FLAG + ["invariance"]:
@@ -139,6 +149,16 @@ def main():
                                                             "yes" if met else "no"))
         if not met:
             missed.append(cap)
+        if cap in gate:
+            if cap == "invariance" and flagged > round(gate[cap] * d["n"]):
+                regressed.append("%s: %d of %d flagged, the gate allows %.3f" %
+                                 (cap, flagged, d["n"], gate[cap]))
+            elif cap != "invariance" and d["ok"] < round(gate[cap] * d["n"]):
+                regressed.append("%s: %d of %d caught (%.3f), the gate wants %.3f" %
+                                 (cap, d["ok"], d["n"], rate, gate[cap]))
+    for cap in gate:
+        if cap not in by_cap:
+            regressed.append("%s: in the gate but no case has it" % cap)
     print("\nrules that flagged (claims):")
     for cap in MUST_FLAG + ["invariance"]:
         d = by_cap.get(cap)
@@ -155,6 +175,13 @@ def main():
                                      " (first %d)" % len(shown)))
         for m in shown:
             print(m)
+    if regressed:
+        print("\nGATE FAILED (%s):" % a.gate)
+        for r in regressed:
+            print("  " + r)
+        return 1
+    if gate:
+        print("\ngate held (%s)" % a.gate)
     if missed:
         print("\ntargets missed: %s" % ", ".join(missed))
         if a.enforce:

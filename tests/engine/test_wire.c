@@ -67,6 +67,7 @@ static const char *const artifact_keys[] = {"artifact_name", "artifact_type", "f
                                             "file_count",    "storage_label", NULL};
 static const char *const create_keys[] = {"schema_version",
                                           "customer_run_id",
+                                          "batch_id",
                                           "workflow_id",
                                           "worker_id",
                                           "worker_version",
@@ -459,12 +460,14 @@ static void test_create_body(void **state)
                           "sha256:"
                           "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
                           "Store",
-                          "reports/wf/sup-1/claim_report.json"};
+                          "reports/wf/sup-1/claim_report.json",
+                          "release-2026.12"};
     assert_int_equal(kivo_wire_create_render(&c, &f->out), KIVO_OK);
     json_t *root = parse_body(&f->out, 0, 0);
     assert_keys(root, create_keys, "create");
     assert_string_equal(str(root, "schema_version"), "kivo_private_worker_review_run_create.v1");
     assert_int_equal(integer(root, "source_count"), 2);
+    assert_string_equal(str(root, "batch_id"), "release-2026.12");
     assert_int_equal(json_array_size(json_object_get(root, "source_hashes")), 2);
     json_t *p = json_object_get(root, "customer_storage_pointer");
     assert_keys(p, pointer_keys, "storage pointer");
@@ -476,7 +479,7 @@ static void test_create_body(void **state)
     static const char *const min_keys[] = {"schema_version", "customer_run_id", "workflow_id",
                                            "worker_id",      "worker_version",  NULL};
     kivo_wire_create m = {"sup-1", "wf", "wk", "v",  NULL, NULL, NULL, NULL,
-                          NULL,    NULL, -1,   NULL, 0,    NULL, NULL, NULL};
+                          NULL,    NULL, -1,   NULL, 0,    NULL, NULL, NULL, NULL};
     kivo_buf_reset(&f->out);
     assert_int_equal(kivo_wire_create_render(&m, &f->out), KIVO_OK);
     root = parse_body(&f->out, 0, 0);

@@ -18,6 +18,9 @@
  * 4. kivo-api's /app/ on a free loopback port with a temporary database: a hosted run with the
  *    same hostile text is listed (filters by verdict and workflow), opened, a flagged claim
  *    clicked and its evidence shown; the key lives in sessionStorage only; the CSP header is set.
+ * 5. /app/'s private-worker part: batches of two releases grouped by workflow with exact verdict
+ *    counts, two ticked batches side by side, one batch's runs (metadata only) with hostile ids
+ *    and storage labels shown literally.
  *
  * Every page: no request leaves file:// (or the server's own origin), no CSP violation, no page
  * error. Screenshots go to DIR. Exits 1 on the first failure, and when the browser cannot be
@@ -27,6 +30,7 @@
 
 const assert = require('assert');
 const childProcess = require('child_process');
+const crypto = require('crypto');
 const fs = require('fs');
 const net = require('net');
 const os = require('os');
@@ -471,7 +475,8 @@ async function hosted(browser, o, out) {
         clean(seen, 'app');
         /* The page itself, its two assets, and the JSON API: nothing else. */
         const other = seen.paths.filter((p) => !/^\/app\/(review\.(js|css))?$/.test(p) &&
-                                               !/^\/v1\/review-runs(\/|$)/.test(p));
+                                               !/^\/v1\/review-runs(\/|$)/.test(p) &&
+                                               p !== '/v1/private-worker/batches');
         assert.deepStrictEqual(other, [], 'the page asked for other paths');
         assert.ok(seen.paths.some((p) => p.endsWith('/packet')) &&
                   seen.paths.some((p) => p.endsWith('/report')), 'paths ' + seen.paths);
@@ -509,6 +514,132 @@ async function hosted(browser, o, out) {
     }
 }
 
+/* kivo-api's /app/ for private-worker runs (issue 15): batches grouped by workflow with their
+ * verdict counts, two batches side by side, a batch's runs with their metadata only. Ids, titles
+ * and the storage label are hostile: they must show as text. */
+async function workerBatches(browser, o, out) {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kivo-e2e-pw-'));
+    const db = path.join(tmp, 'kivo.db');
+    let server = null;
+    try {
+        const k = run(o.api, ['keys', 'create', '--create', '--db', db, '--project', 'acme',
+                              '--scopes', 'private_worker:write,private_worker:read']);
+        assert.strictEqual(k.status, 0, 'keys create: ' + k.stderr);
+        const key = k.stdout.split('\n')[0].trim();
+        const port = await freePort();
+        const base = 'http://127.0.0.1:' + port;
+        const log = fs.openSync(path.join(out, 'kivo-api-pw.log'), 'w');
+        server = childProcess.spawn(o.api, ['serve', '--listen', '127.0.0.1:' + port, '--db', db,
+                                            '--rate-limit', '0'], {stdio: ['ignore', log, log]});
+        let up = false;
+        for (let i = 0; i < 200 && !up; i++) {
+            await sleep(50);
+            up = await fetch(base + '/healthz').then((r) => r.ok, () => false);
+        }
+        assert.ok(up, 'kivo-api did not answer /healthz');
+        const hostile = '<img src=x onerror="window.__pwned=30">';
+        const workflow = 'wf ' + hostile;
+        const call = async (p, body, token) => {
+            const r = await fetch(base + p, {
+                method: 'POST', body: JSON.stringify(body),
+                headers: {Authorization: 'Bearer ' + token, 'Content-Type': 'application/json'}
+            });
+            const j = await r.json();
+            assert.ok(r.status === 201 || r.status === 202, p + ': ' + JSON.stringify(j));
+            return j;
+        };
+        const h = (s) => 'sha256:' + crypto.createHash('sha256').update(s).digest('hex');
+        /* nov: 2 pass, 1 fail; dec: 1 pass, 2 fail, 1 still running. */
+        const plan = {nov: ['pass', 'pass', 'fail'], dec: ['pass', 'fail', 'fail', null]};
+        for (const batch of ['nov', 'dec']) {
+            for (let i = 0; i < plan[batch].length; i++) {
+                const cid = 'case-' + i + ' ' + hostile;
+                const create = {
+                    schema_version: 'kivo_private_worker_review_run_create.v1',
+                    customer_run_id: cid, batch_id: batch, workflow_id: workflow,
+                    worker_id: 'w1', worker_version: 'v1', source_count: 1,
+                    source_hashes: [h('s' + i)], output_hash: h('o' + i),
+                    customer_storage_pointer: {type: 'customer_owned', label: 'S3 ' + hostile,
+                                               opaque_id: 'reports/' + batch + '/' + i}
+                };
+                const a = await call('/v1/private-worker/review-runs', create, key);
+                const v = plan[batch][i];
+                if (!v)
+                    continue;
+                await call('/v1/private-worker/review-runs/' + a.review_run_id + '/events', {
+                    schema_version: 'kivo_private_worker_review_run_event.v1',
+                    event_id: 'e-' + batch + '-' + i, event_type: 'completed',
+                    review_run_id: a.review_run_id, customer_run_id: cid, batch_id: batch,
+                    worker_id: 'w1', worker_version: 'v1', sequence: 1, status: 'completed',
+                    gate_verdict: v, safe_use_status: v, claim_count: 4,
+                    unsupported_claim_count: v === 'pass' ? 0 : 2, source_count: 1,
+                    source_hashes: [h('s' + i)], output_hash: h('o' + i),
+                    redacted_failure_categories: v === 'pass' ? [] : ['unsupported_policy_claim'],
+                    artifact_summaries: [{artifact_name: 'claim_report',
+                                          artifact_type: 'claim_report', format: 'json',
+                                          sha256: h('r' + i), file_count: 1,
+                                          storage_label: 'S3'}]
+                }, a.worker_credential);
+            }
+        }
+
+        const {context, page, seen} = await guardedPage(browser, base + '/');
+        await page.goto(base + '/app/');
+        await page.fill('#api-key', key);
+        await page.click('#key-form button[type=submit]');
+        await page.waitForSelector('#batches tr[data-batch]');
+        const heads = await page.$$eval('#batches h3', (e) => e.map((x) => x.textContent));
+        assert.deepStrictEqual(heads, ['Workflow ' + workflow], 'one workflow group: ' + heads);
+        const rows = await page.$$eval('#batches tr[data-batch]', (t) => t.map(
+            (r) => Array.from(r.cells).slice(1, 6).map((c) => c.textContent)));
+        assert.deepStrictEqual(rows, [['dec', '4', '1', '0', '2'], ['nov', '3', '2', '0', '1']],
+                               'batches newest first with their verdict counts');
+        await page.screenshot({path: path.join(out, 'app-batches.png'), fullPage: true});
+
+        /* Two batches side by side. */
+        await page.check('#batches input[data-pick="0"]');
+        await page.check('#batches input[data-pick="1"]');
+        await page.click('#pw-compare-btn');
+        await page.waitForSelector('#pw-compare tr[data-metric]');
+        const cmp = await page.$$eval('#pw-compare tr[data-metric]', (t) => t.map(
+            (r) => Array.from(r.cells).map((c) => c.textContent)));
+        assert.deepStrictEqual(cmp, [['runs', '4', '3', '-1'], ['pass', '1', '2', '+1'],
+                                     ['needs_review', '0', '0', '0'], ['fail', '2', '1', '-1'],
+                                     ['fail rate', '50%', '33.3%', '']],
+                               'side by side: ' + JSON.stringify(cmp));
+        await page.screenshot({path: path.join(out, 'app-batches-compare.png'), fullPage: true});
+
+        /* One batch's runs: metadata only, hostile ids and labels as text. */
+        await page.click('#batches tr[data-batch="1"] td:nth-child(2)');
+        await page.waitForSelector('#pw-runs tr[data-pw-run]');
+        const runs = await page.$$eval('#pw-runs tr[data-pw-run]', (t) => t.map((r) => ({
+            verdict: r.cells[1].textContent, cid: r.cells[2].textContent,
+            cats: r.cells[5].textContent, store: r.cells[6].textContent,
+            batch: r.cells[7].textContent})));
+        assert.strictEqual(runs.length, 3, 'nov has 3 runs');
+        assert.ok(runs.every((r) => r.batch === 'nov' && r.cid.endsWith(hostile) &&
+                             r.store.startsWith('S3 ' + hostile + 'reports/nov/')),
+                  'runs: ' + JSON.stringify(runs));
+        assert.deepStrictEqual(runs.map((r) => r.verdict).sort(), ['fail', 'pass', 'pass']);
+        assert.ok(runs.some((r) => r.cats === 'unsupported_policy_claim'), 'categories shown');
+        await page.screenshot({path: path.join(out, 'app-batch-runs.png'), fullPage: true});
+        await noInjection(page, 'app batches');
+        clean(seen, 'app batches');
+        const other = seen.paths.filter((p) => !/^\/app\/(review\.(js|css))?$/.test(p) &&
+                                               !/^\/v1\/review-runs(\/|$)/.test(p) &&
+                                               !/^\/v1\/private-worker\/(batches|review-runs)$/
+                                                   .test(p));
+        assert.deepStrictEqual(other, [], 'the page asked for other paths');
+        await context.close();
+    } finally {
+        if (server) {
+            server.kill('SIGTERM');
+            await new Promise((r) => server.once('exit', r));
+        }
+        fs.rmSync(tmp, {recursive: true, force: true});
+    }
+}
+
 async function main() {
     const o = opts();
     fs.mkdirSync(o.out, {recursive: true});
@@ -523,6 +654,8 @@ async function main() {
                    () => experiments(browser, o, o.out));
         await step('kivo-api /app/ lists, filters and opens a hosted run',
                    () => hosted(browser, o, o.out));
+        await step('kivo-api /app/ lists private-worker batches side by side',
+                   () => workerBatches(browser, o, o.out));
     } finally {
         await browser.close();
     }

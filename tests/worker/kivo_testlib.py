@@ -15,7 +15,8 @@ import tempfile
 
 # kivo_private_worker_review_run_event.v1: the product page and spec/api.md, in order.
 EVENT_KEYS = [
-    "schema_version", "event_id", "event_type", "review_run_id", "customer_run_id", "worker_id",
+    "schema_version", "event_id", "event_type", "review_run_id", "customer_run_id", "batch_id",
+    "worker_id",
     "worker_version", "sequence", "status", "gate_verdict", "safe_use_status", "claim_count",
     "unsupported_claim_count", "source_count", "source_hashes", "output_hash",
     "redacted_failure_categories", "artifact_summaries",
@@ -23,7 +24,7 @@ EVENT_KEYS = [
 ARTIFACT_KEYS = ["artifact_name", "artifact_type", "format", "sha256", "file_count",
                  "storage_label"]
 REPORT_KEYS = [
-    "schema_version", "review_run_id", "customer_run_id", "workflow_id", "worker_id",
+    "schema_version", "review_run_id", "customer_run_id", "workflow_id", "batch_id", "worker_id",
     "worker_version", "engine_version", "policy_version", "strictness", "intended_use",
     "gate_verdict", "safe_use_status", "claim_count", "unsupported_claim_count",
     "contradicted_claim_count", "partially_supported_claim_count", "failure_categories",

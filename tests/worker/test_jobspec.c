@@ -192,7 +192,7 @@ static void test_bad_specs(void **state)
 }
 
 /* batch_id (issue 15): "default" unless set; [A-Za-z0-9._:-]{1,128}; --batch-id replaces it;
- * reports and events carry it only when it is not the default. */
+ * reports, events and create bodies always carry it, "default" included. */
 static void test_batch_id(void **state)
 {
     (void)state;
@@ -201,7 +201,7 @@ static void test_batch_id(void **state)
     assert_int_equal(wk_jobspec_load(write_spec("b0.json", "{" MINIMAL "}"), &s, err, sizeof err),
                      0);
     assert_string_equal(s.batch_id, "default");
-    assert_null(wk_jobspec_batch(&s));
+    assert_string_equal(wk_jobspec_batch(&s), "default");
     assert_int_equal(wk_jobspec_set_batch(&s, "release-2026.12:v8_a", err, sizeof err), 0);
     assert_string_equal(wk_jobspec_batch(&s), "release-2026.12:v8_a");
     assert_int_not_equal(wk_jobspec_set_batch(&s, "no spaces", err, sizeof err), 0);

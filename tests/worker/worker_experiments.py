@@ -403,18 +403,68 @@ def case_metadata_hostile():
                 check(m.encode() not in data, "%s holds %r" % (name, m))
         # Events carry the event schema's keys and nothing else (no metadata names); the batch id
         # rides after customer_run_id, and the server accepted it.
-        want_keys = EVENT_KEYS[:5] + ["batch_id"] + EVENT_KEYS[5:]
+        want_keys = EVENT_KEYS
         for e in read_jsonl(os.path.join(out, "events.jsonl")):
             check(list(e) == want_keys and e["batch_id"] == "exp-15", "event keys %s" % list(e))
             check("metadata" not in json.dumps(e) and "12345.678" not in json.dumps(e),
                   "event mentions metadata: %s" % e)
 
 
+def case_batch_id_server():
+    """The same dataset sent twice to a real kivo-api, as batches "default" (no --batch-id) and
+    "rel-2": the create bodies carry batch_id, so the second batch makes new runs instead of the
+    409 "already completed" of before; the server's batch list counts each batch's verdicts as
+    the worker's own summary does."""
+    api_bin = os.path.join(os.path.dirname(WORKER), "kivo-api")
+    sys.path.insert(0, os.path.join(ROOT, "tests", "api"))
+    import apitest as t  # noqa: E402
+    t.BIN = api_bin
+    with TempDir() as tmp:
+        recs = example_records()
+        write_records(os.path.join(tmp, "in.jsonl"), recs)
+        spec = write_spec(os.path.join(tmp, "spec.json"), ["in.jsonl"])
+        db = os.path.join(tmp, "kivo.db")
+        key = t.make_key(db, scopes="private_worker:write,private_worker:read")
+        with open(os.path.join(tmp, "key"), "w") as f:
+            f.write(key + "\n")
+        os.chmod(os.path.join(tmp, "key"), 0o600)
+        srv = t.Server(db, "--quiet", "--rate-limit", "0").start()
+        try:
+            send = ["--kivo-api-base-url", "http://127.0.0.1:%d" % srv.port,
+                    "--api-key-file", os.path.join(tmp, "key")]
+            outs = {}
+            for name, extra in (("default", []), ("rel-2", ["--batch-id", "rel-2"])):
+                outs[name] = os.path.join(tmp, name)
+                rc, _, err = batch(spec, outs[name], *(extra + send))
+                check(rc == 0, "%s: exit %d: %s" % (name, rc, err))
+            c = srv.client()
+            st, _, body = c.request("GET", "/v1/private-worker/batches?workflow_id=" + WORKFLOW,
+                                    token=key)
+            check(st == 200, "batch list: %d %s" % (st, body))
+            got = {b["batch_id"]: b for b in (body or {}).get("batches", [])}
+            check(sorted(got) == ["default", "rel-2"], "batches on the server: %s" % sorted(got))
+            for name in ("default", "rel-2"):
+                s = summary(outs[name])
+                want = {v: s["verdicts"][v] for v in ("pass", "needs_review", "fail")}
+                b = got.get(name, {})
+                check(b.get("run_count") == len(recs) and b.get("verdict_counts") == want,
+                      "%s: server %s, worker %s" % (name, b, want))
+            st, _, body = c.request("GET", "/v1/private-worker/review-runs?limit=100&batch_id=rel-2",
+                                    token=key)
+            runs = (body or {}).get("runs", [])
+            check(st == 200 and len(runs) == len(recs) and
+                  all(r["batch_id"] == "rel-2" and r["status"] == "completed" for r in runs),
+                  "rel-2's runs: %d" % len(runs))
+            c.close()
+        finally:
+            srv.stop()
+
+
 def case_batch_id():
     """batch_id: "default" unless the spec or --batch-id sets one ([A-Za-z0-9._:-]{1,128});
-    summary.json always names it; every claim report (after workflow_id) and every event (after
-    customer_run_id) carries it unless it is the default, so a job without batches writes the
-    same reports and events as before; compare names each side's batches."""
+    summary.json, every claim report (after workflow_id) and every event (after customer_run_id)
+    name it, "default" included (lead decision, issue 15); a spec without batch_id and one run
+    with --batch-id default write the same reports; compare names each side's batches."""
     with TempDir() as tmp:
         write_records(os.path.join(tmp, "in.jsonl"), example_records())
         plain = write_spec(os.path.join(tmp, "plain.json"), ["in.jsonl"])
@@ -435,21 +485,16 @@ def case_batch_id():
                   "%s: summary batch_id %r" % (name, s.get("batch_id")))
             for e in read_jsonl(os.path.join(outs[name], "events.jsonl")):
                 keys = list(e)
-                if bid == "default":
-                    check("batch_id" not in e, "%s: event has batch_id" % name)
-                else:
-                    check(e["batch_id"] == bid and keys[keys.index("customer_run_id") + 1] ==
-                          "batch_id", "%s: event %s" % (name, keys))
+                check(e.get("batch_id") == bid and keys[keys.index("customer_run_id") + 1] ==
+                      "batch_id", "%s: event %s" % (name, keys))
                 raw = read_report(outs[name], WORKFLOW, e["customer_run_id"])
                 r = json.loads(raw)
                 if bid == "default":
-                    check("batch_id" not in r, "%s: report has batch_id" % name)
                     check(raw == read_report(outs["plain"], WORKFLOW, e["customer_run_id"]),
                           "%s: default-batch report differs" % name)
-                else:
-                    k = list(r)
-                    check(r["batch_id"] == bid and k[k.index("workflow_id") + 1] == "batch_id",
-                          "%s: report keys %s" % (name, k))
+                k = list(r)
+                check(r.get("batch_id") == bid and k[k.index("workflow_id") + 1] == "batch_id",
+                      "%s: report keys %s" % (name, k))
         for bad_args, needle in (([], "batch_id"), (["--batch-id", "a b"], "batch id"),
                                  (["--batch-id", "x" * 129], "batch id")):
             spec = named if bad_args else write_spec(os.path.join(tmp, "bad.json"), ["in.jsonl"],
@@ -1143,6 +1188,42 @@ def case_compare_warnings():
         rc, out_, _ = run(WORKER, "compare", "--help")
         check(rc == 0 and "flag_rate_delta" in out_ and "Usage: kivo-worker compare" in out_,
               "compare --help")
+
+
+def case_compare_cut_names():
+    """Engine versions and policy parts too long for compare's fields are cut between characters,
+    never inside one: a cut inside "é" made invalid UTF-8, and jansson then silently dropped the
+    name from engine_versions/policies and the warning that they differ (FINDINGS.md, found by
+    fuzz_compare_report). Names are kept to 639 bytes; strictness and intended_use to 64 and
+    policy_version to 500 in the policy line."""
+    with TempDir() as tmp:
+        base, cand = os.path.join(tmp, "base"), os.path.join(tmp, "cand")
+        long_engine = "e" * 638 + "é"               # byte 639 is the middle of "é"
+        strictness, policy = "s" * 63 + "é", "p" * 499 + "é"
+        for rid in ("r1", "r2"):
+            path = write_report(base, rid, "pass", engine=long_engine)
+            with open(path, encoding="utf-8") as f:
+                doc = json.load(f)
+            doc["strictness"], doc["policy_version"] = strictness, policy
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(json.dumps(doc, ensure_ascii=False) + "\n")
+            write_report(cand, rid, "pass")
+        rc, stdout, err = compare(base, cand, "--json")
+        check(rc == 0, "exit %d %s" % (rc, err))
+        r = json.loads(stdout)
+        check(r["baseline"]["engine_versions"] == {"e" * 638: 2},
+              "baseline engine_versions %r" % {k[:20]: v for k, v in
+                                               r["baseline"]["engine_versions"].items()})
+        want_policy = "s" * 63 + "/customer_facing/" + "p" * 499
+        check(r["baseline"]["policies"] == {want_policy: 2},
+              "baseline policies %r" % {k[:20]: v for k, v in r["baseline"]["policies"].items()})
+        check(r["candidate"]["engine_versions"] == {"kivo-engine.4": 2}, "candidate engines")
+        warnings = r["warnings"]
+        check(any(w.startswith("engine versions differ: baseline " + "e" * 638 + ", candidate")
+                  for w in warnings), "engine warning in %r" % [w[:60] for w in warnings])
+        check(any(w.startswith("policies (strictness/intended_use/policy_version) differ: "
+                               "baseline " + want_policy + ", candidate") for w in warnings),
+              "policy warning in %r" % [w[:60] for w in warnings])
 
 
 def case_compare_github_summary():

@@ -1,0 +1,303 @@
+/*
+ * align.c - the claim against its best window, word by word: the window's sentences tokenized
+ * and read once per claim (clause.c), and for each claim word, where each sentence holds it and
+ * with which polarity.
+ *
+ * A word matches by its token hash (stem, number value), or through a negative prefix
+ * (prefix.c: "worn" against "unworn"), which turns its polarity unless a negation right before
+ * the prefixed word already cancels with it ("not unlike"). A word in an "unless" clause is read
+ * as negated ("unless B" is "if not B").
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sense_int.h"
+
+/* Appends from's tokens to to. */
+static kivo_status append(kv_tokens *to, const kv_tokens *from)
+{
+    if (to->n + from->n > to->cap) {
+        size_t cap = to->cap ? to->cap : 256;
+        while (cap < to->n + from->n)
+            cap *= 2;
+        kv_token *v = realloc(to->v, cap * sizeof *v);
+        if (!v)
+            return KIVO_ENOMEM;
+        to->v = v;
+        to->cap = cap;
+    }
+    if (from->n)
+        memcpy(to->v + to->n, from->v, from->n * sizeof *from->v);
+    to->n += from->n;
+    return KIVO_OK;
+}
+
+int kv_align_window(kivo_engine *e, const kivo_packet *p, size_t first, size_t last)
+{
+    kv_sense *sn = e->sense;
+    if (last - first + 1 > KV_SENSE_MAX_SENTS)
+        return 0;
+    size_t bytes = 0;
+    for (size_t s = first; s <= last; s++)
+        bytes += e->sents[s].end - e->sents[s].start;
+    /* Windows are sentences; one this long is a source without sentence ends. */
+    if (bytes > KV_SENSE_MAX_WINDOW * 16)
+        return 0;
+    sn->win.n = 0;
+    for (size_t s = first; s <= last; s++) {
+        const kv_sentence *st = &e->sents[s];
+        const kivo_source *src = &p->sources[st->source];
+        /* Each sentence into a list of its own: the tokenizer reads a token against the tokens
+         * before it in the list, at their offsets in the text it is given, which another
+         * sentence's tokens are not (a read past the text's end, found by ASan). */
+        sn->one.n = 0;
+        if (kv_tokenize(e->lx, src->text + st->start, st->end - st->start, &sn->one) != KIVO_OK ||
+            append(&sn->win, &sn->one) != KIVO_OK)
+            return 0;
+        if (sn->win.n > KV_SENSE_MAX_WINDOW)
+            return 0;
+        sn->ends[s - first] = sn->win.n;
+    }
+    sn->n_sents = last - first + 1;
+    for (size_t k = 0, from = 0; k < sn->n_sents; from = sn->ends[k++]) {
+        const kv_sentence *st = &e->sents[first + k];
+        kv_reading *r = &sn->sent[k];
+        r->a = sn->ann_win + from;
+        kv_clause_read(e, p->sources[st->source].text + st->start, sn->win.v + from,
+                       sn->ends[k] - from, r);
+    }
+    return 1;
+}
+
+/* The bits a source token adds to a word's polarities: positive or negative, and whether that
+ * match stands in the reach of a negation, exception or "unless". */
+static unsigned pol_bit(const kv_ann *a, int flip)
+{
+    int neg = a->neg ^ (a->kind == KV_CLAUSE_UNLESS) ^ flip;
+    unsigned target = a->target || flip ? KV_POL_TARGET : 0;
+    if (neg)
+        return KV_POL_NEG | (a->scoped ? KV_POL_NEG_SCOPED : 0) | target;
+    return KV_POL_POS | (a->scoped ? KV_POL_POS_SCOPED : 0) | target;
+}
+
+/* The same for the match's clause as a whole. */
+static unsigned cpol_bit(const kv_reading *r, const kv_ann *a, int flip)
+{
+    int neg = r->clause_neg[a->clause] ^ a->except ^ (a->kind == KV_CLAUSE_UNLESS) ^ flip;
+    return neg ? KV_POL_NEG : KV_POL_POS;
+}
+
+/* 1 when words a and b say the opposite of each other. */
+static int antonyms(const kivo_engine *e, uint64_t a, uint64_t b, uint32_t ca, uint32_t cb)
+{
+    if (KV_CUE_CONVERSE(ca) && KV_CUE_CONVERSE(ca) == KV_CUE_CONVERSE(cb) &&
+        KV_CUE_SIDE(ca) != KV_CUE_SIDE(cb))
+        return 1;
+    return kv_opposite_pair(e, a, b) || kv_antonym_pair(e, a, b);
+}
+
+unsigned kv_align_in_clause(const kivo_engine *e, const kv_reading *r, size_t sc, uint64_t h,
+                            uint64_t alt, int absorbed, unsigned *cpol, int *antonym)
+{
+    unsigned pol = 0;
+    *cpol = 0;
+    *antonym = 0;
+    uint32_t hc = kv_cues_of(e, h);
+    /* Most words have no antonym: then the third pass cannot match and is not made (it was a
+     * fifth of the sentence layer's instructions). */
+    int passes = KV_CUE_CONVERSE(hc) || kv_opposite_known(e, h) || kv_antonym_known(e, h) ? 3 : 2;
+    for (int pass = 0; pass < passes && !pol; pass++) {
+        if (pass == 1 && !alt)
+            continue;
+        for (size_t j = 0; j < r->n; j++) {
+            const kv_ann *a = &r->a[j];
+            if (a->clause != sc)
+                continue;
+            int flip;
+            if (pass == 0 && r->t[j].h == h)
+                flip = 0;
+            else if (pass == 1 && alt && r->t[j].h == alt)
+                flip = !(absorbed || a->absorbed);
+            else if (pass == 2 && r->t[j].kind != KV_TOK_NUMBER &&
+                     antonyms(e, h, r->t[j].h, hc, a->cue))
+                flip = 1;
+            else
+                continue;
+            pol |= pol_bit(a, flip);
+            *cpol |= cpol_bit(r, a, flip);
+            *antonym = pass == 2;
+        }
+    }
+    return pol;
+}
+
+uint64_t kv_align_alt(const kivo_engine *e, uint64_t h)
+{
+    const kv_claim_scratch *cs = &e->cs;
+    for (size_t k = 0; k < cs->n_terms; k++)
+        if (cs->terms[k]->h == h)
+            return cs->alt[k];
+    return 0;
+}
+
+/* 1 when punctuation (a sentence or phrase mark, a quotation mark, a bracket) stands right
+ * before token j of r. */
+static int marked_before(const kv_reading *r, size_t j)
+{
+    for (uint32_t k = r->t[j - 1].end; k < r->t[j].start; k++) {
+        char ch = r->text[k];
+        if (ch == '"' || ch == '\'' || ch == '(' || ch == '[' || ch == '.' || ch == ',' ||
+            ch == ';' || ch == ':' || ch == '!' || ch == '?' || ch == ')')
+            return 1;
+    }
+    return 0;
+}
+
+/* 1 when r writes word h as a name: capitalised right after a word in lower case ("the
+ * founder of Pellis"), or opening the sentence before another capitalised word ("Norvik
+ * Outfitters accepts") or as a possessive ("Harlow's shares"). */
+static int written_as_name(const kv_reading *r, uint64_t h)
+{
+    for (size_t j = 0; j < r->n; j++) {
+        if (r->t[j].h != h || !(r->t[j].flags & KV_TF_CAP))
+            continue;
+        if (j == 0) {
+            if (r->n > 1 && (r->t[1].flags & KV_TF_CAP) && r->t[1].kind == KV_TOK_WORD &&
+                !marked_before(r, 1))
+                return 1;
+            /* "Harlow's shares": a capitalised possessive. */
+            const char *w = r->text + r->t[0].start;
+            size_t len = r->t[0].end - r->t[0].start;
+            if ((len > 2 && w[len - 2] == '\'' && w[len - 1] == 's') ||
+                (len > 4 && !memcmp(w + len - 4, "\xe2\x80\x99s", 4)))
+                return 1;
+            continue;
+        }
+        if (!(r->t[j - 1].flags & KV_TF_CAP) && r->t[j - 1].kind != KV_TOK_NUMBER &&
+            !marked_before(r, j))
+            return 1;
+    }
+    return 0;
+}
+
+/* Sets first_name of the claim and of each window sentence: its first word is a name, written
+ * as one in the claim or the window ("Castlebay's manager", "Norvik refunds"). */
+static void first_names(kv_sense *sn)
+{
+    for (size_t k = 0; k <= sn->n_sents; k++) {
+        kv_reading *r = k < sn->n_sents ? &sn->sent[k] : &sn->claim;
+        r->first_name = 0;
+        if (r->n == 0 || r->t[0].kind != KV_TOK_WORD || !(r->t[0].flags & KV_TF_CAP))
+            continue;
+        for (size_t q = 0; q <= sn->n_sents && !r->first_name; q++)
+            r->first_name =
+                (uint8_t)written_as_name(q < sn->n_sents ? &sn->sent[q] : &sn->claim, r->t[0].h);
+    }
+}
+
+void kv_align_claim(kivo_engine *e)
+{
+    kv_sense *sn = e->sense;
+    const kv_reading *c = &sn->claim;
+    for (size_t i = 0; i < c->n; i++) {
+        kv_match *m = &sn->match[i];
+        memset(m, 0, sizeof *m);
+        for (size_t s = 0; s < KV_SENSE_MAX_SENTS; s++)
+            m->at[s] = -1;
+        if (c->t[i].kind == KV_TOK_STOP)
+            continue;
+        m->content = 1;
+        uint64_t h = c->t[i].h, alt = kv_align_alt(e, h);
+        for (size_t s = 0; s < sn->n_sents; s++) {
+            const kv_reading *r = &sn->sent[s];
+            for (int pass = 0; pass < 2 && m->at[s] < 0; pass++) {
+                uint64_t want = pass ? alt : h;
+                if (!want)
+                    continue;
+                for (size_t j = 0; j < r->n; j++) {
+                    if (r->t[j].h != want)
+                        continue;
+                    int flip = pass && !(c->a[i].absorbed || r->a[j].absorbed);
+                    if (m->at[s] < 0)
+                        m->at[s] = (int16_t)j;
+                    m->pol[s] |= (uint8_t)pol_bit(&r->a[j], flip);
+                    m->cpol[s] |= (uint8_t)cpol_bit(r, &r->a[j], flip);
+                    m->flip |= (uint8_t)pass;
+                }
+            }
+        }
+    }
+    first_names(sn);
+}
+
+/* 1 when clause sc of r opens with a pronoun subject ("It does not cover ..."). */
+static int pronoun_subject(const kv_reading *r, size_t sc)
+{
+    for (size_t j = 0; j < r->n; j++) {
+        if (r->a[j].clause < sc)
+            continue;
+        if (r->a[j].clause > sc)
+            return 0;
+        if (r->a[j].cue & KV_CUE_SUBJECT)
+            return !(r->a[j].cue & KV_CUE_DET) || r->t[j].kind == KV_TOK_STOP;
+        if (r->t[j].kind != KV_TOK_STOP)
+            return 0;
+    }
+    return 0;
+}
+
+/* 1 when window sentence s holds word h anywhere. */
+static int in_sentence(const kv_sense *sn, size_t s, uint64_t h)
+{
+    const kv_reading *r = &sn->sent[s];
+    for (size_t j = 0; j < r->n; j++)
+        if (r->t[j].h == h)
+            return 1;
+    return 0;
+}
+
+/* 1 when a window sentence before sentence s holds claim word h: what a pronoun subject of s
+ * can stand for. */
+static int named_before(const kv_sense *sn, size_t s, uint64_t h)
+{
+    for (size_t k = 0; k < s; k++) {
+        const kv_reading *r = &sn->sent[k];
+        for (size_t j = 0; j < r->n; j++)
+            if (r->t[j].h == h)
+                return 1;
+    }
+    return 0;
+}
+
+/* 1 when claim token i is in the claim's first run of words that earlier window sentences
+ * hold (with only determiners, "of" and "and" between them): the one noun phrase a pronoun can
+ * stand for ("the 2-year warranty" for "It"). */
+static int in_first_phrase(const kv_sense *sn, size_t s, size_t i)
+{
+    const kv_reading *c = &sn->claim;
+    size_t first = c->n;
+    for (size_t k = 0; k < c->n && first == c->n; k++)
+        if (c->t[k].kind != KV_TOK_STOP && named_before(sn, s, c->t[k].h) &&
+            !in_sentence(sn, s, c->t[k].h))
+            first = k;
+    if (first == c->n || i < first)
+        return 0;
+    for (size_t k = first; k <= i; k++) {
+        const kv_token *t = &c->t[k];
+        if (t->kind != KV_TOK_STOP) {
+            if (!named_before(sn, s, t->h))
+                return 0;
+        } else if (!(c->a[k].cue & KV_CUE_DET) &&
+                   !kv_text_is(c->text + t->start, t->end - t->start, "of") &&
+                   !kv_text_is(c->text + t->start, t->end - t->start, "and")) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int kv_pronoun_stands_for(const kv_sense *sn, size_t s, size_t sc, size_t i)
+{
+    return pronoun_subject(&sn->sent[s], sc) && named_before(sn, s, sn->claim.t[i].h) &&
+           in_first_phrase(sn, s, i);
+}

@@ -1,0 +1,252 @@
+/*
+ * test_sense.c - the sentence layer's rules (sense.c and one file per rule): each rule fires on
+ * the claim it is written for, names itself in kivo_claim.rule, puts its unsupported spans on
+ * the words that carry the conflict, and stays quiet on a paraphrase of the same source. The
+ * texts are written for this test, apart from the behavioural suite's (tests/checklist).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "kivo/explain.h"
+#include "kivo/review.h"
+#include "kivo/wire.h"
+
+static const char lease[] =
+    "Tenants may keep one cat or one small dog in the flat. The lease does not allow birds, "
+    "reptiles, or rabbits. Tenants must give 60 days of notice before they move out. A parking "
+    "space is optional and costs 45 euros per month. Rent rises by 3% after the first year. "
+    "The deposit is returned within 21 days unless the flat is damaged. Do not paint the walls "
+    "until the landlord agrees.";
+
+static const char clinic[] =
+    "Dr. Ines Varga leads the cardiology ward, and Dr. Tomas Bell leads the surgery ward. The "
+    "clinic is open from 8 a.m. to 6 p.m. on weekdays. Blood tests cost 30 euros for adults and "
+    "15 euros for children. Morning appointments are shorter than afternoon ones. The new scanner "
+    "arrived in May, two weeks after the old one broke down. Waiting times fell by 12% last year.";
+
+static const char merger[] =
+    "Norden Systems acquired Pellam Labs in 2021 for 40 million euros. The deal was led by Anna "
+    "Frisk, the chief financial officer of Norden. Jonas Lind, who founded Pellam, joined the "
+    "board of Norden.";
+
+static const char shop[] =
+    "Only the Pro plan includes a static IP address. All items except clearance items can be "
+    "exchanged within 30 days. The store accepts returns of unworn clothing with the receipt. A "
+    "replacement device is covered for the rest of the original warranty.";
+
+typedef struct sense_case {
+    const char *source;
+    const char *claim;
+    kivo_rule rule;           /* KIVO_RULE_COVERAGE: no rule fires */
+    kivo_claim_status status; /* KIVO_CLAIM_SUPPORTED: not flagged (supported or partially) */
+    const char *span;         /* a word the unsupported spans must cover, or NULL */
+} sense_case;
+
+static const sense_case cases[] = {
+    /* negation_scope: a list a negation reaches; "unless" read as "if not". */
+    {lease, "The lease allows rabbits.", KIVO_RULE_NEGATION_SCOPE, KIVO_CLAIM_CONTRADICTED,
+     "allows rabbits"},
+    /* bound: "not within 21 days" is "in more than 21 days". */
+    {lease, "The deposit is not returned within 21 days.", KIVO_RULE_BOUND, KIVO_CLAIM_CONTRADICTED,
+     "not"},
+    /* modality: must / optional, may / must not. */
+    {lease, "A parking space is required.", KIVO_RULE_MODALITY, KIVO_CLAIM_CONTRADICTED,
+     "required"},
+    {lease, "Tenants are not allowed to keep a cat in the flat.", KIVO_RULE_MODALITY,
+     KIVO_CLAIM_CONTRADICTED, NULL},
+    /* bound: "more than" where the source says "within". */
+    {lease, "The deposit is returned in more than 21 days.", KIVO_RULE_BOUND,
+     KIVO_CLAIM_CONTRADICTED, "21"},
+    /* antonym: open / closed in the clause the claim copies. (A verb of change turned round,
+     * "rose" for "fell", is the older opposite rule's: opposite.c decides first.) */
+    {clinic, "The clinic is closed from 8 a.m. to 6 p.m. on weekdays.", KIVO_RULE_ANTONYM,
+     KIVO_CLAIM_CONTRADICTED, "closed"},
+    {clinic, "Waiting times rose by 12% last year.", KIVO_RULE_OPPOSITE, KIVO_CLAIM_CONTRADICTED,
+     "rose"},
+    /* role: a comparative with its arguments exchanged, an order of events turned round. */
+    {clinic, "Afternoon appointments are shorter than morning ones.", KIVO_RULE_ROLE,
+     KIVO_CLAIM_CONTRADICTED, NULL},
+    {clinic, "The old scanner broke down two weeks after the new one arrived.", KIVO_RULE_ROLE,
+     KIVO_CLAIM_CONTRADICTED, NULL},
+    /* swap: a name in another's place; unit: another unit of the same kind. */
+    {merger, "The deal was led by Jonas Lind, the chief financial officer of Norden.",
+     KIVO_RULE_SWAP, KIVO_CLAIM_CONTRADICTED, "Jonas Lind"},
+    {merger, "Pellam Labs acquired Norden Systems in 2021.", KIVO_RULE_ROLE,
+     KIVO_CLAIM_CONTRADICTED, NULL},
+    {lease, "Tenants must give 60 weeks of notice before they move out.", KIVO_RULE_UNIT,
+     KIVO_CLAIM_CONTRADICTED, "weeks"},
+    /* exchange: two values in each other's phrase (said in other words than the source's);
+     * in the source's own words, swap.c sees the number in another's slot first. */
+    {clinic, "Adults pay 15 euros for blood tests and children 30 euros.", KIVO_RULE_EXCHANGE,
+     KIVO_CLAIM_CONTRADICTED, "15"},
+    {clinic, "Blood tests cost 15 euros for adults and 30 euros for children.", KIVO_RULE_SWAP,
+     KIVO_CLAIM_CONTRADICTED, "15"},
+    /* "not ... until": both sides say "until", one denies the act. */
+    {lease, "Paint the walls until the landlord agrees.", KIVO_RULE_NEGATION_SCOPE,
+     KIVO_CLAIM_CONTRADICTED, NULL},
+
+    /* quantifier: all against only, all against all-except; negation over an exception. */
+    {shop, "All plans include a static IP address.", KIVO_RULE_QUANTIFIER, KIVO_CLAIM_CONTRADICTED,
+     "All"},
+    {shop, "All items can be exchanged within 30 days.", KIVO_RULE_QUANTIFIER,
+     KIVO_CLAIM_CONTRADICTED, NULL},
+    {shop, "Clearance items can be exchanged within 30 days.", KIVO_RULE_NEGATION_SCOPE,
+     KIVO_CLAIM_CONTRADICTED, NULL},
+    {shop, "Items can be exchanged within at least 30 days.", KIVO_RULE_BOUND,
+     KIVO_CLAIM_CONTRADICTED, NULL},
+    /* prefix: "worn" where the source says "unworn", and "not unworn". */
+    {shop, "The store accepts returns of worn clothing with the receipt.", KIVO_RULE_NEGATION_SCOPE,
+     KIVO_CLAIM_CONTRADICTED, NULL},
+    {shop, "The store does not accept returns of unworn clothing.", KIVO_RULE_NEGATION_SCOPE,
+     KIVO_CLAIM_CONTRADICTED, NULL},
+
+    /* Invariance: paraphrases, reordered clauses, contractions, double negation, questions. */
+    {lease, "Rabbits aren't allowed by the lease.", KIVO_RULE_COVERAGE, KIVO_CLAIM_SUPPORTED, NULL},
+    {lease, "Unless the flat is damaged, the deposit is returned within 21 days.",
+     KIVO_RULE_COVERAGE, KIVO_CLAIM_SUPPORTED, NULL},
+    {lease, "It is not uncommon for tenants to keep one cat in the flat.", KIVO_RULE_COVERAGE,
+     KIVO_CLAIM_SUPPORTED, NULL},
+    {lease, "Don't paint the walls until the landlord agrees.", KIVO_RULE_COVERAGE,
+     KIVO_CLAIM_SUPPORTED, NULL},
+    {clinic, "Afternoon appointments are longer than morning ones.", KIVO_RULE_COVERAGE,
+     KIVO_CLAIM_SUPPORTED, NULL},
+    {merger, "Pellam Labs was acquired by Norden Systems in 2021.", KIVO_RULE_COVERAGE,
+     KIVO_CLAIM_SUPPORTED, NULL},
+    {shop, "The Pro plan includes a static IP address.", KIVO_RULE_COVERAGE, KIVO_CLAIM_SUPPORTED,
+     NULL},
+    /* given.c: the reader's own case ("If your ... stops working") is not asserted. */
+    {shop,
+     "If your replacement device stops working, it is covered for the rest of the original "
+     "warranty.",
+     KIVO_RULE_COVERAGE, KIVO_CLAIM_SUPPORTED, NULL},
+    {clinic, "Dr. Ines Varga leads the cardiology ward.", KIVO_RULE_COVERAGE, KIVO_CLAIM_SUPPORTED,
+     NULL},
+};
+
+static kivo_packet packet(const char *output, const kivo_source *s)
+{
+    kivo_packet p = {output, strlen(output), s, 1, KIVO_STANDARD, KIVO_USE_EVALUATION};
+    return p;
+}
+
+/* 1 when one of c's unsupported spans covers the bytes of word in text. */
+static int span_covers(const char *text, const kivo_claim *c, const char *word)
+{
+    const char *at = strstr(text, word);
+    if (!at)
+        return 0;
+    size_t s = (size_t)(at - text), e = s + strlen(word);
+    for (size_t k = 0; k < c->n_unsupported_spans; k++)
+        if (c->unsupported_spans[k].start <= s && c->unsupported_spans[k].end >= e)
+            return 1;
+    return 0;
+}
+
+static void test_rules(void **state)
+{
+    (void)state;
+    kivo_engine *e = NULL;
+    assert_int_equal(kivo_engine_create(&e), KIVO_OK);
+    int failed = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const sense_case *k = &cases[i];
+        kivo_source s = {"kb", 2, NULL, 0, k->source, strlen(k->source)};
+        kivo_packet p = packet(k->claim, &s);
+        const kivo_review *r = NULL;
+        assert_int_equal(kivo_engine_review(e, &p, &r), KIVO_OK);
+        assert_int_equal(r->n_claims, 1);
+        const kivo_claim *c = &r->claims[0];
+        int flagged = c->status == KIVO_CLAIM_UNSUPPORTED || c->status == KIVO_CLAIM_CONTRADICTED;
+        int ok = c->rule == k->rule &&
+                 (k->status == KIVO_CLAIM_SUPPORTED ? !flagged : c->status == k->status) &&
+                 (!k->span || span_covers(k->claim, c, k->span));
+        if (k->status == KIVO_CLAIM_CONTRADICTED)
+            ok &= c->category == KIVO_CAT_CONTRADICTED_CLAIM;
+        if (!ok) {
+            print_message("case %zu \"%s\": rule %s status %s (want %s %s)\n", i, k->claim,
+                          kivo_rule_name(c->rule), kivo_claim_status_name(c->status),
+                          kivo_rule_name(k->rule), kivo_claim_status_name(k->status));
+            failed++;
+        }
+    }
+    kivo_engine_free(e);
+    assert_int_equal(failed, 0);
+}
+
+/* The explain line names the rule that fired; explain mode changes no status. */
+static void test_explain_names_rule(void **state)
+{
+    (void)state;
+    kivo_engine *e = NULL;
+    assert_int_equal(kivo_engine_create(&e), KIVO_OK);
+    kivo_engine_set_explain(e, 1);
+    kivo_source s = {"kb", 2, NULL, 0, clinic, strlen(clinic)};
+    kivo_packet p = packet("Adults pay 15 euros for blood tests and children 30 euros.", &s);
+    const kivo_review *r = NULL;
+    assert_int_equal(kivo_engine_review(e, &p, &r), KIVO_OK);
+    assert_int_equal(r->claims[0].rule, KIVO_RULE_EXCHANGE);
+    assert_non_null(strstr(kivo_engine_explain(e, 0), "exchange:"));
+    assert_string_equal(kivo_rule_name(KIVO_RULE_EXCHANGE), "exchange");
+    kivo_engine_free(e);
+}
+
+/* A formula of goodwill ending in "!" is no claim (match.c); a statement ending in "!" is. */
+static void test_pleasantry(void **state)
+{
+    (void)state;
+    kivo_engine *e = NULL;
+    assert_int_equal(kivo_engine_create(&e), KIVO_OK);
+    kivo_source s = {"kb", 2, NULL, 0, shop, strlen(shop)};
+    const kivo_review *r = NULL;
+    kivo_packet p = packet("Have a great day!", &s);
+    assert_int_equal(kivo_engine_review(e, &p, &r), KIVO_OK);
+    assert_int_equal(r->n_claims, 0);
+    p = packet("All items can be exchanged within 30 days!", &s);
+    assert_int_equal(kivo_engine_review(e, &p, &r), KIVO_OK);
+    assert_int_equal(r->n_claims, 1);
+    kivo_engine_free(e);
+}
+
+/* The layer keeps scratch in the engine: a review's result must not depend on the reviews
+ * before it (the worker reuses one engine per thread). Each case reviewed after all the others,
+ * in reverse order, agrees with a fresh engine's review. */
+static void test_reviews_independent(void **state)
+{
+    (void)state;
+    kivo_engine *shared = NULL;
+    assert_int_equal(kivo_engine_create(&shared), KIVO_OK);
+    size_t n = sizeof cases / sizeof cases[0];
+    for (size_t j = 0; j < 2 * n; j++) {
+        const sense_case *k = &cases[j < n ? j : 2 * n - 1 - j];
+        kivo_source s = {"kb", 2, NULL, 0, k->source, strlen(k->source)};
+        kivo_packet p = packet(k->claim, &s);
+        const kivo_review *r = NULL;
+        assert_int_equal(kivo_engine_review(shared, &p, &r), KIVO_OK);
+        kivo_rule rule = r->claims[0].rule;
+        kivo_claim_status status = r->claims[0].status;
+        kivo_engine *fresh = NULL;
+        assert_int_equal(kivo_engine_create(&fresh), KIVO_OK);
+        assert_int_equal(kivo_engine_review(fresh, &p, &r), KIVO_OK);
+        assert_int_equal(r->claims[0].rule, rule);
+        assert_int_equal(r->claims[0].status, status);
+        kivo_engine_free(fresh);
+    }
+    kivo_engine_free(shared);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rules),
+        cmocka_unit_test(test_explain_names_rule),
+        cmocka_unit_test(test_reviews_independent),
+        cmocka_unit_test(test_pleasantry),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
