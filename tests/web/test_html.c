@@ -181,7 +181,7 @@ static void test_run_page(void **state)
     {
         char dir[] = "/tmp/kivo-test-page.XXXXXX", path[128];
         kivo_buf data;
-        static char back[1 << 16];
+        static char back[1 << 18]; /* a page inlines review.js and its style: ~70 KB */
         kivo_buf_init(&data, 0);
         assert_non_null(mkdtemp(dir));
         snprintf(path, sizeof path, "%s/claim_report.html", dir);
