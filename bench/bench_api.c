@@ -44,7 +44,7 @@ typedef struct client {
     CURL *curl;
     kivo_json_parser *parser;
     kivo_buf resp;
-    double *lat;           /* per-pair latencies of the current repetition, seconds */
+    double *lat; /* per-pair latencies of the current repetition, seconds */
     size_t n_lat, cap_lat;
     uint64_t serial;
     int failed;
@@ -114,11 +114,10 @@ static int one_pair(client *c)
              (unsigned long long)c->serial++);
     hash_of(src, c->serial, (uint64_t)c->index);
     hash_of(out, (uint64_t)c->index, c->serial);
-    body = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:[s], s:s, s:s, s:s}",
-                     "schema_version", "kivo_private_worker_review_run_create.v1",
-                     "customer_run_id", customer, "workflow_id", "bench_flow",
-                     "worker_id", "bench_worker", "worker_version", "bench.1",
-                     "source_count", 1, "source_hashes", src, "output_hash", out,
+    body = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:[s], s:s, s:s, s:s}", "schema_version",
+                     "kivo_private_worker_review_run_create.v1", "customer_run_id", customer,
+                     "workflow_id", "bench_flow", "worker_id", "bench_worker", "worker_version",
+                     "bench.1", "source_count", 1, "source_hashes", src, "output_hash", out,
                      "intended_use", "internal", "strictness", "standard");
     text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
@@ -141,16 +140,15 @@ static int one_pair(client *c)
 
     body = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:i, s:i, s:i,"
                      " s:[s], s:s, s:[], s:[{s:s, s:s, s:s, s:s, s:i}]}",
-                     "schema_version", "kivo_private_worker_review_run_event.v1",
-                     "event_id", "evt_completed", "event_type", "completed",
-                     "review_run_id", run_id, "customer_run_id", customer,
-                     "worker_id", "bench_worker", "worker_version", "bench.1", "sequence", 1,
-                     "status", "completed", "gate_verdict", "pass", "safe_use_status", "pass",
-                     "claim_count", 12, "unsupported_claim_count", 0, "source_count", 1,
-                     "source_hashes", src, "output_hash", out, "redacted_failure_categories",
-                     "artifact_summaries", "artifact_name", "claim_report", "artifact_type",
-                     "claim_report", "format", "json", "sha256", hash_of(rep, 7, c->serial),
-                     "file_count", 1);
+                     "schema_version", "kivo_private_worker_review_run_event.v1", "event_id",
+                     "evt_completed", "event_type", "completed", "review_run_id", run_id,
+                     "customer_run_id", customer, "worker_id", "bench_worker", "worker_version",
+                     "bench.1", "sequence", 1, "status", "completed", "gate_verdict", "pass",
+                     "safe_use_status", "pass", "claim_count", 12, "unsupported_claim_count", 0,
+                     "source_count", 1, "source_hashes", src, "output_hash", out,
+                     "redacted_failure_categories", "artifact_summaries", "artifact_name",
+                     "claim_report", "artifact_type", "claim_report", "format", "json", "sha256",
+                     hash_of(rep, 7, c->serial), "file_count", 1);
     text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
     if (!text)
@@ -169,7 +167,7 @@ static void *client_main(void *arg)
 {
     client *c = arg;
 
-    for (int r = 0; r <= reps; r++) {       /* repetition 0 is the warm-up */
+    for (int r = 0; r <= reps; r++) { /* repetition 0 is the warm-up */
         pthread_barrier_wait(&start_barrier);
         c->n_lat = 0;
         while (!atomic_load(&phase_stop) && !c->failed) {
@@ -226,8 +224,10 @@ static int start_server(const char *bin, const char *dir, const char *threads, c
 
     if (snprintf(db, sizeof db, "%s/bench.db", dir) >= (int)sizeof db)
         return -1;
-    if (snprintf(cmd, sizeof cmd, "'%s' keys create --create --db '%s' --project bench --scopes "
-             "private_worker:write,private_worker:read 2>/dev/null", bin, db) >= (int)sizeof cmd)
+    if (snprintf(cmd, sizeof cmd,
+                 "'%s' keys create --create --db '%s' --project bench --scopes "
+                 "private_worker:write,private_worker:read 2>/dev/null",
+                 bin, db) >= (int)sizeof cmd)
         return -1;
     p = popen(cmd, "r");
     if (!p || !fgets(api_key, sizeof api_key, p)) {
@@ -391,8 +391,9 @@ int main(int argc, char **argv)
         qsort(all, n, sizeof *all, bench_cmp_double);
         pairs_per_s[r - 1] = (double)n / el;
         printf("rep %d: %zu pairs in %.2f s = %.0f pairs/s (%.0f requests/s); pair latency "
-               "p50 %.2f ms, p99 %.2f ms\n", r, n, el, (double)n / el, 2.0 * (double)n / el,
-               n ? all[n / 2] * 1e3 : 0, n ? all[(size_t)((double)n * 0.99)] * 1e3 : 0);
+               "p50 %.2f ms, p99 %.2f ms\n",
+               r, n, el, (double)n / el, 2.0 * (double)n / el, n ? all[n / 2] * 1e3 : 0,
+               n ? all[(size_t)((double)n * 0.99)] * 1e3 : 0);
         fflush(stdout);
     }
     if (code == 0) {

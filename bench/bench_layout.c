@@ -39,8 +39,8 @@
 #include "output.h"
 
 #define MAX_RUNS 101
-#define CHUNK_BYTES (1u << 20)  /* the worker's DEFAULT_CHUNK */
-#define SLOTS_PER_THREAD 4      /* the worker's batch: 4 chunks per thread */
+#define CHUNK_BYTES (1u << 20) /* the worker's DEFAULT_CHUNK */
+#define SLOTS_PER_THREAD 4     /* the worker's batch: 4 chunks per thread */
 
 /* Means of a real run (kivo-worker batch, 256 MiB corpus, seed 42, --html flagged, 2026-11-29):
  * 49,410 claim_report.json of 2,854 bytes, 32,947 claim_report.html of 43,480 bytes,
@@ -55,15 +55,15 @@
 #define SUMMARY_BYTES 888
 
 typedef struct plan {
-    const char *out;           /* ROOT/bench-layout-<pid> */
-    int wf_fd;                 /* its reports/<workflow>, open while a job runs */
+    const char *out; /* ROOT/bench-layout-<pid> */
+    int wf_fd;       /* its reports/<workflow>, open while a job runs */
     size_t records;
-    size_t per_chunk;          /* records in one 1 MiB read chunk */
+    size_t per_chunk; /* records in one 1 MiB read chunk */
     int threads;
-    int pages;                 /* write claim_report.html for the flagged share */
+    int pages; /* write claim_report.html for the flagged share */
 } plan;
 
-static char *dummy;            /* PAGE_BYTES + INDEX_BYTES of 'x' */
+static char *dummy; /* PAGE_BYTES + INDEX_BYTES of 'x' */
 
 static double median(double *t, int n)
 {
@@ -123,7 +123,8 @@ static int write_record(const plan *p, size_t i)
         struct iovec v[7];
         const size_t piece = PAGE_BYTES / 7;
         for (int k = 0; k < 7; k++)
-            v[k] = (struct iovec){dummy + (size_t)k * piece, k < 6 ? piece : PAGE_BYTES - 6 * piece};
+            v[k] =
+                (struct iovec){dummy + (size_t)k * piece, k < 6 ? piece : PAGE_BYTES - 6 * piece};
         if (wk_write_at(fd, "claim_report.html", v, 7, WK_MODE_TEXT, flags) != 0)
             goto out;
     }
@@ -245,7 +246,8 @@ static long count_lines(const char *path)
 
 static void usage(const char *argv0)
 {
-    fprintf(stderr, "usage: %s [--records N] [--runs R] [--html none|flagged|both] CORPUS ROOT...\n",
+    fprintf(stderr,
+            "usage: %s [--records N] [--runs R] [--html none|flagged|both] CORPUS ROOT...\n",
             argv0);
 }
 
@@ -314,9 +316,11 @@ int main(int argc, char **argv)
     const double ssl = median(t_ssl, 3);
 
     printf("bench_layout: %zu records (%zu a 1 MiB chunk), median of %d runs after 1 warm-up, "
-           "load average %.2f\n", records, per_chunk, runs, bench_load_average());
+           "load average %.2f\n",
+           records, per_chunk, runs, bench_load_average());
     printf("corpus %s: %.1f MiB, %ld lines; openssl dgst -sha256 %.3f s (%.0f MB/s, median of 3);"
-           " 2.0x = %.3f s\n", corpus, bytes / (1 << 20), lines, ssl, bytes / ssl / 1e6, 2 * ssl);
+           " 2.0x = %.3f s\n",
+           corpus, bytes / (1 << 20), lines, ssl, bytes / ssl / 1e6, 2 * ssl);
     printf("per record: folder + claim_report.json %d B (temporary name, rename); pages: "
            "claim_report.html %d B for %d/%d of records; events %d B a record\n",
            REPORT_BYTES, PAGE_BYTES, PAGES_PER_RECORDS_NUM, PAGES_PER_RECORDS_DEN, EVENT_BYTES);
@@ -335,8 +339,7 @@ int main(int argc, char **argv)
                 for (int r = -1; r < runs; r++) {
                     double u0, s0, u1, s1;
                     if (rm_tree(out) != 0 || mkdir(out, 0755) != 0) {
-                        fprintf(stderr, "bench_layout: cannot make %s: %s\n", out,
-                                strerror(errno));
+                        fprintf(stderr, "bench_layout: cannot make %s: %s\n", out, strerror(errno));
                         goto done;
                     }
                     cpu_times(&u0, &s0);
@@ -353,8 +356,8 @@ int main(int argc, char **argv)
                 }
                 const double secs = median(t, runs);
                 printf("%-16s %-8s %7d %9.3f %11.0f %9.2f %9.2f %8.2fx %9.2f\n", argv[a], mode,
-                       threads, secs, (double)records / secs, median(user, runs),
-                       median(sys, runs), secs / ssl, secs * 1e6 / (double)records);
+                       threads, secs, (double)records / secs, median(user, runs), median(sys, runs),
+                       secs / ssl, secs * 1e6 / (double)records);
                 fflush(stdout);
             }
         }

@@ -35,17 +35,17 @@
 #define MAX_RUNS 101
 
 typedef struct walk {
-    size_t lines;      /* non-empty lines seen */
-    size_t bad;        /* lines kivo_json_parse() rejected */
-    size_t bytes;      /* line bytes seen, so the walk cannot be optimized away */
+    size_t lines; /* non-empty lines seen */
+    size_t bad;   /* lines kivo_json_parse() rejected */
+    size_t bytes; /* line bytes seen, so the walk cannot be optimized away */
 } walk;
 
 /* Scratch one run needs: a parser (NULL to only walk), the reused read buffer, a tail copy. */
 typedef struct scratch {
     kivo_json_parser *parser;
-    char *buf;         /* buf_size + KIVO_JSON_PADDING bytes, grown for longer lines */
-    size_t buf_size;   /* usable bytes in buf, padding not counted */
-    char *tail;        /* padded copy of a line too close to the end of a mapping */
+    char *buf;       /* buf_size + KIVO_JSON_PADDING bytes, grown for longer lines */
+    size_t buf_size; /* usable bytes in buf, padding not counted */
+    char *tail;      /* padded copy of a line too close to the end of a mapping */
     size_t tail_size;
 } scratch;
 
@@ -174,8 +174,8 @@ static int run_pread(const char *path, scratch *s, walk *w)
         const size_t rest = (size_t)(end - p);
         if (n == 0) {
             /* EOF: a last line without a newline is still a line. */
-            if (take_line(s, p, rest, s->buf_size + KIVO_JSON_PADDING - (size_t)(p - s->buf),
-                          w) != 0)
+            if (take_line(s, p, rest, s->buf_size + KIVO_JSON_PADDING - (size_t)(p - s->buf), w) !=
+                0)
                 goto out;
             break;
         }
@@ -281,8 +281,8 @@ int main(int argc, char **argv)
     }
     bytes = (double)st.st_size;
 
-    printf("bench_read: %s, %.1f MiB, median of %d runs after 1 warm-up, load average %.2f\n",
-           path, bytes / (1 << 20), runs, bench_load_average());
+    printf("bench_read: %s, %.1f MiB, median of %d runs after 1 warm-up, load average %.2f\n", path,
+           bytes / (1 << 20), runs, bench_load_average());
     printf("%-34s %9s %9s %10s\n", "method", "MB/s", "ms", "x openssl");
 
     t_ssl = measure(run_openssl, path, &s, runs, &w);

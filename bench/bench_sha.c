@@ -61,7 +61,7 @@ static double hash_run(const unsigned char *data, size_t size, size_t calls, int
 {
     int failed = 0;
     const double t0 = bench_now();
-    #pragma omp parallel num_threads(threads) reduction(|:failed)
+#pragma omp parallel num_threads(threads) reduction(| : failed)
     {
         const int id = omp_get_thread_num();
         const int n = omp_get_num_threads();
@@ -155,7 +155,8 @@ int main(int argc, char **argv)
     }
 
     printf("bench_sha: SHA-256 MB/s (1e6 bytes/s), %d threads, median of %d runs after 1 warm-up, "
-           "load average %.2f\n", threads, runs, bench_load_average());
+           "load average %.2f\n",
+           threads, runs, bench_load_average());
     printf("%-7s %10s %11s %8s %9s %10s %11s %8s %6s\n", "size", "hasher 1T", "one-shot 1T",
            "raw 1T", "ns/call", "hasher NT", "one-shot NT", "raw NT", "NT/1T");
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
@@ -170,8 +171,8 @@ int main(int argc, char **argv)
             fprintf(stderr, "bench_sha: OpenSSL failed\n");
             goto out;
         }
-        printf("%-7s %10.1f %11.1f %8.1f %9.1f %10.1f %11.1f %8.1f %5.2fx\n", size_names[i], h1,
-               o1, r1, (double)size / h1 * 1e3, hn, on, rn, hn / h1);
+        printf("%-7s %10.1f %11.1f %8.1f %9.1f %10.1f %11.1f %8.1f %5.2fx\n", size_names[i], h1, o1,
+               r1, (double)size / h1 * 1e3, hn, on, rn, hn / h1);
     }
     printf("hasher = kivo_hasher_sha256() (fetched EVP_MD, reused EVP_MD_CTX); "
            "one-shot = EVP_Digest(..., EVP_sha256(), NULL);\n"

@@ -8,7 +8,7 @@ packages=(
     build-essential cmake pkg-config git curl ca-certificates
     libssl-dev libxxhash-dev libsimdjson-dev libjansson-dev libcurl4-openssl-dev
     libmicrohttpd-dev libsqlite3-dev libstemmer-dev libutf8proc-dev
-    libzstd-dev zlib1g-dev zstd libcmocka-dev python3 libsystemd-dev lowdown
+    libzstd-dev zlib1g-dev zstd libcmocka-dev python3 libsystemd-dev lowdown clang-format
 )
 # Extra packages for the browser and packaging tests are installed by their own scripts.
 packages+=("$@")

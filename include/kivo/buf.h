@@ -15,10 +15,10 @@ extern "C" {
 #endif
 
 typedef struct kivo_buf {
-    char *data;     /* NULL until the first append */
+    char *data; /* NULL until the first append */
     size_t len;
     size_t cap;
-    size_t max;     /* appends that would pass this many bytes fail with KIVO_ETOOBIG */
+    size_t max; /* appends that would pass this many bytes fail with KIVO_ETOOBIG */
 } kivo_buf;
 
 /* Initialises an empty buffer holding at most `max` bytes (0: no ceiling beyond SIZE_MAX/2). */

@@ -18,7 +18,7 @@ extern "C" {
 #endif
 
 #define KIVO_SHA256_SIZE 32
-#define KIVO_HASH_TEXT_SIZE 72   /* "sha256:" + 64 hex + NUL */
+#define KIVO_HASH_TEXT_SIZE 72 /* "sha256:" + 64 hex + NUL */
 
 /* A reusable SHA-256 context. One per thread; creating one per call is what makes EVP slow. */
 typedef struct kivo_hasher kivo_hasher;

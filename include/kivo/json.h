@@ -38,23 +38,23 @@ typedef enum kivo_json_type {
 typedef struct kivo_json_node kivo_json_node;
 struct kivo_json_node {
     kivo_json_type type;
-    int is_int;                   /* NUMBER: 1 when the value is an integer that fits int64_t */
-    int boolean;                  /* BOOL: 0 or 1 */
-    int64_t i;                    /* NUMBER with is_int */
-    double d;                     /* NUMBER: the value as a double (always set) */
-    const char *str;              /* STRING: unescaped bytes; NUMBER: the literal as written */
-    size_t len;                   /* STRING/NUMBER: bytes in str; ARRAY/OBJECT: member count */
-    const char *key;              /* member of an OBJECT: its unescaped key, else NULL */
+    int is_int;      /* NUMBER: 1 when the value is an integer that fits int64_t */
+    int boolean;     /* BOOL: 0 or 1 */
+    int64_t i;       /* NUMBER with is_int */
+    double d;        /* NUMBER: the value as a double (always set) */
+    const char *str; /* STRING: unescaped bytes; NUMBER: the literal as written */
+    size_t len;      /* STRING/NUMBER: bytes in str; ARRAY/OBJECT: member count */
+    const char *key; /* member of an OBJECT: its unescaped key, else NULL */
     size_t key_len;
-    const kivo_json_node *child;  /* ARRAY/OBJECT: first member, NULL when empty */
-    const kivo_json_node *next;   /* next member of the parent, NULL for the last */
-    size_t offset;                /* byte offset of the value in the input */
+    const kivo_json_node *child; /* ARRAY/OBJECT: first member, NULL when empty */
+    const kivo_json_node *next;  /* next member of the parent, NULL for the last */
+    size_t offset;               /* byte offset of the value in the input */
 };
 
 typedef struct kivo_json_parser kivo_json_parser;
 
 /* Flags for kivo_json_parse(). */
-#define KIVO_JSON_REJECT_DUPKEYS 1u   /* the same key twice in an object is KIVO_EDUPKEY */
+#define KIVO_JSON_REJECT_DUPKEYS 1u /* the same key twice in an object is KIVO_EDUPKEY */
 
 /*
  * Creates a parser whose documents may nest at most `max_depth` levels (arrays and objects).

@@ -34,9 +34,9 @@ typedef struct kivo_fields {
 #define KIVO_RUN_ID_MAX 512
 
 typedef struct kivo_record {
-    const char *customer_run_id;   /* NUL-terminated copy */
+    const char *customer_run_id; /* NUL-terminated copy */
     size_t customer_run_id_len;
-    const char *output;            /* points into the parsed document; not NUL-terminated */
+    const char *output; /* points into the parsed document; not NUL-terminated */
     size_t output_len;
     const kivo_source *sources;
     size_t n_sources;
@@ -55,8 +55,8 @@ void kivo_record_reader_free(kivo_record_reader *r);
  * @return KIVO_OK; or KIVO_ESCHEMA with *why a static-lifetime-until-next-call message naming the
  *         field ("missing output at /output"); or KIVO_ENOMEM / KIVO_ETOOBIG.
  */
-kivo_status kivo_record_extract(kivo_record_reader *r, const kivo_json_node *root,
-                                kivo_record *out, const char **why);
+kivo_status kivo_record_extract(kivo_record_reader *r, const kivo_json_node *root, kivo_record *out,
+                                const char **why);
 
 /*
  * Appends the deterministic text form of a JSON value: a string as itself; a scalar as its JSON

@@ -61,7 +61,7 @@ typedef enum kivo_category {
 typedef struct kivo_source {
     const char *id;
     size_t id_len;
-    const char *title;     /* may be NULL */
+    const char *title; /* may be NULL */
     size_t title_len;
     const char *text;
     size_t text_len;
@@ -69,7 +69,7 @@ typedef struct kivo_source {
 
 /* What the engine reviews: one AI output and the sources it was built from. */
 typedef struct kivo_packet {
-    const char *output;    /* valid UTF-8; need not be NUL-terminated */
+    const char *output; /* valid UTF-8; need not be NUL-terminated */
     size_t output_len;
     const kivo_source *sources;
     size_t n_sources;
@@ -80,25 +80,25 @@ typedef struct kivo_packet {
 /* The rule that gave a claim its status (kivo_claim.rule); names in kivo/explain.h. Not part of
  * a claim report: `kivo-worker explain` shows it. */
 typedef enum kivo_rule {
-    KIVO_RULE_NONE = 0,            /* no rule ran: no sources */
-    KIVO_RULE_COVERAGE,            /* the share of the claim's words the sources hold */
-    KIVO_RULE_NUMBER_MISSING,      /* a number no source holds */
-    KIVO_RULE_NUMBER_CONFLICT,     /* ... while the window holds other numbers */
-    KIVO_RULE_NAME_MISSING,        /* a name no source holds */
-    KIVO_RULE_NEGATION_UNMATCHED,  /* the claim negates, its window does not */
-    KIVO_RULE_FIELD,               /* a yes/no field of a structured record */
-    KIVO_RULE_NULL_FIELD,          /* a field or hours the record does not know */
-    KIVO_RULE_HOURS,               /* the opening hours of a structured record */
-    KIVO_RULE_OPPOSITE,            /* a word whose opposite the source writes by its neighbours */
-    KIVO_RULE_NEGATION_SCOPE,      /* the source negates what the claim asserts, or the reverse */
-    KIVO_RULE_MODALITY,            /* may / must / must not / optional disagree */
-    KIVO_RULE_QUANTIFIER,          /* all/every against only, or against an exception */
-    KIVO_RULE_BOUND,               /* up to / at least / more than disagree on a number */
-    KIVO_RULE_ROLE,                /* the arguments of a relation changed places */
-    KIVO_RULE_SWAP,                /* a name or number where the source has another one */
-    KIVO_RULE_UNIT,                /* a number with another unit than the source's */
-    KIVO_RULE_ANTONYM,             /* a word for its antonym in the clause the claim copies */
-    KIVO_RULE_EXCHANGE,            /* two values exchanged between two parallel phrases */
+    KIVO_RULE_NONE = 0,           /* no rule ran: no sources */
+    KIVO_RULE_COVERAGE,           /* the share of the claim's words the sources hold */
+    KIVO_RULE_NUMBER_MISSING,     /* a number no source holds */
+    KIVO_RULE_NUMBER_CONFLICT,    /* ... while the window holds other numbers */
+    KIVO_RULE_NAME_MISSING,       /* a name no source holds */
+    KIVO_RULE_NEGATION_UNMATCHED, /* the claim negates, its window does not */
+    KIVO_RULE_FIELD,              /* a yes/no field of a structured record */
+    KIVO_RULE_NULL_FIELD,         /* a field or hours the record does not know */
+    KIVO_RULE_HOURS,              /* the opening hours of a structured record */
+    KIVO_RULE_OPPOSITE,           /* a word whose opposite the source writes by its neighbours */
+    KIVO_RULE_NEGATION_SCOPE,     /* the source negates what the claim asserts, or the reverse */
+    KIVO_RULE_MODALITY,           /* may / must / must not / optional disagree */
+    KIVO_RULE_QUANTIFIER,         /* all/every against only, or against an exception */
+    KIVO_RULE_BOUND,              /* up to / at least / more than disagree on a number */
+    KIVO_RULE_ROLE,               /* the arguments of a relation changed places */
+    KIVO_RULE_SWAP,               /* a name or number where the source has another one */
+    KIVO_RULE_UNIT,               /* a number with another unit than the source's */
+    KIVO_RULE_ANTONYM,            /* a word for its antonym in the clause the claim copies */
+    KIVO_RULE_EXCHANGE,           /* two values exchanged between two parallel phrases */
     KIVO_RULE_COUNT
 } kivo_rule;
 
@@ -111,36 +111,36 @@ typedef struct kivo_text_span {
 } kivo_text_span;
 
 typedef struct kivo_evidence {
-    size_t source;         /* index into the packet's sources */
-    size_t start, end;     /* byte offsets in that source's text */
+    size_t source;     /* index into the packet's sources */
+    size_t start, end; /* byte offsets in that source's text */
 } kivo_evidence;
 
 typedef struct kivo_claim {
-    size_t start, end;     /* byte offsets of the claim in the output */
+    size_t start, end; /* byte offsets of the claim in the output */
     kivo_claim_status status;
-    double support_score;  /* in [0, 1], rounded to 4 decimals */
-    kivo_category category;        /* KIVO_CAT_NONE when supported */
+    double support_score;   /* in [0, 1], rounded to 4 decimals */
+    kivo_category category; /* KIVO_CAT_NONE when supported */
     size_t n_evidence;
-    kivo_evidence evidence[KIVO_MAX_EVIDENCE];   /* best spans first */
+    kivo_evidence evidence[KIVO_MAX_EVIDENCE]; /* best spans first */
     /* Unsupported and contradicted claims only: the words that carry the failure (names,
      * numbers and phrases the sources do not hold, a conflicting value or negation), in output
      * order, inside [start, end). Empty when no narrower part can be named. */
     size_t n_unsupported_spans;
     kivo_text_span unsupported_spans[KIVO_MAX_UNSUPPORTED_SPANS];
-    kivo_rule rule;        /* the rule that decided the status (not in the report) */
+    kivo_rule rule; /* the rule that decided the status (not in the report) */
 } kivo_claim;
 
 typedef struct kivo_review {
     const kivo_claim *claims;
     size_t n_claims;
-    size_t unsupported_count;      /* unsupported + contradicted claims */
+    size_t unsupported_count; /* unsupported + contradicted claims */
     size_t contradicted_count;
     size_t partial_count;
     kivo_verdict gate_verdict;
     kivo_verdict safe_use_status;
-    uint32_t categories;           /* bit (1u << c) set for each kivo_category c present */
+    uint32_t categories; /* bit (1u << c) set for each kivo_category c present */
     char output_hash[KIVO_HASH_TEXT_SIZE];
-    const char (*source_hashes)[KIVO_HASH_TEXT_SIZE];   /* n_sources entries, packet order */
+    const char (*source_hashes)[KIVO_HASH_TEXT_SIZE]; /* n_sources entries, packet order */
 } kivo_review;
 
 typedef struct kivo_engine kivo_engine;

@@ -19,7 +19,7 @@
 typedef struct kivo_byteset {
     unsigned char bytes[KIVO_SCAN_SET_MAX];
     int n;
-    uint64_t member[4];         /* bit b set when byte b is in the set (the scalar path) */
+    uint64_t member[4]; /* bit b set when byte b is in the set (the scalar path) */
 } kivo_byteset;
 
 typedef enum kivo_scan_level {

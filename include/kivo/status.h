@@ -14,19 +14,19 @@ extern "C" {
 
 typedef enum kivo_status {
     KIVO_OK = 0,
-    KIVO_ENOMEM,        /* allocation failed */
-    KIVO_EINVAL,        /* invalid argument from the caller */
-    KIVO_EIO,           /* read, write, rename or mmap failed; errno has the cause */
-    KIVO_EJSON,         /* input is not valid JSON */
-    KIVO_EUTF8,         /* input is not valid UTF-8 */
-    KIVO_EDEPTH,        /* JSON nested deeper than allowed */
-    KIVO_ETOOBIG,       /* input over a configured ceiling */
-    KIVO_EDUPKEY,       /* the same key twice in one JSON object */
-    KIVO_ENOTFOUND,     /* a JSON Pointer or a key names nothing */
-    KIVO_ETYPE,         /* a value has the wrong JSON type */
-    KIVO_ESCHEMA,       /* a document breaks its schema (message names the field) */
-    KIVO_ECRYPTO,       /* OpenSSL failed */
-    KIVO_EBUSY,         /* a folder or file is in use by another process */
+    KIVO_ENOMEM,    /* allocation failed */
+    KIVO_EINVAL,    /* invalid argument from the caller */
+    KIVO_EIO,       /* read, write, rename or mmap failed; errno has the cause */
+    KIVO_EJSON,     /* input is not valid JSON */
+    KIVO_EUTF8,     /* input is not valid UTF-8 */
+    KIVO_EDEPTH,    /* JSON nested deeper than allowed */
+    KIVO_ETOOBIG,   /* input over a configured ceiling */
+    KIVO_EDUPKEY,   /* the same key twice in one JSON object */
+    KIVO_ENOTFOUND, /* a JSON Pointer or a key names nothing */
+    KIVO_ETYPE,     /* a value has the wrong JSON type */
+    KIVO_ESCHEMA,   /* a document breaks its schema (message names the field) */
+    KIVO_ECRYPTO,   /* OpenSSL failed */
+    KIVO_EBUSY,     /* a folder or file is in use by another process */
     KIVO_STATUS_COUNT
 } kivo_status;
 

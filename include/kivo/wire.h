@@ -34,18 +34,18 @@ extern "C" {
 
 /* ---- caps (docs/api.md), in Unicode code points ---------------------------------------------- */
 
-#define KIVO_WIRE_ID_MAX 512             /* ids and pointers */
-#define KIVO_WIRE_NAME_MAX 200           /* names, titles, labels */
-#define KIVO_WIRE_CODE_MAX 64            /* failure codes, [a-z0-9_.-] */
-#define KIVO_WIRE_BATCH_ID_MAX 128       /* batch ids, [A-Za-z0-9._:-] */
+#define KIVO_WIRE_ID_MAX 512              /* ids and pointers */
+#define KIVO_WIRE_NAME_MAX 200            /* names, titles, labels */
+#define KIVO_WIRE_CODE_MAX 64             /* failure codes, [a-z0-9_.-] */
+#define KIVO_WIRE_BATCH_ID_MAX 128        /* batch ids, [A-Za-z0-9._:-] */
 #define KIVO_WIRE_BATCH_DEFAULT "default" /* the batch of a run that names none */
-#define KIVO_WIRE_HASHES_MAX 10000       /* source_count, source_hashes */
-#define KIVO_WIRE_ARTIFACTS_MAX 64       /* artifact_summaries */
-#define KIVO_WIRE_CLAIMS_MAX 100000000   /* claim counts */
-#define KIVO_WIRE_FILES_MAX 1000000      /* an artifact's file_count */
-#define KIVO_WIRE_HOSTED_SOURCES_MAX 200 /* a hosted packet's sources */
-#define KIVO_WIRE_METADATA_KEYS_MAX 32   /* members of a hosted run's metadata */
-#define KIVO_WIRE_METADATA_KEY_MAX 64    /* characters of one metadata key */
+#define KIVO_WIRE_HASHES_MAX 10000        /* source_count, source_hashes */
+#define KIVO_WIRE_ARTIFACTS_MAX 64        /* artifact_summaries */
+#define KIVO_WIRE_CLAIMS_MAX 100000000    /* claim counts */
+#define KIVO_WIRE_FILES_MAX 1000000       /* an artifact's file_count */
+#define KIVO_WIRE_HOSTED_SOURCES_MAX 200  /* a hosted packet's sources */
+#define KIVO_WIRE_METADATA_KEYS_MAX 32    /* members of a hosted run's metadata */
+#define KIVO_WIRE_METADATA_KEY_MAX 64     /* characters of one metadata key */
 
 /* ---- enum names -------------------------------------------------------------------------------
  * Names as they appear in JSON ("customer_facing", "needs_review", "unsupported_numeric_claim").

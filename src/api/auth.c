@@ -146,8 +146,7 @@ int api_auth_need_key(const api_auth *a, unsigned scope, api_error *e)
     return ret;
 }
 
-int api_auth_need_credential(const api_auth *a, const char *run_id, int allow_expired,
-                             api_error *e)
+int api_auth_need_credential(const api_auth *a, const char *run_id, int allow_expired, api_error *e)
 {
     int ret = -1;
 

@@ -30,7 +30,7 @@ int api_cli_collect(int argc, char **argv, int first, const api_option *opts, si
         return -1;
     }
     for (size_t i = 0; i < n_opts; i++) {
-        longopts[i].name = opts[i].flag + 2;                  /* past "--" */
+        longopts[i].name = opts[i].flag + 2; /* past "--" */
         longopts[i].has_arg = opts[i].arg ? required_argument : no_argument;
         longopts[i].val = OPT_VAL(i);
     }

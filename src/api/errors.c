@@ -37,8 +37,8 @@ void api_error_rejected(api_error *e, const char *path, const char *use_instead)
 
 json_t *api_error_json(const api_error *e)
 {
-    json_t *inner = json_pack("{s:s, s:s}", "code", e->code ? e->code : "internal",
-                              "message", e->message);
+    json_t *inner =
+        json_pack("{s:s, s:s}", "code", e->code ? e->code : "internal", "message", e->message);
     json_t *root = NULL;
 
     if (!inner)

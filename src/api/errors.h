@@ -13,13 +13,13 @@
 #define API_MAX_FIELDS 64
 
 typedef struct api_error {
-    unsigned http;             /* 0 while there is no error */
-    const char *code;          /* "schema_violation", ... (static) */
+    unsigned http;    /* 0 while there is no error */
+    const char *code; /* "schema_violation", ... (static) */
     char message[256];
-    json_t *fields;            /* array of field paths, owned; NULL when empty */
-    json_t *rejected;          /* 422 only: [{"field","use_instead"}], owned */
-    unsigned retry_after;      /* 429 only: seconds */
-    const char *reason;        /* finer label for metrics ("conflict_sequence"), static or NULL */
+    json_t *fields;       /* array of field paths, owned; NULL when empty */
+    json_t *rejected;     /* 422 only: [{"field","use_instead"}], owned */
+    unsigned retry_after; /* 429 only: seconds */
+    const char *reason;   /* finer label for metrics ("conflict_sequence"), static or NULL */
 } api_error;
 
 /* Sets the status, code and message. The first call wins: later ones leave the error as it is,

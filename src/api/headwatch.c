@@ -168,11 +168,11 @@ static void *watchdog(void *arg)
             atomic_fetch_add(&closed_total, n);
         if (atomic_load(&closed_total) != logged && now - last_log_ns >= LOG_EVERY_NS) {
             api_log_event("warn",
-                    "closed %llu connection(s) that sent no complete request head "
-                    "within %llu s (%llu in all)",
-                    (unsigned long long)(atomic_load(&closed_total) - logged),
-                    (unsigned long long)(deadline_ns / 1000000000ull),
-                    (unsigned long long)atomic_load(&closed_total));
+                          "closed %llu connection(s) that sent no complete request head "
+                          "within %llu s (%llu in all)",
+                          (unsigned long long)(atomic_load(&closed_total) - logged),
+                          (unsigned long long)(deadline_ns / 1000000000ull),
+                          (unsigned long long)atomic_load(&closed_total));
             logged = atomic_load(&closed_total);
             last_log_ns = now;
         }

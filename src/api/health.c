@@ -144,7 +144,8 @@ api_health_state api_health_files(char *why, size_t size, int fresh)
             snprintf(gone_why, sizeof gone_why, "%s", now);
             api_log_event("error",
                           "%s; refusing writes and failing /healthz until a restart (a write "
-                          "acknowledged now would be lost)", gone_why);
+                          "acknowledged now would be lost)",
+                          gone_why);
         } else if (st != API_HEALTH_OK && st > worst) {
             worst = st;
             snprintf(why, size, "%s", now);

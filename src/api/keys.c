@@ -76,8 +76,8 @@ static int keys_create(api_store *s, const char *project, unsigned mask)
         }
         memcpy(prefix, token, API_KEY_DISPLAY_LEN);
         prefix[API_KEY_DISPLAY_LEN] = '\0';
-        rc = api_store_key_insert(s, prefix, digest, sizeof digest, project, scopes,
-                                  api_now_ms()) & 0xff;
+        rc = api_store_key_insert(s, prefix, digest, sizeof digest, project, scopes, api_now_ms()) &
+             0xff;
     }
     if (rc != SQLITE_OK) {
         fprintf(stderr, "kivo-api: cannot store the key: %s\n", api_store_error(s));
@@ -85,8 +85,10 @@ static int keys_create(api_store *s, const char *project, unsigned mask)
     }
     printf("%s\n", token);
     fflush(stdout);
-    fprintf(stderr, "kivo-api: created key %s for project %s with scopes %s "
-                    "(shown once; only its SHA-256 is stored)\n", prefix, project, scopes);
+    fprintf(stderr,
+            "kivo-api: created key %s for project %s with scopes %s "
+            "(shown once; only its SHA-256 is stored)\n",
+            prefix, project, scopes);
     code = API_EXIT_OK;
 out:
     memset(token, 0, sizeof token);
@@ -197,7 +199,8 @@ int api_keys_main(int argc, char **argv)
     if (api_store_open(v[O_DB], &sopt, 1, &s, errmsg) != SQLITE_OK) {
         fprintf(stderr, "kivo-api: cannot open the database: %s%s\n", errmsg,
                 strcmp(cmd, "create") == 0 && !sopt.create && access(v[O_DB], F_OK) != 0
-                    ? " (pass --create to make a new one)" : "");
+                    ? " (pass --create to make a new one)"
+                    : "");
         goto out;
     }
     if (strcmp(cmd, "create") == 0)

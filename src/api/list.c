@@ -12,11 +12,10 @@
 #include "validate.h"
 
 static const char *const list_args[] = {"workflow_id", "batch_id", "status", "gate_verdict",
-                                        "limit", "cursor", NULL};
+                                        "limit",       "cursor",   NULL};
 
 /* A filter argument, when given, must be one of its value set. */
-static void check_filter(const char *v, const char *const *allowed, const char *name,
-                         api_error *e)
+static void check_filter(const char *v, const char *const *allowed, const char *name, api_error *e)
 {
     int ok = 0;
 
@@ -53,8 +52,7 @@ void api_check_workflow_filter(const char *v, api_error *e)
     }
 }
 
-void api_list_runs(api_ctx *ctx, api_reply *out, const char *const *statuses,
-                   api_list_fetch fetch)
+void api_list_runs(api_ctx *ctx, api_reply *out, const char *const *statuses, api_list_fetch fetch)
 {
     api_store *s = ctx->t->store;
     api_error e = {0};

@@ -38,8 +38,7 @@ int main(int argc, char **argv)
 
     if (!cmd) {
         fputs(usage_main, stderr);
-    } else if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
-               strcmp(cmd, "help") == 0) {
+    } else if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
         fputs(usage_main, stdout);
         code = API_EXIT_OK;
     } else if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0 ||

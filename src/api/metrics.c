@@ -14,20 +14,31 @@
 
 #include "metrics.h"
 
-static const unsigned codes[] = {200, 201, 202, 400, 401, 403, 404, 405, 409, 413, 422, 429,
-                                 500, 503};
+static const unsigned codes[] = {200, 201, 202, 400, 401, 403, 404,
+                                 405, 409, 413, 422, 429, 500, 503};
 #define N_CODES (sizeof codes / sizeof codes[0])
 #define N_STATUS (N_CODES + 1)
 
-static const double bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
-                                1, 2.5, 5, 10};
+static const double bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                0.1,    0.25,  0.5,    1,     2.5,  5,     10};
 #define N_BOUNDS (sizeof bounds / sizeof bounds[0])
 
-static const char *const reasons[] = {
-    "invalid_json", "schema_violation", "raw_fields_rejected", "unauthenticated", "forbidden",
-    "not_found", "payload_too_large", "rate_limited", "conflict_event_id", "conflict_sequence",
-    "conflict_terminal", "conflict_hash", "conflict_run_mismatch", "conflict", "internal",
-    "other"};
+static const char *const reasons[] = {"invalid_json",
+                                      "schema_violation",
+                                      "raw_fields_rejected",
+                                      "unauthenticated",
+                                      "forbidden",
+                                      "not_found",
+                                      "payload_too_large",
+                                      "rate_limited",
+                                      "conflict_event_id",
+                                      "conflict_sequence",
+                                      "conflict_terminal",
+                                      "conflict_hash",
+                                      "conflict_run_mismatch",
+                                      "conflict",
+                                      "internal",
+                                      "other"};
 #define N_REASONS (sizeof reasons / sizeof reasons[0])
 
 static atomic_ullong requests[API_R_COUNT][API_M_COUNT][N_STATUS];
@@ -127,8 +138,7 @@ static int render_status(const char *status, int64_t n, void *arg)
     return r->ks != KIVO_OK;
 }
 
-static kivo_status render_runs(api_store *store, kivo_buf *out, api_run_kind kind,
-                               const char *name)
+static kivo_status render_runs(api_store *store, kivo_buf *out, api_run_kind kind, const char *name)
 {
     runs_out r = {out, name, KIVO_OK};
 
@@ -141,10 +151,10 @@ int api_metrics_render(api_store *store, kivo_buf *out)
 {
     kivo_status ks = KIVO_OK;
 
-#define P(...)                                                                                   \
-    do {                                                                                         \
-        if (ks == KIVO_OK)                                                                       \
-            ks = kivo_buf_printf(out, __VA_ARGS__);                                              \
+#define P(...)                                      \
+    do {                                            \
+        if (ks == KIVO_OK)                          \
+            ks = kivo_buf_printf(out, __VA_ARGS__); \
     } while (0)
 
     P("# HELP kivo_api_requests_total HTTP requests answered, by route, method and status.\n");
@@ -190,16 +200,14 @@ int api_metrics_render(api_store *store, kivo_buf *out)
     P("# TYPE kivo_api_events_accepted_total counter\n");
     for (int i = 0; i < KIVO_EVENT_TYPE_COUNT; i++)
         P("kivo_api_events_accepted_total{event_type=\"%s\"} %llu\n",
-          kivo_event_type_name((kivo_event_type)i),
-          get(&ev_accepted[i]));
+          kivo_event_type_name((kivo_event_type)i), get(&ev_accepted[i]));
     P("# HELP kivo_api_events_replayed_total Event retries answered with the first answer.\n");
     P("# TYPE kivo_api_events_replayed_total counter\n");
     P("kivo_api_events_replayed_total %llu\n", get(&ev_replayed));
     P("# HELP kivo_api_events_rejected_total Private-worker events refused, by reason.\n");
     P("# TYPE kivo_api_events_rejected_total counter\n");
     for (size_t i = 0; i < N_REASONS; i++)
-        P("kivo_api_events_rejected_total{reason=\"%s\"} %llu\n", reasons[i],
-          get(&ev_rejected[i]));
+        P("kivo_api_events_rejected_total{reason=\"%s\"} %llu\n", reasons[i], get(&ev_rejected[i]));
 #undef P
     return ks == KIVO_OK ? 0 : -1;
 }

@@ -163,7 +163,7 @@ int api_sql_run_script(sqlite3 *db, const char *sql)
         rc = sqlite3_prepare_v2(db, tail, -1, &st, &tail);
         if (rc != SQLITE_OK)
             break;
-        if (!st)     /* only white space or a comment was left */
+        if (!st) /* only white space or a comment was left */
             break;
         do
             rc = sqlite3_step(st);

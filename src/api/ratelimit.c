@@ -56,7 +56,7 @@ int api_ratelimit_take(uint64_t identity, uint64_t now_ns, unsigned *retry_after
             s->at_ns = now_ns;
         }
     }
-    if (!s)     /* every probe slot busy: share the first one rather than refuse blindly */
+    if (!s) /* every probe slot busy: share the first one rather than refuse blindly */
         s = &table[(identity * 0x9E3779B97F4A7C15ull) % SLOTS];
     s->tokens = refilled(s, now_ns);
     if (now_ns > s->at_ns)

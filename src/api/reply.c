@@ -51,11 +51,8 @@ const kivo_json_node *api_parse_body(api_ctx *ctx, api_error *e)
     st = kivo_json_parse(ctx->t->parser, r->body.data, r->body.len, r->body.cap,
                          KIVO_JSON_REJECT_DUPKEYS, &root);
     switch (st) {
-    case KIVO_OK:
-        break;
-    case KIVO_EUTF8:
-        api_error_set(e, 400, "invalid_json", "body is not valid UTF-8");
-        break;
+    case KIVO_OK: break;
+    case KIVO_EUTF8: api_error_set(e, 400, "invalid_json", "body is not valid UTF-8"); break;
     case KIVO_EDEPTH:
         api_error_set(e, 400, "invalid_json", "JSON nested deeper than %d levels",
                       API_JSON_MAX_DEPTH);
@@ -63,12 +60,8 @@ const kivo_json_node *api_parse_body(api_ctx *ctx, api_error *e)
     case KIVO_EDUPKEY:
         api_error_set(e, 400, "invalid_json", "the same key appears twice in one object");
         break;
-    case KIVO_ENOMEM:
-        api_error_set(e, 500, "internal", "out of memory");
-        break;
-    default:
-        api_error_set(e, 400, "invalid_json", "body is not valid JSON");
-        break;
+    case KIVO_ENOMEM: api_error_set(e, 500, "internal", "out of memory"); break;
+    default: api_error_set(e, 400, "invalid_json", "body is not valid JSON"); break;
     }
     if (st != KIVO_OK) {
         root = NULL;
@@ -89,7 +82,7 @@ const char *api_query(api_ctx *ctx, const char *name)
 
 typedef struct allow_ctx {
     const char *const *names;
-    unsigned seen;              /* bit i: names[i] was given */
+    unsigned seen; /* bit i: names[i] was given */
     api_error *e;
 } allow_ctx;
 
@@ -163,18 +156,10 @@ json_t *api_json_from_node(const kivo_json_node *n)
     json_t *j = NULL;
 
     switch (n->type) {
-    case KIVO_JSON_NULL:
-        j = json_null();
-        break;
-    case KIVO_JSON_BOOL:
-        j = json_boolean(n->boolean);
-        break;
-    case KIVO_JSON_NUMBER:
-        j = n->is_int ? json_integer(n->i) : json_real(n->d);
-        break;
-    case KIVO_JSON_STRING:
-        j = json_stringn(n->str, n->len);
-        break;
+    case KIVO_JSON_NULL: j = json_null(); break;
+    case KIVO_JSON_BOOL: j = json_boolean(n->boolean); break;
+    case KIVO_JSON_NUMBER: j = n->is_int ? json_integer(n->i) : json_real(n->d); break;
+    case KIVO_JSON_STRING: j = json_stringn(n->str, n->len); break;
     case KIVO_JSON_ARRAY:
         j = json_array();
         for (const kivo_json_node *c = n->child; j && c; c = c->next)

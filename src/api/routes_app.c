@@ -20,9 +20,12 @@ static const char *const app_headers[] = {
     "Content-Security-Policy",
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
     "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-    "X-Content-Type-Options", "nosniff",
-    "Referrer-Policy", "no-referrer",
-    "X-Frame-Options", "DENY",
+    "X-Content-Type-Options",
+    "nosniff",
+    "Referrer-Policy",
+    "no-referrer",
+    "X-Frame-Options",
+    "DENY",
     NULL};
 
 static const char *const redirect_headers[] = {"Location", "/app/", NULL};
@@ -67,11 +70,12 @@ static json_t *packet_json(const char *run_id, const char *stored)
                     json_object_get(body, "output"));
     if (!ans || !sources)
         goto fail;
-    json_array_foreach(json_object_get(body, "sources"), i, s) {
+    json_array_foreach(json_object_get(body, "sources"), i, s)
+    {
         json_t *title = json_object_get(s, "title");
-        json_t *o = json_pack("{s:O?, s:O, s:O?}", "source_id", json_object_get(s, "source_id"),
-                              "title", title ? title : json_null(), "text",
-                              json_object_get(s, "text"));
+        json_t *o =
+            json_pack("{s:O?, s:O, s:O?}", "source_id", json_object_get(s, "source_id"), "title",
+                      title ? title : json_null(), "text", json_object_get(s, "text"));
         if (!o || json_array_append_new(sources, o) != 0)
             goto fail;
     }

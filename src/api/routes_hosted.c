@@ -55,14 +55,15 @@ static int find_existing(api_store *s, const char *project, const char *batch,
                          char run_id[API_RUN_ID_MAX])
 {
     api_hr_found f;
-    int rc = api_store_hr_by_customer(s, project, batch, -1, customer->str, (int)customer->len,
-                                      &f);
+    int rc = api_store_hr_by_customer(s, project, batch, -1, customer->str, (int)customer->len, &f);
     int found = rc == SQLITE_DONE ? 0 : -1;
 
     if (rc == SQLITE_ROW) {
         found = f.deleted ? 3
                 : f.body_digest_len == API_DIGEST_SIZE &&
-                        memcmp(f.body_digest, digest, API_DIGEST_SIZE) == 0 ? 1 : 2;
+                        memcmp(f.body_digest, digest, API_DIGEST_SIZE) == 0
+                    ? 1
+                    : 2;
         snprintf(run_id, API_RUN_ID_MAX, "%s", f.run_id);
         api_store_end(s);
     }
@@ -87,11 +88,11 @@ static void answer_existing(api_ctx *ctx, const char *run_id, api_reply *out, ap
 static void conflict(api_error *e, int found)
 {
     if (found == 3)
-        api_error_set(e, 409, "conflict", "customer_run_id belongs to a deleted run; a deleted "
-                                          "run keeps its id");
-    else
         api_error_set(e, 409, "conflict",
-                      "customer_run_id was already used with a different body");
+                      "customer_run_id belongs to a deleted run; a deleted "
+                      "run keeps its id");
+    else
+        api_error_set(e, 409, "conflict", "customer_run_id was already used with a different body");
     api_error_field(e, "customer_run_id");
 }
 
@@ -99,19 +100,19 @@ static void conflict(api_error *e, int found)
 typedef struct hr_create {
     const kivo_json_node *root, *customer;
     json_t *canon;
-    char *canon_text;                    /* the body with sorted keys, and its digest */
+    char *canon_text; /* the body with sorted keys, and its digest */
     unsigned char digest[API_DIGEST_SIZE];
     char run_id[API_RUN_ID_MAX];
     int64_t now;
     /* the packet, pointing into the parsed body */
     kivo_source *src;
     kivo_packet packet;
-    const kivo_review *review;           /* owned by the thread's engine */
+    const kivo_review *review; /* owned by the thread's engine */
     /* the report and what is stored of it */
     kivo_run_meta meta;
     char customer_s[KIVO_WIRE_ID_MAX * 4 + 1], workflow_s[KIVO_WIRE_ID_MAX * 4 + 1];
     char policy_s[KIVO_WIRE_ID_MAX * 4 + 1];
-    char batch_s[KIVO_WIRE_BATCH_ID_MAX + 1];   /* the body's batch_id or "default" */
+    char batch_s[KIVO_WIRE_BATCH_ID_MAX + 1]; /* the body's batch_id or "default" */
     kivo_buf rb;
     json_t *report, *summary, *claims;
     char *summary_text, *claims_text;
@@ -218,25 +219,24 @@ static int create_review(api_ctx *ctx, hr_create *c, api_error *e)
         return -1;
     }
     switch (kivo_engine_review(ctx->t->engine, &c->packet, &c->review)) {
-    case KIVO_OK:
-        break;
+    case KIVO_OK: break;
     case KIVO_ETOOBIG:
         /* One of the engine's own bounds on a record (its work, its evidence). */
-        api_error_set(e, 413, "payload_too_large", "this packet is over the claim engine's "
-                                                   "limits; send a shorter output or fewer, "
-                                                   "shorter sources");
+        api_error_set(e, 413, "payload_too_large",
+                      "this packet is over the claim engine's "
+                      "limits; send a shorter output or fewer, "
+                      "shorter sources");
         api_error_field(e, "output");
         return -1;
-    default:
-        api_error_set(e, 500, "internal", "the claim engine failed on this packet");
-        return -1;
+    default: api_error_set(e, 500, "internal", "the claim engine failed on this packet"); return -1;
     }
     /* The claim count bounds the stored report and the answer (each claim carries its text and
      * evidence): refuse before rendering either. */
     if (ctx->cfg->max_claims && c->review->n_claims > ctx->cfg->max_claims) {
         api_error_set(e, 413, "payload_too_large",
                       "the output has %zu claims; this server reviews at most %zu claims per "
-                      "packet (max_claims)", c->review->n_claims, ctx->cfg->max_claims);
+                      "packet (max_claims)",
+                      c->review->n_claims, ctx->cfg->max_claims);
         api_error_field(e, "output");
         return -1;
     }
@@ -248,11 +248,20 @@ static int create_review(api_ctx *ctx, hr_create *c, api_error *e)
  * @return 0, or -1 with e filled. */
 static int create_render(hr_create *c, api_error *e)
 {
-    static const char *const copy[] = {
-        "gate_verdict", "safe_use_status", "strictness", "intended_use", "policy_version",
-        "engine_version", "claim_count", "unsupported_claim_count", "contradicted_claim_count",
-        "partially_supported_claim_count", "failure_categories", "output_hash", "source_count",
-        NULL};
+    static const char *const copy[] = {"gate_verdict",
+                                       "safe_use_status",
+                                       "strictness",
+                                       "intended_use",
+                                       "policy_version",
+                                       "engine_version",
+                                       "claim_count",
+                                       "unsupported_claim_count",
+                                       "contradicted_claim_count",
+                                       "partially_supported_claim_count",
+                                       "failure_categories",
+                                       "output_hash",
+                                       "source_count",
+                                       NULL};
     const kivo_json_node *n;
     json_t *hashes;
 
@@ -267,26 +276,24 @@ static int create_render(hr_create *c, api_error *e)
     c->meta.strictness = c->packet.strictness;
     c->meta.intended_use = c->packet.intended_use;
     switch (kivo_report_render(&c->packet, c->review, &c->meta, &c->rb)) {
-    case KIVO_OK:
-        break;
+    case KIVO_OK: break;
     case KIVO_ETOOBIG:
         api_error_set(e, 413, "payload_too_large",
                       "the claim report of this packet would pass %zu bytes, this server's "
-                      "limit (max_report_bytes)", c->rb.max);
+                      "limit (max_report_bytes)",
+                      c->rb.max);
         api_error_field(e, "output");
         return -1;
-    default:
-        api_error_set(e, 500, "internal", "cannot render the claim report");
-        return -1;
+    default: api_error_set(e, 500, "internal", "cannot render the claim report"); return -1;
     }
     if (!(c->report = json_loadb(c->rb.data, c->rb.len, JSON_ALLOW_NUL, NULL))) {
         api_error_set(e, 500, "internal", "cannot render the claim report");
         return -1;
     }
-    c->summary = json_pack("{s:s, s:O, s:s, s:O}", "review_run_id", c->run_id,
-                           "customer_run_id", json_object_get(c->report, "customer_run_id"),
-                           "batch_id", c->meta.batch_id,
-                           "workflow_id", json_object_get(c->report, "workflow_id"));
+    c->summary =
+        json_pack("{s:s, s:O, s:s, s:O}", "review_run_id", c->run_id, "customer_run_id",
+                  json_object_get(c->report, "customer_run_id"), "batch_id", c->meta.batch_id,
+                  "workflow_id", json_object_get(c->report, "workflow_id"));
     if (!c->summary)
         goto oom;
     api_json_set_str(c->summary, "title", kivo_json_get(c->root, "title"));
@@ -301,8 +308,8 @@ static int create_render(hr_create *c, api_error *e)
     api_json_set_time(c->summary, "created_at", c->now);
     c->claims = json_object_get(c->report, "claims");
     c->summary_text = json_dumps(c->summary, JSON_COMPACT | JSON_REAL_PRECISION(6));
-    c->claims_text = c->claims ? json_dumps(c->claims, JSON_COMPACT | JSON_REAL_PRECISION(6))
-                               : NULL;
+    c->claims_text =
+        c->claims ? json_dumps(c->claims, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
     if (!c->summary_text || !c->claims_text)
         goto oom;
     return 0;
@@ -370,8 +377,7 @@ void api_route_hr_create(api_ctx *ctx, api_reply *out)
             goto fail;
         goto out;
     }
-    if (create_packet(&c, &e) != 0 || create_review(ctx, &c, &e) != 0 ||
-        create_render(&c, &e) != 0)
+    if (create_packet(&c, &e) != 0 || create_review(ctx, &c, &e) != 0 || create_render(&c, &e) != 0)
         goto fail;
     rc = create_store(ctx, &c, out, &e);
     if (rc < 0)
@@ -513,10 +519,10 @@ void api_route_hr_delete(api_ctx *ctx, api_reply *out)
     api_json_set_time(ans, "deleted_at", deleted_at);
     json_object_set_new(ans, "removed", removed);
     removed = NULL;
-    json_object_set_new(ans, "kept", json_pack("[s,s,s,s,s,s,s,s,s]", "review_run_id",
-                                               "customer_run_id", "workflow_id", "gate_verdict",
-                                               "safe_use_status", "counts", "output_hash",
-                                               "source_hashes", "created_at"));
+    json_object_set_new(ans, "kept",
+                        json_pack("[s,s,s,s,s,s,s,s,s]", "review_run_id", "customer_run_id",
+                                  "workflow_id", "gate_verdict", "safe_use_status", "counts",
+                                  "output_hash", "source_hashes", "created_at"));
     api_reply_json(out, 200, ans);
     goto out;
 

@@ -76,8 +76,8 @@ void api_route_pw_create(api_ctx *ctx, api_reply *out)
     }
     in_txn = 1;
     rc = api_store_pw_by_customer(s, a->project, batch ? batch->str : KIVO_WIRE_BATCH_DEFAULT,
-                                  batch ? (int)batch->len : -1, customer->str,
-                                  (int)customer->len, &found);
+                                  batch ? (int)batch->len : -1, customer->str, (int)customer->len,
+                                  &found);
     if (rc == SQLITE_ROW) {
         int64_t row = found.id;
         int same = found.create_digest_len == API_DIGEST_SIZE &&
@@ -98,8 +98,7 @@ void api_route_pw_create(api_ctx *ctx, api_reply *out)
             goto fail;
         }
         /* A repeat hands out a fresh credential; storing its digest retires the old one. */
-        rc = api_store_pw_reissue(s, row, cred_digest, API_DIGEST_SIZE, now, expires,
-                                  a->key_id);
+        rc = api_store_pw_reissue(s, row, cred_digest, API_DIGEST_SIZE, now, expires, a->key_id);
         status = 200;
     } else if (rc == SQLITE_DONE) {
         api_pw_new_run run = {
@@ -195,7 +194,7 @@ typedef struct pw_event {
     const kivo_json_node *root, *event_id, *seq;
     kivo_event_type type;
     json_t *canon;
-    char *canon_text;                    /* the body with sorted keys, and its digest */
+    char *canon_text; /* the body with sorted keys, and its digest */
     unsigned char digest[API_DIGEST_SIZE];
     int64_t now;
     /* the run as stored */
@@ -232,7 +231,7 @@ static int event_validate(api_ctx *ctx, pw_event *ev, api_error *e)
     ev->event_id = kivo_json_get(ev->root, "event_id");
     ev->seq = kivo_json_get(ev->root, "sequence");
     type = kivo_json_get(ev->root, "event_type");
-    kivo_event_type_parse(type->str, type->len, &ev->type);     /* validated above */
+    kivo_event_type_parse(type->str, type->len, &ev->type); /* validated above */
     return 0;
 }
 
@@ -275,8 +274,7 @@ static int event_load(api_ctx *ctx, pw_event *ev, api_error *e)
     if (!api_json_str_eq(kivo_json_get(ev->root, "customer_run_id"), run.customer_run_id,
                          run.customer_run_id_len))
         api_error_field(e, "customer_run_id");
-    if (!api_json_str_eq(kivo_json_get(ev->root, "worker_id"), run.worker_id,
-                         run.worker_id_len))
+    if (!api_json_str_eq(kivo_json_get(ev->root, "worker_id"), run.worker_id, run.worker_id_len))
         api_error_field(e, "worker_id");
     /* An event from a worker before batch ids names none; one that names a batch names its
      * run's. */
@@ -473,9 +471,9 @@ out:
 static json_t *run_json(const api_pw_run *r)
 {
     static const char *const result_keys[] = {
-        "gate_verdict", "safe_use_status", "claim_count", "unsupported_claim_count",
-        "source_count", "source_hashes", "output_hash", "redacted_failure_categories",
-        "artifact_summaries", "failure_code", NULL};
+        "gate_verdict",       "safe_use_status", "claim_count", "unsupported_claim_count",
+        "source_count",       "source_hashes",   "output_hash", "redacted_failure_categories",
+        "artifact_summaries", "failure_code",    NULL};
     json_t *run = json_loads(r->create_body, 0, NULL);
     json_t *term = NULL;
 

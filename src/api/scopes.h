@@ -4,10 +4,10 @@
 
 #include <stddef.h>
 
-#define API_SCOPE_REVIEW_WRITE 1u   /* review_runs:write */
-#define API_SCOPE_REVIEW_READ 2u    /* review_runs:read */
-#define API_SCOPE_PW_WRITE 4u       /* private_worker:write */
-#define API_SCOPE_PW_READ 8u        /* private_worker:read */
+#define API_SCOPE_REVIEW_WRITE 1u /* review_runs:write */
+#define API_SCOPE_REVIEW_READ 2u  /* review_runs:read */
+#define API_SCOPE_PW_WRITE 4u     /* private_worker:write */
+#define API_SCOPE_PW_READ 8u      /* private_worker:read */
 #define API_SCOPES_TEXT_MAX 96
 
 /* Parses a comma-separated list ("review_runs:read,private_worker:write"); spaces around names

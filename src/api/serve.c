@@ -57,7 +57,7 @@ static api_thread *threads;
 #define TARGET_MAX 8192
 #define HEAD_MAX 16384
 static pthread_key_t thread_key;
-static char *oom_body;          /* the out-of-memory answer, rendered at start-up */
+static char *oom_body; /* the out-of-memory answer, rendered at start-up */
 
 /* Request bodies held in memory at once, all and hosted ones (api_config.max_body_memory). */
 static pthread_mutex_t budget_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -162,9 +162,10 @@ static api_route route_of(const char *url, char *id)
         return API_R_METRICS;
     if (strncmp(url, "/app", 4) == 0) {
         /* The reviewer's page: /app redirects to /app/, which is app.html; then its assets. */
-        static const char *const app[][2] = {
-            {"/app", ""}, {"/app/", "app.html"}, {"/app/review.js", "review.js"},
-            {"/app/review.css", "review.css"}};
+        static const char *const app[][2] = {{"/app", ""},
+                                             {"/app/", "app.html"},
+                                             {"/app/review.js", "review.js"},
+                                             {"/app/review.css", "review.css"}};
         for (size_t i = 0; i < sizeof app / sizeof app[0]; i++) {
             if (strcmp(url, app[i][0]) == 0) {
                 strcpy(id, app[i][1]);
@@ -273,19 +274,19 @@ static void route_healthz(api_ctx *ctx, api_reply *out)
                           "schema_version", api_migrate_latest());
 
     switch (api_health_check(ctx->t->store, why, sizeof why)) {
-    case API_HEALTH_OK:
-        api_reply_json(out, 200, j);
-        return;
+    case API_HEALTH_OK: api_reply_json(out, 200, j); return;
     case API_HEALTH_WRITES_FAIL:
         snprintf(problem, sizeof problem, "writes to the database fail: %s", why);
         break;
     case API_HEALTH_DB_GONE:
-        snprintf(problem, sizeof problem, "the database file was removed or replaced while the "
-                                          "server ran; restart it");
+        snprintf(problem, sizeof problem,
+                 "the database file was removed or replaced while the "
+                 "server ran; restart it");
         break;
     case API_HEALTH_FILES_UNUSABLE:
-        snprintf(problem, sizeof problem, "a database file cannot be written (immutable, or "
-                                          "-shm truncated); see the server log");
+        snprintf(problem, sizeof problem,
+                 "a database file cannot be written (immutable, or "
+                 "-shm truncated); see the server log");
         break;
     }
     json_object_set_new(j, "status", json_string("unavailable"));
@@ -385,19 +386,21 @@ static int admit(api_ctx *ctx, struct MHD_Connection *c, api_error *e, api_reply
         goto out;
     }
     r->limit = r->route == API_R_HR_RUNS && r->method == API_M_POST ? cfg.max_hosted_body
-                                                            : cfg.max_worker_body;
+                                                                    : cfg.max_worker_body;
     if (r->route != API_R_HEALTHZ) {
         char why[256];
         api_health_state h = api_health_files(why, sizeof why, 0);
         if (h == API_HEALTH_FILES_UNUSABLE) {
-            api_error_set(e, 503, "unavailable", "a database file cannot be written; see the "
-                                                 "server log");
+            api_error_set(e, 503, "unavailable",
+                          "a database file cannot be written; see the "
+                          "server log");
             goto out;
         }
         if (h == API_HEALTH_DB_GONE && r->method != API_M_GET) {
-            api_error_set(e, 503, "unavailable", "the database file was removed or replaced "
-                                                 "while the server ran; writes are refused "
-                                                 "until it restarts");
+            api_error_set(e, 503, "unavailable",
+                          "the database file was removed or replaced "
+                          "while the server ran; writes are refused "
+                          "until it restarts");
             goto out;
         }
     }
@@ -405,8 +408,9 @@ static int admit(api_ctx *ctx, struct MHD_Connection *c, api_error *e, api_reply
         ret = 0;
         goto out;
     }
-    if (api_auth_resolve(ctx, MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                                          MHD_HTTP_HEADER_AUTHORIZATION), e) != 0)
+    if (api_auth_resolve(
+            ctx, MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
+            e) != 0)
         goto out;
     switch (r->route) {
     case API_R_PW_RUNS:
@@ -429,15 +433,14 @@ static int admit(api_ctx *ctx, struct MHD_Connection *c, api_error *e, api_reply
     case API_R_PW_EVENTS:
         /* An expired credential of this run may still replay an accepted event; the route
          * decides once it has the body. */
-        if (api_auth_need_credential(a, r->id,
-                                     a->kind == API_TOKEN_CREDENTIAL &&
-                                         strcmp(a->run_id, r->id) == 0, e) != 0)
+        if (api_auth_need_credential(
+                a, r->id, a->kind == API_TOKEN_CREDENTIAL && strcmp(a->run_id, r->id) == 0, e) != 0)
             goto out;
         break;
     case API_R_HR_RUNS:
     case API_R_HR_RUN:
-        if (api_auth_need_key(a, r->method == API_M_GET ? API_SCOPE_REVIEW_READ
-                                                    : API_SCOPE_REVIEW_WRITE, e) != 0)
+        if (api_auth_need_key(
+                a, r->method == API_M_GET ? API_SCOPE_REVIEW_READ : API_SCOPE_REVIEW_WRITE, e) != 0)
             goto out;
         break;
     case API_R_HR_REPORT:
@@ -445,8 +448,7 @@ static int admit(api_ctx *ctx, struct MHD_Connection *c, api_error *e, api_reply
         if (api_auth_need_key(a, API_SCOPE_REVIEW_READ, e) != 0)
             goto out;
         break;
-    default:
-        break;
+    default: break;
     }
     if (!api_ratelimit_take(a->kind == API_TOKEN_KEY ? (uint64_t)a->key_id << 1
                                                      : ((uint64_t)a->run_row << 1) | 1,
@@ -488,33 +490,22 @@ static void dispatch(api_ctx *ctx, api_reply *rep)
     api_error e = {0};
 
     if (r->too_large) {
-        api_error_set(&e, 413, "payload_too_large", "body over the limit of %zu bytes",
-                      r->limit);
+        api_error_set(&e, 413, "payload_too_large", "body over the limit of %zu bytes", r->limit);
         api_reply_error(ctx, rep, &e);
         return;
     }
     switch (r->route) {
-    case API_R_HEALTHZ:
-        route_healthz(ctx, rep);
-        break;
-    case API_R_METRICS:
-        route_metrics(ctx, rep);
-        break;
+    case API_R_HEALTHZ: route_healthz(ctx, rep); break;
+    case API_R_METRICS: route_metrics(ctx, rep); break;
     case API_R_PW_RUNS:
         if (r->method == API_M_POST)
             api_route_pw_create(ctx, rep);
         else
             api_route_pw_list(ctx, rep);
         break;
-    case API_R_PW_RUN:
-        api_route_pw_get(ctx, rep);
-        break;
-    case API_R_PW_EVENTS:
-        api_route_pw_event(ctx, rep);
-        break;
-    case API_R_PW_BATCHES:
-        api_route_pw_batches(ctx, rep);
-        break;
+    case API_R_PW_RUN: api_route_pw_get(ctx, rep); break;
+    case API_R_PW_EVENTS: api_route_pw_event(ctx, rep); break;
+    case API_R_PW_BATCHES: api_route_pw_batches(ctx, rep); break;
     case API_R_HR_RUNS:
         if (r->method == API_M_POST)
             api_route_hr_create(ctx, rep);
@@ -527,15 +518,9 @@ static void dispatch(api_ctx *ctx, api_reply *rep)
         else
             api_route_hr_get(ctx, rep);
         break;
-    case API_R_HR_REPORT:
-        api_route_hr_report(ctx, rep);
-        break;
-    case API_R_HR_PACKET:
-        api_route_hr_packet(ctx, rep);
-        break;
-    case API_R_APP:
-        api_route_app(ctx, rep);
-        break;
+    case API_R_HR_REPORT: api_route_hr_report(ctx, rep); break;
+    case API_R_HR_PACKET: api_route_hr_packet(ctx, rep); break;
+    case API_R_APP: api_route_app(ctx, rep); break;
     default:
         api_error_set(&e, 404, "not_found", "no such endpoint");
         api_reply_error(ctx, rep, &e);
@@ -616,9 +601,8 @@ static void hosted_done(api_pool_job *job, int ran)
  * count and keep the bytes, dropping them past the limit. Last call: run the route, a hosted
  * create on a review thread. */
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     api_request *r = *con_cls;
     api_reply rep = {0};
@@ -747,9 +731,29 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 /* ---- the command ---------------------------------------------------------------------------- */
 
 enum {
-    O_LISTEN, O_DB, O_CREATE, O_THREADS, O_TTL, O_MAX_WORKER, O_MAX_HOSTED, O_RATE, O_BURST, O_SYNC,
-    O_GRACE, O_MAX_CONN, O_MAX_CONN_IP, O_HEAD_TIMEOUT, O_HOSTED_THREADS, O_HOSTED_QUEUE,
-    O_BODY_MEMORY, O_MAX_CLAIMS, O_MAX_REPORT, O_QUIET, O_LOG_FORMAT, O_HELP, O_COUNT
+    O_LISTEN,
+    O_DB,
+    O_CREATE,
+    O_THREADS,
+    O_TTL,
+    O_MAX_WORKER,
+    O_MAX_HOSTED,
+    O_RATE,
+    O_BURST,
+    O_SYNC,
+    O_GRACE,
+    O_MAX_CONN,
+    O_MAX_CONN_IP,
+    O_HEAD_TIMEOUT,
+    O_HOSTED_THREADS,
+    O_HOSTED_QUEUE,
+    O_BODY_MEMORY,
+    O_MAX_CLAIMS,
+    O_MAX_REPORT,
+    O_QUIET,
+    O_LOG_FORMAT,
+    O_HELP,
+    O_COUNT
 };
 
 static const api_option serve_opts[O_COUNT] = {
@@ -963,8 +967,10 @@ static void raise_fd_limit(void)
         return;
     rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
     if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want)
-        api_log_event("warn", "warning: %llu descriptors allowed, --max-connections %u needs "
-                      "about %llu", (unsigned long long)rl.rlim_cur, cfg.max_connections,
+        api_log_event("warn",
+                      "warning: %llu descriptors allowed, --max-connections %u needs "
+                      "about %llu",
+                      (unsigned long long)rl.rlim_cur, cfg.max_connections,
                       (unsigned long long)want);
 }
 
@@ -1017,9 +1023,11 @@ static void listen_error(const struct sockaddr_storage *ss, socklen_t len)
         e = errno;
     }
     if (e == EADDRINUSE)
-        api_log_event("error", "cannot listen on %s:%u: port %u is already in use (another "
+        api_log_event("error",
+                      "cannot listen on %s:%u: port %u is already in use (another "
                       "kivo-api, or another program: see `ss -ltnp 'sport = :%u'`); choose "
-                      "another with --listen", cfg.host, cfg.port, cfg.port, cfg.port);
+                      "another with --listen",
+                      cfg.host, cfg.port, cfg.port, cfg.port);
     else if (e)
         api_log_event("error", "cannot listen on %s:%u: %s", cfg.host, cfg.port, strerror(e));
     else
@@ -1046,8 +1054,10 @@ int api_serve_main(int argc, char **argv)
     }
     api_log_set_format((api_log_format)cfg.log_format);
     if (make_addr(&ss, &sslen) != 0) {
-        api_log_event("error", "--listen %s:%u: no such address or host name (127.0.0.1:8787, "
-                      "localhost:8787, [::1]:8787, :8787)", cfg.host, cfg.port);
+        api_log_event("error",
+                      "--listen %s:%u: no such address or host name (127.0.0.1:8787, "
+                      "localhost:8787, [::1]:8787, :8787)",
+                      cfg.host, cfg.port);
         goto out;
     }
     code = API_EXIT_FAILURE;
@@ -1057,11 +1067,12 @@ int api_serve_main(int argc, char **argv)
     /* Migrate once, here, before any request thread opens its own connection. */
     if (api_health_files_writable(cfg.db_path, errmsg, sizeof errmsg) != 0 ||
         api_store_open(cfg.db_path, &store_opt, 1, &main_store, errmsg) != SQLITE_OK) {
-        api_log_event("error", "cannot open the database: %s%s", errmsg,
-                !cfg.create && access(cfg.db_path, F_OK) != 0
-                    ? " (pass --create to make a new one; a database that disappeared is never "
-                      "recreated silently)"
-                    : "");
+        api_log_event(
+            "error", "cannot open the database: %s%s", errmsg,
+            !cfg.create && access(cfg.db_path, F_OK) != 0
+                ? " (pass --create to make a new one; a database that disappeared is never "
+                  "recreated silently)"
+                : "");
         goto out;
     }
     /* Request threads open their connections later: never a new file behind the operator. */
@@ -1104,24 +1115,23 @@ int api_serve_main(int argc, char **argv)
             MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, NULL,
-                         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-                         MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg.threads,
-                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+    d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR,
+                         (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
+                         (unsigned int)cfg.threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
                          MHD_OPTION_NOTIFY_CONNECTION, api_headwatch_notify, NULL,
-                         MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
-                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
-                         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg.max_connections,
-                         MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-                         (unsigned int)cfg.max_connections_per_ip,
-                         MHD_OPTION_END);
+                         MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
+                         (unsigned int)60, MHD_OPTION_CONNECTION_LIMIT,
+                         (unsigned int)cfg.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                         (unsigned int)cfg.max_connections_per_ip, MHD_OPTION_END);
     if (!d) {
         listen_error(&ss, sslen);
         goto out;
     }
-    api_log_event("info", "listening on %s:%u (kivo-api %s), database %s, %u threads, %u "
-                  "hosted-review threads", cfg.host, cfg.port, KIVO_VERSION_STRING, cfg.db_path,
-                  cfg.threads, cfg.hosted_threads);
+    api_log_event("info",
+                  "listening on %s:%u (kivo-api %s), database %s, %u threads, %u "
+                  "hosted-review threads",
+                  cfg.host, cfg.port, KIVO_VERSION_STRING, cfg.db_path, cfg.threads,
+                  cfg.hosted_threads);
     sd_notifyf(0, "READY=1\nSTATUS=listening on %s:%u", cfg.host, cfg.port);
 
     while (sigwait(&sigs, &sig) != 0 || (sig != SIGTERM && sig != SIGINT))

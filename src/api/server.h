@@ -33,23 +33,29 @@ typedef enum api_route {
     API_R_UNKNOWN = 0,
     API_R_HEALTHZ,
     API_R_METRICS,
-    API_R_PW_RUNS,       /* /v1/private-worker/review-runs */
-    API_R_PW_RUN,        /* /v1/private-worker/review-runs/{id} */
-    API_R_PW_EVENTS,     /* /v1/private-worker/review-runs/{id}/events */
-    API_R_PW_BATCHES,    /* /v1/private-worker/batches */
-    API_R_HR_RUNS,       /* /v1/review-runs */
-    API_R_HR_RUN,        /* /v1/review-runs/{id} */
-    API_R_HR_REPORT,     /* /v1/review-runs/{id}/report */
-    API_R_HR_PACKET,     /* /v1/review-runs/{id}/packet */
-    API_R_APP,           /* /app/ and its assets (id: the asset's name, "" for /app) */
+    API_R_PW_RUNS,    /* /v1/private-worker/review-runs */
+    API_R_PW_RUN,     /* /v1/private-worker/review-runs/{id} */
+    API_R_PW_EVENTS,  /* /v1/private-worker/review-runs/{id}/events */
+    API_R_PW_BATCHES, /* /v1/private-worker/batches */
+    API_R_HR_RUNS,    /* /v1/review-runs */
+    API_R_HR_RUN,     /* /v1/review-runs/{id} */
+    API_R_HR_REPORT,  /* /v1/review-runs/{id}/report */
+    API_R_HR_PACKET,  /* /v1/review-runs/{id}/packet */
+    API_R_APP,        /* /app/ and its assets (id: the asset's name, "" for /app) */
     API_R_COUNT
 } api_route;
 
-typedef enum api_method { API_M_GET = 0, API_M_POST, API_M_DELETE, API_M_OTHER, API_M_COUNT } api_method;
+typedef enum api_method {
+    API_M_GET = 0,
+    API_M_POST,
+    API_M_DELETE,
+    API_M_OTHER,
+    API_M_COUNT
+} api_method;
 
 /* Who is calling, resolved from the Authorization header. */
 typedef struct api_auth {
-    api_token_kind kind;                 /* API_TOKEN_INVALID when not authenticated */
+    api_token_kind kind; /* API_TOKEN_INVALID when not authenticated */
     unsigned char digest[API_DIGEST_SIZE];
     /* API key */
     int64_t key_id;
@@ -64,22 +70,22 @@ typedef struct api_auth {
 typedef struct api_thread {
     api_store *store;
     kivo_json_parser *parser;
-    kivo_engine *engine;                 /* NULL until the first hosted review */
+    kivo_engine *engine; /* NULL until the first hosted review */
     struct api_thread *next;
 } api_thread;
 
 typedef struct api_reply {
     unsigned status;
-    json_t *json;                        /* body, owned; or */
-    char *text;                          /* raw body (malloc), owned, with text_len */
+    json_t *json; /* body, owned; or */
+    char *text;   /* raw body (malloc), owned, with text_len */
     size_t text_len;
-    const char *content_type;            /* default application/json */
+    const char *content_type; /* default application/json */
     unsigned retry_after;
     const char *allow;
-    const char *const *headers;          /* extra headers: name, value, ..., NULL (static) */
+    const char *const *headers; /* extra headers: name, value, ..., NULL (static) */
 } api_reply;
 
-#define API_REQUEST_ID_MAX 65   /* a request id (accesslog.h) and its NUL */
+#define API_REQUEST_ID_MAX 65 /* a request id (accesslog.h) and its NUL */
 
 typedef struct api_request {
     api_route route;
@@ -92,22 +98,21 @@ typedef struct api_request {
     size_t received;
     int too_large;
     api_auth auth;
-    unsigned status;                     /* what was answered, for metrics and the log */
-    const char *reason;                  /* error code or finer reason, for metrics */
-    int event_type;                      /* API_R_PW_EVENTS: index of the accepted event type */
-    void *conn;                          /* struct MHD_Connection *, for query arguments */
-    int begun;                           /* the first on_request call (headers) happened */
-    int bad_path, bad_query;             /* the raw target had a %00 in the path / the query */
-    size_t target_len;                   /* bytes of the raw request target */
-    size_t declared;                     /* Content-Length, 0 when chunked */
-    size_t body_held;                    /* bytes of the body budget this request holds */
-    int over_budget;                     /* a chunked body passed the body budget */
-    int pool_slot;                       /* holds a hosted-review slot (pool.h) */
-    int pool_done;                       /* the review thread filled pool_reply */
+    unsigned status;         /* what was answered, for metrics and the log */
+    const char *reason;      /* error code or finer reason, for metrics */
+    int event_type;          /* API_R_PW_EVENTS: index of the accepted event type */
+    void *conn;              /* struct MHD_Connection *, for query arguments */
+    int begun;               /* the first on_request call (headers) happened */
+    int bad_path, bad_query; /* the raw target had a %00 in the path / the query */
+    size_t target_len;       /* bytes of the raw request target */
+    size_t declared;         /* Content-Length, 0 when chunked */
+    size_t body_held;        /* bytes of the body budget this request holds */
+    int over_budget;         /* a chunked body passed the body budget */
+    int pool_slot;           /* holds a hosted-review slot (pool.h) */
+    int pool_done;           /* the review thread filled pool_reply */
     api_pool_job job;
-    api_reply pool_reply;                /* the hosted answer, made on a review thread */
+    api_reply pool_reply; /* the hosted answer, made on a review thread */
 } api_request;
-
 
 typedef struct api_ctx {
     const api_config *cfg;
@@ -170,12 +175,11 @@ void api_route_hr_packet(api_ctx *ctx, api_reply *out);
 typedef struct api_list_page {
     json_t *runs;
     long n, limit;
-    int64_t last;                        /* keyset id of the last row added */
+    int64_t last; /* keyset id of the last row added */
     int more;
 } api_list_page;
 typedef int (*api_list_fetch)(api_store *s, const api_list_filter *f, api_list_page *p);
-void api_list_runs(api_ctx *ctx, api_reply *out, const char *const *statuses,
-                   api_list_fetch fetch);
+void api_list_runs(api_ctx *ctx, api_reply *out, const char *const *statuses, api_list_fetch fetch);
 /* @return 1 (and marks the page as having more) when the page already holds its limit. */
 int api_list_full(api_list_page *p);
 /* Appends item (reference stolen) as the row with keyset id `id`. */

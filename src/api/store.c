@@ -50,8 +50,8 @@ typedef enum stmt_id {
 struct api_store {
     sqlite3 *db;
     sqlite3_stmt *stmts[STMT_COUNT];
-    sqlite3_stmt *open;         /* the lookup whose row the caller holds, until api_store_end */
-    char err[ERR_MAX];          /* the error recorded since the last begin, when err_set */
+    sqlite3_stmt *open; /* the lookup whose row the caller holds, until api_store_end */
+    char err[ERR_MAX];  /* the error recorded since the last begin, when err_set */
     int err_set;
 };
 
@@ -71,10 +71,8 @@ static int disk_error(int rc)
     case SQLITE_READONLY:
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
-    case SQLITE_CANTOPEN:
-        return 1;
-    default:
-        return 0;
+    case SQLITE_CANTOPEN: return 1;
+    default: return 0;
     }
 }
 
@@ -204,8 +202,8 @@ static sqlite3_stmt *stmt(api_store *s, stmt_id id, const char *sql)
     sqlite3_stmt *st = s->stmts[id];
 
     api_store_end(s);
-    if (!st && sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) ==
-                   SQLITE_OK)
+    if (!st &&
+        sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) == SQLITE_OK)
         s->stmts[id] = st;
     if (st) {
         sqlite3_reset(st);
@@ -271,8 +269,8 @@ static const char sql_key_insert[] =
     "INSERT INTO api_keys (prefix, token_hash, project, scopes, created_at) "
     "VALUES (?1, ?2, ?3, ?4, ?5)";
 
-int api_store_key_insert(api_store *s, const char *prefix, const void *token_hash,
-                         size_t hash_len, const char *project, const char *scopes, int64_t now)
+int api_store_key_insert(api_store *s, const char *prefix, const void *token_hash, size_t hash_len,
+                         const char *project, const char *scopes, int64_t now)
 {
     sqlite3_stmt *st = stmt(s, STMT_KEY_INSERT, sql_key_insert);
 
@@ -290,8 +288,7 @@ static const char sql_key_by_hash[] =
     "SELECT id, token_hash, project, scopes, revoked_at, last_used_at "
     "FROM api_keys WHERE token_hash = ?1";
 
-int api_store_key_by_hash(api_store *s, const void *token_hash, size_t hash_len,
-                          api_key_row *row)
+int api_store_key_by_hash(api_store *s, const void *token_hash, size_t hash_len, api_key_row *row)
 {
     sqlite3_stmt *st = stmt(s, STMT_KEY_BY_HASH, sql_key_by_hash);
     int rc;
@@ -375,8 +372,8 @@ static const char sql_pw_by_customer[] =
     "WHERE project = ?1 AND batch_id = ?3 AND customer_run_id = ?2";
 
 int api_store_pw_by_customer(api_store *s, const char *project, const char *batch_id,
-                             int batch_id_len, const char *customer_run_id,
-                             int customer_run_id_len, api_pw_found *row)
+                             int batch_id_len, const char *customer_run_id, int customer_run_id_len,
+                             api_pw_found *row)
 {
     sqlite3_stmt *st = stmt(s, STMT_PW_BY_CUSTOMER, sql_pw_by_customer);
     int rc;
@@ -448,8 +445,7 @@ static const char sql_pw_by_cred[] =
     "SELECT r.id, r.run_id, r.project, r.cred_hash, r.cred_expires_at, k.revoked_at "
     "FROM pw_runs r LEFT JOIN api_keys k ON k.id = r.key_id WHERE r.cred_hash = ?1";
 
-int api_store_pw_by_cred(api_store *s, const void *cred_hash, size_t hash_len,
-                         api_pw_cred_row *row)
+int api_store_pw_by_cred(api_store *s, const void *cred_hash, size_t hash_len, api_pw_cred_row *row)
 {
     sqlite3_stmt *st = stmt(s, STMT_PW_BY_CRED, sql_pw_by_cred);
     int rc;
@@ -470,9 +466,9 @@ int api_store_pw_by_cred(api_store *s, const void *cred_hash, size_t hash_len,
 }
 
 /* The columns of a whole run, for one run and for lists (pw_run_row reads them). */
-#define PW_RUN_COLUMNS                                                                           \
-    "id, run_id, project, customer_run_id, workflow_id, worker_id, status, gate_verdict, "      \
-    "create_body, terminal_body, last_sequence, event_count, created_at, updated_at, "          \
+#define PW_RUN_COLUMNS                                                                     \
+    "id, run_id, project, customer_run_id, workflow_id, worker_id, status, gate_verdict, " \
+    "create_body, terminal_body, last_sequence, event_count, created_at, updated_at, "     \
     "terminal_at, cred_expires_at, batch_id"
 
 static void pw_run_row(sqlite3_stmt *st, api_pw_run *r)
@@ -498,8 +494,7 @@ static void pw_run_row(sqlite3_stmt *st, api_pw_run *r)
     r->batch_id = col_text(st, 16);
 }
 
-static const char sql_pw_by_run_id[] =
-    "SELECT " PW_RUN_COLUMNS " FROM pw_runs WHERE run_id = ?1";
+static const char sql_pw_by_run_id[] = "SELECT " PW_RUN_COLUMNS " FROM pw_runs WHERE run_id = ?1";
 
 int api_store_pw_by_run_id(api_store *s, const char *run_id, api_pw_run *row)
 {
@@ -672,8 +667,8 @@ static const char sql_hr_by_customer[] =
     "WHERE project = ?1 AND batch_id = ?3 AND customer_run_id = ?2";
 
 int api_store_hr_by_customer(api_store *s, const char *project, const char *batch_id,
-                             int batch_id_len, const char *customer_run_id,
-                             int customer_run_id_len, api_hr_found *row)
+                             int batch_id_len, const char *customer_run_id, int customer_run_id_len,
+                             api_hr_found *row)
 {
     sqlite3_stmt *st = stmt(s, STMT_HR_BY_CUSTOMER, sql_hr_by_customer);
     int rc;
@@ -804,8 +799,7 @@ int api_store_hr_delete(api_store *s, int64_t id, int64_t now, const char *summa
 
 /* ---- both ------------------------------------------------------------------------------------ */
 
-static const char sql_pw_count_by_status[] =
-    "SELECT status, count(*) FROM pw_runs GROUP BY status";
+static const char sql_pw_count_by_status[] = "SELECT status, count(*) FROM pw_runs GROUP BY status";
 static const char sql_hr_count_by_status[] =
     "SELECT status, count(*) FROM hosted_runs GROUP BY status";
 

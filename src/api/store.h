@@ -26,9 +26,9 @@
 typedef struct api_store api_store;
 
 typedef struct api_store_options {
-    int synchronous_full;      /* PRAGMA synchronous=FULL (power-loss safe) instead of NORMAL */
+    int synchronous_full; /* PRAGMA synchronous=FULL (power-loss safe) instead of NORMAL */
     int busy_timeout_ms;
-    int create;                /* make the file (mode 0600 less the umask) when it is missing */
+    int create; /* make the file (mode 0600 less the umask) when it is missing */
 } api_store_options;
 
 /* Opens the database at `path`, sets WAL and the pragmas (secure_delete on), and migrates it when
@@ -43,7 +43,6 @@ void api_store_close(api_store *s);
 
 /* The connection, for sqlite3_errmsg() and the like. */
 sqlite3 *api_store_db(api_store *s);
-
 
 /* BEGIN IMMEDIATE under the process-wide write lock. @return SQLITE_OK or an error (the lock is
  * then not held). Every successful begin is paired with one commit or rollback. */
@@ -85,8 +84,8 @@ typedef struct api_key_row {
     size_t token_hash_len;
     const char *project;
     const char *scopes;
-    int revoked;                         /* revoked_at is set */
-    int64_t last_used_at;                /* -1 when never used */
+    int revoked;          /* revoked_at is set */
+    int64_t last_used_at; /* -1 when never used */
 } api_key_row;
 
 /* One line of `kivo-api keys list`; times are -1 when NULL. */
@@ -95,11 +94,10 @@ typedef struct api_key_item {
     int64_t created_at, last_used_at, revoked_at;
 } api_key_item;
 
-int api_store_key_insert(api_store *s, const char *prefix, const void *token_hash,
-                         size_t hash_len, const char *project, const char *scopes, int64_t now);
+int api_store_key_insert(api_store *s, const char *prefix, const void *token_hash, size_t hash_len,
+                         const char *project, const char *scopes, int64_t now);
 /* The key whose token hashes to `token_hash` (lookup). */
-int api_store_key_by_hash(api_store *s, const void *token_hash, size_t hash_len,
-                          api_key_row *row);
+int api_store_key_by_hash(api_store *s, const void *token_hash, size_t hash_len, api_key_row *row);
 int api_store_key_touch(api_store *s, int64_t id, int64_t now);
 /* Calls fn for every key in creation order. @return SQLITE_OK or an error. */
 int api_store_key_list(api_store *s, void (*fn)(const api_key_item *key, void *arg), void *arg);
@@ -121,7 +119,7 @@ typedef struct api_pw_new_run {
     const char *customer_run_id, *workflow_id, *worker_id, *batch_id;
     int customer_run_id_len, workflow_id_len, worker_id_len, batch_id_len;
     const char *create_body;
-    const void *create_digest, *cred_digest;    /* API_DIGEST_SIZE bytes each */
+    const void *create_digest, *cred_digest; /* API_DIGEST_SIZE bytes each */
     size_t digest_len;
     int64_t now, cred_expires_at, key_id;
 } api_pw_new_run;
@@ -180,15 +178,15 @@ typedef struct api_list_filter {
 
 /* One batch of a workflow: its runs and their verdicts (runs still going have none). */
 typedef struct api_batch_row {
-    int64_t key;                         /* keyset id: the batch's first run */
+    int64_t key; /* keyset id: the batch's first run */
     const char *workflow_id, *batch_id;
     int64_t run_count, pass, needs_review, fail;
     int64_t first_created_at, last_created_at;
 } api_batch_row;
 
 int api_store_pw_by_customer(api_store *s, const char *project, const char *batch_id,
-                             int batch_id_len, const char *customer_run_id,
-                             int customer_run_id_len, api_pw_found *row);
+                             int batch_id_len, const char *customer_run_id, int customer_run_id_len,
+                             api_pw_found *row);
 int api_store_pw_insert(api_store *s, const api_pw_new_run *run);
 /* Stores a fresh credential for run `id` (its digest retires the old one). */
 int api_store_pw_reissue(api_store *s, int64_t id, const void *cred_digest, size_t digest_len,
@@ -238,8 +236,8 @@ typedef struct api_hr_run {
 } api_hr_run;
 
 int api_store_hr_by_customer(api_store *s, const char *project, const char *batch_id,
-                             int batch_id_len, const char *customer_run_id,
-                             int customer_run_id_len, api_hr_found *row);
+                             int batch_id_len, const char *customer_run_id, int customer_run_id_len,
+                             api_hr_found *row);
 int api_store_hr_insert(api_store *s, const api_hr_new_run *run);
 int api_store_hr_by_run_id(api_store *s, const char *run_id, api_hr_run *row);
 int api_store_hr_list(api_store *s, const api_list_filter *f,

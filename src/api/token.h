@@ -15,11 +15,11 @@
 #define API_CRED_PREFIX "kivo_wc_"
 #define API_TOKEN_PREFIX_LEN 8
 #define API_TOKEN_RANDOM_BYTES 32
-#define API_TOKEN_TEXT_MAX 96          /* prefix + 43 chars + NUL fits with room */
-#define API_TOKEN_INPUT_MAX 256        /* longer bearer strings are refused unread */
-#define API_KEY_DISPLAY_LEN 16         /* "kivo_sk_" + 8 chars: what `keys list` shows */
+#define API_TOKEN_TEXT_MAX 96   /* prefix + 43 chars + NUL fits with room */
+#define API_TOKEN_INPUT_MAX 256 /* longer bearer strings are refused unread */
+#define API_KEY_DISPLAY_LEN 16  /* "kivo_sk_" + 8 chars: what `keys list` shows */
 #define API_DIGEST_SIZE 32
-#define API_RUN_ID_MAX 40              /* "rr_" + 32 hex + NUL */
+#define API_RUN_ID_MAX 40 /* "rr_" + 32 hex + NUL */
 
 typedef enum api_token_kind {
     API_TOKEN_INVALID = 0,

@@ -56,13 +56,13 @@ static int has_control(const char *s, size_t len)
     for (size_t i = 0; i < len; i++) {
         unsigned c = p[i];
         if (c - 0x20u < 0x5fu)
-            continue;                                           /* printable ASCII */
+            continue; /* printable ASCII */
         if (c < 0x20 || c == 0x7f)
             return 1;
         if (c == 0xC2 && i + 1 < len && p[i + 1] >= 0x80 && p[i + 1] <= 0x9F)
-            return 1;                                           /* U+0080-009F */
+            return 1; /* U+0080-009F */
         if (c == 0xD8 && i + 1 < len && p[i + 1] == 0x9C)
-            return 1;                                           /* U+061C */
+            return 1; /* U+061C */
         if (c == 0xE2 && i + 2 < len) {
             unsigned cp = 0x2000 + ((p[i + 1] & 0x3Fu) << 6) + (p[i + 2] & 0x3Fu);
             if (cp == 0x200E || cp == 0x200F || (cp >= 0x2028 && cp <= 0x202E) ||
@@ -103,8 +103,8 @@ static void bad(api_error *e, const char *path, const char *fmt, const char *wha
     api_error_field(e, path);
 }
 
-static void check_object(const kivo_json_node *obj, const kivo_wire_body *body,
-                         const char *path, api_error *e);
+static void check_object(const kivo_json_node *obj, const kivo_wire_body *body, const char *path,
+                         api_error *e);
 
 /* An ID or NAME: max is KIVO_WIRE_ID_MAX or KIVO_WIRE_NAME_MAX. */
 static void check_string(const kivo_json_node *v, size_t max, int required, const char *path,
@@ -148,8 +148,7 @@ static void check_code(const kivo_json_node *v, const char *path, api_error *e)
 
     for (size_t i = 0; ok && i < v->len; i++) {
         char c = v->str[i];
-        ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
-             c == '-';
+        ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
     }
     if (!ok)
         bad(e, path, "%s: %s", "must be 1.." XSTR(KIVO_WIRE_CODE_MAX) " characters of [a-z0-9_.-]");
@@ -213,8 +212,9 @@ static void check_flatmap(const kivo_json_node *v, const char *path, api_error *
         path_join(sub, path, c->key, c->key_len, 0);
         if (c->key_len == 0 || api_utf8_chars(c->key, c->key_len) > KIVO_WIRE_METADATA_KEY_MAX ||
             has_control(c->key, c->key_len))
-            bad(e, sub, "%s: %s", "keys must be 1.." XSTR(KIVO_WIRE_METADATA_KEY_MAX)
-                " characters without control characters");
+            bad(e, sub, "%s: %s",
+                "keys must be 1.." XSTR(
+                    KIVO_WIRE_METADATA_KEY_MAX) " characters without control characters");
         else if (c->type == KIVO_JSON_ARRAY || c->type == KIVO_JSON_OBJECT)
             bad(e, sub, "%s: %s", "metadata values must be strings, numbers, booleans or null");
         else if (c->type == KIVO_JSON_STRING && api_utf8_chars(c->str, c->len) > KIVO_WIRE_NAME_MAX)
@@ -256,52 +256,30 @@ static void check_value(const kivo_json_node *v, const kivo_wire_field *f, const
     case KIVO_WIRE_CONST:
     case KIVO_WIRE_ENUM:
         if (v->type != KIVO_JSON_STRING || !in_list(f->values, v->str, v->len))
-            bad(e, path, "%s: %s", f->kind == KIVO_WIRE_CONST ? "unsupported value"
-                                                              : "not one of the allowed values");
+            bad(e, path, "%s: %s",
+                f->kind == KIVO_WIRE_CONST ? "unsupported value" : "not one of the allowed values");
         break;
-    case KIVO_WIRE_ID:
-        check_string(v, KIVO_WIRE_ID_MAX, required, path, e);
-        break;
-    case KIVO_WIRE_NAME:
-        check_string(v, KIVO_WIRE_NAME_MAX, required, path, e);
-        break;
-    case KIVO_WIRE_CODE:
-        check_code(v, path, e);
-        break;
-    case KIVO_WIRE_BATCH:
-        check_batch(v, path, e);
-        break;
-    case KIVO_WIRE_HASH:
-        check_hash(v, path, e);
-        break;
-    case KIVO_WIRE_COUNT:
-        check_int(v, f->min, f->max, path, e);
-        break;
-    case KIVO_WIRE_POSINT:
-        check_int(v, 1, INT64_MAX, path, e);
-        break;
-    case KIVO_WIRE_OBJECT:
-        check_object(v, f->sub, path, e);
-        break;
+    case KIVO_WIRE_ID: check_string(v, KIVO_WIRE_ID_MAX, required, path, e); break;
+    case KIVO_WIRE_NAME: check_string(v, KIVO_WIRE_NAME_MAX, required, path, e); break;
+    case KIVO_WIRE_CODE: check_code(v, path, e); break;
+    case KIVO_WIRE_BATCH: check_batch(v, path, e); break;
+    case KIVO_WIRE_HASH: check_hash(v, path, e); break;
+    case KIVO_WIRE_COUNT: check_int(v, f->min, f->max, path, e); break;
+    case KIVO_WIRE_POSINT: check_int(v, 1, INT64_MAX, path, e); break;
+    case KIVO_WIRE_OBJECT: check_object(v, f->sub, path, e); break;
     case KIVO_WIRE_HASHES:
-    case KIVO_WIRE_OBJECTS:
-        check_array_of(v, f, path, e);
-        break;
-    case KIVO_WIRE_CATEGORIES:
-        check_categories(v, path, e);
-        break;
+    case KIVO_WIRE_OBJECTS: check_array_of(v, f, path, e); break;
+    case KIVO_WIRE_CATEGORIES: check_categories(v, path, e); break;
     case KIVO_WIRE_TEXT:
         if (v->type != KIVO_JSON_STRING)
             bad(e, path, "%s: must be a %s", "string");
         break;
-    case KIVO_WIRE_FLATMAP:
-        check_flatmap(v, path, e);
-        break;
+    case KIVO_WIRE_FLATMAP: check_flatmap(v, path, e); break;
     }
 }
 
-static void check_object(const kivo_json_node *obj, const kivo_wire_body *body,
-                         const char *path, api_error *e)
+static void check_object(const kivo_json_node *obj, const kivo_wire_body *body, const char *path,
+                         api_error *e)
 {
     char sub[PATH_MAX_LEN];
 
@@ -370,8 +348,7 @@ static void check_hash_count(const kivo_json_node *root, api_error *e)
     if (e->http || !count || !hashes)
         return;
     if ((long long)hashes->len != count->i) {
-        api_error_set(e, 400, "schema_violation",
-                      "source_hashes: must hold source_count hashes");
+        api_error_set(e, 400, "schema_violation", "source_hashes: must hold source_count hashes");
         api_error_field(e, "source_hashes");
         api_error_field(e, "source_count");
     }

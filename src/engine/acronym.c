@@ -12,19 +12,16 @@
 
 #include "engine_int.h"
 
-#define RUN_MAX 6   /* capitalised words of one name */
+#define RUN_MAX 6 /* capitalised words of one name */
 
 /* Function words a name may hold between its capitalised words ("Bank of America"). */
 static int inner_word(const char *text, const kv_token *t)
 {
     const char *s = text + t->start;
     switch (t->end - t->start) {
-    case 2:
-        return (s[0] == 'o' && s[1] == 'f') || (s[0] == 'd' && s[1] == 'e');
-    case 3:
-        return memcmp(s, "and", 3) == 0 || memcmp(s, "for", 3) == 0 || memcmp(s, "the", 3) == 0;
-    default:
-        return 0;
+    case 2: return (s[0] == 'o' && s[1] == 'f') || (s[0] == 'd' && s[1] == 'e');
+    case 3: return memcmp(s, "and", 3) == 0 || memcmp(s, "for", 3) == 0 || memcmp(s, "the", 3) == 0;
+    default: return 0;
     }
 }
 
@@ -43,8 +40,8 @@ static int dotted_letter(const char *text, size_t len, const kv_token *t)
     return t->end - t->start == 1 && c >= 'A' && c <= 'Z' && t->end < len && text[t->end] == '.';
 }
 
-uint64_t kv_acronym_at(kivo_engine *e, const char *text, size_t len, const kv_token *toks,
-                       size_t n, size_t i, size_t *end)
+uint64_t kv_acronym_at(kivo_engine *e, const char *text, size_t len, const kv_token *toks, size_t n,
+                       size_t i, size_t *end)
 {
     char initials[RUN_MAX];
     size_t k = 0, j = i, last = i;

@@ -22,8 +22,8 @@ kivo_status kivo_engine_create(kivo_engine **out)
         return KIVO_ENOMEM;
     kivo_buf_init(&e->xbuf, 16u << 20);
     if ((st = kv_lexicon_create(&e->lx)) != KIVO_OK ||
-        (st = kivo_hasher_create(&e->hasher)) != KIVO_OK || (st = kv_opposites_build(e)) != KIVO_OK ||
-        (st = kv_sense_create(e)) != KIVO_OK) {
+        (st = kivo_hasher_create(&e->hasher)) != KIVO_OK ||
+        (st = kv_opposites_build(e)) != KIVO_OK || (st = kv_sense_create(e)) != KIVO_OK) {
         kivo_engine_free(e);
         return st;
     }

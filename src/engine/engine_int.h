@@ -17,30 +17,30 @@
  * key and of the key's parent, so that a claim naming them can be held against the value. */
 enum kv_field_value { KV_FIELD_FALSE = 1, KV_FIELD_NULL, KV_FIELD_TRUE };
 #define KV_FIELD_TERMS 4
-#define KV_MAX_FIELDS 1024      /* yes/no leaves kept per record; later ones are not checked */
+#define KV_MAX_FIELDS 1024 /* yes/no leaves kept per record; later ones are not checked */
 
 typedef struct kv_field {
-    uint64_t key[KV_FIELD_TERMS];     /* content stems of the last path part */
-    uint64_t parent[KV_FIELD_TERMS];  /* of the part before it, when that is not the top part */
-    uint64_t joined;                  /* the key's words written as one ("takeout"), or 0 */
+    uint64_t key[KV_FIELD_TERMS];    /* content stems of the last path part */
+    uint64_t parent[KV_FIELD_TERMS]; /* of the part before it, when that is not the top part */
+    uint64_t joined;                 /* the key's words written as one ("takeout"), or 0 */
     uint8_t n_key, n_parent;
-    uint8_t value;                    /* enum kv_field_value */
+    uint8_t value; /* enum kv_field_value */
 } kv_field;
 
 /* Opening hours of a structured source ("hours.Monday: 17:0-21:0"), in minutes after midnight;
  * a day without an entry is closed. */
 enum kv_hours_state { KV_HOURS_NONE = 0, KV_HOURS_NULL, KV_HOURS_KNOWN };
 typedef struct kv_hours {
-    uint8_t state;          /* enum kv_hours_state */
-    uint8_t open_days;      /* bit d (0 = Monday) set when day d has hours */
+    uint8_t state;     /* enum kv_hours_state */
+    uint8_t open_days; /* bit d (0 = Monday) set when day d has hours */
     uint16_t open[7], close[7];
 } kv_hours;
 
 /* A word of one of a pair of opposite groups ("rose" / "fell"), by its token hash. */
 typedef struct kv_opposite {
     uint64_t h;
-    uint16_t group;         /* 1-based */
-    uint8_t side;           /* 0 or 1 */
+    uint16_t group; /* 1-based */
+    uint8_t side;   /* 0 or 1 */
 } kv_opposite;
 
 /* One (token hash, sentence) pair, in text order, before the index groups them by term. */
@@ -51,17 +51,17 @@ typedef struct kv_posting {
 
 /* A term of the source index: where its ascending sentence list starts, and how long it is. */
 typedef struct kv_term {
-    uint64_t h;             /* 0: empty slot */
-    uint32_t last;          /* last sentence counted, to count each sentence once */
+    uint64_t h;    /* 0: empty slot */
+    uint32_t last; /* last sentence counted, to count each sentence once */
     uint32_t count;
-    uint32_t off;           /* into kivo_engine.sent_of */
+    uint32_t off; /* into kivo_engine.sent_of */
 } kv_term;
 
 /* A source sentence: its span in its source's text and what it holds. */
 typedef struct kv_sentence {
     uint32_t source;
     uint32_t start, end;
-    uint8_t negated;        /* holds a negation cue */
+    uint8_t negated; /* holds a negation cue */
     uint8_t has_number;
 } kv_sentence;
 
@@ -70,21 +70,21 @@ typedef struct kv_claim_scratch {
     const kv_token **terms; /* distinct content tokens of the claim */
     uint64_t *numbits;      /* words bits: which terms are numbers */
     size_t cap_numbits;
-    uint8_t *present;       /* per term: found anywhere in the sources */
-    uint64_t *alt;          /* per term: the hash of its form with or without a negative prefix
+    uint8_t *present;      /* per term: found anywhere in the sources */
+    uint64_t *alt;         /* per term: the hash of its form with or without a negative prefix
                              * that the sources hold instead of it (prefix.c), or 0 */
-    const uint32_t **post;  /* per term: its sentences (kv_index_find) */
-    size_t *n_post;         /* per term: how many */
-    uint32_t *order;        /* the terms in the order they pick candidate sentences */
-    uint8_t *picks;         /* per term: it picked candidates (else its bits were looked up) */
+    const uint32_t **post; /* per term: its sentences (kv_index_find) */
+    size_t *n_post;        /* per term: how many */
+    uint32_t *order;       /* the terms in the order they pick candidate sentences */
+    uint8_t *picks;        /* per term: it picked candidates (else its bits were looked up) */
     size_t n_terms, cap_terms;
-    int32_t *slot;          /* per sentence: index into touched, or -1 */
+    int32_t *slot; /* per sentence: index into touched, or -1 */
     size_t cap_slot;
-    uint32_t *touched;      /* sentences holding at least one term */
-    uint64_t *masks;        /* words_per_mask words per touched sentence */
-    size_t cap_masks;       /* uint64_t words allocated at masks */
+    uint32_t *touched; /* sentences holding at least one term */
+    uint64_t *masks;   /* words_per_mask words per touched sentence */
+    size_t cap_masks;  /* uint64_t words allocated at masks */
     size_t n_touched, cap_touched, words;
-    uint8_t *miss;          /* per claim token: carries the failure (unsupported spans) */
+    uint8_t *miss; /* per claim token: carries the failure (unsupported spans) */
     size_t cap_miss;
 } kv_claim_scratch;
 
@@ -100,45 +100,45 @@ struct kivo_engine {
     kv_tokens out_toks;
     kv_spans out_spans;
     kv_tokens src_toks;
-    kv_tokens key_toks;     /* scratch: a field key's words written as one */
-    kv_spans spans;         /* scratch for segmenting one source */
+    kv_tokens key_toks; /* scratch: a field key's words written as one */
+    kv_spans spans;     /* scratch for segmenting one source */
     kv_sentence *sents;
     size_t n_sents, cap_sents;
     kv_posting *post;
     size_t n_post, cap_post;
-    kv_term *terms;         /* open addressing, power-of-two capacity */
+    kv_term *terms; /* open addressing, power-of-two capacity */
     size_t cap_terms;
-    size_t n_terms_cap;     /* slots in use for the current record's table */
-    uint32_t *sent_of;      /* every term's sentences, grouped by term */
+    size_t n_terms_cap; /* slots in use for the current record's table */
+    uint32_t *sent_of;  /* every term's sentences, grouped by term */
     size_t cap_sent_of;
     kv_claim_scratch cs;
     kivo_claim *claims;
     size_t cap_claims;
-    kv_claim_at *at;        /* the output's claims, found before any is scored */
-    size_t n_at, cap_at;    /* at most KIVO_MAX_CLAIMS + 1 kept */
-    size_t n_claims_found;  /* all of them, for the message past the limit */
-    char errmsg[160];       /* why the last review failed (kivo_engine_errmsg), or "" */
+    kv_claim_at *at;       /* the output's claims, found before any is scored */
+    size_t n_at, cap_at;   /* at most KIVO_MAX_CLAIMS + 1 kept */
+    size_t n_claims_found; /* all of them, for the message past the limit */
+    char errmsg[160];      /* why the last review failed (kivo_engine_errmsg), or "" */
     char (*hashes)[KIVO_HASH_TEXT_SIZE];
     size_t cap_hashes;
     kivo_review review;
-    uint8_t has_record;     /* a source is a flattened record ("path: value" lines) */
-    kv_field *fields;       /* yes/no leaves of structured sources */
-    kv_hours hours;         /* opening hours of structured sources */
+    uint8_t has_record; /* a source is a flattened record ("path: value" lines) */
+    kv_field *fields;   /* yes/no leaves of structured sources */
+    kv_hours hours;     /* opening hours of structured sources */
     size_t n_fields, cap_fields;
     kv_opposite *opposites; /* sorted by h; built once per engine */
     size_t n_opposites;
-    kv_tokens win_toks;     /* scratch: the tokens of one evidence window, sentence by sentence */
-    kv_tokens sent_toks;    /* scratch: the tokens of one of its sentences */
-    int explain;            /* explain.c: one detail line per claim when set */
-    kivo_buf xbuf;          /* the lines, each NUL-terminated */
-    size_t *xoff;           /* per claim: its line's offset in xbuf */
+    kv_tokens win_toks;  /* scratch: the tokens of one evidence window, sentence by sentence */
+    kv_tokens sent_toks; /* scratch: the tokens of one of its sentences */
+    int explain;         /* explain.c: one detail line per claim when set */
+    kivo_buf xbuf;       /* the lines, each NUL-terminated */
+    size_t *xoff;        /* per claim: its line's offset in xbuf */
     size_t n_xoff, cap_xoff;
-    struct kv_sense *sense; /* the sentence layer's scratch (sense_int.h) */
-    struct kv_antonym *antonyms;    /* antonym.c's table, sorted by hash */
+    struct kv_sense *sense;      /* the sentence layer's scratch (sense_int.h) */
+    struct kv_antonym *antonyms; /* antonym.c's table, sorted by hash */
     size_t n_antonyms;
-    uint64_t given[64];     /* given.c: the reader's own things the answer named ("your X") */
+    uint64_t given[64]; /* given.c: the reader's own things the answer named ("your X") */
     size_t n_given;
-    uint64_t *cue_keys;     /* the cue table (cues.c): open addressing by token hash */
+    uint64_t *cue_keys; /* the cue table (cues.c): open addressing by token hash */
     uint32_t *cue_vals;
     size_t cue_cap;
 };
@@ -168,8 +168,8 @@ const uint32_t *kv_index_find(const kivo_engine *e, uint64_t h, size_t *n);
  * Kingdom", "Bank of America"), the hash its initials have as a word ("uk", "boa"), with *end
  * the token after the name; else 0 (and *end past toks[i] when it is a name's only word).
  */
-uint64_t kv_acronym_at(kivo_engine *e, const char *text, size_t len, const kv_token *toks,
-                       size_t n, size_t i, size_t *end);
+uint64_t kv_acronym_at(kivo_engine *e, const char *text, size_t len, const kv_token *toks, size_t n,
+                       size_t i, size_t *end);
 
 /* 1 when words a and b (token hashes) stand on the two sides of one opposite group. */
 int kv_opposite_pair(const kivo_engine *e, uint64_t a, uint64_t b);

@@ -46,8 +46,7 @@ kivo_status kivo_hasher_sha256(kivo_hasher *h, const void *data, size_t len,
                                unsigned char digest[KIVO_SHA256_SIZE])
 {
     unsigned int n = 0;
-    if (EVP_DigestInit_ex2(h->ctx, h->md, NULL) != 1 ||
-        EVP_DigestUpdate(h->ctx, data, len) != 1 ||
+    if (EVP_DigestInit_ex2(h->ctx, h->md, NULL) != 1 || EVP_DigestUpdate(h->ctx, data, len) != 1 ||
         EVP_DigestFinal_ex(h->ctx, digest, &n) != 1 || n != KIVO_SHA256_SIZE)
         return KIVO_ECRYPTO;
     return KIVO_OK;

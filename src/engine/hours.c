@@ -13,8 +13,8 @@
 
 int kv_weekday(const char *s, size_t len)
 {
-    static const char *const days[] = {"monday", "tuesday", "wednesday", "thursday", "friday",
-                                       "saturday", "sunday"};
+    static const char *const days[] = {"monday", "tuesday",  "wednesday", "thursday",
+                                       "friday", "saturday", "sunday"};
     if (len < 3)
         return -1;
     for (int d = 0; d < 7; d++) {
@@ -125,30 +125,31 @@ static int time_at(const char *text, const kv_token *toks, size_t n, size_t i, s
 static int keeps(const kv_hours *hr, unsigned days, int end, int minutes)
 {
     for (int d = 0; d < 7; d++)
-        if ((days >> d & 1u) && (end ? hr->close[d] : hr->open[d]) % 1440 != (unsigned)minutes % 1440)
+        if ((days >> d & 1u) &&
+            (end ? hr->close[d] : hr->open[d]) % 1440 != (unsigned)minutes % 1440)
             return 0;
     return 1;
 }
 
-#define HOURS_RANGES 8     /* opening-to-closing ranges of one claim that are checked */
-#define HOURS_DAYS 32      /* day words of one claim that are checked */
-#define DAY_LIST_GAP 2     /* tokens between day words of one list ("Monday, Tuesday and Friday") */
-#define CLOSED_NEAR 3      /* tokens between a day and "closed" (or a negation) that make it closed */
+#define HOURS_RANGES 8 /* opening-to-closing ranges of one claim that are checked */
+#define HOURS_DAYS 32  /* day words of one claim that are checked */
+#define DAY_LIST_GAP 2 /* tokens between day words of one list ("Monday, Tuesday and Friday") */
+#define CLOSED_NEAR 3  /* tokens between a day and "closed" (or a negation) that make it closed */
 
 /* What a claim says about opening hours: its day words, in order, each with the number of
  * time ranges ("9 am to 5 pm", "17:00-21:00") before it, and those ranges. */
 typedef struct hours_claim {
     size_t n_days, n_ranges, times;
     struct {
-        size_t tok, last;   /* the day word, and the last of its span */
-        unsigned days;      /* the days it names: one, or a span ("Monday to Friday") */
-        size_t seg;         /* times of day before it */
-        int closed;         /* said to be closed ("closed on Mondays", "not open Sunday") */
+        size_t tok, last; /* the day word, and the last of its span */
+        unsigned days;    /* the days it names: one, or a span ("Monday to Friday") */
+        size_t seg;       /* times of day before it */
+        int closed;       /* said to be closed ("closed on Mondays", "not open Sunday") */
     } day[HOURS_DAYS];
     struct {
-        int at[2];          /* minutes after midnight */
-        size_t tok[2][2];   /* first and last tokens of the opening and of the closing time */
-        size_t time;        /* times of day before it */
+        int at[2];        /* minutes after midnight */
+        size_t tok[2][2]; /* first and last tokens of the opening and of the closing time */
+        size_t time;      /* times of day before it */
     } range[HOURS_RANGES];
     int open_word;
 } hours_claim;
@@ -191,9 +192,8 @@ static int read_hours(const kivo_engine *e, const char *text, const kv_token *to
             }
             int ok = hr->state != KV_HOURS_KNOWN;
             for (int d = 0; d < 7 && !ok; d++)
-                if ((hr->open_days >> d & 1u) &&
-                    (hr->open[d] % 1440 == (unsigned)tm % 1440 ||
-                     hr->close[d] % 1440 == (unsigned)tm % 1440))
+                if ((hr->open_days >> d & 1u) && (hr->open[d] % 1440 == (unsigned)tm % 1440 ||
+                                                  hr->close[d] % 1440 == (unsigned)tm % 1440))
                     ok = 1;
             if (!ok || hr->state == KV_HOURS_NULL) {
                 found |= ok ? FIELD_NULL : FIELD_CONFLICT;
@@ -215,7 +215,7 @@ static int read_hours(const kivo_engine *e, const char *text, const kv_token *to
                  (kv_text_is(w, len, "day") && i > 0 &&
                   kv_text_is(text + toks[i - 1].start, toks[i - 1].end - toks[i - 1].start,
                              "every")))
-            days = 0x7f;   /* "every day" too */
+            days = 0x7f; /* "every day" too */
         if (day >= 0) {
             days = 1u << day;
             /* "Tuesday to Friday", "Mon-Fri", "Monday through Sunday": every day between. */
@@ -348,7 +348,8 @@ int kv_hours_check(const kivo_engine *e, const char *text, const kv_token *toks,
         size_t d0, d1;
         unsigned days = range_days(&hc, r, before, &d0, &d1);
         days &= hr->open_days;
-        if (!days || (keeps(hr, days, 0, hc.range[r].at[0]) && keeps(hr, days, 1, hc.range[r].at[1])))
+        if (!days ||
+            (keeps(hr, days, 0, hc.range[r].at[0]) && keeps(hr, days, 1, hc.range[r].at[1])))
             continue;
         found |= FIELD_CONFLICT;
         for (size_t d = d0; d < d1; d++)

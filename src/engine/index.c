@@ -67,7 +67,8 @@ static kivo_status collect_fields(kivo_engine *e, const char *text, size_t len,
                 ks--;
             int day = kv_weekday(text + ks, c - ks);
             if (day >= 0 && ks >= i + 6 && kv_text_is(text + ks - 6, 5, "hours") &&
-                kv_hours_parse(text + c + 2, end - c - 2, &e->hours.open[day], &e->hours.close[day])) {
+                kv_hours_parse(text + c + 2, end - c - 2, &e->hours.open[day],
+                               &e->hours.close[day])) {
                 e->hours.state = KV_HOURS_KNOWN;
                 /* "0:0-0:0" is how such records write a day they are closed. */
                 if (e->hours.open[day] != e->hours.close[day])
@@ -87,8 +88,8 @@ static kivo_status collect_fields(kivo_engine *e, const char *text, size_t len,
                     dots++;
                 }
             }
-            st = kv_grow((void **)&e->fields, &e->cap_fields, e->n_fields + 1,
-                         sizeof *e->fields, 64);
+            st = kv_grow((void **)&e->fields, &e->cap_fields, e->n_fields + 1, sizeof *e->fields,
+                         64);
             if (st != KIVO_OK)
                 return st;
             kv_field *f = &e->fields[e->n_fields];
@@ -141,8 +142,8 @@ static void count_key_lines(const char *text, size_t len, size_t *lines, size_t 
         size_t end = nl ? (size_t)(nl - text) : len;
         size_t j = i;
         while (j < end && (((text[j] | 0x20) >= 'a' && (text[j] | 0x20) <= 'z') ||
-                           (text[j] >= '0' && text[j] <= '9') || text[j] == '_' ||
-                           text[j] == '.' || text[j] == '-'))
+                           (text[j] >= '0' && text[j] <= '9') || text[j] == '_' || text[j] == '.' ||
+                           text[j] == '-'))
             j++;
         if (end > i) {
             (*lines)++;
@@ -178,8 +179,8 @@ kivo_status kv_index_build(kivo_engine *e, const kivo_packet *p)
                 break;
         }
         /* One sentence per span. */
-        st = kv_grow((void **)&e->sents, &e->cap_sents, e->n_sents + e->spans.n,
-                     sizeof *e->sents, 256);
+        st = kv_grow((void **)&e->sents, &e->cap_sents, e->n_sents + e->spans.n, sizeof *e->sents,
+                     256);
         if (st != KIVO_OK)
             break;
         /* Spans and tokens both run in text order: one sweep assigns tokens to sentences;
@@ -308,8 +309,7 @@ static kivo_status group_by_term(kivo_engine *e)
             total++;
         }
     }
-    st = kv_grow((void **)&e->sent_of, &e->cap_sent_of, total ? total : 1, sizeof *e->sent_of,
-                 256);
+    st = kv_grow((void **)&e->sent_of, &e->cap_sent_of, total ? total : 1, sizeof *e->sent_of, 256);
     if (st != KIVO_OK)
         return st;
     uint32_t off = 0;

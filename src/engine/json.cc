@@ -19,17 +19,18 @@
 
 #include "kivo/json.h"
 
-static_assert(KIVO_JSON_PADDING >= simdjson::SIMDJSON_PADDING, "KIVO_JSON_PADDING below simdjson's");
+static_assert(KIVO_JSON_PADDING >= simdjson::SIMDJSON_PADDING,
+              "KIVO_JSON_PADDING below simdjson's");
 
 namespace od = simdjson::ondemand;
 
 struct kivo_json_parser {
     od::parser parser;
     std::vector<kivo_json_node> nodes;
-    std::vector<size_t> first;   /* per node: index of first child, or 0 */
-    std::vector<size_t> next;    /* per node: index of next sibling, or 0 */
+    std::vector<size_t> first; /* per node: index of first child, or 0 */
+    std::vector<size_t> next;  /* per node: index of next sibling, or 0 */
     std::vector<std::pair<std::string_view, size_t>> keys; /* scratch for duplicate checks */
-    std::string copy;            /* an input whose padding starts with a value, re-padded */
+    std::string copy; /* an input whose padding starts with a value, re-padded */
     size_t max_depth = 64;
     unsigned flags = 0;
     const char *base = nullptr;
@@ -37,7 +38,8 @@ struct kivo_json_parser {
     char error[160] = "";
 };
 
-namespace {
+namespace
+{
 
 kivo_status map_error(simdjson::error_code e)
 {
@@ -283,8 +285,8 @@ kivo_status parse(kivo_json_parser *p, const char *buf, size_t len, size_t capac
             std::string_view raw;
             if ((e = doc.raw_json_token().get(raw)))
                 return set_simdjson_error(p, e, 0);
-            while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\t' ||
-                                    raw.back() == '\n' || raw.back() == '\r'))
+            while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\t' || raw.back() == '\n' ||
+                                    raw.back() == '\r'))
                 raw.remove_suffix(1);
             od::number n;
             if ((e = doc.get_number().get(n)))

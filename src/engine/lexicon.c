@@ -23,9 +23,9 @@
 #include "text_int.h"
 #include "wordclass_int.h"
 
-#define LEX_SLOTS 2048          /* function-word table, power of two */
-#define CACHE_SLOTS (1u << 15)  /* stem cache, power of two */
-#define WORD_MAX 64             /* longer tokens are hashed, not stemmed */
+#define LEX_SLOTS 2048         /* function-word table, power of two */
+#define CACHE_SLOTS (1u << 15) /* stem cache, power of two */
+#define WORD_MAX 64            /* longer tokens are hashed, not stemmed */
 
 typedef struct lex_entry {
     uint64_t key;   /* hash of the folded word, 0 = empty */
@@ -36,128 +36,202 @@ typedef struct lex_entry {
 } lex_entry;
 
 typedef struct cache_entry {
-    uint64_t key;   /* hash of the folded word, 0 = empty */
-    uint64_t stem;  /* hash of its stem */
-    uint8_t flags;  /* KV_TF_POLICY, KV_TF_REF, KV_TF_LABEL by the stem */
+    uint64_t key;  /* hash of the folded word, 0 = empty */
+    uint64_t stem; /* hash of its stem */
+    uint8_t flags; /* KV_TF_POLICY, KV_TF_REF, KV_TF_LABEL by the stem */
 } cache_entry;
 
 struct kv_lexicon {
     struct sb_stemmer *stemmer;
     lex_entry lex[LEX_SLOTS];
-    uint64_t policy[64];        /* stem hashes of policy words, sorted */
+    uint64_t policy[64]; /* stem hashes of policy words, sorted */
     size_t n_policy;
-    uint64_t refs[32];          /* stem hashes of words about the sources, sorted */
+    uint64_t refs[32]; /* stem hashes of words about the sources, sorted */
     size_t n_refs;
-    uint64_t labels[32];        /* stem hashes of words that number what follows them, sorted */
+    uint64_t labels[32]; /* stem hashes of words that number what follows them, sorted */
     size_t n_labels;
-    uint64_t month[12];         /* stem hashes of the months' names, January first */
+    uint64_t month[12]; /* stem hashes of the months' names, January first */
     cache_entry *cache;
 };
 
 static const char *const stop_words[] = {
-    "a", "an", "the", "and", "or", "but", "if", "then", "than", "so", "as", "at", "by", "for",
-    "from", "in", "into", "of", "on", "onto", "to", "with", "about", "above", "after", "again",
-    "against", "all", "also", "am", "any", "are", "be", "been", "being", "because", "before",
-    "below", "between", "both", "can", "could", "did", "do", "does", "doing", "down", "during",
-    "each", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "herself",
-    "him", "himself", "his", "how", "i", "i'm", "i've", "i'll", "i'd", "it", "its", "itself",
-    "it's", "just", "me", "more", "most", "my", "myself", "now", "off", "once", "only", "other",
-    "our", "ours", "ourselves", "out", "over", "own", "same", "she", "should", "some", "such",
-    "that", "that's", "their", "theirs", "them", "themselves", "there", "there's", "these", "they",
-    "this", "those", "through", "too", "under", "until", "up", "very", "was", "we", "we're",
-    "we've", "we'll", "were", "what", "what's", "when", "where", "which", "while", "who", "whom",
-    "why", "will", "would", "you", "you're", "you've", "you'll", "your", "yours", "yourself",
-    "yourselves", "may", "might", "shall", "us", "let", "etc", "per", "via", "upon", "however",
-    "therefore", "thus", "well", "yes", "one", "ones", "also", "here's", "is", "get", "got",
-    "s", "t", "d", "ll", "re", "ve", "m", "said", "says", "say", "like", "many", "much", "even",
-    "still", "yet", "whether", "either", "across", "along", "around", "among", "toward",
-    "towards", "since", "whose", "every", "another", "something", "anything", "everything",
-    "am", "pm", "a.m", "p.m", "percent", "pct", "whatever", "whichever", "whoever",
-    "whenever", "wherever", NULL};
+    "a",         "an",         "the",      "and",        "or",        "but",      "if",
+    "then",      "than",       "so",       "as",         "at",        "by",       "for",
+    "from",      "in",         "into",     "of",         "on",        "onto",     "to",
+    "with",      "about",      "above",    "after",      "again",     "against",  "all",
+    "also",      "am",         "any",      "are",        "be",        "been",     "being",
+    "because",   "before",     "below",    "between",    "both",      "can",      "could",
+    "did",       "do",         "does",     "doing",      "down",      "during",   "each",
+    "further",   "had",        "has",      "have",       "having",    "he",       "her",
+    "here",      "hers",       "herself",  "him",        "himself",   "his",      "how",
+    "i",         "i'm",        "i've",     "i'll",       "i'd",       "it",       "its",
+    "itself",    "it's",       "just",     "me",         "more",      "most",     "my",
+    "myself",    "now",        "off",      "once",       "only",      "other",    "our",
+    "ours",      "ourselves",  "out",      "over",       "own",       "same",     "she",
+    "should",    "some",       "such",     "that",       "that's",    "their",    "theirs",
+    "them",      "themselves", "there",    "there's",    "these",     "they",     "this",
+    "those",     "through",    "too",      "under",      "until",     "up",       "very",
+    "was",       "we",         "we're",    "we've",      "we'll",     "were",     "what",
+    "what's",    "when",       "where",    "which",      "while",     "who",      "whom",
+    "why",       "will",       "would",    "you",        "you're",    "you've",   "you'll",
+    "your",      "yours",      "yourself", "yourselves", "may",       "might",    "shall",
+    "us",        "let",        "etc",      "per",        "via",       "upon",     "however",
+    "therefore", "thus",       "well",     "yes",        "one",       "ones",     "also",
+    "here's",    "is",         "get",      "got",        "s",         "t",        "d",
+    "ll",        "re",         "ve",       "m",          "said",      "says",     "say",
+    "like",      "many",       "much",     "even",       "still",     "yet",      "whether",
+    "either",    "across",     "along",    "around",     "among",     "toward",   "towards",
+    "since",     "whose",      "every",    "another",    "something", "anything", "everything",
+    "am",        "pm",         "a.m",      "p.m",        "percent",   "pct",      "whatever",
+    "whichever", "whoever",    "whenever", "wherever",   NULL};
 
 static const char *const negation_words[] = {
-    "not", "no", "never", "none", "nobody", "nothing", "neither", "nor", "without", "cannot",
-    "don't", "doesn't", "isn't", "aren't", "wasn't", "weren't", "won't", "can't", "couldn't",
-    "shouldn't", "wouldn't", "hasn't", "haven't", "hadn't", "didn't", "mustn't", "dont", "doesnt",
-    "isnt", "arent", "wasnt", "werent", "wont", "cant", "didnt", "nowhere", "unable", "lack",
-    "lacks", "lacking", NULL};
+    "not",     "no",      "never",  "none",   "nobody",   "nothing",   "neither",
+    "nor",     "without", "cannot", "don't",  "doesn't",  "isn't",     "aren't",
+    "wasn't",  "weren't", "won't",  "can't",  "couldn't", "shouldn't", "wouldn't",
+    "hasn't",  "haven't", "hadn't", "didn't", "mustn't",  "dont",      "doesnt",
+    "isnt",    "arent",   "wasnt",  "werent", "wont",     "cant",      "didnt",
+    "nowhere", "unable",  "lack",   "lacks",  "lacking",  NULL};
 
 /* Function words that also carry policy meaning. */
 static const char *const policy_stop_words[] = {"must", "within", "only", NULL};
 
 static const char *const meta_words[] = {
-    "thanks", "thank", "hope", "hello", "hi", "hey", "dear", "sorry", "apologize", "apologise",
-    "apologies", "glad", "regards", "cheers", "welcome", "please", "sincerely", "let", "sure",
-    "certainly", "absolutely", "luck", "happy", NULL};
+    "thanks",    "thank",     "hope",      "hello",     "hi",         "hey",    "dear",    "sorry",
+    "apologize", "apologise", "apologies", "glad",      "regards",    "cheers", "welcome", "please",
+    "sincerely", "let",       "sure",      "certainly", "absolutely", "luck",   "happy",   NULL};
 
 /* The speaker: a sentence about the assistant itself ("I can help you with that") is no claim
  * about the sources' subject. */
 static const char *const self_words[] = {"i", "i'm", "i've", "i'll", "i'd", NULL};
 
 static const char *const policy_words[] = {
-    "refund", "refunds", "return", "returns", "eligible", "eligibility", "warranty", "guarantee",
-    "cancel", "cancellation", "fee", "fees", "charge", "charges", "policy", "entitled", "require",
-    "required", "allow", "allowed", "permit", "prohibited", "exchange", "credit", "reimburse",
-    "reimbursement", "compensation", "penalty", "deadline", "terms", "conditions", "free",
-    "liable", "liability", "mandatory", "obligated", "waive", "waived", "expire", "expires",
-    "deposit", "restocking", NULL};
+    "refund",     "refunds",       "return",       "returns",      "eligible",  "eligibility",
+    "warranty",   "guarantee",     "cancel",       "cancellation", "fee",       "fees",
+    "charge",     "charges",       "policy",       "entitled",     "require",   "required",
+    "allow",      "allowed",       "permit",       "prohibited",   "exchange",  "credit",
+    "reimburse",  "reimbursement", "compensation", "penalty",      "deadline",  "terms",
+    "conditions", "free",          "liable",       "liability",    "mandatory", "obligated",
+    "waive",      "waived",        "expire",       "expires",      "deposit",   "restocking",
+    NULL};
 
-static const char *const ref_words[] = {
-    "passage", "passages", "context", "document", "documents", "article", "mention", "mentioned",
-    "specify", "specified", "source", "sources", "doc", "docs", NULL};
+static const char *const ref_words[] = {"passage", "passages", "context",   "document", "documents",
+                                        "article", "mention",  "mentioned", "specify",  "specified",
+                                        "source",  "sources",  "doc",       "docs",     NULL};
 
 /* "Step 6", "Option 1": the number names an item of the answer's own list, not a quantity. */
-static const char *const label_words[] = {
-    "step", "option", "part", "section", "chapter", "item", "phase", "stage", "page", "figure",
-    "method", "tip", NULL};
+static const char *const label_words[] = {"step",   "option", "part",  "section", "chapter",
+                                          "item",   "phase",  "stage", "page",    "figure",
+                                          "method", "tip",    NULL};
 
 static const struct {
     const char *word;
     double value;
-} number_words[] = {
-    {"zero", 0},      {"two", 2},         {"three", 3},      {"four", 4},     {"five", 5},
-    {"six", 6},       {"seven", 7},       {"eight", 8},      {"nine", 9},     {"ten", 10},
-    {"eleven", 11},   {"twelve", 12},     {"thirteen", 13},  {"fourteen", 14}, {"fifteen", 15},
-    {"sixteen", 16},  {"seventeen", 17},  {"eighteen", 18},  {"nineteen", 19}, {"twenty", 20},
-    {"thirty", 30},   {"forty", 40},      {"fifty", 50},     {"sixty", 60},   {"seventy", 70},
-    {"eighty", 80},   {"ninety", 90},     {"hundred", 100},  {"thousand", 1e3}, {"million", 1e6},
-    {"billion", 1e9}, {"trillion", 1e12}, {"dozen", 12},     {"twice", 2},    {"once", 1},
-    {NULL, 0}};
+} number_words[] = {{"zero", 0},       {"two", 2},       {"three", 3},     {"four", 4},
+                    {"five", 5},       {"six", 6},       {"seven", 7},     {"eight", 8},
+                    {"nine", 9},       {"ten", 10},      {"eleven", 11},   {"twelve", 12},
+                    {"thirteen", 13},  {"fourteen", 14}, {"fifteen", 15},  {"sixteen", 16},
+                    {"seventeen", 17}, {"eighteen", 18}, {"nineteen", 19}, {"twenty", 20},
+                    {"thirty", 30},    {"forty", 40},    {"fifty", 50},    {"sixty", 60},
+                    {"seventy", 70},   {"eighty", 80},   {"ninety", 90},   {"hundred", 100},
+                    {"thousand", 1e3}, {"million", 1e6}, {"billion", 1e9}, {"trillion", 1e12},
+                    {"dozen", 12},     {"twice", 2},     {"once", 1},      {NULL, 0}};
 
 /* Words that match as another: US state names as their postal codes, since addresses in records
  * say "CA" and answers "California" (states whose code is a function word, IN, OR, ME, OH, HI,
  * are left out); short and plural day names as the day. */
 static const char *const aliases[][2] = {
-    {"alabama", "al"}, {"alaska", "ak"}, {"arizona", "az"}, {"arkansas", "ar"},
-    {"california", "ca"}, {"colorado", "co"}, {"connecticut", "ct"}, {"delaware", "de"},
-    {"florida", "fl"}, {"georgia", "ga"}, {"idaho", "id"}, {"illinois", "il"}, {"iowa", "ia"},
-    {"kansas", "ks"}, {"kentucky", "ky"}, {"louisiana", "la"}, {"maryland", "md"},
-    {"massachusetts", "ma"}, {"michigan", "mi"}, {"minnesota", "mn"}, {"mississippi", "ms"},
-    {"missouri", "mo"}, {"montana", "mt"}, {"nebraska", "ne"}, {"nevada", "nv"},
-    {"oklahoma", "ok"}, {"pennsylvania", "pa"}, {"tennessee", "tn"}, {"texas", "tx"},
-    {"utah", "ut"}, {"vermont", "vt"}, {"virginia", "va"}, {"washington", "wa"},
-    {"wisconsin", "wi"}, {"wyoming", "wy"},
+    {"alabama", "al"},
+    {"alaska", "ak"},
+    {"arizona", "az"},
+    {"arkansas", "ar"},
+    {"california", "ca"},
+    {"colorado", "co"},
+    {"connecticut", "ct"},
+    {"delaware", "de"},
+    {"florida", "fl"},
+    {"georgia", "ga"},
+    {"idaho", "id"},
+    {"illinois", "il"},
+    {"iowa", "ia"},
+    {"kansas", "ks"},
+    {"kentucky", "ky"},
+    {"louisiana", "la"},
+    {"maryland", "md"},
+    {"massachusetts", "ma"},
+    {"michigan", "mi"},
+    {"minnesota", "mn"},
+    {"mississippi", "ms"},
+    {"missouri", "mo"},
+    {"montana", "mt"},
+    {"nebraska", "ne"},
+    {"nevada", "nv"},
+    {"oklahoma", "ok"},
+    {"pennsylvania", "pa"},
+    {"tennessee", "tn"},
+    {"texas", "tx"},
+    {"utah", "ut"},
+    {"vermont", "vt"},
+    {"virginia", "va"},
+    {"washington", "wa"},
+    {"wisconsin", "wi"},
+    {"wyoming", "wy"},
     /* Days as records key them ("sun": "closed") and as answers write them ("on Sundays"). */
-    {"mon", "monday"}, {"mondays", "monday"}, {"tue", "tuesday"}, {"tues", "tuesday"},
-    {"tuesdays", "tuesday"}, {"wed", "wednesday"}, {"wednesdays", "wednesday"},
-    {"thu", "thursday"}, {"thur", "thursday"}, {"thurs", "thursday"}, {"thursdays", "thursday"},
-    {"fri", "friday"}, {"fridays", "friday"}, {"sat", "saturday"}, {"saturdays", "saturday"},
-    {"sun", "sunday"}, {"sundays", "sunday"},
+    {"mon", "monday"},
+    {"mondays", "monday"},
+    {"tue", "tuesday"},
+    {"tues", "tuesday"},
+    {"tuesdays", "tuesday"},
+    {"wed", "wednesday"},
+    {"wednesdays", "wednesday"},
+    {"thu", "thursday"},
+    {"thur", "thursday"},
+    {"thurs", "thursday"},
+    {"thursdays", "thursday"},
+    {"fri", "friday"},
+    {"fridays", "friday"},
+    {"sat", "saturday"},
+    {"saturdays", "saturday"},
+    {"sun", "sunday"},
+    {"sundays", "sunday"},
     /* Months as dates abbreviate them ("Mar. 5"); May is a function word either way. */
-    {"jan", "january"}, {"feb", "february"}, {"mar", "march"}, {"apr", "april"}, {"jun", "june"},
-    {"jul", "july"}, {"aug", "august"}, {"sep", "september"}, {"sept", "september"},
-    {"oct", "october"}, {"nov", "november"}, {"dec", "december"},
+    {"jan", "january"},
+    {"feb", "february"},
+    {"mar", "march"},
+    {"apr", "april"},
+    {"jun", "june"},
+    {"jul", "july"},
+    {"aug", "august"},
+    {"sep", "september"},
+    {"sept", "september"},
+    {"oct", "october"},
+    {"nov", "november"},
+    {"dec", "december"},
     /* Units as measures abbreviate them ("5 km", "3 lbs"). */
-    {"km", "kilometer"}, {"kms", "kilometer"}, {"kg", "kilogram"}, {"kgs", "kilogram"},
-    {"cm", "centimeter"}, {"mm", "millimeter"}, {"ml", "milliliter"}, {"lb", "pound"},
-    {"lbs", "pound"}, {"oz", "ounce"}, {"ft", "foot"}, {"feet", "foot"}, {"hr", "hour"},
-    {"hrs", "hour"}, {"mins", "minute"}, {"yr", "year"}, {"yrs", "year"}, {"sq", "square"},
+    {"km", "kilometer"},
+    {"kms", "kilometer"},
+    {"kg", "kilogram"},
+    {"kgs", "kilogram"},
+    {"cm", "centimeter"},
+    {"mm", "millimeter"},
+    {"ml", "milliliter"},
+    {"lb", "pound"},
+    {"lbs", "pound"},
+    {"oz", "ounce"},
+    {"ft", "foot"},
+    {"feet", "foot"},
+    {"hr", "hour"},
+    {"hrs", "hour"},
+    {"mins", "minute"},
+    {"yr", "year"},
+    {"yrs", "year"},
+    {"sq", "square"},
     {NULL, NULL}};
 
 static uint64_t word_hash(const char *s, size_t len)
 {
     uint64_t h = XXH3_64bits(s, len);
-    return h ? h : 1;   /* 0 marks an empty slot */
+    return h ? h : 1; /* 0 marks an empty slot */
 }
 
 static lex_entry *lex_slot(kv_lexicon *lx, uint64_t key)
@@ -300,13 +374,17 @@ static size_t decode(const unsigned char *s, size_t len, int32_t *cp)
 static int word_char(int32_t cp)
 {
     switch (utf8proc_category(cp)) {
-    case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT:
-    case UTF8PROC_CATEGORY_LM: case UTF8PROC_CATEGORY_LO: case UTF8PROC_CATEGORY_ND:
-    case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_NO: case UTF8PROC_CATEGORY_MN:
-    case UTF8PROC_CATEGORY_MC:
-        return 1;
-    default:
-        return 0;
+    case UTF8PROC_CATEGORY_LU:
+    case UTF8PROC_CATEGORY_LL:
+    case UTF8PROC_CATEGORY_LT:
+    case UTF8PROC_CATEGORY_LM:
+    case UTF8PROC_CATEGORY_LO:
+    case UTF8PROC_CATEGORY_ND:
+    case UTF8PROC_CATEGORY_NL:
+    case UTF8PROC_CATEGORY_NO:
+    case UTF8PROC_CATEGORY_MN:
+    case UTF8PROC_CATEGORY_MC: return 1;
+    default: return 0;
     }
 }
 
@@ -337,7 +415,8 @@ static size_t scan_token(const unsigned char *s, size_t len, int *ascii, int *di
                 j++;
                 continue;
             }
-            if (c == '\'' && j > 0 && j + 1 < len && ascii_alnum(s[j + 1]) && !ascii_digit(s[j + 1])) {
+            if (c == '\'' && j > 0 && j + 1 < len && ascii_alnum(s[j + 1]) &&
+                !ascii_digit(s[j + 1])) {
                 j++;
                 continue;
             }
@@ -346,7 +425,7 @@ static size_t scan_token(const unsigned char *s, size_t len, int *ascii, int *di
         int32_t cp;
         size_t n = decode(s + j, len - j, &cp);
         if (cp == 0x2019 && j > 0 && j + n < len && s[j + n] < 0x80 && ascii_alnum(s[j + n])) {
-            j += n;     /* typographic apostrophe inside a word */
+            j += n; /* typographic apostrophe inside a word */
             *ascii = 0;
             continue;
         }
@@ -432,9 +511,9 @@ static run scan_run(const window *w, size_t k)
 {
     const size_t words = (w->n + 63) / 64;
     size_t b = k / 64;
-    uint64_t in = ~0ULL << (k % 64);    /* the bits of word b from the run's start */
-    uint64_t after = in << 1;           /* the bits of word b where the run may end */
-    uint64_t carry = 0;     /* the byte before word b is a small letter (never needed in k's) */
+    uint64_t in = ~0ULL << (k % 64); /* the bits of word b from the run's start */
+    uint64_t after = in << 1;        /* the bits of word b where the run may end */
+    uint64_t carry = 0; /* the byte before word b is a small letter (never needed in k's) */
     uint64_t d = 0, a = 0, l = 0;
     run r;
     for (;;) {
@@ -487,8 +566,8 @@ static int may_continue(const unsigned char *s, size_t len, size_t e)
  * (non-ASCII, "1,000", "don't", one over the window) goes through scan_token as before, so both
  * give the same tokens (tests/engine/test_lexicon.c compares them).
  */
-static kivo_status tokenize(kv_lexicon *lx, kv_wordclass_fill_fn fill, const char *text,
-                            size_t len, kv_tokens *out)
+static kivo_status tokenize(kv_lexicon *lx, kv_wordclass_fill_fn fill, const char *text, size_t len,
+                            kv_tokens *out)
 {
     const unsigned char *s = (const unsigned char *)text;
     char fold[WORD_MAX];
@@ -574,7 +653,7 @@ static kivo_status tokenize(kv_lexicon *lx, kv_wordclass_fill_fn fill, const cha
             tok.value = v;
             tok.h = kv_number_hash(v);
         } else if (digits && alpha && kv_parse_number(text + i, tl, &v)) {
-            tok.kind = KV_TOK_NUMBER;      /* ordinals: 3rd */
+            tok.kind = KV_TOK_NUMBER; /* ordinals: 3rd */
             tok.value = v;
             tok.h = kv_number_hash(v);
         } else {
@@ -588,12 +667,12 @@ static kivo_status tokenize(kv_lexicon *lx, kv_wordclass_fill_fn fill, const cha
                 else
                     for (size_t k = 0; k < tl; k++)
                         fold[k] = (char)((s[i + k] >= 'A' && s[i + k] <= 'Z') ? s[i + k] | 0x20
-                                                                            : s[i + k]);
+                                                                              : s[i + k]);
                 fl = tl;
             } else {
-                utf8proc_ssize_t r = utf8proc_map(s + i, (utf8proc_ssize_t)tl, &mapped,
-                                                  UTF8PROC_STABLE | UTF8PROC_COMPOSE |
-                                                      UTF8PROC_CASEFOLD);
+                utf8proc_ssize_t r =
+                    utf8proc_map(s + i, (utf8proc_ssize_t)tl, &mapped,
+                                 UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_CASEFOLD);
                 if (r < 0)
                     return KIVO_ENOMEM;
                 w = (const char *)mapped;
@@ -614,8 +693,9 @@ static kivo_status tokenize(kv_lexicon *lx, kv_wordclass_fill_fn fill, const cha
             /* "customer's" and "customer’s" count as "customer". */
             if (fl > 2 && w[fl - 2] == '\'' && w[fl - 1] == 's')
                 fl -= 2;
-            else if (fl > 4 && (unsigned char)w[fl - 4] == 0xE2 && (unsigned char)w[fl - 3] == 0x80 &&
-                     (unsigned char)w[fl - 2] == 0x99 && w[fl - 1] == 's')
+            else if (fl > 4 && (unsigned char)w[fl - 4] == 0xE2 &&
+                     (unsigned char)w[fl - 3] == 0x80 && (unsigned char)w[fl - 2] == 0x99 &&
+                     w[fl - 1] == 's')
                 fl -= 4;
             uint64_t key = word_hash(w, fl);
             lex_entry *le = lex_slot(lx, key);
@@ -649,9 +729,8 @@ kivo_status kv_tokenize(kv_lexicon *lx, const char *text, size_t len, kv_tokens 
     return tokenize(lx, kv_wordclass_fill(), text, len, out);
 }
 
-kivo_status kv_tokenize_at(kv_lexicon *lx, int level, const char *text, size_t len,
-                           kv_tokens *out)
+kivo_status kv_tokenize_at(kv_lexicon *lx, int level, const char *text, size_t len, kv_tokens *out)
 {
-    return tokenize(lx, level < 0 ? NULL : kv_wordclass_fill_at((kivo_scan_level)level), text,
-                    len, out);
+    return tokenize(lx, level < 0 ? NULL : kv_wordclass_fill_at((kivo_scan_level)level), text, len,
+                    out);
 }

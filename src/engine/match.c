@@ -17,18 +17,19 @@
 #include "sense_int.h"
 
 /* Thresholds chosen on the RAGTruth dev split only (scripts/eval-ragtruth --split dev). */
-#define SUPPORTED_AT 0.80     /* coverage at or above: supported */
-#define PARTIAL_AT 0.33       /* coverage at or above: partially supported */
+#define SUPPORTED_AT 0.80      /* coverage at or above: supported */
+#define PARTIAL_AT 0.33        /* coverage at or above: partially supported */
 #define PARTIAL_RECORD_AT 0.30 /* the same when a source is a flattened record */
-#define ANY_W 0.5             /* share of coverage from terms found anywhere in the sources */
-#define NAME_AT 0.65          /* coverage below which a name no source holds: unsupported */
-#define NEG_AT 0.90           /* word coverage at or above which an unmatched negation contradicts */
-#define CONFLICT_AT 0.70      /* coverage of the rest at or above which a disagreement contradicts */
-#define WINDOW_PENALTY 0.01   /* per extra sentence, so the tightest span wins a tie */
-#define MAX_WINDOW 3          /* sentences in a window */
-#define SENSE_AT 0.50         /* word coverage of the window at or above which the sentence
+#define ANY_W 0.5              /* share of coverage from terms found anywhere in the sources */
+#define NAME_AT 0.65           /* coverage below which a name no source holds: unsupported */
+#define NEG_AT 0.90         /* word coverage at or above which an unmatched negation contradicts */
+#define CONFLICT_AT 0.70    /* coverage of the rest at or above which a disagreement contradicts */
+#define WINDOW_PENALTY 0.01 /* per extra sentence, so the tightest span wins a tie */
+#define MAX_WINDOW 3        /* sentences in a window */
+#define SENSE_AT \
+    0.50                   /* word coverage of the window at or above which the sentence
                                * layer (sense.c) reads the claim against it */
-#define SENSE_NEXT_AT 0.70    /* the same for the next best window */
+#define SENSE_NEXT_AT 0.70 /* the same for the next best window */
 
 /* 1 when token t's text is one of words (NULL-terminated), ASCII letters without case. */
 static int tok_is(const char *text, const kv_token *t, const char *const *words)
@@ -43,8 +44,8 @@ static int tok_is(const char *text, const kv_token *t, const char *const *words)
  * a statement of fact. */
 static int is_caveat(const char *text, const kv_token *toks, size_t n)
 {
-    static const char *const connective[] = {"however", "additionally", "also", "overall",
-                                              "finally", "therefore", "so", "but", NULL};
+    static const char *const connective[] = {
+        "however", "additionally", "also", "overall", "finally", "therefore", "so", "but", NULL};
     static const char *const note[] = {"note", "remember", NULL};
     static const char *const keep[] = {"keep", "bear", NULL};
     static const char *const in[] = {"in", NULL};
@@ -59,19 +60,21 @@ static int is_caveat(const char *text, const kv_token *toks, size_t n)
            tok_is(text, &toks[i + 2], mind);
 }
 
-#define REFERRAL_REACH 8   /* tokens from "consult" to the professional it names */
+#define REFERRAL_REACH 8 /* tokens from "consult" to the professional it names */
 
 /* "Consult a professional locksmith", "seek advice from your doctor", "talk to a specialist":
  * a referral to someone else, not a statement of fact. */
 static int is_referral(const char *text, const kv_token *toks, size_t n)
 {
-    static const char *const ask[] = {"consult", "consulting", "contact", "contacting", "seek",
-                                      "seeking", "speak", "speaking", "talk", "talking", NULL};
+    static const char *const ask[] = {"consult", "consulting", "contact", "contacting",
+                                      "seek",    "seeking",    "speak",   "speaking",
+                                      "talk",    "talking",    NULL};
     static const char *const who[] = {
-        "professional", "professionals", "doctor", "doctors", "physician", "expert", "experts",
-        "specialist", "specialists", "healthcare", "provider", "locksmith", "attorney", "lawyer",
-        "veterinarian", "vet", "technician", "pharmacist", "dentist", "therapist", "counselor",
-        "electrician", "plumber", "mechanic", "contractor", "advisor", "adviser", NULL};
+        "professional", "professionals", "doctor",       "doctors",     "physician",  "expert",
+        "experts",      "specialist",    "specialists",  "healthcare",  "provider",   "locksmith",
+        "attorney",     "lawyer",        "veterinarian", "vet",         "technician", "pharmacist",
+        "dentist",      "therapist",     "counselor",    "electrician", "plumber",    "mechanic",
+        "contractor",   "advisor",       "adviser",      NULL};
     for (size_t i = 0; i < n; i++) {
         if (!tok_is(text, &toks[i], ask))
             continue;
@@ -124,8 +127,9 @@ static int is_heading(const char *text, const kv_span *span)
 }
 
 /* Words that open a formula of goodwill ("Good luck!", "Have a nice day!", "Take care!"). */
-static const char *const pleasantry_open[] = {"good", "have", "enjoy", "happy", "best", "take",
-                                              "stay", "merry", "congratulations", "cheers", NULL};
+static const char *const pleasantry_open[] = {"good", "have", "enjoy", "happy",           "best",
+                                              "take", "stay", "merry", "congratulations", "cheers",
+                                              NULL};
 
 int kv_match_is_claim(const char *text, size_t len, const kv_span *span, const kv_token *toks,
                       size_t n)
@@ -211,11 +215,12 @@ static kivo_status collect_terms(kv_claim_scratch *cs, const char *text, const k
         if (alt)
             cs->alt = alt;
         if (!pr || !po || !np || !order || !picks || !alt) {
-            cs->cap_terms = old;    /* so that the next claim tries again */
+            cs->cap_terms = old; /* so that the next claim tries again */
             return KIVO_ENOMEM;
         }
     }
-    if ((st = kv_grow((void **)&cs->miss, &cs->cap_miss, n ? n : 1, sizeof *cs->miss, 64)) != KIVO_OK)
+    if ((st = kv_grow((void **)&cs->miss, &cs->cap_miss, n ? n : 1, sizeof *cs->miss, 64)) !=
+        KIVO_OK)
         return st;
     kv_given_mark(text, toks, n, cs->miss);
     for (size_t i = 0; i < n; i++) {
@@ -330,8 +335,8 @@ static kivo_status touch_sentences(kivo_engine *e)
     cs->n_touched = 0;
     if (e->n_sents > cs->cap_slot) {
         size_t old = cs->cap_slot;
-        if ((st = kv_grow((void **)&cs->slot, &cs->cap_slot, e->n_sents, sizeof *cs->slot,
-                          64)) != KIVO_OK)
+        if ((st = kv_grow((void **)&cs->slot, &cs->cap_slot, e->n_sents, sizeof *cs->slot, 64)) !=
+            KIVO_OK)
             return st;
         for (size_t i = old; i < cs->cap_slot; i++)
             cs->slot[i] = -1;
@@ -353,7 +358,7 @@ static kivo_status touch_sentences(kivo_engine *e)
             cs->numbits[k / 64] |= 1ull << (k % 64);
 
     int big = e->n_sents > BIG_RECORD_SENTS;
-    size_t picking = 0;     /* postings of the terms that may pick */
+    size_t picking = 0; /* postings of the terms that may pick */
     for (size_t k = 0; k < cs->n_terms; k++) {
         cs->post[k] = kv_index_find(e, cs->terms[k]->h, &cs->n_post[k]);
         cs->present[k] = cs->n_post[k] > 0;
@@ -427,9 +432,9 @@ static const uint64_t *mask_of(const kivo_engine *e, size_t s)
 }
 
 typedef struct window {
-    size_t first, last;     /* sentences, inclusive */
-    double coverage;        /* weight covered / total weight */
-    double score;           /* coverage less the window penalty */
+    size_t first, last; /* sentences, inclusive */
+    double coverage;    /* weight covered / total weight */
+    double score;       /* coverage less the window penalty */
 } window;
 
 /* Valid-bit selector of word w of a claim mask: all terms (numbers < 0), number terms only (1),
@@ -590,7 +595,7 @@ static void add_span(kivo_claim *c, size_t start, size_t end)
     c->n_unsupported_spans = n;
 }
 
-#define SPAN_GAP_WORDS 2   /* present content words a run of missing ones bridges */
+#define SPAN_GAP_WORDS 2 /* present content words a run of missing ones bridges */
 
 /* 1 when window w holds claim term k. */
 static int window_holds(const kivo_engine *e, const window *w, size_t k)
@@ -633,8 +638,8 @@ static void mark_failure(const kivo_engine *e, const kv_token *toks, size_t n, c
 
 #define FIELD_CONFLICT KV_CHECK_CONFLICT
 #define FIELD_NULL KV_CHECK_NULL
-#define NEG_BEFORE 8    /* tokens before a field's key where a negation still applies to it */
-#define NEG_AFTER 6     /* and after it ("garage and valet parking are not") */
+#define NEG_BEFORE 8 /* tokens before a field's key where a negation still applies to it */
+#define NEG_AFTER 6  /* and after it ("garage and valet parking are not") */
 
 /* 1 when the words between tokens a and b (a < b) end a clause: '.', ';', ':' or a contrast
  * word ("but", "while") at b. Commas do not: "no valet, garage or lot parking". */
@@ -643,8 +648,8 @@ static int clause_break(const char *text, const kv_token *a, const kv_token *b)
     for (uint32_t i = a->end; i < b->start; i++)
         if (text[i] == '.' || text[i] == ';' || text[i] == ':')
             return 1;
-    static const char *const contrast[] = {"but", "while", "although", "though", "whereas",
-                                           "however", "yet", NULL};
+    static const char *const contrast[] = {"but",     "while",   "although", "though",
+                                           "whereas", "however", "yet",      NULL};
     size_t len = b->end - b->start;
     for (size_t k = 0; contrast[k]; k++) {
         if (strlen(contrast[k]) != len)
@@ -761,8 +766,7 @@ static int check_groups(const kivo_engine *e, const char *text, const kv_token *
             named |= names_key(&e->fields[h], toks, n);
         }
         size_t lo = first, hi = last;
-        if (parent && any_true && !named &&
-            negation_scope(text, toks, n, &lo, &hi)) {
+        if (parent && any_true && !named && negation_scope(text, toks, n, &lo, &hi)) {
             found |= FIELD_CONFLICT;
             for (size_t i = lo; mark && i <= hi; i++)
                 if ((toks[i].flags & KV_TF_NEG) ||
@@ -804,8 +808,9 @@ static int check_fields(const kivo_engine *e, const char *text, const kv_token *
         }
         size_t lo = first, hi = last;
         int negated = negation_scope(text, toks, n, &lo, &hi);
-        int hit = fd->value == KV_FIELD_NULL ? FIELD_NULL
-                  : (fd->value == KV_FIELD_FALSE) != negated ? FIELD_CONFLICT : 0;
+        int hit = fd->value == KV_FIELD_NULL                 ? FIELD_NULL
+                  : (fd->value == KV_FIELD_FALSE) != negated ? FIELD_CONFLICT
+                                                             : 0;
         found |= hit;
         if (!hit || !mark)
             continue;
@@ -851,7 +856,7 @@ static void spans_from_marks(kivo_claim *c, const kv_token *toks, size_t n, cons
     }
 }
 
-#define ATTRIBUTION_MAX 8   /* tokens of a leading "According to passage 1," */
+#define ATTRIBUTION_MAX 8 /* tokens of a leading "According to passage 1," */
 
 /* Tokens of a leading attribution to the sources, up to its comma: "According to passage 1,",
  * "Based on the given passages,", "As the article mentions,". What follows is the claim; the
@@ -867,7 +872,7 @@ static size_t attribution_prefix(const char *text, const kv_token *toks, size_t 
     return 0;
 }
 
-#define INITIALS_SENTS 8   /* sentences searched for initials written out */
+#define INITIALS_SENTS 8 /* sentences searched for initials written out */
 
 /* 1 when one of sentences sent[0..np) writes the initials of the claim's name toks[i..end) as a
  * word of capitals, with or without dots ("ACS", "U.S."). */
@@ -887,7 +892,8 @@ static int initials_written(const kivo_engine *e, const kivo_packet *p, const ch
         const char *s = p->sources[st->source].text + st->start;
         size_t len = st->end - st->start;
         for (size_t a = 0; a < len; a++) {
-            if (a > 0 && ((s[a - 1] >= 'A' && s[a - 1] <= 'Z') || (s[a - 1] >= 'a' && s[a - 1] <= 'z')))
+            if (a > 0 &&
+                ((s[a - 1] >= 'A' && s[a - 1] <= 'Z') || (s[a - 1] >= 'a' && s[a - 1] <= 'z')))
                 continue;
             size_t b = a, m = 0;
             while (b < len && m < k && s[b] == ini[m]) {
@@ -897,8 +903,9 @@ static int initials_written(const kivo_engine *e, const kivo_packet *p, const ch
                     b++;
             }
             if (m == k && b < len && s[b] == 's')
-                b++;    /* "NICs" */
-            if (m == k && (b == len || !((s[b] >= 'A' && s[b] <= 'Z') || (s[b] >= 'a' && s[b] <= 'z'))))
+                b++; /* "NICs" */
+            if (m == k &&
+                (b == len || !((s[b] >= 'A' && s[b] <= 'Z') || (s[b] >= 'a' && s[b] <= 'z'))))
                 return 1;
         }
     }
@@ -940,8 +947,7 @@ static void hold_initials(kivo_engine *e, const kivo_packet *p, const char *text
 
 /* Marks held a claim's missing "need" of "needs to" when the window the sentence layer read
  * has a modal of necessity (must, required, have to): @return 1 when it did. */
-static int hold_modal_paraphrase(kivo_engine *e, const char *text, const kv_token *toks,
-                                 size_t n)
+static int hold_modal_paraphrase(kivo_engine *e, const char *text, const kv_token *toks, size_t n)
 {
     kv_claim_scratch *cs = &e->cs;
     for (size_t i = 0; i + 1 < n; i++) {
@@ -960,16 +966,14 @@ static int hold_modal_paraphrase(kivo_engine *e, const char *text, const kv_toke
 
 /* Marks held the claim's day words and "open"/"closed" (check_hours found them in agreement
  * with the record's hours). */
-static void hold_hours_words(kv_claim_scratch *cs, const char *text, const kv_token *toks,
-                             size_t n)
+static void hold_hours_words(kv_claim_scratch *cs, const char *text, const kv_token *toks, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         const kv_token *t = &toks[i];
         const char *w = text + t->start;
         size_t len = t->end - t->start;
-        if (t->kind != KV_TOK_WORD ||
-            (kv_weekday(w, len) < 0 && !kv_text_is(w, len, "closed") &&
-             !kv_text_is(w, len, "open") && !kv_text_is(w, len, "opens")))
+        if (t->kind != KV_TOK_WORD || (kv_weekday(w, len) < 0 && !kv_text_is(w, len, "closed") &&
+                                       !kv_text_is(w, len, "open") && !kv_text_is(w, len, "opens")))
             continue;
         size_t k = term_of(cs, t);
         if (k < cs->n_terms)
@@ -1027,10 +1031,10 @@ kivo_status kv_match_claim(kivo_engine *e, const kivo_packet *p, const kv_token 
          * number with a unit glued on ("10mph", "4x4") is not. */
         if (!cs->present[k] && t->kind == KV_TOK_WORD && !(t->flags & (KV_TF_REF | KV_TF_META)) &&
             ((t->flags & KV_TF_CODE) ||
-             ((t->flags & KV_TF_CAP) &&
-              (!starts_phrase(p->output, toks[0].start, t) || opens_name(p->output, toks, n, t)))) &&
-            !in_parentheses(p->output, p->output_len, t) && !(p->output[t->start] >= '0' &&
-                                                             p->output[t->start] <= '9'))
+             ((t->flags & KV_TF_CAP) && (!starts_phrase(p->output, toks[0].start, t) ||
+                                         opens_name(p->output, toks, n, t)))) &&
+            !in_parentheses(p->output, p->output_len, t) &&
+            !(p->output[t->start] >= '0' && p->output[t->start] <= '9'))
             missing_names++;
     }
     for (size_t i = 0; i < n; i++) {
@@ -1048,8 +1052,8 @@ kivo_status kv_match_claim(kivo_engine *e, const kivo_packet *p, const kv_token 
         }
     }
     double words_total = total_weight(cs, 0);
-    double words_cov = have && words_total > 0 ? weight_of(e, best.first, best.last, 0) / words_total
-                                               : 0;
+    double words_cov =
+        have && words_total > 0 ? weight_of(e, best.first, best.last, 0) / words_total : 0;
 
     int number_conflict = missing_numbers > 0 && window_numbers && words_cov >= CONFLICT_AT;
     /* A negation the sources do not make. The reverse (the window negates something) is too
@@ -1115,8 +1119,8 @@ kivo_status kv_match_claim(kivo_engine *e, const kivo_packet *p, const kv_token 
     if (number_conflict || negation_conflict || opposite || (fields & FIELD_CONFLICT) || sense) {
         rule = KIVO_CLAIM_CONTRADICTED;
         c->category = KIVO_CAT_CONTRADICTED_CLAIM;
-        c->rule = (fields & FIELD_CONFLICT) ? (hours & FIELD_CONFLICT ? KIVO_RULE_HOURS
-                                                                      : KIVO_RULE_FIELD)
+        c->rule = (fields & FIELD_CONFLICT)
+                      ? (hours & FIELD_CONFLICT ? KIVO_RULE_HOURS : KIVO_RULE_FIELD)
                   : number_conflict   ? KIVO_RULE_NUMBER_CONFLICT
                   : negation_conflict ? KIVO_RULE_NEGATION_UNMATCHED
                   : opposite          ? KIVO_RULE_OPPOSITE
@@ -1163,15 +1167,15 @@ kivo_status kv_match_claim(kivo_engine *e, const kivo_packet *p, const kv_token 
     double score = coverage;
     if ((c->status == KIVO_CLAIM_UNSUPPORTED || c->status == KIVO_CLAIM_CONTRADICTED) &&
         score >= partial_at)
-        score = partial_at - 0.01;   /* the score never says more than the status */
+        score = partial_at - 0.01; /* the score never says more than the status */
     if (c->status == KIVO_CLAIM_PARTIALLY_SUPPORTED && score >= SUPPORTED_AT)
         score = SUPPORTED_AT - 0.01;
     c->support_score = round4(score);
 
     c->n_unsupported_spans = 0;
     if (c->status == KIVO_CLAIM_UNSUPPORTED || c->status == KIVO_CLAIM_CONTRADICTED) {
-        if ((st = kv_grow((void **)&cs->miss, &cs->cap_miss, n ? n : 1, sizeof *cs->miss,
-                          64)) != KIVO_OK)
+        if ((st = kv_grow((void **)&cs->miss, &cs->cap_miss, n ? n : 1, sizeof *cs->miss, 64)) !=
+            KIVO_OK)
             return st;
         if (fields) {
             memset(cs->miss, 0, n);

@@ -16,7 +16,7 @@
 #include "engine_int.h"
 #include "grow_int.h"
 
-#define GROUP_WORDS 12  /* words of one side of a group, at most */
+#define GROUP_WORDS 12 /* words of one side of a group, at most */
 
 /* Pairs of opposite word groups; a group's words are written as answers write them, and match
  * through their stems ("increased", "increasing" as "increase"). The second sentence of the file
@@ -30,8 +30,8 @@ static const char *const groups[][2][GROUP_WORDS] = {
      {"lower", "smaller", "less", "fewer", "shorter", "younger", "slower"}},
     {{"approve", "approved", "accept", "accepted", "grant", "granted"},
      {"reject", "rejected", "refuse", "refused", "deny", "denied", "veto"}},
-    {{"allow", "allowed", "permit", "permitted"}, {"prohibit", "ban", "banned", "forbid",
-                                                     "forbidden", "disallow"}},
+    {{"allow", "allowed", "permit", "permitted"},
+     {"prohibit", "ban", "banned", "forbid", "forbidden", "disallow"}},
     {{"win", "won", "beat", "victory"}, {"lose", "lost", "loss"}},
     {{"praise", "praised", "commend", "applaud", "laud", "acclaim"},
      {"criticize", "criticized", "criticism", "condemn", "slam", "slammed", "blame"}},
@@ -67,12 +67,12 @@ static const char *const groups[][2][GROUP_WORDS] = {
 };
 
 #define N_GROUPS (sizeof groups / sizeof groups[0])
-#define NEAR 2          /* tokens from a neighbour where a source word still speaks of it */
-#define REACH 2         /* claim tokens from the opposite word to the neighbours it is held by */
-#define NEG_BEFORE 3    /* tokens before a word where a negation turns it ("did not rise") */
-#define WINDOW_SENTS 8  /* evidence windows are 1-3 sentences; more are not read */
+#define NEAR 2         /* tokens from a neighbour where a source word still speaks of it */
+#define REACH 2        /* claim tokens from the opposite word to the neighbours it is held by */
+#define NEG_BEFORE 3   /* tokens before a word where a negation turns it ("did not rise") */
+#define WINDOW_SENTS 8 /* evidence windows are 1-3 sentences; more are not read */
 #define WINDOW_BYTES 16384
-#define CLAIM_WORDS 8   /* group words of one claim held against the window; the rest are not */
+#define CLAIM_WORDS 8 /* group words of one claim held against the window; the rest are not */
 
 static int cmp_entry(const void *a, const void *b)
 {
@@ -193,7 +193,7 @@ int kv_opposite_conflict(kivo_engine *e, const kivo_packet *p, const kv_token *t
         if (kv_tokenize(e->lx, src->text + st->start, st->end - st->start, &e->sent_toks) !=
                 KIVO_OK ||
             append_tokens(&e->win_toks, &e->sent_toks) != KIVO_OK)
-            return 0;   /* out of memory: no conflict claimed */
+            return 0; /* out of memory: no conflict claimed */
         ends[s - first] = e->win_toks.n;
     }
     /* Each group word costs a pass over the window: a claim of hundreds of them ("rose fell rose

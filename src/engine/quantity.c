@@ -17,7 +17,7 @@
 
 #define NUMBER_SEED 0x4b49564fu /* keeps number hashes apart from word hashes */
 #define DATE_SEED (NUMBER_SEED + 3)
-#define CITE_REACH 24   /* bytes around a number searched for a citation's brackets */
+#define CITE_REACH 24 /* bytes around a number searched for a citation's brackets */
 
 static int is_digit(char c)
 {
@@ -160,9 +160,9 @@ static int spaces(const char *text, size_t a, size_t b, int dot)
     return 1;
 }
 
-const char *const kv_month_names[12] = {"january", "february", "march",     "april",
-                                        "may",     "june",     "july",      "august",
-                                        "september", "october", "november", "december"};
+const char *const kv_month_names[12] = {"january",   "february", "march",    "april",
+                                        "may",       "june",     "july",     "august",
+                                        "september", "october",  "november", "december"};
 
 /* The month (1-12) token t names, in full or by its first three letters ("Sept" too), with a
  * capital; else 0. */
@@ -241,11 +241,12 @@ static void read_suffix(const char *text, kv_token *tok)
     const char *suf = s + used;
     size_t sl = len - used;
     size_t at = tok->start;
-    int money = (at >= 1 && text[at - 1] == '$') ||
-                (at >= 2 && (unsigned char)text[at - 2] == 0xC2 &&
-                 (unsigned char)text[at - 1] == 0xA3) ||                       /* £ */
-                (at >= 3 && (unsigned char)text[at - 3] == 0xE2 &&
-                 (unsigned char)text[at - 2] == 0x82 && (unsigned char)text[at - 1] == 0xAC); /* € */
+    int money =
+        (at >= 1 && text[at - 1] == '$') ||
+        (at >= 2 && (unsigned char)text[at - 2] == 0xC2 &&
+         (unsigned char)text[at - 1] == 0xA3) || /* £ */
+        (at >= 3 && (unsigned char)text[at - 3] == 0xE2 && (unsigned char)text[at - 2] == 0x82 &&
+         (unsigned char)text[at - 1] == 0xAC); /* € */
     double scale = 0;
     if (kv_text_is(suf, sl, "bn"))
         scale = 1e9;
@@ -288,8 +289,8 @@ static int read_glued_time(const char *text, kv_token *tok)
 /* 1 when token t is a scale word: hundred, thousand, million, billion, trillion. */
 static int is_scale(const char *text, const kv_token *t)
 {
-    static const char *const words[] = {"hundred", "thousand", "million", "billion", "trillion",
-                                        NULL};
+    static const char *const words[] = {"hundred", "thousand", "million",
+                                        "billion", "trillion", NULL};
     char c = lower(text[t->start]);
     if (c != 'h' && c != 't' && c != 'm' && c != 'b')
         return 0;
@@ -312,7 +313,8 @@ static int citation(const char *text, size_t len, const kv_token *t)
         return 1;
     /* A marker is short: look no further than CITE_REACH bytes, so that a long list of numbers
      * costs its length, not its length squared. */
-    size_t lo = a > CITE_REACH ? a - CITE_REACH : 0, hi = b + CITE_REACH < len ? b + CITE_REACH : len;
+    size_t lo = a > CITE_REACH ? a - CITE_REACH : 0,
+           hi = b + CITE_REACH < len ? b + CITE_REACH : len;
     while (a > lo && (is_digit(text[a - 1]) || text[a - 1] == ',' || text[a - 1] == ' ' ||
                       text[a - 1] == '-'))
         a--;
@@ -329,8 +331,8 @@ static void afternoon(kv_token *t)
         set_value(t, t->value + 12);
 }
 
-void kv_quantity_read_slow(const char *text, size_t len, const uint64_t month[12],
-                           kv_tokens *out, kv_token *tok)
+void kv_quantity_read_slow(const char *text, size_t len, const uint64_t month[12], kv_tokens *out,
+                           kv_token *tok)
 {
     kv_token *prev = out->n > 0 ? &out->v[out->n - 1] : NULL;
     kv_token *prev2 = out->n > 1 ? &out->v[out->n - 2] : NULL;
@@ -382,15 +384,14 @@ void kv_quantity_read_slow(const char *text, size_t len, const uint64_t month[12
     /* Dates. "March 5", "Mar. 5th" */
     int m;
     const int d = day_of(text, tok);
-    if (d && (m = month_of(text, prev)) &&
-        spaces(text, prev->end, tok->start, 1)) {
+    if (d && (m = month_of(text, prev)) && spaces(text, prev->end, tok->start, 1)) {
         tok->h = date_hash(m, d);
         return;
     }
     /* "April 18-26", "Aug 18 and 19", "March 3, 4 and 5": the month goes on. */
     if (d) {
-        static const char *const joins[] = {"and", "or", "to", "through", "thru", "until", "till",
-                                            NULL};
+        static const char *const joins[] = {"and",  "or",    "to",   "through",
+                                            "thru", "until", "till", NULL};
         int joined = 0;
         for (size_t k = 0; joins[k] && !joined; k++)
             joined = kv_text_is(text + prev->start, prev->end - prev->start, joins[k]);
@@ -420,11 +421,10 @@ void kv_quantity_read_slow(const char *text, size_t len, const uint64_t month[12
         return;
     }
     /* "2024-03-05": the year, the month as its name, the day of that month. */
-    if (prev2 && d && digits_only(text, tok, 2) &&
-        digits_only(text, prev, 2) && digits_only(text, prev2, 4) && plain_number(prev) &&
-        tok->start == prev->end + 1 && text[prev->end] == '-' &&
-        prev->start == prev2->end + 1 && text[prev2->end] == '-' && prev->value >= 1 &&
-        prev->value <= 12 && prev2->value >= 1000 && prev2->value < 3000 &&
+    if (prev2 && d && digits_only(text, tok, 2) && digits_only(text, prev, 2) &&
+        digits_only(text, prev2, 4) && plain_number(prev) && tok->start == prev->end + 1 &&
+        text[prev->end] == '-' && prev->start == prev2->end + 1 && text[prev2->end] == '-' &&
+        prev->value >= 1 && prev->value <= 12 && prev2->value >= 1000 && prev2->value < 3000 &&
         !(tok->end < len && text[tok->end] == '-')) {
         m = (int)prev->value;
         prev->kind = KV_TOK_WORD;

@@ -26,8 +26,8 @@ uint64_t kv_number_hash(double v);
  * may change tok and the last tokens of out. month[m - 1] is the stem hash of month m's name
  * (so that 2024-03-05 says "March").
  */
-void kv_quantity_read_slow(const char *text, size_t len, const uint64_t month[12],
-                           kv_tokens *out, kv_token *tok);
+void kv_quantity_read_slow(const char *text, size_t len, const uint64_t month[12], kv_tokens *out,
+                           kv_token *tok);
 
 static inline void kv_quantity_read(const char *text, size_t len, const uint64_t month[12],
                                     kv_tokens *out, kv_token *tok)

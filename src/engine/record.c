@@ -9,12 +9,12 @@
 #include "kivo/record.h"
 
 struct kivo_record_reader {
-    char *ptr[6];                 /* owned copies: run id, output, sources, id, title, text */
+    char *ptr[6]; /* owned copies: run id, output, sources, id, title, text */
     kivo_source *sources;
     size_t sources_cap;
-    kivo_buf flat;                /* flattened structured texts, one after another */
-    size_t *flat_off;             /* per source: offset into flat, or SIZE_MAX when not flat */
-    char *ids;                    /* generated ids "source_<n>", KV_ID_SLOT bytes each */
+    kivo_buf flat;    /* flattened structured texts, one after another */
+    size_t *flat_off; /* per source: offset into flat, or SIZE_MAX when not flat */
+    char *ids;        /* generated ids "source_<n>", KV_ID_SLOT bytes each */
     char run_id[KIVO_RUN_ID_MAX + 1];
     char why[256];
 };
@@ -30,8 +30,8 @@ static int pointer_ok(const char *p)
 
 kivo_status kivo_record_reader_create(const kivo_fields *f, kivo_record_reader **out)
 {
-    const char *src[6] = {f->customer_run_id, f->output, f->sources,
-                          f->source_id, f->source_title, f->source_text};
+    const char *src[6] = {f->customer_run_id, f->output,       f->sources,
+                          f->source_id,       f->source_title, f->source_text};
     kivo_record_reader *r = calloc(1, sizeof *r);
     if (!r)
         return KIVO_ENOMEM;
@@ -198,8 +198,8 @@ static kivo_status read_source(kivo_record_reader *r, const kivo_json_node *el, 
     return KIVO_OK;
 }
 
-kivo_status kivo_record_extract(kivo_record_reader *r, const kivo_json_node *root,
-                                kivo_record *out, const char **why)
+kivo_status kivo_record_extract(kivo_record_reader *r, const kivo_json_node *root, kivo_record *out,
+                                const char **why)
 {
     kivo_status st = KIVO_OK;
     *why = NULL;
@@ -213,16 +213,17 @@ kivo_status kivo_record_extract(kivo_record_reader *r, const kivo_json_node *roo
     const kivo_json_node *id = kivo_json_pointer(root, r->ptr[F_RUN_ID]);
     if (!id)
         return fail(r, why, "missing customer_run_id at %s%s", r->ptr[F_RUN_ID], "");
-    if ((id->type != KIVO_JSON_STRING && !(id->type == KIVO_JSON_NUMBER && id->is_int && id->str)) ||
+    if ((id->type != KIVO_JSON_STRING &&
+         !(id->type == KIVO_JSON_NUMBER && id->is_int && id->str)) ||
         id->len == 0)
-        return fail(r, why, "customer_run_id at %s must be a non-empty string%s",
-                    r->ptr[F_RUN_ID], "");
+        return fail(r, why, "customer_run_id at %s must be a non-empty string%s", r->ptr[F_RUN_ID],
+                    "");
     if (id->len > KIVO_RUN_ID_MAX)
-        return fail(r, why, "customer_run_id at %s is longer than 512 bytes%s",
-                    r->ptr[F_RUN_ID], "");
+        return fail(r, why, "customer_run_id at %s is longer than 512 bytes%s", r->ptr[F_RUN_ID],
+                    "");
     if (memchr(id->str, '\0', id->len))
-        return fail(r, why, "customer_run_id at %s contains a NUL character%s",
-                    r->ptr[F_RUN_ID], "");
+        return fail(r, why, "customer_run_id at %s contains a NUL character%s", r->ptr[F_RUN_ID],
+                    "");
     memcpy(r->run_id, id->str, id->len);
     r->run_id[id->len] = '\0';
     out->customer_run_id = r->run_id;
@@ -244,7 +245,7 @@ kivo_status kivo_record_extract(kivo_record_reader *r, const kivo_json_node *roo
         if (sources->type == KIVO_JSON_ARRAY) {
             n = sources->len;
         } else if (sources->type == KIVO_JSON_STRING || sources->type == KIVO_JSON_OBJECT) {
-            n = 1;   /* a lone source, not wrapped in an array */
+            n = 1; /* a lone source, not wrapped in an array */
         } else {
             return fail(r, why, "sources at %s must be an array, not %s", r->ptr[F_SOURCES],
                         kivo_json_type_name(sources->type));

@@ -60,8 +60,8 @@ static json_t *claim_json(const kivo_packet *p, const kivo_claim *c, size_t inde
     return o;
 }
 
-kivo_status kivo_report_render(const kivo_packet *p, const kivo_review *r,
-                               const kivo_run_meta *m, kivo_buf *out)
+kivo_status kivo_report_render(const kivo_packet *p, const kivo_review *r, const kivo_run_meta *m,
+                               kivo_buf *out)
 {
     json_t *o = json_object();
     int bad = !o;

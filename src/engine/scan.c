@@ -21,7 +21,7 @@ void kivo_byteset_init(kivo_byteset *set, const void *bytes, size_t n)
         if (set->member[c >> 6] & (1ULL << (c & 63)))
             continue;
         if (set->n == KIVO_SCAN_SET_MAX)
-            abort();    /* a programming error: sets are constants of the callers */
+            abort(); /* a programming error: sets are constants of the callers */
         set->member[c >> 6] |= 1ULL << (c & 63);
         set->bytes[set->n++] = c;
     }
@@ -55,9 +55,8 @@ __attribute__((target("avx2"))) static size_t find_avx2(const kivo_byteset *set,
     return i + find_scalar(set, p + i, n - i);
 }
 
-__attribute__((target("avx512f,avx512bw"))) static size_t find_avx512(const kivo_byteset *set,
-                                                                       const unsigned char *p,
-                                                                       size_t n)
+__attribute__((target("avx512f,avx512bw"))) static size_t
+find_avx512(const kivo_byteset *set, const unsigned char *p, size_t n)
 {
     __m512i want[KIVO_SCAN_SET_MAX];
     size_t i = 0;

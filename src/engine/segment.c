@@ -15,11 +15,11 @@
 #include "text_int.h"
 
 static const char *const abbreviations[] = {
-    "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "vs", "etc", "e.g", "i.e", "inc", "ltd",
-    "co", "corp", "approx", "dept", "est", "jan", "feb", "mar", "apr", "jun", "jul",
-    "aug", "sep", "sept", "oct", "nov", "dec", "u.s", "u.k", "a.m", "p.m", "mt", "ft",
-    "ave", "blvd", "rd", "gen", "gov", "sen", "rep", "cf", "al", "min", "max", "hr", "hrs", "op",
-    "ed", "eds", NULL};
+    "mr",  "mrs", "ms",  "dr",  "prof", "sr",     "jr",   "st",  "vs",  "etc", "e.g",
+    "i.e", "inc", "ltd", "co",  "corp", "approx", "dept", "est", "jan", "feb", "mar",
+    "apr", "jun", "jul", "aug", "sep",  "sept",   "oct",  "nov", "dec", "u.s", "u.k",
+    "a.m", "p.m", "mt",  "ft",  "ave",  "blvd",   "rd",   "gen", "gov", "sen", "rep",
+    "cf",  "al",  "min", "max", "hr",   "hrs",    "op",   "ed",  "eds", NULL};
 
 /* Abbreviations that stand before a number: "ca. 1850", "No. 5". */
 static const char *const number_abbreviations[] = {"ca", "no", "nos", "pp", "fig", "vol", NULL};
@@ -53,17 +53,18 @@ static size_t list_marker(const unsigned char *t, size_t i, size_t end)
     size_t j = i;
     if (j < end && (t[j] == '-' || t[j] == '*' || t[j] == '+' || t[j] == '>'))
         j++;
-    else if (j + 2 < end && t[j] == 0xE2 && t[j + 1] == 0x80 && (t[j + 2] == 0xA2 || t[j + 2] == 0x93))
-        j += 3;     /* • and – */
+    else if (j + 2 < end && t[j] == 0xE2 && t[j + 1] == 0x80 &&
+             (t[j + 2] == 0xA2 || t[j + 2] == 0x93))
+        j += 3; /* • and – */
     else if (j + 1 < end && t[j] == 0xC2 && t[j + 1] == 0xB7)
-        j += 2;     /* · */
+        j += 2; /* · */
     else {
         size_t k = j;
         while (k < end && k - j < 3 && t[k] >= '0' && t[k] <= '9')
             k++;
         if (k == j && k < end && ((t[k] | 0x20) >= 'a' && (t[k] | 0x20) <= 'z') && k + 1 < end &&
             t[k + 1] == ')')
-            k++;    /* a) */
+            k++; /* a) */
         if (k > j && k < end && (t[k] == '.' || t[k] == ')'))
             j = k + 1;
         else
@@ -90,7 +91,7 @@ static int abbreviation_before(const unsigned char *t, size_t len, size_t line_s
     if (n == 0)
         return 0;
     if (n == 1 && ((t[w] | 0x20) >= 'a' && (t[w] | 0x20) <= 'z'))
-        return 1;   /* J. K. Rowling */
+        return 1; /* J. K. Rowling */
     char lw[8];
     if (n >= sizeof lw)
         return 0;

@@ -32,8 +32,7 @@ static int in_list(const char *w, size_t n, const char *const *list)
 }
 
 /* The stem before the suffix when w is stem + one of the suffixes; longest suffix first. */
-static int split(const char *w, size_t n, const char *const *suffixes, size_t *stem,
-                 size_t *suffix)
+static int split(const char *w, size_t n, const char *const *suffixes, size_t *stem, size_t *suffix)
 {
     for (size_t i = 0; suffixes[i]; i++) {
         if (ends(w, n, suffixes[i], stem)) {
@@ -46,35 +45,58 @@ static int split(const char *w, size_t n, const char *const *suffixes, size_t *s
 
 /* -ise words that American English spells with -ise too, by the part before "ise". */
 static const char *const ise_same[] = {
-    "advert", "adv", "appr", "ar", "chast", "circumc", "compr", "comprom", "dem", "desp",
-    "dev", "disgu", "enterpr", "exc", "exerc", "expert", "franch", "improv", "inc",
-    "merchand", "prem", "rev", "superv", "surm", "surpr", "telev", "w", "prec", "conc",
-    "prom", "ra", "no", "pra", "cru", "bru", "otherw", "likew", "clockw", "parad", "treat",
-    "repr", "gu", "po", "an", "mort", "r", "pr", "exorc", "upr", "sunr", "moonr", "pre",
-    "concre", "cer", "val", "rem", "dispra", "appra", "reappra", "unw", "streetw",
-    "anticlockw", "counterclockw", "crossw", "edgew", "lengthw", "stepw", "penny", "port",
-    NULL};
+    "advert",  "adv",    "appr",    "ar",     "chast",   "circumc",    "compr",
+    "comprom", "dem",    "desp",    "dev",    "disgu",   "enterpr",    "exc",
+    "exerc",   "expert", "franch",  "improv", "inc",     "merchand",   "prem",
+    "rev",     "superv", "surm",    "surpr",  "telev",   "w",          "prec",
+    "conc",    "prom",   "ra",      "no",     "pra",     "cru",        "bru",
+    "otherw",  "likew",  "clockw",  "parad",  "treat",   "repr",       "gu",
+    "po",      "an",     "mort",    "r",      "pr",      "exorc",      "upr",
+    "sunr",    "moonr",  "pre",     "concre", "cer",     "val",        "rem",
+    "dispra",  "appra",  "reappra", "unw",    "streetw", "anticlockw", "counterclockw",
+    "crossw",  "edgew",  "lengthw", "stepw",  "penny",   "port",       NULL};
 
 /* -our words that American English spells with -our too, by the part before "our". */
-static const char *const our_same[] = {"dev",   "cont", "det", "param", "troubad", "vel",
-                                       "am",    "sc",   "fl",  "glam",  NULL};
+static const char *const our_same[] = {"dev", "cont", "det", "param", "troubad", "vel",
+                                       "am",  "sc",   "fl",  "glam",  NULL};
 
 /* -tre/-bre words that American English spells with -re too, by the part before "re". */
 static const char *const re_same[] = {"macab", "not", "timb", NULL};
 
-static const char *const whole[][2] = {
-    {"defence", "defense"},     {"defences", "defenses"},   {"offence", "offense"},
-    {"offences", "offenses"},   {"licence", "license"},     {"licences", "licenses"},
-    {"pretence", "pretense"},   {"practise", "practice"},   {"practised", "practiced"},
-    {"practises", "practices"}, {"practising", "practicing"}, {"programme", "program"},
-    {"programmes", "programs"}, {"grey", "gray"},           {"greys", "grays"},
-    {"aluminium", "aluminum"},  {"jewellery", "jewelry"},   {"mould", "mold"},
-    {"moulds", "molds"},        {"plough", "plow"},         {"sceptic", "skeptic"},
-    {"sceptical", "skeptical"}, {"pyjamas", "pajamas"},     {"moustache", "mustache"},
-    {"cosy", "cozy"},           {"ageing", "aging"},        {"judgement", "judgment"},
-    {"judgements", "judgments"}, {"fulfil", "fulfill"},     {"skilful", "skillful"},
-    {"instalment", "installment"}, {"enrolment", "enrollment"}, {"kerb", "curb"},
-    {NULL, NULL}};
+static const char *const whole[][2] = {{"defence", "defense"},
+                                       {"defences", "defenses"},
+                                       {"offence", "offense"},
+                                       {"offences", "offenses"},
+                                       {"licence", "license"},
+                                       {"licences", "licenses"},
+                                       {"pretence", "pretense"},
+                                       {"practise", "practice"},
+                                       {"practised", "practiced"},
+                                       {"practises", "practices"},
+                                       {"practising", "practicing"},
+                                       {"programme", "program"},
+                                       {"programmes", "programs"},
+                                       {"grey", "gray"},
+                                       {"greys", "grays"},
+                                       {"aluminium", "aluminum"},
+                                       {"jewellery", "jewelry"},
+                                       {"mould", "mold"},
+                                       {"moulds", "molds"},
+                                       {"plough", "plow"},
+                                       {"sceptic", "skeptic"},
+                                       {"sceptical", "skeptical"},
+                                       {"pyjamas", "pajamas"},
+                                       {"moustache", "mustache"},
+                                       {"cosy", "cozy"},
+                                       {"ageing", "aging"},
+                                       {"judgement", "judgment"},
+                                       {"judgements", "judgments"},
+                                       {"fulfil", "fulfill"},
+                                       {"skilful", "skillful"},
+                                       {"instalment", "installment"},
+                                       {"enrolment", "enrollment"},
+                                       {"kerb", "curb"},
+                                       {NULL, NULL}};
 
 static size_t put(char *out, const char *a, size_t na, const char *b)
 {
@@ -86,22 +108,20 @@ static size_t put(char *out, const char *a, size_t na, const char *b)
 
 size_t kv_spelling_us(const char *w, size_t n, char *out)
 {
-    static const char *const ise_suffix[] = {
-        "isational", "isations", "isation", "isable", "isers", "ising", "ised", "ises", "iser",
-        "ise", NULL};
-    static const char *const ize_suffix[] = {
-        "izational", "izations", "ization", "izable", "izers", "izing", "ized", "izes", "izer",
-        "ize", NULL};
-    static const char *const yse_suffix[] = {"ysers", "ysing", "ysed", "yses", "yser", "yse",
-                                             NULL};
-    static const char *const yze_suffix[] = {"yzers", "yzing", "yzed", "yzes", "yzer", "yze",
-                                             NULL};
-    static const char *const our_suffix[] = {
-        "ourites", "ourably", "ourable", "ourhood", "ouring", "ourite", "ourful", "ourless",
-        "ourers", "oured", "ourer", "ourly", "ours", "our", NULL};
-    static const char *const or_suffix[] = {
-        "orites", "orably", "orable", "orhood", "oring", "orite", "orful", "orless",
-        "orers", "ored", "orer", "orly", "ors", "or", NULL};
+    static const char *const ise_suffix[] = {"isational", "isations", "isation", "isable",
+                                             "isers",     "ising",    "ised",    "ises",
+                                             "iser",      "ise",      NULL};
+    static const char *const ize_suffix[] = {"izational", "izations", "ization", "izable",
+                                             "izers",     "izing",    "ized",    "izes",
+                                             "izer",      "ize",      NULL};
+    static const char *const yse_suffix[] = {"ysers", "ysing", "ysed", "yses", "yser", "yse", NULL};
+    static const char *const yze_suffix[] = {"yzers", "yzing", "yzed", "yzes", "yzer", "yze", NULL};
+    static const char *const our_suffix[] = {"ourites", "ourably", "ourable", "ourhood", "ouring",
+                                             "ourite",  "ourful",  "ourless", "ourers",  "oured",
+                                             "ourer",   "ourly",   "ours",    "our",     NULL};
+    static const char *const or_suffix[] = {"orites", "orably", "orable", "orhood", "oring",
+                                            "orite",  "orful",  "orless", "orers",  "ored",
+                                            "orer",   "orly",   "ors",    "or",     NULL};
     size_t stem, k;
     if (n < 4)
         return 0;
@@ -120,12 +140,13 @@ size_t kv_spelling_us(const char *w, size_t n, char *out)
     if (split(w, n, ise_suffix, &stem, &k) && stem >= 2 && !in_list(w, stem, ise_same))
         return put(out, w, stem, ize_suffix[k]);
     if (split(w, n, yse_suffix, &stem, &k) && stem >= 3 && w[stem - 1] == 'l')
-        return put(out, w, stem, yze_suffix[k]);   /* analyse, paralyse, catalyse */
+        return put(out, w, stem, yze_suffix[k]); /* analyse, paralyse, catalyse */
     if (split(w, n, our_suffix, &stem, &k) && stem >= 2 && !in_list(w, stem, our_same))
         return put(out, w, stem, or_suffix[k]);
     /* centre, centres, centred; fibre; theatre (not "hatred" or "inbred") */
-    if (n >= 5 && (ends(w, n, "re", &stem) || ends(w, n, "res", &stem) ||
-                   (ends(w, n, "red", &stem) && stem >= 2 && w[stem - 2] == 'n' && w[stem - 1] == 't')) &&
+    if (n >= 5 &&
+        (ends(w, n, "re", &stem) || ends(w, n, "res", &stem) ||
+         (ends(w, n, "red", &stem) && stem >= 2 && w[stem - 2] == 'n' && w[stem - 1] == 't')) &&
         stem >= 3 && (w[stem - 1] == 't' || w[stem - 1] == 'b') && !in_list(w, stem, re_same))
         return put(out, w, stem, n - stem == 2 ? "er" : w[n - 1] == 's' ? "ers" : "ered");
     /* catalogue, dialogue, analogue */

@@ -15,26 +15,26 @@
 #include "kivo/status.h"
 
 enum kv_tok_kind {
-    KV_TOK_WORD = 0,   /* a content word */
-    KV_TOK_STOP,       /* a function word: not a claim's content */
-    KV_TOK_NUMBER      /* a quantity: h is the hash of its value */
+    KV_TOK_WORD = 0, /* a content word */
+    KV_TOK_STOP,     /* a function word: not a claim's content */
+    KV_TOK_NUMBER    /* a quantity: h is the hash of its value */
 };
 
-#define KV_TF_CAP 0x01      /* starts with an upper-case letter */
-#define KV_TF_NEG 0x02      /* a negation cue: not, no, never, n't, without ... */
-#define KV_TF_POLICY 0x04   /* policy language: refund, eligible, must, warranty ... */
-#define KV_TF_CODE 0x08     /* letters and digits mixed (X200, 24h), or all capitals (USB) */
-#define KV_TF_META 0x10     /* words of conversation, not content: thanks, hope, please ... */
-#define KV_TF_REF 0x20      /* words about the sources themselves: passage, context, mention ... */
-#define KV_TF_SELF 0x40     /* the speaker: I, I'm, I'd, I've, I'll */
-#define KV_TF_LABEL 0x80    /* words that number what follows them: step 3, option 1, part 2 */
+#define KV_TF_CAP 0x01    /* starts with an upper-case letter */
+#define KV_TF_NEG 0x02    /* a negation cue: not, no, never, n't, without ... */
+#define KV_TF_POLICY 0x04 /* policy language: refund, eligible, must, warranty ... */
+#define KV_TF_CODE 0x08   /* letters and digits mixed (X200, 24h), or all capitals (USB) */
+#define KV_TF_META 0x10   /* words of conversation, not content: thanks, hope, please ... */
+#define KV_TF_REF 0x20    /* words about the sources themselves: passage, context, mention ... */
+#define KV_TF_SELF 0x40   /* the speaker: I, I'm, I'd, I've, I'll */
+#define KV_TF_LABEL 0x80  /* words that number what follows them: step 3, option 1, part 2 */
 
 typedef struct kv_token {
-    uint64_t h;             /* stem hash (words) or value hash (numbers) */
-    uint32_t start, end;    /* byte offsets in the tokenized text */
-    uint8_t kind;           /* enum kv_tok_kind */
-    uint8_t flags;          /* KV_TF_* */
-    double value;           /* numbers only */
+    uint64_t h;          /* stem hash (words) or value hash (numbers) */
+    uint32_t start, end; /* byte offsets in the tokenized text */
+    uint8_t kind;        /* enum kv_tok_kind */
+    uint8_t flags;       /* KV_TF_* */
+    double value;        /* numbers only */
 } kv_token;
 
 typedef struct kv_tokens {
@@ -77,8 +77,7 @@ kivo_status kv_tokenize(kv_lexicon *lx, const char *text, size_t len, kv_tokens 
 
 /* kv_tokenize through one path of its byte classifier (a kivo_scan_level; one the CPU lacks runs
  * the scalar one), or with level -1 byte by byte only: the reference every path must equal. */
-kivo_status kv_tokenize_at(kv_lexicon *lx, int level, const char *text, size_t len,
-                           kv_tokens *out);
+kivo_status kv_tokenize_at(kv_lexicon *lx, int level, const char *text, size_t len, kv_tokens *out);
 
 /* Appends the claim-sized spans of text: sentences, list items and lines, trimmed of white space
  * and list markers. Abbreviations, initials, decimals and URLs do not end a sentence. */

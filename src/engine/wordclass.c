@@ -44,9 +44,8 @@ __attribute__((target("avx2"))) static inline __m256i range_avx2(__m256i v, char
 }
 
 /* One 64-byte block at p (all readable) into word w. */
-__attribute__((target("avx2"))) static inline void block_avx2(kv_wordclass *wc, size_t w,
-                                                              const unsigned char *p,
-                                                              unsigned char *fold)
+__attribute__((target("avx2"))) static inline void
+block_avx2(kv_wordclass *wc, size_t w, const unsigned char *p, unsigned char *fold)
 {
     uint64_t alnum = 0, digit = 0, upper = 0, high = 0;
     for (int h = 0; h < 2; h++) {
@@ -84,13 +83,12 @@ __attribute__((target("avx2"))) static void fill_avx2(kv_wordclass *wc, const un
     }
 }
 
-__attribute__((target("avx512f,avx512bw"))) static void fill_avx512(kv_wordclass *wc,
-                                                                     const unsigned char *s,
-                                                                     size_t n)
+__attribute__((target("avx512f,avx512bw"))) static void
+fill_avx512(kv_wordclass *wc, const unsigned char *s, size_t n)
 {
     const __m512i c0 = _mm512_set1_epi8('0'), cA = _mm512_set1_epi8('A'),
-                  ca = _mm512_set1_epi8('a'), n9 = _mm512_set1_epi8(9),
-                  n25 = _mm512_set1_epi8(25), x20 = _mm512_set1_epi8(0x20);
+                  ca = _mm512_set1_epi8('a'), n9 = _mm512_set1_epi8(9), n25 = _mm512_set1_epi8(25),
+                  x20 = _mm512_set1_epi8(0x20);
     for (size_t i = 0; i < n; i += 64) {
         /* Lanes past n load as 0, in no class, and are not stored. */
         const __mmask64 in = n - i >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << (n - i)) - 1;

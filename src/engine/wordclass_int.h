@@ -16,16 +16,16 @@
 
 #include "kivo/scan.h"
 
-#define KV_WC_BYTES 4096                /* the most bytes one fill classifies */
+#define KV_WC_BYTES 4096 /* the most bytes one fill classifies */
 #define KV_WC_WORDS (KV_WC_BYTES / 64)
 
 /* Classes of n bytes s[0, n): bit k % 64 of word k / 64 of a map is byte k. */
 typedef struct kv_wordclass {
-    uint64_t alnum[KV_WC_WORDS];        /* 0-9 A-Z a-z */
-    uint64_t digit[KV_WC_WORDS];        /* 0-9 */
-    uint64_t upper[KV_WC_WORDS];        /* A-Z */
-    uint64_t high[KV_WC_WORDS];         /* 0x80-0xFF */
-    unsigned char fold[KV_WC_BYTES];    /* s[k] with A-Z made a-z, all other bytes as they are */
+    uint64_t alnum[KV_WC_WORDS];     /* 0-9 A-Z a-z */
+    uint64_t digit[KV_WC_WORDS];     /* 0-9 */
+    uint64_t upper[KV_WC_WORDS];     /* A-Z */
+    uint64_t high[KV_WC_WORDS];      /* 0x80-0xFF */
+    unsigned char fold[KV_WC_BYTES]; /* s[k] with A-Z made a-z, all other bytes as they are */
 } kv_wordclass;
 
 /* Fills wc for s[0, n), n <= KV_WC_BYTES: the words of the maps that hold bytes 0..n-1, with

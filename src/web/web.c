@@ -28,8 +28,8 @@ void web_csp_hash(const web_asset *a, char out[WEB_CSP_HASH_MAX])
     char *p = out;
 
     for (int i = 0; i < 32; i++)
-        d[i] = (unsigned char)(hexval(a->sha256_hex[2 * i]) << 4 |
-                               hexval(a->sha256_hex[2 * i + 1]));
+        d[i] =
+            (unsigned char)(hexval(a->sha256_hex[2 * i]) << 4 | hexval(a->sha256_hex[2 * i + 1]));
     memcpy(p, "'sha256-", 8);
     p += 8;
     /* 32 bytes: ten full groups of three, then two bytes and one '='. */

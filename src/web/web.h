@@ -12,11 +12,11 @@
 #include <stddef.h>
 
 typedef struct web_asset {
-    const char *name;               /* "review.js" */
-    const char *content_type;       /* "text/javascript; charset=utf-8" */
-    const unsigned char *data;      /* len bytes, then a NUL */
+    const char *name;          /* "review.js" */
+    const char *content_type;  /* "text/javascript; charset=utf-8" */
+    const unsigned char *data; /* len bytes, then a NUL */
     size_t len;
-    const char *sha256_hex;         /* 64 lowercase hex digits of SHA-256(data[0..len)) */
+    const char *sha256_hex; /* 64 lowercase hex digits of SHA-256(data[0..len)) */
 } web_asset;
 
 extern const web_asset web_review_js;

@@ -45,25 +45,25 @@
 #include "testhook.h"
 
 #define DEFAULT_CHUNK (1u << 20)
-#define DEFAULT_CHECKPOINT (64ull << 20)   /* input bytes between checkpoints (v2) */
+#define DEFAULT_CHECKPOINT (64ull << 20) /* input bytes between checkpoints (v2) */
 #define SLOTS_PER_THREAD 4
 #define JSON_MAX_DEPTH 128
 
 typedef struct item {
-    uint64_t offset;            /* of the line in its file */
-    uint32_t line;              /* 0-based line index within the chunk */
+    uint64_t offset; /* of the line in its file */
+    uint32_t line;   /* 0-based line index within the chunk */
     uint8_t rejected;
-    uint8_t duplicate;          /* set by the merge: not stored */
+    uint8_t duplicate; /* set by the merge: not stored */
     uint8_t verdict;
-    int8_t label;               /* wk_label */
+    int8_t label; /* wk_label */
     uint32_t categories;
     uint32_t claims, unsupported;
-    size_t text_off;            /* the run id, or the reject reason, in slot.text (NUL-ended) */
+    size_t text_off; /* the run id, or the reject reason, in slot.text (NUL-ended) */
     size_t event_off, event_len;
     size_t report_off, report_len;
-    size_t page_off, page_len;  /* claim_report.html's data in slot.pages; 0 bytes: no page */
-    size_t groups_off;          /* --group-by values in slot.text (put_group_values) */
-    uint64_t input_line;        /* set by the merge: 1-based line in its file */
+    size_t page_off, page_len;        /* claim_report.html's data in slot.pages; 0 bytes: no page */
+    size_t groups_off;                /* --group-by values in slot.text (put_group_values) */
+    uint64_t input_line;              /* set by the merge: 1-based line in its file */
     char sha256[KIVO_HASH_TEXT_SIZE]; /* the report's */
 } item;
 
@@ -73,7 +73,7 @@ typedef struct slot {
     size_t n_items, cap_items;
     uint32_t lines;
     kivo_buf text, events, reports, pages;
-    int failed;                 /* KIVO_ENOMEM and such: fatal */
+    int failed; /* KIVO_ENOMEM and such: fatal */
 } slot;
 
 typedef struct worker {
@@ -85,12 +85,12 @@ typedef struct worker {
 
 typedef struct job {
     const wk_jobspec *spec;
-    wk_review_job review;       /* every run's: no review_run_id yet, sequence 1 */
+    wk_review_job review; /* every run's: no review_run_id yet, sequence 1 */
     wk_html_mode html;
-    const wk_groups *groups;    /* --group-by, or NULL */
-    char report_root[4096];     /* DIR/reports/<workflow>, for messages */
-    int wf_fd;                  /* that folder, open (per-run layout) */
-    int pages;                  /* make the pages' data while reviewing */
+    const wk_groups *groups; /* --group-by, or NULL */
+    char report_root[4096];  /* DIR/reports/<workflow>, for messages */
+    int wf_fd;               /* that folder, open (per-run layout) */
+    int pages;               /* make the pages' data while reviewing */
 } job;
 
 static item *new_item(slot *s)
@@ -116,8 +116,8 @@ static kivo_status put_group_values(const job *j, slot *s, item *it, const kivo_
     it->groups_off = s->text.len;
     for (size_t k = 0; st == KIVO_OK && k < wk_groups_fields(j->groups); k++) {
         size_t len;
-        const char *v = wk_meta_value_text(&j->spec->meta, wk_groups_meta_index(j->groups, k),
-                                           root, &len);
+        const char *v =
+            wk_meta_value_text(&j->spec->meta, wk_groups_meta_index(j->groups, k), root, &len);
         uint32_t n = v ? (uint32_t)len : UINT32_MAX;
         st = kivo_buf_append(&s->text, &n, sizeof n);
         if (st == KIVO_OK && v)
@@ -157,13 +157,16 @@ static kivo_status review_line(const job *j, worker *w, slot *s, item *it, const
     kivo_record rec;
     const kivo_review *rv;
     const char *why;
-    const char *trunc = last_without_newline ? "truncated last line (no newline at end of file): "
-                                             : "";
+    const char *trunc =
+        last_without_newline ? "truncated last line (no newline at end of file): " : "";
     kivo_status st = kivo_json_parse(w->parser, line, len, readable, 0, &root);
     if (st == KIVO_ENOMEM)
         return st;
     if (st != KIVO_OK)
-        return reject(s, it, st == KIVO_EUTF8 ? "invalid UTF-8: " : trunc[0] ? trunc : "invalid JSON: ",
+        return reject(s, it,
+                      st == KIVO_EUTF8 ? "invalid UTF-8: "
+                      : trunc[0]       ? trunc
+                                       : "invalid JSON: ",
                       kivo_json_parser_error(w->parser));
     st = kivo_record_extract(w->reader, root, &rec, &why);
     if (st == KIVO_ESCHEMA)
@@ -172,13 +175,14 @@ static kivo_status review_line(const job *j, worker *w, slot *s, item *it, const
         return st;
 
     it->text_off = s->text.len;
-    if ((st = kivo_buf_append(&s->text, rec.customer_run_id, rec.customer_run_id_len + 1)) != KIVO_OK)
+    if ((st = kivo_buf_append(&s->text, rec.customer_run_id, rec.customer_run_id_len + 1)) !=
+        KIVO_OK)
         return st;
     it->report_off = s->reports.len;
     it->event_off = s->events.len;
     st = wk_review_record(&j->review, w->engine, w->hasher, root, &rec, &s->reports, &s->events,
                           NULL, it->sha256, &rv);
-    if (st == KIVO_ETOOBIG) {    /* over an engine bound: nothing of it was appended but its id */
+    if (st == KIVO_ETOOBIG) { /* over an engine bound: nothing of it was appended but its id */
         s->text.len = it->text_off;
         return reject(s, it, "", kivo_engine_errmsg(w->engine));
     }
@@ -312,8 +316,8 @@ static int junit_run(wk_junit *ju, const wk_jobspec *spec, const char *run_id, c
                                      kivo_category_name((kivo_category)c));
     snprintf(body, sizeof body, "%u of %u claims unsupported or contradicted; verdict %s",
              it->unsupported, it->claims, kivo_verdict_name(v));
-    return wk_junit_case(ju, spec->workflow_id, run_id, WK_JUNIT_FAILURE, kivo_verdict_name(v),
-                         msg, body);
+    return wk_junit_case(ju, spec->workflow_id, run_id, WK_JUNIT_FAILURE, kivo_verdict_name(v), msg,
+                         body);
 }
 
 /* --junit: a rejected record is an error testcase named by where it is. */
@@ -355,11 +359,11 @@ static int write_run(const job *j, const slot *s, const item *it, char what[WHAT
     if (wk_write_at(fd, "claim_report.json", &v, 1, WK_MODE_TEXT, flags) != 0)
         goto out;
     snprintf(what, WHAT_MAX, "%s/claim_report.html", comp);
-    if (it->page_len ? wk_html_write_at(fd, "claim_report.html", "run",
-                                        s->pages.data + it->page_off, it->page_len,
-                                        flags) != KIVO_OK
-                     /* A page left by an earlier run with another --html is stale. */
-                     : !fresh && unlinkat(fd, "claim_report.html", 0) != 0 && errno != ENOENT)
+    if (it->page_len
+            ? wk_html_write_at(fd, "claim_report.html", "run", s->pages.data + it->page_off,
+                               it->page_len, flags) != KIVO_OK
+            /* A page left by an earlier run with another --html is stale. */
+            : !fresh && unlinkat(fd, "claim_report.html", 0) != 0 && errno != ENOENT)
         goto out;
     rc = 0;
 out:;
@@ -394,7 +398,7 @@ typedef struct batch {
     wk_summary *sum;
     char *err;
     size_t errlen;
-    const char *out;            /* the out folder, for messages */
+    const char *out; /* the out folder, for messages */
     int threads;
     size_t n_slots;
     job j;
@@ -406,18 +410,18 @@ typedef struct batch {
     wk_html_index *index;
     FILE *events, *rejects;
     char events_tmp[WK_TMP_MAX], rejects_tmp[WK_TMP_MAX];
-    int root;                   /* the out folder, locked (opts->lock_fd) */
-    int reports_fd;             /* v2: DIR/reports */
-    wk_parts *parts;            /* v2 */
-    wk_rindex *ix;              /* v2 */
-    uint64_t stored;            /* v2: reports stored so far (the index's next seq) */
-    size_t cur_file;            /* merge: the file of the last chunk */
-    uint64_t cur_line;          /* merge: lines of that file before the next chunk */
+    int root;          /* the out folder, locked (opts->lock_fd) */
+    int reports_fd;    /* v2: DIR/reports */
+    wk_parts *parts;   /* v2 */
+    wk_rindex *ix;     /* v2 */
+    uint64_t stored;   /* v2: reports stored so far (the index's next seq) */
+    size_t cur_file;   /* merge: the file of the last chunk */
+    uint64_t cur_line; /* merge: lines of that file before the next chunk */
     wk_progress prog;
-    wk_manifest man;            /* DIR/manifest.json as this batch writes it */
-    int resume;                 /* v2: going on from man.ck */
-    uint64_t chunks;            /* input chunks consumed */
-    uint64_t ckpt_bytes;        /* input bytes at the last checkpoint */
+    wk_manifest man;     /* DIR/manifest.json as this batch writes it */
+    int resume;          /* v2: going on from man.ck */
+    uint64_t chunks;     /* input chunks consumed */
+    uint64_t ckpt_bytes; /* input bytes at the last checkpoint */
 } batch;
 
 /* SIGINT / SIGTERM: the batch stops at its next checkpoint. */
@@ -476,9 +480,9 @@ static FILE *open_durable(int root, const char *name, int resume, uint64_t commi
         /* Killed after the batch gave it its final name, before the manifest said complete. */
         if (fd < 0 && errno == ENOENT && renameat(root, name, root, partial) == 0)
             fd = openat(root, partial, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd >= 0 && (fstat(fd, &sb) != 0 || (uint64_t)sb.st_size < committed ||
-                        ftruncate(fd, (off_t)committed) != 0 ||
-                        lseek(fd, (off_t)committed, SEEK_SET) < 0)) {
+        if (fd >= 0 &&
+            (fstat(fd, &sb) != 0 || (uint64_t)sb.st_size < committed ||
+             ftruncate(fd, (off_t)committed) != 0 || lseek(fd, (off_t)committed, SEEK_SET) < 0)) {
             close(fd);
             errno = EIO;
             fd = -1;
@@ -511,7 +515,7 @@ static int replay_row(const wk_rindex_row *r, void *arg)
             if (p && (size_t)(end - p) >= sizeof m)
                 memcpy(&m, p, sizeof m);
             if (m != UINT32_MAX && (size_t)(end - p) - sizeof m < m)
-                m = UINT32_MAX;     /* not as written: no value rather than a read past it */
+                m = UINT32_MAX; /* not as written: no value rather than a read past it */
             if (!p || (size_t)(end - p) < sizeof m) {
                 gv[k] = NULL;
                 gl[k] = 0;
@@ -522,8 +526,8 @@ static int replay_row(const wk_rindex_row *r, void *arg)
             gl[k] = m == UINT32_MAX ? 0 : m;
             p += gl[k];
         }
-        if (wk_breakdown_add(b->opts->breakdown, r->run_id, (kivo_verdict)r->verdict,
-                             r->categories, r->claims, r->unsupported, (wk_label)r->label, gv, gl,
+        if (wk_breakdown_add(b->opts->breakdown, r->run_id, (kivo_verdict)r->verdict, r->categories,
+                             r->claims, r->unsupported, (wk_label)r->label, gv, gl,
                              WK_PAGE_NONE) != 0)
             return -1;
     }
@@ -546,14 +550,16 @@ static kivo_status open_out(batch *b)
     }
     if (wk_dir_lock(b->root) != 0) {
         if (errno == EWOULDBLOCK) {
-            snprintf(b->err, b->errlen, "%s is in use by another kivo-worker process; wait for "
-                     "it to end", b->out);
+            snprintf(b->err, b->errlen,
+                     "%s is in use by another kivo-worker process; wait for "
+                     "it to end",
+                     b->out);
             return KIVO_EBUSY;
         }
         snprintf(b->err, b->errlen, "cannot lock %s: %s", b->out, strerror(errno));
         return KIVO_EIO;
     }
-    wk_tmp_sweep(b->root);     /* what a killed batch left; a failure here harms nothing */
+    wk_tmp_sweep(b->root); /* what a killed batch left; a failure here harms nothing */
     if (wk_manifest_identity(spec, b->opts, &b->in, b->man.batch, b->man.options, b->err,
                              b->errlen) != 0)
         return KIVO_EIO;
@@ -565,18 +571,19 @@ static kivo_status open_out(batch *b)
         return KIVO_EINVAL;
     }
     if (had > 0 && strcmp(old.batch, b->man.batch) != 0 && !b->opts->overwrite) {
-        snprintf(b->err, b->errlen, "%s holds the output of another batch (another job spec, "
+        snprintf(b->err, b->errlen,
+                 "%s holds the output of another batch (another job spec, "
                  "batch id or inputs): give another --out, or --overwrite to replace it",
                  b->out);
         wk_manifest_free(&old);
         return KIVO_EINVAL;
     }
     /* A checkpoint of this very batch, with the same options, is gone on from. */
-    b->resume = had > 0 && !per_run(b) && old.state == WK_MANIFEST_RUNNING &&
-                old.has_checkpoint && !b->opts->junit &&
-                strcmp(old.batch, b->man.batch) == 0 && strcmp(old.options, b->man.options) == 0;
+    b->resume = had > 0 && !per_run(b) && old.state == WK_MANIFEST_RUNNING && old.has_checkpoint &&
+                !b->opts->junit && strcmp(old.batch, b->man.batch) == 0 &&
+                strcmp(old.options, b->man.options) == 0;
     if (b->resume) {
-        b->man.ck = old.ck;     /* the closed parts' sizes move over */
+        b->man.ck = old.ck; /* the closed parts' sizes move over */
         b->man.has_checkpoint = 1;
     } else {
         wk_manifest_free(&old);
@@ -623,14 +630,13 @@ static kivo_status open_out(batch *b)
             return KIVO_EIO;
     } else {
         if (wk_rindex_open_write(path, 1, 0, 0, 0, &b->ix, b->err, b->errlen) != 0 ||
-            wk_parts_open(fd, (wk_compress)b->opts->compress, b->opts->part_size, b->ix,
-                          &b->parts, b->err, b->errlen) != 0)
+            wk_parts_open(fd, (wk_compress)b->opts->compress, b->opts->part_size, b->ix, &b->parts,
+                          b->err, b->errlen) != 0)
             return KIVO_EIO;
         if (wk_rindex_set(b->ix, "format", "kivo_report_store.v2") ||
             wk_rindex_set(b->ix, "workflow_id", spec->workflow_id) ||
             wk_rindex_set(b->ix, "batch_id", spec->batch_id) ||
-            wk_rindex_set(b->ix, "compression",
-                          wk_compress_name((wk_compress)b->opts->compress))) {
+            wk_rindex_set(b->ix, "compression", wk_compress_name((wk_compress)b->opts->compress))) {
             snprintf(b->err, b->errlen, "cannot write %s/reports/index: %s", b->out,
                      wk_rindex_errmsg(b->ix));
             return KIVO_EIO;
@@ -692,8 +698,8 @@ static kivo_status checkpoint(batch *b)
     const uint64_t *closed;
     if (wk_parts_sync(b->parts, &ps, &closed, b->err, b->errlen) != 0)
         return KIVO_EIO;
-    if (fflush(b->events) != 0 || fdatasync(fileno(b->events)) != 0 ||
-        fflush(b->rejects) != 0 || fdatasync(fileno(b->rejects)) != 0) {
+    if (fflush(b->events) != 0 || fdatasync(fileno(b->events)) != 0 || fflush(b->rejects) != 0 ||
+        fdatasync(fileno(b->rejects)) != 0) {
         snprintf(b->err, b->errlen, "cannot write output in %s: %s", b->out, strerror(errno));
         return KIVO_EIO;
     }
@@ -802,19 +808,21 @@ static int merge_broken_chunk(batch *b, const slot *s, const char *file)
     char reason[256];
     const wk_chunk *c = &s->chunk;
     if (c->shrunk)
-        snprintf(reason, sizeof reason, "the file shrank while it was read (%llu bytes when the "
+        snprintf(reason, sizeof reason,
+                 "the file shrank while it was read (%llu bytes when the "
                  "job began, %llu at the end): what followed here was not read",
                  (unsigned long long)c->shrunk_from, (unsigned long long)c->shrunk_to);
     else if (c->corrupt)
-        snprintf(reason, sizeof reason, "compressed data is corrupt or truncated here; the rest "
+        snprintf(reason, sizeof reason,
+                 "compressed data is corrupt or truncated here; the rest "
                  "of the file is unreadable");
     else
         snprintf(reason, sizeof reason, "line of %llu bytes is over the limit of %zu bytes",
                  (unsigned long long)c->overlong, b->spec->max_line_bytes);
     b->sum->records_read++;
     b->sum->records_rejected++;
-    if (write_json_line(b->rejects, reject_json(file, b->cur_line + 1, c->offset, reason,
-                                                NULL)) != 0 ||
+    if (write_json_line(b->rejects, reject_json(file, b->cur_line + 1, c->offset, reason, NULL)) !=
+            0 ||
         (!c->shrunk && junit_reject(b->opts->junit, b->spec, file, b->cur_line + 1, reason) != 0))
         return -1;
     if (c->overlong)
@@ -870,8 +878,7 @@ static kivo_status merge_run(batch *b, slot *s, item *it, const char *id)
     if (b->opts->junit && junit_run(b->opts->junit, b->spec, id, it) != 0)
         return KIVO_EIO;
     if (b->index && wk_html_index_add(b->index, id, (kivo_verdict)it->verdict, it->claims,
-                                      it->unsupported, it->categories,
-                                      page_of(b, it)) != KIVO_OK)
+                                      it->unsupported, it->categories, page_of(b, it)) != KIVO_OK)
         return KIVO_ENOMEM;
     if (fwrite(s->events.data + it->event_off, 1, it->event_len, b->events) != it->event_len)
         return KIVO_EIO;
@@ -929,12 +936,13 @@ static kivo_status merge_step(batch *b, size_t n)
                 uint32_t ff;
                 uint64_t fl;
                 int known = wk_seen_where(first, &ff, &fl);
-                fprintf(stderr, "kivo-worker: warning: customer_run_id \"%s\" (%s line %llu) "
+                fprintf(stderr,
+                        "kivo-worker: warning: customer_run_id \"%s\" (%s line %llu) "
                         "differs only in letter case from the one at %s line %llu: on a "
                         "case-insensitive file system their report folders are one folder "
-                        "(see summary.json run_ids_differing_in_case)\n", text, file,
-                        (unsigned long long)it->input_line, known ? b->in.paths[ff] : "?",
-                        (unsigned long long)fl);
+                        "(see summary.json run_ids_differing_in_case)\n",
+                        text, file, (unsigned long long)it->input_line,
+                        known ? b->in.paths[ff] : "?", (unsigned long long)fl);
             }
             if ((st = merge_run(b, s, it, text)) == KIVO_ENOMEM)
                 goto no_memory;
@@ -1012,7 +1020,7 @@ static kivo_status write_step_v2(batch *b, size_t n)
                                  .line = it->input_line,
                                  .label = it->label};
             memcpy(row.sha256, it->sha256, sizeof row.sha256);
-            if (b->j.groups) {      /* the packed values, for a resumed batch's breakdown */
+            if (b->j.groups) { /* the packed values, for a resumed batch's breakdown */
                 const char *g = s->text.data + it->groups_off, *p = g;
                 for (size_t f = 0; f < wk_groups_fields(b->j.groups); f++) {
                     uint32_t m;
@@ -1082,9 +1090,9 @@ static kivo_status finish_out(batch *b, double t0)
     }
     struct iovec v = {js, js ? strlen(js) : 0};
     const char *name = "summary.json";
-    int bad_write = !js || wk_write_at(b->root, name, &v, 1, WK_MODE_META, 0) != 0 ||
-                    (b->index &&
-                     (name = "index.html", wk_html_index_write(b->index, js) != KIVO_OK));
+    int bad_write =
+        !js || wk_write_at(b->root, name, &v, 1, WK_MODE_META, 0) != 0 ||
+        (b->index && (name = "index.html", wk_html_index_write(b->index, js) != KIVO_OK));
     int e = js ? errno : ENOMEM;
     free(js);
     if (bad_write) {
@@ -1170,12 +1178,23 @@ kivo_status wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary
 {
     kivo_status st;
     double t0 = now();
-    batch b = {.spec = spec, .opts = opts, .sum = sum, .err = err, .errlen = errlen,
+    batch b = {.spec = spec,
+               .opts = opts,
+               .sum = sum,
+               .err = err,
+               .errlen = errlen,
                .out = opts->out_dir ? opts->out_dir : spec->report_path,
                .threads = opts->threads > 0 ? opts->threads : omp_get_max_threads(),
-               .j = {spec, {spec, wk_jobspec_batch(spec), NULL, 1}, opts->html,
-                     wk_breakdown_groups(opts->breakdown), "", -1, 0},
-               .root = -1, .reports_fd = -1, .cur_file = (size_t)-1};
+               .j = {spec,
+                     {spec, wk_jobspec_batch(spec), NULL, 1},
+                     opts->html,
+                     wk_breakdown_groups(opts->breakdown),
+                     "",
+                     -1,
+                     0},
+               .root = -1,
+               .reports_fd = -1,
+               .cur_file = (size_t)-1};
     b.n_slots = (size_t)b.threads * SLOTS_PER_THREAD;
     /* Pages are made on the reviewing threads only where they are written (per-run layout). */
     b.j.pages = per_run(&b) && opts->html != WK_HTML_NONE;
@@ -1213,8 +1232,8 @@ kivo_status wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary
             break;
         review_step(&b, (size_t)n);
         if ((st = merge_step(&b, (size_t)n)) != KIVO_OK ||
-            (st = per_run(&b) ? write_step_per_run(&b, (size_t)n)
-                              : write_step_v2(&b, (size_t)n)) != KIVO_OK)
+            (st = per_run(&b) ? write_step_per_run(&b, (size_t)n) : write_step_v2(&b, (size_t)n)) !=
+                KIVO_OK)
             goto out;
         sum->bytes = wk_reader_bytes(b.rd);
         wk_progress_update(&b.prog, sum->bytes, sum->records_read);

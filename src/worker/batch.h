@@ -25,44 +25,44 @@
 typedef enum wk_layout { WK_LAYOUT_V2 = 0, WK_LAYOUT_PER_RUN } wk_layout;
 
 typedef struct wk_batch_opts {
-    const char *out_dir;        /* overrides report_store.path when not NULL */
-    int threads;                /* 0: all cores */
-    int progress;               /* a wk_progress_mode (progress.h): a bar, lines, or nothing */
-    double progress_interval;   /* seconds between progress lines; 0: the default (30) */
-    int verbose;                /* a line per input file once read (-v) */
-    const char *metrics_file;   /* --metrics-file, or NULL. The caller writes it at the end; a
+    const char *out_dir;            /* overrides report_store.path when not NULL */
+    int threads;                    /* 0: all cores */
+    int progress;                   /* a wk_progress_mode (progress.h): a bar, lines, or nothing */
+    double progress_interval;       /* seconds between progress lines; 0: the default (30) */
+    int verbose;                    /* a line per input file once read (-v) */
+    const char *metrics_file;       /* --metrics-file, or NULL. The caller writes it at the end; a
                                  * checkpoint calls wk_metrics_file_write(metrics_file, sum,
                                  * spec, 1, 0) (metrics_file.h) */
-    size_t chunk_bytes;         /* 0: the default */
-    wk_html_mode html;          /* which runs get claim_report.html (0: flagged); index.html */
-    int lock_fd;                /* out: the out folder's descriptor, holding its lock
+    size_t chunk_bytes;             /* 0: the default */
+    wk_html_mode html;              /* which runs get claim_report.html (0: flagged); index.html */
+    int lock_fd;                    /* out: the out folder's descriptor, holding its lock
                                  * (wk_dir_lock) when the batch got that far; -1 if not opened.
                                  * The caller closes it once it is done with the folder */
     struct wk_breakdown *breakdown; /* labels and --group-by (breakdown.h), or NULL; fed here */
-    struct wk_junit *junit;     /* --junit (junit.h), or NULL: a testcase per run is added */
-    wk_layout layout;           /* --layout */
-    unsigned long long part_size; /* --part-size (v2); 0: WK_PART_SIZE_DEFAULT */
-    int compress;               /* --compress (v2): parts.h's wk_compress */
-    const char *spec_path;      /* the job spec's file, for the batch's identity (or NULL) */
-    const char *group_by;       /* --group-by as given, for the options' identity (or NULL) */
-    int overwrite;              /* --overwrite: an out folder of another batch is taken */
-    uint64_t checkpoint_bytes;  /* v2: input bytes between checkpoints; 0: the default */
+    struct wk_junit *junit;         /* --junit (junit.h), or NULL: a testcase per run is added */
+    wk_layout layout;               /* --layout */
+    unsigned long long part_size;   /* --part-size (v2); 0: WK_PART_SIZE_DEFAULT */
+    int compress;                   /* --compress (v2): parts.h's wk_compress */
+    const char *spec_path;          /* the job spec's file, for the batch's identity (or NULL) */
+    const char *group_by;           /* --group-by as given, for the options' identity (or NULL) */
+    int overwrite;                  /* --overwrite: an out folder of another batch is taken */
+    uint64_t checkpoint_bytes;      /* v2: input bytes between checkpoints; 0: the default */
 } wk_batch_opts;
 
 typedef struct wk_summary {
     uint64_t files, records_read, records_reviewed, records_rejected, duplicates;
-    uint64_t case_collisions;   /* reviewed run ids that differ from an earlier one only in case */
+    uint64_t case_collisions; /* reviewed run ids that differ from an earlier one only in case */
     uint64_t claims, unsupported_claims, bytes;
-    uint64_t verdicts[3];                   /* by kivo_verdict */
-    uint64_t categories[KIVO_CAT_COUNT];    /* runs with each failure category */
+    uint64_t verdicts[3];                /* by kivo_verdict */
+    uint64_t categories[KIVO_CAT_COUNT]; /* runs with each failure category */
     double seconds;
     int threads;
-    const char *layout;                     /* "v2" or "per-run" */
-    uint64_t parts;                         /* v2: parts written */
-    const char *compression;                /* v2: "none" or "zstd" */
-    int interrupted;                        /* the signal that stopped the batch, or 0 */
-    int resumed;                            /* it went on from a checkpoint */
-    const struct wk_breakdown *breakdown;   /* adds "evaluation" and "groups", or NULL */
+    const char *layout;                   /* "v2" or "per-run" */
+    uint64_t parts;                       /* v2: parts written */
+    const char *compression;              /* v2: "none" or "zstd" */
+    int interrupted;                      /* the signal that stopped the batch, or 0 */
+    int resumed;                          /* it went on from a checkpoint */
+    const struct wk_breakdown *breakdown; /* adds "evaluation" and "groups", or NULL */
 } wk_summary;
 
 /* Runs the job; writes the output layout under the out folder. Rejected records are data, counted

@@ -33,7 +33,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
     wk_request *r = ud;
     size_t len = size * n;
     if (kivo_buf_append(&r->response, p, len) != KIVO_OK)
-        return 0;   /* libcurl fails the transfer: an answer over 1 MiB is not kivo-api's */
+        return 0; /* libcurl fails the transfer: an answer over 1 MiB is not kivo-api's */
     return len;
 }
 

@@ -18,18 +18,18 @@ typedef struct wk_client wk_client;
 
 typedef struct wk_request {
     /* in */
-    const char *method;         /* "GET" or "POST" */
-    char path[256];             /* "/v1/private-worker/review-runs", appended to the base URL */
-    const char *token;          /* Bearer token (not copied: keep it alive until finished) */
-    const char *body;           /* POST body (not copied), body_len bytes */
+    const char *method; /* "GET" or "POST" */
+    char path[256];     /* "/v1/private-worker/review-runs", appended to the base URL */
+    const char *token;  /* Bearer token (not copied: keep it alive until finished) */
+    const char *body;   /* POST body (not copied), body_len bytes */
     size_t body_len;
-    void *user;                 /* the caller's, untouched */
+    void *user; /* the caller's, untouched */
     /* out */
-    long status;                /* HTTP status, 0 when no answer came (see curl_error) */
-    char curl_error[256];       /* transport failure ("Connection refused"), "" otherwise */
-    int curl_code;              /* its CURLcode, 0 when an answer came */
-    double retry_after;         /* seconds from Retry-After, -1 when absent */
-    kivo_buf response;          /* the answer's body, NUL-terminated (max 1 MiB) */
+    long status;          /* HTTP status, 0 when no answer came (see curl_error) */
+    char curl_error[256]; /* transport failure ("Connection refused"), "" otherwise */
+    int curl_code;        /* its CURLcode, 0 when an answer came */
+    double retry_after;   /* seconds from Retry-After, -1 when absent */
+    kivo_buf response;    /* the answer's body, NUL-terminated (max 1 MiB) */
     /* private */
     void *easy;
     void *headers;

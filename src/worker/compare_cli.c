@@ -358,8 +358,8 @@ kivo_status wk_compare_command(const wk_optenv *oe, int *gate_failed)
             *gate_failed = 1;
         }
     }
-    if (gh && wk_github_summary_compare(result, fail_on, *gate_failed ? msg : NULL, err,
-                                        sizeof err) != 0)
+    if (gh &&
+        wk_github_summary_compare(result, fail_on, *gate_failed ? msg : NULL, err, sizeof err) != 0)
         fprintf(stderr, "kivo-worker compare: %s\n", err);
 out:
     wk_junit_free(co.junit);

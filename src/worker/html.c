@@ -81,12 +81,10 @@ kivo_status wk_html_mode_parse(const char *s, wk_html_mode *out)
 int wk_html_wanted(wk_html_mode mode, kivo_verdict verdict)
 {
     switch (mode) {
-    case WK_HTML_ALL:
-        return 1;
+    case WK_HTML_ALL: return 1;
     case WK_HTML_FLAGGED:
         return verdict == KIVO_VERDICT_NEEDS_REVIEW || verdict == KIVO_VERDICT_FAIL;
-    default:
-        return 0;
+    default: return 0;
     }
 }
 
@@ -100,7 +98,7 @@ kivo_status wk_html_json_embed(const char *json, size_t len, kivo_buf *out)
     for (size_t i = 0; i < len && st == KIVO_OK; i++) {
         const char *esc = NULL;
         size_t skip = 1;
-        i += kivo_scan_find(&special, json + i, len - i);     /* vectorized skip */
+        i += kivo_scan_find(&special, json + i, len - i); /* vectorized skip */
         if (i >= len)
             break;
         unsigned char c = (unsigned char)json[i];
@@ -143,8 +141,8 @@ void wk_html_csp(char out[WK_HTML_CSP_MAX])
  * data), the data, the script element opening, script, tail. head and mid are built in the
  * caller's buffers. @return the number of pieces (7). */
 #define PAGE_HEAD_MAX 1024
-static int page_parts(const char *kind, const char *embedded, size_t len,
-                      char head[PAGE_HEAD_MAX], char mid[PAGE_HEAD_MAX], struct iovec v[7])
+static int page_parts(const char *kind, const char *embedded, size_t len, char head[PAGE_HEAD_MAX],
+                      char mid[PAGE_HEAD_MAX], struct iovec v[7])
 {
     static const char open_js[] = "</script>\n<script>";
     static const char tail[] = "</script>\n</body>\n</html>\n";
@@ -232,8 +230,8 @@ kivo_status wk_html_run_data(const kivo_packet *p, const char *report, size_t re
         json_t *so = json_object();
         bad |= !so;
         bad |= json_object_set_new(so, "source_id", json_stringn(s->id, s->id_len));
-        bad |= json_object_set_new(so, "title", s->title ? json_stringn(s->title, s->title_len)
-                                                         : json_null());
+        bad |= json_object_set_new(so, "title",
+                                   s->title ? json_stringn(s->title, s->title_len) : json_null());
         bad |= json_object_set_new(so, "text", json_stringn_nocheck(s->text, s->text_len));
         bad |= json_array_append_new(sources, so);
     }
@@ -241,7 +239,8 @@ kivo_status wk_html_run_data(const kivo_packet *p, const char *report, size_t re
     if (bad)
         goto out;
     /* The report is spliced in as rendered: the page shows exactly the bytes of the JSON file. */
-    if ((st = kivo_buf_append_str(&data, "{\"kind\":\"run\",\"index\":\"" WK_RUN_DIR_TO_ROOT "/index.html\","
+    if ((st = kivo_buf_append_str(&data, "{\"kind\":\"run\",\"index\":\"" WK_RUN_DIR_TO_ROOT
+                                         "/index.html\","
                                          "\"packet\":")) != KIVO_OK ||
         (st = dump_compact(pk, &data)) != KIVO_OK ||
         (st = kivo_buf_append_str(&data, ",\"report\":")) != KIVO_OK ||
@@ -291,21 +290,21 @@ int wk_html_link_members(json_t *o, const char *report_dir, const char *customer
 }
 
 typedef struct entry {
-    uint64_t seq;               /* input order among reviewed runs */
+    uint64_t seq; /* input order among reviewed runs */
     char *id;
     uint32_t claims, unsupported, categories;
     uint8_t verdict;
-    int64_t page;               /* WK_PAGE_* or a page number */
+    int64_t page; /* WK_PAGE_* or a page number */
 } entry;
 
 struct wk_html_index {
-    int out_fd;                             /* borrowed */
-    char report_dir[WK_REPORT_DIR_MAX];     /* reports/<workflow>, for the links */
+    int out_fd;                         /* borrowed */
+    char report_dir[WK_REPORT_DIR_MAX]; /* reports/<workflow>, for the links */
     size_t max;
-    entry *heap;                /* min-heap: heap[0] is the least severe run kept */
+    entry *heap; /* min-heap: heap[0] is the least severe run kept */
     size_t n;
     uint64_t seq, flagged;
-    json_t *extra;              /* members added by wk_html_index_attach, or NULL */
+    json_t *extra; /* members added by wk_html_index_attach, or NULL */
 };
 
 static int rank(uint8_t verdict)
@@ -464,8 +463,8 @@ kivo_status wk_html_index_write(wk_html_index *x, const char *summary_json)
     }
     /* The heap is now a sorted array: a second write would still be correct, adds would not. */
     bad |= json_object_set_new(root, "kind", json_string("index"));
-    bad |= json_object_set_new(root, "summary", summary_json ? json_loads(summary_json, 0, NULL)
-                                                             : json_null());
+    bad |= json_object_set_new(root, "summary",
+                               summary_json ? json_loads(summary_json, 0, NULL) : json_null());
     bad |= json_object_set_new(root, "flagged_total", json_integer((json_int_t)x->flagged));
     bad |= json_object_set(root, "runs", runs);
     bad |= json_object_set_new(root, "rejects", first_rejects(x->out_fd));

@@ -116,7 +116,8 @@ int wk_inputs_expand(const char *dir, char *const *patterns, size_t n, wk_inputs
         memset(&g, 0, sizeof g);
         int gr = glob(full, GLOB_ERR | GLOB_MARK, NULL, &g);
         if (gr == GLOB_NOMATCH) {
-            snprintf(err, errlen, "input \"%s\" matches no file (looked for %s)", patterns[i], full);
+            snprintf(err, errlen, "input \"%s\" matches no file (looked for %s)", patterns[i],
+                     full);
         } else if (gr != 0) {
             snprintf(err, errlen, "cannot expand input \"%s\": %s", patterns[i],
                      gr == GLOB_NOSPACE ? "out of memory" : strerror(errno));

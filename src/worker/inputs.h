@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 typedef struct wk_inputs {
-    char **paths;       /* in a stable order: spec order, then sorted within a glob or folder */
+    char **paths; /* in a stable order: spec order, then sorted within a glob or folder */
     uint64_t *sizes;
     size_t n;
     uint64_t total_bytes;

@@ -20,10 +20,10 @@
 
 #define SCHEMA "kivo_worker_job_spec.v1"
 
-static const char *const field_names[6] = {"customer_run_id", "output", "sources",
-                                           "source_id", "source_title", "source_text"};
-static const char *const field_defaults[6] = {"/customer_run_id", "/output", "/sources",
-                                              "/id", "/title", "/text"};
+static const char *const field_names[6] = {"customer_run_id", "output",       "sources",
+                                           "source_id",       "source_title", "source_text"};
+static const char *const field_defaults[6] = {"/customer_run_id", "/output", "/sources", "/id",
+                                              "/title",           "/text"};
 
 int wk_read_file(const char *path, char **data, size_t *len)
 {
@@ -96,8 +96,10 @@ static int get_string(const kivo_json_node *obj, const char *key, const char *wh
         return 0;
     }
     if (n->type != KIVO_JSON_STRING || n->len == 0 || n->len > max || memchr(n->str, 0, n->len)) {
-        snprintf(err, errlen, "job spec: field \"%s%s\" must be a non-empty string of at most %zu "
-                              "bytes", where, key, max);
+        snprintf(err, errlen,
+                 "job spec: field \"%s%s\" must be a non-empty string of at most %zu "
+                 "bytes",
+                 where, key, max);
         return -1;
     }
     *out = dup_str(n);
@@ -131,8 +133,9 @@ static int check_keys(const kivo_json_node *obj, const char *where, const char *
 }
 
 static const char *const top_keys[] = {
-    "schema_version", "workflow_id", "workflow_name", "title", "intended_use", "strictness",
-    "policy_version", "worker_id", "batch_id", "inputs", "fields", "report_store", "limits", NULL};
+    "schema_version", "workflow_id",    "workflow_name", "title",    "intended_use",
+    "strictness",     "policy_version", "worker_id",     "batch_id", "inputs",
+    "fields",         "report_store",   "limits",        NULL};
 
 int wk_batch_id_valid(const char *s)
 {
@@ -220,8 +223,9 @@ static int load(const kivo_json_node *root, wk_jobspec *s, char *err, size_t err
     if (get_string(root, "intended_use", "", 0, 64, &tmp, err, errlen))
         return -1;
     if (tmp && kivo_intended_use_parse(tmp, strlen(tmp), &s->intended_use) != KIVO_OK) {
-        snprintf(err, errlen, "job spec: field \"intended_use\" must be customer_facing, internal "
-                              "or evaluation");
+        snprintf(err, errlen,
+                 "job spec: field \"intended_use\" must be customer_facing, internal "
+                 "or evaluation");
         free(tmp);
         return -1;
     }
@@ -246,8 +250,9 @@ static int load(const kivo_json_node *root, wk_jobspec *s, char *err, size_t err
                 return -1;
         }
     } else {
-        snprintf(err, errlen, "job spec: field \"inputs\" must be a non-empty array of paths or "
-                              "globs");
+        snprintf(err, errlen,
+                 "job spec: field \"inputs\" must be a non-empty array of paths or "
+                 "globs");
         return -1;
     }
 
@@ -256,16 +261,19 @@ static int load(const kivo_json_node *root, wk_jobspec *s, char *err, size_t err
         snprintf(err, errlen, "job spec: field \"fields\" must be an object of JSON Pointers");
         return -1;
     }
-    const char *const fkeys[] = {field_names[0], field_names[1], field_names[2], field_names[3],
-                                 field_names[4], field_names[5], "metadata", "label", NULL};
+    const char *const fkeys[] = {field_names[0], field_names[1], field_names[2],
+                                 field_names[3], field_names[4], field_names[5],
+                                 "metadata",     "label",        NULL};
     if (f && check_keys(f, "fields.", fkeys, err, errlen))
         return -1;
     for (int i = 0; i < 6; i++) {
         const kivo_json_node *n = f ? kivo_json_get(f, field_names[i]) : NULL;
         if (n && (n->type != KIVO_JSON_STRING || (n->len > 0 && n->str[0] != '/') ||
                   memchr(n->str, 0, n->len))) {
-            snprintf(err, errlen, "job spec: field \"fields.%s\" must be a JSON Pointer such as "
-                                  "\"%s\"", field_names[i], field_defaults[i]);
+            snprintf(err, errlen,
+                     "job spec: field \"fields.%s\" must be a JSON Pointer such as "
+                     "\"%s\"",
+                     field_names[i], field_defaults[i]);
             return -1;
         }
         s->field[i] = n ? dup_str(n) : strdup(field_defaults[i]);
@@ -309,8 +317,9 @@ static int load(const kivo_json_node *root, wk_jobspec *s, char *err, size_t err
         if (ml) {
             if (ml->type != KIVO_JSON_NUMBER || !ml->is_int || ml->i < 1024 ||
                 ml->i > (int64_t)1 << 32) {
-                snprintf(err, errlen, "job spec: field \"limits.max_line_bytes\" must be an "
-                                      "integer from 1024 to 4294967296");
+                snprintf(err, errlen,
+                         "job spec: field \"limits.max_line_bytes\" must be an "
+                         "integer from 1024 to 4294967296");
                 return -1;
             }
             s->max_line_bytes = (size_t)ml->i;
@@ -342,9 +351,11 @@ static void syntax_error(const char *path, const char *data, size_t len, const c
     json_error_t je;
     unsigned long line, col;
     if (len >= 3 && !memcmp(data, "\xef\xbb\xbf", 3)) {
-        snprintf(err, errlen, "job spec %s is not valid JSON: it starts with a UTF-8 byte order "
+        snprintf(err, errlen,
+                 "job spec %s is not valid JSON: it starts with a UTF-8 byte order "
                  "mark (bytes EF BB BF), which JSON does not allow; save it as UTF-8 without "
-                 "a BOM", path);
+                 "a BOM",
+                 path);
         return;
     }
     json_t *j = json_loadb(data, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
@@ -364,9 +375,10 @@ static void syntax_error(const char *path, const char *data, size_t len, const c
         prev--;
     if (at < len && (data[at] == '}' || data[at] == ']') && prev > 0 && data[prev - 1] == ',') {
         line_col(data, prev - 1, &line, &col);
-        snprintf(err, errlen, "job spec %s is not valid JSON: line %lu, column %lu (byte %zu): a "
-                 "trailing comma before '%c' (JSON allows none)", path, line, col, prev - 1,
-                 data[at]);
+        snprintf(err, errlen,
+                 "job spec %s is not valid JSON: line %lu, column %lu (byte %zu): a "
+                 "trailing comma before '%c' (JSON allows none)",
+                 path, line, col, prev - 1, data[at]);
         return;
     }
     line_col(data, at, &line, &col);
@@ -376,8 +388,7 @@ static void syntax_error(const char *path, const char *data, size_t len, const c
 
 /* Where the field a load() message names ("fields.label", unknown field "limits.x") is: the
  * opening quote of its key, found back from its value. @return 0 and the byte, or -1. */
-static int field_offset(const kivo_json_node *root, const char *data, const char *msg,
-                        size_t *at)
+static int field_offset(const kivo_json_node *root, const char *data, const char *msg, size_t *at)
 {
     const char *q = strstr(msg, "field \"");
     const kivo_json_node *n = root;

@@ -17,20 +17,20 @@
 #define WK_DEFAULT_MAX_LINE (8u << 20)
 
 typedef struct wk_jobspec {
-    char *dir;                  /* folder of the spec file: inputs are relative to it */
+    char *dir; /* folder of the spec file: inputs are relative to it */
     char *workflow_id;
-    char *workflow_name;        /* may be NULL */
-    char *policy_version;       /* may be NULL */
+    char *workflow_name;  /* may be NULL */
+    char *policy_version; /* may be NULL */
     char *worker_id;
-    char *batch_id;             /* [A-Za-z0-9._:-]{1,128}; "default" unless set */
+    char *batch_id; /* [A-Za-z0-9._:-]{1,128}; "default" unless set */
     kivo_strictness strictness;
     kivo_intended_use intended_use;
     char **inputs;
     size_t n_inputs;
-    char *field[6];             /* run id, output, sources, source id, title, text pointers */
-    kivo_fields fields;         /* views of field[] */
-    wk_meta_spec meta;          /* fields.metadata and fields.label (metadata.h) */
-    char *report_path;          /* resolved against dir */
+    char *field[6];     /* run id, output, sources, source id, title, text pointers */
+    kivo_fields fields; /* views of field[] */
+    wk_meta_spec meta;  /* fields.metadata and fields.label (metadata.h) */
+    char *report_path;  /* resolved against dir */
     char *report_label;
     size_t max_line_bytes;
 } wk_jobspec;

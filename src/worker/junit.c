@@ -16,8 +16,8 @@
 
 struct wk_junit {
     char *path;
-    int dir_fd;                 /* FILE's folder */
-    const char *name;           /* FILE's name in it (in path) */
+    int dir_fd;       /* FILE's folder */
+    const char *name; /* FILE's name in it (in path) */
     FILE *cases;
     unsigned long long tests, failures, errors, skipped;
 };
@@ -202,7 +202,7 @@ int wk_junit_close(wk_junit *j, const char *suite, double seconds)
         goto out;
     }
     out = NULL;
-    rc = wk_commit_at(j->dir_fd, tmp, j->name, 0);   /* removes tmp when it fails */
+    rc = wk_commit_at(j->dir_fd, tmp, j->name, 0); /* removes tmp when it fails */
     tmp[0] = '\0';
 out:
     e = errno;

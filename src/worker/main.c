@@ -41,8 +41,8 @@
 #include "submit.h"
 #include "suggest.h"
 
-#define SEND_OPTIONS                                                                               \
-    "      --concurrency N       requests in flight at once, over kept-alive connections\n"     \
+#define SEND_OPTIONS                                                                             \
+    "      --concurrency N       requests in flight at once, over kept-alive connections\n"      \
     "                            (default 16)\n"                                                 \
     "      --retry-deadline S    retry no answer / 429 / 5xx with backoff and jitter until S\n"  \
     "                            seconds pass without a usable answer (default 300); the rest\n" \
@@ -178,8 +178,7 @@ static const char usage_batch[] =
     "                            event with the run's one-run credential, kept in memory only\n"
     "      --api-key-file FILE   the project API key (private_worker:write and :read); or the\n"
     "                            KIVO_API_KEY environment variable. Not on the command line:\n"
-    "                            argv is visible to every user in `ps`\n"
-    SEND_OPTIONS;
+    "                            argv is visible to every user in `ps`\n" SEND_OPTIONS;
 
 /* A command's failure: the caller's mistake (usage, job spec, inputs, a folder in use) is 2,
  * anything else at run time 1. */
@@ -197,8 +196,9 @@ static int status_exit(kivo_status st)
 /* What a send left: all acknowledged 0, something refused 4, something pending 5. */
 static int send_exit(wk_send_outcome o)
 {
-    return o == WK_SEND_REFUSED ? WK_EXIT_REFUSED : o == WK_SEND_PENDING ? WK_EXIT_PENDING
-                                                                         : WK_EXIT_OK;
+    return o == WK_SEND_REFUSED   ? WK_EXIT_REFUSED
+           : o == WK_SEND_PENDING ? WK_EXIT_PENDING
+                                  : WK_EXIT_OK;
 }
 
 static int run_exit(wk_run_outcome o)
@@ -283,25 +283,45 @@ static const char usage_submit[] =
     "                                 or one run's credential (or KIVO_WORKER_CREDENTIAL), for\n"
     "                                 a run's outbox. Tokens are never taken on the command\n"
     "                                 line: argv is visible to every user in `ps`\n"
-    "  -j, --json                     print the counts as JSON on stdout\n"
-    SEND_OPTIONS
+    "  -j, --json                     print the counts as JSON on stdout\n" SEND_OPTIONS
     "  -h, --help                     this text\n"
     "\n"
     "Exit codes: 0 nothing left to send; 4 events were refused (dead-letter.jsonl) or the token\n"
     "was; 5 events still pending; 2 usage; 1 fatal I/O.\n";
 
 enum {
-    OPT_BASE_URL = 256, OPT_API_KEY_FILE, OPT_CONCURRENCY, OPT_DEADLINE, OPT_TIMEOUT, OPT_JOB_TOKEN,
-    OPT_RUN_ID, OPT_CRED, OPT_CRED_FILE, OPT_OUTBOX, OPT_HTML, OPT_GROUP_BY, OPT_FAIL_ON, OPT_JUNIT,
-    OPT_GH_SUMMARY, OPT_BATCH_ID, OPT_PROGRESS_INTERVAL, OPT_METRICS_FILE, OPT_LAYOUT,
-    OPT_PART_SIZE, OPT_COMPRESS, OPT_OVERWRITE
+    OPT_BASE_URL = 256,
+    OPT_API_KEY_FILE,
+    OPT_CONCURRENCY,
+    OPT_DEADLINE,
+    OPT_TIMEOUT,
+    OPT_JOB_TOKEN,
+    OPT_RUN_ID,
+    OPT_CRED,
+    OPT_CRED_FILE,
+    OPT_OUTBOX,
+    OPT_HTML,
+    OPT_GROUP_BY,
+    OPT_FAIL_ON,
+    OPT_JUNIT,
+    OPT_GH_SUMMARY,
+    OPT_BATCH_ID,
+    OPT_PROGRESS_INTERVAL,
+    OPT_METRICS_FILE,
+    OPT_LAYOUT,
+    OPT_PART_SIZE,
+    OPT_COMPRESS,
+    OPT_OVERWRITE
 };
 
 /* Each command's options; optenv.h adds their KIVO_* variables and the unknown-option line. */
 static const struct option batch_opts[] = {
-    {"job-spec-file", required_argument, NULL, 'f'}, {"out", required_argument, NULL, 'o'},
-    {"threads", required_argument, NULL, 't'},       {"json", no_argument, NULL, 'j'},
-    {"quiet", no_argument, NULL, 'q'},               {"help", no_argument, NULL, 'h'},
+    {"job-spec-file", required_argument, NULL, 'f'},
+    {"out", required_argument, NULL, 'o'},
+    {"threads", required_argument, NULL, 't'},
+    {"json", no_argument, NULL, 'j'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
     {"verbose", no_argument, NULL, 'v'},
     {"progress-interval", required_argument, NULL, OPT_PROGRESS_INTERVAL},
     {"metrics-file", required_argument, NULL, OPT_METRICS_FILE},
@@ -355,10 +375,11 @@ static const struct option submit_opts[] = {
     {NULL, 0, NULL, 0}};
 static const wk_optenv_cmd submit_cmd = {"submit", ":jqh", submit_opts, NULL, NULL};
 
-static const struct option explain_opts[] = {
-    {"job-spec-file", required_argument, NULL, 'f'}, {"run-id", required_argument, NULL, 'r'},
-    {"json", no_argument, NULL, 'j'},                {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0}};
+static const struct option explain_opts[] = {{"job-spec-file", required_argument, NULL, 'f'},
+                                             {"run-id", required_argument, NULL, 'r'},
+                                             {"json", no_argument, NULL, 'j'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
 static const char *const explain_scoped[] = {"run-id", NULL};
 static const wk_optenv_cmd explain_cmd = {"explain", ":f:r:jh", explain_opts, "EXPLAIN",
                                           explain_scoped};
@@ -421,10 +442,12 @@ static int load_api_key(const char *cmd, const char *file, char key[WK_SECRET_MA
 {
     char err[1024];
     const char *env = getenv("KIVO_API_KEY");
-    if (file ? wk_secret_read_file(file, key, err, sizeof err)
-             : env ? wk_secret_copy(env, "KIVO_API_KEY", key, err, sizeof err) : -1) {
+    if (file  ? wk_secret_read_file(file, key, err, sizeof err)
+        : env ? wk_secret_copy(env, "KIVO_API_KEY", key, err, sizeof err)
+              : -1) {
         if (!file && !env)
-            snprintf(err, sizeof err, "--api-key-file FILE (or KIVO_API_KEY) is required with "
+            snprintf(err, sizeof err,
+                     "--api-key-file FILE (or KIVO_API_KEY) is required with "
                      "--kivo-api-base-url");
         fprintf(stderr, "kivo-worker %s: %s\n", cmd, err);
         return -1;
@@ -446,7 +469,8 @@ static int load_credential(const char *cmd, const char *flag, const char *file,
         rc = wk_secret_copy(env, "KIVO_WORKER_CREDENTIAL", cred, err, sizeof err);
     else {
         rc = -1;
-        snprintf(err, sizeof err, "a worker credential is required: --worker-credential-file "
+        snprintf(err, sizeof err,
+                 "a worker credential is required: --worker-credential-file "
                  "FILE, or KIVO_WORKER_CREDENTIAL in the environment");
     }
     if (rc != 0)
@@ -456,14 +480,13 @@ static int load_credential(const char *cmd, const char *flag, const char *file,
 
 static void stats_json(const wk_send_stats *s, const char *dir)
 {
-    json_t *j = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}",
-                          "outbox", dir, "events", (json_int_t)s->events, "sent",
-                          (json_int_t)s->sent, "replayed", (json_int_t)s->replayed,
-                          "already_sent", (json_int_t)s->already, "runs_created",
-                          (json_int_t)s->runs_created, "runs_reused", (json_int_t)s->runs_reused,
-                          "dead_lettered", (json_int_t)s->dead, "pending",
-                          (json_int_t)s->pending, "requests", (json_int_t)s->requests,
-                          "retries", (json_int_t)s->retries, "seconds", s->seconds);
+    json_t *j = json_pack(
+        "{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "outbox", dir, "events",
+        (json_int_t)s->events, "sent", (json_int_t)s->sent, "replayed", (json_int_t)s->replayed,
+        "already_sent", (json_int_t)s->already, "runs_created", (json_int_t)s->runs_created,
+        "runs_reused", (json_int_t)s->runs_reused, "dead_lettered", (json_int_t)s->dead, "pending",
+        (json_int_t)s->pending, "requests", (json_int_t)s->requests, "retries",
+        (json_int_t)s->retries, "seconds", s->seconds);
     char *t = j ? json_dumps(j, JSON_COMPACT) : NULL;
     if (t)
         printf("%s\n", t);
@@ -508,13 +531,15 @@ static int cmd_run(const wk_optenv *oe)
         return WK_EXIT_USAGE;
     }
     if (strcmp(job_token, "local") != 0) {
-        fprintf(stderr, "kivo-worker run: --job-token '%s' is not supported: this worker only "
-                "runs local jobs (--job-token local with --job-spec-file)\n", job_token);
+        fprintf(stderr,
+                "kivo-worker run: --job-token '%s' is not supported: this worker only "
+                "runs local jobs (--job-token local with --job-spec-file)\n",
+                job_token);
         return WK_EXIT_USAGE;
     }
     if (!ro.spec_path || !so.base_url || !ro.review_run_id) {
         fprintf(stderr, "kivo-worker run: --job-spec-file, --kivo-api-base-url and "
-                "--review-run-id are required (see 'kivo-worker run --help')\n");
+                        "--review-run-id are required (see 'kivo-worker run --help')\n");
         return WK_EXIT_USAGE;
     }
     if (load_credential("run", cred_flag, cred_file, cred) != 0)
@@ -539,8 +564,10 @@ static int lock_dir(const char *cmd, const char *dir)
     if (fd < 0 || wk_dir_lock(fd) != 0) {
         int e = errno;
         if (e == EWOULDBLOCK)
-            fprintf(stderr, "kivo-worker %s: %s is in use by another kivo-worker process (it "
-                    "holds the folder's lock); wait for it to end\n", cmd, dir);
+            fprintf(stderr,
+                    "kivo-worker %s: %s is in use by another kivo-worker process (it "
+                    "holds the folder's lock); wait for it to end\n",
+                    cmd, dir);
         else
             fprintf(stderr, "kivo-worker %s: cannot lock %s: %s\n", cmd, dir, strerror(e));
         if (fd >= 0)
@@ -582,7 +609,7 @@ static int cmd_submit(const wk_optenv *oe)
     }
     if (!outbox || !so.base_url) {
         fprintf(stderr, "kivo-worker submit: --outbox and --kivo-api-base-url are required (see "
-                "'kivo-worker submit --help')\n");
+                        "'kivo-worker submit --help')\n");
         return WK_EXIT_USAGE;
     }
     if (so.review_run_id || cred_file) {
@@ -669,8 +696,10 @@ static int cmd_batch(const wk_optenv *oe)
         case 'o': bo.out_dir = optarg; break;
         case 't':
             if (parse_positive(optarg, 4096, &v) != 0) {
-                fprintf(stderr, "kivo-worker batch: --threads takes a whole number from 1 to "
-                        "4096%s\n", wk_optenv_origin(oe, optarg));
+                fprintf(stderr,
+                        "kivo-worker batch: --threads takes a whole number from 1 to "
+                        "4096%s\n",
+                        wk_optenv_origin(oe, optarg));
                 return WK_EXIT_USAGE;
             }
             bo.threads = (int)v;
@@ -708,7 +737,7 @@ static int cmd_batch(const wk_optenv *oe)
         case OPT_PART_SIZE:
             if (wk_size_parse(optarg, WK_PART_SIZE_MIN, &bo.part_size) != 0) {
                 fprintf(stderr, "kivo-worker batch: --part-size takes a size of at least 4K, "
-                        "e.g. 64M or 1G\n");
+                                "e.g. 64M or 1G\n");
                 return WK_EXIT_USAGE;
             }
             break;
@@ -729,8 +758,10 @@ static int cmd_batch(const wk_optenv *oe)
         case OPT_PROGRESS_INTERVAL:
             interval = strtod(optarg, &end);
             if (!*optarg || *end || !(interval >= 0) || interval > 86400) {
-                fprintf(stderr, "kivo-worker batch: --progress-interval takes seconds from 0 to "
-                        "86400%s\n", wk_optenv_origin(oe, optarg));
+                fprintf(stderr,
+                        "kivo-worker batch: --progress-interval takes seconds from 0 to "
+                        "86400%s\n",
+                        wk_optenv_origin(oe, optarg));
                 return WK_EXIT_USAGE;
             }
             break;
@@ -751,7 +782,7 @@ static int cmd_batch(const wk_optenv *oe)
     }
     if (!spec_path) {
         fprintf(stderr, "kivo-worker batch: --job-spec-file is required (or KIVO_JOB_SPEC_FILE; "
-                "see 'kivo-worker batch --help')\n");
+                        "see 'kivo-worker batch --help')\n");
         return WK_EXIT_USAGE;
     }
     if (!so.base_url && key_file) {
@@ -790,9 +821,10 @@ static int cmd_batch(const wk_optenv *oe)
                    S_ISLNK(st.st_mode);
         if (mfd < 0 || !*name || link) {
             fprintf(stderr, "kivo-worker batch: cannot write --metrics-file %s: %s\n",
-                    bo.metrics_file, mfd < 0 ? strerror(errno)
-                                     : link ? "it is a symbolic link, which is never followed"
-                                            : "it names a folder");
+                    bo.metrics_file,
+                    mfd < 0 ? strerror(errno)
+                    : link  ? "it is a symbolic link, which is never followed"
+                            : "it names a folder");
             if (mfd >= 0)
                 close(mfd);
             wk_breakdown_free(bo.breakdown);
@@ -809,8 +841,10 @@ static int cmd_batch(const wk_optenv *oe)
         wk_jobspec_free(&spec);
         return WK_EXIT_IO;
     }
-    bo.progress = quiet ? WK_PROGRESS_OFF : isatty(STDERR_FILENO) ? WK_PROGRESS_BAR
-                : interval > 0 ? WK_PROGRESS_LINES : WK_PROGRESS_OFF;
+    bo.progress = quiet                   ? WK_PROGRESS_OFF
+                  : isatty(STDERR_FILENO) ? WK_PROGRESS_BAR
+                  : interval > 0          ? WK_PROGRESS_LINES
+                                          : WK_PROGRESS_OFF;
     bo.progress_interval = interval;
     bo.verbose = verbose && !quiet;
     so.quiet = quiet;
@@ -825,8 +859,10 @@ static int cmd_batch(const wk_optenv *oe)
     kivo_status st = wk_batch_run(&spec, &bo, &sum, err, sizeof err);
     if (st == KIVO_OK && sum.interrupted) {
         const char *out = bo.out_dir ? bo.out_dir : spec.report_path;
-        fprintf(stderr, "kivo-worker batch: stopped by %s after %llu records (%s/summary.json "
-                "says \"interrupted\"); %s\n", sum.interrupted == SIGINT ? "SIGINT" : "SIGTERM",
+        fprintf(stderr,
+                "kivo-worker batch: stopped by %s after %llu records (%s/summary.json "
+                "says \"interrupted\"); %s\n",
+                sum.interrupted == SIGINT ? "SIGINT" : "SIGTERM",
                 (unsigned long long)sum.records_read, out,
                 bo.layout == WK_LAYOUT_PER_RUN
                     ? "the per-run layout does not resume: run the same command to start again"
@@ -970,7 +1006,10 @@ static int cmd_explain(const wk_optenv *oe)
             break;
         }
         case 'j': eo.json = 1; break;
-        case 'h': usage_env(stdout, usage_explain, &explain_cmd); rc = WK_EXIT_OK; goto out;
+        case 'h':
+            usage_env(stdout, usage_explain, &explain_cmd);
+            rc = WK_EXIT_OK;
+            goto out;
         default: wk_optenv_unknown(oe, c); goto out;
         }
     }
@@ -980,7 +1019,7 @@ static int cmd_explain(const wk_optenv *oe)
     }
     if (!spec_path) {
         fprintf(stderr, "kivo-worker explain: --job-spec-file is required (see 'kivo-worker "
-                "explain --help')\n");
+                        "explain --help')\n");
         goto out;
     }
     eo.run_ids = ids;
@@ -1018,9 +1057,8 @@ int main(int argc, char **argv)
     static const struct {
         const wk_optenv_cmd *cmd;
         int (*fn)(const wk_optenv *oe);
-    } cmds[] = {{&batch_cmd, cmd_batch}, {&run_cmd, cmd_run}, {&submit_cmd, cmd_submit},
-                {&wk_compare_cli, compare}, {&explain_cmd, cmd_explain},
-                {&wk_show_cli, cmd_show}};
+    } cmds[] = {{&batch_cmd, cmd_batch},    {&run_cmd, cmd_run},         {&submit_cmd, cmd_submit},
+                {&wk_compare_cli, compare}, {&explain_cmd, cmd_explain}, {&wk_show_cli, cmd_show}};
     const char *names[sizeof cmds / sizeof cmds[0]];
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         names[i] = cmds[i].cmd->name;
@@ -1037,8 +1075,10 @@ int main(int argc, char **argv)
     }
     const char *hint = wk_suggest(cmd, strlen(cmd), names, sizeof names / sizeof names[0]);
     if (hint)
-        fprintf(stderr, "kivo-worker: unknown command '%s'; did you mean '%s'? (see 'kivo-worker "
-                "--help')\n", cmd, hint);
+        fprintf(stderr,
+                "kivo-worker: unknown command '%s'; did you mean '%s'? (see 'kivo-worker "
+                "--help')\n",
+                cmd, hint);
     else
         fprintf(stderr, "kivo-worker: unknown command '%s' (see 'kivo-worker --help')\n", cmd);
     return WK_EXIT_USAGE;

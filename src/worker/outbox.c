@@ -34,8 +34,8 @@
 #define META_SCHEMA "kivo_worker_outbox.v1"
 
 typedef struct entry {
-    char *id;                   /* NULL: empty slot */
-    char *rr;                   /* may be NULL */
+    char *id; /* NULL: empty slot */
+    char *rr; /* may be NULL */
     int state;
 } entry;
 
@@ -45,7 +45,7 @@ struct wk_outbox {
     int state_fd;
     entry *tab;
     size_t cap, n;
-    kivo_buf pending;           /* state lines not yet written */
+    kivo_buf pending; /* state lines not yet written */
     size_t pending_lines;
 };
 
@@ -142,7 +142,7 @@ static int load_state(wk_outbox *ob, off_t *whole)
         char id[WK_ID_MAX], st[16], rr[WK_ID_MAX];
         int state = 0;
         if (line[n - 1] != '\n')
-            break;      /* torn by a crash: never acknowledged as durable */
+            break; /* torn by a crash: never acknowledged as durable */
         *whole += n;
         if (sscanf(line, "%128s %15s %128s", id, st, rr) != 3)
             continue;
@@ -308,7 +308,8 @@ int wk_outbox_dead(wk_outbox *ob, const char *event_id, const char *customer_run
     json_object_set_new(o, "event_id", json_string(event_id));
     json_object_set_new(o, "customer_run_id",
                         customer_run_id ? json_string(customer_run_id) : json_null());
-    json_object_set_new(o, "review_run_id", review_run_id ? json_string(review_run_id) : json_null());
+    json_object_set_new(o, "review_run_id",
+                        review_run_id ? json_string(review_run_id) : json_null());
     json_object_set_new(o, "http_status", status ? json_integer(status) : json_null());
     json_object_set(o, "error", error ? error : json_null());
     json_object_set_new(o, "at", json_string(at));
@@ -439,8 +440,8 @@ int wk_outbox_meta_read(const char *dir, wk_outbox_meta *m, char *err, size_t er
     }
     if (kivo_json_parser_create(8, &p) != KIVO_OK ||
         kivo_json_parse(p, data, len, len + KIVO_JSON_PADDING, 0, &root) != KIVO_OK ||
-        root->type != KIVO_JSON_OBJECT || !kivo_json_streq(kivo_json_get(root, "schema_version"),
-                                                           META_SCHEMA)) {
+        root->type != KIVO_JSON_OBJECT ||
+        !kivo_json_streq(kivo_json_get(root, "schema_version"), META_SCHEMA)) {
         snprintf(err, errlen, "%s/%s is not a %s document", dir, META_FILE, META_SCHEMA);
         goto out;
     }

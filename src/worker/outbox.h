@@ -25,7 +25,7 @@
 
 #include "kivo/json.h"
 
-#define WK_ID_MAX 129   /* event ids and review run ids we accept, with the NUL */
+#define WK_ID_MAX 129 /* event ids and review run ids we accept, with the NUL */
 
 enum { WK_STATE_NONE = 0, WK_STATE_CREATED, WK_STATE_SENT, WK_STATE_DEAD };
 
@@ -34,12 +34,12 @@ typedef struct wk_outbox wk_outbox;
 /* What outbox.json holds: how to create a bulk run from one of its events. */
 typedef struct wk_outbox_meta {
     char *workflow_id;
-    char *workflow_name;        /* may be NULL */
+    char *workflow_name; /* may be NULL */
     char *intended_use;
     char *strictness;
-    char *policy_version;       /* may be NULL */
+    char *policy_version; /* may be NULL */
     char *storage_label;
-    char *report_prefix;        /* "reports/<workflow folder>": opaque ids are relative to DIR */
+    char *report_prefix; /* "reports/<workflow folder>": opaque ids are relative to DIR */
 } wk_outbox_meta;
 
 /* Opens (creating if needed) the outbox folder dir and loads its state. @return 0, or -1 with a

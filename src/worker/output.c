@@ -134,7 +134,7 @@ int wk_dir_walk(int dirfd, const char *rel, int create, int *fresh, size_t *bad)
         fd = next;
         p += n;
     }
-    if (fd == dirfd) {          /* rel named no folder: a descriptor of dirfd itself */
+    if (fd == dirfd) { /* rel named no folder: a descriptor of dirfd itself */
         fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
         made = 0;
     }
@@ -182,7 +182,7 @@ int wk_commit_at(int dirfd, const char *tmp, const char *name, unsigned flags)
     else if (renameat(dirfd, tmp, dirfd, name) != 0)
         e = errno;
     else if ((flags & WK_WRITE_SYNC) && fsync(dirfd) != 0)
-        return -1;          /* renamed: nothing to remove */
+        return -1; /* renamed: nothing to remove */
     if (e) {
         unlinkat(dirfd, tmp, 0);
         errno = e;
@@ -296,7 +296,7 @@ int wk_read_at(int dirfd, const char *name, size_t pad, char **data, size_t *len
         if (n < 0)
             goto out;
         if (n == 0)
-            break;      /* it shrank: what is there */
+            break; /* it shrank: what is there */
         got += (size_t)n;
     }
     *data = buf;
@@ -315,16 +315,16 @@ static int is_tmp_name(const char *s)
     size_t n = strlen(s);
     if (n < 9 || s[0] != '.' || strcmp(s + n - 4, ".tmp") != 0)
         return 0;
-    n -= 4;                                 /* s[0..n) is ".<name>.<pid>.<n>" */
+    n -= 4; /* s[0..n) is ".<name>.<pid>.<n>" */
     for (int part = 0; part < 2; part++) {
         size_t k = n;
         while (k > 0 && s[k - 1] >= '0' && s[k - 1] <= '9')
             k--;
         if (k == n || k < 2 || s[k - 1] != '.')
             return 0;
-        n = k - 1;                          /* drop ".<digits>" */
+        n = k - 1; /* drop ".<digits>" */
     }
-    return n > 1;                           /* and a name is left after the first '.' */
+    return n > 1; /* and a name is left after the first '.' */
 }
 
 int wk_tmp_sweep(int dirfd)
@@ -338,22 +338,23 @@ int wk_tmp_sweep(int dirfd)
     }
     for (struct dirent *de; (de = readdir(d)) != NULL;) {
         struct stat sb;
-        if (is_tmp_name(de->d_name) &&
-            fstatat(dirfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode) &&
-            unlinkat(dirfd, de->d_name, 0) == 0)
+        if (is_tmp_name(de->d_name) && fstatat(dirfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+            S_ISREG(sb.st_mode) && unlinkat(dirfd, de->d_name, 0) == 0)
             n++;
     }
     closedir(d);
     return n;
 }
 
-void wk_output_error(char *err, size_t errlen, const char *what, const char *dir,
-                     const char *name, int e)
+void wk_output_error(char *err, size_t errlen, const char *what, const char *dir, const char *name,
+                     int e)
 {
     const char *sep = name ? "/" : "", *nm = name ? name : "";
     if (e == ELOOP)
-        snprintf(err, errlen, "%s %s%s%s: it is a symbolic link, and kivo-worker never writes "
-                 "through a link inside the folders it writes; remove it", what, dir, sep, nm);
+        snprintf(err, errlen,
+                 "%s %s%s%s: it is a symbolic link, and kivo-worker never writes "
+                 "through a link inside the folders it writes; remove it",
+                 what, dir, sep, nm);
     else if (e == ENOTDIR)
         snprintf(err, errlen, "%s %s%s%s: it is not a folder", what, dir, sep, nm);
     else if (e == EISDIR)

@@ -51,8 +51,8 @@ int wk_dir_walk(int dirfd, const char *rel, int create, int *fresh, size_t *bad)
 
 /* Flags of wk_write_at() and wk_commit_at(). */
 enum {
-    WK_WRITE_SYNC = 1,      /* fsync the file before the rename and the folder after it */
-    WK_WRITE_FRESH = 2      /* the folder was made just now: skip the check of what name is */
+    WK_WRITE_SYNC = 1, /* fsync the file before the rename and the folder after it */
+    WK_WRITE_FRESH = 2 /* the folder was made just now: skip the check of what name is */
 };
 
 #define WK_TMP_MAX 256
@@ -97,8 +97,8 @@ int wk_tmp_sweep(int dirfd);
 
 /* Says in err why a call on dir/name failed with errno e: a symbolic link or a file where a
  * folder belongs is named as such; anything else gets strerror(). name may be NULL. */
-void wk_output_error(char *err, size_t errlen, const char *what, const char *dir,
-                     const char *name, int e);
+void wk_output_error(char *err, size_t errlen, const char *what, const char *dir, const char *name,
+                     int e);
 
 /* Takes the lock of the folder open as dirfd (flock(2) on the folder itself), so that two
  * kivo-worker processes never write one report store or outbox at once. The lock lives as long

@@ -31,13 +31,13 @@ struct wk_reader {
     size_t chunk_bytes, max_line;
     size_t file;
     int fd;
-    wk_stream *stream;      /* the current file when it is compressed */
-    char *pend;             /* decompressed bytes not yet handed out */
+    wk_stream *stream; /* the current file when it is compressed */
+    char *pend;        /* decompressed bytes not yet handed out */
     size_t pend_len, pend_cap;
     int stream_eof;
-    int stream_corrupt;     /* decompression failed: hand out what came before, then say so */
-    int stream_shrunk_checked;  /* its size was compared with the job's at its end */
-    uint64_t offset;        /* next read position in the current file */
+    int stream_corrupt;        /* decompression failed: hand out what came before, then say so */
+    int stream_shrunk_checked; /* its size was compared with the job's at its end */
+    uint64_t offset;           /* next read position in the current file */
     uint64_t consumed;
 };
 
@@ -217,7 +217,7 @@ static int next_from_stream(wk_reader *r, wk_chunk *c)
         if (last) {
             len = (size_t)(last - r->pend) + 1;
         } else if (r->stream_eof && r->pend_len <= want) {
-            len = r->pend_len;          /* the last line, without '\n' */
+            len = r->pend_len; /* the last line, without '\n' */
             c->no_final_newline = 1;
         } else if (want < r->max_line + 1) {
             want = want * 2 > r->max_line + 1 ? r->max_line + 1 : want * 2;
@@ -300,13 +300,13 @@ int wk_reader_next(wk_reader *r, wk_chunk *c)
                 r->file++;
                 if (early)
                     return 1;
-                break;      /* next file */
+                break; /* next file */
             }
             char *last = memrchr(c->buf, '\n', (size_t)n);
             if (last) {
                 c->len = (size_t)(last - c->buf) + 1;
             } else if ((size_t)n < want) {
-                c->len = (size_t)n;         /* the file's last line, without '\n' */
+                c->len = (size_t)n; /* the file's last line, without '\n' */
                 c->no_final_newline = 1;
             } else if (want < r->max_line + 1) {
                 /* One line fills the buffer: grow and read again, up to the ceiling. */

@@ -13,15 +13,15 @@
 
 /* One chunk: whole lines of one file, or one over-long line that was skipped. */
 typedef struct wk_chunk {
-    char *buf;              /* cap bytes + KIVO_JSON_PADDING; reused from batch to batch */
+    char *buf; /* cap bytes + KIVO_JSON_PADDING; reused from batch to batch */
     size_t cap;
-    size_t len;             /* bytes of lines in buf */
-    size_t file;            /* index into the inputs */
-    uint64_t offset;        /* offset of buf[0] in the file */
-    int no_final_newline;   /* the chunk ends with the file's last line, which has no '\n' */
-    uint64_t overlong;      /* > 0: a line of this many bytes was skipped; buf holds nothing */
-    int corrupt;            /* compressed data broke off here; the rest of the file is lost */
-    int shrunk;             /* the file ended early: it was shrunk_from bytes when the job began
+    size_t len;           /* bytes of lines in buf */
+    size_t file;          /* index into the inputs */
+    uint64_t offset;      /* offset of buf[0] in the file */
+    int no_final_newline; /* the chunk ends with the file's last line, which has no '\n' */
+    uint64_t overlong;    /* > 0: a line of this many bytes was skipped; buf holds nothing */
+    int corrupt;          /* compressed data broke off here; the rest of the file is lost */
+    int shrunk;           /* the file ended early: it was shrunk_from bytes when the job began
                              * (wk_inputs) and is shrunk_to now; buf holds nothing and offset is
                              * where reading stopped (the rest of the file is lost) */
     uint64_t shrunk_from, shrunk_to;

@@ -28,7 +28,6 @@
 #include "run.h"
 #include "submit.h"
 
-
 typedef struct run_info {
     char customer_run_id[KIVO_RUN_ID_MAX + 1];
     char workflow_id[513];
@@ -38,12 +37,12 @@ typedef struct run_info {
 
 /* What became of the record. */
 typedef struct found {
-    int state;                  /* 0 not found, 1 reviewed, 2 found but unreviewable */
+    int state; /* 0 not found, 1 reviewed, 2 found but unreviewable */
     const char *failure_code;
     char verdict[32];
     size_t claims, unsupported;
     char report_path[4600];
-    char why[1200];             /* why the report could not be written */
+    char why[1200]; /* why the report could not be written */
 } found;
 
 static double mono(void)
@@ -85,9 +84,10 @@ static int get_run(const wk_run_opts *o, wk_client *c, run_info *ri, long *statu
             mono() - t0 > (o->deadline_s > 0 ? o->deadline_s : 300))
             break;
         if (r.status == 0 && !said++)
-            fprintf(stderr, "kivo-worker run: no answer from kivo-api at %s: %s; retrying with "
-                    "backoff for up to %.0f s (--retry-deadline)\n", o->base_url, r.curl_error,
-                    o->deadline_s > 0 ? o->deadline_s : 300);
+            fprintf(stderr,
+                    "kivo-worker run: no answer from kivo-api at %s: %s; retrying with "
+                    "backoff for up to %.0f s (--retry-deadline)\n",
+                    o->base_url, r.curl_error, o->deadline_s > 0 ? o->deadline_s : 300);
         usleep((useconds_t)(delay * 1e6));
         delay = delay * 2 > 5 ? 5 : delay * 2;
     }
@@ -96,13 +96,17 @@ static int get_run(const wk_run_opts *o, wk_client *c, run_info *ri, long *statu
         char msg[600];
         wk_request_describe(&r, msg, sizeof msg);
         if (r.status == 403)
-            snprintf(err, errlen, "the server refused this worker credential for review run %s "
+            snprintf(err, errlen,
+                     "the server refused this worker credential for review run %s "
                      "(%s): it is the credential of another run. Use the worker_credential that "
-                     "the create call returned for %s", o->review_run_id, msg, o->review_run_id);
+                     "the create call returned for %s",
+                     o->review_run_id, msg, o->review_run_id);
         else if (r.status == 401)
-            snprintf(err, errlen, "the server did not accept the worker credential for review "
+            snprintf(err, errlen,
+                     "the server did not accept the worker credential for review "
                      "run %s (%s): it is unknown, expired, replaced by a newer create, or its run "
-                     "has already finished", o->review_run_id, msg);
+                     "has already finished",
+                     o->review_run_id, msg);
         else if (r.status == 404)
             snprintf(err, errlen, "review run %s does not exist (%s)", o->review_run_id, msg);
         else
@@ -119,8 +123,10 @@ static int get_run(const wk_run_opts *o, wk_client *c, run_info *ri, long *statu
         copy_member(root, "workflow_id", ri->workflow_id, sizeof ri->workflow_id) ||
         copy_member(root, "worker_id", ri->worker_id, sizeof ri->worker_id) ||
         copy_member(root, "status", ri->status, sizeof ri->status)) {
-        snprintf(err, errlen, "the server's answer for review run %s lacks customer_run_id, "
-                 "workflow_id, worker_id or status", o->review_run_id);
+        snprintf(err, errlen,
+                 "the server's answer for review run %s lacks customer_run_id, "
+                 "workflow_id, worker_id or status",
+                 o->review_run_id);
         goto out;
     }
     rc = 0;
@@ -139,7 +145,7 @@ typedef struct ctx {
     kivo_engine *engine;
     kivo_hasher *hasher;
     kivo_buf report, event;
-    char event_id[KIVO_WIRE_EVENT_ID_SIZE];    /* the completed event's */
+    char event_id[KIVO_WIRE_EVENT_ID_SIZE]; /* the completed event's */
     found *f;
 } ctx;
 
@@ -153,8 +159,8 @@ static int review(ctx *x, const kivo_json_node *root, const kivo_record *rec)
     size_t bad = 0;
     /* The completed event follows the started one (sequence 1). */
     wk_review_job job = {x->spec, wk_jobspec_batch(x->spec), x->o->review_run_id, 2};
-    kivo_status st = wk_review_record(&job, x->engine, x->hasher, root, rec, &x->report,
-                                      &x->event, x->event_id, NULL, &rv);
+    kivo_status st = wk_review_record(&job, x->engine, x->hasher, root, rec, &x->report, &x->event,
+                                      x->event_id, NULL, &rv);
     if (st == KIVO_ETOOBIG) {
         /* Over an engine bound (claims per record): the run fails, as an unreviewable record. */
         fprintf(stderr, "kivo-worker: %s: %s\n", x->ri->customer_run_id,
@@ -167,8 +173,8 @@ static int review(ctx *x, const kivo_json_node *root, const kivo_record *rec)
         return -1;
     wk_report_dir(x->spec->workflow_id, report_dir);
     if (wk_report_run_dir(report_dir, rec->customer_run_id, rel, sizeof rel) != 0 ||
-        snprintf(x->f->report_path, sizeof x->f->report_path, "%s/%s/%s", x->spec->report_path,
-                 rel, WK_REPORT_FILE) >= (int)sizeof x->f->report_path) {
+        snprintf(x->f->report_path, sizeof x->f->report_path, "%s/%s/%s", x->spec->report_path, rel,
+                 WK_REPORT_FILE) >= (int)sizeof x->f->report_path) {
         errno = ENAMETOOLONG;
         wk_output_error(x->f->why, sizeof x->f->why, "cannot create", x->spec->report_path, NULL,
                         errno);
@@ -215,7 +221,7 @@ static int try_line(ctx *x, const char *line, size_t len, size_t readable)
     const char *why;
     const char *want = x->ri->customer_run_id;
     if (kivo_json_parse(x->parser, line, len, readable, 0, &root) != KIVO_OK)
-        return 0;   /* whatever it holds cannot be told apart from any other record */
+        return 0; /* whatever it holds cannot be told apart from any other record */
     kivo_status st = kivo_record_extract(x->reader, root, &rec, &why);
     if (st == KIVO_OK) {
         if (strcmp(rec.customer_run_id, want) != 0)
@@ -248,9 +254,11 @@ static int find_and_review(ctx *x, char *err, size_t errlen)
     while (!hit && (r = wk_reader_next(rd, &c)) == 1) {
         if (c.shrunk) {
             /* The record may have been in the part that is gone: not "not found". */
-            snprintf(err, errlen, "%s shrank while it was read (%llu bytes when the run began, "
-                     "%llu at the end)", in.paths[c.file],
-                     (unsigned long long)c.shrunk_from, (unsigned long long)c.shrunk_to);
+            snprintf(err, errlen,
+                     "%s shrank while it was read (%llu bytes when the run began, "
+                     "%llu at the end)",
+                     in.paths[c.file], (unsigned long long)c.shrunk_from,
+                     (unsigned long long)c.shrunk_to);
             goto out;
         }
         if (c.overlong)
@@ -300,9 +308,16 @@ static int append_event(kivo_hasher *h, const char *dir, const wk_run_opts *o,
                         const wk_jobspec *spec, const run_info *ri, kivo_event_type type,
                         uint64_t seq, const char *failure_code)
 {
-    kivo_run_meta meta = {o->review_run_id, ri->customer_run_id, spec->workflow_id,
-                          spec->worker_id, WK_WORKER_VERSION, NULL, NULL, spec->strictness,
-                          spec->intended_use, wk_jobspec_batch(spec)};
+    kivo_run_meta meta = {o->review_run_id,
+                          ri->customer_run_id,
+                          spec->workflow_id,
+                          spec->worker_id,
+                          WK_WORKER_VERSION,
+                          NULL,
+                          NULL,
+                          spec->strictness,
+                          spec->intended_use,
+                          wk_jobspec_batch(spec)};
     kivo_wire_event ev = {type, &meta, seq, NULL, 0, NULL, failure_code};
     char event_id[KIVO_WIRE_EVENT_ID_SIZE];
     kivo_buf line;
@@ -322,8 +337,8 @@ static int append_event(kivo_hasher *h, const char *dir, const wk_run_opts *o,
 static kivo_status send_events(const wk_run_opts *o, const char *dir, const char *what,
                                wk_run_outcome *outcome, char *err, size_t errlen)
 {
-    wk_send_opts so = {o->base_url, NULL, o->credential, o->review_run_id, 1, o->deadline_s,
-                       o->timeout_ms, 0};
+    wk_send_opts so = {o->base_url, NULL,          o->credential, o->review_run_id,
+                       1,           o->deadline_s, o->timeout_ms, 0};
     wk_send_stats st;
     kivo_status rc = wk_send_outbox(dir, &so, &st, err, errlen);
     if (rc != KIVO_OK)
@@ -335,9 +350,11 @@ static kivo_status send_events(const wk_run_opts *o, const char *dir, const char
         snprintf(err + strlen(err), errlen - strlen(err), " (sending the %s event)", what);
     } else if (st.outcome == WK_SEND_PENDING) {
         *outcome = WK_RUN_PENDING;
-        snprintf(err, errlen, "the %s event could not be delivered (%s); it is kept in %s: send "
+        snprintf(err, errlen,
+                 "the %s event could not be delivered (%s); it is kept in %s: send "
                  "it later with kivo-worker submit --outbox %s --worker-credential-file FILE "
-                 "--review-run-id %s", what, st.last_error, dir, dir, o->review_run_id);
+                 "--review-run-id %s",
+                 what, st.last_error, dir, dir, o->review_run_id);
     }
     return KIVO_OK;
 }
@@ -419,21 +436,24 @@ static int check_run(const ctx *x, run_info *ri, wk_client *client, const char *
     long status = 0;
     if (get_run(o, client, ri, &status, err, errlen) != 0) {
         if (status == 401 && already_reported(dir)) {
-            fprintf(stderr, "kivo-worker: review run %s was already reviewed and reported (see "
-                    "%s); nothing to send\n", o->review_run_id, dir);
+            fprintf(stderr,
+                    "kivo-worker: review run %s was already reviewed and reported (see "
+                    "%s); nothing to send\n",
+                    o->review_run_id, dir);
             err[0] = '\0';
             return 0;
         }
         /* No answer, 429 and 5xx: kivo-api may answer later. Any other: its final word. */
-        *outcome = status == 0 || status >= 500 || status == 429 ? WK_RUN_PENDING
-                                                                 : WK_RUN_REFUSED;
+        *outcome = status == 0 || status >= 500 || status == 429 ? WK_RUN_PENDING : WK_RUN_REFUSED;
         return 0;
     }
     if (strcmp(ri->workflow_id, spec->workflow_id) != 0 ||
         strcmp(ri->worker_id, spec->worker_id) != 0) {
-        snprintf(err, errlen, "review run %s was created for workflow_id \"%s\" and worker_id "
-                 "\"%s\", but the job spec says \"%s\" and \"%s\"", o->review_run_id,
-                 ri->workflow_id, ri->worker_id, spec->workflow_id, spec->worker_id);
+        snprintf(err, errlen,
+                 "review run %s was created for workflow_id \"%s\" and worker_id "
+                 "\"%s\", but the job spec says \"%s\" and \"%s\"",
+                 o->review_run_id, ri->workflow_id, ri->worker_id, spec->workflow_id,
+                 spec->worker_id);
         return -1;
     }
     return 1;
@@ -528,27 +548,29 @@ static void tell_result(const ctx *x, wk_run_outcome *outcome, char *err, size_t
     const run_info *ri = x->ri;
     const found *f = x->f;
     if (f->state != 1) {
-        snprintf(err, errlen, "customer run %s of review run %s %s in the job's inputs; the "
-                 "failed event (failure_code %s) was accepted", ri->customer_run_id,
-                 o->review_run_id, f->state == 0 ? "was not found" : "could not be reviewed",
-                 f->failure_code);
+        snprintf(err, errlen,
+                 "customer run %s of review run %s %s in the job's inputs; the "
+                 "failed event (failure_code %s) was accepted",
+                 ri->customer_run_id, o->review_run_id,
+                 f->state == 0 ? "was not found" : "could not be reviewed", f->failure_code);
         *outcome = WK_RUN_UNREVIEWED;
         return;
     }
     if (o->json) {
-        json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "review_run_id",
-                              o->review_run_id, "customer_run_id", ri->customer_run_id,
-                              "status", kivo_event_status_name(KIVO_EVENT_COMPLETED),
-                              "gate_verdict", f->verdict, "claim_count",
-                              (json_int_t)f->claims, "unsupported_claim_count",
-                              (json_int_t)f->unsupported, "report", f->report_path);
+        json_t *j =
+            json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "review_run_id", o->review_run_id,
+                      "customer_run_id", ri->customer_run_id, "status",
+                      kivo_event_status_name(KIVO_EVENT_COMPLETED), "gate_verdict", f->verdict,
+                      "claim_count", (json_int_t)f->claims, "unsupported_claim_count",
+                      (json_int_t)f->unsupported, "report", f->report_path);
         char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
         if (s)
             printf("%s\n", s);
         free(s);
         json_decref(j);
     }
-    fprintf(stderr, "kivo-worker: review run %s (customer run %s): %s, %zu claims, %zu "
+    fprintf(stderr,
+            "kivo-worker: review run %s (customer run %s): %s, %zu claims, %zu "
             "unsupported; report %s; started and completed events accepted\n",
             o->review_run_id, ri->customer_run_id, f->verdict, f->claims, f->unsupported,
             f->report_path);
@@ -600,8 +622,7 @@ kivo_status wk_run(const wk_run_opts *o, wk_run_outcome *outcome, char *err, siz
         rc = r == -2 ? KIVO_EINVAL : KIVO_EIO;
         goto out;
     }
-    if ((rc = send_result(&x, dir, outcome, err, errlen)) != KIVO_OK ||
-        *outcome != WK_RUN_REPORTED)
+    if ((rc = send_result(&x, dir, outcome, err, errlen)) != KIVO_OK || *outcome != WK_RUN_REPORTED)
         goto out;
     tell_result(&x, outcome, err, errlen);
     rc = KIVO_OK;

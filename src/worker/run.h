@@ -19,19 +19,19 @@ typedef struct wk_run_opts {
     const char *base_url;
     const char *review_run_id;
     const char *credential;
-    const char *outbox_dir;     /* NULL: REPORT_STORE/runs/<review_run_id> */
-    const char *batch_id;       /* --batch-id, or NULL: the spec's */
+    const char *outbox_dir; /* NULL: REPORT_STORE/runs/<review_run_id> */
+    const char *batch_id;   /* --batch-id, or NULL: the spec's */
     double deadline_s;
     long timeout_ms;
-    int json;                   /* print the outcome as JSON on stdout */
+    int json; /* print the outcome as JSON on stdout */
 } wk_run_opts;
 
 /* What became of the run, when nothing failed here. */
 typedef enum wk_run_outcome {
-    WK_RUN_REPORTED = 0,    /* reviewed, its completed event accepted (or it already was) */
-    WK_RUN_UNREVIEWED,      /* its record is missing or unreviewable: the failed event accepted */
-    WK_RUN_REFUSED,         /* kivo-api refused the credential or an event */
-    WK_RUN_PENDING          /* kivo-api gave no usable answer in time: events kept in the outbox */
+    WK_RUN_REPORTED = 0, /* reviewed, its completed event accepted (or it already was) */
+    WK_RUN_UNREVIEWED,   /* its record is missing or unreviewable: the failed event accepted */
+    WK_RUN_REFUSED,      /* kivo-api refused the credential or an event */
+    WK_RUN_PENDING       /* kivo-api gave no usable answer in time: events kept in the outbox */
 } wk_run_outcome;
 
 /* Runs it. @return KIVO_OK with *outcome, and in err why when that is not WK_RUN_REPORTED; or,

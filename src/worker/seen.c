@@ -14,8 +14,8 @@ typedef struct table {
 } table;
 
 struct wk_seen {
-    table ids;          /* every id */
-    table folded;       /* the folded ids of those with capitals */
+    table ids;    /* every id */
+    table folded; /* the folded ids of those with capitals */
 };
 
 static int table_init(table *t)
@@ -86,9 +86,10 @@ static int table_add(table *t, uint64_t key, uint32_t file, uint64_t line,
     }
     e->key = key;
     /* All ones is the mark of a place too far to pack (so is the very last file's last line). */
-    e->where = (uint64_t)file < (1ull << (64 - WK_SEEN_LINE_BITS)) && line < (1ull << WK_SEEN_LINE_BITS)
-                   ? (uint64_t)file << WK_SEEN_LINE_BITS | line
-                   : WK_SEEN_UNKNOWN;
+    e->where =
+        (uint64_t)file < (1ull << (64 - WK_SEEN_LINE_BITS)) && line < (1ull << WK_SEEN_LINE_BITS)
+            ? (uint64_t)file << WK_SEEN_LINE_BITS | line
+            : WK_SEEN_UNKNOWN;
     t->n++;
     return 0;
 }

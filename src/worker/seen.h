@@ -8,11 +8,11 @@
  * top 24 bits, line in the low 40), so a job's memory grows by ~21-43 bytes per distinct run id
  * (the table is kept between 3/8 and 3/4 full). */
 #define WK_SEEN_LINE_BITS 40
-#define WK_SEEN_UNKNOWN UINT64_MAX   /* where: a file index or line too large to pack */
+#define WK_SEEN_UNKNOWN UINT64_MAX /* where: a file index or line too large to pack */
 
 typedef struct wk_seen_entry {
-    uint64_t key;       /* 64-bit XXH3 of the id; 0 marks an empty slot */
-    uint64_t where;     /* file << WK_SEEN_LINE_BITS | line, or WK_SEEN_UNKNOWN */
+    uint64_t key;   /* 64-bit XXH3 of the id; 0 marks an empty slot */
+    uint64_t where; /* file << WK_SEEN_LINE_BITS | line, or WK_SEEN_UNKNOWN */
 } wk_seen_entry;
 
 /* Where an entry was first seen; 0 when it could not be kept (then file and line are 0). */

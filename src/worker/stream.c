@@ -23,7 +23,7 @@ struct wk_stream {
     ZSTD_inBuffer in;
     char *inbuf;
     int eof;
-    size_t pending;     /* ZSTD_decompressStream's hint: 0 once a frame is complete */
+    size_t pending; /* ZSTD_decompressStream's hint: 0 once a frame is complete */
 };
 
 static int ends_with(const char *s, const char *suffix)
@@ -99,7 +99,7 @@ static ssize_t zstd_read(wk_stream *s, void *buf, size_t n)
         if (out.pos > 0)
             return (ssize_t)out.pos;
         if (s->eof && s->in.pos == s->in.size) {
-            if (s->pending) {   /* the file ends inside a frame: truncated */
+            if (s->pending) { /* the file ends inside a frame: truncated */
                 errno = EIO;
                 return -1;
             }
@@ -115,7 +115,7 @@ ssize_t wk_stream_read(wk_stream *s, void *buf, size_t n)
         int zerr = Z_OK;
         if (k <= 0)
             gzerror(s->gz, &zerr);
-        if (k < 0 || (k == 0 && zerr != Z_OK)) {   /* corrupt, or the file ends mid-stream */
+        if (k < 0 || (k == 0 && zerr != Z_OK)) { /* corrupt, or the file ends mid-stream */
             errno = EIO;
             return -1;
         }
@@ -134,7 +134,7 @@ void wk_stream_close(wk_stream *s)
     if (!s)
         return;
     if (s->gz)
-        gzclose(s->gz);         /* closes s->fd too */
+        gzclose(s->gz); /* closes s->fd too */
     else if (s->fd >= 0)
         close(s->fd);
     ZSTD_freeDStream(s->zs);

@@ -42,7 +42,7 @@ enum { STEP_CREATE = 0, STEP_DURABLE, STEP_EVENT, STEP_VERIFY, STEP_DONE };
 typedef struct ev {
     char id[WK_ID_MAX];
     json_t *body;
-    int terminal;               /* completed or failed */
+    int terminal; /* completed or failed */
 } ev;
 
 typedef struct job {
@@ -54,14 +54,14 @@ typedef struct job {
     size_t n, cap, cur;
     double next_at;
     char *create_body;
-    char *body;                 /* what the request in flight sends */
-    long saved_status;          /* the 409 that sent us to VERIFY */
+    char *body;        /* what the request in flight sends */
+    long saved_status; /* the 409 that sent us to VERIFY */
     json_t *saved_error;
     wk_request req;
 } job;
 
 typedef struct sender {
-    const char *dir;            /* the outbox */
+    const char *dir; /* the outbox */
     const wk_send_opts *o;
     wk_send_stats *st;
     wk_outbox *ob;
@@ -72,7 +72,7 @@ typedef struct sender {
     FILE *in;
     char *line;
     size_t line_cap;
-    kivo_buf pad;               /* the line with simdjson's padding */
+    kivo_buf pad; /* the line with simdjson's padding */
     uint64_t line_no;
     int input_done;
     /* The next event, already read, that starts another job. */
@@ -84,10 +84,10 @@ typedef struct sender {
     int n_jobs;
     double last_progress;
     int stopping;
-    kivo_status fatal;          /* why the whole send had to stop (KIVO_OK: it did not) */
-    int refused;                /* kivo-api refused the token itself: the send stopped */
-    int said_no_answer;         /* the first "no answer, retrying" line is out */
-    char no_answer[300];        /* the last transport failure, for the closing message */
+    kivo_status fatal;   /* why the whole send had to stop (KIVO_OK: it did not) */
+    int refused;         /* kivo-api refused the token itself: the send stopped */
+    int said_no_answer;  /* the first "no answer, retrying" line is out */
+    char no_answer[300]; /* the last transport failure, for the closing message */
     char *err;
     size_t errlen;
 } sender;
@@ -123,8 +123,8 @@ static json_t *server_error(sender *s, const wk_request *r)
 {
     const kivo_json_node *root, *e;
     if (r->response.len == 0 || r->response.cap < r->response.len + KIVO_JSON_PADDING ||
-        kivo_json_parse(s->parser, r->response.data, r->response.len, r->response.cap, 0,
-                        &root) != KIVO_OK ||
+        kivo_json_parse(s->parser, r->response.data, r->response.len, r->response.cap, 0, &root) !=
+            KIVO_OK ||
         !(e = kivo_json_get(root, "error")))
         return NULL;
     return wk_json_from_node(e);
@@ -152,8 +152,9 @@ static void say(sender *s, const char *fmt, const char *a, const char *b)
 static void kill_job(sender *s, job *j, long status, json_t *error, const char *msg)
 {
     for (size_t i = j->cur; i < j->n; i++) {
-        if (wk_outbox_dead(s->ob, j->evs[i].id, j->crid, j->rr[0] ? j->rr : NULL, status,
-                           error) != 0 && !s->fatal && !s->refused) {
+        if (wk_outbox_dead(s->ob, j->evs[i].id, j->crid, j->rr[0] ? j->rr : NULL, status, error) !=
+                0 &&
+            !s->fatal && !s->refused) {
             snprintf(s->err, s->errlen, "cannot write %s/dead-letter.jsonl: %s",
                      wk_outbox_dir(s->ob), strerror(errno));
             s->fatal = KIVO_EIO;
@@ -220,8 +221,10 @@ static int read_event(sender *s)
             root->type != KIVO_JSON_OBJECT || str_member(root, "event_id", &id, &id_len) != 0 ||
             !wk_id_safe(id, id_len) || str_member(root, "customer_run_id", &crid, &crid_len) != 0 ||
             !(seq = kivo_json_get(root, "sequence")) || seq->type != KIVO_JSON_NUMBER) {
-            json_t *e = local_error("invalid_event", "not an event with a safe event_id, a "
-                                    "customer_run_id and a sequence", NULL);
+            json_t *e = local_error("invalid_event",
+                                    "not an event with a safe event_id, a "
+                                    "customer_run_id and a sequence",
+                                    NULL);
             wk_outbox_dead(s->ob, where, NULL, NULL, 0, e);
             json_decref(e);
             s->st->dead++;
@@ -237,8 +240,10 @@ static int read_event(sender *s)
         }
         /* Defence in depth: raw content never leaves, whatever wrote this file. */
         if (wk_event_raw_field(root, &field, &use)) {
-            snprintf(msg, sizeof msg, "the event holds the raw field \"%s\", which never leaves "
-                     "your storage; send %s instead", field, use);
+            snprintf(msg, sizeof msg,
+                     "the event holds the raw field \"%s\", which never leaves "
+                     "your storage; send %s instead",
+                     field, use);
             json_t *e = local_error("raw_fields_refused", msg, field);
             wk_outbox_dead(s->ob, s->next.id, NULL, rr, 0, e);
             json_decref(e);
@@ -364,11 +369,11 @@ static kivo_status create_body(sender *s, job *j)
         c.source_hashes = hv;
     }
     if (wk_report_pointer(m->report_prefix, j->crid, opaque, sizeof opaque) != 0)
-        goto out;   /* outbox.json's prefix is longer than a pointer may be */
+        goto out; /* outbox.json's prefix is longer than a pointer may be */
     c.storage_label = m->storage_label;
     c.storage_opaque_id = opaque;
     if ((st = kivo_wire_create_render(&c, &b)) == KIVO_OK) {
-        j->create_body = b.data;    /* the buffer's bytes are malloc'd: the job frees them */
+        j->create_body = b.data; /* the buffer's bytes are malloc'd: the job frees them */
         kivo_buf_init(&b, 0);
     }
 out:
@@ -390,10 +395,12 @@ static int start_step(sender *s, job *j)
         if (!j->create_body) {
             kivo_status st = create_body(s, j);
             if (st == KIVO_EINVAL) {
-                json_t *e = local_error("invalid_event", "the run's last event has no "
+                json_t *e = local_error("invalid_event",
+                                        "the run's last event has no "
                                         "worker_id and worker_version, or hashes of the wrong "
                                         "type (or outbox.json's report_prefix is too long), so "
-                                        "its run cannot be created", NULL);
+                                        "its run cannot be created",
+                                        NULL);
                 kill_job(s, j, 0, e, "the run's last event cannot create its run");
                 json_decref(e);
                 return 0;
@@ -422,8 +429,7 @@ static int start_step(sender *s, job *j)
         snprintf(r->path, sizeof r->path, "%s/%s", RUNS_PATH, j->rr);
         r->token = s->o->api_key ? s->o->api_key : j->cred;
         break;
-    default:
-        return -1;
+    default: return -1;
     }
     if (r->body)
         r->body_len = strlen(r->body);
@@ -456,12 +462,13 @@ static void stop_auth(sender *s, job *j, const char *who)
     if (j->req.status == 403)
         snprintf(s->st->last_error, sizeof s->st->last_error,
                  "the server refused the %s for run %s (%s): it belongs to another %s, or lacks "
-                 "the scope", who, j->rr[0] ? j->rr : j->crid, msg,
-                 s->o->api_key ? "project" : "run");
+                 "the scope",
+                 who, j->rr[0] ? j->rr : j->crid, msg, s->o->api_key ? "project" : "run");
     else
         snprintf(s->st->last_error, sizeof s->st->last_error,
                  "the server did not accept the %s (%s): it is unknown, revoked, expired or was "
-                 "replaced by a newer create", who, msg);
+                 "replaced by a newer create",
+                 who, msg);
     if (!s->fatal)
         s->refused = 1;
     s->stopping = 1;
@@ -485,8 +492,10 @@ static void on_create(sender *s, job *j, const kivo_json_node *root)
     const char *cred = root ? json_str(root, "worker_credential", &cl) : NULL;
     if (r->status == 200 || r->status == 201) {
         if (!rr || !wk_id_safe(rr, rl) || !cred || cl >= CRED_MAX) {
-            json_t *e = local_error("bad_answer", "the create answer has no usable "
-                                    "review_run_id and worker_credential", NULL);
+            json_t *e = local_error("bad_answer",
+                                    "the create answer has no usable "
+                                    "review_run_id and worker_credential",
+                                    NULL);
             kill_job(s, j, r->status, e, "the create answer was unusable");
             json_decref(e);
             return;
@@ -572,9 +581,9 @@ static int same_result(const kivo_json_node *run, const json_t *ev)
     for (size_t i = 0; keys[i]; i++) {
         const json_t *v = json_object_get(ev, keys[i]);
         const kivo_json_node *n = kivo_json_get(run, keys[i]);
-        if (json_is_string(v) && !(n && n->type == KIVO_JSON_STRING && n->len ==
-                                   json_string_length(v) &&
-                                   memcmp(n->str, json_string_value(v), n->len) == 0))
+        if (json_is_string(v) &&
+            !(n && n->type == KIVO_JSON_STRING && n->len == json_string_length(v) &&
+              memcmp(n->str, json_string_value(v), n->len) == 0))
             return 0;
     }
     for (size_t i = 0; counts[i]; i++) {
@@ -630,9 +639,11 @@ static void on_done(sender *s, wk_request *r)
         if (r->status == 0) {
             snprintf(s->no_answer, sizeof s->no_answer, "%s", r->curl_error);
             if (!s->said_no_answer++)
-                fprintf(stderr, "kivo-worker: no answer from kivo-api at %s: %s; retrying with "
-                        "backoff for up to %.0f s (--retry-deadline)\n", s->o->base_url,
-                        r->curl_error, s->o->deadline_s > 0 ? s->o->deadline_s : 300);
+                fprintf(stderr,
+                        "kivo-worker: no answer from kivo-api at %s: %s; retrying with "
+                        "backoff for up to %.0f s (--retry-deadline)\n",
+                        s->o->base_url, r->curl_error,
+                        s->o->deadline_s > 0 ? s->o->deadline_s : 300);
         }
         retry_later(s, j);
         return;
@@ -816,12 +827,12 @@ static kivo_status count_pending(sender *s)
             s->next.body = NULL;
         }
     }
-    st->outcome = s->refused      ? WK_SEND_REFUSED
+    st->outcome = s->refused    ? WK_SEND_REFUSED
                   : st->pending ? WK_SEND_PENDING
                   : st->dead    ? WK_SEND_REFUSED
                                 : WK_SEND_DONE;
-    if (s->fatal == KIVO_OK &&
-        (st->outcome == WK_SEND_REFUSED || st->outcome == WK_SEND_PENDING) && !s->err[0])
+    if (s->fatal == KIVO_OK && (st->outcome == WK_SEND_REFUSED || st->outcome == WK_SEND_PENDING) &&
+        !s->err[0])
         snprintf(s->err, s->errlen, "%s", st->last_error);
     return s->fatal;
 }
@@ -902,6 +913,8 @@ void wk_send_stats_print(const wk_send_stats *s, const char *dir)
         fprintf(stderr, "kivo-worker: refused events are in %s/dead-letter.jsonl (last: %s)\n", dir,
                 s->last_error);
     if (s->pending)
-        fprintf(stderr, "kivo-worker: %llu events are still pending; send them later with "
-                "kivo-worker submit --outbox %s\n", (unsigned long long)s->pending, dir);
+        fprintf(stderr,
+                "kivo-worker: %llu events are still pending; send them later with "
+                "kivo-worker submit --outbox %s\n",
+                (unsigned long long)s->pending, dir);
 }

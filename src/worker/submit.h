@@ -24,35 +24,35 @@
 
 typedef struct wk_send_opts {
     const char *base_url;
-    const char *api_key;        /* bulk: project key with private_worker:write/read */
-    const char *credential;     /* or: the worker credential of review_run_id */
+    const char *api_key;    /* bulk: project key with private_worker:write/read */
+    const char *credential; /* or: the worker credential of review_run_id */
     const char *review_run_id;
-    int concurrency;            /* transfers in flight (default 16) */
-    double deadline_s;          /* stop retrying after this long without an answer (default 300) */
-    long timeout_ms;            /* per request (default 30000) */
-    int quiet;                  /* no per-problem lines on stderr */
+    int concurrency;   /* transfers in flight (default 16) */
+    double deadline_s; /* stop retrying after this long without an answer (default 300) */
+    long timeout_ms;   /* per request (default 30000) */
+    int quiet;         /* no per-problem lines on stderr */
 } wk_send_opts;
 
 /* What became of the events a send tried to deliver. */
 typedef enum wk_send_outcome {
-    WK_SEND_DONE = 0,       /* every event acknowledged (now or before) */
-    WK_SEND_REFUSED,        /* kivo-api refused the token, or some events (see dead-letter.jsonl) */
-    WK_SEND_PENDING         /* some events still to send: no usable answer in time */
+    WK_SEND_DONE = 0, /* every event acknowledged (now or before) */
+    WK_SEND_REFUSED,  /* kivo-api refused the token, or some events (see dead-letter.jsonl) */
+    WK_SEND_PENDING   /* some events still to send: no usable answer in time */
 } wk_send_outcome;
 
 typedef struct wk_send_stats {
     wk_send_outcome outcome;
-    uint64_t events;            /* lines in events.jsonl */
-    uint64_t already;           /* sent or dead before this call */
-    uint64_t sent;              /* acknowledged now (202) */
-    uint64_t replayed;          /* acknowledged now as a replay (200) or found done on the server */
-    uint64_t runs_created;      /* 201 */
-    uint64_t runs_reused;       /* 200 on create: the run existed */
-    uint64_t dead;              /* dead-lettered now */
-    uint64_t pending;           /* still to send */
+    uint64_t events;       /* lines in events.jsonl */
+    uint64_t already;      /* sent or dead before this call */
+    uint64_t sent;         /* acknowledged now (202) */
+    uint64_t replayed;     /* acknowledged now as a replay (200) or found done on the server */
+    uint64_t runs_created; /* 201 */
+    uint64_t runs_reused;  /* 200 on create: the run existed */
+    uint64_t dead;         /* dead-lettered now */
+    uint64_t pending;      /* still to send */
     uint64_t requests, retries;
-    long last_error_status;     /* of the last dead letter (401, 403, ...), 0 if none */
-    char last_error[1024];       /* its message */
+    long last_error_status; /* of the last dead letter (401, 403, ...), 0 if none */
+    char last_error[1024];  /* its message */
     double seconds;
 } wk_send_stats;
 

@@ -33,9 +33,9 @@ static void rejects_junk(void **state)
     assert_int_equal(api_cursor_decode("", 0, &back), -1);
     assert_int_equal(api_cursor_decode("c1", 2, &back), -1);
     assert_int_equal(api_cursor_decode("12345", 5, &back), -1);
-    assert_int_equal(api_cursor_decode("c1AAAAAAAAAAA", 13, &back), -1);   /* id 0 */
+    assert_int_equal(api_cursor_decode("c1AAAAAAAAAAA", 13, &back), -1); /* id 0 */
     assert_int_equal(api_cursor_decode("c1/////////A=", 13, &back), -1);
-    assert_int_equal(api_cursor_decode("c1gAAAAAAAAAA", 13, &back), -1);   /* above INT64_MAX */
+    assert_int_equal(api_cursor_decode("c1gAAAAAAAAAA", 13, &back), -1); /* above INT64_MAX */
     api_cursor_encode(42, c);
     c[0] = 'd';
     assert_int_equal(api_cursor_decode(c, strlen(c), &back), -1);

@@ -37,7 +37,7 @@ static void slow_rate_retry_after(void **state)
     uint64_t t0 = 5000 * SEC;
 
     (void)state;
-    api_ratelimit_configure(0.1, 1);     /* one request per 10 s */
+    api_ratelimit_configure(0.1, 1); /* one request per 10 s */
     assert_true(api_ratelimit_take(7, t0, &retry));
     assert_false(api_ratelimit_take(7, t0, &retry));
     assert_int_equal(retry, 10);

@@ -18,8 +18,8 @@ static void parse_and_format(void **state)
     (void)state;
     assert_int_equal(api_scopes_parse("private_worker:write", &m), 0);
     assert_int_equal(m, API_SCOPE_PW_WRITE);
-    assert_int_equal(api_scopes_parse(" review_runs:read , private_worker:read,review_runs:read",
-                                      &m), 0);
+    assert_int_equal(
+        api_scopes_parse(" review_runs:read , private_worker:read,review_runs:read", &m), 0);
     assert_int_equal(m, API_SCOPE_REVIEW_READ | API_SCOPE_PW_READ);
     api_scopes_format(m, text);
     assert_string_equal(text, "review_runs:read,private_worker:read");

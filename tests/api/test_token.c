@@ -16,15 +16,15 @@ static void generate_has_prefix_and_256_bits(void **state)
     (void)state;
     assert_int_equal(api_token_generate(API_KEY_PREFIX, a), 0);
     assert_int_equal(api_token_generate(API_KEY_PREFIX, b), 0);
-    assert_int_equal(strlen(a), 8 + 43);    /* 32 bytes = 256 bits in 43 base64url chars */
+    assert_int_equal(strlen(a), 8 + 43); /* 32 bytes = 256 bits in 43 base64url chars */
     assert_memory_equal(a, "kivo_sk_", 8);
     assert_string_not_equal(a, b);
     assert_int_equal(api_token_classify(a, strlen(a)), API_TOKEN_KEY);
     assert_int_equal(api_token_generate(API_CRED_PREFIX, a), 0);
     assert_int_equal(api_token_classify(a, strlen(a)), API_TOKEN_CREDENTIAL);
     for (size_t i = 8; i < strlen(a); i++)
-        assert_non_null(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
-                               a[i]));
+        assert_non_null(
+            strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", a[i]));
 }
 
 static void classify_rejects_malformed(void **state)
@@ -34,7 +34,7 @@ static void classify_rejects_malformed(void **state)
 
     (void)state;
     assert_int_equal(api_token_generate(API_KEY_PREFIX, t), 0);
-    assert_int_equal(api_token_classify(t, strlen(t) - 1), API_TOKEN_INVALID);  /* 42 chars */
+    assert_int_equal(api_token_classify(t, strlen(t) - 1), API_TOKEN_INVALID); /* 42 chars */
     assert_int_equal(api_token_classify("", 0), API_TOKEN_INVALID);
     t[20] = '+';
     assert_int_equal(api_token_classify(t, strlen(t)), API_TOKEN_INVALID);
@@ -52,9 +52,9 @@ static void digest_is_sha256(void **state)
     unsigned char d[API_DIGEST_SIZE], e[API_DIGEST_SIZE];
     /* SHA-256("abc"), FIPS 180-2 appendix B.1 */
     static const unsigned char abc[API_DIGEST_SIZE] = {
-        0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40, 0xde, 0x5d, 0xae, 0x22,
-        0x23, 0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17, 0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00,
-        0x15, 0xad};
+        0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40,
+        0xde, 0x5d, 0xae, 0x22, 0x23, 0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17,
+        0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad};
 
     (void)state;
     assert_int_equal(api_token_digest("abc", 3, d), 0);

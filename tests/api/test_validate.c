@@ -32,8 +32,8 @@ static const kivo_json_node *parse(const char *text)
 
     assert_true(len + KIVO_JSON_PADDING < sizeof buf);
     memcpy(buf, text, len);
-    assert_int_equal(kivo_json_parse(parser, buf, len, sizeof buf, KIVO_JSON_REJECT_DUPKEYS,
-                                     &root), KIVO_OK);
+    assert_int_equal(kivo_json_parse(parser, buf, len, sizeof buf, KIVO_JSON_REJECT_DUPKEYS, &root),
+                     KIVO_OK);
     return root;
 }
 
@@ -63,8 +63,8 @@ static const char *fields(const api_error *e)
     return out;
 }
 
-#define CREATE_MIN                                                                               \
-    "\"schema_version\":\"kivo_private_worker_review_run_create.v1\",\"customer_run_id\":\"c1\","  \
+#define CREATE_MIN                                                                                \
+    "\"schema_version\":\"kivo_private_worker_review_run_create.v1\",\"customer_run_id\":\"c1\"," \
     "\"workflow_id\":\"w\",\"worker_id\":\"wk\",\"worker_version\":\"v1\""
 
 static void create_product_page_body_passes(void **state)
@@ -92,7 +92,8 @@ static void create_schema_violations(void **state)
     (void)state;
     api_validate_pw_create(parse("{\"schema_version\":\"kivo_private_worker_review_run_create.v2\","
                                  "\"workflow_id\":\"\",\"worker_id\":7,\"worker_version\":\"v\","
-                                 "\"surprise\":1,\"intended_use\":\"marketing\"}"), &e);
+                                 "\"surprise\":1,\"intended_use\":\"marketing\"}"),
+                           &e);
     assert_int_equal(e.http, 400);
     assert_string_equal(e.code, "schema_violation");
     assert_string_equal(fields(&e), "schema_version,workflow_id,worker_id,surprise,intended_use,"
@@ -118,7 +119,8 @@ static void create_schema_violations(void **state)
     assert_string_equal(fields(&e), "source_count");
     api_error_clear(&e);
     api_validate_pw_create(parse("{" CREATE_MIN ",\"customer_storage_pointer\":{\"type\":\"s3\","
-                                 "\"opaque_id\":\"x\",\"bucket\":\"b\"}}"), &e);
+                                 "\"opaque_id\":\"x\",\"bucket\":\"b\"}}"),
+                           &e);
     assert_string_equal(fields(&e),
                         "customer_storage_pointer.type,customer_storage_pointer.bucket");
     api_error_clear(&e);
@@ -170,16 +172,16 @@ static void length_caps(void **state)
     api_error_clear(&e);
 }
 
-#define EVENT_MIN                                                                                \
-    "\"schema_version\":\"kivo_private_worker_review_run_event.v1\",\"event_id\":\"e1\","         \
+#define EVENT_MIN                                                                         \
+    "\"schema_version\":\"kivo_private_worker_review_run_event.v1\",\"event_id\":\"e1\"," \
     "\"review_run_id\":\"rr_1\",\"customer_run_id\":\"c1\",\"worker_id\":\"wk\",\"sequence\":1"
 
 #define COMPLETED_REST                                                                           \
-    "\"gate_verdict\":\"needs_review\",\"safe_use_status\":\"needs_review\",\"claim_count\":18,"  \
-    "\"unsupported_claim_count\":3,\"source_count\":1,\"source_hashes\":[" HASH "],"              \
-    "\"output_hash\":" HASH ",\"redacted_failure_categories\":[\"unsupported_policy_claim\"],"    \
+    "\"gate_verdict\":\"needs_review\",\"safe_use_status\":\"needs_review\",\"claim_count\":18," \
+    "\"unsupported_claim_count\":3,\"source_count\":1,\"source_hashes\":[" HASH "],"             \
+    "\"output_hash\":" HASH ",\"redacted_failure_categories\":[\"unsupported_policy_claim\"],"   \
     "\"artifact_summaries\":[{\"artifact_name\":\"claim_report\",\"artifact_type\":"             \
-    "\"claim_report\",\"format\":\"json\",\"sha256\":" HASH ",\"file_count\":1,"                  \
+    "\"claim_report\",\"format\":\"json\",\"sha256\":" HASH ",\"file_count\":1,"                 \
     "\"storage_label\":\"Customer report store\"}]"
 
 static void events(void **state)
@@ -190,7 +192,8 @@ static void events(void **state)
     api_validate_pw_event(parse("{" EVENT_MIN ",\"event_type\":\"started\"}"), &e);
     assert_int_equal(e.http, 0);
     api_validate_pw_event(parse("{" EVENT_MIN ",\"event_type\":\"completed\",\"status\":"
-                                "\"completed\"," COMPLETED_REST "}"), &e);
+                                "\"completed\"," COMPLETED_REST "}"),
+                          &e);
     assert_int_equal(e.http, 0);
     /* A completed event must carry its results. */
     api_validate_pw_event(parse("{" EVENT_MIN ",\"event_type\":\"completed\"}"), &e);
@@ -203,29 +206,34 @@ static void events(void **state)
     assert_string_equal(fields(&e), "event_type");
     api_error_clear(&e);
     api_validate_pw_event(parse("{" EVENT_MIN ",\"event_type\":\"started\",\"status\":"
-                                "\"completed\"}"), &e);
+                                "\"completed\"}"),
+                          &e);
     assert_string_equal(fields(&e), "status");
     api_error_clear(&e);
     api_validate_pw_event(parse("{\"schema_version\":\"kivo_private_worker_review_run_event.v1\","
                                 "\"event_id\":\"e\",\"event_type\":\"progress\",\"review_run_id\":"
                                 "\"r\",\"customer_run_id\":\"c\",\"worker_id\":\"w\","
-                                "\"sequence\":0}"), &e);
+                                "\"sequence\":0}"),
+                          &e);
     assert_string_equal(fields(&e), "sequence");
     api_error_clear(&e);
     api_validate_pw_event(parse("{" EVENT_MIN ",\"event_type\":\"progress\",\"claim_count\":2,"
-                                "\"unsupported_claim_count\":3}"), &e);
+                                "\"unsupported_claim_count\":3}"),
+                          &e);
     assert_string_equal(fields(&e), "unsupported_claim_count");
     api_error_clear(&e);
     api_validate_pw_event(parse("{" EVENT_MIN ",\"event_type\":\"progress\","
                                 "\"redacted_failure_categories\":[\"made_up\",\"no_sources\","
-                                "\"no_sources\"]}"), &e);
+                                "\"no_sources\"]}"),
+                          &e);
     assert_string_equal(fields(&e), "redacted_failure_categories[0],"
                                     "redacted_failure_categories[2]");
     api_error_clear(&e);
     api_validate_pw_event(parse("{" EVENT_MIN ",\"event_type\":\"progress\",\"artifact_summaries\":"
                                 "[{\"artifact_name\":\"a\",\"artifact_type\":\"t\","
                                 "\"format\":\"f\","
-                                "\"sha256\":\"nope\",\"file_count\":1,\"path\":\"/x\"}]}"), &e);
+                                "\"sha256\":\"nope\",\"file_count\":1,\"path\":\"/x\"}]}"),
+                          &e);
     assert_string_equal(fields(&e), "artifact_summaries[0].sha256,artifact_summaries[0].path");
     api_error_clear(&e);
 }
@@ -243,12 +251,12 @@ static void raw_fields_at_any_depth(void **state)
     assert_string_equal(e.code, "raw_fields_rejected");
     assert_string_equal(fields(&e), "prompt,a.b[1].source_text,tool_calls,x[0][0].embeddings");
     assert_int_equal(json_array_size(e.rejected), 4);
-    assert_string_equal(json_string_value(json_object_get(json_array_get(e.rejected, 0),
-                                                          "use_instead")),
-                        "prompt_version or policy_version");
-    assert_string_equal(json_string_value(json_object_get(json_array_get(e.rejected, 1),
-                                                          "use_instead")),
-                        "source_count and source_hashes");
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(e.rejected, 0), "use_instead")),
+        "prompt_version or policy_version");
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(e.rejected, 1), "use_instead")),
+        "source_count and source_hashes");
     api_error_clear(&e);
     /* Values are not keys: a string "prompt" is fine. */
     assert_int_equal(api_scan_raw_fields(parse("{\"title\":\"prompt\",\"l\":[\"messages\"]}"), &e),
@@ -269,19 +277,22 @@ static void hosted(void **state)
     assert_int_equal(e.http, 0);
     api_validate_hosted_create(parse("{\"schema_version\":\"kivo_review_run_create.v1\","
                                      "\"customer_run_id\":\"h\",\"workflow_id\":\"w\",\"output\":"
-                                     "\"x\",\"sources\":[]}"), &e);
+                                     "\"x\",\"sources\":[]}"),
+                               &e);
     assert_string_equal(fields(&e), "sources");
     api_error_clear(&e);
     api_validate_hosted_create(parse("{\"schema_version\":\"kivo_review_run_create.v1\","
                                      "\"customer_run_id\":\"h\",\"workflow_id\":\"w\",\"output\":"
                                      "\"x\",\"sources\":[{\"source_id\":\"s\",\"text\":\"a\"},"
-                                     "{\"source_id\":\"s\",\"text\":\"b\"}]}"), &e);
+                                     "{\"source_id\":\"s\",\"text\":\"b\"}]}"),
+                               &e);
     assert_string_equal(fields(&e), "sources[0].source_id");
     api_error_clear(&e);
     api_validate_hosted_create(parse("{\"schema_version\":\"kivo_review_run_create.v1\","
                                      "\"customer_run_id\":\"h\",\"workflow_id\":\"w\",\"output\":"
                                      "1,\"sources\":[{\"source_id\":\"s\"}],\"metadata\":"
-                                     "{\"deep\":{}}}"), &e);
+                                     "{\"deep\":{}}}"),
+                               &e);
     assert_string_equal(fields(&e), "output,sources[0].text,metadata.deep");
     api_error_clear(&e);
 }
@@ -291,10 +302,18 @@ static void hosted(void **state)
 static void engine_rendered_event_passes(void **state)
 {
     static const kivo_source src[] = {{"s1", 2, "Policy", 6, "Refunds within 30 days.", 23}};
-    kivo_packet packet = {"Refunds are available within 30 days.", 37, src, 1, KIVO_STRICT,
-                          KIVO_USE_CUSTOMER_FACING};
-    kivo_run_meta meta = {"rr_0123", "cust_1", "flow", "worker_1", "kivo-private-worker.1",
-                          "policy-1", NULL, KIVO_STRICT, KIVO_USE_CUSTOMER_FACING, NULL};
+    kivo_packet packet = {
+        "Refunds are available within 30 days.", 37, src, 1, KIVO_STRICT, KIVO_USE_CUSTOMER_FACING};
+    kivo_run_meta meta = {"rr_0123",
+                          "cust_1",
+                          "flow",
+                          "worker_1",
+                          "kivo-private-worker.1",
+                          "policy-1",
+                          NULL,
+                          KIVO_STRICT,
+                          KIVO_USE_CUSTOMER_FACING,
+                          NULL};
     kivo_engine *engine = NULL;
     kivo_hasher *hasher = NULL;
     const kivo_review *review = NULL;
@@ -321,13 +340,15 @@ static void engine_rendered_event_passes(void **state)
 static void control_and_bidi_rejected(void **state)
 {
     /* JSON escapes: the parser decodes them to the characters' UTF-8. */
-    static const char *const bad[] = {
-        "a\\u0001b", "a\\u007fb", "a\\u0085b", "a\\u0080b", "a\\u009fb", "a\\u061cb",
-        "a\\u200eb", "a\\u200fb", "a\\u2028b", "a\\u2029b", "a\\u202ab", "a\\u202eb",
-        "a\\u2066b", "a\\u2069b", NULL};
+    static const char *const bad[] = {"a\\u0001b", "a\\u007fb", "a\\u0085b", "a\\u0080b",
+                                      "a\\u009fb", "a\\u061cb", "a\\u200eb", "a\\u200fb",
+                                      "a\\u2028b", "a\\u2029b", "a\\u202ab", "a\\u202eb",
+                                      "a\\u2066b", "a\\u2069b", NULL};
     static const char *const good[] = {"caf\\u00e9", "\\u05e9\\u05dc\\u05d5\\u05dd",
-                                       "a\\u00a0b", "a\\u2030b", "a\\u2065b", "a\\u206ab",
-                                       "a\\u201cb", "\\ud83d\\ude00", NULL};
+                                       "a\\u00a0b",  "a\\u2030b",
+                                       "a\\u2065b",  "a\\u206ab",
+                                       "a\\u201cb",  "\\ud83d\\ude00",
+                                       NULL};
     char body[512];
     api_error e = {0};
 
@@ -383,9 +404,11 @@ static void long_field_names_cut_on_characters(void **state)
         o = pad;
         for (int i = 0; i < 60; i++)
             o += (size_t)snprintf(name + o, sizeof name - o, "\u00e9");
-        snprintf(body, sizeof body, "{" CREATE_MIN ",\"customer_storage_pointer\":"
-                                    "{\"type\":\"customer_owned\",\"opaque_id\":\"x\","
-                                    "\"%s\":{\"%s\":1}}}", name, name);
+        snprintf(body, sizeof body,
+                 "{" CREATE_MIN ",\"customer_storage_pointer\":"
+                 "{\"type\":\"customer_owned\",\"opaque_id\":\"x\","
+                 "\"%s\":{\"%s\":1}}}",
+                 name, name);
         api_validate_pw_create(parse(body), &e);
         assert_int_equal(e.http, 400);
         j = api_error_json(&e);

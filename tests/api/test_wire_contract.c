@@ -431,8 +431,8 @@ static void rendered_bodies_pass(void **state)
         }
     }
     /* The optional create members may all be missing. */
-    kivo_wire_create min = {"cust_1", "flow", "worker_1", "v",  NULL, NULL, NULL, NULL,
-                            NULL,     NULL,   -1,         NULL, 0,    NULL, NULL, NULL, NULL};
+    kivo_wire_create min = {"cust_1", "flow", "worker_1", "v", NULL, NULL, NULL, NULL, NULL,
+                            NULL,     -1,     NULL,       0,   NULL, NULL, NULL, NULL};
     kivo_buf_reset(&out);
     assert_int_equal(kivo_wire_create_render(&min, &out), KIVO_OK);
     json_error_t jerr;

@@ -20,14 +20,14 @@ static void test_empty(void **state)
     assert_null(b.data);
     assert_int_equal(b.len, 0);
     assert_true(b.max >= SIZE_MAX / 2);
-    kivo_buf_reset(&b);                 /* on a buffer that never allocated */
+    kivo_buf_reset(&b); /* on a buffer that never allocated */
     assert_int_equal(kivo_buf_append(&b, "", 0), KIVO_OK);
     assert_non_null(b.data);
     assert_int_equal(b.len, 0);
     assert_string_equal(b.data, "");
     kivo_buf_free(&b);
     assert_null(b.data);
-    kivo_buf_free(&b);                  /* twice is harmless */
+    kivo_buf_free(&b); /* twice is harmless */
 }
 
 static void test_append_and_grow(void **state)
@@ -64,7 +64,7 @@ static void test_ceiling(void **state)
     (void)state;
     kivo_buf b;
     kivo_buf_init(&b, 10);
-    assert_int_equal(kivo_buf_append(&b, "0123456789", 10), KIVO_OK);   /* exactly max */
+    assert_int_equal(kivo_buf_append(&b, "0123456789", 10), KIVO_OK); /* exactly max */
     assert_int_equal(kivo_buf_append(&b, "x", 1), KIVO_ETOOBIG);
     assert_int_equal(b.len, 10);
     assert_string_equal(b.data, "0123456789");

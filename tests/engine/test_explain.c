@@ -37,8 +37,9 @@ static kivo_packet packet(const char *output, const kivo_source *s, size_t n)
 static void render(kivo_engine *e, const kivo_packet *p, kivo_buf *out)
 {
     const kivo_review *r = NULL;
-    kivo_run_meta meta = {NULL, "run-1", "wf",          "worker",           "test",
-                          NULL, NULL,    KIVO_STANDARD, KIVO_USE_EVALUATION, NULL};
+    kivo_run_meta meta = {
+        NULL, "run-1", "wf", "worker", "test", NULL, NULL, KIVO_STANDARD, KIVO_USE_EVALUATION,
+        NULL};
     assert_int_equal(kivo_engine_review(e, p, &r), KIVO_OK);
     assert_int_equal(kivo_report_render(p, r, &meta, out), KIVO_OK);
 }

@@ -188,12 +188,9 @@ static void test_xxh3(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_known_vectors),
-        cmocka_unit_test(test_edges_against_evp),
-        cmocka_unit_test(test_independent_hashers),
-        cmocka_unit_test(test_format),
-        cmocka_unit_test(test_text_valid),
-        cmocka_unit_test(test_xxh3),
+        cmocka_unit_test(test_known_vectors),       cmocka_unit_test(test_edges_against_evp),
+        cmocka_unit_test(test_independent_hashers), cmocka_unit_test(test_format),
+        cmocka_unit_test(test_text_valid),          cmocka_unit_test(test_xxh3),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

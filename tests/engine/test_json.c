@@ -44,8 +44,8 @@ static void input_free(input *in)
     in->mem = in->buf = NULL;
 }
 
-static kivo_status parse_at(kivo_json_parser *p, input *in, const char *s, size_t len,
-                            size_t shift, unsigned flags, const kivo_json_node **root)
+static kivo_status parse_at(kivo_json_parser *p, input *in, const char *s, size_t len, size_t shift,
+                            unsigned flags, const kivo_json_node **root)
 {
     input_make(in, s, len, shift);
     return kivo_json_parse(p, in->buf, in->len, in->cap, flags, root);
@@ -80,8 +80,7 @@ static void test_nested(void **state)
     input in;
     const kivo_json_node *root;
     assert_int_equal(
-        parse(p, &in, "{\"a\":{\"b\":[1,2,{\"c\":\"d\"}],\"e\":[]},\"f\":{}}", 0, &root),
-        KIVO_OK);
+        parse(p, &in, "{\"a\":{\"b\":[1,2,{\"c\":\"d\"}],\"e\":[]},\"f\":{}}", 0, &root), KIVO_OK);
     assert_int_equal(root->type, KIVO_JSON_OBJECT);
     assert_int_equal(root->len, 2);
     const kivo_json_node *a = kivo_json_get(root, "a");
@@ -107,7 +106,7 @@ static void test_nested(void **state)
     assert_int_equal(f->len, 0);
     assert_null(f->child);
     assert_null(kivo_json_get(root, "z"));
-    assert_null(kivo_json_get(b, "a"));     /* not an object */
+    assert_null(kivo_json_get(b, "a")); /* not an object */
     assert_string_equal(kivo_json_parser_error(p), "");
     input_free(&in);
     kivo_json_parser_free(p);
@@ -119,8 +118,10 @@ static void test_scalars(void **state)
     kivo_json_parser *p = new_parser(64);
     input in;
     const kivo_json_node *root;
-    assert_int_equal(parse(p, &in, "{\"t\":true,\"f\":false,\"n\":null,\"i\":-42,\"d\":4.50,"
-                                   "\"e\":1e3,\"big\":18446744073709551615 , \"z\":-0}", 0, &root),
+    assert_int_equal(parse(p, &in,
+                           "{\"t\":true,\"f\":false,\"n\":null,\"i\":-42,\"d\":4.50,"
+                           "\"e\":1e3,\"big\":18446744073709551615 , \"z\":-0}",
+                           0, &root),
                      KIVO_OK);
     const kivo_json_node *n = kivo_json_get(root, "t");
     assert_int_equal(n->type, KIVO_JSON_BOOL);
@@ -135,16 +136,16 @@ static void test_scalars(void **state)
     assert_int_equal(n->type, KIVO_JSON_NUMBER);
     assert_int_equal(n->is_int, 0);
     assert_true(n->d == 4.5);
-    assert_int_equal(n->len, 4);                /* the literal as written, "4.50" */
+    assert_int_equal(n->len, 4); /* the literal as written, "4.50" */
     assert_memory_equal(n->str, "4.50", 4);
     n = kivo_json_get(root, "e");
     assert_true(n->d == 1000.0);
     assert_int_equal(n->len, 3);
     assert_memory_equal(n->str, "1e3", 3);
-    n = kivo_json_get(root, "big");             /* above INT64_MAX: not is_int, still a value */
+    n = kivo_json_get(root, "big"); /* above INT64_MAX: not is_int, still a value */
     assert_int_equal(n->is_int, 0);
     assert_true(n->d > 1.8e19);
-    assert_int_equal(n->len, 20);               /* white space before ',' is not the literal */
+    assert_int_equal(n->len, 20); /* white space before ',' is not the literal */
     n = kivo_json_get(root, "z");
     assert_int_equal(n->len, 2);
     assert_memory_equal(n->str, "-0", 2);
@@ -204,14 +205,13 @@ static void test_escapes_and_unicode(void **state)
 static void test_invalid_utf8(void **state)
 {
     (void)state;
-    static const char *const bad[] = {
-        "{\"o\":\"\xc3\x28\"}",         /* lead byte, then no continuation */
-        "{\"o\":\"\xff\"}",             /* never valid */
-        "{\"o\":\"\xe2\x82\"}",         /* truncated 3-byte sequence */
-        "{\"o\":\"\xc0\xaf\"}",         /* overlong '/' */
-        "{\"o\":\"\xed\xa0\x80\"}",     /* UTF-16 surrogate in UTF-8 */
-        "{\"\xff\":1}",                 /* in a key */
-        NULL};
+    static const char *const bad[] = {"{\"o\":\"\xc3\x28\"}", /* lead byte, then no continuation */
+                                      "{\"o\":\"\xff\"}",     /* never valid */
+                                      "{\"o\":\"\xe2\x82\"}", /* truncated 3-byte sequence */
+                                      "{\"o\":\"\xc0\xaf\"}", /* overlong '/' */
+                                      "{\"o\":\"\xed\xa0\x80\"}", /* UTF-16 surrogate in UTF-8 */
+                                      "{\"\xff\":1}",             /* in a key */
+                                      NULL};
     kivo_json_parser *p = new_parser(64);
     input in;
     const kivo_json_node *root = (const kivo_json_node *)1;
@@ -256,7 +256,7 @@ static void test_depth(void **state)
     kivo_json_parser *p = new_parser(4);
     input in;
     const kivo_json_node *root;
-    assert_int_equal(parse(p, &in, "[[[[1]]]]", 0, &root), KIVO_OK);     /* 4 levels: allowed */
+    assert_int_equal(parse(p, &in, "[[[[1]]]]", 0, &root), KIVO_OK); /* 4 levels: allowed */
     input_free(&in);
     assert_int_equal(parse(p, &in, "[[[[[1]]]]]", 0, &root), KIVO_EDEPTH);
     assert_non_null(strstr(kivo_json_parser_error(p), "deep"));
@@ -296,9 +296,9 @@ static void test_duplicate_keys(void **state)
     assert_int_equal(kivo_json_get(root, "a")->i, 1);
     input_free(&in);
     /* Nested, and spelled differently but equal once unescaped. */
-    assert_int_equal(parse(p, &in, "[{\"x\":{\"k\":1,\"\\u006b\":2}}]", KIVO_JSON_REJECT_DUPKEYS,
-                           &root),
-                     KIVO_EDUPKEY);
+    assert_int_equal(
+        parse(p, &in, "[{\"x\":{\"k\":1,\"\\u006b\":2}}]", KIVO_JSON_REJECT_DUPKEYS, &root),
+        KIVO_EDUPKEY);
     input_free(&in);
     /* Same key in sibling objects is not a duplicate; neither are keys that differ by a byte. */
     assert_int_equal(parse(p, &in, "[{\"k\":1},{\"k\":2},{\"k\":1,\"K\":2,\"k \":3}]",
@@ -311,10 +311,11 @@ static void test_duplicate_keys(void **state)
 static void test_trailing_and_malformed(void **state)
 {
     (void)state;
-    static const char *const bad[] = {
-        "{\"a\":1} x", "{\"a\":1}{}", "[1] [2]", "{\"a\":1,}", "[1,]", "{\"a\" 1}", "{'a':1}",
-        "[1 2]", "{\"a\":1", "[\"abc", "tru", "nul", "01", "1.", "-", "{\"a\":undefined}",
-        "\"str\" x", "7 8", NULL};
+    static const char *const bad[] = {"{\"a\":1} x", "{\"a\":1}{}", "[1] [2]", "{\"a\":1,}",
+                                      "[1,]",        "{\"a\" 1}",   "{'a':1}", "[1 2]",
+                                      "{\"a\":1",    "[\"abc",      "tru",     "nul",
+                                      "01",          "1.",          "-",       "{\"a\":undefined}",
+                                      "\"str\" x",   "7 8",         NULL};
     kivo_json_parser *p = new_parser(64);
     input in;
     const kivo_json_node *root;
@@ -336,15 +337,14 @@ static void test_error_offsets(void **state)
     (void)state;
     static const struct {
         const char *doc, *where;
-    } bad[] = {
-        {"{\"a\":1,}", "near byte 7:"},               /* the '}' after a trailing comma */
-        {"[1, 2,, 3]", "near byte 6:"},
-        {"{\n  \"a\": 1,\n}\n", "near byte 12:"},
-        {"{\"a\": tru}", "near byte 6:"},
-        {"{\"a\" 1}", "near byte 5:"},         /* the 1 where ':' belongs */
-        {"{\"a\":1} x", "near byte 8:"},
-        {"{\"o\":\"\xff\"}", "near byte"},
-        {NULL, NULL}};
+    } bad[] = {{"{\"a\":1,}", "near byte 7:"}, /* the '}' after a trailing comma */
+               {"[1, 2,, 3]", "near byte 6:"},
+               {"{\n  \"a\": 1,\n}\n", "near byte 12:"},
+               {"{\"a\": tru}", "near byte 6:"},
+               {"{\"a\" 1}", "near byte 5:"}, /* the 1 where ':' belongs */
+               {"{\"a\":1} x", "near byte 8:"},
+               {"{\"o\":\"\xff\"}", "near byte"},
+               {NULL, NULL}};
     kivo_json_parser *p = new_parser(64);
     input in;
     const kivo_json_node *root;
@@ -390,12 +390,12 @@ static void test_empty_and_one_byte(void **state)
 static void test_padding_is_never_a_value(void **state)
 {
     (void)state;
-    static const char *const docs[] = {"[", "{\"a\":", "{\"a\":1,\"b\":[", "[1,", "{\"a\"", "",
-                                       "[\"x\",", "  "};
+    static const char *const docs[] = {"[",      "{\"a\":", "{\"a\":1,\"b\":[", "[1,",
+                                       "{\"a\"", "",        "[\"x\",",          "  "};
     static const char *const pads[] = {"\"", "]", "}", "1", "1}", "]}", "\"a\"}", "true]", "n"};
     long page = sysconf(_SC_PAGESIZE);
-    char *mem = mmap(NULL, (size_t)page * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                     -1, 0);
+    char *mem =
+        mmap(NULL, (size_t)page * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     assert_true(mem != MAP_FAILED);
     assert_int_equal(mprotect(mem + page, (size_t)page, PROT_NONE), 0);
     kivo_json_parser *p = new_parser(64);
@@ -466,7 +466,7 @@ static void test_block_edges(void **state)
             assert_int_equal(parse_at(p, &in, doc, k, (n + at) % 16, 0, &root), KIVO_OK);
             const kivo_json_node *v = kivo_json_get(root, "k");
             assert_str(v, want, w);
-            assert_int_equal(v->offset, 5);     /* the value's '"' */
+            assert_int_equal(v->offset, 5); /* the value's '"' */
             input_free(&in);
         }
     }
@@ -524,22 +524,21 @@ static void test_pointer(void **state)
     /* An object member named "0" is a key, not an index. */
     assert_str(kivo_json_pointer(root, "/obj/0"), "zero", 4);
 
-    static const char *const none[] = {
-        "/foo/2",       /* past the end */
-        "/foo/-",       /* the "-" index names nothing to read */
-        "/foo/01",      /* leading zero */
-        "/foo/1a",
-        "/foo/-1",
-        "/foo/",        /* "" is not an index */
-        "/nope",
-        "/a/b",         /* the key is "a/b"; this walks a then b */
-        "/m~2n",        /* invalid escape */
-        "/m~",          /* dangling escape */
-        "foo",          /* not starting with '/' */
-        "/foo/0/x",     /* into a string */
-        "/arr/0/0/0",   /* into a number */
-        "/foo/99999999999",
-        NULL};
+    static const char *const none[] = {"/foo/2",  /* past the end */
+                                       "/foo/-",  /* the "-" index names nothing to read */
+                                       "/foo/01", /* leading zero */
+                                       "/foo/1a",
+                                       "/foo/-1",
+                                       "/foo/", /* "" is not an index */
+                                       "/nope",
+                                       "/a/b",       /* the key is "a/b"; this walks a then b */
+                                       "/m~2n",      /* invalid escape */
+                                       "/m~",        /* dangling escape */
+                                       "foo",        /* not starting with '/' */
+                                       "/foo/0/x",   /* into a string */
+                                       "/arr/0/0/0", /* into a number */
+                                       "/foo/99999999999",
+                                       NULL};
     for (size_t i = 0; none[i]; i++)
         if (kivo_json_pointer(root, none[i]) != NULL)
             fail_msg("pointer \"%s\" should name nothing", none[i]);
@@ -633,12 +632,12 @@ static void test_blank(void **state)
     (void)state;
     assert_true(kivo_json_blank("", 0));
     assert_true(kivo_json_blank(" \t\r\n", 4));
-    assert_true(kivo_json_blank("  x", 2));       /* only the first len bytes count */
+    assert_true(kivo_json_blank("  x", 2)); /* only the first len bytes count */
     assert_false(kivo_json_blank(" x ", 3));
     assert_false(kivo_json_blank("{}", 2));
     assert_false(kivo_json_blank("\v", 1));
     assert_false(kivo_json_blank("\f", 1));
-    assert_false(kivo_json_blank("\xc2\xa0", 2));  /* U+00A0 is not JSON white space */
+    assert_false(kivo_json_blank("\xc2\xa0", 2)); /* U+00A0 is not JSON white space */
     assert_false(kivo_json_blank("\0", 1));
 }
 

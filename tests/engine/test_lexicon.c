@@ -65,9 +65,10 @@ static void test_boundaries(void **state)
     assert_int_equal(t.v[0].end, 1);
     /* Offsets in bytes, around multi-byte letters and punctuation. */
     static const char text[] = "Hi, Zo\xc3\xab! It costs $4.99 (1,000 units), don't it? X200.";
-    static const struct { unsigned start, end; } want[] = {
-        {0, 2}, {4, 8}, {10, 12}, {13, 18}, {20, 24}, {26, 31}, {32, 37}, {40, 45}, {46, 48},
-        {50, 54}};
+    static const struct {
+        unsigned start, end;
+    } want[] = {{0, 2},   {4, 8},   {10, 12}, {13, 18}, {20, 24},
+                {26, 31}, {32, 37}, {40, 45}, {46, 48}, {50, 54}};
     tok(lx, text, &t);
     assert_int_equal(t.n, sizeof want / sizeof want[0]);
     for (size_t i = 0; i < t.n; i++) {
@@ -76,10 +77,10 @@ static void test_boundaries(void **state)
                      (int)(t.v[i].end - t.v[i].start), text + t.v[i].start, want[i].start,
                      want[i].end);
     }
-    assert_int_equal(t.v[3].kind, KV_TOK_WORD);     /* costs */
-    assert_int_equal(t.v[4].kind, KV_TOK_NUMBER);   /* 4.99 */
+    assert_int_equal(t.v[3].kind, KV_TOK_WORD);   /* costs */
+    assert_int_equal(t.v[4].kind, KV_TOK_NUMBER); /* 4.99 */
     assert_true(t.v[4].value == 4.99);
-    assert_int_equal(t.v[5].kind, KV_TOK_NUMBER);   /* 1,000 */
+    assert_int_equal(t.v[5].kind, KV_TOK_NUMBER); /* 1,000 */
     assert_true(t.v[5].value == 1000.0);
 
     /* Appending: offsets stay relative to each text. */
@@ -130,11 +131,17 @@ static void test_case_folding(void **state)
     kv_lexicon *lx = *state;
     same(lx, "Refund", "refund");
     same(lx, "REFUND", "refund");
-    same(lx, "\xc3\x89mile", "\xc3\xa9mile");                /* Émile / émile */
-    same(lx, "\xc3\x89MILE", "\xc3\xa9mile");                /* ÉMILE */
-    same(lx, "Stra\xc3\x9f" "e", "STRASSE");                 /* Straße / STRASSE */
-    same(lx, "stra\xc3\x9f" "e", "strasse");
-    same(lx, "\xce\xa3\xce\x9f\xce\xa6\xce\x99\xce\x91",          /* ΣΟΦΙΑ / σοφια */
+    same(lx, "\xc3\x89mile", "\xc3\xa9mile"); /* Émile / émile */
+    same(lx, "\xc3\x89MILE", "\xc3\xa9mile"); /* ÉMILE */
+    same(lx,
+         "Stra\xc3\x9f"
+         "e",
+         "STRASSE"); /* Straße / STRASSE */
+    same(lx,
+         "stra\xc3\x9f"
+         "e",
+         "strasse");
+    same(lx, "\xce\xa3\xce\x9f\xce\xa6\xce\x99\xce\x91", /* ΣΟΦΙΑ / σοφια */
          "\xcf\x83\xce\xbf\xcf\x86\xce\xb9\xce\xb1");
     /* Composed and decomposed é are one word (NFC). */
     same(lx, "caf\xc3\xa9", "cafe\xcc\x81");
@@ -174,13 +181,13 @@ static void test_flags(void **state)
     assert_int_equal(one(lx, "the").kind, KV_TOK_STOP);
     assert_int_equal(one(lx, "The").kind, KV_TOK_STOP);
     assert_int_equal(one(lx, "lamp").kind, KV_TOK_WORD);
-    static const char *const neg[] = {"not", "no", "never", "without", "cannot", "don't",
-                                      "isn't", "Nobody", NULL};
+    static const char *const neg[] = {"not",   "no",    "never",  "without", "cannot",
+                                      "don't", "isn't", "Nobody", NULL};
     for (size_t i = 0; neg[i]; i++)
         if (!(one(lx, neg[i]).flags & KV_TF_NEG))
             fail_msg("\"%s\" should be a negation cue", neg[i]);
-    static const char *const policy[] = {"refund", "refunds", "refunded", "eligible", "must",
-                                         "within", "warranty", "Cancellation", "fees", NULL};
+    static const char *const policy[] = {"refund", "refunds",  "refunded",     "eligible", "must",
+                                         "within", "warranty", "Cancellation", "fees",     NULL};
     for (size_t i = 0; policy[i]; i++)
         if (!(one(lx, policy[i]).flags & KV_TF_POLICY))
             fail_msg("\"%s\" should be policy language", policy[i]);
@@ -230,7 +237,7 @@ static void test_aliases_and_cues(void **state)
     size_t numbers = 0;
     for (size_t i = 0; i < t.n; i++)
         numbers += t.v[i].kind == KV_TOK_NUMBER;
-    assert_int_equal(numbers, 2);   /* 4.5 and the second 6 */
+    assert_int_equal(numbers, 2); /* 4.5 and the second 6 */
     assert_int_equal(t.v[1].kind, KV_TOK_STOP);
     kv_tokens_free(&t);
 }
@@ -248,8 +255,9 @@ static void test_typographic_negation(void **state)
 static void test_cache_independence(void **state)
 {
     kv_lexicon *lx = *state;
-    static const char *const words[] = {"refunds", "Shipping", "\xc3\x89mile", "warranty",
-                                        "delivered", "four", "1,000", "Portland", NULL};
+    static const char *const words[] = {"refunds",  "Shipping",  "\xc3\x89mile",
+                                        "warranty", "delivered", "four",
+                                        "1,000",    "Portland",  NULL};
     uint64_t first[16];
     for (size_t i = 0; words[i]; i++)
         first[i] = one(lx, words[i]).h;
@@ -306,8 +314,9 @@ static void same_tokens(const kv_tokens *want, const kv_tokens *got, const char 
         if (a->h != b->h || a->start != b->start || a->end != b->end || a->kind != b->kind ||
             a->flags != b->flags || memcmp(&a->value, &b->value, sizeof a->value) != 0)
             fail_msg("%s: token %zu differs on path %d: [%u, %u) kind %d flags 0x%x, want "
-                     "[%u, %u) kind %d flags 0x%x", what, k, level, b->start, b->end, b->kind,
-                     b->flags, a->start, a->end, a->kind, a->flags);
+                     "[%u, %u) kind %d flags 0x%x",
+                     what, k, level, b->start, b->end, b->kind, b->flags, a->start, a->end, a->kind,
+                     a->flags);
     }
 }
 
@@ -316,7 +325,7 @@ static void same_tokens(const kv_tokens *want, const kv_tokens *got, const char 
 static void check_paths(kv_lexicon *lx, const char *text, size_t len, const char *what)
 {
     kv_tokens want = {0}, got = {0};
-    char *exact = malloc(len ? len : 1);    /* exact length: ASan sees any read past the end */
+    char *exact = malloc(len ? len : 1); /* exact length: ASan sees any read past the end */
     assert_non_null(exact);
     memcpy(exact, text, len);
     assert_int_equal(kv_tokenize_at(lx, -1, exact, len, &want), KIVO_OK);
@@ -344,20 +353,136 @@ static uint64_t next(void)
  * apostrophes (ASCII and typographic), non-ASCII letters, marks and punctuation, "pm", "out of",
  * ordinals, function words and cues. All valid UTF-8, as kv_tokenize requires. */
 static const char *const pieces[] = {
-    "a", "b", "z", "A", "Q", "Z", "e", "0", "1", "9", " ", " ", " ", "  ", "\n", "\t", ",", ".",
-    "'", "-", "/", ":", "$", "%", "(", ")", "!", "?", ";", "\"", "_", "@", "`", "[", "{", "~",
-    "\xe2\x80\x99", "\xc3\xa9", "\xc3\x89", "\xc3\x9f", "\xd0\x94", "\xe4\xb8\xad", "\xcc\x81",
-    "\xe2\x80\x94", "\xc2\xa0", "\xf0\x9f\x98\x80", "\xc4\xb0", "\xe2\x85\xa0",
-    "pm", "PM", "out of ", "1st", "2nd", "3rd", "4th", "1,000", "4.5", "1.2.3", "12,34,56",
-    "don't", "isn\xe2\x80\x99t", "customer's", "Customer\xe2\x80\x99s", "camelCase", "USB",
-    "X200", "24h", "step", "passage", "refund", "not", "four", "I'm", "CA", "california",
-    "Sundays", "aB", "Ab", "abC", "0x1F", "1e5", "007", "3.14159265358979323846",
-    "12345678901234567890", "9007199254740993", "0.1", "The", "THE", "MiXeD", "a'b", "1'a",
+    "a",
+    "b",
+    "z",
+    "A",
+    "Q",
+    "Z",
+    "e",
+    "0",
+    "1",
+    "9",
+    " ",
+    " ",
+    " ",
+    "  ",
+    "\n",
+    "\t",
+    ",",
+    ".",
+    "'",
+    "-",
+    "/",
+    ":",
+    "$",
+    "%",
+    "(",
+    ")",
+    "!",
+    "?",
+    ";",
+    "\"",
+    "_",
+    "@",
+    "`",
+    "[",
+    "{",
+    "~",
+    "\xe2\x80\x99",
+    "\xc3\xa9",
+    "\xc3\x89",
+    "\xc3\x9f",
+    "\xd0\x94",
+    "\xe4\xb8\xad",
+    "\xcc\x81",
+    "\xe2\x80\x94",
+    "\xc2\xa0",
+    "\xf0\x9f\x98\x80",
+    "\xc4\xb0",
+    "\xe2\x85\xa0",
+    "pm",
+    "PM",
+    "out of ",
+    "1st",
+    "2nd",
+    "3rd",
+    "4th",
+    "1,000",
+    "4.5",
+    "1.2.3",
+    "12,34,56",
+    "don't",
+    "isn\xe2\x80\x99t",
+    "customer's",
+    "Customer\xe2\x80\x99s",
+    "camelCase",
+    "USB",
+    "X200",
+    "24h",
+    "step",
+    "passage",
+    "refund",
+    "not",
+    "four",
+    "I'm",
+    "CA",
+    "california",
+    "Sundays",
+    "aB",
+    "Ab",
+    "abC",
+    "0x1F",
+    "1e5",
+    "007",
+    "3.14159265358979323846",
+    "12345678901234567890",
+    "9007199254740993",
+    "0.1",
+    "The",
+    "THE",
+    "MiXeD",
+    "a'b",
+    "1'a",
     /* Numbers in context (quantity.c) and spellings (spelling.c). */
-    "March", "Mar.", "May", "5th", "of", "and", "2024-03-05", "2024", "-03", "-05", "\xe2\x80\x93",
-    "p.m.", "a.m.", "p", "9am", "12PM", "7:30", ":00pm", "[1]", "[", "]", "^2",
-    "\xe3\x80\x90", "\xe3\x80\x91", "million", "two hundred", "$1.5M", "\xe2\x82\xac" "20k",
-    "\xc2\xa3", "3bn", "organise", "colour", "centred", "catalogue", "U.S.", "United", "Kingdom",
+    "March",
+    "Mar.",
+    "May",
+    "5th",
+    "of",
+    "and",
+    "2024-03-05",
+    "2024",
+    "-03",
+    "-05",
+    "\xe2\x80\x93",
+    "p.m.",
+    "a.m.",
+    "p",
+    "9am",
+    "12PM",
+    "7:30",
+    ":00pm",
+    "[1]",
+    "[",
+    "]",
+    "^2",
+    "\xe3\x80\x90",
+    "\xe3\x80\x91",
+    "million",
+    "two hundred",
+    "$1.5M",
+    "\xe2\x82\xac"
+    "20k",
+    "\xc2\xa3",
+    "3bn",
+    "organise",
+    "colour",
+    "centred",
+    "catalogue",
+    "U.S.",
+    "United",
+    "Kingdom",
 };
 
 /* Random texts of those pieces, short and long (across the classifier's 4096-byte window). */
@@ -389,7 +514,7 @@ static void test_paths_window_edges(void **state)
 {
     kv_lexicon *lx = *state;
     static const char *const fills[] = {"ab", "Ab", "aB", "12", "1a", "A1", "AB"};
-    static const char *const ends[] = {"", " x", ",5", ".5", "'s", "\xe2\x80\x99s",
+    static const char *const ends[] = {"",         " x", ",5", ".5", "'s", "\xe2\x80\x99s",
                                        "\xc3\xa9", "Cd", " 4"};
     const size_t cap = 3 * KV_WC_BYTES;
     char *text = malloc(cap);
@@ -452,13 +577,34 @@ static void check_number(kv_lexicon *lx, const char *text)
 static void test_number_values(void **state)
 {
     kv_lexicon *lx = *state;
-    static const char *const edges[] = {
-        "0", "7", "007", "0.5", "0.1", "0.3", "2.675", "1,000", "1,234,567.891",
-        "9007199254740992", "9007199254740993", "9007199254740991.5", "18014398509481985",
-        "1234567890123456789", "12345678901234567890", "99999999999999999999",
-        "0.0000000000000000000001", "0.00000000000000000000001", "1.0000000000000000000001",
-        "3.1415926535897932", "3.14159265358979323", "123456789.0123456789", "4.35", "1.015",
-        "0.000001", "1,5", "22.22", "1.2.3"};
+    static const char *const edges[] = {"0",
+                                        "7",
+                                        "007",
+                                        "0.5",
+                                        "0.1",
+                                        "0.3",
+                                        "2.675",
+                                        "1,000",
+                                        "1,234,567.891",
+                                        "9007199254740992",
+                                        "9007199254740993",
+                                        "9007199254740991.5",
+                                        "18014398509481985",
+                                        "1234567890123456789",
+                                        "12345678901234567890",
+                                        "99999999999999999999",
+                                        "0.0000000000000000000001",
+                                        "0.00000000000000000000001",
+                                        "1.0000000000000000000001",
+                                        "3.1415926535897932",
+                                        "3.14159265358979323",
+                                        "123456789.0123456789",
+                                        "4.35",
+                                        "1.015",
+                                        "0.000001",
+                                        "1,5",
+                                        "22.22",
+                                        "1.2.3"};
     for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++)
         check_number(lx, edges[i]);
     char text[64];

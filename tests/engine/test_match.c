@@ -30,7 +30,7 @@
 
 typedef struct fixture {
     kivo_engine *e;
-    kv_tokens toks;         /* the claim's */
+    kv_tokens toks; /* the claim's */
     kv_spans spans;
     kivo_source src[MAX_SOURCES];
     kivo_packet p;
@@ -139,7 +139,7 @@ static kivo_claim match_with(fixture *f, kivo_engine *e, const char *claim,
     f->p = (kivo_packet){claim, len, f->src, n, KIVO_STRICT, KIVO_USE_CUSTOMER_FACING};
     if (!e)
         e = f->e;
-    memset(&c, 0xA5, sizeof c);   /* what kv_match_claim does not set shows up as a difference */
+    memset(&c, 0xA5, sizeof c); /* what kv_match_claim does not set shows up as a difference */
     c.start = 0;
     c.end = len;
     assert_int_equal(kv_index_build(e, &f->p), KIVO_OK);
@@ -160,8 +160,8 @@ static const char *evidence_text(const fixture *f, const kivo_claim *c, size_t k
                                  size_t cap)
 {
     const kivo_evidence *ev = &c->evidence[k];
-    snprintf(buf, cap, "%.*s", (int)(ev->end - ev->start), f->p.sources[ev->source].text +
-                                                              ev->start);
+    snprintf(buf, cap, "%.*s", (int)(ev->end - ev->start),
+             f->p.sources[ev->source].text + ev->start);
     return buf;
 }
 
@@ -187,29 +187,27 @@ static int is_claim(fixture *f, const char *text, int line)
 static void test_is_claim(void **state)
 {
     fixture *f = *state;
-    static const char *const not_claims[] = {
-        "Do you ship to Canada?",
-        "## Shipping",
-        "Steps:",
-        "**Answer:**",
-        "2.",
-        "Thanks for reaching out!",
-        "I can help you with that.",
-        "The passages do not mention the price.",
-        "Please note that delivery may take longer.",
-        "However, keep in mind that stock varies.",
-        "Consult a professional locksmith if the lock sticks.",
-        NULL};
+    static const char *const not_claims[] = {"Do you ship to Canada?",
+                                             "## Shipping",
+                                             "Steps:",
+                                             "**Answer:**",
+                                             "2.",
+                                             "Thanks for reaching out!",
+                                             "I can help you with that.",
+                                             "The passages do not mention the price.",
+                                             "Please note that delivery may take longer.",
+                                             "However, keep in mind that stock varies.",
+                                             "Consult a professional locksmith if the lock sticks.",
+                                             NULL};
     for (size_t i = 0; not_claims[i]; i++)
         if (is_claim(f, not_claims[i], 0))
             fail_msg("\"%s\" was taken for a claim", not_claims[i]);
-    static const char *const claims[] = {
-        "Refunds take 5 to 7 business days.",
-        "Orders over $50 ship free.",
-        "The manager said \"I will refund every customer.\"",
-        "Gift cards are not refundable.",
-        "Standard parcels weigh under 10 kg.",
-        NULL};
+    static const char *const claims[] = {"Refunds take 5 to 7 business days.",
+                                         "Orders over $50 ship free.",
+                                         "The manager said \"I will refund every customer.\"",
+                                         "Gift cards are not refundable.",
+                                         "Standard parcels weigh under 10 kg.",
+                                         NULL};
     for (size_t i = 0; claims[i]; i++)
         if (!is_claim(f, claims[i], 0))
             fail_msg("\"%s\" was not taken for a claim", claims[i]);
@@ -248,8 +246,10 @@ static void test_window_of_neighbours(void **state)
     fixture *f = *state;
     char buf[256];
     /* Two neighbouring sentences hold it together: one window of both. */
-    kivo_claim c = match(f, "Orders ship from our Denver warehouse and arrive within 5 business "
-                            "days.", policy, 1);
+    kivo_claim c = match(f,
+                         "Orders ship from our Denver warehouse and arrive within 5 business "
+                         "days.",
+                         policy, 1);
     assert_int_equal(c.status, KIVO_CLAIM_SUPPORTED);
     assert_string_equal(evidence_text(f, &c, 0, buf, sizeof buf),
                         "Orders ship from our Denver warehouse. They arrive within 5 business "
@@ -259,8 +259,10 @@ static void test_window_of_neighbours(void **state)
      * less well than by one window of both. */
     static const char *const split[] = {"Orders ship from our Denver warehouse.",
                                         "They arrive within 5 business days."};
-    kivo_claim d = match(f, "Orders ship from our Denver warehouse and arrive within 5 business "
-                            "days.", split, 2);
+    kivo_claim d = match(f,
+                         "Orders ship from our Denver warehouse and arrive within 5 business "
+                         "days.",
+                         split, 2);
     assert_true(d.support_score < c.support_score);
     assert_true(d.n_evidence == 2);
     assert_true(d.evidence[0].source != d.evidence[1].source);
@@ -269,8 +271,10 @@ static void test_window_of_neighbours(void **state)
     static const char *const apart[] = {
         "Orders ship from our Denver warehouse. Gift cards never expire. Returns need a receipt. "
         "Store credit is issued in euros. Parcels are tracked by courier."};
-    kivo_claim g = match(f, "Orders ship from our Denver warehouse and parcels are tracked by "
-                            "courier.", apart, 1);
+    kivo_claim g = match(f,
+                         "Orders ship from our Denver warehouse and parcels are tracked by "
+                         "courier.",
+                         apart, 1);
     assert_int_equal(g.n_evidence, 2);
     const char *a = evidence_text(f, &g, 0, buf, sizeof buf);
     int denver = strstr(a, "Denver") != NULL, courier = strstr(a, "courier") != NULL;
@@ -349,8 +353,8 @@ static void test_names_and_coverage(void **state)
     assert_int_equal(c.category, KIVO_CAT_UNSUPPORTED_CLAIM);
     assert_int_equal(c.rule, KIVO_RULE_COVERAGE);
     assert_int_equal(c.n_evidence, 0);
-    c = match(f, "warranty claims are eligible for a refund.", (const char *const[]){
-                  "The lighthouse keeper paints seashells purple."}, 1);
+    c = match(f, "warranty claims are eligible for a refund.",
+              (const char *const[]){"The lighthouse keeper paints seashells purple."}, 1);
     assert_int_equal(c.status, KIVO_CLAIM_UNSUPPORTED);
     assert_int_equal(c.category, KIVO_CAT_UNSUPPORTED_POLICY_CLAIM);
 
@@ -361,15 +365,14 @@ static void test_names_and_coverage(void **state)
 }
 
 /* A store record as the worker flattens it: "path: value" lines. */
-static const char *const store[] = {
-    "name: Casa Azul\n"
-    "city: Santa Barbara\n"
-    "hours.Monday: 0:0-0:0\n"
-    "hours.Tuesday: 11:0-21:0\n"
-    "hours.Wednesday: 11:0-21:0\n"
-    "attributes.WiFi: no\n"
-    "attributes.Music: null\n"
-    "attributes.RestaurantsTakeOut: true\n"};
+static const char *const store[] = {"name: Casa Azul\n"
+                                    "city: Santa Barbara\n"
+                                    "hours.Monday: 0:0-0:0\n"
+                                    "hours.Tuesday: 11:0-21:0\n"
+                                    "hours.Wednesday: 11:0-21:0\n"
+                                    "attributes.WiFi: no\n"
+                                    "attributes.Music: null\n"
+                                    "attributes.RestaurantsTakeOut: true\n"};
 
 static void test_records(void **state)
 {
@@ -409,10 +412,12 @@ static void test_records(void **state)
 /* Words for random sources and claims: content words, function words, capitals, numbers,
  * negations. */
 static const char *const vocab[] = {
-    "refund", "orders", "ship", "warehouse", "Denver", "Boston", "receipt", "days", "within",
-    "the", "a", "of", "not", "never", "14", "30", "$49.99", "gift", "cards", "expire", "courier",
-    "tracked", "parcels", "euros", "credit", "store", "is", "are", "free", "Lumen", "Hub", "X200",
-    "monthly", "plan", "cancel", "anytime", "rose", "fell", "revenue", "increased", "UK"};
+    "refund",  "orders",  "ship",   "warehouse", "Denver",    "Boston", "receipt",
+    "days",    "within",  "the",    "a",         "of",        "not",    "never",
+    "14",      "30",      "$49.99", "gift",      "cards",     "expire", "courier",
+    "tracked", "parcels", "euros",  "credit",    "store",     "is",     "are",
+    "free",    "Lumen",   "Hub",    "X200",      "monthly",   "plan",   "cancel",
+    "anytime", "rose",    "fell",   "revenue",   "increased", "UK"};
 #define N_VOCAB (sizeof vocab / sizeof *vocab)
 
 /* Up to cap - 1 bytes of random sentences of words from vocab, NUL-terminated. */
@@ -458,8 +463,8 @@ static void test_scratch_reuse(void **state)
         kivo_claim again = match_with(f, fresh, claim, t, n);
         kivo_engine_free(fresh);
         if (memcmp(&reused, &again, sizeof reused) != 0)
-            fail_msg("round %d: the reused engine and a fresh one disagree on \"%.60s...\"",
-                     round, claim);
+            fail_msg("round %d: the reused engine and a fresh one disagree on \"%.60s...\"", round,
+                     claim);
     }
 }
 

@@ -55,8 +55,8 @@ static void value(kv_lexicon *lx, const char *text, const char *w, double v)
     kv_token t = token_of(lx, text, w);
     if (t.kind != KV_TOK_NUMBER || t.value != v || t.h != kv_number_hash(v) ||
         (t.flags & KV_TF_CODE))
-        fail_msg("\"%s\" in \"%s\": kind %d value %g, want the number %g", w, text, t.kind,
-                 t.value, v);
+        fail_msg("\"%s\" in \"%s\": kind %d value %g, want the number %g", w, text, t.kind, t.value,
+                 v);
 }
 
 static void kind(kv_lexicon *lx, const char *text, const char *w, int k)
@@ -86,8 +86,14 @@ static void test_money_suffixes(void **state)
 {
     kv_lexicon *lx = *state;
     value(lx, "raised $1.5M", "1.5M", 1.5e6);
-    value(lx, "a \xE2\x82\xAC" "20k budget", "20k", 2e4);
-    value(lx, "a \xC2\xA3" "3bn deal", "3bn", 3e9);
+    value(lx,
+          "a \xE2\x82\xAC"
+          "20k budget",
+          "20k", 2e4);
+    value(lx,
+          "a \xC2\xA3"
+          "3bn deal",
+          "3bn", 3e9);
     value(lx, "a 3bn deal", "3bn", 3e9);
     value(lx, "cost $2b", "2b", 2e9);
     /* Without a currency, k and m may be units: a code word, as before. */
@@ -171,7 +177,10 @@ static void test_not_quantities(void **state)
     kind(lx, "within 30 days [1, 4-6].", "4", KV_TOK_STOP);
     kind(lx, "[7] Ships free.", "7", KV_TOK_STOP);
     kind(lx, "within 30 days.^12", "12", KV_TOK_STOP);
-    kind(lx, "within 30 days\xE3\x80\x90" "2\xE2\x80\xA0source\xE3\x80\x91.", "2", KV_TOK_STOP);
+    kind(lx,
+         "within 30 days\xE3\x80\x90"
+         "2\xE2\x80\xA0source\xE3\x80\x91.",
+         "2", KV_TOK_STOP);
     kind(lx, "according to [Doc 1]", "1", KV_TOK_STOP);
     value(lx, "within 30 days [2].", "30", 30);
     value(lx, "costs [about 5] dollars", "5", 5);

@@ -16,8 +16,8 @@
 #include "kivo/json.h"
 #include "kivo/record.h"
 
-static const kivo_fields default_fields = {"/customer_run_id", "/output", "/sources",
-                                           "/id", "/title", "/text"};
+static const kivo_fields default_fields = {"/customer_run_id", "/output", "/sources", "/id",
+                                           "/title",           "/text"};
 
 typedef struct fixture {
     kivo_json_parser *parser;
@@ -88,11 +88,12 @@ static void test_object_sources(void **state)
     fixture *f = *state;
     kivo_record rec;
     const char *why = "unset";
-    assert_int_equal(extract(f, "{\"customer_run_id\":\"run-1\",\"channel\":\"email\","
-                                "\"output\":\"Refunds take 5 days.\",\"sources\":["
-                                "{\"id\":\"kb-1\",\"title\":\"Refund Policy\",\"text\":\"Refunds "
-                                "take 5 to 7 days.\"},"
-                                "{\"id\":\"kb-2\",\"text\":\"Second.\",\"extra\":1}]}",
+    assert_int_equal(extract(f,
+                             "{\"customer_run_id\":\"run-1\",\"channel\":\"email\","
+                             "\"output\":\"Refunds take 5 days.\",\"sources\":["
+                             "{\"id\":\"kb-1\",\"title\":\"Refund Policy\",\"text\":\"Refunds "
+                             "take 5 to 7 days.\"},"
+                             "{\"id\":\"kb-2\",\"text\":\"Second.\",\"extra\":1}]}",
                              &rec, &why),
                      KIVO_OK);
     assert_null(why);
@@ -104,7 +105,7 @@ static void test_object_sources(void **state)
     assert_bytes(rec.sources[0].title, rec.sources[0].title_len, "Refund Policy");
     assert_bytes(rec.sources[0].text, rec.sources[0].text_len, "Refunds take 5 to 7 days.");
     assert_bytes(rec.sources[1].id, rec.sources[1].id_len, "kb-2");
-    assert_null(rec.sources[1].title);          /* no title: NULL, not "" */
+    assert_null(rec.sources[1].title); /* no title: NULL, not "" */
     assert_bytes(rec.sources[1].text, rec.sources[1].text_len, "Second.");
 }
 
@@ -113,9 +114,10 @@ static void test_string_sources_and_generated_ids(void **state)
     fixture *f = *state;
     kivo_record rec;
     const char *why;
-    assert_int_equal(extract(f, "{\"customer_run_id\":\"r\",\"output\":\"o\",\"sources\":["
-                                "\"first text\",{\"text\":\"no id\"},{\"id\":7,\"text\":\"n\"},"
-                                "{\"id\":\"\",\"text\":\"empty id\"},\"escaped \\\"q\\\"\"]}",
+    assert_int_equal(extract(f,
+                             "{\"customer_run_id\":\"r\",\"output\":\"o\",\"sources\":["
+                             "\"first text\",{\"text\":\"no id\"},{\"id\":7,\"text\":\"n\"},"
+                             "{\"id\":\"\",\"text\":\"empty id\"},\"escaped \\\"q\\\"\"]}",
                              &rec, &why),
                      KIVO_OK);
     assert_int_equal(rec.n_sources, 5);
@@ -123,15 +125,15 @@ static void test_string_sources_and_generated_ids(void **state)
     assert_bytes(rec.sources[0].id, rec.sources[0].id_len, "source_1");
     assert_null(rec.sources[0].title);
     assert_bytes(rec.sources[1].id, rec.sources[1].id_len, "source_2");
-    assert_bytes(rec.sources[2].id, rec.sources[2].id_len, "7");     /* a number as written */
+    assert_bytes(rec.sources[2].id, rec.sources[2].id_len, "7"); /* a number as written */
     assert_bytes(rec.sources[3].id, rec.sources[3].id_len, "source_4");
     assert_bytes(rec.sources[4].text, rec.sources[4].text_len, "escaped \"q\"");
     assert_bytes(rec.sources[4].id, rec.sources[4].id_len, "source_5");
 
     /* A lone source not wrapped in an array. */
-    assert_int_equal(extract(f, "{\"customer_run_id\":\"r\",\"output\":\"o\",\"sources\":\"only\"}",
-                             &rec, &why),
-                     KIVO_OK);
+    assert_int_equal(
+        extract(f, "{\"customer_run_id\":\"r\",\"output\":\"o\",\"sources\":\"only\"}", &rec, &why),
+        KIVO_OK);
     assert_int_equal(rec.n_sources, 1);
     assert_bytes(rec.sources[0].text, rec.sources[0].text_len, "only");
 }
@@ -145,18 +147,18 @@ static void test_no_sources(void **state)
     assert_int_equal(extract(f, "{\"customer_run_id\":\"r\",\"output\":\"o\"}", &rec, &why),
                      KIVO_OK);
     assert_int_equal(rec.n_sources, 0);
-    assert_int_equal(extract(f, "{\"customer_run_id\":\"r\",\"output\":\"o\",\"sources\":null}",
-                             &rec, &why),
-                     KIVO_OK);
+    assert_int_equal(
+        extract(f, "{\"customer_run_id\":\"r\",\"output\":\"o\",\"sources\":null}", &rec, &why),
+        KIVO_OK);
     assert_int_equal(rec.n_sources, 0);
-    assert_int_equal(extract(f, "{\"customer_run_id\":\"r\",\"output\":\"o\",\"sources\":[]}",
-                             &rec, &why),
-                     KIVO_OK);
+    assert_int_equal(
+        extract(f, "{\"customer_run_id\":\"r\",\"output\":\"o\",\"sources\":[]}", &rec, &why),
+        KIVO_OK);
     assert_int_equal(rec.n_sources, 0);
     /* An empty output is a record too (reviewed as empty_output). */
-    assert_int_equal(extract(f, "{\"customer_run_id\":\"r\",\"output\":\"\",\"sources\":[]}",
-                             &rec, &why),
-                     KIVO_OK);
+    assert_int_equal(
+        extract(f, "{\"customer_run_id\":\"r\",\"output\":\"\",\"sources\":[]}", &rec, &why),
+        KIVO_OK);
     assert_int_equal(rec.output_len, 0);
 }
 
@@ -237,8 +239,7 @@ static void test_run_id_limits(void **state)
 static void test_custom_pointers(void **state)
 {
     (void)state;
-    kivo_fields fl = {"/meta/run~1id", "/data/answer/0", "/data/docs",
-                      "/meta/name", "", "/body"};
+    kivo_fields fl = {"/meta/run~1id", "/data/answer/0", "/data/docs", "/meta/name", "", "/body"};
     kivo_record_reader *r = NULL;
     kivo_json_parser *p = NULL;
     assert_int_equal(kivo_record_reader_create(&fl, &r), KIVO_OK);
@@ -360,10 +361,11 @@ static void test_structured_sources(void **state)
     }
 
     /* A structured source that is an array, and one with nothing in it. */
-    assert_int_equal(extract(f, "{\"customer_run_id\":\"s\",\"output\":\"o\",\"sources\":["
-                                "{\"id\":\"a\",\"text\":[\"x\",{\"y\":2}]},"
-                                "{\"id\":\"b\",\"text\":{}},"
-                                "{\"id\":\"c\",\"text\":12}]}",
+    assert_int_equal(extract(f,
+                             "{\"customer_run_id\":\"s\",\"output\":\"o\",\"sources\":["
+                             "{\"id\":\"a\",\"text\":[\"x\",{\"y\":2}]},"
+                             "{\"id\":\"b\",\"text\":{}},"
+                             "{\"id\":\"c\",\"text\":12}]}",
                              &rec, &why),
                      KIVO_OK);
     assert_bytes(rec.sources[0].text, rec.sources[0].text_len, "1: x\n2.y: 2\n");
@@ -377,16 +379,18 @@ static void test_reuse(void **state)
     fixture *f = *state;
     kivo_record rec;
     const char *why;
-    assert_int_equal(extract(f, "{\"customer_run_id\":\"long-run-id-1\",\"output\":\"o\","
-                                "\"sources\":"
-                                "[\"a\",\"b\",\"c\",{\"text\":{\"k\":\"v\"}}]}",
+    assert_int_equal(extract(f,
+                             "{\"customer_run_id\":\"long-run-id-1\",\"output\":\"o\","
+                             "\"sources\":"
+                             "[\"a\",\"b\",\"c\",{\"text\":{\"k\":\"v\"}}]}",
                              &rec, &why),
                      KIVO_OK);
     assert_int_equal(rec.n_sources, 4);
     assert_bytes(rec.sources[3].text, rec.sources[3].text_len, "k: v\n");
     expect_schema(f, "{\"output\":\"o\"}", (const char *const[]){"customer_run_id", NULL});
-    assert_int_equal(extract(f, "{\"customer_run_id\":\"r2\",\"output\":\"p\",\"sources\":"
-                                "[{\"text\":{\"q\":1}}]}",
+    assert_int_equal(extract(f,
+                             "{\"customer_run_id\":\"r2\",\"output\":\"p\",\"sources\":"
+                             "[{\"text\":{\"q\":1}}]}",
                              &rec, &why),
                      KIVO_OK);
     assert_string_equal(rec.customer_run_id, "r2");

@@ -30,21 +30,49 @@ static const char refund_text[] =
     "and gift cards are not refundable.";
 static const char price_text[] = "Price List\nLumen Hub: $49.00\nLumen Bulb A19: $12.99\n";
 
-static const char *const report_keys[] = {
-    "schema_version", "review_run_id", "customer_run_id", "workflow_id", "worker_id",
-    "worker_version", "engine_version", "policy_version", "strictness", "intended_use",
-    "gate_verdict", "safe_use_status", "claim_count", "unsupported_claim_count",
-    "contradicted_claim_count", "partially_supported_claim_count", "failure_categories",
-    "output_hash", "source_count", "sources", "claims", NULL};
-static const char *const claim_keys[] = {"claim_id", "text", "start", "end", "status",
-                                         "support_score", "failure_category", "evidence",
-                                         "unsupported_spans", NULL};
+static const char *const report_keys[] = {"schema_version",
+                                          "review_run_id",
+                                          "customer_run_id",
+                                          "workflow_id",
+                                          "worker_id",
+                                          "worker_version",
+                                          "engine_version",
+                                          "policy_version",
+                                          "strictness",
+                                          "intended_use",
+                                          "gate_verdict",
+                                          "safe_use_status",
+                                          "claim_count",
+                                          "unsupported_claim_count",
+                                          "contradicted_claim_count",
+                                          "partially_supported_claim_count",
+                                          "failure_categories",
+                                          "output_hash",
+                                          "source_count",
+                                          "sources",
+                                          "claims",
+                                          NULL};
+static const char *const claim_keys[] = {"claim_id",
+                                         "text",
+                                         "start",
+                                         "end",
+                                         "status",
+                                         "support_score",
+                                         "failure_category",
+                                         "evidence",
+                                         "unsupported_spans",
+                                         NULL};
 static const char *const span_keys[] = {"start", "end", "text", NULL};
 static const char *const evidence_keys[] = {"source_id", "start", "end", NULL};
 static const char *const source_keys[] = {"source_id", "title", "sha256", NULL};
-static const char *const category_names[] = {
-    "unsupported_claim", "unsupported_policy_claim", "unsupported_numeric_claim",
-    "unsupported_entity_claim", "contradicted_claim", "no_sources", "empty_output", NULL};
+static const char *const category_names[] = {"unsupported_claim",
+                                             "unsupported_policy_claim",
+                                             "unsupported_numeric_claim",
+                                             "unsupported_entity_claim",
+                                             "contradicted_claim",
+                                             "no_sources",
+                                             "empty_output",
+                                             NULL};
 
 typedef struct fixture {
     kivo_engine *engine;
@@ -63,13 +91,20 @@ static int setup(void **state)
     f->sources[0] = (kivo_source){"kb-refund-policy", 16, "Refund Policy", 13, refund_text,
                                   strlen(refund_text)};
     f->sources[1] = (kivo_source){"kb-price-list", 13, NULL, 0, price_text, strlen(price_text)};
-    f->packet = (kivo_packet){output, strlen(output), f->sources, 2, KIVO_STRICT,
-                              KIVO_USE_CUSTOMER_FACING};
+    f->packet =
+        (kivo_packet){output, strlen(output), f->sources, 2, KIVO_STRICT, KIVO_USE_CUSTOMER_FACING};
     if (kivo_engine_review(f->engine, &f->packet, &f->review) != KIVO_OK)
         return -1;
-    f->meta = (kivo_run_meta){NULL, "sup-1124-003", "support_answer_review", "worker_support_001",
-                              "kivo-worker.0.1.0", "standard-support-v1", "Customer report store",
-                              KIVO_STRICT, KIVO_USE_CUSTOMER_FACING, NULL};
+    f->meta = (kivo_run_meta){NULL,
+                              "sup-1124-003",
+                              "support_answer_review",
+                              "worker_support_001",
+                              "kivo-worker.0.1.0",
+                              "standard-support-v1",
+                              "Customer report store",
+                              KIVO_STRICT,
+                              KIVO_USE_CUSTOMER_FACING,
+                              NULL};
     kivo_buf_init(&f->out, 0);
     *state = f;
     return 0;
@@ -89,7 +124,7 @@ static json_t *parse_line(const kivo_buf *b)
 {
     assert_true(b->len > 2);
     assert_int_equal(b->data[b->len - 1], '\n');
-    assert_null(memchr(b->data, '\n', b->len - 1));     /* one line, compact */
+    assert_null(memchr(b->data, '\n', b->len - 1)); /* one line, compact */
     json_error_t err;
     json_t *root = json_loadb(b->data, b->len, JSON_REJECT_DUPLICATES, &err);
     if (!root)
@@ -175,7 +210,7 @@ static void test_report_fields(void **state)
         k++;
     }
     assert_int_equal(json_array_size(cats), k);
-    assert_true(k > 0);     /* this output has unsupported claims */
+    assert_true(k > 0); /* this output has unsupported claims */
 
     json_t *sources = json_object_get(root, "sources");
     assert_int_equal(json_array_size(sources), 2);

@@ -29,12 +29,11 @@ static const char refund_policy[] =
     "Digital downloads and gift cards are not refundable. Opened software and personalized items "
     "cannot be refunded.";
 
-static const char price_list[] =
-    "Price List\n"
-    "Lumen Bulb A19: $12.99\n"
-    "Lumen Hub: $49.00\n"
-    "Lumen Motion Sensor: $24.50\n"
-    "Lumen Plus: $4.99 per month or $49.99 per year\n";
+static const char price_list[] = "Price List\n"
+                                 "Lumen Bulb A19: $12.99\n"
+                                 "Lumen Hub: $49.00\n"
+                                 "Lumen Motion Sensor: $24.50\n"
+                                 "Lumen Plus: $4.99 per month or $49.99 per year\n";
 
 static const char shipping[] =
     "Standard shipping takes 3 to 5 business days and costs $4.99. Orders over $50 ship free with "
@@ -48,8 +47,8 @@ static kivo_source src(const char *id, const char *text)
 
 static kivo_packet packet(const char *output, const kivo_source *s, size_t n)
 {
-    kivo_packet p = {output, output ? strlen(output) : 0, s, n, KIVO_STRICT,
-                     KIVO_USE_CUSTOMER_FACING};
+    kivo_packet p = {output,      output ? strlen(output) : 0, s, n,
+                     KIVO_STRICT, KIVO_USE_CUSTOMER_FACING};
     return p;
 }
 
@@ -80,9 +79,8 @@ static void check_invariants(const kivo_packet *p, const kivo_review *r)
     assert_int_equal(kivo_hasher_sha256_text(h, p->output, p->output_len, want), KIVO_OK);
     assert_string_equal(r->output_hash, want);
     for (size_t i = 0; i < p->n_sources; i++) {
-        assert_int_equal(kivo_hasher_sha256_text(h, p->sources[i].text, p->sources[i].text_len,
-                                                 want),
-                         KIVO_OK);
+        assert_int_equal(
+            kivo_hasher_sha256_text(h, p->sources[i].text, p->sources[i].text_len, want), KIVO_OK);
         assert_string_equal(r->source_hashes[i], want);
     }
     kivo_hasher_free(h);
@@ -137,9 +135,8 @@ static void check_invariants(const kivo_packet *p, const kivo_review *r)
     assert_int_equal(r->partial_count, partial);
     /* Every claim category is listed; beyond them only the two run-level categories. */
     assert_int_equal(r->categories & cats, cats);
-    assert_int_equal(r->categories & ~cats & ~((1u << KIVO_CAT_NO_SOURCES) |
-                                               (1u << KIVO_CAT_EMPTY_OUTPUT)),
-                     0);
+    assert_int_equal(
+        r->categories & ~cats & ~((1u << KIVO_CAT_NO_SOURCES) | (1u << KIVO_CAT_EMPTY_OUTPUT)), 0);
     kivo_verdict g, su;
     kivo_verdict_decide(p->strictness, p->intended_use, r->n_claims, r->unsupported_count,
                         r->contradicted_count, r->partial_count, r->categories, &g, &su);
@@ -240,8 +237,7 @@ static void test_changed_number(void **state)
         const kivo_claim *c = only_claim(e, outputs[i], &s, 1);
         if (!((c->status == KIVO_CLAIM_UNSUPPORTED &&
                c->category == KIVO_CAT_UNSUPPORTED_NUMERIC_CLAIM) ||
-              (c->status == KIVO_CLAIM_CONTRADICTED &&
-               c->category == KIVO_CAT_CONTRADICTED_CLAIM)))
+              (c->status == KIVO_CLAIM_CONTRADICTED && c->category == KIVO_CAT_CONTRADICTED_CLAIM)))
             fail_msg("\"%s\": %s / %s, want a numeric or contradicted claim", outputs[i],
                      kivo_claim_status_name(c->status),
                      kivo_category_name(c->category) ? kivo_category_name(c->category) : "null");
@@ -281,8 +277,9 @@ static void test_invented_name(void **state)
     assert_int_equal(c->category, KIVO_CAT_UNSUPPORTED_ENTITY_CLAIM);
     /* Among other new words, in a claim the sources cover well, it is only partly supported. */
     kivo_source rp = src("kb-refund-policy", refund_policy);
-    c = only_claim(e, "Customers may quickly request a full refund within 30 days of the Acme "
-                      "delivery date.",
+    c = only_claim(e,
+                   "Customers may quickly request a full refund within 30 days of the Acme "
+                   "delivery date.",
                    &rp, 1);
     assert_int_equal(c->status, KIVO_CLAIM_PARTIALLY_SUPPORTED);
     assert_int_equal(c->category, KIVO_CAT_UNSUPPORTED_ENTITY_CLAIM);
@@ -371,8 +368,8 @@ static void test_empty_output(void **state)
 static void test_no_sources(void **state)
 {
     kivo_engine *e = *state;
-    kivo_packet p = packet("Refunds take 5 to 7 business days. Gift cards are not refundable.",
-                           NULL, 0);
+    kivo_packet p =
+        packet("Refunds take 5 to 7 business days. Gift cards are not refundable.", NULL, 0);
     p.intended_use = KIVO_USE_INTERNAL;
     const kivo_review *r = review(e, &p);
     assert_int_equal(r->n_claims, 2);
@@ -397,12 +394,11 @@ static void test_claim_offsets(void **state)
 {
     kivo_engine *e = *state;
     kivo_source s[2] = {src("kb-refund-policy", refund_policy), src("kb-shipping", shipping)};
-    static const char output[] =
-        "  Refunds are issued within 5 to 7 business days.\n"
-        "- Gift cards are not refundable.\n"
-        "\xe2\x80\xa2 Standard shipping costs $4.99.\r\n"
-        "2. Orders over $50 ship free.\n"
-        "Is that all? Thanks for reaching out!";
+    static const char output[] = "  Refunds are issued within 5 to 7 business days.\n"
+                                 "- Gift cards are not refundable.\n"
+                                 "\xe2\x80\xa2 Standard shipping costs $4.99.\r\n"
+                                 "2. Orders over $50 ship free.\n"
+                                 "Is that all? Thanks for reaching out!";
     static const char *const claims[] = {
         "Refunds are issued within 5 to 7 business days.", "Gift cards are not refundable.",
         "Standard shipping costs $4.99.", "Orders over $50 ship free.", NULL};
@@ -463,8 +459,8 @@ static const char store_record[] =
 
 typedef struct expect_claim {
     const char *output;
-    int status;             /* a kivo_claim_status, or -1 for "not flagged" */
-    const char *span;       /* the first unsupported span's text, or NULL */
+    int status;       /* a kivo_claim_status, or -1 for "not flagged" */
+    const char *span; /* the first unsupported span's text, or NULL */
 } expect_claim;
 
 static void expect_claims(kivo_engine *e, const kivo_source *s, const expect_claim *x)
@@ -650,7 +646,8 @@ static void test_opening_hours(void **state)
          "Sundays from 10 am to 10 pm"},
         /* Days named again with other hours are not held to the first range. */
         {"Casa Azul is open from 11 am to 9 pm Tuesday through Saturday, with longer hours on "
-         "Saturdays.", -1, NULL},
+         "Saturdays.",
+         -1, NULL},
         /* Closed days: said closed but open is a conflict, next to open days or not. */
         {"Casa Azul is open from 11 am to 9 pm Tuesday to Friday, with Monday being closed.", -1,
          NULL},
@@ -702,7 +699,8 @@ static void test_phrase_starts_are_not_names(void **state)
                                  "chart. The average temperature is 50 degrees in spring.");
     static const char *const outputs[] = {"Scale: Decide on the scale for the axis.",
                                           "Click \"Export\" to save the chart.",
-                                          "The average temperature is 50\xc2\xb0" "F in spring.",
+                                          "The average temperature is 50\xc2\xb0"
+                                          "F in spring.",
                                           NULL};
     for (size_t i = 0; outputs[i]; i++) {
         const kivo_claim *c = only_claim(e, outputs[i], &s, 1);
@@ -778,7 +776,8 @@ static void test_deterministic(void **state)
 
     /* After other, bigger packets have grown and dirtied every scratch buffer. */
     kivo_packet q = packet("Lumen Plus is $4.99 per month. Express shipping takes 1 to 2 days.\n"
-                           "- The hub is $49.00.\n- We ship to Canada.", s, 3);
+                           "- The hub is $49.00.\n- We ship to Canada.",
+                           s, 3);
     review(e, &q);
     kivo_packet none = packet("Nothing backs this.", NULL, 0);
     review(e, &none);
@@ -872,14 +871,67 @@ static uint32_t rng(uint32_t *s)
 
 static size_t random_text(uint32_t *seed, char *out, size_t cap, size_t words)
 {
-    static const char *const vocab[] = {
-        "refund", "refunds", "within", "30", "thirty", "days", "not", "never", "isn\xe2\x80\x99t",
-        "Lumen", "Hub", "costs", "$49.00", "4.5", "1,000", "Dr.", "e.g.", "Zo\xc3\xab",
-        "Stra\xc3\x9f" "e", "gift", "cards", "are", "the", "warranty", "covers", "water", "damage",
-        "https://example.com/a.b", "X200", "shipping", "free", "over", "$50", "3rd", "the",
-        "\xe2\x80\xa2", "-", "1.", "(", ")", "\"", "?", "!", ";", ":", ",", ".", ". ", ".\n",
-        "\n", "\n\n", "\r\n", "  ", "\t", "Thanks", "Hi", "passage", "\xf0\x9f\x98\x80",
-        "\xe6\x97\xa5\xe6\x9c\xac", NULL};
+    static const char *const vocab[] = {"refund",
+                                        "refunds",
+                                        "within",
+                                        "30",
+                                        "thirty",
+                                        "days",
+                                        "not",
+                                        "never",
+                                        "isn\xe2\x80\x99t",
+                                        "Lumen",
+                                        "Hub",
+                                        "costs",
+                                        "$49.00",
+                                        "4.5",
+                                        "1,000",
+                                        "Dr.",
+                                        "e.g.",
+                                        "Zo\xc3\xab",
+                                        "Stra\xc3\x9f"
+                                        "e",
+                                        "gift",
+                                        "cards",
+                                        "are",
+                                        "the",
+                                        "warranty",
+                                        "covers",
+                                        "water",
+                                        "damage",
+                                        "https://example.com/a.b",
+                                        "X200",
+                                        "shipping",
+                                        "free",
+                                        "over",
+                                        "$50",
+                                        "3rd",
+                                        "the",
+                                        "\xe2\x80\xa2",
+                                        "-",
+                                        "1.",
+                                        "(",
+                                        ")",
+                                        "\"",
+                                        "?",
+                                        "!",
+                                        ";",
+                                        ":",
+                                        ",",
+                                        ".",
+                                        ". ",
+                                        ".\n",
+                                        "\n",
+                                        "\n\n",
+                                        "\r\n",
+                                        "  ",
+                                        "\t",
+                                        "Thanks",
+                                        "Hi",
+                                        "passage",
+                                        "\xf0\x9f\x98\x80",
+                                        "\xe6\x97\xa5\xe6\x9c\xac",
+                                        NULL};
     size_t nv = 0, k = 0;
     while (vocab[nv])
         nv++;
@@ -910,8 +962,8 @@ static void test_random_texts(void **state)
             s[i] = (kivo_source){"src", 3, NULL, 0, texts[i], len};
         }
         size_t olen = random_text(&seed, out, sizeof out, rng(&seed) % 200);
-        kivo_packet p = {out, olen, s, ns, (kivo_strictness)(round % 3),
-                         (kivo_intended_use)((round / 3) % 3)};
+        kivo_packet p = {
+            out, olen, s, ns, (kivo_strictness)(round % 3), (kivo_intended_use)((round / 3) % 3)};
         saved first;
         save(&first, review(e, &p), ns);
         const kivo_review *r2 = NULL;
@@ -928,7 +980,7 @@ static void test_invalid(void **state)
     const kivo_review *r = (const kivo_review *)1;
     assert_int_equal(kivo_engine_review(e, NULL, &r), KIVO_EINVAL);
     assert_null(r);
-    kivo_packet p = packet("Text.", NULL, 2);     /* two sources, no array */
+    kivo_packet p = packet("Text.", NULL, 2); /* two sources, no array */
     assert_int_equal(kivo_engine_review(e, &p, &r), KIVO_EINVAL);
     p = packet(NULL, NULL, 0);
     p.output_len = 4;

@@ -54,7 +54,7 @@ static void test_set_init(void **state)
     (void)state;
     kivo_byteset s;
     kivo_byteset_init(&s, "..!!?", 5);
-    assert_int_equal(s.n, 3);                   /* duplicates count once */
+    assert_int_equal(s.n, 3); /* duplicates count once */
     assert_int_equal(kivo_scan_find(&s, "abc?", 4), 3);
     assert_int_equal(kivo_scan_find(&s, "", 0), 0);
     assert_int_equal(kivo_scan_find(&s, "abc", 3), 3);
@@ -72,20 +72,20 @@ static void test_block_edges(void **state)
         kivo_byteset_init(&bs, set, n_set);
         for (size_t n = 0; n <= 200; n++) {
             memset(buf, 'a', sizeof buf);
-            check_all(&bs, set, n_set, buf, n);                 /* no hit */
-            for (size_t at = 0; at < n; at++) {                 /* one hit, anywhere */
+            check_all(&bs, set, n_set, buf, n);                    /* no hit */
+            for (size_t at = 0; at < n; at++) {                    /* one hit, anywhere */
                 memset(buf, 0x80 | (unsigned char)(at & 0x3F), n); /* high bytes, none in set */
                 for (size_t k = 0; k < n; k++)
                     if (memchr(set, buf[k], n_set))
                         buf[k] = 'z';
                 buf[at] = set[at % n_set];
                 check_all(&bs, set, n_set, buf, n);
-                if (at + 1 < n) {                               /* and a later one after it */
+                if (at + 1 < n) { /* and a later one after it */
                     buf[n - 1] = set[0];
                     check_all(&bs, set, n_set, buf, n);
                 }
             }
-            memset(buf, set[n_set - 1], n);                     /* every byte a hit */
+            memset(buf, set[n_set - 1], n); /* every byte a hit */
             check_all(&bs, set, n_set, buf, n);
         }
     }
@@ -104,8 +104,8 @@ static void test_random(void **state)
         /* Sparse hits: mostly bytes drawn from a range that avoids most of the set. */
         int sparse = round & 1;
         for (size_t k = 0; k < sizeof buf; k++)
-            buf[k] = sparse ? (unsigned char)(next() % 256) : set[next() % n_set] ^
-                                                              (unsigned char)(next() % 4 == 0);
+            buf[k] = sparse ? (unsigned char)(next() % 256)
+                            : set[next() % n_set] ^ (unsigned char)(next() % 4 == 0);
         if (off + n > sizeof buf)
             off = sizeof buf - n;
         check_all(&bs, set, n_set, buf + off, n);

@@ -16,7 +16,7 @@
 
 typedef struct want {
     unsigned start;
-    const char *text;   /* the span's bytes; its end is start + strlen(text) */
+    const char *text; /* the span's bytes; its end is start + strlen(text) */
 } want;
 
 /* Segments text and checks every span: count, offsets and bytes. */
@@ -42,10 +42,10 @@ static void check(const char *text, const want *w, size_t n)
     kv_spans_free(&s);
 }
 
-#define CHECK(text, ...)                                                                       \
-    do {                                                                                       \
-        const want w_[] = {__VA_ARGS__};                                                       \
-        check(text, w_, sizeof w_ / sizeof w_[0]);                                             \
+#define CHECK(text, ...)                           \
+    do {                                           \
+        const want w_[] = {__VA_ARGS__};           \
+        check(text, w_, sizeof w_ / sizeof w_[0]); \
     } while (0)
 
 static void check_none(const char *text)
@@ -74,8 +74,8 @@ static void test_sentences(void **state)
     (void)state;
     CHECK("Refunds take 5 days. Shipping is free.", {0, "Refunds take 5 days."},
           {21, "Shipping is free."});
-    CHECK("Is it free? Yes! It is; really.", {0, "Is it free?"}, {12, "Yes!"},
-          {17, "It is;"}, {24, "really."});
+    CHECK("Is it free? Yes! It is; really.", {0, "Is it free?"}, {12, "Yes!"}, {17, "It is;"},
+          {24, "really."});
     /* No white space after the stop: not an end. */
     CHECK("Version1.Two is out.", {0, "Version1.Two is out."});
     /* Closing quotes and brackets stay with their sentence. */
@@ -83,8 +83,7 @@ static void test_sentences(void **state)
     CHECK("It works (mostly.) Done.", {0, "It works (mostly.)"}, {19, "Done."});
     /* A lower-case word after a '.' continues the sentence. */
     CHECK("Ships in approx. five days. Ok.", {0, "Ships in approx. five days."}, {28, "Ok."});
-    CHECK("Delivery in 3 wks. and more. End.", {0, "Delivery in 3 wks. and more."},
-          {29, "End."});
+    CHECK("Delivery in 3 wks. and more. End.", {0, "Delivery in 3 wks. and more."}, {29, "End."});
     /* Several spaces between sentences. */
     CHECK("One.   Two.", {0, "One."}, {7, "Two."});
 }
@@ -96,8 +95,7 @@ static void test_abbreviations_and_initials(void **state)
     CHECK("Ask MR. Jones. Now.", {0, "Ask MR. Jones."}, {15, "Now."});
     CHECK("Use a hub, e.g. The Lumen Hub. It works.", {0, "Use a hub, e.g. The Lumen Hub."},
           {31, "It works."});
-    CHECK("Bring ID, i.e. A passport. Thanks.", {0, "Bring ID, i.e. A passport."},
-          {27, "Thanks."});
+    CHECK("Bring ID, i.e. A passport. Thanks.", {0, "Bring ID, i.e. A passport."}, {27, "Thanks."});
     CHECK("J. K. Rowling wrote it. Yes.", {0, "J. K. Rowling wrote it."}, {24, "Yes."});
     CHECK("Open until 5 p.m. Monday to Friday. Closed Sun.",
           {0, "Open until 5 p.m. Monday to Friday."}, {36, "Closed Sun."});
@@ -112,8 +110,8 @@ static void test_abbreviations_and_initials(void **state)
 static void test_number_abbreviations(void **state)
 {
     (void)state;
-    CHECK("Located in Santa Barbara, CA. The patio is open.",
-          {0, "Located in Santa Barbara, CA."}, {30, "The patio is open."});
+    CHECK("Located in Santa Barbara, CA. The patio is open.", {0, "Located in Santa Barbara, CA."},
+          {30, "The patio is open."});
     CHECK("The bridge was built ca. 1850 by settlers.",
           {0, "The bridge was built ca. 1850 by settlers."});
     CHECK("See No. 5 for details. Then call.", {0, "See No. 5 for details."}, {23, "Then call."});
@@ -127,10 +125,10 @@ static void test_decimals_and_urls(void **state)
     CHECK("It is rated 4.5 out of 5. Yes.", {0, "It is rated 4.5 out of 5."}, {26, "Yes."});
     CHECK("It costs $4.99. Express is $14.99.", {0, "It costs $4.99."}, {16, "Express is $14.99."});
     CHECK("Version 2.0.1 is out. Update.", {0, "Version 2.0.1 is out."}, {22, "Update."});
-    CHECK("Visit https://example.com/a.b?x=1. Then go.",
-          {0, "Visit https://example.com/a.b?x=1."}, {35, "Then go."});
-    CHECK("Mail help@lumen.example.com today. Thanks.",
-          {0, "Mail help@lumen.example.com today."}, {35, "Thanks."});
+    CHECK("Visit https://example.com/a.b?x=1. Then go.", {0, "Visit https://example.com/a.b?x=1."},
+          {35, "Then go."});
+    CHECK("Mail help@lumen.example.com today. Thanks.", {0, "Mail help@lumen.example.com today."},
+          {35, "Thanks."});
     CHECK("See www.lumen.example/faq.html for more",
           {0, "See www.lumen.example/faq.html for more"});
 }
@@ -153,7 +151,7 @@ static void test_lists(void **state)
         assert_int_equal(kv_segment(t2, strlen(t2), &s), KIVO_OK);
         for (size_t i = 0; i < s.n; i++) {
             if (strspn(t2 + s.v[i].start, "0123456789.") >= s.v[i].end - s.v[i].start)
-                continue;   /* a bare "1." */
+                continue; /* a bare "1." */
             assert_true(k < 3);
             assert_int_equal(s.v[i].start, w2[k].start);
             assert_int_equal(s.v[i].end, w2[k].start + strlen(w2[k].text));

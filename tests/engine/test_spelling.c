@@ -72,15 +72,17 @@ static void test_same_in_both(void **state)
 {
     (void)state;
     static const char *const words[] = {
-        "advertise", "advertised", "advise", "adviser", "exercise", "exercises", "surprise",
-        "surprised", "compromise", "enterprise", "franchise", "expertise", "televised", "precise",
-        "concise", "promise", "raise", "raised", "noise", "praise", "cruise", "otherwise",
-        "likewise", "paradise", "premise", "revise", "supervised", "rise", "wise", "arise",
-        "hour", "hours", "four", "tour", "touring", "pour", "your", "ours", "flour", "devour",
-        "contour", "detour", "glamour", "scouring", "acre", "genre", "ogre", "massacre",
-        "mediocre", "macabre", "timbre", "hatred", "inbred", "bred", "vogue", "rogue", "brogue",
-        "analysis", "colonel", "organ", "organism", "realistic", "center", "color", "organize",
-        "tre", "re", "ise", "our", "", NULL};
+        "advertise", "advertised", "advise",     "adviser",   "exercise",  "exercises",  "surprise",
+        "surprised", "compromise", "enterprise", "franchise", "expertise", "televised",  "precise",
+        "concise",   "promise",    "raise",      "raised",    "noise",     "praise",     "cruise",
+        "otherwise", "likewise",   "paradise",   "premise",   "revise",    "supervised", "rise",
+        "wise",      "arise",      "hour",       "hours",     "four",      "tour",       "touring",
+        "pour",      "your",       "ours",       "flour",     "devour",    "contour",    "detour",
+        "glamour",   "scouring",   "acre",       "genre",     "ogre",      "massacre",   "mediocre",
+        "macabre",   "timbre",     "hatred",     "inbred",    "bred",      "vogue",      "rogue",
+        "brogue",    "analysis",   "colonel",    "organ",     "organism",  "realistic",  "center",
+        "color",     "organize",   "tre",        "re",        "ise",       "our",        "",
+        NULL};
     for (size_t i = 0; words[i]; i++)
         spell(words[i], NULL);
 }
@@ -91,14 +93,25 @@ static void test_stems(void **state)
     (void)state;
     kv_lexicon *lx = NULL;
     assert_int_equal(kv_lexicon_create(&lx), KIVO_OK);
-    static const char *const pairs[][2] = {
-        {"organisation", "organization"}, {"organised", "organized"}, {"criticised", "criticized"},
-        {"realise", "realize"},           {"colour", "color"},        {"Colours", "colors"},
-        {"centre", "center"},             {"metres", "meters"},       {"catalogue", "catalog"},
-        {"defence", "defense"},           {"analysed", "analyzed"},   {"pressurisation", "pressurization"},
-        {"advertise", "advertisement"},   {"precise", "precisely"},   {"travelled", "traveled"},
-        {"5 km", "5 kilometers"},         {"feet", "foot"},           {"3 lbs", "3 pounds"},
-        {NULL, NULL}};
+    static const char *const pairs[][2] = {{"organisation", "organization"},
+                                           {"organised", "organized"},
+                                           {"criticised", "criticized"},
+                                           {"realise", "realize"},
+                                           {"colour", "color"},
+                                           {"Colours", "colors"},
+                                           {"centre", "center"},
+                                           {"metres", "meters"},
+                                           {"catalogue", "catalog"},
+                                           {"defence", "defense"},
+                                           {"analysed", "analyzed"},
+                                           {"pressurisation", "pressurization"},
+                                           {"advertise", "advertisement"},
+                                           {"precise", "precisely"},
+                                           {"travelled", "traveled"},
+                                           {"5 km", "5 kilometers"},
+                                           {"feet", "foot"},
+                                           {"3 lbs", "3 pounds"},
+                                           {NULL, NULL}};
     kv_tokens a = {0}, b = {0};
     for (size_t i = 0; pairs[i][0]; i++) {
         a.n = b.n = 0;

@@ -129,9 +129,14 @@ static void test_names(void **state)
     static const char *const v_names[] = {"pass", "needs_review", "fail"};
     static const char *const st_names[] = {"supported", "partially_supported", "unsupported",
                                            "contradicted"};
-    static const char *const c_names[] = {
-        NULL, "unsupported_claim", "unsupported_policy_claim", "unsupported_numeric_claim",
-        "unsupported_entity_claim", "contradicted_claim", "no_sources", "empty_output"};
+    static const char *const c_names[] = {NULL,
+                                          "unsupported_claim",
+                                          "unsupported_policy_claim",
+                                          "unsupported_numeric_claim",
+                                          "unsupported_entity_claim",
+                                          "contradicted_claim",
+                                          "no_sources",
+                                          "empty_output"};
     for (int i = 0; i < 3; i++) {
         kivo_strictness s;
         kivo_intended_use u;
@@ -168,7 +173,7 @@ static void test_names(void **state)
     assert_int_equal(kivo_strictness_parse("Strict", 6, &s), KIVO_EINVAL);
     assert_int_equal(kivo_strictness_parse("strictly", 8, &s), KIVO_EINVAL);
     assert_int_equal(kivo_strictness_parse("", 0, &s), KIVO_EINVAL);
-    assert_int_equal(s, KIVO_LENIENT);          /* untouched on failure */
+    assert_int_equal(s, KIVO_LENIENT); /* untouched on failure */
     assert_int_equal(kivo_verdict_parse("needs review", 12, &v), KIVO_EINVAL);
     assert_int_equal(kivo_category_parse("", 0, &c), KIVO_EINVAL);
     assert_int_equal(kivo_category_parse("none", 4, &c), KIVO_EINVAL);

@@ -478,8 +478,8 @@ static void test_create_body(void **state)
     /* The optional members are left out, not null. */
     static const char *const min_keys[] = {"schema_version", "customer_run_id", "workflow_id",
                                            "worker_id",      "worker_version",  NULL};
-    kivo_wire_create m = {"sup-1", "wf", "wk", "v",  NULL, NULL, NULL, NULL,
-                          NULL,    NULL, -1,   NULL, 0,    NULL, NULL, NULL, NULL};
+    kivo_wire_create m = {"sup-1", "wf", "wk", "v", NULL, NULL, NULL, NULL, NULL,
+                          NULL,    -1,   NULL, 0,   NULL, NULL, NULL, NULL};
     kivo_buf_reset(&f->out);
     assert_int_equal(kivo_wire_create_render(&m, &f->out), KIVO_OK);
     root = parse_body(&f->out, 0, 0);

@@ -54,8 +54,8 @@ static void check_fill(kv_wordclass_fill_fn fill, const unsigned char *p, size_t
         if (wc->alnum[w] != alnum || wc->digit[w] != digit || wc->upper[w] != upper ||
             wc->high[w] != high)
             fail_msg("n %zu word %zu: alnum %016llx/%016llx digit %016llx/%016llx upper "
-                     "%016llx/%016llx high %016llx/%016llx", n, w,
-                     (unsigned long long)wc->alnum[w], (unsigned long long)alnum,
+                     "%016llx/%016llx high %016llx/%016llx",
+                     n, w, (unsigned long long)wc->alnum[w], (unsigned long long)alnum,
                      (unsigned long long)wc->digit[w], (unsigned long long)digit,
                      (unsigned long long)wc->upper[w], (unsigned long long)upper,
                      (unsigned long long)wc->high[w], (unsigned long long)high);
@@ -104,8 +104,8 @@ static void test_every_byte(void **state)
 static void test_lengths(void **state)
 {
     (void)state;
-    static const unsigned char edge[] = {'/', '0', '9', ':', '@', 'A', 'Z', '[', '`', 'a', 'z',
-                                         '{', 0x00, 0x7F, 0x80, 0xE2, 0xFF, ' ', '\'', '.'};
+    static const unsigned char edge[] = {'/', '0', '9',  ':',  '@',  'A',  'Z',  '[', '`',  'a',
+                                         'z', '{', 0x00, 0x7F, 0x80, 0xE2, 0xFF, ' ', '\'', '.'};
     unsigned char buf[300 + 64];
     for (size_t k = 0; k < sizeof buf; k++)
         buf[k] = edge[next() % sizeof edge];

@@ -100,8 +100,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *copies[2 * MAX_SOURCES + 1];
     size_t n_copies = 0, n_parts = 0;
     kivo_packet pk = {0};
-    kivo_run_meta meta = {NULL, "fuzz-run",   "fuzz-workflow", "fuzz-worker",           "0",
-                          NULL, "fuzz store", KIVO_STANDARD,   KIVO_USE_CUSTOMER_FACING, NULL};
+    kivo_run_meta meta = {
+        NULL,         "fuzz-run",    "fuzz-workflow",          "fuzz-worker", "0", NULL,
+        "fuzz store", KIVO_STANDARD, KIVO_USE_CUSTOMER_FACING, NULL};
     char ids[MAX_SOURCES][16], report_hash[KIVO_HASH_TEXT_SIZE];
     kivo_buf report, again, event, page;
     const kivo_review *rv;

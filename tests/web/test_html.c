@@ -40,7 +40,9 @@ static void test_embed_known(void **state)
     embed("{}", 2, "{}");
     embed("<", 1, "\\u003c");
     embed("\"</script><!--&-->\"", 19, "\"\\u003c/script\\u003e\\u003c!--\\u0026--\\u003e\"");
-    embed("\"a\xe2\x80\xa8" "b\xe2\x80\xa9\"", 10, "\"a\\u2028b\\u2029\"");
+    embed("\"a\xe2\x80\xa8"
+          "b\xe2\x80\xa9\"",
+          10, "\"a\\u2028b\\u2029\"");
     /* Other three-byte characters and a cut sequence at the end stay as they are. */
     embed("\"\xe2\x80\xa7\"", 5, "\"\xe2\x80\xa7\"");
     embed("\xe2\x80", 2, "\xe2\x80");
@@ -50,10 +52,15 @@ static void test_embed_known(void **state)
 /* Whatever the text, the embedded JSON has no '<', '>' or '&' and parses back to the same value. */
 static void test_embed_roundtrip(void **state)
 {
-    static const char *const texts[] = {
-        "</script><script>alert(1)</script>", "\"><img src=x onerror=alert(1)>",
-        "javascript:alert(1)", "<!-- <script> -->", "a\xe2\x80\xa8z\xe2\x80\xa9", "&amp;&lt;", "",
-        "</SCRIPT>", "\\u003c already escaped"};
+    static const char *const texts[] = {"</script><script>alert(1)</script>",
+                                        "\"><img src=x onerror=alert(1)>",
+                                        "javascript:alert(1)",
+                                        "<!-- <script> -->",
+                                        "a\xe2\x80\xa8z\xe2\x80\xa9",
+                                        "&amp;&lt;",
+                                        "",
+                                        "</SCRIPT>",
+                                        "\\u003c already escaped"};
     (void)state;
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
         json_t *o = json_pack("{s:s}", "t", texts[i]);
@@ -156,10 +163,10 @@ static void test_run_page(void **state)
                                    "\"><img src=x onerror=alert(2)> javascript:alert(3)";
     static const char src_text[] = "Refunds take 5 days.</script><img src=x onerror=alert(4)>";
     kivo_source src = {"kb-<b>1</b>", 11, "<title>T</title>", 16, src_text, sizeof src_text - 1};
-    kivo_packet pk = {out_text, sizeof out_text - 1, &src, 1, KIVO_STRICT,
-                      KIVO_USE_CUSTOMER_FACING};
-    kivo_run_meta meta = {NULL, "run-<script>", "wf\"><x>", "w", "v", NULL, NULL, KIVO_STRICT,
-                          KIVO_USE_CUSTOMER_FACING, NULL};
+    kivo_packet pk = {out_text, sizeof out_text - 1, &src,
+                      1,        KIVO_STRICT,         KIVO_USE_CUSTOMER_FACING};
+    kivo_run_meta meta = {NULL,        "run-<script>",           "wf\"><x>", "w", "v", NULL, NULL,
+                          KIVO_STRICT, KIVO_USE_CUSTOMER_FACING, NULL};
     kivo_engine *e;
     const kivo_review *rv;
     kivo_buf rep, page, again;
@@ -174,7 +181,7 @@ static void test_run_page(void **state)
     assert_int_equal(wk_html_render_run(&pk, rep.data, rep.len, &page), KIVO_OK);
     assert_int_equal(wk_html_render_run(&pk, rep.data, rep.len, &again), KIVO_OK);
     assert_int_equal(page.len, again.len);
-    assert_memory_equal(page.data, again.data, page.len);     /* deterministic */
+    assert_memory_equal(page.data, again.data, page.len); /* deterministic */
     assert_int_equal(wk_html_render_run(&pk, "", 0, &again), KIVO_EINVAL);
 
     /* What the batch does (data kept, page written around it) gives the same bytes. */
@@ -186,19 +193,19 @@ static void test_run_page(void **state)
         assert_non_null(mkdtemp(dir));
         snprintf(path, sizeof path, "%s/claim_report.html", dir);
         assert_int_equal(wk_html_run_data(&pk, rep.data, rep.len, &data), KIVO_OK);
-        assert_true(data.len < page.len / 2);    /* the assets are not in it */
+        assert_true(data.len < page.len / 2); /* the assets are not in it */
         int dfd = open(dir, O_RDONLY | O_DIRECTORY);
         assert_true(dfd >= 0);
-        assert_int_equal(wk_html_write_at(dfd, "claim_report.html", "run", data.data, data.len,
-                                          0), KIVO_OK);
+        assert_int_equal(wk_html_write_at(dfd, "claim_report.html", "run", data.data, data.len, 0),
+                         KIVO_OK);
         FILE *f = fopen(path, "rb");
         assert_non_null(f);
         size_t n = fread(back, 1, sizeof back, f);
         fclose(f);
         assert_int_equal(n, page.len);
         assert_memory_equal(back, page.data, n);
-        assert_int_equal(wk_html_write_at(dfd, "no/such/dir/x.html", "run", data.data, data.len,
-                                          0), KIVO_EIO);
+        assert_int_equal(wk_html_write_at(dfd, "no/such/dir/x.html", "run", data.data, data.len, 0),
+                         KIVO_EIO);
         close(dfd);
         snprintf(path, sizeof path, "%s/claim_report.html", dir);
         unlink(path);
@@ -254,8 +261,9 @@ static void test_index(void **state)
     assert_int_equal(wk_html_index_open(dfd, "wf/1", 4, &x), KIVO_OK);
     for (unsigned i = 0; i < 40; i++) {
         /* every 3rd run passes; runs 7 and 31 fail; unsupported grows with i % 5 */
-        kivo_verdict v = i % 3 == 0 ? KIVO_VERDICT_PASS
-                         : (i == 7 || i == 31) ? KIVO_VERDICT_FAIL : KIVO_VERDICT_NEEDS_REVIEW;
+        kivo_verdict v = i % 3 == 0            ? KIVO_VERDICT_PASS
+                         : (i == 7 || i == 31) ? KIVO_VERDICT_FAIL
+                                               : KIVO_VERDICT_NEEDS_REVIEW;
         snprintf(id, sizeof id, "r%u<x>", i);
         /* Links: the per-run layout's page, except r31 (a v2 page number) and r4 (v2, none). */
         int64_t page = i == 31 ? 3 : i == 4 ? WK_PAGE_NONE : WK_PAGE_RUN_HTML;
@@ -300,8 +308,8 @@ static void test_index(void **state)
     assert_string_equal(json_string_value(json_object_get(r0, "verdict")), "fail");
     assert_string_equal(json_string_value(json_array_get(json_object_get(r0, "categories"), 0)),
                         "unsupported_policy_claim");
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(d, "summary"),
-                                                        "records_reviewed")), 40);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(d, "summary"), "records_reviewed")), 40);
     json_decref(d);
     unlink(path);
     rmdir(dir);

@@ -44,8 +44,9 @@ static const char *write_spec(const char *name, const char *text)
     return path;
 }
 
-#define MINIMAL "\"schema_version\":\"kivo_worker_job_spec.v1\",\"workflow_id\":\"wf\"," \
-                "\"inputs\":[\"traces/*.jsonl\"]"
+#define MINIMAL                                                              \
+    "\"schema_version\":\"kivo_worker_job_spec.v1\",\"workflow_id\":\"wf\"," \
+    "\"inputs\":[\"traces/*.jsonl\"]"
 
 static void test_full_spec(void **state)
 {
@@ -85,7 +86,7 @@ static void test_full_spec(void **state)
     assert_string_equal(s.report_label, "My store");
     assert_int_equal(s.max_line_bytes, 4096);
     wk_jobspec_free(&s);
-    wk_jobspec_free(&s);        /* freeing twice is harmless: free zeroes the spec */
+    wk_jobspec_free(&s); /* freeing twice is harmless: free zeroes the spec */
 }
 
 static void test_defaults(void **state)
@@ -110,7 +111,7 @@ static void test_defaults(void **state)
     snprintf(want, sizeof want, "%s/kivo-reports", dir);
     assert_string_equal(s.report_path, want);
     assert_string_equal(s.report_label, "Customer report store");
-    assert_int_equal(s.max_line_bytes, 8u << 20);   /* safe on 64 cores (issue 12) */
+    assert_int_equal(s.max_line_bytes, 8u << 20); /* safe on 64 cores (issue 12) */
     wk_jobspec_free(&s);
 
     /* inputs may be one string; an absolute report path stays as it is; "" is a pointer. */
@@ -137,7 +138,7 @@ static void bad(const char *text, const char *const *needles)
     for (size_t i = 0; needles[i]; i++)
         if (!strstr(err, needles[i]))
             fail_msg("message \"%s\" does not name \"%s\" (spec %s)", err, needles[i], text);
-    assert_null(s.workflow_id);     /* nothing half-loaded left behind */
+    assert_null(s.workflow_id); /* nothing half-loaded left behind */
 }
 
 #define N(...) ((const char *const[]){__VA_ARGS__, NULL})
@@ -187,7 +188,8 @@ static void test_bad_specs(void **state)
     id[513] = '\0';
     snprintf(big, sizeof big,
              "{\"schema_version\":\"kivo_worker_job_spec.v1\",\"workflow_id\":\"%s\","
-             "\"inputs\":[\"a\"]}", id);
+             "\"inputs\":[\"a\"]}",
+             id);
     bad(big, N("workflow_id", "512"));
 }
 
@@ -206,10 +208,12 @@ static void test_batch_id(void **state)
     assert_string_equal(wk_jobspec_batch(&s), "release-2026.12:v8_a");
     assert_int_not_equal(wk_jobspec_set_batch(&s, "no spaces", err, sizeof err), 0);
     assert_non_null(strstr(err, "batch id"));
-    assert_string_equal(s.batch_id, "release-2026.12:v8_a");     /* unchanged */
+    assert_string_equal(s.batch_id, "release-2026.12:v8_a"); /* unchanged */
     wk_jobspec_free(&s);
-    assert_int_equal(wk_jobspec_load(write_spec("b1.json", "{" MINIMAL ",\"batch_id\":\"nightly-7\"}"),
-                                     &s, err, sizeof err), 0);
+    assert_int_equal(
+        wk_jobspec_load(write_spec("b1.json", "{" MINIMAL ",\"batch_id\":\"nightly-7\"}"), &s, err,
+                        sizeof err),
+        0);
     assert_string_equal(wk_jobspec_batch(&s), "nightly-7");
     wk_jobspec_free(&s);
     char long_id[200];
@@ -245,7 +249,7 @@ static void test_unreadable(void **state)
     assert_int_not_equal(wk_jobspec_load(path, &s, err, sizeof err), 0);
     assert_non_null(strstr(err, "does-not-exist.json"));
     assert_non_null(strstr(err, "No such file"));
-    assert_int_not_equal(wk_jobspec_load(dir, &s, err, sizeof err), 0);    /* a folder */
+    assert_int_not_equal(wk_jobspec_load(dir, &s, err, sizeof err), 0); /* a folder */
     assert_non_null(strstr(err, "cannot read job spec"));
 }
 
@@ -285,12 +289,9 @@ static void test_helpers(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_full_spec),
-        cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_bad_specs),
-        cmocka_unit_test(test_unreadable),
-        cmocka_unit_test(test_batch_id),
-        cmocka_unit_test(test_helpers),
+        cmocka_unit_test(test_full_spec), cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_bad_specs), cmocka_unit_test(test_unreadable),
+        cmocka_unit_test(test_batch_id),  cmocka_unit_test(test_helpers),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -67,14 +67,14 @@ static void test_report(void **state)
     assert_non_null(mkdtemp(dir));
     snprintf(path, sizeof path, "%s/r.xml", dir);
     assert_int_equal(wk_junit_open(path, &j), 0);
-    assert_int_equal(entries(dir), 0);          /* the scratch file has no name */
+    assert_int_equal(entries(dir), 0); /* the scratch file has no name */
     assert_int_equal(wk_junit_case(j, "wf", "ok", WK_JUNIT_PASS, NULL, NULL, NULL), 0);
     assert_int_equal(wk_junit_case(j, "wf", "bad<1>", WK_JUNIT_FAILURE, "fail", "fail: x", "b&"),
                      0);
     assert_int_equal(wk_junit_case(j, "wf", "r", WK_JUNIT_ERROR, "rejected", "why", NULL), 0);
     assert_int_equal(wk_junit_case(j, "wf", "s", WK_JUNIT_SKIPPED, NULL, "no pair", NULL), 0);
     assert_int_equal(wk_junit_close(j, "suite \"1\"", 1.5), 0);
-    assert_int_equal(entries(dir), 1);          /* r.xml alone, no temporary left */
+    assert_int_equal(entries(dir), 1); /* r.xml alone, no temporary left */
     struct stat sb;
     mode_t mask = umask(0);
     umask(mask);

@@ -281,12 +281,9 @@ static void test_links_refused(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_raw_fields_any_depth),
-        cmocka_unit_test(test_state_roundtrip),
-        cmocka_unit_test(test_many_states),
-        cmocka_unit_test(test_dead_letter_and_append),
-        cmocka_unit_test(test_file_modes),
-        cmocka_unit_test(test_links_refused),
+        cmocka_unit_test(test_raw_fields_any_depth), cmocka_unit_test(test_state_roundtrip),
+        cmocka_unit_test(test_many_states),          cmocka_unit_test(test_dead_letter_and_append),
+        cmocka_unit_test(test_file_modes),           cmocka_unit_test(test_links_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

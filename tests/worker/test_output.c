@@ -38,7 +38,7 @@ static void check_safe(const char *id, size_t len)
     size_t n = strlen(out);
     assert_true(n > 0);
     assert_true(n < WK_COMPONENT_MAX);
-    assert_true(n <= 255);                          /* NAME_MAX */
+    assert_true(n <= 255); /* NAME_MAX */
     assert_string_not_equal(out, ".");
     assert_string_not_equal(out, "..");
     assert_int_not_equal(out[0], '.');
@@ -73,8 +73,8 @@ static void test_known_encodings(void **state)
 static void test_escapes_are_safe(void **state)
 {
     (void)state;
-    static const char *const ids[] = {"../../x", "a/b", "..", ".", "/", "//", "/etc/passwd",
-                                      "..\\..\\x", "~", "%2F", "a/../../b", NULL};
+    static const char *const ids[] = {"../../x",     "a/b",       "..", ".",   "/",         "//",
+                                      "/etc/passwd", "..\\..\\x", "~",  "%2F", "a/../../b", NULL};
     for (size_t i = 0; ids[i]; i++)
         check_safe(ids[i], strlen(ids[i]));
     /* Every single byte. */
@@ -88,8 +88,8 @@ static void test_distinct(void **state)
 {
     (void)state;
     /* Ids that differ give names that differ, also when one id looks like another's encoding. */
-    static const char *const ids[] = {"a/b", "a%2Fb", "a%252Fb", "a_b", "a-b", "a.b", "..",
-                                      "%2E.", ".", "%2E", "", "%00", "~", "%7E", NULL};
+    static const char *const ids[] = {"a/b", "a%2Fb", "a%252Fb", "a_b", "a-b", "a.b", "..", "%2E.",
+                                      ".",   "%2E",   "",        "%00", "~",   "%7E", NULL};
     char out[16][WK_COMPONENT_MAX];
     size_t n = 0;
     for (; ids[n]; n++)
@@ -113,7 +113,7 @@ static void test_long_ids(void **state)
     assert_int_equal(strlen(oa), 200 + 1 + 16);
     assert_int_equal(oa[200], '~');
     assert_memory_equal(oa, a, 200);
-    assert_string_not_equal(oa, ob);            /* only the hash tells them apart */
+    assert_string_not_equal(oa, ob); /* only the hash tells them apart */
     check_safe(a, 512);
     /* Exactly 200 kept bytes is not cut. */
     wk_path_component(a, 200, oa);
@@ -148,7 +148,7 @@ static void test_mkdirs(void **state)
     assert_int_equal(wk_mkdirs(path), 0);
     assert_int_equal(stat(path, &sb), 0);
     assert_true(S_ISDIR(sb.st_mode));
-    assert_int_equal(wk_mkdirs(path), 0);       /* existing: fine */
+    assert_int_equal(wk_mkdirs(path), 0); /* existing: fine */
     snprintf(path, sizeof path, "%s/a/b/c/", root);
     assert_int_equal(wk_mkdirs(path), 0);
     /* Under a regular file: an error. */
@@ -216,7 +216,7 @@ static void test_write_at(void **state)
     assert_int_equal(len, 8);
     assert_memory_equal(got, "{\"a\":1}\n", 8);
     free(got);
-    assert_int_equal(entries(root), 1);         /* no temporary left behind */
+    assert_int_equal(entries(root), 1); /* no temporary left behind */
     /* Overwrite with something shorter: no stale tail. */
     assert_int_equal(put(dfd, "claim_report.json", "x", 1, WK_MODE_TEXT, 0), 0);
     got = slurp(path, &len);
@@ -279,7 +279,7 @@ static void test_symlinks_refused(void **state)
     assert_memory_equal(got, "precious\n", 9);
     free(got);
     assert_true(readlinkat(dfd, "summary.json", target, sizeof target) > 0);
-    assert_int_equal(entries(root), 1);         /* only the link: the temporary is gone */
+    assert_int_equal(entries(root), 1); /* only the link: the temporary is gone */
 
     /* Appending and reading through a link: refused too. */
     errno = 0;
@@ -297,7 +297,7 @@ static void test_symlinks_refused(void **state)
     assert_int_equal(wk_dir_walk(dfd, "reports/wf/run", 1, &fresh, &bad), -1);
     assert_int_equal(errno, ELOOP);
     assert_int_equal(bad, strlen("reports"));
-    assert_int_equal(entries(outside), 1);      /* nothing made through the link */
+    assert_int_equal(entries(outside), 1); /* nothing made through the link */
     assert_int_equal(unlinkat(dfd, "reports", 0), 0);
     assert_true((fd = wk_dir_walk(dfd, "reports/wf", 1, &fresh, NULL)) >= 0);
     assert_int_equal(fresh, 1);
@@ -438,15 +438,15 @@ static void test_tmp_sweep(void **state)
     assert_true(dfd >= 0);
     static const char *const gone[] = {".events.jsonl.123.0.tmp", ".summary.json.9.77.tmp",
                                        ".x.1.2.tmp", NULL};
-    static const char *const kept[] = {"summary.json", ".a.b.tmp", "..1.2.tmp", ".x.1.tmp",
-                                       ".x.1.2.tmpx", "x.1.2.tmp", ".x..2.tmp", NULL};
+    static const char *const kept[] = {"summary.json", ".a.b.tmp",  "..1.2.tmp", ".x.1.tmp",
+                                       ".x.1.2.tmpx",  "x.1.2.tmp", ".x..2.tmp", NULL};
     for (size_t i = 0; gone[i]; i++)
         assert_int_equal(put(dfd, gone[i], "x", 1, WK_MODE_META, 0), 0);
     for (size_t i = 0; kept[i]; i++)
         assert_int_equal(put(dfd, kept[i], "x", 1, WK_MODE_META, 0), 0);
-    assert_int_equal(mkdirat(dfd, ".d.1.2.tmp", 0700), 0);     /* a folder: kept */
+    assert_int_equal(mkdirat(dfd, ".d.1.2.tmp", 0700), 0); /* a folder: kept */
     snprintf(victim, sizeof victim, "%s/victim", outside);
-    assert_int_equal(symlinkat(victim, dfd, ".l.1.2.tmp"), 0);  /* a link: kept, not followed */
+    assert_int_equal(symlinkat(victim, dfd, ".l.1.2.tmp"), 0); /* a link: kept, not followed */
     assert_true((fd = wk_tmp_open(dfd, "live", WK_MODE_META, tmp)) >= 0);
     close(fd);
     /* The sweep runs under the folder's lock, when no temporary of a live process is there; this
@@ -485,8 +485,7 @@ static void test_error_messages(void **state)
 {
     (void)state;
     char err[512];
-    wk_output_error(err, sizeof err, "cannot write reports under", "out/reports/wf", "run2",
-                    ELOOP);
+    wk_output_error(err, sizeof err, "cannot write reports under", "out/reports/wf", "run2", ELOOP);
     assert_non_null(strstr(err, "out/reports/wf/run2"));
     assert_non_null(strstr(err, "symbolic link"));
     wk_output_error(err, sizeof err, "cannot create", "out", "reports", ENOTDIR);
@@ -498,12 +497,18 @@ static void test_error_messages(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_known_encodings),  cmocka_unit_test(test_escapes_are_safe),
-        cmocka_unit_test(test_distinct),         cmocka_unit_test(test_long_ids),
-        cmocka_unit_test(test_mkdirs),           cmocka_unit_test(test_write_at),
-        cmocka_unit_test(test_symlinks_refused), cmocka_unit_test(test_walk),
-        cmocka_unit_test(test_modes),            cmocka_unit_test(test_tmp_sweep),
-        cmocka_unit_test(test_lock),             cmocka_unit_test(test_error_messages),
+        cmocka_unit_test(test_known_encodings),
+        cmocka_unit_test(test_escapes_are_safe),
+        cmocka_unit_test(test_distinct),
+        cmocka_unit_test(test_long_ids),
+        cmocka_unit_test(test_mkdirs),
+        cmocka_unit_test(test_write_at),
+        cmocka_unit_test(test_symlinks_refused),
+        cmocka_unit_test(test_walk),
+        cmocka_unit_test(test_modes),
+        cmocka_unit_test(test_tmp_sweep),
+        cmocka_unit_test(test_lock),
+        cmocka_unit_test(test_error_messages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

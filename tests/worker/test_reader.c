@@ -77,8 +77,8 @@ static void expand(const char *const *patterns, size_t n, wk_inputs *in)
 }
 
 /* Reads everything; checks each chunk; returns the concatenation per file. */
-static void read_all(const wk_inputs *in, size_t chunk, size_t max_line, char **files,
-                     size_t *lens, size_t *n_overlong, uint64_t *overlong_at)
+static void read_all(const wk_inputs *in, size_t chunk, size_t max_line, char **files, size_t *lens,
+                     size_t *n_overlong, uint64_t *overlong_at)
 {
     wk_reader *r = NULL;
     wk_chunk c = {0};
@@ -100,7 +100,7 @@ static void read_all(const wk_inputs *in, size_t chunk, size_t max_line, char **
             /* Skipped: where it was and how long, and no bytes handed out. */
             assert_int_equal(c.len, 0);
             overlong_at[(*n_overlong)++] = c.offset;
-            lens[c.file] += (size_t)c.overlong;   /* keep offsets lined up */
+            lens[c.file] += (size_t)c.overlong; /* keep offsets lined up */
             memset(files[c.file] + c.offset, '#', (size_t)c.overlong);
             total += c.overlong;
             continue;
@@ -122,7 +122,7 @@ static void read_all(const wk_inputs *in, size_t chunk, size_t max_line, char **
         total += c.len;
     }
     assert_int_equal(rc, 0);
-    assert_int_equal(wk_reader_next(r, &c), 0);     /* stays at the end */
+    assert_int_equal(wk_reader_next(r, &c), 0); /* stays at the end */
     assert_int_equal(wk_reader_bytes(r), total);
     wk_chunk_free(&c);
     wk_reader_close(r);
@@ -133,7 +133,7 @@ static void test_whole_vs_chunked(void **state)
     (void)state;
     size_t la, lb, lc;
     char *a = make_lines(500, 1, 1, &la);
-    char *b = make_lines(77, 5, 0, &lb);            /* no final newline */
+    char *b = make_lines(77, 5, 0, &lb); /* no final newline */
     char *c = make_lines(1, 9, 1, &lc);
     write_file("a.jsonl", a, la);
     write_file("b.jsonl", b, lb);
@@ -198,8 +198,8 @@ static void test_long_and_overlong_lines(void **state)
     assert_int_equal(n_over, 1);
     assert_int_equal(at[0], over_at);
     assert_int_equal(lens[0], k);
-    assert_memory_equal(files[0], d, over_at);                      /* all before it, whole */
-    assert_memory_equal(files[0] + after, d + after, k - after);    /* all after it */
+    assert_memory_equal(files[0], d, over_at);                   /* all before it, whole */
+    assert_memory_equal(files[0] + after, d + after, k - after); /* all after it */
     assert_memory_equal(files[0] + long_at, d + long_at, 10001);
     free(files[0]);
 
@@ -310,7 +310,7 @@ static void read_while_changing(const char *name, const char *data, size_t len, 
             shrunk++;
             shrunk_at = c.offset;
         } else {
-            assert_int_equal(shrunk, 0);        /* nothing after it */
+            assert_int_equal(shrunk, 0); /* nothing after it */
             assert_int_equal(c.offset, got);
             got += c.len;
         }
@@ -328,7 +328,7 @@ static void read_while_changing(const char *name, const char *data, size_t len, 
         assert_int_equal(got, plain_cut + strlen(grow));
     } else {
         assert_int_equal(shrunk, 1);
-        assert_int_equal(got, plain_cut);       /* everything before the cut, nothing lost */
+        assert_int_equal(got, plain_cut); /* everything before the cut, nothing lost */
         assert_int_equal(shrunk_at, plain_cut);
     }
     (void)compressed;
@@ -360,7 +360,7 @@ static void test_shrinks_while_read(void **state)
 {
     (void)state;
     size_t len;
-    char *d = random_lines(10000, &len);        /* ~1.5 MB */
+    char *d = random_lines(10000, &len); /* ~1.5 MB */
     /* Cut at a line's end, far past the first chunk: without the check the reader would end
      * there as if the file were whole. */
     size_t cut = len / 2;

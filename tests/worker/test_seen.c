@@ -52,7 +52,7 @@ static void test_add_and_repeat(void **state)
     assert_int_equal(l, 100 + 3);
     /* The largest file index and line that pack; one more is still a repeat, of unknown place. */
     uint32_t big_file = (1u << (64 - WK_SEEN_LINE_BITS)) - 1;
-    uint64_t big_line = (1ull << WK_SEEN_LINE_BITS) - 2;   /* all ones marks "unknown" */
+    uint64_t big_line = (1ull << WK_SEEN_LINE_BITS) - 2; /* all ones marks "unknown" */
     assert_int_equal(wk_seen_add(s, "big", big_file, big_line, &first), 0);
     assert_int_equal(wk_seen_add(s, "big", 0, 1, &first), 0);
     where(first, &f, &l);
@@ -119,19 +119,19 @@ static void test_case_collisions(void **state)
     char id[600];
     assert_int_equal(wk_seen_create(&s), 0);
     assert_int_equal(add_case(s, "Run1", 1), 0);
-    assert_int_equal(add_case(s, "run1", 2), 1);        /* small after capitals */
-    assert_int_equal(add_case(s, "RUN1", 3), 2);        /* the one in small letters first */
+    assert_int_equal(add_case(s, "run1", 2), 1); /* small after capitals */
+    assert_int_equal(add_case(s, "RUN1", 3), 2); /* the one in small letters first */
     assert_int_equal(add_case(s, "abc", 4), 0);
-    assert_int_equal(add_case(s, "aBc", 5), 4);         /* capitals after small */
+    assert_int_equal(add_case(s, "aBc", 5), 4); /* capitals after small */
     assert_int_equal(add_case(s, "abd", 6), 0);
     assert_int_equal(add_case(s, "XyZ", 15), 0);
-    assert_int_equal(add_case(s, "xYz", 16), 15);       /* capitals after capitals */
-    assert_int_equal(add_case(s, "a-b_c.9", 7), 0);     /* no letters to fold apart */
+    assert_int_equal(add_case(s, "xYz", 16), 15);   /* capitals after capitals */
+    assert_int_equal(add_case(s, "a-b_c.9", 7), 0); /* no letters to fold apart */
     assert_int_equal(add_case(s, "A-B_C.9", 8), 7);
     /* Only ASCII letters fold: 0xC3 0x89 (É) and 0xC3 0xA9 (é) are other bytes. */
     assert_int_equal(add_case(s, "\xc3\x89t\xc3\xa9", 9), 0);
     assert_int_equal(add_case(s, "\xc3\xa9t\xc3\xa9", 10), 0);
-    assert_int_equal(add_case(s, "@[`{", 11), 0);       /* the bytes around A-Z and a-z */
+    assert_int_equal(add_case(s, "@[`{", 11), 0); /* the bytes around A-Z and a-z */
     assert_int_equal(add_case(s, "`{@[", 12), 0);
     /* Long ids fold through a heap buffer. */
     memset(id, 'Q', 599);
