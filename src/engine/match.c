@@ -13,6 +13,7 @@
 
 #include "engine_int.h"
 #include "grow_int.h"
+#include "fields_int.h"
 #include "hours_int.h"
 #include "sense_int.h"
 
@@ -26,163 +27,10 @@
 #define CONFLICT_AT 0.70    /* coverage of the rest at or above which a disagreement contradicts */
 #define WINDOW_PENALTY 0.01 /* per extra sentence, so the tightest span wins a tie */
 #define MAX_WINDOW 3        /* sentences in a window */
-#define SENSE_AT \
-    0.50                   /* word coverage of the window at or above which the sentence
-                               * layer (sense.c) reads the claim against it */
-#define SENSE_NEXT_AT 0.70 /* the same for the next best window */
-
-/* 1 when token t's text is one of words (NULL-terminated), ASCII letters without case. */
-static int tok_is(const char *text, const kv_token *t, const char *const *words)
-{
-    for (size_t k = 0; words[k]; k++)
-        if (kv_text_is(text + t->start, t->end - t->start, words[k]))
-            return 1;
-    return 0;
-}
-
-/* "Please note that ...", "Keep in mind ...", "However, remember ...": a caveat to the reader, not
- * a statement of fact. */
-static int is_caveat(const char *text, const kv_token *toks, size_t n)
-{
-    static const char *const connective[] = {
-        "however", "additionally", "also", "overall", "finally", "therefore", "so", "but", NULL};
-    static const char *const note[] = {"note", "remember", NULL};
-    static const char *const keep[] = {"keep", "bear", NULL};
-    static const char *const in[] = {"in", NULL};
-    static const char *const mind[] = {"mind", NULL};
-    static const char *const please[] = {"please", NULL};
-    size_t i = n > 1 && tok_is(text, &toks[0], connective) ? 1 : 0;
-    if (i < n && tok_is(text, &toks[i], please))
-        i++;
-    if (i < n && tok_is(text, &toks[i], note))
-        return 1;
-    return i + 2 < n && tok_is(text, &toks[i], keep) && tok_is(text, &toks[i + 1], in) &&
-           tok_is(text, &toks[i + 2], mind);
-}
-
-#define REFERRAL_REACH 8 /* tokens from "consult" to the professional it names */
-
-/* "Consult a professional locksmith", "seek advice from your doctor", "talk to a specialist":
- * a referral to someone else, not a statement of fact. */
-static int is_referral(const char *text, const kv_token *toks, size_t n)
-{
-    static const char *const ask[] = {"consult", "consulting", "contact", "contacting",
-                                      "seek",    "seeking",    "speak",   "speaking",
-                                      "talk",    "talking",    NULL};
-    static const char *const who[] = {
-        "professional", "professionals", "doctor",       "doctors",     "physician",  "expert",
-        "experts",      "specialist",    "specialists",  "healthcare",  "provider",   "locksmith",
-        "attorney",     "lawyer",        "veterinarian", "vet",         "technician", "pharmacist",
-        "dentist",      "therapist",     "counselor",    "electrician", "plumber",    "mechanic",
-        "contractor",   "advisor",       "adviser",      NULL};
-    for (size_t i = 0; i < n; i++) {
-        if (!tok_is(text, &toks[i], ask))
-            continue;
-        for (size_t j = i + 1; j < n && j <= i + REFERRAL_REACH; j++)
-            if (tok_is(text, &toks[j], who))
-                return 1;
-    }
-    return 0;
-}
-
-/* 1 when s[0..len) holds a typographic double quote (U+201C or U+201D). */
-static int has_quote_mark(const char *s, size_t len)
-{
-    for (size_t i = 0; i + 2 < len; i++)
-        if ((unsigned char)s[i] == 0xE2 && (unsigned char)s[i + 1] == 0x80 &&
-            ((unsigned char)s[i + 2] == 0x9C || (unsigned char)s[i + 2] == 0x9D))
-            return 1;
-    return 0;
-}
-
-/* 1 when text[at..len) opens with the line under a Markdown table's header ("|---|:--:|"). */
-static int table_rule_at(const char *text, size_t len, size_t at)
-{
-    while (at < len && (text[at] == '\n' || text[at] == '\r' || text[at] == ' '))
-        at++;
-    size_t dashes = 0;
-    for (; at < len && text[at] != '\n'; at++) {
-        char c = text[at];
-        if (c == '-')
-            dashes++;
-        else if (c != '|' && c != ':' && c != ' ' && c != '\r')
-            return 0;
-    }
-    return dashes >= 3;
-}
-
-/* A heading: Markdown's "## Summary", or a label ending in ':' ("Steps:", "**Answer:**"). */
-static int is_heading(const char *text, const kv_span *span)
-{
-    size_t a = span->start, b = span->end;
-    if (text[a] == '#') {
-        while (a < b && text[a] == '#')
-            a++;
-        if (a < b && text[a] == ' ')
-            return 1;
-    }
-    while (b > a && (text[b - 1] == '*' || text[b - 1] == '_'))
-        b--;
-    return b > a && text[b - 1] == ':';
-}
-
-/* Words that open a formula of goodwill ("Good luck!", "Have a nice day!", "Take care!"). */
-static const char *const pleasantry_open[] = {"good", "have", "enjoy", "happy",           "best",
-                                              "take", "stay", "merry", "congratulations", "cheers",
-                                              NULL};
-
-int kv_match_is_claim(const char *text, size_t len, const kv_span *span, const kv_token *toks,
-                      size_t n)
-{
-    size_t content = 0, numbers = 0, refs = 0, words = 0;
-    int negated = 0;
-    if (text[span->end - 1] == '?' || is_heading(text, span))
-        return 0;
-    /* The header row of a Markdown table names its columns; the rows under it are claims. */
-    if (text[span->start] == '|' && table_rule_at(text, len, span->end))
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        if (toks[i].kind != KV_TOK_STOP)
-            content++;
-        if (toks[i].kind == KV_TOK_NUMBER)
-            numbers++;
-        if (toks[i].flags & KV_TF_NEG)
-            negated = 1;
-        if (toks[i].flags & KV_TF_REF)
-            refs++;
-        else if (toks[i].kind == KV_TOK_WORD)
-            words++;
-    }
-    /* Bare list numbers ("2.") and citations ("This is mentioned in passage 3.") say nothing. */
-    if (content == 0 || words == 0)
-        return 0;
-    /* "Thanks for reaching out!", "Sure!", "Good luck!", "I hope this helps." */
-    int meta = 0, self = 0;
-    for (size_t i = 0; i < n; i++) {
-        meta |= (toks[i].flags & KV_TF_META) != 0;
-        /* "I", not the "i" of "type i": the speaker is written in capitals. */
-        self |= (toks[i].flags & KV_TF_SELF) && (toks[i].flags & KV_TF_CAP);
-    }
-    if (meta && numbers == 0 && content <= 3)
-        return 0;
-    /* "Good morning!", "Have a great day!", "Enjoy your weekend!": a formula of goodwill. */
-    if (text[span->end - 1] == '!' && numbers == 0 && content <= 3 && n > 0 &&
-        tok_is(text, &toks[0], pleasantry_open))
-        return 0;
-    /* "I can confidently answer the question.", "I'd be happy to help": about the assistant,
-     * unless quoted (news quote their sources: "I was there," he said). */
-    if (self && !memchr(text + span->start, '"', span->end - span->start) &&
-        !has_quote_mark(text + span->start, span->end - span->start))
-        return 0;
-    /* "The passages do not mention the price." */
-    if (negated && refs > 0 && numbers == 0)
-        return 0;
-    /* "Please note that results may vary.", "Consult a professional if it persists." */
-    /* (A caveat that states a number is a claim: "Please note that there is a $10 fee".) */
-    if ((is_caveat(text, toks, n) && numbers == 0) || is_referral(text, toks, n))
-        return 0;
-    return 1;
-}
+/* Word coverage of the window at or above which the sentence layer (sense.c) reads the claim
+ * against it, and the same for the next best window. */
+#define SENSE_AT 0.50
+#define SENSE_NEXT_AT 0.70
 
 /* Collects the claim's distinct content terms. */
 static kivo_status collect_terms(kv_claim_scratch *cs, const char *text, const kv_token *toks,
@@ -638,194 +486,6 @@ static void mark_failure(const kivo_engine *e, const kv_token *toks, size_t n, c
 
 #define FIELD_CONFLICT KV_CHECK_CONFLICT
 #define FIELD_NULL KV_CHECK_NULL
-#define NEG_BEFORE 8 /* tokens before a field's key where a negation still applies to it */
-#define NEG_AFTER 6  /* and after it ("garage and valet parking are not") */
-
-/* 1 when the words between tokens a and b (a < b) end a clause: '.', ';', ':' or a contrast
- * word ("but", "while") at b. Commas do not: "no valet, garage or lot parking". */
-static int clause_break(const char *text, const kv_token *a, const kv_token *b)
-{
-    for (uint32_t i = a->end; i < b->start; i++)
-        if (text[i] == '.' || text[i] == ';' || text[i] == ':')
-            return 1;
-    static const char *const contrast[] = {"but",     "while",   "although", "though",
-                                           "whereas", "however", "yet",      NULL};
-    size_t len = b->end - b->start;
-    for (size_t k = 0; contrast[k]; k++) {
-        if (strlen(contrast[k]) != len)
-            continue;
-        size_t i = 0;
-        while (i < len && (text[b->start + i] | 0x20) == contrast[k][i])
-            i++;
-        if (i == len)
-            return 1;
-    }
-    return 0;
-}
-
-/* Whether a negation cue governs tokens [*lo, *hi]: one up to NEG_BEFORE tokens before or
- * NEG_AFTER after, in the same clause. Widens [*lo, *hi] to the cue found. */
-static int negation_scope(const char *text, const kv_token *toks, size_t n, size_t *lo, size_t *hi)
-{
-    /* Between the key's words: "Dogs are not allowed" for DogsAllowed. */
-    for (size_t i = *lo + 1; i < *hi; i++)
-        if (toks[i].flags & KV_TF_NEG)
-            return 1;
-    for (size_t i = *lo, k = 0; i > 0 && k < NEG_BEFORE; i--, k++) {
-        if (clause_break(text, &toks[i - 1], &toks[i]))
-            break;
-        if (toks[i - 1].flags & KV_TF_NEG) {
-            *lo = i - 1;
-            return 1;
-        }
-    }
-    for (size_t i = *hi + 1, k = 0; i < n && k < NEG_AFTER; i++, k++) {
-        if (clause_break(text, &toks[i - 1], &toks[i]))
-            break;
-        if (toks[i].flags & KV_TF_NEG) {
-            *hi = i;
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/* Index of the first claim token (not a number) with hash h, or n. */
-static size_t find_word(const kv_token *toks, size_t n, uint64_t h)
-{
-    size_t i = 0;
-    while (i < n && !(toks[i].kind != KV_TOK_NUMBER && toks[i].h == h))
-        i++;
-    return i;
-}
-
-/* 1 when the field's key words appear in no sentence but the field's own line ("upscale" in
- * Ambience.upscale): such a key names the field without its parent. */
-static int key_only(const kivo_engine *e, const kv_field *fd)
-{
-    for (size_t j = 0; j < fd->n_key; j++) {
-        size_t np;
-        kv_index_find(e, fd->key[j], &np);
-        if (np > 1)
-            return 0;
-    }
-    return 1;
-}
-
-/* 1 when the claim holds every word h[0..k) (none when k is 0), with *first and *last the
- * first and last claim tokens among them. */
-static int holds_all(const kv_token *toks, size_t n, const uint64_t *h, size_t k, size_t *first,
-                     size_t *last)
-{
-    *first = n;
-    *last = 0;
-    for (size_t j = 0; j < k; j++) {
-        size_t i = find_word(toks, n, h[j]);
-        if (i == n)
-            return 0;
-        *first = i < *first ? i : *first;
-        *last = i > *last ? i : *last;
-    }
-    return 1;
-}
-
-/* 1 when the claim names every key word of field fd (or its key written as one word). */
-static int names_key(const kv_field *fd, const kv_token *toks, size_t n)
-{
-    size_t first, last;
-    return holds_all(toks, n, fd->key, fd->n_key, &first, &last) ||
-           (fd->joined && find_word(toks, n, fd->joined) < n);
-}
-
-/* 1 when fields a and b have the same parent. */
-static int same_parent(const kv_field *a, const kv_field *b)
-{
-    return a->n_parent == b->n_parent &&
-           memcmp(a->parent, b->parent, a->n_parent * sizeof *a->parent) == 0;
-}
-
-/* Holds the claim against groups of yes/no fields under one parent (BusinessParking.garage,
- * .street, ...) that it names as a whole: "there is no parking" when some kind of parking is
- * true is a conflict. A claim that names one of the group's keys is checked field by field
- * instead. Marks the parent's words and the negation in mark (may be NULL). */
-static int check_groups(const kivo_engine *e, const char *text, const kv_token *toks, size_t n,
-                        uint8_t *mark)
-{
-    int found = 0;
-    size_t f = 0;
-    while (f < e->n_fields) {
-        size_t g = f + 1;
-        while (g < e->n_fields && same_parent(&e->fields[f], &e->fields[g]))
-            g++;
-        const kv_field *fd = &e->fields[f];
-        size_t first = n, last = 0;
-        int parent = fd->n_parent && holds_all(toks, n, fd->parent, fd->n_parent, &first, &last);
-        int any_true = 0, named = 0;
-        for (size_t h = f; h < g; h++) {
-            any_true |= e->fields[h].value == KV_FIELD_TRUE;
-            named |= names_key(&e->fields[h], toks, n);
-        }
-        size_t lo = first, hi = last;
-        if (parent && any_true && !named && negation_scope(text, toks, n, &lo, &hi)) {
-            found |= FIELD_CONFLICT;
-            for (size_t i = lo; mark && i <= hi; i++)
-                if ((toks[i].flags & KV_TF_NEG) ||
-                    (toks[i].kind != KV_TOK_NUMBER && (i >= first && i <= last)))
-                    mark[i] = 1;
-        }
-        f = g;
-    }
-    return found;
-}
-
-/* Holds the claim against the record's yes/no fields. A claim names a field when it holds every
- * stem of the field's key and, for a nested key, one of its parent's ("street parking" for
- * BusinessParking.street) unless the key's words appear nowhere else in the record. Naming a
- * false field without a negation near it, or a true one with one, is a conflict
- * (FIELD_CONFLICT); naming a null one either way asserts what the record does not know
- * (FIELD_NULL). When mark is not NULL, the key words and negations of every field that
- * disagrees are marked in it. @return the FIELD_* bits found. */
-static int check_fields(const kivo_engine *e, const char *text, const kv_token *toks, size_t n,
-                        uint8_t *mark)
-{
-    int found = 0;
-    for (size_t f = 0; f < e->n_fields; f++) {
-        const kv_field *fd = &e->fields[f];
-        size_t first, last;
-        if (!holds_all(toks, n, fd->key, fd->n_key, &first, &last)) {
-            /* "takeout" for TakeOut, "wifi" for WiFi. */
-            size_t i = fd->joined ? find_word(toks, n, fd->joined) : n;
-            if (i == n)
-                continue;
-            first = last = i;
-        }
-        if (fd->n_parent && !key_only(e, fd)) {
-            size_t k = 0;
-            while (k < fd->n_parent && find_word(toks, n, fd->parent[k]) == n)
-                k++;
-            if (k == fd->n_parent)
-                continue;
-        }
-        size_t lo = first, hi = last;
-        int negated = negation_scope(text, toks, n, &lo, &hi);
-        int hit = fd->value == KV_FIELD_NULL                 ? FIELD_NULL
-                  : (fd->value == KV_FIELD_FALSE) != negated ? FIELD_CONFLICT
-                                                             : 0;
-        found |= hit;
-        if (!hit || !mark)
-            continue;
-        for (size_t i = lo; i <= hi; i++) {
-            if (toks[i].flags & KV_TF_NEG)
-                mark[i] = 1;
-            for (size_t k = 0; k < fd->n_key; k++)
-                if (toks[i].kind != KV_TOK_NUMBER && toks[i].h == fd->key[k])
-                    mark[i] = 1;
-            if (fd->joined && toks[i].kind != KV_TOK_NUMBER && toks[i].h == fd->joined)
-                mark[i] = 1;
-        }
-    }
-    return found | check_groups(e, text, toks, n, mark);
-}
 
 /* The narrow parts of an unsupported claim: runs of tokens marked in miss[], bridging function
  * words and up to SPAN_GAP_WORDS content words the sources do hold. */
@@ -1106,7 +766,7 @@ kivo_status kv_match_claim(kivo_engine *e, const kivo_packet *p, const kv_token 
     int opposite = have && words_cov >= CONFLICT_AT && !sr.converse &&
                    kv_opposite_conflict(e, p, toks, n, best.first, best.last, NULL);
 
-    int fields = e->n_fields ? check_fields(e, p->output, toks, n, NULL) : 0;
+    int fields = e->n_fields ? kv_fields_check(e, p->output, toks, n, NULL) : 0;
     fields |= hours;
 
     /* A record's keys and values hold its facts in other words than an answer's sentences
@@ -1180,7 +840,7 @@ kivo_status kv_match_claim(kivo_engine *e, const kivo_packet *p, const kv_token 
         if (fields) {
             memset(cs->miss, 0, n);
             if (e->n_fields)
-                check_fields(e, p->output, toks, n, cs->miss);
+                kv_fields_check(e, p->output, toks, n, cs->miss);
             if (hours)
                 kv_hours_check(e, p->output, toks, n, cs->miss);
         } else if (opposite && !number_conflict && !negation_conflict) {
