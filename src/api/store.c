@@ -214,17 +214,22 @@ static sqlite3_stmt *stmt(api_store *s, stmt_id id, const char *sql)
 }
 
 /* Steps a statement that returns no row and resets it. @return SQLITE_OK or the error. */
-static int run(api_store *s, sqlite3_stmt *st)
+/* Ends a statement whose last sqlite3_step() gave rc (SQLITE_DONE: all went well, or a row walk
+ * its callback stopped): records any other result as the store's error and resets st.
+ * @return SQLITE_OK or that result. */
+static int finish(api_store *s, sqlite3_stmt *st, int rc)
 {
-    int rc;
-
-    if (!st)
-        return sqlite3_errcode(s->db) != SQLITE_OK ? sqlite3_errcode(s->db) : SQLITE_ERROR;
-    rc = sqlite3_step(st);
     if (rc != SQLITE_DONE)
         record_error(s);
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static int run(api_store *s, sqlite3_stmt *st)
+{
+    if (!st)
+        return sqlite3_errcode(s->db) != SQLITE_OK ? sqlite3_errcode(s->db) : SQLITE_ERROR;
+    return finish(s, st, sqlite3_step(st));
 }
 
 /* Steps a lookup. On SQLITE_ROW the statement stays on its row (the caller's row points into
@@ -342,10 +347,7 @@ int api_store_key_list(api_store *s, void (*fn)(const api_key_item *key, void *a
         k.revoked_at = col_time(st, 5);
         fn(&k, arg);
     }
-    if (rc != SQLITE_DONE)
-        record_error(s);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+    return finish(s, st, rc);
 }
 
 static const char sql_key_revoke[] =
@@ -611,10 +613,7 @@ int api_store_pw_list(api_store *s, const api_list_filter *f,
             break;
         }
     }
-    if (rc != SQLITE_DONE)
-        record_error(s);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+    return finish(s, st, rc);
 }
 
 /* A batch is keyed by its first run's id, which never changes (runs are never removed), so the
@@ -654,10 +653,7 @@ int api_store_pw_batches(api_store *s, const api_list_filter *f,
             break;
         }
     }
-    if (rc != SQLITE_DONE)
-        record_error(s);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+    return finish(s, st, rc);
 }
 
 /* ---- hosted runs ------------------------------------------------------------------------------ */
@@ -774,10 +770,7 @@ int api_store_hr_list(api_store *s, const api_list_filter *f,
             break;
         }
     }
-    if (rc != SQLITE_DONE)
-        record_error(s);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+    return finish(s, st, rc);
 }
 
 /* The body digest goes too: kept, it would let a key holder confirm a guess of the text. */
@@ -818,10 +811,7 @@ int api_store_count_by_status(api_store *s, api_run_kind kind,
             rc = SQLITE_DONE;
             break;
         }
-    if (rc != SQLITE_DONE)
-        record_error(s);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+    return finish(s, st, rc);
 }
 
 int api_store_begin(api_store *s)
