@@ -11,7 +11,6 @@
 
 #include <sqlite3.h>
 
-#include "cursor.h"
 #include "server.h"
 
 static const char *const batch_args[] = {"workflow_id", "limit", "cursor", NULL};
@@ -41,8 +40,6 @@ void api_route_pw_batches(api_ctx *ctx, api_reply *out)
     api_error e = {0};
     api_list_filter f = {0};
     api_list_page p = {0};
-    char cursor[API_CURSOR_MAX];
-    json_t *page;
 
     f.project = ctx->r->auth.project;
     f.workflow_id = api_query(ctx, "workflow_id");
@@ -57,15 +54,7 @@ void api_route_pw_batches(api_ctx *ctx, api_reply *out)
         api_error_set(&e, 500, "internal", "the store failed; retry later");
         goto fail;
     }
-    page = json_pack("{s:o}", "batches", p.runs);
-    p.runs = NULL;
-    if (p.more) {
-        api_cursor_encode(p.last, cursor);
-        json_object_set_new(page, "next_cursor", json_string(cursor));
-    } else {
-        json_object_set_new(page, "next_cursor", json_null());
-    }
-    api_reply_json(out, 200, page);
+    api_list_reply(out, &p, "batches");
     return;
 fail:
     json_decref(p.runs);

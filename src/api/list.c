@@ -44,6 +44,21 @@ void api_list_add(api_list_page *p, int64_t id, json_t *item)
     p->n++;
 }
 
+void api_list_reply(api_reply *out, api_list_page *p, const char *key)
+{
+    char cursor[API_CURSOR_MAX];
+    json_t *page = json_pack("{s:o}", key, p->runs);
+
+    p->runs = NULL;
+    if (p->more) {
+        api_cursor_encode(p->last, cursor);
+        json_object_set_new(page, "next_cursor", json_string(cursor));
+    } else {
+        json_object_set_new(page, "next_cursor", json_null());
+    }
+    api_reply_json(out, 200, page);
+}
+
 void api_check_workflow_filter(const char *v, api_error *e)
 {
     if (v && (strlen(v) == 0 || strlen(v) > KIVO_WIRE_ID_MAX)) {
@@ -58,8 +73,6 @@ void api_list_runs(api_ctx *ctx, api_reply *out, const char *const *statuses, ap
     api_error e = {0};
     api_list_filter f = {0};
     api_list_page p = {0};
-    json_t *page;
-    char cursor[API_CURSOR_MAX];
 
     f.project = ctx->r->auth.project;
     f.workflow_id = api_query(ctx, "workflow_id");
@@ -84,15 +97,7 @@ void api_list_runs(api_ctx *ctx, api_reply *out, const char *const *statuses, ap
         api_error_set(&e, 500, "internal", "the store failed; retry later");
         goto fail;
     }
-    page = json_pack("{s:o}", "runs", p.runs);
-    p.runs = NULL;
-    if (p.more) {
-        api_cursor_encode(p.last, cursor);
-        json_object_set_new(page, "next_cursor", json_string(cursor));
-    } else {
-        json_object_set_new(page, "next_cursor", json_null());
-    }
-    api_reply_json(out, 200, page);
+    api_list_reply(out, &p, "runs");
     return;
 fail:
     json_decref(p.runs);

@@ -184,6 +184,9 @@ void api_list_runs(api_ctx *ctx, api_reply *out, const char *const *statuses, ap
 int api_list_full(api_list_page *p);
 /* Appends item (reference stolen) as the row with keyset id `id`. */
 void api_list_add(api_list_page *p, int64_t id, json_t *item);
+/* Answers 200 with the page: {key: its rows (taken from p), "next_cursor": the cursor after
+ * its last row when there are more, or null}. */
+void api_list_reply(api_reply *out, api_list_page *p, const char *key);
 
 /* Fills e (400) when a workflow_id filter is given but empty or too long. */
 void api_check_workflow_filter(const char *v, api_error *e);
