@@ -604,14 +604,11 @@
         });
     }
 
-    function renderGroup(root, name, g) {
-        var labeled = (g.values || []).some(function (v) { return !!v.evaluation; });
+    /* A "By NAME" table of group g: one row per value (and one for the other values), its first
+     * cell the value, the rest filled by fill(tr, row). */
+    function groupTable(root, name, g, heads, isNum, fill) {
         add(root, el('h2', null, 'By ' + name));
-        var heads = ['value', 'runs', 'pass', 'needs review', 'fail', 'flag rate',
-                     'top categories'];
-        if (labeled)
-            heads = heads.concat(['precision', 'recall', 'F1', 'balanced acc.']);
-        var tb = table(root, heads, function (k) { return k > 0 && k !== 6; });
+        var tb = table(root, heads, isNum);
         tb.parentNode.className = 'groups';
         var rows = (g.values || []).slice();
         if (g.other)
@@ -623,6 +620,18 @@
                 add(td, el('span', 'muted', '(other values)'));
             else
                 groupValue(td, v.value);
+            fill(tr, v);
+        });
+    }
+
+    function renderGroup(root, name, g) {
+        var labeled = (g.values || []).some(function (v) { return !!v.evaluation; });
+        var heads = ['value', 'runs', 'pass', 'needs review', 'fail', 'flag rate',
+                     'top categories'];
+        if (labeled)
+            heads = heads.concat(['precision', 'recall', 'F1', 'balanced acc.']);
+        var isNum = function (k) { return k > 0 && k !== 6; };
+        groupTable(root, name, g, heads, isNum, function (tr, v) {
             var vv = v.verdicts || {};
             [v.runs, vv.pass, vv.needs_review, vv.fail].forEach(function (n) {
                 add(tr, el('td', 'num', num(n)));
@@ -726,22 +735,8 @@
         });
 
         Object.keys(data.groups || {}).forEach(function (name) {
-            var g = data.groups[name];
-            add(root, el('h2', null, 'By ' + name));
-            var tb = table(root, ['value'].concat(PAIR_HEADS), function (k) { return k > 0; });
-            tb.parentNode.className = 'groups';
-            var rows = (g.values || []).slice();
-            if (g.other)
-                rows.push(Object.assign({other: true}, g.other));
-            rows.forEach(function (v) {
-                var tr = add(tb, el('tr'));
-                var td = add(tr, el('td', 'wrap'));
-                if (v.other)
-                    add(td, el('span', 'muted', '(other values)'));
-                else
-                    groupValue(td, v.value);
-                pairsRow(tr, v);
-            });
+            groupTable(root, name, data.groups[name], ['value'].concat(PAIR_HEADS),
+                       function (k) { return k > 0; }, pairsRow);
         });
 
         var reg = data.regressed_runs || {};
