@@ -17,6 +17,8 @@
 
 #include <cmocka.h>
 #include <jansson.h>
+
+#include "test_json_assert.h"
 #include <openssl/evp.h>
 
 #include "kivo/buf.h"
@@ -157,36 +159,6 @@ static json_t *parse_body(const kivo_buf *b, size_t from, int newline)
         fail_msg("not JSON: %s at %d: %.*s", err.text, err.position, (int)len, s);
     assert_true(json_is_object(root));
     return root;
-}
-
-/* The object's keys are exactly `keys`, in that order. */
-static void assert_keys(json_t *obj, const char *const *keys, const char *what)
-{
-    size_t i = 0;
-    assert_true(json_is_object(obj));
-    for (void *it = json_object_iter(obj); it; it = json_object_iter_next(obj, it), i++) {
-        const char *k = json_object_iter_key(it);
-        if (!keys[i] || strcmp(k, keys[i]) != 0)
-            fail_msg("%s: key %zu is \"%s\", want \"%s\"", what, i, k, keys[i] ? keys[i] : "(end)");
-    }
-    if (keys[i])
-        fail_msg("%s: key \"%s\" missing", what, keys[i]);
-}
-
-static const char *str(json_t *obj, const char *key)
-{
-    json_t *v = json_object_get(obj, key);
-    if (!json_is_string(v))
-        fail_msg("\"%s\" is not a string", key);
-    return json_string_value(v);
-}
-
-static json_int_t integer(json_t *obj, const char *key)
-{
-    json_t *v = json_object_get(obj, key);
-    if (!json_is_integer(v))
-        fail_msg("\"%s\" is not an integer", key);
-    return json_integer_value(v);
 }
 
 /* Walks every key at every depth: none is a rejected raw field. */
