@@ -64,6 +64,12 @@ _kivo_worker()
                   --progress-interval --metrics-file --chunk-bytes --html --batch-id --layout
                   --part-size --compress --overwrite --group-by --fail-on --junit
                   --github-summary -h --help $send"
+            # INPUT...: files and folders (or - for standard input).
+            if [[ $cur != -* ]]; then
+                compopt -o filenames 2>/dev/null
+                mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+                return
+            fi
             ;;
         run)
             opts="--job-token -f --job-spec-file --kivo-api-base-url --review-run-id

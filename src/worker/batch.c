@@ -73,7 +73,9 @@ typedef struct slot {
     size_t n_items, cap_items;
     uint32_t lines;
     kivo_buf text, events, reports, pages;
-    int failed; /* KIVO_ENOMEM and such: fatal */
+    int failed;                         /* KIVO_ENOMEM and such: fatal */
+    char first_keys[WK_FIRST_KEYS_MAX]; /* the chunk's first record's top-level keys (see
+                                         * wk_summary.first_keys) */
 } slot;
 
 typedef struct worker {
@@ -149,6 +151,35 @@ static kivo_status reject(slot *s, item *it, const char *prefix, const char *rea
     return st;
 }
 
+/* What the first record of a chunk holds at its top level, for the message of a batch that
+ * rejects every record: its keys ("a", "b"), or what it is instead. */
+static void first_keys(const kivo_json_node *root, char out[WK_FIRST_KEYS_MAX])
+{
+    size_t used = 0;
+    if (!root) {
+        snprintf(out, WK_FIRST_KEYS_MAX, "(not valid JSON)");
+        return;
+    }
+    if (root->type != KIVO_JSON_OBJECT) {
+        snprintf(out, WK_FIRST_KEYS_MAX, "(a JSON %s, not an object)",
+                 kivo_json_type_name(root->type));
+        return;
+    }
+    out[0] = '\0';
+    for (const kivo_json_node *c = root->child; c; c = c->next) {
+        int n = snprintf(out + used, WK_FIRST_KEYS_MAX - used, "%s\"%.*s\"", used ? ", " : "",
+                         (int)(c->key_len > 64 ? 64 : c->key_len), c->key);
+        if (n < 0 || (size_t)n >= WK_FIRST_KEYS_MAX - used) {
+            /* Cut at a key, never inside a UTF-8 character. */
+            snprintf(out + used, WK_FIRST_KEYS_MAX - used, "%s...", used ? ", " : "");
+            return;
+        }
+        used += (size_t)n;
+    }
+    if (!used)
+        snprintf(out, WK_FIRST_KEYS_MAX, "(an empty object)");
+}
+
 /* Reviews one line: a reject, or a report and an event in the slot's buffers. */
 static kivo_status review_line(const job *j, worker *w, slot *s, item *it, const char *line,
                                size_t len, size_t readable, int last_without_newline)
@@ -162,6 +193,8 @@ static kivo_status review_line(const job *j, worker *w, slot *s, item *it, const
     kivo_status st = kivo_json_parse(w->parser, line, len, readable, 0, &root);
     if (st == KIVO_ENOMEM)
         return st;
+    if (it == &s->items[0])
+        first_keys(st == KIVO_OK ? root : NULL, s->first_keys);
     if (st != KIVO_OK)
         return reject(s, it,
                       st == KIVO_EUTF8 ? "invalid UTF-8: "
@@ -213,6 +246,7 @@ static void review_slot(const job *j, worker *w, slot *s)
     s->n_items = 0;
     s->lines = 0;
     s->failed = 0;
+    s->first_keys[0] = '\0';
     kivo_buf_reset(&s->text);
     kivo_buf_reset(&s->events);
     kivo_buf_reset(&s->reports);
@@ -579,9 +613,10 @@ static kivo_status open_out(batch *b)
         return KIVO_EINVAL;
     }
     /* A checkpoint of this very batch, with the same options, is gone on from. */
+    /* Standard input cannot be read again: a batch reading it starts over. */
     b->resume = had > 0 && !per_run(b) && old.state == WK_MANIFEST_RUNNING && old.has_checkpoint &&
-                !b->opts->junit && strcmp(old.batch, b->man.batch) == 0 &&
-                strcmp(old.options, b->man.options) == 0;
+                !b->opts->junit && b->in.stdin_index == SIZE_MAX &&
+                strcmp(old.batch, b->man.batch) == 0 && strcmp(old.options, b->man.options) == 0;
     if (b->resume) {
         b->man.ck = old.ck; /* the closed parts' sizes move over */
         b->man.has_checkpoint = 1;
@@ -914,9 +949,11 @@ static kivo_status merge_step(batch *b, size_t n)
             const char *text = s->text.data + it->text_off;
             const wk_seen_entry *first = NULL;
             it->input_line = b->cur_line + it->line + 1;
-            b->sum->records_read++;
+            if (b->sum->records_read++ == 0)
+                memcpy(b->sum->first_keys, s->first_keys, sizeof s->first_keys);
             if (it->rejected) {
-                b->sum->records_rejected++;
+                if (b->sum->records_rejected++ == 0)
+                    snprintf(b->sum->first_reject, sizeof b->sum->first_reject, "%s", text);
                 if (write_json_line(b->rejects, reject_json(file, it->input_line, it->offset, text,
                                                             NULL)) != 0 ||
                     junit_reject(b->opts->junit, b->spec, file, it->input_line, text) != 0)
@@ -1206,7 +1243,8 @@ kivo_status wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary
     sum->compression = wk_compress_name((wk_compress)opts->compress);
     opts->lock_fd = -1;
     err[0] = '\0';
-    if (wk_inputs_expand(spec->dir, spec->inputs, spec->n_inputs, &b.in, err, errlen) != 0)
+    if (wk_inputs_expand(wk_jobspec_inputs_dir(spec), spec->inputs, spec->n_inputs, &b.in, err,
+                         errlen) != 0)
         return KIVO_EINVAL;
     sum->files = b.in.n;
     if ((st = open_out(&b)) != KIVO_OK || (st = open_workers(&b)) != KIVO_OK ||

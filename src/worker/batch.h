@@ -49,6 +49,9 @@ typedef struct wk_batch_opts {
     uint64_t checkpoint_bytes;      /* v2: input bytes between checkpoints; 0: the default */
 } wk_batch_opts;
 
+#define WK_FIRST_KEYS_MAX 320
+#define WK_FIRST_REJECT_MAX 320
+
 typedef struct wk_summary {
     uint64_t files, records_read, records_reviewed, records_rejected, duplicates;
     uint64_t case_collisions; /* reviewed run ids that differ from an earlier one only in case */
@@ -63,6 +66,11 @@ typedef struct wk_summary {
     int interrupted;                      /* the signal that stopped the batch, or 0 */
     int resumed;                          /* it went on from a checkpoint */
     const struct wk_breakdown *breakdown; /* adds "evaluation" and "groups", or NULL */
+    /* For the message of a batch that rejects every record (not in summary.json; empty after a
+     * resume): the first record's top-level keys ("a", "b", or what it is instead), and the
+     * first reject's reason (it names the JSON Pointer that found nothing). */
+    char first_keys[WK_FIRST_KEYS_MAX];
+    char first_reject[WK_FIRST_REJECT_MAX];
 } wk_summary;
 
 /* Runs the job; writes the output layout under the out folder. Rejected records are data, counted

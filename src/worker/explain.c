@@ -139,7 +139,8 @@ kivo_status wk_explain_run(const wk_jobspec *spec, const wk_explain_opts *opts, 
     kivo_json_parser *parser = NULL;
     kivo_record_reader *reader = NULL;
     kivo_engine *engine = NULL;
-    if (wk_inputs_expand(spec->dir, spec->inputs, spec->n_inputs, &in, err, errlen) != 0) {
+    if (wk_inputs_expand(wk_jobspec_inputs_dir(spec), spec->inputs, spec->n_inputs, &in, err,
+                         errlen) != 0) {
         rc = KIVO_EINVAL;
         goto out;
     }

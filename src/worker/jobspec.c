@@ -168,6 +168,42 @@ int wk_jobspec_set_batch(wk_jobspec *s, const char *batch_id, char *err, size_t 
     return 0;
 }
 
+int wk_jobspec_set_inputs(wk_jobspec *s, char *const *paths, size_t n, char *err, size_t errlen)
+{
+    char **v = calloc(n ? n : 1, sizeof *v);
+    for (size_t i = 0; v && i < n; i++) {
+        if (!paths[i][0]) {
+            snprintf(err, errlen, "an input on the command line is an empty string");
+            for (size_t k = 0; k < i; k++)
+                free(v[k]);
+            free(v);
+            return -1;
+        }
+        if (!(v[i] = strdup(paths[i]))) {
+            for (size_t k = 0; k < i; k++)
+                free(v[k]);
+            free(v);
+            v = NULL;
+        }
+    }
+    if (!v) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < s->n_inputs; i++)
+        free(s->inputs[i]);
+    free(s->inputs);
+    s->inputs = v;
+    s->n_inputs = n;
+    s->inputs_given = 1;
+    return 0;
+}
+
+const char *wk_jobspec_inputs_dir(const wk_jobspec *s)
+{
+    return s->inputs_given ? "" : s->dir;
+}
+
 const char *wk_jobspec_batch(const wk_jobspec *s)
 {
     return s->batch_id ? s->batch_id : WK_BATCH_ID_DEFAULT;

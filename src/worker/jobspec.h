@@ -27,6 +27,7 @@ typedef struct wk_jobspec {
     kivo_intended_use intended_use;
     char **inputs;
     size_t n_inputs;
+    int inputs_given;   /* inputs came from the command line: relative to the working folder */
     char *field[6];     /* run id, output, sources, source id, title, text pointers */
     kivo_fields fields; /* views of field[] */
     wk_meta_spec meta;  /* fields.metadata and fields.label (metadata.h) */
@@ -43,6 +44,14 @@ int wk_batch_id_valid(const char *s);
 
 /* Replaces the spec's batch_id (--batch-id). @return 0, or -1 with a message in err. */
 int wk_jobspec_set_batch(wk_jobspec *spec, const char *batch_id, char *err, size_t errlen);
+
+/* Replaces the spec's inputs with paths[0..n) given on the command line (relative to the working
+ * folder, "-" for standard input). @return 0, or -1 with a message in err. */
+int wk_jobspec_set_inputs(wk_jobspec *spec, char *const *paths, size_t n, char *err, size_t errlen);
+
+/* The folder the inputs are relative to: the spec's folder, or "" (the working folder) for
+ * inputs given on the command line. */
+const char *wk_jobspec_inputs_dir(const wk_jobspec *spec);
 
 /* The batch id that claim reports, events and create bodies carry, "default" included (issue 15:
  * every report and every event names its batch). Never NULL. */

@@ -86,11 +86,11 @@ static const char usage_batch[] =
     "                         [--html all|flagged|none] [--group-by NAME[,NAME]]\n"
     "                         [--fail-on EXPR] [--junit FILE] [--github-summary]\n"
     "                         [--batch-id ID] [--layout v2|per-run] [--part-size SIZE]\n"
-    "                         [--compress none|zstd] [--overwrite]\n"
+    "                         [--compress none|zstd] [--overwrite] [INPUT...]\n"
     "\n"
-    "Reviews every record of the job's inputs (JSONL, one AI output with its sources per line;\n"
-    "files ending .jsonl.gz or .jsonl.zst are decompressed as they are read) and writes, under\n"
-    "DIR (default: the job spec's report_store.path):\n"
+    "Reviews every record of the job's inputs (JSON Lines, one AI output with its sources per\n"
+    "line; files ending .gz or .zst are decompressed as they are read) and writes, under DIR\n"
+    "(default: the job spec's report_store.path):\n"
     "  summary.json     counts by verdict and failure category, records read/reviewed/rejected,\n"
     "                   bytes, seconds, MB/s, peak memory\n"
     "  events.jsonl     one metadata-only completed event per reviewed run\n"
@@ -109,6 +109,12 @@ static const char usage_batch[] =
     "A v2 batch checkpoints every 64 MiB of input (DIR/manifest.json): killed, it resumes from its\n"
     "last checkpoint when run again with the same job spec and DIR, with the same output as an\n"
     "uninterrupted run; SIGINT or SIGTERM stop it at the next checkpoint (exit 130 or 143).\n"
+    "INPUTs given after the options replace the spec's \"inputs\" and are relative to the\n"
+    "working folder. An input is a file, a folder (every *.jsonl and *.ndjson file below it,\n"
+    "plain or compressed, searched recursively), a glob (a path component ** matches any number\n"
+    "of folders: 'data/**/*.ndjson'), or - for standard input (named <stdin> in rejects; a batch\n"
+    "reading it never resumes, it starts over). Inputs are read in the order given, each one's\n"
+    "files sorted by path; a file named twice is read once.\n"
     "Reports and pages hold raw text and are created 0600, the other files 0640 and folders 0750,\n"
     "less the umask. No symbolic link below DIR is followed: a link where the batch must write,\n"
     "or a linked folder on its way, stops it (exit 1) with a message that names it.\n"
@@ -675,6 +681,29 @@ static int batch_send(const wk_jobspec *spec, const char *out, const wk_send_opt
     return r;
 }
 
+/* A batch that rejected every record: most often a JSON Pointer of the spec that names nothing
+ * in these records. Says so, with the pointers, the first reject's reason (it names the one that
+ * failed) and the keys the first record does have. A warning: printed even with --quiet. */
+static void all_rejected(const wk_jobspec *spec, const wk_summary *sum, const char *out)
+{
+    static const char *const names[6] = {"customer_run_id", "output",       "sources",
+                                         "source_id",       "source_title", "source_text"};
+    fprintf(stderr,
+            "kivo-worker: warning: every record was rejected (%llu of %llu), nothing was "
+            "reviewed; see %s/rejects.jsonl\n",
+            (unsigned long long)sum->records_rejected, (unsigned long long)sum->records_read, out);
+    if (sum->first_reject[0])
+        fprintf(stderr, "kivo-worker: the first reject: %s\n", sum->first_reject);
+    fprintf(stderr, "kivo-worker: the job spec's JSON Pointers (fields.*):");
+    for (int i = 0; i < 6; i++)
+        fprintf(stderr, "%s %s \"%s\"", i ? "," : "", names[i], spec->field[i]);
+    fprintf(stderr, "\n");
+    if (sum->first_keys[0])
+        fprintf(stderr, "kivo-worker: the first record's top-level keys: %s\n", sum->first_keys);
+    fprintf(stderr, "kivo-worker: a pointer that names nothing in these records is the usual "
+                    "cause: set fields in the job spec to match them\n");
+}
+
 static int cmd_batch(const wk_optenv *oe)
 {
     wk_send_opts so = {0};
@@ -776,10 +805,8 @@ static int cmd_batch(const wk_optenv *oe)
         }
         }
     }
-    if (optind < oe->argc) {
-        fprintf(stderr, "kivo-worker batch: unexpected argument '%s'\n", oe->argv[optind]);
-        return WK_EXIT_USAGE;
-    }
+    char *const *cli_inputs = oe->argv + optind;
+    size_t n_cli_inputs = (size_t)(oe->argc - optind);
     if (!spec_path) {
         fprintf(stderr, "kivo-worker batch: --job-spec-file is required (or KIVO_JOB_SPEC_FILE; "
                         "see 'kivo-worker batch --help')\n");
@@ -806,6 +833,8 @@ static int cmd_batch(const wk_optenv *oe)
         return WK_EXIT_USAGE;
     }
     if ((batch_id && wk_jobspec_set_batch(&spec, batch_id, err, sizeof err) != 0) ||
+        (n_cli_inputs &&
+         wk_jobspec_set_inputs(&spec, cli_inputs, n_cli_inputs, err, sizeof err) != 0) ||
         wk_breakdown_create(&spec, group_by, &bo.breakdown, err, sizeof err) != 0) {
         fprintf(stderr, "kivo-worker batch: %s\n", err);
         wk_gate_free(gate);
@@ -913,7 +942,9 @@ static int cmd_batch(const wk_optenv *oe)
                     (unsigned long long)sum.verdicts[1], (unsigned long long)sum.verdicts[2],
                     sum.seconds > 0 ? (double)sum.bytes / 1e6 / sum.seconds : 0.0, out);
         }
-        if (rc == WK_EXIT_REJECTS && !quiet)
+        if (rc == WK_EXIT_REJECTS && sum.records_reviewed == 0)
+            all_rejected(&spec, &sum, out);
+        else if (rc == WK_EXIT_REJECTS && !quiet)
             fprintf(stderr, "kivo-worker: %llu records rejected: see %s/rejects.jsonl\n",
                     (unsigned long long)sum.records_rejected, out);
         if (gh_summary) {

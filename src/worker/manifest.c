@@ -275,7 +275,7 @@ int wk_manifest_identity(const wk_jobspec *spec, const wk_batch_opts *opts, cons
     for (size_t i = 0; i < in->n; i++) {
         struct stat sb;
         put_u64(c, in->sizes[i]);
-        if (stat(in->paths[i], &sb) == 0) {
+        if (i != in->stdin_index && stat(in->paths[i], &sb) == 0) {
             put_u64(c, (uint64_t)sb.st_mtim.tv_sec);
             put_u64(c, (uint64_t)sb.st_mtim.tv_nsec);
         }

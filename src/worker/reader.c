@@ -8,7 +8,7 @@
  *
  * Compressed inputs (.gz, .zst) cannot be read at an offset: they are decompressed as a stream
  * into a staging buffer, and chunks are cut from it the same way; their offsets count
- * decompressed bytes.
+ * decompressed bytes. Standard input ("-") is read the same way, as it comes.
  *
  * A file that is shorter at its end than it was when the job began (wk_inputs_expand() took its
  * size) was truncated while it was read: its lost end is handed back as a `shrunk` chunk, so
@@ -262,9 +262,17 @@ int wk_reader_next(wk_reader *r, wk_chunk *c)
         if (r->fd < 0 && !r->stream) {
             const char *path = r->in->paths[r->file];
             r->offset = 0;
-            if (wk_stream_is_compressed(path)) {
-                if (wk_stream_open(path, &r->stream) != 0)
+            int is_stdin = r->file == r->in->stdin_index;
+            if (is_stdin || wk_stream_is_compressed(path)) {
+                int fd = is_stdin ? fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3) : -1;
+                if (is_stdin && fd < 0)
                     return -1;
+                if (is_stdin ? wk_stream_open_fd(fd, &r->stream) != 0
+                             : wk_stream_open(path, &r->stream) != 0) {
+                    if (fd >= 0)
+                        close(fd);
+                    return -1;
+                }
                 r->pend_len = 0;
                 r->stream_eof = 0;
                 r->stream_corrupt = 0;

@@ -245,7 +245,8 @@ static int find_and_review(ctx *x, char *err, size_t errlen)
     wk_reader *rd = NULL;
     wk_chunk c = {0};
     int rc = -1, r, hit = 0;
-    if (wk_inputs_expand(x->spec->dir, x->spec->inputs, x->spec->n_inputs, &in, err, errlen) != 0)
+    if (wk_inputs_expand(wk_jobspec_inputs_dir(x->spec), x->spec->inputs, x->spec->n_inputs, &in,
+                         err, errlen) != 0)
         return -2;
     if (wk_reader_open(&in, 1u << 20, x->spec->max_line_bytes, &rd) != 0) {
         snprintf(err, errlen, "out of memory");

@@ -24,6 +24,7 @@ struct wk_stream {
     char *inbuf;
     int eof;
     size_t pending; /* ZSTD_decompressStream's hint: 0 once a frame is complete */
+    int plain;      /* wk_stream_open_fd(): bytes as read, no decompression */
 };
 
 static int ends_with(const char *s, const char *suffix)
@@ -72,6 +73,17 @@ int wk_stream_open(const char *path, wk_stream **out)
     return 0;
 }
 
+int wk_stream_open_fd(int fd, wk_stream **out)
+{
+    wk_stream *s = calloc(1, sizeof *s);
+    if (!s)
+        return -1;
+    s->fd = fd;
+    s->plain = 1;
+    *out = s;
+    return 0;
+}
+
 static ssize_t zstd_read(wk_stream *s, void *buf, size_t n)
 {
     ZSTD_outBuffer out = {buf, n, 0};
@@ -110,6 +122,11 @@ static ssize_t zstd_read(wk_stream *s, void *buf, size_t n)
 
 ssize_t wk_stream_read(wk_stream *s, void *buf, size_t n)
 {
+    while (s->plain) {
+        ssize_t k = read(s->fd, buf, n);
+        if (k >= 0 || errno != EINTR)
+            return k;
+    }
     if (s->gz) {
         int k = gzread(s->gz, buf, n > (1u << 30) ? (1u << 30) : (unsigned)n);
         int zerr = Z_OK;

@@ -1,4 +1,5 @@
-/* stream.h - reading .gz and .zst inputs by streaming decompression: no temporary files. */
+/* stream.h - reading .gz and .zst inputs by streaming decompression, and standard input as it
+ * comes: no temporary files. */
 #ifndef KIVO_WORKER_STREAM_H
 #define KIVO_WORKER_STREAM_H
 
@@ -12,6 +13,10 @@ int wk_stream_is_compressed(const char *path);
 
 /* Opens path for decompression. Returns 0, or -1 with errno set. */
 int wk_stream_open(const char *path, wk_stream **out);
+
+/* Reads the descriptor fd as it is, without decompression (standard input, which cannot be read
+ * at an offset); the stream owns fd and closes it. Returns 0, or -1 with errno set. */
+int wk_stream_open_fd(int fd, wk_stream **out);
 
 /* Reads up to n decompressed bytes. Returns the count, 0 at the end, or -1 on a read error or
  * corrupt data (errno EIO for the latter). */

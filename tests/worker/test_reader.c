@@ -266,7 +266,7 @@ static void test_expand(void **state)
     assert_int_equal(mkdir(path, 0755), 0);
     const char *emptydir[] = {"emptydir"};
     assert_int_equal(wk_inputs_expand(dir, (char *const *)emptydir, 1, &in, err, sizeof err), -1);
-    assert_non_null(strstr(err, "no .jsonl file"));
+    assert_non_null(strstr(err, "no .jsonl or .ndjson file"));
     /* A dangling symlink cannot be opened. */
     snprintf(path, sizeof path, "%s/dangling.jsonl", dir);
     assert_int_equal(symlink("/nonexistent/kivo/target.jsonl", path), 0);
@@ -274,14 +274,44 @@ static void test_expand(void **state)
     assert_int_equal(wk_inputs_expand(dir, (char *const *)dangling, 1, &in, err, sizeof err), -1);
     assert_non_null(strstr(err, "cannot read input"));
     assert_non_null(strstr(err, "dangling.jsonl"));
-    /* A folder named like a data file inside a folder input is not a regular file. */
+    /* A folder is searched recursively (a folder named like a data file too), .ndjson files
+     * included, sorted by path. */
     snprintf(path, sizeof path, "%s/sub2", dir);
     assert_int_equal(mkdir(path, 0755), 0);
     snprintf(path, sizeof path, "%s/sub2/dir.jsonl", dir);
     assert_int_equal(mkdir(path, 0755), 0);
+    write_file("sub2/dir.jsonl/deep.ndjson", "{}\n", 3);
+    write_file("sub2/c.jsonl", "{}\n", 3);
     const char *sub2[] = {"sub2"};
+    expand(sub2, 1, &in);
+    assert_int_equal(in.n, 2);
+    snprintf(path, sizeof path, "%s/sub2/c.jsonl", dir);
+    assert_string_equal(in.paths[0], path);
+    snprintf(path, sizeof path, "%s/sub2/dir.jsonl/deep.ndjson", dir);
+    assert_string_equal(in.paths[1], path);
+    wk_inputs_free(&in);
+    /* "**" matches any number of folders, none included. */
+    const char *star[] = {"**/deep.ndjson", "sub*/**/c.jsonl", "sub2/**/*.ndjson"};
+    expand(star, 3, &in);
+    assert_int_equal(in.n, 2);
+    assert_non_null(strstr(in.paths[0], "sub2/dir.jsonl/deep.ndjson"));
+    assert_non_null(strstr(in.paths[1], "sub2/c.jsonl"));
+    wk_inputs_free(&in);
+    /* A FIFO among the files is not a regular file (and opening it does not block). */
+    snprintf(path, sizeof path, "%s/sub2/fifo.jsonl", dir);
+    assert_int_equal(mkfifo(path, 0600), 0);
     assert_int_equal(wk_inputs_expand(dir, (char *const *)sub2, 1, &in, err, sizeof err), -1);
     assert_non_null(strstr(err, "not a regular file"));
+    /* "-" is standard input, at most once. */
+    const char *dash[] = {"-", "x1.jsonl"};
+    expand(dash, 2, &in);
+    assert_int_equal(in.n, 2);
+    assert_int_equal(in.stdin_index, 0);
+    assert_string_equal(in.paths[0], WK_STDIN_NAME);
+    wk_inputs_free(&in);
+    const char *dash2[] = {"-", "-"};
+    assert_int_equal(wk_inputs_expand(dir, (char *const *)dash2, 2, &in, err, sizeof err), -1);
+    assert_non_null(strstr(err, "twice"));
 }
 
 /* Reads file name (made of data) with 4 KiB chunks; after the first chunk, truncate(2)s it to

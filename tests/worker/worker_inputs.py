@@ -1,0 +1,251 @@
+#!/usr/bin/env python3
+"""Issue 14's inputs, fail-fast and reuse, against the real kivo-worker: one case per ctest.
+
+    worker_inputs.py --worker build/kivo-worker --root . CASE
+
+Inputs: positional INPUTs replace the spec's, "-" is standard input, folders are searched
+recursively, "**" in globs, .ndjson read like .jsonl, the order is sorted and documented; a batch
+that rejects every record says why.
+"""
+import glob
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+sys.dont_write_bytecode = True    # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from kivo_testlib import (  # noqa: E402
+    TempDir, case_main, check, read_records, run, store_reports, write_spec)
+
+WORKER = ROOT = None
+
+
+def traces():
+    return sorted(glob.glob(os.path.join(ROOT, "data", "examples", "traces", "*.jsonl")))
+
+
+def summary(out):
+    with open(os.path.join(out, "summary.json")) as f:
+        return json.load(f)
+
+
+def read_lines(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def run_ids(out):
+    """The run ids of events.jsonl, in order (the merge's order is the input order)."""
+    with open(os.path.join(out, "events.jsonl")) as f:
+        return [json.loads(line)["customer_run_id"] for line in f]
+
+
+def ids_of(paths):
+    return [r["id"] for r in read_records(paths)]
+
+
+def batch(spec, out, *extra, cwd=None, stdin=None):
+    args = [WORKER, "batch", "--job-spec-file", spec, "--out", out, "--quiet"] + list(extra)
+    p = subprocess.run(args, cwd=cwd, input=stdin, capture_output=True, timeout=120)
+    return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+
+def copies(path, n):
+    """n copies of a JSONL file's records, each copy's run ids made unique."""
+    out = []
+    for i in range(n):
+        with open(path) as f:
+            for line in f:
+                if line.strip():
+                    r = json.loads(line)
+                    r["customer_run_id"] = "%s-%d" % (r["customer_run_id"], i)
+                    out.append(json.dumps(r))
+    return ("\n".join(out) + "\n").encode()
+
+
+def corpus(tmp):
+    """tmp/c: the three example files spread over folders, with names that sort differently
+    from how they were made, a hidden folder that must be skipped, and files that are not
+    JSON Lines."""
+    t = traces()
+    c = os.path.join(tmp, "c")
+    for d in ("b/deep/er", "a", ".hidden", "notes"):
+        os.makedirs(os.path.join(c, d))
+    shutil.copy(t[2], os.path.join(c, "b", "deep", "er", "z.jsonl"))
+    shutil.copy(t[1], os.path.join(c, "b", "m.ndjson"))
+    shutil.copy(t[0], os.path.join(c, "a", "k.jsonl"))
+    shutil.copy(t[0], os.path.join(c, ".hidden", "k.jsonl"))   # same run ids: must not be read
+    with open(os.path.join(c, "notes", "readme.txt"), "w") as f:
+        f.write("not an input\n")
+    return c, [os.path.join(c, "a", "k.jsonl"), os.path.join(c, "b", "deep", "er", "z.jsonl"),
+               os.path.join(c, "b", "m.ndjson")]
+
+
+# ---------------------------------------------------------------------------------------------
+
+def case_positional():
+    """INPUTs after the options replace the spec's inputs (a spec whose own input does not
+    exist), relative to the working folder, in the order given; a file named twice is read
+    once; one that matches nothing is exit 2 naming it."""
+    with TempDir() as tmp:
+        t = traces()
+        spec = write_spec(os.path.join(tmp, "spec.json"), ["nothing-here/*.jsonl"])
+        rc, _, err = batch(spec, os.path.join(tmp, "o0"))
+        check(rc == 2 and "nothing-here" in err, "the spec's own inputs: %d %s" % (rc, err))
+        work = os.path.join(tmp, "work")
+        os.makedirs(work)
+        shutil.copy(t[1], os.path.join(work, "second.jsonl"))
+        shutil.copy(t[0], os.path.join(work, "first.jsonl"))
+        out = os.path.join(tmp, "o1")
+        rc, _, err = batch(spec, out, "second.jsonl", "first.jsonl", "second.jsonl", cwd=work)
+        check(rc == 0, "positional inputs: exit %d %s" % (rc, err))
+        s = summary(out)
+        check(s["files"] == 2, "files %r" % s["files"])
+        check(run_ids(out) == ids_of([t[1], t[0]]), "not in the order given")
+        rc, _, err = batch(spec, os.path.join(tmp, "o2"), "first.jsonl", "missing*.jsonl",
+                           cwd=work)
+        check(rc == 2 and "missing*.jsonl" in err and "matches no file" in err,
+              "a pattern matching nothing: %d %s" % (rc, err))
+
+
+def case_stdin():
+    """"-" reads standard input: the same reports and events as the file itself; its rejects
+    and line numbers name <stdin>; "-" beside files keeps the order given; "-" twice is exit 2;
+    an interrupted stdin batch starts over instead of resuming."""
+    with TempDir() as tmp:
+        t = traces()
+        spec = write_spec(os.path.join(tmp, "spec.json"), [t[0]])
+        a, b = os.path.join(tmp, "file"), os.path.join(tmp, "stdin")
+        rc, _, err = batch(spec, a)
+        check(rc == 0, "file: %d %s" % (rc, err))
+        rc, _, err = batch(spec, b, "-", stdin=read_lines(t[0]))
+        check(rc == 0, "stdin: %d %s" % (rc, err))
+        check(read_lines(os.path.join(a, "events.jsonl")) ==
+              read_lines(os.path.join(b, "events.jsonl")), "events differ")
+        check(store_reports(a) == store_reports(b), "reports differ")
+        # Rejects name <stdin> with the line number.
+        bad = read_lines(t[0]).split(b"\n")
+        bad.insert(2, b"{not json")
+        out = os.path.join(tmp, "mixed")
+        rc, _, err = batch(spec, out, t[1], "-", stdin=b"\n".join(bad))
+        check(rc == 3, "a reject on stdin: exit %d %s" % (rc, err))
+        with open(os.path.join(out, "rejects.jsonl")) as f:
+            rej = [json.loads(line) for line in f]
+        check(len(rej) == 1 and rej[0]["file"] == "<stdin>" and rej[0]["line"] == 3,
+              "the reject: %r" % rej)
+        check(run_ids(out) == ids_of([t[1], t[0]]), "stdin after a file: order")
+        rc, _, err = batch(spec, os.path.join(tmp, "twice"), "-", "-", stdin=b"")
+        check(rc == 2 and "twice" in err, "- twice: %d %s" % (rc, err))
+        # Killed at a checkpoint and run again with other records on stdin: it starts over
+        # (a resume would keep the first records and skip as many of the new ones).
+        env = dict(os.environ, KIVO_WORKER_CHECKPOINT_BYTES="1",
+                   KIVO_WORKER_TEST_KILL="store:60")
+        out = os.path.join(tmp, "killed")
+        p = subprocess.run([WORKER, "batch", "--job-spec-file", spec, "--out", out, "--quiet",
+                            "--chunk-bytes", "4096", "--threads", "1", "-"],
+                           input=copies(t[0], 10), env=env, capture_output=True, timeout=120)
+        check(p.returncode != 0, "the kill hook did not stop the batch: %d" % p.returncode)
+        with open(os.path.join(out, "manifest.json")) as f:
+            man = json.load(f)
+        check(man.get("state") == "running" and man.get("checkpoint"),
+              "no checkpoint before the kill: %r" % sorted(man))
+        rc, _, err = batch(spec, out, "-", stdin=read_lines(t[1]))
+        check(rc == 0, "rerun: %d %s" % (rc, err))
+        s = summary(out)
+        check(not s.get("resumed") and run_ids(out) == ids_of([t[1]]),
+              "a stdin batch resumed: %r" % s.get("resumed"))
+
+
+def case_recursion():
+    """A folder is searched recursively for .jsonl and .ndjson files, sorted by path, hidden
+    entries and other files left out; an empty folder tree is exit 2."""
+    with TempDir() as tmp:
+        c, order = corpus(tmp)
+        spec = write_spec(os.path.join(tmp, "spec.json"), ["c"])
+        out = os.path.join(tmp, "o")
+        rc, _, err = batch(spec, out)
+        check(rc == 0, "folder: %d %s" % (rc, err))
+        check(summary(out)["files"] == 3, "files %r" % summary(out)["files"])
+        check(run_ids(out) == ids_of(order), "not sorted by path")
+        os.makedirs(os.path.join(tmp, "empty", "sub"))
+        rc, _, err = batch(spec, os.path.join(tmp, "o2"), os.path.join(tmp, "empty"))
+        check(rc == 2 and "no .jsonl or .ndjson" in err, "empty tree: %d %s" % (rc, err))
+
+
+def case_globstar():
+    """'**' matches any number of folders, none included; other components are globs; the
+    files are sorted by path."""
+    with TempDir() as tmp:
+        c, order = corpus(tmp)
+        spec = write_spec(os.path.join(tmp, "spec.json"), ["c/**/*.jsonl"])
+        out = os.path.join(tmp, "o")
+        rc, _, err = batch(spec, out)
+        check(rc == 0, "**: %d %s" % (rc, err))
+        check(run_ids(out) == ids_of([order[0], order[1]]), "c/**/*.jsonl: wrong files")
+        # "**" at the front, relative to the working folder; and zero folders matched.
+        out = os.path.join(tmp, "o2")
+        rc, _, err = batch(spec, out, "**/m.ndjson", "c/b/**/m.ndjson", cwd=tmp)
+        check(rc == 0, "**/m.ndjson: %d %s" % (rc, err))
+        check(run_ids(out) == ids_of([order[2]]), "**/m.ndjson: wrong files")
+        out = os.path.join(tmp, "o3")
+        rc, _, err = batch(spec, out, "c/*/**/*.jsonl", cwd=tmp)
+        check(rc == 0 and run_ids(out) == ids_of([order[0], order[1]]),
+              "c/*/**/*.jsonl: %d %s" % (rc, err))
+        rc, _, err = batch(spec, os.path.join(tmp, "o4"), "c/**/*.csv", cwd=tmp)
+        check(rc == 2 and "matches no file" in err, "no match: %d %s" % (rc, err))
+
+
+def case_ndjson():
+    """.ndjson (plain, .gz, .zst) is read like .jsonl: the same reports."""
+    with TempDir() as tmp:
+        t = traces()[0]
+        plain = os.path.join(tmp, "a.ndjson")
+        shutil.copy(t, plain)
+        subprocess.run(["gzip", "-k", plain], check=True)
+        spec = write_spec(os.path.join(tmp, "spec.json"), [t])
+        ref = os.path.join(tmp, "ref")
+        check(batch(spec, ref)[0] == 0, "reference batch")
+        for name in ("a.ndjson", "a.ndjson.gz"):
+            out = os.path.join(tmp, "o-" + name)
+            rc, _, err = batch(spec, out, os.path.join(tmp, name))
+            check(rc == 0, "%s: %d %s" % (name, rc, err))
+            check(store_reports(out) == store_reports(ref), "%s: reports differ" % name)
+
+
+def case_all_rejected():
+    """Every record rejected (a wrong JSON Pointer): exit 3 and a message that says so, names
+    the pointers and the first record's top-level keys, even with --quiet."""
+    with TempDir() as tmp:
+        t = traces()[0]
+        spec = write_spec(os.path.join(tmp, "spec.json"), [t])
+        with open(spec) as f:
+            s = json.load(f)
+        s["fields"]["output"] = "/answer"
+        with open(spec, "w") as f:
+            json.dump(s, f)
+        rc, _, err = batch(spec, os.path.join(tmp, "o"))
+        check(rc == 3, "exit %d" % rc)
+        with open(t) as f:
+            keys = list(json.loads(f.readline()).keys())
+        check("every record was rejected" in err, "no all-rejected message: %s" % err)
+        check('"/answer"' in err and "missing output at /answer" in err,
+              "the pointer is not named: %s" % err)
+        check(all('"%s"' % k in err for k in keys), "the first record's keys %r: %s" % (keys, err))
+        # Some reviewed: no such message.
+        rc, _, err = batch(write_spec(os.path.join(tmp, "ok.json"), [t]), os.path.join(tmp, "o2"),
+                           t, os.path.join(ROOT, "tests", "data", "bad_mixed.jsonl"))
+        check(rc == 3 and "every record" not in err, "partly rejected: %d %s" % (rc, err))
+
+
+CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
+
+
+def configure(worker, root):
+    global WORKER, ROOT
+    WORKER, ROOT = worker, root
+
+
+if __name__ == "__main__":
+    sys.exit(case_main(CASES, configure))
