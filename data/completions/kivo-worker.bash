@@ -25,7 +25,7 @@ _kivo_worker()
             mapfile -t COMPREPLY < <(compgen -f -- "$cur")
             return
             ;;
-        -o | --out | --outbox)
+        -o | --out | --outbox | --reuse)
             compopt -o filenames 2>/dev/null
             mapfile -t COMPREPLY < <(compgen -d -- "$cur")
             return
@@ -62,7 +62,7 @@ _kivo_worker()
         batch)
             opts="-f --job-spec-file -o --out -t --threads -j --json -q --quiet -v --verbose
                   --progress-interval --metrics-file --chunk-bytes --html --batch-id --layout
-                  --part-size --compress --overwrite --group-by --fail-on --junit
+                  --part-size --compress --overwrite --reuse --group-by --fail-on --junit
                   --github-summary -h --help $send"
             # INPUT...: files and folders (or - for standard input).
             if [[ $cur != -* ]]; then

@@ -40,6 +40,7 @@
 #include "progress.h"
 #include "reader.h"
 #include "report_index.h"
+#include "reuse.h"
 #include "review.h"
 #include "seen.h"
 #include "testhook.h"
@@ -65,6 +66,8 @@ typedef struct item {
     size_t groups_off;                /* --group-by values in slot.text (put_group_values) */
     uint64_t input_line;              /* set by the merge: 1-based line in its file */
     char sha256[KIVO_HASH_TEXT_SIZE]; /* the report's */
+    uint8_t reused;                   /* --reuse carried its report over */
+    unsigned char key[WK_REVIEW_KEY_SIZE]; /* its review key (reuse.h) */
 } item;
 
 typedef struct slot {
@@ -83,6 +86,8 @@ typedef struct worker {
     kivo_record_reader *reader;
     kivo_engine *engine;
     kivo_hasher *hasher;
+    wk_reuse *reuse; /* --reuse: this thread's reader of the previous store, or NULL */
+    kivo_buf keybuf; /* the review key's input */
 } worker;
 
 typedef struct job {
@@ -180,6 +185,30 @@ static void first_keys(const kivo_json_node *root, char out[WK_FIRST_KEYS_MAX])
         snprintf(out, WK_FIRST_KEYS_MAX, "(an empty object)");
 }
 
+/* The reuse step: with --reuse, a record whose review key the previous store holds gets that
+ * report carried over (reuse.h); any other is reviewed. Either way its report and event are
+ * appended and its review key kept for the index. */
+static kivo_status review_or_carry(const job *j, worker *w, slot *s, item *it,
+                                   const kivo_json_node *root, const kivo_record *rec,
+                                   const kivo_review **rv)
+{
+    kivo_status st = KIVO_OK;
+    if (w->reuse) {
+        int got = wk_reuse_carry(w->reuse, &j->review, w->hasher, root, rec, &s->reports,
+                                 &s->events, it->sha256, rv, it->key, &st);
+        if (got != 0) {
+            it->reused = got > 0;
+            return got > 0 ? KIVO_OK : st;
+        }
+    }
+    st = wk_review_record(&j->review, w->engine, w->hasher, root, rec, &s->reports, &s->events,
+                          NULL, it->sha256, rv);
+    if (st == KIVO_OK && !w->reuse)
+        st = wk_review_key(w->hasher, j->spec, rec, (*rv)->output_hash, (*rv)->source_hashes,
+                           &w->keybuf, it->key);
+    return st;
+}
+
 /* Reviews one line: a reject, or a report and an event in the slot's buffers. */
 static kivo_status review_line(const job *j, worker *w, slot *s, item *it, const char *line,
                                size_t len, size_t readable, int last_without_newline)
@@ -213,9 +242,8 @@ static kivo_status review_line(const job *j, worker *w, slot *s, item *it, const
         return st;
     it->report_off = s->reports.len;
     it->event_off = s->events.len;
-    st = wk_review_record(&j->review, w->engine, w->hasher, root, &rec, &s->reports, &s->events,
-                          NULL, it->sha256, &rv);
-    if (st == KIVO_ETOOBIG) { /* over an engine bound: nothing of it was appended but its id */
+    if ((st = review_or_carry(j, w, s, it, root, &rec, &rv)) == KIVO_ETOOBIG) {
+        /* over an engine bound: nothing of it was appended but its id */
         s->text.len = it->text_off;
         return reject(s, it, "", kivo_engine_errmsg(w->engine));
     }
@@ -326,6 +354,7 @@ static int write_json_line(FILE *f, json_t *o)
 static void count(wk_summary *sum, const item *it)
 {
     sum->records_reviewed++;
+    sum->reused += it->reused;
     sum->claims += it->claims;
     sum->unsupported_claims += it->unsupported;
     if (it->verdict < 3)
@@ -703,6 +732,7 @@ static kivo_status resume_state(batch *b)
     b->sum->layout = "v2";
     b->sum->compression = wk_compress_name((wk_compress)b->opts->compress);
     b->sum->resumed = 1;
+    b->sum->reuse = b->opts->reuse != NULL;
     b->cur_file = (size_t)ck->cur_file;
     b->cur_line = ck->cur_line;
     b->stored = ck->stored;
@@ -798,6 +828,10 @@ static kivo_status open_workers(batch *b)
             snprintf(b->err, b->errlen, "cannot set up worker thread %d", t);
             return KIVO_EIO;
         }
+        kivo_buf_init(&b->ws[t].keybuf, 0);
+        if (b->opts->reuse &&
+            wk_reuse_open(b->opts->reuse, &b->ws[t].reuse, b->err, b->errlen) != 0)
+            return KIVO_EIO;
     }
     for (size_t i = 0; i < b->n_slots; i++) {
         kivo_buf_init(&b->slots[i].text, 0);
@@ -1055,8 +1089,11 @@ static kivo_status write_step_v2(batch *b, size_t n)
                                  .page = -1,
                                  .file = (uint32_t)s->chunk.file,
                                  .line = it->input_line,
-                                 .label = it->label};
+                                 .has_key = 1,
+                                 .label = it->label,
+                                 .reused = it->reused};
             memcpy(row.sha256, it->sha256, sizeof row.sha256);
+            memcpy(row.review_key, it->key, sizeof row.review_key);
             if (b->j.groups) { /* the packed values, for a resumed batch's breakdown */
                 const char *g = s->text.data + it->groups_off, *p = g;
                 for (size_t f = 0; f < wk_groups_fields(b->j.groups); f++) {
@@ -1186,6 +1223,8 @@ static void close_batch(batch *b, kivo_status st)
         kivo_record_reader_free(b->ws[t].reader);
         kivo_engine_free(b->ws[t].engine);
         kivo_hasher_free(b->ws[t].hasher);
+        wk_reuse_close(b->ws[t].reuse);
+        kivo_buf_free(&b->ws[t].keybuf);
     }
     free(b->ws);
     wk_seen_free(b->seen);
@@ -1241,8 +1280,11 @@ kivo_status wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary
     sum->threads = b.threads;
     sum->layout = per_run(&b) ? "per-run" : "v2";
     sum->compression = wk_compress_name((wk_compress)opts->compress);
+    sum->reuse = opts->reuse != NULL;
     opts->lock_fd = -1;
     err[0] = '\0';
+    if (opts->reuse && wk_reuse_check(opts->reuse, b.out, err, errlen) != 0)
+        return KIVO_EINVAL;
     if (wk_inputs_expand(wk_jobspec_inputs_dir(spec), spec->inputs, spec->n_inputs, &b.in, err,
                          errlen) != 0)
         return KIVO_EINVAL;

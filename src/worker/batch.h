@@ -47,6 +47,7 @@ typedef struct wk_batch_opts {
     const char *group_by;           /* --group-by as given, for the options' identity (or NULL) */
     int overwrite;                  /* --overwrite: an out folder of another batch is taken */
     uint64_t checkpoint_bytes;      /* v2: input bytes between checkpoints; 0: the default */
+    const char *reuse;              /* --reuse: a previous batch's out folder (v2), or NULL */
 } wk_batch_opts;
 
 #define WK_FIRST_KEYS_MAX 320
@@ -54,6 +55,9 @@ typedef struct wk_batch_opts {
 
 typedef struct wk_summary {
     uint64_t files, records_read, records_reviewed, records_rejected, duplicates;
+    uint64_t reused;          /* --reuse: reviewed runs whose report was carried over (in
+                      * records_reviewed too); summary.json's records_reused */
+    int reuse;                /* --reuse was given: summary.json has records_reused */
     uint64_t case_collisions; /* reviewed run ids that differ from an earlier one only in case */
     uint64_t claims, unsupported_claims, bytes;
     uint64_t verdicts[3];                /* by kivo_verdict */

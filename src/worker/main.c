@@ -86,7 +86,8 @@ static const char usage_batch[] =
     "                         [--html all|flagged|none] [--group-by NAME[,NAME]]\n"
     "                         [--fail-on EXPR] [--junit FILE] [--github-summary]\n"
     "                         [--batch-id ID] [--layout v2|per-run] [--part-size SIZE]\n"
-    "                         [--compress none|zstd] [--overwrite] [INPUT...]\n"
+    "                         [--compress none|zstd] [--overwrite] [--reuse PREV_DIR]\n"
+    "                         [INPUT...]\n"
     "\n"
     "Reviews every record of the job's inputs (JSON Lines, one AI output with its sources per\n"
     "line; files ending .gz or .zst are decompressed as they are read) and writes, under DIR\n"
@@ -141,6 +142,12 @@ static const char usage_batch[] =
     "                            default 256M, at least 4K)\n"
     "      --compress C          v2: none (the default) or zstd: parts of independent zstd\n"
     "                            frames of about 1 MiB (zstdcat reads them; show reads one frame)\n"
+    "      --reuse PREV_DIR      carry over the report of each record whose review key (engine\n"
+    "                            and policy versions, strictness, intended use, the output's\n"
+    "                            and sources' hashes, source ids and titles) the v2 store in\n"
+    "                            PREV_DIR (an earlier batch's out folder) holds, instead of\n"
+    "                            reviewing it again: the same bytes and events as a review;\n"
+    "                            summary.json counts them as records_reused\n"
     "      --overwrite           take an out folder that holds another batch's output (another\n"
     "                            job spec, batch id or inputs), which is refused without it\n"
     "      --batch-id ID         the batch (experiment, release) these runs belong to,\n"
@@ -317,7 +324,8 @@ enum {
     OPT_LAYOUT,
     OPT_PART_SIZE,
     OPT_COMPRESS,
-    OPT_OVERWRITE
+    OPT_OVERWRITE,
+    OPT_REUSE
 };
 
 /* Each command's options; optenv.h adds their KIVO_* variables and the unknown-option line. */
@@ -342,6 +350,7 @@ static const struct option batch_opts[] = {
     {"part-size", required_argument, NULL, OPT_PART_SIZE},
     {"compress", required_argument, NULL, OPT_COMPRESS},
     {"overwrite", no_argument, NULL, OPT_OVERWRITE},
+    {"reuse", required_argument, NULL, OPT_REUSE},
     {"kivo-api-base-url", required_argument, NULL, OPT_BASE_URL},
     {"api-key-file", required_argument, NULL, OPT_API_KEY_FILE},
     {"concurrency", required_argument, NULL, OPT_CONCURRENCY},
@@ -771,6 +780,7 @@ static int cmd_batch(const wk_optenv *oe)
             }
             break;
         case OPT_OVERWRITE: bo.overwrite = 1; break;
+        case OPT_REUSE: bo.reuse = optarg; break;
         case OPT_COMPRESS: {
             wk_compress cz;
             if (wk_compress_parse(optarg, &cz) != 0) {

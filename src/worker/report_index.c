@@ -178,6 +178,15 @@ int wk_rindex_open_read(const char *reports_dir, wk_rindex **out, char *err, siz
     return 0;
 }
 
+int wk_rindex_hold_read(wk_rindex *x)
+{
+    /* A deferred BEGIN takes the shared lock at its first read and keeps it to the end. */
+    if (exec(x, "BEGIN") || exec(x, "SELECT count(*) FROM store"))
+        return -1;
+    x->in_tx = 1;
+    return 0;
+}
+
 void wk_rindex_close(wk_rindex *x)
 {
     if (!x)

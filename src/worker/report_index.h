@@ -64,6 +64,11 @@ int wk_rindex_open_write(const char *reports_dir, int fresh, uint64_t keep, uint
 /* Opens an existing index to read. @return 0, or -1 with a message in err (ENOENT: none). */
 int wk_rindex_open_read(const char *reports_dir, wk_rindex **out, char *err, size_t errlen);
 
+/* A read handle that makes many lookups (--reuse) keeps one read transaction open until it is
+ * closed: without it SQLite locks and checks the files again for every statement. @return 0 or
+ * -1 with the message in wk_rindex_errmsg(). */
+int wk_rindex_hold_read(wk_rindex *x);
+
 /* Closes (a write handle's open transaction is rolled back). NULL does nothing. */
 void wk_rindex_close(wk_rindex *x);
 

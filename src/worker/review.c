@@ -55,6 +55,16 @@ kivo_packet wk_review_packet(const wk_jobspec *spec, const kivo_record *rec)
     return pk;
 }
 
+kivo_run_meta wk_review_meta(const wk_review_job *job, const kivo_record *rec)
+{
+    const wk_jobspec *spec = job->spec;
+    kivo_run_meta meta = {job->review_run_id, rec->customer_run_id, spec->workflow_id,
+                          spec->worker_id,    WK_WORKER_VERSION,    spec->policy_version,
+                          spec->report_label, spec->strictness,     spec->intended_use,
+                          job->batch_id};
+    return meta;
+}
+
 kivo_status wk_review_record(const wk_review_job *job, kivo_engine *engine, kivo_hasher *hasher,
                              const kivo_json_node *root, const kivo_record *rec, kivo_buf *report,
                              kivo_buf *event, char event_id[KIVO_WIRE_EVENT_ID_SIZE],
@@ -62,10 +72,7 @@ kivo_status wk_review_record(const wk_review_job *job, kivo_engine *engine, kivo
 {
     const wk_jobspec *spec = job->spec;
     kivo_packet pk = wk_review_packet(spec, rec);
-    kivo_run_meta meta = {job->review_run_id, rec->customer_run_id, spec->workflow_id,
-                          spec->worker_id,    WK_WORKER_VERSION,    spec->policy_version,
-                          spec->report_label, spec->strictness,     spec->intended_use,
-                          job->batch_id};
+    kivo_run_meta meta = wk_review_meta(job, rec);
     char hash[KIVO_HASH_TEXT_SIZE];
     const kivo_review *rv;
     size_t at = report->len;

@@ -55,6 +55,9 @@ typedef struct wk_review_job {
     uint64_t sequence;         /* of the completed event: 1 in a batch, 2 after run's started */
 } wk_review_job;
 
+/* What a report and an event say of the run of rec in this job (strings borrowed). */
+kivo_run_meta wk_review_meta(const wk_review_job *job, const kivo_record *rec);
+
 /*
  * Reviews rec (read from the JSON document root) on engine and appends its claim report, with
  * the record's fields.metadata and label spliced in (metadata.h), to report and its completed

@@ -239,6 +239,172 @@ def case_all_rejected():
         check(rc == 3 and "every record" not in err, "partly rejected: %d %s" % (rc, err))
 
 
+def index_rows(out):
+    import sqlite3
+    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(out, "reports", "index"), uri=True)
+    try:
+        return {r[0]: r[1:] for r in db.execute(
+            "SELECT run_id, review_key, reused FROM runs ORDER BY seq")}
+    finally:
+        db.close()
+
+
+def review_key(report, spec):
+    """The review key as docs/report-store.md defines it, from a report's own members."""
+    import hashlib
+
+    def field(v):
+        if v is None:
+            return b"\xff" * 8
+        b = v.encode("utf-8")
+        return len(b).to_bytes(8, "little") + b
+    data = b"".join(field(v) for v in (
+        "kivo_review_key.v1", report["engine_version"], spec.get("policy_version"),
+        report["strictness"], report["intended_use"], report["output_hash"],
+        str(len(report["sources"]))))
+    for s in report["sources"]:
+        data += field(s["source_id"]) + field(s["title"]) + field(s["sha256"])
+    return hashlib.sha256(data).digest()
+
+
+def reuse_corpora(tmp):
+    """prev.jsonl: the example records as an earlier night saw them. cur.jsonl: the same
+    records under new run ids and other metadata (carried over), some with another output or a
+    source with another title (reviewed again), one record's content twice (carried twice), and
+    a malformed line."""
+    recs = []
+    for t in traces():
+        with open(t) as f:
+            recs += [json.loads(line) for line in f if line.strip()]
+    with open(os.path.join(tmp, "prev.jsonl"), "w") as f:
+        for r in recs:
+            r2 = dict(r, customer_run_id="prev-" + r["customer_run_id"],
+                      meta={"model": "m-old", "gold": "faithful"})
+            f.write(json.dumps(r2) + "\n")
+    carried = 0
+    with open(os.path.join(tmp, "cur.jsonl"), "w") as f:
+        for i, r in enumerate(reversed(recs)):
+            r2 = dict(r, customer_run_id="cur-%02d" % i,
+                      meta={"model": "m-new-%d" % (i % 3), "gold": "hallucinated"})
+            if i % 6 == 1:
+                r2["output"] = r["output"] + " It ships within 42 days."
+            elif i % 6 == 4 and r2["sources"] and isinstance(r2["sources"][0], dict):
+                r2["sources"] = [dict(r2["sources"][0], title="Another title")] + \
+                    r2["sources"][1:]
+            else:
+                carried += 1
+            f.write(json.dumps(r2) + "\n")
+            if i == 3:
+                f.write("{broken\n")
+                f.write(json.dumps(dict(r2, customer_run_id="cur-twin")) + "\n")
+                carried += 1
+    return carried
+
+
+def case_reuse():
+    """--reuse of an earlier night's store (other run ids, batch id and metadata; zstd, small
+    parts): the records whose review key it holds are carried over, the others reviewed; every
+    report, event and reject is byte-identical to a batch without --reuse, at 1 and 2 threads
+    and in the per-run layout; summary.json and the index count and mark the carried runs; the
+    index's review key is the documented SHA-256."""
+    with TempDir() as tmp:
+        carried = reuse_corpora(tmp)
+        prev_spec = write_spec(os.path.join(tmp, "prev.json"), ["prev.jsonl"], batch_id="night-1")
+        cur_spec = write_spec(os.path.join(tmp, "cur.json"), ["cur.jsonl"], batch_id="night-2")
+        with open(cur_spec) as f:
+            spec = json.load(f)
+        spec["fields"]["metadata"] = {"model": "/meta/model"}
+        spec["fields"]["label"] = "/meta/gold"
+        with open(cur_spec, "w") as f:
+            json.dump(spec, f)
+        prev = os.path.join(tmp, "prev")
+        rc, _, err = batch(prev_spec, prev, "--compress", "zstd", "--part-size", "4K")
+        check(rc == 0, "previous batch: %d %s" % (rc, err))
+        fresh = os.path.join(tmp, "fresh")
+        rc, _, err = batch(cur_spec, fresh)
+        check(rc == 3, "batch without --reuse: %d %s" % (rc, err))
+        want = store_reports(fresh)
+        for name, extra in (("r1", ["--threads", "1"]), ("r2", ["--threads", "2"]),
+                            ("per-run", ["--layout", "per-run"])):
+            out = os.path.join(tmp, name)
+            rc, stdout, err = batch(cur_spec, out, "--reuse", prev, "--json", *extra)
+            check(rc == 3, "%s: exit %d %s" % (name, rc, err))
+            for f in ("events.jsonl", "rejects.jsonl"):
+                check(read_lines(os.path.join(out, f)) == read_lines(os.path.join(fresh, f)),
+                      "%s: %s differs from a batch without --reuse" % (name, f))
+            got = store_reports(out)
+            check(sorted(got) == sorted(want), "%s: other runs" % name)
+            for k in want:
+                check(got[k] == want[k], "%s: the report of %s differs:\n%s\n%s" %
+                      (name, k, got[k][:300], want[k][:300]))
+            s = json.loads(stdout)
+            sf = summary(fresh)
+            check(s["records_reused"] == carried, "%s: records_reused %r, want %d" %
+                  (name, s["records_reused"], carried))
+            for k in ("records_read", "records_reviewed", "records_rejected", "verdicts",
+                      "failure_categories", "claims", "unsupported_claims"):
+                check(s[k] == sf[k], "%s: summary %s %r != %r" % (name, k, s[k], sf[k]))
+            check("records_reused" not in sf, "records_reused without --reuse")
+        rows, fresh_rows = index_rows(os.path.join(tmp, "r2")), index_rows(fresh)
+        check(sum(r[1] for r in rows.values()) == carried and
+              sum(r[1] for r in fresh_rows.values()) == 0, "the index's reused column")
+        check({k: r[0] for k, r in rows.items()} == {k: r[0] for k, r in fresh_rows.items()},
+              "review keys differ with and without --reuse")
+        for run_id, data in want.items():
+            check(rows[run_id][0] == review_key(json.loads(data), spec),
+                  "%s: the index's review key is not the documented one" % run_id)
+        # Killed after a checkpoint and resumed: the same bytes, and the count of carried runs
+        # goes on from the checkpoint.
+        out = os.path.join(tmp, "resumed")
+        env = dict(os.environ, KIVO_WORKER_CHECKPOINT_BYTES="1", KIVO_WORKER_TEST_KILL="store:25")
+        p = subprocess.run([WORKER, "batch", "--job-spec-file", cur_spec, "--out", out, "--quiet",
+                            "--threads", "1", "--chunk-bytes", "4096", "--reuse", prev], env=env,
+                           capture_output=True, timeout=120)
+        check(p.returncode != 0, "the kill hook did not stop the batch")
+        rc, stdout, err = batch(cur_spec, out, "--threads", "1", "--chunk-bytes", "4096",
+                                "--reuse", prev, "--json")
+        s = json.loads(stdout)
+        check(rc == 3 and s.get("resumed") and s["records_reused"] == carried,
+              "resumed: %d %r %s" % (rc, s.get("records_reused"), err))
+        check(store_reports(out) == want and read_lines(os.path.join(out, "events.jsonl")) ==
+              read_lines(os.path.join(fresh, "events.jsonl")), "resumed: other bytes")
+        # Reuse of the reuse: everything carried now, still the same bytes.
+        out = os.path.join(tmp, "again")
+        rc, stdout, err = batch(cur_spec, out, "--reuse", os.path.join(tmp, "r2"), "--json")
+        check(rc == 3 and json.loads(stdout)["records_reused"] == len(want),
+              "a second rerun: %d %s" % (rc, err))
+        check(store_reports(out) == want, "second rerun: reports differ")
+
+
+def case_reuse_refused():
+    """--reuse needs a finished v2 store other than the out folder: a per-run store, a folder
+    with no store, an unfinished batch and the out folder itself are exit 2 with a message, and
+    nothing is reviewed."""
+    with TempDir() as tmp:
+        t = traces()
+        spec = write_spec(os.path.join(tmp, "spec.json"), t)
+        per_run = os.path.join(tmp, "per-run")
+        check(batch(spec, per_run, "--layout", "per-run")[0] == 0, "per-run batch")
+        v2 = os.path.join(tmp, "v2")
+        check(batch(spec, v2)[0] == 0, "v2 batch")
+        killed = os.path.join(tmp, "killed")
+        env = dict(os.environ, KIVO_WORKER_CHECKPOINT_BYTES="1", KIVO_WORKER_TEST_KILL="store:20")
+        subprocess.run([WORKER, "batch", "--job-spec-file", spec, "--out", killed, "--quiet",
+                        "--threads", "1", "--chunk-bytes", "4096"], env=env, capture_output=True,
+                       timeout=120)
+        os.makedirs(os.path.join(tmp, "empty"))
+        for prev, out, needle in ((per_run, "o1", "per-run"), (os.path.join(tmp, "empty"), "o2",
+                                                             "no report store"),
+                                  (killed, "o3", "did not finish"), (v2, "v2", "out folder"),
+                                  (os.path.join(tmp, "missing"), "o4", "No such file")):
+            out = os.path.join(tmp, out)
+            rc, _, err = batch(spec, out, "--reuse", prev)
+            check(rc == 2 and needle in err, "--reuse %s: %d %s" % (prev, rc, err))
+            check(not os.path.exists(os.path.join(out, "events.jsonl")) or out.endswith("v2"),
+                  "--reuse %s: something was written" % prev)
+        check(summary(v2)["records_reviewed"] == 30, "the refused batch touched the store")
+
+
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
 
 

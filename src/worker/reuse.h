@@ -1,0 +1,60 @@
+/*
+ * reuse.h - `batch --reuse PREVIOUS_OUT_DIR`: the review key of a record, and carrying over the
+ * claim report an earlier batch wrote for the same key instead of reviewing the record again.
+ *
+ * The review key is SHA-256 over everything the review and the report's review part depend on:
+ * the engine version, the policy version, strictness, intended use, the output's hash and, per
+ * source, its id, title and text hash (the exact bytes are in docs/report-store.md). A record
+ * whose key the previous store holds gets that report's review part (from "engine_version" to
+ * the end of "claims") unchanged, with this record's own head (customer_run_id, workflow_id,
+ * batch_id, worker_id, worker_version: rendered by kivo_report_render() as for a review) and its
+ * own metadata and label (metadata.h), so that its bytes are exactly those a review would have
+ * written; its event is rendered from the carried report's verdict and counts.
+ */
+#ifndef KIVO_WORKER_REUSE_H
+#define KIVO_WORKER_REUSE_H
+
+#include <stddef.h>
+
+#include "kivo/buf.h"
+#include "kivo/hash.h"
+#include "kivo/json.h"
+#include "kivo/record.h"
+#include "report_index.h"
+#include "review.h"
+
+/* The first bytes of the key's input: a new encoding gets a new name. */
+#define WK_REVIEW_KEY_FORMAT "kivo_review_key.v1"
+
+/* The review key of rec under spec, with the output's and the sources' hashes as the engine
+ * computes them ("sha256:<hex>", rec->n_sources of them). scratch: the caller's buffer, reused
+ * (reset here). @return KIVO_OK, KIVO_ENOMEM or KIVO_ECRYPTO. */
+kivo_status wk_review_key(kivo_hasher *h, const wk_jobspec *spec, const kivo_record *rec,
+                          const char *output_hash, const char (*source_hashes)[KIVO_HASH_TEXT_SIZE],
+                          kivo_buf *scratch, unsigned char key[WK_REVIEW_KEY_SIZE]);
+
+/* Checks that dir can be reused: a complete report store v2 (a per-run store keeps no keys),
+ * and not the out folder itself. @return 0, or -1 with a message in err. */
+int wk_reuse_check(const char *dir, const char *out_dir, char *err, size_t errlen);
+
+/* One reviewing thread's reader of the previous store (its own SQLite connection, part reader
+ * and parser). @return 0 and *out, or -1 with a message in err. */
+typedef struct wk_reuse wk_reuse;
+int wk_reuse_open(const char *dir, wk_reuse **out, char *err, size_t errlen);
+void wk_reuse_close(wk_reuse *r);
+
+/*
+ * Computes rec's review key into key, and when the previous store reviewed that key, appends
+ * this record's claim report (as wk_review_record() would have: head re-rendered, review part
+ * carried, metadata spliced) to report and its completed event to event, the report's
+ * "sha256:" into report_sha256, and the verdict and counts into *rv (a review without claims;
+ * valid until the next call on r). @return 1 carried, 0 not in the previous store (nothing
+ * appended), or -1 with the status in *st (the previous store cannot be read: KIVO_EIO; memory).
+ * A carried report of another shape than expected is not carried (0).
+ */
+int wk_reuse_carry(wk_reuse *r, const wk_review_job *job, kivo_hasher *h,
+                   const kivo_json_node *root, const kivo_record *rec, kivo_buf *report,
+                   kivo_buf *event, char report_sha256[KIVO_HASH_TEXT_SIZE], const kivo_review **rv,
+                   unsigned char key[WK_REVIEW_KEY_SIZE], kivo_status *st);
+
+#endif
