@@ -32,6 +32,14 @@ extern "C" {
 #define KIVO_WIRE_SCHEMA_HOSTED_CREATE "kivo_review_run_create.v1"
 #define KIVO_WIRE_SCHEMA_CLAIM_REPORT "kivo_claim_report.v1"
 
+/* ---- paths the worker calls besides the contract's own ------------------------------------- */
+
+/* GET with a project API key: who the key is (project, scopes). A batch that will send its events
+ * checks its URL, key and scope with it before it reviews anything (docs/api.md). */
+#define KIVO_WIRE_PATH_PW_WHOAMI "/v1/private-worker/whoami"
+/* The scope that private-worker create calls need, and so the one the check asks for. */
+#define KIVO_WIRE_SCOPE_PW_WRITE "private_worker:write"
+
 /* ---- caps (docs/api.md), in Unicode code points ---------------------------------------------- */
 
 #define KIVO_WIRE_ID_MAX 512              /* ids and pointers */

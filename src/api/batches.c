@@ -11,6 +11,7 @@
 
 #include <sqlite3.h>
 
+#include "scopes.h"
 #include "server.h"
 
 static const char *const batch_args[] = {"workflow_id", "limit", "cursor", NULL};
@@ -59,4 +60,28 @@ void api_route_pw_batches(api_ctx *ctx, api_reply *out)
 fail:
     json_decref(p.runs);
     api_reply_error(ctx, out, &e);
+}
+
+void api_route_pw_whoami(api_ctx *ctx, api_reply *out)
+{
+    static const char *const no_args[] = {NULL};
+    const api_auth *a = &ctx->r->auth;
+    api_error e = {0};
+    char scopes[API_SCOPES_TEXT_MAX];
+    json_t *list = json_array();
+
+    api_query_allow(ctx, no_args, &e);
+    if (e.http) {
+        json_decref(list);
+        api_reply_error(ctx, out, &e);
+        return;
+    }
+    /* The scopes as the key has them, one name each (their canonical order). */
+    api_scopes_format(a->scopes, scopes);
+    for (char *p = scopes, *save = NULL, *n; list && (n = strtok_r(p, ",", &save)); p = NULL)
+        json_array_append_new(list, json_string(n));
+    api_reply_json(out, 200,
+                   list ? json_pack("{s:s, s:s, s:o}", "kind", "api_key", "project", a->project,
+                                    "scopes", list)
+                        : NULL);
 }

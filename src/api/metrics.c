@@ -57,6 +57,7 @@ static const char *const route_names[API_R_COUNT] = {
     [API_R_PW_RUN] = "/v1/private-worker/review-runs/{id}",
     [API_R_PW_EVENTS] = "/v1/private-worker/review-runs/{id}/events",
     [API_R_PW_BATCHES] = "/v1/private-worker/batches",
+    [API_R_PW_WHOAMI] = "/v1/private-worker/whoami",
     [API_R_HR_RUNS] = "/v1/review-runs",
     [API_R_HR_RUN] = "/v1/review-runs/{id}",
     [API_R_HR_REPORT] = "/v1/review-runs/{id}/report",

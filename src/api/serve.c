@@ -37,6 +37,7 @@
 #include "auth.h"
 #include "headwatch.h"
 #include "health.h"
+#include "kivo/wire.h"
 #include "metrics.h"
 #include "migrate.h"
 #include "pool.h"
@@ -175,6 +176,8 @@ static api_route route_of(const char *url, char *id)
     }
     if (strcmp(url, "/v1/private-worker/batches") == 0)
         return API_R_PW_BATCHES;
+    if (strcmp(url, KIVO_WIRE_PATH_PW_WHOAMI) == 0)
+        return API_R_PW_WHOAMI;
     m = match_under(url, "/v1/private-worker/review-runs", "events", id);
     if (m)
         return m == 1 ? API_R_PW_RUNS : m == 2 ? API_R_PW_RUN : API_R_PW_EVENTS;
@@ -209,6 +212,7 @@ static const struct {
     [API_R_PW_RUN] = {1u << API_M_GET, "GET"},
     [API_R_PW_EVENTS] = {1u << API_M_POST, "POST"},
     [API_R_PW_BATCHES] = {1u << API_M_GET, "GET"},
+    [API_R_PW_WHOAMI] = {1u << API_M_GET, "GET"},
     [API_R_HR_RUNS] = {(1u << API_M_GET) | (1u << API_M_POST), "GET, POST"},
     [API_R_HR_RUN] = {(1u << API_M_GET) | (1u << API_M_DELETE), "GET, DELETE"},
     [API_R_HR_REPORT] = {1u << API_M_GET, "GET"},
@@ -422,6 +426,10 @@ static int admit(api_ctx *ctx, struct MHD_Connection *c, api_error *e, api_reply
         if (api_auth_need_key(a, API_SCOPE_PW_READ, e) != 0)
             goto out;
         break;
+    case API_R_PW_WHOAMI: /* what a batch about to send its events needs */
+        if (api_auth_need_key(a, API_SCOPE_PW_WRITE, e) != 0)
+            goto out;
+        break;
     case API_R_PW_RUN:
         if (a->kind == API_TOKEN_CREDENTIAL) {
             if (api_auth_need_credential(a, r->id, 0, e) != 0)
@@ -506,6 +514,7 @@ static void dispatch(api_ctx *ctx, api_reply *rep)
     case API_R_PW_RUN: api_route_pw_get(ctx, rep); break;
     case API_R_PW_EVENTS: api_route_pw_event(ctx, rep); break;
     case API_R_PW_BATCHES: api_route_pw_batches(ctx, rep); break;
+    case API_R_PW_WHOAMI: api_route_pw_whoami(ctx, rep); break;
     case API_R_HR_RUNS:
         if (r->method == API_M_POST)
             api_route_hr_create(ctx, rep);

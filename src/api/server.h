@@ -37,6 +37,7 @@ typedef enum api_route {
     API_R_PW_RUN,     /* /v1/private-worker/review-runs/{id} */
     API_R_PW_EVENTS,  /* /v1/private-worker/review-runs/{id}/events */
     API_R_PW_BATCHES, /* /v1/private-worker/batches */
+    API_R_PW_WHOAMI,  /* /v1/private-worker/whoami */
     API_R_HR_RUNS,    /* /v1/review-runs */
     API_R_HR_RUN,     /* /v1/review-runs/{id} */
     API_R_HR_REPORT,  /* /v1/review-runs/{id}/report */
@@ -193,6 +194,9 @@ void api_check_workflow_filter(const char *v, api_error *e);
 
 /* GET /v1/private-worker/batches (batches.c). */
 void api_route_pw_batches(api_ctx *ctx, api_reply *out);
+
+/* GET /v1/private-worker/whoami (batches.c): the key's project and scopes. */
+void api_route_pw_whoami(api_ctx *ctx, api_reply *out);
 
 /* Reads limit and cursor of a list request. @return 0, or -1 with e filled (400). */
 int api_list_params(api_ctx *ctx, long *limit, int64_t *before, api_error *e);

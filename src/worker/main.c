@@ -31,6 +31,7 @@
 #include "metrics_file.h"
 #include "optenv.h"
 #include "outbox.h"
+#include "preflight.h"
 #include "progress.h"
 #include "output.h"
 #include "review.h"
@@ -116,6 +117,9 @@ static const char usage_batch[] =
     "of folders: 'data/**/*.ndjson'), or - for standard input (named <stdin> in rejects; a batch\n"
     "reading it never resumes, it starts over). Inputs are read in the order given, each one's\n"
     "files sorted by path; a file named twice is read once.\n"
+    "With --kivo-api-base-url, one call to kivo-api (GET /v1/private-worker/whoami) checks the\n"
+    "URL, the API key and its scope private_worker:write before anything is reviewed: if any is\n"
+    "wrong the batch ends at once with exit 2 and the server's reason.\n"
     "Reports and pages hold raw text and are created 0600, the other files 0640 and folders 0750,\n"
     "less the umask. No symbolic link below DIR is followed: a link where the batch must write,\n"
     "or a linked folder on its way, stops it (exit 1) with a message that names it.\n"
@@ -847,6 +851,18 @@ static int cmd_batch(const wk_optenv *oe)
          wk_jobspec_set_inputs(&spec, cli_inputs, n_cli_inputs, err, sizeof err) != 0) ||
         wk_breakdown_create(&spec, group_by, &bo.breakdown, err, sizeof err) != 0) {
         fprintf(stderr, "kivo-worker batch: %s\n", err);
+        wk_gate_free(gate);
+        wk_jobspec_free(&spec);
+        return WK_EXIT_USAGE;
+    }
+    /* The URL, key and scope, checked before anything is reviewed (preflight.h). */
+    if (so.base_url && wk_preflight(&so, key, err, sizeof err) != 0) {
+        fprintf(stderr,
+                "kivo-worker batch: the check of kivo-api at %s (the URL, the API key and its "
+                "scope private_worker:write) failed: %s; nothing was reviewed\n",
+                so.base_url, err);
+        memset(key, 0, sizeof key);
+        wk_breakdown_free(bo.breakdown);
         wk_gate_free(gate);
         wk_jobspec_free(&spec);
         return WK_EXIT_USAGE;

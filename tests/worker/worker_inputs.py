@@ -405,6 +405,74 @@ def case_reuse_refused():
         check(summary(v2)["records_reviewed"] == 30, "the refused batch touched the store")
 
 
+def api_server():
+    sys.path.insert(0, os.path.join(ROOT, "tests", "api"))
+    import apitest  # noqa: E402
+    apitest.BIN = os.path.join(os.path.dirname(WORKER), "kivo-api")
+    return apitest
+
+
+def key_file(tmp, name, key):
+    path = os.path.join(tmp, name)
+    with open(path, "w") as f:
+        f.write(key + "\n")
+    os.chmod(path, 0o600)
+    return path
+
+
+def case_fail_fast():
+    """With --kivo-api-base-url a real kivo-api on loopback checks the URL, the key and its
+    scope (GET /v1/private-worker/whoami) before any record is reviewed: a bad URL, a refused
+    key and a key without private_worker:write end the batch with exit 2, the server's reason and
+    no output; a good key goes on, reviews and sends. The endpoint answers the key's project and
+    scopes, and refuses a worker credential."""
+    t = api_server()
+    with TempDir() as tmp:
+        spec = write_spec(os.path.join(tmp, "spec.json"), traces())
+        db = os.path.join(tmp, "kivo.db")
+        good = t.make_key(db, scopes="private_worker:write,private_worker:read")
+        read_only = t.make_key(db, scopes="private_worker:read,review_runs:read")
+        srv = t.Server(db, "--quiet", "--rate-limit", "0").start()
+        try:
+            url = "http://127.0.0.1:%d" % srv.port
+            c = srv.client()
+            st, _, body = c.request("GET", "/v1/private-worker/whoami", token=good)
+            check(st == 200 and body.get("project") == "acme" and
+                  "private_worker:write" in body.get("scopes", []), "whoami: %d %r" % (st, body))
+            st, _, body = c.request("POST", "/v1/private-worker/whoami", token=good)
+            check(st == 405, "whoami POST: %d" % st)
+            # A port nobody listens on (the server's, after it is stopped, is not reliable).
+            import socket
+            sk = socket.socket()
+            sk.bind(("127.0.0.1", 0))
+            dead = "http://127.0.0.1:%d" % sk.getsockname()[1]
+            sk.close()
+            bad_key = "kivo_sk_" + "A" * 43
+            cases = (
+                ("bad URL", dead, good, ["127.0.0.1", "onnect"]),
+                ("not kivo-api", url + "/nothing-here", good, ["404"]),
+                ("refused key", url, bad_key, ["401"]),
+                ("missing scope", url, read_only, ["403", "private_worker:write"]),
+            )
+            for name, base, key, needles in cases:
+                out = os.path.join(tmp, name.replace(" ", "-"))
+                rc, _, err = batch(spec, out, "--kivo-api-base-url", base, "--api-key-file",
+                                   key_file(tmp, "key", key), "--retry-deadline", "5")
+                check(rc == 2, "%s: exit %d, want 2: %s" % (name, rc, err))
+                check(all(n in err for n in needles) and "nothing was reviewed" in err,
+                      "%s: the reason is not named: %s" % (name, err))
+                check(not os.path.exists(out), "%s: the batch wrote %s" % (name, out))
+            out = os.path.join(tmp, "good")
+            rc, _, err = batch(spec, out, "--kivo-api-base-url", url, "--api-key-file",
+                               key_file(tmp, "key", good))
+            check(rc == 0, "good key: exit %d %s" % (rc, err))
+            st, _, body = c.request("GET", "/v1/private-worker/review-runs?limit=100", token=good)
+            check(st == 200 and len(body.get("runs", [])) == summary(out)["records_reviewed"],
+                  "runs on the server: %d %r" % (st, body and len(body.get("runs", []))))
+        finally:
+            srv.stop()
+
+
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
 
 

@@ -495,7 +495,9 @@ def free_port():
 
 
 def case_transport_errors():
-    """A refused connection is named (then retried); a TLS failure is named and not retried."""
+    """A refused connection is named (then retried); a TLS failure is named and not retried.
+    A batch checks kivo-api before it reviews anything (issue 14's fail-fast): refused, it ends
+    with exit 2 and writes nothing; `submit` of an outbox retries until its deadline."""
     import http.server
     import threading
     import time
@@ -504,6 +506,33 @@ def case_transport_errors():
         os.chmod(key, 0o600)
         out = os.path.join(tmp, "out")
         port = free_port()
+        rc, _, err = run("batch", "-f", example_spec(), "-o", out, "-q", env=clean_env(
+            KIVO_API_BASE_URL="http://127.0.0.1:%d" % port, KIVO_API_KEY_FILE=key,
+            KIVO_RETRY_DEADLINE="1"))
+        check(rc == 2 and "refused" in err.lower() and "nothing was reviewed" in err and
+              not os.path.exists(out), "batch, refused: exit %d: %s" % (rc, err))
+
+        # A server that answers the check and is gone before the events: the sender's refused
+        # connections, named once, retried until the deadline.
+        class Once(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                body = b'{"kind":"api_key","project":"p","scopes":["private_worker:write"]}'
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        once = http.server.HTTPServer(("127.0.0.1", 0), Once)
+        port = once.server_port
+
+        def serve_once():
+            once.handle_request()
+            once.server_close()
+        threading.Thread(target=serve_once, daemon=True).start()
         rc, _, err = run("batch", "-f", example_spec(), "-o", out, "-q", env=clean_env(
             KIVO_API_BASE_URL="http://127.0.0.1:%d" % port, KIVO_API_KEY_FILE=key,
             KIVO_RETRY_DEADLINE="1"))
