@@ -146,8 +146,10 @@ def case_env_commands():
         check(rc == 0 and len(lines) == 1, "KIVO_EXPLAIN_RUN_ID: exit %d, %d records: %s"
               % (rc, len(lines), err))
 
-        # batch and submit send with every option from the environment; nothing listens on
-        # the port, so the events stay pending (exit 5) within the KIVO_RETRY_DEADLINE.
+        # batch and submit send with every option from the environment. Nothing listens on
+        # port 9: the batch's check of kivo-api names it and stops (exit 2). Where the check is
+        # answered and nothing listens after it, the events stay pending (exit 5) within the
+        # KIVO_RETRY_DEADLINE.
         key = os.path.join(tmp, "key")
         with open(key, "w") as f:
             f.write("kivo_test_key_000000000000\n")
@@ -155,6 +157,10 @@ def case_env_commands():
         send = dict(KIVO_API_BASE_URL="http://127.0.0.1:9", KIVO_API_KEY_FILE=key,
                     KIVO_RETRY_DEADLINE="0.5", KIVO_REQUEST_TIMEOUT="1", KIVO_CONCURRENCY="2")
         c = os.path.join(tmp, "c")
+        rc, _, err = run("batch", "-q", "-f", example_spec(), env=clean_env(KIVO_OUT=c, **send))
+        check(rc == 2 and "http://127.0.0.1:9" in err,
+              "batch sending from the environment, nothing there: exit %d: %s" % (rc, err))
+        send["KIVO_API_BASE_URL"] = "http://127.0.0.1:%d" % check_then_gone()
         rc, _, err = run("batch", "-q", "-f", example_spec(), env=clean_env(KIVO_OUT=c, **send))
         check(rc == 5, "batch sending from the environment: exit %d (want 5): %s" % (rc, err))
         rc, _, err = run("submit", env=clean_env(KIVO_OUTBOX=c, **send))
@@ -494,6 +500,34 @@ def free_port():
         return so.getsockname()[1]
 
 
+def check_then_gone():
+    """A port where something answers the batch's check of kivo-api (GET
+    /v1/private-worker/whoami, issue 14's fail-fast) once and then nothing listens: the batch
+    reviews, and its events meet refused connections."""
+    import http.server
+    import threading
+
+    class Once(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = b'{"kind":"api_key","project":"p","scopes":["private_worker:write"]}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    once = http.server.HTTPServer(("127.0.0.1", 0), Once)
+
+    def serve_once():
+        once.handle_request()
+        once.server_close()
+    threading.Thread(target=serve_once, daemon=True).start()
+    return once.server_port
+
+
 def case_transport_errors():
     """A refused connection is named (then retried); a TLS failure is named and not retried.
     A batch checks kivo-api before it reviews anything (issue 14's fail-fast): refused, it ends
@@ -514,25 +548,7 @@ def case_transport_errors():
 
         # A server that answers the check and is gone before the events: the sender's refused
         # connections, named once, retried until the deadline.
-        class Once(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                body = b'{"kind":"api_key","project":"p","scopes":["private_worker:write"]}'
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        once = http.server.HTTPServer(("127.0.0.1", 0), Once)
-        port = once.server_port
-
-        def serve_once():
-            once.handle_request()
-            once.server_close()
-        threading.Thread(target=serve_once, daemon=True).start()
+        port = check_then_gone()
         rc, _, err = run("batch", "-f", example_spec(), "-o", out, "-q", env=clean_env(
             KIVO_API_BASE_URL="http://127.0.0.1:%d" % port, KIVO_API_KEY_FILE=key,
             KIVO_RETRY_DEADLINE="1"))
