@@ -179,10 +179,11 @@ def deleted_database(d):
 
 def full_disk(d):
     """A file size limit on the running server stands in for a full disk: SQLite's writes past it
-    fail (EFBIG; SIGXFSZ is ignored by the server)."""
+    fail (EFBIG; SIGXFSZ is ignored by the server). The server logs JSON lines here: a store error
+    met while answering a request is one of them too, not a plain text line in a JSON log."""
     db = os.path.join(d, "full.db")
     k = t.make_key(db)
-    srv = t.Server(db).start()
+    srv = t.Server(db, "--log-format", "json").start()
     c = srv.client()
     expect(c.request("POST", HR, packet("fits"), k), 201, what="create before the disk fills")
     soft, hard = resource.prlimit(srv.proc.pid, resource.RLIMIT_FSIZE)
@@ -197,6 +198,17 @@ def full_disk(d):
     check("cannot rollback" not in log, "the log does not say 'cannot rollback'")
     check("disk is full" in log or "disk I/O error" in log,
           f"the log names the real error: {log[-600:]}")
+    lines = [ln for ln in log.splitlines() if ln.strip()]
+    not_json = []
+    for ln in lines:
+        try:
+            json.loads(ln)
+        except ValueError:
+            not_json.append(ln)
+    check(not not_json, f"every line of a --log-format json log is JSON: {not_json[:3]}")
+    check(any(json.loads(ln).get("level") == "error" and "disk" in json.loads(ln).get("msg", "")
+              for ln in lines if ln not in not_json),
+          "the store error is a JSON line with level error")
     check(srv.proc.poll() is None, "the server lives on")
     resource.prlimit(srv.proc.pid, resource.RLIMIT_FSIZE, (soft, hard))
     time.sleep(1.1)                   # one probe write a second at most
