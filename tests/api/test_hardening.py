@@ -110,6 +110,25 @@ def databases(d):
     r = t.run_cli("keys", "list", "--create", "--db", db)
     check(r.returncode == 2, "--create is for keys create only")
 
+    # migrate: refuses a missing database, makes it with --create (mode 0600, the latest schema,
+    # the one a serve on it finds: no migration left), and is idempotent.
+    r = t.run_cli("migrate", "--db", db)
+    check(r.returncode == 1 and "--create" in r.stderr and not os.path.exists(db),
+          f"migrate on a missing database refuses: {r.stderr}")
+    latest = int(t.run_cli("--version").stdout.rsplit("schema", 1)[1].strip(" )\n"))
+    for attempt in ("first", "again"):
+        r = t.run_cli("migrate", "--create", "--db", db)
+        check(r.returncode == 0 and r.stdout == f"{db}: schema {latest}\n",
+              f"migrate --create ({attempt}): {r.returncode} {r.stdout!r} {r.stderr!r}")
+    con = sqlite3.connect(db)
+    got = con.execute("PRAGMA user_version").fetchone()[0]
+    con.close()
+    check(got == latest, f"migrate left user_version {got}, not {latest}")
+    check(stat.S_IMODE(os.stat(db).st_mode) & 0o077 == 0, "migrate's database is private")
+    r = t.run_cli("keys", "create", "--db", db, "--project", "acme", "--scopes", "review_runs:read")
+    check(r.returncode == 0, f"keys create on a migrated database: {r.stderr}")
+    os.unlink(db)
+
     # Mode 0600 less the umask; -wal and -shm take the database file's mode.
     for mask, want in ((0o022, 0o600), (0o077, 0o600), (0o277, 0o400)):
         path = os.path.join(d, f"mode{mask:o}.db")
