@@ -37,6 +37,8 @@
 #include "run.h"
 #include "parts.h"
 #include "secret.h"
+#include "merge.h"
+#include "shard.h"
 #include "show.h"
 #include "submit.h"
 #include "suggest.h"
@@ -65,6 +67,7 @@ static const char usage_main[] =
     "  explain   show, claim by claim, which rule of the engine decided it and why\n"
     "  show      print one run's claim report (or write its page) from a batch's report\n"
     "            store\n"
+    "  merge     join the out folders of `batch --shard K/N` into one report store\n"
     "\n"
     "Options:\n"
     "  -h, --help      this text (also: kivo-worker COMMAND --help)\n"
@@ -137,6 +140,12 @@ static const char usage_batch[] =
     "                            frames of about 1 MiB (zstdcat reads them; show reads one frame)\n"
     "      --overwrite           take an out folder that holds another batch's output (another\n"
     "                            job spec, batch id or inputs), which is refused without it\n"
+    "      --shard K/N           review only the K-th (0-based) of N deterministic shards of\n"
+    "                            the inputs (whole files and line-aligned ranges of large\n"
+    "                            ones), into this shard's own DIR and outbox; `kivo-worker\n"
+    "                            merge` joins the shards' folders. auto/N takes K from\n"
+    "                            JOB_COMPLETION_INDEX, SLURM_ARRAY_TASK_ID or\n"
+    "                            OMPI_COMM_WORLD_RANK (docs/scale-out.md)\n"
     "      --batch-id ID         the batch (experiment, release) these runs belong to,\n"
     "                            [A-Za-z0-9._:-]{1,128}; overrides the spec's batch_id (default\n"
     "                            \"default\"). In summary.json; in every claim report and event\n"
@@ -311,7 +320,8 @@ enum {
     OPT_LAYOUT,
     OPT_PART_SIZE,
     OPT_COMPRESS,
-    OPT_OVERWRITE
+    OPT_OVERWRITE,
+    OPT_SHARD
 };
 
 /* Each command's options; optenv.h adds their KIVO_* variables and the unknown-option line. */
@@ -336,6 +346,7 @@ static const struct option batch_opts[] = {
     {"part-size", required_argument, NULL, OPT_PART_SIZE},
     {"compress", required_argument, NULL, OPT_COMPRESS},
     {"overwrite", no_argument, NULL, OPT_OVERWRITE},
+    {"shard", required_argument, NULL, OPT_SHARD},
     {"kivo-api-base-url", required_argument, NULL, OPT_BASE_URL},
     {"api-key-file", required_argument, NULL, OPT_API_KEY_FILE},
     {"concurrency", required_argument, NULL, OPT_CONCURRENCY},
@@ -682,6 +693,7 @@ static int cmd_batch(const wk_optenv *oe)
     char key[WK_SECRET_MAX];
     const char *spec_path = NULL;
     wk_batch_opts bo = {0};
+    wk_shard shard;
     const char *group_by = NULL, *fail_on = NULL, *junit_path = NULL, *batch_id = NULL;
     wk_gate *gate = NULL;
     wk_metric metrics[WK_BATCH_METRICS];
@@ -742,6 +754,15 @@ static int cmd_batch(const wk_optenv *oe)
             }
             break;
         case OPT_OVERWRITE: bo.overwrite = 1; break;
+        case OPT_SHARD: {
+            char serr[256];
+            if (wk_shard_parse(optarg, &shard, serr, sizeof serr) != 0) {
+                fprintf(stderr, "kivo-worker batch: %s%s\n", serr, wk_optenv_origin(oe, optarg));
+                return WK_EXIT_USAGE;
+            }
+            bo.shard = &shard;
+            break;
+        }
         case OPT_COMPRESS: {
             wk_compress cz;
             if (wk_compress_parse(optarg, &cz) != 0) {
@@ -1057,8 +1078,10 @@ int main(int argc, char **argv)
     static const struct {
         const wk_optenv_cmd *cmd;
         int (*fn)(const wk_optenv *oe);
-    } cmds[] = {{&batch_cmd, cmd_batch},    {&run_cmd, cmd_run},         {&submit_cmd, cmd_submit},
-                {&wk_compare_cli, compare}, {&explain_cmd, cmd_explain}, {&wk_show_cli, cmd_show}};
+    } cmds[] = {{&batch_cmd, cmd_batch},          {&run_cmd, cmd_run},
+                {&submit_cmd, cmd_submit},        {&wk_compare_cli, compare},
+                {&explain_cmd, cmd_explain},      {&wk_show_cli, cmd_show},
+                {&wk_merge_cli, wk_merge_command}};
     const char *names[sizeof cmds / sizeof cmds[0]];
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         names[i] = cmds[i].cmd->name;
