@@ -38,6 +38,9 @@
 #include "parts.h"
 #include "secret.h"
 #include "merge.h"
+#ifdef KIVO_WORKER_MPI
+#include "mpi_ranks.h"
+#endif
 #include "shard.h"
 #include "show.h"
 #include "submit.h"
@@ -833,6 +836,31 @@ static int cmd_batch(const wk_optenv *oe)
         wk_jobspec_free(&spec);
         return WK_EXIT_USAGE;
     }
+#ifdef KIVO_WORKER_MPI
+    /* Under mpirun each rank is a shard with its own folder below DIR; rank 0 merges (mpi_ranks.h). */
+    char rank_out[4096];
+    const char *mpi_out = bo.out_dir ? bo.out_dir : spec.report_path;
+    int mpi_json = json, mpi_quiet = quiet;
+    int mpi_bad = bo.shard || junit_path || fail_on || gh_summary || bo.metrics_file ||
+                  bo.layout == WK_LAYOUT_PER_RUN;
+    if (mpi_bad)
+        snprintf(err, sizeof err,
+                 "under mpirun each rank is a shard: --shard, --junit, --fail-on, "
+                 "--github-summary, --metrics-file and --layout per-run are not taken (merge "
+                 "the ranks' folders, then gate with compare)");
+    if (mpi_bad || wk_mpi_rank_dir(mpi_out, rank_out, sizeof rank_out, err, sizeof err) != 0) {
+        fprintf(stderr, "kivo-worker batch: %s\n", err);
+        wk_breakdown_free(bo.breakdown);
+        wk_gate_free(gate);
+        wk_jobspec_free(&spec);
+        return WK_EXIT_USAGE;
+    }
+    shard = (wk_shard){(uint32_t)wk_mpi_rank(), (uint32_t)wk_mpi_size()};
+    bo.shard = &shard;
+    bo.out_dir = rank_out;
+    json = 0;
+    quiet = 1; /* R ranks' lines would interleave: rank 0 says it once, for all */
+#endif
     if (bo.metrics_file) {
         /* Its folder must be there now, not found missing after an hour's batch. */
         const char *name;
@@ -972,6 +1000,9 @@ static int cmd_batch(const wk_optenv *oe)
     }
     if (bo.lock_fd >= 0)
         close(bo.lock_fd);
+#ifdef KIVO_WORKER_MPI
+    rc = wk_mpi_batch_end(rc, &sum, mpi_out, mpi_json, mpi_quiet);
+#endif
     memset(key, 0, sizeof key);
     wk_junit_free(bo.junit);
     wk_breakdown_free(bo.breakdown);
@@ -1059,7 +1090,7 @@ out:
     return rc;
 }
 
-int main(int argc, char **argv)
+static int worker_main(int argc, char **argv)
 {
     if (argc < 2) {
         fputs(usage_main, stderr);
@@ -1105,4 +1136,17 @@ int main(int argc, char **argv)
     else
         fprintf(stderr, "kivo-worker: unknown command '%s' (see 'kivo-worker --help')\n", cmd);
     return WK_EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+#ifdef KIVO_WORKER_MPI
+    if (wk_mpi_init(&argc, &argv) != 0)
+        return WK_EXIT_IO;
+    int rc = worker_main(argc, argv);
+    wk_mpi_finalize();
+    return rc;
+#else
+    return worker_main(argc, argv);
+#endif
 }

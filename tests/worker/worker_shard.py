@@ -329,6 +329,92 @@ def case_shard_option():
             check(rc == 2 and needle in err, "--shard %s: exit %d, %r" % (bad, rc, err))
 
 
+def case_slurm():
+    """scripts/scale-out/kivo-shards.sbatch run as Slurm would run an array of 3 (bash, with
+    SLURM_ARRAY_TASK_ID/COUNT set), then the merge its header gives: one process's store."""
+    script = os.path.join(ROOT, "scripts", "scale-out", "kivo-shards.sbatch")
+    with TempDir() as tmp:
+        spec = make_corpus(tmp)
+        one = os.path.join(tmp, "one")
+        rc, err = batch(spec, one)
+        check(rc == 3, "single run: exit %d: %s" % (rc, err))
+        head = read(script).decode()
+        check("#SBATCH" in head and "merge --out" in head, "no #SBATCH lines or merge example")
+        run_root = os.path.join(tmp, "run")
+        for k in range(3):
+            env = {k_: v for k_, v in os.environ.items() if not k_.startswith(("SLURM_", "KIVO_"))}
+            env.update(SLURM_ARRAY_TASK_ID=str(k), SLURM_ARRAY_TASK_COUNT="3",
+                       SLURM_CPUS_PER_TASK="2", KIVO_WORKER=WORKER)
+            p = subprocess.run(["bash", script, spec, run_root], env=env, capture_output=True,
+                               timeout=300)
+            check(p.returncode == 3, "task %d: exit %d: %s" % (k, p.returncode, p.stderr))
+        p = subprocess.run(["bash", script, spec, run_root], capture_output=True, timeout=60,
+                           env={k_: v for k_, v in os.environ.items()
+                                if not k_.startswith("SLURM_")})
+        check(p.returncode != 0 and b"array" in p.stderr, "outside an array: %r" % p.stderr)
+        dirs = sorted(os.path.join(run_root, d) for d in os.listdir(run_root))
+        check([os.path.basename(d) for d in dirs] == ["shard-0", "shard-1", "shard-2"],
+              "shard folders %s" % dirs)
+        out = os.path.join(run_root, "all")
+        rc, _, err = merge(out, dirs)
+        check(rc == 3, "merge: exit %d: %s" % (rc, err))
+        same_store(one, out, "Slurm array of 3")
+
+
+def k8s_commands(path):
+    """The command of each container in the manifest (written as JSON flow sequences) and the
+    Indexed Job's completions, parallelism and mode; standard library only, no YAML parser."""
+    cmds, fields = [], {}
+    for line in read(path).decode().split("\n"):
+        m = re.match(r"\s*command:\s*(\[.*\])\s*$", line)
+        if m:
+            cmds.append(json.loads(m.group(1)))
+        m = re.match(r"\s*(completions|parallelism|completionMode):\s*(\S+)\s*$", line)
+        if m:
+            fields[m.group(1)] = m.group(2)
+    return cmds, fields
+
+
+def case_k8s():
+    """scripts/scale-out/kivo-indexed-job.yaml: an Indexed Job whose completions, parallelism and
+    --shard auto/N agree; its shard command run for each JOB_COMPLETION_INDEX, the merge Job's
+    wait and merge commands after them (paths under /data moved to a temporary folder, the
+    image's kivo-worker replaced by the build's): one process's store."""
+    manifest = os.path.join(ROOT, "scripts", "scale-out", "kivo-indexed-job.yaml")
+    cmds, fields = k8s_commands(manifest)
+    check(fields.get("completionMode") == "Indexed", "not an Indexed Job: %r" % fields)
+    n = int(fields.get("completions", "0"))
+    check(n > 1 and fields.get("parallelism") == str(n), "completions/parallelism %r" % fields)
+    check(len(cmds) == 3, "want the shard, wait and merge commands, got %d" % len(cmds))
+    shard, wait, merge_cmd = cmds
+    check(("for k in %s;" % " ".join(str(k) for k in range(n))) in wait[2],
+          "the merge Job waits for other shards than 0..%d: %r" % (n - 1, wait))
+    check(shard[:2] == ["sh", "-c"] and ("--shard auto/%d" % n) in shard[2],
+          "shard command %r does not take auto/%d" % (shard, n))
+    with TempDir() as tmp:
+        data = os.path.join(tmp, "data")
+        os.mkdir(data)
+        spec_src = make_corpus(data)
+        os.rename(spec_src, os.path.join(data, "job.json"))
+        one = os.path.join(tmp, "one")
+        rc, err = batch(os.path.join(data, "job.json"), one)
+        check(rc == 3, "single run: exit %d: %s" % (rc, err))
+
+        def local(cmd):
+            return [c.replace("/data", data).replace("exec kivo-worker", "exec " + WORKER)
+                    for c in cmd]
+        base = {k: v for k, v in os.environ.items() if not k.startswith(("KIVO_", "SLURM_"))}
+        for k in range(n):
+            p = subprocess.run(local(shard), env=dict(base, JOB_COMPLETION_INDEX=str(k)),
+                               capture_output=True, timeout=300)
+            check(p.returncode == 3, "index %d: exit %d: %s" % (k, p.returncode, p.stderr))
+        p = subprocess.run(local(wait), env=base, capture_output=True, timeout=60)
+        check(p.returncode == 0, "the merge Job's wait: exit %d %s" % (p.returncode, p.stderr))
+        p = subprocess.run(local(merge_cmd), env=base, capture_output=True, timeout=300)
+        check(p.returncode == 3, "merge: exit %d: %s" % (p.returncode, p.stderr))
+        same_store(one, os.path.join(data, "run", "all"), "Indexed Job of %d" % n)
+
+
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
 
 
