@@ -936,8 +936,9 @@ static int cmd_batch(const wk_optenv *oe)
             bo.junit = NULL;
             snprintf(suite, sizeof suite, "kivo batch %s", spec.workflow_id);
             if (wk_junit_close(ju, suite, sum.seconds) != 0) {
-                fprintf(stderr, "kivo-worker batch: cannot write %s: %s\n", junit_path,
-                        strerror(errno));
+                /* (kivo-worker-mpi takes no --junit: there the compiler sees NULL here.) */
+                fprintf(stderr, "kivo-worker batch: cannot write %s: %s\n",
+                        junit_path ? junit_path : "--junit", strerror(errno));
                 rc = WK_EXIT_IO;
             }
         }
@@ -980,7 +981,8 @@ static int cmd_batch(const wk_optenv *oe)
                 rc = sr;
         }
         if (gate_failed) {
-            fprintf(stderr, "kivo-worker batch: gate failed (--fail-on %s):\n", fail_on);
+            fprintf(stderr, "kivo-worker batch: gate failed (--fail-on %s):\n",
+                    fail_on ? fail_on : "");
             for (char *line = tripped; *line;) {
                 char *e = strchr(line, '\n');
                 fprintf(stderr, "  %.*s\n", e ? (int)(e - line) : (int)strlen(line), line);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <mpi.h>
 
@@ -62,6 +63,21 @@ int wk_mpi_rank_dir(const char *out, char *buf, size_t buflen, char *err, size_t
     return 0;
 }
 
+/* Waits for a non-blocking collective by testing it every 20 ms. A blocking one would spin a core
+ * at 100% in Open MPI's progress loop for as long as the slowest rank still reviews (or rank 0
+ * merges): CPU the other ranks on the same host need. @return 0, or -1 when MPI failed. */
+static int wait_for(MPI_Request *req)
+{
+    const struct timespec tick = {0, 20 * 1000 * 1000};
+    int done = 0;
+    while (MPI_Test(req, &done, MPI_STATUS_IGNORE) == MPI_SUCCESS) {
+        if (done)
+            return 0;
+        nanosleep(&tick, NULL);
+    }
+    return -1;
+}
+
 /* The counts every rank adds up (summary.json's), in one array for one reduction. */
 enum { C_READ, C_REVIEWED, C_REJECTED, C_DUPS, C_CLAIMS, C_UNSUPPORTED, C_BYTES, C_PASS, C_COUNT };
 
@@ -93,9 +109,16 @@ int wk_mpi_batch_end(int rc, const wk_summary *sum, const char *out, int json, i
         send = rc == WK_EXIT_REFUSED || rc == WK_EXIT_PENDING ? rc : 0, worst_send = 0, final = rc;
     if (!failed)
         pack(sum, mine);
-    if (MPI_Allreduce(&failed, &any_failed, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD) != MPI_SUCCESS ||
-        MPI_Allreduce(&send, &worst_send, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD) != MPI_SUCCESS ||
-        MPI_Reduce(mine, all, C_COUNT + 2, MPI_UINT64_T, MPI_SUM, 0, MPI_COMM_WORLD) != MPI_SUCCESS)
+    MPI_Request req[3];
+    if (MPI_Iallreduce(&failed, &any_failed, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD, &req[0]) !=
+            MPI_SUCCESS ||
+        wait_for(&req[0]) != 0 ||
+        MPI_Iallreduce(&send, &worst_send, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD, &req[1]) !=
+            MPI_SUCCESS ||
+        wait_for(&req[1]) != 0 ||
+        MPI_Ireduce(mine, all, C_COUNT + 2, MPI_UINT64_T, MPI_SUM, 0, MPI_COMM_WORLD, &req[2]) !=
+            MPI_SUCCESS ||
+        wait_for(&req[2]) != 0)
         return WK_EXIT_IO;
     if (rank == 0) {
         if (any_failed) {
@@ -158,7 +181,9 @@ int wk_mpi_batch_end(int rc, const wk_summary *sum, const char *out, int json, i
             }
         }
     }
-    if (MPI_Bcast(&final, 1, MPI_INT, 0, MPI_COMM_WORLD) != MPI_SUCCESS)
+    MPI_Request done;
+    if (MPI_Ibcast(&final, 1, MPI_INT, 0, MPI_COMM_WORLD, &done) != MPI_SUCCESS ||
+        wait_for(&done) != 0)
         return WK_EXIT_IO;
     return final;
 }
