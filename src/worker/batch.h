@@ -48,6 +48,7 @@ typedef struct wk_batch_opts {
     int overwrite;                  /* --overwrite: an out folder of another batch is taken */
     uint64_t checkpoint_bytes;      /* v2: input bytes between checkpoints; 0: the default */
     const char *reuse;              /* --reuse: a previous batch's out folder (v2), or NULL */
+    const struct wk_shard *shard;   /* --shard K/N (shard.h), or NULL: all of the inputs */
 } wk_batch_opts;
 
 #define WK_FIRST_KEYS_MAX 320
@@ -69,6 +70,7 @@ typedef struct wk_summary {
     const char *compression;              /* v2: "none" or "zstd" */
     int interrupted;                      /* the signal that stopped the batch, or 0 */
     int resumed;                          /* it went on from a checkpoint */
+    uint32_t shard_k, shard_n;            /* --shard K/N; shard_n 0: not a shard */
     const struct wk_breakdown *breakdown; /* adds "evaluation" and "groups", or NULL */
     /* For the message of a batch that rejects every record (not in summary.json; empty after a
      * resume): the first record's top-level keys ("a", "b", or what it is instead), and the
@@ -83,6 +85,11 @@ typedef struct wk_summary {
  * kivo-worker holds the out folder) or KIVO_EIO (reading, writing, memory). */
 kivo_status wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary *sum, char *err,
                          size_t errlen);
+
+/* A line of rejects.jsonl (file, line, offset, reason[, customer_run_id]), for json_dumps with
+ * JSON_COMPACT; NULL when out of memory. merge.c renders the duplicates it finds with it. */
+struct json_t *wk_batch_reject_json(const char *file, uint64_t line, uint64_t offset,
+                                    const char *reason, const char *run_id);
 
 /* Renders the summary as JSON (with a newline) into a malloc'd string. */
 char *wk_summary_json(const wk_summary *sum, const wk_jobspec *spec, const char *out_dir);
