@@ -208,8 +208,11 @@ kivo_status wk_html_write_at(int dirfd, const char *name, const char *kind, cons
     return wk_write_at(dirfd, name, v, n, WK_MODE_TEXT, flags) == 0 ? KIVO_OK : KIVO_EIO;
 }
 
-kivo_status wk_html_run_data(const kivo_packet *p, const char *report, size_t report_len,
-                             kivo_buf *out)
+/* The data of a run's page, embedded: {"kind":"run","index":...,"packet":...,"report":...} for
+ * the per-run layout's page (with_index), {"packet":...,"report":...} for a run on a page of the
+ * store v2 (its page says where the index is). */
+static kivo_status run_data(const kivo_packet *p, const char *report, size_t report_len,
+                            int with_index, kivo_buf *out)
 {
     kivo_status st = KIVO_ENOMEM;
     json_t *pk = json_object(), *sources = json_array();
@@ -239,9 +242,10 @@ kivo_status wk_html_run_data(const kivo_packet *p, const char *report, size_t re
     if (bad)
         goto out;
     /* The report is spliced in as rendered: the page shows exactly the bytes of the JSON file. */
-    if ((st = kivo_buf_append_str(&data, "{\"kind\":\"run\",\"index\":\"" WK_RUN_DIR_TO_ROOT
-                                         "/index.html\","
-                                         "\"packet\":")) != KIVO_OK ||
+    if ((st = kivo_buf_append_str(&data, with_index
+                                             ? "{\"kind\":\"run\",\"index\":\"" WK_RUN_DIR_TO_ROOT
+                                               "/index.html\",\"packet\":"
+                                             : "{\"packet\":")) != KIVO_OK ||
         (st = dump_compact(pk, &data)) != KIVO_OK ||
         (st = kivo_buf_append_str(&data, ",\"report\":")) != KIVO_OK ||
         (st = kivo_buf_append(&data, report, report_len)) != KIVO_OK ||
@@ -253,6 +257,69 @@ out:
     json_decref(sources);
     json_decref(pk);
     return st;
+}
+
+kivo_status wk_html_run_data(const kivo_packet *p, const char *report, size_t report_len,
+                             kivo_buf *out)
+{
+    return run_data(p, report, report_len, 1, out);
+}
+
+kivo_status wk_html_runs_item(const kivo_packet *p, const char *report, size_t report_len,
+                              kivo_buf *out)
+{
+    return run_data(p, report, report_len, 0, out);
+}
+
+kivo_status wk_html_page_embedded(const char *kind, const char *embedded, size_t len, kivo_buf *out)
+{
+    return assemble(kind, embedded, len, out);
+}
+
+void wk_html_page_name(int64_t page, char out[WK_HTML_PAGE_NAME_MAX])
+{
+    snprintf(out, WK_HTML_PAGE_NAME_MAX, "%04lld.html", (long long)page);
+}
+
+/* A page of the store v2: the skeleton's head with the page's own data block ({"kind":"runs",
+ * "index", "page", "prev"}: our names only, nothing of a run), then the runs' blocks, then the
+ * tail block ({"next"}) and the script. */
+kivo_status wk_html_runs_head(int64_t page, kivo_buf *out)
+{
+    char head[PAGE_HEAD_MAX], mid[PAGE_HEAD_MAX], data[128], prev[WK_HTML_PAGE_NAME_MAX];
+    struct iovec v[7];
+    kivo_status st = KIVO_OK;
+    int n;
+
+    wk_html_page_name(page - 1, prev);
+    n = snprintf(data, sizeof data,
+                 "{\"kind\":\"runs\",\"index\":\"../index.html\",\"page\":%lld%s%s%s}",
+                 (long long)page, page > 0 ? ",\"prev\":\"" : "", page > 0 ? prev : "",
+                 page > 0 ? "\"" : "");
+    assert(n > 0 && (size_t)n < sizeof data);
+    page_parts("runs", data, (size_t)n, head, mid, v);
+    for (int i = 0; i < 4 && st == KIVO_OK; i++)
+        st = kivo_buf_append(out, v[i].iov_base, v[i].iov_len);
+    if (st == KIVO_OK)
+        st = kivo_buf_append_str(out, WK_HTML_RUN_CLOSE);
+    return st;
+}
+
+kivo_status wk_html_runs_tail(int64_t next, kivo_buf *out)
+{
+    static const char tail[] = "</script>\n</body>\n</html>\n";
+    char name[WK_HTML_PAGE_NAME_MAX];
+    kivo_status st;
+
+    wk_html_page_name(next, name);
+    if ((st = kivo_buf_printf(out,
+                              "<script type=\"application/json\" id=\"kivo-tail\">{%s%s%s}"
+                              "</script>\n<script>",
+                              next >= 0 ? "\"next\":\"" : "", next >= 0 ? name : "",
+                              next >= 0 ? "\"" : "")) != KIVO_OK ||
+        (st = kivo_buf_append(out, web_review_js.data, web_review_js.len)) != KIVO_OK)
+        return st;
+    return kivo_buf_append(out, tail, sizeof tail - 1);
 }
 
 kivo_status wk_html_render_run(const kivo_packet *p, const char *report, size_t report_len,
@@ -277,7 +344,7 @@ int wk_html_link_members(json_t *o, const char *report_dir, const char *customer
     if (page == WK_PAGE_NONE)
         return 0;
     if (page >= 0) {
-        char file[32];
+        char file[WK_HTML_PAGE_NAME_MAX + 8];
         snprintf(file, sizeof file, "pages/%04lld.html", (long long)page);
         return json_object_set_new(o, "page_file", json_string(file)) != 0 ? -1 : 0;
     }

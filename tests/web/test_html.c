@@ -250,6 +250,46 @@ static void test_run_page(void **state)
 
 /* The index keeps the max_runs most severe flagged runs (fail, then unsupported claims, then
  * input order), counts all of them, and lists no passing run. */
+/* A page of the store v2 in its pieces: the head names the page, the index and the previous
+ * page (none for page 0), the tail the next page (none for the last), and head + blocks + tail
+ * is one page with one executable script. */
+static void test_runs_page(void **state)
+{
+    (void)state;
+    kivo_buf b;
+    char name[WK_HTML_PAGE_NAME_MAX];
+
+    wk_html_page_name(0, name);
+    assert_string_equal(name, "0000.html");
+    wk_html_page_name(12345, name);
+    assert_string_equal(name, "12345.html");
+
+    kivo_buf_init(&b, 0);
+    assert_int_equal(wk_html_runs_head(0, &b), KIVO_OK);
+    assert_non_null(strstr(b.data, "<body data-kivo=\"runs\">"));
+    assert_non_null(strstr(b.data, "id=\"kivo-data\">{\"kind\":\"runs\",\"index\":"
+                                   "\"../index.html\",\"page\":0}</script>\n"));
+    assert_null(strstr(b.data, "prev"));
+    assert_null(strstr(b.data, "<script>")); /* the script comes with the tail */
+    kivo_buf_reset(&b);
+    assert_int_equal(wk_html_runs_head(3, &b), KIVO_OK);
+    assert_non_null(strstr(b.data, "{\"kind\":\"runs\",\"index\":\"../index.html\",\"page\":3,"
+                                   "\"prev\":\"0002.html\"}</script>\n"));
+    assert_int_equal(kivo_buf_append_str(&b, WK_HTML_RUN_OPEN "{}" WK_HTML_RUN_CLOSE), KIVO_OK);
+    assert_int_equal(wk_html_runs_tail(4, &b), KIVO_OK);
+    assert_non_null(strstr(b.data, "id=\"kivo-tail\">{\"next\":\"0004.html\"}</script>\n<script>"));
+    const char *end = "</script>\n</body>\n</html>\n";
+    assert_true(b.len > strlen(end) && !strcmp(b.data + b.len - strlen(end), end));
+    int scripts = 0;
+    for (const char *p = b.data; (p = strstr(p, "<script>")) != NULL; p++)
+        scripts++;
+    assert_int_equal(scripts, 1);
+    kivo_buf_reset(&b);
+    assert_int_equal(wk_html_runs_tail(-1, &b), KIVO_OK);
+    assert_non_null(strstr(b.data, "id=\"kivo-tail\">{}</script>"));
+    kivo_buf_free(&b);
+}
+
 static void test_index(void **state)
 {
     char dir[] = "/tmp/kivo-test-html.XXXXXX", path[256], id[32];
@@ -321,6 +361,7 @@ int main(void)
         cmocka_unit_test(test_embed_known), cmocka_unit_test(test_embed_roundtrip),
         cmocka_unit_test(test_modes),       cmocka_unit_test(test_assets),
         cmocka_unit_test(test_run_page),    cmocka_unit_test(test_index),
+        cmocka_unit_test(test_runs_page),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
