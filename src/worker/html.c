@@ -29,30 +29,6 @@
 
 #define INDEX_REJECTS 100
 
-/* json_dump_callback's sink: appends to a kivo_buf in one pass (json_dumpb would need two) and
- * keeps the first failure, so data over the buffer's ceiling is KIVO_ETOOBIG. */
-typedef struct dump_sink {
-    kivo_buf *out;
-    kivo_status st;
-} dump_sink;
-
-static int dump_cb(const char *data, size_t size, void *arg)
-{
-    dump_sink *k = arg;
-    if (k->st == KIVO_OK)
-        k->st = kivo_buf_append(k->out, data, size);
-    return k->st == KIVO_OK ? 0 : -1;
-}
-
-/* Appends root's compact dump to out; on failure out may hold part of it. */
-static kivo_status dump_compact(const json_t *root, kivo_buf *out)
-{
-    dump_sink k = {out, KIVO_OK};
-    if (json_dump_callback(root, dump_cb, &k, JSON_COMPACT) != 0 && k.st == KIVO_OK)
-        k.st = KIVO_ENOMEM;
-    return k.st;
-}
-
 /* A run's failure categories (bit c = kivo_category c) as their names, in enum order. */
 static json_t *categories_json(uint32_t cats)
 {
@@ -208,54 +184,83 @@ kivo_status wk_html_write_at(int dirfd, const char *name, const char *kind, cons
     return wk_write_at(dirfd, name, v, n, WK_MODE_TEXT, flags) == 0 ? KIVO_OK : KIVO_EIO;
 }
 
+/* Appends s[0..n) as a JSON string that can sit in a page's data block as it is: '"', '\\' and
+ * the control characters escaped as JSON wants, and '<', '>', '&', U+2028 and U+2029 as
+ * wk_html_json_embed() escapes them. The text is UTF-8 checked when its record was parsed. One
+ * pass over the bytes with no tree: a jansson tree and its per-character dump were 88% of a
+ * page's cost (docs/performance.md). */
+static kivo_status put_string(kivo_buf *out, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    kivo_status st = kivo_buf_append(out, "\"", 1);
+    size_t from = 0;
+
+    for (size_t i = 0; i < n && st == KIVO_OK; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+        size_t elen = 6, skip = 1;
+        if (c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' && c != 0xE2)
+            continue;
+        if (c == 0xE2) {
+            /* U+2028 / U+2029: valid in JSON strings, line terminators to older JavaScript. */
+            if (i + 2 >= n || (unsigned char)s[i + 1] != 0x80 ||
+                ((unsigned char)s[i + 2] != 0xA8 && (unsigned char)s[i + 2] != 0xA9))
+                continue;
+            memcpy(esc + 2, (unsigned char)s[i + 2] == 0xA8 ? "2028" : "2029", 4);
+            skip = 3;
+        } else if (c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t') {
+            esc[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : c == '\t' ? 't' : (char)c;
+            elen = 2;
+        }
+        if ((st = kivo_buf_append(out, s + from, i - from)) == KIVO_OK)
+            st = kivo_buf_append(out, esc, elen);
+        i += skip - 1;
+        from = i + 1;
+    }
+    if (st == KIVO_OK)
+        st = kivo_buf_append(out, s + from, n - from);
+    return st == KIVO_OK ? kivo_buf_append(out, "\"", 1) : st;
+}
+
 /* The data of a run's page, embedded: {"kind":"run","index":...,"packet":...,"report":...} for
  * the per-run layout's page (with_index), {"packet":...,"report":...} for a run on a page of the
- * store v2 (its page says where the index is). */
+ * store v2 (its page says where the index is). packet is {"output", "sources": [{"source_id",
+ * "title" (or null), "text"}]}; the report is spliced in as rendered, so the page shows exactly
+ * the bytes of the stored report. On failure out is as it was. */
 static kivo_status run_data(const kivo_packet *p, const char *report, size_t report_len,
                             int with_index, kivo_buf *out)
 {
-    kivo_status st = KIVO_ENOMEM;
-    json_t *pk = json_object(), *sources = json_array();
-    kivo_buf data;
-    int bad = !pk || !sources;
+    size_t start = out->len;
+    kivo_status st;
 
-    kivo_buf_init(&data, 0);
     while (report_len && (report[report_len - 1] == '\n' || report[report_len - 1] == ' '))
         report_len--;
-    if (!report_len || report[0] != '{') {
-        st = KIVO_EINVAL;
-        goto out;
+    if (!report_len || report[0] != '{')
+        return KIVO_EINVAL;
+    st = kivo_buf_append_str(out, with_index ? "{\"kind\":\"run\",\"index\":\"" WK_RUN_DIR_TO_ROOT
+                                               "/index.html\",\"packet\":{\"output\":"
+                                             : "{\"packet\":{\"output\":");
+    if (st == KIVO_OK)
+        st = put_string(out, p->output, p->output_len);
+    if (st == KIVO_OK)
+        st = kivo_buf_append_str(out, ",\"sources\":[");
+    for (size_t i = 0; st == KIVO_OK && i < p->n_sources; i++) {
+        const kivo_source *src = &p->sources[i];
+        if ((st = kivo_buf_append_str(out, i ? ",{\"source_id\":" : "{\"source_id\":")) ==
+                KIVO_OK &&
+            (st = put_string(out, src->id, src->id_len)) == KIVO_OK &&
+            (st = kivo_buf_append_str(out, ",\"title\":")) == KIVO_OK)
+            st = src->title ? put_string(out, src->title, src->title_len)
+                            : kivo_buf_append_str(out, "null");
+        if (st == KIVO_OK && (st = kivo_buf_append_str(out, ",\"text\":")) == KIVO_OK &&
+            (st = put_string(out, src->text, src->text_len)) == KIVO_OK)
+            st = kivo_buf_append(out, "}", 1);
     }
-    /* The texts were checked as UTF-8 when their record was parsed: no second check here. */
-    bad |= json_object_set_new(pk, "output", json_stringn_nocheck(p->output, p->output_len));
-    for (size_t i = 0; !bad && i < p->n_sources; i++) {
-        const kivo_source *s = &p->sources[i];
-        json_t *so = json_object();
-        bad |= !so;
-        bad |= json_object_set_new(so, "source_id", json_stringn(s->id, s->id_len));
-        bad |= json_object_set_new(so, "title",
-                                   s->title ? json_stringn(s->title, s->title_len) : json_null());
-        bad |= json_object_set_new(so, "text", json_stringn_nocheck(s->text, s->text_len));
-        bad |= json_array_append_new(sources, so);
-    }
-    bad |= json_object_set(pk, "sources", sources);
-    if (bad)
-        goto out;
-    /* The report is spliced in as rendered: the page shows exactly the bytes of the JSON file. */
-    if ((st = kivo_buf_append_str(&data, with_index
-                                             ? "{\"kind\":\"run\",\"index\":\"" WK_RUN_DIR_TO_ROOT
-                                               "/index.html\",\"packet\":"
-                                             : "{\"packet\":")) != KIVO_OK ||
-        (st = dump_compact(pk, &data)) != KIVO_OK ||
-        (st = kivo_buf_append_str(&data, ",\"report\":")) != KIVO_OK ||
-        (st = kivo_buf_append(&data, report, report_len)) != KIVO_OK ||
-        (st = kivo_buf_append(&data, "}", 1)) != KIVO_OK)
-        goto out;
-    st = wk_html_json_embed(data.data, data.len, out);
-out:
-    kivo_buf_free(&data);
-    json_decref(sources);
-    json_decref(pk);
+    if (st == KIVO_OK && (st = kivo_buf_append_str(out, "]},\"report\":")) == KIVO_OK &&
+        (st = wk_html_json_embed(report, report_len, out)) == KIVO_OK)
+        st = kivo_buf_append(out, "}", 1);
+    if (st != KIVO_OK)
+        out->len = start;
     return st;
 }
 
