@@ -191,16 +191,27 @@ kivo_status wk_html_write_at(int dirfd, const char *name, const char *kind, cons
  * page's cost (docs/performance.md). */
 static kivo_status put_string(kivo_buf *out, const char *s, size_t n)
 {
+    /* The bytes to look at: the control characters, '"', '\\', '<', '>', '&', and 0xE2 (the
+     * first byte of U+2028 and U+2029). */
+    static const unsigned char special[256] = {
+        1, 1, 1, 1, 1, 1, 1,         1,          1,         1,         1,         1,         1,
+        1, 1, 1, 1, 1, 1, 1,         1,          1,         1,         1,         1,         1,
+        1, 1, 1, 1, 1, 1, ['"'] = 1, ['\\'] = 1, ['<'] = 1, ['>'] = 1, ['&'] = 1, [0xE2] = 1};
     static const char hex[] = "0123456789abcdef";
     kivo_status st = kivo_buf_append(out, "\"", 1);
     size_t from = 0;
 
     for (size_t i = 0; i < n && st == KIVO_OK; i++) {
+        while (i + 4 <= n && !(special[(unsigned char)s[i]] | special[(unsigned char)s[i + 1]] |
+                               special[(unsigned char)s[i + 2]] | special[(unsigned char)s[i + 3]]))
+            i += 4;
+        while (i < n && !special[(unsigned char)s[i]])
+            i++;
+        if (i == n)
+            break;
         unsigned char c = (unsigned char)s[i];
         char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
         size_t elen = 6, skip = 1;
-        if (c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' && c != 0xE2)
-            continue;
         if (c == 0xE2) {
             /* U+2028 / U+2029: valid in JSON strings, line terminators to older JavaScript. */
             if (i + 2 >= n || (unsigned char)s[i + 1] != 0x80 ||
