@@ -15,7 +15,8 @@ v2     the same on the report store v2 (the default layout): the runs --html pic
        order, linked to the previous and next page and to index.html; every index.html link
        (pages/NNNN.html#run=ID) names a page that holds that run; the index's page columns name
        the run's block; `show --html` writes a run's page; a rerun with --html none, or with
-       --layout per-run, leaves no page; pages are byte-identical at 1 and 2 threads.
+       --layout per-run, leaves no page; pages are byte-identical at 1 and 2 threads and after
+       `merge` of 3 shards.
 v2_many  1,200 generated records with --html all: 3 pages of 500, 500 and 200 runs.
 v2_xss   tests/web/xss.jsonl on v2: no hostile byte outside the JSON blocks of a page, and the
        blocks read back to the exact text.
@@ -236,6 +237,17 @@ def case_v2():
             rc, err = batch(spec, o, "--threads", t, "--html", "all", layout="v2", env=env)
             check(rc == 0, "threads %s: %s" % (t, err))
         check(v2_pages(a, 4)[2] == v2_pages(b, 4)[2], "pages differ between 1 and 2 threads")
+        # Three shards merged: the same pages as one process (merge moves each run's block).
+        for k in range(3):
+            rc, err = batch(spec, os.path.join(tmp, "s%d" % k), "--html", "all", "--shard",
+                            "%d/3" % k, layout="v2", env=env)
+            check(rc == 0, "--shard %d/3: %s" % (k, err))
+        p = subprocess.run([WORKER, "merge", "--out", os.path.join(tmp, "m")] +
+                           [os.path.join(tmp, "s%d" % k) for k in range(3)], capture_output=True,
+                           env=env, timeout=120)
+        check(p.returncode == 0, "merge: %s" % p.stderr.decode(errors="replace"))
+        check(v2_pages(os.path.join(tmp, "m"), 4)[2] == v2_pages(a, 4)[2],
+              "merged shards' pages differ from one process's")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
