@@ -66,12 +66,12 @@ typedef struct item {
     size_t text_off; /* the run id, or the reject reason, in slot.text (NUL-ended) */
     size_t event_off, event_len;
     size_t report_off, report_len;
-    size_t page_off, page_len;        /* the page's data in slot.pages; 0 bytes: no page */
-    int64_t page;                     /* set by the merge (v2): its page, or WK_PAGE_NONE */
-    size_t groups_off;                /* --group-by values in slot.text (put_group_values) */
-    uint64_t input_line;              /* set by the merge: 1-based line in its file */
-    char sha256[KIVO_HASH_TEXT_SIZE]; /* the report's */
-    uint8_t reused;                   /* --reuse carried its report over */
+    size_t page_off, page_len;             /* the page's data in slot.pages; 0 bytes: no page */
+    int64_t page;                          /* set by the merge (v2): its page, or WK_PAGE_NONE */
+    size_t groups_off;                     /* --group-by values in slot.text (put_group_values) */
+    uint64_t input_line;                   /* set by the merge: 1-based line in its file */
+    char sha256[KIVO_HASH_TEXT_SIZE];      /* the report's */
+    uint8_t reused;                        /* --reuse carried its report over */
     unsigned char key[WK_REVIEW_KEY_SIZE]; /* its review key (reuse.h) */
 } item;
 
