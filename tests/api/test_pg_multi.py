@@ -15,8 +15,8 @@ different processes, with no lock shared between them but the database's:
   database and through the API.
 
 Runs on PostgreSQL only (KIVO_TEST_BACKEND=postgresql; ctest label api_pg). Arguments after the
-binary: --clients N --runs N (per client; default 8 x 200 under ctest, bench/pg_load.sh runs the
-full 8 x 2,000), --no-races, --json (one summary line with the figures).
+binary: --clients N --runs N (per client; default 8 x 200, ctest runs 8 x 100; the full 8 x 2,000
+is in bench/README.md), --no-races, --no-kill, --json (one summary line with the figures).
 """
 import argparse
 import json
