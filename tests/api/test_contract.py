@@ -578,6 +578,12 @@ def migrations_pg(d):
     check(codes == [0, 0, 0, 0] and {"api_keys", "pw_runs", "pw_events", "hosted_runs",
                                      "kivo_schema"} <= tables,
           f"four processes migrate one new database together: {codes} {tables}")
+    db = t.new_db(d, "migrate_cmd")
+    r = t.run_cli("migrate", "--db", db)
+    check(r.returncode == 0 and r.stdout.startswith("PostgreSQL dbname=migrate_cmd")
+          and r.stdout.rstrip().endswith(": schema 4") and
+          t.sql(db, "SELECT version FROM kivo_schema") == [("4",)],
+          f"migrate on PostgreSQL: {r.stdout} {r.stderr}")
     r = t.run_cli("keys", "list", "--db", "postgresql:///nosuchdb?host=/nonexistent")
     check(r.returncode == 1 and "cannot connect to PostgreSQL" in r.stderr,
           f"an unreachable database exits 1 with a message: {r.stderr}")
