@@ -11,6 +11,8 @@ packages=(
     libzstd-dev zlib1g-dev zstd libcmocka-dev python3 libsystemd-dev lowdown clang-format
     libpq-dev postgresql
 )
+# Open MPI: kivo-worker's MPI variant and its mpirun tests (issue 17).
+packages+=(libopenmpi-dev openmpi-bin)
 # Extra packages for the browser and packaging tests are installed by their own scripts.
 packages+=("$@")
 
