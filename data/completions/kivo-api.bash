@@ -26,7 +26,7 @@ _kivo_api()
         return
     fi
     if ((COMP_CWORD == 1)); then
-        mapfile -t COMPREPLY < <(compgen -W "serve keys -h --help -V --version" -- "$cur")
+        mapfile -t COMPREPLY < <(compgen -W "serve keys migrate -h --help -V --version" -- "$cur")
         return
     fi
     case $prev in
@@ -70,6 +70,9 @@ _kivo_api()
                 revoke) opts="--db --prefix --help" ;;
                 *) return ;;
             esac
+            ;;
+        migrate)
+            opts="--db --create --help"
             ;;
         *)
             return

@@ -11,6 +11,7 @@
 
 #include <sqlite3.h>
 
+#include "accesslog.h"
 #include "server.h"
 
 static const char *const batch_args[] = {"workflow_id", "limit", "cursor", NULL};
@@ -50,7 +51,7 @@ void api_route_pw_batches(api_ctx *ctx, api_reply *out)
     f.limit = p.limit + 1;
     p.runs = json_array();
     if (!p.runs || api_store_pw_batches(s, &f, batch_row, &p) != SQLITE_OK) {
-        fprintf(stderr, "kivo-api: batches: %s\n", api_store_error(s));
+        api_log_event("error", "batches: %s", api_store_error(s));
         api_error_set(&e, 500, "internal", "the store failed; retry later");
         goto fail;
     }

@@ -7,6 +7,7 @@
 
 #include <sqlite3.h>
 
+#include "accesslog.h"
 #include "cursor.h"
 #include "server.h"
 #include "validate.h"
@@ -93,7 +94,7 @@ void api_list_runs(api_ctx *ctx, api_reply *out, const char *const *statuses, ap
     f.limit = p.limit + 1;
     p.runs = json_array();
     if (!p.runs || fetch(s, &f, &p) != SQLITE_OK) {
-        fprintf(stderr, "kivo-api: list: %s\n", api_store_error(s));
+        api_log_event("error", "list: %s", api_store_error(s));
         api_error_set(&e, 500, "internal", "the store failed; retry later");
         goto fail;
     }

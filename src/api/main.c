@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "keys.h"
 #include "migrate.h"
+#include "migrate_cmd.h"
 #include "server.h"
 
 static const char usage_main[] =
@@ -20,6 +21,7 @@ static const char usage_main[] =
     "Commands:\n"
     "  serve     run the API server (kivo-api serve --help lists its options)\n"
     "  keys      create, list and revoke project API keys (kivo-api keys --help)\n"
+    "  migrate   bring a database up to this server's schema without serving it\n"
     "\n"
     "Options:\n"
     "  -h, --help      this text (also: kivo-api COMMAND --help)\n"
@@ -51,6 +53,8 @@ int main(int argc, char **argv)
         code = api_serve_main(argc - 1, argv + 1);
     } else if (strcmp(cmd, "keys") == 0) {
         code = api_keys_main(argc - 1, argv + 1);
+    } else if (strcmp(cmd, "migrate") == 0) {
+        code = api_migrate_main(argc - 1, argv + 1);
     } else {
         fprintf(stderr, "kivo-api: unknown command '%s' (see --help)\n", cmd);
     }

@@ -13,6 +13,7 @@
 
 #include <sqlite3.h>
 
+#include "accesslog.h"
 #include "server.h"
 #include "web.h"
 
@@ -99,7 +100,7 @@ void api_route_hr_packet(api_ctx *ctx, api_reply *out)
     int rc = api_store_hr_by_run_id(ctx->t->store, ctx->r->id, &r);
 
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        fprintf(stderr, "kivo-api: prepare: %s\n", api_store_error(ctx->t->store));
+        api_log_event("error", "prepare: %s", api_store_error(ctx->t->store));
         api_error_set(&e, 500, "internal", "the store failed; retry later");
     } else if (rc != SQLITE_ROW) {
         api_error_set(&e, 404, "not_found", "no such run");

@@ -15,6 +15,7 @@
 #include "kivo/report.h"
 #include "kivo/review.h"
 
+#include "accesslog.h"
 #include "cursor.h"
 #include "server.h"
 #include "timefmt.h"
@@ -24,7 +25,7 @@
 
 static void internal(api_error *e, api_store *s, const char *what)
 {
-    fprintf(stderr, "kivo-api: %s: %s\n", what, api_store_error(s));
+    api_log_event("error", "%s: %s", what, api_store_error(s));
     api_error_set(e, 500, "internal", "the store failed; retry later");
 }
 
@@ -506,7 +507,7 @@ void api_route_hr_delete(api_ctx *ctx, api_reply *out)
     /* The text is gone from the tables (zeroed, secure_delete); take it out of the WAL too. The
      * delete is committed either way: a checkpoint that fails is only logged. */
     if (first && api_store_checkpoint(s) != SQLITE_OK)
-        fprintf(stderr, "kivo-api: checkpoint after a delete: %s\n", api_store_error(s));
+        api_log_event("error", "checkpoint after a delete: %s", api_store_error(s));
     /* What this call removed: a second DELETE removes nothing and says so. */
     json_object_set_new(removed, "packet", json_boolean(first));
     json_object_set_new(removed, "output", json_boolean(first));

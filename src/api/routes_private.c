@@ -14,6 +14,7 @@
 
 #include <sqlite3.h>
 
+#include "accesslog.h"
 #include "cursor.h"
 #include "server.h"
 #include "timefmt.h"
@@ -26,7 +27,7 @@ static int is_terminal(const char *status)
 
 static void internal(api_error *e, api_store *s, const char *what)
 {
-    fprintf(stderr, "kivo-api: %s: %s\n", what, api_store_error(s));
+    api_log_event("error", "%s: %s", what, api_store_error(s));
     api_error_set(e, 500, "internal", "the store failed; retry later");
 }
 

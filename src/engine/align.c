@@ -11,31 +11,47 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow_int.h"
 #include "sense_int.h"
 
-/* Appends from's tokens to to. */
-static kivo_status append(kv_tokens *to, const kv_tokens *from)
+/* Source sentence s (an index into e->sents) tokenized and read into the review's cache, once:
+ * @return its index in sn->cached, or -1 when there is no memory. */
+static long cache_sentence(kivo_engine *e, const kivo_packet *p, size_t s)
 {
-    if (to->n + from->n > to->cap) {
-        size_t cap = to->cap ? to->cap : 256;
-        while (cap < to->n + from->n)
-            cap *= 2;
-        kv_token *v = realloc(to->v, cap * sizeof *v);
-        if (!v)
-            return KIVO_ENOMEM;
-        to->v = v;
-        to->cap = cap;
-    }
-    if (from->n)
-        memcpy(to->v + to->n, from->v, from->n * sizeof *from->v);
-    to->n += from->n;
-    return KIVO_OK;
+    kv_sense *sn = e->sense;
+    if (sn->slot[s] >= 0)
+        return sn->slot[s];
+    const kv_sentence *st = &e->sents[s];
+    const char *text = p->sources[st->source].text + st->start;
+    /* Each sentence into a list of its own: the tokenizer reads a token against the tokens
+     * before it in the list, at their offsets in the text it is given, which another
+     * sentence's tokens are not (a read past the text's end, found by ASan). */
+    sn->one.n = 0;
+    if (kv_tokenize(e->lx, text, st->end - st->start, &sn->one) != KIVO_OK)
+        return -1;
+    size_t off = sn->cache_toks.n, n = sn->one.n;
+    if (kv_grow((void **)&sn->cache_toks.v, &sn->cache_toks.cap, off + n, sizeof(kv_token), 256) !=
+            KIVO_OK ||
+        kv_grow((void **)&sn->cache_ann, &sn->cap_ann, off + n + 1, sizeof(kv_ann), 256) !=
+            KIVO_OK ||
+        kv_grow((void **)&sn->cached, &sn->cap_cached, sn->n_cached + 1, sizeof *sn->cached, 16) !=
+            KIVO_OK)
+        return -1;
+    if (n)
+        memcpy(sn->cache_toks.v + off, sn->one.v, n * sizeof *sn->one.v);
+    sn->cache_toks.n = off + n;
+    kv_cached_sent *cs = &sn->cached[sn->n_cached];
+    cs->off = off;
+    cs->r.a = sn->cache_ann + off;
+    kv_clause_read(e, text, sn->cache_toks.v + off, n, &cs->r);
+    sn->slot[s] = (int32_t)sn->n_cached;
+    return (long)sn->n_cached++;
 }
 
 int kv_align_window(kivo_engine *e, const kivo_packet *p, size_t first, size_t last)
 {
     kv_sense *sn = e->sense;
-    if (last - first + 1 > KV_SENSE_MAX_SENTS)
+    if (last - first + 1 > KV_SENSE_MAX_SENTS || last >= e->n_sents)
         return 0;
     size_t bytes = 0;
     for (size_t s = first; s <= last; s++)
@@ -43,28 +59,22 @@ int kv_align_window(kivo_engine *e, const kivo_packet *p, size_t first, size_t l
     /* Windows are sentences; one this long is a source without sentence ends. */
     if (bytes > KV_SENSE_MAX_WINDOW * 16)
         return 0;
-    sn->win.n = 0;
+    long at[KV_SENSE_MAX_SENTS];
+    size_t total = 0;
     for (size_t s = first; s <= last; s++) {
-        const kv_sentence *st = &e->sents[s];
-        const kivo_source *src = &p->sources[st->source];
-        /* Each sentence into a list of its own: the tokenizer reads a token against the tokens
-         * before it in the list, at their offsets in the text it is given, which another
-         * sentence's tokens are not (a read past the text's end, found by ASan). */
-        sn->one.n = 0;
-        if (kv_tokenize(e->lx, src->text + st->start, st->end - st->start, &sn->one) != KIVO_OK ||
-            append(&sn->win, &sn->one) != KIVO_OK)
+        if ((at[s - first] = cache_sentence(e, p, s)) < 0)
             return 0;
-        if (sn->win.n > KV_SENSE_MAX_WINDOW)
+        total += sn->cached[at[s - first]].r.n;
+        if (total > KV_SENSE_MAX_WINDOW)
             return 0;
-        sn->ends[s - first] = sn->win.n;
     }
+    /* The cache's arrays may have moved while it grew: the readings point into them now. */
     sn->n_sents = last - first + 1;
-    for (size_t k = 0, from = 0; k < sn->n_sents; from = sn->ends[k++]) {
-        const kv_sentence *st = &e->sents[first + k];
-        kv_reading *r = &sn->sent[k];
-        r->a = sn->ann_win + from;
-        kv_clause_read(e, p->sources[st->source].text + st->start, sn->win.v + from,
-                       sn->ends[k] - from, r);
+    for (size_t k = 0; k < sn->n_sents; k++) {
+        const kv_cached_sent *cs = &sn->cached[at[k]];
+        sn->sent[k] = cs->r;
+        sn->sent[k].t = sn->cache_toks.v + cs->off;
+        sn->sent[k].a = sn->cache_ann + cs->off;
     }
     return 1;
 }
@@ -96,39 +106,56 @@ static int antonyms(const kivo_engine *e, uint64_t a, uint64_t b, uint32_t ca, u
     return kv_opposite_pair(e, a, b) || kv_antonym_pair(e, a, b);
 }
 
-unsigned kv_align_in_clause(const kivo_engine *e, const kv_reading *r, size_t sc, uint64_t h,
-                            uint64_t alt, int absorbed, unsigned *cpol, int *antonym)
+unsigned kv_align_token(const kivo_engine *e, size_t s, size_t sc, size_t i, int absorbed,
+                        unsigned *cpol, int *antonym)
 {
-    unsigned pol = 0;
-    *cpol = 0;
-    *antonym = 0;
-    uint32_t hc = kv_cues_of(e, h);
-    /* Most words have no antonym: then the third pass cannot match and is not made (it was a
-     * fifth of the sentence layer's instructions). */
-    int passes = KV_CUE_CONVERSE(hc) || kv_opposite_known(e, h) || kv_antonym_known(e, h) ? 3 : 2;
-    for (int pass = 0; pass < passes && !pol; pass++) {
-        if (pass == 1 && !alt)
-            continue;
+    kv_sense *sn = e->sense;
+    const kv_reading *c = &sn->claim, *r = &sn->sent[s];
+    kv_token_align *ta = &sn->tal[i][s][absorbed != 0];
+    if (!ta->done) {
+        /* Every clause at once: each pass's polarities per clause, the
+         * first pass that found the word in a clause deciding for it. */
+        uint8_t pol[3][KV_SENSE_MAX_CLAUSES], cp[3][KV_SENSE_MAX_CLAUSES];
+        uint64_t h = c->t[i].h, alt = kv_align_alt(e, h);
+        uint32_t hc = kv_cues_of(e, h);
+        int passes =
+            KV_CUE_CONVERSE(hc) || kv_opposite_known(e, h) || kv_antonym_known(e, h) ? 3 : 2;
+        memset(pol, 0, sizeof pol);
+        memset(cp, 0, sizeof cp);
         for (size_t j = 0; j < r->n; j++) {
             const kv_ann *a = &r->a[j];
-            if (a->clause != sc)
-                continue;
-            int flip;
-            if (pass == 0 && r->t[j].h == h)
-                flip = 0;
-            else if (pass == 1 && alt && r->t[j].h == alt)
-                flip = !(absorbed || a->absorbed);
-            else if (pass == 2 && r->t[j].kind != KV_TOK_NUMBER &&
-                     antonyms(e, h, r->t[j].h, hc, a->cue))
-                flip = 1;
-            else
-                continue;
-            pol |= pol_bit(a, flip);
-            *cpol |= cpol_bit(r, a, flip);
-            *antonym = pass == 2;
+            uint64_t th = r->t[j].h;
+            if (th == h) {
+                pol[0][a->clause] |= (uint8_t)pol_bit(a, 0);
+                cp[0][a->clause] |= (uint8_t)cpol_bit(r, a, 0);
+            } else if (alt && th == alt) {
+                int flip = !(absorbed || a->absorbed);
+                pol[1][a->clause] |= (uint8_t)pol_bit(a, flip);
+                cp[1][a->clause] |= (uint8_t)cpol_bit(r, a, flip);
+            }
+            if (passes == 3 && r->t[j].kind != KV_TOK_NUMBER && antonyms(e, h, th, hc, a->cue)) {
+                pol[2][a->clause] |= (uint8_t)pol_bit(a, 1);
+                cp[2][a->clause] |= (uint8_t)cpol_bit(r, a, 1);
+            }
         }
+        ta->antonym = 0;
+        for (size_t k = 0; k < r->n_clauses && k < KV_SENSE_MAX_CLAUSES; k++) {
+            int p = pol[0][k] ? 0 : alt && pol[1][k] ? 1 : 2;
+            ta->pol[k] = pol[p][k];
+            ta->cpol[k] = cp[p][k];
+            if (p == 2 && pol[2][k])
+                ta->antonym |= (uint16_t)(1u << k);
+        }
+        ta->done = 1;
     }
-    return pol;
+    if (sc >= r->n_clauses || sc >= KV_SENSE_MAX_CLAUSES) {
+        *cpol = 0;
+        *antonym = 0;
+        return 0;
+    }
+    *cpol = ta->cpol[sc];
+    *antonym = (ta->antonym >> sc) & 1u;
+    return ta->pol[sc];
 }
 
 uint64_t kv_align_alt(const kivo_engine *e, uint64_t h)
@@ -202,6 +229,8 @@ void kv_align_claim(kivo_engine *e)
     for (size_t i = 0; i < c->n; i++) {
         kv_match *m = &sn->match[i];
         memset(m, 0, sizeof *m);
+        for (size_t s = 0; s < KV_SENSE_MAX_SENTS; s++)
+            sn->tal[i][s][0].done = sn->tal[i][s][1].done = 0;
         for (size_t s = 0; s < KV_SENSE_MAX_SENTS; s++)
             m->at[s] = -1;
         if (c->t[i].kind == KV_TOK_STOP)

@@ -228,9 +228,22 @@ int kv_antonym_check(kivo_engine *e, kv_sense_result *res)
     const kv_reading *c = &sn->claim;
     if (res->converse)
         return 0;
+    /* Only a claim word the table knows can be said for its antonym: the clauses that hold
+     * one are read, by bit. */
+    uint32_t known = 0;
+    uint8_t kt[KV_SENSE_MAX_TOKENS];
+    for (size_t i = 0; i < c->n; i++) {
+        kt[i] = (uint8_t)kv_antonym_known(e, c->t[i].h);
+        if (kt[i])
+            known |= 1u << c->a[i].clause;
+    }
+    if (!known)
+        return 0;
     for (size_t s = 0; s < sn->n_sents; s++) {
         const kv_reading *r = &sn->sent[s];
         for (size_t cc = 0; cc < c->n_clauses; cc++) {
+            if (!(known >> cc & 1u))
+                continue;
             /* Each clause of r that holds nearly all of claim clause cc's words, all but the
              * one in question at least (a clause shared with another subject, "while Pellis's
              * shares fell 2%", is read too). */
@@ -247,9 +260,9 @@ int kv_antonym_check(kivo_engine *e, kv_sense_result *res)
                 for (size_t i = 0; i < c->n; i++) {
                     /* A condition restates what it supposes: "If your body fat is too high" is
                      * no claim against "a low body fat". */
-                    if (c->a[i].clause != cc || c->a[i].cue_tok || c->a[i].kind == KV_CLAUSE_COND ||
-                        c->a[i].kind == KV_CLAUSE_UNLESS || c->a[i].kind == KV_CLAUSE_QUESTION ||
-                        !bare(c, i))
+                    if (!kt[i] || c->a[i].clause != cc || c->a[i].cue_tok ||
+                        c->a[i].kind == KV_CLAUSE_COND || c->a[i].kind == KV_CLAUSE_UNLESS ||
+                        c->a[i].kind == KV_CLAUSE_QUESTION || !bare(c, i))
                         continue;
                     int in = 0;
                     for (size_t j = 0; j < r->n && !in; j++)

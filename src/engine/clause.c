@@ -640,6 +640,12 @@ void kv_clause_read(const kivo_engine *e, const char *text, const kv_token *t, s
         }
     }
 
+    r->polar = 0;
+    for (size_t i = 0; i < n && !r->polar; i++)
+        r->polar = a[i].neg || a[i].kind == KV_CLAUSE_UNLESS;
+    for (size_t cl = 0; cl < nc && !r->polar; cl++)
+        r->polar = r->until_neg[cl] != UINT16_MAX;
+
     /* Bounds on numbers. A bound inside a negation's reach turns ("not within 30 days"). */
     for (size_t i = 0; i < n; i++) {
         if (t[i].kind != KV_TOK_NUMBER || a[i].bound)

@@ -199,6 +199,9 @@ void kv_given_hold(const kivo_engine *e, kv_claim_scratch *cs);
 
 /* sense.c: 1 when the window the sentence layer read last has a modal of necessity. */
 int kv_sense_window_necessary(const kivo_engine *e);
+/* sense.c: forgets the sentences the sentence layer read for the last review; kv_index_build
+ * calls it once e->sents holds the new review's sentences. */
+kivo_status kv_sense_reset(kivo_engine *e);
 
 /* Marks held (cs->present, cs->alt) the claim's missing terms whose form with or without a
  * negative prefix the sources hold ("worn" / "unworn"; prefix.c). */

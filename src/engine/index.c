@@ -240,9 +240,10 @@ kivo_status kv_index_build(kivo_engine *e, const kivo_packet *p)
             e->n_sents++;
         }
     }
-    if (st != KIVO_OK)
+    if (st != KIVO_OK || (st = group_by_term(e)) != KIVO_OK)
         return st;
-    return group_by_term(e);
+    /* The sentence layer keeps the sentences it read for one review (sense.c): these now. */
+    return kv_sense_reset(e);
 }
 
 static kv_term *probe(kv_term *tab, size_t cap, uint64_t h)

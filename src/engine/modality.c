@@ -73,8 +73,7 @@ static const char *const force_names[] = {"none", "possible", "necessary", "opti
                                           "impossible"};
 
 /* Claim words of claim clause cc that clause sc of r holds (by hash or negative prefix). */
-static size_t shared(const kivo_engine *e, const kv_reading *c, size_t cc, const kv_reading *r,
-                     size_t sc)
+static size_t shared(const kivo_engine *e, const kv_reading *c, size_t cc, size_t s, size_t sc)
 {
     size_t n = 0;
     for (size_t i = 0; i < c->n; i++) {
@@ -85,9 +84,7 @@ static size_t shared(const kivo_engine *e, const kv_reading *c, size_t cc, const
             dup = c->t[k].h == c->t[i].h;
         unsigned cpol;
         int ant;
-        if (!dup &&
-            kv_align_in_clause(e, r, sc, c->t[i].h, kv_align_alt(e, c->t[i].h), 0, &cpol, &ant) &&
-            !ant)
+        if (!dup && kv_align_token(e, s, sc, i, 0, &cpol, &ant) && !ant)
             n++;
     }
     return n;
@@ -104,7 +101,7 @@ int kv_modality_check(kivo_engine *e, kv_sense_result *res)
             const kv_reading *r = &sn->sent[s];
             size_t best = SIZE_MAX, best_n = 1;
             for (size_t sc = 0; sc < r->n_clauses; sc++) {
-                size_t k = shared(e, c, cc, r, sc);
+                size_t k = shared(e, c, cc, s, sc);
                 if (k > best_n) {
                     best = sc;
                     best_n = k;

@@ -56,14 +56,11 @@ static held hold(const kivo_engine *e, const kv_sense *sn, size_t s, size_t sc, 
 {
     const kv_reading *c = &sn->claim, *r = &sn->sent[s];
     held h = {0, 0, 0, 0};
-    uint64_t w = c->t[i].h;
-    h.pol =
-        kv_align_in_clause(e, r, sc, w, kv_align_alt(e, w), c->a[i].absorbed, &h.cpol, &h.antonym);
+    h.pol = kv_align_token(e, s, sc, i, c->a[i].absorbed, &h.cpol, &h.antonym);
     /* "Laptops are provided by the company, but monitors are not": the elliptic clause says
      * its subject with the clause before it. */
     if (!h.pol && license && sc + 1 < r->n_clauses && r->elliptic[sc + 1])
-        h.pol = kv_align_in_clause(e, r, sc + 1, w, kv_align_alt(e, w), c->a[i].absorbed, &h.cpol,
-                                   &h.antonym);
+        h.pol = kv_align_token(e, s, sc + 1, i, c->a[i].absorbed, &h.cpol, &h.antonym);
     if (!h.pol && license && kv_pronoun_stands_for(sn, s, sc, i)) {
         /* The pronoun stands for it, as the clause's subject: before any negation. */
         h.pol = KV_POL_POS;
@@ -295,10 +292,29 @@ static int agrees_elsewhere(const kivo_engine *e, const kv_sense *sn, size_t s, 
     return 0;
 }
 
+/* 1 when a polarity can differ between the claim and its window: one of them negates
+ * something, or a claim word has a form with a negative prefix ("unworn") the window may hold.
+ * Without that every word agrees, and the rule need not read the clauses. */
+static int polarity_possible(const kivo_engine *e, const kv_sense *sn)
+{
+    const kv_reading *c = &sn->claim;
+    if (c->polar)
+        return 1;
+    for (size_t s = 0; s < sn->n_sents; s++)
+        if (sn->sent[s].polar)
+            return 1;
+    for (size_t i = 0; i < c->n; i++)
+        if (sn->match[i].content && kv_align_alt(e, c->t[i].h))
+            return 1;
+    return 0;
+}
+
 int kv_negation_check(kivo_engine *e, kv_sense_result *res)
 {
     kv_sense *sn = e->sense;
     const kv_reading *c = &sn->claim;
+    if (!polarity_possible(e, sn))
+        return 0;
     for (size_t s = 0; s < sn->n_sents; s++) {
         const kv_reading *r = &sn->sent[s];
         size_t pair[2] = {pair_clause(e, sn, s, 0), pair_clause(e, sn, s, 1)};

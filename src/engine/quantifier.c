@@ -68,8 +68,9 @@ static int same_range(const kv_reading *a, size_t qa, const kv_reading *b, size_
 }
 
 /* The clause of r holding most claim words (two at least), or SIZE_MAX. */
-static size_t paired(const kivo_engine *e, const kv_reading *c, const kv_reading *r)
+static size_t paired(const kivo_engine *e, const kv_reading *c, size_t s)
 {
+    const kv_reading *r = &e->sense->sent[s];
     size_t best = SIZE_MAX, best_n = 1;
     for (size_t sc = 0; sc < r->n_clauses; sc++) {
         size_t n = 0;
@@ -78,9 +79,7 @@ static size_t paired(const kivo_engine *e, const kv_reading *c, const kv_reading
                 continue;
             unsigned cpol;
             int ant;
-            if (kv_align_in_clause(e, r, sc, c->t[i].h, kv_align_alt(e, c->t[i].h), 0, &cpol,
-                                   &ant) &&
-                !ant)
+            if (kv_align_token(e, s, sc, i, 0, &cpol, &ant) && !ant)
                 n++;
         }
         if (n > best_n) {
@@ -146,7 +145,8 @@ int kv_quantifier_check(kivo_engine *e, kv_sense_result *res)
     int c_every_day = every_day(c, &day_at);
     for (size_t s = 0; s < sn->n_sents; s++) {
         const kv_reading *r = &sn->sent[s];
-        size_t sc = paired(e, c, r);
+        /* Only a claim that says all or only is compared with the clause it pairs with. */
+        size_t sc = c_all < c->n || c_only < c->n ? paired(e, c, s) : SIZE_MAX;
         if (sc != SIZE_MAX) {
             size_t s_only = cue_in(r, sc, KV_CUE_ONLY), s_all = cue_in(r, sc, KV_CUE_ALL);
             if (s_only < r->n && !restricts(r, s_only))

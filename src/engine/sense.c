@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow_int.h"
 #include "sense_int.h"
 
 kivo_status kv_sense_create(kivo_engine *e)
@@ -15,11 +16,6 @@ kivo_status kv_sense_create(kivo_engine *e)
     kv_sense *sn = calloc(1, sizeof *sn);
     if (!sn)
         return KIVO_ENOMEM;
-    sn->ann_win = calloc(KV_SENSE_MAX_WINDOW + 1, sizeof *sn->ann_win);
-    if (!sn->ann_win) {
-        free(sn);
-        return KIVO_ENOMEM;
-    }
     sn->claim.a = sn->ann_claim;
     e->sense = sn;
     kivo_status st = kv_cues_build(e);
@@ -30,14 +26,30 @@ void kv_sense_free(kivo_engine *e)
 {
     if (!e->sense)
         return;
-    kv_tokens_free(&e->sense->win);
     kv_tokens_free(&e->sense->one);
-    free(e->sense->ann_win);
+    kv_tokens_free(&e->sense->cache_toks);
+    free(e->sense->cache_ann);
+    free(e->sense->cached);
+    free(e->sense->slot);
     free(e->sense);
     e->sense = NULL;
     free(e->cue_keys);
     free(e->cue_vals);
     free(e->antonyms);
+}
+
+kivo_status kv_sense_reset(kivo_engine *e)
+{
+    kv_sense *sn = e->sense;
+    sn->cache_toks.n = 0;
+    sn->n_cached = 0;
+    kivo_status st = kv_grow((void **)&sn->slot, &sn->cap_slot, e->n_sents ? e->n_sents : 1,
+                             sizeof *sn->slot, 64);
+    if (st != KIVO_OK)
+        return st;
+    for (size_t s = 0; s < e->n_sents; s++)
+        sn->slot[s] = -1;
+    return KIVO_OK;
 }
 
 int kv_sense_check(kivo_engine *e, const kivo_packet *p, const kv_token *toks, size_t n,

@@ -130,7 +130,9 @@ typedef struct kv_reading {
                                                * time ("Do not add it until the end"), not
                                                * counted in clause_neg; UINT16_MAX when none */
     uint8_t imperative;                         /* the sentence opens with an instruction */
-    uint8_t first_name;                         /* swap.c: its first word is a name, written
+    uint8_t polar;      /* a token is negated or in an "unless" clause, or a negation is set aside
+                    * before "until": without it on either side no polarity can differ */
+    uint8_t first_name; /* swap.c: its first word is a name, written
                                              * capitalised past a sentence's start in the claim
                                              * or the window ("Castlebay's manager") */
 } kv_reading;
@@ -151,13 +153,36 @@ typedef struct kv_match {
     uint8_t content;                  /* the claim token is a content word (a term) */
 } kv_match;
 
+/* A source sentence as align.c read it, kept for the rest of the review: its tokens and
+ * readings start at off in the cache's arrays (r's pointers are set when a window uses it). */
+typedef struct kv_cached_sent {
+    size_t off;
+    kv_reading r;
+} kv_cached_sent;
+
+/* Where claim token i stands in each clause of window sentence s (kv_align_token), found once
+ * per window: the polarities, clause polarities and whether through an antonym, per clause. */
+typedef struct kv_token_align {
+    uint8_t done;
+    uint8_t pol[KV_SENSE_MAX_CLAUSES];
+    uint8_t cpol[KV_SENSE_MAX_CLAUSES];
+    uint16_t antonym; /* bit per clause */
+} kv_token_align;
+
 /* The sense layer's scratch, one per engine. */
 typedef struct kv_sense {
     kv_ann ann_claim[KV_SENSE_MAX_TOKENS];
-    kv_ann *ann_win; /* KV_SENSE_MAX_WINDOW */
-    kv_tokens win;   /* the window's tokens, sentence after sentence */
-    kv_tokens one;   /* one sentence's tokens, before they join win */
-    size_t ends[KV_SENSE_MAX_SENTS];
+    kv_tokens one; /* one sentence's tokens, before they join the cache */
+    /* The source sentences read in this review (kv_sense_reset empties it): a sentence is
+     * tokenized and read once, however many claims' windows hold it. slot[s] is sentence s's
+     * index in cached, or -1. */
+    kv_tokens cache_toks;
+    kv_ann *cache_ann;
+    size_t cap_ann;
+    kv_cached_sent *cached;
+    size_t n_cached, cap_cached;
+    int32_t *slot;
+    size_t cap_slot;
     kv_reading claim, sent[KV_SENSE_MAX_SENTS];
     size_t n_sents;
     kv_match match[KV_SENSE_MAX_TOKENS];
@@ -167,6 +192,7 @@ typedef struct kv_sense {
     int next_window;                           /* the window read is not the best one */
     uint64_t prefixed[KV_SENSE_MAX_TOKENS][2]; /* per claim token: hashes with/without a
                                                  * negative prefix, 0 when none */
+    kv_token_align tal[KV_SENSE_MAX_TOKENS][KV_SENSE_MAX_SENTS][2]; /* by absorbed */
 } kv_sense;
 
 /* What decided, and which claim tokens carry it. */
@@ -188,13 +214,16 @@ void kv_clause_read(const kivo_engine *e, const char *text, const kv_token *t, s
                     kv_reading *r);
 
 /* align.c: the polarities (KV_POL_*, word by word, and clause by clause into *cpol) with which
- * clause sc of reading r holds a word: by its hash h, through a negative prefix (alt: the other
- * form, or 0), or through its antonym (opposite groups, converse pairs). 0 when it does not. */
-unsigned kv_align_in_clause(const kivo_engine *e, const kv_reading *r, size_t sc, uint64_t h,
-                            uint64_t alt, int absorbed, unsigned *cpol, int *antonym);
+ * clause sc of window sentence s holds claim token i: by its hash, through a negative prefix
+ * (its other form, kv_align_alt; absorbed: a negation before the claim's word cancels with the
+ * prefix), or through its antonym (opposite groups, converse pairs; *antonym set). 0 when it
+ * does not. Found for all of s's clauses at the first call, kept until the window changes. */
+unsigned kv_align_token(const kivo_engine *e, size_t s, size_t sc, size_t i, int absorbed,
+                        unsigned *cpol, int *antonym);
 
-/* align.c: tokenizes the window's sentences first..last into the scratch and reads them; finds
- * each claim token in each sentence. 0 when the window cannot be read (too long, no memory). */
+/* align.c: reads the window's sentences first..last (each tokenized and read once per review,
+ * then kept); finds each claim token in each sentence. 0 when the window cannot be read (too
+ * long, no memory). */
 int kv_align_window(kivo_engine *e, const kivo_packet *p, size_t first, size_t last);
 void kv_align_claim(kivo_engine *e);
 /* align.c: the hash the sources hold for claim term h in place of it (prefix.c), or 0. */

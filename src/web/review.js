@@ -1126,9 +1126,17 @@
         list.id = 'batches';
         var compare = add(box, el('div'));
         compare.id = 'pw-compare';
+        var moreBatches = add(box, el('button', null, 'More batches'));
+        moreBatches.id = 'pw-more';
+        moreBatches.hidden = true;
         var runs = add(box, el('div'));
         runs.id = 'pw-runs';
-        var shown = [];
+        var moreRuns = add(box, el('button', null, 'More runs'));
+        moreRuns.id = 'pw-runs-more';
+        moreRuns.hidden = true;
+        /* The batches listed so far (pages of 50 appended, newest first), the cursor of the next
+         * page of batches, and the open batch with the cursor of its next page of runs. */
+        var shown = [], cursor = null, opened = null, runsCursor = null, runsBody = null;
 
         function say(msg, isError) {
             status.textContent = msg;
@@ -1140,18 +1148,31 @@
         function rate(b, v) {
             return b.run_count ? num(100 * b.verdict_counts[v] / b.run_count, 1) + '%' : '-';
         }
-        function load() {
+        function load(more) {
             if (!key())
                 return;
-            var q = ['limit=100'];
+            var q = ['limit=50'];
             if (wf.value.trim())
                 q.push('workflow_id=' + encodeURIComponent(wf.value.trim()));
+            if (more && cursor)
+                q.push('cursor=' + encodeURIComponent(cursor));
             say('Loading batches…', false);
             api('/v1/private-worker/batches?' + q.join('&')).then(function (page) {
+                /* Ticks survive a "More": the list is drawn again with the new page appended. */
+                var ticked = more ? Array.prototype.map.call(
+                    list.querySelectorAll('input[data-pick]:checked'),
+                    function (x) { return x.dataset.pick; }) : [];
                 list.textContent = '';
-                compare.textContent = '';
-                runs.textContent = '';
-                shown = page.batches || [];
+                if (!more) {
+                    compare.textContent = '';
+                    runs.textContent = '';
+                    moreRuns.hidden = true;
+                    opened = null;
+                    shown = [];
+                }
+                shown = shown.concat(page.batches || []);
+                cursor = page.next_cursor || null;
+                moreBatches.hidden = !cursor;
                 /* Grouped by workflow, in the order the newest batch of each came. */
                 var groups = [], byWf = {};
                 shown.forEach(function (b, i) {
@@ -1179,6 +1200,7 @@
                         var tick = add(add(tr, el('td')), el('input'));
                         tick.type = 'checkbox';
                         tick.dataset.pick = String(i);
+                        tick.checked = ticked.indexOf(String(i)) >= 0;
                         tick.setAttribute('aria-label', 'compare ' + label(b));
                         add(tr, el('td', 'wrap', b.batch_id));
                         add(tr, el('td', 'num', num(b.run_count)));
@@ -1191,8 +1213,8 @@
                             .slice(0, 19)));
                     });
                 });
-                say(shown.length ? shown.length + ' batches' + (page.next_cursor ?
-                    ' (the newest 100)' : '') : 'No private-worker batches.', false);
+                say(shown.length ? shown.length + ' batches' + (cursor ? ' (more below)' : '') :
+                    'No private-worker batches.', false);
             }).catch(function (e) { say(e.message, true); });
         }
         function sideBySide() {
@@ -1229,21 +1251,29 @@
             line('fail rate', 0, 0, function (x) { return rate(x, 'fail'); });
             say('', false);
         }
-        function openBatch(b) {
-            var q = ['limit=100', 'workflow_id=' + encodeURIComponent(b.workflow_id),
+        function openBatch(b, more) {
+            var q = ['limit=50', 'workflow_id=' + encodeURIComponent(b.workflow_id),
                      'batch_id=' + encodeURIComponent(b.batch_id)];
+            if (more && runsCursor)
+                q.push('cursor=' + encodeURIComponent(runsCursor));
             say('Loading runs…', false);
             api('/v1/private-worker/review-runs?' + q.join('&')).then(function (page) {
-                runs.textContent = '';
-                add(runs, el('h3', 'wrap', 'Runs of ' + label(b)));
-                var t = add(runs, el('table'));
-                var hr = add(add(t, el('thead')), el('tr'));
-                ['created', 'verdict', 'customer run', 'claims', 'unsupported',
-                 'failure categories', 'report in your storage', 'batch', 'status']
-                    .forEach(function (h, k) {
-                        add(hr, el('th', k === 3 || k === 4 ? 'num' : null, h));
-                    });
-                var tb = add(t, el('tbody'));
+                if (!more || !runsBody) {
+                    runs.textContent = '';
+                    add(runs, el('h3', 'wrap', 'Runs of ' + label(b)));
+                    var t = add(runs, el('table'));
+                    var hr = add(add(t, el('thead')), el('tr'));
+                    ['created', 'verdict', 'customer run', 'claims', 'unsupported',
+                     'failure categories', 'report in your storage', 'batch', 'status']
+                        .forEach(function (h, k) {
+                            add(hr, el('th', k === 3 || k === 4 ? 'num' : null, h));
+                        });
+                    runsBody = add(t, el('tbody'));
+                }
+                opened = b;
+                runsCursor = page.next_cursor || null;
+                moreRuns.hidden = !runsCursor;
+                var tb = runsBody;
                 (page.runs || []).forEach(function (r) {
                     var tr = add(tb, el('tr'));
                     tr.dataset.pwRun = r.review_run_id;
@@ -1261,8 +1291,8 @@
                     add(tr, el('td', 'wrap', r.batch_id));
                     add(tr, el('td', null, r.status));
                 });
-                say((page.runs || []).length + ' runs in ' + label(b) +
-                    (page.next_cursor ? ' (the newest 100)' : ''), false);
+                say(tb.rows.length + ' runs in ' + label(b) + (runsCursor ? ' (more below)' : ''),
+                    false);
             }).catch(function (e) { say(e.message, true); });
         }
         function pickBatch(ev) {
@@ -1270,13 +1300,18 @@
                 return;
             var tr = ev.target.closest('tr[data-batch]');
             if (tr && (ev.type === 'click' || ev.key === 'Enter'))
-                openBatch(shown[Number(tr.dataset.batch)]);
+                openBatch(shown[Number(tr.dataset.batch)], false);
         }
         form.addEventListener('submit', function (ev) {
             ev.preventDefault();
             load();
         });
         cmp.addEventListener('click', sideBySide);
+        moreBatches.addEventListener('click', function () { load(true); });
+        moreRuns.addEventListener('click', function () {
+            if (opened)
+                openBatch(opened, true);
+        });
         list.addEventListener('click', pickBatch);
         list.addEventListener('keydown', pickBatch);
         return {
@@ -1286,6 +1321,8 @@
                 compare.textContent = '';
                 runs.textContent = '';
                 shown = [];
+                cursor = runsCursor = opened = runsBody = null;
+                moreBatches.hidden = moreRuns.hidden = true;
                 say('', false);
             }
         };

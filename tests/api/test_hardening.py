@@ -110,6 +110,25 @@ def databases(d):
     r = t.run_cli("keys", "list", "--create", "--db", db)
     check(r.returncode == 2, "--create is for keys create only")
 
+    # migrate: refuses a missing database, makes it with --create (mode 0600, the latest schema,
+    # the one a serve on it finds: no migration left), and is idempotent.
+    r = t.run_cli("migrate", "--db", db)
+    check(r.returncode == 1 and "--create" in r.stderr and not os.path.exists(db),
+          f"migrate on a missing database refuses: {r.stderr}")
+    latest = int(t.run_cli("--version").stdout.rsplit("schema", 1)[1].strip(" )\n"))
+    for attempt in ("first", "again"):
+        r = t.run_cli("migrate", "--create", "--db", db)
+        check(r.returncode == 0 and r.stdout == f"{db}: schema {latest}\n",
+              f"migrate --create ({attempt}): {r.returncode} {r.stdout!r} {r.stderr!r}")
+    con = sqlite3.connect(db)
+    got = con.execute("PRAGMA user_version").fetchone()[0]
+    con.close()
+    check(got == latest, f"migrate left user_version {got}, not {latest}")
+    check(stat.S_IMODE(os.stat(db).st_mode) & 0o077 == 0, "migrate's database is private")
+    r = t.run_cli("keys", "create", "--db", db, "--project", "acme", "--scopes", "review_runs:read")
+    check(r.returncode == 0, f"keys create on a migrated database: {r.stderr}")
+    os.unlink(db)
+
     # Mode 0600 less the umask; -wal and -shm take the database file's mode.
     for mask, want in ((0o022, 0o600), (0o077, 0o600), (0o277, 0o400)):
         path = os.path.join(d, f"mode{mask:o}.db")
@@ -179,10 +198,11 @@ def deleted_database(d):
 
 def full_disk(d):
     """A file size limit on the running server stands in for a full disk: SQLite's writes past it
-    fail (EFBIG; SIGXFSZ is ignored by the server)."""
+    fail (EFBIG; SIGXFSZ is ignored by the server). The server logs JSON lines here: a store error
+    met while answering a request is one of them too, not a plain text line in a JSON log."""
     db = os.path.join(d, "full.db")
     k = t.make_key(db)
-    srv = t.Server(db).start()
+    srv = t.Server(db, "--log-format", "json").start()
     c = srv.client()
     expect(c.request("POST", HR, packet("fits"), k), 201, what="create before the disk fills")
     soft, hard = resource.prlimit(srv.proc.pid, resource.RLIMIT_FSIZE)
@@ -197,6 +217,17 @@ def full_disk(d):
     check("cannot rollback" not in log, "the log does not say 'cannot rollback'")
     check("disk is full" in log or "disk I/O error" in log,
           f"the log names the real error: {log[-600:]}")
+    lines = [ln for ln in log.splitlines() if ln.strip()]
+    not_json = []
+    for ln in lines:
+        try:
+            json.loads(ln)
+        except ValueError:
+            not_json.append(ln)
+    check(not not_json, f"every line of a --log-format json log is JSON: {not_json[:3]}")
+    check(any(json.loads(ln).get("level") == "error" and "disk" in json.loads(ln).get("msg", "")
+              for ln in lines if ln not in not_json),
+          "the store error is a JSON line with level error")
     check(srv.proc.poll() is None, "the server lives on")
     resource.prlimit(srv.proc.pid, resource.RLIMIT_FSIZE, (soft, hard))
     time.sleep(1.1)                   # one probe write a second at most

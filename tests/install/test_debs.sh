@@ -49,7 +49,8 @@ done
 dpkg-deb -f "$tmp"/debs/kivo-api_*.deb Depends | grep 'libmicrohttpd' >/dev/null ||
     fail "kivo-api's Depends did not come from dpkg-shlibdeps"
 
-# Install.
+# Install. The postinst makes the database the settings name, unless one is already there.
+[ -e /var/lib/kivo/kivo.db ] || made_db=1
 # shellcheck disable=SC2086
 dpkg -i $debs >"$tmp/dpkg.log" 2>&1 || { cat "$tmp/dpkg.log"; fail "dpkg -i"; }
 [ "$(/usr/bin/kivo-worker --version | cut -d' ' -f1-2)" = "kivo-worker $version" ] ||
@@ -82,9 +83,22 @@ grep -Eq "libkivo\.so\.0 => (/usr)?/lib/" "$tmp/ldd.txt" ||
 "$tmp/consumer" | grep ' unsupported=[1-9]' >/dev/null || fail "consumer against the system libkivo"
 
 # The server as the unit runs it: user kivo, the packaged settings (another port: 8787 may be
-# taken here), its database created in /var/lib/kivo.
-if [ ! -e /var/lib/kivo/kivo.db ]; then
-    made_db=1
+# taken here), on the database the postinst made in /var/lib/kivo. With those settings a missing
+# database stops it with an error (the settings no longer ask it to create one).
+if [ -n "$made_db" ]; then
+    [ "$(stat -c '%U:%G %a' /var/lib/kivo/kivo.db)" = "kivo:kivo 600" ] ||
+        fail "the postinst's kivo.db is $(stat -c '%U:%G %a' /var/lib/kivo/kivo.db 2>&1)"
+    (
+        set -a
+        # shellcheck disable=SC1091
+        . /etc/kivo/kivo-api.env
+        KIVO_API_DB=/var/lib/kivo/missing.db
+        KIVO_API_LISTEN=127.0.0.1:1
+        exec setpriv --reuid=kivo --regid=kivo --init-groups -- /usr/bin/kivo-api serve
+    ) >"$tmp/missing.log" 2>&1 && fail "the packaged settings served a missing database"
+    grep 'does not exist' "$tmp/missing.log" >/dev/null ||
+        { cat "$tmp/missing.log"; fail "no 'does not exist' for a missing database"; }
+    [ ! -e /var/lib/kivo/missing.db ] || fail "the packaged settings made a missing database"
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     (
         set -a

@@ -36,7 +36,9 @@ sed -n 's/^#\{0,1\}\(KIVO_API_[A-Z_]*\)=.*/\1/p' "$env_file" | sort -u >"$tmp/en
 diff "$tmp/help.vars" "$tmp/env.vars" >"$tmp/vars.diff" ||
     { cat "$tmp/vars.diff"; fail "kivo-api.env and 'kivo-api serve --help' list different variables (< help, > env file)"; }
 
-# ExecStart with every setting, as systemd would pass them (examples uncommented).
+# ExecStart with every setting, as systemd would pass them (examples uncommented), on a database
+# made first as the package's postinst makes it (the settings do not let the server create one).
+"$P/bin/kivo-api" migrate --create --db "$tmp/kivo.db" >/dev/null || fail "kivo-api migrate --create"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 exec_start=$(sed -n 's/^ExecStart=//p' "$unit")
 (

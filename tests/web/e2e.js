@@ -623,6 +623,50 @@ async function workerBatches(browser, o, out) {
         assert.deepStrictEqual(runs.map((r) => r.verdict).sort(), ['fail', 'pass', 'pass']);
         assert.ok(runs.some((r) => r.cats === 'unsupported_policy_claim'), 'categories shown');
         await page.screenshot({path: path.join(out, 'app-batch-runs.png'), fullPage: true});
+
+        /* Paging: another workflow with 52 batches (a "big" one of 51 runs, 51 of one run each)
+         * lists 50, "More batches" brings the other 2 and keeps a tick; the big batch shows 50
+         * runs, "More runs" the 51st. */
+        const many = 'wf-many';
+        const createIn = (batch, i) => call('/v1/private-worker/review-runs', {
+            schema_version: 'kivo_private_worker_review_run_create.v1',
+            customer_run_id: batch + '-' + i, batch_id: batch, workflow_id: many,
+            worker_id: 'w1', worker_version: 'v1', source_count: 1, source_hashes: [h('s' + i)],
+            output_hash: h('o' + i),
+            customer_storage_pointer: {type: 'customer_owned', label: 'S3', opaque_id: 'r/' + i}
+        }, key);
+        for (let i = 0; i < 51; i++)
+            await createIn('big', i);
+        for (let i = 0; i < 51; i++)
+            await createIn('b' + String(i).padStart(2, '0'), 0);
+        await page.fill('#pw-workflow', many);
+        await page.click('#pw-filters button[type=submit]');
+        await page.waitForFunction(() => document.querySelectorAll('#batches tr[data-batch]')
+                                             .length === 50);
+        assert.ok(!(await page.$eval('#pw-more', (b) => b.hidden)), 'no "More batches" after 50');
+        await page.check('#batches input[data-pick="3"]');
+        await page.click('#pw-more');
+        await page.waitForFunction(() => document.querySelectorAll('#batches tr[data-batch]')
+                                             .length === 52);
+        assert.ok(await page.$eval('#pw-more', (b) => b.hidden), '"More batches" after the last');
+        assert.ok(await page.$eval('#batches input[data-pick="3"]', (x) => x.checked),
+                  'a tick survives "More batches"');
+        const names = await page.$$eval('#batches tr[data-batch]',
+                                        (t) => t.map((r) => r.cells[1].textContent));
+        assert.strictEqual(new Set(names).size, 52, 'each batch once: ' + names);
+        const bigRow = names.indexOf('big');
+        assert.ok(bigRow >= 0, 'the big batch is listed');
+        await page.click('#batches tr[data-batch="' + bigRow + '"] td:nth-child(2)');
+        await page.waitForFunction(() => document.querySelectorAll('#pw-runs tr[data-pw-run]')
+                                             .length === 50);
+        assert.ok(!(await page.$eval('#pw-runs-more', (b) => b.hidden)), 'no "More runs" after 50');
+        await page.click('#pw-runs-more');
+        await page.waitForFunction(() => document.querySelectorAll('#pw-runs tr[data-pw-run]')
+                                             .length === 51);
+        assert.ok(await page.$eval('#pw-runs-more', (b) => b.hidden), '"More runs" after the last');
+        const cids = await page.$$eval('#pw-runs tr[data-pw-run]',
+                                       (t) => t.map((r) => r.cells[2].textContent));
+        assert.strictEqual(new Set(cids).size, 51, 'each run of the big batch once');
         await noInjection(page, 'app batches');
         clean(seen, 'app batches');
         const other = seen.paths.filter((p) => !/^\/app\/(review\.(js|css))?$/.test(p) &&
