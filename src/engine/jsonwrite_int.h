@@ -74,13 +74,29 @@ static inline void kv_jw_close(kv_jw *w, char c)
     w->comma = 1;
 }
 
-/* An object member's key, an ASCII literal of the library's that needs no escaping. */
-static inline void kv_jw_key(kv_jw *w, const char *key)
+/* An object member's key, an ASCII literal of the library's that needs no escaping. Inlined, so
+ * a literal's length is known; with room in the buffer, one copy (a report has ~130 keys). */
+static inline __attribute__((always_inline)) void kv_jw_key(kv_jw *w, const char *key)
 {
-    kv_jw_sep(w);
-    kv_jw_raw(w, "\"", 1);
-    kv_jw_raw(w, key, strlen(key));
-    kv_jw_raw(w, "\":", 2);
+    const size_t n = strlen(key), all = n + 3 + (w->comma ? 1 : 0);
+    kivo_buf *b = w->out;
+    if (w->st == KIVO_OK && b->data && all < b->cap - b->len && all <= b->max - b->len) {
+        char *p = b->data + b->len;
+        if (w->comma)
+            *p++ = ',';
+        *p++ = '"';
+        memcpy(p, key, n);
+        p += n;
+        *p++ = '"';
+        *p++ = ':';
+        *p = '\0';
+        b->len += all;
+    } else {
+        kv_jw_sep(w);
+        kv_jw_raw(w, "\"", 1);
+        kv_jw_raw(w, key, n);
+        kv_jw_raw(w, "\":", 2);
+    }
     w->comma = 0;
 }
 
