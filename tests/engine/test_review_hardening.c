@@ -384,7 +384,7 @@ static void test_index_reuse(void **state)
             len += (size_t)sprintf(text + len, "zq%zux%zu%s", r, k, k % 12 == 11 ? ". " : " ");
         text[len++] = '.';
         char out[128];
-        snprintf(out, sizeof out, "The zq%zux%zu and zq%zux%zu tiles match zq%zux1.", r, n / 2, r,
+        snprintf(out, sizeof out, "The zq%zux%zu and zq%zux%zu tiles match zq%zux%zu.", r, n / 2, r,
                  n - 1, r ? r - 1 : 9, (size_t)1);
         char *ko, *kt, *fo, *ft;
         const kivo_review *got = review_exact(e, out, text, &ko, &kt);
