@@ -10,6 +10,8 @@ packages=(
     libmicrohttpd-dev libsqlite3-dev libstemmer-dev libutf8proc-dev
     libzstd-dev zlib1g-dev zstd libcmocka-dev python3 libsystemd-dev lowdown clang-format
 )
+# Open MPI: kivo-worker's MPI variant and its mpirun tests (issue 17).
+packages+=(libopenmpi-dev openmpi-bin)
 # Extra packages for the browser and packaging tests are installed by their own scripts.
 packages+=("$@")
 

@@ -15,7 +15,7 @@ _kivo_worker()
     fi
     COMPREPLY=()
     if ((COMP_CWORD == 1)); then
-        mapfile -t COMPREPLY < <(compgen -W "batch run submit compare explain show -h --help -V --version" -- "$cur")
+        mapfile -t COMPREPLY < <(compgen -W "batch run submit compare explain show merge -h --help -V --version" -- "$cur")
         return
     fi
     case $prev in
@@ -54,7 +54,7 @@ _kivo_worker()
         -t | --threads | --chunk-bytes | --concurrency | --retry-deadline | --request-timeout | \
             --kivo-api-base-url | --review-run-id | --worker-credential | -r | --run-id | \
             --group-by | --fail-on | --batch-id | --progress-interval | --part-size | -w | \
-            --workflow-id)
+            --workflow-id | --shard)
             return
             ;;
     esac
@@ -62,7 +62,7 @@ _kivo_worker()
         batch)
             opts="-f --job-spec-file -o --out -t --threads -j --json -q --quiet -v --verbose
                   --progress-interval --metrics-file --chunk-bytes --html --batch-id --layout
-                  --part-size --compress --overwrite --group-by --fail-on --junit
+                  --part-size --compress --overwrite --shard --group-by --fail-on --junit
                   --github-summary -h --help $send"
             ;;
         run)
@@ -89,6 +89,15 @@ _kivo_worker()
             ;;
         show)
             opts="-o --out -w --workflow-id --html -h --help"
+            ;;
+        merge)
+            opts="-o --out --overwrite -j --json -q --quiet -h --help"
+            # SHARD_DIR...: the shards' out folders.
+            if [[ $cur != -* ]]; then
+                compopt -o filenames 2>/dev/null
+                mapfile -t COMPREPLY < <(compgen -d -- "$cur")
+                return
+            fi
             ;;
         *)
             return

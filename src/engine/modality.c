@@ -66,6 +66,19 @@ static int same_act(const kivo_engine *e, const kv_reading *c, size_t cc, const 
                 arg_match = 1;
         }
     }
+    /* The claim's modal must be about what the source's is about: each object of the verb it
+     * governs ("may keep [cats]") stands in the source's clause too, or "Tenants may keep cats"
+     * would clash with "Tenants may not keep dogs". */
+    for (size_t i = c->modal_tok[cc] < c->n ? c->modal_tok[cc] + 1u : c->n; i < c->n; i++) {
+        if (c->a[i].clause != cc || c->a[i].mtarget != MT_ARG || c->t[i].kind == KV_TOK_STOP)
+            continue;
+        uint64_t alt = kv_align_alt(e, c->t[i].h);
+        int in = 0;
+        for (size_t j = 0; j < r->n && !in; j++)
+            in = r->a[j].clause == sc && (r->t[j].h == c->t[i].h || (alt && r->t[j].h == alt));
+        if (!in)
+            return 0;
+    }
     return cverb && sverb ? verb_match : verb_match || arg_match;
 }
 

@@ -98,6 +98,11 @@ static int denies(const kv_reading *r, size_t sc)
         if (r->a[j].cue & KV_CUE_NEG_VERB)
             return 1;
         const kv_token *t = &r->t[j];
+        /* "making sure not to overfill it", "try not to": a negated infinitive says what to
+         * avoid, as "avoid" does. */
+        if (kv_text_is(r->text + t->start, t->end - t->start, "not") && j + 1 < r->n &&
+            kv_text_is(r->text + r->t[j + 1].start, r->t[j + 1].end - r->t[j + 1].start, "to"))
+            return 1;
         if (kv_text_is(r->text + t->start, t->end - t->start, "keep") ||
             kv_text_is(r->text + t->start, t->end - t->start, "keeps") ||
             kv_text_is(r->text + t->start, t->end - t->start, "stop") ||
@@ -309,6 +314,45 @@ static int polarity_possible(const kivo_engine *e, const kv_sense *sn)
     return 0;
 }
 
+/* 1 unless claim clause cc is elliptic ("..., while mixtures do not") and window sentence s's
+ * clause sc, paired with it, lacks what the ellipsis leaves out: the predicate of the clause
+ * before it (its content words past its first noun phrase, "[have] a fixed melting point" of
+ * "Pure substances have a fixed melting point"), half of them at least. A clause that only names
+ * the subject ("Mixtures melt over a range of temperatures") says something else of it. */
+static int ellipsis_held(const kivo_engine *e, const kv_sense *sn, size_t s, size_t sc, size_t cc)
+{
+    const kv_reading *c = &sn->claim;
+    if (cc == 0 || !c->elliptic[cc])
+        return 1;
+    /* An ellipsis ends on its auxiliary's "not" ("do not", "are not", "doesn't"); "costs you
+     * nothing" has a predicate of its own. */
+    size_t last = 0;
+    for (size_t k = 0; k < c->n && c->a[k].clause <= cc; k++)
+        last = k;
+    const char *w = c->text + c->t[last].start;
+    size_t len = c->t[last].end - c->t[last].start;
+    int aux_not = (kv_text_is(w, len, "not") && last > 0 && c->a[last - 1].clause == cc &&
+                   c->t[last - 1].kind == KV_TOK_STOP) ||
+                  (len > 3 && (kv_text_is(w + len - 3, 3, "n't") ||
+                               (len > 5 && !memcmp(w + len - 5, "n\xe2\x80\x99t", 5))));
+    if (!aux_not)
+        return 1;
+    size_t i = 0, pred = 0, held_n = 0;
+    while (i < c->n && c->a[i].clause < cc - 1)
+        i++;
+    while (i < c->n && c->a[i].clause == cc - 1 && c->t[i].kind == KV_TOK_STOP)
+        i++;
+    while (i < c->n && c->a[i].clause == cc - 1 && c->t[i].kind != KV_TOK_STOP)
+        i++;
+    for (; i < c->n && c->a[i].clause == cc - 1; i++) {
+        if (!sn->match[i].content || repeated(c, i) || c->a[i].cue_tok)
+            continue;
+        pred++;
+        held_n += hold(e, sn, s, sc, i, 1).pol != 0;
+    }
+    return 2 * held_n >= pred;
+}
+
 int kv_negation_check(kivo_engine *e, kv_sense_result *res)
 {
     kv_sense *sn = e->sense;
@@ -327,14 +371,15 @@ int kv_negation_check(kivo_engine *e, kv_sense_result *res)
             if (!sn->match[i].content || repeated(c, i))
                 continue;
             int cond = cond_kind(c->a[i].kind);
-            if (pair[cond] == SIZE_MAX || c->a[i].kind == KV_CLAUSE_QUESTION)
+            size_t pc = pair[cond];
+            if (pc == SIZE_MAX || c->a[i].kind == KV_CLAUSE_QUESTION)
                 continue;
             /* A negation "until" follows says when, not whether (until_turned). */
-            if (r->until_neg[pair[cond]] != UINT16_MAX ||
-                c->until_neg[c->a[i].clause] != UINT16_MAX)
+            if (r->until_neg[pc] != UINT16_MAX || c->until_neg[c->a[i].clause] != UINT16_MAX)
                 continue;
-            held h = hold(e, sn, s, pair[cond], i, 1);
-            if (!h.pol || pair_kind(r, pair[cond]) == KV_CLAUSE_QUESTION)
+            held h = hold(e, sn, s, pc, i, 1);
+            if (!h.pol || pair_kind(r, pc) == KV_CLAUSE_QUESTION ||
+                (!cond && !ellipsis_held(e, sn, s, pc, c->a[i].clause)))
                 continue;
             in[i] = 1;
             n_held++;
@@ -360,7 +405,7 @@ int kv_negation_check(kivo_engine *e, kv_sense_result *res)
                 first_d = i;
             uint8_t sk = r->a[0].kind;
             for (size_t j = 0; j < r->n; j++)
-                if (r->a[j].clause == pair[cond]) {
+                if (r->a[j].clause == pc) {
                     sk = r->a[j].kind;
                     break;
                 }

@@ -42,6 +42,7 @@
 #include "report_index.h"
 #include "review.h"
 #include "seen.h"
+#include "shard.h"
 #include "testhook.h"
 
 #define DEFAULT_CHUNK (1u << 20)
@@ -256,8 +257,8 @@ static void review_slot(const job *j, worker *w, slot *s)
     s->lines = line;
 }
 
-static json_t *reject_json(const char *file, uint64_t line, uint64_t offset, const char *reason,
-                           const char *run_id)
+json_t *wk_batch_reject_json(const char *file, uint64_t line, uint64_t offset, const char *reason,
+                             const char *run_id)
 {
     json_t *o = json_object();
     if (!o)
@@ -404,6 +405,7 @@ typedef struct batch {
     job j;
     wk_inputs in;
     wk_reader *rd;
+    wk_range *ranges; /* --shard: what of each input this shard reads, or NULL */
     worker *ws;
     slot *slots;
     wk_seen *seen;
@@ -755,6 +757,8 @@ static kivo_status open_workers(batch *b)
         snprintf(b->err, b->errlen, "out of memory");
         return KIVO_EIO;
     }
+    if (b->ranges)
+        wk_reader_set_ranges(b->rd, b->ranges);
     for (int t = 0; t < b->threads; t++) {
         if (kivo_json_parser_create(JSON_MAX_DEPTH, &b->ws[t].parser) != KIVO_OK ||
             kivo_record_reader_create(&spec->fields, &b->ws[t].reader) != KIVO_OK ||
@@ -821,8 +825,8 @@ static int merge_broken_chunk(batch *b, const slot *s, const char *file)
                  (unsigned long long)c->overlong, b->spec->max_line_bytes);
     b->sum->records_read++;
     b->sum->records_rejected++;
-    if (write_json_line(b->rejects, reject_json(file, b->cur_line + 1, c->offset, reason, NULL)) !=
-            0 ||
+    if (write_json_line(b->rejects, wk_batch_reject_json(file, b->cur_line + 1, c->offset, reason,
+                                                         NULL)) != 0 ||
         (!c->shrunk && junit_reject(b->opts->junit, b->spec, file, b->cur_line + 1, reason) != 0))
         return -1;
     if (c->overlong)
@@ -846,8 +850,8 @@ static int merge_duplicate(batch *b, item *it, const char *file, const char *id,
     else
         snprintf(reason, sizeof reason,
                  "duplicate customer_run_id, first seen earlier in this job");
-    if (write_json_line(b->rejects, reject_json(file, it->input_line, it->offset, reason, id)) !=
-            0 ||
+    if (write_json_line(b->rejects,
+                        wk_batch_reject_json(file, it->input_line, it->offset, reason, id)) != 0 ||
         junit_reject(b->opts->junit, b->spec, file, it->input_line, reason) != 0)
         return -1;
     return 0;
@@ -902,7 +906,8 @@ static kivo_status merge_step(batch *b, size_t n)
             wk_progress_file(&b->prog, s->chunk.file, b->sum->records_read,
                              b->sum->records_rejected);
             b->cur_file = s->chunk.file;
-            b->cur_line = 0;
+            /* A shard's range inside a file: line numbers stay the file's. */
+            b->cur_line = b->ranges ? b->ranges[s->chunk.file].first_line : 0;
         }
         if (s->chunk.shrunk || s->chunk.corrupt || s->chunk.overlong) {
             if (merge_broken_chunk(b, s, file) != 0)
@@ -917,8 +922,9 @@ static kivo_status merge_step(batch *b, size_t n)
             b->sum->records_read++;
             if (it->rejected) {
                 b->sum->records_rejected++;
-                if (write_json_line(b->rejects, reject_json(file, it->input_line, it->offset, text,
-                                                            NULL)) != 0 ||
+                if (write_json_line(b->rejects, wk_batch_reject_json(file, it->input_line,
+                                                                     it->offset, text, NULL)) !=
+                        0 ||
                     junit_reject(b->opts->junit, b->spec, file, it->input_line, text) != 0)
                     goto write_failed;
                 continue;
@@ -1154,6 +1160,7 @@ static void close_batch(batch *b, kivo_status st)
     wk_seen_free(b->seen);
     wk_html_index_free(b->index);
     wk_reader_close(b->rd);
+    free(b->ranges);
     wk_inputs_free(&b->in);
 }
 
@@ -1171,6 +1178,25 @@ static kivo_status write_interrupted(batch *b)
         return KIVO_EIO;
     }
     return KIVO_OK;
+}
+
+/* --shard, before the out folder is opened: this shard's ranges of the inputs (shard.h). */
+static kivo_status shard_step(batch *b, uint64_t *total)
+{
+    b->sum->shard_k = b->opts->shard->k;
+    b->sum->shard_n = b->opts->shard->n;
+    return wk_shard_plan(&b->in, b->opts->shard, &b->ranges, total, b->err, b->errlen) == 0
+               ? KIVO_OK
+               : KIVO_EIO;
+}
+
+/* --shard, once the out folder is open: DIR/shard.json says which shard of which batch it holds,
+ * for `kivo-worker merge`. */
+static kivo_status shard_note(batch *b)
+{
+    return wk_shard_info_write(b->root, b->spec, b->opts, &b->in, b->ranges, b->err, b->errlen) == 0
+               ? KIVO_OK
+               : KIVO_EIO;
 }
 
 kivo_status wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary *sum, char *err,
@@ -1209,7 +1235,11 @@ kivo_status wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary
     if (wk_inputs_expand(spec->dir, spec->inputs, spec->n_inputs, &b.in, err, errlen) != 0)
         return KIVO_EINVAL;
     sum->files = b.in.n;
+    uint64_t total = b.in.total_bytes;
+    if (opts->shard && (st = shard_step(&b, &total)) != KIVO_OK)
+        goto out;
     if ((st = open_out(&b)) != KIVO_OK || (st = open_workers(&b)) != KIVO_OK ||
+        (opts->shard && (st = shard_note(&b)) != KIVO_OK) ||
         (b.resume && (st = resume_state(&b)) != KIVO_OK))
         goto out;
     uint64_t every = opts->checkpoint_bytes ? opts->checkpoint_bytes : DEFAULT_CHECKPOINT;
@@ -1220,8 +1250,8 @@ kivo_status wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary
     stop_signal = 0;
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
-    wk_progress_start(&b.prog, opts->progress, opts->progress_interval, opts->verbose,
-                      b.in.total_bytes, (const char *const *)b.in.paths, b.in.n);
+    wk_progress_start(&b.prog, opts->progress, opts->progress_interval, opts->verbose, total,
+                      (const char *const *)b.in.paths, b.in.n);
     for (;;) {
         long n = read_step(&b);
         if (n < 0) {

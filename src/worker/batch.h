@@ -47,6 +47,7 @@ typedef struct wk_batch_opts {
     const char *group_by;           /* --group-by as given, for the options' identity (or NULL) */
     int overwrite;                  /* --overwrite: an out folder of another batch is taken */
     uint64_t checkpoint_bytes;      /* v2: input bytes between checkpoints; 0: the default */
+    const struct wk_shard *shard;   /* --shard K/N (shard.h), or NULL: all of the inputs */
 } wk_batch_opts;
 
 typedef struct wk_summary {
@@ -62,6 +63,7 @@ typedef struct wk_summary {
     const char *compression;              /* v2: "none" or "zstd" */
     int interrupted;                      /* the signal that stopped the batch, or 0 */
     int resumed;                          /* it went on from a checkpoint */
+    uint32_t shard_k, shard_n;            /* --shard K/N; shard_n 0: not a shard */
     const struct wk_breakdown *breakdown; /* adds "evaluation" and "groups", or NULL */
 } wk_summary;
 
@@ -71,6 +73,11 @@ typedef struct wk_summary {
  * kivo-worker holds the out folder) or KIVO_EIO (reading, writing, memory). */
 kivo_status wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary *sum, char *err,
                          size_t errlen);
+
+/* A line of rejects.jsonl (file, line, offset, reason[, customer_run_id]), for json_dumps with
+ * JSON_COMPACT; NULL when out of memory. merge.c renders the duplicates it finds with it. */
+struct json_t *wk_batch_reject_json(const char *file, uint64_t line, uint64_t offset,
+                                    const char *reason, const char *run_id);
 
 /* Renders the summary as JSON (with a newline) into a malloc'd string. */
 char *wk_summary_json(const wk_summary *sum, const wk_jobspec *spec, const char *out_dir);

@@ -37,6 +37,11 @@
 #include "run.h"
 #include "parts.h"
 #include "secret.h"
+#include "merge.h"
+#ifdef KIVO_WORKER_MPI
+#include "mpi_ranks.h"
+#endif
+#include "shard.h"
 #include "show.h"
 #include "submit.h"
 #include "suggest.h"
@@ -65,6 +70,7 @@ static const char usage_main[] =
     "  explain   show, claim by claim, which rule of the engine decided it and why\n"
     "  show      print one run's claim report (or write its page) from a batch's report\n"
     "            store\n"
+    "  merge     join the out folders of `batch --shard K/N` into one report store\n"
     "\n"
     "Options:\n"
     "  -h, --help      this text (also: kivo-worker COMMAND --help)\n"
@@ -137,6 +143,12 @@ static const char usage_batch[] =
     "                            frames of about 1 MiB (zstdcat reads them; show reads one frame)\n"
     "      --overwrite           take an out folder that holds another batch's output (another\n"
     "                            job spec, batch id or inputs), which is refused without it\n"
+    "      --shard K/N           review only the K-th (0-based) of N deterministic shards of\n"
+    "                            the inputs (whole files and line-aligned ranges of large\n"
+    "                            ones), into this shard's own DIR and outbox; `kivo-worker\n"
+    "                            merge` joins the shards' folders. auto/N takes K from\n"
+    "                            JOB_COMPLETION_INDEX, SLURM_ARRAY_TASK_ID or\n"
+    "                            OMPI_COMM_WORLD_RANK (docs/scale-out.md)\n"
     "      --batch-id ID         the batch (experiment, release) these runs belong to,\n"
     "                            [A-Za-z0-9._:-]{1,128}; overrides the spec's batch_id (default\n"
     "                            \"default\"). In summary.json; in every claim report and event\n"
@@ -311,7 +323,8 @@ enum {
     OPT_LAYOUT,
     OPT_PART_SIZE,
     OPT_COMPRESS,
-    OPT_OVERWRITE
+    OPT_OVERWRITE,
+    OPT_SHARD
 };
 
 /* Each command's options; optenv.h adds their KIVO_* variables and the unknown-option line. */
@@ -336,6 +349,7 @@ static const struct option batch_opts[] = {
     {"part-size", required_argument, NULL, OPT_PART_SIZE},
     {"compress", required_argument, NULL, OPT_COMPRESS},
     {"overwrite", no_argument, NULL, OPT_OVERWRITE},
+    {"shard", required_argument, NULL, OPT_SHARD},
     {"kivo-api-base-url", required_argument, NULL, OPT_BASE_URL},
     {"api-key-file", required_argument, NULL, OPT_API_KEY_FILE},
     {"concurrency", required_argument, NULL, OPT_CONCURRENCY},
@@ -682,6 +696,7 @@ static int cmd_batch(const wk_optenv *oe)
     char key[WK_SECRET_MAX];
     const char *spec_path = NULL;
     wk_batch_opts bo = {0};
+    wk_shard shard;
     const char *group_by = NULL, *fail_on = NULL, *junit_path = NULL, *batch_id = NULL;
     wk_gate *gate = NULL;
     wk_metric metrics[WK_BATCH_METRICS];
@@ -742,6 +757,15 @@ static int cmd_batch(const wk_optenv *oe)
             }
             break;
         case OPT_OVERWRITE: bo.overwrite = 1; break;
+        case OPT_SHARD: {
+            char serr[256];
+            if (wk_shard_parse(optarg, &shard, serr, sizeof serr) != 0) {
+                fprintf(stderr, "kivo-worker batch: %s%s\n", serr, wk_optenv_origin(oe, optarg));
+                return WK_EXIT_USAGE;
+            }
+            bo.shard = &shard;
+            break;
+        }
         case OPT_COMPRESS: {
             wk_compress cz;
             if (wk_compress_parse(optarg, &cz) != 0) {
@@ -812,6 +836,31 @@ static int cmd_batch(const wk_optenv *oe)
         wk_jobspec_free(&spec);
         return WK_EXIT_USAGE;
     }
+#ifdef KIVO_WORKER_MPI
+    /* Under mpirun each rank is a shard with its own folder below DIR; rank 0 merges (mpi_ranks.h). */
+    char rank_out[4096];
+    const char *mpi_out = bo.out_dir ? bo.out_dir : spec.report_path;
+    int mpi_json = json, mpi_quiet = quiet;
+    int mpi_bad = bo.shard || junit_path || fail_on || gh_summary || bo.metrics_file ||
+                  bo.layout == WK_LAYOUT_PER_RUN;
+    if (mpi_bad)
+        snprintf(err, sizeof err,
+                 "under mpirun each rank is a shard: --shard, --junit, --fail-on, "
+                 "--github-summary, --metrics-file and --layout per-run are not taken (merge "
+                 "the ranks' folders, then gate with compare)");
+    if (mpi_bad || wk_mpi_rank_dir(mpi_out, rank_out, sizeof rank_out, err, sizeof err) != 0) {
+        fprintf(stderr, "kivo-worker batch: %s\n", err);
+        wk_breakdown_free(bo.breakdown);
+        wk_gate_free(gate);
+        wk_jobspec_free(&spec);
+        return WK_EXIT_USAGE;
+    }
+    shard = (wk_shard){(uint32_t)wk_mpi_rank(), (uint32_t)wk_mpi_size()};
+    bo.shard = &shard;
+    bo.out_dir = rank_out;
+    json = 0;
+    quiet = 1; /* R ranks' lines would interleave: rank 0 says it once, for all */
+#endif
     if (bo.metrics_file) {
         /* Its folder must be there now, not found missing after an hour's batch. */
         const char *name;
@@ -887,8 +936,9 @@ static int cmd_batch(const wk_optenv *oe)
             bo.junit = NULL;
             snprintf(suite, sizeof suite, "kivo batch %s", spec.workflow_id);
             if (wk_junit_close(ju, suite, sum.seconds) != 0) {
-                fprintf(stderr, "kivo-worker batch: cannot write %s: %s\n", junit_path,
-                        strerror(errno));
+                /* (kivo-worker-mpi takes no --junit: there the compiler sees NULL here.) */
+                fprintf(stderr, "kivo-worker batch: cannot write %s: %s\n",
+                        junit_path ? junit_path : "--junit", strerror(errno));
                 rc = WK_EXIT_IO;
             }
         }
@@ -931,7 +981,8 @@ static int cmd_batch(const wk_optenv *oe)
                 rc = sr;
         }
         if (gate_failed) {
-            fprintf(stderr, "kivo-worker batch: gate failed (--fail-on %s):\n", fail_on);
+            fprintf(stderr, "kivo-worker batch: gate failed (--fail-on %s):\n",
+                    fail_on ? fail_on : "");
             for (char *line = tripped; *line;) {
                 char *e = strchr(line, '\n');
                 fprintf(stderr, "  %.*s\n", e ? (int)(e - line) : (int)strlen(line), line);
@@ -951,6 +1002,9 @@ static int cmd_batch(const wk_optenv *oe)
     }
     if (bo.lock_fd >= 0)
         close(bo.lock_fd);
+#ifdef KIVO_WORKER_MPI
+    rc = wk_mpi_batch_end(rc, &sum, mpi_out, mpi_json, mpi_quiet);
+#endif
     memset(key, 0, sizeof key);
     wk_junit_free(bo.junit);
     wk_breakdown_free(bo.breakdown);
@@ -1038,7 +1092,7 @@ out:
     return rc;
 }
 
-int main(int argc, char **argv)
+static int worker_main(int argc, char **argv)
 {
     if (argc < 2) {
         fputs(usage_main, stderr);
@@ -1057,8 +1111,10 @@ int main(int argc, char **argv)
     static const struct {
         const wk_optenv_cmd *cmd;
         int (*fn)(const wk_optenv *oe);
-    } cmds[] = {{&batch_cmd, cmd_batch},    {&run_cmd, cmd_run},         {&submit_cmd, cmd_submit},
-                {&wk_compare_cli, compare}, {&explain_cmd, cmd_explain}, {&wk_show_cli, cmd_show}};
+    } cmds[] = {{&batch_cmd, cmd_batch},          {&run_cmd, cmd_run},
+                {&submit_cmd, cmd_submit},        {&wk_compare_cli, compare},
+                {&explain_cmd, cmd_explain},      {&wk_show_cli, cmd_show},
+                {&wk_merge_cli, wk_merge_command}};
     const char *names[sizeof cmds / sizeof cmds[0]];
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         names[i] = cmds[i].cmd->name;
@@ -1082,4 +1138,17 @@ int main(int argc, char **argv)
     else
         fprintf(stderr, "kivo-worker: unknown command '%s' (see 'kivo-worker --help')\n", cmd);
     return WK_EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+#ifdef KIVO_WORKER_MPI
+    if (wk_mpi_init(&argc, &argv) != 0)
+        return WK_EXIT_IO;
+    int rc = worker_main(argc, argv);
+    wk_mpi_finalize();
+    return rc;
+#else
+    return worker_main(argc, argv);
+#endif
 }

@@ -15,6 +15,7 @@
 
 #include "jobspec.h"
 #include "manifest.h"
+#include "shard.h"
 #include "output.h"
 #include "review.h"
 #include "testhook.h"
@@ -289,6 +290,10 @@ int wk_manifest_identity(const wk_jobspec *spec, const wk_batch_opts *opts, cons
     put_u64(c, opts->chunk_bytes);
     put(c, opts->group_by);
     put_u64(c, opts->junit != NULL);
+    if (opts->shard) { /* a shard's checkpoint is resumed by the same shard only */
+        put_u64(c, opts->shard->k);
+        put_u64(c, opts->shard->n);
+    }
     if (finish(c, options) != 0)
         goto hash_failed;
     rc = 0;

@@ -37,7 +37,9 @@ struct wk_reader {
     int stream_eof;
     int stream_corrupt;        /* decompression failed: hand out what came before, then say so */
     int stream_shrunk_checked; /* its size was compared with the job's at its end */
+    const wk_range *ranges;    /* --shard: what of each file to read, or NULL: all */
     uint64_t offset;           /* next read position in the current file */
+    uint64_t limit;            /* where the current file's range ends (UINT64_MAX: its end) */
     uint64_t consumed;
 };
 
@@ -63,6 +65,11 @@ void wk_reader_close(wk_reader *r)
     wk_stream_close(r->stream);
     free(r->pend);
     free(r);
+}
+
+void wk_reader_set_ranges(wk_reader *r, const wk_range *ranges)
+{
+    r->ranges = ranges;
 }
 
 const char *wk_reader_failed_file(const wk_reader *r)
@@ -261,7 +268,13 @@ int wk_reader_next(wk_reader *r, wk_chunk *c)
             return 0;
         if (r->fd < 0 && !r->stream) {
             const char *path = r->in->paths[r->file];
-            r->offset = 0;
+            const wk_range *rg = r->ranges ? &r->ranges[r->file] : NULL;
+            if (rg && !rg->take) {
+                r->file++;
+                continue;
+            }
+            r->offset = rg ? rg->begin : 0;
+            r->limit = rg ? rg->end : UINT64_MAX;
             if (wk_stream_is_compressed(path)) {
                 if (wk_stream_open(path, &r->stream) != 0)
                     return -1;
@@ -290,11 +303,13 @@ int wk_reader_next(wk_reader *r, wk_chunk *c)
             return -1;
         reset(c, r->file, r->offset);
         for (;;) {
-            ssize_t n = pread_full(r->fd, c->buf, want, r->offset);
+            /* A shard's range ends just after a newline (shard.h): no chunk reads past it. */
+            size_t ask = r->limit - r->offset < want ? (size_t)(r->limit - r->offset) : want;
+            ssize_t n = ask ? pread_full(r->fd, c->buf, ask, r->offset) : 0;
             if (n < 0)
                 return -1;
             if (n == 0) {
-                int early = ended_early(r, c, r->offset);
+                int early = r->offset < r->limit && ended_early(r, c, r->offset);
                 close(r->fd);
                 r->fd = -1;
                 r->file++;
@@ -305,7 +320,7 @@ int wk_reader_next(wk_reader *r, wk_chunk *c)
             char *last = memrchr(c->buf, '\n', (size_t)n);
             if (last) {
                 c->len = (size_t)(last - c->buf) + 1;
-            } else if ((size_t)n < want) {
+            } else if ((size_t)n < ask) {
                 c->len = (size_t)n; /* the file's last line, without '\n' */
                 c->no_final_newline = 1;
             } else if (want < r->max_line + 1) {

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "inputs.h"
+#include "shard.h"
 
 /* One chunk: whole lines of one file, or one over-long line that was skipped. */
 typedef struct wk_chunk {
@@ -32,6 +33,11 @@ typedef struct wk_reader wk_reader;
 /* chunk_bytes: the usual chunk size; max_line: lines longer than this are skipped (reported). */
 int wk_reader_open(const wk_inputs *in, size_t chunk_bytes, size_t max_line, wk_reader **out);
 void wk_reader_close(wk_reader *r);
+
+/* Reads only these ranges (one per input, borrowed: they must outlive r; shard.h): files not
+ * taken are skipped, a range's chunks start at its begin and stop at its end. Call before the
+ * first wk_reader_next(). */
+void wk_reader_set_ranges(wk_reader *r, const wk_range *ranges);
 
 /* Fills c with the next chunk. Returns 1 when filled, 0 at the end of all input, -1 on a read
  * error (errno set; wk_reader_failed_file() names the file). */

@@ -58,6 +58,12 @@ char *wk_summary_json(const wk_summary *s, const wk_jobspec *spec, const char *o
         json_object_set_new(o, "interrupted", json_true());
     if (s->resumed)
         json_object_set_new(o, "resumed", json_true());
+    if (s->shard_n) {
+        json_t *sh = json_object();
+        json_object_set_new(sh, "index", json_integer(s->shard_k));
+        json_object_set_new(sh, "count", json_integer(s->shard_n));
+        json_object_set_new(o, "shard", sh);
+    }
     if (s->layout) {
         json_t *rs = json_object();
         json_object_set_new(rs, "layout", json_string(s->layout));

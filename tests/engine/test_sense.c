@@ -40,6 +40,20 @@ static const char shop[] =
     "exchanged within 30 days. The store accepts returns of unworn clothing with the receipt. A "
     "replacement device is covered for the rest of the original warranty.";
 
+/* Texts for kivo-engine.6's narrower cues: an ellipsis, a negated infinitive, a modal's
+ * object. */
+static const char chem[] =
+    "Pure substances have a fixed melting point and boil at one temperature. "
+    "Mixtures melt over a range of temperatures.";
+
+static const char office[] =
+    "Laptops are provided by the company. Monitors are provided on request.";
+
+static const char care[] = "Wash the jacket by hand in cold water. The dye can run in warm water. "
+                           "Patients often forget the evening dose of the tablets.";
+
+static const char pets[] = "Tenants may not keep dogs. Cats are allowed.";
+
 typedef struct sense_case {
     const char *source;
     const char *claim;
@@ -105,6 +119,26 @@ static const sense_case cases[] = {
      KIVO_CLAIM_CONTRADICTED, NULL},
     {shop, "The store does not accept returns of unworn clothing.", KIVO_RULE_NEGATION_SCOPE,
      KIVO_CLAIM_CONTRADICTED, NULL},
+
+    /* An ellipsis ("but monitors are not") borrows the predicate of the clause before it: the
+     * source clause must say that predicate of the subject. */
+    {office, "Laptops are provided by the company, but monitors are not.", KIVO_RULE_NEGATION_SCOPE,
+     KIVO_CLAIM_CONTRADICTED, "monitors"},
+    {chem, "Mixtures have a fixed melting point, while pure substances do not.",
+     KIVO_RULE_NEGATION_SCOPE, KIVO_CLAIM_CONTRADICTED, NULL},
+    {chem, "Pure substances have a fixed melting point, while mixtures do not.", KIVO_RULE_COVERAGE,
+     KIVO_CLAIM_SUPPORTED, NULL},
+    /* A negated infinitive is advice to avoid, as "avoid" is: no denial of the source's fact. */
+    {care,
+     "Wash the jacket by hand in cold water, making sure not to let the dye run in warm "
+     "water.",
+     KIVO_RULE_COVERAGE, KIVO_CLAIM_SUPPORTED, NULL},
+    {care, "Patients should be careful not to forget the evening dose of the tablets.",
+     KIVO_RULE_COVERAGE, KIVO_CLAIM_SUPPORTED, NULL},
+    /* A modal clashes only over the same object: "may keep cats" is not "may not keep dogs". */
+    {pets, "Tenants may keep cats, but dogs are not allowed.", KIVO_RULE_COVERAGE,
+     KIVO_CLAIM_SUPPORTED, NULL},
+    {pets, "Tenants may keep dogs.", KIVO_RULE_MODALITY, KIVO_CLAIM_CONTRADICTED, NULL},
 
     /* Invariance: paraphrases, reordered clauses, contractions, double negation, questions. */
     {lease, "Rabbits aren't allowed by the lease.", KIVO_RULE_COVERAGE, KIVO_CLAIM_SUPPORTED, NULL},
