@@ -848,7 +848,7 @@
         bar.id = 'page-nav';
         if (head.index)
             add(bar, linkTo('Job index', pathHref(head.index)));
-        add(bar, el('span', 'muted', 'page ' + num(head.page) + ' \u00b7 ' + num(runs.length) +
+        add(bar, el('span', 'muted', 'page ' + num(head.page + 1) + ' \u00b7 ' + num(runs.length) +
                                      (runs.length === 1 ? ' run' : ' runs')));
         if (head.prev)
             add(bar, linkTo('Previous page', pathHref(head.prev))).id = 'prev-page';

@@ -12,6 +12,7 @@
  * parallel. Memory is bounded by the round, not by the corpus: only an 8-byte hash (plus where it
  * was seen) per run id is kept for duplicates.
  */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -35,7 +36,9 @@
 #include "kivo/hash.h"
 #include "kivo/json.h"
 #include "kivo/record.h"
+#include "metrics_file.h"
 #include "output.h"
+#include "pages.h"
 #include "parts.h"
 #include "progress.h"
 #include "reader.h"
@@ -62,7 +65,8 @@ typedef struct item {
     size_t text_off; /* the run id, or the reject reason, in slot.text (NUL-ended) */
     size_t event_off, event_len;
     size_t report_off, report_len;
-    size_t page_off, page_len;        /* claim_report.html's data in slot.pages; 0 bytes: no page */
+    size_t page_off, page_len;        /* the page's data in slot.pages; 0 bytes: no page */
+    int64_t page;                     /* set by the merge (v2): its page, or WK_PAGE_NONE */
     size_t groups_off;                /* --group-by values in slot.text (put_group_values) */
     uint64_t input_line;              /* set by the merge: 1-based line in its file */
     char sha256[KIVO_HASH_TEXT_SIZE]; /* the report's */
@@ -92,6 +96,7 @@ typedef struct job {
     char report_root[4096];  /* DIR/reports/<workflow>, for messages */
     int wf_fd;               /* that folder, open (per-run layout) */
     int pages;               /* make the pages' data while reviewing */
+    int runs_pages;          /* ... as the store v2's pages want it (wk_html_runs_item) */
 } job;
 
 static item *new_item(slot *s)
@@ -194,8 +199,8 @@ static kivo_status review_line(const job *j, worker *w, slot *s, item *it, const
     if (j->pages && wk_html_wanted(j->html, rv->gate_verdict)) {
         kivo_packet pk = wk_review_packet(j->spec, &rec);
         it->page_off = s->pages.len;
-        if ((st = wk_html_run_data(&pk, s->reports.data + it->report_off, it->report_len,
-                                   &s->pages)) != KIVO_OK)
+        if ((st = (j->runs_pages ? wk_html_runs_item : wk_html_run_data)(
+                 &pk, s->reports.data + it->report_off, it->report_len, &s->pages)) != KIVO_OK)
             return st;
         it->page_len = s->pages.len - it->page_off;
     }
@@ -417,6 +422,9 @@ typedef struct batch {
     wk_parts *parts;   /* v2 */
     wk_rindex *ix;     /* v2 */
     uint64_t stored;   /* v2: reports stored so far (the index's next seq) */
+    wk_pages *pages;   /* v2 pages (--html all or flagged), or NULL */
+    uint64_t paged;    /* v2: runs given a page so far (the merge's count) */
+    uint32_t per_page; /* v2: runs a page */
     size_t cur_file;   /* merge: the file of the last chunk */
     uint64_t cur_line; /* merge: lines of that file before the next chunk */
     wk_progress prog;
@@ -424,6 +432,7 @@ typedef struct batch {
     int resume;          /* v2: going on from man.ck */
     uint64_t chunks;     /* input chunks consumed */
     uint64_t ckpt_bytes; /* input bytes at the last checkpoint */
+    double t0;           /* when the batch started (now()) */
 } batch;
 
 /* SIGINT / SIGTERM: the batch stops at its next checkpoint. */
@@ -440,8 +449,8 @@ static int per_run(const batch *b)
 }
 
 /* Removes what the other layout left in the out folder that would be read instead of, or beside,
- * this batch's reports: a per-run batch removes the v2 index and parts (readers pick v2 by the
- * index). A v2 batch leaves reports/<workflow>/ of an earlier per-run batch alone (no reader looks
+ * this batch's reports: a per-run batch removes the v2 index, parts and pages (readers pick v2 by
+ * the index). A v2 batch leaves reports/<workflow>/ of an earlier per-run batch alone (no reader looks
  * there once the index exists): it holds whole runs the operator may still want. */
 static int remove_v2(int root)
 {
@@ -449,7 +458,7 @@ static int remove_v2(int root)
     static const char *const names[] = {WK_RINDEX_NAME, WK_RINDEX_NAME "-wal",
                                         WK_RINDEX_NAME "-shm", WK_RINDEX_NAME "-journal"};
     if (fd < 0)
-        return errno == ENOENT ? 0 : -1;
+        return errno == ENOENT ? wk_pages_remove(root) : -1;
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (unlinkat(fd, names[i], 0) != 0 && errno != ENOENT)
             rc = -1;
@@ -460,6 +469,8 @@ static int remove_v2(int root)
         rc = -1;
     wk_parts_free(p);
     close(fd);
+    if (rc == 0 && wk_pages_remove(root) != 0)
+        rc = -1;
     return rc;
 }
 
@@ -505,8 +516,9 @@ static int replay_row(const wk_rindex_row *r, void *arg)
     if (wk_seen_add(b->seen, r->run_id, r->file, r->line, &first) != 0 ||
         wk_seen_case(b->seen, r->run_id, r->file, r->line, &first) != 0)
         return -1;
+    int64_t page = r->page >= 0 ? r->page : WK_PAGE_NONE;
     if (b->index && wk_html_index_add(b->index, r->run_id, (kivo_verdict)r->verdict, r->claims,
-                                      r->unsupported, r->categories, WK_PAGE_NONE) != KIVO_OK)
+                                      r->unsupported, r->categories, page) != KIVO_OK)
         return -1;
     if (b->opts->breakdown) {
         const char *gv[WK_GROUP_MAX_FIELDS];
@@ -529,8 +541,7 @@ static int replay_row(const wk_rindex_row *r, void *arg)
             p += gl[k];
         }
         if (wk_breakdown_add(b->opts->breakdown, r->run_id, (kivo_verdict)r->verdict, r->categories,
-                             r->claims, r->unsupported, (wk_label)r->label, gv, gl,
-                             WK_PAGE_NONE) != 0)
+                             r->claims, r->unsupported, (wk_label)r->label, gv, gl, page) != 0)
             return -1;
     }
     return 0;
@@ -644,6 +655,18 @@ static kivo_status open_out(batch *b)
             return KIVO_EIO;
         }
     }
+    /* The pages: with --html none there are none, and an earlier batch's would be stale. */
+    if (b->opts->html == WK_HTML_NONE) {
+        if (wk_pages_remove(b->root) != 0) {
+            wk_output_error(b->err, b->errlen, "cannot remove", b->out, WK_PAGES_DIR, errno);
+            return KIVO_EIO;
+        }
+    } else if ((b->resume
+                    ? wk_pages_resume(b->root, b->per_page, &ck->pages, &b->pages, b->err,
+                                      b->errlen)
+                    : wk_pages_open(b->root, b->per_page, &b->pages, b->err, b->errlen)) != 0) {
+        return KIVO_EIO;
+    }
     if (!(b->events = open_durable(b->root, "events.jsonl", b->resume, ck->events_bytes)) ||
         !(b->rejects = open_durable(b->root, "rejects.jsonl", b->resume, ck->rejects_bytes))) {
         wk_output_error(b->err, b->errlen, "cannot write", b->out,
@@ -673,6 +696,7 @@ static kivo_status resume_state(batch *b)
     b->cur_file = (size_t)ck->cur_file;
     b->cur_line = ck->cur_line;
     b->stored = ck->stored;
+    b->paged = wk_pages_runs(&ck->pages, b->per_page);
     if (wk_rindex_each(b->ix, 0, replay_row, b) != 0) {
         snprintf(b->err, b->errlen, "cannot resume from %s/reports/index: %s", b->out,
                  wk_rindex_errmsg(b->ix));
@@ -698,7 +722,9 @@ static kivo_status checkpoint(batch *b)
     wk_checkpoint *ck = &b->man.ck;
     wk_parts_state ps;
     const uint64_t *closed;
-    if (wk_parts_sync(b->parts, &ps, &closed, b->err, b->errlen) != 0)
+    wk_pages_state pg = {0, 0, 0, 0};
+    if (wk_parts_sync(b->parts, &ps, &closed, b->err, b->errlen) != 0 ||
+        (b->pages && wk_pages_sync(b->pages, &pg, b->err, b->errlen) != 0))
         return KIVO_EIO;
     if (fflush(b->events) != 0 || fdatasync(fileno(b->events)) != 0 || fflush(b->rejects) != 0 ||
         fdatasync(fileno(b->rejects)) != 0) {
@@ -731,6 +757,7 @@ static kivo_status checkpoint(batch *b)
     ck->part_frames = ps.frames;
     ck->events_bytes = (uint64_t)ftello(b->events);
     ck->rejects_bytes = (uint64_t)ftello(b->rejects);
+    ck->pages = pg;
     ck->counts = *b->sum;
     ck->counts.breakdown = NULL;
     ck->counts.layout = ck->counts.compression = NULL;
@@ -740,6 +767,13 @@ static kivo_status checkpoint(batch *b)
         return KIVO_EIO;
     }
     b->ckpt_bytes = ck->bytes;
+    /* --metrics-file: the counts so far, running (main.c writes the final one). */
+    if (b->opts->metrics_file) {
+        b->sum->seconds = now() - b->t0;
+        if (wk_metrics_file_write(b->opts->metrics_file, b->sum, b->spec, 1, 0) != 0)
+            fprintf(stderr, "kivo-worker: warning: cannot write %s: %s\n", b->opts->metrics_file,
+                    strerror(errno));
+    }
     return KIVO_OK;
 }
 
@@ -862,12 +896,14 @@ static int64_t page_of(const batch *b, const item *it)
 {
     if (per_run(b))
         return it->page_len ? WK_PAGE_RUN_HTML : WK_PAGE_RUN_DIR;
-    return WK_PAGE_NONE;
+    return it->page;
 }
 
 /* One reviewed, not duplicate run: counts, breakdown, JUnit, index.html and its event. */
 static kivo_status merge_run(batch *b, slot *s, item *it, const char *id)
 {
+    /* v2: pages fill in input order, so the merge knows each run's page before it is written. */
+    it->page = b->pages && it->page_len ? (int64_t)(b->paged++ / b->per_page) : WK_PAGE_NONE;
     count(b->sum, it);
     if (b->opts->breakdown) {
         const char *gv[WK_GROUP_MAX_FIELDS];
@@ -1006,8 +1042,13 @@ static kivo_status write_step_v2(batch *b, size_t n)
         for (size_t k = 0; k < s->n_items; k++) {
             item *it = &s->items[k];
             wk_part_loc loc;
+            wk_page_loc pl = {-1, 0, 0};
             if (it->rejected || it->duplicate)
                 continue;
+            if (it->page >= 0 && wk_pages_append(b->pages, s->pages.data + it->page_off,
+                                                 it->page_len, &pl, b->err, b->errlen) != 0)
+                return KIVO_EIO;
+            assert(pl.page == it->page);
             if (wk_parts_append(b->parts, s->reports.data + it->report_off, it->report_len, &loc,
                                 b->err, b->errlen) != 0)
                 return KIVO_EIO;
@@ -1021,7 +1062,9 @@ static kivo_status write_step_v2(batch *b, size_t n)
                                  .claims = it->claims,
                                  .unsupported = it->unsupported,
                                  .categories = it->categories,
-                                 .page = -1,
+                                 .page = pl.page,
+                                 .page_offset = pl.offset,
+                                 .page_length = pl.length,
                                  .file = (uint32_t)s->chunk.file,
                                  .line = it->input_line,
                                  .label = it->label};
@@ -1063,6 +1106,8 @@ static kivo_status finish_out(batch *b, double t0)
             return KIVO_EIO;
         }
         b->sum->parts = parts;
+        if (b->pages && wk_pages_finish(b->pages, &b->sum->pages, b->err, b->errlen) != 0)
+            return KIVO_EIO;
     }
     f = b->events;
     b->events = NULL;
@@ -1138,6 +1183,7 @@ static void close_batch(batch *b, kivo_status st)
     if (b->j.wf_fd >= 0)
         close(b->j.wf_fd);
     wk_parts_free(b->parts);
+    wk_pages_free(b->pages);
     wk_rindex_close(b->ix);
     if (b->reports_fd >= 0)
         close(b->reports_fd);
@@ -1217,13 +1263,20 @@ kivo_status wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary
                      wk_breakdown_groups(opts->breakdown),
                      "",
                      -1,
+                     0,
                      0},
                .root = -1,
                .reports_fd = -1,
                .cur_file = (size_t)-1};
     b.n_slots = (size_t)b.threads * SLOTS_PER_THREAD;
-    /* Pages are made on the reviewing threads only where they are written (per-run layout). */
-    b.j.pages = per_run(&b) && opts->html != WK_HTML_NONE;
+    b.t0 = t0;
+    /* Pages' data is made on the reviewing threads: a run's own page (per-run layout) or its
+     * block on a page of the store v2. */
+    b.j.pages = opts->html != WK_HTML_NONE;
+    b.j.runs_pages = !per_run(&b);
+    b.per_page = opts->page_runs && opts->page_runs <= WK_HTML_RUNS_PER_PAGE
+                     ? opts->page_runs
+                     : WK_HTML_RUNS_PER_PAGE;
 
     memset(sum, 0, sizeof *sum);
     sum->breakdown = opts->breakdown;

@@ -5,8 +5,8 @@
  * report store v2 (docs/report-store.md), DIR/reports/part-NNNNN.jsonl[.zst] with the reports in
  * input order and DIR/reports/index mapping each run to its bytes; with --layout per-run,
  * DIR/reports/<workflow_id>/<customer_run_id>/claim_report.json, both ids path-encoded, and a
- * claim_report.html beside the report of each run --html picks. Unless --html none,
- * DIR/index.html.
+ * claim_report.html beside the report of each run --html picks (v2: the runs --html picks on
+ * DIR/pages/NNNN.html, 500 a page, pages.h). Unless --html none, DIR/index.html.
  * DIR is opened once; everything below it is reached from its descriptor without following links
  * and written atomically, with the modes of output.h.
  */
@@ -47,6 +47,7 @@ typedef struct wk_batch_opts {
     const char *group_by;           /* --group-by as given, for the options' identity (or NULL) */
     int overwrite;                  /* --overwrite: an out folder of another batch is taken */
     uint64_t checkpoint_bytes;      /* v2: input bytes between checkpoints; 0: the default */
+    unsigned page_runs;             /* v2: runs per page (pages.h), 1..500; 0: 500 */
     const struct wk_shard *shard;   /* --shard K/N (shard.h), or NULL: all of the inputs */
 } wk_batch_opts;
 
@@ -61,6 +62,7 @@ typedef struct wk_summary {
     const char *layout;                   /* "v2" or "per-run" */
     uint64_t parts;                       /* v2: parts written */
     const char *compression;              /* v2: "none" or "zstd" */
+    uint64_t pages;                       /* v2: pages written (DIR/pages/NNNN.html) */
     int interrupted;                      /* the signal that stopped the batch, or 0 */
     int resumed;                          /* it went on from a checkpoint */
     uint32_t shard_k, shard_n;            /* --shard K/N; shard_n 0: not a shard */

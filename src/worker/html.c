@@ -29,30 +29,6 @@
 
 #define INDEX_REJECTS 100
 
-/* json_dump_callback's sink: appends to a kivo_buf in one pass (json_dumpb would need two) and
- * keeps the first failure, so data over the buffer's ceiling is KIVO_ETOOBIG. */
-typedef struct dump_sink {
-    kivo_buf *out;
-    kivo_status st;
-} dump_sink;
-
-static int dump_cb(const char *data, size_t size, void *arg)
-{
-    dump_sink *k = arg;
-    if (k->st == KIVO_OK)
-        k->st = kivo_buf_append(k->out, data, size);
-    return k->st == KIVO_OK ? 0 : -1;
-}
-
-/* Appends root's compact dump to out; on failure out may hold part of it. */
-static kivo_status dump_compact(const json_t *root, kivo_buf *out)
-{
-    dump_sink k = {out, KIVO_OK};
-    if (json_dump_callback(root, dump_cb, &k, JSON_COMPACT) != 0 && k.st == KIVO_OK)
-        k.st = KIVO_ENOMEM;
-    return k.st;
-}
-
 /* A run's failure categories (bit c = kivo_category c) as their names, in enum order. */
 static json_t *categories_json(uint32_t cats)
 {
@@ -208,51 +184,158 @@ kivo_status wk_html_write_at(int dirfd, const char *name, const char *kind, cons
     return wk_write_at(dirfd, name, v, n, WK_MODE_TEXT, flags) == 0 ? KIVO_OK : KIVO_EIO;
 }
 
+/* Appends s[0..n) as a JSON string that can sit in a page's data block as it is: '"', '\\' and
+ * the control characters escaped as JSON wants, and '<', '>', '&', U+2028 and U+2029 as
+ * wk_html_json_embed() escapes them. The text is UTF-8 checked when its record was parsed. One
+ * pass over the bytes with no tree: a jansson tree and its per-character dump were 88% of a
+ * page's cost (docs/performance.md). */
+static kivo_status put_string(kivo_buf *out, const char *s, size_t n)
+{
+    /* The bytes to look at: the control characters, '"', '\\', '<', '>', '&', and 0xE2 (the
+     * first byte of U+2028 and U+2029). */
+    static const unsigned char special[256] = {
+        1, 1, 1, 1, 1, 1, 1,         1,          1,         1,         1,         1,         1,
+        1, 1, 1, 1, 1, 1, 1,         1,          1,         1,         1,         1,         1,
+        1, 1, 1, 1, 1, 1, ['"'] = 1, ['\\'] = 1, ['<'] = 1, ['>'] = 1, ['&'] = 1, [0xE2] = 1};
+    static const char hex[] = "0123456789abcdef";
+    kivo_status st = kivo_buf_append(out, "\"", 1);
+    size_t from = 0;
+
+    for (size_t i = 0; i < n && st == KIVO_OK; i++) {
+        while (i + 4 <= n && !(special[(unsigned char)s[i]] | special[(unsigned char)s[i + 1]] |
+                               special[(unsigned char)s[i + 2]] | special[(unsigned char)s[i + 3]]))
+            i += 4;
+        while (i < n && !special[(unsigned char)s[i]])
+            i++;
+        if (i == n)
+            break;
+        unsigned char c = (unsigned char)s[i];
+        char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+        size_t elen = 6, skip = 1;
+        if (c == 0xE2) {
+            /* U+2028 / U+2029: valid in JSON strings, line terminators to older JavaScript. */
+            if (i + 2 >= n || (unsigned char)s[i + 1] != 0x80 ||
+                ((unsigned char)s[i + 2] != 0xA8 && (unsigned char)s[i + 2] != 0xA9))
+                continue;
+            memcpy(esc + 2, (unsigned char)s[i + 2] == 0xA8 ? "2028" : "2029", 4);
+            skip = 3;
+        } else if (c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t') {
+            esc[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : c == '\t' ? 't' : (char)c;
+            elen = 2;
+        }
+        if ((st = kivo_buf_append(out, s + from, i - from)) == KIVO_OK)
+            st = kivo_buf_append(out, esc, elen);
+        i += skip - 1;
+        from = i + 1;
+    }
+    if (st == KIVO_OK)
+        st = kivo_buf_append(out, s + from, n - from);
+    return st == KIVO_OK ? kivo_buf_append(out, "\"", 1) : st;
+}
+
+/* The data of a run's page, embedded: {"kind":"run","index":...,"packet":...,"report":...} for
+ * the per-run layout's page (with_index), {"packet":...,"report":...} for a run on a page of the
+ * store v2 (its page says where the index is). packet is {"output", "sources": [{"source_id",
+ * "title" (or null), "text"}]}; the report is spliced in as rendered, so the page shows exactly
+ * the bytes of the stored report. On failure out is as it was. */
+static kivo_status run_data(const kivo_packet *p, const char *report, size_t report_len,
+                            int with_index, kivo_buf *out)
+{
+    size_t start = out->len;
+    kivo_status st;
+
+    while (report_len && (report[report_len - 1] == '\n' || report[report_len - 1] == ' '))
+        report_len--;
+    if (!report_len || report[0] != '{')
+        return KIVO_EINVAL;
+    st = kivo_buf_append_str(out, with_index ? "{\"kind\":\"run\",\"index\":\"" WK_RUN_DIR_TO_ROOT
+                                               "/index.html\",\"packet\":{\"output\":"
+                                             : "{\"packet\":{\"output\":");
+    if (st == KIVO_OK)
+        st = put_string(out, p->output, p->output_len);
+    if (st == KIVO_OK)
+        st = kivo_buf_append_str(out, ",\"sources\":[");
+    for (size_t i = 0; st == KIVO_OK && i < p->n_sources; i++) {
+        const kivo_source *src = &p->sources[i];
+        if ((st = kivo_buf_append_str(out, i ? ",{\"source_id\":" : "{\"source_id\":")) ==
+                KIVO_OK &&
+            (st = put_string(out, src->id, src->id_len)) == KIVO_OK &&
+            (st = kivo_buf_append_str(out, ",\"title\":")) == KIVO_OK)
+            st = src->title ? put_string(out, src->title, src->title_len)
+                            : kivo_buf_append_str(out, "null");
+        if (st == KIVO_OK && (st = kivo_buf_append_str(out, ",\"text\":")) == KIVO_OK &&
+            (st = put_string(out, src->text, src->text_len)) == KIVO_OK)
+            st = kivo_buf_append(out, "}", 1);
+    }
+    if (st == KIVO_OK && (st = kivo_buf_append_str(out, "]},\"report\":")) == KIVO_OK &&
+        (st = wk_html_json_embed(report, report_len, out)) == KIVO_OK)
+        st = kivo_buf_append(out, "}", 1);
+    if (st != KIVO_OK)
+        out->len = start;
+    return st;
+}
+
 kivo_status wk_html_run_data(const kivo_packet *p, const char *report, size_t report_len,
                              kivo_buf *out)
 {
-    kivo_status st = KIVO_ENOMEM;
-    json_t *pk = json_object(), *sources = json_array();
-    kivo_buf data;
-    int bad = !pk || !sources;
+    return run_data(p, report, report_len, 1, out);
+}
 
-    kivo_buf_init(&data, 0);
-    while (report_len && (report[report_len - 1] == '\n' || report[report_len - 1] == ' '))
-        report_len--;
-    if (!report_len || report[0] != '{') {
-        st = KIVO_EINVAL;
-        goto out;
-    }
-    /* The texts were checked as UTF-8 when their record was parsed: no second check here. */
-    bad |= json_object_set_new(pk, "output", json_stringn_nocheck(p->output, p->output_len));
-    for (size_t i = 0; !bad && i < p->n_sources; i++) {
-        const kivo_source *s = &p->sources[i];
-        json_t *so = json_object();
-        bad |= !so;
-        bad |= json_object_set_new(so, "source_id", json_stringn(s->id, s->id_len));
-        bad |= json_object_set_new(so, "title",
-                                   s->title ? json_stringn(s->title, s->title_len) : json_null());
-        bad |= json_object_set_new(so, "text", json_stringn_nocheck(s->text, s->text_len));
-        bad |= json_array_append_new(sources, so);
-    }
-    bad |= json_object_set(pk, "sources", sources);
-    if (bad)
-        goto out;
-    /* The report is spliced in as rendered: the page shows exactly the bytes of the JSON file. */
-    if ((st = kivo_buf_append_str(&data, "{\"kind\":\"run\",\"index\":\"" WK_RUN_DIR_TO_ROOT
-                                         "/index.html\","
-                                         "\"packet\":")) != KIVO_OK ||
-        (st = dump_compact(pk, &data)) != KIVO_OK ||
-        (st = kivo_buf_append_str(&data, ",\"report\":")) != KIVO_OK ||
-        (st = kivo_buf_append(&data, report, report_len)) != KIVO_OK ||
-        (st = kivo_buf_append(&data, "}", 1)) != KIVO_OK)
-        goto out;
-    st = wk_html_json_embed(data.data, data.len, out);
-out:
-    kivo_buf_free(&data);
-    json_decref(sources);
-    json_decref(pk);
+kivo_status wk_html_runs_item(const kivo_packet *p, const char *report, size_t report_len,
+                              kivo_buf *out)
+{
+    return run_data(p, report, report_len, 0, out);
+}
+
+kivo_status wk_html_page_embedded(const char *kind, const char *embedded, size_t len, kivo_buf *out)
+{
+    return assemble(kind, embedded, len, out);
+}
+
+void wk_html_page_name(int64_t page, char out[WK_HTML_PAGE_NAME_MAX])
+{
+    snprintf(out, WK_HTML_PAGE_NAME_MAX, "%04lld.html", (long long)page);
+}
+
+/* A page of the store v2: the skeleton's head with the page's own data block ({"kind":"runs",
+ * "index", "page", "prev"}: our names only, nothing of a run), then the runs' blocks, then the
+ * tail block ({"next"}) and the script. */
+kivo_status wk_html_runs_head(int64_t page, kivo_buf *out)
+{
+    char head[PAGE_HEAD_MAX], mid[PAGE_HEAD_MAX], data[128], prev[WK_HTML_PAGE_NAME_MAX];
+    struct iovec v[7];
+    kivo_status st = KIVO_OK;
+    int n;
+
+    wk_html_page_name(page - 1, prev);
+    n = snprintf(data, sizeof data,
+                 "{\"kind\":\"runs\",\"index\":\"../index.html\",\"page\":%lld%s%s%s}",
+                 (long long)page, page > 0 ? ",\"prev\":\"" : "", page > 0 ? prev : "",
+                 page > 0 ? "\"" : "");
+    assert(n > 0 && (size_t)n < sizeof data);
+    page_parts("runs", data, (size_t)n, head, mid, v);
+    for (int i = 0; i < 4 && st == KIVO_OK; i++)
+        st = kivo_buf_append(out, v[i].iov_base, v[i].iov_len);
+    if (st == KIVO_OK)
+        st = kivo_buf_append_str(out, WK_HTML_RUN_CLOSE);
     return st;
+}
+
+kivo_status wk_html_runs_tail(int64_t next, kivo_buf *out)
+{
+    static const char tail[] = "</script>\n</body>\n</html>\n";
+    char name[WK_HTML_PAGE_NAME_MAX];
+    kivo_status st;
+
+    wk_html_page_name(next, name);
+    if ((st = kivo_buf_printf(out,
+                              "<script type=\"application/json\" id=\"kivo-tail\">{%s%s%s}"
+                              "</script>\n<script>",
+                              next >= 0 ? "\"next\":\"" : "", next >= 0 ? name : "",
+                              next >= 0 ? "\"" : "")) != KIVO_OK ||
+        (st = kivo_buf_append(out, web_review_js.data, web_review_js.len)) != KIVO_OK)
+        return st;
+    return kivo_buf_append(out, tail, sizeof tail - 1);
 }
 
 kivo_status wk_html_render_run(const kivo_packet *p, const char *report, size_t report_len,
@@ -277,7 +360,7 @@ int wk_html_link_members(json_t *o, const char *report_dir, const char *customer
     if (page == WK_PAGE_NONE)
         return 0;
     if (page >= 0) {
-        char file[32];
+        char file[WK_HTML_PAGE_NAME_MAX + 8];
         snprintf(file, sizeof file, "pages/%04lld.html", (long long)page);
         return json_object_set_new(o, "page_file", json_string(file)) != 0 ? -1 : 0;
     }

@@ -56,6 +56,33 @@ kivo_status wk_html_run_data(const kivo_packet *packet, const char *report, size
 kivo_status wk_html_write_at(int dirfd, const char *name, const char *kind, const char *embedded,
                              size_t len, unsigned flags);
 
+/* The data block of a run on a page of the report store v2 (pages/NNNN.html), embedded as
+ * above: {"packet":...,"report":...}, the same members as wk_html_run_data's without the
+ * per-run page's "kind" and "index". Deterministic and thread-safe. @return as
+ * wk_html_run_data. */
+kivo_status wk_html_runs_item(const kivo_packet *packet, const char *report, size_t report_len,
+                              kivo_buf *out);
+
+/* Appends a whole page of `kind` around data that is already embedded (wk_html_run_data,
+ * wk_html_runs_item) to out. @return KIVO_OK or KIVO_ENOMEM. */
+kivo_status wk_html_page_embedded(const char *kind, const char *embedded, size_t len,
+                                  kivo_buf *out);
+
+/* A page of the report store v2, DIR/pages/NNNN.html, <body data-kivo="runs">, is written in
+ * three kinds of pieces: its head (the skeleton, its own data block naming the page, the job
+ * index and the previous page), one block per run (WK_HTML_RUN_OPEN, the run's embedded data
+ * from wk_html_runs_item, WK_HTML_RUN_CLOSE) in input order, and its tail (a block naming the
+ * next page, or none, and the script). Each @return KIVO_OK or KIVO_ENOMEM. */
+#define WK_HTML_PAGE_NAME_MAX 32
+#define WK_HTML_RUNS_PER_PAGE 500
+#define WK_HTML_RUN_OPEN "<script type=\"application/json\" class=\"kivo-run\">"
+#define WK_HTML_RUN_CLOSE "</script>\n"
+/* "NNNN.html" (at least 4 digits) into out. */
+void wk_html_page_name(int64_t page, char out[WK_HTML_PAGE_NAME_MAX]);
+kivo_status wk_html_runs_head(int64_t page, kivo_buf *out);
+/* next: the next page's number, or -1 when this page is the last. */
+kivo_status wk_html_runs_tail(int64_t next, kivo_buf *out);
+
 /* Appends the whole per-run page (claim_report.html) to out: the same bytes as
  * wk_html_run_data and then wk_html_write_at. For tests and callers that want the page in memory.
  * @return as wk_html_run_data. */

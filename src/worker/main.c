@@ -904,6 +904,11 @@ static int cmd_batch(const wk_optenv *oe)
     unsigned long long ck = 0;
     if (ckb && wk_size_parse(ckb, 1, &ck) == 0)
         bo.checkpoint_bytes = ck;
+    /* Runs a page of the store v2 (at most 500): a knob for the tests' many pages. */
+    const char *pr = getenv("KIVO_WORKER_PAGE_RUNS");
+    unsigned long long runs = 0;
+    if (pr && wk_size_parse(pr, 1, &runs) == 0 && runs <= WK_HTML_RUNS_PER_PAGE)
+        bo.page_runs = (unsigned)runs;
     wk_summary sum;
     kivo_status st = wk_batch_run(&spec, &bo, &sum, err, sizeof err);
     if (st == KIVO_OK && sum.interrupted) {

@@ -86,7 +86,10 @@ int wk_manifest_write(int root, const wk_manifest *m)
                        u64(c->part_frames), "closed_parts", closed, "events_bytes",
                        u64(c->events_bytes), "rejects_bytes", u64(c->rejects_bytes), "counts",
                        counts_json(&c->counts));
-        if (!ck)
+        if (!ck || json_object_set_new(ck, "page", u64((uint64_t)c->pages.page)) != 0 ||
+            json_object_set_new(ck, "page_open", json_boolean(c->pages.open)) != 0 ||
+            json_object_set_new(ck, "page_bytes", u64(c->pages.bytes)) != 0 ||
+            json_object_set_new(ck, "page_runs", u64(c->pages.runs)) != 0)
             goto out;
         json_object_set_new(o, "checkpoint", ck);
     }
@@ -191,6 +194,18 @@ int wk_manifest_read(int root, wk_manifest *m, char *err, size_t errlen)
             snprintf(err, errlen, "%s is damaged: its checkpoint is incomplete", WK_MANIFEST_NAME);
             goto out;
         }
+        /* The pages, when the checkpoint has them (a batch with --html none writes none). */
+        uint64_t page = 0, page_runs = 0;
+        if (json_object_get(ck, "page") &&
+            (get_u64(ck, "page", &page) || get_u64(ck, "page_bytes", &c->pages.bytes) ||
+             get_u64(ck, "page_runs", &page_runs) || page > INT64_MAX || page_runs > UINT32_MAX)) {
+            snprintf(err, errlen, "%s is damaged: its checkpoint's pages are incomplete",
+                     WK_MANIFEST_NAME);
+            goto out;
+        }
+        c->pages.page = (int64_t)page;
+        c->pages.runs = (uint32_t)page_runs;
+        c->pages.open = json_is_true(json_object_get(ck, "page_open"));
         c->part = (uint32_t)part;
         c->part_frames = (uint32_t)frames;
         c->part_open = json_is_true(json_object_get(ck, "part_open"));
@@ -287,6 +302,7 @@ int wk_manifest_identity(const wk_jobspec *spec, const wk_batch_opts *opts, cons
     put_u64(c, opts->part_size);
     put_u64(c, (uint64_t)opts->compress);
     put_u64(c, (uint64_t)opts->html);
+    put_u64(c, opts->page_runs ? opts->page_runs : WK_HTML_RUNS_PER_PAGE);
     put_u64(c, opts->chunk_bytes);
     put(c, opts->group_by);
     put_u64(c, opts->junit != NULL);

@@ -7,7 +7,8 @@
  * options that shape the output: layout, part size, compression, pages, chunk size, --group-by,
  * worker and engine versions). A checkpoint says how far
  * the batch got: the input chunks consumed, where the merge stood in its file, the reports stored,
- * the parts (closed ones with their sizes, the open one's committed length), events.jsonl's and
+ * the parts (closed ones with their sizes, the open one's committed length), the pages (the open
+ * one and its committed length and runs), events.jsonl's and
  * rejects.jsonl's committed lengths and the summary's counts. It is written whole (a new
  * temporary file, fsync, rename, fsync of the folder) only after everything it counts is durable.
  */
@@ -20,6 +21,7 @@
 #include "batch.h"
 #include "inputs.h"
 #include "kivo/hash.h"
+#include "pages.h"
 
 #define WK_MANIFEST_NAME "manifest.json"
 #define WK_MANIFEST_PARTS_MAX 100000
@@ -40,7 +42,8 @@ typedef struct wk_checkpoint {
     uint32_t part_frames;
     uint64_t *closed; /* the closed parts' sizes, n_closed = part */
     uint64_t events_bytes, rejects_bytes;
-    wk_summary counts; /* records, verdicts, categories ... (not the timing fields) */
+    wk_pages_state pages; /* DIR/pages (none open, page 0, when the batch writes none) */
+    wk_summary counts;    /* records, verdicts, categories ... (not the timing fields) */
 } wk_checkpoint;
 
 typedef struct wk_manifest {

@@ -27,6 +27,7 @@
 #include "manifest.h"
 #include "merge.h"
 #include "output.h"
+#include "pages.h"
 #include "parts.h"
 #include "report_index.h"
 #include "seen.h"
@@ -46,6 +47,8 @@ typedef struct shard_in {
     int reports_fd;
     wk_part_reader *pr;
     FILE *events, *rejects;
+    int page_fd1;    /* its page page_no open (descriptor + 1), or 0 */
+    int64_t page_no; /* which */
 } shard_in;
 
 /* Where the merge is in one input file, to find a line's byte offset (a duplicate's reject). */
@@ -74,6 +77,9 @@ typedef struct merge {
     char out_path[PATH_MAX];
     wk_rindex *ix;
     wk_parts *parts;
+    wk_pages *pages; /* the runs' pages, made again in input order (or NULL: --html none) */
+    char *pbuf;      /* one run's block read from its shard's page */
+    size_t pcap;
     FILE *events, *rejects;
     char events_tmp[WK_TMP_MAX], rejects_tmp[WK_TMP_MAX];
     wk_manifest man;
@@ -355,7 +361,57 @@ static kivo_status open_out(merge *m)
     }
     for (size_t i = 0; i < m->in.n; i++)
         m->cur[i].fd = -1;
+    /* The pages, as one process writes them (runs a page: KIVO_WORKER_PAGE_RUNS, as batch). */
+    const char *pr = getenv("KIVO_WORKER_PAGE_RUNS");
+    unsigned long long per_page = 0;
+    if (!pr || wk_size_parse(pr, 1, &per_page) != 0 || per_page > WK_HTML_RUNS_PER_PAGE)
+        per_page = 0;
+    if (!m->html ? wk_pages_remove(m->root) != 0
+                 : wk_pages_open(m->root, (uint32_t)per_page, &m->pages, m->err, m->errlen) != 0) {
+        if (!m->html)
+            wk_output_error(m->err, m->errlen, "cannot remove", out, WK_PAGES_DIR, errno);
+        return KIVO_EIO;
+    }
     return KIVO_OK;
+}
+
+/* The data block of a shard's run on its page (the shard's pages/NNNN.html, where the shard's
+ * index says), into m->pbuf. @return 0, or -1 with a message. */
+static int shard_block(merge *m, shard_in *s, const wk_rindex_row *r)
+{
+    char name[WK_HTML_PAGE_NAME_MAX];
+    wk_html_page_name(r->page, name);
+    if (!s->page_fd1 || s->page_no != r->page) {
+        if (s->page_fd1)
+            close(s->page_fd1 - 1);
+        s->page_fd1 = 0;
+        int d = wk_dir_walk(s->root, WK_PAGES_DIR, 0, NULL, NULL);
+        int fd = d >= 0 ? wk_read_open(d, name) : -1;
+        if (d >= 0)
+            close(d);
+        if (fd < 0)
+            goto io;
+        s->page_fd1 = fd + 1;
+        s->page_no = r->page;
+    }
+    if (r->page_length > m->pcap) {
+        char *b = realloc(m->pbuf, r->page_length);
+        if (!b) {
+            snprintf(m->err, m->errlen, "out of memory");
+            return -1;
+        }
+        m->pbuf = b;
+        m->pcap = r->page_length;
+    }
+    ssize_t n = pread(s->page_fd1 - 1, m->pbuf, r->page_length, (off_t)r->page_offset);
+    if (n >= 0 && (uint64_t)n == r->page_length)
+        return 0;
+    if (n >= 0)
+        errno = EIO;
+io:
+    snprintf(m->err, m->errlen, "cannot read %s/%s/%s: %s", s->dir, WK_PAGES_DIR, name,
+             strerror(errno));
+    return -1;
 }
 
 /* The input's number for a path a reject names (the merge's inputs are the shards'). */
@@ -554,6 +610,16 @@ static kivo_status merge_row(merge *m, shard_in *s, const wk_rindex_hit *hit)
     row.part = loc.part;
     row.offset = loc.offset;
     row.frame = loc.frame;
+    /* Its block moves to the merged pages, which fill in input order as one process's do. */
+    wk_page_loc pl = {-1, 0, 0};
+    if (m->pages && r->page >= 0 &&
+        (shard_block(m, s, r) != 0 ||
+         wk_pages_append(m->pages, m->pbuf, r->page_length, &pl, m->err, m->errlen) != 0))
+        return KIVO_EIO;
+    row.page = pl.page;
+    row.page_offset = pl.offset;
+    row.page_length = pl.length;
+    int64_t page = pl.page >= 0 ? pl.page : WK_PAGE_NONE;
     if (wk_rindex_add(m->ix, &row) != 0) {
         snprintf(m->err, m->errlen, "cannot write %s/reports/index: %s", m->o->out,
                  wk_rindex_errmsg(m->ix));
@@ -561,7 +627,7 @@ static kivo_status merge_row(merge *m, shard_in *s, const wk_rindex_hit *hit)
     }
     count_row(m->sum, r);
     if (m->index && wk_html_index_add(m->index, r->run_id, (kivo_verdict)r->verdict, r->claims,
-                                      r->unsupported, r->categories, WK_PAGE_NONE) != KIVO_OK)
+                                      r->unsupported, r->categories, page) != KIVO_OK)
         return KIVO_ENOMEM;
     if (m->bd) {
         const wk_groups *g = wk_breakdown_groups(m->bd);
@@ -569,7 +635,7 @@ static kivo_status merge_row(merge *m, shard_in *s, const wk_rindex_hit *hit)
         size_t gl[WK_GROUP_MAX_FIELDS];
         unpack_groups(r, g ? wk_groups_fields(g) : 0, gv, gl);
         if (wk_breakdown_add(m->bd, r->run_id, (kivo_verdict)r->verdict, r->categories, r->claims,
-                             r->unsupported, (wk_label)r->label, gv, gl, WK_PAGE_NONE) != 0)
+                             r->unsupported, (wk_label)r->label, gv, gl, page) != 0)
             return KIVO_ENOMEM;
     }
     return fwrite(m->line, 1, (size_t)ev, m->events) == (size_t)ev ? KIVO_OK : KIVO_EIO;
@@ -700,6 +766,8 @@ static kivo_status finish_out(merge *m)
         return KIVO_EIO;
     }
     m->sum->parts = parts;
+    if (m->pages && wk_pages_finish(m->pages, &m->sum->pages, m->err, m->errlen) != 0)
+        return KIVO_EIO;
     f = m->events;
     m->events = NULL;
     int bad = fclose(f) != 0;
@@ -747,6 +815,8 @@ static void close_merge(merge *m)
     if (m->root >= 0 && m->rejects_tmp[0])
         unlinkat(m->root, m->rejects_tmp, 0);
     wk_parts_free(m->parts);
+    wk_pages_free(m->pages);
+    free(m->pbuf);
     wk_rindex_close(m->ix);
     if (m->reports_fd >= 0)
         close(m->reports_fd);
@@ -765,6 +835,8 @@ static void close_merge(merge *m)
         if (s->rejects)
             fclose(s->rejects);
         wk_part_reader_close(s->pr);
+        if (s->page_fd1)
+            close(s->page_fd1 - 1);
         wk_rindex_close(s->ix);
         if (s->reports_fd >= 0)
             close(s->reports_fd);

@@ -13,7 +13,9 @@
 
 #include <jansson.h>
 
+#include "html.h"
 #include "output.h"
+#include "pages.h"
 #include "show.h"
 #include "store.h"
 
@@ -31,8 +33,9 @@ static const char usage[] =
     "  -o, --out DIR             the batch's out folder\n"
     "  -w, --workflow-id ID      the run's workflow (default: the batch's, from the store or\n"
     "                            DIR/summary.json)\n"
-    "      --html FILE           write the run's page (claim_report.html) to FILE instead; the\n"
-    "                            run needs one in the store (batch --html all, or flagged)\n"
+    "      --html FILE           write the run's page to FILE instead (a page of its own, from\n"
+    "                            pages/NNNN.html in v2, claim_report.html per-run); the run\n"
+    "                            needs one in the store (batch --html all, or flagged)\n"
     "  -h, --help                this text\n"
     "\n"
     "Exit codes: 0 shown; 2 usage, not a report store, or no such run in it; 1 I/O error.\n";
@@ -55,6 +58,47 @@ static int summary_workflow(const char *dir, char *out, size_t outlen)
     return rc;
 }
 
+/* The report store v2: the run's block on its page (pages/NNNN.html) made into a page of its own
+ * (the per-run layout's kind, without the link to the job index) at path. */
+static kivo_status write_v2_page(wk_store *s, const char *dir, const char *id, const char *path)
+{
+    char err[4300], *data = NULL;
+    size_t len = 0;
+    kivo_buf page;
+    kivo_status st = KIVO_OK;
+    int got = wk_store_v2_page(s, id, &data, &len, err, sizeof err);
+    if (got <= 0) {
+        if (got < 0)
+            fprintf(stderr, "kivo-worker show: %s\n", err);
+        else
+            fprintf(stderr,
+                    "kivo-worker show: run \"%s\" has no page in %s (batch --html all "
+                    "gives every run one; without --html, show prints the report)\n",
+                    id, dir);
+        return got < 0 ? KIVO_EIO : KIVO_EINVAL;
+    }
+    kivo_buf_init(&page, 0);
+    /* The block is ours and was escaped when written; a '<' in it means the page was changed
+     * since, and it would not stay inside its element. */
+    if (memchr(data, '<', len)) {
+        fprintf(stderr, "kivo-worker show: the page of run \"%s\" in %s/%s is damaged\n", id, dir,
+                WK_PAGES_DIR);
+        st = KIVO_EIO;
+    } else if (wk_html_page_embedded("run", data, len, &page) != KIVO_OK) {
+        fprintf(stderr, "kivo-worker show: out of memory\n");
+        st = KIVO_EIO;
+    } else {
+        struct iovec v = {page.data, page.len};
+        if (wk_write_file(path, &v, 1, WK_MODE_TEXT, 0) != 0) {
+            fprintf(stderr, "kivo-worker show: cannot write %s: %s\n", path, strerror(errno));
+            st = KIVO_EIO;
+        }
+    }
+    kivo_buf_free(&page);
+    free(data);
+    return st;
+}
+
 /* Copies the run's page (the per-run layout's claim_report.html) to path. */
 static kivo_status write_page(wk_store *s, const char *dir, const char *wf, const char *id,
                               const char *path)
@@ -63,6 +107,8 @@ static kivo_status write_page(wk_store *s, const char *dir, const char *wf, cons
     size_t len = 0;
     int dfd = -1;
     size_t n;
+    if (wk_store_workflow(s))
+        return write_v2_page(s, dir, id, path);
     if (wk_store_link(s, wf, id, href, sizeof href) != 0 || (n = strlen(href)) < 5 ||
         strcmp(href + n - 5, ".html") != 0) {
         fprintf(stderr,

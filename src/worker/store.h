@@ -76,4 +76,11 @@ int wk_store_v2_open(wk_store *s, char *err, size_t errlen);
 /* The one workflow a v2 store holds; NULL for a per-run store (one folder per workflow). */
 const char *wk_store_workflow(const wk_store *s);
 
+/* A v2 store: the data block of run_id's page (pages/NNNN.html, the bytes the index names:
+ * wk_html_runs_item()'s, embedded) into a malloc'd *data (the caller frees it). @return 1 and
+ * *data, *len; 0 when the run is not in the store or has no page; -1 with err (I/O, or a page
+ * shorter than the index says). */
+int wk_store_v2_page(wk_store *s, const char *run_id, char **data, size_t *len, char *err,
+                     size_t errlen);
+
 #endif

@@ -10,7 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "html.h"
 #include "output.h"
+#include "pages.h"
 #include "parts.h"
 #include "report_index.h"
 #include "store.h"
@@ -74,6 +76,57 @@ static int v2_link(wk_store *s, const char *workflow_id, const char *run_id, cha
         return -1;
     int n = snprintf(href, hreflen, "pages/%04lld.html#run=%s", (long long)hit.row.page, run_id);
     return n > 0 && (size_t)n < hreflen ? 0 : -1;
+}
+
+int wk_store_v2_page(wk_store *s, const char *run_id, char **data, size_t *len, char *err,
+                     size_t errlen)
+{
+    v2 *x = s->impl;
+    wk_rindex_hit hit;
+    char name[WK_HTML_PAGE_NAME_MAX], *buf = NULL;
+    int got = wk_rindex_find(x->ix, run_id, &hit), dirfd = -1, fd = -1, rc = -1;
+    if (got <= 0 || hit.row.page < 0) {
+        if (got < 0)
+            snprintf(err, errlen, "cannot read %s/reports/index: %s", s->dir,
+                     wk_rindex_errmsg(x->ix));
+        return got < 0 ? -1 : 0;
+    }
+    wk_html_page_name(hit.row.page, name);
+    size_t n = (size_t)hit.row.page_length;
+    if ((dirfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+        (fd = wk_dir_walk(dirfd, WK_PAGES_DIR, 0, NULL, NULL)) < 0) {
+        wk_output_error(err, errlen, "cannot open", s->dir, WK_PAGES_DIR, errno);
+        goto out;
+    }
+    int pfd = wk_read_open(fd, name);
+    close(fd);
+    fd = pfd;
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot read %s/%s/%s: %s", s->dir, WK_PAGES_DIR, name,
+                 strerror(errno));
+        goto out;
+    }
+    if (n > ((size_t)1 << 31) || !(buf = malloc(n ? n : 1))) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    ssize_t r = pread(fd, buf, n, (off_t)hit.row.page_offset);
+    if (r < 0 || (size_t)r != n) {
+        snprintf(err, errlen, "cannot read %s/%s/%s: %s", s->dir, WK_PAGES_DIR, name,
+                 r < 0 ? strerror(errno) : "shorter than the index says");
+        goto out;
+    }
+    *data = buf;
+    *len = n;
+    buf = NULL;
+    rc = 1;
+out:
+    free(buf);
+    if (fd >= 0)
+        close(fd);
+    if (dirfd >= 0)
+        close(dirfd);
+    return rc;
 }
 
 static void v2_close(wk_store *s)

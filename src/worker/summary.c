@@ -70,6 +70,7 @@ char *wk_summary_json(const wk_summary *s, const wk_jobspec *spec, const char *o
         if (strcmp(s->layout, "v2") == 0) {
             json_object_set_new(rs, "parts", json_integer((json_int_t)s->parts));
             json_object_set_new(rs, "compression", json_string(s->compression));
+            json_object_set_new(rs, "pages", json_integer((json_int_t)s->pages));
         }
         json_object_set_new(o, "report_store", rs);
     }

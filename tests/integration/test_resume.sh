@@ -2,11 +2,14 @@
 # Resume (issue 14): a report store v2 batch killed with SIGKILL at exact points (the test hook
 # KIVO_WORKER_TEST_KILL, no timing races) while reviewing, while storing, while closing a part,
 # after a checkpoint's data is durable but before its manifest, while the manifest is written,
-# and after the finished outputs but before the manifest says complete; each time rerun with the
-# same spec and folder: the reports, parts, index lookups, events, rejects and summary counts are
-# byte-identical to an uninterrupted run. SIGTERM stops at a checkpoint (exit 143, summary
-# "interrupted"), and the rerun resumes. Then, against a real kivo-api, a batch killed three
-# times and rerun sends each event exactly once. A folder of another batch is refused.
+# while writing a page of pages/ (page:25 is the first run of page 3: page 2 was closed after the
+# last checkpoint, so the resume opens it again), while closing a page, and after the finished
+# outputs but before the manifest says complete; each time rerun with the same spec and folder:
+# the reports, parts, pages, index lookups, events, rejects and summary counts are byte-identical
+# to an uninterrupted run. --metrics-file is written at each checkpoint (running 1) and at the end
+# (running 0). SIGTERM stops at a checkpoint (exit 143, summary "interrupted"), and the rerun
+# resumes. Then, against a real kivo-api, a batch killed three times and rerun sends each event
+# exactly once. A folder of another batch is refused.
 . "$(dirname "$0")/lib.sh"
 
 gen_job 200
@@ -23,6 +26,8 @@ SPEC="$T/job/job-spec.json"
 # Small chunks and parts and a checkpoint after every round: many of each in 200 records.
 OPTS=(--quiet --threads 2 --chunk-bytes 16384 --part-size 64K)
 export KIVO_WORKER_CHECKPOINT_BYTES=1
+# 8 runs a page: the flagged runs of 200 records fill many pages.
+export KIVO_WORKER_PAGE_RUNS=8
 
 set +e
 "$KIVO_WORKER" batch --job-spec-file "$SPEC" --out "$T/ref" "${OPTS[@]}"
@@ -45,6 +50,11 @@ parts = lambda d: [os.path.basename(p) for p in sorted(glob.glob(d + "/reports/p
 assert parts(ref) == parts(out), "%s: parts %s, want %s" % (what, parts(out), parts(ref))
 for p in parts(ref):
     assert read(ref, "reports/" + p) == read(out, "reports/" + p), "%s: %s differs" % (what, p)
+pages = lambda d: sorted(os.listdir(d + "/pages"))
+assert len(pages(ref)) > 3, "the reference has %d pages" % len(pages(ref))
+assert pages(ref) == pages(out), "%s: pages %s, want %s" % (what, pages(out), pages(ref))
+for p in pages(ref):
+    assert read(ref, "pages/" + p) == read(out, "pages/" + p), "%s: pages/%s differs" % (what, p)
 ra, rb = store_reports(ref), store_reports(out)
 assert ra == rb, "%s: the indexed reports differ" % what
 sa, sb = json.loads(read(ref, "summary.json")), json.loads(read(out, "summary.json"))
@@ -55,30 +65,50 @@ assert not sb.get("interrupted"), "%s: summary says interrupted" % what
 for rid in list(ra)[:1] + list(ra)[len(ra) // 2:len(ra) // 2 + 1] + list(ra)[-1:]:
     got = subprocess.run([worker, "show", "--out", out, rid], capture_output=True).stdout
     assert got == ra[rid], "%s: show %s" % (what, rid)
-left = [n for n in os.listdir(out) + os.listdir(out + "/reports")
+left = [n for n in os.listdir(out) + os.listdir(out + "/reports") + os.listdir(out + "/pages")
         if n.endswith((".partial", ".tmp"))]
 assert not left, "%s: left behind %s" % (what, left)
 PY
 }
 
 # Each point: killed there, rerun to the end, compared. The counts are passes of the point.
-for point in review:80 store:60 part_close:2 checkpoint:4 manifest:6 finish:1 store:1; do
-    rm -rf "$T/k"
+# store:60 also runs with --metrics-file: the killed batch left it as its last checkpoint wrote it
+# (running 1, the counts so far, no exit code), the finished rerun with running 0 and exit code 3.
+for point in review:80 store:60 part_close:2 checkpoint:4 manifest:6 finish:1 store:1 page:25 \
+    page_close:3; do
+    rm -rf "$T/k" "$T/metrics.prom"
+    metrics=()
+    [ "$point" = store:60 ] && metrics=(--metrics-file "$T/metrics.prom")
     set +e
     KIVO_WORKER_TEST_KILL=$point "$KIVO_WORKER" batch --job-spec-file "$SPEC" --out "$T/k" \
-        "${OPTS[@]}" 2>"$T/err-kill"
+        "${OPTS[@]}" "${metrics[@]}" 2>"$T/err-kill"
     rc=$?
     set -e
     [ "$rc" = 137 ] || fail "$point: exit $rc, want 137 (SIGKILL): $(cat "$T/err-kill")"
+    if [ ${#metrics[@]} -gt 0 ]; then
+        [ -f "$T/metrics.prom" ] || fail "metrics: no --metrics-file after the checkpoints"
+        grep -qx 'kivo_worker_batch_running{[^}]*} 1' "$T/metrics.prom" ||
+            fail "metrics: not running mid-batch: $(grep running "$T/metrics.prom")"
+        mid=$(sed -n 's/^kivo_worker_batch_records_read{[^}]*} //p' "$T/metrics.prom")
+        [ "${mid:-0}" -gt 0 ] && [ "$mid" -lt 202 ] || fail "metrics: $mid records mid-batch"
+        ! grep -q '^kivo_worker_batch_exit_code' "$T/metrics.prom" || fail "metrics: exit code"
+    fi
     set +e
-    "$KIVO_WORKER" batch --job-spec-file "$SPEC" --out "$T/k" "${OPTS[@]}" 2>"$T/err-rerun"
+    "$KIVO_WORKER" batch --job-spec-file "$SPEC" --out "$T/k" "${OPTS[@]}" "${metrics[@]}" \
+        2>"$T/err-rerun"
     rc=$?
     set -e
     [ "$rc" = 3 ] || fail "$point: rerun exit $rc: $(cat "$T/err-rerun")"
+    if [ ${#metrics[@]} -gt 0 ]; then
+        grep -qx 'kivo_worker_batch_running{[^}]*} 0' "$T/metrics.prom" &&
+            grep -qx 'kivo_worker_batch_exit_code{[^}]*} 3' "$T/metrics.prom" &&
+            grep -qx 'kivo_worker_batch_records_read{[^}]*} 202' "$T/metrics.prom" ||
+            fail "metrics at the end: $(grep -E 'running|exit_code|records_read' "$T/metrics.prom")"
+    fi
     same_as_ref "$T/k" "killed at $point" || fail "killed at $point: output differs"
     resumed=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("resumed", False))' "$T/k/summary.json")
     note "killed at $point, rerun: resumed $resumed"
-    case $point in review:80|store:60|part_close:2|manifest:6|finish:1)
+    case $point in review:80|store:60|part_close:2|manifest:6|finish:1|page:*|page_close:*)
         [ "$resumed" = True ] || fail "$point: the rerun started again instead of resuming";;
     esac
 done

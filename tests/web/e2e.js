@@ -5,12 +5,15 @@
  *
  *   node tests/web/e2e.js --worker build/kivo-worker --api build/kivo-api --root . --out DIR
  *
- * 1. The worker's pages from file://: the example job's index.html lists the flagged runs; a
- *    click opens a run; clicking a flagged claim shows its evidence span; j/k move between
- *    flagged claims.
+ * 1. The worker's pages from file://, both layouts: the example job's index.html lists the
+ *    flagged runs; a click opens a run (per-run: its claim_report.html; report store v2: its page
+ *    pages/NNNN.html#run=ID with that run on screen); clicking a flagged claim shows its evidence
+ *    span; j/k move between flagged claims. v2 also: [ and ] and the picker step through the
+ *    page's runs (the fragment follows), the next/previous page links, a deep link opened
+ *    directly, a fragment changed in place.
  * 2. The same for tests/web/xss.jsonl (script, "><img onerror> and javascript: text in run ids,
- *    answers and sources): the text shows literally, no dialog opens, no script of it runs, no
- *    <img> is made.
+ *    answers and sources), on both layouts: the text shows literally, no dialog opens, no script
+ *    of it runs, no <img> is made.
  * 3. A labeled batch's index.html shows its evaluation (scores, confusion table, the runs flag
  *    and label disagree on) and its --group-by tables; `compare --html` shows the transition
  *    table and the regressed runs (a hostile run id literally), and each regressed run's
@@ -81,8 +84,10 @@ async function step(name, fn) {
     }
 }
 
-function run(bin, args, input) {
-    const p = childProcess.spawnSync(bin, args, {input, encoding: 'utf8', timeout: 120000});
+function run(bin, args, input, env) {
+    const p = childProcess.spawnSync(bin, args, {input, encoding: 'utf8', timeout: 120000,
+                                                 env: env ? Object.assign({}, process.env, env)
+                                                          : process.env});
     if (p.error)
         throw p.error;
     return p;
@@ -228,8 +233,123 @@ async function workerPages(browser, o, out) {
     await context.close();
 }
 
+/* The report of a run, through `kivo-worker show` (either layout). */
+function showReport(o, dir, id) {
+    const p = run(o.worker, ['show', '--out', dir, id]);
+    assert.strictEqual(p.status, 0, 'kivo-worker show ' + id + ': ' + p.stderr);
+    return JSON.parse(p.stdout);
+}
+
+/* The run on screen of a page of the store v2: its id (the h1), the picker's choice, the URL's
+ * fragment, and its data block. */
+async function shownRun(page) {
+    return page.evaluate(() => {
+        const h1 = document.querySelector('#run h1');
+        const id = h1 ? h1.firstChild.textContent.trim() : null;
+        const blocks = Array.from(document.querySelectorAll('script.kivo-run'))
+            .map((b) => JSON.parse(b.textContent));
+        return {id, picked: Number(document.getElementById('run-picker').value),
+                hash: location.hash, ids: blocks.map((d) => d.report.customer_run_id),
+                data: blocks.find((d) => d.report.customer_run_id === id) || null};
+    });
+}
+
+async function workerStorePages(browser, o, out) {
+    const job = path.join(out, 'example-v2');
+    fs.rmSync(job, {recursive: true, force: true});
+    /* 4 runs a page, so that the example's flagged runs fill several pages. */
+    const p = run(o.worker, ['batch', '--job-spec-file',
+                             path.join(o.root, 'data', 'examples', 'job-spec.json'),
+                             '--out', job, '--quiet'], undefined, {KIVO_WORKER_PAGE_RUNS: '4'});
+    assert.strictEqual(p.status, 0, 'kivo-worker batch: ' + p.stderr);
+    const summary = JSON.parse(fs.readFileSync(path.join(job, 'summary.json'), 'utf8'));
+    const flagged = summary.verdicts.needs_review + summary.verdicts.fail;
+    const pages = summary.report_store.pages;
+    assert.ok(pages >= 3, pages + ' pages');
+
+    const {context, page, seen} = await guardedPage(browser, 'file://');
+    await page.goto(url.pathToFileURL(path.join(job, 'index.html')).href);
+    await page.waitForSelector('#runs tbody tr');
+    assert.strictEqual(await page.$$eval('#runs tbody tr', (t) => t.length),
+                       Math.min(flagged, 50), 'index rows');
+    const first = await page.$eval('#runs tbody tr a', (a) => a.textContent);
+    await Promise.all([page.waitForNavigation(), page.click('#runs tbody tr a')]);
+    const m = /\/pages\/(\d{4})\.html#run=(.*)$/.exec(page.url());
+    assert.ok(m, 'opened ' + page.url());
+    assert.strictEqual(decodeURIComponent(m[2]), first, 'the link names the run');
+    await page.waitForSelector('#answer mark.claim');
+    let on = await shownRun(page);
+    assert.strictEqual(on.id, first, 'the linked run is on screen');
+    assert.ok(on.ids.length <= 4 && on.ids.includes(first), 'the page holds ' + on.ids);
+    const report = showReport(o, job, first);
+    assert.deepStrictEqual(on.data.report, report, 'the page\'s report is the stored one');
+    await clickFlaggedClaim(page, report, on.data.packet.sources);
+    await page.screenshot({path: path.join(out, 'worker-v2-run.png'), fullPage: true});
+
+    /* Keyboard: j and k walk the flagged claims; ] and [ the page's runs. */
+    const flaggedIdx = report.claims.map((c, i) => (c.status !== 'supported' ? i : -1))
+        .filter((i) => i >= 0);
+    await page.locator('body').focus();
+    const sel = () => page.$eval('.claim.sel, tr.sel', (e) => e.dataset.claim);
+    const start = Number(await sel());
+    await page.keyboard.press('j');
+    const k = flaggedIdx.indexOf(start);
+    assert.strictEqual(Number(await sel()), flaggedIdx[(k + 1) % flaggedIdx.length], 'j');
+    await page.keyboard.press('k');
+    assert.strictEqual(Number(await sel()), start, 'k: back');
+    const at = on.ids.indexOf(first);
+    if (at + 1 < on.ids.length) {
+        await page.keyboard.press(']');
+        on = await shownRun(page);
+        assert.strictEqual(on.id, on.ids[at + 1], ']: the next run of the page');
+        assert.strictEqual(on.hash, '#run=' + encodeURIComponent(on.ids[at + 1]), '] hash');
+        assert.strictEqual(on.picked, at + 1, 'the picker follows');
+        await page.keyboard.press('[');
+        assert.strictEqual((await shownRun(page)).id, first, '[: back');
+    }
+
+    /* Page 0 from its first run to the next page and back; a deep link opened directly. */
+    await page.goto(url.pathToFileURL(path.join(job, 'pages', '0000.html')).href);
+    await page.waitForSelector('#run h1');
+    on = await shownRun(page);
+    assert.strictEqual(on.id, on.ids[0], 'no fragment: the first run');
+    assert.strictEqual(await page.$('#prev-page'), null, 'page 0 has no previous page');
+    await page.selectOption('#run-picker', String(on.ids.length - 1));
+    on = await shownRun(page);
+    assert.strictEqual(on.id, on.ids[on.ids.length - 1], 'the picker shows a run');
+    assert.strictEqual(on.hash, '#run=' + encodeURIComponent(on.id), 'the picker sets the hash');
+    await Promise.all([page.waitForNavigation(), page.click('#next-page')]);
+    assert.ok(page.url().endsWith('/pages/0001.html'), 'next page: ' + page.url());
+    await page.waitForSelector('#run h1');
+    const second = await shownRun(page);
+    assert.ok(second.ids.every((id) => !on.ids.includes(id)), 'page 1 holds other runs');
+    await Promise.all([page.waitForNavigation(), page.click('#prev-page')]);
+    assert.ok(page.url().endsWith('/pages/0000.html'), 'previous page: ' + page.url());
+    const last = String(pages - 1).padStart(4, '0') + '.html';
+    await page.goto(url.pathToFileURL(path.join(job, 'pages', last)).href);
+    await page.waitForSelector('#run h1');
+    assert.strictEqual(await page.$('#next-page'), null, 'the last page has no next page');
+    const target = second.ids[second.ids.length - 1];
+    await page.goto(url.pathToFileURL(path.join(job, 'pages', '0001.html')).href + '#run=' +
+                    encodeURIComponent(target));
+    await page.waitForSelector('#run h1');
+    assert.strictEqual((await shownRun(page)).id, target, 'a deep link opened directly');
+    await page.evaluate((id) => { location.hash = '#run=' + encodeURIComponent(id); },
+                        second.ids[0]);
+    await page.waitForFunction((id) => document.querySelector('#run h1').firstChild
+        .textContent.trim() === id, second.ids[0]);
+    clean(seen, 'worker v2 pages');
+    await noInjection(page, 'worker v2 page');
+    await context.close();
+}
+
 async function workerXss(browser, o, out) {
-    const job = path.join(out, 'xss');
+    for (const layout of ['v2', 'per-run'])
+        await workerXssLayout(browser, o, out, layout);
+}
+
+async function workerXssLayout(browser, o, out, layout) {
+    const job = path.join(out, 'xss-' + layout);
     fs.rmSync(job, {recursive: true, force: true});
     fs.mkdirSync(job, {recursive: true});
     const fixture = path.join(o.root, 'tests', 'web', 'xss.jsonl');
@@ -244,7 +364,7 @@ async function workerXss(browser, o, out) {
         report_store: {path: './out', label: 'x'}
     }));
     const p = run(o.worker, ['batch', '--job-spec-file', spec, '--quiet', '--html', 'all',
-                             '--layout', 'per-run']);
+                             '--layout', layout]);
     assert.strictEqual(p.status, 0, 'kivo-worker batch: ' + p.stderr);
 
     const {context, page, seen} = await guardedPage(browser, 'file://');
@@ -259,10 +379,11 @@ async function workerXss(browser, o, out) {
     await page.waitForSelector('#answer mark.claim');
     const answer = await page.$eval('#answer', (e) => e.textContent);
     assert.strictEqual(answer, records[0].output, 'the answer shows literally');
-    const h1 = await page.$eval('h1', (e) => e.firstChild.textContent.trim());
+    const h1 = await page.$eval('main h1', (e) => e.firstChild.textContent.trim());
     assert.strictEqual(h1, records[0].customer_run_id, 'the run id shows literally');
-    const dir = path.dirname(url.fileURLToPath(page.url()));
-    const report = JSON.parse(fs.readFileSync(path.join(dir, 'claim_report.json'), 'utf8'));
+    assert.ok(layout === 'v2' ? /\/pages\/0000\.html#run=/.test(page.url())
+                              : page.url().endsWith('/claim_report.html'), 'opened ' + page.url());
+    const report = showReport(o, path.join(job, 'out'), records[0].customer_run_id);
     const sources = records[0].sources.map((s) => ({source_id: s.id, text: s.text}));
     await clickFlaggedClaim(page, report, sources);
     const box = await page.$eval('#evidence .source-text', (e) => e.textContent);
@@ -270,7 +391,8 @@ async function workerXss(browser, o, out) {
     const title = await page.$eval('#evidence h3 q', (e) => e.textContent);
     assert.strictEqual(title, records[0].sources[0].title, 'the source title shows literally');
     await page.keyboard.press('j');
-    await page.screenshot({path: path.join(out, 'worker-xss-run.png'), fullPage: true});
+    await page.screenshot({path: path.join(out, 'worker-xss-run-' + layout + '.png'),
+                           fullPage: true});
     await noInjection(page, 'xss run page');
     clean(seen, 'xss pages');
     await context.close();
@@ -692,7 +814,10 @@ async function main() {
     const {chromium} = loadPlaywright();
     const browser = await chromium.launch({executablePath: CHROMIUM, headless: true, args: ARGS});
     try {
-        await step('worker index and run pages from file://', () => workerPages(browser, o, o.out));
+        await step('worker index and run pages from file:// (per-run layout)',
+                   () => workerPages(browser, o, o.out));
+        await step('worker index and pages of the report store v2 from file://',
+                   () => workerStorePages(browser, o, o.out));
         await step('worker pages show hostile text literally', () => workerXss(browser, o, o.out));
         await step('labeled index and compare pages from file://',
                    () => experiments(browser, o, o.out));

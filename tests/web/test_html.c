@@ -250,6 +250,90 @@ static void test_run_page(void **state)
 
 /* The index keeps the max_runs most severe flagged runs (fail, then unsupported claims, then
  * input order), counts all of them, and lists no passing run. */
+/* A run's block escapes every byte a JSON string or a data block cannot hold as it is (control
+ * characters, NUL included, '"', '\\', '<', '>', '&', U+2028, U+2029; a 0xE2 that starts another
+ * character stays) and reads back to the exact bytes. */
+static void test_runs_item_escapes(void **state)
+{
+    static const char out_text[] = "a\0b\x01\x1f\"q\\ \n\r\t\b\f <x>&y \xE2\x80\xA8\xE2\x80\xA9 "
+                                   "\xE2\x82\xAC \xE2\x80\x94";
+    static const char id[] = "kb-1</script>", text[] = "\xE2\x80\xA8";
+    kivo_source src = {id, sizeof id - 1, NULL, 0, text, sizeof text - 1};
+    kivo_packet pk = {out_text, sizeof out_text - 1, &src,
+                      1,        KIVO_STRICT,         KIVO_USE_CUSTOMER_FACING};
+    kivo_buf b;
+    json_error_t je;
+    (void)state;
+
+    kivo_buf_init(&b, 0);
+    assert_int_equal(kivo_buf_append_str(&b, "x"), KIVO_OK);
+    assert_int_equal(wk_html_runs_item(&pk, "nope", 4, &b), KIVO_EINVAL);
+    assert_int_equal(b.len, 1); /* nothing appended on failure */
+    kivo_buf_reset(&b);
+    static const char report[] = "{\"r\":\"<\u2028>\"}\n";
+    assert_int_equal(wk_html_runs_item(&pk, report, sizeof report - 1, &b), KIVO_OK);
+    for (size_t i = 0; i < b.len; i++) {
+        unsigned char c = (unsigned char)b.data[i];
+        assert_true(c >= 0x20 && c != '<' && c != '>' && c != '&');
+        assert_false(c == 0xE2 && i + 2 < b.len && (unsigned char)b.data[i + 1] == 0x80 &&
+                     ((unsigned char)b.data[i + 2] & 0xFE) == 0xA8);
+    }
+    json_t *d = json_loadb(b.data, b.len, JSON_ALLOW_NUL, &je);
+    assert_non_null(d);
+    json_t *o = json_object_get(json_object_get(d, "packet"), "output");
+    assert_int_equal(json_string_length(o), sizeof out_text - 1);
+    assert_memory_equal(json_string_value(o), out_text, sizeof out_text - 1);
+    json_t *s0 = json_array_get(json_object_get(json_object_get(d, "packet"), "sources"), 0);
+    assert_string_equal(json_string_value(json_object_get(s0, "source_id")), id);
+    assert_true(json_is_null(json_object_get(s0, "title")));
+    assert_string_equal(json_string_value(json_object_get(s0, "text")), text);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(d, "report"), "r")),
+                        "<\xE2\x80\xA8>");
+    assert_null(json_object_get(d, "kind")); /* v2 blocks name no index */
+    json_decref(d);
+    kivo_buf_free(&b);
+}
+
+/* A page of the store v2 in its pieces: the head names the page, the index and the previous
+ * page (none for page 0), the tail the next page (none for the last), and head + blocks + tail
+ * is one page with one executable script. */
+static void test_runs_page(void **state)
+{
+    (void)state;
+    kivo_buf b;
+    char name[WK_HTML_PAGE_NAME_MAX];
+
+    wk_html_page_name(0, name);
+    assert_string_equal(name, "0000.html");
+    wk_html_page_name(12345, name);
+    assert_string_equal(name, "12345.html");
+
+    kivo_buf_init(&b, 0);
+    assert_int_equal(wk_html_runs_head(0, &b), KIVO_OK);
+    assert_non_null(strstr(b.data, "<body data-kivo=\"runs\">"));
+    assert_non_null(strstr(b.data, "id=\"kivo-data\">{\"kind\":\"runs\",\"index\":"
+                                   "\"../index.html\",\"page\":0}</script>\n"));
+    assert_null(strstr(b.data, "prev"));
+    assert_null(strstr(b.data, "<script>")); /* the script comes with the tail */
+    kivo_buf_reset(&b);
+    assert_int_equal(wk_html_runs_head(3, &b), KIVO_OK);
+    assert_non_null(strstr(b.data, "{\"kind\":\"runs\",\"index\":\"../index.html\",\"page\":3,"
+                                   "\"prev\":\"0002.html\"}</script>\n"));
+    assert_int_equal(kivo_buf_append_str(&b, WK_HTML_RUN_OPEN "{}" WK_HTML_RUN_CLOSE), KIVO_OK);
+    assert_int_equal(wk_html_runs_tail(4, &b), KIVO_OK);
+    assert_non_null(strstr(b.data, "id=\"kivo-tail\">{\"next\":\"0004.html\"}</script>\n<script>"));
+    const char *end = "</script>\n</body>\n</html>\n";
+    assert_true(b.len > strlen(end) && !strcmp(b.data + b.len - strlen(end), end));
+    int scripts = 0;
+    for (const char *p = b.data; (p = strstr(p, "<script>")) != NULL; p++)
+        scripts++;
+    assert_int_equal(scripts, 1);
+    kivo_buf_reset(&b);
+    assert_int_equal(wk_html_runs_tail(-1, &b), KIVO_OK);
+    assert_non_null(strstr(b.data, "id=\"kivo-tail\">{}</script>"));
+    kivo_buf_free(&b);
+}
+
 static void test_index(void **state)
 {
     char dir[] = "/tmp/kivo-test-html.XXXXXX", path[256], id[32];
@@ -321,6 +405,7 @@ int main(void)
         cmocka_unit_test(test_embed_known), cmocka_unit_test(test_embed_roundtrip),
         cmocka_unit_test(test_modes),       cmocka_unit_test(test_assets),
         cmocka_unit_test(test_run_page),    cmocka_unit_test(test_index),
+        cmocka_unit_test(test_runs_page),   cmocka_unit_test(test_runs_item_escapes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -953,6 +953,16 @@ def case_planted_symlinks():
                                       ("reports/part-00000.jsonl.partial", "victim2"),
                                       ("reports/index", "victim4")], 0, layout="v2")
         check(len(store_reports(out)) == 30, "v2-names: the store is incomplete")
+        # Its pages: a linked pages/ folder is refused; links at page names are removed.
+        attempt("v2-pages", [("pages", "outside_dir")], 1, ["pages", "symbolic link"],
+                layout="v2")
+        out, _ = attempt("v2-page-names", [("pages/0000.html", "victim1"),
+                                           ("pages/0000.html.partial", "victim2"),
+                                           ("pages/0001.html", "victim4")], 0, layout="v2")
+        page0 = os.path.join(out, "pages", "0000.html")
+        check(os.path.isfile(page0) and not os.path.islink(page0) and
+              sorted(os.listdir(os.path.join(out, "pages"))) == ["0000.html"],
+              "v2-page-names: pages %s" % os.listdir(os.path.join(out, "pages")))
         # submit on an outbox whose state file is a link: refused before anything is sent.
         out, _ = attempt("outbox", [("outbox.state", "victim2")], 0)
         key = os.path.join(tmp, "key")
@@ -986,15 +996,17 @@ def case_file_modes():
             modes = file_modes(out)
             for rel, mode in modes.items():
                 base = os.path.basename(rel)
-                want = (0o600 if base.startswith("part-") else
+                want = (0o600 if base.startswith("part-") or rel.startswith("pages/") else
                         0o640 if base in ("summary.json", "index.html", "events.jsonl", "manifest.json",
                                           "rejects.jsonl", "index") else
                         0o750 if os.path.isdir(os.path.join(out, rel)) else None)
                 check(want is not None, "v2 umask %03o: unexpected %s" % (mask, rel))
                 check(mode == want & ~mask, "v2 umask %03o: %s is %04o, want %04o" %
                       (mask, rel, mode, want & ~mask))
+            # Pages (raw text) 0600 like the parts.
             check(sum(r.startswith("reports/part-") for r in modes) > 2 and
-                  "reports/index" in modes, "v2 umask %03o: %s" % (mask, sorted(modes)))
+                  "reports/index" in modes and "pages/0000.html" in modes,
+                  "v2 umask %03o: %s" % (mask, sorted(modes)))
         for mask in (0o022, 0o077, 0o002):
             out = os.path.join(tmp, "out-%03o" % mask, "deeper")
             p = subprocess.run([WORKER, "batch", "--job-spec-file", example_spec(), "--out", out,

@@ -1,0 +1,320 @@
+/*
+ * pages.c - writing the pages of the report store v2 (see pages.h): the page's bytes come from
+ * html.c, this file only puts them in files, as parts.c does for the reports.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "html.h"
+#include "kivo/buf.h"
+#include "output.h"
+#include "pages.h"
+#include "testhook.h"
+
+#define WRITE_BUF (1u << 20)
+
+struct wk_pages {
+    int dirfd; /* DIR/pages */
+    uint32_t per_page;
+    int64_t page;   /* the open page, or the next one */
+    int fd;         /* the open page's descriptor, or -1 */
+    uint64_t bytes; /* of the open page, written and buffered */
+    uint32_t runs;  /* on the open page */
+    kivo_buf buf;   /* not yet written */
+};
+
+/* "NNNN.html[.partial]" (4 or more digits) into out (size WK_HTML_PAGE_NAME_MAX + 8). */
+static void page_file(int64_t page, int partial, char *out, size_t outlen)
+{
+    char name[WK_HTML_PAGE_NAME_MAX];
+    wk_html_page_name(page, name);
+    snprintf(out, outlen, "%s%s", name, partial ? ".partial" : "");
+}
+
+/* 1 and *page when name is a page's name (final or partial), else 0. */
+static int parse_page_name(const char *name, int64_t *page)
+{
+    int64_t v = 0;
+    int digits = 0;
+    const char *p = name;
+    for (; *p >= '0' && *p <= '9' && digits < 12; p++, digits++)
+        v = v * 10 + (*p - '0');
+    if (digits < 4 || strncmp(p, ".html", 5) != 0 || (p[5] && strcmp(p + 5, ".partial") != 0))
+        return 0;
+    *page = v;
+    return 1;
+}
+
+/* Removes the pages in dirfd (final or partial) numbered from `from` on (from 0: all).
+ * @return 0, or -1 with errno. */
+static int remove_pages(int dirfd, int64_t from)
+{
+    int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    int64_t n;
+    if (!d) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        if (parse_page_name(e->d_name, &n) && n >= from && unlinkat(dirfd, e->d_name, 0) != 0 &&
+            errno != ENOENT)
+            rc = -1;
+    closedir(d);
+    return rc;
+}
+
+static int write_all(int fd, const char *data, size_t len)
+{
+    while (len) {
+        ssize_t w = write(fd, data, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            if (w == 0)
+                errno = EIO;
+            return -1;
+        }
+        data += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+static int flush(wk_pages *p, char *err, size_t errlen)
+{
+    char name[WK_HTML_PAGE_NAME_MAX + 8];
+    if (!p->buf.len)
+        return 0;
+    if (write_all(p->fd, p->buf.data, p->buf.len) != 0) {
+        page_file(p->page, 1, name, sizeof name);
+        wk_output_error(err, errlen, "cannot write", WK_PAGES_DIR, name, errno);
+        return -1;
+    }
+    kivo_buf_reset(&p->buf);
+    return 0;
+}
+
+static wk_pages *pages_new(int out_fd, uint32_t per_page, char *err, size_t errlen)
+{
+    wk_pages *p = calloc(1, sizeof *p);
+    if (!p) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    p->fd = -1;
+    p->per_page = per_page && per_page <= WK_HTML_RUNS_PER_PAGE ? per_page : WK_HTML_RUNS_PER_PAGE;
+    kivo_buf_init(&p->buf, 0);
+    if ((p->dirfd = wk_dir_walk(out_fd, WK_PAGES_DIR, 1, NULL, NULL)) < 0) {
+        wk_output_error(err, errlen, "cannot create", WK_PAGES_DIR, NULL, errno);
+        wk_pages_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+int wk_pages_open(int out_fd, uint32_t per_page, wk_pages **out, char *err, size_t errlen)
+{
+    wk_pages *p = pages_new(out_fd, per_page, err, errlen);
+    *out = NULL;
+    if (!p)
+        return -1;
+    if (remove_pages(p->dirfd, 0) != 0) {
+        snprintf(err, errlen, "cannot remove the pages of an earlier batch: %s", strerror(errno));
+        wk_pages_free(p);
+        return -1;
+    }
+    *out = p;
+    return 0;
+}
+
+static int open_page(wk_pages *p, char *err, size_t errlen)
+{
+    char name[WK_HTML_PAGE_NAME_MAX + 8];
+    page_file(p->page, 1, name, sizeof name);
+    p->fd =
+        openat(p->dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, WK_MODE_TEXT);
+    if (p->fd < 0) {
+        wk_output_error(err, errlen, "cannot write", WK_PAGES_DIR, name, errno);
+        return -1;
+    }
+    p->runs = 0;
+    if (wk_html_runs_head(p->page, &p->buf) != KIVO_OK) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    p->bytes = p->buf.len;
+    return 0;
+}
+
+/* Ends the open page (next: the page after it, or -1), syncs it and gives it its final name. */
+static int close_page(wk_pages *p, int64_t next, char *err, size_t errlen)
+{
+    char partial[WK_HTML_PAGE_NAME_MAX + 8], final[WK_HTML_PAGE_NAME_MAX + 8];
+    page_file(p->page, 1, partial, sizeof partial);
+    page_file(p->page, 0, final, sizeof final);
+    if (wk_html_runs_tail(next, &p->buf) != KIVO_OK) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (flush(p, err, errlen) != 0)
+        return -1;
+    if (fdatasync(p->fd) != 0 || close(p->fd) != 0) {
+        p->fd = -1;
+        wk_output_error(err, errlen, "cannot write", WK_PAGES_DIR, partial, errno);
+        return -1;
+    }
+    p->fd = -1;
+    wk_test_point("page_close");
+    if (wk_commit_at(p->dirfd, partial, final, 0) != 0) {
+        wk_output_error(err, errlen, "cannot write", WK_PAGES_DIR, final, errno);
+        return -1;
+    }
+    p->page++;
+    return 0;
+}
+
+int wk_pages_append(wk_pages *p, const char *data, size_t len, wk_page_loc *loc, char *err,
+                    size_t errlen)
+{
+    static const char open_[] = WK_HTML_RUN_OPEN, close_[] = WK_HTML_RUN_CLOSE;
+    if (p->fd >= 0 && p->runs == p->per_page && close_page(p, p->page + 1, err, errlen) != 0)
+        return -1;
+    if (p->fd < 0 && open_page(p, err, errlen) != 0)
+        return -1;
+    loc->page = p->page;
+    loc->offset = p->bytes + sizeof open_ - 1;
+    loc->length = len;
+    if (kivo_buf_append(&p->buf, open_, sizeof open_ - 1) != KIVO_OK ||
+        kivo_buf_append(&p->buf, data, len) != KIVO_OK ||
+        kivo_buf_append(&p->buf, close_, sizeof close_ - 1) != KIVO_OK) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    p->bytes += sizeof open_ - 1 + len + sizeof close_ - 1;
+    p->runs++;
+    wk_test_point("page");
+    return p->buf.len >= WRITE_BUF ? flush(p, err, errlen) : 0;
+}
+
+int wk_pages_sync(wk_pages *p, wk_pages_state *st, char *err, size_t errlen)
+{
+    if (p->fd >= 0) {
+        if (flush(p, err, errlen) != 0)
+            return -1;
+        if (fdatasync(p->fd) != 0) {
+            snprintf(err, errlen, "cannot sync a page: %s", strerror(errno));
+            return -1;
+        }
+    }
+    st->page = p->page;
+    st->open = p->fd >= 0;
+    st->bytes = st->open ? p->bytes : 0;
+    st->runs = st->open ? p->runs : 0;
+    return 0;
+}
+
+uint64_t wk_pages_runs(const wk_pages_state *st, uint32_t per_page)
+{
+    if (!per_page || per_page > WK_HTML_RUNS_PER_PAGE)
+        per_page = WK_HTML_RUNS_PER_PAGE;
+    return (uint64_t)st->page * per_page + (st->open ? st->runs : 0);
+}
+
+int wk_pages_finish(wk_pages *p, uint64_t *n_pages, char *err, size_t errlen)
+{
+    if (p->fd >= 0 && close_page(p, -1, err, errlen) != 0)
+        return -1;
+    if (fsync(p->dirfd) != 0) {
+        snprintf(err, errlen, "cannot sync %s/: %s", WK_PAGES_DIR, strerror(errno));
+        return -1;
+    }
+    if (n_pages)
+        *n_pages = (uint64_t)p->page;
+    return 0;
+}
+
+void wk_pages_free(wk_pages *p)
+{
+    if (!p)
+        return;
+    if (p->fd >= 0)
+        close(p->fd);
+    if (p->dirfd >= 0)
+        close(p->dirfd);
+    kivo_buf_free(&p->buf);
+    free(p);
+}
+
+int wk_pages_resume(int out_fd, uint32_t per_page, const wk_pages_state *st, wk_pages **out,
+                    char *err, size_t errlen)
+{
+    char name[WK_HTML_PAGE_NAME_MAX + 8], partial[WK_HTML_PAGE_NAME_MAX + 8];
+    struct stat sb;
+    wk_pages *p = pages_new(out_fd, per_page, err, errlen);
+    *out = NULL;
+    if (!p)
+        return -1;
+    for (int64_t i = 0; i < st->page; i++) {
+        page_file(i, 0, name, sizeof name);
+        if (fstatat(p->dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(sb.st_mode)) {
+            snprintf(err, errlen, "%s/%s is missing: the batch cannot resume", WK_PAGES_DIR, name);
+            goto fail;
+        }
+    }
+    /* Pages after the checkpoint's go; so does its open page when it had none open. */
+    page_file(st->page, 0, name, sizeof name);
+    page_file(st->page, 1, partial, sizeof partial);
+    if (st->open && fstatat(p->dirfd, partial, &sb, AT_SYMLINK_NOFOLLOW) != 0 &&
+        renameat(p->dirfd, name, p->dirfd, partial) != 0) {
+        /* Closed after the checkpoint: open again, as it was then. */
+        snprintf(err, errlen, "%s/%s is missing: the batch cannot resume", WK_PAGES_DIR, partial);
+        goto fail;
+    }
+    if (remove_pages(p->dirfd, st->page + (st->open ? 1 : 0)) != 0) {
+        snprintf(err, errlen, "cannot remove %s/ after the checkpoint: %s", WK_PAGES_DIR,
+                 strerror(errno));
+        goto fail;
+    }
+    p->page = st->page;
+    if (st->open) {
+        p->fd = openat(p->dirfd, partial, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (p->fd < 0 || fstat(p->fd, &sb) != 0 || (uint64_t)sb.st_size < st->bytes ||
+            ftruncate(p->fd, (off_t)st->bytes) != 0 ||
+            lseek(p->fd, (off_t)st->bytes, SEEK_SET) < 0) {
+            snprintf(err, errlen,
+                     "%s/%s is shorter than the checkpoint says or cannot be written: the "
+                     "batch cannot resume",
+                     WK_PAGES_DIR, partial);
+            goto fail;
+        }
+        p->bytes = st->bytes;
+        p->runs = st->runs;
+    }
+    *out = p;
+    return 0;
+fail:
+    wk_pages_free(p);
+    return -1;
+}
+
+int wk_pages_remove(int out_fd)
+{
+    int fd = wk_dir_walk(out_fd, WK_PAGES_DIR, 0, NULL, NULL), rc;
+    if (fd < 0)
+        return errno == ENOENT ? 0 : -1;
+    rc = remove_pages(fd, 0);
+    close(fd);
+    /* Only an empty folder goes: anything else in it is not ours to remove. */
+    if (rc == 0 && unlinkat(out_fd, WK_PAGES_DIR, AT_REMOVEDIR) != 0 && errno != ENOTEMPTY &&
+        errno != EEXIST)
+        rc = -1;
+    return rc;
+}
