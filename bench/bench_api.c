@@ -10,6 +10,8 @@
  *   build/bench/bench_api --url http://127.0.0.1:8787 --key kivo_sk_...   # a running server;
  *                                             # start it with --rate-limit 0 or the per-key limit
  *                                             # (default 1000 requests/s) is what you measure
+ *   build/bench/bench_api --url URL_A --url URL_B --key ...   # several servers on one database
+ *                                             # (up to 8): client i uses URL number i % count
  *
  * Options: --clients N (8), --seconds S per repetition (3), --reps R (3), --warmup S (1),
  * --bin PATH (kivo-api to start; default: ../kivo-api next to this program), --threads N (server
@@ -50,7 +52,9 @@ typedef struct client {
     int failed;
 } client;
 
-static const char *base_url;
+static const char *base_url; /* the first --url (or the server started here) */
+static const char *urls[8];  /* every --url: client i talks to urls[i % n_urls] */
+static int n_urls;
 static char api_key[128];
 static atomic_int phase_stop;
 static pthread_barrier_t start_barrier, end_barrier;
@@ -123,7 +127,7 @@ static int one_pair(client *c)
     json_decref(body);
     if (!text)
         goto out;
-    snprintf(url, sizeof url, "%s/v1/private-worker/review-runs", base_url);
+    snprintf(url, sizeof url, "%s/v1/private-worker/review-runs", urls[c->index % n_urls]);
     st = post(c, url, api_key, text);
     free(text);
     if (st != 201 || kivo_buf_reserve(&c->resp, KIVO_JSON_PADDING) != KIVO_OK ||
@@ -153,7 +157,8 @@ static int one_pair(client *c)
     json_decref(body);
     if (!text)
         goto out;
-    snprintf(url, sizeof url, "%s/v1/private-worker/review-runs/%s/events", base_url, run_id);
+    snprintf(url, sizeof url, "%s/v1/private-worker/review-runs/%s/events", urls[c->index % n_urls],
+             run_id);
     st = post(c, url, credential, text);
     free(text);
     if (st != 202)
@@ -290,8 +295,8 @@ int main(int argc, char **argv)
 
     for (int i = 1; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(argv[i], "--url") == 0 && v)
-            base_url = argv[++i];
+        if (strcmp(argv[i], "--url") == 0 && v && n_urls < 8)
+            base_url = urls[n_urls++] = argv[++i];
         else if (strcmp(argv[i], "--key") == 0 && v)
             key = argv[++i];
         else if (strcmp(argv[i], "--bin") == 0 && v)
@@ -336,7 +341,7 @@ int main(int argc, char **argv)
         }
         if (!mkdtemp(dir) || start_server(bin, dir, threads, url_buf, sizeof url_buf) != 0)
             goto out;
-        base_url = url_buf;
+        base_url = urls[n_urls++] = url_buf;
     }
 
     clients = calloc((size_t)n_clients, sizeof *clients);
@@ -358,8 +363,8 @@ int main(int argc, char **argv)
     }
     for (int i = 0; i < n_clients; i++)
         pthread_create(&clients[i].thread, NULL, client_main, &clients[i]);
-    printf("bench_api: %s, %d keep-alive clients, %d x %.1f s (after %.1f s warm-up)\n", base_url,
-           n_clients, reps, seconds, warmup);
+    printf("bench_api: %s%s, %d keep-alive clients, %d x %.1f s (after %.1f s warm-up)\n", base_url,
+           n_urls > 1 ? " and more servers" : "", n_clients, reps, seconds, warmup);
     code = 0;
     for (int r = 0; r <= reps; r++) {
         double t0, el;

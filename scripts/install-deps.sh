@@ -9,6 +9,7 @@ packages=(
     libssl-dev libxxhash-dev libsimdjson-dev libjansson-dev libcurl4-openssl-dev
     libmicrohttpd-dev libsqlite3-dev libstemmer-dev libutf8proc-dev
     libzstd-dev zlib1g-dev zstd libcmocka-dev python3 libsystemd-dev lowdown clang-format
+    libpq-dev postgresql
 )
 # Open MPI: kivo-worker's MPI variant and its mpirun tests (issue 17).
 packages+=(libopenmpi-dev openmpi-bin)

@@ -22,7 +22,7 @@
 enum { O_DB, O_CREATE, O_PROJECT, O_SCOPES, O_PREFIX, O_HELP, O_COUNT };
 
 static const api_option key_opts[O_COUNT] = {
-    [O_DB] = {"--db", "KIVO_API_DB", "PATH", "SQLite database file"},
+    [O_DB] = {"--db", "KIVO_API_DB", "PATH|URI", "SQLite database file, or postgresql://..."},
     [O_CREATE] = {"--create", NULL, NULL,
                   "make the database when it does not exist (create; without it a missing "
                   "database is an error, so a typo cannot mint a key nobody serves)"},
@@ -166,7 +166,7 @@ int api_keys_main(int argc, char **argv)
         goto out;
     }
     if (!v[O_DB]) {
-        fprintf(stderr, "kivo-api: keys %s needs --db PATH (or KIVO_API_DB)\n", cmd);
+        fprintf(stderr, "kivo-api: keys %s needs --db PATH|URI (or KIVO_API_DB)\n", cmd);
         goto out;
     }
     if (strcmp(cmd, "create") == 0) {
@@ -198,7 +198,8 @@ int api_keys_main(int argc, char **argv)
     sopt.create = v[O_CREATE] != NULL;
     if (api_store_open(v[O_DB], &sopt, 1, &s, errmsg) != SQLITE_OK) {
         fprintf(stderr, "kivo-api: cannot open the database: %s%s\n", errmsg,
-                strcmp(cmd, "create") == 0 && !sopt.create && access(v[O_DB], F_OK) != 0
+                strcmp(cmd, "create") == 0 && !sopt.create && !api_store_is_pg(v[O_DB]) &&
+                        access(v[O_DB], F_OK) != 0
                     ? " (pass --create to make a new one)"
                     : "");
         goto out;

@@ -16,7 +16,7 @@
 enum { O_DB, O_CREATE, O_HELP, O_COUNT };
 
 static const api_option migrate_opts[O_COUNT] = {
-    [O_DB] = {"--db", "KIVO_API_DB", "PATH", "SQLite database file"},
+    [O_DB] = {"--db", "KIVO_API_DB", "PATH|URI", "SQLite database file, or postgresql://..."},
     [O_CREATE] = {"--create", "KIVO_API_CREATE", NULL,
                   "make the database when it does not exist (without it a missing database is "
                   "an error)"},
@@ -25,7 +25,7 @@ static const api_option migrate_opts[O_COUNT] = {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "Usage: kivo-api migrate --db PATH [--create]\n\n"
+    fprintf(f, "Usage: kivo-api migrate --db PATH|URI [--create]\n\n"
                "Applies the schema migrations this kivo-api has and the database lacks, each in "
                "its own\ntransaction, then prints the database's schema version. `serve` does "
                "the same when it\nstarts; run this to upgrade before a restart or to make the "
@@ -38,7 +38,7 @@ int api_migrate_main(int argc, char **argv)
     const char *v[O_COUNT];
     api_store_options sopt = {0, 10000, 0};
     api_store *s = NULL;
-    char errmsg[256];
+    char errmsg[256], name[256];
 
     if (api_cli_collect(argc, argv, 1, migrate_opts, O_COUNT, v) != 0)
         return API_EXIT_USAGE;
@@ -47,16 +47,19 @@ int api_migrate_main(int argc, char **argv)
         return API_EXIT_OK;
     }
     if (!v[O_DB]) {
-        fprintf(stderr, "kivo-api: migrate needs --db PATH (or KIVO_API_DB)\n");
+        fprintf(stderr, "kivo-api: migrate needs --db PATH|URI (or KIVO_API_DB)\n");
         return API_EXIT_USAGE;
     }
     sopt.create = v[O_CREATE] != NULL && strcmp(v[O_CREATE], "0") != 0;
     if (api_store_open(v[O_DB], &sopt, 1, &s, errmsg) != SQLITE_OK) {
         fprintf(stderr, "kivo-api: cannot open the database: %s%s\n", errmsg,
-                sopt.create ? "" : " (pass --create to make a new one)");
+                sopt.create || api_store_is_pg(v[O_DB]) ? ""
+                                                        : " (pass --create to make a new one)");
         return API_EXIT_FAILURE;
     }
     api_store_close(s);
-    printf("%s: schema %d\n", v[O_DB], api_migrate_latest());
+    /* A URI is named without its password. */
+    api_store_describe(v[O_DB], name, sizeof name);
+    printf("%s: schema %d\n", name, api_migrate_latest());
     return API_EXIT_OK;
 }

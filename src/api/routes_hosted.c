@@ -368,7 +368,7 @@ void api_route_hr_create(api_ctx *ctx, api_reply *out)
 {
     api_error e = {0};
     hr_create c = {.now = api_now_ms()};
-    int rc;
+    int rc, attempt = 0;
 
     kivo_buf_init(&c.rb, ctx->cfg->max_report_bytes);
     if (create_validate(ctx, &c, &e) != 0)
@@ -380,7 +380,11 @@ void api_route_hr_create(api_ctx *ctx, api_reply *out)
     }
     if (create_packet(&c, &e) != 0 || create_review(ctx, &c, &e) != 0 || create_render(&c, &e) != 0)
         goto fail;
-    rc = create_store(ctx, &c, out, &e);
+    /* A concurrent create of the same run (PostgreSQL, maybe another process) wins the race:
+     * the next attempt answers its run. */
+    while ((rc = create_store(ctx, &c, out, &e)) < 0 && e.http == 500 &&
+           api_store_retry(ctx->t->store, &attempt))
+        api_error_clear(&e);
     if (rc < 0)
         goto fail;
     if (rc > 0)
@@ -470,8 +474,9 @@ void api_route_hr_delete(api_ctx *ctx, api_reply *out)
     char *summary_text = NULL;
     int64_t row, now = api_now_ms(), deleted_at = -1;
     size_t n_claims = 0, n_sources = 0;
-    int had_title = 0, had_meta = 0, in_txn = 0, first = 0;
+    int had_title = 0, had_meta = 0, in_txn = 0, first = 0, attempt = 0;
 
+again:
     if (api_store_begin(s) != SQLITE_OK) {
         internal(&e, s, "begin");
         goto fail;
@@ -532,6 +537,19 @@ store_fail:
 fail:
     if (in_txn)
         api_store_rollback(s);
+    in_txn = 0;
+    /* A concurrent delete of this run won (PostgreSQL): the next attempt sees it deleted. */
+    if (e.http == 500 && api_store_retry(s, &attempt)) {
+        api_error_clear(&e);
+        free(summary_text);
+        json_decref(summary);
+        json_decref(removed);
+        summary_text = NULL;
+        summary = removed = NULL;
+        first = had_title = had_meta = 0;
+        n_claims = n_sources = 0;
+        goto again;
+    }
     api_reply_error(ctx, out, &e);
 out:
     free(summary_text);

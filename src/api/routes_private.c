@@ -45,7 +45,7 @@ void api_route_pw_create(api_ctx *ctx, api_reply *out)
     char cred[API_TOKEN_TEXT_MAX], run_id[API_RUN_ID_MAX], run_status[16] = "created";
     api_pw_found found;
     int64_t now, expires;
-    int in_txn = 0, rc;
+    int in_txn = 0, rc, attempt = 0;
     unsigned status = 201;
 
     cred[0] = '\0';
@@ -71,10 +71,9 @@ void api_route_pw_create(api_ctx *ctx, api_reply *out)
     now = api_now_ms();
     expires = now + ctx->cfg->credential_ttl_ms;
 
-    if (api_store_begin(s) != SQLITE_OK) {
-        internal(&e, s, "begin");
-        goto fail;
-    }
+again:
+    if (api_store_begin(s) != SQLITE_OK)
+        goto store_fail;
     in_txn = 1;
     rc = api_store_pw_by_customer(s, a->project, batch ? batch->str : KIVO_WIRE_BATCH_DEFAULT,
                                   batch ? (int)batch->len : -1, customer->str, (int)customer->len,
@@ -137,6 +136,16 @@ void api_route_pw_create(api_ctx *ctx, api_reply *out)
     goto out;
 
 store_fail:
+    if (in_txn)
+        api_store_rollback(s);
+    in_txn = 0;
+    /* Another transaction (maybe another process) got there first: run it again, it then finds
+     * that run (PostgreSQL; SQLite writers queue instead). */
+    if (api_store_retry(s, &attempt)) {
+        status = 201;
+        snprintf(run_status, sizeof run_status, "created");
+        goto again;
+    }
     internal(&e, s, "create");
 fail:
     if (in_txn)
@@ -427,10 +436,11 @@ void api_route_pw_event(api_ctx *ctx, api_reply *out)
     api_store *s = ctx->t->store;
     api_error e = {0};
     pw_event ev = {.type = KIVO_EVENT_STARTED, .now = api_now_ms()};
-    int in_txn = 0, replay;
+    int in_txn = 0, replay, attempt = 0;
 
     if (event_validate(ctx, &ev, &e) != 0)
         goto fail;
+again:
     if (api_store_begin(s) != SQLITE_OK) {
         internal(&e, s, "begin");
         goto fail;
@@ -457,6 +467,19 @@ void api_route_pw_event(api_ctx *ctx, api_reply *out)
 fail:
     if (in_txn)
         api_store_rollback(s);
+    in_txn = 0;
+    /* Lost a race with another transaction on this run (PostgreSQL): run it again from the
+     * load, which then sees the other one's event. */
+    if (e.http == 500 && api_store_retry(s, &attempt)) {
+        api_error_clear(&e);
+        json_decref(ev.ans);
+        free(ev.ans_text);
+        free(ev.create_body);
+        ev.ans = NULL;
+        ev.ans_text = NULL;
+        ev.create_body = NULL;
+        goto again;
+    }
     api_reply_error(ctx, out, &e);
 out:
     json_decref(ev.ans);

@@ -79,7 +79,8 @@ static api_thread *thread_get(void)
         goto out;
     /* A new connection maps -shm: not while a file is unusable (a SIGBUS), nor made anew. */
     if (api_health_files(errmsg, sizeof errmsg, 1) == API_HEALTH_FILES_UNUSABLE ||
-        api_health_files_writable(cfg.db_path, errmsg, sizeof errmsg) != 0 ||
+        (!api_store_is_pg(cfg.db_path) &&
+         api_health_files_writable(cfg.db_path, errmsg, sizeof errmsg) != 0) ||
         api_store_open(cfg.db_path, &store_opt, 0, &t->store, errmsg) != SQLITE_OK) {
         api_log_event("error", "%s", errmsg);
         goto fail;
@@ -760,7 +761,8 @@ static const api_option serve_opts[O_COUNT] = {
     [O_LISTEN] = {"--listen", "KIVO_API_LISTEN", "HOST:PORT",
                   "address to listen on: 127.0.0.1:8787 (the default), localhost:8787, "
                   "[::1]:8787, or :8787 for every IPv4 address"},
-    [O_DB] = {"--db", "KIVO_API_DB", "PATH", "SQLite database file (required)"},
+    [O_DB] = {"--db", "KIVO_API_DB", "PATH|URI",
+              "SQLite database file, or postgresql://... (libpq URI) (required)"},
     [O_CREATE] = {"--create", "KIVO_API_CREATE", NULL,
                   "make the database (mode 0600 less the umask) when it does not exist; without "
                   "it a missing database is an error, never silently a new empty one"},
@@ -1041,7 +1043,7 @@ int api_serve_main(int argc, char **argv)
     struct MHD_Daemon *d = NULL;
     api_store *main_store = NULL;
     sigset_t sigs;
-    char errmsg[256];
+    char errmsg[256], db_name[256];
     int help = 0, sig = 0, code = API_EXIT_USAGE;
     unsigned flags;
 
@@ -1065,11 +1067,12 @@ int api_serve_main(int argc, char **argv)
     store_opt.busy_timeout_ms = 10000;
     store_opt.create = cfg.create;
     /* Migrate once, here, before any request thread opens its own connection. */
-    if (api_health_files_writable(cfg.db_path, errmsg, sizeof errmsg) != 0 ||
+    if ((!api_store_is_pg(cfg.db_path) &&
+         api_health_files_writable(cfg.db_path, errmsg, sizeof errmsg) != 0) ||
         api_store_open(cfg.db_path, &store_opt, 1, &main_store, errmsg) != SQLITE_OK) {
         api_log_event(
             "error", "cannot open the database: %s%s", errmsg,
-            !cfg.create && access(cfg.db_path, F_OK) != 0
+            !cfg.create && !api_store_is_pg(cfg.db_path) && access(cfg.db_path, F_OK) != 0
                 ? " (pass --create to make a new one; a database that disappeared is never "
                   "recreated silently)"
                 : "");
@@ -1077,11 +1080,15 @@ int api_serve_main(int argc, char **argv)
     }
     /* Request threads open their connections later: never a new file behind the operator. */
     store_opt.create = 0;
-    if (api_health_watch(cfg.db_path) != 0) {
-        api_log_event("error", "cannot stat %s", cfg.db_path);
-        goto out;
+    /* The file checks are SQLite's: a PostgreSQL server guards its own files, and a lost
+     * connection shows in the write health instead. */
+    if (!api_store_is_pg(cfg.db_path)) {
+        if (api_health_watch(cfg.db_path) != 0) {
+            api_log_event("error", "cannot stat %s", cfg.db_path);
+            goto out;
+        }
+        api_health_on_fatal_signals(cfg.db_path);
     }
-    api_health_on_fatal_signals(cfg.db_path);
     api_ratelimit_configure(cfg.rate_limit, cfg.rate_burst);
     {
         api_error oom = {0};
@@ -1127,10 +1134,11 @@ int api_serve_main(int argc, char **argv)
         listen_error(&ss, sslen);
         goto out;
     }
+    api_store_describe(cfg.db_path, db_name, sizeof db_name);
     api_log_event("info",
                   "listening on %s:%u (kivo-api %s), database %s, %u threads, %u "
                   "hosted-review threads",
-                  cfg.host, cfg.port, KIVO_VERSION_STRING, cfg.db_path, cfg.threads,
+                  cfg.host, cfg.port, KIVO_VERSION_STRING, db_name, cfg.threads,
                   cfg.hosted_threads);
     sd_notifyf(0, "READY=1\nSTATUS=listening on %s:%u", cfg.host, cfg.port);
 

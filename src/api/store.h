@@ -1,19 +1,24 @@
 /*
- * store.h - the SQLite store of kivo-api: one database file in WAL mode, one connection per
- * thread, every statement prepared once per connection and reused.
+ * store.h - the store of kivo-api, on one of two backends picked by the --db value (store.c):
+ * - an SQLite file (store_sqlite.c): WAL mode, one connection per thread, every statement
+ *   prepared once per connection and reused. Readers run concurrently on their own connections.
+ *   Writers take one process-wide mutex around BEGIN IMMEDIATE ... COMMIT, so in-process writers
+ *   queue instead of spinning on SQLITE_BUSY; the busy timeout still covers other processes
+ *   (`kivo-api keys` while the server runs).
+ * - a PostgreSQL database, postgresql://... (store_pg.c, libpq): one connection per thread; a
+ *   write transaction locks its run's row (SELECT ... FOR UPDATE) and unique constraints guard
+ *   new runs, so several kivo-api processes can share one database; a transaction that lost a
+ *   race (a unique key, a deadlock) is run again by its route (api_store_retry).
+ * A request is answered only after its COMMIT returned, so an acknowledged write survives kill -9.
  *
- * Readers run concurrently on their own connections. Writers take one process-wide mutex around
- * BEGIN IMMEDIATE ... COMMIT, so in-process writers queue instead of spinning on SQLITE_BUSY; the
- * busy timeout still covers other processes (`kivo-api keys` while the server runs). A request is
- * answered only after its COMMIT returned, so an acknowledged write survives kill -9.
- *
- * Every statement has one typed function below, defined in store.c beside its SQL text, so no
- * caller binds a `?N` or reads a column by number. Writes return SQLITE_OK or the error
- * (api_store_error() says more). Lookups return SQLITE_ROW with the row filled, SQLITE_DONE when
- * there is none, or an error; a row's strings and blobs point into SQLite's memory and stay valid
- * until api_store_end() or the next call of this file on the same store (one open row per
- * connection). Lists call a function per row instead; its row is valid during the call only.
- * Lengths given as -1 mean "up to the NUL".
+ * Every statement has one typed function below, defined in each backend beside its SQL text, so
+ * no caller binds a parameter or reads a column by number. Both backends answer with SQLite's
+ * result codes. Writes return SQLITE_OK or the error (api_store_error() says more). Lookups
+ * return SQLITE_ROW with the row filled, SQLITE_DONE when there is none, or an error; a row's
+ * strings and blobs point into the backend's memory and stay valid until api_store_end() or the
+ * next call of this file on the same store (one open row per connection). Lists call a function
+ * per row instead; its row is valid during the call only. Lengths given as -1 mean "up to the
+ * NUL".
  */
 #ifndef KIVO_API_STORE_H
 #define KIVO_API_STORE_H
@@ -31,20 +36,37 @@ typedef struct api_store_options {
     int create; /* make the file (mode 0600 less the umask) when it is missing */
 } api_store_options;
 
-/* Opens the database at `path`, sets WAL and the pragmas (secure_delete on), and migrates it when
- * `migrate` is set. A missing file is an error (SQLITE_CANTOPEN, errmsg saying so) unless
- * opt->create: a database that vanished is never recreated behind the operator's back. On failure
- * *out is NULL and errmsg (256 bytes) says why. @return SQLITE_OK or an SQLite error. */
+/* Opens the database at `path` (a file, or a postgresql:// URI), and migrates it when `migrate` is
+ * set. SQLite: sets WAL and the pragmas (secure_delete on); a missing file is an error
+ * (SQLITE_CANTOPEN, errmsg saying so) unless opt->create: a database that vanished is never
+ * recreated behind the operator's back. PostgreSQL: the database must exist (the operator makes
+ * it); an unreachable server is SQLITE_CANTOPEN. On failure *out is NULL and errmsg (256 bytes)
+ * says why. @return SQLITE_OK or an SQLite error. */
 int api_store_open(const char *path, const api_store_options *opt, int migrate, api_store **out,
                    char *errmsg);
 
 /* Finalizes every statement and closes the connection. NULL does nothing. */
 void api_store_close(api_store *s);
 
-/* The connection, for sqlite3_errmsg() and the like. */
-sqlite3 *api_store_db(api_store *s);
+/* Whether `db` (a --db value) names a PostgreSQL database: a postgresql:// or postgres:// URI.
+ * Anything else is the path of an SQLite file. */
+int api_store_is_pg(const char *db);
 
-/* BEGIN IMMEDIATE under the process-wide write lock. @return SQLITE_OK or an error (the lock is
+/* `db` for a log line: a file path as it is; a PostgreSQL URI as its database, host, port and
+ * user, never its password. */
+void api_store_describe(const char *db, char *out, size_t size);
+
+/* After a transaction failed: whether to run it again from api_store_begin(). On PostgreSQL a
+ * transaction that lost a race to another connection or process (a unique key a concurrent
+ * transaction inserted, a deadlock, a serialization failure) is rolled back and is safe to
+ * repeat; then this sleeps a short random while, counts *attempt and returns 1 while *attempt <
+ * API_STORE_RETRIES. Always 0 on SQLite, where writers queue in BEGIN IMMEDIATE. Call it after
+ * the rollback (or the failed commit). */
+#define API_STORE_RETRIES 20
+int api_store_retry(api_store *s, int *attempt);
+
+/* SQLite: BEGIN IMMEDIATE under the process-wide write lock; PostgreSQL: BEGIN (READ COMMITTED;
+ * inside it, the lookups of a run lock its row until the commit). @return SQLITE_OK or an error (the lock is
  * then not held). Every successful begin is paired with one commit or rollback. */
 int api_store_begin(api_store *s);
 /* COMMIT and release the write lock; on failure the transaction is rolled back. */

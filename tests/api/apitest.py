@@ -19,6 +19,9 @@ import tempfile
 import time
 
 BIN = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("KIVO_API_BIN", "build/kivo-api")
+# The store the tests run against: "sqlite" (a file per database) or "postgresql" (a database per
+# new_db() in one real PostgreSQL server this process starts; ctest label api_pg).
+BACKEND = os.environ.get("KIVO_TEST_BACKEND", "sqlite")
 HOST = "127.0.0.1"
 ALL_SCOPES = "review_runs:write,review_runs:read,private_worker:write,private_worker:read"
 TOKENS = set()  # every token the tests were given or sent: logs_without_tokens() greps for each
@@ -30,6 +33,8 @@ failures = []
 def _cleanup():
     for s in _servers:
         s.kill9()
+    if _pg is not None:
+        _pg.stop()
     for d in _tmpdirs:
         shutil.rmtree(d, ignore_errors=True)
 
@@ -44,6 +49,52 @@ def _on_signal(signum, frame):
 
 signal.signal(signal.SIGTERM, _on_signal)
 signal.signal(signal.SIGINT, _on_signal)
+
+
+_pg = None
+_db_logs = {}  # database URI -> its server log path, for new_db()'s PostgreSQL databases
+
+
+def pg():
+    """The PostgreSQL server of this test process, started on first use."""
+    global _pg
+    if _pg is None:
+        import pgserver
+        _pg = pgserver.PgServer({"fsync": "off", "synchronous_commit": "off"})
+    return _pg
+
+
+def new_db(d, name):
+    """A new, empty database named for `name`: the path d/name.db on SQLite, a new database on
+    this process's PostgreSQL server (its logs still go to d/name.db.log)."""
+    path = os.path.join(d, name + ".db")
+    if BACKEND != "postgresql":
+        return path
+    url = pg().create_db(re.sub(r"[^a-z0-9_]", "_", name.lower()) + "_%d" % len(_db_logs))
+    _db_logs[url] = path + ".log"
+    return url
+
+
+def sql(db, query, args=()):
+    """Rows of `query` (? placeholders) on either backend, as tuples of str/int/bytes/None on
+    SQLite and of str/None on PostgreSQL (psql's text)."""
+    if BACKEND != "postgresql":
+        import sqlite3
+        con = sqlite3.connect(db)
+        try:
+            rows = con.execute(query, args).fetchall()
+            con.commit()
+        finally:
+            con.close()
+        return rows
+    parts = query.split("?")
+    text = parts[0]
+    for a, rest in zip(args, parts[1:]):
+        text += ("'" + str(a).replace("'", "''") + "'" if isinstance(a, str) else str(a)) + rest
+    dbname = re.search(r"postgresql:///([^?]+)", db).group(1)
+    out = pg().psql(dbname, text)
+    return [tuple(None if v == "<NULL>" else v for v in line.split("\t"))
+            for line in out.splitlines()]
 
 
 def tmpdir():
@@ -135,7 +186,7 @@ class Server:
         self.extra = list(extra)
         self.port = None
         self.proc = None
-        self.log = log or (db + ".log")
+        self.log = log or _db_logs.get(db) or (db + ".log")
         _servers.append(self)
 
     def start(self, timeout=20):

@@ -21,7 +21,7 @@ from apitest import PW, HR, check, expect
 
 
 def cli_checks(d):
-    db = os.path.join(d, "cli.db")
+    db = t.new_db(d, "cli")
     r = t.run_cli("--help")
     check(r.returncode == 0 and "serve" in r.stdout, "--help exits 0 and lists serve")
     r = t.run_cli("--version")
@@ -35,7 +35,7 @@ def cli_checks(d):
     check(t.run_cli("serve", "--help").returncode == 0, "serve --help exits 0")
     # getopt_long (cli.c): every way a flag can be wrong is a usage error naming it.
     r = t.run_cli("serve", "--db")
-    check(r.returncode == 2 and "--db needs a value (PATH)" in r.stderr, "a missing value exits 2")
+    check(r.returncode == 2 and "--db needs a value (PATH|URI)" in r.stderr, "a missing value exits 2")
     r = t.run_cli("serve", "--db", db, "--quiet=yes")
     check(r.returncode == 2 and "--quiet takes no value" in r.stderr, "a switch with a value exits 2")
     r = t.run_cli("serve", "--db", db, "stray")
@@ -61,9 +61,9 @@ def cli_checks(d):
           and "review_runs:read,private_worker:write" in r.stdout, "keys list shows the key")
     check(key[16:] not in r.stdout and key not in r.stdout + r.stderr,
           "keys list never shows the key")
-    con = sqlite3.connect(db)
-    stored = con.execute("SELECT token_hash FROM api_keys").fetchone()[0]
-    con.close()
+    stored = t.sql(db, "SELECT token_hash FROM api_keys")[0][0]
+    if t.BACKEND == "postgresql":
+        stored = bytes.fromhex(stored[2:])  # bytea as psql prints it: \x...
     check(stored == __import__("hashlib").sha256(key.encode()).digest(),
           "only the key's SHA-256 is stored")
     env = dict(os.environ, KIVO_API_DB=db)
@@ -166,7 +166,7 @@ def auth_matrix(srv, keys, d):
 
 
 def expiry(d):
-    db = os.path.join(d, "ttl.db")
+    db = t.new_db(d, "ttl")
     k = t.make_key(db)
     srv = t.Server(db, "--credential-ttl", "1", "--quiet").start()
     c = srv.client()
@@ -484,10 +484,8 @@ def hosted(srv, keys):
            what="report after delete")
     second = expect(c.request("DELETE", f"{HR}/{rid}", token=k), 200, what="second delete")
     check(second["removed"]["packet"] is False, "a second delete removes nothing")
-    con = sqlite3.connect(srv.db)
-    row = con.execute("SELECT packet, claims, report FROM hosted_runs WHERE run_id=?",
-                      (rid,)).fetchone()
-    con.close()
+    row = t.sql(srv.db, "SELECT packet, claims, report FROM hosted_runs WHERE run_id=?",
+                (rid,))[0]
     check(row == (None, None, None), "delete removed packet, claims and report from the store")
     bad = dict(packet, customer_run_id="h3", sources=[])
     expect(c.request("POST", HR, bad, k), 400, "schema_violation", "sources", what="no sources")
@@ -505,7 +503,7 @@ def hosted(srv, keys):
 
 
 def limits(d, k_db):
-    db = os.path.join(d, "limits.db")
+    db = t.new_db(d, "limits")
     k = t.make_key(db)
     srv = t.Server(db, "--max-hosted-body", "8K", "--rate-limit", "0", "--quiet").start()
     c = srv.client()
@@ -547,7 +545,7 @@ def limits(d, k_db):
     check(busy.returncode == 1, f"serve on a port in use exits 1 (got {busy.returncode})")
     check(srv.stop() == 0, "limits server exits 0")
 
-    db = os.path.join(d, "rate.db")
+    db = t.new_db(d, "rate")
     k = t.make_key(db)
     srv = t.Server(db, "--rate-limit", "1", "--rate-burst", "3", "--quiet").start()
     c = srv.client()
@@ -562,7 +560,38 @@ def limits(d, k_db):
     check(srv.stop() == 0, "rate server exits 0")
 
 
+def migrations_pg(d):
+    """The PostgreSQL store: a new database is at the SQLite store's latest version, a newer one
+    is refused, and two processes migrating one empty database at once both succeed."""
+    db = t.new_db(d, "future")
+    t.make_key(db)
+    check(t.sql(db, "SELECT version FROM kivo_schema") == [("4",)],
+          "a new PostgreSQL database is at version 4")
+    t.sql(db, "UPDATE kivo_schema SET version = 99")
+    r = t.run_cli("serve", "--db", db, "--listen", f"127.0.0.1:{t.free_port()}", "--quiet")
+    check(r.returncode == 1 and "newer" in r.stderr, f"a newer database is refused: {r.stderr}")
+    db = t.new_db(d, "race")
+    procs = [__import__("subprocess").Popen([t.BIN, "keys", "list", "--db", db],
+                                            stdout=-1, stderr=-1) for _ in range(4)]
+    codes = [p.wait(60) for p in procs]
+    tables = {n for (n,) in t.sql(db, "SELECT tablename FROM pg_tables WHERE schemaname='public'")}
+    check(codes == [0, 0, 0, 0] and {"api_keys", "pw_runs", "pw_events", "hosted_runs",
+                                     "kivo_schema"} <= tables,
+          f"four processes migrate one new database together: {codes} {tables}")
+    db = t.new_db(d, "migrate_cmd")
+    r = t.run_cli("migrate", "--db", db)
+    check(r.returncode == 0 and r.stdout.startswith("PostgreSQL dbname=migrate_cmd")
+          and r.stdout.rstrip().endswith(": schema 4") and
+          t.sql(db, "SELECT version FROM kivo_schema") == [("4",)],
+          f"migrate on PostgreSQL: {r.stdout} {r.stderr}")
+    r = t.run_cli("keys", "list", "--db", "postgresql:///nosuchdb?host=/nonexistent")
+    check(r.returncode == 1 and "cannot connect to PostgreSQL" in r.stderr,
+          f"an unreachable database exits 1 with a message: {r.stderr}")
+
+
 def migrations(d):
+    if t.BACKEND == "postgresql":
+        return migrations_pg(d)
     db = os.path.join(d, "future.db")
     t.make_key(db)
     con = sqlite3.connect(db)
@@ -601,7 +630,7 @@ def migrations(d):
 
 
 def sigterm_in_flight(d):
-    db = os.path.join(d, "term.db")
+    db = t.new_db(d, "term")
     k = t.make_key(db)
     srv = t.Server(db, "--quiet").start()
     body = json.dumps(t.create_body("in_flight")).encode()
@@ -626,10 +655,8 @@ def sigterm_in_flight(d):
     except Exception:
         code = None
     check(code == 0, f"SIGTERM exit code {code}")
-    con = sqlite3.connect(db)
-    n = con.execute("SELECT count(*) FROM pw_runs WHERE customer_run_id='in_flight'").fetchone()[0]
-    con.close()
-    check(n == 1, "the in-flight create was committed")
+    n = t.sql(db, "SELECT count(*) FROM pw_runs WHERE customer_run_id='in_flight'")[0][0]
+    check(int(n) == 1, "the in-flight create was committed")
 
 
 def metrics(srv):
@@ -712,7 +739,7 @@ def json_log(log):
 def main():
     d = t.tmpdir()
     cli_checks(d)
-    db = os.path.join(d, "api.db")
+    db = t.new_db(d, "api")
     keys = {
         "all": t.make_key(db),
         "other": t.make_key(db, project="globex"),
@@ -745,10 +772,13 @@ def main():
     check(len(logs) >= 3 and len(t.TOKENS) >= 8, "logs %d, tokens %d" % (len(logs), len(t.TOKENS)))
     leaked = t.logs_without_tokens(logs)
     check(not leaked, "tokens in the server logs: %s" % leaked)
-    con = sqlite3.connect(db)
-    check(con.execute("PRAGMA journal_mode").fetchone()[0] == "wal", "database in WAL mode")
-    check(con.execute("PRAGMA user_version").fetchone()[0] >= 1, "schema version recorded")
-    con.close()
+    if t.BACKEND == "postgresql":
+        check(t.sql(db, "SELECT version FROM kivo_schema") == [("4",)], "schema version recorded")
+    else:
+        con = sqlite3.connect(db)
+        check(con.execute("PRAGMA journal_mode").fetchone()[0] == "wal", "database in WAL mode")
+        check(con.execute("PRAGMA user_version").fetchone()[0] >= 1, "schema version recorded")
+        con.close()
     t.finish()
 
 
