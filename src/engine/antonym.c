@@ -144,6 +144,8 @@ kivo_status kv_antonyms_build(kivo_engine *e)
     qsort(v, n, sizeof *v, cmp_entry);
     e->antonyms = v;
     e->n_antonyms = n;
+    for (size_t i = 0; i < n; i++)
+        kv_hfilter_add(&e->antonym_filter, v[i].h);
     return KIVO_OK;
 }
 
@@ -164,6 +166,8 @@ static size_t first_of(const kivo_engine *e, uint64_t h)
 
 int kv_antonym_known(const kivo_engine *e, uint64_t h)
 {
+    if (!kv_hfilter_may(&e->antonym_filter, h))
+        return 0;
     size_t i = first_of(e, h);
     return i < e->n_antonyms && e->antonyms[i].h == h;
 }
@@ -171,7 +175,8 @@ int kv_antonym_known(const kivo_engine *e, uint64_t h)
 int kv_antonym_pair(const kivo_engine *e, uint64_t a, uint64_t b)
 {
     const antonym_entry *v = e->antonyms;
-    if (a == b || !e->n_antonyms)
+    if (a == b || !e->n_antonyms || !kv_hfilter_may(&e->antonym_filter, a) ||
+        !kv_hfilter_may(&e->antonym_filter, b))
         return 0;
     for (size_t i = first_of(e, a); i < e->n_antonyms && v[i].h == a; i++)
         for (size_t j = first_of(e, b); j < e->n_antonyms && v[j].h == b; j++)

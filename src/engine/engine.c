@@ -48,6 +48,7 @@ void kivo_engine_free(kivo_engine *e)
     free(e->sents);
     free(e->post);
     free(e->terms);
+    free(e->term_slots);
     free(e->sent_of);
     free(e->cs.terms);
     free(e->cs.numbits);

@@ -37,6 +37,29 @@ typedef struct kv_hours {
 } kv_hours;
 
 /* A word of one of a pair of opposite groups ("rose" / "fell"), by its token hash. */
+/* A 16,384-bit filter in front of a small sorted table of token hashes (opposites, antonyms):
+ * a clear bit proves a hash is not in the table, so the common lookup, a word that is in none,
+ * costs one load instead of a binary search. A set bit only says "search". */
+#define KV_HFILTER_BITS 16384
+typedef struct kv_hfilter {
+    uint64_t bits[KV_HFILTER_BITS / 64];
+} kv_hfilter;
+
+static inline unsigned kv_hfilter_bit(uint64_t h)
+{
+    return (unsigned)(h ^ (h >> 31)) & (KV_HFILTER_BITS - 1);
+}
+
+static inline void kv_hfilter_add(kv_hfilter *f, uint64_t h)
+{
+    f->bits[kv_hfilter_bit(h) / 64] |= 1ULL << (kv_hfilter_bit(h) % 64);
+}
+
+static inline int kv_hfilter_may(const kv_hfilter *f, uint64_t h)
+{
+    return (f->bits[kv_hfilter_bit(h) / 64] >> (kv_hfilter_bit(h) % 64)) & 1;
+}
+
 typedef struct kv_opposite {
     uint64_t h;
     uint16_t group; /* 1-based */
@@ -51,10 +74,11 @@ typedef struct kv_posting {
 
 /* A term of the source index: where its ascending sentence list starts, and how long it is. */
 typedef struct kv_term {
-    uint64_t h;    /* 0: empty slot */
+    uint64_t h;
     uint32_t last; /* last sentence counted, to count each sentence once */
     uint32_t count;
     uint32_t off; /* into kivo_engine.sent_of */
+    uint32_t gen; /* the record (kivo_engine.terms_gen) that filled the slot; others are empty */
 } kv_term;
 
 /* A source sentence: its span in its source's text and what it holds. */
@@ -109,7 +133,10 @@ struct kivo_engine {
     kv_term *terms; /* open addressing, power-of-two capacity */
     size_t cap_terms;
     size_t n_terms_cap; /* slots in use for the current record's table */
-    uint32_t *sent_of;  /* every term's sentences, grouped by term */
+    uint32_t terms_gen; /* the current record's mark: a table is emptied by a new one, not memset */
+    uint32_t *term_slots; /* the filled slots, in the order their terms came */
+    size_t cap_term_slots;
+    uint32_t *sent_of; /* every term's sentences, grouped by term */
     size_t cap_sent_of;
     kv_claim_scratch cs;
     kivo_claim *claims;
@@ -127,6 +154,7 @@ struct kivo_engine {
     size_t n_fields, cap_fields;
     kv_opposite *opposites; /* sorted by h; built once per engine */
     size_t n_opposites;
+    kv_hfilter opposite_filter; /* the hashes of opposites */
     kv_tokens win_toks;  /* scratch: the tokens of one evidence window, sentence by sentence */
     kv_tokens sent_toks; /* scratch: the tokens of one of its sentences */
     int explain;         /* explain.c: one detail line per claim when set */
@@ -136,7 +164,8 @@ struct kivo_engine {
     struct kv_sense *sense;      /* the sentence layer's scratch (sense_int.h) */
     struct kv_antonym *antonyms; /* antonym.c's table, sorted by hash */
     size_t n_antonyms;
-    uint64_t given[64]; /* given.c: the reader's own things the answer named ("your X") */
+    kv_hfilter antonym_filter; /* the hashes of antonyms */
+    uint64_t given[64];        /* given.c: the reader's own things the answer named ("your X") */
     size_t n_given;
     uint64_t *cue_keys; /* the cue table (cues.c): open addressing by token hash */
     uint32_t *cue_vals;

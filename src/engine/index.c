@@ -246,24 +246,31 @@ kivo_status kv_index_build(kivo_engine *e, const kivo_packet *p)
     return kv_sense_reset(e);
 }
 
-static kv_term *probe(kv_term *tab, size_t cap, uint64_t h)
+/* The slot of h in a table of cap slots: its own, or the empty one where it would go. A slot is
+ * empty unless the current record (gen) filled it. */
+static kv_term *probe(kv_term *tab, size_t cap, uint32_t gen, uint64_t h)
 {
     size_t i = (size_t)(h ^ (h >> 29)) & (cap - 1);
-    while (tab[i].h && tab[i].h != h)
+    while (tab[i].gen == gen && tab[i].h != h)
         i = (i + 1) & (cap - 1);
     return &tab[i];
 }
 
-/* Doubles the term table, moving its terms. */
-static kivo_status rehash(kivo_engine *e)
+/* Doubles the term table, moving its terms; the filled slots are listed again. */
+static kivo_status rehash(kivo_engine *e, size_t distinct)
 {
-    size_t cap = e->n_terms_cap * 2;
+    size_t cap = e->n_terms_cap * 2, n = 0;
+    const uint32_t gen = e->terms_gen;
     kv_term *t = calloc(cap, sizeof *t);
     if (!t)
         return KIVO_ENOMEM;
-    for (size_t i = 0; i < e->n_terms_cap; i++)
-        if (e->terms[i].h)
-            *probe(t, cap, e->terms[i].h) = e->terms[i];
+    for (size_t k = 0; k < distinct; k++) {
+        kv_term *to = probe(t, cap, gen, e->terms[e->term_slots[k]].h);
+        *to = e->terms[e->term_slots[k]];
+    }
+    for (size_t i = 0; i < cap; i++)
+        if (t[i].gen == gen)
+            e->term_slots[n++] = (uint32_t)i;
     free(e->terms);
     e->terms = t;
     e->cap_terms = e->n_terms_cap = cap;
@@ -281,28 +288,48 @@ static kivo_status group_by_term(kivo_engine *e)
     while (cap < e->n_post * 2 && cap < TERMS_START)
         cap *= 2;
     if (cap > e->cap_terms) {
+        /* New slots hold anything: they are cleared once here, then emptied by generation. */
         kv_term *t = realloc(e->terms, cap * sizeof *t);
         if (!t)
             return KIVO_ENOMEM;
+        memset(t, 0, cap * sizeof *t);
         e->terms = t;
         e->cap_terms = cap;
+        e->terms_gen = 0;
     }
-    memset(e->terms, 0, cap * sizeof *e->terms);
+    /* A new generation empties every slot at once; at the wrap, a real clear. */
+    if (++e->terms_gen == 0) {
+        memset(e->terms, 0, e->cap_terms * sizeof *e->terms);
+        e->terms_gen = 1;
+    }
+    const uint32_t gen = e->terms_gen;
     e->n_terms_cap = cap;
+    /* At most half the slots fill before a doubling: the list holds what the table may. */
+    st = kv_grow((void **)&e->term_slots, &e->cap_term_slots, cap / 2 + 1, sizeof *e->term_slots,
+                 64);
+    if (st != KIVO_OK)
+        return st;
     /* Pass 1: count each term's distinct sentences (postings arrive in sentence order). */
     size_t total = 0, distinct = 0;
     for (size_t i = 0; i < e->n_post; i++) {
-        kv_term *t = probe(e->terms, cap, e->post[i].h);
-        if (!t->h) {
+        kv_term *t = probe(e->terms, cap, gen, e->post[i].h);
+        if (t->gen != gen) {
             /* At most half full, so that probes stay short. */
-            if (++distinct * 2 > cap) {
-                if ((st = rehash(e)) != KIVO_OK)
+            if ((distinct + 1) * 2 > cap) {
+                if ((st = rehash(e, distinct)) != KIVO_OK)
                     return st;
                 cap = e->n_terms_cap;
-                t = probe(e->terms, cap, e->post[i].h);
+                st = kv_grow((void **)&e->term_slots, &e->cap_term_slots, cap / 2 + 1,
+                             sizeof *e->term_slots, 64);
+                if (st != KIVO_OK)
+                    return st;
+                t = probe(e->terms, cap, gen, e->post[i].h);
             }
             t->h = e->post[i].h;
+            t->gen = gen;
             t->last = UINT32_MAX;
+            t->count = 0;
+            e->term_slots[distinct++] = (uint32_t)(t - e->terms);
         }
         if (t->last != e->post[i].sent) {
             t->last = e->post[i].sent;
@@ -314,17 +341,16 @@ static kivo_status group_by_term(kivo_engine *e)
     if (st != KIVO_OK)
         return st;
     uint32_t off = 0;
-    for (size_t i = 0; i < cap; i++) {
-        if (!e->terms[i].h)
-            continue;
-        e->terms[i].off = off;
-        off += e->terms[i].count;
-        e->terms[i].count = 0;
-        e->terms[i].last = UINT32_MAX;
+    for (size_t k = 0; k < distinct; k++) {
+        kv_term *t = &e->terms[e->term_slots[k]];
+        t->off = off;
+        off += t->count;
+        t->count = 0;
+        t->last = UINT32_MAX;
     }
     /* Pass 2: fill. */
     for (size_t i = 0; i < e->n_post; i++) {
-        kv_term *t = probe(e->terms, cap, e->post[i].h);
+        kv_term *t = probe(e->terms, cap, gen, e->post[i].h);
         if (t->last != e->post[i].sent) {
             t->last = e->post[i].sent;
             e->sent_of[t->off + t->count++] = e->post[i].sent;
@@ -338,8 +364,8 @@ const uint32_t *kv_index_find(const kivo_engine *e, uint64_t h, size_t *n)
     *n = 0;
     if (!e->n_terms_cap)
         return NULL;
-    const kv_term *t = probe(e->terms, e->n_terms_cap, h);
-    if (!t->h)
+    const kv_term *t = probe(e->terms, e->n_terms_cap, e->terms_gen, h);
+    if (t->gen != e->terms_gen)
         return NULL;
     *n = t->count;
     return &e->sent_of[t->off];

@@ -100,12 +100,16 @@ kivo_status kv_opposites_build(kivo_engine *e)
     qsort(v, n, sizeof *v, cmp_entry);
     e->opposites = v;
     e->n_opposites = n;
+    for (size_t i = 0; i < n; i++)
+        kv_hfilter_add(&e->opposite_filter, v[i].h);
     return KIVO_OK;
 }
 
 /* The entry of the opposite groups for hash h, or NULL. */
 static const kv_opposite *find(const kivo_engine *e, uint64_t h)
 {
+    if (!kv_hfilter_may(&e->opposite_filter, h))
+        return NULL;
     size_t lo = 0, hi = e->n_opposites;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;

@@ -1,19 +1,8 @@
 /*
- * render.c - one pass of jansson's dump into a kivo_buf, for the claim report and the wire's
- * bodies (see render_int.h).
+ * render.c - one pass of jansson's dump into a kivo_buf, for the wire's create body (see
+ * render_int.h).
  */
 #include "render_int.h"
-
-#include "kivo/wire.h"
-
-json_t *kv_render_categories(uint32_t cats)
-{
-    json_t *a = json_array();
-    for (int c = KIVO_CAT_NONE + 1; a && c < KIVO_CAT_COUNT; c++)
-        if ((cats >> c) & 1u)
-            json_array_append_new(a, kv_render_own(kivo_wire_category_names[c]));
-    return a;
-}
 
 /* json_dump_callback's sink: appends to a kivo_buf (one pass; json_dumpb would need two) and
  * keeps the first failure, so a body over the buffer's ceiling is KIVO_ETOOBIG, not ENOMEM. */

@@ -1,6 +1,8 @@
 /*
- * render_int.h - what the library's two JSON renderers (report.c, wire.c) share: jansson setters
- * that fail the whole render on a NULL value, and one pass of jansson's dump into a kivo_buf.
+ * render_int.h - jansson setters that fail the whole render on a NULL value, and one pass of
+ * jansson's dump into a kivo_buf: wire.c's create body (not on the record path; the claim report
+ * and the events are written by the direct writer, jsonwrite_int.h, which the tests and
+ * tests/fuzz/fuzz_jsonwrite.c check against this dump).
  *
  * Keys are always ASCII literals of the library's own (field tables included), so they are set
  * without jansson's UTF-8 check (~200 instructions a key, ~130 keys a record); so are values of
@@ -28,16 +30,6 @@ static inline json_t *kv_render_own(const char *s)
 {
     return json_string_nocheck(s);
 }
-
-/* A caller's string, checked; NULL gives JSON null. */
-static inline json_t *kv_render_str_or_null(const char *s)
-{
-    return s ? json_string(s) : json_null();
-}
-
-/* The failure categories of a bitmask (bit c = kivo_category c) as a JSON array of their names
- * in enum order; a new reference, or NULL without memory. */
-json_t *kv_render_categories(uint32_t cats);
 
 /* Appends the compact dump of root (and a newline when newline is set) to out and drops root.
  * bad: a setter failed while root was built, so nothing is appended. @return KIVO_OK,

@@ -6,9 +6,11 @@
  * The tables use designated initializers indexed by a local enum, so a renderer's `case` names
  * the row it fills; the row order is the order on the wire.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "kivo/wire.h"
+#include "jsonwrite_int.h"
 #include "render_int.h"
 
 /* ---- enum names ------------------------------------------------------------------------------ */
@@ -340,15 +342,22 @@ void kivo_wire_event_id(kivo_hasher *h, const char *workflow_id, const char *cus
     static const char hex[] = "0123456789abcdef";
     const char *type = kivo_event_type_name(t);
     unsigned char d[KIVO_SHA256_SIZE];
-    kivo_buf b;
-    kivo_buf_init(&b, 0);
-    /* NUL separators keep ("a", "bc") and ("ab", "c") apart. */
-    if (kivo_buf_append(&b, workflow_id, strlen(workflow_id) + 1) != KIVO_OK ||
-        kivo_buf_append(&b, customer_run_id, strlen(customer_run_id) + 1) != KIVO_OK ||
-        kivo_buf_append(&b, type, strlen(type)) != KIVO_OK ||
-        kivo_hasher_sha256(h, b.data, b.len, d) != KIVO_OK)
+    size_t nw = strlen(workflow_id) + 1, nc = strlen(customer_run_id) + 1, nt = strlen(type);
+    char small[1024];
+    /* NUL separators keep ("a", "bc") and ("ab", "c") apart. Ids are capped well below the stack
+     * buffer (KIVO_WIRE_ID_MAX), so the heap is only for callers that pass longer ones. */
+    char *b = nw + nc + nt <= sizeof small ? small : malloc(nw + nc + nt);
+    kivo_status st = KIVO_ENOMEM;
+    if (b) {
+        memcpy(b, workflow_id, nw);
+        memcpy(b + nw, customer_run_id, nc);
+        memcpy(b + nw + nc, type, nt);
+        st = kivo_hasher_sha256(h, b, nw + nc + nt, d);
+    }
+    if (st != KIVO_OK)
         memset(d, 0, sizeof d);
-    kivo_buf_free(&b);
+    if (b != small)
+        free(b);
     memcpy(out, "evt_", 4);
     for (int i = 0; i < 12; i++) {
         out[4 + 2 * i] = hex[d[i] >> 4];
@@ -358,38 +367,54 @@ void kivo_wire_event_id(kivo_hasher *h, const char *workflow_id, const char *cus
 }
 
 /* The one artifact summary of a completed event: its claim report. */
-static json_t *artifacts_json(const kivo_wire_event *e)
+static void artifacts_json(kv_jw *w, const kivo_wire_event *e)
 {
     const char *label = e->run->storage_label;
-    json_t *arts = json_array(), *a = json_object();
-    int bad = !arts || !a;
-    for (size_t i = 0; i < AR_COUNT && !bad; i++) {
-        json_t *v = NULL;
+    kv_jw_open(w, '[');
+    kv_jw_open(w, '{');
+    for (size_t i = 0; i < AR_COUNT; i++) {
+        kv_jw_key(w, artifact_fields[i].name);
         switch (i) {
-        case AR_NAME: v = own(ARTIFACT_CLAIM_REPORT); break;
-        case AR_TYPE: v = own(ARTIFACT_CLAIM_REPORT); break;
-        case AR_FORMAT: v = own(ARTIFACT_FORMAT); break;
-        case AR_SHA256: v = json_string(e->report_sha256); break;
-        case AR_FILE_COUNT: v = json_integer(1); break;
-        case AR_STORAGE_LABEL: v = json_string(label ? label : ""); break;
+        case AR_NAME: kv_jw_cstr(w, ARTIFACT_CLAIM_REPORT); break;
+        case AR_TYPE: kv_jw_cstr(w, ARTIFACT_CLAIM_REPORT); break;
+        case AR_FORMAT: kv_jw_cstr(w, ARTIFACT_FORMAT); break;
+        case AR_SHA256: kv_jw_cstr(w, e->report_sha256); break;
+        case AR_FILE_COUNT: kv_jw_int(w, 1); break;
+        case AR_STORAGE_LABEL: kv_jw_cstr(w, label ? label : ""); break;
         }
-        bad |= put(a, artifact_fields[i].name, v);
     }
-    if (bad || json_array_append_new(arts, a) != 0) {
-        if (bad)
-            json_decref(a);
-        json_decref(arts);
-        return NULL;
-    }
-    return arts;
+    kv_jw_close(w, '}');
+    kv_jw_close(w, ']');
 }
 
-static json_t *source_hashes_json(const kivo_review *r, size_t n)
+/* Whether an event of this kind carries pw_event_fields[i]. */
+static int event_sends(size_t i, const kivo_wire_event *e)
 {
-    json_t *a = json_array();
-    for (size_t i = 0; a && i < n; i++)
-        json_array_append_new(a, own(r->source_hashes[i]));
-    return a;
+    int completed = e->type == KIVO_EVENT_COMPLETED, failed = e->type == KIVO_EVENT_FAILED;
+    switch (i) {
+    case EV_SCHEMA_VERSION:
+    case EV_EVENT_ID:
+    case EV_EVENT_TYPE:
+    case EV_REVIEW_RUN_ID:
+    case EV_CUSTOMER_RUN_ID:
+    case EV_WORKER_ID:
+    case EV_WORKER_VERSION:
+    case EV_SEQUENCE:
+    case EV_STATUS: return 1;
+    case EV_BATCH_ID: return e->run->batch_id != NULL;
+    case EV_GATE_VERDICT:
+    case EV_SAFE_USE_STATUS:
+    case EV_CLAIM_COUNT:
+    case EV_UNSUPPORTED_CLAIM_COUNT:
+    case EV_SOURCE_COUNT:
+    case EV_SOURCE_HASHES:
+    case EV_OUTPUT_HASH:
+    case EV_ARTIFACTS: return completed;
+    /* A failed run names no category: its record was never reviewed. */
+    case EV_CATEGORIES: return completed || failed;
+    case EV_FAILURE_CODE: return failed;
+    default: /* policy_version, prompt_version, customer_storage_pointer: not sent */ return 0;
+    }
 }
 
 kivo_status kivo_wire_event_render(kivo_hasher *h, const kivo_wire_event *e,
@@ -399,8 +424,7 @@ kivo_status kivo_wire_event_render(kivo_hasher *h, const kivo_wire_event *e,
     const kivo_review *r = e->review;
     int completed = e->type == KIVO_EVENT_COMPLETED, failed = e->type == KIVO_EVENT_FAILED;
     char id[KIVO_WIRE_EVENT_ID_SIZE];
-    json_t *o;
-    int bad = 0;
+    kv_jw w;
 
     if ((size_t)e->type >= KIVO_EVENT_TYPE_COUNT || (completed && (!r || !e->report_sha256)) ||
         (failed && !e->failure_code))
@@ -408,81 +432,47 @@ kivo_status kivo_wire_event_render(kivo_hasher *h, const kivo_wire_event *e,
     kivo_wire_event_id(h, m->workflow_id, m->customer_run_id, e->type, id);
     if (event_id)
         memcpy(event_id, id, sizeof id);
-    if (!(o = json_object()))
-        return KIVO_ENOMEM;
-    for (size_t i = 0; i < EV_COUNT && !bad; i++) {
-        json_t *v;
+    kv_jw_begin(&w, out);
+    kv_jw_open(&w, '{');
+    for (size_t i = 0; i < EV_COUNT && !w.bad; i++) {
+        if (!event_sends(i, e))
+            continue;
+        kv_jw_key(&w, pw_event_fields[i].name);
         switch (i) {
-        case EV_SCHEMA_VERSION: v = own(pw_event_fields[i].values[0]); break;
-        case EV_EVENT_ID: v = own(id); break;
-        case EV_EVENT_TYPE: v = own(kivo_event_type_name(e->type)); break;
-        case EV_REVIEW_RUN_ID: v = kv_render_str_or_null(m->review_run_id); break;
-        case EV_CUSTOMER_RUN_ID: v = json_string(m->customer_run_id); break;
-        case EV_BATCH_ID:
-            if (!m->batch_id)
-                continue;
-            v = json_string(m->batch_id);
-            break;
-        case EV_WORKER_ID: v = json_string(m->worker_id); break;
-        case EV_WORKER_VERSION: v = json_string(m->worker_version); break;
-        case EV_SEQUENCE: v = json_integer((json_int_t)e->sequence); break;
-        case EV_STATUS: v = own(kivo_event_status_name(e->type)); break;
-        case EV_GATE_VERDICT:
-            if (!completed)
-                continue;
-            v = own(kivo_verdict_name(r->gate_verdict));
-            break;
-        case EV_SAFE_USE_STATUS:
-            if (!completed)
-                continue;
-            v = own(kivo_verdict_name(r->safe_use_status));
-            break;
-        case EV_CLAIM_COUNT:
-            if (!completed)
-                continue;
-            v = json_integer((json_int_t)r->n_claims);
-            break;
-        case EV_UNSUPPORTED_CLAIM_COUNT:
-            if (!completed)
-                continue;
-            v = json_integer((json_int_t)r->unsupported_count);
-            break;
-        case EV_SOURCE_COUNT:
-            if (!completed)
-                continue;
-            v = json_integer((json_int_t)e->n_sources);
-            break;
+        case EV_SCHEMA_VERSION: kv_jw_cstr(&w, pw_event_fields[i].values[0]); break;
+        case EV_EVENT_ID: kv_jw_cstr(&w, id); break;
+        case EV_EVENT_TYPE: kv_jw_cstr(&w, kivo_event_type_name(e->type)); break;
+        case EV_REVIEW_RUN_ID: kv_jw_str_or_null(&w, m->review_run_id); break;
+        case EV_CUSTOMER_RUN_ID: kv_jw_cstr(&w, m->customer_run_id); break;
+        case EV_BATCH_ID: kv_jw_cstr(&w, m->batch_id); break;
+        case EV_WORKER_ID: kv_jw_cstr(&w, m->worker_id); break;
+        case EV_WORKER_VERSION: kv_jw_cstr(&w, m->worker_version); break;
+        case EV_SEQUENCE: kv_jw_int(&w, (int64_t)e->sequence); break;
+        case EV_STATUS: kv_jw_cstr(&w, kivo_event_status_name(e->type)); break;
+        case EV_GATE_VERDICT: kv_jw_cstr(&w, kivo_verdict_name(r->gate_verdict)); break;
+        case EV_SAFE_USE_STATUS: kv_jw_cstr(&w, kivo_verdict_name(r->safe_use_status)); break;
+        case EV_CLAIM_COUNT: kv_jw_int(&w, (int64_t)r->n_claims); break;
+        case EV_UNSUPPORTED_CLAIM_COUNT: kv_jw_int(&w, (int64_t)r->unsupported_count); break;
+        case EV_SOURCE_COUNT: kv_jw_int(&w, (int64_t)e->n_sources); break;
         case EV_SOURCE_HASHES:
-            if (!completed)
-                continue;
-            v = source_hashes_json(r, e->n_sources);
+            kv_jw_open(&w, '[');
+            for (size_t k = 0; k < e->n_sources; k++)
+                kv_jw_cstr(&w, r->source_hashes[k]);
+            kv_jw_close(&w, ']');
             break;
-        case EV_OUTPUT_HASH:
-            if (!completed)
-                continue;
-            v = own(r->output_hash);
-            break;
+        case EV_OUTPUT_HASH: kv_jw_cstr(&w, r->output_hash); break;
         case EV_CATEGORIES:
-            /* A failed run names no category: its record was never reviewed. */
-            if (!completed && !failed)
-                continue;
-            v = completed ? kv_render_categories(r->categories) : json_array();
+            if (completed)
+                kv_jw_categories(&w, r->categories);
+            else
+                kv_jw_categories(&w, 0);
             break;
-        case EV_ARTIFACTS:
-            if (!completed)
-                continue;
-            v = artifacts_json(e);
-            break;
-        case EV_FAILURE_CODE:
-            if (!failed)
-                continue;
-            v = json_string(e->failure_code);
-            break;
-        default: /* policy_version, prompt_version, customer_storage_pointer: not sent */ continue;
+        case EV_ARTIFACTS: artifacts_json(&w, e); break;
+        case EV_FAILURE_CODE: kv_jw_cstr(&w, e->failure_code); break;
         }
-        bad |= put(o, pw_event_fields[i].name, v);
     }
-    return kv_render_dump(o, bad, 1, out);
+    kv_jw_close(&w, '}');
+    return kv_jw_end(&w, 1);
 }
 
 static json_t *pointer_json(const kivo_wire_create *c)

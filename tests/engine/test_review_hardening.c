@@ -348,6 +348,59 @@ static void test_many_terms(void **state)
     free(text);
 }
 
+/* What one review decided, claim by claim (the parts a report shows). */
+static void claims_equal(const kivo_review *a, const kivo_review *b)
+{
+    assert_int_equal(a->n_claims, b->n_claims);
+    for (size_t i = 0; i < a->n_claims; i++) {
+        const kivo_claim *x = &a->claims[i], *y = &b->claims[i];
+        assert_int_equal(x->start, y->start);
+        assert_int_equal(x->status, y->status);
+        assert_true(x->support_score == y->support_score);
+        assert_int_equal(x->category, y->category);
+        assert_int_equal(x->n_evidence, y->n_evidence);
+        for (size_t k = 0; k < x->n_evidence; k++) {
+            assert_int_equal(x->evidence[k].start, y->evidence[k].start);
+            assert_int_equal(x->evidence[k].end, y->evidence[k].end);
+        }
+    }
+}
+
+/* The source index's term table is reused from record to record and emptied by a generation
+ * mark, not cleared (issue 19): records that grow it (past its 8,192 first slots, so that it
+ * doubles), shrink back and grow again on one engine give what a fresh engine gives, and no
+ * term of an earlier record is found in a later one. */
+static void test_index_reuse(void **state)
+{
+    kivo_engine *e = *state;
+    static const size_t words[] = {20000, 12, 3000, 40, 9000, 5};
+    for (size_t r = 0; r < sizeof words / sizeof words[0]; r++) {
+        size_t n = words[r], len = 0;
+        char *text = malloc(n * 16 + 64);
+        assert_non_null(text);
+        /* Distinct made-up words (zq<r><k>), a sentence every 12; the claim holds two of them
+         * and a word of the previous record's source, which this one does not hold. */
+        for (size_t k = 0; k < n; k++)
+            len += (size_t)sprintf(text + len, "zq%zux%zu%s", r, k, k % 12 == 11 ? ". " : " ");
+        text[len++] = '.';
+        char out[128];
+        snprintf(out, sizeof out, "The zq%zux%zu and zq%zux%zu tiles match zq%zux%zu.", r, n / 2, r,
+                 n - 1, r ? r - 1 : 9, (size_t)1);
+        char *ko, *kt, *fo, *ft;
+        const kivo_review *got = review_exact(e, out, text, &ko, &kt);
+        kivo_engine *fresh = NULL;
+        assert_int_equal(kivo_engine_create(&fresh), KIVO_OK);
+        const kivo_review *want = review_exact(fresh, out, text, &fo, &ft);
+        claims_equal(got, want);
+        kivo_engine_free(fresh);
+        free(ko);
+        free(kt);
+        free(fo);
+        free(ft);
+        free(text);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -360,6 +413,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_long_span_in_pieces, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tiny_vocabulary, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_terms, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_index_reuse, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,182 @@
+/*
+ * jsonwrite.c - the direct JSON writer's strings, numbers and end (see jsonwrite_int.h): jansson's
+ * compact dump, byte for byte, without the tree.
+ */
+#include "jsonwrite_int.h"
+
+#include <math.h>
+#include <stdio.h>
+
+#include "kivo/wire.h"
+
+kivo_status kv_jw_end(kv_jw *w, int newline)
+{
+    if (newline)
+        kv_jw_raw(w, "\n", 1);
+    kivo_status st = w->bad ? KIVO_ENOMEM : w->st;
+    if (st != KIVO_OK && w->out->data) {
+        w->out->len = w->mark;
+        w->out->data[w->mark] = '\0';
+    }
+    return st;
+}
+
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+/* Whether any of 8 bytes is one a string's scan must stop at: below 0x20, '"', '\\' (escaped) or
+ * 0x80 and up (checked as UTF-8). Each test is the exact "has a byte" form (Anderson's bit hacks),
+ * used only as a yes/no. */
+static inline int special8(const unsigned char *p)
+{
+    uint64_t x, q, b;
+    memcpy(&x, p, 8);
+    q = x ^ (ONES * '"');
+    b = x ^ (ONES * '\\');
+    return (((x - ONES * 0x20) & ~x) | x | ((q - ONES) & ~q) | ((b - ONES) & ~b)) & HIGHS ? 1 : 0;
+}
+
+/* The length of the UTF-8 sequence at s[0..n) whose lead byte is >= 0x80, or 0 when it is not one
+ * RFC 3629 allows (a stray continuation byte, C0/C1/F5.., a cut or overlong sequence, a surrogate,
+ * past U+10FFFF): jansson's utf8_check_first/utf8_check_full. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0];
+    size_t len;
+    uint32_t cp;
+    if (c >= 0xC2 && c <= 0xDF) {
+        len = 2;
+        cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3F);
+    }
+    if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) || (len == 3 && cp < 0x800) ||
+        (len == 4 && cp < 0x10000))
+        return 0;
+    return len;
+}
+
+/* jansson's escapes: the two-character ones, else \u00XX in capitals. */
+static void escape(kv_jw *w, unsigned c)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+    switch (c) {
+    case '\\': kv_jw_raw(w, "\\\\", 2); break;
+    case '"': kv_jw_raw(w, "\\\"", 2); break;
+    case '\b': kv_jw_raw(w, "\\b", 2); break;
+    case '\f': kv_jw_raw(w, "\\f", 2); break;
+    case '\n': kv_jw_raw(w, "\\n", 2); break;
+    case '\r': kv_jw_raw(w, "\\r", 2); break;
+    case '\t': kv_jw_raw(w, "\\t", 2); break;
+    default: kv_jw_raw(w, u, sizeof u); break;
+    }
+}
+
+void kv_jw_str(kv_jw *w, const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0, run = 0; /* s[run..i) is checked and needs no escape */
+    kv_jw_sep(w);
+    kv_jw_raw(w, "\"", 1);
+    while (i < n) {
+        while (i + 8 <= n && !special8(p + i))
+            i += 8;
+        if (i >= n)
+            break;
+        unsigned c = p[i];
+        if (c >= 0x80) {
+            size_t k = utf8_seq(p + i, n - i);
+            if (!k) {
+                w->bad = 1;
+                return;
+            }
+            i += k;
+        } else if (c < 0x20 || c == '"' || c == '\\') {
+            kv_jw_raw(w, s + run, i - run);
+            escape(w, c);
+            run = ++i;
+        } else {
+            i++;
+        }
+    }
+    kv_jw_raw(w, s + run, n - run);
+    kv_jw_raw(w, "\"", 1);
+    w->comma = 1;
+}
+
+void kv_jw_int(kv_jw *w, int64_t v)
+{
+    char b[24];
+    char *end = b + sizeof b, *q = end;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        *--q = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--q = '-';
+    kv_jw_sep(w);
+    kv_jw_raw(w, q, (size_t)(end - q));
+    w->comma = 1;
+}
+
+/* jansson's jsonp_dtostr with precision 6: "%.6g", ".0" when that reads as an integer, and the
+ * exponent without '+' or leading zeros. */
+void kv_jw_real(kv_jw *w, double v)
+{
+    char b[48];
+    if (!isfinite(v)) {
+        w->bad = 1;
+        return;
+    }
+    int r = snprintf(b, sizeof b - 3, "%.6g", v);
+    if (r < 0 || (size_t)r >= sizeof b - 3) {
+        w->bad = 1;
+        return;
+    }
+    size_t n = (size_t)r;
+    if (!strchr(b, '.') && !strchr(b, 'e')) {
+        b[n++] = '.';
+        b[n++] = '0';
+        b[n] = '\0';
+    }
+    char *start = strchr(b, 'e');
+    if (start) {
+        start++;
+        char *end = start + 1;
+        if (*start == '-')
+            start++;
+        while (*end == '0')
+            end++;
+        if (end != start) {
+            memmove(start, end, n - (size_t)(end - b) + 1);
+            n -= (size_t)(end - start);
+        }
+    }
+    kv_jw_sep(w);
+    kv_jw_raw(w, b, n);
+    w->comma = 1;
+}
+
+void kv_jw_categories(kv_jw *w, uint32_t cats)
+{
+    kv_jw_open(w, '[');
+    for (int c = KIVO_CAT_NONE + 1; c < KIVO_CAT_COUNT; c++)
+        if (((cats >> c) & 1u) && kivo_wire_category_names[c])
+            kv_jw_cstr(w, kivo_wire_category_names[c]);
+    kv_jw_close(w, ']');
+}
