@@ -221,6 +221,32 @@ static kivo_status check_set(merge *m)
     return KIVO_OK;
 }
 
+/* The inputs the shards were given on the command line (shard.json "inputs"), which replaced the
+ * spec's; none when they read the spec's own. */
+static int given_inputs(merge *m, const json_t *list)
+{
+    size_t n = json_array_size(list);
+    char **v;
+    int rc;
+    if (!list)
+        return 0;
+    if (!json_is_array(list) || !(v = calloc(n ? n : 1, sizeof *v))) {
+        snprintf(m->err, m->errlen, "the shards' inputs in %s cannot be read", WK_SHARD_INFO_NAME);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        v[i] = (char *)json_string_value(json_array_get(list, i));
+    for (size_t i = 0; i < n; i++)
+        if (!v[i]) {
+            free(v);
+            snprintf(m->err, m->errlen, "an input in %s is not a string", WK_SHARD_INFO_NAME);
+            return -1;
+        }
+    rc = wk_jobspec_set_inputs(&m->spec, v, n, m->err, m->errlen);
+    free(v);
+    return rc;
+}
+
 /* Step 3: the job spec, loaded from the folder and by the path the shards used (the inputs'
  * paths, which rejects name, depend on both), must still be the batch the shards name. */
 static kivo_status load_job(merge *m)
@@ -239,10 +265,11 @@ static kivo_status load_job(merge *m)
     if (wk_jobspec_load(str(info, "job_spec"), &m->spec, m->err, m->errlen) != 0)
         goto out;
     m->spec_loaded = 1;
-    if (wk_jobspec_set_batch(&m->spec, str(info, "batch_id"), m->err, m->errlen) != 0 ||
+    if (given_inputs(m, json_object_get(info, "inputs")) != 0 ||
+        wk_jobspec_set_batch(&m->spec, str(info, "batch_id"), m->err, m->errlen) != 0 ||
         wk_breakdown_create(&m->spec, gb, &m->bd, m->err, m->errlen) != 0 ||
-        wk_inputs_expand(m->spec.dir, m->spec.inputs, m->spec.n_inputs, &m->in, m->err,
-                         m->errlen) != 0)
+        wk_inputs_expand(wk_jobspec_inputs_dir(&m->spec), m->spec.inputs, m->spec.n_inputs, &m->in,
+                         m->err, m->errlen) != 0)
         goto out;
     bo.spec_path = str(info, "job_spec");
     if (wk_manifest_identity(&m->spec, &bo, &m->in, batch, options, m->err, m->errlen) != 0) {

@@ -240,6 +240,15 @@ int wk_shard_info_write(int root, const struct wk_jobspec *spec, const struct wk
         json_integer((json_int_t)(opts->part_size ? opts->part_size : WK_PART_SIZE_DEFAULT)));
     json_object_set_new(o, "compression",
                         json_string(wk_compress_name((wk_compress)opts->compress)));
+    if (spec->inputs_given) {
+        /* Inputs given on the command line replace the spec's: merge must expand the same. */
+        json_t *given = json_array();
+        if (!given)
+            goto no_memory;
+        for (size_t i = 0; i < spec->n_inputs; i++)
+            json_array_append_new(given, json_string(spec->inputs[i]));
+        json_object_set_new(o, "inputs", given);
+    }
     json_object_set_new(o, "ranges", rs);
     rs = NULL;
     if (!(js = json_dumps(o, JSON_INDENT(2))))

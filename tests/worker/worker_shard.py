@@ -118,6 +118,23 @@ def case_example():
             same_store(one, merged, "example, %d shards" % n)
 
 
+def case_given_inputs():
+    """Shards given their inputs on the command line (replacing the spec's): merge expands the
+    same inputs (shard.json "inputs"), not the spec's, and equals one run given them too."""
+    with TempDir() as tmp:
+        traces = os.path.join(ROOT, "data", "examples", "traces")
+        given = sorted(os.path.join(traces, n) for n in os.listdir(traces) if n.endswith(".jsonl"))
+        given = given[::-1][:2]      # two of them, in another order than the spec's glob
+        one = os.path.join(tmp, "one")
+        rc, err = batch(example_spec(), one, *given)
+        check(rc in (0, 3), "single run with inputs: exit %d: %s" % (rc, err))
+        for n in (2, 3):
+            merged, dirs = shards_then_merge(tmp, example_spec(), n, "given", *given)
+            info = json.loads(read(os.path.join(dirs[0], "shard.json")))
+            check(info.get("inputs") == given, "shard.json inputs %r" % info.get("inputs"))
+            same_store(one, merged, "given inputs, %d shards" % n)
+
+
 def make_corpus(tmp):
     """Three inputs: a small file, a large one (~500 records) that shards split, and a gzip one.
     Duplicates and case-differing ids sit in different files and far apart in the large one."""
