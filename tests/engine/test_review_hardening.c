@@ -383,6 +383,7 @@ static void test_index_reuse(void **state)
         for (size_t k = 0; k < n; k++)
             len += (size_t)sprintf(text + len, "zq%zux%zu%s", r, k, k % 12 == 11 ? ". " : " ");
         text[len++] = '.';
+        text[len] = '\0'; /* review_exact() takes C strings */
         char out[128];
         snprintf(out, sizeof out, "The zq%zux%zu and zq%zux%zu tiles match zq%zux%zu.", r, n / 2, r,
                  n - 1, r ? r - 1 : 9, (size_t)1);
