@@ -255,25 +255,11 @@ size_t wk_outbox_unsynced(const wk_outbox *ob)
     return ob->pending_lines;
 }
 
-static int write_all(int fd, const char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -1;
-        p += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
 int wk_outbox_sync(wk_outbox *ob)
 {
     if (ob->pending.len == 0)
         return 0;
-    if (write_all(ob->state_fd, ob->pending.data, ob->pending.len) != 0 ||
+    if (wk_write_all(ob->state_fd, ob->pending.data, ob->pending.len) != 0 ||
         fdatasync(ob->state_fd) != 0)
         return -1;
     kivo_buf_reset(&ob->pending);
@@ -287,7 +273,7 @@ static int append_line_synced(int dir_fd, const char *name, const char *text, si
     int rc = -1;
     if (fd < 0)
         return -1;
-    if (write_all(fd, text, len) == 0 && write_all(fd, "\n", 1) == 0 && fdatasync(fd) == 0)
+    if (wk_write_all(fd, text, len) == 0 && wk_write_all(fd, "\n", 1) == 0 && fdatasync(fd) == 0)
         rc = 0;
     close(fd);
     return rc;

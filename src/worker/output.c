@@ -367,3 +367,21 @@ int wk_dir_lock(int dirfd)
 {
     return flock(dirfd, LOCK_EX | LOCK_NB);
 }
+
+int wk_write_all(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+    while (len) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            if (w == 0)
+                errno = EIO;
+            return -1;
+        }
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}

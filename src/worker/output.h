@@ -84,6 +84,10 @@ int wk_file_dir(const char *path, const char **name);
 
 /* Opens name in dirfd for appending, creating it with mode, or for reading; never through a
  * symbolic link (ELOOP). @return the descriptor, or -1 with errno. */
+/* Writes all len bytes to fd, again after EINTR or a short write. @return 0, or -1 with errno
+ * set (EIO for a write that wrote nothing). */
+int wk_write_all(int fd, const void *data, size_t len);
+
 int wk_append_open(int dirfd, const char *name, int mode);
 int wk_read_open(int dirfd, const char *name);
 

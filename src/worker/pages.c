@@ -71,29 +71,12 @@ static int remove_pages(int dirfd, int64_t from)
     return rc;
 }
 
-static int write_all(int fd, const char *data, size_t len)
-{
-    while (len) {
-        ssize_t w = write(fd, data, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            if (w == 0)
-                errno = EIO;
-            return -1;
-        }
-        data += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
 static int flush(wk_pages *p, char *err, size_t errlen)
 {
     char name[WK_HTML_PAGE_NAME_MAX + 8];
     if (!p->buf.len)
         return 0;
-    if (write_all(p->fd, p->buf.data, p->buf.len) != 0) {
+    if (wk_write_all(p->fd, p->buf.data, p->buf.len) != 0) {
         page_file(p->page, 1, name, sizeof name);
         wk_output_error(err, errlen, "cannot write", WK_PAGES_DIR, name, errno);
         return -1;

@@ -149,30 +149,13 @@ int wk_parts_open(int reports_fd, wk_compress c, uint64_t part_size, wk_rindex *
     return 0;
 }
 
-static int write_all(int fd, const char *data, size_t len)
-{
-    while (len) {
-        ssize_t w = write(fd, data, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            if (w == 0)
-                errno = EIO;
-            return -1;
-        }
-        data += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
 /* Writes out what is pending: the buffer (none), or the frame (zstd) with its row in the index. */
 static int flush(wk_parts *p, char *err, size_t errlen)
 {
     if (!p->len)
         return 0;
     if (p->c == WK_COMPRESS_NONE) {
-        if (write_all(p->fd, p->buf, p->len) != 0)
+        if (wk_write_all(p->fd, p->buf, p->len) != 0)
             goto io;
         p->bytes += p->len;
         p->len = 0;
@@ -193,7 +176,7 @@ static int flush(wk_parts *p, char *err, size_t errlen)
         snprintf(err, errlen, "zstd: %s", ZSTD_getErrorName(zn));
         return -1;
     }
-    if (write_all(p->fd, p->zbuf, zn) != 0)
+    if (wk_write_all(p->fd, p->zbuf, zn) != 0)
         goto io;
     wk_rindex_frame f = {p->part, p->frames, p->bytes, zn, p->frame_start, p->len};
     if (p->ix && wk_rindex_add_frame(p->ix, &f) != 0) {
@@ -281,7 +264,8 @@ int wk_parts_append(wk_parts *p, const char *data, size_t len, wk_part_loc *loc,
         if (need > p->cap) {
             if (p->c == WK_COMPRESS_NONE) {
                 /* Larger than the buffer: straight to the file. */
-                if (write_all(p->fd, data, len) != 0 || (nl && write_all(p->fd, "\n", 1) != 0)) {
+                if (wk_write_all(p->fd, data, len) != 0 ||
+                    (nl && wk_write_all(p->fd, "\n", 1) != 0)) {
                     snprintf(err, errlen, "cannot write a part: %s", strerror(errno));
                     return -1;
                 }
