@@ -32,6 +32,7 @@
 #include "report_index.h"
 #include "seen.h"
 #include "shard.h"
+#include "shard_info.h"
 #include "stream.h"
 
 #define SCAN_BLOCK (1u << 20)
@@ -72,7 +73,9 @@ typedef struct merge {
     int html; /* index.html wanted */
     wk_html_index *index;
     wk_seen *seen;
-    cursor *cur; /* one per input */
+    cursor *cur;       /* one per input */
+    char **open_paths; /* the inputs' paths to open from any working folder: relative ones
+                        * joined to the shards' cwd (m->in.paths stay as the shards wrote them) */
     int root, reports_fd;
     char out_path[PATH_MAX];
     wk_rindex *ix;
@@ -110,13 +113,18 @@ static uint64_t num(const json_t *o, const char *key)
     return v > 0 ? (uint64_t)v : 0;
 }
 
-static json_t *load_json_at(int root, const char *name)
+/* A shard's shard.json or summary.json through its checking parser (shard_info.h). @return the
+ * object, or NULL with a message in err (none when the file cannot be read: errno says why). */
+static json_t *load_json_at(int root, const char *name,
+                            json_t *(*parse)(const char *, size_t, char *, size_t), char *err,
+                            size_t errlen)
 {
     char *data = NULL;
     size_t len = 0;
     json_t *j = NULL;
+    err[0] = '\0';
     if (wk_read_at(root, name, 0, &data, &len) == 0)
-        j = json_loadb(data, len, 0, NULL);
+        j = parse(data, len, err, errlen);
     free(data);
     return j;
 }
@@ -133,12 +141,15 @@ static kivo_status load_shards(merge *m)
             snprintf(m->err, m->errlen, "cannot open shard folder %s: %s", s->dir, strerror(errno));
             return KIVO_EINVAL;
         }
-        if (!(s->info = load_json_at(s->root, WK_SHARD_INFO_NAME)) ||
-            strcmp(str(s->info, "schema_version"), "kivo_worker_shard.v1") != 0) {
-            snprintf(m->err, m->errlen,
-                     "%s is not the out folder of a `kivo-worker batch --shard K/N` (no "
-                     "readable %s)",
-                     s->dir, WK_SHARD_INFO_NAME);
+        if (!(s->info = load_json_at(s->root, WK_SHARD_INFO_NAME, wk_shard_info_parse, merr,
+                                     sizeof merr))) {
+            if (merr[0])
+                snprintf(m->err, m->errlen, "%s: %s", s->dir, merr);
+            else
+                snprintf(m->err, m->errlen,
+                         "%s is not the out folder of a `kivo-worker batch --shard K/N` (no "
+                         "readable %s)",
+                         s->dir, WK_SHARD_INFO_NAME);
             return KIVO_EINVAL;
         }
         s->k = (uint32_t)num(s->info, "shard");
@@ -147,8 +158,14 @@ static kivo_status load_shards(merge *m)
         int done = had > 0 && man.state == WK_MANIFEST_COMPLETE;
         if (had > 0)
             wk_manifest_free(&man);
-        if (!done || !(s->summary = load_json_at(s->root, "summary.json")) ||
-            json_object_get(s->summary, "interrupted")) {
+        if (done &&
+            !(s->summary = load_json_at(s->root, "summary.json", wk_shard_summary_parse, merr,
+                                        sizeof merr)) &&
+            merr[0]) {
+            snprintf(m->err, m->errlen, "shard %u/%u in %s: %s", s->k, s->n, s->dir, merr);
+            return KIVO_EINVAL;
+        }
+        if (!done || !s->summary || json_object_get(s->summary, "interrupted")) {
             snprintf(m->err, m->errlen,
                      "shard %u/%u in %s did not finish: run its batch again (it resumes from "
                      "its checkpoint), then merge",
@@ -247,6 +264,26 @@ static int given_inputs(merge *m, const json_t *list)
     return rc;
 }
 
+/* The inputs' paths as the merge opens them: a relative one is the shards' cwd joined to it, so
+ * that a merge run from another working folder reads the same files (rejects still name them as
+ * the shards did). @return 0, or -1 with a message. */
+static int absolute_paths(merge *m, const char *cwd)
+{
+    if (!(m->open_paths = calloc(m->in.n + 1, sizeof *m->open_paths)))
+        goto no_memory;
+    for (size_t i = 0; i < m->in.n; i++) {
+        const char *p = m->in.paths[i];
+        size_t n = p[0] == '/' ? strlen(p) + 1 : strlen(cwd) + strlen(p) + 2;
+        if (!(m->open_paths[i] = malloc(n)))
+            goto no_memory;
+        snprintf(m->open_paths[i], n, p[0] == '/' ? "%s%s" : "%s/%s", p[0] == '/' ? "" : cwd, p);
+    }
+    return 0;
+no_memory:
+    snprintf(m->err, m->errlen, "out of memory");
+    return -1;
+}
+
 /* Step 3: the job spec, loaded from the folder and by the path the shards used (the inputs'
  * paths, which rejects name, depend on both), must still be the batch the shards name. */
 static kivo_status load_job(merge *m)
@@ -271,6 +308,10 @@ static kivo_status load_job(merge *m)
         wk_inputs_expand(wk_jobspec_inputs_dir(&m->spec), m->spec.inputs, m->spec.n_inputs, &m->in,
                          m->err, m->errlen) != 0)
         goto out;
+    if (absolute_paths(m, str(info, "cwd")) != 0) {
+        st = KIVO_EIO;
+        goto out;
+    }
     bo.spec_path = str(info, "job_spec");
     if (wk_manifest_identity(&m->spec, &bo, &m->in, batch, options, m->err, m->errlen) != 0) {
         st = KIVO_EIO;
@@ -462,7 +503,8 @@ static int find_offset(merge *m, const shard_in *s, size_t f, uint64_t line, uin
 {
     cursor *c = &m->cur[f];
     const uint64_t want = line - 1; /* lines before it */
-    int compressed = wk_stream_is_compressed(m->in.paths[f]);
+    const char *path = m->open_paths[f];
+    int compressed = wk_stream_is_compressed(path);
     char *buf = NULL;
     int rc = -1;
     if (compressed || c->fd < 0 || c->line > want) {
@@ -472,8 +514,8 @@ static int find_offset(merge *m, const shard_in *s, size_t f, uint64_t line, uin
         c->fd = -1;
         c->stream = NULL;
         c->off = c->line = 0;
-        if (compressed ? wk_stream_open(m->in.paths[f], &c->stream) != 0
-                       : (c->fd = open(m->in.paths[f], O_RDONLY | O_CLOEXEC)) < 0)
+        if (compressed ? wk_stream_open(path, &c->stream) != 0
+                       : (c->fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
             return -1;
     }
     json_t *rs = json_object_get(s->info, "ranges");
@@ -606,9 +648,12 @@ static kivo_status merge_row(merge *m, shard_in *s, const wk_rindex_hit *hit)
     if (first) {
         char reason[600];
         uint64_t off = 0;
+        errno = 0;
         if (r->file >= m->in.n || find_offset(m, s, r->file, r->line, &off) != 0) {
-            snprintf(m->err, m->errlen, "cannot read line %llu of input %u to name a duplicate",
-                     (unsigned long long)r->line, r->file);
+            snprintf(m->err, m->errlen, "cannot read line %llu of %s to name a duplicate: %s",
+                     (unsigned long long)r->line,
+                     r->file < m->in.n ? m->open_paths[r->file] : "an input",
+                     errno ? strerror(errno) : "it is shorter than it was");
             return KIVO_EIO;
         }
         duplicate_reason(m, first, reason, sizeof reason);
@@ -680,10 +725,10 @@ static int next_reject(merge *m, shard_in *s, json_t **rj, char **raw, size_t *r
         return 0;
     *raw = m->rline;
     *rawlen = (size_t)n;
-    if (!(*rj = json_loadb(m->rline, (size_t)n, 0, NULL)) ||
-        path_index(m, str(*rj, "file"), file) != 0)
+    const char *path;
+    if (!(*rj = wk_shard_reject_parse(m->rline, (size_t)n, &path, line)) ||
+        path_index(m, path, file) != 0)
         return -1;
-    *line = num(*rj, "line");
     return 1;
 }
 
@@ -698,7 +743,10 @@ static kivo_status walk_shard(merge *m, shard_in *s)
     kivo_status st = KIVO_OK;
     wk_rindex_hit hit;
     snprintf(rp, sizeof rp, "%s/reports", s->path);
+    /* One read transaction for the whole walk: without it SQLite locks and checks the files
+     * again for every row (several fcntl and fstat calls each, most of the merge's time). */
     if (wk_rindex_open_read(rp, &s->ix, m->err, m->errlen) != 0 ||
+        wk_rindex_hold_read(s->ix) != 0 ||
         (s->reports_fd = wk_dir_walk(s->root, "reports", 0, NULL, NULL)) < 0 ||
         wk_part_reader_open(s->reports_fd, &s->pr) != 0) {
         if (!s->ix || s->reports_fd < 0)
@@ -853,6 +901,9 @@ static void close_merge(merge *m)
         wk_stream_close(m->cur[i].stream);
     }
     free(m->cur);
+    for (size_t i = 0; m->open_paths && i < m->in.n; i++)
+        free(m->open_paths[i]);
+    free(m->open_paths);
     for (size_t i = 0; m->sh && i < m->n; i++) {
         shard_in *s = &m->sh[i];
         json_decref(s->info);

@@ -313,6 +313,50 @@ def case_refusals():
               "changed spec: exit %d, %r" % (rc, err))
 
 
+def case_other_cwd():
+    """Shards run from their folder with a relative job spec path and relative inputs given on
+    the command line; the merge runs from another working folder (the relative paths mean
+    nothing there) and still reads the inputs to name duplicates across shards: one process's
+    store. A shard.json's cwd that no longer exists is refused with a message naming it."""
+    with TempDir() as tmp:
+        work = os.path.join(tmp, "work")
+        os.mkdir(work)
+        spec = make_corpus(work)
+        inputs = ["a-small.jsonl", "b-big.jsonl", "c-gz.jsonl.gz"]
+
+        def rel_batch(out, *extra):
+            p = subprocess.run([WORKER, "batch", "--job-spec-file", "spec.json", "--out", out,
+                                "--quiet"] + list(extra) + inputs, cwd=work,
+                               capture_output=True, timeout=300)
+            return p.returncode, p.stderr.decode("utf-8", "replace")
+        one = os.path.join(tmp, "one")
+        rc, err = rel_batch(one)
+        check(rc == 3, "single run: exit %d: %s" % (rc, err))
+        dirs = []
+        for k in range(3):
+            dirs.append(os.path.join(tmp, "s%d" % k))
+            rc, err = rel_batch(dirs[-1], "--shard", "%d/3" % k)
+            check(rc == 3 or rc == 0, "shard %d: exit %d: %s" % (k, rc, err))
+            info = json.loads(read(os.path.join(dirs[-1], "shard.json")))
+            check(os.path.isabs(info["cwd"]) and info["job_spec"] == "spec.json",
+                  "shard.json cwd %r job_spec %r" % (info["cwd"], info["job_spec"]))
+        elsewhere = os.path.join(tmp, "elsewhere")
+        os.mkdir(elsewhere)
+        for name in inputs:   # decoys: the merge must not read these instead
+            with open(os.path.join(elsewhere, name), "wb") as f:
+                f.write(b"{}\n")
+        out = os.path.join(tmp, "merged")
+        rc, _, err = run(WORKER, "merge", "--out", out, "--quiet", *dirs, cwd=elsewhere,
+                         timeout=300)
+        check(rc == 3, "merge from another folder: exit %d: %s" % (rc, err))
+        same_store(one, out, "merge from another working folder")
+        # The shards' working folder gone: refused, naming it.
+        os.rename(work, work + "-moved")
+        rc, _, err = run(WORKER, "merge", "--out", os.path.join(tmp, "m2"), *dirs,
+                         cwd=elsewhere, timeout=300)
+        check(rc == 2 and work in err, "cwd gone: exit %d, %r" % (rc, err))
+
+
 def case_shard_option():
     """--shard forms: K/N, auto/N from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID, KIVO_SHARD;
     bad values exit 2 naming the problem."""
