@@ -218,10 +218,23 @@ class Server:
             return self.proc.returncode if self.proc else None
         self.proc.send_signal(sig)
         try:
-            return self.proc.wait(timeout)
+            rc = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
             self.kill9()
-            return None
+            rc = None
+        if rc != 0:
+            self.show_log(f"kivo-api exited {rc} after signal {int(sig)}")
+        return rc
+
+    def show_log(self, why, lines=40):
+        """Prints why and the last lines of the server's log (stderr), so that a failed stop or
+        start says what the server said (a sanitizer report, a store error) in the test output."""
+        print(f"-- {why}; the end of {self.log}:", flush=True)
+        try:
+            with open(self.log, encoding="utf-8", errors="replace") as f:
+                print("".join(f.readlines()[-lines:]), end="", flush=True)
+        except OSError as e:
+            print(f"(cannot read the log: {e})", flush=True)
 
     def kill9(self):
         if self.proc and self.proc.poll() is None:

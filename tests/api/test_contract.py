@@ -641,6 +641,16 @@ def sigterm_in_flight(d):
     srv.proc.send_signal(signal.SIGTERM)
     time.sleep(0.3)
     check(srv.proc.poll() is None, "server waits for the request in flight")
+    # While it drains, a new connection is closed unanswered (the listen socket stays open until
+    # the server stops: libmicrohttpd's quiesce raced its own threads and aborted the server).
+    try:
+        s2 = socket.create_connection((t.HOST, srv.port), timeout=5)
+        s2.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        late = s2.recv(4096)
+        s2.close()
+    except OSError:
+        late = b""
+    check(late == b"", f"a connection made while draining is not served: {late[:40]!r}")
     s.sendall(body[20:])
     resp = b""
     while b"\r\n\r\n" not in resp:

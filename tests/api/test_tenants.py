@@ -209,7 +209,10 @@ def body_budget(d):
     # write, then close (libmicrohttpd's epoll missed that end of file; its idle timeout is 60 s).
     for _ in range(2):
         s, _ = upload_head(srv.port, k, size, expect=False)
-        s.sendall(b"x" * (size // 2))
+        try:
+            s.sendall(b"x" * (size // 2))
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server answered from the head and closed first: abandoned all the same
         s.close()
     time.sleep(0.2)
     check(budget_is_back(srv.port, k, size), "abandoned uploads give their budget back")
