@@ -296,7 +296,8 @@ static const char usage_submit[] =
     "\n"
     "Sends whatever an outbox still holds: a batch's output folder, or a run's outbox. Every\n"
     "event is in DIR/events.jsonl and its state in DIR/outbox.state (\"event_id state\n"
-    "review_run_id\" lines, fsync'd before any send; state created, sent or dead). An event is\n"
+    "review_run_id\" lines, fsync'd before any send; state created, sent, dead, or elsewhere:\n"
+    "an MPI rank's run that an earlier rank holds, never sent from here). An event is\n"
     "marked sent only once kivo-api acknowledged it (202, or 200 for a replay); sending again\n"
     "what is already sent sends nothing and creates nothing. No answer, 429 and 5xx are retried\n"
     "with exponential backoff and jitter (Retry-After honoured); any other 4xx goes to\n"
@@ -513,13 +514,14 @@ static int load_credential(const char *cmd, const char *flag, const char *file,
 
 static void stats_json(const wk_send_stats *s, const char *dir)
 {
-    json_t *j = json_pack(
-        "{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "outbox", dir, "events",
-        (json_int_t)s->events, "sent", (json_int_t)s->sent, "replayed", (json_int_t)s->replayed,
-        "already_sent", (json_int_t)s->already, "runs_created", (json_int_t)s->runs_created,
-        "runs_reused", (json_int_t)s->runs_reused, "dead_lettered", (json_int_t)s->dead, "pending",
-        (json_int_t)s->pending, "requests", (json_int_t)s->requests, "retries",
-        (json_int_t)s->retries, "seconds", s->seconds);
+    json_t *j =
+        json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "outbox",
+                  dir, "events", (json_int_t)s->events, "sent", (json_int_t)s->sent, "replayed",
+                  (json_int_t)s->replayed, "already_sent", (json_int_t)s->already, "other_shards",
+                  (json_int_t)s->elsewhere, "runs_created", (json_int_t)s->runs_created,
+                  "runs_reused", (json_int_t)s->runs_reused, "dead_lettered", (json_int_t)s->dead,
+                  "pending", (json_int_t)s->pending, "requests", (json_int_t)s->requests, "retries",
+                  (json_int_t)s->retries, "seconds", s->seconds);
     char *t = j ? json_dumps(j, JSON_COMPACT) : NULL;
     if (t)
         printf("%s\n", t);
@@ -1007,6 +1009,16 @@ static int cmd_batch(const wk_optenv *oe)
             gate_failed = wk_gate_eval(gate, metrics, n, tripped, sizeof tripped) > 0;
         }
     }
+    int may_send = so.base_url != NULL;
+#ifdef KIVO_WORKER_MPI
+    /* Which rank sends which run is known only once every rank finished: decided here, on all. */
+    if (may_send) {
+        int c = wk_mpi_claim_runs(rc == WK_EXIT_OK || rc == WK_EXIT_REJECTS, bo.out_dir, mpi_quiet);
+        if (c < 0 && (rc == WK_EXIT_OK || rc == WK_EXIT_REJECTS))
+            rc = WK_EXIT_IO;
+        may_send = c > 0;
+    }
+#endif
     if (rc == WK_EXIT_OK || rc == WK_EXIT_REJECTS) {
         const char *out = bo.out_dir ? bo.out_dir : spec.report_path;
         if (json) {
@@ -1037,7 +1049,7 @@ static int cmd_batch(const wk_optenv *oe)
             json_decref(sj);
             free(js);
         }
-        if (so.base_url) {
+        if (may_send) {
             int sr = batch_send(&spec, out, &so, key, quiet);
             if (sr != WK_EXIT_OK)
                 rc = sr;

@@ -11,12 +11,17 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <jansson.h>
 #include <mpi.h>
 
 #include "exitcode.h"
 #include "jobspec.h"
+#include "kivo/buf.h"
 #include "merge.h"
 #include "mpi_ranks.h"
+#include "outbox.h"
+#include "report_index.h"
+#include "seen.h"
 
 static int rank, size;
 
@@ -186,4 +191,166 @@ int wk_mpi_batch_end(int rc, const wk_summary *sum, const char *out, int json, i
         wait_for(&done) != 0)
         return WK_EXIT_IO;
     return final;
+}
+
+/* Every rank's stored run ids (NUL-terminated, one after another), gathered on every rank:
+ * *all holds them, rank r's from (*at)[r] to (*at)[r + 1]. @return 0, or -1 (a message on
+ * stderr). */
+static int gather_ids(const kivo_buf *mine, char **all, uint64_t **at)
+{
+    int *counts = calloc((size_t)size, sizeof *counts), *displs = NULL;
+    uint64_t n = mine->len, *lens = calloc((size_t)size, sizeof *lens);
+    MPI_Request req;
+    int rc = -1;
+    *all = NULL;
+    *at = calloc((size_t)size + 1, sizeof **at);
+    if (!counts || !lens || !*at ||
+        MPI_Iallgather(&n, 1, MPI_UINT64_T, lens, 1, MPI_UINT64_T, MPI_COMM_WORLD, &req) !=
+            MPI_SUCCESS ||
+        wait_for(&req) != 0)
+        goto out;
+    for (int r = 0; r < size; r++) {
+        (*at)[r + 1] = (*at)[r] + lens[r];
+        if (lens[r] > INT32_MAX || (*at)[r + 1] > INT32_MAX) {
+            fprintf(stderr, "kivo-worker: the ranks' run ids are over 2 GiB: too many to compare "
+                            "(use more ranks per id range, or shard without sending)\n");
+            goto out;
+        }
+    }
+    if (!(displs = calloc((size_t)size, sizeof *displs)) ||
+        !(*all = malloc((size_t)(*at)[size] + 1)))
+        goto out;
+    for (int r = 0; r < size; r++) {
+        counts[r] = (int)lens[r];
+        displs[r] = (int)(*at)[r];
+    }
+    if (MPI_Iallgatherv(mine->data ? mine->data : "", (int)n, MPI_CHAR, *all, counts, displs,
+                        MPI_CHAR, MPI_COMM_WORLD, &req) != MPI_SUCCESS ||
+        wait_for(&req) != 0)
+        goto out;
+    rc = 0;
+out:
+    free(counts);
+    free(displs);
+    free(lens);
+    return rc;
+}
+
+static int add_id(const wk_rindex_row *r, void *arg)
+{
+    kivo_buf *b = arg;
+    return kivo_buf_append(b, r->run_id, strlen(r->run_id) + 1) == KIVO_OK ? 0 : -1;
+}
+
+/* Notes the events of dir's outbox whose customer_run_id is in held (another shard's) as
+ * WK_STATE_ELSEWHERE. @return how many, or -1 (a message on stderr). */
+static long note_elsewhere(const char *dir, wk_seen *held)
+{
+    char err[1024];
+    wk_outbox *ob = NULL;
+    FILE *f = NULL;
+    char *line = NULL;
+    size_t cap = 0;
+    long n = 0;
+    ssize_t len;
+    if (wk_outbox_open(dir, &ob, err, sizeof err) != 0) {
+        fprintf(stderr, "kivo-worker: %s\n", err);
+        return -1;
+    }
+    if (!(f = wk_outbox_events_read(dir))) {
+        fprintf(stderr, "kivo-worker: cannot read %s/events.jsonl: %s\n", dir, strerror(errno));
+        n = -1;
+        goto out;
+    }
+    while (n >= 0 && (len = getline(&line, &cap, f)) > 0) {
+        json_t *e = json_loadb(line, (size_t)len, 0, NULL);
+        const char *id = json_string_value(json_object_get(e, "event_id"));
+        const char *crid = json_string_value(json_object_get(e, "customer_run_id"));
+        const wk_seen_entry *first = NULL;
+        if (id && crid && wk_seen_add(held, crid, 0, 0, &first) != 0)
+            n = -1;
+        else if (id && crid && first && wk_outbox_state(ob, id, NULL) != WK_STATE_ELSEWHERE) {
+            if (wk_outbox_note(ob, id, WK_STATE_ELSEWHERE, NULL) != 0)
+                n = -1;
+            else
+                n++;
+        }
+        json_decref(e);
+    }
+    if (n >= 0 && wk_outbox_sync(ob) != 0) {
+        fprintf(stderr, "kivo-worker: cannot write %s's outbox state: %s\n", dir, strerror(errno));
+        n = -1;
+    }
+out:
+    if (f)
+        fclose(f);
+    free(line);
+    if (wk_outbox_close(ob) != 0 && n >= 0)
+        n = -1;
+    return n;
+}
+
+int wk_mpi_claim_runs(int ok, const char *dir, int quiet)
+{
+    int failed = !ok, any_failed = 0, bad = 0, any_bad = 0;
+    MPI_Request req;
+    if (MPI_Iallreduce(&failed, &any_failed, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD, &req) !=
+            MPI_SUCCESS ||
+        wait_for(&req) != 0)
+        return -1;
+    if (any_failed) {
+        if (rank == 0)
+            fprintf(stderr, "kivo-worker: a rank failed: no rank sends its events now (which "
+                            "run is whose is known only once every shard finished); the same "
+                            "mpirun command sends them\n");
+        return 0;
+    }
+    /* This rank's stored run ids, in input order. */
+    kivo_buf mine;
+    char err[1024], rp[4200];
+    wk_rindex *ix = NULL;
+    kivo_buf_init(&mine, 0);
+    snprintf(rp, sizeof rp, "%s/reports", dir);
+    if (wk_rindex_open_read(rp, &ix, err, sizeof err) != 0 || wk_rindex_hold_read(ix) != 0 ||
+        wk_rindex_each(ix, 0, add_id, &mine) != 0) {
+        fprintf(stderr, "kivo-worker: rank %d: cannot read its run ids from %s: %s\n", rank, rp,
+                ix ? wk_rindex_errmsg(ix) : err);
+        bad = 1;
+    }
+    wk_rindex_close(ix);
+    char *all = NULL;
+    uint64_t *at = NULL;
+    wk_seen *held = NULL;
+    long elsewhere = 0;
+    if (gather_ids(&mine, &all, &at) != 0) {
+        kivo_buf_free(&mine);
+        free(all);
+        free(at);
+        return -1;
+    }
+    /* The single process's rule: the first record of a run id in input order is the run, later
+     * ones are duplicates. Ranks hold consecutive slices of the input, so a run id that an
+     * earlier rank holds is not this rank's to send. */
+    if (!bad && rank > 0 && at[rank] > 0) {
+        if (wk_seen_create(&held) != 0)
+            bad = 1;
+        for (const char *p = all; !bad && p < all + at[rank]; p += strlen(p) + 1)
+            if (wk_seen_add(held, p, 0, 0, &(const wk_seen_entry *){NULL}) != 0)
+                bad = 1;
+        if (!bad && (elsewhere = note_elsewhere(dir, held)) < 0)
+            bad = 1;
+        if (!bad && elsewhere > 0 && !quiet)
+            fprintf(stderr,
+                    "kivo-worker: rank %d: %ld events not sent: an earlier rank holds their "
+                    "customer_run_id (duplicates in the merged store's rejects.jsonl)\n",
+                    rank, elsewhere);
+    }
+    wk_seen_free(held);
+    kivo_buf_free(&mine);
+    free(all);
+    free(at);
+    if (MPI_Iallreduce(&bad, &any_bad, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD, &req) != MPI_SUCCESS ||
+        wait_for(&req) != 0 || any_bad)
+        return -1;
+    return 1;
 }

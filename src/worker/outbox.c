@@ -49,7 +49,7 @@ struct wk_outbox {
     size_t pending_lines;
 };
 
-static const char *const state_names[] = {"none", "created", "sent", "dead"};
+static const char *const state_names[] = {"none", "created", "sent", "dead", "elsewhere"};
 
 int wk_id_safe(const char *s, size_t len)
 {
@@ -146,7 +146,7 @@ static int load_state(wk_outbox *ob, off_t *whole)
         *whole += n;
         if (sscanf(line, "%128s %15s %128s", id, st, rr) != 3)
             continue;
-        for (int s = WK_STATE_CREATED; s <= WK_STATE_DEAD; s++)
+        for (int s = WK_STATE_CREATED; s <= WK_STATE_ELSEWHERE; s++)
             if (strcmp(st, state_names[s]) == 0)
                 state = s;
         /* Only ids wk_outbox_note() could have written: a review_run_id goes into URL paths. */

@@ -27,7 +27,9 @@
 
 #define WK_ID_MAX 129 /* event ids and review run ids we accept, with the NUL */
 
-enum { WK_STATE_NONE = 0, WK_STATE_CREATED, WK_STATE_SENT, WK_STATE_DEAD };
+/* ELSEWHERE: the event's run belongs to another shard's outbox (an earlier MPI rank holds its
+ * customer_run_id: in one process this record is a duplicate); never sent from here. */
+enum { WK_STATE_NONE = 0, WK_STATE_CREATED, WK_STATE_SENT, WK_STATE_DEAD, WK_STATE_ELSEWHERE };
 
 typedef struct wk_outbox wk_outbox;
 

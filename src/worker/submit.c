@@ -238,6 +238,10 @@ static int read_event(sender *s)
             s->st->already++;
             continue;
         }
+        if (state == WK_STATE_ELSEWHERE) { /* another shard's run: sent from its outbox */
+            s->st->elsewhere++;
+            continue;
+        }
         /* Defence in depth: raw content never leaves, whatever wrote this file. */
         if (wk_event_raw_field(root, &field, &use)) {
             snprintf(msg, sizeof msg,
@@ -909,6 +913,11 @@ void wk_send_stats_print(const wk_send_stats *s, const char *dir)
             (unsigned long long)s->runs_created, (unsigned long long)s->runs_reused,
             (unsigned long long)s->dead, (unsigned long long)s->pending,
             (unsigned long long)s->requests, (unsigned long long)s->retries, s->seconds);
+    if (s->elsewhere)
+        fprintf(stderr,
+                "kivo-worker: %llu events not sent from %s: an earlier shard holds their "
+                "customer_run_id (duplicates; the merged store rejects them)\n",
+                (unsigned long long)s->elsewhere, dir);
     if (s->dead)
         fprintf(stderr, "kivo-worker: refused events are in %s/dead-letter.jsonl (last: %s)\n", dir,
                 s->last_error);

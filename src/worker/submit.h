@@ -44,6 +44,7 @@ typedef struct wk_send_stats {
     wk_send_outcome outcome;
     uint64_t events;       /* lines in events.jsonl */
     uint64_t already;      /* sent or dead before this call */
+    uint64_t elsewhere;    /* noted as another shard's run (WK_STATE_ELSEWHERE): not sent */
     uint64_t sent;         /* acknowledged now (202) */
     uint64_t replayed;     /* acknowledged now as a replay (200) or found done on the server */
     uint64_t runs_created; /* 201 */

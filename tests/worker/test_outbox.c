@@ -113,6 +113,12 @@ static void test_state_roundtrip(void **state)
     assert_null(rr);
     assert_int_equal(wk_outbox_state(ob, "evt_b", &rr), WK_STATE_CREATED);
     assert_string_equal(rr, "rr_2");
+    /* Another MPI rank's run (mpi_ranks.h): noted elsewhere, read back as that. */
+    assert_int_equal(wk_outbox_note(ob, "evt_f", WK_STATE_ELSEWHERE, NULL), 0);
+    assert_int_equal(wk_outbox_close(ob), 0);
+    assert_int_equal(wk_outbox_open(dir, &ob, err, sizeof err), 0);
+    assert_int_equal(wk_outbox_state(ob, "evt_f", &rr), WK_STATE_ELSEWHERE);
+    assert_null(rr);
     assert_int_equal(wk_outbox_close(ob), 0);
 
     /* A line whose review_run_id wk_outbox_note() would refuse (it goes into a URL path) is

@@ -162,6 +162,112 @@ def case_events_once():
             srv.stop()
 
 
+def outbox_states(d):
+    """{event_id: state} of a rank's outbox (outbox.h: the last state line of an event wins)."""
+    last = {}
+    if os.path.exists(os.path.join(d, "outbox.state")):
+        for line in open(os.path.join(d, "outbox.state")):
+            f = line.split()
+            if len(f) == 3:
+                last[f[0]] = f[1]
+    return last
+
+
+def all_runs(srv, key):
+    """Every run the server lists (pages of 200, following next_cursor)."""
+    runs, cursor = [], None
+    c = srv.client()
+    try:
+        while True:
+            path = "/v1/private-worker/review-runs?limit=200" + ("&cursor=" + cursor
+                                                               if cursor else "")
+            st, _, body = c.request("GET", path, token=key, raw=True)
+            check(st == 200, "run list: %d %s" % (st, body[:200]))
+            page = json.loads(body)
+            runs += page["runs"]
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return runs
+    finally:
+        c.close()
+
+
+def case_events_dups():
+    """Run ids held by two ranks (duplicates across shards in the generated corpus): one process
+    sends the first record's run and rejects the later ones; under mpirun -n 4 each such run is
+    sent once, by the rank of its first record, and the later ranks note those events
+    "elsewhere" and send nothing for them. The server holds exactly the merged store's runs, each
+    created once and completed with the merged store's event (nothing dead-lettered, no
+    conflict); a second mpirun sends nothing more."""
+    sys.path.insert(0, os.path.join(ROOT, "tests", "api"))
+    import apitest as t  # noqa: E402
+    t.BIN = os.path.join(os.path.dirname(WORKER), "kivo-api")
+    with TempDir() as tmp:
+        spec = ws.make_corpus(tmp)
+        db = os.path.join(tmp, "kivo.db")
+        key = t.make_key(db, scopes="private_worker:write,private_worker:read")
+        with open(os.path.join(tmp, "key"), "w") as f:
+            f.write(key + "\n")
+        os.chmod(os.path.join(tmp, "key"), 0o600)
+        one = os.path.join(tmp, "one")
+        rc, err = ws.batch(spec, one, "--threads", "1")
+        check(rc == 3, "single run exit %d: %s" % (rc, err))
+        srv = t.Server(db, "--quiet", "--rate-limit", "0").start()
+        try:
+            out = os.path.join(tmp, "mpi")
+            args = ["batch", "--job-spec-file", spec, "--out", out, "--threads", "1",
+                    "--kivo-api-base-url", "http://127.0.0.1:%d" % srv.port,
+                    "--api-key-file", os.path.join(tmp, "key")]
+            rc, _, err = mpirun(args)
+            check(rc == 3, "mpirun with sending: exit %d, want 3 (rejects): %s" % (rc, err))
+            ws.same_store(one, out, "corpus under mpirun with sending")
+            merged = [json.loads(l) for l in open(os.path.join(out, "events.jsonl"))]
+            mine = {e["customer_run_id"]: e for e in merged}
+            # The ranks' stored runs that an earlier rank also holds: the duplicates across ranks.
+            first_rank, cross = {}, set()
+            for r in range(RANKS):
+                d = os.path.join(out, "ranks", "rank-%05d" % r)
+                for l in open(os.path.join(d, "events.jsonl")):
+                    crid = json.loads(l)["customer_run_id"]
+                    if crid in first_rank:
+                        cross.add(crid)
+                    first_rank.setdefault(crid, r)
+            check(len(cross) >= 2, "the corpus has no run id held by two ranks: %r" % cross)
+            for r in range(RANKS):
+                d = os.path.join(out, "ranks", "rank-%05d" % r)
+                st = outbox_states(d)
+                evs = [json.loads(l) for l in open(os.path.join(d, "events.jsonl"))]
+                for e in evs:
+                    want = "sent" if first_rank[e["customer_run_id"]] == r else "elsewhere"
+                    check(e["customer_run_id"] in mine, "%s is not in the merged store" %
+                          e["customer_run_id"])
+                    check(st.get(e["event_id"]) == want,
+                          "rank %d: event of %s is %r, want %s" % (r, e["customer_run_id"],
+                                                                  st.get(e["event_id"]), want))
+                check(not os.path.exists(os.path.join(d, "dead-letter.jsonl")),
+                      "rank %d dead-lettered events" % r)
+            runs = all_runs(srv, key)
+            ids = sorted(r["customer_run_id"] for r in runs)
+            check(ids == sorted(mine), "server runs %d, the merged store's %d" % (len(ids),
+                                                                                 len(mine)))
+            check(all(r["status"] == "completed" for r in runs), "a run not completed")
+            # Each holds the merged store's result (the first record's), not a later rank's.
+            for r in runs:
+                e = mine[r["customer_run_id"]]
+                check(r.get("gate_verdict") == e["gate_verdict"] and
+                      r.get("output_hash", e["output_hash"]) == e["output_hash"],
+                      "run %s: server %r, merged store %r" % (r["customer_run_id"],
+                                                              r.get("gate_verdict"),
+                                                              e["gate_verdict"]))
+            # Again: nothing more is sent, nothing refused.
+            rc, _, err = mpirun(args)
+            check(rc == 3, "mpirun again: exit %d: %s" % (rc, err))
+            check(sorted(r["customer_run_id"] for r in all_runs(srv, key)) == ids,
+                  "the second mpirun changed the server's runs")
+        finally:
+            srv.stop()
+
+
 def case_slurm():
     """scripts/scale-out/kivo-mpi.sbatch as Slurm would run it with --ntasks=4 (bash with
     SLURM_NTASKS and SLURM_CPUS_PER_TASK set; MPIRUN_ARGS=--oversubscribe on this one machine):
