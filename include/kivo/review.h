@@ -22,8 +22,8 @@
 extern "C" {
 #endif
 
-/* Name of the engine and its version, reported in claim reports ("kivo-engine.6"). */
-#define KIVO_ENGINE_VERSION "kivo-engine.6"
+/* Name of the engine and its version, reported in claim reports ("kivo-engine.7"). */
+#define KIVO_ENGINE_VERSION "kivo-engine.7"
 
 typedef enum kivo_strictness { KIVO_STRICT = 0, KIVO_STANDARD, KIVO_LENIENT } kivo_strictness;
 typedef enum kivo_intended_use {

@@ -61,6 +61,32 @@ static int is_referral(const char *text, const kv_token *toks, size_t n)
     return 0;
 }
 
+/* Words an answer uses about itself and its sources rather than about the world: Hyland's
+ * (2005, Metadiscourse, ch. 3 and appendix) endophoric markers and evidentials ("based on the
+ * information provided in the passages"), frame markers ("the answer to the question"), and the
+ * ordinals that number the sources ("the second passage"). */
+static const char *const metadiscourse[] = {
+    "answer",   "answers",  "question",  "questions", "information", "info",      "provide",
+    "provides", "provided", "providing", "base",      "based",       "given",     "necessary",
+    "relevant", "same",     "repeat",    "repeats",   "repeated",    "available", "unavailable",
+    "detail",   "details",  "further",   "first",     "second",      "third",     "fourth",
+    "fifth",    "last",     "above",     "following", "previous",    "overall",   "therefore",
+    "thus",     NULL};
+
+/* 1 when every content token of the span is a word about the sources (passage, context,
+ * mention ...) or a word of metadiscourse: "Passage 3 provides the necessary information to
+ * answer the question.", "The second passage repeats the same information.", "Passage 3:
+ * (unavailable)". Such a sentence is about the answer and its sources, and claims nothing of
+ * their subject. */
+static int is_metadiscourse(const char *text, const kv_token *toks, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (toks[i].kind != KV_TOK_STOP && !(toks[i].flags & KV_TF_REF) &&
+            !tok_is(text, &toks[i], metadiscourse))
+            return 0;
+    return 1;
+}
+
 /* 1 when s[0..len) holds a typographic double quote (U+201C or U+201D). */
 static int has_quote_mark(const char *s, size_t len)
 {
@@ -152,6 +178,9 @@ int kv_match_is_claim(const char *text, size_t len, const kv_span *span, const k
         return 0;
     /* "The passages do not mention the price." */
     if (negated && refs > 0 && numbers == 0)
+        return 0;
+    /* "Passage 3 provides the necessary information to answer the question." */
+    if (refs > 0 && is_metadiscourse(text, toks, n))
         return 0;
     /* "Please note that results may vary.", "Consult a professional if it persists." */
     /* (A caveat that states a number is a claim: "Please note that there is a $10 fee".) */

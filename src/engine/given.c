@@ -10,7 +10,13 @@
  *   reader should do may be the answer's own invention);
  * - a trailing consequence for the reader (", so you are within the window", ", so you
  *   qualify");
- * - an adverb of sequence closing a clause ("must be cancelled first", "then").
+ * - an adverb of sequence closing a clause ("must be cancelled first", "then");
+ * - the head of a partitive ("the rest of", "the remainder of", "what remains of", "whatever is
+ *   left of"): a part of what follows "of", said with a noun or a free relative that English
+ *   uses like a determiner (Quirk et al. 1985, 5.7-5.9 on partitive constructions; Huddleston &
+ *   Pullum 2002, ch. 5 9 on fused relatives). "whatever remains of the warranty" and "the
+ *   remainder of the warranty" say the same of the warranty, and the head word is no content of
+ *   its own, as "all of" and "some of" are none.
  */
 #include <string.h>
 
@@ -34,6 +40,26 @@ static int break_between(const char *text, const kv_token *a, const kv_token *b)
 static int counts_anyway(const kv_token *t)
 {
     return t->kind == KV_TOK_NUMBER || (t->flags & KV_TF_CODE);
+}
+
+/* 1 when toks[i] is the head of a partitive: "rest", "remainder" or "balance" after "the", or
+ * "remains"/"remain" after "what"/"whatever" or "left" after "what(ever) is", each followed by
+ * "of". */
+static int partitive_head(const char *text, const kv_token *toks, size_t n, size_t i)
+{
+    if (i == 0 || i + 1 >= n || !is(text, &toks[i + 1], "of") ||
+        break_between(text, &toks[i], &toks[i + 1]))
+        return 0;
+    const kv_token *before = &toks[i - 1];
+    if (is(text, &toks[i], "rest") || is(text, &toks[i], "remainder") ||
+        is(text, &toks[i], "balance"))
+        return is(text, before, "the");
+    int relative = is(text, before, "what") || is(text, before, "whatever");
+    if (is(text, &toks[i], "remains") || is(text, &toks[i], "remain"))
+        return relative;
+    if (is(text, &toks[i], "left") && i >= 2 && (is(text, before, "is") || is(text, before, "was")))
+        return is(text, &toks[i - 2], "what") || is(text, &toks[i - 2], "whatever");
+    return 0;
 }
 
 void kv_given_mark(const char *text, const kv_token *toks, size_t n, uint8_t *skip)
@@ -63,6 +89,9 @@ void kv_given_mark(const char *text, const kv_token *toks, size_t n, uint8_t *sk
         if ((is(text, &toks[i], "first") || is(text, &toks[i], "afterwards") ||
              is(text, &toks[i], "beforehand") || is(text, &toks[i], "later")) &&
             (i + 1 == n || break_between(text, &toks[i], &toks[i + 1])))
+            skip[i] = 1;
+        /* "whatever remains of the original warranty": "remains" is no content. */
+        if (toks[i].kind == KV_TOK_WORD && partitive_head(text, toks, n, i))
             skip[i] = 1;
     }
 }

@@ -261,6 +261,54 @@ static int read_hours(const kivo_engine *e, const char *text, const kv_token *to
     return found;
 }
 
+int kv_hours_per_week(const char *text, const kv_token *toks, size_t n, size_t i)
+{
+    if (toks[i].kind != KV_TOK_NUMBER || i + 3 >= n || toks[i].value < 1 || toks[i].value > 7 ||
+        toks[i].value != (double)(int)toks[i].value)
+        return 0;
+    const kv_token *d = &toks[i + 1], *a = &toks[i + 2], *w = &toks[i + 3];
+    if (!kv_text_is(text + d->start, d->end - d->start, "days") ||
+        !(kv_text_is(text + a->start, a->end - a->start, "a") ||
+          kv_text_is(text + a->start, a->end - a->start, "per")) ||
+        !kv_text_is(text + w->start, w->end - w->start, "week"))
+        return 0;
+    return (int)toks[i].value;
+}
+
+/* The number of days of the week the record keeps open. */
+static int open_day_count(const kv_hours *hr)
+{
+    return __builtin_popcount(hr->open_days);
+}
+
+/* "open seven days a week", "six days per week": the count of days the record keeps open. A
+ * count the record does not keep is a conflict (null hours: the record does not know); the
+ * count tokens are marked. */
+static int check_per_week(const kivo_engine *e, const char *text, const kv_token *toks, size_t n,
+                          uint8_t *mark)
+{
+    int found = 0;
+    for (size_t i = 0; i + 3 < n; i++) {
+        int count = kv_hours_per_week(text, toks, n, i);
+        if (!count)
+            continue;
+        int bit = e->hours.state == KV_HOURS_NULL      ? FIELD_NULL
+                  : count != open_day_count(&e->hours) ? FIELD_CONFLICT
+                                                       : 0;
+        found |= bit;
+        if (bit && mark)
+            memset(mark + i, 1, 4);
+    }
+    return found;
+}
+
+int kv_hours_per_week_kept(const kivo_engine *e, const char *text, const kv_token *toks, size_t n,
+                           size_t i)
+{
+    int count = kv_hours_per_week(text, toks, n, i);
+    return count && e->hours.state == KV_HOURS_KNOWN && count == open_day_count(&e->hours);
+}
+
 /* Marks the tokens of day word d of *hc (a span: "Monday to Friday"). */
 static void mark_day(const hours_claim *hc, size_t d, uint8_t *mark)
 {
@@ -319,7 +367,7 @@ int kv_hours_check(const kivo_engine *e, const char *text, const kv_token *toks,
 {
     const kv_hours *hr = &e->hours;
     hours_claim hc;
-    int found = read_hours(e, text, toks, n, &hc, mark);
+    int found = read_hours(e, text, toks, n, &hc, mark) | check_per_week(e, text, toks, n, mark);
     unsigned open = 0, closed = 0;
     for (size_t d = 0; d < hc.n_days; d++) {
         if (hc.day[d].closed)

@@ -19,9 +19,17 @@ int kv_hours_parse(const char *v, size_t len, uint16_t *open, uint16_t *close);
 
 /* The claim toks[0..n) of text against the record's hours (e->hours): KV_CHECK_CONFLICT when it
  * names a time no open day opens or closes at, a day as open that has no hours, or a day as
- * closed that has them; KV_CHECK_NULL when it names times or open days and the record's hours
+ * closed that has them, "N days a week" for another count of open days; KV_CHECK_NULL when it names times or open days and the record's hours
  * are null; 0 otherwise. Marks the claim tokens that disagree in mark (may be NULL). */
 int kv_hours_check(const kivo_engine *e, const char *text, const kv_token *toks, size_t n,
                    uint8_t *mark);
+
+/* The N of "N days a week" ("seven days a week", "6 days per week") at token i, 1 to 7; else 0.
+ * The claim's count of days open is held against the record's (kv_hours_check). */
+int kv_hours_per_week(const char *text, const kv_token *toks, size_t n, size_t i);
+
+/* 1 when "N days a week" at token i says as many days as the record's hours keep open. */
+int kv_hours_per_week_kept(const kivo_engine *e, const char *text, const kv_token *toks, size_t n,
+                           size_t i);
 
 #endif

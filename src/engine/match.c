@@ -685,12 +685,23 @@ static int hold_modal_paraphrase(kivo_engine *e, const char *text, const kv_toke
     return 0;
 }
 
-/* Marks held the claim's day words and "open"/"closed" (check_hours found them in agreement
- * with the record's hours). */
-static void hold_hours_words(kv_claim_scratch *cs, const char *text, const kv_token *toks, size_t n)
+/* Marks held the claim's day words, "open"/"closed" and an "N days a week" the record keeps
+ * (check_hours found them in agreement with the record's hours). */
+static void hold_hours_words(const kivo_engine *e, kv_claim_scratch *cs, const char *text,
+                             const kv_token *toks, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         const kv_token *t = &toks[i];
+        /* "seven days a week" where the record keeps seven days open: its number is held. */
+        if (kv_hours_per_week_kept(e, text, toks, n, i)) {
+            for (size_t j = i; j < i + 4; j++) {
+                size_t k = toks[j].kind != KV_TOK_STOP ? term_of(cs, &toks[j]) : cs->n_terms;
+                if (k < cs->n_terms)
+                    cs->present[k] = 1;
+            }
+            i += 3;
+            continue;
+        }
         const char *w = text + t->start;
         size_t len = t->end - t->start;
         if (t->kind != KV_TOK_WORD || (kv_weekday(w, len) < 0 && !kv_text_is(w, len, "closed") &&
@@ -727,7 +738,7 @@ kivo_status kv_match_claim(kivo_engine *e, const kivo_packet *p, const kv_token 
      * or "open": "closed on Sundays" against a record without Sunday hours. */
     int hours = e->hours.state ? kv_hours_check(e, p->output, toks, n, NULL) : 0;
     if (e->hours.state == KV_HOURS_KNOWN && !hours)
-        hold_hours_words(cs, p->output, toks, n);
+        hold_hours_words(e, cs, p->output, toks, n);
 
     double total = total_weight(cs, -1);
     window best = {0, 0, 0, 0};

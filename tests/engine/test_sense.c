@@ -274,10 +274,74 @@ static void test_reviews_independent(void **state)
     kivo_engine_free(shared);
 }
 
+/* One review of output against the source text src (a flattened record when it is "path: value"
+ * lines); the review stays the engine's. */
+static const kivo_review *review_one(kivo_engine *e, const char *src, const char *output)
+{
+    kivo_source s = {"kb", 2, NULL, 0, src, strlen(src)};
+    kivo_packet p = packet(output, &s);
+    const kivo_review *r = NULL;
+    assert_int_equal(kivo_engine_review(e, &p, &r), KIVO_OK);
+    return r;
+}
+
+/* kivo-engine.7: a partitive's head is no content ("whatever remains of" = "the rest of"); a
+ * sentence of metadiscourse about the sources is no claim; "N days a week" is held against the
+ * count of days a record's hours keep open. */
+static void test_engine7(void **state)
+{
+    (void)state;
+    kivo_engine *e = NULL;
+    assert_int_equal(kivo_engine_create(&e), KIVO_OK);
+    const kivo_review *r =
+        review_one(e, shop,
+                   "A replacement device is covered for whatever remains of the original "
+                   "warranty.");
+    assert_int_equal(r->n_claims, 1);
+    assert_int_equal(r->claims[0].status, KIVO_CLAIM_SUPPORTED);
+    r = review_one(e, shop,
+                   "A replacement device is covered for what is left of the original "
+                   "warranty.");
+    assert_int_equal(r->claims[0].status, KIVO_CLAIM_SUPPORTED);
+    /* "remains" that is no partitive's head is content: "the remains of" is a noun phrase. */
+    r = review_one(e, shop, "Replacement devices are covered while the warranty remains valid.");
+    assert_int_not_equal(r->claims[0].status, KIVO_CLAIM_SUPPORTED);
+
+    r = review_one(e, shop, "Passage 3 provides the necessary information to answer the question.");
+    assert_int_equal(r->n_claims, 0);
+    r = review_one(e, shop, "The second passage repeats the same information.");
+    assert_int_equal(r->n_claims, 0);
+    /* A word about the world makes it a claim: what the passage is said to hold. */
+    r = review_one(e, shop, "Passage 2 provides a personal testimonial about the static IP.");
+    assert_int_equal(r->n_claims, 1);
+
+    static const char six[] = "name: Cafe Uno\nhours.Monday: 8:0-17:0\nhours.Tuesday: 8:0-17:0\n"
+                              "hours.Wednesday: 8:0-17:0\nhours.Thursday: 8:0-17:0\n"
+                              "hours.Friday: 8:0-17:0\nhours.Saturday: 9:0-14:0\n";
+    static const char seven[] =
+        "name: Cafe Uno\nhours.Monday: 8:0-17:0\nhours.Tuesday: 8:0-17:0\n"
+        "hours.Wednesday: 8:0-17:0\nhours.Thursday: 8:0-17:0\nhours.Friday: 8:0-17:0\n"
+        "hours.Saturday: 9:0-14:0\nhours.Sunday: 9:0-14:0\n";
+    const char *claim = "Cafe Uno is open seven days a week.";
+    /* Held (before kivo-engine.7, "seven" was a number no source holds: unsupported). */
+    r = review_one(e, seven, claim);
+    assert_true(r->claims[0].status != KIVO_CLAIM_CONTRADICTED &&
+                r->claims[0].status != KIVO_CLAIM_UNSUPPORTED);
+    r = review_one(e, six, claim);
+    assert_int_equal(r->claims[0].status, KIVO_CLAIM_CONTRADICTED);
+    assert_int_equal(r->claims[0].rule, KIVO_RULE_HOURS);
+    assert_true(span_covers(claim, &r->claims[0], "seven days a week"));
+    r = review_one(e, six, "Cafe Uno is open 6 days per week.");
+    assert_true(r->claims[0].status != KIVO_CLAIM_CONTRADICTED &&
+                r->claims[0].status != KIVO_CLAIM_UNSUPPORTED);
+    kivo_engine_free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rules),
+        cmocka_unit_test(test_engine7),
         cmocka_unit_test(test_explain_names_rule),
         cmocka_unit_test(test_reviews_independent),
         cmocka_unit_test(test_pleasantry),
