@@ -784,7 +784,7 @@ static kivo_status walk_shard(merge *m, shard_in *s)
             break;
         }
         if (!have_row && seq < (uint64_t)rows) {
-            if (wk_rindex_at(s->ix, seq, &hit) != 1) {
+            if (wk_rindex_next(s->ix, 0, &hit) != 1) {
                 snprintf(m->err, m->errlen, "cannot read %s/reports/index: %s", s->dir,
                          wk_rindex_errmsg(s->ix));
                 st = KIVO_EIO;

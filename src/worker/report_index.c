@@ -38,7 +38,7 @@
 
 struct wk_rindex {
     sqlite3 *db;
-    sqlite3_stmt *ins, *ins_frame, *by_id, *by_key, *by_seq;
+    sqlite3_stmt *ins, *ins_frame, *by_id, *by_key, *by_seq, *iter;
     int writing, in_tx;
     char run_id[1024]; /* a hit's run id, when it is short enough to keep here */
     char *run_id_big;
@@ -196,6 +196,7 @@ void wk_rindex_close(wk_rindex *x)
     sqlite3_finalize(x->by_id);
     sqlite3_finalize(x->by_key);
     sqlite3_finalize(x->by_seq);
+    sqlite3_finalize(x->iter);
     if (x->in_tx)
         exec(x, "ROLLBACK");
     sqlite3_close(x->db);
@@ -411,6 +412,20 @@ int wk_rindex_at(wk_rindex *x, uint64_t seq, wk_rindex_hit *hit)
     if (sqlite3_bind_int64(x->by_seq, 1, (sqlite3_int64)seq) != SQLITE_OK)
         return -1;
     return lookup(x, x->by_seq, hit);
+}
+
+int wk_rindex_next(wk_rindex *x, uint64_t from, wk_rindex_hit *hit)
+{
+    if (!x->iter) {
+        if (sqlite3_prepare_v2(x->db, "SELECT " COLUMNS FROM " WHERE r.seq >= ?1 ORDER BY r.seq",
+                               -1, &x->iter, NULL) != SQLITE_OK ||
+            sqlite3_bind_int64(x->iter, 1, (sqlite3_int64)from) != SQLITE_OK)
+            return -1;
+    }
+    int rc = sqlite3_step(x->iter);
+    if (rc == SQLITE_ROW)
+        return read_row(x, x->iter, hit) == 0 ? 1 : -1;
+    return rc == SQLITE_DONE ? 0 : -1;
 }
 
 int wk_rindex_each(wk_rindex *x, uint64_t from, int (*fn)(const wk_rindex_row *r, void *arg),
