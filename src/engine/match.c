@@ -504,6 +504,22 @@ static void add_span(kivo_claim *c, size_t start, size_t end)
     c->n_unsupported_spans = n;
 }
 
+/* When the runs of failing words fill more than half of a claim about text, the claim fails as a
+ * whole, and its one span is the claim: what stands between the runs are words any sentence of
+ * the sources' subject holds ("the", "cooking time", a list number), not support. Against a
+ * flattened record the words that disagree are the field values and times: kept as they are. */
+static void whole_claim_when_most(kivo_claim *c)
+{
+    size_t covered = 0;
+    for (size_t k = 0; k < c->n_unsupported_spans; k++)
+        covered += c->unsupported_spans[k].end - c->unsupported_spans[k].start;
+    if (c->n_unsupported_spans == 0 || 2 * covered <= c->end - c->start)
+        return;
+    c->unsupported_spans[0].start = c->start;
+    c->unsupported_spans[0].end = c->end;
+    c->n_unsupported_spans = 1;
+}
+
 #define SPAN_GAP_WORDS 2 /* present content words a run of missing ones bridges */
 
 /* 1 when window w holds claim term k. */
@@ -926,6 +942,8 @@ kivo_status kv_match_claim(kivo_engine *e, const kivo_packet *p, const kv_token 
                          cs->miss);
         }
         spans_from_marks(c, toks, n, cs->miss);
+        if (!e->has_record)
+            whole_claim_when_most(c);
     }
 
     if (have && best.coverage > 0) {

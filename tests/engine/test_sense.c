@@ -287,7 +287,7 @@ static const kivo_review *review_one(kivo_engine *e, const char *src, const char
 
 /* kivo-engine.7: a partitive's head is no content ("whatever remains of" = "the rest of"); a
  * sentence of metadiscourse about the sources is no claim; "N days a week" is held against the
- * count of days a record's hours keep open. */
+ * count of days a record's hours keep open; spans that fill most of a claim become the claim. */
 static void test_engine7(void **state)
 {
     (void)state;
@@ -331,6 +331,13 @@ static void test_engine7(void **state)
     assert_int_equal(r->claims[0].status, KIVO_CLAIM_CONTRADICTED);
     assert_int_equal(r->claims[0].rule, KIVO_RULE_HOURS);
     assert_true(span_covers(claim, &r->claims[0], "seven days a week"));
+    /* Failing words that fill most of a claim about text: the span is the whole claim. */
+    const char *made_up = "The lighthouse keeper paints seashells purple every spring.";
+    r = review_one(e, shop, made_up);
+    assert_int_equal(r->claims[0].status, KIVO_CLAIM_UNSUPPORTED);
+    assert_int_equal(r->claims[0].n_unsupported_spans, 1);
+    assert_int_equal(r->claims[0].unsupported_spans[0].start, r->claims[0].start);
+    assert_int_equal(r->claims[0].unsupported_spans[0].end, r->claims[0].end);
     r = review_one(e, six, "Cafe Uno is open 6 days per week.");
     assert_true(r->claims[0].status != KIVO_CLAIM_CONTRADICTED &&
                 r->claims[0].status != KIVO_CLAIM_UNSUPPORTED);
