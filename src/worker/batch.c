@@ -66,13 +66,17 @@ typedef struct item {
     size_t text_off; /* the run id, or the reject reason, in slot.text (NUL-ended) */
     size_t event_off, event_len;
     size_t report_off, report_len;
-    size_t page_off, page_len;             /* the page's data in slot.pages; 0 bytes: no page */
-    int64_t page;                          /* set by the merge (v2): its page, or WK_PAGE_NONE */
-    size_t groups_off;                     /* --group-by values in slot.text (put_group_values) */
-    uint64_t input_line;                   /* set by the merge: 1-based line in its file */
-    char sha256[KIVO_HASH_TEXT_SIZE];      /* the report's */
-    uint8_t reused;                        /* --reuse carried its report over */
-    unsigned char key[WK_REVIEW_KEY_SIZE]; /* its review key (reuse.h) */
+    size_t page_off, page_len;        /* the page's data in slot.pages; 0 bytes: no page */
+    int64_t page;                     /* set by the merge (v2): its page, or WK_PAGE_NONE */
+    size_t groups_off;                /* --group-by values in slot.text (put_group_values) */
+    uint64_t input_line;              /* set by the merge: 1-based line in its file */
+    char sha256[KIVO_HASH_TEXT_SIZE]; /* the report's */
+    uint8_t reused;                   /* --reuse carried its report over */
+    uint8_t reused_line;              /* ... by its unchanged line (reuse.h's line key) */
+    uint8_t has_line_key;
+    unsigned char key[WK_REVIEW_KEY_SIZE];      /* its review key (reuse.h) */
+    unsigned char line_key[WK_REVIEW_KEY_SIZE]; /* its line key (reuse.h) */
+    uint64_t event_pos;                         /* set by the merge: its event in events.jsonl */
 } item;
 
 typedef struct slot {
@@ -104,6 +108,8 @@ typedef struct job {
     int wf_fd;               /* that folder, open (per-run layout) */
     int pages;               /* make the pages' data while reviewing */
     int runs_pages;          /* ... as the store v2's pages want it (wk_html_runs_item) */
+    unsigned char line_fp[WK_REVIEW_KEY_SIZE]; /* the job's fingerprint for line keys */
+    int line_keys; /* compute them: v2 keeps them in its index, --reuse looks them up */
 } job;
 
 static item *new_item(slot *s)
@@ -215,6 +221,52 @@ static kivo_status review_or_carry(const job *j, worker *w, slot *s, item *it,
     return st;
 }
 
+/* The fast path of --reuse: a line the previous batch stored under the same job (its line key)
+ * gets that batch's report, event and page block and its index fields, without being parsed.
+ * @return 1 carried, 0 not (nothing appended), -1 with *st. */
+static int carry_line(const job *j, worker *w, slot *s, item *it, kivo_status *st)
+{
+    wk_line_carry c;
+    size_t text_at = s->text.len;
+    it->report_off = s->reports.len;
+    it->event_off = s->events.len;
+    it->page_off = s->pages.len;
+    int got = wk_reuse_carry_line(w->reuse, it->line_key, j->pages, (int)j->html, &s->reports,
+                                  &s->events, &s->pages, &c, st);
+    if (got <= 0)
+        return got;
+    it->text_off = text_at;
+    *st = kivo_buf_append(&s->text, c.run_id, strlen(c.run_id) + 1);
+    if (*st == KIVO_OK && j->groups) {
+        it->groups_off = s->text.len;
+        *st = c.groups ? kivo_buf_append(&s->text, c.groups, c.groups_len) : KIVO_EINVAL;
+    }
+    if (*st != KIVO_OK) {
+        /* Groups the previous batch did not keep: the slow way. */
+        s->text.len = text_at;
+        s->reports.len = it->report_off;
+        s->events.len = it->event_off;
+        s->pages.len = it->page_off;
+        if (*st == KIVO_EINVAL) {
+            *st = KIVO_OK;
+            return 0;
+        }
+        return -1;
+    }
+    it->report_len = s->reports.len - it->report_off;
+    it->event_len = s->events.len - it->event_off;
+    it->page_len = s->pages.len - it->page_off;
+    memcpy(it->sha256, c.sha256, sizeof it->sha256);
+    memcpy(it->key, c.review_key, sizeof it->key);
+    it->verdict = c.verdict;
+    it->categories = c.categories;
+    it->claims = c.claims;
+    it->unsupported = c.unsupported;
+    it->label = c.label;
+    it->reused = it->reused_line = 1;
+    return 1;
+}
+
 /* Reviews one line: a reject, or a report and an event in the slot's buffers. */
 static kivo_status review_line(const job *j, worker *w, slot *s, item *it, const char *line,
                                size_t len, size_t readable, int last_without_newline)
@@ -225,7 +277,19 @@ static kivo_status review_line(const job *j, worker *w, slot *s, item *it, const
     const char *why;
     const char *trunc =
         last_without_newline ? "truncated last line (no newline at end of file): " : "";
-    kivo_status st = kivo_json_parse(w->parser, line, len, readable, 0, &root);
+    kivo_status st = KIVO_OK;
+    if (j->line_keys) {
+        if ((st = wk_line_key(w->hasher, j->line_fp, line, len, it->line_key)) != KIVO_OK)
+            return st;
+        it->has_line_key = 1;
+    }
+    /* The per-run layout's pages are made another way: its batches take the slow way. */
+    if (w->reuse && (!j->pages || j->runs_pages)) {
+        int got = carry_line(j, w, s, it, &st);
+        if (got != 0)
+            return got > 0 ? KIVO_OK : st;
+    }
+    st = kivo_json_parse(w->parser, line, len, readable, 0, &root);
     if (st == KIVO_ENOMEM)
         return st;
     if (it == &s->items[0])
@@ -361,6 +425,7 @@ static void count(wk_summary *sum, const item *it)
 {
     sum->records_reviewed++;
     sum->reused += it->reused;
+    sum->reused_lines += it->reused_line;
     sum->claims += it->claims;
     sum->unsupported_claims += it->unsupported;
     if (it->verdict < 3)
@@ -480,16 +545,17 @@ typedef struct batch {
     wk_html_index *index;
     FILE *events, *rejects;
     char events_tmp[WK_TMP_MAX], rejects_tmp[WK_TMP_MAX];
-    int root;          /* the out folder, locked (opts->lock_fd) */
-    int reports_fd;    /* v2: DIR/reports */
-    wk_parts *parts;   /* v2 */
-    wk_rindex *ix;     /* v2 */
-    uint64_t stored;   /* v2: reports stored so far (the index's next seq) */
-    wk_pages *pages;   /* v2 pages (--html all or flagged), or NULL */
-    uint64_t paged;    /* v2: runs given a page so far (the merge's count) */
-    uint32_t per_page; /* v2: runs a page */
-    size_t cur_file;   /* merge: the file of the last chunk */
-    uint64_t cur_line; /* merge: lines of that file before the next chunk */
+    int root;              /* the out folder, locked (opts->lock_fd) */
+    int reports_fd;        /* v2: DIR/reports */
+    wk_parts *parts;       /* v2 */
+    wk_rindex *ix;         /* v2 */
+    uint64_t stored;       /* v2: reports stored so far (the index's next seq) */
+    wk_pages *pages;       /* v2 pages (--html all or flagged), or NULL */
+    uint64_t paged;        /* v2: runs given a page so far (the merge's count) */
+    uint64_t events_bytes; /* events.jsonl's length so far (the merge's count) */
+    uint32_t per_page;     /* v2: runs a page */
+    size_t cur_file;       /* merge: the file of the last chunk */
+    uint64_t cur_line;     /* merge: lines of that file before the next chunk */
     wk_progress prog;
     wk_manifest man;     /* DIR/manifest.json as this batch writes it */
     int resume;          /* v2: going on from man.ck */
@@ -762,6 +828,7 @@ static kivo_status resume_state(batch *b)
     b->cur_line = ck->cur_line;
     b->stored = ck->stored;
     b->paged = wk_pages_runs(&ck->pages, b->per_page);
+    b->events_bytes = ck->events_bytes;
     if (wk_rindex_each(b->ix, 0, replay_row, b) != 0) {
         snprintf(b->err, b->errlen, "cannot resume from %s/reports/index: %s", b->out,
                  wk_rindex_errmsg(b->ix));
@@ -991,6 +1058,8 @@ static kivo_status merge_run(batch *b, slot *s, item *it, const char *id)
         return KIVO_ENOMEM;
     if (fwrite(s->events.data + it->event_off, 1, it->event_len, b->events) != it->event_len)
         return KIVO_EIO;
+    it->event_pos = b->events_bytes;
+    b->events_bytes += it->event_len;
     return KIVO_OK;
 }
 
@@ -1140,7 +1209,11 @@ static kivo_status write_step_v2(batch *b, size_t n)
                                  .line = it->input_line,
                                  .has_key = 1,
                                  .label = it->label,
-                                 .reused = it->reused};
+                                 .reused = it->reused,
+                                 .has_line_key = it->has_line_key,
+                                 .event_offset = it->event_pos,
+                                 .event_length = it->event_len};
+            memcpy(row.line_key, it->line_key, sizeof row.line_key);
             memcpy(row.sha256, it->sha256, sizeof row.sha256);
             memcpy(row.review_key, it->key, sizeof row.review_key);
             if (b->j.groups) { /* the packed values, for a resumed batch's breakdown */
@@ -1350,6 +1423,7 @@ kivo_status wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary
      * block on a page of the store v2. */
     b.j.pages = opts->html != WK_HTML_NONE;
     b.j.runs_pages = !per_run(&b);
+    b.j.line_keys = !per_run(&b) || opts->reuse;
     b.per_page = opts->page_runs && opts->page_runs <= WK_HTML_RUNS_PER_PAGE
                      ? opts->page_runs
                      : WK_HTML_RUNS_PER_PAGE;
@@ -1378,6 +1452,7 @@ kivo_status wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary
     if (opts->shard && (st = shard_step(&b, &total)) != KIVO_OK)
         goto out;
     if ((st = open_out(&b)) != KIVO_OK || (st = open_workers(&b)) != KIVO_OK ||
+        (st = wk_line_job(b.ws[0].hasher, spec, b.j.groups, b.j.line_fp)) != KIVO_OK ||
         (opts->shard && (st = shard_note(&b)) != KIVO_OK) ||
         (b.resume && (st = resume_state(&b)) != KIVO_OK))
         goto out;

@@ -59,6 +59,8 @@ typedef struct wk_summary {
     uint64_t files, records_read, records_reviewed, records_rejected, duplicates;
     uint64_t reused;          /* --reuse: reviewed runs whose report was carried over (in
                       * records_reviewed too); summary.json's records_reused */
+    uint64_t reused_lines;    /* --reuse: of those, carried by their unchanged input line
+                               * (reuse.h's line key); summary.json's records_reused_unchanged */
     int reuse;                /* --reuse was given: summary.json has records_reused */
     uint64_t case_collisions; /* reviewed run ids that differ from an earlier one only in case */
     uint64_t claims, unsupported_claims, bytes;

@@ -93,6 +93,8 @@ int wk_manifest_write(int root, const wk_manifest *m)
             goto out;
         if (c->counts.reused) /* --reuse: carried reports so far (absent: none) */
             json_object_set_new(ck, "reused", u64(c->counts.reused));
+        if (c->counts.reused_lines) /* of those, carried by their unchanged line */
+            json_object_set_new(ck, "reused_lines", u64(c->counts.reused_lines));
         json_object_set_new(o, "checkpoint", ck);
     }
     if (!(text = json_dumps(o, JSON_INDENT(1))))
@@ -211,6 +213,7 @@ int wk_manifest_read(int root, wk_manifest *m, char *err, size_t errlen)
         c->part = (uint32_t)part;
         c->part_frames = (uint32_t)frames;
         c->counts.reused = (uint64_t)json_integer_value(json_object_get(ck, "reused"));
+        c->counts.reused_lines = (uint64_t)json_integer_value(json_object_get(ck, "reused_lines"));
         c->part_open = json_is_true(json_object_get(ck, "part_open"));
         if (!(c->closed = calloc(part + 1, sizeof *c->closed))) {
             snprintf(err, errlen, "out of memory");

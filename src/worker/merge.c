@@ -87,8 +87,9 @@ typedef struct merge {
     char events_tmp[WK_TMP_MAX], rejects_tmp[WK_TMP_MAX];
     wk_manifest man;
     uint64_t stored, cross_dups;
-    size_t last_file; /* path_index's guess */
-    char *line;       /* getline's buffers: events, rejects */
+    uint64_t events_bytes; /* events.jsonl's length so far: where the next event goes */
+    size_t last_file;      /* path_index's guess */
+    char *line;            /* getline's buffers: events, rejects */
     size_t line_cap;
     char *rline;
     size_t rline_cap;
@@ -691,6 +692,9 @@ static kivo_status merge_row(merge *m, shard_in *s, const wk_rindex_hit *hit)
     row.page = pl.page;
     row.page_offset = pl.offset;
     row.page_length = pl.length;
+    /* The line key (--reuse's fast path) stays; its event's place is the merged events'. */
+    row.event_offset = m->events_bytes;
+    row.event_length = (uint64_t)ev;
     int64_t page = pl.page >= 0 ? pl.page : WK_PAGE_NONE;
     if (wk_rindex_add(m->ix, &row) != 0) {
         snprintf(m->err, m->errlen, "cannot write %s/reports/index: %s", m->o->out,
@@ -710,6 +714,7 @@ static kivo_status merge_row(merge *m, shard_in *s, const wk_rindex_hit *hit)
                              r->unsupported, (wk_label)r->label, gv, gl, page) != 0)
             return KIVO_ENOMEM;
     }
+    m->events_bytes += (uint64_t)ev;
     return fwrite(m->line, 1, (size_t)ev, m->events) == (size_t)ev ? KIVO_OK : KIVO_EIO;
 }
 

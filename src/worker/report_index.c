@@ -23,7 +23,8 @@
     " verdict TEXT NOT NULL, claims INTEGER NOT NULL, unsupported INTEGER NOT NULL,"          \
     " categories INTEGER NOT NULL, page INTEGER, page_offset INTEGER, page_length INTEGER,"   \
     " file INTEGER NOT NULL, line INTEGER NOT NULL, review_key BLOB, label INTEGER,"          \
-    " groups BLOB, reused INTEGER NOT NULL DEFAULT 0);"                                       \
+    " groups BLOB, reused INTEGER NOT NULL DEFAULT 0, line_key BLOB, event_offset INTEGER,"   \
+    " event_length INTEGER);"                                                                 \
     "CREATE TABLE IF NOT EXISTS frames("                                                      \
     " part INTEGER NOT NULL, frame INTEGER NOT NULL, offset INTEGER NOT NULL,"                \
     " size INTEGER NOT NULL, start INTEGER NOT NULL, length INTEGER NOT NULL,"                \
@@ -38,7 +39,8 @@
 
 struct wk_rindex {
     sqlite3 *db;
-    sqlite3_stmt *ins, *ins_frame, *by_id, *by_key, *by_seq, *iter;
+    sqlite3_stmt *ins, *ins_frame, *by_id, *by_key, *by_seq, *iter, *by_line;
+    int iter_lines; /* iter reads line_key too */
     int writing, in_tx;
     char run_id[1024]; /* a hit's run id, when it is short enough to keep here */
     char *run_id_big;
@@ -139,14 +141,16 @@ int wk_rindex_open_write(const char *reports_dir, int fresh, uint64_t keep, uint
         sqlite3_finalize(st);
         /* A complete store being resumed is not complete any more until it is finished again. */
         if (bad || exec(x, "DELETE FROM store WHERE key = 'complete'") ||
-            exec(x, "DROP INDEX IF EXISTS runs_id") || exec(x, "DROP INDEX IF EXISTS runs_key"))
+            exec(x, "DROP INDEX IF EXISTS runs_id") || exec(x, "DROP INDEX IF EXISTS runs_key") ||
+            exec(x, "DROP INDEX IF EXISTS runs_line"))
             goto fail;
     }
     if (prepare(x,
                 "INSERT INTO runs(seq, run_id, part, offset, length, frame, sha256, verdict,"
                 " claims, unsupported, categories, page, page_offset, page_length, file, line,"
-                " review_key, label, groups, reused) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
-                " ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+                " review_key, label, groups, reused, line_key, event_offset, event_length)"
+                " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
+                " ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
                 &x->ins) ||
         prepare(x,
                 "INSERT INTO frames(part, frame, offset, size, start, length)"
@@ -197,6 +201,7 @@ void wk_rindex_close(wk_rindex *x)
     sqlite3_finalize(x->by_key);
     sqlite3_finalize(x->by_seq);
     sqlite3_finalize(x->iter);
+    sqlite3_finalize(x->by_line);
     if (x->in_tx)
         exec(x, "ROLLBACK");
     sqlite3_close(x->db);
@@ -236,7 +241,12 @@ int wk_rindex_add(wk_rindex *x, const wk_rindex_row *r)
         bind_opt_int(st, 18, r->label, r->label >= 0) ||
         (r->groups ? sqlite3_bind_blob(st, 19, r->groups, (int)r->groups_len, SQLITE_STATIC)
                    : sqlite3_bind_null(st, 19)) ||
-        sqlite3_bind_int(st, 20, r->reused != 0);
+        sqlite3_bind_int(st, 20, r->reused != 0) ||
+        (r->has_line_key
+             ? sqlite3_bind_blob(st, 21, r->line_key, WK_REVIEW_KEY_SIZE, SQLITE_STATIC) ||
+                   sqlite3_bind_int64(st, 22, (sqlite3_int64)r->event_offset) ||
+                   sqlite3_bind_int64(st, 23, (sqlite3_int64)r->event_length)
+             : sqlite3_bind_null(st, 21) || sqlite3_bind_null(st, 22) || sqlite3_bind_null(st, 23));
     bad = bad || sqlite3_step(st) != SQLITE_DONE;
     sqlite3_reset(st);
     return bad ? -1 : 0;
@@ -271,6 +281,8 @@ int wk_rindex_finish(wk_rindex *x)
     if (exec(x, "CREATE UNIQUE INDEX IF NOT EXISTS runs_id ON runs(run_id)") ||
         exec(x, "CREATE INDEX IF NOT EXISTS runs_key ON runs(review_key)"
                 " WHERE review_key IS NOT NULL") ||
+        exec(x, "CREATE INDEX IF NOT EXISTS runs_line ON runs(line_key)"
+                " WHERE line_key IS NOT NULL") ||
         exec(x, "INSERT OR REPLACE INTO store(key, value) VALUES('complete', '1')") ||
         exec(x, "COMMIT"))
         return -1;
@@ -406,6 +418,36 @@ int wk_rindex_find_key(wk_rindex *x, const unsigned char key[WK_REVIEW_KEY_SIZE]
     return lookup(x, x->by_key, hit);
 }
 
+int wk_rindex_has_lines(wk_rindex *x)
+{
+    /* A store written before line keys has no such column: the statement does not prepare. */
+    if (!x->by_line &&
+        prepare(x,
+                "SELECT " COLUMNS ", r.event_offset, r.event_length" FROM
+                " WHERE r.line_key = ?1 AND r.event_length IS NOT NULL ORDER BY r.seq LIMIT 1",
+                &x->by_line) != 0)
+        return 0;
+    return 1;
+}
+
+int wk_rindex_find_line(wk_rindex *x, const unsigned char key[WK_REVIEW_KEY_SIZE],
+                        wk_rindex_hit *hit)
+{
+    if (!wk_rindex_has_lines(x))
+        return 0;
+    sqlite3_reset(x->by_line);
+    if (sqlite3_bind_blob(x->by_line, 1, key, WK_REVIEW_KEY_SIZE, SQLITE_STATIC) != SQLITE_OK)
+        return -1;
+    int got = lookup(x, x->by_line, hit);
+    if (got == 1) {
+        hit->row.has_line_key = 1;
+        memcpy(hit->row.line_key, key, WK_REVIEW_KEY_SIZE);
+        hit->row.event_offset = (uint64_t)sqlite3_column_int64(x->by_line, 24);
+        hit->row.event_length = (uint64_t)sqlite3_column_int64(x->by_line, 25);
+    }
+    return got;
+}
+
 int wk_rindex_at(wk_rindex *x, uint64_t seq, wk_rindex_hit *hit)
 {
     sqlite3_reset(x->by_seq);
@@ -417,14 +459,28 @@ int wk_rindex_at(wk_rindex *x, uint64_t seq, wk_rindex_hit *hit)
 int wk_rindex_next(wk_rindex *x, uint64_t from, wk_rindex_hit *hit)
 {
     if (!x->iter) {
-        if (sqlite3_prepare_v2(x->db, "SELECT " COLUMNS FROM " WHERE r.seq >= ?1 ORDER BY r.seq",
-                               -1, &x->iter, NULL) != SQLITE_OK ||
+        /* The line keys too, when the store keeps them (a store of an earlier build does not). */
+        x->iter_lines = sqlite3_prepare_v2(x->db,
+                                           "SELECT " COLUMNS ", r.line_key" FROM
+                                           " WHERE r.seq >= ?1 ORDER BY r.seq",
+                                           -1, &x->iter, NULL) == SQLITE_OK;
+        if ((!x->iter_lines &&
+             sqlite3_prepare_v2(x->db, "SELECT " COLUMNS FROM " WHERE r.seq >= ?1 ORDER BY r.seq",
+                                -1, &x->iter, NULL) != SQLITE_OK) ||
             sqlite3_bind_int64(x->iter, 1, (sqlite3_int64)from) != SQLITE_OK)
             return -1;
     }
     int rc = sqlite3_step(x->iter);
-    if (rc == SQLITE_ROW)
-        return read_row(x, x->iter, hit) == 0 ? 1 : -1;
+    if (rc == SQLITE_ROW) {
+        if (read_row(x, x->iter, hit) != 0)
+            return -1;
+        if (x->iter_lines && sqlite3_column_type(x->iter, 24) == SQLITE_BLOB &&
+            sqlite3_column_bytes(x->iter, 24) == WK_REVIEW_KEY_SIZE) {
+            hit->row.has_line_key = 1;
+            memcpy(hit->row.line_key, sqlite3_column_blob(x->iter, 24), WK_REVIEW_KEY_SIZE);
+        }
+        return 1;
+    }
     return rc == SQLITE_DONE ? 0 : -1;
 }
 

@@ -41,6 +41,12 @@ typedef struct wk_rindex_row {
     const void *groups; /* --group-by values as batch.c packs them, or NULL */
     size_t groups_len;
     int reused; /* carried over by --reuse */
+    /* The line key (reuse.h: SHA-256 over the job and the record's input line) and where the
+     * run's event is in DIR/events.jsonl; a row without them (has_line_key 0) stores NULLs. Only
+     * wk_rindex_find_line() reads them back. */
+    int has_line_key;
+    unsigned char line_key[WK_REVIEW_KEY_SIZE];
+    uint64_t event_offset, event_length;
 } wk_rindex_row;
 
 /* A zstd frame of a compressed part: where it is in the file, how many compressed bytes, and
@@ -104,11 +110,20 @@ int wk_rindex_find(wk_rindex *x, const char *run_id, wk_rindex_hit *hit);
 int wk_rindex_find_key(wk_rindex *x, const unsigned char key[WK_REVIEW_KEY_SIZE],
                        wk_rindex_hit *hit);
 
+/* 1 when the index keeps line keys (a store written before them does not). */
+int wk_rindex_has_lines(wk_rindex *x);
+
+/* The first run stored under this line key, with its event's place (row.event_offset,
+ * event_length). @return as wk_rindex_find(); 0 also when the index keeps no line keys. */
+int wk_rindex_find_line(wk_rindex *x, const unsigned char key[WK_REVIEW_KEY_SIZE],
+                        wk_rindex_hit *hit);
+
 /* The run at seq. @return as wk_rindex_find(). */
 int wk_rindex_at(wk_rindex *x, uint64_t seq, wk_rindex_hit *hit);
 
 /* The rows in seq order, one per call, from seq `from` (taken on the first call): one statement
- * stepped through, far cheaper than wk_rindex_at() per row. The hit is valid until the next call.
+ * stepped through, far cheaper than wk_rindex_at() per row; with their line keys (has_line_key,
+ * line_key; not the events' places). The hit is valid until the next call.
  * @return 1 with *hit, 0 after the last row, -1 on error. */
 int wk_rindex_next(wk_rindex *x, uint64_t from, wk_rindex_hit *hit);
 

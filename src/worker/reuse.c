@@ -12,9 +12,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "groups.h"
+#include "html.h"
 #include "kivo/report.h"
 #include "kivo/wire.h"
 #include "metadata.h"
+#include "pages.h"
 #include "parts.h"
 #include "reuse.h"
 
@@ -30,6 +33,11 @@ struct wk_reuse {
     size_t cap_hashes;
     kivo_buf scratch; /* the key's input */
     kivo_review rv;   /* a carried review: verdict and counts, no claims */
+    /* The line keys' fast path: the previous events.jsonl and pages (-1: none), the page open. */
+    int lines, events_fd, pages_fd, page_fd, part_fd;
+    int64_t part_no;
+    uint64_t events_size;
+    int64_t page_no;
 };
 
 /* One field of the key's input: its length (8 bytes, little-endian; all ones for null) and its
@@ -135,7 +143,9 @@ int wk_reuse_open(const char *dir, wk_reuse **out, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    r->reports_fd = -1;
+    r->reports_fd = r->events_fd = r->pages_fd = r->page_fd = -1;
+    r->page_no = r->part_no = -1;
+    r->part_fd = -1;
     kivo_buf_init(&r->scratch, 0);
     snprintf(path, sizeof path, "%s/reports", dir);
     if ((r->reports_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
@@ -154,6 +164,23 @@ int wk_reuse_open(const char *dir, wk_reuse **out, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
+    /* The fast path needs the previous store's line keys and its events; without them every
+     * record goes by its review key. */
+    r->lines = wk_rindex_has_lines(r->ix);
+    if (r->lines) {
+        struct stat sb;
+        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        r->events_fd = dfd >= 0 ? wk_read_open(dfd, "events.jsonl") : -1;
+        r->pages_fd =
+            dfd >= 0 ? openat(dfd, WK_PAGES_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)
+                     : -1;
+        if (dfd >= 0)
+            close(dfd);
+        if (r->events_fd < 0 || fstat(r->events_fd, &sb) != 0)
+            r->lines = 0;
+        else
+            r->events_size = (uint64_t)sb.st_size;
+    }
     *out = r;
     return 0;
 fail:
@@ -169,6 +196,14 @@ void wk_reuse_close(wk_reuse *r)
     wk_part_reader_close(r->rd);
     if (r->reports_fd >= 0)
         close(r->reports_fd);
+    if (r->events_fd >= 0)
+        close(r->events_fd);
+    if (r->pages_fd >= 0)
+        close(r->pages_fd);
+    if (r->page_fd >= 0)
+        close(r->page_fd);
+    if (r->part_fd >= 0)
+        close(r->part_fd);
     kivo_json_parser_free(r->parser);
     free(r->hashes);
     kivo_buf_free(&r->scratch);
@@ -324,4 +359,187 @@ int wk_reuse_carry(wk_reuse *r, const wk_review_job *job, kivo_hasher *h,
     }
     *rv = &r->rv;
     return 1;
+}
+
+kivo_status wk_line_job(kivo_hasher *h, const wk_jobspec *spec, const wk_groups *groups,
+                        unsigned char fp[WK_REVIEW_KEY_SIZE])
+{
+    kivo_buf b;
+    char n[32];
+    kivo_buf_init(&b, 0);
+    kivo_status st = field_str(&b, WK_LINE_KEY_FORMAT);
+    const char *const strs[] = {KIVO_ENGINE_VERSION,
+                                WK_WORKER_VERSION,
+                                spec->workflow_id,
+                                spec->worker_id,
+                                wk_jobspec_batch(spec),
+                                spec->policy_version,
+                                spec->report_label,
+                                kivo_strictness_name(spec->strictness),
+                                kivo_intended_use_name(spec->intended_use)};
+    for (size_t i = 0; st == KIVO_OK && i < sizeof strs / sizeof strs[0]; i++)
+        st = field_str(&b, strs[i]);
+    for (size_t i = 0; st == KIVO_OK && i < sizeof spec->field / sizeof spec->field[0]; i++)
+        st = field_str(&b, spec->field[i]);
+    snprintf(n, sizeof n, "%zu", spec->meta.n);
+    if (st == KIVO_OK)
+        st = field_str(&b, n);
+    for (size_t i = 0; st == KIVO_OK && i < spec->meta.n; i++) {
+        st = field_str(&b, spec->meta.name[i]);
+        if (st == KIVO_OK)
+            st = field_str(&b, spec->meta.pointer[i]);
+    }
+    if (st == KIVO_OK)
+        st = field_str(&b, spec->meta.label);
+    snprintf(n, sizeof n, "%zu", groups ? wk_groups_fields(groups) : 0);
+    if (st == KIVO_OK)
+        st = field_str(&b, n);
+    for (size_t i = 0; st == KIVO_OK && groups && i < wk_groups_fields(groups); i++)
+        st = field_str(&b, wk_groups_name(groups, i));
+    if (st == KIVO_OK)
+        st = kivo_hasher_sha256(h, b.data, b.len, fp);
+    kivo_buf_free(&b);
+    return st;
+}
+
+kivo_status wk_line_key(kivo_hasher *h, const unsigned char fp[WK_REVIEW_KEY_SIZE],
+                        const char *line, size_t len, unsigned char key[WK_REVIEW_KEY_SIZE])
+{
+    unsigned char in[2 * WK_REVIEW_KEY_SIZE];
+    memcpy(in, fp, WK_REVIEW_KEY_SIZE);
+    kivo_status st = kivo_hasher_sha256(h, len ? line : "", len, in + WK_REVIEW_KEY_SIZE);
+    return st == KIVO_OK ? kivo_hasher_sha256(h, in, sizeof in, key) : st;
+}
+
+/* Appends len bytes of fd at off to b. @return 0, or -1 (errno; EPIPE: the file is shorter). */
+static int append_pread(int fd, uint64_t off, size_t len, kivo_buf *b)
+{
+    if (kivo_buf_reserve(b, len) != KIVO_OK) {
+        errno = ENOMEM;
+        return -1;
+    }
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = pread(fd, b->data + b->len + got, len - got, (off_t)(off + got));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            if (n == 0)
+                errno = EPIPE;
+            return -1;
+        }
+        got += (size_t)n;
+    }
+    b->len += len;
+    return 0;
+}
+
+/* The previous store's page `page`, open for reading (the last one is kept). @return its fd or
+ * -1. */
+static int page_file(wk_reuse *r, int64_t page)
+{
+    char name[WK_HTML_PAGE_NAME_MAX];
+    if (r->page_no == page)
+        return r->page_fd;
+    if (r->page_fd >= 0)
+        close(r->page_fd);
+    r->page_no = -1;
+    wk_html_page_name(page, name);
+    if ((r->page_fd = r->pages_fd >= 0 ? wk_read_open(r->pages_fd, name) : -1) >= 0)
+        r->page_no = page;
+    return r->page_fd;
+}
+
+#define EVENT_MAX (1u << 20)
+
+int wk_reuse_carry_line(wk_reuse *r, const unsigned char key[WK_REVIEW_KEY_SIZE], int want_page,
+                        int html_mode, kivo_buf *report, kivo_buf *event, kivo_buf *page,
+                        wk_line_carry *out, kivo_status *st)
+{
+    wk_rindex_hit hit;
+    const wk_rindex_row *row = &hit.row;
+    size_t at = report->len, ev_at = event->len, pg_at = page ? page->len : 0;
+    char err[256];
+    *st = KIVO_OK;
+    if (!r->lines)
+        return 0;
+    int got = wk_rindex_find_line(r->ix, key, &hit);
+    if (got < 0)
+        *st = KIVO_EIO;
+    if (got <= 0)
+        return got;
+    /* The page: a run --html picks needs its block; a previous batch that made none for it (with
+     * another --html) sends the record the slow way. */
+    int paged = want_page && wk_html_wanted((wk_html_mode)html_mode, (kivo_verdict)row->verdict);
+    if (!row->has_key || (paged && row->page < 0) || row->event_length < 2 ||
+        row->event_length > EVENT_MAX || row->event_offset > r->events_size ||
+        row->event_length > r->events_size - row->event_offset)
+        return 0;
+    /* The report, read straight into the slot's buffer when its part is not compressed. */
+    if (hit.has_frame) {
+        const char *data;
+        size_t len;
+        if (wk_part_reader_get(r->rd, &hit, &data, &len, err, sizeof err) != 0) {
+            *st = KIVO_EIO;
+            return -1;
+        }
+        if ((*st = kivo_buf_append(report, data, len)) != KIVO_OK)
+            return -1;
+    } else {
+        char name[WK_PART_NAME_MAX];
+        wk_part_name(row->part, WK_COMPRESS_NONE, 0, name);
+        if (r->part_fd < 0 || r->part_no != (int64_t)row->part) {
+            if (r->part_fd >= 0)
+                close(r->part_fd);
+            r->part_no = -1;
+            if ((r->part_fd = wk_read_open(r->reports_fd, name)) < 0) {
+                *st = KIVO_EIO;
+                return -1;
+            }
+            r->part_no = row->part;
+        }
+        if (append_pread(r->part_fd, row->offset, row->length, report) != 0) {
+            *st = errno == ENOMEM ? KIVO_ENOMEM : KIVO_EIO;
+            report->len = at;
+            return -1;
+        }
+    }
+    /* The event, as the previous batch wrote it: one line naming this report's SHA-256. */
+    int oom = 0;
+    if (append_pread(r->events_fd, row->event_offset, row->event_length, event) != 0) {
+        oom = errno == ENOMEM;
+        goto slow;
+    }
+    const char *e = event->data + ev_at;
+    if (e[0] != '{' || e[row->event_length - 1] != '\n' ||
+        !memmem(e, row->event_length, row->sha256, strlen(row->sha256)))
+        goto slow;
+    if (paged) {
+        int fd = page_file(r, row->page);
+        if (fd < 0 || append_pread(fd, row->page_offset, row->page_length, page) != 0) {
+            oom = fd >= 0 && errno == ENOMEM;
+            goto slow;
+        }
+    }
+    out->run_id = row->run_id;
+    memcpy(out->sha256, row->sha256, sizeof out->sha256);
+    memcpy(out->review_key, row->review_key, sizeof out->review_key);
+    out->verdict = row->verdict;
+    out->claims = row->claims;
+    out->unsupported = row->unsupported;
+    out->categories = row->categories;
+    out->label = row->label;
+    out->groups = row->groups;
+    out->groups_len = row->groups_len;
+    return 1;
+slow:
+    report->len = at;
+    event->len = ev_at;
+    if (page)
+        page->len = pg_at;
+    if (oom) {
+        *st = KIVO_ENOMEM;
+        return -1;
+    }
+    return 0;
 }

@@ -11,6 +11,21 @@
  * own metadata and label (metadata.h), so that its bytes are exactly those a review would have
  * written; its event is rendered from the carried report's verdict and counts.
  */
+/*
+ * The line key: the fast path for a record whose input line is byte-identical to one the
+ * previous batch stored under the same job. SHA-256 over the job's fingerprint (32 bytes,
+ * wk_line_job()) and the SHA-256 of the line's bytes (the bytes the record is parsed from: the
+ * line without its newline and a carriage return before it). Every stored run's line key is in
+ * the index, with where its event is in events.jsonl, so a rerun carries the report, the event,
+ * the page block and the run's index fields without parsing the record or rendering anything.
+ *
+ * The fingerprint covers everything besides the line that a run's report, event, page block and
+ * index fields are made of: the key's format name, the engine and worker versions, the job's
+ * workflow id, worker id, batch id, policy version, report label, strictness and intended use,
+ * the six field pointers, fields.metadata (names and pointers) and fields.label, and the
+ * --group-by names. The event of a batch has no run id (null), sequence 1 and no timestamp, so
+ * it is a function of the line and the job too.
+ */
 #ifndef KIVO_WORKER_REUSE_H
 #define KIVO_WORKER_REUSE_H
 
@@ -56,5 +71,41 @@ int wk_reuse_carry(wk_reuse *r, const wk_review_job *job, kivo_hasher *h,
                    const kivo_json_node *root, const kivo_record *rec, kivo_buf *report,
                    kivo_buf *event, char report_sha256[KIVO_HASH_TEXT_SIZE], const kivo_review **rv,
                    unsigned char key[WK_REVIEW_KEY_SIZE], kivo_status *st);
+
+/* The job's fingerprint for line keys. groups: --group-by, or NULL. @return KIVO_OK or a status
+ * of the hasher or of memory. */
+#define WK_LINE_KEY_FORMAT "kivo_line_key.v1"
+typedef struct wk_groups wk_groups;
+kivo_status wk_line_job(kivo_hasher *h, const wk_jobspec *spec, const wk_groups *groups,
+                        unsigned char fp[WK_REVIEW_KEY_SIZE]);
+
+/* The line key of line[0..len) under the job's fingerprint fp. */
+kivo_status wk_line_key(kivo_hasher *h, const unsigned char fp[WK_REVIEW_KEY_SIZE],
+                        const char *line, size_t len, unsigned char key[WK_REVIEW_KEY_SIZE]);
+
+/* What a carried line gives the batch besides the bytes it appends. */
+typedef struct wk_line_carry {
+    const char *run_id; /* valid until the next call on r */
+    char sha256[KIVO_HASH_TEXT_SIZE];
+    unsigned char review_key[WK_REVIEW_KEY_SIZE];
+    uint8_t verdict;
+    uint32_t claims, unsupported, categories;
+    int8_t label;
+    const void *groups; /* the packed --group-by values, valid until the next call, or NULL */
+    size_t groups_len;
+} wk_line_carry;
+
+/*
+ * The fast path: when the previous store holds this line key, appends the stored report to
+ * report, its event (from the previous DIR/events.jsonl) to event and, when want_page, its page
+ * block (from the previous DIR/pages; wanted_page() decides from the verdict) to page, and fills
+ * *out. want_page: 0 no page, 1 the page's block as the store v2 embeds it when the verdict is
+ * one --html picks (html_mode, a wk_html_mode). @return 1 carried, 0 not (nothing appended: the
+ * key is unknown, the previous store keeps no line keys, or its event or page cannot be had), or
+ * -1 with *st (the previous store's report cannot be read: KIVO_EIO; memory).
+ */
+int wk_reuse_carry_line(wk_reuse *r, const unsigned char key[WK_REVIEW_KEY_SIZE], int want_page,
+                        int html_mode, kivo_buf *report, kivo_buf *event, kivo_buf *page,
+                        wk_line_carry *out, kivo_status *st);
 
 #endif

@@ -35,8 +35,11 @@ char *wk_summary_json(const wk_summary *s, const wk_jobspec *spec, const char *o
     json_object_set_new(o, "records_read", json_integer((json_int_t)s->records_read));
     json_object_set_new(o, "records_reviewed", json_integer((json_int_t)s->records_reviewed));
     json_object_set_new(o, "records_rejected", json_integer((json_int_t)s->records_rejected));
-    if (s->reuse)
+    if (s->reuse) {
         json_object_set_new(o, "records_reused", json_integer((json_int_t)s->reused));
+        json_object_set_new(o, "records_reused_unchanged",
+                            json_integer((json_int_t)s->reused_lines));
+    }
     json_object_set_new(o, "duplicate_run_ids", json_integer((json_int_t)s->duplicates));
     json_object_set_new(o, "run_ids_differing_in_case",
                         json_integer((json_int_t)s->case_collisions));

@@ -376,6 +376,177 @@ def case_reuse():
         check(store_reports(out) == want, "second rerun: reports differ")
 
 
+def index_all(out):
+    """Every column of the index's runs but `reused`, in seq order."""
+    import sqlite3
+    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(out, "reports", "index"), uri=True)
+    try:
+        cols = [r[1] for r in db.execute("PRAGMA table_info(runs)") if r[1] != "reused"]
+        return cols, db.execute("SELECT %s FROM runs ORDER BY seq" % ", ".join(cols)).fetchall()
+    finally:
+        db.close()
+
+
+def pages_of(out):
+    return {os.path.basename(p): read_lines(p)
+            for p in sorted(glob.glob(os.path.join(out, "pages", "*.html")))}
+
+
+def case_reuse_unchanged():
+    """--reuse's fast path: a line byte-identical to one the previous batch stored under the same
+    job is carried by its line key (report, event, page block, index fields) without being
+    parsed; a line changed only in its metadata goes by its review key, a changed record is
+    reviewed. Reports, events, rejects, pages and every index column but `reused` are
+    byte-identical to a batch without --reuse, at 1 and 2 threads, with small chunks, --html all
+    (the previous batch paged only flagged runs) and --group-by; summary.json counts the lines
+    carried as records_reused_unchanged. A previous store whose events.jsonl is not the one
+    its index names, another batch id, and a store resumed after a kill are handled too."""
+    with TempDir() as tmp:
+        recs = []
+        for t in traces():
+            with open(t) as f:
+                recs += [json.loads(line) for line in f if line.strip()]
+        prev_lines = [json.dumps(dict(r, customer_run_id="n-%02d" % i,
+                                      meta={"model": "m%d" % (i % 3), "gold": "faithful"}))
+                      for i, r in enumerate(recs)]
+        cur_lines, same, by_key = [], 0, 0
+        for i, line in enumerate(prev_lines):
+            r = json.loads(line)
+            if i % 7 == 2:      # only the metadata changed: same review key, another line
+                r["meta"] = {"model": "m-new", "gold": "hallucinated"}
+                cur_lines.append(json.dumps(r))
+                by_key += 1
+            elif i % 7 == 5:    # another answer: reviewed again
+                r["output"] = r["output"] + " Delivery takes 42 days."
+                cur_lines.append(json.dumps(r))
+            else:
+                cur_lines.append(line)
+                same += 1
+            if i == 3:
+                cur_lines.append("{broken")
+                cur_lines.append(line)      # the same line again: a duplicate run id
+        cur_lines.append(json.dumps(dict(recs[0], customer_run_id="n-new",
+                                         meta={"model": "m0", "gold": "faithful"})))
+        by_key += 1             # a new run id, the content of a stored one
+        with open(os.path.join(tmp, "prev.jsonl"), "w") as f:
+            f.write("\n".join(prev_lines) + "\n")
+        with open(os.path.join(tmp, "cur.jsonl"), "w") as f:
+            f.write("\n".join(cur_lines) + "\n")
+        fields = {"customer_run_id": "/customer_run_id", "output": "/output",
+                  "sources": "/sources", "source_id": "/id", "source_title": "/title",
+                  "source_text": "/text", "metadata": {"model": "/meta/model"},
+                  "label": "/meta/gold"}
+        prev_spec = write_spec(os.path.join(tmp, "prev.json"), ["prev.jsonl"], batch_id="nightly",
+                               fields=fields)
+        cur_spec = write_spec(os.path.join(tmp, "cur.json"), ["cur.jsonl"], batch_id="nightly",
+                              fields=fields)
+        gb = ("--group-by", "model")
+        prev = os.path.join(tmp, "prev")
+        rc, _, err = batch(prev_spec, prev, *gb)
+        check(rc in (0, 3), "previous batch: %d %s" % (rc, err))
+
+        def same_as(fresh, out, name):
+            for f in ("events.jsonl", "rejects.jsonl"):
+                check(read_lines(os.path.join(out, f)) == read_lines(os.path.join(fresh, f)),
+                      "%s: %s differs from a batch without --reuse" % (name, f))
+            check(store_reports(out) == store_reports(fresh), "%s: reports differ" % name)
+            check(pages_of(out) == pages_of(fresh), "%s: pages differ" % name)
+            check(index_all(out) == index_all(fresh), "%s: index rows differ" % name)
+            for k in ("records_read", "records_reviewed", "records_rejected", "verdicts",
+                      "failure_categories", "claims", "unsupported_claims", "breakdown"):
+                check(summary(out).get(k) == summary(fresh).get(k),
+                      "%s: summary %s differs" % (name, k))
+
+        for html in ("flagged", "all"):
+            fresh = os.path.join(tmp, "fresh-" + html)
+            rc, _, err = batch(cur_spec, fresh, "--html", html, *gb)
+            check(rc in (0, 3), "fresh: %d %s" % (rc, err))
+            for name, extra in (("t1", ["--threads", "1"]), ("t2", ["--threads", "2"]),
+                                ("chunks", ["--threads", "2", "--chunk-bytes", "4096"])):
+                name = "%s-%s" % (html, name)
+                out = os.path.join(tmp, name)
+                rc, stdout, err = batch(cur_spec, out, "--reuse", prev, "--html", html, "--json",
+                                        *gb, *extra)
+                check(rc in (0, 3), "%s: exit %d %s" % (name, rc, err))
+                same_as(fresh, out, name)
+                s = json.loads(stdout)
+                # --html all wants a page for the passing runs, which the previous batch
+                # (flagged) did not make: those go by their review key.
+                ok, seen, passed = passing(prev), set(), 0
+                for line in cur_lines:
+                    if line in prev_lines and line not in seen:
+                        seen.add(line)
+                        passed += json.loads(line)["customer_run_id"] in ok
+                want_lines = same if html == "flagged" else same - passed
+                check(s["records_reused_unchanged"] == want_lines and
+                      s["records_reused"] == same + by_key,
+                      "%s: reused %r, unchanged %r; want %d, %d" % (
+                          name, s["records_reused"], s["records_reused_unchanged"],
+                          same + by_key, want_lines))
+        fresh = os.path.join(tmp, "fresh-flagged")
+        # The previous store's events.jsonl is not what its index says: nothing is carried by
+        # its line, everything still by its review key, and the bytes are the same.
+        bad = os.path.join(tmp, "bad-prev")
+        shutil.copytree(prev, bad)
+        events = os.path.join(bad, "events.jsonl")
+        with open(events, "rb") as f:
+            lines = f.read().splitlines(True)
+        for how, data in (("reordered", b"".join(reversed(lines))), ("emptied", b"")):
+            with open(events, "wb") as f:
+                f.write(data)
+            out = os.path.join(tmp, "o-" + how)
+            rc, stdout, err = batch(cur_spec, out, "--reuse", bad, "--json", *gb)
+            s = json.loads(stdout)
+            check(rc in (0, 3) and s["records_reused"] == same + by_key and
+                  (how != "emptied" or s["records_reused_unchanged"] == 0),
+                  "events %s: %s %s" % (how, stdout[-300:], err))
+            same_as(fresh, out, "events " + how)
+        # Another batch id is another job: the review keys carry, the lines do not.
+        other = write_spec(os.path.join(tmp, "other.json"), ["cur.jsonl"], batch_id="other",
+                           fields=fields)
+        rc, stdout, err = batch(other, os.path.join(tmp, "o-other"), "--reuse", prev, "--json",
+                                *gb)
+        check(rc in (0, 3) and json.loads(stdout)["records_reused_unchanged"] == 0 and
+              json.loads(stdout)["records_reused"] == same + by_key, "other batch id: %s" % err)
+        # A previous store killed and resumed: its events' places are still right.
+        resumed = os.path.join(tmp, "prev-resumed")
+        env = dict(os.environ, KIVO_WORKER_CHECKPOINT_BYTES="1", KIVO_WORKER_TEST_KILL="store:9")
+        p = subprocess.run([WORKER, "batch", "--job-spec-file", prev_spec, "--out", resumed,
+                            "--quiet", "--threads", "1", "--chunk-bytes", "4096", *gb], env=env,
+                           capture_output=True, timeout=120)
+        check(p.returncode != 0, "the kill hook did not stop the batch")
+        rc, _, err = batch(prev_spec, resumed, "--threads", "1", "--chunk-bytes", "4096", *gb)
+        check(rc in (0, 3), "resumed previous batch: %d %s" % (rc, err))
+        out = os.path.join(tmp, "o-resumed")
+        rc, stdout, err = batch(cur_spec, out, "--reuse", resumed, "--json", *gb)
+        check(rc in (0, 3) and json.loads(stdout)["records_reused_unchanged"] == same,
+              "reuse of a resumed store: %d %s %s" % (rc, stdout[-200:], err))
+        same_as(fresh, out, "reuse of a resumed store")
+        # This rerun killed after a checkpoint and resumed: the same bytes and counts.
+        out = os.path.join(tmp, "o-killed")
+        env = dict(os.environ, KIVO_WORKER_CHECKPOINT_BYTES="1", KIVO_WORKER_TEST_KILL="store:25")
+        p = subprocess.run([WORKER, "batch", "--job-spec-file", cur_spec, "--out", out, "--quiet",
+                            "--threads", "1", "--chunk-bytes", "4096", "--reuse", prev, *gb],
+                           env=env, capture_output=True, timeout=120)
+        check(p.returncode != 0, "the kill hook did not stop the rerun")
+        rc, stdout, err = batch(cur_spec, out, "--threads", "1", "--chunk-bytes", "4096",
+                                "--reuse", prev, "--json", *gb)
+        s = json.loads(stdout)
+        check(rc in (0, 3) and s.get("resumed") and s["records_reused_unchanged"] == same,
+              "resumed rerun: %d %r %s" % (rc, s.get("records_reused_unchanged"), err))
+        same_as(fresh, out, "resumed rerun")
+
+
+def passing(out):
+    """The run ids of a store whose verdict is pass."""
+    import sqlite3
+    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(out, "reports", "index"), uri=True)
+    try:
+        return {r[0] for r in db.execute("SELECT run_id FROM runs WHERE verdict = 'pass'")}
+    finally:
+        db.close()
+
+
 def case_reuse_refused():
     """--reuse needs a finished v2 store other than the out folder: a per-run store, a folder
     with no store, an unfinished batch and the out folder itself are exit 2 with a message, and
