@@ -200,3 +200,14 @@ int kv_fields_check(const kivo_engine *e, const char *text, const kv_token *toks
     }
     return found | check_groups(e, text, toks, n, mark);
 }
+
+void kv_fields_hold(const kivo_engine *e, kv_claim_scratch *cs)
+{
+    for (size_t k = 0; k < cs->n_terms; k++) {
+        if (cs->present[k] || cs->terms[k]->kind != KV_TOK_WORD)
+            continue;
+        for (size_t f = 0; f < e->n_fields && !cs->present[k]; f++)
+            if (e->fields[f].joined && e->fields[f].joined == cs->terms[k]->h)
+                cs->present[k] = 1;
+    }
+}

@@ -16,4 +16,8 @@
 int kv_fields_check(const kivo_engine *e, const char *text, const kv_token *toks, size_t n,
                     uint8_t *mark);
 
+/* Marks held each claim term that is a yes/no field's key written as one word ("takeout" for
+ * RestaurantsTakeOut, "wifi" for WiFi): the record writes the key, split at its capitals. */
+void kv_fields_hold(const kivo_engine *e, kv_claim_scratch *cs);
+
 #endif

@@ -749,6 +749,8 @@ kivo_status kv_match_claim(kivo_engine *e, const kivo_packet *p, const kv_token 
     hold_initials(e, p, p->output, p->output_len, toks, n);
     kv_prefix_hold(e, p->output, toks, n);
     kv_given_hold(e, cs);
+    if (e->n_fields)
+        kv_fields_hold(e, cs);
 
     /* Opening hours the record keeps as the claim says them hold its day words and "closed"
      * or "open": "closed on Sundays" against a record without Sunday hours. */

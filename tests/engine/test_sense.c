@@ -287,7 +287,8 @@ static const kivo_review *review_one(kivo_engine *e, const char *src, const char
 
 /* kivo-engine.7: a partitive's head is no content ("whatever remains of" = "the rest of"); a
  * sentence of metadiscourse about the sources is no claim; "N days a week" is held against the
- * count of days a record's hours keep open; spans that fill most of a claim become the claim. */
+ * count of days a record's hours keep open; spans that fill most of a claim become the claim; a
+ * field's key written as one word is held. */
 static void test_engine7(void **state)
 {
     (void)state;
@@ -331,6 +332,13 @@ static void test_engine7(void **state)
     assert_int_equal(r->claims[0].status, KIVO_CLAIM_CONTRADICTED);
     assert_int_equal(r->claims[0].rule, KIVO_RULE_HOURS);
     assert_true(span_covers(claim, &r->claims[0], "seven days a week"));
+    /* A yes/no field's key written as one word is the key: "takeout" for RestaurantsTakeOut. */
+    r = review_one(e,
+                   "name: Casa Azul\ncategories: Mexican, Restaurants\n"
+                   "attributes.RestaurantsTakeOut: true\nattributes.OutdoorSeating: false\n",
+                   "Casa Azul has takeout.");
+    assert_int_equal(r->claims[0].status, KIVO_CLAIM_SUPPORTED);
+
     /* Failing words that fill most of a claim about text: the span is the whole claim. */
     const char *made_up = "The lighthouse keeper paints seashells purple every spring.";
     r = review_one(e, shop, made_up);
