@@ -1238,6 +1238,23 @@ static kivo_status write_step_v2(batch *b, size_t n)
     return KIVO_OK;
 }
 
+/* The chunks and their reports, events and pages are all written by now: their memory goes back
+ * before the report index builds its indexes, so the two peaks do not add up (peak RSS). */
+static void release_slots(batch *b)
+{
+    for (size_t i = 0; b->slots && i < b->n_slots; i++) {
+        slot *s = &b->slots[i];
+        wk_chunk_free(&s->chunk);
+        free(s->items);
+        s->items = NULL;
+        s->n_items = s->cap_items = 0;
+        kivo_buf_free(&s->text);
+        kivo_buf_free(&s->events);
+        kivo_buf_free(&s->reports);
+        kivo_buf_free(&s->pages);
+    }
+}
+
 /* Step 5, finish: events.jsonl and rejects.jsonl under their names, the last part closed and the
  * index completed, then summary.json and index.html. */
 static kivo_status finish_out(batch *b, double t0)
@@ -1417,7 +1434,10 @@ kivo_status wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary
                .root = -1,
                .reports_fd = -1,
                .cur_file = (size_t)-1};
-    b.n_slots = (size_t)b.threads * SLOTS_PER_THREAD;
+    /* Several chunks a thread balance the threads' work; one thread has nothing to balance and
+     * reads, reviews and writes in turn, so more chunks a round would only hold more memory
+     * (each chunk's reports and events stay in memory until the round is written). */
+    b.n_slots = b.threads == 1 ? 1 : (size_t)b.threads * SLOTS_PER_THREAD;
     b.t0 = t0;
     /* Pages' data is made on the reviewing threads: a run's own page (per-run layout) or its
      * block on a page of the store v2. */
@@ -1494,6 +1514,7 @@ kivo_status wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary
         }
     }
     wk_progress_finish(&b.prog, sum->records_read, sum->records_rejected);
+    release_slots(&b);
     st = finish_out(&b, t0);
 restore:
     sigaction(SIGINT, &old_int, NULL);
