@@ -110,6 +110,7 @@ typedef struct kv_claim_scratch {
     size_t n_touched, cap_touched, words;
     uint8_t *miss; /* per claim token: carries the failure (unsupported spans) */
     size_t cap_miss;
+    int weigh_all; /* tests only: weigh every window, no bound (match.c's best_window_1) */
 } kv_claim_scratch;
 
 /* Where a claim of the output is: its bytes and its tokens in out_toks. */

@@ -339,7 +339,13 @@ static double total_weight(const kv_claim_scratch *cs, int numbers)
 
 /* best_window for a claim of at most 64 terms (one mask word, nearly every claim): the same
  * windows in the same order with the same arithmetic, but the masks of the sentences around each
- * touched one are read once, not once per window that holds them. */
+ * touched one are read once, not once per window that holds them; and a touched sentence none of
+ * whose windows can beat the best so far is passed over. Its windows' terms are among those of
+ * the sentences s - 2 .. s + 2 (of any source), so no window of s scores above their count over
+ * total (division and the window penalty's subtraction are monotonic in IEEE arithmetic); when
+ * that bound is below the best score, no window of s would replace the best, which takes a
+ * strictly better score or an equal one of an earlier first sentence. (test_match.c's
+ * test_window_bound compares it with weighing every window.) */
 static inline __attribute__((always_inline)) int best_window_1(const kivo_engine *e, double total,
                                                                const window *skip, window *best)
 {
@@ -348,6 +354,18 @@ static inline __attribute__((always_inline)) int best_window_1(const kivo_engine
     int found = 0;
     for (size_t t = 0; t < cs->n_touched; t++) {
         const size_t s = cs->touched[t];
+        if (found && total > 0 && !cs->weigh_all) {
+            const size_t lo = s >= MAX_WINDOW - 1 ? s - (MAX_WINDOW - 1) : 0;
+            const size_t hi = s + MAX_WINDOW - 1 < e->n_sents ? s + MAX_WINDOW - 1 : e->n_sents - 1;
+            uint64_t all = 0;
+            for (size_t k = lo; k <= hi; k++) {
+                const int32_t slot = cs->slot[k];
+                if (slot >= 0)
+                    all |= cs->masks[(size_t)slot];
+            }
+            if ((double)(size_t)__builtin_popcountll(all & valid) / total < best->score)
+                continue;
+        }
         const uint32_t src = e->sents[s].source;
         /* ok[MAX_WINDOW - 1 + d], m[...]: sentence s + d exists in s's source; its mask word. */
         int ok[2 * MAX_WINDOW - 1];
