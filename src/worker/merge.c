@@ -88,6 +88,8 @@ typedef struct merge {
     wk_manifest man;
     uint64_t stored, cross_dups;
     uint64_t events_bytes; /* events.jsonl's length so far: where the next event goes */
+    int fast;              /* merged by merge_fast(): the copy by ranges */
+    uint32_t fast_parts;   /* its parts */
     size_t last_file;      /* path_index's guess */
     char *line;            /* getline's buffers: events, rejects */
     size_t line_cap;
@@ -817,6 +819,329 @@ static kivo_status walk_shard(merge *m, shard_in *s)
     return st;
 }
 
+/* ---- The copy by ranges ------------------------------------------------------------------
+ * When nothing has to be redone row by row (no --html pages or index.html to rebuild, no
+ * --group-by or label breakdown, uncompressed parts) and no run id is held by two shards, the
+ * merged store is the shards' bytes laid end to end: the parts are re-cut where one process
+ * would have cut them, found from the rows' lengths alone, and copied as byte ranges
+ * (copy_file_range); the index rows are copied by SQLite itself (INSERT ... SELECT from the
+ * attached shard index, seq, part and offset shifted); events.jsonl and rejects.jsonl are the
+ * shards' files one after another. A first pass over each shard's ids (light columns only) finds
+ * duplicates across shards: then this path is left before anything is written, and the merge
+ * goes row by row (walk_shard). */
+
+/* A range of one shard part's bytes that lands in one merged part. */
+typedef struct piece {
+    uint32_t shard, part; /* m->sh[shard]'s part-NNNNN */
+    uint64_t lo, hi;      /* its bytes [lo, hi) */
+    uint32_t to;          /* the merged part */
+    int closes;           /* the merged part is full after it */
+    int64_t seq_delta;    /* merged seq - shard seq */
+} piece;
+
+typedef struct fast {
+    merge *m;
+    piece *v;
+    size_t n, cap;
+    uint32_t shard;
+    int64_t seq_delta;
+    uint32_t to;      /* the merged part being filled */
+    uint64_t to_size; /* its bytes so far */
+    uint64_t part_size;
+    int dup;           /* a run id held by an earlier shard: leave this path */
+    wk_summary counts; /* reviewed, claims, verdicts, categories, case collisions */
+    char case_id[512];
+    uint32_t case_file;
+    uint64_t case_line;
+} fast;
+
+static int fast_row(const wk_rindex_row *r, void *arg)
+{
+    fast *f = arg;
+    const wk_seen_entry *first = NULL;
+    if (r->frame >= 0)
+        return 1; /* not an uncompressed store after all */
+    if (wk_seen_add(f->m->seen, r->run_id, r->file, r->line, &first) != 0)
+        return -1;
+    if (first) {
+        f->dup = 1;
+        return 1;
+    }
+    if (wk_seen_case(f->m->seen, r->run_id, r->file, r->line, &first) != 0)
+        return -1;
+    if (first && f->counts.case_collisions++ == 0) {
+        snprintf(f->case_id, sizeof f->case_id, "%s", r->run_id);
+        f->case_file = r->file;
+        f->case_line = r->line;
+    }
+    count_row(&f->counts, r);
+    /* Where one process puts this report: the open merged part at to_size. A piece is a run of
+     * rows from one shard part into one merged part. */
+    piece *p = f->n ? &f->v[f->n - 1] : NULL;
+    if (!p || p->closes || p->shard != f->shard || p->part != r->part || p->to != f->to ||
+        p->hi != r->offset) {
+        if (f->n == f->cap) {
+            size_t cap = f->cap ? f->cap * 2 : 16;
+            piece *v = realloc(f->v, cap * sizeof *v);
+            if (!v)
+                return -1;
+            f->v = v;
+            f->cap = cap;
+        }
+        p = &f->v[f->n++];
+        *p = (piece){f->shard, r->part, r->offset, r->offset, f->to, 0, f->seq_delta};
+    }
+    p->hi = r->offset + r->length;
+    f->to_size += r->length;
+    if (f->to_size >= f->part_size) { /* parts.c closes a part once it holds part_size bytes */
+        p->closes = 1;
+        f->to++;
+        f->to_size = 0;
+    }
+    return 0;
+}
+
+/* Copies [lo, hi) of in to the end of out. @return 0, or -1 with errno. */
+static int copy_range(int in, uint64_t lo, uint64_t hi, int out)
+{
+    off_t at = (off_t)lo;
+    while ((uint64_t)at < hi) {
+        ssize_t n = copy_file_range(in, &at, out, NULL, (size_t)(hi - (uint64_t)at), 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP))
+            break; /* not between these files: read and write */
+        if (n <= 0) {
+            if (n == 0)
+                errno = EIO;
+            return -1;
+        }
+    }
+    char buf[1 << 16];
+    while ((uint64_t)at < hi) {
+        size_t want = hi - (uint64_t)at < sizeof buf ? (size_t)(hi - (uint64_t)at) : sizeof buf;
+        ssize_t n = pread(in, buf, want, at);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0 || wk_write_all(out, buf, (size_t)n) != 0) {
+            if (n == 0)
+                errno = EIO;
+            return -1;
+        }
+        at += n;
+    }
+    return 0;
+}
+
+/* A shard's whole file (events.jsonl, rejects.jsonl) appended to f. @return 0 or -1. */
+static int append_file(int root, const char *name, FILE *f)
+{
+    int fd = openat(root, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    char buf[1 << 16];
+    ssize_t n;
+    if (fd < 0)
+        return -1;
+    while ((n = read(fd, buf, sizeof buf)) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 || fwrite(buf, 1, (size_t)n, f) != (size_t)n) {
+            close(fd);
+            return -1;
+        }
+    }
+    return close(fd);
+}
+
+/* Closes the merged part being written (fd): synced, then given its final name. */
+static int close_fast_part(merge *m, int fd, uint32_t to)
+{
+    char partial[WK_PART_NAME_MAX], final[WK_PART_NAME_MAX];
+    wk_part_name(to, WK_COMPRESS_NONE, 1, partial);
+    wk_part_name(to, WK_COMPRESS_NONE, 0, final);
+    if (fdatasync(fd) != 0 || close(fd) != 0 ||
+        wk_commit_at(m->reports_fd, partial, final, 0) != 0) {
+        wk_output_error(m->err, m->errlen, "cannot write", m->o->out, final, errno);
+        return -1;
+    }
+    return 0;
+}
+
+/* The copy by ranges. @return KIVO_OK with *done 1 (merged) or 0 (this merge has to go row by
+ * row; nothing written), or an error with a message. */
+static kivo_status merge_fast(merge *m, int *done)
+{
+    fast f = {.m = m, .part_size = num(m->sh[0].info, "part_size")};
+    kivo_status st = KIVO_OK;
+    int out = -1, in = -1;
+    uint64_t *ev_at = NULL;
+    *done = 0;
+    uint32_t in_part = UINT32_MAX, in_shard = UINT32_MAX;
+    if (m->html || m->bd || strcmp(str(m->sh[0].info, "compression"), "none") != 0)
+        return KIVO_OK;
+    /* First pass: ids (duplicates across shards), counts, and the pieces. */
+    for (size_t i = 0; i < m->n && !f.dup; i++) {
+        shard_in *s = &m->sh[i];
+        char rp[PATH_MAX + 16];
+        wk_rindex *ix = NULL;
+        snprintf(rp, sizeof rp, "%s/reports", s->path);
+        f.shard = (uint32_t)i;
+        f.seq_delta = (int64_t)f.counts.records_reviewed;
+        int rc = -1;
+        if (wk_rindex_open_read(rp, &ix, m->err, m->errlen) == 0 && wk_rindex_hold_read(ix) == 0)
+            rc = wk_rindex_each_light(ix, fast_row, &f);
+        else if (!m->err[0])
+            snprintf(m->err, m->errlen, "cannot read %s/reports/index: %s", s->dir,
+                     wk_rindex_errmsg(ix));
+        wk_rindex_close(ix);
+        if (rc < 0) {
+            st = KIVO_EIO;
+            if (!m->err[0])
+                snprintf(m->err, m->errlen, "cannot read %s/reports/index", s->dir);
+            goto out;
+        }
+        if (rc > 0) {
+            f.dup = 1;
+            break;
+        }
+        if (f.counts.records_reviewed - (uint64_t)f.seq_delta !=
+            num(s->summary, "records_reviewed")) {
+            snprintf(m->err, m->errlen, "shard %u/%u in %s: its index and summary.json disagree",
+                     s->k, s->n, s->dir);
+            st = KIVO_EINVAL;
+            goto out;
+        }
+    }
+    if (f.dup) {
+        /* Row by row from the start: a fresh table of ids. */
+        wk_seen_free(m->seen);
+        m->seen = NULL;
+        st = wk_seen_create(&m->seen) == 0 ? KIVO_OK : KIVO_ENOMEM;
+        if (st == KIVO_ENOMEM)
+            snprintf(m->err, m->errlen, "out of memory");
+        goto out;
+    }
+    /* Where each shard's events start in the merged events.jsonl (the shards' files one after
+     * another): the index keeps a reused line's event place. */
+    st = KIVO_EIO;
+    if (!(ev_at = calloc(m->n + 1, sizeof *ev_at))) {
+        snprintf(m->err, m->errlen, "out of memory");
+        st = KIVO_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < m->n; i++) {
+        struct stat es;
+        if (fstatat(m->sh[i].root, "events.jsonl", &es, AT_SYMLINK_NOFOLLOW) != 0) {
+            snprintf(m->err, m->errlen, "cannot read %s/events.jsonl: %s", m->sh[i].dir,
+                     strerror(errno));
+            goto out;
+        }
+        ev_at[i + 1] = ev_at[i] + (uint64_t)es.st_size;
+    }
+    /* Second: the bytes and the rows, piece by piece, in merged order. */
+    for (size_t i = 0; i < f.n; i++) {
+        piece *p = &f.v[i];
+        shard_in *s = &m->sh[p->shard];
+        char name[WK_PART_NAME_MAX], rp[PATH_MAX + 16];
+        if (p->shard != in_shard) {
+            if (in_shard != UINT32_MAX && wk_rindex_detach(m->ix) != 0)
+                goto index_failed;
+            snprintf(rp, sizeof rp, "%s/reports", s->path);
+            if (wk_rindex_attach(m->ix, rp) != 0)
+                goto index_failed;
+            in_shard = p->shard;
+            in_part = UINT32_MAX;
+        }
+        if (p->part != in_part || in < 0) {
+            if (in >= 0)
+                close(in);
+            int d = wk_dir_walk(s->root, "reports", 0, NULL, NULL);
+            wk_part_name(p->part, WK_COMPRESS_NONE, 0, name);
+            in = d >= 0 ? wk_read_open(d, name) : -1;
+            if (d >= 0)
+                close(d);
+            if (in < 0) {
+                snprintf(m->err, m->errlen, "cannot read %s/reports/%s: %s", s->dir, name,
+                         strerror(errno));
+                goto out;
+            }
+            in_part = p->part;
+        }
+        if (out < 0) {
+            wk_part_name(p->to, WK_COMPRESS_NONE, 1, name);
+            out = openat(m->reports_fd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+                         WK_MODE_TEXT);
+            if (out < 0) {
+                wk_output_error(m->err, m->errlen, "cannot write", m->o->out, name, errno);
+                goto out;
+            }
+        }
+        /* Where lo lands: the merged part's bytes so far (pieces fill it in order). */
+        off_t at = lseek(out, 0, SEEK_END);
+        if (at < 0 || copy_range(in, p->lo, p->hi, out) != 0) {
+            wk_part_name(p->to, WK_COMPRESS_NONE, 1, name);
+            wk_output_error(m->err, m->errlen, "cannot write", m->o->out, name, errno);
+            goto out;
+        }
+        if (wk_rindex_copy_rows(m->ix, p->seq_delta, p->part, p->lo, p->hi, p->to,
+                                (int64_t)at - (int64_t)p->lo, (int64_t)ev_at[p->shard]) != 0)
+            goto index_failed;
+        if (p->closes) {
+            int fd = out;
+            out = -1;
+            if (close_fast_part(m, fd, p->to) != 0)
+                goto out;
+        }
+    }
+    if (out >= 0) {
+        int fd = out;
+        out = -1;
+        if (close_fast_part(m, fd, f.to) != 0)
+            goto out;
+    }
+    if (in_shard != UINT32_MAX && (in_shard = UINT32_MAX, wk_rindex_detach(m->ix) != 0))
+        goto index_failed;
+    for (size_t i = 0; i < m->n; i++)
+        if (append_file(m->sh[i].root, "events.jsonl", m->events) != 0 ||
+            append_file(m->sh[i].root, "rejects.jsonl", m->rejects) != 0) {
+            snprintf(m->err, m->errlen, "cannot copy %s's events and rejects: %s", m->sh[i].dir,
+                     strerror(errno));
+            goto out;
+        }
+    m->fast_parts = f.n ? f.v[f.n - 1].to + 1 : 0;
+    m->sum->records_reviewed += f.counts.records_reviewed;
+    m->sum->claims += f.counts.claims;
+    m->sum->unsupported_claims += f.counts.unsupported_claims;
+    for (int v = 0; v < 3; v++)
+        m->sum->verdicts[v] += f.counts.verdicts[v];
+    for (int c = 0; c < KIVO_CAT_COUNT; c++)
+        m->sum->categories[c] += f.counts.categories[c];
+    m->sum->case_collisions += f.counts.case_collisions;
+    m->stored = f.counts.records_reviewed;
+    m->events_bytes = ev_at[m->n];
+    if (f.counts.case_collisions)
+        fprintf(stderr,
+                "kivo-worker: warning: customer_run_id \"%s\" (%s line %llu) differs only in "
+                "letter case from an earlier one (see summary.json run_ids_differing_in_case)\n",
+                f.case_id, f.case_file < m->in.n ? m->in.paths[f.case_file] : "?",
+                (unsigned long long)f.case_line);
+    st = KIVO_OK;
+    *done = 1;
+    goto out;
+index_failed:
+    snprintf(m->err, m->errlen, "cannot write %s/reports/index: %s", m->o->out,
+             wk_rindex_errmsg(m->ix));
+out:
+    if (in_shard != UINT32_MAX)
+        wk_rindex_detach(m->ix);
+    if (in >= 0)
+        close(in);
+    if (out >= 0)
+        close(out);
+    free(f.v);
+    free(ev_at);
+    return st;
+}
+
 /* The counts only the shards know (records read and rejected, bytes), summed. */
 static void add_shard_counts(merge *m, const shard_in *s, double *slowest)
 {
@@ -845,7 +1170,7 @@ static kivo_status finish_out(merge *m)
                  wk_rindex_errmsg(m->ix));
         return KIVO_EIO;
     }
-    m->sum->parts = parts;
+    m->sum->parts = m->fast ? m->fast_parts : parts;
     if (m->pages && wk_pages_finish(m->pages, &m->sum->pages, m->err, m->errlen) != 0)
         return KIVO_EIO;
     f = m->events;
@@ -960,9 +1285,16 @@ kivo_status wk_merge_run(const wk_merge_opts *o, wk_summary *sum, char *err, siz
     if ((st = load_shards(&m)) != KIVO_OK || (st = check_set(&m)) != KIVO_OK ||
         (st = load_job(&m)) != KIVO_OK || (st = open_out(&m)) != KIVO_OK)
         goto out;
+    /* KIVO_WORKER_TEST_MERGE (tests only): "rows" forces the row-by-row merge, "say" prints
+     * which way the merge went. */
+    const char *tm = getenv("KIVO_WORKER_TEST_MERGE");
+    if ((!tm || strcmp(tm, "rows") != 0) && (st = merge_fast(&m, &m.fast)) != KIVO_OK)
+        goto out;
+    if (tm && strcmp(tm, "say") == 0)
+        fprintf(stderr, "kivo-worker merge: %s\n", m.fast ? "copy by ranges" : "row by row");
     for (size_t i = 0; i < m.n; i++) {
         add_shard_counts(&m, &m.sh[i], &slowest);
-        if ((st = walk_shard(&m, &m.sh[i])) != KIVO_OK)
+        if (!m.fast && (st = walk_shard(&m, &m.sh[i])) != KIVO_OK)
             goto out;
     }
     sum->records_rejected += m.cross_dups;

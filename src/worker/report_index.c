@@ -484,6 +484,110 @@ int wk_rindex_next(wk_rindex *x, uint64_t from, wk_rindex_hit *hit)
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
+int wk_rindex_each_light(wk_rindex *x, int (*fn)(const wk_rindex_row *r, void *arg), void *arg)
+{
+    sqlite3_stmt *st = NULL;
+    wk_rindex_row r;
+    int rc = -1, s;
+    if (sqlite3_prepare_v2(x->db,
+                           "SELECT seq, run_id, part, offset, length, verdict, claims, unsupported,"
+                           " categories, file, line, frame FROM runs ORDER BY seq",
+                           -1, &st, NULL) != SQLITE_OK)
+        goto out;
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        kivo_verdict v = KIVO_VERDICT_PASS;
+        const unsigned char *vt = sqlite3_column_text(st, 5);
+        memset(&r, 0, sizeof r);
+        r.seq = (uint64_t)sqlite3_column_int64(st, 0);
+        r.run_id = (const char *)sqlite3_column_text(st, 1);
+        if (!r.run_id || !vt ||
+            kivo_verdict_parse((const char *)vt, strlen((const char *)vt), &v) != KIVO_OK)
+            goto out;
+        r.part = (uint32_t)sqlite3_column_int64(st, 2);
+        r.offset = (uint64_t)sqlite3_column_int64(st, 3);
+        r.length = (uint64_t)sqlite3_column_int64(st, 4);
+        r.verdict = (uint8_t)v;
+        r.claims = (uint32_t)sqlite3_column_int64(st, 6);
+        r.unsupported = (uint32_t)sqlite3_column_int64(st, 7);
+        r.categories = (uint32_t)sqlite3_column_int64(st, 8);
+        r.file = (uint32_t)sqlite3_column_int64(st, 9);
+        r.line = (uint64_t)sqlite3_column_int64(st, 10);
+        r.frame = col_int(st, 11, -1);
+        r.page = -1;
+        r.label = -1;
+        int f = fn(&r, arg);
+        if (f != 0) {
+            rc = f;
+            goto out;
+        }
+    }
+    rc = s == SQLITE_DONE ? 0 : -1;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int wk_rindex_attach(wk_rindex *x, const char *reports_dir)
+{
+    char path[4200];
+    sqlite3_stmt *st = NULL;
+    snprintf(path, sizeof path, "%s/%s", reports_dir, WK_RINDEX_NAME);
+    /* ATTACH is refused inside a transaction: the open one is committed first. */
+    int bad = exec(x, "COMMIT") ||
+              sqlite3_prepare_v2(x->db, "ATTACH DATABASE ?1 AS shard", -1, &st, NULL) ||
+              sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC) || sqlite3_step(st) != SQLITE_DONE;
+    sqlite3_finalize(st);
+    x->in_tx = 0;
+    if (bad || exec(x, "BEGIN"))
+        return -1;
+    x->in_tx = 1;
+    return 0;
+}
+
+int wk_rindex_detach(wk_rindex *x)
+{
+    int bad = exec(x, "COMMIT");
+    x->in_tx = 0;
+    if (bad || exec(x, "DETACH DATABASE shard") || exec(x, "BEGIN"))
+        return -1;
+    x->in_tx = 1;
+    return 0;
+}
+
+int wk_rindex_copy_rows(wk_rindex *x, int64_t seq_delta, uint32_t part, uint64_t lo, uint64_t hi,
+                        uint32_t to_part, int64_t offset_delta, int64_t event_delta)
+{
+    /* A row with a line key keeps its event's place, moved as the events are; a shard of an
+     * earlier build has no such columns (then none). */
+    static const char *const sql[2] = {
+        "INSERT INTO main.runs(seq, run_id, part, offset, length, frame, sha256, verdict,"
+        " claims, unsupported, categories, page, page_offset, page_length, file, line,"
+        " review_key, label, groups, reused, line_key, event_offset, event_length)"
+        " SELECT seq + ?1, run_id, ?5, offset + ?6, length, frame, sha256, verdict, claims,"
+        " unsupported, categories, page, page_offset, page_length, file, line, review_key,"
+        " label, groups, reused, line_key,"
+        " CASE WHEN line_key IS NULL THEN NULL ELSE event_offset + ?7 END,"
+        " CASE WHEN line_key IS NULL THEN NULL ELSE event_length END FROM shard.runs"
+        " WHERE part = ?2 AND offset >= ?3 AND offset < ?4 ORDER BY seq",
+        "INSERT INTO main.runs(seq, run_id, part, offset, length, frame, sha256, verdict,"
+        " claims, unsupported, categories, page, page_offset, page_length, file, line,"
+        " review_key, label, groups, reused)"
+        " SELECT seq + ?1, run_id, ?5, offset + ?6, length, frame, sha256, verdict, claims,"
+        " unsupported, categories, page, page_offset, page_length, file, line, review_key,"
+        " label, groups, reused FROM shard.runs"
+        " WHERE part = ?2 AND offset >= ?3 AND offset < ?4 AND ?7 IS NOT NULL ORDER BY seq"};
+    sqlite3_stmt *st = NULL;
+    int bad = sqlite3_prepare_v2(x->db, sql[0], -1, &st, NULL) != SQLITE_OK &&
+              sqlite3_prepare_v2(x->db, sql[1], -1, &st, NULL) != SQLITE_OK;
+    bad = bad || sqlite3_bind_int64(st, 1, seq_delta) || sqlite3_bind_int64(st, 2, part) ||
+          sqlite3_bind_int64(st, 3, (sqlite3_int64)lo) ||
+          sqlite3_bind_int64(st, 4, (sqlite3_int64)hi) || sqlite3_bind_int64(st, 5, to_part) ||
+          sqlite3_bind_int64(st, 6, offset_delta) || sqlite3_bind_int64(st, 7, event_delta) ||
+          sqlite3_step(st) != SQLITE_DONE;
+    sqlite3_finalize(st);
+    return bad ? -1 : 0;
+}
+
 int wk_rindex_each(wk_rindex *x, uint64_t from, int (*fn)(const wk_rindex_row *r, void *arg),
                    void *arg)
 {

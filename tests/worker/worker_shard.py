@@ -135,7 +135,7 @@ def case_given_inputs():
             same_store(one, merged, "given inputs, %d shards" % n)
 
 
-def make_corpus(tmp):
+def make_corpus(tmp, dups=True, label=True):
     """Three inputs: a small file, a large one (~500 records) that shards split, and a gzip one.
     Duplicates and case-differing ids sit in different files and far apart in the large one."""
     recs = []
@@ -159,13 +159,15 @@ def make_corpus(tmp):
             big.append(b'{"customer_run_id": "broken-%d", "output": ' % i)  # invalid JSON
         if i % 97 == 50:
             big.append(b'{"customer_run_id": "nooutput-%d"}' % i)
-    big.insert(40, rec(1, "small-3"))         # a duplicate of the small file's
-    big.insert(300, rec(2, "small-3"))        # ... and again, in another shard
-    big.insert(310, rec(4, "big-5"))          # a duplicate inside the large file, far apart
+    if dups:
+        big.insert(40, rec(1, "small-3"))     # a duplicate of the small file's
+        big.insert(300, rec(2, "small-3"))    # ... and again, in another shard
+        big.insert(310, rec(4, "big-5"))      # a duplicate inside the large file, far apart
     big.insert(450, rec(5, "case-a"))         # differs only in case from the small file's
     big.insert(200, b'{"pad": "' + b"x" * 70000 + b'"}')   # over limits.max_line_bytes
     gz = [rec(i + 7, "gz-%d" % i) for i in range(40)]
-    gz[10] = rec(9, "big-400")                 # a duplicate of a later shard's run
+    if dups:
+        gz[10] = rec(9, "big-400")             # a duplicate of a later shard's run
     with open(os.path.join(tmp, "a-small.jsonl"), "wb") as f:
         f.write(b"\n".join(small) + b"\n")
     with open(os.path.join(tmp, "b-big.jsonl"), "wb") as f:
@@ -173,7 +175,9 @@ def make_corpus(tmp):
     with gzip.open(os.path.join(tmp, "c-gz.jsonl.gz"), "wb") as f:
         f.write(b"\n".join(gz) + b"\n")
     spec = os.path.join(tmp, "spec.json")
-    fields = dict(FIELDS, metadata={"model": "/meta/model"}, label="/meta/gold")
+    fields = dict(FIELDS, metadata={"model": "/meta/model"})
+    if label:
+        fields["label"] = "/meta/gold"
     with open(spec, "w") as f:
         json.dump({"schema_version": "kivo_worker_job_spec.v1",
                    "workflow_id": "support_answer_review", "intended_use": "customer_facing",
@@ -206,6 +210,65 @@ def case_corpus():
                     r["file"] == 1 for r in json.loads(read(os.path.join(d, "shard.json")))
                     ["ranges"])]
                 check(n == 1 or len(split) >= 2, "%d shards: the large file is not split" % n)
+
+
+def merge_env(mode):
+    return dict(os.environ, KIVO_WORKER_TEST_MERGE=mode)
+
+
+def case_copy_ranges():
+    """--html none, uncompressed parts, no run id in two shards: merge copies the shards' bytes
+    by ranges (parts re-cut where one process cuts them, index rows copied by SQLite, events and
+    rejects appended) instead of row by row. With 4K parts (many cuts falling inside and across
+    shards) and the default size, in 1, 2, 3 and 7 shards: the single run's bytes, and the same
+    as the row-by-row merge. With a duplicate across shards the merge goes row by row."""
+    with TempDir() as tmp:
+        spec = make_corpus(tmp, dups=False, label=False)
+        for tag, extra in (("4k", ["--html", "none", "--part-size", "4K", "--threads", "1"]),
+                           ("default", ["--html", "none"])):
+            one = os.path.join(tmp, tag + "-one")
+            rc, err = batch(spec, one, *extra)
+            check(rc == 3, "%s single run: exit %d, want 3: %s" % (tag, rc, err))
+            s = json.loads(read(os.path.join(one, "summary.json")))
+            check(s["duplicate_run_ids"] == 0 and s["run_ids_differing_in_case"] == 1,
+                  "%s: the corpus is not what the test means: %r" % (tag, s))
+            check(tag != "4k" or s["report_store"]["parts"] > 20, "%s: %d parts" %
+                  (tag, s["report_store"]["parts"]))
+            for n in (1, 2, 3, 7):
+                dirs = []
+                for k in range(n):
+                    d = os.path.join(tmp, "%s-s%d-of-%d" % (tag, k, n))
+                    rc, err = batch(spec, d, "--shard", "%d/%d" % (k, n), *extra)
+                    check(rc in (0, 3), "%s shard %d/%d: exit %d: %s" % (tag, k, n, rc, err))
+                    dirs.append(d)
+                for mode, way in (("say", "copy by ranges"), ("rows", None)):
+                    out = os.path.join(tmp, "%s-merged-%d-%s" % (tag, n, mode))
+                    p = subprocess.run([WORKER, "merge", "--out", out, "--quiet"] + dirs,
+                                       env=merge_env(mode), capture_output=True, timeout=300)
+                    err = p.stderr.decode("utf-8", "replace")
+                    check(p.returncode == 3, "%s merge of %d (%s): exit %d: %s" %
+                          (tag, n, mode, p.returncode, err))
+                    check(way is None or way in err, "%s, %d shards: not merged by ranges: %s" %
+                          (tag, n, err))
+                    same_store(one, out, "%s, %d shards, %s" % (tag, n, mode))
+        # A run id in two shards: row by row (the duplicate becomes a reject).
+        os.mkdir(os.path.join(tmp, "dups"))
+        spec2 = make_corpus(os.path.join(tmp, "dups"), label=False)
+        extra = ["--html", "none"]
+        one = os.path.join(tmp, "dups-one")
+        rc, err = batch(spec2, one, *extra)
+        check(rc == 3, "dups single run: exit %d: %s" % (rc, err))
+        dirs = []
+        for k in range(3):
+            dirs.append(os.path.join(tmp, "dups-s%d" % k))
+            rc, err = batch(spec2, dirs[-1], "--shard", "%d/3" % k, *extra)
+            check(rc in (0, 3), "dups shard %d: exit %d: %s" % (k, rc, err))
+        out = os.path.join(tmp, "dups-merged")
+        p = subprocess.run([WORKER, "merge", "--out", out, "--quiet"] + dirs,
+                           env=merge_env("say"), capture_output=True, timeout=300)
+        err = p.stderr.decode("utf-8", "replace")
+        check(p.returncode == 3 and "row by row" in err, "dups merge: %d %s" % (p.returncode, err))
+        same_store(one, out, "duplicates across shards, --html none")
 
 
 def case_ranges():
