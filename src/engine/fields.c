@@ -37,8 +37,50 @@ static int clause_break(const char *text, const kv_token *a, const kv_token *b)
     return 0;
 }
 
+/* 1 when token t is one of words (NULL-terminated), ASCII letters without case. */
+static int tok_in(const char *text, const kv_token *t, const char *const *words)
+{
+    for (size_t k = 0; words[k]; k++)
+        if (kv_text_is(text + t->start, t->end - t->start, words[k]))
+            return 1;
+    return 0;
+}
+
+/* 1 when a new clause starts at toks[i]: ", and" or ", or" before a subject of its own ("no WiFi
+ * available, and the ambience is casual"), as clause.c ends a clause there. */
+static int new_subject_at(const char *text, const kv_token *toks, size_t n, size_t i)
+{
+    static const char *const coord[] = {"and", "or", NULL};
+    static const char *const subject[] = {"the",   "a",     "an",   "it",    "its", "they",
+                                          "their", "there", "this", "these", "he",  "she",
+                                          "we",    "you",   "our",  "his",   "her", NULL};
+    if (i == 0 || i + 1 >= n || !tok_in(text, &toks[i], coord) ||
+        !tok_in(text, &toks[i + 1], subject))
+        return 0;
+    return memchr(text + toks[i - 1].end, ',', toks[i].start - toks[i - 1].end) != NULL;
+}
+
+/* 1 when a predicate of its own, with its own negation, starts at toks[i]: a coordinated verb
+ * phrase ("has a classy ambience and does not accept reservations") or a negated apposition
+ * after a comma ("casual, not hipster"). A negation there is that predicate's (Quirk et al.
+ * 1985, 10.54 on the scope of negation in coordinated predicates), not the key's before it. */
+static int own_predicate_at(const char *text, const kv_token *toks, size_t n, size_t i)
+{
+    static const char *const coord[] = {"and", "or", "but", NULL};
+    static const char *const aux[] = {"does",  "do",     "did",    "is",    "are",     "was",
+                                      "were",  "has",    "have",   "can",   "will",    "would",
+                                      "may",   "might",  "should", "could", "doesn't", "don't",
+                                      "isn't", "aren't", "can't",  "won't", "didn't",  NULL};
+    if (tok_in(text, &toks[i], coord) && i + 1 < n &&
+        (tok_in(text, &toks[i + 1], aux) || (toks[i + 1].flags & KV_TF_NEG)))
+        return 1;
+    return i > 0 && (toks[i].flags & KV_TF_NEG) &&
+           memchr(text + toks[i - 1].end, ',', toks[i].start - toks[i - 1].end) != NULL;
+}
+
 /* Whether a negation cue governs tokens [*lo, *hi]: one up to NEG_BEFORE tokens before or
- * NEG_AFTER after, in the same clause. Widens [*lo, *hi] to the cue found. */
+ * NEG_AFTER after, in the same clause. Widens [*lo, *hi] to the cue found. A negation after the
+ * key that opens a predicate of its own does not reach back to the key. */
 static int negation_scope(const char *text, const kv_token *toks, size_t n, size_t *lo, size_t *hi)
 {
     /* Between the key's words: "Dogs are not allowed" for DogsAllowed. */
@@ -46,7 +88,7 @@ static int negation_scope(const char *text, const kv_token *toks, size_t n, size
         if (toks[i].flags & KV_TF_NEG)
             return 1;
     for (size_t i = *lo, k = 0; i > 0 && k < NEG_BEFORE; i--, k++) {
-        if (clause_break(text, &toks[i - 1], &toks[i]))
+        if (clause_break(text, &toks[i - 1], &toks[i]) || new_subject_at(text, toks, n, i))
             break;
         if (toks[i - 1].flags & KV_TF_NEG) {
             *lo = i - 1;
@@ -54,7 +96,8 @@ static int negation_scope(const char *text, const kv_token *toks, size_t n, size
         }
     }
     for (size_t i = *hi + 1, k = 0; i < n && k < NEG_AFTER; i++, k++) {
-        if (clause_break(text, &toks[i - 1], &toks[i]))
+        if (clause_break(text, &toks[i - 1], &toks[i]) || new_subject_at(text, toks, n, i) ||
+            own_predicate_at(text, toks, n, i))
             break;
         if (toks[i].flags & KV_TF_NEG) {
             *hi = i;

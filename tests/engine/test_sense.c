@@ -288,7 +288,7 @@ static const kivo_review *review_one(kivo_engine *e, const char *src, const char
 /* kivo-engine.7: a partitive's head is no content ("whatever remains of" = "the rest of"); a
  * sentence of metadiscourse about the sources is no claim; "N days a week" is held against the
  * count of days a record's hours keep open; spans that fill most of a claim become the claim; a
- * field's key written as one word is held. */
+ * field's key written as one word is held; a field's negation stays in its own predicate. */
 static void test_engine7(void **state)
 {
     (void)state;
@@ -338,6 +338,20 @@ static void test_engine7(void **state)
                    "attributes.RestaurantsTakeOut: true\nattributes.OutdoorSeating: false\n",
                    "Casa Azul has takeout.");
     assert_int_equal(r->claims[0].status, KIVO_CLAIM_SUPPORTED);
+
+    /* A negation of a predicate of its own ("and does not accept reservations") or of a clause
+     * with a subject of its own (", and the ambience is casual") is not the field's. */
+    static const char casa[] = "name: Casa Azul\nattributes.RestaurantsReservations: false\n"
+                               "attributes.WiFi: no\nattributes.Ambience.classy: true\n"
+                               "attributes.Ambience.casual: true\n";
+    r = review_one(e, casa, "Casa Azul has a classy ambience and does not accept reservations.");
+    assert_int_not_equal(r->claims[0].status, KIVO_CLAIM_CONTRADICTED);
+    r = review_one(e, casa, "There is no WiFi, and the ambience is casual.");
+    assert_int_not_equal(r->claims[0].status, KIVO_CLAIM_CONTRADICTED);
+    r = review_one(e, casa, "The ambience is not casual.");
+    assert_int_equal(r->claims[0].rule, KIVO_RULE_FIELD);
+    r = review_one(e, casa, "Casa Azul accepts reservations and has a classy ambience.");
+    assert_int_equal(r->claims[0].rule, KIVO_RULE_FIELD);
 
     /* Failing words that fill most of a claim about text: the span is the whole claim. */
     const char *made_up = "The lighthouse keeper paints seashells purple every spring.";
