@@ -7,6 +7,7 @@
  * follows their dots. A line break always ends a span; list markers ("- ", "* ", "1. ", "a) ",
  * "•") are trimmed from the start of a line, so a claim's offsets point at its own words.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,15 +15,28 @@
 #include "grow_int.h"
 #include "text_int.h"
 
-static const char *const abbreviations[] = {
+/* Each padded with NULs to 8 bytes, so that a word of up to 7 bytes is one 64-bit comparison. */
+static const char abbreviations[][8] = {
     "mr",  "mrs", "ms",  "dr",  "prof", "sr",     "jr",   "st",  "vs",  "etc", "e.g",
     "i.e", "inc", "ltd", "co",  "corp", "approx", "dept", "est", "jan", "feb", "mar",
     "apr", "jun", "jul", "aug", "sep",  "sept",   "oct",  "nov", "dec", "u.s", "u.k",
     "a.m", "p.m", "mt",  "ft",  "ave",  "blvd",   "rd",   "gen", "gov", "sen", "rep",
-    "cf",  "al",  "min", "max", "hr",   "hrs",    "op",   "ed",  "eds", NULL};
+    "cf",  "al",  "min", "max", "hr",   "hrs",    "op",   "ed",  "eds"};
 
 /* Abbreviations that stand before a number: "ca. 1850", "No. 5". */
-static const char *const number_abbreviations[] = {"ca", "no", "nos", "pp", "fig", "vol", NULL};
+static const char number_abbreviations[][8] = {"ca", "no", "nos", "pp", "fig", "vol"};
+
+/* 1 when the word packed in w (as the tables' entries) is one of list[0..n). */
+static int in_list(uint64_t w, const char (*list)[8], size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        uint64_t e;
+        memcpy(&e, list[k], sizeof e);
+        if (e == w)
+            return 1;
+    }
+    return 0;
+}
 
 static int is_space(unsigned char c)
 {
@@ -92,22 +106,23 @@ static int abbreviation_before(const unsigned char *t, size_t len, size_t line_s
         return 0;
     if (n == 1 && ((t[w] | 0x20) >= 'a' && (t[w] | 0x20) <= 'z'))
         return 1; /* J. K. Rowling */
-    char lw[8];
+    char lw[8] = {0};
     if (n >= sizeof lw)
         return 0;
 
-    for (size_t k = 0; k < n; k++)
+    for (size_t k = 0; k < n; k++) {
+        if (t[w + k] == 0)
+            return 0; /* no abbreviation holds a NUL; the padding would match a shorter one */
         lw[k] = (char)((t[w + k] >= 'A' && t[w + k] <= 'Z') ? t[w + k] | 0x20 : t[w + k]);
+    }
+    uint64_t word;
+    memcpy(&word, lw, sizeof word);
     /* "ca. 1850", "No. 5", "fig. 3": only before a number ("Santa Barbara, CA. The ..."). */
     int number_next = next < len && t[next] >= '0' && t[next] <= '9';
-    for (size_t k = 0; number_abbreviations[k]; k++)
-        if (strlen(number_abbreviations[k]) == n && memcmp(lw, number_abbreviations[k], n) == 0)
-            return number_next;
-    for (size_t k = 0; abbreviations[k]; k++)
-        if (abbreviations[k][0] == lw[0] && strlen(abbreviations[k]) == n &&
-            memcmp(lw, abbreviations[k], n) == 0)
-            return 1;
-    return 0;
+    if (in_list(word, number_abbreviations,
+                sizeof number_abbreviations / sizeof number_abbreviations[0]))
+        return number_next;
+    return in_list(word, abbreviations, sizeof abbreviations / sizeof abbreviations[0]);
 }
 
 /* Trims [s, e) and, when at a line start, a list marker; pushes what remains. */

@@ -119,6 +119,55 @@ static void test_number_abbreviations(void **state)
     CHECK("As shown in fig. 3, it works.", {0, "As shown in fig. 3, it works."});
 }
 
+/* The abbreviation tables (compared as 64-bit words): each entry, in any case, keeps its
+ * sentence going before a capital; a word one byte longer, or one with a NUL in it,
+ * ends it ("mr\0." is not "mr."). */
+static void test_abbreviation_table(void **state)
+{
+    (void)state;
+    static const char *const plain[] = {
+        "mr",  "mrs", "ms",  "dr",  "prof", "sr",     "jr",   "st",  "vs",  "etc", "e.g",
+        "i.e", "inc", "ltd", "co",  "corp", "approx", "dept", "est", "jan", "feb", "mar",
+        "apr", "jun", "jul", "aug", "sep",  "sept",   "oct",  "nov", "dec", "u.s", "u.k",
+        "a.m", "p.m", "mt",  "ft",  "ave",  "blvd",   "rd",   "gen", "gov", "sen", "rep",
+        "cf",  "al",  "min", "max", "hr",   "hrs",    "op",   "ed",  "eds"};
+    static const char *const number[] = {"ca", "no", "nos", "pp", "fig", "vol"};
+    char text[64];
+    kv_spans s = {0};
+    for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++) {
+        for (int upper = 0; upper < 2; upper++) {
+            int n = snprintf(text, sizeof text, "See %s. Then go.", plain[i]);
+            for (int k = 4; upper && k < n - 10; k++)
+                text[k] = (char)(text[k] >= 'a' && text[k] <= 'z' ? text[k] - 32 : text[k]);
+            s.n = 0;
+            assert_int_equal(kv_segment(text, (size_t)n, &s), KIVO_OK);
+            if (s.n != 1)
+                fail_msg("\"%s\": %zu spans, want 1", text, s.n);
+        }
+        /* One letter more ("mrx.") is no abbreviation. */
+        int n = snprintf(text, sizeof text, "See %sx. Then go.", plain[i]);
+        s.n = 0;
+        assert_int_equal(kv_segment(text, (size_t)n, &s), KIVO_OK);
+        assert_int_equal(s.n, 2);
+    }
+    for (size_t i = 0; i < sizeof number / sizeof number[0]; i++) {
+        int n = snprintf(text, sizeof text, "See %s. 5 today.", number[i]);
+        s.n = 0;
+        assert_int_equal(kv_segment(text, (size_t)n, &s), KIVO_OK);
+        assert_int_equal(s.n, 1);
+        n = snprintf(text, sizeof text, "See %s. Then go.", number[i]);
+        s.n = 0;
+        assert_int_equal(kv_segment(text, (size_t)n, &s), KIVO_OK);
+        assert_int_equal(s.n, 2);
+    }
+    static const char nul[] = "Ask mr\0. Then go.";
+    s.n = 0;
+    assert_int_equal(kv_segment(nul, sizeof nul - 1, &s), KIVO_OK);
+    assert_int_equal(s.n, 2);
+    assert_int_equal(s.v[0].end, 8);
+    kv_spans_free(&s);
+}
+
 static void test_decimals_and_urls(void **state)
 {
     (void)state;
@@ -251,6 +300,7 @@ int main(void)
         cmocka_unit_test(test_sentences),
         cmocka_unit_test(test_abbreviations_and_initials),
         cmocka_unit_test(test_number_abbreviations),
+        cmocka_unit_test(test_abbreviation_table),
         cmocka_unit_test(test_decimals_and_urls),
         cmocka_unit_test(test_lists),
         cmocka_unit_test(test_line_breaks),
