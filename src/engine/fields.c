@@ -78,17 +78,35 @@ static int own_predicate_at(const char *text, const kv_token *toks, size_t n, si
            memchr(text + toks[i - 1].end, ',', toks[i].start - toks[i - 1].end) != NULL;
 }
 
+/* The token that starts the main clause after a subordinate clause put first ("While it does
+ * not offer WiFi, street parking is available"): the first token after the first comma when the
+ * claim opens with a subordinator, else 0 (none). As clause.c reads a fronted clause. */
+static size_t fronted_end(const char *text, const kv_token *toks, size_t n)
+{
+    static const char *const opener[] = {"while", "although", "though", "whereas", "if",
+                                         "when",  "because",  "since",  "unless",  "despite",
+                                         "after", "before",   NULL};
+    if (n == 0 || !tok_in(text, &toks[0], opener))
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if (memchr(text + toks[i - 1].end, ',', toks[i].start - toks[i - 1].end))
+            return i;
+    return 0;
+}
+
 /* Whether a negation cue governs tokens [*lo, *hi]: one up to NEG_BEFORE tokens before or
  * NEG_AFTER after, in the same clause. Widens [*lo, *hi] to the cue found. A negation after the
  * key that opens a predicate of its own does not reach back to the key. */
 static int negation_scope(const char *text, const kv_token *toks, size_t n, size_t *lo, size_t *hi)
 {
+    size_t main = fronted_end(text, toks, n);
     /* Between the key's words: "Dogs are not allowed" for DogsAllowed. */
     for (size_t i = *lo + 1; i < *hi; i++)
         if (toks[i].flags & KV_TF_NEG)
             return 1;
     for (size_t i = *lo, k = 0; i > 0 && k < NEG_BEFORE; i--, k++) {
-        if (clause_break(text, &toks[i - 1], &toks[i]) || new_subject_at(text, toks, n, i))
+        if (clause_break(text, &toks[i - 1], &toks[i]) || new_subject_at(text, toks, n, i) ||
+            i == main)
             break;
         if (toks[i - 1].flags & KV_TF_NEG) {
             *lo = i - 1;
@@ -97,7 +115,7 @@ static int negation_scope(const char *text, const kv_token *toks, size_t n, size
     }
     for (size_t i = *hi + 1, k = 0; i < n && k < NEG_AFTER; i++, k++) {
         if (clause_break(text, &toks[i - 1], &toks[i]) || new_subject_at(text, toks, n, i) ||
-            own_predicate_at(text, toks, n, i))
+            own_predicate_at(text, toks, n, i) || i == main)
             break;
         if (toks[i].flags & KV_TF_NEG) {
             *hi = i;

@@ -343,11 +343,19 @@ static void test_engine7(void **state)
      * with a subject of its own (", and the ambience is casual") is not the field's. */
     static const char casa[] = "name: Casa Azul\nattributes.RestaurantsReservations: false\n"
                                "attributes.WiFi: no\nattributes.Ambience.classy: true\n"
-                               "attributes.Ambience.casual: true\n";
+                               "attributes.Ambience.casual: true\n"
+                               "attributes.BusinessParking.street: true\n"
+                               "attributes.BusinessParking.validated: false\n";
     r = review_one(e, casa, "Casa Azul has a classy ambience and does not accept reservations.");
     assert_int_not_equal(r->claims[0].status, KIVO_CLAIM_CONTRADICTED);
     r = review_one(e, casa, "There is no WiFi, and the ambience is casual.");
     assert_int_not_equal(r->claims[0].status, KIVO_CLAIM_CONTRADICTED);
+    /* A subordinate clause put first ends at its comma: its negation is not the main
+     * clause's. */
+    r = review_one(e, casa, "While it does not offer WiFi, street parking is available.");
+    assert_int_not_equal(r->claims[0].status, KIVO_CLAIM_CONTRADICTED);
+    r = review_one(e, casa, "While parking may not be easy, Casa Azul offers validated parking.");
+    assert_int_equal(r->claims[0].rule, KIVO_RULE_FIELD);
     r = review_one(e, casa, "The ambience is not casual.");
     assert_int_equal(r->claims[0].rule, KIVO_RULE_FIELD);
     r = review_one(e, casa, "Casa Azul accepts reservations and has a classy ambience.");
