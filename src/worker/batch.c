@@ -534,7 +534,7 @@ typedef struct batch {
     size_t errlen;
     const char *out; /* the out folder, for messages */
     int threads;
-    size_t n_slots;
+    size_t n_slots; /* chunks a round; b->slots holds two sets of them (v2 overlaps rounds) */
     job j;
     wk_inputs in;
     wk_reader *rd;
@@ -914,7 +914,7 @@ static kivo_status open_workers(batch *b)
 {
     const wk_jobspec *spec = b->spec;
     b->ws = calloc((size_t)b->threads, sizeof *b->ws);
-    b->slots = calloc(b->n_slots, sizeof *b->slots);
+    b->slots = calloc(2 * b->n_slots, sizeof *b->slots);
     if (!b->ws || !b->slots || wk_seen_create(&b->seen) != 0 ||
         wk_reader_open(&b->in, b->opts->chunk_bytes ? b->opts->chunk_bytes : DEFAULT_CHUNK,
                        spec->max_line_bytes, &b->rd) != 0 ||
@@ -938,7 +938,7 @@ static kivo_status open_workers(batch *b)
             wk_reuse_open(b->opts->reuse, &b->ws[t].reuse, b->err, b->errlen) != 0)
             return KIVO_EIO;
     }
-    for (size_t i = 0; i < b->n_slots; i++) {
+    for (size_t i = 0; i < 2 * b->n_slots; i++) {
         kivo_buf_init(&b->slots[i].text, 0);
         kivo_buf_init(&b->slots[i].events, 0);
         kivo_buf_init(&b->slots[i].reports, 0);
@@ -949,11 +949,11 @@ static kivo_status open_workers(batch *b)
 
 /* Step 1, read: up to n_slots chunks, serially. @return the chunks read (0 at the end of the
  * inputs), or -1 with the message in err. */
-static long read_step(batch *b)
+static long read_step(batch *b, slot *set)
 {
     size_t n = 0;
     while (n < b->n_slots) {
-        int r = wk_reader_next(b->rd, &b->slots[n].chunk);
+        int r = wk_reader_next(b->rd, &set[n].chunk);
         if (r < 0) {
             snprintf(b->err, b->errlen, "cannot read %s: %s", wk_reader_failed_file(b->rd),
                      strerror(errno));
@@ -968,11 +968,11 @@ static long read_step(batch *b)
 }
 
 /* Step 2, review: every chunk on the threads; a chunk's results stay in its slot. */
-static void review_step(batch *b, size_t n)
+static void review_step(batch *b, slot *set, size_t n)
 {
 #pragma omp parallel for schedule(dynamic, 1) num_threads(b->threads)
     for (size_t i = 0; i < n; i++)
-        review_slot(&b->j, &b->ws[omp_get_thread_num()], &b->slots[i]);
+        review_slot(&b->j, &b->ws[omp_get_thread_num()], &set[i]);
 }
 
 /* A chunk the reader could not give lines of (the file shrank, broke off, or held a line over the
@@ -1065,11 +1065,11 @@ static kivo_status merge_run(batch *b, slot *s, item *it, const char *id)
 
 /* Step 3, merge: the chunks in input order give line numbers, duplicates, rejects, events and
  * counts, so all of these are the same for any thread count. */
-static kivo_status merge_step(batch *b, size_t n)
+static kivo_status merge_step(batch *b, slot *set, size_t n)
 {
     kivo_status st = KIVO_OK;
     for (size_t i = 0; i < n; i++) {
-        slot *s = &b->slots[i];
+        slot *s = &set[i];
         const char *file = b->in.paths[s->chunk.file];
         if (s->failed) {
             snprintf(b->err, b->errlen, "reviewing %s: %s", file,
@@ -1143,13 +1143,13 @@ write_failed:
 }
 
 /* Step 4, write (per-run layout): one folder and file per run, in parallel. */
-static kivo_status write_step_per_run(batch *b, size_t n)
+static kivo_status write_step_per_run(batch *b, slot *set, size_t n)
 {
     int write_errno = 0;
     char what[WHAT_MAX] = "";
 #pragma omp parallel for schedule(dynamic, 1) num_threads(b->threads)
     for (size_t i = 0; i < n; i++) {
-        slot *s = &b->slots[i];
+        slot *s = &set[i];
         for (size_t k = 0; k < s->n_items; k++) {
             item *it = &s->items[k];
             char failed[WHAT_MAX];
@@ -1173,10 +1173,10 @@ static kivo_status write_step_per_run(batch *b, size_t n)
 
 /* Step 4, write (report store v2): each stored report appended to the open part and its row
  * added to the index, in input order. */
-static kivo_status write_step_v2(batch *b, size_t n)
+static kivo_status write_step_v2(batch *b, slot *set, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        slot *s = &b->slots[i];
+        slot *s = &set[i];
         if (s->chunk.shrunk || s->chunk.corrupt || s->chunk.overlong)
             continue;
         for (size_t k = 0; k < s->n_items; k++) {
@@ -1242,7 +1242,7 @@ static kivo_status write_step_v2(batch *b, size_t n)
  * before the report index builds its indexes, so the two peaks do not add up (peak RSS). */
 static void release_slots(batch *b)
 {
-    for (size_t i = 0; b->slots && i < b->n_slots; i++) {
+    for (size_t i = 0; b->slots && i < 2 * b->n_slots; i++) {
         slot *s = &b->slots[i];
         wk_chunk_free(&s->chunk);
         free(s->items);
@@ -1253,6 +1253,33 @@ static void release_slots(batch *b)
         kivo_buf_free(&s->reports);
         kivo_buf_free(&s->pages);
     }
+}
+
+/* Steps 3 and 4 of a round (v2): merged, then stored. */
+static kivo_status store_round(batch *b, slot *set, size_t n)
+{
+    kivo_status st = merge_step(b, set, n);
+    return st == KIVO_OK ? write_step_v2(b, set, n) : st;
+}
+
+/* Step 2 with the previous round's steps 3 and 4 beside it (v2): one thread merges and stores
+ * the previous round (np chunks of prev; serial, in input order, as ever) while the others
+ * start reviewing this one, and then reviews what is left of it. Merging and writing (the
+ * pages' and parts' copies into the kernel, the index's inserts) is then off the path every
+ * thread waits on. */
+static kivo_status review_and_store(batch *b, slot *cur, size_t n, slot *prev, size_t np)
+{
+    kivo_status st = KIVO_OK;
+#pragma omp parallel num_threads(b->threads)
+    {
+#pragma omp single nowait
+        if (np)
+            st = store_round(b, prev, np);
+#pragma omp for schedule(dynamic, 1) nowait
+        for (size_t i = 0; i < n; i++)
+            review_slot(&b->j, &b->ws[omp_get_thread_num()], &cur[i]);
+    }
+    return st;
 }
 
 /* Step 5, finish: events.jsonl and rejects.jsonl under their names, the last part closed and the
@@ -1351,7 +1378,7 @@ static void close_batch(batch *b, kivo_status st)
     wk_rindex_close(b->ix);
     if (b->reports_fd >= 0)
         close(b->reports_fd);
-    for (size_t i = 0; b->slots && i < b->n_slots; i++) {
+    for (size_t i = 0; b->slots && i < 2 * b->n_slots; i++) {
         wk_chunk_free(&b->slots[i].chunk);
         free(b->slots[i].items);
         kivo_buf_free(&b->slots[i].text);
@@ -1486,25 +1513,46 @@ kivo_status wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary
     sigaction(SIGTERM, &sa, &old_term);
     wk_progress_start(&b.prog, opts->progress, opts->progress_interval, opts->verbose, total,
                       (const char *const *)b.in.paths, b.in.n);
+    /* v2: a round is reviewed while the one before it is merged and stored (review_and_store);
+     * the two sets of slots take turns. A checkpoint first stores the pending round. */
+    slot *set[2] = {b.slots, b.slots + b.n_slots}, *pend = NULL;
+    size_t pending = 0;
+    int cur = 0;
     for (;;) {
-        long n = read_step(&b);
+        long n = read_step(&b, set[cur]);
         if (n < 0) {
             st = KIVO_EIO;
             goto out;
         }
         if (n == 0)
             break;
-        review_step(&b, (size_t)n);
-        if ((st = merge_step(&b, (size_t)n)) != KIVO_OK ||
-            (st = per_run(&b) ? write_step_per_run(&b, (size_t)n) : write_step_v2(&b, (size_t)n)) !=
-                KIVO_OK)
-            goto out;
+        if (per_run(&b)) {
+            review_step(&b, set[cur], (size_t)n);
+            if ((st = merge_step(&b, set[cur], (size_t)n)) != KIVO_OK ||
+                (st = write_step_per_run(&b, set[cur], (size_t)n)) != KIVO_OK)
+                goto out;
+        } else if (b.threads == 1) {
+            /* One thread has nothing to overlap: each round is stored at once (one chunk held). */
+            review_step(&b, set[cur], (size_t)n);
+            if ((st = store_round(&b, set[cur], (size_t)n)) != KIVO_OK)
+                goto out;
+        } else {
+            if ((st = review_and_store(&b, set[cur], (size_t)n, pend, pending)) != KIVO_OK)
+                goto out;
+            pend = set[cur];
+            pending = (size_t)n;
+            cur ^= 1;
+        }
         sum->bytes = wk_reader_bytes(b.rd);
         wk_progress_update(&b.prog, sum->bytes, sum->records_read);
         int sig = stop_signal;
-        if (!per_run(&b) && (sig || sum->bytes - b.ckpt_bytes >= every) &&
-            (st = checkpoint(&b)) != KIVO_OK)
-            goto restore;
+        if (!per_run(&b) && (sig || sum->bytes - b.ckpt_bytes >= every)) {
+            if ((st = store_round(&b, pend, pending)) != KIVO_OK)
+                goto restore;
+            pending = 0;
+            if ((st = checkpoint(&b)) != KIVO_OK)
+                goto restore;
+        }
         if (sig) {
             /* Stopped: what is done is counted (v2: in the checkpoint just written). */
             sum->interrupted = sig;
@@ -1513,6 +1561,8 @@ kivo_status wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary
             goto restore;
         }
     }
+    if (pending && (st = store_round(&b, pend, pending)) != KIVO_OK)
+        goto restore;
     wk_progress_finish(&b.prog, sum->records_read, sum->records_rejected);
     release_slots(&b);
     st = finish_out(&b, t0);
