@@ -385,3 +385,15 @@ int wk_write_all(int fd, const void *data, size_t len)
     }
     return 0;
 }
+
+void wk_write_behind(int fd, uint64_t off, size_t len)
+{
+#ifdef SYNC_FILE_RANGE_WRITE
+    /* Advisory: a failure here changes nothing, the later fdatasync reports any. */
+    (void)sync_file_range(fd, (off64_t)off, (off64_t)len, SYNC_FILE_RANGE_WRITE);
+#else
+    (void)fd;
+    (void)off;
+    (void)len;
+#endif
+}

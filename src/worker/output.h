@@ -13,6 +13,7 @@
 #define KIVO_WORKER_OUTPUT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/uio.h>
 
 /* Modes of what the worker creates; the umask applies on top (it can only take bits away).
@@ -87,6 +88,12 @@ int wk_file_dir(const char *path, const char **name);
 /* Writes all len bytes to fd, again after EINTR or a short write. @return 0, or -1 with errno
  * set (EIO for a write that wrote nothing). */
 int wk_write_all(int fd, const void *data, size_t len);
+
+/* Starts writing out to disk the len bytes at off of fd that were just written (Linux
+ * sync_file_range, SYNC_FILE_RANGE_WRITE: it does not wait for them, and promises nothing), so
+ * that the fdatasync(2) that makes the file durable later finds little left to write. Large
+ * files written in pieces and synced at the end (parts, pages) call it after each piece. */
+void wk_write_behind(int fd, uint64_t off, size_t len);
 
 int wk_append_open(int dirfd, const char *name, int mode);
 int wk_read_open(int dirfd, const char *name);

@@ -81,6 +81,8 @@ static int flush(wk_pages *p, char *err, size_t errlen)
         wk_output_error(err, errlen, "cannot write", WK_PAGES_DIR, name, errno);
         return -1;
     }
+    /* p->bytes counts the buffer's bytes already: they start at p->bytes - len in the file. */
+    wk_write_behind(p->fd, p->bytes - p->buf.len, p->buf.len);
     kivo_buf_reset(&p->buf);
     return 0;
 }

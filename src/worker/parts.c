@@ -159,6 +159,7 @@ static int flush(wk_parts *p, char *err, size_t errlen)
     if (p->c == WK_COMPRESS_NONE) {
         if (wk_write_all(p->fd, p->buf, p->len) != 0)
             goto io;
+        wk_write_behind(p->fd, p->bytes, p->len);
         p->bytes += p->len;
         p->len = 0;
         return 0;
@@ -180,6 +181,7 @@ static int flush(wk_parts *p, char *err, size_t errlen)
     }
     if (wk_write_all(p->fd, p->zbuf, zn) != 0)
         goto io;
+    wk_write_behind(p->fd, p->bytes, zn);
     wk_rindex_frame f = {p->part, p->frames, p->bytes, zn, p->frame_start, p->len};
     if (p->ix && wk_rindex_add_frame(p->ix, &f) != 0) {
         snprintf(err, errlen, "cannot write the index: %s", wk_rindex_errmsg(p->ix));
