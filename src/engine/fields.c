@@ -97,7 +97,30 @@ static size_t fronted_end(const char *text, const kv_token *toks, size_t n)
 /* Whether a negation cue governs tokens [*lo, *hi]: one up to NEG_BEFORE tokens before or
  * NEG_AFTER after, in the same clause. Widens [*lo, *hi] to the cue found. A negation after the
  * key that opens a predicate of its own does not reach back to the key. */
-static int negation_scope(const char *text, const kv_token *toks, size_t n, size_t *lo, size_t *hi)
+/* 1 when token t is a word of some field's key or parent ("lot", "parking"), or "and"/"or":
+ * a part of a list of the record's own fields ("street parking, lot parking, and valet
+ * services are not provided"), which a negation after it reaches back over as one subject. */
+static int list_of_fields(const kivo_engine *e, const char *text, const kv_token *t)
+{
+    static const char *const coord[] = {"and", "or", NULL};
+    if (t->kind == KV_TOK_STOP)
+        return tok_in(text, t, coord);
+    if (t->kind != KV_TOK_WORD)
+        return 0;
+    for (size_t f = 0; f < e->n_fields; f++) {
+        const kv_field *fd = &e->fields[f];
+        for (size_t j = 0; j < fd->n_key; j++)
+            if (fd->key[j] == t->h)
+                return 1;
+        for (size_t j = 0; j < fd->n_parent; j++)
+            if (fd->parent[j] == t->h)
+                return 1;
+    }
+    return 0;
+}
+
+static int negation_scope(const kivo_engine *e, const char *text, const kv_token *toks, size_t n,
+                          size_t *lo, size_t *hi)
 {
     size_t main = fronted_end(text, toks, n);
     /* Between the key's words: "Dogs are not allowed" for DogsAllowed. */
@@ -113,7 +136,8 @@ static int negation_scope(const char *text, const kv_token *toks, size_t n, size
             return 1;
         }
     }
-    for (size_t i = *hi + 1, k = 0; i < n && k < NEG_AFTER; i++, k++) {
+    for (size_t i = *hi + 1, k = 0; i < n && k < NEG_AFTER; i++) {
+        k += !list_of_fields(e, text, &toks[i]);
         if (clause_break(text, &toks[i - 1], &toks[i]) || new_subject_at(text, toks, n, i) ||
             own_predicate_at(text, toks, n, i) || i == main)
             break;
@@ -201,7 +225,7 @@ static int check_groups(const kivo_engine *e, const char *text, const kv_token *
             named |= names_key(&e->fields[h], toks, n);
         }
         size_t lo = first, hi = last;
-        if (parent && any_true && !named && negation_scope(text, toks, n, &lo, &hi)) {
+        if (parent && any_true && !named && negation_scope(e, text, toks, n, &lo, &hi)) {
             found |= FIELD_CONFLICT;
             for (size_t i = lo; mark && i <= hi; i++)
                 if ((toks[i].flags & KV_TF_NEG) ||
@@ -242,7 +266,7 @@ int kv_fields_check(const kivo_engine *e, const char *text, const kv_token *toks
                 continue;
         }
         size_t lo = first, hi = last;
-        int negated = negation_scope(text, toks, n, &lo, &hi);
+        int negated = negation_scope(e, text, toks, n, &lo, &hi);
         int hit = fd->value == KV_FIELD_NULL                 ? FIELD_NULL
                   : (fd->value == KV_FIELD_FALSE) != negated ? FIELD_CONFLICT
                                                              : 0;

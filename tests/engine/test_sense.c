@@ -345,7 +345,9 @@ static void test_engine7(void **state)
                                "attributes.WiFi: no\nattributes.Ambience.classy: true\n"
                                "attributes.Ambience.casual: true\n"
                                "attributes.BusinessParking.street: true\n"
-                               "attributes.BusinessParking.validated: false\n";
+                               "attributes.BusinessParking.validated: false\n"
+                               "attributes.BusinessParking.lot: false\n"
+                               "attributes.BusinessParking.valet: false\n";
     r = review_one(e, casa, "Casa Azul has a classy ambience and does not accept reservations.");
     assert_int_not_equal(r->claims[0].status, KIVO_CLAIM_CONTRADICTED);
     r = review_one(e, casa, "There is no WiFi, and the ambience is casual.");
@@ -356,6 +358,11 @@ static void test_engine7(void **state)
     assert_int_not_equal(r->claims[0].status, KIVO_CLAIM_CONTRADICTED);
     r = review_one(e, casa, "While parking may not be easy, Casa Azul offers validated parking.");
     assert_int_equal(r->claims[0].rule, KIVO_RULE_FIELD);
+    /* A negation after a list of the record's fields reaches back over the whole list. */
+    r = review_one(e, casa,
+                   "There is street parking, but lot parking, validated parking, and valet "
+                   "parking are not provided.");
+    assert_int_not_equal(r->claims[0].status, KIVO_CLAIM_CONTRADICTED);
     r = review_one(e, casa, "The ambience is not casual.");
     assert_int_equal(r->claims[0].rule, KIVO_RULE_FIELD);
     r = review_one(e, casa, "Casa Azul accepts reservations and has a classy ambience.");
