@@ -13,35 +13,30 @@
 
 #include <cmocka.h>
 
+#include "scratch.h"
 #include "jobspec.h"
 #include "kivo/json.h"
 
-static char dir[64];
+static char *dir;
 
 static int setup(void **state)
 {
     (void)state;
-    strcpy(dir, "/tmp/kivo-test-jobspec-XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
+    dir = kt_scratch_dir("jobspec");
+    return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    kt_scratch_remove(dir);
+    dir = NULL;
+    return 0;
 }
 
 static const char *write_spec(const char *name, const char *text)
 {
-    static char path[256];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-    return path;
+    return kt_scratch_write(dir, name, text, strlen(text));
 }
 
 #define MINIMAL                                                              \

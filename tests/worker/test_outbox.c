@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "scratch.h"
 #include "kivo/wire.h"
 #include "outbox.h"
 
@@ -56,25 +57,10 @@ static void test_raw_fields_any_depth(void **state)
     assert_int_equal(wk_event_raw_field_text("{\"a\":", 5, NULL, NULL), -1);
 }
 
-static char *tmpdir(void)
-{
-    char tmpl[] = "/tmp/kivo-outbox-test.XXXXXX";
-    char *d = mkdtemp(tmpl);
-    assert_non_null(d);
-    return strdup(d);
-}
-
-static void rmrf(const char *dir)
-{
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
-}
-
 static void test_state_roundtrip(void **state)
 {
     (void)state;
-    char *dir = tmpdir(), err[256], path[512];
+    char *dir = kt_scratch_dir("outbox"), err[256], path[512];
     const char *rr = NULL;
     wk_outbox *ob;
     assert_int_equal(wk_outbox_open(dir, &ob, err, sizeof err), 0);
@@ -134,14 +120,13 @@ static void test_state_roundtrip(void **state)
     assert_int_equal(wk_outbox_state(ob, "evt_e", &rr), WK_STATE_SENT);
     assert_string_equal(rr, "rr_5");
     assert_int_equal(wk_outbox_close(ob), 0);
-    rmrf(dir);
-    free(dir);
+    kt_scratch_remove(dir);
 }
 
 static void test_many_states(void **state)
 {
     (void)state;
-    char *dir = tmpdir(), err[256], id[32], rr[32];
+    char *dir = kt_scratch_dir("outbox"), err[256], id[32], rr[32];
     wk_outbox *ob;
     assert_int_equal(wk_outbox_open(dir, &ob, err, sizeof err), 0);
     for (int i = 0; i < 5000; i++) {
@@ -159,14 +144,13 @@ static void test_many_states(void **state)
         assert_string_equal(got, rr);
     }
     assert_int_equal(wk_outbox_close(ob), 0);
-    rmrf(dir);
-    free(dir);
+    kt_scratch_remove(dir);
 }
 
 static void test_dead_letter_and_append(void **state)
 {
     (void)state;
-    char *dir = tmpdir(), err[256], path[512], line[1024];
+    char *dir = kt_scratch_dir("outbox"), err[256], path[512], line[1024];
     wk_outbox *ob;
     json_t *e = json_pack("{s:s, s:s}", "code", "schema_violation", "message", "bad");
     assert_int_equal(wk_outbox_open(dir, &ob, err, sizeof err), 0);
@@ -194,8 +178,7 @@ static void test_dead_letter_and_append(void **state)
         lines++;
     fclose(f);
     assert_int_equal(lines, 1);
-    rmrf(dir);
-    free(dir);
+    kt_scratch_remove(dir);
 }
 
 static mode_t mode_of(const char *dir, const char *name)
@@ -213,7 +196,7 @@ static void test_file_modes(void **state)
     (void)state;
     static const mode_t masks[] = {022, 077};
     for (size_t m = 0; m < 2; m++) {
-        char *dir = tmpdir(), err[256];
+        char *dir = kt_scratch_dir("outbox"), err[256];
         wk_outbox *ob;
         const char *ev = "{\"event_id\":\"evt_m\"}";
         wk_outbox_meta meta = {"wf", NULL, "internal", "strict", NULL, "store", "reports/wf"};
@@ -228,8 +211,7 @@ static void test_file_modes(void **state)
                                             "outbox.json", NULL};
         for (size_t i = 0; names[i]; i++)
             assert_int_equal(mode_of(dir, names[i]), 0640 & ~masks[m]);
-        rmrf(dir);
-        free(dir);
+        kt_scratch_remove(dir);
     }
 }
 
@@ -237,7 +219,8 @@ static void test_file_modes(void **state)
 static void test_links_refused(void **state)
 {
     (void)state;
-    char *dir = tmpdir(), *outside = tmpdir(), err[512], victim[512], link[512], back[64];
+    char *dir = kt_scratch_dir("outbox"), *outside = kt_scratch_dir("outbox"), err[512],
+         victim[512], link[512], back[64];
     static const char *const names[] = {"outbox.state", "dead-letter.jsonl", "events.jsonl",
                                         "outbox.json", NULL};
     snprintf(victim, sizeof victim, "%s/victim", outside);
@@ -278,10 +261,8 @@ static void test_links_refused(void **state)
         assert_true(readlink(link, back, sizeof back) > 0);
         assert_int_equal(unlink(link), 0);
     }
-    rmrf(dir);
-    rmrf(outside);
-    free(dir);
-    free(outside);
+    kt_scratch_remove(dir);
+    kt_scratch_remove(outside);
 }
 
 int main(void)

@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "scratch.h"
 #include "output.h"
 
 static void enc(const char *id, size_t len, const char *want)
@@ -130,18 +131,10 @@ static void test_long_ids(void **state)
     assert_string_equal(oa, ob);
 }
 
-static char *temp_dir(void)
-{
-    char tmpl[] = "/tmp/kivo-test-output-XXXXXX";
-    char *d = mkdtemp(tmpl);
-    assert_non_null(d);
-    return strdup(d);
-}
-
 static void test_mkdirs(void **state)
 {
     (void)state;
-    char *root = temp_dir();
+    char *root = kt_scratch_dir("output");
     char path[512];
     struct stat sb;
     snprintf(path, sizeof path, "%s/a/b/c", root);
@@ -158,9 +151,7 @@ static void test_mkdirs(void **state)
     fclose(f);
     snprintf(path, sizeof path, "%s/file/sub", root);
     assert_int_equal(wk_mkdirs(path), -1);
-    snprintf(path, sizeof path, "rm -rf '%s'", root);
-    assert_int_equal(system(path), 0);
-    free(root);
+    kt_scratch_remove(root);
 }
 
 static char *slurp(const char *path, size_t *len)
@@ -193,18 +184,10 @@ static int entries(const char *dir)
     return n;
 }
 
-static void rm_rf(char *root)
-{
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-    assert_int_equal(system(cmd), 0);
-    free(root);
-}
-
 static void test_write_at(void **state)
 {
     (void)state;
-    char *root = temp_dir();
+    char *root = kt_scratch_dir("output");
     char path[512];
     size_t len;
     int dfd = wk_dir_open(root, 0);
@@ -250,7 +233,7 @@ static void test_write_at(void **state)
     assert_int_equal(errno, EISDIR);
     assert_int_equal(entries(root), 2);
     close(dfd);
-    rm_rf(root);
+    kt_scratch_remove(root);
 }
 
 /* Links planted where the worker writes: refused (ELOOP), never followed, the victim untouched
@@ -258,7 +241,7 @@ static void test_write_at(void **state)
 static void test_symlinks_refused(void **state)
 {
     (void)state;
-    char *root = temp_dir(), *outside = temp_dir();
+    char *root = kt_scratch_dir("output"), *outside = kt_scratch_dir("output");
     char victim[600], target[600];
     size_t bad = 0, len;
     int dfd = wk_dir_open(root, 0), fd, fresh = -1;
@@ -348,14 +331,14 @@ static void test_symlinks_refused(void **state)
     snprintf(name, sizeof name, ".probe3.%ld.%lu.tmp", (long)getpid(), at + 11);
     assert_string_equal(tmp, name);
     close(dfd);
-    rm_rf(root);
-    rm_rf(outside);
+    kt_scratch_remove(root);
+    kt_scratch_remove(outside);
 }
 
 static void test_walk(void **state)
 {
     (void)state;
-    char *root = temp_dir();
+    char *root = kt_scratch_dir("output");
     char path[600];
     struct stat sb;
     int dfd = wk_dir_open(root, 0), fd, fresh = -1;
@@ -386,7 +369,7 @@ static void test_walk(void **state)
     assert_true((fd = wk_dir_open(path, 0)) >= 0);
     close(fd);
     close(dfd);
-    rm_rf(root);
+    kt_scratch_remove(root);
 }
 
 /* Files holding raw text are 0600, metadata 0640, folders 0750, all less the umask. */
@@ -395,7 +378,7 @@ static void test_modes(void **state)
     (void)state;
     static const mode_t masks[] = {022, 077, 027, 0};
     for (size_t m = 0; m < sizeof masks / sizeof masks[0]; m++) {
-        char *root = temp_dir();
+        char *root = kt_scratch_dir("output");
         int dfd = wk_dir_open(root, 0), fd;
         struct stat sb;
         mode_t old = umask(masks[m]);
@@ -424,7 +407,7 @@ static void test_modes(void **state)
         assert_int_equal(sb.st_mode & 07777, 0600 & ~masks[m]);
         close(fd);
         close(dfd);
-        rm_rf(root);
+        kt_scratch_remove(root);
     }
 }
 
@@ -432,7 +415,7 @@ static void test_modes(void **state)
 static void test_tmp_sweep(void **state)
 {
     (void)state;
-    char *root = temp_dir(), *outside = temp_dir(), victim[600];
+    char *root = kt_scratch_dir("output"), *outside = kt_scratch_dir("output"), victim[600];
     int dfd = wk_dir_open(root, 0), fd;
     char tmp[WK_TMP_MAX];
     assert_true(dfd >= 0);
@@ -460,15 +443,15 @@ static void test_tmp_sweep(void **state)
     assert_int_equal(faccessat(dfd, ".l.1.2.tmp", F_OK, AT_SYMLINK_NOFOLLOW), 0);
     assert_int_equal(entries(outside), 0);
     close(dfd);
-    rm_rf(root);
-    rm_rf(outside);
+    kt_scratch_remove(root);
+    kt_scratch_remove(outside);
 }
 
 /* One lock per folder: a second open of it cannot take it while the first holds it. */
 static void test_lock(void **state)
 {
     (void)state;
-    char *root = temp_dir();
+    char *root = kt_scratch_dir("output");
     int a = wk_dir_open(root, 0), b = wk_dir_open(root, 0);
     assert_true(a >= 0 && b >= 0);
     assert_int_equal(wk_dir_lock(a), 0);
@@ -478,7 +461,7 @@ static void test_lock(void **state)
     close(a);
     assert_int_equal(wk_dir_lock(b), 0);
     close(b);
-    rm_rf(root);
+    kt_scratch_remove(root);
 }
 
 static void test_error_messages(void **state)

@@ -19,35 +19,26 @@
 #include <cmocka.h>
 #include <zstd.h>
 
+#include "scratch.h"
 #include "inputs.h"
 #include "kivo/json.h"
 #include "reader.h"
 
-static char dir[64];
+static char *dir;
 
 static int setup(void **state)
 {
     (void)state;
-    strcpy(dir, "/tmp/kivo-test-reader-XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
+    dir = kt_scratch_dir("reader");
+    return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static void write_file(const char *name, const char *data, size_t len)
-{
-    char path[256];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(data, 1, len, f), len);
-    fclose(f);
+    kt_scratch_remove(dir);
+    dir = NULL;
+    return 0;
 }
 
 /* A file of n lines of varied lengths; returns its malloc'd bytes. */
@@ -135,10 +126,10 @@ static void test_whole_vs_chunked(void **state)
     char *a = make_lines(500, 1, 1, &la);
     char *b = make_lines(77, 5, 0, &lb); /* no final newline */
     char *c = make_lines(1, 9, 1, &lc);
-    write_file("a.jsonl", a, la);
-    write_file("b.jsonl", b, lb);
-    write_file("c.jsonl", c, lc);
-    write_file("empty.jsonl", "", 0);
+    kt_scratch_write(dir, "a.jsonl", a, la);
+    kt_scratch_write(dir, "b.jsonl", b, lb);
+    kt_scratch_write(dir, "c.jsonl", c, lc);
+    kt_scratch_write(dir, "empty.jsonl", "", 0);
     const char *pats[] = {"a.jsonl", "empty.jsonl", "b.jsonl", "c.jsonl"};
     wk_inputs in;
     expand(pats, 4, &in);
@@ -187,7 +178,7 @@ static void test_long_and_overlong_lines(void **state)
     d[k++] = '\n';
     size_t after = k;
     k += (size_t)snprintf(d + k, cap - k, "{\"line\":5}\n{\"line\":6}");
-    write_file("long.jsonl", d, k);
+    kt_scratch_write(dir, "long.jsonl", d, k);
     const char *pats[] = {"long.jsonl"};
     wk_inputs in;
     expand(pats, 1, &in);
@@ -204,7 +195,7 @@ static void test_long_and_overlong_lines(void **state)
     free(files[0]);
 
     /* An over-long last line without a newline. */
-    write_file("tail.jsonl", d, over_at + 30000);
+    kt_scratch_write(dir, "tail.jsonl", d, over_at + 30000);
     const char *pats2[] = {"tail.jsonl"};
     wk_inputs_free(&in);
     expand(pats2, 1, &in);
@@ -223,12 +214,12 @@ static void test_expand(void **state)
     char path[256];
     snprintf(path, sizeof path, "%s/sub", dir);
     assert_int_equal(mkdir(path, 0755), 0);
-    write_file("sub/b.jsonl", "{}\n", 3);
-    write_file("sub/a.jsonl", "{}\n", 3);
-    write_file("sub/.hidden.jsonl", "{}\n", 3);
-    write_file("sub/notes.txt", "x", 1);
-    write_file("x1.jsonl", "{}\n", 3);
-    write_file("x2.jsonl", "{}\n", 3);
+    kt_scratch_write(dir, "sub/b.jsonl", "{}\n", 3);
+    kt_scratch_write(dir, "sub/a.jsonl", "{}\n", 3);
+    kt_scratch_write(dir, "sub/.hidden.jsonl", "{}\n", 3);
+    kt_scratch_write(dir, "sub/notes.txt", "x", 1);
+    kt_scratch_write(dir, "x1.jsonl", "{}\n", 3);
+    kt_scratch_write(dir, "x2.jsonl", "{}\n", 3);
     wk_inputs in;
     char err[512];
 
@@ -280,8 +271,8 @@ static void test_expand(void **state)
     assert_int_equal(mkdir(path, 0755), 0);
     snprintf(path, sizeof path, "%s/sub2/dir.jsonl", dir);
     assert_int_equal(mkdir(path, 0755), 0);
-    write_file("sub2/dir.jsonl/deep.ndjson", "{}\n", 3);
-    write_file("sub2/c.jsonl", "{}\n", 3);
+    kt_scratch_write(dir, "sub2/dir.jsonl/deep.ndjson", "{}\n", 3);
+    kt_scratch_write(dir, "sub2/c.jsonl", "{}\n", 3);
     const char *sub2[] = {"sub2"};
     expand(sub2, 1, &in);
     assert_int_equal(in.n, 2);
@@ -328,7 +319,7 @@ static void read_while_changing(const char *name, const char *data, size_t len, 
     size_t got = 0, shrunk = 0;
     uint64_t shrunk_at = 0;
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    write_file(name, data, len);
+    kt_scratch_write(dir, name, data, len);
     expand(pat, 1, &in);
     assert_int_equal(in.sizes[0], len);
     assert_int_equal(wk_reader_open(&in, 4096, 1 << 20, &r), 0);

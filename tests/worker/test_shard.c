@@ -15,35 +15,26 @@
 
 #include <cmocka.h>
 
+#include "scratch.h"
 #include "inputs.h"
 #include "reader.h"
 #include "shard.h"
 
-static char dir[64];
+static char *dir;
 
 static int setup(void **state)
 {
     (void)state;
-    strcpy(dir, "/tmp/kivo-test-shard-XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
+    dir = kt_scratch_dir("shard");
+    return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static void write_file(const char *name, const char *data, size_t len)
-{
-    char path[256];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(data, 1, len, f), len);
-    fclose(f);
+    kt_scratch_remove(dir);
+    dir = NULL;
+    return 0;
 }
 
 static size_t count_nl(const char *p, size_t n)
@@ -109,7 +100,7 @@ static void test_cover(void **state)
         if (f == 3)
             k--; /* no final newline */
         len[f] = k;
-        write_file(names[f], data[f], k);
+        kt_scratch_write(dir, names[f], data[f], k);
     }
     char *pat[] = {"a.jsonl", "b.jsonl", "c.jsonl", "d.jsonl", "e.jsonl"};
     wk_inputs in;
@@ -180,9 +171,10 @@ static void test_compressed_whole(void **state)
     assert_non_null(big);
     for (int i = 0; i < 100; i++)
         memcpy(big + i * 100, line, 100);
-    write_file("p1.jsonl", big, 5000);
-    write_file("z.jsonl.gz", big, 10000); /* its name decides; its bytes are not read here */
-    write_file("p2.jsonl", big, 5000);
+    kt_scratch_write(dir, "p1.jsonl", big, 5000);
+    kt_scratch_write(dir, "z.jsonl.gz", big,
+                     10000); /* its name decides; its bytes are not read here */
+    kt_scratch_write(dir, "p2.jsonl", big, 5000);
     char *pat[] = {"p1.jsonl", "z.jsonl.gz", "p2.jsonl"};
     wk_inputs in;
     char err[256];
