@@ -35,11 +35,19 @@ typedef struct lex_entry {
     double value;
 } lex_entry;
 
+/* 16 bytes, so that the table is 512 KiB: the folded word's hash (key) and the stem's flags share
+ * the tag. A slot is picked by the key's low 15 bits, so the entry is the key's when the tag's bits
+ * from 8 up are the key's; its low 8 bits hold the flags. An empty slot's tag has bits 8-14 that
+ * no key of its slot has (cache_clear). */
 typedef struct cache_entry {
-    uint64_t key;  /* hash of the folded word, 0 = empty */
+    uint64_t tag;  /* the key from bit 8 up; KV_TF_POLICY, KV_TF_REF, KV_TF_LABEL by the stem */
     uint64_t stem; /* hash of its stem */
-    uint8_t flags; /* KV_TF_POLICY, KV_TF_REF, KV_TF_LABEL by the stem */
 } cache_entry;
+
+#define CACHE_TAG_SHIFT 8
+#define CACHE_FLAGS ((uint64_t)(KV_TF_POLICY | KV_TF_REF | KV_TF_LABEL))
+_Static_assert(CACHE_FLAGS < (1u << CACHE_TAG_SHIFT), "the flags fit below the key's bits");
+_Static_assert(CACHE_SLOTS >= (2u << CACHE_TAG_SHIFT), "an empty tag needs a slot bit above 8");
 
 struct kv_lexicon {
     struct sb_stemmer *stemmer;
@@ -273,10 +281,15 @@ kivo_status kv_lexicon_create(kv_lexicon **out)
     if (!lx)
         return KIVO_ENOMEM;
     lx->stemmer = sb_stemmer_new("english", "UTF_8");
-    lx->cache = calloc(CACHE_SLOTS, sizeof *lx->cache);
+    lx->cache = malloc(CACHE_SLOTS * sizeof *lx->cache);
     if (!lx->stemmer || !lx->cache) {
         kv_lexicon_free(lx);
         return KIVO_ENOMEM;
+    }
+    /* Empty: bits 8-14 of the tag differ from those of every key that picks the slot. */
+    for (size_t i = 0; i < CACHE_SLOTS; i++) {
+        lx->cache[i].tag = (uint64_t)((i >> CACHE_TAG_SHIFT) ^ 1) << CACHE_TAG_SHIFT;
+        lx->cache[i].stem = 0;
     }
     for (size_t i = 0; stop_words[i]; i++)
         lex_add(lx, stop_words[i], KV_TOK_STOP, 0, 0);
@@ -444,18 +457,19 @@ static uint64_t entry_hash(const lex_entry *le, uint64_t key)
     return le->kind == KV_TOK_NUMBER ? kv_number_hash(le->value) : le->alias ? le->alias : key;
 }
 
-/* The stem cache's entry for folded word w[0..fl) (hash key), filled on a miss. */
+/* The stem cache's entry for folded word w[0..fl) (hash key), filled on a miss; its flags are
+ * those of the tag's low bits (cache_entry). */
 static const cache_entry *cached(kv_lexicon *lx, uint64_t key, const char *w, size_t fl)
 {
     cache_entry *ce = &lx->cache[key & (CACHE_SLOTS - 1)];
-    if (ce->key != key) {
-        ce->key = key;
+    if ((ce->tag ^ key) >> CACHE_TAG_SHIFT) {
         char us[WORD_MAX + 2];
         size_t ul = fl <= WORD_MAX ? kv_spelling_us(w, fl, us) : 0;
         ce->stem = fl > WORD_MAX ? key : ul ? stem_hash(lx, us, ul) : stem_hash(lx, w, fl);
-        ce->flags = (in_set(lx->policy, lx->n_policy, ce->stem) ? KV_TF_POLICY : 0) |
-                    (in_set(lx->refs, lx->n_refs, ce->stem) ? KV_TF_REF : 0) |
-                    (in_set(lx->labels, lx->n_labels, ce->stem) ? KV_TF_LABEL : 0);
+        const uint64_t flags = (in_set(lx->policy, lx->n_policy, ce->stem) ? KV_TF_POLICY : 0) |
+                               (in_set(lx->refs, lx->n_refs, ce->stem) ? KV_TF_REF : 0) |
+                               (in_set(lx->labels, lx->n_labels, ce->stem) ? KV_TF_LABEL : 0);
+        ce->tag = (key >> CACHE_TAG_SHIFT << CACHE_TAG_SHIFT) | flags;
     }
     return ce;
 }
@@ -708,7 +722,7 @@ static kivo_status tokenize(kv_lexicon *lx, kv_wordclass_fill_fn fill, const cha
                 const cache_entry *ce = cached(lx, key, w, fl);
                 tok.kind = KV_TOK_WORD;
                 tok.h = ce->stem;
-                tok.flags |= ce->flags;
+                tok.flags |= (uint8_t)(ce->tag & CACHE_FLAGS);
                 if ((digits && alpha) || (all_upper && tl >= 2))
                     tok.flags |= KV_TF_CODE;
             }

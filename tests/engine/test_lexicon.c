@@ -279,6 +279,48 @@ static void test_cache_independence(void **state)
     kv_lexicon_free(NULL);
 }
 
+/* The stem cache holds a word's flags with its key (lexicon.c's cache_entry): a word read again
+ * from the cache, after other words filled it and took its slot, carries what it did when it was
+ * stemmed, and what a fresh lexicon gives it. */
+static void test_cache_flags(void **state)
+{
+    kv_lexicon *lx = *state;
+    static const struct {
+        const char *w;
+        uint8_t flag;
+    } words[] = {{"refund", KV_TF_POLICY},
+                 {"warranty", KV_TF_POLICY},
+                 {"passages", KV_TF_REF},
+                 {"context", KV_TF_REF},
+                 {"step", KV_TF_LABEL},
+                 {"option", KV_TF_LABEL},
+                 {"lamp", 0},
+                 {"delivery", 0}};
+    const size_t n = sizeof words / sizeof words[0];
+    kv_lexicon *fresh = NULL;
+    assert_int_equal(kv_lexicon_create(&fresh), KIVO_OK);
+    char w[32];
+    kv_tokens t = {0};
+    for (int round = 0; round < 3; round++) {
+        for (size_t i = 0; i < n; i++) {
+            kv_token a = one(lx, words[i].w), b = one(lx, words[i].w), c = one(fresh, words[i].w);
+            const uint8_t cues = KV_TF_POLICY | KV_TF_REF | KV_TF_LABEL;
+            if ((a.flags & cues) != words[i].flag || (b.flags & cues) != words[i].flag ||
+                a.flags != c.flags || a.h != b.h || a.h != c.h)
+                fail_msg("round %d \"%s\": flags %#x, again %#x, fresh %#x, want cue %#x", round,
+                         words[i].w, a.flags, b.flags, c.flags, words[i].flag);
+        }
+        /* Other words through every slot, so that these are stemmed again next round. */
+        for (int i = 0; i < 70000; i++) {
+            int len = snprintf(w, sizeof w, "r%dx%xes", round, i * 2246822519u);
+            assert_int_equal(kv_tokenize(lx, w, (size_t)len, &t), KIVO_OK);
+            t.n = 0;
+        }
+    }
+    kv_tokens_free(&t);
+    kv_lexicon_free(fresh);
+}
+
 /* Words across lengths and alignments: the ASCII fast path and the utf8proc path agree on where
  * tokens are, and the same word hashes alike wherever it sits. */
 static void test_lengths_and_alignment(void **state)
@@ -637,6 +679,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_aliases_and_cues, setup, teardown),
         cmocka_unit_test_setup_teardown(test_typographic_negation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cache_independence, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cache_flags, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lengths_and_alignment, setup, teardown),
         cmocka_unit_test_setup_teardown(test_paths_random, setup, teardown),
         cmocka_unit_test_setup_teardown(test_paths_window_edges, setup, teardown),
