@@ -834,6 +834,7 @@ static kivo_status walk_shard(merge *m, shard_in *s)
 typedef struct piece {
     uint32_t shard, part; /* m->sh[shard]'s part-NNNNN */
     uint64_t lo, hi;      /* its bytes [lo, hi) */
+    uint64_t first, last; /* its rows: the shard's seq first..last */
     uint32_t to;          /* the merged part */
     int closes;           /* the merged part is full after it */
     int64_t seq_delta;    /* merged seq - shard seq */
@@ -889,9 +890,11 @@ static int fast_row(const wk_rindex_row *r, void *arg)
             f->cap = cap;
         }
         p = &f->v[f->n++];
-        *p = (piece){f->shard, r->part, r->offset, r->offset, f->to, 0, f->seq_delta};
+        *p = (piece){f->shard, r->part, r->offset, r->offset,   r->seq,
+                     r->seq,   f->to,   0,         f->seq_delta};
     }
     p->hi = r->offset + r->length;
+    p->last = r->seq;
     f->to_size += r->length;
     if (f->to_size >= f->part_size) { /* parts.c closes a part once it holds part_size bytes */
         p->closes = 1;
@@ -1082,7 +1085,7 @@ static kivo_status merge_fast(merge *m, int *done)
             wk_output_error(m->err, m->errlen, "cannot write", m->o->out, name, errno);
             goto out;
         }
-        if (wk_rindex_copy_rows(m->ix, p->seq_delta, p->part, p->lo, p->hi, p->to,
+        if (wk_rindex_copy_rows(m->ix, p->seq_delta, p->first, p->last, p->to,
                                 (int64_t)at - (int64_t)p->lo, (int64_t)ev_at[p->shard]) != 0)
             goto index_failed;
         if (p->closes) {

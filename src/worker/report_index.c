@@ -592,7 +592,7 @@ int wk_rindex_detach(wk_rindex *x)
     return 0;
 }
 
-int wk_rindex_copy_rows(wk_rindex *x, int64_t seq_delta, uint32_t part, uint64_t lo, uint64_t hi,
+int wk_rindex_copy_rows(wk_rindex *x, int64_t seq_delta, uint64_t first, uint64_t last,
                         uint32_t to_part, int64_t offset_delta, int64_t event_delta)
 {
     /* A row with a line key keeps its event's place, moved as the events are; a shard of an
@@ -601,26 +601,26 @@ int wk_rindex_copy_rows(wk_rindex *x, int64_t seq_delta, uint32_t part, uint64_t
         "INSERT INTO main.runs(seq, run_id, part, offset, length, frame, sha256, verdict,"
         " claims, unsupported, categories, page, page_offset, page_length, file, line,"
         " review_key, label, groups, reused, line_key, event_offset, event_length)"
-        " SELECT seq + ?1, run_id, ?5, offset + ?6, length, frame, sha256, verdict, claims,"
+        " SELECT seq + ?1, run_id, ?4, offset + ?5, length, frame, sha256, verdict, claims,"
         " unsupported, categories, page, page_offset, page_length, file, line, review_key,"
         " label, groups, reused, line_key,"
-        " CASE WHEN line_key IS NULL THEN NULL ELSE event_offset + ?7 END,"
+        " CASE WHEN line_key IS NULL THEN NULL ELSE event_offset + ?6 END,"
         " CASE WHEN line_key IS NULL THEN NULL ELSE event_length END FROM shard.runs"
-        " WHERE part = ?2 AND offset >= ?3 AND offset < ?4 ORDER BY seq",
+        " WHERE seq BETWEEN ?2 AND ?3 ORDER BY seq",
         "INSERT INTO main.runs(seq, run_id, part, offset, length, frame, sha256, verdict,"
         " claims, unsupported, categories, page, page_offset, page_length, file, line,"
         " review_key, label, groups, reused)"
-        " SELECT seq + ?1, run_id, ?5, offset + ?6, length, frame, sha256, verdict, claims,"
+        " SELECT seq + ?1, run_id, ?4, offset + ?5, length, frame, sha256, verdict, claims,"
         " unsupported, categories, page, page_offset, page_length, file, line, review_key,"
-        " label, groups, reused FROM shard.runs"
-        " WHERE part = ?2 AND offset >= ?3 AND offset < ?4 AND ?7 IS NOT NULL ORDER BY seq"};
+        " label, groups, reused FROM shard.runs WHERE seq BETWEEN ?2 AND ?3 ORDER BY seq"};
     sqlite3_stmt *st = NULL;
     int bad = sqlite3_prepare_v2(x->db, sql[0], -1, &st, NULL) != SQLITE_OK &&
               sqlite3_prepare_v2(x->db, sql[1], -1, &st, NULL) != SQLITE_OK;
-    bad = bad || sqlite3_bind_int64(st, 1, seq_delta) || sqlite3_bind_int64(st, 2, part) ||
-          sqlite3_bind_int64(st, 3, (sqlite3_int64)lo) ||
-          sqlite3_bind_int64(st, 4, (sqlite3_int64)hi) || sqlite3_bind_int64(st, 5, to_part) ||
-          sqlite3_bind_int64(st, 6, offset_delta) || sqlite3_bind_int64(st, 7, event_delta) ||
+    bad = bad || sqlite3_bind_int64(st, 1, seq_delta) ||
+          sqlite3_bind_int64(st, 2, (sqlite3_int64)first) ||
+          sqlite3_bind_int64(st, 3, (sqlite3_int64)last) || sqlite3_bind_int64(st, 4, to_part) ||
+          sqlite3_bind_int64(st, 5, offset_delta) ||
+          (sqlite3_bind_parameter_count(st) >= 6 && sqlite3_bind_int64(st, 6, event_delta)) ||
           sqlite3_step(st) != SQLITE_DONE;
     sqlite3_finalize(st);
     return bad ? -1 : 0;

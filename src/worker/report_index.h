@@ -138,12 +138,12 @@ int wk_rindex_each(wk_rindex *x, uint64_t from, int (*fn)(const wk_rindex_row *r
 int wk_rindex_each_light(wk_rindex *x, int (*fn)(const wk_rindex_row *r, void *arg), void *arg);
 
 /* A write handle's rows copied from another index (merge's copy by ranges): attach the other
- * reports folder's index as "shard", copy the rows of its part `part` whose offset is in
- * [lo, hi) in seq order, with seq + seq_delta, part to_part, offset + offset_delta and (rows
- * with a line key) event_offset + event_delta, every other column as it is; then detach. Attaching and detaching commit the open transaction.
- * @return 0, or -1 with the message in wk_rindex_errmsg(). */
+ * reports folder's index as "shard", copy its rows first..last (by seq: one part's run of rows)
+ * with seq + seq_delta, part to_part, offset + offset_delta and (rows with a line key)
+ * event_offset + event_delta, every other column as it is; then detach. Attaching and detaching
+ * commit the open transaction. @return 0, or -1 with the message in wk_rindex_errmsg(). */
 int wk_rindex_attach(wk_rindex *x, const char *reports_dir);
-int wk_rindex_copy_rows(wk_rindex *x, int64_t seq_delta, uint32_t part, uint64_t lo, uint64_t hi,
+int wk_rindex_copy_rows(wk_rindex *x, int64_t seq_delta, uint64_t first, uint64_t last,
                         uint32_t to_part, int64_t offset_delta, int64_t event_delta);
 int wk_rindex_detach(wk_rindex *x);
 
