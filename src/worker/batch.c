@@ -1294,7 +1294,7 @@ static kivo_status finish_out(batch *b, double t0)
         uint32_t parts = 0;
         if (wk_parts_finish(b->parts, &parts, b->err, b->errlen) != 0)
             return KIVO_EIO;
-        if (wk_rindex_finish(b->ix) != 0) {
+        if (wk_rindex_finish_ex(b->ix, !b->opts->merged_only) != 0) {
             snprintf(b->err, b->errlen, "cannot write %s/reports/index: %s", b->out,
                      wk_rindex_errmsg(b->ix));
             return KIVO_EIO;

@@ -50,6 +50,8 @@ typedef struct wk_batch_opts {
     const char *reuse;              /* --reuse: a previous batch's out folder (v2), or NULL */
     unsigned page_runs;             /* v2: runs per page (pages.h), 1..500; 0: 500 */
     const struct wk_shard *shard;   /* --shard K/N (shard.h), or NULL: all of the inputs */
+    int merged_only;                /* kivo-worker-mpi's rank folder, read only by the merge:
+                                     * its index is made without the lookup indexes */
 } wk_batch_opts;
 
 #define WK_FIRST_KEYS_MAX 320

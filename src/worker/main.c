@@ -915,6 +915,7 @@ static int cmd_batch(const wk_optenv *oe)
     shard = (wk_shard){(uint32_t)wk_mpi_rank(), (uint32_t)wk_mpi_size()};
     bo.shard = &shard;
     bo.out_dir = rank_out;
+    bo.merged_only = 1; /* rank 0 merges it: no lookups by id there */
     json = 0;
     quiet = 1; /* R ranks' lines would interleave: rank 0 says it once, for all */
 #endif

@@ -280,6 +280,20 @@ int wk_rindex_commit(wk_rindex *x)
 
 int wk_rindex_finish(wk_rindex *x)
 {
+    return wk_rindex_finish_ex(x, 1);
+}
+
+int wk_rindex_finish_ex(wk_rindex *x, int lookups)
+{
+    if (!lookups) {
+        if (exec(x, "INSERT OR REPLACE INTO store(key, value) VALUES('complete', '1')") ||
+            exec(x, "COMMIT"))
+            return -1;
+        x->in_tx = 0;
+        return exec(x, "PRAGMA wal_checkpoint(TRUNCATE)") || exec(x, "PRAGMA journal_mode = DELETE")
+                   ? -1
+                   : 0;
+    }
     if (exec(x, "CREATE UNIQUE INDEX IF NOT EXISTS runs_id ON runs(run_id)") ||
         exec(x, "CREATE INDEX IF NOT EXISTS runs_key ON runs(review_key)"
                 " WHERE review_key IS NOT NULL") ||

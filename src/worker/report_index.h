@@ -89,6 +89,9 @@ int wk_rindex_commit(wk_rindex *x);
 /* The batch is complete: commits, makes the lookup indexes, records `complete`, and folds the
  * write-ahead log into the database file so that the store is one file. @return 0 or -1. */
 int wk_rindex_finish(wk_rindex *x);
+/* lookups 0: the same without the indexes by run id, review key and line key (a store that only
+ * `merge` reads, in seq order: kivo-worker-mpi's rank folders). */
+int wk_rindex_finish_ex(wk_rindex *x, int lookups);
 
 /* A key/value note in the index's store table (format, layout, workflow_id, compression),
  * inside the open transaction. @return 0 or -1. */
