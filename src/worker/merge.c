@@ -26,10 +26,12 @@
 #include "inputs.h"
 #include "manifest.h"
 #include "merge.h"
+#include "outbox.h"
 #include "output.h"
 #include "pages.h"
 #include "parts.h"
 #include "report_index.h"
+#include "review.h"
 #include "seen.h"
 #include "shard.h"
 #include "shard_info.h"
@@ -1188,6 +1190,22 @@ static kivo_status finish_out(merge *m)
         return KIVO_EIO;
     }
     m->rejects_tmp[0] = '\0';
+    /* The merged folder is an outbox too: `kivo-worker submit --outbox DIR` sends its runs, each
+     * once, when the shards ran without --kivo-api-base-url (docs/scale-out.md). */
+    char prefix[WK_REPORT_DIR_MAX];
+    wk_outbox_meta om = {0};
+    wk_report_dir(m->spec.workflow_id, prefix);
+    om.workflow_id = m->spec.workflow_id;
+    om.workflow_name = m->spec.workflow_name;
+    om.intended_use = (char *)kivo_intended_use_name(m->spec.intended_use);
+    om.strictness = (char *)kivo_strictness_name(m->spec.strictness);
+    om.policy_version = m->spec.policy_version;
+    om.storage_label = m->spec.report_label;
+    om.report_prefix = prefix;
+    if (wk_outbox_meta_write(m->out_path, &om) != 0) {
+        wk_output_error(m->err, m->errlen, "cannot write", m->o->out, "outbox.json", errno);
+        return KIVO_EIO;
+    }
     char *js = wk_summary_json(m->sum, &m->spec, m->o->out);
     if (m->index && m->bd && wk_breakdown_labeled(m->bd) &&
         wk_html_index_attach(m->index, "disagreements", wk_breakdown_disagreements(m->bd)) != 0) {
@@ -1328,7 +1346,8 @@ static const char usage[] =
     "The shards must be of one batch (job spec, batch id, inputs, options), all finished, each\n"
     "K once; the job spec must still be where and what it was (merge runs it from the shards'\n"
     "working folder). Each shard sent its own events (its folder is its outbox); merge sends\n"
-    "nothing.\n"
+    "nothing. DIR is an outbox too: shards run without --kivo-api-base-url are sent from it\n"
+    "with `kivo-worker submit --outbox DIR`, each run once.\n"
     "\n"
     "Options:\n"
     "  -o, --out DIR             the merged store's folder (not one of the shards')\n"

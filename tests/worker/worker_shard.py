@@ -420,6 +420,62 @@ def case_other_cwd():
         check(rc == 2 and work in err, "cwd gone: exit %d, %r" % (rc, err))
 
 
+def case_submit_merged():
+    """Independent shards (no MPI) cannot know each other's run ids while they run: run them
+    without --kivo-api-base-url, merge, and send from the merged store, which is an outbox
+    (outbox.json): `kivo-worker submit --outbox MERGED` against a real kivo-api creates each
+    run of the job once, with the merged store's (one process's) event, even with run ids held
+    by two shards; a second submit sends nothing."""
+    sys.path.insert(0, os.path.join(ROOT, "tests", "api"))
+    import apitest as t  # noqa: E402
+    t.BIN = os.path.join(os.path.dirname(WORKER), "kivo-api")
+    with TempDir() as tmp:
+        spec = make_corpus(tmp)
+        merged, dirs = shards_then_merge(tmp, spec, 3, "send", "--html", "none")
+        check(os.path.exists(os.path.join(merged, "outbox.json")), "no outbox.json in the merge")
+        db = os.path.join(tmp, "kivo.db")
+        key = t.make_key(db, scopes="private_worker:write,private_worker:read")
+        kf = os.path.join(tmp, "key")
+        with open(kf, "w") as f:
+            f.write(key + "\n")
+        os.chmod(kf, 0o600)
+        srv = t.Server(db, "--quiet", "--rate-limit", "0").start()
+        try:
+            url = "http://127.0.0.1:%d" % srv.port
+            for attempt in (1, 2):
+                p = subprocess.run([WORKER, "submit", "--outbox", merged, "--kivo-api-base-url",
+                                    url, "--api-key-file", kf, "--json"], capture_output=True,
+                                   timeout=300)
+                check(p.returncode == 0, "submit %d: exit %d: %s" % (attempt, p.returncode,
+                                                                    p.stderr))
+                st = json.loads(p.stdout)
+                events = [json.loads(l) for l in open(os.path.join(merged, "events.jsonl"))]
+                want = (len(events), 0) if attempt == 1 else (0, len(events))
+                check((st["sent"], st["already_sent"]) == want and st["dead_lettered"] == 0,
+                      "submit %d: %r" % (attempt, st))
+            runs, cursor = [], None
+            c = srv.client()
+            while True:
+                path = "/v1/private-worker/review-runs?limit=200" + (
+                    "&cursor=" + cursor if cursor else "")
+                code, _, body = c.request("GET", path, token=key, raw=True)
+                check(code == 200, "run list: %d" % code)
+                page = json.loads(body)
+                runs += page["runs"]
+                cursor = page.get("next_cursor")
+                if not cursor:
+                    break
+            c.close()
+            mine = {e["customer_run_id"]: e for e in events}
+            check(sorted(r["customer_run_id"] for r in runs) == sorted(mine),
+                  "server holds %d runs, the merged store %d" % (len(runs), len(mine)))
+            check(all(r["status"] == "completed" and r["gate_verdict"] ==
+                      mine[r["customer_run_id"]]["gate_verdict"] for r in runs),
+                  "a run not completed with the merged store's verdict")
+        finally:
+            srv.stop()
+
+
 def case_shard_option():
     """--shard forms: K/N, auto/N from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID, KIVO_SHARD;
     bad values exit 2 naming the problem."""
