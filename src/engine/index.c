@@ -60,6 +60,7 @@ static kivo_status collect_fields(kivo_engine *e, const char *text, size_t len,
         int value = c + 2 <= end && text[c + 1] == ' ' ? field_value(text + c + 2, end - c - 2) : 0;
         while (t < toks->n && toks->v[t].start < i)
             t++;
+        int hours_leaf = 0; /* "hours: null": the hours rule's, not a yes/no field */
         if (c < end && c + 2 <= end) {
             /* "hours.Monday: 17:0-21:0", and "hours: null" when the record does not know. */
             size_t ks = c;
@@ -73,12 +74,13 @@ static kivo_status collect_fields(kivo_engine *e, const char *text, size_t len,
                 /* "0:0-0:0" is how such records write a day they are closed. */
                 if (e->hours.open[day] != e->hours.close[day])
                     e->hours.open_days |= (uint8_t)(1u << day);
-            } else if (kv_text_is(text + ks, c - ks, "hours") && value == KV_FIELD_NULL &&
-                       e->hours.state == KV_HOURS_NONE) {
-                e->hours.state = KV_HOURS_NULL;
+            } else if (kv_text_is(text + ks, c - ks, "hours") && value == KV_FIELD_NULL) {
+                hours_leaf = 1;
+                if (e->hours.state == KV_HOURS_NONE)
+                    e->hours.state = KV_HOURS_NULL;
             }
         }
-        if (value && e->n_fields < KV_MAX_FIELDS) {
+        if (value && !hours_leaf && e->n_fields < KV_MAX_FIELDS) {
             /* Dots before the colon: the last part starts after the last one. */
             size_t last_dot = i, prev_dot = i, dots = 0;
             for (size_t k = i; k < c; k++) {

@@ -368,6 +368,15 @@ static void test_engine7(void **state)
     r = review_one(e, casa, "Casa Azul accepts reservations and has a classy ambience.");
     assert_int_equal(r->claims[0].rule, KIVO_RULE_FIELD);
 
+    /* "hours: null" is the hours rule's (times against null hours), not a yes/no field that
+     * any "hours" names. */
+    r = review_one(e, "name: Cafe Uno\nhours: null\nattributes.WiFi: no\n",
+                   "Cafe Uno has long hours.");
+    assert_int_not_equal(r->claims[0].rule, KIVO_RULE_NULL_FIELD);
+    r = review_one(e, "name: Cafe Uno\nhours: null\nattributes.WiFi: no\n",
+                   "Cafe Uno opens at 9 am.");
+    assert_int_equal(r->claims[0].status, KIVO_CLAIM_UNSUPPORTED);
+
     /* Failing words that fill most of a claim about text: the span is the whole claim. */
     const char *made_up = "The lighthouse keeper paints seashells purple every spring.";
     r = review_one(e, shop, made_up);
