@@ -484,6 +484,29 @@ def case_reuse_unchanged():
                           name, s["records_reused"], s["records_reused_unchanged"],
                           same + by_key, want_lines))
         fresh = os.path.join(tmp, "fresh-flagged")
+        # A previous store with compressed parts (zstd frames, small parts): the same.
+        prev_z = os.path.join(tmp, "prev-zstd")
+        rc, _, err = batch(prev_spec, prev_z, "--compress", "zstd", "--part-size", "4K", *gb)
+        check(rc in (0, 3), "previous batch, zstd: %d %s" % (rc, err))
+        out = os.path.join(tmp, "o-zstd")
+        rc, stdout, err = batch(cur_spec, out, "--reuse", prev_z, "--json", *gb)
+        check(rc in (0, 3) and json.loads(stdout)["records_reused_unchanged"] == same,
+              "reuse of a zstd store: %d %s %s" % (rc, stdout[-200:], err))
+        same_as(fresh, out, "reuse of a zstd store")
+        # The per-run layout (without pages) takes the fast path too; with pages it cannot.
+        for html, want in (("none", same), ("flagged", 0)):
+            ref = os.path.join(tmp, "per-run-fresh-" + html)
+            out = os.path.join(tmp, "per-run-" + html)
+            rc, _, err = batch(cur_spec, ref, "--layout", "per-run", "--html", html, *gb)
+            check(rc in (0, 3), "per-run fresh: %d %s" % (rc, err))
+            rc, stdout, err = batch(cur_spec, out, "--layout", "per-run", "--html", html,
+                                    "--reuse", prev, "--json", *gb)
+            check(rc in (0, 3) and json.loads(stdout)["records_reused_unchanged"] == want,
+                  "per-run --html %s: %d %s %s" % (html, rc, stdout[-200:], err))
+            for f in ("events.jsonl", "rejects.jsonl"):
+                check(read_lines(os.path.join(out, f)) == read_lines(os.path.join(ref, f)),
+                      "per-run --html %s: %s differs" % (html, f))
+            check(store_reports(out) == store_reports(ref), "per-run --html %s: reports" % html)
         # The previous store's events.jsonl is not what its index says: nothing is carried by
         # its line, everything still by its review key, and the bytes are the same.
         bad = os.path.join(tmp, "bad-prev")
