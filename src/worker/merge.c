@@ -971,6 +971,40 @@ static int close_fast_part(merge *m, int fd, uint32_t to)
     return 0;
 }
 
+/* kivo-worker-mpi's merge: shard 0's index becomes the merged index (renamed over the empty one
+ * open_out made, then opened to add the other shards' rows). Its rank folder is left without a
+ * report store: a rerun of the mpirun command starts a finished rank over anyway. @return
+ * KIVO_OK, or KIVO_EIO with a message. */
+static kivo_status take_first(merge *m)
+{
+    static const char *const sfx[] = {"", "-wal", "-shm", "-journal"};
+    char name[64], rp[PATH_MAX + 16];
+    shard_in *s = &m->sh[0];
+    int d = wk_dir_walk(s->root, "reports", 0, NULL, NULL);
+    int64_t rows = num(s->summary, "records_reviewed");
+    wk_rindex_close(m->ix);
+    m->ix = NULL;
+    for (size_t i = 0; i < sizeof sfx / sizeof sfx[0]; i++) {
+        snprintf(name, sizeof name, "%s%s", WK_RINDEX_NAME, sfx[i]);
+        if (unlinkat(m->reports_fd, name, 0) != 0 && errno != ENOENT)
+            goto io;
+    }
+    if (d < 0 || renameat(d, WK_RINDEX_NAME, m->reports_fd, WK_RINDEX_NAME) != 0)
+        goto io;
+    close(d);
+    d = -1;
+    snprintf(rp, sizeof rp, "%s/reports", m->out_path);
+    if (wk_rindex_open_write(rp, 0, (uint64_t)rows, 0, 0, &m->ix, m->err, m->errlen) != 0)
+        return KIVO_EIO;
+    return KIVO_OK;
+io:
+    snprintf(m->err, m->errlen, "cannot move %s/reports/%s into %s: %s", s->dir, WK_RINDEX_NAME,
+             m->o->out, strerror(errno));
+    if (d >= 0)
+        close(d);
+    return KIVO_EIO;
+}
+
 /* The copy by ranges. @return KIVO_OK with *done 1 (merged) or 0 (this merge has to go row by
  * row; nothing written), or an error with a message. */
 static kivo_status merge_fast(merge *m, int *done)
@@ -1042,11 +1076,43 @@ static kivo_status merge_fast(merge *m, int *done)
         }
         ev_at[i + 1] = ev_at[i] + (uint64_t)es.st_size;
     }
+    /* kivo-worker-mpi: shard 0's index and parts are the merged store's first rows and parts
+     * as they are (its runs start the stream: same seq, part, offset and event place), so they
+     * are moved, not copied. */
+    int moved = 0;
+    if (m->o->consume_first && f.n && f.v[0].shard == 0 && (st = take_first(m)) != KIVO_OK)
+        goto out;
+    moved = m->o->consume_first && f.n && f.v[0].shard == 0;
+    st = KIVO_EIO;
     /* Second: the bytes and the rows, piece by piece, in merged order. */
     for (size_t i = 0; i < f.n; i++) {
         piece *p = &f.v[i];
         shard_in *s = &m->sh[p->shard];
         char name[WK_PART_NAME_MAX], rp[PATH_MAX + 16];
+        if (moved && p->shard == 0) {
+            /* A whole part of shard 0 (its cuts are the merged store's): renamed; the last one,
+             * still open, under its partial name for the next shard's bytes. */
+            char final[WK_PART_NAME_MAX];
+            struct stat ps;
+            errno = 0;
+            int d = wk_dir_walk(s->root, "reports", 0, NULL, NULL);
+            wk_part_name(p->part, WK_COMPRESS_NONE, 0, final);
+            wk_part_name(p->to, WK_COMPRESS_NONE, !p->closes, name);
+            int bad = d < 0 || p->lo != 0 || p->part != p->to ||
+                      fstatat(d, final, &ps, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(ps.st_mode) ||
+                      (uint64_t)ps.st_size != p->hi || renameat(d, final, m->reports_fd, name) != 0;
+            if (d >= 0)
+                close(d);
+            if (!bad && !p->closes &&
+                (out = openat(m->reports_fd, name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+                bad = 1;
+            if (bad) {
+                snprintf(m->err, m->errlen, "cannot move %s/reports/%s into %s: %s", s->dir, final,
+                         m->o->out, errno ? strerror(errno) : "not the part its index says");
+                goto out;
+            }
+            continue;
+        }
         if (p->shard != in_shard) {
             if (in_shard != UINT32_MAX && wk_rindex_detach(m->ix) != 0)
                 goto index_failed;

@@ -25,6 +25,8 @@ typedef struct wk_merge_opts {
     size_t n;
     int overwrite;        /* take an out folder holding another batch's output */
     double extra_seconds; /* added to the slowest shard's time (mpi.c: 0) */
+    int consume_first;    /* mpi.c: shard 0's index and parts may be moved into the merged store
+                           * (the copy by ranges), leaving its folder without a report store */
 } wk_merge_opts;
 
 /* Merges. @return KIVO_OK and *sum; KIVO_EINVAL (exit 2) with err for a shard missing, given

@@ -143,7 +143,10 @@ int wk_mpi_batch_end(int rc, const wk_summary *sum, const char *out, int json, i
                 if (!(dirs[r] = strdup(path)))
                     st = KIVO_ENOMEM;
             }
-            wk_merge_opts mo = {.out = out, .dirs = (const char *const *)dirs, .n = (size_t)size};
+            wk_merge_opts mo = {.out = out,
+                                .dirs = (const char *const *)dirs,
+                                .n = (size_t)size,
+                                .consume_first = 1};
             if (st == KIVO_OK)
                 st = wk_merge_run(&mo, &m, err, sizeof err);
             else

@@ -79,6 +79,25 @@ def case_ranks():
             check("%d ranks:" % RANKS in err, "%s: no closing line from rank 0: %s" % (name, err))
             check_ranks(out)
             ws.same_store(one, out, name + " under mpirun")
+        # --html none, no label, no run id in two ranks: rank 0 merges by copying ranges and
+        # moves its own index and parts into the merged store (4K parts: many cuts).
+        os.mkdir(os.path.join(tmp, "plain"))
+        spec = ws.make_corpus(os.path.join(tmp, "plain"), dups=False, label=False)
+        extra = ["--html", "none", "--part-size", "4K", "--threads", "1"]
+        one = os.path.join(tmp, "plain-one")
+        rc, err = ws.batch(spec, one, *extra)
+        check(rc == 3, "plain: single run exit %d: %s" % (rc, err))
+        out = os.path.join(tmp, "plain-mpi")
+        rc, _, err = mpirun(["batch", "--job-spec-file", spec, "--out", out] + extra,
+                            env={"KIVO_WORKER_TEST_MERGE": "say"})
+        check(rc == 3 and "copy by ranges" in err, "plain: mpirun exit %d: %s" % (rc, err))
+        ws.same_store(one, out, "plain under mpirun (copy by ranges)")
+        check(not os.path.exists(os.path.join(out, "ranks", "rank-00000", "reports", "index")),
+              "rank 0's index was copied, not moved")
+        # The same command again: every rank starts over (finished), rank 0's moved store too.
+        rc, _, err = mpirun(["batch", "--job-spec-file", spec, "--out", out] + extra)
+        check(rc == 3, "plain: mpirun again exit %d: %s" % (rc, err))
+        ws.same_store(one, out, "plain under mpirun, run again")
         # Usage that makes no sense per rank is refused by every rank: mpirun fails.
         rc, _, err = mpirun(["batch", "--job-spec-file", ws.example_spec(), "--out",
                              os.path.join(tmp, "bad"), "--shard", "0/2"])
