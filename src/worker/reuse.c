@@ -35,6 +35,12 @@ struct wk_reuse {
     kivo_review rv;   /* a carried review: verdict and counts, no claims */
     /* The line keys' fast path: the previous events.jsonl and pages (-1: none), the page open. */
     int lines, events_fd, pages_fd, page_fd, part_fd;
+    struct window {
+        int fd;
+        uint64_t start;
+        size_t len, cap;
+        char *data;
+    } w_part, w_events, w_page; /* read-ahead windows over part_fd, events_fd, page_fd */
     int64_t part_no;
     uint64_t events_size;
     int64_t page_no;
@@ -145,7 +151,7 @@ int wk_reuse_open(const char *dir, wk_reuse **out, char *err, size_t errlen)
     }
     r->reports_fd = r->events_fd = r->pages_fd = r->page_fd = -1;
     r->page_no = r->part_no = -1;
-    r->part_fd = -1;
+    r->part_fd = r->w_part.fd = r->w_events.fd = r->w_page.fd = -1;
     kivo_buf_init(&r->scratch, 0);
     snprintf(path, sizeof path, "%s/reports", dir);
     if ((r->reports_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
@@ -204,6 +210,9 @@ void wk_reuse_close(wk_reuse *r)
         close(r->page_fd);
     if (r->part_fd >= 0)
         close(r->part_fd);
+    free(r->w_part.data);
+    free(r->w_events.data);
+    free(r->w_page.data);
     kivo_json_parser_free(r->parser);
     free(r->hashes);
     kivo_buf_free(&r->scratch);
@@ -411,26 +420,51 @@ kivo_status wk_line_key(kivo_hasher *h, const unsigned char fp[WK_REVIEW_KEY_SIZ
     return st == KIVO_OK ? kivo_hasher_sha256(h, in, sizeof in, key) : st;
 }
 
-/* Appends len bytes of fd at off to b. @return 0, or -1 (errno; EPIPE: the file is shorter). */
-static int append_pread(int fd, uint64_t off, size_t len, kivo_buf *b)
+/* A rerun asks for the previous batch's bytes in about the order they were written: reads go
+ * through a window of WINDOW bytes read ahead, so most of them cost no system call. */
+#define WINDOW (1u << 20)
+
+/* Appends len bytes of fd at off to b, through w (reset when fd is not w's). @return 0, or -1
+ * (errno; EPIPE: the file is shorter). */
+static int append_window(struct window *w, int fd, uint64_t off, size_t len, kivo_buf *b)
 {
-    if (kivo_buf_reserve(b, len) != KIVO_OK) {
+    if (w->fd != fd) {
+        w->fd = fd;
+        w->len = 0;
+    }
+    if (off < w->start || off - w->start > w->len || len > w->len - (off - w->start)) {
+        size_t want = len > WINDOW ? len : WINDOW, got = 0;
+        if (want > w->cap) {
+            char *d = realloc(w->data, want);
+            if (!d) {
+                errno = ENOMEM;
+                return -1;
+            }
+            w->data = d;
+            w->cap = want;
+        }
+        w->len = 0;
+        while (got < want) {
+            ssize_t n = pread(fd, w->data + got, want - got, (off_t)(off + got));
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0)
+                return -1;
+            if (n == 0)
+                break;
+            got += (size_t)n;
+        }
+        w->start = off;
+        w->len = got;
+        if (got < len) {
+            errno = EPIPE;
+            return -1;
+        }
+    }
+    if (kivo_buf_append(b, w->data + (off - w->start), len) != KIVO_OK) {
         errno = ENOMEM;
         return -1;
     }
-    size_t got = 0;
-    while (got < len) {
-        ssize_t n = pread(fd, b->data + b->len + got, len - got, (off_t)(off + got));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            if (n == 0)
-                errno = EPIPE;
-            return -1;
-        }
-        got += (size_t)n;
-    }
-    b->len += len;
     return 0;
 }
 
@@ -444,6 +478,7 @@ static int page_file(wk_reuse *r, int64_t page)
     if (r->page_fd >= 0)
         close(r->page_fd);
     r->page_no = -1;
+    r->w_page.fd = -1; /* the next file may get the same descriptor number */
     wk_html_page_name(page, name);
     if ((r->page_fd = r->pages_fd >= 0 ? wk_read_open(r->pages_fd, name) : -1) >= 0)
         r->page_no = page;
@@ -492,13 +527,14 @@ int wk_reuse_carry_line(wk_reuse *r, const unsigned char key[WK_REVIEW_KEY_SIZE]
             if (r->part_fd >= 0)
                 close(r->part_fd);
             r->part_no = -1;
+            r->w_part.fd = -1; /* the next file may get the same descriptor number */
             if ((r->part_fd = wk_read_open(r->reports_fd, name)) < 0) {
                 *st = KIVO_EIO;
                 return -1;
             }
             r->part_no = row->part;
         }
-        if (append_pread(r->part_fd, row->offset, row->length, report) != 0) {
+        if (append_window(&r->w_part, r->part_fd, row->offset, row->length, report) != 0) {
             *st = errno == ENOMEM ? KIVO_ENOMEM : KIVO_EIO;
             report->len = at;
             return -1;
@@ -506,7 +542,8 @@ int wk_reuse_carry_line(wk_reuse *r, const unsigned char key[WK_REVIEW_KEY_SIZE]
     }
     /* The event, as the previous batch wrote it: one line naming this report's SHA-256. */
     int oom = 0;
-    if (append_pread(r->events_fd, row->event_offset, row->event_length, event) != 0) {
+    if (append_window(&r->w_events, r->events_fd, row->event_offset, row->event_length, event) !=
+        0) {
         oom = errno == ENOMEM;
         goto slow;
     }
@@ -516,7 +553,8 @@ int wk_reuse_carry_line(wk_reuse *r, const unsigned char key[WK_REVIEW_KEY_SIZE]
         goto slow;
     if (paged) {
         int fd = page_file(r, row->page);
-        if (fd < 0 || append_pread(fd, row->page_offset, row->page_length, page) != 0) {
+        if (fd < 0 ||
+            append_window(&r->w_page, fd, row->page_offset, row->page_length, page) != 0) {
             oom = fd >= 0 && errno == ENOMEM;
             goto slow;
         }
