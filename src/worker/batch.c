@@ -221,6 +221,26 @@ static kivo_status review_or_carry(const job *j, worker *w, slot *s, item *it,
     return st;
 }
 
+/* 1 when g[0..len) is n --group-by values as put_group_values() packs them, exactly: what the
+ * merge and the index walk without bounds (the previous store's index may have been edited). */
+static int groups_packed(const void *g, size_t len, size_t n)
+{
+    const char *p = g, *end = p + len;
+    if (!g)
+        return 0;
+    for (size_t k = 0; k < n; k++) {
+        uint32_t m;
+        if ((size_t)(end - p) < sizeof m)
+            return 0;
+        memcpy(&m, p, sizeof m);
+        p += sizeof m;
+        if (m != UINT32_MAX && (size_t)(end - p) < m)
+            return 0;
+        p += m == UINT32_MAX ? 0 : m;
+    }
+    return p == end;
+}
+
 /* The fast path of --reuse: a line the previous batch stored under the same job (its line key)
  * gets that batch's report, event and page block and its index fields, without being parsed.
  * @return 1 carried, 0 not (nothing appended), -1 with *st. */
@@ -239,10 +259,12 @@ static int carry_line(const job *j, worker *w, slot *s, item *it, kivo_status *s
     *st = kivo_buf_append(&s->text, c.run_id, strlen(c.run_id) + 1);
     if (*st == KIVO_OK && j->groups) {
         it->groups_off = s->text.len;
-        *st = c.groups ? kivo_buf_append(&s->text, c.groups, c.groups_len) : KIVO_EINVAL;
+        *st = groups_packed(c.groups, c.groups_len, wk_groups_fields(j->groups))
+                  ? kivo_buf_append(&s->text, c.groups, c.groups_len)
+                  : KIVO_EINVAL;
     }
     if (*st != KIVO_OK) {
-        /* Groups the previous batch did not keep: the slow way. */
+        /* Groups the previous batch did not keep, or not as packed: the slow way. */
         s->text.len = text_at;
         s->reports.len = it->report_off;
         s->events.len = it->event_off;

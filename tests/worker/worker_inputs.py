@@ -524,6 +524,32 @@ def case_reuse_unchanged():
                   (how != "emptied" or s["records_reused_unchanged"] == 0),
                   "events %s: %s %s" % (how, stdout[-300:], err))
             same_as(fresh, out, "events " + how)
+        # The previous index's --group-by values are not as batch packs them (a length past the
+        # blob's end, a blob cut short, one byte too many): those lines go by their review key,
+        # never read past the values (this crashed or wrote wrong group values before).
+        import sqlite3
+        for how, blob in (("length past the end", b"\xff\xff\xff\x7f"), ("cut short", b"\x01"),
+                          ("a byte too many", None)):
+            bad = os.path.join(tmp, "bad-groups")
+            shutil.rmtree(bad, ignore_errors=True)
+            shutil.copytree(prev, bad)
+            db = sqlite3.connect(os.path.join(bad, "reports", "index"))
+            if blob is None:
+                db.execute("UPDATE runs SET groups = groups || X'00' WHERE groups IS NOT NULL")
+            else:
+                db.execute("UPDATE runs SET groups = ? WHERE seq % 2 = 0", (blob,))
+            db.commit()
+            db.close()
+            out = os.path.join(tmp, "o-groups")
+            shutil.rmtree(out, ignore_errors=True)
+            rc, stdout, err = batch(cur_spec, out, "--reuse", bad, "--json", *gb)
+            check(rc in (0, 3) and stdout, "groups %s: exit %d %s" % (how, rc, err[-500:]))
+            s = json.loads(stdout)
+            check(s["records_reused"] == same + by_key and
+                  s["records_reused_unchanged"] < same,
+                  "groups %s: reused %r, unchanged %r" % (
+                      how, s["records_reused"], s["records_reused_unchanged"]))
+            same_as(fresh, out, "groups " + how)
         # Another batch id is another job: the review keys carry, the lines do not.
         other = write_spec(os.path.join(tmp, "other.json"), ["cur.jsonl"], batch_id="other",
                            fields=fields)
