@@ -35,6 +35,7 @@ struct wk_reuse {
     kivo_review rv;   /* a carried review: verdict and counts, no claims */
     /* The line keys' fast path: the previous events.jsonl and pages (-1: none), the page open. */
     int lines, events_fd, pages_fd, page_fd, part_fd;
+    uint64_t part_size, page_size; /* of the open part and page */
     struct window {
         int fd;
         uint64_t start;
@@ -480,12 +481,30 @@ static int page_file(wk_reuse *r, int64_t page)
     r->page_no = -1;
     r->w_page.fd = -1; /* the next file may get the same descriptor number */
     wk_html_page_name(page, name);
-    if ((r->page_fd = r->pages_fd >= 0 ? wk_read_open(r->pages_fd, name) : -1) >= 0)
+    struct stat sb;
+    if ((r->page_fd = r->pages_fd >= 0 ? wk_read_open(r->pages_fd, name) : -1) >= 0 &&
+        fstat(r->page_fd, &sb) == 0) {
         r->page_no = page;
+        r->page_size = (uint64_t)sb.st_size;
+    } else if (r->page_fd >= 0) {
+        close(r->page_fd);
+        r->page_fd = -1;
+    }
     return r->page_fd;
 }
 
 #define EVENT_MAX (1u << 20)
+
+/* 1 when the run id is written in JSON as itself (no byte that needs escaping) and is short:
+ * then the event's "customer_run_id" can be checked against it byte for byte. */
+static int id_plain(const char *id)
+{
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)id; *p; p++, n++)
+        if (*p < 0x20 || *p == '"' || *p == '\\' || *p >= 0x7f || n >= 512)
+            return 0;
+    return n > 0;
+}
 
 int wk_reuse_carry_line(wk_reuse *r, const unsigned char key[WK_REVIEW_KEY_SIZE], int want_page,
                         int html_mode, kivo_buf *report, kivo_buf *event, kivo_buf *page,
@@ -506,6 +525,11 @@ int wk_reuse_carry_line(wk_reuse *r, const unsigned char key[WK_REVIEW_KEY_SIZE]
     /* The page: a run --html picks needs its block; a previous batch that made none for it (with
      * another --html) sends the record the slow way. */
     int paged = want_page && wk_html_wanted((wk_html_mode)html_mode, (kivo_verdict)row->verdict);
+    /* Values the batch keeps in memory come from the previous index: one that batch could not
+     * have written (an edited index) sends the line the slow way. */
+    if (row->label < -1 || row->label > 1 || (row->categories >> KIVO_CAT_COUNT) != 0 ||
+        !id_plain(row->run_id))
+        return 0;
     if (!row->has_key || (paged && row->page < 0) || row->event_length < 2 ||
         row->event_length > EVENT_MAX || row->event_offset > r->events_size ||
         row->event_length > r->events_size - row->event_offset)
@@ -528,12 +552,20 @@ int wk_reuse_carry_line(wk_reuse *r, const unsigned char key[WK_REVIEW_KEY_SIZE]
                 close(r->part_fd);
             r->part_no = -1;
             r->w_part.fd = -1; /* the next file may get the same descriptor number */
-            if ((r->part_fd = wk_read_open(r->reports_fd, name)) < 0) {
+            struct stat sb;
+            if ((r->part_fd = wk_read_open(r->reports_fd, name)) < 0 ||
+                fstat(r->part_fd, &sb) != 0) {
                 *st = KIVO_EIO;
                 return -1;
             }
             r->part_no = row->part;
+            r->part_size = (uint64_t)sb.st_size;
         }
+        /* An index whose place is not in the part (edited, or another part's) is not trusted:
+         * the slow way, which reads by its review key or reviews. */
+        if (row->offset > r->part_size || row->length > r->part_size - row->offset ||
+            row->length < 3)
+            return 0;
         if (append_window(&r->w_part, r->part_fd, row->offset, row->length, report) != 0) {
             *st = errno == ENOMEM ? KIVO_ENOMEM : KIVO_EIO;
             report->len = at;
@@ -548,12 +580,16 @@ int wk_reuse_carry_line(wk_reuse *r, const unsigned char key[WK_REVIEW_KEY_SIZE]
         goto slow;
     }
     const char *e = event->data + ev_at;
+    char idm[600];
+    int idn = snprintf(idm, sizeof idm, "\"customer_run_id\":\"%s\"", row->run_id);
     if (e[0] != '{' || e[row->event_length - 1] != '\n' ||
-        !memmem(e, row->event_length, row->sha256, strlen(row->sha256)))
+        !memmem(e, row->event_length, row->sha256, strlen(row->sha256)) || idn < 0 ||
+        (size_t)idn >= sizeof idm || !memmem(e, row->event_length, idm, (size_t)idn))
         goto slow;
     if (paged) {
         int fd = page_file(r, row->page);
-        if (fd < 0 ||
+        if (fd < 0 || row->page_offset > r->page_size ||
+            row->page_length > r->page_size - row->page_offset ||
             append_window(&r->w_page, fd, row->page_offset, row->page_length, page) != 0) {
             oom = fd >= 0 && errno == ENOMEM;
             goto slow;

@@ -550,6 +550,30 @@ def case_reuse_unchanged():
                   "groups %s: reused %r, unchanged %r" % (
                       how, s["records_reused"], s["records_reused_unchanged"]))
             same_as(fresh, out, "groups " + how)
+        # Other values of an edited previous index that the fast path would carry into this
+        # batch: another run id than the event's, a label no batch writes, a page block past its
+        # page's end. Those lines go by their review key; the bytes stay a fresh batch's.
+        for how, sql in (("run id", "UPDATE runs SET run_id = run_id || 'x' WHERE seq % 2 = 0"),
+                         ("label", "UPDATE runs SET label = 7 WHERE seq % 2 = 0"),
+                         ("page place", "UPDATE runs SET page_length = 1099511627776"
+                                        " WHERE page IS NOT NULL")):
+            bad = os.path.join(tmp, "bad-index")
+            shutil.rmtree(bad, ignore_errors=True)
+            shutil.copytree(prev, bad)
+            db = sqlite3.connect(os.path.join(bad, "reports", "index"))
+            db.execute(sql)
+            db.commit()
+            db.close()
+            out = os.path.join(tmp, "o-index")
+            shutil.rmtree(out, ignore_errors=True)
+            rc, stdout, err = batch(cur_spec, out, "--reuse", bad, "--json", *gb)
+            check(rc in (0, 3) and stdout, "index %s: exit %d %s" % (how, rc, err[-500:]))
+            s = json.loads(stdout)
+            check(s["records_reused"] == same + by_key and
+                  s["records_reused_unchanged"] < same,
+                  "index %s: reused %r, unchanged %r" % (
+                      how, s["records_reused"], s["records_reused_unchanged"]))
+            same_as(fresh, out, "index " + how)
         # Another batch id is another job: the review keys carry, the lines do not.
         other = write_spec(os.path.join(tmp, "other.json"), ["cur.jsonl"], batch_id="other",
                            fields=fields)
