@@ -9,6 +9,8 @@
 #include "shard.h"
 #include "shard_info.h"
 
+#define SUMMARY_THREADS_MAX 4096u /* --threads' bound (main.c) */
+
 static json_t *load(const char *data, size_t len, const char *what, char *err, size_t errlen)
 {
     json_error_t je;
@@ -143,6 +145,11 @@ json_t *wk_shard_summary_parse(const char *data, size_t len, char *err, size_t e
             snprintf(err, errlen, "summary.json: %s is not a non-negative integer", counts[i]);
             goto bad;
         }
+    /* merge adds the shards' threads up in an int: no more than --threads allows (4096). */
+    if (c[6] > SUMMARY_THREADS_MAX) {
+        snprintf(err, errlen, "summary.json: threads is over %u", SUMMARY_THREADS_MAX);
+        goto bad;
+    }
     if (c[2] + c[3] != c[1] || c[4] > c[3] || !json_is_number(json_object_get(o, "seconds"))) {
         snprintf(err, errlen,
                  "summary.json: its counts do not add up (reviewed + rejected = read, "

@@ -22,8 +22,8 @@
 json_t *wk_shard_info_parse(const char *data, size_t len, char *err, size_t errlen);
 
 /* summary.json's bytes, as far as merge adds them up: files, records_read, records_reviewed,
- * records_rejected, duplicate_run_ids, bytes_read and threads non-negative integers (rejected
- * <= read, reviewed + rejected = read) and seconds a number. @return the object, or NULL with a
+ * records_rejected, duplicate_run_ids, bytes_read and threads non-negative integers (threads
+ * at most 4096, rejected <= read, reviewed + rejected = read) and seconds a number. @return the object, or NULL with a
  * message in err. */
 json_t *wk_shard_summary_parse(const char *data, size_t len, char *err, size_t errlen);
 

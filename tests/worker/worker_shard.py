@@ -374,6 +374,16 @@ def case_refusals():
         rc, _, err = merge(os.path.join(tmp, "m2"), sd)
         check(rc == 2 and "changed since the shards ran" in err,
               "changed spec: exit %d, %r" % (rc, err))
+        # summary.json's threads over what --threads allows: merge adds them up in an int (two
+        # shards of 2^31 - 1 overflowed it before: undefined behaviour, UBSan aborted the merge).
+        for k in (0, 2):
+            sp = os.path.join(dirs[k], "summary.json")
+            s = json.loads(read(sp))
+            s["threads"] = 2147483647
+            with open(sp, "w") as f:
+                json.dump(s, f)
+        rc, _, err = merge(os.path.join(tmp, "m3"), dirs)
+        check(rc == 2 and "threads is over 4096" in err, "threads: exit %d, %r" % (rc, err))
 
 
 def case_other_cwd():
