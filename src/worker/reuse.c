@@ -589,9 +589,10 @@ int wk_reuse_carry_line(wk_reuse *r, const unsigned char key[WK_REVIEW_KEY_SIZE]
     if (paged) {
         int fd = page_file(r, row->page);
         if (fd < 0 || row->page_offset > r->page_size ||
-            row->page_length > r->page_size - row->page_offset ||
-            append_window(&r->w_page, fd, row->page_offset, row->page_length, page) != 0) {
-            oom = fd >= 0 && errno == ENOMEM;
+            row->page_length > r->page_size - row->page_offset)
+            goto slow;
+        if (append_window(&r->w_page, fd, row->page_offset, row->page_length, page) != 0) {
+            oom = errno == ENOMEM;
             goto slow;
         }
     }
