@@ -50,8 +50,10 @@ typedef struct shard_in {
     int reports_fd;
     wk_part_reader *pr;
     FILE *events, *rejects;
-    int page_fd1;    /* its page page_no open (descriptor + 1), or 0 */
-    int64_t page_no; /* which */
+    wk_outbox *outbox; /* its outbox state, loaded for a duplicate across shards */
+    int no_outbox;     /* it has none */
+    int page_fd1;      /* its page page_no open (descriptor + 1), or 0 */
+    int64_t page_no;   /* which */
 } shard_in;
 
 /* Where the merge is in one input file, to find a line's byte offset (a duplicate's reject). */
@@ -89,6 +91,7 @@ typedef struct merge {
     char events_tmp[WK_TMP_MAX], rejects_tmp[WK_TMP_MAX];
     wk_manifest man;
     uint64_t stored, cross_dups;
+    uint64_t sent_twice;   /* of those, sent by their later shard as well */
     uint64_t events_bytes; /* events.jsonl's length so far: where the next event goes */
     int fast;              /* merged by merge_fast(): the copy by ranges */
     uint32_t fast_parts;   /* its parts */
@@ -636,6 +639,26 @@ static void count_row(wk_summary *sum, const wk_rindex_row *r)
             sum->categories[c]++;
 }
 
+/* 1 when the shard (run with --kivo-api-base-url) sent or tried to send this event: its
+ * outbox.state names it. Only duplicates across shards are asked, so the state is loaded once per
+ * shard that has one, and a folder without outbox.state is never written to. */
+static int sent_by_shard(shard_in *s, const char *line, size_t len)
+{
+    char err[256];
+    if (!s->outbox && !s->no_outbox) {
+        if (faccessat(s->root, "outbox.state", F_OK, AT_SYMLINK_NOFOLLOW) != 0 ||
+            wk_outbox_open(s->path, &s->outbox, err, sizeof err) != 0)
+            s->no_outbox = 1;
+    }
+    if (!s->outbox)
+        return 0;
+    json_t *e = json_loadb(line, len, 0, NULL);
+    const char *id = json_string_value(json_object_get(e, "event_id"));
+    int st = id ? wk_outbox_state(s->outbox, id, NULL) : WK_STATE_NONE;
+    json_decref(e);
+    return st == WK_STATE_SENT || st == WK_STATE_DEAD || st == WK_STATE_CREATED;
+}
+
 /* One of a shard's stored runs: copied, unless an earlier shard holds its id (then it is a
  * duplicate reject, as in a single run). */
 static kivo_status merge_row(merge *m, shard_in *s, const wk_rindex_hit *hit)
@@ -663,6 +686,8 @@ static kivo_status merge_row(merge *m, shard_in *s, const wk_rindex_hit *hit)
         }
         duplicate_reason(m, first, reason, sizeof reason);
         m->cross_dups++;
+        if (sent_by_shard(s, m->line, (size_t)ev))
+            m->sent_twice++;
         json_t *o = wk_batch_reject_json(m->in.paths[r->file], r->line, off, reason, r->run_id);
         int bad = write_reject(m, o);
         json_decref(o);
@@ -1330,6 +1355,8 @@ static void close_merge(merge *m)
         if (s->rejects)
             fclose(s->rejects);
         wk_part_reader_close(s->pr);
+        if (s->outbox)
+            wk_outbox_close(s->outbox);
         if (s->page_fd1)
             close(s->page_fd1 - 1);
         wk_rindex_close(s->ix);
@@ -1386,6 +1413,15 @@ kivo_status wk_merge_run(const wk_merge_opts *o, wk_summary *sum, char *err, siz
     }
     sum->records_rejected += m.cross_dups;
     sum->duplicates += m.cross_dups;
+    if (m.sent_twice)
+        fprintf(stderr,
+                "kivo-worker merge: warning: %llu runs whose customer_run_id an earlier shard "
+                "holds were sent by their later shard too (shards that send cannot know each "
+                "other's ids): kivo-api kept the first create and refused a differing second "
+                "event (see that shard's dead-letter.jsonl). Run shards without "
+                "--kivo-api-base-url and `kivo-worker submit --outbox %s` instead, or use "
+                "mpirun (docs/scale-out.md)\n",
+                (unsigned long long)m.sent_twice, o->out);
     wk_compress cz = WK_COMPRESS_NONE;
     wk_compress_parse(str(m.sh[0].info, "compression"), &cz);
     sum->layout = "v2";

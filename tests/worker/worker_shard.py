@@ -484,6 +484,26 @@ def case_submit_merged():
                   "a run not completed with the merged store's verdict")
         finally:
             srv.stop()
+        # Shards that send themselves: the merge says which duplicates were sent twice.
+        db2 = os.path.join(tmp, "kivo2.db")
+        key2 = t.make_key(db2, scopes="private_worker:write,private_worker:read")
+        with open(kf, "w") as f:
+            f.write(key2 + "\n")
+        srv = t.Server(db2, "--quiet", "--rate-limit", "0").start()
+        try:
+            send = ["--html", "none", "--kivo-api-base-url", "http://127.0.0.1:%d" % srv.port,
+                    "--api-key-file", kf]
+            dirs2 = []
+            for k in range(3):
+                dirs2.append(os.path.join(tmp, "sending-%d" % k))
+                rc, err = batch(spec, dirs2[-1], "--shard", "%d/3" % k, *send)
+                check(rc in (0, 3, 4), "sending shard %d: exit %d: %s" % (k, rc, err))
+            rc, _, err = merge(os.path.join(tmp, "sending-merged"), dirs2)
+            check(rc == 3 and "sent by their later shard too" in err,
+                  "merge of sending shards: exit %d, %r" % (rc, err))
+            check(" 2 runs whose customer_run_id" in err, "want 2 sent twice: %r" % err)
+        finally:
+            srv.stop()
 
 
 def case_shard_option():
