@@ -140,6 +140,15 @@ int wk_rindex_open_write(const char *reports_dir, int fresh, uint64_t keep, uint
               sqlite3_bind_int64(st, 1, keep_part) || sqlite3_bind_int64(st, 2, keep_frame) ||
               sqlite3_step(st) != SQLITE_DONE;
         sqlite3_finalize(st);
+        /* A store checkpointed by a build before line keys has no such columns: added (its rows
+         * keep NULLs: no line key, as a store of that build has none). */
+        st = NULL;
+        if (!bad && sqlite3_prepare_v2(x->db, "SELECT line_key FROM runs LIMIT 0", -1, &st, NULL) !=
+                        SQLITE_OK)
+            bad = exec(x, "ALTER TABLE runs ADD COLUMN line_key BLOB") ||
+                  exec(x, "ALTER TABLE runs ADD COLUMN event_offset INTEGER") ||
+                  exec(x, "ALTER TABLE runs ADD COLUMN event_length INTEGER");
+        sqlite3_finalize(st);
         /* A complete store being resumed is not complete any more until it is finished again. */
         if (bad || exec(x, "DELETE FROM store WHERE key = 'complete'") ||
             exec(x, "DROP INDEX IF EXISTS runs_id") || exec(x, "DROP INDEX IF EXISTS runs_key") ||

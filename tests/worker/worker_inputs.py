@@ -595,6 +595,32 @@ def case_reuse_unchanged():
         check(rc in (0, 3) and json.loads(stdout)["records_reused_unchanged"] == same,
               "reuse of a resumed store: %d %s %s" % (rc, stdout[-200:], err))
         same_as(fresh, out, "reuse of a resumed store")
+        # A store checkpointed by a build before line keys (its index without line_key,
+        # event_offset and event_length) is resumed by this one: the columns are added, its
+        # earlier rows keep no line key (resuming failed before: "table runs has no column named
+        # line_key"), and a --reuse of it carries by line only the rows that have one.
+        old = os.path.join(tmp, "prev-old-build")
+        env = dict(os.environ, KIVO_WORKER_CHECKPOINT_BYTES="1", KIVO_WORKER_TEST_KILL="store:9")
+        p = subprocess.run([WORKER, "batch", "--job-spec-file", prev_spec, "--out", old,
+                            "--quiet", "--threads", "1", "--chunk-bytes", "4096", *gb], env=env,
+                           capture_output=True, timeout=120)
+        check(p.returncode != 0, "the kill hook did not stop the batch")
+        db = sqlite3.connect(os.path.join(old, "reports", "index"))
+        for col in ("line_key", "event_offset", "event_length"):
+            db.execute("ALTER TABLE runs DROP COLUMN %s" % col)
+        db.commit()
+        db.close()
+        rc, _, err = batch(prev_spec, old, "--threads", "1", "--chunk-bytes", "4096", *gb)
+        check(rc in (0, 3), "resumed a store of an earlier build: %d %s" % (rc, err))
+        db = sqlite3.connect(os.path.join(old, "reports", "index"))
+        keyed = db.execute("SELECT count(*) FROM runs WHERE line_key IS NOT NULL").fetchone()[0]
+        db.close()
+        check(0 < keyed < len(prev_lines), "line keys after the resume: %d" % keyed)
+        out = os.path.join(tmp, "o-old-build")
+        rc, stdout, err = batch(cur_spec, out, "--reuse", old, "--json", *gb)
+        check(rc in (0, 3) and 0 < json.loads(stdout)["records_reused_unchanged"] < same,
+              "reuse of a store resumed from an earlier build: %d %s %s" % (rc, stdout[-200:], err))
+        same_as(fresh, out, "reuse of a store resumed from an earlier build")
         # This rerun killed after a checkpoint and resumed: the same bytes and counts.
         out = os.path.join(tmp, "o-killed")
         env = dict(os.environ, KIVO_WORKER_CHECKPOINT_BYTES="1", KIVO_WORKER_TEST_KILL="store:25")
