@@ -1547,7 +1547,7 @@ kivo_status wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary
         long n = read_step(&b, set[cur]);
         if (n < 0) {
             st = KIVO_EIO;
-            goto out;
+            goto restore;
         }
         if (n == 0)
             break;
@@ -1555,15 +1555,15 @@ kivo_status wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary
             review_step(&b, set[cur], (size_t)n);
             if ((st = merge_step(&b, set[cur], (size_t)n)) != KIVO_OK ||
                 (st = write_step_per_run(&b, set[cur], (size_t)n)) != KIVO_OK)
-                goto out;
+                goto restore;
         } else if (b.threads == 1) {
             /* One thread has nothing to overlap: each round is stored at once (one chunk held). */
             review_step(&b, set[cur], (size_t)n);
             if ((st = store_round(&b, set[cur], (size_t)n)) != KIVO_OK)
-                goto out;
+                goto restore;
         } else {
             if ((st = review_and_store(&b, set[cur], (size_t)n, pend, pending)) != KIVO_OK)
-                goto out;
+                goto restore;
             pend = set[cur];
             pending = (size_t)n;
             cur ^= 1;
