@@ -65,6 +65,8 @@ static void check_summary(const uint8_t *data, size_t size)
     json_int_t dup = json_integer_value(json_object_get(o, "duplicate_run_ids"));
     FUZZ_CHECK(read >= 0 && rev >= 0 && rej >= 0 && dup >= 0);
     FUZZ_CHECK(rev + rej == read && dup <= rej);
+    json_int_t threads = json_integer_value(json_object_get(o, "threads"));
+    FUZZ_CHECK(threads >= 0 && threads <= 4096); /* merge adds them up in an int */
     json_decref(o);
 }
 
