@@ -1247,6 +1247,11 @@ static void add_shard_counts(merge *m, const shard_in *s, double *slowest)
     m->sum->records_read += num(j, "records_read");
     m->sum->records_rejected += num(j, "records_rejected");
     m->sum->duplicates += num(j, "duplicate_run_ids");
+    if (json_object_get(j, "records_reused")) { /* the shard ran with --reuse */
+        m->sum->reuse = 1;
+        m->sum->reused += num(j, "records_reused");
+        m->sum->reused_lines += num(j, "records_reused_unchanged");
+    }
     m->sum->bytes += num(j, "bytes_read");
     m->sum->threads += (int)num(j, "threads");
     if (secs > *slowest)

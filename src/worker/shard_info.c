@@ -145,6 +145,18 @@ json_t *wk_shard_summary_parse(const char *data, size_t len, char *err, size_t e
             snprintf(err, errlen, "summary.json: %s is not a non-negative integer", counts[i]);
             goto bad;
         }
+    /* --reuse's counts, when the shard ran with it: of its reviewed records. */
+    uint64_t reused = 0, unchanged = 0;
+    const int has_reused = json_object_get(o, "records_reused") != NULL;
+    /* (A build before the fast path for unchanged lines wrote no records_reused_unchanged.) */
+    if (has_reused && (uint_field(o, "records_reused", c[2], &reused) != 0 ||
+                       (json_object_get(o, "records_reused_unchanged") &&
+                        uint_field(o, "records_reused_unchanged", reused, &unchanged) != 0))) {
+        snprintf(err, errlen,
+                 "summary.json: records_reused and records_reused_unchanged are not counts of "
+                 "its reviewed records");
+        goto bad;
+    }
     /* merge adds the shards' threads up in an int: no more than --threads allows (4096). */
     if (c[6] > SUMMARY_THREADS_MAX) {
         snprintf(err, errlen, "summary.json: threads is over %u", SUMMARY_THREADS_MAX);

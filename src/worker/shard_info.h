@@ -23,7 +23,9 @@ json_t *wk_shard_info_parse(const char *data, size_t len, char *err, size_t errl
 
 /* summary.json's bytes, as far as merge adds them up: files, records_read, records_reviewed,
  * records_rejected, duplicate_run_ids, bytes_read and threads non-negative integers (threads
- * at most 4096, rejected <= read, reviewed + rejected = read) and seconds a number. @return the object, or NULL with a
+ * at most 4096, rejected <= read, reviewed + rejected = read) and seconds a number; when
+ * records_reused is present (--reuse), it and records_reused_unchanged (if present) are
+ * integers with unchanged <= reused <= reviewed. @return the object, or NULL with a
  * message in err. */
 json_t *wk_shard_summary_parse(const char *data, size_t len, char *err, size_t errlen);
 

@@ -67,6 +67,12 @@ static void check_summary(const uint8_t *data, size_t size)
     FUZZ_CHECK(rev + rej == read && dup <= rej);
     json_int_t threads = json_integer_value(json_object_get(o, "threads"));
     FUZZ_CHECK(threads >= 0 && threads <= 4096); /* merge adds them up in an int */
+    const json_t *reused = json_object_get(o, "records_reused"), *unchanged;
+    unchanged = json_object_get(o, "records_reused_unchanged");
+    FUZZ_CHECK(!reused || (json_integer_value(reused) >= 0 && json_integer_value(reused) <= rev));
+    FUZZ_CHECK(!reused || !unchanged ||
+               (json_integer_value(unchanged) >= 0 &&
+                json_integer_value(unchanged) <= json_integer_value(reused)));
     json_decref(o);
 }
 

@@ -116,6 +116,15 @@ def case_example():
         for n in (1, 2, 3, 7):
             merged, _ = shards_then_merge(tmp, example_spec(), n, "ex")
             same_store(one, merged, "example, %d shards" % n)
+        # Shards run with --reuse: the merged summary.json counts records_reused and
+        # records_reused_unchanged as one such run does (merge left them out before).
+        for html in ("flagged", "none"):
+            again = os.path.join(tmp, "again-" + html)
+            rc, err = batch(example_spec(), again, "--reuse", one, "--html", html)
+            check(rc == 0, "single run with --reuse: exit %d: %s" % (rc, err))
+            merged, _ = shards_then_merge(tmp, example_spec(), 2, "re-" + html, "--reuse", one,
+                                          "--html", html)
+            same_store(again, merged, "--reuse, --html %s, 2 shards" % html)
 
 
 def case_given_inputs():
