@@ -1475,21 +1475,22 @@ kivo_status wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary
                .errlen = errlen,
                .out = opts->out_dir ? opts->out_dir : spec->report_path,
                .threads = opts->threads > 0 ? opts->threads : omp_get_max_threads(),
-               .j = {spec,
-                     {spec, wk_jobspec_batch(spec), NULL, 1},
-                     opts->html,
-                     wk_breakdown_groups(opts->breakdown),
-                     "",
-                     -1,
-                     0,
-                     0},
+               .j = {.spec = spec,
+                     .review = {spec, wk_jobspec_batch(spec), NULL, 1},
+                     .html = opts->html,
+                     .groups = wk_breakdown_groups(opts->breakdown),
+                     .wf_fd = -1},
                .root = -1,
                .reports_fd = -1,
                .cur_file = (size_t)-1};
     /* Several chunks a thread balance the threads' work; one thread has nothing to balance and
      * reads, reviews and writes in turn, so more chunks a round would only hold more memory
-     * (each chunk's reports and events stay in memory until the round is written). */
-    b.n_slots = b.threads == 1 ? 1 : (size_t)b.threads * SLOTS_PER_THREAD;
+     * (each chunk's reports and events stay in memory until the round is written). The store v2
+     * at 2 or more threads holds two rounds (one reviewed while the other is stored): half as
+     * many chunks a round keep as many in memory as the per-run layout's one round. */
+    b.n_slots = b.threads == 1 ? 1
+                : per_run(&b)  ? (size_t)b.threads * SLOTS_PER_THREAD
+                               : (size_t)b.threads * (SLOTS_PER_THREAD / 2);
     b.t0 = t0;
     /* Pages' data is made on the reviewing threads: a run's own page (per-run layout) or its
      * block on a page of the store v2. */
