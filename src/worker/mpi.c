@@ -68,17 +68,23 @@ int wk_mpi_rank_dir(const char *out, char *buf, size_t buflen, char *err, size_t
     return 0;
 }
 
-/* Waits for a non-blocking collective by testing it every 20 ms. A blocking one would spin a core
- * at 100% in Open MPI's progress loop for as long as the slowest rank still reviews (or rank 0
- * merges): CPU the other ranks on the same host need. @return 0, or -1 when MPI failed. */
+/* Waits for a non-blocking collective by testing it, sleeping between tests: 50 us at first, twice
+ * as long after each test up to 20 ms. A blocking one would spin a core at 100% in Open MPI's
+ * progress loop for as long as the slowest rank still reviews (or rank 0 merges): CPU the other
+ * ranks on the same host need. Most collectives end within a millisecond once every rank has
+ * come; a fixed 20 ms tick cost each of them 10 ms on average, one after the other.
+ * @return 0, or -1 when MPI failed. */
 static int wait_for(MPI_Request *req)
 {
-    const struct timespec tick = {0, 20 * 1000 * 1000};
+    long ns = 50 * 1000;
     int done = 0;
     while (MPI_Test(req, &done, MPI_STATUS_IGNORE) == MPI_SUCCESS) {
         if (done)
             return 0;
+        struct timespec tick = {0, ns};
         nanosleep(&tick, NULL);
+        if (ns < 20 * 1000 * 1000)
+            ns = ns * 2 < 20 * 1000 * 1000 ? ns * 2 : 20 * 1000 * 1000;
     }
     return -1;
 }
