@@ -647,7 +647,7 @@ static int sent_by_shard(shard_in *s, const char *line, size_t len)
     char err[256];
     if (!s->outbox && !s->no_outbox) {
         if (faccessat(s->root, "outbox.state", F_OK, AT_SYMLINK_NOFOLLOW) != 0 ||
-            wk_outbox_open(s->path, &s->outbox, err, sizeof err) != 0)
+            wk_outbox_open_read(s->path, &s->outbox, err, sizeof err) != 0)
             s->no_outbox = 1;
     }
     if (!s->outbox)

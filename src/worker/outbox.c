@@ -200,6 +200,35 @@ fail:
     return -1;
 }
 
+int wk_outbox_open_read(const char *dir, wk_outbox **out, char *err, size_t errlen)
+{
+    wk_outbox *ob = calloc(1, sizeof *ob);
+    off_t whole;
+    *out = NULL;
+    if (ob) {
+        ob->dir_fd = ob->state_fd = -1;
+        kivo_buf_init(&ob->pending, 0);
+    }
+    if (!ob || !(ob->dir = strdup(dir))) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    if ((ob->dir_fd = wk_dir_open(dir, 0)) < 0) {
+        snprintf(err, errlen, "cannot open outbox %s: %s", dir, strerror(errno));
+        goto fail;
+    }
+    /* A torn last line is skipped, and left as it is: this outbox is another writer's. */
+    if (load_state(ob, &whole) != 0) {
+        wk_output_error(err, errlen, "cannot read", dir, STATE_FILE, errno);
+        goto fail;
+    }
+    *out = ob;
+    return 0;
+fail:
+    wk_outbox_close(ob);
+    return -1;
+}
+
 int wk_outbox_close(wk_outbox *ob)
 {
     int rc = 0;

@@ -48,6 +48,10 @@ typedef struct wk_outbox_meta {
  * message in err. Free with wk_outbox_close(), which syncs what is still buffered. */
 int wk_outbox_open(const char *dir, wk_outbox **out, char *err, size_t errlen);
 int wk_outbox_close(wk_outbox *ob);
+/* Loads the state of the existing outbox folder dir read-only: nothing is created, repaired or
+ * written (a torn last line is skipped, not cut); only wk_outbox_state() and _close() may be used
+ * on it. @return 0, or -1 with a message in err. */
+int wk_outbox_open_read(const char *dir, wk_outbox **out, char *err, size_t errlen);
 
 const char *wk_outbox_dir(const wk_outbox *ob);
 

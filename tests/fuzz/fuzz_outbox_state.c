@@ -1,6 +1,7 @@
 /*
  * fuzz_outbox_state.c - an outbox folder's files as `kivo-worker submit` finds them after any crash
- * or edit: the input is written as outbox.state and loaded (wk_outbox_open), then as outbox.json
+ * or edit: the input is written as outbox.state and loaded (wk_outbox_open_read: the same states,
+ * the file untouched; then wk_outbox_open), then as outbox.json
  * (wk_outbox_meta_read).
  *
  * Checks for the state: loading any bytes works (a torn or foreign line is skipped, not fatal);
@@ -9,6 +10,7 @@
  * and writing it back and reading it again gives the same fields.
  */
 #include <string.h>
+#include <sys/stat.h>
 
 #include "fuzz_util.h"
 #include "outbox.h"
@@ -40,8 +42,21 @@ static void check_state(const char *dir, const uint8_t *data, size_t size)
     char err[512], ids[MAX_IDS][WK_ID_MAX], rr_before[MAX_IDS][WK_ID_MAX];
     int state_before[MAX_IDS];
     size_t n = ids_of(data, size, ids);
+    int state_ro[MAX_IDS];
+    char path[4200], rr_ro[MAX_IDS][WK_ID_MAX];
+    struct stat st;
     wk_outbox *ob;
     const char *rr;
+
+    /* Read-only (merge, on a shard's folder): the same states, and the file left as it was. */
+    snprintf(path, sizeof path, "%s/outbox.state", dir);
+    FUZZ_CHECK(wk_outbox_open_read(dir, &ob, err, sizeof err) == 0);
+    for (size_t i = 0; i < n; i++) {
+        state_ro[i] = wk_outbox_state(ob, ids[i], &rr);
+        snprintf(rr_ro[i], sizeof rr_ro[i], "%s", rr ? rr : "");
+    }
+    FUZZ_CHECK(wk_outbox_close(ob) == 0);
+    FUZZ_CHECK(stat(path, &st) == 0 && (size_t)st.st_size == size);
 
     if (wk_outbox_open(dir, &ob, err, sizeof err) != 0)
         fprintf(stderr, "fuzz_outbox_state: %s\n", err);
@@ -51,6 +66,7 @@ static void check_state(const char *dir, const uint8_t *data, size_t size)
         FUZZ_CHECK(state_before[i] >= WK_STATE_NONE && state_before[i] <= WK_STATE_ELSEWHERE);
         FUZZ_CHECK(!rr || wk_id_safe(rr, strlen(rr)));
         snprintf(rr_before[i], sizeof rr_before[i], "%s", rr ? rr : "");
+        FUZZ_CHECK(state_before[i] == state_ro[i] && strcmp(rr_before[i], rr_ro[i]) == 0);
     }
     FUZZ_CHECK(wk_outbox_note(ob, PROBE, WK_STATE_SENT, "rr_fuzz") == 0);
     FUZZ_CHECK(wk_outbox_sync(ob) == 0);

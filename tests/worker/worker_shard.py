@@ -395,6 +395,79 @@ def case_refusals():
         check(rc == 2 and "threads is over 4096" in err, "threads: exit %d, %r" % (rc, err))
 
 
+def folder_state(root):
+    """{relative path: (mode, mtime_ns, bytes or None)} of root and everything below it."""
+    st = {}
+    for d, subdirs, names in os.walk(root):
+        for n in [""] + subdirs + names:
+            p = os.path.join(d, n) if n else d
+            s = os.lstat(p)
+            data = None
+            if os.path.isfile(p) and not os.path.islink(p):
+                data = read(p)
+            st[os.path.relpath(p, root)] = (s.st_mode, s.st_mtime_ns, data)
+    return st
+
+
+def set_writable(root, on):
+    """chmod -R a-w (on=False), or u+w back."""
+    for d, subdirs, names in os.walk(root):
+        for p in [d] + [os.path.join(d, n) for n in subdirs + names]:
+            if not os.path.islink(p):
+                m = os.lstat(p).st_mode
+                os.chmod(p, (m | 0o200) if on else (m & ~0o222))
+
+
+def case_read_only():
+    """merge only reads the shards' folders: over shards made read-only (chmod -R a-w; as root,
+    which writes anyway, the check is that no byte, mode or mtime of theirs changed), each with
+    an outbox.state that says every event was sent and ends with a torn line (a submit killed
+    mid-write, or still writing), merge writes nothing there (it cut the torn line off, opening
+    the state for append, before), still names the duplicates their later shard sent too, and
+    gives one batch's store. Row by row (duplicates across shards) and by ranges."""
+    with TempDir() as tmp:
+        for tag, dups, extra, way in (("rows", True, [], "row by row"),
+                                      ("ranges", False, ["--html", "none"], "copy by ranges")):
+            os.mkdir(os.path.join(tmp, tag))
+            spec = make_corpus(os.path.join(tmp, tag), dups=dups, label=False)
+            one = os.path.join(tmp, tag + "-one")
+            rc, err = batch(spec, one, *extra)
+            check(rc == 3, "%s single run: exit %d: %s" % (tag, rc, err))
+            dirs = []
+            for k in range(3):
+                d = os.path.join(tmp, "%s-s%d" % (tag, k))
+                rc, err = batch(spec, d, "--shard", "%d/3" % k, *extra)
+                check(rc in (0, 3), "%s shard %d: exit %d: %s" % (tag, k, rc, err))
+                ids = [json.loads(l)["event_id"] for l in read(os.path.join(d, "events.jsonl"))
+                       .decode().splitlines()]
+                with open(os.path.join(d, "outbox.state"), "w") as f:
+                    f.write("".join("%s sent -\n" % i for i in ids) + ids[0] + " dea")
+                dirs.append(d)
+            for d in dirs:
+                set_writable(d, False)
+            try:
+                before = [folder_state(d) for d in dirs]
+                out = os.path.join(tmp, tag + "-merged")
+                p = subprocess.run([WORKER, "merge", "--out", out] + dirs, env=merge_env("say"),
+                                   capture_output=True, timeout=300)
+                err = p.stderr.decode("utf-8", "replace")
+                after = [folder_state(d) for d in dirs]
+            finally:
+                for d in dirs:
+                    set_writable(d, True)
+            for k in range(3):
+                changed = sorted(x for x in set(before[k]) | set(after[k])
+                                 if before[k].get(x) != after[k].get(x))
+                check(not changed, "%s: merge changed shard %d's folder: %s" % (tag, k, changed))
+            check(p.returncode == 3 and way in err, "%s merge: exit %d: %s" %
+                  (tag, p.returncode, err))
+            if dups:
+                check("sent by their later shard too" in err and
+                      " 2 runs whose customer_run_id" in err,
+                      "%s: want 2 duplicates sent twice named: %s" % (tag, err))
+            same_store(one, out, "%s, read-only shards" % tag)
+
+
 def case_other_cwd():
     """Shards run from their folder with a relative job spec path and relative inputs given on
     the command line; the merge runs from another working folder (the relative paths mean
