@@ -202,6 +202,37 @@ int wk_mpi_batch_end(int rc, const wk_summary *sum, const char *out, int json, i
     return final;
 }
 
+/* KIVO_WORKER_TEST_MPI_NOMEM=N (tests only, set on one rank): gather_ids's N-th allocation step
+ * (1: the lengths, 2: the ids) fails as if out of memory. */
+static int test_nomem(int step)
+{
+    const char *v = getenv("KIVO_WORKER_TEST_MPI_NOMEM");
+    return v && atoi(v) == step;
+}
+
+/* Before each of gather_ids's collectives: every rank says whether its allocations went well, so
+ * that a rank out of memory does not leave the others in a collective it never joins (they would
+ * wait forever, or mismatch its next one). @return 0 when every rank is ok, else -1 (a message on
+ * stderr). */
+static int all_allocated(int ok)
+{
+    int failed = !ok, any_failed = 0;
+    MPI_Request req;
+    if (!ok)
+        fprintf(stderr, "kivo-worker: rank %d: out of memory while gathering the ranks' run ids\n",
+                rank);
+    if (MPI_Iallreduce(&failed, &any_failed, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD, &req) !=
+            MPI_SUCCESS ||
+        wait_for(&req) != 0)
+        return -1;
+    if (any_failed && ok)
+        fprintf(stderr,
+                "kivo-worker: rank %d: a rank could not gather the ranks' run ids: no "
+                "rank sends its events\n",
+                rank);
+    return any_failed ? -1 : 0;
+}
+
 /* Every rank's stored run ids (NUL-terminated, one after another), gathered on every rank:
  * *all holds them, rank r's from (*at)[r] to (*at)[r + 1]. @return 0, or -1 (a message on
  * stderr). */
@@ -213,7 +244,7 @@ static int gather_ids(const kivo_buf *mine, char **all, uint64_t **at)
     int rc = -1;
     *all = NULL;
     *at = calloc((size_t)size + 1, sizeof **at);
-    if (!counts || !lens || !*at ||
+    if (all_allocated(counts && lens && *at && !test_nomem(1)) != 0 ||
         MPI_Iallgather(&n, 1, MPI_UINT64_T, lens, 1, MPI_UINT64_T, MPI_COMM_WORLD, &req) !=
             MPI_SUCCESS ||
         wait_for(&req) != 0)
@@ -226,8 +257,9 @@ static int gather_ids(const kivo_buf *mine, char **all, uint64_t **at)
             goto out;
         }
     }
-    if (!(displs = calloc((size_t)size, sizeof *displs)) ||
-        !(*all = malloc((size_t)(*at)[size] + 1)))
+    displs = calloc((size_t)size, sizeof *displs);
+    *all = malloc((size_t)(*at)[size] + 1);
+    if (all_allocated(displs && *all && !test_nomem(2)) != 0)
         goto out;
     for (int r = 0; r < size; r++) {
         counts[r] = (int)lens[r];

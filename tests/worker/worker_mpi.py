@@ -11,6 +11,7 @@ store. With a real kivo-api, each rank sends its own runs and the server sees ea
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 
@@ -177,6 +178,55 @@ def case_events_once():
                             last[f[0]] = f[1]
                 check(all(last.get(e) == "sent" for e in evs),
                       "rank %d: not every event sent: %r" % (r, {e: last.get(e) for e in evs}))
+        finally:
+            srv.stop()
+
+
+def case_rank_nomem():
+    """One rank of two runs out of memory while the ranks gather each other's run ids (before
+    sending; KIVO_WORKER_TEST_MPI_NOMEM on that rank only, at either allocation): every rank
+    fails together, so mpirun ends (within 120 s, not waiting forever for the collective the
+    failed rank left) with a non-zero exit and says why."""
+    sys.path.insert(0, os.path.join(ROOT, "tests", "api"))
+    import apitest as t  # noqa: E402
+    t.BIN = os.path.join(os.path.dirname(WORKER), "kivo-api")
+    with TempDir() as tmp:
+        db = os.path.join(tmp, "kivo.db")
+        key = t.make_key(db, scopes="private_worker:write,private_worker:read")
+        with open(os.path.join(tmp, "key"), "w") as f:
+            f.write(key + "\n")
+        os.chmod(os.path.join(tmp, "key"), 0o600)
+        srv = t.Server(db, "--quiet", "--rate-limit", "0").start()
+        try:
+            for step in (1, 2):
+                for bad_rank in (0, 1):
+                    out = os.path.join(tmp, "mpi-%d-%d" % (step, bad_rank))
+                    cmd = ["mpirun", "--oversubscribe", "-n", "2", "sh", "-c",
+                           'if [ "$OMPI_COMM_WORLD_RANK" = %d ]; then '
+                           'KIVO_WORKER_TEST_MPI_NOMEM=%d; export KIVO_WORKER_TEST_MPI_NOMEM; '
+                           'fi; exec "$0" "$@"' % (bad_rank, step), MPI_WORKER,
+                           "batch", "--job-spec-file", ws.example_spec(), "--out", out,
+                           "--threads", "1", "--kivo-api-base-url",
+                           "http://127.0.0.1:%d" % srv.port,
+                           "--api-key-file", os.path.join(tmp, "key")]
+                    # Its own process group: a hung mpirun is killed with its ranks.
+                    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                         env=mpi_env(), start_new_session=True)
+                    try:
+                        _, err = p.communicate(timeout=120)
+                    except subprocess.TimeoutExpired:
+                        os.killpg(p.pid, signal.SIGKILL)
+                        p.communicate()
+                        check(False, "step %d, rank %d out of memory: mpirun still running "
+                              "after 120 s (the other rank waits forever)" % (step, bad_rank))
+                    err = err.decode("utf-8", "replace")
+                    check(p.returncode != 0, "step %d, rank %d out of memory: mpirun exit 0: %s"
+                          % (step, bad_rank, err))
+                    check("rank %d: out of memory while gathering the ranks' run ids" % bad_rank
+                          in err, "step %d: no message from rank %d: %s" % (step, bad_rank, err))
+                    check("a rank could not gather the ranks' run ids" in err,
+                          "step %d, rank %d: no message from the other ranks: %s"
+                          % (step, bad_rank, err))
         finally:
             srv.stop()
 
