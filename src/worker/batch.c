@@ -263,8 +263,18 @@ static int carry_line(const job *j, worker *w, slot *s, item *it, kivo_status *s
                   ? kivo_buf_append(&s->text, c.groups, c.groups_len)
                   : KIVO_EINVAL;
     }
+    if (*st == KIVO_OK) {
+        /* The carried report must be the bytes its event names: a part edited or damaged since
+         * the previous batch wrote it is not carried. */
+        char sha[KIVO_HASH_TEXT_SIZE];
+        *st = kivo_hasher_sha256_text(w->hasher, s->reports.data + it->report_off,
+                                      s->reports.len - it->report_off, sha);
+        if (*st == KIVO_OK && strcmp(sha, c.sha256) != 0)
+            *st = KIVO_EINVAL;
+    }
     if (*st != KIVO_OK) {
-        /* Groups the previous batch did not keep, or not as packed: the slow way. */
+        /* Groups the previous batch did not keep, or not as packed, or a report that is not
+         * its index's: the slow way. */
         s->text.len = text_at;
         s->reports.len = it->report_off;
         s->events.len = it->event_off;

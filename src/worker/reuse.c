@@ -340,6 +340,12 @@ int wk_reuse_carry(wk_reuse *r, const wk_review_job *job, kivo_hasher *h,
         *st = KIVO_EIO;
         return -1;
     }
+    /* A report whose bytes are not the ones its index row names (a part edited or damaged since)
+     * is not carried: the record is reviewed again. */
+    if ((*st = kivo_hasher_sha256_text(h, prev, prev_len, report_sha256)) != KIVO_OK)
+        return -1;
+    if (strcmp(report_sha256, hit.row.sha256) != 0)
+        return 0;
     *st = kivo_json_parse(r->parser, prev, prev_len, prev_len + KIVO_JSON_PADDING, 0, &doc);
     if (*st == KIVO_ENOMEM)
         return -1;

@@ -574,6 +574,40 @@ def case_reuse_unchanged():
                   "index %s: reused %r, unchanged %r" % (
                       how, s["records_reused"], s["records_reused_unchanged"]))
             same_as(fresh, out, "index " + how)
+        # A report of the previous store edited in its part (same length, still JSON) is not the
+        # one its index row and event name: neither by its line nor by its review key is it
+        # carried, the record is reviewed again, and the bytes stay a fresh batch's (the line's
+        # fast path carried the edited report under the old event's SHA-256 before).
+        bad = os.path.join(tmp, "bad-part")
+        shutil.rmtree(bad, ignore_errors=True)
+        shutil.copytree(prev, bad)
+        db = sqlite3.connect(os.path.join(bad, "reports", "index"))
+        rows = db.execute("SELECT part, offset, length FROM runs WHERE seq % 3 = 0 AND frame IS NULL"
+                          " ORDER BY seq").fetchall()
+        db.close()
+        edited = 0
+        for part, off, length in rows:
+            path = os.path.join(bad, "reports", "part-%05d.jsonl" % part)
+            with open(path, "r+b") as f:
+                f.seek(off)
+                rep = bytearray(f.read(length))
+                at = rep.find(b'"claims":[')
+                at = rep.find(b'"text":"', at) if at >= 0 else -1
+                if at < 0 or not chr(rep[at + 8]).isalpha():
+                    continue
+                rep[at + 8] ^= 0x20  # the claim's first letter in the other case
+                f.seek(off)
+                f.write(rep)
+                edited += 1
+        check(edited > 0, "part edit: no report with a claim to edit")
+        out = os.path.join(tmp, "o-part")
+        shutil.rmtree(out, ignore_errors=True)
+        rc, stdout, err = batch(cur_spec, out, "--reuse", bad, "--json", *gb)
+        check(rc in (0, 3) and stdout, "part edit: exit %d %s" % (rc, err[-500:]))
+        s = json.loads(stdout)
+        check(s["records_reused"] <= same + by_key - edited,
+              "part edit: %d edited, reused %r of %d" % (edited, s["records_reused"], same + by_key))
+        same_as(fresh, out, "part edit")
         # Another batch id is another job: the review keys carry, the lines do not.
         other = write_spec(os.path.join(tmp, "other.json"), ["cur.jsonl"], batch_id="other",
                            fields=fields)
