@@ -524,63 +524,54 @@ def case_reuse_unchanged():
                   (how != "emptied" or s["records_reused_unchanged"] == 0),
                   "events %s: %s %s" % (how, stdout[-300:], err))
             same_as(fresh, out, "events " + how)
-        # The previous index's --group-by values are not as batch packs them (a length past the
-        # blob's end, a blob cut short, one byte too many): those lines go by their review key,
-        # never read past the values (this crashed or wrote wrong group values before).
         import sqlite3
-        for how, blob in (("length past the end", b"\xff\xff\xff\x7f"), ("cut short", b"\x01"),
-                          ("a byte too many", None)):
-            bad = os.path.join(tmp, "bad-groups")
+
+        def damaged_copy(name):
+            """A copy of the previous store, to edit."""
+            bad = os.path.join(tmp, "bad-" + name)
             shutil.rmtree(bad, ignore_errors=True)
             shutil.copytree(prev, bad)
-            db = sqlite3.connect(os.path.join(bad, "reports", "index"))
-            if blob is None:
-                db.execute("UPDATE runs SET groups = groups || X'00' WHERE groups IS NOT NULL")
-            else:
-                db.execute("UPDATE runs SET groups = ? WHERE seq % 2 = 0", (blob,))
-            db.commit()
-            db.close()
-            out = os.path.join(tmp, "o-groups")
+            return bad
+
+        def rerun_on(bad, what):
+            """This batch again with --reuse of bad: its summary and out folder."""
+            out = os.path.join(tmp, "o-" + what.split()[0])
             shutil.rmtree(out, ignore_errors=True)
             rc, stdout, err = batch(cur_spec, out, "--reuse", bad, "--json", *gb)
-            check(rc in (0, 3) and stdout, "groups %s: exit %d %s" % (how, rc, err[-500:]))
-            s = json.loads(stdout)
-            check(s["records_reused"] == same + by_key and
-                  s["records_reused_unchanged"] < same,
-                  "groups %s: reused %r, unchanged %r" % (
-                      how, s["records_reused"], s["records_reused_unchanged"]))
-            same_as(fresh, out, "groups " + how)
-        # Other values of an edited previous index that the fast path would carry into this
-        # batch: another run id than the event's, a label no batch writes, a page block past its
-        # page's end. Those lines go by their review key; the bytes stay a fresh batch's.
-        for how, sql in (("run id", "UPDATE runs SET run_id = run_id || 'x' WHERE seq % 2 = 0"),
-                         ("label", "UPDATE runs SET label = 7 WHERE seq % 2 = 0"),
-                         ("page place", "UPDATE runs SET page_length = 1099511627776"
-                                        " WHERE page IS NOT NULL")):
-            bad = os.path.join(tmp, "bad-index")
-            shutil.rmtree(bad, ignore_errors=True)
-            shutil.copytree(prev, bad)
+            check(rc in (0, 3) and stdout, "%s: exit %d %s" % (what, rc, err[-500:]))
+            return json.loads(stdout), out
+
+        # Values of an edited previous index that the fast path would carry into this batch:
+        # --group-by values not as batch packs them (a length past the blob's end, a blob cut
+        # short, one byte too many: read past the values, this crashed or wrote wrong group
+        # values before), another run id than the event's, a label no batch writes, a page block
+        # past its page's end. Those lines go by their review key; the bytes stay a fresh batch's.
+        for what, sql, args in (
+                ("groups length past the end", "UPDATE runs SET groups = ? WHERE seq % 2 = 0",
+                 (b"\xff\xff\xff\x7f",)),
+                ("groups cut short", "UPDATE runs SET groups = ? WHERE seq % 2 = 0", (b"\x01",)),
+                ("groups a byte too many",
+                 "UPDATE runs SET groups = groups || X'00' WHERE groups IS NOT NULL", ()),
+                ("index run id", "UPDATE runs SET run_id = run_id || 'x' WHERE seq % 2 = 0", ()),
+                ("index label", "UPDATE runs SET label = 7 WHERE seq % 2 = 0", ()),
+                ("index page place", "UPDATE runs SET page_length = 1099511627776"
+                                     " WHERE page IS NOT NULL", ())):
+            bad = damaged_copy("index")
             db = sqlite3.connect(os.path.join(bad, "reports", "index"))
-            db.execute(sql)
+            db.execute(sql, args)
             db.commit()
             db.close()
-            out = os.path.join(tmp, "o-index")
-            shutil.rmtree(out, ignore_errors=True)
-            rc, stdout, err = batch(cur_spec, out, "--reuse", bad, "--json", *gb)
-            check(rc in (0, 3) and stdout, "index %s: exit %d %s" % (how, rc, err[-500:]))
-            s = json.loads(stdout)
+            s, out = rerun_on(bad, what)
             check(s["records_reused"] == same + by_key and
                   s["records_reused_unchanged"] < same,
-                  "index %s: reused %r, unchanged %r" % (
-                      how, s["records_reused"], s["records_reused_unchanged"]))
-            same_as(fresh, out, "index " + how)
+                  "%s: reused %r, unchanged %r" % (
+                      what, s["records_reused"], s["records_reused_unchanged"]))
+            same_as(fresh, out, what)
         # A report of the previous store edited in its part (same length, still JSON) is not the
         # one its index row and event name: neither by its line nor by its review key is it
         # carried, the record is reviewed again, and the bytes stay a fresh batch's (the line's
         # fast path carried the edited report under the old event's SHA-256 before).
-        bad = os.path.join(tmp, "bad-part")
-        shutil.rmtree(bad, ignore_errors=True)
-        shutil.copytree(prev, bad)
+        bad = damaged_copy("part")
         db = sqlite3.connect(os.path.join(bad, "reports", "index"))
         rows = db.execute("SELECT part, offset, length FROM runs WHERE seq % 3 = 0 AND frame IS NULL"
                           " ORDER BY seq").fetchall()
@@ -600,11 +591,7 @@ def case_reuse_unchanged():
                 f.write(rep)
                 edited += 1
         check(edited > 0, "part edit: no report with a claim to edit")
-        out = os.path.join(tmp, "o-part")
-        shutil.rmtree(out, ignore_errors=True)
-        rc, stdout, err = batch(cur_spec, out, "--reuse", bad, "--json", *gb)
-        check(rc in (0, 3) and stdout, "part edit: exit %d %s" % (rc, err[-500:]))
-        s = json.loads(stdout)
+        s, out = rerun_on(bad, "part edit")
         check(s["records_reused"] <= same + by_key - edited,
               "part edit: %d edited, reused %r of %d" % (edited, s["records_reused"], same + by_key))
         same_as(fresh, out, "part edit")
