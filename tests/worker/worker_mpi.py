@@ -132,25 +132,32 @@ def case_rank_dies():
         ws.same_store(one, out, "after a rank died and mpirun ran again")
 
 
-def case_events_once():
-    """Each rank sends its own runs to a real kivo-api (one credential per run): the server holds
-    each run of the job once, completed, and the ranks' outboxes are all acknowledged."""
+def api_server(tmp):
+    """A real kivo-api on loopback (tests/api/apitest.py) with a private-worker key in tmp/key:
+    (the started server, the key, the worker's options to send to it). The caller stops it."""
     sys.path.insert(0, os.path.join(ROOT, "tests", "api"))
     import apitest as t  # noqa: E402
     t.BIN = os.path.join(os.path.dirname(WORKER), "kivo-api")
+    db = os.path.join(tmp, "kivo.db")
+    key = t.make_key(db, scopes="private_worker:write,private_worker:read")
+    key_file = os.path.join(tmp, "key")
+    with open(key_file, "w") as f:
+        f.write(key + "\n")
+    os.chmod(key_file, 0o600)
+    srv = t.Server(db, "--quiet", "--rate-limit", "0").start()
+    return srv, key, ["--kivo-api-base-url", "http://127.0.0.1:%d" % srv.port,
+                      "--api-key-file", key_file]
+
+
+def case_events_once():
+    """Each rank sends its own runs to a real kivo-api (one credential per run): the server holds
+    each run of the job once, completed, and the ranks' outboxes are all acknowledged."""
     with TempDir() as tmp:
         spec = ws.example_spec()
-        db = os.path.join(tmp, "kivo.db")
-        key = t.make_key(db, scopes="private_worker:write,private_worker:read")
-        with open(os.path.join(tmp, "key"), "w") as f:
-            f.write(key + "\n")
-        os.chmod(os.path.join(tmp, "key"), 0o600)
-        srv = t.Server(db, "--quiet", "--rate-limit", "0").start()
+        srv, key, sending = api_server(tmp)
         try:
             out = os.path.join(tmp, "mpi")
-            args = ["batch", "--job-spec-file", spec, "--out", out, "--threads", "1",
-                    "--kivo-api-base-url", "http://127.0.0.1:%d" % srv.port,
-                    "--api-key-file", os.path.join(tmp, "key")]
+            args = ["batch", "--job-spec-file", spec, "--out", out, "--threads", "1", *sending]
             rc, _, err = mpirun(args)
             check(rc == 0, "mpirun with sending: exit %d: %s" % (rc, err))
             # Again: every event is already acknowledged; nothing is created twice.
@@ -187,16 +194,8 @@ def case_rank_nomem():
     sending; KIVO_WORKER_TEST_MPI_NOMEM on that rank only, at either allocation): every rank
     fails together, so mpirun ends (within 120 s, not waiting forever for the collective the
     failed rank left) with a non-zero exit and says why."""
-    sys.path.insert(0, os.path.join(ROOT, "tests", "api"))
-    import apitest as t  # noqa: E402
-    t.BIN = os.path.join(os.path.dirname(WORKER), "kivo-api")
     with TempDir() as tmp:
-        db = os.path.join(tmp, "kivo.db")
-        key = t.make_key(db, scopes="private_worker:write,private_worker:read")
-        with open(os.path.join(tmp, "key"), "w") as f:
-            f.write(key + "\n")
-        os.chmod(os.path.join(tmp, "key"), 0o600)
-        srv = t.Server(db, "--quiet", "--rate-limit", "0").start()
+        srv, _, sending = api_server(tmp)
         try:
             for step in (1, 2):
                 for bad_rank in (0, 1):
@@ -206,9 +205,7 @@ def case_rank_nomem():
                            'KIVO_WORKER_TEST_MPI_NOMEM=%d; export KIVO_WORKER_TEST_MPI_NOMEM; '
                            'fi; exec "$0" "$@"' % (bad_rank, step), MPI_WORKER,
                            "batch", "--job-spec-file", ws.example_spec(), "--out", out,
-                           "--threads", "1", "--kivo-api-base-url",
-                           "http://127.0.0.1:%d" % srv.port,
-                           "--api-key-file", os.path.join(tmp, "key")]
+                           "--threads", "1", *sending]
                     # Its own process group: a hung mpirun is killed with its ranks.
                     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                          env=mpi_env(), start_new_session=True)
@@ -268,25 +265,15 @@ def case_events_dups():
     "elsewhere" and send nothing for them. The server holds exactly the merged store's runs, each
     created once and completed with the merged store's event (nothing dead-lettered, no
     conflict); a second mpirun sends nothing more."""
-    sys.path.insert(0, os.path.join(ROOT, "tests", "api"))
-    import apitest as t  # noqa: E402
-    t.BIN = os.path.join(os.path.dirname(WORKER), "kivo-api")
     with TempDir() as tmp:
         spec = ws.make_corpus(tmp)
-        db = os.path.join(tmp, "kivo.db")
-        key = t.make_key(db, scopes="private_worker:write,private_worker:read")
-        with open(os.path.join(tmp, "key"), "w") as f:
-            f.write(key + "\n")
-        os.chmod(os.path.join(tmp, "key"), 0o600)
         one = os.path.join(tmp, "one")
         rc, err = ws.batch(spec, one, "--threads", "1")
         check(rc == 3, "single run exit %d: %s" % (rc, err))
-        srv = t.Server(db, "--quiet", "--rate-limit", "0").start()
+        srv, key, sending = api_server(tmp)
         try:
             out = os.path.join(tmp, "mpi")
-            args = ["batch", "--job-spec-file", spec, "--out", out, "--threads", "1",
-                    "--kivo-api-base-url", "http://127.0.0.1:%d" % srv.port,
-                    "--api-key-file", os.path.join(tmp, "key")]
+            args = ["batch", "--job-spec-file", spec, "--out", out, "--threads", "1", *sending]
             rc, _, err = mpirun(args)
             check(rc == 3, "mpirun with sending: exit %d, want 3 (rejects): %s" % (rc, err))
             ws.same_store(one, out, "corpus under mpirun with sending")
