@@ -40,13 +40,8 @@ done
 for tool in python3 /usr/bin/time; do
     command -v "$tool" >/dev/null || { echo "bench-reuse: $tool not found" >&2; exit 1; }
 done
-mkdir -p "$cache"
-gen=$(sha256sum "$root/scripts/gen-corpus" | cut -c1-8)
-corpus=$cache/corpus-s$seed-$size-$gen.jsonl
-if [ ! -s "$corpus" ]; then
-    python3 "$root/scripts/gen-corpus" --bytes "$size" --seed "$seed" --out "$corpus.tmp"
-    mv "$corpus.tmp" "$corpus"
-fi
+. "$root/bench/lib.sh"
+bench_corpus "$root" "$cache" "$size" "$seed"
 work=$(mktemp -d "$out_root/kivo-bench-reuse.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 spec=$work/job-spec.json

@@ -38,24 +38,10 @@ if [ "$(id -u)" -eq 0 ]; then
     export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 fi
 
-mkdir -p "$cache"
-gen=$(sha256sum "$root/scripts/gen-corpus" | cut -c1-8)
-corpus=$cache/corpus-s$seed-$size-$gen.jsonl
-spec=$cache/job-spec-s$seed-$size-$gen.json
-if [ ! -s "$corpus" ]; then
-    echo "bench-scaleout: generating $corpus" >&2
-    "$root/scripts/gen-corpus" --bytes "$size" --seed "$seed" --out "$corpus.tmp"
-    mv "$corpus.tmp" "$corpus"
-fi
-cat >"$spec" <<SPEC
-{"schema_version":"kivo_worker_job_spec.v1","workflow_id":"support_answer_review",
- "workflow_name":"Support answer review (bench)","intended_use":"customer_facing",
- "strictness":"strict","policy_version":"standard-support-v1","worker_id":"worker_bench_001",
- "inputs":["$(basename "$corpus")"],
- "fields":{"customer_run_id":"/customer_run_id","output":"/output","sources":"/sources",
-           "source_id":"/id","source_title":"/title","source_text":"/text"},
- "report_store":{"path":"./kivo-reports","label":"Bench report store"}}
-SPEC
+. "$root/bench/lib.sh"
+bench_corpus "$root" "$cache" "$size" "$seed"
+spec=$cache/job-spec-$corpus_tag.json
+bench_spec "$spec" "$(basename "$corpus")"
 bytes=$(stat -c %s "$corpus")
 cat "$corpus" >/dev/null   # into the page cache
 work=$(mktemp -d "$out_root/kivo-scaleout.XXXXXX")

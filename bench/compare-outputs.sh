@@ -18,6 +18,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+. "$root/bench/lib.sh"
 [ $# -ge 2 ] || { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 ref=$(realpath "$1")
 new=$(realpath "$2")
@@ -118,24 +119,9 @@ run() {
 for set in $sets; do
     case $set in
     gen)
-        cache=${KIVO_BENCH_DIR:-/tmp/kivo-bench-cache}
-        mkdir -p "$cache"
-        gen=$(sha256sum "$root/scripts/gen-corpus" | cut -c1-8)
-        corpus=$cache/corpus-s42-$size-$gen.jsonl
-        if [ ! -s "$corpus" ]; then
-            "$root/scripts/gen-corpus" --bytes "$size" --seed 42 --out "$corpus.tmp"
-            mv "$corpus.tmp" "$corpus"
-        fi
+        bench_corpus "$root" "${KIVO_BENCH_DIR:-/tmp/kivo-bench-cache}" "$size" 42
         spec=$work/gen-spec.json
-        cat >"$spec" <<EOF
-{"schema_version":"kivo_worker_job_spec.v1","workflow_id":"support_answer_review",
- "workflow_name":"Support answer review (bench)","intended_use":"customer_facing",
- "strictness":"strict","policy_version":"standard-support-v1","worker_id":"worker_bench_001",
- "inputs":["$corpus"],
- "fields":{"customer_run_id":"/customer_run_id","output":"/output","sources":"/sources",
-           "source_id":"/id","source_title":"/title","source_text":"/text"},
- "report_store":{"path":"./kivo-reports","label":"Bench report store"}}
-EOF
+        bench_spec "$spec" "$corpus"
         for t in $threads; do
             run "$ref" "$spec" "$work/gen-ref-$t" --threads "$t" --html none
             run "$new" "$spec" "$work/gen-new-$t" --threads "$t" --html none

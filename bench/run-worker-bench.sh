@@ -52,25 +52,10 @@ threads=$(printf '%s\n' $threads | awk '!seen[$0]++' | tr '\n' ' ')
 for tool in python3 openssl /usr/bin/time; do
     command -v "$tool" >/dev/null || { echo "run-worker-bench: $tool not found" >&2; exit 1; }
 done
-mkdir -p "$cache"
-# The generator's own hash is in the name, so a changed gen-corpus never reuses a stale corpus.
-gen=$(sha256sum "$root/scripts/gen-corpus" | cut -c1-8)
-corpus=$cache/corpus-s$seed-$size-$gen.jsonl
-spec=$cache/job-spec-s$seed-$size-$gen.json
-if [ ! -s "$corpus" ]; then
-    echo "run-worker-bench: generating $corpus" >&2
-    "$root/scripts/gen-corpus" --bytes "$size" --seed "$seed" --out "$corpus.tmp"
-    mv "$corpus.tmp" "$corpus"
-fi
-cat >"$spec" <<EOF
-{"schema_version":"kivo_worker_job_spec.v1","workflow_id":"support_answer_review",
- "workflow_name":"Support answer review (bench)","intended_use":"customer_facing",
- "strictness":"strict","policy_version":"standard-support-v1","worker_id":"worker_bench_001",
- "inputs":["$(basename "$corpus")"],
- "fields":{"customer_run_id":"/customer_run_id","output":"/output","sources":"/sources",
-           "source_id":"/id","source_title":"/title","source_text":"/text"},
- "report_store":{"path":"./kivo-reports","label":"Bench report store"}}
-EOF
+. "$root/bench/lib.sh"
+bench_corpus "$root" "$cache" "$size" "$seed"
+spec=$cache/job-spec-$corpus_tag.json
+bench_spec "$spec" "$(basename "$corpus")"
 
 bytes=$(stat -c %s "$corpus")
 records=$(wc -l <"$corpus")
