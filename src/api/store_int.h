@@ -15,6 +15,35 @@
 typedef struct api_sq api_sq;
 typedef struct api_pg api_pg;
 
+/* The statements of the store interface, the same in both backends: each keeps one slot per
+ * statement (store_sqlite.c a prepared sqlite3_stmt, store_pg.c a prepared statement's name),
+ * and PostgreSQL adds its locking lookups after STMT_SHARED. */
+typedef enum api_stmt {
+    STMT_KEY_INSERT,
+    STMT_KEY_BY_HASH,
+    STMT_KEY_TOUCH,
+    STMT_KEY_LIST,
+    STMT_KEY_REVOKE,
+    STMT_PW_BY_CUSTOMER,
+    STMT_PW_INSERT,
+    STMT_PW_REISSUE,
+    STMT_PW_BY_CRED,
+    STMT_PW_BY_RUN_ID,
+    STMT_PW_EVENT_GET,
+    STMT_PW_EVENT_INSERT,
+    STMT_PW_ADVANCE,
+    STMT_PW_LIST,
+    STMT_PW_BATCHES,
+    STMT_PW_COUNT_BY_STATUS,
+    STMT_HR_BY_CUSTOMER,
+    STMT_HR_INSERT,
+    STMT_HR_BY_RUN_ID,
+    STMT_HR_LIST,
+    STMT_HR_DELETE,
+    STMT_HR_COUNT_BY_STATUS,
+    STMT_SHARED
+} api_stmt;
+
 /* Opens the SQLite file at `path` (store.h, api_store_open). */
 int api_sq_open(const char *path, const api_store_options *opt, int migrate, api_sq **out,
                 char *errmsg);

@@ -45,36 +45,16 @@
 #define OID_INT8 20
 #define OID_TEXT 25
 
-typedef enum stmt_id {
-    STMT_KEY_INSERT,
-    STMT_KEY_BY_HASH,
-    STMT_KEY_TOUCH,
-    STMT_KEY_LIST,
-    STMT_KEY_REVOKE,
-    STMT_PW_BY_CUSTOMER,
-    STMT_PW_INSERT,
-    STMT_PW_REISSUE,
-    STMT_PW_BY_CRED,
-    STMT_PW_BY_RUN_ID,
-    STMT_PW_EVENT_GET,
-    STMT_PW_EVENT_INSERT,
-    STMT_PW_ADVANCE,
-    STMT_PW_LIST,
-    STMT_PW_BATCHES,
-    STMT_PW_COUNT_BY_STATUS,
-    STMT_HR_BY_CUSTOMER,
-    STMT_HR_INSERT,
-    STMT_HR_BY_RUN_ID,
-    STMT_HR_LIST,
-    STMT_HR_DELETE,
-    STMT_HR_COUNT_BY_STATUS,
-    /* The lookups of a write transaction, which lock the run's row (FOR UPDATE). */
-    STMT_PW_BY_CUSTOMER_LOCK,
+/* The store interface's statements (store_int.h), then the lookups of a write transaction, which
+ * lock the run's row (FOR UPDATE). */
+enum {
+    STMT_PW_BY_CUSTOMER_LOCK = STMT_SHARED,
     STMT_PW_BY_CRED_LOCK,
     STMT_PW_BY_RUN_ID_LOCK,
     STMT_HR_BY_RUN_ID_LOCK,
     STMT_COUNT
-} stmt_id;
+};
+typedef int stmt_id;
 
 struct api_pg {
     PGconn *conn;

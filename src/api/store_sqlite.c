@@ -21,32 +21,10 @@
 
 #define ERR_MAX 256
 
-/* One slot per statement, prepared on first use and kept for the connection's life. */
-typedef enum stmt_id {
-    STMT_KEY_INSERT,
-    STMT_KEY_BY_HASH,
-    STMT_KEY_TOUCH,
-    STMT_KEY_LIST,
-    STMT_KEY_REVOKE,
-    STMT_PW_BY_CUSTOMER,
-    STMT_PW_INSERT,
-    STMT_PW_REISSUE,
-    STMT_PW_BY_CRED,
-    STMT_PW_BY_RUN_ID,
-    STMT_PW_EVENT_GET,
-    STMT_PW_EVENT_INSERT,
-    STMT_PW_ADVANCE,
-    STMT_PW_LIST,
-    STMT_PW_BATCHES,
-    STMT_PW_COUNT_BY_STATUS,
-    STMT_HR_BY_CUSTOMER,
-    STMT_HR_INSERT,
-    STMT_HR_BY_RUN_ID,
-    STMT_HR_LIST,
-    STMT_HR_DELETE,
-    STMT_HR_COUNT_BY_STATUS,
-    STMT_COUNT
-} stmt_id;
+/* One slot per statement of the store interface (store_int.h), prepared on first use and kept
+ * for the connection's life. */
+#define STMT_COUNT STMT_SHARED
+typedef api_stmt stmt_id;
 
 struct api_sq {
     sqlite3 *db;
