@@ -251,8 +251,8 @@ static int carry_line(const job *j, worker *w, slot *s, item *it, kivo_status *s
     it->report_off = s->reports.len;
     it->event_off = s->events.len;
     it->page_off = s->pages.len;
-    int got = wk_reuse_carry_line(w->reuse, it->line_key, j->pages, (int)j->html, &s->reports,
-                                  &s->events, &s->pages, &c, st);
+    int got = wk_reuse_carry_line(w->reuse, w->hasher, it->line_key, j->pages, (int)j->html,
+                                  &s->reports, &s->events, &s->pages, &c, st);
     if (got <= 0)
         return got;
     it->text_off = text_at;
@@ -263,18 +263,8 @@ static int carry_line(const job *j, worker *w, slot *s, item *it, kivo_status *s
                   ? kivo_buf_append(&s->text, c.groups, c.groups_len)
                   : KIVO_EINVAL;
     }
-    if (*st == KIVO_OK) {
-        /* The carried report must be the bytes its event names: a part edited or damaged since
-         * the previous batch wrote it is not carried. */
-        char sha[KIVO_HASH_TEXT_SIZE];
-        *st = kivo_hasher_sha256_text(w->hasher, s->reports.data + it->report_off,
-                                      s->reports.len - it->report_off, sha);
-        if (*st == KIVO_OK && strcmp(sha, c.sha256) != 0)
-            *st = KIVO_EINVAL;
-    }
     if (*st != KIVO_OK) {
-        /* Groups the previous batch did not keep, or not as packed, or a report that is not
-         * its index's: the slow way. */
+        /* Groups the previous batch did not keep, or not as packed: the slow way. */
         s->text.len = text_at;
         s->reports.len = it->report_off;
         s->events.len = it->event_off;

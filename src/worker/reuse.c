@@ -342,9 +342,10 @@ int wk_reuse_carry(wk_reuse *r, const wk_review_job *job, kivo_hasher *h,
     }
     /* A report whose bytes are not the ones its index row names (a part edited or damaged since)
      * is not carried: the record is reviewed again. */
-    if ((*st = kivo_hasher_sha256_text(h, prev, prev_len, report_sha256)) != KIVO_OK)
+    char prev_sha[KIVO_HASH_TEXT_SIZE];
+    if ((*st = kivo_hasher_sha256_text(h, prev, prev_len, prev_sha)) != KIVO_OK)
         return -1;
-    if (strcmp(report_sha256, hit.row.sha256) != 0)
+    if (strcmp(prev_sha, hit.row.sha256) != 0)
         return 0;
     *st = kivo_json_parse(r->parser, prev, prev_len, prev_len + KIVO_JSON_PADDING, 0, &doc);
     if (*st == KIVO_ENOMEM)
@@ -512,9 +513,9 @@ static int id_plain(const char *id)
     return n > 0;
 }
 
-int wk_reuse_carry_line(wk_reuse *r, const unsigned char key[WK_REVIEW_KEY_SIZE], int want_page,
-                        int html_mode, kivo_buf *report, kivo_buf *event, kivo_buf *page,
-                        wk_line_carry *out, kivo_status *st)
+int wk_reuse_carry_line(wk_reuse *r, kivo_hasher *h, const unsigned char key[WK_REVIEW_KEY_SIZE],
+                        int want_page, int html_mode, kivo_buf *report, kivo_buf *event,
+                        kivo_buf *page, wk_line_carry *out, kivo_status *st)
 {
     wk_rindex_hit hit;
     const wk_rindex_row *row = &hit.row;
@@ -578,8 +579,17 @@ int wk_reuse_carry_line(wk_reuse *r, const unsigned char key[WK_REVIEW_KEY_SIZE]
             return -1;
         }
     }
-    /* The event, as the previous batch wrote it: one line naming this report's SHA-256. */
+    /* The report must be the bytes its index row (and event) name: a part edited or damaged since
+     * the previous batch wrote it is not carried. */
+    char sha[KIVO_HASH_TEXT_SIZE];
+    if ((*st = kivo_hasher_sha256_text(h, report->data + at, report->len - at, sha)) != KIVO_OK) {
+        report->len = at;
+        return -1;
+    }
     int oom = 0;
+    if (strcmp(sha, row->sha256) != 0)
+        goto slow;
+    /* The event, as the previous batch wrote it: one line naming this report's SHA-256. */
     if (append_window(&r->w_events, r->events_fd, row->event_offset, row->event_length, event) !=
         0) {
         oom = errno == ENOMEM;

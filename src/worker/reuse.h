@@ -100,12 +100,14 @@ typedef struct wk_line_carry {
  * report, its event (from the previous DIR/events.jsonl) to event and, when want_page, its page
  * block (from the previous DIR/pages; wanted_page() decides from the verdict) to page, and fills
  * *out. want_page: 0 no page, 1 the page's block as the store v2 embeds it when the verdict is
- * one --html picks (html_mode, a wk_html_mode). @return 1 carried, 0 not (nothing appended: the
- * key is unknown, the previous store keeps no line keys, or its event or page cannot be had), or
- * -1 with *st (the previous store's report cannot be read: KIVO_EIO; memory).
+ * one --html picks (html_mode, a wk_html_mode). h hashes the stored report: one whose bytes are not
+ * its index row's SHA-256 any more is not carried. @return 1 carried, 0 not (nothing appended:
+ * the key is unknown, the previous store keeps no line keys, its report is not its index's, or
+ * its event or page cannot be had), or -1 with *st (the previous store's report cannot be read:
+ * KIVO_EIO; memory).
  */
-int wk_reuse_carry_line(wk_reuse *r, const unsigned char key[WK_REVIEW_KEY_SIZE], int want_page,
-                        int html_mode, kivo_buf *report, kivo_buf *event, kivo_buf *page,
-                        wk_line_carry *out, kivo_status *st);
+int wk_reuse_carry_line(wk_reuse *r, kivo_hasher *h, const unsigned char key[WK_REVIEW_KEY_SIZE],
+                        int want_page, int html_mode, kivo_buf *report, kivo_buf *event,
+                        kivo_buf *page, wk_line_carry *out, kivo_status *st);
 
 #endif
