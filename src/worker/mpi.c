@@ -83,8 +83,7 @@ static int wait_for(MPI_Request *req)
             return 0;
         struct timespec tick = {0, ns};
         nanosleep(&tick, NULL);
-        if (ns < 20 * 1000 * 1000)
-            ns = ns * 2 < 20 * 1000 * 1000 ? ns * 2 : 20 * 1000 * 1000;
+        ns = ns * 2 < 20 * 1000 * 1000 ? ns * 2 : 20 * 1000 * 1000;
     }
     return -1;
 }
