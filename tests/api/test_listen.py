@@ -15,10 +15,13 @@ import apitest as t
 from apitest import check
 
 
-def healthy(host, port, timeout=20):
-    """Waits for GET /healthz 200 at host:port; returns the answer's X-Request-Id or None."""
+def healthy(host, port, timeout=20, proc=None):
+    """Waits for GET /healthz 200 at host:port; returns the answer's X-Request-Id or None (also
+    as soon as proc, when given, has exited)."""
     deadline = time.time() + timeout
     while time.time() < deadline:
+        if proc is not None and proc.poll() is not None:
+            return None
         try:
             c = http.client.HTTPConnection(host, port, timeout=2)
             c.request("GET", "/healthz")
@@ -32,10 +35,29 @@ def healthy(host, port, timeout=20):
     return None
 
 
-def serve(db, listen, *extra, log):
+def serve(db, listen, *extra, log, env=None):
     with open(log, "ab") as f:
         return subprocess.Popen([t.BIN, "serve", "--db", db, "--listen", listen, *extra],
-                                stdout=subprocess.DEVNULL, stderr=f)
+                                stdout=subprocess.DEVNULL, stderr=f, env=env)
+
+
+def serve_free(db, form, host, log_dir, *extra, env=None):
+    """Starts a server on a free port written as form (e.g. ":%d") and waits for its health
+    check: (process, port, log, request id or None). free_port() only finds a port that was free
+    a moment ago; another test running at the same time can take it before the server binds, so a
+    server that exits saying its port is in use is started again on a new one (as
+    apitest.Server.start does). Any other failure is returned as it is, with the log printed."""
+    for _ in range(5):
+        port = t.free_port()
+        log = os.path.join(log_dir, "listen-%d.log" % port)
+        p = serve(db, form % port, *extra, log=log, env=env)
+        rid = healthy(host, port, proc=p)
+        if rid is None and p.poll() is not None and "is already in use" in open(log).read():
+            continue
+        if rid is None:
+            print("server log %s:\n%s" % (log, open(log).read()[-2000:]))
+        return p, port, log, rid
+    raise RuntimeError("five free ports were all taken before kivo-api bound them")
 
 
 def stop(p):
@@ -66,10 +88,7 @@ def main():
     else:
         print("note: no IPv6 loopback here; [::1] not tried")
     for form, host in cases:
-        port = t.free_port()
-        log = os.path.join(d, "listen-%d.log" % port)
-        p = serve(db, form % port, log=log)
-        rid = healthy(host, port)
+        p, port, log, rid = serve_free(db, form, host, d)
         check(rid is not None, "--listen %s: /healthz at %s:%d" % (form % port, host, port))
         if rid is not None and form.startswith("localhost"):
             # A port in use is named, and the first server keeps serving.
@@ -105,13 +124,10 @@ def main():
     check("--log-format" in r.stderr, "names --log-format: %r" % r.stderr)
 
     # JSON: the server's own lines too; KIVO_API_LOG_FORMAT does the same.
-    port = t.free_port()
-    log = os.path.join(d, "json.log")
     env = dict(os.environ, KIVO_API_LOG_FORMAT="json")
-    with open(log, "ab") as f:
-        p = subprocess.Popen([t.BIN, "serve", "--db", db, "--listen", "127.0.0.1:%d" % port],
-                             stdout=subprocess.DEVNULL, stderr=f, env=env)
-    rid = healthy("127.0.0.1", port)
+    jd = os.path.join(d, "json")
+    os.mkdir(jd)
+    p, port, log, rid = serve_free(db, "127.0.0.1:%d", "127.0.0.1", jd, env=env)
     check(stop(p) == 0, "json server exits 0")
     objs = [json.loads(line) for line in open(log) if line.strip()]
     check(any(o.get("request_id") == rid and o.get("route") == "/healthz" for o in objs),
