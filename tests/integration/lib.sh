@@ -41,17 +41,31 @@ PY
 }
 
 # start_api [extra serve flags]: on $PORT (picked once, kept across restarts), waits for /healthz.
+# The first start picks a free port; when another test takes it before kivo-api binds it, the
+# server says the port is in use and exits, and a new port is picked (five tries).
 start_api() {
-    [ -n "$PORT" ] || PORT=$(free_port)
-    BASE="http://127.0.0.1:$PORT"
-    "$KIVO_API" serve --listen "127.0.0.1:$PORT" --db "$DB" --create --quiet "$@" >>"$T/api.log" 2>&1 &
-    API_PID=$!
-    for _ in $(seq 1 200); do
-        if curl -fsS "$BASE/healthz" >/dev/null 2>&1; then return 0; fi
-        kill -0 "$API_PID" 2>/dev/null || fail "kivo-api exited at start (see $T/api.log)"
-        sleep 0.05
+    local picked=0 try
+    [ -n "$PORT" ] || { PORT=$(free_port); picked=1; }
+    for try in 1 2 3 4 5; do
+        BASE="http://127.0.0.1:$PORT"
+        local mark
+        mark=$(stat -c %s "$T/api.log" 2>/dev/null || echo 0)
+        "$KIVO_API" serve --listen "127.0.0.1:$PORT" --db "$DB" --create --quiet "$@" >>"$T/api.log" 2>&1 &
+        API_PID=$!
+        for _ in $(seq 1 200); do
+            if curl -fsS "$BASE/healthz" >/dev/null 2>&1; then return 0; fi
+            kill -0 "$API_PID" 2>/dev/null || break
+            sleep 0.05
+        done
+        kill -0 "$API_PID" 2>/dev/null && fail "kivo-api did not answer /healthz on $BASE"
+        if [ "$picked" = 1 ] && tail -c +"$((mark + 1))" "$T/api.log" | grep -q "is already in use"; then
+            note "port $PORT was taken before kivo-api bound it (try $try); picking another"
+            PORT=$(free_port)
+            continue
+        fi
+        fail "kivo-api exited at start (see $T/api.log)"
     done
-    fail "kivo-api did not answer /healthz on $BASE"
+    fail "kivo-api found five free ports taken in turn"
 }
 
 kill_api() {   # SIGKILL, as a crash would
