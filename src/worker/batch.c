@@ -48,6 +48,7 @@
 #include "seen.h"
 #include "shard.h"
 #include "testhook.h"
+#include "twin.h"
 
 #define DEFAULT_CHUNK (1u << 20)
 #define DEFAULT_CHECKPOINT (64ull << 20) /* input bytes between checkpoints (v2) */
@@ -77,6 +78,14 @@ typedef struct item {
     unsigned char key[WK_REVIEW_KEY_SIZE];      /* its review key (reuse.h) */
     unsigned char line_key[WK_REVIEW_KEY_SIZE]; /* its line key (reuse.h) */
     uint64_t event_pos;                         /* set by the merge: its event in events.jsonl */
+    /* Carried by its line (--reuse): where its report and page block are in the previous store,
+     * for the writers to copy or link them there (twin.h). A page block carried so is not in
+     * slot.pages (page_len is still its length). */
+    uint8_t src_report, src_page_ref;
+    uint32_t src_part;
+    uint64_t src_off;
+    int64_t src_page;
+    uint64_t src_page_off;
 } item;
 
 typedef struct slot {
@@ -108,6 +117,7 @@ typedef struct job {
     int wf_fd;               /* that folder, open (per-run layout) */
     int pages;               /* make the pages' data while reviewing */
     int runs_pages;          /* ... as the store v2's pages want it (wk_html_runs_item) */
+    int page_refs; /* --reuse: carried page blocks are copied by the pages' writer, not read */
     unsigned char line_fp[WK_REVIEW_KEY_SIZE]; /* the job's fingerprint for line keys */
     int line_keys; /* compute them: v2 keeps them in its index, --reuse looks them up */
 } job;
@@ -252,7 +262,7 @@ static int carry_line(const job *j, worker *w, slot *s, item *it, kivo_status *s
     it->event_off = s->events.len;
     it->page_off = s->pages.len;
     int got = wk_reuse_carry_line(w->reuse, w->hasher, it->line_key, j->pages, (int)j->html,
-                                  &s->reports, &s->events, &s->pages, &c, st);
+                                  &s->reports, &s->events, j->page_refs ? NULL : &s->pages, &c, st);
     if (got <= 0)
         return got;
     it->text_off = text_at;
@@ -278,6 +288,15 @@ static int carry_line(const job *j, worker *w, slot *s, item *it, kivo_status *s
     it->report_len = s->reports.len - it->report_off;
     it->event_len = s->events.len - it->event_off;
     it->page_len = s->pages.len - it->page_off;
+    if (j->page_refs && c.page >= 0) {
+        it->page_len = c.page_length;
+        it->src_page_ref = 1;
+        it->src_page = c.page;
+        it->src_page_off = c.page_offset;
+    }
+    it->src_report = (uint8_t)c.from_part;
+    it->src_part = c.part;
+    it->src_off = c.offset;
     memcpy(it->sha256, c.sha256, sizeof it->sha256);
     memcpy(it->key, c.review_key, sizeof it->key);
     it->verdict = c.verdict;
@@ -625,6 +644,29 @@ static int remove_v2(int root)
     return rc;
 }
 
+/* --reuse: the previous store's reports/ and pages/ given to the parts' and pages' writers
+ * (twin.h), and the reviewing threads told to leave carried page blocks to the pages' writer. */
+static int previous_store(batch *b)
+{
+    int root = open(b->opts->reuse, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (root < 0) {
+        wk_output_error(b->err, b->errlen, "cannot read", b->opts->reuse, NULL, errno);
+        return -1;
+    }
+    int rfd = wk_dir_walk(root, "reports", 0, NULL, NULL);
+    if (rfd >= 0)
+        wk_parts_set_previous(b->parts, rfd);
+    if (b->pages) {
+        int pfd = wk_dir_walk(root, WK_PAGES_DIR, 0, NULL, NULL);
+        if (pfd >= 0) {
+            wk_pages_set_previous(b->pages, pfd);
+            b->j.page_refs = 1;
+        }
+    }
+    close(root);
+    return 0;
+}
+
 /* events.jsonl or rejects.jsonl of the report store v2, as NAME.partial until the batch ends, so
  * that a resumed batch finds them: made new (whatever was at the name is removed, never
  * followed), or with resume cut back to the committed length. NULL on failure, with errno. */
@@ -640,10 +682,13 @@ static FILE *open_durable(int root, const char *name, int resume, uint64_t commi
         fd = openat(root, partial, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
                     WK_MODE_META);
     } else {
-        fd = openat(root, partial, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
         /* Killed after the batch gave it its final name, before the manifest said complete. */
-        if (fd < 0 && errno == ENOENT && renameat(root, name, root, partial) == 0)
-            fd = openat(root, partial, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (fstatat(root, partial, &sb, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT)
+            renameat(root, name, root, partial);
+        /* Cut back in place: never through a link into another folder (twin.h). */
+        fd = wk_unshare_at(root, partial) == 0
+                 ? openat(root, partial, O_WRONLY | O_NOFOLLOW | O_CLOEXEC)
+                 : -1;
         if (fd >= 0 &&
             (fstat(fd, &sb) != 0 || (uint64_t)sb.st_size < committed ||
              ftruncate(fd, (off_t)committed) != 0 || lseek(fd, (off_t)committed, SEEK_SET) < 0)) {
@@ -822,6 +867,9 @@ static kivo_status open_out(batch *b)
                     : wk_pages_open(b->root, b->per_page, &b->pages, b->err, b->errlen)) != 0) {
         return KIVO_EIO;
     }
+    /* --reuse: the writers copy carried bytes from the previous store, or link its files. */
+    if (b->opts->reuse && previous_store(b) != 0)
+        return KIVO_EIO;
     if (!(b->events = open_durable(b->root, "events.jsonl", b->resume, ck->events_bytes)) ||
         !(b->rejects = open_durable(b->root, "rejects.jsonl", b->resume, ck->rejects_bytes))) {
         wk_output_error(b->err, b->errlen, "cannot write", b->out,
@@ -1210,12 +1258,19 @@ static kivo_status write_step_v2(batch *b, slot *set, size_t n)
             wk_page_loc pl = {-1, 0, 0};
             if (it->rejected || it->duplicate)
                 continue;
-            if (it->page >= 0 && wk_pages_append(b->pages, s->pages.data + it->page_off,
-                                                 it->page_len, &pl, b->err, b->errlen) != 0)
+            if (it->page >= 0 &&
+                (it->src_page_ref
+                     ? wk_pages_append_carried(b->pages, it->src_page, it->src_page_off,
+                                               it->page_len, &pl, b->err, b->errlen)
+                     : wk_pages_append(b->pages, s->pages.data + it->page_off, it->page_len, &pl,
+                                       b->err, b->errlen)) != 0)
                 return KIVO_EIO;
             assert(pl.page == it->page);
-            if (wk_parts_append(b->parts, s->reports.data + it->report_off, it->report_len, &loc,
-                                b->err, b->errlen) != 0)
+            if ((it->src_report ? wk_parts_append_carried(
+                                      b->parts, s->reports.data + it->report_off, it->report_len,
+                                      it->src_part, it->src_off, &loc, b->err, b->errlen)
+                                : wk_parts_append(b->parts, s->reports.data + it->report_off,
+                                                  it->report_len, &loc, b->err, b->errlen)) != 0)
                 return KIVO_EIO;
             wk_rindex_row row = {.seq = b->stored,
                                  .run_id = s->text.data + it->text_off,

@@ -36,6 +36,7 @@
 #include "shard.h"
 #include "shard_info.h"
 #include "stream.h"
+#include "twin.h"
 
 #define SCAN_BLOCK (1u << 20)
 
@@ -1128,8 +1129,11 @@ static kivo_status merge_fast(merge *m, int *done)
                       (uint64_t)ps.st_size != p->hi || renameat(d, final, m->reports_fd, name) != 0;
             if (d >= 0)
                 close(d);
+            /* Appended to in place: a part linked to another store's (--reuse, twin.h) is made
+             * a file of its own first. */
             if (!bad && !p->closes &&
-                (out = openat(m->reports_fd, name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+                (wk_unshare_at(m->reports_fd, name) != 0 ||
+                 (out = openat(m->reports_fd, name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC)) < 0))
                 bad = 1;
             if (bad) {
                 snprintf(m->err, m->errlen, "cannot move %s/reports/%s into %s: %s", s->dir, final,

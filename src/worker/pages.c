@@ -16,6 +16,7 @@
 #include "output.h"
 #include "pages.h"
 #include "testhook.h"
+#include "twin.h"
 
 #define WRITE_BUF (1u << 20)
 
@@ -27,6 +28,13 @@ struct wk_pages {
     uint64_t bytes; /* of the open page, written and buffered */
     uint32_t runs;  /* on the open page */
     kivo_buf buf;   /* not yet written */
+    /* --reuse: the previous store's pages/ (owned), the open page's twin there (twin.h), and one
+     * previous page open for carried blocks' bytes. */
+    int prev_fd;
+    wk_twin tw;
+    int src_fd;
+    int64_t src_page;
+    uint64_t linked; /* pages that are links to the previous store's */
 };
 
 /* "NNNN.html[.partial]" (4 or more digits) into out (size WK_HTML_PAGE_NAME_MAX + 8). */
@@ -76,13 +84,11 @@ static int flush(wk_pages *p, char *err, size_t errlen)
     char name[WK_HTML_PAGE_NAME_MAX + 8];
     if (!p->buf.len)
         return 0;
-    if (wk_write_all(p->fd, p->buf.data, p->buf.len) != 0) {
+    if (wk_twin_write(&p->tw, p->buf.data, p->buf.len) != 0) {
         page_file(p->page, 1, name, sizeof name);
         wk_output_error(err, errlen, "cannot write", WK_PAGES_DIR, name, errno);
         return -1;
     }
-    /* p->bytes counts the buffer's bytes already: they start at p->bytes - len in the file. */
-    wk_write_behind(p->fd, p->bytes - p->buf.len, p->buf.len);
     kivo_buf_reset(&p->buf);
     return 0;
 }
@@ -94,7 +100,9 @@ static wk_pages *pages_new(int out_fd, uint32_t per_page, char *err, size_t errl
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    p->fd = -1;
+    p->fd = p->prev_fd = p->src_fd = -1;
+    p->src_page = -1;
+    wk_twin_begin(&p->tw, -1, -1);
     p->per_page = per_page && per_page <= WK_HTML_RUNS_PER_PAGE ? per_page : WK_HTML_RUNS_PER_PAGE;
     kivo_buf_init(&p->buf, 0);
     if ((p->dirfd = wk_dir_walk(out_fd, WK_PAGES_DIR, 1, NULL, NULL)) < 0) {
@@ -131,6 +139,12 @@ static int open_page(wk_pages *p, char *err, size_t errlen)
         return -1;
     }
     p->runs = 0;
+    int twin = -1;
+    if (p->prev_fd >= 0) {
+        page_file(p->page, 0, name, sizeof name);
+        twin = openat(p->prev_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    }
+    wk_twin_begin(&p->tw, p->fd, twin);
     if (wk_html_runs_head(p->page, &p->buf) != KIVO_OK) {
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -151,14 +165,24 @@ static int close_page(wk_pages *p, int64_t next, char *err, size_t errlen)
     }
     if (flush(p, err, errlen) != 0)
         return -1;
-    if (fdatasync(p->fd) != 0 || close(p->fd) != 0) {
+    /* Its twin whole: the twin linked under the final name (twin.h). */
+    int linked = wk_twin_linkable(&p->tw) && linkat(p->prev_fd, final, p->dirfd, final, 0) == 0;
+    if (linked) {
+        wk_test_point("page_link");
+        close(p->fd);
+        unlinkat(p->dirfd, partial, 0);
+        p->linked++;
+    } else if (wk_twin_sync(&p->tw) != 0 || fdatasync(p->fd) != 0 || close(p->fd) != 0) {
         p->fd = -1;
+        wk_twin_end(&p->tw);
         wk_output_error(err, errlen, "cannot write", WK_PAGES_DIR, partial, errno);
         return -1;
     }
     p->fd = -1;
-    wk_test_point("page_close");
-    if (wk_commit_at(p->dirfd, partial, final, 0) != 0) {
+    wk_twin_end(&p->tw);
+    if (!linked)
+        wk_test_point("page_close");
+    if (!linked && wk_commit_at(p->dirfd, partial, final, 0) != 0) {
         wk_output_error(err, errlen, "cannot write", WK_PAGES_DIR, final, errno);
         return -1;
     }
@@ -189,12 +213,80 @@ int wk_pages_append(wk_pages *p, const char *data, size_t len, wk_page_loc *loc,
     return p->buf.len >= WRITE_BUF ? flush(p, err, errlen) : 0;
 }
 
+int wk_pages_set_previous(wk_pages *p, int prev_pages_fd)
+{
+    if (p->prev_fd >= 0)
+        close(p->prev_fd);
+    p->prev_fd = prev_pages_fd;
+    return 0;
+}
+
+uint64_t wk_pages_linked(const wk_pages *p)
+{
+    return p->linked;
+}
+
+int wk_pages_append_carried(wk_pages *p, int64_t src_page, uint64_t src_off, size_t len,
+                            wk_page_loc *loc, char *err, size_t errlen)
+{
+    static const char open_[] = WK_HTML_RUN_OPEN, close_[] = WK_HTML_RUN_CLOSE;
+    char name[WK_HTML_PAGE_NAME_MAX + 8];
+    if (p->prev_fd < 0 || src_page < 0) {
+        snprintf(err, errlen, "a carried page block without the previous store's pages");
+        return -1;
+    }
+    if (p->fd >= 0 && p->runs == p->per_page && close_page(p, p->page + 1, err, errlen) != 0)
+        return -1;
+    if (p->fd < 0 && open_page(p, err, errlen) != 0)
+        return -1;
+    int src = -1;
+    if (src_page == p->page && p->tw.twin >= 0) {
+        src = p->tw.twin;
+    } else {
+        if (p->src_page != src_page) {
+            if (wk_twin_flush(&p->tw) != 0)
+                goto io;
+            if (p->src_fd >= 0)
+                close(p->src_fd);
+            page_file(src_page, 0, name, sizeof name);
+            p->src_fd = openat(p->prev_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+            p->src_page = p->src_fd >= 0 ? src_page : -1;
+        }
+        src = p->src_fd;
+        if (src < 0)
+            goto io;
+    }
+    loc->page = p->page;
+    loc->offset = p->bytes + sizeof open_ - 1;
+    loc->length = len;
+    if (kivo_buf_append(&p->buf, open_, sizeof open_ - 1) != KIVO_OK) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (flush(p, err, errlen) != 0)
+        return -1;
+    if (wk_twin_copy(&p->tw, src, src_off, len) != 0)
+        goto io;
+    if (kivo_buf_append(&p->buf, close_, sizeof close_ - 1) != KIVO_OK) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    p->bytes += sizeof open_ - 1 + len + sizeof close_ - 1;
+    p->runs++;
+    wk_test_point("page");
+    return 0;
+io:
+    page_file(p->page, 1, name, sizeof name);
+    wk_output_error(err, errlen, "cannot write", WK_PAGES_DIR, name, errno);
+    return -1;
+}
+
 int wk_pages_sync(wk_pages *p, wk_pages_state *st, char *err, size_t errlen)
 {
     if (p->fd >= 0) {
         if (flush(p, err, errlen) != 0)
             return -1;
-        if (fdatasync(p->fd) != 0) {
+        if (wk_twin_sync(&p->tw) != 0 || fdatasync(p->fd) != 0) {
             snprintf(err, errlen, "cannot sync a page: %s", strerror(errno));
             return -1;
         }
@@ -230,6 +322,11 @@ void wk_pages_free(wk_pages *p)
 {
     if (!p)
         return;
+    wk_twin_end(&p->tw);
+    if (p->src_fd >= 0)
+        close(p->src_fd);
+    if (p->prev_fd >= 0)
+        close(p->prev_fd);
     if (p->fd >= 0)
         close(p->fd);
     if (p->dirfd >= 0)
@@ -270,7 +367,9 @@ int wk_pages_resume(int out_fd, uint32_t per_page, const wk_pages_state *st, wk_
     }
     p->page = st->page;
     if (st->open) {
-        p->fd = openat(p->dirfd, partial, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+        /* Written in place from here: never through a link into another store (twin.h). */
+        if (wk_unshare_at(p->dirfd, partial) == 0)
+            p->fd = openat(p->dirfd, partial, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
         if (p->fd < 0 || fstat(p->fd, &sb) != 0 || (uint64_t)sb.st_size < st->bytes ||
             ftruncate(p->fd, (off_t)st->bytes) != 0 ||
             lseek(p->fd, (off_t)st->bytes, SEEK_SET) < 0) {
@@ -282,6 +381,8 @@ int wk_pages_resume(int out_fd, uint32_t per_page, const wk_pages_state *st, wk_
         }
         p->bytes = st->bytes;
         p->runs = st->runs;
+        wk_twin_begin(&p->tw, p->fd, -1);
+        p->tw.pos = st->bytes;
     }
     *out = p;
     return 0;

@@ -56,6 +56,20 @@ uint64_t wk_pages_runs(const wk_pages_state *st, uint32_t per_page);
 int wk_pages_append(wk_pages *p, const char *data, size_t len, wk_page_loc *loc, char *err,
                     size_t errlen);
 
+/* --reuse: prev_pages_fd (taken; -1: none) is the previous store's pages/ folder. A page made
+ * only of blocks carried from the previous page of the same number, at the same offsets, with the
+ * same head and tail, is a hard link to it (twin.h); other carried blocks are copied from their
+ * previous page in the kernel. @return 0. */
+int wk_pages_set_previous(wk_pages *p, int prev_pages_fd);
+
+/* Appends a carried run's block: the len bytes at src_off of the previous store's page src_page
+ * (wk_pages_set_previous() must have been given it). @return 0 and *loc, or -1 with err. */
+int wk_pages_append_carried(wk_pages *p, int64_t src_page, uint64_t src_off, size_t len,
+                            wk_page_loc *loc, char *err, size_t errlen);
+
+/* Pages the writer linked to the previous store's. */
+uint64_t wk_pages_linked(const wk_pages *p);
+
 /* A checkpoint: the buffer written out, the open page fdatasync'd, *st. @return 0 or -1 (err). */
 int wk_pages_sync(wk_pages *p, wk_pages_state *st, char *err, size_t errlen);
 

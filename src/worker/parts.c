@@ -18,6 +18,7 @@
 #include "output.h"
 #include "parts.h"
 #include "testhook.h"
+#include "twin.h"
 
 /* Reports gathered per write(2) of an uncompressed part: 256 KiB is a few hundred reports, few
  * enough calls; the 4 MiB it was held that much more memory (peak RSS, issue 19). */
@@ -41,6 +42,13 @@ struct wk_parts {
     size_t zcap;
     uint64_t *closed; /* the closed parts' sizes in bytes, [0, part) */
     size_t closed_cap;
+    /* --reuse (uncompressed): the previous store's reports/ (owned), the open part's twin there
+     * (twin.h), and one other previous part open for carried reports' bytes. */
+    int prev_fd;
+    wk_twin tw;
+    int src_fd;
+    int64_t src_part;
+    uint32_t linked; /* parts that are links to the previous store's */
 };
 
 int wk_compress_parse(const char *s, wk_compress *out)
@@ -157,9 +165,8 @@ static int flush(wk_parts *p, char *err, size_t errlen)
     if (!p->len)
         return 0;
     if (p->c == WK_COMPRESS_NONE) {
-        if (wk_write_all(p->fd, p->buf, p->len) != 0)
+        if (wk_twin_write(&p->tw, p->buf, p->len) != 0)
             goto io;
-        wk_write_behind(p->fd, p->bytes, p->len);
         p->bytes += p->len;
         p->len = 0;
         return 0;
@@ -211,7 +218,30 @@ static int open_part(wk_parts *p, char *err, size_t errlen)
     }
     p->bytes = p->content = p->frame_start = 0;
     p->frames = 0;
+    int twin = -1;
+    if (p->prev_fd >= 0 && p->c == WK_COMPRESS_NONE) {
+        wk_part_name(p->part, p->c, 0, name);
+        twin = openat(p->prev_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    }
+    wk_twin_begin(&p->tw, p->fd, twin);
     return 0;
+}
+
+/* The open part is its twin whole: the twin linked under the part's final name, the partial
+ * removed. @return 1 linked, 0 not (the part is written as any other). */
+static int link_part(wk_parts *p, const char *partial, const char *final)
+{
+    if (!wk_twin_linkable(&p->tw))
+        return 0;
+    if (linkat(p->prev_fd, final, p->dirfd, final, 0) != 0)
+        return 0;
+    wk_test_point("part_link");
+    wk_twin_end(&p->tw);
+    close(p->fd);
+    p->fd = -1;
+    unlinkat(p->dirfd, partial, 0);
+    p->linked++;
+    return 1;
 }
 
 /* Writes out the open part, syncs it and gives it its final name. */
@@ -222,12 +252,15 @@ static int close_part(wk_parts *p, char *err, size_t errlen)
     wk_part_name(p->part, p->c, 0, final);
     if (flush(p, err, errlen) != 0)
         return -1;
-    if (fdatasync(p->fd) != 0 || close(p->fd) != 0) {
+    int linked = link_part(p, partial, final);
+    if (!linked && (wk_twin_sync(&p->tw) != 0 || fdatasync(p->fd) != 0 || close(p->fd) != 0)) {
         p->fd = -1;
+        wk_twin_end(&p->tw);
         snprintf(err, errlen, "cannot write reports/%s: %s", partial, strerror(errno));
         return -1;
     }
     p->fd = -1;
+    wk_twin_end(&p->tw);
     if (p->part >= p->closed_cap) {
         size_t cap = p->closed_cap ? p->closed_cap * 2 : 64;
         uint64_t *v = realloc(p->closed, cap * sizeof *v);
@@ -239,8 +272,9 @@ static int close_part(wk_parts *p, char *err, size_t errlen)
         p->closed_cap = cap;
     }
     p->closed[p->part] = p->bytes;
-    wk_test_point("part_close");
-    if (wk_commit_at(p->dirfd, partial, final, 0) != 0) {
+    if (!linked)
+        wk_test_point("part_close");
+    if (!linked && wk_commit_at(p->dirfd, partial, final, 0) != 0) {
         wk_output_error(err, errlen, "cannot write", "reports", final, errno);
         return -1;
     }
@@ -268,8 +302,8 @@ int wk_parts_append(wk_parts *p, const char *data, size_t len, wk_part_loc *loc,
         if (need > p->cap) {
             if (p->c == WK_COMPRESS_NONE) {
                 /* Larger than the buffer: straight to the file. */
-                if (wk_write_all(p->fd, data, len) != 0 ||
-                    (nl && wk_write_all(p->fd, "\n", 1) != 0)) {
+                if (wk_twin_write(&p->tw, data, len) != 0 ||
+                    (nl && wk_twin_write(&p->tw, "\n", 1) != 0)) {
                     snprintf(err, errlen, "cannot write a part: %s", strerror(errno));
                     return -1;
                 }
@@ -309,10 +343,73 @@ int wk_parts_finish(wk_parts *p, uint32_t *n_parts, char *err, size_t errlen)
     return 0;
 }
 
+int wk_parts_set_previous(wk_parts *p, int prev_reports_fd)
+{
+    if (p->prev_fd >= 0)
+        close(p->prev_fd);
+    p->prev_fd = prev_reports_fd;
+    return 0;
+}
+
+int wk_parts_append_carried(wk_parts *p, const char *data, size_t len, uint32_t src_part,
+                            uint64_t src_off, wk_part_loc *loc, char *err, size_t errlen)
+{
+    if (p->c != WK_COMPRESS_NONE || p->prev_fd < 0 || len == 0 || data[len - 1] != '\n')
+        return wk_parts_append(p, data, len, loc, err, errlen);
+    if (p->fd < 0 && open_part(p, err, errlen) != 0)
+        return -1;
+    int src = -1;
+    if (src_part == p->part && p->tw.twin >= 0) {
+        src = p->tw.twin;
+    } else {
+        if (p->src_part != (int64_t)src_part) {
+            if (wk_twin_flush(&p->tw) != 0)
+                goto io;
+            if (p->src_fd >= 0)
+                close(p->src_fd);
+            char name[WK_PART_NAME_MAX];
+            wk_part_name(src_part, WK_COMPRESS_NONE, 0, name);
+            p->src_fd = openat(p->prev_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+            p->src_part = p->src_fd >= 0 ? (int64_t)src_part : -1;
+        }
+        src = p->src_fd;
+    }
+    /* The previous part is gone since the reader read it: the bytes in memory. */
+    if (src < 0)
+        return wk_parts_append(p, data, len, loc, err, errlen);
+    loc->part = p->part;
+    loc->offset = p->content;
+    loc->frame = -1;
+    if (flush(p, err, errlen) != 0)
+        return -1;
+    if (wk_twin_copy(&p->tw, src, src_off, len) != 0)
+        goto io;
+    p->bytes += len;
+    p->content += len;
+    if (p->content >= p->part_size)
+        return close_part(p, err, errlen);
+    return 0;
+io:;
+    char name[WK_PART_NAME_MAX];
+    wk_part_name(p->part, p->c, 1, name);
+    snprintf(err, errlen, "cannot write reports/%s: %s", name, strerror(errno));
+    return -1;
+}
+
+uint32_t wk_parts_linked(const wk_parts *p)
+{
+    return p->linked;
+}
+
 void wk_parts_free(wk_parts *p)
 {
     if (!p)
         return;
+    wk_twin_end(&p->tw);
+    if (p->src_fd >= 0)
+        close(p->src_fd);
+    if (p->prev_fd >= 0)
+        close(p->prev_fd);
     if (p->fd >= 0)
         close(p->fd);
     free(p->buf);
@@ -335,6 +432,9 @@ static wk_parts *parts_new(int reports_fd, wk_compress c, uint64_t part_size, wk
     p->part_size = part_size ? part_size : WK_PART_SIZE_DEFAULT;
     p->ix = ix;
     p->fd = -1;
+    p->prev_fd = p->src_fd = -1;
+    p->src_part = -1;
+    wk_twin_begin(&p->tw, -1, -1);
     return p;
 }
 
@@ -388,7 +488,9 @@ int wk_parts_resume(int reports_fd, wk_compress c, uint64_t part_size, wk_rindex
             snprintf(err, errlen, "reports/%s is missing: the batch cannot resume", partial);
             goto fail;
         }
-        p->fd = openat(reports_fd, partial, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+        /* Written in place from here: never through a link into another store (twin.h). */
+        if (wk_unshare_at(reports_fd, partial) == 0)
+            p->fd = openat(reports_fd, partial, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
         if (p->fd < 0 || fstat(p->fd, &sb) != 0 || (uint64_t)sb.st_size < st->bytes ||
             ftruncate(p->fd, (off_t)st->bytes) != 0 ||
             lseek(p->fd, (off_t)st->bytes, SEEK_SET) < 0) {
@@ -401,6 +503,8 @@ int wk_parts_resume(int reports_fd, wk_compress c, uint64_t part_size, wk_rindex
         p->bytes = st->bytes;
         p->content = p->frame_start = st->content;
         p->frames = st->frames;
+        wk_twin_begin(&p->tw, p->fd, -1);
+        p->tw.pos = st->bytes;
     }
     *out = p;
     return 0;
@@ -415,7 +519,7 @@ int wk_parts_sync(wk_parts *p, wk_parts_state *st, const uint64_t **closed, char
     if (p->fd >= 0) {
         if (flush(p, err, errlen) != 0)
             return -1;
-        if (fdatasync(p->fd) != 0) {
+        if (wk_twin_sync(&p->tw) != 0 || fdatasync(p->fd) != 0) {
             snprintf(err, errlen, "cannot sync a part: %s", strerror(errno));
             return -1;
         }

@@ -86,6 +86,21 @@ int wk_parts_sync(wk_parts *p, wk_parts_state *st, const uint64_t **closed, char
 int wk_parts_append(wk_parts *p, const char *data, size_t len, wk_part_loc *loc, char *err,
                     size_t errlen);
 
+/* --reuse: prev_reports_fd (taken; -1: none) is the previous store's reports/ folder. A part whose
+ * reports all come from the previous part of the same name, at the same offsets, and which ends
+ * at that part's size is a hard link to it (twin.h; uncompressed parts only); reports carried
+ * from elsewhere in the previous parts are copied in the kernel. @return 0. */
+int wk_parts_set_previous(wk_parts *p, int prev_reports_fd);
+
+/* Appends a carried report: data[0..len) (its newline included) are the bytes at src_off of the
+ * previous store's part src_part, as the caller read them. Without a previous store, or
+ * compressed, it is wk_parts_append(). @return 0 and *loc, or -1 with a message in err. */
+int wk_parts_append_carried(wk_parts *p, const char *data, size_t len, uint32_t src_part,
+                            uint64_t src_off, wk_part_loc *loc, char *err, size_t errlen);
+
+/* Parts the writer linked to the previous store's. */
+uint32_t wk_parts_linked(const wk_parts *p);
+
 /* The batch is done: the open part is closed (even when short) and the folder synced.
  * *n_parts (may be NULL) gets how many parts the batch wrote. @return 0, or -1 with err. */
 int wk_parts_finish(wk_parts *p, uint32_t *n_parts, char *err, size_t errlen);

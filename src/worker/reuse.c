@@ -602,16 +602,24 @@ int wk_reuse_carry_line(wk_reuse *r, kivo_hasher *h, const unsigned char key[WK_
         !memmem(e, row->event_length, row->sha256, strlen(row->sha256)) || idn < 0 ||
         (size_t)idn >= sizeof idm || !memmem(e, row->event_length, idm, (size_t)idn))
         goto slow;
+    out->page = -1;
+    out->page_offset = out->page_length = 0;
     if (paged) {
         int fd = page_file(r, row->page);
-        if (fd < 0 || row->page_offset > r->page_size ||
+        if (fd < 0 || row->page_offset > r->page_size || row->page_length == 0 ||
             row->page_length > r->page_size - row->page_offset)
             goto slow;
-        if (append_window(&r->w_page, fd, row->page_offset, row->page_length, page) != 0) {
+        if (page && append_window(&r->w_page, fd, row->page_offset, row->page_length, page) != 0) {
             oom = errno == ENOMEM;
             goto slow;
         }
+        out->page = row->page;
+        out->page_offset = row->page_offset;
+        out->page_length = row->page_length;
     }
+    out->from_part = !hit.has_frame;
+    out->part = row->part;
+    out->offset = row->offset;
     out->run_id = row->run_id;
     memcpy(out->sha256, row->sha256, sizeof out->sha256);
     memcpy(out->review_key, row->review_key, sizeof out->review_key);

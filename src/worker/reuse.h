@@ -93,12 +93,21 @@ typedef struct wk_line_carry {
     int8_t label;
     const void *groups; /* the packed --group-by values, valid until the next call, or NULL */
     size_t groups_len;
+    /* Where the carried bytes are in the previous store: the report in an uncompressed part
+     * (from_part), and the page block (page >= 0; not appended when the caller passed no page
+     * buffer: it copies the block from there, pages.h). */
+    int from_part;
+    uint32_t part;
+    uint64_t offset;
+    int64_t page;
+    uint64_t page_offset, page_length;
 } wk_line_carry;
 
 /*
  * The fast path: when the previous store holds this line key, appends the stored report to
  * report, its event (from the previous DIR/events.jsonl) to event and, when want_page, its page
- * block (from the previous DIR/pages; wanted_page() decides from the verdict) to page, and fills
+ * block (from the previous DIR/pages; wanted_page() decides from the verdict) to page (NULL: not
+ * read, only its place in out->page, out->page_offset and out->page_length), and fills
  * *out. want_page: 0 no page, 1 the page's block as the store v2 embeds it when the verdict is
  * one --html picks (html_mode, a wk_html_mode). h hashes the stored report: one whose bytes are not
  * its index row's SHA-256 any more is not carried. @return 1 carried, 0 not (nothing appended:

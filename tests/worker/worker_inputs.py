@@ -657,6 +657,180 @@ def case_reuse_unchanged():
         same_as(fresh, out, "resumed rerun")
 
 
+def snapshot(d):
+    """{relative path: bytes} of every file under d."""
+    files = {}
+    for root, _, names in os.walk(d):
+        for n in names:
+            path = os.path.join(root, n)
+            files[os.path.relpath(path, d)] = read_lines(path)
+    return files
+
+
+def linked_to(out, prev):
+    """The store files of out (parts and pages) that are prev's files (the same inode), and all
+    of out's store files."""
+    inodes = set()
+    for root, _, names in os.walk(prev):
+        for n in names:
+            st = os.stat(os.path.join(root, n))
+            inodes.add((st.st_dev, st.st_ino))
+    files = sorted(glob.glob(os.path.join(out, "reports", "part-*")) +
+                   glob.glob(os.path.join(out, "pages", "*.html")))
+    linked = []
+    for path in files:
+        st = os.stat(path)
+        if (st.st_dev, st.st_ino) in inodes:
+            linked.append(os.path.relpath(path, out))
+    return linked, [os.path.relpath(p, out) for p in files]
+
+
+def case_reuse_linked():
+    """--reuse links a part or page that comes out byte-identical to the previous store's file of
+    the same name, and copies carried runs inside the others: a rerun over the same input (all
+    linked), and over an input changed in its middle (linked before the change, copied or written
+    after it), are byte-identical to a batch without --reuse, with small parts and pages. The
+    previous store shares those files' inodes, so its files must keep their bytes (and `show`
+    must still read them) after the rerun, after a rerun killed (right after a link, at a
+    checkpoint) and resumed, after a sharded rerun is merged, and after the rerun's folder is
+    written again, with --overwrite too."""
+    with TempDir() as tmp:
+        lines = copies(traces()[0], 2).decode().splitlines() + \
+            copies(traces()[1], 2).decode().splitlines() + \
+            copies(traces()[2], 2).decode().splitlines()
+        edited = list(lines)
+        mid = len(edited) // 2
+        r = json.loads(edited[mid])
+        r["output"] = r["output"] + " Delivery takes 42 days."
+        edited[mid] = json.dumps(r)
+        for name, data in (("prev.jsonl", lines), ("edit.jsonl", edited)):
+            with open(os.path.join(tmp, name), "w") as f:
+                f.write("\n".join(data) + "\n")
+        prev_spec = write_spec(os.path.join(tmp, "prev.json"), ["prev.jsonl"])
+        edit_spec = write_spec(os.path.join(tmp, "edit.json"), ["edit.jsonl"])
+        other_spec = write_spec(os.path.join(tmp, "other.json"), ["edit.jsonl"], batch_id="b2")
+        opts = ("--part-size", "4K", "--threads", "2")
+        env = dict(os.environ, KIVO_WORKER_PAGE_RUNS="3")
+
+        def run_batch(spec, out, *extra, more_env=None):
+            p = subprocess.run([WORKER, "batch", "--job-spec-file", spec, "--out", out,
+                                "--quiet"] + list(opts) + list(extra),
+                               env=dict(env, **(more_env or {})), capture_output=True,
+                               timeout=120)
+            return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+        prev = os.path.join(tmp, "prev")
+        rc, _, err = run_batch(prev_spec, prev)
+        check(rc in (0, 3), "previous batch: %d %s" % (rc, err))
+        snap = snapshot(prev)
+        prev_reports = store_reports(prev)
+        check(len(glob.glob(os.path.join(prev, "reports", "part-*"))) > 4 and
+              len(glob.glob(os.path.join(prev, "pages", "*.html"))) > 2,
+              "the previous store has few parts or pages: %s" % sorted(snap))
+
+        def prev_intact(what):
+            now = snapshot(prev)
+            changed = sorted(k for k in set(now) | set(snap) if now.get(k) != snap.get(k))
+            check(not changed, "%s: the previous store's files changed: %s" % (what, changed))
+            for rid in sorted(prev_reports)[::7]:
+                rc, shown, err = run(WORKER, "show", "--out", prev, rid)
+                check(rc == 0 and shown.encode().rstrip(b"\n") == prev_reports[rid].rstrip(b"\n"),
+                      "%s: show %s on the previous store: %d %s" % (what, rid, rc, err))
+
+        def same_as(fresh, out, what):
+            for f in ("events.jsonl", "rejects.jsonl"):
+                check(read_lines(os.path.join(out, f)) == read_lines(os.path.join(fresh, f)),
+                      "%s: %s differs from a batch without --reuse" % (what, f))
+            check(store_reports(out) == store_reports(fresh), "%s: reports differ" % what)
+            check(pages_of(out) == pages_of(fresh), "%s: pages differ" % what)
+            check(index_all(out) == index_all(fresh), "%s: index rows differ" % what)
+            fresh_files = {os.path.basename(p): read_lines(p) for p in
+                           glob.glob(os.path.join(fresh, "reports", "part-*"))}
+            out_files = {os.path.basename(p): read_lines(p) for p in
+                         glob.glob(os.path.join(out, "reports", "part-*"))}
+            check(out_files == fresh_files, "%s: part files differ" % what)
+
+        fresh_same = os.path.join(tmp, "fresh-same")
+        fresh_edit = os.path.join(tmp, "fresh-edit")
+        for spec, out in ((prev_spec, fresh_same), (edit_spec, fresh_edit)):
+            rc, _, err = run_batch(spec, out)
+            check(rc in (0, 3), "fresh batch: %d %s" % (rc, err))
+        # The same input: every part and page is a link to the previous store's.
+        same = os.path.join(tmp, "same")
+        rc, _, err = run_batch(prev_spec, same, "--reuse", prev)
+        check(rc in (0, 3), "rerun: %d %s" % (rc, err))
+        same_as(fresh_same, same, "rerun")
+        linked, files = linked_to(same, prev)
+        check(linked == files, "rerun: linked %s of %s" % (linked, files))
+        prev_intact("rerun")
+        # Changed in the middle: the parts and pages before the change are links, the rest not.
+        edit = os.path.join(tmp, "edit")
+        rc, _, err = run_batch(edit_spec, edit, "--reuse", prev)
+        check(rc in (0, 3), "rerun of the edited input: %d %s" % (rc, err))
+        same_as(fresh_edit, edit, "edited")
+        linked, files = linked_to(edit, prev)
+        parts = [f for f in files if f.startswith("reports/")]
+        check(0 < len([f for f in linked if f.startswith("reports/")]) < len(parts) and
+              0 < len([f for f in linked if f.startswith("pages/")]) < len(files) - len(parts),
+              "edited: linked %s of %s" % (linked, files))
+        prev_intact("edited")
+        # Killed right after a link, and at a checkpoint (one every round), then resumed.
+        for point in ("part_link:10", "page_link:3", "store:40"):
+            out = os.path.join(tmp, "killed-" + point.replace(":", "-"))
+            ckpt = {"KIVO_WORKER_CHECKPOINT_BYTES": "1"}
+            rc, _, err = run_batch(edit_spec, out, "--chunk-bytes", "4096", "--reuse", prev,
+                                   more_env=dict(ckpt, KIVO_WORKER_TEST_KILL=point))
+            check(rc < 0 or rc > 100, "killed at %s: the hook did not stop it (%d %s)" % (
+                point, rc, err))
+            prev_intact("killed at " + point)
+            rc, stdout, err = run_batch(edit_spec, out, "--chunk-bytes", "4096", "--reuse", prev,
+                                        "--json", more_env=ckpt)
+            check(rc in (0, 3) and json.loads(stdout).get("resumed"),
+                  "resumed after %s: %d %s" % (point, rc, err))
+            same_as(fresh_edit, out, "resumed after " + point)
+            prev_intact("resumed after " + point)
+        # A sharded rerun merged: the merge appends the next shard's reports to shard 0's last
+        # part in place, and that part is a link when shard 0's previous store is shard 0 too.
+        s0_prev = os.path.join(tmp, "s0-prev")
+        rc, _, err = run_batch(prev_spec, s0_prev, "--shard", "0/2")
+        check(rc in (0, 3), "shard 0: %d %s" % (rc, err))
+        s0_snap = snapshot(s0_prev)
+        dirs = []
+        for k in range(2):
+            d = os.path.join(tmp, "shard%d" % k)
+            rc, _, err = run_batch(prev_spec, d, "--shard", "%d/2" % k, "--reuse",
+                                   s0_prev if k == 0 else prev)
+            check(rc in (0, 3), "shard %d: %d %s" % (k, rc, err))
+            dirs.append(d)
+        linked, files = linked_to(dirs[0], s0_prev)
+        check(linked == files, "shard 0: linked %s of %s" % (linked, files))
+        merged = os.path.join(tmp, "merged")
+        rc, _, err = run(WORKER, "merge", "--out", merged, "--quiet", *dirs, timeout=120)
+        check(rc in (0, 3), "merge: %d %s" % (rc, err))
+        check(store_reports(merged) == store_reports(fresh_same), "merged: reports differ")
+        now = snapshot(s0_prev)
+        check(now == s0_snap, "merged: shard 0's previous store changed: %s" % sorted(
+            k for k in set(now) | set(s0_snap) if now.get(k) != s0_snap.get(k)))
+        prev_intact("merged shards")
+        # The rerun's folder written again: the same batch, with --reuse of it, and another
+        # batch with --overwrite. The previous store keeps its bytes every time.
+        again = os.path.join(tmp, "again")
+        rc, _, err = run_batch(edit_spec, again, "--reuse", same)
+        check(rc in (0, 3), "rerun of a rerun: %d %s" % (rc, err))
+        same_as(fresh_edit, again, "rerun of a rerun")
+        for spec, extra in ((prev_spec, ()), (edit_spec, ("--overwrite",)),
+                            (other_spec, ("--overwrite",))):
+            rc, _, err = run_batch(spec, same, *extra)
+            check(rc in (0, 3), "%s again in the rerun's folder: %d %s" % (spec, rc, err))
+            prev_intact("the rerun's folder written again (%s %s)" % (
+                os.path.basename(spec), " ".join(extra)))
+        rc, _, err = run_batch(edit_spec, edit, "--overwrite", "--html", "all")
+        check(rc in (0, 3), "edited folder overwritten: %d %s" % (rc, err))
+        prev_intact("edited folder overwritten")
+        linked, _ = linked_to(again, prev)
+        check(linked, "the rerun of a rerun links nothing back to the first store")
+
+
 def passing(out):
     """The run ids of a store whose verdict is pass."""
     import sqlite3

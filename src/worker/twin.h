@@ -1,0 +1,65 @@
+/*
+ * twin.h - writing one file of the report store v2 (a part or a page) whose bytes may come, in
+ * whole or in runs, from the previous store's files (`batch --reuse`) without passing through
+ * user space.
+ *
+ * A file has a *twin*: the previous store's file of the same name. While every byte appended so
+ * far is the twin's byte at the same place, nothing is written: appending a range of the twin at
+ * its own offset costs nothing, and bytes from memory are compared with the twin's (pread of just
+ * those bytes). When the file ends that way, at the twin's size, the writer links the twin under
+ * the file's final name instead of writing it (docs/report-store.md, "Unchanged files"). The first
+ * append that differs, or a checkpoint (the file's bytes must then be on disk), *materializes*
+ * the file: the twin's prefix is copied into it in the kernel (copy_file_range(2), or read and
+ * write where that is refused), and the file goes on as an ordinary one, in which ranges of
+ * previous files are still copied in the kernel, contiguous ones in one call.
+ */
+#ifndef KIVO_WORKER_TWIN_H
+#define KIVO_WORKER_TWIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct wk_twin {
+    int fd;             /* the file being written (borrowed), or -1 */
+    int twin;           /* the twin, read only (owned), or -1 */
+    uint64_t twin_size; /* its size when opened */
+    int same;           /* nothing written to fd yet: the file so far is the twin's [0, pos) */
+    uint64_t pos;       /* the file's bytes so far: written, pending or (same) deferred */
+    int src;            /* pending: src's [src_off, src_off + src_len) to copy to fd */
+    uint64_t src_off, src_len;
+} wk_twin;
+
+/* Starts a file: fd is where it is written (borrowed), twin (taken: closed by wk_twin_end) the
+ * previous store's file of the same name opened for reading, or -1 for none. */
+void wk_twin_begin(wk_twin *t, int fd, int twin);
+
+/* Appends data[0..len) from memory. @return 0, or -1 with errno. */
+int wk_twin_write(wk_twin *t, const void *data, size_t len);
+
+/* Appends src's [off, off + len) (src borrowed: keep it open until wk_twin_flush() or the next
+ * call has copied it). @return 0, or -1 with errno. */
+int wk_twin_copy(wk_twin *t, int src, uint64_t off, uint64_t len);
+
+/* Copies what is pending (before the caller closes a source). @return 0, or -1 with errno. */
+int wk_twin_flush(wk_twin *t);
+
+/* All of the file's bytes so far into fd (a checkpoint; the caller syncs fd). @return 0, or -1. */
+int wk_twin_sync(wk_twin *t);
+
+/* 1 when the file so far is its twin whole: link the twin instead of writing it. */
+int wk_twin_linkable(wk_twin *t);
+
+/* Closes the twin. */
+void wk_twin_end(wk_twin *t);
+
+/* Copies src's [off, off + len) to fd at its file offset, in the kernel where it can
+ * (copy_file_range), else by read and write. @return 0, or -1 with errno (EIO: src is shorter). */
+int wk_copy_range(int src, uint64_t off, uint64_t len, int fd);
+
+/* Makes dirfd/name a file of its own before it is written in place: a file with other links (a
+ * store file linked from or into another store by --reuse) is copied to a temporary name in the
+ * folder, synced and renamed over name, so the other names keep their bytes. A missing name or a
+ * file with one link is left alone. @return 0, or -1 with errno. */
+int wk_unshare_at(int dirfd, const char *name);
+
+#endif

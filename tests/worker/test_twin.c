@@ -1,0 +1,192 @@
+/*
+ * test_twin.c - twin.c: a store file deferred while it is its twin (the previous store's file of
+ * the same name), written out in the kernel when it is not, and wk_unshare_at(), which keeps a
+ * linked file's other names unchanged when it is written in place.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "scratch.h"
+#include "twin.h"
+
+static const char TEXT[] = "hello twin world\n";
+
+/* dir/name's bytes (at most cap - 1) as a string; its length, or -1. */
+static ssize_t slurp(int dirfd, const char *name, char *out, size_t cap)
+{
+    int fd = openat(dirfd, name, O_RDONLY);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, out, cap - 1);
+    close(fd);
+    if (n >= 0)
+        out[n] = '\0';
+    return n;
+}
+
+static int make(int dirfd, const char *name, const char *text)
+{
+    int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    return fd;
+}
+
+static void test_same_is_deferred(void **state)
+{
+    (void)state;
+    char *root = kt_scratch_dir("twin");
+    int d = open(root, O_RDONLY | O_DIRECTORY);
+    char buf[256];
+    close(make(d, "twin", TEXT));
+    int fd = make(d, "new", "");
+    wk_twin t;
+    wk_twin_begin(&t, fd, openat(d, "twin", O_RDONLY));
+    /* Bytes from memory equal to the twin's, then a range of the twin at its own place. */
+    assert_int_equal(wk_twin_write(&t, "hello ", 6), 0);
+    assert_int_equal(wk_twin_copy(&t, t.twin, 6, 5), 0);
+    assert_int_equal(wk_twin_linkable(&t), 0); /* not the twin's size yet */
+    assert_int_equal(wk_twin_copy(&t, t.twin, 11, strlen(TEXT) - 11), 0);
+    assert_int_equal(wk_twin_linkable(&t), 1);
+    assert_int_equal(slurp(d, "new", buf, sizeof buf), 0); /* nothing written */
+    /* One byte more: no longer the twin; written out whole. */
+    assert_int_equal(wk_twin_write(&t, "!", 1), 0);
+    assert_int_equal(wk_twin_linkable(&t), 0);
+    assert_int_equal(wk_twin_sync(&t), 0);
+    assert_int_equal(slurp(d, "new", buf, sizeof buf), (ssize_t)strlen(TEXT) + 1);
+    assert_memory_equal(buf, TEXT, strlen(TEXT));
+    assert_int_equal(buf[strlen(TEXT)], '!');
+    wk_twin_end(&t);
+    close(fd);
+    close(d);
+    kt_scratch_remove(root);
+}
+
+static void test_differs_then_copies(void **state)
+{
+    (void)state;
+    char *root = kt_scratch_dir("twin");
+    int d = open(root, O_RDONLY | O_DIRECTORY);
+    char buf[256];
+    close(make(d, "twin", TEXT));
+    close(make(d, "other", "0123456789"));
+    int other = openat(d, "other", O_RDONLY);
+    int fd = make(d, "new", "");
+    wk_twin t;
+    wk_twin_begin(&t, fd, openat(d, "twin", O_RDONLY));
+    assert_int_equal(wk_twin_copy(&t, t.twin, 0, 6), 0); /* "hello " deferred */
+    /* Differs from the twin: the twin's prefix is written out, then the new bytes. */
+    assert_int_equal(wk_twin_write(&t, "TWIN", 4), 0);
+    assert_int_equal(slurp(d, "new", buf, sizeof buf), 10);
+    assert_string_equal(buf, "hello TWIN");
+    /* Contiguous ranges of another file: one pending copy, out by the next write or sync. */
+    assert_int_equal(wk_twin_copy(&t, other, 2, 3), 0);
+    assert_int_equal(wk_twin_copy(&t, other, 5, 2), 0);
+    assert_int_equal(t.src_len, 5u);
+    assert_int_equal(wk_twin_copy(&t, t.twin, 0, 5), 0); /* another source: flushes */
+    assert_int_equal(wk_twin_write(&t, "\n", 1), 0);
+    assert_int_equal(wk_twin_sync(&t), 0);
+    assert_int_equal(slurp(d, "new", buf, sizeof buf), 21);
+    assert_string_equal(buf, "hello TWIN23456hello\n");
+    assert_int_equal(t.pos, 21u);
+    assert_int_equal(wk_twin_linkable(&t), 0);
+    /* A range past the source's end is an error, not short bytes. */
+    errno = 0;
+    assert_int_equal(wk_copy_range(other, 8, 5, fd), -1);
+    assert_int_equal(errno, EIO);
+    wk_twin_end(&t);
+    close(other);
+    close(fd);
+    close(d);
+    kt_scratch_remove(root);
+}
+
+static void test_sync_writes_out(void **state)
+{
+    (void)state;
+    char *root = kt_scratch_dir("twin");
+    int d = open(root, O_RDONLY | O_DIRECTORY);
+    char buf[256];
+    close(make(d, "twin", TEXT));
+    int fd = make(d, "new", "");
+    wk_twin t;
+    wk_twin_begin(&t, fd, openat(d, "twin", O_RDONLY));
+    assert_int_equal(wk_twin_copy(&t, t.twin, 0, 5), 0);
+    /* A checkpoint: the bytes so far must be in the file. */
+    assert_int_equal(wk_twin_sync(&t), 0);
+    assert_int_equal(slurp(d, "new", buf, sizeof buf), 5);
+    assert_string_equal(buf, "hello");
+    assert_int_equal(wk_twin_copy(&t, t.twin, 5, strlen(TEXT) - 5), 0);
+    assert_int_equal(wk_twin_linkable(&t), 0); /* written: never linked after */
+    assert_int_equal(wk_twin_sync(&t), 0);
+    assert_int_equal(slurp(d, "new", buf, sizeof buf), (ssize_t)strlen(TEXT));
+    assert_string_equal(buf, TEXT);
+    /* No twin: an ordinary file. */
+    wk_twin_end(&t);
+    int fd2 = make(d, "new2", "");
+    wk_twin_begin(&t, fd2, -1);
+    assert_int_equal(wk_twin_write(&t, "x", 1), 0);
+    assert_int_equal(wk_twin_linkable(&t), 0);
+    assert_int_equal(slurp(d, "new2", buf, sizeof buf), 1);
+    wk_twin_end(&t);
+    close(fd2);
+    close(fd);
+    close(d);
+    kt_scratch_remove(root);
+}
+
+static void test_unshare(void **state)
+{
+    (void)state;
+    char *root = kt_scratch_dir("twin");
+    int d = open(root, O_RDONLY | O_DIRECTORY);
+    char buf[256];
+    struct stat a, b;
+    close(make(d, "a", TEXT));
+    assert_int_equal(linkat(d, "a", d, "b", 0), 0);
+    assert_int_equal(wk_unshare_at(d, "b"), 0);
+    assert_int_equal(fstatat(d, "a", &a, 0), 0);
+    assert_int_equal(fstatat(d, "b", &b, 0), 0);
+    assert_true(a.st_ino != b.st_ino);
+    assert_int_equal(a.st_nlink, 1);
+    assert_int_equal(b.st_nlink, 1);
+    assert_int_equal(b.st_mode & 0777, 0600);
+    /* Written in place now: a keeps its bytes. */
+    int fd = openat(d, "b", O_WRONLY | O_TRUNC);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "x", 1), 1);
+    close(fd);
+    assert_int_equal(slurp(d, "a", buf, sizeof buf), (ssize_t)strlen(TEXT));
+    assert_string_equal(buf, TEXT);
+    /* One link, or no file: left alone. */
+    assert_int_equal(wk_unshare_at(d, "a"), 0);
+    assert_int_equal(fstatat(d, "a", &b, 0), 0);
+    assert_int_equal(a.st_ino, b.st_ino);
+    assert_int_equal(wk_unshare_at(d, "missing"), 0);
+    /* No temporary file left. */
+    assert_int_equal(faccessat(d, "c", F_OK, 0), -1);
+    close(d);
+    kt_scratch_remove(root);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_same_is_deferred),
+        cmocka_unit_test(test_differs_then_copies),
+        cmocka_unit_test(test_sync_writes_out),
+        cmocka_unit_test(test_unshare),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
