@@ -603,6 +603,11 @@ typedef struct batch {
     uint64_t chunks;     /* input chunks consumed */
     uint64_t ckpt_bytes; /* input bytes at the last checkpoint */
     double t0;           /* when the batch started (now()) */
+
+    /* The next checkpoint: the chunks and input bytes it names as consumed, and (v2, 2 or more
+     * threads) whether the next round's storing thread is to write it (review_and_store). */
+    uint64_t ck_chunks, ck_bytes;
+    int ck_due;
 } batch;
 
 /* SIGINT / SIGTERM: the batch stops at its next checkpoint. */
@@ -950,8 +955,8 @@ static kivo_status checkpoint(batch *b)
     if (ps.part)
         memcpy(mine, closed, ps.part * sizeof *mine);
     ck->closed = mine;
-    ck->chunks = b->chunks;
-    ck->bytes = wk_reader_bytes(b->rd);
+    ck->chunks = b->ck_chunks;
+    ck->bytes = b->ck_bytes;
     ck->cur_file = b->cur_file;
     ck->cur_line = b->cur_line;
     ck->stored = b->stored;
@@ -1343,18 +1348,25 @@ static kivo_status store_round(batch *b, slot *set, size_t n)
 }
 
 /* Step 2 with the previous round's steps 3 and 4 beside it (v2): one thread merges and stores
- * the previous round (np chunks of prev; serial, in input order, as ever) while the others
- * start reviewing this one, and then reviews what is left of it. Merging and writing (the
- * pages' and parts' copies into the kernel, the index's inserts) is then off the path every
- * thread waits on. */
+ * the previous round (np chunks of prev; serial, in input order, as ever) and writes the
+ * checkpoint due after it (b->ck_due), while the others start reviewing this one, and then
+ * reviews what is left of it. Merging and writing (the pages' and parts' copies into the
+ * kernel, the index's inserts) and the checkpoint's waits on the disk are then off the path
+ * every thread waits on. */
 static kivo_status review_and_store(batch *b, slot *cur, size_t n, slot *prev, size_t np)
 {
     kivo_status st = KIVO_OK;
 #pragma omp parallel num_threads(b->threads)
     {
 #pragma omp single nowait
-        if (np)
-            st = store_round(b, prev, np);
+        {
+            if (np)
+                st = store_round(b, prev, np);
+            if (st == KIVO_OK && b->ck_due) {
+                b->ck_due = 0;
+                st = checkpoint(b);
+            }
+        }
 #pragma omp for schedule(dynamic, 1) nowait
         for (size_t i = 0; i < n; i++)
             review_slot(&b->j, &b->ws[omp_get_thread_num()], &cur[i]);
@@ -1628,11 +1640,18 @@ kivo_status wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary
         wk_progress_update(&b.prog, sum->bytes, sum->records_read);
         int sig = stop_signal;
         if (!per_run(&b) && (sig || sum->bytes - b.ckpt_bytes >= every)) {
-            if ((st = store_round(&b, pend, pending)) != KIVO_OK)
-                goto restore;
-            pending = 0;
-            if ((st = checkpoint(&b)) != KIVO_OK)
-                goto restore;
+            /* It names the chunks read so far, which are all stored once pend is. */
+            b.ck_chunks = b.chunks;
+            b.ck_bytes = wk_reader_bytes(b.rd);
+            if (pending && !sig) {
+                b.ck_due = 1; /* written beside the next round's review (review_and_store) */
+            } else {
+                if ((st = store_round(&b, pend, pending)) != KIVO_OK)
+                    goto restore;
+                pending = 0;
+                if ((st = checkpoint(&b)) != KIVO_OK)
+                    goto restore;
+            }
         }
         if (sig) {
             /* Stopped: what is done is counted (v2: in the checkpoint just written). */
@@ -1643,6 +1662,8 @@ kivo_status wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary
         }
     }
     if (pending && (st = store_round(&b, pend, pending)) != KIVO_OK)
+        goto restore;
+    if (b.ck_due && (st = checkpoint(&b)) != KIVO_OK) /* due after the last round */
         goto restore;
     wk_progress_finish(&b.prog, sum->records_read, sum->records_rejected);
     release_slots(&b);
