@@ -1374,25 +1374,11 @@ static kivo_status review_and_store(batch *b, slot *cur, size_t n, slot *prev, s
     return st;
 }
 
-/* Step 5, finish: events.jsonl and rejects.jsonl under their names, the last part closed and the
- * index completed, then summary.json and index.html. */
-static kivo_status finish_out(batch *b, double t0)
+/* Step 5's files: events.jsonl and rejects.jsonl under their names, then summary.json and
+ * index.html. */
+static kivo_status finish_files(batch *b, double t0)
 {
-    FILE *f;
-    if (!per_run(b)) {
-        uint32_t parts = 0;
-        if (wk_parts_finish(b->parts, &parts, b->err, b->errlen) != 0)
-            return KIVO_EIO;
-        if (wk_rindex_finish_ex(b->ix, !b->opts->merged_only) != 0) {
-            snprintf(b->err, b->errlen, "cannot write %s/reports/index: %s", b->out,
-                     wk_rindex_errmsg(b->ix));
-            return KIVO_EIO;
-        }
-        b->sum->parts = parts;
-        if (b->pages && wk_pages_finish(b->pages, &b->sum->pages, b->err, b->errlen) != 0)
-            return KIVO_EIO;
-    }
-    f = b->events;
+    FILE *f = b->events;
     b->events = NULL;
     if (fclose(f) != 0)
         goto write_failed;
@@ -1436,6 +1422,42 @@ static kivo_status finish_out(batch *b, double t0)
     /* No index with --html none: one left by an earlier batch would be stale. */
     if (!b->index && unlinkat(b->root, "index.html", 0) != 0 && errno != ENOENT)
         goto write_failed;
+    return KIVO_OK;
+write_failed:
+    snprintf(b->err, b->errlen, "cannot write output in %s: %s", b->out, strerror(errno));
+    return KIVO_EIO;
+}
+
+/* Step 5, finish: the last part and page closed, the index completed (its lookup indexes built)
+ * and the files of finish_files(), then the manifest that says the batch is complete. At 2
+ * threads or more the index is completed beside the files: neither reads what the other writes,
+ * and the manifest, written after both, is what makes the batch complete. */
+static kivo_status finish_out(batch *b, double t0)
+{
+    kivo_status st = KIVO_OK;
+    int ix_failed = 0;
+    if (!per_run(b)) {
+        uint32_t parts = 0;
+        if (wk_parts_finish(b->parts, &parts, b->err, b->errlen) != 0)
+            return KIVO_EIO;
+        b->sum->parts = parts;
+        if (b->pages && wk_pages_finish(b->pages, &b->sum->pages, b->err, b->errlen) != 0)
+            return KIVO_EIO;
+    }
+#pragma omp parallel sections num_threads(b->threads > 1 && !per_run(b) ? 2 : 1)
+    {
+#pragma omp section
+        ix_failed = !per_run(b) && wk_rindex_finish_ex(b->ix, !b->opts->merged_only) != 0;
+#pragma omp section
+        st = finish_files(b, t0);
+    }
+    if (ix_failed) {
+        snprintf(b->err, b->errlen, "cannot write %s/reports/index: %s", b->out,
+                 wk_rindex_errmsg(b->ix));
+        return KIVO_EIO;
+    }
+    if (st != KIVO_OK)
+        return st;
     wk_test_point("finish");
     b->man.state = WK_MANIFEST_COMPLETE;
     b->man.has_checkpoint = 0;
@@ -1444,9 +1466,6 @@ static kivo_status finish_out(batch *b, double t0)
         return KIVO_EIO;
     }
     return KIVO_OK;
-write_failed:
-    snprintf(b->err, b->errlen, "cannot write output in %s: %s", b->out, strerror(errno));
-    return KIVO_EIO;
 }
 
 /* Frees what the batch holds; after a failure, removes the partial events and rejects (the
