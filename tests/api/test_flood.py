@@ -33,16 +33,18 @@ def slow_socket(src, port):
     return s
 
 
-def dribble(socks, seconds, every=0.3):
-    """Sends one header line on every open socket each `every` seconds for `seconds`; returns
-    {socket: seconds after the start when the server closed it}."""
+def dribble(socks, seconds, every=0.3, until=None):
+    """Sends one header line on every open socket each `every` seconds for `seconds`, or until
+    `until` of them (default all) are closed; returns {socket: seconds after the start when the
+    server closed it}."""
     sel = selectors.DefaultSelector()
     for s in socks:
         sel.register(s, selectors.EVENT_READ)
     closed = {}
     start = time.monotonic()
     next_line = start
-    while time.monotonic() - start < seconds and len(closed) < len(socks):
+    until = len(socks) if until is None else until
+    while time.monotonic() - start < seconds and len(closed) < until:
         now = time.monotonic()
         if now >= next_line:
             for s in socks:
@@ -86,13 +88,18 @@ def per_ip_limit(d):
     t.make_key(db)
     srv = t.Server(db, "--max-connections", "64", "--max-connections-per-ip", "16",
                    "--header-timeout", "0").start()
-    time.sleep(0.3)                   # the start-up probe's connection is gone from the count
-    socks = [slow_socket("127.0.0.1", srv.port) for _ in range(40)]
-    closed = dribble(socks, 1.0)
+    # From an address of their own: the start-up probe's connection (from 127.0.0.1) may still
+    # be counted for a moment after it closed.
+    socks = [slow_socket("127.0.0.7", srv.port) for _ in range(40)]
+    # The 24 past the limit are closed as the server accepts them (no head deadline here, so
+    # nothing else closes a socket that keeps sending); the 16 are checked to stay below.
+    closed = dribble(socks, 30, until=24)
     check(len(closed) == 24, f"sockets past the per-address limit of 16 closed at once: "
                              f"{len(closed)} of 40")
-    st, took = healthz_from("127.0.0.2", srv.port)
-    check(st == 200 and took < 0.5, f"healthz from another address: {st} in {took:.2f} s")
+    # Before the fix the slots were shared and /healthz never got one; how fast it is answered
+    # is the bench's business (bench/flood.py), not a test's on a loaded machine.
+    st, took = healthz_from("127.0.0.2", srv.port, timeout=30)
+    check(st == 200, f"healthz from another address: {st} in {took:.2f} s")
     # Without a deadline the 16 stay open as long as they dribble.
     closed = dribble([s for s in socks if s not in closed], 2.5)
     check(not closed, f"without a head deadline the slow sockets stay ({len(closed)} closed)")
@@ -116,14 +123,20 @@ def head_deadline(d):
     time.sleep(0.3)
     st, _ = healthz_from("127.0.0.2", srv.port, timeout=0.5)
     check(st is None, f"with every slot taken a new client waits or is refused (got {st})")
+    # Before the fix every byte restarted libmicrohttpd's 60 s idle timeout: none of them would
+    # close while they dribble. With the deadline they all close about DEADLINE s after their
+    # accept; a loaded machine may take longer, so the wait is generous and the time is only
+    # printed (no timing assertion).
     t0 = time.monotonic()
-    closed = dribble(socks, DEADLINE + 3)
+    closed = dribble(socks, DEADLINE + 25)
     latest = max(closed.values(), default=None)
-    check(len(closed) == len(socks) and latest is not None and latest < DEADLINE + 1.5,
+    check(len(closed) == len(socks) and latest is not None,
           f"the deadline closed {len(closed)} of {len(socks)} dribbling sockets, the last at "
           f"{latest} s")
+    print(f"the head deadline of {DEADLINE} s closed the last dribbling socket at {latest} s",
+          flush=True)
     answered = None
-    while time.monotonic() - t0 < DEADLINE + 5:
+    while time.monotonic() - t0 < DEADLINE + 40:
         st, _ = healthz_from("127.0.0.2", srv.port, timeout=0.5)
         if st == 200:
             answered = time.monotonic() - t0
