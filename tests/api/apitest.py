@@ -189,28 +189,59 @@ class Server:
         self.log = log or _db_logs.get(db) or (db + ".log")
         _servers.append(self)
 
-    def start(self, timeout=20):
+    def start(self, timeout=60):
+        """Starts the server on a free port and waits until it answers /healthz and its own log
+        says it listens on that port. free_port() only finds a port that was free a moment ago:
+        another test running at the same time can take it before the server binds it. Then the
+        server exits saying the port is in use, and it is started again on a new port; and a
+        /healthz answer alone could come from that other test's kivo-api, so the server's own
+        "listening on" line is what tells it is ours. Any other failure is not retried: it
+        raises, with the end of the log printed."""
         for attempt in range(5):
             self.port = free_port()
+            mark = os.path.getsize(self.log) if os.path.exists(self.log) else 0
             logf = open(self.log, "ab")
             self.proc = subprocess.Popen(
                 [BIN, "serve", "--db", self.db, "--listen", f"{HOST}:{self.port}", *self.extra],
                 stdout=subprocess.DEVNULL, stderr=logf)
             logf.close()
-            deadline = time.time() + timeout
-            while time.time() < deadline:
-                if self.proc.poll() is not None:
-                    break
-                try:
-                    c = http.client.HTTPConnection(HOST, self.port, timeout=2)
-                    c.request("GET", "/healthz")
-                    if c.getresponse().status == 200:
-                        c.close()
-                        return self
-                except OSError:
-                    time.sleep(0.05)
+            if self._wait_up(mark, timeout):
+                return self
+            taken = self.proc.poll() is not None and "is already in use" in self._log_from(mark)
             self.kill9()
+            if not taken:
+                break
+        self.show_log("kivo-api did not start on 127.0.0.1:%d" % self.port)
         raise RuntimeError("kivo-api did not start; see " + self.log)
+
+    def _log_from(self, mark):
+        try:
+            with open(self.log, "rb") as f:
+                f.seek(mark)
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def _wait_up(self, mark, timeout):
+        """True once this server's log (from byte mark) says it listens on self.port and
+        /healthz there answers 200; False when the process exits or the timeout passes."""
+        listening = f"listening on {HOST}:{self.port} "
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                return False
+            if listening in self._log_from(mark):
+                try:
+                    c = http.client.HTTPConnection(HOST, self.port, timeout=5)
+                    c.request("GET", "/healthz")
+                    st = c.getresponse().status
+                    c.close()
+                    if st == 200:
+                        return True
+                except OSError:
+                    pass
+            time.sleep(0.05)
+        return False
 
     def stop(self, sig=signal.SIGTERM, timeout=30):
         """Sends sig and returns the exit code."""

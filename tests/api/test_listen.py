@@ -5,6 +5,7 @@ named; --log-format text and json on a real server, and a bad --log-format is re
     test_listen.py build/kivo-api
 """
 import http.client
+import itertools
 import json
 import os
 import socket
@@ -15,13 +16,26 @@ import apitest as t
 from apitest import check
 
 
-def healthy(host, port, timeout=20, proc=None):
+def says_listening(log, port):
+    """True when the server log at path log says it listens on port (its own line: a /healthz
+    answer alone could come from another test's server that took the port first)."""
+    try:
+        with open(log, encoding="utf-8", errors="replace") as f:
+            return any("listening on " in line and (":%d " % port) in line for line in f)
+    except OSError:
+        return False
+
+
+def healthy(host, port, timeout=60, proc=None, log=None):
     """Waits for GET /healthz 200 at host:port; returns the answer's X-Request-Id or None (also
-    as soon as proc, when given, has exited)."""
+    as soon as proc, when given, has exited). With log, only once that log says it listens."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         if proc is not None and proc.poll() is not None:
             return None
+        if log is not None and not says_listening(log, port):
+            time.sleep(0.05)
+            continue
         try:
             c = http.client.HTTPConnection(host, port, timeout=2)
             c.request("GET", "/healthz")
@@ -33,6 +47,9 @@ def healthy(host, port, timeout=20, proc=None):
         except OSError:
             time.sleep(0.05)
     return None
+
+
+_logs = itertools.count()  # a new log for every server, though a port may come round again
 
 
 def serve(db, listen, *extra, log, env=None):
@@ -49,9 +66,9 @@ def serve_free(db, form, host, log_dir, *extra, env=None):
     apitest.Server.start does). Any other failure is returned as it is, with the log printed."""
     for _ in range(5):
         port = t.free_port()
-        log = os.path.join(log_dir, "listen-%d.log" % port)
+        log = os.path.join(log_dir, "listen-%d-%d.log" % (port, next(_logs)))
         p = serve(db, form % port, *extra, log=log, env=env)
-        rid = healthy(host, port, proc=p)
+        rid = healthy(host, port, proc=p, log=log)
         if rid is None and p.poll() is not None and "is already in use" in open(log).read():
             continue
         if rid is None:

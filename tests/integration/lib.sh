@@ -40,9 +40,11 @@ s.close()
 PY
 }
 
-# start_api [extra serve flags]: on $PORT (picked once, kept across restarts), waits for /healthz.
-# The first start picks a free port; when another test takes it before kivo-api binds it, the
-# server says the port is in use and exits, and a new port is picked (five tries).
+# start_api [extra serve flags]: on $PORT (picked once, kept across restarts), waits until the
+# server's own log says it listens there and /healthz answers (an answer alone could come from
+# another test's kivo-api that took the port first). The first start picks a free port; when
+# another test takes it before kivo-api binds it, the server says the port is in use and exits,
+# and a new port is picked (five tries).
 start_api() {
     local picked=0 try
     [ -n "$PORT" ] || { PORT=$(free_port); picked=1; }
@@ -52,13 +54,18 @@ start_api() {
         mark=$(stat -c %s "$T/api.log" 2>/dev/null || echo 0)
         "$KIVO_API" serve --listen "127.0.0.1:$PORT" --db "$DB" --create --quiet "$@" >>"$T/api.log" 2>&1 &
         API_PID=$!
-        for _ in $(seq 1 200); do
-            if curl -fsS "$BASE/healthz" >/dev/null 2>&1; then return 0; fi
+        for _ in $(seq 1 600); do
+            # (grep reads a process substitution: under pipefail, tail's SIGPIPE when grep -q
+            # stops early would fail a pipeline)
+            if grep -q "listening on 127.0.0.1:$PORT " < <(tail -c +"$((mark + 1))" "$T/api.log") &&
+                curl -fsS "$BASE/healthz" >/dev/null 2>&1; then
+                return 0
+            fi
             kill -0 "$API_PID" 2>/dev/null || break
             sleep 0.05
         done
         kill -0 "$API_PID" 2>/dev/null && fail "kivo-api did not answer /healthz on $BASE"
-        if [ "$picked" = 1 ] && tail -c +"$((mark + 1))" "$T/api.log" | grep -q "is already in use"; then
+        if [ "$picked" = 1 ] && grep -q "is already in use" < <(tail -c +"$((mark + 1))" "$T/api.log"); then
             note "port $PORT was taken before kivo-api bound it (try $try); picking another"
             PORT=$(free_port)
             continue
