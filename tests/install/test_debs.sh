@@ -99,20 +99,39 @@ if [ -n "$made_db" ]; then
     grep 'does not exist' "$tmp/missing.log" >/dev/null ||
         { cat "$tmp/missing.log"; fail "no 'does not exist' for a missing database"; }
     [ ! -e /var/lib/kivo/missing.db ] || fail "the packaged settings made a missing database"
-    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    (
-        set -a
-        # shellcheck disable=SC1091
-        . /etc/kivo/kivo-api.env
-        KIVO_API_LISTEN=127.0.0.1:$port
-        exec setpriv --reuid=kivo --regid=kivo --init-groups -- /usr/bin/kivo-api serve
-    ) >"$tmp/server.log" 2>&1 &
-    pid=$!
-    for _ in $(seq 100); do
-        curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
-        kill -0 "$pid" 2>/dev/null || { cat "$tmp/server.log"; fail "the installed kivo-api exited"; }
-        sleep 0.1
+    # A free port may be taken by another test before the server binds it: the server then says
+    # so and exits, and is started again on a new one. It is up once its own log says it listens
+    # there and /healthz answers (an answer alone could come from another test's server).
+    for try in 1 2 3 4 5; do
+        port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+        (
+            set -a
+            # shellcheck disable=SC1091
+            . /etc/kivo/kivo-api.env
+            KIVO_API_LISTEN=127.0.0.1:$port
+            exec setpriv --reuid=kivo --regid=kivo --init-groups -- /usr/bin/kivo-api serve
+        ) >"$tmp/server.log" 2>&1 &
+        pid=$!
+        up=0
+        for _ in $(seq 600); do
+            if grep -q "listening on 127.0.0.1:$port " "$tmp/server.log" &&
+                curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; then
+                up=1
+                break
+            fi
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        [ "$up" = 1 ] && break
+        if ! kill -0 "$pid" 2>/dev/null && grep -q "is already in use" "$tmp/server.log"; then
+            echo "install_debs: port $port was taken before kivo-api bound it (try $try)" >&2
+            continue
+        fi
+        cat "$tmp/server.log"
+        kill -0 "$pid" 2>/dev/null && fail "the installed kivo-api does not answer /healthz"
+        fail "the installed kivo-api exited"
     done
+    [ "$up" = 1 ] || { cat "$tmp/server.log"; fail "five free ports were taken in turn"; }
     curl -fsS "http://127.0.0.1:$port/healthz" | grep '"ok"' >/dev/null ||
         { cat "$tmp/server.log"; fail "the installed kivo-api does not answer /healthz"; }
     [ "$(stat -c %U /var/lib/kivo/kivo.db)" = kivo ] || fail "kivo.db is not the kivo user's"
