@@ -108,6 +108,40 @@ function sleep(ms) {
     return new Promise((r) => setTimeout(r, ms));
 }
 
+/* kivo-api serve on a free loopback port, its stdout and stderr written to logPath: {server,
+ * port, base}. freePort() only finds a port that was free a moment ago: another test running at
+ * the same time can take it before the server binds it. Then the server exits saying the port is
+ * in use and is started again on a new one (five tries). It is up once its own log says it
+ * listens on the port and /healthz answers (an answer alone could come from another test's
+ * kivo-api on that port). Any other failure throws, with the end of the log. */
+async function startApi(o, db, args, logPath) {
+    for (let attempt = 1; attempt <= 5; attempt++) {
+        const port = await freePort();
+        const base = 'http://127.0.0.1:' + port;
+        /* A new log at the first try; the tries after it append. */
+        const mark = attempt === 1 ? 0 : fs.statSync(logPath).size;
+        const log = fs.openSync(logPath, attempt === 1 ? 'w' : 'a');
+        const server = childProcess.spawn(o.api, ['serve', '--listen', '127.0.0.1:' + port,
+                                                  '--db', db, ...args],
+                                          {stdio: ['ignore', log, log]});
+        fs.closeSync(log);
+        const since = () => fs.readFileSync(logPath).subarray(mark).toString('utf8');
+        const exited = () => server.exitCode !== null || server.signalCode !== null;
+        for (let i = 0; i < 1200 && !exited(); i++) {
+            if (since().includes('listening on 127.0.0.1:' + port + ' ') &&
+                await fetch(base + '/healthz').then((r) => r.ok, () => false))
+                return {server, port, base};
+            await sleep(50);
+        }
+        if (exited() && since().includes('is already in use'))
+            continue;
+        if (!exited())
+            server.kill('SIGKILL');
+        throw new Error('kivo-api did not start on ' + base + '; its log:\n' + since().slice(-2000));
+    }
+    throw new Error('kivo-api found five free ports taken in turn');
+}
+
 /* A page with every guard on: dialogs, page errors, CSP violations, requests leaving `origin`. */
 async function guardedPage(browser, origin) {
     const context = await browser.newContext({viewport: {width: 1280, height: 900}});
@@ -492,19 +526,11 @@ async function hosted(browser, o, out) {
         assert.strictEqual(k.status, 0, 'keys create: ' + k.stderr);
         const key = k.stdout.split('\n')[0].trim();
         assert.ok(key.startsWith('kivo_sk_'), 'keys create printed no key');
-        const port = await freePort();
-        const base = 'http://127.0.0.1:' + port;
-        const log = fs.openSync(path.join(out, 'kivo-api.log'), 'w');
         /* The paging check below posts 17 hosted runs at once: room for them in the queue. */
-        server = childProcess.spawn(o.api, ['serve', '--listen', '127.0.0.1:' + port, '--db', db,
-                                            '--hosted-queue', '32'],
-                                    {stdio: ['ignore', log, log]});
-        let up = false;
-        for (let i = 0; i < 200 && !up; i++) {
-            await sleep(50);
-            up = await fetch(base + '/healthz').then((r) => r.ok, () => false);
-        }
-        assert.ok(up, 'kivo-api did not answer /healthz');
+        const api = await startApi(o, db, ['--hosted-queue', '32'],
+                                   path.join(out, 'kivo-api.log'));
+        server = api.server;
+        const base = api.base;
 
         const records = fs.readFileSync(path.join(o.root, 'tests', 'web', 'xss.jsonl'), 'utf8')
             .trim().split('\n').map((l) => JSON.parse(l));
@@ -648,17 +674,9 @@ async function workerBatches(browser, o, out) {
                               '--scopes', 'private_worker:write,private_worker:read']);
         assert.strictEqual(k.status, 0, 'keys create: ' + k.stderr);
         const key = k.stdout.split('\n')[0].trim();
-        const port = await freePort();
-        const base = 'http://127.0.0.1:' + port;
-        const log = fs.openSync(path.join(out, 'kivo-api-pw.log'), 'w');
-        server = childProcess.spawn(o.api, ['serve', '--listen', '127.0.0.1:' + port, '--db', db,
-                                            '--rate-limit', '0'], {stdio: ['ignore', log, log]});
-        let up = false;
-        for (let i = 0; i < 200 && !up; i++) {
-            await sleep(50);
-            up = await fetch(base + '/healthz').then((r) => r.ok, () => false);
-        }
-        assert.ok(up, 'kivo-api did not answer /healthz');
+        const api = await startApi(o, db, ['--rate-limit', '0'], path.join(out, 'kivo-api-pw.log'));
+        server = api.server;
+        const base = api.base;
         const hostile = '<img src=x onerror="window.__pwned=30">';
         const workflow = 'wf ' + hostile;
         const call = async (p, body, token) => {
