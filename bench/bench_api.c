@@ -220,14 +220,56 @@ static int free_port(void)
     return port;
 }
 
+/* 1 when the file at path holds needle (the server's log is a few lines). */
+static int file_has(const char *path, const char *needle)
+{
+    char text[16384];
+    size_t n = 0;
+    FILE *f = fopen(path, "r");
+
+    if (f) {
+        n = fread(text, 1, sizeof text - 1, f);
+        fclose(f);
+    }
+    text[n] = '\0';
+    return strstr(text, needle) != NULL;
+}
+
+/* 1 when GET url/healthz answers 200. */
+static int healthy(const char *url)
+{
+    char health[256];
+    long st = 0;
+    CURL *c;
+
+    if (snprintf(health, sizeof health, "%s/healthz", url) >= (int)sizeof health)
+        return 0;
+    c = curl_easy_init();
+    if (!c)
+        return 0;
+    curl_easy_setopt(c, CURLOPT_URL, health);
+    curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 5L);
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
+    curl_easy_cleanup(c);
+    return st == 200;
+}
+
+/* Starts bin on a free port with its stderr in dir/server.log. free_port() only finds a port that
+ * was free a moment ago: another program can take it before the server binds it. Then the server
+ * exits saying the port is in use and is started again on a new one (five tries). It is up once
+ * its own log says it listens on the port and /healthz answers (an answer alone could come from
+ * another kivo-api on that port). */
 static int start_server(const char *bin, const char *dir, const char *threads, char *url_out,
                         size_t url_size)
 {
-    char cmd[4096], db[1200], listen_arg[64];
+    char cmd[4096], db[1200], log[1200], listen_arg[64], listening[96];
     FILE *p;
-    int port = free_port();
+    int status;
 
-    if (snprintf(db, sizeof db, "%s/bench.db", dir) >= (int)sizeof db)
+    if (snprintf(db, sizeof db, "%s/bench.db", dir) >= (int)sizeof db ||
+        snprintf(log, sizeof log, "%s/server.log", dir) >= (int)sizeof log)
         return -1;
     if (snprintf(cmd, sizeof cmd,
                  "'%s' keys create --create --db '%s' --project bench --scopes "
@@ -243,34 +285,56 @@ static int start_server(const char *bin, const char *dir, const char *threads, c
     }
     pclose(p);
     api_key[strcspn(api_key, "\n")] = '\0';
-    snprintf(listen_arg, sizeof listen_arg, "127.0.0.1:%d", port);
-    server_pid = fork();
-    if (server_pid == 0) {
-        if (threads)
-            execl(bin, bin, "serve", "--db", db, "--listen", listen_arg, "--rate-limit", "0",
-                  "--quiet", "--threads", threads, (char *)NULL);
-        else
-            execl(bin, bin, "serve", "--db", db, "--listen", listen_arg, "--rate-limit", "0",
-                  "--quiet", (char *)NULL);
-        _exit(127);
+    for (int attempt = 1; attempt <= 5; attempt++) {
+        int port = free_port(), exited = 0;
+
+        snprintf(listen_arg, sizeof listen_arg, "127.0.0.1:%d", port);
+        snprintf(listening, sizeof listening, "listening on 127.0.0.1:%d ", port);
+        snprintf(url_out, url_size, "http://127.0.0.1:%d", port);
+        server_pid = fork();
+        if (server_pid < 0)
+            return -1;
+        if (server_pid == 0) {
+            if (!freopen(log, "w", stderr))
+                _exit(127);
+            if (threads)
+                execl(bin, bin, "serve", "--db", db, "--listen", listen_arg, "--rate-limit", "0",
+                      "--quiet", "--threads", threads, (char *)NULL);
+            else
+                execl(bin, bin, "serve", "--db", db, "--listen", listen_arg, "--rate-limit", "0",
+                      "--quiet", (char *)NULL);
+            _exit(127);
+        }
+        for (int i = 0; i < 1200; i++) {
+            if (waitpid(server_pid, &status, WNOHANG) == server_pid) {
+                exited = 1;
+                server_pid = -1;
+                break;
+            }
+            if (file_has(log, listening) && healthy(url_out))
+                return 0;
+            usleep(50000);
+        }
+        if (exited && file_has(log, "is already in use")) {
+            fprintf(stderr, "bench_api: port %d was taken before kivo-api bound it (try %d)\n",
+                    port, attempt);
+            continue;
+        }
+        break;
     }
-    snprintf(url_out, url_size, "http://127.0.0.1:%d", port);
-    for (int i = 0; i < 200; i++) {
-        CURL *c = curl_easy_init();
-        char health[256];
-        long st = 0;
-        if (snprintf(health, sizeof health, "%s/healthz", url_out) >= (int)sizeof health)
-            break;
-        curl_easy_setopt(c, CURLOPT_URL, health);
-        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-        if (curl_easy_perform(c) == CURLE_OK)
-            curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
-        curl_easy_cleanup(c);
-        if (st == 200)
-            return 0;
-        usleep(50000);
+    fprintf(stderr, "bench_api: the server did not come up; its log %s:\n", log);
+    p = fopen(log, "r");
+    if (p) {
+        char line[1024];
+        while (fgets(line, sizeof line, p))
+            fputs(line, stderr);
+        fclose(p);
     }
-    fprintf(stderr, "bench_api: the server did not come up\n");
+    if (server_pid > 0) {
+        kill(server_pid, SIGKILL);
+        waitpid(server_pid, &status, 0);
+        server_pid = -1;
+    }
     return -1;
 }
 
@@ -430,6 +494,8 @@ out:
         snprintf(db, sizeof db, "%s/bench.db-wal", dir);
         unlink(db);
         snprintf(db, sizeof db, "%s/bench.db-shm", dir);
+        unlink(db);
+        snprintf(db, sizeof db, "%s/server.log", dir);
         unlink(db);
         rmdir(dir);
     }
