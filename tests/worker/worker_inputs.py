@@ -906,12 +906,13 @@ def case_fail_fast():
                   "private_worker:write" in body.get("scopes", []), "whoami: %d %r" % (st, body))
             st, _, body = c.request("POST", "/v1/private-worker/whoami", token=good)
             check(st == 405, "whoami POST: %d" % st)
-            # A port nobody listens on (the server's, after it is stopped, is not reliable).
+            # A port nobody listens on (the server's, after it is stopped, is not reliable): bound
+            # by a socket that does not listen, so connections are refused and no other test can
+            # take the port meanwhile.
             import socket
             sk = socket.socket()
             sk.bind(("127.0.0.1", 0))
             dead = "http://127.0.0.1:%d" % sk.getsockname()[1]
-            sk.close()
             bad_key = "kivo_sk_" + "A" * 43
             cases = (
                 ("bad URL", dead, good, ["127.0.0.1", "onnect"]),
@@ -934,6 +935,7 @@ def case_fail_fast():
             st, _, body = c.request("GET", "/v1/private-worker/review-runs?limit=100", token=good)
             check(st == 200 and len(body.get("runs", [])) == summary(out)["records_reviewed"],
                   "runs on the server: %d %r" % (st, body and len(body.get("runs", []))))
+            sk.close()
         finally:
             srv.stop()
 

@@ -493,11 +493,14 @@ def case_json_offsets():
             check("near byte %d:" % w in reason, "want byte %d in %s" % (w, reason))
 
 
-def free_port():
+def refused_port():
+    """(socket, port): a loopback port bound by a socket that does not listen, so connections to
+    it are refused, and no other test can take it while the socket is open (a port found free
+    and closed again could be bound by another test's server before it is used)."""
     import socket
-    with socket.socket() as so:
-        so.bind(("127.0.0.1", 0))
-        return so.getsockname()[1]
+    so = socket.socket()
+    so.bind(("127.0.0.1", 0))
+    return so, so.getsockname()[1]
 
 
 def check_then_gone():
@@ -539,7 +542,7 @@ def case_transport_errors():
         key = write(os.path.join(tmp, "key"), "kivo_test_key_000000000000\n")
         os.chmod(key, 0o600)
         out = os.path.join(tmp, "out")
-        port = free_port()
+        held, port = refused_port()
         rc, _, err = run("batch", "-f", example_spec(), "-o", out, "-q", env=clean_env(
             KIVO_API_BASE_URL="http://127.0.0.1:%d" % port, KIVO_API_KEY_FILE=key,
             KIVO_RETRY_DEADLINE="1"))
@@ -587,6 +590,7 @@ def case_transport_errors():
                              KIVO_RETRY_DEADLINE="1"))
         check(rc == 5 and err.count("run: no answer from kivo-api") == 1 and "refused" in
               err.lower(), "run, refused: exit %d: %s" % (rc, err))
+        held.close()
 
 
 def current_umask():
