@@ -1163,13 +1163,15 @@ int api_serve_main(int argc, char **argv)
 
     while (sigwait(&sigs, &sig) != 0 || (sig != SIGTERM && sig != SIGINT))
         ;
-    api_log_event("info", "signal %d, finishing requests in flight", sig);
-    sd_notify(0, "STOPPING=1\nSTATUS=finishing requests in flight");
     /* From now on on_accept() closes every new connection at once. MHD_quiesce_daemon() is not
      * used: with epoll and MHD's own threads it races them for the listen socket's removal from
      * their epoll sets, and the loser panics ("Failed to remove listen FD from epoll set") and
-     * aborts the server (seen under load in api_tenants; an open libmicrohttpd defect). */
+     * aborts the server (seen under load in api_tenants; an open libmicrohttpd defect). The log
+     * line and STOPPING=1 come after it, so whoever reads them knows new connections are
+     * refused. */
     atomic_store(&draining, 1);
+    api_log_event("info", "signal %d, finishing requests in flight", sig);
+    sd_notify(0, "STOPPING=1\nSTATUS=finishing requests in flight");
     for (unsigned waited = 0; atomic_load(&in_flight) > 0 && waited < cfg.shutdown_grace_s * 100;
          waited++) {
         struct timespec ts = {0, 10 * 1000 * 1000};

@@ -634,11 +634,27 @@ def sigterm_in_flight(d):
     k = t.make_key(db)
     srv = t.Server(db, "--quiet").start()
     body = json.dumps(t.create_body("in_flight")).encode()
-    s = socket.create_connection((t.HOST, srv.port), timeout=20)
+    s = socket.create_connection((t.HOST, srv.port), timeout=60)
+    # "100 Continue" says the server has the head: the request is in flight from then on (a sleep
+    # could end before a loaded machine's server read it, and SIGTERM would find nothing to wait
+    # for).
     s.sendall(f"POST {PW} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {k}\r\n"
-              f"Content-Length: {len(body)}\r\n\r\n".encode() + body[:20])
-    time.sleep(0.3)
+              f"Content-Length: {len(body)}\r\nExpect: 100-continue\r\n\r\n".encode())
+    cont = b""
+    while not cont.endswith(b"\r\n\r\n"):
+        part = s.recv(1)
+        if not part:
+            break
+        cont += part
+    check(cont.startswith(b"HTTP/1.1 100"), f"the head is taken in: {cont[:40]!r}")
+    s.sendall(body[:20])
     srv.proc.send_signal(signal.SIGTERM)
+    # The server logs the signal once it refuses new connections (it drains from then on).
+    deadline = time.monotonic() + 60
+    while "finishing requests in flight" not in open(srv.log, errors="replace").read():
+        if time.monotonic() > deadline or srv.proc.poll() is not None:
+            break
+        time.sleep(0.05)
     time.sleep(0.3)
     check(srv.proc.poll() is None, "server waits for the request in flight")
     # While it drains, a new connection is closed unanswered (the listen socket stays open until
