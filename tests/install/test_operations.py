@@ -44,7 +44,11 @@ def backup(db, key, tmp):
     r = subprocess.run(["sqlite3", db, ".backup '%s'" % copy], capture_output=True, text=True,
                        timeout=120)
     t.check(r.returncode == 0 and r.stderr == "", "sqlite3 .backup: %s" % r.stderr)
-    time.sleep(0.3)
+    # The writer goes on: wait for a run acknowledged after the backup began (a fixed sleep could
+    # end before a loaded machine's next create).
+    deadline = time.monotonic() + 60
+    while th.is_alive() and not (acked and acked[-1][0] >= began) and time.monotonic() < deadline:
+        time.sleep(0.02)
     stop.set()
     th.join()
     before = [rid for (at, rid) in acked if at < began]
