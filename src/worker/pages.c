@@ -24,7 +24,7 @@ struct wk_pages {
     int dirfd; /* DIR/pages */
     uint32_t per_page;
     int64_t page;   /* the open page, or the next one */
-    int fd;         /* the open page's descriptor, or -1 */
+    int open;       /* a page is open (its file: tw) */
     uint64_t bytes; /* of the open page, written and buffered */
     uint32_t runs;  /* on the open page */
     kivo_buf buf;   /* not yet written */
@@ -35,6 +35,7 @@ struct wk_pages {
     int src_fd;
     int64_t src_page;
     uint64_t linked; /* pages that are links to the previous store's */
+    int after_twin;  /* the last run's block was the twin's, at its own place (twin.h) */
 };
 
 /* "NNNN.html[.partial]" (4 or more digits) into out (size WK_HTML_PAGE_NAME_MAX + 8). */
@@ -100,9 +101,9 @@ static wk_pages *pages_new(int out_fd, uint32_t per_page, char *err, size_t errl
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    p->fd = p->prev_fd = p->src_fd = -1;
+    p->prev_fd = p->src_fd = -1;
     p->src_page = -1;
-    wk_twin_begin(&p->tw, -1, -1);
+    p->tw.fd = p->tw.twin = p->tw.src = -1;
     p->per_page = per_page && per_page <= WK_HTML_RUNS_PER_PAGE ? per_page : WK_HTML_RUNS_PER_PAGE;
     kivo_buf_init(&p->buf, 0);
     if ((p->dirfd = wk_dir_walk(out_fd, WK_PAGES_DIR, 1, NULL, NULL)) < 0) {
@@ -130,21 +131,17 @@ int wk_pages_open(int out_fd, uint32_t per_page, wk_pages **out, char *err, size
 
 static int open_page(wk_pages *p, char *err, size_t errlen)
 {
-    char name[WK_HTML_PAGE_NAME_MAX + 8];
+    char name[WK_HTML_PAGE_NAME_MAX + 8], final[WK_HTML_PAGE_NAME_MAX + 8];
     page_file(p->page, 1, name, sizeof name);
-    p->fd =
-        openat(p->dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, WK_MODE_TEXT);
-    if (p->fd < 0) {
+    page_file(p->page, 0, final, sizeof final);
+    /* With --reuse: made when its first byte differs from its twin's (twin.h). */
+    if (wk_twin_begin(&p->tw, p->dirfd, name, final, p->prev_fd) != 0) {
         wk_output_error(err, errlen, "cannot write", WK_PAGES_DIR, name, errno);
         return -1;
     }
+    p->open = 1;
+    p->after_twin = 0;
     p->runs = 0;
-    int twin = -1;
-    if (p->prev_fd >= 0) {
-        page_file(p->page, 0, name, sizeof name);
-        twin = openat(p->prev_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    }
-    wk_twin_begin(&p->tw, p->fd, twin);
     if (wk_html_runs_head(p->page, &p->buf) != KIVO_OK) {
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -166,20 +163,16 @@ static int close_page(wk_pages *p, int64_t next, char *err, size_t errlen)
     if (flush(p, err, errlen) != 0)
         return -1;
     /* Its twin whole: the twin linked under the final name (twin.h). */
-    int linked = wk_twin_linkable(&p->tw) && linkat(p->prev_fd, final, p->dirfd, final, 0) == 0;
-    if (linked) {
-        wk_test_point("page_link");
-        close(p->fd);
-        unlinkat(p->dirfd, partial, 0);
-        p->linked++;
-    } else if (wk_twin_sync(&p->tw) != 0 || fdatasync(p->fd) != 0 || close(p->fd) != 0) {
-        p->fd = -1;
-        wk_twin_end(&p->tw);
+    int linked;
+    p->open = 0;
+    if (wk_twin_close(&p->tw, &linked) != 0) {
         wk_output_error(err, errlen, "cannot write", WK_PAGES_DIR, partial, errno);
         return -1;
     }
-    p->fd = -1;
-    wk_twin_end(&p->tw);
+    if (linked) {
+        wk_test_point("page_link");
+        p->linked++;
+    }
     if (!linked)
         wk_test_point("page_close");
     if (!linked && wk_commit_at(p->dirfd, partial, final, 0) != 0) {
@@ -194,13 +187,14 @@ int wk_pages_append(wk_pages *p, const char *data, size_t len, wk_page_loc *loc,
                     size_t errlen)
 {
     static const char open_[] = WK_HTML_RUN_OPEN, close_[] = WK_HTML_RUN_CLOSE;
-    if (p->fd >= 0 && p->runs == p->per_page && close_page(p, p->page + 1, err, errlen) != 0)
+    if (p->open && p->runs == p->per_page && close_page(p, p->page + 1, err, errlen) != 0)
         return -1;
-    if (p->fd < 0 && open_page(p, err, errlen) != 0)
+    if (!p->open && open_page(p, err, errlen) != 0)
         return -1;
     loc->page = p->page;
     loc->offset = p->bytes + sizeof open_ - 1;
     loc->length = len;
+    p->after_twin = 0;
     if (kivo_buf_append(&p->buf, open_, sizeof open_ - 1) != KIVO_OK ||
         kivo_buf_append(&p->buf, data, len) != KIVO_OK ||
         kivo_buf_append(&p->buf, close_, sizeof close_ - 1) != KIVO_OK) {
@@ -235,9 +229,9 @@ int wk_pages_append_carried(wk_pages *p, int64_t src_page, uint64_t src_off, siz
         snprintf(err, errlen, "a carried page block without the previous store's pages");
         return -1;
     }
-    if (p->fd >= 0 && p->runs == p->per_page && close_page(p, p->page + 1, err, errlen) != 0)
+    if (p->open && p->runs == p->per_page && close_page(p, p->page + 1, err, errlen) != 0)
         return -1;
-    if (p->fd < 0 && open_page(p, err, errlen) != 0)
+    if (!p->open && open_page(p, err, errlen) != 0)
         return -1;
     int src = -1;
     if (src_page == p->page && p->tw.twin >= 0) {
@@ -263,10 +257,20 @@ int wk_pages_append_carried(wk_pages *p, int64_t src_page, uint64_t src_off, siz
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    if (flush(p, err, errlen) != 0)
+    /* Between two blocks the twin holds side by side, the twin has what the writer put there
+     * (WK_HTML_RUN_CLOSE, WK_HTML_RUN_OPEN) as surely as it has the blocks: not read back. The
+     * page's head and tail, and bytes before a block from elsewhere, are compared. */
+    if (p->after_twin && src == p->tw.twin && p->tw.same &&
+        p->buf.len == sizeof close_ - 1 + sizeof open_ - 1 && src_off == p->tw.pos + p->buf.len) {
+        if (wk_twin_write_known(&p->tw, p->buf.data, p->buf.len) != 0)
+            goto io;
+        kivo_buf_reset(&p->buf);
+    } else if (flush(p, err, errlen) != 0) {
         return -1;
+    }
     if (wk_twin_copy(&p->tw, src, src_off, len) != 0)
         goto io;
+    p->after_twin = src == p->tw.twin && p->tw.same;
     if (kivo_buf_append(&p->buf, close_, sizeof close_ - 1) != KIVO_OK) {
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -283,16 +287,16 @@ io:
 
 int wk_pages_sync(wk_pages *p, wk_pages_state *st, char *err, size_t errlen)
 {
-    if (p->fd >= 0) {
+    if (p->open) {
         if (flush(p, err, errlen) != 0)
             return -1;
-        if (wk_twin_sync(&p->tw) != 0 || fdatasync(p->fd) != 0) {
+        if (wk_twin_sync(&p->tw) != 0) {
             snprintf(err, errlen, "cannot sync a page: %s", strerror(errno));
             return -1;
         }
     }
     st->page = p->page;
-    st->open = p->fd >= 0;
+    st->open = p->open;
     st->bytes = st->open ? p->bytes : 0;
     st->runs = st->open ? p->runs : 0;
     return 0;
@@ -307,7 +311,7 @@ uint64_t wk_pages_runs(const wk_pages_state *st, uint32_t per_page)
 
 int wk_pages_finish(wk_pages *p, uint64_t *n_pages, char *err, size_t errlen)
 {
-    if (p->fd >= 0 && close_page(p, -1, err, errlen) != 0)
+    if (p->open && close_page(p, -1, err, errlen) != 0)
         return -1;
     if (fsync(p->dirfd) != 0) {
         snprintf(err, errlen, "cannot sync %s/: %s", WK_PAGES_DIR, strerror(errno));
@@ -327,8 +331,6 @@ void wk_pages_free(wk_pages *p)
         close(p->src_fd);
     if (p->prev_fd >= 0)
         close(p->prev_fd);
-    if (p->fd >= 0)
-        close(p->fd);
     if (p->dirfd >= 0)
         close(p->dirfd);
     kivo_buf_free(&p->buf);
@@ -368,11 +370,13 @@ int wk_pages_resume(int out_fd, uint32_t per_page, const wk_pages_state *st, wk_
     p->page = st->page;
     if (st->open) {
         /* Written in place from here: never through a link into another store (twin.h). */
-        if (wk_unshare_at(p->dirfd, partial) == 0)
-            p->fd = openat(p->dirfd, partial, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-        if (p->fd < 0 || fstat(p->fd, &sb) != 0 || (uint64_t)sb.st_size < st->bytes ||
-            ftruncate(p->fd, (off_t)st->bytes) != 0 ||
-            lseek(p->fd, (off_t)st->bytes, SEEK_SET) < 0) {
+        int fd = wk_unshare_at(p->dirfd, partial) == 0
+                     ? openat(p->dirfd, partial, O_WRONLY | O_NOFOLLOW | O_CLOEXEC)
+                     : -1;
+        if (fd < 0 || fstat(fd, &sb) != 0 || (uint64_t)sb.st_size < st->bytes ||
+            ftruncate(fd, (off_t)st->bytes) != 0 || lseek(fd, (off_t)st->bytes, SEEK_SET) < 0) {
+            if (fd >= 0)
+                close(fd);
             snprintf(err, errlen,
                      "%s/%s is shorter than the checkpoint says or cannot be written: the "
                      "batch cannot resume",
@@ -381,8 +385,8 @@ int wk_pages_resume(int out_fd, uint32_t per_page, const wk_pages_state *st, wk_
         }
         p->bytes = st->bytes;
         p->runs = st->runs;
-        wk_twin_begin(&p->tw, p->fd, -1);
-        p->tw.pos = st->bytes;
+        wk_twin_resume(&p->tw, p->dirfd, partial, name, fd, st->bytes);
+        p->open = 1;
     }
     *out = p;
     return 0;

@@ -31,7 +31,7 @@ struct wk_parts {
     uint64_t part_size;
     wk_rindex *ix;
     uint32_t part;        /* the open part, or the next one */
-    int fd;               /* the open part's descriptor, or -1 */
+    int open;             /* a part is open (its file: tw) */
     uint64_t bytes;       /* in the open part's file */
     uint64_t content;     /* its reports' bytes, newlines included (decompressed) */
     uint32_t frames;      /* frames written to it */
@@ -186,9 +186,10 @@ static int flush(wk_parts *p, char *err, size_t errlen)
         snprintf(err, errlen, "zstd: %s", ZSTD_getErrorName(zn));
         return -1;
     }
-    if (wk_write_all(p->fd, p->zbuf, zn) != 0)
+    int fd = wk_twin_fd(&p->tw);
+    if (fd < 0 || wk_write_all(fd, p->zbuf, zn) != 0)
         goto io;
-    wk_write_behind(p->fd, p->bytes, zn);
+    wk_write_behind(fd, p->bytes, zn);
     wk_rindex_frame f = {p->part, p->frames, p->bytes, zn, p->frame_start, p->len};
     if (p->ix && wk_rindex_add_frame(p->ix, &f) != 0) {
         snprintf(err, errlen, "cannot write the index: %s", wk_rindex_errmsg(p->ix));
@@ -208,40 +209,19 @@ io:;
 
 static int open_part(wk_parts *p, char *err, size_t errlen)
 {
-    char name[WK_PART_NAME_MAX];
+    char name[WK_PART_NAME_MAX], final[WK_PART_NAME_MAX];
     wk_part_name(p->part, p->c, 1, name);
-    p->fd =
-        openat(p->dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, WK_MODE_TEXT);
-    if (p->fd < 0) {
+    wk_part_name(p->part, p->c, 0, final);
+    /* Uncompressed, with --reuse: made when its first byte differs from its twin's (twin.h). */
+    if (wk_twin_begin(&p->tw, p->dirfd, name, final, p->c == WK_COMPRESS_NONE ? p->prev_fd : -1) !=
+        0) {
         wk_output_error(err, errlen, "cannot write", "reports", name, errno);
         return -1;
     }
+    p->open = 1;
     p->bytes = p->content = p->frame_start = 0;
     p->frames = 0;
-    int twin = -1;
-    if (p->prev_fd >= 0 && p->c == WK_COMPRESS_NONE) {
-        wk_part_name(p->part, p->c, 0, name);
-        twin = openat(p->prev_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    }
-    wk_twin_begin(&p->tw, p->fd, twin);
     return 0;
-}
-
-/* The open part is its twin whole: the twin linked under the part's final name, the partial
- * removed. @return 1 linked, 0 not (the part is written as any other). */
-static int link_part(wk_parts *p, const char *partial, const char *final)
-{
-    if (!wk_twin_linkable(&p->tw))
-        return 0;
-    if (linkat(p->prev_fd, final, p->dirfd, final, 0) != 0)
-        return 0;
-    wk_test_point("part_link");
-    wk_twin_end(&p->tw);
-    close(p->fd);
-    p->fd = -1;
-    unlinkat(p->dirfd, partial, 0);
-    p->linked++;
-    return 1;
 }
 
 /* Writes out the open part, syncs it and gives it its final name. */
@@ -252,15 +232,16 @@ static int close_part(wk_parts *p, char *err, size_t errlen)
     wk_part_name(p->part, p->c, 0, final);
     if (flush(p, err, errlen) != 0)
         return -1;
-    int linked = link_part(p, partial, final);
-    if (!linked && (wk_twin_sync(&p->tw) != 0 || fdatasync(p->fd) != 0 || close(p->fd) != 0)) {
-        p->fd = -1;
-        wk_twin_end(&p->tw);
+    int linked;
+    p->open = 0;
+    if (wk_twin_close(&p->tw, &linked) != 0) {
         snprintf(err, errlen, "cannot write reports/%s: %s", partial, strerror(errno));
         return -1;
     }
-    p->fd = -1;
-    wk_twin_end(&p->tw);
+    if (linked) {
+        wk_test_point("part_link");
+        p->linked++;
+    }
     if (p->part >= p->closed_cap) {
         size_t cap = p->closed_cap ? p->closed_cap * 2 : 64;
         uint64_t *v = realloc(p->closed, cap * sizeof *v);
@@ -287,7 +268,7 @@ int wk_parts_append(wk_parts *p, const char *data, size_t len, wk_part_loc *loc,
 {
     /* A report ends with its newline (kivo_report_render); one that did not would get one. */
     size_t nl = len == 0 || data[len - 1] != '\n', need = len + nl;
-    if (p->fd < 0 && open_part(p, err, errlen) != 0)
+    if (!p->open && open_part(p, err, errlen) != 0)
         return -1;
     /* zstd: a report that would overflow the pending frame starts the next one. */
     if (p->c == WK_COMPRESS_ZSTD && p->len && p->len + need > WK_FRAME_MAX &&
@@ -332,7 +313,7 @@ written:
 
 int wk_parts_finish(wk_parts *p, uint32_t *n_parts, char *err, size_t errlen)
 {
-    if (p->fd >= 0 && close_part(p, err, errlen) != 0)
+    if (p->open && close_part(p, err, errlen) != 0)
         return -1;
     if (fsync(p->dirfd) != 0) {
         snprintf(err, errlen, "cannot sync reports/: %s", strerror(errno));
@@ -356,7 +337,7 @@ int wk_parts_append_carried(wk_parts *p, const char *data, size_t len, uint32_t 
 {
     if (p->c != WK_COMPRESS_NONE || p->prev_fd < 0 || len == 0 || data[len - 1] != '\n')
         return wk_parts_append(p, data, len, loc, err, errlen);
-    if (p->fd < 0 && open_part(p, err, errlen) != 0)
+    if (!p->open && open_part(p, err, errlen) != 0)
         return -1;
     int src = -1;
     if (src_part == p->part && p->tw.twin >= 0) {
@@ -410,8 +391,6 @@ void wk_parts_free(wk_parts *p)
         close(p->src_fd);
     if (p->prev_fd >= 0)
         close(p->prev_fd);
-    if (p->fd >= 0)
-        close(p->fd);
     free(p->buf);
     free(p->zbuf);
     free(p->closed);
@@ -431,10 +410,9 @@ static wk_parts *parts_new(int reports_fd, wk_compress c, uint64_t part_size, wk
     p->c = c;
     p->part_size = part_size ? part_size : WK_PART_SIZE_DEFAULT;
     p->ix = ix;
-    p->fd = -1;
     p->prev_fd = p->src_fd = -1;
     p->src_part = -1;
-    wk_twin_begin(&p->tw, -1, -1);
+    p->tw.fd = p->tw.twin = p->tw.src = -1;
     return p;
 }
 
@@ -489,11 +467,13 @@ int wk_parts_resume(int reports_fd, wk_compress c, uint64_t part_size, wk_rindex
             goto fail;
         }
         /* Written in place from here: never through a link into another store (twin.h). */
-        if (wk_unshare_at(reports_fd, partial) == 0)
-            p->fd = openat(reports_fd, partial, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-        if (p->fd < 0 || fstat(p->fd, &sb) != 0 || (uint64_t)sb.st_size < st->bytes ||
-            ftruncate(p->fd, (off_t)st->bytes) != 0 ||
-            lseek(p->fd, (off_t)st->bytes, SEEK_SET) < 0) {
+        int fd = wk_unshare_at(reports_fd, partial) == 0
+                     ? openat(reports_fd, partial, O_WRONLY | O_NOFOLLOW | O_CLOEXEC)
+                     : -1;
+        if (fd < 0 || fstat(fd, &sb) != 0 || (uint64_t)sb.st_size < st->bytes ||
+            ftruncate(fd, (off_t)st->bytes) != 0 || lseek(fd, (off_t)st->bytes, SEEK_SET) < 0) {
+            if (fd >= 0)
+                close(fd);
             snprintf(err, errlen,
                      "reports/%s is shorter than the checkpoint says or cannot be "
                      "written: the batch cannot resume",
@@ -503,8 +483,8 @@ int wk_parts_resume(int reports_fd, wk_compress c, uint64_t part_size, wk_rindex
         p->bytes = st->bytes;
         p->content = p->frame_start = st->content;
         p->frames = st->frames;
-        wk_twin_begin(&p->tw, p->fd, -1);
-        p->tw.pos = st->bytes;
+        wk_twin_resume(&p->tw, reports_fd, partial, name, fd, st->bytes);
+        p->open = 1;
     }
     *out = p;
     return 0;
@@ -516,16 +496,16 @@ fail:
 int wk_parts_sync(wk_parts *p, wk_parts_state *st, const uint64_t **closed, char *err,
                   size_t errlen)
 {
-    if (p->fd >= 0) {
+    if (p->open) {
         if (flush(p, err, errlen) != 0)
             return -1;
-        if (wk_twin_sync(&p->tw) != 0 || fdatasync(p->fd) != 0) {
+        if (wk_twin_sync(&p->tw) != 0) {
             snprintf(err, errlen, "cannot sync a part: %s", strerror(errno));
             return -1;
         }
     }
     st->part = p->part;
-    st->open = p->fd >= 0;
+    st->open = p->open;
     st->bytes = st->open ? p->bytes : 0;
     st->content = st->open ? p->content : 0;
     st->frames = st->open ? p->frames : 0;

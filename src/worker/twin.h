@@ -19,22 +19,43 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define WK_TWIN_NAME_MAX 96
+
 typedef struct wk_twin {
-    int fd;             /* the file being written (borrowed), or -1 */
-    int twin;           /* the twin, read only (owned), or -1 */
+    int dirfd;                    /* the folder the file is written in (borrowed) */
+    char name[WK_TWIN_NAME_MAX];  /* its name there while it is written (NAME.partial) */
+    char final[WK_TWIN_NAME_MAX]; /* its name once closed; the twin's name in prev_dirfd */
+    int prev_dirfd;               /* the previous store's folder of the twin (borrowed), or -1 */
+    int fd;   /* the file, or -1 while it is not made (on its first byte not the twin's) */
+    int twin; /* the twin, read only (owned), or -1 */
     uint64_t twin_size; /* its size when opened */
-    int same;           /* nothing written to fd yet: the file so far is the twin's [0, pos) */
+    int same;           /* the file so far is the twin's [0, pos), and nothing is written */
+    int at_twin;        /* name is a link to the twin (a checkpoint while same) */
     uint64_t pos;       /* the file's bytes so far: written, pending or (same) deferred */
     int src;            /* pending: src's [src_off, src_off + src_len) to copy to fd */
     uint64_t src_off, src_len;
 } wk_twin;
 
-/* Starts a file: fd is where it is written (borrowed), twin (taken: closed by wk_twin_end) the
- * previous store's file of the same name opened for reading, or -1 for none. */
-void wk_twin_begin(wk_twin *t, int fd, int twin);
+/* Starts the file dirfd/name (made when first needed), to be called final once closed;
+ * prev_dirfd (borrowed; -1: none) holds its twin, final there. @return 0, or -1 with errno. */
+int wk_twin_begin(wk_twin *t, int dirfd, const char *name, const char *final, int prev_dirfd);
+
+/* Goes on with the file dirfd/name already open as fd (taken) and holding pos bytes (a resume):
+ * no twin. */
+void wk_twin_resume(wk_twin *t, int dirfd, const char *name, const char *final, int fd,
+                    uint64_t pos);
+
+/* The file's descriptor, the file made (and the deferred bytes written) now if it was not.
+ * @return it, or -1 with errno. */
+int wk_twin_fd(wk_twin *t);
 
 /* Appends data[0..len) from memory. @return 0, or -1 with errno. */
 int wk_twin_write(wk_twin *t, const void *data, size_t len);
+
+/* Appends data[0..len), bytes the caller knows the twin has at this place whenever the file so
+ * far is the twin (the pages' constant bytes between two runs' blocks the twin holds side by
+ * side): not compared with the twin's. @return 0, or -1 with errno. */
+int wk_twin_write_known(wk_twin *t, const void *data, size_t len);
 
 /* Appends src's [off, off + len) (src borrowed: keep it open until wk_twin_flush() or the next
  * call has copied it). @return 0, or -1 with errno. */
@@ -43,13 +64,21 @@ int wk_twin_copy(wk_twin *t, int src, uint64_t off, uint64_t len);
 /* Copies what is pending (before the caller closes a source). @return 0, or -1 with errno. */
 int wk_twin_flush(wk_twin *t);
 
-/* All of the file's bytes so far into fd (a checkpoint; the caller syncs fd). @return 0, or -1. */
+/* A checkpoint: dirfd/name durably holds the file's pos bytes (and maybe more: a resume cuts it
+ * back). While the file is its twin, name becomes a link to the twin (the twin is durable
+ * already; wk_unshare_at() gives it an inode of its own before a resume cuts it); else it is
+ * written out and fdatasync'd. @return 0, or -1 with errno. */
 int wk_twin_sync(wk_twin *t);
 
-/* 1 when the file so far is its twin whole: link the twin instead of writing it. */
+/* 1 when the file so far is its twin whole (wk_twin_close() would link it). */
 int wk_twin_linkable(wk_twin *t);
 
-/* Closes the twin. */
+/* Closes the file. When it is its twin whole, the twin is linked as final (name, a link made by
+ * a checkpoint, renamed to it) and *linked is 1; else the file is written out, fdatasync'd and
+ * closed, still called name (the caller renames it), and *linked is 0. @return 0, or -1. */
+int wk_twin_close(wk_twin *t, int *linked);
+
+/* Closes the twin, and the file when still open. */
 void wk_twin_end(wk_twin *t);
 
 /* Copies src's [off, off + len) to fd at its file offset, in the kernel where it can

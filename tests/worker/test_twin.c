@@ -43,52 +43,77 @@ static int make(int dirfd, const char *name, const char *text)
     return fd;
 }
 
-static void test_same_is_deferred(void **state)
+/* A scratch folder with prev/f (TEXT) and an empty out/. */
+typedef struct dirs {
+    char *root;
+    int prev, out;
+} dirs;
+
+static dirs setup(void)
+{
+    dirs d;
+    char path[512];
+    d.root = kt_scratch_dir("twin");
+    snprintf(path, sizeof path, "%s/prev", d.root);
+    assert_int_equal(mkdir(path, 0700), 0);
+    d.prev = open(path, O_RDONLY | O_DIRECTORY);
+    snprintf(path, sizeof path, "%s/out", d.root);
+    assert_int_equal(mkdir(path, 0700), 0);
+    d.out = open(path, O_RDONLY | O_DIRECTORY);
+    close(make(d.prev, "f", TEXT));
+    return d;
+}
+
+static void teardown(dirs *d)
+{
+    close(d->prev);
+    close(d->out);
+    kt_scratch_remove(d->root);
+}
+
+/* 1 when a/na and b/nb are one file. */
+static int same_file(int a, const char *na, int b, const char *nb)
+{
+    struct stat x, y;
+    return fstatat(a, na, &x, 0) == 0 && fstatat(b, nb, &y, 0) == 0 && x.st_ino == y.st_ino &&
+           x.st_dev == y.st_dev;
+}
+
+static void test_same_is_linked(void **state)
 {
     (void)state;
-    char *root = kt_scratch_dir("twin");
-    int d = open(root, O_RDONLY | O_DIRECTORY);
-    char buf[256];
-    close(make(d, "twin", TEXT));
-    int fd = make(d, "new", "");
+    dirs d = setup();
     wk_twin t;
-    wk_twin_begin(&t, fd, openat(d, "twin", O_RDONLY));
+    int linked = -1;
+    assert_int_equal(wk_twin_begin(&t, d.out, "f.partial", "f", d.prev), 0);
     /* Bytes from memory equal to the twin's, then a range of the twin at its own place. */
     assert_int_equal(wk_twin_write(&t, "hello ", 6), 0);
     assert_int_equal(wk_twin_copy(&t, t.twin, 6, 5), 0);
     assert_int_equal(wk_twin_linkable(&t), 0); /* not the twin's size yet */
     assert_int_equal(wk_twin_copy(&t, t.twin, 11, strlen(TEXT) - 11), 0);
     assert_int_equal(wk_twin_linkable(&t), 1);
-    assert_int_equal(slurp(d, "new", buf, sizeof buf), 0); /* nothing written */
-    /* One byte more: no longer the twin; written out whole. */
-    assert_int_equal(wk_twin_write(&t, "!", 1), 0);
-    assert_int_equal(wk_twin_linkable(&t), 0);
-    assert_int_equal(wk_twin_sync(&t), 0);
-    assert_int_equal(slurp(d, "new", buf, sizeof buf), (ssize_t)strlen(TEXT) + 1);
-    assert_memory_equal(buf, TEXT, strlen(TEXT));
-    assert_int_equal(buf[strlen(TEXT)], '!');
-    wk_twin_end(&t);
-    close(fd);
-    close(d);
-    kt_scratch_remove(root);
+    assert_int_equal(faccessat(d.out, "f.partial", F_OK, 0), -1); /* nothing made */
+    assert_int_equal(wk_twin_close(&t, &linked), 0);
+    assert_int_equal(linked, 1);
+    assert_true(same_file(d.out, "f", d.prev, "f"));
+    assert_int_equal(faccessat(d.out, "f.partial", F_OK, 0), -1);
+    teardown(&d);
 }
 
 static void test_differs_then_copies(void **state)
 {
     (void)state;
-    char *root = kt_scratch_dir("twin");
-    int d = open(root, O_RDONLY | O_DIRECTORY);
+    dirs d = setup();
     char buf[256];
-    close(make(d, "twin", TEXT));
-    close(make(d, "other", "0123456789"));
-    int other = openat(d, "other", O_RDONLY);
-    int fd = make(d, "new", "");
+    close(make(d.prev, "other", "0123456789"));
+    int other = openat(d.prev, "other", O_RDONLY);
     wk_twin t;
-    wk_twin_begin(&t, fd, openat(d, "twin", O_RDONLY));
+    int linked = -1;
+    assert_int_equal(wk_twin_begin(&t, d.out, "f.partial", "f", d.prev), 0);
     assert_int_equal(wk_twin_copy(&t, t.twin, 0, 6), 0); /* "hello " deferred */
     /* Differs from the twin: the twin's prefix is written out, then the new bytes. */
     assert_int_equal(wk_twin_write(&t, "TWIN", 4), 0);
-    assert_int_equal(slurp(d, "new", buf, sizeof buf), 10);
+    assert_int_equal(slurp(d.out, "f.partial", buf, sizeof buf), 10);
     assert_string_equal(buf, "hello TWIN");
     /* Contiguous ranges of another file: one pending copy, out by the next write or sync. */
     assert_int_equal(wk_twin_copy(&t, other, 2, 3), 0);
@@ -97,53 +122,64 @@ static void test_differs_then_copies(void **state)
     assert_int_equal(wk_twin_copy(&t, t.twin, 0, 5), 0); /* another source: flushes */
     assert_int_equal(wk_twin_write(&t, "\n", 1), 0);
     assert_int_equal(wk_twin_sync(&t), 0);
-    assert_int_equal(slurp(d, "new", buf, sizeof buf), 21);
+    assert_int_equal(slurp(d.out, "f.partial", buf, sizeof buf), 21);
     assert_string_equal(buf, "hello TWIN23456hello\n");
     assert_int_equal(t.pos, 21u);
-    assert_int_equal(wk_twin_linkable(&t), 0);
     /* A range past the source's end is an error, not short bytes. */
+    int scratch = make(d.out, "scratch", "");
     errno = 0;
-    assert_int_equal(wk_copy_range(other, 8, 5, fd), -1);
+    assert_int_equal(wk_copy_range(other, 8, 5, scratch), -1);
     assert_int_equal(errno, EIO);
-    wk_twin_end(&t);
+    close(scratch);
+    assert_int_equal(wk_twin_close(&t, &linked), 0);
+    assert_int_equal(linked, 0);
+    assert_int_equal(slurp(d.out, "f.partial", buf, sizeof buf), 21); /* the caller renames */
+    assert_int_equal(slurp(d.prev, "f", buf, sizeof buf), (ssize_t)strlen(TEXT));
     close(other);
-    close(fd);
-    close(d);
-    kt_scratch_remove(root);
+    teardown(&d);
 }
 
-static void test_sync_writes_out(void **state)
+static void test_checkpoint_links(void **state)
 {
     (void)state;
-    char *root = kt_scratch_dir("twin");
-    int d = open(root, O_RDONLY | O_DIRECTORY);
+    dirs d = setup();
     char buf[256];
-    close(make(d, "twin", TEXT));
-    int fd = make(d, "new", "");
     wk_twin t;
-    wk_twin_begin(&t, fd, openat(d, "twin", O_RDONLY));
+    int linked = -1;
+    /* A checkpoint while the file is its twin: the partial name is a link to the twin. */
+    assert_int_equal(wk_twin_begin(&t, d.out, "f.partial", "f", d.prev), 0);
     assert_int_equal(wk_twin_copy(&t, t.twin, 0, 5), 0);
-    /* A checkpoint: the bytes so far must be in the file. */
     assert_int_equal(wk_twin_sync(&t), 0);
-    assert_int_equal(slurp(d, "new", buf, sizeof buf), 5);
-    assert_string_equal(buf, "hello");
+    assert_true(same_file(d.out, "f.partial", d.prev, "f"));
+    assert_int_equal(wk_twin_sync(&t), 0); /* again: nothing to do */
     assert_int_equal(wk_twin_copy(&t, t.twin, 5, strlen(TEXT) - 5), 0);
-    assert_int_equal(wk_twin_linkable(&t), 0); /* written: never linked after */
+    assert_int_equal(wk_twin_close(&t, &linked), 0);
+    assert_int_equal(linked, 1);
+    assert_true(same_file(d.out, "f", d.prev, "f"));
+    assert_int_equal(faccessat(d.out, "f.partial", F_OK, 0), -1);
+    /* The same, then a byte that differs: a file of its own replaces the link, the twin keeps
+     * its bytes. */
+    assert_int_equal(unlinkat(d.out, "f", 0), 0);
+    assert_int_equal(wk_twin_begin(&t, d.out, "f.partial", "f", d.prev), 0);
+    assert_int_equal(wk_twin_copy(&t, t.twin, 0, 5), 0);
     assert_int_equal(wk_twin_sync(&t), 0);
-    assert_int_equal(slurp(d, "new", buf, sizeof buf), (ssize_t)strlen(TEXT));
+    assert_true(same_file(d.out, "f.partial", d.prev, "f"));
+    assert_int_equal(wk_twin_write(&t, "X", 1), 0);
+    assert_false(same_file(d.out, "f.partial", d.prev, "f"));
+    assert_int_equal(wk_twin_close(&t, &linked), 0);
+    assert_int_equal(linked, 0);
+    assert_int_equal(slurp(d.out, "f.partial", buf, sizeof buf), 6);
+    assert_string_equal(buf, "helloX");
+    assert_int_equal(slurp(d.prev, "f", buf, sizeof buf), (ssize_t)strlen(TEXT));
     assert_string_equal(buf, TEXT);
-    /* No twin: an ordinary file. */
-    wk_twin_end(&t);
-    int fd2 = make(d, "new2", "");
-    wk_twin_begin(&t, fd2, -1);
+    /* No twin: made at once, an ordinary file. */
+    assert_int_equal(wk_twin_begin(&t, d.out, "g.partial", "g", d.prev), 0);
+    assert_int_equal(faccessat(d.out, "g.partial", F_OK, 0), 0);
     assert_int_equal(wk_twin_write(&t, "x", 1), 0);
-    assert_int_equal(wk_twin_linkable(&t), 0);
-    assert_int_equal(slurp(d, "new2", buf, sizeof buf), 1);
-    wk_twin_end(&t);
-    close(fd2);
-    close(fd);
-    close(d);
-    kt_scratch_remove(root);
+    assert_int_equal(wk_twin_close(&t, &linked), 0);
+    assert_int_equal(linked, 0);
+    assert_int_equal(slurp(d.out, "g.partial", buf, sizeof buf), 1);
+    teardown(&d);
 }
 
 static void test_unshare(void **state)
@@ -183,9 +219,9 @@ static void test_unshare(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_same_is_deferred),
+        cmocka_unit_test(test_same_is_linked),
         cmocka_unit_test(test_differs_then_copies),
-        cmocka_unit_test(test_sync_writes_out),
+        cmocka_unit_test(test_checkpoint_links),
         cmocka_unit_test(test_unshare),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
