@@ -52,6 +52,7 @@
 
 #define DEFAULT_CHUNK (1u << 20)
 #define DEFAULT_CHECKPOINT (64ull << 20) /* input bytes between checkpoints (v2) */
+#define WK_EVENTS_VBUF (1u << 20)        /* events.jsonl's write buffer (v2) */
 #define SLOTS_PER_THREAD 4
 #define JSON_MAX_DEPTH 128
 
@@ -86,6 +87,11 @@ typedef struct item {
     uint64_t src_off;
     int64_t src_page;
     uint64_t src_page_off;
+    /* ... and its previous row's seq, input line and file, event place and page (wk_line_carry) */
+    uint64_t src_seq, src_line, src_event_off;
+    uint32_t src_file;
+    int64_t src_row_page;
+    uint64_t src_row_page_off, src_row_page_len;
 } item;
 
 typedef struct slot {
@@ -297,6 +303,13 @@ static int carry_line(const job *j, worker *w, slot *s, item *it, kivo_status *s
     it->src_report = (uint8_t)c.from_part;
     it->src_part = c.part;
     it->src_off = c.offset;
+    it->src_seq = c.seq;
+    it->src_line = c.line;
+    it->src_file = c.file;
+    it->src_event_off = c.event_offset;
+    it->src_row_page = c.row_page;
+    it->src_row_page_off = c.row_page_offset;
+    it->src_row_page_len = c.row_page_length;
     memcpy(it->sha256, c.sha256, sizeof it->sha256);
     memcpy(it->key, c.review_key, sizeof it->key);
     it->verdict = c.verdict;
@@ -585,6 +598,7 @@ typedef struct batch {
     wk_seen *seen;
     wk_html_index *index;
     FILE *events, *rejects;
+    char *events_vbuf; /* events' stdio buffer (v2), freed after it is closed */
     char events_tmp[WK_TMP_MAX], rejects_tmp[WK_TMP_MAX];
     int root;              /* the out folder, locked (opts->lock_fd) */
     int reports_fd;        /* v2: DIR/reports */
@@ -600,6 +614,7 @@ typedef struct batch {
     wk_progress prog;
     wk_manifest man;     /* DIR/manifest.json as this batch writes it */
     int resume;          /* v2: going on from man.ck */
+    int ix_same;         /* --reuse: every row so far is the previous index's row of the same seq */
     uint64_t chunks;     /* input chunks consumed */
     uint64_t ckpt_bytes; /* input bytes at the last checkpoint */
     double t0;           /* when the batch started (now()) */
@@ -658,6 +673,8 @@ static int previous_store(batch *b)
         wk_output_error(b->err, b->errlen, "cannot read", b->opts->reuse, NULL, errno);
         return -1;
     }
+    /* A resumed batch did not see the rows before its checkpoint: it makes its own index. */
+    b->ix_same = !b->resume && b->opts->compress == WK_COMPRESS_NONE && !b->opts->merged_only;
     int rfd = wk_dir_walk(root, "reports", 0, NULL, NULL);
     if (rfd >= 0)
         wk_parts_set_previous(b->parts, rfd);
@@ -675,7 +692,7 @@ static int previous_store(batch *b)
 /* events.jsonl or rejects.jsonl of the report store v2, as NAME.partial until the batch ends, so
  * that a resumed batch finds them: made new (whatever was at the name is removed, never
  * followed), or with resume cut back to the committed length. NULL on failure, with errno. */
-static FILE *open_durable(int root, const char *name, int resume, uint64_t committed)
+static FILE *open_durable(int root, const char *name, int resume, uint64_t committed, char *vbuf)
 {
     char partial[64];
     struct stat sb;
@@ -705,9 +722,11 @@ static FILE *open_durable(int root, const char *name, int resume, uint64_t commi
     FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
     if (fd >= 0 && !f)
         close(fd);
-    /* Large writes: a batch writes ~1 KB of events a run, 4 KiB at a time by default. */
+    /* Large writes: a batch writes ~1 KB of events a run, 4 KiB at a time by default. glibc
+     * ignores the size when it allocates the buffer itself (st_blksize, 4 KiB, was what a
+     * batch wrote per call), so the caller's is given when it has one. */
     if (f)
-        setvbuf(f, NULL, _IOFBF, 1u << 20);
+        setvbuf(f, vbuf, _IOFBF, WK_EVENTS_VBUF);
     return f;
 }
 
@@ -875,8 +894,11 @@ static kivo_status open_out(batch *b)
     /* --reuse: the writers copy carried bytes from the previous store, or link its files. */
     if (b->opts->reuse && previous_store(b) != 0)
         return KIVO_EIO;
-    if (!(b->events = open_durable(b->root, "events.jsonl", b->resume, ck->events_bytes)) ||
-        !(b->rejects = open_durable(b->root, "rejects.jsonl", b->resume, ck->rejects_bytes))) {
+    b->events_vbuf = malloc(WK_EVENTS_VBUF);
+    if (!(b->events =
+              open_durable(b->root, "events.jsonl", b->resume, ck->events_bytes, b->events_vbuf)) ||
+        !(b->rejects =
+              open_durable(b->root, "rejects.jsonl", b->resume, ck->rejects_bytes, NULL))) {
         wk_output_error(b->err, b->errlen, "cannot write", b->out,
                         b->events ? "rejects.jsonl.partial" : "events.jsonl.partial", errno);
         return KIVO_EIO;
@@ -1316,6 +1338,15 @@ static kivo_status write_step_v2(batch *b, slot *set, size_t n)
                          wk_rindex_errmsg(b->ix));
                 return KIVO_EIO;
             }
+            /* Each row the previous store's own (wk_rindex_adopt() at the end)? The fields a
+             * line carries come from that row; these are the ones this batch decides. */
+            if (b->ix_same && !(it->reused_line && it->src_report && it->src_seq == row.seq &&
+                                it->src_file == row.file && it->src_line == row.line &&
+                                it->src_event_off == row.event_offset && it->src_part == row.part &&
+                                it->src_off == row.offset && it->src_row_page == row.page &&
+                                (row.page < 0 || (it->src_row_page_off == row.page_offset &&
+                                                  it->src_row_page_len == row.page_length))))
+                b->ix_same = 0;
             b->stored++;
             wk_test_point("store");
         }
@@ -1428,6 +1459,33 @@ write_failed:
     return KIVO_EIO;
 }
 
+/* The index completed: its lookup indexes built, or (--reuse, every row the previous index's
+ * own row) a copy of the previous index, reused set (wk_rindex_adopt()). @return 0, or -1 with a
+ * message in err. */
+static int finish_index(batch *b, char *err, size_t errlen)
+{
+    int adopted = 0;
+    if (b->ix_same && b->stored > 0) {
+        char here[4200], there[4200];
+        snprintf(here, sizeof here, "%s/reports", b->out);
+        snprintf(there, sizeof there, "%s/reports", b->opts->reuse);
+        if (wk_rindex_adopt(b->ix, here, there, b->stored, &adopted, err, errlen) != 0)
+            return -1;
+        if (adopted)
+            wk_test_point("index_adopted");
+        if (adopted && b->opts->verbose)
+            fprintf(stderr,
+                    "kivo-worker: %s/reports/index: a copy of %s/reports/index (every run "
+                    "carried to its place), reused set\n",
+                    b->out, b->opts->reuse);
+    }
+    if (!adopted && wk_rindex_finish_ex(b->ix, !b->opts->merged_only) != 0) {
+        snprintf(err, errlen, "cannot write %s/reports/index: %s", b->out, wk_rindex_errmsg(b->ix));
+        return -1;
+    }
+    return 0;
+}
+
 /* Step 5, finish: the last part and page closed, the index completed (its lookup indexes built)
  * and the files of finish_files(), then the manifest that says the batch is complete. At 2
  * threads or more the index is completed beside the files: neither reads what the other writes,
@@ -1444,16 +1502,16 @@ static kivo_status finish_out(batch *b, double t0)
         if (b->pages && wk_pages_finish(b->pages, &b->sum->pages, b->err, b->errlen) != 0)
             return KIVO_EIO;
     }
+    char ix_err[512] = "";
 #pragma omp parallel sections num_threads(b->threads > 1 && !per_run(b) ? 2 : 1)
     {
 #pragma omp section
-        ix_failed = !per_run(b) && wk_rindex_finish_ex(b->ix, !b->opts->merged_only) != 0;
+        ix_failed = !per_run(b) && finish_index(b, ix_err, sizeof ix_err) != 0;
 #pragma omp section
         st = finish_files(b, t0);
     }
     if (ix_failed) {
-        snprintf(b->err, b->errlen, "cannot write %s/reports/index: %s", b->out,
-                 wk_rindex_errmsg(b->ix));
+        snprintf(b->err, b->errlen, "%s", ix_err);
         return KIVO_EIO;
     }
     if (st != KIVO_OK)
@@ -1476,6 +1534,8 @@ static void close_batch(batch *b, kivo_status st)
         fclose(b->events);
     if (b->rejects)
         fclose(b->rejects);
+    free(b->events_vbuf);
+    b->events_vbuf = NULL;
     /* The per-run layout's temporary files go; v2 keeps its partial ones for a resume. */
     if (per_run(b) && st != KIVO_OK && b->events_tmp[0])
         unlinkat(b->root, b->events_tmp, 0);

@@ -7,13 +7,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
 
+#include "kivo/buf.h"
 #include "kivo/wire.h"
 #include "output.h"
 #include "report_index.h"
+#include "twin.h"
 
 #define SCHEMA                                                                                \
     "CREATE TABLE IF NOT EXISTS store(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;"       \
@@ -292,6 +295,11 @@ int wk_rindex_finish(wk_rindex *x)
     return wk_rindex_finish_ex(x, 1);
 }
 
+/* The lookup indexes wk_rindex_finish() makes, as sqlite_master keeps them. */
+#define INDEX_ID "runs_id ON runs(run_id)"
+#define INDEX_KEY "runs_key ON runs(review_key) WHERE review_key IS NOT NULL"
+#define INDEX_LINE "runs_line ON runs(line_key) WHERE line_key IS NOT NULL"
+
 int wk_rindex_finish_ex(wk_rindex *x, int lookups)
 {
     if (!lookups) {
@@ -303,11 +311,9 @@ int wk_rindex_finish_ex(wk_rindex *x, int lookups)
                    ? -1
                    : 0;
     }
-    if (exec(x, "CREATE UNIQUE INDEX IF NOT EXISTS runs_id ON runs(run_id)") ||
-        exec(x, "CREATE INDEX IF NOT EXISTS runs_key ON runs(review_key)"
-                " WHERE review_key IS NOT NULL") ||
-        exec(x, "CREATE INDEX IF NOT EXISTS runs_line ON runs(line_key)"
-                " WHERE line_key IS NOT NULL") ||
+    if (exec(x, "CREATE UNIQUE INDEX IF NOT EXISTS " INDEX_ID) ||
+        exec(x, "CREATE INDEX IF NOT EXISTS " INDEX_KEY) ||
+        exec(x, "CREATE INDEX IF NOT EXISTS " INDEX_LINE) ||
         exec(x, "INSERT OR REPLACE INTO store(key, value) VALUES('complete', '1')") ||
         exec(x, "COMMIT"))
         return -1;
@@ -683,4 +689,180 @@ int64_t wk_rindex_count(wk_rindex *x)
         n = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
     return n;
+}
+
+/* One text value of a query on db (a NULL row gives ""), into a malloc'd string, or NULL. */
+static char *query_text(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    char *out = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+        const unsigned char *v = sqlite3_column_text(st, 0);
+        out = strdup(v ? (const char *)v : "");
+    }
+    sqlite3_finalize(st);
+    return out;
+}
+
+#define TABLES_SQL                                                                           \
+    "SELECT group_concat(name || ':' || sql, ';') FROM (SELECT name, sql FROM sqlite_master" \
+    " WHERE type = 'table' ORDER BY name)"
+#define INDEXES_SQL                                                                          \
+    "SELECT group_concat(sql, ';') FROM (SELECT sql FROM sqlite_master WHERE type = 'index'" \
+    " AND sql IS NOT NULL ORDER BY name)"
+
+/* 1 when prev_dir/index can stand for x's rows: a finished index in one file, of the same tables,
+ * with exactly `rows` runs, no frames, and the lookup indexes. */
+static int adoptable(wk_rindex *x, const char *prev_dir, uint64_t rows)
+{
+    char path[4200];
+    struct stat sb;
+    sqlite3 *prev = NULL;
+    int ok = 0;
+    snprintf(path, sizeof path, "%s/%s-wal", prev_dir, WK_RINDEX_NAME);
+    if (lstat(path, &sb) == 0 && sb.st_size > 0)
+        return 0;
+    snprintf(path, sizeof path, "%s/%s", prev_dir, WK_RINDEX_NAME);
+    if (sqlite3_open_v2(path, &prev, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, NULL) !=
+        SQLITE_OK) {
+        sqlite3_close(prev);
+        return 0;
+    }
+    char *mine = query_text(x->db, TABLES_SQL), *theirs = query_text(prev, TABLES_SQL);
+    char *ix = query_text(prev, INDEXES_SQL);
+    char *n = query_text(prev, "SELECT count(*) || ',' || coalesce(max(seq), -1) FROM runs");
+    char *fr = query_text(prev, "SELECT count(*) FROM frames");
+    char *done = query_text(prev, "SELECT value FROM store WHERE key = 'complete'");
+    char want[64];
+    snprintf(want, sizeof want, "%llu,%lld", (unsigned long long)rows, (long long)rows - 1);
+    ok = mine && theirs && ix && n && fr && done && !strcmp(mine, theirs) &&
+         !strcmp(ix, "CREATE UNIQUE INDEX " INDEX_ID ";CREATE INDEX " INDEX_KEY
+                     ";CREATE INDEX " INDEX_LINE) &&
+         !strcmp(n, want) && !strcmp(fr, "0") && !strcmp(done, "1");
+    free(mine);
+    free(theirs);
+    free(ix);
+    free(n);
+    free(fr);
+    free(done);
+    sqlite3_close(prev);
+    return ok;
+}
+
+int wk_rindex_adopt(wk_rindex *x, const char *reports_dir, const char *prev_dir, uint64_t rows,
+                    int *adopted, char *err, size_t errlen)
+{
+    char path[4200], tmp[WK_TMP_MAX] = "";
+    sqlite3 *db = NULL;
+    sqlite3_stmt *keys = NULL, *put = NULL;
+    int dir = -1, in = -1, out = -1, rc = -1;
+    *adopted = 0;
+    if (!adoptable(x, prev_dir, rows))
+        return 0;
+    /* The store table's notes are this batch's: kept to be written into the copy. */
+    if (sqlite3_prepare_v2(x->db, "SELECT key, value FROM store ORDER BY key", -1, &keys, NULL) !=
+        SQLITE_OK) {
+        snprintf(err, errlen, "cannot read %s/%s: %s", reports_dir, WK_RINDEX_NAME,
+                 sqlite3_errmsg(x->db));
+        return -1;
+    }
+    kivo_buf notes;
+    kivo_buf_init(&notes, 0);
+    while (sqlite3_step(keys) == SQLITE_ROW)
+        for (int c = 0; c < 2; c++) {
+            const unsigned char *v = sqlite3_column_text(keys, c);
+            if (kivo_buf_append(&notes, v ? (const char *)v : "",
+                                strlen(v ? (const char *)v : "") + 1) != KIVO_OK) {
+                snprintf(err, errlen, "out of memory");
+                goto out;
+            }
+        }
+    sqlite3_finalize(keys);
+    keys = NULL;
+    /* This batch's index is given up (its rows are the previous one's, reused aside). */
+    sqlite3_stmt **sts[] = {&x->ins,    &x->ins_frame, &x->by_id,   &x->by_key,
+                            &x->by_seq, &x->iter,      &x->by_line, &x->line_next};
+    for (size_t i = 0; i < sizeof sts / sizeof sts[0]; i++) {
+        sqlite3_finalize(*sts[i]);
+        *sts[i] = NULL;
+    }
+    if (x->in_tx)
+        exec(x, "ROLLBACK");
+    x->in_tx = 0;
+    sqlite3_close(x->db);
+    x->db = NULL;
+    /* The copy: the previous index, reused set, this batch's notes; renamed over the index. */
+    if ((dir = open(reports_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+        goto io;
+    snprintf(path, sizeof path, "%s/%s", prev_dir, WK_RINDEX_NAME);
+    if ((in = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
+        (out = wk_tmp_open(dir, WK_RINDEX_NAME, WK_MODE_META, tmp)) < 0)
+        goto io;
+    struct stat sb;
+    if (fstat(in, &sb) != 0 || wk_copy_range(in, 0, (uint64_t)sb.st_size, out) != 0)
+        goto io;
+    snprintf(path, sizeof path, "%s/%s", reports_dir, tmp);
+    /* No journal: the copy is nobody's until it is renamed, and it is synced before. */
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL) !=
+            SQLITE_OK ||
+        sqlite3_exec(db,
+                     "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; BEGIN;"
+                     " UPDATE runs SET reused = 1 WHERE reused IS NOT 1; DELETE FROM store;",
+                     NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "INSERT INTO store(key, value) VALUES(?1, ?2)", -1, &put, NULL) !=
+            SQLITE_OK)
+        goto db_failed;
+    for (size_t at = 0; at < notes.len;) {
+        const char *k = notes.data + at, *v = k + strlen(k) + 1;
+        at = (size_t)(v - notes.data) + strlen(v) + 1;
+        if (strcmp(k, "complete") == 0)
+            continue;
+        if (sqlite3_bind_text(put, 1, k, -1, SQLITE_STATIC) ||
+            sqlite3_bind_text(put, 2, v, -1, SQLITE_STATIC) || sqlite3_step(put) != SQLITE_DONE ||
+            sqlite3_reset(put))
+            goto db_failed;
+    }
+    if (sqlite3_exec(db, "INSERT INTO store(key, value) VALUES('complete', '1'); COMMIT;", NULL,
+                     NULL, NULL) != SQLITE_OK)
+        goto db_failed;
+    sqlite3_finalize(put);
+    put = NULL;
+    if (sqlite3_close(db) != SQLITE_OK) {
+        db = NULL;
+        goto io;
+    }
+    db = NULL;
+    snprintf(path, sizeof path, "%s/%s-wal", reports_dir, WK_RINDEX_NAME);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/%s-shm", reports_dir, WK_RINDEX_NAME);
+    unlink(path);
+    if (fsync(out) != 0 || wk_commit_at(dir, tmp, WK_RINDEX_NAME, WK_WRITE_SYNC) != 0) {
+        tmp[0] = '\0'; /* wk_commit_at removed it */
+        goto io;
+    }
+    tmp[0] = '\0';
+    *adopted = 1;
+    rc = 0;
+    goto out;
+db_failed:
+    snprintf(err, errlen, "cannot write %s/%s: %s", reports_dir, tmp,
+             db ? sqlite3_errmsg(db) : "out of memory");
+    goto out;
+io:
+    snprintf(err, errlen, "cannot write %s/%s: %s", reports_dir, WK_RINDEX_NAME, strerror(errno));
+out:
+    sqlite3_finalize(keys);
+    sqlite3_finalize(put);
+    sqlite3_close(db);
+    if (out >= 0) {
+        close(out);
+        if (tmp[0] && rc != 0)
+            unlinkat(dir, tmp, 0);
+    }
+    if (in >= 0)
+        close(in);
+    if (dir >= 0)
+        close(dir);
+    kivo_buf_free(&notes);
+    return rc;
 }

@@ -93,6 +93,16 @@ int wk_rindex_finish(wk_rindex *x);
  * `merge` reads, in seq order: kivo-worker-mpi's rank folders). */
 int wk_rindex_finish_ex(wk_rindex *x, int lookups);
 
+/* --reuse, instead of wk_rindex_finish(): when every run of this batch was carried by its line
+ * to the same seq, places, input line and event place as in the previous store at prev_dir (the
+ * caller checked each row), and that store's index has exactly `rows` runs and no frames, this
+ * batch's index is given up and a copy of the previous one takes its place, with every row's
+ * `reused` set to 1 and this batch's store notes: the same rows, without inserting and indexing
+ * them again. *adopted says whether it was done (0: nothing changed, finish as usual).
+ * @return 0, or -1 with a message in err (x cannot be used after, but to close it). */
+int wk_rindex_adopt(wk_rindex *x, const char *reports_dir, const char *prev_dir, uint64_t rows,
+                    int *adopted, char *err, size_t errlen);
+
 /* A key/value note in the index's store table (format, layout, workflow_id, compression),
  * inside the open transaction. @return 0 or -1. */
 int wk_rindex_set(wk_rindex *x, const char *key, const char *value);

@@ -620,6 +620,13 @@ int wk_reuse_carry_line(wk_reuse *r, kivo_hasher *h, const unsigned char key[WK_
     out->from_part = !hit.has_frame;
     out->part = row->part;
     out->offset = row->offset;
+    out->seq = row->seq;
+    out->line = row->line;
+    out->file = row->file;
+    out->event_offset = row->event_offset;
+    out->row_page = row->page;
+    out->row_page_offset = row->page_offset;
+    out->row_page_length = row->page_length;
     out->run_id = row->run_id;
     memcpy(out->sha256, row->sha256, sizeof out->sha256);
     memcpy(out->review_key, row->review_key, sizeof out->review_key);

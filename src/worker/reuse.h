@@ -101,6 +101,12 @@ typedef struct wk_line_carry {
     uint64_t offset;
     int64_t page;
     uint64_t page_offset, page_length;
+    /* The previous store's row as it is (its index can stand for this batch's, reused aside,
+     * when every row is its own: wk_rindex_adopt()). */
+    uint64_t seq, line, event_offset;
+    uint32_t file;
+    int64_t row_page;
+    uint64_t row_page_offset, row_page_length;
 } wk_line_carry;
 
 /*

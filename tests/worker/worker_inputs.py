@@ -685,6 +685,16 @@ def linked_to(out, prev):
     return linked, [os.path.relpath(p, out) for p in files]
 
 
+def index_rows_reused(out):
+    """The index's `reused` column, in seq order."""
+    import sqlite3
+    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(out, "reports", "index"), uri=True)
+    try:
+        return [r[0] for r in db.execute("SELECT reused FROM runs ORDER BY seq")]
+    finally:
+        db.close()
+
+
 def case_reuse_linked():
     """--reuse links a part or page that comes out byte-identical to the previous store's file of
     the same name, and copies carried runs inside the others: a rerun over the same input (all
@@ -712,9 +722,9 @@ def case_reuse_linked():
         opts = ("--part-size", "4K", "--threads", "2")
         env = dict(os.environ, KIVO_WORKER_PAGE_RUNS="3")
 
-        def run_batch(spec, out, *extra, more_env=None):
+        def run_batch(spec, out, *extra, more_env=None, verbose=False):
             p = subprocess.run([WORKER, "batch", "--job-spec-file", spec, "--out", out,
-                                "--quiet"] + list(opts) + list(extra),
+                                "--verbose" if verbose else "--quiet"] + list(opts) + list(extra),
                                env=dict(env, **(more_env or {})), capture_output=True,
                                timeout=120)
             return p.returncode, p.stdout.decode(), p.stderr.decode()
@@ -757,16 +767,37 @@ def case_reuse_linked():
             check(rc in (0, 3), "fresh batch: %d %s" % (rc, err))
         # The same input: every part and page is a link to the previous store's.
         same = os.path.join(tmp, "same")
-        rc, _, err = run_batch(prev_spec, same, "--reuse", prev)
+        rc, _, err = run_batch(prev_spec, same, "--reuse", prev, verbose=True)
         check(rc in (0, 3), "rerun: %d %s" % (rc, err))
         same_as(fresh_same, same, "rerun")
         linked, files = linked_to(same, prev)
         check(linked == files, "rerun: linked %s of %s" % (linked, files))
+        # Every row the previous index's own: its index is a copy of that one, reused set.
+        check("a copy of" in err, "rerun: the index was not the previous one's: %s" % err[-300:])
+        reused = index_rows_reused(same)
+        check(reused == [1] * len(prev_reports), "rerun: reused %r" % reused[:5])
+        for rid in sorted(prev_reports)[::5]:
+            rc, shown, err = run(WORKER, "show", "--out", same, rid)
+            check(rc == 0 and shown.encode().rstrip(b"\n") == prev_reports[rid].rstrip(b"\n"),
+                  "show %s on the rerun: %d %s" % (rid, rc, err))
         prev_intact("rerun")
+        # Killed once the previous index's copy took this one's place, before the batch was
+        # complete: resumed, the same bytes and rows (the copy's rows are this batch's).
+        out = os.path.join(tmp, "killed-adopted")
+        ckpt = {"KIVO_WORKER_CHECKPOINT_BYTES": "1"}
+        rc, _, err = run_batch(prev_spec, out, "--reuse", prev,
+                               more_env=dict(ckpt, KIVO_WORKER_TEST_KILL="index_adopted:1"))
+        check(rc < 0 or rc > 100, "killed after the index copy: not stopped (%d %s)" % (rc, err))
+        rc, stdout, err = run_batch(prev_spec, out, "--reuse", prev, "--json", more_env=ckpt)
+        check(rc in (0, 3) and json.loads(stdout).get("resumed"),
+              "resumed after the index copy: %d %s" % (rc, err))
+        same_as(fresh_same, out, "resumed after the index copy")
+        prev_intact("resumed after the index copy")
         # Changed in the middle: the parts and pages before the change are links, the rest not.
         edit = os.path.join(tmp, "edit")
-        rc, _, err = run_batch(edit_spec, edit, "--reuse", prev)
+        rc, _, err = run_batch(edit_spec, edit, "--reuse", prev, verbose=True)
         check(rc in (0, 3), "rerun of the edited input: %d %s" % (rc, err))
+        check("a copy of" not in err, "edited: the previous index was taken: %s" % err[-300:])
         same_as(fresh_edit, edit, "edited")
         linked, files = linked_to(edit, prev)
         parts = [f for f in files if f.startswith("reports/")]
@@ -775,7 +806,7 @@ def case_reuse_linked():
               "edited: linked %s of %s" % (linked, files))
         prev_intact("edited")
         # Killed right after a link, and at a checkpoint (one every round), then resumed.
-        for point in ("part_link:10", "page_link:3", "store:40"):
+        for point in ("part_link:10", "page_link:3", "store:20", "store:40"):
             out = os.path.join(tmp, "killed-" + point.replace(":", "-"))
             ckpt = {"KIVO_WORKER_CHECKPOINT_BYTES": "1"}
             rc, _, err = run_batch(edit_spec, out, "--chunk-bytes", "4096", "--reuse", prev,
@@ -783,6 +814,14 @@ def case_reuse_linked():
             check(rc < 0 or rc > 100, "killed at %s: the hook did not stop it (%d %s)" % (
                 point, rc, err))
             prev_intact("killed at " + point)
+            # Resumed and killed again at once: the resume cut back the part and page open at
+            # the checkpoint (links to the previous store's, made by the checkpoint or by a
+            # close after it), and the previous store's must not have been cut with them.
+            rc, _, err = run_batch(edit_spec, out, "--chunk-bytes", "4096", "--reuse", prev,
+                                   more_env=dict(ckpt, KIVO_WORKER_TEST_KILL="store:1"))
+            check(rc < 0 or rc > 100, "resumed and killed after %s: not stopped (%d %s)" % (
+                point, rc, err))
+            prev_intact("resumed and killed again after " + point)
             rc, stdout, err = run_batch(edit_spec, out, "--chunk-bytes", "4096", "--reuse", prev,
                                         "--json", more_env=ckpt)
             check(rc in (0, 3) and json.loads(stdout).get("resumed"),
