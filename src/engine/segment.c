@@ -15,25 +15,47 @@
 #include "grow_int.h"
 #include "text_int.h"
 
-/* Each padded with NULs to 8 bytes, so that a word of up to 7 bytes is one 64-bit comparison. */
+/* Each padded with NULs to 8 bytes, so that a word of up to 7 bytes is one 64-bit comparison;
+ * in byte order (alphabetical, '.' first), which is the order of the words read big-endian, so
+ * that in_list() searches by halves (the 53 comparisons of a scan were 1.3% of the instructions
+ * of a review). test_segment.c's test_abbreviation_table tries every entry. */
 static const char abbreviations[][8] = {
-    "mr",  "mrs", "ms",  "dr",  "prof", "sr",     "jr",   "st",  "vs",  "etc", "e.g",
-    "i.e", "inc", "ltd", "co",  "corp", "approx", "dept", "est", "jan", "feb", "mar",
-    "apr", "jun", "jul", "aug", "sep",  "sept",   "oct",  "nov", "dec", "u.s", "u.k",
-    "a.m", "p.m", "mt",  "ft",  "ave",  "blvd",   "rd",   "gen", "gov", "sen", "rep",
-    "cf",  "al",  "min", "max", "hr",   "hrs",    "op",   "ed",  "eds"};
+    "a.m",  "al",  "approx", "apr",  "aug", "ave", "blvd", "cf",  "co",  "corp", "dec",
+    "dept", "dr",  "e.g",    "ed",   "eds", "est", "etc",  "feb", "ft",  "gen",  "gov",
+    "hr",   "hrs", "i.e",    "inc",  "jan", "jr",  "jul",  "jun", "ltd", "mar",  "max",
+    "min",  "mr",  "mrs",    "ms",   "mt",  "nov", "oct",  "op",  "p.m", "prof", "rd",
+    "rep",  "sen", "sep",    "sept", "sr",  "st",  "u.k",  "u.s", "vs"};
 
-/* Abbreviations that stand before a number: "ca. 1850", "No. 5". */
-static const char number_abbreviations[][8] = {"ca", "no", "nos", "pp", "fig", "vol"};
+/* Abbreviations that stand before a number: "ca. 1850", "No. 5". In byte order too. */
+static const char number_abbreviations[][8] = {"ca", "fig", "no", "nos", "pp", "vol"};
 
-/* 1 when the word packed in w (as the tables' entries) is one of list[0..n). */
+/* The packed word w (as the tables' entries) read big-endian: byte order is number order. */
+static uint64_t word_order(uint64_t w)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    return __builtin_bswap64(w);
+#else
+    return w;
+#endif
+}
+
+/* 1 when the word packed in w (as the tables' entries) is one of list[0..n), which is in byte
+ * order. */
 static int in_list(uint64_t w, const char (*list)[8], size_t n)
 {
-    for (size_t k = 0; k < n; k++) {
+    const uint64_t key = word_order(w);
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        const size_t mid = lo + (hi - lo) / 2;
         uint64_t e;
-        memcpy(&e, list[k], sizeof e);
-        if (e == w)
+        memcpy(&e, list[mid], sizeof e);
+        const uint64_t v = word_order(e);
+        if (v == key)
             return 1;
+        if (v < key)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return 0;
 }
