@@ -293,6 +293,46 @@ static void test_append_and_invariants(void **state)
     kv_spans_free(&s);
 }
 
+/* The text is classified in blocks of 64 bytes (segment.c's ends_of_block): every sentence end,
+ * list marker and line break is put at every place of a block, and at the blocks' seams, by
+ * leading spaces (trimmed, so the spans only move by as many bytes). */
+static void test_block_seams(void **state)
+{
+    (void)state;
+    static const char body[] =
+        "First one. Second one! Third?\nA list:\n- item one; item two\n1. Step one.\n"
+        "Mr. Smith paid $4.50 at example.com/a.b today. No. 5 is next. ca. 1850 it was.\n"
+        "J. K. Rowling wrote (it). \"Quoted.\" Then more...\n\nLast line without an end";
+    char text[512];
+    kv_spans ref = {0}, s = {0};
+    assert_int_equal(kv_segment(body, sizeof body - 1, &ref), KIVO_OK);
+    assert_true(ref.n >= 12);
+    for (size_t pad = 1; pad <= 130; pad++) {
+        memset(text, ' ', pad);
+        memcpy(text + pad, body, sizeof body - 1);
+        s.n = 0;
+        assert_int_equal(kv_segment(text, pad + sizeof body - 1, &s), KIVO_OK);
+        assert_int_equal(s.n, ref.n);
+        for (size_t i = 0; i < s.n; i++) {
+            assert_int_equal(s.v[i].start, ref.v[i].start + pad);
+            assert_int_equal(s.v[i].end, ref.v[i].end + pad);
+        }
+        /* Cut at every length too: the last block is short. */
+        for (size_t cut = pad; cut < pad + 80; cut++) {
+            char *exact = malloc(cut); /* ASan: no byte past the text is read */
+            assert_non_null(exact);
+            memcpy(exact, text, cut);
+            s.n = 0;
+            assert_int_equal(kv_segment(exact, cut, &s), KIVO_OK);
+            for (size_t i = 0; i < s.n; i++)
+                assert_true(s.v[i].end <= cut);
+            free(exact);
+        }
+    }
+    kv_spans_free(&ref);
+    kv_spans_free(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -306,6 +346,7 @@ int main(void)
         cmocka_unit_test(test_line_breaks),
         cmocka_unit_test(test_lengths),
         cmocka_unit_test(test_append_and_invariants),
+        cmocka_unit_test(test_block_seams),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
