@@ -70,6 +70,7 @@ typedef struct kv_opposite {
 typedef struct kv_posting {
     uint64_t h;
     uint32_t sent;
+    uint32_t slot; /* index.c's grouping: its term's slot in the term table (in the padding) */
 } kv_posting;
 
 /* A term of the source index: where its ascending sentence list starts, and how long it is. */

@@ -311,8 +311,10 @@ static kivo_status group_by_term(kivo_engine *e)
                  64);
     if (st != KIVO_OK)
         return st;
-    /* Pass 1: count each term's distinct sentences (postings arrive in sentence order). */
+    /* Pass 1: count each term's distinct sentences (postings arrive in sentence order), and
+     * note each posting's slot, so that pass 2 need not probe again (unless the table moved). */
     size_t total = 0, distinct = 0;
+    int moved = 0;
     for (size_t i = 0; i < e->n_post; i++) {
         kv_term *t = probe(e->terms, cap, gen, e->post[i].h);
         if (t->gen != gen) {
@@ -326,6 +328,7 @@ static kivo_status group_by_term(kivo_engine *e)
                 if (st != KIVO_OK)
                     return st;
                 t = probe(e->terms, cap, gen, e->post[i].h);
+                moved = 1;
             }
             t->h = e->post[i].h;
             t->gen = gen;
@@ -333,6 +336,7 @@ static kivo_status group_by_term(kivo_engine *e)
             t->count = 0;
             e->term_slots[distinct++] = (uint32_t)(t - e->terms);
         }
+        e->post[i].slot = (uint32_t)(t - e->terms);
         if (t->last != e->post[i].sent) {
             t->last = e->post[i].sent;
             t->count++;
@@ -352,7 +356,7 @@ static kivo_status group_by_term(kivo_engine *e)
     }
     /* Pass 2: fill. */
     for (size_t i = 0; i < e->n_post; i++) {
-        kv_term *t = probe(e->terms, cap, gen, e->post[i].h);
+        kv_term *t = moved ? probe(e->terms, cap, gen, e->post[i].h) : &e->terms[e->post[i].slot];
         if (t->last != e->post[i].sent) {
             t->last = e->post[i].sent;
             e->sent_of[t->off + t->count++] = e->post[i].sent;
