@@ -710,10 +710,11 @@ static kivo_status tokenize(kv_lexicon *lx, kv_wordclass_fill_fn fill, const cha
                 }
                 fl = o;
             }
-            /* "customer's" and "customer’s" count as "customer". */
-            if (fl > 2 && w[fl - 2] == '\'' && w[fl - 1] == 's')
+            /* "customer's" and "customer’s" count as "customer" (a token of the fast path holds
+             * letters and digits only). */
+            if (!fast && fl > 2 && w[fl - 2] == '\'' && w[fl - 1] == 's')
                 fl -= 2;
-            else if (fl > 4 && (unsigned char)w[fl - 4] == 0xE2 &&
+            else if (!fast && fl > 4 && (unsigned char)w[fl - 4] == 0xE2 &&
                      (unsigned char)w[fl - 3] == 0x80 && (unsigned char)w[fl - 2] == 0x99 &&
                      w[fl - 1] == 's')
                 fl -= 4;
