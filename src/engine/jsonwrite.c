@@ -165,9 +165,43 @@ void kv_jw_int(kv_jw *w, int64_t v)
 
 /* jansson's jsonp_dtostr with precision 6: "%.6g", ".0" when that reads as an integer, and the
  * exponent without '+' or leading zeros. */
+/* v's text when v is a multiple of 0.0001 in [0, 1], as every score is (match.c's round4): "0.0",
+ * "1.0" or "0." and up to four digits, without trailing zeros. That is what "%.6g" and the ".0"
+ * rule below make of it: such a double lies within 2^-53 of k / 10^4, so its first six
+ * significant digits are k's. Else 0, and the caller formats it. */
+static size_t ten_thousandths(double v, char b[8])
+{
+    if (!(v >= 0 && v <= 1) || signbit(v))
+        return 0;
+    const double k = floor(v * 10000.0 + 0.5);
+    if (k / 10000.0 != v)
+        return 0;
+    unsigned u = (unsigned)k;
+    if (u == 0 || u == 10000) {
+        memcpy(b, u ? "1.0" : "0.0", 3);
+        return 3;
+    }
+    size_t n = 6;
+    memcpy(b, "0.", 2);
+    for (size_t i = 5; i >= 2; i--) {
+        b[i] = (char)('0' + u % 10);
+        u /= 10;
+    }
+    while (b[n - 1] == '0')
+        n--;
+    return n;
+}
+
 void kv_jw_real(kv_jw *w, double v)
 {
     char b[48];
+    size_t fast = ten_thousandths(v, b);
+    if (fast) {
+        kv_jw_sep(w);
+        kv_jw_raw(w, b, fast);
+        w->comma = 1;
+        return;
+    }
     if (!isfinite(v)) {
         w->bad = 1;
         return;

@@ -399,6 +399,50 @@ static void test_numbers(void **state)
     }
 }
 
+/* One real through the writer and through jansson: the same bytes. */
+static void same_real(double d)
+{
+    kivo_buf a, b;
+    kv_jw w;
+    kivo_buf_init(&a, 0);
+    kivo_buf_init(&b, 0);
+    kv_jw_begin(&w, &a);
+    kv_jw_open(&w, '[');
+    kv_jw_real(&w, d);
+    kv_jw_close(&w, ']');
+    kivo_status sw = kv_jw_end(&w, 0);
+    json_t *root = json_array(), *v = json_real(d);
+    int bad = !v;
+    if (v)
+        json_array_append_new(root, v);
+    kivo_status sj = kv_render_dump(root, bad, 0, &b);
+    if (sw != sj || a.len != b.len || (a.len && memcmp(a.data, b.data, a.len) != 0))
+        fail_msg("%.17g: writer %d [%s], jansson %d [%s]", d, sw, a.data ? a.data : "", sj,
+                 b.data ? b.data : "");
+    kivo_buf_free(&a);
+    kivo_buf_free(&b);
+}
+
+/* Scores are multiples of 0.0001 in [0, 1] (match.c's round4), which the writer formats itself
+ * (ten_thousandths): every one of them, negated, and the doubles either side, against jansson;
+ * and the same rounding as match.c's, of values around each. */
+static void test_score_reals(void **state)
+{
+    (void)state;
+    for (int k = 0; k <= 10000; k++) {
+        const double d = (double)k / 10000.0;
+        same_real(d);
+        same_real(-d);
+        same_real(nextafter(d, 2.0));
+        same_real(nextafter(d, -1.0));
+        same_real(floor((d + 0.00003) * 10000.0 + 0.5) / 10000.0);
+        same_real(d * 10);
+    }
+    same_real(-0.0);
+    same_real(0.0);
+    same_real(1.0 + DBL_EPSILON);
+}
+
 static void test_categories(void **state)
 {
     (void)state;
@@ -429,6 +473,7 @@ int main(void)
         cmocka_unit_test(test_short_strings_exhaustive),
         cmocka_unit_test(test_long_strings),
         cmocka_unit_test(test_numbers),
+        cmocka_unit_test(test_score_reals),
         cmocka_unit_test(test_categories),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
