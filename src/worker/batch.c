@@ -3,7 +3,8 @@
  * write; opening the out folder before the first round and finishing it after the last.
  *
  * A round is a few chunks per thread. Reading is serial (pread into reused buffers is far faster
- * than the review); reviewing is an OpenMP loop over chunks, each thread with its own parser,
+ * than the review); reviewing is an OpenMP loop over chunks (the store v2 at 2 or more threads:
+ * a pipeline of rounds with no barrier between them, pipeline_v2), each thread with its own parser,
  * record reader, engine and hasher made before the parallel region; the merge is serial and in
  * input order, which is what makes events, rejects and duplicate detection identical for any
  * thread count. Writing depends on the layout: the report store v2 (the default) appends each
@@ -15,6 +16,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -619,10 +621,8 @@ typedef struct batch {
     uint64_t ckpt_bytes; /* input bytes at the last checkpoint */
     double t0;           /* when the batch started (now()) */
 
-    /* The next checkpoint: the chunks and input bytes it names as consumed, and (v2, 2 or more
-     * threads) whether the next round's storing thread is to write it (review_and_store). */
+    /* The next checkpoint: the chunks and input bytes it names as consumed. */
     uint64_t ck_chunks, ck_bytes;
-    int ck_due;
 } batch;
 
 /* SIGINT / SIGTERM: the batch stops at its next checkpoint. */
@@ -1378,31 +1378,137 @@ static kivo_status store_round(batch *b, slot *set, size_t n)
     return st == KIVO_OK ? write_step_v2(b, set, n) : st;
 }
 
-/* Step 2 with the previous round's steps 3 and 4 beside it (v2): one thread merges and stores
- * the previous round (np chunks of prev; serial, in input order, as ever) and writes the
- * checkpoint due after it (b->ck_due), while the others start reviewing this one, and then
- * reviews what is left of it. Merging and writing (the pages' and parts' copies into the
- * kernel, the index's inserts) and the checkpoint's waits on the disk are then off the path
- * every thread waits on. */
-static kivo_status review_and_store(batch *b, slot *cur, size_t n, slot *prev, size_t np)
+/* The store v2 at 2 threads or more: rounds go through read, review and store as a pipeline
+ * over two sets of slots, with no barrier between rounds. The older set's chunks are handed out
+ * first; once all of them are reviewed, one thread stores that round (merge and write, serial and
+ * in input order, as ever), writes the checkpoint due after it and reads the next round into the
+ * same set, while the other threads go on reviewing the younger set. A thread that runs out of
+ * chunks while a round is being stored waits for the next one instead of every thread waiting
+ * at the end of each round for the slowest chunk and for the store. */
+typedef struct flow_set {
+    slot *s;
+    size_t n;               /* chunks read into it; 0: empty */
+    size_t next, done;      /* chunks handed out to review, chunks reviewed */
+    uint64_t chunks, bytes; /* b->chunks and the reader's bytes once it was read */
+} flow_set;
+
+typedef struct flow {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    flow_set set[2];
+    int older;      /* the set read first: reviewed first, stored next */
+    int storing;    /* a thread is storing set[older] */
+    kivo_status st; /* the first failure */
+    /* Only the storing thread reads or writes these (one at a time, handed over under mu). */
+    int end; /* read no more: the inputs' end or a signal */
+    int sig; /* the signal that stopped the batch */
+    uint64_t every;
+} flow;
+
+static long flow_read(batch *b, flow_set *ps)
 {
-    kivo_status st = KIVO_OK;
-#pragma omp parallel num_threads(b->threads)
-    {
-#pragma omp single nowait
-        {
-            if (np)
-                st = store_round(b, prev, np);
-            if (st == KIVO_OK && b->ck_due) {
-                b->ck_due = 0;
-                st = checkpoint(b);
-            }
-        }
-#pragma omp for schedule(dynamic, 1) nowait
-        for (size_t i = 0; i < n; i++)
-            review_slot(&b->j, &b->ws[omp_get_thread_num()], &cur[i]);
+    long n = read_step(b, ps->s);
+    ps->chunks = b->chunks;
+    ps->bytes = wk_reader_bytes(b->rd);
+    return n;
+}
+
+/* The store job: set o (all reviewed) merged and stored, the checkpoint due after it written, then
+ * the next round read into it (*n_new chunks; 0 at the end, after a signal, or on failure). */
+static kivo_status flow_store(batch *b, flow *p, flow_set *o, const flow_set *y, size_t *n_new)
+{
+    *n_new = 0;
+    kivo_status st = store_round(b, o->s, o->n);
+    if (st != KIVO_OK)
+        return st;
+    b->sum->bytes = o->bytes;
+    wk_progress_update(&b->prog, o->bytes, b->sum->records_read);
+    if (!p->sig && stop_signal) {
+        p->sig = stop_signal;
+        p->end = 1;
     }
-    return st;
+    /* A stopped batch: the checkpoint once every round read is stored. */
+    if (o->bytes - b->ckpt_bytes >= p->every || (p->sig && !y->n)) {
+        b->ck_chunks = o->chunks;
+        b->ck_bytes = o->bytes;
+        if ((st = checkpoint(b)) != KIVO_OK)
+            return st;
+    }
+    if (p->end)
+        return KIVO_OK;
+    long n = flow_read(b, o);
+    if (n < 0)
+        return KIVO_EIO;
+    p->end = n == 0;
+    *n_new = (size_t)n;
+    return KIVO_OK;
+}
+
+static void flow_work(batch *b, flow *p)
+{
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        flow_set *o = &p->set[p->older], *y = &p->set[p->older ^ 1];
+        if (p->st != KIVO_OK)
+            break;
+        if (!p->storing && o->n && o->done == o->n) {
+            size_t n_new;
+            p->storing = 1;
+            pthread_mutex_unlock(&p->mu);
+            kivo_status st = flow_store(b, p, o, y, &n_new);
+            pthread_mutex_lock(&p->mu);
+            p->storing = 0;
+            if (st != KIVO_OK) {
+                p->st = st;
+            } else {
+                o->n = n_new;
+                o->next = o->done = 0;
+                p->older ^= 1; /* o now holds the younger round, or nothing */
+            }
+            pthread_cond_broadcast(&p->cv);
+            continue;
+        }
+        flow_set *r = o->next < o->n ? o : y->next < y->n ? y : NULL;
+        if (r) {
+            size_t i = r->next++;
+            pthread_mutex_unlock(&p->mu);
+            review_slot(&b->j, &b->ws[omp_get_thread_num()], &r->s[i]);
+            pthread_mutex_lock(&p->mu);
+            if (++r->done == r->n)
+                pthread_cond_broadcast(&p->cv);
+            continue;
+        }
+        if (!o->n && !y->n)
+            break; /* every round read is stored */
+        pthread_cond_wait(&p->cv, &p->mu);
+    }
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* Steps 1 to 4 of every round, and the checkpoints, as a pipeline (v2, 2+ threads). @return the
+ * first failure; *sig the signal that stopped the batch, or 0. */
+static kivo_status pipeline_v2(batch *b, uint64_t every, int *sig)
+{
+    flow p = {.set = {{.s = b->slots}, {.s = b->slots + b->n_slots}}, .every = every};
+    long n0 = flow_read(b, &p.set[0]), n1 = n0 > 0 ? flow_read(b, &p.set[1]) : 0;
+    *sig = 0;
+    if (n0 < 0 || n1 < 0)
+        return KIVO_EIO;
+    p.set[0].n = (size_t)n0;
+    p.set[1].n = (size_t)n1;
+    p.end = n1 == 0;
+    if (pthread_mutex_init(&p.mu, NULL) != 0)
+        return KIVO_ENOMEM;
+    if (pthread_cond_init(&p.cv, NULL) != 0) {
+        pthread_mutex_destroy(&p.mu);
+        return KIVO_ENOMEM;
+    }
+#pragma omp parallel num_threads(b->threads)
+    flow_work(b, &p);
+    pthread_cond_destroy(&p.cv);
+    pthread_mutex_destroy(&p.mu);
+    *sig = p.sig;
+    return p.st;
 }
 
 /* Step 5's files: events.jsonl and rejects.jsonl under their names, then summary.json and
@@ -1685,13 +1791,23 @@ kivo_status wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary
     sigaction(SIGTERM, &sa, &old_term);
     wk_progress_start(&b.prog, opts->progress, opts->progress_interval, opts->verbose, total,
                       (const char *const *)b.in.paths, b.in.n);
-    /* v2: a round is reviewed while the one before it is merged and stored (review_and_store);
-     * the two sets of slots take turns. A checkpoint first stores the pending round. */
-    slot *set[2] = {b.slots, b.slots + b.n_slots}, *pend = NULL;
-    size_t pending = 0;
-    int cur = 0;
-    for (;;) {
-        long n = read_step(&b, set[cur]);
+    if (!per_run(&b) && b.threads > 1) {
+        int sig;
+        if ((st = pipeline_v2(&b, every, &sig)) != KIVO_OK) {
+            if (st == KIVO_ENOMEM && !b.err[0])
+                snprintf(b.err, b.errlen, "out of memory");
+            goto restore;
+        }
+        if (sig) {
+            sum->interrupted = sig;
+            sum->seconds = now() - t0;
+            st = write_interrupted(&b);
+            goto restore;
+        }
+    }
+    slot *set = b.slots;
+    while (per_run(&b) || b.threads == 1) {
+        long n = read_step(&b, set);
         if (n < 0) {
             st = KIVO_EIO;
             goto restore;
@@ -1699,38 +1815,24 @@ kivo_status wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary
         if (n == 0)
             break;
         if (per_run(&b)) {
-            review_step(&b, set[cur], (size_t)n);
-            if ((st = merge_step(&b, set[cur], (size_t)n)) != KIVO_OK ||
-                (st = write_step_per_run(&b, set[cur], (size_t)n)) != KIVO_OK)
-                goto restore;
-        } else if (b.threads == 1) {
-            /* One thread has nothing to overlap: each round is stored at once (one chunk held). */
-            review_step(&b, set[cur], (size_t)n);
-            if ((st = store_round(&b, set[cur], (size_t)n)) != KIVO_OK)
+            review_step(&b, set, (size_t)n);
+            if ((st = merge_step(&b, set, (size_t)n)) != KIVO_OK ||
+                (st = write_step_per_run(&b, set, (size_t)n)) != KIVO_OK)
                 goto restore;
         } else {
-            if ((st = review_and_store(&b, set[cur], (size_t)n, pend, pending)) != KIVO_OK)
+            /* One thread has nothing to overlap: each round is stored at once (one chunk held). */
+            review_step(&b, set, (size_t)n);
+            if ((st = store_round(&b, set, (size_t)n)) != KIVO_OK)
                 goto restore;
-            pend = set[cur];
-            pending = (size_t)n;
-            cur ^= 1;
         }
         sum->bytes = wk_reader_bytes(b.rd);
         wk_progress_update(&b.prog, sum->bytes, sum->records_read);
         int sig = stop_signal;
         if (!per_run(&b) && (sig || sum->bytes - b.ckpt_bytes >= every)) {
-            /* It names the chunks read so far, which are all stored once pend is. */
-            b.ck_chunks = b.chunks;
-            b.ck_bytes = wk_reader_bytes(b.rd);
-            if (pending && !sig) {
-                b.ck_due = 1; /* written beside the next round's review (review_and_store) */
-            } else {
-                if ((st = store_round(&b, pend, pending)) != KIVO_OK)
-                    goto restore;
-                pending = 0;
-                if ((st = checkpoint(&b)) != KIVO_OK)
-                    goto restore;
-            }
+            b.ck_chunks = b.chunks; /* all of them stored */
+            b.ck_bytes = sum->bytes;
+            if ((st = checkpoint(&b)) != KIVO_OK)
+                goto restore;
         }
         if (sig) {
             /* Stopped: what is done is counted (v2: in the checkpoint just written). */
@@ -1740,10 +1842,6 @@ kivo_status wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary
             goto restore;
         }
     }
-    if (pending && (st = store_round(&b, pend, pending)) != KIVO_OK)
-        goto restore;
-    if (b.ck_due && (st = checkpoint(&b)) != KIVO_OK) /* due after the last round */
-        goto restore;
     wk_progress_finish(&b.prog, sum->records_read, sum->records_rejected);
     release_slots(&b);
     st = finish_out(&b, t0);
