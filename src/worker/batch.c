@@ -601,6 +601,12 @@ typedef struct batch {
     wk_html_index *index;
     FILE *events, *rejects;
     char *events_vbuf; /* events' stdio buffer (v2), freed after it is closed */
+    /* --reuse, not resumed (v2): events.jsonl is written through a twin (twin.h), the previous
+     * events.jsonl, instead of `events`; ev_buf holds events rendered in memory. */
+    int ev_on;
+    wk_twin ev;
+    kivo_buf ev_buf;
+    int prev_root; /* the previous out folder (--reuse), or -1 */
     char events_tmp[WK_TMP_MAX], rejects_tmp[WK_TMP_MAX];
     int root;              /* the out folder, locked (opts->lock_fd) */
     int reports_fd;        /* v2: DIR/reports */
@@ -678,6 +684,7 @@ static int previous_store(batch *b)
     int rfd = wk_dir_walk(root, "reports", 0, NULL, NULL);
     if (rfd >= 0)
         wk_parts_set_previous(b->parts, rfd);
+    b->prev_root = root; /* events.jsonl's twin is there */
     if (b->pages) {
         int pfd = wk_dir_walk(root, WK_PAGES_DIR, 0, NULL, NULL);
         if (pfd >= 0) {
@@ -685,7 +692,6 @@ static int previous_store(batch *b)
             b->j.page_refs = 1;
         }
     }
-    close(root);
     return 0;
 }
 
@@ -894,13 +900,29 @@ static kivo_status open_out(batch *b)
     /* --reuse: the writers copy carried bytes from the previous store, or link its files. */
     if (b->opts->reuse && previous_store(b) != 0)
         return KIVO_EIO;
-    b->events_vbuf = malloc(WK_EVENTS_VBUF);
-    if (!(b->events =
-              open_durable(b->root, "events.jsonl", b->resume, ck->events_bytes, b->events_vbuf)) ||
-        !(b->rejects =
+    /* --reuse: events.jsonl is a link to the previous one when every event is its own, in
+     * order (twin.h); a resumed batch writes it as usual. */
+    if (b->prev_root >= 0 && !b->resume) {
+        kivo_buf_init(&b->ev_buf, 0);
+        if (wk_twin_begin(&b->ev, b->root, "events.jsonl.partial", "events.jsonl", b->prev_root,
+                          WK_MODE_META) != 0) {
+            wk_output_error(b->err, b->errlen, "cannot write", b->out, "events.jsonl.partial",
+                            errno);
+            return KIVO_EIO;
+        }
+        b->ev_on = 1;
+    } else {
+        b->events_vbuf = malloc(WK_EVENTS_VBUF);
+        if (!(b->events = open_durable(b->root, "events.jsonl", b->resume, ck->events_bytes,
+                                       b->events_vbuf))) {
+            wk_output_error(b->err, b->errlen, "cannot write", b->out, "events.jsonl.partial",
+                            errno);
+            return KIVO_EIO;
+        }
+    }
+    if (!(b->rejects =
               open_durable(b->root, "rejects.jsonl", b->resume, ck->rejects_bytes, NULL))) {
-        wk_output_error(b->err, b->errlen, "cannot write", b->out,
-                        b->events ? "rejects.jsonl.partial" : "events.jsonl.partial", errno);
+        wk_output_error(b->err, b->errlen, "cannot write", b->out, "rejects.jsonl.partial", errno);
         return KIVO_EIO;
     }
     snprintf(b->events_tmp, sizeof b->events_tmp, "events.jsonl.partial");
@@ -947,6 +969,8 @@ static kivo_status resume_state(batch *b)
     return KIVO_OK;
 }
 
+static int sync_events(batch *b);
+
 /* A checkpoint (v2): the parts, events and rejects synced, the index committed, then the
  * manifest that counts them; each step durable before the next names it. */
 static kivo_status checkpoint(batch *b)
@@ -958,8 +982,7 @@ static kivo_status checkpoint(batch *b)
     if (wk_parts_sync(b->parts, &ps, &closed, b->err, b->errlen) != 0 ||
         (b->pages && wk_pages_sync(b->pages, &pg, b->err, b->errlen) != 0))
         return KIVO_EIO;
-    if (fflush(b->events) != 0 || fdatasync(fileno(b->events)) != 0 || fflush(b->rejects) != 0 ||
-        fdatasync(fileno(b->rejects)) != 0) {
+    if (sync_events(b) != 0 || fflush(b->rejects) != 0 || fdatasync(fileno(b->rejects)) != 0) {
         snprintf(b->err, b->errlen, "cannot write output in %s: %s", b->out, strerror(errno));
         return KIVO_EIO;
     }
@@ -987,7 +1010,7 @@ static kivo_status checkpoint(batch *b)
     ck->part_bytes = ps.bytes;
     ck->part_content = ps.content;
     ck->part_frames = ps.frames;
-    ck->events_bytes = (uint64_t)ftello(b->events);
+    ck->events_bytes = b->ev_on ? b->ev.pos : (uint64_t)ftello(b->events);
     ck->rejects_bytes = (uint64_t)ftello(b->rejects);
     ck->pages = pg;
     ck->counts = *b->sum;
@@ -1135,6 +1158,40 @@ static int64_t page_of(const batch *b, const item *it)
     return it->page;
 }
 
+/* The events rendered in memory since the last carried one, to the twin. @return 0 or -1. */
+static int flush_events(batch *b)
+{
+    int rc = wk_twin_write(&b->ev, b->ev_buf.data, b->ev_buf.len);
+    kivo_buf_reset(&b->ev_buf);
+    return rc;
+}
+
+/* One run's event to events.jsonl: through the stdio stream, or (ev_on) through the twin, an
+ * event carried by its line copied from its place in the previous events.jsonl (where
+ * carry_line() read it). @return 0, or -1 with errno. */
+static int put_event(batch *b, const item *it, const char *data)
+{
+    if (!b->ev_on)
+        return fwrite(data, 1, it->event_len, b->events) == it->event_len ? 0 : -1;
+    if (it->reused_line && b->ev.twin >= 0)
+        return flush_events(b) != 0
+                   ? -1
+                   : wk_twin_copy(&b->ev, b->ev.twin, it->src_event_off, it->event_len);
+    if (kivo_buf_append(&b->ev_buf, data, it->event_len) != KIVO_OK) {
+        errno = ENOMEM;
+        return -1;
+    }
+    return b->ev_buf.len >= WK_EVENTS_VBUF ? flush_events(b) : 0;
+}
+
+/* events.jsonl durable so far (a checkpoint). @return 0, or -1 with errno. */
+static int sync_events(batch *b)
+{
+    if (b->ev_on)
+        return flush_events(b) != 0 || wk_twin_sync(&b->ev) != 0 ? -1 : 0;
+    return fflush(b->events) != 0 || fdatasync(fileno(b->events)) != 0 ? -1 : 0;
+}
+
 /* One reviewed, not duplicate run: counts, breakdown, JUnit, index.html and its event. */
 static kivo_status merge_run(batch *b, slot *s, item *it, const char *id)
 {
@@ -1156,7 +1213,7 @@ static kivo_status merge_run(batch *b, slot *s, item *it, const char *id)
     if (b->index && wk_html_index_add(b->index, id, (kivo_verdict)it->verdict, it->claims,
                                       it->unsupported, it->categories, page_of(b, it)) != KIVO_OK)
         return KIVO_ENOMEM;
-    if (fwrite(s->events.data + it->event_off, 1, it->event_len, b->events) != it->event_len)
+    if (put_event(b, it, s->events.data + it->event_off) != 0)
         return KIVO_EIO;
     it->event_pos = b->events_bytes;
     b->events_bytes += it->event_len;
@@ -1516,14 +1573,23 @@ static kivo_status pipeline_v2(batch *b, uint64_t every, int *sig)
 static kivo_status finish_files(batch *b, double t0)
 {
     FILE *f = b->events;
+    int linked = 0;
     b->events = NULL;
-    if (fclose(f) != 0)
+    if (b->ev_on) {
+        /* Every event the previous one's, in order: a link to it (twin.h), nothing to rename. */
+        if (flush_events(b) != 0 || wk_twin_close(&b->ev, &linked) != 0)
+            goto write_failed;
+        b->ev_on = 0;
+    } else if (fclose(f) != 0) {
         goto write_failed;
+    }
+    if (linked)
+        b->events_tmp[0] = '\0';
     f = b->rejects;
     b->rejects = NULL;
     if (fclose(f) != 0)
         goto write_failed;
-    if (wk_commit_at(b->root, b->events_tmp, "events.jsonl", 0) != 0) {
+    if (b->events_tmp[0] && wk_commit_at(b->root, b->events_tmp, "events.jsonl", 0) != 0) {
         b->events_tmp[0] = '\0';
         wk_output_error(b->err, b->errlen, "cannot write", b->out, "events.jsonl", errno);
         return KIVO_EIO;
@@ -1642,6 +1708,13 @@ static void close_batch(batch *b, kivo_status st)
         fclose(b->rejects);
     free(b->events_vbuf);
     b->events_vbuf = NULL;
+    if (b->ev_on)
+        wk_twin_end(&b->ev);
+    b->ev_on = 0;
+    kivo_buf_free(&b->ev_buf);
+    if (b->prev_root >= 0)
+        close(b->prev_root);
+    b->prev_root = -1;
     /* The per-run layout's temporary files go; v2 keeps its partial ones for a resume. */
     if (per_run(b) && st != KIVO_OK && b->events_tmp[0])
         unlinkat(b->root, b->events_tmp, 0);
@@ -1721,6 +1794,7 @@ kivo_status wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary
     kivo_status st;
     double t0 = now();
     batch b = {.spec = spec,
+               .prev_root = -1,
                .opts = opts,
                .sum = sum,
                .err = err,

@@ -135,7 +135,7 @@ static int open_page(wk_pages *p, char *err, size_t errlen)
     page_file(p->page, 1, name, sizeof name);
     page_file(p->page, 0, final, sizeof final);
     /* With --reuse: made when its first byte differs from its twin's (twin.h). */
-    if (wk_twin_begin(&p->tw, p->dirfd, name, final, p->prev_fd) != 0) {
+    if (wk_twin_begin(&p->tw, p->dirfd, name, final, p->prev_fd, WK_MODE_TEXT) != 0) {
         wk_output_error(err, errlen, "cannot write", WK_PAGES_DIR, name, errno);
         return -1;
     }

@@ -213,8 +213,8 @@ static int open_part(wk_parts *p, char *err, size_t errlen)
     wk_part_name(p->part, p->c, 1, name);
     wk_part_name(p->part, p->c, 0, final);
     /* Uncompressed, with --reuse: made when its first byte differs from its twin's (twin.h). */
-    if (wk_twin_begin(&p->tw, p->dirfd, name, final, p->c == WK_COMPRESS_NONE ? p->prev_fd : -1) !=
-        0) {
+    if (wk_twin_begin(&p->tw, p->dirfd, name, final, p->c == WK_COMPRESS_NONE ? p->prev_fd : -1,
+                      WK_MODE_TEXT) != 0) {
         wk_output_error(err, errlen, "cannot write", "reports", name, errno);
         return -1;
     }

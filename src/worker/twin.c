@@ -91,8 +91,8 @@ static int make(wk_twin *t)
 {
     if (unlinkat(t->dirfd, t->name, 0) != 0 && errno != ENOENT)
         return -1;
-    t->fd = openat(t->dirfd, t->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                   WK_MODE_TEXT);
+    t->fd =
+        openat(t->dirfd, t->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, t->mode);
     return t->fd < 0 ? -1 : 0;
 }
 
@@ -110,7 +110,7 @@ static int materialize(wk_twin *t)
         if (make(t) != 0 || (t->pos && wk_copy_range(t->twin, 0, t->pos, t->fd) != 0))
             return -1;
     } else {
-        int fd = wk_tmp_open(t->dirfd, t->name, WK_MODE_TEXT, tmp);
+        int fd = wk_tmp_open(t->dirfd, t->name, t->mode, tmp);
         if (fd < 0)
             return -1;
         if ((t->pos && wk_copy_range(t->twin, 0, t->pos, fd) != 0)) {
@@ -133,10 +133,12 @@ static int materialize(wk_twin *t)
     return 0;
 }
 
-int wk_twin_begin(wk_twin *t, int dirfd, const char *name, const char *final, int prev_dirfd)
+int wk_twin_begin(wk_twin *t, int dirfd, const char *name, const char *final, int prev_dirfd,
+                  int mode)
 {
     struct stat sb;
     memset(t, 0, sizeof *t);
+    t->mode = mode;
     t->dirfd = dirfd;
     t->prev_dirfd = prev_dirfd;
     t->fd = t->twin = t->src = -1;
@@ -163,6 +165,7 @@ void wk_twin_resume(wk_twin *t, int dirfd, const char *name, const char *final, 
                     uint64_t pos)
 {
     memset(t, 0, sizeof *t);
+    t->mode = WK_MODE_TEXT;
     t->dirfd = dirfd;
     t->prev_dirfd = t->twin = t->src = -1;
     snprintf(t->name, sizeof t->name, "%s", name);

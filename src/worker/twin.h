@@ -34,11 +34,13 @@ typedef struct wk_twin {
     uint64_t pos;       /* the file's bytes so far: written, pending or (same) deferred */
     int src;            /* pending: src's [src_off, src_off + src_len) to copy to fd */
     uint64_t src_off, src_len;
+    int mode; /* the file's mode when it is made */
 } wk_twin;
 
-/* Starts the file dirfd/name (made when first needed), to be called final once closed;
+/* Starts the file dirfd/name (made with mode when first needed), to be called final once closed;
  * prev_dirfd (borrowed; -1: none) holds its twin, final there. @return 0, or -1 with errno. */
-int wk_twin_begin(wk_twin *t, int dirfd, const char *name, const char *final, int prev_dirfd);
+int wk_twin_begin(wk_twin *t, int dirfd, const char *name, const char *final, int prev_dirfd,
+                  int mode);
 
 /* Goes on with the file dirfd/name already open as fd (taken) and holding pos bytes (a resume):
  * no twin. */

@@ -85,7 +85,7 @@ static void test_same_is_linked(void **state)
     dirs d = setup();
     wk_twin t;
     int linked = -1;
-    assert_int_equal(wk_twin_begin(&t, d.out, "f.partial", "f", d.prev), 0);
+    assert_int_equal(wk_twin_begin(&t, d.out, "f.partial", "f", d.prev, 0600), 0);
     /* Bytes from memory equal to the twin's, then a range of the twin at its own place. */
     assert_int_equal(wk_twin_write(&t, "hello ", 6), 0);
     assert_int_equal(wk_twin_copy(&t, t.twin, 6, 5), 0);
@@ -109,7 +109,7 @@ static void test_differs_then_copies(void **state)
     int other = openat(d.prev, "other", O_RDONLY);
     wk_twin t;
     int linked = -1;
-    assert_int_equal(wk_twin_begin(&t, d.out, "f.partial", "f", d.prev), 0);
+    assert_int_equal(wk_twin_begin(&t, d.out, "f.partial", "f", d.prev, 0600), 0);
     assert_int_equal(wk_twin_copy(&t, t.twin, 0, 6), 0); /* "hello " deferred */
     /* Differs from the twin: the twin's prefix is written out, then the new bytes. */
     assert_int_equal(wk_twin_write(&t, "TWIN", 4), 0);
@@ -147,7 +147,7 @@ static void test_checkpoint_links(void **state)
     wk_twin t;
     int linked = -1;
     /* A checkpoint while the file is its twin: the partial name is a link to the twin. */
-    assert_int_equal(wk_twin_begin(&t, d.out, "f.partial", "f", d.prev), 0);
+    assert_int_equal(wk_twin_begin(&t, d.out, "f.partial", "f", d.prev, 0600), 0);
     assert_int_equal(wk_twin_copy(&t, t.twin, 0, 5), 0);
     assert_int_equal(wk_twin_sync(&t), 0);
     assert_true(same_file(d.out, "f.partial", d.prev, "f"));
@@ -160,7 +160,7 @@ static void test_checkpoint_links(void **state)
     /* The same, then a byte that differs: a file of its own replaces the link, the twin keeps
      * its bytes. */
     assert_int_equal(unlinkat(d.out, "f", 0), 0);
-    assert_int_equal(wk_twin_begin(&t, d.out, "f.partial", "f", d.prev), 0);
+    assert_int_equal(wk_twin_begin(&t, d.out, "f.partial", "f", d.prev, 0600), 0);
     assert_int_equal(wk_twin_copy(&t, t.twin, 0, 5), 0);
     assert_int_equal(wk_twin_sync(&t), 0);
     assert_true(same_file(d.out, "f.partial", d.prev, "f"));
@@ -173,7 +173,7 @@ static void test_checkpoint_links(void **state)
     assert_int_equal(slurp(d.prev, "f", buf, sizeof buf), (ssize_t)strlen(TEXT));
     assert_string_equal(buf, TEXT);
     /* No twin: made at once, an ordinary file. */
-    assert_int_equal(wk_twin_begin(&t, d.out, "g.partial", "g", d.prev), 0);
+    assert_int_equal(wk_twin_begin(&t, d.out, "g.partial", "g", d.prev, 0600), 0);
     assert_int_equal(faccessat(d.out, "g.partial", F_OK, 0), 0);
     assert_int_equal(wk_twin_write(&t, "x", 1), 0);
     assert_int_equal(wk_twin_close(&t, &linked), 0);
