@@ -185,7 +185,9 @@ def own_threads(d):
 def upload_head(port, key, size, expect=True):
     """A socket that sent the head of a hosted POST of `size` bytes and the server's first answer
     to it (with Expect: 100-continue, "100 Continue" or a refusal decided from the headers)."""
-    s = socket.create_connection((t.HOST, port), timeout=5)
+    # 60 s: the first answer of an ASan server on a loaded machine may take seconds (a timeout
+    # here would read as "neither 100 Continue nor 503").
+    s = socket.create_connection((t.HOST, port), timeout=60)
     s.sendall((f"POST {HR} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\n"
                f"Content-Type: application/json\r\nContent-Length: {size}\r\n"
                + ("Expect: 100-continue\r\n" if expect else "") + "\r\n").encode())
@@ -198,7 +200,7 @@ def upload_head(port, key, size, expect=True):
     return s, got
 
 
-def budget_is_back(port, key, size, within=10.0):
+def budget_is_back(port, key, size, within=60.0):
     """True once two uploads of `size` are both answered "100 Continue" (within `within` s): the
     hosted budget holds three quarters of --max-body-memory, so while any earlier upload still
     held its share, the second would be refused."""
