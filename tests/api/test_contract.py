@@ -168,14 +168,16 @@ def auth_matrix(srv, keys, d):
 def expiry(d):
     db = t.new_db(d, "ttl")
     k = t.make_key(db)
-    srv = t.Server(db, "--credential-ttl", "1", "--quiet").start()
+    # 3 s: the event "before expiry" must reach the server within the TTL of the create, which a
+    # slow ASan server on a loaded machine could miss with 1 s.
+    srv = t.Server(db, "--credential-ttl", "3", "--quiet").start()
     c = srv.client()
     body = t.create_body("ttl_run")
-    a = expect(c.request("POST", PW, body, k), 201, what="create (ttl 1 s)")
+    a = expect(c.request("POST", PW, body, k), 201, what="create (ttl 3 s)")
     expect(c.request("POST", f"{PW}/{a['review_run_id']}/events",
                      t.event_body(body, a["review_run_id"], "started", 1),
                      a["worker_credential"]), 202, what="event before expiry")
-    time.sleep(1.3)
+    time.sleep(3.3)
     expect(c.request("POST", f"{PW}/{a['review_run_id']}/events",
                      t.event_body(body, a["review_run_id"], "progress", 2),
                      a["worker_credential"]), 401, "unauthenticated", what="expired credential")
