@@ -1,17 +1,19 @@
 /*
- * twin.h - writing one file of the report store v2 (a part or a page) whose bytes may come, in
- * whole or in runs, from the previous store's files (`batch --reuse`) without passing through
- * user space.
+ * twin.h - writing one file of the report store v2 (a part, a page, events.jsonl) whose bytes may
+ * come, in whole or in runs, from the previous store's files (`batch --reuse`) without passing
+ * through user space.
  *
  * A file has a *twin*: the previous store's file of the same name. While every byte appended so
- * far is the twin's byte at the same place, nothing is written: appending a range of the twin at
- * its own offset costs nothing, and bytes from memory are compared with the twin's (pread of just
- * those bytes). When the file ends that way, at the twin's size, the writer links the twin under
- * the file's final name instead of writing it (docs/report-store.md, "Unchanged files"). The first
- * append that differs, or a checkpoint (the file's bytes must then be on disk), *materializes*
- * the file: the twin's prefix is copied into it in the kernel (copy_file_range(2), or read and
- * write where that is refused), and the file goes on as an ordinary one, in which ranges of
- * previous files are still copied in the kernel, contiguous ones in one call.
+ * far is the twin's byte at the same place, nothing is written and the file is not made:
+ * appending a range of the twin at its own offset costs nothing, and bytes from memory are
+ * compared with the twin's (pread of just those bytes). When the file ends that way, at the
+ * twin's size, the twin is linked under the file's final name instead of writing it
+ * (docs/report-store.md, "Unchanged files"); a checkpoint in the meantime links it under the
+ * file's partial name. The first append that differs *materializes* the file: the twin's prefix
+ * is copied into a file of its own in the kernel (copy_file_range(2), or read and write where
+ * that is refused; under a temporary name renamed over the partial name when that is a
+ * checkpoint's link), and the file goes on as an ordinary one, in which ranges of previous files
+ * are still copied in the kernel, contiguous ones in one call.
  */
 #ifndef KIVO_WORKER_TWIN_H
 #define KIVO_WORKER_TWIN_H
