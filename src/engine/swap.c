@@ -56,10 +56,13 @@ static const struct unit_word {
 static int unit_of(const kv_token *t, const char *text)
 {
     size_t len = t->end - t->start;
-    if (len > 12)
+    if (len > 12 || len == 0)
         return 0;
+    /* The units are lower case: one whose first letter differs is passed at once. */
+    const char c = text[t->start] >= 'A' && text[t->start] <= 'Z' ? (char)(text[t->start] | 0x20)
+                                                                  : text[t->start];
     for (size_t k = 0; k < sizeof units / sizeof units[0]; k++)
-        if (kv_text_is(text + t->start, len, units[k].w))
+        if (units[k].w[0] == c && kv_text_is(text + t->start, len, units[k].w))
             return units[k].kind << 8 | units[k].id;
     return 0;
 }
