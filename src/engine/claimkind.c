@@ -10,13 +10,7 @@
 /* 1 when token t's text is one of words (NULL-terminated), ASCII letters without case. */
 static int tok_is(const char *text, const kv_token *t, const char *const *words)
 {
-    /* The lists' words are lower case: one whose first letter differs is passed at once. */
-    const char c = text[t->start] >= 'A' && text[t->start] <= 'Z' ? (char)(text[t->start] | 0x20)
-                                                                  : text[t->start];
-    for (size_t k = 0; words[k]; k++)
-        if (words[k][0] == c && kv_text_is(text + t->start, t->end - t->start, words[k]))
-            return 1;
-    return 0;
+    return kv_text_in(text + t->start, t->end - t->start, words);
 }
 
 /* "Please note that ...", "Keep in mind ...", "However, remember ...": a caveat to the reader, not

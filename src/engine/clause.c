@@ -122,10 +122,7 @@ static int participle(const char *text, const kv_token *t)
     if (len >= 4 &&
         ((w[len - 2] == 'e' && w[len - 1] == 'd') || (w[len - 2] == 'e' && w[len - 1] == 'n')))
         return 1;
-    for (size_t k = 0; irregular[k]; k++)
-        if (kv_text_is(w, len, irregular[k]))
-            return 1;
-    return 0;
+    return kv_text_in(w, len, irregular);
 }
 
 /* The bound words before a number at token i ("up to", "at least", "more than", "within"). */

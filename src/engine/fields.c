@@ -40,10 +40,7 @@ static int clause_break(const char *text, const kv_token *a, const kv_token *b)
 /* 1 when token t is one of words (NULL-terminated), ASCII letters without case. */
 static int tok_in(const char *text, const kv_token *t, const char *const *words)
 {
-    for (size_t k = 0; words[k]; k++)
-        if (kv_text_is(text + t->start, t->end - t->start, words[k]))
-            return 1;
-    return 0;
+    return kv_text_in(text + t->start, t->end - t->start, words);
 }
 
 /* 1 when a new clause starts at toks[i]: ", and" or ", or" before a subject of its own ("no WiFi

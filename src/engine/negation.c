@@ -82,10 +82,7 @@ static int phrase_ends(const kv_reading *c, size_t i)
     for (uint32_t q = c->t[i - 1].end; q < c->t[i].start; q++)
         if (c->text[q] == ',' || c->text[q] == ';' || c->text[q] == '.')
             return 1;
-    for (size_t k = 0; preps[k]; k++)
-        if (kv_text_is(c->text + c->t[i].start, c->t[i].end - c->t[i].start, preps[k]))
-            return 1;
-    return 0;
+    return kv_text_in(c->text + c->t[i].start, c->t[i].end - c->t[i].start, preps);
 }
 
 /* 1 when clause sc of r (any clause: SIZE_MAX) holds a verb that denies what follows it:

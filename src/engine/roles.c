@@ -115,10 +115,7 @@ static int participle_like(const kv_reading *r, size_t i)
     if (len >= 4 && (w[len - 2] | 0x20) == 'e' &&
         ((w[len - 1] | 0x20) == 'd' || (w[len - 1] | 0x20) == 'n'))
         return 1;
-    for (size_t k = 0; irregular[k]; k++)
-        if (kv_text_is(w, len, irregular[k]))
-            return 1;
-    return 0;
+    return kv_text_in(w, len, irregular);
 }
 
 /* A verb in the past tense or a participle, as its spelling says: -ed, or an irregular past. */
@@ -134,10 +131,7 @@ static int past_like(const kv_reading *r, size_t i)
     const char *w = r->text + t->start;
     if (len >= 4 && (w[len - 2] | 0x20) == 'e' && (w[len - 1] | 0x20) == 'd')
         return 1;
-    for (size_t k = 0; irregular[k]; k++)
-        if (kv_text_is(w, len, irregular[k]))
-            return 1;
-    return 0;
+    return kv_text_in(w, len, irregular);
 }
 
 /* Where the passive clause of participle p has its agent: the token after "by", or r->n. The

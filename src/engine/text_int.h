@@ -67,6 +67,19 @@ static inline int kv_text_is(const char *s, size_t len, const char *w)
     return w[len] == '\0';
 }
 
+/* 1 when s[0..len) is one of words (a NULL-terminated list of non-empty lower-case literals), as
+ * kv_text_is says; a word whose first letter is not s's is passed without a comparison. */
+static inline int kv_text_in(const char *s, size_t len, const char *const *words)
+{
+    if (len == 0)
+        return 0;
+    const char c = s[0] >= 'A' && s[0] <= 'Z' ? (char)(s[0] | 0x20) : s[0];
+    for (size_t k = 0; words[k]; k++)
+        if (words[k][0] == c && kv_text_is(s, len, words[k]))
+            return 1;
+    return 0;
+}
+
 /* Per-thread word knowledge: the stemmer, a direct-mapped stem cache, the function-word table. */
 typedef struct kv_lexicon kv_lexicon;
 
