@@ -392,9 +392,7 @@ void kv_quantity_read_slow(const char *text, size_t len, const uint64_t month[12
     if (d) {
         static const char *const joins[] = {"and",  "or",    "to",   "through",
                                             "thru", "until", "till", NULL};
-        int joined = 0;
-        for (size_t k = 0; joins[k] && !joined; k++)
-            joined = kv_text_is(text + prev->start, prev->end - prev->start, joins[k]);
+        const int joined = kv_text_in(text + prev->start, prev->end - prev->start, joins);
         kv_token *before = joined ? prev2 : prev;
         if (before && (m = date_month(before)) &&
             (joined ? spaces(text, before->end, prev->start, 0) ||
