@@ -1437,11 +1437,12 @@ static kivo_status store_round(batch *b, slot *set, size_t n)
 
 /* The store v2 at 2 threads or more: rounds go through read, review and store as a pipeline
  * over two sets of slots, with no barrier between rounds. The older set's chunks are handed out
- * first; once all of them are reviewed, one thread stores that round (merge and write, serial and
- * in input order, as ever), writes the checkpoint due after it and reads the next round into the
- * same set, while the other threads go on reviewing the younger set. A thread that runs out of
- * chunks while a round is being stored waits for the next one instead of every thread waiting
- * at the end of each round for the slowest chunk and for the store. */
+ * first; once all of them are reviewed, a writer thread (one beside the reviewing threads) stores
+ * that round (merge and write, serial and in input order, as ever), writes the checkpoint due
+ * after it and reads the next round into the same set, while the reviewing threads go on with the
+ * younger set. A reviewing thread that runs out of chunks while a round is being stored waits for
+ * the next one, instead of every thread waiting at the end of each round for the slowest chunk,
+ * the store and its syncs. */
 typedef struct flow_set {
     slot *s;
     size_t n;               /* chunks read into it; 0: empty */
@@ -1501,14 +1502,21 @@ static kivo_status flow_store(batch *b, flow *p, flow_set *o, const flow_set *y,
     return KIVO_OK;
 }
 
+/* One thread of the pipeline. With a team of threads + 1, the last thread is the writer: it only
+ * stores (so that its waits on the disk, the syncs of each page and part it closes and of the
+ * checkpoints, leave both CPUs to the reviewing threads) and the others only review; a smaller
+ * team (OMP_THREAD_LIMIT, OMP_DYNAMIC) shares both jobs. */
 static void flow_work(batch *b, flow *p)
 {
+    int tid = omp_get_thread_num(), team = omp_get_num_threads();
+    int writer = team > b->threads && tid == team - 1;
+    int stores = writer || team <= b->threads;
     pthread_mutex_lock(&p->mu);
     for (;;) {
         flow_set *o = &p->set[p->older], *y = &p->set[p->older ^ 1];
         if (p->st != KIVO_OK)
             break;
-        if (!p->storing && o->n && o->done == o->n) {
+        if (stores && !p->storing && o->n && o->done == o->n) {
             size_t n_new;
             p->storing = 1;
             pthread_mutex_unlock(&p->mu);
@@ -1525,11 +1533,11 @@ static void flow_work(batch *b, flow *p)
             pthread_cond_broadcast(&p->cv);
             continue;
         }
-        flow_set *r = o->next < o->n ? o : y->next < y->n ? y : NULL;
+        flow_set *r = writer ? NULL : o->next < o->n ? o : y->next < y->n ? y : NULL;
         if (r) {
             size_t i = r->next++;
             pthread_mutex_unlock(&p->mu);
-            review_slot(&b->j, &b->ws[omp_get_thread_num()], &r->s[i]);
+            review_slot(&b->j, &b->ws[tid], &r->s[i]);
             pthread_mutex_lock(&p->mu);
             if (++r->done == r->n)
                 pthread_cond_broadcast(&p->cv);
@@ -1560,7 +1568,7 @@ static kivo_status pipeline_v2(batch *b, uint64_t every, int *sig)
         pthread_mutex_destroy(&p.mu);
         return KIVO_ENOMEM;
     }
-#pragma omp parallel num_threads(b->threads)
+#pragma omp parallel num_threads(b->threads + 1)
     flow_work(b, &p);
     pthread_cond_destroy(&p.cv);
     pthread_mutex_destroy(&p.mu);
