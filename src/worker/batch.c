@@ -623,6 +623,8 @@ typedef struct batch {
     wk_manifest man;     /* DIR/manifest.json as this batch writes it */
     int resume;          /* v2: going on from man.ck */
     int ix_same;         /* --reuse: every row so far is the previous index's row of the same seq */
+    int ix_defer;        /* ... and rows from seq ix_from on are not inserted yet */
+    uint64_t ix_from;    /* (wk_rindex_copy_prev() at a checkpoint, the end or the first other) */
     uint64_t chunks;     /* input chunks consumed */
     uint64_t ckpt_bytes; /* input bytes at the last checkpoint */
     double t0;           /* when the batch started (now()) */
@@ -681,6 +683,10 @@ static int previous_store(batch *b)
     }
     /* A resumed batch did not see the rows before its checkpoint: it makes its own index. */
     b->ix_same = !b->resume && b->opts->compress == WK_COMPRESS_NONE && !b->opts->merged_only;
+    char prev_reports[4200];
+    snprintf(prev_reports, sizeof prev_reports, "%s/reports", b->opts->reuse);
+    b->ix_defer = b->ix_same && wk_rindex_attach_prev(b->ix, prev_reports) == 0;
+    b->ix_from = 0;
     int rfd = wk_dir_walk(root, "reports", 0, NULL, NULL);
     if (rfd >= 0)
         wk_parts_set_previous(b->parts, rfd);
@@ -986,6 +992,12 @@ static kivo_status checkpoint(batch *b)
         snprintf(b->err, b->errlen, "cannot write output in %s: %s", b->out, strerror(errno));
         return KIVO_EIO;
     }
+    if (b->ix_defer && wk_rindex_copy_prev(b->ix, b->ix_from, b->stored) != 0) {
+        snprintf(b->err, b->errlen, "cannot write %s/reports/index: %s", b->out,
+                 wk_rindex_errmsg(b->ix));
+        return KIVO_EIO;
+    }
+    b->ix_from = b->stored;
     if (wk_rindex_commit(b->ix) != 0) {
         snprintf(b->err, b->errlen, "cannot write %s/reports/index: %s", b->out,
                  wk_rindex_errmsg(b->ix));
@@ -1390,25 +1402,32 @@ static kivo_status write_step_v2(batch *b, slot *set, size_t n)
                 row.groups = g;
                 row.groups_len = (size_t)(p - g);
             }
-            if (wk_rindex_add(b->ix, &row) != 0) {
-                snprintf(b->err, b->errlen, "cannot write %s/reports/index: %s", b->out,
-                         wk_rindex_errmsg(b->ix));
-                return KIVO_EIO;
-            }
             /* Each row the previous store's own (wk_rindex_adopt() at the end)? The fields a
-             * line carries come from that row; these are the ones this batch decides. */
-            if (b->ix_same && !(it->reused_line && it->src_report && it->src_seq == row.seq &&
-                                it->src_file == row.file && it->src_line == row.line &&
-                                it->src_event_off == row.event_offset && it->src_part == row.part &&
-                                it->src_off == row.offset && it->src_row_page == row.page &&
-                                (row.page < 0 || (it->src_row_page_off == row.page_offset &&
-                                                  it->src_row_page_len == row.page_length))))
-                b->ix_same = 0;
+             * line carries come from that row; these are the ones this batch decides. While
+             * they all are, the rows are not inserted one by one: a checkpoint, the end or the
+             * first other row copies them from the previous index in one statement. */
+            int own = b->ix_same && it->reused_line && it->src_report && it->src_seq == row.seq &&
+                      it->src_file == row.file && it->src_line == row.line &&
+                      it->src_event_off == row.event_offset && it->src_part == row.part &&
+                      it->src_off == row.offset && it->src_row_page == row.page &&
+                      (row.page < 0 || (it->src_row_page_off == row.page_offset &&
+                                        it->src_row_page_len == row.page_length));
+            if (b->ix_same && !own) {
+                if (b->ix_defer && wk_rindex_copy_prev(b->ix, b->ix_from, row.seq) != 0)
+                    goto index_failed;
+                b->ix_same = b->ix_defer = 0;
+            }
+            if (!(own && b->ix_defer) && wk_rindex_add(b->ix, &row) != 0)
+                goto index_failed;
             b->stored++;
             wk_test_point("store");
         }
     }
     return KIVO_OK;
+index_failed:
+    snprintf(b->err, b->errlen, "cannot write %s/reports/index: %s", b->out,
+             wk_rindex_errmsg(b->ix));
+    return KIVO_EIO;
 }
 
 /* The chunks and their reports, events and pages are all written by now: their memory goes back
@@ -1658,6 +1677,10 @@ static int finish_index(batch *b, char *err, size_t errlen)
                     "kivo-worker: %s/reports/index: a copy of %s/reports/index (every run "
                     "carried to its place), reused set\n",
                     b->out, b->opts->reuse);
+    }
+    if (!adopted && b->ix_defer && wk_rindex_copy_prev(b->ix, b->ix_from, b->stored) != 0) {
+        snprintf(err, errlen, "cannot write %s/reports/index: %s", b->out, wk_rindex_errmsg(b->ix));
+        return -1;
     }
     if (!adopted && wk_rindex_finish_ex(b->ix, !b->opts->merged_only) != 0) {
         snprintf(err, errlen, "cannot write %s/reports/index: %s", b->out, wk_rindex_errmsg(b->ix));

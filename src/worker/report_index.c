@@ -43,8 +43,9 @@
 struct wk_rindex {
     sqlite3 *db;
     sqlite3_stmt *ins, *ins_frame, *by_id, *by_key, *by_seq, *iter, *by_line, *line_next;
-    int line_next_on; /* line_next is positioned after the last line key found */
-    int iter_lines;   /* iter reads line_key too */
+    sqlite3_stmt *copy_prev; /* wk_rindex_copy_prev(), once the previous index is attached */
+    int line_next_on;        /* line_next is positioned after the last line key found */
+    int iter_lines;          /* iter reads line_key too */
     int writing, in_tx;
     char run_id[1024]; /* a hit's run id, when it is short enough to keep here */
     char *run_id_big;
@@ -216,6 +217,7 @@ void wk_rindex_close(wk_rindex *x)
     sqlite3_finalize(x->iter);
     sqlite3_finalize(x->by_line);
     sqlite3_finalize(x->line_next);
+    sqlite3_finalize(x->copy_prev);
     if (x->in_tx)
         exec(x, "ROLLBACK");
     sqlite3_close(x->db);
@@ -780,8 +782,8 @@ int wk_rindex_adopt(wk_rindex *x, const char *reports_dir, const char *prev_dir,
     sqlite3_finalize(keys);
     keys = NULL;
     /* This batch's index is given up (its rows are the previous one's, reused aside). */
-    sqlite3_stmt **sts[] = {&x->ins,    &x->ins_frame, &x->by_id,   &x->by_key,
-                            &x->by_seq, &x->iter,      &x->by_line, &x->line_next};
+    sqlite3_stmt **sts[] = {&x->ins,  &x->ins_frame, &x->by_id,     &x->by_key,   &x->by_seq,
+                            &x->iter, &x->by_line,   &x->line_next, &x->copy_prev};
     for (size_t i = 0; i < sizeof sts / sizeof sts[0]; i++) {
         sqlite3_finalize(*sts[i]);
         *sts[i] = NULL;
@@ -865,4 +867,46 @@ out:
         close(dir);
     kivo_buf_free(&notes);
     return rc;
+}
+
+int wk_rindex_attach_prev(wk_rindex *x, const char *prev_dir)
+{
+    char path[4200];
+    sqlite3_stmt *st = NULL;
+    snprintf(path, sizeof path, "%s/%s", prev_dir, WK_RINDEX_NAME);
+    /* ATTACH is refused inside a transaction: the open one (the batch's notes) commits first. */
+    if (x->in_tx && exec(x, "COMMIT") != 0)
+        return -1;
+    x->in_tx = 0;
+    int bad = sqlite3_prepare_v2(x->db, "ATTACH DATABASE ?1 AS prev", -1, &st, NULL) ||
+              sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC) || sqlite3_step(st) != SQLITE_DONE;
+    sqlite3_finalize(st);
+    if (!bad)
+        bad = prepare(x,
+                      "INSERT INTO main.runs(seq, run_id, part, offset, length, frame, sha256,"
+                      " verdict, claims, unsupported, categories, page, page_offset, page_length,"
+                      " file, line, review_key, label, groups, reused, line_key, event_offset,"
+                      " event_length) SELECT seq, run_id, part, offset, length, frame, sha256,"
+                      " verdict, claims, unsupported, categories, page, page_offset, page_length,"
+                      " file, line, review_key, label, groups, 1, line_key, event_offset,"
+                      " event_length FROM prev.runs WHERE seq >= ?1 AND seq < ?2 ORDER BY seq",
+                      &x->copy_prev);
+    if (exec(x, "BEGIN") != 0)
+        return -1;
+    x->in_tx = 1;
+    return bad ? -1 : 0;
+}
+
+int wk_rindex_copy_prev(wk_rindex *x, uint64_t from, uint64_t to)
+{
+    if (from >= to)
+        return 0;
+    if (!x->copy_prev)
+        return -1;
+    int bad = sqlite3_bind_int64(x->copy_prev, 1, (sqlite3_int64)from) ||
+              sqlite3_bind_int64(x->copy_prev, 2, (sqlite3_int64)to) ||
+              sqlite3_step(x->copy_prev) != SQLITE_DONE ||
+              (uint64_t)sqlite3_changes64(x->db) != to - from;
+    sqlite3_reset(x->copy_prev);
+    return bad ? -1 : 0;
 }

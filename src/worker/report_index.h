@@ -103,6 +103,16 @@ int wk_rindex_finish_ex(wk_rindex *x, int lookups);
 int wk_rindex_adopt(wk_rindex *x, const char *reports_dir, const char *prev_dir, uint64_t rows,
                     int *adopted, char *err, size_t errlen);
 
+/* --reuse: attaches the previous store's index (prev_dir/index) for wk_rindex_copy_prev(); the
+ * open transaction is committed first and a new one opened. @return 0, or -1 (then rows cannot
+ * be copied; the handle is still usable when in a transaction). */
+int wk_rindex_attach_prev(wk_rindex *x, const char *prev_dir);
+
+/* Adds the previous index's rows of seq [from, to) as they are but `reused` (1): the rows this
+ * batch carried to the same places, checked row by row by the caller (one statement instead of a
+ * row at a time). @return 0, or -1 (also when fewer rows were there). */
+int wk_rindex_copy_prev(wk_rindex *x, uint64_t from, uint64_t to);
+
 /* A key/value note in the index's store table (format, layout, workflow_id, compression),
  * inside the open transaction. @return 0 or -1. */
 int wk_rindex_set(wk_rindex *x, const char *key, const char *value);
