@@ -313,7 +313,8 @@ int wk_rindex_finish_ex(wk_rindex *x, int lookups)
             exec(x, "COMMIT"))
             return -1;
         x->in_tx = 0;
-        return exec(x, "PRAGMA wal_checkpoint(TRUNCATE)") || exec(x, "PRAGMA journal_mode = DELETE")
+        return exec(x, "PRAGMA main.wal_checkpoint(TRUNCATE)") ||
+                       exec(x, "PRAGMA main.journal_mode = DELETE")
                    ? -1
                    : 0;
     }
@@ -324,8 +325,11 @@ int wk_rindex_finish_ex(wk_rindex *x, int lookups)
         exec(x, "COMMIT"))
         return -1;
     x->in_tx = 0;
-    /* One file from here on: readers need no -wal or -shm, nor write access to the folder. */
-    if (exec(x, "PRAGMA wal_checkpoint(TRUNCATE)") || exec(x, "PRAGMA journal_mode = DELETE"))
+    /* One file from here on: readers need no -wal or -shm, nor write access to the folder.
+     * main.: unqualified, the pragmas reach every attached database, the previous store's index
+     * (--reuse, wk_rindex_attach_prev()) too, whose journal mode is not this batch's to change. */
+    if (exec(x, "PRAGMA main.wal_checkpoint(TRUNCATE)") ||
+        exec(x, "PRAGMA main.journal_mode = DELETE"))
         return -1;
     return 0;
 }

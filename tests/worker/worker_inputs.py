@@ -882,6 +882,53 @@ def passing(out):
         db.close()
 
 
+def case_reuse_wal_prev():
+    """The previous store's index is only read by a rerun, whatever its journal mode: one put in
+    WAL mode by a reader (sqlite3's PRAGMA journal_mode = WAL persists in the file) must not have
+    it changed back, nor fail the rerun. The rerun attaches it (wk_rindex_attach_prev()); the
+    finish's journal_mode and wal_checkpoint pragmas, unqualified, reached it too: an edited
+    input's rerun failed with 'database is locked' (the reuse lookups hold it open), and without
+    those readers would have rewritten the previous index's header."""
+    import sqlite3
+    with TempDir() as tmp:
+        lines = copies(traces()[0], 2).decode().splitlines()
+        edited = list(lines)
+        r = json.loads(edited[len(edited) // 2])
+        r["output"] = r["output"] + " Delivery takes 42 days."
+        edited[len(edited) // 2] = json.dumps(r)
+        for name, data in (("prev.jsonl", lines), ("edit.jsonl", edited)):
+            with open(os.path.join(tmp, name), "w") as f:
+                f.write("\n".join(data) + "\n")
+        prev_spec = write_spec(os.path.join(tmp, "prev.json"), ["prev.jsonl"])
+        edit_spec = write_spec(os.path.join(tmp, "edit.json"), ["edit.jsonl"])
+        prev = os.path.join(tmp, "prev")
+        rc, _, err = batch(prev_spec, prev, "--threads", "2")
+        check(rc in (0, 3), "previous batch: %d %s" % (rc, err))
+        index = os.path.join(prev, "reports", "index")
+        db = sqlite3.connect(index)
+        check(db.execute("PRAGMA journal_mode = WAL").fetchone()[0] == "wal",
+              "the previous index did not take WAL mode")
+        db.close()
+        before = read_lines(index)
+        fresh = os.path.join(tmp, "fresh")
+        rc, _, err = batch(edit_spec, fresh, "--threads", "2")
+        check(rc in (0, 3), "batch without --reuse: %d %s" % (rc, err))
+        for threads in ("1", "2"):
+            out = os.path.join(tmp, "rerun-" + threads)
+            rc, stdout, err = batch(edit_spec, out, "--threads", threads, "--reuse", prev, "--json")
+            check(rc in (0, 3) and json.loads(stdout)["records_reused_unchanged"] > 0,
+                  "rerun of an edited input, %s thread(s), over a WAL-mode previous index: %d %s"
+                  % (threads, rc, err))
+            check(read_lines(index) == before,
+                  "%s thread(s): the previous store's index changed" % threads)
+            check(store_reports(out) == store_reports(fresh) and
+                  read_lines(os.path.join(out, "events.jsonl")) ==
+                  read_lines(os.path.join(fresh, "events.jsonl")),
+                  "%s thread(s): reports or events differ from a batch without --reuse" % threads)
+            rc, _, err = run(WORKER, "show", "--out", out, json.loads(lines[0])["customer_run_id"])
+            check(rc == 0, "show on the rerun: %d %s" % (rc, err))
+
+
 def case_reuse_refused():
     """--reuse needs a finished v2 store other than the out folder: a per-run store, a folder
     with no store, an unfinished batch and the out folder itself are exit 2 with a message, and
