@@ -286,9 +286,15 @@ int wk_twin_close(wk_twin *t, int *linked)
 {
     *linked = 0;
     if (wk_twin_linkable(t)) {
-        if (t->at_twin)
+        if (t->at_twin) {
             *linked = renameat(t->dirfd, t->name, t->dirfd, t->final) == 0;
-        else
+            /* rename(2) does nothing when both names are one file already (final linked to the
+             * twin by an earlier batch in this folder): the partial name would stay. */
+            if (*linked && unlinkat(t->dirfd, t->name, 0) != 0 && errno != ENOENT) {
+                wk_twin_end(t);
+                return -1;
+            }
+        } else
             *linked = link_twin(t, t->final) == 0;
     }
     if (!*linked && (materialize(t) != 0 || wk_twin_flush(t) != 0 || fdatasync(t->fd) != 0))

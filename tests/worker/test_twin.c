@@ -182,6 +182,28 @@ static void test_checkpoint_links(void **state)
     teardown(&d);
 }
 
+/* The final name already a link to the twin (an earlier batch's in this folder, started over
+ * with --reuse of the same previous store) and the partial name linked by a checkpoint: both are
+ * one file, which rename(2) leaves as it is; the partial name must go all the same. */
+static void test_checkpoint_link_over_same(void **state)
+{
+    (void)state;
+    dirs d = setup();
+    wk_twin t;
+    int linked = -1;
+    assert_int_equal(linkat(d.prev, "f", d.out, "f", 0), 0);
+    assert_int_equal(wk_twin_begin(&t, d.out, "f.partial", "f", d.prev, 0600), 0);
+    assert_int_equal(wk_twin_copy(&t, t.twin, 0, 5), 0);
+    assert_int_equal(wk_twin_sync(&t), 0);
+    assert_true(same_file(d.out, "f.partial", d.prev, "f"));
+    assert_int_equal(wk_twin_copy(&t, t.twin, 5, strlen(TEXT) - 5), 0);
+    assert_int_equal(wk_twin_close(&t, &linked), 0);
+    assert_int_equal(linked, 1);
+    assert_true(same_file(d.out, "f", d.prev, "f"));
+    assert_int_equal(faccessat(d.out, "f.partial", F_OK, 0), -1);
+    teardown(&d);
+}
+
 static void test_unshare(void **state)
 {
     (void)state;
@@ -219,9 +241,8 @@ static void test_unshare(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_same_is_linked),
-        cmocka_unit_test(test_differs_then_copies),
-        cmocka_unit_test(test_checkpoint_links),
+        cmocka_unit_test(test_same_is_linked),   cmocka_unit_test(test_differs_then_copies),
+        cmocka_unit_test(test_checkpoint_links), cmocka_unit_test(test_checkpoint_link_over_same),
         cmocka_unit_test(test_unshare),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
