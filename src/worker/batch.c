@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -633,12 +634,20 @@ typedef struct batch {
     uint64_t ck_chunks, ck_bytes;
 } batch;
 
-/* SIGINT / SIGTERM: the batch stops at its next checkpoint. */
-static volatile sig_atomic_t stop_signal;
+/* SIGINT / SIGTERM: the batch stops at its next checkpoint. The handler runs on whichever thread
+ * takes the signal and the storing thread reads it, so it is a lock-free atomic (safe in a signal
+ * handler, and no data race between threads as a volatile sig_atomic_t would be); relaxed: it
+ * orders nothing else. */
+static atomic_int stop_signal;
 
 static void on_stop(int sig)
 {
-    stop_signal = sig;
+    atomic_store_explicit(&stop_signal, sig, memory_order_relaxed);
+}
+
+static int stop_signal_now(void)
+{
+    return atomic_load_explicit(&stop_signal, memory_order_relaxed);
 }
 
 static int per_run(const batch *b)
@@ -1500,8 +1509,9 @@ static kivo_status flow_store(batch *b, flow *p, flow_set *o, const flow_set *y,
         return st;
     b->sum->bytes = o->bytes;
     wk_progress_update(&b->prog, o->bytes, b->sum->records_read);
-    if (!p->sig && stop_signal) {
-        p->sig = stop_signal;
+    int sig = stop_signal_now();
+    if (!p->sig && sig) {
+        p->sig = sig;
         p->end = 1;
     }
     /* A stopped batch: the checkpoint once every round read is stored. */
@@ -1891,7 +1901,7 @@ kivo_status wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary
     sa.sa_handler = on_stop;
     sa.sa_flags = SA_RESTART;
     sigemptyset(&sa.sa_mask);
-    stop_signal = 0;
+    atomic_store_explicit(&stop_signal, 0, memory_order_relaxed);
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
     wk_progress_start(&b.prog, opts->progress, opts->progress_interval, opts->verbose, total,
@@ -1932,7 +1942,7 @@ kivo_status wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary
         }
         sum->bytes = wk_reader_bytes(b.rd);
         wk_progress_update(&b.prog, sum->bytes, sum->records_read);
-        int sig = stop_signal;
+        int sig = stop_signal_now();
         if (!per_run(&b) && (sig || sum->bytes - b.ckpt_bytes >= every)) {
             b.ck_chunks = b.chunks; /* all of them stored */
             b.ck_bytes = sum->bytes;
