@@ -932,38 +932,6 @@ static int fast_row(const wk_rindex_row *r, void *arg)
     return 0;
 }
 
-/* Copies [lo, hi) of in to the end of out. @return 0, or -1 with errno. */
-static int copy_range(int in, uint64_t lo, uint64_t hi, int out)
-{
-    off_t at = (off_t)lo;
-    while ((uint64_t)at < hi) {
-        ssize_t n = copy_file_range(in, &at, out, NULL, (size_t)(hi - (uint64_t)at), 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP))
-            break; /* not between these files: read and write */
-        if (n <= 0) {
-            if (n == 0)
-                errno = EIO;
-            return -1;
-        }
-    }
-    char buf[1 << 16];
-    while ((uint64_t)at < hi) {
-        size_t want = hi - (uint64_t)at < sizeof buf ? (size_t)(hi - (uint64_t)at) : sizeof buf;
-        ssize_t n = pread(in, buf, want, at);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0 || wk_write_all(out, buf, (size_t)n) != 0) {
-            if (n == 0)
-                errno = EIO;
-            return -1;
-        }
-        at += n;
-    }
-    return 0;
-}
-
 /* A shard's whole file (events.jsonl, rejects.jsonl) appended to f. @return 0 or -1. */
 static int append_file(int root, const char *name, FILE *f)
 {
@@ -1177,7 +1145,7 @@ static kivo_status merge_fast(merge *m, int *done)
         }
         /* Where lo lands: the merged part's bytes so far (pieces fill it in order). */
         off_t at = lseek(out, 0, SEEK_END);
-        if (at < 0 || copy_range(in, p->lo, p->hi, out) != 0) {
+        if (at < 0 || wk_copy_range(in, p->lo, p->hi - p->lo, out) != 0) {
             wk_part_name(p->to, WK_COMPRESS_NONE, 1, name);
             wk_output_error(m->err, m->errlen, "cannot write", m->o->out, name, errno);
             goto out;

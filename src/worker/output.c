@@ -386,6 +386,56 @@ int wk_write_all(int fd, const void *data, size_t len)
     return 0;
 }
 
+/* Bytes copied per read + write where copy_file_range(2) is refused. */
+#define COPY_CHUNK (64u << 10)
+
+static int copy_by_hand(int src, uint64_t off, uint64_t len, int fd)
+{
+    char *buf = malloc(COPY_CHUNK);
+    int rc = 0;
+    if (!buf)
+        return -1;
+    while (len && rc == 0) {
+        size_t n = len < COPY_CHUNK ? (size_t)len : COPY_CHUNK;
+        ssize_t r = pread(src, buf, n, (off_t)off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            if (r == 0)
+                errno = EIO;
+            rc = -1;
+            break;
+        }
+        rc = wk_write_all(fd, buf, (size_t)r);
+        off += (uint64_t)r;
+        len -= (uint64_t)r;
+    }
+    free(buf);
+    return rc;
+}
+
+int wk_copy_range(int src, uint64_t off, uint64_t len, int fd)
+{
+    loff_t in = (loff_t)off;
+    while (len) {
+        size_t n = len < (1u << 30) ? (size_t)len : (1u << 30);
+        ssize_t r = copy_file_range(src, &in, fd, NULL, n, 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP ||
+                      errno == EPERM || errno == ETXTBSY))
+            return copy_by_hand(src, (uint64_t)in, len, fd); /* refused: the rest by hand */
+        if (r < 0)
+            return -1;
+        if (r == 0) {
+            errno = EIO; /* src is shorter than the range */
+            return -1;
+        }
+        len -= (uint64_t)r;
+    }
+    return 0;
+}
+
 void wk_write_behind(int fd, uint64_t off, size_t len)
 {
 #ifdef SYNC_FILE_RANGE_WRITE

@@ -89,6 +89,11 @@ int wk_file_dir(const char *path, const char **name);
  * set (EIO for a write that wrote nothing). */
 int wk_write_all(int fd, const void *data, size_t len);
 
+/* Copies src's [off, off + len) to fd at its file offset, in the kernel where it can
+ * (copy_file_range), else (files the kernel will not copy between: another file system, ...)
+ * the rest by read and write. @return 0, or -1 with errno (EIO: src is shorter). */
+int wk_copy_range(int src, uint64_t off, uint64_t len, int fd);
+
 /* Starts writing out to disk the len bytes at off of fd that were just written (Linux
  * sync_file_range, SYNC_FILE_RANGE_WRITE: it does not wait for them, and promises nothing), so
  * that the fdatasync(2) that makes the file durable later finds little left to write. Large

@@ -12,59 +12,6 @@
 #include "output.h"
 #include "twin.h"
 
-/* Bytes compared with the twin per pread, and copied per read + write when copy_file_range is
- * refused. */
-#define CHUNK (64u << 10)
-
-static int copy_by_hand(int src, uint64_t off, uint64_t len, int fd)
-{
-    char *buf = malloc(CHUNK);
-    int rc = 0;
-    if (!buf)
-        return -1;
-    while (len && rc == 0) {
-        size_t n = len < CHUNK ? (size_t)len : CHUNK;
-        ssize_t r = pread(src, buf, n, (off_t)off);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            if (r == 0)
-                errno = EIO;
-            rc = -1;
-            break;
-        }
-        rc = wk_write_all(fd, buf, (size_t)r);
-        off += (uint64_t)r;
-        len -= (uint64_t)r;
-    }
-    free(buf);
-    return rc;
-}
-
-int wk_copy_range(int src, uint64_t off, uint64_t len, int fd)
-{
-    loff_t in = (loff_t)off;
-    while (len) {
-        size_t n = len < (1u << 30) ? (size_t)len : (1u << 30);
-        ssize_t r = copy_file_range(src, &in, fd, NULL, n, 0);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0 && in == (loff_t)off &&
-            (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP ||
-             errno == EPERM || errno == ETXTBSY))
-            return copy_by_hand(src, off, len, fd); /* refused before any byte: by hand */
-        if (r < 0)
-            return -1;
-        if (r == 0) {
-            errno = EIO; /* src is shorter than the range */
-            return -1;
-        }
-        len -= (uint64_t)r;
-        off += (uint64_t)r;
-    }
-    return 0;
-}
-
 /* The twin's bytes at pos are data[0..len). */
 static int twin_has(const wk_twin *t, const char *data, size_t len)
 {

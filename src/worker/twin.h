@@ -85,10 +85,6 @@ int wk_twin_close(wk_twin *t, int *linked);
 /* Closes the twin, and the file when still open. */
 void wk_twin_end(wk_twin *t);
 
-/* Copies src's [off, off + len) to fd at its file offset, in the kernel where it can
- * (copy_file_range), else by read and write. @return 0, or -1 with errno (EIO: src is shorter). */
-int wk_copy_range(int src, uint64_t off, uint64_t len, int fd);
-
 /* Makes dirfd/name a file of its own before it is written in place: a file with other links (a
  * store file linked from or into another store by --reuse) is copied to a temporary name in the
  * folder, synced and renamed over name, so the other names keep their bytes. A missing name or a

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "scratch.h"
+#include "output.h"
 #include "twin.h"
 
 static const char TEXT[] = "hello twin world\n";
