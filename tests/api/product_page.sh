@@ -25,33 +25,18 @@ export KIVO_API_DB="$WORK/kivo.db"
 KIVO_API_KEY=$("$BIN" keys create --create --project acme --scopes private_worker:write,private_worker:read 2>/dev/null | head -n 1)
 [[ "$KIVO_API_KEY" =~ ^kivo_sk_[A-Za-z0-9_-]{43}$ ]] || fail "keys create did not print a key"
 
-# A free port may be taken by another test before the server binds it: the server then says so
-# and exits, and is started again on a new one. It is up once its own log says it listens there
-# and /healthz answers (an answer alone could come from another test's server on that port).
-up=0
-for try in 1 2 3 4 5; do
-    PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-    KIVO_API_LISTEN="127.0.0.1:$PORT" "$BIN" serve --quiet 2>"$WORK/server.log" &
-    SERVER_PID=$!
-    export KIVO_API_BASE_URL="http://127.0.0.1:$PORT"
-    for _ in $(seq 600); do
-        if grep -q "listening on 127.0.0.1:$PORT " "$WORK/server.log" &&
-            curl -sf "$KIVO_API_BASE_URL/healthz" >/dev/null 2>&1; then
-            up=1
-            break
-        fi
-        kill -0 "$SERVER_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    [ "$up" = 1 ] && break
-    if ! kill -0 "$SERVER_PID" 2>/dev/null && grep -q "is already in use" "$WORK/server.log"; then
-        echo "port $PORT was taken before kivo-api bound it (try $try)" >&2
-        continue
-    fi
-    cat "$WORK/server.log" >&2
-    fail "server did not start"
-done
-[ "$up" = 1 ] || { cat "$WORK/server.log" >&2; fail "five free ports were taken in turn"; }
+# shellcheck source=SCRIPTDIR/../lib/start_api.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/start_api.sh"
+serve() { KIVO_API_LISTEN="127.0.0.1:$1" exec "$BIN" serve --quiet; }
+rc=0
+start_api_free "$WORK/server.log" serve || rc=$?
+SERVER_PID=$API_PID PORT=$API_PORT
+export KIVO_API_BASE_URL="http://127.0.0.1:$PORT"
+case $rc in
+0) ;;
+3) cat "$WORK/server.log" >&2; fail "five free ports were taken in turn" ;;
+*) cat "$WORK/server.log" >&2; fail "server did not start" ;;
+esac
 
 h() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
 S1="sha256:$(h 'Refund policy text')"

@@ -16,6 +16,8 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 77
 fi
 fail() { echo "FAIL: $*" >&2; exit 1; }
+# shellcheck source=SCRIPTDIR/../lib/start_api.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/start_api.sh"
 packages="kivo-worker kivo-api libkivo0 libkivo-dev"
 tmp=$(mktemp -d)
 pid= made_db=
@@ -99,39 +101,23 @@ if [ -n "$made_db" ]; then
     grep 'does not exist' "$tmp/missing.log" >/dev/null ||
         { cat "$tmp/missing.log"; fail "no 'does not exist' for a missing database"; }
     [ ! -e /var/lib/kivo/missing.db ] || fail "the packaged settings made a missing database"
-    # A free port may be taken by another test before the server binds it: the server then says
-    # so and exits, and is started again on a new one. It is up once its own log says it listens
-    # there and /healthz answers (an answer alone could come from another test's server).
-    for try in 1 2 3 4 5; do
-        port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-        (
-            set -a
-            # shellcheck disable=SC1091
-            . /etc/kivo/kivo-api.env
-            KIVO_API_LISTEN=127.0.0.1:$port
-            exec setpriv --reuid=kivo --regid=kivo --init-groups -- /usr/bin/kivo-api serve
-        ) >"$tmp/server.log" 2>&1 &
-        pid=$!
-        up=0
-        for _ in $(seq 600); do
-            if grep -q "listening on 127.0.0.1:$port " "$tmp/server.log" &&
-                curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; then
-                up=1
-                break
-            fi
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        [ "$up" = 1 ] && break
-        if ! kill -0 "$pid" 2>/dev/null && grep -q "is already in use" "$tmp/server.log"; then
-            echo "install_debs: port $port was taken before kivo-api bound it (try $try)" >&2
-            continue
-        fi
-        cat "$tmp/server.log"
-        kill -0 "$pid" 2>/dev/null && fail "the installed kivo-api does not answer /healthz"
-        fail "the installed kivo-api exited"
-    done
-    [ "$up" = 1 ] || { cat "$tmp/server.log"; fail "five free ports were taken in turn"; }
+    serve_debs() { # PORT
+        set -a
+        # shellcheck disable=SC1091
+        . /etc/kivo/kivo-api.env
+        # shellcheck disable=SC2034 # exported by set -a
+        KIVO_API_LISTEN=127.0.0.1:$1
+        exec setpriv --reuid=kivo --regid=kivo --init-groups -- /usr/bin/kivo-api serve
+    }
+    rc=0
+    start_api_free "$tmp/server.log" serve_debs || rc=$?
+    pid=$API_PID port=$API_PORT
+    case $rc in
+    0) ;;
+    2) cat "$tmp/server.log"; fail "the installed kivo-api does not answer /healthz" ;;
+    3) cat "$tmp/server.log"; fail "five free ports were taken in turn" ;;
+    *) cat "$tmp/server.log"; fail "the installed kivo-api exited" ;;
+    esac
     curl -fsS "http://127.0.0.1:$port/healthz" | grep '"ok"' >/dev/null ||
         { cat "$tmp/server.log"; fail "the installed kivo-api does not answer /healthz"; }
     [ "$(stat -c %U /var/lib/kivo/kivo.db)" = kivo ] || fail "kivo.db is not the kivo user's"

@@ -40,42 +40,26 @@ diff "$tmp/help.vars" "$tmp/env.vars" >"$tmp/vars.diff" ||
 # made first as the package's postinst makes it (the settings do not let the server create one).
 "$P/bin/kivo-api" migrate --create --db "$tmp/kivo.db" >/dev/null || fail "kivo-api migrate --create"
 exec_start=$(sed -n 's/^ExecStart=//p' "$unit")
-# A free port may be taken by another test before the server binds it: the server then says so
-# and exits, and is started again on a new one. It is up once its own log says it listens there
-# and /healthz answers (an answer alone could come from another test's server on that port).
-for try in 1 2 3 4 5; do
-    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    (
-        set -a
-        # shellcheck disable=SC1090
-        . <(sed -n 's/^#\{0,1\}\(KIVO_API_[A-Z_]*=.*\)/\1/p' "$env_file")
-        KIVO_API_DB=$tmp/kivo.db
-        KIVO_API_LISTEN=127.0.0.1:$port
-        # shellcheck disable=SC2086
-        exec $exec_start
-    ) >"$tmp/server.log" 2>&1 &
-    pid=$!
-    up=0
-    for _ in $(seq 600); do
-        if grep -q "listening on 127.0.0.1:$port " "$tmp/server.log" &&
-            curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; then
-            up=1
-            break
-        fi
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    [ "$up" = 1 ] && break
-    if ! kill -0 "$pid" 2>/dev/null && grep -q "is already in use" "$tmp/server.log"; then
-        echo "install_unit: port $port was taken before kivo-api bound it (try $try)" >&2
-        pid=
-        continue
-    fi
-    cat "$tmp/server.log"
-    kill -0 "$pid" 2>/dev/null && fail "ExecStart with kivo-api.env: no /healthz"
-    fail "ExecStart with kivo-api.env exited"
-done
-[ "$up" = 1 ] || { cat "$tmp/server.log"; fail "five free ports were taken in turn"; }
+# shellcheck source=SCRIPTDIR/../lib/start_api.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/start_api.sh"
+serve_unit() { # PORT
+    set -a
+    # shellcheck disable=SC1090
+    . <(sed -n 's/^#\{0,1\}\(KIVO_API_[A-Z_]*=.*\)/\1/p' "$env_file")
+    # shellcheck disable=SC2034 # exported by set -a
+    KIVO_API_DB=$tmp/kivo.db KIVO_API_LISTEN=127.0.0.1:$1
+    # shellcheck disable=SC2086
+    exec $exec_start
+}
+rc=0
+start_api_free "$tmp/server.log" serve_unit || rc=$?
+pid=$API_PID port=$API_PORT
+case $rc in
+0) ;;
+2) cat "$tmp/server.log"; fail "ExecStart with kivo-api.env: no /healthz" ;;
+3) cat "$tmp/server.log"; fail "five free ports were taken in turn" ;;
+*) cat "$tmp/server.log"; fail "ExecStart with kivo-api.env exited" ;;
+esac
 curl -fsS "http://127.0.0.1:$port/healthz" | grep '"ok"' >/dev/null ||
     { cat "$tmp/server.log"; fail "ExecStart with kivo-api.env: no /healthz"; }
 kill -TERM "$pid"

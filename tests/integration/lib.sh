@@ -30,49 +30,33 @@ trap cleanup EXIT INT TERM
 fail() { echo "FAIL: $*" >&2; exit 1; }
 note() { echo "# $*" >&2; }
 
-free_port() {
-    python3 - <<'PY'
-import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()
-PY
+# shellcheck source=SCRIPTDIR/../lib/start_api.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/start_api.sh"
+
+serve_api() { # PORT [extra serve flags]
+    local port=$1
+    shift
+    exec "$KIVO_API" serve --listen "127.0.0.1:$port" --db "$DB" --create --quiet "$@"
 }
 
 # start_api [extra serve flags]: on $PORT (picked once, kept across restarts), waits until the
-# server's own log says it listens there and /healthz answers (an answer alone could come from
-# another test's kivo-api that took the port first). The first start picks a free port; when
-# another test takes it before kivo-api binds it, the server says the port is in use and exits,
-# and a new port is picked (five tries).
+# server's own log says it listens there and /healthz answers (tests/lib/start_api.sh). The first
+# start picks a free port, and another when a test takes it before kivo-api binds it.
 start_api() {
-    local picked=0 try
-    [ -n "$PORT" ] || { PORT=$(free_port); picked=1; }
-    for try in 1 2 3 4 5; do
-        BASE="http://127.0.0.1:$PORT"
-        local mark
-        mark=$(stat -c %s "$T/api.log" 2>/dev/null || echo 0)
-        "$KIVO_API" serve --listen "127.0.0.1:$PORT" --db "$DB" --create --quiet "$@" >>"$T/api.log" 2>&1 &
-        API_PID=$!
-        for _ in $(seq 1 600); do
-            # (grep reads a process substitution: under pipefail, tail's SIGPIPE when grep -q
-            # stops early would fail a pipeline)
-            if grep -q "listening on 127.0.0.1:$PORT " < <(tail -c +"$((mark + 1))" "$T/api.log") &&
-                curl -fsS "$BASE/healthz" >/dev/null 2>&1; then
-                return 0
-            fi
-            kill -0 "$API_PID" 2>/dev/null || break
-            sleep 0.05
-        done
-        kill -0 "$API_PID" 2>/dev/null && fail "kivo-api did not answer /healthz on $BASE"
-        if [ "$picked" = 1 ] && grep -q "is already in use" < <(tail -c +"$((mark + 1))" "$T/api.log"); then
-            note "port $PORT was taken before kivo-api bound it (try $try); picking another"
-            PORT=$(free_port)
-            continue
-        fi
-        fail "kivo-api exited at start (see $T/api.log)"
-    done
-    fail "kivo-api found five free ports taken in turn"
+    local rc=0
+    if [ -n "$PORT" ]; then
+        START_API_SECONDS=30 start_api_on "$PORT" "$T/api.log" serve_api "$@" || rc=$?
+    else
+        START_API_SECONDS=30 start_api_free "$T/api.log" serve_api "$@" || rc=$?
+        PORT=$API_PORT
+    fi
+    BASE="http://127.0.0.1:$PORT"
+    case $rc in
+    0) ;;
+    2) fail "kivo-api did not answer /healthz on $BASE" ;;
+    3) fail "kivo-api found five free ports taken in turn" ;;
+    *) fail "kivo-api exited at start (see $T/api.log)" ;;
+    esac
 }
 
 kill_api() {   # SIGKILL, as a crash would
