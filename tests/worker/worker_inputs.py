@@ -392,6 +392,25 @@ def pages_of(out):
             for p in sorted(glob.glob(os.path.join(out, "pages", "*.html")))}
 
 
+def same_as_fresh(fresh, out, what, summary_keys=(), part_files=False):
+    """Checks that the out folder of a --reuse batch holds what the fresh folder of the same batch
+    without --reuse holds: events, rejects, reports, pages, every index column but `reused`, the
+    summary's summary_keys, and with part_files the part files one by one."""
+    for f in ("events.jsonl", "rejects.jsonl"):
+        check(read_lines(os.path.join(out, f)) == read_lines(os.path.join(fresh, f)),
+              "%s: %s differs from a batch without --reuse" % (what, f))
+    check(store_reports(out) == store_reports(fresh), "%s: reports differ" % what)
+    check(pages_of(out) == pages_of(fresh), "%s: pages differ" % what)
+    check(index_all(out) == index_all(fresh), "%s: index rows differ" % what)
+    for k in summary_keys:
+        check(summary(out).get(k) == summary(fresh).get(k), "%s: summary %s differs" % (what, k))
+    if part_files:
+        def parts(d):
+            return {os.path.basename(p): read_lines(p)
+                    for p in glob.glob(os.path.join(d, "reports", "part-*"))}
+        check(parts(out) == parts(fresh), "%s: part files differ" % what)
+
+
 def case_reuse_unchanged():
     """--reuse's fast path: a line byte-identical to one the previous batch stored under the same
     job is carried by its line key (report, event, page block, index fields) without being
@@ -446,16 +465,9 @@ def case_reuse_unchanged():
         check(rc in (0, 3), "previous batch: %d %s" % (rc, err))
 
         def same_as(fresh, out, name):
-            for f in ("events.jsonl", "rejects.jsonl"):
-                check(read_lines(os.path.join(out, f)) == read_lines(os.path.join(fresh, f)),
-                      "%s: %s differs from a batch without --reuse" % (name, f))
-            check(store_reports(out) == store_reports(fresh), "%s: reports differ" % name)
-            check(pages_of(out) == pages_of(fresh), "%s: pages differ" % name)
-            check(index_all(out) == index_all(fresh), "%s: index rows differ" % name)
-            for k in ("records_read", "records_reviewed", "records_rejected", "verdicts",
-                      "failure_categories", "claims", "unsupported_claims", "breakdown"):
-                check(summary(out).get(k) == summary(fresh).get(k),
-                      "%s: summary %s differs" % (name, k))
+            same_as_fresh(fresh, out, name, summary_keys=(
+                "records_read", "records_reviewed", "records_rejected", "verdicts",
+                "failure_categories", "claims", "unsupported_claims", "breakdown"))
 
         for html in ("flagged", "all"):
             fresh = os.path.join(tmp, "fresh-" + html)
@@ -749,17 +761,7 @@ def case_reuse_linked():
                       "%s: show %s on the previous store: %d %s" % (what, rid, rc, err))
 
         def same_as(fresh, out, what):
-            for f in ("events.jsonl", "rejects.jsonl"):
-                check(read_lines(os.path.join(out, f)) == read_lines(os.path.join(fresh, f)),
-                      "%s: %s differs from a batch without --reuse" % (what, f))
-            check(store_reports(out) == store_reports(fresh), "%s: reports differ" % what)
-            check(pages_of(out) == pages_of(fresh), "%s: pages differ" % what)
-            check(index_all(out) == index_all(fresh), "%s: index rows differ" % what)
-            fresh_files = {os.path.basename(p): read_lines(p) for p in
-                           glob.glob(os.path.join(fresh, "reports", "part-*"))}
-            out_files = {os.path.basename(p): read_lines(p) for p in
-                         glob.glob(os.path.join(out, "reports", "part-*"))}
-            check(out_files == fresh_files, "%s: part files differ" % what)
+            same_as_fresh(fresh, out, what, part_files=True)
 
         fresh_same = os.path.join(tmp, "fresh-same")
         fresh_edit = os.path.join(tmp, "fresh-edit")
