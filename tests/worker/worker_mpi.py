@@ -132,29 +132,12 @@ def case_rank_dies():
         ws.same_store(one, out, "after a rank died and mpirun ran again")
 
 
-def api_server(tmp):
-    """A real kivo-api on loopback (tests/api/apitest.py) with a private-worker key in tmp/key:
-    (the started server, the key, the worker's options to send to it). The caller stops it."""
-    sys.path.insert(0, os.path.join(ROOT, "tests", "api"))
-    import apitest as t  # noqa: E402
-    t.BIN = os.path.join(os.path.dirname(WORKER), "kivo-api")
-    db = os.path.join(tmp, "kivo.db")
-    key = t.make_key(db, scopes="private_worker:write,private_worker:read")
-    key_file = os.path.join(tmp, "key")
-    with open(key_file, "w") as f:
-        f.write(key + "\n")
-    os.chmod(key_file, 0o600)
-    srv = t.Server(db, "--quiet", "--rate-limit", "0").start()
-    return srv, key, ["--kivo-api-base-url", "http://127.0.0.1:%d" % srv.port,
-                      "--api-key-file", key_file]
-
-
 def case_events_once():
     """Each rank sends its own runs to a real kivo-api (one credential per run): the server holds
     each run of the job once, completed, and the ranks' outboxes are all acknowledged."""
     with TempDir() as tmp:
         spec = ws.example_spec()
-        srv, key, sending = api_server(tmp)
+        srv, key, sending = ws.api_server(tmp)
         try:
             out = os.path.join(tmp, "mpi")
             args = ["batch", "--job-spec-file", spec, "--out", out, "--threads", "1", *sending]
@@ -195,7 +178,7 @@ def case_rank_nomem():
     fails together, so mpirun ends (within 120 s, not waiting forever for the collective the
     failed rank left) with a non-zero exit and says why."""
     with TempDir() as tmp:
-        srv, _, sending = api_server(tmp)
+        srv, _, sending = ws.api_server(tmp)
         try:
             for step in (1, 2):
                 for bad_rank in (0, 1):
@@ -270,7 +253,7 @@ def case_events_dups():
         one = os.path.join(tmp, "one")
         rc, err = ws.batch(spec, one, "--threads", "1")
         check(rc == 3, "single run exit %d: %s" % (rc, err))
-        srv, key, sending = api_server(tmp)
+        srv, key, sending = ws.api_server(tmp)
         try:
             out = os.path.join(tmp, "mpi")
             args = ["batch", "--job-spec-file", spec, "--out", out, "--threads", "1", *sending]

@@ -512,32 +512,39 @@ def case_other_cwd():
         check(rc == 2 and work in err, "cwd gone: exit %d, %r" % (rc, err))
 
 
+def api_server(tmp, name="kivo"):
+    """A real kivo-api on loopback (tests/api/apitest.py) on tmp/NAME.db with a private-worker key
+    in tmp/NAME.key: (the started server, the key, the worker's options to send to it). The
+    caller stops it."""
+    sys.path.insert(0, os.path.join(ROOT, "tests", "api"))
+    import apitest as t  # noqa: E402
+    t.BIN = os.path.join(os.path.dirname(WORKER), "kivo-api")
+    db = os.path.join(tmp, name + ".db")
+    key = t.make_key(db, scopes="private_worker:write,private_worker:read")
+    key_file = os.path.join(tmp, name + ".key")
+    with open(key_file, "w") as f:
+        f.write(key + "\n")
+    os.chmod(key_file, 0o600)
+    srv = t.Server(db, "--quiet", "--rate-limit", "0").start()
+    return srv, key, ["--kivo-api-base-url", "http://127.0.0.1:%d" % srv.port,
+                      "--api-key-file", key_file]
+
+
 def case_submit_merged():
     """Independent shards (no MPI) cannot know each other's run ids while they run: run them
     without --kivo-api-base-url, merge, and send from the merged store, which is an outbox
     (outbox.json): `kivo-worker submit --outbox MERGED` against a real kivo-api creates each
     run of the job once, with the merged store's (one process's) event, even with run ids held
     by two shards; a second submit sends nothing."""
-    sys.path.insert(0, os.path.join(ROOT, "tests", "api"))
-    import apitest as t  # noqa: E402
-    t.BIN = os.path.join(os.path.dirname(WORKER), "kivo-api")
     with TempDir() as tmp:
         spec = make_corpus(tmp)
         merged, dirs = shards_then_merge(tmp, spec, 3, "send", "--html", "none")
         check(os.path.exists(os.path.join(merged, "outbox.json")), "no outbox.json in the merge")
-        db = os.path.join(tmp, "kivo.db")
-        key = t.make_key(db, scopes="private_worker:write,private_worker:read")
-        kf = os.path.join(tmp, "key")
-        with open(kf, "w") as f:
-            f.write(key + "\n")
-        os.chmod(kf, 0o600)
-        srv = t.Server(db, "--quiet", "--rate-limit", "0").start()
+        srv, key, sending = api_server(tmp)
         try:
-            url = "http://127.0.0.1:%d" % srv.port
             for attempt in (1, 2):
-                p = subprocess.run([WORKER, "submit", "--outbox", merged, "--kivo-api-base-url",
-                                    url, "--api-key-file", kf, "--json"], capture_output=True,
-                                   timeout=300)
+                p = subprocess.run([WORKER, "submit", "--outbox", merged, *sending, "--json"],
+                                   capture_output=True, timeout=300)
                 check(p.returncode == 0, "submit %d: exit %d: %s" % (attempt, p.returncode,
                                                                     p.stderr))
                 st = json.loads(p.stdout)
@@ -567,14 +574,9 @@ def case_submit_merged():
         finally:
             srv.stop()
         # Shards that send themselves: the merge says which duplicates were sent twice.
-        db2 = os.path.join(tmp, "kivo2.db")
-        key2 = t.make_key(db2, scopes="private_worker:write,private_worker:read")
-        with open(kf, "w") as f:
-            f.write(key2 + "\n")
-        srv = t.Server(db2, "--quiet", "--rate-limit", "0").start()
+        srv, _, sending = api_server(tmp, "kivo2")
         try:
-            send = ["--html", "none", "--kivo-api-base-url", "http://127.0.0.1:%d" % srv.port,
-                    "--api-key-file", kf]
+            send = ["--html", "none", *sending]
             dirs2 = []
             for k in range(3):
                 dirs2.append(os.path.join(tmp, "sending-%d" % k))
