@@ -159,6 +159,15 @@ int wk_parts_open(int reports_fd, wk_compress c, uint64_t part_size, wk_rindex *
     return 0;
 }
 
+/* The message for a write to the open part that failed with errno. @return -1. */
+static int write_failed(const wk_parts *p, char *err, size_t errlen)
+{
+    char name[WK_PART_NAME_MAX];
+    wk_part_name(p->part, p->c, 1, name);
+    snprintf(err, errlen, "cannot write reports/%s: %s", name, strerror(errno));
+    return -1;
+}
+
 /* Writes out what is pending: the buffer (none), or the frame (zstd) with its row in the index. */
 static int flush(wk_parts *p, char *err, size_t errlen)
 {
@@ -200,11 +209,8 @@ static int flush(wk_parts *p, char *err, size_t errlen)
     p->frame_start += p->len;
     p->len = 0;
     return 0;
-io:;
-    char name[WK_PART_NAME_MAX];
-    wk_part_name(p->part, p->c, 1, name);
-    snprintf(err, errlen, "cannot write reports/%s: %s", name, strerror(errno));
-    return -1;
+io:
+    return write_failed(p, err, errlen);
 }
 
 static int open_part(wk_parts *p, char *err, size_t errlen)
@@ -234,10 +240,8 @@ static int close_part(wk_parts *p, char *err, size_t errlen)
         return -1;
     int linked;
     p->open = 0;
-    if (wk_twin_close(&p->tw, &linked) != 0) {
-        snprintf(err, errlen, "cannot write reports/%s: %s", partial, strerror(errno));
-        return -1;
-    }
+    if (wk_twin_close(&p->tw, &linked) != 0)
+        return write_failed(p, err, errlen);
     if (linked) {
         wk_test_point("part_link");
         p->linked++;
@@ -370,11 +374,8 @@ int wk_parts_append_carried(wk_parts *p, const char *data, size_t len, uint32_t 
     if (p->content >= p->part_size)
         return close_part(p, err, errlen);
     return 0;
-io:;
-    char name[WK_PART_NAME_MAX];
-    wk_part_name(p->part, p->c, 1, name);
-    snprintf(err, errlen, "cannot write reports/%s: %s", name, strerror(errno));
-    return -1;
+io:
+    return write_failed(p, err, errlen);
 }
 
 uint32_t wk_parts_linked(const wk_parts *p)
