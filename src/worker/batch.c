@@ -115,6 +115,7 @@ typedef struct worker {
     kivo_hasher *hasher;
     wk_reuse *reuse; /* --reuse: this thread's reader of the previous store, or NULL */
     kivo_buf keybuf; /* the review key's input */
+    wk_chunk in;     /* the store v2's pipeline: the chunk this thread reads and reviews */
 } worker;
 
 typedef struct job {
@@ -395,9 +396,10 @@ static kivo_status review_line(const job *j, worker *w, slot *s, item *it, const
     return j->groups ? put_group_values(j, s, it, root) : KIVO_OK;
 }
 
-static void review_slot(const job *j, worker *w, slot *s)
+/* The chunk c (s->chunk, or in the pipeline the reviewing thread's own input with s->chunk its
+ * copy without the bytes) reviewed into slot s. */
+static void review_slot(const job *j, worker *w, slot *s, const wk_chunk *c)
 {
-    wk_chunk *c = &s->chunk;
     s->n_items = 0;
     s->lines = 0;
     s->failed = 0;
@@ -1116,7 +1118,7 @@ static void review_step(batch *b, slot *set, size_t n)
 {
 #pragma omp parallel for schedule(dynamic, 1) num_threads(b->threads)
     for (size_t i = 0; i < n; i++)
-        review_slot(&b->j, &b->ws[omp_get_thread_num()], &set[i]);
+        review_slot(&b->j, &b->ws[omp_get_thread_num()], &set[i], &set[i].chunk);
 }
 
 /* A chunk the reader could not give lines of (the file shrank, broke off, or held a line over the
@@ -1454,6 +1456,8 @@ static void release_slots(batch *b)
         kivo_buf_free(&s->reports);
         kivo_buf_free(&s->pages);
     }
+    for (int t = 0; b->ws && t < b->threads; t++)
+        wk_chunk_free(&b->ws[t].in);
 }
 
 /* Steps 3 and 4 of a round (v2): merged, then stored. */
@@ -1464,115 +1468,161 @@ static kivo_status store_round(batch *b, slot *set, size_t n)
 }
 
 /* The store v2 at 2 threads or more: rounds go through read, review and store as a pipeline
- * over two sets of slots, with no barrier between rounds. The older set's chunks are handed out
- * first; once all of them are reviewed, a writer thread (one beside the reviewing threads) stores
- * that round (merge and write, serial and in input order, as ever), writes the checkpoint due
- * after it and reads the next round into the same set, while the reviewing threads go on with the
- * younger set. A reviewing thread that runs out of chunks while a round is being stored waits for
- * the next one, instead of every thread waiting at the end of each round for the slowest chunk,
- * the store and its syncs. */
+ * over two sets of slots, with no barrier between rounds. A reviewing thread takes the next chunk
+ * in input order: it reads it, under the pipeline's lock, into its own input buffer (worker.in)
+ * and reviews it into the next slot of the set being filled, the older set and then the younger.
+ * Once a set is full (n_slots chunks, the inputs' end or a signal) and all its chunks are
+ * reviewed, a writer thread (one beside the reviewing threads) stores that round (merge and write,
+ * serial and in input order, as ever) and writes the checkpoint due after it; the set then takes
+ * the round after the younger one, while the reviewing threads go on with the younger set. A
+ * reviewing thread that finds no free slot while a round is being stored waits for one, instead
+ * of every thread waiting at the end of each round for the slowest chunk, the store and its
+ * syncs. The merge and the store need only where a chunk came from (the slot's copy of its
+ * wk_chunk, without the bytes), so the input held is one chunk a reviewing thread rather than two
+ * rounds of them (peak RSS). The rounds are the same n_slots chunks as when a set was read at
+ * once, so the checkpoints count the same chunks. */
 typedef struct flow_set {
     slot *s;
-    size_t n;               /* chunks read into it; 0: empty */
-    size_t next, done;      /* chunks handed out to review, chunks reviewed */
-    uint64_t chunks, bytes; /* b->chunks and the reader's bytes once it was read */
+    size_t n;               /* chunks read into it (each handed out to review as it is read) */
+    size_t done;            /* chunks reviewed */
+    int full;               /* no more chunks go into it (n_slots of them, the inputs' end or a
+                             * signal); 0 with n == 0: free */
+    uint64_t chunks, bytes; /* b->chunks and the reader's bytes once it was full */
 } flow_set;
 
 typedef struct flow {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     flow_set set[2];
-    int older;      /* the set read first: reviewed first, stored next */
-    int storing;    /* a thread is storing set[older] */
-    kivo_status st; /* the first failure */
-    /* Only the storing thread reads or writes these (one at a time, handed over under mu). */
-    int end; /* read no more: the inputs' end or a signal */
+    int older;               /* the set read first: reviewed first, stored next */
+    int storing;             /* a thread is storing set[older] */
+    int end;                 /* read no more: the inputs' end, a failure or a signal */
+    kivo_status st;          /* the first failure */
+    const char *failed_file; /* ... when it was a read's: the file, and errno then */
+    int failed_errno;
     int sig; /* the signal that stopped the batch */
     uint64_t every;
 } flow;
 
-static long flow_read(batch *b, flow_set *ps)
+/* Under mu: no more chunks go into set f. */
+static void flow_close(batch *b, flow_set *f)
 {
-    long n = read_step(b, ps->s);
-    ps->chunks = b->chunks;
-    ps->bytes = wk_reader_bytes(b->rd);
-    return n;
+    f->full = 1;
+    f->chunks = b->chunks;
+    f->bytes = wk_reader_bytes(b->rd);
 }
 
-/* The store job: set o (all reviewed) merged and stored, the checkpoint due after it written, then
- * the next round read into it (*n_new chunks; 0 at the end, after a signal, or on failure). */
-static kivo_status flow_store(batch *b, flow *p, flow_set *o, const flow_set *y, size_t *n_new)
+/* Under mu: the set the next chunk goes into, or NULL (both full, or the end). */
+static flow_set *flow_filling(flow *p)
 {
-    *n_new = 0;
+    flow_set *o = &p->set[p->older], *y = &p->set[p->older ^ 1];
+    if (p->end)
+        return NULL;
+    return !o->full ? o : !y->full ? y : NULL;
+}
+
+/* Under mu: the next chunk read into w->in, and its copy (without the bytes) into the next slot of
+ * f. @return 1 with *i that slot, or 0 at the end of the inputs or on a read failure (p->st). */
+static int flow_take(batch *b, flow *p, worker *w, flow_set *f, size_t *i)
+{
+    int r = wk_reader_next(b->rd, &w->in);
+    if (r <= 0) {
+        if (r < 0 && p->st == KIVO_OK) {
+            p->failed_errno = errno;
+            p->failed_file = wk_reader_failed_file(b->rd);
+            p->st = KIVO_EIO;
+        }
+        p->end = 1;
+        flow_close(b, f);
+        return 0;
+    }
+    b->chunks++;
+    *i = f->n++;
+    f->s[*i].chunk = w->in;
+    f->s[*i].chunk.buf = NULL;
+    f->s[*i].chunk.cap = 0;
+    if (f->n == b->n_slots)
+        flow_close(b, f);
+    return 1;
+}
+
+/* The store job: set o (full, all reviewed) merged and stored, then the checkpoint due after it
+ * written. */
+static kivo_status flow_store(batch *b, flow *p, const flow_set *o, flow_set *y)
+{
     kivo_status st = store_round(b, o->s, o->n);
     if (st != KIVO_OK)
         return st;
     b->sum->bytes = o->bytes;
     wk_progress_update(&b->prog, o->bytes, b->sum->records_read);
+    pthread_mutex_lock(&p->mu);
     int sig = stop_signal_now();
     if (!p->sig && sig) {
         p->sig = sig;
-        p->end = 1;
+        p->end = 1; /* the chunks being reviewed are stored; no more are read */
+        if (!y->full)
+            flow_close(b, y);
     }
     /* A stopped batch: the checkpoint once every round read is stored. */
-    if (o->bytes - b->ckpt_bytes >= p->every || (p->sig && !y->n)) {
+    int last = p->sig && !y->n;
+    pthread_mutex_unlock(&p->mu);
+    if (o->bytes - b->ckpt_bytes >= p->every || last) {
         b->ck_chunks = o->chunks;
         b->ck_bytes = o->bytes;
         if ((st = checkpoint(b)) != KIVO_OK)
             return st;
     }
-    if (p->end)
-        return KIVO_OK;
-    long n = flow_read(b, o);
-    if (n < 0)
-        return KIVO_EIO;
-    p->end = n == 0;
-    *n_new = (size_t)n;
     return KIVO_OK;
 }
 
 /* One thread of the pipeline. With a team of threads + 1, the last thread is the writer: it only
  * stores (so that its waits on the disk, the syncs of each page and part it closes and of the
- * checkpoints, leave both CPUs to the reviewing threads) and the others only review; a smaller
- * team (OMP_THREAD_LIMIT, OMP_DYNAMIC) shares both jobs. */
+ * checkpoints, leave both CPUs to the reviewing threads) and the others only read and review; a
+ * smaller team (OMP_THREAD_LIMIT, OMP_DYNAMIC) shares both jobs. */
 static void flow_work(batch *b, flow *p)
 {
     int tid = omp_get_thread_num(), team = omp_get_num_threads();
     int writer = team > b->threads && tid == team - 1;
     int stores = writer || team <= b->threads;
+    worker *w = writer ? NULL : &b->ws[tid];
     pthread_mutex_lock(&p->mu);
     for (;;) {
         flow_set *o = &p->set[p->older], *y = &p->set[p->older ^ 1];
         if (p->st != KIVO_OK)
             break;
-        if (stores && !p->storing && o->n && o->done == o->n) {
-            size_t n_new;
+        if (stores && !p->storing && o->full && o->n && o->done == o->n) {
             p->storing = 1;
             pthread_mutex_unlock(&p->mu);
-            kivo_status st = flow_store(b, p, o, y, &n_new);
+            kivo_status st = flow_store(b, p, o, y);
             pthread_mutex_lock(&p->mu);
             p->storing = 0;
             if (st != KIVO_OK) {
-                p->st = st;
+                if (p->st == KIVO_OK)
+                    p->st = st;
             } else {
-                o->n = n_new;
-                o->next = o->done = 0;
-                p->older ^= 1; /* o now holds the younger round, or nothing */
+                o->n = o->done = 0;
+                o->full = 0;
+                p->older ^= 1; /* o is free: it takes the round after y */
             }
             pthread_cond_broadcast(&p->cv);
             continue;
         }
-        flow_set *r = writer ? NULL : o->next < o->n ? o : y->next < y->n ? y : NULL;
-        if (r) {
-            size_t i = r->next++;
+        flow_set *f = writer ? NULL : flow_filling(p);
+        size_t i;
+        if (f && flow_take(b, p, w, f, &i)) {
             pthread_mutex_unlock(&p->mu);
-            review_slot(&b->j, &b->ws[tid], &r->s[i]);
+            review_slot(&b->j, w, &f->s[i], &w->in);
             pthread_mutex_lock(&p->mu);
-            if (++r->done == r->n)
+            if (++f->done == f->n && f->full)
                 pthread_cond_broadcast(&p->cv);
             continue;
         }
-        if (!o->n && !y->n)
+        if (f) {
+            /* The end (f full now, perhaps with every chunk reviewed) or a failure. */
+            pthread_cond_broadcast(&p->cv);
+            continue;
+        }
+        if (p->end && !o->n && !y->n)
             break; /* every round read is stored */
         pthread_cond_wait(&p->cv, &p->mu);
     }
@@ -1584,13 +1634,8 @@ static void flow_work(batch *b, flow *p)
 static kivo_status pipeline_v2(batch *b, uint64_t every, int *sig)
 {
     flow p = {.set = {{.s = b->slots}, {.s = b->slots + b->n_slots}}, .every = every};
-    long n0 = flow_read(b, &p.set[0]), n1 = n0 > 0 ? flow_read(b, &p.set[1]) : 0;
     *sig = 0;
-    if (n0 < 0 || n1 < 0)
-        return KIVO_EIO;
-    p.set[0].n = (size_t)n0;
-    p.set[1].n = (size_t)n1;
-    p.end = n1 == 0;
+    wk_chunk_free(&b->slots[0].chunk); /* resume_state()'s, which skipped the chunks done */
     if (pthread_mutex_init(&p.mu, NULL) != 0)
         return KIVO_ENOMEM;
     if (pthread_cond_init(&p.cv, NULL) != 0) {
@@ -1601,6 +1646,8 @@ static kivo_status pipeline_v2(batch *b, uint64_t every, int *sig)
     flow_work(b, &p);
     pthread_cond_destroy(&p.cv);
     pthread_mutex_destroy(&p.mu);
+    if (p.failed_file)
+        snprintf(b->err, b->errlen, "cannot read %s: %s", p.failed_file, strerror(p.failed_errno));
     *sig = p.sig;
     return p.st;
 }
@@ -1785,6 +1832,7 @@ static void close_batch(batch *b, kivo_status st)
         kivo_hasher_free(b->ws[t].hasher);
         wk_reuse_close(b->ws[t].reuse);
         kivo_buf_free(&b->ws[t].keybuf);
+        wk_chunk_free(&b->ws[t].in);
     }
     free(b->ws);
     wk_seen_free(b->seen);
@@ -1853,8 +1901,9 @@ kivo_status wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary
     /* Several chunks a thread balance the threads' work; one thread has nothing to balance and
      * reads, reviews and writes in turn, so more chunks a round would only hold more memory
      * (each chunk's reports and events stay in memory until the round is written). The store v2
-     * at 2 or more threads holds two rounds (one reviewed while the other is stored): half as
-     * many chunks a round keep as many in memory as the per-run layout's one round. */
+     * at 2 or more threads holds two rounds' results (one reviewed while the other is stored):
+     * half as many chunks a round keep as many in memory as the per-run layout's one round (and
+     * of their input, only the chunk each thread reviews: pipeline_v2). */
     b.n_slots = b.threads == 1 ? 1
                 : per_run(&b)  ? (size_t)b.threads * SLOTS_PER_THREAD
                                : (size_t)b.threads * (SLOTS_PER_THREAD / 2);
