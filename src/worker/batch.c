@@ -42,6 +42,7 @@
 #include "metrics_file.h"
 #include "output.h"
 #include "pages.h"
+#include "part_stat.h"
 #include "parts.h"
 #include "progress.h"
 #include "reader.h"
@@ -1746,6 +1747,32 @@ static int finish_index(batch *b, char *err, size_t errlen)
     return 0;
 }
 
+/* Each closed part's file status into the index's store table, where it can prove the part
+ * unchanged to a later --reuse (part_stat.h). A part without one is hashed by that rerun.
+ * @return 0, or -1 with a message in b->err. */
+static int record_part_stats(batch *b, uint32_t parts)
+{
+    for (uint32_t i = 0; i < parts; i++) {
+        char name[WK_PART_NAME_MAX], key[WK_PART_STAT_KEY_MAX], rec[WK_PART_STAT_MAX];
+        wk_part_name(i, WK_COMPRESS_NONE, 0, name);
+        int fd = openat(b->reports_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        int got = fd >= 0 ? wk_part_stat_take(fd, rec) : -1;
+        if (fd >= 0)
+            close(fd);
+        if (got < 0) {
+            wk_output_error(b->err, b->errlen, "cannot read", b->j.report_root, name, errno);
+            return -1;
+        }
+        wk_part_stat_key(i, key);
+        if (got && wk_rindex_set(b->ix, key, rec) != 0) {
+            snprintf(b->err, b->errlen, "cannot write %s/reports/index: %s", b->out,
+                     wk_rindex_errmsg(b->ix));
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Step 5, finish: the last part and page closed, the index completed (its lookup indexes built)
  * and the files of finish_files(), then the manifest that says the batch is complete. At 2
  * threads or more the index is completed beside the files: neither reads what the other writes,
@@ -1760,6 +1787,8 @@ static kivo_status finish_out(batch *b, double t0)
             return KIVO_EIO;
         b->sum->parts = parts;
         if (b->pages && wk_pages_finish(b->pages, &b->sum->pages, b->err, b->errlen) != 0)
+            return KIVO_EIO;
+        if (b->opts->compress == WK_COMPRESS_NONE && record_part_stats(b, parts) != 0)
             return KIVO_EIO;
     }
     char ix_err[512] = "";

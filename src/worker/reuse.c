@@ -18,6 +18,7 @@
 #include "kivo/wire.h"
 #include "metadata.h"
 #include "pages.h"
+#include "part_stat.h"
 #include "parts.h"
 #include "reuse.h"
 
@@ -43,6 +44,7 @@ struct wk_reuse {
         char *data;
     } w_part, w_events, w_page; /* read-ahead windows over part_fd, events_fd, page_fd */
     int64_t part_no;
+    int part_same; /* the open part has the status its batch recorded: its reports not hashed */
     uint64_t events_size;
     int64_t page_no;
 };
@@ -558,6 +560,7 @@ int wk_reuse_carry_line(wk_reuse *r, kivo_hasher *h, const unsigned char key[WK_
             if (r->part_fd >= 0)
                 close(r->part_fd);
             r->part_no = -1;
+            r->part_same = 0;
             r->w_part.fd = -1; /* the next file may get the same descriptor number */
             struct stat sb;
             if ((r->part_fd = wk_read_open(r->reports_fd, name)) < 0 ||
@@ -567,6 +570,12 @@ int wk_reuse_carry_line(wk_reuse *r, kivo_hasher *h, const unsigned char key[WK_
             }
             r->part_no = row->part;
             r->part_size = (uint64_t)sb.st_size;
+            /* A part with the status its batch recorded at its end is unchanged since
+             * (part_stat.h): its reports need not be hashed again. */
+            char key[WK_PART_STAT_KEY_MAX], rec[WK_PART_STAT_MAX];
+            wk_part_stat_key(row->part, key);
+            r->part_same = wk_rindex_get(r->ix, key, rec, sizeof rec) == 1 &&
+                           wk_part_stat_same(r->part_fd, rec);
         }
         /* An index whose place is not in the part (edited, or another part's) is not trusted:
          * the slow way, which reads by its review key or reviews. */
@@ -580,15 +589,31 @@ int wk_reuse_carry_line(wk_reuse *r, kivo_hasher *h, const unsigned char key[WK_
         }
     }
     /* The report must be the bytes its index row (and event) name: a part edited or damaged since
-     * the previous batch wrote it is not carried. */
-    char sha[KIVO_HASH_TEXT_SIZE];
-    if ((*st = kivo_hasher_sha256_text(h, report->data + at, report->len - at, sha)) != KIVO_OK) {
-        report->len = at;
-        return -1;
-    }
+     * the previous batch wrote it is not carried. A part whose status proves it unchanged since
+     * its batch wrote and indexed it holds them (part_stat.h). */
     int oom = 0;
-    if (strcmp(sha, row->sha256) != 0)
+    const char *rp = report->data + at;
+    size_t rl = report->len - at;
+    char idm[600];
+    int idn = snprintf(idm, sizeof idm, "\"customer_run_id\":\"%s\"", row->run_id);
+    if (idn < 0 || (size_t)idn >= sizeof idm)
         goto slow;
+    if (!hit.has_frame && r->part_same) {
+        /* The index row must still name one whole report of this run: an index edited since
+         * (another place or length) is not trusted. */
+        if (rp[0] != '{' || rp[rl - 1] != '\n' || memchr(rp, '\n', rl - 1) ||
+            !memmem(rp, rl < 1024 ? rl : 1024, idm, (size_t)idn))
+            goto slow;
+    } else {
+        char sha[KIVO_HASH_TEXT_SIZE];
+        if ((*st = kivo_hasher_sha256_text(h, report->data + at, report->len - at, sha)) !=
+            KIVO_OK) {
+            report->len = at;
+            return -1;
+        }
+        if (strcmp(sha, row->sha256) != 0)
+            goto slow;
+    }
     /* The event, as the previous batch wrote it: one line naming this report's SHA-256. */
     if (append_window(&r->w_events, r->events_fd, row->event_offset, row->event_length, event) !=
         0) {
@@ -596,11 +621,9 @@ int wk_reuse_carry_line(wk_reuse *r, kivo_hasher *h, const unsigned char key[WK_
         goto slow;
     }
     const char *e = event->data + ev_at;
-    char idm[600];
-    int idn = snprintf(idm, sizeof idm, "\"customer_run_id\":\"%s\"", row->run_id);
     if (e[0] != '{' || e[row->event_length - 1] != '\n' ||
-        !memmem(e, row->event_length, row->sha256, strlen(row->sha256)) || idn < 0 ||
-        (size_t)idn >= sizeof idm || !memmem(e, row->event_length, idm, (size_t)idn))
+        !memmem(e, row->event_length, row->sha256, strlen(row->sha256)) ||
+        !memmem(e, row->event_length, idm, (size_t)idn))
         goto slow;
     out->page = -1;
     out->page_offset = out->page_length = 0;

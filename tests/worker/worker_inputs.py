@@ -607,6 +607,68 @@ def case_reuse_unchanged():
         check(s["records_reused"] <= same + by_key - edited,
               "part edit: %d edited, reused %r of %d" % (edited, s["records_reused"], same + by_key))
         same_as(fresh, out, "part edit")
+        # The status check (part_stat.c): a part whose file status is the one its batch recorded
+        # is not hashed again. Edits that leave the status as it was must still be caught: the
+        # index edited in place (each even row given its odd neighbour's report: whole reports
+        # of other runs, which only the run id in the report's head tells apart), and a part
+        # edited in place with its size and mtime put back (its ctime moves: hashed, caught).
+        def fresh_prev(name):
+            d = os.path.join(tmp, name)
+            rc, _, err = batch(prev_spec, d, *gb)
+            check(rc in (0, 3), "%s: %d %s" % (name, rc, err))
+            db = sqlite3.connect(os.path.join(d, "reports", "index"))
+            rec = dict(db.execute("SELECT key, value FROM store WHERE key LIKE 'part_stat.%'"))
+            db.close()
+            fs = subprocess.run(["stat", "-f", "-c", "%T", d], capture_output=True,
+                                text=True).stdout.strip()
+            check(bool(rec) or fs not in ("ext2/ext3", "xfs", "btrfs", "tmpfs"),
+                  "%s: no part status recorded on %s" % (name, fs))
+            return d
+        st_prev = fresh_prev("prev-status-index")
+        db = sqlite3.connect(os.path.join(st_prev, "reports", "index"))
+        rows = db.execute("SELECT a.seq, b.offset, b.length FROM runs a JOIN runs b"
+                          " ON b.seq = a.seq + 1 AND b.part = a.part"
+                          " WHERE a.seq % 2 = 0").fetchall()
+        for seq, off, length in rows:
+            db.execute("UPDATE runs SET offset = ?, length = ? WHERE seq = ?", (off, length, seq))
+        db.commit()
+        db.close()
+        check(len(rows) > 0, "index places: no rows to swap")
+        s, out = rerun_on(st_prev, "status index places")
+        check(s["records_reused_unchanged"] < same,
+              "status index places: reused %r, unchanged %r" % (
+                  s["records_reused"], s["records_reused_unchanged"]))
+        same_as(fresh, out, "status index places")
+        st_prev = fresh_prev("prev-status-part")
+        db = sqlite3.connect(os.path.join(st_prev, "reports", "index"))
+        rows = db.execute("SELECT part, offset, length FROM runs WHERE seq % 3 = 0 ORDER BY seq"
+                          ).fetchall()
+        db.close()
+        edited = 0
+        for part, off, length in rows:
+            path = os.path.join(st_prev, "reports", "part-%05d.jsonl" % part)
+            before = os.stat(path)
+            with open(path, "r+b") as f:
+                f.seek(off)
+                rep = bytearray(f.read(length))
+                at = rep.find(b'"claims":[')
+                at = rep.find(b'"text":"', at) if at >= 0 else -1
+                if at < 0 or not chr(rep[at + 8]).isalpha():
+                    continue
+                rep[at + 8] ^= 0x20
+                f.seek(off)
+                f.write(rep)
+                edited += 1
+            os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+            after = os.stat(path)
+            check(after.st_size == before.st_size and after.st_mtime_ns == before.st_mtime_ns,
+                  "part edit in place: size or mtime not put back")
+        check(edited > 0, "status part edit: no report with a claim to edit")
+        s, out = rerun_on(st_prev, "status part edit")
+        check(s["records_reused"] <= same + by_key - edited,
+              "status part edit: %d edited, reused %r of %d" % (
+                  edited, s["records_reused"], same + by_key))
+        same_as(fresh, out, "status part edit")
         # Another batch id is another job: the review keys carry, the lines do not.
         other = write_spec(os.path.join(tmp, "other.json"), ["cur.jsonl"], batch_id="other",
                            fields=fields)

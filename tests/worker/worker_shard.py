@@ -49,8 +49,11 @@ def read(path):
 def index_rows(out):
     db = sqlite3.connect("file:%s?mode=ro" % os.path.join(out, "reports", "index"), uri=True)
     try:
-        return {t: db.execute("SELECT * FROM %s" % t).fetchall()
-                for t in ("store", "runs", "frames")}
+        # part_stat.NNNNN: a part file's status (inode, times), of that folder's files only.
+        rows = {t: db.execute("SELECT * FROM %s" % t).fetchall() for t in ("runs", "frames")}
+        rows["store"] = db.execute("SELECT * FROM store WHERE key NOT LIKE 'part_stat.%'"
+                                   ).fetchall()
+        return rows
     finally:
         db.close()
 
