@@ -56,7 +56,11 @@
 
 #define DEFAULT_CHUNK (1u << 20)
 #define DEFAULT_CHECKPOINT (64ull << 20) /* input bytes between checkpoints (v2) */
-#define WK_EVENTS_VBUF (1u << 20)        /* events.jsonl's write buffer (v2) */
+/* A line --reuse carried by its line key counts 1/CARRIED_WEIGHT of its bytes towards the next
+ * checkpoint: it costs a small part of a review (no parse, no review, its files linked), and a
+ * checkpoint bounds the work a kill loses. */
+#define CARRIED_WEIGHT 16
+#define WK_EVENTS_VBUF (1u << 20) /* events.jsonl's write buffer (v2) */
 #define SLOTS_PER_THREAD 4
 #define JSON_MAX_DEPTH 128
 
@@ -630,7 +634,8 @@ typedef struct batch {
     int ix_defer;        /* ... and rows from seq ix_from on are not inserted yet */
     uint64_t ix_from;    /* (wk_rindex_copy_prev() at a checkpoint, the end or the first other) */
     uint64_t chunks;     /* input chunks consumed */
-    uint64_t ckpt_bytes; /* input bytes at the last checkpoint */
+    uint64_t ckpt_bytes; /* input bytes at the last checkpoint, less light then */
+    uint64_t light;      /* input bytes not counted towards checkpoints (CARRIED_WEIGHT) */
     double t0;           /* when the batch started (now()) */
 
     /* The next checkpoint: the chunks and input bytes it names as consumed. */
@@ -1045,7 +1050,7 @@ static kivo_status checkpoint(batch *b)
         wk_output_error(b->err, b->errlen, "cannot write", b->out, WK_MANIFEST_NAME, errno);
         return KIVO_EIO;
     }
-    b->ckpt_bytes = ck->bytes;
+    b->ckpt_bytes = ck->bytes - b->light;
     /* --metrics-file: the counts so far, running (main.c writes the final one). */
     if (b->opts->metrics_file) {
         b->sum->seconds = now() - b->t0;
@@ -1465,7 +1470,22 @@ static void release_slots(batch *b)
 static kivo_status store_round(batch *b, slot *set, size_t n)
 {
     kivo_status st = merge_step(b, set, n);
-    return st == KIVO_OK ? write_step_v2(b, set, n) : st;
+    if (st == KIVO_OK)
+        st = write_step_v2(b, set, n);
+    /* The lines carried by their line key weigh less towards the next checkpoint. */
+    for (size_t i = 0; st == KIVO_OK && i < n; i++) {
+        const slot *c = &set[i];
+        for (size_t k = 0; k < c->n_items; k++) {
+            const item *it = &c->items[k];
+            if (!it->reused_line)
+                continue;
+            uint64_t end =
+                k + 1 < c->n_items ? c->items[k + 1].offset : c->chunk.offset + c->chunk.len;
+            uint64_t len = end > it->offset ? end - it->offset : 0;
+            b->light += len - len / CARRIED_WEIGHT;
+        }
+    }
+    return st;
 }
 
 /* The store v2 at 2 threads or more: rounds go through read, review and store as a pipeline
@@ -1567,7 +1587,7 @@ static kivo_status flow_store(batch *b, flow *p, const flow_set *o, flow_set *y)
     /* A stopped batch: the checkpoint once every round read is stored. */
     int last = p->sig && !y->n;
     pthread_mutex_unlock(&p->mu);
-    if (o->bytes - b->ckpt_bytes >= p->every || last) {
+    if (o->bytes - b->light - b->ckpt_bytes >= p->every || last) {
         b->ck_chunks = o->chunks;
         b->ck_bytes = o->bytes;
         if ((st = checkpoint(b)) != KIVO_OK)
@@ -2021,7 +2041,7 @@ kivo_status wk_batch_run(const wk_jobspec *spec, wk_batch_opts *opts, wk_summary
         sum->bytes = wk_reader_bytes(b.rd);
         wk_progress_update(&b.prog, sum->bytes, sum->records_read);
         int sig = stop_signal_now();
-        if (!per_run(&b) && (sig || sum->bytes - b.ckpt_bytes >= every)) {
+        if (!per_run(&b) && (sig || sum->bytes - b.light - b.ckpt_bytes >= every)) {
             b.ck_chunks = b.chunks; /* all of them stored */
             b.ck_bytes = sum->bytes;
             if ((st = checkpoint(&b)) != KIVO_OK)

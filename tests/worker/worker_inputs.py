@@ -669,6 +669,34 @@ def case_reuse_unchanged():
               "status part edit: %d edited, reused %r of %d" % (
                   edited, s["records_reused"], same + by_key))
         same_as(fresh, out, "status part edit")
+        # A line carried by its line key counts 1/16 of its bytes towards the next checkpoint:
+        # with an interval between the input's bytes and its bytes less the carried lines', a
+        # batch without --reuse writes a checkpoint (and is killed there), the rerun none.
+        carried, seen = 0, set()
+        for line in cur_lines:
+            if line in prev_lines and line not in seen:
+                seen.add(line)
+                carried += len(line.encode()) + 1
+        total = os.path.getsize(os.path.join(tmp, "cur.jsonl"))
+        check(carried * 2 > total, "checkpoint weight: only %d of %d bytes carried" % (
+            carried, total))
+        env = dict(os.environ, KIVO_WORKER_CHECKPOINT_BYTES=str(total - carried // 2),
+                   KIVO_WORKER_TEST_KILL="checkpoint:1")
+        for what, extra in (("fresh", ("--threads", "1")),
+                            ("rerun", ("--threads", "1", "--reuse", prev)),
+                            ("rerun-t2", ("--threads", "2", "--reuse", prev))):
+            out = os.path.join(tmp, "o-weight-" + what)
+            p = subprocess.run([WORKER, "batch", "--job-spec-file", cur_spec, "--out", out,
+                                "--quiet", *extra, *gb], env=env,
+                               capture_output=True, timeout=120)
+            if what == "fresh":
+                check(p.returncode < 0 or p.returncode > 128,
+                      "checkpoint weight: the batch without --reuse was not killed at its "
+                      "checkpoint: %d" % p.returncode)
+            else:
+                check(p.returncode in (0, 3), "checkpoint weight: the rerun wrote a checkpoint "
+                      "(killed) or failed: %d %s" % (p.returncode, p.stderr[-300:]))
+                same_as(fresh, out, "checkpoint weight")
         # Another batch id is another job: the review keys carry, the lines do not.
         other = write_spec(os.path.join(tmp, "other.json"), ["cur.jsonl"], batch_id="other",
                            fields=fields)
