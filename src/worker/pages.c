@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bgqueue.h"
 #include "html.h"
 #include "kivo/buf.h"
 #include "output.h"
@@ -36,7 +37,16 @@ struct wk_pages {
     int64_t src_page;
     uint64_t linked; /* pages that are links to the previous store's */
     int after_twin;  /* the last run's block was the twin's, at its own place (twin.h) */
+    /* Without a previous store: the files' work (open, write, close: tw) is done in order by a
+     * thread of its own (bgqueue.h), and this one only makes the bytes; NULL: done here. */
+    wk_bgq *bg;
+    int bg_tried;
+    int bg_failed; /* the queue failed before wk_pages_set_previous() stopped it: bg_msg */
+    char bg_msg[WK_BGQ_MSG_MAX];
 };
+
+/* The jobs of p->bg, in the order they are pushed: a page's file made, bytes appended, closed. */
+enum { PJ_OPEN, PJ_WRITE, PJ_CLOSE };
 
 /* "NNNN.html[.partial]" (4 or more digits) into out (size WK_HTML_PAGE_NAME_MAX + 8). */
 static void page_file(int64_t page, int partial, char *out, size_t outlen)
@@ -80,18 +90,108 @@ static int remove_pages(int dirfd, int64_t from)
     return rc;
 }
 
-static int flush(wk_pages *p, char *err, size_t errlen)
+/* Page `page`'s file started (tw). @return 0, or -1 with a message in err. */
+static int begin_file(wk_pages *p, int64_t page, char *err, size_t errlen)
 {
-    char name[WK_HTML_PAGE_NAME_MAX + 8];
-    if (!p->buf.len)
-        return 0;
-    if (wk_twin_write(&p->tw, p->buf.data, p->buf.len) != 0) {
-        page_file(p->page, 1, name, sizeof name);
+    char name[WK_HTML_PAGE_NAME_MAX + 8], final[WK_HTML_PAGE_NAME_MAX + 8];
+    page_file(page, 1, name, sizeof name);
+    page_file(page, 0, final, sizeof final);
+    /* With --reuse: made when its first byte differs from its twin's (twin.h). */
+    if (wk_twin_begin(&p->tw, p->dirfd, name, final, p->prev_fd, WK_MODE_TEXT) != 0) {
         wk_output_error(err, errlen, "cannot write", WK_PAGES_DIR, name, errno);
         return -1;
     }
-    kivo_buf_reset(&p->buf);
     return 0;
+}
+
+/* data[0..len) appended to page `page`'s file. @return 0, or -1 with a message in err. */
+static int write_file(wk_pages *p, int64_t page, const char *data, size_t len, char *err,
+                      size_t errlen)
+{
+    char name[WK_HTML_PAGE_NAME_MAX + 8];
+    if (wk_twin_write(&p->tw, data, len) != 0) {
+        page_file(page, 1, name, sizeof name);
+        wk_output_error(err, errlen, "cannot write", WK_PAGES_DIR, name, errno);
+        return -1;
+    }
+    return 0;
+}
+
+/* Page `page`'s file, whole, synced and given its final name (or linked to its twin).
+ * @return 0, or -1 with a message in err. */
+static int commit_file(wk_pages *p, int64_t page, char *err, size_t errlen)
+{
+    char partial[WK_HTML_PAGE_NAME_MAX + 8], final[WK_HTML_PAGE_NAME_MAX + 8];
+    page_file(page, 1, partial, sizeof partial);
+    page_file(page, 0, final, sizeof final);
+    /* Its twin whole: the twin linked under the final name (twin.h). */
+    int linked;
+    if (wk_twin_close(&p->tw, &linked) != 0) {
+        wk_output_error(err, errlen, "cannot write", WK_PAGES_DIR, partial, errno);
+        return -1;
+    }
+    if (linked) {
+        wk_test_point("page_link");
+        p->linked++;
+    }
+    if (!linked)
+        wk_test_point("page_close");
+    if (!linked && wk_commit_at(p->dirfd, partial, final, 0) != 0) {
+        wk_output_error(err, errlen, "cannot write", WK_PAGES_DIR, final, errno);
+        return -1;
+    }
+    return 0;
+}
+
+static int page_job(void *ctx, int kind, int64_t page, const kivo_buf *buf, char *err,
+                    size_t errlen)
+{
+    wk_pages *p = ctx;
+    switch (kind) {
+    case PJ_OPEN: return begin_file(p, page, err, errlen);
+    case PJ_WRITE: return write_file(p, page, buf->data, buf->len, err, errlen);
+    default: return commit_file(p, page, err, errlen);
+    }
+}
+
+/* Does a job of page p->page: on p->bg's thread when there is one (buf, if any, handed over and
+ * left empty), else here. @return 0, or -1 with a message in err (maybe an earlier job's). */
+static int page_do(wk_pages *p, int kind, kivo_buf *buf, char *err, size_t errlen)
+{
+    if (!p->bg && !p->bg_tried && p->prev_fd < 0) {
+        /* Started once; when it cannot be (no memory, a limit), the jobs are done here. */
+        p->bg_tried = 1;
+        p->bg = wk_bgq_start(page_job, p);
+    }
+    if (p->bg_failed) {
+        snprintf(err, errlen, "%s", p->bg_msg);
+        return -1;
+    }
+    if (p->bg)
+        return wk_bgq_push(p->bg, kind, p->page, buf, err, errlen);
+    if (page_job(p, kind, p->page, buf, err, errlen) != 0)
+        return -1;
+    if (buf)
+        kivo_buf_reset(buf);
+    return 0;
+}
+
+/* The buffer's bytes to the open page's file. */
+static int flush(wk_pages *p, char *err, size_t errlen)
+{
+    if (!p->buf.len)
+        return 0;
+    return page_do(p, PJ_WRITE, &p->buf, err, errlen);
+}
+
+/* Waits for p->bg's jobs (a checkpoint or the end: they must be on disk). */
+static int bg_wait(wk_pages *p, char *err, size_t errlen)
+{
+    if (p->bg_failed) {
+        snprintf(err, errlen, "%s", p->bg_msg);
+        return -1;
+    }
+    return p->bg ? wk_bgq_wait(p->bg, err, errlen) : 0;
 }
 
 static wk_pages *pages_new(int out_fd, uint32_t per_page, char *err, size_t errlen)
@@ -131,14 +231,8 @@ int wk_pages_open(int out_fd, uint32_t per_page, wk_pages **out, char *err, size
 
 static int open_page(wk_pages *p, char *err, size_t errlen)
 {
-    char name[WK_HTML_PAGE_NAME_MAX + 8], final[WK_HTML_PAGE_NAME_MAX + 8];
-    page_file(p->page, 1, name, sizeof name);
-    page_file(p->page, 0, final, sizeof final);
-    /* With --reuse: made when its first byte differs from its twin's (twin.h). */
-    if (wk_twin_begin(&p->tw, p->dirfd, name, final, p->prev_fd, WK_MODE_TEXT) != 0) {
-        wk_output_error(err, errlen, "cannot write", WK_PAGES_DIR, name, errno);
+    if (page_do(p, PJ_OPEN, NULL, err, errlen) != 0)
         return -1;
-    }
     p->open = 1;
     p->after_twin = 0;
     p->runs = 0;
@@ -153,32 +247,15 @@ static int open_page(wk_pages *p, char *err, size_t errlen)
 /* Ends the open page (next: the page after it, or -1), syncs it and gives it its final name. */
 static int close_page(wk_pages *p, int64_t next, char *err, size_t errlen)
 {
-    char partial[WK_HTML_PAGE_NAME_MAX + 8], final[WK_HTML_PAGE_NAME_MAX + 8];
-    page_file(p->page, 1, partial, sizeof partial);
-    page_file(p->page, 0, final, sizeof final);
     if (wk_html_runs_tail(next, &p->buf) != KIVO_OK) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
     if (flush(p, err, errlen) != 0)
         return -1;
-    /* Its twin whole: the twin linked under the final name (twin.h). */
-    int linked;
     p->open = 0;
-    if (wk_twin_close(&p->tw, &linked) != 0) {
-        wk_output_error(err, errlen, "cannot write", WK_PAGES_DIR, partial, errno);
+    if (page_do(p, PJ_CLOSE, NULL, err, errlen) != 0)
         return -1;
-    }
-    if (linked) {
-        wk_test_point("page_link");
-        p->linked++;
-    }
-    if (!linked)
-        wk_test_point("page_close");
-    if (!linked && wk_commit_at(p->dirfd, partial, final, 0) != 0) {
-        wk_output_error(err, errlen, "cannot write", WK_PAGES_DIR, final, errno);
-        return -1;
-    }
     p->page++;
     return 0;
 }
@@ -209,6 +286,12 @@ int wk_pages_append(wk_pages *p, const char *data, size_t len, wk_page_loc *loc,
 
 int wk_pages_set_previous(wk_pages *p, int prev_pages_fd)
 {
+    /* Carried blocks need the twin here (its state is read at each one): no thread from now. */
+    if (p->bg && wk_bgq_wait(p->bg, p->bg_msg, sizeof p->bg_msg) != 0)
+        p->bg_failed = 1;
+    wk_bgq_stop(p->bg);
+    p->bg = NULL;
+    p->bg_tried = 1;
     if (p->prev_fd >= 0)
         close(p->prev_fd);
     p->prev_fd = prev_pages_fd;
@@ -287,9 +370,10 @@ io:
 
 int wk_pages_sync(wk_pages *p, wk_pages_state *st, char *err, size_t errlen)
 {
+    /* The pages closed since the last checkpoint, and the open one's bytes, on disk first. */
+    if ((p->open && flush(p, err, errlen) != 0) || bg_wait(p, err, errlen) != 0)
+        return -1;
     if (p->open) {
-        if (flush(p, err, errlen) != 0)
-            return -1;
         if (wk_twin_sync(&p->tw) != 0) {
             snprintf(err, errlen, "cannot sync a page: %s", strerror(errno));
             return -1;
@@ -311,7 +395,7 @@ uint64_t wk_pages_runs(const wk_pages_state *st, uint32_t per_page)
 
 int wk_pages_finish(wk_pages *p, uint64_t *n_pages, char *err, size_t errlen)
 {
-    if (p->open && close_page(p, -1, err, errlen) != 0)
+    if ((p->open && close_page(p, -1, err, errlen) != 0) || bg_wait(p, err, errlen) != 0)
         return -1;
     if (fsync(p->dirfd) != 0) {
         snprintf(err, errlen, "cannot sync %s/: %s", WK_PAGES_DIR, strerror(errno));
@@ -326,6 +410,7 @@ void wk_pages_free(wk_pages *p)
 {
     if (!p)
         return;
+    wk_bgq_stop(p->bg);
     wk_twin_end(&p->tw);
     if (p->src_fd >= 0)
         close(p->src_fd);
