@@ -18,7 +18,7 @@
 
 #include "kivo/buf.h"
 
-#define WK_BGQ_DEPTH 3
+#define WK_BGQ_DEPTH 2
 #define WK_BGQ_MSG_MAX 512
 
 typedef struct wk_bgq wk_bgq;
