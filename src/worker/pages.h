@@ -5,7 +5,8 @@
  * link a run as pages/NNNN.html#run=ID (html.h has the page's bytes).
  *
  * A page is written as it fills, like a part (parts.h): under NNNN.html.partial, through one
- * write buffer, so memory is one buffer whatever the page's size. It is closed when the next
+ * write buffer at a time (with at most two more waiting and one being written by the thread that
+ * writes them: bgqueue.h), so memory does not grow with the page's size. It is closed when the next
  * page's first run arrives (then it knows it has a next page) or when the batch ends: its tail
  * written, fdatasync'd, renamed to NNNN.html and never written again. A checkpoint syncs the open
  * page and says how far it got; a resumed batch cuts it back to that (reopening a page closed
