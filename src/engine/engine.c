@@ -61,6 +61,7 @@ void kivo_engine_free(kivo_engine *e)
     free(e->cs.slot);
     free(e->cs.touched);
     free(e->cs.masks);
+    free(e->cs.dense);
     free(e->cs.miss);
     free(e->claims);
     free(e->at);

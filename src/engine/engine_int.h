@@ -88,6 +88,10 @@ typedef struct kv_sentence {
     uint32_t start, end;
     uint8_t negated; /* holds a negation cue */
     uint8_t has_number;
+    /* Sentences of the same source before and after this one, at most 255: a source's
+     * sentences are one run of the index's, so sentence s + d is of s's source exactly when
+     * -lead <= d <= trail. */
+    uint8_t lead, trail;
 } kv_sentence;
 
 /* Scratch for one claim: its distinct content terms and a bit mask per touched sentence. */
@@ -109,9 +113,14 @@ typedef struct kv_claim_scratch {
     uint64_t *masks;   /* words_per_mask words per touched sentence */
     size_t cap_masks;  /* uint64_t words allocated at masks */
     size_t n_touched, cap_touched, words;
+    /* One-word claims (<= 64 terms): the mask of sentence s at dense[s + 2], 0 for the sentences
+     * not touched and the two slots either side, so best_window reads neighbours by index. */
+    uint64_t *dense;
+    size_t cap_dense;
+    int dense_set; /* dense holds the current claim's masks (cleared at the next claim) */
     uint8_t *miss; /* per claim token: carries the failure (unsupported spans) */
     size_t cap_miss;
-    int weigh_all; /* tests only: weigh every window, no bound (match.c's best_window_1) */
+    int weigh_all; /* tests only: weigh every window the general way (not best_window_1) */
 } kv_claim_scratch;
 
 /* Where a claim of the output is: its bytes and its tokens in out_toks. */

@@ -195,6 +195,8 @@ kivo_status kv_index_build(kivo_engine *e, const kivo_packet *p)
             sn->end = e->spans.v[k].end;
             sn->negated = 0;
             sn->has_number = 0;
+            sn->lead = (uint8_t)(k < 255 ? k : 255);
+            sn->trail = (uint8_t)(e->spans.n - 1 - k < 255 ? e->spans.n - 1 - k : 255);
             while (t < e->src_toks.n && e->src_toks.v[t].start < sn->start)
                 t++;
             size_t first = t, caps = 0, first_cap = 0;

@@ -173,11 +173,24 @@ static void rarest_first(kv_claim_scratch *cs, size_t n)
     }
 }
 
+/* Slots of cs->dense either side of the sentences: a window's neighbours of any sentence. */
+#define DENSE_PAD (MAX_WINDOW - 1)
+_Static_assert(DENSE_PAD == 2, "best_window_1's bound reads sentences s - 2 .. s + 2");
+
+static kivo_status set_bits(kivo_engine *e);
+
+/* Sets the claim's term bits in the mask of each sentence that holds them (set_bits); for a
+ * claim of one mask word, also lays the masks out by sentence in cs->dense. */
 static kivo_status touch_sentences(kivo_engine *e)
 {
     kv_claim_scratch *cs = &e->cs;
     kivo_status st;
-    /* slot[] is -1 everywhere but at the sentences the last claim touched: undo those. */
+    /* slot[] is -1 and dense[] 0 everywhere but at the sentences the last claim touched: undo
+     * those. */
+    if (cs->dense_set)
+        for (size_t t = 0; t < cs->n_touched; t++)
+            cs->dense[cs->touched[t] + DENSE_PAD] = 0;
+    cs->dense_set = 0;
     for (size_t t = 0; t < cs->n_touched; t++)
         cs->slot[cs->touched[t]] = -1;
     cs->n_touched = 0;
@@ -189,6 +202,27 @@ static kivo_status touch_sentences(kivo_engine *e)
         for (size_t i = old; i < cs->cap_slot; i++)
             cs->slot[i] = -1;
     }
+    if (e->n_sents + 2 * DENSE_PAD > cs->cap_dense) {
+        size_t old = cs->cap_dense;
+        if ((st = kv_grow((void **)&cs->dense, &cs->cap_dense, e->n_sents + 2 * DENSE_PAD,
+                          sizeof *cs->dense, 64)) != KIVO_OK)
+            return st;
+        memset(cs->dense + old, 0, (cs->cap_dense - old) * sizeof *cs->dense);
+    }
+    if ((st = set_bits(e)) != KIVO_OK)
+        return st;
+    if (cs->words == 1) {
+        for (size_t t = 0; t < cs->n_touched; t++)
+            cs->dense[cs->touched[t] + DENSE_PAD] = cs->masks[t];
+        cs->dense_set = 1;
+    }
+    return KIVO_OK;
+}
+
+static kivo_status set_bits(kivo_engine *e)
+{
+    kv_claim_scratch *cs = &e->cs;
+    kivo_status st;
     cs->words = (cs->n_terms + 63) / 64;
     if (cs->words > cs->cap_numbits) {
         uint64_t *nb = realloc(cs->numbits, cs->words * sizeof *nb);
@@ -338,67 +372,86 @@ static double total_weight(const kv_claim_scratch *cs, int numbers)
 }
 
 /* best_window for a claim of at most 64 terms (one mask word, nearly every claim): the same
- * windows in the same order with the same arithmetic, but the masks of the sentences around each
- * touched one are read once, not once per window that holds them; and a touched sentence none of
- * whose windows can beat the best so far is passed over. Its windows' terms are among those of
- * the sentences s - 2 .. s + 2 (of any source), so no window of s scores above their count over
- * total (division and the window penalty's subtraction are monotonic in IEEE arithmetic); when
- * that bound is below the best score, no window of s would replace the best, which takes a
- * strictly better score or an equal one of an earlier first sentence. (test_match.c's
- * test_window_bound compares it with weighing every window.) */
+ * windows in the same order with the same arithmetic, but read from flat arrays: the masks by
+ * sentence (cs->dense, so a neighbour is an index, not a slot lookup) and how far each sentence's
+ * source reaches either side (kv_sentence's lead and trail). Two things are passed over without
+ * changing the result, which takes a strictly better score or an equal one of an earlier first
+ * sentence:
+ * - a window whose term count is below need[] for its span: it scores below the best so far;
+ * - a touched sentence s none of whose windows can beat the best: their terms are among those of
+ *   the sentences s - 2 .. s + 2 (of any source), so none covers more than those together.
+ * (test_match.c's test_window_bound compares it with the general loop below.) */
+/* The score of a window of span + 1 sentences covering n terms: best_window's arithmetic. */
+static inline double window_score(double n, double total, size_t span)
+{
+    const double coverage = total > 0 ? n / total : 0;
+    return coverage - WINDOW_PENALTY * (double)span;
+}
+
+/* need[span]: the fewest terms (0..65) with which a window of span + 1 sentences scores at least
+ * `score`; 65 when none does. A score is nondecreasing in n (IEEE division by a positive total
+ * and the subtraction are monotonic), so a window with fewer terms scores below `score`. */
+static inline void set_need(double score, double total, size_t need[MAX_WINDOW])
+{
+    for (size_t span = 0; span < MAX_WINDOW; span++) {
+        size_t lo = 0, hi = 65; /* the answer is in [lo, hi] */
+        while (lo < hi) {
+            const size_t mid = (lo + hi) / 2;
+            if (window_score((double)mid, total, span) >= score)
+                hi = mid;
+            else
+                lo = mid + 1;
+        }
+        need[span] = lo;
+    }
+}
+
 static inline __attribute__((always_inline)) int best_window_1(const kivo_engine *e, double total,
                                                                const window *skip, window *best)
 {
     const kv_claim_scratch *cs = &e->cs;
     const uint64_t valid = selector(cs, 0, -1);
     int found = 0;
+    /* Until a window is found, every window is weighed; then only those whose term count can
+     * reach the best score (need[]); when total is 0, every score is the penalty alone. */
+    size_t need[MAX_WINDOW] = {0, 0, 0};
+    const int bounded = total > 0;
     for (size_t t = 0; t < cs->n_touched; t++) {
         const size_t s = cs->touched[t];
-        if (found && total > 0 && !cs->weigh_all) {
-            const size_t lo = s >= MAX_WINDOW - 1 ? s - (MAX_WINDOW - 1) : 0;
-            const size_t hi = s + MAX_WINDOW - 1 < e->n_sents ? s + MAX_WINDOW - 1 : e->n_sents - 1;
-            uint64_t all = 0;
-            for (size_t k = lo; k <= hi; k++) {
-                const int32_t slot = cs->slot[k];
-                if (slot >= 0)
-                    all |= cs->masks[(size_t)slot];
-            }
-            if ((double)(size_t)__builtin_popcountll(all & valid) / total < best->score)
+        /* dense[s + DENSE_PAD + d]: the mask of sentence s + d, 0 past either end. */
+        const uint64_t *around = cs->dense + s;
+        if (found && bounded) {
+            const uint64_t all = around[0] | around[1] | around[2] | around[3] | around[4];
+            if ((size_t)__builtin_popcountll(all & valid) < need[0])
                 continue;
         }
-        const uint32_t src = e->sents[s].source;
-        /* ok[MAX_WINDOW - 1 + d], m[...]: sentence s + d exists in s's source; its mask word. */
-        int ok[2 * MAX_WINDOW - 1];
-        uint64_t m[2 * MAX_WINDOW - 1];
-        for (int d = -(MAX_WINDOW - 1); d <= MAX_WINDOW - 1; d++) {
-            const int i = d + MAX_WINDOW - 1;
-            ok[i] = (d >= 0 || (size_t)-d <= s) && s + (size_t)(d > 0 ? d : 0) < e->n_sents &&
-                    e->sents[s + (size_t)d].source == src;
-            m[i] = 0;
-            if (ok[i]) {
-                const uint64_t *mk = mask_of(e, s + (size_t)d);
-                m[i] = mk ? mk[0] : 0;
-            }
-        }
-        for (size_t before = 0; before < MAX_WINDOW; before++) {
-            uint64_t left = 0; /* sentences s - before .. s */
-            for (size_t k = 0; k <= before; k++)
-                left |= m[MAX_WINDOW - 1 - k];
+        /* The windows of s: up to `lead` sentences before it and `trail` after it are of its
+         * source (index.c). */
+        const kv_sentence *sn = &e->sents[s];
+        const size_t lead = sn->lead < MAX_WINDOW - 1 ? sn->lead : MAX_WINDOW - 1;
+        const size_t trail = sn->trail < MAX_WINDOW - 1 ? sn->trail : MAX_WINDOW - 1;
+        const uint64_t *at = around + DENSE_PAD; /* at[d]: the mask of sentence s + d */
+        uint64_t left = 0;                       /* sentences s - before .. s */
+        for (size_t before = 0; before <= lead; before++) {
+            left |= at[-(ptrdiff_t)before];
             uint64_t acc = left;
-            for (size_t after = 0; before + after < MAX_WINDOW; after++) {
-                acc |= m[MAX_WINDOW - 1 + after];
-                if (!ok[MAX_WINDOW - 1 - before] || !ok[MAX_WINDOW - 1 + after])
-                    continue;
+            for (size_t after = 0; after <= trail && before + after < MAX_WINDOW; after++) {
+                acc |= at[after];
+                const size_t count = (size_t)__builtin_popcountll(acc & valid);
+                if (count < need[before + after])
+                    continue; /* scores below the best */
                 window w = {s - before, s + after, 0, 0};
                 if (skip && w.first <= skip->last && w.last >= skip->first)
                     continue;
-                const double n = (double)(size_t)__builtin_popcountll(acc & valid);
+                const double n = (double)count;
                 w.coverage = total > 0 ? n / total : 0;
                 w.score = w.coverage - WINDOW_PENALTY * (double)(w.last - w.first);
                 if (!found || w.score > best->score ||
                     (w.score == best->score && w.first < best->first)) {
                     *best = w;
                     found = 1;
+                    if (bounded)
+                        set_need(best->score, total, need);
                 }
             }
         }
@@ -414,7 +467,7 @@ static int best_window(const kivo_engine *e, double total, const window *skip, w
 {
     const kv_claim_scratch *cs = &e->cs;
     int found = 0;
-    if (cs->words == 1)
+    if (cs->words == 1 && !cs->weigh_all)
         return best_window_1(e, total, skip, best);
     for (size_t t = 0; t < cs->n_touched; t++) {
         size_t s = cs->touched[t];

@@ -468,9 +468,11 @@ static void test_scratch_reuse(void **state)
     }
 }
 
-/* The bound that passes over touched sentences (match.c's best_window_1) changes nothing: random
- * records of a small vocabulary (many touched sentences, many ties) and claims of up to 64 terms
- * give the same claim, evidence included, as an engine that weighs every window. */
+/* What match.c's best_window_1 passes over (touched sentences by their bound, windows by need[])
+ * and its flat arrays (masks by sentence, each sentence's reach in its source) change nothing:
+ * random records of one to three sources of a small vocabulary (many touched sentences, many
+ * ties, windows at the sources' edges) and claims of up to 64 terms give the same claim, evidence
+ * included, as an engine that weighs every window through the general loop. */
 static void test_window_bound(void **state)
 {
     fixture *f = *state;
