@@ -699,7 +699,12 @@ static int initials_written(const kivo_engine *e, const kivo_packet *p, const ch
         const kv_sentence *st = &e->sents[sent[q]];
         const char *s = p->sources[st->source].text + st->start;
         size_t len = st->end - st->start;
+        /* The initials start where the first one is written: memchr finds the places. */
         for (size_t a = 0; a < len; a++) {
+            const char *at = memchr(s + a, ini[0], len - a);
+            if (!at)
+                break;
+            a = (size_t)(at - s);
             if (a > 0 &&
                 ((s[a - 1] >= 'A' && s[a - 1] <= 'Z') || (s[a - 1] >= 'a' && s[a - 1] <= 'z')))
                 continue;
