@@ -48,7 +48,7 @@ void kivo_engine_free(kivo_engine *e)
     free(e->sents);
     free(e->post);
     free(e->terms);
-    free(e->term_slots);
+    free(e->term_at);
     free(e->sent_of);
     free(e->cs.terms);
     free(e->cs.numbits);

@@ -70,17 +70,23 @@ typedef struct kv_opposite {
 typedef struct kv_posting {
     uint64_t h;
     uint32_t sent;
-    uint32_t slot; /* index.c's grouping: its term's slot in the term table (in the padding) */
+    uint32_t term; /* index.c's grouping: its term's number (in the padding) */
 } kv_posting;
 
-/* A term of the source index: where its ascending sentence list starts, and how long it is. */
+/* A slot of the source index's term table: a term's hash and its number, in the order the
+ * record's terms came (kv_term_at). */
 typedef struct kv_term {
     uint64_t h;
-    uint32_t last; /* last sentence counted, to count each sentence once */
-    uint32_t count;
-    uint32_t off; /* into kivo_engine.sent_of */
     uint32_t gen; /* the record (kivo_engine.terms_gen) that filled the slot; others are empty */
+    uint32_t id;  /* into kivo_engine.term_at */
 } kv_term;
+
+/* A term of the source index: where its ascending sentence list starts, and how long it is. */
+typedef struct kv_term_at {
+    uint32_t off; /* into kivo_engine.sent_of */
+    uint32_t count;
+    uint32_t last; /* last sentence counted, to count each sentence once */
+} kv_term_at;
 
 /* A source sentence: its span in its source's text and what it holds. */
 typedef struct kv_sentence {
@@ -145,8 +151,8 @@ struct kivo_engine {
     size_t cap_terms;
     size_t n_terms_cap; /* slots in use for the current record's table */
     uint32_t terms_gen; /* the current record's mark: a table is emptied by a new one, not memset */
-    uint32_t *term_slots; /* the filled slots, in the order their terms came */
-    size_t cap_term_slots;
+    kv_term_at *term_at; /* the record's terms by number */
+    size_t cap_term_at;
     uint32_t *sent_of; /* every term's sentences, grouped by term */
     size_t cap_sent_of;
     kv_claim_scratch cs;

@@ -260,21 +260,17 @@ static kv_term *probe(kv_term *tab, size_t cap, uint32_t gen, uint64_t h)
     return &tab[i];
 }
 
-/* Doubles the term table, moving its terms; the filled slots are listed again. */
-static kivo_status rehash(kivo_engine *e, size_t distinct)
+/* Doubles the term table, moving its terms (their numbers stay). */
+static kivo_status rehash(kivo_engine *e)
 {
-    size_t cap = e->n_terms_cap * 2, n = 0;
+    const size_t old = e->n_terms_cap, cap = old * 2;
     const uint32_t gen = e->terms_gen;
     kv_term *t = calloc(cap, sizeof *t);
     if (!t)
         return KIVO_ENOMEM;
-    for (size_t k = 0; k < distinct; k++) {
-        kv_term *to = probe(t, cap, gen, e->terms[e->term_slots[k]].h);
-        *to = e->terms[e->term_slots[k]];
-    }
-    for (size_t i = 0; i < cap; i++)
-        if (t[i].gen == gen)
-            e->term_slots[n++] = (uint32_t)i;
+    for (size_t i = 0; i < old; i++)
+        if (e->terms[i].gen == gen)
+            *probe(t, cap, gen, e->terms[i].h) = e->terms[i];
     free(e->terms);
     e->terms = t;
     e->cap_terms = e->n_terms_cap = cap;
@@ -309,39 +305,40 @@ static kivo_status group_by_term(kivo_engine *e)
     const uint32_t gen = e->terms_gen;
     e->n_terms_cap = cap;
     /* At most half the slots fill before a doubling: the list holds what the table may. */
-    st = kv_grow((void **)&e->term_slots, &e->cap_term_slots, cap / 2 + 1, sizeof *e->term_slots,
-                 64);
+    st = kv_grow((void **)&e->term_at, &e->cap_term_at, cap / 2 + 1, sizeof *e->term_at, 64);
     if (st != KIVO_OK)
         return st;
-    /* Pass 1: count each term's distinct sentences (postings arrive in sentence order), and
-     * note each posting's slot, so that pass 2 need not probe again (unless the table moved). */
+    /* Pass 1: number the terms, count each term's distinct sentences (postings arrive in
+     * sentence order), and note each posting's term for pass 2. */
     size_t total = 0, distinct = 0;
-    int moved = 0;
+    kv_term_at *at = e->term_at;
     for (size_t i = 0; i < e->n_post; i++) {
         kv_term *t = probe(e->terms, cap, gen, e->post[i].h);
         if (t->gen != gen) {
             /* At most half full, so that probes stay short. */
             if ((distinct + 1) * 2 > cap) {
-                if ((st = rehash(e, distinct)) != KIVO_OK)
+                if ((st = rehash(e)) != KIVO_OK)
                     return st;
                 cap = e->n_terms_cap;
-                st = kv_grow((void **)&e->term_slots, &e->cap_term_slots, cap / 2 + 1,
-                             sizeof *e->term_slots, 64);
+                st = kv_grow((void **)&e->term_at, &e->cap_term_at, cap / 2 + 1, sizeof *e->term_at,
+                             64);
                 if (st != KIVO_OK)
                     return st;
+                at = e->term_at;
                 t = probe(e->terms, cap, gen, e->post[i].h);
-                moved = 1;
             }
             t->h = e->post[i].h;
             t->gen = gen;
-            t->last = UINT32_MAX;
-            t->count = 0;
-            e->term_slots[distinct++] = (uint32_t)(t - e->terms);
+            t->id = (uint32_t)distinct;
+            at[distinct].last = UINT32_MAX;
+            at[distinct].count = 0;
+            distinct++;
         }
-        e->post[i].slot = (uint32_t)(t - e->terms);
-        if (t->last != e->post[i].sent) {
-            t->last = e->post[i].sent;
-            t->count++;
+        const uint32_t id = t->id;
+        e->post[i].term = id;
+        if (at[id].last != e->post[i].sent) {
+            at[id].last = e->post[i].sent;
+            at[id].count++;
             total++;
         }
     }
@@ -350,18 +347,17 @@ static kivo_status group_by_term(kivo_engine *e)
         return st;
     uint32_t off = 0;
     for (size_t k = 0; k < distinct; k++) {
-        kv_term *t = &e->terms[e->term_slots[k]];
-        t->off = off;
-        off += t->count;
-        t->count = 0;
-        t->last = UINT32_MAX;
+        at[k].off = off;
+        off += at[k].count;
+        at[k].count = 0;
+        at[k].last = UINT32_MAX;
     }
     /* Pass 2: fill. */
     for (size_t i = 0; i < e->n_post; i++) {
-        kv_term *t = moved ? probe(e->terms, cap, gen, e->post[i].h) : &e->terms[e->post[i].slot];
-        if (t->last != e->post[i].sent) {
-            t->last = e->post[i].sent;
-            e->sent_of[t->off + t->count++] = e->post[i].sent;
+        kv_term_at *a = &at[e->post[i].term];
+        if (a->last != e->post[i].sent) {
+            a->last = e->post[i].sent;
+            e->sent_of[a->off + a->count++] = e->post[i].sent;
         }
     }
     return KIVO_OK;
@@ -375,6 +371,7 @@ const uint32_t *kv_index_find(const kivo_engine *e, uint64_t h, size_t *n)
     const kv_term *t = probe(e->terms, e->n_terms_cap, e->terms_gen, h);
     if (t->gen != e->terms_gen)
         return NULL;
-    *n = t->count;
-    return &e->sent_of[t->off];
+    const kv_term_at *a = &e->term_at[t->id];
+    *n = a->count;
+    return &e->sent_of[a->off];
 }
