@@ -390,19 +390,18 @@ static inline double window_score(double n, double total, size_t span)
 
 /* need[span]: the fewest terms (0..65) with which a window of span + 1 sentences scores at least
  * `score`; 65 when none does. A score is nondecreasing in n (IEEE division by a positive total
- * and the subtraction are monotonic), so a window with fewer terms scores below `score`. */
+ * and the subtraction are monotonic), so a window with fewer terms scores below `score`. The
+ * estimate from the inverse is then moved to where window_score itself says the step is. */
 static inline void set_need(double score, double total, size_t need[MAX_WINDOW])
 {
     for (size_t span = 0; span < MAX_WINDOW; span++) {
-        size_t lo = 0, hi = 65; /* the answer is in [lo, hi] */
-        while (lo < hi) {
-            const size_t mid = (lo + hi) / 2;
-            if (window_score((double)mid, total, span) >= score)
-                hi = mid;
-            else
-                lo = mid + 1;
-        }
-        need[span] = lo;
+        double x = ceil((score + WINDOW_PENALTY * (double)span) * total);
+        size_t n = x <= 0 ? 0 : x >= 65 ? 65 : (size_t)x;
+        while (n > 0 && window_score((double)(n - 1), total, span) >= score)
+            n--;
+        while (n < 65 && window_score((double)n, total, span) < score)
+            n++;
+        need[span] = n;
     }
 }
 
