@@ -155,18 +155,20 @@ static kivo_status read_source(kivo_record_reader *r, const kivo_json_node *el, 
                                const char **why)
 {
     kivo_source *s = &r->sources[i];
-    char num[32];
+    char num[32]; /* the source's number, for a reject's reason only */
     const kivo_json_node *id = NULL, *title = NULL, *text = el;
     memset(s, 0, sizeof *s);
     r->flat_off[i] = (size_t)-1;
-    snprintf(num, sizeof num, "%zu", i + 1);
     if (el->type == KIVO_JSON_OBJECT) {
         id = kivo_json_pointer(el, r->ptr[F_SOURCE_ID]);
         title = kivo_json_pointer(el, r->ptr[F_SOURCE_TITLE]);
         text = kivo_json_pointer(el, r->ptr[F_SOURCE_TEXT]);
-        if (!text || text->type == KIVO_JSON_NULL)
+        if (!text || text->type == KIVO_JSON_NULL) {
+            snprintf(num, sizeof num, "%zu", i + 1);
             return fail(r, why, "source %s: missing source_text at %s", num, r->ptr[F_SOURCE_TEXT]);
+        }
     } else if (el->type != KIVO_JSON_STRING) {
+        snprintf(num, sizeof num, "%zu", i + 1);
         return fail(r, why, "source %s: must be a string or an object, not %s", num,
                     kivo_json_type_name(el->type));
     }

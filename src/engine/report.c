@@ -4,7 +4,6 @@
  * writer (jsonwrite_int.h: jansson's compact dump, byte for byte, without a tree). The metadata
  * that goes to Kivo is the wire's (wire.c).
  */
-#include <stdio.h>
 #include <string.h>
 
 #include "jsonwrite_int.h"
@@ -13,11 +12,17 @@
 
 static void claim_json(kv_jw *w, const kivo_packet *p, const kivo_claim *c, size_t index)
 {
-    char id[32];
-    snprintf(id, sizeof id, "c%zu", index + 1);
+    /* "c<index + 1>", written without snprintf (~700 instructions a claim). */
+    char id[24], *q = id + sizeof id;
+    size_t k = index + 1;
+    do {
+        *--q = (char)('0' + k % 10);
+        k /= 10;
+    } while (k);
+    *--q = 'c';
     kv_jw_open(w, '{');
     kv_jw_key(w, "claim_id");
-    kv_jw_cstr(w, id);
+    kv_jw_str(w, q, (size_t)(id + sizeof id - q));
     kv_jw_key(w, "text");
     kv_jw_str(w, p->output + c->start, c->end - c->start);
     kv_jw_key(w, "start");
