@@ -116,16 +116,37 @@ static void escape(kv_jw *w, unsigned c)
     }
 }
 
+/* Whether `all` more bytes fit in w's buffer as it is, without growing it or passing its ceiling
+ * (kivo_buf_append's inline test). */
+static inline int room(const kv_jw *w, size_t all)
+{
+    const kivo_buf *b = w->out;
+    return w->st == KIVO_OK && b->data && all < b->cap - b->len && all <= b->max - b->len;
+}
+
 void kv_jw_str(kv_jw *w, const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0, run = 0; /* s[run..i) is checked and needs no escape */
+    size_t i = plain_run(p, n), run = 0; /* s[run..i) is checked and needs no escape */
+    /* Most strings (names, ids, hashes, plain English) need no escape and no UTF-8 check: with
+     * room in the buffer they are written in one copy, with the comma and quotes around them. */
+    const size_t all = n + 2 + (w->comma ? 1 : 0);
+    if (i == n && room(w, all)) {
+        char *q = w->out->data + w->out->len;
+        if (w->comma)
+            *q++ = ',';
+        *q++ = '"';
+        memcpy(q, s, n);
+        q += n;
+        *q++ = '"';
+        *q = '\0';
+        w->out->len += all;
+        w->comma = 1;
+        return;
+    }
     kv_jw_sep(w);
     kv_jw_raw(w, "\"", 1);
-    while (i < n) {
-        i += plain_run(p + i, n - i);
-        if (i >= n)
-            break;
+    while (i < n) { /* s[i] is a byte the scan stopped at */
         unsigned c = p[i];
         if (c >= 0x80) {
             size_t k = utf8_seq(p + i, n - i);
@@ -141,6 +162,7 @@ void kv_jw_str(kv_jw *w, const char *s, size_t n)
         } else {
             i++;
         }
+        i += plain_run(p + i, n - i);
     }
     kv_jw_raw(w, s + run, n - run);
     kv_jw_raw(w, "\"", 1);
@@ -158,8 +180,18 @@ void kv_jw_int(kv_jw *w, int64_t v)
     } while (u);
     if (v < 0)
         *--q = '-';
-    kv_jw_sep(w);
-    kv_jw_raw(w, q, (size_t)(end - q));
+    const size_t n = (size_t)(end - q), all = n + (w->comma ? 1 : 0);
+    if (room(w, all)) {
+        char *o = w->out->data + w->out->len;
+        if (w->comma)
+            *o++ = ',';
+        memcpy(o, q, n);
+        o[n] = '\0';
+        w->out->len += all;
+    } else {
+        kv_jw_sep(w);
+        kv_jw_raw(w, q, n);
+    }
     w->comma = 1;
 }
 
