@@ -578,6 +578,208 @@ static int may_continue(const unsigned char *s, size_t len, size_t e)
     return c == '\'' && e + 1 < len && ascii_alnum(s[e + 1]) && !ascii_digit(s[e + 1]);
 }
 
+/* The bytes after a run of ASCII letters and digits that may_continue can say yes at: ',', '.',
+ * '\'' and the non-ASCII bytes, bit c % 64 of word c / 64. */
+static const uint64_t continues[4] = {(1ULL << ',') | (1ULL << '.') | (1ULL << '\''), 0, ~0ULL,
+                                      ~0ULL};
+
+/* A run of ASCII letters and digits the window's bitmaps found ahead of the tokenizer: its window
+ * offsets, what it is (RUN_*), and for a word (RUN_WORD) the hash of its folded bytes. */
+typedef struct pending {
+    uint32_t start, end;
+    uint64_t key; /* word_hash of the folded run (RUN_WORD), else 0 */
+    uint8_t what;
+} pending;
+
+#define RUN_DIGITS 0x01 /* holds a digit */
+#define RUN_LOWER 0x02  /* holds a small letter */
+#define RUN_FAST 0x04   /* a token as it stands: nothing after it continues it (may_continue) */
+#define RUN_WORD 0x08   /* fast, letters only, at most WORD_MAX of them */
+#define RUN_HIGH \
+    0x10 /* a non-ASCII byte lies between the run before (or the fill's start) and it */
+
+#define PENDING_MAX 64
+
+/* The runs ahead of the tokenizer in the window, in text order: q[head, n), then an entry whose
+ * what is 0. Every run of the window from the offset the queue was filled from up to `to` is in q.
+ * full: the fill stopped at PENDING_MAX runs (the next run starts at `to`); otherwise at a run
+ * that reaches the window's end before the text's (at `to`: the one-token path classifies again
+ * from its start), or at the window's end (to = n). high: the offset of the first non-ASCII byte
+ * at or after the offset it was found from, or n. */
+typedef struct queue {
+    pending q[PENDING_MAX + 1];
+    size_t head, n, to, high;
+    int valid, full;
+} queue;
+
+/* Offset in the window of the first non-ASCII byte at or after k; w->n when none. */
+static size_t next_high(const window *w, size_t k)
+{
+    const size_t words = (w->n + 63) / 64;
+    if (k >= w->n)
+        return w->n;
+    size_t b = k / 64;
+    uint64_t m = w->wc.high[b] & (~0ULL << (k % 64));
+    while (!m) {
+        if (++b == words)
+            return w->n;
+        m = w->wc.high[b];
+    }
+    const size_t h = b * 64 + (size_t)__builtin_ctzll(m);
+    return h < w->n ? h : w->n;
+}
+
+/* The fill's state: the runs so far and the first non-ASCII byte after the last of them. */
+typedef struct filling {
+    size_t n, high;
+} filling;
+
+/* Appends run [start, end) of the window to q[f->n] (what: RUN_DIGITS, RUN_LOWER), hashing a word
+ * and prefetching its lexicon and stem cache slots; 0 when the queue is full or the run reaches
+ * the window's end before the text's (nothing appended: qu->to is the run's start). */
+static inline __attribute__((always_inline)) int queue_run(kv_lexicon *lx, queue *qu, filling *f,
+                                                           const window *w, const unsigned char *s,
+                                                           size_t len, size_t start, size_t end,
+                                                           unsigned what)
+{
+    if (f->n == PENDING_MAX || (end == w->n && w->base + w->n != len)) {
+        qu->full = f->n == PENDING_MAX;
+        qu->to = start;
+        return 0;
+    }
+    pending *p = &qu->q[f->n++];
+    p->start = (uint32_t)start;
+    p->end = (uint32_t)end;
+    p->key = 0;
+    if (f->high < start) {
+        what |= RUN_HIGH;
+        f->high = next_high(w, end);
+    }
+    /* may_continue, when the byte after the run may continue a token at all (most cannot). */
+    const size_t e = w->base + end;
+    if (e >= len || !((continues[s[e] >> 6] >> (s[e] & 63)) & 1) || !may_continue(s, len, e)) {
+        what |= RUN_FAST;
+        if (!(what & RUN_DIGITS) && end - start <= WORD_MAX) {
+            what |= RUN_WORD;
+            p->key = word_hash((const char *)w->wc.fold + start, end - start);
+            __builtin_prefetch(&lx->lex[p->key & (LEX_SLOTS - 1)]);
+            __builtin_prefetch(&lx->cache[p->key & (CACHE_SLOTS - 1)]);
+        }
+    }
+    p->what = (uint8_t)what;
+    return 1;
+}
+
+/* A run's RUN_DIGITS and RUN_LOWER from its bits rm of a word's maps. */
+static inline unsigned run_what(uint64_t rm, uint64_t dg, uint64_t lo)
+{
+    return (unsigned)((dg & rm) != 0) * RUN_DIGITS | (unsigned)((lo & rm) != 0) * RUN_LOWER;
+}
+
+/*
+ * Fills qu with the runs of ASCII letters and digits of the window from offset k on (bytes before
+ * k count as neither), as scan_run would find them one by one from the tokenizer's position: a
+ * run starts at a letter or digit after a byte that is neither, or at a capital after a small
+ * letter (camelCase), and ends at the next such start or byte that is neither. Each 64-byte word
+ * gives its starts and ends as two masks; a run's flags are its bits of the digit and small-letter
+ * maps.
+ */
+static void queue_fill(kv_lexicon *lx, queue *qu, const window *w, const unsigned char *s,
+                       size_t len, size_t k)
+{
+    const size_t words = (w->n + 63) / 64;
+    uint64_t from = ~0ULL << (k % 64);
+    uint64_t ca = 0, cl = 0; /* the byte before the word is a letter or digit, a small letter */
+    int open = 0;
+    unsigned ow = 0; /* the open run's RUN_* so far */
+    size_t os = 0;
+    filling f = {0, next_high(w, k)};
+    qu->head = 0;
+    qu->valid = 1;
+    qu->full = 0;
+    qu->to = w->n;
+    qu->high = f.high;
+    for (size_t b = k / 64; b < words; b++, from = ~0ULL) {
+        const uint64_t al = w->wc.alnum[b] & from, dg = w->wc.digit[b] & from;
+        const uint64_t up = w->wc.upper[b] & from, lo = al & ~dg & ~up;
+        const uint64_t pa = (al << 1) | ca, pl = (lo << 1) | cl;
+        const uint64_t camel = up & pl;
+        uint64_t starts = (al & ~pa) | camel;
+        uint64_t ends = (~al | camel) & pa;
+        ca = al >> 63;
+        cl = lo >> 63;
+        if (open) {
+            if (!ends) {
+                ow |= run_what(al, dg, lo); /* the whole word is in the run */
+                continue;
+            }
+            const unsigned e = (unsigned)__builtin_ctzll(ends);
+            ends &= ends - 1;
+            open = 0;
+            if (!queue_run(lx, qu, &f, w, s, len, os, b * 64 + e,
+                           ow | run_what((1ULL << e) - 1, dg, lo)))
+                goto done;
+        }
+        while (starts) {
+            const unsigned st = (unsigned)__builtin_ctzll(starts);
+            starts &= starts - 1;
+            const uint64_t after = ends & ~((2ULL << st) - 1);
+            if (!after) {
+                open = 1;
+                os = b * 64 + st;
+                ow = run_what(~0ULL << st, dg, lo);
+                break;
+            }
+            const unsigned e = (unsigned)__builtin_ctzll(after);
+            ends &= ends - 1;
+            if (!queue_run(lx, qu, &f, w, s, len, b * 64 + st, b * 64 + e,
+                           run_what(((1ULL << e) - 1) & (~0ULL << st), dg, lo)))
+                goto done;
+        }
+    }
+    /* A run open at the end of the last word reaches the window's end. */
+    if (open)
+        queue_run(lx, qu, &f, w, s, len, os, w->n, ow);
+done:
+    qu->n = f.n;
+    qu->q[f.n].what = 0;
+}
+
+/* Appends the token of queued word p (RUN_WORD) of the window at text offset base: what the
+ * one-token path makes of a fast run of letters, without its tests for digits, non-ASCII bytes
+ * and possessives. */
+static inline __attribute__((always_inline)) kivo_status
+word_token(kv_lexicon *lx, const char *text, size_t len, const window *w, const pending *p,
+           kv_tokens *out)
+{
+    const size_t at = w->base + p->start, tl = p->end - p->start;
+    const unsigned char c = (unsigned char)text[at];
+    kv_token tok = {0};
+    tok.start = (uint32_t)at;
+    tok.end = (uint32_t)(at + tl);
+    if (c >= 'A' && c <= 'Z')
+        tok.flags = KV_TF_CAP;
+    const lex_entry *le = lex_slot(lx, p->key);
+    if (le->key) {
+        tok.kind = le->kind;
+        tok.flags |= le->flags;
+        tok.value = le->value;
+        tok.h = entry_hash(le, p->key);
+    } else {
+        const cache_entry *ce = cached(lx, p->key, (const char *)w->wc.fold + p->start, tl);
+        tok.kind = KV_TOK_WORD;
+        tok.h = ce->stem;
+        tok.flags |= (uint8_t)(ce->tag & CACHE_FLAGS);
+        if (!(p->what & RUN_LOWER) && tl >= 2)
+            tok.flags |= KV_TF_CODE; /* all capitals */
+    }
+    /* kv_quantity_read's entry test, for a token that has no digit: only a number word, a word
+     * of 'p' or 'P' or one that starts with a capital may start a rule. */
+    if (tok.kind == KV_TOK_NUMBER || (c | 0x20) == 'p' || (c >= 'A' && c <= 'Z'))
+        kv_quantity_read(text, len, lx->month, out, &tok);
+    return push(out, &tok);
+}
+
 /*
  * kv_tokenize with fill the byte classifier, or NULL to scan byte by byte only.
  *
@@ -592,16 +794,61 @@ static kivo_status tokenize(kv_lexicon *lx, kv_wordclass_fill_fn fill, const cha
     const unsigned char *s = (const unsigned char *)text;
     char fold[WORD_MAX];
     window win;
+    queue qu;
     size_t i = 0;
     win.fill = fill;
     win.base = win.n = 0;
+    qu.valid = 0;
     while (i < len) {
         int ascii, digits, alpha, lower = 0, fast = 0;
         size_t tl = 0;
         if (fill) {
-            if (i >= win.base + win.n)
+            if (i >= win.base + win.n) {
                 window_fill(&win, s, len, i);
-            size_t k = next_start(&win, i - win.base);
+                qu.valid = 0;
+            }
+            /* The queued runs: words in a row, then one other run, unless a non-ASCII byte
+             * comes first (the one-token path below reads that). */
+            size_t k = i - win.base;
+            if (!qu.valid || (qu.head == qu.n && qu.full))
+                queue_fill(lx, &qu, &win, s, len, k);
+            size_t h = qu.head;
+            while (h < qu.n && qu.q[h].start < k)
+                h++; /* inside the token before */
+            if ((qu.q[h].what & (RUN_WORD | RUN_HIGH)) == RUN_WORD) {
+                /* Words in a row (the entry after the last is never one). */
+                do {
+                    kivo_status st = word_token(lx, text, len, &win, &qu.q[h], out);
+                    if (st != KIVO_OK)
+                        return st;
+                    h++;
+                } while ((qu.q[h].what & (RUN_WORD | RUN_HIGH)) == RUN_WORD);
+                i = win.base + qu.q[h - 1].end;
+                qu.head = h;
+                continue;
+            }
+            qu.head = h;
+            if (qu.high < k)
+                qu.high = next_high(&win, k);
+            if (h < qu.n && qu.q[h].start < qu.high) {
+                const pending *p = &qu.q[h];
+                qu.head++;
+                i = win.base + p->start;
+                if (p->what & RUN_FAST) {
+                    fast = 1;
+                    ascii = 1;
+                    tl = p->end - p->start;
+                    digits = (p->what & RUN_DIGITS) != 0;
+                    lower = (p->what & RUN_LOWER) != 0;
+                    alpha = 0;
+                    for (size_t j = 0; j < tl && !alpha; j++)
+                        alpha = !ascii_digit(s[i + j]);
+                } else {
+                    tl = scan_token(s + i, len - i, &ascii, &digits, &alpha);
+                }
+                goto token;
+            }
+            k = next_start(&win, k);
             if (k == win.n) {
                 i = win.base + win.n;
                 continue;
@@ -615,6 +862,7 @@ static kivo_status tokenize(kv_lexicon *lx, kv_wordclass_fill_fn fill, const cha
                         break;
                     /* The run may go on past the window: classify again from its start. */
                     window_fill(&win, s, len, i);
+                    qu.valid = 0;
                     k = 0;
                 }
                 if ((r.end < win.n || win.base + win.n == len) &&
@@ -628,8 +876,8 @@ static kivo_status tokenize(kv_lexicon *lx, kv_wordclass_fill_fn fill, const cha
                 }
             }
         }
-        unsigned char c = s[i];
         if (!fast) {
+            const unsigned char c = s[i];
             if (c < 0x80) {
                 if (!ascii_alnum(c)) {
                     i++;
@@ -645,6 +893,8 @@ static kivo_status tokenize(kv_lexicon *lx, kv_wordclass_fill_fn fill, const cha
             }
             tl = scan_token(s + i, len - i, &ascii, &digits, &alpha);
         }
+    token:;
+        const unsigned char c = s[i];
         kv_token tok = {0};
         tok.start = (uint32_t)i;
         tok.end = (uint32_t)(i + tl);
@@ -668,7 +918,15 @@ static kivo_status tokenize(kv_lexicon *lx, kv_wordclass_fill_fn fill, const cha
             tok.flags |= KV_TF_CAP;
 
         double v;
-        if (digits && !alpha && kv_parse_number(text + i, tl, &v)) {
+        if (fast && digits && !alpha && tl <= 15) {
+            /* Digits only, below 10^15: kv_parse_number's value is the integer, exactly. */
+            uint64_t u = 0;
+            for (size_t k = 0; k < tl; k++)
+                u = u * 10 + (uint64_t)(s[i + k] - '0');
+            tok.kind = KV_TOK_NUMBER;
+            tok.value = (double)u;
+            tok.h = kv_number_hash(tok.value);
+        } else if (digits && !alpha && kv_parse_number(text + i, tl, &v)) {
             tok.kind = KV_TOK_NUMBER;
             tok.value = v;
             tok.h = kv_number_hash(v);

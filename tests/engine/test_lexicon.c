@@ -599,6 +599,58 @@ static void test_paths_window_edges(void **state)
     free(text);
 }
 
+/* The queue of runs ahead of the tokenizer (64 runs a fill): a run that is no plain word ("1,000",
+ * "don't", a run before a non-ASCII letter, a number, camelCase, a non-ASCII byte between runs)
+ * as the 62nd to 66th token and the 126th to 130th, after words of 1-3 letters or capitals; and
+ * texts of only such runs. */
+static void test_paths_queue(void **state)
+{
+    kv_lexicon *lx = *state;
+    static const char *const odd[] = {"1,000",
+                                      "don't",
+                                      "caf\xc3\xa9",
+                                      "\xc3\xa9t\xc3\xa9",
+                                      "42",
+                                      "4th",
+                                      "aB",
+                                      "USB",
+                                      "\xe2\x80\x94",
+                                      "a\xc2\xa0"
+                                      "b",
+                                      "x'",
+                                      "Mar.",
+                                      "p",
+                                      "May 5",
+                                      "\xe4\xb8\xad",
+                                      "customer's"};
+    static const char *const words[] = {"a", "ab", "Abc", "IT", "of", "xyz"};
+    char text[2048];
+    for (size_t o = 0; o < sizeof odd / sizeof odd[0]; o++) {
+        for (size_t at = 61; at <= 130; at++) {
+            if (at > 66 && at < 125)
+                continue;
+            size_t len = 0;
+            for (size_t t = 0; t < at + 6; t++) {
+                const char *w = t == at || t == at + 2 ? odd[o] : words[next() % 6];
+                memcpy(text + len, w, strlen(w));
+                len += strlen(w);
+                text[len++] = next() % 4 ? ' ' : '\n';
+            }
+            char what[64];
+            snprintf(what, sizeof what, "queue: \"%s\" as token %zu", odd[o], at);
+            check_paths(lx, text, len, what);
+        }
+        size_t len = 0;
+        while (len + 16 < sizeof text) {
+            memcpy(text + len, odd[o], strlen(odd[o]));
+            len += strlen(odd[o]);
+            if (next() % 2)
+                text[len++] = ' ';
+        }
+        check_paths(lx, text, len, "queue: only odd runs");
+    }
+}
+
 /* A number's value is what strtod() reads of its digits without the thousands commas, bit for
  * bit (the exact fast path and strtod() agree), at the edges of that path: 19 and 20 digits,
  * 2^53 and 2^53 + 1, 22 and 23 decimals, leading zeros; and on random numbers. */
@@ -682,6 +734,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cache_flags, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lengths_and_alignment, setup, teardown),
         cmocka_unit_test_setup_teardown(test_paths_random, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_paths_queue, setup, teardown),
         cmocka_unit_test_setup_teardown(test_paths_window_edges, setup, teardown),
         cmocka_unit_test_setup_teardown(test_number_values, setup, teardown),
     };
