@@ -578,11 +578,6 @@ static int may_continue(const unsigned char *s, size_t len, size_t e)
     return c == '\'' && e + 1 < len && ascii_alnum(s[e + 1]) && !ascii_digit(s[e + 1]);
 }
 
-/* The bytes after a run of ASCII letters and digits that may_continue can say yes at: ',', '.',
- * '\'' and the non-ASCII bytes, bit c % 64 of word c / 64. */
-static const uint64_t continues[4] = {(1ULL << ',') | (1ULL << '.') | (1ULL << '\''), 0, ~0ULL,
-                                      ~0ULL};
-
 /* A run of ASCII letters and digits the window's bitmaps found ahead of the tokenizer: its window
  * offsets, what it is (RUN_*), and for a word (RUN_WORD) the hash of its folded bytes. */
 typedef struct pending {
@@ -634,13 +629,14 @@ typedef struct filling {
     size_t n, high;
 } filling;
 
-/* Appends run [start, end) of the window to q[f->n] (what: RUN_DIGITS, RUN_LOWER), hashing a word
+/* Appends run [start, end) of the window to q[f->n] (what: RUN_DIGITS, RUN_LOWER; cont: the byte
+ * at end is non-ASCII, ',', '.' or '\''), hashing a word
  * and prefetching its lexicon and stem cache slots; 0 when the queue is full or the run reaches
  * the window's end before the text's (nothing appended: qu->to is the run's start). */
 static inline __attribute__((always_inline)) int queue_run(kv_lexicon *lx, queue *qu, filling *f,
                                                            const window *w, const unsigned char *s,
                                                            size_t len, size_t start, size_t end,
-                                                           unsigned what)
+                                                           int cont, unsigned what)
 {
     if (f->n == PENDING_MAX || (end == w->n && w->base + w->n != len)) {
         qu->full = f->n == PENDING_MAX;
@@ -655,9 +651,9 @@ static inline __attribute__((always_inline)) int queue_run(kv_lexicon *lx, queue
         what |= RUN_HIGH;
         f->high = next_high(w, end);
     }
-    /* may_continue, when the byte after the run may continue a token at all (most cannot). */
-    const size_t e = w->base + end;
-    if (e >= len || !((continues[s[e] >> 6] >> (s[e] & 63)) & 1) || !may_continue(s, len, e)) {
+    /* may_continue, when the byte after the run may continue a token at all (cont: it is
+     * non-ASCII, ',', '.' or '\''; most are not). */
+    if (!cont || !may_continue(s, len, w->base + end)) {
         what |= RUN_FAST;
         if (!(what & RUN_DIGITS) && end - start <= WORD_MAX) {
             what |= RUN_WORD;
@@ -704,6 +700,7 @@ static void queue_fill(kv_lexicon *lx, queue *qu, const window *w, const unsigne
         const uint64_t up = w->wc.upper[b] & from, lo = al & ~dg & ~up;
         const uint64_t pa = (al << 1) | ca, pl = (lo << 1) | cl;
         const uint64_t camel = up & pl;
+        const uint64_t cont = w->wc.high[b] | w->wc.inner[b]; /* may continue a run */
         uint64_t starts = (al & ~pa) | camel;
         uint64_t ends = (~al | camel) & pa;
         ca = al >> 63;
@@ -716,7 +713,7 @@ static void queue_fill(kv_lexicon *lx, queue *qu, const window *w, const unsigne
             const unsigned e = (unsigned)__builtin_ctzll(ends);
             ends &= ends - 1;
             open = 0;
-            if (!queue_run(lx, qu, &f, w, s, len, os, b * 64 + e,
+            if (!queue_run(lx, qu, &f, w, s, len, os, b * 64 + e, (cont >> e) & 1,
                            ow | run_what((1ULL << e) - 1, dg, lo)))
                 goto done;
         }
@@ -732,14 +729,14 @@ static void queue_fill(kv_lexicon *lx, queue *qu, const window *w, const unsigne
             }
             const unsigned e = (unsigned)__builtin_ctzll(after);
             ends &= ends - 1;
-            if (!queue_run(lx, qu, &f, w, s, len, b * 64 + st, b * 64 + e,
+            if (!queue_run(lx, qu, &f, w, s, len, b * 64 + st, b * 64 + e, (cont >> e) & 1,
                            run_what(((1ULL << e) - 1) & (~0ULL << st), dg, lo)))
                 goto done;
         }
     }
     /* A run open at the end of the last word reaches the window's end. */
     if (open)
-        queue_run(lx, qu, &f, w, s, len, os, w->n, ow);
+        queue_run(lx, qu, &f, w, s, len, os, w->n, 0, ow);
 done:
     qu->n = f.n;
     qu->q[f.n].what = 0;

@@ -17,7 +17,7 @@ static void fill_scalar(kv_wordclass *wc, const unsigned char *s, size_t n)
 {
     for (size_t i = 0; i < n; i += 64) {
         const size_t m = n - i < 64 ? n - i : 64;
-        uint64_t alnum = 0, digit = 0, upper = 0, high = 0;
+        uint64_t alnum = 0, digit = 0, upper = 0, high = 0, inner = 0;
         for (size_t k = 0; k < m; k++) {
             const unsigned char c = s[i + k];
             const uint64_t bit = 1ULL << k;
@@ -26,12 +26,14 @@ static void fill_scalar(kv_wordclass *wc, const unsigned char *s, size_t n)
             upper |= u ? bit : 0;
             alnum |= (d | u | l) ? bit : 0;
             high |= c >= 0x80 ? bit : 0;
+            inner |= c == ',' || c == '.' || c == '\'' ? bit : 0;
             wc->fold[i + k] = (unsigned char)(u ? c | 0x20 : c);
         }
         wc->alnum[i / 64] = alnum;
         wc->digit[i / 64] = digit;
         wc->upper[i / 64] = upper;
         wc->high[i / 64] = high;
+        wc->inner[i / 64] = inner;
     }
 }
 
@@ -47,7 +49,7 @@ __attribute__((target("avx2"))) static inline __m256i range_avx2(__m256i v, char
 __attribute__((target("avx2"))) static inline void
 block_avx2(kv_wordclass *wc, size_t w, const unsigned char *p, unsigned char *fold)
 {
-    uint64_t alnum = 0, digit = 0, upper = 0, high = 0;
+    uint64_t alnum = 0, digit = 0, upper = 0, high = 0, inner = 0;
     for (int h = 0; h < 2; h++) {
         const __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(p + 32 * h));
         const __m256i d = range_avx2(v, '0', 9), u = range_avx2(v, 'A', 25),
@@ -58,6 +60,11 @@ block_avx2(kv_wordclass *wc, size_t w, const unsigned char *p, unsigned char *fo
         upper |= (uint64_t)(uint32_t)_mm256_movemask_epi8(u) << sh;
         alnum |= (uint64_t)(uint32_t)_mm256_movemask_epi8(a) << sh;
         high |= (uint64_t)(uint32_t)_mm256_movemask_epi8(v) << sh;
+        const __m256i in =
+            _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(v, _mm256_set1_epi8(',')),
+                                            _mm256_cmpeq_epi8(v, _mm256_set1_epi8('.'))),
+                            _mm256_cmpeq_epi8(v, _mm256_set1_epi8('\'')));
+        inner |= (uint64_t)(uint32_t)_mm256_movemask_epi8(in) << sh;
         _mm256_storeu_si256((__m256i *)(void *)(fold + 32 * h),
                             _mm256_add_epi8(v, _mm256_and_si256(u, _mm256_set1_epi8(0x20))));
     }
@@ -65,6 +72,7 @@ block_avx2(kv_wordclass *wc, size_t w, const unsigned char *p, unsigned char *fo
     wc->digit[w] = digit;
     wc->upper[w] = upper;
     wc->high[w] = high;
+    wc->inner[w] = inner;
 }
 
 __attribute__((target("avx2"))) static void fill_avx2(kv_wordclass *wc, const unsigned char *s,
@@ -100,6 +108,9 @@ fill_avx512(kv_wordclass *wc, const unsigned char *s, size_t n)
         wc->digit[i / 64] = d;
         wc->upper[i / 64] = u;
         wc->high[i / 64] = _mm512_movepi8_mask(v);
+        wc->inner[i / 64] = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(',')) |
+                            _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('.')) |
+                            _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('\''));
         _mm512_mask_storeu_epi8(wc->fold + i, in, _mm512_mask_add_epi8(v, u, v, x20));
     }
 }

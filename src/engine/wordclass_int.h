@@ -1,6 +1,7 @@
 /*
  * wordclass_int.h - the byte classes the tokenizer asks about, 64 bytes a step: ASCII letters and
- * digits, digits, capitals and non-ASCII bytes as bitmaps, and the text with A-Z lowered.
+ * digits, digits, capitals, non-ASCII bytes and ',' '.' '\'' as bitmaps, and the text with A-Z
+ * lowered.
  *
  * kv_tokenize() classifies a window of text once and then finds token starts, token ends, its
  * "has digits / letters / small letters" flags and its folded bytes with bit operations instead
@@ -25,6 +26,7 @@ typedef struct kv_wordclass {
     uint64_t digit[KV_WC_WORDS];     /* 0-9 */
     uint64_t upper[KV_WC_WORDS];     /* A-Z */
     uint64_t high[KV_WC_WORDS];      /* 0x80-0xFF */
+    uint64_t inner[KV_WC_WORDS];     /* ',' '.' '\'': what a token may hold between its letters */
     unsigned char fold[KV_WC_BYTES]; /* s[k] with A-Z made a-z, all other bytes as they are */
 } kv_wordclass;
 

@@ -43,22 +43,24 @@ static void check_fill(kv_wordclass_fill_fn fill, const unsigned char *p, size_t
     fill(wc, exact, n);
     const size_t words = (n + 63) / 64;
     for (size_t w = 0; w < words; w++) {
-        uint64_t alnum = 0, digit = 0, upper = 0, high = 0;
+        uint64_t alnum = 0, digit = 0, upper = 0, high = 0, inner = 0;
         for (size_t k = 0; k < 64 && w * 64 + k < n; k++) {
             const int c = exact[w * 64 + k];
             alnum |= (uint64_t)(isalnum(c) != 0) << k;
             digit |= (uint64_t)(isdigit(c) != 0) << k;
             upper |= (uint64_t)(isupper(c) != 0) << k;
             high |= (uint64_t)(c >= 128) << k;
+            inner |= (uint64_t)(c == ',' || c == '.' || c == '\'') << k;
         }
         if (wc->alnum[w] != alnum || wc->digit[w] != digit || wc->upper[w] != upper ||
-            wc->high[w] != high)
+            wc->high[w] != high || wc->inner[w] != inner)
             fail_msg("n %zu word %zu: alnum %016llx/%016llx digit %016llx/%016llx upper "
-                     "%016llx/%016llx high %016llx/%016llx",
+                     "%016llx/%016llx high %016llx/%016llx inner %016llx/%016llx",
                      n, w, (unsigned long long)wc->alnum[w], (unsigned long long)alnum,
                      (unsigned long long)wc->digit[w], (unsigned long long)digit,
                      (unsigned long long)wc->upper[w], (unsigned long long)upper,
-                     (unsigned long long)wc->high[w], (unsigned long long)high);
+                     (unsigned long long)wc->high[w], (unsigned long long)high,
+                     (unsigned long long)wc->inner[w], (unsigned long long)inner);
     }
     for (size_t k = 0; k < n; k++)
         if (wc->fold[k] != (unsigned char)tolower(exact[k]))
@@ -68,8 +70,9 @@ static void check_fill(kv_wordclass_fill_fn fill, const unsigned char *p, size_t
     const unsigned char *raw = (const unsigned char *)wc;
     for (size_t w = words; w < KV_WC_WORDS; w++) {
         const size_t offs[] = {offsetof(kv_wordclass, alnum), offsetof(kv_wordclass, digit),
-                               offsetof(kv_wordclass, upper), offsetof(kv_wordclass, high)};
-        for (size_t m = 0; m < 4; m++)
+                               offsetof(kv_wordclass, upper), offsetof(kv_wordclass, high),
+                               offsetof(kv_wordclass, inner)};
+        for (size_t m = 0; m < 5; m++)
             for (size_t b = 0; b < 8; b++)
                 assert_int_equal(raw[offs[m] + w * 8 + b], POISON);
     }
