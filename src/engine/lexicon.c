@@ -742,39 +742,50 @@ done:
     qu->q[f.n].what = 0;
 }
 
-/* Appends the token of queued word p (RUN_WORD) of the window at text offset base: what the
- * one-token path makes of a fast run of letters, without its tests for digits, non-ASCII bytes
- * and possessives. */
+/* Appends the token of queued word p (RUN_WORD) of the window: what the one-token path makes of a
+ * fast run of letters, without its tests for digits, non-ASCII bytes and possessives. The token
+ * is written in place, field by field: a token built on the stack and copied whole is read back
+ * wider than it was written, which the CPU cannot forward from its stores (a stall a token). */
 static inline __attribute__((always_inline)) kivo_status
 word_token(kv_lexicon *lx, const char *text, size_t len, const window *w, const pending *p,
            kv_tokens *out)
 {
+    kivo_status st = kv_grow((void **)&out->v, &out->cap, out->n + 1, sizeof *out->v, 256);
+    if (st != KIVO_OK)
+        return st;
     const size_t at = w->base + p->start, tl = p->end - p->start;
     const unsigned char c = (unsigned char)text[at];
-    kv_token tok = {0};
-    tok.start = (uint32_t)at;
-    tok.end = (uint32_t)(at + tl);
-    if (c >= 'A' && c <= 'Z')
-        tok.flags = KV_TF_CAP;
+    uint8_t kind, flags = c >= 'A' && c <= 'Z' ? KV_TF_CAP : 0;
+    uint64_t h;
+    double value = 0;
     const lex_entry *le = lex_slot(lx, p->key);
     if (le->key) {
-        tok.kind = le->kind;
-        tok.flags |= le->flags;
-        tok.value = le->value;
-        tok.h = entry_hash(le, p->key);
+        kind = le->kind;
+        flags |= le->flags;
+        value = le->value;
+        h = entry_hash(le, p->key);
     } else {
         const cache_entry *ce = cached(lx, p->key, (const char *)w->wc.fold + p->start, tl);
-        tok.kind = KV_TOK_WORD;
-        tok.h = ce->stem;
-        tok.flags |= (uint8_t)(ce->tag & CACHE_FLAGS);
+        kind = KV_TOK_WORD;
+        h = ce->stem;
+        flags |= (uint8_t)(ce->tag & CACHE_FLAGS);
         if (!(p->what & RUN_LOWER) && tl >= 2)
-            tok.flags |= KV_TF_CODE; /* all capitals */
+            flags |= KV_TF_CODE; /* all capitals */
     }
+    kv_token *tok = &out->v[out->n];
+    tok->h = h;
+    tok->start = (uint32_t)at;
+    tok->end = (uint32_t)(at + tl);
+    tok->kind = kind;
+    tok->flags = flags;
+    tok->value = value;
     /* kv_quantity_read's entry test, for a token that has no digit: only a number word, a word
-     * of 'p' or 'P' or one that starts with a capital may start a rule. */
-    if (tok.kind == KV_TOK_NUMBER || (c | 0x20) == 'p' || (c >= 'A' && c <= 'Z'))
-        kv_quantity_read(text, len, lx->month, out, &tok);
-    return push(out, &tok);
+     * of 'p' or 'P' or one that starts with a capital may start a rule. It reads the tokens of
+     * out before this one, which is not yet counted. */
+    if (kind == KV_TOK_NUMBER || (c | 0x20) == 'p' || (c >= 'A' && c <= 'Z'))
+        kv_quantity_read(text, len, lx->month, out, tok);
+    out->n++;
+    return KIVO_OK;
 }
 
 /*
