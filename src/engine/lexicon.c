@@ -27,8 +27,8 @@
 #define CACHE_SLOTS (1u << 15) /* stem cache, power of two */
 #define WORD_MAX 64            /* longer tokens are hashed, not stemmed */
 
+/* A function word's entry; its key (the hash of the folded word) is in lex_key at the same slot. */
 typedef struct lex_entry {
-    uint64_t key;   /* hash of the folded word, 0 = empty */
     uint64_t alias; /* words: the stem hash it matches as, 0 = its own */
     uint8_t kind;
     uint8_t flags;
@@ -51,6 +51,7 @@ _Static_assert(CACHE_SLOTS >= (2u << CACHE_TAG_SHIFT), "an empty tag needs a slo
 
 struct kv_lexicon {
     struct sb_stemmer *stemmer;
+    uint64_t lex_key[LEX_SLOTS]; /* the table's keys, 0 = empty: probed apart (16 KiB) */
     lex_entry lex[LEX_SLOTS];
     uint64_t policy[64]; /* stem hashes of policy words, sorted */
     size_t n_policy;
@@ -242,19 +243,29 @@ static uint64_t word_hash(const char *s, size_t len)
     return h ? h : 1; /* 0 marks an empty slot */
 }
 
-static lex_entry *lex_slot(kv_lexicon *lx, uint64_t key)
+/* The slot of key in the function-word table: its own, or the empty one where it would go. */
+static size_t lex_slot(const kv_lexicon *lx, uint64_t key)
 {
     size_t i = (size_t)key & (LEX_SLOTS - 1);
-    while (lx->lex[i].key && lx->lex[i].key != key)
+    while (lx->lex_key[i] && lx->lex_key[i] != key)
         i = (i + 1) & (LEX_SLOTS - 1);
-    return &lx->lex[i];
+    return i;
+}
+
+/* The entry of key, or NULL when it is no function word (the common case: keys only). */
+static const lex_entry *lex_find(const kv_lexicon *lx, uint64_t key)
+{
+    const size_t i = lex_slot(lx, key);
+    return lx->lex_key[i] ? &lx->lex[i] : NULL;
 }
 
 static void lex_add(kv_lexicon *lx, const char *w, uint8_t kind, uint8_t flags, double value)
 {
-    lex_entry *e = lex_slot(lx, word_hash(w, strlen(w)));
-    if (!e->key) {
-        e->key = word_hash(w, strlen(w));
+    const uint64_t key = word_hash(w, strlen(w));
+    const size_t i = lex_slot(lx, key);
+    lex_entry *e = &lx->lex[i];
+    if (!lx->lex_key[i]) {
+        lx->lex_key[i] = key;
         e->kind = kind;
         e->value = value;
     }
@@ -304,8 +315,10 @@ kivo_status kv_lexicon_create(kv_lexicon **out)
     for (size_t i = 0; number_words[i].word; i++)
         lex_add(lx, number_words[i].word, KV_TOK_NUMBER, 0, number_words[i].value);
     for (size_t i = 0; aliases[i][0]; i++) {
-        lex_entry *le = lex_slot(lx, word_hash(aliases[i][0], strlen(aliases[i][0])));
-        le->key = word_hash(aliases[i][0], strlen(aliases[i][0]));
+        const uint64_t key = word_hash(aliases[i][0], strlen(aliases[i][0]));
+        const size_t slot = lex_slot(lx, key);
+        lex_entry *le = &lx->lex[slot];
+        lx->lex_key[slot] = key;
         le->kind = KV_TOK_WORD;
         le->alias = stem_hash(lx, aliases[i][1], strlen(aliases[i][1]));
     }
@@ -483,8 +496,8 @@ static inline const cache_entry *cached(kv_lexicon *lx, uint64_t key, const char
 uint64_t kv_lexicon_word_hash(kv_lexicon *lx, const char *w, size_t n)
 {
     uint64_t key = word_hash(w, n);
-    const lex_entry *le = lex_slot(lx, key);
-    if (le->key)
+    const lex_entry *le = lex_find(lx, key);
+    if (le)
         return entry_hash(le, key);
     return cached(lx, key, w, n)->stem;
 }
@@ -658,7 +671,7 @@ static inline __attribute__((always_inline)) int queue_run(kv_lexicon *lx, queue
         if (!(what & RUN_DIGITS) && end - start <= WORD_MAX) {
             what |= RUN_WORD;
             p->key = word_hash((const char *)w->wc.fold + start, end - start);
-            __builtin_prefetch(&lx->lex[p->key & (LEX_SLOTS - 1)]);
+            __builtin_prefetch(&lx->lex_key[p->key & (LEX_SLOTS - 1)]);
             __builtin_prefetch(&lx->cache[p->key & (CACHE_SLOTS - 1)]);
         }
     }
@@ -758,8 +771,8 @@ word_token(kv_lexicon *lx, const char *text, size_t len, const window *w, const 
     uint8_t kind, flags = c >= 'A' && c <= 'Z' ? KV_TF_CAP : 0;
     uint64_t h;
     double value = 0;
-    const lex_entry *le = lex_slot(lx, p->key);
-    if (le->key) {
+    const lex_entry *le = lex_find(lx, p->key);
+    if (le) {
         kind = le->kind;
         flags |= le->flags;
         value = le->value;
@@ -985,8 +998,8 @@ static kivo_status tokenize(kv_lexicon *lx, kv_wordclass_fill_fn fill, const cha
                      w[fl - 1] == 's')
                 fl -= 4;
             uint64_t key = word_hash(w, fl);
-            lex_entry *le = lex_slot(lx, key);
-            if (le->key) {
+            const lex_entry *le = lex_find(lx, key);
+            if (le) {
                 tok.kind = le->kind;
                 tok.flags |= le->flags;
                 tok.value = le->value;
