@@ -39,31 +39,53 @@ static inline int special8(const unsigned char *p)
     return (((x - ONES * 0x20) & ~x) | x | ((q - ONES) & ~q) | ((b - ONES) & ~b)) & HIGHS ? 1 : 0;
 }
 
+#ifdef __SSE2__
+/* The bytes of v a string's scan must stop at (as special8), as a 16-bit mask. Signed compare:
+ * bytes of 0x80 and up are below 0x20 too. */
+static inline unsigned special16(__m128i v)
+{
+    const __m128i space = _mm_set1_epi8(0x20), quote = _mm_set1_epi8('"'),
+                  bslash = _mm_set1_epi8('\\');
+    const __m128i hit =
+        _mm_or_si128(_mm_cmplt_epi8(v, space),
+                     _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)));
+    return (unsigned)_mm_movemask_epi8(hit);
+}
+#endif
+
 /* The offset of the first byte of s[0..n) that a string's scan must stop at (as special8), or n;
  * 16 bytes a step where SSE2 is there (every x86-64), so a long run of plain text costs a few
- * instructions per 16 bytes and the scan lands on the byte itself. */
+ * instructions per 16 bytes and the scan lands on the byte itself. The last bytes are one more
+ * step: the 16 that end the string (the ones before them already passed), or a string shorter
+ * than 16 copied into plain filler; most strings written (names, ids, hashes) are short. */
 static inline size_t plain_run(const unsigned char *p, size_t n)
 {
     size_t i = 0;
 #ifdef __SSE2__
-    const __m128i space = _mm_set1_epi8(0x20), quote = _mm_set1_epi8('"'),
-                  bslash = _mm_set1_epi8('\\');
+    unsigned m;
     for (; i + 16 <= n; i += 16) {
-        const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
-        /* Signed: bytes of 0x80 and up are below 0x20 too. */
-        const __m128i hit =
-            _mm_or_si128(_mm_cmplt_epi8(v, space),
-                         _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)));
-        const unsigned m = (unsigned)_mm_movemask_epi8(hit);
+        m = special16(_mm_loadu_si128((const __m128i *)(const void *)(p + i)));
         if (m)
             return i + (size_t)__builtin_ctz(m);
     }
-#endif
+    if (i == n)
+        return n;
+    if (n >= 16) {
+        m = special16(_mm_loadu_si128((const __m128i *)(const void *)(p + n - 16)));
+        return m ? n - 16 + (size_t)__builtin_ctz(m) : n;
+    }
+    unsigned char t[16];
+    memset(t, 'a', sizeof t);
+    memcpy(t, p, n);
+    m = special16(_mm_loadu_si128((const __m128i *)(const void *)t));
+    return m ? (size_t)__builtin_ctz(m) : n;
+#else
     while (i + 8 <= n && !special8(p + i))
         i += 8;
     while (i < n && p[i] >= 0x20 && p[i] < 0x80 && p[i] != '"' && p[i] != '\\')
         i++;
     return i;
+#endif
 }
 
 /* The length of the UTF-8 sequence at s[0..n) whose lead byte is >= 0x80, or 0 when it is not one
