@@ -7,6 +7,9 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include <openssl/evp.h>
 #include <xxhash.h>
@@ -52,14 +55,37 @@ kivo_status kivo_hasher_sha256(kivo_hasher *h, const void *data, size_t len,
     return KIVO_OK;
 }
 
+#ifdef __SSE2__
+/* Nibbles 0..15 to '0'..'9', 'a'..'f': + '0', and + ('a' - '0' - 10) above 9. */
+static inline __m128i hex_digits(__m128i x)
+{
+    const __m128i above9 = _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8(9)), _mm_set1_epi8(39));
+    return _mm_add_epi8(_mm_add_epi8(x, _mm_set1_epi8('0')), above9);
+}
+#endif
+
 void kivo_hash_format(const unsigned char digest[KIVO_SHA256_SIZE], char text[KIVO_HASH_TEXT_SIZE])
 {
-    static const char hex[] = "0123456789abcdef";
     memcpy(text, "sha256:", 7);
+#ifdef __SSE2__
+    /* 16 bytes a step (every x86-64): high and low nibbles interleaved, then to digits; ~10x
+     * fewer instructions than the table loop below (five digests a record). */
+    const __m128i low4 = _mm_set1_epi8(15);
+    for (int k = 0; k < KIVO_SHA256_SIZE; k += 16) {
+        const __m128i d = _mm_loadu_si128((const __m128i *)(const void *)(digest + k));
+        const __m128i lo = _mm_and_si128(d, low4), hi = _mm_and_si128(_mm_srli_epi16(d, 4), low4);
+        _mm_storeu_si128((__m128i *)(void *)(text + 7 + 2 * k),
+                         hex_digits(_mm_unpacklo_epi8(hi, lo)));
+        _mm_storeu_si128((__m128i *)(void *)(text + 23 + 2 * k),
+                         hex_digits(_mm_unpackhi_epi8(hi, lo)));
+    }
+#else
+    static const char hex[] = "0123456789abcdef";
     for (int i = 0; i < KIVO_SHA256_SIZE; i++) {
         text[7 + 2 * i] = hex[digest[i] >> 4];
         text[8 + 2 * i] = hex[digest[i] & 15];
     }
+#endif
     text[7 + 2 * KIVO_SHA256_SIZE] = '\0';
 }
 

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -121,6 +122,17 @@ static void test_format(void **state)
         assert_int_equal(text[8 + 2 * i], hex[d[i] & 15]);
     }
     assert_true(kivo_hash_text_valid(text, strlen(text)));
+    /* Every byte value at every place, against printf's %02x. */
+    for (int r = 0; r < 256; r++) {
+        char want[KIVO_HASH_TEXT_SIZE] = "sha256:";
+        for (int i = 0; i < KIVO_SHA256_SIZE; i++) {
+            d[i] = (unsigned char)(r + 37 * i);
+            snprintf(want + 7 + 2 * i, 3, "%02x", d[i]);
+        }
+        memset(text, 'X', sizeof text);
+        kivo_hash_format(d, text);
+        assert_string_equal(text, want);
+    }
 }
 
 static void test_text_valid(void **state)
