@@ -52,7 +52,7 @@ uint64_t kv_acronym_at(kivo_engine *e, const char *text, size_t len, const kv_to
                (j == i || toks[j].start == toks[j - 1].end + 1))
             initials[k++] = (char)(text[toks[j++].start] | 0x20);
         *end = j;
-        return k >= 2 ? kv_lexicon_word_hash(e->lx, initials, k) : 0;
+        return k >= 2 ? kv_lexicon_initials_hash(e->lx, initials, k) : 0;
     }
     if (!name_word(text, &toks[i]))
         return 0;
@@ -71,5 +71,5 @@ uint64_t kv_acronym_at(kivo_engine *e, const char *text, size_t len, const kv_to
         }
     }
     *end = last + 1;
-    return k >= 2 ? kv_lexicon_word_hash(e->lx, initials, k) : 0;
+    return k >= 2 ? kv_lexicon_initials_hash(e->lx, initials, k) : 0;
 }

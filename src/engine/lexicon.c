@@ -26,6 +26,8 @@
 #define LEX_SLOTS 2048         /* function-word table, power of two */
 #define CACHE_SLOTS (1u << 15) /* stem cache, power of two */
 #define WORD_MAX 64            /* longer tokens are hashed, not stemmed */
+#define INITIALS_BITS 9        /* kv_lexicon_initials_hash's memo: 512 slots, 8 KiB */
+#define INITIALS_MAX 8         /* letters of initials the memo's key holds */
 
 /* A function word's entry; its key (the hash of the folded word) is in lex_key at the same slot. */
 typedef struct lex_entry {
@@ -61,6 +63,11 @@ struct kv_lexicon {
     size_t n_labels;
     uint64_t month[12]; /* stem hashes of the months' names, January first */
     cache_entry *cache;
+    /* kv_lexicon_initials_hash's memo, direct-mapped: the initials' bytes as one integer (0 =
+     * empty) and the hash kv_lexicon_word_hash gives them. */
+    struct {
+        uint64_t key, h;
+    } initials[1u << INITIALS_BITS];
 };
 
 static const char *const stop_words[] = {
@@ -500,6 +507,20 @@ uint64_t kv_lexicon_word_hash(kv_lexicon *lx, const char *w, size_t n)
     if (le)
         return entry_hash(le, key);
     return cached(lx, key, w, n)->stem;
+}
+
+uint64_t kv_lexicon_initials_hash(kv_lexicon *lx, const char *w, size_t n)
+{
+    if (n == 0 || n > INITIALS_MAX)
+        return kv_lexicon_word_hash(lx, w, n);
+    uint64_t key = 0;
+    memcpy(&key, w, n); /* no byte of w is 0: one key a word */
+    size_t slot = (size_t)((key * 0x9E3779B97F4A7C15ULL) >> (64 - INITIALS_BITS));
+    if (lx->initials[slot].key != key) {
+        lx->initials[slot].key = key;
+        lx->initials[slot].h = kv_lexicon_word_hash(lx, w, n);
+    }
+    return lx->initials[slot].h;
 }
 
 /* The classified window of the text the tokenizer is in: wc describes text[base, base + n). */

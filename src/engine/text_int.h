@@ -89,6 +89,11 @@ void kv_lexicon_free(kv_lexicon *lx);
 /* The hash a token of the folded (lower-case ASCII) word w[0..n) has, as kv_tokenize gives it. */
 uint64_t kv_lexicon_word_hash(kv_lexicon *lx, const char *w, size_t n);
 
+/* kv_lexicon_word_hash of w[0..n), for the initials of names (acronym.c): the same hash, kept in a
+ * small memo of the words up to 8 bytes, which the same few initials hit again and again (the
+ * stem cache's slot of each is a cache miss of its own). w holds no 0 byte. */
+uint64_t kv_lexicon_initials_hash(kv_lexicon *lx, const char *w, size_t n);
+
 /* Appends the tokens of text[0..len) to out (offsets relative to text). text is valid UTF-8. */
 kivo_status kv_tokenize(kv_lexicon *lx, const char *text, size_t len, kv_tokens *out);
 

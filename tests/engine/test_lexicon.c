@@ -720,6 +720,36 @@ static void test_number_values(void **state)
     }
 }
 
+/* kv_lexicon_initials_hash is kv_lexicon_word_hash through a small memo: every word of one to
+ * three letters (far more than the memo's slots, so that they take each other's slots), read in
+ * two orders, and longer words and function words ("us", "who") give the word's hash. */
+static void test_initials_memo(void **state)
+{
+    kv_lexicon *lx = *state;
+    kv_lexicon *fresh = NULL;
+    assert_int_equal(kv_lexicon_create(&fresh), KIVO_OK);
+    char w[4];
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < 26 + 26 * 26 + 26 * 26 * 26; i++) {
+            int k = pass == 0 ? i : 26 + 26 * 26 + 26 * 26 * 26 - 1 - i;
+            size_t n = k < 26 ? 1 : k < 26 + 26 * 26 ? 2 : 3;
+            int v = k < 26 ? k : k < 26 + 26 * 26 ? k - 26 : k - 26 - 26 * 26;
+            for (size_t j = 0; j < n; j++, v /= 26)
+                w[j] = (char)('a' + v % 26);
+            uint64_t want = kv_lexicon_word_hash(fresh, w, n);
+            if (kv_lexicon_initials_hash(lx, w, n) != want)
+                fail_msg("initials \"%.*s\" (pass %d) differ from the word", (int)n, w, pass);
+        }
+    }
+    static const char *const words[] = {"us",       "who",       "un", "eu", "one",
+                                        "abcdefgh", "abcdefghi", "uk", NULL};
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; words[i]; i++)
+            assert_true(kv_lexicon_initials_hash(lx, words[i], strlen(words[i])) ==
+                        kv_lexicon_word_hash(fresh, words[i], strlen(words[i])));
+    kv_lexicon_free(fresh);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -737,6 +767,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_paths_queue, setup, teardown),
         cmocka_unit_test_setup_teardown(test_paths_window_edges, setup, teardown),
         cmocka_unit_test_setup_teardown(test_number_values, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_initials_memo, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
