@@ -157,6 +157,29 @@ static void test_dates(void **state)
     value(lx, "from 2024-13-05", "05", 5);
 }
 
+/* A day before a month, for every month in full and by three letters ("5 Oct", "5th of June"):
+ * the tokenizer's entry test (quantity_int.h) lets a capitalised word after a number in only
+ * when it may name a month, so each month's capital must pass it. */
+static void test_day_before_every_month(void **state)
+{
+    kv_lexicon *lx = *state;
+    static const char *const names[] = {"January",   "February", "March",    "April",
+                                        "May",       "June",     "July",     "August",
+                                        "September", "October",  "November", "December"};
+    char a[64], b[64], c[64], d[64];
+    for (int m = 0; m < 12; m++) {
+        snprintf(a, sizeof a, "on %s 7", names[m]);
+        snprintf(b, sizeof b, "on 7 %s", names[m]);
+        snprintf(c, sizeof c, "on 7 %.3s.", names[m]);
+        snprintf(d, sizeof d, "the 7th of %s", names[m]);
+        same(lx, a, "7", b, "7");
+        same(lx, a, "7", c, "7");
+        same(lx, a, "7", d, "7th");
+        differ(lx, a, "7", "on 7 Mondays", "7");
+    }
+    same(lx, "on September 7", "7", "on 7 Sept", "7");
+}
+
 static void test_days_continue_a_date(void **state)
 {
     kv_lexicon *lx = *state;
@@ -223,6 +246,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_scale_words, setup, teardown),
         cmocka_unit_test_setup_teardown(test_money_suffixes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_times, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_day_before_every_month, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_days_continue_a_date, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_quantities, setup, teardown),
