@@ -588,20 +588,35 @@ def case_reuse_unchanged():
         rows = db.execute("SELECT part, offset, length FROM runs WHERE seq % 3 = 0 AND frame IS NULL"
                           " ORDER BY seq").fetchall()
         db.close()
-        edited = 0
-        for part, off, length in rows:
-            path = os.path.join(bad, "reports", "part-%05d.jsonl" % part)
-            with open(path, "r+b") as f:
-                f.seek(off)
-                rep = bytearray(f.read(length))
-                at = rep.find(b'"claims":[')
-                at = rep.find(b'"text":"', at) if at >= 0 else -1
-                if at < 0 or not chr(rep[at + 8]).isalpha():
-                    continue
-                rep[at + 8] ^= 0x20  # the claim's first letter in the other case
-                f.seek(off)
-                f.write(rep)
-                edited += 1
+
+        def edit_claims(store, rows, keep_mtime=False):
+            """Puts the first claim's first letter of each report at (part, offset, length) in
+            the other case, in place; keep_mtime puts each part's mtime back (and checks that
+            its size and mtime are as before). Returns how many reports were edited."""
+            edited = 0
+            for part, off, length in rows:
+                path = os.path.join(store, "reports", "part-%05d.jsonl" % part)
+                before = os.stat(path)
+                with open(path, "r+b") as f:
+                    f.seek(off)
+                    rep = bytearray(f.read(length))
+                    at = rep.find(b'"claims":[')
+                    at = rep.find(b'"text":"', at) if at >= 0 else -1
+                    if at < 0 or not chr(rep[at + 8]).isalpha():
+                        continue
+                    rep[at + 8] ^= 0x20
+                    f.seek(off)
+                    f.write(rep)
+                    edited += 1
+                if keep_mtime:
+                    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+                    after = os.stat(path)
+                    check(after.st_size == before.st_size
+                          and after.st_mtime_ns == before.st_mtime_ns,
+                          "part edit in place: size or mtime not put back")
+            return edited
+
+        edited = edit_claims(bad, rows)
         check(edited > 0, "part edit: no report with a claim to edit")
         s, out = rerun_on(bad, "part edit")
         check(s["records_reused"] <= same + by_key - edited,
@@ -644,25 +659,7 @@ def case_reuse_unchanged():
         rows = db.execute("SELECT part, offset, length FROM runs WHERE seq % 3 = 0 ORDER BY seq"
                           ).fetchall()
         db.close()
-        edited = 0
-        for part, off, length in rows:
-            path = os.path.join(st_prev, "reports", "part-%05d.jsonl" % part)
-            before = os.stat(path)
-            with open(path, "r+b") as f:
-                f.seek(off)
-                rep = bytearray(f.read(length))
-                at = rep.find(b'"claims":[')
-                at = rep.find(b'"text":"', at) if at >= 0 else -1
-                if at < 0 or not chr(rep[at + 8]).isalpha():
-                    continue
-                rep[at + 8] ^= 0x20
-                f.seek(off)
-                f.write(rep)
-                edited += 1
-            os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
-            after = os.stat(path)
-            check(after.st_size == before.st_size and after.st_mtime_ns == before.st_mtime_ns,
-                  "part edit in place: size or mtime not put back")
+        edited = edit_claims(st_prev, rows, keep_mtime=True)
         check(edited > 0, "status part edit: no report with a claim to edit")
         s, out = rerun_on(st_prev, "status part edit")
         check(s["records_reused"] <= same + by_key - edited,
