@@ -128,6 +128,10 @@ static kivo_status find_claims(kivo_engine *e, const kivo_packet *p)
         size_t first = t;
         while (t < e->out_toks.n && e->out_toks.v[t].end <= sp->end)
             t++;
+        /* A span without tokens ("\0", a run of symbols) is no claim (kv_match_is_claim: no
+         * content word), and toks + a would be NULL + 0 while no output had a token yet. */
+        if (first == t)
+            continue;
         const kv_token *toks = e->out_toks.v;
         for (size_t a = first; st == KIVO_OK; a += CLAIM_TOKENS) {
             size_t b = t - a > CLAIM_TOKENS ? a + CLAIM_TOKENS : t;
