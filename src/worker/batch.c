@@ -704,13 +704,6 @@ static int previous_store(batch *b)
     snprintf(prev_reports, sizeof prev_reports, "%s/reports", b->opts->reuse);
     b->ix_defer = b->ix_same && wk_rindex_attach_prev(b->ix, prev_reports) == 0;
     b->ix_from = 0;
-    /* Its copy for finish_index(), made beside the reviewing threads (not at 1 thread: a batch
-     * of one thread keeps to one CPU, and finishes its index after its files there too). */
-    if (b->ix_defer && b->threads > 1) {
-        char here[4200];
-        snprintf(here, sizeof here, "%s/reports", b->out);
-        wk_rindex_adopt_prepare(b->ix, here, prev_reports); /* on failure copied at the end */
-    }
     int rfd = wk_dir_walk(root, "reports", 0, NULL, NULL);
     if (rfd >= 0)
         wk_parts_set_previous(b->parts, rfd);
@@ -892,7 +885,6 @@ static kivo_status open_out(batch *b)
     char path[4200];
     const wk_checkpoint *ck = &b->man.ck;
     b->reports_fd = fd;
-    wk_tmp_sweep(fd); /* a killed --reuse batch's copy of the previous index (report_index.h) */
     snprintf(path, sizeof path, "%s/reports", b->out);
     if (b->resume) {
         wk_parts_state ps = {ck->part, ck->part_open, ck->part_bytes, ck->part_content,
@@ -1441,7 +1433,6 @@ static kivo_status write_step_v2(batch *b, slot *set, size_t n)
                 if (b->ix_defer && wk_rindex_copy_prev(b->ix, b->ix_from, row.seq) != 0)
                     goto index_failed;
                 b->ix_same = b->ix_defer = 0;
-                wk_rindex_adopt_drop(b->ix);
             }
             if (!(own && b->ix_defer) && wk_rindex_add(b->ix, &row) != 0)
                 goto index_failed;
@@ -1765,8 +1756,6 @@ static int finish_index(batch *b, char *err, size_t errlen)
                     "carried to its place), reused set\n",
                     b->out, b->opts->reuse);
     }
-    if (!adopted)
-        wk_rindex_adopt_drop(b->ix);
     if (!adopted && b->ix_defer && wk_rindex_copy_prev(b->ix, b->ix_from, b->stored) != 0) {
         snprintf(err, errlen, "cannot write %s/reports/index: %s", b->out, wk_rindex_errmsg(b->ix));
         return -1;

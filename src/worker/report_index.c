@@ -4,8 +4,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,22 +40,8 @@
 
 #define FROM " FROM runs r LEFT JOIN frames f ON f.part = r.part AND f.frame = r.frame"
 
-/* wk_rindex_adopt_prepare(): the previous index's copy, made beside the batch. */
-typedef struct {
-    pthread_t th;
-    atomic_int cancel;
-    int joined;     /* th ended and joined */
-    int ok;         /* the copy made, reused set, store table emptied, synced */
-    int dir;        /* the reports folder */
-    struct stat sb; /* the previous index's status when it was copied */
-    char prev[4200], here[4200], tmp[WK_TMP_MAX];
-} adopt_prep;
-
-static void prep_drop(wk_rindex *x);
-
 struct wk_rindex {
     sqlite3 *db;
-    adopt_prep *prep; /* wk_rindex_adopt_prepare()'s, until it is used or dropped */
     sqlite3_stmt *ins, *ins_frame, *by_id, *by_key, *by_seq, *iter, *by_line, *line_next;
     sqlite3_stmt *copy_prev; /* wk_rindex_copy_prev(), once the previous index is attached */
     int line_next_on;        /* line_next is positioned after the last line key found */
@@ -229,7 +213,6 @@ void wk_rindex_close(wk_rindex *x)
 {
     if (!x)
         return;
-    prep_drop(x);
     sqlite3_finalize(x->ins);
     sqlite3_finalize(x->ins_frame);
     sqlite3_finalize(x->by_id);
@@ -776,132 +759,6 @@ static int adoptable(wk_rindex *x, const char *prev_dir, uint64_t rows)
     return ok;
 }
 
-/* The previous index's copy is made in steps of this many bytes, the cancel flag read between. */
-#define PREP_STEP (1u << 20)
-
-/* 1 when a and b are the status of one file not written or replaced between them. */
-static int same_status(const struct stat *a, const struct stat *b)
-{
-    return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
-           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
-           a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
-}
-
-/* The preparing thread: the previous index copied to a temporary file in this batch's reports
- * folder, every row's `reused` set, the store table emptied, synced. p->ok says it was done. */
-static void *prep_run(void *arg)
-{
-    adopt_prep *p = arg;
-    char path[8600];
-    struct stat sb;
-    sqlite3 *db = NULL;
-    int in = -1, out = -1, ok = 0;
-    snprintf(path, sizeof path, "%s/%s-wal", p->prev, WK_RINDEX_NAME);
-    if (lstat(path, &sb) == 0 && sb.st_size > 0)
-        return NULL; /* not to be adopted (adoptable()) */
-    snprintf(path, sizeof path, "%s/%s", p->prev, WK_RINDEX_NAME);
-    if ((in = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0 || fstat(in, &p->sb) != 0 ||
-        (out = wk_tmp_open(p->dir, WK_RINDEX_NAME, WK_MODE_META, p->tmp)) < 0)
-        goto out;
-    for (uint64_t at = 0, n; at < (uint64_t)p->sb.st_size; at += n) {
-        n = (uint64_t)p->sb.st_size - at;
-        n = n < PREP_STEP ? n : PREP_STEP;
-        if (atomic_load(&p->cancel) || wk_copy_range(in, at, n, out) != 0)
-            goto out;
-    }
-    snprintf(path, sizeof path, "%s/%s", p->here, p->tmp);
-    /* No journal: the copy is nobody's until it is renamed, and it is synced before. */
-    if (atomic_load(&p->cancel) ||
-        sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL) !=
-            SQLITE_OK ||
-        sqlite3_exec(db,
-                     "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; BEGIN;"
-                     " UPDATE runs SET reused = 1 WHERE reused IS NOT 1; DELETE FROM store;"
-                     " COMMIT;",
-                     NULL, NULL, NULL) != SQLITE_OK)
-        goto out;
-    int closed = sqlite3_close(db) == SQLITE_OK;
-    db = NULL;
-    ok = closed && !atomic_load(&p->cancel) && fdatasync(out) == 0;
-out:
-    sqlite3_close(db);
-    if (in >= 0)
-        close(in);
-    if (out >= 0)
-        close(out);
-    p->ok = ok;
-    return NULL;
-}
-
-int wk_rindex_adopt_prepare(wk_rindex *x, const char *reports_dir, const char *prev_dir)
-{
-    adopt_prep *p = calloc(1, sizeof *p);
-    if (!p)
-        return -1;
-    snprintf(p->prev, sizeof p->prev, "%s", prev_dir);
-    snprintf(p->here, sizeof p->here, "%s", reports_dir);
-    atomic_init(&p->cancel, 0);
-    p->dir = open(reports_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (p->dir < 0 || pthread_create(&p->th, NULL, prep_run, p) != 0) {
-        if (p->dir >= 0)
-            close(p->dir);
-        free(p);
-        return -1;
-    }
-    x->prep = p;
-    return 0;
-}
-
-/* The preparing thread stopped (cancelled when cancel), its copy removed unless taken (tmp
- * emptied), and forgotten. */
-static void prep_end(wk_rindex *x, int cancel)
-{
-    adopt_prep *p = x->prep;
-    if (!p)
-        return;
-    if (cancel)
-        atomic_store(&p->cancel, 1);
-    if (!p->joined)
-        pthread_join(p->th, NULL);
-    if (p->tmp[0])
-        unlinkat(p->dir, p->tmp, 0);
-    close(p->dir);
-    free(p);
-    x->prep = NULL;
-}
-
-static void prep_drop(wk_rindex *x)
-{
-    prep_end(x, 1);
-}
-
-void wk_rindex_adopt_drop(wk_rindex *x)
-{
-    prep_drop(x);
-}
-
-/* The prepared copy, when it was made from the previous index as it is now: its name into tmp
- * and an open descriptor on it (dir: the reports folder). @return the descriptor, or -1. */
-static int prep_take(wk_rindex *x, int dir, const char *prev_dir, char tmp[WK_TMP_MAX])
-{
-    adopt_prep *p = x->prep;
-    char path[4200];
-    struct stat sb;
-    int fd = -1;
-    if (!p)
-        return -1;
-    pthread_join(p->th, NULL);
-    p->joined = 1;
-    snprintf(path, sizeof path, "%s/%s", prev_dir, WK_RINDEX_NAME);
-    if (p->ok && lstat(path, &sb) == 0 && same_status(&p->sb, &sb) &&
-        (fd = openat(dir, p->tmp, O_RDWR | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
-        snprintf(tmp, WK_TMP_MAX, "%s", p->tmp);
-        p->tmp[0] = '\0';
-    }
-    prep_end(x, 0); /* removes a copy not taken */
-    return fd;
-}
-
 int wk_rindex_adopt(wk_rindex *x, const char *reports_dir, const char *prev_dir, uint64_t rows,
                     int *adopted, char *err, size_t errlen)
 {
@@ -910,10 +767,8 @@ int wk_rindex_adopt(wk_rindex *x, const char *reports_dir, const char *prev_dir,
     sqlite3_stmt *keys = NULL, *put = NULL;
     int dir = -1, in = -1, out = -1, rc = -1;
     *adopted = 0;
-    if (!adoptable(x, prev_dir, rows)) {
-        prep_drop(x);
+    if (!adoptable(x, prev_dir, rows))
         return 0;
-    }
     /* The store table's notes are this batch's: kept to be written into the copy. */
     if (sqlite3_prepare_v2(x->db, "SELECT key, value FROM store ORDER BY key", -1, &keys, NULL) !=
         SQLITE_OK) {
@@ -949,26 +804,20 @@ int wk_rindex_adopt(wk_rindex *x, const char *reports_dir, const char *prev_dir,
     /* The copy: the previous index, reused set, this batch's notes; renamed over the index. */
     if ((dir = open(reports_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
         goto io;
-    /* Made beside the batch (wk_rindex_adopt_prepare()) from the previous index as it is now, or
-     * made here. */
-    int ready = (out = prep_take(x, dir, prev_dir, tmp)) >= 0;
     snprintf(path, sizeof path, "%s/%s", prev_dir, WK_RINDEX_NAME);
-    if (!ready && ((in = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
-                   (out = wk_tmp_open(dir, WK_RINDEX_NAME, WK_MODE_META, tmp)) < 0))
+    if ((in = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
+        (out = wk_tmp_open(dir, WK_RINDEX_NAME, WK_MODE_META, tmp)) < 0)
         goto io;
     struct stat sb;
-    if (!ready && (fstat(in, &sb) != 0 || wk_copy_range(in, 0, (uint64_t)sb.st_size, out) != 0))
+    if (fstat(in, &sb) != 0 || wk_copy_range(in, 0, (uint64_t)sb.st_size, out) != 0)
         goto io;
     snprintf(path, sizeof path, "%s/%s", reports_dir, tmp);
     /* No journal: the copy is nobody's until it is renamed, and it is synced before. */
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL) !=
             SQLITE_OK ||
         sqlite3_exec(db,
-                     ready ? "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; BEGIN;"
-                             " DELETE FROM store;"
-                           : "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; BEGIN;"
-                             " UPDATE runs SET reused = 1 WHERE reused IS NOT 1;"
-                             " DELETE FROM store;",
+                     "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; BEGIN;"
+                     " UPDATE runs SET reused = 1 WHERE reused IS NOT 1; DELETE FROM store;",
                      NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(db, "INSERT INTO store(key, value) VALUES(?1, ?2)", -1, &put, NULL) !=
             SQLITE_OK)

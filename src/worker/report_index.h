@@ -103,18 +103,6 @@ int wk_rindex_finish_ex(wk_rindex *x, int lookups);
 int wk_rindex_adopt(wk_rindex *x, const char *reports_dir, const char *prev_dir, uint64_t rows,
                     int *adopted, char *err, size_t errlen);
 
-/* --reuse, at 2 threads or more: wk_rindex_adopt()'s copy of the previous index (prev_dir/index),
- * `reused` set, made now on a thread of its own into a temporary file in reports_dir, beside the
- * batch; wk_rindex_adopt() then takes it when the previous index's file status (device, inode,
- * size, mtime and ctime in ns) is still the one it was copied with, and copies it itself if not.
- * @return 0, or -1 (nothing started: wk_rindex_adopt() copies it). */
-int wk_rindex_adopt_prepare(wk_rindex *x, const char *reports_dir, const char *prev_dir);
-
-/* The prepared copy not wanted (the batch's rows are not all the previous index's): its thread
- * stopped and its file removed. Also done by wk_rindex_adopt() when it does not adopt, and by
- * wk_rindex_close(). */
-void wk_rindex_adopt_drop(wk_rindex *x);
-
 /* --reuse: attaches the previous store's index (prev_dir/index) for wk_rindex_copy_prev(); the
  * open transaction is committed first and a new one opened. @return 0, or -1 (then rows cannot
  * be copied; the handle is still usable when in a transaction). */
