@@ -30,8 +30,10 @@ static long cache_sentence(kivo_engine *e, const kivo_packet *p, size_t s)
     if (kv_tokenize(e->lx, text, st->end - st->start, &sn->one) != KIVO_OK)
         return -1;
     size_t off = sn->cache_toks.n, n = sn->one.n;
-    if (kv_grow((void **)&sn->cache_toks.v, &sn->cache_toks.cap, off + n, sizeof(kv_token), 256) !=
-            KIVO_OK ||
+    /* One spare token, as for the annotations: a first sentence without tokens must still point
+     * into an array, not at NULL + 0 (undefined; clang's UBSan reports it). */
+    if (kv_grow((void **)&sn->cache_toks.v, &sn->cache_toks.cap, off + n + 1, sizeof(kv_token),
+                256) != KIVO_OK ||
         kv_grow((void **)&sn->cache_ann, &sn->cap_ann, off + n + 1, sizeof(kv_ann), 256) !=
             KIVO_OK ||
         kv_grow((void **)&sn->cached, &sn->cap_cached, sn->n_cached + 1, sizeof *sn->cached, 16) !=
