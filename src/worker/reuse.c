@@ -566,9 +566,9 @@ int wk_reuse_carry_line(wk_reuse *r, kivo_hasher *h, const unsigned char key[WK_
         if ((*st = kivo_buf_append(report, data, len)) != KIVO_OK)
             return -1;
     } else {
-        char name[WK_PART_NAME_MAX];
-        wk_part_name(row->part, WK_COMPRESS_NONE, 0, name);
         if (r->part_fd < 0 || r->part_no != (int64_t)row->part) {
+            char name[WK_PART_NAME_MAX];
+            wk_part_name(row->part, WK_COMPRESS_NONE, 0, name);
             if (r->part_fd >= 0)
                 close(r->part_fd);
             r->part_no = -1;
@@ -606,15 +606,20 @@ int wk_reuse_carry_line(wk_reuse *r, kivo_hasher *h, const unsigned char key[WK_
     int oom = 0;
     const char *rp = report->data + at;
     size_t rl = report->len - at;
+    /* "customer_run_id":"ID", built by hand: a carried line's only formatting was this. */
+    static const char id_key[] = "\"customer_run_id\":\"";
     char idm[600];
-    int idn = snprintf(idm, sizeof idm, "\"customer_run_id\":\"%s\"", row->run_id);
-    if (idn < 0 || (size_t)idn >= sizeof idm)
+    size_t id_len = strlen(row->run_id), idn = sizeof id_key - 1 + id_len + 1;
+    if (idn >= sizeof idm)
         goto slow;
+    memcpy(idm, id_key, sizeof id_key - 1);
+    memcpy(idm + sizeof id_key - 1, row->run_id, id_len);
+    idm[idn - 1] = '"';
     if (!hit.has_frame && r->part_same) {
         /* The index row must still name one whole report of this run: an index edited since
          * (another place or length) is not trusted. */
         if (rp[0] != '{' || rp[rl - 1] != '\n' || memchr(rp, '\n', rl - 1) ||
-            !memmem(rp, rl < 1024 ? rl : 1024, idm, (size_t)idn))
+            !memmem(rp, rl < 1024 ? rl : 1024, idm, idn))
             goto slow;
     } else {
         char sha[KIVO_HASH_TEXT_SIZE];
@@ -635,7 +640,7 @@ int wk_reuse_carry_line(wk_reuse *r, kivo_hasher *h, const unsigned char key[WK_
     const char *e = event->data + ev_at;
     if (e[0] != '{' || e[row->event_length - 1] != '\n' ||
         !memmem(e, row->event_length, row->sha256, strlen(row->sha256)) ||
-        !memmem(e, row->event_length, idm, (size_t)idn))
+        !memmem(e, row->event_length, idm, idn))
         goto slow;
     out->page = -1;
     out->page_offset = out->page_length = 0;
