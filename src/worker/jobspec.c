@@ -334,8 +334,10 @@ static int load(const kivo_json_node *root, wk_jobspec *s, char *err, size_t err
     }
     if (rs && (check_keys(rs, "report_store.", store_keys, err, errlen) ||
                get_string(rs, "path", "report_store.", 0, 4096, &path, err, errlen) ||
-               get_string(rs, "label", "report_store.", 0, 200, &s->report_label, err, errlen)))
+               get_string(rs, "label", "report_store.", 0, 200, &s->report_label, err, errlen))) {
+        free(path); /* a path read before a bad label (found by fuzz_jobspec) */
         return -1;
+    }
     s->report_path = wk_path_join(s->dir, path ? path : "kivo-reports");
     free(path);
     if (!s->report_label && !(s->report_label = strdup("Customer report store")))
