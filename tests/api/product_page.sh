@@ -32,11 +32,7 @@ rc=0
 start_api_free "$WORK/server.log" serve || rc=$?
 SERVER_PID=$API_PID PORT=$API_PORT
 export KIVO_API_BASE_URL="http://127.0.0.1:$PORT"
-case $rc in
-0) ;;
-3) cat "$WORK/server.log" >&2; fail "five free ports were taken in turn" ;;
-*) cat "$WORK/server.log" >&2; fail "server did not start" ;;
-esac
+[ "$rc" = 0 ] || { cat "$WORK/server.log" >&2; fail "server did not start: $(start_api_reason "$rc")"; }
 
 h() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
 S1="sha256:$(h 'Refund policy text')"

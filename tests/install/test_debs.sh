@@ -112,12 +112,8 @@ if [ -n "$made_db" ]; then
     rc=0
     start_api_free "$tmp/server.log" serve_debs || rc=$?
     pid=$API_PID port=$API_PORT
-    case $rc in
-    0) ;;
-    2) cat "$tmp/server.log"; fail "the installed kivo-api does not answer /healthz" ;;
-    3) cat "$tmp/server.log"; fail "five free ports were taken in turn" ;;
-    *) cat "$tmp/server.log"; fail "the installed kivo-api exited" ;;
-    esac
+    [ "$rc" = 0 ] ||
+        { cat "$tmp/server.log"; fail "the installed kivo-api: $(start_api_reason "$rc")"; }
     curl -fsS "http://127.0.0.1:$port/healthz" | grep '"ok"' >/dev/null ||
         { cat "$tmp/server.log"; fail "the installed kivo-api does not answer /healthz"; }
     [ "$(stat -c %U /var/lib/kivo/kivo.db)" = kivo ] || fail "kivo.db is not the kivo user's"

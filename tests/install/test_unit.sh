@@ -54,12 +54,8 @@ serve_unit() { # PORT
 rc=0
 start_api_free "$tmp/server.log" serve_unit || rc=$?
 pid=$API_PID port=$API_PORT
-case $rc in
-0) ;;
-2) cat "$tmp/server.log"; fail "ExecStart with kivo-api.env: no /healthz" ;;
-3) cat "$tmp/server.log"; fail "five free ports were taken in turn" ;;
-*) cat "$tmp/server.log"; fail "ExecStart with kivo-api.env exited" ;;
-esac
+[ "$rc" = 0 ] ||
+    { cat "$tmp/server.log"; fail "ExecStart with kivo-api.env: $(start_api_reason "$rc")"; }
 curl -fsS "http://127.0.0.1:$port/healthz" | grep '"ok"' >/dev/null ||
     { cat "$tmp/server.log"; fail "ExecStart with kivo-api.env: no /healthz"; }
 kill -TERM "$pid"

@@ -51,12 +51,7 @@ start_api() {
         PORT=$API_PORT
     fi
     BASE="http://127.0.0.1:$PORT"
-    case $rc in
-    0) ;;
-    2) fail "kivo-api did not answer /healthz on $BASE" ;;
-    3) fail "kivo-api found five free ports taken in turn" ;;
-    *) fail "kivo-api exited at start (see $T/api.log)" ;;
-    esac
+    [ "$rc" = 0 ] || fail "kivo-api on $BASE: $(start_api_reason "$rc") (see $T/api.log)"
 }
 
 kill_api() {   # SIGKILL, as a crash would

@@ -56,6 +56,16 @@ start_api_free() {
     return 3
 }
 
+# start_api_reason RC: what a failed start's return code says, for a test's failure message.
+start_api_reason() {
+    case $1 in
+    1) echo "the server exited" ;;
+    2) echo "the server runs but did not answer /healthz" ;;
+    3) echo "five free ports were taken in turn" ;;
+    *) echo "the start failed ($1)" ;;
+    esac
+}
+
 start_api_on() {
     local rc=0
     start_api_try "$@" || rc=$?
