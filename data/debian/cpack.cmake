@@ -30,6 +30,9 @@ set(KIVO_DEB_LIB libkivo${KIVO_SOVERSION})
 
 set(CPACK_DEBIAN_WORKER_PACKAGE_NAME kivo-worker)
 set(CPACK_DEBIAN_WORKER_PACKAGE_SECTION utils)
+# kivo-worker loads libcurl.so.4 with dlopen() (src/worker/client.c): no NEEDED entry for
+# dpkg-shlibdeps to find, so named here (libcurl4t64 from Debian 13 on).
+set(CPACK_DEBIAN_WORKER_PACKAGE_DEPENDS "libcurl4 | libcurl4t64")
 set(CPACK_DEBIAN_WORKER_DESCRIPTION
 "checks AI answers against their source documents, in batch
 kivo-worker reviews large JSONL trace corpora of AI outputs (support replies,

@@ -593,6 +593,44 @@ def case_transport_errors():
         held.close()
 
 
+def loaded_files(tmp, name, *args, env):
+    """(rc, stderr, the dynamic linker's log of the files it loaded) of one run of the worker."""
+    log = os.path.join(tmp, name)
+    rc, _, err = run(*args, env=dict(env, LD_DEBUG="files", LD_DEBUG_OUTPUT=log))
+    text = ""
+    for f in os.listdir(tmp):
+        if f.startswith(name + "."):
+            with open(os.path.join(tmp, f), errors="replace") as fh:
+                text += fh.read()
+    return rc, err, text
+
+
+def case_libcurl_on_demand():
+    """libcurl is loaded by the first HTTP client (client.c), not at start-up (issue 19's peak
+    RSS: it and its libraries are ~4 MB resident): a batch that sends nothing never loads it;
+    one that checks kivo-api does, and reaches it (here: refused)."""
+    with TempDir() as tmp:
+        rc, err, log = loaded_files(tmp, "plain", "batch", "-f", example_spec(), "-o",
+                                    os.path.join(tmp, "out"), "-q", env=clean_env())
+        check(rc == 0, "batch: exit %d: %s" % (rc, err))
+        check("libc.so" in log, "no dynamic linker log: %r" % log[:200])
+        check("libcurl" not in log, "a batch that sends nothing loaded libcurl: %s" %
+              [l for l in log.splitlines() if "libcurl" in l][:3])
+
+        key = write(os.path.join(tmp, "key"), "kivo_test_key_000000000000\n")
+        os.chmod(key, 0o600)
+        held, port = refused_port()
+        rc, err, log = loaded_files(tmp, "check", "batch", "-f", example_spec(), "-o",
+                                    os.path.join(tmp, "out2"), "-q", env=clean_env(
+                                        KIVO_API_BASE_URL="http://127.0.0.1:%d" % port,
+                                        KIVO_API_KEY_FILE=key, KIVO_RETRY_DEADLINE="1"))
+        held.close()
+        check(rc == 2 and "refused" in err.lower(), "batch, refused: exit %d: %s" % (rc, err))
+        check(re.search(r"file=libcurl\.so\.4 .*dynamically loaded", log) is not None,
+              "libcurl not loaded on demand: %s" %
+              [l for l in log.splitlines() if "libcurl" in l][:3])
+
+
 def current_umask():
     u = os.umask(0)
     os.umask(u)
