@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "grow_int.h"
+#include "readmemo_int.h"
 #include "sense_int.h"
 
 /* Source sentence s (an index into e->sents) tokenized and read into the review's cache, once:
@@ -23,13 +24,23 @@ static long cache_sentence(kivo_engine *e, const kivo_packet *p, size_t s)
         return sn->slot[s];
     const kv_sentence *st = &e->sents[s];
     const char *text = p->sources[st->source].text + st->start;
-    /* Each sentence into a list of its own: the tokenizer reads a token against the tokens
-     * before it in the list, at their offsets in the text it is given, which another
-     * sentence's tokens are not (a read past the text's end, found by ASan). */
-    sn->one.n = 0;
-    if (kv_tokenize(e->lx, text, st->end - st->start, &sn->one) != KIVO_OK)
-        return -1;
-    size_t off = sn->cache_toks.n, n = sn->one.n;
+    const size_t len = st->end - st->start;
+    /* A sentence an earlier review read: its tokens and reading from the memo (readmemo.c). */
+    kv_readmemo_hit hit;
+    const int kept = kv_readmemo_find(sn->memo, text, len, &hit);
+    const kv_token *toks = hit.t;
+    size_t n = hit.n;
+    if (!kept) {
+        /* Each sentence into a list of its own: the tokenizer reads a token against the tokens
+         * before it in the list, at their offsets in the text it is given, which another
+         * sentence's tokens are not (a read past the text's end, found by ASan). */
+        sn->one.n = 0;
+        if (kv_tokenize(e->lx, text, len, &sn->one) != KIVO_OK)
+            return -1;
+        toks = sn->one.v;
+        n = sn->one.n;
+    }
+    size_t off = sn->cache_toks.n;
     /* One spare token, as for the annotations: a first sentence without tokens must still point
      * into an array, not at NULL + 0 (undefined; clang's UBSan reports it). */
     if (kv_grow((void **)&sn->cache_toks.v, &sn->cache_toks.cap, off + n + 1, sizeof(kv_token),
@@ -40,12 +51,22 @@ static long cache_sentence(kivo_engine *e, const kivo_packet *p, size_t s)
             KIVO_OK)
         return -1;
     if (n)
-        memcpy(sn->cache_toks.v + off, sn->one.v, n * sizeof *sn->one.v);
+        memcpy(sn->cache_toks.v + off, toks, n * sizeof *toks);
     sn->cache_toks.n = off + n;
     kv_cached_sent *cs = &sn->cached[sn->n_cached];
     cs->off = off;
-    cs->r.a = sn->cache_ann + off;
-    kv_clause_read(e, text, sn->cache_toks.v + off, n, &cs->r);
+    if (kept) {
+        cs->r = *hit.r;
+        cs->r.text = text;
+        cs->r.t = sn->cache_toks.v + off;
+        cs->r.a = sn->cache_ann + off;
+        if (n)
+            memcpy(cs->r.a, hit.a, n * sizeof *hit.a);
+    } else {
+        cs->r.a = sn->cache_ann + off;
+        kv_clause_read(e, text, sn->cache_toks.v + off, n, &cs->r);
+        kv_readmemo_put(sn->memo, text, len, sn->cache_toks.v + off, n, &cs->r);
+    }
     sn->slot[s] = (int32_t)sn->n_cached;
     return (long)sn->n_cached++;
 }

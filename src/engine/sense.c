@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "grow_int.h"
+#include "readmemo_int.h"
 #include "sense_int.h"
 
 kivo_status kv_sense_create(kivo_engine *e)
@@ -18,6 +19,10 @@ kivo_status kv_sense_create(kivo_engine *e)
         return KIVO_ENOMEM;
     sn->claim.a = sn->ann_claim;
     e->sense = sn;
+    /* The readings memo (readmemo.c), unless KIVO_ENGINE_MEMO=0; without memory, none. */
+    const char *memo = getenv("KIVO_ENGINE_MEMO");
+    if (!(memo && strcmp(memo, "0") == 0))
+        sn->memo = kv_readmemo_create(KV_READMEMO_BYTES);
     kivo_status st = kv_cues_build(e);
     return st == KIVO_OK ? kv_antonyms_build(e) : st;
 }
@@ -31,11 +36,17 @@ void kv_sense_free(kivo_engine *e)
     free(e->sense->cache_ann);
     free(e->sense->cached);
     free(e->sense->slot);
+    kv_readmemo_free(e->sense->memo);
     free(e->sense);
     e->sense = NULL;
     free(e->cue_keys);
     free(e->cue_vals);
     free(e->antonyms);
+}
+
+kv_readmemo *kv_engine_readmemo(const kivo_engine *e)
+{
+    return e->sense ? e->sense->memo : NULL;
 }
 
 kivo_status kv_sense_reset(kivo_engine *e)

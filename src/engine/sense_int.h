@@ -183,6 +183,7 @@ typedef struct kv_sense {
     size_t n_cached, cap_cached;
     int32_t *slot;
     size_t cap_slot;
+    struct kv_readmemo *memo; /* readings kept across reviews (readmemo.c), or NULL */
     kv_reading claim, sent[KV_SENSE_MAX_SENTS];
     size_t n_sents;
     kv_match match[KV_SENSE_MAX_TOKENS];
