@@ -105,6 +105,10 @@ kivo_status kv_tokenize_at(kv_lexicon *lx, int level, const char *text, size_t l
  * and list markers. Abbreviations, initials, decimals and URLs do not end a sentence. */
 kivo_status kv_segment(const char *text, size_t len, kv_spans *out);
 
+/* kv_segment with the sentence-end classifier of one path (a kivo_scan_level; one the CPU lacks
+ * runs the best it has below), for the tests: every path gives kv_segment's spans. */
+kivo_status kv_segment_at(int level, const char *text, size_t len, kv_spans *out);
+
 void kv_tokens_free(kv_tokens *t);
 void kv_spans_free(kv_spans *s);
 

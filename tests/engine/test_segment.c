@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "kivo/scan.h"
+#include "test_rng.h"
 #include "text_int.h"
 
 typedef struct want {
@@ -119,19 +121,22 @@ static void test_number_abbreviations(void **state)
     CHECK("As shown in fig. 3, it works.", {0, "As shown in fig. 3, it works."});
 }
 
+/* segment.c's abbreviations, written out again: test_abbreviation_table tries each, and the
+ * reference segmenter below reads them. */
+static const char *const plain[] = {
+    "mr",  "mrs", "ms",  "dr",  "prof", "sr",     "jr",   "st",  "vs",  "etc", "e.g",
+    "i.e", "inc", "ltd", "co",  "corp", "approx", "dept", "est", "jan", "feb", "mar",
+    "apr", "jun", "jul", "aug", "sep",  "sept",   "oct",  "nov", "dec", "u.s", "u.k",
+    "a.m", "p.m", "mt",  "ft",  "ave",  "blvd",   "rd",   "gen", "gov", "sen", "rep",
+    "cf",  "al",  "min", "max", "hr",   "hrs",    "op",   "ed",  "eds"};
+static const char *const number[] = {"ca", "no", "nos", "pp", "fig", "vol"};
+
 /* The abbreviation tables (compared as 64-bit words): each entry, in any case, keeps its
  * sentence going before a capital; a word one byte longer, or one with a NUL in it,
  * ends it ("mr\0." is not "mr."). */
 static void test_abbreviation_table(void **state)
 {
     (void)state;
-    static const char *const plain[] = {
-        "mr",  "mrs", "ms",  "dr",  "prof", "sr",     "jr",   "st",  "vs",  "etc", "e.g",
-        "i.e", "inc", "ltd", "co",  "corp", "approx", "dept", "est", "jan", "feb", "mar",
-        "apr", "jun", "jul", "aug", "sep",  "sept",   "oct",  "nov", "dec", "u.s", "u.k",
-        "a.m", "p.m", "mt",  "ft",  "ave",  "blvd",   "rd",   "gen", "gov", "sen", "rep",
-        "cf",  "al",  "min", "max", "hr",   "hrs",    "op",   "ed",  "eds"};
-    static const char *const number[] = {"ca", "no", "nos", "pp", "fig", "vol"};
     char text[64];
     kv_spans s = {0};
     for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++) {
@@ -333,6 +338,278 @@ static void test_block_seams(void **state)
     kv_spans_free(&s);
 }
 
+/* The reference: kv_segment's rules as segment.c had them at 131f5fc, one byte at a time, the
+ * abbreviations looked up one by one. Every path of kv_segment must give its spans. */
+static int ref_space(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
+}
+
+static int ref_listed(const char *w, size_t n, const char *const *list, size_t count)
+{
+    for (size_t k = 0; k < count; k++)
+        if (strlen(list[k]) == n && memcmp(list[k], w, n) == 0)
+            return 1;
+    return 0;
+}
+
+static size_t ref_list_marker(const unsigned char *t, size_t i, size_t end)
+{
+    size_t j = i;
+    if (j < end && (t[j] == '-' || t[j] == '*' || t[j] == '+' || t[j] == '>'))
+        j++;
+    else if (j + 2 < end && t[j] == 0xE2 && t[j + 1] == 0x80 &&
+             (t[j + 2] == 0xA2 || t[j + 2] == 0x93))
+        j += 3;
+    else if (j + 1 < end && t[j] == 0xC2 && t[j + 1] == 0xB7)
+        j += 2;
+    else {
+        size_t k = j;
+        while (k < end && k - j < 3 && t[k] >= '0' && t[k] <= '9')
+            k++;
+        if (k == j && k < end && ((t[k] | 0x20) >= 'a' && (t[k] | 0x20) <= 'z') && k + 1 < end &&
+            t[k + 1] == ')')
+            k++;
+        if (k > j && k < end && (t[k] == '.' || t[k] == ')'))
+            j = k + 1;
+        else
+            return 0;
+    }
+    if (j < end && ref_space(t[j])) {
+        while (j < end && ref_space(t[j]) && t[j] != '\n')
+            j++;
+        return j - i;
+    }
+    return 0;
+}
+
+static int ref_abbreviation(const unsigned char *t, size_t len, size_t line_start, size_t dot)
+{
+    size_t next = dot + 1;
+    while (next < len && (t[next] == ' ' || t[next] == '\t'))
+        next++;
+    size_t w = dot;
+    while (w > line_start && !ref_space(t[w - 1]) && t[w - 1] != '(' && t[w - 1] != '"')
+        w--;
+    size_t n = dot - w;
+    if (n == 0)
+        return 0;
+    if (n == 1 && ((t[w] | 0x20) >= 'a' && (t[w] | 0x20) <= 'z'))
+        return 1;
+    if (n >= 8)
+        return 0;
+    char lw[8];
+    for (size_t k = 0; k < n; k++) {
+        if (t[w + k] == 0)
+            return 0;
+        lw[k] = (char)((t[w + k] >= 'A' && t[w + k] <= 'Z') ? t[w + k] | 0x20 : t[w + k]);
+    }
+    if (ref_listed(lw, n, number, sizeof number / sizeof number[0]))
+        return next < len && t[next] >= '0' && t[next] <= '9';
+    return ref_listed(lw, n, plain, sizeof plain / sizeof plain[0]);
+}
+
+static void ref_emit(kv_spans *out, const unsigned char *t, size_t s, size_t e, int line_start)
+{
+    while (s < e && ref_space(t[s]))
+        s++;
+    if (line_start)
+        s += ref_list_marker(t, s, e);
+    while (e > s && ref_space(t[e - 1]))
+        e--;
+    if (e > s) {
+        out->v = realloc(out->v, (out->n + 1) * sizeof *out->v);
+        assert_non_null(out->v);
+        out->v[out->n].start = (uint32_t)s;
+        out->v[out->n].end = (uint32_t)e;
+        out->n++;
+    }
+}
+
+static void ref_segment(const char *text, size_t len, kv_spans *out)
+{
+    const unsigned char *t = (const unsigned char *)text;
+    size_t start = 0, line_start = 0;
+    int at_line_start = 1;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = t[i];
+        if (c == '\n') {
+            ref_emit(out, t, start, i, at_line_start);
+            start = line_start = i + 1;
+            at_line_start = 1;
+            continue;
+        }
+        if (c != '.' && c != '!' && c != '?' && c != ';')
+            continue;
+        size_t e = i + 1;
+        while (e < len && (t[e] == '"' || t[e] == '\'' || t[e] == ')' || t[e] == ']'))
+            e++;
+        if (e < len && !ref_space(t[e]))
+            continue;
+        if (c == '.' && ref_abbreviation(t, len, line_start, i))
+            continue;
+        if (c == '.' || c == ';') {
+            size_t n = e;
+            while (n < len && t[n] == ' ')
+                n++;
+            if (n < len && t[n] >= 'a' && t[n] <= 'z' && c == '.')
+                continue;
+        }
+        ref_emit(out, t, start, e, at_line_start);
+        at_line_start = 0;
+        start = e;
+        i = e - 1;
+    }
+    if (start < len)
+        ref_emit(out, t, start, len, at_line_start);
+}
+
+/* kv_segment on every path (kv_segment_at) and as dispatched, against ref_segment, on a copy of
+ * exactly len bytes (ASan: no byte past the text is read). */
+static void check_paths(const char *text, size_t len, uint64_t seed)
+{
+    char *exact = malloc(len ? len : 1);
+    assert_non_null(exact);
+    memcpy(exact, text, len);
+    kv_spans want = {0}, got = {0};
+    ref_segment(exact, len, &want);
+    for (int level = -1; level <= KIVO_SCAN_AVX512; level++) {
+        got.n = 0;
+        if (level < 0)
+            assert_int_equal(kv_segment(exact, len, &got), KIVO_OK);
+        else
+            assert_int_equal(kv_segment_at(level, exact, len, &got), KIVO_OK);
+        int same = got.n == want.n;
+        for (size_t i = 0; same && i < got.n; i++)
+            same = got.v[i].start == want.v[i].start && got.v[i].end == want.v[i].end;
+        if (!same) {
+            for (size_t i = 0; i < want.n || i < got.n; i++)
+                print_message("span %zu: want [%u,%u) got [%u,%u)\n", i,
+                              i < want.n ? want.v[i].start : 0, i < want.n ? want.v[i].end : 0,
+                              i < got.n ? got.v[i].start : 0, i < got.n ? got.v[i].end : 0);
+            fail_msg("seed %#llx, %zu bytes, level %d: %zu spans, the reference %zu",
+                     (unsigned long long)seed, len, level, got.n, want.n);
+        }
+    }
+    free(want.v);
+    kv_spans_free(&got);
+    free(exact);
+}
+
+/* Text made to sit at the segmenter's decisions: every abbreviation in both cases and cut short
+ * or run on, initials, sentence ends with and without white space, closing quotes, list markers
+ * (ASCII and UTF-8) at line starts and elsewhere, every kind of white space, NUL bytes, digits,
+ * decimals, URLs, and bytes at random; long texts cross the 64-byte blocks. */
+static void test_paths_against_reference(void **state)
+{
+    (void)state;
+    static const char *const pieces[] = {".",
+                                         ". ",
+                                         "! ",
+                                         "? ",
+                                         "; ",
+                                         ";",
+                                         "!",
+                                         "?",
+                                         "\n",
+                                         "\r\n",
+                                         "\t",
+                                         " ",
+                                         "  ",
+                                         "\f",
+                                         "\v",
+                                         "\"",
+                                         "'",
+                                         ")",
+                                         "]",
+                                         "(",
+                                         ".\"",
+                                         ".) ",
+                                         "- ",
+                                         "* ",
+                                         "+ ",
+                                         "> ",
+                                         "1. ",
+                                         "12) ",
+                                         "a) ",
+                                         "B) ",
+                                         "1234. ",
+                                         "\xE2\x80\xA2 ",
+                                         "\xE2\x80\x93 ",
+                                         "\xC2\xB7 ",
+                                         "\xE2\x80",
+                                         "\xC2",
+                                         "4.5",
+                                         "example.com/a.b",
+                                         "J",
+                                         "K",
+                                         "x",
+                                         "Rowling",
+                                         "The",
+                                         "the",
+                                         "approximately",
+                                         "Prices",
+                                         "words",
+                                         "eds",
+                                         "ED",
+                                         "mRs",
+                                         "5",
+                                         "1850",
+                                         "a.m",
+                                         "P.M",
+                                         "U.S",
+                                         "e.g",
+                                         "i.e"};
+    const size_t n_pieces = sizeof pieces / sizeof pieces[0];
+    char text[4096];
+    uint64_t rng = 0x5E6D3C2B1A09F8E7ULL;
+    for (int round = 0; round < 6000; round++) {
+        const uint64_t seed = rng;
+        const size_t want_len = round % 50 == 0 ? 3000 : (size_t)(test_xorshift(&rng) % 300);
+        size_t len = 0;
+        while (len < want_len) {
+            const uint64_t r = test_xorshift(&rng);
+            const char *p;
+            size_t n;
+            char one[9];
+            switch (r % 8) {
+            case 0: /* an abbreviation, maybe in capitals, cut short or run on */
+            case 1: {
+                const uint64_t k = (r >> 8) % (sizeof plain / sizeof plain[0] + 6);
+                const char *w = k < sizeof plain / sizeof plain[0]
+                                    ? plain[k]
+                                    : number[k - sizeof plain / sizeof plain[0]];
+                n = strlen(w);
+                memcpy(one, w, n);
+                if ((r >> 16) & 1)
+                    for (size_t q = 0; q < n; q++)
+                        one[q] = (char)(one[q] >= 'a' && one[q] <= 'z' ? one[q] - 32 : one[q]);
+                if (((r >> 17) & 3) == 0)
+                    n--;
+                else if (((r >> 17) & 3) == 1)
+                    one[n++] = (char)('a' + (r >> 20) % 26);
+                p = one;
+                break;
+            }
+            case 2: /* a byte at random, NUL and non-ASCII included */
+                one[0] = (char)(r >> 8);
+                p = one;
+                n = 1;
+                break;
+            default:
+                p = pieces[(r >> 8) % n_pieces];
+                n = strlen(p);
+                break;
+            }
+            if (len + n > sizeof text)
+                break;
+            memcpy(text + len, p, n);
+            len += n;
+        }
+        check_paths(text, len, seed);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -347,6 +624,7 @@ int main(void)
         cmocka_unit_test(test_lengths),
         cmocka_unit_test(test_append_and_invariants),
         cmocka_unit_test(test_block_seams),
+        cmocka_unit_test(test_paths_against_reference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
