@@ -129,6 +129,38 @@ static int antonyms(const kivo_engine *e, uint64_t a, uint64_t b, uint32_t ca, u
     return kv_opposite_pair(e, a, b) || kv_antonym_pair(e, a, b);
 }
 
+void kv_align_words(kivo_engine *e)
+{
+    kv_sense *sn = e->sense;
+    memset(sn->word_read, 0, sn->claim.n);
+}
+
+uint64_t kv_align_word_alt(const kivo_engine *e, size_t i)
+{
+    kv_sense *sn = e->sense;
+    if (!(sn->word_read[i] & 1u)) {
+        sn->alt[i] = kv_align_alt(e, sn->claim.t[i].h);
+        sn->word_read[i] |= 1u;
+    }
+    return sn->alt[i];
+}
+
+/* 1 when claim word i has a converse cue, an opposite or an antonym: kv_align_token looks for
+ * them (its cues in *cue). */
+static int word_opposed(const kivo_engine *e, size_t i, uint32_t *cue)
+{
+    kv_sense *sn = e->sense;
+    if (!(sn->word_read[i] & 2u)) {
+        uint64_t h = sn->claim.t[i].h;
+        sn->hcue[i] = kv_cues_of(e, h);
+        sn->opposed[i] =
+            KV_CUE_CONVERSE(sn->hcue[i]) || kv_opposite_known(e, h) || kv_antonym_known(e, h);
+        sn->word_read[i] |= 2u;
+    }
+    *cue = sn->hcue[i];
+    return sn->opposed[i];
+}
+
 unsigned kv_align_token(const kivo_engine *e, size_t s, size_t sc, size_t i, int absorbed,
                         unsigned *cpol, int *antonym)
 {
@@ -136,13 +168,23 @@ unsigned kv_align_token(const kivo_engine *e, size_t s, size_t sc, size_t i, int
     const kv_reading *c = &sn->claim, *r = &sn->sent[s];
     kv_token_align *ta = &sn->tal[i][s][absorbed != 0];
     if (!ta->done) {
+        uint64_t h = c->t[i].h, alt = kv_align_word_alt(e, i);
+        uint32_t hc;
+        int passes = word_opposed(e, i, &hc) ? 3 : 2;
+        if (passes == 2 && !kv_reading_may_hold(r, h) && !(alt && kv_reading_may_hold(r, alt))) {
+            /* Neither the word nor its prefixed form is in the sentence, and it has no opposite
+             * to look for: no clause holds it. */
+            memset(ta, 0, sizeof *ta);
+            ta->done = 1;
+        }
+    }
+    if (!ta->done) {
         /* Every clause at once: each pass's polarities per clause, the
          * first pass that found the word in a clause deciding for it. */
         uint8_t pol[3][KV_SENSE_MAX_CLAUSES], cp[3][KV_SENSE_MAX_CLAUSES];
-        uint64_t h = c->t[i].h, alt = kv_align_alt(e, h);
-        uint32_t hc = kv_cues_of(e, h);
-        int passes =
-            KV_CUE_CONVERSE(hc) || kv_opposite_known(e, h) || kv_antonym_known(e, h) ? 3 : 2;
+        uint64_t h = c->t[i].h, alt = sn->alt[i];
+        uint32_t hc = sn->hcue[i];
+        int passes = sn->opposed[i] ? 3 : 2;
         memset(pol, 0, sizeof pol);
         memset(cp, 0, sizeof cp);
         for (size_t j = 0; j < r->n; j++) {
@@ -259,12 +301,12 @@ void kv_align_claim(kivo_engine *e)
         if (c->t[i].kind == KV_TOK_STOP)
             continue;
         m->content = 1;
-        uint64_t h = c->t[i].h, alt = kv_align_alt(e, h);
+        uint64_t h = c->t[i].h, alt = kv_align_word_alt(e, i);
         for (size_t s = 0; s < sn->n_sents; s++) {
             const kv_reading *r = &sn->sent[s];
             for (int pass = 0; pass < 2 && m->at[s] < 0; pass++) {
                 uint64_t want = pass ? alt : h;
-                if (!want)
+                if (!want || !kv_reading_may_hold(r, want))
                     continue;
                 for (size_t j = 0; j < r->n; j++) {
                     if (r->t[j].h != want)

@@ -393,8 +393,12 @@ void kv_clause_read(const kivo_engine *e, const char *text, const kv_token *t, s
     r->n_clauses = 0;
     r->imperative = 0;
     memset(a, 0, n * sizeof *a);
-    for (size_t i = 0; i < n; i++)
+    uint64_t hashes = 0;
+    for (size_t i = 0; i < n; i++) {
         a[i].cue = kv_cues_of(e, t[i].h);
+        hashes |= kv_hash_bit(t[i].h);
+    }
+    r->hashes = hashes;
     /* A verb that can open a condition ("provided", "assuming") opens one before "that" or a
      * subject ("provided that ...", "provided you keep the receipt"), not as a verb ("The
      * company provides monitors", "are provided by"). The cue is the stem's: "provides" too. */

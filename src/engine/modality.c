@@ -55,7 +55,7 @@ static int same_act(const kivo_engine *e, const kv_reading *c, size_t cc, const 
     for (size_t i = 0; i < c->n; i++) {
         if (c->a[i].clause != cc || !c->a[i].mtarget)
             continue;
-        uint64_t alt = kv_align_alt(e, c->t[i].h);
+        uint64_t alt = kv_align_word_alt(e, i);
         for (size_t j = 0; j < r->n; j++) {
             if (r->a[j].clause != sc || !r->a[j].mtarget ||
                 !(r->t[j].h == c->t[i].h || (alt && r->t[j].h == alt)))
@@ -72,7 +72,7 @@ static int same_act(const kivo_engine *e, const kv_reading *c, size_t cc, const 
     for (size_t i = c->modal_tok[cc] < c->n ? c->modal_tok[cc] + 1u : c->n; i < c->n; i++) {
         if (c->a[i].clause != cc || c->a[i].mtarget != MT_ARG || c->t[i].kind == KV_TOK_STOP)
             continue;
-        uint64_t alt = kv_align_alt(e, c->t[i].h);
+        uint64_t alt = kv_align_word_alt(e, i);
         int in = 0;
         for (size_t j = 0; j < r->n && !in; j++)
             in = r->a[j].clause == sc && (r->t[j].h == c->t[i].h || (alt && r->t[j].h == alt));

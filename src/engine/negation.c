@@ -306,7 +306,7 @@ static int polarity_possible(const kivo_engine *e, const kv_sense *sn)
         if (sn->sent[s].polar)
             return 1;
     for (size_t i = 0; i < c->n; i++)
-        if (sn->match[i].content && kv_align_alt(e, c->t[i].h))
+        if (sn->match[i].content && kv_align_word_alt(e, i))
             return 1;
     return 0;
 }

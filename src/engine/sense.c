@@ -76,6 +76,7 @@ int kv_sense_check(kivo_engine *e, const kivo_packet *p, const kv_token *toks, s
     memset(res->mark, 0, n);
     sn->claim.a = sn->ann_claim;
     kv_clause_read(e, p->output, toks, n, &sn->claim);
+    kv_align_words(e);
     if (!kv_align_window(e, p, first, last))
         return 0;
     kv_align_claim(e);

@@ -135,7 +135,22 @@ typedef struct kv_reading {
     uint8_t first_name; /* swap.c: its first word is a name, written
                                              * capitalised past a sentence's start in the claim
                                              * or the window ("Castlebay's manager") */
+    uint64_t hashes;    /* kv_hash_bit of each token's hash, or'ed: a hash whose bit is not set
+                         * is not among the tokens (kv_reading_may_hold) */
 } kv_reading;
+
+/* One of 64 bits for token hash h (its top 6 bits, mixed): a reading's `hashes` sets the bits
+ * of its tokens, so a hash whose bit is clear is in none of them and a scan for it finds none. */
+static inline uint64_t kv_hash_bit(uint64_t h)
+{
+    return 1ull << ((h * 0x9e3779b97f4a7c15ull) >> 58);
+}
+
+/* 0 when reading r holds no token of hash h; 1 when it may. */
+static inline int kv_reading_may_hold(const kv_reading *r, uint64_t h)
+{
+    return (r->hashes & kv_hash_bit(h)) != 0;
+}
 
 /* Where a claim token stands in window sentence s: the first matching token (or -1), and the
  * polarities of all its matches. */
@@ -193,6 +208,12 @@ typedef struct kv_sense {
     int next_window;                           /* the window read is not the best one */
     uint64_t prefixed[KV_SENSE_MAX_TOKENS][2]; /* per claim token: hashes with/without a
                                                  * negative prefix, 0 when none */
+    /* Per claim token, read once per claim (kv_sense_check): what depends on the word alone. */
+    uint64_t alt[KV_SENSE_MAX_TOKENS];      /* kv_align_alt of its hash */
+    uint32_t hcue[KV_SENSE_MAX_TOKENS];     /* kv_cues_of its hash */
+    uint8_t opposed[KV_SENSE_MAX_TOKENS];   /* a converse cue, or an opposite or antonym known:
+                                           * kv_align_token looks for its opposites */
+    uint8_t word_read[KV_SENSE_MAX_TOKENS]; /* bit 0: alt is read, bit 1: hcue and opposed */
     kv_token_align tal[KV_SENSE_MAX_TOKENS][KV_SENSE_MAX_SENTS][2]; /* by absorbed */
 } kv_sense;
 
@@ -229,6 +250,12 @@ int kv_align_window(kivo_engine *e, const kivo_packet *p, size_t first, size_t l
 void kv_align_claim(kivo_engine *e);
 /* align.c: the hash the sources hold for claim term h in place of it (prefix.c), or 0. */
 uint64_t kv_align_alt(const kivo_engine *e, uint64_t h);
+/* align.c: what each claim word's hash alone decides (sn->alt, hcue, opposed) is read at its
+ * first use and kept for the claim; kv_align_words forgets the last claim's, after the claim is
+ * read and before its first window is aligned. kv_align_word_alt: kv_align_alt of claim token
+ * i. */
+void kv_align_words(kivo_engine *e);
+uint64_t kv_align_word_alt(const kivo_engine *e, size_t i);
 
 /* align.c: 1 when clause sc of window sentence s opens with a pronoun subject ("It does not
  * cover ...") that stands for claim token i: a word of the claim's first noun phrase that an
