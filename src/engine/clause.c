@@ -27,7 +27,8 @@
 #define MODAL_NEG 2    /* tokens between a modal and a negation that turns it */
 #define DOUBLE_NEG 3   /* tokens between two negations that cancel ("not unlike") */
 
-static int is(const char *text, const kv_token *t, const char *w)
+static inline __attribute__((always_inline)) int is(const char *text, const kv_token *t,
+                                                    const char *w)
 {
     return kv_text_is(text + t->start, t->end - t->start, w);
 }

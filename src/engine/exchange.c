@@ -35,7 +35,8 @@ static int name_tok(const kv_reading *r, size_t i)
     return i > 0 || r->first_name;
 }
 
-static int word_is(const kv_reading *r, size_t i, const char *w)
+static inline __attribute__((always_inline)) int word_is(const kv_reading *r, size_t i,
+                                                         const char *w)
 {
     return kv_text_is(r->text + r->t[i].start, r->t[i].end - r->t[i].start, w);
 }

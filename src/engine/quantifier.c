@@ -18,7 +18,8 @@
 #include "kivo/explain.h"
 #include "sense_int.h"
 
-static int is(const char *text, const kv_token *t, const char *w)
+static inline __attribute__((always_inline)) int is(const char *text, const kv_token *t,
+                                                    const char *w)
 {
     return kv_text_is(text + t->start, t->end - t->start, w);
 }

@@ -31,7 +31,8 @@
 enum { LEFT = 0, RIGHT = 1, NONE = -1 };
 enum { PIVOT_WORD = 1, PIVOT_ORDER, PIVOT_THAN, PIVOT_CONVERSE };
 
-static int is(const char *text, const kv_token *t, const char *w)
+static inline __attribute__((always_inline)) int is(const char *text, const kv_token *t,
+                                                    const char *w)
 {
     return kv_text_is(text + t->start, t->end - t->start, w);
 }

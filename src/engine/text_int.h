@@ -54,7 +54,8 @@ typedef struct kv_spans {
 
 /* 1 when s[0..len) is w (a NUL-terminated literal in lower case), ASCII letters of s compared
  * without case. */
-static inline int kv_text_is(const char *s, size_t len, const char *w)
+static inline __attribute__((always_inline)) int kv_text_is(const char *s, size_t len,
+                                                            const char *w)
 {
     /* A literal's length is known when this is inlined: most calls end here, before a byte. */
     if (__builtin_constant_p(strlen(w)) && strlen(w) != len)
