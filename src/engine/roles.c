@@ -405,8 +405,8 @@ int kv_roles_check(kivo_engine *e, kv_sense_result *res)
                 continue;
             /* A verb in the past both texts hold once, not a name, not a noun: the tense shows
              * it is a verb, where spelling alone cannot tell "the race" from "they race". */
-            if ((t->flags & (KV_TF_CAP | KV_TF_CODE)) || once_in(c, t->h) != i || nominal(c, i) ||
-                !past_like(c, i))
+            if ((t->flags & (KV_TF_CAP | KV_TF_CODE)) || !past_like(c, i) ||
+                once_in(c, t->h) != i || nominal(c, i))
                 continue;
             size_t j = once_in(r, t->h);
             if (j == r->n || nominal(r, j) || (r->t[j].flags & KV_TF_CAP) || than)
