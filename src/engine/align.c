@@ -138,9 +138,9 @@ void kv_align_words(kivo_engine *e)
 uint64_t kv_align_word_alt(const kivo_engine *e, size_t i)
 {
     kv_sense *sn = e->sense;
-    if (!(sn->word_read[i] & 1u)) {
+    if (!(sn->word_read[i] & KV_WORD_ALT)) {
         sn->alt[i] = kv_align_alt(e, sn->claim.t[i].h);
-        sn->word_read[i] |= 1u;
+        sn->word_read[i] |= KV_WORD_ALT;
     }
     return sn->alt[i];
 }
@@ -150,12 +150,12 @@ uint64_t kv_align_word_alt(const kivo_engine *e, size_t i)
 static int word_opposed(const kivo_engine *e, size_t i, uint32_t *cue)
 {
     kv_sense *sn = e->sense;
-    if (!(sn->word_read[i] & 2u)) {
+    if (!(sn->word_read[i] & KV_WORD_OPPOSED)) {
         uint64_t h = sn->claim.t[i].h;
         sn->hcue[i] = kv_cues_of(e, h);
         sn->opposed[i] =
             KV_CUE_CONVERSE(sn->hcue[i]) || kv_opposite_known(e, h) || kv_antonym_known(e, h);
-        sn->word_read[i] |= 2u;
+        sn->word_read[i] |= KV_WORD_OPPOSED;
     }
     *cue = sn->hcue[i];
     return sn->opposed[i];

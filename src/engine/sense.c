@@ -18,6 +18,7 @@ kivo_status kv_sense_create(kivo_engine *e)
     if (!sn)
         return KIVO_ENOMEM;
     sn->claim.a = sn->ann_claim;
+    kv_swap_units_read(sn);
     e->sense = sn;
     /* The readings memo (readmemo.c), unless KIVO_ENGINE_MEMO=0; without memory, none. */
     const char *memo = getenv("KIVO_ENGINE_MEMO");

@@ -184,6 +184,13 @@ typedef struct kv_token_align {
     uint16_t antonym; /* bit per clause */
 } kv_token_align;
 
+/* Which facts of a claim word kv_sense holds for the claim (word_read). */
+enum {
+    KV_WORD_ALT = 1u << 0,     /* alt */
+    KV_WORD_OPPOSED = 1u << 1, /* hcue, opposed */
+    KV_WORD_UNIT = 1u << 2,    /* unit */
+};
+
 /* The sense layer's scratch, one per engine. */
 typedef struct kv_sense {
     kv_ann ann_claim[KV_SENSE_MAX_TOKENS];
@@ -213,7 +220,10 @@ typedef struct kv_sense {
     uint32_t hcue[KV_SENSE_MAX_TOKENS];     /* kv_cues_of its hash */
     uint8_t opposed[KV_SENSE_MAX_TOKENS];   /* a converse cue, or an opposite or antonym known:
                                            * kv_align_token looks for its opposites */
-    uint8_t word_read[KV_SENSE_MAX_TOKENS]; /* bit 0: alt is read, bit 1: hcue and opposed */
+    uint16_t unit[KV_SENSE_MAX_TOKENS];     /* swap.c: the unit the word names, or 0 */
+    uint8_t word_read[KV_SENSE_MAX_TOKENS]; /* KV_WORD_*: which of these are read */
+    uint32_t unit_initials[13]; /* swap.c: by length, a bit per first letter of a unit word */
+    int unit_other;             /* a unit word is longer or opens with no letter a-z */
     kv_token_align tal[KV_SENSE_MAX_TOKENS][KV_SENSE_MAX_SENTS][2]; /* by absorbed */
 } kv_sense;
 
@@ -282,6 +292,9 @@ int kv_antonym_known(const kivo_engine *e, uint64_t h);
  * for swaps only (swap.c). */
 int kv_sense_swaps(kivo_engine *e, const kivo_packet *p, const kv_token *toks, size_t n,
                    size_t first, size_t last, kv_sense_result *res);
+
+/* swap.c: reads the unit words' lengths and first letters into sn (unit_initials). */
+void kv_swap_units_read(kv_sense *sn);
 
 /* sense.c: the scratch and the cue table, made with the engine. */
 kivo_status kv_sense_create(kivo_engine *e);

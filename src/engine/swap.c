@@ -52,8 +52,21 @@ static const struct unit_word {
     {"mhz", 7, 62},        {"ghz", 7, 63},
 };
 
+void kv_swap_units_read(kv_sense *sn)
+{
+    memset(sn->unit_initials, 0, sizeof sn->unit_initials);
+    for (size_t k = 0; k < sizeof units / sizeof units[0]; k++) {
+        size_t len = strlen(units[k].w);
+        char c = units[k].w[0];
+        if (len < sizeof sn->unit_initials / sizeof sn->unit_initials[0] && c >= 'a' && c <= 'z')
+            sn->unit_initials[len] |= 1u << (c - 'a');
+        else
+            sn->unit_other = 1;
+    }
+}
+
 /* The unit token t of text names (its kind in the high byte, its id in the low one), or 0. */
-static int unit_of(const kv_token *t, const char *text)
+static int unit_of(const kv_sense *sn, const kv_token *t, const char *text)
 {
     size_t len = t->end - t->start;
     if (len > 12 || len == 0)
@@ -61,6 +74,9 @@ static int unit_of(const kv_token *t, const char *text)
     /* The units are lower case: one whose first letter differs is passed at once. */
     const char c = text[t->start] >= 'A' && text[t->start] <= 'Z' ? (char)(text[t->start] | 0x20)
                                                                   : text[t->start];
+    /* No unit of this length opens with this letter. */
+    if (!sn->unit_other && (c < 'a' || c > 'z' || !(sn->unit_initials[len] >> (c - 'a') & 1u)))
+        return 0;
     for (size_t k = 0; k < sizeof units / sizeof units[0]; k++)
         if (units[k].w[0] == c && kv_text_is(text + t->start, len, units[k].w))
             return units[k].kind << 8 | units[k].id;
@@ -105,6 +121,16 @@ static int held_elsewhere(const kivo_engine *e, uint64_t h)
 {
     size_t np;
     return kv_index_find(e, h, &np) && np > 0;
+}
+
+/* unit_of claim token i, read once per claim. */
+static int claim_unit(kv_sense *sn, size_t i)
+{
+    if (!(sn->word_read[i] & KV_WORD_UNIT)) {
+        sn->unit[i] = (uint16_t)unit_of(sn, &sn->claim.t[i], sn->claim.text);
+        sn->word_read[i] |= KV_WORD_UNIT;
+    }
+    return sn->unit[i];
 }
 
 /* 1 when token a of c and token y of r open with the same four letters or more ("Reaper",
@@ -193,6 +219,9 @@ static int other_word(const kv_reading *c, size_t i, const kv_reading *r, size_t
         return 0;
     int last = i + 1 >= c->n || boundary_before(c, i + 1);
     if (last && (i < 2 || boundary_before(c, i - 1)))
+        return 0;
+    /* Each place it reads follows the claim's word before i. */
+    if (!kv_reading_may_hold(r, c->t[i - 1].h))
         return 0;
     int same = 0, other = 0;
     for (size_t j = last ? 2 : 1; j < r->n && !same; j++) {
@@ -295,6 +324,9 @@ static int other_fill(const kv_reading *c, size_t a, size_t b, int kind, const k
     int has_r = b + 1 < c->n && !boundary_before(c, b + 1);
     if (!has_l && !has_r)
         return 0;
+    /* With a left neighbour, each filler it reads follows it. */
+    if (has_l && !kv_reading_may_hold(r, c->t[a - 1].h))
+        return 0;
     size_t max = b - a + 3;
     int same = 0, other = 0;
     for (size_t j1 = 0; j1 <= r->n && !same; j1++) {
@@ -341,17 +373,18 @@ static int is_and(const kv_reading *r, size_t y)
 }
 
 /* The claim's run of slot words of `kind` around token i: a name's capitalised words ("Peter
- * Kahn"), a number's range ("3 to 5"). */
-static void slot_run(const kv_reading *c, size_t i, int kind, size_t *a, size_t *b)
+ * Kahn"), a number's range ("3 to 5"). ck: slot_kind of each claim token. */
+static void slot_run(const kv_reading *c, const uint8_t *ck, size_t i, int kind, size_t *a,
+                     size_t *b)
 {
     *a = *b = i;
-    while (*a > 0 && slot_kind(c, *a - 1) == kind && !boundary_before(c, *a))
+    while (*a > 0 && ck[*a - 1] == kind && !boundary_before(c, *a))
         (*a)--;
     for (;;) {
-        if (*b + 1 < c->n && slot_kind(c, *b + 1) == kind && !boundary_before(c, *b + 1))
+        if (*b + 1 < c->n && ck[*b + 1] == kind && !boundary_before(c, *b + 1))
             (*b)++;
         else if (kind == 1 && *b + 2 < c->n && c->t[*b + 1].kind == KV_TOK_STOP &&
-                 slot_kind(c, *b + 2) == kind)
+                 ck[*b + 2] == kind)
             *b += 2;
         else
             break;
@@ -415,7 +448,7 @@ static int said_in_best(const kv_sense *sn, size_t a, size_t b, size_t s)
  *   place ("[Pellis]'s shares rose 4% ..., while [Harlow]'s shares fell" against "Harlow's ...
  *   rose ..., while Pellis's ... fell"); so must two words that are neither names nor numbers
  *   ("on [placebo] lost ..., while ... on [glucavin] gained"). */
-static int slot_swap(kivo_engine *e, kv_sense_result *res, size_t s)
+static int slot_swap(kivo_engine *e, kv_sense_result *res, size_t s, uint8_t *ck, int *ck_read)
 {
     kv_sense *sn = e->sense;
     const kv_reading *c = &sn->claim, *r = &sn->sent[s];
@@ -424,8 +457,14 @@ static int slot_swap(kivo_engine *e, kv_sense_result *res, size_t s)
         terms += sn->match[i].content;
     if (held < 1)
         return 0;
+    /* The claim's slot kinds are the same for each sentence of the window. */
+    if (!*ck_read) {
+        for (size_t i = 0; i < c->n; i++)
+            ck[i] = (uint8_t)slot_kind(c, i);
+        *ck_read = 1;
+    }
     for (size_t i = 0; i < c->n; i++) {
-        int kind = slot_kind(c, i), present = sn->match[i].at[s] >= 0;
+        int kind = ck[i], present = sn->match[i].at[s] >= 0;
         if (!kind && c->t[i].kind == KV_TOK_WORD && present)
             kind = 3;
         if (!kind || (c->t[i].flags & KV_TF_REF) ||
@@ -438,7 +477,7 @@ static int slot_swap(kivo_engine *e, kv_sense_result *res, size_t s)
         if (kind == 3) {
             a = b = i;
         } else {
-            slot_run(c, i, kind, &a, &b);
+            slot_run(c, ck, i, kind, &a, &b);
         }
         /* It must hold a claim word past the name, though: "Jonah Reyes was sent off" took
          * the name from "Jonah Reyes scored twice" and what it says of him from "Okoro was sent
@@ -517,7 +556,7 @@ static int slot_swap(kivo_engine *e, kv_sense_result *res, size_t s)
             if (ya == c->n)
                 continue;
             if (fk)
-                slot_run(c, ya, fk, &ya, &yb);
+                slot_run(c, ck, ya, fk, &ya, &yb);
             else
                 yb = ya;
             if (fk ? !other_fill(c, ya, yb, fk, r, &z, &z1) : !other_word(c, ya, r, &z, &z1))
@@ -548,7 +587,7 @@ static int unit_swap(kivo_engine *e, kv_sense_result *res, size_t s)
     for (size_t i = 0; i + 1 < c->n; i++) {
         if (c->t[i].kind != KV_TOK_NUMBER || sn->match[i].at[s] < 0)
             continue;
-        int cu = unit_of(&c->t[i + 1], c->text);
+        int cu = claim_unit(sn, i + 1);
         if (!cu)
             continue;
         int same = 0;
@@ -556,7 +595,7 @@ static int unit_swap(kivo_engine *e, kv_sense_result *res, size_t s)
         for (size_t j = 0; j + 1 < r->n; j++) {
             if (r->t[j].h != c->t[i].h)
                 continue;
-            int su = unit_of(&r->t[j + 1], r->text);
+            int su = unit_of(sn, &r->t[j + 1], r->text);
             if (!su || su >> 8 != cu >> 8)
                 continue;
             if (su == cu)
@@ -601,12 +640,12 @@ static int closed_class(kivo_engine *e, kv_sense_result *res)
         const kv_token *t = &c->t[i];
         if (t->kind != KV_TOK_WORD || !(t->flags & KV_TF_CAP))
             continue;
+        /* Whether the sources name it first: most capitalised words they do. */
+        if (held_elsewhere(e, t->h))
+            continue;
         int day = kv_weekday(c->text + t->start, t->end - t->start);
         int month = day < 0 ? month_of(c->text, t) : 0;
         if (day < 0 && !month)
-            continue;
-        size_t np;
-        if (kv_index_find(e, t->h, &np) && np > 0)
             continue;
         for (size_t s = 0; s < sn->n_sents; s++) {
             const kv_reading *r = &sn->sent[s];
@@ -637,8 +676,10 @@ static int closed_class(kivo_engine *e, kv_sense_result *res)
 int kv_swap_check(kivo_engine *e, kv_sense_result *res)
 {
     kv_sense *sn = e->sense;
+    uint8_t ck[KV_SENSE_MAX_TOKENS];
+    int ck_read = 0;
     for (size_t s = 0; s < sn->n_sents; s++)
-        if (unit_swap(e, res, s) || slot_swap(e, res, s))
+        if (unit_swap(e, res, s) || slot_swap(e, res, s, ck, &ck_read))
             return 1;
     return closed_class(e, res);
 }
