@@ -49,9 +49,13 @@ static int hard_break(const char *text, const kv_token *a, const kv_token *b)
     return 0;
 }
 
+/* (A loop, not memchr: the bytes between two tokens are mostly one space.) */
 static int comma_between(const char *text, const kv_token *a, const kv_token *b)
 {
-    return memchr(text + a->end, ',', b->start - a->end) != NULL;
+    for (uint32_t i = a->end; i < b->start; i++)
+        if (text[i] == ',')
+            return 1;
+    return 0;
 }
 
 /* Marks (mtarget) the verb and objects of a modal from token k: the content words up to a
@@ -429,7 +433,7 @@ void kv_clause_read(const kivo_engine *e, const char *text, const kv_token *t, s
     }
     for (size_t i = 1; i < n && nc < KV_SENSE_MAX_CLAUSES; i++) {
         uint32_t c = a[i].cue;
-        int brk = hard_break(text, &t[i - 1], &t[i]);
+        int hard = hard_break(text, &t[i - 1], &t[i]), brk = hard, comma = 0;
         uint8_t k = KV_CLAUSE_MAIN;
         int opener = ((c & (KV_CUE_BREAK | KV_CUE_COND | KV_CUE_UNLESS)) &&
                       !(is(text, &t[i], "but") && i + 1 < n && is(text, &t[i + 1], "not"))) ||
@@ -447,12 +451,12 @@ void kv_clause_read(const kivo_engine *e, const char *text, const kv_token *t, s
                 k = KV_CLAUSE_QUESTION;
             /* "which" and "who" right after a comma-less noun still open a clause. */
             brk = 1;
-        } else if (!brk && comma_between(text, &t[i - 1], &t[i]) && gerund(text, &t[i]) &&
+        } else if (!brk && (comma = comma_between(text, &t[i - 1], &t[i])) && gerund(text, &t[i]) &&
                    !fronted) {
             /* ", listing them as ...": a participle's clause, with a subject of its own. */
             brk = 1;
             k = KV_CLAUSE_SUB;
-        } else if (!brk && comma_between(text, &t[i - 1], &t[i])) {
+        } else if (!brk && comma) {
             if (fronted && kind[nc - 1] != KV_CLAUSE_MAIN) {
                 brk = 1;
                 fronted = 0;
@@ -465,8 +469,7 @@ void kv_clause_read(const kivo_engine *e, const char *text, const kv_token *t, s
         }
         if (!brk)
             continue;
-        if (hard_break(text, &t[i - 1], &t[i]) &&
-            (c & (KV_CUE_COND | KV_CUE_UNLESS | KV_CUE_ORDER | KV_CUE_BREAK))) {
+        if (hard && (c & (KV_CUE_COND | KV_CUE_UNLESS | KV_CUE_ORDER | KV_CUE_BREAK))) {
             k = (c & KV_CUE_COND)     ? KV_CLAUSE_COND
                 : (c & KV_CUE_UNLESS) ? KV_CLAUSE_UNLESS
                                       : KV_CLAUSE_SUB;
