@@ -133,11 +133,17 @@ void kv_align_words(kivo_engine *e)
 {
     kv_sense *sn = e->sense;
     memset(sn->word_read, 0, sn->claim.n);
+    /* Most claims have no term whose prefixed form the sources hold instead. */
+    sn->any_alt = 0;
+    for (size_t k = 0; k < e->cs.n_terms && !sn->any_alt; k++)
+        sn->any_alt = e->cs.alt[k] != 0;
 }
 
 uint64_t kv_align_word_alt(const kivo_engine *e, size_t i)
 {
     kv_sense *sn = e->sense;
+    if (!sn->any_alt)
+        return 0;
     if (!(sn->word_read[i] & KV_WORD_ALT)) {
         sn->alt[i] = kv_align_alt(e, sn->claim.t[i].h);
         sn->word_read[i] |= KV_WORD_ALT;

@@ -221,9 +221,11 @@ static int bare(const kv_reading *r, size_t i)
 static int held_in(const kv_sense *sn, size_t s, size_t sc, size_t i)
 {
     const kv_reading *c = &sn->claim, *r = &sn->sent[s];
-    for (size_t j = 0; j < r->n; j++)
-        if (r->a[j].clause == sc && r->t[j].h == c->t[i].h)
-            return 1;
+    /* (A content word the sentence lacks has no match there: align.c found none.) */
+    if (sn->match[i].at[s] >= 0)
+        for (size_t j = 0; j < r->n; j++)
+            if (r->a[j].clause == sc && r->t[j].h == c->t[i].h)
+                return 1;
     return kv_pronoun_stands_for(sn, s, sc, i);
 }
 

@@ -222,6 +222,7 @@ typedef struct kv_sense {
                                            * kv_align_token looks for its opposites */
     uint16_t unit[KV_SENSE_MAX_TOKENS];     /* swap.c: the unit the word names, or 0 */
     uint8_t word_read[KV_SENSE_MAX_TOKENS]; /* KV_WORD_*: which of these are read */
+    int any_alt;                /* a term of the claim has an alt (else kv_align_word_alt is 0) */
     uint32_t unit_initials[13]; /* swap.c: by length, a bit per first letter of a unit word */
     int unit_other;             /* a unit word is longer or opens with no letter a-z */
     kv_token_align tal[KV_SENSE_MAX_TOKENS][KV_SENSE_MAX_SENTS][2]; /* by absorbed */
