@@ -3,56 +3,95 @@
  * sign-off, a sentence about the assistant or about the passages, a caveat or a referral is not
  * (kv_match_is_claim). Moved out of match.c, which holds a claim against the sources (issue 13).
  */
+#include <pthread.h>
 #include <string.h>
 
 #include "engine_int.h"
 
-/* 1 when token t's text is one of words (NULL-terminated), ASCII letters without case. */
-static int tok_is(const char *text, const kv_token *t, const char *const *words)
+/* A list of words (NULL-terminated, non-empty, lower-case ASCII) with the first letters and the
+ * lengths its words have, so that tok_is passes most tokens without walking the list (is_referral
+ * asks every token of every span). The two masks are made once, from the list (sign_sets). */
+typedef struct word_set {
+    const char *const *words;
+    uint32_t first; /* bit c - 'a' for each first letter c; all bits when one is not a-z */
+    uint64_t lens;  /* bit n for each length n; bit 63 for 63 and longer */
+} word_set;
+
+static uint64_t len_bit(size_t n)
 {
-    return kv_text_in(text + t->start, t->end - t->start, words);
+    return 1ULL << (n < 63 ? n : 63);
 }
+
+static void sign(word_set *ws)
+{
+    for (size_t k = 0; ws->words[k]; k++) {
+        const char c = ws->words[k][0];
+        ws->first |= c >= 'a' && c <= 'z' ? 1u << (c - 'a') : ~0u;
+        ws->lens |= len_bit(strlen(ws->words[k]));
+    }
+}
+
+/* 1 when token t's text is one of ws's words, ASCII letters without case (kv_text_in). */
+static int tok_is(const char *text, const kv_token *t, const word_set *ws)
+{
+    const char *s = text + t->start;
+    const size_t len = t->end - t->start;
+    if (len == 0 || !(ws->lens & len_bit(len)))
+        return 0;
+    const char c = s[0] >= 'A' && s[0] <= 'Z' ? (char)(s[0] | 0x20) : s[0];
+    /* A first byte out of a-z passes only when the list has a word that starts so (first is
+     * then all ones). */
+    if (!(ws->first >> (c >= 'a' && c <= 'z' ? c - 'a' : 31) & 1))
+        return 0;
+    return kv_text_in(s, len, ws->words);
+}
+
+static const char *const connective_words[] = {
+    "however", "additionally", "also", "overall", "finally", "therefore", "so", "but", NULL};
+static const char *const note_words[] = {"note", "remember", NULL};
+static const char *const keep_words[] = {"keep", "bear", NULL};
+static const char *const in_words[] = {"in", NULL};
+static const char *const mind_words[] = {"mind", NULL};
+static const char *const please_words[] = {"please", NULL};
+static word_set connective = {connective_words, 0, 0}, note = {note_words, 0, 0},
+                keep = {keep_words, 0, 0}, in = {in_words, 0, 0}, mind = {mind_words, 0, 0},
+                please = {please_words, 0, 0};
 
 /* "Please note that ...", "Keep in mind ...", "However, remember ...": a caveat to the reader, not
  * a statement of fact. */
 static int is_caveat(const char *text, const kv_token *toks, size_t n)
 {
-    static const char *const connective[] = {
-        "however", "additionally", "also", "overall", "finally", "therefore", "so", "but", NULL};
-    static const char *const note[] = {"note", "remember", NULL};
-    static const char *const keep[] = {"keep", "bear", NULL};
-    static const char *const in[] = {"in", NULL};
-    static const char *const mind[] = {"mind", NULL};
-    static const char *const please[] = {"please", NULL};
-    size_t i = n > 1 && tok_is(text, &toks[0], connective) ? 1 : 0;
-    if (i < n && tok_is(text, &toks[i], please))
+    size_t i = n > 1 && tok_is(text, &toks[0], &connective) ? 1 : 0;
+    if (i < n && tok_is(text, &toks[i], &please))
         i++;
-    if (i < n && tok_is(text, &toks[i], note))
+    if (i < n && tok_is(text, &toks[i], &note))
         return 1;
-    return i + 2 < n && tok_is(text, &toks[i], keep) && tok_is(text, &toks[i + 1], in) &&
-           tok_is(text, &toks[i + 2], mind);
+    return i + 2 < n && tok_is(text, &toks[i], &keep) && tok_is(text, &toks[i + 1], &in) &&
+           tok_is(text, &toks[i + 2], &mind);
 }
 
 #define REFERRAL_REACH 8 /* tokens from "consult" to the professional it names */
+
+static const char *const ask_words[] = {"consult", "consulting", "contact", "contacting",
+                                        "seek",    "seeking",    "speak",   "speaking",
+                                        "talk",    "talking",    NULL};
+static const char *const who_words[] = {
+    "professional", "professionals", "doctor",       "doctors",     "physician",  "expert",
+    "experts",      "specialist",    "specialists",  "healthcare",  "provider",   "locksmith",
+    "attorney",     "lawyer",        "veterinarian", "vet",         "technician", "pharmacist",
+    "dentist",      "therapist",     "counselor",    "electrician", "plumber",    "mechanic",
+    "contractor",   "advisor",       "adviser",      NULL};
+static word_set ask = {ask_words, 0, 0}, who = {who_words, 0, 0};
 
 /* "Consult a professional locksmith", "seek advice from your doctor", "talk to a specialist":
  * a referral to someone else, not a statement of fact. */
 static int is_referral(const char *text, const kv_token *toks, size_t n)
 {
-    static const char *const ask[] = {"consult", "consulting", "contact", "contacting",
-                                      "seek",    "seeking",    "speak",   "speaking",
-                                      "talk",    "talking",    NULL};
-    static const char *const who[] = {
-        "professional", "professionals", "doctor",       "doctors",     "physician",  "expert",
-        "experts",      "specialist",    "specialists",  "healthcare",  "provider",   "locksmith",
-        "attorney",     "lawyer",        "veterinarian", "vet",         "technician", "pharmacist",
-        "dentist",      "therapist",     "counselor",    "electrician", "plumber",    "mechanic",
-        "contractor",   "advisor",       "adviser",      NULL};
     for (size_t i = 0; i < n; i++) {
-        if (!tok_is(text, &toks[i], ask))
+        if (!tok_is(text, &toks[i], &ask))
             continue;
         for (size_t j = i + 1; j < n && j <= i + REFERRAL_REACH; j++)
-            if (tok_is(text, &toks[j], who))
+            if (tok_is(text, &toks[j], &who))
                 return 1;
     }
     return 0;
@@ -62,13 +101,14 @@ static int is_referral(const char *text, const kv_token *toks, size_t n)
  * (2005, Metadiscourse, ch. 3 and appendix) endophoric markers and evidentials ("based on the
  * information provided in the passages"), frame markers ("the answer to the question"), and the
  * ordinals that number the sources ("the second passage"). */
-static const char *const metadiscourse[] = {
+static const char *const metadiscourse_words[] = {
     "answer",   "answers",  "question",  "questions", "information", "info",      "provide",
     "provides", "provided", "providing", "base",      "based",       "given",     "necessary",
     "relevant", "same",     "repeat",    "repeats",   "repeated",    "available", "unavailable",
     "detail",   "details",  "further",   "first",     "second",      "third",     "fourth",
     "fifth",    "last",     "above",     "following", "previous",    "overall",   "therefore",
     "thus",     NULL};
+static word_set metadiscourse = {metadiscourse_words, 0, 0};
 
 /* 1 when every content token of the span is a word about the sources (passage, context,
  * mention ...) or a word of metadiscourse: "Passage 3 provides the necessary information to
@@ -79,7 +119,7 @@ static int is_metadiscourse(const char *text, const kv_token *toks, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if (toks[i].kind != KV_TOK_STOP && !(toks[i].flags & KV_TF_REF) &&
-            !tok_is(text, &toks[i], metadiscourse))
+            !tok_is(text, &toks[i], &metadiscourse))
             return 0;
     return 1;
 }
@@ -126,13 +166,26 @@ static int is_heading(const char *text, const kv_span *span)
 }
 
 /* Words that open a formula of goodwill ("Good luck!", "Have a nice day!", "Take care!"). */
-static const char *const pleasantry_open[] = {"good", "have", "enjoy", "happy",           "best",
-                                              "take", "stay", "merry", "congratulations", "cheers",
-                                              NULL};
+static const char *const pleasantry_words[] = {"good", "have", "enjoy", "happy",           "best",
+                                               "take", "stay", "merry", "congratulations", "cheers",
+                                               NULL};
+static word_set pleasantry_open = {pleasantry_words, 0, 0};
+
+/* Makes every word_set's masks (once: pthread_once). */
+static pthread_once_t signed_once = PTHREAD_ONCE_INIT;
+static void sign_sets(void)
+{
+    word_set *const sets[] = {&connective,    &note,           &keep, &in,
+                              &mind,          &please,         &ask,  &who,
+                              &metadiscourse, &pleasantry_open};
+    for (size_t k = 0; k < sizeof sets / sizeof sets[0]; k++)
+        sign(sets[k]);
+}
 
 int kv_match_is_claim(const char *text, size_t len, const kv_span *span, const kv_token *toks,
                       size_t n)
 {
+    pthread_once(&signed_once, sign_sets);
     size_t content = 0, numbers = 0, refs = 0, words = 0;
     int negated = 0;
     if (text[span->end - 1] == '?' || is_heading(text, span))
@@ -166,7 +219,7 @@ int kv_match_is_claim(const char *text, size_t len, const kv_span *span, const k
         return 0;
     /* "Good morning!", "Have a great day!", "Enjoy your weekend!": a formula of goodwill. */
     if (text[span->end - 1] == '!' && numbers == 0 && content <= 3 && n > 0 &&
-        tok_is(text, &toks[0], pleasantry_open))
+        tok_is(text, &toks[0], &pleasantry_open))
         return 0;
     /* "I can confidently answer the question.", "I'd be happy to help": about the assistant,
      * unless quoted (news quote their sources: "I was there," he said). */

@@ -216,6 +216,85 @@ static void test_is_claim(void **state)
     assert_int_equal(is_claim(f, "| Basic | $5 |\n| Plus | $9 |\n", 1), 1);
 }
 
+/* claimkind.c's word lists, each word in three cases and with a letter more: the word makes its
+ * sentence no claim, the longer one does not (tok_is passes a token by the lists' first letters
+ * and lengths before it compares: a wrong mask loses a word). */
+static void test_is_claim_word_lists(void **state)
+{
+    fixture *f = *state;
+    static const char *const ask[] = {"consult", "consulting", "contact",  "contacting", "seek",
+                                      "seeking", "speak",      "speaking", "talk",       "talking"};
+    static const char *const who[] = {
+        "professional", "professionals", "doctor",       "doctors",     "physician",  "expert",
+        "experts",      "specialist",    "specialists",  "healthcare",  "provider",   "locksmith",
+        "attorney",     "lawyer",        "veterinarian", "vet",         "technician", "pharmacist",
+        "dentist",      "therapist",     "counselor",    "electrician", "plumber",    "mechanic",
+        "contractor",   "advisor",       "adviser"};
+    static const char *const meta[] = {
+        "answer",   "answers",   "question",    "questions", "information", "info",
+        "provide",  "provides",  "provided",    "providing", "base",        "based",
+        "given",    "necessary", "relevant",    "same",      "repeat",      "repeats",
+        "repeated", "available", "unavailable", "detail",    "details",     "further",
+        "first",    "second",    "third",       "fourth",    "fifth",       "last",
+        "above",    "following", "previous",    "overall",   "therefore",   "thus"};
+    static const char *const pleasantry[] = {"good", "have", "enjoy", "happy",           "best",
+                                             "take", "stay", "merry", "congratulations", "cheers"};
+    static const char *const caveat[] = {"note", "remember"};
+    char text[160], w[40], v[40];
+    for (int form = 0; form < 4; form++) {
+        /* form 0: as listed; 1: capitalised; 2: in capitals; 3: a letter more (no longer listed) */
+        const size_t n_ask = sizeof ask / sizeof ask[0], n_who = sizeof who / sizeof who[0];
+        for (size_t i = 0; i < n_ask * n_who; i++) {
+            snprintf(w, sizeof w, "%s%s", ask[i / n_who], form == 3 ? "x" : "");
+            snprintf(v, sizeof v, "%s%s", who[i % n_who], form == 3 ? "q" : "");
+            for (size_t k = 0; form == 2 && w[k]; k++)
+                w[k] = (char)(w[k] - 32);
+            for (size_t k = 0; form == 2 && v[k]; k++)
+                v[k] = (char)(v[k] - 32);
+            if (form == 1)
+                w[0] = (char)(w[0] - 32);
+            snprintf(text, sizeof text, "%s the %s about the broken lock.", w, v);
+            if (is_claim(f, text, 0) != (form == 3))
+                fail_msg("\"%s\": claim %d", text, form == 3);
+        }
+        for (size_t i = 0; i < sizeof meta / sizeof meta[0]; i++) {
+            snprintf(w, sizeof w, "%s%s", meta[i], form == 3 ? "x" : "");
+            for (size_t k = 0; form == 2 && w[k]; k++)
+                w[k] = (char)(w[k] - 32);
+            if (form == 1)
+                w[0] = (char)(w[0] - 32);
+            snprintf(text, sizeof text, "The passage: %s.", w);
+            if (is_claim(f, text, 0) != (form == 3))
+                fail_msg("\"%s\": claim %d", text, form == 3);
+        }
+        for (size_t i = 0; i < sizeof pleasantry / sizeof pleasantry[0]; i++) {
+            snprintf(w, sizeof w, "%s%s", pleasantry[i], form == 3 ? "x" : "");
+            for (size_t k = 0; form == 2 && w[k]; k++)
+                w[k] = (char)(w[k] - 32);
+            if (form == 1)
+                w[0] = (char)(w[0] - 32);
+            snprintf(text, sizeof text, "%s weekend!", w);
+            if (is_claim(f, text, 0) != (form == 3))
+                fail_msg("\"%s\": claim %d", text, form == 3);
+        }
+        for (size_t i = 0; i < sizeof caveat / sizeof caveat[0]; i++) {
+            snprintf(w, sizeof w, "%s%s", caveat[i], form == 3 ? "x" : "");
+            for (size_t k = 0; form == 2 && w[k]; k++)
+                w[k] = (char)(w[k] - 32);
+            if (form == 1)
+                w[0] = (char)(w[0] - 32);
+            snprintf(text, sizeof text, "However, please %s that blue jackets vary by store size.",
+                     w);
+            if (is_claim(f, text, 0) != (form == 3))
+                fail_msg("\"%s\": claim %d", text, form == 3);
+        }
+    }
+    /* "Keep in mind", "bear in mind": three tokens. */
+    assert_int_equal(is_claim(f, "Bear in mind that blue jackets vary by store size.", 0), 0);
+    assert_int_equal(is_claim(f, "KEEP IN MIND that blue jackets vary by store size.", 0), 0);
+    assert_int_equal(is_claim(f, "Keep on mind that blue jackets vary by store size.", 0), 1);
+}
+
 static const char *const policy[] = {
     "Orders ship from our Denver warehouse. They arrive within 5 business days. Gift cards never "
     "expire. Refunds are issued within 14 days of delivery. Returns need the original receipt.",
@@ -516,6 +595,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_no_terms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_is_claim, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_is_claim_word_lists, setup, teardown),
         cmocka_unit_test_setup_teardown(test_copied_sentence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_window_of_neighbours, setup, teardown),
         cmocka_unit_test_setup_teardown(test_second_evidence, setup, teardown),
