@@ -393,7 +393,9 @@ static uint64_t next(void)
 
 /* Pieces of text that sit at the tokenizer's decisions: case, camelCase, digits with ',' and '.',
  * apostrophes (ASCII and typographic), non-ASCII letters, marks and punctuation, "pm", "out of",
- * ordinals, function words and cues. All valid UTF-8, as kv_tokenize requires. */
+ * ordinals, function words and cues. All valid UTF-8, as kv_tokenize requires. A piece split in
+ * two literals ends a hex escape ("\xac" "20k": \xac20 would be one escape); the parentheses say to
+ * clang's -Wstring-concatenation that the split is no missing comma. */
 static const char *const pieces[] = {
     "a",
     "b",
@@ -514,8 +516,8 @@ static const char *const pieces[] = {
     "million",
     "two hundred",
     "$1.5M",
-    "\xe2\x82\xac"
-    "20k",
+    ("\xe2\x82\xac"
+     "20k"),
     "\xc2\xa3",
     "3bn",
     "organise",
@@ -615,8 +617,8 @@ static void test_paths_queue(void **state)
                                       "aB",
                                       "USB",
                                       "\xe2\x80\x94",
-                                      "a\xc2\xa0"
-                                      "b",
+                                      ("a\xc2\xa0"
+                                       "b"),
                                       "x'",
                                       "Mar.",
                                       "p",
