@@ -193,7 +193,20 @@ void kv_jw_str(kv_jw *w, const char *s, size_t n)
     w->comma = 1;
 }
 
-void kv_jw_int(kv_jw *w, int64_t v)
+/* "00" to "99", for two digits a division. */
+static const char digit_pairs[200] = "00010203040506070809"
+                                     "10111213141516171819"
+                                     "20212223242526272829"
+                                     "30313233343536373839"
+                                     "40414243444546474849"
+                                     "50515253545556575859"
+                                     "60616263646566676869"
+                                     "70717273747576777879"
+                                     "80818283848586878889"
+                                     "90919293949596979899";
+
+/* kv_jw_int() where the buffer must grow (or has failed): through a copy on the stack. */
+static void __attribute__((noinline)) int_slow(kv_jw *w, int64_t v)
 {
     char b[24];
     char *end = b + sizeof b, *q = end;
@@ -204,17 +217,64 @@ void kv_jw_int(kv_jw *w, int64_t v)
     } while (u);
     if (v < 0)
         *--q = '-';
-    const size_t n = (size_t)(end - q), all = n + (w->comma ? 1 : 0);
+    kv_jw_sep(w);
+    kv_jw_raw(w, q, (size_t)(end - q));
+}
+
+void kv_jw_int(kv_jw *w, int64_t v)
+{
+    /* With room, the digits go straight into the buffer, counted first (most numbers are
+     * offsets of a few digits): no copy on the stack and no memcpy call (160,000 numbers on
+     * 5,000 reports). */
+    static const uint64_t pow10[] = {1ull,
+                                     10ull,
+                                     100ull,
+                                     1000ull,
+                                     10000ull,
+                                     100000ull,
+                                     1000000ull,
+                                     10000000ull,
+                                     100000000ull,
+                                     1000000000ull,
+                                     10000000000ull,
+                                     100000000000ull,
+                                     1000000000000ull,
+                                     10000000000000ull,
+                                     100000000000000ull,
+                                     1000000000000000ull,
+                                     10000000000000000ull,
+                                     100000000000000000ull,
+                                     1000000000000000000ull,
+                                     10000000000000000000ull};
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    size_t digits = 1;
+    while (digits < sizeof pow10 / sizeof pow10[0] && u >= pow10[digits])
+        digits++;
+    const size_t all = digits + (v < 0) + (w->comma ? 1 : 0);
     if (room(w, all)) {
         char *o = w->out->data + w->out->len;
         if (w->comma)
             *o++ = ',';
-        memcpy(o, q, n);
-        o[n] = '\0';
+        if (v < 0)
+            *o++ = '-';
+        char *q = o + digits;
+        *q = '\0';
+        /* Two digits a division. */
+        while (u >= 100) {
+            const size_t two = (size_t)(u % 100) * 2;
+            u /= 100;
+            *--q = digit_pairs[two + 1];
+            *--q = digit_pairs[two];
+        }
+        if (u >= 10) {
+            *--q = digit_pairs[u * 2 + 1];
+            *--q = digit_pairs[u * 2];
+        } else {
+            *--q = (char)('0' + u);
+        }
         w->out->len += all;
     } else {
-        kv_jw_sep(w);
-        kv_jw_raw(w, q, n);
+        int_slow(w, v);
     }
     w->comma = 1;
 }
