@@ -43,6 +43,7 @@ void kivo_engine_free(kivo_engine *e)
     kv_tokens_free(&e->win_toks);
     kv_tokens_free(&e->sent_toks);
     free(e->opposites);
+    free(e->prefix_memo);
     kv_spans_free(&e->out_spans);
     kv_spans_free(&e->spans);
     free(e->sents);

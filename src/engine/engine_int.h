@@ -187,6 +187,7 @@ struct kivo_engine {
     uint64_t *cue_keys; /* the cue table (cues.c): open addressing by token hash */
     uint32_t *cue_vals;
     size_t cue_cap;
+    struct kv_prefix_memo *prefix_memo; /* prefix.c: made-up prefixed forms' hashes, by word */
 };
 
 /* Explain mode (explain.c). Each does nothing when explain is off. A review resets the lines;

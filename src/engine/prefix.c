@@ -9,7 +9,11 @@
  * others; the turned polarity is read by the sentence layer (align.c), so "not uncommon" agrees
  * with "common" and "worn clothing" disagrees with "unworn clothing".
  */
+#include <stdlib.h>
 #include <string.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
 
 #include "engine_int.h"
 
@@ -19,12 +23,47 @@
 static const char *const prefixes[] = {"un", "in", "im", "il", "ir", "dis", "non"};
 #define N_PREFIXES (sizeof prefixes / sizeof prefixes[0])
 
+/* h when the sources hold hash h, else 0. */
+static uint64_t held_hash(const kivo_engine *e, uint64_t h)
+{
+    size_t np;
+    return kv_index_find(e, h, &np) && np > 0 ? h : 0;
+}
+
 /* The hash of folded w[0..n) when the sources hold it, else 0. */
 static uint64_t held(kivo_engine *e, const char *w, size_t n)
 {
-    size_t np;
-    uint64_t h = kv_lexicon_word_hash(e->lx, w, n);
-    return kv_index_find(e, h, &np) && np > 0 ? h : 0;
+    return held_hash(e, kv_lexicon_word_hash(e->lx, w, n));
+}
+
+/* The hashes of a word with each prefix ("unworn", "inworn" ... for "worn"), kept across claims
+ * and reviews: a claim word the sources lack comes back in claim after claim, and its seven
+ * made-up forms each cost a stem-cache probe (a cache miss: kv_lexicon_word_hash was 1.4% of a
+ * review's time here) and often the stemmer. The hashes depend on the word alone; which of
+ * them the sources hold is asked of the index each time. Direct-mapped by the word's XXH3. */
+#define MEMO_SLOTS 256 /* 26 KiB per engine */
+
+struct kv_prefix_memo {
+    uint8_t len;  /* the word's length; 0: an empty slot */
+    uint8_t have; /* bit p: with[p] is made */
+    char w[PREFIX_WORD_MAX];
+    uint64_t with[N_PREFIXES]; /* the hash of prefixes[p] + the word */
+};
+_Static_assert(N_PREFIXES <= 8, "kv_prefix_memo.have has a bit for each prefix");
+
+/* The memo's slot for folded word[0..len), emptied for it when it holds another word; NULL when
+ * the memo cannot be made (then every hash is made as before). */
+static struct kv_prefix_memo *memo_slot(kivo_engine *e, const char *word, size_t len)
+{
+    if (!e->prefix_memo && !(e->prefix_memo = calloc(MEMO_SLOTS, sizeof *e->prefix_memo)))
+        return NULL;
+    struct kv_prefix_memo *m = &e->prefix_memo[XXH3_64bits(word, len) & (MEMO_SLOTS - 1)];
+    if (m->len != len || memcmp(m->w, word, len) != 0) {
+        m->len = (uint8_t)len;
+        m->have = 0;
+        memcpy(m->w, word, len);
+    }
+    return m;
 }
 
 void kv_prefix_hold(kivo_engine *e, const char *text, const kv_token *toks, size_t n)
@@ -55,10 +94,20 @@ void kv_prefix_hold(kivo_engine *e, const char *text, const kv_token *toks, size
                 h = held(e, word + pl, len - pl);
         }
         /* With one: "worn" for "unworn". */
+        struct kv_prefix_memo *m = h ? NULL : memo_slot(e, word, len);
         for (size_t p = 0; p < N_PREFIXES && !h; p++) {
+            if (m && (m->have >> p & 1)) {
+                h = held_hash(e, m->with[p]);
+                continue;
+            }
             size_t pl = strlen(prefixes[p]);
             memcpy(word - pl, prefixes[p], pl);
-            h = held(e, word - pl, len + pl);
+            const uint64_t hp = kv_lexicon_word_hash(e->lx, word - pl, len + pl);
+            if (m) {
+                m->with[p] = hp;
+                m->have |= (uint8_t)(1u << p);
+            }
+            h = held_hash(e, hp);
         }
         if (h) {
             cs->present[k] = 1;

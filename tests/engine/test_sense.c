@@ -285,6 +285,69 @@ static const kivo_review *review_one(kivo_engine *e, const char *src, const char
     return r;
 }
 
+/* prefix.c keeps the hashes of a word's prefixed forms across reviews, in a memo of 256 slots
+ * keyed by the word: what a review finds must not depend on the words of the reviews before it.
+ * The source holds "un" + each of 40 made-up words; 300 other made-up words of the same length
+ * fill the memo's slots around them. Every claim, reviewed on one engine after all the others
+ * (in both orders), agrees with a fresh engine's review of it alone; the two kinds of word are
+ * read differently (the prefix is found for the first kind only). */
+static void test_prefix_memo_across_reviews(void **state)
+{
+    (void)state;
+    enum { HELD = 40, OTHER = 300, ALL = HELD + OTHER, LEN = 6 };
+    static char words[ALL][LEN + 1];
+    uint64_t x = 0x2545F4914F6CDD1DULL;
+    for (size_t i = 0; i < ALL; i++) {
+        for (size_t k = 0; k < LEN; k++) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            words[i][k] = (char)('a' + x % 26);
+        }
+        words[i][0] = (char)('b' + i % 20); /* no made-up word starts with a prefix */
+    }
+    /* Two sources: the first holds "un" + each held word, the second none of them. */
+    static char src[HELD * 40]; /* 33 bytes a sentence */
+    size_t n = 0;
+    for (size_t i = 0; i < HELD; i++)
+        n += (size_t)snprintf(src + n, sizeof src - n, "The shop sells un%.*s jackets. ", (int)LEN,
+                              words[i]);
+    assert_true(n < sizeof src);
+    const char *const sources[2] = {src, "The shop sells warm jackets."};
+    kivo_rule fresh_rule[2][ALL];
+    kivo_claim_status fresh_status[2][ALL];
+    char claim[64];
+    for (size_t i = 0; i < 2 * ALL; i++) {
+        kivo_engine *fresh = NULL;
+        assert_int_equal(kivo_engine_create(&fresh), KIVO_OK);
+        snprintf(claim, sizeof claim, "The shop sells %.*s jackets.", (int)LEN, words[i % ALL]);
+        const kivo_review *r = review_one(fresh, sources[i / ALL], claim);
+        assert_int_equal(r->n_claims, 1);
+        fresh_rule[i / ALL][i % ALL] = r->claims[0].rule;
+        fresh_status[i / ALL][i % ALL] = r->claims[0].status;
+        kivo_engine_free(fresh);
+    }
+    /* The prefix decides: the held words are read through it, the others and every word against
+     * the second source are not. */
+    assert_int_equal(fresh_rule[0][0], KIVO_RULE_NEGATION_SCOPE);
+    assert_int_not_equal(fresh_rule[0][HELD], KIVO_RULE_NEGATION_SCOPE);
+    assert_int_not_equal(fresh_rule[1][0], KIVO_RULE_NEGATION_SCOPE);
+    kivo_engine *shared = NULL;
+    assert_int_equal(kivo_engine_create(&shared), KIVO_OK);
+    for (size_t j = 0; j < 4 * ALL; j++) {
+        /* Backwards through the words, then forwards; the sources in turn. */
+        const size_t i = j < 2 * ALL ? ALL - 1 - j / 2 : (j - 2 * ALL) / 2, v = j % 2;
+        snprintf(claim, sizeof claim, "The shop sells %.*s jackets.", (int)LEN, words[i]);
+        const kivo_review *r = review_one(shared, sources[v], claim);
+        if (r->claims[0].rule != fresh_rule[v][i] || r->claims[0].status != fresh_status[v][i])
+            fail_msg("\"%s\" (source %zu) after %zu reviews: rule %s status %s, alone %s %s", claim,
+                     v, j, kivo_rule_name(r->claims[0].rule),
+                     kivo_claim_status_name(r->claims[0].status), kivo_rule_name(fresh_rule[v][i]),
+                     kivo_claim_status_name(fresh_status[v][i]));
+    }
+    kivo_engine_free(shared);
+}
+
 /* kivo-engine.7: a partitive's head is no content ("whatever remains of" = "the rest of"); a
  * sentence of metadiscourse about the sources is no claim; "N days a week" is held against the
  * count of days a record's hours keep open; spans that fill most of a claim become the claim; a
@@ -397,6 +460,7 @@ int main(void)
         cmocka_unit_test(test_engine7),
         cmocka_unit_test(test_explain_names_rule),
         cmocka_unit_test(test_reviews_independent),
+        cmocka_unit_test(test_prefix_memo_across_reviews),
         cmocka_unit_test(test_pleasantry),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
