@@ -80,9 +80,9 @@ static int nominal(const kv_reading *r, size_t i)
                                         "with", "from", "about", "into", "by", NULL};
     if (i > 0 && (r->a[i - 1].cue & KV_CUE_DET))
         return 1;
-    for (size_t k = 0; i > 0 && preps[k]; k++)
-        if (is(r->text, &r->t[i - 1], preps[k]))
-            return 1;
+    if (i > 0 &&
+        kv_text_in(r->text + r->t[i - 1].start, r->t[i - 1].end - r->t[i - 1].start, preps))
+        return 1;
     const kv_token *t = &r->t[i];
     size_t len = t->end - t->start;
     const char *w = r->text + t->start;

@@ -215,13 +215,11 @@ static int opens_paren(const kv_reading *r, size_t y)
  * for the neighbours. */
 static int other_word(const kv_reading *c, size_t i, const kv_reading *r, size_t *y, size_t *y1)
 {
-    if (i == 0 || boundary_before(c, i))
+    /* Each place it reads follows the claim's word before i. */
+    if (i == 0 || !kv_reading_may_hold(r, c->t[i - 1].h) || boundary_before(c, i))
         return 0;
     int last = i + 1 >= c->n || boundary_before(c, i + 1);
     if (last && (i < 2 || boundary_before(c, i - 1)))
-        return 0;
-    /* Each place it reads follows the claim's word before i. */
-    if (!kv_reading_may_hold(r, c->t[i - 1].h))
         return 0;
     int same = 0, other = 0;
     for (size_t j = last ? 2 : 1; j < r->n && !same; j++) {
@@ -321,11 +319,11 @@ static int other_fill(const kv_reading *c, size_t a, size_t b, int kind, const k
                       size_t *y, size_t *y1)
 {
     int has_l = a > 0 && !opens_paren(c, a);
-    int has_r = b + 1 < c->n && !boundary_before(c, b + 1);
-    if (!has_l && !has_r)
-        return 0;
     /* With a left neighbour, each filler it reads follows it. */
     if (has_l && !kv_reading_may_hold(r, c->t[a - 1].h))
+        return 0;
+    int has_r = b + 1 < c->n && !boundary_before(c, b + 1);
+    if (!has_l && !has_r)
         return 0;
     size_t max = b - a + 3;
     int same = 0, other = 0;
