@@ -133,6 +133,7 @@ void kv_align_words(kivo_engine *e)
 {
     kv_sense *sn = e->sense;
     memset(sn->word_read, 0, sn->claim.n);
+    sn->closed_read = 0;
     /* Most claims have no term whose prefixed form the sources hold instead. */
     sn->any_alt = 0;
     for (size_t k = 0; k < e->cs.n_terms && !sn->any_alt; k++)

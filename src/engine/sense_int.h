@@ -222,7 +222,13 @@ typedef struct kv_sense {
                                            * kv_align_token looks for its opposites */
     uint16_t unit[KV_SENSE_MAX_TOKENS];     /* swap.c: the unit the word names, or 0 */
     uint8_t word_read[KV_SENSE_MAX_TOKENS]; /* KV_WORD_*: which of these are read */
-    int any_alt;                /* a term of the claim has an alt (else kv_align_word_alt is 0) */
+    int any_alt;     /* a term of the claim has an alt (else kv_align_word_alt is 0) */
+    int closed_read; /* swap.c: closed is read for the claim */
+    size_t n_closed;
+    struct {
+        uint8_t i;  /* a claim word the sources never name that is a weekday or a month */
+        int8_t day; /* the weekday, or -1: a month */
+    } closed[KV_SENSE_MAX_TOKENS];
     uint32_t unit_initials[13]; /* swap.c: by length, a bit per first letter of a unit word */
     int unit_other;             /* a unit word is longer or opens with no letter a-z */
     kv_token_align tal[KV_SENSE_MAX_TOKENS][KV_SENSE_MAX_SENTS][2]; /* by absorbed */

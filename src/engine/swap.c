@@ -446,13 +446,12 @@ static int said_in_best(const kv_sense *sn, size_t a, size_t b, size_t s)
  *   place ("[Pellis]'s shares rose 4% ..., while [Harlow]'s shares fell" against "Harlow's ...
  *   rose ..., while Pellis's ... fell"); so must two words that are neither names nor numbers
  *   ("on [placebo] lost ..., while ... on [glucavin] gained"). */
-static int slot_swap(kivo_engine *e, kv_sense_result *res, size_t s, uint8_t *ck, int *ck_read)
+static int slot_swap(kivo_engine *e, kv_sense_result *res, size_t s, uint8_t *ck, int *ck_read,
+                     const size_t *held_k, size_t terms)
 {
     kv_sense *sn = e->sense;
     const kv_reading *c = &sn->claim, *r = &sn->sent[s];
-    size_t held = held_in(sn, s), terms = 0;
-    for (size_t i = 0; i < c->n; i++)
-        terms += sn->match[i].content;
+    size_t held = held_k[s];
     if (held < 1)
         return 0;
     /* The claim's slot kinds are the same for each sentence of the window. */
@@ -482,7 +481,7 @@ static int slot_swap(kivo_engine *e, kv_sense_result *res, size_t s, uint8_t *ck
          * off". */
         int elsewhere = 0;
         for (size_t k = 0; k < sn->n_sents && !elsewhere && !present; k++) {
-            if (k == s || sn->match[i].at[k] < 0 || held_in(sn, k) <= held)
+            if (k == s || sn->match[i].at[k] < 0 || held_k[k] <= held)
                 continue;
             for (size_t q = 0; q < c->n && !elsewhere; q++)
                 elsewhere = (q < a || q > b) && sn->match[q].content && sn->match[q].at[k] >= 0;
@@ -634,17 +633,30 @@ static int closed_class(kivo_engine *e, kv_sense_result *res)
 {
     kv_sense *sn = e->sense;
     const kv_reading *c = &sn->claim;
-    for (size_t i = 0; i < c->n; i++) {
+    /* The claim's weekdays and months the sources never name, found once per claim. */
+    if (!sn->closed_read) {
+        sn->n_closed = 0;
+        for (size_t i = 0; i < c->n; i++) {
+            const kv_token *t = &c->t[i];
+            if (t->kind != KV_TOK_WORD || !(t->flags & KV_TF_CAP))
+                continue;
+            /* Whether the sources name it first: most capitalised words they do. */
+            if (held_elsewhere(e, t->h))
+                continue;
+            int day = kv_weekday(c->text + t->start, t->end - t->start);
+            int month = day < 0 ? month_of(c->text, t) : 0;
+            if (day < 0 && !month)
+                continue;
+            sn->closed[sn->n_closed].i = (uint8_t)i;
+            sn->closed[sn->n_closed].day = (int8_t)day;
+            sn->n_closed++;
+        }
+        sn->closed_read = 1;
+    }
+    for (size_t k = 0; k < sn->n_closed; k++) {
+        size_t i = sn->closed[k].i;
+        int day = sn->closed[k].day;
         const kv_token *t = &c->t[i];
-        if (t->kind != KV_TOK_WORD || !(t->flags & KV_TF_CAP))
-            continue;
-        /* Whether the sources name it first: most capitalised words they do. */
-        if (held_elsewhere(e, t->h))
-            continue;
-        int day = kv_weekday(c->text + t->start, t->end - t->start);
-        int month = day < 0 ? month_of(c->text, t) : 0;
-        if (day < 0 && !month)
-            continue;
         for (size_t s = 0; s < sn->n_sents; s++) {
             const kv_reading *r = &sn->sent[s];
             for (size_t j = 0; j < r->n; j++) {
@@ -676,8 +688,14 @@ int kv_swap_check(kivo_engine *e, kv_sense_result *res)
     kv_sense *sn = e->sense;
     uint8_t ck[KV_SENSE_MAX_TOKENS];
     int ck_read = 0;
+    /* The claim words each window sentence holds, and the claim's terms. */
+    size_t held_k[KV_SENSE_MAX_SENTS], terms = 0;
     for (size_t s = 0; s < sn->n_sents; s++)
-        if (unit_swap(e, res, s) || slot_swap(e, res, s, ck, &ck_read))
+        held_k[s] = held_in(sn, s);
+    for (size_t i = 0; i < sn->claim.n; i++)
+        terms += sn->match[i].content;
+    for (size_t s = 0; s < sn->n_sents; s++)
+        if (unit_swap(e, res, s) || slot_swap(e, res, s, ck, &ck_read, held_k, terms))
             return 1;
     return closed_class(e, res);
 }
