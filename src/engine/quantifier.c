@@ -113,10 +113,13 @@ static int fire(kivo_engine *e, kv_sense_result *res, kivo_rule rule, size_t s, 
 static int every_day(const kv_reading *c, size_t *at)
 {
     int open = 0, every = 0;
+    /* Without "open" the rest need not be read (*at is not used then). */
+    for (size_t i = 0; i < c->n && !open; i++)
+        open = (is(c->text, &c->t[i], "open") || is(c->text, &c->t[i], "opens")) && !c->a[i].neg;
+    if (!open)
+        return 0;
     for (size_t i = 0; i < c->n; i++) {
         const kv_token *t = &c->t[i];
-        if ((is(c->text, t, "open") || is(c->text, t, "opens")) && !c->a[i].neg)
-            open = 1;
         if (is(c->text, t, "daily") || is(c->text, t, "everyday") ||
             (i + 1 < c->n && (is(c->text, t, "every") || is(c->text, t, "all")) &&
              (is(c->text, &c->t[i + 1], "day") || is(c->text, &c->t[i + 1], "week"))) ||
@@ -197,7 +200,9 @@ int kv_quantifier_check(kivo_engine *e, kv_sense_result *res)
         }
         /* Bounds on the same number, in a sentence that holds another claim word. */
         for (size_t i = 0; i < c->n; i++) {
-            if (c->t[i].kind != KV_TOK_NUMBER || sn->match[i].at[s] < 0)
+            /* An exact number clashes with no bound. */
+            if (c->t[i].kind != KV_TOK_NUMBER || sn->match[i].at[s] < 0 ||
+                !(lower_bound(c->a[i].bound) || upper_bound(c->a[i].bound)))
                 continue;
             size_t other = 0;
             for (size_t k = 0; k < c->n; k++)
