@@ -172,12 +172,16 @@ int kv_exchange_check(kivo_engine *e, kv_sense_result *res)
     kv_sense *sn = e->sense;
     const kv_reading *c = &sn->claim;
     /* Two values at least, or there is nothing to exchange. */
-    size_t numbers = 0;
+    size_t numbers = 0, last = 0;
     for (size_t i = 0; i < c->n; i++)
-        numbers += c->t[i].kind == KV_TOK_NUMBER;
+        if (c->t[i].kind == KV_TOK_NUMBER) {
+            numbers++;
+            last = i;
+        }
     if (numbers < 2)
         return 0;
-    for (size_t i = 0; i < c->n; i++) {
+    /* (The last number has none after it to be exchanged with.) */
+    for (size_t i = 0; i < last; i++) {
         size_t si = 0, ji = 0;
         if (c->t[i].kind != KV_TOK_NUMBER || !once_in_claim(c, i) ||
             !once_in_window(sn, c->t[i].h, &si, &ji))
