@@ -60,7 +60,7 @@
  * checkpoint: it costs a small part of a review (no parse, no review, its files linked), and a
  * checkpoint bounds the work a kill loses. */
 #define CARRIED_WEIGHT 16
-#define WK_EVENTS_VBUF (1u << 20) /* events.jsonl's write buffer (v2) */
+#define WK_EVENTS_VBUF (256u << 10) /* events.jsonl's write buffer (v2), as a part's (parts.c) */
 #define SLOTS_PER_THREAD 4
 #define JSON_MAX_DEPTH 128
 
