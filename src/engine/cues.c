@@ -257,6 +257,7 @@ kivo_status kv_cues_build(kivo_engine *e)
         size_t i = slot_of(e, h);
         e->cue_keys[i] = h;
         e->cue_vals[i] |= words[k].cue;
+        kv_hfilter_add(&e->cue_filter, h);
     }
     for (size_t g = 0; g < N_CONVERSES; g++) {
         for (uint32_t side = 0; side < 2; side++) {
@@ -265,6 +266,7 @@ kivo_status kv_cues_build(kivo_engine *e)
                 uint64_t h = kv_lexicon_word_hash(e->lx, w, strlen(w));
                 size_t i = slot_of(e, h);
                 e->cue_keys[i] = h;
+                kv_hfilter_add(&e->cue_filter, h);
                 e->cue_vals[i] |=
                     (uint32_t)(g + 1) << KV_CUE_CONVERSE_SHIFT | side << KV_CUE_SIDE_SHIFT;
             }
@@ -273,7 +275,7 @@ kivo_status kv_cues_build(kivo_engine *e)
     return KIVO_OK;
 }
 
-uint32_t kv_cues_of(const kivo_engine *e, uint64_t h)
+uint32_t kv_cues_find(const kivo_engine *e, uint64_t h)
 {
     if (!h)
         return 0;

@@ -187,6 +187,7 @@ struct kivo_engine {
     uint64_t *cue_keys; /* the cue table (cues.c): open addressing by token hash */
     uint32_t *cue_vals;
     size_t cue_cap;
+    kv_hfilter cue_filter;              /* the hashes of the cue table (kv_cues_of) */
     struct kv_prefix_memo *prefix_memo; /* prefix.c: made-up prefixed forms' hashes, by word */
 };
 

@@ -246,7 +246,13 @@ typedef struct kv_sense_result {
 
 /* cues.c: the cue table, built once per engine; the cues of hash h (0 when none). */
 kivo_status kv_cues_build(kivo_engine *e);
-uint32_t kv_cues_of(const kivo_engine *e, uint64_t h);
+uint32_t kv_cues_find(const kivo_engine *e, uint64_t h);
+/* Most words are no cue: the filter of the table's hashes answers them inline, one load of a
+ * 2 KiB bitmap, before the table is probed (kv_cues_find). */
+static inline uint32_t kv_cues_of(const kivo_engine *e, uint64_t h)
+{
+    return h && kv_hfilter_may(&e->cue_filter, h) ? kv_cues_find(e, h) : 0;
+}
 
 /* clause.c: reads tokens t[0..n) of text into r (r->a has room for n). */
 void kv_clause_read(const kivo_engine *e, const char *text, const kv_token *t, size_t n,

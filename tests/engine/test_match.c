@@ -24,6 +24,8 @@
 #include <cmocka.h>
 
 #include "engine_int.h"
+#include "sense_int.h"
+#include "test_rng.h"
 #include "test_rng.h"
 
 #define MAX_SOURCES 8
@@ -293,6 +295,42 @@ static void test_is_claim_word_lists(void **state)
     assert_int_equal(is_claim(f, "Bear in mind that blue jackets vary by store size.", 0), 0);
     assert_int_equal(is_claim(f, "KEEP IN MIND that blue jackets vary by store size.", 0), 0);
     assert_int_equal(is_claim(f, "Keep on mind that blue jackets vary by store size.", 0), 1);
+}
+
+/* kv_cues_of answers most hashes from a filter of the cue table's hashes: for each hash of the
+ * table, for each with a far bit turned (the filter lets it by, the table has it not) and for
+ * seeded random hashes, it gives what a search of the whole table gives. */
+static uint32_t cues_by_search(const kivo_engine *e, uint64_t h)
+{
+    for (size_t i = 0; h && i < e->cue_cap; i++)
+        if (e->cue_keys[i] == h)
+            return e->cue_vals[i];
+    return 0;
+}
+
+static void test_cues_filter(void **state)
+{
+    fixture *f = *state;
+    const kivo_engine *e = f->e;
+    size_t keys = 0;
+    for (size_t i = 0; i < e->cue_cap; i++) {
+        const uint64_t h = e->cue_keys[i];
+        if (!h)
+            continue;
+        keys++;
+        assert_int_equal(kv_cues_of(e, h), e->cue_vals[i]);
+        assert_int_not_equal(kv_cues_of(e, h), 0);
+        const uint64_t near = h ^ (1ULL << 50);
+        assert_true(kv_hfilter_may(&e->cue_filter, near));
+        assert_int_equal(kv_cues_of(e, near), cues_by_search(e, near));
+    }
+    assert_true(keys > 100);
+    assert_int_equal(kv_cues_of(e, 0), 0);
+    uint64_t rng = 0xC0FFEE1234567ULL;
+    for (int k = 0; k < 20000; k++) {
+        const uint64_t h = test_xorshift(&rng);
+        assert_int_equal(kv_cues_of(e, h), cues_by_search(e, h));
+    }
 }
 
 static const char *const policy[] = {
@@ -596,6 +634,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_no_terms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_is_claim, setup, teardown),
         cmocka_unit_test_setup_teardown(test_is_claim_word_lists, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cues_filter, setup, teardown),
         cmocka_unit_test_setup_teardown(test_copied_sentence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_window_of_neighbours, setup, teardown),
         cmocka_unit_test_setup_teardown(test_second_evidence, setup, teardown),
