@@ -29,20 +29,34 @@ uint64_t kv_number_hash(double v);
 void kv_quantity_read_slow(const char *text, size_t len, const uint64_t month[12], kv_tokens *out,
                            kv_token *tok);
 
+/* The tokens that start a rule whatever came before them: a number, a word that opens with a
+ * digit ("9am", "$2bn"), "pm" or the "p" of "p.m." (kind as the token was made, c its first byte,
+ * tl its bytes). */
+static inline int kv_quantity_opens(uint8_t kind, unsigned char c, size_t tl)
+{
+    return kind == KV_TOK_NUMBER || (c >= '0' && c <= '9') || ((c | 0x20) == 'p' && tl <= 2);
+}
+
+/* A word that may be a month after a day ("5 March", "5th of March"): a capital that opens a
+ * month's name, J F M A S O N D, and 3 to 9 bytes (month_of in quantity.c). */
+static inline int kv_quantity_month_like(unsigned char c, size_t tl)
+{
+    /* The capitals that open a month's name: J F M A S O N D. */
+    const uint32_t month_initials = 1u << ('J' - 'A') | 1u << ('F' - 'A') | 1u << ('M' - 'A') |
+                                    1u << ('A' - 'A') | 1u << ('S' - 'A') | 1u << ('O' - 'A') |
+                                    1u << ('N' - 'A') | 1u << ('D' - 'A');
+    return c >= 'A' && c <= 'Z' && (month_initials >> (c - 'A') & 1) && tl >= 3 && tl <= 9;
+}
+
 static inline void kv_quantity_read(const char *text, size_t len, const uint64_t month[12],
                                     kv_tokens *out, kv_token *tok)
 {
     unsigned char c = (unsigned char)text[tok->start];
     const size_t tl = tok->end - tok->start;
-    /* The capitals that open a month's name: J F M A S O N D. */
-    const uint32_t month_initials = 1u << ('J' - 'A') | 1u << ('F' - 'A') | 1u << ('M' - 'A') |
-                                    1u << ('A' - 'A') | 1u << ('S' - 'A') | 1u << ('O' - 'A') |
-                                    1u << ('N' - 'A') | 1u << ('D' - 'A');
-    /* Most tokens are words: a rule starts at a word only when it opens with a digit ("9am",
-     * "$2bn"), is "pm" or the "p" of "p.m.", or may be a month after a day ("5 March", "5th of
-     * March"): a capital that opens a month's name, 3 to 9 letters (month_of in quantity.c). */
-    if (tok->kind != KV_TOK_NUMBER && !(c >= '0' && c <= '9') && !((c | 0x20) == 'p' && tl <= 2) &&
-        !(c >= 'A' && c <= 'Z' && (month_initials >> (c - 'A') & 1) && tl >= 3 && tl <= 9 &&
+    /* Most tokens are words: a rule starts at a word only when kv_quantity_opens says so, or at
+     * a month's name after a number. */
+    if (!kv_quantity_opens(tok->kind, c, tl) &&
+        !(kv_quantity_month_like(c, tl) &&
           ((out->n > 0 && out->v[out->n - 1].kind == KV_TOK_NUMBER) ||
            (out->n > 1 && out->v[out->n - 2].kind == KV_TOK_NUMBER))))
         return;
