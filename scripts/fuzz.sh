@@ -21,7 +21,7 @@ if [ $# -gt 0 ] && [[ "$1" =~ ^[0-9]+$ ]]; then
     seconds=$1
     shift
 fi
-all=(json_record engine_review jobspec api_body outbox_state compare_report jsonwrite shard_info)
+all=(json_record engine_review engine_memo jobspec api_body outbox_state compare_report jsonwrite shard_info)
 harnesses=("$@")
 [ ${#harnesses[@]} -eq 0 ] && harnesses=("${all[@]}")
 jobs=${FUZZ_JOBS:-1}

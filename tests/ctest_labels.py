@@ -5,7 +5,7 @@
 
 Engine changes are checked with `ctest -L engine`. No test carried that label once, and ctest
 ran none and passed. Every test whose name has "engine" in it (the engine's unit tests
-engine_*, the worker's worker_engine_* and the corpus replay fuzz_engine_review) must carry
+engine_*, the worker's worker_engine_* and the corpus replays fuzz_engine_*) must carry
 the label "engine", no other test may, and the label must select at least the engine's
 unit tests.
 """

@@ -23,7 +23,8 @@ kivo_status kivo_engine_create(kivo_engine **out)
     kivo_buf_init(&e->xbuf, 16u << 20);
     if ((st = kv_lexicon_create(&e->lx)) != KIVO_OK ||
         (st = kivo_hasher_create(&e->hasher)) != KIVO_OK ||
-        (st = kv_opposites_build(e)) != KIVO_OK || (st = kv_sense_create(e)) != KIVO_OK) {
+        (st = kv_opposites_build(e)) != KIVO_OK || (st = kv_sense_create(e)) != KIVO_OK ||
+        (st = kv_sentmemo_create(&e->memo)) != KIVO_OK) {
         kivo_engine_free(e);
         return st;
     }
@@ -70,6 +71,9 @@ void kivo_engine_free(kivo_engine *e)
     free(e->hashes);
     kivo_buf_free(&e->xbuf);
     kv_sense_free(e);
+    kv_sentmemo_free(e->memo);
+    free(e->mspans);
+    free(e->mposts);
     free(e->xoff);
     free(e);
 }

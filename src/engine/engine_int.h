@@ -11,6 +11,7 @@
 #include "kivo/buf.h"
 #include "kivo/hash.h"
 #include "kivo/review.h"
+#include "sentmemo_int.h"
 #include "text_int.h"
 
 /* A yes/no leaf of a structured source ("attributes.OutdoorSeating: false"): the stems of its
@@ -184,6 +185,11 @@ struct kivo_engine {
     kv_hfilter antonym_filter; /* the hashes of antonyms */
     uint64_t given[64];        /* given.c: the reader's own things the answer named ("your X") */
     size_t n_given;
+    kv_sentmemo *memo;           /* the source index's sentence memo (sentmemo.c), or NULL: off */
+    struct kv_memo_span *mspans; /* index.c's scratch: what the memo says of a source's spans */
+    size_t cap_mspans;
+    uint64_t *mposts; /* index.c's scratch: postings of spans the memo could not keep */
+    size_t n_mposts, cap_mposts;
     uint64_t *cue_keys; /* the cue table (cues.c): open addressing by token hash */
     uint32_t *cue_vals;
     size_t cue_cap;
@@ -207,6 +213,15 @@ int kv_weekday(const char *s, size_t len);
 
 /* Builds the sentence list and posting index of the packet's sources. */
 kivo_status kv_index_build(kivo_engine *e, const kivo_packet *p);
+
+/* index.c's sentence memo: KV_MEMO_INERT and KV_MEMO_MONTH of the first two tokens toks of a
+ * span (text[0..) read alone. */
+uint8_t kv_index_lead(const char *text, const kv_tokens *toks);
+/* index.c: 1 when the index may tokenize text[0..a) and text[b..len) apart, text[a..b) being the
+ * gap after the span that ends at a (a == 0: no span before) and before the one that starts at b
+ * (b == len: none after), whose first tokens read alone have lead (kv_index_lead): each part's
+ * tokens are then the whole text's, and none lies in the gap (tests/engine/test_sentmemo.c). */
+int kv_index_cut(const char *text, size_t len, size_t a, size_t b, uint8_t lead);
 
 /* The sentences (ascending) that hold term h: *n entries from the returned pointer, or NULL. */
 const uint32_t *kv_index_find(const kivo_engine *e, uint64_t h, size_t *n);
