@@ -194,16 +194,17 @@ void kv_jw_str(kv_jw *w, const char *s, size_t n)
 }
 
 /* "00" to "99", for two digits a division. */
-static const char digit_pairs[200] = "00010203040506070809"
-                                     "10111213141516171819"
-                                     "20212223242526272829"
-                                     "30313233343536373839"
-                                     "40414243444546474849"
-                                     "50515253545556575859"
-                                     "60616263646566676869"
-                                     "70717273747576777879"
-                                     "80818283848586878889"
-                                     "90919293949596979899";
+static const char digit_pairs[] = "00010203040506070809"
+                                  "10111213141516171819"
+                                  "20212223242526272829"
+                                  "30313233343536373839"
+                                  "40414243444546474849"
+                                  "50515253545556575859"
+                                  "60616263646566676869"
+                                  "70717273747576777879"
+                                  "80818283848586878889"
+                                  "90919293949596979899";
+_Static_assert(sizeof digit_pairs == 201, "100 pairs and the NUL");
 
 /* kv_jw_int() where the buffer must grow (or has failed): through a copy on the stack. */
 static void __attribute__((noinline)) int_slow(kv_jw *w, int64_t v)
