@@ -18,6 +18,7 @@
  * versus) and nouns in a genitive ("Harlow's chief executive" / "the chief executive of
  * Harlow") are not read.
  */
+#include <pthread.h>
 #include <string.h>
 
 #include "kivo/explain.h"
@@ -104,35 +105,78 @@ static int nominal(const kv_reading *r, size_t i)
     return 0;
 }
 
+/* A list of words (lower-case, NULL-terminated) with, by length, the first letters its words
+ * have (made once, sign_sets): a word no entry fits is passed without walking the list. */
+#define SET_LENS 16
+typedef struct word_set {
+    const char *const *words;
+    uint32_t first[SET_LENS]; /* by length: bit c - 'a' for each first letter c */
+    int any;                  /* a word is SET_LENS long or more, or opens with no a-z letter */
+} word_set;
+
+static const char *const participle_words[] = {
+    "paid",  "sold", "made",    "held",   "led",    "won",  "lost",  "kept", "left", "told",
+    "found", "sent", "brought", "bought", "caught", "done", "built", "met",  NULL};
+static const char *const past_words[] = {
+    "wrote",   "written", "won",    "beat",  "beaten",   "led",   "bought", "sold",
+    "made",    "held",    "gave",   "given", "took",     "taken", "paid",   "sent",
+    "brought", "caught",  "told",   "found", "left",     "lost",  "hit",    "struck",
+    "met",     "chose",   "chosen", "drove", "overtook", "sued",  NULL};
+static word_set participle_set = {participle_words, {0}, 0}, past_set = {past_words, {0}, 0};
+static pthread_once_t sets_once = PTHREAD_ONCE_INIT;
+
+static void sign(word_set *ws)
+{
+    for (size_t k = 0; ws->words[k]; k++) {
+        size_t len = strlen(ws->words[k]);
+        char c = ws->words[k][0];
+        if (len < SET_LENS && c >= 'a' && c <= 'z')
+            ws->first[len] |= 1u << (c - 'a');
+        else
+            ws->any = 1;
+    }
+}
+
+static void sign_sets(void)
+{
+    sign(&participle_set);
+    sign(&past_set);
+}
+
+/* kv_text_in(w, len, ws->words). */
+static int in_set(const char *w, size_t len, const word_set *ws)
+{
+    if (!ws->any) {
+        if (len == 0 || len >= SET_LENS)
+            return 0;
+        const char c = w[0] >= 'A' && w[0] <= 'Z' ? (char)(w[0] | 0x20) : w[0];
+        if (c < 'a' || c > 'z' || !(ws->first[len] >> (c - 'a') & 1u))
+            return 0;
+    }
+    return kv_text_in(w, len, ws->words);
+}
+
 /* An -ed or -en word, or one of the common irregular participles. */
 static int participle_like(const kv_reading *r, size_t i)
 {
-    static const char *const irregular[] = {
-        "paid",  "sold", "made",    "held",   "led",    "won",  "lost",  "kept", "left", "told",
-        "found", "sent", "brought", "bought", "caught", "done", "built", "met",  NULL};
     const kv_token *t = &r->t[i];
     size_t len = t->end - t->start;
     const char *w = r->text + t->start;
     if (len >= 4 && (w[len - 2] | 0x20) == 'e' &&
         ((w[len - 1] | 0x20) == 'd' || (w[len - 1] | 0x20) == 'n'))
         return 1;
-    return kv_text_in(w, len, irregular);
+    return in_set(w, len, &participle_set);
 }
 
 /* A verb in the past tense or a participle, as its spelling says: -ed, or an irregular past. */
 static int past_like(const kv_reading *r, size_t i)
 {
-    static const char *const irregular[] = {
-        "wrote",   "written", "won",    "beat",  "beaten",   "led",   "bought", "sold",
-        "made",    "held",    "gave",   "given", "took",     "taken", "paid",   "sent",
-        "brought", "caught",  "told",   "found", "left",     "lost",  "hit",    "struck",
-        "met",     "chose",   "chosen", "drove", "overtook", "sued",  NULL};
     const kv_token *t = &r->t[i];
     size_t len = t->end - t->start;
     const char *w = r->text + t->start;
     if (len >= 4 && (w[len - 2] | 0x20) == 'e' && (w[len - 1] | 0x20) == 'd')
         return 1;
-    return kv_text_in(w, len, irregular);
+    return in_set(w, len, &past_set);
 }
 
 /* Where the passive clause of participle p has its agent: the token after "by", or r->n. The
@@ -349,6 +393,7 @@ int kv_roles_check(kivo_engine *e, kv_sense_result *res)
 {
     kv_sense *sn = e->sense;
     const kv_reading *c = &sn->claim;
+    pthread_once(&sets_once, sign_sets);
     size_t terms = 0;
     for (size_t i = 0; i < c->n; i++)
         terms += sn->match[i].content;
