@@ -8,13 +8,14 @@
 
 #include "engine_int.h"
 
-/* A list of words (NULL-terminated, non-empty, lower-case ASCII) with the first letters and the
- * lengths its words have, so that tok_is passes most tokens without walking the list (is_referral
- * asks every token of every span). The two masks are made once, from the list (sign_sets). */
+/* A list of words (NULL-terminated, non-empty, lower-case ASCII) with the lengths its words have
+ * by their first letter, so that tok_is passes most tokens without walking the list
+ * (is_referral asks every token of every span). The masks are made once, from the list
+ * (sign_sets). */
 typedef struct word_set {
     const char *const *words;
-    uint32_t first; /* bit c - 'a' for each first letter c; all bits when one is not a-z */
-    uint64_t lens;  /* bit n for each length n; bit 63 for 63 and longer */
+    uint64_t lens[27]; /* [c - 'a'] for a first letter c, [26] for any other first byte: bit n
+                        * for a length n, bit 63 for 63 and longer */
 } word_set;
 
 static uint64_t len_bit(size_t n)
@@ -22,26 +23,26 @@ static uint64_t len_bit(size_t n)
     return 1ULL << (n < 63 ? n : 63);
 }
 
+/* The lens index of a first byte c, folded to lower case (as kv_text_in folds it). */
+static unsigned first_of(char c)
+{
+    c = c >= 'A' && c <= 'Z' ? (char)(c | 0x20) : c;
+    return c >= 'a' && c <= 'z' ? (unsigned)(c - 'a') : 26u;
+}
+
 static void sign(word_set *ws)
 {
-    for (size_t k = 0; ws->words[k]; k++) {
-        const char c = ws->words[k][0];
-        ws->first |= c >= 'a' && c <= 'z' ? 1u << (c - 'a') : ~0u;
-        ws->lens |= len_bit(strlen(ws->words[k]));
-    }
+    for (size_t k = 0; ws->words[k]; k++)
+        ws->lens[first_of(ws->words[k][0])] |= len_bit(strlen(ws->words[k]));
 }
 
 /* 1 when token t's text is one of ws's words, ASCII letters without case (kv_text_in). */
-static int tok_is(const char *text, const kv_token *t, const word_set *ws)
+static inline __attribute__((always_inline)) int tok_is(const char *text, const kv_token *t,
+                                                        const word_set *ws)
 {
     const char *s = text + t->start;
     const size_t len = t->end - t->start;
-    if (len == 0 || !(ws->lens & len_bit(len)))
-        return 0;
-    const char c = s[0] >= 'A' && s[0] <= 'Z' ? (char)(s[0] | 0x20) : s[0];
-    /* A first byte out of a-z passes only when the list has a word that starts so (first is
-     * then all ones). */
-    if (!(ws->first >> (c >= 'a' && c <= 'z' ? c - 'a' : 31) & 1))
+    if (len == 0 || !(ws->lens[first_of(s[0])] & len_bit(len)))
         return 0;
     return kv_text_in(s, len, ws->words);
 }
@@ -53,9 +54,9 @@ static const char *const keep_words[] = {"keep", "bear", NULL};
 static const char *const in_words[] = {"in", NULL};
 static const char *const mind_words[] = {"mind", NULL};
 static const char *const please_words[] = {"please", NULL};
-static word_set connective = {connective_words, 0, 0}, note = {note_words, 0, 0},
-                keep = {keep_words, 0, 0}, in = {in_words, 0, 0}, mind = {mind_words, 0, 0},
-                please = {please_words, 0, 0};
+static word_set connective = {connective_words, {0}}, note = {note_words, {0}},
+                keep = {keep_words, {0}}, in = {in_words, {0}}, mind = {mind_words, {0}},
+                please = {please_words, {0}};
 
 /* "Please note that ...", "Keep in mind ...", "However, remember ...": a caveat to the reader, not
  * a statement of fact. */
@@ -81,7 +82,7 @@ static const char *const who_words[] = {
     "attorney",     "lawyer",        "veterinarian", "vet",         "technician", "pharmacist",
     "dentist",      "therapist",     "counselor",    "electrician", "plumber",    "mechanic",
     "contractor",   "advisor",       "adviser",      NULL};
-static word_set ask = {ask_words, 0, 0}, who = {who_words, 0, 0};
+static word_set ask = {ask_words, {0}}, who = {who_words, {0}};
 
 /* "Consult a professional locksmith", "seek advice from your doctor", "talk to a specialist":
  * a referral to someone else, not a statement of fact. */
@@ -108,7 +109,7 @@ static const char *const metadiscourse_words[] = {
     "detail",   "details",  "further",   "first",     "second",      "third",     "fourth",
     "fifth",    "last",     "above",     "following", "previous",    "overall",   "therefore",
     "thus",     NULL};
-static word_set metadiscourse = {metadiscourse_words, 0, 0};
+static word_set metadiscourse = {metadiscourse_words, {0}};
 
 /* 1 when every content token of the span is a word about the sources (passage, context,
  * mention ...) or a word of metadiscourse: "Passage 3 provides the necessary information to
@@ -169,7 +170,7 @@ static int is_heading(const char *text, const kv_span *span)
 static const char *const pleasantry_words[] = {"good", "have", "enjoy", "happy",           "best",
                                                "take", "stay", "merry", "congratulations", "cheers",
                                                NULL};
-static word_set pleasantry_open = {pleasantry_words, 0, 0};
+static word_set pleasantry_open = {pleasantry_words, {0}};
 
 /* Makes every word_set's masks (once: pthread_once). */
 static pthread_once_t signed_once = PTHREAD_ONCE_INIT;
