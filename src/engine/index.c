@@ -281,12 +281,14 @@ static kivo_status index_spans(kivo_engine *e, size_t s, const char *text, size_
 
 /* What the memo (or a tokenization of its own) says of one span of a source. */
 struct kv_memo_span {
-    uint64_t off; /* its postings: in e->mposts when MSPAN_SCRATCH, else in the memo */
+    kv_memo_key key; /* its bytes' (MSPAN_READ) */
+    uint64_t off;    /* its postings: in e->mposts when MSPAN_SCRATCH, else in the memo */
     const uint64_t *post;
     uint32_t n;
     uint8_t flags; /* KV_MEMO_*, MSPAN_* */
 };
 
+#define MSPAN_READ 0x40    /* to be read (read_span): a run may start at it */
 #define MSPAN_CUT 0x20     /* a run starts at the span (at n: the last run ends at the last span) */
 #define MSPAN_SCRATCH 0x80 /* its postings are in e->mposts at off */
 
@@ -397,9 +399,8 @@ static kivo_status read_span(kivo_engine *e, const char *text, size_t k)
     struct kv_memo_span *ms = &e->mspans[k];
     const char *at = text + e->spans.v[k].start;
     const size_t sl = e->spans.v[k].end - e->spans.v[k].start;
-    kv_memo_key key;
+    const kv_memo_key key = ms->key;
     kv_memo_val val;
-    kv_sentmemo_key(e->memo, at, sl, &key);
     if (kv_sentmemo_find(e->memo, &key, &val)) {
         ms->post = val.post;
         ms->n = val.n;
@@ -455,16 +456,25 @@ static kivo_status index_source_runs(kivo_engine *e, size_t s, const kivo_source
     /* Where runs may start (MSPAN_CUT at k < n) and whether the last may end at the last span
      * (at n): the text's start needs nothing, a gap needs gap_cuts and an inert span after it. */
     for (size_t k = 0; k < n; k++) {
+        /* The keys first, their slots loading while the next are hashed. */
         struct kv_memo_span *ms = &e->mspans[k];
         ms->flags = 0;
         ms->n = 0;
-        const int at_start = k == 0 && sp[0].start == 0;
-        const size_t a = k ? sp[k - 1].end : 0, b = sp[k].start;
-        if (!at_start && !gap_cuts(text, len, a, b))
+        if ((k == 0 && sp[0].start == 0) ||
+            gap_cuts(text, len, k ? sp[k - 1].end : 0, sp[k].start)) {
+            ms->flags = MSPAN_READ;
+            kv_sentmemo_key(e->memo, src->text + sp[k].start, sp[k].end - sp[k].start, &ms->key);
+            kv_sentmemo_prefetch(e->memo, &ms->key);
+        }
+    }
+    for (size_t k = 0; k < n; k++) {
+        struct kv_memo_span *ms = &e->mspans[k];
+        if (!(ms->flags & MSPAN_READ))
             continue;
         if ((st = read_span(e, src->text, k)) != KIVO_OK)
             return st;
-        if (at_start || lead_cuts(text, a, b, ms->flags))
+        const size_t a = k ? sp[k - 1].end : 0;
+        if ((k == 0 && sp[0].start == 0) || lead_cuts(text, a, sp[k].start, ms->flags))
             ms->flags |= MSPAN_CUT;
     }
     e->mspans[n].flags =

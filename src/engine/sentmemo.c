@@ -148,6 +148,11 @@ void kv_sentmemo_key(const kv_sentmemo *m, const char *s, size_t len, kv_memo_ke
     key->len = (uint32_t)len;
 }
 
+void kv_sentmemo_prefetch(const kv_sentmemo *m, const kv_memo_key *key)
+{
+    __builtin_prefetch(&m->slot[(size_t)key->lo & (SLOTS - 1)]);
+}
+
 int kv_sentmemo_find(kv_sentmemo *m, const kv_memo_key *key, kv_memo_val *val)
 {
     m->stats.lookups++;

@@ -48,6 +48,9 @@ int kv_sentmemo_begin(kv_sentmemo *m);
 /* The key of s[0..len). */
 void kv_sentmemo_key(const kv_sentmemo *m, const char *s, size_t len, kv_memo_key *key);
 
+/* Starts loading the slot where key's entry would be, for a kv_sentmemo_find soon after. */
+void kv_sentmemo_prefetch(const kv_sentmemo *m, const kv_memo_key *key);
+
 /* 1 and *val when the memo holds key, else 0. */
 int kv_sentmemo_find(kv_sentmemo *m, const kv_memo_key *key, kv_memo_val *val);
 
