@@ -347,6 +347,22 @@ static int same_token(const kv_token *x, const kv_token *y, uint32_t shift)
            x->kind == y->kind && x->flags == y->flags && memcmp(&x->value, &y->value, 8) == 0;
 }
 
+/* 1 when text[0..a) and text[b..len), each tokenized alone (into left and right), give the
+ * tokens whole holds for the whole text, offsets and all. */
+static int cut_keeps_tokens(kv_lexicon *lx, const char *text, size_t len, size_t a, size_t b,
+                            const kv_tokens *whole, kv_tokens *left, kv_tokens *right)
+{
+    left->n = right->n = 0;
+    assert_int_equal(kv_tokenize(lx, text, a, left), KIVO_OK);
+    assert_int_equal(kv_tokenize(lx, text + b, len - b, right), KIVO_OK);
+    int same = left->n + right->n == whole->n;
+    for (size_t k = 0; same && k < left->n; k++)
+        same = same_token(&whole->v[k], &left->v[k], 0);
+    for (size_t k = 0; same && k < right->n; k++)
+        same = same_token(&whole->v[left->n + k], &right->v[k], (uint32_t)b);
+    return same;
+}
+
 /* The rule itself, for any text and any gap (not only kv_segment's): when kv_index_cut allows a
  * cut at the gap text[a..b), the tokens of text[0..a) and of text[b..len) read apart are the
  * whole text's, and none lies in the gap. */
@@ -399,15 +415,7 @@ static void test_cut_rule(void **state)
                 continue;
             cuts++;
             month_cuts += (lf & KV_MEMO_MONTH) != 0;
-            left.n = right.n = 0;
-            assert_int_equal(kv_tokenize(lx, text, a, &left), KIVO_OK);
-            assert_int_equal(kv_tokenize(lx, text + b, len - b, &right), KIVO_OK);
-            int same = left.n + right.n == whole.n;
-            for (size_t k = 0; same && k < left.n; k++)
-                same = same_token(&whole.v[k], &left.v[k], 0);
-            for (size_t k = 0; same && k < right.n; k++)
-                same = same_token(&whole.v[left.n + k], &right.v[k], (uint32_t)b);
-            if (!same)
+            if (!cut_keeps_tokens(lx, text, len, a, b, &whole, &left, &right))
                 fail_msg("cut [%zu, %zu) of [%.*s] changes its tokens", a, b, (int)len, text);
         }
     }
@@ -430,14 +438,7 @@ static void test_cut_rule(void **state)
         assert_int_equal(kv_tokenize(lx, t + b, len - b, &lead), KIVO_OK);
         if (!kv_index_cut(t, len, a, b, kv_index_lead(t + b, &lead)))
             continue;
-        assert_int_equal(kv_tokenize(lx, t, a, &left), KIVO_OK);
-        assert_int_equal(kv_tokenize(lx, t + b, len - b, &right), KIVO_OK);
-        int same = left.n + right.n == whole.n;
-        for (size_t k = 0; same && k < left.n; k++)
-            same = same_token(&whole.v[k], &left.v[k], 0);
-        for (size_t k = 0; same && k < right.n; k++)
-            same = same_token(&whole.v[left.n + k], &right.v[k], (uint32_t)b);
-        if (!same)
+        if (!cut_keeps_tokens(lx, t, len, a, b, &whole, &left, &right))
             fail_msg("cut [%zu, %zu) of [%s] changes its tokens", a, b, t);
     }
     print_message("%zu cuts checked, %zu of them before a month-like word\n", cuts, month_cuts);
