@@ -189,7 +189,9 @@ unsigned kv_align_token(const kivo_engine *e, size_t s, size_t sc, size_t i, int
         /* Every clause at once: each pass's polarities per clause, the
          * first pass that found the word in a clause deciding for it. */
         uint8_t pol[3][KV_SENSE_MAX_CLAUSES], cp[3][KV_SENSE_MAX_CLAUSES];
-        uint64_t h = c->t[i].h, alt = sn->alt[i];
+        /* Through kv_align_word_alt, not sn->alt[i]: without any_alt it writes no alt[i], and
+         * the array holds an earlier claim's (another packet's, as fuzz_engine_review found). */
+        uint64_t h = c->t[i].h, alt = kv_align_word_alt(e, i);
         uint32_t hc = sn->hcue[i];
         int passes = sn->opposed[i] ? 3 : 2;
         memset(pol, 0, sizeof pol);
