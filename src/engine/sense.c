@@ -21,8 +21,7 @@ kivo_status kv_sense_create(kivo_engine *e)
     kv_swap_units_read(sn);
     e->sense = sn;
     /* The readings memo (readmemo.c), unless KIVO_ENGINE_MEMO=0; without memory, none. */
-    const char *memo = getenv("KIVO_ENGINE_MEMO");
-    if (!(memo && strcmp(memo, "0") == 0))
+    if (kv_memo_wanted())
         sn->memo = kv_readmemo_create(KV_READMEMO_BYTES);
     kivo_status st = kv_cues_build(e);
     return st == KIVO_OK ? kv_antonyms_build(e) : st;

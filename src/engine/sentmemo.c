@@ -78,11 +78,16 @@ static void secret_make(void)
     }
 }
 
+int kv_memo_wanted(void)
+{
+    const char *env = getenv("KIVO_ENGINE_MEMO");
+    return !(env && strcmp(env, "0") == 0);
+}
+
 kivo_status kv_sentmemo_create(kv_sentmemo **out)
 {
     *out = NULL;
-    const char *env = getenv("KIVO_ENGINE_MEMO");
-    if (env && strcmp(env, "0") == 0)
+    if (!kv_memo_wanted())
         return KIVO_OK;
     call_once(&secret_once, secret_make);
     kv_sentmemo *m = calloc(1, sizeof *m);

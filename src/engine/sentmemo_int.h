@@ -36,6 +36,11 @@ typedef struct kv_memo_val {
     uint8_t flags;
 } kv_memo_val;
 
+/* 0 when KIVO_ENGINE_MEMO=0 is set in the environment, else 1: the one switch of the engine's
+ * memos across reviews, this one and the sentence layer's (readmemo.c); the tests and fuzz
+ * targets compare reports with them and without. */
+int kv_memo_wanted(void);
+
 /* NULL when KIVO_ENGINE_MEMO=0 is set in the environment (no memo: the index tokenizes every
  * source whole, as before), else *out; KIVO_ENOMEM when it cannot be made. */
 kivo_status kv_sentmemo_create(kv_sentmemo **out);
