@@ -168,60 +168,63 @@ static int word_opposed(const kivo_engine *e, size_t i, uint32_t *cue)
     return sn->opposed[i];
 }
 
+/* Fills ta: where claim word i stands in each clause of reading r, found once per window. */
+static void token_align_fill(const kivo_engine *e, const kv_reading *r, size_t i, int absorbed,
+                             kv_token_align *ta)
+{
+    /* The word's prefixed form and cues through their accessors, never sn->alt[i], hcue[i] or
+     * opposed[i] directly: without any_alt no alt[i] is written, and the array holds an earlier
+     * claim's (another packet's, as fuzz_engine_review found). */
+    uint64_t h = e->sense->claim.t[i].h, alt = kv_align_word_alt(e, i);
+    uint32_t hc;
+    int passes = word_opposed(e, i, &hc) ? 3 : 2;
+    if (passes == 2 && !kv_reading_may_hold(r, h) && !(alt && kv_reading_may_hold(r, alt))) {
+        /* Neither the word nor its prefixed form is in the sentence, and it has no opposite
+         * to look for: no clause holds it. */
+        memset(ta, 0, sizeof *ta);
+        ta->done = 1;
+        return;
+    }
+    /* Every clause at once: each pass's polarities per clause, the
+     * first pass that found the word in a clause deciding for it. */
+    uint8_t pol[3][KV_SENSE_MAX_CLAUSES], cp[3][KV_SENSE_MAX_CLAUSES];
+    memset(pol, 0, sizeof pol);
+    memset(cp, 0, sizeof cp);
+    for (size_t j = 0; j < r->n; j++) {
+        const kv_ann *a = &r->a[j];
+        uint64_t th = r->t[j].h;
+        if (th == h) {
+            pol[0][a->clause] |= (uint8_t)pol_bit(a, 0);
+            cp[0][a->clause] |= (uint8_t)cpol_bit(r, a, 0);
+        } else if (alt && th == alt) {
+            int flip = !(absorbed || a->absorbed);
+            pol[1][a->clause] |= (uint8_t)pol_bit(a, flip);
+            cp[1][a->clause] |= (uint8_t)cpol_bit(r, a, flip);
+        }
+        if (passes == 3 && r->t[j].kind != KV_TOK_NUMBER && antonyms(e, h, th, hc, a->cue)) {
+            pol[2][a->clause] |= (uint8_t)pol_bit(a, 1);
+            cp[2][a->clause] |= (uint8_t)cpol_bit(r, a, 1);
+        }
+    }
+    ta->antonym = 0;
+    for (size_t k = 0; k < r->n_clauses && k < KV_SENSE_MAX_CLAUSES; k++) {
+        int p = pol[0][k] ? 0 : alt && pol[1][k] ? 1 : 2;
+        ta->pol[k] = pol[p][k];
+        ta->cpol[k] = cp[p][k];
+        if (p == 2 && pol[2][k])
+            ta->antonym |= (uint16_t)(1u << k);
+    }
+    ta->done = 1;
+}
+
 unsigned kv_align_token(const kivo_engine *e, size_t s, size_t sc, size_t i, int absorbed,
                         unsigned *cpol, int *antonym)
 {
     kv_sense *sn = e->sense;
-    const kv_reading *c = &sn->claim, *r = &sn->sent[s];
+    const kv_reading *r = &sn->sent[s];
     kv_token_align *ta = &sn->tal[i][s][absorbed != 0];
-    if (!ta->done) {
-        uint64_t h = c->t[i].h, alt = kv_align_word_alt(e, i);
-        uint32_t hc;
-        int passes = word_opposed(e, i, &hc) ? 3 : 2;
-        if (passes == 2 && !kv_reading_may_hold(r, h) && !(alt && kv_reading_may_hold(r, alt))) {
-            /* Neither the word nor its prefixed form is in the sentence, and it has no opposite
-             * to look for: no clause holds it. */
-            memset(ta, 0, sizeof *ta);
-            ta->done = 1;
-        }
-    }
-    if (!ta->done) {
-        /* Every clause at once: each pass's polarities per clause, the
-         * first pass that found the word in a clause deciding for it. */
-        uint8_t pol[3][KV_SENSE_MAX_CLAUSES], cp[3][KV_SENSE_MAX_CLAUSES];
-        /* Through kv_align_word_alt, not sn->alt[i]: without any_alt it writes no alt[i], and
-         * the array holds an earlier claim's (another packet's, as fuzz_engine_review found). */
-        uint64_t h = c->t[i].h, alt = kv_align_word_alt(e, i);
-        uint32_t hc = sn->hcue[i];
-        int passes = sn->opposed[i] ? 3 : 2;
-        memset(pol, 0, sizeof pol);
-        memset(cp, 0, sizeof cp);
-        for (size_t j = 0; j < r->n; j++) {
-            const kv_ann *a = &r->a[j];
-            uint64_t th = r->t[j].h;
-            if (th == h) {
-                pol[0][a->clause] |= (uint8_t)pol_bit(a, 0);
-                cp[0][a->clause] |= (uint8_t)cpol_bit(r, a, 0);
-            } else if (alt && th == alt) {
-                int flip = !(absorbed || a->absorbed);
-                pol[1][a->clause] |= (uint8_t)pol_bit(a, flip);
-                cp[1][a->clause] |= (uint8_t)cpol_bit(r, a, flip);
-            }
-            if (passes == 3 && r->t[j].kind != KV_TOK_NUMBER && antonyms(e, h, th, hc, a->cue)) {
-                pol[2][a->clause] |= (uint8_t)pol_bit(a, 1);
-                cp[2][a->clause] |= (uint8_t)cpol_bit(r, a, 1);
-            }
-        }
-        ta->antonym = 0;
-        for (size_t k = 0; k < r->n_clauses && k < KV_SENSE_MAX_CLAUSES; k++) {
-            int p = pol[0][k] ? 0 : alt && pol[1][k] ? 1 : 2;
-            ta->pol[k] = pol[p][k];
-            ta->cpol[k] = cp[p][k];
-            if (p == 2 && pol[2][k])
-                ta->antonym |= (uint16_t)(1u << k);
-        }
-        ta->done = 1;
-    }
+    if (!ta->done)
+        token_align_fill(e, r, i, absorbed, ta);
     if (sc >= r->n_clauses || sc >= KV_SENSE_MAX_CLAUSES) {
         *cpol = 0;
         *antonym = 0;
