@@ -303,7 +303,7 @@ static int gap_holds_no_token(const unsigned char *g, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         const unsigned char c = g[i];
-        if (c >= 0x80 || (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z'))
+        if (c >= 0x80 || kv_ascii_alnum(c))
             return 0;
     }
     return 1;
@@ -355,8 +355,7 @@ static int opens_rule(const char *text, const kv_token *t)
 static int gap_not_spaces(const unsigned char *text, size_t a, size_t b)
 {
     const unsigned char last = text[a - 1];
-    if (last < 0x80 && last != ' ' &&
-        !((last >= '0' && last <= '9') || ((last | 0x20) >= 'a' && (last | 0x20) <= 'z')))
+    if (last < 0x80 && last != ' ' && !kv_ascii_alnum(last))
         return 1;
     for (size_t i = a; i < b; i++)
         if (text[i] != ' ')

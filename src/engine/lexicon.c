@@ -383,11 +383,6 @@ void kv_tokens_free(kv_tokens *t)
     t->n = t->cap = 0;
 }
 
-static inline int ascii_alnum(unsigned char c)
-{
-    return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
-}
-
 static inline int ascii_digit(unsigned char c)
 {
     return c >= '0' && c <= '9';
@@ -431,7 +426,7 @@ static size_t scan_token(const unsigned char *s, size_t len, int *ascii, int *di
     while (j < len) {
         unsigned char c = s[j];
         if (c < 0x80) {
-            if (ascii_alnum(c)) {
+            if (kv_ascii_alnum(c)) {
                 /* camelCase keys of structured sources ("RestaurantsReservations") are words. */
                 if (j > 0 && c >= 'A' && c <= 'Z' && s[j - 1] >= 'a' && s[j - 1] <= 'z')
                     break;
@@ -448,7 +443,7 @@ static size_t scan_token(const unsigned char *s, size_t len, int *ascii, int *di
                 j++;
                 continue;
             }
-            if (c == '\'' && j > 0 && j + 1 < len && ascii_alnum(s[j + 1]) &&
+            if (c == '\'' && j > 0 && j + 1 < len && kv_ascii_alnum(s[j + 1]) &&
                 !ascii_digit(s[j + 1])) {
                 j++;
                 continue;
@@ -457,7 +452,7 @@ static size_t scan_token(const unsigned char *s, size_t len, int *ascii, int *di
         }
         int32_t cp;
         size_t n = decode(s + j, len - j, &cp);
-        if (cp == 0x2019 && j > 0 && j + n < len && s[j + n] < 0x80 && ascii_alnum(s[j + n])) {
+        if (cp == 0x2019 && j > 0 && j + n < len && s[j + n] < 0x80 && kv_ascii_alnum(s[j + n])) {
             j += n; /* typographic apostrophe inside a word */
             *ascii = 0;
             continue;
@@ -609,7 +604,7 @@ static int may_continue(const unsigned char *s, size_t len, size_t e)
         return 1;
     if ((c == ',' || c == '.') && ascii_digit(s[e - 1]) && e + 1 < len && ascii_digit(s[e + 1]))
         return 1;
-    return c == '\'' && e + 1 < len && ascii_alnum(s[e + 1]) && !ascii_digit(s[e + 1]);
+    return c == '\'' && e + 1 < len && kv_ascii_alnum(s[e + 1]) && !ascii_digit(s[e + 1]);
 }
 
 /* A run of ASCII letters and digits the window's bitmaps found ahead of the tokenizer: its window
@@ -921,7 +916,7 @@ static kivo_status tokenize(kv_lexicon *lx, kv_wordclass_fill_fn fill, const cha
         if (!fast) {
             const unsigned char c = s[i];
             if (c < 0x80) {
-                if (!ascii_alnum(c)) {
+                if (!kv_ascii_alnum(c)) {
                     i++;
                     continue;
                 }

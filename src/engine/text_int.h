@@ -68,6 +68,13 @@ static inline __attribute__((always_inline)) int kv_text_is(const char *s, size_
     return w[len] == '\0';
 }
 
+/* 1 for an ASCII letter or digit: a byte a token starts or goes on with (lexicon.c), so one
+ * a gap the index cuts at (index.c) must not hold. */
+static inline int kv_ascii_alnum(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+}
+
 /* 1 when s[0..len) is one of words (a NULL-terminated list of non-empty lower-case literals), as
  * kv_text_is says; a word whose first letter is not s's is passed without a comparison. */
 static inline int kv_text_in(const char *s, size_t len, const char *const *words)
